@@ -1,0 +1,76 @@
+// What the CoAP transport offers to the parts built on it (the /ps pub-sub resources, the
+// gateway-initiated client, and the LwM2M server in ./lwm2m). One UDP socket serves all of them.
+
+export type CoapMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'FETCH' | 'PATCH' | 'iPATCH';
+
+export interface CoapPeer {
+  /** IP address; link-local IPv6 addresses keep their zone (`fe80::1%lowpan0`). */
+  address: string;
+  port: number;
+}
+
+export interface CoapIncomingRequest {
+  method: CoapMethod;
+  confirmable: boolean;
+  /** Uri-Path segments, decoded. */
+  path: string[];
+  /** Uri-Query options in the order they arrived (`ep=node1`, `lt=300`, `Q`). */
+  query: string[];
+  contentFormat?: number | undefined;
+  accept?: number | undefined;
+  /** Observe option value when present (0 register, 1 deregister). */
+  observe?: number | undefined;
+  /** Whole payload (Block1 transfers are reassembled before a handler sees them). */
+  payload: Buffer;
+  token: Buffer;
+  source: CoapPeer;
+}
+
+export interface CoapOutgoingResponse {
+  /** "2.01", "4.04"... */
+  code: string;
+  contentFormat?: number;
+  payload?: Buffer | string;
+  locationPath?: string[];
+}
+
+export type CoapRequestHandler = (req: CoapIncomingRequest) => Promise<CoapOutgoingResponse> | CoapOutgoingResponse;
+
+export interface CoapClientRequest {
+  peer: CoapPeer;
+  method: CoapMethod;
+  path: string[];
+  query?: string[];
+  contentFormat?: number;
+  accept?: number;
+  payload?: Buffer | string;
+  /** Default true (CON). */
+  confirmable?: boolean;
+  /** Overall deadline including retransmissions and Block2 follow-ups. */
+  timeoutMs?: number;
+}
+
+export interface CoapClientResponse {
+  code: string;
+  contentFormat?: number | undefined;
+  observe?: number | undefined;
+  /** Whole payload (Block2 transfers are fetched completely). */
+  payload: Buffer;
+  source: CoapPeer;
+}
+
+export interface CoapObservation {
+  /** The first response (the registration's answer). */
+  readonly first: CoapClientResponse;
+  /** Deregister (GET with Observe=1, or RST on the next notification). */
+  cancel(): Promise<void>;
+}
+
+export interface CoapEndpoint {
+  /** Serve incoming requests whose first Uri-Path segment is `firstSegment` (e.g. "rd", "bs", "dp", "ps"). */
+  route(firstSegment: string, handler: CoapRequestHandler): void;
+  /** Send a request and wait for its (possibly separate, possibly block-wise) response. Rejects on timeout. */
+  request(req: CoapClientRequest): Promise<CoapClientResponse>;
+  /** Register an observation (RFC 7641); `onNotify` gets every later notification, in order. */
+  observe(req: CoapClientRequest, onNotify: (res: CoapClientResponse) => void): Promise<CoapObservation>;
+}

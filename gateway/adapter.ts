@@ -1,0 +1,96 @@
+// The adapter contract: the only thing the core knows about a transport.
+// An adapter turns device traffic into facts (telemetry, availability, device seen) through its
+// AdapterContext and executes commands routed to it. Adapters never import each other or core internals
+// other than this file, gateway/logger.ts and gateway/config/device-base.ts.
+import type { Logger } from './logger.js';
+
+/** A JSON object of property values, e.g. {"temperature": 23.45, "humidity": 50.55}. */
+export type StateValues = Record<string, unknown>;
+
+export type DeviceCommand =
+  /** `<base>/<device>/set` payload, already validated as a JSON object. */
+  | { kind: 'set'; payload: Record<string, unknown> }
+  /** `<base>/<device>/get` payload: the properties (or resources) to read. */
+  | { kind: 'get'; payload: Record<string, unknown> };
+
+export interface CommandResult {
+  /** Values read or confirmed by the device; merged into the device state when `merge` is true. */
+  data?: Record<string, unknown>;
+  merge?: boolean;
+}
+
+export type AdapterState = 'starting' | 'running' | 'unavailable' | 'stopped' | 'failed';
+
+export interface AdapterStatus {
+  state: AdapterState;
+  /** Why the adapter is unavailable/failed (e.g. "EAFNOSUPPORT: no Bluetooth in this kernel"). */
+  reason?: string;
+  /** Free-form, JSON-serialisable details for bridge/info (ports open, connections, listeners...). */
+  details?: Record<string, unknown>;
+}
+
+export interface DeviceSeen {
+  transport: string;
+  /** Transport address: BLE MAC, CoAP [ip%zone]:port, serial path, LwM2M endpoint. */
+  address: string;
+  name?: string;
+  /** What a config entry for this device would look like (used by the "onboard" action). */
+  suggested_config?: Record<string, unknown>;
+  details?: Record<string, unknown>;
+}
+
+export interface PublishOptions {
+  retain?: boolean;
+  qos?: 0 | 1 | 2;
+}
+
+/** What the core gives each adapter instance. All methods are safe to call at any time and never throw. */
+export interface AdapterContext {
+  readonly kind: string;
+  readonly logger: Logger;
+  /** Absolute path of a directory owned by this adapter (inside gateway.data_dir). */
+  readonly dataDir: string;
+  /** The configured devices of this transport, as of the current config. */
+  devices(): readonly DeviceConfigOf[];
+  /** True while permit_join is on: announce unknown devices, accept registrations from unknown ids. */
+  permitJoin(): boolean;
+  /** New property values for a configured device. Merged into the retained `<base>/<device>` state. */
+  telemetry(deviceId: string, values: StateValues): void;
+  /** Liveness from the transport (connection up/down, CON timeout, lifetime expiry, port unplugged). */
+  availability(deviceId: string, online: boolean): void;
+  /** Static device information (DIS, /.well-known/core, LwM2M objects...) shown in bridge/devices. */
+  deviceInfo(deviceId: string, info: Record<string, unknown>): void;
+  /** An unknown device was seen. The core announces it on bridge/event while permit_join is on (deduplicated). */
+  deviceSeen(seen: DeviceSeen): void;
+  /** Publish below the device's topic: `<base>/<device>/<subtopic>` (log lines, raw resource views...). */
+  publish(deviceId: string, subtopic: string, payload: string | Buffer | object, opts?: PublishOptions): void;
+  /** Count (and log, rate-limited) bytes from a device that could not be decoded. */
+  decodeError(reason: string, detail?: { deviceId?: string; bytes?: Uint8Array; error?: unknown }): void;
+  /** Count a message handled by the adapter, for /metrics (`in` = device -> gateway). */
+  countMessage(direction: 'in' | 'out'): void;
+}
+
+/** The device config type an adapter receives; adapters narrow it with their own zod schema. */
+export type DeviceConfigOf = { id: string; name?: string | undefined; transport: string } & Record<string, unknown>;
+
+export interface Adapter {
+  readonly kind: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  status(): AdapterStatus;
+  /** `<base>/<device>/set` and `/get`. Throw an Error with a clear message to report a failure. */
+  command(deviceId: string, cmd: DeviceCommand): Promise<CommandResult>;
+  /** Transport-specific requests: `bridge/request/device/<name>` (e.g. "smp", "lwm2m") for one of its devices. */
+  request?(name: string, deviceId: string, data: Record<string, unknown>): Promise<unknown>;
+  /** The device list of this transport changed on reload/onboarding; apply without a restart when possible. */
+  devicesChanged?(): Promise<void>;
+}
+
+export interface AdapterModule<Config = unknown> {
+  readonly kind: string;
+  /** zod schema of `adapters.<kind>` in the config file. */
+  readonly configSchema: import('zod').ZodType<Config>;
+  /** zod schema of one `devices[]` entry with `transport: <kind>` (without the common keys). */
+  readonly deviceSchema: import('zod').ZodObject;
+  create(config: Config, ctx: AdapterContext): Adapter;
+}

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+
+/** Keys every device entry has, whatever its transport. Adapters add their own keys beside these. */
+export const deviceBaseShape = {
+  id: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, "-" and "_", starting with a letter or digit')
+    .describe('Stable device id, used in MQTT topics (`<base>/<id>`)'),
+  name: z.string().min(1).optional().describe('Human-friendly name shown in bridge/devices and the dashboard'),
+  availability_timeout: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('Seconds without traffic before the device is reported offline (overrides the transport default)'),
+  disabled: z.boolean().default(false).describe('Keep the entry but do not connect to the device'),
+};
