@@ -1,0 +1,101 @@
+// Runs one adapter instance in isolation: builds its context, starts it, and restarts it with back-off
+// when it fails. A failing adapter never takes the others (or the gateway) down.
+import { join } from 'node:path';
+import type { Adapter, AdapterContext, AdapterModule, AdapterStatus } from './adapter.js';
+import type { Logger } from './logger.js';
+
+const MIN_BACKOFF_MS = 1000;
+const MAX_BACKOFF_MS = 60_000;
+
+export class AdapterHost {
+  #adapter: Adapter | undefined;
+  #failure: string | undefined;
+  #backoffMs = MIN_BACKOFF_MS;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(
+    readonly module: AdapterModule<unknown>,
+    private config: unknown,
+    private readonly ctx: AdapterContext,
+    private readonly logger: Logger,
+  ) {}
+
+  get adapter(): Adapter | undefined {
+    return this.#adapter;
+  }
+
+  static dataDirFor(root: string, kind: string): string {
+    return join(root, 'adapters', kind);
+  }
+
+  async start(): Promise<void> {
+    this.#stopped = false;
+    try {
+      this.#adapter = this.module.create(this.config, this.ctx);
+      await this.#adapter.start();
+      this.#failure = undefined;
+      this.#backoffMs = MIN_BACKOFF_MS;
+    } catch (err) {
+      this.#failure = err instanceof Error ? err.message : String(err);
+      this.logger.error({ err, retryInMs: this.#backoffMs }, `adapter ${this.module.kind} failed to start`);
+      await this.#adapter?.stop().catch(() => {});
+      this.#adapter = undefined;
+      this.#scheduleRestart();
+    }
+  }
+
+  /** Called when the adapter reports a fatal runtime error: stop and start again with back-off. */
+  fail(err: unknown): void {
+    this.#failure = err instanceof Error ? err.message : String(err);
+    this.logger.error({ err }, `adapter ${this.module.kind} failed, restarting`);
+    const adapter = this.#adapter;
+    this.#adapter = undefined;
+    void adapter?.stop().catch(() => {});
+    this.#scheduleRestart();
+  }
+
+  #scheduleRestart(): void {
+    if (this.#stopped || this.#retryTimer) return;
+    const delay = this.#backoffMs;
+    this.#backoffMs = Math.min(this.#backoffMs * 2, MAX_BACKOFF_MS);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (!this.#stopped) void this.start();
+    }, delay);
+    this.#retryTimer.unref();
+  }
+
+  async reconfigure(config: unknown): Promise<void> {
+    if (JSON.stringify(config) === JSON.stringify(this.config)) {
+      await this.#adapter?.devicesChanged?.().catch((err: unknown) => this.fail(err));
+      return;
+    }
+    this.config = config;
+    await this.stop();
+    await this.start();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    const adapter = this.#adapter;
+    this.#adapter = undefined;
+    try {
+      await adapter?.stop();
+    } catch (err) {
+      this.logger.warn({ err }, `adapter ${this.module.kind} did not stop cleanly`);
+    }
+  }
+
+  status(): AdapterStatus {
+    if (this.#failure && !this.#adapter) return { state: 'failed', reason: this.#failure };
+    if (!this.#adapter) return { state: 'stopped' };
+    try {
+      return this.#adapter.status();
+    } catch (err) {
+      return { state: 'failed', reason: String(err) };
+    }
+  }
+}

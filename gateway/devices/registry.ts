@@ -1,0 +1,78 @@
+// Runtime view of the configured devices: merged state, last seen, availability and static info.
+import type { StateValues } from '../adapter.js';
+import type { DeviceConfig } from '../config/schema.js';
+
+export interface DeviceRecord {
+  config: DeviceConfig;
+  state: StateValues;
+  lastSeen: Date | null;
+  online: boolean;
+  info: Record<string, unknown>;
+}
+
+export class DeviceRegistry {
+  readonly #devices = new Map<string, DeviceRecord>();
+
+  /** Replace the configured device list, keeping runtime state of devices that stay. */
+  configure(devices: readonly DeviceConfig[]): { added: string[]; removed: string[]; changed: string[] } {
+    const added: string[] = [];
+    const changed: string[] = [];
+    const next = new Map<string, DeviceRecord>();
+    for (const config of devices) {
+      const existing = this.#devices.get(config.id);
+      if (!existing) added.push(config.id);
+      else if (JSON.stringify(existing.config) !== JSON.stringify(config)) changed.push(config.id);
+      next.set(
+        config.id,
+        existing ? { ...existing, config } : { config, state: {}, lastSeen: null, online: false, info: {} },
+      );
+    }
+    const removed = [...this.#devices.keys()].filter((id) => !next.has(id));
+    this.#devices.clear();
+    for (const [id, rec] of next) this.#devices.set(id, rec);
+    return { added, removed, changed };
+  }
+
+  get(id: string): DeviceRecord | undefined {
+    return this.#devices.get(id);
+  }
+
+  all(): DeviceRecord[] {
+    return [...this.#devices.values()];
+  }
+
+  ofTransport(transport: string): DeviceConfig[] {
+    return this.all()
+      .filter((d) => d.config.transport === transport)
+      .map((d) => d.config);
+  }
+
+  /** Merge new values; returns the whole state after the merge. */
+  mergeState(id: string, values: StateValues, now: Date): StateValues | undefined {
+    const rec = this.#devices.get(id);
+    if (!rec) return undefined;
+    rec.state = { ...rec.state, ...values, last_seen: now.toISOString() };
+    rec.lastSeen = now;
+    return rec.state;
+  }
+
+  /** Returns true when the availability actually changed. */
+  setOnline(id: string, online: boolean): boolean {
+    const rec = this.#devices.get(id);
+    if (!rec || rec.online === online) return false;
+    rec.online = online;
+    return true;
+  }
+
+  touch(id: string, now: Date): void {
+    const rec = this.#devices.get(id);
+    if (rec) rec.lastSeen = now;
+  }
+
+  mergeInfo(id: string, info: Record<string, unknown>): boolean {
+    const rec = this.#devices.get(id);
+    if (!rec) return false;
+    rec.info = { ...rec.info, ...info };
+    return true;
+  }
+}
