@@ -1,0 +1,144 @@
+// Home Assistant MQTT discovery: one retained config message per known property of every device,
+// removed when the device goes, re-sent when Home Assistant announces itself online.
+import { VERSION } from '../version.js';
+import { PROPERTY_MEANINGS, type PropertyMeaning } from './properties.js';
+
+export interface DiscoveryDevice {
+  id: string;
+  name?: string | undefined;
+  transport: string;
+  state: Record<string, unknown>;
+  info: Record<string, unknown>;
+}
+
+export interface DiscoveryOptions {
+  gatewayId: string;
+  baseTopic: string;
+  discoveryPrefix: string;
+}
+
+export interface DiscoveryMessage {
+  topic: string;
+  /** undefined = clear the retained config (entity removed). */
+  payload: Record<string, unknown> | undefined;
+}
+
+export function discoveryObjectId(opts: DiscoveryOptions, deviceId: string): string {
+  return `${opts.gatewayId}_${deviceId}`.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+export function discoveryTopic(opts: DiscoveryOptions, component: string, deviceId: string, property: string): string {
+  return `${opts.discoveryPrefix}/${component}/${discoveryObjectId(opts, deviceId)}/${property}/config`;
+}
+
+/** Discovery messages for every property of the device that has a known meaning. */
+export function discoveryMessages(opts: DiscoveryOptions, device: DiscoveryDevice): DiscoveryMessage[] {
+  const out: DiscoveryMessage[] = [];
+  for (const property of Object.keys(device.state)) {
+    const meaning = PROPERTY_MEANINGS[property];
+    if (!meaning) continue;
+    out.push({
+      topic: discoveryTopic(opts, meaning.component, device.id, property),
+      payload: entityConfig(opts, device, property, meaning),
+    });
+  }
+  return out;
+}
+
+export function removalMessages(
+  opts: DiscoveryOptions,
+  deviceId: string,
+  properties: Iterable<string>,
+): DiscoveryMessage[] {
+  const out: DiscoveryMessage[] = [];
+  for (const property of properties) {
+    const meaning = PROPERTY_MEANINGS[property];
+    if (meaning) out.push({ topic: discoveryTopic(opts, meaning.component, deviceId, property), payload: undefined });
+  }
+  return out;
+}
+
+function entityConfig(
+  opts: DiscoveryOptions,
+  device: DiscoveryDevice,
+  property: string,
+  meaning: PropertyMeaning,
+): Record<string, unknown> {
+  const stateTopic = `${opts.baseTopic}/${device.id}`;
+  const objectId = discoveryObjectId(opts, device.id);
+  const config: Record<string, unknown> = {
+    name: humanize(property),
+    unique_id: `${objectId}_${property}`,
+    default_entity_id: `${meaning.component}.${slug(`${objectId}_${property}`)}`,
+    state_topic: stateTopic,
+    availability: [
+      { topic: `${opts.baseTopic}/bridge/state`, value_template: '{{ value_json.state }}' },
+      { topic: `${stateTopic}/availability`, value_template: '{{ value_json.state }}' },
+    ],
+    availability_mode: 'all',
+    device: {
+      identifiers: [`zephyr2mqtt_${objectId}`],
+      name: device.name ?? device.id,
+      manufacturer: stringInfo(device.info, 'manufacturer') ?? 'Zephyr',
+      model: stringInfo(device.info, 'model') ?? `${device.transport} device`,
+      ...(stringInfo(device.info, 'firmware_revision')
+        ? { sw_version: stringInfo(device.info, 'firmware_revision') }
+        : {}),
+      ...(stringInfo(device.info, 'serial_number') ? { serial_number: stringInfo(device.info, 'serial_number') } : {}),
+      via_device: `zephyr2mqtt_bridge_${opts.gatewayId}`,
+    },
+    origin: { name: 'zephyr2mqtt', sw_version: VERSION, support_url: 'https://github.com/zephyr2mqtt/zephyr2mqtt' },
+  };
+  if (meaning.device_class) config.device_class = meaning.device_class;
+  if (meaning.unit) config.unit_of_measurement = meaning.unit;
+  if (meaning.state_class) config.state_class = meaning.state_class;
+  if (meaning.icon) config.icon = meaning.icon;
+  if (meaning.entity_category) config.entity_category = meaning.entity_category;
+  switch (meaning.component) {
+    case 'sensor':
+      config.value_template = `{{ value_json.${property} }}`;
+      break;
+    case 'binary_sensor':
+      config.value_template = `{{ 'ON' if value_json.${property} == ${jinjaLiteral(meaning.on_value)} else 'OFF' }}`;
+      config.payload_on = 'ON';
+      config.payload_off = 'OFF';
+      break;
+    case 'switch':
+      config.value_template = `{{ 'ON' if value_json.${property} == ${jinjaLiteral(meaning.on_value)} else 'OFF' }}`;
+      config.state_on = 'ON';
+      config.state_off = 'OFF';
+      config.command_topic = `${stateTopic}/set`;
+      config.payload_on = JSON.stringify({ [property]: meaning.on_value ?? true });
+      config.payload_off = JSON.stringify({ [property]: meaning.on_value === true ? false : !meaning.on_value });
+      break;
+    case 'event':
+      config.event_types = ['single', 'double', 'long', 'press', 'release'];
+      config.value_template = `{ "event_type": "{{ value_json.${property} }}" }`;
+      delete config.state_topic;
+      config.state_topic = stateTopic;
+      break;
+  }
+  return config;
+}
+
+/** Entity ids are lowercase `[a-z0-9_]` slugs. */
+function slug(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9_]+/g, '_');
+}
+
+function humanize(property: string): string {
+  const words = property.replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+function jinjaLiteral(v: unknown): string {
+  if (v === true) return 'true';
+  if (v === false) return 'false';
+  if (typeof v === 'number') return String(v);
+  return `'${String(v ?? 'ON')}'`;
+}
+
+function stringInfo(info: Record<string, unknown>, key: string): string | undefined {
+  const v = info[key];
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
