@@ -1,0 +1,169 @@
+// Transport-neutral SMP client: sequence numbers, one request in flight, response matching, timeouts
+// and retries. The transport supplies `send` (already framed if it needs framing) and feeds every
+// received SMP packet to `handlePacket`.
+import type { CborValue } from './cbor.js';
+import type { SmpHeader, SmpOpCode, SmpVersion } from './header.js';
+import { decodeSmpMessage, encodeSmpMessage, type SmpMessage } from './packet.js';
+import { type DecodeResult, fail, ok } from './result.js';
+
+export interface SmpClientOptions {
+  send(packet: Uint8Array): Promise<void> | void;
+  timeoutMs?: number;
+  /** Resends after a timeout, with the same sequence number. */
+  retries?: number;
+  version?: SmpVersion;
+}
+
+export interface SmpRequest {
+  op: SmpOpCode;
+  group: number;
+  id: number;
+  body?: { [key: string]: CborValue };
+  timeoutMs?: number;
+  retries?: number;
+}
+
+export interface SmpResponse {
+  header: SmpHeader;
+  body: { [key: string]: CborValue };
+  /** 0 = success; v1 `rc` or v2 `err.rc`. */
+  rc: number;
+  /** The group an SMP v2 error belongs to. */
+  errGroup?: number;
+  attempts: number;
+}
+
+export class SmpTimeoutError extends Error {
+  override readonly name = 'SmpTimeoutError';
+}
+
+export class SmpClosedError extends Error {
+  override readonly name = 'SmpClosedError';
+}
+
+interface InFlight {
+  seq: number;
+  group: number;
+  id: number;
+  op: SmpOpCode;
+  attempts: number;
+  resolve(res: SmpResponse): void;
+  reject(err: Error): void;
+  timer?: NodeJS.Timeout;
+}
+
+export type SmpPacketOutcome = 'response' | 'unsolicited';
+
+export class SmpClient {
+  readonly #send: SmpClientOptions['send'];
+  readonly #timeoutMs: number;
+  readonly #retries: number;
+  readonly #version: SmpVersion;
+  #seq = 0;
+  #inFlight: InFlight | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed: Error | undefined;
+
+  constructor(opts: SmpClientOptions) {
+    this.#send = opts.send;
+    this.#timeoutMs = opts.timeoutMs ?? 5000;
+    this.#retries = opts.retries ?? 2;
+    this.#version = opts.version ?? 1;
+  }
+
+  /** Sends a request and resolves with the matching response (whatever its rc). Requests run one at a time. */
+  request(req: SmpRequest): Promise<SmpResponse> {
+    const run = this.#queue.then(() => this.#run(req));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Feeds one received SMP packet. Returns whether it answered the request in flight, or why it was rejected. */
+  handlePacket(packet: Uint8Array): DecodeResult<SmpPacketOutcome> {
+    const decoded = decodeSmpMessage(packet);
+    if (!decoded.ok) return decoded;
+    const msg = decoded.value;
+    if (msg.header.op !== 1 && msg.header.op !== 3) return fail(`SMP op ${msg.header.op} is not a response`);
+    const req = this.#inFlight;
+    if (!req || msg.header.seq !== req.seq || msg.header.group !== req.group || msg.header.id !== req.id) {
+      return ok('unsolicited');
+    }
+    if (msg.header.op !== req.op + 1) return fail(`SMP response op ${msg.header.op} does not answer op ${req.op}`);
+    this.#finish(req);
+    req.resolve(toResponse(msg, req.attempts));
+    return ok('response');
+  }
+
+  /** Rejects the request in flight and every later one until `reopen()`. */
+  close(reason = 'SMP transport closed'): void {
+    this.#closed = new SmpClosedError(reason);
+    const req = this.#inFlight;
+    if (req) {
+      this.#finish(req);
+      req.reject(this.#closed);
+    }
+  }
+
+  reopen(): void {
+    this.#closed = undefined;
+  }
+
+  async #run(req: SmpRequest): Promise<SmpResponse> {
+    if (this.#closed) throw this.#closed;
+    const seq = this.#seq;
+    this.#seq = (this.#seq + 1) & 0xff;
+    const packet = encodeSmpMessage({
+      op: req.op,
+      version: this.#version,
+      group: req.group,
+      id: req.id,
+      seq,
+      body: req.body ?? {},
+    });
+    const timeoutMs = req.timeoutMs ?? this.#timeoutMs;
+    const maxAttempts = 1 + (req.retries ?? this.#retries);
+    return new Promise<SmpResponse>((resolve, reject) => {
+      const inFlight: InFlight = { seq, group: req.group, id: req.id, op: req.op, attempts: 0, resolve, reject };
+      this.#inFlight = inFlight;
+      const attempt = (): void => {
+        if (this.#inFlight !== inFlight) return;
+        if (inFlight.attempts >= maxAttempts) {
+          this.#finish(inFlight);
+          reject(
+            new SmpTimeoutError(
+              `SMP group ${req.group} id ${req.id}: no response after ${maxAttempts} attempt(s) of ${timeoutMs} ms`,
+            ),
+          );
+          return;
+        }
+        inFlight.attempts++;
+        inFlight.timer = setTimeout(attempt, timeoutMs);
+        Promise.resolve()
+          .then(() => this.#send(packet))
+          .catch((err: unknown) => {
+            if (this.#inFlight !== inFlight) return;
+            this.#finish(inFlight);
+            reject(new Error(`SMP send failed: ${err instanceof Error ? err.message : String(err)}`));
+          });
+      };
+      attempt();
+    });
+  }
+
+  #finish(req: InFlight): void {
+    clearTimeout(req.timer);
+    if (this.#inFlight === req) this.#inFlight = undefined;
+  }
+}
+
+function toResponse(msg: SmpMessage, attempts: number): SmpResponse {
+  const { body } = msg;
+  const res: SmpResponse = { header: msg.header, body, rc: 0, attempts };
+  if (typeof body.rc === 'number') res.rc = body.rc;
+  const err = body.err;
+  if (err && typeof err === 'object' && !Array.isArray(err) && !(err instanceof Uint8Array)) {
+    if (typeof err.rc === 'number') res.rc = err.rc;
+    if (typeof err.group === 'number') res.errGroup = err.group;
+  }
+  return res;
+}
