@@ -1,6 +1,5 @@
 // Composition root: builds the broker, device registry, adapters, HTTP endpoints and the API,
 // starts them in order and stops them in reverse.
-import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { adapterModules } from '../adapters/registry.js';
 import type { AdapterContext, AdapterModule, DeviceCommand, DeviceSeen, StateValues } from './adapter.js';
@@ -10,6 +9,7 @@ import { type BridgeEventPayload, type DevicesListEntry, devicePayload, topics }
 import { startBroker } from './broker/broker.js';
 import type { EmbeddedBroker, PublishOptions } from './broker/types.js';
 import type { DeviceConfig, GatewayConfig } from './config/schema.js';
+import { prepareDataDir } from './datadir.js';
 import { DeviceRegistry } from './devices/registry.js';
 import { type HttpServer, startHttpServer } from './http.js';
 import type { Logger } from './logger.js';
@@ -69,7 +69,7 @@ export class Gateway {
 
   async start(): Promise<void> {
     const started = Date.now();
-    await mkdir(this.dataDir, { recursive: true });
+    await prepareDataDir(this.dataDir, this.logger.child({ module: 'datadir' }));
     this.#broker = await startBroker({
       config: this.config.broker,
       logger: this.logger.child({ module: 'broker' }),
