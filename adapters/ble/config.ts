@@ -1,9 +1,103 @@
 import { z } from 'zod';
 
+// Kept as plain regexes (no transforms) so the config JSON Schema can be generated; normalised in code.
+const uuid = z
+  .string()
+  .regex(
+    /^([0-9a-fA-F]{4}|[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12})$/,
+    '16-bit (4 hex digits) or 128-bit UUID',
+  )
+  .describe('UUID as 4 or 32 hex digits (dashes allowed)');
+
+const mac = z
+  .string()
+  .regex(/^[0-9a-fA-F]{2}([:-]?[0-9a-fA-F]{2}){5}$/, 'a MAC address like AA:BB:CC:DD:EE:FF')
+  .describe('MAC address');
+
+/** noble's spelling: lowercase hex without dashes. */
+export function normalizeUuid(u: string): string {
+  return u.toLowerCase().replace(/-/g, '');
+}
+
+/** Lowercase hex without separators, e.g. "aabbccddeeff". */
+export function normalizeMac(m: string): string {
+  return m.toLowerCase().replace(/[^0-9a-f]/g, '');
+}
+
+export const codecSchema = z
+  .enum([
+    'int8',
+    'uint8',
+    'int16le',
+    'int16be',
+    'uint16le',
+    'uint16be',
+    'int32le',
+    'int32be',
+    'uint32le',
+    'uint32be',
+    'float32le',
+    'float32be',
+    'float64le',
+    'utf8',
+    'json',
+    'raw',
+  ])
+  .describe('How the characteristic value is encoded');
+export type Codec = z.infer<typeof codecSchema>;
+
+const mappingSchema = z.object({
+  service: uuid.optional().describe('Service UUID (any service when omitted)'),
+  characteristic: uuid.describe('Characteristic UUID'),
+  property: z.string().min(1).describe('State property the value is published as'),
+  codec: codecSchema.default('uint8'),
+  scale: z.number().default(1).describe('Published value = raw × scale (numeric codecs)'),
+  notify: z.boolean().default(true).describe('Subscribe when the characteristic notifies or indicates'),
+  read: z.boolean().default(true).describe('Read once after connecting'),
+  writable: z.boolean().default(false).describe('Accept this property in `/set` and write it'),
+});
+export type CharacteristicMapping = z.infer<typeof mappingSchema>;
+
+const manufacturerFieldSchema = z.object({
+  offset: z.number().int().min(0).describe('Byte offset after the 2-byte company id'),
+  property: z.string().min(1),
+  codec: codecSchema.exclude(['json', 'utf8', 'raw']),
+  scale: z.number().default(1),
+});
+
 /** `adapters.ble` in the config file. */
 export const bleAdapterConfigSchema = z
   .object({
     enabled: z.boolean().default(true).describe('Start the ble adapter'),
+    binding: z
+      .string()
+      .min(1)
+      .default('hci')
+      .describe('`hci` (the host Bluetooth controller) or a path to a module exporting a noble binding object'),
+    active_scan: z.boolean().default(true).describe('Request scan responses (names often sit there)'),
+    max_connections: z.number().int().min(0).default(4).describe('Concurrent GATT connections'),
+    gatt_timeout_ms: z.number().int().positive().default(5000).describe('Timeout of each GATT operation'),
+    connect_timeout_ms: z.number().int().positive().default(10_000),
+    reconnect_min_ms: z.number().int().positive().default(1000).describe('First reconnect delay; doubles'),
+    reconnect_max_ms: z.number().int().positive().default(60_000),
+    unavailable_retry_min_ms: z.number().int().positive().default(2000).describe('Retry while no Bluetooth'),
+    unavailable_retry_max_ms: z.number().int().positive().default(60_000),
+    max_advertisers: z
+      .number()
+      .int()
+      .positive()
+      .default(2000)
+      .describe('Unknown advertisers remembered for dedup; the least recently seen are evicted'),
+    seen_interval_s: z
+      .number()
+      .positive()
+      .default(60)
+      .describe('Report the same unknown advertiser at most once per interval'),
+    advert_availability_s: z
+      .number()
+      .positive()
+      .default(600)
+      .describe('Advert-only devices go offline after this many seconds without an advert'),
   })
   .describe('ble adapter');
 export type BleAdapterConfig = z.infer<typeof bleAdapterConfigSchema>;
@@ -11,5 +105,32 @@ export type BleAdapterConfig = z.infer<typeof bleAdapterConfigSchema>;
 /** Transport-specific keys of a `devices[]` entry with `transport: ble`. */
 export const bleDeviceSchema = z.object({
   transport: z.literal('ble'),
+  match: z
+    .object({
+      address: mac.optional().describe('Advertiser address (random static addresses can change on reflash)'),
+      name: z.string().min(1).optional().describe('Advertised local name, exact'),
+      bthome_mac: mac.optional().describe('BTHome device MAC (the address its bind key was issued for)'),
+      serial_number: z.string().min(1).optional().describe('Device Information serial number (needs a connection)'),
+    })
+    .refine(
+      (m) => Object.values(m).some((v) => v !== undefined),
+      'give at least one of address, name, bthome_mac, serial_number',
+    )
+    .describe('How the device is recognised; all given keys must match'),
+  connect: z.boolean().default(false).describe('Keep a GATT connection (otherwise adverts only)'),
+  bind_key: z
+    .string()
+    .regex(/^[0-9a-fA-F]{32}$/, '32 hex digits')
+    .optional()
+    .describe('BTHome encryption key'),
+  characteristics: z.array(mappingSchema).default([]).describe('Generic characteristic mapping'),
+  manufacturer_data: z
+    .object({
+      company_id: z.number().int().min(0).max(0xffff).optional(),
+      fields: z.array(manufacturerFieldSchema).default([]),
+    })
+    .optional()
+    .describe('Decode manufacturer data; without fields it is published raw as hex'),
+  nus: z.boolean().default(true).describe('Use the Nordic UART Service for NDJSON when present'),
 });
 export type BleDeviceConfig = z.infer<typeof bleDeviceSchema>;
