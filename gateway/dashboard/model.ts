@@ -1,0 +1,140 @@
+// The dashboard's view of the gateway, built only from what the gateway publishes on MQTT (an
+// in-process subscriber), so the dashboard shows exactly what any other MQTT consumer sees.
+import { EventEmitter } from 'node:events';
+import type { BrokerMessage } from '../broker/types.js';
+import { StateHistory } from './history.js';
+
+export interface DashboardChange {
+  kind: 'devices' | 'state' | 'availability' | 'info' | 'event' | 'bridge_state';
+  device?: string;
+  data: unknown;
+}
+
+const MAX_EVENTS = 100;
+const MAX_UNKNOWN = 200;
+const MAX_TOPICS_PER_DEVICE = 50;
+
+export class DashboardModel extends EventEmitter<{ change: [DashboardChange] }> {
+  readonly history = new StateHistory();
+  devices: unknown[] = [];
+  info: unknown = {};
+  bridgeState: unknown = { state: 'offline' };
+  readonly states = new Map<string, Record<string, unknown>>();
+  readonly availability = new Map<string, string>();
+  readonly events: unknown[] = [];
+  readonly unknownDevices = new Map<string, Record<string, unknown>>();
+  /** Latest raw payload per topic below each device (`<base>/<id>/...`), for the device page. */
+  readonly rawTopics = new Map<string, Map<string, string>>();
+
+  constructor(private readonly base: string) {
+    super();
+  }
+
+  ingest(msg: BrokerMessage): void {
+    const rest = msg.topic.slice(this.base.length + 1);
+    const text = msg.payload.toString('utf8');
+    const json = parseJson(text);
+    if (rest.startsWith('bridge/')) {
+      this.#ingestBridge(rest.slice('bridge/'.length), json);
+      return;
+    }
+    const [device, ...sub] = rest.split('/');
+    if (!device) return;
+    this.#rememberRaw(device, rest, text);
+    if (sub.length === 0) {
+      if (text === '') {
+        this.states.delete(device);
+        this.history.forget(device);
+        return;
+      }
+      if (!isObject(json)) return;
+      this.states.set(device, json);
+      this.history.record(device, json);
+      this.emit('change', { kind: 'state', device, data: json });
+    } else if (sub.length === 1 && sub[0] === 'availability' && isObject(json)) {
+      this.availability.set(device, String(json.state));
+      this.emit('change', { kind: 'availability', device, data: json });
+    }
+  }
+
+  #ingestBridge(name: string, json: unknown): void {
+    switch (name) {
+      case 'devices':
+        if (Array.isArray(json)) {
+          this.devices = json;
+          for (const d of json)
+            if (isObject(d) && typeof d.id === 'string') this.unknownDevices.delete(String(d.address));
+          this.emit('change', { kind: 'devices', data: json });
+        }
+        return;
+      case 'info':
+        this.info = json;
+        this.emit('change', { kind: 'info', data: json });
+        return;
+      case 'state':
+        this.bridgeState = json;
+        this.emit('change', { kind: 'bridge_state', data: json });
+        return;
+      case 'event':
+        if (!isObject(json)) return;
+        this.events.push({ ...json, time: new Date().toISOString() });
+        if (this.events.length > MAX_EVENTS) this.events.shift();
+        if (json.type === 'device_seen_unknown' && isObject(json.data)) {
+          const key = String(json.data.address);
+          this.unknownDevices.delete(key);
+          this.unknownDevices.set(key, { ...json.data, time: new Date().toISOString() });
+          if (this.unknownDevices.size > MAX_UNKNOWN)
+            this.unknownDevices.delete(this.unknownDevices.keys().next().value as string);
+        }
+        this.emit('change', { kind: 'event', data: json });
+        return;
+    }
+  }
+
+  #rememberRaw(device: string, topic: string, text: string): void {
+    let topics = this.rawTopics.get(device);
+    if (!topics) {
+      if (this.rawTopics.size > 5000) this.rawTopics.delete(this.rawTopics.keys().next().value as string);
+      topics = new Map();
+      this.rawTopics.set(device, topics);
+    }
+    if (!topics.has(topic) && topics.size >= MAX_TOPICS_PER_DEVICE) topics.delete(topics.keys().next().value as string);
+    topics.set(topic, text.length > 2000 ? `${text.slice(0, 2000)}…` : text);
+  }
+
+  snapshot(): Record<string, unknown> {
+    return {
+      base_topic: this.base,
+      bridge_state: this.bridgeState,
+      info: this.info,
+      devices: this.devices,
+      states: Object.fromEntries(this.states),
+      availability: Object.fromEntries(this.availability),
+      events: this.events,
+      unknown_devices: [...this.unknownDevices.values()],
+    };
+  }
+
+  device(id: string): Record<string, unknown> {
+    return {
+      id,
+      entry: this.devices.find((d) => isObject(d) && d.id === id) ?? null,
+      state: this.states.get(id) ?? {},
+      availability: this.availability.get(id) ?? 'offline',
+      history: this.history.of(id),
+      topics: Object.fromEntries(this.rawTopics.get(id) ?? []),
+    };
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

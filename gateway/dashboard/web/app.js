@@ -1,0 +1,378 @@
+// @ts-check
+// zephyr2mqtt dashboard: no framework; hash routes, one JSON API, server-sent events for live updates.
+
+/** @typedef {{id: string, name?: string, transport: string, address?: string, availability: string, last_seen: string | null, info?: Record<string, unknown>}} DeviceEntry */
+
+const view = /** @type {HTMLElement} */ (document.getElementById('view'));
+/** @type {{devices: DeviceEntry[], states: Record<string, Record<string, unknown>>, availability: Record<string, string>, info: any, bridge_state: any, events: any[], unknown_devices: any[]}} */
+let snapshot = {
+  devices: [],
+  states: {},
+  availability: {},
+  info: {},
+  bridge_state: {},
+  events: [],
+  unknown_devices: [],
+};
+/** @type {EventSource | undefined} */
+let events;
+
+/** @param {string} tag @param {Record<string, string>} [attrs] @param {(Node | string)[]} [children] */
+function h(tag, attrs = {}, children = []) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  for (const c of children) el.append(c);
+  return el;
+}
+
+/** @param {string} path @param {unknown} [body] */
+async function api(path, body) {
+  const res = await fetch(
+    path,
+    body === undefined
+      ? {}
+      : {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        },
+  );
+  if (res.status === 401) {
+    showLogin();
+    throw new Error('login required');
+  }
+  return res.json();
+}
+
+async function boot() {
+  const session = await (await fetch('/api/session')).json();
+  if (session.auth_required && !session.user) return showLogin();
+  /** @type {HTMLButtonElement} */ (document.getElementById('logout')).hidden = !session.user;
+  snapshot = await api('/api/state');
+  connectEvents();
+  render();
+}
+
+function connectEvents() {
+  events?.close();
+  events = new EventSource('/api/events');
+  events.addEventListener('snapshot', (e) => {
+    snapshot = JSON.parse(/** @type {MessageEvent} */ (e).data);
+    render();
+  });
+  events.addEventListener('change', (e) => applyChange(JSON.parse(/** @type {MessageEvent} */ (e).data)));
+}
+
+/** @param {{kind: string, device?: string, data: any}} change */
+function applyChange(change) {
+  switch (change.kind) {
+    case 'devices':
+      snapshot.devices = change.data;
+      break;
+    case 'state':
+      if (change.device) snapshot.states[change.device] = change.data;
+      break;
+    case 'availability':
+      if (change.device) snapshot.availability[change.device] = change.data.state;
+      break;
+    case 'info':
+      snapshot.info = change.data;
+      break;
+    case 'bridge_state':
+      snapshot.bridge_state = change.data;
+      break;
+    case 'event':
+      snapshot.events.push(change.data);
+      if (change.data.type === 'device_seen_unknown') snapshot.unknown_devices.push(change.data.data);
+      break;
+  }
+  render();
+}
+
+function showLogin() {
+  events?.close();
+  const tpl = /** @type {HTMLTemplateElement} */ (document.getElementById('login-template'));
+  view.replaceChildren(tpl.content.cloneNode(true));
+  const form = /** @type {HTMLFormElement} */ (document.getElementById('login'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const data = Object.fromEntries(new FormData(form));
+    const res = await fetch('/api/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(data),
+    });
+    if (res.ok) return boot();
+    /** @type {HTMLElement} */ (document.getElementById('login-error')).textContent = (await res.json()).error;
+  });
+}
+
+function render() {
+  const route = location.hash.replace(/^#\//, '') || 'devices';
+  const [page, ...rest] = route.split('/');
+  for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.getAttribute('data-nav') === page);
+  const bs = /** @type {HTMLElement} */ (document.getElementById('bridge-state'));
+  const state = snapshot.bridge_state?.state ?? 'offline';
+  bs.textContent = `bridge ${state}`;
+  bs.className = `pill ${state}`;
+  if (page === 'device' && rest[0]) return renderDevice(decodeURIComponent(rest.join('/')));
+  if (page === 'join') return renderJoin();
+  if (page === 'status') return renderStatus();
+  if (page === 'logs') return renderLogs();
+  renderDevices();
+}
+
+/** @param {Record<string, unknown>} state */
+function values(state) {
+  return h(
+    'span',
+    { class: 'values' },
+    Object.entries(state)
+      .filter(([k]) => k !== 'last_seen' && k !== 'linkquality')
+      .map(([k, v]) => h('span', { 'data-property': k }, [`${k} `, h('b', {}, [fmt(v)])])),
+  );
+}
+
+/** @param {unknown} v */
+function fmt(v) {
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+function renderDevices() {
+  const rows = snapshot.devices.map((d) => {
+    const state = snapshot.states[d.id] ?? {};
+    const avail = snapshot.availability[d.id] ?? d.availability;
+    return h('tr', { 'data-device': d.id }, [
+      h('td', {}, [
+        h('a', { href: `#/device/${encodeURIComponent(d.id)}` }, [d.name ?? d.id]),
+        h('div', { class: 'muted' }, [d.id]),
+      ]),
+      h('td', {}, [d.transport]),
+      h('td', {}, [d.address ?? '']),
+      h('td', {}, [h('span', { class: `pill ${avail}` }, [avail])]),
+      h('td', {}, [String(state.last_seen ?? d.last_seen ?? '–')]),
+      h('td', {}, [state.linkquality === undefined ? '–' : String(state.linkquality)]),
+      h('td', {}, [values(state)]),
+    ]);
+  });
+  const head = h(
+    'tr',
+    {},
+    ['Device', 'Transport', 'Address', 'Availability', 'Last seen', 'Link', 'Values'].map((t) => h('th', {}, [t])),
+  );
+  view.replaceChildren(
+    h('section', { class: 'card' }, [
+      h('h2', {}, [`Devices (${snapshot.devices.length})`]),
+      snapshot.devices.length
+        ? h('table', { id: 'devices' }, [head, ...rows])
+        : h('p', { class: 'muted' }, ['No devices yet: turn on permit join to find some.']),
+    ]),
+  );
+}
+
+/** @param {string} id */
+async function renderDevice(id) {
+  const detail = await api(`/api/devices/${encodeURIComponent(id)}`);
+  const entry = /** @type {DeviceEntry | null} */ (detail.entry);
+  const charts = Object.entries(/** @type {Record<string, {t: number, v: number}[]>} */ (detail.history)).map(
+    ([prop, points]) => h('div', {}, [h('h3', {}, [prop]), chart(points)]),
+  );
+  const setBox = /** @type {HTMLTextAreaElement} */ (h('textarea', { id: 'set-payload' }, ['{}']));
+  const setResult = h('p', { class: 'muted' });
+  const nameInput = /** @type {HTMLInputElement} */ (h('input', { value: entry?.name ?? '' }));
+  view.replaceChildren(
+    h('section', { class: 'card' }, [
+      h('h2', {}, [entry?.name ?? id, ' ', h('span', { class: `pill ${detail.availability}` }, [detail.availability])]),
+      h('p', { class: 'muted' }, [
+        `${entry?.transport ?? '?'} · ${entry?.address ?? ''} · last seen ${detail.state.last_seen ?? '–'}`,
+      ]),
+      values(detail.state),
+    ]),
+    h(
+      'section',
+      { class: 'grid' },
+      charts.length
+        ? charts.map((c) => h('div', { class: 'card' }, [c]))
+        : [h('p', { class: 'muted' }, ['No numeric history in the last hour.'])],
+    ),
+    h('section', { class: 'card' }, [
+      h('h3', {}, ['Send a command (/set)']),
+      setBox,
+      button(
+        'Send',
+        async () => {
+          try {
+            await api(`/api/devices/${encodeURIComponent(id)}/set`, JSON.parse(setBox.value));
+            setResult.textContent = 'sent';
+          } catch (e) {
+            setResult.textContent = String(e);
+          }
+        },
+        'primary',
+      ),
+      setResult,
+    ]),
+    h('section', { class: 'card' }, [
+      h('h3', {}, ['Manage']),
+      h('label', {}, ['Name ', nameInput]),
+      button('Rename', () => request('device/rename', { id, name: nameInput.value })),
+      button('Remove', () => confirm(`Remove ${id} from the config?`) && request('device/remove', { id })),
+    ]),
+    h('section', { class: 'card' }, [
+      h('h3', {}, ['Discovered resources / services']),
+      h('pre', {}, [JSON.stringify(entry?.info ?? {}, null, 2)]),
+    ]),
+    h('section', { class: 'card' }, [
+      h('h3', {}, ['Raw topics']),
+      h('pre', {}, [
+        Object.entries(detail.topics)
+          .map(([t, p]) => `${t}  ${p}`)
+          .join('\n'),
+      ]),
+    ]),
+  );
+}
+
+/** @param {{t: number, v: number}[]} points */
+function chart(points) {
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('class', 'chart');
+  svg.setAttribute('viewBox', '0 0 300 100');
+  svg.setAttribute('preserveAspectRatio', 'none');
+  if (points.length > 0) {
+    const t0 = Date.now() - 3600_000;
+    const vs = points.map((p) => p.v);
+    const min = Math.min(...vs),
+      max = Math.max(...vs),
+      span = max - min || 1;
+    const line = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
+    line.setAttribute(
+      'points',
+      points.map((p) => `${((p.t - t0) / 3600_000) * 300},${95 - ((p.v - min) / span) * 90}`).join(' '),
+    );
+    svg.append(line);
+    const title = document.createElementNS('http://www.w3.org/2000/svg', 'title');
+    title.textContent = `min ${min} · max ${max} · ${points.length} points`;
+    svg.append(title);
+  }
+  return svg;
+}
+
+/** @param {string} label @param {() => unknown} onClick @param {string} [cls] */
+function button(label, onClick, cls = '') {
+  const b = h('button', cls ? { class: cls } : {}, [label]);
+  b.addEventListener('click', () => {
+    void onClick();
+  });
+  return b;
+}
+
+/** @param {string} name @param {Record<string, unknown>} data */
+async function request(name, data) {
+  const res = await api(`/api/request/${name}`, data);
+  if (res.status !== 'ok') alert(`${name} failed: ${res.error}`);
+  return res;
+}
+
+function renderJoin() {
+  const on = Boolean(snapshot.info?.permit_join);
+  const unknown = snapshot.unknown_devices;
+  view.replaceChildren(
+    h('section', { class: 'card' }, [
+      h('h2', {}, [`Permit join is ${on ? 'on' : 'off'}`]),
+      h('p', { class: 'muted' }, [
+        'While it is on, devices the gateway does not know are listed here and can be onboarded.',
+      ]),
+      button(on ? 'Stop' : 'Permit join (254 s)', () => request('permit_join', { value: !on }), 'primary'),
+    ]),
+    h('section', { class: 'card' }, [
+      h('h2', {}, [`Unknown devices seen (${unknown.length})`]),
+      unknown.length
+        ? h('table', { id: 'unknown' }, unknown.map(onboardRow))
+        : h('p', { class: 'muted' }, ['None yet.']),
+    ]),
+  );
+}
+
+/** @param {any} d */
+function onboardRow(d) {
+  const suggested = { ...(d.suggested_config ?? { transport: d.transport, address: d.address }) };
+  const idInput = /** @type {HTMLInputElement} */ (
+    h('input', { value: suggested.id ?? slug(d.name ?? d.address), 'aria-label': 'device id' })
+  );
+  return h('tr', { 'data-unknown': d.address }, [
+    h('td', {}, [d.name ?? '(no name)', h('div', { class: 'muted' }, [`${d.transport} · ${d.address}`])]),
+    h('td', {}, [idInput]),
+    h('td', {}, [
+      button(
+        'Onboard',
+        async () => {
+          const res = await request('device/add', {
+            ...suggested,
+            id: idInput.value,
+            ...(d.name ? { name: d.name } : {}),
+          });
+          if (res.status === 'ok') {
+            snapshot.unknown_devices = snapshot.unknown_devices.filter((u) => u !== d);
+            location.hash = '#/devices';
+          }
+        },
+        'primary',
+      ),
+    ]),
+  ]);
+}
+
+/** @param {string} s */
+function slug(s) {
+  return (
+    String(s)
+      .toLowerCase()
+      .replace(/[^a-z0-9_-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 60) || 'device'
+  );
+}
+
+function renderStatus() {
+  const info = snapshot.info ?? {};
+  view.replaceChildren(
+    h('section', { class: 'card' }, [
+      h('h2', {}, ['Adapters']),
+      h('pre', { id: 'adapters' }, [JSON.stringify(info.adapters ?? {}, null, 2)]),
+    ]),
+    h('section', { class: 'card' }, [
+      h('h2', {}, ['Upstream bridge']),
+      h('pre', { id: 'upstream' }, [JSON.stringify(info.bridge ?? info.upstream ?? { enabled: false }, null, 2)]),
+    ]),
+    h('section', { class: 'card' }, [
+      h('h2', {}, ['Gateway']),
+      h('pre', {}, [
+        JSON.stringify({ version: info.version, id: info.gateway_id, listeners: info.listeners }, null, 2),
+      ]),
+    ]),
+    h('section', { class: 'card' }, [
+      h('h2', {}, ['Recent events']),
+      h('pre', {}, [
+        snapshot.events
+          .slice(-30)
+          .map((e) => JSON.stringify(e))
+          .join('\n'),
+      ]),
+    ]),
+  );
+}
+
+async function renderLogs() {
+  const { lines } = await api('/api/logs');
+  view.replaceChildren(
+    h('section', { class: 'card' }, [h('h2', {}, ['Logs']), h('pre', { id: 'logs' }, [lines.slice(-200).join('\n')])]),
+  );
+}
+
+document.getElementById('logout')?.addEventListener('click', async () => {
+  await api('/api/logout', {});
+  location.reload();
+});
+window.addEventListener('hashchange', render);
+void boot();
