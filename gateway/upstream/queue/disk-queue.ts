@@ -1,0 +1,596 @@
+// The durable store-and-forward queue: append-only segment files plus a small persisted read cursor.
+//
+// Writers append (group commit: every append waiting at the same time shares one write and one fdatasync);
+// one reader walks the records in order, hands them out and gets acknowledgements back. The cursor (the
+// lowest unacknowledged record) is persisted often but without fsync: losing it only means re-sending
+// (at-least-once), never losing. Whole segment files below the cursor are deleted. Memory use does not
+// depend on the backlog: only one read chunk and the in-flight window live in memory.
+import type { FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { QueueConfig } from '../config.js';
+import { decodeRecord, encodeRecord, peekRecordTime, type QueueMessage, RECORD_HEADER_BYTES } from './record.js';
+
+export type DropReason = 'queue_full' | 'max_age' | 'disk_full' | 'corrupt';
+export type AppendResult = 'queued' | 'dropped';
+
+export interface QueueHooks {
+  /** Messages removed without being acknowledged upstream. */
+  dropped(count: number, reason: DropReason): void;
+  /** A write failed (ENOSPC, EIO...): the queue stops accepting until a retry succeeds. */
+  diskFull(error: Error): void;
+  recovered(): void;
+}
+
+export interface QueuedMessage extends QueueMessage {
+  seq: number;
+}
+
+export interface QueueStats {
+  /** Messages accepted and not yet acknowledged upstream. */
+  depth: number;
+  /** Bytes of the queue files on disk. */
+  bytes: number;
+  segments: number;
+  /** Enqueue time (ms) of the oldest unacknowledged message, if any. */
+  oldestTs: number | undefined;
+  diskFull: boolean;
+}
+
+export interface QueueOptions {
+  /** How long appends are refused after a failed write before trying again. */
+  diskFullRetryMs?: number;
+  cursorPersistMs?: number;
+  ageCheckMs?: number;
+}
+
+interface Segment {
+  firstSeq: number;
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+interface Position {
+  seq: number;
+  segFirst: number;
+  offset: number;
+}
+
+interface PendingAppend {
+  buf: Buffer;
+  resolve: (r: AppendResult) => void;
+}
+
+const SEGMENT_RE = /^(\d{16})\.seg$/;
+const CURSOR_FILE = 'cursor.json';
+const READ_CHUNK = 1024 * 1024;
+
+const segmentName = (firstSeq: number) => `${String(firstSeq).padStart(16, '0')}.seg`;
+
+export class DiskQueue {
+  #config: QueueConfig;
+  #segments: Segment[] = [];
+  #writer!: FileHandle;
+  #writeSeq = 0;
+  #pending: PendingAppend[] = [];
+  #flushing: Promise<void> | undefined;
+  #unsynced = false;
+  #reader: Position = { seq: 0, segFirst: 0, offset: 0 };
+  #readFh: { segFirst: number; fh: FileHandle } | undefined;
+  #readBuf = Buffer.allocUnsafe(READ_CHUNK);
+  #readBufLen = 0;
+  #readBufStart = 0;
+  #readBufSeg = -1;
+  #inflight = new Map<number, Position & { ts: number }>();
+  #cursorDirty = false;
+  #waiters: Array<() => void> = [];
+  #diskFull = false;
+  #diskFullUntil = 0;
+  #oldestTs: number | undefined;
+  #timers: NodeJS.Timeout[] = [];
+  #closed = false;
+  #housekeeping: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly dir: string,
+    config: QueueConfig,
+    private readonly hooks: QueueHooks,
+    private readonly options: Required<QueueOptions>,
+  ) {
+    this.#config = config;
+  }
+
+  /** Opens (or creates) the queue in `dir`, recovering from a torn tail left by a crash or power loss. */
+  static async open(dir: string, config: QueueConfig, hooks: QueueHooks, options: QueueOptions = {}) {
+    const q = new DiskQueue(dir, config, hooks, {
+      diskFullRetryMs: options.diskFullRetryMs ?? 5000,
+      cursorPersistMs: options.cursorPersistMs ?? 100,
+      ageCheckMs: options.ageCheckMs ?? 5000,
+    });
+    const recovery = await q.#load();
+    q.#startTimers();
+    return { queue: q, recovery };
+  }
+
+  /** New limits (reload). The directory and its contents are kept: a reload never wipes the queue. */
+  reconfigure(config: QueueConfig): void {
+    this.#config = config;
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    this.#startTimers();
+  }
+
+  /** Resolves once the message is durable per the fsync policy ('queued'), or was refused ('dropped'). */
+  append(msg: Omit<QueueMessage, 'ts'> & { ts?: number }): Promise<AppendResult> {
+    if (this.#closed) return Promise.resolve('dropped');
+    if (this.#diskFull && Date.now() < this.#diskFullUntil) {
+      this.hooks.dropped(1, 'disk_full');
+      return Promise.resolve('dropped');
+    }
+    const buf = encodeRecord({ ...msg, ts: msg.ts ?? Date.now() });
+    return new Promise((resolve) => {
+      this.#pending.push({ buf, resolve });
+      this.#kick();
+    });
+  }
+
+  /** The next record after the last one handed out, or undefined when the reader caught up. */
+  async next(): Promise<QueuedMessage | undefined> {
+    for (;;) {
+      if (this.#closed || this.#reader.seq >= this.#writeSeq) return undefined;
+      const segIdx = this.#segments.findIndex((s) => s.firstSeq === this.#reader.segFirst);
+      const seg = this.#segments[segIdx];
+      if (!seg) {
+        const first = this.#segments[0];
+        if (!first) return undefined;
+        this.#reader = { seq: first.firstSeq, segFirst: first.firstSeq, offset: 0 };
+        continue;
+      }
+      const nextSeg = this.#segments[segIdx + 1];
+      if (this.#reader.offset >= seg.size) {
+        if (!nextSeg) return undefined;
+        this.#reader = { seq: nextSeg.firstSeq, segFirst: nextSeg.firstSeq, offset: 0 };
+        continue;
+      }
+      const res = await this.#decodeAt(seg, this.#reader.offset);
+      if (this.#reader.segFirst !== seg.firstSeq) continue; // segment dropped while reading
+      if (!res.ok) {
+        // A torn or damaged tail of an older segment (power loss with fsync != always): skip to the next one.
+        const end = nextSeg ? nextSeg.firstSeq : this.#writeSeq;
+        if (end > this.#reader.seq) this.hooks.dropped(end - this.#reader.seq, 'corrupt');
+        this.#reader = nextSeg
+          ? { seq: nextSeg.firstSeq, segFirst: nextSeg.firstSeq, offset: 0 }
+          : { seq: this.#writeSeq, segFirst: seg.firstSeq, offset: seg.size };
+        this.#cursorDirty = true;
+        continue;
+      }
+      const pos = { ...this.#reader };
+      this.#reader = { seq: pos.seq + 1, segFirst: pos.segFirst, offset: pos.offset + res.bytes };
+      if (res.message.ts < Date.now() - this.#config.max_age * 1000) {
+        this.hooks.dropped(1, 'max_age');
+        this.#cursorDirty = true;
+        continue;
+      }
+      this.#inflight.set(pos.seq, { ...pos, ts: res.message.ts });
+      return { ...res.message, seq: pos.seq };
+    }
+  }
+
+  /** Resolves when a record is available to next() (or the queue closes). */
+  waitForData(): Promise<void> {
+    if (this.#closed || this.#reader.seq < this.#writeSeq) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** The record was acknowledged upstream (or sent at QoS 0): it may be deleted. */
+  ack(seq: number): void {
+    if (this.#inflight.delete(seq)) this.#cursorDirty = true;
+  }
+
+  /** Forget what was handed out but not acknowledged (connection lost): next() starts again from there. */
+  rewind(): void {
+    this.#reader = this.#cursor();
+    this.#inflight.clear();
+  }
+
+  /** True while records handed out are waiting for their acknowledgement. */
+  inflightCount(): number {
+    return this.#inflight.size;
+  }
+
+  /** Records accepted but not yet handed out by next(). */
+  unreadCount(): number {
+    return Math.max(0, this.#writeSeq - this.#reader.seq);
+  }
+
+  stats(): QueueStats {
+    const first = this.#inflight.values().next();
+    const depth = Math.max(0, this.#writeSeq - this.#cursor().seq);
+    return {
+      depth,
+      bytes: this.#segments.reduce((n, s) => n + s.size, 0),
+      segments: this.#segments.length,
+      oldestTs: depth === 0 ? undefined : first.done ? this.#oldestTs : first.value.ts,
+      diskFull: this.#diskFull,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    for (const t of this.#timers) clearInterval(t);
+    while (this.#flushing) await this.#flushing;
+    this.#closed = true;
+    for (const w of this.#waiters.splice(0)) w();
+    await this.#housekeeping;
+    await this.#persistCursor();
+    if (this.#config.fsync !== 'never') await this.#writer.datasync().catch(() => {});
+    await this.#writer.close().catch(() => {});
+    await this.#readFh?.fh.close().catch(() => {});
+    this.#readFh = undefined;
+  }
+
+  // ---- writing ----
+
+  #kick(): void {
+    if (this.#flushing) return;
+    this.#flushing = this.#flushLoop().finally(() => {
+      this.#flushing = undefined;
+      if (this.#pending.length > 0 && !this.#closed) this.#kick();
+    });
+  }
+
+  async #flushLoop(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0);
+      const written: PendingAppend[] = [];
+      const refused = new Set<PendingAppend>();
+      let chunk: PendingAppend[] = [];
+      let chunkBytes = 0;
+      const writeChunk = async () => {
+        await this.#writeChunk(chunk, written);
+        chunk = [];
+        chunkBytes = 0;
+      };
+      try {
+        for (const item of batch) {
+          const len = item.buf.length;
+          if (!(await this.#makeRoom(() => len + chunkBytes, writeChunk))) {
+            refused.add(item);
+            continue;
+          }
+          const active = this.#active();
+          if (active.size + chunkBytes + len > this.#segmentBytes() && active.size + chunkBytes > 0) {
+            await writeChunk();
+            await this.#rotate();
+          }
+          chunk.push(item);
+          chunkBytes += len;
+        }
+        await writeChunk();
+        if (this.#config.fsync === 'always' && written.length > 0) await this.#writer.datasync();
+        if (this.#diskFull && written.length > 0) {
+          this.#diskFull = false;
+          this.hooks.recovered();
+        }
+      } catch (err) {
+        // What reached the file stays (whole records, counted); the rest of the batch is refused.
+        const done = new Set(written);
+        const lost = batch.filter((b) => !done.has(b) && !refused.has(b));
+        if (lost.length > 0) this.hooks.dropped(lost.length, 'disk_full');
+        for (const b of lost) b.resolve('dropped');
+        this.#diskFullUntil = Date.now() + this.options.diskFullRetryMs;
+        if (!this.#diskFull) {
+          this.#diskFull = true;
+          this.hooks.diskFull(err instanceof Error ? err : new Error(String(err)));
+        }
+      }
+      if (refused.size > 0) this.hooks.dropped(refused.size, 'queue_full');
+      for (const r of refused) r.resolve('dropped');
+      for (const w of written) w.resolve('queued');
+    }
+  }
+
+  async #writeChunk(chunk: PendingAppend[], written: PendingAppend[]): Promise<void> {
+    if (chunk.length === 0) return;
+    const seg = this.#active();
+    const data = chunk.length === 1 ? chunk[0]!.buf : Buffer.concat(chunk.map((c) => c.buf));
+    try {
+      const { bytesWritten } = await this.#writer.write(data, 0, data.length, null);
+      if (bytesWritten !== data.length) throw new Error(`short write (${bytesWritten} of ${data.length} bytes)`);
+    } catch (err) {
+      // Cut a partial record off so the file stays a sequence of whole records.
+      await this.#writer.truncate(seg.size).catch(() => {});
+      throw err;
+    }
+    seg.size += data.length;
+    seg.mtimeMs = Date.now();
+    this.#writeSeq += chunk.length;
+    this.#unsynced = true;
+    written.push(...chunk);
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  /** Ensures `len` more bytes fit in max_bytes, dropping old segments when the policy says so. */
+  async #makeRoom(needed: () => number, flushChunk: () => Promise<void>): Promise<boolean> {
+    const max = this.#config.max_bytes;
+    if (needed() > max) return false;
+    while (this.#totalBytes() + needed() > max) {
+      if (this.#config.when_full === 'drop_newest') return false;
+      if (this.#segments.length === 1) {
+        if (this.#active().size === 0) return false;
+        await flushChunk();
+        await this.#rotate();
+        continue;
+      }
+      this.#dropOldestSegment('queue_full');
+    }
+    return true;
+  }
+
+  async #rotate(): Promise<void> {
+    if (this.#config.fsync !== 'never') await this.#writer.datasync();
+    const seg: Segment = {
+      firstSeq: this.#writeSeq,
+      path: join(this.dir, segmentName(this.#writeSeq)),
+      size: 0,
+      mtimeMs: Date.now(),
+    };
+    const fh = await open(seg.path, 'a');
+    await this.#writer.close().catch(() => {});
+    this.#writer = fh;
+    this.#segments.push(seg);
+    if (this.#config.fsync === 'always') await this.#syncDir();
+  }
+
+  #dropOldestSegment(reason: DropReason): void {
+    const old = this.#segments.shift();
+    const next = this.#segments[0];
+    if (!old || !next) throw new Error('cannot drop the active segment');
+    const from = Math.max(this.#cursor().seq, old.firstSeq);
+    if (next.firstSeq > from) this.hooks.dropped(next.firstSeq - from, reason);
+    if (this.#reader.seq < next.firstSeq || this.#reader.segFirst === old.firstSeq) {
+      this.#reader = { seq: next.firstSeq, segFirst: next.firstSeq, offset: 0 };
+    }
+    for (const seq of this.#inflight.keys()) if (seq < next.firstSeq) this.#inflight.delete(seq);
+    if (this.#readBufSeg === old.firstSeq) this.#readBufSeg = -1;
+    this.#cursorDirty = true;
+    this.#housekeeping = this.#housekeeping.then(() => this.#unlinkSegment(old));
+  }
+
+  async #unlinkSegment(seg: Segment): Promise<void> {
+    if (this.#readFh?.segFirst === seg.firstSeq) {
+      const { fh } = this.#readFh;
+      this.#readFh = undefined;
+      await fh.close().catch(() => {});
+    }
+    await unlink(seg.path).catch(() => {});
+  }
+
+  // ---- reading ----
+
+  async #decodeAt(seg: Segment, offset: number) {
+    const inBuffer = () =>
+      this.#readBufSeg === seg.firstSeq &&
+      offset >= this.#readBufStart &&
+      offset + RECORD_HEADER_BYTES <= this.#readBufStart + this.#readBufLen;
+    if (!inBuffer()) await this.#fill(seg, offset, READ_CHUNK);
+    const view = () => this.#readBuf.subarray(offset - this.#readBufStart, this.#readBufLen);
+    let res = decodeRecord(view());
+    if (!res.ok && res.reason === 'truncated') {
+      await this.#fill(seg, offset, Math.max(READ_CHUNK, res.needed));
+      res = decodeRecord(view());
+    }
+    return res;
+  }
+
+  async #fill(seg: Segment, offset: number, want: number): Promise<void> {
+    if (this.#readFh?.segFirst !== seg.firstSeq) {
+      await this.#readFh?.fh.close().catch(() => {});
+      this.#readFh = undefined;
+      this.#readFh = { segFirst: seg.firstSeq, fh: await open(seg.path, 'r') };
+    }
+    const len = Math.max(0, Math.min(want, seg.size - offset));
+    if (len > this.#readBuf.length) this.#readBuf = Buffer.allocUnsafe(len);
+    const { bytesRead } = await this.#readFh.fh.read(this.#readBuf, 0, len, offset);
+    this.#readBufLen = bytesRead;
+    this.#readBufStart = offset;
+    this.#readBufSeg = seg.firstSeq;
+  }
+
+  // ---- cursor, housekeeping ----
+
+  #cursor(): Position {
+    const first = this.#inflight.values().next();
+    if (first.done) return { ...this.#reader };
+    const { seq, segFirst, offset } = first.value;
+    return { seq, segFirst, offset };
+  }
+
+  async #persistCursor(): Promise<void> {
+    if (!this.#cursorDirty) return;
+    this.#cursorDirty = false;
+    const c = this.#cursor();
+    const file = join(this.dir, CURSOR_FILE);
+    try {
+      await writeFile(`${file}.tmp`, JSON.stringify(c));
+      await rename(`${file}.tmp`, file);
+    } catch {
+      this.#cursorDirty = true; // retried on the next tick; a stale cursor only means re-sending
+      return;
+    }
+    // Segments wholly below the persisted cursor are done.
+    while (this.#segments.length > 1 && this.#segments[1]!.firstSeq <= c.seq) {
+      const old = this.#segments.shift()!;
+      await this.#unlinkSegment(old);
+    }
+    await this.#refreshOldest(c);
+  }
+
+  async #refreshOldest(c: Position): Promise<void> {
+    const seg = this.#segments.find((s) => s.firstSeq === c.segFirst);
+    if (!seg || c.offset >= seg.size) {
+      this.#oldestTs = undefined;
+      return;
+    }
+    let fh: FileHandle | undefined;
+    try {
+      fh = await open(seg.path, 'r');
+      const head = Buffer.alloc(RECORD_HEADER_BYTES + 7);
+      const { bytesRead } = await fh.read(head, 0, head.length, c.offset);
+      this.#oldestTs = peekRecordTime(head.subarray(0, bytesRead));
+    } catch {
+      this.#oldestTs = undefined;
+    } finally {
+      await fh?.close().catch(() => {});
+    }
+  }
+
+  #startTimers(): void {
+    const tick = (fn: () => Promise<void>, ms: number) => {
+      let busy = false;
+      const t = setInterval(() => {
+        if (busy || this.#closed) return;
+        busy = true;
+        fn().finally(() => {
+          busy = false;
+        });
+      }, ms);
+      t.unref();
+      this.#timers.push(t);
+    };
+    tick(
+      () => (this.#housekeeping = this.#housekeeping.then(() => this.#persistCursor())),
+      this.options.cursorPersistMs,
+    );
+    tick(async () => this.#dropExpiredSegments(), this.options.ageCheckMs);
+    if (this.#config.fsync === 'interval') {
+      tick(async () => {
+        if (!this.#unsynced || this.#flushing) return;
+        this.#unsynced = false;
+        await this.#writer.datasync().catch(() => {});
+      }, this.#config.fsync_interval);
+    }
+  }
+
+  #dropExpiredSegments(): void {
+    const limit = Date.now() - this.#config.max_age * 1000;
+    while (this.#segments.length > 1 && this.#segments[0]!.mtimeMs < limit) this.#dropOldestSegment('max_age');
+  }
+
+  async #syncDir(): Promise<void> {
+    const fh = await open(this.dir, 'r').catch(() => undefined);
+    await fh?.sync().catch(() => {});
+    await fh?.close().catch(() => {});
+  }
+
+  #active(): Segment {
+    return this.#segments[this.#segments.length - 1]!;
+  }
+
+  #totalBytes(): number {
+    return this.#segments.reduce((n, s) => n + s.size, 0);
+  }
+
+  #segmentBytes(): number {
+    // At most a quarter of the budget per file, so drop_oldest never drops more than that at once.
+    return Math.max(64 * 1024, Math.min(this.#config.segment_bytes, Math.floor(this.#config.max_bytes / 4)));
+  }
+
+  async #load(): Promise<{ truncatedBytes: number; depth: number }> {
+    await mkdir(this.dir, { recursive: true });
+    const cursor = await readCursor(join(this.dir, CURSOR_FILE));
+    const names = (await readdir(this.dir))
+      .map((n) => SEGMENT_RE.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+    for (const firstSeq of names) {
+      const path = join(this.dir, segmentName(firstSeq));
+      const st = await stat(path);
+      this.#segments.push({ firstSeq, path, size: st.size, mtimeMs: st.mtimeMs });
+    }
+    let truncatedBytes = 0;
+    if (this.#segments.length === 0) {
+      const firstSeq = cursor?.seq ?? 0;
+      const path = join(this.dir, segmentName(firstSeq));
+      this.#segments.push({ firstSeq, path, size: 0, mtimeMs: Date.now() });
+      this.#writeSeq = firstSeq;
+    } else {
+      const last = this.#active();
+      const { validBytes, count } = await scanSegment(last.path);
+      if (validBytes < last.size) {
+        truncatedBytes = last.size - validBytes;
+        await truncate(last.path, validBytes);
+        last.size = validBytes;
+      }
+      this.#writeSeq = last.firstSeq + count;
+    }
+    this.#writer = await open(this.#active().path, 'a');
+
+    const first = this.#segments[0]!;
+    const seg = cursor && this.#segments.find((s) => s.firstSeq === cursor.segFirst);
+    if (cursor && seg && cursor.offset <= seg.size && cursor.seq >= seg.firstSeq && cursor.seq <= this.#writeSeq) {
+      this.#reader = cursor;
+    } else {
+      this.#reader = { seq: first.firstSeq, segFirst: first.firstSeq, offset: 0 };
+    }
+    while (this.#segments.length > 1 && this.#segments[0]!.firstSeq < this.#reader.segFirst) {
+      await unlink(this.#segments.shift()!.path).catch(() => {});
+    }
+    await this.#refreshOldest(this.#reader);
+    return { truncatedBytes, depth: this.#writeSeq - this.#reader.seq };
+  }
+}
+
+async function readCursor(file: string): Promise<Position | undefined> {
+  try {
+    const raw: unknown = JSON.parse(await readFile(file, 'utf8'));
+    if (raw && typeof raw === 'object') {
+      const { seq, segFirst, offset } = raw as Record<string, unknown>;
+      if ([seq, segFirst, offset].every((v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0)) {
+        return { seq: seq as number, segFirst: segFirst as number, offset: offset as number };
+      }
+    }
+  } catch {
+    // missing or damaged: start from the oldest segment (re-sends, never loses)
+  }
+  return undefined;
+}
+
+/** Whole valid records at the start of a segment file (the rest is a torn write). */
+async function scanSegment(path: string): Promise<{ validBytes: number; count: number }> {
+  const fh = await open(path, 'r');
+  try {
+    let buf = Buffer.allocUnsafe(READ_CHUNK);
+    let pos = 0;
+    let count = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) return { validBytes: pos, count };
+      let off = 0;
+      let needed = 0;
+      const view = buf.subarray(0, bytesRead);
+      while (off < bytesRead) {
+        const res = decodeRecord(view, off);
+        if (res.ok) {
+          off += res.bytes;
+          count++;
+          continue;
+        }
+        if (res.reason === 'corrupt') return { validBytes: pos + off, count };
+        needed = res.needed;
+        break;
+      }
+      if (off === 0) {
+        // One record bigger than the buffer, or a torn tail.
+        if (bytesRead < buf.length) return { validBytes: pos, count };
+        buf = Buffer.allocUnsafe(Math.max(needed, buf.length * 2));
+        continue;
+      }
+      pos += off;
+    }
+  } finally {
+    await fh.close();
+  }
+}

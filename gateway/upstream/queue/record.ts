@@ -1,0 +1,80 @@
+// One queued message on disk. Pure encode/decode, no I/O.
+//   u32 body length | u32 crc32(body) | body
+//   body: u8 flags (bits 0-1 qos, bit 2 retain) | u48 enqueue time (ms) | u16 topic length | topic | payload
+// 17 bytes of overhead per message keeps the queue close to the payload size on disk.
+import { crc32 } from 'node:zlib';
+
+export const RECORD_HEADER_BYTES = 8;
+const BODY_FIXED_BYTES = 9;
+/** Upper bound on one record, well above the broker's max packet size; larger lengths mean corruption. */
+export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
+
+export interface QueueMessage {
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+  /** Enqueue time, ms since the epoch. */
+  ts: number;
+}
+
+export type RecordDecodeResult =
+  | { ok: true; message: QueueMessage; bytes: number }
+  | { ok: false; reason: 'truncated'; needed: number }
+  | { ok: false; reason: 'corrupt'; detail: string };
+
+export function encodeRecord(msg: QueueMessage): Buffer {
+  const topic = Buffer.from(msg.topic, 'utf8');
+  if (topic.length > 0xffff) throw new RangeError(`topic longer than 65535 bytes (${topic.length})`);
+  const bodyLen = BODY_FIXED_BYTES + topic.length + msg.payload.length;
+  const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + bodyLen);
+  buf.writeUInt32LE(bodyLen, 0);
+  let o = RECORD_HEADER_BYTES;
+  buf.writeUInt8((msg.qos & 0x03) | (msg.retain ? 0x04 : 0), o);
+  buf.writeUIntLE(Math.max(0, Math.min(msg.ts, 2 ** 48 - 1)), o + 1, 6);
+  buf.writeUInt16LE(topic.length, o + 7);
+  o += BODY_FIXED_BYTES;
+  topic.copy(buf, o);
+  msg.payload.copy(buf, o + topic.length);
+  buf.writeUInt32LE(crc32(buf.subarray(RECORD_HEADER_BYTES)), 4);
+  return buf;
+}
+
+/** Decodes the record starting at `offset`. Never throws: short input is `truncated`, anything else `corrupt`. */
+export function decodeRecord(buf: Buffer, offset = 0): RecordDecodeResult {
+  const avail = buf.length - offset;
+  if (avail < RECORD_HEADER_BYTES) return { ok: false, reason: 'truncated', needed: RECORD_HEADER_BYTES };
+  const bodyLen = buf.readUInt32LE(offset);
+  if (bodyLen < BODY_FIXED_BYTES || bodyLen > MAX_RECORD_BYTES) {
+    return { ok: false, reason: 'corrupt', detail: `implausible record length ${bodyLen}` };
+  }
+  const total = RECORD_HEADER_BYTES + bodyLen;
+  if (avail < total) return { ok: false, reason: 'truncated', needed: total };
+  const body = buf.subarray(offset + RECORD_HEADER_BYTES, offset + total);
+  if (crc32(body) !== buf.readUInt32LE(offset + 4))
+    return { ok: false, reason: 'corrupt', detail: 'checksum mismatch' };
+  const flags = body.readUInt8(0);
+  const qos = flags & 0x03;
+  if (qos === 3 || flags > 0x07) return { ok: false, reason: 'corrupt', detail: `bad flags 0x${flags.toString(16)}` };
+  const topicLen = body.readUInt16LE(7);
+  if (BODY_FIXED_BYTES + topicLen > bodyLen) return { ok: false, reason: 'corrupt', detail: 'topic overruns record' };
+  const topic = body.toString('utf8', BODY_FIXED_BYTES, BODY_FIXED_BYTES + topicLen);
+  return {
+    ok: true,
+    bytes: total,
+    message: {
+      topic,
+      // A copy: callers keep messages while the read buffer is reused.
+      payload: Buffer.from(body.subarray(BODY_FIXED_BYTES + topicLen)),
+      qos: qos as 0 | 1 | 2,
+      retain: (flags & 0x04) !== 0,
+      ts: body.readUIntLE(1, 6),
+    },
+  };
+}
+
+/** Reads only the enqueue time of a record header+body prefix (for the oldest-age gauge). */
+export function peekRecordTime(buf: Buffer): number | undefined {
+  if (buf.length < RECORD_HEADER_BYTES + 7) return undefined;
+  return buf.readUIntLE(RECORD_HEADER_BYTES + 1, 6);
+}

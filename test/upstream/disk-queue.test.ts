@@ -1,0 +1,161 @@
+import { appendFile, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DiskQueue, type QueuedMessage } from '../../gateway/upstream/queue/disk-queue.js';
+import { msg, queueConfig, recordHooks, tempDir } from './queue-helpers.js';
+
+const dirs: string[] = [];
+const queues: DiskQueue[] = [];
+afterEach(async () => {
+  await Promise.all(queues.splice(0).map((q) => q.close()));
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+async function openQueue(dir: string, over = {}, hooks = recordHooks()) {
+  const opened = await DiskQueue.open(dir, queueConfig(over), hooks, { cursorPersistMs: 20, ageCheckMs: 20 });
+  queues.push(opened.queue);
+  return { ...opened, hooks };
+}
+
+async function newDir() {
+  const d = await tempDir();
+  dirs.push(d);
+  return join(d, 'queue');
+}
+
+async function readAll(q: DiskQueue, limit = 1_000_000): Promise<QueuedMessage[]> {
+  const out: QueuedMessage[] = [];
+  for (let m = await q.next(); m && out.length < limit; m = await q.next()) out.push(m);
+  return out;
+}
+
+async function closeQueue(q: DiskQueue) {
+  await q.close();
+  queues.splice(queues.indexOf(q), 1);
+}
+
+describe('DiskQueue', () => {
+  it('hands out records in append order and keeps unacknowledged ones across a reopen', async () => {
+    const dir = await newDir();
+    const { queue } = await openQueue(dir);
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => queue.append(msg(`t/${i % 3}`, `m${i}`))));
+    expect(results.every((r) => r === 'queued')).toBe(true);
+    const first = await readAll(queue);
+    expect(first.map((m) => m.payload.toString())).toEqual(Array.from({ length: 50 }, (_, i) => `m${i}`));
+    expect(first.map((m) => m.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    for (const m of first.slice(0, 20)) queue.ack(m.seq);
+    expect(queue.stats().depth).toBe(30);
+    await closeQueue(queue);
+
+    const reopened = await openQueue(dir);
+    expect(reopened.recovery).toEqual({ truncatedBytes: 0, depth: 30 });
+    const rest = await readAll(reopened.queue);
+    expect(rest.map((m) => m.payload.toString())).toEqual(Array.from({ length: 30 }, (_, i) => `m${i + 20}`));
+  });
+
+  it('rewind re-delivers what was handed out but not acknowledged', async () => {
+    const { queue } = await openQueue(await newDir());
+    for (let i = 0; i < 5; i++) await queue.append(msg('t', `m${i}`));
+    const a = await readAll(queue);
+    queue.ack(a[0]!.seq);
+    queue.ack(a[1]!.seq);
+    queue.rewind();
+    const b = await readAll(queue);
+    expect(b.map((m) => m.payload.toString())).toEqual(['m2', 'm3', 'm4']);
+  });
+
+  it('waitForData resolves when a record is appended', async () => {
+    const { queue } = await openQueue(await newDir());
+    const waiting = queue.waitForData();
+    await queue.append(msg('t', 'x'));
+    await waiting;
+    expect((await queue.next())?.payload.toString()).toBe('x');
+  });
+
+  it('cuts off a torn tail left by a crash and keeps the whole records before it', async () => {
+    const dir = await newDir();
+    const { queue } = await openQueue(dir);
+    for (let i = 0; i < 10; i++) await queue.append(msg('t', `m${i}`));
+    await closeQueue(queue);
+    const [seg] = (await readdir(dir)).filter((f) => f.endsWith('.seg'));
+    // Half a record: a length header promising more bytes than were written.
+    await appendFile(join(dir, seg!), Buffer.from([40, 0, 0, 0, 1, 2, 3, 4, 5]));
+    const reopened = await openQueue(dir);
+    expect(reopened.recovery).toEqual({ truncatedBytes: 9, depth: 10 });
+    await reopened.queue.append(msg('t', 'after'));
+    const all = await readAll(reopened.queue);
+    expect(all.map((m) => m.payload.toString())).toEqual([...Array.from({ length: 10 }, (_, i) => `m${i}`), 'after']);
+  });
+
+  it('rotates segment files and deletes the ones fully acknowledged', async () => {
+    const dir = await newDir();
+    const { queue } = await openQueue(dir, { segment_bytes: 64 * 1024 });
+    const body = Buffer.alloc(1000, 0x61);
+    for (let i = 0; i < 300; i++) await queue.append(msg('t', body));
+    expect(queue.stats().segments).toBeGreaterThanOrEqual(4);
+    for (const m of await readAll(queue)) queue.ack(m.seq);
+    await closeQueue(queue);
+    const segs = (await readdir(dir)).filter((f) => f.endsWith('.seg'));
+    expect(segs).toHaveLength(1);
+    const reopened = await openQueue(dir);
+    expect(reopened.recovery.depth).toBe(0);
+    expect(await reopened.queue.next()).toBeUndefined();
+  });
+
+  it('drop_oldest: stays within max_bytes, counts every dropped message and keeps the newest in order', async () => {
+    const dir = await newDir();
+    const { queue, hooks } = await openQueue(dir, { max_bytes: 1024 * 1024, when_full: 'drop_oldest' });
+    const body = Buffer.alloc(1000, 0x62);
+    const total = 3000;
+    for (let i = 0; i < total; i++) {
+      expect(await queue.append(msg('t', Buffer.concat([Buffer.from(`${i}:`), body])))).toBe('queued');
+      expect(queue.stats().bytes).toBeLessThanOrEqual(1024 * 1024);
+    }
+    const kept = await readAll(queue);
+    expect(hooks.drops.queue_full).toBeGreaterThan(0);
+    expect(hooks.drops.queue_full + kept.length).toBe(total);
+    const ids = kept.map((m) => Number(m.payload.toString().split(':')[0]));
+    expect(ids.at(-1)).toBe(total - 1);
+    expect(ids).toEqual(Array.from({ length: kept.length }, (_, i) => total - kept.length + i));
+  });
+
+  it('drop_newest: refuses new messages when full and keeps the old ones', async () => {
+    const { queue, hooks } = await openQueue(await newDir(), { max_bytes: 1024 * 1024, when_full: 'drop_newest' });
+    const body = Buffer.alloc(1000, 0x63);
+    let refused = 0;
+    for (let i = 0; i < 1500; i++) if ((await queue.append(msg('t', body))) === 'dropped') refused++;
+    expect(refused).toBeGreaterThan(0);
+    expect(hooks.drops.queue_full).toBe(refused);
+    const kept = await readAll(queue);
+    expect(kept[0]!.seq).toBe(0);
+    expect(kept.length + refused).toBe(1500);
+  });
+
+  it('drops messages older than max_age when reading them, counted', async () => {
+    const { queue, hooks } = await openQueue(await newDir(), { max_age: 60 });
+    await queue.append({ ...msg('t', 'old'), ts: Date.now() - 120_000 });
+    await queue.append(msg('t', 'new'));
+    const all = await readAll(queue);
+    expect(all.map((m) => m.payload.toString())).toEqual(['new']);
+    expect(hooks.drops.max_age).toBe(1);
+  });
+
+  it('group commit: many concurrent appends with fsync always all complete in order', async () => {
+    const { queue } = await openQueue(await newDir(), { fsync: 'always' });
+    const n = 5000;
+    const res = await Promise.all(Array.from({ length: n }, (_, i) => queue.append(msg(`t/${i % 7}`, String(i)))));
+    expect(res.filter((r) => r === 'queued')).toHaveLength(n);
+    const all = await readAll(queue);
+    expect(all.map((m) => Number(m.payload.toString()))).toEqual(Array.from({ length: n }, (_, i) => i));
+  });
+
+  it('reports the age of the oldest unacknowledged message', async () => {
+    const { queue } = await openQueue(await newDir());
+    const ts = Date.now() - 5000;
+    await queue.append({ ...msg('t', 'a'), ts });
+    const m = await queue.next();
+    expect(queue.stats().oldestTs).toBe(ts);
+    queue.ack(m!.seq);
+    expect(queue.stats()).toMatchObject({ depth: 0, oldestTs: undefined });
+  });
+});
