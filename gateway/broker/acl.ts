@@ -1,0 +1,55 @@
+// Topic ACLs: per-user (or anonymous) rules allowing publish, subscribe or both on MQTT filters with
+// `%u` (username) and `%c` (client id) substitution. Rules are bound to one connection once, at CONNECT.
+import { filterCovers, filterMatchesTopic } from './topic-filter.js';
+
+export interface AclRule {
+  allow: 'publish' | 'subscribe' | 'both';
+  topic: string;
+}
+
+interface BoundRule {
+  publish: boolean;
+  subscribe: boolean;
+  filter: string;
+}
+
+/** Substituted values must not smuggle wildcards or extra levels into a rule (Mosquitto refuses those too). */
+const UNSAFE_VALUE = /[+#/\0]/;
+
+function substitute(topic: string, username: string | undefined, clientId: string): string | undefined {
+  if (!topic.includes('%')) return topic;
+  if (topic.includes('%u') && (username === undefined || username === '' || UNSAFE_VALUE.test(username))) {
+    return undefined;
+  }
+  if (topic.includes('%c') && (clientId === '' || UNSAFE_VALUE.test(clientId))) return undefined;
+  return topic.replaceAll('%u', username ?? '').replaceAll('%c', clientId);
+}
+
+/** The rules in force for one connection. */
+export class ClientAcl {
+  readonly #rules: BoundRule[];
+
+  constructor(rules: readonly AclRule[], username: string | undefined, clientId: string) {
+    this.#rules = [];
+    for (const rule of rules) {
+      const filter = substitute(rule.topic, username, clientId);
+      if (filter === undefined) continue;
+      this.#rules.push({ publish: rule.allow !== 'subscribe', subscribe: rule.allow !== 'publish', filter });
+    }
+  }
+
+  canPublish(topic: string): boolean {
+    for (const rule of this.#rules) {
+      if (rule.publish && filterMatchesTopic(rule.filter, topic)) return true;
+    }
+    return false;
+  }
+
+  /** A subscription is allowed only when one rule covers every topic the filter could match. */
+  canSubscribe(filter: string): boolean {
+    for (const rule of this.#rules) {
+      if (rule.subscribe && filterCovers(rule.filter, filter)) return true;
+    }
+    return false;
+  }
+}
