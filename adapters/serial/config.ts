@@ -4,12 +4,89 @@ import { z } from 'zod';
 export const serialAdapterConfigSchema = z
   .object({
     enabled: z.boolean().default(true).describe('Start the serial adapter'),
+    scan_interval_ms: z
+      .number()
+      .int()
+      .min(100)
+      .default(2000)
+      .describe('How often absent ports are looked for (hot-plug), and unknown USB ports announced during permit_join'),
+    reopen_backoff: z
+      .object({
+        initial_ms: z
+          .number()
+          .int()
+          .min(10)
+          .default(500)
+          .describe('Delay before reopening a port that closed or failed'),
+        max_ms: z.number().int().min(10).default(30_000).describe('The delay doubles per failure up to this'),
+      })
+      .prefault({})
+      .describe('Reopen back-off after an unplug or a failed open'),
+    max_line_bytes: z
+      .number()
+      .int()
+      .min(256)
+      .max(65_536)
+      .default(4096)
+      .describe('Longer lines are dropped up to the next newline and counted as decode errors'),
   })
   .describe('serial adapter');
 export type SerialAdapterConfig = z.infer<typeof serialAdapterConfigSchema>;
 
-/** Transport-specific keys of a `devices[]` entry with `transport: serial`. */
+/** USB ids as 4 lowercase hex digits; accepts "2fe3", "0x2FE3" or 12259. */
+const usbId = z
+  .union([
+    z.string().regex(/^(0x)?[0-9a-fA-F]{1,4}$/, 'a USB id like "2fe3" or "0x2FE3"'),
+    z.number().int().min(0).max(0xffff),
+  ])
+  .transform((v) => (typeof v === 'number' ? v.toString(16) : v.replace(/^0x/, '')).toLowerCase().padStart(4, '0'));
+
+export const serialMatchSchema = z
+  .object({
+    usb: z
+      .object({
+        vid: usbId.describe('USB vendor id (Zephyr samples use 2fe3)'),
+        pid: usbId.optional().describe('USB product id'),
+        serial: z.string().min(1).optional().describe('USB serial number (iSerial)'),
+      })
+      .optional(),
+    by_id: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Name (or full path) of a link in /dev/serial/by-id, e.g. usb-ZEPHYR_Board_0123-if00'),
+  })
+  .describe('Find the port by USB ids or /dev/serial/by-id name instead of a fixed path');
+
+export const serialSmpSchema = z
+  .object({
+    enabled: z.boolean().default(true).describe('Decode SMP (mcumgr) frames and allow bridge/request/device/smp'),
+    version: z
+      .union([z.literal(1), z.literal(2)])
+      .default(1)
+      .describe('SMP protocol version of requests'),
+    timeout_ms: z.number().int().min(50).default(3000).describe('Wait per attempt'),
+    retries: z.number().int().min(0).max(10).default(2).describe('Resends after a timeout (same sequence number)'),
+  })
+  .prefault({});
+
+/** Transport-specific keys of a `devices[]` entry with `transport: serial`. Exactly one of `path` or `match`. */
 export const serialDeviceSchema = z.object({
   transport: z.literal('serial'),
+  path: z.string().min(1).optional().describe('Port path, e.g. /dev/ttyACM0 (or a symlink to it)'),
+  match: serialMatchSchema.optional(),
+  baud_rate: z.number().int().positive().default(115_200),
+  data_bits: z.union([z.literal(5), z.literal(6), z.literal(7), z.literal(8)]).default(8),
+  parity: z.enum(['none', 'even', 'odd', 'mark', 'space']).default('none'),
+  stop_bits: z.union([z.literal(1), z.literal(1.5), z.literal(2)]).default(1),
+  rtscts: z.boolean().default(false).describe('Hardware flow control'),
+  framing: z
+    .enum(['ndjson', 'kv', 'raw'])
+    .default('ndjson')
+    .describe('ndjson: JSON object lines are telemetry; kv: also `key=value` lines; raw: every text line is log'),
+  log: z.boolean().default(true).describe('Publish other text lines (shell, logs) to `<base>/<device>/log`'),
+  smp: serialSmpSchema,
 });
 export type SerialDeviceConfig = z.infer<typeof serialDeviceSchema>;
+/** A serial device entry as the adapter receives it (common keys included). */
+export type SerialDevice = SerialDeviceConfig & { id: string; name?: string | undefined; disabled?: boolean };

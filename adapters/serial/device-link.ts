@@ -1,0 +1,310 @@
+// One configured serial device: finds its port, opens it, reopens it with back-off after an unplug, feeds the
+// byte stream through the line splitter and demultiplexer, and writes lines and SMP frames to the device.
+import { access } from 'node:fs/promises';
+import { SerialPortStream } from '@serialport/stream';
+import type { AdapterContext } from '../../gateway/adapter.js';
+import { SmpClient } from '../common/smp/client.js';
+import { encodeSerialFrames } from '../common/smp/serial-frame.js';
+import { Backoff } from './backoff.js';
+import type { SerialAdapterConfig, SerialDevice } from './config.js';
+import { consoleText, type DemuxEvent, LineDemux } from './line-demux.js';
+import { LineSplitter } from './line-splitter.js';
+import type { SerialPortInfo } from './port-list.js';
+import { matchPort } from './port-match.js';
+
+/** A serialport binding: bindings-cpp for real ports, binding-mock in fast tests. */
+export type SerialBinding = ConstructorParameters<typeof SerialPortStream>[0]['binding'];
+
+export interface LinkDeps {
+  ctx: AdapterContext;
+  config: SerialAdapterConfig;
+  binding: SerialBinding;
+  listPorts(): Promise<SerialPortInfo[]>;
+}
+
+/** A port that stayed open this long is considered healthy: the next unplug starts the back-off afresh. */
+const STABLE_MS = 10_000;
+/** Unwritten bytes tolerated before commands are refused (a device that stopped reading, RTS held). */
+const MAX_PENDING_WRITE = 64 * 1024;
+/** Lines we wrote come back when the device's shell echoes input; such echoes are not telemetry. */
+const ECHO_WINDOW_MS = 2000;
+
+export class SerialDeviceLink {
+  readonly #deps: LinkDeps;
+  readonly #splitter: LineSplitter;
+  readonly #demux: LineDemux;
+  readonly #backoff: Backoff;
+  readonly #smp: SmpClient | undefined;
+  #port: SerialPortStream | undefined;
+  #path: string | undefined;
+  #portInfo: SerialPortInfo | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = true;
+  #openedAt = 0;
+  #opens = 0;
+  #online: boolean | undefined;
+  #lastError: string | undefined;
+  #echoes: { text: string; until: number }[] = [];
+  #onOpen: Array<() => void> = [];
+
+  constructor(
+    readonly device: SerialDevice,
+    deps: LinkDeps,
+  ) {
+    this.#deps = deps;
+    this.#splitter = new LineSplitter(deps.config.max_line_bytes);
+    this.#demux = new LineDemux({ framing: device.framing, smp: device.smp.enabled });
+    this.#backoff = new Backoff(deps.config.reopen_backoff.initial_ms, deps.config.reopen_backoff.max_ms);
+    if (device.smp.enabled) {
+      this.#smp = new SmpClient({
+        send: (packet) => this.#write(Buffer.concat(encodeSerialFrames(packet))),
+        timeoutMs: device.smp.timeout_ms,
+        retries: device.smp.retries,
+        version: device.smp.version,
+      });
+      this.#smp.close('serial port is not open');
+    }
+  }
+
+  get id(): string {
+    return this.device.id;
+  }
+
+  /** The path of the open port, if any. */
+  get path(): string | undefined {
+    return this.#port ? this.#path : undefined;
+  }
+
+  get smp(): SmpClient {
+    if (!this.#smp) throw new Error(`device "${this.id}": SMP is disabled (smp.enabled: false)`);
+    return this.#smp;
+  }
+
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.#schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#smp?.close('serial adapter stopped');
+    const port = this.#port;
+    this.#port = undefined;
+    if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+  }
+
+  /** Resolves when the port is open (now or later); for tests and callers that must wait for a re-plug. */
+  opened(): Promise<void> {
+    if (this.#port) return Promise.resolve();
+    return new Promise((resolve) => this.#onOpen.push(resolve));
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      id: this.id,
+      open: Boolean(this.#port),
+      path: this.#path,
+      opens: this.#opens,
+      ...(this.#lastError ? { last_error: this.#lastError } : {}),
+    };
+  }
+
+  /** Writes one text line (a newline is appended). Rejects when the port is closed or stops taking data. */
+  async writeLine(text: string): Promise<void> {
+    if (text.includes('\n')) throw new Error('a line must not contain a newline');
+    this.#echoes.push({ text, until: Date.now() + ECHO_WINDOW_MS });
+    if (this.#echoes.length > 8) this.#echoes.shift();
+    await this.#write(Buffer.from(`${text}\n`, 'utf8'));
+  }
+
+  #write(bytes: Buffer): Promise<void> {
+    const port = this.#port;
+    if (!port) return Promise.reject(new Error(`device "${this.id}": serial port is not open`));
+    if (port.writableLength > MAX_PENDING_WRITE) {
+      return Promise.reject(
+        new Error(`device "${this.id}": the port is not draining (${port.writableLength} bytes queued)`),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      port.write(bytes, (err) => {
+        if (!err) {
+          this.#deps.ctx.countMessage('out');
+          resolve();
+          return;
+        }
+        this.#deps.ctx.decodeError('serial write failed (port vanished?)', { deviceId: this.id, error: err });
+        reject(new Error(`device "${this.id}": write failed: ${err.message}`));
+      });
+    });
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.#attempt(), delayMs);
+  }
+
+  async #attempt(): Promise<void> {
+    this.#timer = undefined;
+    if (this.#stopped || this.#port) return;
+    const path = await this.#resolvePath();
+    if (this.#stopped || this.#port) return;
+    if (!path) {
+      this.#setOnline(false, 'port not present');
+      this.#schedule(this.#deps.config.scan_interval_ms);
+      return;
+    }
+    try {
+      await this.#open(path);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (message !== this.#lastError)
+        this.#deps.ctx.logger.warn({ device: this.id, path, err: message }, 'cannot open serial port');
+      this.#lastError = message;
+      this.#setOnline(false, message);
+      this.#schedule(this.#backoff.next());
+    }
+  }
+
+  async #resolvePath(): Promise<string | undefined> {
+    const { path, match } = this.device;
+    if (path)
+      return (await access(path).then(
+        () => true,
+        () => false,
+      ))
+        ? path
+        : undefined;
+    if (!match) return undefined;
+    const ports = await this.#deps.listPorts().catch(() => [] as SerialPortInfo[]);
+    this.#portInfo = matchPort(match, ports);
+    return this.#portInfo?.path;
+  }
+
+  async #open(path: string): Promise<void> {
+    const d = this.device;
+    const port = new SerialPortStream({
+      binding: this.#deps.binding,
+      path,
+      baudRate: d.baud_rate,
+      dataBits: d.data_bits,
+      parity: d.parity,
+      stopBits: d.stop_bits,
+      rtscts: d.rtscts,
+      autoOpen: false,
+    });
+    await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+    if (this.#stopped) {
+      port.close();
+      return;
+    }
+    this.#port = port;
+    this.#path = path;
+    this.#openedAt = Date.now();
+    this.#opens++;
+    this.#lastError = undefined;
+    this.#splitter.reset();
+    this.#demux.reset();
+    this.#smp?.reopen();
+    port.on('data', (chunk: Buffer) => this.#onData(chunk));
+    port.on('error', (err: Error) => {
+      this.#lastError = err.message;
+    });
+    port.on('close', (err?: Error | null) => this.#onClose(port, err ?? undefined));
+    this.#deps.ctx.logger.info({ device: this.id, path }, 'serial port open');
+    const info: Record<string, unknown> = { path, baud_rate: d.baud_rate };
+    if (this.#portInfo) {
+      const { vid, pid, serialNumber, manufacturer, product } = this.#portInfo;
+      info.usb = { vid, pid, serial: serialNumber, manufacturer, product };
+    }
+    this.#deps.ctx.deviceInfo(this.id, info);
+    this.#setOnline(true);
+    for (const resolve of this.#onOpen.splice(0)) resolve();
+  }
+
+  #onClose(port: SerialPortStream, err: Error | undefined): void {
+    if (this.#port !== port) return;
+    this.#port = undefined;
+    this.#smp?.close(`device "${this.id}": serial port closed`);
+    if (this.#stopped) return;
+    const reason = err?.message ?? 'port closed';
+    this.#lastError = reason;
+    this.#deps.ctx.logger.warn({ device: this.id, path: this.#path, reason }, 'serial port closed; will reopen');
+    this.#setOnline(false, reason);
+    if (Date.now() - this.#openedAt >= STABLE_MS) this.#backoff.reset();
+    this.#schedule(this.#backoff.next());
+  }
+
+  #setOnline(online: boolean, _reason?: string): void {
+    if (this.#online === online) return;
+    this.#online = online;
+    this.#deps.ctx.availability(this.id, online);
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#splitter.push(chunk, (ev) => {
+      if (ev.kind === 'overlong') {
+        this.#deps.ctx.decodeError(
+          `line longer than ${this.#deps.config.max_line_bytes} bytes dropped (${ev.dropped} bytes)`,
+          {
+            deviceId: this.id,
+            bytes: ev.head,
+          },
+        );
+        return;
+      }
+      if (this.#echoes.length > 0 && this.#isEcho(consoleText(ev.line))) return;
+      for (const event of this.#demux.push(ev.line)) this.#dispatch(event);
+    });
+  }
+
+  #dispatch(event: DemuxEvent): void {
+    const { ctx } = this.#deps;
+    switch (event.kind) {
+      case 'smp': {
+        ctx.countMessage('in');
+        const outcome = this.#smp?.handlePacket(event.packet);
+        if (outcome && !outcome.ok) ctx.decodeError(outcome.reason, { deviceId: this.id, bytes: event.packet });
+        else if (outcome?.value === 'unsolicited')
+          ctx.logger.debug({ device: this.id }, 'unsolicited SMP response ignored');
+        return;
+      }
+      case 'telemetry':
+        ctx.countMessage('in');
+        ctx.telemetry(this.id, event.values);
+        return;
+      case 'publish':
+        ctx.countMessage('in');
+        ctx.publish(
+          this.id,
+          event.topic,
+          typeof event.payload === 'string' || (typeof event.payload === 'object' && event.payload !== null)
+            ? event.payload
+            : JSON.stringify(event.payload),
+        );
+        return;
+      case 'log':
+        if (this.device.log) ctx.publish(this.id, 'log', event.text);
+        return;
+      case 'error':
+        ctx.decodeError(event.reason, { deviceId: this.id, bytes: event.bytes });
+        return;
+    }
+  }
+
+  /** True when `text` is (the tail of) a line we wrote moments ago, echoed back by the device's shell. */
+  #isEcho(text: string): boolean {
+    if (this.#echoes.length === 0) return false;
+    const now = Date.now();
+    this.#echoes = this.#echoes.filter((e) => e.until > now);
+    const i = this.#echoes.findIndex(
+      (e) => text === e.text || text.endsWith(` ${e.text}`) || text.endsWith(`$ ${e.text}`),
+    );
+    if (i < 0) return false;
+    this.#echoes.splice(i, 1);
+    return true;
+  }
+}

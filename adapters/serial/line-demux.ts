@@ -1,0 +1,89 @@
+// One demultiplexer per port: classifies each line as SMP frame, application data (NDJSON / key=value)
+// or console text. Pure apart from the SMP reassembly state; the caller acts on the returned events.
+import type { DecodeResult } from '../common/smp/result.js';
+import { SmpSerialAssembler } from '../common/smp/serial-frame.js';
+import type { SerialDeviceConfig } from './config.js';
+import { decodeKvLine } from './kv.js';
+import { type AppMessage, decodeNdjsonLine } from './ndjson.js';
+
+export type DemuxEvent =
+  | { kind: 'smp'; packet: Uint8Array }
+  | AppMessage
+  | { kind: 'log'; text: string }
+  | { kind: 'error'; reason: string; bytes: Uint8Array };
+
+export interface DemuxOptions {
+  framing: SerialDeviceConfig['framing'];
+  smp: boolean;
+}
+
+// CSI/OSC escape sequences (colours, cursor moves) the Zephyr shell and logger emit.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching terminal escapes is the point
+const ANSI = /\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: strip what is left of control characters
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/g;
+const SHELL_PROMPT = /^[\w-]+:~\$ /;
+
+export class LineDemux {
+  readonly #smp = new SmpSerialAssembler();
+
+  constructor(private readonly opts: DemuxOptions) {}
+
+  /** `line` is one line without its '\n'. */
+  push(line: Uint8Array): DemuxEvent[] {
+    const events: DemuxEvent[] = [];
+    const marker = this.opts.smp ? findSmpMarker(line) : -1;
+    if (marker >= 0) {
+      // Console text may precede a frame on the same line (a prompt, or a log line cut by the frame).
+      if (marker > 0) this.#text(line.subarray(0, marker), events);
+      for (const r of this.#smp.push(line.subarray(marker))) events.push(smpEvent(r, line));
+      return events;
+    }
+    this.#text(line, events);
+    return events;
+  }
+
+  reset(): void {
+    this.#smp.reset();
+  }
+
+  #text(bytes: Uint8Array, events: DemuxEvent[]): void {
+    const text = consoleText(bytes);
+    const content = text.replace(SHELL_PROMPT, '').trimStart();
+    if (content.length === 0) return;
+    if (this.opts.framing !== 'raw') {
+      if (content.startsWith('{')) {
+        const app = decodeNdjsonLine(content);
+        events.push(app.ok ? app.value : { kind: 'error', reason: app.reason, bytes });
+        return;
+      }
+      if (this.opts.framing === 'kv') {
+        const values = decodeKvLine(content);
+        if (values) {
+          events.push({ kind: 'telemetry', values });
+          return;
+        }
+      }
+    }
+    events.push({ kind: 'log', text });
+  }
+}
+
+/** A console line as text: UTF-8, without terminal escapes, control characters and trailing blanks. */
+export function consoleText(bytes: Uint8Array): string {
+  const raw = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  return raw.replace(ANSI, '').replace(CONTROL, '').trimEnd();
+}
+
+function smpEvent(r: DecodeResult<Uint8Array>, line: Uint8Array): DemuxEvent {
+  return r.ok ? { kind: 'smp', packet: r.value } : { kind: 'error', reason: r.reason, bytes: line };
+}
+
+/** Offset of an SMP frame marker (06 09 or 04 14) in the line, or -1. */
+function findSmpMarker(line: Uint8Array): number {
+  for (let i = 0; i + 1 < line.length; i++) {
+    const b = line[i]!;
+    if ((b === 0x06 && line[i + 1] === 0x09) || (b === 0x04 && line[i + 1] === 0x14)) return i;
+  }
+  return -1;
+}

@@ -1,0 +1,189 @@
+// The serial adapter: one SerialDeviceLink per configured device, a scan loop that announces unknown USB
+// ports during permit_join, and routing of /set, /get and bridge/request/device/{smp,console}.
+import type {
+  Adapter,
+  AdapterContext,
+  AdapterState,
+  AdapterStatus,
+  CommandResult,
+  DeviceCommand,
+} from '../../gateway/adapter.js';
+import { deviceBaseShape } from '../../gateway/config/device-base.js';
+import { type SerialAdapterConfig, type SerialDevice, serialDeviceSchema } from './config.js';
+import { type SerialBinding, SerialDeviceLink } from './device-link.js';
+import { type ListOptions, listSerialPorts, type SerialPortInfo } from './port-list.js';
+import { suggestedConfig } from './port-match.js';
+import { runSmpRequest } from './smp-request.js';
+
+const deviceSchema = serialDeviceSchema.extend(deviceBaseShape);
+
+export interface SerialAdapterDeps {
+  /** Defaults to @serialport/bindings-cpp, loaded on start. */
+  binding?: SerialBinding;
+  sysRoot?: string;
+  devRoot?: string;
+}
+
+export class SerialAdapter implements Adapter {
+  readonly kind = 'serial';
+  readonly #links = new Map<string, SerialDeviceLink>();
+  #binding: SerialBinding | undefined;
+  #state: AdapterState = 'stopped';
+  #reason: string | undefined;
+  #scanTimer: NodeJS.Timeout | undefined;
+  #scanning = false;
+
+  constructor(
+    private readonly config: SerialAdapterConfig,
+    private readonly ctx: AdapterContext,
+    private readonly deps: SerialAdapterDeps = {},
+  ) {}
+
+  async start(): Promise<void> {
+    if (!this.config.enabled) {
+      this.#state = 'unavailable';
+      this.#reason = 'disabled in config (adapters.serial.enabled: false)';
+      return;
+    }
+    this.#state = 'starting';
+    try {
+      this.#binding = this.deps.binding ?? (await import('@serialport/bindings-cpp')).autoDetect();
+    } catch (err) {
+      this.#state = 'failed';
+      this.#reason = `serialport native binding unavailable: ${err instanceof Error ? err.message : String(err)}`;
+      this.ctx.logger.error({ err: this.#reason }, 'serial adapter cannot start');
+      return;
+    }
+    this.#syncLinks();
+    this.#scanTimer = setInterval(() => void this.#announceUnknown(), this.config.scan_interval_ms);
+    this.#state = 'running';
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#scanTimer);
+    this.#scanTimer = undefined;
+    await Promise.all([...this.#links.values()].map((l) => l.stop()));
+    this.#links.clear();
+    if (this.#state !== 'failed') this.#state = 'stopped';
+  }
+
+  status(): AdapterStatus {
+    const status: AdapterStatus = {
+      state: this.#state,
+      details: { devices: [...this.#links.values()].map((l) => l.status()) },
+    };
+    if (this.#reason) status.reason = this.#reason;
+    return status;
+  }
+
+  async command(deviceId: string, cmd: DeviceCommand): Promise<CommandResult> {
+    const link = this.#link(deviceId);
+    // /set sends the payload as one NDJSON line; /get asks with {"get": payload}. Answers arrive as telemetry.
+    await link.writeLine(JSON.stringify(cmd.kind === 'set' ? cmd.payload : { get: cmd.payload }));
+    return {};
+  }
+
+  async request(name: string, deviceId: string, data: Record<string, unknown>): Promise<unknown> {
+    const link = this.#link(deviceId);
+    if (name === 'smp') return runSmpRequest(link.smp, data);
+    if (name === 'console') {
+      if (typeof data.line !== 'string' || data.line.length > 1024 || /[\r\n]/.test(data.line)) {
+        throw new Error('expected {"line": "<one shell command line, at most 1024 characters>"}');
+      }
+      await link.writeLine(data.line);
+      return { written: data.line };
+    }
+    throw new Error(`the serial adapter has no "${name}" request (known: smp, console)`);
+  }
+
+  async devicesChanged(): Promise<void> {
+    if (this.#state === 'running') this.#syncLinks();
+  }
+
+  /** For tests and tools: resolves when the device's port is open. */
+  link(deviceId: string): SerialDeviceLink | undefined {
+    return this.#links.get(deviceId);
+  }
+
+  #link(deviceId: string): SerialDeviceLink {
+    const link = this.#links.get(deviceId);
+    if (!link) throw new Error(`device "${deviceId}" is not an active serial device`);
+    return link;
+  }
+
+  #listPorts(): Promise<SerialPortInfo[]> {
+    const opts: ListOptions = {};
+    if (this.deps.sysRoot) opts.sysRoot = this.deps.sysRoot;
+    if (this.deps.devRoot) opts.devRoot = this.deps.devRoot;
+    const binding = this.#binding;
+    // A test binding (binding-mock) lists its own ports; the real one spawns udevadm, so sysfs is tried on failure.
+    if (binding) opts.bindingList = () => binding.list();
+    return listSerialPorts(opts);
+  }
+
+  /** Starts links for new or changed devices and stops those removed, disabled or changed. */
+  #syncLinks(): void {
+    const wanted = new Map<string, SerialDevice>();
+    for (const raw of this.ctx.devices()) {
+      if (raw.transport !== 'serial') continue;
+      const parsed = deviceSchema.safeParse(raw);
+      if (!parsed.success) {
+        this.ctx.logger.error({ device: raw.id, issues: parsed.error.issues }, 'invalid serial device entry; skipped');
+        continue;
+      }
+      const device = parsed.data;
+      if (device.disabled) continue;
+      if (!device.path && !device.match?.usb && !device.match?.by_id) {
+        this.ctx.logger.error({ device: device.id }, 'serial device needs "path" or "match" (usb or by_id); skipped');
+        continue;
+      }
+      wanted.set(device.id, device);
+    }
+    for (const [id, link] of this.#links) {
+      const next = wanted.get(id);
+      if (!next || JSON.stringify(next) !== JSON.stringify(link.device)) {
+        this.#links.delete(id);
+        void link.stop();
+      }
+    }
+    for (const [id, device] of wanted) {
+      if (this.#links.has(id)) continue;
+      const link = new SerialDeviceLink(device, {
+        ctx: this.ctx,
+        config: this.config,
+        binding: this.#binding!,
+        listPorts: () => this.#listPorts(),
+      });
+      this.#links.set(id, link);
+      link.start();
+    }
+  }
+
+  async #announceUnknown(): Promise<void> {
+    if (this.#scanning || !this.ctx.permitJoin()) return;
+    this.#scanning = true;
+    try {
+      const inUse = new Set([...this.#links.values()].map((l) => l.path));
+      for (const port of await this.#listPorts()) {
+        if (!port.vid || inUse.has(port.path)) continue;
+        this.ctx.deviceSeen({
+          transport: 'serial',
+          address: port.path,
+          ...(port.product ? { name: port.product } : {}),
+          suggested_config: suggestedConfig(port),
+          details: {
+            vid: port.vid,
+            pid: port.pid,
+            serial: port.serialNumber,
+            manufacturer: port.manufacturer,
+            by_id: port.byId,
+          },
+        });
+      }
+    } catch (err) {
+      this.ctx.logger.debug({ err }, 'serial port listing failed');
+    } finally {
+      this.#scanning = false;
+    }
+  }
+}

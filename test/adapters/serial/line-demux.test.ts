@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { encodeSmpMessage } from '../../../adapters/common/smp/packet.js';
+import { encodeSerialFrames } from '../../../adapters/common/smp/serial-frame.js';
+import { decodeKvLine } from '../../../adapters/serial/kv.js';
+import { type DemuxEvent, LineDemux } from '../../../adapters/serial/line-demux.js';
+import { LineSplitter, type SplitEvent } from '../../../adapters/serial/line-splitter.js';
+import { decodeNdjsonLine } from '../../../adapters/serial/ndjson.js';
+import { randomBytes, randomSplit, rng } from './random.js';
+
+function split(chunks: Buffer[], max = 4096): SplitEvent[] {
+  const s = new LineSplitter(max);
+  const out: SplitEvent[] = [];
+  for (const c of chunks)
+    s.push(c, (e) => out.push(e.kind === 'line' ? { kind: 'line', line: Buffer.from(e.line) } : e));
+  return out;
+}
+
+function demuxAll(stream: Uint8Array, chunks: Uint8Array[], framing: 'ndjson' | 'kv' | 'raw' = 'ndjson'): DemuxEvent[] {
+  const s = new LineSplitter(4096);
+  const d = new LineDemux({ framing, smp: true });
+  const out: DemuxEvent[] = [];
+  for (const c of chunks) {
+    s.push(Buffer.from(c), (e) => {
+      if (e.kind === 'line') out.push(...d.push(e.line));
+      else out.push({ kind: 'error', reason: `overlong ${e.dropped}`, bytes: new Uint8Array() });
+    });
+  }
+  expect(stream.length).toBeGreaterThan(0);
+  return out;
+}
+
+const echoResponse = encodeSmpMessage({ op: 3, version: 1, group: 0, id: 0, seq: 5, body: { r: 'x'.repeat(300) } });
+const mixed = Buffer.concat([
+  Buffer.from('\x1b[1;32muart:~$ \x1b[m\r\n*** Booting Zephyr OS build v4.2.0 ***\r\n'),
+  Buffer.from('{"temperature":21.5,"humidity":40}\r\n'),
+  ...encodeSerialFrames(echoResponse).flatMap((f, i) =>
+    i === 1 ? [Buffer.from('[00:00:01.000,000] <inf> main: tick\n'), f] : [f],
+  ),
+  Buffer.from('{"topic":"events/button","payload":{"pressed":true}}\n'),
+  Buffer.from('temp=21.5 state=on\n'),
+  Buffer.from('{"broken":\n'),
+  Buffer.from('uart:~$ {"rssi":-60}\n'),
+]);
+
+describe('LineSplitter', () => {
+  it('splits on newlines across chunk boundaries and keeps CR for the demux', () => {
+    const events = split([Buffer.from('ab'), Buffer.from('c\r\nde\nf'), Buffer.from('\n')]);
+    expect(events.map((e) => (e.kind === 'line' ? e.line.toString() : e.kind))).toEqual(['abc\r', 'de', 'f']);
+  });
+  it('drops an overlong line up to the next newline, reports it once, then resyncs', () => {
+    const events = split([Buffer.alloc(300, 0x41), Buffer.alloc(300, 0x42), Buffer.from('\nok\n')], 256);
+    expect(events).toHaveLength(2);
+    expect(events[0]).toMatchObject({ kind: 'overlong', dropped: 600 });
+    expect(events[1]).toMatchObject({ kind: 'line' });
+    expect(events[1]!.kind === 'line' && events[1]!.line.toString()).toBe('ok');
+  });
+  it('keeps memory bounded for an endless line without newlines', () => {
+    const s = new LineSplitter(1024);
+    let emitted = 0;
+    for (let i = 0; i < 1000; i++) s.push(Buffer.alloc(4096, 0x61), () => emitted++);
+    s.push(Buffer.from('\n'), () => emitted++);
+    expect(emitted).toBe(1);
+  });
+});
+
+describe('LineDemux', () => {
+  it('separates shell text, NDJSON, interleaved SMP frames, publish, kv and bad JSON', () => {
+    const events = demuxAll(mixed, [mixed], 'kv');
+    expect(events).toEqual([
+      { kind: 'log', text: 'uart:~$' },
+      { kind: 'log', text: '*** Booting Zephyr OS build v4.2.0 ***' },
+      { kind: 'telemetry', values: { temperature: 21.5, humidity: 40 } },
+      { kind: 'log', text: '[00:00:01.000,000] <inf> main: tick' },
+      { kind: 'smp', packet: echoResponse },
+      { kind: 'publish', topic: 'events/button', payload: { pressed: true } },
+      { kind: 'telemetry', values: { temp: 21.5, state: 'on' } },
+      { kind: 'error', reason: expect.stringMatching(/invalid JSON line/), bytes: expect.any(Uint8Array) },
+      { kind: 'telemetry', values: { rssi: -60 } },
+    ]);
+  });
+  it('treats kv lines as log text unless framing is kv, and everything but SMP as log when raw', () => {
+    expect(
+      demuxAll(mixed, [mixed], 'ndjson')
+        .filter((e) => e.kind === 'log')
+        .map((e) => e.kind === 'log' && e.text),
+    ).toContain('temp=21.5 state=on');
+    const raw = demuxAll(mixed, [mixed], 'raw');
+    expect(raw.filter((e) => e.kind === 'telemetry' || e.kind === 'publish')).toEqual([]);
+    expect(raw.filter((e) => e.kind === 'smp')).toHaveLength(1);
+  });
+  it('finds an SMP frame that follows console text on the same line', () => {
+    const d = new LineDemux({ framing: 'ndjson', smp: true });
+    const frame = encodeSerialFrames(encodeSmpMessage({ op: 1, version: 1, group: 0, id: 2, seq: 0, body: {} }))[0]!;
+    const events = d.push(Buffer.concat([Buffer.from('uart:~$ '), frame.subarray(0, -1)]));
+    expect(events.map((e) => e.kind)).toEqual(['log', 'smp']);
+  });
+  it('decodes identically whatever the chunking of the stream (random splits)', () => {
+    const expected = demuxAll(mixed, [mixed], 'kv');
+    for (let seed = 1; seed <= 300; seed++) {
+      const next = rng(seed);
+      expect(demuxAll(mixed, randomSplit(next, mixed), 'kv'), `seed ${seed}`).toEqual(expected);
+    }
+  });
+  it('never throws on random garbage and mutated streams, and yields only known event kinds', () => {
+    const kinds = new Set(['smp', 'telemetry', 'publish', 'log', 'error']);
+    for (let seed = 1; seed <= 300; seed++) {
+      const next = rng(seed);
+      const mutated = Uint8Array.from(mixed);
+      for (let i = 0; i < 10; i++) mutated[Math.floor(next() * mutated.length)] = Math.floor(next() * 256);
+      const garbage = randomBytes(next, 2000);
+      for (const stream of [mutated, garbage]) {
+        for (const e of demuxAll(stream, randomSplit(next, stream), 'kv')) expect(kinds.has(e.kind)).toBe(true);
+      }
+    }
+  });
+});
+
+describe('NDJSON and key=value lines', () => {
+  it('rejects publish lines to reserved or malformed sub-topics and non-object JSON', () => {
+    expect(decodeNdjsonLine('{"topic":"set","payload":1}')).toMatchObject({ ok: false, reason: /reserved/ });
+    expect(decodeNdjsonLine('{"topic":"a/+/b","payload":1}')).toMatchObject({ ok: false });
+    expect(decodeNdjsonLine('{"topic":"x","payload":1,"extra":2}')).toMatchObject({ ok: false });
+    expect(decodeNdjsonLine('[1,2]')).toMatchObject({ ok: false, reason: /not an object/ });
+    expect(decodeNdjsonLine('{}')).toMatchObject({ ok: false, reason: /empty/ });
+    expect(decodeNdjsonLine('{"topic":"x"}')).toEqual({
+      ok: true,
+      value: { kind: 'telemetry', values: { topic: 'x' } },
+    });
+  });
+  it('parses numbers, booleans and quoted strings, and leaves mixed text alone', () => {
+    expect(decodeKvLine('t=-1.5e2, ok=true; name="a b" n=.5')).toEqual({ t: -150, ok: true, name: 'a b', n: 0.5 });
+    expect(decodeKvLine('booting, heap=4096 free')).toBeUndefined();
+    expect(decodeKvLine('[00:00:01] <inf> main: x=1')).toBeUndefined();
+  });
+});
