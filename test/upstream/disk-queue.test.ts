@@ -104,7 +104,7 @@ describe('DiskQueue', () => {
 
   it('drop_oldest: stays within max_bytes, counts every dropped message and keeps the newest in order', async () => {
     const dir = await newDir();
-    const { queue, hooks } = await openQueue(dir, { max_bytes: 1024 * 1024, when_full: 'drop_oldest' });
+    const { queue, hooks } = await openQueue(dir, { max_bytes: 1024 * 1024, when_full: 'drop_oldest', fsync: 'never' });
     const body = Buffer.alloc(1000, 0x62);
     const total = 3000;
     for (let i = 0; i < total; i++) {
@@ -120,7 +120,11 @@ describe('DiskQueue', () => {
   });
 
   it('drop_newest: refuses new messages when full and keeps the old ones', async () => {
-    const { queue, hooks } = await openQueue(await newDir(), { max_bytes: 1024 * 1024, when_full: 'drop_newest' });
+    const { queue, hooks } = await openQueue(await newDir(), {
+      max_bytes: 1024 * 1024,
+      when_full: 'drop_newest',
+      fsync: 'never',
+    });
     const body = Buffer.alloc(1000, 0x63);
     let refused = 0;
     for (let i = 0; i < 1500; i++) if ((await queue.append(msg('t', body))) === 'dropped') refused++;

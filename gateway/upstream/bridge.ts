@@ -1,0 +1,438 @@
+// The upstream bridge: local publishes selected by `out` mappings go through the durable queue to the
+// upstream broker; upstream messages selected by `in` mappings are published locally.
+//
+// Loop prevention: messages the bridge publishes locally are marked (their payload Buffer is remembered) and
+// never queued out again; upstream echoes of our own publishes are suppressed with MQTT 5 No Local, and on
+// 3.1.1 by remembering what was just sent.
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Registry } from 'prom-client';
+import type { BrokerMessage, EmbeddedBroker } from '../broker/types.js';
+import type { Logger } from '../logger.js';
+import { reconnectDelayMs } from './backoff.js';
+import { buildClientOptions, OFFLINE, ONLINE } from './client-options.js';
+import type { UpstreamConfig } from './config.js';
+import { describeConnectError, redactUrl } from './describe-error.js';
+import { createUpstreamMetrics, type UpstreamMetrics } from './metrics.js';
+import { DiskQueue, type DropReason, type QueueOptions } from './queue/disk-queue.js';
+import { RateLimiter } from './rate-limiter.js';
+import { defaultRemotePrefix, type ResolvedMapping, resolveMappings, routeIn, routeOut } from './topic-map.js';
+
+export interface UpstreamDeps {
+  config: UpstreamConfig;
+  broker: EmbeddedBroker;
+  logger: Logger;
+  dataDir: string;
+  gatewayId: string;
+  baseTopic: string;
+  registry: Registry;
+  event: (type: string, data: Record<string, unknown>) => void;
+  /** Test hooks for the queue's timers. */
+  queueOptions?: QueueOptions;
+}
+
+type LinkState = 'stopped' | 'connecting' | 'connected' | 'waiting';
+
+const ECHO_WINDOW_MS = 30_000;
+const ECHO_MAX = 4096;
+const DROP_REPORT_MS = 1000;
+
+export class UpstreamBridge {
+  #config: UpstreamConfig;
+  #mappings: ResolvedMapping[];
+  #queue: DiskQueue | undefined;
+  #client: MqttClient | undefined;
+  #state: LinkState = 'stopped';
+  #generation = 0;
+  #attempt = 0;
+  #everConnected = false;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #lastError: string | undefined;
+  #removeInterceptor: (() => void) | undefined;
+  #pumpDone: Promise<void> = Promise.resolve();
+  #wake: (() => void) | undefined;
+  #backlogEnd = 0;
+  #draining = false;
+  #limiter: RateLimiter;
+  #metrics: UpstreamMetrics;
+  readonly #inbound = new WeakSet<Buffer>();
+  readonly #recentOut = new Map<string, number>();
+  readonly #counts = { sent: 0, acked: 0, resent: 0, received: 0, reconnects: 0, echoes: 0 };
+  readonly #dropped: Record<DropReason, number> = { queue_full: 0, max_age: 0, disk_full: 0, corrupt: 0 };
+  #dropReport: { timer: NodeJS.Timeout; counts: Partial<Record<DropReason, number>> } | undefined;
+
+  constructor(private readonly deps: UpstreamDeps) {
+    this.#config = deps.config;
+    this.#mappings = resolveMappings(deps.config, deps.baseTopic, deps.gatewayId);
+    this.#limiter = new RateLimiter(deps.config.drain_rate);
+    this.#metrics = createUpstreamMetrics(deps.registry, () => ({
+      connected: this.#state === 'connected',
+      queue: this.#queue?.stats(),
+    }));
+  }
+
+  get queueDir(): string {
+    return join(this.deps.dataDir, 'upstream', 'queue');
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'stopped') return;
+    const { logger } = this.deps;
+    if (!this.#queue) {
+      const { queue, recovery } = await DiskQueue.open(
+        this.queueDir,
+        this.#config.queue,
+        {
+          dropped: (count, reason) => this.#onDropped(count, reason),
+          diskFull: (error) => {
+            logger.error({ err: error, dir: this.queueDir }, 'upstream queue cannot write: refusing new messages');
+            this.deps.event('upstream_queue_disk_full', { error: error.message, dir: this.queueDir });
+          },
+          recovered: () => {
+            logger.warn({ dir: this.queueDir }, 'upstream queue writes again');
+            this.deps.event('upstream_queue_recovered', { dir: this.queueDir });
+          },
+        },
+        this.deps.queueOptions,
+      );
+      this.#queue = queue;
+      if (recovery.truncatedBytes > 0) {
+        logger.warn({ bytes: recovery.truncatedBytes }, 'upstream queue: cut off a torn write left by a crash');
+      }
+      logger.info({ depth: recovery.depth, dir: this.queueDir }, 'upstream queue open');
+    }
+    this.#removeInterceptor = this.deps.broker.addInterceptor((msg) => this.#intercept(msg));
+    this.#state = 'connecting';
+    void this.#connect();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped' && !this.#queue) return;
+    this.#state = 'stopped';
+    this.#generation++;
+    clearTimeout(this.#reconnectTimer);
+    this.#removeInterceptor?.();
+    this.#removeInterceptor = undefined;
+    const client = this.#client;
+    this.#client = undefined;
+    this.#wake?.();
+    if (client) {
+      if (client.connected) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 2000);
+          client.publish(this.#stateTopic(), OFFLINE, { qos: 1, retain: true }, () => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+      }
+      await client.endAsync(true).catch(() => {});
+    }
+    await this.#pumpDone;
+    if (this.#dropReport) this.#flushDropReport();
+    await this.#queue?.close();
+    this.#queue = undefined;
+    this.#metrics.unregister();
+  }
+
+  /** Applies a new `bridge:` config. The queue is kept as is; only its limits change. */
+  async reconfigure(config: UpstreamConfig): Promise<void> {
+    const old = this.#config;
+    this.#config = config;
+    this.#mappings = resolveMappings(config, this.deps.baseTopic, this.deps.gatewayId);
+    this.#limiter.setRate(config.drain_rate);
+    this.#queue?.reconfigure(config.queue);
+    if (!config.enabled) {
+      await this.stop();
+      return;
+    }
+    if (this.#state === 'stopped') {
+      this.#metrics = createUpstreamMetrics(this.deps.registry, () => ({
+        connected: this.#state === 'connected',
+        queue: this.#queue?.stats(),
+      }));
+      await this.start();
+      return;
+    }
+    if (connectionKey(old) !== connectionKey(config)) {
+      this.deps.logger.info('upstream connection settings changed: reconnecting');
+      this.#attempt = 0;
+      this.#dropConnection();
+      clearTimeout(this.#reconnectTimer);
+      void this.#connect();
+    }
+  }
+
+  status(): Record<string, unknown> {
+    const q = this.#queue?.stats();
+    return {
+      enabled: this.#config.enabled,
+      state: this.#state,
+      connected: this.#state === 'connected',
+      url: redactUrl(this.#config.url),
+      client_id: this.#clientId(),
+      protocol_version: this.#config.protocol_version,
+      last_error: this.#lastError ?? null,
+      draining: this.#draining,
+      queue: q
+        ? {
+            depth: q.depth,
+            bytes: q.bytes,
+            oldest_age_s: q.oldestTs === undefined ? null : Math.max(0, (Date.now() - q.oldestTs) / 1000),
+            disk_full: q.diskFull,
+          }
+        : null,
+      messages: { ...this.#counts },
+      dropped: { ...this.#dropped },
+    };
+  }
+
+  // ---- local -> queue ----
+
+  async #intercept(msg: BrokerMessage): Promise<void> {
+    if (this.#inbound.has(msg.payload)) return; // came from upstream: never send it back
+    const route = routeOut(this.#mappings, msg.topic);
+    if (!route || route.topic === this.#stateTopic()) return; // the LWT topic belongs to the link itself
+    await this.#queue?.append({ topic: route.topic, payload: msg.payload, qos: route.qos, retain: msg.retain });
+  }
+
+  // ---- connection ----
+
+  async #connect(): Promise<void> {
+    if (this.#state === 'stopped') return;
+    const gen = ++this.#generation;
+    this.#state = 'connecting';
+    const url = this.#config.url;
+    let opts: IClientOptions;
+    try {
+      opts = await buildClientOptions(this.#config, this.#clientId(), this.#stateTopic());
+    } catch (err) {
+      this.#fail(gen, err instanceof Error ? err.message : String(err));
+      return;
+    }
+    if (gen !== this.#generation) return;
+    const client = mqtt.connect(url, opts);
+    this.#client = client;
+    client.on('connect', () => this.#onConnect(client, gen));
+    client.on('error', (err) => {
+      if (gen === this.#generation) this.#setError(describeConnectError(err, redactUrl(url)));
+    });
+    client.on('close', () => {
+      if (gen !== this.#generation) return;
+      this.#onClose();
+    });
+    client.on('message', (topic, payload, packet) => {
+      if (gen === this.#generation) void this.#onMessage(topic, payload, packet.retain, packet.qos);
+    });
+  }
+
+  #onConnect(client: MqttClient, gen: number): void {
+    if (gen !== this.#generation || this.#state === 'stopped') return;
+    const url = redactUrl(this.#config.url);
+    this.#state = 'connected';
+    this.#attempt = 0;
+    this.#lastError = undefined;
+    if (this.#everConnected) {
+      this.#counts.reconnects++;
+      this.#metrics.reconnects.inc();
+    }
+    this.#everConnected = true;
+    this.deps.logger.info({ url }, 'connected to upstream');
+    this.deps.event('upstream_connected', { url });
+    client.publish(this.#stateTopic(), ONLINE, { qos: 1, retain: true });
+    const v5 = this.#config.protocol_version === '5';
+    for (const m of this.#mappings) {
+      if (m.direction === 'out') continue;
+      client.subscribe(m.remoteFilter, { qos: m.qos, ...(v5 ? { nl: true } : {}) }, (err) => {
+        if (err) this.#setError(`upstream refused the subscription to ${m.remoteFilter}: ${err.message}`);
+      });
+    }
+    const previous = this.#pumpDone;
+    this.#pumpDone = previous.then(() => this.#pump(client, gen));
+  }
+
+  #onClose(): void {
+    const wasConnected = this.#state === 'connected';
+    this.#dropConnection();
+    if (wasConnected) {
+      const url = redactUrl(this.#config.url);
+      this.deps.logger.warn({ url, error: this.#lastError }, 'upstream connection lost');
+      this.deps.event('upstream_disconnected', { url, error: this.#lastError ?? null });
+    }
+    this.#scheduleReconnect();
+  }
+
+  /** Forgets the current client without scheduling anything. */
+  #dropConnection(): void {
+    this.#generation++;
+    const client = this.#client;
+    this.#client = undefined;
+    if (this.#state !== 'stopped') this.#state = 'waiting';
+    this.#wake?.();
+    client?.removeAllListeners('close');
+    client?.on('error', () => {});
+    client?.end(true);
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#state === 'stopped') return;
+    this.#state = 'waiting';
+    const delay = reconnectDelayMs(
+      this.#attempt++,
+      this.#config.reconnect_min * 1000,
+      this.#config.reconnect_max * 1000,
+    );
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = setTimeout(() => void this.#connect(), delay);
+    this.#reconnectTimer.unref();
+  }
+
+  #fail(gen: number, error: string): void {
+    if (gen !== this.#generation) return;
+    this.#setError(error);
+    this.#dropConnection();
+    this.#scheduleReconnect();
+  }
+
+  #setError(error: string): void {
+    if (error !== this.#lastError) {
+      this.deps.logger.error({ error }, 'upstream bridge error');
+      this.deps.event('upstream_error', { error });
+    }
+    this.#lastError = error;
+  }
+
+  // ---- queue -> upstream ----
+
+  /** Sends queued records in order, at most max_inflight unacknowledged, until the connection changes. */
+  async #pump(client: MqttClient, gen: number): Promise<void> {
+    const queue = this.#queue;
+    if (!queue || gen !== this.#generation) return;
+    const resend = queue.inflightCount();
+    if (resend > 0) {
+      this.#counts.resent += resend;
+      this.#metrics.resent.inc(resend);
+    }
+    queue.rewind();
+    this.#backlogEnd = queue.stats().depth;
+    let position = 0;
+    this.#draining = this.#backlogEnd > 0;
+    const live = () => gen === this.#generation && this.#state === 'connected';
+    while (live()) {
+      if (queue.inflightCount() >= this.#config.max_inflight) {
+        await this.#sleepUntilWoken();
+        continue;
+      }
+      const m = await queue.next();
+      if (!live()) break;
+      if (!m) {
+        this.#draining = false;
+        await Promise.race([queue.waitForData(), this.#sleepUntilWoken()]);
+        continue;
+      }
+      if (this.#draining && position++ < this.#backlogEnd) {
+        for (let wait = this.#limiter.take(); wait > 0 && live(); wait = this.#limiter.take()) {
+          await new Promise((r) => setTimeout(r, wait));
+        }
+      } else {
+        this.#draining = false;
+      }
+      this.#rememberOut(m.topic, m.payload);
+      this.#counts.sent++;
+      this.#metrics.sent.inc();
+      client.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain }, (err) => {
+        if (err || gen !== this.#generation) return;
+        queue.ack(m.seq);
+        this.#counts.acked++;
+        this.#metrics.acked.inc();
+        this.#wake?.();
+      });
+    }
+  }
+
+  #sleepUntilWoken(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#wake = () => {
+        this.#wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  // ---- upstream -> local ----
+
+  async #onMessage(topic: string, payload: Buffer, retain: boolean, qos: 0 | 1 | 2): Promise<void> {
+    const route = routeIn(this.#mappings, topic);
+    if (!route || topic === this.#stateTopic()) return;
+    if (this.#isEcho(topic, payload)) {
+      this.#counts.echoes++;
+      return;
+    }
+    const buf = Buffer.from(payload);
+    this.#inbound.add(buf);
+    try {
+      await this.deps.broker.publish(route.topic, buf, { qos: Math.min(qos, route.qos) as 0 | 1 | 2, retain });
+      this.#counts.received++;
+      this.#metrics.received.inc();
+    } catch (err) {
+      this.deps.logger.warn({ err, topic: route.topic }, 'could not publish an upstream message locally');
+    }
+  }
+
+  /** On MQTT 3.1.1 brokers send our own publishes back to an overlapping subscription: remember them. */
+  #rememberOut(topic: string, payload: Buffer): void {
+    if (this.#config.protocol_version === '5' || !this.#mappings.some((m) => m.direction !== 'out')) return;
+    const key = `${topic}\0${crc32(payload)}`;
+    this.#recentOut.delete(key);
+    this.#recentOut.set(key, Date.now());
+    if (this.#recentOut.size > ECHO_MAX) this.#recentOut.delete(this.#recentOut.keys().next().value as string);
+  }
+
+  #isEcho(topic: string, payload: Buffer): boolean {
+    const key = `${topic}\0${crc32(payload)}`;
+    const at = this.#recentOut.get(key);
+    if (at === undefined) return false;
+    this.#recentOut.delete(key);
+    return Date.now() - at < ECHO_WINDOW_MS;
+  }
+
+  // ---- reporting ----
+
+  #onDropped(count: number, reason: DropReason): void {
+    this.#dropped[reason] += count;
+    this.#metrics.dropped.inc({ reason }, count);
+    // Drops are reported on bridge/event at most once a second, summed per reason.
+    if (!this.#dropReport) {
+      const timer = setTimeout(() => this.#flushDropReport(), DROP_REPORT_MS);
+      timer.unref();
+      this.#dropReport = { timer, counts: {} };
+    }
+    this.#dropReport.counts[reason] = (this.#dropReport.counts[reason] ?? 0) + count;
+  }
+
+  #flushDropReport(): void {
+    const report = this.#dropReport;
+    if (!report) return;
+    clearTimeout(report.timer);
+    this.#dropReport = undefined;
+    for (const [reason, count] of Object.entries(report.counts)) {
+      this.deps.logger.warn({ reason, count }, 'upstream queue dropped messages');
+      this.deps.event('upstream_queue_dropped', { reason, count, total: this.#dropped[reason as DropReason] });
+    }
+  }
+
+  #clientId(): string {
+    return this.#config.client_id ?? `zephyr2mqtt-${this.deps.gatewayId}`;
+  }
+
+  #stateTopic(): string {
+    return this.#config.state_topic ?? `${defaultRemotePrefix(this.#config, this.deps.gatewayId)}bridge/state`;
+  }
+}
+
+/** Everything that needs a new connection when it changes. */
+function connectionKey(c: UpstreamConfig): string {
+  const { queue: _q, topics: _t, drain_rate: _d, enabled: _e, ...rest } = c;
+  return JSON.stringify(rest);
+}

@@ -1,0 +1,53 @@
+// Builds the mqtt.js client options from `bridge:`: credentials, TLS files, protocol version, LWT.
+import { readFile } from 'node:fs/promises';
+import type { IClientOptions } from 'mqtt';
+import type { UpstreamConfig } from './config.js';
+
+export const ONLINE = JSON.stringify({ state: 'online' });
+export const OFFLINE = JSON.stringify({ state: 'offline' });
+
+export class UpstreamConfigError extends Error {
+  override name = 'UpstreamConfigError';
+}
+
+async function readConfigFile(key: string, path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new UpstreamConfigError(`cannot read bridge.${key} ${path} (${code})`);
+  }
+}
+
+export async function buildClientOptions(
+  config: UpstreamConfig,
+  clientId: string,
+  stateTopic: string,
+): Promise<IClientOptions> {
+  const v5 = config.protocol_version === '5';
+  const opts: IClientOptions = {
+    clientId,
+    protocolVersion: v5 ? 5 : 4,
+    keepalive: config.keepalive,
+    clean: config.clean_session,
+    connectTimeout: config.connect_timeout * 1000,
+    reconnectPeriod: 0, // the bridge reconnects itself, with jittered back-off
+    queueQoSZero: false,
+    will: { topic: stateTopic, payload: Buffer.from(OFFLINE), qos: 1, retain: true },
+  };
+  if (v5 && !config.clean_session) opts.properties = { sessionExpiryInterval: config.session_expiry };
+  if (config.username !== undefined) opts.username = config.username;
+  if (config.password !== undefined) opts.password = config.password;
+  if (config.password_file !== undefined) {
+    opts.password = (await readConfigFile('password_file', config.password_file))
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
+  }
+  const tls = config.tls;
+  opts.rejectUnauthorized = tls?.verify ?? true;
+  if (tls?.ca) opts.ca = await readConfigFile('tls.ca', tls.ca);
+  if (tls?.cert) opts.cert = await readConfigFile('tls.cert', tls.cert);
+  if (tls?.key) opts.key = await readConfigFile('tls.key', tls.key);
+  if (tls?.servername) opts.servername = tls.servername;
+  return opts;
+}

@@ -1,0 +1,171 @@
+import { rm } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { EmbeddedBroker } from '../../gateway/broker/types.js';
+import {
+  type BridgeUnderTest,
+  type InProcessUpstream,
+  makeBridge,
+  observe,
+  publishMany,
+  startLocalBroker,
+  startUpstreamAedes,
+} from './brokers.js';
+import { tempDir } from './queue-helpers.js';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setup(config: Parameters<typeof makeBridge>[2] = {}, upstreamOpts = {}) {
+  const dir = await tempDir();
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const upstream: InProcessUpstream = await startUpstreamAedes(upstreamOpts);
+  cleanups.push(() => upstream.close());
+  const local: { broker: EmbeddedBroker; url: string } = await startLocalBroker(dir);
+  cleanups.push(() => local.broker.close());
+  const b: BridgeUnderTest = makeBridge(local.broker, dir, { url: upstream.url, ...config });
+  cleanups.push(() => b.bridge.stop());
+  return { dir, upstream, local, ...b };
+}
+
+describe('upstream bridge against aedes', () => {
+  it('forwards <base>/# to <gateway-id>/... with retain, keeps order per topic and reports status', async () => {
+    const { upstream, local, bridge, waitForEvent, registry } = await setup();
+    const obs = await observe(upstream.url, 'gw1/#');
+    cleanups.push(() => obs.close());
+    await bridge.start();
+    await waitForEvent('upstream_connected');
+    const messages = Array.from({ length: 200 }, (_, i) => ({ topic: `zephyr2mqtt/dev${i % 4}`, payload: `${i}` }));
+    await publishMany(local.url, messages);
+    await local.broker.publish('zephyr2mqtt/dev9', '{"t":1}', { retain: true, qos: 1 });
+    await local.broker.publish('other/topic', 'not bridged');
+    await obs.waitFor((s) => s.filter((m) => m.topic.startsWith('gw1/dev')).length >= 201, 10_000, '201 messages');
+    for (let d = 0; d < 4; d++) {
+      const got = obs.seen.filter((m) => m.topic === `gw1/dev${d}`).map((m) => Number(m.payload));
+      expect(got).toEqual(messages.filter((_, i) => i % 4 === d).map((m) => Number(m.payload)));
+    }
+    expect(obs.seen.some((m) => m.topic.includes('other'))).toBe(false);
+    // The retained state is retained upstream too: a new subscriber gets it.
+    const late = await observe(upstream.url, 'gw1/dev9');
+    cleanups.push(() => late.close());
+    await late.waitFor((s) => s.some((m) => m.payload === '{"t":1}' && m.retain));
+    // The link's own retained state.
+    const state = await observe(upstream.url, 'gw1/bridge/state');
+    cleanups.push(() => state.close());
+    await state.waitFor((s) => s.some((m) => m.payload === '{"state":"online"}' && m.retain));
+
+    const status = bridge.status();
+    expect(status).toMatchObject({ connected: true, state: 'connected', last_error: null });
+    expect((status.messages as { acked: number }).acked).toBeGreaterThanOrEqual(201);
+    const metrics = await registry.metrics();
+    expect(metrics).toMatch(/zephyr2mqtt_upstream_connected 1/);
+    expect(metrics).toMatch(/zephyr2mqtt_upstream_messages_acked_total \d+/);
+    expect(metrics).toMatch(/zephyr2mqtt_upstream_queue_depth 0/);
+  });
+
+  it('queues while upstream is unreachable and drains in order once it comes up', async () => {
+    const dir = await tempDir();
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const local = await startLocalBroker(dir);
+    cleanups.push(() => local.broker.close());
+    // Reserve a port, then start the upstream on it only after the backlog built up.
+    const probe = await startUpstreamAedes();
+    const port = probe.port;
+    await probe.close();
+    const b = makeBridge(local.broker, dir, { url: `mqtt://127.0.0.1:${port}` });
+    cleanups.push(() => b.bridge.stop());
+    await b.bridge.start();
+    const messages = Array.from({ length: 500 }, (_, i) => ({ topic: `zephyr2mqtt/s${i % 3}`, payload: `${i}` }));
+    await publishMany(local.url, messages);
+    expect((b.bridge.status().queue as { depth: number }).depth).toBe(500);
+    expect(b.bridge.status().last_error).toMatch(/cannot reach upstream .* \(ECONNREFUSED\)/);
+
+    const upstream = await startUpstreamAedes({ port });
+    cleanups.push(() => upstream.close());
+    const obs = await observe(upstream.url, 'gw1/#');
+    cleanups.push(() => obs.close());
+    await obs.waitFor((s) => s.filter((m) => m.topic.startsWith('gw1/s')).length >= 500, 15_000, '500 drained');
+    for (let t = 0; t < 3; t++) {
+      const got = obs.seen.filter((m) => m.topic === `gw1/s${t}`).map((m) => Number(m.payload));
+      expect(got).toEqual(messages.filter((_, i) => i % 3 === t).map((m) => Number(m.payload)));
+    }
+  });
+
+  it('in: the cloud sends <base>/<device>/set locally; nothing bridged in goes back out (loop prevention)', async () => {
+    // MQTT 3.1.1 (aedes) has no No Local: the bridge must recognise its own publishes coming back.
+    const { upstream, local, bridge, waitForEvent } = await setup({
+      topics: [{ pattern: '#', direction: 'both', qos: 1 }],
+    });
+    const up = await observe(upstream.url, 'gw1/#');
+    cleanups.push(() => up.close());
+    const down = await observe(local.url, 'zephyr2mqtt/#');
+    cleanups.push(() => down.close());
+    await bridge.start();
+    await waitForEvent('upstream_connected');
+    await up.client.publishAsync('gw1/lamp/set', '{"state":"ON"}', { qos: 1 });
+    await down.waitFor((s) => s.some((m) => m.topic === 'zephyr2mqtt/lamp/set'), 5000, 'set');
+    // A marker published locally afterwards on the same topic travels the same ordered queue: once it is
+    // upstream, anything looped back out would have arrived before it.
+    await local.broker.publish('zephyr2mqtt/lamp/set', 'marker', { qos: 1 });
+    await up.waitFor((s) => s.some((m) => m.payload === 'marker'), 5000, 'marker');
+    // The upstream sends the marker back to our subscription before anything published after it.
+    await up.client.publishAsync('gw1/lamp/set', 'after', { qos: 1 });
+    await down.waitFor((s) => s.some((m) => m.payload === 'after'), 5000, 'after');
+    await up.waitFor((s) => s.some((m) => m.payload === 'after'), 5000, 'after upstream');
+    expect(up.seen.filter((m) => m.topic === 'gw1/lamp/set').map((m) => m.payload)).toEqual([
+      '{"state":"ON"}',
+      'marker',
+      'after',
+    ]);
+    expect(down.seen.filter((m) => m.topic === 'zephyr2mqtt/lamp/set').map((m) => m.payload)).toEqual([
+      '{"state":"ON"}',
+      'marker',
+      'after',
+    ]);
+    expect(bridge.status().messages).toMatchObject({ received: 2, echoes: 1 });
+  });
+
+  it('reports wrong credentials clearly and keeps retrying', async () => {
+    const { bridge, waitForEvent } = await setup({ username: 'bridge', password: 'wrong' }, { password: 'right' });
+    await bridge.start();
+    const err = await waitForEvent('upstream_error');
+    expect(err.error).toMatch(/refused the login: bad username or password/);
+    expect(bridge.status()).toMatchObject({ connected: false });
+    expect(bridge.status().last_error).toMatch(/bad username or password/);
+  });
+
+  it('reads the password from password_file', async () => {
+    const dir = await tempDir();
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const file = `${dir}/pw`;
+    await import('node:fs/promises').then((fs) => fs.writeFile(file, 'right\n'));
+    const { bridge, waitForEvent } = await setup({ username: 'bridge', password_file: file }, { password: 'right' });
+    await bridge.start();
+    await waitForEvent('upstream_connected');
+    expect(bridge.status().connected).toBe(true);
+  });
+
+  it('survives a restart of the bridge with a backlog: the queue is reopened, not wiped', async () => {
+    const dir = await tempDir();
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const local = await startLocalBroker(dir);
+    cleanups.push(() => local.broker.close());
+    const first = makeBridge(local.broker, dir, { url: 'mqtt://127.0.0.1:1' });
+    await first.bridge.start();
+    await publishMany(
+      local.url,
+      Array.from({ length: 50 }, (_, i) => ({ topic: 'zephyr2mqtt/x', payload: String(i) })),
+    );
+    await first.bridge.stop();
+    const upstream = await startUpstreamAedes();
+    cleanups.push(() => upstream.close());
+    const obs = await observe(upstream.url, 'gw1/x');
+    cleanups.push(() => obs.close());
+    const second = makeBridge(local.broker, dir, { url: upstream.url });
+    cleanups.push(() => second.bridge.stop());
+    await second.bridge.start();
+    await obs.waitFor((s) => s.length >= 50);
+    expect(obs.seen.map((m) => Number(m.payload))).toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+});
