@@ -32,6 +32,8 @@ export interface CoapOutgoingResponse {
   contentFormat?: number;
   payload?: Buffer | string;
   locationPath?: string[];
+  /** Set on the answer to an Observe=0 GET to accept the registration (RFC 7641); notifications follow. */
+  observe?: number;
 }
 
 export type CoapRequestHandler = (req: CoapIncomingRequest) => Promise<CoapOutgoingResponse> | CoapOutgoingResponse;

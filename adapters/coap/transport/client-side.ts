@@ -1,0 +1,336 @@
+// The client half of the endpoint: token matching, piggy-backed and separate responses, Block2 fetch and Block1
+// upload, observe relations (RFC 7641) with notification ordering, and multicast requests with many answers.
+import { randomBytes } from 'node:crypto';
+import type { CoapClientRequest, CoapClientResponse, CoapMethod, CoapObservation, CoapPeer } from '../endpoint.js';
+import { BoundedExpiringMap } from './bounded-map.js';
+import { type CoapMessage, encodeMessage, type OutgoingMessage } from './message.js';
+import { type BlockOption, blockSize, szxForSize } from './options.js';
+import { peerKey } from './peer.js';
+import type { ConfirmableSender } from './reliability.js';
+
+const METHOD_CODES: Record<CoapMethod, string> = {
+  GET: '0.01',
+  POST: '0.02',
+  PUT: '0.03',
+  DELETE: '0.04',
+  FETCH: '0.05',
+  PATCH: '0.06',
+  iPATCH: '0.07',
+};
+
+export class CoapTimeoutError extends Error {
+  constructor(peer: CoapPeer, what: string) {
+    super(`CoAP ${what} to ${peer.address}:${peer.port} timed out`);
+    this.name = 'CoapTimeoutError';
+  }
+}
+
+export class CoapResetError extends Error {
+  constructor(peer: CoapPeer) {
+    super(`CoAP request to ${peer.address}:${peer.port} was rejected with RST`);
+    this.name = 'CoapResetError';
+  }
+}
+
+export interface ClientHooks {
+  transmit(bytes: Buffer, peer: CoapPeer): void;
+  nextMessageId(): number;
+  reliable: ConfirmableSender;
+  blockSize: number;
+  maxPayloadBytes: number;
+  defaultTimeoutMs: number;
+  maxObservations: number;
+}
+
+type TokenListener = (message: CoapMessage, peer: CoapPeer) => void;
+
+interface Exchange {
+  code: string;
+  path: string[];
+  query: string[];
+  contentFormat?: number | undefined;
+  accept?: number | undefined;
+  observe?: number | undefined;
+  block1?: BlockOption | undefined;
+  block2?: BlockOption | undefined;
+  size1?: number | undefined;
+  payload?: Buffer | undefined;
+  confirmable: boolean;
+  token?: Buffer | undefined;
+}
+
+// RFC 7641 §3.4: a notification is fresh when its sequence number is newer modulo 2^24, or 128 s have passed.
+function isFresher(previous: number, next: number, previousAt: number, now: number): boolean {
+  return (
+    (previous < next && next - previous < 2 ** 23) ||
+    (previous > next && previous - next > 2 ** 23) ||
+    now > previousAt + 128_000
+  );
+}
+
+export class ClientSide {
+  private readonly listeners = new Map<string, TokenListener>();
+  private readonly seenResponses = new BoundedExpiringMap<string, true>(4096, 60_000);
+  private observations = 0;
+
+  constructor(private readonly hooks: ClientHooks) {}
+
+  stats(): Record<string, number> {
+    return { pending_tokens: this.listeners.size, observations: this.observations };
+  }
+
+  /** A response-coded message (piggy-backed in an ACK, or CON/NON separate/notification) arrived. */
+  handleResponse(message: CoapMessage, peer: CoapPeer): void {
+    if (message.type === 'CON' || message.type === 'NON') {
+      const key = `${peerKey(peer)}#${message.messageId}`;
+      const duplicate = this.seenResponses.get(key) !== undefined;
+      this.seenResponses.set(key, true);
+      const listener = this.listeners.get(message.token.toString('hex'));
+      if (message.type === 'CON') {
+        const type = listener ? 'ACK' : 'RST';
+        this.hooks.transmit(encodeMessage({ type, code: '0.00', messageId: message.messageId }), peer);
+      } else if (!listener) {
+        this.hooks.transmit(encodeMessage({ type: 'RST', code: '0.00', messageId: message.messageId }), peer);
+      }
+      if (duplicate || !listener) return;
+      listener(message, peer);
+      return;
+    }
+    this.listeners.get(message.token.toString('hex'))?.(message, peer);
+  }
+
+  clear(): void {
+    this.listeners.clear();
+  }
+
+  async request(req: CoapClientRequest): Promise<CoapClientResponse> {
+    const deadline = Date.now() + (req.timeoutMs ?? this.hooks.defaultTimeoutMs);
+    const payload = toBuffer(req.payload);
+    const base = this.exchangeFrom(req);
+    let first: CoapMessage;
+    if (payload.length > this.hooks.blockSize) {
+      first = await this.upload(req.peer, base, payload, deadline);
+    } else {
+      first = await this.exchange(req.peer, { ...base, payload }, deadline);
+    }
+    return this.completeBlock2(req.peer, base, first, deadline);
+  }
+
+  async observe(req: CoapClientRequest, onNotify: (res: CoapClientResponse) => void): Promise<CoapObservation> {
+    if (this.observations >= this.hooks.maxObservations) {
+      throw new Error(`too many observations (limit ${this.hooks.maxObservations})`);
+    }
+    const deadline = Date.now() + (req.timeoutMs ?? this.hooks.defaultTimeoutMs);
+    const token = randomBytes(8);
+    const base = { ...this.exchangeFrom(req), observe: 0, token };
+    let lastSequence = -1;
+    let lastAt = 0;
+    let chain = Promise.resolve();
+    const tokenHex = token.toString('hex');
+    const notificationListener: TokenListener = (message, peer) => {
+      const now = Date.now();
+      if (message.observe !== undefined) {
+        if (lastSequence >= 0 && !isFresher(lastSequence, message.observe, lastAt, now)) return;
+        lastSequence = message.observe;
+        lastAt = now;
+      }
+      // Keep delivery in order even when a notification needs Block2 follow-ups.
+      chain = chain
+        .then(async () => {
+          const full = await this.completeBlock2(
+            peer,
+            { ...base, observe: undefined, token: undefined },
+            message,
+            Date.now() + this.hooks.defaultTimeoutMs,
+          );
+          onNotify(full);
+        })
+        .catch(() => {});
+      if (message.observe === undefined) cancelLocal();
+    };
+    let active = true;
+    const cancelLocal = (): void => {
+      if (!active) return;
+      active = false;
+      this.observations--;
+      if (this.listeners.get(tokenHex) === notificationListener) this.listeners.delete(tokenHex);
+    };
+    this.observations++;
+    let firstMessage: CoapMessage;
+    try {
+      firstMessage = await this.exchange(req.peer, base, deadline, notificationListener);
+    } catch (error) {
+      cancelLocal();
+      throw error;
+    }
+    if (firstMessage.observe !== undefined) {
+      lastSequence = firstMessage.observe;
+      lastAt = Date.now();
+    }
+    const first = await this.completeBlock2(
+      req.peer,
+      { ...base, observe: undefined, token: undefined },
+      firstMessage,
+      deadline,
+    );
+    if (firstMessage.observe === undefined || !firstMessage.code.startsWith('2.')) cancelLocal();
+    return {
+      first,
+      cancel: async () => {
+        const wasActive = active;
+        cancelLocal();
+        if (!wasActive) return;
+        // Proactive deregistration (RFC 7641 §3.6): same token, Observe=1.
+        await this.exchange(req.peer, { ...base, observe: 1 }, Date.now() + 5000).catch(() => undefined);
+      },
+    };
+  }
+
+  /** Send one NON request (typically to a multicast group) and hand every answer to `onResponse` for windowMs. */
+  async multicast(
+    req: CoapClientRequest,
+    windowMs: number,
+    onResponse: (res: CoapClientResponse) => void,
+  ): Promise<void> {
+    const token = randomBytes(8);
+    const tokenHex = token.toString('hex');
+    const base = this.exchangeFrom(req);
+    this.listeners.set(tokenHex, (message, peer) => onResponse(toResponse(message, peer)));
+    try {
+      this.hooks.transmit(
+        encodeMessage({
+          ...base,
+          type: 'NON',
+          messageId: this.hooks.nextMessageId(),
+          token,
+          payload: toBuffer(req.payload),
+        }),
+        req.peer,
+      );
+      await new Promise((resolve) => setTimeout(resolve, windowMs));
+    } finally {
+      this.listeners.delete(tokenHex);
+    }
+  }
+
+  private exchangeFrom(req: CoapClientRequest): Exchange {
+    return {
+      code: METHOD_CODES[req.method],
+      path: req.path,
+      query: req.query ?? [],
+      contentFormat: req.contentFormat,
+      accept: req.accept,
+      confirmable: req.confirmable ?? true,
+    };
+  }
+
+  /**
+   * One request/response exchange. Resolves with the response message (piggy-backed or separate). When
+   * `keepListening` is given, the token stays registered afterwards and later messages go to it (observe).
+   */
+  private exchange(
+    peer: CoapPeer,
+    ex: Exchange,
+    deadline: number,
+    keepListening?: TokenListener,
+  ): Promise<CoapMessage> {
+    const token = ex.token ?? randomBytes(8);
+    const tokenHex = token.toString('hex');
+    const messageId = this.hooks.nextMessageId();
+    const message: OutgoingMessage = { ...ex, type: ex.confirmable ? 'CON' : 'NON', messageId, token };
+    const bytes = encodeMessage(message);
+    return new Promise<CoapMessage>((resolve, reject) => {
+      let done = false;
+      const finish = (error: Error | undefined, response?: CoapMessage): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        if (keepListening && !error) this.listeners.set(tokenHex, keepListening);
+        else if (this.listeners.get(tokenHex) === listener) this.listeners.delete(tokenHex);
+        if (error) reject(error);
+        else if (response) resolve(response);
+      };
+      const listener: TokenListener = (response, from) => {
+        if (peer.address.startsWith('ff') || peerKey(from) === peerKey(peer) || sameHost(from, peer)) {
+          finish(undefined, response);
+        }
+      };
+      const timer = setTimeout(() => finish(new CoapTimeoutError(peer, 'request')), Math.max(0, deadline - Date.now()));
+      this.listeners.set(tokenHex, listener);
+      if (ex.confirmable) {
+        void this.hooks.reliable.send(bytes, peer, messageId).then((outcome) => {
+          if (outcome === 'rst') finish(new CoapResetError(peer));
+          else if (outcome === 'timeout') finish(new CoapTimeoutError(peer, 'request'));
+        });
+      } else {
+        this.hooks.transmit(bytes, peer);
+      }
+    });
+  }
+
+  private async upload(peer: CoapPeer, base: Exchange, payload: Buffer, deadline: number): Promise<CoapMessage> {
+    let szx = szxForSize(this.hooks.blockSize);
+    let offset = 0;
+    for (let rounds = 0; rounds < 70_000; rounds++) {
+      const size = blockSize(szx);
+      const num = Math.floor(offset / size);
+      const chunk = payload.subarray(offset, offset + size);
+      const more = offset + size < payload.length;
+      const response = await this.exchange(
+        peer,
+        { ...base, payload: chunk, block1: { num, more, szx }, size1: num === 0 ? payload.length : undefined },
+        deadline,
+      );
+      if (!more || response.code !== '2.31') return response;
+      offset += size;
+      // The server may ask for smaller blocks (RFC 7959 §2.5): continue at the same byte offset.
+      if (response.block1 && response.block1.szx < szx) szx = response.block1.szx;
+    }
+    throw new Error('Block1 upload did not finish');
+  }
+
+  private async completeBlock2(
+    peer: CoapPeer,
+    base: Exchange,
+    first: CoapMessage,
+    deadline: number,
+  ): Promise<CoapClientResponse> {
+    if (!first.block2?.more || first.block2.num !== 0) return toResponse(first, peer);
+    const chunks = [first.payload];
+    let total = first.payload.length;
+    const szx = first.block2.szx;
+    for (let num = 1; num < 70_000; num++) {
+      const next = await this.exchange(
+        peer,
+        { ...base, code: '0.01', payload: undefined, block1: undefined, block2: { num, more: false, szx } },
+        deadline,
+      );
+      if (!next.code.startsWith('2.')) return toResponse(next, peer);
+      chunks.push(next.payload);
+      total += next.payload.length;
+      if (total > this.hooks.maxPayloadBytes)
+        throw new Error(`Block2 response exceeds ${this.hooks.maxPayloadBytes} bytes`);
+      if (!next.block2?.more) break;
+    }
+    return { ...toResponse(first, peer), payload: Buffer.concat(chunks, total) };
+  }
+}
+
+function sameHost(a: CoapPeer, b: CoapPeer): boolean {
+  return a.port === b.port && a.address.split('%')[0] === b.address.split('%')[0];
+}
+
+function toResponse(message: CoapMessage, peer: CoapPeer): CoapClientResponse {
+  return {
+    code: message.code,
+    contentFormat: message.contentFormat,
+    observe: message.observe,
+    payload: message.payload,
+    source: peer,
+  };
+}
+
+function toBuffer(payload: Buffer | string | undefined): Buffer {
+  if (payload === undefined) return Buffer.alloc(0);
+  return typeof payload === 'string' ? Buffer.from(payload) : payload;
+}

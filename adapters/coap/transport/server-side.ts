@@ -1,0 +1,277 @@
+// The server half of the endpoint: deduplication, routing by first Uri-Path segment, Block1 reassembly (keyed by
+// peer + method + path + query, never by token: libcoap's client uses a new token per block, RFC 7959 §2.3 allows
+// it), Block2 slicing of large responses, separate responses for slow handlers, and observe notifications.
+import type {
+  CoapIncomingRequest,
+  CoapMethod,
+  CoapOutgoingResponse,
+  CoapPeer,
+  CoapRequestHandler,
+} from '../endpoint.js';
+import { BoundedExpiringMap } from './bounded-map.js';
+import { type CoapMessage, encodeMessage, type OutgoingMessage } from './message.js';
+import { blockSize, szxForSize } from './options.js';
+import { peerKey } from './peer.js';
+import type { ConfirmableSender } from './reliability.js';
+
+const METHOD_NAMES: Record<string, CoapMethod> = {
+  '0.01': 'GET',
+  '0.02': 'POST',
+  '0.03': 'PUT',
+  '0.04': 'DELETE',
+  '0.05': 'FETCH',
+  '0.06': 'PATCH',
+  '0.07': 'iPATCH',
+};
+
+export interface ServerLimits {
+  /** Largest request payload accepted, whole or reassembled (4.13 beyond). */
+  maxPayloadBytes: number;
+  /** Preferred block size for responses we slice (Block2). */
+  blockSize: number;
+  dedupEntries: number;
+  dedupTtlMs: number;
+  reassemblyEntries: number;
+  reassemblyTtlMs: number;
+  /** A CON request whose handler is slower than this gets an empty ACK and a separate CON response. */
+  separateResponseAfterMs: number;
+}
+
+export interface ServerHooks {
+  transmit(bytes: Buffer, peer: CoapPeer): void;
+  nextMessageId(): number;
+  reliable: ConfirmableSender;
+  onHandlerError(error: unknown, req: CoapIncomingRequest): void;
+}
+
+interface Reassembly {
+  chunks: Buffer[];
+  received: number;
+}
+
+const PENDING = Symbol('pending');
+
+export class ServerSide {
+  private readonly routes = new Map<string, CoapRequestHandler>();
+  private readonly dedup: BoundedExpiringMap<string, Buffer | typeof PENDING>;
+  private readonly reassembly: BoundedExpiringMap<string, Reassembly>;
+  private readonly block2Cache: BoundedExpiringMap<string, CoapOutgoingResponse & { body: Buffer }>;
+
+  constructor(
+    private readonly limits: ServerLimits,
+    private readonly hooks: ServerHooks,
+  ) {
+    this.dedup = new BoundedExpiringMap(limits.dedupEntries, limits.dedupTtlMs);
+    this.reassembly = new BoundedExpiringMap(limits.reassemblyEntries, limits.reassemblyTtlMs);
+    this.block2Cache = new BoundedExpiringMap(limits.reassemblyEntries, limits.reassemblyTtlMs);
+  }
+
+  route(firstSegment: string, handler: CoapRequestHandler): void {
+    this.routes.set(firstSegment, handler);
+  }
+
+  stats(): Record<string, number> {
+    return { dedup: this.dedup.size, reassembly: this.reassembly.size, block2_cache: this.block2Cache.size };
+  }
+
+  sweep(): void {
+    this.dedup.sweep();
+    this.reassembly.sweep();
+    this.block2Cache.sweep();
+  }
+
+  clear(): void {
+    this.dedup.clear();
+    this.reassembly.clear();
+    this.block2Cache.clear();
+  }
+
+  async handle(message: CoapMessage, peer: CoapPeer): Promise<void> {
+    const dedupKey = `${peerKey(peer)}#${message.messageId}`;
+    const seen = this.dedup.get(dedupKey);
+    if (seen !== undefined) {
+      // A retransmission: repeat our answer (CON) or ignore (NON, or still being handled).
+      if (seen !== PENDING && message.type === 'CON') this.hooks.transmit(seen, peer);
+      return;
+    }
+    this.dedup.set(dedupKey, PENDING);
+    let separate = false;
+    const timer =
+      message.type === 'CON'
+        ? setTimeout(() => {
+            separate = true;
+            const emptyAck = encodeMessage({ type: 'ACK', code: '0.00', messageId: message.messageId });
+            this.dedup.set(dedupKey, emptyAck);
+            this.hooks.transmit(emptyAck, peer);
+          }, this.limits.separateResponseAfterMs)
+        : undefined;
+    const response = await this.process(message, peer);
+    clearTimeout(timer);
+    const suppressed = isSuppressed(message.noResponse, response.code);
+    if (separate) {
+      if (suppressed) return;
+      const bytes = encodeMessage({ ...response, type: 'CON', messageId: this.hooks.nextMessageId() });
+      void this.hooks.reliable.send(bytes, peer, decodeMid(bytes));
+      return;
+    }
+    if (message.type === 'CON') {
+      const bytes = suppressed
+        ? encodeMessage({ type: 'ACK', code: '0.00', messageId: message.messageId })
+        : encodeMessage({ ...response, type: 'ACK', messageId: message.messageId });
+      this.dedup.set(dedupKey, bytes);
+      this.hooks.transmit(bytes, peer);
+    } else if (!suppressed) {
+      this.hooks.transmit(encodeMessage({ ...response, type: 'NON', messageId: this.hooks.nextMessageId() }), peer);
+    }
+  }
+
+  /**
+   * Send an observe notification for a relation registered through a route handler (RFC 7641 §4.2).
+   * Resolves false when the observer rejected it (RST) or never acknowledged a CON: the caller drops the relation.
+   */
+  async notify(
+    peer: CoapPeer,
+    token: Buffer,
+    sequence: number,
+    response: CoapOutgoingResponse,
+    confirmable = true,
+  ): Promise<boolean> {
+    const payload = toBuffer(response.payload);
+    const szx = szxForSize(this.limits.blockSize);
+    const sliced = payload.length > blockSize(szx);
+    const message: OutgoingMessage = {
+      type: confirmable ? 'CON' : 'NON',
+      code: response.code,
+      messageId: this.hooks.nextMessageId(),
+      token,
+      observe: sequence & 0xffffff,
+      contentFormat: response.contentFormat,
+      payload: sliced ? payload.subarray(0, blockSize(szx)) : payload,
+      block2: sliced ? { num: 0, more: true, szx } : undefined,
+      size2: sliced ? payload.length : undefined,
+    };
+    const bytes = encodeMessage(message);
+    if (!confirmable) {
+      this.hooks.transmit(bytes, peer);
+      return true;
+    }
+    return (await this.hooks.reliable.send(bytes, peer, message.messageId)) === 'ack';
+  }
+
+  private async process(message: CoapMessage, peer: CoapPeer): Promise<OutgoingMessage> {
+    const reply = (code: string, extra: Partial<OutgoingMessage> = {}): OutgoingMessage => ({
+      type: 'ACK',
+      messageId: 0,
+      token: message.token,
+      code,
+      ...extra,
+    });
+    if (message.unknownCritical.length > 0) {
+      return reply('4.02', {
+        payload: Buffer.from(`unsupported critical option ${message.unknownCritical.join(',')}`),
+      });
+    }
+    const method = METHOD_NAMES[message.code];
+    const handler = this.routes.get(message.path[0] ?? '');
+    if (!method) return reply('4.05');
+    if (!handler) return reply('4.04');
+    const resourceKey = `${peerKey(peer)}|${message.code}|${message.path.join('/')}?${message.query.join('&')}`;
+
+    let payload = message.payload;
+    const block1 = message.block1;
+    if (block1) {
+      const size = blockSize(block1.szx);
+      if (message.size1 !== undefined && message.size1 > this.limits.maxPayloadBytes) {
+        return reply('4.13', { size1: this.limits.maxPayloadBytes });
+      }
+      const state = block1.num === 0 ? { chunks: [], received: 0 } : this.reassembly.get(resourceKey);
+      if (!state || state.received !== block1.num * size || (block1.more && payload.length !== size)) {
+        this.reassembly.delete(resourceKey);
+        return reply('4.08', { payload: Buffer.from('Block1 out of sequence') });
+      }
+      state.chunks.push(payload);
+      state.received += payload.length;
+      if (state.received > this.limits.maxPayloadBytes) {
+        this.reassembly.delete(resourceKey);
+        return reply('4.13', { size1: this.limits.maxPayloadBytes });
+      }
+      if (block1.more) {
+        this.reassembly.set(resourceKey, state);
+        return reply('2.31', { block1: { num: block1.num, more: true, szx: block1.szx } });
+      }
+      this.reassembly.delete(resourceKey);
+      payload = Buffer.concat(state.chunks, state.received);
+    } else if (payload.length > this.limits.maxPayloadBytes) {
+      return reply('4.13', { size1: this.limits.maxPayloadBytes });
+    }
+
+    const block2 = message.block2;
+    const cached = block2 && block2.num > 0 ? this.block2Cache.get(resourceKey) : undefined;
+    let response: CoapOutgoingResponse & { body: Buffer };
+    if (cached) {
+      response = cached;
+    } else {
+      const request: CoapIncomingRequest = {
+        method,
+        confirmable: message.type === 'CON',
+        path: message.path,
+        query: message.query,
+        contentFormat: message.contentFormat,
+        accept: message.accept,
+        observe: message.observe,
+        payload,
+        token: message.token,
+        source: peer,
+      };
+      try {
+        const result = await handler(request);
+        response = { ...result, body: toBuffer(result.payload) };
+      } catch (error) {
+        this.hooks.onHandlerError(error, request);
+        return reply('5.00');
+      }
+    }
+    const extra: Partial<OutgoingMessage> = {
+      contentFormat: response.contentFormat,
+      locationPath: response.locationPath,
+      observe: response.observe,
+      block1: block1 ? { num: block1.num, more: false, szx: block1.szx } : undefined,
+    };
+    const szx = Math.min(block2?.szx ?? 6, szxForSize(this.limits.blockSize));
+    const size = blockSize(szx);
+    if (response.body.length <= size && !block2?.num) return reply(response.code, { ...extra, payload: response.body });
+    const num = block2?.num ?? 0;
+    const start = num * size;
+    if (start >= response.body.length && num > 0) return reply('4.02', { payload: Buffer.from('Block2 out of range') });
+    const more = start + size < response.body.length;
+    if (more) this.block2Cache.set(resourceKey, response);
+    else this.block2Cache.delete(resourceKey);
+    return reply(response.code, {
+      ...extra,
+      observe: num === 0 ? extra.observe : undefined,
+      payload: response.body.subarray(start, start + size),
+      block2: { num, more, szx },
+      size2: num === 0 ? response.body.length : undefined,
+    });
+  }
+}
+
+function toBuffer(payload: Buffer | string | undefined): Buffer {
+  if (payload === undefined) return Buffer.alloc(0);
+  return typeof payload === 'string' ? Buffer.from(payload) : payload;
+}
+
+function decodeMid(bytes: Buffer): number {
+  return bytes.readUInt16BE(2);
+}
+
+/** RFC 7967 No-Response: bit 2 suppresses 2.xx, bit 8 4.xx, bit 16 5.xx. */
+function isSuppressed(noResponse: number | undefined, code: string): boolean {
+  if (!noResponse) return false;
+  const cls = code[0];
+  return (
+    (cls === '2' && (noResponse & 2) !== 0) ||
+    (cls === '4' && (noResponse & 8) !== 0) ||
+    (cls === '5' && (noResponse & 16) !== 0)
+  );
+}
