@@ -1,6 +1,5 @@
 // One configured serial device: finds its port, opens it, reopens it with back-off after an unplug, feeds the
 // byte stream through the line splitter and demultiplexer, and writes lines and SMP frames to the device.
-import { access } from 'node:fs/promises';
 import { SerialPortStream } from '@serialport/stream';
 import type { AdapterContext } from '../../gateway/adapter.js';
 import { SmpClient } from '../common/smp/client.js';
@@ -96,10 +95,24 @@ export class SerialDeviceLink {
     if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
   }
 
-  /** Resolves when the port is open (now or later); for tests and callers that must wait for a re-plug. */
-  opened(): Promise<void> {
+  /** Resolves when the port is open (now or within `timeoutMs`), for callers that must wait for a (re-)plug. */
+  opened(timeoutMs = 10_000): Promise<void> {
     if (this.#port) return Promise.resolve();
-    return new Promise((resolve) => this.#onOpen.push(resolve));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#onOpen = this.#onOpen.filter((f) => f !== done);
+        reject(
+          new Error(
+            `device "${this.id}": port not open within ${timeoutMs} ms (${this.#lastError ?? 'no attempt yet'})`,
+          ),
+        );
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#onOpen.push(done);
+    });
   }
 
   status(): Record<string, unknown> {
@@ -153,31 +166,35 @@ export class SerialDeviceLink {
     const path = await this.#resolvePath();
     if (this.#stopped || this.#port) return;
     if (!path) {
-      this.#setOnline(false, 'port not present');
-      this.#schedule(this.#deps.config.scan_interval_ms);
+      this.#absent();
       return;
     }
     try {
       await this.#open(path);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
+      if (isAbsent(err)) {
+        this.#absent();
+        return;
+      }
       if (message !== this.#lastError)
         this.#deps.ctx.logger.warn({ device: this.id, path, err: message }, 'cannot open serial port');
       this.#lastError = message;
-      this.#setOnline(false, message);
+      this.#setOnline(false);
       this.#schedule(this.#backoff.next());
     }
   }
 
+  /** The port is not there (yet): look again after the scan interval, without growing the back-off. */
+  #absent(): void {
+    this.#lastError = 'port not present';
+    this.#setOnline(false);
+    this.#schedule(this.#deps.config.scan_interval_ms);
+  }
+
   async #resolvePath(): Promise<string | undefined> {
     const { path, match } = this.device;
-    if (path)
-      return (await access(path).then(
-        () => true,
-        () => false,
-      ))
-        ? path
-        : undefined;
+    if (path) return path;
     if (!match) return undefined;
     const ports = await this.#deps.listPorts().catch(() => [] as SerialPortInfo[]);
     this.#portInfo = matchPort(match, ports);
@@ -233,12 +250,12 @@ export class SerialDeviceLink {
     const reason = err?.message ?? 'port closed';
     this.#lastError = reason;
     this.#deps.ctx.logger.warn({ device: this.id, path: this.#path, reason }, 'serial port closed; will reopen');
-    this.#setOnline(false, reason);
+    this.#setOnline(false);
     if (Date.now() - this.#openedAt >= STABLE_MS) this.#backoff.reset();
     this.#schedule(this.#backoff.next());
   }
 
-  #setOnline(online: boolean, _reason?: string): void {
+  #setOnline(online: boolean): void {
     if (this.#online === online) return;
     this.#online = online;
     this.#deps.ctx.availability(this.id, online);
@@ -307,4 +324,10 @@ export class SerialDeviceLink {
     this.#echoes.splice(i, 1);
     return true;
   }
+}
+
+/** An open failure that means "no such port" rather than "port broken or busy". */
+function isAbsent(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  return e?.code === 'ENOENT' || /ENOENT|No such file|does not exist/i.test(String(e?.message ?? ''));
 }

@@ -1,0 +1,188 @@
+// The serial adapter on @serialport/binding-mock: port matching, demux into the context, /set, SMP, bad input.
+import { SerialPortMock } from 'serialport';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { decodeSmpMessage, encodeSmpMessage } from '../../../adapters/common/smp/packet.js';
+import { encodeSerialFrames, SmpSerialAssembler } from '../../../adapters/common/smp/serial-frame.js';
+import { serialAdapterConfigSchema } from '../../../adapters/serial/config.js';
+import { SerialAdapter } from '../../../adapters/serial/serial-adapter.js';
+import { RecordingContext } from './recording-context.js';
+
+const MockBinding = SerialPortMock.binding;
+type MockPortBinding = Awaited<ReturnType<typeof MockBinding.open>>;
+const opened: MockPortBinding[] = [];
+const binding: typeof MockBinding = {
+  ...MockBinding,
+  list: () => MockBinding.list(),
+  open: async (opts) => {
+    const port = await MockBinding.open(opts);
+    opened.push(port);
+    return port;
+  },
+};
+
+let adapter: SerialAdapter | undefined;
+
+beforeEach(() => {
+  MockBinding.reset();
+  opened.length = 0;
+});
+afterEach(async () => {
+  await adapter?.stop();
+  adapter = undefined;
+});
+
+async function startAdapter(devices: Record<string, unknown>[], config: Record<string, unknown> = {}) {
+  const ctx = new RecordingContext(devices.map((d) => ({ transport: 'serial', ...d }) as never));
+  adapter = new SerialAdapter(serialAdapterConfigSchema.parse({ scan_interval_ms: 100, ...config }), ctx, {
+    binding,
+    sysRoot: '/nonexistent',
+    devRoot: '/nonexistent',
+  });
+  await adapter.start();
+  return ctx;
+}
+
+/** Waits until the mock port has received `n` bytes in total and returns them. */
+async function written(port: MockPortBinding, atLeast: number): Promise<Buffer> {
+  for (let i = 0; i < 200 && port.recording.length < atLeast; i++) await new Promise((r) => setImmediate(r));
+  return port.recording;
+}
+
+describe('SerialAdapter (binding-mock)', () => {
+  it('opens a port matched by USB vid/pid, reports it online and decodes NDJSON, log and publish lines', async () => {
+    MockBinding.createPort('/dev/ttyACM7', { vendorId: '2FE3', productId: '0100', record: true });
+    const ctx = await startAdapter([{ id: 'board', match: { usb: { vid: '2fe3', pid: '0100' } } }]);
+    await adapter!.link('board')!.opened();
+    expect(ctx.of('availability')).toEqual([{ fn: 'availability', deviceId: 'board', online: true }]);
+    expect(ctx.of('deviceInfo')[0]?.info).toMatchObject({ path: '/dev/ttyACM7', usb: { vid: '2fe3', pid: '0100' } });
+    opened[0]!.emitData('{"temperature":21.5}\r\n<inf> main: ready\n{"topic":"events","payload":"boot"}\n');
+    await ctx.waitFor('publish', (c) => c.subtopic === 'events');
+    expect(ctx.of('telemetry')).toEqual([{ fn: 'telemetry', deviceId: 'board', values: { temperature: 21.5 } }]);
+    expect(ctx.of('publish').map((c) => [c.subtopic, c.payload])).toEqual([
+      ['log', '<inf> main: ready'],
+      ['events', 'boot'],
+    ]);
+    expect(ctx.counts.in).toBe(2);
+  });
+
+  it('writes /set as one NDJSON line and /get as {"get": ...}, and ignores the shell echo of them', async () => {
+    MockBinding.createPort('/dev/ttyUSB3', { record: true });
+    const ctx = await startAdapter([{ id: 'dev1', path: '/dev/ttyUSB3' }]);
+    await adapter!.link('dev1')!.opened();
+    await adapter!.command('dev1', { kind: 'set', payload: { led: true } });
+    await adapter!.command('dev1', { kind: 'get', payload: { temperature: '' } });
+    expect((await written(opened[0]!, 40)).toString()).toBe('{"led":true}\n{"get":{"temperature":""}}\n');
+    opened[0]!.emitData('uart:~$ {"led":true}\n{"led":true}\n');
+    await ctx.waitFor('telemetry', () => true);
+    expect(ctx.of('telemetry')).toHaveLength(1);
+    expect(ctx.counts.out).toBe(2);
+  });
+
+  it('answers bridge/request/device/smp with decoded CBOR, named or raw, and reports rc errors', async () => {
+    MockBinding.createPort('/dev/ttyACM0', { record: true });
+    await startAdapter([{ id: 'dev1', path: '/dev/ttyACM0', smp: { timeout_ms: 2000 } }]);
+    await adapter!.link('dev1')!.opened();
+    const port = opened[0]!;
+    const asm = new SmpSerialAssembler();
+    let consumed = 0;
+    const answer = async (body: (req: ReturnType<typeof decodeSmpMessage>) => Record<string, never> | object) => {
+      for (let i = 0; i < 200; i++) {
+        const data = port.recording.subarray(consumed);
+        const nl = data.lastIndexOf(0x0a);
+        if (nl >= 0) {
+          consumed += nl + 1;
+          for (const line of data.subarray(0, nl).toString('latin1').split('\n')) {
+            for (const r of asm.push(Buffer.from(line, 'latin1'))) {
+              if (!r.ok) throw new Error(r.reason);
+              const req = decodeSmpMessage(r.value);
+              if (!req.ok) throw new Error(req.reason);
+              const res = encodeSmpMessage({
+                ...req.value.header,
+                op: (req.value.header.op + 1) as 1 | 3,
+                body: body(req) as never,
+              });
+              port.emitData(Buffer.concat(encodeSerialFrames(res)));
+              return req.value;
+            }
+          }
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+      throw new Error('no SMP request written');
+    };
+    const echo = adapter!.request('smp', 'dev1', { device: 'dev1', command: 'echo', data: { d: 'hi' } });
+    const req = await answer((r) => ({ r: r.ok ? r.value.body.d : '' }));
+    expect(req.header).toMatchObject({ op: 2, group: 0, id: 0, seq: 0 });
+    await expect(echo).resolves.toEqual({
+      command: 'echo',
+      group: 0,
+      id: 0,
+      seq: 0,
+      version: 1,
+      rc: 0,
+      attempts: 1,
+      data: { r: 'hi' },
+    });
+
+    const state = adapter!.request('smp', 'dev1', { group: 1, id: 0, op: 'read' });
+    await answer(() => ({ images: [{ slot: 0, hash: Uint8Array.from([0xde, 0xad]) }] }));
+    await expect(state).resolves.toMatchObject({ seq: 1, data: { images: [{ slot: 0, hash: 'dead' }] } });
+
+    const bad = adapter!.request('smp', 'dev1', { command: 'mpstat' });
+    await answer(() => ({ rc: 8 }));
+    await expect(bad).rejects.toThrow('rc 8 (not supported)');
+    await expect(adapter!.request('smp', 'dev1', { command: 'format_disk' })).rejects.toThrow(/invalid smp request/);
+    await expect(adapter!.request('nope', 'dev1', {})).rejects.toThrow(/no "nope" request/);
+  });
+
+  it('counts overlong lines, bad JSON and broken SMP frames as decode errors and keeps going', async () => {
+    MockBinding.createPort('/dev/ttyS9', {});
+    const ctx = await startAdapter([{ id: 'dev1', path: '/dev/ttyS9' }], { max_line_bytes: 256 });
+    await adapter!.link('dev1')!.opened();
+    opened[0]!.emitData(
+      Buffer.concat([Buffer.alloc(1000, 0x41), Buffer.from('\n{"x":\n\x06\x09!!!!\n\x04\x14QUFB\n{"ok":1}\n')]),
+    );
+    await ctx.waitFor('telemetry', (c) => c.values.ok === 1);
+    expect(ctx.of('decodeError').map((c) => c.reason)).toEqual([
+      'line longer than 256 bytes dropped (1000 bytes)',
+      expect.stringMatching(/invalid JSON line/),
+      expect.stringMatching(/bad base64/),
+      'SMP continuation frame without a first frame',
+    ]);
+  });
+
+  it('waits for a port that appears later and refuses commands meanwhile with a clear error', async () => {
+    const ctx = await startAdapter([{ id: 'late', path: '/dev/ttyACM5' }]);
+    await ctx.waitFor('availability', (c) => !c.online);
+    await expect(adapter!.command('late', { kind: 'set', payload: { a: 1 } })).rejects.toThrow(
+      'serial port is not open',
+    );
+    await expect(adapter!.request('smp', 'late', { command: 'echo', data: { d: 'x' } })).rejects.toThrow(/not open/);
+    expect(adapter!.status().details).toEqual({
+      devices: [{ id: 'late', open: false, path: undefined, opens: 0, last_error: 'port not present' }],
+    });
+    MockBinding.createPort('/dev/ttyACM5', {});
+    await adapter!.link('late')!.opened();
+    expect(ctx.of('availability').map((c) => c.online)).toEqual([false, true]);
+    expect(adapter!.status().state).toBe('running');
+  });
+
+  it('announces unknown USB ports during permit_join and skips invalid device entries', async () => {
+    MockBinding.createPort('/dev/ttyACM1', { vendorId: '2fe3', productId: '0004' });
+    const ctx = await startAdapter([{ id: 'nopath' }, { id: 'bad', path: 3 }]);
+    ctx.joining = true;
+    const seen = await ctx.waitFor('deviceSeen', () => true, 3000);
+    expect(seen.seen).toMatchObject({
+      transport: 'serial',
+      address: '/dev/ttyACM1',
+      suggested_config: { transport: 'serial', match: { usb: { vid: '2fe3', pid: '0004' } } },
+    });
+    expect(adapter!.link('nopath')).toBeUndefined();
+    expect(adapter!.link('bad')).toBeUndefined();
+  });
+
+  it('reports itself unavailable when disabled', async () => {
+    await startAdapter([], { enabled: false });
+    expect(adapter!.status()).toMatchObject({ state: 'unavailable', reason: expect.stringMatching(/disabled/) });
+  });
+});
