@@ -1,9 +1,22 @@
-// The embedded MQTT broker: aedes behind the EmbeddedBroker interface.
-import { createServer, type Server } from 'node:net';
-import { Aedes, type AedesPublishPacket } from 'aedes';
+// The embedded MQTT broker: aedes behind the EmbeddedBroker interface, with our listeners, authentication,
+// ACLs, packet size limit, on-disk persistence and the MQTT 3.1.1 fixes aedes needs.
+import type { IncomingMessage } from 'node:http';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
 import type { BrokerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
-import type { BrokerMessage, EmbeddedBroker, ListenerAddress, PublishInterceptor, PublishOptions } from './types.js';
+import { RateLimitedLog } from '../rate-limited-log.js';
+import { ClientAcl } from './acl.js';
+import { Authenticator } from './auth.js';
+import { forwardPacket } from './forward.js';
+import { type OpenListener, openListener } from './listeners.js';
+import { guardPacketSize } from './packet-size-guard.js';
+import { JournalPersistence } from './persistence.js';
+import { checkBrokerPolicy } from './policy.js';
+import type { BrokerMessage, EmbeddedBroker, PublishInterceptor, PublishOptions } from './types.js';
+
+export { BrokerStartError } from './errors.js';
 
 export interface BrokerDeps {
   config: BrokerConfig;
@@ -11,20 +24,75 @@ export interface BrokerDeps {
   dataDir: string;
 }
 
-export async function startBroker({ config, logger }: BrokerDeps): Promise<EmbeddedBroker> {
+type Done = (err?: Error | null) => void;
+type AedesPublish = (packet: PublishPacket, client: Client | null | Done, done?: Done) => void;
+
+/** MQTT allows client ids up to 65535 bytes; aedes defaults to 3.1's 23, which real devices exceed. */
+const MAX_CLIENT_ID_LENGTH = 65_535;
+
+function peer(client: Client | null): Record<string, unknown> {
+  const conn = client?.conn as { remoteAddress?: string } | undefined;
+  return { clientId: client?.id, remote: conn?.remoteAddress };
+}
+
+export async function startBroker({ config, logger, dataDir }: BrokerDeps): Promise<EmbeddedBroker> {
+  for (const warning of checkBrokerPolicy(config)) logger.warn({ security: true }, warning);
+  const rateLog = new RateLimitedLog(logger);
+  const authenticator = new Authenticator(config);
+  const acls = new WeakMap<Client, ClientAcl>();
+  // Packets whose publish the ACL denied: acknowledged to the client (MQTT 3.1.1 has no negative PUBACK,
+  // Mosquitto does the same) but never routed, retained or queued.
+  const denied = new WeakSet<object>();
   const interceptors = new Set<PublishInterceptor>();
   const runInterceptors = async (msg: BrokerMessage): Promise<void> => {
     for (const fn of interceptors) await fn(msg);
   };
 
+  const persistence = new JournalPersistence({
+    dir: config.persistence ? join(dataDir, 'broker') : undefined,
+    maxQueued: config.max_queued,
+    onQueueFull: (clientId, topic) =>
+      rateLog.warn(`queue:${clientId}`, { clientId, topic, max: config.max_queued }, 'session queue full, dropped'),
+    onError: (err) => logger.error({ err }, 'broker persistence write failed'),
+  });
+  const replay = await persistence.open();
+  if (config.persistence) logger.info(replay, 'broker persistence loaded');
+  if (replay.skipped > 0) logger.warn({ skipped: replay.skipped }, 'broker journal had unreadable records, skipped');
+
   const aedes = await Aedes.createBroker({
-    authenticate: (_client, username, _password, done) => {
-      if (username === undefined && config.allow_anonymous) return done(null, true);
-      const err = Object.assign(new Error('Bad username or password'), { returnCode: 4 as const });
-      done(err, null);
+    persistence,
+    maxClientsIdLength: MAX_CLIENT_ID_LENGTH,
+    maxInflightInbound: config.max_inflight,
+    authenticate: (client, username, password, done) => {
+      authenticator.authenticate(username, password).then(
+        (result) => {
+          if (result.ok) {
+            acls.set(client, new ClientAcl(result.rules, result.username, client.id));
+            return done(null, true);
+          }
+          rateLog.warn(
+            `auth:${peer(client).remote}`,
+            { ...peer(client), username, reason: result.reason },
+            'MQTT login refused',
+          );
+          done(Object.assign(new Error(result.reason), { returnCode: result.returnCode }), null);
+        },
+        (err: unknown) => done(Object.assign(new Error(String(err)), { returnCode: 3 as const }), null),
+      );
     },
     authorizePublish: (client, packet, callback) => {
-      if (packet.topic.startsWith('$SYS')) return callback(new Error('$SYS is read-only'));
+      // client is null only for wills of sessions from an earlier broker run, which passed the ACL at CONNECT.
+      const acl = client ? acls.get(client) : undefined;
+      if (client && (!acl || packet.topic.startsWith('$SYS') || !acl.canPublish(packet.topic))) {
+        denied.add(packet);
+        rateLog.warn(
+          `deny-pub:${client.id}`,
+          { ...peer(client), topic: packet.topic },
+          'publish denied by ACL, message dropped',
+        );
+        return callback(null);
+      }
+      if (interceptors.size === 0) return callback(null);
       const msg: BrokerMessage = {
         topic: packet.topic,
         payload: Buffer.from(packet.payload),
@@ -37,31 +105,56 @@ export async function startBroker({ config, logger }: BrokerDeps): Promise<Embed
         (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
       );
     },
+    authorizeSubscribe: (client, sub, callback) => {
+      const acl = acls.get(client);
+      if (acl?.canSubscribe(sub.topic)) return callback(null, sub);
+      rateLog.warn(`deny-sub:${client.id}`, { ...peer(client), filter: sub.topic }, 'subscribe denied by ACL');
+      callback(null, null); // SUBACK return code 0x80
+    },
+    authorizeForward: (client, packet: AedesPublishPacket) => forwardPacket(client, packet),
   });
 
-  const servers: Array<{ server: Server; address: ListenerAddress }> = [];
-  for (const listener of config.listeners) {
-    if (listener.type !== 'mqtt') {
-      logger.warn({ listener }, 'listener type not supported yet, skipped');
-      continue;
-    }
-    const server = createServer(aedes.handle);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(listener.port, listener.host, () => resolve());
+  const publishThrough = aedes.publish.bind(aedes) as AedesPublish;
+  (aedes as unknown as { publish: AedesPublish }).publish = (packet, client, done) => {
+    const cb = (typeof client === 'function' ? client : done) ?? (() => {});
+    if (denied.has(packet)) return cb(null);
+    publishThrough(packet, client, done);
+  };
+
+  const handle = (stream: Duplex, req?: IncomingMessage) => {
+    const client = aedes.handle(stream, req);
+    guardPacketSize(stream, config.max_packet_size, (announced) => {
+      rateLog.warn(
+        'oversize',
+        { ...peer(client), announced, max: config.max_packet_size },
+        announced < 0 ? 'malformed packet length, connection closed' : 'packet over max_packet_size, connection closed',
+      );
+      stream.destroy();
     });
-    const bound = server.address();
-    const port = typeof bound === 'object' && bound ? bound.port : listener.port;
-    servers.push({ server, address: { type: 'mqtt', host: listener.host, port } });
-    logger.info({ host: listener.host, port }, 'MQTT listener up');
+  };
+
+  const listeners: OpenListener[] = [];
+  try {
+    for (const listenerConfig of config.listeners) {
+      // WebSocket frames carry MQTT bytes; a frame larger than one maximal packet is refused outright.
+      const listener = await openListener(listenerConfig, handle, { maxFrameBytes: config.max_packet_size + 5 });
+      listeners.push(listener);
+      logger.info(listener.address, 'MQTT listener up');
+    }
+  } catch (err) {
+    await Promise.all(listeners.map((l) => l.close()));
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    persistence.close();
+    throw err;
   }
 
+  let closed = false;
   return {
     async publish(topic: string, payload: string | Buffer, opts: PublishOptions = {}) {
       const buf = typeof payload === 'string' ? Buffer.from(payload) : payload;
       const qos = opts.qos ?? 0;
       const retain = opts.retain ?? false;
-      await runInterceptors({ topic, payload: buf, qos, retain });
+      if (interceptors.size > 0) await runInterceptors({ topic, payload: buf, qos, retain });
       await new Promise<void>((resolve, reject) =>
         aedes.publish({ cmd: 'publish', topic, payload: buf, qos, retain, dup: false }, (err) =>
           err ? reject(err) : resolve(),
@@ -90,17 +183,14 @@ export async function startBroker({ config, logger }: BrokerDeps): Promise<Embed
       return () => interceptors.delete(fn);
     },
     clientCount: () => aedes.connectedClients,
-    addresses: () => servers.map((s) => s.address),
+    addresses: () => listeners.map((l) => l.address),
     async close() {
+      if (closed) return;
+      closed = true;
+      const closing = listeners.map((l) => l.close());
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      await Promise.all(
-        servers.map(
-          ({ server }) =>
-            new Promise<void>((resolve) => {
-              server.close(() => resolve());
-            }),
-        ),
-      );
+      await Promise.all(closing);
+      persistence.close();
     },
   };
 }

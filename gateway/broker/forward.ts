@@ -1,0 +1,34 @@
+// Delivery-time fixes for MQTT 3.1.1 conformance that aedes gets wrong, applied in authorizeForward.
+import type { AedesPublishPacket, Client } from 'aedes';
+import { filterMatchesTopic } from './topic-filter.js';
+
+interface ClientSubscriptions {
+  subscriptions: Record<string, { qos: number } | undefined>;
+}
+
+/**
+ * The QoS a client is owed for `packet` [MQTT-3.8.4-6]: the minimum of the published QoS and the highest QoS
+ * granted among its matching subscriptions. aedes looks the subscription up by the topic *name*, so a
+ * wildcard subscription granted QoS 1 would receive QoS 2 publishes at QoS 2.
+ */
+export function grantedQos(client: Client, packet: AedesPublishPacket): number {
+  const subs = (client as unknown as ClientSubscriptions).subscriptions;
+  if (packet.qos === 0) return 0;
+  const exact = subs[packet.topic];
+  if (exact && exact.qos >= packet.qos) return packet.qos;
+  let best = -1;
+  for (const filter in subs) {
+    const sub = subs[filter];
+    if (sub && sub.qos > best && filterMatchesTopic(filter, packet.topic)) best = sub.qos;
+    if (best >= packet.qos) return packet.qos;
+  }
+  return best < 0 ? packet.qos : best;
+}
+
+/** The packet to deliver to `client`, downgraded when its subscriptions were granted a lower QoS. */
+export function forwardPacket(client: Client, packet: AedesPublishPacket): AedesPublishPacket {
+  const qos = grantedQos(client, packet);
+  if (qos === packet.qos) return packet;
+  // Shared between subscribers: copy, never mutate. aedes copies brokerId/brokerCounter from it.
+  return Object.assign(Object.create(Object.getPrototypeOf(packet)), packet, { qos }) as AedesPublishPacket;
+}

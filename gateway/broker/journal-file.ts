@@ -1,0 +1,152 @@
+// An append-only file of JSON lines with group commit: records appended in one event-loop turn are written
+// with one write() before their promises resolve, so anything the broker acknowledged is in the kernel's
+// page cache and survives the process being killed. fdatasync runs at most every `syncIntervalMs` (power loss
+// window). Compaction replaces the file atomically with a snapshot (temp file, fsync, rename, fsync dir).
+import { closeSync, fdatasync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export interface JournalReadResult {
+  records: unknown[];
+  /** Lines that were not valid JSON (a torn last line after a crash, or corruption). */
+  skipped: number;
+}
+
+/** Reads every complete, parseable line; a missing file reads as empty. */
+export function readJournal(path: string): JournalReadResult {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], skipped: 0 };
+    throw err;
+  }
+  const records: unknown[] = [];
+  let skipped = 0;
+  const lines = text.split('\n');
+  // The text after the last newline is a write the process did not finish: never trust it.
+  if (lines.at(-1) !== '') skipped++;
+  for (const line of lines.slice(0, -1)) {
+    if (line === '') continue;
+    try {
+      records.push(JSON.parse(line));
+    } catch {
+      skipped++;
+    }
+  }
+  return { records, skipped };
+}
+
+function fsyncDir(path: string): void {
+  const fd = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export class JournalFile {
+  #fd: number;
+  #pending: string[] = [];
+  #waiters: Array<() => void> = [];
+  #scheduled = false;
+  #dirty = false;
+  #syncTimer: NodeJS.Timeout;
+  #bytesSinceSnapshot = 0;
+  #snapshotBytes = 0;
+  #closed = false;
+
+  constructor(
+    readonly path: string,
+    private readonly options: {
+      syncIntervalMs: number;
+      /** Compact when the records since the last snapshot exceed max(this, size of that snapshot). */
+      compactAfterBytes: number;
+      snapshot: () => Iterable<unknown>;
+      onError: (err: unknown) => void;
+    },
+  ) {
+    this.#fd = openSync(path, 'a');
+    this.#syncTimer = setInterval(() => this.#sync(), options.syncIntervalMs);
+    this.#syncTimer.unref();
+  }
+
+  /** Resolves once the record reached the file (page cache). */
+  append(record: unknown): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#pending.push(`${JSON.stringify(record)}\n`);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#flush());
+    }
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** Writes the snapshot as the new file content; records pending now are already part of the state. */
+  compact(): void {
+    const tmp = `${this.path}.tmp`;
+    const fd = openSync(tmp, 'w');
+    let bytes = 0;
+    try {
+      let batch = '';
+      for (const record of this.options.snapshot()) {
+        batch += `${JSON.stringify(record)}\n`;
+        if (batch.length > 65_536) {
+          bytes += writeSync(fd, batch);
+          batch = '';
+        }
+      }
+      if (batch) bytes += writeSync(fd, batch);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.path);
+    fsyncDir(this.path);
+    closeSync(this.#fd);
+    this.#fd = openSync(this.path, 'a');
+    this.#snapshotBytes = bytes;
+    this.#bytesSinceSnapshot = 0;
+    this.#pending = [];
+    this.#dirty = false;
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    try {
+      if (this.#pending.length > 0 && !this.#closed) {
+        const text = this.#pending.join('');
+        this.#pending = [];
+        writeSync(this.#fd, text);
+        this.#dirty = true;
+        this.#bytesSinceSnapshot += text.length;
+        if (this.#bytesSinceSnapshot > Math.max(this.options.compactAfterBytes, this.#snapshotBytes)) this.compact();
+      }
+    } catch (err) {
+      this.options.onError(err);
+    }
+    for (const resolve of waiters) resolve();
+  }
+
+  #sync(): void {
+    if (!this.#dirty || this.#closed) return;
+    this.#dirty = false;
+    fdatasync(this.#fd, (err) => {
+      if (err && !this.#closed) this.options.onError(err);
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#flush();
+    this.#closed = true;
+    clearInterval(this.#syncTimer);
+    try {
+      fsyncSync(this.#fd);
+    } finally {
+      closeSync(this.#fd);
+    }
+  }
+}

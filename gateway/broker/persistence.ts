@@ -1,0 +1,341 @@
+// aedes persistence that survives restarts: aedes-persistence's in-memory store (its topic tries for
+// retained messages and subscriptions) plus a JSON-lines journal of every change under <data_dir>/broker/.
+// On start the journal is replayed and compacted. Outgoing queues and incoming QoS 2 packets are kept here
+// (same semantics as aedes-persistence) so snapshots read one consistent, synchronous state and the
+// per-client queue limit can be enforced.
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { JournalFile, readJournal } from './journal-file.js';
+
+interface ClientRef {
+  id: string;
+}
+
+interface StoredSub {
+  topic: string;
+  qos: number;
+  rh?: number;
+  rap?: boolean;
+  nl?: boolean;
+}
+
+/** Any packet aedes hands to persistence (publish, or pubrel in an outgoing queue). */
+interface StoredPacket {
+  cmd: string;
+  brokerId?: string;
+  brokerCounter?: number;
+  topic?: string;
+  payload?: Buffer;
+  qos?: number;
+  retain?: boolean;
+  dup?: boolean;
+  messageId?: number;
+  clientId?: string;
+}
+
+interface MemoryApi {
+  setup(broker: unknown): Promise<void>;
+  storeRetained(packet: StoredPacket): Promise<void>;
+  addSubscriptions(client: ClientRef, subs: StoredSub[]): Promise<void>;
+  removeSubscriptions(client: ClientRef, topics: string[]): Promise<void>;
+  cleanSubscriptions(client: ClientRef): Promise<void>;
+}
+
+const require = createRequire(import.meta.url);
+const MemoryPersistence = require('aedes-persistence/asyncPersistence.js') as new () => MemoryApi;
+
+type JournalRecord =
+  | { o: 'r'; k: EncodedPacket }
+  | { o: 's'; c: string; s: StoredSub[] }
+  | { o: 'u'; c: string; t: string[] }
+  | { o: 'S'; c: string }
+  | { o: 'q'; c: string[]; k: EncodedPacket }
+  | { o: 'm'; c: string; k: EncodedPacket }
+  | { o: 'x'; c: string; i: number }
+  | { o: 'i'; c: string; k: EncodedPacket }
+  | { o: 'd'; c: string; i: number }
+  | { o: 'I'; c: string };
+
+type EncodedPacket = Omit<StoredPacket, 'payload'> & { payload?: string };
+
+function encode(p: StoredPacket): EncodedPacket {
+  const { payload, ...rest } = p;
+  const out: EncodedPacket = {
+    cmd: rest.cmd,
+    brokerId: rest.brokerId,
+    brokerCounter: rest.brokerCounter,
+    topic: rest.topic,
+    qos: rest.qos,
+    retain: rest.retain,
+    dup: rest.dup,
+    messageId: rest.messageId,
+  };
+  if (rest.clientId !== undefined) out.clientId = rest.clientId;
+  if (payload !== undefined) out.payload = Buffer.from(payload).toString('base64');
+  return out;
+}
+
+function decode(e: EncodedPacket): StoredPacket {
+  const { payload, ...rest } = e;
+  const p: StoredPacket = { ...rest };
+  if (payload !== undefined) p.payload = Buffer.from(payload, 'base64');
+  return p;
+}
+
+/** A copy the way aedes-packet makes one: a fresh message id is assigned when the packet is sent. */
+function copyForQueue(p: StoredPacket): StoredPacket {
+  const copy: StoredPacket = { ...p, payload: p.payload ?? Buffer.alloc(0) };
+  if ((copy.qos ?? 0) > 0 || copy.cmd !== 'publish') copy.messageId = undefined;
+  return copy;
+}
+
+export interface PersistenceOptions {
+  /** Directory for the journal; undefined keeps everything in memory only. */
+  dir: string | undefined;
+  /** Offline/unacknowledged messages kept per persistent session; further ones are dropped. */
+  maxQueued: number;
+  onQueueFull: (clientId: string, topic: string) => void;
+  onError: (err: unknown) => void;
+  syncIntervalMs?: number;
+  compactAfterBytes?: number;
+}
+
+export interface ReplayStats {
+  records: number;
+  skipped: number;
+  retained: number;
+  sessions: number;
+}
+
+export class JournalPersistence extends MemoryPersistence {
+  readonly #retained = new Map<string, StoredPacket>();
+  readonly #subs = new Map<string, Map<string, StoredSub>>();
+  readonly #outgoing = new Map<string, StoredPacket[]>();
+  readonly #incoming = new Map<string, Map<number, StoredPacket>>();
+  #journal: JournalFile | undefined;
+  #replaying = false;
+
+  constructor(private readonly options: PersistenceOptions) {
+    super();
+  }
+
+  /** Replays the journal from disk and compacts it. Call once, before aedes starts. */
+  async open(): Promise<ReplayStats> {
+    const stats: ReplayStats = { records: 0, skipped: 0, retained: 0, sessions: 0 };
+    const { dir } = this.options;
+    if (dir === undefined) return stats;
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, 'journal.jsonl');
+    const { records, skipped } = readJournal(path);
+    stats.records = records.length;
+    stats.skipped = skipped;
+    this.#replaying = true;
+    try {
+      for (const record of records) {
+        try {
+          await this.#apply(record as JournalRecord);
+        } catch {
+          stats.skipped++;
+        }
+      }
+    } finally {
+      this.#replaying = false;
+    }
+    this.#journal = new JournalFile(path, {
+      syncIntervalMs: this.options.syncIntervalMs ?? 1000,
+      compactAfterBytes: this.options.compactAfterBytes ?? 4 * 1024 * 1024,
+      snapshot: () => this.#snapshot(),
+      onError: this.options.onError,
+    });
+    this.#journal.compact();
+    stats.retained = this.#retained.size;
+    stats.sessions = new Set([...this.#subs.keys(), ...this.#outgoing.keys()]).size;
+    return stats;
+  }
+
+  close(): void {
+    this.#journal?.close();
+    this.#journal = undefined;
+  }
+
+  #log(record: JournalRecord): Promise<void> {
+    if (this.#replaying || !this.#journal) return Promise.resolve();
+    return this.#journal.append(record);
+  }
+
+  async #apply(r: JournalRecord): Promise<void> {
+    const client = (id: string): ClientRef => ({ id });
+    switch (r.o) {
+      case 'r':
+        return this.storeRetained(decode(r.k));
+      case 's':
+        return this.addSubscriptions(client(r.c), r.s);
+      case 'u':
+        return this.removeSubscriptions(client(r.c), r.t);
+      case 'S':
+        return this.cleanSubscriptions(client(r.c));
+      case 'q':
+        for (const id of r.c) this.#queueFor(id).push(decode(r.k));
+        return;
+      case 'm':
+        return this.outgoingUpdate(client(r.c), decode(r.k));
+      case 'x':
+        await this.outgoingClearMessageId(client(r.c), { cmd: 'publish', messageId: r.i });
+        return;
+      case 'i':
+        return this.incomingStorePacket(client(r.c), decode(r.k));
+      case 'd':
+        return this.incomingDelPacket(client(r.c), { cmd: 'publish', messageId: r.i });
+      case 'I':
+        return this.cleanIncoming(client(r.c));
+    }
+  }
+
+  *#snapshot(): Iterable<JournalRecord> {
+    for (const packet of this.#retained.values()) yield { o: 'r', k: encode(packet) };
+    for (const [c, subs] of this.#subs) yield { o: 's', c, s: [...subs.values()] };
+    // 'q' replays the packet verbatim, keeping message ids assigned before the snapshot.
+    for (const [c, queue] of this.#outgoing) for (const packet of queue) yield { o: 'q', c: [c], k: encode(packet) };
+    for (const [c, packets] of this.#incoming)
+      for (const packet of packets.values()) yield { o: 'i', c, k: encode(packet) };
+  }
+
+  // ---- retained -------------------------------------------------------------------------------
+
+  override async storeRetained(packet: StoredPacket): Promise<void> {
+    await super.storeRetained(packet);
+    const topic = packet.topic ?? '';
+    if (!packet.payload || packet.payload.length === 0) this.#retained.delete(topic);
+    else this.#retained.set(topic, { ...packet });
+    await this.#log({ o: 'r', k: encode(packet) });
+  }
+
+  // ---- subscriptions ----------------------------------------------------------------------------
+
+  override async addSubscriptions(client: ClientRef, subs: StoredSub[]): Promise<void> {
+    await super.addSubscriptions(client, subs);
+    let stored = this.#subs.get(client.id);
+    if (!stored) {
+      stored = new Map();
+      this.#subs.set(client.id, stored);
+    }
+    const records: StoredSub[] = subs.map(({ topic, qos, rh, rap, nl }) => ({ topic, qos, rh, rap, nl }));
+    for (const sub of records) stored.set(sub.topic, sub);
+    await this.#log({ o: 's', c: client.id, s: records });
+  }
+
+  override async removeSubscriptions(client: ClientRef, topics: string[]): Promise<void> {
+    await super.removeSubscriptions(client, topics);
+    const stored = this.#subs.get(client.id);
+    if (stored) {
+      for (const topic of topics) stored.delete(topic);
+      if (stored.size === 0) this.#subs.delete(client.id);
+    }
+    await this.#log({ o: 'u', c: client.id, t: topics });
+  }
+
+  override async cleanSubscriptions(client: ClientRef): Promise<void> {
+    await super.cleanSubscriptions(client);
+    if (!this.#subs.delete(client.id)) return;
+    await this.#log({ o: 'S', c: client.id });
+  }
+
+  // ---- outgoing queues (QoS > 0 for persistent sessions) -----------------------------------------
+
+  #queueFor(clientId: string): StoredPacket[] {
+    let queue = this.#outgoing.get(clientId);
+    if (!queue) {
+      queue = [];
+      this.#outgoing.set(clientId, queue);
+    }
+    return queue;
+  }
+
+  async outgoingEnqueue(sub: { clientId: string }, packet: StoredPacket): Promise<void> {
+    return this.outgoingEnqueueCombi([sub], packet);
+  }
+
+  async outgoingEnqueueCombi(subs: Array<{ clientId: string }>, packet: StoredPacket): Promise<void> {
+    const accepted: string[] = [];
+    for (const { clientId } of subs) {
+      const queue = this.#queueFor(clientId);
+      if (queue.length >= this.options.maxQueued) {
+        this.options.onQueueFull(clientId, packet.topic ?? '');
+        continue;
+      }
+      queue.push(copyForQueue(packet));
+      accepted.push(clientId);
+    }
+    if (accepted.length > 0) await this.#log({ o: 'q', c: accepted, k: encode(packet) });
+  }
+
+  /** Same matching as aedes-persistence: by broker id + counter, else a packet with the same message id. */
+  async outgoingUpdate(client: ClientRef, packet: StoredPacket): Promise<void> {
+    const queue = this.#queueFor(client.id);
+    let found = false;
+    for (let i = 0; i < queue.length; i++) {
+      const item = queue[i] as StoredPacket;
+      if (item.brokerId === packet.brokerId) {
+        if (item.brokerCounter === packet.brokerCounter) {
+          item.messageId = packet.messageId;
+          found = true;
+          break;
+        }
+      } else if (item.messageId === packet.messageId) {
+        queue[i] = { ...packet };
+        found = true;
+        break;
+      }
+    }
+    if (!found) throw new Error('no such packet');
+    await this.#log({ o: 'm', c: client.id, k: encode(packet) });
+  }
+
+  async outgoingClearMessageId(client: ClientRef, packet: StoredPacket): Promise<StoredPacket | undefined> {
+    const queue = this.#outgoing.get(client.id);
+    if (!queue) return undefined;
+    const i = queue.findIndex((item) => item.messageId === packet.messageId);
+    if (i < 0) return undefined;
+    const [removed] = queue.splice(i, 1);
+    if (queue.length === 0) this.#outgoing.delete(client.id);
+    await this.#log({ o: 'x', c: client.id, i: packet.messageId ?? 0 });
+    return removed;
+  }
+
+  outgoingStream(client: ClientRef): Readable {
+    return Readable.from([...(this.#outgoing.get(client.id) ?? [])]);
+  }
+
+  // ---- incoming QoS 2 awaiting PUBREL -----------------------------------------------------------
+
+  async incomingStorePacket(client: ClientRef, packet: StoredPacket): Promise<void> {
+    let store = this.#incoming.get(client.id);
+    if (!store) {
+      store = new Map();
+      this.#incoming.set(client.id, store);
+    }
+    const copy: StoredPacket = { ...packet, payload: packet.payload ?? Buffer.alloc(0) };
+    store.set(packet.messageId ?? 0, copy);
+    await this.#log({ o: 'i', c: client.id, k: encode(copy) });
+  }
+
+  async incomingGetPacket(client: ClientRef, packet: StoredPacket): Promise<StoredPacket> {
+    const found = this.#incoming.get(client.id)?.get(packet.messageId ?? 0);
+    if (!found) throw new Error('no such packet');
+    return found;
+  }
+
+  async incomingDelPacket(client: ClientRef, packet: StoredPacket): Promise<void> {
+    const store = this.#incoming.get(client.id);
+    if (!store?.delete(packet.messageId ?? 0)) throw new Error('no such packet');
+    if (store.size === 0) this.#incoming.delete(client.id);
+    await this.#log({ o: 'd', c: client.id, i: packet.messageId ?? 0 });
+  }
+
+  async cleanIncoming(client: ClientRef): Promise<void> {
+    if (!this.#incoming.delete(client.id)) return;
+    await this.#log({ o: 'I', c: client.id });
+  }
+}

@@ -1,0 +1,50 @@
+// Start-up security policy, modelled on Mosquitto 2: nobody gets in unless the config says who may.
+import type { BrokerConfig, ListenerConfig } from '../config/schema.js';
+import { BrokerStartError } from './errors.js';
+import { PasswordHashError, parsePasswordHash } from './password.js';
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || h === '::ffff:127.0.0.1';
+}
+
+/**
+ * Throws BrokerStartError for configs that must not start; returns warnings for configs that may start
+ * but deserve a loud notice.
+ */
+export function checkBrokerPolicy(config: BrokerConfig): string[] {
+  const warnings: string[] = [];
+  if (config.users.length === 0 && !config.allow_anonymous) {
+    throw new BrokerStartError(
+      'broker: no users are configured and allow_anonymous is false, so no MQTT client could ever connect. ' +
+        'Add broker.users (hash a password with `zephyr2mqtt passwd USER`), or set broker.allow_anonymous: true ' +
+        'with listeners bound to 127.0.0.1 only.',
+    );
+  }
+  const seen = new Set<string>();
+  for (const [i, user] of config.users.entries()) {
+    if (seen.has(user.username)) {
+      throw new BrokerStartError(`broker.users[${i}]: username "${user.username}" is listed twice`);
+    }
+    seen.add(user.username);
+    try {
+      parsePasswordHash(user.password_hash);
+    } catch (err) {
+      if (err instanceof PasswordHashError) {
+        throw new BrokerStartError(`broker.users[${i}] (${user.username}): password_hash: ${err.message}`);
+      }
+      throw err;
+    }
+  }
+  if (config.allow_anonymous) {
+    const exposed = config.listeners.filter((l: ListenerConfig) => !isLoopbackHost(l.host));
+    for (const l of exposed) {
+      warnings.push(
+        `SECURITY WARNING: allow_anonymous is true and the ${l.type} listener on ${l.host}:${l.port} is reachable ` +
+          'from other machines: anyone on the network can read and publish (within anonymous_acl). ' +
+          'Set allow_anonymous: false and add users, or bind the listener to 127.0.0.1.',
+      );
+    }
+  }
+  return warnings;
+}

@@ -1,0 +1,149 @@
+// Starts the embedded broker on its own (no gateway) on ephemeral loopback ports with a temp data dir.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { pino } from 'pino';
+import { startBroker } from '../../gateway/broker/broker.js';
+import type { EmbeddedBroker } from '../../gateway/broker/types.js';
+import { brokerConfigSchema } from '../../gateway/config/schema.js';
+import type { Logger } from '../../gateway/logger.js';
+
+export type BrokerInput = Parameters<typeof brokerConfigSchema.parse>[0] & Record<string, unknown>;
+
+export interface CapturedLog {
+  logger: Logger;
+  lines: Array<{ level: number; msg: string; [k: string]: unknown }>;
+}
+
+export function captureLogger(): CapturedLog {
+  const lines: CapturedLog['lines'] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line));
+      cb();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, sink), lines };
+}
+
+export interface TestBroker {
+  broker: EmbeddedBroker;
+  dataDir: string;
+  log: CapturedLog;
+  url(type?: 'mqtt' | 'ws' | 'mqtts'): string;
+  connect(opts?: IClientOptions, type?: 'mqtt' | 'ws' | 'mqtts'): Promise<MqttClient>;
+  /** Stops the broker but keeps the data dir (for restart tests). */
+  stop(): Promise<void>;
+  /** Stops and removes the data dir. */
+  dispose(): Promise<void>;
+}
+
+const clients = new Set<MqttClient>();
+
+export async function startTestBroker(input: BrokerInput = {}, dataDir?: string): Promise<TestBroker> {
+  const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'z2m-broker-')));
+  const config = brokerConfigSchema.parse({
+    listeners: [{ type: 'mqtt', host: '127.0.0.1', port: 0 }],
+    allow_anonymous: true,
+    ...input,
+  });
+  const log = captureLogger();
+  const broker = await startBroker({ config, logger: log.logger, dataDir: dir });
+  let stopped = false;
+  const tb: TestBroker = {
+    broker,
+    dataDir: dir,
+    log,
+    url(type = 'mqtt') {
+      const addr = broker.addresses().find((a) => a.type === type);
+      if (!addr) throw new Error(`no ${type} listener`);
+      const path = type === 'ws' ? (config.listeners.find((l) => l.type === 'ws') as { path: string }).path : '';
+      return `${type}://127.0.0.1:${addr.port}${path}`;
+    },
+    async connect(opts = {}, type = 'mqtt') {
+      const client = await mqtt.connectAsync(tb.url(type), { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
+      clients.add(client);
+      return client;
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await broker.close();
+    },
+    async dispose() {
+      await tb.stop();
+      if (!dataDir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return tb;
+}
+
+/** Ends every client the helpers connected (call in afterEach). */
+export async function endClients(): Promise<void> {
+  await Promise.all([...clients].map((c) => c.endAsync(true).catch(() => {})));
+  clients.clear();
+}
+
+export interface Received {
+  topic: string;
+  payload: string;
+  qos: number;
+  retain: boolean;
+}
+
+/** Collects messages and lets a test await the n-th one with a bounded timeout. */
+export function collect(client: MqttClient): {
+  messages: Received[];
+  waitFor(n: number, ms?: number): Promise<Received[]>;
+} {
+  const messages: Received[] = [];
+  const waiters: Array<() => void> = [];
+  client.on('message', (topic, payload, packet) => {
+    messages.push({ topic, payload: payload.toString('utf8'), qos: packet.qos, retain: packet.retain });
+    for (const w of waiters.splice(0)) w();
+  });
+  return {
+    messages,
+    waitFor(n, ms = 5000) {
+      return new Promise((resolve, reject) => {
+        const deadline = setTimeout(() => reject(new Error(`expected ${n} messages, got ${messages.length}`)), ms);
+        const check = () => {
+          if (messages.length >= n) {
+            clearTimeout(deadline);
+            resolve(messages.slice());
+          } else waiters.push(check);
+        };
+        check();
+      });
+    },
+  };
+}
+
+/** Resolves with the CONNACK error code of a refused connection (throws if the connection was accepted). */
+export async function refusedCode(url: string, opts: IClientOptions): Promise<number | string | undefined> {
+  try {
+    const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
+    await client.endAsync(true);
+  } catch (err) {
+    return (err as { code?: number | string }).code;
+  }
+  throw new Error('connection was accepted');
+}
+
+/** A round trip through the broker proves earlier packets from this client were processed. */
+export async function roundTrip(client: MqttClient, topic: string): Promise<void> {
+  await client.subscribeAsync(topic, { qos: 1 });
+  const got = new Promise<void>((resolve) => {
+    const on = (t: string) => {
+      if (t === topic) {
+        client.off('message', on);
+        resolve();
+      }
+    };
+    client.on('message', on);
+  });
+  await client.publishAsync(topic, 'sync', { qos: 1 });
+  await got;
+}
