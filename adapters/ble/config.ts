@@ -93,11 +93,6 @@ export const bleAdapterConfigSchema = z
       .positive()
       .default(60)
       .describe('Report the same unknown advertiser at most once per interval'),
-    advert_availability_s: z
-      .number()
-      .positive()
-      .default(600)
-      .describe('Advert-only devices go offline after this many seconds without an advert'),
   })
   .describe('ble adapter');
 export type BleAdapterConfig = z.infer<typeof bleAdapterConfigSchema>;

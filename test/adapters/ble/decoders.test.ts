@@ -152,7 +152,7 @@ describe('generic codecs', () => {
       ['uint32be', 99, 1],
       ['float32le', 1.5, 1],
       ['float32be', -2.25, 1],
-      ['float64le', 3.141592653589793, 1],
+      ['float64le', Math.PI, 1],
     ] as const;
     for (const [codec, value, scale] of cases) {
       const enc = encodeWithCodec(codec, value, scale);

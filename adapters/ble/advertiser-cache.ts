@@ -1,0 +1,49 @@
+// Bounded memory of advertisers: a Map kept in least-recently-seen order (delete + set moves an entry to the
+// end), so evicting the first key drops the advertiser seen longest ago. 1,000s of passers-by cannot grow it.
+export interface AdvertiserEntry {
+  lastSeen: number;
+  /** When it was last reported as unknown (deviceSeen), for the rate limit. */
+  lastReported: number;
+  /** Last BTHome packet id / encryption counter, to drop repeated adverts. */
+  lastPacket?: number;
+}
+
+export class AdvertiserCache {
+  readonly #entries = new Map<string, AdvertiserEntry>();
+  evictions = 0;
+
+  constructor(private readonly max: number) {}
+
+  touch(address: string, now: number): AdvertiserEntry {
+    let entry = this.#entries.get(address);
+    if (entry) this.#entries.delete(address);
+    else {
+      entry = { lastSeen: now, lastReported: Number.NEGATIVE_INFINITY };
+      if (this.#entries.size >= this.max) this.#evictOldest();
+    }
+    entry.lastSeen = now;
+    this.#entries.set(address, entry);
+    return entry;
+  }
+
+  /** Whether the address is remembered, without refreshing it. */
+  has(address: string): boolean {
+    return this.#entries.has(address);
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  #evictOldest(): void {
+    const oldest = this.#entries.keys().next();
+    if (!oldest.done) {
+      this.#entries.delete(oldest.value);
+      this.evictions++;
+    }
+  }
+}

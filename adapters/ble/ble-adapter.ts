@@ -1,0 +1,266 @@
+// The BLE adapter: loads noble lazily (no Bluetooth is a normal, reported condition, retried with back-off),
+// scans passively for adverts (BTHome, manufacturer data, names) and keeps GATT connections to the devices
+// configured with `connect: true`.
+import type {
+  Adapter,
+  AdapterContext,
+  AdapterStatus,
+  CommandResult,
+  DeviceCommand,
+  StateValues,
+} from '../../gateway/adapter.js';
+import { decodeAdvert } from './advert.js';
+import { AdvertiserCache } from './advertiser-cache.js';
+import { type BleAdapterConfig, bleDeviceSchema, normalizeMac } from './config.js';
+import { ConnectionManager } from './connection-manager.js';
+import type { SessionEvents } from './gatt/device-session.js';
+import { type BleDevice, DeviceIndex, formatMac } from './identity.js';
+import { explainNobleState, loadNoble, NobleUnavailableError } from './noble-loader.js';
+import type { Noble, NoblePeripheral } from './noble-types.js';
+
+const KNOWN_GATT_SERVICES = new Set(['180d', '1809', '181a', '180f', '6e400001b5a3f393e0a9e50e24dcca9e']);
+
+export class BleAdapter implements Adapter {
+  readonly kind = 'ble';
+  #noble: Noble | undefined;
+  #state: AdapterStatus['state'] = 'stopped';
+  #reason: string | undefined;
+  #retryMs: number;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #stopped = true;
+  #index: DeviceIndex;
+  readonly #advertisers: AdvertiserCache;
+  readonly #connections: ConnectionManager;
+  /** Serial-probe results: addresses that turned out to be another device. Bounded like the advertisers. */
+  readonly #rejected: AdvertiserCache;
+  readonly #keyCache = new Map<string, Buffer>();
+  #adverts = 0;
+
+  readonly #onStateChange = (state: string) => this.#nobleState(state);
+  readonly #onDiscover = (p: NoblePeripheral) => this.#discover(p);
+  readonly #onWarning = (message: string) => this.ctx.logger.debug({ message }, 'noble warning');
+
+  constructor(
+    private readonly config: BleAdapterConfig,
+    private readonly ctx: AdapterContext,
+  ) {
+    this.#retryMs = config.unavailable_retry_min_ms;
+    this.#index = new DeviceIndex(this.#loadDevices());
+    this.#advertisers = new AdvertiserCache(config.max_advertisers);
+    this.#rejected = new AdvertiserCache(config.max_advertisers);
+    this.#connections = new ConnectionManager(
+      {
+        maxConnections: config.max_connections,
+        gattTimeoutMs: config.gatt_timeout_ms,
+        connectTimeoutMs: config.connect_timeout_ms,
+        reconnectMinMs: config.reconnect_min_ms,
+        reconnectMaxMs: config.reconnect_max_ms,
+      },
+      {
+        online: (id) => ctx.availability(id, true),
+        offline: (id) => ctx.availability(id, false),
+        events: (id) => this.#sessionEvents(id),
+        rejected: (address) => this.#rejected.touch(normalizeMac(address), Date.now()),
+      },
+      ctx.logger,
+    );
+  }
+
+  #loadDevices(): BleDevice[] {
+    const out: BleDevice[] = [];
+    for (const raw of this.ctx.devices()) {
+      const parsed = bleDeviceSchema.safeParse(raw);
+      if (parsed.success) out.push({ ...parsed.data, id: raw.id, disabled: raw.disabled === true });
+      else this.ctx.logger.error({ device: raw.id, issues: parsed.error.issues }, 'invalid ble device config ignored');
+    }
+    return out;
+  }
+
+  async start(): Promise<void> {
+    this.#stopped = false;
+    this.#state = 'starting';
+    await this.#tryLoad();
+  }
+
+  /** Never throws: a missing Bluetooth stack makes the adapter `unavailable` and schedules a retry. */
+  async #tryLoad(): Promise<void> {
+    try {
+      this.#noble = await loadNoble(this.config.binding);
+    } catch (err) {
+      const reason = err instanceof NobleUnavailableError ? err.message : `noble failed to load: ${String(err)}`;
+      this.#unavailable(reason);
+      this.#scheduleRetry();
+      return;
+    }
+    if (this.#stopped) return;
+    const noble = this.#noble;
+    noble.on('warning', this.#onWarning);
+    noble.on('discover', this.#onDiscover);
+    noble.on('stateChange', this.#onStateChange);
+    // Reading `state` initialises the binding when no stateChange listener did yet.
+    if (noble.state === 'poweredOn') this.#nobleState('poweredOn');
+  }
+
+  #scheduleRetry(): void {
+    if (this.#stopped || this.#retryTimer) return;
+    const delay = this.#retryMs;
+    this.#retryMs = Math.min(this.#retryMs * 2, this.config.unavailable_retry_max_ms);
+    this.ctx.logger.info({ retryInMs: delay }, 'ble: will retry opening Bluetooth');
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (!this.#stopped) void this.#tryLoad();
+    }, delay);
+    this.#retryTimer.unref();
+  }
+
+  #unavailable(reason: string): void {
+    if (this.#reason !== reason || this.#state !== 'unavailable')
+      this.ctx.logger.warn({ reason }, 'ble adapter unavailable');
+    this.#state = 'unavailable';
+    this.#reason = reason;
+  }
+
+  #nobleState(state: string): void {
+    if (this.#stopped || !this.#noble) return;
+    if (state !== 'poweredOn') {
+      this.#unavailable(explainNobleState(state));
+      return;
+    }
+    if (this.#state === 'running') return;
+    this.#noble.startScanning([], true, (err) => {
+      if (err) {
+        this.#unavailable(`cannot start scanning: ${err.message}`);
+        return;
+      }
+      this.#state = 'running';
+      this.#reason = undefined;
+      this.#retryMs = this.config.unavailable_retry_min_ms;
+      this.ctx.logger.info({ binding: this.config.binding }, 'ble scanning');
+    });
+  }
+
+  #discover(p: NoblePeripheral): void {
+    this.#adverts++;
+    const address = normalizeMac(p.address && p.address !== 'unknown' ? p.address : p.id);
+    const adv = p.advertisement ?? {};
+    const name = adv.localName;
+    const device = this.#index.match(address, name);
+    const now = Date.now();
+    if (!device) {
+      this.#unknown(p, address, now);
+      return;
+    }
+    this.ctx.countMessage('in');
+    if (device.connect) this.#connections.offer(device, p, now);
+    const decoded = decodeAdvert(adv, p.rssi, address, device, this.#keyCache);
+    for (const e of decoded.errors) this.ctx.decodeError(e.reason, { deviceId: device.id, bytes: e.bytes });
+    const frame = decoded.bthome;
+    if (frame?.counter !== undefined || frame?.packetId !== undefined) {
+      const seq = frame.counter ?? frame.packetId;
+      const entry = this.#advertisers.touch(address, now);
+      // With duplicates allowed the radio hands over the same packet many times: keep only its RSSI.
+      if (entry.lastPacket === seq) {
+        for (const k of Object.keys(decoded.values)) if (k !== 'rssi' && k !== 'linkquality') delete decoded.values[k];
+      }
+      entry.lastPacket = seq;
+    }
+    // Advert-only devices: the core marks them online on telemetry and offline after availability_timeout.
+    if (Object.keys(decoded.values).length > 0) this.ctx.telemetry(device.id, decoded.values);
+  }
+
+  #unknown(p: NoblePeripheral, address: string, now: number): void {
+    const serialOnly = this.#index.serialOnly;
+    if (serialOnly.length > 0 && p.connectable && !this.#rejected.has(address)) {
+      for (const d of serialOnly) if (!this.#connections.isConnected(d.id)) this.#connections.offer(d, p, now);
+    }
+    if (!this.ctx.permitJoin()) return;
+    const entry = this.#advertisers.touch(address, now);
+    if (now - entry.lastReported < this.config.seen_interval_s * 1000) return;
+    entry.lastReported = now;
+    const adv = p.advertisement ?? {};
+    const services = adv.serviceUuids ?? [];
+    const bthome = adv.serviceData?.find((s) => s.uuid === 'fcd2');
+    const match: Record<string, string> = adv.localName ? { name: adv.localName } : { address: formatMac(address) };
+    if (bthome) match.bthome_mac = formatMac(address);
+    this.ctx.deviceSeen({
+      transport: 'ble',
+      address: formatMac(address),
+      ...(adv.localName ? { name: adv.localName } : {}),
+      suggested_config: {
+        transport: 'ble',
+        match,
+        connect: p.connectable && services.some((s) => KNOWN_GATT_SERVICES.has(s)),
+      },
+      details: {
+        address_type: p.addressType,
+        rssi: p.rssi,
+        connectable: p.connectable,
+        service_uuids: services,
+        ...(bthome ? { bthome: (bthome.data[0] ?? 0) & 0x01 ? 'encrypted' : 'plain' } : {}),
+        ...(adv.manufacturerData ? { manufacturer_data: adv.manufacturerData.toString('hex') } : {}),
+      },
+    });
+  }
+
+  #sessionEvents(id: string): SessionEvents {
+    return {
+      telemetry: (values: StateValues) => {
+        this.ctx.countMessage('in');
+        this.ctx.telemetry(id, values);
+      },
+      deviceInfo: (info) => this.ctx.deviceInfo(id, info),
+      decodeError: (reason, bytes) => this.ctx.decodeError(reason, { deviceId: id, ...(bytes ? { bytes } : {}) }),
+      nusText: (line) => this.ctx.publish(id, 'nus', line),
+    };
+  }
+
+  async command(deviceId: string, cmd: DeviceCommand): Promise<CommandResult> {
+    const device = this.#index.get(deviceId);
+    if (!device) throw new Error(`"${deviceId}" is not a ble device`);
+    if (!device.connect) throw new Error(`"${deviceId}" is advert-only (connect: false): nothing to ${cmd.kind}`);
+    const session = this.#connections.session(deviceId);
+    if (!session) throw new Error(`"${deviceId}" is not connected`);
+    this.ctx.countMessage('out');
+    if (cmd.kind === 'set') return { data: await session.set(cmd.payload), merge: true };
+    return { data: await session.get(Object.keys(cmd.payload)), merge: true };
+  }
+
+  async devicesChanged(): Promise<void> {
+    this.#index = new DeviceIndex(this.#loadDevices());
+    this.#connections.retain(new Set(this.#index.devices.filter((d) => d.connect && !d.disabled).map((d) => d.id)));
+  }
+
+  status(): AdapterStatus {
+    return {
+      state: this.#state,
+      ...(this.#reason ? { reason: this.#reason } : {}),
+      details: {
+        binding: this.config.binding,
+        adverts: this.#adverts,
+        advertisers_tracked: this.#advertisers.size,
+        advertisers_evicted: this.#advertisers.evictions,
+        connections: this.#connections.status(),
+      },
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#state = 'stopped';
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#connections.stop();
+    const noble = this.#noble;
+    this.#noble = undefined;
+    if (!noble) return;
+    noble.off('discover', this.#onDiscover);
+    noble.off('stateChange', this.#onStateChange);
+    noble.off('warning', this.#onWarning);
+    try {
+      noble.stopScanning();
+    } catch {
+      // not scanning, or the binding is already gone
+    }
+    this.#advertisers.clear();
+  }
+}

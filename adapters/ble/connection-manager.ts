@@ -1,0 +1,156 @@
+// Keeps GATT connections to the devices configured with `connect: true`: at most `max` at a time, connect when
+// the device advertises, reconnect with exponential back-off after a failure or link loss.
+import type { Logger } from '../../gateway/logger.js';
+import { DeviceSession, IdentityMismatchError, type SessionEvents } from './gatt/device-session.js';
+import type { BleDevice } from './identity.js';
+import type { NoblePeripheral } from './noble-types.js';
+
+export interface ConnectionOptions {
+  maxConnections: number;
+  gattTimeoutMs: number;
+  connectTimeoutMs: number;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+}
+
+interface Slot {
+  device: BleDevice;
+  state: 'idle' | 'connecting' | 'connected';
+  session?: DeviceSession;
+  backoffMs: number;
+  notBefore: number;
+  lastError?: string;
+  waiting: boolean;
+}
+
+export interface ConnectionCallbacks {
+  online(deviceId: string, address: string): void;
+  offline(deviceId: string): void;
+  events(deviceId: string): SessionEvents;
+  /** A serial-number probe found another device at this address: do not probe it again. */
+  rejected(address: string, deviceId: string): void;
+}
+
+export class ConnectionManager {
+  readonly #slots = new Map<string, Slot>();
+  #stopped = false;
+
+  constructor(
+    private readonly opts: ConnectionOptions,
+    private readonly callbacks: ConnectionCallbacks,
+    private readonly logger: Logger,
+  ) {}
+
+  get active(): number {
+    let n = 0;
+    for (const s of this.#slots.values()) if (s.state !== 'idle') n++;
+    return n;
+  }
+
+  /** The device advertised through `peripheral`: connect now if it is due and a connection slot is free. */
+  offer(device: BleDevice, peripheral: NoblePeripheral, now = Date.now()): void {
+    if (this.#stopped || !peripheral.connectable) return;
+    let slot = this.#slots.get(device.id);
+    if (!slot) {
+      slot = { device, state: 'idle', backoffMs: this.opts.reconnectMinMs, notBefore: 0, waiting: false };
+      this.#slots.set(device.id, slot);
+    }
+    slot.device = device;
+    if (slot.state !== 'idle' || now < slot.notBefore) return;
+    if (this.active >= this.opts.maxConnections) {
+      slot.waiting = true;
+      return;
+    }
+    slot.waiting = false;
+    void this.#connect(slot, peripheral);
+  }
+
+  isConnected(deviceId: string): boolean {
+    return this.#slots.get(deviceId)?.state === 'connected';
+  }
+
+  session(deviceId: string): DeviceSession | undefined {
+    const slot = this.#slots.get(deviceId);
+    return slot?.state === 'connected' ? slot.session : undefined;
+  }
+
+  async #connect(slot: Slot, peripheral: NoblePeripheral): Promise<void> {
+    const id = slot.device.id;
+    slot.state = 'connecting';
+    const session = new DeviceSession(
+      peripheral,
+      slot.device,
+      { gattTimeoutMs: this.opts.gattTimeoutMs, connectTimeoutMs: this.opts.connectTimeoutMs },
+      this.callbacks.events(id),
+    );
+    slot.session = session;
+    try {
+      await session.connect();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (err instanceof IdentityMismatchError) {
+        this.callbacks.rejected(peripheral.address, id);
+        this.#release(slot, 0);
+      } else {
+        this.logger.warn({ device: id, err: message, retryInMs: slot.backoffMs }, 'ble connection failed');
+        slot.lastError = message;
+        this.#release(slot, slot.backoffMs);
+        slot.backoffMs = Math.min(slot.backoffMs * 2, this.opts.reconnectMaxMs);
+      }
+      return;
+    }
+    if (this.#stopped || slot.session !== session) {
+      session.disconnect();
+      return;
+    }
+    slot.state = 'connected';
+    slot.lastError = undefined;
+    slot.backoffMs = this.opts.reconnectMinMs;
+    peripheral.once('disconnect', () => {
+      if (slot.session !== session) return;
+      this.logger.info({ device: id }, 'ble link lost');
+      session.disconnect();
+      this.#release(slot, slot.backoffMs);
+      slot.backoffMs = Math.min(slot.backoffMs * 2, this.opts.reconnectMaxMs);
+      this.callbacks.offline(id);
+    });
+    this.logger.info({ device: id, address: peripheral.address }, 'ble connected');
+    this.callbacks.online(id, peripheral.address);
+  }
+
+  #release(slot: Slot, delayMs: number): void {
+    slot.state = 'idle';
+    slot.session = undefined;
+    slot.notBefore = Date.now() + delayMs;
+  }
+
+  /** Forget devices no longer configured (their connection is closed). */
+  retain(ids: Set<string>): void {
+    for (const [id, slot] of this.#slots) {
+      if (ids.has(id)) continue;
+      slot.session?.disconnect();
+      this.#slots.delete(id);
+    }
+  }
+
+  status(): Record<string, unknown> {
+    const devices: Record<string, unknown> = {};
+    for (const [id, s] of this.#slots) {
+      devices[id] = {
+        state: s.state,
+        waiting_for_slot: s.waiting,
+        ...(s.lastError ? { last_error: s.lastError } : {}),
+      };
+    }
+    return { active: this.active, max: this.opts.maxConnections, devices };
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    for (const slot of this.#slots.values()) {
+      slot.session?.disconnect();
+      slot.session = undefined;
+      slot.state = 'idle';
+    }
+  }
+}

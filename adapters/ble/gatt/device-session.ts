@@ -1,0 +1,213 @@
+// One GATT connection to one configured device: connect, discover, identify (DIS serial), read Device
+// Information once, read and subscribe the known characteristics, route notifications, and carry `/set`.
+import type { StateValues } from '../../../gateway/adapter.js';
+import type { BleDeviceConfig } from '../config.js';
+import { encodeWithCodec } from '../decoders/codec.js';
+import { decodePnpId, decodeUtf8 } from '../decoders/gatt-services.js';
+import { encodeLine, NdjsonSplitter } from '../decoders/ndjson.js';
+import type { NoblePeripheral } from '../noble-types.js';
+import { CUD_UUID, type GattCharacteristic, GattClient, PROP_WRITE, PROP_WRITE_NO_RSP } from './gatt-client.js';
+import { gattOperation } from './operation.js';
+import {
+  buildHandlers,
+  type CharacteristicHandler,
+  DIS_FIELDS,
+  DIS_SERVICE,
+  NUS_RX,
+  NUS_SERVICE,
+  NUS_TX,
+} from './service-handlers.js';
+
+export interface SessionEvents {
+  telemetry(values: StateValues): void;
+  deviceInfo(info: Record<string, unknown>): void;
+  decodeError(reason: string, bytes?: Uint8Array): void;
+  /** A text line from NUS that is not JSON: published raw on `<device>/nus`. */
+  nusText(line: string): void;
+}
+
+export class IdentityMismatchError extends Error {
+  constructor(readonly serial: string | undefined) {
+    super(`serial number ${serial === undefined ? '(none)' : `"${serial}"`} does not match`);
+  }
+}
+
+export class DeviceSession {
+  readonly #gatt: GattClient;
+  #handlers: CharacteristicHandler[] = [];
+  #byHandle = new Map<number, CharacteristicHandler>();
+  #nusTx: GattCharacteristic | undefined;
+  #nusRx: GattCharacteristic | undefined;
+  readonly #ndjson = new NdjsonSplitter();
+  #onNotify = (handle: number, data: Buffer) => this.#notification(handle, data);
+
+  constructor(
+    readonly peripheral: NoblePeripheral,
+    private readonly device: { id: string } & BleDeviceConfig,
+    private readonly opts: { gattTimeoutMs: number; connectTimeoutMs: number },
+    private readonly events: SessionEvents,
+  ) {
+    this.#gatt = new GattClient(peripheral, opts.gattTimeoutMs);
+  }
+
+  async connect(): Promise<void> {
+    const p = this.peripheral;
+    try {
+      const [error] = await gattOperation<[unknown]>({
+        what: 'connect',
+        emitter: p,
+        event: 'connect',
+        start: () => p.connect(),
+        timeoutMs: this.opts.connectTimeoutMs,
+        link: p,
+      });
+      if (error) throw error instanceof Error ? error : new Error(String(error));
+    } catch (err) {
+      if (p.state === 'connecting') p.cancelConnect();
+      throw err;
+    }
+    try {
+      await this.#setup();
+    } catch (err) {
+      this.disconnect();
+      throw err;
+    }
+  }
+
+  async #setup(): Promise<void> {
+    const chars = await this.#gatt.discover();
+    const dis = await this.#readDeviceInformation(chars);
+    const wanted = this.device.match.serial_number;
+    if (wanted !== undefined && dis.serial_number !== wanted)
+      throw new IdentityMismatchError(dis.serial_number as string);
+    if (Object.keys(dis).length > 0) this.events.deviceInfo(dis);
+    const labels = await this.#readLabels(chars);
+    this.#handlers = buildHandlers(chars, this.device.characteristics, labels);
+    this.#byHandle = new Map(this.#handlers.map((h) => [h.char.valueHandle, h]));
+    if (this.device.nus) {
+      this.#nusTx = chars.find((c) => c.serviceUuid === NUS_SERVICE && c.uuid === NUS_TX);
+      this.#nusRx = chars.find((c) => c.serviceUuid === NUS_SERVICE && c.uuid === NUS_RX);
+    }
+    this.peripheral.on('handleNotify', this.#onNotify);
+    for (const h of this.#handlers) {
+      if (h.read) this.#emitDecoded(h, await this.#gatt.read(h.char.valueHandle, `read of ${h.property}`));
+      if (h.subscribe) await this.#gatt.subscribe(h.char);
+    }
+    if (this.#nusTx) await this.#gatt.subscribe(this.#nusTx);
+  }
+
+  async #readDeviceInformation(chars: GattCharacteristic[]): Promise<Record<string, unknown>> {
+    const info: Record<string, unknown> = {};
+    for (const char of chars) {
+      if (char.serviceUuid !== DIS_SERVICE) continue;
+      const field = DIS_FIELDS[char.uuid];
+      if (!field && char.uuid !== '2a50') continue;
+      const bytes = await this.#gatt.read(char.valueHandle, `read of Device Information ${char.uuid}`);
+      const r = field ? decodeUtf8(bytes) : decodePnpId(bytes);
+      if (r.ok) info[field ?? 'pnp_id'] = r.value;
+      else this.events.decodeError(`device information ${char.uuid}: ${r.error}`, bytes);
+    }
+    return info;
+  }
+
+  /** 0x2901 User Descriptions of characteristics whose UUID occurs more than once. */
+  async #readLabels(chars: GattCharacteristic[]): Promise<Map<number, string>> {
+    const labels = new Map<number, string>();
+    const counts = new Map<string, number>();
+    for (const c of chars)
+      counts.set(`${c.serviceUuid}/${c.uuid}`, (counts.get(`${c.serviceUuid}/${c.uuid}`) ?? 0) + 1);
+    for (const c of chars) {
+      const cud = c.descriptors.get(CUD_UUID);
+      if (cud === undefined || (counts.get(`${c.serviceUuid}/${c.uuid}`) ?? 0) < 2) continue;
+      const r = decodeUtf8(await this.#gatt.read(cud, `read of the user description of ${c.uuid}`));
+      if (r.ok && r.value) labels.set(c.valueHandle, r.value);
+    }
+    return labels;
+  }
+
+  #notification(handle: number, data: Buffer): void {
+    if (this.#nusTx && handle === this.#nusTx.valueHandle) {
+      for (const line of this.#ndjson.push(data)) {
+        if (line.ok) this.events.telemetry(line.value);
+        else if (line.error.startsWith('ndjson: not JSON: ')) this.events.nusText(line.error.slice(18));
+        else this.events.decodeError(line.error, data);
+      }
+      return;
+    }
+    const h = this.#byHandle.get(handle);
+    if (h) this.#emitDecoded(h, data);
+  }
+
+  #emitDecoded(h: CharacteristicHandler, bytes: Buffer): void {
+    const r = h.decode(bytes);
+    if (r.ok) this.events.telemetry(r.value);
+    else this.events.decodeError(`${h.property}: ${r.error}`, bytes);
+  }
+
+  /** `/set`: mapped writable properties are written to their characteristic; the rest go over NUS as one line. */
+  async set(payload: Record<string, unknown>): Promise<StateValues> {
+    const written: StateValues = {};
+    const rest: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(payload)) {
+      const h = this.#handlers.find((x) => x.mapping?.writable && x.property === key);
+      if (!h?.mapping) {
+        rest[key] = value;
+        continue;
+      }
+      const enc = encodeWithCodec(h.mapping.codec, value, h.mapping.scale);
+      if (!enc.ok) throw new Error(`${key}: ${enc.error}`);
+      const withoutResponse = (h.char.properties & PROP_WRITE) === 0 && (h.char.properties & PROP_WRITE_NO_RSP) !== 0;
+      await this.#gatt.write(h.char.valueHandle, enc.value, withoutResponse, `write of ${key}`);
+      written[key] = value;
+    }
+    if (Object.keys(rest).length > 0) {
+      if (!this.#nusRx) {
+        throw new Error(
+          `no writable characteristic for ${Object.keys(rest)
+            .map((k) => `"${k}"`)
+            .join(', ')} and no NUS`,
+        );
+      }
+      await this.#writeNus(encodeLine(rest));
+    }
+    return written;
+  }
+
+  /** Splits a line into ATT-sized chunks (MTU - 3) and writes them in order to NUS RX. */
+  async #writeNus(line: Buffer): Promise<void> {
+    const rx = this.#nusRx!;
+    const chunk = Math.max(20, (this.peripheral.mtu ?? 23) - 3);
+    const withoutResponse = (rx.properties & PROP_WRITE) === 0;
+    for (let off = 0; off < line.length; off += chunk) {
+      await this.#gatt.write(rx.valueHandle, line.subarray(off, off + chunk), withoutResponse, 'write to NUS RX');
+    }
+  }
+
+  /** `/get`: reads the named readable properties (all of them when none is named). */
+  async get(properties: string[]): Promise<StateValues> {
+    const wanted = this.#handlers.filter((h) => h.read && (properties.length === 0 || properties.includes(h.property)));
+    if (properties.length > 0 && wanted.length === 0)
+      throw new Error(`no readable property among ${properties.join(', ')}`);
+    const out: StateValues = {};
+    for (const h of wanted) {
+      const bytes = await this.#gatt.read(h.char.valueHandle, `read of ${h.property}`);
+      const r = h.decode(bytes);
+      if (!r.ok) throw new Error(`${h.property}: ${r.error}`);
+      Object.assign(out, r.value);
+    }
+    return out;
+  }
+
+  describe(): Record<string, unknown> {
+    return {
+      properties: this.#handlers.map((h) => h.property),
+      nus: this.#nusRx !== undefined || this.#nusTx !== undefined,
+    };
+  }
+
+  disconnect(): void {
+    this.peripheral.off('handleNotify', this.#onNotify);
+    this.#ndjson.reset();
+    if (this.peripheral.state === 'connected' || this.peripheral.state === 'connecting') this.peripheral.disconnect();
+  }
+}

@@ -1,0 +1,131 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TestGateway } from '../../helpers/gateway.js';
+import { ad } from '../../sim/ble/ad.js';
+import { bthomeAdvertising, bthomeEncrypt, bthomeSensor } from '../../sim/ble/peripherals.js';
+import { SimPeripheral } from '../../sim/ble/sim-peripheral.js';
+import { startBleGateway, world } from './helpers.js';
+
+const h = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+
+describe('ble adapter: adverts through the real noble and gateway', () => {
+  let gw: TestGateway | undefined;
+  afterEach(async () => {
+    await gw?.stop();
+    gw = undefined;
+    world.reset();
+  });
+
+  it('publishes plain BTHome v2 values with linkquality, matched by name', async () => {
+    world.add(bthomeSensor('a4:c1:38:00:00:01', h('00 2A 01 5F 02 29 09 03 BF 13'))).rssi = -65;
+    gw = await startBleGateway([{ id: 'bthome1', transport: 'ble', match: { name: 'BTHome template' } }]);
+    const client = await gw.connect();
+    const state = gw.waitForMessage<Record<string, unknown>>(
+      client,
+      'zephyr2mqtt/bthome1',
+      (m) => m.temperature === 23.45,
+    );
+    const listed = gw.waitForMessage<{ id: string; availability: string }[]>(
+      client,
+      'zephyr2mqtt/bridge/devices',
+      (m) => m.some((d) => d.id === 'bthome1' && d.availability === 'online'),
+    );
+    world.startAdvertising();
+    expect(await state).toMatchObject({
+      temperature: 23.45,
+      humidity: 50.55,
+      battery: 95,
+      rssi: -65,
+      linkquality: 128,
+    });
+    await listed;
+  });
+
+  it('decrypts encrypted BTHome with the bind key, matched by BTHome MAC, and counts a wrong key as a decode error', async () => {
+    const key = '231d39c1d7cc1ab1aee224cd096db932';
+    const address = '54:48:e6:8f:80:a5';
+    const sensor = world.add(
+      new SimPeripheral({
+        address,
+        connectable: false,
+        addressType: 'public',
+        advertising: bthomeAdvertising('enc', bthomeEncrypt(h('02 CA 09 03 BF 13'), key, address, 0x33221100)),
+      }),
+    );
+    const other = world.add(
+      new SimPeripheral({
+        address: '54:48:e6:8f:80:a6',
+        connectable: false,
+        advertising: bthomeAdvertising('enc2', bthomeEncrypt(h('02 CA 09'), '00'.repeat(16), '54:48:e6:8f:80:a6', 1)),
+      }),
+    );
+    gw = await startBleGateway([
+      { id: 'enc1', transport: 'ble', match: { bthome_mac: '54:48:E6:8F:80:A5' }, bind_key: key },
+      { id: 'enc2', transport: 'ble', match: { address: '54:48:e6:8f:80:a6' }, bind_key: key },
+    ]);
+    const client = await gw.connect();
+    const state = gw.waitForMessage<Record<string, unknown>>(
+      client,
+      'zephyr2mqtt/enc1',
+      (m) => m.temperature === 25.06,
+    );
+    world.advertise(sensor);
+    world.advertise(other);
+    expect(await state).toMatchObject({ temperature: 25.06, humidity: 50.55 });
+    const metrics = await (await fetch(`${gw.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/decode_errors?[^\n]*ble[^\n]* [1-9]/);
+  });
+
+  it('decodes configured manufacturer data fields', async () => {
+    world.add(
+      new SimPeripheral({
+        address: 'c0:11:22:33:44:55',
+        connectable: false,
+        advertising: Buffer.concat([ad.flags(), ad.name('mfr'), ad.manufacturer(0x0059, h('01 29 09 E8 03'))]),
+      }),
+    );
+    gw = await startBleGateway([
+      {
+        id: 'mfr',
+        transport: 'ble',
+        match: { name: 'mfr' },
+        manufacturer_data: {
+          company_id: 0x59,
+          fields: [
+            { offset: 1, property: 'temperature', codec: 'int16le', scale: 0.01 },
+            { offset: 3, property: 'pressure', codec: 'uint16le', scale: 1 },
+          ],
+        },
+      },
+    ]);
+    const client = await gw.connect();
+    const state = gw.waitForMessage<Record<string, unknown>>(client, 'zephyr2mqtt/mfr', (m) => m.pressure === 1000);
+    world.startAdvertising();
+    expect(await state).toMatchObject({ temperature: 23.45, pressure: 1000 });
+  });
+
+  it('announces unknown advertisers on bridge/event only while permit_join is on, once per interval', async () => {
+    world.add(bthomeSensor('a4:c1:38:00:00:09', h('02 29 09'), 'stranger'));
+    gw = await startBleGateway([], { seen_interval_s: 3600 });
+    const client = await gw.connect();
+    const events: Record<string, unknown>[] = [];
+    await client.subscribeAsync('zephyr2mqtt/bridge/event');
+    client.on('message', (topic, buf) => {
+      if (topic === 'zephyr2mqtt/bridge/event') events.push(JSON.parse(buf.toString()) as Record<string, unknown>);
+    });
+    world.advertiseAll();
+    world.advertiseAll();
+    await gw.request(client, 'permit_join', { value: true });
+    const seen = gw.waitForMessage<{ type: string; data: Record<string, unknown> }>(
+      client,
+      'zephyr2mqtt/bridge/event',
+      (m) => m.type === 'device_seen_unknown',
+    );
+    for (let i = 0; i < 5; i++) world.advertiseAll();
+    const event = await seen;
+    expect(event.data).toMatchObject({ transport: 'ble', address: 'A4:C1:38:00:00:09', name: 'stranger' });
+    // Five more adverts and a round trip later, still exactly one announcement.
+    for (let i = 0; i < 5; i++) world.advertiseAll();
+    await gw.request(client, 'permit_join', { value: true });
+    expect(events.filter((e) => e.type === 'device_seen_unknown')).toHaveLength(1);
+  });
+});
