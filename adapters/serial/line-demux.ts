@@ -48,6 +48,10 @@ export class LineDemux {
   }
 
   #text(bytes: Uint8Array, events: DemuxEvent[]): void {
+    if (!isText(bytes)) {
+      events.push({ kind: 'error', reason: 'binary data on the console (not UTF-8 text)', bytes });
+      return;
+    }
     const text = consoleText(bytes);
     const content = text.replace(SHELL_PROMPT, '').trimStart();
     if (content.length === 0) return;
@@ -66,6 +70,24 @@ export class LineDemux {
       }
     }
     events.push({ kind: 'log', text });
+  }
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Console text is UTF-8 without control bytes other than tab, CR and ESC (terminal escapes). */
+function isText(bytes: Uint8Array): boolean {
+  let ascii = true;
+  for (const b of bytes) {
+    if (b < 0x20 ? b !== 0x09 && b !== 0x0d && b !== 0x1b : b === 0x7f) return false;
+    if (b >= 0x80) ascii = false;
+  }
+  if (ascii) return true;
+  try {
+    strictUtf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -1,0 +1,155 @@
+// The serial adapter on real pseudo-terminals (socat) against a simulated Zephyr device: mixed traffic,
+// SMP both ways with fragmentation and retries, /set, hot-unplug by killing socat and re-plugging.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { serialAdapterConfigSchema } from '../../adapters/serial/config.js';
+import { SerialAdapter } from '../../adapters/serial/serial-adapter.js';
+import { RecordingContext } from '../adapters/serial/recording-context.js';
+import { type PtyPair, startPtyPair } from '../sim/serial/pty-pair.js';
+import { SIM_IMAGE_HASH, ZephyrDeviceSim } from '../sim/serial/zephyr-device.js';
+
+let dir: string;
+let pty: PtyPair;
+let sim: ZephyrDeviceSim | undefined;
+let adapter: SerialAdapter | undefined;
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'serial-pty-'));
+  pty = await startPtyPair(dir);
+});
+
+afterEach(async () => {
+  await adapter?.stop();
+  await sim?.close();
+  await pty.unplug();
+  adapter = undefined;
+  sim = undefined;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function start(device: Record<string, unknown> = {}) {
+  const ctx = new RecordingContext([{ id: 'board', transport: 'serial', path: pty.gatewayPath, ...device } as never]);
+  adapter = new SerialAdapter(
+    serialAdapterConfigSchema.parse({ scan_interval_ms: 100, reopen_backoff: { initial_ms: 50, max_ms: 400 } }),
+    ctx,
+  );
+  await adapter.start();
+  await adapter.link('board')!.opened();
+  sim = await ZephyrDeviceSim.open(pty.devicePath);
+  return ctx;
+}
+
+describe('serial adapter on a pty', () => {
+  it('separates shell/log text, NDJSON, kv and SMP frames interleaved on one line', async () => {
+    const ctx = await start({ framing: 'kv' });
+    await sim!.line('\x1b[1;32muart:~$ \x1b[m');
+    await sim!.log('inf', 'main', 'sensor ready');
+    await sim!.ndjson({ temperature: 21.5, humidity: 40.25 });
+    await sim!.line('battery=95 charging=false');
+    await sim!.ndjson({ topic: 'events/button', payload: { pressed: 1 } });
+    const echo = adapter!.request('smp', 'board', { device: 'board', command: 'echo', data: { d: 'hello' } });
+    await expect(echo).resolves.toMatchObject({ command: 'echo', rc: 0, data: { r: 'hello' } });
+    await ctx.waitFor('telemetry', (c) => c.values.battery === 95);
+    await ctx.waitFor('publish', (c) => c.subtopic === 'events/button');
+    expect(ctx.of('telemetry').map((c) => c.values)).toEqual([
+      { temperature: 21.5, humidity: 40.25 },
+      { battery: 95, charging: false },
+    ]);
+    expect(
+      ctx
+        .of('publish')
+        .filter((c) => c.subtopic === 'log')
+        .map((c) => c.payload),
+    ).toEqual(['uart:~$', '[00:00:01.234,567] <inf> main: sensor ready']);
+    expect(ctx.of('decodeError')).toEqual([]);
+  });
+
+  it('runs SMP echo (fragmented, logs between frames), taskstat, image state and reset', async () => {
+    const ctx = await start();
+    sim!.options.interleaveLogs = true;
+    const long = 'z'.repeat(300);
+    await expect(adapter!.request('smp', 'board', { command: 'echo', data: { d: long } })).resolves.toMatchObject({
+      data: { r: long },
+    });
+    expect(sim!.smpRequests[0]!.body).toEqual({ d: long });
+    const tasks = (await adapter!.request('smp', 'board', { command: 'taskstat' })) as {
+      data: { tasks: Record<string, unknown> };
+    };
+    expect(Object.keys(tasks.data.tasks)).toEqual(['main', 'idle']);
+    await expect(adapter!.request('smp', 'board', { group: 1, id: 0, op: 'read' })).resolves.toMatchObject({
+      data: {
+        images: [{ slot: 0, version: '1.2.3', hash: Buffer.from(SIM_IMAGE_HASH).toString('hex'), active: true }],
+      },
+    });
+    await expect(adapter!.request('smp', 'board', { command: 'reset' })).resolves.toMatchObject({ seq: 3, data: {} });
+    expect(sim!.resets).toBe(1);
+    await ctx.waitFor('publish', (c) => c.subtopic === 'log' && String(c.payload).includes('Booting Zephyr'));
+    expect(sim!.smpRequests.map((m) => m.header.seq)).toEqual([0, 1, 2, 3]);
+    await expect(adapter!.request('smp', 'board', { command: 'mpstat' })).rejects.toThrow(/rc 8 \(not supported\)/);
+  });
+
+  it('retries an SMP request the device missed, with the same sequence number', async () => {
+    await start({ smp: { timeout_ms: 300, retries: 2 } });
+    sim!.options.dropSmp = 1;
+    await expect(adapter!.request('smp', 'board', { command: 'echo', data: { d: 'again' } })).resolves.toMatchObject({
+      attempts: 2,
+      data: { r: 'again' },
+    });
+    expect(sim!.smpRequests.map((m) => m.header.seq)).toEqual([0, 0]);
+  });
+
+  it('writes /set as an NDJSON line the device receives', async () => {
+    await start();
+    const got = new Promise<string>((resolve) => sim!.once('line', resolve));
+    await adapter!.command('board', { kind: 'set', payload: { led: 'on', brightness: 80 } });
+    expect(JSON.parse(await got)).toEqual({ led: 'on', brightness: 80 });
+  });
+
+  it('goes offline when unplugged, fails pending SMP requests, and reopens when plugged back', async () => {
+    const ctx = await start({ smp: { timeout_ms: 5000, retries: 0 } });
+    sim!.options.dropSmp = 1;
+    const pending = adapter!.request('smp', 'board', { command: 'echo', data: { d: 'lost' } });
+    await new Promise<void>((resolve) => sim!.once('smp', () => resolve()));
+    const rejected = expect(pending).rejects.toThrow(/serial port closed/);
+    await sim!.close();
+    await pty.unplug();
+    await ctx.waitFor('availability', (c) => !c.online);
+    await rejected;
+    await expect(adapter!.command('board', { kind: 'set', payload: { a: 1 } })).rejects.toThrow(/not open/);
+
+    const mark = ctx.calls.length;
+    await pty.plug();
+    await adapter!.link('board')!.opened(5000);
+    await ctx.waitFor('availability', (c) => c.online, 5000, mark);
+    sim = await ZephyrDeviceSim.open(pty.devicePath);
+    await sim.ndjson({ temperature: 19 });
+    await ctx.waitFor('telemetry', (c) => c.values.temperature === 19);
+    await expect(adapter!.request('smp', 'board', { command: 'echo', data: { d: 'back' } })).resolves.toMatchObject({
+      data: { r: 'back' },
+    });
+    expect(adapter!.status().details).toMatchObject({ devices: [{ id: 'board', open: true, opens: 2 }] });
+  });
+
+  it('survives the port vanishing during a large write and binary garbage, counting what it dropped', async () => {
+    const ctx = await start();
+    await sim!.write(Buffer.from(Array.from({ length: 20_000 }, (_, i) => (i * 131) % 256)));
+    await sim!.write('\n');
+    await sim!.ndjson({ after: 'garbage' });
+    await ctx.waitFor('telemetry', (c) => c.values.after === 'garbage');
+    expect(ctx.of('decodeError').length).toBeGreaterThan(10);
+    expect(ctx.of('publish').filter((c) => c.subtopic === 'log')).toEqual([]);
+
+    const big = adapter!.command('board', { kind: 'set', payload: { blob: 'x'.repeat(60_000) } }).then(
+      () => 'written',
+      (err: Error) => err.message,
+    );
+    await sim!.close();
+    await pty.unplug();
+    const outcome = await big;
+    expect(outcome === 'written' || /write failed|not open|closed/.test(outcome)).toBe(true);
+    await ctx.waitFor('availability', (c) => !c.online);
+    expect(adapter!.status().state).toBe('running');
+  });
+});
