@@ -6,6 +6,8 @@ import type { Logger } from './logger.js';
 
 const MIN_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 60_000;
+/** An adapter that ran this long before failing starts again from the shortest back-off. */
+const STABLE_MS = 60_000;
 
 export class AdapterHost {
   #adapter: Adapter | undefined;
@@ -13,12 +15,14 @@ export class AdapterHost {
   #backoffMs = MIN_BACKOFF_MS;
   #retryTimer: NodeJS.Timeout | undefined;
   #stopped = false;
+  #startedAt = 0;
 
   constructor(
     readonly module: AdapterModule<unknown>,
     private config: unknown,
     private readonly ctx: AdapterContext,
     private readonly logger: Logger,
+    private readonly onRestart: () => void = () => {},
   ) {}
 
   get adapter(): Adapter | undefined {
@@ -35,7 +39,7 @@ export class AdapterHost {
       this.#adapter = this.module.create(this.config, this.ctx);
       await this.#adapter.start();
       this.#failure = undefined;
-      this.#backoffMs = MIN_BACKOFF_MS;
+      this.#startedAt = Date.now();
     } catch (err) {
       this.#failure = err instanceof Error ? err.message : String(err);
       this.logger.error({ err, retryInMs: this.#backoffMs }, `adapter ${this.module.kind} failed to start`);
@@ -47,6 +51,8 @@ export class AdapterHost {
 
   /** Called when the adapter reports a fatal runtime error: stop and start again with back-off. */
   fail(err: unknown): void {
+    if (this.#stopped || !this.#adapter) return; // already stopping or restarting
+    if (Date.now() - this.#startedAt > STABLE_MS) this.#backoffMs = MIN_BACKOFF_MS;
     this.#failure = err instanceof Error ? err.message : String(err);
     this.logger.error({ err }, `adapter ${this.module.kind} failed, restarting`);
     const adapter = this.#adapter;
@@ -61,7 +67,9 @@ export class AdapterHost {
     this.#backoffMs = Math.min(this.#backoffMs * 2, MAX_BACKOFF_MS);
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
-      if (!this.#stopped) void this.start();
+      if (this.#stopped) return;
+      this.onRestart();
+      void this.start();
     }, delay);
     this.#retryTimer.unref();
   }

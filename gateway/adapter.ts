@@ -68,6 +68,9 @@ export interface AdapterContext {
   decodeError(reason: string, detail?: { deviceId?: string; bytes?: Uint8Array; error?: unknown }): void;
   /** Count a message handled by the adapter, for /metrics (`in` = device -> gateway). */
   countMessage(direction: 'in' | 'out'): void;
+  /** The adapter cannot go on (its socket or port died): the core stops it and starts it again with back-off.
+   * Optional so hand-made test contexts need not provide it; the gateway always does. */
+  fatal?(error: unknown): void;
 }
 
 /** The device config type an adapter receives; adapters narrow it with their own zod schema. */

@@ -1,18 +1,32 @@
 // Composition root: builds the broker, device registry, adapters, HTTP endpoints and the API,
 // starts them in order and stops them in reverse.
 import { resolve } from 'node:path';
+import type { Document } from 'yaml';
 import { adapterModules } from '../adapters/registry.js';
 import type { AdapterContext, AdapterModule, DeviceCommand, DeviceSeen, StateValues } from './adapter.js';
 import { AdapterHost } from './adapter-host.js';
-import { RequestError, RequestRouter } from './api/router.js';
-import { type BridgeEventPayload, type DevicesListEntry, devicePayload, topics } from './api/topics.js';
+import { createRequestRouter } from './api/requests/index.js';
+import { RequestError, type RequestRouter } from './api/router.js';
+import {
+  type BridgeEventPayload,
+  type BridgeInfoPayload,
+  type ConfigDiff,
+  type DevicesListEntry,
+  devicePayload,
+  RESERVED_SUBTOPICS,
+  topics,
+} from './api/topics.js';
 import { startBroker } from './broker/broker.js';
 import type { EmbeddedBroker, PublishOptions } from './broker/types.js';
-import type { DeviceConfig, GatewayConfig } from './config/schema.js';
+import { ConfigEditError, parseForEdit } from './config/edit.js';
+import { ConfigError } from './config/errors.js';
+import { parseConfigText, readConfigText } from './config/load.js';
+import { buildConfigSchema, configSchema, type DeviceConfig, type GatewayConfig } from './config/schema.js';
+import { writeFileAtomic } from './config/write-atomic.js';
 import { prepareDataDir } from './datadir.js';
 import { DeviceRegistry } from './devices/registry.js';
 import { type HttpServer, startHttpServer } from './http.js';
-import type { Logger } from './logger.js';
+import { type Logger, moduleLogger, parseModuleLevels } from './logger.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { RateLimitedLog } from './rate-limited-log.js';
 import { VERSION } from './version.js';
@@ -20,7 +34,14 @@ import { VERSION } from './version.js';
 export interface GatewayOptions {
   logger: Logger;
   configPath?: string | undefined;
+  /** Adapter modules beside the built-in ones (tests, plugins); their kinds join the config schema. */
+  adapterModules?: readonly AdapterModule<never>[] | undefined;
+  /** Environment for `${VAR}` substitution on reload and `LOG_LEVELS` (default process.env). */
+  env?: NodeJS.ProcessEnv | undefined;
 }
+
+/** Sections that only take effect on a restart: a reload keeps the running values and says so. */
+const RESTART_ONLY = ['broker', 'http', 'gateway.base_topic', 'gateway.data_dir'] as const;
 
 const AVAILABILITY_CHECK_MS = 5_000;
 
@@ -28,7 +49,10 @@ export class Gateway {
   readonly metrics: GatewayMetrics = createMetrics();
   readonly devices = new DeviceRegistry();
   readonly router: RequestRouter<Gateway>;
+  readonly modules: readonly AdapterModule<unknown>[];
+  readonly configSchema: typeof configSchema;
   readonly #hosts = new Map<string, AdapterHost>();
+  #configQueue: Promise<unknown> = Promise.resolve();
   readonly #rateLog: RateLimitedLog;
   readonly #unknownSeen = new Map<string, number>();
   #broker: EmbeddedBroker | undefined;
@@ -42,8 +66,19 @@ export class Gateway {
     public config: GatewayConfig,
     readonly options: GatewayOptions,
   ) {
-    this.#rateLog = new RateLimitedLog(options.logger.child({ module: 'decode' }));
-    this.router = createRouter();
+    this.modules = [...adapterModules, ...(options.adapterModules ?? [])] as readonly AdapterModule<unknown>[];
+    this.configSchema = gatewayConfigSchema(options.adapterModules);
+    this.#rateLog = new RateLimitedLog(this.moduleLogger('decode'));
+    this.router = createRequestRouter();
+  }
+
+  /** A child logger for `module` at the level `gateway.log_levels` or `LOG_LEVELS` gives it. */
+  moduleLogger(module: string): Logger {
+    const levels = {
+      ...this.config.gateway.log_levels,
+      ...parseModuleLevels((this.options.env ?? process.env).LOG_LEVELS),
+    };
+    return moduleLogger(this.logger, module, levels);
   }
 
   get logger(): Logger {
@@ -67,25 +102,42 @@ export class Gateway {
     return this.#http?.address();
   }
 
+  /** Starts everything, or fails with every part that did start closed again (so the process can exit). */
   async start(): Promise<void> {
     const started = Date.now();
-    await prepareDataDir(this.dataDir, this.logger.child({ module: 'datadir' }));
-    this.#broker = await startBroker({
-      config: this.config.broker,
-      logger: this.logger.child({ module: 'broker' }),
-      dataDir: this.dataDir,
-    });
-    this.devices.configure(this.config.devices);
-    this.#subscribeApi();
-    await this.publishJson(topics.bridgeState(this.base), { state: 'online' }, { retain: true, qos: 1 });
-    for (const module of adapterModules) await this.#startAdapter(module as AdapterModule<unknown>);
-    if (this.config.http.enabled) this.#http = await startHttpServer(this, this.config.http);
+    try {
+      await prepareDataDir(this.dataDir, this.moduleLogger('datadir'));
+      this.#broker = await startBroker({
+        config: this.config.broker,
+        logger: this.moduleLogger('broker'),
+        dataDir: this.dataDir,
+      });
+      this.devices.configure(this.config.devices);
+      this.metrics.devicesConfigured.set(this.config.devices.length);
+      this.#subscribeApi();
+      await this.publishJson(topics.bridgeState(this.base), { state: 'online' }, { retain: true, qos: 1 });
+      if (this.config.http.enabled) this.#http = await startHttpServer(this, this.config.http);
+      for (const module of this.modules) await this.#startAdapter(module);
+    } catch (err) {
+      await this.#teardown();
+      throw err;
+    }
     this.#availabilityTimer = setInterval(() => this.#checkAvailability(), AVAILABILITY_CHECK_MS);
     this.#availabilityTimer.unref();
     this.#started = true;
     await this.publishDevices();
     await this.publishInfo();
     this.logger.info({ ms: Date.now() - started, version: VERSION }, 'zephyr2mqtt started');
+  }
+
+  async #teardown(): Promise<void> {
+    for (const host of [...this.#hosts.values()].reverse()) await host.stop();
+    this.#hosts.clear();
+    for (const unsub of this.#unsubscribes) unsub();
+    this.#unsubscribes = [];
+    await this.#http?.close().catch(() => {});
+    await this.#broker?.close().catch(() => {});
+    this.metrics.close();
   }
 
   async stop(): Promise<void> {
@@ -102,23 +154,109 @@ export class Gateway {
       );
     }
     await this.publishJson(topics.bridgeState(this.base), { state: 'offline' }, { retain: true, qos: 1 });
-    for (const unsub of this.#unsubscribes) unsub();
-    await this.#http?.close();
-    await this.#broker?.close();
+    await this.#teardown();
     this.logger.info('zephyr2mqtt stopped');
   }
 
+  // ---- config: reload and onboarding -------------------------------------------------------------
+
+  /** Parse config text with this gateway's schema (its adapter modules) and environment. */
+  parseConfig(text: string, file = this.options.configPath ?? 'config'): GatewayConfig {
+    return parseConfigText(text, file, this.options.env ?? process.env, {
+      schema: this.configSchema,
+      onNote: (note) => this.logger.info(note),
+    });
+  }
+
+  /** Re-read the config file and apply it (SIGHUP, bridge/request/config/reload). Invalid: rejected, reported. */
+  reload(source: string): Promise<ConfigDiff> {
+    return this.#serialized(async () => {
+      const file = this.#requireConfigPath();
+      try {
+        const next = this.parseConfig(await readConfigText(file), file);
+        const diff = await this.applyConfig(next);
+        this.metrics.configReloads.inc({ result: 'ok' });
+        this.logger.info({ source, ...diff }, 'config reloaded');
+        this.event('config_reloaded', { source, ...diff });
+        return diff;
+      } catch (err) {
+        this.metrics.configReloads.inc({ result: 'rejected' });
+        const message = err instanceof Error ? err.message : String(err);
+        this.logger.error({ source, error: message }, 'config reload rejected; the running config stays in force');
+        this.event('config_error', {
+          source,
+          error: message,
+          ...(err instanceof ConfigError ? { issues: err.issues } : {}),
+        });
+        throw err;
+      }
+    });
+  }
+
+  /** Edit the config file (comments kept), validate the result, write it atomically, then apply it. */
+  editConfig(edit: (doc: Document) => void, what: string): Promise<ConfigDiff> {
+    return this.#serialized(async () => {
+      const file = this.#requireConfigPath();
+      const doc = parseForEdit(await readConfigText(file));
+      try {
+        edit(doc);
+      } catch (err) {
+        if (err instanceof ConfigEditError) throw new RequestError(err.message);
+        throw err;
+      }
+      const text = doc.toString();
+      let next: GatewayConfig;
+      try {
+        next = this.parseConfig(text, file);
+      } catch (err) {
+        if (err instanceof ConfigError)
+          throw new RequestError(
+            `the change would make the config invalid: ${err.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+          );
+        throw err;
+      }
+      await writeFileAtomic(file, text);
+      const diff = await this.applyConfig(next);
+      this.metrics.configReloads.inc({ result: 'ok' });
+      this.logger.info({ ...diff }, what);
+      return diff;
+    });
+  }
+
+  #requireConfigPath(): string {
+    if (!this.options.configPath) throw new RequestError('the gateway runs without a config file');
+    return this.options.configPath;
+  }
+
+  #serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#configQueue.then(fn, fn);
+    this.#configQueue = run.catch(() => {});
+    return run;
+  }
+
   /** Apply a new, already validated config without dropping MQTT clients. */
-  async applyConfig(next: GatewayConfig): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
+  async applyConfig(candidate: GatewayConfig): Promise<ConfigDiff & { restart_required?: string[] }> {
+    const restart = RESTART_ONLY.filter(
+      (key) => JSON.stringify(pick(candidate, key)) !== JSON.stringify(pick(this.config, key)),
+    );
+    if (restart.length > 0) this.logger.warn({ keys: restart }, 'these settings take effect on the next restart');
+    const next: GatewayConfig = {
+      ...candidate,
+      gateway: { ...candidate.gateway, base_topic: this.base, data_dir: this.config.gateway.data_dir },
+      broker: this.config.broker,
+      http: this.config.http,
+    };
     this.config = next;
+    this.logger.level = next.gateway.log_level;
     const diff = this.devices.configure(next.devices);
+    this.metrics.devicesConfigured.set(next.devices.length);
     for (const id of diff.removed) {
       await this.publish(topics.deviceState(this.base, id), '', { retain: true });
       await this.publish(topics.deviceAvailability(this.base, id), '', { retain: true });
       this.event('device_left', { id });
     }
     for (const id of diff.added) this.event('device_joined', { id });
-    for (const module of adapterModules) {
+    for (const module of this.modules) {
       const host = this.#hosts.get(module.kind);
       const adapterConfig = this.#adapterConfig(module.kind);
       const enabled = (adapterConfig as { enabled?: boolean }).enabled !== false;
@@ -126,11 +264,12 @@ export class Gateway {
       else if (host && !enabled) {
         await host.stop();
         this.#hosts.delete(module.kind);
-      } else if (!host && enabled) await this.#startAdapter(module as AdapterModule<unknown>);
+      } else if (!host && enabled) await this.#startAdapter(module);
     }
+    this.metrics.devicesOnline.set(this.devices.all().filter((d) => d.online).length);
     await this.publishDevices();
     await this.publishInfo();
-    return diff;
+    return restart.length > 0 ? { ...diff, restart_required: [...restart] } : diff;
   }
 
   // ---- publishing -------------------------------------------------------------------------------
@@ -165,7 +304,9 @@ export class Gateway {
     await this.publishJson(topics.bridgeDevices(this.base), list, { retain: true });
   }
 
-  info(): Record<string, unknown> {
+  info(): BridgeInfoPayload {
+    const perTransport: Record<string, number> = {};
+    for (const d of this.config.devices) perTransport[d.transport] = (perTransport[d.transport] ?? 0) + 1;
     return {
       version: VERSION,
       gateway_id: this.config.gateway.id,
@@ -176,6 +317,20 @@ export class Gateway {
       devices: this.devices.all().length,
       listeners: this.#broker?.addresses() ?? [],
       adapters: this.adapterStatuses(),
+      config: {
+        version: this.config.version,
+        devices_per_transport: perTransport,
+        adapters_enabled: this.modules
+          .map((m) => m.kind)
+          .filter((k) => (this.#adapterConfig(k) as { enabled?: boolean }).enabled !== false),
+        property_topics: this.config.api.property_topics,
+        bridge_enabled: (this.config.bridge as { enabled?: boolean }).enabled === true,
+        http: {
+          enabled: this.config.http.enabled,
+          host: this.config.http.host,
+          port: this.#http?.address().port ?? this.config.http.port,
+        },
+      },
     };
   }
 
@@ -183,7 +338,7 @@ export class Gateway {
     await this.publishJson(topics.bridgeInfo(this.base), this.info(), { retain: true });
   }
 
-  adapterStatuses(): Record<string, unknown> {
+  adapterStatuses(): BridgeInfoPayload['adapters'] {
     return Object.fromEntries([...this.#hosts].map(([kind, host]) => [kind, host.status()]));
   }
 
@@ -220,10 +375,10 @@ export class Gateway {
   async #startAdapter(module: AdapterModule<unknown>): Promise<void> {
     const config = this.#adapterConfig(module.kind);
     if ((config as { enabled?: boolean }).enabled === false) return;
-    const logger = this.logger.child({ module: module.kind });
-    const level = this.config.gateway.log_levels[module.kind];
-    if (level) logger.level = level;
-    const host = new AdapterHost(module, config, this.#contextFor(module.kind, logger), logger);
+    const logger = this.moduleLogger(module.kind);
+    const host = new AdapterHost(module, config, this.#contextFor(module.kind, logger), logger, () =>
+      this.metrics.adapterRestarts.inc({ adapter: module.kind }),
+    );
     this.#hosts.set(module.kind, host);
     await host.start();
   }
@@ -268,6 +423,7 @@ export class Gateway {
         );
       },
       countMessage: (direction) => this.metrics.messages.inc({ adapter: kind, direction }),
+      fatal: (err) => this.#hosts.get(kind)?.fail(err),
     };
   }
 
@@ -279,6 +435,7 @@ export class Gateway {
     void this.publishJson(topics.deviceState(this.base, id), state, { retain: true });
     if (this.config.api.property_topics) {
       for (const [key, value] of Object.entries(values)) {
+        if (RESERVED_SUBTOPICS.has(key) || key.includes('/') || key.includes('+') || key.includes('#')) continue;
         const plain = typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
         void this.publish(topics.deviceProperty(this.base, id, key), plain, { retain: true });
       }
@@ -312,7 +469,10 @@ export class Gateway {
     const now = Date.now();
     for (const rec of this.devices.all()) {
       if (!rec.online || !rec.lastSeen) continue;
-      const timeout = (rec.config.availability_timeout ?? this.config.api.availability_timeout) * 1000;
+      const timeout =
+        (rec.config.availability_timeout ??
+          this.config.api.transport_availability_timeouts[rec.config.transport] ??
+          this.config.api.availability_timeout) * 1000;
       if (now - rec.lastSeen.getTime() > timeout) this.#onAvailability(rec.config.id, false);
     }
     this.metrics.brokerClients.set(this.#broker?.clientCount() ?? 0);
@@ -339,7 +499,7 @@ export class Gateway {
   async #onDeviceCommand(topic: string, kind: DeviceCommand['kind'], payload: Buffer): Promise<void> {
     const id = topic.slice(this.base.length + 1, -(kind.length + 1));
     if (id === 'bridge') return;
-    const errorTopic = topics.deviceSub(this.base, id, `${kind}/error`);
+    const errorTopic = topics.deviceCommandError(this.base, id, kind);
     let body: unknown;
     try {
       body = JSON.parse(payload.toString('utf8'));
@@ -380,24 +540,13 @@ function deviceAddress(device: DeviceConfig): { address?: string; profile?: stri
   return out;
 }
 
-function createRouter(): RequestRouter<Gateway> {
-  const router = new RequestRouter<Gateway>(async (gw, name, data) => {
-    // Transport-specific requests: bridge/request/device/<name> with {device: "<id>", ...}.
-    if (!name.startsWith('device/')) throw new RequestError(`unknown request "${name}"`);
-    const deviceId = typeof data.device === 'string' ? data.device : typeof data.id === 'string' ? data.id : undefined;
-    if (!deviceId) throw new RequestError('missing "device"');
-    const { host } = gw.adapterFor(deviceId);
-    if (!host.adapter?.request) throw new RequestError(`the ${host.module.kind} adapter has no "${name}" request`);
-    return host.adapter.request(name.slice('device/'.length), deviceId, data);
-  });
-  router.register('permit_join', (gw, data) => {
-    const value = data.value ?? data.time;
-    const seconds = value === true ? 254 : value === false ? 0 : typeof value === 'number' ? value : Number.NaN;
-    if (!Number.isFinite(seconds) || seconds < 0) throw new RequestError('expected {"value": true|false|seconds}');
-    gw.setPermitJoin(seconds);
-    return { value: seconds > 0, time: seconds };
-  });
-  router.register('health_check', (gw) => ({ healthy: gw.ready().ready, ...gw.ready() }));
-  router.register('info', (gw) => gw.info());
-  return router;
+/** The config schema of a gateway with the built-in adapters plus `extra` ones. */
+export function gatewayConfigSchema(extra: readonly AdapterModule<never>[] = []): typeof configSchema {
+  return extra.length === 0 ? configSchema : buildConfigSchema([...adapterModules, ...extra]);
+}
+
+function pick(config: GatewayConfig, key: (typeof RESTART_ONLY)[number]): unknown {
+  let value: unknown = config;
+  for (const part of key.split('.')) value = (value as Record<string, unknown> | undefined)?.[part];
+  return value;
 }

@@ -2,7 +2,10 @@ import { pino } from 'pino';
 
 export type Logger = pino.Logger;
 
-/** Root logger: pretty on a TTY, JSON otherwise. Per-module levels come from config (see logging.ts). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Root logger: pretty on a TTY, JSON otherwise. Per-module levels: see moduleLogger. */
 export function createRootLogger(level: string = process.env.LOG_LEVEL ?? 'info'): Logger {
   const pretty = process.stdout.isTTY && process.env.LOG_FORMAT !== 'json';
   return pino({
@@ -17,4 +20,22 @@ export function createRootLogger(level: string = process.env.LOG_LEVEL ?? 'info'
 /** A logger that writes nothing: for tests and library use. */
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
+}
+
+/** `LOG_LEVELS=coap=debug,broker=warn` -> {coap: 'debug', broker: 'warn'}; unknown levels are ignored. */
+export function parseModuleLevels(text: string | undefined): Record<string, LogLevel> {
+  const out: Record<string, LogLevel> = {};
+  for (const part of (text ?? '').split(',')) {
+    const [module, level] = part.split('=').map((s) => s.trim());
+    if (module && level && (LOG_LEVELS as readonly string[]).includes(level)) out[module] = level as LogLevel;
+  }
+  return out;
+}
+
+/** A child logger tagged with `module`, at the module's own level when config or env names one. */
+export function moduleLogger(root: Logger, module: string, levels: Readonly<Record<string, string>>): Logger {
+  const child = root.child({ module });
+  const level = levels[module];
+  if (level) child.level = level;
+  return child;
 }

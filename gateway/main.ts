@@ -6,15 +6,21 @@ import { createRootLogger, type Logger } from './logger.js';
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
 export async function runGateway(configPath: string, logger: Logger = createRootLogger()): Promise<Gateway> {
-  const config = await loadConfigFile(configPath);
+  const config = await loadConfigFile(configPath, process.env, { onNote: (note) => logger.info(note) });
   logger.level = process.env.LOG_LEVEL ?? config.gateway.log_level;
   const gateway = new Gateway(config, { logger, configPath });
+  installCrashGuards(logger);
   await gateway.start();
-  installSignalHandlers(gateway, configPath, logger);
+  installSignalHandlers(gateway, logger);
   return gateway;
 }
 
-function installSignalHandlers(gateway: Gateway, configPath: string, logger: Logger): void {
+/** An adapter's stray promise rejection is logged, not allowed to kill every other adapter and the broker. */
+function installCrashGuards(logger: Logger): void {
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection'));
+}
+
+function installSignalHandlers(gateway: Gateway, logger: Logger): void {
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -35,13 +41,6 @@ function installSignalHandlers(gateway: Gateway, configPath: string, logger: Log
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGHUP', () => {
-    loadConfigFile(configPath)
-      .then((next) => gateway.applyConfig(next))
-      .then(() => logger.info('config reloaded'))
-      .catch((err: unknown) => {
-        logger.error({ err: String(err) }, 'config reload rejected; the running config stays in force');
-        gateway.event('config_error', { error: err instanceof Error ? err.message : String(err) });
-      });
-  });
+  // reload() logs and publishes a rejection itself; the running config stays.
+  process.on('SIGHUP', () => void gateway.reload('SIGHUP').catch(() => {}));
 }

@@ -1,4 +1,5 @@
 // Prometheus metrics of the gateway (served on /metrics).
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 export interface GatewayMetrics {
@@ -6,13 +7,31 @@ export interface GatewayMetrics {
   messages: Counter<'adapter' | 'direction'>;
   decodeErrors: Counter<'adapter' | 'reason'>;
   devicesOnline: Gauge;
+  devicesConfigured: Gauge;
   brokerClients: Gauge;
   commandErrors: Counter<'adapter'>;
+  adapterRestarts: Counter<'adapter'>;
+  configReloads: Counter<'result'>;
+  /** Stops the event-loop delay sampler. */
+  close(): void;
 }
 
 export function createMetrics(): GatewayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'zephyr2mqtt_process_' });
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
+  new Gauge({
+    name: 'zephyr2mqtt_event_loop_lag_seconds',
+    help: 'Event-loop delay since the previous scrape (p99 and max of 20 ms samples)',
+    labelNames: ['quantile'],
+    registers: [registry],
+    collect() {
+      this.set({ quantile: '0.99' }, loopDelay.percentile(99) / 1e9);
+      this.set({ quantile: 'max' }, loopDelay.max / 1e9);
+      loopDelay.reset();
+    },
+  });
   return {
     registry,
     messages: new Counter({
@@ -28,6 +47,11 @@ export function createMetrics(): GatewayMetrics {
       registers: [registry],
     }),
     devicesOnline: new Gauge({ name: 'zephyr2mqtt_devices_online', help: 'Devices online', registers: [registry] }),
+    devicesConfigured: new Gauge({
+      name: 'zephyr2mqtt_devices_configured',
+      help: 'Devices in the config',
+      registers: [registry],
+    }),
     brokerClients: new Gauge({
       name: 'zephyr2mqtt_broker_clients',
       help: 'MQTT clients connected to the embedded broker',
@@ -39,5 +63,18 @@ export function createMetrics(): GatewayMetrics {
       labelNames: ['adapter'],
       registers: [registry],
     }),
+    adapterRestarts: new Counter({
+      name: 'zephyr2mqtt_adapter_restarts_total',
+      help: 'Adapter restarts after a failure',
+      labelNames: ['adapter'],
+      registers: [registry],
+    }),
+    configReloads: new Counter({
+      name: 'zephyr2mqtt_config_reloads_total',
+      help: 'Config reloads (SIGHUP, bridge/request/config/reload, onboarding) by result',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    close: () => loopDelay.disable(),
   };
 }

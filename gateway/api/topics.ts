@@ -1,5 +1,5 @@
 // Every MQTT topic of the public API and the schema of every payload that crosses it.
-// docs/mqtt-api.md documents the same contract for people.
+// docs/mqtt-api.md documents the same contract for people; `ApiPayloads` maps each topic pattern to its type.
 import { z } from 'zod';
 
 export const topics = {
@@ -8,6 +8,7 @@ export const topics = {
   deviceAvailability: (base: string, id: string) => `${base}/${id}/availability`,
   deviceSet: (base: string, id: string) => `${base}/${id}/set`,
   deviceGet: (base: string, id: string) => `${base}/${id}/get`,
+  deviceCommandError: (base: string, id: string, kind: 'set' | 'get') => `${base}/${id}/${kind}/error`,
   deviceSub: (base: string, id: string, sub: string) => `${base}/${id}/${sub}`,
   bridgeState: (base: string) => `${base}/bridge/state`,
   bridgeInfo: (base: string) => `${base}/bridge/info`,
@@ -17,13 +18,32 @@ export const topics = {
   bridgeResponse: (base: string, name: string) => `${base}/bridge/response/${name}`,
 } as const;
 
+/** Property names that would collide with the API's own subtopics, so they never get a property topic. */
+export const RESERVED_SUBTOPICS = new Set(['availability', 'set', 'get', 'log', 'bridge']);
+
+/** `<base>/<device>`: merged state (retained). Values are whatever the device reported. */
+export const deviceStatePayload = z.looseObject({
+  linkquality: z.number().optional(),
+  last_seen: z.string().optional().describe('ISO 8601 time of the last telemetry'),
+});
+export type DeviceStatePayload = z.infer<typeof deviceStatePayload>;
+
 export const availabilityPayload = z.object({ state: z.enum(['online', 'offline']) });
 export type AvailabilityPayload = z.infer<typeof availabilityPayload>;
 
 export const bridgeStatePayload = z.object({ state: z.enum(['online', 'offline']) });
+export type BridgeStatePayload = z.infer<typeof bridgeStatePayload>;
 
 /** `<base>/<device>/set` and `/get`: a JSON object. */
 export const devicePayload = z.record(z.string(), z.unknown());
+
+/** `<base>/<device>/set/error` and `/get/error` (not retained). */
+export const commandErrorPayload = z.object({
+  error: z.string(),
+  request: z.unknown().optional(),
+  payload: z.string().optional().describe('The first 256 bytes of a payload that is not JSON'),
+});
+export type CommandErrorPayload = z.infer<typeof commandErrorPayload>;
 
 /** `<base>/bridge/request/<name>`: any JSON object; `transaction` is echoed in the response. */
 export const requestEnvelope = z.looseObject({ transaction: z.union([z.string(), z.number()]).optional() });
@@ -64,3 +84,68 @@ export const devicesListEntry = z.object({
   info: z.record(z.string(), z.unknown()),
 });
 export type DevicesListEntry = z.infer<typeof devicesListEntry>;
+
+export const adapterStatusPayload = z.object({
+  state: z.enum(['starting', 'running', 'unavailable', 'stopped', 'failed']),
+  reason: z.string().optional(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const bridgeInfoPayload = z.object({
+  version: z.string(),
+  gateway_id: z.string(),
+  base_topic: z.string(),
+  permit_join: z.boolean(),
+  permit_join_timeout: z.number().describe('Seconds left; 0 when off'),
+  devices: z.number(),
+  listeners: z.array(z.object({ type: z.string(), host: z.string(), port: z.number() })),
+  adapters: z.record(z.string(), adapterStatusPayload),
+  config: z.object({
+    version: z.number(),
+    devices_per_transport: z.record(z.string(), z.number()),
+    adapters_enabled: z.array(z.string()),
+    property_topics: z.boolean(),
+    bridge_enabled: z.boolean(),
+    http: z.object({ enabled: z.boolean(), host: z.string(), port: z.number() }),
+  }),
+});
+export type BridgeInfoPayload = z.infer<typeof bridgeInfoPayload>;
+
+/** What a reload or onboarding edit changed (data of config/reload, device/add|remove|rename). */
+export const configDiff = z.object({
+  added: z.array(z.string()),
+  removed: z.array(z.string()),
+  changed: z.array(z.string()),
+});
+export type ConfigDiff = z.infer<typeof configDiff>;
+
+export const healthCheckData = z.object({ healthy: z.boolean(), reasons: z.array(z.string()) });
+export const permitJoinData = z.object({ value: z.boolean(), time: z.number() });
+
+/** Topic pattern (below `<base>/`) -> payload type: the whole API in one place, for clients to compile against. */
+export interface ApiPayloads {
+  '<device>': DeviceStatePayload;
+  '<device>/<property>': string;
+  '<device>/availability': AvailabilityPayload;
+  '<device>/set': Record<string, unknown>;
+  '<device>/get': Record<string, unknown>;
+  '<device>/set/error': CommandErrorPayload;
+  '<device>/get/error': CommandErrorPayload;
+  'bridge/state': BridgeStatePayload;
+  'bridge/info': BridgeInfoPayload;
+  'bridge/devices': DevicesListEntry[];
+  'bridge/event': BridgeEventPayload;
+  'bridge/request/<name>': z.infer<typeof requestEnvelope>;
+  'bridge/response/<name>': ResponseEnvelope;
+}
+
+/** `data` of each core request's ok response. */
+export interface RequestData {
+  permit_join: z.infer<typeof permitJoinData>;
+  health_check: z.infer<typeof healthCheckData>;
+  info: BridgeInfoPayload;
+  'config/reload': ConfigDiff;
+  'device/add': ConfigDiff;
+  'device/remove': ConfigDiff;
+  'device/rename': ConfigDiff;
+}

@@ -1,141 +1,98 @@
-// Reading the config file: YAML -> ${ENV} expansion -> zod validation, with errors that name the file,
-// line and column, the key path, what was expected and a hint.
+// Reading the config file: YAML -> `${ENV}` / `${file:...}` substitution -> format migration -> zod
+// validation, with errors that name the file, line and column, the key path, what was expected and a hint.
 import { readFile } from 'node:fs/promises';
-import { type Document, isMap, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
-import type { z } from 'zod';
-import { configSchema, type GatewayConfig } from './schema.js';
+import { LineCounter, parseDocument } from 'yaml';
+import { ConfigError, type ConfigIssue, formatPath } from './errors.js';
+import { describeIssues } from './issues.js';
+import { locate } from './locate.js';
+import { migrateConfig } from './migrate.js';
+import { CONFIG_FORMAT_VERSION, configSchema, type GatewayConfig } from './schema.js';
+import { type SubstitutionProblem, substitute } from './substitute.js';
 
-export interface ConfigIssue {
-  path: string;
-  line?: number | undefined;
-  column?: number | undefined;
-  message: string;
-  hint?: string | undefined;
+export { ConfigError, type ConfigIssue, formatPath } from './errors.js';
+
+export interface ParseOptions {
+  /** The schema to validate against (default: the gateway's adapters; tests add theirs). */
+  schema?: typeof configSchema;
+  /** Receives migration notes ("config v1 -> v2: ..."). */
+  onNote?: (note: string) => void;
 }
 
-export class ConfigError extends Error {
-  constructor(
-    readonly file: string,
-    readonly issues: ConfigIssue[],
-  ) {
-    super(
-      `invalid config ${file}:\n` +
-        issues
-          .map((i) => {
-            const where = i.line ? `${file}:${i.line}:${i.column ?? 1}` : file;
-            return `  ${where} ${i.path || '(root)'}: ${i.message}${i.hint ? ` (hint: ${i.hint})` : ''}`;
-          })
-          .join('\n'),
-    );
-    this.name = 'ConfigError';
-  }
+export async function loadConfigFile(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  options: ParseOptions = {},
+): Promise<GatewayConfig> {
+  return parseConfigText(await readConfigText(file), file, env, options);
 }
 
-export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<GatewayConfig> {
-  let text: string;
+export async function readConfigText(file: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new ConfigError(file, [{ path: '', message: `cannot read the file (${code})`, hint: 'check the path' }]);
+    throw new ConfigError(file, [
+      { path: '', message: `cannot read the file (${code})`, hint: 'check the path, or pass --config FILE' },
+    ]);
   }
-  return parseConfigText(text, file, env);
 }
 
-export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+export function parseConfigText(
+  text: string,
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  options: ParseOptions = {},
+): GatewayConfig {
+  const schema = options.schema ?? configSchema;
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
       doc.errors.map((e) => {
         const pos = e.linePos?.[0];
-        return { path: '', line: pos?.line, column: pos?.col, message: `YAML syntax: ${e.message.split('\n')[0]}` };
+        return {
+          path: '',
+          line: pos?.line,
+          column: pos?.col,
+          message: `YAML syntax: ${(e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`,
+          hint: 'check indentation, quotes and the `key: value` form near this line',
+        };
       }),
     );
   }
-  const raw = expandEnv(doc.toJS() ?? {}, env, [], doc, lineCounter, file);
-  const result = configSchema.safeParse(raw);
-  if (!result.success)
+  const at = (path: readonly string[]) => locate(doc, lineCounter, path);
+  const problems: SubstitutionProblem[] = [];
+  const raw = substitute(doc.toJS() ?? {}, env, file, problems);
+  if (problems.length > 0) {
     throw new ConfigError(
       file,
-      result.error.issues.map((i) => toIssue(i, doc, lineCounter)),
+      problems.map((p) => ({ ...p, path: formatPath(p.path), line: at(p.path)?.line, column: at(p.path)?.col })),
     );
+  }
+  const migrated = migrateConfig(raw);
+  if (migrated.tooNew !== undefined) {
+    const pos = at(['version']);
+    throw new ConfigError(file, [
+      {
+        path: 'version',
+        line: pos?.line,
+        column: pos?.col,
+        message: `config format ${migrated.tooNew} is newer than this zephyr2mqtt understands (${CONFIG_FORMAT_VERSION})`,
+        hint: 'upgrade zephyr2mqtt, or restore the config file of the version you run',
+      },
+    ]);
+  }
+  for (const note of migrated.notes) options.onNote?.(note);
+  const result = schema.safeParse(migrated.raw, { reportInput: true });
+  if (!result.success) {
+    const issues: ConfigIssue[] = result.error.issues
+      .flatMap((i) => describeIssues(i, schema))
+      .map((d) => {
+        const pos = at(d.path);
+        return { path: formatPath(d.path), line: pos?.line, column: pos?.col, message: d.message, hint: d.hint };
+      });
+    throw new ConfigError(file, issues);
+  }
   return result.data;
-}
-
-function toIssue(issue: z.core.$ZodIssue, doc: Document, lineCounter: LineCounter): ConfigIssue {
-  const path = issue.path.map(String);
-  const pos = locate(doc, lineCounter, path);
-  return { path: formatPath(path), line: pos?.line, column: pos?.col, message: issue.message, hint: hintFor(issue) };
-}
-
-function hintFor(issue: z.core.$ZodIssue): string | undefined {
-  if (issue.code === 'unrecognized_keys') return `remove or rename ${issue.keys.join(', ')}`;
-  if (issue.code === 'invalid_union' && issue.path.at(-1) !== undefined) return 'check the `transport` value';
-  return undefined;
-}
-
-export function formatPath(path: readonly (string | number)[]): string {
-  return path.map((p, i) => (typeof p === 'number' || /^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
-}
-
-/** Line/column of the deepest node that exists along `path`. */
-function locate(doc: Document, lineCounter: LineCounter, path: string[]): { line: number; col: number } | undefined {
-  let node: unknown = doc.contents;
-  let found: Node | undefined = doc.contents ?? undefined;
-  for (const key of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => String((p.key as { value?: unknown })?.value ?? p.key) === key);
-      if (!pair) break;
-      found = (pair.key as Node) ?? found;
-      node = pair.value;
-      if (pair.value && (isMap(pair.value) || isSeq(pair.value))) found = pair.value as Node;
-    } else if (isSeq(node)) {
-      const item = node.items[Number(key)];
-      if (!item) break;
-      node = item;
-      found = item as Node;
-    } else break;
-  }
-  const offset = found?.range?.[0];
-  return offset === undefined ? undefined : lineCounter.linePos(offset);
-}
-
-const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
-
-/** Replaces `${VAR}` / `${VAR:-default}` in every string value; a missing variable is a config error. */
-function expandEnv(
-  value: unknown,
-  env: NodeJS.ProcessEnv,
-  path: string[],
-  doc: Document,
-  lineCounter: LineCounter,
-  file: string,
-): unknown {
-  if (typeof value === 'string') {
-    return value.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
-      const v = env[name] ?? fallback;
-      if (v === undefined) {
-        const pos = locate(doc, lineCounter, path);
-        throw new ConfigError(file, [
-          {
-            path: formatPath(path),
-            line: pos?.line,
-            column: pos?.col,
-            message: `environment variable ${name} is not set`,
-            hint: `export ${name}=... or write \${${name}:-default}`,
-          },
-        ]);
-      }
-      return v;
-    });
-  }
-  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, env, [...path, String(i)], doc, lineCounter, file));
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, expandEnv(v, env, [...path, k], doc, lineCounter, file)]),
-    );
-  }
-  return value;
 }

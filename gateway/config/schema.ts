@@ -1,5 +1,6 @@
 // The config file's schema: the single source of truth for validation, types, the JSON Schema in
 // docs/config.schema.json and the reference in docs/config.md (npm run docs).
+// Objects are strict: a misspelt key is an error, not a silently ignored setting.
 import { z } from 'zod';
 import { bleAdapterConfigSchema, bleDeviceSchema } from '../../adapters/ble/config.js';
 import { coapAdapterConfigSchema, coapDeviceSchema } from '../../adapters/coap/config.js';
@@ -13,12 +14,12 @@ const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'si
 const port = z.number().int().min(0).max(65535);
 
 const listenerSchema = z.discriminatedUnion('type', [
-  z.object({
+  z.strictObject({
     type: z.literal('mqtt'),
     host: z.string().default('127.0.0.1').describe('Address to bind'),
     port: port.default(1883),
   }),
-  z.object({
+  z.strictObject({
     type: z.literal('mqtts'),
     host: z.string().default('127.0.0.1'),
     port: port.default(8883),
@@ -26,7 +27,7 @@ const listenerSchema = z.discriminatedUnion('type', [
     key: z.string().describe('PEM private key file'),
     ca: z.string().optional().describe('PEM CA bundle: when set, clients must present a certificate it signed'),
   }),
-  z.object({
+  z.strictObject({
     type: z.literal('ws'),
     host: z.string().default('127.0.0.1'),
     port: port.default(8083),
@@ -34,19 +35,19 @@ const listenerSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
-const aclRuleSchema = z.object({
+const aclRuleSchema = z.strictObject({
   allow: z.enum(['publish', 'subscribe', 'both']).describe('What the rule permits'),
   topic: z.string().min(1).describe('MQTT filter; `%u` is replaced by the username, `%c` by the client id'),
 });
 
-const userSchema = z.object({
+const userSchema = z.strictObject({
   username: z.string().min(1),
   password_hash: z.string().regex(/^scrypt\$/, 'a hash made by `zephyr2mqtt passwd USER` (starts with "scrypt$")'),
   acl: z.array(aclRuleSchema).default([{ allow: 'both', topic: '#' }]),
 });
 
 export const brokerConfigSchema = z
-  .object({
+  .strictObject({
     listeners: z
       .array(listenerSchema)
       .min(1)
@@ -61,58 +62,121 @@ export const brokerConfigSchema = z
   })
   .describe('Embedded MQTT broker');
 
-export const configSchema = z.object({
-  version: z.literal(CONFIG_FORMAT_VERSION).default(CONFIG_FORMAT_VERSION).describe('Config format version'),
-  gateway: z
-    .object({
-      id: z
-        .string()
-        .regex(/^[A-Za-z0-9_-]+$/)
-        .default('zephyr2mqtt')
-        .describe('Gateway id (upstream topics, HA)'),
-      base_topic: z
-        .string()
-        .regex(/^[^#+]+$/, 'no MQTT wildcards')
-        .default('zephyr2mqtt')
-        .describe('Root of every topic'),
-      data_dir: z.string().default('./data').describe('Broker persistence, upstream queue, adapter state'),
-      log_level: logLevel.default('info'),
-      log_levels: z.record(z.string(), logLevel).default({}).describe('Per-module levels, e.g. {coap: debug}'),
+const gatewaySchema = z
+  .strictObject({
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "-" and "_"')
+      .default('zephyr2mqtt')
+      .describe('Gateway id (upstream topics, HA)'),
+    base_topic: z
+      .string()
+      .regex(/^[^#+]+$/, 'no MQTT wildcards')
+      .default('zephyr2mqtt')
+      .describe('Root of every topic'),
+    data_dir: z.string().default('./data').describe('Broker persistence, upstream queue, adapter state'),
+    log_level: logLevel.default('info').describe('Level of every module without its own entry in `log_levels`'),
+    log_levels: z
+      .record(z.string(), logLevel)
+      .default({})
+      .describe('Per-module levels, e.g. {coap: debug, broker: warn}; `LOG_LEVELS=coap=debug,broker=warn` overrides'),
+  })
+  .prefault({});
+
+const httpSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    host: z.string().default('127.0.0.1'),
+    port: port.default(8080),
+  })
+  .prefault({})
+  .describe('Health, metrics and dashboard');
+
+const apiSchema = z
+  .strictObject({
+    property_topics: z.boolean().default(false).describe('Also publish `<base>/<device>/<property>` plain values'),
+    availability_timeout: z
+      .number()
+      .int()
+      .positive()
+      .default(600)
+      .describe('Default seconds without traffic before a device is offline'),
+    transport_availability_timeouts: z
+      .record(z.string(), z.number().int().positive())
+      .default({})
+      .describe('Per-transport default seconds to offline, e.g. {ble: 300, coap: 900}; a device key overrides it'),
+  })
+  .prefault({});
+
+/** What the schema needs from an adapter module (a subset of AdapterModule, so docs need no adapter code). */
+export interface AdapterSchemas {
+  readonly kind: string;
+  readonly configSchema: z.ZodType;
+  readonly deviceSchema: z.ZodObject;
+}
+
+function strictIfObject<T extends z.ZodType>(schema: T): T {
+  if (!(schema instanceof z.ZodObject)) return schema;
+  const strict = schema.strict();
+  return (schema.description ? strict.describe(schema.description) : strict) as unknown as T;
+}
+
+function deviceEntry<S extends z.core.$ZodLooseShape>(schema: z.ZodObject<S>) {
+  return schema.extend(deviceBaseShape).strict();
+}
+
+function uniqueDeviceIds(devices: readonly unknown[], ctx: z.RefinementCtx): void {
+  const first = new Map<unknown, number>();
+  devices.forEach((d, i) => {
+    const id = (d as { id?: unknown }).id;
+    const j = first.get(id);
+    if (j === undefined) first.set(id, i);
+    else ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate device id "${id}" (devices[${j}])` });
+  });
+}
+
+function rootSchema<A extends z.ZodType, D extends z.ZodType>(adapters: A, device: D) {
+  return z.strictObject({
+    version: z
+      .number()
+      .int()
+      .pipe(z.literal(CONFIG_FORMAT_VERSION))
+      .default(CONFIG_FORMAT_VERSION)
+      .describe('Config format version (older files are migrated on load)'),
+    gateway: gatewaySchema,
+    broker: brokerConfigSchema.prefault({}),
+    http: httpSchema,
+    api: apiSchema,
+    adapters,
+    bridge: upstreamConfigSchema.prefault({}),
+    devices: z.array(device).superRefine(uniqueDeviceIds).default([]).describe('Configured devices'),
+  });
+}
+
+export const configSchema = rootSchema(
+  z
+    .strictObject({
+      coap: strictIfObject(coapAdapterConfigSchema).prefault({}),
+      serial: strictIfObject(serialAdapterConfigSchema).prefault({}),
+      ble: strictIfObject(bleAdapterConfigSchema).prefault({}),
     })
     .prefault({}),
-  broker: brokerConfigSchema.prefault({}),
-  http: z
-    .object({
-      enabled: z.boolean().default(true),
-      host: z.string().default('127.0.0.1'),
-      port: port.default(8080),
-    })
-    .prefault({})
-    .describe('Health, metrics and dashboard'),
-  api: z
-    .object({
-      property_topics: z.boolean().default(false).describe('Also publish `<base>/<device>/<property>` plain values'),
-      availability_timeout: z.number().int().positive().default(600).describe('Default seconds to offline'),
-    })
-    .prefault({}),
-  adapters: z
-    .object({
-      coap: coapAdapterConfigSchema.prefault({}),
-      serial: serialAdapterConfigSchema.prefault({}),
-      ble: bleAdapterConfigSchema.prefault({}),
-    })
-    .prefault({}),
-  bridge: upstreamConfigSchema.prefault({}),
-  devices: z
-    .array(
-      z.discriminatedUnion('transport', [
-        coapDeviceSchema.extend(deviceBaseShape),
-        serialDeviceSchema.extend(deviceBaseShape),
-        bleDeviceSchema.extend(deviceBaseShape),
-      ]),
-    )
-    .default([]),
-});
+  z.discriminatedUnion('transport', [
+    deviceEntry(coapDeviceSchema),
+    deviceEntry(serialDeviceSchema),
+    deviceEntry(bleDeviceSchema),
+  ]),
+);
+
+/** The schema for a given set of adapter modules (the gateway's, plus any a test or plugin adds). */
+export function buildConfigSchema(modules: readonly AdapterSchemas[]): typeof configSchema {
+  const adapters = z
+    .strictObject(Object.fromEntries(modules.map((m) => [m.kind, strictIfObject(m.configSchema).prefault({})])))
+    .prefault({});
+  const entries = modules.map((m) => deviceEntry(m.deviceSchema));
+  const device = z.discriminatedUnion('transport', entries as unknown as [z.ZodObject, ...z.ZodObject[]]);
+  return rootSchema(adapters, device) as unknown as typeof configSchema;
+}
 
 export type GatewayConfig = z.infer<typeof configSchema>;
 export type GatewayConfigInput = z.input<typeof configSchema>;

@@ -4,10 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { stringify } from 'yaml';
+import type { AdapterModule } from '../../gateway/adapter.js';
 import { parseConfigText } from '../../gateway/config/load.js';
 import type { GatewayConfigInput } from '../../gateway/config/schema.js';
-import { Gateway } from '../../gateway/controller.js';
-import { silentLogger } from '../../gateway/logger.js';
+import { Gateway, gatewayConfigSchema } from '../../gateway/controller.js';
+import { type Logger, silentLogger } from '../../gateway/logger.js';
 
 export interface TestGateway {
   gateway: Gateway;
@@ -36,8 +37,18 @@ export interface ResponsePayload {
 
 type Overrides = Partial<GatewayConfigInput> & Record<string, unknown>;
 
-/** Adapters are disabled unless the test enables them, so each test runs only what it exercises. */
-export async function startTestGateway(overrides: Overrides = {}): Promise<TestGateway> {
+export interface TestGatewayOptions {
+  /** Extra adapter modules (e.g. createTestAdapterModule().module); they are enabled unless configured off. */
+  adapterModules?: readonly AdapterModule<never>[];
+  logger?: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Built-in adapters are disabled unless the test enables them, so each test runs only what it exercises. */
+export async function startTestGateway(
+  overrides: Overrides = {},
+  options: TestGatewayOptions = {},
+): Promise<TestGateway> {
   const dataDir = await mkdtemp(join(tmpdir(), 'z2m-test-'));
   const input = {
     gateway: {
@@ -65,9 +76,22 @@ export async function startTestGateway(overrides: Overrides = {}): Promise<TestG
   const configPath = join(dataDir, 'gateway.yaml');
   const text = stringify(input);
   await writeFile(configPath, text);
-  const config = parseConfigText(text, configPath);
-  const gateway = new Gateway(config, { logger: silentLogger(), configPath });
-  await gateway.start();
+  const gatewayOptions = {
+    logger: options.logger ?? silentLogger(),
+    configPath,
+    adapterModules: options.adapterModules,
+    env: options.env ?? process.env,
+  };
+  const config = parseConfigText(text, configPath, gatewayOptions.env, {
+    schema: gatewayConfigSchema(options.adapterModules),
+  });
+  const gateway = new Gateway(config, gatewayOptions);
+  try {
+    await gateway.start();
+  } catch (err) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   const mqttAddr = gateway.broker.addresses().find((a) => a.type === 'mqtt');
   if (!mqttAddr) throw new Error('test gateway has no plain MQTT listener');
   const http = gateway.httpAddress;

@@ -1,0 +1,21 @@
+// bridge/request/device/rename: {"from": "<id>", "to": "<new id>"} changes the topic id;
+// {"from": "<id>", "name": "..."} changes the display name. Both may be given.
+
+import { renameDevice } from '../../config/edit.js';
+import type { Gateway } from '../../controller.js';
+import { RequestError } from '../router.js';
+import type { ConfigDiff } from '../topics.js';
+
+export async function deviceRename(gw: Gateway, data: Record<string, unknown>): Promise<ConfigDiff> {
+  const from = data.from ?? data.id;
+  const to = data.to;
+  const name = data.name;
+  if (typeof from !== 'string') throw new RequestError('expected {"from": "<device id>", "to": "<new id>"}');
+  if (to !== undefined && typeof to !== 'string') throw new RequestError('"to" must be a string');
+  if (name !== undefined && typeof name !== 'string') throw new RequestError('"name" must be a string');
+  if (to === undefined && name === undefined) throw new RequestError('give "to" (new id) and/or "name"');
+  const change = { ...(to !== undefined ? { to } : {}), ...(name !== undefined ? { name } : {}) };
+  const diff = await gw.editConfig((doc) => renameDevice(doc, from, change), `device ${from} renamed`);
+  if (to !== undefined && to !== from) gw.event('device_renamed', { from, to });
+  return diff;
+}
