@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js';
 import { RateLimitedLog } from '../rate-limited-log.js';
 import { ClientAcl } from './acl.js';
 import { Authenticator } from './auth.js';
-import { forwardPacket } from './forward.js';
+import { forwardPacket, preferHighestQos } from './forward.js';
 import { type OpenListener, openListener } from './listeners.js';
 import { guardPacketSize } from './packet-size-guard.js';
 import { JournalPersistence } from './persistence.js';
@@ -43,6 +43,7 @@ export async function startBroker({ config, logger, dataDir }: BrokerDeps): Prom
   // Packets whose publish the ACL denied: acknowledged to the client (MQTT 3.1.1 has no negative PUBACK,
   // Mosquitto does the same) but never routed, retained or queued.
   const denied = new WeakSet<object>();
+  const idRejected = new WeakSet<Client>();
   const interceptors = new Set<PublishInterceptor>();
   const runInterceptors = async (msg: BrokerMessage): Promise<void> => {
     for (const fn of interceptors) await fn(msg);
@@ -63,7 +64,16 @@ export async function startBroker({ config, logger, dataDir }: BrokerDeps): Prom
     persistence,
     maxClientsIdLength: MAX_CLIENT_ID_LENGTH,
     maxInflightInbound: config.max_inflight,
+    preConnect: (client, packet, callback) => {
+      // aedes would invent an id and keep the session; 3.1.1 demands CONNACK 0x02 [MQTT-3.1.3-8].
+      if (!packet.clientId && !packet.clean) idRejected.add(client);
+      callback(null, true);
+    },
     authenticate: (client, username, password, done) => {
+      if (idRejected.has(client)) {
+        const reason = 'a persistent session (clean session 0) needs a client id';
+        return done(Object.assign(new Error(reason), { returnCode: 2 as const }), null);
+      }
       authenticator.authenticate(username, password).then(
         (result) => {
           if (result.ok) {
@@ -123,6 +133,7 @@ export async function startBroker({ config, logger, dataDir }: BrokerDeps): Prom
 
   const handle = (stream: Duplex, req?: IncomingMessage) => {
     const client = aedes.handle(stream, req);
+    preferHighestQos(client);
     guardPacketSize(stream, config.max_packet_size, (announced) => {
       rateLog.warn(
         'oversize',

@@ -32,3 +32,23 @@ export function forwardPacket(client: Client, packet: AedesPublishPacket): Aedes
   // Shared between subscribers: copy, never mutate. aedes copies brokerId/brokerCounter from it.
   return Object.assign(Object.create(Object.getPrototypeOf(packet)), packet, { qos }) as AedesPublishPacket;
 }
+
+type Deliver = (packet: AedesPublishPacket, cb: () => void) => void;
+
+/**
+ * aedes delivers a message once per client (it dedupes overlapping subscriptions) through whichever matching
+ * subscription fires first, so a QoS 0 subscription could win over a QoS 2 one. Make the QoS 0 path step aside
+ * when a higher-QoS subscription also matches, so the copy that is sent carries the maximum QoS [MQTT-3.3.5-1].
+ * Must run before the client subscribes: aedes captures `deliver0` when a subscription is added.
+ */
+export function preferHighestQos(client: Client): void {
+  const target = client as unknown as { deliver0: Deliver };
+  const deliver0 = target.deliver0;
+  target.deliver0 = (packet, cb) => {
+    if (packet.qos > 0 && grantedQos(client, packet) > 0) {
+      setImmediate(cb);
+      return;
+    }
+    deliver0(packet, cb);
+  };
+}

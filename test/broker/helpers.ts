@@ -1,5 +1,6 @@
 // Starts the embedded broker on its own (no gateway) on ephemeral loopback ports with a temp data dir.
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -146,4 +147,53 @@ export async function roundTrip(client: MqttClient, topic: string): Promise<void
   });
   await client.publishAsync(topic, 'sync', { qos: 1 });
   await got;
+}
+
+/** The SUBACK return codes for one SUBSCRIBE (mqtt.js rejects when any is 0x80; the packet still carries them). */
+export async function subackCodes(
+  client: MqttClient,
+  subs: Record<string, { qos: 0 | 1 | 2 }>,
+): Promise<Array<[string, number]>> {
+  const topics = Object.keys(subs);
+  try {
+    const granted = await client.subscribeAsync(subs);
+    return granted.map((g) => [g.topic, g.qos]);
+  } catch (err) {
+    const granted = (err as { packet?: { granted?: number[] } }).packet?.granted;
+    if (!granted) throw err;
+    return granted.map((code, i) => [topics[i] ?? '', code]);
+  }
+}
+
+/** A 3.1.1 CONNECT with the given client id and clean-session flag, built by hand to bypass client-side checks. */
+export function rawConnect(clientId: string, clean: boolean): Buffer {
+  const id = Buffer.from(clientId, 'utf8');
+  const body = Buffer.concat([
+    Buffer.from([0x00, 0x04, 0x4d, 0x51, 0x54, 0x54, 0x04, clean ? 0x02 : 0x00, 0x00, 0x3c]),
+    Buffer.from([id.length >> 8, id.length & 0xff]),
+    id,
+  ]);
+  return Buffer.concat([Buffer.from([0x10, body.length]), body]);
+}
+
+/** Opens a TCP connection, writes `bytes`, and resolves with what the broker sent back until it closed or 2 s passed. */
+export function rawExchange(port: number, bytes: Buffer[], ms = 2000): Promise<{ data: Buffer; closed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = createConnection({ host: '127.0.0.1', port }, () => {
+      for (const b of bytes) socket.write(b);
+    });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ data: Buffer.concat(chunks), closed: false });
+    }, ms);
+    socket.on('data', (d) => chunks.push(d));
+    socket.on('error', (err) => {
+      if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(err);
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ data: Buffer.concat(chunks), closed: true });
+    });
+  });
 }
