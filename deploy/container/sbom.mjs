@@ -1,0 +1,133 @@
+// Merges `npm sbom` (the Node dependencies) with the runtime base's Debian packages and the Node runtime's own
+// components into one CycloneDX document, so a CVE in OpenSSL, Node or a dependency says which image to rebuild.
+// Deterministic: no random serial number, and the timestamp comes from SOURCE_DATE_EPOCH when set.
+// Usage: node sbom.mjs --npm npm.cdx.json --dpkg /var/lib/dpkg/status --node versions.json --platform P --version V
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+/** Installed packages from a dpkg status file: [{name, version, arch, source}]. */
+export function parseDpkgStatus(text) {
+  const packages = [];
+  for (const paragraph of text.split(/\n\s*\n/)) {
+    const fields = {};
+    let last;
+    for (const line of paragraph.split('\n')) {
+      if (/^\s/.test(line) && last) continue; // continuation lines (descriptions, conffiles)
+      const m = /^([A-Za-z0-9-]+):\s*(.*)$/.exec(line);
+      if (m) {
+        last = m[1];
+        fields[m[1]] = m[2];
+      }
+    }
+    if (!fields.Package || !fields.Version) continue;
+    if (!/\binstalled\b/.test(fields.Status ?? '') || /\bnot-installed\b/.test(fields.Status ?? '')) continue;
+    packages.push({
+      name: fields.Package,
+      version: fields.Version,
+      arch: fields.Architecture ?? 'all',
+      source: (fields.Source ?? fields.Package).split(' ')[0],
+    });
+  }
+  return packages.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export function debComponent(pkg) {
+  const purl = `pkg:deb/debian/${encodeURIComponent(pkg.name)}@${encodeURIComponent(pkg.version)}?arch=${pkg.arch}`;
+  return {
+    type: pkg.name.startsWith('lib') ? 'library' : 'application',
+    'bom-ref': purl,
+    name: pkg.name,
+    version: pkg.version,
+    purl,
+    properties: [
+      { name: 'zephyr2mqtt:layer', value: 'os' },
+      { name: 'debian:source', value: pkg.source },
+    ],
+  };
+}
+
+/** Node itself and the libraries it reports (OpenSSL, libuv, zlib, ICU, V8...), whether bundled or shared. */
+export function nodeComponents(versions) {
+  return Object.entries(versions)
+    .filter(([, v]) => typeof v === 'string' && /^\d/.test(v))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, version]) => {
+      const purl = `pkg:generic/${name === 'node' ? 'nodejs' : name}@${encodeURIComponent(version)}`;
+      return {
+        type: name === 'node' ? 'platform' : 'library',
+        'bom-ref': `node-runtime:${name}@${version}`,
+        name: name === 'node' ? 'nodejs' : name,
+        version,
+        purl,
+        properties: [{ name: 'zephyr2mqtt:layer', value: 'node-runtime' }],
+      };
+    });
+}
+
+export function mergeSbom({ npmBom, dpkgPackages, nodeVersions, platform, version, epochSeconds }) {
+  const npmComponents = (npmBom.components ?? []).map((c) => ({
+    ...c,
+    properties: [...(c.properties ?? []), { name: 'zephyr2mqtt:layer', value: 'npm' }],
+  }));
+  const components = [...npmComponents, ...dpkgPackages.map(debComponent), ...nodeComponents(nodeVersions)];
+  const root = { ...(npmBom.metadata?.component ?? { type: 'application', name: 'zephyr2mqtt' }) };
+  root.type = 'container';
+  root.version = version;
+  const rootRef = root['bom-ref'] ?? 'zephyr2mqtt';
+  root['bom-ref'] = rootRef;
+  const bom = {
+    bomFormat: 'CycloneDX',
+    specVersion: npmBom.specVersion ?? '1.5',
+    version: 1,
+    metadata: {
+      ...(epochSeconds === undefined ? {} : { timestamp: new Date(epochSeconds * 1000).toISOString() }),
+      tools: npmBom.metadata?.tools,
+      component: root,
+      properties: [{ name: 'zephyr2mqtt:platform', value: platform }],
+    },
+    components,
+    dependencies: [
+      ...(npmBom.dependencies ?? []).filter((d) => d.ref !== rootRef),
+      {
+        ref: rootRef,
+        dependsOn: [
+          ...((npmBom.dependencies ?? []).find((d) => d.ref === rootRef)?.dependsOn ?? []),
+          ...components.filter((c) => !npmComponents.includes(c)).map((c) => c['bom-ref']),
+        ],
+      },
+    ],
+  };
+  const digest = createHash('sha256').update(JSON.stringify(bom)).digest('hex');
+  bom.serialNumber = `urn:uuid:${digest.slice(0, 8)}-${digest.slice(8, 12)}-5${digest.slice(13, 16)}-8${digest.slice(17, 20)}-${digest.slice(20, 32)}`;
+  return bom;
+}
+
+function main() {
+  const { values } = parseArgs({
+    options: {
+      npm: { type: 'string' },
+      dpkg: { type: 'string' },
+      node: { type: 'string' },
+      platform: { type: 'string', default: 'unknown' },
+      version: { type: 'string', default: '0.0.0-dev' },
+    },
+  });
+  if (!values.npm || !values.dpkg || !values.node) {
+    console.error('usage: sbom.mjs --npm FILE --dpkg FILE --node FILE [--platform P] [--version V]');
+    process.exit(2);
+  }
+  const epoch = process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) : undefined;
+  const bom = mergeSbom({
+    npmBom: JSON.parse(readFileSync(values.npm, 'utf8')),
+    dpkgPackages: parseDpkgStatus(readFileSync(values.dpkg, 'utf8')),
+    nodeVersions: JSON.parse(readFileSync(values.node, 'utf8')),
+    platform: values.platform,
+    version: values.version,
+    epochSeconds: Number.isFinite(epoch) ? epoch : undefined,
+  });
+  process.stdout.write(`${JSON.stringify(bom, null, 2)}\n`);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) main();

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Smoke-tests one architecture's image the way a device would run it: the native addons load, `--version` prints
+# the package version, the gateway starts on the example config, its HEALTHCHECK passes, an MQTT client on the host
+# sees <base>/bridge/state online, and SIGTERM stops it cleanly (exit 0). Foreign architectures run under qemu.
+# Usage: smoke-test.sh IMAGE EXPECTED_VERSION
+set -euo pipefail
+
+image="$1"
+expected_version="$2"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+# Health and readiness under emulation are slow: bounded, generous waits.
+start_timeout="${Z2M_SMOKE_START_TIMEOUT:-240}"
+run=(podman run --runtime runc --ulimit nofile=4096:4096 --ulimit nproc=4096:4096)
+
+fail() {
+  echo "smoke[$image]: FAIL: $*" >&2
+  exit 1
+}
+free_port() { node -e "const s=require('node:net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+
+arch="$(podman image inspect --format '{{.Architecture}}{{if .Variant}}/{{.Variant}}{{end}}' "$image")"
+echo "smoke[$image]: architecture $arch"
+
+version="$("${run[@]}" --rm "$image" --version)"
+[ "$version" = "$expected_version" ] || fail "--version printed '$version', expected '$expected_version'"
+echo "smoke[$image]: --version ok ($version)"
+
+"${run[@]}" --rm --entrypoint node "$image" /opt/zephyr2mqtt/bin/check-addons.cjs || fail 'a native addon does not load'
+
+# The example config, with free ports so that the host network of a shared CI machine cannot collide.
+work="$(mktemp -d)"
+name="z2m-smoke-$$"
+cleanup() {
+  podman rm -f -t 0 "$name" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+mqtt_port="$(free_port)"
+http_port="$(free_port)"
+sed -E -e "s/port: 1883/port: $mqtt_port/" -e "s/port: 8080/port: $http_port/" \
+  -e 's#^([[:space:]]*data_dir:)[[:space:]]*[^[:space:]]+#\1 /var/lib/zephyr2mqtt#' \
+  "$repo/config/gateway.example.yaml" > "$work/gateway.yaml"
+if ! grep -q "port: $mqtt_port" "$work/gateway.yaml" || ! grep -q "port: $http_port" "$work/gateway.yaml"; then
+  fail 'config/gateway.example.yaml no longer has the default ports 1883 and 8080 to replace'
+fi
+chmod 0644 "$work/gateway.yaml"
+
+"${run[@]}" -d --name "$name" --network host \
+  -v "$work/gateway.yaml:/etc/zephyr2mqtt/gateway.yaml:ro" \
+  -e "ZEPHYR2MQTT_HEALTH_URL=http://127.0.0.1:$http_port" \
+  "$image" >/dev/null
+
+deadline=$((SECONDS + start_timeout))
+until podman healthcheck run "$name" >/dev/null 2>&1; do
+  if [ "$(podman inspect --format '{{.State.Running}}' "$name")" != true ]; then
+    podman logs "$name" >&2 || true
+    fail 'the gateway exited during start'
+  fi
+  if [ $SECONDS -ge $deadline ]; then
+    podman logs "$name" >&2 || true
+    fail "not healthy within ${start_timeout}s"
+  fi
+  sleep 2
+done
+echo "smoke[$image]: healthy after $((SECONDS + start_timeout - deadline))s (HEALTHCHECK: zephyr2mqtt health)"
+
+state="$(mosquitto_sub -h 127.0.0.1 -p "$mqtt_port" -t 'zephyr2mqtt/bridge/state' -C 1 -W 30)" ||
+  fail "no retained message on zephyr2mqtt/bridge/state from the host on port $mqtt_port"
+echo "$state" | jq -e '.state == "online"' >/dev/null || fail "bridge/state is '$state', expected online"
+echo "smoke[$image]: MQTT from the host sees bridge/state $state"
+
+podman stop -t 30 "$name" >/dev/null
+code="$(podman inspect --format '{{.State.ExitCode}}' "$name")"
+[ "$code" = 0 ] || {
+  podman logs "$name" >&2 || true
+  fail "exit code $code after SIGTERM, expected 0"
+}
+echo "smoke[$image]: stopped cleanly on SIGTERM"
