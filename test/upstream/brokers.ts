@@ -219,3 +219,40 @@ export async function publishMany(url: string, messages: Array<{ topic: string; 
 }
 
 export type { MqttClient };
+
+/** The gateway side (broker + bridge) as a child process: SIGKILL-able. */
+export class ChildGateway {
+  #child: ChildProcess | undefined;
+  port = 0;
+
+  constructor(private readonly env: Record<string, string>) {}
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, 'fixtures/bridge-gateway.ts')],
+      {
+        env: { ...process.env, ...this.env, LOCAL_PORT: String(this.port) },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    this.#child = child;
+    this.port = await new Promise<number>((resolve, reject) => {
+      const lines = createInterface({ input: child.stdout! });
+      lines.once('line', (line) => resolve((JSON.parse(line) as { ready: number }).ready));
+      child.once('exit', (code) => reject(new Error(`gateway fixture exited (${code}) before it was ready`)));
+    });
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill(signal);
+    await exited;
+  }
+}
