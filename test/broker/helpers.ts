@@ -197,3 +197,23 @@ export function rawExchange(port: number, bytes: Buffer[], ms = 2000): Promise<{
     });
   });
 }
+
+/** Resolves with why a connection attempt failed (error, or closed before CONNACK); rejects if it connected. */
+export function connectFailure(url: string, opts: IClientOptions, ms = 5000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: ms, ...opts });
+    const finish = (why: string) => {
+      clearTimeout(timer);
+      client.end(true);
+      resolve(why);
+    };
+    const timer = setTimeout(() => finish('timeout'), ms + 1000);
+    client.once('connect', () => {
+      clearTimeout(timer);
+      client.end(true);
+      reject(new Error('connection was accepted'));
+    });
+    client.once('error', (err) => finish(err.message));
+    client.once('close', () => finish('closed'));
+  });
+}
