@@ -165,7 +165,10 @@ export class BleAdapter implements Adapter {
       entry.lastPacket = seq;
     }
     // Advert-only devices: the core marks them online on telemetry and offline after availability_timeout.
-    if (Object.keys(decoded.values).length > 0) this.ctx.telemetry(device.id, decoded.values);
+    // A connected device's adverts only carry RSSI: its state comes over GATT, its availability from the link.
+    const keys = Object.keys(decoded.values);
+    if (device.connect && keys.every((k) => k === 'rssi' || k === 'linkquality')) return;
+    if (keys.length > 0) this.ctx.telemetry(device.id, decoded.values);
   }
 
   #unknown(p: NoblePeripheral, address: string, now: number): void {

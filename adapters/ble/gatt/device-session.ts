@@ -89,10 +89,17 @@ export class DeviceSession {
       this.#nusRx = chars.find((c) => c.serviceUuid === NUS_SERVICE && c.uuid === NUS_RX);
     }
     this.peripheral.on('handleNotify', this.#onNotify);
+    // Initial values go out as one state update rather than one per characteristic.
+    const initial: StateValues = {};
     for (const h of this.#handlers) {
-      if (h.read) this.#emitDecoded(h, await this.#gatt.read(h.char.valueHandle, `read of ${h.property}`));
-      if (h.subscribe) await this.#gatt.subscribe(h.char);
+      if (!h.read) continue;
+      const bytes = await this.#gatt.read(h.char.valueHandle, `read of ${h.property}`);
+      const r = h.decode(bytes);
+      if (r.ok) Object.assign(initial, r.value);
+      else this.events.decodeError(`${h.property}: ${r.error}`, bytes);
     }
+    if (Object.keys(initial).length > 0) this.events.telemetry(initial);
+    for (const h of this.#handlers) if (h.subscribe) await this.#gatt.subscribe(h.char);
     if (this.#nusTx) await this.#gatt.subscribe(this.#nusTx);
   }
 

@@ -75,9 +75,10 @@ export class GattClient {
     chars: NobleCharacteristic[],
   ): Promise<GattCharacteristic[]> {
     const layouts = new Map<string, { span: number; uuids: string[] }>();
-    for (const char of chars) {
-      if (layouts.has(char.uuid)) continue;
-      const last = raw.filter((r) => r.uuid === char.uuid).at(-1);
+    for (const uuid of new Set(chars.map((c) => c.uuid))) {
+      // noble delivers the answer to the object it keeps under this UUID: the last one.
+      const char = chars.filter((c) => c.uuid === uuid).at(-1)!;
+      const last = raw.filter((r) => r.uuid === uuid).at(-1);
       if (!last) continue;
       const [descriptors] = await this.#op<[NobleDescriptor[]]>(
         `descriptor discovery of ${char.uuid}`,
@@ -85,7 +86,7 @@ export class GattClient {
         'descriptorsDiscover',
         () => char.discoverDescriptors(),
       );
-      layouts.set(char.uuid, { span: spanOf(last, raw), uuids: descriptors.map((d) => d.uuid) });
+      layouts.set(uuid, { span: spanOf(last, raw), uuids: descriptors.map((d) => d.uuid) });
     }
     return raw.map((r) => {
       const layout = layouts.get(r.uuid);

@@ -1,4 +1,5 @@
 // Shared set-up for the BLE black-box tests: the real gateway with the ble adapter on the simulated binding.
+import type { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { world } from '../../sim/ble/binding.js';
@@ -26,3 +27,43 @@ export async function startBleGateway(
 }
 
 export { world };
+
+/** Resolves with the arguments of the first `event` passing `accept`; rejects after `timeoutMs`. */
+export function nextEvent<A extends unknown[]>(
+  emitter: EventEmitter,
+  event: string,
+  accept: (...args: A) => boolean = () => true,
+  timeoutMs = 5000,
+): Promise<A> {
+  return new Promise<A>((resolve, reject) => {
+    const on = (...args: unknown[]) => {
+      if (!accept(...(args as A))) return;
+      clearTimeout(timer);
+      emitter.off(event, on);
+      resolve(args as A);
+    };
+    const timer = setTimeout(() => {
+      emitter.off(event, on);
+      reject(new Error(`no matching "${event}" event within ${timeoutMs} ms`));
+    }, timeoutMs);
+    emitter.on(event, on);
+  });
+}
+
+type DeviceListEntry = { id: string; availability: string; info?: Record<string, unknown> };
+
+/** Waits until bridge/devices lists `id` with the given availability. */
+export function waitForAvailability(
+  gw: TestGateway,
+  client: Parameters<TestGateway['waitForMessage']>[0],
+  id: string,
+  availability: 'online' | 'offline',
+  timeoutMs = 5000,
+) {
+  return gw.waitForMessage<DeviceListEntry[]>(
+    client,
+    'zephyr2mqtt/bridge/devices',
+    (list) => list.some((d) => d.id === id && d.availability === availability),
+    timeoutMs,
+  );
+}

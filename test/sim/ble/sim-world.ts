@@ -257,12 +257,13 @@ export class SimBinding extends EventEmitter {
     const attr = p.db.attributes.get(handle);
     if (!attr) return false;
     p.writes.push([handle, Buffer.from(data)]);
-    if (attr.kind === 'descriptor') {
-      attr.value = Buffer.from(data);
-      return true;
+    let accepted = true;
+    if (attr.kind === 'descriptor') attr.value = Buffer.from(data);
+    else {
+      accepted = attr.char?.def.onWrite?.(Buffer.from(data)) ?? true;
+      if (accepted) attr.value = Buffer.from(data);
     }
-    const accepted = attr.char?.def.onWrite?.(Buffer.from(data)) ?? true;
-    if (accepted) attr.value = Buffer.from(data);
+    p.emit('write', handle, Buffer.from(data));
     return accepted;
   }
 

@@ -1,0 +1,161 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TestGateway } from '../../helpers/gateway.js';
+import { ad } from '../../sim/ble/ad.js';
+import { NUS_RX, NUS_TX, peripheralEsp, peripheralHr, peripheralHt, peripheralNus } from '../../sim/ble/peripherals.js';
+import { SimPeripheral } from '../../sim/ble/sim-peripheral.js';
+import { nextEvent, startBleGateway, world } from './helpers.js';
+
+const h = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+type State = Record<string, unknown>;
+
+describe('ble adapter: GATT devices through the real noble and gateway', () => {
+  let gw: TestGateway | undefined;
+  afterEach(async () => {
+    await gw?.stop();
+    gw = undefined;
+    world.reset();
+  });
+
+  it('peripheral_esp: both 0x2A6E temperatures (told apart by 0x2901), humidity, battery, DIS, notifications', async () => {
+    const esp = world.add(peripheralEsp());
+    gw = await startBleGateway([{ id: 'esp', transport: 'ble', match: { name: 'ESP peripheral' }, connect: true }]);
+    const client = await gw.connect();
+    const initial = gw.waitForMessage<State>(
+      client,
+      'zephyr2mqtt/esp',
+      (m) => m.temperature_sensor_2 === 18 && m.humidity !== undefined,
+    );
+    const info = gw.waitForMessage<{ id: string; info?: State }[]>(client, 'zephyr2mqtt/bridge/devices', (l) =>
+      l.some((d) => d.id === 'esp' && d.info?.serial_number === 'ESP-0001'),
+    );
+    world.startAdvertising();
+    expect(await initial).toMatchObject({
+      temperature_sensor_1: 12,
+      temperature_sensor_2: 18,
+      humidity: 62.33,
+      battery: 100,
+    });
+    expect((await info).find((d) => d.id === 'esp')?.info).toMatchObject({
+      manufacturer: 'Manufacturer',
+      model: 'nrf52840',
+      serial_number: 'ESP-0001',
+    });
+    // The first temperature is unreachable by UUID in noble; its CCC was still written at handle level.
+    expect(esp.cccOf('2a6e', 0)).toBe(1);
+    expect(esp.cccOf('2a6e', 1)).toBe(1);
+    const t1 = gw.waitForMessage<State>(client, 'zephyr2mqtt/esp', (m) => m.temperature_sensor_1 === 23.45);
+    esp.update('2a6e', h('29 09'), 0);
+    expect(await t1).toMatchObject({ temperature_sensor_1: 23.45, temperature_sensor_2: 18 });
+    const t2 = gw.waitForMessage<State>(client, 'zephyr2mqtt/esp', (m) => m.temperature_sensor_2 === -5.2);
+    esp.update('2a6e', h('F8 FD'), 1);
+    expect(await t2).toMatchObject({ temperature_sensor_1: 23.45, temperature_sensor_2: -5.2 });
+  });
+
+  it('peripheral_hr: heart rate notifications and body sensor location', async () => {
+    const hr = world.add(peripheralHr());
+    gw = await startBleGateway([
+      { id: 'hr', transport: 'ble', match: { address: 'C0:00:00:00:00:02' }, connect: true },
+    ]);
+    const client = await gw.connect();
+    const subscribed = nextEvent(hr, 'write', () => hr.cccOf('2a37') === 1);
+    world.startAdvertising();
+    await subscribed;
+    const state = gw.waitForMessage<State>(client, 'zephyr2mqtt/hr', (m) => m.heart_rate === 90);
+    hr.update('2a37', h('06 5A'));
+    expect(await state).toMatchObject({ heart_rate: 90, contact: true, body_sensor_location: 'chest', battery: 100 });
+  });
+
+  it('peripheral_ht: subscribes with an indication (CCC 02 00) and decodes the IEEE-11073 FLOAT', async () => {
+    const ht = world.add(peripheralHt());
+    gw = await startBleGateway([
+      { id: 'ht', transport: 'ble', match: { name: 'Zephyr Health Thermometer' }, connect: true },
+    ]);
+    const client = await gw.connect();
+    world.startAdvertising();
+    await nextEvent(ht, 'write', () => ht.cccOf('2a1c') === 2);
+    const state = gw.waitForMessage<State>(client, 'zephyr2mqtt/ht', (m) => m.temperature === 36.6);
+    ht.update('2a1c', h('00 4C 0E 00 FE'));
+    expect(await state).toMatchObject({ temperature: 36.6, battery: 90 });
+  });
+
+  it('NUS: NDJSON telemetry split across notifications, text lines on /nus, and /set as an NDJSON line', async () => {
+    const nus = world.add(peripheralNus());
+    gw = await startBleGateway([{ id: 'nus', transport: 'ble', match: { name: 'Zephyr NUS' }, connect: true }]);
+    const client = await gw.connect();
+    world.startAdvertising();
+    await nextEvent(nus, 'write', () => nus.cccOf(NUS_TX) === 1);
+    const state = gw.waitForMessage<State>(client, 'zephyr2mqtt/nus', (m) => m.temperature === 21.5);
+    const text = gw.waitForMessage<string>(client, 'zephyr2mqtt/nus/nus');
+    nus.send(NUS_TX, Buffer.from('{"temperature"'));
+    nus.send(NUS_TX, Buffer.from(':21.5,"count":3}\nHello World!\n'));
+    expect(await state).toMatchObject({ temperature: 21.5, count: 3 });
+    expect(await text).toBe('Hello World!');
+    const rx = nus.db.all(NUS_RX)[0]!.valueHandle;
+    const received: Buffer[] = [];
+    const line = new Promise<string>((resolve) => {
+      nus.on('write', (handle: number, data: Buffer) => {
+        if (handle !== rx) return;
+        received.push(data);
+        const all = Buffer.concat(received).toString();
+        if (all.endsWith('\n')) resolve(all);
+      });
+    });
+    await client.publishAsync(
+      'zephyr2mqtt/nus/set',
+      JSON.stringify({ led: true, message: 'a fairly long text for chunks' }),
+    );
+    expect(JSON.parse(await line)).toEqual({ led: true, message: 'a fairly long text for chunks' });
+    expect(received.length).toBeGreaterThan(1);
+    expect(received.every((c) => c.length <= 20)).toBe(true);
+  });
+
+  it('generic mapping: decode with codec and scale, /set writes the encoded value, /get reads it back', async () => {
+    const svc = '12345678123456781234567812345678';
+    const chr = '12345678123456781234567812345679';
+    const dev = world.add(
+      new SimPeripheral({
+        address: 'c0:00:00:00:00:07',
+        advertising: Buffer.concat([ad.flags(), ad.name('thermostat')]),
+        services: [
+          { uuid: svc, characteristics: [{ uuid: chr, properties: ['read', 'write', 'notify'], value: h('34 08') }] },
+        ],
+      }),
+    );
+    gw = await startBleGateway([
+      {
+        id: 'thermostat',
+        transport: 'ble',
+        match: { name: 'thermostat' },
+        connect: true,
+        characteristics: [
+          {
+            service: '12345678-1234-5678-1234-567812345678',
+            characteristic: chr,
+            property: 'setpoint',
+            codec: 'int16le',
+            scale: 0.01,
+            writable: true,
+          },
+        ],
+      },
+    ]);
+    const client = await gw.connect();
+    const initial = gw.waitForMessage<State>(client, 'zephyr2mqtt/thermostat', (m) => m.setpoint === 21);
+    world.startAdvertising();
+    await initial;
+    const valueHandle = dev.db.all(chr)[0]!.valueHandle;
+    const written = nextEvent<[number, Buffer]>(dev, 'write', (handle) => handle === valueHandle);
+    await client.publishAsync('zephyr2mqtt/thermostat/set', JSON.stringify({ setpoint: 23.45 }));
+    expect((await written)[1]).toEqual(h('29 09'));
+    const confirmed = gw.waitForMessage<State>(client, 'zephyr2mqtt/thermostat', (m) => m.setpoint === 23.45);
+    await confirmed;
+    const err = gw.waitForMessage<{ error: string }>(client, 'zephyr2mqtt/thermostat/set/error');
+    await client.publishAsync('zephyr2mqtt/thermostat/set', JSON.stringify({ setpoint: 1000 }));
+    expect((await err).error).toContain('out of range');
+    // The device changes the value on its own without notifying: /get reads it.
+    dev.db.attributes.get(valueHandle)!.value = h('F8 FD');
+    const read = gw.waitForMessage<State>(client, 'zephyr2mqtt/thermostat', (m) => m.setpoint === -5.2);
+    await client.publishAsync('zephyr2mqtt/thermostat/get', JSON.stringify({ setpoint: '' }));
+    await read;
+  });
+});
