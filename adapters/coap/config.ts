@@ -1,15 +1,93 @@
 import { z } from 'zod';
+import { lwm2mDeviceSchema, lwm2mServerConfigSchema } from './lwm2m/config.js';
 
 /** `adapters.coap` in the config file. */
 export const coapAdapterConfigSchema = z
   .object({
     enabled: z.boolean().default(true).describe('Start the coap adapter'),
+    bind: z.string().default('::').describe('Address the CoAP socket binds to; "::" serves IPv6 and IPv4 (dual stack)'),
+    port: z.number().int().min(0).max(65535).default(5683).describe('UDP port (0 = ephemeral, for tests)'),
+    interfaces: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Network interfaces for multicast discovery (e.g. ["lowpan0", "wpan0"]); empty = no discovery'),
+    multicast_groups: z
+      .array(z.string().min(1))
+      .default(['ff02::fd', 'ff05::fd'])
+      .describe('All-CoAP-Nodes groups queried with GET /.well-known/core while permit_join is on'),
+    discovery_interval: z
+      .number()
+      .positive()
+      .default(30)
+      .describe('Seconds between multicast discovery rounds while permit_join is on'),
+    allow_path_identity: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Accept /ps/<id> from devices that have neither `address` nor `token` configured (trusted networks only)',
+      ),
+    max_payload: z
+      .number()
+      .int()
+      .min(64)
+      .max(1_048_576)
+      .default(65_536)
+      .describe('Largest request payload in bytes, whole or Block1-reassembled (4.13 beyond)'),
+    block_size: z
+      .union([16, 32, 64, 128, 256, 512, 1024].map((n) => z.literal(n)))
+      .default(1024)
+      .describe('Preferred Block1/Block2 size in bytes'),
+    ack_timeout: z.number().positive().default(2).describe('RFC 7252 ACK_TIMEOUT in seconds'),
+    max_retransmit: z.number().int().min(0).max(10).default(4).describe('RFC 7252 MAX_RETRANSMIT'),
+    request_timeout: z
+      .number()
+      .positive()
+      .default(30)
+      .describe('Seconds a gateway-initiated request may take, retransmissions and block-wise included'),
+    max_observers: z
+      .number()
+      .int()
+      .positive()
+      .default(1000)
+      .describe('Command observations (GET /ps/<id>/set with Observe) kept at most'),
+    lwm2m: lwm2mServerConfigSchema.prefault({}),
   })
   .describe('coap adapter');
 export type CoapAdapterConfig = z.infer<typeof coapAdapterConfigSchema>;
 
+export const contentFormatNames = ['text', 'json', 'cbor', 'senml+json', 'senml+cbor', 'octet-stream'] as const;
+
+const resourceSchema = z.object({
+  path: z.string().regex(/^\/.*/, 'starts with "/"').describe('Resource path on the device, e.g. "/sensors/temp"'),
+  observe: z.boolean().default(false).describe('Observe the resource (RFC 7641) and publish every notification'),
+  poll: z.number().positive().optional().describe('Seconds between GETs, for resources that cannot be observed'),
+  method: z.enum(['PUT', 'POST']).default('PUT').describe('Method used when this property is set over MQTT /set'),
+  format: z.enum(contentFormatNames).default('text').describe('Content format written on /set'),
+});
+export type CoapResourceConfig = z.infer<typeof resourceSchema>;
+
 /** Transport-specific keys of a `devices[]` entry with `transport: coap`. */
 export const coapDeviceSchema = z.object({
   transport: z.literal('coap'),
+  address: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Device IP address (link-local with zone: "fe80::1%lowpan0"); binds its identity to that address'),
+  port: z.number().int().min(1).max(65535).default(5683).describe("UDP port of the device's own CoAP server"),
+  token: z
+    .string()
+    .min(8)
+    .optional()
+    .describe('Shared secret the device sends as `?token=<value>` on /ps requests (identity by token)'),
+  discover: z
+    .boolean()
+    .default(false)
+    .describe('GET /.well-known/core from the device at start (needs `address`); shown in bridge/devices'),
+  resources: z
+    .record(z.string().min(1), resourceSchema)
+    .default({})
+    .describe('Device CoAP-server resources by property name: observed, polled, written on /set, read on /get'),
+  lwm2m: lwm2mDeviceSchema.optional(),
 });
 export type CoapDeviceConfig = z.infer<typeof coapDeviceSchema>;

@@ -1,0 +1,178 @@
+// Composition of the CoAP adapter: one UdpCoapEndpoint shared by the /ps pub-sub resource, the gateway-initiated
+// device clients, multicast discovery and (when present) the LwM2M server.
+import type { Adapter, AdapterContext, AdapterStatus, CommandResult, DeviceCommand } from '../../gateway/adapter.js';
+import { CommandObservers } from './command-observers.js';
+import { type CoapAdapterConfig, type CoapDeviceConfig, coapDeviceSchema } from './config.js';
+import { encodeCommand } from './content-format.js';
+import { DeviceClient } from './device-client.js';
+import { MulticastDiscovery } from './discovery.js';
+import type { CoapMethod } from './endpoint.js';
+import { IdentityResolver } from './identity.js';
+import { createPsHandler } from './ps-resource.js';
+import { formatPeer } from './transport/peer.js';
+import { UdpCoapEndpoint } from './transport/udp-endpoint.js';
+
+type Device = CoapDeviceConfig & { id: string };
+
+const METHODS = new Set<CoapMethod>(['GET', 'POST', 'PUT', 'DELETE', 'FETCH', 'PATCH', 'iPATCH']);
+
+export class CoapAdapter implements Adapter {
+  readonly kind = 'coap';
+  readonly endpoint: UdpCoapEndpoint;
+  private state: AdapterStatus = { state: 'stopped' };
+  private devices: Device[] = [];
+  private identity: IdentityResolver;
+  private readonly observers: CommandObservers;
+  private readonly clients = new Map<string, DeviceClient>();
+  private readonly discovery: MulticastDiscovery;
+
+  constructor(
+    private readonly config: CoapAdapterConfig,
+    private readonly ctx: AdapterContext,
+  ) {
+    this.endpoint = new UdpCoapEndpoint({
+      bindAddress: config.bind,
+      port: config.port,
+      transmission: { ackTimeoutMs: config.ack_timeout * 1000, maxRetransmit: config.max_retransmit },
+      maxPayloadBytes: config.max_payload,
+      blockSize: config.block_size,
+      requestTimeoutMs: config.request_timeout * 1000,
+      onDecodeError: (reason, peer, bytes) =>
+        ctx.decodeError('coap_packet', { bytes, error: `${reason} (from ${formatPeer(peer)})` }),
+      onHandlerError: (error, req) =>
+        ctx.logger.error({ err: error, path: req.path.join('/'), peer: formatPeer(req.source) }, 'CoAP handler failed'),
+      onSocketError: (error) => ctx.logger.warn({ err: error }, 'CoAP socket error'),
+    });
+    this.observers = new CommandObservers(config.max_observers);
+    this.identity = new IdentityResolver([], config.allow_path_identity);
+    this.discovery = new MulticastDiscovery(this.endpoint, ctx, {
+      interfaces: config.interfaces,
+      groups: config.multicast_groups,
+      intervalMs: config.discovery_interval * 1000,
+      windowMs: 2000,
+      port: 5683,
+    });
+    this.endpoint.route('ps', createPsHandler({ ctx, identity: () => this.identity, observers: this.observers }));
+    this.endpoint.route('.well-known', (req) =>
+      req.path[1] === 'core' && req.method === 'GET'
+        ? { code: '2.05', contentFormat: 40, payload: '</ps>;rt="core.ps";ct="0 42 50 60 110 112"' }
+        : { code: req.method === 'GET' ? '4.04' : '4.05' },
+    );
+  }
+
+  async start(): Promise<void> {
+    this.state = { state: 'starting' };
+    try {
+      await this.endpoint.start();
+    } catch (error) {
+      this.state = {
+        state: 'failed',
+        reason: `cannot bind UDP ${this.config.bind} port ${this.config.port}: ${(error as Error).message}`,
+      };
+      throw error;
+    }
+    this.loadDevices();
+    this.discovery.start();
+    this.state = { state: 'running' };
+  }
+
+  async stop(): Promise<void> {
+    this.discovery.stop();
+    await Promise.all([...this.clients.values()].map((c) => c.stop()));
+    this.clients.clear();
+    await this.endpoint.stop();
+    this.state = { state: 'stopped' };
+  }
+
+  status(): AdapterStatus {
+    return {
+      ...this.state,
+      details: { port: this.endpoint.port, command_observers: this.observers.size, ...this.endpoint.stats() },
+    };
+  }
+
+  async devicesChanged(): Promise<void> {
+    await Promise.all([...this.clients.values()].map((c) => c.stop()));
+    this.clients.clear();
+    this.loadDevices();
+  }
+
+  async command(deviceId: string, cmd: DeviceCommand): Promise<CommandResult> {
+    const device = this.devices.find((d) => d.id === deviceId);
+    if (!device) throw new Error(`"${deviceId}" is not a configured CoAP device`);
+    const client = this.clients.get(deviceId);
+    if (client && Object.keys(device.resources).length > 0) return client.command(cmd);
+    if (cmd.kind === 'get') {
+      throw new Error(`"${deviceId}" publishes on its own (/ps); map resources: to read from its CoAP server`);
+    }
+    return this.deliverToObservers(deviceId, cmd.payload);
+  }
+
+  async request(name: string, deviceId: string, data: Record<string, unknown>): Promise<unknown> {
+    if (name !== 'coap') throw new Error(`the coap adapter has no "${name}" request (try "coap")`);
+    const client = this.clients.get(deviceId) ?? this.clientFor(deviceId);
+    const method = String(data.method ?? 'GET') as CoapMethod;
+    if (!METHODS.has(method)) throw new Error(`method must be one of ${[...METHODS].join(', ')}`);
+    if (typeof data.path !== 'string' || !data.path.startsWith('/')) throw new Error('"path" must start with "/"');
+    const payload = data.payload === undefined ? undefined : String(data.payload);
+    const contentFormat = typeof data.content_format === 'number' ? data.content_format : undefined;
+    return client.raw(method, data.path, payload, contentFormat);
+  }
+
+  private clientFor(deviceId: string): DeviceClient {
+    const device = this.devices.find((d) => d.id === deviceId);
+    if (!device?.address) throw new Error(`"${deviceId}" has no address: the gateway cannot reach its CoAP server`);
+    return this.newClient(device);
+  }
+
+  private async deliverToObservers(deviceId: string, command: Record<string, unknown>): Promise<CommandResult> {
+    this.observers.setLastCommand(deviceId, command);
+    const relations = this.observers.of(deviceId);
+    // No relation yet: the command waits for the device's next GET /ps/<id>/set (sleepy devices poll).
+    if (relations.length === 0) return {};
+    const sequence = this.observers.nextSequence(deviceId);
+    const results = await Promise.all(
+      relations.map(async (o) => {
+        const delivered = await this.endpoint.notify(o.peer, o.token, sequence, {
+          code: '2.05',
+          ...encodeCommand(o.accept, command),
+        });
+        this.ctx.countMessage('out');
+        if (!delivered) this.observers.remove(deviceId, o.peer, o.token);
+        return delivered;
+      }),
+    );
+    if (!results.some(Boolean)) {
+      this.ctx.availability(deviceId, false);
+      throw new Error(`no /ps/${deviceId}/set observer acknowledged the command (kept for its next GET)`);
+    }
+    return {};
+  }
+
+  private loadDevices(): void {
+    const devices: Device[] = [];
+    for (const raw of this.ctx.devices()) {
+      const parsed = coapDeviceSchema.safeParse(raw);
+      if (parsed.success) devices.push({ ...parsed.data, id: raw.id });
+      else this.ctx.logger.warn({ device: raw.id, issues: parsed.error.issues }, 'invalid CoAP device entry');
+    }
+    this.devices = devices;
+    this.identity = new IdentityResolver(devices, this.config.allow_path_identity);
+    this.observers.retain(new Set(devices.map((d) => d.id)));
+    for (const device of devices) {
+      if (!device.address || (!device.discover && Object.keys(device.resources).length === 0)) continue;
+      const client = this.newClient(device);
+      this.clients.set(device.id, client);
+      client.start();
+    }
+  }
+
+  private newClient(device: Device): DeviceClient {
+    return new DeviceClient(device, this.endpoint, this.ctx, {
+      requestTimeoutMs: this.config.request_timeout * 1000,
+      observeFreshnessMs: 300_000,
+      retryMinMs: 2000,
+      retryMaxMs: 300_000,
+    });
+  }
+}

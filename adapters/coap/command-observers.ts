@@ -1,0 +1,86 @@
+// Devices that observe GET /ps/<id>/set receive MQTT /set commands as notifications (sleepy or server-less
+// devices). Relations are bounded per device and in total; a failed CON notification drops the relation.
+// The last command is kept so a device that (re)registers or polls with a plain GET still gets it.
+import type { CoapPeer } from './endpoint.js';
+import { peerKey } from './transport/peer.js';
+
+export interface CommandObserver {
+  peer: CoapPeer;
+  token: Buffer;
+  accept: number | undefined;
+}
+
+const PER_DEVICE = 4;
+
+export class CommandObservers {
+  private readonly observers = new Map<string, CommandObserver[]>();
+  private readonly lastCommand = new Map<string, Record<string, unknown>>();
+  private readonly sequence = new Map<string, number>();
+  private total = 0;
+
+  constructor(private readonly maxTotal: number) {}
+
+  get size(): number {
+    return this.total;
+  }
+
+  add(deviceId: string, observer: CommandObserver): boolean {
+    const list = this.observers.get(deviceId) ?? [];
+    const key = peerKey(observer.peer);
+    // One relation per peer: a re-registration (new token after a reboot) replaces the old one.
+    const kept = list.filter((o) => peerKey(o.peer) !== key);
+    this.total -= list.length - kept.length;
+    if (kept.length >= PER_DEVICE) {
+      kept.shift();
+      this.total--;
+    }
+    if (this.total >= this.maxTotal) return false;
+    kept.push(observer);
+    this.total++;
+    this.observers.set(deviceId, kept);
+    return true;
+  }
+
+  remove(deviceId: string, peer: CoapPeer, token?: Buffer): void {
+    const list = this.observers.get(deviceId);
+    if (!list) return;
+    const key = peerKey(peer);
+    const kept = list.filter((o) => !(peerKey(o.peer) === key && (!token || o.token.equals(token))));
+    this.total -= list.length - kept.length;
+    if (kept.length === 0) this.observers.delete(deviceId);
+    else this.observers.set(deviceId, kept);
+  }
+
+  of(deviceId: string): readonly CommandObserver[] {
+    return this.observers.get(deviceId) ?? [];
+  }
+
+  nextSequence(deviceId: string): number {
+    const next = ((this.sequence.get(deviceId) ?? 1) + 1) & 0xffffff;
+    this.sequence.set(deviceId, next);
+    return next;
+  }
+
+  currentSequence(deviceId: string): number {
+    return this.sequence.get(deviceId) ?? 1;
+  }
+
+  setLastCommand(deviceId: string, command: Record<string, unknown>): void {
+    this.lastCommand.set(deviceId, command);
+  }
+
+  last(deviceId: string): Record<string, unknown> | undefined {
+    return this.lastCommand.get(deviceId);
+  }
+
+  /** Forget devices no longer configured. */
+  retain(deviceIds: ReadonlySet<string>): void {
+    for (const id of [...this.observers.keys()]) {
+      if (deviceIds.has(id)) continue;
+      this.total -= this.observers.get(id)?.length ?? 0;
+      this.observers.delete(id);
+    }
+    for (const id of [...this.lastCommand.keys()]) if (!deviceIds.has(id)) this.lastCommand.delete(id);
+    for (const id of [...this.sequence.keys()]) if (!deviceIds.has(id)) this.sequence.delete(id);
+  }
+}

@@ -1,0 +1,91 @@
+// Multicast discovery: while permit_join is on, GET /.well-known/core to the All-CoAP-Nodes groups (ff02::fd,
+// ff05::fd) on each configured interface and announce responders that are not configured yet.
+import type { AdapterContext } from '../../gateway/adapter.js';
+import type { CoapClientResponse } from './endpoint.js';
+import { addressMatcher } from './identity.js';
+import { parseLinkFormat } from './link-format.js';
+import { formatPeer } from './transport/peer.js';
+import type { UdpCoapEndpoint } from './transport/udp-endpoint.js';
+
+export interface DiscoveryOptions {
+  interfaces: readonly string[];
+  groups: readonly string[];
+  intervalMs: number;
+  windowMs: number;
+  port: number;
+}
+
+export class MulticastDiscovery {
+  private ticker: NodeJS.Timeout | undefined;
+  private lastRound = 0;
+  private running = false;
+
+  constructor(
+    private readonly endpoint: UdpCoapEndpoint,
+    private readonly ctx: AdapterContext,
+    private readonly options: DiscoveryOptions,
+  ) {}
+
+  start(): void {
+    if (this.options.interfaces.length === 0) return;
+    // permit_join has no change event in the adapter context: check it once a second, run a round per interval.
+    this.ticker = setInterval(() => {
+      if (!this.ctx.permitJoin() || this.running || Date.now() - this.lastRound < this.options.intervalMs) return;
+      void this.round();
+    }, 1000);
+    this.ticker.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.ticker);
+  }
+
+  async round(): Promise<void> {
+    this.running = true;
+    this.lastRound = Date.now();
+    try {
+      const targets = this.options.interfaces.flatMap((iface) => this.options.groups.map((g) => `${g}%${iface}`));
+      await Promise.all(
+        targets.map((address) =>
+          this.endpoint
+            .multicast(
+              { peer: { address, port: this.options.port }, method: 'GET', path: ['.well-known', 'core'] },
+              this.options.windowMs,
+              (res) => this.onResponse(res),
+            )
+            .catch((error: unknown) => this.ctx.logger.warn({ err: error, group: address }, 'CoAP multicast failed')),
+        ),
+      );
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private onResponse(res: CoapClientResponse): void {
+    const known = this.ctx
+      .devices()
+      .some((d) => typeof d.address === 'string' && addressMatcher(d.address)(res.source.address));
+    if (known) return;
+    const links = parseLinkFormat(res.payload);
+    if (!links.ok) {
+      this.ctx.decodeError('coap_link_format', { bytes: res.payload, error: links.error });
+    }
+    const suffix =
+      res.source.address
+        .split('%')[0]
+        ?.replace(/[^0-9a-f]/gi, '')
+        .slice(-8) ?? '';
+    this.ctx.deviceSeen({
+      transport: 'coap',
+      address: formatPeer(res.source),
+      suggested_config: {
+        id: `coap-${suffix.toLowerCase() || 'device'}`,
+        transport: 'coap',
+        address: res.source.address,
+        port: res.source.port,
+        discover: true,
+      },
+      details: { resources: links.ok ? links.links.map((l) => l.path) : [] },
+    });
+  }
+}

@@ -1,0 +1,94 @@
+// Who is publishing on /ps? The identity model (docs/adapters/coap.md):
+// - a device with `token` must send `?token=<value>` (compared in constant time), else 4.01;
+// - a device with `address` must send from that address (zone checked when configured), else 4.03;
+// - a device with neither is identified by the path id alone, only if `allow_path_identity` is on, and never
+//   from an address that is bound to a different device (4.03): an address-bound device cannot pose as another.
+// `PUT /ps` without an id resolves the device from the source address (or the token) alone.
+import { timingSafeEqual } from 'node:crypto';
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import type { CoapPeer } from './endpoint.js';
+
+export interface IdentityDevice {
+  id: string;
+  address?: string | undefined;
+  token?: string | undefined;
+}
+
+export type IdentityResult =
+  | { ok: true; deviceId: string }
+  | { ok: false; code: '4.01' | '4.03'; error: string }
+  | { ok: false; code: '4.04'; error: string; unknownId?: string };
+
+export class IdentityResolver {
+  private readonly byAddress = new Map<string, { device: IdentityDevice; match: (a: string) => boolean }>();
+
+  constructor(
+    private readonly devices: readonly IdentityDevice[],
+    private readonly allowPathIdentity: boolean,
+  ) {
+    for (const device of devices) {
+      if (device.address) this.byAddress.set(device.id, { device, match: addressMatcher(device.address) });
+    }
+  }
+
+  resolve(pathId: string | undefined, query: readonly string[], source: CoapPeer): IdentityResult {
+    const token = tokenFrom(query);
+    const boundTo = [...this.byAddress.values()].filter((b) => b.match(source.address)).map((b) => b.device);
+    if (pathId === undefined) {
+      const candidates = token ? this.devices.filter((d) => d.token && sameSecret(d.token, token)) : boundTo;
+      const device = candidates.length === 1 ? candidates[0] : undefined;
+      if (!device) return { ok: false, code: '4.04', error: 'no device is bound to this address or token' };
+      return this.check(device, token, source, boundTo);
+    }
+    const device = this.devices.find((d) => d.id === pathId);
+    if (!device) return { ok: false, code: '4.04', error: `unknown device "${pathId}"`, unknownId: pathId };
+    return this.check(device, token, source, boundTo);
+  }
+
+  private check(
+    device: IdentityDevice,
+    token: string | undefined,
+    source: CoapPeer,
+    boundTo: IdentityDevice[],
+  ): IdentityResult {
+    if (device.token && !(token && sameSecret(device.token, token))) {
+      return { ok: false, code: '4.01', error: 'missing or wrong ?token=' };
+    }
+    if (device.address && !this.byAddress.get(device.id)?.match(source.address)) {
+      return { ok: false, code: '4.03', error: 'this device may only publish from its configured address' };
+    }
+    if (!device.token && !device.address) {
+      if (boundTo.some((d) => d.id !== device.id)) {
+        return { ok: false, code: '4.03', error: 'this address belongs to another device' };
+      }
+      if (!this.allowPathIdentity) return { ok: false, code: '4.01', error: 'device has no address or token' };
+    }
+    return { ok: true, deviceId: device.id };
+  }
+}
+
+function tokenFrom(query: readonly string[]): string | undefined {
+  const item = query.find((q) => q.startsWith('token='));
+  return item?.slice('token='.length);
+}
+
+function sameSecret(expected: string, given: string): boolean {
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Matches textual variants of one IP (compressed/expanded IPv6, IPv4); a configured zone must match too. */
+export function addressMatcher(configured: string): (address: string) => boolean {
+  const [ip = '', zone] = configured.split('%');
+  const family = isIPv4(ip) ? 'ipv4' : isIPv6(ip) ? 'ipv6' : undefined;
+  if (!family) return (address) => address === configured;
+  const list = new BlockList();
+  list.addAddress(ip, family);
+  return (address) => {
+    const [candidate = '', candidateZone] = address.split('%');
+    if (zone !== undefined && candidateZone !== zone) return false;
+    const candidateFamily = isIPv4(candidate) ? 'ipv4' : isIPv6(candidate) ? 'ipv6' : undefined;
+    return candidateFamily === family && list.check(candidate, family);
+  };
+}

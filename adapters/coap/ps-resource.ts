@@ -1,0 +1,77 @@
+// The device-initiated pub-sub resource: PUT/POST /ps/<id>[/<property>] updates state, GET /ps/<id>/set
+// (optionally with Observe) hands out MQTT /set commands. Every method gets an answer.
+import type { AdapterContext } from '../../gateway/adapter.js';
+import type { CommandObservers } from './command-observers.js';
+import { decodeStatePayload, encodeCommand, isAcceptable, isValidPropertyName } from './content-format.js';
+import type { CoapIncomingRequest, CoapOutgoingResponse } from './endpoint.js';
+import type { IdentityResolver } from './identity.js';
+import { formatPeer } from './transport/peer.js';
+
+export interface PsResourceDeps {
+  ctx: AdapterContext;
+  identity: () => IdentityResolver;
+  observers: CommandObservers;
+}
+
+const text = (code: string, message: string): CoapOutgoingResponse => ({ code, contentFormat: 0, payload: message });
+
+export function createPsHandler(deps: PsResourceDeps): (req: CoapIncomingRequest) => CoapOutgoingResponse {
+  const { ctx, observers } = deps;
+  return (req) => {
+    const [, id, property, ...rest] = req.path;
+    if (rest.length > 0) return text('4.04', 'paths are /ps/<device-id>[/<property>]');
+    const isCommandResource = property === 'set';
+    if (req.method === 'GET') {
+      if (!isCommandResource) return text('4.05', 'GET is served on /ps/<device-id>/set (commands)');
+    } else if (req.method !== 'PUT' && req.method !== 'POST') {
+      return text('4.05', 'use PUT or POST to publish, GET /ps/<id>/set to receive commands');
+    } else if (isCommandResource) {
+      return text('4.05', '/ps/<device-id>/set is read-only: GET (Observe) to receive commands');
+    }
+    if (property !== undefined && !isCommandResource && !isValidPropertyName(property)) {
+      return text('4.00', `invalid property name "${property.slice(0, 64)}"`);
+    }
+    const who = deps.identity().resolve(id === '' ? undefined : id, req.query, req.source);
+    if (!who.ok) {
+      if (who.code === '4.04' && who.unknownId !== undefined && ctx.permitJoin()) {
+        ctx.deviceSeen({
+          transport: 'coap',
+          address: formatPeer(req.source),
+          name: who.unknownId,
+          suggested_config: { id: who.unknownId, transport: 'coap', address: req.source.address },
+        });
+        return text(req.method === 'POST' ? '2.01' : '2.04', 'announced: onboard the device to keep its data');
+      }
+      return text(who.code, who.error);
+    }
+    const deviceId = who.deviceId;
+    if (isCommandResource) return serveCommands(deps, deviceId, req);
+
+    const decoded = decodeStatePayload(req.contentFormat, req.payload, property);
+    if (!decoded.ok) {
+      ctx.decodeError(decoded.code === '4.15' ? 'coap_content_format' : 'coap_payload', {
+        deviceId,
+        bytes: req.payload,
+        error: decoded.error,
+      });
+      return text(decoded.code, decoded.error);
+    }
+    ctx.telemetry(deviceId, decoded.values);
+    return { code: req.method === 'POST' ? '2.01' : '2.04' };
+  };
+
+  function serveCommands(d: PsResourceDeps, deviceId: string, req: CoapIncomingRequest): CoapOutgoingResponse {
+    if (!isAcceptable(req.accept)) return text('4.06', 'commands are sent as JSON (50), CBOR (60) or SenML (110/112)');
+    const encoded = encodeCommand(req.accept, observers.last(deviceId) ?? {});
+    ctx.availability(deviceId, true);
+    if (req.observe === 0) {
+      if (!observers.add(deviceId, { peer: req.source, token: req.token, accept: req.accept })) {
+        // Too many relations: answer without Observe, which tells the client it is not registered (RFC 7641 §4.1).
+        return { code: '2.05', ...encoded };
+      }
+      return { code: '2.05', ...encoded, observe: observers.currentSequence(deviceId) };
+    }
+    if (req.observe === 1) d.observers.remove(deviceId, req.source, req.token);
+    return { code: '2.05', ...encoded };
+  }
+}

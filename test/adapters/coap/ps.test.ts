@@ -1,0 +1,160 @@
+// Device-initiated CoAP through the real gateway: /ps PUT/POST in every content format, response codes,
+// identity, and commands delivered to /ps/<id>/set observers, all checked on MQTT topics.
+import { encode as cborEncode } from 'cbor-x';
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeSenmlCbor } from '../../../adapters/common/senml.js';
+import { type CoapHarness, startCoapHarness } from './harness.js';
+
+let h: CoapHarness | undefined;
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+});
+
+type State = Record<string, unknown>;
+
+describe('CoAP /ps resource through the gateway', () => {
+  it('PUT and POST in JSON, CBOR, SenML-JSON, SenML-CBOR, text and octet-stream update the MQTT state', async () => {
+    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const state = (pred: (m: State) => boolean) => h!.gw.waitForMessage<State>(h!.mqtt, 'zephyr2mqtt/dev1', pred);
+
+    let seen = state((m) => m.temperature === 21.5);
+    expect((await h.send('PUT', '/ps/dev1', '{"temperature":21.5}', { contentFormat: 50 })).code).toBe('2.04');
+    await seen;
+
+    seen = state((m) => m.humidity === 40);
+    expect((await h.send('POST', '/ps/dev1', cborEncode({ humidity: 40 }), { contentFormat: 60 })).code).toBe('2.01');
+    await seen;
+
+    seen = state((m) => m.pressure === 1013);
+    const senmlJson = '[{"bn":"urn:dev:mac:01:","n":"pressure","u":"hPa","v":1013}]';
+    expect((await h.send('PUT', '/ps/dev1', senmlJson, { contentFormat: 110 })).code).toBe('2.04');
+    await seen;
+
+    seen = state((m) => m.co2 === 600);
+    const senmlCbor = encodeSenmlCbor([
+      { name: 'dev1/co2', value: 600 },
+      { name: 'dev1/ok', value: true },
+    ]);
+    expect((await h.send('PUT', '/ps/dev1', senmlCbor, { contentFormat: 112 })).code).toBe('2.04');
+    expect((await seen).ok).toBe(true);
+
+    seen = state((m) => m.battery === 87);
+    expect((await h.send('PUT', '/ps/dev1/battery', '87', { contentFormat: 0 })).code).toBe('2.04');
+    await seen;
+
+    seen = state((m) => m.raw === '00ff');
+    expect((await h.send('PUT', '/ps/dev1/raw', Buffer.from([0, 255]), { contentFormat: 42 })).code).toBe('2.04');
+    await seen;
+
+    seen = state((m) => m.mode === 'eco' && m.level === 3);
+    expect((await h.send('PUT', '/ps/dev1', 'mode=eco&level=3')).code).toBe('2.04');
+    await seen;
+  });
+
+  it('answers every failure with the right code and counts decode errors in /metrics', async () => {
+    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }], { max_payload: 256 });
+    expect((await h.send('PUT', '/ps/dev1', '{"a":', { contentFormat: 50 })).code).toBe('4.00');
+    expect((await h.send('PUT', '/ps/dev1', '[1,2]', { contentFormat: 50 })).code).toBe('4.00');
+    expect((await h.send('PUT', '/ps/dev1', 'x', { contentFormat: 11542 })).code).toBe('4.15');
+    expect((await h.send('PUT', '/ps/nobody', '{"a":1}')).code).toBe('4.04');
+    expect((await h.send('DELETE', '/ps/dev1')).code).toBe('4.05');
+    expect((await h.send('GET', '/ps/dev1')).code).toBe('4.05');
+    expect((await h.send('PUT', '/ps/dev1/set', '{}')).code).toBe('4.05');
+    expect((await h.send('PUT', '/ps/dev1/a/b', '1')).code).toBe('4.04');
+    expect((await h.send('PUT', '/elsewhere', '1')).code).toBe('4.04');
+    // Plain text without key=value pairs on the device resource.
+    expect((await h.send('PUT', '/ps/dev1', 'hello')).code).toBe('4.00');
+    // Block1 upload whose Size1 (and reassembled size) exceed max_payload.
+    const tooLarge = await h.send('PUT', '/ps/dev1', `{"a":"${'x'.repeat(300)}"}`);
+    expect(tooLarge.code).toBe('4.13');
+    const metrics = await (await fetch(`${h.gw.httpUrl}/metrics`)).text();
+    const errors = metrics
+      .split('\n')
+      .filter((l) => l.startsWith('zephyr2mqtt_decode_errors_total{') && l.includes('adapter="coap"'))
+      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+    expect(errors).toBeGreaterThanOrEqual(4);
+  });
+
+  it('answers NON requests too (a known failing of older bridges is never answering POST)', async () => {
+    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const seen = h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/dev1', (m) => m.t === 1);
+    const res = await h.send('POST', '/ps/dev1', '{"t":1}', { confirmable: false });
+    expect(res.code).toBe('2.01');
+    await seen;
+  });
+
+  it('enforces token and address identity so one device cannot publish as another', async () => {
+    h = await startCoapHarness([
+      { id: 'tok', transport: 'coap', token: 's3cret-token' },
+      { id: 'local', transport: 'coap', address: '::1' },
+      { id: 'remote', transport: 'coap', address: '2001:db8::7' },
+      { id: 'open', transport: 'coap' },
+    ]);
+    expect((await h.send('PUT', '/ps/tok', '{"a":1}')).code).toBe('4.01');
+    expect((await h.send('PUT', '/ps/tok?token=wrong-token!', '{"a":1}')).code).toBe('4.01');
+    expect((await h.send('PUT', '/ps/tok?token=s3cret-token', '{"a":1}')).code).toBe('2.04');
+    expect((await h.send('PUT', '/ps/remote', '{"a":1}')).code).toBe('4.03');
+    // ::1 is bound to "local": it may not publish as the path-identified "open" device either.
+    expect((await h.send('PUT', '/ps/open', '{"a":1}')).code).toBe('4.03');
+    const seen = h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/local', (m) => m.b === 2);
+    // Address identity needs no id in the path.
+    expect((await h.send('PUT', '/ps', '{"b":2}')).code).toBe('2.04');
+    await seen;
+  });
+
+  it('delivers MQTT /set commands to a device observing /ps/<id>/set, and to a later plain GET', async () => {
+    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const notes: Record<string, unknown>[] = [];
+    let notified: () => void = () => {};
+    const gotNote = new Promise<void>((r) => {
+      notified = r;
+    });
+    const observation = await h.device.observe(
+      { peer: { address: '::1', port: h.port }, method: 'GET', path: ['ps', 'dev1', 'set'], timeoutMs: 3000 },
+      (res) => {
+        notes.push(JSON.parse(res.payload.toString()) as Record<string, unknown>);
+        notified();
+      },
+    );
+    expect(observation.first.code).toBe('2.05');
+    expect(observation.first.observe).toBeTypeOf('number');
+    await h.mqtt.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify({ led: true }));
+    await Promise.race([gotNote, new Promise((_, rej) => setTimeout(() => rej(new Error('no notification')), 5000))]);
+    expect(notes).toEqual([{ led: true }]);
+    expect(h.adapter.status().details?.command_observers).toBe(1);
+    await observation.cancel();
+    const get = await h.send('GET', '/ps/dev1/set');
+    expect(JSON.parse(get.payload.toString())).toEqual({ led: true });
+    expect(get.contentFormat).toBe(50);
+  });
+
+  it('announces an unknown device on bridge/event while permit_join is on', async () => {
+    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const ok = await h.gw.request(h.mqtt, 'permit_join', { value: true, time: 60 });
+    expect(ok.status).toBe('ok');
+    const event = h.gw.waitForMessage<{ type: string; data: Record<string, unknown> }>(
+      h.mqtt,
+      'zephyr2mqtt/bridge/event',
+      (m) => m.type === 'device_seen_unknown',
+    );
+    expect((await h.send('PUT', '/ps/newbie', '{"a":1}')).code).toBe('2.04');
+    const { data } = await event;
+    expect(data).toMatchObject({
+      transport: 'coap',
+      name: 'newbie',
+      suggested_config: { id: 'newbie', address: '::1' },
+    });
+  });
+
+  it('accepts Block1 uploads from a device and serves /.well-known/core', async () => {
+    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const long = 'y'.repeat(500);
+    const seen = h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/dev1', (m) => m.note === long);
+    expect((await h.send('PUT', '/ps/dev1', JSON.stringify({ note: long }), { contentFormat: 50 })).code).toBe('2.04');
+    await seen;
+    const core = await h.send('GET', '/.well-known/core');
+    expect(core.contentFormat).toBe(40);
+    expect(core.payload.toString()).toContain('</ps>');
+  });
+});
