@@ -134,7 +134,8 @@ export async function startBroker({ config, logger, dataDir }: BrokerDeps): Prom
   const handle = (stream: Duplex, req?: IncomingMessage) => {
     const client = aedes.handle(stream, req);
     preferHighestQos(client);
-    guardPacketSize(stream, config.max_packet_size, (announced) => {
+    const parser = (client as unknown as { _parser: { parse(buf: Buffer): unknown } })._parser;
+    guardPacketSize(parser, config.max_packet_size, (announced) => {
       rateLog.warn(
         'oversize',
         { ...peer(client), announced, max: config.max_packet_size },

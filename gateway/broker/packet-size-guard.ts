@@ -1,6 +1,6 @@
 // Enforces the maximum MQTT packet size on a connection. aedes (and mqtt-packet's parser) has no such limit
-// and would buffer a packet of any announced length, so we read the fixed headers as the bytes go by and
-// close the connection as soon as a packet announces a total size above the limit.
+// and would buffer a packet of any announced length, so we read the fixed headers before the parser sees the
+// bytes and close the connection as soon as a packet announces a total size above the limit.
 
 export type OversizeHandler = (announcedBytes: number) => void;
 
@@ -11,12 +11,15 @@ export class PacketSizeScanner {
   #multiplier = 1;
   #lengthBytes = 0;
   #remaining = 0;
+  /** Offset in the last scanned chunk where the flagged packet starts (0 when it started in an earlier chunk). */
+  packetStart = 0;
 
   constructor(private readonly maxBytes: number) {}
 
   /** Returns the announced size of the first packet over the limit, -1 for a malformed length, 0 when fine. */
   scan(chunk: Uint8Array): number {
     let i = 0;
+    this.packetStart = 0;
     while (i < chunk.length) {
       if (this.#state === 'body') {
         const skip = Math.min(this.#remaining, chunk.length - i);
@@ -27,6 +30,7 @@ export class PacketSizeScanner {
       }
       const byte = chunk[i++] as number;
       if (this.#state === 'type') {
+        this.packetStart = i - 1;
         this.#state = 'length';
         this.#length = 0;
         this.#multiplier = 1;
@@ -49,23 +53,25 @@ export class PacketSizeScanner {
   }
 }
 
-interface ReadableLike {
-  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
-  off(event: 'data', listener: (chunk: Buffer) => void): unknown;
+interface ParserLike {
+  parse(buf: Buffer): unknown;
 }
 
 /**
- * Watches the chunks aedes reads from `stream`. Attach it after aedes.handle(): aedes consumes the stream
- * with 'readable' + read(), so this 'data' listener only observes (it does not switch the stream to flowing).
+ * Puts the scanner in front of aedes' packet parser (`client._parser`, an mqtt-packet Parser): the bytes of
+ * packets before the oversized one are parsed, the oversized one never is, and `onOversize` closes the client.
  */
-export function guardPacketSize(stream: ReadableLike, maxBytes: number, onOversize: OversizeHandler): void {
+export function guardPacketSize(parser: ParserLike, maxBytes: number, onOversize: OversizeHandler): void {
   const scanner = new PacketSizeScanner(maxBytes);
-  const onData = (chunk: Buffer) => {
-    const verdict = scanner.scan(chunk);
-    if (verdict !== 0) {
-      stream.off('data', onData);
-      onOversize(verdict);
-    }
+  const parse = parser.parse.bind(parser);
+  let tripped = false;
+  parser.parse = (buf: Buffer) => {
+    if (tripped) return 0;
+    const verdict = scanner.scan(buf);
+    if (verdict === 0) return parse(buf);
+    tripped = true;
+    if (scanner.packetStart > 0) parse(buf.subarray(0, scanner.packetStart));
+    onOversize(verdict);
+    return 0;
   };
-  stream.on('data', onData);
 }
