@@ -4,6 +4,13 @@ import { join } from 'node:path';
 import type { Adapter, AdapterContext, AdapterModule, AdapterStatus } from './adapter.js';
 import type { Logger } from './logger.js';
 
+export interface AdapterHostEvents {
+  /** A restart after a failure is about to begin. */
+  restarting?(): void;
+  /** The adapter started, or failed (at start or at run time). */
+  statusChanged?(status: AdapterStatus): void;
+}
+
 const MIN_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 60_000;
 /** An adapter that ran this long before failing starts again from the shortest back-off. */
@@ -22,7 +29,7 @@ export class AdapterHost {
     private config: unknown,
     private readonly ctx: AdapterContext,
     private readonly logger: Logger,
-    private readonly onRestart: () => void = () => {},
+    private readonly events: AdapterHostEvents = {},
   ) {}
 
   get adapter(): Adapter | undefined {
@@ -40,12 +47,14 @@ export class AdapterHost {
       await this.#adapter.start();
       this.#failure = undefined;
       this.#startedAt = Date.now();
+      this.events.statusChanged?.(this.status());
     } catch (err) {
       this.#failure = err instanceof Error ? err.message : String(err);
       this.logger.error({ err, retryInMs: this.#backoffMs }, `adapter ${this.module.kind} failed to start`);
       await this.#adapter?.stop().catch(() => {});
       this.#adapter = undefined;
       this.#scheduleRestart();
+      this.events.statusChanged?.(this.status());
     }
   }
 
@@ -59,6 +68,7 @@ export class AdapterHost {
     this.#adapter = undefined;
     void adapter?.stop().catch(() => {});
     this.#scheduleRestart();
+    this.events.statusChanged?.(this.status());
   }
 
   #scheduleRestart(): void {
@@ -68,7 +78,7 @@ export class AdapterHost {
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       if (this.#stopped) return;
-      this.onRestart();
+      this.events.restarting?.();
       void this.start();
     }, delay);
     this.#retryTimer.unref();

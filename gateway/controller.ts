@@ -35,7 +35,7 @@ export interface GatewayOptions {
   logger: Logger;
   configPath?: string | undefined;
   /** Adapter modules beside the built-in ones (tests, plugins); their kinds join the config schema. */
-  adapterModules?: readonly AdapterModule<never>[] | undefined;
+  adapterModules?: readonly AdapterModule<unknown>[] | undefined;
   /** Environment for `${VAR}` substitution on reload and `LOG_LEVELS` (default process.env). */
   env?: NodeJS.ProcessEnv | undefined;
 }
@@ -43,7 +43,9 @@ export interface GatewayOptions {
 /** Sections that only take effect on a restart: a reload keeps the running values and says so. */
 const RESTART_ONLY = ['broker', 'http', 'gateway.base_topic', 'gateway.data_dir'] as const;
 
-const AVAILABILITY_CHECK_MS = 5_000;
+/** Availability is checked at a quarter of the shortest timeout, within these bounds. */
+const AVAILABILITY_CHECK_MIN_MS = 250;
+const AVAILABILITY_CHECK_MAX_MS = 5_000;
 
 export class Gateway {
   readonly metrics: GatewayMetrics = createMetrics();
@@ -122,9 +124,8 @@ export class Gateway {
       await this.#teardown();
       throw err;
     }
-    this.#availabilityTimer = setInterval(() => this.#checkAvailability(), AVAILABILITY_CHECK_MS);
-    this.#availabilityTimer.unref();
     this.#started = true;
+    this.#scheduleAvailabilityChecks();
     await this.publishDevices();
     await this.publishInfo();
     this.logger.info({ ms: Date.now() - started, version: VERSION }, 'zephyr2mqtt started');
@@ -267,6 +268,7 @@ export class Gateway {
       } else if (!host && enabled) await this.#startAdapter(module);
     }
     this.metrics.devicesOnline.set(this.devices.all().filter((d) => d.online).length);
+    this.#scheduleAvailabilityChecks();
     await this.publishDevices();
     await this.publishInfo();
     return restart.length > 0 ? { ...diff, restart_required: [...restart] } : diff;
@@ -376,9 +378,14 @@ export class Gateway {
     const config = this.#adapterConfig(module.kind);
     if ((config as { enabled?: boolean }).enabled === false) return;
     const logger = this.moduleLogger(module.kind);
-    const host = new AdapterHost(module, config, this.#contextFor(module.kind, logger), logger, () =>
-      this.metrics.adapterRestarts.inc({ adapter: module.kind }),
-    );
+    const host = new AdapterHost(module, config, this.#contextFor(module.kind, logger), logger, {
+      restarting: () => this.metrics.adapterRestarts.inc({ adapter: module.kind }),
+      statusChanged: (status) => {
+        if (!this.#started) return; // the start sequence publishes bridge/info itself
+        this.event('adapter_status', { adapter: module.kind, ...status });
+        void this.publishInfo();
+      },
+    });
     this.#hosts.set(module.kind, host);
     await host.start();
   }
@@ -465,14 +472,27 @@ export class Gateway {
     this.event('device_seen_unknown', { ...seen });
   }
 
+  #timeoutSeconds(device: DeviceConfig): number {
+    return (
+      device.availability_timeout ??
+      this.config.api.transport_availability_timeouts[device.transport] ??
+      this.config.api.availability_timeout
+    );
+  }
+
+  #scheduleAvailabilityChecks(): void {
+    if (this.#availabilityTimer) clearInterval(this.#availabilityTimer);
+    const shortest = Math.min(...this.config.devices.map((d) => this.#timeoutSeconds(d) * 1000), Infinity);
+    const interval = Math.max(AVAILABILITY_CHECK_MIN_MS, Math.min(AVAILABILITY_CHECK_MAX_MS, shortest / 4));
+    this.#availabilityTimer = setInterval(() => this.#checkAvailability(), interval);
+    this.#availabilityTimer.unref();
+  }
+
   #checkAvailability(): void {
     const now = Date.now();
     for (const rec of this.devices.all()) {
       if (!rec.online || !rec.lastSeen) continue;
-      const timeout =
-        (rec.config.availability_timeout ??
-          this.config.api.transport_availability_timeouts[rec.config.transport] ??
-          this.config.api.availability_timeout) * 1000;
+      const timeout = this.#timeoutSeconds(rec.config) * 1000;
       if (now - rec.lastSeen.getTime() > timeout) this.#onAvailability(rec.config.id, false);
     }
     this.metrics.brokerClients.set(this.#broker?.clientCount() ?? 0);
@@ -541,7 +561,7 @@ function deviceAddress(device: DeviceConfig): { address?: string; profile?: stri
 }
 
 /** The config schema of a gateway with the built-in adapters plus `extra` ones. */
-export function gatewayConfigSchema(extra: readonly AdapterModule<never>[] = []): typeof configSchema {
+export function gatewayConfigSchema(extra: readonly AdapterModule<unknown>[] = []): typeof configSchema {
   return extra.length === 0 ? configSchema : buildConfigSchema([...adapterModules, ...extra]);
 }
 

@@ -24,6 +24,13 @@ export interface TestGateway {
     predicate?: (payload: T, topic: string) => boolean,
     timeoutMs?: number,
   ): Promise<T>;
+  /** Like waitForMessage, but resolves once the subscription is active: trigger the message after awaiting it. */
+  expectMessage<T = unknown>(
+    client: MqttClient,
+    topic: string,
+    predicate?: (payload: T, topic: string) => boolean,
+    timeoutMs?: number,
+  ): Promise<{ message: Promise<T> }>;
   request(client: MqttClient, name: string, data?: unknown, timeoutMs?: number): Promise<ResponsePayload>;
   stop(): Promise<void>;
 }
@@ -35,11 +42,14 @@ export interface ResponsePayload {
   transaction?: string | number;
 }
 
-type Overrides = Partial<GatewayConfigInput> & Record<string, unknown>;
+type Overrides = Omit<Partial<GatewayConfigInput>, 'devices'> & {
+  /** Entries of any transport, including those of extra adapter modules. */
+  devices?: ReadonlyArray<Record<string, unknown>>;
+} & Record<string, unknown>;
 
 export interface TestGatewayOptions {
   /** Extra adapter modules (e.g. createTestAdapterModule().module); they are enabled unless configured off. */
-  adapterModules?: readonly AdapterModule<never>[];
+  adapterModules?: readonly AdapterModule<unknown>[];
   logger?: Logger;
   env?: NodeJS.ProcessEnv;
 }
@@ -146,6 +156,17 @@ export async function startTestGateway(
           }
         });
       });
+    },
+    async expectMessage<T>(
+      client: MqttClient,
+      topic: string,
+      predicate?: (payload: T, topic: string) => boolean,
+      timeoutMs?: number,
+    ) {
+      const message = tg.waitForMessage<T>(client, topic, predicate, timeoutMs);
+      message.catch(() => {}); // observed by the caller; avoid an unhandled rejection if the subscribe fails
+      await client.subscribeAsync(topic, { qos: 1 });
+      return { message };
     },
     async request(client, name, data = {}, timeoutMs = 5000) {
       const transaction = `t${Math.random().toString(36).slice(2)}`;
