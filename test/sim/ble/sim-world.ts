@@ -16,6 +16,9 @@ export class SimWorld {
   /** Connection attempts seen, per peripheral id (for the connection-limit test). */
   readonly connectAttempts = new Map<string, number>();
 
+  /** The controller state new bindings report on init ('poweredOff', 'unauthorized'... to test those paths). */
+  initialState = 'poweredOn';
+
   constructor(public advertisingIntervalMs = 50) {}
 
   add(p: SimPeripheral): SimPeripheral {
@@ -32,6 +35,7 @@ export class SimWorld {
 
   createBinding(): SimBinding {
     const b = new SimBinding(this);
+    b.initialState = this.initialState;
     this.bindings.add(b);
     return b;
   }
@@ -58,6 +62,7 @@ export class SimWorld {
     this.bindings.clear();
     this.peripherals.clear();
     this.connectAttempts.clear();
+    this.initialState = 'poweredOn';
   }
 }
 
@@ -66,7 +71,6 @@ export class SimBinding extends EventEmitter {
   /** Parsed advertisement per peripheral id, merged AD + SR like gap.js keeps it. */
   readonly #adverts = new Map<string, ParsedAdvertisement>();
   readonly #connected = new Set<string>();
-  /** Characteristic UUIDs noble has registered per peripheral/service (for the UUID-keyed `read` events). */
   initialState = 'poweredOn';
 
   constructor(readonly world: SimWorld) {
@@ -96,6 +100,11 @@ export class SimBinding extends EventEmitter {
   }
 
   reset(): void {}
+
+  /** The controller changes state (powered off by rfkill, taken by bluetoothd, back on). */
+  setState(state: string): void {
+    this.emit('stateChange', state);
+  }
 
   /** Emulates a legacy advertising report, then the scan response for scannable connectable advertisers. */
   receiveAdvert(p: SimPeripheral): void {

@@ -1,0 +1,239 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TestGateway } from '../../helpers/gateway.js';
+import { ad } from '../../sim/ble/ad.js';
+import { bthomeSensor, NUS_TX, peripheralEsp, peripheralHr, peripheralNus } from '../../sim/ble/peripherals.js';
+import { SimPeripheral } from '../../sim/ble/sim-peripheral.js';
+import { nextEvent, startBleGateway, waitForAvailability, world } from './helpers.js';
+
+const h = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+type State = Record<string, unknown>;
+type BleStatus = { state: string; reason?: string; details?: Record<string, unknown> };
+
+async function bleStatus(gw: TestGateway): Promise<BleStatus> {
+  const res = await fetch(`${gw.httpUrl}/readyz`);
+  const body = (await res.json()) as { adapters: Record<string, BleStatus> };
+  return body.adapters.ble!;
+}
+
+/** Polls the adapter status (an HTTP round trip per try) until `accept` holds; bounded in count and time. */
+async function statusUntil(gw: TestGateway, accept: (s: BleStatus) => boolean, timeoutMs = 5000): Promise<BleStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let last: BleStatus | undefined;
+  for (let i = 0; i < 500 && Date.now() < deadline; i++) {
+    last = await bleStatus(gw);
+    if (accept(last)) return last;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`ble status never matched; last: ${JSON.stringify(last)}`);
+}
+
+function connection(s: BleStatus, id: string): Record<string, unknown> | undefined {
+  const c = s.details?.connections as { devices: Record<string, Record<string, unknown>> } | undefined;
+  return c?.devices[id];
+}
+
+describe('ble adapter: link loss, limits, timeouts, identity and no Bluetooth', () => {
+  let gw: TestGateway | undefined;
+  afterEach(async () => {
+    await gw?.stop();
+    gw = undefined;
+    world.reset();
+  });
+
+  it('reconnects after link loss with back-off and resubscribes', async () => {
+    const esp = world.add(peripheralEsp());
+    gw = await startBleGateway([{ id: 'esp', transport: 'ble', match: { name: 'ESP peripheral' }, connect: true }]);
+    const client = await gw.connect();
+    const first = gw.waitForMessage<State>(client, 'zephyr2mqtt/esp', (m) => m.battery === 100);
+    world.startAdvertising();
+    await first;
+    const offline = waitForAvailability(gw, client, 'esp', 'offline');
+    esp.loseLink();
+    await offline;
+    expect(connection(await bleStatus(gw), 'esp')).toMatchObject({ state: 'idle' });
+    const resubscribed = nextEvent(esp, 'write', () => esp.cccOf('2a6e', 0) === 1);
+    const online = waitForAvailability(gw, client, 'esp', 'online');
+    esp.inRange = true;
+    await online;
+    await resubscribed;
+    const t = gw.waitForMessage<State>(client, 'zephyr2mqtt/esp', (m) => m.temperature_sensor_1 === 23.45);
+    esp.update('2a6e', h('29 09'), 0);
+    await t;
+  });
+
+  it('keeps at most max_connections links; a waiting device connects when a slot frees', async () => {
+    const hr = world.add(peripheralHr());
+    const esp = world.add(peripheralEsp());
+    gw = await startBleGateway(
+      [
+        { id: 'hr', transport: 'ble', match: { name: 'Zephyr Heartrate Sensor' }, connect: true },
+        { id: 'esp', transport: 'ble', match: { name: 'ESP peripheral' }, connect: true },
+      ],
+      { max_connections: 1 },
+    );
+    world.startAdvertising();
+    const one = await statusUntil(gw, (s) => {
+      const c = s.details?.connections as {
+        active: number;
+        devices: Record<string, { state: string; waiting_for_slot: boolean }>;
+      };
+      return (
+        c.active === 1 &&
+        Object.values(c.devices).some((d) => d.state === 'connected') &&
+        Object.values(c.devices).some((d) => d.waiting_for_slot)
+      );
+    });
+    const connectedId = connection(one, 'hr')?.state === 'connected' ? 'hr' : 'esp';
+    const waitingId = connectedId === 'hr' ? 'esp' : 'hr';
+    const [connected, waiting] = connectedId === 'hr' ? [hr, esp] : [esp, hr];
+    // Many adverts later the waiting device still has not been tried.
+    for (let i = 0; i < 20; i++) world.advertiseAll();
+    expect(world.connectAttempts.get(waiting.id) ?? 0).toBe(0);
+    connected.loseLink();
+    const after = await statusUntil(gw, (s) => connection(s, waitingId)?.state === 'connected');
+    expect((after.details?.connections as { active: number }).active).toBe(1);
+  });
+
+  it('a GATT read that is never answered times out; the gateway keeps running and retries', async () => {
+    const svc = 'aaaaaaaabbbbccccddddeeeeeeeeeeee';
+    world.add(
+      new SimPeripheral({
+        address: 'c0:00:00:00:00:08',
+        advertising: Buffer.concat([ad.flags(), ad.name('stubborn')]),
+        services: [
+          { uuid: svc, characteristics: [{ uuid: '2b00', properties: ['read'], value: h('01'), silent: true }] },
+        ],
+      }),
+    );
+    gw = await startBleGateway(
+      [
+        {
+          id: 'stubborn',
+          transport: 'ble',
+          match: { name: 'stubborn' },
+          connect: true,
+          characteristics: [{ characteristic: '2b00', property: 'x' }],
+        },
+      ],
+      { gatt_timeout_ms: 100 },
+    );
+    world.startAdvertising();
+    const s = await statusUntil(gw, (st) => String(connection(st, 'stubborn')?.last_error ?? '').includes('timed out'));
+    expect(connection(s, 'stubborn')?.last_error).toBe('read of x timed out after 100 ms');
+    await statusUntil(gw, () => (world.connectAttempts.get('c00000000008') ?? 0) >= 2);
+    const client = await gw.connect();
+    const st = await gw.waitForMessage<{ state: string }>(client, 'zephyr2mqtt/bridge/state');
+    expect(st.state).toBe('online');
+  });
+
+  it('a device that never answers a connection request hits the connect timeout', async () => {
+    const hr = world.add(peripheralHr());
+    hr.acceptConnections = false;
+    gw = await startBleGateway(
+      [{ id: 'hr', transport: 'ble', match: { name: 'Zephyr Heartrate Sensor' }, connect: true }],
+      {
+        connect_timeout_ms: 100,
+      },
+    );
+    world.startAdvertising();
+    const s = await statusUntil(gw, (st) => connection(st, 'hr')?.last_error !== undefined);
+    expect(connection(s, 'hr')).toMatchObject({ state: 'idle', last_error: 'connect timed out after 100 ms' });
+  });
+
+  it('identifies a device by its Device Information serial number, skipping others', async () => {
+    world.add(peripheralEsp());
+    const hr = world.add(peripheralHr());
+    gw = await startBleGateway([{ id: 'belt', transport: 'ble', match: { serial_number: 'HR-0001' }, connect: true }]);
+    const client = await gw.connect();
+    const subscribed = nextEvent(hr, 'write', () => hr.cccOf('2a37') === 1);
+    world.startAdvertising();
+    await subscribed;
+    const state = gw.waitForMessage<State>(client, 'zephyr2mqtt/belt', (m) => m.heart_rate === 91);
+    hr.update('2a37', h('06 5B'));
+    expect(await state).toMatchObject({ heart_rate: 91, body_sensor_location: 'chest' });
+    const s = await bleStatus(gw);
+    expect(connection(s, 'belt')).toMatchObject({ state: 'connected' });
+  });
+
+  it('binding: hci on a kernel without Bluetooth reports unavailable (EAFNOSUPPORT) and keeps retrying', async () => {
+    gw = await startTestGatewayWithHci();
+    const s = await statusUntil(gw, (st) => st.state === 'unavailable');
+    expect(s.reason).toMatch(/^EAFNOSUPPORT: /);
+    const client = await gw.connect();
+    expect(await gw.waitForMessage<{ state: string }>(client, 'zephyr2mqtt/bridge/state')).toEqual({ state: 'online' });
+    const info = await gw.waitForMessage<{ adapters: Record<string, BleStatus> }>(client, 'zephyr2mqtt/bridge/info');
+    expect(info.adapters.ble).toMatchObject({ state: 'unavailable' });
+    // Still unavailable after several retries, and the process is still serving.
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await bleStatus(gw)).state).toBe('unavailable');
+  });
+
+  it('a controller that is powered off is unavailable until it powers on', async () => {
+    world.initialState = 'poweredOff';
+    world.add(bthomeSensor('a4:c1:38:00:00:01', h('02 29 09')));
+    gw = await startBleGateway([{ id: 'b', transport: 'ble', match: { name: 'BTHome template' } }]);
+    const off = await statusUntil(gw, (st) => st.state === 'unavailable');
+    expect(off.reason).toBe('the Bluetooth controller is powered off');
+    for (const b of world.bindings) b.setState('poweredOn');
+    await statusUntil(gw, (st) => st.state === 'running');
+    const client = await gw.connect();
+    const state = gw.waitForMessage<State>(client, 'zephyr2mqtt/b', (m) => m.temperature === 23.45);
+    world.advertiseAll();
+    await state;
+  });
+
+  it('a binding path that cannot be loaded is reported, not fatal', async () => {
+    gw = await startBleGateway([], { binding: '/nonexistent/binding.js', unavailable_retry_min_ms: 50 });
+    const s = await statusUntil(gw, (st) => st.state === 'unavailable');
+    expect(s.reason).toContain('cannot load binding module /nonexistent/binding.js');
+  });
+
+  it('fuzzed adverts and NUS bytes from configured devices are counted as decode errors, never crash', async () => {
+    const sensor = world.add(bthomeSensor('a4:c1:38:00:00:02', h('02 29 09'), 'fuzz'));
+    const nus = world.add(peripheralNus());
+    gw = await startBleGateway([
+      {
+        id: 'fuzz',
+        transport: 'ble',
+        match: { address: 'a4:c1:38:00:00:02' },
+        bind_key: '00112233445566778899aabbccddeeff',
+      },
+      { id: 'nus', transport: 'ble', match: { name: 'Zephyr NUS' }, connect: true },
+    ]);
+    const subscribed = nextEvent(nus, 'write', () => nus.cccOf(NUS_TX) === 1);
+    world.advertise(nus);
+    await subscribed;
+    let seed = 7;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    for (let i = 0; i < 300; i++) {
+      const len = Math.floor(rnd() * 30);
+      const bytes = Buffer.from(Array.from({ length: len }, () => Math.floor(rnd() * 256)));
+      sensor.advertising = Buffer.concat([ad.flags(), ad.name('fuzz'), ad.serviceData16(0xfcd2, bytes)]);
+      world.advertise(sensor);
+      nus.send(NUS_TX, bytes);
+    }
+    nus.send(NUS_TX, Buffer.from('\n'));
+    // Afterwards both devices still work.
+    const client = await gw.connect();
+    const good = gw.waitForMessage<State>(client, 'zephyr2mqtt/fuzz', (m) => m.temperature === 23.45);
+    sensor.advertising = Buffer.concat([ad.flags(), ad.name('fuzz'), ad.serviceData16(0xfcd2, h('40 02 29 09'))]);
+    world.advertise(sensor);
+    await good;
+    const line = gw.waitForMessage<State>(client, 'zephyr2mqtt/nus', (m) => m.ok === true);
+    nus.send(NUS_TX, Buffer.from('{"ok":true}\n'));
+    await line;
+    const metrics = await (await fetch(`${gw.httpUrl}/metrics`)).text();
+    const errors = [...metrics.matchAll(/^\S*decode_errors\S*\{[^}]*adapter="ble"[^}]*\} (\d+)/gm)].reduce(
+      (n, m) => n + Number(m[1]),
+      0,
+    );
+    expect(errors).toBeGreaterThan(50);
+  });
+});
+
+function startTestGatewayWithHci(): Promise<TestGateway> {
+  return startBleGateway([], { binding: 'hci', unavailable_retry_min_ms: 50, unavailable_retry_max_ms: 100 });
+}
