@@ -1,0 +1,145 @@
+// Device management and information reporting: the requests the server sends to a registered client.
+import type { CoapClientRequest, CoapClientResponse, CoapEndpoint, CoapObservation, CoapPeer } from '../endpoint.js';
+import { CF, decodePayload, encodePayload } from './codecs/content-format.js';
+import { type LinkEntry, parseLinkFormat } from './link-format.js';
+import type { ObjectModel } from './object-model.js';
+import { formatPath, type Lwm2mPath, pathSegments } from './path.js';
+import type { Lwm2mRecord } from './values.js';
+
+export interface OperationTarget {
+  peer: CoapPeer;
+  /** The format to write in and to ask for (Accept). */
+  contentFormat: number;
+}
+
+export interface WriteAttributes {
+  pmin?: number | undefined;
+  pmax?: number | undefined;
+  gt?: number | undefined;
+  lt?: number | undefined;
+  st?: number | undefined;
+}
+
+/** A failed operation: the client's CoAP code, or a payload the server could not decode. */
+export class Lwm2mOperationError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+    this.name = 'Lwm2mOperationError';
+  }
+}
+
+const CODE_NAMES: Record<string, string> = {
+  '4.00': 'Bad Request',
+  '4.01': 'Unauthorized',
+  '4.04': 'Not Found',
+  '4.05': 'Method Not Allowed',
+  '4.06': 'Not Acceptable',
+  '4.15': 'Unsupported Content-Format',
+  '5.00': 'Internal Server Error',
+};
+
+export class Lwm2mOperations {
+  constructor(
+    private readonly endpoint: CoapEndpoint,
+    private readonly model: ObjectModel,
+    private readonly timeoutMs: number,
+    /** Called with payloads a client sent that could not be decoded. */
+    private readonly onUndecodable: (reason: string, bytes: Uint8Array) => void,
+  ) {}
+
+  async read(target: OperationTarget, path: Lwm2mPath): Promise<Lwm2mRecord[]> {
+    const res = await this.send(target, 'read', path, { method: 'GET', accept: target.contentFormat });
+    return this.decode(res, path);
+  }
+
+  /** Replace = PUT; partial update = POST on an instance (LwM2M 1.x §5.4.3). */
+  async write(
+    target: OperationTarget,
+    path: Lwm2mPath,
+    records: Lwm2mRecord[],
+    mode: 'replace' | 'partial',
+  ): Promise<void> {
+    const single = path.res !== undefined && records.length === 1 && records[0]?.path.ri === undefined;
+    const format = single && target.contentFormat === CF.tlv ? CF.tlv : target.contentFormat;
+    const payload = encodePayload(format, records, path, this.model.typeOf);
+    if (!payload.ok) throw new Lwm2mOperationError(`write ${formatPath(path)}: ${payload.error}`);
+    const method = mode === 'partial' && path.res === undefined ? 'POST' : 'PUT';
+    await this.send(target, 'write', path, { method, contentFormat: format, payload: payload.value });
+  }
+
+  async execute(target: OperationTarget, path: Lwm2mPath, args?: string): Promise<void> {
+    const req: Partial<CoapClientRequest> = { method: 'POST' };
+    if (args) req.payload = args;
+    if (args) req.contentFormat = CF.text;
+    await this.send(target, 'execute', path, req);
+  }
+
+  async discover(target: OperationTarget, path: Lwm2mPath): Promise<LinkEntry[]> {
+    const res = await this.send(target, 'discover', path, { method: 'GET', accept: CF.linkFormat });
+    const links = parseLinkFormat(res.payload.toString('utf8'));
+    if (!links.ok) {
+      this.onUndecodable(`discover ${formatPath(path)}: ${links.error}`, res.payload);
+      throw new Lwm2mOperationError(`discover ${formatPath(path)}: ${links.error}`);
+    }
+    return links.value;
+  }
+
+  async writeAttributes(target: OperationTarget, path: Lwm2mPath, attrs: WriteAttributes): Promise<void> {
+    const query = Object.entries(attrs)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${v}`);
+    await this.send(target, 'write-attributes', path, { method: 'PUT', query });
+  }
+
+  async observe(
+    target: OperationTarget,
+    path: Lwm2mPath,
+    onRecords: (records: Lwm2mRecord[]) => void,
+  ): Promise<{ records: Lwm2mRecord[]; observation: CoapObservation }> {
+    const req = this.request(target, path, { method: 'GET', accept: target.contentFormat });
+    const observation = await this.endpoint.observe(req, (res) => {
+      if (!res.code.startsWith('2.')) return;
+      const decoded = decodePayload(res.contentFormat, res.payload, path, this.model.typeOf);
+      if (decoded.ok) onRecords(decoded.value);
+      else this.onUndecodable(`notification ${formatPath(path)}: ${decoded.error}`, res.payload);
+    });
+    const first = observation.first;
+    if (!first.code.startsWith('2.')) {
+      throw new Lwm2mOperationError(`observe ${formatPath(path)}: ${describe(first.code)}`, first.code);
+    }
+    return { records: this.decode(first, path), observation };
+  }
+
+  private request(target: OperationTarget, path: Lwm2mPath, req: Partial<CoapClientRequest>): CoapClientRequest {
+    return { peer: target.peer, method: 'GET', path: pathSegments(path), timeoutMs: this.timeoutMs, ...req };
+  }
+
+  private async send(
+    target: OperationTarget,
+    op: string,
+    path: Lwm2mPath,
+    req: Partial<CoapClientRequest>,
+  ): Promise<CoapClientResponse> {
+    const res = await this.endpoint.request(this.request(target, path, req));
+    if (!res.code.startsWith('2.')) {
+      throw new Lwm2mOperationError(`${op} ${formatPath(path)}: ${describe(res.code)}`, res.code);
+    }
+    return res;
+  }
+
+  private decode(res: CoapClientResponse, path: Lwm2mPath): Lwm2mRecord[] {
+    if (res.payload.length === 0) return [];
+    const decoded = decodePayload(res.contentFormat, res.payload, path, this.model.typeOf);
+    if (decoded.ok) return decoded.value;
+    this.onUndecodable(`${formatPath(path)}: ${decoded.error}`, res.payload);
+    throw new Lwm2mOperationError(`${formatPath(path)}: ${decoded.error}`);
+  }
+}
+
+function describe(code: string): string {
+  const name = CODE_NAMES[code];
+  return name ? `${code} ${name}` : code;
+}

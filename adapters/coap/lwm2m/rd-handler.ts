@@ -1,0 +1,121 @@
+// The registration interface: Register (POST /rd), Update (POST /rd/<id>), De-register (DELETE /rd/<id>).
+import type { CoapIncomingRequest, CoapOutgoingResponse, CoapPeer, CoapRequestHandler } from '../endpoint.js';
+import { CF } from './codecs/content-format.js';
+import { type LinkEntry, parseLinkFormat } from './link-format.js';
+import { parseRegisterQuery, parseUpdateQuery } from './registration-query.js';
+import { newRegistrationId, type Registration, type RegistrationStore } from './registration-store.js';
+
+export interface Admission {
+  accept: boolean;
+  deviceId?: string | undefined;
+}
+
+export interface RdHooks {
+  store: RegistrationStore;
+  /** Maps the endpoint name to a configured device, or refuses it (4.03). */
+  admit(endpoint: string, peer: CoapPeer): Admission;
+  registered(reg: Registration, replaced: Registration | undefined): void;
+  updated(reg: Registration, linksChanged: boolean): void;
+  deregistered(reg: Registration): void;
+  /** A request that could not be accepted as sent (already answered with a 4.xx). */
+  malformed(reason: string, req: CoapIncomingRequest): void;
+  now(): number;
+}
+
+// Preference when the client announces several formats.
+const FORMAT_PREFERENCE = [CF.senmlCbor, CF.senmlJson, CF.lwm2mJson, CF.tlv];
+
+export function preferredFormat(links: readonly LinkEntry[]): number {
+  const ct = links.find((l) => l.path === undefined)?.attrs.ct;
+  if (typeof ct !== 'string') return CF.tlv;
+  const announced = ct.split(/[\s,]+/).map(Number);
+  return FORMAT_PREFERENCE.find((f) => announced.includes(f)) ?? CF.tlv;
+}
+
+export function createRdHandler(hooks: RdHooks): CoapRequestHandler {
+  const reject = (req: CoapIncomingRequest, code: string, reason: string): CoapOutgoingResponse => {
+    hooks.malformed(reason, req);
+    return { code, payload: reason };
+  };
+
+  const parseLinks = (req: CoapIncomingRequest) => {
+    if (req.contentFormat !== undefined && req.contentFormat !== CF.linkFormat) return undefined;
+    return parseLinkFormat(req.payload.toString('utf8'));
+  };
+
+  const register = (req: CoapIncomingRequest): CoapOutgoingResponse => {
+    const links = parseLinks(req);
+    if (!links) return reject(req, '4.15', `registration payload must be link format (40), got ${req.contentFormat}`);
+    const params = parseRegisterQuery(req.query);
+    if (!params.ok) return reject(req, '4.00', params.error);
+    if (!links.ok) return reject(req, '4.00', `registration payload: ${links.error}`);
+    const admission = hooks.admit(params.value.endpoint, req.source);
+    if (!admission.accept) return { code: '4.03', payload: 'endpoint not allowed' };
+    const now = hooks.now();
+    const reg: Registration = {
+      id: newRegistrationId(),
+      endpoint: params.value.endpoint,
+      version: params.value.version,
+      lifetime: params.value.lifetime,
+      binding: params.value.binding,
+      queueMode: params.value.queueMode,
+      peer: { ...req.source },
+      links: links.value,
+      contentFormat: preferredFormat(links.value),
+      registeredAt: now,
+      lastUpdate: now,
+      deviceId: admission.deviceId,
+    };
+    const replaced = hooks.store.add(reg);
+    hooks.registered(reg, replaced);
+    return { code: '2.01', locationPath: ['rd', reg.id] };
+  };
+
+  // The id is unguessable, and an Update/De-register must also come from the registered IP address.
+  const owned = (req: CoapIncomingRequest, id: string): Registration | CoapOutgoingResponse => {
+    const reg = hooks.store.get(id);
+    if (!reg) return { code: '4.04', payload: 'no such registration' };
+    if (reg.peer.address !== req.source.address) {
+      return reject(req, '4.03', `registration ${reg.endpoint} belongs to another address (${req.source.address})`);
+    }
+    return reg;
+  };
+
+  const update = (req: CoapIncomingRequest, id: string): CoapOutgoingResponse => {
+    const reg = owned(req, id);
+    if ('code' in reg) return reg;
+    const params = parseUpdateQuery(req.query);
+    if (!params.ok) return reject(req, '4.00', params.error);
+    let linksChanged = false;
+    if (req.payload.length > 0) {
+      const links = parseLinks(req);
+      if (!links) return reject(req, '4.15', `update payload must be link format (40), got ${req.contentFormat}`);
+      if (!links.ok) return reject(req, '4.00', `update payload: ${links.error}`);
+      reg.links = links.value;
+      reg.contentFormat = preferredFormat(links.value);
+      linksChanged = true;
+    }
+    Object.assign(reg, params.value);
+    reg.peer = { ...req.source };
+    reg.lastUpdate = hooks.now();
+    hooks.updated(reg, linksChanged);
+    return { code: '2.04' };
+  };
+
+  const deregister = (req: CoapIncomingRequest, id: string): CoapOutgoingResponse => {
+    const reg = owned(req, id);
+    if ('code' in reg) return reg;
+    hooks.store.remove(reg.id);
+    hooks.deregistered(reg);
+    return { code: '2.02' };
+  };
+
+  return (req) => {
+    const [, id, ...rest] = req.path;
+    if (rest.length > 0) return { code: '4.04' };
+    if (id === undefined) return req.method === 'POST' ? register(req) : { code: '4.05' };
+    if (req.method === 'POST') return update(req, id);
+    if (req.method === 'DELETE') return deregister(req, id);
+    return { code: '4.05' };
+  };
+}

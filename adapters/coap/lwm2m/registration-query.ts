@@ -1,0 +1,76 @@
+// The Uri-Query of Register and Update: ep, lt, lwm2m, b, Q (in any order; Zephyr sends lwm2m, ep, lt, b, Q).
+import { type Decoded, fail, ok } from './result.js';
+
+export interface RegisterParams {
+  endpoint: string;
+  lifetime: number;
+  version: string;
+  binding: string;
+  queueMode: boolean;
+}
+
+export type UpdateParams = Partial<Pick<RegisterParams, 'lifetime' | 'binding' | 'queueMode'>>;
+
+const DEFAULT_LIFETIME_S = 86400;
+const MAX_LIFETIME_S = 0xffffffff;
+const ENDPOINT = /^[\x21-\x7e]{1,128}$/;
+
+function split(query: readonly string[]): Decoded<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const q of query) {
+    const eq = q.indexOf('=');
+    const key = eq < 0 ? q : q.slice(0, eq);
+    if (out.has(key)) return fail(`duplicate query parameter "${key}"`);
+    out.set(key, eq < 0 ? '' : q.slice(eq + 1));
+  }
+  return ok(out);
+}
+
+function lifetime(raw: string | undefined): Decoded<number | undefined> {
+  if (raw === undefined) return ok(undefined);
+  if (!/^\d{1,10}$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_LIFETIME_S)
+    return fail(`bad lifetime "lt=${raw}"`);
+  return ok(Number(raw));
+}
+
+function binding(raw: string | undefined): Decoded<string | undefined> {
+  if (raw === undefined) return ok(undefined);
+  if (!/^[UQSNT]{1,5}$/.test(raw)) return fail(`bad binding "b=${raw}"`);
+  return ok(raw);
+}
+
+export function parseRegisterQuery(query: readonly string[]): Decoded<RegisterParams> {
+  const q = split(query);
+  if (!q.ok) return q;
+  const ep = q.value.get('ep');
+  if (ep === undefined) return fail('missing endpoint name "ep="');
+  if (!ENDPOINT.test(ep)) return fail('endpoint name must be 1-128 printable characters');
+  const version = q.value.get('lwm2m') ?? '1.0';
+  if (!/^1\.[0-2]$/.test(version)) return fail(`unsupported LwM2M version "${version}"`);
+  const lt = lifetime(q.value.get('lt'));
+  if (!lt.ok) return lt;
+  const b = binding(q.value.get('b'));
+  if (!b.ok) return b;
+  const bindingValue = b.value ?? 'U';
+  return ok({
+    endpoint: ep,
+    lifetime: lt.value ?? DEFAULT_LIFETIME_S,
+    version,
+    binding: bindingValue,
+    queueMode: q.value.has('Q') || bindingValue.includes('Q'),
+  });
+}
+
+export function parseUpdateQuery(query: readonly string[]): Decoded<UpdateParams> {
+  const q = split(query);
+  if (!q.ok) return q;
+  const lt = lifetime(q.value.get('lt'));
+  if (!lt.ok) return lt;
+  const b = binding(q.value.get('b'));
+  if (!b.ok) return b;
+  const out: UpdateParams = {};
+  if (lt.value !== undefined) out.lifetime = lt.value;
+  if (b.value !== undefined) out.binding = b.value;
+  if (b.value !== undefined || q.value.has('Q')) out.queueMode = q.value.has('Q') || (b.value ?? '').includes('Q');
+  return ok(out);
+}

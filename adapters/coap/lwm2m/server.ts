@@ -1,0 +1,469 @@
+// The LwM2M server: registrations from /rd and /dp, operations on clients, and their MQTT view.
+import type { AdapterContext, CommandResult, DeviceCommand, DeviceConfigOf } from '../../../gateway/adapter.js';
+import type { CoapEndpoint, CoapIncomingRequest, CoapObservation, CoapOutgoingResponse } from '../endpoint.js';
+import { CF, decodePayload, FORMAT_NAMES } from './codecs/content-format.js';
+import { CommandQueue } from './command-queue.js';
+import { type Lwm2mDeviceConfig, type Lwm2mServerConfig, lwm2mDeviceSchema } from './config.js';
+import { loadObjectModel, type ObjectModel } from './object-model.js';
+import { type Lwm2mOperationError, Lwm2mOperations, type OperationTarget } from './operations.js';
+import { formatPath, type Lwm2mPath, parsePath } from './path.js';
+import { rawRequestSchema } from './raw-request.js';
+import { type Admission, createRdHandler } from './rd-handler.js';
+import { type Registration, RegistrationStore } from './registration-store.js';
+import { coerceValue, recordsToState, resolveKey } from './state-mapping.js';
+import { type Lwm2mRecord, toJsonValue } from './values.js';
+
+export interface Lwm2mServerOptions {
+  endpoint: CoapEndpoint;
+  ctx: AdapterContext;
+  config: Lwm2mServerConfig;
+  /** Injected clock for tests of expiry arithmetic; defaults to Date.now. */
+  now?: () => number;
+}
+
+export interface Lwm2mServer {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  handles(deviceId: string): boolean;
+  command(deviceId: string, cmd: DeviceCommand): Promise<CommandResult>;
+  request(deviceId: string, data: Record<string, unknown>): Promise<unknown>;
+  /** Re-maps registrations after the device list changed (onboarding needs no re-registration). */
+  devicesChanged(): void;
+  status(): Record<string, unknown>;
+}
+
+interface Live {
+  observations: Map<string, CoapObservation>;
+  expiry: NodeJS.Timeout | undefined;
+}
+
+export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
+  const { endpoint, ctx, config } = opts;
+  const now = opts.now ?? Date.now;
+  const model: ObjectModel = loadObjectModel(config.objects_dir);
+  const store = new RegistrationStore();
+  const live = new Map<string, Live>();
+  const queue = new CommandQueue(config.max_queued_commands);
+  let running = false;
+  let unknownSeen = 0;
+  const ops = new Lwm2mOperations(endpoint, model, config.request_timeout_ms, (reason, bytes) =>
+    ctx.decodeError(`lwm2m: ${reason}`, { bytes }),
+  );
+
+  const deviceConfigs = (): Array<{ device: DeviceConfigOf; lwm2m: Lwm2mDeviceConfig }> => {
+    const out: Array<{ device: DeviceConfigOf; lwm2m: Lwm2mDeviceConfig }> = [];
+    for (const device of ctx.devices()) {
+      const parsed = lwm2mDeviceSchema.safeParse(device.lwm2m);
+      if (parsed.success && device.disabled !== true) out.push({ device, lwm2m: parsed.data });
+    }
+    return out;
+  };
+  const deviceOfEndpoint = (ep: string) => deviceConfigs().find((d) => d.lwm2m.endpoint === ep);
+  const deviceById = (id: string) => deviceConfigs().find((d) => d.device.id === id);
+
+  const target = (reg: Registration): OperationTarget => {
+    const override = reg.deviceId ? deviceById(reg.deviceId)?.lwm2m.content_format : undefined;
+    return { peer: reg.peer, contentFormat: override ? (FORMAT_NAMES[override] ?? CF.tlv) : reg.contentFormat };
+  };
+
+  const emit = (reg: Registration, records: readonly Lwm2mRecord[]): void => {
+    const deviceId = reg.deviceId;
+    if (!deviceId || records.length === 0) return;
+    ctx.countMessage('in');
+    const { properties, raw } = recordsToState(model, records);
+    if (Object.keys(properties).length > 0) ctx.telemetry(deviceId, properties);
+    for (const r of raw) ctx.publish(deviceId, r.subtopic, r.value, { retain: true });
+  };
+
+  const awake = (reg: Registration): boolean => !reg.queueMode || now() - reg.lastUpdate <= config.queue_awake_s * 1000;
+
+  /** Runs now when the client listens, else when it next checks in (queue mode). */
+  const schedule = <T>(reg: Registration, run: (r: Registration) => Promise<T>): Promise<T> => {
+    if (awake(reg)) return run(reg);
+    return queue.enqueue(reg.endpoint, () => {
+      const current = store.byEndpoint(reg.endpoint);
+      if (!current) return Promise.reject(new Error(`${reg.endpoint} is no longer registered`));
+      return run(current);
+    });
+  };
+
+  const armExpiry = (reg: Registration): void => {
+    const state = live.get(reg.id);
+    if (!state) return;
+    if (state.expiry) clearTimeout(state.expiry);
+    const ms = Math.min((reg.lifetime + config.lifetime_grace_s) * 1000, 2 ** 31 - 1);
+    state.expiry = setTimeout(() => expire(reg), ms);
+    state.expiry.unref();
+  };
+
+  const forget = (reg: Registration, reason: string, cancelObservations: boolean): void => {
+    const state = live.get(reg.id);
+    live.delete(reg.id);
+    if (state?.expiry) clearTimeout(state.expiry);
+    for (const o of state?.observations.values() ?? []) if (cancelObservations) o.cancel().catch(() => {});
+    if (!store.byEndpoint(reg.endpoint)) queue.drop(reg.endpoint, reason);
+  };
+
+  const expire = (reg: Registration): void => {
+    if (store.get(reg.id) !== reg) return;
+    store.remove(reg.id);
+    forget(reg, `${reg.endpoint}: registration lifetime expired`, false);
+    ctx.logger.info({ endpoint: reg.endpoint }, 'lwm2m registration expired');
+    if (reg.deviceId) ctx.availability(reg.deviceId, false);
+  };
+
+  const observedPaths = (reg: Registration): Lwm2mPath[] => {
+    const configured = reg.deviceId ? deviceById(reg.deviceId)?.lwm2m.observe : undefined;
+    if (configured)
+      return configured.flatMap((p) => (parsePath(p).ok ? [(parsePath(p) as { value: Lwm2mPath }).value] : []));
+    const out: Lwm2mPath[] = [];
+    for (const link of reg.links) {
+      if (link.path?.inst === undefined || link.path.res !== undefined) continue;
+      for (const res of model.defaultObserved(link.path.obj))
+        out.push({ obj: link.path.obj, inst: link.path.inst, res });
+    }
+    return out;
+  };
+
+  const observe = async (reg: Registration, path: Lwm2mPath): Promise<Lwm2mRecord[]> => {
+    const state = live.get(reg.id);
+    if (!state) throw new Error(`${reg.endpoint} is not registered`);
+    const key = formatPath(path);
+    const { records, observation } = await ops.observe(target(reg), path, (recs) => emit(reg, recs));
+    if (live.get(reg.id) !== state) {
+      observation.cancel().catch(() => {});
+      return records;
+    }
+    state.observations
+      .get(key)
+      ?.cancel()
+      .catch(() => {});
+    state.observations.set(key, observation);
+    emit(reg, records);
+    return records;
+  };
+
+  const observeDefaults = (reg: Registration): void => {
+    const state = live.get(reg.id);
+    if (!state || !reg.deviceId) return;
+    for (const path of observedPaths(reg)) {
+      if (state.observations.has(formatPath(path))) continue;
+      schedule(reg, (r) => observe(r, path)).catch((e: unknown) =>
+        ctx.logger.warn({ endpoint: reg.endpoint, path: formatPath(path), err: String(e) }, 'lwm2m observe failed'),
+      );
+    }
+  };
+
+  const announce = (reg: Registration): void => {
+    if (!reg.deviceId) return;
+    ctx.availability(reg.deviceId, true);
+    ctx.deviceInfo(reg.deviceId, {
+      lwm2m: {
+        endpoint: reg.endpoint,
+        version: reg.version,
+        binding: reg.binding,
+        queue_mode: reg.queueMode,
+        lifetime: reg.lifetime,
+        content_format: reg.contentFormat,
+        address: `[${reg.peer.address}]:${reg.peer.port}`,
+        objects: reg.links.flatMap((l) => (l.path ? [formatPath(l.path)] : [])),
+      },
+    });
+  };
+
+  const admit = (ep: string, peer: { address: string; port: number }): Admission => {
+    const known = deviceOfEndpoint(ep);
+    if (known) return { accept: true, deviceId: known.device.id };
+    unknownSeen++;
+    ctx.deviceSeen({
+      transport: 'coap',
+      address: ep,
+      name: ep,
+      suggested_config: { id: suggestId(ep), transport: 'coap', lwm2m: { endpoint: ep } },
+      details: { lwm2m: true, address: `[${peer.address}]:${peer.port}` },
+    });
+    const policy = config.unknown_endpoints;
+    return { accept: policy === 'accept' || (policy === 'permit_join' && ctx.permitJoin()) };
+  };
+
+  // A registration accepted before onboarding gets its device id as soon as the config names it.
+  const bind = (reg: Registration): boolean => {
+    if (reg.deviceId) return false;
+    const known = deviceOfEndpoint(reg.endpoint);
+    if (!known) return false;
+    reg.deviceId = known.device.id;
+    return true;
+  };
+
+  const rdHandler = createRdHandler({
+    store,
+    admit,
+    now,
+    registered(reg, replaced) {
+      ctx.countMessage('in');
+      if (replaced) forget(replaced, `${reg.endpoint} registered again`, true);
+      live.set(reg.id, { observations: new Map(), expiry: undefined });
+      armExpiry(reg);
+      ctx.logger.info({ endpoint: reg.endpoint, device: reg.deviceId, lt: reg.lifetime }, 'lwm2m registered');
+      announce(reg);
+      // After the 2.01 is on the wire: the client may not serve requests before it sees it.
+      setImmediate(() => {
+        observeDefaults(reg);
+        void queue.flush(reg.endpoint);
+      });
+    },
+    updated(reg, linksChanged) {
+      ctx.countMessage('in');
+      armExpiry(reg);
+      const newlyBound = bind(reg);
+      if (newlyBound || linksChanged) announce(reg);
+      else if (reg.deviceId) ctx.availability(reg.deviceId, true);
+      setImmediate(() => {
+        if (newlyBound || linksChanged) observeDefaults(reg);
+        void queue.flush(reg.endpoint);
+      });
+    },
+    deregistered(reg) {
+      ctx.countMessage('in');
+      forget(reg, `${reg.endpoint} de-registered`, false);
+      ctx.logger.info({ endpoint: reg.endpoint }, 'lwm2m de-registered');
+      if (reg.deviceId) ctx.availability(reg.deviceId, false);
+    },
+    malformed(reason, req) {
+      ctx.decodeError(`lwm2m: ${reason}`, { bytes: req.payload });
+    },
+  });
+
+  // LwM2M 1.1 Send: the client is identified by its transport address.
+  const sendHandler = (req: CoapIncomingRequest): CoapOutgoingResponse => {
+    if (req.method !== 'POST' || req.path.length !== 1) return { code: '4.05' };
+    const reg = store.all().find((r) => r.peer.address === req.source.address && r.peer.port === req.source.port);
+    if (!reg) return { code: '4.04', payload: 'not registered' };
+    if (req.contentFormat !== CF.senmlJson && req.contentFormat !== CF.senmlCbor) {
+      ctx.decodeError(`lwm2m: Send with content format ${req.contentFormat}`, { bytes: req.payload });
+      return { code: '4.15' };
+    }
+    const decoded = decodePayload(req.contentFormat, req.payload, { obj: 0 }, model.typeOf);
+    if (!decoded.ok) {
+      ctx.decodeError(`lwm2m: Send from ${reg.endpoint}: ${decoded.error}`, {
+        deviceId: reg.deviceId,
+        bytes: req.payload,
+      });
+      return { code: '4.00', payload: decoded.error };
+    }
+    emit(reg, decoded.value);
+    return { code: '2.04' };
+  };
+
+  const registrationOf = (deviceId: string): Registration => {
+    const cfg = deviceById(deviceId);
+    if (!cfg) throw new Error(`${deviceId} is not an LwM2M device`);
+    const reg = store.byEndpoint(cfg.lwm2m.endpoint);
+    if (!reg || reg.deviceId !== deviceId) throw new Error(`${deviceId} (${cfg.lwm2m.endpoint}) is not registered`);
+    return reg;
+  };
+
+  const recordsToData = (records: readonly Lwm2mRecord[], byPath: boolean): Record<string, unknown> => {
+    const data: Record<string, unknown> = {};
+    for (const r of records) {
+      const name = byPath ? undefined : model.propertyOf(r.path);
+      data[name ?? formatPath(r.path)] = toJsonValue(r.value);
+    }
+    return data;
+  };
+
+  const writeOne = async (reg: Registration, path: Lwm2mPath, input: unknown): Promise<Lwm2mRecord> => {
+    if (path.inst === undefined || path.res === undefined) throw new Error(`${formatPath(path)} is not a resource`);
+    const value = coerceValue(input, model.typeOf(path.obj, path.res));
+    if (!value.ok) throw new Error(`${formatPath(path)}: ${value.error}`);
+    const record: Lwm2mRecord = { path: { ...path, inst: path.inst, res: path.res }, value: value.value };
+    await ops.write(target(reg), path, [record], 'replace');
+    return record;
+  };
+
+  const set = async (reg: Registration, payload: Record<string, unknown>): Promise<CommandResult> => {
+    const written: Lwm2mRecord[] = [];
+    for (const [key, input] of Object.entries(payload)) {
+      const resolved = resolveKey(model, key);
+      if (!resolved.ok) throw new Error(resolved.error);
+      const { path } = resolved.value;
+      const def = path.res === undefined ? undefined : model.resource(path.obj, path.res);
+      if (def?.operations.includes('E')) {
+        const args = typeof input === 'string' && input !== '' ? input : undefined;
+        await schedule(reg, (r) => ops.execute(target(r), path, args));
+        continue;
+      }
+      written.push(await schedule(reg, (r) => writeOne(r, path, input)));
+    }
+    emit(reg, written);
+    const data = recordsToData(written, false);
+    return { data, merge: true };
+  };
+
+  const get = async (reg: Registration, payload: Record<string, unknown>): Promise<CommandResult> => {
+    const records: Lwm2mRecord[] = [];
+    for (const key of Object.keys(payload)) {
+      const resolved = resolveKey(model, key);
+      if (!resolved.ok) throw new Error(resolved.error);
+      records.push(...(await schedule(reg, (r) => ops.read(target(r), resolved.value.path))));
+    }
+    emit(reg, records);
+    return { data: recordsToData(records, false), merge: true };
+  };
+
+  const raw = async (reg: Registration, data: Record<string, unknown>): Promise<unknown> => {
+    const parsed = rawRequestSchema.safeParse(data);
+    if (!parsed.success)
+      throw new Error(
+        `invalid lwm2m request: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
+    const req = parsed.data;
+    if (req.op === 'registration') return describeRegistration(reg);
+    const p = parsePath(req.path);
+    if (!p.ok) throw new Error(p.error);
+    const path = p.value;
+    switch (req.op) {
+      case 'read': {
+        const records = await schedule(reg, (r) => ops.read(target(r), path));
+        emit(reg, records);
+        return { path: formatPath(path), values: recordsToData(records, true) };
+      }
+      case 'discover': {
+        const links = await schedule(reg, (r) => ops.discover(target(r), path));
+        return {
+          path: formatPath(path),
+          links: links.map((l) => ({ path: l.path ? formatPath(l.path) : '/', ...l.attrs })),
+        };
+      }
+      case 'write': {
+        const records = writeRecords(path, req.value, req.values);
+        await schedule(reg, (r) => ops.write(target(r), path, records, req.mode));
+        emit(reg, records);
+        return { path: formatPath(path), written: recordsToData(records, true) };
+      }
+      case 'execute':
+        await schedule(reg, (r) => ops.execute(target(r), path, req.args));
+        return { path: formatPath(path), executed: true };
+      case 'write_attributes':
+        await schedule(reg, (r) => ops.writeAttributes(target(r), path, req.attributes));
+        return { path: formatPath(path), attributes: req.attributes };
+      case 'observe': {
+        const records = await schedule(reg, (r) => observe(r, path));
+        return { path: formatPath(path), observing: true, values: recordsToData(records, true) };
+      }
+      case 'cancel_observe': {
+        const state = live.get(reg.id);
+        const observation = state?.observations.get(formatPath(path));
+        if (!observation) throw new Error(`${formatPath(path)} is not observed`);
+        state?.observations.delete(formatPath(path));
+        await observation.cancel();
+        return { path: formatPath(path), observing: false };
+      }
+    }
+  };
+
+  const writeRecords = (
+    path: Lwm2mPath,
+    value: unknown,
+    values: Record<string, unknown> | undefined,
+  ): Lwm2mRecord[] => {
+    if (path.inst === undefined) throw new Error('write needs an instance or resource path');
+    const inst = path.inst;
+    const entries: Array<[Lwm2mPath, unknown]> = [];
+    if (path.res !== undefined) {
+      if (value === undefined) throw new Error('write on a resource needs "value"');
+      entries.push([path, value]);
+    } else {
+      if (!values || Object.keys(values).length === 0) throw new Error('write on an instance needs "values"');
+      for (const [k, v] of Object.entries(values)) {
+        const [res, ri] = k.split('/').map(Number);
+        entries.push([{ obj: path.obj, inst, res, ri }, v]);
+      }
+    }
+    return entries.map(([p, v]) => {
+      const res = p.res ?? 0;
+      const coerced = coerceValue(v, model.typeOf(p.obj, res));
+      if (!coerced.ok) throw new Error(`${formatPath(p)}: ${coerced.error}`);
+      const rp = p.ri === undefined ? { obj: p.obj, inst, res } : { obj: p.obj, inst, res, ri: p.ri };
+      return { path: rp, value: coerced.value };
+    });
+  };
+
+  const describeRegistration = (reg: Registration) => ({
+    endpoint: reg.endpoint,
+    registration_id: reg.id,
+    version: reg.version,
+    binding: reg.binding,
+    queue_mode: reg.queueMode,
+    lifetime: reg.lifetime,
+    awake: awake(reg),
+    address: `[${reg.peer.address}]:${reg.peer.port}`,
+    content_format: target(reg).contentFormat,
+    objects: reg.links.flatMap((l) => (l.path ? [formatPath(l.path)] : [])),
+    observed: [...(live.get(reg.id)?.observations.keys() ?? [])],
+    registered_at: new Date(reg.registeredAt).toISOString(),
+    last_update: new Date(reg.lastUpdate).toISOString(),
+  });
+
+  return {
+    async start() {
+      if (running) return;
+      running = true;
+      endpoint.route('rd', rdHandler);
+      endpoint.route('dp', sendHandler);
+    },
+    async stop() {
+      running = false;
+      queue.dropAll('the LwM2M server stopped');
+      for (const reg of store.all()) {
+        store.remove(reg.id);
+        forget(reg, 'the LwM2M server stopped', false);
+      }
+    },
+    handles: (deviceId) => deviceById(deviceId) !== undefined,
+    async command(deviceId, cmd) {
+      const reg = registrationOf(deviceId);
+      try {
+        return cmd.kind === 'set' ? await set(reg, cmd.payload) : await get(reg, cmd.payload);
+      } catch (e) {
+        throw asError(e);
+      }
+    },
+    async request(deviceId, data) {
+      try {
+        return await raw(registrationOf(deviceId), data);
+      } catch (e) {
+        throw asError(e);
+      }
+    },
+    devicesChanged() {
+      for (const reg of store.all()) {
+        if (!bind(reg)) continue;
+        announce(reg);
+        observeDefaults(reg);
+      }
+    },
+    status: () => ({
+      registrations: store.size,
+      onboarded: store.all().filter((r) => r.deviceId).length,
+      observations: [...live.values()].reduce((n, l) => n + l.observations.size, 0),
+      queued_commands: queue.size,
+      unknown_registrations_seen: unknownSeen,
+    }),
+  };
+}
+
+function asError(e: unknown): Error {
+  if (e instanceof Error) return e as Lwm2mOperationError;
+  return new Error(String(e));
+}
+
+/** A config id from an endpoint name: lowercase, [a-z0-9_-], at most 63 characters. */
+function suggestId(ep: string): string {
+  const id = ep
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/^[-_]+/, '')
+    .slice(0, 63);
+  return id === '' ? 'lwm2m-device' : id;
+}

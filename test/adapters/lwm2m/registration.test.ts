@@ -1,0 +1,161 @@
+import type { ParsedPacket } from 'coap-packet';
+import { afterEach, describe, expect, it } from 'vitest';
+import { withTimeout } from '../../sim/lwm2m/coap-wire.js';
+import { type Harness, startHarness } from './harness.js';
+
+let h: Harness;
+afterEach(async () => {
+  await h?.close();
+});
+
+const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+
+describe('LwM2M registration interface', () => {
+  it('answers the protocols.md Register bytes with 2.01 and Location-Path rd,<id>', async () => {
+    h = await startHarness({}, [{ id: 'node1', endpoint: 'zephyr-node1' }]);
+    const c = await h.client({ endpoint: 'zephyr-node1' });
+    const reply = new Promise<ParsedPacket>((resolve) => c.once('response', resolve));
+    // Exactly the §6.3 datagram; the answer is matched on its token 01..08.
+    const bytes = hex(`48 02 12 34 01 02 03 04 05 06 07 08 B2 72 64 11 28 39 6C 77 6D 32 6D 3D 31 2E 31 0D 02 65 70 3D
+      7A 65 70 68 79 72 2D 6E 6F 64 65 31 06 6C 74 3D 33 30 30 FF 3C 2F 3E 3B 63 74 3D 31 31 30 2C 3C
+      2F 31 2F 30 3E 2C 3C 2F 33 2F 30 3E 2C 3C 2F 33 33 30 33 2F 30 3E`);
+    const answer = h.ctx.waitFor('availability', (f) => f.deviceId === 'node1' && f.online);
+    c.sendRaw(bytes);
+    const packet = await withTimeout(reply, 3000, 'the 2.01');
+    expect(packet).toMatchObject({ code: '2.01', ack: true, messageId: 0x1234, token: hex('0102030405060708') });
+    const location = packet.options.filter((o) => o.name === 'Location-Path').map((o) => o.value.toString());
+    expect(location).toEqual(['rd', expect.stringMatching(/^[0-9a-f]{24}$/)]);
+    await answer;
+    const info = await h.ctx.waitFor('deviceInfo', (f) => f.deviceId === 'node1');
+    expect(info.info.lwm2m).toMatchObject({
+      endpoint: 'zephyr-node1',
+      version: '1.1',
+      binding: 'U',
+      lifetime: 300,
+      content_format: 110,
+      objects: ['/1/0', '/3/0', '/3303/0'],
+    });
+    expect(h.server.status()).toMatchObject({ registrations: 1, onboarded: 1 });
+  });
+
+  it('registers, updates and de-registers with the codes Zephyr expects', async () => {
+    h = await startHarness({}, [{ id: 'node1', endpoint: 'zephyr-node1' }]);
+    const c = await h.client({ endpoint: 'zephyr-node1' });
+    const id = await c.register();
+    expect(c.location).toEqual(['rd', id]);
+    expect(id).toMatch(/^[0-9a-f]{24}$/);
+    expect(await c.update()).toBe('2.04');
+    expect(await c.update(['lt=600'])).toBe('2.04');
+    expect(await h.server.request('node1', { op: 'registration' })).toMatchObject({ lifetime: 600 });
+    expect(await c.deregister()).toBe('2.02');
+    await h.ctx.waitFor('availability', (f) => f.deviceId === 'node1' && !f.online);
+    expect(await c.update()).toBe('4.04');
+  });
+
+  it('gives every registration a different unguessable id', async () => {
+    h = await startHarness({ unknown_endpoints: 'accept' });
+    const ids = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const c = await h.client({ endpoint: `ep-${i}` });
+      ids.add(await c.register());
+    }
+    expect(ids.size).toBe(20);
+  });
+
+  it('refuses an Update or De-register of a registration from another address', async () => {
+    h = await startHarness({}, [{ id: 'node1', endpoint: 'zephyr-node1' }]);
+    const owner = await h.client({ endpoint: 'zephyr-node1' });
+    await owner.register();
+    const intruder = await h.client({ endpoint: 'other', bindAddress: '127.0.0.2' });
+    intruder.location = owner.location;
+    expect(await intruder.update(['lt=1'])).toBe('4.03');
+    expect(await intruder.deregister()).toBe('4.03');
+    expect(await h.server.request('node1', { op: 'registration' })).toMatchObject({ lifetime: 300 });
+    await h.ctx.waitFor('decodeError', (f) => f.reason.includes('another address'));
+  });
+
+  it('answers malformed registrations with 4.00/4.15 and counts them', async () => {
+    h = await startHarness({ unknown_endpoints: 'accept' });
+    const c = await h.client({ endpoint: 'x' });
+    const cases: Array<[string[], string, number | undefined, string]> = [
+      [['lwm2m=1.1', 'lt=300'], '</1/0>', 40, '4.00'],
+      [['lwm2m=1.1', 'ep=a', 'lt=abc'], '</1/0>', 40, '4.00'],
+      [['lwm2m=1.1', 'ep=a', 'lt=0'], '</1/0>', 40, '4.00'],
+      [['lwm2m=9.9', 'ep=a'], '</1/0>', 40, '4.00'],
+      [['ep=a', 'ep=b'], '</1/0>', 40, '4.00'],
+      [['ep=a', 'b=XYZ'], '</1/0>', 40, '4.00'],
+      [['ep=a'], '</1/0', 40, '4.00'],
+      [['ep=a'], '<coap://x/1>', 40, '4.00'],
+      [['ep=a'], '{"x":1}', 50, '4.15'],
+    ];
+    for (const [query, payload, cf, code] of cases) {
+      const res = await c.request('POST', ['rd'], query, payload, cf);
+      expect(res.code, JSON.stringify(query) + payload).toBe(code);
+    }
+    expect(h.ctx.facts.filter((f) => f.type === 'decodeError')).toHaveLength(cases.length);
+    expect((await c.request('POST', ['rd'], ['ep=ok'], '</1/0>', 40)).code).toBe('2.01');
+    expect((await c.request('DELETE', ['rd'])).code).toBe('4.05');
+  });
+
+  it('refuses unknown endpoints unless permit_join is on, and announces them either way', async () => {
+    h = await startHarness();
+    const c = await h.client({ endpoint: 'Stranger.01' });
+    await expect(c.register()).rejects.toThrow(/4\.03/);
+    const seen = await h.ctx.waitFor('deviceSeen');
+    expect(seen.seen).toMatchObject({
+      transport: 'coap',
+      address: 'Stranger.01',
+      suggested_config: { id: 'stranger-01', transport: 'coap', lwm2m: { endpoint: 'Stranger.01' } },
+    });
+    h.ctx.permit = true;
+    await c.register();
+    expect(h.server.status()).toMatchObject({ registrations: 1, onboarded: 0 });
+    // Onboarding binds the live registration without a new Register.
+    h.ctx.devicesList = [{ id: 'stranger', transport: 'coap', lwm2m: { endpoint: 'Stranger.01' } }];
+    h.server.devicesChanged();
+    await h.ctx.waitFor('availability', (f) => f.deviceId === 'stranger' && f.online);
+    await h.ctx.waitFor('telemetry', (f) => f.deviceId === 'stranger' && f.values.temperature === 25.5);
+  });
+
+  it('reports offline when the lifetime expires without an Update', async () => {
+    h = await startHarness({ lifetime_grace_s: 0 }, [{ id: 'node1', endpoint: 'zephyr-node1' }]);
+    const c = await h.client({ endpoint: 'zephyr-node1', lifetime: 1 });
+    await c.register();
+    await h.ctx.waitFor('availability', (f) => f.online);
+    const started = Date.now();
+    await h.ctx.waitFor('availability', (f) => f.deviceId === 'node1' && !f.online, 3000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(await c.update()).toBe('4.04');
+    expect(h.server.status()).toMatchObject({ registrations: 0 });
+  });
+
+  it('an Update extends the lifetime', async () => {
+    h = await startHarness({ lifetime_grace_s: 0 }, [{ id: 'node1', endpoint: 'zephyr-node1' }]);
+    const c = await h.client({ endpoint: 'zephyr-node1', lifetime: 1 });
+    await c.register();
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setTimeout(r, 600));
+      expect(await c.update()).toBe('2.04');
+    }
+    expect(h.ctx.facts.some((f) => f.type === 'availability' && !f.online)).toBe(false);
+  });
+
+  it('re-registration after a client restart replaces the old registration and re-observes', async () => {
+    h = await startHarness({}, [{ id: 'node1', endpoint: 'zephyr-node1' }]);
+    const c = await h.client({ endpoint: 'zephyr-node1' });
+    const first = await c.register();
+    await h.ctx.waitFor('telemetry', (f) => f.values.temperature === 25.5);
+    const oldLocation = c.location;
+    await c.restart();
+    c.setValue('/3303/0/5700', 19);
+    const mark = h.ctx.facts.length;
+    const second = await c.register();
+    expect(second).not.toBe(first);
+    await h.ctx.waitFor('telemetry', (f) => f.values.temperature === 19, 3000, mark);
+    c.setValue('/3303/0/5700', 20.5);
+    await h.ctx.waitFor('telemetry', (f) => f.values.temperature === 20.5, 3000, mark);
+    c.location = oldLocation;
+    expect(await c.update()).toBe('4.04');
+    expect(h.server.status()).toMatchObject({ registrations: 1 });
+  });
+});
