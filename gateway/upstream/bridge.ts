@@ -371,10 +371,10 @@ export class UpstreamBridge {
     }
     const buf = Buffer.from(payload);
     this.#inbound.add(buf);
+    this.#counts.received++;
+    this.#metrics.received.inc();
     try {
       await this.deps.broker.publish(route.topic, buf, { qos: Math.min(qos, route.qos) as 0 | 1 | 2, retain });
-      this.#counts.received++;
-      this.#metrics.received.inc();
     } catch (err) {
       this.deps.logger.warn({ err, topic: route.topic }, 'could not publish an upstream message locally');
     }

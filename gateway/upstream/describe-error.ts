@@ -17,6 +17,9 @@ export function describeConnectError(err: unknown, url: string): string {
     return `upstream ${url} refused the connection: ${message}`;
   }
   if (typeof code === 'string') {
+    if (/^ERR_SSL_.*ALERT/.test(code)) {
+      return `TLS: upstream ${url} rejected the handshake (${code}); check bridge.tls.cert and bridge.tls.key (mutual TLS)`;
+    }
     if (
       /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code) &&
       !/ALTNAME/.test(code) &&

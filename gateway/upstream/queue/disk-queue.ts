@@ -6,7 +6,7 @@
 // (at-least-once), never losing. Whole segment files below the cursor are deleted. Memory use does not
 // depend on the backlog: only one read chunk and the in-flight window live in memory.
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, readFile, rename, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, statfs, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { QueueConfig } from '../config.js';
 import { decodeRecord, encodeRecord, peekRecordTime, type QueueMessage, RECORD_HEADER_BYTES } from './record.js';
@@ -65,6 +65,7 @@ interface PendingAppend {
 const SEGMENT_RE = /^(\d{16})\.seg$/;
 const CURSOR_FILE = 'cursor.json';
 const READ_CHUNK = 1024 * 1024;
+const MIN_FREE_TO_RESUME = 256 * 1024;
 
 const segmentName = (firstSeq: number) => `${String(firstSeq).padStart(16, '0')}.seg`;
 
@@ -283,6 +284,7 @@ export class DiskQueue {
         if (!this.#diskFull) {
           this.#diskFull = true;
           this.hooks.diskFull(err instanceof Error ? err : new Error(String(err)));
+          this.#probeSpace();
         }
       }
       if (refused.size > 0) this.hooks.dropped(refused.size, 'queue_full');
@@ -291,13 +293,33 @@ export class DiskQueue {
     }
   }
 
+  /** While refusing writes, checks the free space now and then so recovery does not wait for a publish. */
+  #probeSpace(): void {
+    const t = setTimeout(async () => {
+      if (this.#closed || !this.#diskFull) return;
+      const fs = await statfs(this.dir).catch(() => undefined);
+      if (fs && fs.bavail * fs.bsize >= MIN_FREE_TO_RESUME && this.#diskFull) {
+        this.#diskFull = false;
+        this.#diskFullUntil = 0;
+        this.hooks.recovered();
+        return;
+      }
+      this.#probeSpace();
+    }, this.options.diskFullRetryMs);
+    t.unref();
+  }
+
   async #writeChunk(chunk: PendingAppend[], written: PendingAppend[]): Promise<void> {
     if (chunk.length === 0) return;
     const seg = this.#active();
     const data = chunk.length === 1 ? chunk[0]!.buf : Buffer.concat(chunk.map((c) => c.buf));
     try {
-      const { bytesWritten } = await this.#writer.write(data, 0, data.length, null);
-      if (bytesWritten !== data.length) throw new Error(`short write (${bytesWritten} of ${data.length} bytes)`);
+      // A short write (disk filling up) is continued; the next write then reports the real error (ENOSPC).
+      for (let done = 0; done < data.length; ) {
+        const { bytesWritten } = await this.#writer.write(data, done, data.length - done, null);
+        if (bytesWritten === 0) throw new Error(`wrote 0 bytes (${done} of ${data.length})`);
+        done += bytesWritten;
+      }
     } catch (err) {
       // Cut a partial record off so the file stays a sequence of whole records.
       await this.#writer.truncate(seg.size).catch(() => {});

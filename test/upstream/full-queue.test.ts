@@ -1,0 +1,104 @@
+// The queue's limits seen from outside: the configured policy, counted on /metrics and reported on bridge/event.
+import { execFileSync } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeBridge, observe, publishMany, startLocalBroker, startUpstreamAedes } from './brokers.js';
+import { tempDir } from './queue-helpers.js';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const kb = (i: number) => `${i}:${'x'.repeat(1000)}`;
+
+async function publishAndCheckQueued(url: string, b: ReturnType<typeof makeBridge>): Promise<boolean> {
+  const before = (b.bridge.status().queue as { depth: number }).depth;
+  await publishMany(url, [{ topic: 'zephyr2mqtt/fill', payload: 'after recovery' }]);
+  return (b.bridge.status().queue as { depth: number }).depth === before + 1;
+}
+
+describe('full upstream queue', () => {
+  it('drop_oldest: drops the oldest, counts and reports them, then delivers the newest in order', async () => {
+    const dir = await tempDir();
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const local = await startLocalBroker(dir);
+    cleanups.push(() => local.broker.close());
+    const probe = await startUpstreamAedes();
+    const port = probe.port;
+    await probe.close();
+    const b = makeBridge(local.broker, dir, {
+      url: `mqtt://127.0.0.1:${port}`,
+      queue: { max_bytes: 1024 * 1024, when_full: 'drop_oldest', fsync: 'never' },
+    });
+    cleanups.push(() => b.bridge.stop());
+    await b.bridge.start();
+    const total = 3000;
+    await publishMany(
+      local.url,
+      Array.from({ length: total }, (_, i) => ({ topic: 'zephyr2mqtt/big', payload: kb(i) })),
+    );
+    const event = await b.waitForEvent('upstream_queue_dropped');
+    expect(event).toMatchObject({ reason: 'queue_full' });
+    const status = b.bridge.status() as { dropped: { queue_full: number }; queue: { depth: number; bytes: number } };
+    expect(status.dropped.queue_full).toBeGreaterThan(0);
+    expect(status.queue.bytes).toBeLessThanOrEqual(1024 * 1024);
+    expect(status.dropped.queue_full + status.queue.depth).toBe(total);
+    const metrics = await b.registry.metrics();
+    expect(metrics).toContain(
+      `zephyr2mqtt_upstream_messages_dropped_total{reason="queue_full"} ${status.dropped.queue_full}`,
+    );
+
+    const upstream = await startUpstreamAedes({ port });
+    cleanups.push(() => upstream.close());
+    const obs = await observe(upstream.url, 'gw1/big');
+    cleanups.push(() => obs.close());
+    const kept = status.queue.depth;
+    await obs.waitFor((s) => s.length >= kept, 15_000, `${kept} kept messages`);
+    const ids = obs.seen.map((m) => Number(m.payload.split(':')[0]));
+    expect(ids).toEqual(Array.from({ length: kept }, (_, i) => total - kept + i));
+  });
+
+  it('full disk: stops queueing, reports it, keeps delivering locally, and recovers when space returns', async () => {
+    const dir = await tempDir();
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const mnt = join(dir, 'small-disk');
+    await mkdir(mnt);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { stdio: 'pipe' });
+    } catch (err) {
+      throw new Error(
+        `this test mounts a 1 MiB tmpfs to fill a real disk and needs root (CAP_SYS_ADMIN): ${String(err)}`,
+      );
+    }
+    cleanups.push(async () => execFileSync('umount', [mnt]));
+    const local = await startLocalBroker(dir);
+    cleanups.push(() => local.broker.close());
+    const b = makeBridge(local.broker, mnt, { url: 'mqtt://127.0.0.1:1', queue: { fsync: 'never' } });
+    cleanups.push(() => b.bridge.stop());
+    await b.bridge.start();
+    const localObs = await observe(local.url, 'zephyr2mqtt/fill');
+    cleanups.push(() => localObs.close());
+    // Leave the queue about 100 KiB.
+    const filler = join(mnt, 'filler');
+    await writeFile(filler, Buffer.alloc(1024 * 1024 - 100 * 1024 - 8192));
+    const messages = Array.from({ length: 200 }, (_, i) => ({ topic: 'zephyr2mqtt/fill', payload: kb(i) }));
+    await publishMany(local.url, messages);
+    const full = await b.waitForEvent('upstream_queue_disk_full');
+    expect(String(full.error)).toMatch(/ENOSPC/);
+    await localObs.waitFor((s) => s.length >= 200, 5000, 'local delivery while the disk is full');
+    const status = b.bridge.status() as {
+      dropped: { disk_full: number };
+      queue: { depth: number; disk_full: boolean };
+    };
+    expect(status.queue.disk_full).toBe(true);
+    expect(status.dropped.disk_full).toBeGreaterThan(0);
+    expect(status.dropped.disk_full + status.queue.depth).toBe(200);
+
+    await rm(filler);
+    await b.waitForEvent('upstream_queue_recovered', 10_000);
+    expect(await publishAndCheckQueued(local.url, b)).toBe(true);
+    expect((b.bridge.status().queue as { disk_full: boolean }).disk_full).toBe(false);
+  });
+});
