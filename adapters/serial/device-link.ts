@@ -148,7 +148,7 @@ export class SerialDeviceLink {
           resolve();
           return;
         }
-        this.#deps.ctx.decodeError('serial write failed (port vanished?)', { deviceId: this.id, error: err });
+        this.#deps.ctx.decodeError('serial_write_failed', { deviceId: this.id, error: err.message });
         reject(new Error(`device "${this.id}": write failed: ${err.message}`));
       });
     });
@@ -264,13 +264,11 @@ export class SerialDeviceLink {
   #onData(chunk: Buffer): void {
     this.#splitter.push(chunk, (ev) => {
       if (ev.kind === 'overlong') {
-        this.#deps.ctx.decodeError(
-          `line longer than ${this.#deps.config.max_line_bytes} bytes dropped (${ev.dropped} bytes)`,
-          {
-            deviceId: this.id,
-            bytes: ev.head,
-          },
-        );
+        this.#deps.ctx.decodeError('overlong_line', {
+          deviceId: this.id,
+          bytes: ev.head,
+          error: `line longer than ${this.#deps.config.max_line_bytes} bytes dropped (${ev.dropped} bytes)`,
+        });
         return;
       }
       if (this.#echoes.length > 0 && this.#isEcho(consoleText(ev.line))) return;
@@ -284,8 +282,9 @@ export class SerialDeviceLink {
       case 'smp': {
         ctx.countMessage('in');
         const outcome = this.#smp?.handlePacket(event.packet);
-        if (outcome && !outcome.ok) ctx.decodeError(outcome.reason, { deviceId: this.id, bytes: event.packet });
-        else if (outcome?.value === 'unsolicited')
+        if (outcome && !outcome.ok) {
+          ctx.decodeError('smp_packet', { deviceId: this.id, bytes: event.packet, error: outcome.reason });
+        } else if (outcome?.value === 'unsolicited')
           ctx.logger.debug({ device: this.id }, 'unsolicited SMP response ignored');
         return;
       }
@@ -307,7 +306,7 @@ export class SerialDeviceLink {
         if (this.device.log) ctx.publish(this.id, 'log', event.text);
         return;
       case 'error':
-        ctx.decodeError(event.reason, { deviceId: this.id, bytes: event.bytes });
+        ctx.decodeError(event.code, { deviceId: this.id, bytes: event.bytes, error: event.reason });
         return;
     }
   }

@@ -10,7 +10,10 @@ export type DemuxEvent =
   | { kind: 'smp'; packet: Uint8Array }
   | AppMessage
   | { kind: 'log'; text: string }
-  | { kind: 'error'; reason: string; bytes: Uint8Array };
+  | { kind: 'error'; code: DemuxErrorCode; reason: string; bytes: Uint8Array };
+
+/** Stable error classes (metric labels and rate-limit keys); `reason` carries the detail. */
+export type DemuxErrorCode = 'binary_line' | 'ndjson' | 'smp_frame';
 
 export interface DemuxOptions {
   framing: SerialDeviceConfig['framing'];
@@ -49,7 +52,7 @@ export class LineDemux {
 
   #text(bytes: Uint8Array, events: DemuxEvent[]): void {
     if (!isText(bytes)) {
-      events.push({ kind: 'error', reason: 'binary data on the console (not UTF-8 text)', bytes });
+      events.push({ kind: 'error', code: 'binary_line', reason: 'binary data on the console (not UTF-8 text)', bytes });
       return;
     }
     const text = consoleText(bytes);
@@ -58,7 +61,7 @@ export class LineDemux {
     if (this.opts.framing !== 'raw') {
       if (content.startsWith('{')) {
         const app = decodeNdjsonLine(content);
-        events.push(app.ok ? app.value : { kind: 'error', reason: app.reason, bytes });
+        events.push(app.ok ? app.value : { kind: 'error', code: 'ndjson', reason: app.reason, bytes });
         return;
       }
       if (this.opts.framing === 'kv') {
@@ -98,7 +101,7 @@ export function consoleText(bytes: Uint8Array): string {
 }
 
 function smpEvent(r: DecodeResult<Uint8Array>, line: Uint8Array): DemuxEvent {
-  return r.ok ? { kind: 'smp', packet: r.value } : { kind: 'error', reason: r.reason, bytes: line };
+  return r.ok ? { kind: 'smp', packet: r.value } : { kind: 'error', code: 'smp_frame', reason: r.reason, bytes: line };
 }
 
 /** Offset of an SMP frame marker (06 09 or 04 14) in the line, or -1. */

@@ -22,7 +22,7 @@ function demuxAll(stream: Uint8Array, chunks: Uint8Array[], framing: 'ndjson' | 
   for (const c of chunks) {
     s.push(Buffer.from(c), (e) => {
       if (e.kind === 'line') out.push(...d.push(e.line));
-      else out.push({ kind: 'error', reason: `overlong ${e.dropped}`, bytes: new Uint8Array() });
+      else out.push({ kind: 'error', code: 'binary_line', reason: `overlong ${e.dropped}`, bytes: new Uint8Array() });
     });
   }
   expect(stream.length).toBeGreaterThan(0);
@@ -74,7 +74,12 @@ describe('LineDemux', () => {
       { kind: 'smp', packet: echoResponse },
       { kind: 'publish', topic: 'events/button', payload: { pressed: true } },
       { kind: 'telemetry', values: { temp: 21.5, state: 'on' } },
-      { kind: 'error', reason: expect.stringMatching(/invalid JSON line/), bytes: expect.any(Uint8Array) },
+      {
+        kind: 'error',
+        code: 'ndjson',
+        reason: expect.stringMatching(/invalid JSON line/),
+        bytes: expect.any(Uint8Array),
+      },
       { kind: 'telemetry', values: { rssi: -60 } },
     ]);
   });

@@ -9,7 +9,7 @@ export type Call =
   | { fn: 'deviceInfo'; deviceId: string; info: Record<string, unknown> }
   | { fn: 'deviceSeen'; seen: DeviceSeen }
   | { fn: 'publish'; deviceId: string; subtopic: string; payload: unknown }
-  | { fn: 'decodeError'; reason: string; deviceId?: string | undefined };
+  | { fn: 'decodeError'; reason: string; deviceId?: string | undefined; error?: unknown };
 
 export class RecordingContext implements AdapterContext {
   readonly kind = 'serial';
@@ -45,8 +45,8 @@ export class RecordingContext implements AdapterContext {
   publish(deviceId: string, subtopic: string, payload: string | Buffer | object): void {
     this.#record({ fn: 'publish', deviceId, subtopic, payload });
   }
-  decodeError(reason: string, detail?: { deviceId?: string }): void {
-    this.#record({ fn: 'decodeError', reason, deviceId: detail?.deviceId });
+  decodeError(reason: string, detail?: { deviceId?: string; error?: unknown }): void {
+    this.#record({ fn: 'decodeError', reason, deviceId: detail?.deviceId, error: detail?.error });
   }
   countMessage(direction: 'in' | 'out'): void {
     this.counts[direction]++;

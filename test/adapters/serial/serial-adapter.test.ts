@@ -143,11 +143,11 @@ describe('SerialAdapter (binding-mock)', () => {
       Buffer.concat([Buffer.alloc(1000, 0x41), Buffer.from('\n{"x":\n\x06\x09!!!!\n\x04\x14QUFB\n{"ok":1}\n')]),
     );
     await ctx.waitFor('telemetry', (c) => c.values.ok === 1);
-    expect(ctx.of('decodeError').map((c) => c.reason)).toEqual([
-      'line longer than 256 bytes dropped (1000 bytes)',
-      expect.stringMatching(/invalid JSON line/),
-      expect.stringMatching(/bad base64/),
-      'SMP continuation frame without a first frame',
+    expect(ctx.of('decodeError').map((c) => [c.reason, c.error])).toEqual([
+      ['overlong_line', 'line longer than 256 bytes dropped (1000 bytes)'],
+      ['ndjson', expect.stringMatching(/invalid JSON line/)],
+      ['smp_frame', expect.stringMatching(/bad base64/)],
+      ['smp_frame', 'SMP continuation frame without a first frame'],
     ]);
   });
 
