@@ -1,0 +1,185 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { withTimeout } from '../../sim/lwm2m/coap-wire.js';
+import type { SimFormat, SimLwm2mClient } from '../../sim/lwm2m/zephyr-client.js';
+import { type Harness, startHarness } from './harness.js';
+
+let h: Harness;
+afterEach(async () => {
+  await h?.close();
+});
+
+const DEVICE = { id: 'node1', endpoint: 'zephyr-node1' };
+
+async function registered(format: SimFormat = 'senml-json', version: '1.0' | '1.1' = '1.1'): Promise<SimLwm2mClient> {
+  h = await startHarness({}, [DEVICE]);
+  const c = await h.client({ endpoint: DEVICE.endpoint, format, version });
+  await c.register();
+  await h.ctx.waitFor('telemetry', (f) => f.values.temperature === 25.5);
+  return c;
+}
+
+function once<T extends unknown[]>(c: SimLwm2mClient, event: string): Promise<T> {
+  return withTimeout(
+    new Promise<T>((resolve) => c.once(event, (...args: unknown[]) => resolve(args as T))),
+    3000,
+    event,
+  );
+}
+
+describe('LwM2M device management through the server', () => {
+  for (const format of ['tlv', 'senml-json', 'senml-cbor'] as const) {
+    it(`observes temperature and light state in ${format} and maps them to properties and raw paths`, async () => {
+      const c = await registered(format, format === 'tlv' ? '1.0' : '1.1');
+      expect([...c.observers.values()].map((o) => `/${o.path.obj}/${o.path.inst}/${o.path.res}`).sort()).toEqual([
+        '/3303/0/5700',
+        '/3311/0/5850',
+      ]);
+      const mark = h.ctx.facts.length;
+      c.setValue('/3303/0/5700', 22.75);
+      const t = await h.ctx.waitFor('telemetry', (f) => f.values.temperature === 22.75, 3000, mark);
+      expect(t.deviceId).toBe('node1');
+      await h.ctx.waitFor('publish', (f) => f.subtopic === 'lwm2m/3303/0/5700' && f.payload === '22.75', 3000, mark);
+      c.setValue('/3311/0/5850', true);
+      await h.ctx.waitFor('telemetry', (f) => f.values.on_off === true, 3000, mark);
+    });
+  }
+
+  it('writes the light on/off by property name, accepting "ON"/"OFF"', async () => {
+    const c = await registered();
+    const write = once<[string]>(c, 'write');
+    const result = await h.server.command('node1', { kind: 'set', payload: { on_off: 'ON' } });
+    expect(result).toEqual({ data: { on_off: true }, merge: true });
+    expect((await write)[0]).toBe('/3311/0/5850');
+    expect(c.value('/3311/0/5850')).toBe(true);
+    await h.server.command('node1', { kind: 'set', payload: { '/3311/0/5850': false, '3311/0/5852': 30 } });
+    expect(c.value('/3311/0/5850')).toBe(false);
+    expect(c.value('/3311/0/5852')).toBe(30);
+  });
+
+  it('writes in TLV to a TLV-only client', async () => {
+    const c = await registered('tlv', '1.0');
+    await h.server.command('node1', { kind: 'set', payload: { on_off: true, on_time: 7 } });
+    expect(c.value('/3311/0/5850')).toBe(true);
+    expect(c.value('/3311/0/5852')).toBe(7);
+  });
+
+  it('executes reboot by property name and by path', async () => {
+    const c = await registered();
+    const exec = once<[string, string]>(c, 'execute');
+    await h.server.command('node1', { kind: 'set', payload: { reboot: '' } });
+    expect(await exec).toEqual(['/3/0/4', '']);
+    const exec2 = once<[string, string]>(c, 'execute');
+    await h.server.command('node1', { kind: 'set', payload: { '/3/0/5': 'now' } });
+    expect(await exec2).toEqual(['/3/0/5', 'now']);
+  });
+
+  it('reads by /get with property names', async () => {
+    await registered();
+    const result = await h.server.command('node1', { kind: 'get', payload: { battery: '', manufacturer: '' } });
+    expect(result.data).toEqual({ battery: 95, manufacturer: 'Zephyr' });
+  });
+
+  it('rejects bad /set input with a clear message and sends nothing', async () => {
+    const c = await registered();
+    let writes = 0;
+    c.on('write', () => writes++);
+    await expect(h.server.command('node1', { kind: 'set', payload: { on_off: 'maybe' } })).rejects.toThrow(/boolean/);
+    await expect(h.server.command('node1', { kind: 'set', payload: { warp_drive: 1 } })).rejects.toThrow(
+      /unknown property "warp_drive"/,
+    );
+    await expect(h.server.command('node1', { kind: 'set', payload: { '/3/0': 1 } })).rejects.toThrow(/not a resource/);
+    await expect(h.server.command('ghost', { kind: 'set', payload: { on_off: true } })).rejects.toThrow(/not an LwM2M/);
+    expect(writes).toBe(0);
+  });
+
+  it('reports the client error code of a failed operation', async () => {
+    await registered();
+    await expect(h.server.request('node1', { op: 'read', path: '/3/0/99' })).rejects.toThrow(
+      'read /3/0/99: 4.04 Not Found',
+    );
+  });
+
+  it('runs raw operations from bridge/request/device/lwm2m', async () => {
+    const c = await registered();
+    const read = await h.server.request('node1', { op: 'read', path: '/3/0' });
+    expect(read).toMatchObject({
+      path: '/3/0',
+      values: { '/3/0/0': 'Zephyr', '/3/0/7/0': 3800, '/3/0/7/1': 5000, '/3/0/9': 95 },
+    });
+    const discover = (await h.server.request('node1', { op: 'discover', path: '/3303/0' })) as { links: unknown[] };
+    expect(discover.links).toContainEqual({ path: '/3303/0/5700' });
+    await h.server.request('node1', {
+      op: 'write_attributes',
+      path: '/3303/0/5700',
+      attributes: { pmin: 10, pmax: 60, gt: 30 },
+    });
+    expect(c.attributes.get('/3303/0/5700')).toEqual({ pmin: '10', pmax: '60', gt: '30' });
+    await h.server.request('node1', { op: 'write', path: '/3311/0', values: { '5850': true, '5750': 'Porch' } });
+    expect([c.value('/3311/0/5850'), c.value('/3311/0/5750')]).toEqual([true, 'Porch']);
+    const cancelled = once<[string]>(c, 'cancel');
+    expect(await h.server.request('node1', { op: 'cancel_observe', path: '/3303/0/5700' })).toEqual({
+      path: '/3303/0/5700',
+      observing: false,
+    });
+    expect((await cancelled)[0]).toBe('/3303/0/5700');
+    expect(
+      await h.server.request('node1', { op: 'observe', path: '/3304/0/5700' }).catch((e: Error) => e.message),
+    ).toMatch(/4\.04/);
+    await expect(h.server.request('node1', { op: 'fly' })).rejects.toThrow(/invalid lwm2m request/);
+    await expect(h.server.request('node1', { op: 'read', path: 'x/y' })).rejects.toThrow(/invalid lwm2m request/);
+  });
+
+  it('takes LwM2M 1.1 Send (POST /dp) as telemetry', async () => {
+    const c = await registered();
+    c.resources.set('/3303/0/5700', { path: { obj: 3303, inst: 0, res: 5700 }, value: 30.5 });
+    const mark = h.ctx.facts.length;
+    expect(await c.send(['/3303/0/5700', '/3/0/9'])).toBe('2.04');
+    const t = await h.ctx.waitFor('telemetry', (f) => f.values.temperature === 30.5, 3000, mark);
+    expect(t.values).toEqual({ temperature: 30.5, battery: 95 });
+    expect((await c.request('POST', ['dp'], [], '[{"n":', 110)).code).toBe('4.00');
+    expect((await c.request('POST', ['dp'], [], 'x', 0)).code).toBe('4.15');
+    await h.ctx.waitFor('decodeError', (f) => f.reason.includes('Send'));
+  });
+
+  it('refuses Send from an address that is not registered', async () => {
+    h = await startHarness({}, [DEVICE]);
+    const c = await h.client({ endpoint: 'zephyr-node1' });
+    expect((await c.request('POST', ['dp'], [], '[]', 110)).code).toBe('4.04');
+  });
+});
+
+describe('queue mode', () => {
+  it('holds commands for a sleeping client until its next Update', async () => {
+    h = await startHarness({ queue_awake_s: 0.3 }, [DEVICE]);
+    const c = await h.client({ endpoint: DEVICE.endpoint, queueMode: true });
+    await c.register();
+    await h.ctx.waitFor('telemetry', (f) => f.values.temperature === 25.5);
+    expect(await h.server.request('node1', { op: 'registration' })).toMatchObject({ queue_mode: true, awake: true });
+    // The client goes to sleep after its awake window.
+    c.sleeping = true;
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await h.server.request('node1', { op: 'registration' })).toMatchObject({ awake: false });
+    let done = false;
+    const pending = h.server.command('node1', { kind: 'set', payload: { on_off: true } }).then((r) => {
+      done = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(done).toBe(false);
+    expect(h.server.status()).toMatchObject({ queued_commands: 1 });
+    expect(c.value('/3311/0/5850')).toBe(false);
+    expect(await c.update()).toBe('2.04');
+    expect(await withTimeout(pending, 3000, 'the queued write')).toEqual({ data: { on_off: true }, merge: true });
+    expect(c.value('/3311/0/5850')).toBe(true);
+  });
+
+  it('fails queued commands when the registration expires', async () => {
+    h = await startHarness({ queue_awake_s: 0, lifetime_grace_s: 0 }, [DEVICE]);
+    const c = await h.client({ endpoint: DEVICE.endpoint, queueMode: true, lifetime: 1, version: '1.0' });
+    await c.register();
+    expect(await h.server.request('node1', { op: 'registration' })).toMatchObject({ binding: 'UQ', queue_mode: true });
+    await new Promise((r) => setTimeout(r, 20));
+    const pending = h.server.command('node1', { kind: 'set', payload: { on_off: true } });
+    await expect(withTimeout(pending, 3000, 'the failure')).rejects.toThrow(/lifetime expired/);
+  });
+});
