@@ -1,8 +1,8 @@
 // Lists serial ports with their USB identity. serialport's list() spawns `udevadm`, which a container
 // without udev lacks; then sysfs (/sys/class/tty/*/device) and /dev/serial/by-id give the same facts.
 // Never throws: a listing that fails yields fewer ports.
-import { readdir, readFile, readlink, realpath } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readdir, readFile, realpath } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 
 export interface SerialPortInfo {
   path: string;
@@ -65,10 +65,10 @@ async function listFromSysfs(sysRoot: string, devRoot: string): Promise<SerialPo
   for (const name of names.sort()) {
     const deviceDir = await realpath(join(classDir, name, 'device')).catch(() => undefined);
     if (!deviceDir) continue; // virtual terminal (tty0, console, ptmx...)
-    const driver = await readlink(join(deviceDir, 'driver')).catch(() => '');
     const usbDir = await findUsbDevice(deviceDir, resolve(sysRoot));
-    // Legacy 8250 ports exist in sysfs whether or not hardware is behind them; only USB ones are worth listing.
-    if (!usbDir && basename(driver) === 'serial8250') continue;
+    // The kernel creates legacy 8250 ttyS ports whether or not hardware is behind them; without a USB parent
+    // they are noise here (a real on-board UART is configured by path, not matched).
+    if (!usbDir && /^ttyS\d+$/.test(name)) continue;
     const port: SerialPortInfo = { path: join(devRoot, name), byId: [] };
     if (usbDir) {
       const read = (f: string) =>

@@ -28,12 +28,14 @@ beforeAll(() => {
   })) {
     writeFileSync(join(usb, f), v);
   }
-  // A legacy 8250 UART without hardware, and a virtual console.
+  // A legacy 8250 UART without hardware, an on-board UART, and a virtual console.
   const s8250 = join(sys, 'devices/platform/serial8250');
   mkdirSync(join(s8250, 'tty/ttyS0'), { recursive: true });
-  mkdirSync(join(sys, 'bus/platform/drivers/serial8250'), { recursive: true });
-  symlinkSync(join(sys, 'bus/platform/drivers/serial8250'), join(s8250, 'driver'));
   mkdirSync(join(sys, 'class/tty/tty0'), { recursive: true });
+  const amba = join(sys, 'devices/platform/fe201000.serial');
+  mkdirSync(join(amba, 'tty/ttyAMA0'), { recursive: true });
+  mkdirSync(join(sys, 'class/tty/ttyAMA0'), { recursive: true });
+  symlinkSync(amba, join(sys, 'class/tty/ttyAMA0/device'));
   mkdirSync(join(sys, 'class/tty/ttyACM0'), { recursive: true });
   symlinkSync(iface, join(sys, 'class/tty/ttyACM0/device'));
   mkdirSync(join(sys, 'class/tty/ttyS0'), { recursive: true });
@@ -62,6 +64,7 @@ describe('listSerialPorts', () => {
         product: 'Zephyr CDC ACM sample',
         byId: ['usb-ZEPHYR_Zephyr_CDC_ACM_sample_E6614C311B-if00'],
       },
+      { path: join(dev, 'ttyAMA0'), byId: [] },
     ]);
   });
   it('uses the binding list when it works and normalises its ids', async () => {
