@@ -61,6 +61,7 @@ export class Gateway {
   #http: HttpServer | undefined;
   #availabilityTimer: NodeJS.Timeout | undefined;
   #permitJoinUntil = 0;
+  #permitJoinTimer: NodeJS.Timeout | undefined;
   #started = false;
   #unsubscribes: Array<() => void> = [];
 
@@ -145,6 +146,7 @@ export class Gateway {
     if (!this.#started) return;
     this.#started = false;
     if (this.#availabilityTimer) clearInterval(this.#availabilityTimer);
+    if (this.#permitJoinTimer) clearTimeout(this.#permitJoinTimer);
     for (const host of [...this.#hosts.values()].reverse()) await host.stop();
     this.#hosts.clear();
     for (const rec of this.devices.all()) {
@@ -247,8 +249,8 @@ export class Gateway {
       broker: this.config.broker,
       http: this.config.http,
     };
+    if (next.gateway.log_level !== this.config.gateway.log_level) this.logger.level = next.gateway.log_level;
     this.config = next;
-    this.logger.level = next.gateway.log_level;
     const diff = this.devices.configure(next.devices);
     this.metrics.devicesConfigured.set(next.devices.length);
     for (const id of diff.removed) {
@@ -365,6 +367,16 @@ export class Gateway {
   setPermitJoin(seconds: number): void {
     this.#permitJoinUntil = seconds > 0 ? Date.now() + seconds * 1000 : 0;
     this.#unknownSeen.clear();
+    if (this.#permitJoinTimer) clearTimeout(this.#permitJoinTimer);
+    this.#permitJoinTimer = undefined;
+    if (seconds > 0) {
+      // bridge/info must say when it turned itself off.
+      this.#permitJoinTimer = setTimeout(() => {
+        this.#permitJoinTimer = undefined;
+        if (this.#started) void this.publishInfo();
+      }, seconds * 1000);
+      this.#permitJoinTimer.unref();
+    }
     void this.publishInfo();
   }
 

@@ -133,7 +133,7 @@ function unwrap(schema: z.ZodType): z.ZodType {
 /** The closest candidate within a small edit distance, as a hint. */
 export function suggest(input: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(input.length / 3)) + 1;
+  let bestDistance = Math.max(2, Math.floor(input.length / 2)) + 1;
   for (const c of candidates) {
     const d = editDistance(input.toLowerCase(), c.toLowerCase());
     if (d < bestDistance) {

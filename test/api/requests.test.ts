@@ -1,0 +1,211 @@
+// bridge/request/* through MQTT: transactions, permit_join, health_check, info, config reload and
+// onboarding (device add/remove/rename) that edits the YAML file keeping its comments.
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type ResponsePayload, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { createTestAdapterModule } from '../helpers/test-adapter.js';
+
+type Event = { type: string; data: Record<string, unknown> };
+type Info = { permit_join: boolean; permit_join_timeout: number; devices: number; config: Record<string, unknown> };
+
+describe('bridge requests', () => {
+  let gw: TestGateway | undefined;
+  afterEach(async () => {
+    await gw?.stop();
+    gw = undefined;
+  });
+
+  async function start() {
+    const adapter = createTestAdapterModule();
+    gw = await startTestGateway({ devices: [{ id: 'dev1', transport: 'test' }] }, { adapterModules: [adapter.module] });
+    return { gw, adapter, client: await gw.connect() };
+  }
+
+  /** Adds comments and blank lines to the config file the helper wrote. */
+  async function commentConfig(g: TestGateway): Promise<string> {
+    const text = await readFile(g.configPath, 'utf8');
+    const commented = `# Site: test bench\n\n${text.replace('devices:', '# Devices below are onboarded by the API\ndevices:')}\n# end of file\n`;
+    await writeFile(g.configPath, commented);
+    return commented;
+  }
+
+  it('echoes string and number transactions, and answers bad JSON with an error', async () => {
+    const { gw, client } = await start();
+    for (const transaction of ['abc', 42]) {
+      const res = await gw.expectMessage<ResponsePayload>(
+        client,
+        'zephyr2mqtt/bridge/response/health_check',
+        (r) => r.transaction === transaction,
+      );
+      await client.publishAsync('zephyr2mqtt/bridge/request/health_check', JSON.stringify({ transaction }));
+      expect(await res.message).toEqual({ status: 'ok', data: { healthy: true, reasons: [] }, transaction });
+    }
+    const bad = await gw.expectMessage<ResponsePayload>(client, 'zephyr2mqtt/bridge/response/info');
+    await client.publishAsync('zephyr2mqtt/bridge/request/info', '{"transaction": ');
+    expect(await bad.message).toEqual({ status: 'error', data: {}, error: 'payload is not valid JSON' });
+  });
+
+  it('permit_join validates its value, times out, and announces unknown devices only while on', async () => {
+    const { gw, adapter, client } = await start();
+    expect(await gw.request(client, 'permit_join', { value: 'yes' })).toMatchObject({
+      status: 'error',
+      error: 'expected {"value": true|false|seconds (0..3600)}',
+    });
+    expect(await gw.request(client, 'permit_join', { value: -1 })).toMatchObject({ status: 'error' });
+
+    const events: Event[] = [];
+    client.on('message', (t, p) => {
+      if (t === 'zephyr2mqtt/bridge/event') events.push(JSON.parse(p.toString()) as Event);
+    });
+    await client.subscribeAsync('zephyr2mqtt/bridge/event');
+    const ctx = adapter.current().ctx;
+    ctx.deviceSeen({ transport: 'test', address: 'before' }); // permit_join off: not announced
+
+    expect((await gw.request(client, 'permit_join', { value: 1 })).data).toEqual({ value: true, time: 1 });
+    expect(ctx.permitJoin()).toBe(true);
+    const seen = await gw.expectMessage<Event>(
+      client,
+      'zephyr2mqtt/bridge/event',
+      (e) => e.type === 'device_seen_unknown',
+    );
+    ctx.deviceSeen({ transport: 'test', address: 'new-1', name: 'node' });
+    ctx.deviceSeen({ transport: 'test', address: 'new-1', name: 'node' }); // deduplicated
+    expect(await seen.message).toEqual({
+      type: 'device_seen_unknown',
+      data: { transport: 'test', address: 'new-1', name: 'node' },
+    });
+    // bridge/info says when it turned itself off.
+    const off = await gw.waitForMessage<Info>(client, 'zephyr2mqtt/bridge/info', (i) => !i.permit_join, 3000);
+    expect(off.permit_join_timeout).toBe(0);
+    expect(ctx.permitJoin()).toBe(false);
+    expect(events.filter((e) => e.type === 'device_seen_unknown').map((e) => e.data.address)).toEqual(['new-1']);
+  });
+
+  it('info carries version, config summary and adapter status', async () => {
+    const { gw, client } = await start();
+    const res = await gw.request(client, 'info');
+    expect(res.status).toBe('ok');
+    expect(res.data).toMatchObject({
+      version: expect.stringMatching(/^\d+\.\d+\.\d+/),
+      gateway_id: 'test-gw',
+      base_topic: 'zephyr2mqtt',
+      devices: 1,
+      adapters: { test: { state: 'running' } },
+      config: { version: 1, devices_per_transport: { test: 1 }, adapters_enabled: ['test'], property_topics: false },
+    });
+    const retained = await gw.waitForMessage<Info>(client, 'zephyr2mqtt/bridge/info');
+    expect(retained.devices).toBe(1);
+  });
+
+  it('config/reload applies a valid file without dropping clients, and rejects an invalid one', async () => {
+    const { gw, adapter, client } = await start();
+    let closed = false;
+    client.on('close', () => {
+      closed = true;
+    });
+    const original = await readFile(gw.configPath, 'utf8');
+    await writeFile(gw.configPath, original.replace('devices:', 'devices:\n  - id: dev9\n    transport: test'));
+    const joined = await gw.expectMessage<Event>(client, 'zephyr2mqtt/bridge/event', (e) => e.type === 'device_joined');
+    const ok = await gw.request(client, 'config/reload');
+    expect(ok).toMatchObject({ status: 'ok', data: { added: ['dev9'], removed: [], changed: [] } });
+    expect(await joined.message).toEqual({ type: 'device_joined', data: { id: 'dev9' } });
+    expect(
+      adapter
+        .current()
+        .ctx.devices()
+        .map((d) => d.id),
+    ).toEqual(['dev9', 'dev1']);
+    expect(adapter.instances).toHaveLength(1); // the adapter was told, not restarted
+    expect(adapter.current().devicesChangedCalls).toBe(1);
+
+    await writeFile(gw.configPath, `${original}\nhttp: { port: nope }\n`);
+    const rejected = await gw.expectMessage<Event>(
+      client,
+      'zephyr2mqtt/bridge/event',
+      (e) => e.type === 'config_error',
+    );
+    const bad = await gw.request(client, 'config/reload');
+    expect(bad.status).toBe('error');
+    expect(bad.error).toMatch(/YAML syntax: Map keys must be unique/);
+    const event = await rejected.message;
+    expect(event.data).toMatchObject({ source: 'request' });
+    expect(String(event.data.error)).toContain(gw.configPath);
+    // The running config stays: dev9 is still there.
+    expect(gw.gateway.devices.get('dev9')).toBeDefined();
+    expect(closed).toBe(false);
+    expect(client.connected).toBe(true);
+  });
+
+  it('device/add appends the entry keeping comments, writes atomically and applies it', async () => {
+    const { gw, adapter, client } = await start();
+    const before = await commentConfig(gw);
+    const res = await gw.request(client, 'device/add', {
+      id: 'kitchen',
+      transport: 'test',
+      address: 'k1',
+      name: 'Kitchen',
+    });
+    expect(res).toMatchObject({ status: 'ok', data: { added: ['kitchen'], removed: [], changed: [] } });
+    const after = await readFile(gw.configPath, 'utf8');
+    // Everything before the devices list is byte for byte what the user wrote.
+    expect(after.split('devices:')[0]).toBe(before.split('devices:')[0]);
+    expect(after).toContain('# Site: test bench\n\n');
+    expect(after).toContain('# Devices below are onboarded by the API\ndevices:');
+    expect(after).toContain('# end of file');
+    expect(after).toMatch(/- id: kitchen\n\s+transport: test\n\s+address: k1\n\s+name: Kitchen\n/);
+    // No temp file left behind.
+    expect((await readdir(dirname(gw.configPath))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(
+      adapter
+        .current()
+        .ctx.devices()
+        .map((d) => d.id),
+    ).toContain('kitchen');
+    const list = await gw.waitForMessage<Array<{ id: string }>>(client, 'zephyr2mqtt/bridge/devices');
+    expect(list.map((d) => d.id)).toEqual(['dev1', 'kitchen']);
+
+    const dup = await gw.request(client, 'device/add', { id: 'kitchen', transport: 'test' });
+    expect(dup).toMatchObject({ status: 'error', error: 'device "kitchen" already exists' });
+    const invalid = await gw.request(client, 'device/add', { id: 'Bad Id', transport: 'test' });
+    expect(invalid.status).toBe('error');
+    expect(invalid.error).toMatch(/^the change would make the config invalid: devices\[2\]\.id: lowercase/);
+    const unknownKey = await gw.request(client, 'device/add', { id: 'x', transport: 'test', adress: 'y' });
+    expect(unknownKey.error).toMatch(/devices\[2\]\.adress: unknown key "adress"/);
+    expect(await readFile(gw.configPath, 'utf8')).toBe(after); // rejected changes are not written
+  });
+
+  it('device/remove and device/rename edit the file and clear retained topics of the old id', async () => {
+    const { gw, adapter, client } = await start();
+    await commentConfig(gw);
+    const state = await gw.expectMessage(client, 'zephyr2mqtt/dev1');
+    adapter.current().ctx.telemetry('dev1', { temperature: 20 });
+    await state.message;
+
+    const renamed = await gw.request(client, 'device/rename', { from: 'dev1', to: 'living', name: 'Living room' });
+    expect(renamed).toMatchObject({ status: 'ok', data: { added: ['living'], removed: ['dev1'] } });
+    let text = await readFile(gw.configPath, 'utf8');
+    expect(text).toMatch(/- id: living\n\s+transport: test\n\s+name: Living room\n/);
+    expect(text).toContain('# Devices below are onboarded by the API');
+    // The old retained state is cleared: a new subscriber gets nothing for dev1 but the new device's entry.
+    const late = await gw.connect();
+    const retained: string[] = [];
+    late.on('message', (t, p) => {
+      if (p.length > 0) retained.push(t);
+    });
+    await late.subscribeAsync('zephyr2mqtt/dev1');
+    await gw.waitForMessage(late, 'zephyr2mqtt/bridge/devices'); // retained messages arrive in subscribe order
+    expect(retained).not.toContain('zephyr2mqtt/dev1');
+
+    expect(await gw.request(client, 'device/rename', { from: 'ghost', to: 'x' })).toMatchObject({
+      status: 'error',
+      error: 'unknown device "ghost"',
+    });
+    const removed = await gw.request(client, 'device/remove', { id: 'living' });
+    expect(removed).toMatchObject({ status: 'ok', data: { removed: ['living'] } });
+    text = await readFile(gw.configPath, 'utf8');
+    expect(text).not.toContain('living');
+    expect(text).toContain('# end of file');
+    expect(gw.gateway.devices.all()).toEqual([]);
+  });
+});
