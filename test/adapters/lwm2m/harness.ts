@@ -1,7 +1,7 @@
 // Server under test on a real UDP socket, with simulated Zephyr clients and a recording context.
 import { type Lwm2mServerConfig, lwm2mServerConfigSchema } from '../../../adapters/coap/lwm2m/config.js';
 import { createLwm2mServer, type Lwm2mServer } from '../../../adapters/coap/lwm2m/index.js';
-import { UdpCoapEndpoint } from '../../sim/lwm2m/udp-coap-endpoint.js';
+import { UdpCoapEndpoint } from '../../../adapters/coap/transport/udp-endpoint.js';
 import { type SimClientOptions, SimLwm2mClient } from '../../sim/lwm2m/zephyr-client.js';
 import { RecordingContext } from './recording-context.js';
 
@@ -24,8 +24,10 @@ export async function startHarness(
     transport: 'coap',
     lwm2m: { endpoint: d.endpoint, ...(d.observe ? { observe: d.observe } : {}) },
   }));
-  const endpoint = new UdpCoapEndpoint();
-  const address = await endpoint.listen();
+  // The CoAP adapter's real transport, on loopback with an ephemeral port.
+  const endpoint = new UdpCoapEndpoint({ bindAddress: '127.0.0.1', port: 0, requestTimeoutMs: 2000 });
+  await endpoint.start();
+  const address = { address: '127.0.0.1', port: endpoint.port };
   const server = createLwm2mServer({
     endpoint,
     ctx,
@@ -47,7 +49,7 @@ export async function startHarness(
     async close() {
       await server.stop();
       for (const c of clients) await c.stop();
-      await endpoint.close();
+      await endpoint.stop();
     },
   };
 }
