@@ -54,6 +54,8 @@ const OPTION_NUMBERS: Record<string, number> = {
   'Proxy-Scheme': 39,
   Size1: 60,
   'No-Response': 258,
+  'OCF-Accept-Content-Format-Version': 2049,
+  'OCF-Content-Format-Version': 2053,
 };
 // Critical options we accept: the host/port we are addressed by carry no meaning for a single-host server.
 const UNDERSTOOD_CRITICAL = new Set([3, 7, 11, 15, 17, 23, 27]);
@@ -90,7 +92,9 @@ export function decodeMessage(bytes: Buffer): DecodeResult {
     payload: packet.payload ?? Buffer.alloc(0),
   };
   for (const option of packet.options ?? []) {
-    const number = typeof option.name === 'number' ? option.name : OPTION_NUMBERS[option.name];
+    // coap-packet names the options it knows and hands others over as decimal strings ("292").
+    const number =
+      typeof option.name === 'number' ? option.name : (OPTION_NUMBERS[option.name] ?? numericName(option.name));
     const value = option.value;
     switch (number) {
       case 11:
@@ -155,6 +159,10 @@ export interface OutgoingMessage {
   size1?: number | undefined;
   size2?: number | undefined;
   payload?: Buffer | undefined;
+}
+
+function numericName(name: string): number | undefined {
+  return /^\d+$/.test(name) ? Number(name) : undefined;
 }
 
 export function encodeMessage(message: OutgoingMessage): Buffer {
