@@ -74,7 +74,7 @@ podman manifest create "$image:$version" >/dev/null
 
 for arch in "${arch_list[@]}"; do
   phase "image $arch (${platform[$arch]})"
-  args=(--build-arg "VERSION=$version" --build-arg "REVISION=$revision")
+  args=(--build-arg "VERSION=$version" --build-arg "REVISION=$revision" --build-arg "SOURCE_DATE_EPOCH=$epoch")
   if [ "$bases" = local ]; then
     args+=(--pull=never --build-arg "JS_BASE=${build_base[$host_arch]}" --build-arg "BUILD_BASE=${build_base[$arch]}"
       --build-arg "RUNTIME_BASE=${runtime_base[$arch]}" --build-arg NODE_GYP_NODEDIR=/usr)

@@ -48,10 +48,13 @@ export function debComponent(pkg) {
   };
 }
 
+// ABI numbers and standard versions in process.versions, not software components.
+const NOT_COMPONENTS = new Set(['modules', 'napi', 'unicode']);
+
 /** Node itself and the libraries it reports (OpenSSL, libuv, zlib, ICU, V8...), whether bundled or shared. */
 export function nodeComponents(versions) {
   return Object.entries(versions)
-    .filter(([, v]) => typeof v === 'string' && /^\d/.test(v))
+    .filter(([name, v]) => !NOT_COMPONENTS.has(name) && typeof v === 'string' && /^\d/.test(v))
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, version]) => {
       const purl = `pkg:generic/${name === 'node' ? 'nodejs' : name}@${encodeURIComponent(version)}`;
@@ -74,6 +77,7 @@ export function mergeSbom({ npmBom, dpkgPackages, nodeVersions, platform, versio
   const components = [...npmComponents, ...dpkgPackages.map(debComponent), ...nodeComponents(nodeVersions)];
   const root = { ...(npmBom.metadata?.component ?? { type: 'application', name: 'zephyr2mqtt' }) };
   root.type = 'container';
+  root.name = 'zephyr2mqtt'; // npm sbom names the root after the directory it ran in
   root.version = version;
   const rootRef = root['bom-ref'] ?? 'zephyr2mqtt';
   root['bom-ref'] = rootRef;

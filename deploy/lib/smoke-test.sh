@@ -19,14 +19,14 @@ fail() {
 }
 free_port() { node -e "const s=require('node:net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 
-arch="$(podman image inspect --format '{{.Architecture}}{{if .Variant}}/{{.Variant}}{{end}}' "$image")"
+arch="$(podman image inspect --format '{{.Os}}/{{.Architecture}}' "$image")"
 echo "smoke[$image]: architecture $arch"
 
-version="$("${run[@]}" --rm "$image" --version)"
+version="$("${run[@]}" --rm --no-healthcheck "$image" --version)"
 [ "$version" = "$expected_version" ] || fail "--version printed '$version', expected '$expected_version'"
 echo "smoke[$image]: --version ok ($version)"
 
-"${run[@]}" --rm --entrypoint node "$image" /opt/zephyr2mqtt/bin/check-addons.cjs || fail 'a native addon does not load'
+"${run[@]}" --rm --no-healthcheck --entrypoint node "$image" /opt/zephyr2mqtt/bin/check-addons.cjs || fail 'a native addon does not load'
 
 # The example config, with free ports so that the host network of a shared CI machine cannot collide.
 work="$(mktemp -d)"
