@@ -24,7 +24,7 @@ export function runCoapClient(args: string[], timeoutMs = 15_000, prefix: string
   const argv = [...prefix, COAP_CLIENT, ...args];
   return new Promise((resolve) => {
     execFile(argv[0] as string, argv.slice(1), { timeout: timeoutMs, encoding: 'utf8' }, (error, stdout, stderr) => {
-      const code = error ? ((error as NodeJS.ErrnoException & { code?: unknown }).code as number | null) : 0;
+      const code: unknown = error ? (error as { code?: unknown }).code : 0;
       resolve({ code: typeof code === 'number' ? code : error ? 1 : 0, stdout, stderr });
     });
   });
