@@ -40,14 +40,17 @@ if (process.argv[2] === '--load') {
 async function main(): Promise<void> {
   const seconds = Number(process.env.SERIAL_BENCH_SECONDS ?? 5);
   const rows: string[] = [];
-  rows.push(await scenario(0, seconds, true));
-  for (const baud of [115_200, 1_000_000]) rows.push(await scenario(baud, seconds, true));
-  rows.push(await scenario(1_000_000, seconds, false));
+  rows.push(await scenario(0, seconds, 'gateway'));
+  for (const baud of [115_200, 1_000_000]) {
+    rows.push(await scenario(baud, seconds, 'serialport only'));
+    rows.push(await scenario(baud, seconds, 'gateway'));
+    rows.push(await scenario(baud, seconds, 'gateway, no /log'));
+  }
   console.log(
     `Machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? 'unknown CPU'}; Node ${process.version}; ${seconds} s per row\n`,
   );
   console.log(
-    '| Line rate | /log | Offered B/s | Sent B/s | NDJSON lines delivered | Latency p50 / p99 / max (ms) | Gateway CPU (% of one core) | CPU per 115200-baud equivalent |',
+    '| Line rate | Receiver | Offered B/s | Sent B/s | NDJSON lines delivered | Latency p50 / p99 / max (ms) | Gateway CPU (% of one core) | CPU per 115200-baud equivalent |',
   );
   console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
@@ -110,16 +113,39 @@ function mixedItem(item: number, seq: number, smpFrames: Buffer): Buffer {
   );
 }
 
-async function scenario(baud: number, seconds: number, log: boolean): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-serial-'));
-  const pty = await startPtyPair(dir);
+/** Reads the pty with serialport and drops the bytes: the transport's own cost, the floor under the gateway. */
+async function serialportOnly(path: string): Promise<{ mqttUrl: string; stop(): Promise<void> }> {
+  const port = new SerialPortStream({ binding: autoDetect(), path, baudRate: 115_200, autoOpen: false });
+  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+  let bytes = 0;
+  port.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+  });
+  return { mqttUrl: '-', stop: () => new Promise<void>((resolve) => port.close(() => resolve(void bytes))) };
+}
+
+async function withGateway(path: string, log: boolean): Promise<{ mqttUrl: string; stop(): Promise<void> }> {
   const gw = await startTestGateway({
     adapters: { serial: { enabled: true } },
-    devices: [{ id: 'board', transport: 'serial', path: pty.gatewayPath, baud_rate: 115_200, log }],
+    devices: [{ id: 'board', transport: 'serial', path, baud_rate: 115_200, log }],
   });
+  const probe = await gw.connect();
+  await gw.waitForMessage(probe, `${BASE}/board/availability`, (p: { state: string }) => p.state === 'online');
+  return { mqttUrl: gw.mqttUrl, stop: () => gw.stop() };
+}
+
+async function scenario(
+  baud: number,
+  seconds: number,
+  mode: 'gateway' | 'gateway, no /log' | 'serialport only',
+): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-serial-'));
+  const pty = await startPtyPair(dir);
+  const target =
+    mode === 'serialport only'
+      ? await serialportOnly(pty.gatewayPath)
+      : await withGateway(pty.gatewayPath, mode === 'gateway');
   try {
-    const probe = await gw.connect();
-    await gw.waitForMessage(probe, `${BASE}/board/availability`, (p: { state: string }) => p.state === 'online');
     const child = spawn(
       process.execPath,
       [
@@ -128,7 +154,7 @@ async function scenario(baud: number, seconds: number, log: boolean): Promise<st
         fileURLToPath(import.meta.url),
         '--load',
         pty.devicePath,
-        gw.mqttUrl,
+        target.mqttUrl,
         String(baud),
         String(seconds),
       ],
@@ -153,9 +179,9 @@ async function scenario(baud: number, seconds: number, log: boolean): Promise<st
     const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]?.toFixed(2) ?? 'n/a';
     const sentRate = load.bytes / load.seconds;
     const perDevice = sentRate > 0 ? `${(cpuPct / (sentRate / 11_520)).toFixed(2)} %` : 'n/a';
-    return `| ${baud > 0 ? `${baud} baud` : 'idle'} | ${log ? 'on' : 'off'} | ${(baud / 10).toFixed(0)} | ${sentRate.toFixed(0)} | ${load.ndjsonReceived} / ${load.ndjsonSent} | ${q(0.5)} / ${q(0.99)} / ${lat.at(-1)?.toFixed(2) ?? 'n/a'} | ${cpuPct.toFixed(1)} % | ${perDevice} |`;
+    return `| ${baud > 0 ? `${baud} baud` : 'idle'} | ${mode} | ${(baud / 10).toFixed(0)} | ${sentRate.toFixed(0)} | ${mode === 'serialport only' ? 'n/a (no MQTT)' : `${load.ndjsonReceived} / ${load.ndjsonSent}`} | ${q(0.5)} / ${q(0.99)} / ${lat.at(-1)?.toFixed(2) ?? 'n/a'} | ${cpuPct.toFixed(1)} % | ${perDevice} |`;
   } finally {
-    await gw.stop();
+    await target.stop();
     await pty.unplug();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -163,10 +189,10 @@ async function scenario(baud: number, seconds: number, log: boolean): Promise<st
 
 /** Writes paced mixed traffic (8N1: 10 bits per byte) and measures NDJSON line -> MQTT state latency. */
 async function generateLoad(path: string, mqttUrl: string, baud: number, seconds: number): Promise<LoadResult> {
-  const client = await mqtt.connectAsync(mqttUrl, { reconnectPeriod: 0 });
+  const client = mqttUrl === '-' ? undefined : await mqtt.connectAsync(mqttUrl, { reconnectPeriod: 0 });
   const sentAt = new Map<number, number>();
   const latenciesMs: number[] = [];
-  client.on('message', (_topic, payload) => {
+  client?.on('message', (_topic, payload) => {
     const seq = (JSON.parse(payload.toString()) as { seq?: number }).seq;
     const t = seq === undefined ? undefined : sentAt.get(seq);
     if (t !== undefined) {
@@ -174,7 +200,7 @@ async function generateLoad(path: string, mqttUrl: string, baud: number, seconds
       sentAt.delete(seq!);
     }
   });
-  await client.subscribeAsync(`${BASE}/board`, { qos: 0 });
+  await client?.subscribeAsync(`${BASE}/board`, { qos: 0 });
   const port = new SerialPortStream({ binding: autoDetect(), path, baudRate: 115_200, autoOpen: false });
   await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
 
@@ -221,8 +247,9 @@ async function generateLoad(path: string, mqttUrl: string, baud: number, seconds
   const elapsed = (performance.now() - start) / 1000;
   const ndjsonSent = seq;
   // Let the last lines through (bounded wait).
-  for (let i = 0; i < 100 && latenciesMs.length < ndjsonSent; i++) await new Promise((r) => setTimeout(r, 20));
-  await client.endAsync();
+  for (let i = 0; client && i < 100 && latenciesMs.length < ndjsonSent; i++)
+    await new Promise((r) => setTimeout(r, 20));
+  await client?.endAsync();
   await new Promise<void>((resolve) => port.close(() => resolve()));
   return { bytes: sent, seconds: elapsed, ndjsonSent, ndjsonReceived: latenciesMs.length, latenciesMs };
 }
