@@ -51,6 +51,7 @@ fi
 mkdir -p "$out"
 
 declare -A platform=([amd64]=linux/amd64 [arm64]=linux/arm64 [armhf]=linux/arm/v7)
+declare -A oci_arch=([amd64]=amd64 [arm64]=arm64 [armhf]=arm)
 IFS=, read -r -a arch_list <<<"$arches"
 for arch in "${arch_list[@]}"; do
   [ -n "${platform[$arch]:-}" ] || { echo "build-image.sh: unknown arch $arch (amd64, arm64, armhf)" >&2; exit 2; }
@@ -74,7 +75,8 @@ podman manifest create "$image:$version" >/dev/null
 
 for arch in "${arch_list[@]}"; do
   phase "image $arch (${platform[$arch]})"
-  args=(--build-arg "VERSION=$version" --build-arg "REVISION=$revision" --build-arg "SOURCE_DATE_EPOCH=$epoch")
+  # buildah 1.28 does not set BUILDPLATFORM itself (docker buildx does).
+  args=(--build-arg "BUILDPLATFORM=${platform[$host_arch]}" --build-arg "VERSION=$version" --build-arg "REVISION=$revision" --build-arg "SOURCE_DATE_EPOCH=$epoch")
   if [ "$bases" = local ]; then
     args+=(--pull=never --build-arg "JS_BASE=${build_base[$host_arch]}" --build-arg "BUILD_BASE=${build_base[$arch]}"
       --build-arg "RUNTIME_BASE=${runtime_base[$arch]}" --build-arg NODE_GYP_NODEDIR=/usr)
@@ -107,7 +109,7 @@ ls -1 "$out"/*.sbom.cdx.json
 if [ "$smoke" = 1 ]; then
   for arch in "${arch_list[@]}"; do
     phase "smoke test $arch"
-    bash "$repo/deploy/lib/smoke-test.sh" "$image:$version-$arch" "$version"
+    bash "$repo/deploy/lib/smoke-test.sh" "$image:$version-$arch" "$version" "${oci_arch[$arch]}"
   done
 fi
 phase finished

@@ -2,11 +2,12 @@
 # Smoke-tests one architecture's image the way a device would run it: the native addons load, `--version` prints
 # the package version, the gateway starts on the example config, its HEALTHCHECK passes, an MQTT client on the host
 # sees <base>/bridge/state online, and SIGTERM stops it cleanly (exit 0). Foreign architectures run under qemu.
-# Usage: smoke-test.sh IMAGE EXPECTED_VERSION
+# Usage: smoke-test.sh IMAGE EXPECTED_VERSION EXPECTED_ARCH (amd64, arm64 or arm)
 set -euo pipefail
 
 image="$1"
 expected_version="$2"
+expected_arch="$3"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 # Health and readiness under emulation are slow: bounded, generous waits.
@@ -20,7 +21,11 @@ fail() {
 free_port() { node -e "const s=require('node:net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 
 arch="$(podman image inspect --format '{{.Os}}/{{.Architecture}}' "$image")"
-echo "smoke[$image]: architecture $arch"
+[ "$arch" = "linux/$expected_arch" ] || fail "image architecture is $arch, expected linux/$expected_arch"
+declare -A machine=([amd64]=x86_64 [arm64]=aarch64 [arm]=armv7l)
+seen="$("${run[@]}" --rm --no-healthcheck --entrypoint uname "$image" -m)"
+[ "$seen" = "${machine[$expected_arch]}" ] || fail "binaries run as $seen, expected ${machine[$expected_arch]}"
+echo "smoke[$image]: architecture $arch, runs as $seen"
 
 version="$("${run[@]}" --rm --no-healthcheck "$image" --version)"
 [ "$version" = "$expected_version" ] || fail "--version printed '$version', expected '$expected_version'"
