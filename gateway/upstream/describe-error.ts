@@ -8,7 +8,7 @@ export function describeConnectError(err: unknown, url: string): string {
       return `upstream ${url} refused the login: bad username or password (check bridge.username and bridge.password / password_file)`;
     }
     if (code === 5 || code === 135 || /not authori[sz]ed/i.test(message)) {
-      return `upstream ${url} refused the connection: not authorized (check the credentials and the broker's ACL for this client id)`;
+      return `upstream ${url} refused the connection: not authorized (check bridge.username and bridge.password / password_file, and the broker's ACL for this client id)`;
     }
     if (code === 1 || code === 132 || /unacceptable protocol version|unsupported protocol version/i.test(message)) {
       return `upstream ${url} does not speak this MQTT version (${message}); set bridge.protocol_version to '3.1.1'`;

@@ -1,0 +1,160 @@
+// The upstream bridge against Mosquitto from Debian: MQTT 5 (No Local loop prevention), an outage, mutual TLS
+// and wrong credentials.
+import { execFileSync } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeBridge, observe, startLocalBroker } from '../upstream/brokers.js';
+import { checkDelivery } from '../upstream/delivery.js';
+import { Mosquitto } from '../upstream/mosquitto.js';
+import { tempDir } from '../upstream/queue-helpers.js';
+import { makeTestPki } from '../upstream/test-pki.js';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setup(extra = '', bridgeConfig: Parameters<typeof makeBridge>[2] = {}, scheme = 'mqtt') {
+  const dir = await tempDir('z2m-interop-');
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const mosquitto = new Mosquitto(dir, extra);
+  await mosquitto.start();
+  cleanups.push(() => mosquitto.stop());
+  const local = await startLocalBroker(dir);
+  cleanups.push(() => local.broker.close());
+  const b = makeBridge(local.broker, dir, {
+    url: `${scheme}://127.0.0.1:${mosquitto.port}`,
+    protocol_version: '5',
+    ...bridgeConfig,
+  });
+  cleanups.push(() => b.bridge.stop());
+  return { dir, mosquitto, local, ...b };
+}
+
+describe('upstream bridge with Mosquitto', () => {
+  it('MQTT 5: forwards out, delivers /set in, and No Local keeps our own publishes from coming back', async () => {
+    const { mosquitto, local, bridge, waitForEvent } = await setup('', {
+      topics: [
+        { pattern: '#', direction: 'out', qos: 1 },
+        { pattern: '+/set', direction: 'both', qos: 1 },
+      ],
+    });
+    const up = await observe(mosquitto.url, 'gw1/#', { protocolVersion: 5 });
+    cleanups.push(() => up.close());
+    const down = await observe(local.url, 'zephyr2mqtt/#');
+    cleanups.push(() => down.close());
+    await bridge.start();
+    await waitForEvent('upstream_connected');
+    await local.broker.publish('zephyr2mqtt/th1', '{"temperature":21.5}', { qos: 1, retain: true });
+    await up.waitFor((s) => s.some((m) => m.topic === 'gw1/th1' && m.payload === '{"temperature":21.5}'));
+    await up.client.publishAsync('gw1/lamp/set', '{"state":"ON"}', { qos: 1 });
+    await down.waitFor((s) => s.some((m) => m.topic === 'zephyr2mqtt/lamp/set'));
+    await local.broker.publish('zephyr2mqtt/lamp/set', 'marker', { qos: 1 });
+    await up.waitFor((s) => s.some((m) => m.payload === 'marker'));
+    await up.client.publishAsync('gw1/lamp/set', 'after', { qos: 1 });
+    await down.waitFor((s) => s.some((m) => m.payload === 'after'));
+    expect(down.seen.filter((m) => m.topic === 'zephyr2mqtt/lamp/set').map((m) => m.payload)).toEqual([
+      '{"state":"ON"}',
+      'marker',
+      'after',
+    ]);
+    // With No Local the broker never sends our marker back, so nothing had to be suppressed.
+    expect(bridge.status().messages).toMatchObject({ received: 2, echoes: 0 });
+    const state = await observe(mosquitto.url, 'gw1/bridge/state', { protocolVersion: 5 });
+    cleanups.push(() => state.close());
+    await state.waitFor((s) => s.some((m) => m.retain && m.payload === '{"state":"online"}'));
+  });
+
+  it('outage: Mosquitto stops mid-stream, the device keeps publishing, everything arrives in order', async () => {
+    const { mosquitto, local, bridge, waitForEvent } = await setup();
+    // A persistent observer session: Mosquitto keeps its messages while it is away and across the restart.
+    const observerOpts = {
+      protocolVersion: 5 as const,
+      clientId: 'observer',
+      clean: false,
+      properties: { sessionExpiryInterval: 3600 },
+    };
+    let obs = await observe(mosquitto.url, 'gw1/s/#', observerOpts);
+    await bridge.start();
+    await waitForEvent('upstream_connected');
+    const device = await mqtt.connectAsync(local.url, { reconnectPeriod: 0 });
+    cleanups.push(() => device.endAsync(true));
+    const sent = new Map<string, string[]>();
+    let n = 0;
+    const batch = async (count: number) => {
+      const ps: Promise<unknown>[] = [];
+      for (let i = 0; i < count; i++, n++) {
+        const t = `gw1/s/${n % 3}`;
+        sent.set(t, [...(sent.get(t) ?? []), String(n)]);
+        ps.push(device.publishAsync(`zephyr2mqtt/s/${n % 3}`, String(n), { qos: 1 }));
+      }
+      await Promise.all(ps);
+    };
+    for (let i = 0; i < 5; i++) await batch(200);
+    const inFlight = batch(300);
+    await obs.close();
+    await mosquitto.stop('SIGTERM');
+    await inFlight;
+    for (let i = 0; i < 5; i++) await batch(200);
+    await mosquitto.start(mosquitto.port);
+    const seenBefore = obs.seen;
+    obs = await observe(mosquitto.url, 'gw1/s/#', observerOpts);
+    cleanups.push(() => obs.close());
+    for (let i = 0; i < 3; i++) await batch(200);
+    const total = n;
+    const all = () => [...seenBefore, ...obs.seen];
+    await obs
+      .waitFor(() => new Set(all().map((m) => m.payload)).size >= total, 30_000, `${total} messages`)
+      .catch((err: Error) => {
+        const got = new Set(all().map((m) => m.payload));
+        const missing = [...Array(total).keys()].filter((i) => !got.has(String(i)));
+        throw new Error(
+          `${err.message}; missing ${missing.length}: ${missing.slice(0, 20).join(',')}; ${JSON.stringify(bridge.status())}`,
+        );
+      });
+    const duplicates = checkDelivery(all(), sent);
+    expect(duplicates).toBeLessThanOrEqual((bridge.status().messages as { resent: number }).resent);
+  });
+
+  it('mutual TLS with a test CA; a server signed by another CA is refused and the error says why', async () => {
+    const pkiDir = await tempDir('z2m-pki-');
+    cleanups.push(() => rm(pkiDir, { recursive: true, force: true }));
+    const pki = makeTestPki(pkiDir);
+    const tlsListener = [
+      `cafile ${pki.ca}`,
+      `certfile ${pki.serverCert}`,
+      `keyfile ${pki.serverKey}`,
+      'require_certificate true',
+    ].join('\n');
+    const ok = await setup(tlsListener, { tls: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey } }, 'mqtts');
+    await ok.bridge.start();
+    await ok.waitForEvent('upstream_connected');
+    expect(ok.bridge.status().connected).toBe(true);
+
+    const bad = await setup(
+      tlsListener,
+      { tls: { ca: pki.otherCa, cert: pki.clientCert, key: pki.clientKey } },
+      'mqtts',
+    );
+    await bad.bridge.start();
+    expect((await bad.waitForEvent('upstream_error')).error).toMatch(/not trusted/);
+  });
+
+  it('wrong credentials are reported clearly (MQTT 5 reason code)', async () => {
+    const dir = await tempDir('z2m-pw-');
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const pwfile = join(dir, 'passwd');
+    execFileSync('mosquitto_passwd', ['-b', '-c', pwfile, 'bridge', 'right']);
+    const { bridge, waitForEvent } = await setup(`allow_anonymous false\npassword_file ${pwfile}`, {
+      username: 'bridge',
+      password: 'wrong',
+    });
+    await bridge.start();
+    // Mosquitto 2 answers a wrong password with reason 135 (Not authorized) rather than 134.
+    expect((await waitForEvent('upstream_error')).error).toMatch(
+      /refused the (login|connection): (bad username or password|not authorized)/,
+    );
+  });
+});
