@@ -1,6 +1,6 @@
 // Topic ACLs: per-user (or anonymous) rules allowing publish, subscribe or both on MQTT filters with
 // `%u` (username) and `%c` (client id) substitution. Rules are bound to one connection once, at CONNECT.
-import { filterCovers, filterMatchesTopic } from './topic-filter.js';
+import { filterCovers, levelsMatch } from './topic-filter.js';
 
 export interface AclRule {
   allow: 'publish' | 'subscribe' | 'both';
@@ -11,6 +11,7 @@ interface BoundRule {
   publish: boolean;
   subscribe: boolean;
   filter: string;
+  levels: string[];
 }
 
 /** Substituted values must not smuggle wildcards or extra levels into a rule (Mosquitto refuses those too). */
@@ -34,13 +35,19 @@ export class ClientAcl {
     for (const rule of rules) {
       const filter = substitute(rule.topic, username, clientId);
       if (filter === undefined) continue;
-      this.#rules.push({ publish: rule.allow !== 'subscribe', subscribe: rule.allow !== 'publish', filter });
+      this.#rules.push({
+        publish: rule.allow !== 'subscribe',
+        subscribe: rule.allow !== 'publish',
+        filter,
+        levels: filter.split('/'),
+      });
     }
   }
 
   canPublish(topic: string): boolean {
+    const levels = topic.split('/');
     for (const rule of this.#rules) {
-      if (rule.publish && filterMatchesTopic(rule.filter, topic)) return true;
+      if (rule.publish && levelsMatch(rule.levels, levels)) return true;
     }
     return false;
   }

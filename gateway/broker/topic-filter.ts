@@ -3,9 +3,13 @@
 
 /** Does `filter` (may hold + and #) match the concrete topic name `topic`? */
 export function filterMatchesTopic(filter: string, topic: string): boolean {
-  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
-  const f = filter.split('/');
-  const t = topic.split('/');
+  return levelsMatch(filter.split('/'), topic.split('/'));
+}
+
+/** filterMatchesTopic on pre-split levels, for callers that match one topic against many filters. */
+export function levelsMatch(f: readonly string[], t: readonly string[]): boolean {
+  const first = f[0];
+  if ((first === '+' || first === '#') && t[0]?.startsWith('$')) return false;
   for (let i = 0; i < f.length; i++) {
     const level = f[i];
     if (level === '#') return true; // also matches the parent level: 'a/#' matches 'a'
