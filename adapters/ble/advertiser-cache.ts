@@ -12,7 +12,10 @@ export class AdvertiserCache {
   readonly #entries = new Map<string, AdvertiserEntry>();
   evictions = 0;
 
-  constructor(private readonly max: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly onEvict: (address: string) => void = () => {},
+  ) {}
 
   touch(address: string, now: number): AdvertiserEntry {
     let entry = this.#entries.get(address);
@@ -44,6 +47,7 @@ export class AdvertiserCache {
     if (!oldest.done) {
       this.#entries.delete(oldest.value);
       this.evictions++;
+      this.onEvict(oldest.value);
     }
   }
 }

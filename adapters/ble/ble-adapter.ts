@@ -16,6 +16,7 @@ import { ConnectionManager } from './connection-manager.js';
 import type { SessionEvents } from './gatt/device-session.js';
 import { type BleDevice, DeviceIndex, formatMac } from './identity.js';
 import { explainNobleState, loadNoble, NobleUnavailableError } from './noble-loader.js';
+import { forgetPeripheral } from './noble-prune.js';
 import type { Noble, NoblePeripheral } from './noble-types.js';
 
 const KNOWN_GATT_SERVICES = new Set(['180d', '1809', '181a', '180f', '6e400001b5a3f393e0a9e50e24dcca9e']);
@@ -34,6 +35,8 @@ export class BleAdapter implements Adapter {
   /** Serial-probe results: addresses that turned out to be another device. Bounded like the advertisers. */
   readonly #rejected: AdvertiserCache;
   readonly #keyCache = new Map<string, Buffer>();
+  /** noble's peripheral id per tracked unknown address, to prune noble's own maps on eviction. */
+  readonly #nobleIds = new Map<string, string>();
   #adverts = 0;
 
   readonly #onStateChange = (state: string) => this.#nobleState(state);
@@ -46,7 +49,7 @@ export class BleAdapter implements Adapter {
   ) {
     this.#retryMs = config.unavailable_retry_min_ms;
     this.#index = new DeviceIndex(this.#loadDevices());
-    this.#advertisers = new AdvertiserCache(config.max_advertisers);
+    this.#advertisers = new AdvertiserCache(config.max_advertisers, (address) => this.#forget(address));
     this.#rejected = new AdvertiserCache(config.max_advertisers);
     this.#connections = new ConnectionManager(
       {
@@ -176,8 +179,9 @@ export class BleAdapter implements Adapter {
     if (serialOnly.length > 0 && p.connectable && !this.#rejected.has(address)) {
       for (const d of serialOnly) if (!this.#connections.isConnected(d.id)) this.#connections.offer(d, p, now);
     }
-    if (!this.ctx.permitJoin()) return;
     const entry = this.#advertisers.touch(address, now);
+    this.#nobleIds.set(address, p.id);
+    if (!this.ctx.permitJoin()) return;
     if (now - entry.lastReported < this.config.seen_interval_s * 1000) return;
     entry.lastReported = now;
     const adv = p.advertisement ?? {};
@@ -203,6 +207,13 @@ export class BleAdapter implements Adapter {
         ...(adv.manufacturerData ? { manufacturer_data: adv.manufacturerData.toString('hex') } : {}),
       },
     });
+  }
+
+  /** An unknown advertiser fell out of the cache: drop what noble keeps about it too (it never forgets). */
+  #forget(address: string): void {
+    const id = this.#nobleIds.get(address);
+    this.#nobleIds.delete(address);
+    if (id !== undefined && this.#noble) forgetPeripheral(this.#noble, id);
   }
 
   #sessionEvents(id: string): SessionEvents {
@@ -265,5 +276,6 @@ export class BleAdapter implements Adapter {
       // not scanning, or the binding is already gone
     }
     this.#advertisers.clear();
+    this.#nobleIds.clear();
   }
 }

@@ -74,7 +74,6 @@ export const bleAdapterConfigSchema = z
       .min(1)
       .default('hci')
       .describe('`hci` (the host Bluetooth controller) or a path to a module exporting a noble binding object'),
-    active_scan: z.boolean().default(true).describe('Request scan responses (names often sit there)'),
     max_connections: z.number().int().min(0).default(4).describe('Concurrent GATT connections'),
     gatt_timeout_ms: z.number().int().positive().default(5000).describe('Timeout of each GATT operation'),
     connect_timeout_ms: z.number().int().positive().default(10_000),

@@ -33,6 +33,13 @@ export class SimWorld {
     return p;
   }
 
+  /** The peripheral leaves for good (a passer-by): nothing about it stays in the world or its bindings. */
+  remove(p: SimPeripheral): void {
+    this.peripherals.delete(p.id);
+    p.removeAllListeners();
+    for (const b of this.bindings) b.forget(p.id);
+  }
+
   createBinding(): SimBinding {
     const b = new SimBinding(this);
     b.initialState = this.initialState;
@@ -100,6 +107,10 @@ export class SimBinding extends EventEmitter {
   }
 
   reset(): void {}
+
+  forget(id: string): void {
+    this.#adverts.delete(id);
+  }
 
   /** The controller changes state (powered off by rfkill, taken by bluetoothd, back on). */
   setState(state: string): void {

@@ -1,0 +1,203 @@
+// BLE adapter benchmark: advert decode + publish throughput and memory with many distinct advertisers, driven
+// by the simulated noble binding (test/sim/ble) through the real noble into (a) the adapter alone with a counting
+// context and (b) the whole gateway (aedes publish, one MQTT subscriber). Issue 5 names no peer; (a) is the
+// baseline that shows what the gateway adds. Usage: npx tsx bench/ble.ts [adverts=60000] [advertisers=1000]
+import { spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { BleAdapter } from '../adapters/ble/ble-adapter.js';
+import { bleAdapterConfigSchema } from '../adapters/ble/config.js';
+import type { AdapterContext, DeviceConfigOf } from '../gateway/adapter.js';
+import { silentLogger } from '../gateway/logger.js';
+import { startTestGateway } from '../test/helpers/gateway.js';
+import { world } from '../test/sim/ble/binding.js';
+import { bthomeAdvertising } from '../test/sim/ble/peripherals.js';
+import { SimPeripheral } from '../test/sim/ble/sim-peripheral.js';
+
+const ADVERTS = Number(process.argv[2] ?? 60_000);
+const ADVERTISERS = Number(process.argv[3] ?? 1000);
+const CONFIGURED = 50;
+const binding = fileURLToPath(new URL('../test/sim/ble/binding.ts', import.meta.url));
+
+function address(i: number): string {
+  return `d0:00:00:00:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`;
+}
+
+/** BTHome frames with a changing packet id and temperature, so no advert is a duplicate. */
+function frame(n: number): Buffer {
+  const t = Buffer.alloc(2);
+  t.writeInt16LE((n % 4000) - 1000);
+  return Buffer.concat([Buffer.from([0x40, 0x00, n & 0xff, 0x02]), t, Buffer.from([0x03, 0xbf, 0x13])]);
+}
+
+function sensors(n: number, prefix: string): SimPeripheral[] {
+  return Array.from({ length: n }, (_, i) => {
+    const p = new SimPeripheral({
+      address: address(i),
+      connectable: false,
+      advertising: bthomeAdvertising(`${prefix}${i}`, frame(0)),
+    });
+    world.add(p);
+    return p;
+  });
+}
+
+const devices = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ id: `s${i}`, transport: 'ble', match: { address: address(i) } }));
+
+/** Emits `count` adverts round-robin, yielding to the event loop every `batch` so async publishes can drain. */
+async function drive(ps: SimPeripheral[], count: number, batch = 500): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  for (let n = 0; n < count; n++) {
+    const p = ps[n % ps.length]!;
+    p.advertising = bthomeAdvertising(`s${n % ps.length}`, frame(n));
+    world.advertise(p);
+    if (n % batch === batch - 1) await new Promise((r) => setImmediate(r));
+  }
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+async function adapterOnly(): Promise<{ rate: number; telemetry: number }> {
+  world.reset();
+  const ps = sensors(CONFIGURED, 's');
+  let telemetry = 0;
+  const ctx: AdapterContext = {
+    kind: 'ble',
+    logger: silentLogger(),
+    dataDir: '/tmp',
+    devices: () => devices(CONFIGURED) as DeviceConfigOf[],
+    permitJoin: () => false,
+    telemetry: () => {
+      telemetry++;
+    },
+    availability: () => {},
+    deviceInfo: () => {},
+    deviceSeen: () => {},
+    publish: () => {},
+    decodeError: () => {},
+    countMessage: () => {},
+  };
+  const adapter = new BleAdapter(bleAdapterConfigSchema.parse({ binding }), ctx);
+  await adapter.start();
+  await waitRunning(() => adapter.status().state);
+  const secs = await drive(ps, ADVERTS);
+  await adapter.stop();
+  return { rate: ADVERTS / secs, telemetry };
+}
+
+async function waitRunning(state: () => string): Promise<void> {
+  for (let i = 0; i < 200 && state() !== 'running'; i++) await new Promise((r) => setTimeout(r, 10));
+  if (state() !== 'running') throw new Error(`adapter did not start: ${state()}`);
+}
+
+async function fullGateway(): Promise<{ rate: number; received: number; drainRate: number }> {
+  world.reset();
+  const ps = sensors(CONFIGURED, 's');
+  const gw = await startTestGateway({
+    adapters: { ble: { enabled: true, binding } },
+    devices: devices(CONFIGURED),
+  } as Parameters<typeof startTestGateway>[0]);
+  const client = await gw.connect();
+  let received = 0;
+  await client.subscribeAsync('zephyr2mqtt/+');
+  client.on('message', () => {
+    received++;
+  });
+  await waitRunning(() => gw.gateway.adapterStatuses().ble?.state ?? 'stopped');
+  const t0 = process.hrtime.bigint();
+  const secs = await drive(ps, ADVERTS);
+  // Drained when the subscriber has the last state of the last sensor: bounded wait.
+  for (let i = 0; i < 3000 && received < ADVERTS; i++) await new Promise((r) => setTimeout(r, 10));
+  const drainSecs = Number(process.hrtime.bigint() - t0) / 1e9;
+  await gw.stop();
+  return { rate: ADVERTS / secs, received, drainRate: received / drainSecs };
+}
+
+/** Runs in a child process so the throughput runs do not inflate its RSS. */
+async function manyAdvertisers(n: number, maxAdvertisers: number): Promise<Record<string, number>> {
+  world.reset();
+  const gw = await startTestGateway({
+    adapters: { ble: { enabled: true, binding, max_advertisers: maxAdvertisers } },
+  } as Parameters<typeof startTestGateway>[0]);
+  const client = await gw.connect();
+  await gw.request(client, 'permit_join', { value: true });
+  await waitRunning(() => gw.gateway.adapterStatuses().ble?.state ?? 'stopped');
+  const rss = () => {
+    global.gc?.();
+    return process.memoryUsage().rss / 2 ** 20;
+  };
+  const heap = () => process.memoryUsage().heapUsed / 2 ** 20;
+  const baseline = rss();
+  const heapBaseline = heap();
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < n; i++) {
+      const p = new SimPeripheral({
+        address: address(i + 1),
+        connectable: true,
+        advertising: bthomeAdvertising(`x${i}`, frame(i)),
+      });
+      world.add(p);
+      world.advertise(p);
+      world.remove(p);
+      if (i % 500 === 499) await new Promise((r) => setImmediate(r));
+    }
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  const details = gw.gateway.adapterStatuses().ble?.details as Record<string, number>;
+  const after = rss();
+  const heapAfter = heap();
+  await gw.stop();
+  return {
+    baseline,
+    after,
+    heapBaseline,
+    heapAfter,
+    tracked: details.advertisers_tracked!,
+    evicted: details.advertisers_evicted!,
+  };
+}
+
+function inChild(n: number, max: number): Record<string, number> {
+  const out = spawnSync(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--memory', String(n), String(max)],
+    { encoding: 'utf8' },
+  );
+  const line = out.stdout.split('\n').find((l) => l.startsWith('{'));
+  if (!line) throw new Error(`memory run failed: ${out.stderr}`);
+  return JSON.parse(line) as Record<string, number>;
+}
+
+if (process.argv[2] === '--memory') {
+  const r = await manyAdvertisers(Number(process.argv[3]), Number(process.argv[4]));
+  console.log(JSON.stringify(r));
+  process.exit(0);
+}
+
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+console.log(
+  `Machine: ${cpus().length} CPUs, ${cpu}; Node ${process.version}; ${ADVERTS} adverts over ${CONFIGURED} BTHome sensors\n`,
+);
+const a = await adapterOnly();
+const g = await fullGateway();
+const m1 = inChild(ADVERTISERS, 2000);
+const m2 = inChild(20_000, 2000);
+const mb = (x: number | undefined) => `${(x ?? 0).toFixed(1)} MB`;
+console.log('| Case | Result |');
+console.log('|---|---|');
+console.log(
+  `| adapter only: sim binding → noble → decode → ctx.telemetry | ${Math.round(a.rate).toLocaleString('en')} adverts/s |`,
+);
+console.log(
+  `| gateway: sim binding → noble → decode → state merge → aedes publish | ${Math.round(g.rate).toLocaleString('en')} adverts/s |`,
+);
+console.log(
+  `| gateway, until one MQTT subscriber received every state message | ${Math.round(g.drainRate).toLocaleString('en')} msgs/s (${g.received}/${ADVERTS}) |`,
+);
+console.log(
+  `| RSS, ${ADVERTISERS.toLocaleString('en')} distinct advertisers × 3 adverts, permit_join on | ${mb(m1.after)} (gateway idle: ${mb(m1.baseline)}); heap ${mb(m1.heapAfter)} (idle ${mb(m1.heapBaseline)}); ${m1.tracked} tracked |`,
+);
+console.log(
+  `| RSS, 20,000 distinct advertisers × 3, max_advertisers 2,000 | ${mb(m2.after)} (idle: ${mb(m2.baseline)}); heap ${mb(m2.heapAfter)} (idle ${mb(m2.heapBaseline)}); ${m2.tracked} tracked, ${m2.evicted} evicted |`,
+);
+process.exit(0);
