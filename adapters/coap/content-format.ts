@@ -200,7 +200,7 @@ function toJsonSafe(value: unknown, depth: number): unknown {
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   if (value === undefined) return null;
   if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
-  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
   if (Array.isArray(value)) {
     const out = value.map((v) => toJsonSafe(v, depth + 1));
     return out.includes(INVALID) ? INVALID : out;
