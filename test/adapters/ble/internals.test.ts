@@ -8,7 +8,10 @@ import { DeviceIndex, formatMac } from '../../../adapters/ble/identity.js';
 import { forgetPeripheral } from '../../../adapters/ble/noble-prune.js';
 import type { Noble } from '../../../adapters/ble/noble-types.js';
 
-const device = (id: string, rest: Record<string, unknown>) => ({ id, ...bleDeviceSchema.parse({ transport: 'ble', ...rest }) });
+const device = (id: string, rest: Record<string, unknown>) => ({
+  id,
+  ...bleDeviceSchema.parse({ transport: 'ble', ...rest }),
+});
 
 describe('advertiser cache', () => {
   it('evicts the least recently seen advertiser and reports it', () => {
@@ -83,7 +86,14 @@ describe('characteristic naming', () => {
 
   it('names twin characteristics from their 0x2901 labels, or by position when labels are missing', () => {
     const chars = [char('2a6e', 3), char('2a6e', 9), char('2a6f', 15)];
-    const labelled = buildHandlers(chars, [], new Map([[3, 'Temperature Sensor 1'], [9, 'Temperature Sensor 2']]));
+    const labelled = buildHandlers(
+      chars,
+      [],
+      new Map([
+        [3, 'Temperature Sensor 1'],
+        [9, 'Temperature Sensor 2'],
+      ]),
+    );
     expect(labelled.map((h) => h.property)).toEqual(['temperature_sensor_1', 'temperature_sensor_2', 'humidity']);
     const unlabelled = buildHandlers(chars, [], new Map());
     expect(unlabelled.map((h) => h.property)).toEqual(['temperature_1', 'temperature_2', 'humidity']);
@@ -103,6 +113,8 @@ describe('characteristic naming', () => {
   });
 
   it('maps RSSI to linkquality 0..255', () => {
-    expect([linkquality(-120), linkquality(-100), linkquality(-65), linkquality(-30), linkquality(-10)]).toEqual([0, 0, 128, 255, 255]);
+    expect([linkquality(-120), linkquality(-100), linkquality(-65), linkquality(-30), linkquality(-10)]).toEqual([
+      0, 0, 128, 255, 255,
+    ]);
   });
 });

@@ -91,7 +91,7 @@ describe('ble adapter: link loss, limits, timeouts, identity and no Bluetooth', 
     expect(world.connectAttempts.get(waiting.id) ?? 0).toBe(0);
     connected.loseLink();
     const after = await statusUntil(gw, (s) => connection(s, waitingId)?.state === 'connected');
-    expect((after.details?.connections as { active: number }).active).toBe(1);
+    expect(after.details?.connections).toMatchObject({ active: 1 });
   });
 
   it('a GATT read that is never answered times out; the gateway keeps running and retries', async () => {
