@@ -17,6 +17,8 @@ export interface Registration {
   contentFormat: number;
   registeredAt: number;
   lastUpdate: number;
+  /** Manufacturer, model... read from /3/0 after registration. */
+  deviceInfo?: Record<string, unknown>;
   /** Configured device id; undefined while the endpoint is not onboarded. */
   deviceId: string | undefined;
 }

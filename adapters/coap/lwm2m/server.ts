@@ -5,7 +5,7 @@ import { CF, decodePayload, FORMAT_NAMES } from './codecs/content-format.js';
 import { CommandQueue } from './command-queue.js';
 import { type Lwm2mDeviceConfig, type Lwm2mServerConfig, lwm2mDeviceSchema } from './config.js';
 import { loadObjectModel, type ObjectModel } from './object-model.js';
-import { type Lwm2mOperationError, Lwm2mOperations, type OperationTarget } from './operations.js';
+import { Lwm2mOperations, type OperationTarget } from './operations.js';
 import { formatPath, type Lwm2mPath, parsePath } from './path.js';
 import { rawRequestSchema } from './raw-request.js';
 import { type Admission, createRdHandler } from './rd-handler.js';
@@ -114,8 +114,12 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
 
   const observedPaths = (reg: Registration): Lwm2mPath[] => {
     const configured = reg.deviceId ? deviceById(reg.deviceId)?.lwm2m.observe : undefined;
-    if (configured)
-      return configured.flatMap((p) => (parsePath(p).ok ? [(parsePath(p) as { value: Lwm2mPath }).value] : []));
+    if (configured) {
+      return configured.flatMap((text) => {
+        const p = parsePath(text);
+        return p.ok ? [p.value] : [];
+      });
+    }
     const out: Lwm2mPath[] = [];
     for (const link of reg.links) {
       if (link.path?.inst === undefined || link.path.res !== undefined) continue;
@@ -168,7 +172,26 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
         address: `[${reg.peer.address}]:${reg.peer.port}`,
         objects: reg.links.flatMap((l) => (l.path ? [formatPath(l.path)] : [])),
       },
+      ...reg.deviceInfo,
     });
+  };
+
+  // Manufacturer, model and versions from the Device object, for bridge/devices (not the state).
+  const readDeviceInfo = (reg: Registration): void => {
+    if (!reg.deviceId || !reg.links.some((l) => l.path?.obj === 3)) return;
+    schedule(reg, (r) => ops.read(target(r), { obj: 3, inst: 0 }))
+      .then((records) => {
+        const info: Record<string, unknown> = {};
+        for (const rec of records) {
+          const key = DEVICE_INFO_RESOURCES[rec.path.res];
+          if (key && rec.path.ri === undefined) info[key] = toJsonValue(rec.value);
+        }
+        reg.deviceInfo = info;
+        if (store.get(reg.id) === reg) announce(reg);
+      })
+      .catch((e: unknown) =>
+        ctx.logger.debug({ endpoint: reg.endpoint, err: String(e) }, 'lwm2m device info read failed'),
+      );
   };
 
   const admit = (ep: string, peer: { address: string; port: number }): Admission => {
@@ -209,6 +232,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
       // After the 2.01 is on the wire: the client may not serve requests before it sees it.
       setImmediate(() => {
         observeDefaults(reg);
+        readDeviceInfo(reg);
         void queue.flush(reg.endpoint);
       });
     },
@@ -220,6 +244,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
       else if (reg.deviceId) ctx.availability(reg.deviceId, true);
       setImmediate(() => {
         if (newlyBound || linksChanged) observeDefaults(reg);
+        if (newlyBound) readDeviceInfo(reg);
         void queue.flush(reg.endpoint);
       });
     },
@@ -441,6 +466,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
         if (!bind(reg)) continue;
         announce(reg);
         observeDefaults(reg);
+        readDeviceInfo(reg);
       }
     },
     status: () => ({
@@ -453,9 +479,18 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
   };
 }
 
+const DEVICE_INFO_RESOURCES: Record<number, string> = {
+  0: 'manufacturer',
+  1: 'model',
+  2: 'serial_number',
+  3: 'firmware_version',
+  17: 'device_type',
+  18: 'hardware_version',
+  19: 'software_version',
+};
+
 function asError(e: unknown): Error {
-  if (e instanceof Error) return e as Lwm2mOperationError;
-  return new Error(String(e));
+  return e instanceof Error ? e : new Error(String(e));
 }
 
 /** A config id from an endpoint name: lowercase, [a-z0-9_-], at most 63 characters. */

@@ -44,6 +44,14 @@ describe('LwM2M registration interface', () => {
     const id = await c.register();
     expect(c.location).toEqual(['rd', id]);
     expect(id).toMatch(/^[0-9a-f]{24}$/);
+    const info = await h.ctx.waitFor('deviceInfo', (f) => f.info.manufacturer !== undefined);
+    expect(info.info).toMatchObject({
+      manufacturer: 'Zephyr',
+      model: 'OMA-LWM2M Sample Client',
+      serial_number: '345000123',
+      firmware_version: '1.0',
+      lwm2m: { endpoint: 'zephyr-node1' },
+    });
     expect(await c.update()).toBe('2.04');
     expect(await c.update(['lt=600'])).toBe('2.04');
     expect(await h.server.request('node1', { op: 'registration' })).toMatchObject({ lifetime: 600 });
