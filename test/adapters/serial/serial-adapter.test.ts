@@ -181,6 +181,45 @@ describe('SerialAdapter (binding-mock)', () => {
     expect(adapter!.link('bad')).toBeUndefined();
   });
 
+  it('keeps retrying a port that fails to open (locked) and reports the error in its status', async () => {
+    MockBinding.createPort('/dev/ttyACM2', {});
+    const ctx = await startAdapter(
+      [
+        { id: 'first', path: '/dev/ttyACM2' },
+        { id: 'second', path: '/dev/ttyACM2' },
+      ],
+      { reopen_backoff: { initial_ms: 20, max_ms: 40 } },
+    );
+    await adapter!.link('first')!.opened();
+    await ctx.waitFor('availability', (c) => c.deviceId === 'second' && !c.online);
+    expect(adapter!.status().details).toMatchObject({
+      devices: [
+        { id: 'first', open: true },
+        { id: 'second', open: false, last_error: expect.stringMatching(/locked/) },
+      ],
+    });
+    await adapter!.link('first')!.stop();
+    await adapter!.link('second')!.opened(2000);
+    await ctx.waitFor('availability', (c) => c.deviceId === 'second' && c.online);
+  });
+
+  it('applies device list changes without a restart', async () => {
+    MockBinding.createPort('/dev/ttyACM3', { record: true });
+    MockBinding.createPort('/dev/ttyACM4', { record: true });
+    const ctx = await startAdapter([{ id: 'dev1', path: '/dev/ttyACM3' }]);
+    await adapter!.link('dev1')!.opened();
+    ctx.deviceList = [{ id: 'dev1', transport: 'serial', path: '/dev/ttyACM4' } as never];
+    await adapter!.devicesChanged();
+    await adapter!.link('dev1')!.opened();
+    await adapter!.command('dev1', { kind: 'set', payload: { x: 1 } });
+    expect(opened.at(-1)!.openOptions.path).toBe('/dev/ttyACM4');
+    expect((await written(opened.at(-1)!, 8)).toString()).toBe('{"x":1}\n');
+    ctx.deviceList = [];
+    await adapter!.devicesChanged();
+    expect(adapter!.link('dev1')).toBeUndefined();
+    await expect(adapter!.command('dev1', { kind: 'set', payload: {} })).rejects.toThrow(/not an active serial device/);
+  });
+
   it('reports itself unavailable when disabled', async () => {
     await startAdapter([], { enabled: false });
     expect(adapter!.status()).toMatchObject({ state: 'unavailable', reason: expect.stringMatching(/disabled/) });

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { Backoff } from '../../../adapters/serial/backoff.js';
+import { serialAdapterConfigSchema, serialDeviceSchema } from '../../../adapters/serial/config.js';
+
+describe('serial config', () => {
+  it('fills defaults for the adapter and a device', () => {
+    expect(serialAdapterConfigSchema.parse({})).toEqual({
+      enabled: true,
+      scan_interval_ms: 2000,
+      reopen_backoff: { initial_ms: 500, max_ms: 30_000 },
+      max_line_bytes: 4096,
+    });
+    expect(serialDeviceSchema.parse({ transport: 'serial', path: '/dev/ttyACM0' })).toEqual({
+      transport: 'serial',
+      path: '/dev/ttyACM0',
+      baud_rate: 115_200,
+      data_bits: 8,
+      parity: 'none',
+      stop_bits: 1,
+      rtscts: false,
+      framing: 'ndjson',
+      log: true,
+      smp: { enabled: true, version: 1, timeout_ms: 3000, retries: 2 },
+    });
+  });
+  it('normalises USB ids and rejects bad values with a message', () => {
+    const d = serialDeviceSchema.parse({ transport: 'serial', match: { usb: { vid: '0x2FE3', pid: 256 } } });
+    expect(d.match?.usb).toEqual({ vid: '2fe3', pid: '0100' });
+    expect(
+      serialDeviceSchema.safeParse({ transport: 'serial', match: { usb: { vid: 'zephyr' } } }).error?.issues[0]
+        ?.message,
+    ).toMatch(/USB id/);
+    expect(serialDeviceSchema.safeParse({ transport: 'serial', path: '/dev/x', parity: 'weird' }).success).toBe(false);
+    expect(serialAdapterConfigSchema.safeParse({ max_line_bytes: 10 }).success).toBe(false);
+  });
+});
+
+describe('Backoff', () => {
+  it('doubles up to the cap and starts over after reset', () => {
+    const b = new Backoff(100, 500);
+    expect([b.next(), b.next(), b.next(), b.next(), b.next()]).toEqual([100, 200, 400, 500, 500]);
+    b.reset();
+    expect(b.next()).toBe(100);
+  });
+});
