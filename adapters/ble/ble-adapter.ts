@@ -18,6 +18,7 @@ import { type BleDevice, DeviceIndex, formatMac } from './identity.js';
 import { explainNobleState, loadNoble, NobleUnavailableError } from './noble-loader.js';
 import { forgetPeripheral } from './noble-prune.js';
 import type { Noble, NoblePeripheral } from './noble-types.js';
+import { zephyrSample } from './zephyr-samples.js';
 
 const KNOWN_GATT_SERVICES = new Set(['180d', '1809', '181a', '180f', '6e400001b5a3f393e0a9e50e24dcca9e']);
 
@@ -204,6 +205,7 @@ export class BleAdapter implements Adapter {
         connectable: p.connectable,
         service_uuids: services,
         ...(bthome ? { bthome: (bthome.data[0] ?? 0) & 0x01 ? 'encrypted' : 'plain' } : {}),
+        ...(zephyrSample(adv.localName) ? { zephyr_sample: zephyrSample(adv.localName) } : {}),
         ...(adv.manufacturerData ? { manufacturer_data: adv.manufacturerData.toString('hex') } : {}),
       },
     });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TestGateway } from '../../helpers/gateway.js';
 import { ad } from '../../sim/ble/ad.js';
-import { bthomeAdvertising, bthomeEncrypt, bthomeSensor } from '../../sim/ble/peripherals.js';
+import { bthomeAdvertising, bthomeEncrypt, bthomeSensor, peripheralHr } from '../../sim/ble/peripherals.js';
 import { SimPeripheral } from '../../sim/ble/sim-peripheral.js';
 import { startBleGateway, world } from './helpers.js';
 
@@ -122,10 +122,39 @@ describe('ble adapter: adverts through the real noble and gateway', () => {
     );
     for (let i = 0; i < 5; i++) world.advertiseAll();
     const event = await seen;
-    expect(event.data).toMatchObject({ transport: 'ble', address: 'A4:C1:38:00:00:09', name: 'stranger' });
+    expect(event.data).toMatchObject({
+      transport: 'ble',
+      address: 'A4:C1:38:00:00:09',
+      name: 'stranger',
+      suggested_config: {
+        transport: 'ble',
+        match: { name: 'stranger', bthome_mac: 'A4:C1:38:00:00:09' },
+        connect: false,
+      },
+      details: { bthome: 'plain', connectable: false },
+    });
     // Five more adverts and a round trip later, still exactly one announcement.
     for (let i = 0; i < 5; i++) world.advertiseAll();
     await gw.request(client, 'permit_join', { value: true });
     expect(events.filter((e) => e.type === 'device_seen_unknown')).toHaveLength(1);
+  });
+
+  it('suggests a GATT connection for an unknown Zephyr sample and names the sample', async () => {
+    world.add(peripheralHr('c0:00:00:00:00:42'));
+    gw = await startBleGateway([]);
+    const client = await gw.connect();
+    await gw.request(client, 'permit_join', { value: true });
+    const seen = gw.waitForMessage<{ type: string; data: Record<string, unknown> }>(
+      client,
+      'zephyr2mqtt/bridge/event',
+      (m) => m.type === 'device_seen_unknown',
+    );
+    world.startAdvertising();
+    expect((await seen).data).toMatchObject({
+      address: 'C0:00:00:00:00:42',
+      name: 'Zephyr Heartrate Sensor',
+      suggested_config: { match: { name: 'Zephyr Heartrate Sensor' }, connect: true },
+      details: { zephyr_sample: 'peripheral_hr', connectable: true, service_uuids: ['180d', '180f', '180a'] },
+    });
   });
 });
