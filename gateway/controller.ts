@@ -23,8 +23,11 @@ import { ConfigError } from './config/errors.js';
 import { parseConfigText, readConfigText } from './config/load.js';
 import { buildConfigSchema, configSchema, type DeviceConfig, type GatewayConfig } from './config/schema.js';
 import { writeFileAtomic } from './config/write-atomic.js';
+import { createDashboard } from './dashboard/index.js';
+import type { Dashboard } from './dashboard/server.js';
 import { prepareDataDir } from './datadir.js';
 import { DeviceRegistry } from './devices/registry.js';
+import { HomeAssistantDiscovery } from './homeassistant/index.js';
 import { type HttpServer, startHttpServer } from './http.js';
 import { type Logger, moduleLogger, parseModuleLevels } from './logger.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
@@ -59,6 +62,8 @@ export class Gateway {
   readonly #unknownSeen = new Map<string, number>();
   #broker: EmbeddedBroker | undefined;
   #http: HttpServer | undefined;
+  #dashboard: Dashboard | undefined;
+  #homeAssistant: HomeAssistantDiscovery | undefined;
   #availabilityTimer: NodeJS.Timeout | undefined;
   #permitJoinUntil = 0;
   #permitJoinTimer: NodeJS.Timeout | undefined;
@@ -115,12 +120,24 @@ export class Gateway {
         logger: this.moduleLogger('broker'),
         dataDir: this.dataDir,
       });
+      // The dashboard follows the gateway through its MQTT topics: subscribe before anything is published.
+      if (this.config.http.enabled && this.config.http.dashboard) {
+        this.#dashboard = createDashboard({
+          broker: this.#broker,
+          brokerConfig: this.config.broker,
+          baseTopic: this.base,
+          logger: this.moduleLogger('dashboard'),
+        });
+      }
       this.devices.configure(this.config.devices);
       this.metrics.devicesConfigured.set(this.config.devices.length);
       this.#subscribeApi();
       await this.publishJson(topics.bridgeState(this.base), { state: 'online' }, { retain: true, qos: 1 });
-      if (this.config.http.enabled) this.#http = await startHttpServer(this, this.config.http);
+      if (this.config.http.enabled) {
+        this.#http = await startHttpServer(this, this.config.http, this.#dashboard ? [this.#dashboard.route] : []);
+      }
       for (const module of this.modules) await this.#startAdapter(module);
+      await this.#syncHomeAssistant();
     } catch (err) {
       await this.#teardown();
       throw err;
@@ -129,10 +146,17 @@ export class Gateway {
     this.#scheduleAvailabilityChecks();
     await this.publishDevices();
     await this.publishInfo();
-    this.logger.info({ ms: Date.now() - started, version: VERSION }, 'zephyr2mqtt started');
+    this.logger.info(
+      { ms: Date.now() - started, version: VERSION, listeners: this.broker.addresses(), http: this.httpAddress },
+      'zephyr2mqtt started',
+    );
   }
 
   async #teardown(): Promise<void> {
+    this.#homeAssistant?.stop();
+    this.#homeAssistant = undefined;
+    this.#dashboard?.stop();
+    this.#dashboard = undefined;
     for (const host of [...this.#hosts.values()].reverse()) await host.stop();
     this.#hosts.clear();
     for (const unsub of this.#unsubscribes) unsub();
@@ -251,9 +275,11 @@ export class Gateway {
     };
     if (next.gateway.log_level !== this.config.gateway.log_level) this.logger.level = next.gateway.log_level;
     this.config = next;
+    const propertiesBefore = new Map(this.devices.all().map((r) => [r.config.id, Object.keys(r.state)]));
     const diff = this.devices.configure(next.devices);
     this.metrics.devicesConfigured.set(next.devices.length);
     for (const id of diff.removed) {
+      await this.#homeAssistant?.deviceRemoved(id, propertiesBefore.get(id) ?? []);
       await this.publish(topics.deviceState(this.base, id), '', { retain: true });
       await this.publish(topics.deviceAvailability(this.base, id), '', { retain: true });
       this.event('device_left', { id });
@@ -271,6 +297,8 @@ export class Gateway {
     }
     this.metrics.devicesOnline.set(this.devices.all().filter((d) => d.online).length);
     this.#scheduleAvailabilityChecks();
+    await this.#syncHomeAssistant();
+    for (const id of diff.changed) await this.#homeAssistant?.deviceUpdated(this.#discoveryDevice(id), true);
     await this.publishDevices();
     await this.publishInfo();
     return restart.length > 0 ? { ...diff, restart_required: [...restart] } : diff;
@@ -446,12 +474,49 @@ export class Gateway {
     };
   }
 
+  /** Start or stop Home Assistant discovery to match the config. */
+  async #syncHomeAssistant(): Promise<void> {
+    const config = this.config.homeassistant;
+    if (config.enabled && !this.#homeAssistant) {
+      this.#homeAssistant = new HomeAssistantDiscovery({
+        config,
+        gatewayId: this.config.gateway.id,
+        baseTopic: this.base,
+        publish: (topic, payload, opts) => this.publish(topic, payload, opts),
+        subscribe: (filter, handler) => this.broker.subscribe(filter, handler),
+        devices: () => this.devices.all().map((r) => this.#discoveryDevice(r.config.id)),
+      });
+      await this.#homeAssistant.start();
+    } else if (!config.enabled && this.#homeAssistant) {
+      this.#homeAssistant.stop();
+      this.#homeAssistant = undefined;
+    }
+  }
+
+  #discoveryDevice(id: string): {
+    id: string;
+    name?: string;
+    transport: string;
+    state: StateValues;
+    info: Record<string, unknown>;
+  } {
+    const rec = this.devices.get(id);
+    return {
+      id,
+      ...(rec?.config.name ? { name: rec.config.name } : {}),
+      transport: rec?.config.transport ?? 'unknown',
+      state: rec?.state ?? {},
+      info: rec?.info ?? {},
+    };
+  }
+
   #onTelemetry(kind: string, id: string, values: StateValues): void {
     if (!this.devices.get(id)) return;
     this.metrics.messages.inc({ adapter: kind, direction: 'in' });
     const state = this.devices.mergeState(id, values, new Date());
     if (!state) return;
     void this.publishJson(topics.deviceState(this.base, id), state, { retain: true });
+    if (this.#homeAssistant) void this.#homeAssistant.deviceUpdated(this.#discoveryDevice(id));
     if (this.config.api.property_topics) {
       for (const [key, value] of Object.entries(values)) {
         if (RESERVED_SUBTOPICS.has(key) || key.includes('/') || key.includes('+') || key.includes('#')) continue;

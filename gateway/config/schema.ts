@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { bleAdapterConfigSchema, bleDeviceSchema } from '../../adapters/ble/config.js';
 import { coapAdapterConfigSchema, coapDeviceSchema } from '../../adapters/coap/config.js';
 import { serialAdapterConfigSchema, serialDeviceSchema } from '../../adapters/serial/config.js';
+import { homeAssistantConfigSchema } from '../homeassistant/config.js';
 import { upstreamConfigSchema } from '../upstream/config.js';
 import { deviceBaseShape } from './device-base.js';
 
@@ -88,6 +89,7 @@ const httpSchema = z
     enabled: z.boolean().default(true),
     host: z.string().default('127.0.0.1'),
     port: port.default(8080),
+    dashboard: z.boolean().default(true).describe('Serve the web dashboard on this listener'),
   })
   .prefault({})
   .describe('Health, metrics and dashboard');
@@ -149,6 +151,7 @@ function rootSchema<A extends z.ZodType, D extends z.ZodType>(adapters: A, devic
     api: apiSchema,
     adapters,
     bridge: upstreamConfigSchema.prefault({}),
+    homeassistant: homeAssistantConfigSchema.prefault({}),
     devices: z.array(device).superRefine(uniqueDeviceIds).default([]).describe('Configured devices'),
   });
 }

@@ -1,0 +1,44 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { createTestAdapterModule } from '../helpers/test-adapter.js';
+
+const configTopic = 'homeassistant/sensor/test-gw_dev1/temperature/config';
+
+describe('Home Assistant discovery through the gateway', () => {
+  let gw: TestGateway | undefined;
+  afterEach(async () => {
+    await gw?.stop();
+    gw = undefined;
+  });
+
+  it('announces known properties, re-announces on HA birth, and clears them when the device is removed', async () => {
+    const adapter = createTestAdapterModule();
+    gw = await startTestGateway(
+      { homeassistant: { enabled: true }, devices: [{ id: 'dev1', name: 'Kitchen', transport: 'test' }] },
+      { adapterModules: [adapter.module] },
+    );
+    const client = await gw.connect();
+    const announced = gw.waitForMessage<Record<string, unknown>>(client, configTopic);
+    adapter.current().ctx.telemetry('dev1', { temperature: 20.5, mystery: 1 });
+    expect(await announced).toMatchObject({
+      unique_id: 'test-gw_dev1_temperature',
+      state_topic: 'zephyr2mqtt/dev1',
+      device: { name: 'Kitchen' },
+    });
+
+    // Only a fresh publish reaches a live subscriber with retain=0: the retained copy alone cannot pass this.
+    const republished = new Promise<Record<string, unknown>>((resolve) => {
+      client.on('message', (topic, payload, packet) => {
+        if (topic === configTopic && !packet.retain && payload.length > 0) resolve(JSON.parse(payload.toString()));
+      });
+    });
+    await client.subscribeAsync(configTopic);
+    await client.publishAsync('homeassistant/status', 'online');
+    expect((await republished).unique_id).toBe('test-gw_dev1_temperature');
+
+    const cleared = gw.waitForMessage<string>(client, configTopic, (p) => p === '');
+    const res = await gw.request(client, 'device/remove', { id: 'dev1' });
+    expect(res.status).toBe('ok');
+    expect(await cleared).toBe('');
+  });
+});
