@@ -22,7 +22,6 @@ export function startChildGateway(configPath: string, timeoutMs = 30_000): Promi
     stderr += d.toString();
   });
   return new Promise((resolve, reject) => {
-    let port = 0;
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`child gateway did not start within ${timeoutMs} ms: ${stderr}`));
@@ -39,10 +38,10 @@ export function startChildGateway(configPath: string, timeoutMs = 30_000): Promi
       } catch {
         return;
       }
-      if (entry.msg === 'MQTT listener up' && entry.type === 'mqtt' && entry.port) port = entry.port;
-      if (entry.msg === 'zephyr2mqtt started') {
+      // The broker's own log line: persistence is loaded and the listener accepts clients.
+      if (entry.msg === 'MQTT listener up' && entry.type === 'mqtt' && entry.port) {
         clearTimeout(timer);
-        resolve({ child, mqttPort: port, exited });
+        resolve({ child, mqttPort: entry.port, exited });
       }
     });
   });

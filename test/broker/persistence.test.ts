@@ -1,11 +1,44 @@
 import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { startChildGateway } from './child-gateway.js';
-import { collect, endClients, roundTrip, startTestBroker, type TestBroker } from './helpers.js';
+import { collect, endClients, rawConnect, roundTrip, startTestBroker, type TestBroker } from './helpers.js';
+
+/** A TCP client speaking raw MQTT bytes, so a test can withhold acknowledgements. */
+async function rawClient(port: number) {
+  const socket = createConnection({ host: '127.0.0.1', port });
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+  let received = Buffer.alloc(0);
+  const listeners = new Set<() => void>();
+  socket.on('data', (d: Buffer) => {
+    received = Buffer.concat([received, d]);
+    for (const l of listeners) l();
+  });
+  socket.on('error', () => {});
+  return {
+    socket,
+    waitFor(predicate: (bytes: Buffer) => boolean, ms = 5000): Promise<void> {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!predicate(received)) return;
+          clearTimeout(timer);
+          listeners.delete(check);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`raw client: expected bytes not received (${received.toString('hex')})`));
+        }, ms);
+        listeners.add(check);
+        check();
+      });
+    },
+  };
+}
 
 const KEEPER = { clientId: 'keeper', clean: false, reconnectPeriod: 0 } as const;
 
@@ -83,6 +116,27 @@ describe('broker persistence across restarts', () => {
     await roundTrip(keeper, 'k/sync');
     expect(again.messages.map((m) => m.topic)).toEqual(['k/sync']);
     await keeper.endAsync();
+  });
+
+  it('redelivers a QoS 1 message that was in flight (sent, never acknowledged) when the broker stopped', async () => {
+    tb = await startTestBroker({}, dir);
+    const port = tb.broker.addresses()[0]?.port ?? 0;
+    const raw = await rawClient(port);
+    raw.socket.write(rawConnect('no-acker', false));
+    await raw.waitFor((b) => b.length >= 4 && b[0] === 0x20);
+    // SUBSCRIBE id 1, 'inf/#' at QoS 1
+    raw.socket.write(Buffer.from([0x82, 0x0a, 0x00, 0x01, 0x00, 0x05, ...Buffer.from('inf/#'), 0x01]));
+    await raw.waitFor((b) => b.includes(0x90));
+    await tb.broker.publish('inf/x', 'pending', { qos: 1 });
+    await raw.waitFor((b) => b.includes(Buffer.from('pending')));
+    raw.socket.destroy(); // never sends PUBACK
+    await tb.stop();
+    tb = await startTestBroker({}, dir);
+    const back = await mqtt.connectAsync(tb.url(), { clientId: 'no-acker', clean: false, reconnectPeriod: 0 });
+    const seen = collect(back);
+    const [msg] = await seen.waitFor(1);
+    expect(msg).toMatchObject({ topic: 'inf/x', payload: 'pending', qos: 1 });
+    await back.endAsync();
   });
 
   it('keeps nothing on disk with persistence off', async () => {
