@@ -26,9 +26,13 @@ function substitute(topic: string, username: string | undefined, clientId: strin
   return topic.replaceAll('%u', username ?? '').replaceAll('%c', clientId);
 }
 
+/** Publish decisions remembered per connection; devices publish to a handful of topics over and over. */
+const PUBLISH_CACHE_SIZE = 256;
+
 /** The rules in force for one connection. */
 export class ClientAcl {
   readonly #rules: BoundRule[];
+  readonly #publishCache = new Map<string, boolean>();
 
   constructor(rules: readonly AclRule[], username: string | undefined, clientId: string) {
     this.#rules = [];
@@ -45,11 +49,19 @@ export class ClientAcl {
   }
 
   canPublish(topic: string): boolean {
+    const cached = this.#publishCache.get(topic);
+    if (cached !== undefined) return cached;
     const levels = topic.split('/');
+    let allowed = false;
     for (const rule of this.#rules) {
-      if (rule.publish && levelsMatch(rule.levels, levels)) return true;
+      if (rule.publish && levelsMatch(rule.levels, levels)) {
+        allowed = true;
+        break;
+      }
     }
-    return false;
+    if (this.#publishCache.size >= PUBLISH_CACHE_SIZE) this.#publishCache.clear();
+    this.#publishCache.set(topic, allowed);
+    return allowed;
   }
 
   /** A subscription is allowed only when one rule covers every topic the filter could match. */

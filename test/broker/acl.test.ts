@@ -48,4 +48,14 @@ describe('ClientAcl', () => {
     expect(acl.canPublish('a')).toBe(false);
     expect(acl.canSubscribe('a')).toBe(false);
   });
+
+  it('keeps giving the same answers when its decision cache overflows', () => {
+    const acl = new ClientAcl([{ allow: 'publish', topic: 'ok/#' }], 'u', 'c');
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 600; i++) {
+        expect(acl.canPublish(`ok/${i}`)).toBe(true);
+        expect(acl.canPublish(`no/${i}`)).toBe(false);
+      }
+    }
+  });
 });
