@@ -7,7 +7,7 @@ import { encodeSerialFrames } from '../common/smp/serial-frame.js';
 import { Backoff } from './backoff.js';
 import type { SerialAdapterConfig, SerialDevice } from './config.js';
 import { consoleText, type DemuxEvent, LineDemux } from './line-demux.js';
-import { LineSplitter } from './line-splitter.js';
+import { LineSplitter, type SplitEvent } from './line-splitter.js';
 import type { SerialPortInfo } from './port-list.js';
 import { matchPort } from './port-match.js';
 
@@ -262,18 +262,25 @@ export class SerialDeviceLink {
   }
 
   #onData(chunk: Buffer): void {
-    this.#splitter.push(chunk, (ev) => {
-      if (ev.kind === 'overlong') {
-        this.#deps.ctx.decodeError('overlong_line', {
-          deviceId: this.id,
-          bytes: ev.head,
-          error: `line longer than ${this.#deps.config.max_line_bytes} bytes dropped (${ev.dropped} bytes)`,
-        });
-        return;
-      }
-      if (this.#echoes.length > 0 && this.#isEcho(consoleText(ev.line))) return;
-      for (const event of this.#demux.push(ev.line)) this.#dispatch(event);
-    });
+    try {
+      this.#splitter.push(chunk, (ev) => this.#onSplit(ev));
+    } catch (err) {
+      // A bug in decoding must not take the process down through the stream's 'data' event.
+      this.#deps.ctx.decodeError('internal', { deviceId: this.id, bytes: chunk.subarray(0, 64), error: String(err) });
+    }
+  }
+
+  #onSplit(ev: SplitEvent): void {
+    if (ev.kind === 'overlong') {
+      this.#deps.ctx.decodeError('overlong_line', {
+        deviceId: this.id,
+        bytes: ev.head,
+        error: `line longer than ${this.#deps.config.max_line_bytes} bytes dropped (${ev.dropped} bytes)`,
+      });
+      return;
+    }
+    if (this.#echoes.length > 0 && this.#isEcho(consoleText(ev.line))) return;
+    for (const event of this.#demux.push(ev.line)) this.#dispatch(event);
   }
 
   #dispatch(event: DemuxEvent): void {

@@ -54,7 +54,7 @@ export class SerialAdapter implements Adapter {
       this.ctx.logger.error({ err: this.#reason }, 'serial adapter cannot start');
       return;
     }
-    this.#syncLinks();
+    await this.#syncLinks();
     this.#scanTimer = setInterval(() => void this.#announceUnknown(), this.config.scan_interval_ms);
     this.#state = 'running';
   }
@@ -97,7 +97,7 @@ export class SerialAdapter implements Adapter {
   }
 
   async devicesChanged(): Promise<void> {
-    if (this.#state === 'running') this.#syncLinks();
+    if (this.#state === 'running') await this.#syncLinks();
   }
 
   /** For tests and tools: resolves when the device's port is open. */
@@ -122,7 +122,7 @@ export class SerialAdapter implements Adapter {
   }
 
   /** Starts links for new or changed devices and stops those removed, disabled or changed. */
-  #syncLinks(): void {
+  async #syncLinks(): Promise<void> {
     const wanted = new Map<string, SerialDevice>();
     for (const raw of this.ctx.devices()) {
       if (raw.transport !== 'serial') continue;
@@ -139,13 +139,16 @@ export class SerialAdapter implements Adapter {
       }
       wanted.set(device.id, device);
     }
+    const stopping: Promise<void>[] = [];
     for (const [id, link] of this.#links) {
       const next = wanted.get(id);
       if (!next || JSON.stringify(next) !== JSON.stringify(link.device)) {
         this.#links.delete(id);
-        void link.stop();
+        stopping.push(link.stop());
       }
     }
+    // Close replaced ports first: the new link may want the same (exclusively locked) port.
+    await Promise.all(stopping);
     for (const [id, device] of wanted) {
       if (this.#links.has(id)) continue;
       const link = new SerialDeviceLink(device, {
