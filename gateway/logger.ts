@@ -1,20 +1,23 @@
 import { pino } from 'pino';
+import pretty from 'pino-pretty';
+import { logTail } from './dashboard/log-tail.js';
 
 export type Logger = pino.Logger;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** Root logger: pretty on a TTY, JSON otherwise. Per-module levels: see moduleLogger. */
+/** Root logger: pretty on a TTY, JSON otherwise; every line also goes to the dashboard's log tail. */
 export function createRootLogger(level: string = process.env.LOG_LEVEL ?? 'info'): Logger {
-  const pretty = process.stdout.isTTY && process.env.LOG_FORMAT !== 'json';
-  return pino({
-    level,
-    base: undefined,
-    transport: pretty
-      ? { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } }
-      : undefined,
-  });
+  const usePretty = process.stdout.isTTY && process.env.LOG_FORMAT !== 'json';
+  const out = usePretty ? pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l' }) : process.stdout;
+  return pino(
+    { level, base: undefined },
+    pino.multistream([
+      { stream: out, level: 'trace' },
+      { stream: logTail, level: 'trace' },
+    ]),
+  );
 }
 
 /** A logger that writes nothing: for tests and library use. */
