@@ -1,84 +1,106 @@
 #!/usr/bin/env node
-// The `zephyr2mqtt` command: run | validate | health | passwd.
+// The `zephyr2mqtt` command: run | validate | health | passwd, each with --help; --version anywhere.
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfigFile } from './config/load.js';
-import { runGateway } from './main.js';
+import { COMMAND_HELP, MAIN_HELP } from './cli/help.js';
+import { ConfigError } from './config/errors.js';
 import { VERSION } from './version.js';
 
-const USAGE = `zephyr2mqtt ${VERSION}: bridge Zephyr devices to MQTT
+// Commands load what they need on demand: `--help` must not pay for adapter imports.
 
-Usage:
-  zephyr2mqtt run [--config FILE]      run the gateway (default ./gateway.yaml or $ZEPHYR2MQTT_CONFIG)
-  zephyr2mqtt validate FILE            check a config file (exit 2 when invalid)
-  zephyr2mqtt health [--url URL]       exit 0 only when the gateway is healthy (default http://127.0.0.1:8080)
-  zephyr2mqtt passwd USER              print a password hash for broker.users (reads the password from stdin)
+/** Returned by `run`: the process keeps running until a signal stops it. */
+const KEEP_RUNNING = -1;
 
-Options: --help, --version`;
+function defaultConfig(explicit: string | undefined): string {
+  return explicit ?? process.env.ZEPHYR2MQTT_CONFIG ?? './gateway.yaml';
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      config: { type: 'string', short: 'c' },
-      url: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
-    },
-  });
+  let parsed: ReturnType<typeof parseOptions>;
+  try {
+    parsed = parseOptions(rest);
+  } catch (err) {
+    console.error(`${err instanceof Error ? err.message : String(err)}\n\n${MAIN_HELP}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
   if (command === '--version' || command === '-v' || values.version) {
     console.log(VERSION);
     return 0;
   }
-  if (!command || command === '--help' || command === '-h' || values.help) {
-    console.log(USAGE);
-    return command ? 0 : 1;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    console.log(MAIN_HELP);
+    return command ? 0 : 2;
+  }
+  const help = COMMAND_HELP[command];
+  if (!help) {
+    console.error(`unknown command "${command}"\n\n${MAIN_HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(help);
+    return 0;
   }
   switch (command) {
     case 'run': {
-      const file = values.config ?? process.env.ZEPHYR2MQTT_CONFIG ?? './gateway.yaml';
-      await runGateway(file);
-      return -1; // keep running
+      const { runGateway } = await import('./main.js');
+      await runGateway(defaultConfig(values.config));
+      return KEEP_RUNNING;
     }
     case 'validate': {
-      const file = positionals[0] ?? values.config;
-      if (!file) {
-        console.error('validate: missing FILE');
-        return 2;
-      }
+      const file = defaultConfig(positionals[0] ?? values.config);
+      const { loadConfigFile } = await import('./config/load.js');
       await loadConfigFile(file);
       console.log(`${file}: valid`);
       return 0;
     }
-    case 'health': {
-      const url = `${(values.url ?? 'http://127.0.0.1:8080').replace(/\/$/, '')}/readyz`;
-      try {
-        const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
-        const body = await res.text();
-        console.log(body.trim());
-        return res.ok ? 0 : 1;
-      } catch (err) {
-        console.error(`unhealthy: ${err instanceof Error ? err.message : String(err)} (${url})`);
-        return 1;
-      }
+    case 'health':
+      return healthCommand(values.url ?? 'http://127.0.0.1:8080', Number(values.timeout ?? 5000));
+    case 'passwd': {
+      const { passwdCommand } = await import('./cli/passwd.js');
+      return passwdCommand(positionals[0]);
     }
     default:
-      console.error(`unknown command "${command}"\n\n${USAGE}`);
       return 2;
+  }
+}
+
+function parseOptions(args: string[]) {
+  return parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      url: { type: 'string' },
+      timeout: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+  });
+}
+
+async function healthCommand(base: string, timeoutMs: number): Promise<number> {
+  const url = `${base.replace(/\/$/, '')}/readyz`;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(Number.isFinite(timeoutMs) ? timeoutMs : 5000) });
+    console.log((await res.text()).trim());
+    return res.ok ? 0 : 1;
+  } catch (err) {
+    console.error(`unhealthy: ${err instanceof Error ? err.message : String(err)} (${url})`);
+    return 1;
   }
 }
 
 main(process.argv.slice(2)).then(
   (code) => {
-    if (code >= 0) process.exitCode = code;
+    if (code !== KEEP_RUNNING) process.exitCode = code;
   },
   (err: unknown) => {
     if (err instanceof ConfigError) {
       console.error(err.message);
       process.exit(2);
     }
-    console.error(err instanceof Error ? err.message : err);
+    console.error(`zephyr2mqtt: cannot start: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   },
 );

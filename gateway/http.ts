@@ -41,7 +41,11 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, ex
   const path = (req.url ?? '/').split('?')[0];
   if (path === '/healthz') {
     const ok = gw.broker.addresses().length > 0;
-    json(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unhealthy', clients: gw.broker.clientCount() });
+    json(res, ok ? 200 : 503, {
+      status: ok ? 'ok' : 'unhealthy',
+      clients: gw.broker.clientCount(),
+      listeners: gw.broker.addresses(),
+    });
     return;
   }
   if (path === '/readyz') {

@@ -1,14 +1,21 @@
 // Process entry for `zephyr2mqtt run`: load the config, start the gateway, handle signals.
 import { loadConfigFile } from './config/load.js';
-import { Gateway } from './controller.js';
+import { Gateway, type GatewayOptions, gatewayConfigSchema } from './controller.js';
 import { createRootLogger, type Logger } from './logger.js';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
-export async function runGateway(configPath: string, logger: Logger = createRootLogger()): Promise<Gateway> {
-  const config = await loadConfigFile(configPath, process.env, { onNote: (note) => logger.info(note) });
+export async function runGateway(
+  configPath: string,
+  logger: Logger = createRootLogger(),
+  extra: Pick<GatewayOptions, 'adapterModules'> = {},
+): Promise<Gateway> {
+  const config = await loadConfigFile(configPath, process.env, {
+    schema: gatewayConfigSchema(extra.adapterModules),
+    onNote: (note) => logger.info(note),
+  });
   logger.level = process.env.LOG_LEVEL ?? config.gateway.log_level;
-  const gateway = new Gateway(config, { logger, configPath });
+  const gateway = new Gateway(config, { logger, configPath, adapterModules: extra.adapterModules });
   installCrashGuards(logger);
   await gateway.start();
   installSignalHandlers(gateway, logger);

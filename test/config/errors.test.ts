@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${...} is the config file syntax under test
 // Every class of config error names the file, line and column, the key path, what was expected and a hint.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, type ConfigIssue, parseConfigText } from '../../gateway/config/load.js';

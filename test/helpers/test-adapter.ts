@@ -14,6 +14,8 @@ export const testAdapterConfigSchema = z.object({
   enabled: z.boolean().default(true),
   /** Fail this many start() calls before succeeding (exercises restart with back-off). */
   fail_starts: z.number().int().min(0).default(0),
+  /** Report every configured device online once started (for child-process tests nobody drives). */
+  online_on_start: z.boolean().default(false),
 });
 export type TestAdapterConfig = z.infer<typeof testAdapterConfigSchema>;
 
@@ -58,6 +60,7 @@ export function createTestAdapterModule(kind = 'test'): {
             throw new Error(`test adapter start failure ${startsFailed}`);
           }
           state = 'running';
+          if (config.online_on_start) for (const d of ctx.devices()) ctx.availability(d.id, true);
         },
         async stop() {
           instance.stopped = true;

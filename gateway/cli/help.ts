@@ -1,0 +1,44 @@
+// Help texts of the `zephyr2mqtt` command and its subcommands.
+import { VERSION } from '../version.js';
+
+export const MAIN_HELP = `zephyr2mqtt ${VERSION}: bridge Zephyr devices to MQTT
+
+Usage:
+  zephyr2mqtt run [--config FILE]      run the gateway
+  zephyr2mqtt validate [FILE]          check a config file (exit 2 when invalid)
+  zephyr2mqtt health [--url URL]       exit 0 only when the gateway is healthy
+  zephyr2mqtt passwd USER              print a password hash for broker.users
+
+Options: --help (also after a command: zephyr2mqtt run --help), --version`;
+
+export const COMMAND_HELP: Record<string, string> = {
+  run: `Usage: zephyr2mqtt run [--config FILE]
+
+Runs the gateway: embedded MQTT broker, adapters, HTTP /healthz /readyz /metrics.
+  -c, --config FILE   config file (default $ZEPHYR2MQTT_CONFIG, else ./gateway.yaml)
+
+Signals: SIGHUP reloads the config (an invalid file is rejected and the running config stays);
+SIGTERM/SIGINT publish offline states, flush persistence and exit 0 within 10 s.
+Environment: LOG_LEVEL (root level), LOG_LEVELS=coap=debug,broker=warn (per module),
+LOG_FORMAT=json (no pretty output on a TTY).
+Exit status: 2 invalid config, 1 cannot start (e.g. a listener port in use).`,
+  validate: `Usage: zephyr2mqtt validate [FILE]
+
+Checks a config file without starting anything: YAML syntax, unknown keys, types, device entries,
+\${ENV} and \${file:...} references. Each problem names file:line:column, the key path, what was
+expected and a hint.
+  FILE                config file (default --config, $ZEPHYR2MQTT_CONFIG, else ./gateway.yaml)
+Exit status: 0 valid, 2 invalid.`,
+  health: `Usage: zephyr2mqtt health [--url URL]
+
+Asks a running gateway's /readyz (used by the container HEALTHCHECK).
+  --url URL           base URL of the gateway's HTTP listener (default http://127.0.0.1:8080)
+  --timeout MS        give up after MS milliseconds (default 5000)
+Exit status: 0 ready, 1 not ready or unreachable.`,
+  passwd: `Usage: zephyr2mqtt passwd USER
+
+Reads a password (prompted twice on a terminal, else the first line of standard input) and prints
+its scrypt hash for broker.users[].password_hash. The password itself is never stored.
+  echo -n 's3cret' | zephyr2mqtt passwd dashboard
+Exit status: 0 printed, 2 empty password or no USER.`,
+};

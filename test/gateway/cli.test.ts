@@ -1,0 +1,76 @@
+// The `zephyr2mqtt` command line: help and version everywhere, validate's exit codes, passwd.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyPassword } from '../../gateway/broker/password.js';
+import { VERSION } from '../../gateway/version.js';
+import { runCli } from '../helpers/child-gateway.js';
+
+describe('zephyr2mqtt CLI', { timeout: 120_000 }, () => {
+  let dir = '';
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'z2m-cli-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('prints each command its own help, and the version anywhere', async () => {
+    // One at a time: the machine is shared, and each run starts a TypeScript loader.
+    const main = await runCli(['--help']);
+    const run = await runCli(['run', '--help']);
+    const validate = await runCli(['validate', '--help']);
+    const health = await runCli(['health', '-h']);
+    const passwd = await runCli(['passwd', '--help']);
+    const version = await runCli(['--version']);
+    const runVersion = await runCli(['run', '--version']);
+    expect(main.code).toBe(0);
+    expect(main.stdout).toContain('zephyr2mqtt run [--config FILE]');
+    expect(run.stdout).toMatch(/^Usage: zephyr2mqtt run \[--config FILE\]/);
+    expect(run.stdout).toContain('SIGHUP reloads the config');
+    expect(validate.stdout).toMatch(/^Usage: zephyr2mqtt validate/);
+    expect(health.stdout).toMatch(/^Usage: zephyr2mqtt health/);
+    expect(passwd.stdout).toMatch(/^Usage: zephyr2mqtt passwd USER/);
+    for (const r of [run, validate, health, passwd]) expect(r.code).toBe(0);
+    expect(version).toMatchObject({ code: 0, stdout: `${VERSION}\n` });
+    expect(runVersion).toMatchObject({ code: 0, stdout: `${VERSION}\n` });
+  });
+
+  it('rejects an unknown command or option with exit 2', async () => {
+    const cmd = await runCli(['launch']);
+    const opt = await runCli(['run', '--bogus']);
+    expect(cmd.code).toBe(2);
+    expect(cmd.stderr).toContain('unknown command "launch"');
+    expect(opt.code).toBe(2);
+    expect(opt.stderr).toMatch(/Unknown option '--bogus'/);
+  });
+
+  it('validate: exit 0 on the example config, exit 2 with located issues otherwise', async () => {
+    const ok = await runCli(['validate', 'config/gateway.example.yaml']);
+    expect(ok).toMatchObject({ code: 0, stdout: 'config/gateway.example.yaml: valid\n' });
+    const bad = join(dir, 'bad.yaml');
+    await writeFile(bad, 'http:\n  port: 99999\ndevices:\n  - { id: a, transport: nope }\n');
+    const res = await runCli(['validate', bad]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain(`${bad}:2:3 http.port:`);
+    expect(res.stderr).toContain(`${bad}:4:14 devices[0].transport: unknown transport "nope"`);
+    const missing = await runCli(['validate', join(dir, 'absent.yaml')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('cannot read the file (ENOENT)');
+  });
+
+  it('passwd prints a scrypt hash of the password read from stdin', async () => {
+    const res = await runCli(['passwd', 'dashboard'], { input: 's3cret pass\n' });
+    expect(res.code).toBe(0);
+    const hash = res.stdout.trim();
+    expect(hash).toMatch(/^scrypt\$/);
+    expect(await verifyPassword('s3cret pass', hash)).toBe(true);
+    expect(await verifyPassword('other', hash)).toBe(false);
+    expect(res.stderr).toContain('username: "dashboard"');
+    const empty = await runCli(['passwd', 'x'], { input: '\n' });
+    expect(empty).toMatchObject({ code: 2 });
+    expect(empty.stderr).toContain('empty password');
+    expect((await runCli(['passwd'])).code).toBe(2);
+  });
+});
