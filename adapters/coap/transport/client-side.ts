@@ -42,6 +42,20 @@ export interface ClientHooks {
   maxObservations: number;
 }
 
+// Tokens stay random (RFC 7252 §5.3.1, off-path spoofing) but are cut from a pooled buffer: one
+// randomFillSync per 512 requests instead of one per request.
+const TOKEN_POOL_SIZE = 8 * 512;
+let tokenPool = Buffer.alloc(0);
+let tokenOffset = TOKEN_POOL_SIZE;
+function newToken(): Buffer {
+  if (tokenOffset >= TOKEN_POOL_SIZE) {
+    tokenPool = randomBytes(TOKEN_POOL_SIZE);
+    tokenOffset = 0;
+  }
+  tokenOffset += 8;
+  return tokenPool.subarray(tokenOffset - 8, tokenOffset);
+}
+
 type TokenListener = (message: CoapMessage, peer: CoapPeer) => void;
 
 interface Exchange {
@@ -121,7 +135,7 @@ export class ClientSide {
       throw new Error(`too many observations (limit ${this.hooks.maxObservations})`);
     }
     const deadline = Date.now() + (req.timeoutMs ?? this.hooks.defaultTimeoutMs);
-    const token = randomBytes(8);
+    const token = newToken();
     const base = { ...this.exchangeFrom(req), observe: 0, token };
     let lastSequence = -1;
     let lastAt = 0;
@@ -192,7 +206,7 @@ export class ClientSide {
     windowMs: number,
     onResponse: (res: CoapClientResponse) => void,
   ): Promise<void> {
-    const token = randomBytes(8);
+    const token = newToken();
     const tokenHex = token.toString('hex');
     const base = this.exchangeFrom(req);
     this.listeners.set(tokenHex, (message, peer) => onResponse(toResponse(message, peer)));
@@ -234,7 +248,7 @@ export class ClientSide {
     deadline: number,
     keepListening?: TokenListener,
   ): Promise<CoapMessage> {
-    const token = ex.token ?? randomBytes(8);
+    const token = ex.token ?? newToken();
     const tokenHex = token.toString('hex');
     const messageId = this.hooks.nextMessageId();
     const message: OutgoingMessage = { ...ex, type: ex.confirmable ? 'CON' : 'NON', messageId, token };

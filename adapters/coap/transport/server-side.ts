@@ -86,12 +86,18 @@ export class ServerSide {
     this.block2Cache.clear();
   }
 
-  async handle(message: CoapMessage, peer: CoapPeer): Promise<void> {
+  handle(message: CoapMessage, peer: CoapPeer): void {
     const dedupKey = `${peerKey(peer)}#${message.messageId}`;
     const seen = this.dedup.get(dedupKey);
     if (seen !== undefined) {
       // A retransmission: repeat our answer (CON) or ignore (NON, or still being handled).
       if (seen !== PENDING && message.type === 'CON') this.hooks.transmit(seen, peer);
+      return;
+    }
+    const outcome = this.process(message, peer);
+    // Hot path: a synchronous handler is answered at once, without a timer or a promise per request.
+    if (!(outcome instanceof Promise)) {
+      this.respond(message, peer, dedupKey, outcome, false);
       return;
     }
     this.dedup.set(dedupKey, PENDING);
@@ -105,8 +111,19 @@ export class ServerSide {
             this.hooks.transmit(emptyAck, peer);
           }, this.limits.separateResponseAfterMs)
         : undefined;
-    const response = await this.process(message, peer);
-    clearTimeout(timer);
+    void outcome.then((response) => {
+      clearTimeout(timer);
+      this.respond(message, peer, dedupKey, response, separate);
+    });
+  }
+
+  private respond(
+    message: CoapMessage,
+    peer: CoapPeer,
+    dedupKey: string,
+    response: OutgoingMessage,
+    separate: boolean,
+  ): void {
     const suppressed = isSuppressed(message.noResponse, response.code);
     if (separate) {
       if (suppressed) return;
@@ -120,8 +137,12 @@ export class ServerSide {
         : encodeMessage({ ...response, type: 'ACK', messageId: message.messageId });
       this.dedup.set(dedupKey, bytes);
       this.hooks.transmit(bytes, peer);
-    } else if (!suppressed) {
-      this.hooks.transmit(encodeMessage({ ...response, type: 'NON', messageId: this.hooks.nextMessageId() }), peer);
+    } else {
+      // NON requests are deduplicated too (RFC 7252 §4.5), their answers are not repeated.
+      this.dedup.set(dedupKey, PENDING);
+      if (!suppressed) {
+        this.hooks.transmit(encodeMessage({ ...response, type: 'NON', messageId: this.hooks.nextMessageId() }), peer);
+      }
     }
   }
 
@@ -158,7 +179,7 @@ export class ServerSide {
     return (await this.hooks.reliable.send(bytes, peer, message.messageId)) === 'ack';
   }
 
-  private async process(message: CoapMessage, peer: CoapPeer): Promise<OutgoingMessage> {
+  private process(message: CoapMessage, peer: CoapPeer): OutgoingMessage | Promise<OutgoingMessage> {
     const reply = (code: string, extra: Partial<OutgoingMessage> = {}): OutgoingMessage => ({
       type: 'ACK',
       messageId: 0,
@@ -207,30 +228,42 @@ export class ServerSide {
 
     const block2 = message.block2;
     const cached = block2 && block2.num > 0 ? this.block2Cache.get(resourceKey) : undefined;
-    let response: CoapOutgoingResponse & { body: Buffer };
-    if (cached) {
-      response = cached;
-    } else {
-      const request: CoapIncomingRequest = {
-        method,
-        confirmable: message.type === 'CON',
-        path: message.path,
-        query: message.query,
-        contentFormat: message.contentFormat,
-        accept: message.accept,
-        observe: message.observe,
-        payload,
-        token: message.token,
-        source: peer,
-      };
-      try {
-        const result = await handler(request);
-        response = { ...result, body: toBuffer(result.payload) };
-      } catch (error) {
-        this.hooks.onHandlerError(error, request);
-        return reply('5.00');
+    if (cached) return this.shape(message, resourceKey, cached, reply);
+    const request: CoapIncomingRequest = {
+      method,
+      confirmable: message.type === 'CON',
+      path: message.path,
+      query: message.query,
+      contentFormat: message.contentFormat,
+      accept: message.accept,
+      observe: message.observe,
+      payload,
+      token: message.token,
+      source: peer,
+    };
+    const failed = (error: unknown): OutgoingMessage => {
+      this.hooks.onHandlerError(error, request);
+      return reply('5.00');
+    };
+    try {
+      const result = handler(request);
+      if (result instanceof Promise) {
+        return result.then((r) => this.shape(message, resourceKey, { ...r, body: toBuffer(r.payload) }, reply), failed);
       }
+      return this.shape(message, resourceKey, { ...result, body: toBuffer(result.payload) }, reply);
+    } catch (error) {
+      return failed(error);
     }
+  }
+
+  /** Turn a handler's response into the message to send: echo Block1, slice into Block2 when large. */
+  private shape(
+    message: CoapMessage,
+    resourceKey: string,
+    response: CoapOutgoingResponse & { body: Buffer },
+    reply: (code: string, extra?: Partial<OutgoingMessage>) => OutgoingMessage,
+  ): OutgoingMessage {
+    const { block1, block2 } = message;
     const extra: Partial<OutgoingMessage> = {
       contentFormat: response.contentFormat,
       locationPath: response.locationPath,

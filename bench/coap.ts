@@ -1,0 +1,279 @@
+// CoAP PUT -> MQTT subscriber: messages/s and latency (CoAP send to MQTT delivery) with 32 requests in flight,
+// zephyr2mqtt side by side with Eclipse Ponte 0.0.16 in the same run, plus the gateway's RSS over the run.
+// Both servers run as child processes; this process is the load generator and the MQTT subscriber.
+//   npx tsx bench/coap.ts [--requests 200000] [--ponte-requests 20000] [--inflight 32]
+// Ponte is installed on demand into bench/peers (its own package.json; never in the root package).
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import mqtt from 'mqtt';
+import { stringify } from 'yaml';
+import { UdpCoapEndpoint } from '../adapters/coap/transport/udp-endpoint.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const peers = join(root, 'bench', 'peers');
+const { values: args } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '200000' },
+    'ponte-requests': { type: 'string', default: '20000' },
+    inflight: { type: 'string', default: '32' },
+  },
+});
+const inflight = Number(args.inflight);
+
+interface Server {
+  name: string;
+  child: ChildProcess;
+  coapPort: number;
+  mqttPort: number;
+  /** CoAP path and MQTT topic for the same logical "device publishes one value". */
+  path: string[];
+  topic: string;
+  cleanup(): Promise<void>;
+}
+
+interface Result {
+  name: string;
+  requests: number;
+  delivered: number;
+  seconds: number;
+  rate: number;
+  p50: number;
+  p99: number;
+  rssStartMb?: number;
+  rssEndMb?: number;
+}
+
+async function freeTcpPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const address = server.address();
+  await new Promise<void>((r) => server.close(() => r()));
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+async function freeUdpPort(): Promise<number> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+  const { port } = socket.address();
+  await new Promise<void>((r) => socket.close(() => r()));
+  return port;
+}
+
+function rssMb(pid: number | undefined): number {
+  if (!pid) return 0;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${output.slice(-2000)}`)), timeoutMs);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      if (pattern.test(output)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output.slice(-2000)}`)));
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function startGateway(): Promise<Server> {
+  const dir = await mkdtemp(join(tmpdir(), 'z2m-bench-coap-'));
+  const coapPort = await freeUdpPort();
+  const mqttPort = await freeTcpPort();
+  const config = {
+    version: 1,
+    gateway: { id: 'bench', base_topic: 'zephyr2mqtt', data_dir: join(dir, 'data'), log_level: 'warn' },
+    broker: { listeners: [{ type: 'mqtt', host: '127.0.0.1', port: mqttPort }], allow_anonymous: true },
+    http: { host: '127.0.0.1', port: 0 },
+    adapters: {
+      coap: { enabled: true, bind: '127.0.0.1', port: coapPort },
+      serial: { enabled: false },
+      ble: { enabled: false },
+    },
+    devices: [{ id: 'bench', transport: 'coap' }],
+  };
+  const configPath = join(dir, 'gateway.yaml');
+  await writeFile(configPath, stringify(config));
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'gateway', 'cli.ts'), 'run', '--config', configPath],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  await waitForMqtt(mqttPort, child);
+  return {
+    name: 'zephyr2mqtt',
+    child,
+    coapPort,
+    mqttPort,
+    path: ['ps', 'bench'],
+    topic: 'zephyr2mqtt/bench',
+    cleanup: async () => {
+      await stopChild(child);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function ensurePonte(): void {
+  if (existsSync(join(peers, 'node_modules', 'ponte', 'package.json'))) return;
+  console.error('installing ponte@0.0.16 into bench/peers (once)...');
+  const npm = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts'], {
+    cwd: peers,
+    stdio: 'inherit',
+  });
+  if (npm.status !== 0) throw new Error('npm install in bench/peers failed');
+}
+
+async function startPonte(): Promise<Server> {
+  ensurePonte();
+  const coapPort = await freeUdpPort();
+  const mqttPort = await freeTcpPort();
+  const httpPort = await freeTcpPort();
+  const script = `require('ponte')({ http: { port: ${httpPort} }, mqtt: { port: ${mqttPort} }, coap: { port: ${coapPort} }, logger: { level: 60 } }, (err) => { if (err) { console.error(err); process.exit(1); } console.log('PONTE READY'); });`;
+  const child = spawn(process.execPath, ['-e', script], { cwd: peers, stdio: ['ignore', 'pipe', 'pipe'] });
+  await waitForLine(child, /PONTE READY/, 30_000);
+  await waitForMqtt(mqttPort, child);
+  return {
+    name: 'Ponte 0.0.16',
+    child,
+    coapPort,
+    mqttPort,
+    path: ['r', 'bench'],
+    topic: 'bench',
+    cleanup: () => stopChild(child),
+  };
+}
+
+async function waitForMqtt(port: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try {
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, connectTimeout: 1000 });
+      await client.endAsync();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  throw new Error(`MQTT on port ${port} did not come up`);
+}
+
+async function run(server: Server, requests: number): Promise<Result> {
+  const subscriber = await mqtt.connectAsync(`mqtt://127.0.0.1:${server.mqttPort}`, { reconnectPeriod: 0 });
+  await subscriber.subscribeAsync(server.topic, { qos: 0 });
+  const sentAt = new Float64Array(requests);
+  const latencies: number[] = [];
+  let delivered = 0;
+  let resolveDone: () => void = () => {};
+  const done = new Promise<void>((r) => {
+    resolveDone = r;
+  });
+  subscriber.on('message', (_topic, payload) => {
+    const match = /"seq":(\d+)/.exec(payload.toString());
+    if (!match) return; // the retained message of an earlier run
+    const seq = Number(match[1]);
+    if (seq >= requests || sentAt[seq] === 0) return;
+    latencies.push(performance.now() - (sentAt[seq] as number));
+    sentAt[seq] = 0;
+    delivered++;
+    if (delivered === requests) resolveDone();
+  });
+  const client = new UdpCoapEndpoint({ bindAddress: '127.0.0.1', port: 0, requestTimeoutMs: 10_000 });
+  await client.start();
+  const rssStart: number[] = [];
+  let next = 0;
+  let failures = 0;
+  const started = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < requests) {
+      const seq = next++;
+      if (seq === Math.floor(requests / 10)) rssStart.push(rssMb(server.child.pid));
+      sentAt[seq] = performance.now();
+      try {
+        await client.request({
+          peer: { address: '127.0.0.1', port: server.coapPort },
+          method: 'PUT',
+          path: server.path,
+          contentFormat: 50,
+          payload: `{"seq":${seq},"temperature":21.5}`,
+        });
+      } catch {
+        failures++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: inflight }, worker));
+  await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
+  const seconds = (performance.now() - started) / 1000;
+  const rssEnd = rssMb(server.child.pid);
+  await client.stop();
+  await subscriber.endAsync();
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? Number.NaN;
+  if (failures > 0) console.error(`${server.name}: ${failures} CoAP requests failed`);
+  return {
+    name: server.name,
+    requests,
+    delivered,
+    seconds,
+    rate: delivered / seconds,
+    p50: pct(0.5),
+    p99: pct(0.99),
+    rssStartMb: rssStart[0],
+    rssEndMb: rssEnd,
+  };
+}
+
+async function measure(start: () => Promise<Server>, requests: number): Promise<Result> {
+  const server = await start();
+  try {
+    // Warm-up so JIT and connection setup are not in the figures.
+    await run(server, Math.min(2000, requests));
+    return await run(server, requests);
+  } finally {
+    await server.cleanup();
+  }
+}
+
+const ours = await measure(startGateway, Number(args.requests));
+const ponte = await measure(startPonte, Number(args['ponte-requests']));
+
+const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
+console.log(`CoAP PUT (CON, JSON) -> MQTT subscriber, ${inflight} in flight, loopback IPv4`);
+console.log(`Machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}\n`);
+console.log('| Server | Requests | Delivered | msgs/s | p50 ms | p99 ms | RSS at 10 % (MB) | RSS at end (MB) |');
+console.log('|---|---|---|---|---|---|---|---|');
+for (const r of [ours, ponte]) {
+  console.log(
+    `| ${r.name} | ${r.requests} | ${r.delivered} | ${fmt(r.rate, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.rssStartMb)} | ${fmt(r.rssEndMb)} |`,
+  );
+}
+console.log(`\nRatio zephyr2mqtt / Ponte: ${fmt(ours.rate / ponte.rate, 1)}x`);
+process.exit(0);
