@@ -6,7 +6,14 @@ import { encodeWithCodec } from '../decoders/codec.js';
 import { decodePnpId, decodeUtf8 } from '../decoders/gatt-services.js';
 import { encodeLine, NdjsonSplitter } from '../decoders/ndjson.js';
 import type { NoblePeripheral } from '../noble-types.js';
-import { CUD_UUID, type GattCharacteristic, GattClient, PROP_WRITE, PROP_WRITE_NO_RSP } from './gatt-client.js';
+import {
+  CCC_UUID,
+  CUD_UUID,
+  type GattCharacteristic,
+  GattClient,
+  PROP_WRITE,
+  PROP_WRITE_NO_RSP,
+} from './gatt-client.js';
 import { gattOperation } from './operation.js';
 import {
   buildHandlers,
@@ -99,7 +106,13 @@ export class DeviceSession {
       else this.events.decodeError(`${h.property}: ${r.error}`, bytes);
     }
     if (Object.keys(initial).length > 0) this.events.telemetry(initial);
-    for (const h of this.#handlers) if (h.subscribe) await this.#gatt.subscribe(h.char);
+    for (const h of this.#handlers) {
+      if (!h.subscribe) continue;
+      // A twin characteristic whose descriptor layout differs from its sibling's has no known CCC: read-only then.
+      if (!h.char.descriptors.has(CCC_UUID))
+        this.events.decodeError(`${h.property}: no CCC handle known, not subscribed`);
+      else await this.#gatt.subscribe(h.char);
+    }
     if (this.#nusTx) await this.#gatt.subscribe(this.#nusTx);
   }
 

@@ -158,4 +158,42 @@ describe('ble adapter: GATT devices through the real noble and gateway', () => {
     await client.publishAsync('zephyr2mqtt/thermostat/get', JSON.stringify({ setpoint: '' }));
     await read;
   });
+
+  it('twin characteristics with different descriptor layouts: named by position, the shadowed one read-only', async () => {
+    const dev = world.add(
+      new SimPeripheral({
+        address: 'c0:00:00:00:00:09',
+        advertising: Buffer.concat([ad.flags(), ad.name('odd ess')]),
+        services: [
+          {
+            uuid: '181a',
+            characteristics: [
+              // No descriptors but its CCC: a different span than its twin, so its layout is unknown.
+              { uuid: '2a6e', properties: ['read', 'notify'], value: h('E8 03') },
+              {
+                uuid: '2a6e',
+                properties: ['read', 'notify'],
+                value: h('D0 07'),
+                descriptors: [
+                  { uuid: '2901', value: Buffer.from('Outdoor') },
+                  { uuid: '2902', value: h('00 00') },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    gw = await startBleGateway([{ id: 'odd', transport: 'ble', match: { name: 'odd ess' }, connect: true }]);
+    const client = await gw.connect();
+    const initial = gw.waitForMessage<State>(client, 'zephyr2mqtt/odd', (m) => m.temperature_2 === 20);
+    const subscribed = nextEvent(dev, 'write', () => dev.cccOf('2a6e', 1) === 1);
+    world.startAdvertising();
+    expect(await initial).toMatchObject({ temperature_1: 10, temperature_2: 20 });
+    await subscribed;
+    expect(dev.cccOf('2a6e', 0)).toBe(0);
+    const next = gw.waitForMessage<State>(client, 'zephyr2mqtt/odd', (m) => m.temperature_2 === 23.45);
+    dev.update('2a6e', h('29 09'), 1);
+    await next;
+  });
 });
