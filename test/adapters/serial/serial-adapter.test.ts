@@ -5,6 +5,7 @@ import { decodeSmpMessage, encodeSmpMessage } from '../../../adapters/common/smp
 import { encodeSerialFrames, SmpSerialAssembler } from '../../../adapters/common/smp/serial-frame.js';
 import { serialAdapterConfigSchema } from '../../../adapters/serial/config.js';
 import { SerialAdapter } from '../../../adapters/serial/serial-adapter.js';
+import { randomBytes, randomSplit, rng } from './random.js';
 import { RecordingContext } from './recording-context.js';
 
 const MockBinding = SerialPortMock.binding;
@@ -218,6 +219,33 @@ describe('SerialAdapter (binding-mock)', () => {
     await adapter!.devicesChanged();
     expect(adapter!.link('dev1')).toBeUndefined();
     await expect(adapter!.command('dev1', { kind: 'set', payload: {} })).rejects.toThrow(/not an active serial device/);
+  });
+
+  it('delivers the same facts whatever the chunking, and survives garbage between valid lines', async () => {
+    MockBinding.createPort('/dev/ttyACM9', {});
+    const ctx = await startAdapter([{ id: 'fuzz', path: '/dev/ttyACM9', framing: 'kv' }]);
+    await adapter!.link('fuzz')!.opened();
+    const next = rng(42);
+    const expected: Record<string, unknown>[] = [];
+    const parts: Buffer[] = [];
+    for (let i = 0; i < 200; i++) {
+      expected.push({ n: i, t: i / 4 });
+      parts.push(Buffer.from(i % 2 ? `{"n":${i},"t":${i / 4}}\r\n` : `n=${i} t=${i / 4}\n`));
+      // Garbage without newlines would glue onto the next line, so each blob ends one.
+      if (i % 10 === 0)
+        parts.push(Buffer.concat([Buffer.from(randomBytes(next, 50 + Math.floor(next() * 300))), Buffer.from('\n')]));
+    }
+    parts.push(Buffer.from('{"done":true}\n'));
+    for (const chunk of randomSplit(next, Buffer.concat(parts))) opened[0]!.emitData(Buffer.from(chunk));
+    await ctx.waitFor('telemetry', (c) => c.values.done === true);
+    expect(
+      ctx
+        .of('telemetry')
+        .map((c) => c.values)
+        .slice(0, -1),
+    ).toEqual(expected);
+    expect(ctx.of('decodeError').length).toBeGreaterThanOrEqual(1);
+    expect(adapter!.status().details).toMatchObject({ devices: [{ id: 'fuzz', open: true }] });
   });
 
   it('reports itself unavailable when disabled', async () => {
