@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import { RateLimitedLog } from '../rate-limited-log.js';
 import { ClientAcl } from './acl.js';
 import { Authenticator } from './auth.js';
+import { BrokerStartError } from './errors.js';
 import { forwardPacket, preferHighestQos } from './forward.js';
 import { type OpenListener, openListener } from './listeners.js';
 import { guardPacketSize } from './packet-size-guard.js';
@@ -16,7 +17,7 @@ import { JournalPersistence } from './persistence.js';
 import { checkBrokerPolicy } from './policy.js';
 import type { BrokerMessage, EmbeddedBroker, PublishInterceptor, PublishOptions } from './types.js';
 
-export { BrokerStartError } from './errors.js';
+export { BrokerStartError };
 
 export interface BrokerDeps {
   config: BrokerConfig;
@@ -56,7 +57,13 @@ export async function startBroker({ config, logger, dataDir }: BrokerDeps): Prom
       rateLog.warn(`queue:${clientId}`, { clientId, topic, max: config.max_queued }, 'session queue full, dropped'),
     onError: (err) => logger.error({ err }, 'broker persistence write failed'),
   });
-  const replay = await persistence.open();
+  let replay: Awaited<ReturnType<JournalPersistence['open']>>;
+  try {
+    replay = await persistence.open();
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
+    throw new BrokerStartError(`broker persistence: cannot use ${join(dataDir, 'broker')} (${reason})`);
+  }
   if (config.persistence) logger.info(replay, 'broker persistence loaded');
   if (replay.skipped > 0) logger.warn({ skipped: replay.skipped }, 'broker journal had unreadable records, skipped');
 

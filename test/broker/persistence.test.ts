@@ -139,6 +139,11 @@ describe('broker persistence across restarts', () => {
     await back.endAsync();
   });
 
+  it('refuses to start with a clear error when the data dir is unusable', async () => {
+    await writeFile(join(dir, 'broker'), 'a file where the journal directory should be');
+    await expect(startTestBroker({}, dir)).rejects.toThrow(`broker persistence: cannot use ${join(dir, 'broker')} (`);
+  });
+
   it('keeps nothing on disk with persistence off', async () => {
     tb = await startTestBroker({ persistence: false }, dir);
     const pub = await tb.connect();
