@@ -1,0 +1,104 @@
+// The dashboard in a real browser (Debian's chromium driven by playwright-core): a simulated CoAP
+// device appears and its value changes live; an unknown device is onboarded with a click.
+import { createSocket } from 'node:dgram';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import coapPacket from 'coap-packet';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+/** A device PUT of JSON state to /ps/<id>, answered by the gateway (CON, so we await the ACK). */
+function putState(port: number, id: string, state: Record<string, unknown>): Promise<string> {
+  const socket = createSocket('udp4');
+  const messageId = Math.floor(Math.random() * 0xffff);
+  const packet = coapPacket.generate({
+    messageId,
+    token: Buffer.from([1, 2, 3, 4]),
+    code: '0.03',
+    confirmable: true,
+    options: [
+      { name: 'Uri-Path', value: Buffer.from('ps') },
+      { name: 'Uri-Path', value: Buffer.from(id) },
+      { name: 'Content-Format', value: Buffer.from([50]) },
+    ],
+    payload: Buffer.from(JSON.stringify(state)),
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new Error(`no CoAP answer to PUT /ps/${id}`));
+    }, 5000);
+    socket.on('message', (msg) => {
+      const res = coapPacket.parse(msg);
+      if (res.messageId !== messageId) return;
+      clearTimeout(timer);
+      socket.close();
+      resolve(res.code);
+    });
+    socket.send(packet, port, '127.0.0.1');
+  });
+}
+
+describe('dashboard in a browser', () => {
+  let gw: TestGateway;
+  let browser: Browser;
+  let coapPort: number;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM))
+      throw new Error('chromium is missing: apt-get install chromium (npm run test:interop installs it)');
+    gw = await startTestGateway({ adapters: { coap: { enabled: true, bind: '0.0.0.0', port: 0 } } });
+    const status = gw.gateway.adapterStatuses().coap as { details?: { port?: number } };
+    coapPort = status.details?.port ?? 0;
+    expect(coapPort).toBeGreaterThan(0);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--headless',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await gw?.stop();
+  });
+
+  it('onboards an unknown device with a click and shows its values change live', async () => {
+    const page = await browser.newPage();
+    let transferred = 0;
+    page.on('response', async (res) => {
+      transferred += (await res.body().catch(() => Buffer.alloc(0))).length;
+    });
+    await page.goto(`${gw.httpUrl}/#/join`);
+    await page.getByRole('button', { name: /Permit join/ }).click();
+    await expect.poll(() => page.textContent('h2'), { timeout: 5000 }).toContain('Permit join is on');
+    expect(transferred).toBeLessThan(200 * 1024);
+
+    expect(await putState(coapPort, 'porch-node', { temperature: 19.5 })).toBe('2.04');
+    const row = page.locator('tr[data-unknown]');
+    await row.waitFor({ timeout: 5000 });
+    await row.getByRole('button', { name: 'Onboard' }).click();
+    await page.waitForURL(/#\/devices/);
+    await page.locator('tr[data-device="porch-node"]').waitFor({ timeout: 5000 });
+
+    expect(await putState(coapPort, 'porch-node', { temperature: 21.25 })).toBe('2.04');
+    const value = page.locator('tr[data-device="porch-node"] [data-property="temperature"] b');
+    await expect.poll(() => value.textContent(), { timeout: 5000 }).toBe('21.25');
+    expect(await putState(coapPort, 'porch-node', { temperature: 22.5 })).toBe('2.04');
+    await expect.poll(() => value.textContent(), { timeout: 5000 }).toBe('22.5');
+
+    await mkdir('test-artifacts', { recursive: true });
+    await page.screenshot({ path: 'test-artifacts/dashboard-devices.png', fullPage: true });
+    await page.close();
+  });
+});
