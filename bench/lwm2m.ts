@@ -4,6 +4,8 @@
 //   npx tsx bench/lwm2m.ts [--clients 1000] [--window 60] [--interval 10]
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { lwm2mServerConfigSchema } from '../adapters/coap/lwm2m/config.js';
 import { createLwm2mServer } from '../adapters/coap/lwm2m/index.js';
 import { UdpCoapEndpoint } from '../adapters/coap/transport/udp-endpoint.js';
@@ -87,6 +89,14 @@ function next<T extends Msg['type']>(
   });
 }
 
+// Live heap after a full collection separates retained state from garbage that RSS still counts.
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
+const liveHeap = (): number => {
+  collect();
+  return process.memoryUsage().heapUsed;
+};
+
 async function main(): Promise<void> {
   const n = arg('clients', 1000);
   const windowS = arg('window', 60);
@@ -130,6 +140,7 @@ async function main(): Promise<void> {
   );
   await next(proc, 'ready', 60_000);
   const rssBefore = process.memoryUsage().rss;
+  const heapBefore = liveHeap();
   proc.send({ type: 'register' });
   const reg = await next(proc, 'registered', 120_000);
   const registered = (server.status().registrations as number) ?? 0;
@@ -152,6 +163,7 @@ async function main(): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   const wallMs = performance.now() - t0;
   clearInterval(sampler);
+  const heapAfter = liveHeap();
   proc.send({ type: 'stop' });
   await server.stop();
   await endpoint.stop();
@@ -172,6 +184,9 @@ async function main(): Promise<void> {
   console.log(`| Server CPU during notify window | ${cpuPct.toFixed(1)} % of one core | < 10 % |`);
   console.log(
     `| Server RSS (before storm / max in window / growth) | ${mb(rssBefore)} / ${mb(rssMax)} / ${mb(rssMax - rssBefore)} MB | < 120 MB |`,
+  );
+  console.log(
+    `| Live heap after GC (before storm / after window / per client) | ${mb(heapBefore)} / ${mb(heapAfter)} MB / ${((heapAfter - heapBefore) / n / 1024).toFixed(1)} KiB | |`,
   );
   console.log(`| Decode errors | ${decodeErrors} | 0 |`);
 }

@@ -23,7 +23,11 @@ export interface SimClientOptions {
   queueMode?: boolean;
   /** Loopback address to send from (another 127.x address models another host). */
   bindAddress?: string;
+  /** RFC 7252 ACK_TIMEOUT for this client's CON requests (Zephyr: CONFIG_COAP_INIT_ACK_TIMEOUT_MS, 2 s). */
+  ackTimeoutMs?: number;
 }
+
+const MAX_RETRANSMIT = 4;
 
 interface Observer {
   token: Buffer;
@@ -71,6 +75,7 @@ export class SimLwm2mClient extends EventEmitter {
   #mid = 1;
   readonly #pending = new Map<string, (p: ParsedPacket) => void>();
   readonly #notifyMids = new Map<number, string>();
+  readonly #acked = new Map<number, () => void>();
 
   constructor(opts: SimClientOptions) {
     super();
@@ -80,6 +85,7 @@ export class SimLwm2mClient extends EventEmitter {
       format: 'senml-json',
       queueMode: false,
       bindAddress: '127.0.0.1',
+      ackTimeoutMs: 2000,
       ...opts,
     };
     for (const r of sampleResources()) this.resources.set(formatPath(r.path), r);
@@ -172,24 +178,41 @@ export class SimLwm2mClient extends EventEmitter {
     this.#socket?.send(bytes, this.opts.server.port, this.opts.server.address);
   }
 
+  /** A CON request retransmitted like Zephyr's (RFC 7252: ACK_TIMEOUT doubling, MAX_RETRANSMIT 4). */
   request(method: 'POST' | 'DELETE', path: string[], query: string[] = [], payload?: string | Buffer, cf?: number) {
     const token = newToken();
+    const key = token.toString('hex');
+    const mid = this.#nextMid();
     const opts: NamedOption[] = path.map((s) => ({ name: 'Uri-Path' as const, value: Buffer.from(s) }));
     if (cf !== undefined) opts.push({ name: 'Content-Format', value: uintOption(cf) });
     for (const q of query) opts.push({ name: 'Uri-Query', value: Buffer.from(q) });
     const packet = generate({
       code: method,
       confirmable: true,
-      messageId: this.#nextMid(),
+      messageId: mid,
       token,
       options: opts,
       payload: payload === undefined ? Buffer.alloc(0) : Buffer.from(payload),
     });
-    const answered = new Promise<ParsedPacket>((resolve) => this.#pending.set(token.toString('hex'), resolve));
-    this.sendRaw(packet);
-    return withTimeout(answered, 5000, `${method} /${path.join('/')} answer`).finally(() =>
-      this.#pending.delete(token.toString('hex')),
-    );
+    let timer: NodeJS.Timeout | undefined;
+    let wait = this.opts.ackTimeoutMs * (1 + Math.random() * 0.5);
+    let retransmissions = 0;
+    const transmit = () => {
+      this.sendRaw(packet);
+      if (retransmissions++ >= MAX_RETRANSMIT) return;
+      timer = setTimeout(transmit, wait);
+      wait *= 2;
+    };
+    // An empty ACK means a separate response follows: stop retransmitting, keep waiting.
+    this.#acked.set(mid, () => clearTimeout(timer));
+    const answered = new Promise<ParsedPacket>((resolve) => this.#pending.set(key, resolve));
+    transmit();
+    const deadline = this.opts.ackTimeoutMs * 1.5 * (2 ** (MAX_RETRANSMIT + 1) - 1);
+    return withTimeout(answered, deadline, `${method} /${path.join('/')} answer`).finally(() => {
+      clearTimeout(timer);
+      this.#pending.delete(key);
+      this.#acked.delete(mid);
+    });
   }
 
   #nextMid(): number {
@@ -208,6 +231,11 @@ export class SimLwm2mClient extends EventEmitter {
     const method = METHOD_CODES[packet.code];
     if (!method) {
       if (packet.reset) this.#dropObserverByMid(packet.messageId);
+      if (packet.ack) this.#acked.get(packet.messageId)?.();
+      if (packet.code === '0.00') return;
+      if (packet.confirmable) {
+        this.#socket?.send(generate({ code: '0.00', ack: true, messageId: packet.messageId }), peer.port, peer.address);
+      }
       this.emit('response', packet);
       this.#pending.get(packet.token.toString('hex'))?.(packet);
       return;
