@@ -51,7 +51,7 @@ export async function runSmpRequest(client: SmpClient, input: Record<string, unk
     op: target.op,
     group: target.group,
     id: target.id,
-    body: (req.data ?? {}) as { [key: string]: CborValue },
+    body: jsonToCbor(req.data ?? {}) as { [key: string]: CborValue },
     ...(req.timeout_ms !== undefined ? { timeoutMs: req.timeout_ms } : {}),
     ...(req.retries !== undefined ? { retries: req.retries } : {}),
   });
@@ -68,4 +68,23 @@ export async function runSmpRequest(client: SmpClient, input: Record<string, unk
     attempts: res.attempts,
     data: cborToJson(res.body),
   };
+}
+
+const HEX = /^(?:[0-9a-fA-F]{2})*$/;
+
+/** JSON request data to CBOR values: `{"$hex": "0a0b"}` stands for a byte string (hashes, image chunks). */
+function jsonToCbor(value: unknown): CborValue {
+  if (Array.isArray(value)) return value.map(jsonToCbor);
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value);
+    if (entries.length === 1 && entries[0]![0] === '$hex') {
+      const hex = entries[0]![1];
+      if (typeof hex !== 'string' || !HEX.test(hex)) throw new Error('"$hex" must be a string of hex digit pairs');
+      return Uint8Array.from(Buffer.from(hex, 'hex'));
+    }
+    const out: { [key: string]: CborValue } = {};
+    for (const [k, v] of entries) out[k] = jsonToCbor(v);
+    return out;
+  }
+  return value as CborValue;
 }

@@ -129,6 +129,20 @@ describe('SerialAdapter (binding-mock)', () => {
     await answer(() => ({ images: [{ slot: 0, hash: Uint8Array.from([0xde, 0xad]) }] }));
     await expect(state).resolves.toMatchObject({ seq: 1, data: { images: [{ slot: 0, hash: 'dead' }] } });
 
+    const raw = adapter!.request('smp', 'dev1', {
+      group: 64,
+      id: 1,
+      op: 2,
+      data: { blob: { $hex: '00ff10' }, n: [1] },
+    });
+    const rawReq = await answer(() => ({}));
+    expect(rawReq.header).toMatchObject({ op: 2, group: 64, id: 1, seq: 2 });
+    expect(rawReq.body).toEqual({ blob: Uint8Array.from([0, 255, 16]), n: [1] });
+    await expect(raw).resolves.toMatchObject({ seq: 2, data: {} });
+    await expect(
+      adapter!.request('smp', 'dev1', { group: 64, id: 1, op: 2, data: { b: { $hex: 'xyz' } } }),
+    ).rejects.toThrow(/\$hex/);
+
     const bad = adapter!.request('smp', 'dev1', { command: 'mpstat' });
     await answer(() => ({ rc: 8 }));
     await expect(bad).rejects.toThrow('rc 8 (not supported)');
