@@ -8,6 +8,7 @@ import { DeviceClient } from './device-client.js';
 import { MulticastDiscovery } from './discovery.js';
 import type { CoapMethod } from './endpoint.js';
 import { IdentityResolver } from './identity.js';
+import { createLwm2mServer, type Lwm2mServer } from './lwm2m/index.js';
 import { createPsHandler } from './ps-resource.js';
 import { formatPeer } from './transport/peer.js';
 import { UdpCoapEndpoint } from './transport/udp-endpoint.js';
@@ -25,6 +26,7 @@ export class CoapAdapter implements Adapter {
   private readonly observers: CommandObservers;
   private readonly clients = new Map<string, DeviceClient>();
   private readonly discovery: MulticastDiscovery;
+  private readonly lwm2m: Lwm2mServer | undefined;
 
   constructor(
     private readonly config: CoapAdapterConfig,
@@ -52,6 +54,9 @@ export class CoapAdapter implements Adapter {
       windowMs: 2000,
       port: 5683,
     });
+    this.lwm2m = config.lwm2m.enabled
+      ? createLwm2mServer({ endpoint: this.endpoint, ctx, config: config.lwm2m })
+      : undefined;
     this.endpoint.route('ps', createPsHandler({ ctx, identity: () => this.identity, observers: this.observers }));
     this.endpoint.route('.well-known', (req) =>
       req.path[1] === 'core' && req.method === 'GET'
@@ -72,12 +77,14 @@ export class CoapAdapter implements Adapter {
       throw error;
     }
     this.loadDevices();
+    await this.lwm2m?.start();
     this.discovery.start();
     this.state = { state: 'running' };
   }
 
   async stop(): Promise<void> {
     this.discovery.stop();
+    await this.lwm2m?.stop();
     await Promise.all([...this.clients.values()].map((c) => c.stop()));
     this.clients.clear();
     await this.endpoint.stop();
@@ -87,7 +94,12 @@ export class CoapAdapter implements Adapter {
   status(): AdapterStatus {
     return {
       ...this.state,
-      details: { port: this.endpoint.port, command_observers: this.observers.size, ...this.endpoint.stats() },
+      details: {
+        port: this.endpoint.port,
+        command_observers: this.observers.size,
+        ...this.endpoint.stats(),
+        ...(this.lwm2m ? { lwm2m: this.lwm2m.status() } : {}),
+      },
     };
   }
 
@@ -95,9 +107,11 @@ export class CoapAdapter implements Adapter {
     await Promise.all([...this.clients.values()].map((c) => c.stop()));
     this.clients.clear();
     this.loadDevices();
+    this.lwm2m?.devicesChanged();
   }
 
   async command(deviceId: string, cmd: DeviceCommand): Promise<CommandResult> {
+    if (this.lwm2m?.handles(deviceId)) return this.lwm2m.command(deviceId, cmd);
     const device = this.devices.find((d) => d.id === deviceId);
     if (!device) throw new Error(`"${deviceId}" is not a configured CoAP device`);
     const client = this.clients.get(deviceId);
@@ -109,7 +123,11 @@ export class CoapAdapter implements Adapter {
   }
 
   async request(name: string, deviceId: string, data: Record<string, unknown>): Promise<unknown> {
-    if (name !== 'coap') throw new Error(`the coap adapter has no "${name}" request (try "coap")`);
+    if (name === 'lwm2m') {
+      if (!this.lwm2m?.handles(deviceId)) throw new Error(`"${deviceId}" is not an LwM2M device (no lwm2m: block)`);
+      return this.lwm2m.request(deviceId, data);
+    }
+    if (name !== 'coap') throw new Error(`the coap adapter has no "${name}" request (try "coap" or "lwm2m")`);
     const client = this.clients.get(deviceId) ?? this.clientFor(deviceId);
     const method = String(data.method ?? 'GET') as CoapMethod;
     if (!METHODS.has(method)) throw new Error(`method must be one of ${[...METHODS].join(', ')}`);
@@ -160,7 +178,7 @@ export class CoapAdapter implements Adapter {
     this.identity = new IdentityResolver(devices, this.config.allow_path_identity);
     this.observers.retain(new Set(devices.map((d) => d.id)));
     for (const device of devices) {
-      if (!device.address || (!device.discover && Object.keys(device.resources).length === 0)) continue;
+      if (device.lwm2m || !device.address || (!device.discover && Object.keys(device.resources).length === 0)) continue;
       const client = this.newClient(device);
       this.clients.set(device.id, client);
       client.start();
