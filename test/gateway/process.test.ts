@@ -45,7 +45,11 @@ async function collect(url: string, filter: string) {
     new Promise<void>((resolve, reject) => {
       if (messages.some(pred)) return resolve();
       const timer = setTimeout(() => reject(new Error(`no matching message within ${timeoutMs} ms`)), timeoutMs);
-      waiters.push({ pred, resolve: () => (clearTimeout(timer), resolve()) });
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      waiters.push({ pred, resolve: done });
     });
   return { client, messages, until };
 }

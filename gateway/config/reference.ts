@@ -1,0 +1,156 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${...} is the config syntax being documented
+// The config reference (docs/config.md) and JSON Schema (docs/config.schema.json), both generated from the
+// zod schema so they cannot drift from what the loader accepts.
+import { z } from 'zod';
+import { configSchema } from './schema.js';
+
+type JsonSchema = {
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  items?: JsonSchema;
+  oneOf?: JsonSchema[];
+  anyOf?: JsonSchema[];
+  enum?: unknown[];
+  const?: unknown;
+  default?: unknown;
+  description?: string;
+  additionalProperties?: JsonSchema | boolean;
+  pattern?: string;
+  minimum?: number;
+  maximum?: number;
+  $schema?: string;
+  $id?: string;
+  title?: string;
+};
+
+export function configJsonSchema(schema: z.ZodType = configSchema): JsonSchema {
+  // `input`: keys with defaults are optional, which is what an editor should offer.
+  const generated = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  return {
+    $schema: generated.$schema,
+    $id: 'https://github.com/zephyr2mqtt/zephyr2mqtt/docs/config.schema.json',
+    title: 'zephyr2mqtt gateway configuration',
+    ...generated,
+  };
+}
+
+export function renderJsonSchema(schema: z.ZodType = configSchema): string {
+  return `${JSON.stringify(configJsonSchema(schema), null, 2)}\n`;
+}
+
+const SAFE_INTEGER = 9007199254740991;
+
+function typeOf(s: JsonSchema): string {
+  if (s.const !== undefined) return `\`${JSON.stringify(s.const)}\``;
+  if (s.enum) return s.enum.map((v) => `\`${JSON.stringify(v)}\``).join(' \\| ');
+  const variants = s.oneOf ?? s.anyOf;
+  if (variants) return variants.map(typeOf).join(' \\| ');
+  if (s.type === 'array') return `list of ${s.items ? typeOf(s.items) : 'any'}`;
+  if (s.type === 'object' && s.additionalProperties && typeof s.additionalProperties === 'object' && !s.properties)
+    return `map of ${typeOf(s.additionalProperties)}`;
+  const type = Array.isArray(s.type) ? s.type.join(' \\| ') : (s.type ?? 'any');
+  const range: string[] = [];
+  if (s.minimum !== undefined && s.minimum > -SAFE_INTEGER) range.push(`>= ${s.minimum}`);
+  if (s.maximum !== undefined && s.maximum < SAFE_INTEGER) range.push(`<= ${s.maximum}`);
+  return range.length > 0 ? `${type} (${range.join(', ')})` : type;
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+function defaultOf(s: JsonSchema, required: boolean): string {
+  if (s.default !== undefined) {
+    const text = JSON.stringify(s.default);
+    return text === '{}' ? '' : `\`${cell(text)}\``;
+  }
+  return required ? '**required**' : '';
+}
+
+interface Row {
+  key: string;
+  type: string;
+  def: string;
+  description: string;
+}
+
+function rows(s: JsonSchema, prefix: string, out: Row[], sections: string[]): void {
+  for (const [name, prop] of Object.entries(s.properties ?? {})) {
+    const key = `${prefix}${name}`;
+    const required = s.required?.includes(name) ?? false;
+    const variants = prop.type === 'array' ? (prop.items?.oneOf ?? prop.items?.anyOf) : undefined;
+    out.push({
+      key: `\`${key}\``,
+      type: variants ? 'list (see below)' : typeOf(prop),
+      def: defaultOf(prop, required),
+      description: cell(prop.description ?? ''),
+    });
+    if (prop.type === 'object' && prop.properties) rows(prop, `${key}.`, out, sections);
+    else if (prop.type === 'array' && prop.items?.type === 'object' && prop.items.properties)
+      rows(prop.items, `${key}[].`, out, sections);
+    else if (variants) sections.push(variantSection(key, variants));
+  }
+}
+
+function table(list: Row[]): string {
+  const lines = ['| Key | Type | Default | Description |', '| --- | --- | --- | --- |'];
+  for (const r of list) lines.push(`| ${r.key} | ${r.type} | ${r.def} | ${r.description} |`);
+  return lines.join('\n');
+}
+
+function variantSection(key: string, variants: JsonSchema[]): string {
+  const parts = [`### \`${key}[]\` entries`];
+  for (const v of variants) {
+    const discriminator = Object.entries(v.properties ?? {}).find(([, p]) => p.const !== undefined);
+    const title = discriminator ? `${discriminator[0]}: ${String(discriminator[1].const)}` : 'entry';
+    const list: Row[] = [];
+    rows(v, '', list, parts);
+    parts.push(`#### \`${title}\`\n\n${table(list)}`);
+  }
+  return parts.join('\n\n');
+}
+
+export function renderConfigReference(schema: z.ZodType = configSchema): string {
+  const root = configJsonSchema(schema);
+  const out: string[] = [
+    '# Configuration reference',
+    '',
+    '<!-- Generated from gateway/config/schema.ts by `npm run docs`; do not edit by hand. -->',
+    '',
+    'One YAML file (`zephyr2mqtt run --config FILE`, default `$ZEPHYR2MQTT_CONFIG` or `./gateway.yaml`).',
+    'Check it with `zephyr2mqtt validate FILE`. Unknown keys are errors, so a typo never goes unnoticed.',
+    'Editors with YAML language support complete and check keys with `docs/config.schema.json`',
+    '(first line of the file: `# yaml-language-server: $schema=../docs/config.schema.json`).',
+    '',
+    '## Values from the environment and from files',
+    '',
+    'Any string value may contain `${VAR}` (an environment variable; a missing one is an error),',
+    "`${VAR:-default}`, or `${file:/path/to/secret}` (the file's content without its trailing newline; a",
+    'relative path is relative to the config file). Keep secrets such as `password_hash` or upstream',
+    'passwords out of the YAML this way, e.g. with container secrets in `/run/secrets/`.',
+    '',
+    '## Reloading',
+    '',
+    'SIGHUP or `bridge/request/config/reload` re-reads the file. A valid file is applied without dropping MQTT',
+    'clients (devices added, removed or changed; adapters started, stopped or reconfigured); an invalid one is',
+    'rejected, logged and published on `bridge/event` as `config_error`, and the running config stays.',
+    '`broker`, `http`, `gateway.base_topic` and `gateway.data_dir` take effect on the next restart.',
+    '',
+    '## Format version',
+    '',
+    '`version: 1` is the current format. Older formats are migrated in memory when loaded (notes are logged);',
+    'a file written for a newer zephyr2mqtt is refused with a message saying so.',
+  ];
+  for (const [name, prop] of Object.entries(root.properties ?? {})) {
+    out.push('', `## \`${name}\``, '');
+    if (prop.description) out.push(prop.description, '');
+    const list: Row[] = [];
+    const sections: string[] = [];
+    if (prop.type === 'object' && prop.properties) rows(prop, `${name}.`, list, sections);
+    else rows({ properties: { [name]: prop }, required: root.required ?? [] }, '', list, sections);
+    out.push(table(list));
+    for (const s of sections) out.push('', s);
+  }
+  return `${out.join('\n')}\n`;
+}
