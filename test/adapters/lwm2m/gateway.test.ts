@@ -1,0 +1,150 @@
+// Black-box: the real gateway (CoAP adapter + LwM2M server, aedes, core) driven through MQTT topics, with simulated
+// Zephyr LwM2M clients on real UDP sockets.
+import type { MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CoapAdapter } from '../../../adapters/coap/coap-adapter.js';
+import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { withTimeout } from '../../sim/lwm2m/coap-wire.js';
+import { type SimClientOptions, SimLwm2mClient } from '../../sim/lwm2m/zephyr-client.js';
+
+interface Setup {
+  gw: TestGateway;
+  mqtt: MqttClient;
+  client(opts: Omit<SimClientOptions, 'server'>): Promise<SimLwm2mClient>;
+}
+
+const clients: SimLwm2mClient[] = [];
+let gw: TestGateway | undefined;
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) await c.stop();
+  await gw?.stop();
+  gw = undefined;
+});
+
+async function setup(lwm2m: Record<string, unknown> = {}, devices?: Record<string, unknown>[]): Promise<Setup> {
+  gw = await startTestGateway({
+    devices: devices ?? [{ id: 'node1', transport: 'coap', lwm2m: { endpoint: 'zephyr-node1' } }],
+    adapters: { coap: { enabled: true, bind: '127.0.0.1', port: 0, lwm2m } },
+  } as never);
+  const adapter = gw.gateway.adapterFor('node1').host.adapter as unknown as CoapAdapter;
+  const server = { address: '127.0.0.1', port: adapter.endpoint.port };
+  const mqtt = await gw.connect();
+  return {
+    gw,
+    mqtt,
+    async client(opts) {
+      const c = new SimLwm2mClient({ server, ...opts });
+      await c.start();
+      clients.push(c);
+      return c;
+    },
+  };
+}
+
+type State = Record<string, unknown>;
+
+describe('LwM2M through MQTT', () => {
+  it('registers, goes online and publishes the observed temperature as state and raw path', async () => {
+    const s = await setup();
+    const online = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1/availability', (p) => p.state === 'online');
+    const state = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.temperature === 25.5);
+    const raw = s.gw.waitForMessage<number>(s.mqtt, 'zephyr2mqtt/node1/lwm2m/3303/0/5700', (p) => p === 25.5);
+    const c = await s.client({ endpoint: 'zephyr-node1' });
+    await c.register();
+    await Promise.all([online, state, raw]);
+    const next = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.temperature === 21.75);
+    c.setValue('/3303/0/5700', 21.75);
+    expect(await next).toMatchObject({ temperature: 21.75, on_off: false });
+  });
+
+  it('writes the light on/off and executes reboot from <base>/<device>/set', async () => {
+    const s = await setup();
+    const c = await s.client({ endpoint: 'zephyr-node1', format: 'tlv', version: '1.0' });
+    const ready = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.temperature === 25.5);
+    await c.register();
+    await ready;
+    const on = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.on_off === true);
+    const written = withTimeout(new Promise((r) => c.once('write', r)), 5000, 'the write');
+    await s.mqtt.publishAsync('zephyr2mqtt/node1/set', JSON.stringify({ on_off: 'ON' }));
+    expect(await written).toBe('/3311/0/5850');
+    await on;
+    expect(c.value('/3311/0/5850')).toBe(true);
+    const executed = withTimeout(new Promise((r) => c.once('execute', r)), 5000, 'the execute');
+    await s.mqtt.publishAsync('zephyr2mqtt/node1/set', JSON.stringify({ reboot: '' }));
+    expect(await executed).toBe('/3/0/4');
+  });
+
+  it('answers bridge/request/device/lwm2m with decoded values and clear errors', async () => {
+    const s = await setup();
+    const c = await s.client({ endpoint: 'zephyr-node1', format: 'senml-cbor' });
+    const ready = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.temperature === 25.5);
+    await c.register();
+    await ready;
+    const read = await s.gw.request(s.mqtt, 'device/lwm2m', { device: 'node1', op: 'read', path: '/3/0' });
+    expect(read.status).toBe('ok');
+    expect(read.data).toMatchObject({ values: { '/3/0/0': 'Zephyr', '/3/0/9': 95, '/3/0/7/1': 5000 } });
+    const missing = await s.gw.request(s.mqtt, 'device/lwm2m', { device: 'node1', op: 'read', path: '/3/0/99' });
+    expect(missing).toMatchObject({ status: 'error', error: expect.stringContaining('4.04') });
+    const bad = await s.gw.request(s.mqtt, 'device/lwm2m', { device: 'node1', op: 'nope' });
+    expect(bad).toMatchObject({ status: 'error', error: expect.stringContaining('invalid lwm2m request') });
+  });
+
+  it('reports offline when the lifetime expires', async () => {
+    const s = await setup({ lifetime_grace_s: 0 });
+    const c = await s.client({ endpoint: 'zephyr-node1', lifetime: 1 });
+    const online = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1/availability', (p) => p.state === 'online');
+    await c.register();
+    await online;
+    await s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1/availability', (p) => p.state === 'offline', 5000);
+  });
+
+  it('queue mode: a /set for a sleeping client is applied after its next Update', async () => {
+    const s = await setup({ queue_awake_s: 0.3 });
+    const c = await s.client({ endpoint: 'zephyr-node1', queueMode: true });
+    const ready = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.temperature === 25.5);
+    await c.register();
+    await ready;
+    c.sleeping = true;
+    await new Promise((r) => setTimeout(r, 400));
+    const on = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.on_off === true, 8000);
+    await s.mqtt.publishAsync('zephyr2mqtt/node1/set', JSON.stringify({ on_off: true }));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(c.value('/3311/0/5850')).toBe(false);
+    expect(await c.update()).toBe('2.04');
+    await on;
+    expect(c.value('/3311/0/5850')).toBe(true);
+  });
+
+  it('picks the device up again after a client restart (new port, new registration)', async () => {
+    const s = await setup();
+    const c = await s.client({ endpoint: 'zephyr-node1' });
+    const ready = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.temperature === 25.5);
+    await c.register();
+    await ready;
+    await c.restart();
+    c.setValue('/3303/0/5700', 18.5);
+    const after = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.temperature === 18.5);
+    await c.register();
+    await after;
+    const again = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.temperature === 19.25);
+    c.setValue('/3303/0/5700', 19.25);
+    await again;
+  });
+
+  it('announces an unknown endpoint on bridge/event while permit_join is on', async () => {
+    const s = await setup();
+    const event = s.gw.waitForMessage<{ type: string; data: Record<string, unknown> }>(
+      s.mqtt,
+      'zephyr2mqtt/bridge/event',
+      (p) => p.type === 'device_seen_unknown' && p.data.address === 'stranger-7',
+    );
+    expect((await s.gw.request(s.mqtt, 'permit_join', { value: true })).status).toBe('ok');
+    const c = await s.client({ endpoint: 'stranger-7' });
+    await c.register();
+    expect((await event).data).toMatchObject({
+      transport: 'coap',
+      suggested_config: { id: 'stranger-7', transport: 'coap', lwm2m: { endpoint: 'stranger-7' } },
+    });
+  });
+});
