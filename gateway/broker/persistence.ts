@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { z } from 'zod';
 import { JournalFile, readJournal } from './journal-file.js';
 
 interface ClientRef {
@@ -46,17 +47,43 @@ interface MemoryApi {
 const require = createRequire(import.meta.url);
 const MemoryPersistence = require('aedes-persistence/asyncPersistence.js') as new () => MemoryApi;
 
-type JournalRecord =
-  | { o: 'r'; k: EncodedPacket }
-  | { o: 's'; c: string; s: StoredSub[] }
-  | { o: 'u'; c: string; t: string[] }
-  | { o: 'S'; c: string }
-  | { o: 'q'; c: string[]; k: EncodedPacket }
-  | { o: 'm'; c: string; k: EncodedPacket }
-  | { o: 'x'; c: string; i: number }
-  | { o: 'i'; c: string; k: EncodedPacket }
-  | { o: 'd'; c: string; i: number }
-  | { o: 'I'; c: string };
+const encodedPacketSchema = z.object({
+  cmd: z.string(),
+  brokerId: z.string().optional(),
+  brokerCounter: z.number().int().nonnegative().optional(),
+  topic: z.string().optional(),
+  payload: z.base64().optional(),
+  qos: z.number().int().min(0).max(2).optional(),
+  retain: z.boolean().optional(),
+  dup: z.boolean().optional(),
+  messageId: z.number().int().min(0).max(65_535).optional(),
+  clientId: z.string().optional(),
+});
+const storedSubSchema = z.object({
+  topic: z.string().min(1),
+  qos: z.number().int().min(0).max(2),
+  rh: z.number().int().optional(),
+  rap: z.boolean().optional(),
+  nl: z.boolean().optional(),
+});
+const clientId = z.string();
+const messageId = z.number().int().min(0).max(65_535);
+
+/** The journal is read back from disk: every record is validated before it touches the store. */
+const journalRecordSchema = z.discriminatedUnion('o', [
+  z.object({ o: z.literal('r'), k: encodedPacketSchema.extend({ topic: z.string() }) }),
+  z.object({ o: z.literal('s'), c: clientId, s: z.array(storedSubSchema) }),
+  z.object({ o: z.literal('u'), c: clientId, t: z.array(z.string()) }),
+  z.object({ o: z.literal('S'), c: clientId }),
+  z.object({ o: z.literal('q'), c: z.array(clientId), k: encodedPacketSchema }),
+  z.object({ o: z.literal('m'), c: clientId, k: encodedPacketSchema }),
+  z.object({ o: z.literal('x'), c: clientId, i: messageId }),
+  z.object({ o: z.literal('i'), c: clientId, k: encodedPacketSchema }),
+  z.object({ o: z.literal('d'), c: clientId, i: messageId }),
+  z.object({ o: z.literal('I'), c: clientId }),
+]);
+
+type JournalRecord = z.infer<typeof journalRecordSchema>;
 
 type EncodedPacket = Omit<StoredPacket, 'payload'> & { payload?: string };
 
@@ -134,9 +161,15 @@ export class JournalPersistence extends MemoryPersistence {
     this.#replaying = true;
     try {
       for (const record of records) {
+        const parsed = journalRecordSchema.safeParse(record);
+        if (!parsed.success) {
+          stats.skipped++;
+          continue;
+        }
         try {
-          await this.#apply(record as JournalRecord);
+          await this.#apply(parsed.data);
         } catch {
+          // e.g. an update for a packet an earlier skipped record would have created
           stats.skipped++;
         }
       }
@@ -194,7 +227,7 @@ export class JournalPersistence extends MemoryPersistence {
   }
 
   *#snapshot(): Iterable<JournalRecord> {
-    for (const packet of this.#retained.values()) yield { o: 'r', k: encode(packet) };
+    for (const [topic, packet] of this.#retained) yield { o: 'r', k: { ...encode(packet), topic } };
     for (const [c, subs] of this.#subs) yield { o: 's', c, s: [...subs.values()] };
     // 'q' replays the packet verbatim, keeping message ids assigned before the snapshot.
     for (const [c, queue] of this.#outgoing) for (const packet of queue) yield { o: 'q', c: [c], k: encode(packet) };
@@ -209,7 +242,7 @@ export class JournalPersistence extends MemoryPersistence {
     const topic = packet.topic ?? '';
     if (!packet.payload || packet.payload.length === 0) this.#retained.delete(topic);
     else this.#retained.set(topic, { ...packet });
-    await this.#log({ o: 'r', k: encode(packet) });
+    await this.#log({ o: 'r', k: { ...encode(packet), topic } });
   }
 
   // ---- subscriptions ----------------------------------------------------------------------------

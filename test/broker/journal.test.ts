@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -94,5 +94,64 @@ describe('broker journal', () => {
       await limited.outgoingEnqueueCombi([{ clientId: 'a' }, { clientId: 'b' }], retained('x', String(n)));
     }
     expect(dropped).toEqual(['a', 'b', 'a', 'b']);
+  });
+});
+
+describe('broker journal replay of damaged files', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'z2m-journal-fuzz-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('skips records of the wrong shape and keeps the good ones', async () => {
+    const good = { o: 'r', k: { cmd: 'publish', topic: 'ok/1', payload: Buffer.from('v').toString('base64'), qos: 0 } };
+    const bad = [
+      { o: 'r', k: null },
+      { o: 's', c: 'x', s: 'not-an-array' },
+      { o: 'q', c: 5, k: { cmd: 'publish' } },
+      { o: 'x', c: 'x', i: -1 },
+      { o: 'z' },
+      [1, 2, 3],
+      'just a string',
+      { o: 'm', c: 'nobody', k: { cmd: 'publish', brokerId: 'b', brokerCounter: 1, messageId: 3 } },
+    ];
+    await writeFile(join(dir, 'journal.jsonl'), `${[good, ...bad].map((r) => JSON.stringify(r)).join('\n')}\n`);
+    const p = open(dir);
+    const stats = await p.open();
+    expect(stats).toMatchObject({ records: 9, skipped: 8, retained: 1 });
+    p.close();
+  });
+
+  it('never throws on randomly mutated journals', async () => {
+    const seedStore = open(dir);
+    await seedStore.open();
+    await seedStore.addSubscriptions({ id: 'c' }, [{ topic: 'a/#', qos: 1 }]);
+    for (let n = 1; n <= 5; n++) {
+      await seedStore.storeRetained(retained(`r/${n}`, `v${n}`));
+      await seedStore.outgoingEnqueueCombi([{ clientId: 'c' }], { ...retained('a/b', String(n)), brokerCounter: n });
+    }
+    seedStore.close();
+    const original = await readFile(join(dir, 'journal.jsonl'));
+    for (let round = 0; round < 100; round++) {
+      const mutated = Buffer.from(original);
+      const flips = 1 + Math.floor(Math.random() * 8);
+      for (let f = 0; f < flips; f++) {
+        mutated[Math.floor(Math.random() * mutated.length)] = Math.floor(Math.random() * 256);
+      }
+      await writeFile(join(dir, 'journal.jsonl'), mutated);
+      const p = open(dir);
+      const stats = await p.open();
+      expect(stats.records).toBeLessThanOrEqual(mutated.toString('utf8').split('\n').length);
+      expect(stats.retained).toBeLessThanOrEqual(5);
+      // Whatever survived, the store keeps working.
+      await p.storeRetained(retained('after/fuzz', 'x'));
+      const queue = [];
+      for await (const item of p.outgoingStream({ id: 'c' })) queue.push(item);
+      expect(queue.length).toBeLessThanOrEqual(5);
+      p.close();
+    }
   });
 });
