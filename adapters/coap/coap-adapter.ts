@@ -188,7 +188,7 @@ export class CoapAdapter implements Adapter {
   private newClient(device: Device): DeviceClient {
     return new DeviceClient(device, this.endpoint, this.ctx, {
       requestTimeoutMs: this.config.request_timeout * 1000,
-      observeFreshnessMs: 300_000,
+      observeFreshnessMs: this.config.observe_freshness * 1000,
       retryMinMs: 2000,
       retryMaxMs: 300_000,
     });

@@ -44,6 +44,11 @@ export const coapAdapterConfigSchema = z
       .positive()
       .default(30)
       .describe('Seconds a gateway-initiated request may take, retransmissions and block-wise included'),
+    observe_freshness: z
+      .number()
+      .positive()
+      .default(300)
+      .describe('Seconds without a notification before an observation of a device resource is re-registered'),
     max_observers: z
       .number()
       .int()

@@ -1,0 +1,83 @@
+// Gateway-initiated CoAP against a simulated Zephyr coap_server: discovery into bridge/devices, observe with
+// re-registration after a reboot, Block2 reads, Block1 and plain writes from MQTT /set, responses published back.
+import { afterEach, describe, expect, it } from 'vitest';
+import { ZephyrCoapServerSim } from '../../sim/coap/zephyr-server.js';
+import { type CoapHarness, startCoapHarness } from './harness.js';
+
+let h: CoapHarness | undefined;
+let sim: ZephyrCoapServerSim | undefined;
+afterEach(async () => {
+  await h?.stop();
+  await sim?.stop();
+  h = undefined;
+  sim = undefined;
+});
+
+type State = Record<string, unknown>;
+
+describe('gateway-initiated CoAP (device runs a CoAP server)', () => {
+  it('discovers, observes, re-registers after a reboot, reads /large and writes /led and /large-update', async () => {
+    sim = new ZephyrCoapServerSim();
+    const port = await sim.start(100);
+    h = await startCoapHarness(
+      [
+        {
+          id: 'node1',
+          transport: 'coap',
+          address: '::1',
+          port,
+          discover: true,
+          resources: {
+            counter: { path: '/obs', observe: true },
+            large: { path: '/large' },
+            upload: { path: '/large-update', method: 'PUT', format: 'text' },
+            led: { path: '/led', method: 'PUT', format: 'text' },
+            core1: { path: '/core1' },
+          },
+        },
+      ],
+      { observe_freshness: 1 },
+    );
+    await h.gw.waitForMessage(h.mqtt, 'zephyr2mqtt/bridge/devices', (list) =>
+      JSON.stringify(list).includes('"rt":"core1"'),
+    );
+    const first = await h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/node1', (m) =>
+      /^Counter: \d+$/.test(String(m.counter)),
+    );
+    await h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/node1', (m) => m.counter !== first.counter);
+    expect(sim.registrations).toBe(1);
+
+    sim.reboot();
+    await h.gw.waitForMessage(h.mqtt, 'zephyr2mqtt/node1', () => sim!.registrations >= 2, 8000);
+
+    const large = h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/node1', (m) => m.large === 'A'.repeat(2048));
+    await h.mqtt.publishAsync('zephyr2mqtt/node1/get', JSON.stringify({ large: '' }));
+    await large;
+
+    const core = h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/node1', (m) => m.core1 === 'Just a test');
+    await h.mqtt.publishAsync('zephyr2mqtt/node1/get', JSON.stringify({ core1: '' }));
+    await core;
+
+    const response = h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/node1/response', (m) => m.path === '/led');
+    await h.mqtt.publishAsync('zephyr2mqtt/node1/set', JSON.stringify({ led: 'on' }));
+    expect(await response).toMatchObject({ method: 'PUT', code: '2.04' });
+    expect(sim.led).toBe('on');
+
+    const body = 'u'.repeat(1500);
+    const uploaded = h.gw.waitForMessage<State>(
+      h.mqtt,
+      'zephyr2mqtt/node1/response',
+      (m) => m.path === '/large-update',
+    );
+    await h.mqtt.publishAsync('zephyr2mqtt/node1/set', JSON.stringify({ upload: body }));
+    expect((await uploaded).code).toBe('2.04');
+    expect(sim.uploaded?.toString()).toBe(body);
+
+    const unmapped = h.gw.waitForMessage<{ error: string }>(h.mqtt, 'zephyr2mqtt/node1/set/error');
+    await h.mqtt.publishAsync('zephyr2mqtt/node1/set', JSON.stringify({ nope: 1 }));
+    expect((await unmapped).error).toMatch(/no CoAP resource mapped for "nope"/);
+
+    const raw = await h.gw.request(h.mqtt, 'device/coap', { device: 'node1', method: 'GET', path: '/led' });
+    expect(raw).toMatchObject({ status: 'ok', data: { code: '2.05', payload: 'on' } });
+  });
+});
