@@ -157,4 +157,21 @@ describe('ble adapter: adverts through the real noble and gateway', () => {
       details: { zephyr_sample: 'peripheral_hr', connectable: true, service_uuids: ['180d', '180f', '180a'] },
     });
   });
+
+  it('decodes the protocols.md §6.1 full-AD vector (31 bytes) received as raw advertising data', async () => {
+    const vector = h('02 01 06 10 09 42 54 48 6F 6D 65 20 74 65 6D 70 6C 61 74 65 0A 16 D2 FC 40 02 29 09 03 BF 13');
+    expect(vector.length).toBe(31);
+    // The simulator's builder produces exactly these bytes for the bthome_sensor_template sample.
+    expect(bthomeAdvertising('BTHome template', h('40 02 29 09 03 BF 13'))).toEqual(vector);
+    world.add(new SimPeripheral({ address: 'a4:c1:38:00:00:31', connectable: false, advertising: vector }));
+    gw = await startBleGateway([{ id: 'template', transport: 'ble', match: { name: 'BTHome template' } }]);
+    const client = await gw.connect();
+    const state = gw.waitForMessage<Record<string, unknown>>(
+      client,
+      'zephyr2mqtt/template',
+      (m) => m.humidity === 50.55,
+    );
+    world.advertiseAll();
+    expect(await state).toMatchObject({ temperature: 23.45, humidity: 50.55 });
+  });
 });
