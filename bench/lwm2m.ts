@@ -97,17 +97,18 @@ const liveHeap = (): number => {
   return process.memoryUsage().heapUsed;
 };
 
-async function main(): Promise<void> {
-  const n = arg('clients', 1000);
-  const windowS = arg('window', 60);
-  const intervalS = arg('interval', 10);
+interface Target {
+  port: number;
+  status(): Record<string, unknown>;
+  telemetry(): number;
+  decodeErrors(): number;
+  stop(): Promise<void>;
+}
+
+/** The LwM2M server and the CoAP transport alone, with a counting context. */
+async function serverOnly(devices: DeviceConfigOf[]): Promise<Target> {
   let telemetry = 0;
   let decodeErrors = 0;
-  const devices: DeviceConfigOf[] = Array.from({ length: n }, (_, i) => ({
-    id: `bench-${i}`,
-    transport: 'coap',
-    lwm2m: { endpoint: `bench-${i}` },
-  }));
   const ctx: AdapterContext = {
     kind: 'coap',
     logger: silentLogger(),
@@ -126,31 +127,89 @@ async function main(): Promise<void> {
     },
     countMessage: () => {},
   };
-  const endpoint = new UdpCoapEndpoint({ bindAddress: '127.0.0.1', port: 0, maxObservations: 4 * n });
+  const endpoint = new UdpCoapEndpoint({ bindAddress: '127.0.0.1', port: 0, maxObservations: 4 * devices.length });
   await endpoint.start();
   const server = createLwm2mServer({ endpoint, ctx, config: lwm2mServerConfigSchema.parse({}) });
   await server.start();
-
-  const proc = fork(
-    fileURLToPath(import.meta.url),
-    ['--child', '--port', String(endpoint.port), '--clients', String(n)],
-    {
-      execArgv: ['--import', 'tsx'],
+  return {
+    port: endpoint.port,
+    status: () => server.status(),
+    telemetry: () => telemetry,
+    decodeErrors: () => decodeErrors,
+    async stop() {
+      await server.stop();
+      await endpoint.stop();
     },
-  );
+  };
+}
+
+/** The whole gateway in this process: CoAP adapter, LwM2M server, core state, aedes, one MQTT subscriber. */
+async function wholeGateway(devices: DeviceConfigOf[]): Promise<Target> {
+  const { startTestGateway } = await import('../test/helpers/gateway.js');
+  const gw = await startTestGateway({
+    devices,
+    adapters: { coap: { enabled: true, bind: '127.0.0.1', port: 0 } },
+  } as never);
+  const first = devices[0]?.id ?? '';
+  const adapter = gw.gateway.adapterFor(first).host.adapter as unknown as {
+    endpoint: { port: number };
+    status(): { details?: Record<string, unknown> };
+  };
+  const mqtt = await gw.connect();
+  let telemetry = 0;
+  mqtt.on('message', (topic) => {
+    if (!topic.includes('/', gw.baseTopic.length + 1)) telemetry++;
+  });
+  await mqtt.subscribeAsync(`${gw.baseTopic}/+`, { qos: 0 });
+  return {
+    port: adapter.endpoint.port,
+    status: () => (adapter.status().details?.lwm2m ?? {}) as Record<string, unknown>,
+    telemetry: () => telemetry,
+    decodeErrors: () => 0,
+    stop: () => gw.stop(),
+  };
+}
+
+interface Result {
+  registered: number;
+  failed: number;
+  held: number;
+  stormMs: number;
+  observations: number;
+  sent: number;
+  telemetry: number;
+  cpuPct: number;
+  rssBefore: number;
+  rssMax: number;
+  heapBefore: number;
+  heapAfter: number;
+  decodeErrors: number;
+}
+
+async function scenario(kind: 'server' | 'gateway', n: number, windowS: number, intervalS: number): Promise<Result> {
+  const devices: DeviceConfigOf[] = Array.from({ length: n }, (_, i) => ({
+    id: `bench-${i}`,
+    transport: 'coap',
+    lwm2m: { endpoint: `bench-${i}` },
+  }));
+  const t = kind === 'server' ? await serverOnly(devices) : await wholeGateway(devices);
+  const proc = fork(fileURLToPath(import.meta.url), ['--child', '--port', String(t.port), '--clients', String(n)], {
+    execArgv: ['--import', 'tsx'],
+  });
   await next(proc, 'ready', 60_000);
   const rssBefore = process.memoryUsage().rss;
   const heapBefore = liveHeap();
   proc.send({ type: 'register' });
-  const reg = await next(proc, 'registered', 120_000);
-  const registered = (server.status().registrations as number) ?? 0;
+  const reg = await next(proc, 'registered', 180_000);
+  const held = Number(t.status().registrations ?? 0);
   // Wait (bounded) until the server's observations are in place before measuring the steady state.
   const deadline = Date.now() + 30_000;
-  while ((server.status().observations as number) < 2 * n && Date.now() < deadline) {
+  while (Number(t.status().observations ?? 0) < 2 * n && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 200));
   }
-  const observations = server.status().observations as number;
-  telemetry = 0;
+  const observations = Number(t.status().observations ?? 0);
+  await new Promise((r) => setTimeout(r, 1000)); // initial state publications settle
+  const telemetry0 = t.telemetry();
   let rssMax = 0;
   const sampler = setInterval(() => {
     rssMax = Math.max(rssMax, process.memoryUsage().rss);
@@ -165,30 +224,52 @@ async function main(): Promise<void> {
   clearInterval(sampler);
   const heapAfter = liveHeap();
   proc.send({ type: 'stop' });
-  await server.stop();
-  await endpoint.stop();
+  await new Promise((r) => proc.once('exit', r));
+  const result: Result = {
+    registered: reg.ok,
+    failed: reg.failed,
+    held,
+    stormMs: reg.ms,
+    observations,
+    sent: notified.sent,
+    telemetry: t.telemetry() - telemetry0,
+    cpuPct: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
+    rssBefore,
+    rssMax,
+    heapBefore,
+    heapAfter,
+    decodeErrors: t.decodeErrors(),
+  };
+  await t.stop();
+  return result;
+}
 
+async function main(): Promise<void> {
+  const n = arg('clients', 1000);
+  const windowS = arg('window', 60);
+  const intervalS = arg('interval', 10);
+  const server = await scenario('server', n, windowS, intervalS);
+  const gateway = await scenario('gateway', n, windowS, intervalS);
   const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
-  const cpuPct = ((cpu.user + cpu.system) / 1000 / wallMs) * 100;
+  const row = (label: string, f: (r: Result) => string, target = '') =>
+    console.log(`| ${label} | ${f(server)} | ${f(gateway)} | ${target} |`);
   console.log(
-    `LwM2M server, ${n} simulated Zephyr clients (SenML JSON), notify every ${intervalS} s for ${windowS} s\n`,
+    `LwM2M: ${n} simulated Zephyr clients (SenML JSON, 2 observations each), one notification every ${intervalS} s per client for ${windowS} s\n`,
   );
-  console.log('| Metric | Value | Target |');
-  console.log('|---|---|---|');
-  console.log(
-    `| Registration storm: registered / failed | ${reg.ok} / ${reg.failed} (server holds ${registered}) | no loss |`,
+  console.log('| Metric | LwM2M server + CoAP transport | Whole gateway (+ core, aedes, 1 subscriber) | Target |');
+  console.log('|---|---|---|---|');
+  row('Registration storm: 2.01 received / failed', (r) => `${r.registered} / ${r.failed}`, 'no loss');
+  row('Registrations held by the server', (r) => String(r.held), String(n));
+  row('Registration storm: time to the last 2.01', (r) => `${r.stormMs.toFixed(0)} ms`);
+  row('Observations established', (r) => `${r.observations} / ${2 * n}`);
+  row('Notifications sent / state updates seen', (r) => `${r.sent} / ${r.telemetry}`, 'equal');
+  row('CPU during the notify window', (r) => `${r.cpuPct.toFixed(1)} % of one core`, '< 10 %');
+  row('RSS before storm / max in window', (r) => `${mb(r.rssBefore)} / ${mb(r.rssMax)} MB`, '< 120 MB');
+  row(
+    'Live heap after GC: before / after / per client',
+    (r) => `${mb(r.heapBefore)} / ${mb(r.heapAfter)} MB / ${((r.heapAfter - r.heapBefore) / n / 1024).toFixed(1)} KiB`,
   );
-  console.log(`| Registration storm: time to all 2.01 | ${reg.ms.toFixed(0)} ms | |`);
-  console.log(`| Observations established | ${observations} / ${2 * n} | |`);
-  console.log(`| Notifications sent / telemetry reports | ${notified.sent} / ${telemetry} | equal |`);
-  console.log(`| Server CPU during notify window | ${cpuPct.toFixed(1)} % of one core | < 10 % |`);
-  console.log(
-    `| Server RSS (before storm / max in window / growth) | ${mb(rssBefore)} / ${mb(rssMax)} / ${mb(rssMax - rssBefore)} MB | < 120 MB |`,
-  );
-  console.log(
-    `| Live heap after GC (before storm / after window / per client) | ${mb(heapBefore)} / ${mb(heapAfter)} MB / ${((heapAfter - heapBefore) / n / 1024).toFixed(1)} KiB | |`,
-  );
-  console.log(`| Decode errors | ${decodeErrors} | 0 |`);
+  row('Decode errors', (r) => String(r.decodeErrors), '0');
 }
 
 if (process.argv.includes('--child')) await child();
