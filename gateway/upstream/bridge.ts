@@ -54,6 +54,7 @@ export class UpstreamBridge {
   #wake: (() => void) | undefined;
   #backlogEnd = 0;
   #draining = false;
+  #corked = false;
   #limiter: RateLimiter;
   #metrics: UpstreamMetrics;
   readonly #inbound = new WeakSet<Buffer>();
@@ -338,6 +339,7 @@ export class UpstreamBridge {
       } else {
         this.#draining = false;
       }
+      this.#cork(client);
       this.#rememberOut(m.topic, m.payload);
       this.#counts.sent++;
       this.#metrics.sent.inc();
@@ -349,6 +351,18 @@ export class UpstreamBridge {
         this.#wake?.();
       });
     }
+  }
+
+  /** Batches the publishes of one burst into one socket write; uncorked once the pump waits for I/O. */
+  #cork(client: MqttClient): void {
+    const stream = client.stream as { cork?: () => void; uncork?: () => void } | undefined;
+    if (this.#corked || !stream?.cork || !stream.uncork) return;
+    this.#corked = true;
+    stream.cork();
+    process.nextTick(() => {
+      this.#corked = false;
+      stream.uncork?.();
+    });
   }
 
   #sleepUntilWoken(): Promise<void> {

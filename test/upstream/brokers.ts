@@ -230,7 +230,15 @@ export class ChildGateway {
   #child: ChildProcess | undefined;
   port = 0;
 
-  constructor(private readonly env: Record<string, string>) {}
+  /** `script`: a prebuilt (bundled) fixture to run with plain node, as the benchmark does to measure RSS. */
+  constructor(
+    readonly env: Record<string, string>,
+    private readonly script?: string,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
 
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
@@ -239,7 +247,7 @@ export class ChildGateway {
   async start(): Promise<void> {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', join(import.meta.dirname, 'fixtures/bridge-gateway.ts')],
+      this.script ? [this.script] : ['--import', 'tsx', join(import.meta.dirname, 'fixtures/bridge-gateway.ts')],
       {
         env: { ...process.env, ...this.env, LOCAL_PORT: String(this.port) },
         stdio: ['ignore', 'pipe', 'inherit'],

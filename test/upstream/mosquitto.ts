@@ -70,7 +70,7 @@ export class Mosquitto {
       );
       child.stderr!.on('data', (d: Buffer) => {
         log += d.toString();
-        if (/Opening ipv4 listen socket on port/.test(log)) resolve();
+        if (/mosquitto version \S+ running/.test(log)) resolve();
       });
       child.once('exit', (code) => reject(new Error(`mosquitto exited (${code}) before listening:\n${log}`)));
     });
