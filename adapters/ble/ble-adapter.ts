@@ -14,13 +14,11 @@ import { AdvertiserCache } from './advertiser-cache.js';
 import { type BleAdapterConfig, bleDeviceSchema, normalizeMac } from './config.js';
 import { ConnectionManager } from './connection-manager.js';
 import type { SessionEvents } from './gatt/device-session.js';
-import { type BleDevice, DeviceIndex, formatMac } from './identity.js';
+import { type BleDevice, DeviceIndex } from './identity.js';
 import { explainNobleState, loadNoble, NobleUnavailableError } from './noble-loader.js';
 import { forgetPeripheral } from './noble-prune.js';
 import type { Noble, NoblePeripheral } from './noble-types.js';
-import { zephyrSample } from './zephyr-samples.js';
-
-const KNOWN_GATT_SERVICES = new Set(['180d', '1809', '181a', '180f', '6e400001b5a3f393e0a9e50e24dcca9e']);
+import { describeUnknown } from './unknown-advertiser.js';
 
 export class BleAdapter implements Adapter {
   readonly kind = 'ble';
@@ -185,30 +183,7 @@ export class BleAdapter implements Adapter {
     if (!this.ctx.permitJoin()) return;
     if (now - entry.lastReported < this.config.seen_interval_s * 1000) return;
     entry.lastReported = now;
-    const adv = p.advertisement ?? {};
-    const services = adv.serviceUuids ?? [];
-    const bthome = adv.serviceData?.find((s) => s.uuid === 'fcd2');
-    const match: Record<string, string> = adv.localName ? { name: adv.localName } : { address: formatMac(address) };
-    if (bthome) match.bthome_mac = formatMac(address);
-    this.ctx.deviceSeen({
-      transport: 'ble',
-      address: formatMac(address),
-      ...(adv.localName ? { name: adv.localName } : {}),
-      suggested_config: {
-        transport: 'ble',
-        match,
-        connect: p.connectable && services.some((s) => KNOWN_GATT_SERVICES.has(s)),
-      },
-      details: {
-        address_type: p.addressType,
-        rssi: p.rssi,
-        connectable: p.connectable,
-        service_uuids: services,
-        ...(bthome ? { bthome: (bthome.data[0] ?? 0) & 0x01 ? 'encrypted' : 'plain' } : {}),
-        ...(zephyrSample(adv.localName) ? { zephyr_sample: zephyrSample(adv.localName) } : {}),
-        ...(adv.manufacturerData ? { manufacturer_data: adv.manufacturerData.toString('hex') } : {}),
-      },
-    });
+    this.ctx.deviceSeen(describeUnknown(p, address));
   }
 
   /** An unknown advertiser fell out of the cache: drop what noble keeps about it too (it never forgets). */
