@@ -32,6 +32,12 @@ export const lwm2mServerConfigSchema = z
       .positive()
       .default(32)
       .describe('Queue mode: commands kept per sleeping device; older ones fail first'),
+    max_registrations: z
+      .number()
+      .int()
+      .positive()
+      .default(10000)
+      .describe('Registrations kept at most; a Register beyond it gets 5.03 (re-registrations always pass)'),
     objects_dir: z
       .string()
       .optional()

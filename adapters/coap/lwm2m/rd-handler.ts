@@ -20,6 +20,7 @@ export interface RdHooks {
   /** A request that could not be accepted as sent (already answered with a 4.xx). */
   malformed(reason: string, req: CoapIncomingRequest): void;
   now(): number;
+  maxRegistrations: number;
 }
 
 // Preference when the client announces several formats.
@@ -49,6 +50,9 @@ export function createRdHandler(hooks: RdHooks): CoapRequestHandler {
     const params = parseRegisterQuery(req.query);
     if (!params.ok) return reject(req, '4.00', params.error);
     if (!links.ok) return reject(req, '4.00', `registration payload: ${links.error}`);
+    if (hooks.store.size >= hooks.maxRegistrations && !hooks.store.byEndpoint(params.value.endpoint)) {
+      return { code: '5.03', payload: 'registration limit reached' };
+    }
     const admission = hooks.admit(params.value.endpoint, req.source);
     if (!admission.accept) return { code: '4.03', payload: 'endpoint not allowed' };
     const now = hooks.now();

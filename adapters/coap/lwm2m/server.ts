@@ -222,6 +222,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     store,
     admit,
     now,
+    maxRegistrations: config.max_registrations,
     registered(reg, replaced) {
       ctx.countMessage('in');
       if (replaced) forget(replaced, `${reg.endpoint} registered again`, true);
@@ -463,6 +464,8 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     },
     devicesChanged() {
       for (const reg of store.all()) {
+        // A device removed from the config keeps its registration but loses its MQTT view.
+        if (reg.deviceId && deviceById(reg.deviceId)?.lwm2m.endpoint !== reg.endpoint) reg.deviceId = undefined;
         if (!bind(reg)) continue;
         announce(reg);
         observeDefaults(reg);

@@ -166,4 +166,33 @@ describe('LwM2M registration interface', () => {
     expect(await c.update()).toBe('4.04');
     expect(h.server.status()).toMatchObject({ registrations: 1 });
   });
+
+  it('bounds the number of registrations with 5.03, still letting a known endpoint re-register', async () => {
+    h = await startHarness({ unknown_endpoints: 'accept', max_registrations: 2 });
+    const a = await h.client({ endpoint: 'a' });
+    const b = await h.client({ endpoint: 'b' });
+    const c = await h.client({ endpoint: 'c' });
+    await a.register();
+    await b.register();
+    await expect(c.register()).rejects.toThrow(/5\.03/);
+    await a.restart();
+    await a.register();
+    expect(h.server.status()).toMatchObject({ registrations: 2 });
+  });
+
+  it('drops the MQTT view of a device removed from the config', async () => {
+    h = await startHarness({}, [{ id: 'node1', endpoint: 'zephyr-node1' }]);
+    const c = await h.client({ endpoint: 'zephyr-node1' });
+    await c.register();
+    await h.ctx.waitFor('telemetry', (f) => f.values.temperature === 25.5);
+    h.ctx.devicesList = [];
+    h.server.devicesChanged();
+    expect(h.server.handles('node1')).toBe(false);
+    expect(h.server.status()).toMatchObject({ registrations: 1, onboarded: 0 });
+    const mark = h.ctx.facts.length;
+    c.setValue('/3303/0/5700', 30);
+    // The notification still arrives (the client is registered) but is no longer reported for node1.
+    await c.update();
+    expect(h.ctx.facts.slice(mark).filter((f) => f.type === 'telemetry')).toEqual([]);
+  });
 });
