@@ -174,4 +174,26 @@ describe('ble adapter: adverts through the real noble and gateway', () => {
     world.advertiseAll();
     expect(await state).toMatchObject({ temperature: 23.45, humidity: 50.55 });
   });
+
+  it('onboards an unknown advertiser from its suggested config without a restart (device/add)', async () => {
+    world.add(bthomeSensor('a4:c1:38:00:00:77', h('02 29 09'), 'newcomer'));
+    gw = await startBleGateway([]);
+    const client = await gw.connect();
+    await gw.request(client, 'permit_join', { value: true });
+    const seen = gw.waitForMessage<{ type: string; data: { suggested_config: Record<string, unknown> } }>(
+      client,
+      'zephyr2mqtt/bridge/event',
+      (m) => m.type === 'device_seen_unknown',
+    );
+    world.startAdvertising();
+    const suggested = (await seen).data.suggested_config;
+    const added = await gw.request(client, 'device/add', { id: 'newcomer', ...suggested });
+    expect(added).toMatchObject({ status: 'ok' });
+    const state = await gw.waitForMessage<Record<string, unknown>>(
+      client,
+      'zephyr2mqtt/newcomer',
+      (m) => m.temperature === 23.45,
+    );
+    expect(state).toMatchObject({ temperature: 23.45 });
+  });
 });
