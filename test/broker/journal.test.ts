@@ -81,6 +81,30 @@ describe('broker journal', () => {
     expect((await readFile(join(dir, 'journal.jsonl'), 'utf8')).split('\n').length).toBe(4);
   });
 
+  it('replays subscriptions, unsubscribes and session cleanups', async () => {
+    const p = open(dir);
+    await p.open();
+    await p.addSubscriptions({ id: 'a' }, [
+      { topic: 'x/#', qos: 1 },
+      { topic: 'y/+', qos: 2 },
+    ]);
+    await p.removeSubscriptions({ id: 'a' }, ['x/#']);
+    await p.addSubscriptions({ id: 'b' }, [{ topic: 'z', qos: 1 }]);
+    await p.cleanSubscriptions({ id: 'b' });
+    p.close();
+    const q = open(dir);
+    expect(await q.open()).toMatchObject({ sessions: 1 });
+    const api = q as unknown as {
+      subscriptionsByClient(c: { id: string }): Promise<Array<{ topic: string; qos: number }>>;
+      subscriptionsByTopic(t: string): Promise<Array<{ clientId: string }>>;
+    };
+    expect((await api.subscriptionsByClient({ id: 'a' })).map((s) => [s.topic, s.qos])).toEqual([['y/+', 2]]);
+    expect(await api.subscriptionsByClient({ id: 'b' })).toEqual([]);
+    expect((await api.subscriptionsByTopic('y/1')).map((s) => s.clientId)).toEqual(['a']);
+    expect(await api.subscriptionsByTopic('x/1')).toEqual([]);
+    q.close();
+  });
+
   it('enforces the queue limit per client', async () => {
     const dropped: string[] = [];
     const limited = new JournalPersistence({

@@ -106,6 +106,19 @@ describe('broker limits', () => {
     expect(sender.connected).toBe(false);
   });
 
+  it('disconnects a client holding more than max_inflight QoS 2 messages without PUBREL', async () => {
+    tb = await startTestBroker({ max_inflight: 2 });
+    const port = tb.broker.addresses()[0]?.port ?? 0;
+    const qos2 = (id: number) =>
+      Buffer.from([0x34, 0x08, 0x00, 0x03, ...Buffer.from('a/b'), 0x00, id, ...Buffer.from('x')]);
+    const withinLimit = await rawExchange(port, [rawConnect('q2-ok', true), qos2(1), qos2(2)], 1000);
+    expect(withinLimit.closed).toBe(false);
+    // CONNACK then two PUBRECs (0x50) and nothing else.
+    expect([...withinLimit.data].filter((b, i) => b === 0x50 && i % 4 === 0)).toHaveLength(2);
+    const over = await rawExchange(port, [rawConnect('q2-over', true), qos2(1), qos2(2), qos2(3)], 5000);
+    expect(over.closed).toBe(true);
+  });
+
   it('keeps at most max_queued messages for an offline persistent session', async () => {
     tb = await startTestBroker({ max_queued: 3 });
     const opts = { clientId: 'slowpoke', clean: false, reconnectPeriod: 0 } as const;
