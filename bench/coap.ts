@@ -8,7 +8,7 @@ import { createSocket } from 'node:dgram';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -47,7 +47,10 @@ interface Result {
   p50: number;
   p99: number;
   rssStartMb?: number;
+  rssMidMb?: number;
   rssEndMb?: number;
+  /** Server CPU seconds (user + system) spent during the run: a load-independent cost per message. */
+  cpuSeconds: number;
 }
 
 async function freeTcpPort(): Promise<number> {
@@ -71,6 +74,14 @@ function rssMb(pid: number | undefined): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   return kb / 1024;
+}
+
+/** utime + stime of a process in seconds (Linux /proc, USER_HZ = 100). */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<void> {
@@ -208,6 +219,8 @@ async function run(server: Server, requests: number): Promise<Result> {
   const client = new UdpCoapEndpoint({ bindAddress: '127.0.0.1', port: 0, requestTimeoutMs: 10_000 });
   await client.start();
   const rssStart: number[] = [];
+  const rssMid: number[] = [];
+  const cpuBefore = cpuSeconds(server.child.pid);
   let next = 0;
   let failures = 0;
   const started = performance.now();
@@ -215,6 +228,7 @@ async function run(server: Server, requests: number): Promise<Result> {
     while (next < requests) {
       const seq = next++;
       if (seq === Math.floor(requests / 10)) rssStart.push(rssMb(server.child.pid));
+      if (seq === Math.floor(requests / 2)) rssMid.push(rssMb(server.child.pid));
       sentAt[seq] = performance.now();
       try {
         await client.request({
@@ -233,6 +247,7 @@ async function run(server: Server, requests: number): Promise<Result> {
   await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
   const seconds = (performance.now() - started) / 1000;
   const rssEnd = rssMb(server.child.pid);
+  const cpu = cpuSeconds(server.child.pid) - cpuBefore;
   await client.stop();
   await subscriber.endAsync();
   latencies.sort((a, b) => a - b);
@@ -247,7 +262,9 @@ async function run(server: Server, requests: number): Promise<Result> {
     p50: pct(0.5),
     p99: pct(0.99),
     rssStartMb: rssStart[0],
+    rssMidMb: rssMid[0],
     rssEndMb: rssEnd,
+    cpuSeconds: cpu,
   };
 }
 
@@ -268,12 +285,23 @@ const ponte = await measure(startPonte, Number(args['ponte-requests']));
 const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
 console.log(`CoAP PUT (CON, JSON) -> MQTT subscriber, ${inflight} in flight, loopback IPv4`);
 console.log(`Machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}\n`);
-console.log('| Server | Requests | Delivered | msgs/s | p50 ms | p99 ms | RSS at 10 % (MB) | RSS at end (MB) |');
-console.log('|---|---|---|---|---|---|---|---|');
+console.log(
+  '| Server | Requests | Delivered | msgs/s | p50 ms | p99 ms | server CPU µs/msg | msgs per server CPU-s | RSS 10 % / 50 % / end (MB) |',
+);
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of [ours, ponte]) {
+  const perMsg = (r.cpuSeconds / r.delivered) * 1e6;
   console.log(
-    `| ${r.name} | ${r.requests} | ${r.delivered} | ${fmt(r.rate, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.rssStartMb)} | ${fmt(r.rssEndMb)} |`,
+    `| ${r.name} | ${r.requests} | ${r.delivered} | ${fmt(r.rate, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(perMsg, 0)} | ${fmt(r.delivered / r.cpuSeconds, 0)} | ${fmt(r.rssStartMb)} / ${fmt(r.rssMidMb)} / ${fmt(r.rssEndMb)} |`,
   );
 }
-console.log(`\nRatio zephyr2mqtt / Ponte: ${fmt(ours.rate / ponte.rate, 1)}x`);
+const cpuRatio = ours.delivered / ours.cpuSeconds / (ponte.delivered / ponte.cpuSeconds);
+console.log(
+  `\nzephyr2mqtt / Ponte: ${fmt(ours.rate / ponte.rate, 1)}x msgs/s, ${fmt(cpuRatio, 1)}x msgs per CPU-second`,
+);
+console.log(
+  `Load average during the run: ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
 process.exit(0);

@@ -165,7 +165,40 @@ function numericName(name: string): number | undefined {
   return /^\d+$/.test(name) ? Number(name) : undefined;
 }
 
+const TYPE_BITS: Record<MessageType, number> = { CON: 0, NON: 1, ACK: 2, RST: 3 };
+
+/** Header + token only (the usual 2.04/2.01 ACK, empty ACK, RST): built directly, the hot path of /ps. */
+function encodeBare(message: OutgoingMessage): Buffer | undefined {
+  const token = message.token ?? Buffer.alloc(0);
+  if (
+    token.length > 8 ||
+    (message.payload !== undefined && message.payload.length > 0) ||
+    message.observe !== undefined ||
+    message.contentFormat !== undefined ||
+    message.accept !== undefined ||
+    message.block1 !== undefined ||
+    message.block2 !== undefined ||
+    message.size1 !== undefined ||
+    message.size2 !== undefined ||
+    (message.path?.length ?? 0) > 0 ||
+    (message.query?.length ?? 0) > 0 ||
+    (message.locationPath?.length ?? 0) > 0
+  ) {
+    return undefined;
+  }
+  const dot = message.code.indexOf('.');
+  const codeByte = (Number(message.code.slice(0, dot)) << 5) | Number(message.code.slice(dot + 1));
+  const bytes = Buffer.allocUnsafe(4 + token.length);
+  bytes[0] = 0x40 | (TYPE_BITS[message.type] << 4) | token.length;
+  bytes[1] = codeByte;
+  bytes.writeUInt16BE(message.messageId, 2);
+  token.copy(bytes, 4);
+  return bytes;
+}
+
 export function encodeMessage(message: OutgoingMessage): Buffer {
+  const bare = encodeBare(message);
+  if (bare) return bare;
   const options: (Option | NamedOption)[] = [];
   if (message.observe !== undefined) options.push({ name: 'Observe', value: encodeUint(message.observe) });
   for (const segment of message.locationPath ?? [])

@@ -246,3 +246,31 @@ describe('UdpCoapEndpoint over loopback', () => {
     }
   });
 });
+
+describe('message codec', () => {
+  it('encodes header-only messages exactly like coap-packet and round-trips them', async () => {
+    const { generate } = await import('coap-packet');
+    const token = Buffer.from([9, 8, 7]);
+    for (const [type, code] of [
+      ['ACK', '2.04'],
+      ['ACK', '2.01'],
+      ['ACK', '0.00'],
+      ['RST', '0.00'],
+      ['NON', '4.04'],
+      ['CON', '0.01'],
+    ] as const) {
+      const ours = encodeMessage({ type, code, messageId: 0xbeef, token: code === '0.00' ? undefined : token });
+      const theirs = generate({
+        code,
+        messageId: 0xbeef,
+        token: code === '0.00' ? Buffer.alloc(0) : token,
+        confirmable: type === 'CON',
+        ack: type === 'ACK',
+        reset: type === 'RST',
+      });
+      expect(ours.toString('hex')).toBe(theirs.toString('hex'));
+      const decoded = decodeMessage(ours);
+      expect(decoded.ok && [decoded.message.type, decoded.message.code]).toEqual([type, code]);
+    }
+  });
+});
