@@ -51,7 +51,13 @@ export async function startTestBroker(input: BrokerInput = {}, dataDir?: string)
     ...input,
   });
   const log = captureLogger();
-  const broker = await startBroker({ config, logger: log.logger, dataDir: dir });
+  let broker: EmbeddedBroker;
+  try {
+    broker = await startBroker({ config, logger: log.logger, dataDir: dir });
+  } catch (err) {
+    if (!dataDir) await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   let stopped = false;
   const tb: TestBroker = {
     broker,
