@@ -95,6 +95,15 @@ archive="$out/zephyr2mqtt-$version.oci.tar"
 rm -f "$archive"
 podman manifest push --all --format oci "$image:$version" "oci-archive:$archive:zephyr2mqtt:$version" >/dev/null
 [ -z "$channel" ] || podman tag "$image:$version" "$image:$channel"
+# The archive's index must name every architecture, or a device would pull the wrong (or no) image.
+index_platforms="$(skopeo inspect --raw "oci-archive:$archive" |
+  jq -r '[.manifests[].platform | "\(.os)/\(.architecture)\(if .variant and .variant != "v8" then "/" + .variant else "" end)"] | sort | join(" ")')"
+wanted_platforms="$(for arch in "${arch_list[@]}"; do echo "${platform[$arch]}"; done | sort | paste -sd' ')"
+if [ "$index_platforms" != "$wanted_platforms" ]; then
+  echo "build-image.sh: the archive's index lists '$index_platforms', expected '$wanted_platforms'" >&2
+  exit 1
+fi
+echo "archive index: $index_platforms"
 {
   echo "| arch | platform | image size (uncompressed) |"
   echo "|---|---|---|"

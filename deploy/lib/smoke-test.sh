@@ -51,7 +51,11 @@ if ! grep -q "port: $mqtt_port" "$work/gateway.yaml" || ! grep -q "port: $http_p
 fi
 chmod 0644 "$work/gateway.yaml"
 
-"${run[@]}" -d --name "$name" --network host \
+# Under qemu a Node process starts several times slower than on a device: allow the health probe for that.
+health_timeout=10s
+[ "$expected_arch" = "$(podman info --format '{{.Host.Arch}}')" ] || health_timeout=120s
+
+"${run[@]}" -d --name "$name" --network host --health-timeout "$health_timeout" \
   -v "$work/gateway.yaml:/etc/zephyr2mqtt/gateway.yaml:ro" \
   -e "ZEPHYR2MQTT_HEALTH_URL=http://127.0.0.1:$http_port" \
   "$image" >/dev/null
