@@ -122,7 +122,15 @@ export class JournalFile {
         writeSync(this.#fd, text);
         this.#dirty = true;
         this.#bytesSinceSnapshot += text.length;
-        if (this.#bytesSinceSnapshot > Math.max(this.options.compactAfterBytes, this.#snapshotBytes)) this.compact();
+        if (this.#bytesSinceSnapshot > Math.max(this.options.compactAfterBytes, this.#snapshotBytes)) {
+          try {
+            this.compact();
+          } catch (err) {
+            // The journal itself is intact; try again only after as many bytes again, not on every flush.
+            this.#bytesSinceSnapshot = 0;
+            this.options.onError(err);
+          }
+        }
       }
     } catch (err) {
       this.options.onError(err);
