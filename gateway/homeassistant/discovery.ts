@@ -1,7 +1,7 @@
 // Home Assistant MQTT discovery: one retained config message per known property of every device,
 // removed when the device goes, re-sent when Home Assistant announces itself online.
 import { VERSION } from '../version.js';
-import { PROPERTY_MEANINGS, type PropertyMeaning } from './properties.js';
+import { meaningOf, type PropertyMeaning } from './properties.js';
 
 export interface DiscoveryDevice {
   id: string;
@@ -35,7 +35,7 @@ export function discoveryTopic(opts: DiscoveryOptions, component: string, device
 export function discoveryMessages(opts: DiscoveryOptions, device: DiscoveryDevice): DiscoveryMessage[] {
   const out: DiscoveryMessage[] = [];
   for (const property of Object.keys(device.state)) {
-    const meaning = PROPERTY_MEANINGS[property];
+    const meaning = meaningOf(property);
     if (!meaning) continue;
     out.push({
       topic: discoveryTopic(opts, meaning.component, device.id, property),
@@ -52,7 +52,7 @@ export function removalMessages(
 ): DiscoveryMessage[] {
   const out: DiscoveryMessage[] = [];
   for (const property of properties) {
-    const meaning = PROPERTY_MEANINGS[property];
+    const meaning = meaningOf(property);
     if (meaning) out.push({ topic: discoveryTopic(opts, meaning.component, deviceId, property), payload: undefined });
   }
   return out;

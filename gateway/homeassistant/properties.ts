@@ -42,6 +42,13 @@ export const PROPERTY_MEANINGS: Readonly<Record<string, PropertyMeaning>> = {
   count: { component: 'sensor', state_class: 'total_increasing' },
   linkquality: {
     component: 'sensor',
+    unit: 'lqi',
+    icon: 'mdi:signal',
+    state_class: 'measurement',
+    entity_category: 'diagnostic',
+  },
+  rssi: {
+    component: 'sensor',
     device_class: 'signal_strength',
     unit: 'dBm',
     state_class: 'measurement',
@@ -54,3 +61,15 @@ export const PROPERTY_MEANINGS: Readonly<Record<string, PropertyMeaning>> = {
   button: { component: 'event' },
   action: { component: 'event' },
 };
+
+/** The meaning of a property: exact name first, then a known name followed by `_...` (`temperature_sensor_1`). */
+export function meaningOf(property: string): PropertyMeaning | undefined {
+  const exact = PROPERTY_MEANINGS[property];
+  if (exact) return exact;
+  const cut = property.indexOf('_');
+  for (let i = cut; i > 0; i = property.indexOf('_', i + 1)) {
+    const m = PROPERTY_MEANINGS[property.slice(0, i)];
+    if (m && m.component === 'sensor') return m;
+  }
+  return undefined;
+}

@@ -53,6 +53,22 @@ describe('Home Assistant discovery payloads', () => {
     });
   });
 
+  it('reads known prefixes (temperature_sensor_1) and keeps rssi and linkquality apart', () => {
+    const msgs = discoveryMessages(opts, {
+      id: 'esp',
+      transport: 'ble',
+      state: { temperature_sensor_1: 12.5, rssi: -60, linkquality: 146, on_off_delay: 3 },
+      info: {},
+    });
+    expect(
+      msgs.map((m) => [m.topic.split('/')[3], (m.payload as { unit_of_measurement?: string }).unit_of_measurement]),
+    ).toEqual([
+      ['temperature_sensor_1', '°C'],
+      ['rssi', 'dBm'],
+      ['linkquality', 'lqi'],
+    ]);
+  });
+
   it('removal clears exactly the configs of known properties', () => {
     const msgs = removalMessages(opts, 'lamp', ['on_off', 'temperature', 'mystery']);
     expect(msgs.map((m) => [m.topic, m.payload])).toEqual([
