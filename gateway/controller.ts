@@ -32,6 +32,7 @@ import { type HttpServer, startHttpServer } from './http.js';
 import { type Logger, moduleLogger, parseModuleLevels } from './logger.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { RateLimitedLog } from './rate-limited-log.js';
+import { createUpstreamBridge, type UpstreamBridgeHandle } from './upstream/index.js';
 import { VERSION } from './version.js';
 
 export interface GatewayOptions {
@@ -61,6 +62,7 @@ export class Gateway {
   readonly #rateLog: RateLimitedLog;
   readonly #unknownSeen = new Map<string, number>();
   #broker: EmbeddedBroker | undefined;
+  #upstream: UpstreamBridgeHandle | undefined;
   #http: HttpServer | undefined;
   #dashboard: Dashboard | undefined;
   #homeAssistant: HomeAssistantDiscovery | undefined;
@@ -132,6 +134,7 @@ export class Gateway {
       this.devices.configure(this.config.devices);
       this.metrics.devicesConfigured.set(this.config.devices.length);
       this.#subscribeApi();
+      if (this.config.bridge.enabled) await this.#startUpstream();
       await this.publishJson(topics.bridgeState(this.base), { state: 'online' }, { retain: true, qos: 1 });
       if (this.config.http.enabled) {
         this.#http = await startHttpServer(this, this.config.http, this.#dashboard ? [this.#dashboard.route] : []);
@@ -162,6 +165,8 @@ export class Gateway {
     for (const unsub of this.#unsubscribes) unsub();
     this.#unsubscribes = [];
     await this.#http?.close().catch(() => {});
+    await this.#upstream?.stop().catch((err: unknown) => this.logger.error({ err }, 'upstream bridge stop failed'));
+    this.#upstream = undefined;
     await this.#broker?.close().catch(() => {});
     this.metrics.close();
   }
@@ -296,6 +301,8 @@ export class Gateway {
       } else if (!host && enabled) await this.#startAdapter(module);
     }
     this.metrics.devicesOnline.set(this.devices.all().filter((d) => d.online).length);
+    if (this.#upstream) await this.#upstream.reconfigure(next.bridge);
+    else if (next.bridge.enabled) await this.#startUpstream();
     this.#scheduleAvailabilityChecks();
     await this.#syncHomeAssistant();
     for (const id of diff.changed) await this.#homeAssistant?.deviceUpdated(this.#discoveryDevice(id), true);
@@ -372,6 +379,26 @@ export class Gateway {
 
   adapterStatuses(): BridgeInfoPayload['adapters'] {
     return Object.fromEntries([...this.#hosts].map(([kind, host]) => [kind, host.status()]));
+  }
+
+  /** The upstream bridge's status (for bridge/info, /readyz and the dashboard), or undefined when off. */
+  upstreamStatus(): Record<string, unknown> | undefined {
+    return this.#upstream?.status();
+  }
+
+  async #startUpstream(): Promise<void> {
+    const upstream = createUpstreamBridge({
+      config: this.config.bridge,
+      broker: this.broker,
+      logger: this.moduleLogger('upstream'),
+      dataDir: this.dataDir,
+      gatewayId: this.config.gateway.id,
+      baseTopic: this.base,
+      registry: this.metrics.registry,
+      event: (type, data) => this.event(type as BridgeEventPayload['type'], data),
+    });
+    await upstream.start();
+    this.#upstream = upstream;
   }
 
   /** Ready when the broker listens and every enabled adapter is running or reported unavailable. */

@@ -88,11 +88,11 @@ export class UpstreamBridge {
           dropped: (count, reason) => this.#onDropped(count, reason),
           diskFull: (error) => {
             logger.error({ err: error, dir: this.queueDir }, 'upstream queue cannot write: refusing new messages');
-            this.deps.event('upstream_queue_disk_full', { error: error.message, dir: this.queueDir });
+            this.deps.event('upstream', { event: 'queue_disk_full', error: error.message, dir: this.queueDir });
           },
           recovered: () => {
             logger.warn({ dir: this.queueDir }, 'upstream queue writes again');
-            this.deps.event('upstream_queue_recovered', { dir: this.queueDir });
+            this.deps.event('upstream', { event: 'queue_recovered', dir: this.queueDir });
           },
         },
         this.deps.queueOptions,
@@ -240,7 +240,7 @@ export class UpstreamBridge {
     }
     this.#everConnected = true;
     this.deps.logger.info({ url }, 'connected to upstream');
-    this.deps.event('upstream_connected', { url });
+    this.deps.event('upstream', { event: 'connected', url });
     client.publish(this.#stateTopic(), ONLINE, { qos: 1, retain: true });
     const v5 = this.#config.protocol_version === '5';
     for (const m of this.#mappings) {
@@ -259,7 +259,7 @@ export class UpstreamBridge {
     if (wasConnected) {
       const url = redactUrl(this.#config.url);
       this.deps.logger.warn({ url, error: this.#lastError }, 'upstream connection lost');
-      this.deps.event('upstream_disconnected', { url, error: this.#lastError ?? null });
+      this.deps.event('upstream', { event: 'disconnected', url, error: this.#lastError ?? null });
     }
     this.#scheduleReconnect();
   }
@@ -299,7 +299,7 @@ export class UpstreamBridge {
   #setError(error: string): void {
     if (error !== this.#lastError) {
       this.deps.logger.error({ error }, 'upstream bridge error');
-      this.deps.event('upstream_error', { error });
+      this.deps.event('upstream', { event: 'error', error });
     }
     this.#lastError = error;
   }
@@ -432,7 +432,7 @@ export class UpstreamBridge {
     this.#dropReport = undefined;
     for (const [reason, count] of Object.entries(report.counts)) {
       this.deps.logger.warn({ reason, count }, 'upstream queue dropped messages');
-      this.deps.event('upstream_queue_dropped', { reason, count, total: this.#dropped[reason as DropReason] });
+      this.deps.event('queue_dropped', { reason, count, total: this.#dropped[reason as DropReason] });
     }
   }
 

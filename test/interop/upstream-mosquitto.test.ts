@@ -46,7 +46,7 @@ describe('upstream bridge with Mosquitto', () => {
     const down = await observe(local.url, 'zephyr2mqtt/#');
     cleanups.push(() => down.close());
     await bridge.start();
-    await waitForEvent('upstream_connected');
+    await waitForEvent('connected');
     await local.broker.publish('zephyr2mqtt/th1', '{"temperature":21.5}', { qos: 1, retain: true });
     await up.waitFor((s) => s.some((m) => m.topic === 'gw1/th1' && m.payload === '{"temperature":21.5}'));
     await up.client.publishAsync('gw1/lamp/set', '{"state":"ON"}', { qos: 1 });
@@ -78,7 +78,7 @@ describe('upstream bridge with Mosquitto', () => {
     };
     let obs = await observe(mosquitto.url, 'gw1/s/#', observerOpts);
     await bridge.start();
-    await waitForEvent('upstream_connected');
+    await waitForEvent('connected');
     const device = await mqtt.connectAsync(local.url, { reconnectPeriod: 0 });
     cleanups.push(() => device.endAsync(true));
     const sent = new Map<string, string[]>();
@@ -130,7 +130,7 @@ describe('upstream bridge with Mosquitto', () => {
     ].join('\n');
     const ok = await setup(tlsListener, { tls: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey } }, 'mqtts');
     await ok.bridge.start();
-    await ok.waitForEvent('upstream_connected');
+    await ok.waitForEvent('connected');
     expect(ok.bridge.status().connected).toBe(true);
 
     const bad = await setup(
@@ -139,7 +139,7 @@ describe('upstream bridge with Mosquitto', () => {
       'mqtts',
     );
     await bad.bridge.start();
-    expect((await bad.waitForEvent('upstream_error')).error).toMatch(/not trusted/);
+    expect((await bad.waitForEvent('error')).error).toMatch(/not trusted/);
   });
 
   it('wrong credentials are reported clearly (MQTT 5 reason code)', async () => {
@@ -153,7 +153,7 @@ describe('upstream bridge with Mosquitto', () => {
     });
     await bridge.start();
     // Mosquitto 2 answers a wrong password with reason 135 (Not authorized) rather than 134.
-    expect((await waitForEvent('upstream_error')).error).toMatch(
+    expect((await waitForEvent('error')).error).toMatch(
       /refused the (login|connection): (bad username or password|not authorized)/,
     );
   });

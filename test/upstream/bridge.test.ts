@@ -35,7 +35,7 @@ describe('upstream bridge against aedes', () => {
     const obs = await observe(upstream.url, 'gw1/#');
     cleanups.push(() => obs.close());
     await bridge.start();
-    await waitForEvent('upstream_connected');
+    await waitForEvent('connected');
     const messages = Array.from({ length: 200 }, (_, i) => ({ topic: `zephyr2mqtt/dev${i % 4}`, payload: `${i}` }));
     await publishMany(local.url, messages);
     await local.broker.publish('zephyr2mqtt/dev9', '{"t":1}', { retain: true, qos: 1 });
@@ -102,7 +102,7 @@ describe('upstream bridge against aedes', () => {
     const down = await observe(local.url, 'zephyr2mqtt/#');
     cleanups.push(() => down.close());
     await bridge.start();
-    await waitForEvent('upstream_connected');
+    await waitForEvent('connected');
     await up.client.publishAsync('gw1/lamp/set', '{"state":"ON"}', { qos: 1 });
     await down.waitFor((s) => s.some((m) => m.topic === 'zephyr2mqtt/lamp/set'), 5000, 'set');
     // A marker published locally afterwards on the same topic travels the same ordered queue: once it is
@@ -129,7 +129,7 @@ describe('upstream bridge against aedes', () => {
   it('reports wrong credentials clearly and keeps retrying', async () => {
     const { bridge, waitForEvent } = await setup({ username: 'bridge', password: 'wrong' }, { password: 'right' });
     await bridge.start();
-    const err = await waitForEvent('upstream_error');
+    const err = await waitForEvent('error');
     expect(err.error).toMatch(/refused the login: bad username or password/);
     expect(bridge.status()).toMatchObject({ connected: false });
     expect(bridge.status().last_error).toMatch(/bad username or password/);
@@ -142,7 +142,7 @@ describe('upstream bridge against aedes', () => {
     await import('node:fs/promises').then((fs) => fs.writeFile(file, 'right\n'));
     const { bridge, waitForEvent } = await setup({ username: 'bridge', password_file: file }, { password: 'right' });
     await bridge.start();
-    await waitForEvent('upstream_connected');
+    await waitForEvent('connected');
     expect(bridge.status().connected).toBe(true);
   });
 

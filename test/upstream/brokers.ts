@@ -208,8 +208,11 @@ export function makeBridge(
     events,
     registry,
     async waitForEvent(type, timeoutMs = 10_000) {
-      await waitUntil(listeners, () => events.some((e) => e.type === type), timeoutMs, `event ${type}`);
-      return events.find((e) => e.type === type)!.data;
+      // `upstream` events are named by their data.event (connected, error, queue_disk_full...).
+      const matches = (e: { type: string; data: Record<string, unknown> }) =>
+        e.type === type || (e.type === 'upstream' && e.data.event === type);
+      await waitUntil(listeners, () => events.some(matches), timeoutMs, `event ${type}`);
+      return events.find(matches)!.data;
     },
   };
 }

@@ -39,7 +39,7 @@ describe('full upstream queue', () => {
       local.url,
       Array.from({ length: total }, (_, i) => ({ topic: 'zephyr2mqtt/big', payload: kb(i) })),
     );
-    const event = await b.waitForEvent('upstream_queue_dropped');
+    const event = await b.waitForEvent('queue_dropped');
     expect(event).toMatchObject({ reason: 'queue_full' });
     const status = b.bridge.status() as { dropped: { queue_full: number }; queue: { depth: number; bytes: number } };
     expect(status.dropped.queue_full).toBeGreaterThan(0);
@@ -85,7 +85,7 @@ describe('full upstream queue', () => {
     await writeFile(filler, Buffer.alloc(1024 * 1024 - 100 * 1024 - 8192));
     const messages = Array.from({ length: 200 }, (_, i) => ({ topic: 'zephyr2mqtt/fill', payload: kb(i) }));
     await publishMany(local.url, messages);
-    const full = await b.waitForEvent('upstream_queue_disk_full');
+    const full = await b.waitForEvent('queue_disk_full');
     expect(String(full.error)).toMatch(/ENOSPC/);
     await localObs.waitFor((s) => s.length >= 200, 5000, 'local delivery while the disk is full');
     const status = b.bridge.status() as {
@@ -97,7 +97,7 @@ describe('full upstream queue', () => {
     expect(status.dropped.disk_full + status.queue.depth).toBe(200);
 
     await rm(filler);
-    await b.waitForEvent('upstream_queue_recovered', 10_000);
+    await b.waitForEvent('queue_recovered', 10_000);
     expect(await publishAndCheckQueued(local.url, b)).toBe(true);
     expect((b.bridge.status().queue as { disk_full: boolean }).disk_full).toBe(false);
   });

@@ -22,7 +22,7 @@ it('every message arrives in order per topic across a SIGKILL of the upstream br
   const b = makeBridge(local.broker, dir, { url: upstream.url });
   cleanups.push(() => b.bridge.stop());
   await b.bridge.start();
-  await b.waitForEvent('upstream_connected');
+  await b.waitForEvent('connected');
 
   const device = await mqtt.connectAsync(local.url, { reconnectPeriod: 0, clientId: 'device-1' });
   cleanups.push(() => device.endAsync(true));

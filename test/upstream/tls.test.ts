@@ -46,7 +46,7 @@ async function bridgeWith(tls: Record<string, unknown>) {
 describe('upstream TLS', () => {
   it('connects with mutual TLS and forwards', async () => {
     const { bridge, local, waitForEvent } = await bridgeWith({ ca: pki.ca, cert: pki.clientCert, key: pki.clientKey });
-    await waitForEvent('upstream_connected');
+    await waitForEvent('connected');
     const obs = await observe(upstream.url, 'gw1/#', {
       ca: readFileSync(pki.ca),
       cert: readFileSync(pki.clientCert),
@@ -64,21 +64,21 @@ describe('upstream TLS', () => {
       cert: pki.clientCert,
       key: pki.clientKey,
     });
-    const err = await waitForEvent('upstream_error');
+    const err = await waitForEvent('error');
     expect(err.error).toMatch(/server certificate is not trusted .*check bridge.tls.ca/);
     expect(bridge.status().connected).toBe(false);
   });
 
   it('reports a missing client certificate when the upstream requires one', async () => {
     const { bridge, waitForEvent } = await bridgeWith({ ca: pki.ca });
-    const err = await waitForEvent('upstream_error');
+    const err = await waitForEvent('error');
     expect(err.error).toMatch(/bridge\.tls\.cert/);
     expect(bridge.status().connected).toBe(false);
   });
 
   it('reports an unreadable TLS file with the config key', async () => {
     const { waitForEvent } = await bridgeWith({ ca: '/nonexistent/ca.pem' });
-    const err = await waitForEvent('upstream_error');
+    const err = await waitForEvent('error');
     expect(err.error).toBe('cannot read bridge.tls.ca /nonexistent/ca.pem (ENOENT)');
   });
 });

@@ -1,0 +1,29 @@
+// Black-box through the real gateway: the bridge configured in the gateway config, topics, status and /metrics.
+import { afterEach, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { type InProcessUpstream, observe, startUpstreamAedes } from './brokers.js';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+it('the gateway bridges its topics upstream, reports the link upstream, in its status and on /metrics', async () => {
+  const upstream: InProcessUpstream = await startUpstreamAedes();
+  cleanups.push(() => upstream.close());
+  const obs = await observe(upstream.url, 'test-gw/#');
+  cleanups.push(() => obs.close());
+  const gw: TestGateway = await startTestGateway({
+    bridge: { enabled: true, url: upstream.url, protocol_version: '3.1.1', reconnect_min: 0.05 },
+  });
+  cleanups.push(() => gw.stop());
+  const client = await gw.connect();
+  // The link's retained state upstream says it is up.
+  await obs.waitFor((s) => s.some((m) => m.topic === 'test-gw/bridge/state' && m.payload === '{"state":"online"}'));
+  await client.publishAsync(`${gw.baseTopic}/probe`, '{"hello":1}', { qos: 1 });
+  await obs.waitFor((s) => s.some((m) => m.topic === 'test-gw/probe' && m.payload === '{"hello":1}'));
+  const metrics = await (await fetch(`${gw.httpUrl}/metrics`)).text();
+  expect(metrics).toMatch(/zephyr2mqtt_upstream_connected 1/);
+  expect(metrics).toMatch(/zephyr2mqtt_upstream_messages_acked_total [1-9]/);
+  expect(gw.gateway.upstreamStatus()).toMatchObject({ connected: true, url: upstream.url });
+});
