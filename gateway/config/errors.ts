@@ -9,12 +9,17 @@ export interface ConfigIssue {
   hint?: string | undefined;
 }
 
+/** The message lists this many issues; `issues` keeps them all. */
+const MAX_LISTED = 20;
+
 export class ConfigError extends Error {
   constructor(
     readonly file: string,
     readonly issues: ConfigIssue[],
   ) {
-    super(`invalid config ${file}:\n${issues.map((i) => `  ${formatIssue(file, i)}`).join('\n')}`);
+    const shown = issues.slice(0, MAX_LISTED).map((i) => `  ${formatIssue(file, i)}`);
+    if (issues.length > MAX_LISTED) shown.push(`  ... and ${issues.length - MAX_LISTED} more`);
+    super(`invalid config ${file}:\n${shown.join('\n')}`);
     this.name = 'ConfigError';
   }
 }
