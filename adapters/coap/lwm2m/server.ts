@@ -50,11 +50,18 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     ctx.decodeError(`lwm2m: ${reason}`, { bytes }),
   );
 
+  // Parsed `lwm2m:` blocks per device entry object: ctx.devices() is read on every registration and operation.
+  const parsedBlocks = new WeakMap<DeviceConfigOf, Lwm2mDeviceConfig | null>();
   const deviceConfigs = (): Array<{ device: DeviceConfigOf; lwm2m: Lwm2mDeviceConfig }> => {
     const out: Array<{ device: DeviceConfigOf; lwm2m: Lwm2mDeviceConfig }> = [];
     for (const device of ctx.devices()) {
-      const parsed = lwm2mDeviceSchema.safeParse(device.lwm2m);
-      if (parsed.success && device.disabled !== true) out.push({ device, lwm2m: parsed.data });
+      let lwm2m = parsedBlocks.get(device);
+      if (lwm2m === undefined) {
+        const parsed = lwm2mDeviceSchema.safeParse(device.lwm2m);
+        lwm2m = parsed.success ? parsed.data : null;
+        parsedBlocks.set(device, lwm2m);
+      }
+      if (lwm2m && device.disabled !== true) out.push({ device, lwm2m });
     }
     return out;
   };
@@ -158,9 +165,13 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     }
   };
 
-  const announce = (reg: Registration): void => {
-    if (!reg.deviceId) return;
-    ctx.availability(reg.deviceId, true);
+  const online = (reg: Registration): void => {
+    if (reg.deviceId) ctx.availability(reg.deviceId, true);
+  };
+
+  // One deviceInfo per registration: the core republishes the whole bridge/devices list on each change.
+  const publishInfo = (reg: Registration): void => {
+    if (!reg.deviceId || store.get(reg.id) !== reg) return;
     ctx.deviceInfo(reg.deviceId, {
       lwm2m: {
         endpoint: reg.endpoint,
@@ -178,7 +189,11 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
 
   // Manufacturer, model and versions from the Device object, for bridge/devices (not the state).
   const readDeviceInfo = (reg: Registration): void => {
-    if (!reg.deviceId || !reg.links.some((l) => l.path?.obj === 3)) return;
+    if (!reg.deviceId) return;
+    if (!reg.links.some((l) => l.path?.obj === 3)) {
+      publishInfo(reg);
+      return;
+    }
     schedule(reg, (r) => ops.read(target(r), { obj: 3, inst: 0 }))
       .then((records) => {
         const info: Record<string, unknown> = {};
@@ -187,11 +202,11 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
           if (key && rec.path.ri === undefined) info[key] = toJsonValue(rec.value);
         }
         reg.deviceInfo = info;
-        if (store.get(reg.id) === reg) announce(reg);
       })
       .catch((e: unknown) =>
         ctx.logger.debug({ endpoint: reg.endpoint, err: String(e) }, 'lwm2m device info read failed'),
-      );
+      )
+      .finally(() => publishInfo(reg));
   };
 
   const admit = (ep: string, peer: { address: string; port: number }): Admission => {
@@ -229,7 +244,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
       live.set(reg.id, { observations: new Map(), expiry: undefined });
       armExpiry(reg);
       ctx.logger.info({ endpoint: reg.endpoint, device: reg.deviceId, lt: reg.lifetime }, 'lwm2m registered');
-      announce(reg);
+      online(reg);
       // After the 2.01 is on the wire: the client may not serve requests before it sees it.
       setImmediate(() => {
         observeDefaults(reg);
@@ -241,11 +256,11 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
       ctx.countMessage('in');
       armExpiry(reg);
       const newlyBound = bind(reg);
-      if (newlyBound || linksChanged) announce(reg);
-      else if (reg.deviceId) ctx.availability(reg.deviceId, true);
+      online(reg);
       setImmediate(() => {
         if (newlyBound || linksChanged) observeDefaults(reg);
         if (newlyBound) readDeviceInfo(reg);
+        else if (linksChanged) publishInfo(reg);
         void queue.flush(reg.endpoint);
       });
     },
@@ -467,7 +482,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
         // A device removed from the config keeps its registration but loses its MQTT view.
         if (reg.deviceId && deviceById(reg.deviceId)?.lwm2m.endpoint !== reg.endpoint) reg.deviceId = undefined;
         if (!bind(reg)) continue;
-        announce(reg);
+        online(reg);
         observeDefaults(reg);
         readDeviceInfo(reg);
       }
