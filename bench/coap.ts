@@ -46,6 +46,7 @@ interface Result {
   rate: number;
   p50: number;
   p99: number;
+  /** RSS once a quarter of the requests are in (after warm-up growth of heap and allocator arenas). */
   rssStartMb?: number;
   rssMidMb?: number;
   rssEndMb?: number;
@@ -227,7 +228,7 @@ async function run(server: Server, requests: number): Promise<Result> {
   const worker = async (): Promise<void> => {
     while (next < requests) {
       const seq = next++;
-      if (seq === Math.floor(requests / 10)) rssStart.push(rssMb(server.child.pid));
+      if (seq === Math.floor(requests / 4)) rssStart.push(rssMb(server.child.pid));
       if (seq === Math.floor(requests / 2)) rssMid.push(rssMb(server.child.pid));
       sentAt[seq] = performance.now();
       try {
@@ -286,14 +287,19 @@ const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.is
 console.log(`CoAP PUT (CON, JSON) -> MQTT subscriber, ${inflight} in flight, loopback IPv4`);
 console.log(`Machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}\n`);
 console.log(
-  '| Server | Requests | Delivered | msgs/s | p50 ms | p99 ms | server CPU µs/msg | msgs per server CPU-s | RSS 10 % / 50 % / end (MB) |',
+  '| Server | Requests | Delivered | msgs/s | p50 ms | p99 ms | server CPU µs/msg | msgs per server CPU-s | RSS 25 % / 50 % / end (MB) | RSS growth 25 %→end |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of [ours, ponte]) {
   const perMsg = (r.cpuSeconds / r.delivered) * 1e6;
   console.log(
-    `| ${r.name} | ${r.requests} | ${r.delivered} | ${fmt(r.rate, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(perMsg, 0)} | ${fmt(r.delivered / r.cpuSeconds, 0)} | ${fmt(r.rssStartMb)} / ${fmt(r.rssMidMb)} / ${fmt(r.rssEndMb)} |`,
+    `| ${r.name} | ${r.requests} | ${r.delivered} | ${fmt(r.rate, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(perMsg, 0)} | ${fmt(r.delivered / r.cpuSeconds, 0)} | ${fmt(r.rssStartMb)} / ${fmt(r.rssMidMb)} / ${fmt(r.rssEndMb)} | ${growth(r)} |`,
   );
+}
+function growth(r: Result): string {
+  if (!r.rssStartMb || !r.rssEndMb) return '-';
+  const pct = ((r.rssEndMb - r.rssStartMb) / r.rssStartMb) * 100;
+  return `${pct >= 0 ? '+' : ''}${pct.toFixed(0)} %`;
 }
 const cpuRatio = ours.delivered / ours.cpuSeconds / (ponte.delivered / ponte.cpuSeconds);
 console.log(

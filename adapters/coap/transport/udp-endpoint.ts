@@ -160,9 +160,9 @@ export class UdpCoapEndpoint implements CoapEndpoint {
     const socket = this.socket;
     if (!socket) return;
     this.options.onDatagram?.('out');
-    socket.send(bytes, peer.port, socketAddress(peer.address, this.ipv6), (error) => {
-      if (error) this.options.onSocketError?.(error);
-    });
+    // No per-send callback (it costs a request object per datagram): send errors arrive as the socket's
+    // 'error' event, which is logged and never closes the socket.
+    socket.send(bytes, peer.port, socketAddress(peer.address, this.ipv6));
   }
 
   private receive(bytes: Buffer, peer: CoapPeer): void {

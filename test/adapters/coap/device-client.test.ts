@@ -33,6 +33,7 @@ describe('gateway-initiated CoAP (device runs a CoAP server)', () => {
             upload: { path: '/large-update', method: 'PUT', format: 'text' },
             led: { path: '/led', method: 'PUT', format: 'text' },
             core1: { path: '/core1' },
+            polled: { path: '/led', poll: 0.2 },
           },
         },
       ],
@@ -62,6 +63,8 @@ describe('gateway-initiated CoAP (device runs a CoAP server)', () => {
     await h.mqtt.publishAsync('zephyr2mqtt/node1/set', JSON.stringify({ led: 'on' }));
     expect(await response).toMatchObject({ method: 'PUT', code: '2.04' });
     expect(sim.led).toBe('on');
+    // The polled resource picks the new value up without an MQTT /get.
+    await h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/node1', (m) => m.polled === 'on');
 
     const body = 'u'.repeat(1500);
     const uploaded = h.gw.waitForMessage<State>(
