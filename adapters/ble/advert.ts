@@ -41,6 +41,11 @@ export function decodeAdvert(
       out.errors.push({ reason: r.error, bytes: sd.data });
       continue;
     }
+    if (device.bind_key && !r.value.encrypted) {
+      // A device with a key must encrypt: a plain frame from its address is spoofed or misconfigured.
+      out.errors.push({ reason: 'bthome: unencrypted frame from a device with a bind_key ignored', bytes: sd.data });
+      continue;
+    }
     out.bthome = r.value;
     Object.assign(out.values, r.value.values);
     if (r.value.stoppedEarly) out.errors.push({ reason: `bthome: ${r.value.stoppedEarly}`, bytes: sd.data });

@@ -71,6 +71,19 @@ describe('ble adapter: adverts through the real noble and gateway', () => {
     world.advertise(sensor);
     world.advertise(other);
     expect(await state).toMatchObject({ temperature: 25.06, humidity: 50.55 });
+    // A plain frame from the keyed device is not trusted: no state ever shows its value.
+    const temperatures: unknown[] = [];
+    client.on('message', (topic, buf) => {
+      if (topic === 'zephyr2mqtt/enc1')
+        temperatures.push((JSON.parse(buf.toString()) as { temperature: unknown }).temperature);
+    });
+    sensor.advertising = bthomeAdvertising('enc', h('40 02 00 00'));
+    world.advertise(sensor);
+    const next = gw.waitForMessage<Record<string, unknown>>(client, 'zephyr2mqtt/enc1', (m) => m.temperature === 21);
+    sensor.advertising = bthomeAdvertising('enc', bthomeEncrypt(h('02 34 08'), key, address, 0x33221101));
+    world.advertise(sensor);
+    expect(await next).toMatchObject({ temperature: 21, humidity: 50.55 });
+    expect(temperatures).not.toContain(0);
     const metrics = await (await fetch(`${gw.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/decode_errors?[^\n]*ble[^\n]* [1-9]/);
   });
