@@ -84,9 +84,10 @@ async function runGateway(dist: string, dir: string): Promise<Sample> {
       const res = await fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.text());
       console.error(`not ready: ${res}`);
     }
-    const startMs = Number(/"ms":(\d+)[^\n]*"msg":"zephyr2mqtt started"/.exec(out)?.[1] ?? Number.NaN);
     await new Promise((r) => setTimeout(r, IDLE_MS));
     const rss = await rssMb(child.pid ?? 0);
+    // Read after the idle wait: the log is written asynchronously.
+    const startMs = Number(/"ms":(\d+)[^\n]*"msg":"zephyr2mqtt started"/.exec(out)?.[1] ?? Number.NaN);
     return { readyMs, startMs, rss };
   } finally {
     if (child.exitCode === null && child.signalCode === null) {
@@ -119,7 +120,7 @@ async function runBareAedes(): Promise<Sample> {
 }
 
 function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 

@@ -18,7 +18,7 @@ export interface GatewayMetrics {
 
 export function createMetrics(): GatewayMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'zephyr2mqtt_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'zephyr2mqtt_' }); // zephyr2mqtt_process_*, zephyr2mqtt_nodejs_*
   const loopDelay = monitorEventLoopDelay({ resolution: 20 });
   loopDelay.enable();
   new Gauge({
