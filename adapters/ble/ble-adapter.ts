@@ -218,7 +218,7 @@ export class BleAdapter implements Adapter {
 
   async devicesChanged(): Promise<void> {
     this.#index = new DeviceIndex(this.#loadDevices());
-    this.#connections.retain(new Set(this.#index.devices.filter((d) => d.connect && !d.disabled).map((d) => d.id)));
+    this.#connections.retain(this.#index.devices.filter((d) => d.connect && !d.disabled));
   }
 
   status(): AdapterStatus {

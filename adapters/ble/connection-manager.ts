@@ -124,12 +124,21 @@ export class ConnectionManager {
     slot.notBefore = Date.now() + delayMs;
   }
 
-  /** Forget devices no longer configured (their connection is closed). */
-  retain(ids: Set<string>): void {
+  /**
+   * Applies a new device list: devices no longer configured are disconnected and forgotten; a connected device
+   * whose entry changed is disconnected so that it reconnects with the new entry.
+   */
+  retain(devices: BleDevice[]): void {
+    const byId = new Map(devices.map((d) => [d.id, d]));
     for (const [id, slot] of this.#slots) {
-      if (ids.has(id)) continue;
-      slot.session?.disconnect();
-      this.#slots.delete(id);
+      const next = byId.get(id);
+      if (!next) {
+        slot.session?.disconnect();
+        this.#slots.delete(id);
+      } else if (JSON.stringify(next) !== JSON.stringify(slot.device)) {
+        slot.device = next;
+        slot.session?.disconnect();
+      }
     }
   }
 

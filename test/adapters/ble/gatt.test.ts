@@ -1,3 +1,4 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TestGateway } from '../../helpers/gateway.js';
 import { ad } from '../../sim/ble/ad.js';
@@ -195,5 +196,34 @@ describe('ble adapter: GATT devices through the real noble and gateway', () => {
     const next = gw.waitForMessage<State>(client, 'zephyr2mqtt/odd', (m) => m.temperature_2 === 23.45);
     dev.update('2a6e', h('29 09'), 1);
     await next;
+  });
+
+  it('a changed device entry on config/reload reconnects the device with the new mapping', async () => {
+    const svc = '12345678123456781234567812345678';
+    const chr = '12345678123456781234567812345679';
+    world.add(
+      new SimPeripheral({
+        address: 'c0:00:00:00:00:0a',
+        advertising: Buffer.concat([ad.flags(), ad.name('remap')]),
+        services: [{ uuid: svc, characteristics: [{ uuid: chr, properties: ['read'], value: h('0A 00') }] }],
+      }),
+    );
+    const entry = (property: string) => ({
+      id: 'remap',
+      transport: 'ble',
+      match: { name: 'remap' },
+      connect: true,
+      characteristics: [{ characteristic: chr, property, codec: 'uint16le' }],
+    });
+    gw = await startBleGateway([entry('level')]);
+    const client = await gw.connect();
+    const first = gw.waitForMessage<State>(client, 'zephyr2mqtt/remap', (m) => m.level === 10);
+    world.startAdvertising();
+    await first;
+    const text = await readFile(gw.configPath, 'utf8');
+    await writeFile(gw.configPath, text.replace('property: level', 'property: volume'));
+    const renamed = gw.waitForMessage<State>(client, 'zephyr2mqtt/remap', (m) => m.volume === 10);
+    expect(await gw.request(client, 'config/reload', {})).toMatchObject({ status: 'ok' });
+    await renamed;
   });
 });
