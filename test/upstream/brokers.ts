@@ -2,6 +2,7 @@
 // (in-process, or as a child process that can be killed with SIGKILL), plus an observer client.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -15,6 +16,7 @@ import { brokerConfigSchema } from '../../gateway/config/schema.js';
 import { silentLogger } from '../../gateway/logger.js';
 import { UpstreamBridge } from '../../gateway/upstream/bridge.js';
 import { type UpstreamConfigInput, upstreamConfigSchema } from '../../gateway/upstream/config.js';
+import { startChildGateway } from '../broker/child-gateway.js';
 
 export async function startLocalBroker(dataDir: string): Promise<{ broker: EmbeddedBroker; url: string }> {
   const config = brokerConfigSchema.parse({
@@ -270,5 +272,44 @@ export class ChildGateway {
     const exited = once(child, 'exit');
     child.kill(signal);
     await exited;
+  }
+}
+
+/** The real gateway (`zephyr2mqtt run`) with the bridge enabled, as a child process. */
+export class CliGateway {
+  #kill: (() => Promise<void>) | undefined;
+  port = 0;
+
+  constructor(
+    private readonly dir: string,
+    private readonly bridge: Record<string, unknown>,
+  ) {}
+
+  get url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const configPath = join(this.dir, 'gateway.yaml');
+    const config = {
+      gateway: { id: 'gw1', base_topic: 'zephyr2mqtt', data_dir: join(this.dir, 'data') },
+      broker: { listeners: [{ type: 'mqtt', host: '127.0.0.1', port: 0 }], allow_anonymous: true },
+      http: { enabled: false },
+      adapters: { coap: { enabled: false }, serial: { enabled: false }, ble: { enabled: false } },
+      bridge: { enabled: true, protocol_version: '3.1.1', reconnect_min: 0.05, reconnect_max: 0.5, ...this.bridge },
+    };
+    await writeFile(configPath, JSON.stringify(config)); // JSON is YAML
+    const child = await startChildGateway(configPath);
+    this.port = child.mqttPort;
+    this.#kill = async () => {
+      if (child.child.exitCode === null && child.child.signalCode === null) {
+        child.child.kill('SIGKILL');
+        await child.exited;
+      }
+    };
+  }
+
+  async kill(): Promise<void> {
+    await this.#kill?.();
   }
 }
