@@ -39,6 +39,8 @@ export class CoapAdapter implements Adapter {
       maxPayloadBytes: config.max_payload,
       blockSize: config.block_size,
       requestTimeoutMs: config.request_timeout * 1000,
+      // The LwM2M server observes a few resources per registered client (Zephyr allows 10 observers).
+      maxObservations: 1024 + 4 * config.lwm2m.max_registrations,
       onDecodeError: (reason, peer, bytes) =>
         ctx.decodeError('coap_packet', { bytes, error: `${reason} (from ${formatPeer(peer)})` }),
       onHandlerError: (error, req) =>
