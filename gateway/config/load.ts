@@ -1,7 +1,7 @@
 // Reading the config file: YAML -> `${ENV}` / `${file:...}` substitution -> format migration -> zod
 // validation, with errors that name the file, line and column, the key path, what was expected and a hint.
 import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
+import { isNode, isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import { ConfigError, type ConfigIssue, formatPath } from './errors.js';
 import { describeIssues } from './issues.js';
 import { locate } from './locate.js';
@@ -61,6 +61,22 @@ export function parseConfigText(
       }),
     );
   }
+  const complexKeys: ConfigIssue[] = [];
+  visit(doc, {
+    Pair(_key, pair) {
+      if (pair.key === null || isScalar(pair.key)) return;
+      const offset = isNode(pair.key) ? pair.key.range?.[0] : undefined;
+      const pos = offset === undefined ? undefined : lineCounter.linePos(offset);
+      complexKeys.push({
+        path: '',
+        line: pos?.line,
+        column: pos?.col,
+        message: 'a mapping key must be a plain value, not a list or mapping',
+        hint: 'a `{` or `[` where a key is expected; check brackets and indentation',
+      });
+    },
+  });
+  if (complexKeys.length > 0) throw new ConfigError(file, complexKeys);
   const at = (path: readonly string[]) => locate(doc, lineCounter, path);
   const problems: SubstitutionProblem[] = [];
   const raw = substitute(doc.toJS() ?? {}, env, file, problems);
