@@ -1,7 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TestGateway } from '../../helpers/gateway.js';
 import { ad } from '../../sim/ble/ad.js';
-import { bthomeSensor, NUS_TX, peripheralEsp, peripheralHr, peripheralNus } from '../../sim/ble/peripherals.js';
+import {
+  bthomeEncrypt,
+  bthomeSensor,
+  NUS_TX,
+  peripheralEsp,
+  peripheralHr,
+  peripheralNus,
+} from '../../sim/ble/peripherals.js';
 import { SimPeripheral } from '../../sim/ble/sim-peripheral.js';
 import { nextEvent, startBleGateway, waitForAvailability, world } from './helpers.js';
 
@@ -224,7 +231,14 @@ describe('ble adapter: link loss, limits, timeouts, identity and no Bluetooth', 
     // Afterwards both devices still work.
     const client = await gw.connect();
     const good = gw.waitForMessage<State>(client, 'zephyr2mqtt/fuzz', (m) => m.temperature === 23.45);
-    sensor.advertising = Buffer.concat([ad.flags(), ad.name('fuzz'), ad.serviceData16(0xfcd2, h('40 02 29 09'))]);
+    sensor.advertising = Buffer.concat([
+      ad.flags(),
+      ad.name('fuzz'),
+      ad.serviceData16(
+        0xfcd2,
+        bthomeEncrypt(h('02 29 09'), '00112233445566778899aabbccddeeff', 'a4:c1:38:00:00:02', 1),
+      ),
+    ]);
     world.advertise(sensor);
     await good;
     const line = gw.waitForMessage<State>(client, 'zephyr2mqtt/nus', (m) => m.ok === true);
