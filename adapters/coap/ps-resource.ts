@@ -5,7 +5,6 @@ import type { CommandObservers } from './command-observers.js';
 import { decodeStatePayload, encodeCommand, isAcceptable, isValidPropertyName } from './content-format.js';
 import type { CoapIncomingRequest, CoapOutgoingResponse } from './endpoint.js';
 import type { IdentityResolver } from './identity.js';
-import { formatPeer } from './transport/peer.js';
 
 export interface PsResourceDeps {
   ctx: AdapterContext;
@@ -36,7 +35,8 @@ export function createPsHandler(deps: PsResourceDeps): (req: CoapIncomingRequest
       if (who.code === '4.04' && who.unknownId !== undefined && ctx.permitJoin()) {
         ctx.deviceSeen({
           transport: 'coap',
-          address: formatPeer(req.source),
+          // The IP alone: a client's source port changes between requests, the announcement should not.
+          address: req.source.address,
           name: who.unknownId,
           suggested_config: { id: who.unknownId, transport: 'coap', address: req.source.address },
         });

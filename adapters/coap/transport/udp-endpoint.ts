@@ -91,22 +91,37 @@ export class UdpCoapEndpoint implements CoapEndpoint {
 
   async start(): Promise<void> {
     const bindAddress = this.options.bindAddress ?? '::';
+    try {
+      this.socket = await this.bind(bindAddress);
+    } catch (error) {
+      // A host (or container) without IPv6 cannot bind "::": serve IPv4 rather than nothing.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (bindAddress !== '::' || (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL')) throw error;
+      this.options.onSocketError?.(new Error(`IPv6 unavailable (${code}): CoAP serves IPv4 only on 0.0.0.0`));
+      this.socket = await this.bind('0.0.0.0');
+    }
+    this.sweepTimer = setInterval(() => this.server.sweep(), 10_000);
+    this.sweepTimer.unref();
+  }
+
+  private async bind(bindAddress: string): Promise<Socket> {
     this.ipv6 = !isIPv4(bindAddress);
     const socket = createSocket({ type: this.ipv6 ? 'udp6' : 'udp4', ipv6Only: false, recvBufferSize: 4 << 20 });
     socket.on('message', (bytes, rinfo) =>
       this.receive(bytes, { address: normalizeAddress(rinfo.address), port: rinfo.port }),
     );
-    socket.on('error', (error) => this.options.onSocketError?.(error));
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind({ address: bindAddress, port: this.options.port ?? 5683 }, () => {
         socket.off('error', reject);
         resolve();
       });
+    }).catch((error: unknown) => {
+      socket.close();
+      throw error;
     });
-    this.socket = socket;
-    this.sweepTimer = setInterval(() => this.server.sweep(), 10_000);
-    this.sweepTimer.unref();
+    socket.on('error', (error) => this.options.onSocketError?.(error));
+    return socket;
   }
 
   async stop(): Promise<void> {

@@ -224,6 +224,13 @@ describe('UdpCoapEndpoint over loopback', () => {
     }
   });
 
+  it('rejects start() when the port is taken, without leaking the socket', async () => {
+    const first = await endpoint();
+    const second = new UdpCoapEndpoint({ bindAddress: '::1', port: first.port });
+    await expect(second.start()).rejects.toThrow(/EADDRINUSE/);
+    await second.stop();
+  });
+
   it('answers garbage with RST when the header is readable and keeps serving', async () => {
     const errors: string[] = [];
     const server = await endpoint({ onDecodeError: (reason) => errors.push(reason) });
