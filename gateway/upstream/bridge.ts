@@ -98,6 +98,7 @@ export class UpstreamBridge {
         this.deps.queueOptions,
       );
       this.#queue = queue;
+      queue.onData = () => this.#wake?.();
       if (recovery.truncatedBytes > 0) {
         logger.warn({ bytes: recovery.truncatedBytes }, 'upstream queue: cut off a torn write left by a crash');
       }
@@ -329,7 +330,9 @@ export class UpstreamBridge {
       if (!live()) break;
       if (!m) {
         this.#draining = false;
-        await Promise.race([queue.waitForData(), this.#sleepUntilWoken()]);
+        const sleep = this.#sleepUntilWoken(); // woken by new data (queue.onData) or an ack
+        if (queue.unreadCount() > 0) this.#wake?.(); // data that arrived while next() was returning
+        await sleep;
         continue;
       }
       if (this.#draining && position++ < this.#backlogEnd) {

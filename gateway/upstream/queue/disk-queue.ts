@@ -85,7 +85,9 @@ export class DiskQueue {
   #readBufSeg = -1;
   #inflight = new Map<number, Position & { ts: number }>();
   #cursorDirty = false;
-  #waiters: Array<() => void> = [];
+  #dataWaiter: { promise: Promise<void>; resolve: () => void } | undefined;
+  /** Called whenever records become readable (a cheaper alternative to waitForData for a polling reader). */
+  onData: (() => void) | undefined;
   #diskFull = false;
   #diskFullUntil = 0;
   #oldestTs: number | undefined;
@@ -181,7 +183,21 @@ export class DiskQueue {
   /** Resolves when a record is available to next() (or the queue closes). */
   waitForData(): Promise<void> {
     if (this.#closed || this.#reader.seq < this.#writeSeq) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    if (!this.#dataWaiter) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.#dataWaiter = { promise, resolve };
+    }
+    return this.#dataWaiter.promise;
+  }
+
+  #notifyData(): void {
+    const w = this.#dataWaiter;
+    this.#dataWaiter = undefined;
+    w?.resolve();
+    this.onData?.();
   }
 
   /** The record was acknowledged upstream (or sent at QoS 0): it may be deleted. */
@@ -222,7 +238,7 @@ export class DiskQueue {
     for (const t of this.#timers) clearInterval(t);
     while (this.#flushing) await this.#flushing;
     this.#closed = true;
-    for (const w of this.#waiters.splice(0)) w();
+    this.#notifyData();
     await this.#housekeeping;
     await this.#persistCursor();
     if (this.#config.fsync !== 'never') await this.#writer.datasync().catch(() => {});
@@ -330,7 +346,7 @@ export class DiskQueue {
     this.#writeSeq += chunk.length;
     this.#unsynced = true;
     written.push(...chunk);
-    for (const w of this.#waiters.splice(0)) w();
+    this.#notifyData();
   }
 
   /** Ensures `len` more bytes fit in max_bytes, dropping old segments when the policy says so. */
