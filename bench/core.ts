@@ -97,14 +97,21 @@ async function runGateway(dist: string, dir: string): Promise<Sample> {
   }
 }
 
+async function runBareNode(): Promise<Sample> {
+  return runScript("setInterval(() => {}, 1000); console.log('up');");
+}
+
 async function runBareAedes(): Promise<Sample> {
-  const script = `
+  return runScript(`
     import { createServer } from 'node:net';
     import { Aedes } from 'aedes';
     const broker = await Aedes.createBroker();
     const server = createServer(broker.handle);
     server.listen(0, '127.0.0.1', () => console.log('listening'));
-  `;
+  `);
+}
+
+async function runScript(script: string): Promise<Sample> {
   const t0 = performance.now();
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
     cwd: ROOT,
@@ -140,6 +147,7 @@ async function main(): Promise<void> {
     }
     const gateway: Sample[] = [];
     const bare: Sample[] = [];
+    const empty: Sample[] = [];
     for (let i = 0; i < RUNS; i++) {
       const dir = await mkdtemp(join(tmpdir(), 'z2m-bench-core-'));
       try {
@@ -148,6 +156,7 @@ async function main(): Promise<void> {
         await rm(dir, { recursive: true, force: true });
       }
       bare.push(await runBareAedes());
+      empty.push(await runBareNode());
     }
     const fmt = (n: number, unit: string) => (Number.isFinite(n) ? `${n.toFixed(1)} ${unit}` : 'n/a');
     console.log(
@@ -160,6 +169,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `| bare aedes 1.x broker process (baseline) | ${fmt(median(bare.map((s) => s.readyMs)), 'ms')} (listening) | n/a | ${fmt(median(bare.map((s) => s.rss)), 'MB')} |`,
+    );
+    console.log(
+      `| empty Node ${process.version} process (floor) | ${fmt(median(empty.map((s) => s.readyMs)), 'ms')} | n/a | ${fmt(median(empty.map((s) => s.rss)), 'MB')} |`,
     );
     console.log('\nTargets (issue 2): idle RSS <= 60 MB, start to /readyz ok <= 1 s.');
   }
