@@ -9,6 +9,7 @@ import {
   publishMany,
   startLocalBroker,
   startUpstreamAedes,
+  startUpstreamAedesWs,
 } from './brokers.js';
 import { tempDir } from './queue-helpers.js';
 
@@ -124,6 +125,24 @@ describe('upstream bridge against aedes', () => {
       'after',
     ]);
     expect(bridge.status().messages).toMatchObject({ received: 2, echoes: 1 });
+  });
+
+  it('forwards over a WebSocket upstream (ws://)', async () => {
+    const dir = await tempDir();
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const upstream = await startUpstreamAedesWs();
+    cleanups.push(() => upstream.close());
+    const local = await startLocalBroker(dir);
+    cleanups.push(() => local.broker.close());
+    const b = makeBridge(local.broker, dir, { url: upstream.url });
+    cleanups.push(() => b.bridge.stop());
+    const obs = await observe(upstream.url, 'gw1/ws');
+    cleanups.push(() => obs.close());
+    await b.bridge.start();
+    await b.waitForEvent('connected');
+    await local.broker.publish('zephyr2mqtt/ws', 'over websocket', { qos: 1 });
+    await obs.waitFor((s) => s.some((m) => m.payload === 'over websocket'));
+    expect(b.bridge.status()).toMatchObject({ connected: true, url: upstream.url });
   });
 
   it('reports wrong credentials clearly and keeps retrying', async () => {

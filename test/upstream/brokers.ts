@@ -10,6 +10,7 @@ import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
+import { createWebSocketStream, WebSocketServer } from 'ws';
 import { startBroker } from '../../gateway/broker/broker.js';
 import type { EmbeddedBroker } from '../../gateway/broker/types.js';
 import { brokerConfigSchema } from '../../gateway/config/schema.js';
@@ -61,6 +62,25 @@ export async function startUpstreamAedes(
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
+      await new Promise<void>((r) => aedes.close(() => r()));
+    },
+  };
+}
+
+/** aedes behind a WebSocket server (ws://127.0.0.1:<port>/mqtt). */
+export async function startUpstreamAedesWs(): Promise<InProcessUpstream> {
+  const aedes = await Aedes.createBroker();
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/mqtt' });
+  wss.on('connection', (ws) => aedes.handle(createWebSocketStream(ws)));
+  await once(wss, 'listening');
+  const port = (wss.address() as { port: number }).port;
+  return {
+    url: `ws://127.0.0.1:${port}/mqtt`,
+    port,
+    aedes,
+    async close() {
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
       await new Promise<void>((r) => aedes.close(() => r()));
     },
   };
