@@ -248,8 +248,8 @@ async function main(): Promise<void> {
   const n = arg('clients', 1000);
   const windowS = arg('window', 60);
   const intervalS = arg('interval', 10);
-  const server = await scenario('server', n, windowS, intervalS);
-  const gateway = await scenario('gateway', n, windowS, intervalS);
+  const server = await isolated('server', n, windowS, intervalS);
+  const gateway = await isolated('gateway', n, windowS, intervalS);
   const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
   const row = (label: string, f: (r: Result) => string, target = '') =>
     console.log(`| ${label} | ${f(server)} | ${f(gateway)} | ${target} |`);
@@ -272,5 +272,32 @@ async function main(): Promise<void> {
   row('Decode errors', (r) => String(r.decodeErrors), '0');
 }
 
+/** Each scenario in a fresh process, so its RSS is not inflated by the one before. */
+function isolated(kind: 'server' | 'gateway', n: number, windowS: number, intervalS: number): Promise<Result> {
+  const args = [
+    '--scenario',
+    kind,
+    '--clients',
+    String(n),
+    '--window',
+    String(windowS),
+    '--interval',
+    String(intervalS),
+  ];
+  const proc = fork(fileURLToPath(import.meta.url), args, { execArgv: ['--import', 'tsx'] });
+  return new Promise((resolve, reject) => {
+    proc.once('message', (m) => resolve(m as Result));
+    proc.once('exit', (code) => reject(new Error(`bench scenario ${kind} exited with ${code} before reporting`)));
+  });
+}
+
+async function runScenario(): Promise<void> {
+  const kind = process.argv.includes('gateway') ? 'gateway' : 'server';
+  const result = await scenario(kind, arg('clients', 1000), arg('window', 60), arg('interval', 10));
+  process.send?.(result);
+  process.exit(0);
+}
+
 if (process.argv.includes('--child')) await child();
+else if (process.argv.includes('--scenario')) await runScenario();
 else await main();
