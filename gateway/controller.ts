@@ -23,16 +23,15 @@ import { ConfigError } from './config/errors.js';
 import { parseConfigText, readConfigText } from './config/load.js';
 import { buildConfigSchema, configSchema, type DeviceConfig, type GatewayConfig } from './config/schema.js';
 import { writeFileAtomic } from './config/write-atomic.js';
-import { createDashboard } from './dashboard/index.js';
 import type { Dashboard } from './dashboard/server.js';
 import { prepareDataDir } from './datadir.js';
 import { DeviceRegistry } from './devices/registry.js';
-import { HomeAssistantDiscovery } from './homeassistant/index.js';
+import type { HomeAssistantDiscovery } from './homeassistant/index.js';
 import { type HttpServer, startHttpServer } from './http.js';
 import { type Logger, moduleLogger, parseModuleLevels } from './logger.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { RateLimitedLog } from './rate-limited-log.js';
-import { createUpstreamBridge, type UpstreamBridgeHandle } from './upstream/index.js';
+import type { UpstreamBridgeHandle } from './upstream/index.js';
 import { VERSION } from './version.js';
 
 export interface GatewayOptions {
@@ -123,7 +122,9 @@ export class Gateway {
         dataDir: this.dataDir,
       });
       // The dashboard follows the gateway through its MQTT topics: subscribe before anything is published.
+      // Optional parts are imported only when enabled: they cost memory (mqtt.js alone is tens of MB).
       if (this.config.http.enabled && this.config.http.dashboard) {
+        const { createDashboard } = await import('./dashboard/index.js');
         this.#dashboard = createDashboard({
           broker: this.#broker,
           brokerConfig: this.config.broker,
@@ -387,6 +388,7 @@ export class Gateway {
   }
 
   async #startUpstream(): Promise<void> {
+    const { createUpstreamBridge } = await import('./upstream/index.js');
     const upstream = createUpstreamBridge({
       config: this.config.bridge,
       broker: this.broker,
@@ -428,6 +430,7 @@ export class Gateway {
       // bridge/info must say when it turned itself off.
       this.#permitJoinTimer = setTimeout(() => {
         this.#permitJoinTimer = undefined;
+        this.#permitJoinUntil = 0; // a timer may fire a millisecond before Date.now() reaches the deadline
         if (this.#started) void this.publishInfo();
       }, seconds * 1000);
       this.#permitJoinTimer.unref();
@@ -505,6 +508,7 @@ export class Gateway {
   async #syncHomeAssistant(): Promise<void> {
     const config = this.config.homeassistant;
     if (config.enabled && !this.#homeAssistant) {
+      const { HomeAssistantDiscovery } = await import('./homeassistant/index.js');
       this.#homeAssistant = new HomeAssistantDiscovery({
         config,
         gatewayId: this.config.gateway.id,
