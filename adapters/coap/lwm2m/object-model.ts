@@ -39,8 +39,8 @@ export class ObjectModel {
   readonly #byProperty = new Map<string, { obj: number; res: number }>();
 
   constructor(definitions: readonly ObjectDefinition[]) {
-    for (const def of definitions) {
-      this.#objects.set(def.id, def);
+    for (const def of definitions) this.#objects.set(def.id, def);
+    for (const def of this.#objects.values()) {
       for (const [res, r] of Object.entries(def.resources)) {
         if (r.property) this.#byProperty.set(r.property, { obj: def.id, res: Number(res) });
       }
