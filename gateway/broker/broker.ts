@@ -10,7 +10,7 @@ import { RateLimitedLog } from '../rate-limited-log.js';
 import { ClientAcl } from './acl.js';
 import { Authenticator } from './auth.js';
 import { BrokerStartError } from './errors.js';
-import { forwardPacket, preferHighestQos } from './forward.js';
+import { exactDedupe, forwardPacket, preferHighestQos } from './forward.js';
 import { type OpenListener, openListener } from './listeners.js';
 import { guardPacketSize } from './packet-size-guard.js';
 import { JournalPersistence } from './persistence.js';
@@ -140,6 +140,8 @@ export async function startBroker({ config, logger, dataDir }: BrokerDeps): Prom
 
   const handle = (stream: Duplex, req?: IncomingMessage) => {
     const client = aedes.handle(stream, req);
+    // Order matters: the QoS 0 path must step aside before a delivery is recorded as done.
+    exactDedupe(client);
     preferHighestQos(client);
     const parser = (client as unknown as { _parser: { parse(buf: Buffer): unknown } })._parser;
     guardPacketSize(parser, config.max_packet_size, (announced) => {

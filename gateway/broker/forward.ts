@@ -52,3 +52,52 @@ export function preferHighestQos(client: Client): void {
     deliver0(packet, cb);
   };
 }
+
+const DEDUPE_WINDOW = 1024;
+
+/**
+ * aedes drops a message for a client when its broker counter is not above the last one it delivered there
+ * (`dedupe` in lib/client.js), to deliver one copy for overlapping subscriptions. But QoS 1/2 messages are
+ * stored before they are routed, so a QoS 0 message published just after can overtake one and the QoS 1
+ * message is then silently lost for that client. Remember the exact packets delivered instead (a bounded
+ * window per connection) and keep aedes' counter from rejecting reordered ones.
+ * Must run before the client subscribes, like preferHighestQos.
+ */
+export function exactDedupe(client: Client): void {
+  const target = client as unknown as { deliver0: Deliver; deliverQoS: Deliver; duplicates: Record<string, number> };
+  const seen = new Set<string>();
+  const order: string[] = [];
+  const firstDelivery = (packet: AedesPublishPacket): boolean => {
+    const { brokerId, brokerCounter } = packet as AedesPublishPacket & { brokerId?: string; brokerCounter?: number };
+    if (!brokerId || brokerCounter === undefined) return true;
+    const key = `${brokerId}:${brokerCounter}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    order.push(key);
+    if (order.length > DEDUPE_WINDOW) seen.delete(order.shift() as string);
+    // Let aedes' monotonic check pass: the exact check above already removed duplicates.
+    target.duplicates[brokerId] = 0;
+    return true;
+  };
+  const deliver0 = target.deliver0;
+  const deliverQoS = target.deliverQoS;
+  target.deliver0 = (packet, cb) => {
+    if (!firstDelivery(packet)) {
+      setImmediate(cb);
+      return;
+    }
+    deliver0(packet, cb);
+  };
+  target.deliverQoS = (packet, cb) => {
+    // aedes hands QoS 0 packets on to deliver0 (wrapped above), which does the bookkeeping.
+    if (packet.qos === 0) {
+      deliverQoS(packet, cb);
+      return;
+    }
+    if (!firstDelivery(packet)) {
+      setImmediate(cb);
+      return;
+    }
+    deliverQoS(packet, cb);
+  };
+}
