@@ -1,0 +1,106 @@
+// Reload details: adapters stopped and started, changed devices, per-transport availability timeouts,
+// restart-only settings kept, per-module log levels.
+import { readFile, writeFile } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { moduleLogger, parseModuleLevels } from '../../gateway/logger.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { createTestAdapterModule } from '../helpers/test-adapter.js';
+
+type Info = { adapters: Record<string, { state: string }>; config: { adapters_enabled: string[] } };
+
+describe('config reload', () => {
+  let gw: TestGateway | undefined;
+  afterEach(async () => {
+    await gw?.stop();
+    gw = undefined;
+  });
+
+  it('stops a disabled adapter and starts it again when re-enabled, keeping the MQTT session', async () => {
+    const adapter = createTestAdapterModule();
+    gw = await startTestGateway({ devices: [{ id: 'dev1', transport: 'test' }] }, { adapterModules: [adapter.module] });
+    const client = await gw.connect();
+    const original = await readFile(gw.configPath, 'utf8');
+    await writeFile(gw.configPath, `${original}`.replace('adapters:\n', 'adapters:\n  test:\n    enabled: false\n'));
+    expect((await gw.request(client, 'config/reload')).status).toBe('ok');
+    expect(adapter.instances[0]?.stopped).toBe(true);
+    let info = (await gw.request(client, 'info')).data as Info;
+    expect(info.adapters.test).toBeUndefined();
+    expect(info.config.adapters_enabled).not.toContain('test');
+    const err = await gw.expectMessage<{ error: string }>(client, 'zephyr2mqtt/dev1/set/error');
+    await client.publishAsync('zephyr2mqtt/dev1/set', '{"on":true}');
+    expect((await err.message).error).toBe('the test adapter is not running');
+
+    await writeFile(gw.configPath, original);
+    expect((await gw.request(client, 'config/reload')).status).toBe('ok');
+    expect(adapter.instances).toHaveLength(2);
+    info = (await gw.request(client, 'info')).data as Info;
+    expect(info.adapters.test?.state).toBe('running');
+    expect(client.connected).toBe(true);
+  });
+
+  it('reports changed devices, applies transport timeouts and keeps restart-only settings', async () => {
+    const adapter = createTestAdapterModule();
+    gw = await startTestGateway({ devices: [{ id: 'dev1', transport: 'test' }] }, { adapterModules: [adapter.module] });
+    const client = await gw.connect();
+    const original = await readFile(gw.configPath, 'utf8');
+    const edited = original
+      .replace(/- id: dev1\n(\s+)transport: test/, '- id: dev1\n$1transport: test\n$1name: Renamed')
+      .replace(/base_topic: zephyr2mqtt/, 'base_topic: other');
+    expect(original).not.toContain('\napi:'); // the helper writes no api section
+    await writeFile(gw.configPath, `${edited}api:\n  transport_availability_timeouts: { test: 1 }\n`);
+    const res = await gw.request(client, 'config/reload');
+    expect(res).toMatchObject({
+      status: 'ok',
+      data: { added: [], removed: [], changed: ['dev1'], restart_required: ['gateway.base_topic'] },
+    });
+    expect(gw.gateway.base).toBe('zephyr2mqtt');
+    expect(adapter.current().devicesChangedCalls).toBe(1);
+    // dev1 now times out after 1 s (transport default), checked every 250 ms.
+    const online = await gw.expectMessage<{ state: string }>(
+      client,
+      'zephyr2mqtt/dev1/availability',
+      (m) => m.state === 'online',
+    );
+    adapter.current().ctx.telemetry('dev1', { v: 1 });
+    await online.message;
+    const offline = await gw.waitForMessage<{ state: string }>(
+      client,
+      'zephyr2mqtt/dev1/availability',
+      (m) => m.state === 'offline',
+      3000,
+    );
+    expect(offline.state).toBe('offline');
+  });
+});
+
+/** An info-level logger that writes nowhere (levels are what is under test). */
+function quietLogger() {
+  return pino({ level: 'info' }, new Writable({ write: (_chunk, _enc, cb) => cb() }));
+}
+
+describe('per-module log levels', () => {
+  it('parses LOG_LEVELS and gives a module its own level', () => {
+    expect(parseModuleLevels('coap=debug, broker=warn,bad=loud,=info')).toEqual({ coap: 'debug', broker: 'warn' });
+    const root = quietLogger();
+    expect(moduleLogger(root, 'coap', { coap: 'debug' }).level).toBe('debug');
+    expect(moduleLogger(root, 'ble', { coap: 'debug' }).level).toBe('info');
+  });
+
+  it('the gateway applies gateway.log_levels and LOG_LEVELS (env wins) to its modules', async () => {
+    const adapter = createTestAdapterModule();
+    const logger = quietLogger();
+    const gw = await startTestGateway(
+      { gateway: { log_levels: { test: 'warn', broker: 'error' } } },
+      { adapterModules: [adapter.module], logger, env: { ...process.env, LOG_LEVELS: 'test=trace' } },
+    );
+    try {
+      expect(adapter.current().ctx.logger.level).toBe('trace');
+      expect(gw.gateway.moduleLogger('broker').level).toBe('error');
+      expect(gw.gateway.moduleLogger('http').level).toBe('info');
+    } finally {
+      await gw.stop();
+    }
+  });
+});
