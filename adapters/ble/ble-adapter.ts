@@ -11,7 +11,7 @@ import type {
 } from '../../gateway/adapter.js';
 import { decodeAdvert } from './advert.js';
 import { AdvertiserCache } from './advertiser-cache.js';
-import { type BleAdapterConfig, bleDeviceSchema, normalizeMac } from './config.js';
+import { type BleAdapterConfig, bleDeviceSchema, normalizeMac, wantsConnection } from './config.js';
 import { ConnectionManager } from './connection-manager.js';
 import type { SessionEvents } from './gatt/device-session.js';
 import { type BleDevice, DeviceIndex } from './identity.js';
@@ -72,8 +72,15 @@ export class BleAdapter implements Adapter {
     const out: BleDevice[] = [];
     for (const raw of this.ctx.devices()) {
       const parsed = bleDeviceSchema.safeParse(raw);
-      if (parsed.success) out.push({ ...parsed.data, id: raw.id, disabled: raw.disabled === true });
-      else this.ctx.logger.error({ device: raw.id, issues: parsed.error.issues }, 'invalid ble device config ignored');
+      if (parsed.success) {
+        out.push({
+          ...parsed.data,
+          connect: wantsConnection(parsed.data),
+          id: raw.id,
+          disabled: raw.disabled === true,
+        });
+      } else
+        this.ctx.logger.error({ device: raw.id, issues: parsed.error.issues }, 'invalid ble device config ignored');
     }
     return out;
   }

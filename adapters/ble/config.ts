@@ -96,6 +96,14 @@ export const bleAdapterConfigSchema = z
   .describe('ble adapter');
 export type BleAdapterConfig = z.infer<typeof bleAdapterConfigSchema>;
 
+/** Zephyr sample profiles a device can be declared as. */
+export const bleProfiles = ['ess', 'hrs', 'hts', 'bas', 'dis', 'nus', 'bthome'] as const;
+
+/** Whether a device keeps a GATT connection: as configured, else implied by its profile. */
+export function wantsConnection(device: { connect?: boolean | undefined; profile?: string | undefined }): boolean {
+  return device.connect ?? (device.profile !== undefined && device.profile !== 'bthome');
+}
+
 /** Transport-specific keys of a `devices[]` entry with `transport: ble`. */
 export const bleDeviceSchema = z.object({
   transport: z.literal('ble'),
@@ -111,7 +119,16 @@ export const bleDeviceSchema = z.object({
       'give at least one of address, name, bthome_mac, serial_number',
     )
     .describe('How the device is recognised; all given keys must match'),
-  connect: z.boolean().default(false).describe('Keep a GATT connection (otherwise adverts only)'),
+  profile: z
+    .enum(bleProfiles)
+    .optional()
+    .describe(
+      'What the device is: a GATT profile (ess, hrs, hts, bas, dis, nus) implies `connect: true`; bthome is adverts only',
+    ),
+  connect: z
+    .boolean()
+    .optional()
+    .describe('Keep a GATT connection (otherwise adverts only); default: true for a GATT profile, else false'),
   bind_key: z
     .string()
     .regex(/^[0-9a-fA-F]{32}$/, '32 hex digits')

@@ -2,7 +2,7 @@
 // device clients, multicast discovery and (when present) the LwM2M server.
 import type { Adapter, AdapterContext, AdapterStatus, CommandResult, DeviceCommand } from '../../gateway/adapter.js';
 import { CommandObservers } from './command-observers.js';
-import { type CoapAdapterConfig, type CoapDeviceConfig, coapDeviceSchema } from './config.js';
+import { type CoapAdapterConfig, type CoapDeviceConfig, coapDeviceSchema, resourcesOf } from './config.js';
 import { encodeCommand } from './content-format.js';
 import { DeviceClient } from './device-client.js';
 import { MulticastDiscovery } from './discovery.js';
@@ -173,7 +173,7 @@ export class CoapAdapter implements Adapter {
     const devices: Device[] = [];
     for (const raw of this.ctx.devices()) {
       const parsed = coapDeviceSchema.safeParse(raw);
-      if (parsed.success) devices.push({ ...parsed.data, id: raw.id });
+      if (parsed.success) devices.push({ ...parsed.data, resources: resourcesOf(parsed.data), id: raw.id });
       else this.ctx.logger.warn({ device: raw.id, issues: parsed.error.issues }, 'invalid CoAP device entry');
     }
     this.devices = devices;

@@ -93,6 +93,22 @@ export const coapDeviceSchema = z.object({
     .record(z.string().min(1), resourceSchema)
     .default({})
     .describe('Device CoAP-server resources by property name: observed, polled, written on /set, read on /get'),
+  observe: z
+    .array(z.string().regex(/^\/.+/, 'a resource path such as "/obs"'))
+    .default([])
+    .describe('Shorthand: resource paths to observe, published as the property named after the last segment'),
   lwm2m: lwm2mDeviceSchema.optional(),
 });
+
+/** The device's resources with the `observe` shorthand folded in (`/sensors/temp` -> property `temp`). */
+export function resourcesOf(
+  device: Pick<CoapDeviceConfig, 'resources' | 'observe'>,
+): Record<string, CoapResourceConfig> {
+  const out = { ...device.resources };
+  for (const path of device.observe) {
+    const name = path.split('/').filter(Boolean).at(-1) ?? path;
+    if (!(name in out)) out[name] = { path, observe: true, method: 'PUT', format: 'text' };
+  }
+  return out;
+}
 export type CoapDeviceConfig = z.infer<typeof coapDeviceSchema>;

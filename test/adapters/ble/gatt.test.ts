@@ -52,6 +52,23 @@ describe('ble adapter: GATT devices through the real noble and gateway', () => {
     expect(await t2).toMatchObject({ temperature_sensor_1: 23.45, temperature_sensor_2: -5.2 });
   });
 
+  it('profile: ess (the config shape of the README and issue) connects without an explicit connect key', async () => {
+    world.add(peripheralEsp());
+    gw = await startBleGateway([
+      {
+        id: 'kitchen-env',
+        name: 'Kitchen sensor',
+        transport: 'ble',
+        match: { name: 'ESP peripheral' },
+        profile: 'ess',
+      },
+    ]);
+    const client = await gw.connect();
+    const state = gw.waitForMessage<State>(client, 'zephyr2mqtt/kitchen-env', (m) => m.temperature_sensor_2 === 18);
+    world.startAdvertising();
+    expect(await state).toMatchObject({ temperature_sensor_1: 12, humidity: 62.33 });
+  });
+
   it('peripheral_hr: heart rate notifications and body sensor location', async () => {
     const hr = world.add(peripheralHr());
     gw = await startBleGateway([

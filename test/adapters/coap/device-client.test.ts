@@ -83,4 +83,14 @@ describe('gateway-initiated CoAP (device runs a CoAP server)', () => {
     const raw = await h.gw.request(h.mqtt, 'device/coap', { device: 'node1', method: 'GET', path: '/led' });
     expect(raw).toMatchObject({ status: 'ok', data: { code: '2.05', payload: 'on' } });
   });
+
+  it('observe: ["/obs"] (the shorthand of the README and issue) observes the path as property "obs"', async () => {
+    sim = new ZephyrCoapServerSim();
+    const port = await sim.start(100);
+    h = await startCoapHarness([{ id: 'door-node', transport: 'coap', address: '::1', port, observe: ['/obs'] }]);
+    const first = await h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/door-node', (m) =>
+      /^Counter: \d+$/.test(String(m.obs)),
+    );
+    await h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/door-node', (m) => m.obs !== first.obs);
+  });
 });
