@@ -109,13 +109,15 @@ describe('gateway process lifecycle', { timeout: 60_000 }, () => {
     await watch.until((m) => m.payload.includes('"type":"device_joined"') && m.payload.includes('"window"'));
     await watch.until((m) => m.payload.includes('"type":"config_reloaded"'));
 
-    await writeFile(config, `${configText(dir, { httpPort, mqttPort })}  - { id: Bad Id, transport: test }\n`);
+    const invalid = `${configText(dir, { httpPort, mqttPort })}  - { id: Bad Id, transport: test }\n`;
+    const badLine = invalid.split('\n').findIndex((l) => l.includes('Bad Id')) + 1;
+    await writeFile(config, invalid);
     gw.child.kill('SIGHUP');
     await watch.until((m) => m.payload.includes('"type":"config_error"'));
     const error = JSON.parse(watch.messages.find((m) => m.payload.includes('config_error'))?.payload ?? '{}');
     expect(error.data.source).toBe('SIGHUP');
-    expect(error.data.error).toContain(`${config}:20:7 devices[1].id:`);
-    expect(error.data.issues[0]).toMatchObject({ path: 'devices[1].id', line: 20, column: 7 });
+    expect(error.data.error).toContain(`${config}:${badLine}:7 devices[1].id:`);
+    expect(error.data.issues[0]).toMatchObject({ path: 'devices[1].id', line: badLine, column: 7 });
     // Still running on the previous config, same client connection.
     const devices = await fetch(`${gw.httpUrl}/readyz`);
     expect(devices.status).toBe(200);
