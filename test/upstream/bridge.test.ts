@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EmbeddedBroker } from '../../gateway/broker/types.js';
+import { upstreamConfigSchema } from '../../gateway/upstream/config.js';
 import {
   type BridgeUnderTest,
   type InProcessUpstream,
@@ -142,6 +143,61 @@ describe('upstream bridge against aedes', () => {
     await b.waitForEvent('connected');
     await local.broker.publish('zephyr2mqtt/ws', 'over websocket', { qos: 1 });
     await obs.waitFor((s) => s.some((m) => m.payload === 'over websocket'));
+    expect(b.bridge.status()).toMatchObject({ connected: true, url: upstream.url });
+  });
+
+  it('drain_rate limits the backlog after a reconnect, in order', async () => {
+    const dir = await tempDir();
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const local = await startLocalBroker(dir);
+    cleanups.push(() => local.broker.close());
+    const probe = await startUpstreamAedes();
+    const port = probe.port;
+    await probe.close();
+    const b = makeBridge(local.broker, dir, { url: `mqtt://127.0.0.1:${port}`, drain_rate: 100 });
+    cleanups.push(() => b.bridge.stop());
+    await b.bridge.start();
+    await publishMany(
+      local.url,
+      Array.from({ length: 250 }, (_, i) => ({ topic: 'zephyr2mqtt/r', payload: String(i) })),
+    );
+    const upstream = await startUpstreamAedes({ port });
+    cleanups.push(() => upstream.close());
+    const obs = await observe(upstream.url, 'gw1/r');
+    cleanups.push(() => obs.close());
+    await b.waitForEvent('connected');
+    const start = performance.now();
+    await obs.waitFor((s) => s.length >= 100, 10_000, 'the first second of the drain');
+    expect(b.bridge.status().draining).toBe(true);
+    await obs.waitFor((s) => s.length >= 250, 10_000, 'the whole backlog');
+    // 100/s with one second of burst: 250 messages need at least 1.5 s.
+    expect(performance.now() - start).toBeGreaterThanOrEqual(1400);
+    expect(obs.seen.map((m) => Number(m.payload))).toEqual(Array.from({ length: 250 }, (_, i) => i));
+  });
+
+  it('reconfigure: a new URL reconnects there and the queue is kept', async () => {
+    const dir = await tempDir();
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const local = await startLocalBroker(dir);
+    cleanups.push(() => local.broker.close());
+    const b = makeBridge(local.broker, dir, { url: 'mqtt://127.0.0.1:1' });
+    cleanups.push(() => b.bridge.stop());
+    await b.bridge.start();
+    await publishMany(local.url, [{ topic: 'zephyr2mqtt/k', payload: 'kept' }]);
+    expect((b.bridge.status().queue as { depth: number }).depth).toBe(1);
+    const upstream = await startUpstreamAedes();
+    cleanups.push(() => upstream.close());
+    const obs = await observe(upstream.url, 'gw1/k');
+    cleanups.push(() => obs.close());
+    await b.bridge.reconfigure(
+      upstreamConfigSchema.parse({
+        enabled: true,
+        protocol_version: '3.1.1',
+        url: upstream.url,
+        queue: { max_bytes: 2 * 1024 * 1024 },
+      }),
+    );
+    await obs.waitFor((s) => s.some((m) => m.payload === 'kept'));
     expect(b.bridge.status()).toMatchObject({ connected: true, url: upstream.url });
   });
 
