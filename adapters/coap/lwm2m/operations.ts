@@ -48,6 +48,8 @@ export class Lwm2mOperations {
     private readonly timeoutMs: number,
     /** Called with payloads a client sent that could not be decoded. */
     private readonly onUndecodable: (reason: string, bytes: Uint8Array) => void,
+    /** Called for every request sent to a client (metrics). */
+    private readonly onRequest: () => void = () => {},
   ) {}
 
   async read(target: OperationTarget, path: Lwm2mPath): Promise<Lwm2mRecord[]> {
@@ -114,6 +116,7 @@ export class Lwm2mOperations {
   }
 
   private request(target: OperationTarget, path: Lwm2mPath, req: Partial<CoapClientRequest>): CoapClientRequest {
+    this.onRequest();
     return { peer: target.peer, method: 'GET', path: pathSegments(path), timeoutMs: this.timeoutMs, ...req };
   }
 

@@ -46,8 +46,12 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
   const queue = new CommandQueue(config.max_queued_commands);
   let running = false;
   let unknownSeen = 0;
-  const ops = new Lwm2mOperations(endpoint, model, config.request_timeout_ms, (reason, bytes) =>
-    ctx.decodeError(`lwm2m: ${reason}`, { bytes }),
+  const ops = new Lwm2mOperations(
+    endpoint,
+    model,
+    config.request_timeout_ms,
+    (reason, bytes) => ctx.decodeError(`lwm2m: ${reason}`, { bytes }),
+    () => ctx.countMessage('out'),
   );
 
   // Parsed `lwm2m:` blocks per device entry object: ctx.devices() is read on every registration and operation.

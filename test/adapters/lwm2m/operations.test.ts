@@ -71,6 +71,9 @@ describe('LwM2M device management through the server', () => {
     const exec2 = once<[string, string]>(c, 'execute');
     await h.server.command('node1', { kind: 'set', payload: { '/3/0/5': 'now' } });
     expect(await exec2).toEqual(['/3/0/5', 'now']);
+    // Two observations, the /3/0 read and the two executes went out; registration and notifications came in.
+    expect(h.ctx.messages.out).toBeGreaterThanOrEqual(5);
+    expect(h.ctx.messages.in).toBeGreaterThanOrEqual(2);
   });
 
   it('reads by /get with property names', async () => {
