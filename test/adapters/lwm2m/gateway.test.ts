@@ -100,13 +100,13 @@ describe('LwM2M through MQTT', () => {
   });
 
   it('queue mode: a /set for a sleeping client is applied after its next Update', async () => {
-    const s = await setup({ queue_awake_s: 0.3 });
+    const s = await setup({ queue_awake_s: 1 });
     const c = await s.client({ endpoint: 'zephyr-node1', queueMode: true });
     const ready = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.temperature === 25.5);
     await c.register();
     await ready;
     c.sleeping = true;
-    await new Promise((r) => setTimeout(r, 400));
+    await new Promise((r) => setTimeout(r, 1100));
     const on = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.on_off === true, 8000);
     await s.mqtt.publishAsync('zephyr2mqtt/node1/set', JSON.stringify({ on_off: true }));
     await new Promise((r) => setTimeout(r, 200));

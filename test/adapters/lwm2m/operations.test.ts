@@ -153,14 +153,14 @@ describe('LwM2M device management through the server', () => {
 
 describe('queue mode', () => {
   it('holds commands for a sleeping client until its next Update', async () => {
-    h = await startHarness({ queue_awake_s: 0.3 }, [DEVICE]);
+    h = await startHarness({ queue_awake_s: 1 }, [DEVICE]);
     const c = await h.client({ endpoint: DEVICE.endpoint, queueMode: true });
     await c.register();
     await h.ctx.waitFor('telemetry', (f) => f.values.temperature === 25.5);
     expect(await h.server.request('node1', { op: 'registration' })).toMatchObject({ queue_mode: true, awake: true });
     // The client goes to sleep after its awake window.
     c.sleeping = true;
-    await new Promise((r) => setTimeout(r, 400));
+    await new Promise((r) => setTimeout(r, 1100));
     expect(await h.server.request('node1', { op: 'registration' })).toMatchObject({ awake: false });
     let done = false;
     const pending = h.server.command('node1', { kind: 'set', payload: { on_off: true } }).then((r) => {

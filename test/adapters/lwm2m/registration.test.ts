@@ -139,10 +139,10 @@ describe('LwM2M registration interface', () => {
 
   it('an Update extends the lifetime', async () => {
     h = await startHarness({ lifetime_grace_s: 0 }, [{ id: 'node1', endpoint: 'zephyr-node1' }]);
-    const c = await h.client({ endpoint: 'zephyr-node1', lifetime: 1 });
+    const c = await h.client({ endpoint: 'zephyr-node1', lifetime: 2 });
     await c.register();
     for (let i = 0; i < 3; i++) {
-      await new Promise((r) => setTimeout(r, 600));
+      await new Promise((r) => setTimeout(r, 800));
       expect(await c.update()).toBe('2.04');
     }
     expect(h.ctx.facts.some((f) => f.type === 'availability' && !f.online)).toBe(false);
