@@ -72,6 +72,22 @@ export class Lwm2mOperations {
     await this.send(target, 'write', path, { method, contentFormat: format, payload: payload.value });
   }
 
+  /** Create: POST /obj with the new instance's resources (the instance id is in the payload). */
+  async create(target: OperationTarget, obj: number, records: Lwm2mRecord[]): Promise<void> {
+    const payload = encodePayload(target.contentFormat, records, { obj }, this.model.typeOf);
+    if (!payload.ok) throw new Lwm2mOperationError(`create /${obj}: ${payload.error}`);
+    await this.send(
+      target,
+      'create',
+      { obj },
+      { method: 'POST', contentFormat: target.contentFormat, payload: payload.value },
+    );
+  }
+
+  async delete(target: OperationTarget, path: Lwm2mPath): Promise<void> {
+    await this.send(target, 'delete', path, { method: 'DELETE' });
+  }
+
   async execute(target: OperationTarget, path: Lwm2mPath, args?: string): Promise<void> {
     const req: Partial<CoapClientRequest> = { method: 'POST' };
     if (args) req.payload = args;

@@ -19,6 +19,17 @@ export const rawRequestSchema = z.discriminatedUnion('op', [
   }),
   z.object({ op: z.literal('execute'), path, args: z.string().max(1024).optional() }),
   z.object({
+    op: z.literal('create'),
+    /** The object, e.g. "/3303". */
+    path: z.string().regex(/^\/?\d{1,5}$/, 'an object path like /3303'),
+    instance: z.number().int().min(0).max(65534),
+    values: z.record(z.string().regex(/^\d{1,5}(\/\d{1,5})?$/), z.unknown()),
+  }),
+  z.object({
+    op: z.literal('delete'),
+    path: z.string().regex(/^\/?\d{1,5}\/\d{1,5}$/, 'an instance path like /3303/1'),
+  }),
+  z.object({
     op: z.literal('write_attributes'),
     path,
     attributes: z.object({ pmin: attribute, pmax: attribute, gt: attribute, lt: attribute, st: attribute }).strict(),

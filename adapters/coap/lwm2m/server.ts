@@ -386,6 +386,15 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
         emit(reg, records);
         return { path: formatPath(path), written: recordsToData(records, true) };
       }
+      case 'create': {
+        const records = writeRecords({ obj: path.obj, inst: req.instance }, undefined, req.values);
+        await schedule(reg, (r) => ops.create(target(r), path.obj, records));
+        emit(reg, records);
+        return { path: formatPath({ obj: path.obj, inst: req.instance }), created: recordsToData(records, true) };
+      }
+      case 'delete':
+        await schedule(reg, (r) => ops.delete(target(r), path));
+        return { path: formatPath(path), deleted: true };
       case 'execute':
         await schedule(reg, (r) => ops.execute(target(r), path, req.args));
         return { path: formatPath(path), executed: true };

@@ -132,6 +132,30 @@ describe('LwM2M device management through the server', () => {
     await expect(h.server.request('node1', { op: 'read', path: 'x/y' })).rejects.toThrow(/invalid lwm2m request/);
   });
 
+  for (const format of ['tlv', 'senml-cbor'] as const) {
+    it(`creates and deletes an object instance (${format})`, async () => {
+      const c = await registered(format, format === 'tlv' ? '1.0' : '1.1');
+      const created = await h.server.request('node1', {
+        op: 'create',
+        path: '/3303',
+        instance: 1,
+        values: { '5700': 12.5, '5701': 'Cel' },
+      });
+      expect(created).toEqual({ path: '/3303/1', created: { '/3303/1/5700': 12.5, '/3303/1/5701': 'Cel' } });
+      expect([c.value('/3303/1/5700'), c.value('/3303/1/5701')]).toEqual([12.5, 'Cel']);
+      await h.ctx.waitFor('telemetry', (f) => f.values.temperature_1 === 12.5);
+      await expect(
+        h.server.request('node1', { op: 'create', path: '/3303', instance: 1, values: { '5700': 1 } }),
+      ).rejects.toThrow('create /3303: 4.00 Bad Request');
+      expect(await h.server.request('node1', { op: 'delete', path: '/3303/1' })).toEqual({
+        path: '/3303/1',
+        deleted: true,
+      });
+      expect(c.value('/3303/1/5700')).toBeUndefined();
+      await expect(h.server.request('node1', { op: 'delete', path: '/3303/1' })).rejects.toThrow(/4\.04/);
+    });
+  }
+
   it('takes LwM2M 1.1 Send (POST /dp) as telemetry', async () => {
     const c = await registered();
     c.resources.set('/3303/0/5700', { path: { obj: 3303, inst: 0, res: 5700 }, value: 30.5 });

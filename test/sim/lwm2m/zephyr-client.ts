@@ -311,6 +311,21 @@ export class SimLwm2mClient extends EventEmitter {
       this.emit('execute', formatPath(path), packet.payload.toString());
       return reply('2.04');
     }
+    if (method === 'POST' && path.inst === undefined) {
+      const decoded = decodePayload(uintOf(packet, 'Content-Format'), packet.payload, path, model.typeOf);
+      if (!decoded.ok || decoded.value.length === 0) return reply('4.00');
+      const exists = decoded.value.some((r) => matching.some((m) => m.path.inst === r.path.inst));
+      if (exists) return reply('4.00');
+      for (const r of decoded.value) this.resources.set(formatPath(r.path), r);
+      this.emit('create', formatPath(path), decoded.value);
+      return reply('2.01');
+    }
+    if (method === 'DELETE') {
+      if (path.inst === undefined || path.res !== undefined || matching.length === 0) return reply('4.04');
+      for (const r of matching) this.resources.delete(formatPath(r.path));
+      this.emit('delete', formatPath(path));
+      return reply('2.02');
+    }
     if (method === 'PUT' || method === 'POST') {
       const cf = uintOf(packet, 'Content-Format');
       const decoded = decodePayload(cf, packet.payload, path, model.typeOf);
