@@ -4,13 +4,18 @@ import { join } from 'node:path';
 import type { Adapter, AdapterContext, AdapterModule, AdapterStatus } from './adapter.js';
 import type { Logger } from './logger.js';
 
-export interface AdapterHostEvents {
+export interface AdapterHostOptions {
   /** A restart after a failure is about to begin. */
   restarting?(): void;
   /** The adapter started, or failed (at start or at run time). */
   statusChanged?(status: AdapterStatus): void;
+  /** A start() that has not settled by then counts as failed (default 30 s). */
+  startTimeoutMs?: number;
 }
 
+const START_TIMEOUT_MS = 30_000;
+/** Shutdown must finish within 10 s overall, so one adapter's stop() gets at most this. */
+const STOP_TIMEOUT_MS = 3_000;
 const MIN_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 60_000;
 /** An adapter that ran this long before failing starts again from the shortest back-off. */
@@ -29,7 +34,7 @@ export class AdapterHost {
     private config: unknown,
     private readonly ctx: AdapterContext,
     private readonly logger: Logger,
-    private readonly events: AdapterHostEvents = {},
+    private readonly events: AdapterHostOptions = {},
   ) {}
 
   get adapter(): Adapter | undefined {
@@ -44,14 +49,14 @@ export class AdapterHost {
     this.#stopped = false;
     try {
       this.#adapter = this.module.create(this.config, this.ctx);
-      await this.#adapter.start();
+      await settleWithin(this.#adapter.start(), this.events.startTimeoutMs ?? START_TIMEOUT_MS);
       this.#failure = undefined;
       this.#startedAt = Date.now();
       this.events.statusChanged?.(this.status());
     } catch (err) {
       this.#failure = err instanceof Error ? err.message : String(err);
       this.logger.error({ err, retryInMs: this.#backoffMs }, `adapter ${this.module.kind} failed to start`);
-      await this.#adapter?.stop().catch(() => {});
+      await settleWithin(this.#adapter?.stop() ?? Promise.resolve(), STOP_TIMEOUT_MS).catch(() => {});
       this.#adapter = undefined;
       this.#scheduleRestart();
       this.events.statusChanged?.(this.status());
@@ -101,7 +106,7 @@ export class AdapterHost {
     const adapter = this.#adapter;
     this.#adapter = undefined;
     try {
-      await adapter?.stop();
+      await settleWithin(adapter?.stop() ?? Promise.resolve(), STOP_TIMEOUT_MS);
     } catch (err) {
       this.logger.warn({ err }, `adapter ${this.module.kind} did not stop cleanly`);
     }
@@ -115,5 +120,18 @@ export class AdapterHost {
     } catch (err) {
       return { state: 'failed', reason: String(err) };
     }
+  }
+}
+
+/** Settles like `promise`, or rejects once `ms` passed: a hung adapter must not block the gateway. */
+async function settleWithin(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`did not finish within ${ms / 1000} s`)), ms);
+  });
+  try {
+    await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -463,6 +463,7 @@ export class Gateway {
   adapterFor(deviceId: string): { device: DeviceConfig; host: AdapterHost } {
     const rec = this.devices.get(deviceId);
     if (!rec) throw new RequestError(`unknown device "${deviceId}"`);
+    if (rec.config.disabled) throw new RequestError(`device "${deviceId}" is disabled in the config`);
     const host = this.#hosts.get(rec.config.transport);
     if (!host?.adapter) throw new RequestError(`the ${rec.config.transport} adapter is not running`);
     return { device: rec.config, host };

@@ -105,6 +105,22 @@ describe('core with the test adapter', () => {
     expect((await gw.request(client, 'health_check')).status).toBe('ok');
   });
 
+  it('refuses commands to a disabled device and hides it from the adapter', async () => {
+    const { gw, adapter, client } = await start({
+      devices: [...devices, { id: 'spare', transport: 'test', disabled: true }],
+    });
+    expect(
+      adapter
+        .current()
+        .ctx.devices()
+        .map((d) => d.id),
+    ).toEqual(['dev1', 'dev2']);
+    const err = await gw.expectMessage<State>(client, 'zephyr2mqtt/spare/set/error');
+    await client.publishAsync('zephyr2mqtt/spare/set', '{"on":true}');
+    expect((await err.message).error).toBe('device "spare" is disabled in the config');
+    expect(adapter.current().commands).toEqual([]);
+  });
+
   it('routes /get and publishes the read values into the state', async () => {
     const { gw, client } = await start();
     const set = await gw.expectMessage<State>(client, 'zephyr2mqtt/dev1', (m) => m.level === 7);
