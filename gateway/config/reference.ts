@@ -20,7 +20,6 @@ type JsonSchema = {
   minimum?: number;
   maximum?: number;
   $schema?: string;
-  $id?: string;
   title?: string;
 };
 
@@ -29,7 +28,6 @@ export function configJsonSchema(schema: z.ZodType = configSchema): JsonSchema {
   const generated = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
   return {
     $schema: generated.$schema,
-    $id: 'https://github.com/zephyr2mqtt/zephyr2mqtt/docs/config.schema.json',
     title: 'zephyr2mqtt gateway configuration',
     ...generated,
   };
