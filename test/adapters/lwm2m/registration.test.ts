@@ -195,4 +195,46 @@ describe('LwM2M registration interface', () => {
     await c.update();
     expect(h.ctx.facts.slice(mark).filter((f) => f.type === 'telemetry')).toEqual([]);
   });
+
+  it('survives random registration requests: only 2.01/4.xx answers, then serves a valid client', async () => {
+    h = await startHarness({ unknown_endpoints: 'accept' });
+    const c = await h.client({ endpoint: 'fuzz' });
+    let seed = 99;
+    const rnd = () => {
+      seed = (seed * 1664525 + 1013904223) >>> 0;
+      return seed / 0x100000000;
+    };
+    const pieces = [
+      'ep=',
+      'lt=',
+      'lwm2m=',
+      'b=',
+      'Q',
+      '1.1',
+      '300',
+      'U',
+      'x',
+      '</',
+      '>',
+      ';',
+      ',',
+      '"',
+      '=',
+      '/3/0',
+      '\u00ff',
+    ];
+    const pick = (k: number) => Array.from({ length: k }, () => pieces[Math.floor(rnd() * pieces.length)]).join('');
+    const codes = new Set<string>();
+    for (let i = 0; i < 150; i++) {
+      const query = Array.from({ length: Math.floor(rnd() * 4) }, () => pick(1 + Math.floor(rnd() * 3)));
+      const cf = rnd() < 0.8 ? 40 : Math.floor(rnd() * 200);
+      const path = rnd() < 0.7 ? ['rd'] : ['rd', pick(2)];
+      const res = await c.request(rnd() < 0.8 ? 'POST' : 'DELETE', path, query, pick(Math.floor(rnd() * 6)), cf);
+      codes.add(res.code);
+      expect(res.code, `${path.join('/')}?${query.join('&')}`).toMatch(/^(2\.01|2\.02|2\.04|4\.0[0345]|4\.15)$/);
+    }
+    expect(codes.size).toBeGreaterThan(1);
+    const ok = await h.client({ endpoint: 'after-fuzz' });
+    expect(await ok.register()).toMatch(/^[0-9a-f]{24}$/);
+  });
 });
