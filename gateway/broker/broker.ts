@@ -12,6 +12,7 @@ import { Authenticator } from './auth.js';
 import { BrokerStartError } from './errors.js';
 import { exactDedupe, forwardPacket, preferHighestQos } from './forward.js';
 import { type OpenListener, openListener } from './listeners.js';
+import { createMessageQueue } from './message-queue.js';
 import { guardPacketSize } from './packet-size-guard.js';
 import { JournalPersistence } from './persistence.js';
 import { checkBrokerPolicy } from './policy.js';
@@ -69,6 +70,7 @@ export async function startBroker({ config, logger, dataDir }: BrokerDeps): Prom
 
   const aedes = await Aedes.createBroker({
     persistence,
+    mq: createMessageQueue(),
     maxClientsIdLength: MAX_CLIENT_ID_LENGTH,
     maxInflightInbound: config.max_inflight,
     preConnect: (client, packet, callback) => {
