@@ -46,6 +46,9 @@ export interface GatewayOptions {
 /** Sections that only take effect on a restart: a reload keeps the running values and says so. */
 const RESTART_ONLY = ['broker', 'http', 'gateway.base_topic', 'gateway.data_dir'] as const;
 
+/** Shortest interval between two bridge/devices publications. */
+const DEVICES_MIN_INTERVAL_MS = 200;
+
 /** Availability is checked at a quarter of the shortest timeout, within these bounds. */
 const AVAILABILITY_CHECK_MIN_MS = 250;
 const AVAILABILITY_CHECK_MAX_MS = 5_000;
@@ -63,6 +66,8 @@ export class Gateway {
   #broker: EmbeddedBroker | undefined;
   #upstream: UpstreamBridgeHandle | undefined;
   #http: HttpServer | undefined;
+  #devicesPublish: Promise<void> | undefined;
+  #devicesPublishedAt = 0;
   #dashboard: Dashboard | undefined;
   #homeAssistant: HomeAssistantDiscovery | undefined;
   #availabilityTimer: NodeJS.Timeout | undefined;
@@ -330,7 +335,25 @@ export class Gateway {
     void this.publishJson(topics.bridgeEvent(this.base), { type, data });
   }
 
-  async publishDevices(): Promise<void> {
+  /**
+   * bridge/devices carries the whole list, so bursts of changes (a registration storm of 1,000 LwM2M clients)
+   * are coalesced: at most one publish per DEVICES_MIN_INTERVAL_MS, always with the latest list.
+   */
+  publishDevices(): Promise<void> {
+    if (this.#devicesPublish) return this.#devicesPublish;
+    const wait = Math.max(0, this.#devicesPublishedAt + DEVICES_MIN_INTERVAL_MS - Date.now());
+    this.#devicesPublish = new Promise<void>((resolve) => {
+      setTimeout(() => {
+        this.#devicesPublish = undefined;
+        this.#devicesPublishedAt = Date.now();
+        this.#publishDevicesNow().then(resolve, resolve);
+      }, wait);
+    });
+    return this.#devicesPublish;
+  }
+
+  async #publishDevicesNow(): Promise<void> {
+    if (!this.#broker) return;
     const list: DevicesListEntry[] = this.devices.all().map((rec) => ({
       id: rec.config.id,
       ...(rec.config.name ? { name: rec.config.name } : {}),
