@@ -2,6 +2,8 @@
 // with one write() before their promises resolve, so anything the broker acknowledged is in the kernel's
 // page cache and survives the process being killed. fdatasync runs at most every `syncIntervalMs` (power loss
 // window). Compaction replaces the file atomically with a snapshot (temp file, fsync, rename, fsync dir).
+// Latest-wins records (retained messages: one per topic) are kept by key until the flush, so a topic updated
+// many times in one turn is serialised and written once; the crash-safety bound is the same group commit.
 import { closeSync, fdatasync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -48,6 +50,8 @@ function fsyncDir(path: string): void {
 export class JournalFile {
   #fd: number;
   #pending: string[] = [];
+  /** Latest-wins records by key, built lazily at the flush; their replay order relative to others is irrelevant. */
+  #pendingLatest = new Map<string, () => unknown>();
   #waiters: Array<() => void> = [];
   #scheduled = false;
   #dirty = false;
@@ -75,6 +79,21 @@ export class JournalFile {
   append(record: unknown): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#pending.push(`${JSON.stringify(record)}\n`);
+    return this.#schedule();
+  }
+
+  /**
+   * Like append for records where only the last one per key matters on replay (and whose replay does not depend
+   * on other records): a later call with the same key before the flush replaces the earlier record.
+   */
+  appendLatest(key: string, record: () => unknown): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#pendingLatest.delete(key); // re-insert: the map keeps the order of the latest updates
+    this.#pendingLatest.set(key, record);
+    return this.#schedule();
+  }
+
+  #schedule(): Promise<void> {
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => this.#flush());
@@ -108,6 +127,7 @@ export class JournalFile {
     this.#snapshotBytes = bytes;
     this.#bytesSinceSnapshot = 0;
     this.#pending = [];
+    this.#pendingLatest.clear();
     this.#dirty = false;
   }
 
@@ -116,6 +136,8 @@ export class JournalFile {
     const waiters = this.#waiters;
     this.#waiters = [];
     try {
+      for (const record of this.#pendingLatest.values()) this.#pending.push(`${JSON.stringify(record())}\n`);
+      this.#pendingLatest.clear();
       if (this.#pending.length > 0 && !this.#closed) {
         const text = this.#pending.join('');
         this.#pending = [];

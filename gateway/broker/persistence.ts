@@ -242,7 +242,10 @@ export class JournalPersistence extends MemoryPersistence {
     const topic = packet.topic ?? '';
     if (!packet.payload || packet.payload.length === 0) this.#retained.delete(topic);
     else this.#retained.set(topic, { ...packet });
-    await this.#log({ o: 'r', k: { ...encode(packet), topic } });
+    if (this.#replaying || !this.#journal) return;
+    // Retained messages are latest-wins per topic: encoded at the flush, once per topic and write.
+    const stored = { ...packet };
+    await this.#journal.appendLatest(topic, (): JournalRecord => ({ o: 'r', k: { ...encode(stored), topic } }));
   }
 
   // ---- subscriptions ----------------------------------------------------------------------------
