@@ -121,11 +121,17 @@ export class Gateway {
     const started = Date.now();
     try {
       await prepareDataDir(this.dataDir, this.moduleLogger('datadir'));
+      // Loaded before the broker listens so the bridge's interceptor is in place before any client publishes:
+      // a publish acknowledged before it would never be queued upstream.
+      const upstreamFactory = this.config.bridge.enabled
+        ? (await import('./upstream/index.js')).createUpstreamBridge
+        : undefined;
       this.#broker = await startBroker({
         config: this.config.broker,
         logger: this.moduleLogger('broker'),
         dataDir: this.dataDir,
       });
+      if (upstreamFactory) await this.#startUpstream(upstreamFactory);
       // The dashboard follows the gateway through its MQTT topics: subscribe before anything is published.
       // Optional parts are imported only when enabled: they cost memory (mqtt.js alone is tens of MB).
       if (this.config.http.enabled && this.config.http.dashboard) {
@@ -140,7 +146,6 @@ export class Gateway {
       this.devices.configure(this.config.devices);
       this.metrics.devicesConfigured.set(this.config.devices.length);
       this.#subscribeApi();
-      if (this.config.bridge.enabled) await this.#startUpstream();
       await this.publishJson(topics.bridgeState(this.base), { state: 'online' }, { retain: true, qos: 1 });
       if (this.config.http.enabled) {
         this.#http = await startHttpServer(this, this.config.http, this.#dashboard ? [this.#dashboard.route] : []);
@@ -410,8 +415,9 @@ export class Gateway {
     return this.#upstream?.status();
   }
 
-  async #startUpstream(): Promise<void> {
-    const { createUpstreamBridge } = await import('./upstream/index.js');
+  async #startUpstream(factory?: typeof import('./upstream/index.js').createUpstreamBridge): Promise<void> {
+    const createUpstreamBridge = factory ?? (await import('./upstream/index.js')).createUpstreamBridge;
+    // No await between here and upstream.start(): it registers its broker interceptor synchronously.
     const upstream = createUpstreamBridge({
       config: this.config.bridge,
       broker: this.broker,

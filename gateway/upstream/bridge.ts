@@ -51,6 +51,7 @@ export class UpstreamBridge {
   #lastError: string | undefined;
   #removeInterceptor: (() => void) | undefined;
   #pumpDone: Promise<void> = Promise.resolve();
+  #queueOpening: Promise<void> = Promise.resolve();
   #wake: (() => void) | undefined;
   #backlogEnd = 0;
   #draining = false;
@@ -77,36 +78,53 @@ export class UpstreamBridge {
     return join(this.deps.dataDir, 'upstream', 'queue');
   }
 
+  /** Registers the broker interceptor synchronously (before the first await), then opens the queue and connects.
+   * Publishes intercepted while the queue opens wait for it. */
   async start(): Promise<void> {
     if (this.#state !== 'stopped') return;
-    const { logger } = this.deps;
-    if (!this.#queue) {
-      const { queue, recovery } = await DiskQueue.open(
-        this.queueDir,
-        this.#config.queue,
-        {
-          dropped: (count, reason) => this.#onDropped(count, reason),
-          diskFull: (error) => {
-            logger.error({ err: error, dir: this.queueDir }, 'upstream queue cannot write: refusing new messages');
-            this.deps.event('upstream', { event: 'queue_disk_full', error: error.message, dir: this.queueDir });
-          },
-          recovered: () => {
-            logger.warn({ dir: this.queueDir }, 'upstream queue writes again');
-            this.deps.event('upstream', { event: 'queue_recovered', dir: this.queueDir });
-          },
-        },
-        this.deps.queueOptions,
-      );
-      this.#queue = queue;
-      queue.onData = () => this.#wake?.();
-      if (recovery.truncatedBytes > 0) {
-        logger.warn({ bytes: recovery.truncatedBytes }, 'upstream queue: cut off a torn write left by a crash');
-      }
-      logger.info({ depth: recovery.depth, dir: this.queueDir }, 'upstream queue open');
-    }
-    this.#removeInterceptor = this.deps.broker.addInterceptor((msg) => this.#intercept(msg));
     this.#state = 'connecting';
+    let opened!: () => void;
+    this.#queueOpening = new Promise<void>((resolve) => {
+      opened = resolve;
+    });
+    this.#removeInterceptor = this.deps.broker.addInterceptor((msg) => this.#intercept(msg));
+    try {
+      if (!this.#queue) await this.#openQueue();
+    } catch (err) {
+      this.#removeInterceptor();
+      this.#removeInterceptor = undefined;
+      this.#state = 'stopped';
+      throw err;
+    } finally {
+      opened();
+    }
     void this.#connect();
+  }
+
+  async #openQueue(): Promise<void> {
+    const { logger } = this.deps;
+    const { queue, recovery } = await DiskQueue.open(
+      this.queueDir,
+      this.#config.queue,
+      {
+        dropped: (count, reason) => this.#onDropped(count, reason),
+        diskFull: (error) => {
+          logger.error({ err: error, dir: this.queueDir }, 'upstream queue cannot write: refusing new messages');
+          this.deps.event('upstream', { event: 'queue_disk_full', error: error.message, dir: this.queueDir });
+        },
+        recovered: () => {
+          logger.warn({ dir: this.queueDir }, 'upstream queue writes again');
+          this.deps.event('upstream', { event: 'queue_recovered', dir: this.queueDir });
+        },
+      },
+      this.deps.queueOptions,
+    );
+    this.#queue = queue;
+    queue.onData = () => this.#wake?.();
+    if (recovery.truncatedBytes > 0) {
+      logger.warn({ bytes: recovery.truncatedBytes }, 'upstream queue: cut off a torn write left by a crash');
+    }
+    logger.info({ depth: recovery.depth, dir: this.queueDir }, 'upstream queue open');
   }
 
   async stop(): Promise<void> {
@@ -196,6 +214,7 @@ export class UpstreamBridge {
     if (this.#inbound.has(msg.payload)) return; // came from upstream: never send it back
     const route = routeOut(this.#mappings, msg.topic);
     if (!route || route.topic === this.#stateTopic()) return; // the LWT topic belongs to the link itself
+    if (!this.#queue) await this.#queueOpening;
     await this.#queue?.append({ topic: route.topic, payload: msg.payload, qos: route.qos, retain: msg.retain });
   }
 

@@ -193,7 +193,8 @@ export interface BridgeUnderTest {
   bridge: UpstreamBridge;
   events: Array<{ type: string; data: Record<string, unknown> }>;
   registry: Registry;
-  waitForEvent(type: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Resolves with the first event named `type` at index `since` or later of `events`. */
+  waitForEvent(type: string, timeoutMs?: number, since?: number): Promise<Record<string, unknown>>;
 }
 
 export function makeBridge(
@@ -229,10 +230,10 @@ export function makeBridge(
     bridge,
     events,
     registry,
-    async waitForEvent(type, timeoutMs = 10_000) {
+    async waitForEvent(type, timeoutMs = 10_000, since = 0) {
       // `upstream` events are named by their data.event (connected, error, queue_disk_full...).
-      const matches = (e: { type: string; data: Record<string, unknown> }) =>
-        e.type === type || (e.type === 'upstream' && e.data.event === type);
+      const matches = (e: { type: string; data: Record<string, unknown> }, i: number) =>
+        i >= since && (e.type === type || (e.type === 'upstream' && e.data.event === type));
       await waitUntil(listeners, () => events.some(matches), timeoutMs, `event ${type}`);
       return events.find(matches)!.data;
     },

@@ -88,16 +88,20 @@ describe('full upstream queue', () => {
     const full = await b.waitForEvent('queue_disk_full');
     expect(String(full.error)).toMatch(/ENOSPC/);
     await localObs.waitFor((s) => s.length >= 200, 5000, 'local delivery while the disk is full');
-    const status = b.bridge.status() as {
-      dropped: { disk_full: number };
-      queue: { depth: number; disk_full: boolean };
-    };
-    expect(status.queue.disk_full).toBe(true);
+    // Each message was either queued or refused and counted. (Now and then a small write still fits, so the
+    // queue may flip between full and recovered while the disk is nearly full.)
+    const status = b.bridge.status() as { dropped: { disk_full: number }; queue: { depth: number } };
     expect(status.dropped.disk_full).toBeGreaterThan(0);
     expect(status.dropped.disk_full + status.queue.depth).toBe(200);
 
+    // Every append has completed (all PUBACKs arrived), so nothing can fail after the filler is gone: either the
+    // queue is already writing again, or its free-space probe reports the recovery.
+    const since = b.events.length;
     await rm(filler);
-    await b.waitForEvent('queue_recovered', 10_000);
+    if ((b.bridge.status().queue as { disk_full: boolean }).disk_full) {
+      await b.waitForEvent('queue_recovered', 10_000, since);
+    }
+    expect(b.events.some((e) => e.data.event === 'queue_recovered')).toBe(true);
     expect(await publishAndCheckQueued(local.url, b)).toBe(true);
     expect((b.bridge.status().queue as { disk_full: boolean }).disk_full).toBe(false);
   });
