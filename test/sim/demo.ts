@@ -19,7 +19,10 @@ import { ZephyrDeviceSim } from './serial/zephyr-device.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
-const COAP_PORT = 5683;
+// The example config's ports unless overridden (the demo's own test runs it on free ports).
+const COAP_PORT = Number(process.env.DEMO_COAP_PORT ?? 5683);
+const MQTT_PORT = process.env.DEMO_MQTT_PORT ? Number(process.env.DEMO_MQTT_PORT) : undefined;
+const HTTP_PORT = process.env.DEMO_HTTP_PORT ? Number(process.env.DEMO_HTTP_PORT) : undefined;
 
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'zephyr2mqtt-demo-'));
@@ -50,7 +53,7 @@ async function main(): Promise<void> {
   console.log(`
   zephyr2mqtt demo is running (config: ${configPath})
     devices:   BLE ${demoDevices.map((d) => d.id).join(', ')}; CoAP porch-node; LwM2M lwm2m-node${pty ? '; serial uart-sensor' : ' (serial skipped: install socat)'}
-    MQTT:      mosquitto_sub -h 127.0.0.1 -t 'zephyr2mqtt/#' -v
+    MQTT:      mosquitto_sub -h 127.0.0.1 -p ${MQTT_PORT ?? 1883} -t 'zephyr2mqtt/#' -v
     dashboard: http://127.0.0.1:${http?.port ?? 8080}/
   Ctrl-C stops it.
 `);
@@ -73,6 +76,9 @@ async function demoConfig(work: string, serialPath: string | undefined): Promise
   doc.setIn(['gateway', 'data_dir'], join(work, 'data'));
   doc.setIn(['adapters', 'ble', 'binding'], join(here, 'ble/binding.ts'));
   doc.setIn(['adapters', 'coap', 'port'], COAP_PORT);
+  if (MQTT_PORT !== undefined)
+    doc.setIn(['broker', 'listeners'], [{ type: 'mqtt', host: '127.0.0.1', port: MQTT_PORT }]);
+  if (HTTP_PORT !== undefined) doc.setIn(['http', 'port'], HTTP_PORT);
   const devices: unknown[] = [
     ...demoDevices,
     { id: 'porch-node', name: 'Porch (CoAP)', transport: 'coap' },
