@@ -385,6 +385,7 @@ export class Gateway {
       devices: this.devices.all().length,
       listeners: this.#broker?.addresses() ?? [],
       adapters: this.adapterStatuses(),
+      ...(this.#upstream ? { upstream: this.#upstream.status() } : {}),
       config: {
         version: this.config.version,
         devices_per_transport: perTransport,
@@ -426,7 +427,11 @@ export class Gateway {
       gatewayId: this.config.gateway.id,
       baseTopic: this.base,
       registry: this.metrics.registry,
-      event: (type, data) => this.event(type as BridgeEventPayload['type'], data),
+      event: (type, data) => {
+        this.event(type as BridgeEventPayload['type'], data);
+        // Connection and queue state changes show in bridge/info (and so in the dashboard).
+        if (this.#started) void this.publishInfo();
+      },
     });
     await upstream.start();
     this.#upstream = upstream;

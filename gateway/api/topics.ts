@@ -100,6 +100,10 @@ export const bridgeInfoPayload = z.object({
   devices: z.number(),
   listeners: z.array(z.object({ type: z.string(), host: z.string(), port: z.number() })),
   adapters: z.record(z.string(), adapterStatusPayload),
+  upstream: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe('Upstream bridge status (connected, queue depth/bytes/oldest age, counters) when it is enabled'),
   config: z.object({
     version: z.number(),
     devices_per_transport: z.record(z.string(), z.number()),

@@ -343,7 +343,7 @@ function renderStatus() {
     ]),
     h('section', { class: 'card' }, [
       h('h2', {}, ['Upstream bridge']),
-      h('pre', { id: 'upstream' }, [JSON.stringify(info.bridge ?? info.upstream ?? { enabled: false }, null, 2)]),
+      h('pre', { id: 'upstream' }, [JSON.stringify(info.upstream ?? { enabled: false }, null, 2)]),
     ]),
     h('section', { class: 'card' }, [
       h('h2', {}, ['Gateway']),
