@@ -162,7 +162,10 @@ describe('bridge requests', () => {
         .ctx.devices()
         .map((d) => d.id),
     ).toContain('kitchen');
-    const list = await gw.waitForMessage<Array<{ id: string }>>(client, 'zephyr2mqtt/bridge/devices');
+    // bridge/devices is coalesced (at most one publication per 200 ms): wait for the new list.
+    const list = await gw.waitForMessage<Array<{ id: string }>>(client, 'zephyr2mqtt/bridge/devices', (l) =>
+      l.some((d) => d.id === 'kitchen'),
+    );
     expect(list.map((d) => d.id)).toEqual(['dev1', 'kitchen']);
 
     const dup = await gw.request(client, 'device/add', { id: 'kitchen', transport: 'test' });
