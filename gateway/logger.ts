@@ -1,6 +1,9 @@
+import { createRequire } from 'node:module';
 import { pino } from 'pino';
-import pretty from 'pino-pretty';
+import type { PrettyStream } from 'pino-pretty';
 import { logTail } from './dashboard/log-tail.js';
+
+const require = createRequire(import.meta.url);
 
 export type Logger = pino.Logger;
 
@@ -10,7 +13,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 /** Root logger: pretty on a TTY, JSON otherwise; every line also goes to the dashboard's log tail. */
 export function createRootLogger(level: string = process.env.LOG_LEVEL ?? 'info'): Logger {
   const usePretty = process.stdout.isTTY && process.env.LOG_FORMAT !== 'json';
-  const out = usePretty ? pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l' }) : process.stdout;
+  // pino-pretty is loaded only for a terminal: a service writing JSON never pays for it.
+  const out = usePretty ? prettyStream() : process.stdout;
   return pino(
     { level, base: undefined },
     pino.multistream([
@@ -18,6 +22,11 @@ export function createRootLogger(level: string = process.env.LOG_LEVEL ?? 'info'
       { stream: logTail, level: 'trace' },
     ]),
   );
+}
+
+function prettyStream(): PrettyStream {
+  const pretty = require('pino-pretty') as typeof import('pino-pretty');
+  return pretty.build({ colorize: true, translateTime: 'SYS:HH:MM:ss.l' });
 }
 
 /** A logger that writes nothing: for tests and library use. */
