@@ -1,5 +1,7 @@
 // Core footprint: idle RSS with 100 configured devices and the time from process start to /readyz ok,
 // for the compiled gateway (node dist/gateway/cli.js run), beside a bare aedes broker process as the baseline.
+// A second gateway row runs with V8's young generation capped (--max-semi-space-size=1), the setting
+// docs/benchmarks.md suggests for small devices.
 // Usage: npx tsx bench/core.ts [runs=3]
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -13,6 +15,8 @@ const RUNS = Number(process.argv[2] ?? 3);
 const DEVICES = 100;
 const IDLE_MS = 5000;
 const START_TIMEOUT_MS = 30_000;
+/** Young generation capped at 1 MB semi-spaces: V8 otherwise grows it to 16 MB during start-up and keeps it. */
+const SMALL_YOUNG_FLAG = '--max-semi-space-size=1';
 
 async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -45,11 +49,11 @@ interface Sample {
   rss: number;
 }
 
-async function runGateway(dist: string, dir: string): Promise<Sample> {
+async function runGateway(dist: string, dir: string, nodeFlags: string[] = []): Promise<Sample> {
   const configPath = join(dir, 'gateway.yaml');
   await writeFile(configPath, config(dir));
   const t0 = performance.now();
-  const child = spawn(process.execPath, [join(dist, 'gateway/cli.js'), 'run', '--config', configPath], {
+  const child = spawn(process.execPath, [...nodeFlags, join(dist, 'gateway/cli.js'), 'run', '--config', configPath], {
     env: { ...process.env, LOG_FORMAT: 'json' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -146,6 +150,7 @@ async function main(): Promise<void> {
       // type errors are reported by `npm run typecheck`; the emitted JavaScript is what we measure
     }
     const gateway: Sample[] = [];
+    const smallYoung: Sample[] = [];
     const bare: Sample[] = [];
     const empty: Sample[] = [];
     for (let i = 0; i < RUNS; i++) {
@@ -154,6 +159,12 @@ async function main(): Promise<void> {
         gateway.push(await runGateway(dist, dir));
       } finally {
         await rm(dir, { recursive: true, force: true });
+      }
+      const dir2 = await mkdtemp(join(tmpdir(), 'z2m-bench-core-'));
+      try {
+        smallYoung.push(await runGateway(dist, dir2, [SMALL_YOUNG_FLAG]));
+      } finally {
+        await rm(dir2, { recursive: true, force: true });
       }
       bare.push(await runBareAedes());
       empty.push(await runBareNode());
@@ -166,6 +177,9 @@ async function main(): Promise<void> {
     console.log('| --- | --- | --- | --- |');
     console.log(
       `| zephyr2mqtt, ${DEVICES} CoAP devices (dist, coap adapter on) | ${fmt(median(gateway.map((s) => s.readyMs)), 'ms')} (/readyz 200) | ${fmt(median(gateway.map((s) => s.startMs)), 'ms')} | ${fmt(median(gateway.map((s) => s.rss)), 'MB')} |`,
+    );
+    console.log(
+      `| same, \`node ${SMALL_YOUNG_FLAG}\` | ${fmt(median(smallYoung.map((s) => s.readyMs)), 'ms')} (/readyz 200) | ${fmt(median(smallYoung.map((s) => s.startMs)), 'ms')} | ${fmt(median(smallYoung.map((s) => s.rss)), 'MB')} |`,
     );
     console.log(
       `| bare aedes 1.x broker process (baseline) | ${fmt(median(bare.map((s) => s.readyMs)), 'ms')} (listening) | n/a | ${fmt(median(bare.map((s) => s.rss)), 'MB')} |`,
