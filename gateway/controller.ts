@@ -43,6 +43,11 @@ export interface GatewayOptions {
   env?: NodeJS.ProcessEnv | undefined;
 }
 
+export interface ApplyOptions {
+  /** A device whose id changed: its state, last_seen and availability move to the new id. */
+  renamed?: { from: string; to: string };
+}
+
 /** Sections that only take effect on a restart: a reload keeps the running values and says so. */
 const RESTART_ONLY = ['broker', 'http', 'gateway.base_topic', 'gateway.data_dir'] as const;
 
@@ -237,7 +242,7 @@ export class Gateway {
   }
 
   /** Edit the config file (comments kept), validate the result, write it atomically, then apply it. */
-  editConfig(edit: (doc: Document) => void, what: string): Promise<ConfigDiff> {
+  editConfig(edit: (doc: Document) => void, what: string, options: ApplyOptions = {}): Promise<ConfigDiff> {
     return this.#serialized(async () => {
       const file = this.#requireConfigPath();
       const doc = parseForEdit(await readConfigText(file));
@@ -259,7 +264,7 @@ export class Gateway {
         throw err;
       }
       await writeFileAtomic(file, text);
-      const diff = await this.applyConfig(next);
+      const diff = await this.applyConfig(next, options);
       this.metrics.configReloads.inc({ result: 'ok' });
       this.logger.info({ ...diff }, what);
       return diff;
@@ -278,7 +283,10 @@ export class Gateway {
   }
 
   /** Apply a new, already validated config without dropping MQTT clients. */
-  async applyConfig(candidate: GatewayConfig): Promise<ConfigDiff & { restart_required?: string[] }> {
+  async applyConfig(
+    candidate: GatewayConfig,
+    options: ApplyOptions = {},
+  ): Promise<ConfigDiff & { restart_required?: string[] }> {
     const restart = RESTART_ONLY.filter(
       (key) => JSON.stringify(pick(candidate, key)) !== JSON.stringify(pick(this.config, key)),
     );
@@ -292,7 +300,8 @@ export class Gateway {
     if (next.gateway.log_level !== this.config.gateway.log_level) this.logger.level = next.gateway.log_level;
     this.config = next;
     const propertiesBefore = new Map(this.devices.all().map((r) => [r.config.id, Object.keys(r.state)]));
-    const diff = this.devices.configure(next.devices);
+    const renamed = options.renamed;
+    const diff = this.devices.configure(next.devices, renamed ? { [renamed.to]: renamed.from } : {});
     this.metrics.devicesConfigured.set(next.devices.length);
     for (const id of diff.removed) {
       await this.#homeAssistant?.deviceRemoved(id, propertiesBefore.get(id) ?? []);
@@ -301,6 +310,18 @@ export class Gateway {
       this.event('device_left', { id });
     }
     for (const id of diff.added) this.event('device_joined', { id });
+    const carried = renamed ? this.devices.get(renamed.to) : undefined;
+    if (carried && Object.keys(carried.state).length > 0)
+      await this.publishJson(topics.deviceState(this.base, carried.config.id), carried.state, { retain: true });
+    if (carried?.online)
+      await this.publishJson(
+        topics.deviceAvailability(this.base, carried.config.id),
+        { state: 'online' },
+        {
+          retain: true,
+          qos: 1,
+        },
+      );
     for (const module of this.modules) {
       const host = this.#hosts.get(module.kind);
       const adapterConfig = this.#adapterConfig(module.kind);

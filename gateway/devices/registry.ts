@@ -13,18 +13,23 @@ export interface DeviceRecord {
 export class DeviceRegistry {
   readonly #devices = new Map<string, DeviceRecord>();
 
-  /** Replace the configured device list, keeping runtime state of devices that stay. */
-  configure(devices: readonly DeviceConfig[]): { added: string[]; removed: string[]; changed: string[] } {
+  /** Replace the configured device list, keeping runtime state of devices that stay. `carry` maps a new id to
+   * the old id whose runtime state it inherits (a rename); the old id still counts as removed. */
+  configure(
+    devices: readonly DeviceConfig[],
+    carry: Readonly<Record<string, string>> = {},
+  ): { added: string[]; removed: string[]; changed: string[] } {
     const added: string[] = [];
     const changed: string[] = [];
     const next = new Map<string, DeviceRecord>();
     for (const config of devices) {
       const existing = this.#devices.get(config.id);
+      const inherited = existing ?? (carry[config.id] ? this.#devices.get(carry[config.id] as string) : undefined);
       if (!existing) added.push(config.id);
       else if (JSON.stringify(existing.config) !== JSON.stringify(config)) changed.push(config.id);
       next.set(
         config.id,
-        existing ? { ...existing, config } : { config, state: {}, lastSeen: null, online: false, info: {} },
+        inherited ? { ...inherited, config } : { config, state: {}, lastSeen: null, online: false, info: {} },
       );
     }
     const removed = [...this.#devices.keys()].filter((id) => !next.has(id));

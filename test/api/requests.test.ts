@@ -189,6 +189,10 @@ describe('bridge requests', () => {
     expect(renamed).toMatchObject({ status: 'ok', data: { added: ['living'], removed: ['dev1'] } });
     let text = await readFile(gw.configPath, 'utf8');
     expect(text).toMatch(/- id: living\n\s+transport: test\n\s+name: Living room\n/);
+    // The state moves to the new id.
+    const moved = await gw.waitForMessage<Record<string, unknown>>(client, 'zephyr2mqtt/living');
+    expect(moved.temperature).toBe(20);
+    expect(await gw.waitForMessage(client, 'zephyr2mqtt/living/availability')).toEqual({ state: 'online' });
     expect(text).toContain('# Devices below are onboarded by the API');
     // The old retained state is cleared: a new subscriber gets nothing for dev1 but the new device's entry.
     const late = await gw.connect();

@@ -15,7 +15,8 @@ export async function deviceRename(gw: Gateway, data: Record<string, unknown>): 
   if (name !== undefined && typeof name !== 'string') throw new RequestError('"name" must be a string');
   if (to === undefined && name === undefined) throw new RequestError('give "to" (new id) and/or "name"');
   const change = { ...(to !== undefined ? { to } : {}), ...(name !== undefined ? { name } : {}) };
-  const diff = await gw.editConfig((doc) => renameDevice(doc, from, change), `device ${from} renamed`);
+  const renamed = to !== undefined && to !== from ? { renamed: { from, to } } : {};
+  const diff = await gw.editConfig((doc) => renameDevice(doc, from, change), `device ${from} renamed`, renamed);
   if (to !== undefined && to !== from) gw.event('device_renamed', { from, to });
   return diff;
 }
