@@ -240,11 +240,11 @@ export class JournalPersistence extends MemoryPersistence {
   override async storeRetained(packet: StoredPacket): Promise<void> {
     await super.storeRetained(packet);
     const topic = packet.topic ?? '';
+    const stored = { ...packet };
     if (!packet.payload || packet.payload.length === 0) this.#retained.delete(topic);
-    else this.#retained.set(topic, { ...packet });
+    else this.#retained.set(topic, stored);
     if (this.#replaying || !this.#journal) return;
     // Retained messages are latest-wins per topic: encoded at the flush, once per topic and write.
-    const stored = { ...packet };
     await this.#journal.appendLatest(topic, (): JournalRecord => ({ o: 'r', k: { ...encode(stored), topic } }));
   }
 
