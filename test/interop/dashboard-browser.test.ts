@@ -97,7 +97,19 @@ describe('dashboard in a browser', () => {
     expect(await putState(coapPort, 'porch-node', { temperature: 22.5 })).toBe('2.04');
     await expect.poll(() => value.textContent(), { timeout: 5000 }).toBe('22.5');
 
+    // The device page: a chart of the values so far, updated live without wiping what the user is typing.
+    await page.locator('tr[data-device="porch-node"] a').click();
     await mkdir('test-artifacts', { recursive: true });
+    await page.fill('#set-payload', '{"led": true}');
+    const caption = page.locator('#device-charts figcaption');
+    await expect.poll(() => caption.textContent(), { timeout: 5000 }).toContain('last 22.5');
+    expect(await putState(coapPort, 'porch-node', { temperature: 23 })).toBe('2.04');
+    await expect.poll(() => caption.textContent(), { timeout: 5000 }).toContain('last 23 ');
+    expect(await page.inputValue('#set-payload')).toBe('{"led": true}');
+    await page.screenshot({ path: 'test-artifacts/dashboard-device.png', fullPage: true });
+    await page.goto(`${gw.httpUrl}/#/devices`);
+
+    await page.locator('tr[data-device="porch-node"]').waitFor();
     await page.screenshot({ path: 'test-artifacts/dashboard-devices.png', fullPage: true });
     await page.close();
   });

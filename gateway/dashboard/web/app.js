@@ -115,7 +115,11 @@ function render() {
   const state = snapshot.bridge_state?.state ?? 'offline';
   bs.textContent = `bridge ${state}`;
   bs.className = `pill ${state}`;
-  if (page === 'device' && rest[0]) return renderDevice(decodeURIComponent(rest.join('/')));
+  if (page === 'device' && rest[0]) {
+    const id = decodeURIComponent(rest.join('/'));
+    return shownDevice === id ? refreshDeviceLive(id) : renderDevice(id);
+  }
+  shownDevice = undefined;
   if (page === 'join') return renderJoin();
   if (page === 'status') return renderStatus();
   if (page === 'logs') return renderLogs();
@@ -170,31 +174,22 @@ function renderDevices() {
   );
 }
 
+/** The device shown on the device page; live changes refresh only its values and charts, never its forms. */
+/** @type {string | undefined} */
+let shownDevice;
+let liveRefresh = 0;
+
 /** @param {string} id */
 async function renderDevice(id) {
+  shownDevice = id;
   const detail = await api(`/api/devices/${encodeURIComponent(id)}`);
   const entry = /** @type {DeviceEntry | null} */ (detail.entry);
-  const charts = Object.entries(/** @type {Record<string, {t: number, v: number}[]>} */ (detail.history)).map(
-    ([prop, points]) => h('div', {}, [h('h3', {}, [prop]), chart(points)]),
-  );
   const setBox = /** @type {HTMLTextAreaElement} */ (h('textarea', { id: 'set-payload' }, ['{}']));
   const setResult = h('p', { class: 'muted' });
   const nameInput = /** @type {HTMLInputElement} */ (h('input', { value: entry?.name ?? '' }));
   view.replaceChildren(
-    h('section', { class: 'card' }, [
-      h('h2', {}, [entry?.name ?? id, ' ', h('span', { class: `pill ${detail.availability}` }, [detail.availability])]),
-      h('p', { class: 'muted' }, [
-        `${entry?.transport ?? '?'} · ${entry?.address ?? ''} · last seen ${detail.state.last_seen ?? '–'}`,
-      ]),
-      values(detail.state),
-    ]),
-    h(
-      'section',
-      { class: 'grid' },
-      charts.length
-        ? charts.map((c) => h('div', { class: 'card' }, [c]))
-        : [h('p', { class: 'muted' }, ['No numeric history in the last hour.'])],
-    ),
+    h('section', { class: 'card', id: 'device-live' }),
+    h('section', { class: 'grid', id: 'device-charts' }),
     h('section', { class: 'card' }, [
       h('h3', {}, ['Send a command (/set)']),
       setBox,
@@ -220,42 +215,83 @@ async function renderDevice(id) {
     ]),
     h('section', { class: 'card' }, [
       h('h3', {}, ['Discovered resources / services']),
-      h('pre', {}, [JSON.stringify(entry?.info ?? {}, null, 2)]),
+      h('pre', { id: 'device-info' }, [JSON.stringify(entry?.info ?? {}, null, 2)]),
     ]),
-    h('section', { class: 'card' }, [
-      h('h3', {}, ['Raw topics']),
-      h('pre', {}, [
-        Object.entries(detail.topics)
-          .map(([t, p]) => `${t}  ${p}`)
-          .join('\n'),
-      ]),
-    ]),
+    h('section', { class: 'card' }, [h('h3', {}, ['Raw topics']), h('pre', { id: 'device-topics' })]),
   );
+  fillDeviceLive(id, detail);
 }
 
+/** At most one fetch of the device's history per second while changes stream in. @param {string} id */
+function refreshDeviceLive(id) {
+  const now = Date.now();
+  if (now - liveRefresh < 1000) return;
+  liveRefresh = now;
+  void api(`/api/devices/${encodeURIComponent(id)}`).then((detail) => {
+    if (shownDevice === id) fillDeviceLive(id, detail);
+  });
+}
+
+/** @param {string} id @param {any} detail */
+function fillDeviceLive(id, detail) {
+  const entry = /** @type {DeviceEntry | null} */ (detail.entry);
+  const where = [entry?.transport, entry?.address, `last seen ${detail.state.last_seen ?? '–'}`].filter(Boolean);
+  document
+    .getElementById('device-live')
+    ?.replaceChildren(
+      h('h2', {}, [entry?.name ?? id, ' ', h('span', { class: `pill ${detail.availability}` }, [detail.availability])]),
+      h('p', { class: 'muted' }, [where.join(' · ')]),
+      values(detail.state),
+    );
+  const charts = Object.entries(/** @type {Record<string, {t: number, v: number}[]>} */ (detail.history));
+  document
+    .getElementById('device-charts')
+    ?.replaceChildren(
+      ...(charts.length
+        ? charts.map(([prop, points]) => h('div', { class: 'card' }, [h('h3', {}, [prop]), chart(points)]))
+        : [h('p', { class: 'muted' }, ['No numeric history in the last hour.'])]),
+    );
+  const info = document.getElementById('device-info');
+  if (info) info.textContent = JSON.stringify(entry?.info ?? {}, null, 2);
+  const topics = document.getElementById('device-topics');
+  if (topics) {
+    topics.textContent = Object.entries(detail.topics)
+      .map(([t, p]) => `${t}  ${p}`)
+      .join('\n');
+  }
+}
+
+/** A line chart of the points, from the first point (at most an hour back) to now, with min/max/last. */
 /** @param {{t: number, v: number}[]} points */
 function chart(points) {
   const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
   svg.setAttribute('class', 'chart');
   svg.setAttribute('viewBox', '0 0 300 100');
   svg.setAttribute('preserveAspectRatio', 'none');
-  if (points.length > 0) {
-    const t0 = Date.now() - 3600_000;
-    const vs = points.map((p) => p.v);
-    const min = Math.min(...vs),
-      max = Math.max(...vs),
-      span = max - min || 1;
-    const line = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
-    line.setAttribute(
-      'points',
-      points.map((p) => `${((p.t - t0) / 3600_000) * 300},${95 - ((p.v - min) / span) * 90}`).join(' '),
-    );
-    svg.append(line);
-    const title = document.createElementNS('http://www.w3.org/2000/svg', 'title');
-    title.textContent = `min ${min} · max ${max} · ${points.length} points`;
-    svg.append(title);
-  }
-  return svg;
+  const figure = h('figure', { class: 'chart' }, [svg]);
+  if (points.length === 0) return figure;
+  const now = Date.now();
+  const first = points[0]?.t ?? now;
+  const t0 = Math.max(now - 3600_000, Math.min(first, now - 60_000));
+  const vs = points.map((p) => p.v);
+  const min = Math.min(...vs);
+  const max = Math.max(...vs);
+  const span = max - min || 1;
+  const line = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
+  line.setAttribute(
+    'points',
+    points
+      .map((p) => `${(((p.t - t0) / (now - t0)) * 300).toFixed(1)},${(95 - ((p.v - min) / span) * 90).toFixed(1)}`)
+      .join(' '),
+  );
+  svg.append(line);
+  const minutes = Math.round((now - t0) / 60_000);
+  figure.append(
+    h('figcaption', { class: 'muted' }, [
+      `last ${vs.at(-1)} · min ${min} · max ${max} · ${points.length} points over ${minutes} min`,
+    ]),
+  );
+  return figure;
 }
 
 /** @param {string} label @param {() => unknown} onClick @param {string} [cls] */
