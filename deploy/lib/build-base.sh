@@ -57,7 +57,7 @@ make_rootfs() {
     tgz="$(npm_tarball "$npm_spec")"
     hooks+=(--customize-hook="mkdir -p \"\$1/usr/local/lib/node_modules/npm\" && tar -xzf '$tgz' --strip-components=1 -C \"\$1/usr/local/lib/node_modules/npm\" && ln -sf ../lib/node_modules/npm/bin/npm-cli.js \"\$1/usr/local/bin/npm\" && ln -sf ../lib/node_modules/npm/bin/npx-cli.js \"\$1/usr/local/bin/npx\"")
   fi
-  echo "base: mmdebstrap $suite $arch $flavour -> $tarball"
+  echo "base: mmdebstrap $suite $arch $flavour -> $tarball" >&2
   # shellcheck disable=SC2016 # "$1" in a hook is expanded by mmdebstrap's hook shell: the rootfs directory.
   mmdebstrap --quiet --mode=root --format=tar --architectures="$arch" --variant="$mm_variant" \
     --include="$(field "$flavour" | tr ' ' ',')" "${slim_opts[@]}" "${hooks[@]}" \
@@ -74,7 +74,7 @@ make_image() {
   if ! podman image exists "$tag"; then
     mkdir -p "$cache_dir"
     [ -s "$tarball" ] || make_rootfs "$flavour" "$mm_variant" "$tarball"
-    echo "base: importing $tarball as $tag"
+    echo "base: importing $tarball as $tag" >&2
     ctr="$(buildah from --arch "$oci_arch" ${variant:+--variant "$variant"} scratch)"
     mnt="$(buildah mount "$ctr")"
     if ! tar -xf "$tarball" -C "$mnt"; then
