@@ -12,13 +12,14 @@ const addons = [
   ['@abandonware/bluetooth-hci-socket', (m) => typeof m === 'function'],
   ['@serialport/bindings-cpp/dist/serialport-bindings.js', (m) => typeof m.binding?.open === 'function'],
   ['usb', (m) => typeof m.getDeviceList === 'function'],
-  ['cbor-extract', (m) => typeof m.extractStrings === 'function'],
+  ['cbor-extract', (m) => typeof m.extractStrings === 'function', 'cbor-x'],
 ];
 
 let failed = 0;
-for (const [name, looksRight] of addons) {
+// An addon may be nested under the package that uses it (npm overrides, version conflicts): resolve it from there.
+for (const [name, looksRight, usedBy] of addons) {
   try {
-    const mod = appRequire(name);
+    const mod = (usedBy ? createRequire(appRequire.resolve(usedBy)) : appRequire)(name);
     if (!looksRight(mod)) throw new Error('loaded, but its exports are not the native binding');
     console.log(`addon ok: ${name} (${process.platform}-${process.arch})`);
   } catch (err) {
