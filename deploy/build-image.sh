@@ -70,6 +70,15 @@ if [ "$bases" = local ]; then
   done
 fi
 
+# buildah 1.28 leaves a working container behind for a stage used only by COPY --from: remove what this run adds.
+mapfile -t containers_before < <(buildah containers -q)
+remove_build_leftovers() {
+  local id
+  for id in $(buildah containers -q); do
+    printf '%s\n' "${containers_before[@]}" | grep -qx "$id" || buildah rm "$id" >/dev/null
+  done
+}
+
 podman manifest exists "$image:$version" && podman manifest rm "$image:$version" >/dev/null
 podman manifest create "$image:$version" >/dev/null
 
@@ -89,6 +98,8 @@ for arch in "${arch_list[@]}"; do
   podman cp "$ctr:/usr/share/zephyr2mqtt/sbom.cdx.json" "$out/zephyr2mqtt-$version-$arch.sbom.cdx.json"
   podman rm "$ctr" >/dev/null
 done
+
+remove_build_leftovers
 
 phase 'export'
 archive="$out/zephyr2mqtt-$version.oci.tar"
