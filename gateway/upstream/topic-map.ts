@@ -1,4 +1,6 @@
 // Topic mappings like Mosquitto's `topic <pattern> <direction> <qos> <local prefix> <remote prefix>` lines.
+
+import { filterMatchesTopic } from '../broker/topic-filter.js';
 import type { TopicMapping, UpstreamConfig } from './config.js';
 
 export interface ResolvedMapping {
@@ -39,7 +41,7 @@ export function resolveMappings(config: UpstreamConfig, baseTopic: string, gatew
 /** Where a local publish goes upstream: the first `out`/`both` mapping that matches wins. */
 export function routeOut(mappings: readonly ResolvedMapping[], localTopic: string): Route | undefined {
   for (const m of mappings) {
-    if (m.direction === 'in' || !topicMatches(m.localFilter, localTopic)) continue;
+    if (m.direction === 'in' || !filterMatchesTopic(m.localFilter, localTopic)) continue;
     return { topic: m.remotePrefix + localTopic.slice(m.localPrefix.length), qos: m.qos };
   }
   return undefined;
@@ -48,22 +50,8 @@ export function routeOut(mappings: readonly ResolvedMapping[], localTopic: strin
 /** Where an upstream message goes locally: the first `in`/`both` mapping that matches wins. */
 export function routeIn(mappings: readonly ResolvedMapping[], remoteTopic: string): Route | undefined {
   for (const m of mappings) {
-    if (m.direction === 'out' || !topicMatches(m.remoteFilter, remoteTopic)) continue;
+    if (m.direction === 'out' || !filterMatchesTopic(m.remoteFilter, remoteTopic)) continue;
     return { topic: m.localPrefix + remoteTopic.slice(m.remotePrefix.length), qos: m.qos };
   }
   return undefined;
-}
-
-/** MQTT filter matching (`+` one level, `#` the rest); `$` topics never match a leading wildcard. */
-export function topicMatches(filter: string, topic: string): boolean {
-  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    const part = f[i];
-    if (part === '#') return true;
-    if (i >= t.length) return false;
-    if (part !== '+' && part !== t[i]) return false;
-  }
-  return f.length === t.length;
 }

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { filterMatchesTopic as topicMatches } from '../../gateway/broker/topic-filter.js';
 import { type ChildGateway, CLI, runCli, startChildGateway } from '../helpers/child-gateway.js';
-import { topicMatches } from '../helpers/gateway.js';
 
 function configText(dir: string, opts: { mqttPort?: number; httpPort?: number; devices?: string } = {}): string {
   return `# lifecycle test config

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { stringify } from 'yaml';
 import type { AdapterModule } from '../../gateway/adapter.js';
+import { filterMatchesTopic } from '../../gateway/broker/topic-filter.js';
 import { parseConfigText } from '../../gateway/config/load.js';
 import type { GatewayConfigInput } from '../../gateway/config/schema.js';
 import { Gateway, gatewayConfigSchema } from '../../gateway/controller.js';
@@ -128,7 +129,7 @@ export async function startTestGateway(
     ): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         const onMessage = (t: string, buf: Buffer) => {
-          if (!topicMatches(topic, t)) return;
+          if (!filterMatchesTopic(topic, t)) return;
           let payload: unknown = buf.toString('utf8');
           try {
             payload = JSON.parse(buf.toString('utf8'));
@@ -189,14 +190,4 @@ export async function startTestGateway(
     },
   };
   return tg;
-}
-
-export function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (f[i] !== '+' && f[i] !== t[i]) return false;
-  }
-  return f.length === t.length;
 }

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { filterMatchesTopic as topicMatches } from '../../gateway/broker/topic-filter.js';
 import { reconnectDelayMs } from '../../gateway/upstream/backoff.js';
 import { upstreamConfigSchema } from '../../gateway/upstream/config.js';
 import { describeConnectError, redactUrl } from '../../gateway/upstream/describe-error.js';
 import { RateLimiter } from '../../gateway/upstream/rate-limiter.js';
-import { resolveMappings, routeIn, routeOut, topicMatches } from '../../gateway/upstream/topic-map.js';
+import { resolveMappings, routeIn, routeOut } from '../../gateway/upstream/topic-map.js';
 
 describe('topic mappings', () => {
   it('defaults to <base>/# out to <remote_prefix><gateway-id>/...', () => {
