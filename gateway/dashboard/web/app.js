@@ -222,14 +222,23 @@ async function renderDevice(id) {
   fillDeviceLive(id, detail);
 }
 
-/** At most one fetch of the device's history per second while changes stream in. @param {string} id */
+/** At most one fetch of the device's history per second while changes stream in; the last change always lands. */
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let liveTimer;
+
+/** @param {string} id */
 function refreshDeviceLive(id) {
-  const now = Date.now();
-  if (now - liveRefresh < 1000) return;
-  liveRefresh = now;
-  void api(`/api/devices/${encodeURIComponent(id)}`).then((detail) => {
-    if (shownDevice === id) fillDeviceLive(id, detail);
-  });
+  if (liveTimer) return;
+  liveTimer = setTimeout(
+    () => {
+      liveTimer = undefined;
+      liveRefresh = Date.now();
+      void api(`/api/devices/${encodeURIComponent(id)}`).then((detail) => {
+        if (shownDevice === id) fillDeviceLive(id, detail);
+      });
+    },
+    Math.max(0, liveRefresh + 1000 - Date.now()),
+  );
 }
 
 /** @param {string} id @param {any} detail */
