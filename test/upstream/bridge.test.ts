@@ -8,6 +8,7 @@ import {
   makeBridge,
   observe,
   publishMany,
+  reservedUpstreamPort,
   startLocalBroker,
   startUpstreamAedes,
   startUpstreamAedesWs,
@@ -72,9 +73,7 @@ describe('upstream bridge against aedes', () => {
     const local = await startLocalBroker(dir);
     cleanups.push(() => local.broker.close());
     // Reserve a port, then start the upstream on it only after the backlog built up.
-    const probe = await startUpstreamAedes();
-    const port = probe.port;
-    await probe.close();
+    const port = await reservedUpstreamPort();
     const b = makeBridge(local.broker, dir, { url: `mqtt://127.0.0.1:${port}` });
     cleanups.push(() => b.bridge.stop());
     await b.bridge.start();
@@ -151,9 +150,7 @@ describe('upstream bridge against aedes', () => {
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const local = await startLocalBroker(dir);
     cleanups.push(() => local.broker.close());
-    const probe = await startUpstreamAedes();
-    const port = probe.port;
-    await probe.close();
+    const port = await reservedUpstreamPort();
     const b = makeBridge(local.broker, dir, { url: `mqtt://127.0.0.1:${port}`, drain_rate: 100 });
     cleanups.push(() => b.bridge.stop());
     await b.bridge.start();

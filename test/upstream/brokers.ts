@@ -68,6 +68,13 @@ export async function startUpstreamAedes(
 }
 
 /** aedes behind a WebSocket server (ws://127.0.0.1:<port>/mqtt). */
+/** A port where an upstream can be started later (the backlog builds up while nothing listens there). */
+export async function reservedUpstreamPort(): Promise<number> {
+  const probe = await startUpstreamAedes();
+  await probe.close();
+  return probe.port;
+}
+
 export async function startUpstreamAedesWs(): Promise<InProcessUpstream> {
   const aedes = await Aedes.createBroker();
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/mqtt' });

@@ -3,7 +3,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeBridge, observe, publishMany, startLocalBroker, startUpstreamAedes } from './brokers.js';
+import {
+  makeBridge,
+  observe,
+  publishMany,
+  reservedUpstreamPort,
+  startLocalBroker,
+  startUpstreamAedes,
+} from './brokers.js';
 import { tempDir } from './queue-helpers.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -25,9 +32,7 @@ describe('full upstream queue', () => {
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const local = await startLocalBroker(dir);
     cleanups.push(() => local.broker.close());
-    const probe = await startUpstreamAedes();
-    const port = probe.port;
-    await probe.close();
+    const port = await reservedUpstreamPort();
     const b = makeBridge(local.broker, dir, {
       url: `mqtt://127.0.0.1:${port}`,
       queue: { max_bytes: 1024 * 1024, when_full: 'drop_oldest', fsync: 'never' },
