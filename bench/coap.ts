@@ -2,6 +2,7 @@
 // zephyr2mqtt side by side with Eclipse Ponte 0.0.16 in the same run, plus the gateway's RSS over the run.
 // Both servers run as child processes; this process is the load generator and the MQTT subscriber.
 //   npx tsx bench/coap.ts [--requests 200000] [--ponte-requests 20000] [--inflight 32]
+// --ponte-requests 0 skips Ponte; GW_NODE_OPTIONS adds node flags to the gateway process (e.g. "--cpu-prof").
 // Ponte is installed on demand into bench/peers (its own package.json; never in the root package).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -52,6 +53,8 @@ interface Result {
   rssEndMb?: number;
   /** Server CPU seconds (user + system) spent during the run: a load-independent cost per message. */
   cpuSeconds: number;
+  /** CPU seconds of this process (load generator + subscriber), which shares the machine's two cores. */
+  clientCpuSeconds: number;
 }
 
 async function freeTcpPort(): Promise<number> {
@@ -131,7 +134,15 @@ async function startGateway(): Promise<Server> {
   await writeFile(configPath, stringify(config));
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(root, 'gateway', 'cli.ts'), 'run', '--config', configPath],
+    [
+      ...(process.env.GW_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []),
+      '--import',
+      'tsx',
+      join(root, 'gateway', 'cli.ts'),
+      'run',
+      '--config',
+      configPath,
+    ],
     {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -222,6 +233,7 @@ async function run(server: Server, requests: number): Promise<Result> {
   const rssStart: number[] = [];
   const rssMid: number[] = [];
   const cpuBefore = cpuSeconds(server.child.pid);
+  const clientCpuBefore = process.cpuUsage();
   let next = 0;
   let failures = 0;
   const started = performance.now();
@@ -249,6 +261,7 @@ async function run(server: Server, requests: number): Promise<Result> {
   const seconds = (performance.now() - started) / 1000;
   const rssEnd = rssMb(server.child.pid);
   const cpu = cpuSeconds(server.child.pid) - cpuBefore;
+  const clientCpu = process.cpuUsage(clientCpuBefore);
   await client.stop();
   await subscriber.endAsync();
   latencies.sort((a, b) => a - b);
@@ -266,6 +279,7 @@ async function run(server: Server, requests: number): Promise<Result> {
     rssMidMb: rssMid[0],
     rssEndMb: rssEnd,
     cpuSeconds: cpu,
+    clientCpuSeconds: (clientCpu.user + clientCpu.system) / 1e6,
   };
 }
 
@@ -281,19 +295,20 @@ async function measure(start: () => Promise<Server>, requests: number): Promise<
 }
 
 const ours = await measure(startGateway, Number(args.requests));
-const ponte = await measure(startPonte, Number(args['ponte-requests']));
+const ponteRequests = Number(args['ponte-requests']);
+const ponte = ponteRequests > 0 ? await measure(startPonte, ponteRequests) : undefined;
 
 const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
 console.log(`CoAP PUT (CON, JSON) -> MQTT subscriber, ${inflight} in flight, loopback IPv4`);
 console.log(`Machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}\n`);
 console.log(
-  '| Server | Requests | Delivered | msgs/s | p50 ms | p99 ms | server CPU µs/msg | msgs per server CPU-s | RSS 25 % / 50 % / end (MB) | RSS growth 25 %→end |',
+  '| Server | Requests | Delivered | msgs/s | p50 ms | p99 ms | server CPU µs/msg | msgs per server CPU-s | RSS 25 % / 50 % / end (MB) | RSS growth 25 %→end | bench client CPU µs/msg |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|');
-for (const r of [ours, ponte]) {
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+for (const r of ponte ? [ours, ponte] : [ours]) {
   const perMsg = (r.cpuSeconds / r.delivered) * 1e6;
   console.log(
-    `| ${r.name} | ${r.requests} | ${r.delivered} | ${fmt(r.rate, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(perMsg, 0)} | ${fmt(r.delivered / r.cpuSeconds, 0)} | ${fmt(r.rssStartMb)} / ${fmt(r.rssMidMb)} / ${fmt(r.rssEndMb)} | ${growth(r)} |`,
+    `| ${r.name} | ${r.requests} | ${r.delivered} | ${fmt(r.rate, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(perMsg, 0)} | ${fmt(r.delivered / r.cpuSeconds, 0)} | ${fmt(r.rssStartMb)} / ${fmt(r.rssMidMb)} / ${fmt(r.rssEndMb)} | ${growth(r)} | ${fmt((r.clientCpuSeconds / r.delivered) * 1e6, 0)} |`,
   );
 }
 function growth(r: Result): string {
@@ -301,10 +316,12 @@ function growth(r: Result): string {
   const pct = ((r.rssEndMb - r.rssStartMb) / r.rssStartMb) * 100;
   return `${pct >= 0 ? '+' : ''}${pct.toFixed(0)} %`;
 }
-const cpuRatio = ours.delivered / ours.cpuSeconds / (ponte.delivered / ponte.cpuSeconds);
-console.log(
-  `\nzephyr2mqtt / Ponte: ${fmt(ours.rate / ponte.rate, 1)}x msgs/s, ${fmt(cpuRatio, 1)}x msgs per CPU-second`,
-);
+if (ponte) {
+  const cpuRatio = ours.delivered / ours.cpuSeconds / (ponte.delivered / ponte.cpuSeconds);
+  console.log(
+    `\nzephyr2mqtt / Ponte: ${fmt(ours.rate / ponte.rate, 1)}x msgs/s, ${fmt(cpuRatio, 1)}x msgs per CPU-second`,
+  );
+}
 console.log(
   `Load average during the run: ${loadavg()
     .map((l) => l.toFixed(1))
