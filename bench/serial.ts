@@ -3,6 +3,11 @@
 // The gateway runs in this process (its CPU time is what is measured); the load generator and the MQTT
 // subscriber run in a child process (`bench/serial.ts --load ...`) so they do not share its event loop.
 // No peer is named for serial: the reference is the line rate. `SERIAL_BENCH_SECONDS` sets the window (default 5).
+// Each gateway row runs twice, alternately, in the same run: with the serial adapter's event-loop tty reader (the
+// default) and with serialport's own thread-pool reader (the previous default), next to both readers alone.
+// Latency is split: writer -> gateway (the gateway's own broker sees the state publish; both processes stamp with
+// the system-wide monotonic clock) and writer -> MQTT subscriber (the child); the writer's own write time is shown
+// too, since a lagging writer inflates both.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -14,8 +19,13 @@ import mqtt from 'mqtt';
 import { SmpClient } from '../adapters/common/smp/client.js';
 import { encodeSmpMessage } from '../adapters/common/smp/packet.js';
 import { encodeSerialFrames } from '../adapters/common/smp/serial-frame.js';
+import type { SerialAdapterConfig } from '../adapters/serial/config.js';
+import { serialAdapterModule } from '../adapters/serial/index.js';
 import { LineDemux } from '../adapters/serial/line-demux.js';
 import { LineSplitter } from '../adapters/serial/line-splitter.js';
+import { SerialAdapter } from '../adapters/serial/serial-adapter.js';
+import { openTtyReader } from '../adapters/serial/tty-reader.js';
+import type { AdapterContext } from '../gateway/adapter.js';
 import { startTestGateway } from '../test/helpers/gateway.js';
 import { startPtyPair } from '../test/sim/serial/pty-pair.js';
 
@@ -25,7 +35,17 @@ interface LoadResult {
   ndjsonSent: number;
   ndjsonReceived: number;
   latenciesMs: number[];
+  /** seq -> monotonic ms when the writer called write() for the chunk holding that NDJSON line. */
+  sentAt: Record<number, number>;
+  /** Duration of each write() call of the writer (call -> callback). */
+  writeMs: number[];
 }
+
+type Mode = 'serialport only' | 'tty reader only' | 'gateway' | 'gateway, no /log';
+type Reader = 'tty' | 'binding';
+
+/** System-wide monotonic clock in ms: comparable between the gateway and the load process. */
+const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 const BASE = 'zephyr2mqtt';
 
@@ -39,21 +59,28 @@ if (process.argv[2] === '--load') {
 
 async function main(): Promise<void> {
   const seconds = Number(process.env.SERIAL_BENCH_SECONDS ?? 5);
-  const rows: string[] = [];
-  rows.push(await scenario(0, seconds, 'gateway'));
+  // SERIAL_BENCH_ONLY: a regular expression on "<rate> | <receiver> | <reader>" selects rows (repeats, profiling).
+  const only = process.env.SERIAL_BENCH_ONLY ? new RegExp(process.env.SERIAL_BENCH_ONLY) : undefined;
+  const plan: Array<[number, Mode, Reader]> = [[0, 'gateway', 'tty']];
   for (const baud of [115_200, 1_000_000]) {
-    rows.push(await scenario(baud, seconds, 'serialport only'));
-    rows.push(await scenario(baud, seconds, 'gateway'));
-    rows.push(await scenario(baud, seconds, 'gateway, no /log'));
+    plan.push([baud, 'serialport only', 'binding'], [baud, 'tty reader only', 'tty']);
+    for (const mode of ['gateway', 'gateway, no /log'] as const)
+      plan.push([baud, mode, 'binding'], [baud, mode, 'tty']);
+  }
+  const rows: string[] = [];
+  for (const [baud, mode, reader] of plan) {
+    if (only && !only.test(`${baud > 0 ? `${baud} baud` : 'idle'} | ${mode} | ${reader}`)) continue;
+    rows.push(await scenario(baud, seconds, mode, reader));
   }
   console.log(
     `Machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? 'unknown CPU'}; Node ${process.version}; ${seconds} s per row\n`,
   );
   console.log(
-    '| Line rate | Receiver | Offered B/s | Sent B/s | NDJSON lines delivered | Latency p50 / p99 / max (ms) | Gateway CPU (% of one core) | CPU per 115200-baud equivalent |',
+    '| Line rate | Receiver | Reader | Offered B/s | Sent B/s | NDJSON lines delivered | Writer → gateway p50 / p99 / max (ms) | Writer → subscriber p50 / p99 / max (ms) | Writer write() p99 (ms) | Gateway CPU (% of one core) | CPU per 115200-baud equivalent |',
   );
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
+  if (only) return;
   console.log('\nDecode path alone (line splitter + demux + NDJSON/SMP decoding, no I/O, one core):\n');
   console.log(decodeOnly());
 }
@@ -114,7 +141,7 @@ function mixedItem(item: number, seq: number, smpFrames: Buffer): Buffer {
 }
 
 /** Reads the pty with serialport and drops the bytes: the transport's own cost, the floor under the gateway. */
-async function serialportOnly(path: string): Promise<{ mqttUrl: string; stop(): Promise<void> }> {
+async function serialportOnly(path: string): Promise<Target> {
   const port = new SerialPortStream({ binding: autoDetect(), path, baudRate: 115_200, autoOpen: false });
   await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
   let bytes = 0;
@@ -124,27 +151,77 @@ async function serialportOnly(path: string): Promise<{ mqttUrl: string; stop(): 
   return { mqttUrl: '-', stop: () => new Promise<void>((resolve) => port.close(() => resolve(void bytes))) };
 }
 
-async function withGateway(path: string, log: boolean): Promise<{ mqttUrl: string; stop(): Promise<void> }> {
-  const gw = await startTestGateway({
-    adapters: { serial: { enabled: true } },
-    devices: [{ id: 'board', transport: 'serial', path, baud_rate: 115_200, log }],
+/** The bench's own floor for the new path: serialport opens and configures the port, the tty reader reads it. */
+async function ttyReaderOnly(path: string): Promise<Target> {
+  const port = new SerialPortStream({ binding: autoDetect(), path, baudRate: 115_200, autoOpen: false });
+  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+  let bytes = 0;
+  const reader = await openTtyReader(path, {
+    data: (chunk) => {
+      bytes += chunk.length;
+    },
+    end: () => {},
+  });
+  if (!reader) throw new Error(`no tty reader for ${path}`);
+  return {
+    mqttUrl: '-',
+    stop: () => {
+      reader.close();
+      return new Promise<void>((resolve) => port.close(() => resolve(void bytes)));
+    },
+  };
+}
+
+interface Target {
+  mqttUrl: string;
+  /** seq -> monotonic ms when the gateway's broker saw the state publish carrying it. */
+  publishedAt?: Map<number, number>;
+  stop(): Promise<void>;
+}
+
+async function withGateway(path: string, log: boolean, reader: Reader): Promise<Target> {
+  // Bench-only: the gateway builds adapters from the registry's module, so the reader is chosen by swapping its
+  // factory for the duration of this gateway (SerialAdapterDeps.ttyReader; config does not expose it).
+  const create = serialAdapterModule.create;
+  serialAdapterModule.create = (config: SerialAdapterConfig, ctx: AdapterContext) =>
+    new SerialAdapter(config, ctx, { ttyReader: reader === 'tty' });
+  let gw: Awaited<ReturnType<typeof startTestGateway>>;
+  try {
+    gw = await startTestGateway({
+      adapters: { serial: { enabled: true } },
+      devices: [{ id: 'board', transport: 'serial', path, baud_rate: 115_200, log }],
+    });
+  } finally {
+    serialAdapterModule.create = create;
+  }
+  const publishedAt = new Map<number, number>();
+  // In-process tap on the broker: a regex on the payload, so it adds next to nothing to the measured CPU.
+  const untap = gw.gateway.broker.subscribe(`${BASE}/board`, (msg) => {
+    const m = /"seq":(\d+)/.exec(msg.payload.toString('latin1'));
+    if (m) publishedAt.set(Number(m[1]), now());
   });
   const probe = await gw.connect();
   await gw.waitForMessage(probe, `${BASE}/board/availability`, (p: { state: string }) => p.state === 'online');
-  return { mqttUrl: gw.mqttUrl, stop: () => gw.stop() };
+  await probe.endAsync();
+  return {
+    mqttUrl: gw.mqttUrl,
+    publishedAt,
+    stop: () => {
+      untap();
+      return gw.stop();
+    },
+  };
 }
 
-async function scenario(
-  baud: number,
-  seconds: number,
-  mode: 'gateway' | 'gateway, no /log' | 'serialport only',
-): Promise<string> {
+async function scenario(baud: number, seconds: number, mode: Mode, reader: Reader): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-serial-'));
   const pty = await startPtyPair(dir);
   const target =
     mode === 'serialport only'
       ? await serialportOnly(pty.gatewayPath)
-      : await withGateway(pty.gatewayPath, mode === 'gateway');
+      : mode === 'tty reader only'
+        ? await ttyReaderOnly(pty.gatewayPath)
+        : await withGateway(pty.gatewayPath, mode === 'gateway', reader);
   try {
     const child = spawn(
       process.execPath,
@@ -175,11 +252,18 @@ async function scenario(
     });
     const { load, cpu, wall } = result;
     const cpuPct = ((cpu.user + cpu.system) / 1000 / wall) * 100;
-    const lat = load.latenciesMs.sort((a, b) => a - b);
-    const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]?.toFixed(2) ?? 'n/a';
+    const toGateway: number[] = [];
+    for (const [seq, at] of target.publishedAt ?? []) {
+      const sent = load.sentAt[seq];
+      if (sent !== undefined) toGateway.push(at - sent);
+    }
     const sentRate = load.bytes / load.seconds;
     const perDevice = sentRate > 0 ? `${(cpuPct / (sentRate / 11_520)).toFixed(2)} %` : 'n/a';
-    return `| ${baud > 0 ? `${baud} baud` : 'idle'} | ${mode} | ${(baud / 10).toFixed(0)} | ${sentRate.toFixed(0)} | ${mode === 'serialport only' ? 'n/a (no MQTT)' : `${load.ndjsonReceived} / ${load.ndjsonSent}`} | ${q(0.5)} / ${q(0.99)} / ${lat.at(-1)?.toFixed(2) ?? 'n/a'} | ${cpuPct.toFixed(1)} % | ${perDevice} |`;
+    const noMqtt = mode === 'serialport only' || mode === 'tty reader only';
+    return `| ${baud > 0 ? `${baud} baud` : 'idle'} | ${mode} | ${reader} | ${(baud / 10).toFixed(0)} | ${sentRate.toFixed(0)} | ${noMqtt ? 'n/a (no MQTT)' : `${load.ndjsonReceived} / ${load.ndjsonSent}`} | ${quantiles(toGateway)} | ${quantiles(load.latenciesMs)} | ${quantile(
+      load.writeMs.sort((a, b) => a - b),
+      0.99,
+    )} | ${cpuPct.toFixed(1)} % | ${perDevice} |`;
   } finally {
     await target.stop();
     await pty.unplug();
@@ -187,16 +271,27 @@ async function scenario(
   }
 }
 
+function quantile(sorted: number[], p: number): string {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]?.toFixed(2) ?? 'n/a';
+}
+
+function quantiles(values: number[]): string {
+  const v = [...values].sort((a, b) => a - b);
+  return `${quantile(v, 0.5)} / ${quantile(v, 0.99)} / ${v.at(-1)?.toFixed(2) ?? 'n/a'}`;
+}
+
 /** Writes paced mixed traffic (8N1: 10 bits per byte) and measures NDJSON line -> MQTT state latency. */
 async function generateLoad(path: string, mqttUrl: string, baud: number, seconds: number): Promise<LoadResult> {
   const client = mqttUrl === '-' ? undefined : await mqtt.connectAsync(mqttUrl, { reconnectPeriod: 0 });
   const sentAt = new Map<number, number>();
+  const allSentAt: Record<number, number> = {};
   const latenciesMs: number[] = [];
+  const writeMs: number[] = [];
   client?.on('message', (_topic, payload) => {
     const seq = (JSON.parse(payload.toString()) as { seq?: number }).seq;
     const t = seq === undefined ? undefined : sentAt.get(seq);
     if (t !== undefined) {
-      latenciesMs.push(performance.now() - t);
+      latenciesMs.push(now() - t);
       sentAt.delete(seq!);
     }
   });
@@ -211,10 +306,11 @@ async function generateLoad(path: string, mqttUrl: string, baud: number, seconds
   );
   let seq = 0;
   let item = 0;
+  const pendingSeqs: number[] = [];
   const nextItem = (): Buffer => {
     item++;
     if (item % 5 === 0) {
-      sentAt.set(seq, performance.now());
+      pendingSeqs.push(seq);
       return Buffer.from(`${JSON.stringify({ seq: seq++, temperature: 21.5, humidity: 40.2, pressure: 1013.25 })}\n`);
     }
     if (item % 7 === 0) return smpFrames;
@@ -237,9 +333,16 @@ async function generateLoad(path: string, mqttUrl: string, baud: number, seconds
       n += b.length;
     }
     if (n > 0) {
+      // Stamped just before the write: the lines in this chunk reach the pty no earlier than this.
+      const t = now();
+      for (const s of pendingSeqs.splice(0)) {
+        sentAt.set(s, t);
+        allSentAt[s] = t;
+      }
       await new Promise<void>((resolve, reject) =>
         port.write(Buffer.concat(parts), (err) => (err ? reject(err) : resolve())),
       );
+      writeMs.push(now() - t);
       sent += n;
     }
     await new Promise((r) => setTimeout(r, 5));
@@ -251,5 +354,13 @@ async function generateLoad(path: string, mqttUrl: string, baud: number, seconds
     await new Promise((r) => setTimeout(r, 20));
   await client?.endAsync();
   await new Promise<void>((resolve) => port.close(() => resolve()));
-  return { bytes: sent, seconds: elapsed, ndjsonSent, ndjsonReceived: latenciesMs.length, latenciesMs };
+  return {
+    bytes: sent,
+    seconds: elapsed,
+    ndjsonSent,
+    ndjsonReceived: latenciesMs.length,
+    latenciesMs,
+    sentAt: allSentAt,
+    writeMs,
+  };
 }

@@ -10,6 +10,7 @@ import { consoleText, type DemuxEvent, LineDemux } from './line-demux.js';
 import { LineSplitter, type SplitEvent } from './line-splitter.js';
 import type { SerialPortInfo } from './port-list.js';
 import { matchPort } from './port-match.js';
+import { openTtyReader, type TtyReader } from './tty-reader.js';
 
 /** A serialport binding: bindings-cpp for real ports, binding-mock in fast tests. */
 export type SerialBinding = ConstructorParameters<typeof SerialPortStream>[0]['binding'];
@@ -18,6 +19,11 @@ export interface LinkDeps {
   ctx: AdapterContext;
   config: SerialAdapterConfig;
   binding: SerialBinding;
+  /**
+   * Read the port on the event loop (tty-reader.ts) instead of through the binding's thread-pool reader. Only
+   * for the real bindings-cpp binding: a test binding (binding-mock) has no descriptor to read.
+   */
+  ttyReader?: boolean;
   listPorts(): Promise<SerialPortInfo[]>;
 }
 
@@ -35,6 +41,8 @@ export class SerialDeviceLink {
   readonly #backoff: Backoff;
   readonly #smp: SmpClient | undefined;
   #port: SerialPortStream | undefined;
+  #reader: TtyReader | undefined;
+  #readerEnd: string | undefined;
   #path: string | undefined;
   #portInfo: SerialPortInfo | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -69,6 +77,11 @@ export class SerialDeviceLink {
     return this.device.id;
   }
 
+  /** How the open port is read: 'tty' (event loop) or 'binding' (serialport's reader); undefined when closed. */
+  get reader(): 'tty' | 'binding' | undefined {
+    return this.#port ? (this.#reader ? 'tty' : 'binding') : undefined;
+  }
+
   /** The path of the open port, if any. */
   get path(): string | undefined {
     return this.#port ? this.#path : undefined;
@@ -92,6 +105,8 @@ export class SerialDeviceLink {
     this.#smp?.close('serial adapter stopped');
     const port = this.#port;
     this.#port = undefined;
+    this.#reader?.close();
+    this.#reader = undefined;
     if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
   }
 
@@ -214,11 +229,20 @@ export class SerialDeviceLink {
       autoOpen: false,
     });
     await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+    const reader = this.#deps.ttyReader
+      ? await openTtyReader(path, {
+          data: (chunk) => this.#onData(chunk),
+          end: (reason) => this.#onReaderEnd(port, reason),
+        })
+      : undefined;
     if (this.#stopped) {
+      reader?.close();
       port.close();
       return;
     }
     this.#port = port;
+    this.#reader = reader;
+    this.#readerEnd = undefined;
     this.#path = path;
     this.#openedAt = Date.now();
     this.#opens++;
@@ -226,12 +250,14 @@ export class SerialDeviceLink {
     this.#splitter.reset();
     this.#demux.reset();
     this.#smp?.reopen();
-    port.on('data', (chunk: Buffer) => this.#onData(chunk));
+    // Without the fast reader the stream reads through the binding; with it the stream is only written to
+    // (no 'data' listener, so it never starts the binding's reader).
+    if (!reader) port.on('data', (chunk: Buffer) => this.#onData(chunk));
     port.on('error', (err: Error) => {
       this.#lastError = err.message;
     });
     port.on('close', (err?: Error | null) => this.#onClose(port, err ?? undefined));
-    this.#deps.ctx.logger.info({ device: this.id, path }, 'serial port open');
+    this.#deps.ctx.logger.info({ device: this.id, path, reader: reader ? 'tty' : 'binding' }, 'serial port open');
     const info: Record<string, unknown> = { path, baud_rate: d.baud_rate };
     if (this.#portInfo) {
       const { vid, pid, serialNumber, manufacturer, product } = this.#portInfo;
@@ -242,12 +268,23 @@ export class SerialDeviceLink {
     for (const resolve of this.#onOpen.splice(0)) resolve();
   }
 
+  /** The fast reader saw the tty hang up (unplug): close the port too, which reports it through #onClose. */
+  #onReaderEnd(port: SerialPortStream, reason: string): void {
+    if (this.#port !== port) return;
+    this.#readerEnd = reason;
+    this.#reader = undefined;
+    if (port.isOpen) port.close((err) => err && this.#onClose(port, err));
+    else this.#onClose(port, undefined);
+  }
+
   #onClose(port: SerialPortStream, err: Error | undefined): void {
     if (this.#port !== port) return;
     this.#port = undefined;
+    this.#reader?.close();
+    this.#reader = undefined;
     this.#smp?.close(`device "${this.id}": serial port closed`);
     if (this.#stopped) return;
-    const reason = err?.message ?? 'port closed';
+    const reason = err?.message ?? this.#readerEnd ?? 'port closed';
     this.#lastError = reason;
     this.#deps.ctx.logger.warn({ device: this.id, path: this.#path, reason }, 'serial port closed; will reopen');
     this.#setOnline(false);

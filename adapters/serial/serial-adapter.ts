@@ -20,6 +20,11 @@ const deviceSchema = serialDeviceSchema.extend(deviceBaseShape);
 export interface SerialAdapterDeps {
   /** Defaults to @serialport/bindings-cpp, loaded on start. */
   binding?: SerialBinding;
+  /**
+   * Read ports on the event loop (tty-reader.ts) rather than through the binding's reader. Defaults to true with
+   * the real binding on Linux and is always off with an injected binding (binding-mock has no descriptor).
+   */
+  ttyReader?: boolean;
   sysRoot?: string;
   devRoot?: string;
 }
@@ -155,6 +160,7 @@ export class SerialAdapter implements Adapter {
         ctx: this.ctx,
         config: this.config,
         binding: this.#binding!,
+        ttyReader: this.deps.binding === undefined && (this.deps.ttyReader ?? true),
         listPorts: () => this.#listPorts(),
       });
       this.#links.set(id, link);

@@ -29,19 +29,29 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+type Reader = 'tty' | 'binding';
+/** Set per describe block below: the event-loop tty reader (the default on Linux) and the binding's own reader. */
+let reader: Reader = 'tty';
+
 async function start(device: Record<string, unknown> = {}) {
   const ctx = new RecordingContext([{ id: 'board', transport: 'serial', path: pty.gatewayPath, ...device } as never]);
   adapter = new SerialAdapter(
     serialAdapterConfigSchema.parse({ scan_interval_ms: 100, reopen_backoff: { initial_ms: 50, max_ms: 400 } }),
     ctx,
+    { ttyReader: reader === 'tty' },
   );
   await adapter.start();
   await adapter.link('board')!.opened();
+  expect(adapter.link('board')!.reader).toBe(reader);
   sim = await ZephyrDeviceSim.open(pty.devicePath);
   return ctx;
 }
 
-describe('serial adapter on a pty', () => {
+describe.each<Reader>(['tty', 'binding'])('serial adapter on a pty, %s reader', (which) => {
+  beforeEach(() => {
+    reader = which;
+  });
+
   it('separates shell/log text, NDJSON, kv and SMP frames interleaved on one line', async () => {
     const ctx = await start({ framing: 'kv' });
     await sim!.line('\x1b[1;32muart:~$ \x1b[m');
