@@ -1,0 +1,34 @@
+// IPC probe for the process bench/lwm2m.ts measures: CPU time, memory (live heap after a full GC) and heap
+// snapshots, on request.
+// The process must run with --expose-gc and an IPC channel; the probe allocates nothing until asked.
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
+
+export type ProbeRequest = { probe: 'heap' } | { probe: 'cpu' } | { probe: 'snapshot'; file: string };
+export type ProbeReply =
+  | { probe: 'heap'; memory: NodeJS.MemoryUsage }
+  | { probe: 'cpu'; micros: number; memory: NodeJS.MemoryUsage; spaces: Record<string, number> }
+  | { probe: 'snapshot'; file: string };
+
+export function installProbe(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  process.on('message', (m: ProbeRequest) => {
+    if (typeof m !== 'object' || m === null || !('probe' in m)) return;
+    if (m.probe === 'heap') {
+      gc?.();
+      process.send?.({ probe: 'heap', memory: process.memoryUsage() } satisfies ProbeReply);
+    } else if (m.probe === 'cpu') {
+      const { user, system } = process.cpuUsage();
+      const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size]));
+      process.send?.({
+        probe: 'cpu',
+        micros: user + system,
+        memory: process.memoryUsage(),
+        spaces,
+      } satisfies ProbeReply);
+    } else if (m.probe === 'snapshot') {
+      process.send?.({ probe: 'snapshot', file: writeHeapSnapshot(m.file) } satisfies ProbeReply);
+    }
+  });
+  // The IPC channel must not keep a gateway alive that was asked to stop.
+  process.channel?.unref();
+}
