@@ -2,7 +2,8 @@
 // zephyr2mqtt side by side with Eclipse Ponte 0.0.16 in the same run, plus the gateway's RSS over the run.
 // Both servers run as child processes; this process is the load generator and the MQTT subscriber.
 //   npx tsx bench/coap.ts [--requests 200000] [--ponte-requests 20000] [--inflight 32]
-// --ponte-requests 0 skips Ponte; GW_NODE_OPTIONS adds node flags to the gateway process (e.g. "--cpu-prof").
+// --ponte-requests 0 skips Ponte; GW_NODE_OPTIONS adds node flags to the gateway process (e.g. "--cpu-prof");
+// --before <dir> also runs the gateway from another checkout (an earlier commit) in the same run, for A/B.
 // Ponte is installed on demand into bench/peers (its own package.json; never in the root package).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -24,6 +25,7 @@ const { values: args } = parseArgs({
     requests: { type: 'string', default: '200000' },
     'ponte-requests': { type: 'string', default: '20000' },
     inflight: { type: 'string', default: '32' },
+    before: { type: 'string' },
   },
 });
 const inflight = Number(args.inflight);
@@ -47,6 +49,8 @@ interface Result {
   rate: number;
   p50: number;
   p99: number;
+  /** CoAP send -> ACK received: the part of the latency before the gateway answered. */
+  ackP50: number;
   /** RSS once a quarter of the requests are in (after warm-up growth of heap and allocator arenas). */
   rssStartMb?: number;
   rssMidMb?: number;
@@ -114,7 +118,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function startGateway(): Promise<Server> {
+async function startGateway(gatewayRoot = root, name = 'zephyr2mqtt'): Promise<Server> {
   const dir = await mkdtemp(join(tmpdir(), 'z2m-bench-coap-'));
   const coapPort = await freeUdpPort();
   const mqttPort = await freeTcpPort();
@@ -138,19 +142,19 @@ async function startGateway(): Promise<Server> {
       ...(process.env.GW_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []),
       '--import',
       'tsx',
-      join(root, 'gateway', 'cli.ts'),
+      join(gatewayRoot, 'gateway', 'cli.ts'),
       'run',
       '--config',
       configPath,
     ],
     {
-      cwd: root,
+      cwd: gatewayRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
   await waitForMqtt(mqttPort, child);
   return {
-    name: 'zephyr2mqtt',
+    name,
     child,
     coapPort,
     mqttPort,
@@ -213,6 +217,7 @@ async function run(server: Server, requests: number): Promise<Result> {
   await subscriber.subscribeAsync(server.topic, { qos: 0 });
   const sentAt = new Float64Array(requests);
   const latencies: number[] = [];
+  const ackLatencies: number[] = [];
   let delivered = 0;
   let resolveDone: () => void = () => {};
   const done = new Promise<void>((r) => {
@@ -242,7 +247,8 @@ async function run(server: Server, requests: number): Promise<Result> {
       const seq = next++;
       if (seq === Math.floor(requests / 4)) rssStart.push(rssMb(server.child.pid));
       if (seq === Math.floor(requests / 2)) rssMid.push(rssMb(server.child.pid));
-      sentAt[seq] = performance.now();
+      const sent = performance.now();
+      sentAt[seq] = sent;
       try {
         await client.request({
           peer: { address: '127.0.0.1', port: server.coapPort },
@@ -251,6 +257,7 @@ async function run(server: Server, requests: number): Promise<Result> {
           contentFormat: 50,
           payload: `{"seq":${seq},"temperature":21.5}`,
         });
+        ackLatencies.push(performance.now() - sent);
       } catch {
         failures++;
       }
@@ -265,6 +272,7 @@ async function run(server: Server, requests: number): Promise<Result> {
   await client.stop();
   await subscriber.endAsync();
   latencies.sort((a, b) => a - b);
+  ackLatencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? Number.NaN;
   if (failures > 0) console.error(`${server.name}: ${failures} CoAP requests failed`);
   return {
@@ -275,6 +283,7 @@ async function run(server: Server, requests: number): Promise<Result> {
     rate: delivered / seconds,
     p50: pct(0.5),
     p99: pct(0.99),
+    ackP50: ackLatencies[Math.floor(ackLatencies.length / 2)] ?? Number.NaN,
     rssStartMb: rssStart[0],
     rssMidMb: rssMid[0],
     rssEndMb: rssEnd,
@@ -294,7 +303,10 @@ async function measure(start: () => Promise<Server>, requests: number): Promise<
   }
 }
 
-const ours = await measure(startGateway, Number(args.requests));
+const before = args.before
+  ? await measure(() => startGateway(args.before, `zephyr2mqtt before (${args.before})`), Number(args.requests))
+  : undefined;
+const ours = await measure(() => startGateway(), Number(args.requests));
 const ponteRequests = Number(args['ponte-requests']);
 const ponte = ponteRequests > 0 ? await measure(startPonte, ponteRequests) : undefined;
 
@@ -302,13 +314,14 @@ const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.is
 console.log(`CoAP PUT (CON, JSON) -> MQTT subscriber, ${inflight} in flight, loopback IPv4`);
 console.log(`Machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}\n`);
 console.log(
-  '| Server | Requests | Delivered | msgs/s | p50 ms | p99 ms | server CPU µs/msg | msgs per server CPU-s | RSS 25 % / 50 % / end (MB) | RSS growth 25 %→end | bench client CPU µs/msg |',
+  '| Server | Requests | Delivered | msgs/s | p50 ms | p99 ms | CoAP ACK p50 ms | server CPU µs/msg | msgs per server CPU-s | RSS 25 % / 50 % / end (MB) | RSS growth 25 %→end | bench client CPU µs/msg |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|---|');
-for (const r of ponte ? [ours, ponte] : [ours]) {
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+for (const r of [before, ours, ponte]) {
+  if (!r) continue;
   const perMsg = (r.cpuSeconds / r.delivered) * 1e6;
   console.log(
-    `| ${r.name} | ${r.requests} | ${r.delivered} | ${fmt(r.rate, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(perMsg, 0)} | ${fmt(r.delivered / r.cpuSeconds, 0)} | ${fmt(r.rssStartMb)} / ${fmt(r.rssMidMb)} / ${fmt(r.rssEndMb)} | ${growth(r)} | ${fmt((r.clientCpuSeconds / r.delivered) * 1e6, 0)} |`,
+    `| ${r.name} | ${r.requests} | ${r.delivered} | ${fmt(r.rate, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.ackP50, 2)} | ${fmt(perMsg, 0)} | ${fmt(r.delivered / r.cpuSeconds, 0)} | ${fmt(r.rssStartMb)} / ${fmt(r.rssMidMb)} / ${fmt(r.rssEndMb)} | ${growth(r)} | ${fmt((r.clientCpuSeconds / r.delivered) * 1e6, 0)} |`,
   );
 }
 function growth(r: Result): string {

@@ -598,10 +598,10 @@ export class Gateway {
   }
 
   #onTelemetry(kind: string, id: string, values: StateValues): void {
-    if (!this.devices.get(id)) return;
-    this.metrics.messages.inc({ adapter: kind, direction: 'in' });
+    // mergeState also stamps last_seen, so availability below need not touch the record again.
     const state = this.devices.mergeState(id, values, new Date());
     if (!state) return;
+    this.metrics.messages.inc({ adapter: kind, direction: 'in' });
     void this.publishJson(topics.deviceState(this.base, id), state, { retain: true });
     if (this.#homeAssistant) void this.#homeAssistant.deviceUpdated(this.#discoveryDevice(id));
     if (this.config.api.property_topics) {
@@ -611,11 +611,11 @@ export class Gateway {
         void this.publish(topics.deviceProperty(this.base, id, key), plain, { retain: true });
       }
     }
-    this.#onAvailability(id, true);
+    this.#onAvailability(id, true, true);
   }
 
-  #onAvailability(id: string, online: boolean): void {
-    if (online) this.devices.touch(id, new Date());
+  #onAvailability(id: string, online: boolean, lastSeenSet = false): void {
+    if (online && !lastSeenSet) this.devices.touch(id, new Date());
     if (!this.devices.setOnline(id, online)) return;
     this.metrics.devicesOnline.set(this.devices.all().filter((d) => d.online).length);
     void this.publishJson(

@@ -21,6 +21,8 @@ export type IdentityResult =
 
 export class IdentityResolver {
   private readonly byAddress = new Map<string, { device: IdentityDevice; match: (a: string) => boolean }>();
+  /** Path ids are looked up per request: a map, not a scan of the device list (first entry wins, like find()). */
+  private readonly byId = new Map<string, IdentityDevice>();
 
   constructor(
     private readonly devices: readonly IdentityDevice[],
@@ -28,29 +30,33 @@ export class IdentityResolver {
   ) {
     for (const device of devices) {
       if (device.address) this.byAddress.set(device.id, { device, match: addressMatcher(device.address) });
+      if (!this.byId.has(device.id)) this.byId.set(device.id, device);
     }
   }
 
   resolve(pathId: string | undefined, query: readonly string[], source: CoapPeer): IdentityResult {
-    const token = tokenFrom(query);
-    const boundTo = [...this.byAddress.values()].filter((b) => b.match(source.address)).map((b) => b.device);
+    const token = query.length > 0 ? tokenFrom(query) : undefined;
     if (pathId === undefined) {
-      const candidates = token ? this.devices.filter((d) => d.token && sameSecret(d.token, token)) : boundTo;
+      const candidates = token
+        ? this.devices.filter((d) => d.token && sameSecret(d.token, token))
+        : this.boundTo(source.address);
       const device = candidates.length === 1 ? candidates[0] : undefined;
       if (!device) return { ok: false, code: '4.04', error: 'no device is bound to this address or token' };
-      return this.check(device, token, source, boundTo);
+      return this.check(device, token, source);
     }
-    const device = this.devices.find((d) => d.id === pathId);
+    const device = this.byId.get(pathId);
     if (!device) return { ok: false, code: '4.04', error: `unknown device "${pathId}"`, unknownId: pathId };
-    return this.check(device, token, source, boundTo);
+    return this.check(device, token, source);
   }
 
-  private check(
-    device: IdentityDevice,
-    token: string | undefined,
-    source: CoapPeer,
-    boundTo: IdentityDevice[],
-  ): IdentityResult {
+  /** The address-bound devices `address` belongs to. */
+  private boundTo(address: string): IdentityDevice[] {
+    const bound: IdentityDevice[] = [];
+    for (const b of this.byAddress.values()) if (b.match(address)) bound.push(b.device);
+    return bound;
+  }
+
+  private check(device: IdentityDevice, token: string | undefined, source: CoapPeer): IdentityResult {
     if (device.token && !(token && sameSecret(device.token, token))) {
       return { ok: false, code: '4.01', error: 'missing or wrong ?token=' };
     }
@@ -58,7 +64,8 @@ export class IdentityResolver {
       return { ok: false, code: '4.03', error: 'this device may only publish from its configured address' };
     }
     if (!device.token && !device.address) {
-      if (boundTo.some((d) => d.id !== device.id)) {
+      // Only path-identified devices need the address scan (devices with a token or address never reach it).
+      if (this.boundTo(source.address).some((d) => d.id !== device.id)) {
         return { ok: false, code: '4.03', error: 'this address belongs to another device' };
       }
       if (!this.allowPathIdentity) return { ok: false, code: '4.01', error: 'device has no address or token' };

@@ -17,8 +17,9 @@ const text = (code: string, message: string): CoapOutgoingResponse => ({ code, c
 export function createPsHandler(deps: PsResourceDeps): (req: CoapIncomingRequest) => CoapOutgoingResponse {
   const { ctx, observers } = deps;
   return (req) => {
-    const [, id, property, ...rest] = req.path;
-    if (rest.length > 0) return text('4.04', 'paths are /ps/<device-id>[/<property>]');
+    const id = req.path[1];
+    const property = req.path[2];
+    if (req.path.length > 3) return text('4.04', 'paths are /ps/<device-id>[/<property>]');
     const isCommandResource = property === 'set';
     if (req.method === 'GET') {
       if (!isCommandResource) return text('4.05', 'GET is served on /ps/<device-id>/set (commands)');

@@ -52,8 +52,9 @@ export class JournalFile {
   #pending: string[] = [];
   /** Latest-wins records by key, built lazily at the flush; their replay order relative to others is irrelevant. */
   #pendingLatest = new Map<string, () => unknown>();
-  #waiters: Array<() => void> = [];
-  #scheduled = false;
+  /** One promise per group commit, shared by every record appended in that turn (not one per record). */
+  #committed: Promise<void> | undefined;
+  #resolveCommitted: (() => void) | undefined;
   #dirty = false;
   #syncTimer: NodeJS.Timeout;
   #bytesSinceSnapshot = 0;
@@ -94,11 +95,13 @@ export class JournalFile {
   }
 
   #schedule(): Promise<void> {
-    if (!this.#scheduled) {
-      this.#scheduled = true;
+    if (!this.#committed) {
+      this.#committed = new Promise((resolve) => {
+        this.#resolveCommitted = resolve;
+      });
       setImmediate(() => this.#flush());
     }
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return this.#committed;
   }
 
   /** Writes the snapshot as the new file content; records pending now are already part of the state. */
@@ -132,9 +135,9 @@ export class JournalFile {
   }
 
   #flush(): void {
-    this.#scheduled = false;
-    const waiters = this.#waiters;
-    this.#waiters = [];
+    const resolveCommitted = this.#resolveCommitted;
+    this.#committed = undefined;
+    this.#resolveCommitted = undefined;
     try {
       for (const record of this.#pendingLatest.values()) this.#pending.push(`${JSON.stringify(record())}\n`);
       this.#pendingLatest.clear();
@@ -157,7 +160,7 @@ export class JournalFile {
     } catch (err) {
       this.options.onError(err);
     }
-    for (const resolve of waiters) resolve();
+    resolveCommitted?.();
   }
 
   #sync(): void {

@@ -12,6 +12,9 @@ export interface DeviceRecord {
 
 export class DeviceRegistry {
   readonly #devices = new Map<string, DeviceRecord>();
+  /** last_seen text of the last merge: a busy gateway merges many messages per millisecond, format once each. */
+  #isoAt = Number.NaN;
+  #iso = '';
 
   /** Replace the configured device list, keeping runtime state of devices that stay. `carry` maps a new id to
    * the old id whose runtime state it inherits (a rename); the old id still counts as removed. */
@@ -56,7 +59,13 @@ export class DeviceRegistry {
   mergeState(id: string, values: StateValues, now: Date): StateValues | undefined {
     const rec = this.#devices.get(id);
     if (!rec) return undefined;
-    rec.state = { ...rec.state, ...values, last_seen: now.toISOString() };
+    const at = now.getTime();
+    if (at !== this.#isoAt) {
+      this.#isoAt = at;
+      this.#iso = now.toISOString();
+    }
+    // A new object each time: earlier states may still be referenced (published, shown, being compared).
+    rec.state = { ...rec.state, ...values, last_seen: this.#iso };
     rec.lastSeen = now;
     return rec.state;
   }

@@ -127,21 +127,26 @@ export class ServerSide {
     const suppressed = isSuppressed(message.noResponse, response.code);
     if (separate) {
       if (suppressed) return;
-      const bytes = encodeMessage({ ...response, type: 'CON', messageId: this.hooks.nextMessageId() });
+      // `response` is a fresh object from reply(): set the send-time fields in place.
+      response.type = 'CON';
+      response.messageId = this.hooks.nextMessageId();
+      const bytes = encodeMessage(response);
       void this.hooks.reliable.send(bytes, peer, decodeMid(bytes));
       return;
     }
     if (message.type === 'CON') {
-      const bytes = suppressed
-        ? encodeMessage({ type: 'ACK', code: '0.00', messageId: message.messageId })
-        : encodeMessage({ ...response, type: 'ACK', messageId: message.messageId });
+      response.type = 'ACK';
+      response.messageId = message.messageId;
+      const bytes = encodeMessage(suppressed ? { type: 'ACK', code: '0.00', messageId: message.messageId } : response);
       this.dedup.set(dedupKey, bytes);
       this.hooks.transmit(bytes, peer);
     } else {
       // NON requests are deduplicated too (RFC 7252 §4.5), their answers are not repeated.
       this.dedup.set(dedupKey, PENDING);
       if (!suppressed) {
-        this.hooks.transmit(encodeMessage({ ...response, type: 'NON', messageId: this.hooks.nextMessageId() }), peer);
+        response.type = 'NON';
+        response.messageId = this.hooks.nextMessageId();
+        this.hooks.transmit(encodeMessage(response), peer);
       }
     }
   }
@@ -180,55 +185,48 @@ export class ServerSide {
   }
 
   private process(message: CoapMessage, peer: CoapPeer): OutgoingMessage | Promise<OutgoingMessage> {
-    const reply = (code: string, extra: Partial<OutgoingMessage> = {}): OutgoingMessage => ({
-      type: 'ACK',
-      messageId: 0,
-      token: message.token,
-      code,
-      ...extra,
-    });
     if (message.unknownCritical.length > 0) {
-      return reply('4.02', {
+      return reply(message, '4.02', {
         payload: Buffer.from(`unsupported critical option ${message.unknownCritical.join(',')}`),
       });
     }
     const method = METHOD_NAMES[message.code];
     const handler = this.routes.get(message.path[0] ?? '');
-    if (!method) return reply('4.05');
-    if (!handler) return reply('4.04');
-    const resourceKey = `${peerKey(peer)}|${message.code}|${message.path.join('/')}?${message.query.join('&')}`;
+    if (!method) return reply(message, '4.05');
+    if (!handler) return reply(message, '4.04');
 
     let payload = message.payload;
     const block1 = message.block1;
     if (block1) {
+      const resourceKey = resourceKeyOf(message, peer);
       const size = blockSize(block1.szx);
       if (message.size1 !== undefined && message.size1 > this.limits.maxPayloadBytes) {
-        return reply('4.13', { size1: this.limits.maxPayloadBytes });
+        return reply(message, '4.13', { size1: this.limits.maxPayloadBytes });
       }
       const state = block1.num === 0 ? { chunks: [], received: 0 } : this.reassembly.get(resourceKey);
       if (!state || state.received !== block1.num * size || (block1.more && payload.length !== size)) {
         this.reassembly.delete(resourceKey);
-        return reply('4.08', { payload: Buffer.from('Block1 out of sequence') });
+        return reply(message, '4.08', { payload: Buffer.from('Block1 out of sequence') });
       }
       state.chunks.push(payload);
       state.received += payload.length;
       if (state.received > this.limits.maxPayloadBytes) {
         this.reassembly.delete(resourceKey);
-        return reply('4.13', { size1: this.limits.maxPayloadBytes });
+        return reply(message, '4.13', { size1: this.limits.maxPayloadBytes });
       }
       if (block1.more) {
         this.reassembly.set(resourceKey, state);
-        return reply('2.31', { block1: { num: block1.num, more: true, szx: block1.szx } });
+        return reply(message, '2.31', { block1: { num: block1.num, more: true, szx: block1.szx } });
       }
       this.reassembly.delete(resourceKey);
       payload = Buffer.concat(state.chunks, state.received);
     } else if (payload.length > this.limits.maxPayloadBytes) {
-      return reply('4.13', { size1: this.limits.maxPayloadBytes });
+      return reply(message, '4.13', { size1: this.limits.maxPayloadBytes });
     }
 
     const block2 = message.block2;
-    const cached = block2 && block2.num > 0 ? this.block2Cache.get(resourceKey) : undefined;
-    if (cached) return this.shape(message, resourceKey, cached, reply);
+    const cached = block2 && block2.num > 0 ? this.block2Cache.get(resourceKeyOf(message, peer)) : undefined;
+    if (cached) return this.shape(message, peer, cached, cached.body);
     const request: CoapIncomingRequest = {
       method,
       confirmable: message.type === 'CON',
@@ -241,29 +239,39 @@ export class ServerSide {
       token: message.token,
       source: peer,
     };
-    const failed = (error: unknown): OutgoingMessage => {
-      this.hooks.onHandlerError(error, request);
-      return reply('5.00');
-    };
     try {
       const result = handler(request);
       if (result instanceof Promise) {
-        return result.then((r) => this.shape(message, resourceKey, { ...r, body: toBuffer(r.payload) }, reply), failed);
+        return result.then(
+          (r) => this.shape(message, peer, r, toBuffer(r.payload)),
+          (error: unknown) => this.failed(message, request, error),
+        );
       }
-      return this.shape(message, resourceKey, { ...result, body: toBuffer(result.payload) }, reply);
+      return this.shape(message, peer, result, toBuffer(result.payload));
     } catch (error) {
-      return failed(error);
+      return this.failed(message, request, error);
     }
   }
 
+  private failed(message: CoapMessage, request: CoapIncomingRequest, error: unknown): OutgoingMessage {
+    this.hooks.onHandlerError(error, request);
+    return reply(message, '5.00');
+  }
+
   /** Turn a handler's response into the message to send: echo Block1, slice into Block2 when large. */
-  private shape(
-    message: CoapMessage,
-    resourceKey: string,
-    response: CoapOutgoingResponse & { body: Buffer },
-    reply: (code: string, extra?: Partial<OutgoingMessage>) => OutgoingMessage,
-  ): OutgoingMessage {
+  private shape(message: CoapMessage, peer: CoapPeer, response: CoapOutgoingResponse, body: Buffer): OutgoingMessage {
     const { block1, block2 } = message;
+    // The usual /ps answer (2.04 without payload or options): no option objects to build.
+    if (
+      !block1 &&
+      !block2 &&
+      body.length === 0 &&
+      response.contentFormat === undefined &&
+      response.locationPath === undefined &&
+      response.observe === undefined
+    ) {
+      return reply(message, response.code);
+    }
     const extra: Partial<OutgoingMessage> = {
       contentFormat: response.contentFormat,
       locationPath: response.locationPath,
@@ -272,21 +280,33 @@ export class ServerSide {
     };
     const szx = Math.min(block2?.szx ?? 6, szxForSize(this.limits.blockSize));
     const size = blockSize(szx);
-    if (response.body.length <= size && !block2?.num) return reply(response.code, { ...extra, payload: response.body });
+    if (body.length <= size && !block2?.num) return reply(message, response.code, { ...extra, payload: body });
     const num = block2?.num ?? 0;
     const start = num * size;
-    if (start >= response.body.length && num > 0) return reply('4.02', { payload: Buffer.from('Block2 out of range') });
-    const more = start + size < response.body.length;
-    if (more) this.block2Cache.set(resourceKey, response);
+    if (start >= body.length && num > 0) return reply(message, '4.02', { payload: Buffer.from('Block2 out of range') });
+    const more = start + size < body.length;
+    const resourceKey = resourceKeyOf(message, peer);
+    if (more) this.block2Cache.set(resourceKey, { ...response, body });
     else this.block2Cache.delete(resourceKey);
-    return reply(response.code, {
+    return reply(message, response.code, {
       ...extra,
       observe: num === 0 ? extra.observe : undefined,
-      payload: response.body.subarray(start, start + size),
+      payload: body.subarray(start, start + size),
       block2: { num, more, szx },
-      size2: num === 0 ? response.body.length : undefined,
+      size2: num === 0 ? body.length : undefined,
     });
   }
+}
+
+/** A response to `message` (type and message id are set when it is sent). */
+function reply(message: CoapMessage, code: string, extra?: Partial<OutgoingMessage>): OutgoingMessage {
+  const out: OutgoingMessage = { type: 'ACK', messageId: 0, token: message.token, code };
+  return extra ? Object.assign(out, extra) : out;
+}
+
+/** Block-wise state is kept per peer + method + resource (never per token: RFC 7959 §2.3). */
+function resourceKeyOf(message: CoapMessage, peer: CoapPeer): string {
+  return `${peerKey(peer)}|${message.code}|${message.path.join('/')}?${message.query.join('&')}`;
 }
 
 function toBuffer(payload: Buffer | string | undefined): Buffer {
