@@ -28,6 +28,10 @@ export class AdapterHost {
   #retryTimer: NodeJS.Timeout | undefined;
   #stopped = false;
   #startedAt = 0;
+  /** Bumped by every start() and stop(): a create() that settles after a newer one is dropped. */
+  #generation = 0;
+  /** Between start() and create() settling: status() says starting. */
+  #creating = false;
 
   constructor(
     readonly module: AdapterModule<unknown>,
@@ -47,13 +51,24 @@ export class AdapterHost {
 
   async start(): Promise<void> {
     this.#stopped = false;
+    const generation = ++this.#generation;
+    this.#creating = true;
     try {
-      this.#adapter = this.module.create(this.config, this.ctx);
+      // create() may import the adapter's code first; a stop() meanwhile must not be followed by a start.
+      const adapter = await settleWithin(
+        Promise.resolve().then(() => this.module.create(this.config, this.ctx)),
+        this.events.startTimeoutMs ?? START_TIMEOUT_MS,
+      );
+      if (this.#stopped || generation !== this.#generation) return;
+      this.#creating = false;
+      this.#adapter = adapter;
       await settleWithin(this.#adapter.start(), this.events.startTimeoutMs ?? START_TIMEOUT_MS);
       this.#failure = undefined;
       this.#startedAt = Date.now();
       this.events.statusChanged?.(this.status());
     } catch (err) {
+      if (generation !== this.#generation) return; // stopped (or restarted) while its code was loading
+      this.#creating = false;
       this.#failure = err instanceof Error ? err.message : String(err);
       this.logger.error({ err, retryInMs: this.#backoffMs }, `adapter ${this.module.kind} failed to start`);
       await settleWithin(this.#adapter?.stop() ?? Promise.resolve(), STOP_TIMEOUT_MS).catch(() => {});
@@ -101,6 +116,8 @@ export class AdapterHost {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#generation++;
+    this.#creating = false;
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     const adapter = this.#adapter;
@@ -113,6 +130,7 @@ export class AdapterHost {
   }
 
   status(): AdapterStatus {
+    if (this.#creating) return { state: 'starting' };
     if (this.#failure && !this.#adapter) return { state: 'failed', reason: this.#failure };
     if (!this.#adapter) return { state: 'stopped' };
     try {
@@ -124,13 +142,13 @@ export class AdapterHost {
 }
 
 /** Settles like `promise`, or rejects once `ms` passed: a hung adapter must not block the gateway. */
-async function settleWithin(promise: Promise<void>, ms: number): Promise<void> {
+async function settleWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new Error(`did not finish within ${ms / 1000} s`)), ms);
   });
   try {
-    await Promise.race([promise, timeout]);
+    return await Promise.race([promise, timeout]);
   } finally {
     clearTimeout(timer);
   }

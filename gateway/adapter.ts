@@ -95,5 +95,6 @@ export interface AdapterModule<Config = unknown> {
   readonly configSchema: import('zod').ZodType<Config>;
   /** zod schema of one `devices[]` entry with `transport: <kind>` (without the common keys). */
   readonly deviceSchema: import('zod').ZodObject;
-  create(config: Config, ctx: AdapterContext): Adapter;
+  /** May load the adapter's code on demand (a dynamic import): a disabled transport then costs no memory. */
+  create(config: Config, ctx: AdapterContext): Adapter | Promise<Adapter>;
 }

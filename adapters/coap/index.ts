@@ -1,10 +1,10 @@
 import type { AdapterModule } from '../../gateway/adapter.js';
-import { CoapAdapter } from './coap-adapter.js';
 import { type CoapAdapterConfig, coapAdapterConfigSchema, coapDeviceSchema } from './config.js';
 
 export const coapAdapterModule: AdapterModule<CoapAdapterConfig> = {
   kind: 'coap',
   configSchema: coapAdapterConfigSchema,
   deviceSchema: coapDeviceSchema,
-  create: (config, ctx) => new CoapAdapter(config, ctx),
+  // The transport, LwM2M server and codecs load only when the adapter is enabled.
+  create: async (config, ctx) => new (await import('./coap-adapter.js')).CoapAdapter(config, ctx),
 };

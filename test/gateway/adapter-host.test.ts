@@ -6,7 +6,7 @@ import type { Adapter, AdapterContext, AdapterModule, AdapterStatus } from '../.
 import { AdapterHost } from '../../gateway/adapter-host.js';
 import { silentLogger } from '../../gateway/logger.js';
 
-function moduleWith(create: () => Adapter): AdapterModule<unknown> {
+function moduleWith(create: () => Adapter | Promise<Adapter>): AdapterModule<unknown> {
   return { kind: 'x', configSchema: z.unknown(), deviceSchema: z.object({}), create };
 }
 
@@ -112,5 +112,54 @@ describe('AdapterHost', () => {
     await host.start();
     expect(host.status()).toEqual({ state: 'failed', reason: 'Error: oops' });
     await host.stop();
+  });
+
+  it('an asynchronous create() (code loaded on demand) reports starting, then runs the adapter', async () => {
+    let release: (a: Adapter) => void = () => {};
+    let started = 0;
+    const host = new AdapterHost(
+      moduleWith(
+        () =>
+          new Promise<Adapter>((r) => {
+            release = r;
+          }),
+      ),
+      {},
+      ctx,
+      silentLogger(),
+    );
+    const starting = host.start();
+    expect(host.status()).toEqual({ state: 'starting' });
+    await Promise.resolve(); // let create() be called
+    release(adapter({ start: async () => void started++ }));
+    await starting;
+    expect(started).toBe(1);
+    expect(host.status()).toEqual({ state: 'running' });
+    expect(host.adapter).toBeDefined();
+    await host.stop();
+  });
+
+  it('a stop() while create() is still loading the code never starts the adapter', async () => {
+    let release: (a: Adapter) => void = () => {};
+    let started = 0;
+    const host = new AdapterHost(
+      moduleWith(
+        () =>
+          new Promise<Adapter>((r) => {
+            release = r;
+          }),
+      ),
+      {},
+      ctx,
+      silentLogger(),
+    );
+    const starting = host.start();
+    await Promise.resolve();
+    await host.stop();
+    release(adapter({ start: async () => void started++ }));
+    await starting;
+    expect(started).toBe(0);
+    expect(host.adapter).toBeUndefined();
+    expect(host.status()).toEqual({ state: 'stopped' });
   });
 });
