@@ -116,78 +116,22 @@ async function fullGateway(): Promise<{ rate: number; received: number; drainRat
   return { rate: ADVERTS / secs, received, drainRate: received / drainSecs };
 }
 
-/** Runs in a child process so the throughput runs do not inflate its RSS. */
-async function manyAdvertisers(n: number, maxAdvertisers: number): Promise<Record<string, number>> {
-  world.reset();
-  const gw = await startTestGateway({
-    adapters: { ble: { enabled: true, binding, max_advertisers: maxAdvertisers } },
-  } as Parameters<typeof startTestGateway>[0]);
-  const client = await gw.connect();
-  await gw.request(client, 'permit_join', { value: true });
-  await waitRunning(() => gw.gateway.adapterStatuses().ble?.state ?? 'stopped');
-  const rss = () => {
-    global.gc?.();
-    return process.memoryUsage().rss / 2 ** 20;
-  };
-  const heap = () => process.memoryUsage().heapUsed / 2 ** 20;
-  const baseline = rss();
-  const heapBaseline = heap();
-  // Adverts go straight out of the binding (what its radio would report), so the simulator itself allocates
-  // next to nothing per advertiser and the RSS is the gateway's.
-  const bindings = [...world.bindings];
-  const data = frame(1);
-  const advertise = async (rounds: number) => {
-    for (let round = 0; round < rounds; round++) {
-      for (let i = 0; i < n; i++) {
-        const addr = address(i + 1);
-        const adv = { localName: `x${i}`, serviceData: [{ uuid: 'fcd2', data }], serviceUuids: [] as string[] };
-        for (const b of bindings) b.emit('discover', addr.replace(/:/g, ''), addr, 'random', true, adv, -70, false);
-        if (i % 500 === 499) await new Promise((r) => setImmediate(r));
-      }
-    }
-  };
-  await advertise(3);
-  await new Promise((r) => setTimeout(r, 300));
-  const afterThree = rss();
-  await advertise(3);
-  await new Promise((r) => setTimeout(r, 300));
-  const details = gw.gateway.adapterStatuses().ble?.details as Record<string, number>;
-  const after = rss();
-  const heapAfter = heap();
-  await gw.stop();
-  return {
-    baseline,
-    afterThree,
-    after,
-    heapBaseline,
-    heapAfter,
-    tracked: details.advertisers_tracked!,
-    evicted: details.advertisers_evicted!,
-  };
-}
-
+/** The memory rows run in a child process (bench/ble-memory.ts) so the throughput runs do not inflate its RSS. */
 function inChild(n: number, max: number): Record<string, number> {
   const out = spawnSync(
     process.execPath,
     [
       '--expose-gc',
       ...(ext === '.ts' ? ['--import', 'tsx'] : []),
-      fileURLToPath(import.meta.url),
-      '--memory',
+      fileURLToPath(new URL(`./ble-memory${ext}`, import.meta.url)),
       String(n),
       String(max),
     ],
     { encoding: 'utf8' },
   );
-  const line = out.stdout.split('\n').find((l) => l.startsWith('{'));
+  const line = out.stdout.split('\n').find((l) => l.startsWith('{"bleMemory"'));
   if (!line) throw new Error(`memory run failed: ${out.stderr}`);
-  return JSON.parse(line) as Record<string, number>;
-}
-
-if (process.argv[2] === '--memory') {
-  const r = await manyAdvertisers(Number(process.argv[3]), Number(process.argv[4]));
-  console.log(JSON.stringify(r));
-  process.exit(0);
+  return (JSON.parse(line) as { bleMemory: Record<string, number> }).bleMemory;
 }
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';

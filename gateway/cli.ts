@@ -2,6 +2,7 @@
 // The `zephyr2mqtt` command: run | validate | health | passwd, each with --help; --version anywhere.
 import { parseArgs } from 'node:util';
 import { COMMAND_HELP, MAIN_HELP } from './cli/help.js';
+import { holdYoungGeneration, releaseYoungGeneration } from './cli/young-generation.js';
 import { ConfigError } from './config/errors.js';
 import { VERSION } from './version.js';
 
@@ -43,8 +44,11 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'run': {
+      // Before the gateway's modules load: they and start-up would grow V8's young generation for good.
+      holdYoungGeneration();
       const { runGateway } = await import('./main.js');
       await runGateway(defaultConfig(values.config));
+      releaseYoungGeneration();
       return KEEP_RUNNING;
     }
     case 'validate': {
