@@ -51,6 +51,8 @@ interface Result {
   p99: number;
   /** CoAP send -> ACK received: the part of the latency before the gateway answered. */
   ackP50: number;
+  /** ACK received -> MQTT delivery: the part of the latency after the gateway answered. */
+  afterAckP50: number;
   /** RSS once a quarter of the requests are in (after warm-up growth of heap and allocator arenas). */
   rssStartMb?: number;
   rssMidMb?: number;
@@ -216,6 +218,9 @@ async function run(server: Server, requests: number): Promise<Result> {
   const subscriber = await mqtt.connectAsync(`mqtt://127.0.0.1:${server.mqttPort}`, { reconnectPeriod: 0 });
   await subscriber.subscribeAsync(server.topic, { qos: 0 });
   const sentAt = new Float64Array(requests);
+  /** When the CoAP ACK of each request arrived (0 = not yet), to see where the latency is spent. */
+  const ackedAt = new Float64Array(requests);
+  const afterAck: number[] = [];
   const latencies: number[] = [];
   const ackLatencies: number[] = [];
   let delivered = 0;
@@ -228,7 +233,10 @@ async function run(server: Server, requests: number): Promise<Result> {
     if (!match) return; // the retained message of an earlier run
     const seq = Number(match[1]);
     if (seq >= requests || sentAt[seq] === 0) return;
-    latencies.push(performance.now() - (sentAt[seq] as number));
+    const now = performance.now();
+    latencies.push(now - (sentAt[seq] as number));
+    // Delivered before its ACK was seen counts as 0: the time the state spends behind the answer.
+    afterAck.push(ackedAt[seq] ? Math.max(0, now - (ackedAt[seq] as number)) : 0);
     sentAt[seq] = 0;
     delivered++;
     if (delivered === requests) resolveDone();
@@ -257,7 +265,9 @@ async function run(server: Server, requests: number): Promise<Result> {
           contentFormat: 50,
           payload: `{"seq":${seq},"temperature":21.5}`,
         });
-        ackLatencies.push(performance.now() - sent);
+        const acked = performance.now();
+        ackedAt[seq] = acked;
+        ackLatencies.push(acked - sent);
       } catch {
         failures++;
       }
@@ -273,6 +283,7 @@ async function run(server: Server, requests: number): Promise<Result> {
   await subscriber.endAsync();
   latencies.sort((a, b) => a - b);
   ackLatencies.sort((a, b) => a - b);
+  afterAck.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? Number.NaN;
   if (failures > 0) console.error(`${server.name}: ${failures} CoAP requests failed`);
   return {
@@ -284,6 +295,7 @@ async function run(server: Server, requests: number): Promise<Result> {
     p50: pct(0.5),
     p99: pct(0.99),
     ackP50: ackLatencies[Math.floor(ackLatencies.length / 2)] ?? Number.NaN,
+    afterAckP50: afterAck[Math.floor(afterAck.length / 2)] ?? Number.NaN,
     rssStartMb: rssStart[0],
     rssMidMb: rssMid[0],
     rssEndMb: rssEnd,
@@ -314,14 +326,14 @@ const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.is
 console.log(`CoAP PUT (CON, JSON) -> MQTT subscriber, ${inflight} in flight, loopback IPv4`);
 console.log(`Machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}\n`);
 console.log(
-  '| Server | Requests | Delivered | msgs/s | p50 ms | p99 ms | CoAP ACK p50 ms | server CPU µs/msg | msgs per server CPU-s | RSS 25 % / 50 % / end (MB) | RSS growth 25 %→end | bench client CPU µs/msg |',
+  '| Server | Requests | Delivered | msgs/s | p50 ms | p99 ms | CoAP ACK p50 ms | ACK→MQTT p50 ms | server CPU µs/msg | msgs per server CPU-s | RSS 25 % / 50 % / end (MB) | RSS growth 25 %→end | bench client CPU µs/msg |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of [before, ours, ponte]) {
   if (!r) continue;
   const perMsg = (r.cpuSeconds / r.delivered) * 1e6;
   console.log(
-    `| ${r.name} | ${r.requests} | ${r.delivered} | ${fmt(r.rate, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.ackP50, 2)} | ${fmt(perMsg, 0)} | ${fmt(r.delivered / r.cpuSeconds, 0)} | ${fmt(r.rssStartMb)} / ${fmt(r.rssMidMb)} / ${fmt(r.rssEndMb)} | ${growth(r)} | ${fmt((r.clientCpuSeconds / r.delivered) * 1e6, 0)} |`,
+    `| ${r.name} | ${r.requests} | ${r.delivered} | ${fmt(r.rate, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.ackP50, 2)} | ${fmt(r.afterAckP50, 2)} | ${fmt(perMsg, 0)} | ${fmt(r.delivered / r.cpuSeconds, 0)} | ${fmt(r.rssStartMb)} / ${fmt(r.rssMidMb)} / ${fmt(r.rssEndMb)} | ${growth(r)} | ${fmt((r.clientCpuSeconds / r.delivered) * 1e6, 0)} |`,
   );
 }
 function growth(r: Result): string {
