@@ -38,3 +38,10 @@ export function mergeSbom(input: {
   version: string;
   epochSeconds: number | undefined;
 }): CdxBom;
+export function readDpkgStatus(path: string): string;
+export function keepPresentNpm<
+  T extends { components?: CdxComponent[]; dependencies?: Array<{ ref: string; dependsOn?: string[] }> },
+>(
+  npmBom: T,
+  presentPaths: string[],
+): T & { components: CdxComponent[]; dependencies: Array<{ ref: string; dependsOn: string[] }> };

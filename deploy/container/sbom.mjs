@@ -1,9 +1,13 @@
 // Merges `npm sbom` (the Node dependencies) with the runtime base's Debian packages and the Node runtime's own
 // components into one CycloneDX document, so a CVE in OpenSSL, Node or a dependency says which image to rebuild.
 // Deterministic: no random serial number, and the timestamp comes from SOURCE_DATE_EPOCH when set.
-// Usage: node sbom.mjs --npm npm.cdx.json --dpkg /var/lib/dpkg/status --node versions.json --platform P --version V
+// Usage: node sbom.mjs --npm npm.cdx.json --dpkg /var/lib/dpkg --node versions.json [--npm-present FILE]
+//          --platform P --version V
+// --dpkg is dpkg's admin directory (status plus status.d/*, where packages placed without dpkg are recorded, as in
+// distroless images) or a status file; --npm-present lists the lockfile paths the image ships (prune-build-deps.mjs).
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -31,6 +35,38 @@ export function parseDpkgStatus(text) {
     });
   }
   return packages.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The status text of a dpkg admin directory: status and every status.d/* file; or the file itself. */
+export function readDpkgStatus(path) {
+  if (!statSync(path).isDirectory()) return readFileSync(path, 'utf8');
+  const parts = [];
+  if (existsSync(join(path, 'status'))) parts.push(readFileSync(join(path, 'status'), 'utf8'));
+  const extra = join(path, 'status.d');
+  if (existsSync(extra)) {
+    for (const name of readdirSync(extra).sort()) parts.push(readFileSync(join(extra, name), 'utf8'));
+  }
+  return parts.join('\n\n');
+}
+
+/**
+ * `npm sbom` describes the lockfile; keep only the components whose package path the image ships, and drop the
+ * dependency entries of the others.
+ */
+export function keepPresentNpm(npmBom, presentPaths) {
+  const present = new Set(presentPaths);
+  const pathOf = (c) => c.properties?.find((p) => p.name === 'cdx:npm:package:path')?.value;
+  const components = (npmBom.components ?? []).filter((c) => {
+    const path = pathOf(c);
+    return path === undefined || present.has(path);
+  });
+  const refs = new Set(components.map((c) => c['bom-ref']));
+  const rootRef = npmBom.metadata?.component?.['bom-ref'];
+  if (rootRef) refs.add(rootRef);
+  const dependencies = (npmBom.dependencies ?? [])
+    .filter((d) => refs.has(d.ref))
+    .map((d) => ({ ...d, dependsOn: (d.dependsOn ?? []).filter((r) => refs.has(r)) }));
+  return { ...npmBom, components, dependencies };
 }
 
 export function debComponent(pkg) {
@@ -113,19 +149,26 @@ function main() {
     options: {
       npm: { type: 'string' },
       dpkg: { type: 'string' },
+      'npm-present': { type: 'string' },
       node: { type: 'string' },
       platform: { type: 'string', default: 'unknown' },
       version: { type: 'string', default: '0.0.0-dev' },
     },
   });
   if (!values.npm || !values.dpkg || !values.node) {
-    console.error('usage: sbom.mjs --npm FILE --dpkg FILE --node FILE [--platform P] [--version V]');
+    console.error(
+      'usage: sbom.mjs --npm FILE --dpkg DIR|FILE --node FILE [--npm-present FILE] [--platform P] [--version V]',
+    );
     process.exit(2);
   }
   const epoch = process.env.SOURCE_DATE_EPOCH ? Number(process.env.SOURCE_DATE_EPOCH) : undefined;
+  let npmBom = JSON.parse(readFileSync(values.npm, 'utf8'));
+  if (values['npm-present']) {
+    npmBom = keepPresentNpm(npmBom, readFileSync(values['npm-present'], 'utf8').split('\n').filter(Boolean));
+  }
   const bom = mergeSbom({
-    npmBom: JSON.parse(readFileSync(values.npm, 'utf8')),
-    dpkgPackages: parseDpkgStatus(readFileSync(values.dpkg, 'utf8')),
+    npmBom,
+    dpkgPackages: parseDpkgStatus(readDpkgStatus(values.dpkg)),
     nodeVersions: JSON.parse(readFileSync(values.node, 'utf8')),
     platform: values.platform,
     version: values.version,

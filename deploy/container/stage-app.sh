@@ -19,7 +19,10 @@ grep -q '^dist/gateway/cli.js$' /tmp/package-files.txt || {
 }
 (cd "$src" && tar -cf - -T /tmp/package-files.txt) | tar -xf - -C "$out$app"
 chmod 0755 "$out$app/dist/gateway/cli.js"
-ln -s "$app/dist/gateway/cli.js" "$out/usr/local/bin/zephyr2mqtt"
+# A /bin/sh wrapper rather than a link to cli.js: its `#!/usr/bin/env node` line needs coreutils, which the local
+# runtime base leaves out. exec keeps Node the process tini signals.
+printf '#!/bin/sh\nexec node %s/dist/gateway/cli.js "$@"\n' "$app" >"$out/usr/local/bin/zephyr2mqtt"
+chmod 0755 "$out/usr/local/bin/zephyr2mqtt"
 
 # The default config is the example with the data dir moved to the volume; fail if the example changed shape.
 sed -E 's#^([[:space:]]*data_dir:)[[:space:]]*[^[:space:]]+#\1 /var/lib/zephyr2mqtt#' \

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Builds the local base images for one architecture from Debian packages, because base images cannot be pulled
-# here: a runtime base (nodejs, ca-certificates, tini) and a build base (plus compilers, Node headers and npm).
+# here: a runtime base (nodejs with only its libraries, dash, tini and a CA bundle: no Essential set, no dpkg, apt
+# or perl; see runtime-hook.sh) and a build base (Essential set, apt, compilers, Node headers and npm).
 # Rootfs tarballs are cached in $Z2M_CACHE_DIR keyed by the recipe and the flavour's inputs, so a warm run only
 # imports them. Usage: build-base.sh <amd64|arm64|armhf>; prints the two image names on the last two lines.
 set -euo pipefail
 
-# Bump when the way a rootfs is made changes, to invalidate cached tarballs.
-RECIPE=2
+# Bump when the way a flavour's rootfs is made changes, to invalidate its cached tarballs (and only its own, so a
+# runtime change does not rebuild the build bases, minutes under qemu).
+declare -A RECIPE=([runtime]=3 [build]=2)
 arch="${1:?usage: build-base.sh <amd64|arm64|armhf>}"
 cache_dir="${Z2M_CACHE_DIR:-/var/cache/zephyr2mqtt-ci}/base"
 suite="${Z2M_DEBIAN_SUITE:-trixie}"
@@ -25,7 +27,7 @@ case "$arch" in
 esac
 
 field() { sed -n "s/^$1: *//p" "$inputs"; }
-key_of() { printf '%s\n' "$RECIPE" "$suite" "$(field "$1")" "$(field "$1-npm")" | sha256sum | cut -c1-12; }
+key_of() { printf '%s\n' "${RECIPE[$1]}" "$suite" "$(field "$1")" "$(field "$1-npm")" | sha256sum | cut -c1-12; }
 
 # Docs, manuals and translations are dead weight in a container; copyright files stay for licence compliance.
 slim_opts=(
@@ -46,6 +48,22 @@ npm_tarball() {
     rm -rf "$dir" && mv "$dir.partial" "$dir"
   fi
   echo "$dir/package.tgz"
+}
+
+# The runtime base: only nodejs's dependency closure, dash (/bin/sh for HEALTHCHECK and HealthCmd) and tini,
+# installed by the host's dpkg (chrootless: no dpkg in the image and no qemu needed for foreign architectures).
+make_runtime_rootfs() {
+  local tarball="$1"
+  echo "base: mmdebstrap $suite $arch runtime (custom, chrootless) -> $tarball" >&2
+  # shellcheck disable=SC2016 # "$1" in a hook is expanded by mmdebstrap's hook shell: the rootfs directory.
+  # libc6's preinst runs the host's debconf, which reads its config under DPKG_ROOT: runtime-hook.sh removes it.
+  mmdebstrap --quiet --mode=chrootless --format=tar --architectures="$arch" --variant=custom \
+    --include="$(field runtime | tr ' ' ',')" \
+    --setup-hook='mkdir -p "$1/etc" "$1/var/cache/debconf" && cp /usr/share/debconf/debconf.conf "$1/etc/debconf.conf"' \
+    --customize-hook="bash '$here/runtime-hook.sh' \"\$1\"" \
+    "$suite" "$tarball.partial" "$mirror" 2> >(grep -v -e 'dependency problems' -e 'depends on' -e 'is not installed' \
+      -e '^$' -e 'pre-dependency problem' -e 'ignoring pre-dependency' -e 'chrootless mode' >&2)
+  mv "$tarball.partial" "$tarball"
 }
 
 make_rootfs() {
@@ -73,7 +91,9 @@ make_image() {
   tarball="$cache_dir/$key-$arch-$flavour.tar"
   if ! podman image exists "$tag"; then
     mkdir -p "$cache_dir"
-    [ -s "$tarball" ] || make_rootfs "$flavour" "$mm_variant" "$tarball"
+    if [ ! -s "$tarball" ]; then
+      if [ "$flavour" = runtime ]; then make_runtime_rootfs "$tarball"; else make_rootfs "$flavour" "$mm_variant" "$tarball"; fi
+    fi
     echo "base: importing $tarball as $tag" >&2
     ctr="$(buildah from --arch "$oci_arch" ${variant:+--variant "$variant"} scratch)"
     mnt="$(buildah mount "$ctr")"
@@ -85,11 +105,11 @@ make_image() {
     buildah config --arch "$oci_arch" ${variant:+--variant "$variant"} --os linux \
       --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
       --label org.opencontainers.image.description="zephyr2mqtt local $flavour base ($suite $arch)" \
-      --cmd '["/bin/bash"]' "$ctr"
+      --cmd "$([ "$flavour" = runtime ] && echo '["/bin/sh"]' || echo '["/bin/bash"]')" "$ctr"
     buildah commit --quiet --rm "$ctr" "$tag" >/dev/null
   fi
   echo "$tag"
 }
 
-make_image runtime essential
+make_image runtime custom
 make_image build apt

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 wanted=(buildah podman runc uidmap fuse-overlayfs qemu-user-static binfmt-support mmdebstrap skopeo
-  mosquitto-clients shellcheck systemd jq curl ca-certificates git)
+  mosquitto-clients shellcheck systemd jq curl ca-certificates openssl git)
 missing=()
 for pkg in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Smoke-tests one architecture's image the way a device would run it: the native addons load, `--version` prints
 # the package version, the gateway starts on the example config, its HEALTHCHECK passes, an MQTT client on the host
-# sees <base>/bridge/state online, and SIGTERM stops it cleanly (exit 0). Foreign architectures run under qemu.
+# sees <base>/bridge/state online, SIGTERM stops it cleanly (exit 0), and Node verifies TLS against the image's
+# system CA store (/etc/ssl/certs/ca-certificates.crt, which an mqtts upstream relies on). Foreign architectures
+# run under qemu. The image has no coreutils: checks inside it use node or /bin/sh.
 # Usage: smoke-test.sh IMAGE EXPECTED_VERSION EXPECTED_ARCH (amd64, arm64 or arm)
 set -euo pipefail
 
@@ -23,7 +25,7 @@ free_port() { node -e "const s=require('node:net').createServer().listen(0,'127.
 arch="$(podman image inspect --format '{{.Os}}/{{.Architecture}}' "$image")"
 [ "$arch" = "linux/$expected_arch" ] || fail "image architecture is $arch, expected linux/$expected_arch"
 declare -A machine=([amd64]=x86_64 [arm64]=aarch64 [arm]=armv7l)
-seen="$("${run[@]}" --rm --no-healthcheck --entrypoint uname "$image" -m)"
+seen="$("${run[@]}" --rm --no-healthcheck --entrypoint node "$image" -p "require('node:os').machine()")"
 [ "$seen" = "${machine[$expected_arch]}" ] || fail "binaries run as $seen, expected ${machine[$expected_arch]}"
 echo "smoke[$image]: architecture $arch, runs as $seen"
 
@@ -33,12 +35,51 @@ echo "smoke[$image]: --version ok ($version)"
 
 "${run[@]}" --rm --no-healthcheck --entrypoint node "$image" /opt/zephyr2mqtt/bin/check-addons.cjs || fail 'a native addon does not load'
 
+# The CA store: a bundle of public CAs is there, and Node uses that file (not a copy of its own): with a test CA
+# mounted over it, a TLS server on the host whose certificate that CA signed verifies, and without it, it does not.
+ca_count="$("${run[@]}" --rm --no-healthcheck --entrypoint node "$image" -p \
+  "require('node:fs').readFileSync('/etc/ssl/certs/ca-certificates.crt','latin1').split('BEGIN CERTIFICATE').length-1")"
+[ "$ca_count" -gt 100 ] || fail "/etc/ssl/certs/ca-certificates.crt has $ca_count certificates"
+tls_dir="$(mktemp -d)"
+tls_pid=''
+tls_cleanup() {
+  [ -z "$tls_pid" ] || kill "$tls_pid" 2>/dev/null || true
+  tls_pid=''
+  rm -rf "$tls_dir"
+}
+trap tls_cleanup EXIT
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=z2m-smoke-ca \
+  -keyout "$tls_dir/ca.key" -out "$tls_dir/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+  -keyout "$tls_dir/leaf.key" -out "$tls_dir/leaf.csr" 2>/dev/null
+printf 'subjectAltName=DNS:localhost\n' >"$tls_dir/ext"
+openssl x509 -req -in "$tls_dir/leaf.csr" -CA "$tls_dir/ca.pem" -CAkey "$tls_dir/ca.key" -CAcreateserial -days 1 \
+  -extfile "$tls_dir/ext" -out "$tls_dir/leaf.pem" 2>/dev/null
+chmod 0644 "$tls_dir/ca.pem"
+# A TLS server on loopback that answers every connection and exits after 5 minutes at the latest.
+node -e "const fs=require('node:fs');const s=require('node:tls').createServer({key:fs.readFileSync('$tls_dir/leaf.key'),
+  cert:fs.readFileSync('$tls_dir/leaf.pem')},(c)=>c.end('ok')).listen(0,'127.0.0.1',()=>fs.writeFileSync('$tls_dir/port',
+  String(s.address().port)));setTimeout(()=>process.exit(0),300000).unref()" &
+tls_pid=$!
+for _ in $(seq 1 50); do [ -s "$tls_dir/port" ] && break; sleep 0.1; done
+[ -s "$tls_dir/port" ] || fail 'the host TLS test server did not start'
+tls_client="const c=require('node:tls').connect({host:'127.0.0.1',port:$(cat "$tls_dir/port"),servername:'localhost'},
+  ()=>{console.log('verified');c.end()});c.on('error',(e)=>{console.log(e.code);process.exitCode=1})"
+verdict="$("${run[@]}" --rm --no-healthcheck --network host --entrypoint node \
+  -v "$tls_dir/ca.pem:/etc/ssl/certs/ca-certificates.crt:ro" "$image" -e "$tls_client" || true)"
+[ "$verdict" = verified ] || fail "Node did not verify a certificate from the system CA store ($verdict)"
+verdict="$("${run[@]}" --rm --no-healthcheck --network host --entrypoint node "$image" -e "$tls_client" || true)"
+[ "$verdict" = UNABLE_TO_VERIFY_LEAF_SIGNATURE ] || fail "a certificate of an unknown CA was not refused ($verdict)"
+tls_cleanup
+echo "smoke[$image]: Node verifies TLS against the system CA store ($ca_count CAs)"
+
 # The example config, with free ports so that the host network of a shared CI machine cannot collide.
 work="$(mktemp -d)"
 name="z2m-smoke-$$"
 cleanup() {
   podman rm -f -t 0 "$name" >/dev/null 2>&1 || true
   rm -rf "$work"
+  tls_cleanup
 }
 trap cleanup EXIT
 mqtt_port="$(free_port)"

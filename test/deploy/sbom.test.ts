@@ -1,5 +1,16 @@
-import { describe, expect, it } from 'vitest';
-import { debComponent, mergeSbom, nodeComponents, parseDpkgStatus } from '../../deploy/container/sbom.mjs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { splitBuildOnly } from '../../deploy/container/prune-build-deps.mjs';
+import {
+  debComponent,
+  keepPresentNpm,
+  mergeSbom,
+  nodeComponents,
+  parseDpkgStatus,
+  readDpkgStatus,
+} from '../../deploy/container/sbom.mjs';
 
 const status = `Package: libssl3t64
 Status: install ok installed
@@ -109,5 +120,94 @@ describe('merged SBOM', () => {
       (c) => c.name,
     );
     expect(names).toEqual(['nodejs', 'zlib']);
+  });
+});
+
+describe('dpkg admin directory', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'z2m-dpkg-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads status plus the status.d records of packages placed without dpkg (the CA bundle)', () => {
+    writeFileSync(join(dir, 'status'), status);
+    mkdirSync(join(dir, 'status.d'));
+    writeFileSync(
+      join(dir, 'status.d', 'ca-certificates'),
+      'Package: ca-certificates\nStatus: install ok installed\nArchitecture: all\nVersion: 20250419+deb13u1\n',
+    );
+    const names = parseDpkgStatus(readDpkgStatus(dir)).map((p) => `${p.name} ${p.version}`);
+    expect(names).toEqual([
+      'base-files 1:13.8',
+      'ca-certificates 20250419+deb13u1',
+      'libssl3t64 3.5.9-1~deb13u1',
+      'nodejs 20.19.2+dfsg-1+deb13u3',
+    ]);
+    expect(readDpkgStatus(join(dir, 'status'))).toBe(status);
+  });
+});
+
+describe('build-only npm packages', () => {
+  // The app needs addon (its .node file) and mqtt; addon's build needs node-gyp, which needs tar and a nested which.
+  const lock = {
+    packages: {
+      '': { dependencies: { addon: '1', mqtt: '5' }, devDependencies: { vitest: '4' } },
+      'node_modules/addon': { dependencies: { 'node-gyp': '10', 'node-addon-api': '8', debug: '4' } },
+      'node_modules/mqtt': { dependencies: { debug: '4' }, optionalDependencies: { 'not-installed': '1' } },
+      'node_modules/debug': {},
+      'node_modules/node-gyp': { dependencies: { tar: '6', which: '4' } },
+      'node_modules/node-gyp/node_modules/which': {},
+      'node_modules/node-addon-api': {},
+      'node_modules/tar': { dependencies: { debug: '4' } },
+      'node_modules/not-installed': { optional: true },
+      'node_modules/vitest': { dev: true },
+    },
+  };
+
+  it('removes node-gyp, node-addon-api and what only they need; keeps what the app also needs', () => {
+    const { keep, remove } = splitBuildOnly(lock);
+    expect(keep.sort()).toEqual([
+      'node_modules/addon',
+      'node_modules/debug',
+      'node_modules/mqtt',
+      'node_modules/not-installed',
+    ]);
+    expect(remove.sort()).toEqual([
+      'node_modules/node-addon-api',
+      'node_modules/node-gyp',
+      'node_modules/node-gyp/node_modules/which',
+      'node_modules/tar',
+    ]);
+  });
+
+  it('the SBOM keeps only the npm components the image ships, and their dependency edges', () => {
+    const bom = {
+      metadata: { component: { 'bom-ref': 'app@1' } },
+      components: [
+        {
+          type: 'library',
+          'bom-ref': 'mqtt@5',
+          name: 'mqtt',
+          version: '5',
+          properties: [{ name: 'cdx:npm:package:path', value: 'node_modules/mqtt' }],
+        },
+        {
+          type: 'library',
+          'bom-ref': 'tar@6',
+          name: 'tar',
+          version: '6',
+          properties: [{ name: 'cdx:npm:package:path', value: 'node_modules/tar' }],
+        },
+      ],
+      dependencies: [
+        { ref: 'app@1', dependsOn: ['mqtt@5', 'tar@6'] },
+        { ref: 'mqtt@5', dependsOn: [] },
+        { ref: 'tar@6', dependsOn: [] },
+      ],
+    };
+    const kept = keepPresentNpm(bom, ['node_modules/mqtt']);
+    expect(kept.components.map((c) => c.name)).toEqual(['mqtt']);
+    expect(kept.dependencies).toEqual([
+      { ref: 'app@1', dependsOn: ['mqtt@5'] },
+      { ref: 'mqtt@5', dependsOn: [] },
+    ]);
   });
 });
