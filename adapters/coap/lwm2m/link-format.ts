@@ -10,6 +10,42 @@ export interface LinkEntry {
 
 const MAX_LINKS = 1024;
 
+/**
+ * Registration payloads parsed once per distinct text and shared (frozen) by every registration that sent it:
+ * clients running the same firmware register with the same links, so 1,000 of them hold one parsed list instead
+ * of 1,000 copies (about 3 objects per link). Bounded in entries and in the length of a cached text.
+ */
+export class SharedLinkParser {
+  readonly #byText = new Map<string, readonly LinkEntry[]>();
+
+  constructor(
+    private readonly maxEntries = 64,
+    private readonly maxTextLength = 4096,
+  ) {}
+
+  get size(): number {
+    return this.#byText.size;
+  }
+
+  parse(text: string): Decoded<readonly LinkEntry[]> {
+    const cached = this.#byText.get(text);
+    if (cached) return ok(cached);
+    const parsed = parseLinkFormat(text);
+    if (!parsed.ok) return parsed;
+    const links = Object.freeze(
+      parsed.value.map((l) => Object.freeze({ path: l.path && Object.freeze(l.path), attrs: Object.freeze(l.attrs) })),
+    );
+    if (text.length <= this.maxTextLength) {
+      if (this.#byText.size >= this.maxEntries) {
+        const oldest = this.#byText.keys().next().value;
+        if (oldest !== undefined) this.#byText.delete(oldest);
+      }
+      this.#byText.set(text, links);
+    }
+    return ok(links);
+  }
+}
+
 export function parseLinkFormat(text: string): Decoded<LinkEntry[]> {
   const out: LinkEntry[] = [];
   const trimmed = text.trim();

@@ -1,7 +1,7 @@
 // The registration interface: Register (POST /rd), Update (POST /rd/<id>), De-register (DELETE /rd/<id>).
 import type { CoapIncomingRequest, CoapOutgoingResponse, CoapPeer, CoapRequestHandler } from '../endpoint.js';
 import { CF } from './codecs/content-format.js';
-import { type LinkEntry, parseLinkFormat } from './link-format.js';
+import { type LinkEntry, SharedLinkParser } from './link-format.js';
 import { parseRegisterQuery, parseUpdateQuery } from './registration-query.js';
 import { newRegistrationId, type Registration, type RegistrationStore } from './registration-store.js';
 
@@ -39,9 +39,10 @@ export function createRdHandler(hooks: RdHooks): CoapRequestHandler {
     return { code, payload: reason };
   };
 
+  const linkParser = new SharedLinkParser();
   const parseLinks = (req: CoapIncomingRequest) => {
     if (req.contentFormat !== undefined && req.contentFormat !== CF.linkFormat) return undefined;
-    return parseLinkFormat(req.payload.toString('utf8'));
+    return linkParser.parse(req.payload.toString('utf8'));
   };
 
   const register = (req: CoapIncomingRequest): CoapOutgoingResponse => {

@@ -12,7 +12,8 @@ export interface Registration {
   binding: string;
   queueMode: boolean;
   peer: CoapPeer;
-  links: LinkEntry[];
+  /** Shared with other registrations that sent the same payload (see SharedLinkParser): never mutate. */
+  links: readonly LinkEntry[];
   /** Content format the client announced with `</>;ct=`, or TLV when it announced none. */
   contentFormat: number;
   registeredAt: number;

@@ -4,6 +4,8 @@ import type { CoapEndpoint, CoapIncomingRequest, CoapObservation, CoapOutgoingRe
 import { CF, decodePayload, FORMAT_NAMES } from './codecs/content-format.js';
 import { CommandQueue } from './command-queue.js';
 import { type Lwm2mDeviceConfig, type Lwm2mServerConfig, lwm2mDeviceSchema } from './config.js';
+import { Limiter } from './limiter.js';
+import type { LinkEntry } from './link-format.js';
 import { loadObjectModel, type ObjectModel } from './object-model.js';
 import { Lwm2mOperations, type OperationTarget } from './operations.js';
 import { formatPath, type Lwm2mPath, parsePath } from './path.js';
@@ -33,7 +35,8 @@ export interface Lwm2mServer {
 }
 
 interface Live {
-  observations: Map<string, CoapObservation>;
+  /** The cancel function of each observation by path: not the observation, whose first response is not needed. */
+  observations: Map<string, CoapObservation['cancel']>;
   expiry: NodeJS.Timeout | undefined;
 }
 
@@ -44,6 +47,9 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
   const store = new RegistrationStore();
   const live = new Map<string, Live>();
   const queue = new CommandQueue(config.max_queued_commands);
+  // The observes and the Device object read that follow each registration: a storm of 1,000 registrations would
+  // otherwise put 3,000 requests (their exchanges, timers and promises) in flight at once.
+  const setup = new Limiter(SETUP_IN_FLIGHT);
   let running = false;
   let unknownSeen = 0;
   const ops = new Lwm2mOperations(
@@ -111,7 +117,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     const state = live.get(reg.id);
     live.delete(reg.id);
     if (state?.expiry) clearTimeout(state.expiry);
-    for (const o of state?.observations.values() ?? []) if (cancelObservations) o.cancel().catch(() => {});
+    for (const cancel of state?.observations.values() ?? []) if (cancelObservations) cancel().catch(() => {});
     if (!store.byEndpoint(reg.endpoint)) queue.drop(reg.endpoint, reason);
   };
 
@@ -150,10 +156,9 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
       return records;
     }
     state.observations
-      .get(key)
-      ?.cancel()
+      .get(key)?.()
       .catch(() => {});
-    state.observations.set(key, observation);
+    state.observations.set(key, observation.cancel);
     emit(reg, records);
     return records;
   };
@@ -163,7 +168,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     if (!state || !reg.deviceId) return;
     for (const path of observedPaths(reg)) {
       if (state.observations.has(formatPath(path))) continue;
-      schedule(reg, (r) => observe(r, path)).catch((e: unknown) =>
+      schedule(reg, (r) => setup.run(() => observe(r, path))).catch((e: unknown) =>
         ctx.logger.warn({ endpoint: reg.endpoint, path: formatPath(path), err: String(e) }, 'lwm2m observe failed'),
       );
     }
@@ -185,7 +190,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
         lifetime: reg.lifetime,
         content_format: reg.contentFormat,
         address: `[${reg.peer.address}]:${reg.peer.port}`,
-        objects: reg.links.flatMap((l) => (l.path ? [formatPath(l.path)] : [])),
+        objects: objectsOf(reg.links),
       },
       ...reg.deviceInfo,
     });
@@ -198,7 +203,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
       publishInfo(reg);
       return;
     }
-    schedule(reg, (r) => ops.read(target(r), { obj: 3, inst: 0 }))
+    schedule(reg, (r) => setup.run(() => ops.read(target(r), { obj: 3, inst: 0 })))
       .then((records) => {
         const info: Record<string, unknown> = {};
         for (const rec of records) {
@@ -407,10 +412,10 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
       }
       case 'cancel_observe': {
         const state = live.get(reg.id);
-        const observation = state?.observations.get(formatPath(path));
-        if (!observation) throw new Error(`${formatPath(path)} is not observed`);
+        const cancel = state?.observations.get(formatPath(path));
+        if (!cancel) throw new Error(`${formatPath(path)} is not observed`);
         state?.observations.delete(formatPath(path));
-        await observation.cancel();
+        await cancel();
         return { path: formatPath(path), observing: false };
       }
     }
@@ -453,7 +458,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     awake: awake(reg),
     address: `[${reg.peer.address}]:${reg.peer.port}`,
     content_format: target(reg).contentFormat,
-    objects: reg.links.flatMap((l) => (l.path ? [formatPath(l.path)] : [])),
+    objects: objectsOf(reg.links),
     observed: [...(live.get(reg.id)?.observations.keys() ?? [])],
     registered_at: new Date(reg.registeredAt).toISOString(),
     last_update: new Date(reg.lastUpdate).toISOString(),
@@ -508,6 +513,23 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
       unknown_registrations_seen: unknownSeen,
     }),
   };
+}
+
+/**
+ * Post-registration requests (observes, Device object read) in flight at once, over all clients. A client that
+ * does not answer holds its slot until request_timeout_ms; the others go on in the remaining slots.
+ */
+const SETUP_IN_FLIGHT = 64;
+
+// The object paths of a registration's links, computed once per (shared) link list.
+const objectLists = new WeakMap<readonly LinkEntry[], readonly string[]>();
+function objectsOf(links: readonly LinkEntry[]): readonly string[] {
+  let objects = objectLists.get(links);
+  if (!objects) {
+    objects = Object.freeze(links.flatMap((l) => (l.path ? [formatPath(l.path)] : [])));
+    objectLists.set(links, objects);
+  }
+  return objects;
 }
 
 const DEVICE_INFO_RESOURCES: Record<number, string> = {
