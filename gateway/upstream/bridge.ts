@@ -15,9 +15,18 @@ import { buildClientOptions, OFFLINE, ONLINE } from './client-options.js';
 import type { UpstreamConfig } from './config.js';
 import { describeConnectError, redactUrl } from './describe-error.js';
 import { createUpstreamMetrics, type UpstreamMetrics } from './metrics.js';
+import { BridgeOutgoingStore, PublishBatch } from './publish-batch.js';
 import { DiskQueue, type DropReason, type QueueOptions } from './queue/disk-queue.js';
+import type { RecordView } from './queue/record.js';
 import { RateLimiter } from './rate-limiter.js';
-import { defaultRemotePrefix, type ResolvedMapping, resolveMappings, routeIn, routeOut } from './topic-map.js';
+import {
+  defaultRemotePrefix,
+  type ResolvedMapping,
+  type Route,
+  resolveMappings,
+  routeIn,
+  routeOut,
+} from './topic-map.js';
 
 export interface UpstreamDeps {
   config: UpstreamConfig;
@@ -37,6 +46,11 @@ type LinkState = 'stopped' | 'connecting' | 'connected' | 'waiting';
 const ECHO_WINDOW_MS = 30_000;
 const ECHO_MAX = 4096;
 const DROP_REPORT_MS = 1000;
+/** Bytes of records read (and packets encoded) per batch. */
+const READ_BATCH_BYTES = 256 * 1024;
+/** The sender waits while more than this is queued on the socket (a slow upstream), so memory stays bounded. */
+const WRITE_BUFFER_BYTES = 1024 * 1024;
+const ROUTE_CACHE_MAX = 4096;
 
 export class UpstreamBridge {
   #config: UpstreamConfig;
@@ -55,11 +69,12 @@ export class UpstreamBridge {
   #wake: (() => void) | undefined;
   #backlogEnd = 0;
   #draining = false;
-  #corked = false;
   #limiter: RateLimiter;
   #metrics: UpstreamMetrics;
   readonly #inbound = new WeakSet<Buffer>();
   readonly #recentOut = new Map<string, number>();
+  /** routeOut per local topic (devices publish on the same few topics over and over). */
+  readonly #routes = new Map<string, Route | null>();
   readonly #counts = { sent: 0, acked: 0, resent: 0, received: 0, reconnects: 0, echoes: 0 };
   readonly #dropped: Record<DropReason, number> = { queue_full: 0, max_age: 0, disk_full: 0, corrupt: 0 };
   #dropReport: { timer: NodeJS.Timeout; counts: Partial<Record<DropReason, number>> } | undefined;
@@ -161,6 +176,7 @@ export class UpstreamBridge {
     const old = this.#config;
     this.#config = config;
     this.#mappings = resolveMappings(config, this.deps.baseTopic, this.deps.gatewayId);
+    this.#routes.clear();
     this.#limiter.setRate(config.drain_rate);
     this.#queue?.reconfigure(config.queue);
     if (!config.enabled) {
@@ -212,8 +228,14 @@ export class UpstreamBridge {
 
   async #intercept(msg: BrokerMessage): Promise<void> {
     if (this.#inbound.has(msg.payload)) return; // came from upstream: never send it back
-    const route = routeOut(this.#mappings, msg.topic);
-    if (!route || route.topic === this.#stateTopic()) return; // the LWT topic belongs to the link itself
+    let route = this.#routes.get(msg.topic);
+    if (route === undefined) {
+      route = routeOut(this.#mappings, msg.topic) ?? null;
+      if (route?.topic === this.#stateTopic()) route = null; // the LWT topic belongs to the link itself
+      if (this.#routes.size >= ROUTE_CACHE_MAX) this.#routes.clear();
+      this.#routes.set(msg.topic, route);
+    }
+    if (!route) return;
     if (!this.#queue) await this.#queueOpening;
     await this.#queue?.append({ topic: route.topic, payload: msg.payload, qos: route.qos, retain: msg.retain });
   }
@@ -233,7 +255,7 @@ export class UpstreamBridge {
       return;
     }
     if (gen !== this.#generation) return;
-    const client = mqtt.connect(url, opts);
+    const client = mqtt.connect(url, { ...opts, outgoingStore: new BridgeOutgoingStore() });
     this.#client = client;
     client.on('connect', () => this.#onConnect(client, gen));
     client.on('error', (err) => {
@@ -326,7 +348,11 @@ export class UpstreamBridge {
 
   // ---- queue -> upstream ----
 
-  /** Sends queued records in order, at most max_inflight unacknowledged, until the connection changes. */
+  /**
+   * Sends queued records in order, at most max_inflight unacknowledged, until the connection changes. Records
+   * are read in batches and encoded straight from the queue's read buffer into one socket write per batch
+   * (PublishBatch); mqtt.js still matches the acknowledgements (client.outgoing) and owns the connection.
+   */
   async #pump(client: MqttClient, gen: number): Promise<void> {
     const queue = this.#queue;
     if (!queue || gen !== this.#generation) return;
@@ -340,51 +366,101 @@ export class UpstreamBridge {
     let position = 0;
     this.#draining = this.#backlogEnd > 0;
     const live = () => gen === this.#generation && this.#state === 'connected';
-    while (live()) {
-      if (queue.inflightCount() >= this.#config.max_inflight) {
-        await this.#sleepUntilWoken();
-        continue;
-      }
-      const m = await queue.next();
-      if (!live()) break;
-      if (!m) {
-        this.#draining = false;
-        const sleep = this.#sleepUntilWoken(); // woken by new data (queue.onData) or an ack
-        if (queue.unreadCount() > 0) this.#wake?.(); // data that arrived while next() was returning
-        await sleep;
-        continue;
-      }
-      if (this.#draining && position++ < this.#backlogEnd) {
-        for (let wait = this.#limiter.take(); wait > 0 && live(); wait = this.#limiter.take()) {
-          await new Promise((r) => setTimeout(r, wait));
-        }
+    const stream = client.stream as unknown as NodeJS.WritableStream & {
+      writableLength?: number;
+      cork?: () => void;
+      uncork?: () => void;
+    };
+    const onDrain = () => this.#wake?.();
+    stream.on('drain', onDrain);
+    const batch = new PublishBatch(this.#config.protocol_version === '5');
+    const acked = (seq: number) => {
+      queue.ack(seq);
+      this.#counts.acked++;
+      this.#metrics.acked.inc();
+    };
+    let ackWake = false;
+    const wakeAfterAcks = () => {
+      ackWake = false;
+      this.#wake?.();
+    };
+    const qos0: number[] = [];
+    let echoes = false;
+    const visit = (view: RecordView, seq: number) => {
+      let id = 0;
+      if (view.qos > 0) {
+        id = client.messageIdProvider.allocate() ?? 0;
+        client.outgoing[id] = {
+          volatile: false,
+          cmd: 'publish',
+          cb: (err) => {
+            if (err || gen !== this.#generation) return;
+            acked(seq);
+            // Wake the sender once per burst of acknowledgements, not once per PUBACK.
+            if (!ackWake) {
+              ackWake = true;
+              queueMicrotask(wakeAfterAcks);
+            }
+          },
+        };
       } else {
-        this.#draining = false;
+        qos0.push(seq);
       }
-      this.#cork(client);
-      this.#rememberOut(m.topic, m.payload);
-      this.#counts.sent++;
-      this.#metrics.sent.inc();
-      client.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain }, (err) => {
-        if (err || gen !== this.#generation) return;
-        queue.ack(m.seq);
-        this.#counts.acked++;
-        this.#metrics.acked.inc();
-        this.#wake?.();
-      });
+      batch.add(view, id);
+      if (echoes) {
+        this.#rememberOut(
+          view.buf.toString('utf8', view.topicStart, view.topicEnd),
+          view.buf.subarray(view.topicEnd, view.payloadEnd),
+        );
+      }
+    };
+    try {
+      while (live()) {
+        let room = this.#config.max_inflight - queue.inflightCount();
+        if (room <= 0 || (stream.writableLength ?? 0) > WRITE_BUFFER_BYTES) {
+          await this.#sleepUntilWoken(); // an acknowledgement or the socket draining wakes us
+          continue;
+        }
+        let granted = 0;
+        if (this.#draining) {
+          if (position >= this.#backlogEnd) {
+            this.#draining = false;
+          } else if (this.#limiter.limited) {
+            room = Math.min(room, this.#backlogEnd - position);
+            granted = this.#limiter.takeUpTo(room);
+            if (granted === 0) {
+              await new Promise((r) => setTimeout(r, this.#limiter.waitMs()));
+              continue;
+            }
+            room = granted;
+          }
+        }
+        echoes = this.#tracksEchoes();
+        const n = await queue.readBatch(room, READ_BATCH_BYTES, visit);
+        if (granted > n) this.#limiter.refund(granted - n);
+        const parts = batch.take();
+        if (!live()) break;
+        if (n === 0) {
+          this.#draining = false;
+          const sleep = this.#sleepUntilWoken(); // woken by new data (queue.onData) or an ack
+          if (queue.unreadCount() > 0) this.#wake?.(); // data that arrived while readBatch was returning
+          await sleep;
+          continue;
+        }
+        if (this.#draining) position += n;
+        this.#counts.sent += n;
+        this.#metrics.sent.inc(n);
+        if (parts.length > 1) stream.cork?.();
+        for (const part of parts) stream.write(part);
+        if (parts.length > 1) stream.uncork?.();
+        // QoS 0 is done once written to the socket (as mqtt.js does for its own QoS 0 publishes).
+        for (const seq of qos0) acked(seq);
+        qos0.length = 0;
+      }
+    } finally {
+      stream.removeListener('drain', onDrain);
+      qos0.length = 0;
     }
-  }
-
-  /** Batches the publishes of one burst into one socket write; uncorked once the pump waits for I/O. */
-  #cork(client: MqttClient): void {
-    const stream = client.stream as { cork?: () => void; uncork?: () => void } | undefined;
-    if (this.#corked || !stream?.cork || !stream.uncork) return;
-    this.#corked = true;
-    stream.cork();
-    process.nextTick(() => {
-      this.#corked = false;
-      stream.uncork?.();
-    });
   }
 
   #sleepUntilWoken(): Promise<void> {
@@ -416,9 +492,13 @@ export class UpstreamBridge {
     }
   }
 
+  /** MQTT 3.1.1 has no No Local: with an `in` mapping our own publishes may come back and are remembered. */
+  #tracksEchoes(): boolean {
+    return this.#config.protocol_version !== '5' && this.#mappings.some((m) => m.direction !== 'out');
+  }
+
   /** On MQTT 3.1.1 brokers send our own publishes back to an overlapping subscription: remember them. */
   #rememberOut(topic: string, payload: Buffer): void {
-    if (this.#config.protocol_version === '5' || !this.#mappings.some((m) => m.direction !== 'out')) return;
     const key = `${topic}\0${crc32(payload)}`;
     this.#recentOut.delete(key);
     this.#recentOut.set(key, Date.now());

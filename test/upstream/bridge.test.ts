@@ -67,6 +67,37 @@ describe('upstream bridge against aedes', () => {
     expect(metrics).toMatch(/zephyr2mqtt_upstream_queue_depth 0/);
   });
 
+  it('sends QoS 0, 1 and 2 mappings and large payloads in one ordered stream, every one acknowledged', async () => {
+    const { upstream, local, bridge, waitForEvent } = await setup({
+      topics: [
+        { pattern: 'q0/#', qos: 0 },
+        { pattern: 'q2/#', qos: 2 },
+        { pattern: '#', qos: 1 },
+      ],
+    });
+    const obs = await observe(upstream.url, 'gw1/#');
+    cleanups.push(() => obs.close());
+    await bridge.start();
+    await waitForEvent('connected');
+    const big = 'b'.repeat(200_000); // larger than one encode chunk
+    const messages = Array.from({ length: 300 }, (_, i) => ({
+      topic: `zephyr2mqtt/${['q0', 'q2', 'q1'][i % 3]}/dev`,
+      payload: i % 50 === 7 ? `${i}:${big}` : `${i}`,
+    }));
+    await publishMany(local.url, messages);
+    await obs.waitFor((s) => s.filter((m) => m.topic.endsWith('/dev')).length >= 300, 10_000, '300 messages');
+    for (const q of ['q0', 'q1', 'q2']) {
+      const got = obs.seen.filter((m) => m.topic === `gw1/${q}/dev`);
+      expect(got.map((m) => m.payload)).toEqual(messages.filter((m) => m.topic.includes(q)).map((m) => m.payload));
+      // Each arrives with the QoS of its mapping (QoS 0 stays 0; 1 and 2 are at least 1).
+      expect(got.every((m) => (q === 'q0' ? m.qos === 0 : m.qos > 0))).toBe(true);
+    }
+    // QoS 2 completes (PUBCOMP) a little after the upstream delivered it.
+    const status = () => bridge.status() as { messages: { sent: number; acked: number }; queue: { depth: number } };
+    await expect.poll(() => status().messages.acked, { timeout: 5000 }).toBe(status().messages.sent);
+    expect(status().queue.depth).toBe(0);
+  });
+
   it('queues while upstream is unreachable and drains in order once it comes up', async () => {
     const dir = await tempDir();
     cleanups.push(() => rm(dir, { recursive: true, force: true }));

@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decodeRecord, encodeRecord, type QueueMessage } from '../../gateway/upstream/queue/record.js';
+import {
+  decodeRecord,
+  decodeRecordView,
+  encodeRecord,
+  type QueueMessage,
+  type RecordView,
+  VIEW_CORRUPT,
+  VIEW_OK,
+  VIEW_TRUNCATED,
+} from '../../gateway/upstream/queue/record.js';
 
 const sample: QueueMessage = {
   topic: 'zephyr2mqtt/dev1',
@@ -49,6 +58,18 @@ describe('queue record', () => {
       }
       const res = decodeRecord(input);
       expect(typeof res.ok).toBe('boolean');
+      // The allocation-free decoder the sender uses agrees with it on every input.
+      const view = {} as RecordView;
+      const status = decodeRecordView(input, 0, input.length, view);
+      expect(status).toBe(res.ok ? VIEW_OK : res.reason === 'truncated' ? VIEW_TRUNCATED : VIEW_CORRUPT);
+      if (res.ok) {
+        expect(view.bytes).toBe(res.bytes);
+        expect(input.toString('utf8', view.topicStart, view.topicEnd)).toBe(res.message.topic);
+        expect(input.subarray(view.topicEnd, view.payloadEnd).equals(res.message.payload)).toBe(true);
+        expect([view.qos, view.retain, view.ts]).toEqual([res.message.qos, res.message.retain, res.message.ts]);
+      } else if (res.reason === 'truncated') {
+        expect(view.bytes).toBe(res.needed);
+      }
       if (res.ok) {
         decodedOk++;
         expect(res.bytes).toBeLessThanOrEqual(input.length);

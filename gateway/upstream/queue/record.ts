@@ -78,3 +78,55 @@ export function peekRecordTime(buf: Buffer): number | undefined {
   if (buf.length < RECORD_HEADER_BYTES + 7) return undefined;
   return buf.readUIntLE(RECORD_HEADER_BYTES + 1, 6);
 }
+
+/** Where the parts of one record sit in a buffer (decodeRecordView): no copies, valid while the buffer is. */
+export interface RecordView {
+  buf: Buffer;
+  /** Byte range of the UTF-8 topic. */
+  topicStart: number;
+  topicEnd: number;
+  /** Byte range of the payload (ends the record). */
+  payloadEnd: number;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+  ts: number;
+  /** Whole record length, header included. */
+  bytes: number;
+}
+
+export const VIEW_OK = 0;
+export const VIEW_TRUNCATED = 1;
+export const VIEW_CORRUPT = 2;
+
+/** decodeRecord without allocating: fills `view` and returns VIEW_OK, or VIEW_TRUNCATED / VIEW_CORRUPT
+ * (then `view.bytes` is the length needed when truncated). The same checks as decodeRecord. */
+export function decodeRecordView(buf: Buffer, offset: number, end: number, view: RecordView): number {
+  const avail = end - offset;
+  if (avail < RECORD_HEADER_BYTES) {
+    view.bytes = RECORD_HEADER_BYTES;
+    return VIEW_TRUNCATED;
+  }
+  const bodyLen = buf.readUInt32LE(offset);
+  if (bodyLen < BODY_FIXED_BYTES || bodyLen > MAX_RECORD_BYTES) return VIEW_CORRUPT;
+  const total = RECORD_HEADER_BYTES + bodyLen;
+  if (avail < total) {
+    view.bytes = total;
+    return VIEW_TRUNCATED;
+  }
+  const b = offset + RECORD_HEADER_BYTES;
+  if (crc32(buf.subarray(b, offset + total)) !== buf.readUInt32LE(offset + 4)) return VIEW_CORRUPT;
+  const flags = buf[b]!;
+  const qos = flags & 0x03;
+  if (qos === 3 || flags > 0x07) return VIEW_CORRUPT;
+  const topicLen = buf.readUInt16LE(b + 7);
+  if (BODY_FIXED_BYTES + topicLen > bodyLen) return VIEW_CORRUPT;
+  view.buf = buf;
+  view.topicStart = b + BODY_FIXED_BYTES;
+  view.topicEnd = view.topicStart + topicLen;
+  view.payloadEnd = offset + total;
+  view.qos = qos as 0 | 1 | 2;
+  view.retain = (flags & 0x04) !== 0;
+  view.ts = buf.readUIntLE(b + 1, 6);
+  view.bytes = total;
+  return VIEW_OK;
+}
