@@ -5,11 +5,12 @@
 // No peer is named for serial: the reference is the line rate. `SERIAL_BENCH_SECONDS` sets the window (default 5).
 // Each gateway row runs twice, alternately, in the same run: with the serial adapter's event-loop tty reader (the
 // default) and with serialport's own thread-pool reader (the previous default), next to both readers alone.
-// Latency is split: writer -> gateway (the gateway's own broker sees the state publish; both processes stamp with
-// the system-wide monotonic clock) and writer -> MQTT subscriber (the child); the writer's own write time is shown
-// too, since a lagging writer inflates both.
+// Latency is split, all stamps on the system-wide monotonic clock: writer -> gateway read (the chunk holding the
+// line reaches the adapter's splitter: pty, socat, scheduling), gateway read -> broker (the gateway's own work up to
+// the state publish reaching its broker) and writer -> MQTT subscriber (the child) end to end; the writer's own
+// write time is shown too, since a lagging writer inflates everything.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,18 +68,24 @@ async function main(): Promise<void> {
     for (const mode of ['gateway', 'gateway, no /log'] as const)
       plan.push([baud, mode, 'binding'], [baud, mode, 'tty']);
   }
-  const rows: string[] = [];
-  for (const [baud, mode, reader] of plan) {
-    if (only && !only.test(`${baud > 0 ? `${baud} baud` : 'idle'} | ${mode} | ${reader}`)) continue;
-    rows.push(await scenario(baud, seconds, mode, reader));
+  const selected = plan.filter(
+    ([baud, mode, reader]) => !only || only.test(`${baud > 0 ? `${baud} baud` : 'idle'} | ${mode} | ${reader}`),
+  );
+  // SERIAL_BENCH_ROUNDS: the selected rows run this many times, interleaved (A B A B...), printed side by side.
+  const rounds = Number(process.env.SERIAL_BENCH_ROUNDS ?? 1);
+  const results: string[][] = selected.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, [baud, mode, reader]] of selected.entries())
+      results[i]!.push(await scenario(baud, seconds, mode, reader));
   }
+  const rows = results.flat();
   console.log(
-    `Machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? 'unknown CPU'}; Node ${process.version}; ${seconds} s per row\n`,
+    `Machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? 'unknown CPU'}; Node ${process.version}; ${seconds} s per row, ${rounds} round(s)\n`,
   );
   console.log(
-    '| Line rate | Receiver | Reader | Offered B/s | Sent B/s | NDJSON lines delivered | Writer → gateway p50 / p99 / max (ms) | Writer → subscriber p50 / p99 / max (ms) | Writer write() p99 (ms) | Gateway CPU (% of one core) | CPU per 115200-baud equivalent |',
+    '| Line rate | Receiver | Reader | Offered B/s | Sent B/s | NDJSON lines delivered | Writer → gateway read p50 / p99 / max (ms) | Gateway read → broker p50 / p99 / max (ms) | Writer → subscriber p50 / p99 / max (ms) | Writer write() p99 (ms) | Gateway CPU (% of one core) | CPU per 115200-baud equivalent |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(r);
   if (only) return;
   console.log('\nDecode path alone (line splitter + demux + NDJSON/SMP decoding, no I/O, one core):\n');
@@ -174,9 +181,36 @@ async function ttyReaderOnly(path: string): Promise<Target> {
 
 interface Target {
   mqttUrl: string;
+  /** seq -> monotonic ms when the gateway's reader got the chunk that completed the NDJSON line. */
+  receivedAt?: Map<number, number>;
   /** seq -> monotonic ms when the gateway's broker saw the state publish carrying it. */
   publishedAt?: Map<number, number>;
   stop(): Promise<void>;
+}
+
+/**
+ * Bench-only probe in the gateway: stamps each chunk as the splitter gets it and, when the demultiplexer turns a
+ * line into telemetry with a `seq`, files that chunk's time under the seq. One clock read per chunk and one
+ * property test per line. Returns the uninstaller.
+ */
+function installReceiveProbe(receivedAt: Map<number, number>): () => void {
+  const split = LineSplitter.prototype.push;
+  const demux = LineDemux.prototype.push;
+  let chunkAt = 0;
+  LineSplitter.prototype.push = function (this: LineSplitter, ...args: Parameters<LineSplitter['push']>) {
+    chunkAt = now();
+    split.apply(this, args);
+  };
+  LineDemux.prototype.push = function (this: LineDemux, line: Uint8Array) {
+    const events = demux.call(this, line);
+    for (const e of events)
+      if (e.kind === 'telemetry' && typeof e.values.seq === 'number') receivedAt.set(e.values.seq, chunkAt);
+    return events;
+  };
+  return () => {
+    LineSplitter.prototype.push = split;
+    LineDemux.prototype.push = demux;
+  };
 }
 
 async function withGateway(path: string, log: boolean, reader: Reader): Promise<Target> {
@@ -189,11 +223,15 @@ async function withGateway(path: string, log: boolean, reader: Reader): Promise<
   try {
     gw = await startTestGateway({
       adapters: { serial: { enabled: true } },
+      // The dashboard is on by default and sees every publish; SERIAL_BENCH_DASHBOARD=0 measures without it.
+      http: { dashboard: process.env.SERIAL_BENCH_DASHBOARD !== '0' },
       devices: [{ id: 'board', transport: 'serial', path, baud_rate: 115_200, log }],
     });
   } finally {
     serialAdapterModule.create = create;
   }
+  const receivedAt = new Map<number, number>();
+  const uninstall = installReceiveProbe(receivedAt);
   const publishedAt = new Map<number, number>();
   // In-process tap on the broker: a regex on the payload, so it adds next to nothing to the measured CPU.
   const untap = gw.gateway.broker.subscribe(`${BASE}/board`, (msg) => {
@@ -205,9 +243,11 @@ async function withGateway(path: string, log: boolean, reader: Reader): Promise<
   await probe.endAsync();
   return {
     mqttUrl: gw.mqttUrl,
+    receivedAt,
     publishedAt,
     stop: () => {
       untap();
+      uninstall();
       return gw.stop();
     },
   };
@@ -252,15 +292,18 @@ async function scenario(baud: number, seconds: number, mode: Mode, reader: Reade
     });
     const { load, cpu, wall } = result;
     const cpuPct = ((cpu.user + cpu.system) / 1000 / wall) * 100;
-    const toGateway: number[] = [];
+    const toReader: number[] = [];
+    const readerToBroker: number[] = [];
     for (const [seq, at] of target.publishedAt ?? []) {
       const sent = load.sentAt[seq];
-      if (sent !== undefined) toGateway.push(at - sent);
+      const received = target.receivedAt?.get(seq);
+      if (sent !== undefined && received !== undefined) toReader.push(received - sent);
+      if (received !== undefined) readerToBroker.push(at - received);
     }
     const sentRate = load.bytes / load.seconds;
     const perDevice = sentRate > 0 ? `${(cpuPct / (sentRate / 11_520)).toFixed(2)} %` : 'n/a';
     const noMqtt = mode === 'serialport only' || mode === 'tty reader only';
-    return `| ${baud > 0 ? `${baud} baud` : 'idle'} | ${mode} | ${reader} | ${(baud / 10).toFixed(0)} | ${sentRate.toFixed(0)} | ${noMqtt ? 'n/a (no MQTT)' : `${load.ndjsonReceived} / ${load.ndjsonSent}`} | ${quantiles(toGateway)} | ${quantiles(load.latenciesMs)} | ${quantile(
+    return `| ${baud > 0 ? `${baud} baud` : 'idle'} | ${mode} | ${reader} | ${(baud / 10).toFixed(0)} | ${sentRate.toFixed(0)} | ${noMqtt ? 'n/a (no MQTT)' : `${load.ndjsonReceived} / ${load.ndjsonSent}`} | ${quantiles(toReader)} | ${quantiles(readerToBroker)} | ${quantiles(load.latenciesMs)} | ${quantile(
       load.writeMs.sort((a, b) => a - b),
       0.99,
     )} | ${cpuPct.toFixed(1)} % | ${perDevice} |`;
@@ -296,8 +339,24 @@ async function generateLoad(path: string, mqttUrl: string, baud: number, seconds
     }
   });
   await client?.subscribeAsync(`${BASE}/board`, { qos: 0 });
+  // serialport configures the device end (raw 8N1); the bytes go out with writeSync on a second non-blocking
+  // descriptor, so a write is on the pty when the call returns (the binding's write waits for the thread pool,
+  // which showed up as writer lag in the latency).
   const port = new SerialPortStream({ binding: autoDetect(), path, baudRate: 115_200, autoOpen: false });
   await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+  const fd = openSync(path, constants.O_WRONLY | constants.O_NOCTTY | constants.O_NONBLOCK);
+  const writeAll = async (bytes: Buffer): Promise<void> => {
+    let off = 0;
+    for (let tries = 0; off < bytes.length; tries++) {
+      try {
+        off += writeSync(fd, bytes, off);
+      } catch (err) {
+        // The pty is full (the reader is behind): wait for it, bounded.
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || tries > 2000) throw err;
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    }
+  };
 
   const smpFrames = Buffer.concat(
     encodeSerialFrames(
@@ -339,9 +398,7 @@ async function generateLoad(path: string, mqttUrl: string, baud: number, seconds
         sentAt.set(s, t);
         allSentAt[s] = t;
       }
-      await new Promise<void>((resolve, reject) =>
-        port.write(Buffer.concat(parts), (err) => (err ? reject(err) : resolve())),
-      );
+      await writeAll(Buffer.concat(parts));
       writeMs.push(now() - t);
       sent += n;
     }
@@ -353,6 +410,7 @@ async function generateLoad(path: string, mqttUrl: string, baud: number, seconds
   for (let i = 0; client && i < 100 && latenciesMs.length < ndjsonSent; i++)
     await new Promise((r) => setTimeout(r, 20));
   await client?.endAsync();
+  closeSync(fd);
   await new Promise<void>((resolve) => port.close(() => resolve()));
   return {
     bytes: sent,
