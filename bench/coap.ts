@@ -57,6 +57,9 @@ interface Result {
   rssStartMb?: number;
   rssMidMb?: number;
   rssEndMb?: number;
+  /** Lowest and highest RSS sampled every 250 ms from the 25 % mark to the end (one sample can catch a GC peak). */
+  rssLowMb?: number;
+  rssHighMb?: number;
   /** Server CPU seconds (user + system) spent during the run: a load-independent cost per message. */
   cpuSeconds: number;
   /** CPU seconds of this process (load generator + subscriber), which shares the machine's two cores. */
@@ -245,6 +248,10 @@ async function run(server: Server, requests: number): Promise<Result> {
   await client.start();
   const rssStart: number[] = [];
   const rssMid: number[] = [];
+  const rssSamples: number[] = [];
+  const sampler = setInterval(() => {
+    if (rssStart.length > 0) rssSamples.push(rssMb(server.child.pid));
+  }, 250);
   const cpuBefore = cpuSeconds(server.child.pid);
   const clientCpuBefore = process.cpuUsage();
   let next = 0;
@@ -277,6 +284,8 @@ async function run(server: Server, requests: number): Promise<Result> {
   await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
   const seconds = (performance.now() - started) / 1000;
   const rssEnd = rssMb(server.child.pid);
+  clearInterval(sampler);
+  rssSamples.push(rssEnd);
   const cpu = cpuSeconds(server.child.pid) - cpuBefore;
   const clientCpu = process.cpuUsage(clientCpuBefore);
   await client.stop();
@@ -299,6 +308,8 @@ async function run(server: Server, requests: number): Promise<Result> {
     rssStartMb: rssStart[0],
     rssMidMb: rssMid[0],
     rssEndMb: rssEnd,
+    rssLowMb: Math.min(...rssSamples),
+    rssHighMb: Math.max(...rssSamples),
     cpuSeconds: cpu,
     clientCpuSeconds: (clientCpu.user + clientCpu.system) / 1e6,
   };
@@ -326,14 +337,14 @@ const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.is
 console.log(`CoAP PUT (CON, JSON) -> MQTT subscriber, ${inflight} in flight, loopback IPv4`);
 console.log(`Machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}\n`);
 console.log(
-  '| Server | Requests | Delivered | msgs/s | p50 ms | p99 ms | CoAP ACK p50 ms | ACK→MQTT p50 ms | server CPU µs/msg | msgs per server CPU-s | RSS 25 % / 50 % / end (MB) | RSS growth 25 %→end | bench client CPU µs/msg |',
+  '| Server | Requests | Delivered | msgs/s | p50 ms | p99 ms | CoAP ACK p50 ms | ACK→MQTT p50 ms | server CPU µs/msg | msgs per server CPU-s | RSS 25 % / 50 % / end (MB) | RSS growth 25 %→end | RSS low–high after 25 % (MB) | bench client CPU µs/msg |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of [before, ours, ponte]) {
   if (!r) continue;
   const perMsg = (r.cpuSeconds / r.delivered) * 1e6;
   console.log(
-    `| ${r.name} | ${r.requests} | ${r.delivered} | ${fmt(r.rate, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.ackP50, 2)} | ${fmt(r.afterAckP50, 2)} | ${fmt(perMsg, 0)} | ${fmt(r.delivered / r.cpuSeconds, 0)} | ${fmt(r.rssStartMb)} / ${fmt(r.rssMidMb)} / ${fmt(r.rssEndMb)} | ${growth(r)} | ${fmt((r.clientCpuSeconds / r.delivered) * 1e6, 0)} |`,
+    `| ${r.name} | ${r.requests} | ${r.delivered} | ${fmt(r.rate, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.ackP50, 2)} | ${fmt(r.afterAckP50, 2)} | ${fmt(perMsg, 0)} | ${fmt(r.delivered / r.cpuSeconds, 0)} | ${fmt(r.rssStartMb)} / ${fmt(r.rssMidMb)} / ${fmt(r.rssEndMb)} | ${growth(r)} | ${fmt(r.rssLowMb)}–${fmt(r.rssHighMb)} | ${fmt((r.clientCpuSeconds / r.delivered) * 1e6, 0)} |`,
   );
 }
 function growth(r: Result): string {

@@ -65,16 +65,32 @@ const DEDUPE_WINDOW = 1024;
  */
 export function exactDedupe(client: Client): void {
   const target = client as unknown as { deliver0: Deliver; deliverQoS: Deliver; duplicates: Record<string, number> };
-  const seen = new Set<string>();
-  const order: string[] = [];
+  // Counters seen per broker id (numbers, not a "<id>:<counter>" string built and hashed per delivery), and the
+  // window's insertion order in two parallel arrays.
+  const seen = new Map<string, Set<number>>();
+  const orderIds: string[] = [];
+  const orderCounters: number[] = [];
   const firstDelivery = (packet: AedesPublishPacket): boolean => {
     const { brokerId, brokerCounter } = packet as AedesPublishPacket & { brokerId?: string; brokerCounter?: number };
     if (!brokerId || brokerCounter === undefined) return true;
-    const key = `${brokerId}:${brokerCounter}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    order.push(key);
-    if (order.length > DEDUPE_WINDOW) seen.delete(order.shift() as string);
+    let counters = seen.get(brokerId);
+    if (!counters) {
+      counters = new Set();
+      seen.set(brokerId, counters);
+    }
+    if (counters.has(brokerCounter)) return false;
+    counters.add(brokerCounter);
+    orderIds.push(brokerId);
+    orderCounters.push(brokerCounter);
+    if (orderIds.length > DEDUPE_WINDOW) {
+      const oldId = orderIds.shift() as string;
+      const oldCounter = orderCounters.shift() as number;
+      const oldCounters = seen.get(oldId);
+      if (oldCounters) {
+        oldCounters.delete(oldCounter);
+        if (oldCounters.size === 0) seen.delete(oldId);
+      }
+    }
     // Let aedes' monotonic check pass: the exact check above already removed duplicates.
     target.duplicates[brokerId] = 0;
     return true;
