@@ -3,6 +3,7 @@
 // `npm run build` does), each in its own process: the measured process holds the LwM2M server and nothing of the
 // clients, which run in a second process; this script (tsx or not) only orchestrates and counts.
 //   npx tsx bench/lwm2m.ts [--clients 1000] [--window 60] [--interval 10] [--snapshots <dir>] [--only server|gateway]
+//   [--node-flags "<flags for the measured process>"]
 // Scenarios: "server" is the LwM2M server on the real CoAP UDP transport with a counting context; "gateway" is
 // `zephyr2mqtt run` (dist/gateway/cli.js) with N LwM2M devices in its config, its defaults otherwise (dashboard on,
 // log level info), and one MQTT subscriber on `<base>/+` in this process. --snapshots writes a heap snapshot of the
@@ -36,6 +37,9 @@ function argText(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
+
+/** Extra node flags for the measured process: `--node-flags "--max-semi-space-size=1"`. */
+const nodeFlags = (): string[] => (argText('node-flags') ?? '').split(/\s+/).filter((f) => f !== '');
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -206,7 +210,7 @@ interface RetainedCount {
 
 async function startServer(build: string, n: number): Promise<Target> {
   const proc = fork(join(build, 'bench/lwm2m.js'), ['--serve', '--clients', String(n)], {
-    execArgv: ['--expose-gc'],
+    execArgv: ['--expose-gc', ...nodeFlags()],
   });
   const { port } = await next(proc, isType<{ port: number }>('listening'), 'server listening', 60_000);
   const status = async () => {
@@ -252,7 +256,7 @@ async function startGateway(build: string, n: number, dir: string): Promise<Targ
   const configPath = join(dir, 'gateway.yaml');
   writeFileSync(configPath, gatewayConfig(dir, n));
   const proc = fork(join(build, 'bench/lwm2m-gateway.js'), ['run', '--config', configPath], {
-    execArgv: ['--expose-gc'],
+    execArgv: ['--expose-gc', ...nodeFlags()],
     env: { ...process.env, LOG_FORMAT: 'json' },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
@@ -513,7 +517,7 @@ async function main(): Promise<void> {
     const row = (label: string, f: (r: Result) => string, target = '') =>
       console.log(`| ${label} | ${cell(server, f)} | ${cell(gateway, f)} | ${target} |`);
     console.log(
-      `LwM2M: ${n} simulated Zephyr clients (SenML JSON, 2 observations each), one notification every ${intervalS} s per client for ${windowS} s; compiled JS, measured process holds no clients\n`,
+      `LwM2M: ${n} simulated Zephyr clients (SenML JSON, 2 observations each), one notification every ${intervalS} s per client for ${windowS} s; compiled JS, measured process holds no clients${nodeFlags().length ? `; node ${nodeFlags().join(' ')}` : ''}\n`,
     );
     console.log('| Metric | LwM2M server + CoAP transport | Whole gateway (`zephyr2mqtt run`) | Target |');
     console.log('|---|---|---|---|');
