@@ -374,15 +374,35 @@ export class UpstreamBridge {
     const onDrain = () => this.#wake?.();
     stream.on('drain', onDrain);
     const batch = new PublishBatch(this.#config.protocol_version === '5');
+    let ackedUncounted = 0;
     const acked = (seq: number) => {
       queue.ack(seq);
       this.#counts.acked++;
-      this.#metrics.acked.inc();
+      ackedUncounted++;
     };
     let ackWake = false;
     const wakeAfterAcks = () => {
       ackWake = false;
+      this.#metrics.acked.inc(ackedUncounted);
+      ackedUncounted = 0;
       this.#wake?.();
+    };
+    // One callback and one pending entry shared by every publish of this connection (no closure per
+    // message): the acknowledged message id leads back to the queue record.
+    const seqOfId = new Float64Array(65536);
+    const pending = {
+      volatile: false,
+      cmd: 'publish' as const,
+      cb: (err: Error | undefined, packet?: { messageId?: number }) => {
+        const id = packet?.messageId;
+        if (err || id === undefined || gen !== this.#generation) return;
+        acked(seqOfId[id]!);
+        // Wake the sender once per burst of acknowledgements, not once per PUBACK.
+        if (!ackWake) {
+          ackWake = true;
+          queueMicrotask(wakeAfterAcks);
+        }
+      },
     };
     const qos0: number[] = [];
     let echoes = false;
@@ -390,19 +410,8 @@ export class UpstreamBridge {
       let id = 0;
       if (view.qos > 0) {
         id = client.messageIdProvider.allocate() ?? 0;
-        client.outgoing[id] = {
-          volatile: false,
-          cmd: 'publish',
-          cb: (err) => {
-            if (err || gen !== this.#generation) return;
-            acked(seq);
-            // Wake the sender once per burst of acknowledgements, not once per PUBACK.
-            if (!ackWake) {
-              ackWake = true;
-              queueMicrotask(wakeAfterAcks);
-            }
-          },
-        };
+        seqOfId[id] = seq;
+        client.outgoing[id] = pending;
       } else {
         qos0.push(seq);
       }
@@ -456,6 +465,10 @@ export class UpstreamBridge {
         // QoS 0 is done once written to the socket (as mqtt.js does for its own QoS 0 publishes).
         for (const seq of qos0) acked(seq);
         qos0.length = 0;
+        if (ackedUncounted > 0 && !ackWake) {
+          this.#metrics.acked.inc(ackedUncounted);
+          ackedUncounted = 0;
+        }
       }
     } finally {
       stream.removeListener('drain', onDrain);

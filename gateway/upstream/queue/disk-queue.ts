@@ -9,6 +9,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, readFile, rename, stat, statfs, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { QueueConfig } from '../config.js';
+import { InflightWindow } from './inflight.js';
 import {
   decodeRecord,
   decodeRecordView,
@@ -103,7 +104,7 @@ export class DiskQueue {
     ts: 0,
     bytes: 0,
   };
-  #inflight = new Map<number, Position & { ts: number }>();
+  #inflight = new InflightWindow();
   #cursorDirty = false;
   #dataWaiter: { promise: Promise<void>; resolve: () => void } | undefined;
   /** Called whenever records become readable (a cheaper alternative to waitForData for a polling reader). */
@@ -238,7 +239,7 @@ export class DiskQueue {
           this.hooks.dropped(1, 'max_age');
           this.#cursorDirty = true;
         } else {
-          this.#inflight.set(seq, { seq, segFirst: reader.segFirst, offset, ts: view.ts });
+          this.#inflight.push(seq, reader.segFirst, offset, view.ts);
           visit(view, seq);
           count++;
           bytes += view.bytes;
@@ -269,7 +270,7 @@ export class DiskQueue {
         this.#cursorDirty = true;
         continue;
       }
-      this.#inflight.set(pos.seq, { ...pos, ts: res.message.ts });
+      this.#inflight.push(pos.seq, pos.segFirst, pos.offset, res.message.ts);
       return { ...res.message, seq: pos.seq };
     }
   }
@@ -316,13 +317,13 @@ export class DiskQueue {
   }
 
   stats(): QueueStats {
-    const first = this.#inflight.values().next();
+    const first = this.#inflight.first();
     const depth = Math.max(0, this.#writeSeq - this.#cursor().seq);
     return {
       depth,
       bytes: this.#segments.reduce((n, s) => n + s.size, 0),
       segments: this.#segments.length,
-      oldestTs: depth === 0 ? undefined : first.done ? this.#oldestTs : first.value.ts,
+      oldestTs: depth === 0 ? undefined : first ? first.ts : this.#oldestTs,
       diskFull: this.#diskFull,
     };
   }
@@ -484,7 +485,7 @@ export class DiskQueue {
     if (this.#reader.seq < next.firstSeq || this.#reader.segFirst === old.firstSeq) {
       this.#reader = { seq: next.firstSeq, segFirst: next.firstSeq, offset: 0 };
     }
-    for (const seq of this.#inflight.keys()) if (seq < next.firstSeq) this.#inflight.delete(seq);
+    this.#inflight.dropBelow(next.firstSeq);
     if (this.#readBufSeg === old.firstSeq) this.#readBufSeg = -1;
     this.#cursorDirty = true;
     this.#housekeeping = this.#housekeeping.then(() => this.#unlinkSegment(old));
@@ -533,9 +534,9 @@ export class DiskQueue {
   // ---- cursor, housekeeping ----
 
   #cursor(): Position {
-    const first = this.#inflight.values().next();
-    if (first.done) return { ...this.#reader };
-    const { seq, segFirst, offset } = first.value;
+    const first = this.#inflight.first();
+    if (!first) return { ...this.#reader };
+    const { seq, segFirst, offset } = first;
     return { seq, segFirst, offset };
   }
 
