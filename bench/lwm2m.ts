@@ -13,7 +13,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ProbeReply, ProbeRequest } from './lwm2m-probe.js';
+import type { ProbeReply, ProbeRequest } from './_lwm2m-probe.js';
 
 type ClientMsg =
   | { type: 'registered'; ok: number; failed: number; ms: number }
@@ -97,7 +97,7 @@ async function child(): Promise<void> {
 // ---- the "server" scenario's measured process: LwM2M server + CoAP transport only -----------------------------
 
 async function serve(): Promise<void> {
-  const { installProbe } = await import('./lwm2m-probe.js');
+  const { installProbe } = await import('./_lwm2m-probe.js');
   const { lwm2mServerConfigSchema } = await import('../adapters/coap/lwm2m/config.js');
   const { createLwm2mServer } = await import('../adapters/coap/lwm2m/index.js');
   const { UdpCoapEndpoint } = await import('../adapters/coap/transport/udp-endpoint.js');
@@ -255,7 +255,7 @@ async function startGateway(build: string, n: number, dir: string): Promise<Targ
   const { default: mqtt } = await import('mqtt');
   const configPath = join(dir, 'gateway.yaml');
   writeFileSync(configPath, gatewayConfig(dir, n));
-  const proc = fork(join(build, 'bench/lwm2m-gateway.js'), ['run', '--config', configPath], {
+  const proc = fork(join(build, 'bench/_lwm2m-gateway.js'), ['run', '--config', configPath], {
     execArgv: ['--expose-gc', ...nodeFlags()],
     env: { ...process.env, LOG_FORMAT: 'json' },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -480,7 +480,9 @@ function buildCompiled(root: string): string {
     JSON.stringify({
       extends: join(root, 'tsconfig.build.json'),
       compilerOptions: { rootDir: root, outDir: out, sourceMap: false, typeRoots: [join(root, 'node_modules/@types')] },
-      include: ['gateway', 'adapters', 'bench/lwm2m*.ts', 'test/sim/lwm2m'].map((p) => join(root, p)),
+      include: ['gateway', 'adapters', 'bench/lwm2m.ts', 'bench/_lwm2m-*.ts', 'test/sim/lwm2m'].map((p) =>
+        join(root, p),
+      ),
       exclude: ['node_modules', 'dist', '**/*.test.ts'].map((p) => join(root, p)),
     }),
   );
