@@ -1,16 +1,17 @@
 // V8's young generation starts at 1 MB semi-spaces and doubles (up to 16 MB each) whenever many objects survive
 // a scavenge. Loading the gateway's modules and starting it allocates ~15 MB of long-lived objects (code, schemas,
 // the broker), so by the end of start-up the young generation is at its 2 x 16 MB maximum, and an idle gateway
-// never scavenges again to shrink it: about 12 MB of RSS for nothing. Holding the growth factor at 1 while the
+// never scavenges again to shrink it: about 10 MB of RSS for nothing (docs/benchmarks.md, Core). Holding the growth factor at 1 while the
 // gateway loads and starts keeps the young generation at its initial size; once started the factor goes back
 // to V8's default (2), so under load it grows exactly as before and throughput is unchanged.
 //
 // --semi-space-growth-factor is read by V8 at every scavenge, so setting it at run time takes effect (unlike
-// --max-semi-space-size, which V8 reads once when the heap is created). test/gateway/young-generation.test.ts
-// checks that it does, on the Node version that runs the tests.
+// --max-semi-space-size, which V8 reads once when the heap is created; on the command line V8 raises a growth
+// factor below 2 to 2, at run time it does not). test/gateway/young-generation.test.ts checks that it takes
+// effect on the Node version that runs the tests, so a Node whose V8 stops honouring it fails there.
 import { setFlagsFromString } from 'node:v8';
 
-/** V8's default for --semi-space-growth-factor (V8 11 to 13, Node 20 to 24). */
+/** V8's default for --semi-space-growth-factor (V8 11.3 in Node 20). */
 const V8_DEFAULT_GROWTH_FACTOR = 2;
 /** Flags by which the operator sizes the young generation himself: then we leave it alone. */
 const OPERATOR_FLAGS = /--(?:max|min)[-_]semi[-_]space[-_]size|--semi[-_]space[-_]growth[-_]factor/;
