@@ -151,30 +151,36 @@ function mixedItem(item: number, seq: number, smpFrames: Buffer): Buffer {
 async function serialportOnly(path: string): Promise<Target> {
   const port = new SerialPortStream({ binding: autoDetect(), path, baudRate: 115_200, autoOpen: false });
   await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
-  let bytes = 0;
-  port.on('data', (chunk: Buffer) => {
-    bytes += chunk.length;
-  });
-  return { mqttUrl: '-', stop: () => new Promise<void>((resolve) => port.close(() => resolve(void bytes))) };
+  const receivedAt = new Map<number, number>();
+  port.on('data', (chunk: Buffer) => stampSeqs(chunk, receivedAt));
+  return { mqttUrl: '-', receivedAt, stop: () => new Promise<void>((resolve) => port.close(() => resolve())) };
+}
+
+/** Reader-only rows: files the chunk's arrival under each `"seq":N` in it (memmem + digits, no decoding). */
+function stampSeqs(chunk: Buffer, into: Map<number, number>): void {
+  const at = now();
+  const key = '"seq":'; // a string, not a module-level Buffer: main() runs before later top-level consts exist
+  for (let i = chunk.indexOf(key); i >= 0; i = chunk.indexOf(key, i + key.length)) {
+    let n = 0;
+    let j = i + key.length;
+    for (; j < chunk.length && chunk[j]! >= 0x30 && chunk[j]! <= 0x39; j++) n = n * 10 + chunk[j]! - 0x30;
+    if (j > i + key.length) into.set(n, at);
+  }
 }
 
 /** The bench's own floor for the new path: serialport opens and configures the port, the tty reader reads it. */
 async function ttyReaderOnly(path: string): Promise<Target> {
   const port = new SerialPortStream({ binding: autoDetect(), path, baudRate: 115_200, autoOpen: false });
   await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
-  let bytes = 0;
-  const reader = await openTtyReader(path, {
-    data: (chunk) => {
-      bytes += chunk.length;
-    },
-    end: () => {},
-  });
+  const receivedAt = new Map<number, number>();
+  const reader = await openTtyReader(path, { data: (chunk) => stampSeqs(chunk, receivedAt), end: () => {} });
   if (!reader) throw new Error(`no tty reader for ${path}`);
   return {
     mqttUrl: '-',
+    receivedAt,
     stop: () => {
       reader.close();
-      return new Promise<void>((resolve) => port.close(() => resolve(void bytes)));
+      return new Promise<void>((resolve) => port.close(() => resolve()));
     },
   };
 }
@@ -294,11 +300,11 @@ async function scenario(baud: number, seconds: number, mode: Mode, reader: Reade
     const cpuPct = ((cpu.user + cpu.system) / 1000 / wall) * 100;
     const toReader: number[] = [];
     const readerToBroker: number[] = [];
-    for (const [seq, at] of target.publishedAt ?? []) {
+    for (const [seq, received] of target.receivedAt ?? []) {
       const sent = load.sentAt[seq];
-      const received = target.receivedAt?.get(seq);
-      if (sent !== undefined && received !== undefined) toReader.push(received - sent);
-      if (received !== undefined) readerToBroker.push(at - received);
+      const published = target.publishedAt?.get(seq);
+      if (sent !== undefined) toReader.push(received - sent);
+      if (published !== undefined) readerToBroker.push(published - received);
     }
     const sentRate = load.bytes / load.seconds;
     const perDevice = sentRate > 0 ? `${(cpuPct / (sentRate / 11_520)).toFixed(2)} %` : 'n/a';
