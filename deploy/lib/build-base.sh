@@ -8,7 +8,7 @@ set -euo pipefail
 
 # Bump when the way a flavour's rootfs is made changes, to invalidate its cached tarballs (and only its own, so a
 # runtime change does not rebuild the build bases, minutes under qemu).
-declare -A RECIPE=([runtime]=3 [build]=2)
+declare -A RECIPE=([runtime]=4 [build]=2)
 arch="${1:?usage: build-base.sh <amd64|arm64|armhf>}"
 cache_dir="${Z2M_CACHE_DIR:-/var/cache/zephyr2mqtt-ci}/base"
 suite="${Z2M_DEBIAN_SUITE:-trixie}"

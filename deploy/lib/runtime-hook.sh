@@ -10,7 +10,7 @@
 #    /var/lib/dpkg/status.d/ca-certificates, the way distroless images list packages installed without dpkg, so
 #    the SBOM and image scanners see it;
 #  - adds /etc/passwd and /etc/group with root and the gateway's user (10001), which base-passwd would need the
-#    target architecture's binaries to write;
+#    target architecture's binaries to write, and /etc/nsswitch.conf (libc-bin's, which is not installed);
 #  - removes what the installation itself left behind (apt lists and config, logs, the debconf shim).
 set -euo pipefail
 
@@ -84,6 +84,9 @@ echo "runtime-hook: CA bundle with $count certificates from $(basename "$deb")" 
 printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'zephyr2mqtt:x:10001:10001:zephyr2mqtt:/var/lib/zephyr2mqtt:/usr/sbin/nologin' \
   'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin' >"$root/etc/passwd"
 printf '%s\n' 'root:x:0:' 'zephyr2mqtt:x:10001:' 'nogroup:x:65534:' >"$root/etc/group"
+# Name service order as Debian's libc-bin sets it: without this file glibc asks DNS before /etc/hosts.
+printf '%s\n' 'passwd: files' 'group: files' 'shadow: files' 'hosts: files dns' 'networks: files' 'protocols: files' \
+  'services: files' >"$root/etc/nsswitch.conf"
 mkdir -p "$root/root" "$root/tmp"
 chmod 0700 "$root/root"
 chmod 1777 "$root/tmp"
