@@ -303,7 +303,11 @@ export class SerialDeviceLink {
       this.#splitter.push(chunk, (ev) => this.#onSplit(ev));
     } catch (err) {
       // A bug in decoding must not take the process down through the stream's 'data' event.
-      this.#deps.ctx.decodeError('internal', { deviceId: this.id, bytes: chunk.subarray(0, 64), error: String(err) });
+      this.#deps.ctx.decodeError('internal', {
+        deviceId: this.id,
+        bytes: Buffer.from(chunk.subarray(0, 64)),
+        error: String(err),
+      });
     }
   }
 
@@ -350,7 +354,8 @@ export class SerialDeviceLink {
         if (this.device.log) ctx.publish(this.id, 'log', event.text);
         return;
       case 'error':
-        ctx.decodeError(event.code, { deviceId: this.id, bytes: event.bytes, error: event.reason });
+        // A copy: the bytes may be a view into the tty reader's buffer, which the next read overwrites.
+        ctx.decodeError(event.code, { deviceId: this.id, bytes: Buffer.from(event.bytes), error: event.reason });
         return;
     }
   }

@@ -142,6 +142,17 @@ describe.each<Reader>(['tty', 'binding'])('serial adapter on a pty, %s reader', 
     expect(adapter!.status().details).toMatchObject({ devices: [{ id: 'board', open: true, opens: 2 }] });
   });
 
+  it('reports the bytes of a bad line as they were, though the reader reuses its buffer for later reads', async () => {
+    const ctx = await start();
+    await sim!.write(Buffer.from([0x01, 0x02, 0x03, 0x0a]));
+    await ctx.waitFor('decodeError', (c) => c.reason === 'binary_line');
+    await sim!.ndjson({ after: 'binary' });
+    await ctx.waitFor('telemetry', (c) => c.values.after === 'binary');
+    expect(ctx.of('decodeError').map((c) => [c.reason, Buffer.from(c.bytes ?? []).toString('hex')])).toEqual([
+      ['binary_line', '010203'],
+    ]);
+  });
+
   it('survives the port vanishing during a large write and binary garbage, counting what it dropped', async () => {
     const ctx = await start();
     await sim!.write(Buffer.from(Array.from({ length: 20_000 }, (_, i) => (i * 131) % 256)));

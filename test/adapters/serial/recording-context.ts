@@ -9,7 +9,13 @@ export type Call =
   | { fn: 'deviceInfo'; deviceId: string; info: Record<string, unknown> }
   | { fn: 'deviceSeen'; seen: DeviceSeen }
   | { fn: 'publish'; deviceId: string; subtopic: string; payload: unknown }
-  | { fn: 'decodeError'; reason: string; deviceId?: string | undefined; error?: unknown };
+  | {
+      fn: 'decodeError';
+      reason: string;
+      deviceId?: string | undefined;
+      bytes?: Uint8Array | undefined;
+      error?: unknown;
+    };
 
 export class RecordingContext implements AdapterContext {
   readonly kind = 'serial';
@@ -45,8 +51,9 @@ export class RecordingContext implements AdapterContext {
   publish(deviceId: string, subtopic: string, payload: string | Buffer | object): void {
     this.#record({ fn: 'publish', deviceId, subtopic, payload });
   }
-  decodeError(reason: string, detail?: { deviceId?: string; error?: unknown }): void {
-    this.#record({ fn: 'decodeError', reason, deviceId: detail?.deviceId, error: detail?.error });
+  decodeError(reason: string, detail?: { deviceId?: string; bytes?: Uint8Array; error?: unknown }): void {
+    // Kept as given (no copy), so a test sees it if the adapter hands over memory it reuses later.
+    this.#record({ fn: 'decodeError', reason, deviceId: detail?.deviceId, bytes: detail?.bytes, error: detail?.error });
   }
   countMessage(direction: 'in' | 'out'): void {
     this.counts[direction]++;
