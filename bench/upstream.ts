@@ -107,6 +107,14 @@ async function rssMb(pid: number | undefined): Promise<number> {
   return kb / 1024;
 }
 
+/** CPU time (user + system) of a process so far, in ms. */
+async function cpuMs(pid: number | undefined): Promise<number> {
+  if (!pid) return 0;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) * 10; // clock ticks of 10 ms
+}
+
 async function dirBytes(dir: string): Promise<number> {
   let total = 0;
   for (const f of await readdir(dir).catch(() => [])) total += (await stat(join(dir, f))).size;
@@ -189,24 +197,27 @@ async function main(): Promise<void> {
     await relaxed.start();
     await publishN(relaxed.url, 100, 0);
     await observer.waitFor('gw1', 200, 30_000);
-    const live: Record<string, { ms: number }> = {};
-    for (const [name, url, prefix] of [
-      ['zephyr2mqtt bridge', gateway.url, 'gw1'],
-      ['zephyr2mqtt bridge, fsync interval', relaxed.url, 'gw1'],
-      ['mosquitto bridge', peerLocal.url, 'peer'],
+    const live: Record<string, { ms: number; cpu: number }> = {};
+    for (const [name, url, prefix, pid] of [
+      ['zephyr2mqtt bridge', gateway.url, 'gw1', gateway.pid],
+      ['zephyr2mqtt bridge, fsync interval', relaxed.url, 'gw1', relaxed.pid],
+      ['mosquitto bridge', peerLocal.url, 'peer', peerLocal.pid],
     ] as const) {
       observer.counts.clear();
+      const cpu0 = await cpuMs(pid);
       const start = performance.now();
       await publishN(url, LIVE, 0);
       await observer.waitFor(prefix, LIVE, 600_000);
-      live[name] = { ms: performance.now() - start };
+      live[name] = { ms: performance.now() - start, cpu: (await cpuMs(pid)) - cpu0 };
     }
 
     await relaxed.kill('SIGTERM');
 
     // Backlog drain: upstream down, devices keep publishing, upstream back.
-    const drain: Record<string, { ingestMs: number; drainMs: number; rss: number; disk?: number; payload: number }> =
-      {};
+    const drain: Record<
+      string,
+      { ingestMs: number; drainMs: number; rss: number; disk?: number; payload: number; cpu: number }
+    > = {};
     for (const [name, url, prefix, pid] of [
       ['zephyr2mqtt bridge', gateway.url, 'gw1', gateway.pid],
       ['mosquitto bridge', peerLocal.url, 'peer', peerLocal.pid],
@@ -219,12 +230,14 @@ async function main(): Promise<void> {
       const ingest = await publishN(url, BACKLOG, LIVE);
       const disk = prefix === 'gw1' ? (await dirBytes(queueDir)) - diskBefore : undefined;
       const sampler = sampleRss(pid);
+      const cpu0 = await cpuMs(pid);
       const start = performance.now();
       await upstream.start(upstream.port);
       await observer.connect(upstream.url);
       await observer.waitFor(prefix, BACKLOG, 1_800_000);
       const drainMs = performance.now() - start;
-      drain[name] = { ingestMs: ingest.ms, drainMs, rss: sampler.stop(), disk, payload: ingest.bytes };
+      const cpu = (await cpuMs(pid)) - cpu0;
+      drain[name] = { ingestMs: ingest.ms, drainMs, rss: sampler.stop(), disk, payload: ingest.bytes, cpu };
     }
 
     const cpu = cpus()[0]?.model ?? 'unknown';
@@ -249,6 +262,13 @@ async function main(): Promise<void> {
     );
     console.log(
       `| backlog drain after outage, ${BACKLOG} msgs (msgs/s) | ${rate(BACKLOG, zd.drainMs)} | ${rate(BACKLOG, md.drainMs)} | ${(md.drainMs / zd.drainMs).toFixed(2)}x |`,
+    );
+    const us = (cpu: number, n: number) => ((cpu * 1000) / n).toFixed(1);
+    console.log(
+      `| CPU time of the bridging process, live (us/msg) | ${us(z.cpu, LIVE)} (fsync interval: ${us(zi.cpu, LIVE)}) | ${us(m.cpu, LIVE)} | |`,
+    );
+    console.log(
+      `| CPU time of the bridging process, drain (us/msg) | ${us(zd.cpu, BACKLOG)} | ${us(md.cpu, BACKLOG)} | |`,
     );
     console.log(`| peak RSS during drain (MB) | ${zd.rss.toFixed(0)} | ${md.rss.toFixed(0)} | |`);
     console.log(

@@ -14,6 +14,7 @@ import { reconnectDelayMs } from './backoff.js';
 import { buildClientOptions, OFFLINE, ONLINE } from './client-options.js';
 import type { UpstreamConfig } from './config.js';
 import { describeConnectError, redactUrl } from './describe-error.js';
+import { HeapGuard } from './heap-guard.js';
 import { createUpstreamMetrics, type UpstreamMetrics } from './metrics.js';
 import { BridgeOutgoingStore, PublishBatch } from './publish-batch.js';
 import { DiskQueue, type DropReason, type QueueOptions } from './queue/disk-queue.js';
@@ -51,6 +52,8 @@ const READ_BATCH_BYTES = 256 * 1024;
 /** The sender waits while more than this is queued on the socket (a slow upstream), so memory stays bounded. */
 const WRITE_BUFFER_BYTES = 1024 * 1024;
 const ROUTE_CACHE_MAX = 4096;
+/** Queued messages from which the heap is kept small (see heap-guard.ts). */
+const HEAP_GUARD_BACKLOG = 10_000;
 
 export class UpstreamBridge {
   #config: UpstreamConfig;
@@ -72,6 +75,7 @@ export class UpstreamBridge {
   #limiter: RateLimiter;
   #metrics: UpstreamMetrics;
   readonly #inbound = new WeakSet<Buffer>();
+  readonly #heap = new HeapGuard(() => (this.#queue?.unreadCount() ?? 0) >= HEAP_GUARD_BACKLOG);
   readonly #recentOut = new Map<string, number>();
   /** routeOut per local topic (devices publish on the same few topics over and over). */
   readonly #routes = new Map<string, Route | null>();
@@ -113,6 +117,7 @@ export class UpstreamBridge {
     } finally {
       opened();
     }
+    this.#heap.start();
     void this.#connect();
   }
 
@@ -166,6 +171,7 @@ export class UpstreamBridge {
     }
     await this.#pumpDone;
     if (this.#dropReport) this.#flushDropReport();
+    this.#heap.stop();
     await this.#queue?.close();
     this.#queue = undefined;
     this.#metrics.unregister();

@@ -114,8 +114,12 @@ describe('upstream bridge with Mosquitto', () => {
           `${err.message}; missing ${missing.length}: ${missing.slice(0, 20).join(',')}; ${JSON.stringify(bridge.status())}`,
         );
       });
-    const duplicates = checkDelivery(all(), sent);
-    expect(duplicates).toBeLessThanOrEqual((bridge.status().messages as { resent: number }).resent);
+    checkDelivery(all(), sent); // every message, first occurrences in order per topic
+    // Duplicates the bridge caused are bounded by what it re-sent. Mosquitto's own redeliveries to the observer
+    // (its PUBACKs lost when it disconnected mid-stream) carry the DUP flag, which the bridge never sets.
+    const fromBridge = all().filter((m) => !m.dup);
+    const bridgeDuplicates = fromBridge.length - new Set(fromBridge.map((m) => m.payload)).size;
+    expect(bridgeDuplicates).toBeLessThanOrEqual((bridge.status().messages as { resent: number }).resent);
   });
 
   it('mutual TLS with a test CA; a server signed by another CA is refused and the error says why', async () => {

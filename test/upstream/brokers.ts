@@ -175,11 +175,11 @@ export function waitUntil(
 /** An MQTT client subscribed to `filter` that collects what it receives. */
 export async function observe(url: string, filter = '#', opts: mqtt.IClientOptions = {}) {
   const client = mqtt.connect(url, { reconnectPeriod: 0, ...opts });
-  const seen: Array<{ topic: string; payload: string; retain: boolean; qos: number }> = [];
+  const seen: Array<{ topic: string; payload: string; retain: boolean; qos: number; dup: boolean }> = [];
   const listeners = new Set<() => void>();
   // Listen before CONNACK: a persistent session's stored messages arrive right after it.
   client.on('message', (topic, payload, packet) => {
-    seen.push({ topic, payload: payload.toString(), retain: packet.retain, qos: packet.qos });
+    seen.push({ topic, payload: payload.toString(), retain: packet.retain, qos: packet.qos, dup: packet.dup });
     for (const l of listeners) l();
   });
   await new Promise<void>((resolve, reject) => {
