@@ -1,6 +1,6 @@
 // Removes from a production node_modules the packages that only build native addons: node-gyp and
 // @mapbox/node-pre-gyp (dependencies of @abandonware/bluetooth-hci-socket, which loads its addon with a plain
-// require), node-addon-api (C++ headers) and whatever is reachable only through them. Their 130-odd packages are
+// require), node-addon-api (C++ headers) and whatever is reachable only through them. Their ~140 packages are
 // about 9 MB of an image that has already compiled its addons. Writes the lockfile paths of the packages that stay,
 // one per line, so the SBOM lists exactly what the image ships (sbom.mjs --npm-present).
 // Usage: node prune-build-deps.mjs APP_DIR PRESENT_LIST_OUT  (APP_DIR holds package-lock.json and node_modules)
