@@ -9,6 +9,7 @@ import type {
   CoapRequestHandler,
 } from '../endpoint.js';
 import { BoundedExpiringMap } from './bounded-map.js';
+import { DedupCache, PENDING } from './dedup-cache.js';
 import { type CoapMessage, encodeMessage, type OutgoingMessage } from './message.js';
 import { blockSize, szxForSize } from './options.js';
 import { peerKey } from './peer.js';
@@ -49,11 +50,9 @@ interface Reassembly {
   received: number;
 }
 
-const PENDING = Symbol('pending');
-
 export class ServerSide {
   private readonly routes = new Map<string, CoapRequestHandler>();
-  private readonly dedup: BoundedExpiringMap<string, Buffer | typeof PENDING>;
+  private readonly dedup: DedupCache;
   private readonly reassembly: BoundedExpiringMap<string, Reassembly>;
   private readonly block2Cache: BoundedExpiringMap<string, CoapOutgoingResponse & { body: Buffer }>;
 
@@ -61,7 +60,7 @@ export class ServerSide {
     private readonly limits: ServerLimits,
     private readonly hooks: ServerHooks,
   ) {
-    this.dedup = new BoundedExpiringMap(limits.dedupEntries, limits.dedupTtlMs);
+    this.dedup = new DedupCache(limits.dedupEntries, limits.dedupTtlMs);
     this.reassembly = new BoundedExpiringMap(limits.reassemblyEntries, limits.reassemblyTtlMs);
     this.block2Cache = new BoundedExpiringMap(limits.reassemblyEntries, limits.reassemblyTtlMs);
   }
@@ -87,8 +86,8 @@ export class ServerSide {
   }
 
   handle(message: CoapMessage, peer: CoapPeer): void {
-    const dedupKey = `${peerKey(peer)}#${message.messageId}`;
-    const seen = this.dedup.get(dedupKey);
+    const dedupPeer = peerKey(peer);
+    const seen = this.dedup.get(dedupPeer, message.messageId);
     if (seen !== undefined) {
       // A retransmission: repeat our answer (CON) or ignore (NON, or still being handled).
       if (seen !== PENDING && message.type === 'CON') this.hooks.transmit(seen, peer);
@@ -97,30 +96,30 @@ export class ServerSide {
     const outcome = this.process(message, peer);
     // Hot path: a synchronous handler is answered at once, without a timer or a promise per request.
     if (!(outcome instanceof Promise)) {
-      this.respond(message, peer, dedupKey, outcome, false);
+      this.respond(message, peer, dedupPeer, outcome, false);
       return;
     }
-    this.dedup.set(dedupKey, PENDING);
+    this.dedup.set(dedupPeer, message.messageId, PENDING);
     let separate = false;
     const timer =
       message.type === 'CON'
         ? setTimeout(() => {
             separate = true;
             const emptyAck = encodeMessage({ type: 'ACK', code: '0.00', messageId: message.messageId });
-            this.dedup.set(dedupKey, emptyAck);
+            this.dedup.set(dedupPeer, message.messageId, emptyAck);
             this.hooks.transmit(emptyAck, peer);
           }, this.limits.separateResponseAfterMs)
         : undefined;
     void outcome.then((response) => {
       clearTimeout(timer);
-      this.respond(message, peer, dedupKey, response, separate);
+      this.respond(message, peer, dedupPeer, response, separate);
     });
   }
 
   private respond(
     message: CoapMessage,
     peer: CoapPeer,
-    dedupKey: string,
+    dedupPeer: string,
     response: OutgoingMessage,
     separate: boolean,
   ): void {
@@ -138,11 +137,11 @@ export class ServerSide {
       response.type = 'ACK';
       response.messageId = message.messageId;
       const bytes = encodeMessage(suppressed ? { type: 'ACK', code: '0.00', messageId: message.messageId } : response);
-      this.dedup.set(dedupKey, bytes);
+      this.dedup.set(dedupPeer, message.messageId, bytes);
       this.hooks.transmit(bytes, peer);
     } else {
       // NON requests are deduplicated too (RFC 7252 §4.5), their answers are not repeated.
-      this.dedup.set(dedupKey, PENDING);
+      this.dedup.set(dedupPeer, message.messageId, PENDING);
       if (!suppressed) {
         response.type = 'NON';
         response.messageId = this.hooks.nextMessageId();

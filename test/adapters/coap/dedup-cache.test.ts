@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { DedupCache, PENDING } from '../../../adapters/coap/transport/dedup-cache.js';
+
+const ack = (mid: number, token = 'a1b2c3d4'): Buffer => {
+  const bytes = Buffer.alloc(4 + token.length / 2);
+  bytes[0] = 0x60 | (token.length / 2);
+  bytes[1] = 0x44;
+  bytes.writeUInt16BE(mid, 2);
+  Buffer.from(token, 'hex').copy(bytes, 4);
+  return bytes;
+};
+
+describe('DedupCache', () => {
+  it('returns what was stored per peer and message id: PENDING, short answers and long answers', () => {
+    const cache = new DedupCache(10, 60_000);
+    const long = Buffer.alloc(200, 7);
+    cache.set('10.0.0.1|5683', 1, PENDING);
+    cache.set('10.0.0.1|5683', 2, ack(2));
+    cache.set('10.0.0.2|5683', 1, long);
+    expect(cache.get('10.0.0.1|5683', 1)).toBe(PENDING);
+    expect(cache.get('10.0.0.1|5683', 2)).toEqual(ack(2));
+    expect(cache.get('10.0.0.2|5683', 1)).toEqual(long);
+    expect(cache.get('10.0.0.2|5683', 2)).toBeUndefined();
+    expect(cache.get('10.0.0.3|5683', 1)).toBeUndefined();
+    // PENDING -> answer (the asynchronous handler path) replaces in place.
+    cache.set('10.0.0.1|5683', 1, ack(1, '00'));
+    expect(cache.get('10.0.0.1|5683', 1)).toEqual(ack(1, '00'));
+    expect(cache.size).toBe(3);
+  });
+
+  it('keeps at most capacity entries and evicts the oldest first, through many wraps of the ring', () => {
+    const cache = new DedupCache(100, 60_000);
+    for (let i = 0; i < 10_000; i++) cache.set(`10.0.${i % 7}.1|5683`, i & 0xffff, ack(i & 0xffff));
+    expect(cache.size).toBe(100);
+    for (let i = 9_900; i < 10_000; i++) expect(cache.get(`10.0.${i % 7}.1|5683`, i)).toEqual(ack(i));
+    expect(cache.get(`10.0.${9_899 % 7}.1|5683`, 9_899)).toBeUndefined();
+  });
+
+  it('gives every one of capacity distinct peers its own entries and reuses peer ids after eviction', () => {
+    const cache = new DedupCache(50, 60_000);
+    for (let round = 0; round < 5; round++) {
+      for (let p = 0; p < 50; p++) cache.set(`[fe80::${round}:${p}%eth0]|5683`, p, ack(p + round));
+      for (let p = 0; p < 50; p++) expect(cache.get(`[fe80::${round}:${p}%eth0]|5683`, p)).toEqual(ack(p + round));
+      if (round > 0) expect(cache.get(`[fe80::${round - 1}:0%eth0]|5683`, 0)).toBeUndefined();
+      expect(cache.size).toBe(50);
+    }
+  });
+
+  it('expires entries after the ttl, on lookup and by sweep, and then takes new ones', () => {
+    let now = 0;
+    const cache = new DedupCache(4, 1000, () => now);
+    cache.set('a', 1, ack(1));
+    cache.set('a', 2, ack(2));
+    now = 500;
+    cache.set('b', 1, ack(3));
+    now = 1000;
+    expect(cache.get('a', 1)).toBeUndefined(); // expired at 1000
+    cache.sweep(); // a#2 too; b#1 lives until 1500
+    expect(cache.size).toBe(1);
+    expect(cache.get('b', 1)).toEqual(ack(3));
+    for (let i = 10; i < 14; i++) cache.set('c', i, ack(i));
+    expect(cache.size).toBe(4);
+    expect(cache.get('b', 1)).toBeUndefined(); // evicted as the oldest
+    expect(cache.get('c', 13)).toEqual(ack(13));
+    cache.clear();
+    expect(cache.size).toBe(0);
+    expect(cache.get('c', 13)).toBeUndefined();
+    cache.set('c', 13, PENDING);
+    expect(cache.get('c', 13)).toBe(PENDING);
+  });
+});
