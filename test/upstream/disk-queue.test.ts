@@ -177,6 +177,25 @@ describe('DiskQueue', () => {
     expect(again.map((m) => m.payload.toString('latin1'))).toEqual(payloads);
   });
 
+  it('readBatch keeps up with appends (served from the last write) and agrees with the file after a rewind', async () => {
+    const { queue } = await openQueue(await newDir(), { segment_bytes: 64 * 1024 });
+    const expected: string[] = [];
+    const got: string[] = [];
+    for (let round = 0; round < 60; round++) {
+      const n = 1 + (round % 7);
+      const batch = Array.from({ length: n }, (_, i) => `${round}.${i}:${'y'.repeat((round * 97 + i) % 2000)}`);
+      expected.push(...batch);
+      await Promise.all(batch.map((p) => queue.append(msg('t', p))));
+      const { out } = await readAllBatched(queue, 3, 1 << 20);
+      got.push(...out.map((m) => m.payload));
+    }
+    expect(got).toEqual(expected);
+    expect(queue.stats().segments).toBeGreaterThan(1);
+    queue.rewind();
+    const { out } = await readAllBatched(queue, 1000, 1 << 20);
+    expect(out.map((m) => m.payload)).toEqual(expected);
+  });
+
   it('readBatch skips a damaged record in an older segment (counted) and drops expired ones', async () => {
     const dir = await newDir();
     const { queue, hooks } = await openQueue(dir, { segment_bytes: 64 * 1024, fsync: 'never', max_age: 60 });

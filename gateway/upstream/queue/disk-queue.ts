@@ -91,6 +91,10 @@ export class DiskQueue {
   #reader: Position = { seq: 0, segFirst: 0, offset: 0 };
   #readFh: { segFirst: number; fh: FileHandle } | undefined;
   #readBuf = Buffer.allocUnsafe(READ_CHUNK);
+  /** What the read position decodes from: #readBuf, or the last write still in memory (#tail). */
+  #readSrc: Buffer = this.#readBuf;
+  /** The bytes of the last write (whole records), so a reader that caught up does not read them back. */
+  #tail: { segFirst: number; start: number; buf: Buffer } | undefined;
   #readBufLen = 0;
   #readBufStart = 0;
   #readBufSeg = -1;
@@ -207,7 +211,10 @@ export class DiskQueue {
       const off = this.#reader.offset;
       const buffered =
         this.#readBufSeg === seg.firstSeq && off >= this.#readBufStart && off < this.#readBufStart + this.#readBufLen;
-      let status = buffered ? decodeRecordView(this.#readBuf, off - this.#readBufStart, this.#readBufLen, view) : -1;
+      if (!buffered) this.#useTail(seg, off);
+      const inMemory =
+        this.#readBufSeg === seg.firstSeq && off >= this.#readBufStart && off < this.#readBufStart + this.#readBufLen;
+      let status = inMemory ? decodeRecordView(this.#readSrc, off - this.#readBufStart, this.#readBufLen, view) : -1;
       if (status === -1 || status === VIEW_TRUNCATED) {
         if (count > 0) break; // hand out what we have; the next call reads on
         // At most two reads: a chunk, then (a record larger than the chunk) the whole record.
@@ -215,7 +222,7 @@ export class DiskQueue {
         for (let reads = 0; reads < 2; reads++) {
           await this.#fill(seg, off, want);
           if (this.#reader.segFirst !== seg.firstSeq || this.#reader.offset !== off) break; // dropped meanwhile
-          status = decodeRecordView(this.#readBuf, 0, this.#readBufLen, view);
+          status = decodeRecordView(this.#readSrc, 0, this.#readBufLen, view);
           if (status !== VIEW_TRUNCATED || view.bytes <= want) break; // a short segment tail is corrupt below
           want = view.bytes;
         }
@@ -245,7 +252,7 @@ export class DiskQueue {
           bytes += view.bytes;
         }
         if (count >= max || bytes >= maxBytes || reader.seq >= this.#writeSeq || reader.offset >= seg.size) break;
-        if (decodeRecordView(this.#readBuf, bufOff, this.#readBufLen, view) !== VIEW_OK) break;
+        if (decodeRecordView(this.#readSrc, bufOff, this.#readBufLen, view) !== VIEW_OK) break;
       }
     }
     return count;
@@ -436,6 +443,7 @@ export class DiskQueue {
       await this.#writer.truncate(seg.size).catch(() => {});
       throw err;
     }
+    this.#tail = data.length <= READ_CHUNK ? { segFirst: seg.firstSeq, start: seg.size, buf: data } : undefined;
     seg.size += data.length;
     seg.mtimeMs = Date.now();
     this.#writeSeq += chunk.length;
@@ -508,13 +516,23 @@ export class DiskQueue {
       offset >= this.#readBufStart &&
       offset + RECORD_HEADER_BYTES <= this.#readBufStart + this.#readBufLen;
     if (!inBuffer()) await this.#fill(seg, offset, READ_CHUNK);
-    const view = () => this.#readBuf.subarray(offset - this.#readBufStart, this.#readBufLen);
+    const view = () => this.#readSrc.subarray(offset - this.#readBufStart, this.#readBufLen);
     let res = decodeRecord(view());
     if (!res.ok && res.reason === 'truncated') {
       await this.#fill(seg, offset, Math.max(READ_CHUNK, res.needed));
       res = decodeRecord(view());
     }
     return res;
+  }
+
+  /** Points the read position at the last write when `offset` of `seg` is in it (no read needed). */
+  #useTail(seg: Segment, offset: number): void {
+    const t = this.#tail;
+    if (!t || t.segFirst !== seg.firstSeq || offset < t.start || offset >= t.start + t.buf.length) return;
+    this.#readSrc = t.buf;
+    this.#readBufStart = t.start;
+    this.#readBufLen = t.buf.length;
+    this.#readBufSeg = seg.firstSeq;
   }
 
   async #fill(seg: Segment, offset: number, want: number): Promise<void> {
@@ -526,6 +544,7 @@ export class DiskQueue {
     const len = Math.max(0, Math.min(want, seg.size - offset));
     if (len > this.#readBuf.length) this.#readBuf = Buffer.allocUnsafe(len);
     const { bytesRead } = await this.#readFh.fh.read(this.#readBuf, 0, len, offset);
+    this.#readSrc = this.#readBuf;
     this.#readBufLen = bytesRead;
     this.#readBufStart = offset;
     this.#readBufSeg = seg.firstSeq;
