@@ -33,9 +33,11 @@ export class DashboardModel extends EventEmitter<{ change: [DashboardChange] }> 
   ingest(msg: BrokerMessage): void {
     const rest = msg.topic.slice(this.base.length + 1);
     const text = msg.payload.toString('utf8');
-    const json = parseJson(text);
+    // Parse only the payloads the model reads (bridge topics, device state, availability): the others (`/log` lines
+    // at 100s per second per serial device, `/smp/...`, `/set`) are kept as raw text, and a failed JSON.parse throws,
+    // which is what made the dashboard the largest single cost of serial `/log` publishing.
     if (rest.startsWith('bridge/')) {
-      this.#ingestBridge(rest.slice('bridge/'.length), json);
+      this.#ingestBridge(rest.slice('bridge/'.length), parseJson(text));
       return;
     }
     const [device, ...sub] = rest.split('/');
@@ -47,11 +49,14 @@ export class DashboardModel extends EventEmitter<{ change: [DashboardChange] }> 
         this.history.forget(device);
         return;
       }
+      const json = parseJson(text);
       if (!isObject(json)) return;
       this.states.set(device, json);
       this.history.record(device, json);
       this.emit('change', { kind: 'state', device, data: json });
-    } else if (sub.length === 1 && sub[0] === 'availability' && isObject(json)) {
+    } else if (sub.length === 1 && sub[0] === 'availability') {
+      const json = parseJson(text);
+      if (!isObject(json)) return;
       this.availability.set(device, String(json.state));
       this.emit('change', { kind: 'availability', device, data: json });
     }

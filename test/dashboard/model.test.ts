@@ -1,0 +1,39 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type DashboardChange, DashboardModel } from '../../gateway/dashboard/model.js';
+
+const msg = (topic: string, payload: string) => ({
+  topic,
+  payload: Buffer.from(payload),
+  qos: 0 as const,
+  retain: false,
+});
+
+describe('dashboard model', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('keeps /log lines as raw text without parsing them', () => {
+    const model = new DashboardModel('z2m');
+    const changes: DashboardChange[] = [];
+    model.on('change', (c) => changes.push(c));
+    const parse = vi.spyOn(JSON, 'parse');
+    model.ingest(msg('z2m/dev1/log', '[00:00:01.000] <inf> main: hello'));
+    model.ingest(msg('z2m/dev1/log', '{"looks":"like json"}'));
+    expect(parse).not.toHaveBeenCalled();
+    expect(changes).toEqual([]);
+    expect(model.device('dev1').topics).toEqual({ 'dev1/log': '{"looks":"like json"}' });
+  });
+
+  it('still parses state, availability and bridge payloads', () => {
+    const model = new DashboardModel('z2m');
+    const changes: DashboardChange[] = [];
+    model.on('change', (c) => changes.push(c));
+    model.ingest(msg('z2m/dev1', '{"temperature":21.5}'));
+    model.ingest(msg('z2m/dev1', 'not json'));
+    model.ingest(msg('z2m/dev1/availability', '{"state":"online"}'));
+    model.ingest(msg('z2m/bridge/state', '{"state":"online"}'));
+    expect(changes.map((c) => c.kind)).toEqual(['state', 'availability', 'bridge_state']);
+    expect(model.states.get('dev1')).toEqual({ temperature: 21.5 });
+    expect(model.availability.get('dev1')).toBe('online');
+    expect(model.bridgeState).toEqual({ state: 'online' });
+  });
+});
