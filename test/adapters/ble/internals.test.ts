@@ -29,6 +29,34 @@ describe('advertiser cache', () => {
     expect(cache.size).toBe(3);
     expect(cache.evictions).toBe(1001);
   });
+
+  it('evicts in least-recently-seen order through churn, rehashes and clear (checked against a plain list)', () => {
+    const evicted: string[] = [];
+    const cache = new AdvertiserCache(50, (a) => evicted.push(a));
+    let order: string[] = []; // reference: least recently seen first
+    const expected: string[] = [];
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    for (let i = 0; i < 20_000; i++) {
+      if (i === 9_000) {
+        cache.clear();
+        order = [];
+      }
+      // Mostly re-sightings of remembered advertisers (delete + re-insert), some new passers-by.
+      const address = next() % 4 === 0 || order.length === 0 ? `n${i}` : order[next() % order.length]!;
+      const at = order.indexOf(address);
+      if (at >= 0) order.splice(at, 1);
+      else if (order.length >= 50) expected.push(order.shift()!);
+      order.push(address);
+      cache.touch(address, i);
+    }
+    expect(evicted).toEqual(expected);
+    expect(cache.size).toBe(order.length);
+    for (const a of order) expect(cache.has(a)).toBe(true);
+  });
 });
 
 describe('noble pruning', () => {
