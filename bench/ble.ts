@@ -116,14 +116,14 @@ async function fullGateway(): Promise<{ rate: number; received: number; drainRat
   return { rate: ADVERTS / secs, received, drainRate: received / drainSecs };
 }
 
-/** The memory rows run in a child process (bench/ble-memory.ts) so the throughput runs do not inflate its RSS. */
+/** The memory rows run in a child process (bench/_ble-memory.ts) so the throughput runs do not inflate its RSS. */
 function inChild(n: number, max: number): Record<string, number> {
   const out = spawnSync(
     process.execPath,
     [
       '--expose-gc',
       ...(ext === '.ts' ? ['--import', 'tsx'] : []),
-      fileURLToPath(new URL(`./ble-memory${ext}`, import.meta.url)),
+      fileURLToPath(new URL(`./_ble-memory${ext}`, import.meta.url)),
       String(n),
       String(max),
     ],

@@ -2,7 +2,7 @@
 // (gateway/main.ts runGateway on a config file, JSON logs, dashboard on), with the simulated noble binding,
 // permit_join on, then 3 and 6 rounds of adverts from `advertisers` distinct addresses. This process holds no
 // MQTT client or test harness, so its RSS is the gateway's. Prints one JSON line with the figures.
-//   node --expose-gc bench/ble-memory.js <advertisers> <max_advertisers>   (or npx tsx bench/ble-memory.ts ...)
+//   node --expose-gc bench/_ble-memory.js <advertisers> <max_advertisers>   (or npx tsx bench/_ble-memory.ts ...)
 import { holdYoungGeneration, releaseYoungGeneration } from '../gateway/cli/young-generation.js';
 
 // As the CLI does, before any gateway module loads (a static import would be loaded before this line runs).
