@@ -1,7 +1,9 @@
 // CoAP PUT -> MQTT subscriber: messages/s and latency (CoAP send to MQTT delivery) with 32 requests in flight,
 // zephyr2mqtt side by side with Eclipse Ponte 0.0.16 in the same run, plus the gateway's RSS over the run.
 // Both servers run as child processes; this process is the load generator and the MQTT subscriber.
-//   npx tsx bench/coap.ts [--requests 200000] [--ponte-requests 20000] [--inflight 32]
+//   npx tsx bench/coap.ts [--requests 200000] [--ponte-requests 20000] [--inflight 32] [--window ack|delivery]
+// --window ack (default): a request is in flight until its CoAP ACK, as a device sees it (the gateway ACKs, then
+// publishes). --window delivery: until its MQTT message reached the subscriber, so the window spans the whole path.
 // --ponte-requests 0 skips Ponte; GW_NODE_OPTIONS adds node flags to the gateway process (e.g. "--cpu-prof");
 // --before <dir> also runs the gateway from another checkout (an earlier commit) in the same run, for A/B.
 // Ponte is installed on demand into bench/peers (its own package.json; never in the root package).
@@ -25,10 +27,13 @@ const { values: args } = parseArgs({
     requests: { type: 'string', default: '200000' },
     'ponte-requests': { type: 'string', default: '20000' },
     inflight: { type: 'string', default: '32' },
+    window: { type: 'string', default: 'ack' },
     before: { type: 'string' },
   },
 });
 const inflight = Number(args.inflight);
+if (args.window !== 'delivery' && args.window !== 'ack') throw new Error('--window is delivery or ack');
+const windowUntilDelivery = args.window === 'delivery';
 
 interface Server {
   name: string;
@@ -227,6 +232,8 @@ async function run(server: Server, requests: number): Promise<Result> {
   const latencies: number[] = [];
   const ackLatencies: number[] = [];
   let delivered = 0;
+  /** With --window delivery: the worker waiting for each request's MQTT delivery. */
+  const deliveryWaiters = new Map<number, () => void>();
   let resolveDone: () => void = () => {};
   const done = new Promise<void>((r) => {
     resolveDone = r;
@@ -242,6 +249,8 @@ async function run(server: Server, requests: number): Promise<Result> {
     afterAck.push(ackedAt[seq] ? Math.max(0, now - (ackedAt[seq] as number)) : 0);
     sentAt[seq] = 0;
     delivered++;
+    deliveryWaiters.get(seq)?.();
+    deliveryWaiters.delete(seq);
     if (delivered === requests) resolveDone();
   });
   const client = new UdpCoapEndpoint({ bindAddress: '127.0.0.1', port: 0, requestTimeoutMs: 10_000 });
@@ -264,6 +273,15 @@ async function run(server: Server, requests: number): Promise<Result> {
       if (seq === Math.floor(requests / 2)) rssMid.push(rssMb(server.child.pid));
       const sent = performance.now();
       sentAt[seq] = sent;
+      const deliveredOrTimeout = windowUntilDelivery
+        ? new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, 10_000);
+            deliveryWaiters.set(seq, () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          })
+        : undefined;
       try {
         await client.request({
           peer: { address: '127.0.0.1', port: server.coapPort },
@@ -278,6 +296,7 @@ async function run(server: Server, requests: number): Promise<Result> {
       } catch {
         failures++;
       }
+      await deliveredOrTimeout;
     }
   };
   await Promise.all(Array.from({ length: inflight }, worker));
@@ -334,7 +353,9 @@ const ponteRequests = Number(args['ponte-requests']);
 const ponte = ponteRequests > 0 ? await measure(startPonte, ponteRequests) : undefined;
 
 const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
-console.log(`CoAP PUT (CON, JSON) -> MQTT subscriber, ${inflight} in flight, loopback IPv4`);
+console.log(
+  `CoAP PUT (CON, JSON) -> MQTT subscriber, ${inflight} in flight (until ${windowUntilDelivery ? 'MQTT delivery' : 'CoAP ACK'}), loopback IPv4`,
+);
 console.log(`Machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}\n`);
 console.log(
   '| Server | Requests | Delivered | msgs/s | p50 ms | p99 ms | CoAP ACK p50 ms | ACK→MQTT p50 ms | server CPU µs/msg | msgs per server CPU-s | RSS 25 % / 50 % / end (MB) | RSS growth 25 %→end | RSS low–high after 25 % (MB) | bench client CPU µs/msg |',
