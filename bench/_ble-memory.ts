@@ -4,6 +4,7 @@
 // MQTT client or test harness, so its RSS is the gateway's. Prints one JSON line with the figures.
 //   node --expose-gc bench/_ble-memory.js <advertisers> <max_advertisers>   (or npx tsx bench/_ble-memory.ts ...)
 import { holdYoungGeneration, releaseYoungGeneration } from '../gateway/cli/young-generation.js';
+import { advertiserAddress, bthomeFrame } from './_ble-adverts.js';
 
 // As the CLI does, before any gateway module loads (a static import would be loaded before this line runs).
 holdYoungGeneration();
@@ -19,17 +20,6 @@ const { createRootLogger } = await import('../gateway/logger.js');
 const ext = extname(fileURLToPath(import.meta.url));
 const binding = fileURLToPath(new URL(`../test/sim/ble/binding${ext}`, import.meta.url));
 const { world } = (await import(pathToFileURL(binding).href)) as typeof import('../test/sim/ble/binding.js');
-
-function address(i: number): string {
-  return `d0:00:00:00:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`;
-}
-
-/** A BTHome frame (packet id, temperature, humidity), as bench/ble.ts sends. */
-function frame(n: number): Buffer {
-  const t = Buffer.alloc(2);
-  t.writeInt16LE((n % 4000) - 1000);
-  return Buffer.concat([Buffer.from([0x40, 0x00, n & 0xff, 0x02]), t, Buffer.from([0x03, 0xbf, 0x13])]);
-}
 
 async function manyAdvertisers(n: number, maxAdvertisers: number): Promise<Record<string, number>> {
   world.reset();
@@ -65,11 +55,11 @@ async function manyAdvertisers(n: number, maxAdvertisers: number): Promise<Recor
   // Adverts go straight out of the binding (what its radio would report), so the simulator itself allocates
   // next to nothing per advertiser and the RSS is the gateway's.
   const bindings = [...world.bindings];
-  const data = frame(1);
+  const data = bthomeFrame(1);
   const advertise = async (rounds: number) => {
     for (let round = 0; round < rounds; round++) {
       for (let i = 0; i < n; i++) {
-        const addr = address(i + 1);
+        const addr = advertiserAddress(i + 1);
         const adv = { localName: `x${i}`, serviceData: [{ uuid: 'fcd2', data }], serviceUuids: [] as string[] };
         for (const b of bindings) b.emit('discover', addr.replace(/:/g, ''), addr, 'random', true, adv, -70, false);
         if (i % 500 === 499) await new Promise((r) => setImmediate(r));

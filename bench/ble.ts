@@ -14,6 +14,7 @@ import { startTestGateway } from '../test/helpers/gateway.js';
 import { world } from '../test/sim/ble/binding.js';
 import { bthomeAdvertising } from '../test/sim/ble/peripherals.js';
 import { SimPeripheral } from '../test/sim/ble/sim-peripheral.js';
+import { advertiserAddress, bthomeFrame } from './_ble-adverts.js';
 
 const ADVERTS = Number(process.argv[2] ?? 60_000);
 const ADVERTISERS = Number(process.argv[3] ?? 1000);
@@ -22,23 +23,12 @@ const CONFIGURED = 50;
 const ext = extname(fileURLToPath(import.meta.url));
 const binding = fileURLToPath(new URL(`../test/sim/ble/binding${ext}`, import.meta.url));
 
-function address(i: number): string {
-  return `d0:00:00:00:${((i >> 8) & 0xff).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`;
-}
-
-/** BTHome frames with a changing packet id and temperature, so no advert is a duplicate. */
-function frame(n: number): Buffer {
-  const t = Buffer.alloc(2);
-  t.writeInt16LE((n % 4000) - 1000);
-  return Buffer.concat([Buffer.from([0x40, 0x00, n & 0xff, 0x02]), t, Buffer.from([0x03, 0xbf, 0x13])]);
-}
-
 function sensors(n: number, prefix: string): SimPeripheral[] {
   return Array.from({ length: n }, (_, i) => {
     const p = new SimPeripheral({
-      address: address(i),
+      address: advertiserAddress(i),
       connectable: false,
-      advertising: bthomeAdvertising(`${prefix}${i}`, frame(0)),
+      advertising: bthomeAdvertising(`${prefix}${i}`, bthomeFrame(0)),
     });
     world.add(p);
     return p;
@@ -46,14 +36,14 @@ function sensors(n: number, prefix: string): SimPeripheral[] {
 }
 
 const devices = (n: number) =>
-  Array.from({ length: n }, (_, i) => ({ id: `s${i}`, transport: 'ble', match: { address: address(i) } }));
+  Array.from({ length: n }, (_, i) => ({ id: `s${i}`, transport: 'ble', match: { address: advertiserAddress(i) } }));
 
 /** Emits `count` adverts round-robin, yielding to the event loop every `batch` so async publishes can drain. */
 async function drive(ps: SimPeripheral[], count: number, batch = 500): Promise<number> {
   const t0 = process.hrtime.bigint();
   for (let n = 0; n < count; n++) {
     const p = ps[n % ps.length]!;
-    p.advertising = bthomeAdvertising(`s${n % ps.length}`, frame(n));
+    p.advertising = bthomeAdvertising(`s${n % ps.length}`, bthomeFrame(n));
     world.advertise(p);
     if (n % batch === batch - 1) await new Promise((r) => setImmediate(r));
   }
