@@ -8,11 +8,11 @@
 // `zephyr2mqtt run` (dist/gateway/cli.js) with N LwM2M devices in its config, its defaults otherwise (dashboard on,
 // log level info), and one MQTT subscriber on `<base>/+` in this process. --snapshots writes a heap snapshot of the
 // measured process before the storm and after the window (heap per registered client).
-import { type ChildProcess, execFileSync, fork } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { compileForBench } from './_compiled.js';
 import type { ProbeReply, ProbeRequest } from './_lwm2m-probe.js';
 
 type ClientMsg =
@@ -471,44 +471,14 @@ async function scenario(
   }
 }
 
-/** tsc (the build's settings) of the gateway, the adapters, this bench and the simulated client into a temp dir. */
-function buildCompiled(root: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'z2m-bench-lwm2m-build-'));
-  const out = join(dir, 'out');
-  writeFileSync(
-    join(dir, 'tsconfig.json'),
-    JSON.stringify({
-      extends: join(root, 'tsconfig.build.json'),
-      compilerOptions: { rootDir: root, outDir: out, sourceMap: false, typeRoots: [join(root, 'node_modules/@types')] },
-      include: ['gateway', 'adapters', 'bench/lwm2m.ts', 'bench/_lwm2m-*.ts', 'test/sim/lwm2m'].map((p) =>
-        join(root, p),
-      ),
-      exclude: ['node_modules', 'dist', '**/*.test.ts'].map((p) => join(root, p)),
-    }),
-  );
-  try {
-    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], {
-      stdio: 'ignore',
-    });
-  } catch {
-    // type errors are `npm run typecheck`'s business; the emitted JavaScript is what is measured
-  }
-  // What scripts/copy-assets.mjs adds to dist, and what the compiled files resolve at run time.
-  cpSync(join(root, 'adapters/coap/lwm2m/objects'), join(out, 'adapters/coap/lwm2m/objects'), { recursive: true });
-  cpSync(join(root, 'gateway/dashboard/web'), join(out, 'gateway/dashboard/web'), { recursive: true });
-  cpSync(join(root, 'package.json'), join(out, 'package.json'));
-  symlinkSync(join(root, 'node_modules'), join(out, 'node_modules'));
-  return out;
-}
-
 async function main(): Promise<void> {
   const n = arg('clients', 1000);
   const windowS = arg('window', 60);
   const intervalS = arg('interval', 10);
   const snapshots = argText('snapshots');
   if (snapshots) mkdirSync(snapshots, { recursive: true });
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const build = buildCompiled(root);
+  const compiled = compileForBench(['bench/lwm2m.ts', 'bench/_lwm2m-*.ts', 'test/sim/lwm2m']);
+  const build = compiled.out;
   try {
     const only = argText('only');
     const skipped = { skipped: true } as unknown as Result;
@@ -563,7 +533,7 @@ async function main(): Promise<void> {
     );
     row('Decode errors', (r) => String(r.decodeErrors ?? 'n/a'), '0');
   } finally {
-    rmSync(join(build, '..'), { recursive: true, force: true });
+    compiled.remove();
   }
 }
 

@@ -1,0 +1,43 @@
+// Benchmarks measure the gateway as it ships: compiled JavaScript, not TypeScript under tsx (whose loader alone
+// adds tens of MB of RSS). This compiles the given sources with the build's settings into a temp dir.
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+export interface CompiledTree {
+  /** The output root: `<out>/gateway/cli.js`, `<out>/bench/<name>.js`, ... */
+  out: string;
+  remove(): void;
+}
+
+/** tsc of `gateway`, `adapters` and the extra paths (relative to the repository root) into a temp dir. */
+export function compileForBench(extra: readonly string[]): CompiledTree {
+  const dir = mkdtempSync(join(tmpdir(), 'z2m-bench-build-'));
+  const out = join(dir, 'out');
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      extends: join(root, 'tsconfig.build.json'),
+      compilerOptions: { rootDir: root, outDir: out, sourceMap: false, typeRoots: [join(root, 'node_modules/@types')] },
+      include: ['gateway', 'adapters', ...extra].map((p) => join(root, p)),
+      exclude: ['node_modules', 'dist', '**/*.test.ts'].map((p) => join(root, p)),
+    }),
+  );
+  try {
+    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], {
+      stdio: 'ignore',
+    });
+  } catch {
+    // type errors are `npm run typecheck`'s business; the emitted JavaScript is what is measured
+  }
+  // What scripts/copy-assets.mjs adds to dist, and what the compiled files resolve at run time.
+  cpSync(join(root, 'adapters/coap/lwm2m/objects'), join(out, 'adapters/coap/lwm2m/objects'), { recursive: true });
+  cpSync(join(root, 'gateway/dashboard/web'), join(out, 'gateway/dashboard/web'), { recursive: true });
+  cpSync(join(root, 'package.json'), join(out, 'package.json'));
+  symlinkSync(join(root, 'node_modules'), join(out, 'node_modules'));
+  return { out, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
