@@ -4,12 +4,13 @@
 //   npx tsx bench/coap.ts [--requests 200000] [--ponte-requests 20000] [--inflight 32] [--window ack|delivery]
 // --window ack (default): a request is in flight until its CoAP ACK, as a device sees it (the gateway ACKs, then
 // publishes). --window delivery: until its MQTT message reached the subscriber, so the window spans the whole path.
-// --ponte-requests 0 skips Ponte; GW_NODE_OPTIONS adds node flags to the gateway process (e.g. "--cpu-prof");
+// --ponte-requests 0 skips Ponte; GW_NODE_OPTIONS adds node flags to the gateway process (e.g. "--cpu-prof"), GW_LOG=<file>
+// sends its stdout there (e.g. for --trace-gc);
 // --before <dir> also runs the gateway from another checkout (an earlier commit) in the same run, for A/B.
 // Ponte is installed on demand into bench/peers (its own package.json; never in the root package).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -43,7 +44,20 @@ interface Server {
   /** CoAP path and MQTT topic for the same logical "device publishes one value". */
   path: string[];
   topic: string;
+  /** The gateway's Prometheus endpoint, for its heap figures (Ponte has none). */
+  metricsUrl?: string;
   cleanup(): Promise<void>;
+}
+
+/** Heap figures of the server process in MB, from its /metrics (prom-client default metrics). */
+interface HeapSample {
+  newSpace: number;
+  oldSpace: number;
+  largeObject: number;
+  /** All V8 heap spaces, committed (what the heap holds of the RSS). */
+  heapTotal: number;
+  external: number;
+  rss: number;
 }
 
 interface Result {
@@ -65,6 +79,11 @@ interface Result {
   /** Lowest and highest RSS sampled every 250 ms from the 25 % mark to the end (one sample can catch a GC peak). */
   rssLowMb?: number;
   rssHighMb?: number;
+  /** Most requests ACKed but not yet delivered to the subscriber, sampled every 250 ms after 25 %: the backlog
+   * between the server's answer and the subscriber (its socket buffers, the kernel's, and the subscriber's reads). */
+  undeliveredMax: number;
+  /** Heap figures at 25 %, 50 % and the end (gateway only). */
+  heap: (HeapSample | undefined)[];
   /** Server CPU seconds (user + system) spent during the run: a load-independent cost per message. */
   cpuSeconds: number;
   /** CPU seconds of this process (load generator + subscriber), which shares the machine's two cores. */
@@ -132,11 +151,12 @@ async function startGateway(gatewayRoot = root, name = 'zephyr2mqtt'): Promise<S
   const dir = await mkdtemp(join(tmpdir(), 'z2m-bench-coap-'));
   const coapPort = await freeUdpPort();
   const mqttPort = await freeTcpPort();
+  const httpPort = await freeTcpPort();
   const config = {
     version: 1,
     gateway: { id: 'bench', base_topic: 'zephyr2mqtt', data_dir: join(dir, 'data'), log_level: 'warn' },
     broker: { listeners: [{ type: 'mqtt', host: '127.0.0.1', port: mqttPort }], allow_anonymous: true },
-    http: { host: '127.0.0.1', port: 0 },
+    http: { host: '127.0.0.1', port: httpPort },
     adapters: {
       coap: { enabled: true, bind: '127.0.0.1', port: coapPort },
       serial: { enabled: false },
@@ -159,7 +179,8 @@ async function startGateway(gatewayRoot = root, name = 'zephyr2mqtt'): Promise<S
     ],
     {
       cwd: gatewayRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // GW_LOG=<file>: the gateway's stdout and stderr go to that file (e.g. with GW_NODE_OPTIONS=--trace-gc).
+      stdio: process.env.GW_LOG ? ['ignore', openSync(process.env.GW_LOG, 'a'), 'inherit'] : ['ignore', 'pipe', 'pipe'],
     },
   );
   await waitForMqtt(mqttPort, child);
@@ -170,6 +191,7 @@ async function startGateway(gatewayRoot = root, name = 'zephyr2mqtt'): Promise<S
     mqttPort,
     path: ['ps', 'bench'],
     topic: 'zephyr2mqtt/bench',
+    metricsUrl: `http://127.0.0.1:${httpPort}/metrics`,
     cleanup: async () => {
       await stopChild(child);
       await rm(dir, { recursive: true, force: true });
@@ -222,6 +244,26 @@ async function waitForMqtt(port: number, child: ChildProcess): Promise<void> {
   throw new Error(`MQTT on port ${port} did not come up`);
 }
 
+async function heapSample(server: Server): Promise<HeapSample | undefined> {
+  if (!server.metricsUrl) return undefined;
+  try {
+    const text = await (await fetch(server.metricsUrl)).text();
+    const mb = (re: RegExp): number => Number(re.exec(text)?.[1] ?? Number.NaN) / 1048576;
+    const space = (name: string): number =>
+      mb(new RegExp(`nodejs_heap_space_size_used_bytes\\{space="${name}"\\} (\\S+)`));
+    return {
+      newSpace: space('new'),
+      oldSpace: space('old'),
+      largeObject: space('large_object'),
+      heapTotal: mb(/^\S*nodejs_heap_size_total_bytes(?:\{[^}]*\})? (\S+)$/m),
+      external: mb(/^\S*nodejs_external_memory_bytes(?:\{[^}]*\})? (\S+)$/m),
+      rss: mb(/^\S*process_resident_memory_bytes(?:\{[^}]*\})? (\S+)$/m),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 async function run(server: Server, requests: number): Promise<Result> {
   const subscriber = await mqtt.connectAsync(`mqtt://127.0.0.1:${server.mqttPort}`, { reconnectPeriod: 0 });
   await subscriber.subscribeAsync(server.topic, { qos: 0 });
@@ -258,8 +300,13 @@ async function run(server: Server, requests: number): Promise<Result> {
   const rssStart: number[] = [];
   const rssMid: number[] = [];
   const rssSamples: number[] = [];
+  const heapAt: Promise<HeapSample | undefined>[] = [];
+  let acked = 0;
+  let undeliveredMax = 0;
   const sampler = setInterval(() => {
-    if (rssStart.length > 0) rssSamples.push(rssMb(server.child.pid));
+    if (rssStart.length === 0) return;
+    rssSamples.push(rssMb(server.child.pid));
+    undeliveredMax = Math.max(undeliveredMax, acked - delivered);
   }, 250);
   const cpuBefore = cpuSeconds(server.child.pid);
   const clientCpuBefore = process.cpuUsage();
@@ -269,8 +316,14 @@ async function run(server: Server, requests: number): Promise<Result> {
   const worker = async (): Promise<void> => {
     while (next < requests) {
       const seq = next++;
-      if (seq === Math.floor(requests / 4)) rssStart.push(rssMb(server.child.pid));
-      if (seq === Math.floor(requests / 2)) rssMid.push(rssMb(server.child.pid));
+      if (seq === Math.floor(requests / 4)) {
+        rssStart.push(rssMb(server.child.pid));
+        heapAt[0] = heapSample(server);
+      }
+      if (seq === Math.floor(requests / 2)) {
+        rssMid.push(rssMb(server.child.pid));
+        heapAt[1] = heapSample(server);
+      }
       const sent = performance.now();
       sentAt[seq] = sent;
       const deliveredOrTimeout = windowUntilDelivery
@@ -290,9 +343,10 @@ async function run(server: Server, requests: number): Promise<Result> {
           contentFormat: 50,
           payload: `{"seq":${seq},"temperature":21.5}`,
         });
-        const acked = performance.now();
-        ackedAt[seq] = acked;
-        ackLatencies.push(acked - sent);
+        const ackTime = performance.now();
+        ackedAt[seq] = ackTime;
+        ackLatencies.push(ackTime - sent);
+        acked++;
       } catch {
         failures++;
       }
@@ -303,6 +357,7 @@ async function run(server: Server, requests: number): Promise<Result> {
   await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
   const seconds = (performance.now() - started) / 1000;
   const rssEnd = rssMb(server.child.pid);
+  heapAt[2] = heapSample(server);
   clearInterval(sampler);
   rssSamples.push(rssEnd);
   const cpu = cpuSeconds(server.child.pid) - cpuBefore;
@@ -329,6 +384,8 @@ async function run(server: Server, requests: number): Promise<Result> {
     rssEndMb: rssEnd,
     rssLowMb: Math.min(...rssSamples),
     rssHighMb: Math.max(...rssSamples),
+    heap: await Promise.all(heapAt),
+    undeliveredMax,
     cpuSeconds: cpu,
     clientCpuSeconds: (clientCpu.user + clientCpu.system) / 1e6,
   };
@@ -367,6 +424,22 @@ for (const r of [before, ours, ponte]) {
   console.log(
     `| ${r.name} | ${r.requests} | ${r.delivered} | ${fmt(r.rate, 0)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.ackP50, 2)} | ${fmt(r.afterAckP50, 2)} | ${fmt(perMsg, 0)} | ${fmt(r.delivered / r.cpuSeconds, 0)} | ${fmt(r.rssStartMb)} / ${fmt(r.rssMidMb)} / ${fmt(r.rssEndMb)} | ${growth(r)} | ${fmt(r.rssLowMb)}–${fmt(r.rssHighMb)} | ${fmt((r.clientCpuSeconds / r.delivered) * 1e6, 0)} |`,
   );
+}
+const heapRows = [before, ours].filter((r): r is Result => r?.heap.some(Boolean) === true);
+if (heapRows.length > 0) {
+  console.log(
+    '\nGateway memory from its /metrics at 25 % / 50 % / end (MB): V8 new space, old space, large objects (used), V8 heap committed, external (Buffers), RSS; most requests ACKed but not yet delivered',
+  );
+  console.log(
+    '| Server | new space | old space | large objects | heap committed | external | RSS | ACKed, undelivered (max) |',
+  );
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const r of heapRows) {
+    const col = (pick: (h: HeapSample) => number) => r.heap.map((h) => fmt(h ? pick(h) : undefined)).join(' / ');
+    console.log(
+      `| ${r.name} | ${col((h) => h.newSpace)} | ${col((h) => h.oldSpace)} | ${col((h) => h.largeObject)} | ${col((h) => h.heapTotal)} | ${col((h) => h.external)} | ${col((h) => h.rss)} | ${r.undeliveredMax} |`,
+    );
+  }
 }
 function growth(r: Result): string {
   if (!r.rssStartMb || !r.rssEndMb) return '-';
