@@ -79,35 +79,54 @@ class Series {
 }
 
 export class StateHistory {
-  readonly #series = new Map<string, Series>();
+  /** Series by device, then property: the hot path (every state publish) does two lookups, no key string. */
+  readonly #devices = new Map<string, Map<string, Series>>();
+  /** Every series in creation order, for the MAX_SERIES bound (the oldest goes first). */
+  readonly #order = new Map<string, [string, string]>();
 
   record(deviceId: string, state: Record<string, unknown>, now = Date.now()): void {
-    for (const [property, value] of Object.entries(state)) {
+    let series = this.#devices.get(deviceId);
+    for (const property in state) {
+      const value = state[property];
       if (typeof value !== 'number' || !Number.isFinite(value)) continue;
-      const key = `${deviceId}\u0000${property}`;
-      let series = this.#series.get(key);
-      if (!series) {
-        if (this.#series.size >= MAX_SERIES) this.#series.delete(this.#series.keys().next().value as string);
-        series = new Series();
-        this.#series.set(key, series);
+      let one = series?.get(property);
+      if (!one) {
+        one = new Series();
+        series = this.#add(deviceId, property, one);
       }
-      series.record(now, value);
-      series.trim(now);
+      one.record(now, value);
+      one.trim(now);
     }
   }
 
   of(deviceId: string, now = Date.now()): Record<string, HistoryPoint[]> {
     const out: Record<string, HistoryPoint[]> = {};
-    const prefix = `${deviceId}\u0000`;
-    for (const [key, series] of this.#series) {
-      if (!key.startsWith(prefix)) continue;
-      out[key.slice(prefix.length)] = series.points(now);
-    }
+    for (const [property, series] of this.#devices.get(deviceId) ?? []) out[property] = series.points(now);
     return out;
   }
 
   forget(deviceId: string): void {
-    const prefix = `${deviceId}\u0000`;
-    for (const key of [...this.#series.keys()]) if (key.startsWith(prefix)) this.#series.delete(key);
+    const series = this.#devices.get(deviceId);
+    if (!series) return;
+    for (const property of series.keys()) this.#order.delete(`${deviceId}\u0000${property}`);
+    this.#devices.delete(deviceId);
+  }
+
+  #add(deviceId: string, property: string, one: Series): Map<string, Series> {
+    if (this.#order.size >= MAX_SERIES) {
+      const [oldDevice, oldProperty] = this.#order.values().next().value as [string, string];
+      this.#order.delete(`${oldDevice}\u0000${oldProperty}`);
+      const of = this.#devices.get(oldDevice);
+      of?.delete(oldProperty);
+      if (of?.size === 0) this.#devices.delete(oldDevice);
+    }
+    let series = this.#devices.get(deviceId);
+    if (!series) {
+      series = new Map();
+      this.#devices.set(deviceId, series);
+    }
+    series.set(property, one);
+    this.#order.set(`${deviceId}\u0000${property}`, [deviceId, property]);
+    return series;
   }
 }

@@ -40,10 +40,12 @@ export class DashboardModel extends EventEmitter<{ change: [DashboardChange] }> 
       this.#ingestBridge(rest.slice('bridge/'.length), parseJson(text));
       return;
     }
-    const [device, ...sub] = rest.split('/');
+    // indexOf, not split: this runs for every message below the base topic (a `/log` line included).
+    const slash = rest.indexOf('/');
+    const device = slash < 0 ? rest : rest.slice(0, slash);
     if (!device) return;
     this.#rememberRaw(device, rest, text);
-    if (sub.length === 0) {
+    if (slash < 0) {
       if (text === '') {
         this.states.delete(device);
         this.history.forget(device);
@@ -54,7 +56,7 @@ export class DashboardModel extends EventEmitter<{ change: [DashboardChange] }> 
       this.states.set(device, json);
       this.history.record(device, json);
       this.emit('change', { kind: 'state', device, data: json });
-    } else if (sub.length === 1 && sub[0] === 'availability') {
+    } else if (rest.length === slash + 1 + 'availability'.length && rest.endsWith('/availability')) {
       const json = parseJson(text);
       if (!isObject(json)) return;
       this.availability.set(device, String(json.state));

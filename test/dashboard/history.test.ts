@@ -40,4 +40,22 @@ describe('StateHistory', () => {
     h.forget('d1');
     expect(h.of('d1', t0 + 2 * HOUR)).toEqual({});
   });
+  it('keeps at most 5000 series, dropping the oldest first, per device and property', () => {
+    const h = new StateHistory();
+    const t0 = 1_000_000;
+    // 2,501 devices with two properties each: 5,002 series, so the first device's two go.
+    for (let d = 0; d <= 2500; d++) h.record(`d${d}`, { a: d, b: -d }, t0);
+    expect(h.of('d0', t0)).toEqual({});
+    expect(h.of('d1', t0)).toEqual({ a: [{ t: t0, v: 1 }], b: [{ t: t0, v: -1 }] });
+    expect(h.of('d2500', t0)).toEqual({ a: [{ t: t0, v: 2500 }], b: [{ t: t0, v: -2500 }] });
+    // A new property of a known device is a new series: it evicts the next oldest (d1's a) and is kept.
+    h.record('d2500', { c: 7 }, t0 + 1);
+    expect(h.of('d1', t0)).toEqual({ b: [{ t: t0, v: -1 }] });
+    expect(h.of('d2500', t0 + 1).c).toEqual([{ t: t0 + 1, v: 7 }]);
+    // A forgotten device frees its series: the next new one evicts nothing.
+    h.forget('d2');
+    h.record('fresh', { x: 1 }, t0 + 2);
+    expect(h.of('d1', t0)).toEqual({ b: [{ t: t0, v: -1 }] });
+    expect(h.of('fresh', t0 + 2)).toEqual({ x: [{ t: t0 + 2, v: 1 }] });
+  });
 });

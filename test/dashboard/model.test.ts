@@ -31,7 +31,10 @@ describe('dashboard model', () => {
     model.ingest(msg('z2m/dev1', 'not json'));
     model.ingest(msg('z2m/dev1/availability', '{"state":"online"}'));
     model.ingest(msg('z2m/bridge/state', '{"state":"online"}'));
+    // Only `<base>/<id>/availability` is availability; deeper topics ending so are raw subtopics.
+    model.ingest(msg('z2m/dev1/x/availability', '{"state":"offline"}'));
     expect(changes.map((c) => c.kind)).toEqual(['state', 'availability', 'bridge_state']);
+    expect(model.device('dev1').topics).toMatchObject({ 'dev1/x/availability': '{"state":"offline"}' });
     expect(model.states.get('dev1')).toEqual({ temperature: 21.5 });
     expect(model.availability.get('dev1')).toBe('online');
     expect(model.bridgeState).toEqual({ state: 'online' });
