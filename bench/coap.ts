@@ -52,7 +52,10 @@ interface Server {
 /** Heap figures of the server process in MB, from its /metrics (prom-client default metrics). */
 interface HeapSample {
   newSpace: number;
+  /** New space committed (both semi-spaces): V8 grows it under a high allocation rate. */
+  newSpaceCommitted: number;
   oldSpace: number;
+  oldSpaceCommitted: number;
   largeObject: number;
   /** All V8 heap spaces, committed (what the heap holds of the RSS). */
   heapTotal: number;
@@ -82,7 +85,7 @@ interface Result {
   /** Most requests ACKed but not yet delivered to the subscriber, sampled every 250 ms after 25 %: the backlog
    * between the server's answer and the subscriber (its socket buffers, the kernel's, and the subscriber's reads). */
   undeliveredMax: number;
-  /** Heap figures at 25 %, 50 % and the end (gateway only). */
+  /** Heap figures at 25 %, 50 %, the end and at the highest RSS sampled every 250 ms after 25 % (gateway only). */
   heap: (HeapSample | undefined)[];
   /** Server CPU seconds (user + system) spent during the run: a load-independent cost per message. */
   cpuSeconds: number;
@@ -251,9 +254,13 @@ async function heapSample(server: Server): Promise<HeapSample | undefined> {
     const mb = (re: RegExp): number => Number(re.exec(text)?.[1] ?? Number.NaN) / 1048576;
     const space = (name: string): number =>
       mb(new RegExp(`nodejs_heap_space_size_used_bytes\\{space="${name}"\\} (\\S+)`));
+    const committed = (name: string): number =>
+      mb(new RegExp(`nodejs_heap_space_size_total_bytes\\{space="${name}"\\} (\\S+)`));
     return {
       newSpace: space('new'),
+      newSpaceCommitted: committed('new'),
       oldSpace: space('old'),
+      oldSpaceCommitted: committed('old'),
       largeObject: space('large_object'),
       heapTotal: mb(/^\S*nodejs_heap_size_total_bytes(?:\{[^}]*\})? (\S+)$/m),
       external: mb(/^\S*nodejs_external_memory_bytes(?:\{[^}]*\})? (\S+)$/m),
@@ -303,10 +310,19 @@ async function run(server: Server, requests: number): Promise<Result> {
   const heapAt: Promise<HeapSample | undefined>[] = [];
   let acked = 0;
   let undeliveredMax = 0;
+  /** The /metrics sample taken with the highest RSS after 25 %, to see what the peak consists of. */
+  let peak: HeapSample | undefined;
+  let sampling = false;
   const sampler = setInterval(() => {
     if (rssStart.length === 0) return;
     rssSamples.push(rssMb(server.child.pid));
     undeliveredMax = Math.max(undeliveredMax, acked - delivered);
+    if (sampling) return;
+    sampling = true;
+    void heapSample(server).then((h) => {
+      sampling = false;
+      if (h && (!peak || h.rss > peak.rss)) peak = h;
+    });
   }, 250);
   const cpuBefore = cpuSeconds(server.child.pid);
   const clientCpuBefore = process.cpuUsage();
@@ -384,7 +400,7 @@ async function run(server: Server, requests: number): Promise<Result> {
     rssEndMb: rssEnd,
     rssLowMb: Math.min(...rssSamples),
     rssHighMb: Math.max(...rssSamples),
-    heap: await Promise.all(heapAt),
+    heap: [...(await Promise.all(heapAt)), peak],
     undeliveredMax,
     cpuSeconds: cpu,
     clientCpuSeconds: (clientCpu.user + clientCpu.system) / 1e6,
@@ -428,7 +444,7 @@ for (const r of [before, ours, ponte]) {
 const heapRows = [before, ours].filter((r): r is Result => r?.heap.some(Boolean) === true);
 if (heapRows.length > 0) {
   console.log(
-    '\nGateway memory from its /metrics at 25 % / 50 % / end (MB): V8 new space, old space, large objects (used), V8 heap committed, external (Buffers), RSS; most requests ACKed but not yet delivered',
+    '\nGateway memory from its /metrics at 25 % / 50 % / end / the RSS peak (sampled every 250 ms after 25 %) (MB): V8 new space used (committed), old space used (committed), large objects (used), V8 heap committed, external (Buffers), RSS; most requests ACKed but not yet delivered',
   );
   console.log(
     '| Server | new space | old space | large objects | heap committed | external | RSS | ACKed, undelivered (max) |',
@@ -437,7 +453,7 @@ if (heapRows.length > 0) {
   for (const r of heapRows) {
     const col = (pick: (h: HeapSample) => number) => r.heap.map((h) => fmt(h ? pick(h) : undefined)).join(' / ');
     console.log(
-      `| ${r.name} | ${col((h) => h.newSpace)} | ${col((h) => h.oldSpace)} | ${col((h) => h.largeObject)} | ${col((h) => h.heapTotal)} | ${col((h) => h.external)} | ${col((h) => h.rss)} | ${r.undeliveredMax} |`,
+      `| ${r.name} | ${col((h) => h.newSpace)} (${col((h) => h.newSpaceCommitted)}) | ${col((h) => h.oldSpace)} (${col((h) => h.oldSpaceCommitted)}) | ${col((h) => h.largeObject)} | ${col((h) => h.heapTotal)} | ${col((h) => h.external)} | ${col((h) => h.rss)} | ${r.undeliveredMax} |`,
     );
   }
 }
