@@ -10,7 +10,7 @@
 // the state publish reaching its broker) and writer -> MQTT subscriber (the child) end to end; the writer's own
 // write time is shown too, since a lagging writer inflates everything.
 import { spawn } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,6 +59,10 @@ if (process.argv[2] === '--load') {
 }
 
 async function main(): Promise<void> {
+  if (process.env.SERIAL_BENCH_PERLINE === '1') {
+    await perLine();
+    return;
+  }
   const seconds = Number(process.env.SERIAL_BENCH_SECONDS ?? 5);
   // SERIAL_BENCH_ONLY: a regular expression on "<rate> | <receiver> | <reader>" selects rows (repeats, profiling).
   const only = process.env.SERIAL_BENCH_ONLY ? new RegExp(process.env.SERIAL_BENCH_ONLY) : undefined;
@@ -135,6 +139,95 @@ function decodeOnly(): string {
     '|---|---|---|---|---|',
     `| ${(stream.length / 1e6).toFixed(1)} MB mixed | ${(bps / 1e6).toFixed(1)} MB/s | ${((events / (rounds + 1)) * (rounds / (ms / 1000))).toFixed(0)} | ${((100_000 / bps) * 100).toFixed(2)} % | ${((11_520 / bps) * 100).toFixed(3)} % |`,
   ].join('\n');
+}
+
+/**
+ * SERIAL_BENCH_PERLINE=1: the gateway's CPU per decoded line, without the tty, the pty or an MQTT client: the
+ * serial adapter's context gets one state line (`ctx.telemetry`) or one `/log` line (`ctx.publish`) per event-loop
+ * turn (as at 115200 baud, where lines arrive in separate reads), minus an empty turn. Variants switch the dashboard
+ * and the broker's persistence (the retained journal) off to split the cost. The idle columns are the same
+ * gateway with no lines: CPU and voluntary context switches (wake-ups) of the main thread, from /proc.
+ */
+async function perLine(): Promise<void> {
+  const n = Number(process.env.SERIAL_BENCH_LINES ?? 20_000);
+  const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+  const cpuPerTurn = async (fn: (i: number) => void): Promise<number> => {
+    for (let i = 0; i < 2000; i++) {
+      fn(i);
+      await turn();
+    }
+    const start = process.cpuUsage();
+    for (let i = 0; i < n; i++) {
+      fn(i);
+      await turn();
+    }
+    const cpu = process.cpuUsage(start);
+    return (cpu.user + cpu.system) / n;
+  };
+  const wakeups = (): number => {
+    const status = readFileSync(`/proc/self/task/${process.pid}/status`, 'utf8');
+    return Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+  };
+  const rows: string[] = [];
+  const variants = [
+    { name: 'default (dashboard, persistence)', dashboard: true, persistence: true },
+    { name: 'dashboard off', dashboard: false, persistence: true },
+    { name: 'persistence off', dashboard: true, persistence: false },
+  ];
+  for (let round = 0; round < 2; round++) {
+    for (const v of variants) {
+      let ctx: AdapterContext | undefined;
+      const create = serialAdapterModule.create;
+      serialAdapterModule.create = (config: SerialAdapterConfig, c: AdapterContext) => {
+        ctx = c;
+        return new SerialAdapter(config, c, { ttyReader: true });
+      };
+      let gw: Awaited<ReturnType<typeof startTestGateway>>;
+      try {
+        gw = await startTestGateway({
+          adapters: { serial: { enabled: true } },
+          http: { dashboard: v.dashboard },
+          broker: { persistence: v.persistence },
+          // No such port: the device stays configured (state merges and publishes) while its link backs off.
+          devices: [{ id: 'board', transport: 'serial', path: '/dev/z2m-bench-none', baud_rate: 115_200, log: true }],
+        });
+      } finally {
+        serialAdapterModule.create = create;
+      }
+      const adapter = ctx;
+      if (!adapter) throw new Error('serial adapter did not start');
+      const idleMs = 3000;
+      await new Promise((r) => setTimeout(r, 1000)); // start-up settles (first link attempt, first publishes)
+      const w0 = wakeups();
+      const c0 = process.cpuUsage();
+      await new Promise((r) => setTimeout(r, idleMs));
+      const idleCpu = process.cpuUsage(c0);
+      const idleWakeups = ((wakeups() - w0) / idleMs) * 1000;
+      const empty = await cpuPerTurn(() => {});
+      const state = await cpuPerTurn((i) =>
+        adapter.telemetry('board', { seq: i, temperature: 21.5, humidity: 40.2, pressure: 1013.25 }),
+      );
+      const log = await cpuPerTurn((i) =>
+        adapter.publish(
+          'board',
+          'log',
+          `[00:00:${String(i % 60).padStart(2, '0')}.123,456] <inf> sensor: sample ${i} ok`,
+        ),
+      );
+      await gw.stop();
+      // At 115200 baud with the bench's mix: ≈ 31 state lines/s and ≈ 135 /log lines/s.
+      const at115200 = ((state - empty) * 31 + (log - empty) * 135) / 1e4;
+      rows.push(
+        `| ${v.name} | ${(((idleCpu.user + idleCpu.system) / 1000 / idleMs) * 100).toFixed(2)} % | ${idleWakeups.toFixed(0)} | ${empty.toFixed(1)} | ${(state - empty).toFixed(1)} | ${(log - empty).toFixed(1)} | ${at115200.toFixed(2)} % |`,
+      );
+    }
+  }
+  console.log(`Per line, ${n} lines per cell, two rounds; Node ${process.version}\n`);
+  console.log(
+    '| Gateway | Idle CPU (% of one core) | Idle main-thread wake-ups/s | Empty turn (µs) | State line (µs) | /log line (µs) | Lines at 115200 baud (% of one core) |',
+  );
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(r);
 }
 
 /** Mixed traffic: 1 in 5 items an NDJSON line, 1 in 7 an SMP response (2 frames), the rest log lines. */
