@@ -32,6 +32,19 @@ type AedesPublish = (packet: PublishPacket, client: Client | null | Done, done?:
 /** MQTT allows client ids up to 65535 bytes; aedes defaults to 3.1's 23, which real devices exceed. */
 const MAX_CLIENT_ID_LENGTH = 65_535;
 
+/**
+ * A payload Buffer with its own backing store. `Buffer.from(string)` slices small strings out of Node's shared 8 KiB
+ * pool, and one slice that outlives a young-generation GC (a retained packet, a write queued to a slow subscriber)
+ * keeps its whole slab alive until the next full GC: at 15k+ publishes/s that pinned tens of MB of external memory
+ * between mark-compacts (docs/benchmarks.md, coap). An exact-size store holds only its own bytes.
+ */
+export function ownBuffer(payload: string): Buffer {
+  const length = Buffer.byteLength(payload);
+  const buf = Buffer.allocUnsafeSlow(length);
+  buf.write(payload, 0, length);
+  return buf;
+}
+
 function peer(client: Client | null): Record<string, unknown> {
   const conn = client?.conn as { remoteAddress?: string } | undefined;
   return { clientId: client?.id, remote: conn?.remoteAddress };
@@ -174,7 +187,7 @@ export async function startBroker({ config, logger, dataDir }: BrokerDeps): Prom
   let closed = false;
   return {
     publish(topic: string, payload: string | Buffer, opts: PublishOptions = {}): Promise<void> {
-      const buf = typeof payload === 'string' ? Buffer.from(payload) : payload;
+      const buf = typeof payload === 'string' ? ownBuffer(payload) : payload;
       const qos = opts.qos ?? 0;
       const retain = opts.retain ?? false;
       const route = (): Promise<void> =>
