@@ -531,7 +531,7 @@ export class Gateway {
       dataDir: AdapterHost.dataDirFor(this.dataDir, kind),
       devices: () => this.devices.ofTransport(kind).filter((d) => !d.disabled) as never,
       permitJoin: () => this.permitJoin(),
-      telemetry: (id, values) => this.#onTelemetry(kind, id, values),
+      telemetry: (id, values) => this.#onTelemetry(id, values),
       availability: (id, online) => this.#onAvailability(id, online),
       deviceInfo: (id, info) => {
         if (this.devices.mergeInfo(id, info)) void this.publishDevices();
@@ -597,11 +597,10 @@ export class Gateway {
     };
   }
 
-  #onTelemetry(kind: string, id: string, values: StateValues): void {
+  #onTelemetry(id: string, values: StateValues): void {
     // mergeState also stamps last_seen, so availability below need not touch the record again.
     const state = this.devices.mergeState(id, values, new Date());
     if (!state) return;
-    this.metrics.messages.inc({ adapter: kind, direction: 'in' });
     void this.publishJson(topics.deviceState(this.base, id), state, { retain: true });
     if (this.#homeAssistant) void this.#homeAssistant.deviceUpdated(this.#discoveryDevice(id));
     if (this.config.api.property_topics) {
@@ -702,8 +701,7 @@ export class Gateway {
     try {
       const { host } = this.adapterFor(id);
       const result = await host.adapter!.command(id, { kind, payload: parsed.data });
-      this.metrics.messages.inc({ adapter: host.module.kind, direction: 'out' });
-      if (result.data && result.merge !== false) this.#onTelemetry(host.module.kind, id, result.data);
+      if (result.data && result.merge !== false) this.#onTelemetry(id, result.data);
     } catch (err) {
       const rec = this.devices.get(id);
       if (rec) this.metrics.commandErrors.inc({ adapter: rec.config.transport });

@@ -180,6 +180,7 @@ export class DeviceClient {
       this.ctx.logger.debug({ device: this.device.id, property, code: res.code }, 'CoAP resource answered an error');
       return;
     }
+    this.ctx.countMessage('in');
     const values = this.decode(property, res);
     if (values) this.ctx.telemetry(this.device.id, values);
   }

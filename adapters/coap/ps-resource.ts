@@ -46,6 +46,7 @@ export function createPsHandler(deps: PsResourceDeps): (req: CoapIncomingRequest
       return text(who.code, who.error);
     }
     const deviceId = who.deviceId;
+    ctx.countMessage('in');
     if (isCommandResource) return serveCommands(deps, deviceId, req);
 
     const decoded = decodeStatePayload(req.contentFormat, req.payload, property);
