@@ -23,6 +23,21 @@ function adapter(overrides: Partial<Adapter>): Adapter {
 
 const ctx = {} as AdapterContext; // the host only hands it to create()
 
+/** A host whose create() is still loading the adapter's code until `release` hands the adapter over. */
+function hostWhoseCodeIsLoading(): { host: AdapterHost; release: (a: Adapter) => void } {
+  let release: (a: Adapter) => void = () => {};
+  const loading = new Promise<Adapter>((r) => {
+    release = r;
+  });
+  const host = new AdapterHost(
+    moduleWith(() => loading),
+    {},
+    ctx,
+    silentLogger(),
+  );
+  return { host, release: (a) => release(a) };
+}
+
 function nextStatus(statuses: AdapterStatus[]): { promise: Promise<AdapterStatus>; push: (s: AdapterStatus) => void } {
   let resolve: (s: AdapterStatus) => void = () => {};
   let promise = new Promise<AdapterStatus>((r) => {
@@ -115,19 +130,8 @@ describe('AdapterHost', () => {
   });
 
   it('an asynchronous create() (code loaded on demand) reports starting, then runs the adapter', async () => {
-    let release: (a: Adapter) => void = () => {};
     let started = 0;
-    const host = new AdapterHost(
-      moduleWith(
-        () =>
-          new Promise<Adapter>((r) => {
-            release = r;
-          }),
-      ),
-      {},
-      ctx,
-      silentLogger(),
-    );
+    const { host, release } = hostWhoseCodeIsLoading();
     const starting = host.start();
     expect(host.status()).toEqual({ state: 'starting' });
     await Promise.resolve(); // let create() be called
@@ -140,19 +144,8 @@ describe('AdapterHost', () => {
   });
 
   it('a stop() while create() is still loading the code never starts the adapter', async () => {
-    let release: (a: Adapter) => void = () => {};
     let started = 0;
-    const host = new AdapterHost(
-      moduleWith(
-        () =>
-          new Promise<Adapter>((r) => {
-            release = r;
-          }),
-      ),
-      {},
-      ctx,
-      silentLogger(),
-    );
+    const { host, release } = hostWhoseCodeIsLoading();
     const starting = host.start();
     await Promise.resolve();
     await host.stop();
