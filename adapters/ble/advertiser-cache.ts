@@ -1,12 +1,8 @@
 // Bounded memory of advertisers: a Map kept in least-recently-seen order (delete + set moves an entry to the
 // end), so evicting the first key drops the advertiser seen longest ago. 1,000s of passers-by cannot grow it.
-//
-// Eviction keeps one live iterator over the map instead of calling `keys().next()` each time (as the CoAP
-// transport's bounded maps do since 4c3c028): every sighting deletes and re-inserts its entry, and V8 leaves a
-// deleted entry as a hole until the table is rehashed, so a fresh iterator walks every hole at the front of a full
-// cache that churns. A Map iterator stays valid across inserts, deletes and rehashes and visits entries in insertion
-// order; every entry before its position has been deleted (moved to the end, or evicted), so its next key is the
-// least recently seen advertiser and each hole is skipped once.
+// Eviction takes the oldest key through OldestKey: every sighting moves its entry, so the map churns.
+import { OldestKey } from '../common/oldest-key.js';
+
 export interface AdvertiserEntry {
   lastSeen: number;
   /** When it was last reported as unknown (deviceSeen), for the rate limit. */
@@ -17,8 +13,7 @@ export interface AdvertiserEntry {
 
 export class AdvertiserCache {
   readonly #entries = new Map<string, AdvertiserEntry>();
-  /** Every entry before its position has been deleted, so its next key is the least recently seen one. */
-  #oldest: Iterator<string> = this.#entries.keys();
+  readonly #oldest = new OldestKey(this.#entries);
   evictions = 0;
 
   constructor(
@@ -49,20 +44,14 @@ export class AdvertiserCache {
 
   clear(): void {
     this.#entries.clear();
-    this.#oldest = this.#entries.keys();
+    this.#oldest.reset();
   }
 
   #evictOldest(): void {
-    let oldest = this.#oldest.next();
-    if (oldest.done) {
-      // An exhausted iterator stays exhausted (it reached the end once): start again from the front.
-      this.#oldest = this.#entries.keys();
-      oldest = this.#oldest.next();
-    }
-    if (!oldest.done) {
-      this.#entries.delete(oldest.value);
-      this.evictions++;
-      this.onEvict(oldest.value);
-    }
+    const oldest = this.#oldest.take();
+    if (oldest === undefined) return;
+    this.#entries.delete(oldest);
+    this.evictions++;
+    this.onEvict(oldest);
   }
 }
