@@ -50,14 +50,6 @@ export class RateLimiter {
 
   /** Takes one token: returns 0 when allowed now, else the milliseconds to wait before trying again. */
   take(): number {
-    if (this.rate <= 0) return 0;
-    const t = this.now();
-    this.#tokens = Math.min(this.rate, this.#tokens + ((t - this.#last) / 1000) * this.rate);
-    this.#last = t;
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1;
-      return 0;
-    }
-    return Math.ceil(((1 - this.#tokens) / this.rate) * 1000);
+    return this.takeUpTo(1) === 1 ? 0 : this.waitMs();
   }
 }
