@@ -3,11 +3,11 @@
 // permit_join on, then 3 and 6 rounds of adverts from `advertisers` distinct addresses. This process holds no
 // MQTT client or test harness, so its RSS is the gateway's. Prints one JSON line with the figures.
 //   node --expose-gc bench/_ble-memory.js <advertisers> <max_advertisers>   (or npx tsx bench/_ble-memory.ts ...)
-import { holdYoungGeneration, releaseYoungGeneration } from '../gateway/cli/young-generation.js';
+import { tuneRuntime } from '../gateway/runtime/tuning.js';
 import { advertiserAddress, bthomeFrame } from './_ble-adverts.js';
 
 // As the CLI does, before any gateway module loads (a static import would be loaded before this line runs).
-holdYoungGeneration();
+const runtimeTuning = tuneRuntime();
 
 const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
 const { tmpdir } = await import('node:os');
@@ -39,8 +39,8 @@ async function manyAdvertisers(n: number, maxAdvertisers: number): Promise<Recor
     }),
   );
   const gateway = await runGateway(configPath, createRootLogger('warn'));
-  // Started: V8 may grow its young generation again from here on, as in `zephyr2mqtt run`.
-  releaseYoungGeneration();
+  // Started: the heap tuned from here on as in `zephyr2mqtt run`.
+  runtimeTuning.started();
   gateway.setPermitJoin(3600); // what bridge/request/permit_join does
   for (let i = 0; i < 200 && gateway.adapterStatuses().ble?.state !== 'running'; i++)
     await new Promise((r) => setTimeout(r, 10));

@@ -1,7 +1,7 @@
 // Core footprint: idle RSS with 100 configured devices and the time from process start to /readyz ok,
 // for the compiled gateway (node dist/gateway/cli.js run), beside a bare aedes broker process as the baseline.
 // The first gateway row is what ships: `zephyr2mqtt run` holds V8's young generation at its initial size while
-// it loads and starts (gateway/cli/young-generation.ts). The second row turns that off
+// it loads and starts (gateway/runtime/young-generation.ts). The second row turns that off
 // (ZEPHYR2MQTT_HEAP_TUNING=off), i.e. plain V8 defaults, for comparison.
 // Usage: npx tsx bench/core.ts [runs=3]
 import { execFileSync, spawn } from 'node:child_process';

@@ -2,8 +2,8 @@
 // The `zephyr2mqtt` command: run | validate | health | passwd, each with --help; --version anywhere.
 import { parseArgs } from 'node:util';
 import { COMMAND_HELP, MAIN_HELP } from './cli/help.js';
-import { holdYoungGeneration, releaseYoungGeneration } from './cli/young-generation.js';
 import { ConfigError } from './config/errors.js';
+import { tuneRuntime } from './runtime/tuning.js';
 import { VERSION } from './version.js';
 
 // Commands load what they need on demand: `--help` must not pay for adapter imports.
@@ -45,10 +45,10 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'run': {
       // Before the gateway's modules load: they and start-up would grow V8's young generation for good.
-      holdYoungGeneration();
+      const runtime = tuneRuntime();
       const { runGateway } = await import('./main.js');
       await runGateway(defaultConfig(values.config));
-      releaseYoungGeneration();
+      runtime.started();
       return KEEP_RUNNING;
     }
     case 'validate': {

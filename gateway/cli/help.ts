@@ -20,8 +20,8 @@ Runs the gateway: embedded MQTT broker, adapters, HTTP /healthz /readyz /metrics
 Signals: SIGHUP reloads the config (an invalid file is rejected and the running config stays);
 SIGTERM/SIGINT publish offline states, flush persistence and exit 0 within 10 s.
 Environment: LOG_LEVEL (root level), LOG_LEVELS=coap=debug,broker=warn (per module),
-LOG_FORMAT=json (no pretty output on a TTY), ZEPHYR2MQTT_HEAP_TUNING=off (let V8 grow its
-young generation during start-up; about 10 MB more idle RSS, see docs/troubleshooting.md).
+LOG_FORMAT=json (no pretty output on a TTY), ZEPHYR2MQTT_HEAP_TUNING=off (V8's default heap
+sizing and compilers; about 20 MB more idle RSS and 40 MB more after bursts, see docs/troubleshooting.md).
 Exit status: 2 invalid config, 1 cannot start (e.g. a listener port in use).`,
   validate: `Usage: zephyr2mqtt validate [FILE]
 

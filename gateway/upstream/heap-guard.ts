@@ -3,32 +3,11 @@
 // broker's per-publish garbage) and draining it reached 160-190 MB RSS although only ~25 MB is live. While the
 // queue holds a backlog the bridge looks at the old generation twice a second and runs a full collection once
 // it grew by GROWTH_BYTES since the last one (a few ms for the gateway's small live heap).
-import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { getHeapSpaceStatistics } from 'node:v8';
+import { collectGarbage } from '../runtime/collector.js';
 
 const GROWTH_BYTES = 16 * 1024 * 1024;
 const CHECK_MS = 500;
-
-let collect: (() => void) | null | undefined;
-
-/** V8's collector: `gc` when node runs with --expose-gc, else exposed at runtime; null if unavailable. */
-function collector(): (() => void) | null {
-  if (collect === undefined) {
-    try {
-      const exposed = (globalThis as { gc?: () => void }).gc;
-      if (typeof exposed === 'function') {
-        collect = exposed;
-      } else {
-        setFlagsFromString('--expose-gc');
-        const fn: unknown = runInNewContext('gc');
-        collect = typeof fn === 'function' ? (fn as () => void) : null;
-      }
-    } catch {
-      collect = null;
-    }
-  }
-  return collect;
-}
 
 function oldSpaceUsed(): number {
   for (const s of getHeapSpaceStatistics()) if (s.space_name === 'old_space') return s.space_used_size;
@@ -66,9 +45,7 @@ export class HeapGuard {
       return;
     }
     if (used < this.#base + this.growthBytes) return;
-    const gc = collector();
-    if (!gc) return;
-    gc();
+    if (!collectGarbage()) return;
     this.collections++;
     this.#base = oldSpaceUsed();
   }

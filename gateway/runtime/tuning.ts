@@ -1,0 +1,40 @@
+// How `zephyr2mqtt run` tunes V8 for a small gateway (docs/troubleshooting.md, Memory): the young generation
+// held at its initial size, the old generation collected before much garbage piles up, and no optimizing
+// compilers for the run-once start-up code.
+// `ZEPHYR2MQTT_HEAP_TUNING=off` runs with V8's defaults; an operator's own heap flags win over ours.
+import { limitOldGenerationGrowth } from './old-generation.js';
+import { pauseOptimizingCompilers, resumeOptimizingCompilers } from './optimizing-compilers.js';
+import { holdYoungGeneration } from './young-generation.js';
+
+export const HEAP_TUNING_ENV = 'ZEPHYR2MQTT_HEAP_TUNING';
+
+/** Flags by which the operator sizes the young generation himself. */
+const YOUNG_GENERATION_FLAGS = /--(?:max|min)[-_]semi[-_]space[-_]size|--semi[-_]space[-_]growth[-_]factor/;
+/** Flags by which the operator sizes the old generation's growth himself. */
+const OLD_GENERATION_FLAGS = /--heap[-_]growing[-_]percent/;
+/** Flags by which the operator chooses V8's compilers himself. */
+const COMPILER_FLAGS = /--(?:no[-_])?(?:opt|turbofan|sparkplug|maglev)\b|--jitless|--max[-_]opt/;
+
+export interface RuntimeTuning {
+  /** Call once the gateway has started. */
+  started(): void;
+}
+
+/** Call before the gateway's modules load. */
+export function tuneRuntime(
+  env: NodeJS.ProcessEnv = process.env,
+  execArgv: readonly string[] = process.execArgv,
+): RuntimeTuning {
+  if (env[HEAP_TUNING_ENV] === 'off') return { started() {} };
+  const flags = [...execArgv, env.NODE_OPTIONS ?? ''];
+  const operatorSets = (pattern: RegExp) => flags.some((f) => pattern.test(f));
+  if (!operatorSets(YOUNG_GENERATION_FLAGS)) holdYoungGeneration();
+  if (!operatorSets(OLD_GENERATION_FLAGS)) limitOldGenerationGrowth();
+  const compilers = !operatorSets(COMPILER_FLAGS);
+  if (compilers) pauseOptimizingCompilers();
+  return {
+    started() {
+      if (compilers) resumeOptimizingCompilers();
+    },
+  };
+}

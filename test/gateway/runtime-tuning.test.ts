@@ -1,0 +1,130 @@
+// How `zephyr2mqtt run` tunes V8 (gateway/runtime/) relies on V8 reading its flags at run time: the young
+// generation's growth factor at every scavenge, the old generation's growing percent at every full collection,
+// the compiler flags whenever a function tiers up. Each check runs in a fresh Node process, so it shows on the
+// Node version under test that the run-time setting takes effect; a Node whose V8 stops honouring one fails here.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const RUNTIME = fileURLToPath(new URL('../../gateway/runtime/', import.meta.url));
+
+/** Runs an ESM script in a fresh node (with tsx) and returns the JSON object it printed last. */
+function child<T>(script: string, nodeFlags: string[] = [], env: Record<string, string> = {}): T {
+  const prelude = `
+    import v8 from 'node:v8';
+    const runtime = (name) => import(${JSON.stringify(RUNTIME)} + name + '.ts');
+    const space = (name) => v8.getHeapSpaceStatistics().find((s) => s.space_name === name).space_size;
+  `;
+  const out = spawnSync(
+    process.execPath,
+    [...nodeFlags, '--import', 'tsx', '--input-type=module', '-e', prelude + script],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '', ZEPHYR2MQTT_HEAP_TUNING: '', ...env },
+      timeout: 60_000,
+    },
+  );
+  const line = out.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .at(-1);
+  if (!line) throw new Error(`child failed (${out.status}): ${out.stderr}`);
+  return JSON.parse(line) as T;
+}
+
+/** ~25 MB of long-lived objects per call: what makes V8 grow its young generation. */
+const FILL = `const keep = []; const fill = () => { for (let i = 0; i < 200000; i++) keep.push({ i, s: 'x' + i }); };`;
+
+describe('young generation', () => {
+  const script = (hold: boolean) => `
+    ${FILL}
+    const { holdYoungGeneration } = await runtime('young-generation');
+    const initial = space('new_space');
+    if (${hold}) holdYoungGeneration();
+    for (let round = 0; round < 4; round++) fill();
+    console.log(JSON.stringify({ initial, after: space('new_space') }));
+  `;
+  const run = (hold: boolean) => child<{ initial: number; after: number }>(script(hold));
+
+  it('stays at its initial size while held, where the same allocation grows it otherwise', () => {
+    const held = run(true);
+    expect(held.after).toBe(held.initial);
+    const free = run(false);
+    expect(free.after).toBeGreaterThan(free.initial);
+  });
+});
+
+describe('old generation', () => {
+  // Garbage that survives a scavenge or two (a sliding window of objects) ends up in old space.
+  const script = (percent: string) => `
+    if (${percent}) (await runtime('old-generation')).limitOldGenerationGrowth(${percent});
+    ${FILL}
+    fill();
+    let window = [];
+    let most = 0;
+    for (let round = 0; round < 300; round++) {
+      for (let i = 0; i < 20000; i++) window.push({ round, i, s: 'g' + i });
+      if (window.length > 60000) window = window.slice(-20000);
+      most = Math.max(most, space('old_space'));
+    }
+    console.log(JSON.stringify({ most }));
+  `;
+
+  it('is collected before much garbage piles up in it', () => {
+    const limited = child<{ most: number }>(script('10')).most;
+    const defaults = child<{ most: number }>(script('0')).most;
+    expect(limited).toBeLessThan(defaults * 0.6);
+  });
+});
+
+describe('optimizing compilers', () => {
+  // %GetOptimizationStatus bit 4 (16): the function runs optimized code.
+  const script = `
+    const { pauseOptimizingCompilers, resumeOptimizingCompilers } = await runtime('optimizing-compilers');
+    const optimized = (f) => (%GetOptimizationStatus(f) & 16) !== 0;
+    const hot = (n) => { let s = 0; for (let i = 0; i < n; i++) s += i % 7; return s; };
+    const cold = (n) => { let s = 0; for (let i = 0; i < n; i++) s += i % 5; return s; };
+    pauseOptimizingCompilers();
+    for (let i = 0; i < 20000; i++) hot(100);
+    const paused = optimized(hot);
+    resumeOptimizingCompilers();
+    for (let i = 0; i < 20000; i++) cold(100);
+    console.log(JSON.stringify({ paused, resumed: optimized(cold) }));
+  `;
+
+  it('do not optimize start-up code while paused, and optimize hot code once resumed', () => {
+    const s = child<{ paused: boolean; resumed: boolean }>(script, [
+      '--allow-natives-syntax',
+      '--no-concurrent-recompilation',
+    ]);
+    expect(s).toEqual({ paused: false, resumed: true });
+  });
+});
+
+describe('tuneRuntime', () => {
+  const script = `
+    ${FILL}
+    const { tuneRuntime } = await runtime('tuning');
+    const initial = space('new_space');
+    const tuning = tuneRuntime();
+    fill();
+    const held = space('new_space');
+    tuning.started();
+    console.log(JSON.stringify({ initial, held }));
+  `;
+
+  it('holds the young generation while the gateway starts', () => {
+    const s = child<{ initial: number; held: number }>(script);
+    expect(s.held).toBe(s.initial);
+  });
+
+  it('leaves V8 alone with ZEPHYR2MQTT_HEAP_TUNING=off', () => {
+    const s = child<{ initial: number; held: number }>(script, [], { ZEPHYR2MQTT_HEAP_TUNING: 'off' });
+    expect(s.held).toBeGreaterThan(s.initial);
+  });
+
+  it("leaves the operator's own young-generation flag alone", () => {
+    const s = child<{ initial: number; held: number }>(script, ['--semi-space-growth-factor=4']);
+    expect(s.held).toBeGreaterThan(s.initial);
+  });
+});
