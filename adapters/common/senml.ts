@@ -1,7 +1,7 @@
 // SenML (RFC 8428) in its JSON (CF 110) and CBOR (CF 112) representations.
 // Pure: bytes in, resolved records or a typed error out. Base fields (bn, bt, bu, bv, bs) carry over to later
 // records until redefined (RFC 8428 §4.1), so each resolved record stands alone.
-import { decode as cborDecode, encode as cborEncode } from 'cbor-x';
+import { cborDecode, cborEncode } from './cbor.js';
 
 export type SenmlValue = number | string | boolean | Uint8Array;
 

@@ -1,5 +1,6 @@
 // SenML CBOR (content format 112): RFC 8428 integer labels; LwM2M's "vlo" keeps its text label.
-import { Decoder, Encoder } from 'cbor-x';
+import type { Decoder, Encoder } from 'cbor-x';
+import { cbor } from '../../../common/cbor.js';
 import { type Decoded, fail } from '../result.js';
 import type { Lwm2mRecord, TypeLookup } from '../values.js';
 import { checkSenmlRecord, recordsToSenml, type SenmlRecord, senmlToRecords } from './senml-records.js';
@@ -17,13 +18,24 @@ const LABELS: Record<string, keyof SenmlRecord> = {
 };
 const CODES: Record<string, number | string> = { bn: -2, bt: -3, n: 0, v: 2, vs: 3, vb: 4, t: 6, vd: 8, vlo: 'vlo' };
 
-const decoder = new Decoder({ mapsAsObjects: false, useRecords: false });
-const encoder = new Encoder({ mapsAsObjects: false, useRecords: false, tagUint8Array: false });
+let codec: { decoder: Decoder; encoder: Encoder } | undefined;
+
+/** Built at first use, with cbor-x (adapters/common/cbor.ts). */
+function senmlCodec(): { decoder: Decoder; encoder: Encoder } {
+  if (!codec) {
+    const { Decoder, Encoder } = cbor();
+    codec = {
+      decoder: new Decoder({ mapsAsObjects: false, useRecords: false }),
+      encoder: new Encoder({ mapsAsObjects: false, useRecords: false, tagUint8Array: false }),
+    };
+  }
+  return codec;
+}
 
 export function decodeSenmlCbor(bytes: Uint8Array, typeOf: TypeLookup): Decoded<Lwm2mRecord[]> {
   let parsed: unknown;
   try {
-    parsed = decoder.decode(Buffer.from(bytes));
+    parsed = senmlCodec().decoder.decode(Buffer.from(bytes));
   } catch (e) {
     return fail(`SenML CBOR: ${(e as Error).message}`);
   }
@@ -52,5 +64,5 @@ export function encodeSenmlCbor(records: readonly Lwm2mRecord[]): Buffer {
     }
     return m;
   });
-  return Buffer.from(encoder.encode(pack));
+  return Buffer.from(senmlCodec().encoder.encode(pack));
 }
