@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -67,7 +68,6 @@ export async function startUpstreamAedes(
   };
 }
 
-/** aedes behind a WebSocket server (ws://127.0.0.1:<port>/mqtt). */
 /** A port where an upstream can be started later (the backlog builds up while nothing listens there). */
 export async function reservedUpstreamPort(): Promise<number> {
   const probe = await startUpstreamAedes();
@@ -75,19 +75,29 @@ export async function reservedUpstreamPort(): Promise<number> {
   return probe.port;
 }
 
-export async function startUpstreamAedesWs(): Promise<InProcessUpstream> {
+/** aedes behind a WebSocket server: ws://127.0.0.1:<port>/mqtt, or wss:// (an HTTPS server) with `tls`. */
+export async function startUpstreamAedesWs(opts: { tls?: TlsOptions } = {}): Promise<InProcessUpstream> {
   const aedes = await Aedes.createBroker();
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/mqtt' });
+  const https = opts.tls ? createHttpsServer(opts.tls) : undefined;
+  const wss = https
+    ? new WebSocketServer({ server: https, path: '/mqtt' })
+    : new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/mqtt' });
   wss.on('connection', (ws) => aedes.handle(createWebSocketStream(ws)));
-  await once(wss, 'listening');
-  const port = (wss.address() as { port: number }).port;
+  if (https) {
+    https.listen(0, '127.0.0.1');
+    await once(https, 'listening');
+  } else {
+    await once(wss, 'listening');
+  }
+  const port = ((https ?? wss).address() as { port: number }).port;
   return {
-    url: `ws://127.0.0.1:${port}/mqtt`,
+    url: `${https ? 'wss' : 'ws'}://127.0.0.1:${port}/mqtt`,
     port,
     aedes,
     async close() {
       for (const c of wss.clients) c.terminate();
       await new Promise<void>((r) => wss.close(() => r()));
+      if (https) await new Promise<void>((r) => https.close(() => r()));
       await new Promise<void>((r) => aedes.close(() => r()));
     },
   };

@@ -1,8 +1,15 @@
 // Mutual TLS towards an aedes upstream with a CA made by the test.
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type InProcessUpstream, makeBridge, observe, startLocalBroker, startUpstreamAedes } from './brokers.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  type InProcessUpstream,
+  makeBridge,
+  observe,
+  startLocalBroker,
+  startUpstreamAedes,
+  startUpstreamAedesWs,
+} from './brokers.js';
 import { tempDir } from './queue-helpers.js';
 import { makeTestPki, type TestPki } from './test-pki.js';
 
@@ -32,12 +39,12 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function bridgeWith(tls: Record<string, unknown>) {
+async function bridgeWith(tls: Record<string, unknown>, url = upstream.url) {
   const dir = await tempDir();
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   const local = await startLocalBroker(dir);
   cleanups.push(() => local.broker.close());
-  const b = makeBridge(local.broker, dir, { url: upstream.url, tls });
+  const b = makeBridge(local.broker, dir, { url, tls });
   cleanups.push(() => b.bridge.stop());
   await b.bridge.start();
   return { ...b, local };
@@ -80,5 +87,47 @@ describe('upstream TLS', () => {
     const { waitForEvent } = await bridgeWith({ ca: '/nonexistent/ca.pem' });
     const err = await waitForEvent('error');
     expect(err.error).toBe('cannot read bridge.tls.ca /nonexistent/ca.pem (ENOENT)');
+  });
+
+  it('connects over wss:// with mutual TLS and forwards', async () => {
+    const wss = await startUpstreamAedesWs({
+      tls: {
+        cert: readFileSync(pki.serverCert),
+        key: readFileSync(pki.serverKey),
+        ca: readFileSync(pki.ca),
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
+    });
+    cleanups.push(() => wss.close());
+    expect(wss.url).toMatch(/^wss:\/\//);
+    const { bridge, local, waitForEvent } = await bridgeWith(
+      { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey },
+      wss.url,
+    );
+    await waitForEvent('connected');
+    const seen: string[] = [];
+    wss.aedes.subscribe(
+      'gw1/#',
+      (packet, done) => {
+        seen.push(`${packet.topic}=${packet.payload.toString()}`);
+        done();
+      },
+      () => {},
+    );
+    await local.broker.publish('zephyr2mqtt/secure-ws', 'hello', { qos: 1 });
+    await vi.waitFor(() => expect(seen).toContain('gw1/secure-ws=hello'), { timeout: 10_000 });
+    expect(bridge.status()).toMatchObject({ connected: true, url: wss.url });
+  });
+
+  it('refuses a wss:// server whose certificate another CA signed', async () => {
+    const wss = await startUpstreamAedesWs({
+      tls: { cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey) },
+    });
+    cleanups.push(() => wss.close());
+    const { bridge, waitForEvent } = await bridgeWith({ ca: pki.otherCa }, wss.url);
+    const err = await waitForEvent('error');
+    expect(err.error).toMatch(/server certificate is not trusted .*check bridge.tls.ca/);
+    expect(bridge.status().connected).toBe(false);
   });
 });
