@@ -1,9 +1,9 @@
 // How `zephyr2mqtt run` tunes V8 for a small gateway (docs/troubleshooting.md, Memory): the young generation
 // held at its initial size, the old generation collected before much garbage piles up, and no optimizing
-// compilers for the run-once start-up code.
+// compilers until the gateway has work to do.
 // `ZEPHYR2MQTT_HEAP_TUNING=off` runs with V8's defaults; an operator's own heap flags win over ours.
 import { limitOldGenerationGrowth } from './old-generation.js';
-import { pauseOptimizingCompilers, resumeOptimizingCompilers } from './optimizing-compilers.js';
+import { pauseOptimizingCompilers, resumeOptimizingCompilersUnderLoad } from './optimizing-compilers.js';
 import { holdYoungGeneration } from './young-generation.js';
 
 export const HEAP_TUNING_ENV = 'ZEPHYR2MQTT_HEAP_TUNING';
@@ -34,7 +34,7 @@ export function tuneRuntime(
   if (compilers) pauseOptimizingCompilers();
   return {
     started() {
-      if (compilers) resumeOptimizingCompilers();
+      if (compilers) resumeOptimizingCompilersUnderLoad();
     },
   };
 }

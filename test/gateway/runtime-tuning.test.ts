@@ -80,24 +80,28 @@ describe('old generation', () => {
 describe('optimizing compilers', () => {
   // %GetOptimizationStatus bit 4 (16): the function runs optimized code.
   const script = `
-    const { pauseOptimizingCompilers, resumeOptimizingCompilers } = await runtime('optimizing-compilers');
+    const compilers = await runtime('optimizing-compilers');
     const optimized = (f) => (%GetOptimizationStatus(f) & 16) !== 0;
     const hot = (n) => { let s = 0; for (let i = 0; i < n; i++) s += i % 7; return s; };
-    const cold = (n) => { let s = 0; for (let i = 0; i < n; i++) s += i % 5; return s; };
-    pauseOptimizingCompilers();
-    for (let i = 0; i < 20000; i++) hot(100);
-    const paused = optimized(hot);
-    resumeOptimizingCompilers();
-    for (let i = 0; i < 20000; i++) cold(100);
-    console.log(JSON.stringify({ paused, resumed: optimized(cold) }));
+    const turn = () => new Promise((r) => setImmediate(r));
+    compilers.pauseOptimizingCompilers();
+    compilers.resumeOptimizingCompilersUnderLoad({ busy: 0.3, windows: 3, veryBusy: 0.9, windowMs: 50 });
+    // At rest (the loop mostly waits), with one busy moment: a hot function stays unoptimized, the compilers off.
+    const rest = async (rounds) => { for (let i = 0; i < rounds; i++) { for (let j = 0; j < 200; j++) hot(100); await new Promise((r) => setTimeout(r, 5)); } };
+    await rest(20);
+    const moment = Date.now() + 25; while (Date.now() < moment) hot(100);
+    await rest(20);
+    const atRest = { optimized: optimized(hot), paused: compilers.optimizingCompilersPaused() };
+    // Busy: the same work without waits, until the watch resumes the compilers (bounded).
+    const until = Date.now() + 10000;
+    while (compilers.optimizingCompilersPaused() && Date.now() < until) { for (let j = 0; j < 2000; j++) hot(100); await turn(); }
+    for (let j = 0; j < 20000; j++) hot(100);
+    console.log(JSON.stringify({ atRest, busy: { optimized: optimized(hot), paused: compilers.optimizingCompilersPaused() } }));
   `;
 
-  it('do not optimize start-up code while paused, and optimize hot code once resumed', () => {
-    const s = child<{ paused: boolean; resumed: boolean }>(script, [
-      '--allow-natives-syntax',
-      '--no-concurrent-recompilation',
-    ]);
-    expect(s).toEqual({ paused: false, resumed: true });
+  it('stay off at rest, and optimize hot code once the event loop is busy', () => {
+    const s = child<unknown>(script, ['--allow-natives-syntax', '--no-concurrent-recompilation']);
+    expect(s).toEqual({ atRest: { optimized: false, paused: true }, busy: { optimized: true, paused: false } });
   });
 });
 
