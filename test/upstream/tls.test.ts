@@ -16,18 +16,22 @@ import { makeTestPki, type TestPki } from './test-pki.js';
 let pkiDir: string;
 let pki: TestPki;
 let upstream: InProcessUpstream;
+
+/** The upstream's side of mutual TLS: its certificate, and client certificates from the test CA required. */
+function mutualTls() {
+  return {
+    cert: readFileSync(pki.serverCert),
+    key: readFileSync(pki.serverKey),
+    ca: readFileSync(pki.ca),
+    requestCert: true,
+    rejectUnauthorized: true,
+  };
+}
+
 beforeAll(async () => {
   pkiDir = await tempDir('z2m-pki-');
   pki = makeTestPki(pkiDir);
-  upstream = await startUpstreamAedes({
-    tls: {
-      cert: readFileSync(pki.serverCert),
-      key: readFileSync(pki.serverKey),
-      ca: readFileSync(pki.ca),
-      requestCert: true,
-      rejectUnauthorized: true,
-    },
-  });
+  upstream = await startUpstreamAedes({ tls: mutualTls() });
 });
 afterAll(async () => {
   await upstream.close();
@@ -90,15 +94,7 @@ describe('upstream TLS', () => {
   });
 
   it('connects over wss:// with mutual TLS and forwards', async () => {
-    const wss = await startUpstreamAedesWs({
-      tls: {
-        cert: readFileSync(pki.serverCert),
-        key: readFileSync(pki.serverKey),
-        ca: readFileSync(pki.ca),
-        requestCert: true,
-        rejectUnauthorized: true,
-      },
-    });
+    const wss = await startUpstreamAedesWs({ tls: mutualTls() });
     cleanups.push(() => wss.close());
     expect(wss.url).toMatch(/^wss:\/\//);
     const { bridge, local, waitForEvent } = await bridgeWith(
