@@ -14,6 +14,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { coapBenchConfig } from './_gateway-config.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Number(process.argv[2] ?? 3);
@@ -33,20 +34,9 @@ async function rssMb(pid: number): Promise<number> {
 function config(dir: string): string {
   const devices = Array.from(
     { length: DEVICES },
-    (_, i) => `  - { id: dev-${i}, name: "Device ${i}", transport: coap, token: bench-token-${i} }`,
-  ).join('\n');
-  return `gateway: { id: bench, data_dir: ${join(dir, 'data')}, log_level: info }
-broker:
-  listeners: [{ type: mqtt, host: 127.0.0.1, port: 0 }]
-  allow_anonymous: true
-http: { host: 127.0.0.1, port: 0, dashboard: false }
-adapters:
-  coap: { enabled: true, bind: 127.0.0.1, port: 0 }
-  serial: { enabled: false }
-  ble: { enabled: false }
-devices:
-${devices}
-`;
+    (_, i) => `{ id: dev-${i}, name: "Device ${i}", transport: coap, token: bench-token-${i} }`,
+  );
+  return coapBenchConfig(dir, devices, { logLevel: 'info', dashboard: false });
 }
 
 interface Sample {

@@ -13,6 +13,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileForBench } from './_compiled.js';
+import { coapBenchConfig } from './_gateway-config.js';
 import type { ProbeReply, ProbeRequest } from './_lwm2m-probe.js';
 
 type ClientMsg =
@@ -235,20 +236,9 @@ async function startServer(build: string, n: number): Promise<Target> {
 function gatewayConfig(dir: string, n: number): string {
   const devices = Array.from(
     { length: n },
-    (_, i) => `  - { id: bench-${i}, transport: coap, lwm2m: { endpoint: bench-${i} } }`,
-  ).join('\n');
-  return `gateway: { id: bench, data_dir: ${join(dir, 'data')} }
-broker:
-  listeners: [{ type: mqtt, host: 127.0.0.1, port: 0 }]
-  allow_anonymous: true
-http: { host: 127.0.0.1, port: 0 }
-adapters:
-  coap: { enabled: true, bind: 127.0.0.1, port: 0 }
-  serial: { enabled: false }
-  ble: { enabled: false }
-devices:
-${devices}
-`;
+    (_, i) => `{ id: bench-${i}, transport: coap, lwm2m: { endpoint: bench-${i} } }`,
+  );
+  return coapBenchConfig(dir, devices);
 }
 
 async function startGateway(build: string, n: number, dir: string): Promise<Target> {
@@ -477,7 +467,12 @@ async function main(): Promise<void> {
   const intervalS = arg('interval', 10);
   const snapshots = argText('snapshots');
   if (snapshots) mkdirSync(snapshots, { recursive: true });
-  const compiled = compileForBench(['bench/lwm2m.ts', 'bench/_lwm2m-*.ts', 'test/sim/lwm2m']);
+  const compiled = compileForBench([
+    'bench/lwm2m.ts',
+    'bench/_lwm2m-*.ts',
+    'bench/_gateway-config.ts',
+    'test/sim/lwm2m',
+  ]);
   const build = compiled.out;
   try {
     const only = argText('only');
