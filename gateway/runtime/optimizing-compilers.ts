@@ -25,7 +25,7 @@ export function pauseOptimizingCompilers(): void {
   setFlagsFromString('--no-sparkplug');
 }
 
-export function resumeOptimizingCompilers(): void {
+function resumeOptimizingCompilers(): void {
   clearInterval(watch);
   watch = undefined;
   if (!paused) return;
