@@ -44,7 +44,7 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'run': {
-      // Before the gateway's modules load: they and start-up would grow V8's young generation for good.
+      // Before the gateway's modules load: V8 is tuned for them and start-up (gateway/runtime/tuning.ts).
       const runtime = tuneRuntime();
       const { runGateway } = await import('./main.js');
       await runGateway(defaultConfig(values.config));

@@ -1,6 +1,5 @@
 // Device payloads <-> state values, by CoAP Content-Format. Pure: bytes in, a state object or a typed error
 // carrying the CoAP code to answer with (4.00 bad payload, 4.15 unsupported format).
-
 import { cborDecode, cborEncode } from '../common/cbor.js';
 import { decodeSenmlCbor, decodeSenmlJson, encodeSenmlCbor, encodeSenmlJson, senmlToState } from '../common/senml.js';
 
