@@ -209,11 +209,7 @@ export class DiskQueue {
       if (!at) break;
       const { seg, nextSeg } = at;
       const off = this.#reader.offset;
-      const buffered =
-        this.#readBufSeg === seg.firstSeq && off >= this.#readBufStart && off < this.#readBufStart + this.#readBufLen;
-      if (!buffered) this.#useTail(seg, off);
-      const inMemory =
-        this.#readBufSeg === seg.firstSeq && off >= this.#readBufStart && off < this.#readBufStart + this.#readBufLen;
+      const inMemory = this.#inReadBuf(seg, off) || this.#useTail(seg, off);
       let status = inMemory ? decodeRecordView(this.#readSrc, off - this.#readBufStart, this.#readBufLen, view) : -1;
       if (status === -1 || status === VIEW_TRUNCATED) {
         if (count > 0) break; // hand out what we have; the next call reads on
@@ -525,14 +521,24 @@ export class DiskQueue {
     return res;
   }
 
+  /** Whether `offset` of `seg` is in what the read position decodes from. */
+  #inReadBuf(seg: Segment, offset: number): boolean {
+    return (
+      this.#readBufSeg === seg.firstSeq &&
+      offset >= this.#readBufStart &&
+      offset < this.#readBufStart + this.#readBufLen
+    );
+  }
+
   /** Points the read position at the last write when `offset` of `seg` is in it (no read needed). */
-  #useTail(seg: Segment, offset: number): void {
+  #useTail(seg: Segment, offset: number): boolean {
     const t = this.#tail;
-    if (!t || t.segFirst !== seg.firstSeq || offset < t.start || offset >= t.start + t.buf.length) return;
+    if (!t || t.segFirst !== seg.firstSeq || offset < t.start || offset >= t.start + t.buf.length) return false;
     this.#readSrc = t.buf;
     this.#readBufStart = t.start;
     this.#readBufLen = t.buf.length;
     this.#readBufSeg = seg.firstSeq;
+    return true;
   }
 
   async #fill(seg: Segment, offset: number, want: number): Promise<void> {
