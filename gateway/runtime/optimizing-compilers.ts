@@ -3,7 +3,7 @@
 // behind (docs/benchmarks.md, Core). A gateway at rest gains nothing from them: start-up code runs once, and its
 // timers (availability, metrics) run a few times a second, which still makes some function "hot" after minutes.
 // So they stay off until the gateway has work to do, and then are turned on for good: when the event loop is
-// busy for BUSY or more of a second five seconds running (an idle gateway: about 1 %; 1,000 LwM2M devices
+// busy for BUSY or more of a second five seconds running (an idle gateway, compilers off: 2-4 %; 1,000 LwM2M devices
 // notifying every 10 s: 6-8 %), or for VERY_BUSY of one second (a burst of traffic). What an idle gateway does
 // now and then does not count: the first /metrics scrape (~40 ms while its code is cold), or V8's memory
 // reducer, whose three collections ~9 s after start-up took 8-12 % of three seconds running.
