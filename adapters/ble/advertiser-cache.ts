@@ -1,7 +1,7 @@
 // Bounded memory of advertisers: a Map kept in least-recently-seen order (delete + set moves an entry to the
 // end), so evicting the first key drops the advertiser seen longest ago. 1,000s of passers-by cannot grow it.
 // Eviction takes the oldest key through OldestKey: every sighting moves its entry, so the map churns.
-import { OldestKey } from '../common/oldest-key.js';
+import { OldestKey } from '../../gateway/oldest-key.js';
 
 export interface AdvertiserEntry {
   lastSeen: number;

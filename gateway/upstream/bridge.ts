@@ -10,6 +10,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Registry } from 'prom-client';
 import type { BrokerMessage, EmbeddedBroker } from '../broker/types.js';
 import type { Logger } from '../logger.js';
+import { OldestKey } from '../oldest-key.js';
 import { reconnectDelayMs } from './backoff.js';
 import { buildClientOptions, OFFLINE, ONLINE } from './client-options.js';
 import type { UpstreamConfig } from './config.js';
@@ -77,6 +78,8 @@ export class UpstreamBridge {
   readonly #inbound = new WeakSet<Buffer>();
   readonly #heap = new HeapGuard(() => (this.#queue?.unreadCount() ?? 0) >= HEAP_GUARD_BACKLOG);
   readonly #recentOut = new Map<string, number>();
+  /** Each send re-inserts its key and evicts the oldest: O(1) while the map churns (see oldest-key.ts). */
+  readonly #oldestOut = new OldestKey(this.#recentOut);
   /** routeOut per local topic (devices publish on the same few topics over and over). */
   readonly #routes = new Map<string, Route | null>();
   readonly #counts = { sent: 0, acked: 0, resent: 0, received: 0, reconnects: 0, echoes: 0 };
@@ -521,7 +524,10 @@ export class UpstreamBridge {
     const key = `${topic}\0${crc32(payload)}`;
     this.#recentOut.delete(key);
     this.#recentOut.set(key, Date.now());
-    if (this.#recentOut.size > ECHO_MAX) this.#recentOut.delete(this.#recentOut.keys().next().value as string);
+    if (this.#recentOut.size > ECHO_MAX) {
+      const oldest = this.#oldestOut.take();
+      if (oldest !== undefined) this.#recentOut.delete(oldest);
+    }
   }
 
   #isEcho(topic: string, payload: Buffer): boolean {

@@ -2,7 +2,7 @@
 // Every piece of per-peer state the transport keeps (dedup, reassembly, Block2 caches) lives in one of these so
 // nothing a device sends can grow memory without bound.
 // Eviction takes the oldest key through OldestKey (O(1) while the map churns; see there why).
-import { OldestKey } from '../../common/oldest-key.js';
+import { OldestKey } from '../../../gateway/oldest-key.js';
 
 export class BoundedExpiringMap<K, V> {
   private readonly entries = new Map<K, { value: V; expires: number }>();
