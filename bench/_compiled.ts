@@ -34,7 +34,9 @@ export function compileForBench(extra: readonly string[]): CompiledTree {
   } catch {
     // type errors are `npm run typecheck`'s business; the emitted JavaScript is what is measured
   }
-  // What scripts/copy-assets.mjs adds to dist, and what the compiled files resolve at run time.
+  // What scripts/copy-assets.mjs and scripts/bundle-zod.mjs add to dist, and what the compiled files resolve at run
+  // time.
+  execFileSync(process.execPath, [join(root, 'scripts/bundle-zod.mjs'), out], { stdio: 'inherit' });
   cpSync(join(root, 'adapters/coap/lwm2m/objects'), join(out, 'adapters/coap/lwm2m/objects'), { recursive: true });
   cpSync(join(root, 'gateway/dashboard/web'), join(out, 'gateway/dashboard/web'), { recursive: true });
   cpSync(join(root, 'package.json'), join(out, 'package.json'));

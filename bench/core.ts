@@ -163,7 +163,7 @@ async function main(): Promise<void> {
   // The same build as `npm run build` (dist/ beside adapters/, whose data files the adapters read).
   const dist = join(ROOT, 'dist');
   {
-    // Compile what `npm start` runs; tsc emits even if a file elsewhere has a type error.
+    // Compile what `npm start` runs, as `npm run build` does; tsc emits even if a file elsewhere has a type error.
     try {
       execFileSync(
         process.execPath,
@@ -173,6 +173,7 @@ async function main(): Promise<void> {
     } catch {
       // type errors are reported by `npm run typecheck`; the emitted JavaScript is what we measure
     }
+    execFileSync(process.execPath, [join(ROOT, 'scripts/bundle-zod.mjs'), dist], { stdio: 'inherit' });
     const gateway: Sample[] = [];
     const defaults: Sample[] = [];
     const bare: Sample[] = [];

@@ -3,11 +3,13 @@
 // `npm run build` does), each in its own process: the measured process holds the LwM2M server and nothing of the
 // clients, which run in a second process; this script (tsx or not) only orchestrates and counts.
 //   npx tsx bench/lwm2m.ts [--clients 1000] [--window 60] [--interval 10] [--snapshots <dir>] [--only server|gateway]
-//   [--node-flags "<flags for the measured process>"]
+//   [--node-flags "<flags for the measured process>"] [--cpu-profile <dir>]
 // Scenarios: "server" is the LwM2M server on the real CoAP UDP transport with a counting context; "gateway" is
 // `zephyr2mqtt run` (dist/gateway/cli.js) with N LwM2M devices in its config, its defaults otherwise (dashboard on,
 // log level info), and one MQTT subscriber on `<base>/+` in this process. --snapshots writes a heap snapshot of the
-// measured process before the storm and after the window (heap per registered client).
+// measured process before the storm and after the window (heap per registered client); --cpu-profile writes a CPU
+// profile of the measured process over the notify window (<dir>/<scenario>-window.cpuprofile; the profiler's own
+// cost is then in the CPU figure).
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -364,6 +366,7 @@ async function scenario(
   windowS: number,
   intervalS: number,
   snapshots: string | undefined,
+  profiles: string | undefined,
 ): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), 'z2m-bench-lwm2m-'));
   try {
@@ -403,6 +406,7 @@ async function scenario(
       const sampler = setInterval(() => {
         rssMax = Math.max(rssMax, procKb(pid, 'VmRSS') * 1024);
       }, 500);
+      if (profiles) await probe(t.proc, { probe: 'profile-start' });
       const atStart = await probe(t.proc, { probe: 'cpu' });
       const cpu0 = atStart.micros;
       const t0 = performance.now();
@@ -416,6 +420,7 @@ async function scenario(
       await delay(500); // the last notifications in flight arrive
       const cpu = (await probe(t.proc, { probe: 'cpu' })).micros - cpu0;
       const wallMs = performance.now() - t0;
+      if (profiles) await probe(t.proc, { probe: 'profile-stop', file: join(profiles, `${kind}-window.cpuprofile`) });
       clearInterval(sampler);
       const telemetry = (await t.telemetry()) - telemetry0;
       const rssPeak = procKb(pid, 'VmHWM') * 1024;
@@ -467,6 +472,8 @@ async function main(): Promise<void> {
   const intervalS = arg('interval', 10);
   const snapshots = argText('snapshots');
   if (snapshots) mkdirSync(snapshots, { recursive: true });
+  const profiles = argText('cpu-profile');
+  if (profiles) mkdirSync(profiles, { recursive: true });
   const compiled = compileForBench([
     'bench/lwm2m.ts',
     'bench/_lwm2m-*.ts',
@@ -477,8 +484,10 @@ async function main(): Promise<void> {
   try {
     const only = argText('only');
     const skipped = { skipped: true } as unknown as Result;
-    const server = only === 'gateway' ? skipped : await scenario('server', build, n, windowS, intervalS, snapshots);
-    const gateway = only === 'server' ? skipped : await scenario('gateway', build, n, windowS, intervalS, snapshots);
+    const server =
+      only === 'gateway' ? skipped : await scenario('server', build, n, windowS, intervalS, snapshots, profiles);
+    const gateway =
+      only === 'server' ? skipped : await scenario('gateway', build, n, windowS, intervalS, snapshots, profiles);
     const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
     const cell = (r: Result, f: (r: Result) => string) => ('skipped' in r ? 'not run' : f(r));
     const row = (label: string, f: (r: Result) => string, target = '') =>

@@ -4,6 +4,7 @@
 // `ZEPHYR2MQTT_HEAP_TUNING=off` runs with V8's defaults; an operator's own heap flags win over ours.
 import { limitOldGenerationGrowth } from './old-generation.js';
 import { pauseOptimizingCompilers, resumeOptimizingCompilersUnderLoad } from './optimizing-compilers.js';
+import { compactAfterStartUp } from './start-up-garbage.js';
 import { holdYoungGeneration } from './young-generation.js';
 
 export const HEAP_TUNING_ENV = 'ZEPHYR2MQTT_HEAP_TUNING';
@@ -34,6 +35,7 @@ export function tuneRuntime(
   if (compilers) pauseOptimizingCompilers();
   return {
     started() {
+      compactAfterStartUp();
       if (compilers) resumeOptimizingCompilersUnderLoad();
     },
   };
