@@ -9,8 +9,13 @@
 // line reaches the adapter's splitter: pty, socat, scheduling), gateway read -> broker (the gateway's own work up to
 // the state publish reaching its broker) and writer -> MQTT subscriber (the child) end to end; the writer's own
 // write time is shown too, since a lagging writer inflates everything.
-import { spawn } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+// The `zephyr2mqtt run` rows measure the gateway as it ships instead: the compiled CLI in its own process, with the
+// serial device in its config and its defaults otherwise (tty reader, dashboard, `/log`, V8 tuned at run time by
+// `gateway/runtime/`); its CPU comes from /proc/<pid>/stat, and only the end-to-end latency can be stamped.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +34,7 @@ import { openTtyReader } from '../adapters/serial/tty-reader.js';
 import type { AdapterContext } from '../gateway/adapter.js';
 import { startTestGateway } from '../test/helpers/gateway.js';
 import { startPtyPair } from '../test/sim/serial/pty-pair.js';
+import { type CompiledTree, compileForBench } from './_compiled.js';
 
 interface LoadResult {
   bytes: number;
@@ -42,13 +48,19 @@ interface LoadResult {
   writeMs: number[];
 }
 
-type Mode = 'serialport only' | 'tty reader only' | 'gateway' | 'gateway, no /log';
+type Mode = 'serialport only' | 'tty reader only' | 'gateway' | 'gateway, no /log' | 'zephyr2mqtt run';
 type Reader = 'tty' | 'binding';
 
 /** System-wide monotonic clock in ms: comparable between the gateway and the load process. */
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 const BASE = 'zephyr2mqtt';
+
+/** Unmeasured traffic into a freshly started `zephyr2mqtt run` before its measured row (SERIAL_BENCH_WARM_UP_S). */
+const CLI_WARM_UP_S = Number(process.env.SERIAL_BENCH_WARM_UP_S ?? 10);
+
+/** The compiled gateway for the `zephyr2mqtt run` rows, built once on first use. */
+let compiled: CompiledTree | undefined;
 
 if (process.argv[2] === '--load') {
   const [, , , path, mqttUrl, baud, seconds] = process.argv;
@@ -71,6 +83,7 @@ async function main(): Promise<void> {
     plan.push([baud, 'serialport only', 'binding'], [baud, 'tty reader only', 'tty']);
     for (const mode of ['gateway', 'gateway, no /log'] as const)
       plan.push([baud, mode, 'binding'], [baud, mode, 'tty']);
+    plan.push([baud, 'zephyr2mqtt run', 'tty']);
   }
   const selected = plan.filter(
     ([baud, mode, reader]) => !only || only.test(`${baud > 0 ? `${baud} baud` : 'idle'} | ${mode} | ${reader}`),
@@ -78,9 +91,13 @@ async function main(): Promise<void> {
   // SERIAL_BENCH_ROUNDS: the selected rows run this many times, interleaved (A B A B...), printed side by side.
   const rounds = Number(process.env.SERIAL_BENCH_ROUNDS ?? 1);
   const results: string[][] = selected.map(() => []);
-  for (let round = 0; round < rounds; round++) {
-    for (const [i, [baud, mode, reader]] of selected.entries())
-      results[i]!.push(await scenario(baud, seconds, mode, reader));
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, [baud, mode, reader]] of selected.entries())
+        results[i]!.push(await scenario(baud, seconds, mode, reader));
+    }
+  } finally {
+    compiled?.remove();
   }
   const rows = results.flat();
   console.log(
@@ -280,6 +297,8 @@ async function ttyReaderOnly(path: string): Promise<Target> {
 
 interface Target {
   mqttUrl: string;
+  /** CPU time (µs) of the measured process when it is not this one. */
+  cpuMicros?(): number;
   /** seq -> monotonic ms when the gateway's reader got the chunk that completed the NDJSON line. */
   receivedAt?: Map<number, number>;
   /** seq -> monotonic ms when the gateway's broker saw the state publish carrying it. */
@@ -352,6 +371,138 @@ async function withGateway(path: string, log: boolean, reader: Reader): Promise<
   };
 }
 
+/** The compiled gateway CLI (`zephyr2mqtt run`) in its own process, the serial device in its config. */
+async function cliGateway(path: string, dir: string): Promise<Target> {
+  compiled ??= compileForBench([]);
+  const port = await freePort();
+  const config = join(dir, 'gateway.yaml');
+  writeFileSync(
+    config,
+    `gateway: { id: bench, data_dir: ${join(dir, 'data')} }
+broker:
+  listeners: [{ type: mqtt, host: 127.0.0.1, port: ${port} }]
+  allow_anonymous: true
+http: { host: 127.0.0.1, port: 0 }
+adapters: { coap: { enabled: false }, serial: { enabled: true }, ble: { enabled: false } }
+devices:
+  - { id: board, transport: serial, path: ${path}, baud_rate: 115200 }
+`,
+  );
+  // SERIAL_BENCH_NODE_FLAGS and SERIAL_BENCH_HEAP_TUNING=off: experiments with V8's settings.
+  const flags = (process.env.SERIAL_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f !== '');
+  const proc = spawn(process.execPath, [...flags, join(compiled.out, 'gateway/cli.js'), 'run', '--config', config], {
+    env: {
+      ...process.env,
+      NODE_OPTIONS: '',
+      LOG_FORMAT: 'json',
+      ZEPHYR2MQTT_HEAP_TUNING: process.env.SERIAL_BENCH_HEAP_TUNING ?? '',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const mqttUrl = `mqtt://127.0.0.1:${port}`;
+  try {
+    await waitOnline(mqttUrl, proc);
+  } catch (err) {
+    await stopProcess(proc);
+    throw err;
+  }
+  return {
+    mqttUrl,
+    cpuMicros: () => {
+      // utime and stime, in clock ticks (100 per second on Linux)
+      const fields = readFileSync(`/proc/${proc.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      return (Number(fields[11]) + Number(fields[12])) * 10_000;
+    },
+    stop: () => stopProcess(proc),
+  };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  if (!address || typeof address === 'string') throw new Error('no ephemeral port');
+  return address.port;
+}
+
+/** Until the gateway's broker reports the board online (bounded: 30 s). */
+async function waitOnline(mqttUrl: string, proc: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`zephyr2mqtt run exited with ${proc.exitCode}`);
+    const client = await mqtt
+      .connectAsync(mqttUrl, { reconnectPeriod: 0, connectTimeout: 1000 })
+      .catch(() => undefined);
+    if (!client) {
+      await new Promise((r) => setTimeout(r, 100));
+      continue;
+    }
+    try {
+      const online = new Promise<void>((resolve) =>
+        client.on('message', (_topic, payload) => payload.toString().includes('online') && resolve()),
+      );
+      await client.subscribeAsync(`${BASE}/board/availability`);
+      const timeout = new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('board not online within 30 s')), Math.max(0, deadline - Date.now())).unref(),
+      );
+      await Promise.race([online, timeout]);
+      return;
+    } finally {
+      await client.endAsync();
+    }
+  }
+  throw new Error('zephyr2mqtt run: no broker within 30 s');
+}
+
+async function stopProcess(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  proc.kill('SIGTERM');
+  await once(proc, 'exit');
+}
+
+/** One run of the load generator (child process) and the measured process' CPU time over its window. */
+async function runLoad(
+  devicePath: string,
+  target: Target,
+  baud: number,
+  seconds: number,
+): Promise<{ load: LoadResult; cpu: number; wall: number }> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      fileURLToPath(import.meta.url),
+      '--load',
+      devicePath,
+      target.mqttUrl,
+      String(baud),
+      String(seconds),
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  );
+  const cpuMicros =
+    target.cpuMicros ??
+    (() => {
+      const { user, system } = process.cpuUsage();
+      return user + system;
+    });
+  let cpuStart = 0;
+  let wallStart = 0;
+  return new Promise((resolve, reject) => {
+    child.on('message', (msg: LoadResult | 'start') => {
+      if (msg === 'start') {
+        cpuStart = cpuMicros();
+        wallStart = performance.now();
+        return;
+      }
+      resolve({ load: msg, cpu: cpuMicros() - cpuStart, wall: performance.now() - wallStart });
+    });
+    child.on('exit', (code) => code !== 0 && reject(new Error(`load generator exited with ${code}`)));
+  });
+}
+
 async function scenario(baud: number, seconds: number, mode: Mode, reader: Reader): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-serial-'));
   const pty = await startPtyPair(dir);
@@ -360,37 +511,15 @@ async function scenario(baud: number, seconds: number, mode: Mode, reader: Reade
       ? await serialportOnly(pty.gatewayPath)
       : mode === 'tty reader only'
         ? await ttyReaderOnly(pty.gatewayPath)
-        : await withGateway(pty.gatewayPath, mode === 'gateway', reader);
+        : mode === 'zephyr2mqtt run'
+          ? await cliGateway(pty.gatewayPath, dir)
+          : await withGateway(pty.gatewayPath, mode === 'gateway', reader);
   try {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        fileURLToPath(import.meta.url),
-        '--load',
-        pty.devicePath,
-        target.mqttUrl,
-        String(baud),
-        String(seconds),
-      ],
-      { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
-    );
-    let cpuStart: NodeJS.CpuUsage | undefined;
-    let wallStart = 0;
-    const result = await new Promise<{ load: LoadResult; cpu: NodeJS.CpuUsage; wall: number }>((resolve, reject) => {
-      child.on('message', (msg: LoadResult | 'start') => {
-        if (msg === 'start') {
-          cpuStart = process.cpuUsage();
-          wallStart = performance.now();
-          return;
-        }
-        resolve({ load: msg, cpu: process.cpuUsage(cpuStart), wall: performance.now() - wallStart });
-      });
-      child.on('exit', (code) => code !== 0 && reject(new Error(`load generator exited with ${code}`)));
-    });
-    const { load, cpu, wall } = result;
-    const cpuPct = ((cpu.user + cpu.system) / 1000 / wall) * 100;
+    // The shipped gateway was just started: its first seconds of traffic (V8 still tuning, see gateway/runtime/)
+    // are not its steady state, so the load runs once unmeasured before the measured run.
+    if (mode === 'zephyr2mqtt run' && baud > 0) await runLoad(pty.devicePath, target, baud, CLI_WARM_UP_S);
+    const { load, cpu, wall } = await runLoad(pty.devicePath, target, baud, seconds);
+    const cpuPct = (cpu / 1000 / wall) * 100;
     const toReader: number[] = [];
     const readerToBroker: number[] = [];
     for (const [seq, received] of target.receivedAt ?? []) {

@@ -47,8 +47,8 @@ async function main(argv: string[]): Promise<number> {
       // Before the gateway's modules load: V8 is tuned for them and start-up (gateway/runtime/tuning.ts).
       const runtime = tuneRuntime();
       const { runGateway } = await import('./main.js');
-      await runGateway(defaultConfig(values.config));
-      runtime.started();
+      const gateway = await runGateway(defaultConfig(values.config));
+      runtime.started(() => gateway.messagesReceived);
       return KEEP_RUNNING;
     }
     case 'validate': {

@@ -79,6 +79,7 @@ export class Gateway {
   #permitJoinUntil = 0;
   #permitJoinTimer: NodeJS.Timeout | undefined;
   #started = false;
+  #messagesReceived = 0;
   #unsubscribes: Array<() => void> = [];
 
   constructor(
@@ -98,6 +99,11 @@ export class Gateway {
       ...parseModuleLevels((this.options.env ?? process.env).LOG_LEVELS),
     };
     return moduleLogger(this.logger, module, levels);
+  }
+
+  /** Device messages the adapters received since start-up (all of them, also counted per adapter in /metrics). */
+  get messagesReceived(): number {
+    return this.#messagesReceived;
   }
 
   get logger(): Logger {
@@ -555,7 +561,10 @@ export class Gateway {
           'could not decode device data',
         );
       },
-      countMessage: (direction) => this.metrics.messages.inc({ adapter: kind, direction }),
+      countMessage: (direction) => {
+        if (direction === 'in') this.#messagesReceived++;
+        this.metrics.messages.inc({ adapter: kind, direction });
+      },
       fatal: (err) => this.#hosts.get(kind)?.fail(err),
     };
   }

@@ -3,7 +3,11 @@
 // compilers until the gateway has work to do.
 // `ZEPHYR2MQTT_HEAP_TUNING=off` runs with V8's defaults; an operator's own heap flags win over ours.
 import { limitOldGenerationGrowth } from './old-generation.js';
-import { pauseOptimizingCompilers, resumeOptimizingCompilersUnderLoad } from './optimizing-compilers.js';
+import {
+  type MessagesReceived,
+  pauseOptimizingCompilers,
+  resumeOptimizingCompilersUnderLoad,
+} from './optimizing-compilers.js';
 import { compactAfterStartUp } from './start-up-garbage.js';
 import { holdYoungGeneration } from './young-generation.js';
 
@@ -17,8 +21,8 @@ const OLD_GENERATION_FLAGS = /--heap[-_]growing[-_]percent/;
 const COMPILER_FLAGS = /--(?:no[-_])?(?:opt|turbofan|sparkplug|maglev)\b|--jitless|--max[-_]opt/;
 
 export interface RuntimeTuning {
-  /** Call once the gateway has started. */
-  started(): void;
+  /** Call once the gateway has started, with its count of device messages received. */
+  started(messagesReceived?: MessagesReceived): void;
 }
 
 /** Call before the gateway's modules load. */
@@ -34,9 +38,9 @@ export function tuneRuntime(
   const compilers = !operatorSets(COMPILER_FLAGS);
   if (compilers) pauseOptimizingCompilers();
   return {
-    started() {
+    started(messagesReceived) {
       compactAfterStartUp();
-      if (compilers) resumeOptimizingCompilersUnderLoad();
+      if (compilers) resumeOptimizingCompilersUnderLoad(messagesReceived);
     },
   };
 }

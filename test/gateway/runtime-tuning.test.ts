@@ -116,28 +116,44 @@ describe('start-up garbage', () => {
 
 describe('optimizing compilers', () => {
   // %GetOptimizationStatus bit 4 (16): the function runs optimized code.
-  const script = `
+  const script = (messagesFlow: boolean) => `
     const compilers = await runtime('optimizing-compilers');
     const optimized = (f) => (%GetOptimizationStatus(f) & 16) !== 0;
     const hot = (n) => { let s = 0; for (let i = 0; i < n; i++) s += i % 7; return s; };
     const turn = () => new Promise((r) => setImmediate(r));
     compilers.pauseOptimizingCompilers();
-    compilers.resumeOptimizingCompilersUnderLoad({ busy: 0.3, windows: 3, veryBusy: 0.9, windowMs: 50 });
+    // Device messages: a trickle at rest (one per rest round, ~100/s against a threshold of 1,000/s).
+    let messages = 0;
+    compilers.resumeOptimizingCompilersUnderLoad(() => messages, {
+      busy: 0.3, windows: 3, veryBusy: 0.9, windowMs: 50, messagesPerSecond: 1000,
+    });
     // At rest (the loop mostly waits), with one busy moment: a hot function stays unoptimized, the compilers off.
-    const rest = async (rounds) => { for (let i = 0; i < rounds; i++) { for (let j = 0; j < 200; j++) hot(100); await new Promise((r) => setTimeout(r, 5)); } };
+    const rest = async (rounds, perRound = 1) => { for (let i = 0; i < rounds; i++) { messages += perRound; for (let j = 0; j < 200; j++) hot(100); await new Promise((r) => setTimeout(r, 5)); } };
     await rest(20);
     const moment = Date.now() + 25; while (Date.now() < moment) hot(100);
     await rest(20);
     const atRest = { optimized: optimized(hot), paused: compilers.optimizingCompilersPaused() };
-    // Busy: the same work without waits, until the watch resumes the compilers (bounded).
     const until = Date.now() + 10000;
-    while (compilers.optimizingCompilersPaused() && Date.now() < until) { for (let j = 0; j < 2000; j++) hot(100); await turn(); }
+    if (${messagesFlow}) {
+      // Still at rest, but devices send 20 messages every 5 ms round (~4,000/s) until the compilers resume (bounded).
+      while (compilers.optimizingCompilersPaused() && Date.now() < until) await rest(1, 20);
+    } else {
+      // Busy: the same work without waits, until the watch resumes the compilers (bounded).
+      while (compilers.optimizingCompilersPaused() && Date.now() < until) { for (let j = 0; j < 2000; j++) hot(100); await turn(); }
+    }
     for (let j = 0; j < 20000; j++) hot(100);
     console.log(JSON.stringify({ atRest, busy: { optimized: optimized(hot), paused: compilers.optimizingCompilersPaused() } }));
   `;
 
+  const flags = ['--allow-natives-syntax', '--no-concurrent-recompilation'];
+
   it('stay off at rest, and optimize hot code once the event loop is busy', () => {
-    const s = child<unknown>(script, ['--allow-natives-syntax', '--no-concurrent-recompilation']);
+    const s = child<unknown>(script(false), flags);
+    expect(s).toEqual({ atRest: { optimized: false, paused: true }, busy: { optimized: true, paused: false } });
+  });
+
+  it('resume when devices send a steady stream of messages, though the event loop stays at rest', () => {
+    const s = child<unknown>(script(true), flags);
     expect(s).toEqual({ atRest: { optimized: false, paused: true }, busy: { optimized: true, paused: false } });
   });
 });
