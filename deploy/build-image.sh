@@ -64,7 +64,14 @@ if [ "$bases" = local ]; then
   for arch in "$host_arch" "${arch_list[@]}"; do
     [ -n "${build_base[$arch]:-}" ] && continue
     phase "base images $arch"
-    mapfile -t made < <(bash "$repo/deploy/lib/build-base.sh" "$arch" | tail -n 2)
+    # Not a process substitution: its exit status would be lost, and a failed base would surface later as an
+    # unbound variable.
+    bases_made="$(bash "$repo/deploy/lib/build-base.sh" "$arch" | tail -n 2)" || {
+      echo "build-image.sh: building the $arch base images failed (messages above)" >&2
+      exit 1
+    }
+    mapfile -t made <<<"$bases_made"
+    [ "${#made[@]}" -eq 2 ] || { echo "build-image.sh: build-base.sh printed no image names for $arch" >&2; exit 1; }
     runtime_base[$arch]="${made[0]}"
     build_base[$arch]="${made[1]}"
   done

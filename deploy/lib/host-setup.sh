@@ -3,7 +3,8 @@
 # friends when missing, mounts binfmt_misc and enables the qemu handlers for arm64 and arm. Needs root.
 set -euo pipefail
 
-wanted=(buildah podman runc uidmap fuse-overlayfs qemu-user-static binfmt-support mmdebstrap skopeo
+# arch-test: mmdebstrap needs it for a foreign-architecture chroot (arm64/armhf build bases); it only recommends it.
+wanted=(buildah podman runc uidmap fuse-overlayfs qemu-user-static binfmt-support mmdebstrap arch-test skopeo
   mosquitto-clients shellcheck systemd jq curl ca-certificates openssl git)
 missing=()
 for pkg in "${wanted[@]}"; do
