@@ -7,7 +7,8 @@
 // notifying every 10 s: 6-8 %), or for VERY_BUSY of one second (a burst of traffic), or when devices send
 // MESSAGES_PER_SECOND or more five seconds running. The last is for steady light traffic that keeps the event loop
 // below BUSY: a Zephyr board on a 115200-baud UART (~60 messages/s and 135 log lines/s) cost 5.4-5.6 % of a core
-// with the compilers off and 4.2-4.9 % with them on (docs/benchmarks.md, serial). What an idle gateway does
+// with the compilers off, 4.2-4.9 % with them on in one pair of runs, within the noise of that in three more
+// (docs/benchmarks.md, serial). What an idle gateway does
 // now and then does not count: the first /metrics scrape (~40 ms while its code is cold), or V8's memory
 // reducer, whose three collections ~9 s after start-up took 8-12 % of three seconds running.
 // The flags are read whenever V8 decides to tier a function up, so setting them at run time takes effect.
