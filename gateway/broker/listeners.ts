@@ -74,7 +74,7 @@ export async function openListener(
 ): Promise<OpenListener> {
   switch (config.type) {
     case 'mqtt': {
-      const server = createTcpServer({ noDelay: true }, (socket) => handle(socket));
+      const server = createTcpServer((socket) => handle(socket));
       const port = await listen(server, config.host, config.port);
       return { address: { type: 'mqtt', host: config.host, port }, close: () => closeServer(server) };
     }
@@ -82,7 +82,6 @@ export async function openListener(
       const ca = config.ca === undefined ? undefined : readPem(config.ca, 'client CA', config);
       const server = createTlsServer(
         {
-          noDelay: true,
           cert: readPem(config.cert, 'certificate', config),
           key: readPem(config.key, 'private key', config),
           ...(ca ? { ca, requestCert: true, rejectUnauthorized: true } : {}),
