@@ -122,7 +122,8 @@ describe('optimizing compilers', () => {
     const hot = (n) => { let s = 0; for (let i = 0; i < n; i++) s += i % 7; return s; };
     const turn = () => new Promise((r) => setImmediate(r));
     compilers.pauseOptimizingCompilers();
-    // Device messages: a trickle at rest (one per rest round, ~100/s against a threshold of 1,000/s).
+    // Device messages: a trickle at rest (one per rest round of at least 5 ms, at most ~200/s, against a threshold
+    // of 1,000/s).
     let messages = 0;
     compilers.resumeOptimizingCompilersUnderLoad(() => messages, {
       busy: 0.3, windows: 3, veryBusy: 0.9, windowMs: 50, messagesPerSecond: 1000,
