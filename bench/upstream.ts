@@ -1,6 +1,7 @@
 // Upstream bridge benchmark: live QoS 1 forwarding to Mosquitto and draining a backlog after an outage,
 // side by side with a Mosquitto-to-Mosquitto bridge (`connection` block) doing the same work in the same run.
-// Usage: npx tsx bench/upstream.ts [--live N] [--backlog N]   (defaults: 100000 live, 1000000 backlog)
+// Usage: npx tsx bench/upstream.ts [--live N] [--backlog N] [--warm-up N]
+//   (defaults: 100000 live, 1000000 backlog, 20000 warm-up messages through each bridge before measuring)
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -12,8 +13,15 @@ import { Mosquitto } from '../test/upstream/mosquitto.js';
 import { tempDir } from '../test/upstream/queue-helpers.js';
 
 const { values } = parseArgs({
-  options: { live: { type: 'string', default: '100000' }, backlog: { type: 'string', default: '1000000' } },
+  options: {
+    live: { type: 'string', default: '100000' },
+    backlog: { type: 'string', default: '1000000' },
+    'warm-up': { type: 'string', default: '20000' },
+  },
 });
+// A gateway runs for days: the rates are of a warmed-up process (its JIT compilers are off until traffic starts,
+// see gateway/runtime/optimizing-compilers.ts), and Mosquitto gets the same traffic first.
+const WARM_UP = Number(values['warm-up']);
 const LIVE = Number(values.live);
 const BACKLOG = Number(values.backlog);
 const WINDOW = 1000; // outstanding QoS 1 publishes of the simulated devices
@@ -176,11 +184,11 @@ async function main(): Promise<void> {
     );
     await peerLocal.start();
 
-    // Warm-up: both links up.
-    await publishN(gateway.url, 100, 0);
-    await observer.waitFor('gw1', 100, 30_000);
-    await publishN(peerLocal.url, 100, 0);
-    await observer.waitFor('peer', 100, 30_000);
+    // Warm-up: both links up and carrying traffic.
+    await publishN(gateway.url, WARM_UP, 0);
+    await observer.waitFor('gw1', WARM_UP, 120_000);
+    await publishN(peerLocal.url, WARM_UP, 0);
+    await observer.waitFor('peer', WARM_UP, 120_000);
     observer.counts.clear();
 
     // Live forwarding. Mosquitto never syncs its queue; the second zephyr2mqtt row relaxes fsync to match more
@@ -190,13 +198,14 @@ async function main(): Promise<void> {
         DATA_DIR: join(dir, 'gw-interval'),
         UPSTREAM_URL: upstream.url,
         QUEUE_FSYNC: 'interval',
+        UPSTREAM_CLIENT_ID: 'zephyr2mqtt-gw1-fsync-interval',
         NODE_OPTIONS: nodeOptions,
       },
       script,
     );
     await relaxed.start();
-    await publishN(relaxed.url, 100, 0);
-    await observer.waitFor('gw1', 200, 30_000);
+    await publishN(relaxed.url, WARM_UP, 0);
+    await observer.waitFor('gw1', WARM_UP, 120_000);
     const live: Record<string, { ms: number; cpu: number }> = {};
     for (const [name, url, prefix, pid] of [
       ['zephyr2mqtt bridge', gateway.url, 'gw1', gateway.pid],
@@ -243,7 +252,7 @@ async function main(): Promise<void> {
     const cpu = cpus()[0]?.model ?? 'unknown';
     console.log(`machine: ${cpus().length} CPUs, ${cpu}; node ${process.version}; queue fsync: always (default)`);
     console.log(`gateway node options: ${nodeOptions || '(none)'} (set GW_NODE_OPTIONS)`);
-    console.log(`command: npx tsx bench/upstream.ts --live ${LIVE} --backlog ${BACKLOG}\n`);
+    console.log(`command: npx tsx bench/upstream.ts --live ${LIVE} --backlog ${BACKLOG} --warm-up ${WARM_UP}\n`);
     console.log('| test | zephyr2mqtt bridge | mosquitto bridge | ratio |');
     console.log('|---|---|---|---|');
     const z = live['zephyr2mqtt bridge']!;
