@@ -60,9 +60,24 @@ export async function startBroker({ config, logger, dataDir }: BrokerDeps): Prom
   const denied = new WeakSet<object>();
   const idRejected = new WeakSet<Client>();
   const interceptors = new Set<PublishInterceptor>();
-  const runInterceptors = async (msg: BrokerMessage): Promise<void> => {
-    for (const fn of interceptors) await fn(msg);
+  const runInterceptors = (msg: BrokerMessage, done: (err?: Error) => void): void => {
+    const it = interceptors.values();
+    const next = (err?: Error): void => {
+      const step = err ? undefined : it.next();
+      if (!step || step.done) {
+        done(err);
+        return;
+      }
+      try {
+        step.value(msg, next);
+      } catch (thrown) {
+        done(thrown instanceof Error ? thrown : new Error(String(thrown)));
+      }
+    };
+    next();
   };
+  const runInterceptorsAsync = (msg: BrokerMessage): Promise<void> =>
+    new Promise((resolve, reject) => runInterceptors(msg, (err) => (err ? reject(err) : resolve())));
 
   const persistence = new JournalPersistence({
     dir: config.persistence ? join(dataDir, 'broker') : undefined,
@@ -127,15 +142,12 @@ export async function startBroker({ config, logger, dataDir }: BrokerDeps): Prom
       if (interceptors.size === 0) return callback(null);
       const msg: BrokerMessage = {
         topic: packet.topic,
-        payload: Buffer.from(packet.payload),
+        payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
         qos: packet.qos,
         retain: packet.retain,
         clientId: client?.id,
       };
-      runInterceptors(msg).then(
-        () => callback(null),
-        (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
-      );
+      runInterceptors(msg, (err) => callback(err ?? null));
     },
     authorizeSubscribe: (client, sub, callback) => {
       const acl = acls.get(client);
@@ -198,7 +210,7 @@ export async function startBroker({ config, logger, dataDir }: BrokerDeps): Prom
         );
       // Without interceptors (no upstream bridge) no extra async step per publish: state updates are the hot path.
       if (interceptors.size === 0) return route();
-      return runInterceptors({ topic, payload: buf, qos, retain }).then(route);
+      return runInterceptorsAsync({ topic, payload: buf, qos, retain }).then(route);
     },
     subscribe(filter: string, handler: (msg: BrokerMessage) => void) {
       const deliver = (packet: AedesPublishPacket, cb: () => void) => {

@@ -15,8 +15,11 @@ export interface PublishOptions {
 }
 
 /** Runs for every accepted publish (clients' after auth/ACL, and the gateway's own) before the message is
- * acknowledged to its publisher and delivered. The upstream bridge uses it to persist before PUBACK. */
-export type PublishInterceptor = (msg: BrokerMessage) => Promise<void> | void;
+ * acknowledged to its publisher and delivered. The upstream bridge uses it to persist before PUBACK. Call `done`
+ * once: `done()` lets the message through, `done(err)` refuses it (no PUBACK, the client is disconnected), as does
+ * throwing before calling it. A callback, not a promise: this runs for every message a device sends.
+ * `msg.payload` may share memory with the connection's read buffer: copy what you keep beyond the call. */
+export type PublishInterceptor = (msg: BrokerMessage, done: (err?: Error) => void) => void;
 
 export interface ListenerAddress {
   type: 'mqtt' | 'mqtts' | 'ws';

@@ -109,7 +109,7 @@ export class UpstreamBridge {
     this.#queueOpening = new Promise<void>((resolve) => {
       opened = resolve;
     });
-    this.#removeInterceptor = this.deps.broker.addInterceptor((msg) => this.#intercept(msg));
+    this.#removeInterceptor = this.deps.broker.addInterceptor((msg, done) => this.#intercept(msg, done));
     try {
       if (!this.#queue) await this.#openQueue();
     } catch (err) {
@@ -235,8 +235,12 @@ export class UpstreamBridge {
 
   // ---- local -> queue ----
 
-  async #intercept(msg: BrokerMessage): Promise<void> {
-    if (this.#inbound.has(msg.payload)) return; // came from upstream: never send it back
+  #intercept(msg: BrokerMessage, done: (err?: Error) => void): void {
+    // Came from upstream: never send it back.
+    if (this.#inbound.has(msg.payload)) {
+      done();
+      return;
+    }
     let route = this.#routes.get(msg.topic);
     if (route === undefined) {
       route = routeOut(this.#mappings, msg.topic) ?? null;
@@ -244,9 +248,31 @@ export class UpstreamBridge {
       if (this.#routes.size >= ROUTE_CACHE_MAX) this.#routes.clear();
       this.#routes.set(msg.topic, route);
     }
-    if (!route) return;
-    if (!this.#queue) await this.#queueOpening;
-    await this.#queue?.append({ topic: route.topic, payload: msg.payload, qos: route.qos, retain: msg.retain });
+    if (!route) {
+      done();
+      return;
+    }
+    const { topic, qos } = route;
+    const append = (queue: DiskQueue | undefined) => {
+      // Whether queued or refused (full, disk full: counted and reported by the queue), the publish goes on.
+      if (queue) queue.appendThen(topic, msg.payload, qos, msg.retain, () => done());
+      else done();
+    };
+    if (this.#queue) {
+      append(this.#queue);
+      return;
+    }
+    // Publishes that arrive while the queue opens wait for it.
+    this.#queueOpening.then(
+      () => {
+        try {
+          append(this.#queue);
+        } catch (err) {
+          done(err instanceof Error ? err : new Error(String(err)));
+        }
+      },
+      () => done(),
+    );
   }
 
   // ---- connection ----

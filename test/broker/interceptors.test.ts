@@ -17,9 +17,10 @@ describe('publish interceptors', () => {
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
-    tb.broker.addInterceptor(async (msg) => {
+    tb.broker.addInterceptor((msg, done) => {
       seen.push(msg);
-      if (msg.topic === 'ok/slow') await gate;
+      if (msg.topic === 'ok/slow') void gate.then(() => done());
+      else done();
     });
     const client = await tb.connect({ clientId: 'pub-1' });
     let acked = false;
@@ -37,8 +38,9 @@ describe('publish interceptors', () => {
   it('run before delivery of the gateway’s own publishes and can be removed', async () => {
     tb = await startTestBroker();
     const order: string[] = [];
-    const remove = tb.broker.addInterceptor((msg) => {
+    const remove = tb.broker.addInterceptor((msg, done) => {
       order.push(`intercept:${msg.topic}`);
+      done();
     });
     const client = await tb.connect();
     await client.subscribeAsync('own/#', { qos: 1 });
@@ -62,5 +64,26 @@ describe('publish interceptors', () => {
     client.publish('x/y', 'z', { qos: 1 });
     await closed;
     expect(client.connected).toBe(false);
+  });
+
+  it('run one after another; done(err) from any of them refuses the publish', async () => {
+    tb = await startTestBroker();
+    const order: string[] = [];
+    tb.broker.addInterceptor((msg, done) => {
+      order.push(`first:${msg.topic}`);
+      setImmediate(done); // asynchronous: the second waits for it
+    });
+    tb.broker.addInterceptor((msg, done) => {
+      order.push(`second:${msg.topic}`);
+      done(msg.topic === 'bad/x' ? new Error('refused') : undefined);
+    });
+    const client = await tb.connect();
+    await client.publishAsync('good/x', 'a', { qos: 1 });
+    expect(order).toEqual(['first:good/x', 'second:good/x']);
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    client.publish('bad/x', 'b', { qos: 1 });
+    await closed;
+    expect(order).toEqual(['first:good/x', 'second:good/x', 'first:bad/x', 'second:bad/x']);
+    await expect(tb.broker.publish('bad/x', 'c')).rejects.toThrow('refused');
   });
 });

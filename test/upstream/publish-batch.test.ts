@@ -4,7 +4,7 @@ import { BridgeOutgoingStore, PublishBatch } from '../../gateway/upstream/publis
 import { decodeRecordView, encodeRecord, type RecordView, VIEW_OK } from '../../gateway/upstream/queue/record.js';
 
 function viewOf(topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean): RecordView {
-  const rec = encodeRecord({ topic, payload, qos, retain, ts: 1 });
+  const rec = encodeRecord(topic, payload, qos, retain, 1);
   // Not at offset 0 of its buffer, as in the queue's read buffer.
   const buf = Buffer.concat([Buffer.from('junk'), rec, Buffer.from('more')]);
   const view = {} as RecordView;

@@ -23,19 +23,19 @@ export type RecordDecodeResult =
   | { ok: false; reason: 'truncated'; needed: number }
   | { ok: false; reason: 'corrupt'; detail: string };
 
-export function encodeRecord(msg: QueueMessage): Buffer {
-  const topicLen = Buffer.byteLength(msg.topic, 'utf8');
+export function encodeRecord(topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean, ts: number): Buffer {
+  const topicLen = Buffer.byteLength(topic, 'utf8');
   if (topicLen > 0xffff) throw new RangeError(`topic longer than 65535 bytes (${topicLen})`);
-  const bodyLen = BODY_FIXED_BYTES + topicLen + msg.payload.length;
+  const bodyLen = BODY_FIXED_BYTES + topicLen + payload.length;
   const buf = Buffer.allocUnsafe(RECORD_HEADER_BYTES + bodyLen);
   buf.writeUInt32LE(bodyLen, 0);
   let o = RECORD_HEADER_BYTES;
-  buf.writeUInt8((msg.qos & 0x03) | (msg.retain ? 0x04 : 0), o);
-  buf.writeUIntLE(Math.max(0, Math.min(msg.ts, 2 ** 48 - 1)), o + 1, 6);
+  buf[o] = (qos & 0x03) | (retain ? 0x04 : 0);
+  buf.writeUIntLE(Math.max(0, Math.min(ts, 2 ** 48 - 1)), o + 1, 6);
   buf.writeUInt16LE(topicLen, o + 7);
   o += BODY_FIXED_BYTES;
-  buf.write(msg.topic, o, topicLen, 'utf8');
-  msg.payload.copy(buf, o + topicLen);
+  buf.write(topic, o, topicLen, 'utf8');
+  buf.set(payload, o + topicLen);
   buf.writeUInt32LE(crc32(buf.subarray(RECORD_HEADER_BYTES)), 4);
   return buf;
 }
