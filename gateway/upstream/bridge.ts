@@ -17,6 +17,7 @@ import type { UpstreamConfig } from './config.js';
 import { describeConnectError, redactUrl } from './describe-error.js';
 import { HeapGuard } from './heap-guard.js';
 import { createUpstreamMetrics, type UpstreamMetrics } from './metrics.js';
+import { routePubAcks, type TakePubAck } from './puback-fast-path.js';
 import { BridgeOutgoingStore, PublishBatch } from './publish-batch.js';
 import { DiskQueue, type DropReason, type QueueOptions } from './queue/disk-queue.js';
 import type { RecordView } from './queue/record.js';
@@ -71,6 +72,8 @@ export class UpstreamBridge {
   #pumpDone: Promise<void> = Promise.resolve();
   #queueOpening: Promise<void> = Promise.resolve();
   #wake: (() => void) | undefined;
+  /** The running pump's handler for PUBACKs of its publishes (puback-fast-path.ts). */
+  #takePubAck: TakePubAck | undefined;
   #backlogEnd = 0;
   #draining = false;
   #limiter: RateLimiter;
@@ -290,7 +293,9 @@ export class UpstreamBridge {
       return;
     }
     if (gen !== this.#generation) return;
-    const client = mqtt.connect(url, { ...opts, outgoingStore: new BridgeOutgoingStore() });
+    const client = mqtt.connect(url, { ...opts, outgoingStore: new BridgeOutgoingStore(), manualConnect: true });
+    routePubAcks(client as unknown as { streamBuilder: unknown }, () => this.#takePubAck);
+    client.connect();
     this.#client = client;
     client.on('connect', () => this.#onConnect(client, gen));
     client.on('error', (err) => {
@@ -425,19 +430,31 @@ export class UpstreamBridge {
     // One callback and one pending entry shared by every publish of this connection (no closure per
     // message): the acknowledged message id leads back to the queue record.
     const seqOfId = new Float64Array(65536);
+    const onAck = (id: number) => {
+      acked(seqOfId[id]!);
+      // Wake the sender once per burst of acknowledgements, not once per PUBACK.
+      if (!ackWake) {
+        ackWake = true;
+        queueMicrotask(wakeAfterAcks);
+      }
+    };
     const pending = {
       volatile: false,
       cmd: 'publish' as const,
       cb: (err: Error | undefined, packet?: { messageId?: number }) => {
         const id = packet?.messageId;
         if (err || id === undefined || gen !== this.#generation) return;
-        acked(seqOfId[id]!);
-        // Wake the sender once per burst of acknowledgements, not once per PUBACK.
-        if (!ackWake) {
-          ackWake = true;
-          queueMicrotask(wakeAfterAcks);
-        }
+        onAck(id);
       },
+    };
+    // Plain PUBACKs skip mqtt.js; this does what its ack handler does for them.
+    this.#takePubAck = (id) => {
+      const outgoing = client.outgoing as Record<number, unknown>;
+      if (outgoing[id] !== pending || gen !== this.#generation) return false;
+      delete outgoing[id];
+      client.messageIdProvider.deallocate(id);
+      onAck(id);
+      return true;
     };
     const qos0: number[] = [];
     let echoes = false;
@@ -507,6 +524,7 @@ export class UpstreamBridge {
       }
     } finally {
       stream.removeListener('drain', onDrain);
+      this.#takePubAck = undefined;
       qos0.length = 0;
     }
   }
