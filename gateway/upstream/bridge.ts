@@ -86,7 +86,15 @@ export class UpstreamBridge {
   /** routeOut per local topic (devices publish on the same few topics over and over). */
   readonly #routes = new Map<string, Route | null>();
   readonly #counts = { sent: 0, acked: 0, resent: 0, received: 0, reconnects: 0, echoes: 0 };
-  readonly #dropped: Record<DropReason, number> = { queue_full: 0, max_age: 0, disk_full: 0, corrupt: 0 };
+  readonly #dropped: Record<DropReason, number> = {
+    queue_full: 0,
+    max_age: 0,
+    disk_full: 0,
+    corrupt: 0,
+    rejected: 0,
+  };
+  /** The upstream's words for the last message it refused (MQTT 5 reason code), for the drop report. */
+  #lastRejection: string | undefined;
   #dropReport: { timer: NodeJS.Timeout; counts: Partial<Record<DropReason, number>> } | undefined;
 
   constructor(private readonly deps: UpstreamDeps) {
@@ -430,8 +438,10 @@ export class UpstreamBridge {
     // One callback and one pending entry shared by every publish of this connection (no closure per
     // message): the acknowledged message id leads back to the queue record.
     const seqOfId = new Float64Array(65536);
-    const onAck = (id: number) => {
-      acked(seqOfId[id]!);
+    const onAck = (id: number, rejected = false) => {
+      // A rejected message is done with, but not counted as acknowledged.
+      if (rejected) queue.ack(seqOfId[id]!);
+      else acked(seqOfId[id]!);
       // Wake the sender once per burst of acknowledgements, not once per PUBACK.
       if (!ackWake) {
         ackWake = true;
@@ -441,10 +451,16 @@ export class UpstreamBridge {
     const pending = {
       volatile: false,
       cmd: 'publish' as const,
-      cb: (err: Error | undefined, packet?: { messageId?: number }) => {
+      cb: (err: Error | null | undefined, packet?: { messageId?: number }) => {
         const id = packet?.messageId;
-        if (err || id === undefined || gen !== this.#generation) return;
-        onAck(id);
+        if (id === undefined || gen !== this.#generation) return;
+        // A failure reason code (MQTT 5: not authorized, quota exceeded, payload format...): resending would be
+        // refused again and hold the queue's cursor for good, so the message is dropped, counted and reported.
+        if (err) {
+          this.#lastRejection = err.message;
+          this.#onDropped(1, 'rejected');
+        }
+        onAck(id, Boolean(err));
       },
     };
     // Plain PUBACKs skip mqtt.js; this does what its ack handler does for them.
@@ -602,8 +618,9 @@ export class UpstreamBridge {
     clearTimeout(report.timer);
     this.#dropReport = undefined;
     for (const [reason, count] of Object.entries(report.counts)) {
-      this.deps.logger.warn({ reason, count }, 'upstream queue dropped messages');
-      this.deps.event('queue_dropped', { reason, count, total: this.#dropped[reason as DropReason] });
+      const upstream = reason === 'rejected' ? { upstream_error: this.#lastRejection } : {};
+      this.deps.logger.warn({ reason, count, ...upstream }, 'upstream queue dropped messages');
+      this.deps.event('queue_dropped', { reason, count, total: this.#dropped[reason as DropReason], ...upstream });
     }
   }
 

@@ -62,7 +62,7 @@ export function createUpstreamMetrics(
         registers,
       }),
   );
-  for (const reason of ['queue_full', 'max_age', 'disk_full', 'corrupt'] satisfies DropReason[])
+  for (const reason of ['queue_full', 'max_age', 'disk_full', 'corrupt', 'rejected'] satisfies DropReason[])
     dropped.inc({ reason }, 0);
   return {
     sent: counter('zephyr2mqtt_upstream_messages_sent_total', 'Messages published to the upstream broker'),

@@ -1,7 +1,7 @@
-// The upstream bridge against Mosquitto from Debian: MQTT 5 (No Local loop prevention), an outage, mutual TLS
-// and wrong credentials.
+// The upstream bridge against Mosquitto from Debian: MQTT 5 (No Local loop prevention), publishes the upstream
+// refuses, an outage, mutual TLS and wrong credentials.
 import { execFileSync } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -65,6 +65,37 @@ describe('upstream bridge with Mosquitto', () => {
     const state = await observe(mosquitto.url, 'gw1/bridge/state', { protocolVersion: 5 });
     cleanups.push(() => state.close());
     await state.waitFor((s) => s.some((m) => m.retain && m.payload === '{"state":"online"}'));
+  });
+
+  it('MQTT 5: publishes the upstream refuses (PUBACK 0x87) are dropped, counted and reported; the rest flows on', async () => {
+    const dir = await tempDir('z2m-acl-');
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const acl = join(dir, 'acl');
+    await writeFile(acl, 'topic readwrite gw1/ok/#\ntopic readwrite gw1/bridge/state\ntopic read gw1/secret/#\n');
+    const { mosquitto, local, bridge, events, waitForEvent, registry } = await setup(`acl_file ${acl}`, {
+      max_inflight: 4,
+    });
+    const up = await observe(mosquitto.url, 'gw1/#', { protocolVersion: 5 });
+    cleanups.push(() => up.close());
+    await bridge.start();
+    await waitForEvent('connected');
+    // More refused messages than the in-flight window: had they stayed in flight, nothing after them would move.
+    for (let i = 0; i < 10; i++) {
+      await local.broker.publish('zephyr2mqtt/secret/x', `s${i}`, { qos: 1 });
+      await local.broker.publish('zephyr2mqtt/ok/x', `o${i}`, { qos: 1 });
+    }
+    await up.waitFor((s) => s.filter((m) => m.topic === 'gw1/ok/x').length === 10, 10_000, '10 allowed messages');
+    expect(up.seen.filter((m) => m.topic === 'gw1/ok/x').map((m) => m.payload)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `o${i}`),
+    );
+    expect(up.seen.some((m) => m.topic.startsWith('gw1/secret'))).toBe(false);
+    const report = await waitForEvent('queue_dropped');
+    expect(report).toMatchObject({ reason: 'rejected', upstream_error: expect.stringMatching(/Not authorized/) });
+    const status = bridge.status() as { dropped: { rejected: number }; queue: { depth: number } };
+    expect(status.dropped.rejected).toBe(10);
+    expect(status.queue.depth).toBe(0);
+    expect(await registry.metrics()).toMatch(/zephyr2mqtt_upstream_messages_dropped_total\{reason="rejected"\} 10/);
+    expect(events.filter((e) => e.type === 'queue_dropped').every((e) => e.data.reason === 'rejected')).toBe(true);
   });
 
   it('outage: Mosquitto stops mid-stream, the device keeps publishing, everything arrives in order', async () => {

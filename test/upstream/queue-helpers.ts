@@ -17,7 +17,7 @@ export interface HookLog extends QueueHooks {
 
 export function recordHooks(): HookLog {
   const log: HookLog = {
-    drops: { queue_full: 0, max_age: 0, disk_full: 0, corrupt: 0 },
+    drops: { queue_full: 0, max_age: 0, disk_full: 0, corrupt: 0, rejected: 0 },
     diskFullErrors: [],
     recoveries: 0,
     dropped(count, reason) {

@@ -22,7 +22,8 @@ import {
   VIEW_TRUNCATED,
 } from './record.js';
 
-export type DropReason = 'queue_full' | 'max_age' | 'disk_full' | 'corrupt';
+/** Why a message left the queue without reaching upstream; `rejected` is the bridge's (the upstream refused it). */
+export type DropReason = 'queue_full' | 'max_age' | 'disk_full' | 'corrupt' | 'rejected';
 export type AppendResult = 'queued' | 'dropped';
 
 export interface QueueHooks {
