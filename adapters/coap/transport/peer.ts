@@ -1,6 +1,7 @@
-// Peer address normalisation for one dual-stack udp6 socket: IPv4 peers arrive as ::ffff:a.b.c.d and are shown
-// and matched as plain a.b.c.d; sending to a plain IPv4 address needs the mapped form again.
-import { isIPv4 } from 'node:net';
+// Peer addresses on one dual-stack udp6 socket: IPv4 peers arrive as ::ffff:a.b.c.d and are shown and matched as
+// plain a.b.c.d; sending to a plain IPv4 address needs the mapped form again.
+import { lookup as dnsLookup, type LookupOptions } from 'node:dns';
+import { isIP, isIPv4 } from 'node:net';
 import type { CoapPeer } from '../endpoint.js';
 
 const MAPPED_PREFIX = '::ffff:';
@@ -23,4 +24,22 @@ export function peerKey(peer: CoapPeer): string {
 /** `[fe80::1%eth0]:5683` or `10.0.0.1:5683`. */
 export function formatPeer(peer: CoapPeer): string {
   return peer.address.includes(':') ? `[${peer.address}]:${peer.port}` : `${peer.address}:${peer.port}`;
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
+
+/**
+ * dgram's `lookup` for a socket whose peers are IP addresses: dns.lookup answers an IP literal too, but a tick
+ * later, so every datagram sent (each CoAP ACK) cost a process.nextTick and an async-context switch before its
+ * send. Literals (with a zone id as well) are answered at once; anything else still goes to dns.lookup.
+ */
+export function ipLiteralLookup(hostname: string, family: number | LookupOptions, callback: LookupCallback): void {
+  const literal = isIP(hostname);
+  if (literal !== 0) {
+    callback(null, hostname, literal);
+    return;
+  }
+  dnsLookup(hostname, typeof family === 'number' ? { family } : family, (err, address, resolved) =>
+    callback(err, address as string, resolved as number),
+  );
 }
