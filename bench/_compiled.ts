@@ -14,17 +14,23 @@ export interface CompiledTree {
   remove(): void;
 }
 
-/** tsc of `gateway`, `adapters` and the extra paths (relative to the repository root) into a temp dir. */
-export function compileForBench(extra: readonly string[]): CompiledTree {
+/** tsc of `gateway`, `adapters` and the extra paths (relative to the repository root) into a temp dir.
+ * `sourceRoot`: another checkout to compile instead of this one (an earlier commit, for A/B). */
+export function compileForBench(extra: readonly string[], sourceRoot = root): CompiledTree {
   const dir = mkdtempSync(join(tmpdir(), 'z2m-bench-build-'));
   const out = join(dir, 'out');
   writeFileSync(
     join(dir, 'tsconfig.json'),
     JSON.stringify({
-      extends: join(root, 'tsconfig.build.json'),
-      compilerOptions: { rootDir: root, outDir: out, sourceMap: false, typeRoots: [join(root, 'node_modules/@types')] },
-      include: ['gateway', 'adapters', ...extra].map((p) => join(root, p)),
-      exclude: ['node_modules', 'dist', '**/*.test.ts'].map((p) => join(root, p)),
+      extends: join(sourceRoot, 'tsconfig.build.json'),
+      compilerOptions: {
+        rootDir: sourceRoot,
+        outDir: out,
+        sourceMap: false,
+        typeRoots: [join(root, 'node_modules/@types')],
+      },
+      include: ['gateway', 'adapters', ...extra].map((p) => join(sourceRoot, p)),
+      exclude: ['node_modules', 'dist', '**/*.test.ts'].map((p) => join(sourceRoot, p)),
     }),
   );
   try {
@@ -37,9 +43,11 @@ export function compileForBench(extra: readonly string[]): CompiledTree {
   // What scripts/copy-assets.mjs and scripts/bundle-zod.mjs add to dist, and what the compiled files resolve at run
   // time.
   execFileSync(process.execPath, [join(root, 'scripts/bundle-zod.mjs'), out], { stdio: 'inherit' });
-  cpSync(join(root, 'adapters/coap/lwm2m/objects'), join(out, 'adapters/coap/lwm2m/objects'), { recursive: true });
-  cpSync(join(root, 'gateway/dashboard/web'), join(out, 'gateway/dashboard/web'), { recursive: true });
-  cpSync(join(root, 'package.json'), join(out, 'package.json'));
+  cpSync(join(sourceRoot, 'adapters/coap/lwm2m/objects'), join(out, 'adapters/coap/lwm2m/objects'), {
+    recursive: true,
+  });
+  cpSync(join(sourceRoot, 'gateway/dashboard/web'), join(out, 'gateway/dashboard/web'), { recursive: true });
+  cpSync(join(sourceRoot, 'package.json'), join(out, 'package.json'));
   symlinkSync(join(root, 'node_modules'), join(out, 'node_modules'));
   return { out, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

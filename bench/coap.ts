@@ -19,7 +19,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { stringify } from 'yaml';
-import { UdpCoapEndpoint } from '../adapters/coap/transport/udp-endpoint.js';
+import { CoapLoad } from './_coap-load.js';
+import { type CompiledTree, compileForBench } from './_compiled.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const peers = join(root, 'bench', 'peers');
@@ -150,6 +151,17 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/** The gateway as it ships (compiled JavaScript on plain node, not under tsx), one build per checkout. */
+const builds = new Map<string, CompiledTree>();
+function compiled(gatewayRoot: string): CompiledTree {
+  let tree = builds.get(gatewayRoot);
+  if (!tree) {
+    tree = compileForBench([], gatewayRoot);
+    builds.set(gatewayRoot, tree);
+  }
+  return tree;
+}
+
 async function startGateway(gatewayRoot = root, name = 'zephyr2mqtt'): Promise<Server> {
   const dir = await mkdtemp(join(tmpdir(), 'z2m-bench-coap-'));
   const coapPort = await freeUdpPort();
@@ -173,9 +185,7 @@ async function startGateway(gatewayRoot = root, name = 'zephyr2mqtt'): Promise<S
     process.execPath,
     [
       ...(process.env.GW_NODE_OPTIONS?.split(' ').filter(Boolean) ?? []),
-      '--import',
-      'tsx',
-      join(gatewayRoot, 'gateway', 'cli.ts'),
+      join(compiled(gatewayRoot).out, 'gateway', 'cli.js'),
       'run',
       '--config',
       configPath,
@@ -281,8 +291,7 @@ async function run(server: Server, requests: number): Promise<Result> {
   const latencies: number[] = [];
   const ackLatencies: number[] = [];
   let delivered = 0;
-  /** With --window delivery: the worker waiting for each request's MQTT delivery. */
-  const deliveryWaiters = new Map<number, () => void>();
+  let onDelivered: (seq: number) => void = () => {};
   let resolveDone: () => void = () => {};
   const done = new Promise<void>((r) => {
     resolveDone = r;
@@ -298,12 +307,9 @@ async function run(server: Server, requests: number): Promise<Result> {
     afterAck.push(ackedAt[seq] ? Math.max(0, now - (ackedAt[seq] as number)) : 0);
     sentAt[seq] = 0;
     delivered++;
-    deliveryWaiters.get(seq)?.();
-    deliveryWaiters.delete(seq);
+    onDelivered(seq);
     if (delivered === requests) resolveDone();
   });
-  const client = new UdpCoapEndpoint({ bindAddress: '127.0.0.1', port: 0, requestTimeoutMs: 10_000 });
-  await client.start();
   const rssStart: number[] = [];
   const rssMid: number[] = [];
   const rssSamples: number[] = [];
@@ -324,14 +330,9 @@ async function run(server: Server, requests: number): Promise<Result> {
       if (h && (!peak || h.rss > peak.rss)) peak = h;
     });
   }, 250);
-  const cpuBefore = cpuSeconds(server.child.pid);
-  const clientCpuBefore = process.cpuUsage();
-  let next = 0;
   let failures = 0;
-  const started = performance.now();
-  const worker = async (): Promise<void> => {
-    while (next < requests) {
-      const seq = next++;
+  const load = new CoapLoad(server.coapPort, server.path, (seq) => `{"seq":${seq},"temperature":21.5}`, {
+    sending(seq) {
       if (seq === Math.floor(requests / 4)) {
         rssStart.push(rssMb(server.child.pid));
         heapAt[0] = heapSample(server);
@@ -340,36 +341,25 @@ async function run(server: Server, requests: number): Promise<Result> {
         rssMid.push(rssMb(server.child.pid));
         heapAt[1] = heapSample(server);
       }
-      const sent = performance.now();
-      sentAt[seq] = sent;
-      const deliveredOrTimeout = windowUntilDelivery
-        ? new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, 10_000);
-            deliveryWaiters.set(seq, () => {
-              clearTimeout(timer);
-              resolve();
-            });
-          })
-        : undefined;
-      try {
-        await client.request({
-          peer: { address: '127.0.0.1', port: server.coapPort },
-          method: 'PUT',
-          path: server.path,
-          contentFormat: 50,
-          payload: `{"seq":${seq},"temperature":21.5}`,
-        });
-        const ackTime = performance.now();
-        ackedAt[seq] = ackTime;
-        ackLatencies.push(ackTime - sent);
-        acked++;
-      } catch {
+      sentAt[seq] = performance.now();
+    },
+    answered(seq, ok) {
+      if (!ok) {
         failures++;
+        return;
       }
-      await deliveredOrTimeout;
-    }
-  };
-  await Promise.all(Array.from({ length: inflight }, worker));
+      const ackTime = performance.now();
+      ackedAt[seq] = ackTime;
+      ackLatencies.push(ackTime - (sentAt[seq] as number));
+      acked++;
+    },
+  });
+  await load.start();
+  onDelivered = (seq) => load.delivered(seq);
+  const cpuBefore = cpuSeconds(server.child.pid);
+  const clientCpuBefore = process.cpuUsage();
+  const started = performance.now();
+  await load.run(requests, inflight, windowUntilDelivery);
   await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
   const seconds = (performance.now() - started) / 1000;
   const rssEnd = rssMb(server.child.pid);
@@ -378,7 +368,7 @@ async function run(server: Server, requests: number): Promise<Result> {
   rssSamples.push(rssEnd);
   const cpu = cpuSeconds(server.child.pid) - cpuBefore;
   const clientCpu = process.cpuUsage(clientCpuBefore);
-  await client.stop();
+  await load.stop();
   await subscriber.endAsync();
   latencies.sort((a, b) => a - b);
   ackLatencies.sort((a, b) => a - b);
@@ -473,4 +463,5 @@ console.log(
     .map((l) => l.toFixed(1))
     .join(' ')}`,
 );
+for (const tree of builds.values()) tree.remove();
 process.exit(0);
