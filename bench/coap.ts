@@ -284,7 +284,10 @@ async function heapSample(server: Server): Promise<HeapSample | undefined> {
 async function run(server: Server, requests: number): Promise<Result> {
   const subscriber = await mqtt.connectAsync(`mqtt://127.0.0.1:${server.mqttPort}`, { reconnectPeriod: 0 });
   await subscriber.subscribeAsync(server.topic, { qos: 0 });
+  /** Send time per request, cleared when its MQTT message arrives (so a repeat delivery is not counted twice). */
   const sentAt = new Float64Array(requests);
+  /** Send time per request, kept for the ACK latency (a server may publish before it answers). */
+  const requestSentAt = new Float64Array(requests);
   /** When the CoAP ACK of each request arrived (0 = not yet), to see where the latency is spent. */
   const ackedAt = new Float64Array(requests);
   const afterAck: number[] = [];
@@ -341,7 +344,9 @@ async function run(server: Server, requests: number): Promise<Result> {
         rssMid.push(rssMb(server.child.pid));
         heapAt[1] = heapSample(server);
       }
-      sentAt[seq] = performance.now();
+      const now = performance.now();
+      sentAt[seq] = now;
+      requestSentAt[seq] = now;
     },
     answered(seq, ok) {
       if (!ok) {
@@ -350,7 +355,7 @@ async function run(server: Server, requests: number): Promise<Result> {
       }
       const ackTime = performance.now();
       ackedAt[seq] = ackTime;
-      ackLatencies.push(ackTime - (sentAt[seq] as number));
+      ackLatencies.push(ackTime - (requestSentAt[seq] as number));
       acked++;
     },
   });
