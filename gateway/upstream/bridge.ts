@@ -17,6 +17,7 @@ import type { UpstreamConfig } from './config.js';
 import { describeConnectError, redactUrl } from './describe-error.js';
 import { HeapGuard } from './heap-guard.js';
 import { createUpstreamMetrics, type UpstreamMetrics } from './metrics.js';
+import { PoisonGuard } from './poison-guard.js';
 import { routePubAcks, type TakePubAck } from './puback-fast-path.js';
 import { BridgeOutgoingStore, PublishBatch } from './publish-batch.js';
 import { DiskQueue, type DropReason, type QueueOptions } from './queue/disk-queue.js';
@@ -79,6 +80,7 @@ export class UpstreamBridge {
   #limiter: RateLimiter;
   #metrics: UpstreamMetrics;
   readonly #inbound = new WeakSet<Buffer>();
+  readonly #poison = new PoisonGuard();
   readonly #heap = new HeapGuard(() => (this.#queue?.unreadCount() ?? 0) >= HEAP_GUARD_BACKLOG);
   readonly #recentOut = new Map<string, number>();
   /** Each send re-inserts its key and evicts the oldest: O(1) while the map churns (see oldest-key.ts). */
@@ -350,6 +352,13 @@ export class UpstreamBridge {
       const url = redactUrl(this.#config.url);
       this.deps.logger.warn({ url, error: this.#lastError }, 'upstream connection lost');
       this.deps.event('upstream', { event: 'disconnected', url, error: this.#lastError ?? null });
+      const poison = this.#poison.connectionClosed();
+      if (poison && this.#queue) {
+        // Still in flight (the next connection rewinds): acknowledging it moves the queue past it.
+        this.#queue.ack(poison.seq);
+        this.#lastRejection = `the upstream closed the connection each time this message was sent (${poison.strikes} times, the last time alone)`;
+        this.#onDropped(1, 'rejected');
+      }
     }
     this.#scheduleReconnect();
   }
@@ -410,6 +419,7 @@ export class UpstreamBridge {
       this.#metrics.resent.inc(resend);
     }
     queue.rewind();
+    this.#poison.connectionStarted();
     this.#backlogEnd = queue.stats().depth;
     let position = 0;
     this.#draining = this.#backlogEnd > 0;
@@ -439,6 +449,7 @@ export class UpstreamBridge {
     // message): the acknowledged message id leads back to the queue record.
     const seqOfId = new Float64Array(65536);
     const onAck = (id: number, rejected = false) => {
+      this.#poison.answered();
       // A rejected message is done with, but not counted as acknowledged.
       if (rejected) queue.ack(seqOfId[id]!);
       else acked(seqOfId[id]!);
@@ -484,6 +495,7 @@ export class UpstreamBridge {
         qos0.push(seq);
       }
       batch.add(view, id);
+      if (view.qos > 0) this.#poison.sent(seq);
       if (echoes) {
         this.#rememberOut(
           view.buf.toString('utf8', view.topicStart, view.topicEnd),
@@ -493,7 +505,7 @@ export class UpstreamBridge {
     };
     try {
       while (live()) {
-        let room = this.#config.max_inflight - queue.inflightCount();
+        let room = Math.min(this.#config.max_inflight, this.#poison.maxInflight()) - queue.inflightCount();
         // Draining a backlog, wait until a quarter of the window is free: the upstream still has three quarters to
         // work on, and the sender writes (and the upstream reads) in bursts instead of a few messages at a time
         // (drain CPU per message 14.5-18.8 -> 5.9-6.9 us). Live traffic is sent as soon as there is room.

@@ -67,6 +67,25 @@ describe('upstream bridge against aedes', () => {
     expect(metrics).toMatch(/zephyr2mqtt_upstream_queue_depth 0/);
   });
 
+  it('a message the upstream answers by closing the connection is tried alone, then given up; the rest flows on', async () => {
+    const { upstream, local, bridge, waitForEvent } = await setup({}, { deny: (t: string) => t.includes('poison') });
+    const obs = await observe(upstream.url, 'gw1/a');
+    cleanups.push(() => obs.close());
+    await bridge.start();
+    await waitForEvent('connected');
+    await local.broker.publish('zephyr2mqtt/a', '1', { qos: 1 });
+    await local.broker.publish('zephyr2mqtt/poison', 'x', { qos: 1 });
+    for (let i = 2; i <= 5; i++) await local.broker.publish('zephyr2mqtt/a', String(i), { qos: 1 });
+    await obs.waitFor((s) => new Set(s.map((m) => m.payload)).size === 5, 20_000, 'the 5 allowed messages');
+    expect([...new Set(obs.seen.map((m) => m.payload))]).toEqual(['1', '2', '3', '4', '5']);
+    const report = await waitForEvent('queue_dropped');
+    expect(report).toMatchObject({ reason: 'rejected', count: 1 });
+    expect(String(report.upstream_error)).toMatch(/closed the connection each time this message was sent \(4 times/);
+    const status = bridge.status() as { dropped: { rejected: number }; queue: { depth: number }; connected: boolean };
+    expect(status.dropped.rejected).toBe(1);
+    expect(status.queue.depth).toBe(0);
+  });
+
   it('sends QoS 0, 1 and 2 mappings and large payloads in one ordered stream, every one acknowledged', async () => {
     const { upstream, local, bridge, waitForEvent } = await setup({
       topics: [

@@ -38,7 +38,13 @@ export interface InProcessUpstream {
 }
 
 export async function startUpstreamAedes(
-  opts: { tls?: TlsOptions; password?: string; port?: number } = {},
+  opts: {
+    tls?: TlsOptions;
+    password?: string;
+    port?: number;
+    /** Topics whose publishes are refused: aedes (MQTT 3.1.1) then closes the publisher's connection. */
+    deny?: (topic: string) => boolean;
+  } = {},
 ): Promise<InProcessUpstream> {
   const aedes = await Aedes.createBroker({
     authenticate: (_client, username, password, done) => {
@@ -46,6 +52,7 @@ export async function startUpstreamAedes(
       if (username === 'bridge' && password?.toString() === opts.password) return done(null, true);
       done(Object.assign(new Error('Bad username or password'), { returnCode: 4 as const }), null);
     },
+    authorizePublish: (_client, packet, done) => done(opts.deny?.(packet.topic) ? new Error('denied') : null),
   });
   const sockets = new Set<Socket>();
   const server: Server = opts.tls ? createTlsServer(opts.tls, aedes.handle) : createServer(aedes.handle);
