@@ -265,27 +265,24 @@ export class UpstreamBridge {
       done();
       return;
     }
-    const { topic, qos } = route;
-    const append = (queue: DiskQueue | undefined) => {
+    const queue = this.#queue;
+    if (queue) {
       // Whether queued or refused (full, disk full: counted and reported by the queue), the publish goes on.
-      if (queue) queue.appendThen(topic, msg.payload, qos, msg.retain, () => done());
-      else done();
-    };
-    if (this.#queue) {
-      append(this.#queue);
+      queue.appendThen(route.topic, msg.payload, route.qos, msg.retain, () => done());
       return;
     }
-    // Publishes that arrive while the queue opens wait for it.
-    this.#queueOpening.then(
-      () => {
-        try {
-          append(this.#queue);
-        } catch (err) {
-          done(err instanceof Error ? err : new Error(String(err)));
-        }
-      },
-      () => done(),
-    );
+    // Publishes that arrive while the queue opens wait for it (and pass if it could not be opened).
+    this.#queueOpening.then(() => {
+      if (!this.#queue) {
+        done();
+        return;
+      }
+      try {
+        this.#intercept(msg, done);
+      } catch (err) {
+        done(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
   }
 
   // ---- connection ----
