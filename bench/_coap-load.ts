@@ -126,7 +126,10 @@ export class CoapLoad {
     datagram.writeUInt16BE(this.#messageId, 2);
     datagram.writeUInt32BE(seq, 4); // the token
     payload.copy(datagram, this.#prefix.length);
-    Object.assign(slot, { seq, messageId: this.#messageId, datagram, retransmits: 0 });
+    slot.seq = seq;
+    slot.messageId = this.#messageId;
+    slot.datagram = datagram;
+    slot.retransmits = 0;
     slot.acked = false;
     slot.delivered = !this.#waitForDelivery;
     slot.idle = false;

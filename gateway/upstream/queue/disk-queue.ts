@@ -339,7 +339,7 @@ export class DiskQueue {
     const depth = Math.max(0, this.#writeSeq - this.#cursor().seq);
     return {
       depth,
-      bytes: this.#segments.reduce((n, s) => n + s.size, 0),
+      bytes: this.#totalBytes(),
       segments: this.#segments.length,
       oldestTs: depth === 0 ? undefined : first ? first.ts : this.#oldestTs,
       diskFull: this.#diskFull,
