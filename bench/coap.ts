@@ -1,10 +1,14 @@
 // CoAP PUT -> MQTT subscriber: messages/s and latency (CoAP send to MQTT delivery) with 32 requests in flight,
 // zephyr2mqtt side by side with Eclipse Ponte 0.0.16 in the same run, plus the gateway's RSS over the run.
 // Both servers run as child processes; this process is the load generator and the MQTT subscriber.
-//   npx tsx bench/coap.ts [--requests 200000] [--ponte-requests 20000] [--inflight 32] [--window ack|delivery]
+//   npx tsx bench/coap.ts [--requests 200000] [--ponte-requests <requests>] [--inflight 32] [--window ack|delivery]
+//                         [--floor-requests <requests>]
+// Ponte and the floor get as many requests as the gateway by default: the same work (Ponte's memory grows with every
+// request, so a shorter Ponte run flatters it on RSS and understates how it slows down).
 // --window ack (default): a request is in flight until its CoAP ACK, as a device sees it (the gateway ACKs, then
 // publishes). --window delivery: until its MQTT message reached the subscriber, so the window spans the whole path.
-// --ponte-requests 0 skips Ponte; GW_NODE_OPTIONS adds node flags to the gateway process (e.g. "--cpu-prof"), GW_LOG=<file>
+// --ponte-requests 0 skips Ponte; --floor-requests 0 skips the floor (bench/_coap-floor.ts: the least a Node process
+// can do per request, the ceiling of any Node gateway with this load generator on this machine); GW_NODE_OPTIONS adds node flags to the gateway process (e.g. "--cpu-prof"), GW_LOG=<file>
 // sends its stdout there (e.g. for --trace-gc);
 // --before <dir> also runs the gateway from another checkout (an earlier commit) in the same run, for A/B.
 // Ponte is installed on demand into bench/peers (its own package.json; never in the root package).
@@ -27,7 +31,8 @@ const peers = join(root, 'bench', 'peers');
 const { values: args } = parseArgs({
   options: {
     requests: { type: 'string', default: '200000' },
-    'ponte-requests': { type: 'string', default: '20000' },
+    'ponte-requests': { type: 'string' },
+    'floor-requests': { type: 'string' },
     inflight: { type: 'string', default: '32' },
     window: { type: 'string', default: 'ack' },
     before: { type: 'string' },
@@ -156,7 +161,7 @@ const builds = new Map<string, CompiledTree>();
 function compiled(gatewayRoot: string): CompiledTree {
   let tree = builds.get(gatewayRoot);
   if (!tree) {
-    tree = compileForBench([], gatewayRoot);
+    tree = compileForBench(gatewayRoot === root ? ['bench/_coap-floor.ts'] : [], gatewayRoot);
     builds.set(gatewayRoot, tree);
   }
   return tree;
@@ -209,6 +214,25 @@ async function startGateway(gatewayRoot = root, name = 'zephyr2mqtt'): Promise<S
       await stopChild(child);
       await rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+async function startFloor(): Promise<Server> {
+  const coapPort = await freeUdpPort();
+  const mqttPort = await freeTcpPort();
+  const script = join(compiled(root).out, 'bench', '_coap-floor.js');
+  const child = spawn(process.execPath, [script, String(coapPort), String(mqttPort)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  await waitForLine(child, /FLOOR READY/, 30_000);
+  return {
+    name: 'floor: bare Node ACK + PUBLISH',
+    child,
+    coapPort,
+    mqttPort,
+    path: ['ps', 'bench'],
+    topic: 'zephyr2mqtt/bench',
+    cleanup: () => stopChild(child),
   };
 }
 
@@ -417,8 +441,10 @@ const before = args.before
   ? await measure(() => startGateway(args.before, `zephyr2mqtt before (${args.before})`), Number(args.requests))
   : undefined;
 const ours = await measure(() => startGateway(), Number(args.requests));
-const ponteRequests = Number(args['ponte-requests']);
+const ponteRequests = Number(args['ponte-requests'] ?? args.requests);
 const ponte = ponteRequests > 0 ? await measure(startPonte, ponteRequests) : undefined;
+const floorRequests = Number(args['floor-requests'] ?? args.requests);
+const floor = floorRequests > 0 ? await measure(startFloor, floorRequests) : undefined;
 
 const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
 console.log(
@@ -429,7 +455,7 @@ console.log(
   '| Server | Requests | Delivered | msgs/s | p50 ms | p99 ms | CoAP ACK p50 ms | ACK→MQTT p50 ms | server CPU µs/msg | msgs per server CPU-s | RSS 25 % / 50 % / end (MB) | RSS growth 25 %→end | RSS low–high after 25 % (MB) | bench client CPU µs/msg |',
 );
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-for (const r of [before, ours, ponte]) {
+for (const r of [before, ours, ponte, floor]) {
   if (!r) continue;
   const perMsg = (r.cpuSeconds / r.delivered) * 1e6;
   console.log(
@@ -461,6 +487,11 @@ if (ponte) {
   const cpuRatio = ours.delivered / ours.cpuSeconds / (ponte.delivered / ponte.cpuSeconds);
   console.log(
     `\nzephyr2mqtt / Ponte: ${fmt(ours.rate / ponte.rate, 1)}x msgs/s, ${fmt(cpuRatio, 1)}x msgs per CPU-second`,
+  );
+}
+if (ponte && floor) {
+  console.log(
+    `floor / Ponte: ${fmt(floor.rate / ponte.rate, 1)}x msgs/s (the most any Node server reaches here with this load generator)`,
   );
 }
 console.log(
