@@ -25,7 +25,7 @@ import { buildConfigSchema, configSchema, type DeviceConfig, type GatewayConfig 
 import { writeFileAtomic } from './config/write-atomic.js';
 import type { Dashboard } from './dashboard/server.js';
 import { prepareDataDir } from './datadir.js';
-import { DeviceRegistry } from './devices/registry.js';
+import { type DeviceRecord, DeviceRegistry } from './devices/registry.js';
 import type { HomeAssistantDiscovery } from './homeassistant/index.js';
 import { type HttpServer, startHttpServer } from './http.js';
 import { type Logger, moduleLogger, parseModuleLevels } from './logger.js';
@@ -158,6 +158,7 @@ export class Gateway {
       this.metrics.devicesConfigured.set(this.config.devices.length);
       this.#subscribeApi();
       await this.publishJson(topics.bridgeState(this.base), { state: 'online' }, { retain: true, qos: 1 });
+      await this.#restoreDevices();
       if (this.config.http.enabled) {
         this.#http = await startHttpServer(this, this.config.http, this.#dashboard ? [this.#dashboard.route] : []);
       }
@@ -175,6 +176,31 @@ export class Gateway {
       { ms: Date.now() - started, version: VERSION, listeners: this.broker.addresses(), http: this.httpAddress },
       'zephyr2mqtt started',
     );
+  }
+
+  /** Each device starts from the state it last published (retained, so kept by the broker's persistence) and its
+   * availability is published from that last_seen: after a crash the retained "online" would otherwise stay until
+   * the device talks again, and the next report would replace the whole state instead of merging into it. */
+  async #restoreDevices(): Promise<void> {
+    const now = Date.now();
+    for (const rec of this.devices.all()) {
+      const id = rec.config.id;
+      const state = parseRetainedState(this.broker.retained(topics.deviceState(this.base, id)));
+      if (state) {
+        const lastSeen = typeof state.last_seen === 'string' ? new Date(state.last_seen) : null;
+        this.devices.restore(id, state, lastSeen && !Number.isNaN(lastSeen.getTime()) ? lastSeen : null);
+      }
+      const lastSeen = this.devices.get(id)?.lastSeen;
+      const online =
+        !rec.config.disabled && !!lastSeen && now - lastSeen.getTime() <= this.#timeoutSeconds(rec.config) * 1000;
+      this.devices.setOnline(id, online);
+      await this.publishJson(
+        topics.deviceAvailability(this.base, id),
+        { state: online ? 'online' : 'offline' },
+        { retain: true, qos: 1 },
+      );
+    }
+    this.metrics.devicesOnline.set(this.devices.all().filter((d) => d.online).length);
   }
 
   async #teardown(): Promise<void> {
@@ -313,21 +339,15 @@ export class Gateway {
       await this.#homeAssistant?.deviceRemoved(id, propertiesBefore.get(id) ?? []);
       await this.publish(topics.deviceState(this.base, id), '', { retain: true });
       await this.publish(topics.deviceAvailability(this.base, id), '', { retain: true });
+      if (this.config.api.property_topics)
+        for (const key of propertiesBefore.get(id) ?? [])
+          if (isPropertyTopicName(key))
+            await this.publish(topics.deviceProperty(this.base, id, key), '', { retain: true });
       this.event('device_left', { id });
     }
     for (const id of diff.added) this.event('device_joined', { id });
     const carried = renamed ? this.devices.get(renamed.to) : undefined;
-    if (carried && Object.keys(carried.state).length > 0)
-      await this.publishJson(topics.deviceState(this.base, carried.config.id), carried.state, { retain: true });
-    if (carried?.online)
-      await this.publishJson(
-        topics.deviceAvailability(this.base, carried.config.id),
-        { state: 'online' },
-        {
-          retain: true,
-          qos: 1,
-        },
-      );
+    if (carried) await this.#publishCarried(carried);
     for (const module of this.modules) {
       const host = this.#hosts.get(module.kind);
       const adapterConfig = this.#adapterConfig(module.kind);
@@ -614,12 +634,28 @@ export class Gateway {
     if (this.#homeAssistant) void this.#homeAssistant.deviceUpdated(this.#discoveryDevice(id));
     if (this.config.api.property_topics) {
       for (const [key, value] of Object.entries(values)) {
-        if (RESERVED_SUBTOPICS.has(key) || key.includes('/') || key.includes('+') || key.includes('#')) continue;
-        const plain = typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
-        void this.publish(topics.deviceProperty(this.base, id, key), plain, { retain: true });
+        if (isPropertyTopicName(key))
+          void this.publish(topics.deviceProperty(this.base, id, key), propertyText(value), { retain: true });
       }
     }
     this.#onAvailability(id, true, true);
+  }
+
+  /** A renamed device's state, property topics and availability, republished under its new id. */
+  async #publishCarried(rec: DeviceRecord): Promise<void> {
+    const id = rec.config.id;
+    if (Object.keys(rec.state).length > 0) {
+      await this.publishJson(topics.deviceState(this.base, id), rec.state, { retain: true });
+      if (this.config.api.property_topics)
+        for (const [key, value] of Object.entries(rec.state))
+          if (key !== 'last_seen' && isPropertyTopicName(key))
+            await this.publish(topics.deviceProperty(this.base, id, key), propertyText(value), { retain: true });
+    }
+    await this.publishJson(
+      topics.deviceAvailability(this.base, id),
+      { state: rec.online ? 'online' : 'offline' },
+      { retain: true, qos: 1 },
+    );
   }
 
   #onAvailability(id: string, online: boolean, lastSeenSet = false): void {
@@ -740,4 +776,24 @@ function pick(config: GatewayConfig, key: (typeof RESTART_ONLY)[number]): unknow
   let value: unknown = config;
   for (const part of key.split('.')) value = (value as Record<string, unknown> | undefined)?.[part];
   return value;
+}
+
+/** A property that may have its own topic: not a reserved subtopic, and no MQTT level or wildcard characters. */
+function isPropertyTopicName(key: string): boolean {
+  return !RESERVED_SUBTOPICS.has(key) && !key.includes('/') && !key.includes('+') && !key.includes('#');
+}
+
+function propertyText(value: unknown): string {
+  return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
+}
+
+/** A retained device state as an object, or undefined when there is none or it is not a JSON object. */
+function parseRetainedState(payload: Buffer | undefined): StateValues | undefined {
+  if (!payload) return undefined;
+  try {
+    const value: unknown = JSON.parse(payload.toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as StateValues) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -16,13 +16,20 @@ export interface GatewayMetrics {
   close(): void;
 }
 
+const LOOP_DELAY_RESOLUTION_MS = 20;
+
+/** Node's sampler records the time between its timer's runs, the resolution included: an idle loop shows 20 ms. */
+export function lagSeconds(sampleNs: number): number {
+  return Math.max(0, sampleNs / 1e9 - LOOP_DELAY_RESOLUTION_MS / 1e3);
+}
+
 export function createMetrics(): GatewayMetrics {
   const registry = new Registry();
   // zephyr2mqtt_process_*, zephyr2mqtt_nodejs_*. prom-client samples the event-loop delay for its nodejs_eventloop_lag_*
   // with a timer of its own, every 10 ms by default: 100 wake-ups a second of an idle gateway, next to the 20 ms one
   // below. At 100 ms it is 10; zephyr2mqtt_event_loop_lag_seconds keeps the 20 ms resolution.
   collectDefaultMetrics({ register: registry, prefix: 'zephyr2mqtt_', eventLoopMonitoringPrecision: 100 });
-  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   loopDelay.enable();
   new Gauge({
     name: 'zephyr2mqtt_event_loop_lag_seconds',
@@ -30,8 +37,11 @@ export function createMetrics(): GatewayMetrics {
     labelNames: ['quantile'],
     registers: [registry],
     collect() {
-      this.set({ quantile: '0.99' }, loopDelay.percentile(99) / 1e9);
-      this.set({ quantile: 'max' }, loopDelay.max / 1e9);
+      // Scrapes closer together than one sample interval keep the previous figures: an empty histogram reports
+      // nonsense (a p99 above its max of 0).
+      if (loopDelay.count === 0) return;
+      this.set({ quantile: '0.99' }, lagSeconds(loopDelay.percentile(99)));
+      this.set({ quantile: 'max' }, lagSeconds(loopDelay.max));
       loopDelay.reset();
     },
   });

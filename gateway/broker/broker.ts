@@ -233,6 +233,7 @@ export async function startBroker({ config, logger, dataDir }: BrokerDeps): Prom
       interceptors.add(fn);
       return () => interceptors.delete(fn);
     },
+    retained: (topic) => persistence.retainedPayload(topic),
     clientCount: () => aedes.connectedClients,
     addresses: () => listeners.map((l) => l.address),
     async close() {

@@ -237,6 +237,11 @@ export class JournalPersistence extends MemoryPersistence {
 
   // ---- retained -------------------------------------------------------------------------------
 
+  retainedPayload(topic: string): Buffer | undefined {
+    const payload = this.#retained.get(topic)?.payload;
+    return payload && payload.length > 0 ? Buffer.from(payload) : undefined;
+  }
+
   override async storeRetained(packet: StoredPacket): Promise<void> {
     await super.storeRetained(packet);
     const topic = packet.topic ?? '';

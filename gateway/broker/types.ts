@@ -34,6 +34,8 @@ export interface EmbeddedBroker {
   /** In-process subscription (no MQTT client); returns an unsubscribe function. */
   subscribe(filter: string, handler: (msg: BrokerMessage) => void): () => void;
   addInterceptor(fn: PublishInterceptor): () => void;
+  /** The retained message on a topic (from persistence after a restart), or undefined. */
+  retained(topic: string): Buffer | undefined;
   clientCount(): number;
   addresses(): ListenerAddress[];
   close(): Promise<void>;

@@ -5,6 +5,7 @@ export const deviceBaseShape = {
   id: z
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, "-" and "_", starting with a letter or digit')
+    .refine((id) => id !== 'bridge', '"bridge" is reserved for the gateway\'s own topics (<base>/bridge/...)')
     .describe('Stable device id, used in MQTT topics (`<base>/<id>`)'),
   name: z.string().min(1).optional().describe('Human-friendly name shown in bridge/devices and the dashboard'),
   availability_timeout: z

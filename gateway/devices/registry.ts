@@ -70,6 +70,14 @@ export class DeviceRegistry {
     return rec.state;
   }
 
+  /** Seeds a device's state and last_seen from what it last published (its retained state after a restart). */
+  restore(id: string, state: StateValues, lastSeen: Date | null): void {
+    const rec = this.#devices.get(id);
+    if (!rec) return;
+    rec.state = state;
+    rec.lastSeen = lastSeen;
+  }
+
   /** Returns true when the availability actually changed. */
   setOnline(id: string, online: boolean): boolean {
     const rec = this.#devices.get(id);

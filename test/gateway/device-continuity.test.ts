@@ -1,0 +1,120 @@
+// What a device's topics carry across a gateway restart (clean or after a crash), a rename and a removal.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { createTestAdapterModule } from '../helpers/test-adapter.js';
+
+type DeviceEntry = { id: string; last_seen: string | null; availability: string };
+
+describe('device continuity', () => {
+  let dataDir: string;
+  let gw: TestGateway | undefined;
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'z2m-continuity-'));
+  });
+  afterEach(async () => {
+    await gw?.stop();
+    gw = undefined;
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  async function start(devices: Array<Record<string, unknown>>, extra: Record<string, unknown> = {}) {
+    const adapter = createTestAdapterModule();
+    gw = await startTestGateway(
+      { gateway: { data_dir: dataDir }, devices, ...extra },
+      { adapterModules: [adapter.module] },
+    );
+    return { gw, adapter, client: await gw.connect() };
+  }
+
+  const entry = (g: TestGateway, client: MqttClient, id: string) =>
+    g
+      .waitForMessage<DeviceEntry[]>(client, 'zephyr2mqtt/bridge/devices', (list) => list.some((d) => d.id === id))
+      .then((list) => list.find((d) => d.id === id) as DeviceEntry);
+
+  it('after a restart a report merges into the state from before, and last_seen and availability come back', async () => {
+    const first = await start([{ id: 'hall', transport: 'test' }]);
+    const before = await first.gw.expectMessage<Record<string, unknown>>(first.client, 'zephyr2mqtt/hall');
+    first.adapter.current().ctx.telemetry('hall', { v: 2 });
+    const lastSeen = (await before.message).last_seen;
+    await first.gw.stop();
+
+    const second = await start([{ id: 'hall', transport: 'test' }]);
+    // Heard from moments ago: online straight away, with the same last_seen, before the device says anything.
+    expect(await second.gw.waitForMessage(second.client, 'zephyr2mqtt/hall/availability')).toEqual({
+      state: 'online',
+    });
+    expect(await entry(second.gw, second.client, 'hall')).toMatchObject({
+      last_seen: lastSeen,
+      availability: 'online',
+    });
+    const merged = await second.gw.expectMessage<Record<string, unknown>>(
+      second.client,
+      'zephyr2mqtt/hall',
+      (s) => 'w' in s,
+    );
+    second.adapter.current().ctx.telemetry('hall', { w: 1 });
+    expect(await merged.message).toMatchObject({ v: 2, w: 1 });
+  });
+
+  it('corrects the "online" a crashed run left retained, from the last_seen of the retained state', async () => {
+    // What a crash leaves behind: retained state and availability nobody cleaned up.
+    const crashed = await start([]);
+    await crashed.client.publishAsync('zephyr2mqtt/hall/availability', '{"state":"online"}', { retain: true, qos: 1 });
+    const stale = { t: 1, last_seen: '2026-01-01T00:00:00.000Z' };
+    await crashed.client.publishAsync('zephyr2mqtt/hall', JSON.stringify(stale), { retain: true, qos: 1 });
+    await crashed.gw.stop();
+
+    const next = await start([{ id: 'hall', transport: 'test', availability_timeout: 60 }]);
+    expect(await next.gw.waitForMessage(next.client, 'zephyr2mqtt/hall/availability')).toEqual({ state: 'offline' });
+    expect(await entry(next.gw, next.client, 'hall')).toMatchObject({
+      last_seen: stale.last_seen,
+      availability: 'offline',
+    });
+    expect(await next.gw.waitForMessage(next.client, 'zephyr2mqtt/hall')).toEqual(stale);
+  });
+
+  it('a renamed device keeps its offline availability and property topics; removal clears them', async () => {
+    const { gw, adapter, client } = await start([{ id: 'door', transport: 'test' }], {
+      api: { property_topics: true },
+    });
+    const reported = await gw.expectMessage(client, 'zephyr2mqtt/door/contact');
+    adapter.current().ctx.telemetry('door', { contact: true });
+    expect(await reported.message).toBe(true);
+    const offline = await gw.expectMessage(client, 'zephyr2mqtt/door/availability', (a) => {
+      return (a as { state: string }).state === 'offline';
+    });
+    adapter.current().ctx.availability('door', false);
+    await offline.message;
+
+    expect(await gw.request(client, 'device/rename', { from: 'door', to: 'front-door' })).toMatchObject({
+      status: 'ok',
+    });
+    const late = await gw.connect();
+    expect(await gw.waitForMessage(late, 'zephyr2mqtt/front-door/availability')).toEqual({ state: 'offline' });
+    expect(await gw.waitForMessage(late, 'zephyr2mqtt/front-door/contact')).toBe(true);
+
+    expect(await gw.request(client, 'device/remove', { id: 'front-door' })).toMatchObject({ status: 'ok' });
+    // Nothing of the old ids stays retained: a new subscriber to both gets nothing before the
+    // retained marker it subscribes to next.
+    const after = await gw.connect();
+    const retained: string[] = [];
+    after.on('message', (topic, payload) => {
+      if (payload.length > 0 && topic !== 'marker') retained.push(topic);
+    });
+    await after.subscribeAsync(['zephyr2mqtt/door/#', 'zephyr2mqtt/front-door/#']);
+    await after.publishAsync('marker', 'x', { qos: 1, retain: true });
+    await gw.waitForMessage(after, 'marker'); // retained messages arrive in subscribe order
+    expect(retained).toEqual([]);
+  });
+
+  it('refuses the id "bridge", which would take over the gateway\'s own topics', async () => {
+    const { gw, client } = await start([]);
+    const res = await gw.request(client, 'device/add', { id: 'bridge', transport: 'test' });
+    expect(res.status).toBe('error');
+    expect(res.error).toMatch(/devices\[0\]\.id: "bridge" is reserved/);
+  });
+});
