@@ -82,6 +82,28 @@ describe('bridge requests', () => {
     expect(events.filter((e) => e.type === 'device_seen_unknown').map((e) => e.data.address)).toEqual(['new-1']);
   });
 
+  it('permit_join takes the time Z2M-style ({"value": true, "time": 60}), true alone opens for 254 s', async () => {
+    const { gw, client } = await start();
+    const cases: Array<[Record<string, unknown>, { value: boolean; time: number }]> = [
+      [
+        { value: true, time: 60 },
+        { value: true, time: 60 },
+      ],
+      [{ value: true }, { value: true, time: 254 }],
+      [{ time: 30 }, { value: true, time: 30 }],
+      [
+        { value: 45, time: 10 },
+        { value: true, time: 45 },
+      ],
+      [
+        { value: false, time: 60 },
+        { value: false, time: 0 },
+      ],
+    ];
+    for (const [request, expected] of cases)
+      expect((await gw.request(client, 'permit_join', request)).data).toEqual(expected);
+  });
+
   it('info carries version, config summary and adapter status', async () => {
     const { gw, client } = await start();
     const res = await gw.request(client, 'info');
