@@ -19,7 +19,7 @@ export const topics = {
 } as const;
 
 /** Property names that would collide with the API's own subtopics, so they never get a property topic. */
-export const RESERVED_SUBTOPICS = new Set(['availability', 'set', 'get', 'log', 'bridge']);
+export const RESERVED_SUBTOPICS = new Set(['availability', 'set', 'get', 'log', 'bridge', 'response', 'nus', 'lwm2m']);
 
 /** `<base>/<device>`: merged state (retained). Values are whatever the device reported. */
 export const deviceStatePayload = z.looseObject({

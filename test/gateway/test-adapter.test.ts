@@ -137,10 +137,13 @@ describe('core with the test adapter', () => {
     client.on('message', (t, p) => seen.set(t, p.toString()));
     await client.subscribeAsync('zephyr2mqtt/dev1/+');
     const meta = await gw.expectMessage(client, 'zephyr2mqtt/dev1/meta');
-    adapter.current().ctx.telemetry('dev1', { temperature: 22.25, availability: 'bogus', meta: { a: 1 } });
+    adapter
+      .current()
+      .ctx.telemetry('dev1', { temperature: 22.25, availability: 'bogus', response: 'x', meta: { a: 1 } });
     expect(await meta.message).toEqual({ a: 1 });
     expect(seen.get('zephyr2mqtt/dev1/temperature')).toBe('22.25');
     expect(seen.get('zephyr2mqtt/dev1/availability')).toBe('{"state":"online"}');
+    expect(seen.has('zephyr2mqtt/dev1/response')).toBe(false); // the CoAP adapter's answers to /set and /get
   });
 
   it('forwards transport requests to the device adapter', async () => {
