@@ -343,9 +343,9 @@ export class Gateway {
         for (const key of propertiesBefore.get(id) ?? [])
           if (isPropertyTopicName(key))
             await this.publish(topics.deviceProperty(this.base, id, key), '', { retain: true });
-      this.event('device_left', { id });
+      if (id !== renamed?.from) this.event('device_left', { id });
     }
-    for (const id of diff.added) this.event('device_joined', { id });
+    for (const id of diff.added) if (id !== renamed?.to) this.event('device_joined', { id });
     const carried = renamed ? this.devices.get(renamed.to) : undefined;
     if (carried) await this.#publishCarried(carried);
     for (const module of this.modules) {

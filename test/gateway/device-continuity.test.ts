@@ -77,7 +77,7 @@ describe('device continuity', () => {
     expect(await next.gw.waitForMessage(next.client, 'zephyr2mqtt/hall')).toEqual(stale);
   });
 
-  it('a renamed device keeps its offline availability and property topics; removal clears them', async () => {
+  it('a rename keeps offline availability and property topics, as one event; removal clears them', async () => {
     const { gw, adapter, client } = await start([{ id: 'door', transport: 'test' }], {
       api: { property_topics: true },
     });
@@ -90,6 +90,11 @@ describe('device continuity', () => {
     adapter.current().ctx.availability('door', false);
     await offline.message;
 
+    const events: string[] = [];
+    client.on('message', (topic, payload) => {
+      if (topic === 'zephyr2mqtt/bridge/event') events.push((JSON.parse(payload.toString()) as { type: string }).type);
+    });
+    await client.subscribeAsync('zephyr2mqtt/bridge/event');
     expect(await gw.request(client, 'device/rename', { from: 'door', to: 'front-door' })).toMatchObject({
       status: 'ok',
     });
@@ -98,6 +103,8 @@ describe('device continuity', () => {
     expect(await gw.waitForMessage(late, 'zephyr2mqtt/front-door/contact')).toBe(true);
 
     expect(await gw.request(client, 'device/remove', { id: 'front-door' })).toMatchObject({ status: 'ok' });
+    // A rename is one event, not a device leaving and another joining (events go out before the response).
+    expect(events.filter((e) => e.startsWith('device_'))).toEqual(['device_renamed', 'device_left']);
     // Nothing of the old ids stays retained: a new subscriber to both gets nothing before the
     // retained marker it subscribes to next.
     const after = await gw.connect();
