@@ -454,8 +454,14 @@ export class Gateway {
     await this.publishJson(topics.bridgeInfo(this.base), this.info(), { retain: true });
   }
 
+  /** Every adapter the gateway has, a disabled one as `stopped` (so an app can tell it from a missing one). */
   adapterStatuses(): BridgeInfoPayload['adapters'] {
-    return Object.fromEntries([...this.#hosts].map(([kind, host]) => [kind, host.status()]));
+    return Object.fromEntries(
+      this.modules.map((module) => [
+        module.kind,
+        this.#hosts.get(module.kind)?.status() ?? { state: 'stopped' as const, reason: 'disabled in the config' },
+      ]),
+    );
   }
 
   /** The upstream bridge's status (for bridge/info, /readyz and the dashboard), or undefined when off. */

@@ -26,7 +26,7 @@ describe('config reload', () => {
     expect((await gw.request(client, 'config/reload')).status).toBe('ok');
     expect(adapter.instances[0]?.stopped).toBe(true);
     let info = (await gw.request(client, 'info')).data as Info;
-    expect(info.adapters.test).toBeUndefined();
+    expect(info.adapters.test).toEqual({ state: 'stopped', reason: 'disabled in the config' });
     expect(info.config.adapters_enabled).not.toContain('test');
     const err = await gw.expectMessage<{ error: string }>(client, 'zephyr2mqtt/dev1/set/error');
     await client.publishAsync('zephyr2mqtt/dev1/set', '{"on":true}');
