@@ -18,7 +18,7 @@ import {
 } from './api/topics.js';
 import { startBroker } from './broker/broker.js';
 import type { EmbeddedBroker, PublishOptions } from './broker/types.js';
-import { ConfigEditError, parseForEdit } from './config/edit.js';
+import { ConfigEditError, editedText, parseForEdit } from './config/edit.js';
 import { ConfigError } from './config/errors.js';
 import { parseConfigText, readConfigText } from './config/load.js';
 import { buildConfigSchema, configSchema, type DeviceConfig, type GatewayConfig } from './config/schema.js';
@@ -284,7 +284,7 @@ export class Gateway {
         if (err instanceof ConfigEditError) throw new RequestError(err.message);
         throw err;
       }
-      const text = doc.toString();
+      const text = editedText(doc);
       let next: GatewayConfig;
       try {
         next = this.parseConfig(text, file);

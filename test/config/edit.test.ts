@@ -1,0 +1,170 @@
+// Onboarding edits of the config file (bridge/request/device/add|remove|rename): docs/mqtt-api.md promises
+// that comments, key order and formatting outside the edited entry stay as written, byte for byte.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { Document } from 'yaml';
+import {
+  addDevice,
+  ConfigEditError,
+  editedText,
+  parseForEdit,
+  removeDevice,
+  renameDevice,
+} from '../../gateway/config/edit.js';
+
+const example = readFileSync(new URL('../../config/gateway.example.yaml', import.meta.url), 'utf8');
+
+type Edit = (doc: Document) => void;
+
+function edit(text: string, ...edits: Edit[]): string {
+  const doc = parseForEdit(text);
+  for (const e of edits) e(doc);
+  return editedText(doc);
+}
+
+function add(entry: Record<string, unknown>): Edit {
+  return (doc) => addDevice(doc, entry);
+}
+function remove(id: string): Edit {
+  return (doc) => removeDevice(doc, id);
+}
+function rename(id: string, change: { to?: string; name?: string }): Edit {
+  return (doc) => renameDevice(doc, id, change);
+}
+
+const listed = `version: 1
+devices:
+  # Serial sensor on the bench
+  - { id: uart-sensor, transport: serial, match: { usb: { vid: 0x2fe3, pid: 0x0001 } }, framing: ndjson }
+  - id: door
+    transport: coap # via the border router
+    address: "fe80::1"
+  # - id: spare
+  #   transport: ble
+
+# end of file
+`;
+
+describe('config edits', () => {
+  it('adds, renames and removes a device in the example config leaving every other byte alone', () => {
+    const at = example.indexOf('devices: []\n');
+    expect(at).toBeGreaterThan(0);
+    const before = example.slice(0, at);
+    const after = example.slice(at + 'devices: []\n'.length);
+
+    const added = edit(example, add({ id: 'kitchen', transport: 'ble', match: { name: 'ESP peripheral' } }));
+    expect(added).toBe(
+      `${before}devices:\n  - id: kitchen\n    transport: ble\n    match:\n      name: ESP peripheral\n${after}`,
+    );
+    const renamed = edit(added, rename('kitchen', { to: 'kitchen-env', name: 'Kitchen: west' }));
+    expect(renamed).toBe(
+      `${before}devices:\n  - id: kitchen-env\n    transport: ble\n    match:\n      name: ESP peripheral\n    name: "Kitchen: west"\n${after}`,
+    );
+    expect(edit(renamed, remove('kitchen-env'))).toBe(example);
+    // The same edits on one parsed document.
+    expect(edit(example, add({ id: 'a', transport: 'ble' }), rename('a', { to: 'b' }), remove('b'))).toBe(example);
+  });
+
+  it('keeps long flow mappings, hex numbers and comments between entries in a block list', () => {
+    const added = edit(listed, add({ id: 'kitchen', transport: 'ble' }));
+    expect(added).toBe(listed.replace('  # - id: spare', '  - id: kitchen\n    transport: ble\n  # - id: spare'));
+    expect(edit(added, remove('kitchen'))).toBe(listed);
+
+    expect(edit(listed, remove('door'))).toBe(
+      listed.replace('  - id: door\n    transport: coap # via the border router\n    address: "fe80::1"\n', ''),
+    );
+    expect(edit(listed, remove('uart-sensor'))).toBe(listed.replace(/ {2}- \{ id: uart-sensor.*\n/, ''));
+    expect(edit(listed, rename('uart-sensor', { to: 'uart-1', name: 'Bench, left' }))).toBe(
+      listed.replace(
+        '{ id: uart-sensor, transport: serial, match: { usb: { vid: 0x2fe3, pid: 0x0001 } }, framing: ndjson }',
+        '{ id: uart-1, transport: serial, match: { usb: { vid: 0x2fe3, pid: 0x0001 } }, framing: ndjson, name: "Bench, left" }',
+      ),
+    );
+    expect(edit(listed, rename('door', { name: 'Front door' }))).toBe(
+      listed.replace('    address: "fe80::1"\n', '    address: "fe80::1"\n    name: Front door\n'),
+    );
+    const named =
+      'devices:\n  - id: a\n    name: Old # shown on the dashboard\n    transport: ble\n  - id: b\n    name:\n';
+    expect(edit(named, rename('a', { name: 'New' }), rename('b', { name: 'B' }))).toBe(
+      'devices:\n  - id: a\n    name: New # shown on the dashboard\n    transport: ble\n  - id: b\n    name: B\n',
+    );
+  });
+
+  it('keeps the comments under a `devices:` that holds only commented-out examples', () => {
+    const text = 'version: 1\ndevices:\n  # - { id: a, transport: ble }\n  # - { id: b, transport: coap }\n# end\n';
+    const added = edit(text, add({ id: 'c', transport: 'ble' }));
+    expect(added).toBe(
+      'version: 1\ndevices:\n  - id: c\n    transport: ble\n  # - { id: a, transport: ble }\n  # - { id: b, transport: coap }\n# end\n',
+    );
+    // With no entries left the list is written as `[]`; the comments stay.
+    expect(edit(added, remove('c'))).toBe(text.replace('devices:', 'devices: []'));
+    expect(edit('devices: # none yet\n', add({ id: 'c', transport: 'ble' }))).toBe(
+      'devices: # none yet\n  - id: c\n    transport: ble\n',
+    );
+  });
+
+  it('edits flow sequences in place', () => {
+    const empty = 'version: 1\ndevices: [] # onboarded below\nhttp: { port: 8080 }\n';
+    const added = edit(empty, add({ id: 'a', transport: 'ble' }));
+    expect(added).toBe('version: 1\ndevices: # onboarded below\n  - id: a\n    transport: ble\nhttp: { port: 8080 }\n');
+    expect(edit(added, remove('a'))).toBe(empty);
+
+    const flow = 'devices: [ { id: a, transport: ble }, { id: b, transport: coap } ] # two\n';
+    const three = edit(flow, add({ id: 'c', transport: 'serial', match: { usb: { vid: 12259 } } }));
+    expect(three).toBe(
+      'devices: [ { id: a, transport: ble }, { id: b, transport: coap }, { id: c, transport: serial, match: { usb: { vid: 12259 } } } ] # two\n',
+    );
+    expect(edit(three, remove('c'))).toBe(flow);
+    expect(edit(flow, remove('a'))).toBe('devices: [ { id: b, transport: coap } ] # two\n');
+    expect(edit(flow, remove('a'), remove('b'))).toBe('devices: [] # two\n');
+    expect(edit(flow, rename('b', { to: 'b2', name: 'x, y' }))).toBe(
+      'devices: [ { id: a, transport: ble }, { id: b2, transport: coap, name: "x, y" } ] # two\n',
+    );
+    // Too long for one flow line in the `yaml` renderer: JSON, which is YAML too.
+    const long = { id: 'd', transport: 'ble', name: 'n'.repeat(90) };
+    expect(edit(flow, add(long))).toContain(`, ${JSON.stringify(long)} ]`);
+  });
+
+  it('appends a devices list to a file without one', () => {
+    const entry = { id: 'a', transport: 'ble' };
+    expect(edit('# site\nversion: 1 # format\n', add(entry))).toBe(
+      '# site\nversion: 1 # format\ndevices:\n  - id: a\n    transport: ble\n',
+    );
+    expect(edit('version: 1', add(entry))).toBe('version: 1\ndevices:\n  - id: a\n    transport: ble\n');
+    expect(edit('', add(entry))).toBe('devices:\n  - id: a\n    transport: ble\n');
+    expect(edit('# only a comment\n', add(entry))).toBe('# only a comment\ndevices:\n  - id: a\n    transport: ble\n');
+  });
+
+  it('keeps CRLF line ends', () => {
+    const crlf = listed.replaceAll('\n', '\r\n');
+    const added = edit(crlf, add({ id: 'kitchen', transport: 'ble', notes: 'line 1\nline 2' }));
+    expect(added.replaceAll('\r\n', '')).not.toContain('\n');
+    expect(added).toContain(
+      '  - id: kitchen\r\n    transport: ble\r\n    notes: |-\r\n      line 1\r\n      line 2\r\n',
+    );
+    const renamed = edit(added, rename('kitchen', { name: 'Kitchen' }));
+    expect(renamed.replaceAll('\r\n', '')).not.toContain('\n');
+    expect(edit(renamed, remove('kitchen'))).toBe(crlf);
+    expect(edit('version: 1\r\ndevices: []\r\n', add({ id: 'a', transport: 'ble' }), remove('a'))).toBe(
+      'version: 1\r\ndevices: []\r\n',
+    );
+  });
+
+  it('rejects what it cannot do and never leaves a broken file', () => {
+    const doc = parseForEdit(listed);
+    expect(() => addDevice(doc, { id: 'door', transport: 'ble' })).toThrow('device "door" already exists');
+    expect(() => removeDevice(doc, 'ghost')).toThrow('unknown device "ghost"');
+    expect(() => renameDevice(doc, 'ghost', { to: 'x' })).toThrow('unknown device "ghost"');
+    expect(() => renameDevice(doc, 'door', { to: 'uart-sensor' })).toThrow('device "uart-sensor" already exists');
+    expect(editedText(doc)).toBe(listed);
+    expect(() => parseForEdit('a: [')).toThrow(ConfigEditError);
+    expect(() => parseForEdit('- a\n')).toThrow('the config file is not a mapping');
+    expect(() => edit('devices: 5\n', add({ id: 'a', transport: 'ble' }))).toThrow(
+      '"devices" in the config file is not a list',
+    );
+    // Appending `devices:` after a flow mapping would not parse: the splice is checked before it is kept.
+    const flowRoot = parseForEdit('{ version: 1 }\n');
+    expect(() => addDevice(flowRoot, { id: 'a', transport: 'ble' })).toThrow(ConfigEditError);
+    expect(editedText(flowRoot)).toBe('{ version: 1 }\n');
+  });
+});
