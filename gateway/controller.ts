@@ -633,10 +633,23 @@ export class Gateway {
   }
 
   #onTelemetry(id: string, values: StateValues): void {
+    const before = this.devices.get(id);
+    const [stateBefore, lastSeenBefore] = [before?.state ?? {}, before?.lastSeen ?? null];
     // mergeState also stamps last_seen, so availability below need not touch the record again.
     const state = this.devices.mergeState(id, values, new Date());
     if (!state) return;
-    void this.publishJson(topics.deviceState(this.base, id), state, { retain: true });
+    let text: string;
+    try {
+      text = JSON.stringify(state);
+    } catch (err) {
+      // Values nested deeper than the stack allows (the adapters limit nesting; this is the last line): keep the
+      // state as it was, or every later report of this device would fail the same way.
+      this.devices.restore(id, stateBefore, lastSeenBefore);
+      this.metrics.decodeErrors.inc({ adapter: before?.config.transport ?? 'unknown', reason: 'unserializable' });
+      this.#rateLog.warn(`unserializable:${id}`, { id, err }, 'device values cannot be written as JSON, dropped');
+      return;
+    }
+    void this.publish(topics.deviceState(this.base, id), text, { retain: true });
     if (this.#homeAssistant) void this.#homeAssistant.deviceUpdated(this.#discoveryDevice(id));
     if (this.config.api.property_topics) {
       for (const [key, value] of Object.entries(values)) {

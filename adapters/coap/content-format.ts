@@ -162,7 +162,13 @@ function decodeText(bytes: Buffer, property: string | undefined): PayloadResult 
 function scalarFromText(text: string): unknown {
   if (text === 'true') return true;
   if (text === 'false') return false;
-  if (text !== '' && /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) return Number(text);
+  if (text !== '' && /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) {
+    const number = Number(text);
+    // A serial number with leading zeros, more digits than a double holds, or 1e999 stays text: as a number it
+    // would change (0012 -> 12, 12345678901234567890 -> 12345678901234567000, 1e999 -> null).
+    if (Number.isFinite(number) && !/^-?0\d/.test(text) && !(/^-?\d+$/.test(text) && !Number.isSafeInteger(number)))
+      return number;
+  }
   return text;
 }
 
@@ -173,8 +179,18 @@ function decodeJson(bytes: Buffer, property: string | undefined): PayloadResult 
   } catch (error) {
     return bad(`JSON payload does not parse: ${(error as Error).message}`);
   }
+  // JSON.parse takes nesting that JSON.stringify then cannot write back (stack overflow), so limit it as for CBOR.
+  if (nestsDeeperThan(parsed, MAX_DEPTH)) return bad(`JSON payload nests deeper than ${MAX_DEPTH} levels`);
   if (property) return { ok: true, values: { [property]: parsed } };
   return checkObject(parsed);
+}
+
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (limit === 0) return true;
+  for (const child of Array.isArray(value) ? value : Object.values(value))
+    if (nestsDeeperThan(child, limit - 1)) return true;
+  return false;
 }
 
 function decodeCbor(bytes: Buffer, property: string | undefined): PayloadResult {

@@ -131,6 +131,24 @@ describe('core with the test adapter', () => {
     expect(await got.message).toMatchObject({ level: 7, other: null });
   });
 
+  it('drops values too deeply nested to write as JSON, keeping the state as it was', async () => {
+    const { gw, adapter, client } = await start();
+    const ctx = adapter.current().ctx;
+    const first = await gw.expectMessage<State>(client, 'zephyr2mqtt/dev1', (m) => m.temperature === 21.5);
+    ctx.telemetry('dev1', { temperature: 21.5 });
+    await first.message;
+    let deep: unknown = 1;
+    for (let level = 0; level < 100_000; level++) deep = [deep];
+    expect(() => ctx.telemetry('dev1', { deep })).not.toThrow();
+    const next = await gw.expectMessage<State>(client, 'zephyr2mqtt/dev1', (m) => m.humidity === 40);
+    ctx.telemetry('dev1', { humidity: 40 });
+    const state = await next.message;
+    expect(state).toMatchObject({ temperature: 21.5, humidity: 40 });
+    expect(state).not.toHaveProperty('deep');
+    const metrics = await (await fetch(`${gw.httpUrl}/metrics`)).text();
+    expect(metrics).toContain('zephyr2mqtt_decode_errors_total{adapter="test",reason="unserializable"} 1');
+  });
+
   it('publishes per-property topics when api.property_topics is on, skipping reserved names', async () => {
     const { gw, adapter, client } = await start({ api: { property_topics: true } });
     const seen = new Map<string, string>();

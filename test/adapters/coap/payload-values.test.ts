@@ -1,0 +1,54 @@
+// What a device's payload turns into: nesting limits that keep its state writable, and text values that would
+// change as numbers stay text.
+import { afterEach, describe, expect, it } from 'vitest';
+import { decodeStatePayload } from '../../../adapters/coap/content-format.js';
+import { type CoapHarness, startCoapHarness } from './harness.js';
+
+let h: CoapHarness | undefined;
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+});
+
+const nested = (levels: number): string => `${'['.repeat(levels)}1${']'.repeat(levels)}`;
+
+describe('CoAP payload values', () => {
+  it('refuses JSON nested deeper than 16 levels, however deep, and keeps 16', () => {
+    expect(decodeStatePayload(50, Buffer.from(`{"a":${nested(15)}}`))).toMatchObject({ ok: true });
+    for (const levels of [16, 100, 30_000]) {
+      const result = decodeStatePayload(50, Buffer.from(`{"a":${nested(levels)}}`));
+      expect(result).toEqual({ ok: false, code: '4.00', error: 'JSON payload nests deeper than 16 levels' });
+    }
+    expect(decodeStatePayload(50, Buffer.from(nested(30_000)), 'deep')).toMatchObject({ ok: false, code: '4.00' });
+  });
+
+  it('keeps text values as text when a number would change them', () => {
+    const values = (text: string) => {
+      const result = decodeStatePayload(0, Buffer.from(text));
+      if (!result.ok) throw new Error(result.error);
+      return result.values;
+    };
+    expect(values('serial=0012345678901234567890&big=1e999&id=12345678901234567890')).toEqual({
+      serial: '0012345678901234567890',
+      big: '1e999',
+      id: '12345678901234567890',
+    });
+    expect(values('t=21.5&n=-3&z=0&f=0.25&e=1e3&max=9007199254740991')).toEqual({
+      t: 21.5,
+      n: -3,
+      z: 0,
+      f: 0.25,
+      e: 1000,
+      max: 9007199254740991,
+    });
+  });
+
+  it('answers 4.00 to a too deeply nested state, and the device goes on reporting', async () => {
+    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const deep = await h.send('PUT', '/ps/dev1', `{"a":${nested(40)}}`, { contentFormat: 50 });
+    expect(deep.code).toBe('4.00');
+    const state = h.gw.waitForMessage<Record<string, unknown>>(h.mqtt, 'zephyr2mqtt/dev1', (m) => m.after === 1);
+    expect((await h.send('PUT', '/ps/dev1', '{"after":1}', { contentFormat: 50 })).code).toBe('2.04');
+    expect(await state).not.toHaveProperty('a');
+  });
+});
