@@ -88,7 +88,7 @@ export class DeviceClient {
       const res = await this.endpoint.request({
         peer: this.peer,
         method,
-        path: splitPath(path),
+        ...splitTarget(path),
         payload,
         contentFormat,
         timeoutMs: this.options.requestTimeoutMs,
@@ -135,7 +135,7 @@ export class DeviceClient {
     };
     this.endpoint
       .observe(
-        { peer: this.peer, method: 'GET', path: splitPath(resource.path), timeoutMs: this.options.requestTimeoutMs },
+        { peer: this.peer, method: 'GET', ...splitTarget(resource.path), timeoutMs: this.options.requestTimeoutMs },
         (res) => {
           touch();
           this.publishValues(property, res);
@@ -210,8 +210,15 @@ export class DeviceClient {
   }
 }
 
-function splitPath(path: string): string[] {
-  return path.split('/').filter((s) => s !== '');
+/** "/sensors/temp?unit=C&x" -> Uri-Path ["sensors", "temp"] and Uri-Query ["unit=C", "x"] (RFC 7252 §6.4). */
+export function splitTarget(target: string): { path: string[]; query: string[] } {
+  const mark = target.indexOf('?');
+  const path = mark < 0 ? target : target.slice(0, mark);
+  const query = mark < 0 ? '' : target.slice(mark + 1);
+  return {
+    path: path.split('/').filter((s) => s !== ''),
+    query: query.split('&').filter((s) => s !== ''),
+  };
 }
 
 function describe(res: CoapClientResponse): Record<string, unknown> {

@@ -34,6 +34,7 @@ describe('gateway-initiated CoAP (device runs a CoAP server)', () => {
             led: { path: '/led', method: 'PUT', format: 'text' },
             core1: { path: '/core1' },
             polled: { path: '/led', poll: 0.2 },
+            unit: { path: '/query?unit=C' },
           },
         },
       ],
@@ -82,6 +83,12 @@ describe('gateway-initiated CoAP (device runs a CoAP server)', () => {
 
     const raw = await h.gw.request(h.mqtt, 'device/coap', { device: 'node1', method: 'GET', path: '/led' });
     expect(raw).toMatchObject({ status: 'ok', data: { code: '2.05', payload: 'on' } });
+    // A query in a path goes out as Uri-Query options, not inside the last Uri-Path segment.
+    const query = await h.gw.request(h.mqtt, 'device/coap', { device: 'node1', method: 'GET', path: '/query?a=1&b' });
+    expect(query).toMatchObject({ status: 'ok', data: { code: '2.05', payload: 'a=1&b' } });
+    const mapped = h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/node1', (m) => m.unit === 'unit=C');
+    await h.mqtt.publishAsync('zephyr2mqtt/node1/get', JSON.stringify({ unit: '' }));
+    await mapped;
   });
 
   it('observe: ["/obs"] (the shorthand of the README and issue) observes the path as property "obs"', async () => {

@@ -47,6 +47,8 @@ export class ZephyrCoapServerSim {
         return { code: '2.04' };
       },
       core1: () => ({ code: '2.05', contentFormat: 0, payload: Buffer.from('Just a test\n\0') }),
+      // The sample's /query prints the request's Uri-Query options.
+      query: (req) => ({ code: '2.05', contentFormat: 0, payload: req.query.join('&') }),
       led: (req) => {
         if (req.method === 'PUT') this.led = req.payload.toString();
         return req.method === 'PUT' ? { code: '2.04' } : { code: '2.05', contentFormat: 0, payload: this.led };
