@@ -4,11 +4,13 @@ import { z } from 'zod';
 export interface DescribedIssue {
   path: string[];
   message: string;
-  hint?: string | undefined;
+  hint: string;
 }
 
 export function describeIssues(issue: z.core.$ZodIssue, schema: z.ZodType): DescribedIssue[] {
   const path = issue.path.map(String);
+  const found = schemasAt(schema, path);
+  const fallback = describedAt(found) ?? `see \`${path[0] ?? 'the file'}\` in docs/config.md`;
   switch (issue.code) {
     case 'unrecognized_keys': {
       const known = keysAt(schema, path, issue.input);
@@ -19,13 +21,24 @@ export function describeIssues(issue: z.core.$ZodIssue, schema: z.ZodType): Desc
       }));
     }
     case 'invalid_type': {
-      if (issue.input === undefined)
-        return [
-          { path, message: `missing required key (expected ${issue.expected})`, hint: describedAt(schema, path) },
-        ];
-      return [
-        { path, message: `expected ${issue.expected}, got ${show(issue.input)}`, hint: describedAt(schema, path) },
-      ];
+      const type = TYPES[issue.expected];
+      if (issue.input === undefined) {
+        const described = describedAt(found);
+        const hint = `add ${example(path, found, type?.sample)}${described ? ` (${described})` : ''}`;
+        return [{ path, message: `missing required key (expected ${issue.expected})`, hint }];
+      }
+      const hint = type ? `write ${type.form}, e.g. ${example(path, found, type.sample)}` : fallback;
+      return [{ path, message: `expected ${issue.expected}, got ${show(issue.input)}`, hint }];
+    }
+    case 'too_small':
+    case 'too_big':
+      return [{ path, message: issue.message, hint: sizeHint(issue, found) }];
+    case 'invalid_format': {
+      // The schema's message says what the value should look like, e.g. 'a MAC address like AA:BB:CC:DD:EE:FF'.
+      const fixed = typeof issue.input === 'string' ? fixedFormat(issue.input, found) : undefined;
+      const hint = fixed ? `did you mean "${fixed}"?` : defaultText(found) ? `e.g. ${example(path, found)}` : fallback;
+      const message = issue.format === 'regex' ? `expected ${issue.message}, got ${show(issue.input)}` : issue.message;
+      return [{ path, message, hint }];
     }
     case 'invalid_value': {
       const options = issue.values.map((v) => JSON.stringify(v));
@@ -35,7 +48,7 @@ export function describeIssues(issue: z.core.$ZodIssue, schema: z.ZodType): Desc
         options.length === 1
           ? `expected ${options[0]}, got ${got}`
           : `expected one of ${options.join(', ')}, got ${got}`;
-      return [{ path, message, hint: close }];
+      return [{ path, message, hint: close ?? `e.g. ${example(path, found, options[0])}` }];
     }
     case 'invalid_union': {
       if (issue.discriminator) {
@@ -57,13 +70,121 @@ export function describeIssues(issue: z.core.$ZodIssue, schema: z.ZodType): Desc
           },
         ];
       }
-      return [{ path, message: issue.message }];
+      return describeUnion(issue, schema, found);
     }
-    case 'custom':
-      return [{ path, message: issue.message }];
+    case 'not_multiple_of':
+      return [{ path, message: issue.message, hint: `use a multiple of ${issue.divisor}` }];
+    case 'custom': {
+      const hint = (issue.params as { hint?: string } | undefined)?.hint;
+      return [{ path, message: issue.message, hint: hint ?? fallback }];
+    }
     default:
-      return [{ path, message: issue.message, hint: describedAt(schema, path) }];
+      return [{ path, message: issue.message, hint: fallback }];
   }
+}
+
+/** How to write a value of each type zod expects, and a sample of it. */
+const TYPES: Record<string, { form: string; sample: string }> = {
+  number: { form: 'a number without quotes', sample: '1' },
+  int: { form: 'a whole number without quotes', sample: '1' },
+  boolean: { form: 'true or false without quotes', sample: 'true' },
+  string: { form: 'text, quoted if it could be read as a number or true/false', sample: '"..."' },
+  array: { form: 'a list: one `- item` line per entry, or [] for none', sample: '[]' },
+  object: { form: 'a mapping: indented `name: value` lines', sample: '{}' },
+};
+
+/** A union not told apart by a key: the branch that got past the type, else what the branches take. */
+function describeUnion(issue: z.core.$ZodIssueInvalidUnion, schema: z.ZodType, found: z.ZodType[]): DescribedIssue[] {
+  const path = issue.path.map(String);
+  const shallow = (i: z.core.$ZodIssue) => i.code === 'invalid_type' || i.code === 'invalid_value';
+  const closest = issue.errors.find((branch) => branch.length > 0 && !branch.some(shallow));
+  if (closest) return closest.flatMap((i) => describeIssues({ ...i, path: [...issue.path, ...i.path] }, schema));
+  const expected: string[] = [];
+  for (const [first] of issue.errors) {
+    if (first?.code === 'invalid_value') expected.push(...first.values.map((v) => JSON.stringify(v)));
+    if (first?.code === 'invalid_type') expected.push(first.expected);
+  }
+  const message = `expected one of ${expected.join(', ')}, got ${show(issue.input)}`;
+  return [{ path, message, hint: `e.g. ${example(path, found, expected[0])}` }];
+}
+
+/** A fix for a number out of range, or a string or list of the wrong length. */
+function sizeHint(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig, found: z.ZodType[]): string {
+  const optional = found.some((s) => s.safeParse(undefined).success);
+  const leaveOut = optional ? ', or leave the key out' : '';
+  const small = issue.code === 'too_small';
+  const limit = Number(small ? issue.minimum : issue.maximum);
+  if (issue.origin === 'string') {
+    if (small && limit === 1) return `write a non-empty value${leaveOut}`;
+    return `use ${small ? 'at least' : 'at most'} ${limit} characters${leaveOut}`;
+  }
+  if (issue.origin === 'array' || issue.origin === 'set') {
+    const entries = `${limit} ${limit === 1 ? 'entry' : 'entries'}`;
+    return `list ${small ? 'at least' : 'at most'} ${entries}${leaveOut}`;
+  }
+  return `use a value ${numberRange(found, issue)}`;
+}
+
+interface Bound {
+  value: number;
+  inclusive: boolean;
+}
+
+/** "between 0 and 65535", "of at least 1", "greater than 0": the range the number's checks allow. */
+function numberRange(found: z.ZodType[], issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig): string {
+  const checks = found.map(unwrap).find((s) => s instanceof z.ZodNumber)?._zod.def.checks ?? [];
+  let int = false;
+  let min: Bound | undefined;
+  let max: Bound | undefined;
+  for (const check of checks) {
+    const def = check._zod.def as { check: string; value?: number; inclusive?: boolean; format?: string };
+    if (def.check === 'number_format') int = /int/.test(def.format ?? '');
+    if (def.value === undefined) continue;
+    const bound = { value: def.value, inclusive: def.inclusive ?? true };
+    if (def.check === 'greater_than') min = bound;
+    if (def.check === 'less_than') max = bound;
+  }
+  if (!min && !max) {
+    const limit = Number(issue.code === 'too_small' ? issue.minimum : issue.maximum);
+    const bound = { value: limit, inclusive: issue.inclusive ?? true };
+    if (issue.code === 'too_small') min = bound;
+    else max = bound;
+  }
+  // A whole number above 0 is a whole number of at least 1.
+  if (int && min && !min.inclusive) min = { value: Math.floor(min.value) + 1, inclusive: true };
+  if (int && max && !max.inclusive) max = { value: Math.ceil(max.value) - 1, inclusive: true };
+  if (min?.inclusive && max?.inclusive) return `between ${min.value} and ${max.value}`;
+  const parts = [
+    min && `${min.inclusive ? 'of at least' : 'greater than'} ${min.value}`,
+    max && `${max.inclusive ? 'of at most' : 'less than'} ${max.value}`,
+  ];
+  return parts.filter((p) => p !== undefined).join(' and ');
+}
+
+/** `key: value` (or `- value` in a list) with the key's default, else `value`. */
+function example(path: readonly string[], found: z.ZodType[], value = '...'): string {
+  const key = path.at(-1);
+  const text = defaultText(found) ?? value;
+  return key === undefined || /^\d+$/.test(key) ? `- ${text}` : `${key}: ${text}`;
+}
+
+/** The default of the value at this key, written as YAML, when it is a plain value. */
+function defaultText(found: z.ZodType[]): string | undefined {
+  for (const s of found) {
+    const def = s._zod.def as { type: string; defaultValue?: unknown };
+    if (def.type !== 'default') continue;
+    const value = def.defaultValue;
+    if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+    if (typeof value === 'string') return JSON.stringify(value);
+  }
+  return undefined;
+}
+
+/** A value close to `input` that the schema accepts: "Kitchen Sensor" -> "kitchen-sensor", "obs" -> "/obs". */
+function fixedFormat(input: string, found: z.ZodType[]): string | undefined {
+  const dashed = input.trim().replace(/\s+/g, '-');
+  const candidates = [dashed, dashed.toLowerCase(), `/${input}`];
+  return candidates.find((c) => c !== input && found.some((s) => s.safeParse(c).success));
 }
 
 function show(value: unknown): string {
@@ -74,10 +195,8 @@ function show(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
-function describedAt(schema: z.ZodType, path: readonly string[]): string | undefined {
-  const found = schemasAt(schema, path);
-  const described = found.map((s) => s.description).find((d) => d !== undefined);
-  return described;
+function describedAt(found: z.ZodType[]): string | undefined {
+  return found.map((s) => s.description).find((d) => d !== undefined);
 }
 
 /** Keys the object at `path` may have; below a union only the options whose literals match the input. */

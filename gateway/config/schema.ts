@@ -43,7 +43,10 @@ const aclRuleSchema = z.strictObject({
 
 const userSchema = z.strictObject({
   username: z.string().min(1),
-  password_hash: z.string().regex(/^scrypt\$/, 'a hash made by `zephyr2mqtt passwd USER` (starts with "scrypt$")'),
+  password_hash: z
+    .string()
+    .regex(/^scrypt\$/, 'a hash made by `zephyr2mqtt passwd USER` (starts with "scrypt$")')
+    .describe('Print one with `zephyr2mqtt passwd USER`; never the plain password'),
   acl: z.array(aclRuleSchema).default([{ allow: 'both', topic: '#' }]),
 });
 
@@ -94,21 +97,21 @@ const httpSchema = z
   .prefault({})
   .describe('Health, metrics and dashboard');
 
-const apiSchema = z
-  .strictObject({
-    property_topics: z.boolean().default(false).describe('Also publish `<base>/<device>/<property>` plain values'),
-    availability_timeout: z
-      .number()
-      .int()
-      .positive()
-      .default(600)
-      .describe('Default seconds without traffic before a device is offline'),
-    transport_availability_timeouts: z
-      .record(z.string(), z.number().int().positive())
-      .default({})
-      .describe('Per-transport default seconds to offline, e.g. {ble: 300, coap: 900}; a device key overrides it'),
-  })
-  .prefault({});
+/** The `api` section; `transport_availability_timeouts` takes only the transports there are. */
+function apiSchema(transports: readonly string[]) {
+  const seconds = z.number().int().positive();
+  const perTransport = transports.map((t) => [t, seconds.optional().describe(`Seconds for ${t} devices`)] as const);
+  return z
+    .strictObject({
+      property_topics: z.boolean().default(false).describe('Also publish `<base>/<device>/<property>` plain values'),
+      availability_timeout: seconds.default(600).describe('Default seconds without traffic before a device is offline'),
+      transport_availability_timeouts: z
+        .strictObject(Object.fromEntries(perTransport))
+        .default({})
+        .describe('Per-transport default seconds to offline, e.g. {ble: 300, coap: 900}; a device key overrides it'),
+    })
+    .prefault({});
+}
 
 /** What the schema needs from an adapter module (a subset of AdapterModule, so docs need no adapter code). */
 export interface AdapterSchemas {
@@ -127,17 +130,25 @@ function deviceEntry<S extends z.core.$ZodLooseShape>(schema: z.ZodObject<S>) {
   return schema.extend(deviceBaseShape).strict();
 }
 
+/** Runs even when some entries are invalid (see `when` below), so a duplicate is never hidden by another error. */
 function uniqueDeviceIds(devices: readonly unknown[], ctx: z.RefinementCtx): void {
-  const first = new Map<unknown, number>();
+  const first = new Map<string, number>();
   devices.forEach((d, i) => {
-    const id = (d as { id?: unknown }).id;
+    const id = d && typeof d === 'object' ? (d as { id?: unknown }).id : undefined;
+    if (typeof id !== 'string') return;
     const j = first.get(id);
     if (j === undefined) first.set(id, i);
-    else ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicate device id "${id}" (devices[${j}])` });
+    else
+      ctx.addIssue({
+        code: 'custom',
+        path: [i, 'id'],
+        message: `duplicate device id "${id}" (devices[${j}])`,
+        params: { hint: 'give every device its own id: it names the device in MQTT topics' },
+      });
   });
 }
 
-function rootSchema<A extends z.ZodType, D extends z.ZodType>(adapters: A, device: D) {
+function rootSchema<A extends z.ZodType, D extends z.ZodType>(adapters: A, device: D, transports: readonly string[]) {
   return z.strictObject({
     version: z
       .number()
@@ -148,11 +159,15 @@ function rootSchema<A extends z.ZodType, D extends z.ZodType>(adapters: A, devic
     gateway: gatewaySchema,
     broker: brokerConfigSchema.prefault({}),
     http: httpSchema,
-    api: apiSchema,
+    api: apiSchema(transports),
     adapters,
     bridge: upstreamConfigSchema.prefault({}),
     homeassistant: homeAssistantConfigSchema.prefault({}),
-    devices: z.array(device).superRefine(uniqueDeviceIds).default([]).describe('Configured devices'),
+    devices: z
+      .array(device)
+      .superRefine(uniqueDeviceIds, { when: (payload) => Array.isArray(payload.value) })
+      .default([])
+      .describe('Configured devices'),
   });
 }
 
@@ -169,6 +184,7 @@ export const configSchema = rootSchema(
     deviceEntry(serialDeviceSchema),
     deviceEntry(bleDeviceSchema),
   ]),
+  ['coap', 'serial', 'ble'],
 );
 
 /** The schema for a given set of adapter modules (the gateway's, plus any a test or plugin adds). */
@@ -178,7 +194,8 @@ export function buildConfigSchema(modules: readonly AdapterSchemas[]): typeof co
     .prefault({});
   const entries = modules.map((m) => deviceEntry(m.deviceSchema));
   const device = z.discriminatedUnion('transport', entries as unknown as [z.ZodObject, ...z.ZodObject[]]);
-  return rootSchema(adapters, device) as unknown as typeof configSchema;
+  const transports = modules.map((m) => m.kind);
+  return rootSchema(adapters, device, transports) as unknown as typeof configSchema;
 }
 
 export type GatewayConfig = z.infer<typeof configSchema>;

@@ -194,7 +194,7 @@ describe('bridge requests', () => {
     expect(dup).toMatchObject({ status: 'error', error: 'device "kitchen" already exists' });
     const invalid = await gw.request(client, 'device/add', { id: 'Bad Id', transport: 'test' });
     expect(invalid.status).toBe('error');
-    expect(invalid.error).toMatch(/^the change would make the config invalid: devices\[2\]\.id: lowercase/);
+    expect(invalid.error).toMatch(/^the change would make the config invalid: devices\[2\]\.id: expected lowercase/);
     const unknownKey = await gw.request(client, 'device/add', { id: 'x', transport: 'test', adress: 'y' });
     expect(unknownKey.error).toMatch(/devices\[2\]\.adress: unknown key "adress"/);
     expect(await readFile(gw.configPath, 'utf8')).toBe(after); // rejected changes are not written

@@ -20,10 +20,21 @@ function issuesOf(text: string, env: NodeJS.ProcessEnv = {}): ConfigIssue[] {
 
 describe('config errors', () => {
   it('YAML syntax: position and hint', () => {
-    const [issue] = issuesOf('gateway:\n  id: [a\n');
+    const [issue] = issuesOf('gateway:\n  id: x\n  - a\nhttp: {}\n');
     expect(issue).toMatchObject({ line: 3, column: 1 });
-    expect(issue?.message).toMatch(/^YAML syntax: Flow sequence/);
+    expect(issue?.message).toMatch(/^YAML syntax: A block sequence/);
     expect(issue?.hint).toMatch(/indentation/);
+  });
+
+  it('YAML syntax at the end of the file points at the last line with content, not past it', () => {
+    const [issue] = issuesOf('gateway:\n  id: [a\n');
+    expect(issue).toMatchObject({ line: 2, column: 9 });
+    expect(issue?.message).toMatch(/^YAML syntax: Flow sequence/);
+    expect(issue?.hint).toMatch(/missing `]`/);
+    // A long file with an unclosed quote and blank lines after it.
+    const lines = Array.from({ length: 106 }, (_, i) => `  k${i}: v`);
+    const long = `gateway:\n  id: "gw\n${lines.join('\n')}\n\n\n`;
+    expect(issuesOf(long)[0]).toMatchObject({ line: 108, column: 10, message: 'YAML syntax: Missing closing "quote' });
   });
 
   it('duplicate YAML key', () => {
@@ -57,7 +68,13 @@ describe('config errors', () => {
 
   it('wrong type', () => {
     expect(issuesOf('http:\n  port: "eighty"\n')).toEqual([
-      { path: 'http.port', line: 2, column: 3, message: 'expected number, got "eighty"', hint: undefined },
+      {
+        path: 'http.port',
+        line: 2,
+        column: 3,
+        message: 'expected number, got "eighty"',
+        hint: 'write a number without quotes, e.g. port: 8080',
+      },
     ]);
   });
 
@@ -94,7 +111,33 @@ describe('config errors', () => {
     const text =
       'devices:\n  - { id: a, transport: test }\n  - { id: b, transport: test }\n  - { id: a, transport: test }\n';
     expect(issuesOf(text)).toEqual([
-      { path: 'devices[2].id', line: 4, column: 7, message: 'duplicate device id "a" (devices[0])', hint: undefined },
+      {
+        path: 'devices[2].id',
+        line: 4,
+        column: 7,
+        message: 'duplicate device id "a" (devices[0])',
+        hint: 'give every device its own id: it names the device in MQTT topics',
+      },
+    ]);
+  });
+
+  it('a duplicate device id is reported even when another entry is invalid', () => {
+    const text = [
+      'devices:',
+      '  - { id: a, transport: test }',
+      '  - { id: a, transport: test }',
+      '  - { id: b, transport: zigbee }',
+      '  - { transport: test }',
+      '  - { transport: test }',
+      '  - null',
+      '',
+    ].join('\n');
+    expect(issuesOf(text).map((i) => [i.path, i.line, i.message])).toEqual([
+      ['devices[1].id', 3, 'duplicate device id "a" (devices[0])'],
+      ['devices[2].transport', 4, 'unknown transport "zigbee": expected one of coap, serial, ble, test'],
+      ['devices[3].id', 5, 'missing required key (expected string)'],
+      ['devices[4].id', 6, 'missing required key (expected string)'],
+      ['devices[5]', 7, 'expected object, got null'],
     ]);
   });
 
@@ -114,6 +157,124 @@ describe('config errors', () => {
         hint: 'export GW_ID=... or write ${GW_ID:-default}',
       },
     ]);
+  });
+
+  it('a missing environment variable and schema errors elsewhere are reported together', () => {
+    const text = [
+      'gateway:',
+      '  id: ${NOPE}',
+      'http:',
+      '  port: 70000',
+      '  host: 5',
+      'api:',
+      '  availability_timeout: 0',
+      'broker:',
+      '  max_inflight: abc',
+      '  users:',
+      '    - { username: bob, password_hash: "${HASH}" }',
+      '',
+    ].join('\n');
+    // Nothing about the unresolved gateway.id or password_hash themselves (their format, or a missing key).
+    expect(issuesOf(text).map((i) => [i.path, i.line, i.message])).toEqual([
+      ['gateway.id', 2, 'environment variable NOPE is not set'],
+      ['http.port', 4, 'Too big: expected number to be <=65535'],
+      ['http.host', 5, 'expected string, got number 5'],
+      ['api.availability_timeout', 7, 'Too small: expected number to be >0'],
+      ['broker.max_inflight', 9, 'expected number, got "abc"'],
+      ['broker.users[0].password_hash', 11, 'environment variable HASH is not set'],
+    ]);
+  });
+
+  it('an unknown key holding an unset variable is still an unknown key', () => {
+    expect(issuesOf('gateway:\n  idd: ${NOPE}\n').map((i) => i.message)).toEqual([
+      'environment variable NOPE is not set',
+      'unknown key "idd"',
+    ]);
+  });
+
+  it('api.transport_availability_timeouts takes only transport names', () => {
+    expect(issuesOf('api:\n  transport_availability_timeouts: { zigbee: 5, tset: 1 }\n')).toEqual([
+      {
+        path: 'api.transport_availability_timeouts.zigbee',
+        line: 2,
+        column: 38,
+        message: 'unknown key "zigbee"',
+        hint: 'allowed keys: coap, serial, ble, test',
+      },
+      {
+        path: 'api.transport_availability_timeouts.tset',
+        line: 2,
+        column: 49,
+        message: 'unknown key "tset"',
+        hint: 'did you mean "test"?',
+      },
+    ]);
+    const text = 'api:\n  transport_availability_timeouts: { ble: 300, coap: 900 }\n';
+    expect(parseConfigText(text, 'g.yaml', {}).api.transport_availability_timeouts).toEqual({ ble: 300, coap: 900 });
+    expect(() => parseConfigText('api:\n  transport_availability_timeouts: { test: 1 }\n', 'g.yaml', {})).toThrow(
+      /unknown key "test" \(hint: allowed keys: coap, serial, ble\)/,
+    );
+  });
+
+  it('hints say how to fix the value', () => {
+    const hints = (text: string) => issuesOf(text).map((i) => [i.path, i.hint]);
+    expect(hints('http:\n  port: 70000\n')).toEqual([['http.port', 'use a value between 0 and 65535']]);
+    expect(hints('broker:\n  listeners: [{ type: mqtt, port: abc }]\n')).toEqual([
+      ['broker.listeners[0].port', 'write a number without quotes, e.g. port: 1883'],
+    ]);
+    expect(hints('api:\n  availability_timeout: 0\n')).toEqual([
+      ['api.availability_timeout', 'use a value of at least 1'],
+    ]);
+    expect(hints('broker:\n  max_packet_size: 1.5\n')).toEqual([
+      ['broker.max_packet_size', 'write a whole number without quotes, e.g. max_packet_size: 262144'],
+    ]);
+    expect(hints('http:\n  enabled: "yes"\n')).toEqual([
+      ['http.enabled', 'write true or false without quotes, e.g. enabled: true'],
+    ]);
+    expect(hints('broker:\n  listeners: []\n')).toEqual([
+      ['broker.listeners', 'list at least 1 entry, or leave the key out'],
+    ]);
+    expect(hints('devices:\n  - { id: a, transport: test, name: "" }\n')).toEqual([
+      ['devices[0].name', 'write a non-empty value, or leave the key out'],
+    ]);
+    expect(hints('devices:\n  - { id: Kitchen Sensor, transport: test }\n')).toEqual([
+      ['devices[0].id', 'did you mean "kitchen-sensor"?'],
+    ]);
+    expect(hints('devices:\n  - { id: a, transport: coap, observe: [obs] }\n')).toEqual([
+      ['devices[0].observe[0]', 'did you mean "/obs"?'],
+    ]);
+    expect(hints('broker:\n  listeners: [{ type: mqtts }]\n')).toEqual([
+      ['broker.listeners[0].cert', 'add cert: "..." (PEM certificate chain file)'],
+      ['broker.listeners[0].key', 'add key: "..." (PEM private key file)'],
+    ]);
+    expect(hints('gateway:\n  log_level: loud\n')).toEqual([['gateway.log_level', 'e.g. log_level: "info"']]);
+  });
+
+  it('every issue has a hint', () => {
+    const text = [
+      'version: 0',
+      'gateway: { id: "a b", base_topic: "a/#", log_levels: { broker: loud } }',
+      'http: { port: -1, host: 5, enabled: "no" }',
+      'api: { availability_timeout: 1.5, transport_availability_timeouts: { zigbee: 1, test: 0 } }',
+      'broker:',
+      '  listeners: [{ type: mqtts, port: x }, { type: ws, path: 5 }, 7]',
+      '  users: [{ username: "", password_hash: x, acl: [{ allow: all }] }]',
+      'adapters: { test: { fail_starts: -1 } }',
+      'bridge: { enabled: maybe }',
+      'devices:',
+      '  - { id: A, transport: test, disabled: 1, availability_timeout: 0 }',
+      '  - { id: a, transport: test, extra: 1 }',
+      '  - { id: a, transport: test }',
+      '  - { transport: coap, id: b, observe: [obs], port: 0 }',
+      '  - { transport: serial, id: c, path: /dev/x, data_bits: 9 }',
+      '  - { transport: ble, id: d }',
+      '  - plain',
+      'zzz: 1',
+      '',
+    ].join('\n');
+    const issues = issuesOf(text);
+    expect(issues.length).toBeGreaterThan(25);
+    for (const issue of issues) expect(issue.hint, `${issue.path}: ${issue.message}`).toMatch(/\w/);
   });
 
   it('a config written for a newer format', () => {
