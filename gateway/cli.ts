@@ -2,7 +2,7 @@
 // The `zephyr2mqtt` command: run | validate | health | passwd, each with --help; --version anywhere.
 import { parseArgs } from 'node:util';
 import { COMMAND_HELP, MAIN_HELP } from './cli/help.js';
-import { ConfigError } from './config/errors.js';
+import { ConfigError, formatIssue } from './config/errors.js';
 import { tuneRuntime } from './runtime/tuning.js';
 import { VERSION } from './version.js';
 
@@ -54,7 +54,14 @@ async function main(argv: string[]): Promise<number> {
     case 'validate': {
       const file = defaultConfig(positionals[0] ?? values.config);
       const { loadConfigFile } = await import('./config/load.js');
-      await loadConfigFile(file);
+      try {
+        await loadConfigFile(file);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        // validate names every problem; the error's message (logs, bridge/event) stops after the first ones.
+        console.error(`invalid config ${file}:\n${err.issues.map((i) => `  ${formatIssue(file, i)}`).join('\n')}`);
+        return 2;
+      }
       console.log(`${file}: valid`);
       return 0;
     }

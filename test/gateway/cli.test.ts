@@ -55,6 +55,13 @@ describe('zephyr2mqtt CLI', { timeout: 120_000 }, () => {
     expect(res.code).toBe(2);
     expect(res.stderr).toContain(`${bad}:2:3 http.port:`);
     expect(res.stderr).toContain(`${bad}:4:14 devices[0].transport: unknown transport "nope"`);
+    // Every problem, not only the first twenty that a log line or bridge/event carries.
+    const many = join(dir, 'many.yaml');
+    const entries = Array.from({ length: 25 }, (_, i) => `  - { id: Bad${i}, transport: coap }`);
+    await writeFile(many, `devices:\n${entries.join('\n')}\n`);
+    const all = await runCli(['validate', many]);
+    expect(all.code).toBe(2);
+    expect(all.stderr.match(/devices\[\d+\]\.id: expected lowercase/g)).toHaveLength(25);
     const missing = await runCli(['validate', join(dir, 'absent.yaml')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('cannot read the file (ENOENT)');
