@@ -46,7 +46,7 @@ export const codecSchema = z
   .describe('How the characteristic value is encoded');
 export type Codec = z.infer<typeof codecSchema>;
 
-const mappingSchema = z.object({
+const mappingSchema = z.strictObject({
   service: uuid.optional().describe('Service UUID (any service when omitted)'),
   characteristic: uuid.describe('Characteristic UUID'),
   property: z.string().min(1).describe('State property the value is published as'),
@@ -58,7 +58,7 @@ const mappingSchema = z.object({
 });
 export type CharacteristicMapping = z.infer<typeof mappingSchema>;
 
-const manufacturerFieldSchema = z.object({
+const manufacturerFieldSchema = z.strictObject({
   offset: z.number().int().min(0).describe('Byte offset after the 2-byte company id'),
   property: z.string().min(1),
   codec: codecSchema.exclude(['json', 'utf8', 'raw']),
@@ -67,7 +67,7 @@ const manufacturerFieldSchema = z.object({
 
 /** `adapters.ble` in the config file. */
 export const bleAdapterConfigSchema = z
-  .object({
+  .strictObject({
     enabled: z.boolean().default(true).describe('Start the ble adapter'),
     binding: z
       .string()
@@ -108,7 +108,7 @@ export function wantsConnection(device: { connect?: boolean | undefined; profile
 export const bleDeviceSchema = z.object({
   transport: z.literal('ble'),
   match: z
-    .object({
+    .strictObject({
       address: mac.optional().describe('Advertiser address (random static addresses can change on reflash)'),
       name: z.string().min(1).optional().describe('Advertised local name, exact'),
       bthome_mac: mac.optional().describe('BTHome device MAC (the address its bind key was issued for)'),
@@ -136,7 +136,7 @@ export const bleDeviceSchema = z.object({
     .describe('BTHome encryption key'),
   characteristics: z.array(mappingSchema).default([]).describe('Generic characteristic mapping'),
   manufacturer_data: z
-    .object({
+    .strictObject({
       company_id: z.number().int().min(0).max(0xffff).optional(),
       fields: z.array(manufacturerFieldSchema).default([]),
     })

@@ -3,7 +3,7 @@ import { lwm2mDeviceSchema, lwm2mServerConfigSchema } from './lwm2m/config.js';
 
 /** `adapters.coap` in the config file. */
 export const coapAdapterConfigSchema = z
-  .object({
+  .strictObject({
     enabled: z.boolean().default(true).describe('Start the coap adapter'),
     bind: z.string().default('::').describe('Address the CoAP socket binds to; "::" serves IPv6 and IPv4 (dual stack)'),
     port: z.number().int().min(0).max(65535).default(5683).describe('UDP port (0 = ephemeral, for tests)'),
@@ -62,7 +62,7 @@ export type CoapAdapterConfig = z.infer<typeof coapAdapterConfigSchema>;
 
 export const contentFormatNames = ['text', 'json', 'cbor', 'senml+json', 'senml+cbor', 'octet-stream'] as const;
 
-const resourceSchema = z.object({
+const resourceSchema = z.strictObject({
   path: z.string().regex(/^\/.*/, 'starts with "/"').describe('Resource path on the device, e.g. "/sensors/temp"'),
   observe: z.boolean().default(false).describe('Observe the resource (RFC 7641) and publish every notification'),
   poll: z.number().positive().optional().describe('Seconds between GETs, for resources that cannot be observed'),

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /** `adapters.serial` in the config file. */
 export const serialAdapterConfigSchema = z
-  .object({
+  .strictObject({
     enabled: z.boolean().default(true).describe('Start the serial adapter'),
     scan_interval_ms: z
       .number()
@@ -11,7 +11,7 @@ export const serialAdapterConfigSchema = z
       .default(2000)
       .describe('How often absent ports are looked for (hot-plug), and unknown USB ports announced during permit_join'),
     reopen_backoff: z
-      .object({
+      .strictObject({
         initial_ms: z
           .number()
           .int()
@@ -42,9 +42,9 @@ const usbId = z
   .transform((v) => (typeof v === 'number' ? v.toString(16) : v.replace(/^0x/, '')).toLowerCase().padStart(4, '0'));
 
 export const serialMatchSchema = z
-  .object({
+  .strictObject({
     usb: z
-      .object({
+      .strictObject({
         vid: usbId.describe('USB vendor id (Zephyr samples use 2fe3)'),
         pid: usbId.optional().describe('USB product id'),
         serial: z.string().min(1).optional().describe('USB serial number (iSerial)'),
@@ -59,7 +59,7 @@ export const serialMatchSchema = z
   .describe('Find the port by USB ids or /dev/serial/by-id name instead of a fixed path');
 
 export const serialSmpSchema = z
-  .object({
+  .strictObject({
     enabled: z.boolean().default(true).describe('Decode SMP (mcumgr) frames and allow bridge/request/device/smp'),
     version: z
       .union([z.literal(1), z.literal(2)])

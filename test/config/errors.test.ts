@@ -301,3 +301,31 @@ describe('config errors', () => {
     expect(config.devices).toEqual([]);
   });
 });
+
+describe('unknown keys inside adapter settings', () => {
+  const full = gatewayConfigSchema();
+  const problems = (text: string): ConfigIssue[] => {
+    try {
+      parseConfigText(text, '/etc/z/gateway.yaml', {}, { schema: full });
+    } catch (err) {
+      return (err as ConfigError).issues;
+    }
+    return [];
+  };
+
+  it('are errors at any depth, not silently dropped', () => {
+    const issues = problems(
+      [
+        'devices:',
+        '  - { id: uart, transport: serial, match: { usb: { vid: 0x2fe3, prodid: 1 } } }',
+        '  - { id: tag, transport: ble, match: { name: x, nmae: y } }',
+        '  - { id: node, transport: coap, address: "::1", resources: { t: { path: /t, observ: true } } }',
+      ].join('\n'),
+    );
+    expect(issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'devices[0].match.usb.prodid: unknown key "prodid"',
+      'devices[1].match.nmae: unknown key "nmae"',
+      'devices[2].resources.t.observ: unknown key "observ"',
+    ]);
+  });
+});

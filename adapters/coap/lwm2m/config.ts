@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /** `adapters.coap.lwm2m`: the LwM2M server running on the CoAP adapter's socket. */
 export const lwm2mServerConfigSchema = z
-  .object({
+  .strictObject({
     enabled: z.boolean().default(true).describe('Serve the LwM2M registration interface (/rd) on the CoAP port'),
     unknown_endpoints: z
       .enum(['permit_join', 'accept', 'reject'])
@@ -47,7 +47,7 @@ export const lwm2mServerConfigSchema = z
 export type Lwm2mServerConfig = z.infer<typeof lwm2mServerConfigSchema>;
 
 /** `lwm2m:` inside a `transport: coap` device entry: the device is an LwM2M client. */
-export const lwm2mDeviceSchema = z.object({
+export const lwm2mDeviceSchema = z.strictObject({
   endpoint: z.string().min(1).describe('LwM2M endpoint client name (`ep=` in the registration)'),
   observe: z
     .array(z.string().regex(/^\/?\d+\/\d+\/\d+$/, 'a resource path like /3303/0/5700'))
