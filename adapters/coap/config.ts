@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { lwm2mDeviceSchema, lwm2mServerConfigSchema } from './lwm2m/config.js';
+import { isIpLiteral } from './transport/peer.js';
 
 /** `adapters.coap` in the config file. */
 export const coapAdapterConfigSchema = z
@@ -76,7 +77,10 @@ export const coapDeviceSchema = z.object({
   transport: z.literal('coap'),
   address: z
     .string()
-    .min(1)
+    .refine(
+      isIpLiteral,
+      'an IP address such as "fd00::212:4b00:615:a4ad", "fe80::1%lowpan0" or "192.168.1.20" (no brackets; the port goes in `port`)',
+    )
     .optional()
     .describe('Device IP address (link-local with zone: "fe80::1%lowpan0"); binds its identity to that address'),
   port: z.number().int().min(1).max(65535).default(5683).describe("UDP port of the device's own CoAP server"),

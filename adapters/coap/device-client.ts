@@ -7,6 +7,7 @@ import { decodeStatePayload, encodeValue } from './content-format.js';
 import type { CoapClientResponse, CoapEndpoint, CoapMethod, CoapObservation, CoapPeer } from './endpoint.js';
 import { parseLinkFormat } from './link-format.js';
 import { CoapTimeoutError } from './transport/client-side.js';
+import { canonicalAddress } from './transport/peer.js';
 
 export interface DeviceClientOptions {
   requestTimeoutMs: number;
@@ -30,7 +31,7 @@ export class DeviceClient {
     private readonly ctx: AdapterContext,
     private readonly options: DeviceClientOptions,
   ) {
-    this.peer = { address: device.address ?? '', port: device.port };
+    this.peer = { address: canonicalAddress(device.address ?? ''), port: device.port };
   }
 
   start(): void {

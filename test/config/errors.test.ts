@@ -328,4 +328,10 @@ describe('unknown keys inside adapter settings', () => {
       'devices[2].resources.t.observ: unknown key "observ"',
     ]);
   });
+
+  it('a CoAP device address must be an IP literal, with the port in its own key', () => {
+    const [issue] = problems('devices:\n  - { id: node, transport: coap, address: "[::1]:5683" }\n');
+    expect(issue).toMatchObject({ path: 'devices[0].address', line: 2 });
+    expect(issue?.message).toMatch(/an IP address such as .*the port goes in `port`/);
+  });
 });

@@ -1,7 +1,7 @@
 // Peer addresses on one dual-stack udp6 socket: IPv4 peers arrive as ::ffff:a.b.c.d and are shown and matched as
 // plain a.b.c.d; sending to a plain IPv4 address needs the mapped form again.
 import { lookup as dnsLookup, type LookupOptions } from 'node:dns';
-import { isIP, isIPv4 } from 'node:net';
+import { isIP, isIPv4, isIPv6 } from 'node:net';
 import type { CoapPeer } from '../endpoint.js';
 
 const MAPPED_PREFIX = '::ffff:';
@@ -11,6 +11,25 @@ export function normalizeAddress(address: string): string {
     return address.slice(MAPPED_PREFIX.length);
   }
   return address;
+}
+
+/** The form the kernel reports a source address in (RFC 5952 for IPv6: lower case, longest zero run compressed), so a
+ * configured "0:0:0:0:0:0:0:1" matches the answers that come from "::1". The zone id is kept as written. */
+export function canonicalAddress(address: string): string {
+  const [ip = '', zone] = address.split('%');
+  if (!isIPv6(ip)) return address;
+  // The URL parser would print an embedded IPv4 in hex; the mapped ones are shown as plain IPv4 here anyway.
+  const canonical = ip.includes('.')
+    ? normalizeAddress(ip.toLowerCase())
+    : new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+  return zone === undefined ? canonical : `${canonical}%${zone}`;
+}
+
+/** An IPv4 address, or an IPv6 one with an optional zone id (`fe80::1%lowpan0`). */
+export function isIpLiteral(address: string): boolean {
+  const [ip = '', zone, extra] = address.split('%');
+  if (extra !== undefined || zone === '') return false;
+  return zone === undefined ? isIP(ip) !== 0 : isIPv6(ip);
 }
 
 export function socketAddress(address: string, socketIsIpv6: boolean): string {

@@ -94,7 +94,9 @@ describe('gateway-initiated CoAP (device runs a CoAP server)', () => {
   it('observe: ["/obs"] (the shorthand of the README and issue) observes the path as property "obs"', async () => {
     sim = new ZephyrCoapServerSim();
     const port = await sim.start(100);
-    h = await startCoapHarness([{ id: 'door-node', transport: 'coap', address: '::1', port, observe: ['/obs'] }]);
+    // The address written out in full: answers come from "::1" and must still match.
+    const address = '0:0:0:0:0:0:0:1';
+    h = await startCoapHarness([{ id: 'door-node', transport: 'coap', address, port, observe: ['/obs'] }]);
     const first = await h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/door-node', (m) =>
       /^Counter: \d+$/.test(String(m.obs)),
     );
