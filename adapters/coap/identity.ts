@@ -12,6 +12,8 @@ export interface IdentityDevice {
   id: string;
   address?: string | undefined;
   token?: string | undefined;
+  /** An LwM2M client: it reports through its registration, and /ps is not a way in for anybody posing as it. */
+  lwm2m?: unknown;
 }
 
 export type IdentityResult =
@@ -57,6 +59,7 @@ export class IdentityResolver {
   }
 
   private check(device: IdentityDevice, token: string | undefined, source: CoapPeer): IdentityResult {
+    if (device.lwm2m) return { ok: false, code: '4.03', error: 'this device reports through LwM2M, not /ps' };
     if (device.token && !(token && sameSecret(device.token, token))) {
       return { ok: false, code: '4.01', error: 'missing or wrong ?token=' };
     }

@@ -17,6 +17,10 @@ describe('CoAP adapter with the LwM2M server', () => {
     expect(h.adapter.status().details?.lwm2m).toBeTypeOf('object');
     const answer = await h.gw.request(h.mqtt, 'device/coap', { device: 'node1', method: 'GET', path: '/x' });
     expect(answer.status).toBe('error');
+    // Nobody can publish as the LwM2M client through /ps (it has no token or address to check).
+    const posing = await h.send('PUT', '/ps/node1', '{"spoof":1}', { contentFormat: 50 });
+    expect(posing).toMatchObject({ code: '4.03' });
+    expect(posing.payload.toString()).toBe('this device reports through LwM2M, not /ps');
   });
 
   it('leaves /rd unrouted when lwm2m is disabled', async () => {
