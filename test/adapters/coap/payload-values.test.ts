@@ -43,6 +43,21 @@ describe('CoAP payload values', () => {
     });
   });
 
+  it('decodes CBOR bignums up to 32 bytes as numbers and keeps longer ones as hex, without building a BigInt', () => {
+    // {"small": 2(h'0102'), "negative": 3(h'00ff'), "long": 2(h'ab' x 40)}
+    const long = Buffer.alloc(40, 0xab);
+    const cbor = Buffer.concat([
+      Buffer.from([0xa3, 0x65, ...Buffer.from('small'), 0xc2, 0x42, 0x01, 0x02]),
+      Buffer.from([0x68, ...Buffer.from('negative'), 0xc3, 0x42, 0x00, 0xff]),
+      Buffer.from([0x64, ...Buffer.from('long'), 0xc2, 0x58, long.length]),
+      long,
+    ]);
+    expect(decodeStatePayload(60, cbor)).toEqual({
+      ok: true,
+      values: { small: 258, negative: -256, long: `0x${long.toString('hex')}` },
+    });
+  });
+
   it('answers 4.00 to a too deeply nested state, and the device goes on reporting', async () => {
     h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
     const deep = await h.send('PUT', '/ps/dev1', `{"a":${nested(40)}}`, { contentFormat: 50 });
