@@ -103,7 +103,7 @@ export class DeviceClient {
     }
   }
 
-  private async discover(): Promise<void> {
+  private async discover(attempt = 0): Promise<void> {
     try {
       const res = await this.send('GET', '/.well-known/core');
       const parsed = parseLinkFormat(res.payload);
@@ -114,7 +114,9 @@ export class DeviceClient {
       this.ctx.deviceInfo(this.device.id, { coap_resources: parsed.links });
     } catch (error) {
       this.ctx.logger.warn({ device: this.device.id, err: error }, 'CoAP resource discovery failed');
-      this.later(() => void this.discover(), this.options.retryMaxMs);
+      // A device that was not up yet when the gateway started is usually up moments later: back off from 2 s.
+      const delay = Math.min(this.options.retryMaxMs, this.options.retryMinMs * 2 ** attempt);
+      this.later(() => void this.discover(attempt + 1), delay);
     }
   }
 

@@ -1,5 +1,6 @@
 // Gateway-initiated CoAP against a simulated Zephyr coap_server: discovery into bridge/devices, observe with
 // re-registration after a reboot, Block2 reads, Block1 and plain writes from MQTT /set, responses published back.
+import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ZephyrCoapServerSim } from '../../sim/coap/zephyr-server.js';
 import { type CoapHarness, startCoapHarness } from './harness.js';
@@ -102,4 +103,26 @@ describe('gateway-initiated CoAP (device runs a CoAP server)', () => {
     );
     await h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/door-node', (m) => m.obs !== first.obs);
   });
+
+  it('retries discovery with back-off when the device is not up yet at start', async () => {
+    const port = await freeUdpPort();
+    h = await startCoapHarness([{ id: 'late', transport: 'coap', address: '::1', port, discover: true }]);
+    const failed = h.gw.waitForMessage(h.mqtt, 'zephyr2mqtt/late/availability', (a) => {
+      return (a as { state: string }).state === 'offline';
+    });
+    await failed; // the first discovery timed out: nobody listens on the port yet
+    sim = new ZephyrCoapServerSim(port);
+    await sim.start(100);
+    await h.gw.waitForMessage(h.mqtt, 'zephyr2mqtt/bridge/devices', (list) =>
+      JSON.stringify(list).includes('"rt":"core1"'),
+    );
+  });
 });
+
+async function freeUdpPort(): Promise<number> {
+  const socket = createSocket('udp6');
+  await new Promise<void>((resolve) => socket.bind(0, '::1', resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return port;
+}

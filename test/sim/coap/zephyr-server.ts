@@ -5,12 +5,18 @@ import type { CoapIncomingRequest, CoapPeer } from '../../../adapters/coap/endpo
 import { UdpCoapEndpoint } from '../../../adapters/coap/transport/udp-endpoint.js';
 
 export class ZephyrCoapServerSim {
-  readonly endpoint = new UdpCoapEndpoint({
-    bindAddress: '::1',
-    port: 0,
-    blockSize: 64,
-    transmission: { ackTimeoutMs: 200, maxRetransmit: 2 },
-  });
+  readonly endpoint: UdpCoapEndpoint;
+
+  /** `port` 0: any free one (start() returns it). */
+  constructor(port = 0) {
+    this.endpoint = new UdpCoapEndpoint({
+      bindAddress: '::1',
+      port,
+      blockSize: 64,
+      transmission: { ackTimeoutMs: 200, maxRetransmit: 2 },
+    });
+  }
+
   led = 'off';
   uploaded: Buffer | undefined;
   private counter = 0;
