@@ -105,12 +105,19 @@ describe('gateway-initiated CoAP (device runs a CoAP server)', () => {
   });
 
   it('retries discovery with back-off when the device is not up yet at start', async () => {
-    const port = await freeUdpPort();
-    h = await startCoapHarness([{ id: 'late', transport: 'coap', address: '::1', port, discover: true }]);
-    const failed = h.gw.waitForMessage(h.mqtt, 'zephyr2mqtt/late/availability', (a) => {
-      return (a as { state: string }).state === 'offline';
+    // A device that is not running yet: its port swallows the discovery GET and both retransmissions.
+    const silent = createSocket('udp6');
+    await new Promise<void>((resolve) => silent.bind(0, '::1', resolve));
+    const port = silent.address().port;
+    const swallowed = new Promise<void>((resolve) => {
+      let count = 0;
+      silent.on('message', () => {
+        if (++count === 3) resolve();
+      });
     });
-    await failed; // the first discovery timed out: nobody listens on the port yet
+    h = await startCoapHarness([{ id: 'late', transport: 'coap', address: '::1', port, discover: true }]);
+    await swallowed;
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
     sim = new ZephyrCoapServerSim(port);
     await sim.start(100);
     await h.gw.waitForMessage(h.mqtt, 'zephyr2mqtt/bridge/devices', (list) =>
@@ -118,11 +125,3 @@ describe('gateway-initiated CoAP (device runs a CoAP server)', () => {
     );
   });
 });
-
-async function freeUdpPort(): Promise<number> {
-  const socket = createSocket('udp6');
-  await new Promise<void>((resolve) => socket.bind(0, '::1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return port;
-}
