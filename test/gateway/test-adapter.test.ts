@@ -170,6 +170,11 @@ describe('core with the test adapter', () => {
     expect(ok).toMatchObject({ status: 'ok', data: { device: 'dev1', data: { device: 'dev1', x: 1 } } });
     const unknown = await gw.request(client, 'device/echo', { device: 'nope' });
     expect(unknown).toMatchObject({ status: 'error', error: 'unknown device "nope"' });
+    // The adapter's own failure counts as a command error of that adapter.
+    const failed = await gw.request(client, 'device/reboot', { device: 'dev1' });
+    expect(failed).toMatchObject({ status: 'error', error: 'no request "reboot"' });
+    const metrics = await (await fetch(`${gw.httpUrl}/metrics`)).text();
+    expect(metrics).toContain('zephyr2mqtt_command_errors_total{adapter="test"} 1');
   });
 
   it('restarts a crashed adapter with back-off while the rest keeps serving', async () => {

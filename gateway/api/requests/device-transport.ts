@@ -14,5 +14,10 @@ export async function deviceTransportRequest(
   const { host } = gw.adapterFor(deviceId);
   const adapter = host.adapter;
   if (!adapter?.request) throw new RequestError(`the ${host.module.kind} adapter has no "${name}" request`);
-  return adapter.request(name.slice('device/'.length), deviceId, data);
+  try {
+    return await adapter.request(name.slice('device/'.length), deviceId, data);
+  } catch (err) {
+    gw.metrics.commandErrors.inc({ adapter: host.module.kind });
+    throw err;
+  }
 }
