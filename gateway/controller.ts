@@ -19,7 +19,7 @@ import {
 import { startBroker } from './broker/broker.js';
 import type { EmbeddedBroker, PublishOptions } from './broker/types.js';
 import { ConfigEditError, editedText, parseForEdit } from './config/edit.js';
-import { ConfigError } from './config/errors.js';
+import { ConfigError, formatIssue } from './config/errors.js';
 import { parseConfigText, readConfigText } from './config/load.js';
 import { buildConfigSchema, configSchema, type DeviceConfig, type GatewayConfig } from './config/schema.js';
 import { writeFileAtomic } from './config/write-atomic.js';
@@ -277,7 +277,16 @@ export class Gateway {
   editConfig(edit: (doc: Document) => void, what: string, options: ApplyOptions = {}): Promise<ConfigDiff> {
     return this.#serialized(async () => {
       const file = this.#requireConfigPath();
-      const doc = parseForEdit(await readConfigText(file));
+      const current = await readConfigText(file);
+      try {
+        this.parseConfig(current, file);
+      } catch (err) {
+        // Edited by hand and not reloaded, say: the problem is not the requested change.
+        if (err instanceof ConfigError)
+          throw new RequestError(`the config file has problems to fix first: ${listIssues(file, err)}`);
+        throw err;
+      }
+      const doc = parseForEdit(current);
       try {
         edit(doc);
       } catch (err) {
@@ -290,9 +299,7 @@ export class Gateway {
         next = this.parseConfig(text, file);
       } catch (err) {
         if (err instanceof ConfigError)
-          throw new RequestError(
-            `the change would make the config invalid: ${err.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-          );
+          throw new RequestError(`the change would make the config invalid: ${listIssues(file, err)}`);
         throw err;
       }
       await writeFileAtomic(file, text);
@@ -795,6 +802,10 @@ function pick(config: GatewayConfig, key: (typeof RESTART_ONLY)[number]): unknow
   let value: unknown = config;
   for (const part of key.split('.')) value = (value as Record<string, unknown> | undefined)?.[part];
   return value;
+}
+
+function listIssues(file: string, err: ConfigError): string {
+  return err.issues.map((i) => formatIssue(file, i)).join('; ');
 }
 
 /** A property that may have its own topic: not a reserved subtopic, and no MQTT level or wildcard characters. */

@@ -194,10 +194,16 @@ describe('bridge requests', () => {
     expect(dup).toMatchObject({ status: 'error', error: 'device "kitchen" already exists' });
     const invalid = await gw.request(client, 'device/add', { id: 'Bad Id', transport: 'test' });
     expect(invalid.status).toBe('error');
-    expect(invalid.error).toMatch(/^the change would make the config invalid: devices\[2\]\.id: expected lowercase/);
+    expect(invalid.error).toMatch(
+      /^the change would make the config invalid: \S+gateway\.yaml:\d+:\d+ devices\[2\]\.id: expected lowercase.*\(hint: /,
+    );
     const unknownKey = await gw.request(client, 'device/add', { id: 'x', transport: 'test', adress: 'y' });
     expect(unknownKey.error).toMatch(/devices\[2\]\.adress: unknown key "adress"/);
     expect(await readFile(gw.configPath, 'utf8')).toBe(after); // rejected changes are not written
+    // A file edited by hand into an invalid state (and not reloaded) is named as the problem, not the request.
+    await writeFile(gw.configPath, `${after}bogus: 1\n`);
+    const broken = await gw.request(client, 'device/add', { id: 'y', transport: 'test' });
+    expect(broken.error).toMatch(/^the config file has problems to fix first: \S+:\d+:1 bogus: unknown key "bogus"/);
   });
 
   it('device/remove and device/rename edit the file and clear retained topics of the old id', async () => {
