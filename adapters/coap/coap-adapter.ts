@@ -41,8 +41,8 @@ export class CoapAdapter implements Adapter {
       requestTimeoutMs: config.request_timeout * 1000,
       // The LwM2M server observes a few resources per registered client (Zephyr allows 10 observers).
       maxObservations: 1024 + 4 * config.lwm2m.max_registrations,
-      onDecodeError: (reason, peer, bytes) =>
-        ctx.decodeError('coap_packet', { bytes, error: `${reason} (from ${formatPeer(peer)})` }),
+      onDecodeError: (reason, peer, bytes, kind) =>
+        ctx.decodeError(`coap_${kind}`, { bytes, error: `${reason} (from ${formatPeer(peer)})` }),
       onHandlerError: (error, req) =>
         ctx.logger.error({ err: error, path: req.path.join('/'), peer: formatPeer(req.source) }, 'CoAP handler failed'),
       onSocketError: (error) => ctx.logger.warn({ err: error }, 'CoAP socket error'),

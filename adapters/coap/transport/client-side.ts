@@ -34,6 +34,8 @@ export class CoapResetError extends Error {
 
 export interface ClientHooks {
   transmit(bytes: Buffer, peer: CoapPeer): void;
+  /** A request to a group address (`ff05::fd%eth0`). */
+  transmitMulticast(bytes: Buffer, peer: CoapPeer): void;
   nextMessageId(): number;
   reliable: ConfirmableSender;
   blockSize: number;
@@ -85,12 +87,13 @@ function isFresher(previous: number, next: number, previousAt: number, now: numb
 export class ClientSide {
   private readonly listeners = new Map<string, TokenListener>();
   private readonly seenResponses = new BoundedExpiringMap<string, true>(4096, 60_000);
-  private observations = 0;
+  /** The close() of every live observation: cancel(), stop() and a failed notification all end one through it. */
+  private readonly observations = new Set<() => void>();
 
   constructor(private readonly hooks: ClientHooks) {}
 
   stats(): Record<string, number> {
-    return { pending_tokens: this.listeners.size, observations: this.observations };
+    return { pending_tokens: this.listeners.size, observations: this.observations.size };
   }
 
   /** A response-coded message (piggy-backed in an ACK, or CON/NON separate/notification) arrived. */
@@ -114,6 +117,7 @@ export class ClientSide {
   }
 
   clear(): void {
+    for (const close of this.observations) close();
     this.listeners.clear();
   }
 
@@ -131,7 +135,7 @@ export class ClientSide {
   }
 
   async observe(req: CoapClientRequest, onNotify: (res: CoapClientResponse) => void): Promise<CoapObservation> {
-    if (this.observations >= this.hooks.maxObservations) {
+    if (this.observations.size >= this.hooks.maxObservations) {
       throw new Error(`too many observations (limit ${this.hooks.maxObservations})`);
     }
     const deadline = Date.now() + (req.timeoutMs ?? this.hooks.defaultTimeoutMs);
@@ -163,49 +167,65 @@ export class ClientSide {
       // Keep delivery in order even when a notification needs Block2 follow-ups.
       chain = chain
         .then(async () => {
-          const full = await this.completeBlock2(
-            peer,
-            { ...base, observe: undefined, token: undefined },
-            message,
-            Date.now() + this.hooks.defaultTimeoutMs,
-          );
-          onNotify(full);
+          if (closed) return;
+          let full: CoapClientResponse;
+          try {
+            full = await this.completeBlock2(
+              peer,
+              { ...base, observe: undefined, token: undefined },
+              message,
+              Date.now() + this.hooks.defaultTimeoutMs,
+            );
+          } catch (error) {
+            // A notification we cannot complete (too large, follow-up timed out) ends the relation: the next one
+            // gets RST (RFC 7641 §3.6) and the caller hears a 5.02 and may register again.
+            if (!closed) onNotify(incomplete(error, peer));
+            close();
+            return;
+          }
+          if (!closed) onNotify(full);
         })
         .catch(() => {});
-      if (message.observe === undefined) cancelLocal();
+      if (message.observe === undefined) release();
     };
-    let active = true;
-    const cancelLocal = (): void => {
-      if (!active) return;
-      active = false;
-      this.observations--;
+    // `release` frees the token and the slot when the relation ends; `close` also stops delivery (cancel, stop).
+    let live = true;
+    let closed = false;
+    const release = (): void => {
+      if (!live) return;
+      live = false;
+      this.observations.delete(close);
       if (this.listeners.get(tokenHex) === notificationListener) this.listeners.delete(tokenHex);
     };
-    this.observations++;
-    let firstMessage: CoapMessage;
+    const close = (): void => {
+      closed = true;
+      release();
+    };
+    this.observations.add(close);
+    let first: CoapClientResponse;
     try {
-      firstMessage = await this.exchange(req.peer, base, deadline, notificationListener);
+      const firstMessage = await this.exchange(req.peer, base, deadline, notificationListener);
+      if (firstMessage.observe !== undefined) {
+        lastSequence = firstMessage.observe;
+        lastAt = Date.now();
+      }
+      first = await this.completeBlock2(
+        req.peer,
+        { ...base, observe: undefined, token: undefined },
+        firstMessage,
+        deadline,
+      );
+      if (firstMessage.observe === undefined || !firstMessage.code.startsWith('2.')) release();
     } catch (error) {
-      cancelLocal();
+      close();
       throw error;
     }
-    if (firstMessage.observe !== undefined) {
-      lastSequence = firstMessage.observe;
-      lastAt = Date.now();
-    }
-    const first = await this.completeBlock2(
-      req.peer,
-      { ...base, observe: undefined, token: undefined },
-      firstMessage,
-      deadline,
-    );
-    if (firstMessage.observe === undefined || !firstMessage.code.startsWith('2.')) cancelLocal();
     return {
       first,
       cancel: async () => {
-        const wasActive = active;
-        cancelLocal();
-        if (!wasActive) return;
+        const wasLive = live;
+        close();
+        if (!wasLive) return;
         // Proactive deregistration (RFC 7641 §3.6): same token, Observe=1.
         await this.exchange(req.peer, { ...base, observe: 1 }, Date.now() + 5000).catch(() => undefined);
       },
@@ -221,9 +241,18 @@ export class ClientSide {
     const token = newToken();
     const tokenHex = token.toString('hex');
     const base = this.exchangeFrom(req);
-    this.listeners.set(tokenHex, (message, peer) => onResponse(toResponse(message, peer)));
+    const answers: Promise<void>[] = [];
+    this.listeners.set(tokenHex, (message, peer) => {
+      // RFC 7959 §2.8: the rest of a Block2 answer to a multicast request is fetched from its responder by unicast.
+      const deadline = Date.now() + (req.timeoutMs ?? this.hooks.defaultTimeoutMs);
+      answers.push(
+        this.completeBlock2(peer, base, message, deadline).then(onResponse, (error: unknown) =>
+          onResponse(incomplete(error, peer)),
+        ),
+      );
+    });
     try {
-      this.hooks.transmit(
+      this.hooks.transmitMulticast(
         encodeMessage({
           ...base,
           type: 'NON',
@@ -237,6 +266,7 @@ export class ClientSide {
     } finally {
       this.listeners.delete(tokenHex);
     }
+    await Promise.all(answers);
   }
 
   private exchangeFrom(req: CoapClientRequest): Exchange {
@@ -354,6 +384,14 @@ function toResponse(message: CoapMessage, peer: CoapPeer): CoapClientResponse {
     payload: message.payload,
     source: peer,
   };
+}
+
+/**
+ * A response whose Block2 transfer failed (too large, timed out), reported as an error response: we act as the
+ * gateway in front of the device, and RFC 7252 §5.9.3.3 has 5.02 Bad Gateway for a bad answer from upstream.
+ */
+function incomplete(error: unknown, peer: CoapPeer): CoapClientResponse {
+  return { code: '5.02', payload: Buffer.from(`incomplete Block2 response: ${String(error)}`), source: peer };
 }
 
 function toBuffer(payload: Buffer | string | undefined): Buffer {

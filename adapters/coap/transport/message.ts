@@ -1,7 +1,7 @@
-// Pure CoAP message codec on top of coap-packet: bytes in, a typed message (options already interpreted) or a
-// typed error out. Keeping option interpretation here lets the endpoint code deal only with meaning.
-import { generate, type NamedOption, type Option, parse } from 'coap-packet';
-import { type BlockOption, decodeBlock, decodeUint, encodeBlock, encodeUint } from './options.js';
+// Pure CoAP message codec: bytes in, a typed message (options already interpreted) or a typed error out; encoding
+// uses coap-packet. Keeping option interpretation here lets the endpoint code deal only with meaning.
+import { generate, type NamedOption, type Option } from 'coap-packet';
+import { type BlockOption, blockOf, encodeBlock, encodeUint, readUint } from './options.js';
 
 export type MessageType = 'CON' | 'NON' | 'ACK' | 'RST';
 
@@ -27,120 +27,148 @@ export interface CoapMessage {
   payload: Buffer;
 }
 
-export type DecodeResult = { ok: true; message: CoapMessage } | { ok: false; error: string };
+/**
+ * Why a datagram was not served normally, as reported to the endpoint's decode-error hook: `packet` (no readable
+ * CoAP header), `format` (RFC 7252 §3 framing), `reserved_code` (classes 1, 6, 7), `unknown_method` (4.05),
+ * `bad_option` (4.02, or a rejected response), `proxy` (5.05), `too_large` (4.13), `block1_incomplete` (4.08).
+ */
+export type CoapRejectKind =
+  | 'packet'
+  | 'format'
+  | 'reserved_code'
+  | 'unknown_method'
+  | 'bad_option'
+  | 'proxy'
+  | 'too_large'
+  | 'block1_incomplete';
 
-const OPTION_NUMBERS: Record<string, number> = {
-  'If-Match': 1,
-  'Uri-Host': 3,
-  ETag: 4,
-  'If-None-Match': 5,
-  Observe: 6,
-  'Uri-Port': 7,
-  'Location-Path': 8,
-  OSCORE: 9,
-  'Uri-Path': 11,
-  'Content-Format': 12,
-  'Max-Age': 14,
-  'Uri-Query': 15,
-  'Hop-Limit': 16,
-  Accept: 17,
-  'Q-Block1': 19,
-  'Location-Query': 20,
-  Block2: 23,
-  Block1: 27,
-  Size2: 28,
-  'Q-Block2': 31,
-  'Proxy-Uri': 35,
-  'Proxy-Scheme': 39,
-  Size1: 60,
-  'No-Response': 258,
-  'OCF-Accept-Content-Format-Version': 2049,
-  'OCF-Content-Format-Version': 2053,
-};
-// Critical options we accept: the host/port we are addressed by carry no meaning for a single-host server.
-const UNDERSTOOD_CRITICAL = new Set([3, 7, 11, 15, 17, 23, 27]);
+export type DecodeResult =
+  | { ok: true; message: CoapMessage }
+  | { ok: false; kind: 'packet' | 'format' | 'reserved_code'; error: string };
 
-const METHOD_CODES = new Set(['0.01', '0.02', '0.03', '0.04', '0.05', '0.06', '0.07']);
+const TYPES: readonly MessageType[] = ['CON', 'NON', 'ACK', 'RST'];
+/** "c.dd" for every code byte, built once: decoding a code allocates nothing. */
+const CODES = Array.from({ length: 256 }, (_, b) => `${b >> 5}.${String(b & 0x1f).padStart(2, '0')}`);
+const EMPTY = Buffer.alloc(0);
 
+/** Class 0 except the Empty message: every such code is a request (the server side answers 4.05 to unknown ones). */
 export function isRequestCode(code: string): boolean {
-  return METHOD_CODES.has(code);
+  return code.startsWith('0.') && code !== '0.00';
 }
 
 export function decodeMessage(bytes: Buffer): DecodeResult {
-  if (bytes.length < 4) return { ok: false, error: 'datagram shorter than the 4-byte CoAP header' };
-  if (bytes[0]! >> 6 !== 1) return { ok: false, error: `unsupported CoAP version ${bytes[0]! >> 6}` };
-  if ((bytes[0]! & 0x0f) > 8) return { ok: false, error: 'token length above 8 (reserved)' };
-  let packet: ReturnType<typeof parse>;
-  try {
-    packet = parse(bytes);
-  } catch (error) {
-    return { ok: false, error: `malformed CoAP message: ${(error as Error).message}` };
-  }
-  const type: MessageType = packet.ack ? 'ACK' : packet.reset ? 'RST' : packet.confirmable ? 'CON' : 'NON';
-  const codeClass = Number(packet.code.slice(0, 1));
-  if (codeClass === 1 || codeClass === 6 || codeClass === 7)
-    return { ok: false, error: `reserved code ${packet.code}` };
+  const end = bytes.length;
+  if (end < 4) return { ok: false, kind: 'packet', error: 'datagram shorter than the 4-byte CoAP header' };
+  const first = bytes[0]!;
+  if (first >> 6 !== 1) return { ok: false, kind: 'packet', error: `unsupported CoAP version ${first >> 6}` };
+  const tokenLength = first & 0x0f;
+  if (tokenLength > 8) return formatError('token length above 8 (reserved)');
+  const code = CODES[bytes[1]!]!;
+  const codeClass = bytes[1]! >> 5;
+  // RFC 7252 §12.1: classes 1, 6 and 7 are reserved.
+  if (codeClass === 1 || codeClass >= 6) return { ok: false, kind: 'reserved_code', error: `reserved code ${code}` };
+  // RFC 7252 §4.1: an Empty message is the header alone.
+  if (code === '0.00' && end > 4) return formatError('empty message (0.00) with a token, options or a payload');
+  let at = 4 + tokenLength;
+  if (at > end) return formatError('token runs past the end of the datagram');
   const message: CoapMessage = {
-    type,
-    code: packet.code,
-    messageId: packet.messageId,
-    token: packet.token,
+    type: TYPES[(first >> 4) & 3]!,
+    code,
+    messageId: bytes.readUInt16BE(2),
+    token: bytes.subarray(4, at),
     path: [],
     query: [],
     locationPath: [],
     unknownCritical: [],
-    payload: packet.payload ?? Buffer.alloc(0),
+    payload: EMPTY,
   };
-  for (const option of packet.options ?? []) {
-    // coap-packet names the options it knows and hands others over as decimal strings ("292").
-    const number =
-      typeof option.name === 'number' ? option.name : (OPTION_NUMBERS[option.name] ?? numericName(option.name));
-    const value = option.value;
-    switch (number) {
-      case 11:
-        message.path.push(value.toString('utf8'));
-        break;
-      case 15:
-        message.query.push(value.toString('utf8'));
-        break;
-      case 8:
-        message.locationPath.push(value.toString('utf8'));
-        break;
-      case 12:
-        if (value.length > 2) return { ok: false, error: 'Content-Format longer than 2 bytes' };
-        message.contentFormat = decodeUint(value);
-        break;
-      case 17:
-        if (value.length > 2) return { ok: false, error: 'Accept longer than 2 bytes' };
-        message.accept = decodeUint(value);
-        break;
-      case 6:
-        if (value.length > 3) return { ok: false, error: 'Observe longer than 3 bytes' };
-        message.observe = decodeUint(value);
-        break;
-      case 23:
-      case 27: {
-        const block = decodeBlock(value);
-        if (!block) return { ok: false, error: `invalid Block${number === 27 ? 1 : 2} option` };
-        if (number === 27) message.block1 = block;
-        else message.block2 = block;
-        break;
-      }
-      case 60:
-        message.size1 = decodeUint(value.subarray(0, 4));
-        break;
-      case 28:
-        message.size2 = decodeUint(value.subarray(0, 4));
-        break;
-      case 258:
-        message.noResponse = decodeUint(value.subarray(0, 1));
-        break;
-      default:
-        if (number === undefined) return { ok: false, error: `unknown option ${String(option.name)}` };
-        if (number % 2 === 1 && !UNDERSTOOD_CRITICAL.has(number)) message.unknownCritical.push(number);
+  // RFC 7252 §3.1: each option is a (delta, length) nibble pair, 13 and 14 extended by 1 and 2 bytes, 15 reserved
+  // (0xFF is the payload marker). Walked here because coap-packet's parser accepts a truncated last option.
+  let number = 0;
+  while (at < end) {
+    const byte = bytes[at++]!;
+    if (byte === 0xff) {
+      if (at === end) return formatError('payload marker without a payload'); // RFC 7252 §3
+      message.payload = bytes.subarray(at);
+      break;
     }
+    let delta = byte >> 4;
+    let length = byte & 0x0f;
+    if (delta === 15 || length === 15) return formatError('reserved option nibble 15');
+    const extension = (delta === 13 ? 1 : delta === 14 ? 2 : 0) + (length === 13 ? 1 : length === 14 ? 2 : 0);
+    if (at + extension > end) return formatError('option header runs past the end of the datagram');
+    if (delta === 13) delta = 13 + bytes[at++]!;
+    else if (delta === 14) delta = 269 + bytes[at++]! * 256 + bytes[at++]!;
+    if (length === 13) length = 13 + bytes[at++]!;
+    else if (length === 14) length = 269 + bytes[at++]! * 256 + bytes[at++]!;
+    number += delta;
+    if (number > 0xffff) return formatError('option number above 65535');
+    if (at + length > end) return formatError(`option ${number} claims ${length} bytes, ${end - at} left`);
+    // RFC 7252 §5.4.1: an unrecognized critical (odd) option is listed for the caller to refuse, an elective one is
+    // ignored; §5.4.3: an option whose length is outside its range counts as unrecognized.
+    if (!readOption(message, number, bytes, at, length) && number % 2 === 1) message.unknownCritical.push(number);
+    at += length;
   }
   return { ok: true, message };
+}
+
+function formatError(error: string): DecodeResult {
+  return { ok: false, kind: 'format', error };
+}
+
+/** Store option `number` (value bytes[at, at + length)) on the message; false when unknown or out of range. */
+function readOption(message: CoapMessage, number: number, bytes: Buffer, at: number, length: number): boolean {
+  const end = at + length;
+  switch (number) {
+    case 3: // Uri-Host and Uri-Port: understood and ignored, one host sits behind this socket.
+      return length >= 1 && length <= 255;
+    case 7:
+      return length <= 2;
+    case 11:
+      if (length > 255) return false;
+      message.path.push(bytes.toString('utf8', at, end));
+      return true;
+    case 15:
+      if (length > 255) return false;
+      message.query.push(bytes.toString('utf8', at, end));
+      return true;
+    case 8:
+      if (length > 255) return false;
+      message.locationPath.push(bytes.toString('utf8', at, end));
+      return true;
+    case 12:
+      if (length > 2) return false;
+      message.contentFormat = readUint(bytes, at, end);
+      return true;
+    case 17:
+      if (length > 2) return false;
+      message.accept = readUint(bytes, at, end);
+      return true;
+    case 6: // Observe, RFC 7641 §2
+      if (length > 3) return false;
+      message.observe = readUint(bytes, at, end);
+      return true;
+    case 23: // Block2 and Block1, RFC 7959 §2.2
+    case 27: {
+      if (length > 3) return false;
+      const block = blockOf(readUint(bytes, at, end));
+      if (number === 27) message.block1 = block;
+      else message.block2 = block;
+      return block !== undefined;
+    }
+    case 28: // Size2 and Size1, RFC 7959 §4
+    case 60:
+      if (length > 4) return false;
+      if (number === 60) message.size1 = readUint(bytes, at, end);
+      else message.size2 = readUint(bytes, at, end);
+      return true;
+    case 258: // No-Response, RFC 7967 §2
+      if (length > 1) return false;
+      message.noResponse = readUint(bytes, at, end);
+      return true;
+    default:
+      return false;
+  }
 }
 
 export interface OutgoingMessage {
@@ -159,10 +187,6 @@ export interface OutgoingMessage {
   size1?: number | undefined;
   size2?: number | undefined;
   payload?: Buffer | undefined;
-}
-
-function numericName(name: string): number | undefined {
-  return /^\d+$/.test(name) ? Number(name) : undefined;
 }
 
 const TYPE_BITS: Record<MessageType, number> = { CON: 0, NON: 1, ACK: 2, RST: 3 };

@@ -1,8 +1,9 @@
 // CoAP option value codecs (RFC 7252 §3.2 uint, RFC 7959 §2.2 block options).
 
-export function decodeUint(value: Buffer): number {
+/** The uint in bytes[start, end), read in place (no subarray). */
+export function readUint(bytes: Buffer, start: number, end: number): number {
   let n = 0;
-  for (const byte of value) n = n * 256 + byte;
+  for (let i = start; i < end; i++) n = n * 256 + bytes[i]!;
   return n;
 }
 
@@ -35,10 +36,8 @@ export function szxForSize(size: number): number {
   return szx;
 }
 
-/** Undefined when the value is not a valid block option (longer than 3 bytes or the reserved SZX 7). */
-export function decodeBlock(value: Buffer): BlockOption | undefined {
-  if (value.length > 3) return undefined;
-  const n = decodeUint(value);
+/** The block option with uint value n; undefined for the reserved SZX 7. */
+export function blockOf(n: number): BlockOption | undefined {
   const szx = n & 0x7;
   if (szx === 7) return undefined;
   return { num: Math.floor(n / 16), more: (n & 0x8) !== 0, szx };

@@ -10,7 +10,7 @@ import type {
 } from '../endpoint.js';
 import { BoundedExpiringMap } from './bounded-map.js';
 import { DedupCache, PENDING } from './dedup-cache.js';
-import { type CoapMessage, encodeMessage, type OutgoingMessage } from './message.js';
+import { type CoapMessage, type CoapRejectKind, encodeMessage, type OutgoingMessage } from './message.js';
 import { blockSize, szxForSize } from './options.js';
 import { peerKey } from './peer.js';
 import type { ConfirmableSender } from './reliability.js';
@@ -43,6 +43,8 @@ export interface ServerHooks {
   nextMessageId(): number;
   reliable: ConfirmableSender;
   onHandlerError(error: unknown, req: CoapIncomingRequest): void;
+  /** A request refused by the transport itself (4.02, 4.05, 4.08, 4.13, 5.05), for the decode-error count. */
+  onReject(kind: CoapRejectKind, detail: string, peer: CoapPeer, bytes: Buffer): void;
 }
 
 interface Reassembly {
@@ -85,7 +87,8 @@ export class ServerSide {
     this.block2Cache.clear();
   }
 
-  handle(message: CoapMessage, peer: CoapPeer): void {
+  /** `bytes` is the datagram `message` was decoded from (reported with a rejection). */
+  handle(message: CoapMessage, peer: CoapPeer, bytes: Buffer): void {
     const dedupPeer = peerKey(peer);
     const seen = this.dedup.get(dedupPeer, message.messageId);
     if (seen !== undefined) {
@@ -93,7 +96,7 @@ export class ServerSide {
       if (seen !== PENDING && message.type === 'CON') this.hooks.transmit(seen, peer);
       return;
     }
-    const outcome = this.process(message, peer);
+    const outcome = this.process(message, peer, bytes);
     // Hot path: a synchronous handler is answered at once, without a timer or a promise per request.
     if (!(outcome instanceof Promise)) {
       this.respond(message, peer, dedupPeer, outcome, false);
@@ -183,35 +186,49 @@ export class ServerSide {
     return (await this.hooks.reliable.send(bytes, peer, message.messageId)) === 'ack';
   }
 
-  private process(message: CoapMessage, peer: CoapPeer): OutgoingMessage | Promise<OutgoingMessage> {
-    if (message.unknownCritical.length > 0) {
-      return reply(message, '4.02', {
-        payload: Buffer.from(`unsupported critical option ${message.unknownCritical.join(',')}`),
-      });
+  private process(message: CoapMessage, peer: CoapPeer, bytes: Buffer): OutgoingMessage | Promise<OutgoingMessage> {
+    const critical = message.unknownCritical;
+    if (critical.length > 0) {
+      // RFC 7252 §5.10.2: an endpoint that is no forward proxy answers Proxy-Uri / Proxy-Scheme with 5.05.
+      if (critical.includes(35) || critical.includes(39)) {
+        this.hooks.onReject('proxy', 'Proxy-Uri or Proxy-Scheme (not a proxy)', peer, bytes);
+        return reply(message, '5.05');
+      }
+      const detail = `unsupported critical option ${critical.join(',')}`;
+      this.hooks.onReject('bad_option', detail, peer, bytes);
+      return reply(message, '4.02', { payload: Buffer.from(detail) });
     }
     const method = METHOD_NAMES[message.code];
+    // RFC 7252 §5.8: a method code we do not know gets 4.05 like a method the resource does not allow.
+    if (!method) {
+      this.hooks.onReject('unknown_method', `unknown method code ${message.code}`, peer, bytes);
+      return reply(message, '4.05');
+    }
     const handler = this.routes.get(message.path[0] ?? '');
-    if (!method) return reply(message, '4.05');
     if (!handler) return reply(message, '4.04');
 
+    const max = this.limits.maxPayloadBytes;
     let payload = message.payload;
     const block1 = message.block1;
     if (block1) {
       const resourceKey = resourceKeyOf(message, peer);
       const size = blockSize(block1.szx);
-      if (message.size1 !== undefined && message.size1 > this.limits.maxPayloadBytes) {
-        return reply(message, '4.13', { size1: this.limits.maxPayloadBytes });
+      if (message.size1 !== undefined && message.size1 > max) {
+        this.hooks.onReject('too_large', `Block1 upload announced as ${message.size1} bytes (max ${max})`, peer, bytes);
+        return reply(message, '4.13', { size1: max });
       }
       const state = block1.num === 0 ? { chunks: [], received: 0 } : this.reassembly.get(resourceKey);
       if (!state || state.received !== block1.num * size || (block1.more && payload.length !== size)) {
         this.reassembly.delete(resourceKey);
+        this.hooks.onReject('block1_incomplete', `Block1 #${block1.num} out of sequence`, peer, bytes);
         return reply(message, '4.08', { payload: Buffer.from('Block1 out of sequence') });
       }
       state.chunks.push(payload);
       state.received += payload.length;
-      if (state.received > this.limits.maxPayloadBytes) {
+      if (state.received > max) {
         this.reassembly.delete(resourceKey);
-        return reply(message, '4.13', { size1: this.limits.maxPayloadBytes });
+        this.hooks.onReject('too_large', `Block1 upload passed ${max} bytes`, peer, bytes);
+        return reply(message, '4.13', { size1: max });
       }
       if (block1.more) {
         this.reassembly.set(resourceKey, state);
@@ -219,8 +236,9 @@ export class ServerSide {
       }
       this.reassembly.delete(resourceKey);
       payload = Buffer.concat(state.chunks, state.received);
-    } else if (payload.length > this.limits.maxPayloadBytes) {
-      return reply(message, '4.13', { size1: this.limits.maxPayloadBytes });
+    } else if (payload.length > max) {
+      this.hooks.onReject('too_large', `payload of ${payload.length} bytes (max ${max})`, peer, bytes);
+      return reply(message, '4.13', { size1: max });
     }
 
     const block2 = message.block2;

@@ -18,7 +18,7 @@ import type {
   CoapRequestHandler,
 } from '../endpoint.js';
 import { ClientSide } from './client-side.js';
-import { decodeMessage, encodeMessage, isRequestCode } from './message.js';
+import { type CoapRejectKind, decodeMessage, encodeMessage, isRequestCode } from './message.js';
 import { ipLiteralLookup, normalizeAddress, socketAddress } from './peer.js';
 import { ConfirmableSender } from './reliability.js';
 import { ServerSide } from './server-side.js';
@@ -38,7 +38,11 @@ export interface UdpCoapEndpointOptions {
   separateResponseAfterMs?: number;
   /** Default request deadline for request()/observe() without timeoutMs. */
   requestTimeoutMs?: number;
-  onDecodeError?: (reason: string, peer: CoapPeer, bytes: Buffer) => void;
+  /**
+   * A datagram that was not served normally: unparseable, or refused by the transport (4.02, 4.05, 4.08, 4.13,
+   * 5.05, a rejected response). `reason` describes it; `kind` is a fixed label fit for a metric.
+   */
+  onDecodeError?: (reason: string, peer: CoapPeer, bytes: Buffer, kind: CoapRejectKind) => void;
   onHandlerError?: (error: unknown, req: CoapIncomingRequest) => void;
   onDatagram?: (direction: 'in' | 'out') => void;
   onSocketError?: (error: Error) => void;
@@ -76,10 +80,12 @@ export class UdpCoapEndpoint implements CoapEndpoint {
         nextMessageId: this.nextMessageId,
         reliable: this.reliable,
         onHandlerError: (error, req) => options.onHandlerError?.(error, req),
+        onReject: (kind, detail, peer, bytes) => options.onDecodeError?.(detail, peer, bytes, kind),
       },
     );
     this.client = new ClientSide({
       transmit: this.transmit,
+      transmitMulticast: (bytes, peer) => this.sendMulticast(bytes, peer),
       nextMessageId: this.nextMessageId,
       reliable: this.reliable,
       blockSize: options.blockSize ?? 1024,
@@ -186,6 +192,41 @@ export class UdpCoapEndpoint implements CoapEndpoint {
   }
 
   /**
+   * Requests to an IPv6 group set the socket's multicast interface and hop limit first: Linux takes the interface
+   * from the zone (sin6_scope_id) only for link-local groups, so `ff05::fd%lowpan0` left by the first interface with
+   * a multicast route, with hop limit 1; site-local (ff05) and realm-local (ff03, Thread) discovery could neither
+   * pick the interface nor cross the border router it is meant for. Both settings are socket-wide, so group sends
+   * go one at a time: the next waits for the previous one's callback, in case that one had to wait in the queue.
+   */
+  private multicastSends = Promise.resolve();
+  private sendMulticast(bytes: Buffer, peer: CoapPeer): void {
+    if (!peer.address.startsWith('ff')) {
+      this.send(bytes, peer);
+      return;
+    }
+    const zone = peer.address.split('%')[1];
+    this.multicastSends = this.multicastSends.then(
+      () =>
+        new Promise<void>((resolve) => {
+          const socket = this.socket;
+          if (!socket) return resolve();
+          try {
+            if (zone) socket.setMulticastInterface(`::%${zone}`);
+            // The group's scope bounds how far it travels (RFC 4291 §2.7), the hop limit should not.
+            socket.setMulticastTTL(64);
+          } catch (error) {
+            this.options.onSocketError?.(error as Error);
+          }
+          this.options.onDatagram?.('out');
+          socket.send(bytes, peer.port, peer.address, (error) => {
+            if (error) this.options.onSocketError?.(error);
+            resolve();
+          });
+        }),
+    );
+  }
+
+  /**
    * Datagrams queued by send() during this turn of the event loop (pairs of bytes and peer), sent together once
    * every datagram that arrived in it was handled. Sent one by one as each request was handled, every ACK woke
    * its (by then idle) peer on the other CPU, a wake-up that sendmsg pays for: in bench/coap.ts the ACK's send
@@ -209,14 +250,19 @@ export class UdpCoapEndpoint implements CoapEndpoint {
     this.options.onDatagram?.('in');
     const decoded = decodeMessage(bytes);
     if (!decoded.ok) {
-      this.options.onDecodeError?.(decoded.error, peer, bytes);
-      // RFC 7252 §4.2/4.3: a message we cannot process is rejected with RST when its header is readable.
-      if (bytes.length >= 4 && bytes[0]! >> 6 === 1 && ((bytes[0]! >> 4) & 3) <= 1) {
-        this.send(encodeMessage({ type: 'RST', code: '0.00', messageId: bytes.readUInt16BE(2) }), peer);
-      }
+      this.reject(decoded.kind, decoded.error, peer, bytes);
       return;
     }
     const message = decoded.message;
+    if (isRequestCode(message.code) && message.type !== 'ACK' && message.type !== 'RST') {
+      void this.server.handle(message, peer, bytes);
+      return;
+    }
+    if (message.unknownCritical.length > 0) {
+      // RFC 7252 §5.4.1: a response with an unrecognized critical option is rejected, not used without it.
+      this.reject('bad_option', `response with critical option ${message.unknownCritical.join(',')}`, peer, bytes);
+      return;
+    }
     if (message.type === 'ACK' || message.type === 'RST') {
       this.reliable.settle(peer, message.messageId, message.type === 'ACK' ? 'ack' : 'rst');
       if (message.type === 'ACK' && message.code !== '0.00') this.client.handleResponse(message, peer);
@@ -228,10 +274,17 @@ export class UdpCoapEndpoint implements CoapEndpoint {
         this.send(encodeMessage({ type: 'RST', code: '0.00', messageId: message.messageId }), peer);
       return;
     }
-    if (isRequestCode(message.code)) {
-      void this.server.handle(message, peer);
-      return;
-    }
     this.client.handleResponse(message, peer);
+  }
+
+  /**
+   * RFC 7252 §4.2/§4.3: a message we cannot process is rejected, with RST when it is a CON (version 1, type 0);
+   * rejecting a NON, ACK or RST is silently ignoring it.
+   */
+  private reject(kind: CoapRejectKind, reason: string, peer: CoapPeer, bytes: Buffer): void {
+    this.options.onDecodeError?.(reason, peer, bytes, kind);
+    if (bytes.length >= 4 && (bytes[0]! & 0xf0) === 0x40) {
+      this.send(encodeMessage({ type: 'RST', code: '0.00', messageId: bytes.readUInt16BE(2) }), peer);
+    }
   }
 }
