@@ -74,7 +74,7 @@ export class CoapAdapter implements Adapter {
     } catch (error) {
       this.state = {
         state: 'failed',
-        reason: `cannot bind UDP ${this.config.bind} port ${this.config.port}: ${(error as Error).message}`,
+        reason: `cannot bind UDP ${[this.config.bind].flat().join(', ')} port ${this.config.port}: ${(error as Error).message}`,
       };
       throw error;
     }

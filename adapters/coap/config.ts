@@ -6,7 +6,15 @@ import { isIpLiteral } from './transport/peer.js';
 export const coapAdapterConfigSchema = z
   .strictObject({
     enabled: z.boolean().default(true).describe('Start the coap adapter'),
-    bind: z.string().default('::').describe('Address the CoAP socket binds to; "::" serves IPv6 and IPv4 (dual stack)'),
+    bind: z
+      .union([
+        z.string().refine(isIpLiteral, 'an IP address'),
+        z.array(z.string().refine(isIpLiteral, 'an IP address')).min(1),
+      ])
+      .default('::')
+      .describe(
+        'Address or list of addresses the CoAP server binds to, on one port; "::" serves IPv6 and IPv4 (dual stack). Answers leave by the address they were asked on',
+      ),
     port: z.number().int().min(0).max(65535).default(5683).describe('UDP port (0 = ephemeral, for tests)'),
     interfaces: z
       .array(z.string().min(1))

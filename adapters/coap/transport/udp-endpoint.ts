@@ -19,14 +19,14 @@ import type {
 } from '../endpoint.js';
 import { ClientSide } from './client-side.js';
 import { type CoapRejectKind, decodeMessage, encodeMessage, isRequestCode } from './message.js';
-import { ipLiteralLookup, normalizeAddress, socketAddress } from './peer.js';
+import { ipLiteralLookup, normalizeAddress, peerKey, socketAddress } from './peer.js';
 import { ConfirmableSender } from './reliability.js';
 import { ServerSide } from './server-side.js';
 import { DEFAULT_TRANSMISSION, exchangeLifetime, maxTransmitWait, type TransmissionParameters } from './timing.js';
 
 export interface UdpCoapEndpointOptions {
-  /** Default "::" (dual stack: IPv4 peers are served too). */
-  bindAddress?: string;
+  /** Default "::" (dual stack: IPv4 peers are served too). Several: one socket each, on the same port. */
+  bindAddress?: string | readonly string[];
   /** Default 5683; 0 picks an ephemeral port. */
   port?: number;
   transmission?: Partial<TransmissionParameters>;
@@ -48,9 +48,21 @@ export interface UdpCoapEndpointOptions {
   onSocketError?: (error: Error) => void;
 }
 
+interface BoundSocket {
+  socket: Socket;
+  /** A udp6 socket: IPv4 peers are written in their mapped form. */
+  ipv6: boolean;
+}
+
+/** Peers whose socket is remembered when several are bound (the answer must leave by the address asked). */
+const MAX_PEER_SOCKETS = 4096;
+
 export class UdpCoapEndpoint implements CoapEndpoint {
+  /** The first bound socket: the only one usually, and the one for multicast and unknown peers. */
   private socket: Socket | undefined;
   private ipv6 = true;
+  private sockets: BoundSocket[] = [];
+  private readonly peerSockets = new Map<string, BoundSocket>();
   private messageId = Math.floor(Math.random() * 0x10000);
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly reliable: ConfirmableSender;
@@ -96,34 +108,54 @@ export class UdpCoapEndpoint implements CoapEndpoint {
   }
 
   async start(): Promise<void> {
-    const bindAddress = this.options.bindAddress ?? '::';
+    const addresses = [this.options.bindAddress ?? '::'].flat();
+    let port = this.options.port ?? 5683;
     try {
-      this.socket = await this.bind(bindAddress);
+      for (const address of addresses) {
+        this.sockets.push(await this.bindOrFallBack(address, port));
+        // Port 0 picks one for the first socket; the others take the same.
+        port = this.sockets[0]?.socket.address().port ?? port;
+      }
     } catch (error) {
-      // A host (or container) without IPv6 cannot bind "::": serve IPv4 rather than nothing.
-      const code = (error as NodeJS.ErrnoException).code;
-      if (bindAddress !== '::' || (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL')) throw error;
-      this.options.onSocketError?.(new Error(`IPv6 unavailable (${code}): CoAP serves IPv4 only on 0.0.0.0`));
-      this.socket = await this.bind('0.0.0.0');
+      await this.closeSockets();
+      throw error;
     }
+    const [first] = this.sockets;
+    this.socket = first?.socket;
+    this.ipv6 = first?.ipv6 ?? true;
     this.sweepTimer = setInterval(() => this.server.sweep(), 10_000);
     this.sweepTimer.unref();
   }
 
-  private async bind(bindAddress: string): Promise<Socket> {
-    this.ipv6 = !isIPv4(bindAddress);
+  private async bindOrFallBack(address: string, port: number): Promise<BoundSocket> {
+    try {
+      return await this.bind(address, port);
+    } catch (error) {
+      // A host (or container) without IPv6 cannot bind "::": serve IPv4 rather than nothing.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (address !== '::' || (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL')) throw error;
+      this.options.onSocketError?.(new Error(`IPv6 unavailable (${code}): CoAP serves IPv4 only on 0.0.0.0`));
+      return this.bind('0.0.0.0', port);
+    }
+  }
+
+  private async bind(bindAddress: string, port: number): Promise<BoundSocket> {
+    const ipv6 = !isIPv4(bindAddress);
     const socket = createSocket({
-      type: this.ipv6 ? 'udp6' : 'udp4',
+      type: ipv6 ? 'udp6' : 'udp4',
       ipv6Only: false,
       recvBufferSize: 4 << 20,
       lookup: ipLiteralLookup,
     });
-    socket.on('message', (bytes, rinfo) =>
-      this.receive(bytes, { address: normalizeAddress(rinfo.address), port: rinfo.port }),
-    );
+    const bound: BoundSocket = { socket, ipv6 };
+    socket.on('message', (bytes, rinfo) => {
+      const peer = { address: normalizeAddress(rinfo.address), port: rinfo.port };
+      if (this.sockets.length > 1) this.rememberSocket(peer, bound);
+      this.receive(bytes, peer);
+    });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind({ address: bindAddress, port: this.options.port ?? 5683 }, () => {
+      socket.bind({ address: bindAddress, port }, () => {
         socket.off('error', reject);
         resolve();
       });
@@ -132,7 +164,30 @@ export class UdpCoapEndpoint implements CoapEndpoint {
       throw error;
     });
     socket.on('error', (error) => this.options.onSocketError?.(error));
-    return socket;
+    return bound;
+  }
+
+  private rememberSocket(peer: CoapPeer, bound: BoundSocket): void {
+    const key = peerKey(peer);
+    if (this.peerSockets.get(key) === bound) return;
+    if (this.peerSockets.size >= MAX_PEER_SOCKETS)
+      this.peerSockets.delete(this.peerSockets.keys().next().value as string);
+    this.peerSockets.set(key, bound);
+  }
+
+  /** The socket a peer last reached us on, else the first one that can reach its address family. */
+  private socketFor(peer: CoapPeer): BoundSocket | undefined {
+    const known = this.peerSockets.get(peerKey(peer));
+    if (known) return known;
+    const v4 = isIPv4(peer.address);
+    return this.sockets.find((s) => (v4 ? !s.ipv6 || s.socket.address().address === '::' : s.ipv6)) ?? this.sockets[0];
+  }
+
+  private async closeSockets(): Promise<void> {
+    const sockets = this.sockets;
+    this.sockets = [];
+    this.peerSockets.clear();
+    await Promise.all(sockets.map(({ socket }) => new Promise<void>((resolve) => socket.close(() => resolve()))));
   }
 
   async stop(): Promise<void> {
@@ -141,9 +196,8 @@ export class UdpCoapEndpoint implements CoapEndpoint {
     this.reliable.cancelAll();
     this.client.clear();
     this.server.clear();
-    const socket = this.socket;
     this.socket = undefined;
-    if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
+    await this.closeSockets();
   }
 
   /** The bound port (useful with port 0). */
@@ -208,7 +262,7 @@ export class UdpCoapEndpoint implements CoapEndpoint {
     this.multicastSends = this.multicastSends.then(
       () =>
         new Promise<void>((resolve) => {
-          const socket = this.socket;
+          const socket = this.sockets.find((s) => s.ipv6)?.socket ?? this.socket;
           if (!socket) return resolve();
           try {
             if (zone) socket.setMulticastInterface(`::%${zone}`);
@@ -238,11 +292,15 @@ export class UdpCoapEndpoint implements CoapEndpoint {
     const socket = this.socket;
     const out = this.outbox.splice(0);
     if (!socket) return;
+    const several = this.sockets.length > 1;
     for (let i = 0; i < out.length; i += 2) {
       const peer = out[i + 1] as CoapPeer;
       // No per-send callback (it costs a request object per datagram): send errors arrive as the socket's
       // 'error' event, which is logged and never closes the socket.
-      socket.send(out[i] as Buffer, peer.port, socketAddress(peer.address, this.ipv6));
+      if (several) {
+        const bound = this.socketFor(peer);
+        bound?.socket.send(out[i] as Buffer, peer.port, socketAddress(peer.address, bound.ipv6));
+      } else socket.send(out[i] as Buffer, peer.port, socketAddress(peer.address, this.ipv6));
     }
   };
 
