@@ -1,22 +1,11 @@
 import { createSocket } from 'node:dgram';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CoapClientResponse, CoapIncomingRequest } from '../../../adapters/coap/endpoint.js';
 import { decodeMessage, encodeMessage } from '../../../adapters/coap/transport/message.js';
 import { UdpCoapEndpoint } from '../../../adapters/coap/transport/udp-endpoint.js';
+import { endpoint, stopEndpointsAfterEach } from './loopback-endpoints.js';
 
-const fast = { ackTimeoutMs: 50, ackRandomFactor: 1.5, maxRetransmit: 2 };
-const endpoints: UdpCoapEndpoint[] = [];
-
-async function endpoint(options: ConstructorParameters<typeof UdpCoapEndpoint>[0] = {}): Promise<UdpCoapEndpoint> {
-  const ep = new UdpCoapEndpoint({ bindAddress: '::1', port: 0, transmission: fast, ...options });
-  await ep.start();
-  endpoints.push(ep);
-  return ep;
-}
-
-afterEach(async () => {
-  await Promise.all(endpoints.splice(0).map((ep) => ep.stop()));
-});
+stopEndpointsAfterEach();
 
 function waitFor<T>(register: (resolve: (v: T) => void) => void, ms = 3000): Promise<T> {
   return new Promise((resolve, reject) => {

@@ -1,31 +1,21 @@
 // Several bind addresses: one socket each on the same port, and every answer leaves by the address it was asked on
 // (a client accepts an answer only from the address and port it sent to).
 import { afterEach, describe, expect, it } from 'vitest';
-import { UdpCoapEndpoint } from '../../../adapters/coap/transport/udp-endpoint.js';
 import { type CoapHarness, startCoapHarness } from './harness.js';
+import { endpoint, stopEndpointsAfterEach } from './loopback-endpoints.js';
 
-const fast = { ackTimeoutMs: 50, ackRandomFactor: 1.5, maxRetransmit: 2 };
-const endpoints: UdpCoapEndpoint[] = [];
 let h: CoapHarness | undefined;
-
+stopEndpointsAfterEach();
 afterEach(async () => {
-  await Promise.all(endpoints.splice(0).map((ep) => ep.stop()));
   await h?.stop();
   h = undefined;
 });
 
-async function client(bindAddress: string): Promise<UdpCoapEndpoint> {
-  const ep = new UdpCoapEndpoint({ bindAddress, port: 0, transmission: fast });
-  await ep.start();
-  endpoints.push(ep);
-  return ep;
-}
+const client = (bindAddress: string) => endpoint({ bindAddress });
 
 describe('CoAP on several bind addresses', () => {
   it('serves each address on the same port and answers from the address asked', async () => {
-    const server = new UdpCoapEndpoint({ bindAddress: ['127.0.0.1', '::1'], port: 0, transmission: fast });
-    await server.start();
-    endpoints.push(server);
+    const server = await endpoint({ bindAddress: ['127.0.0.1', '::1'] });
     server.route('who', (req) => ({ code: '2.05', payload: req.source.address }));
     for (const [bind, address] of [
       ['127.0.0.1', '127.0.0.1'],

@@ -1,22 +1,11 @@
 // multicast(): every responder's answer is delivered whole, a Block2 answer completed with unicast GETs to that
 // responder (RFC 7959 §2.8). Loopback has no multicast group, so the "group" here is ::1; what is exercised is the
 // many-answers path that a group address takes.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CoapClientResponse } from '../../../adapters/coap/endpoint.js';
-import { UdpCoapEndpoint } from '../../../adapters/coap/transport/udp-endpoint.js';
+import { endpoint, stopEndpointsAfterEach } from './loopback-endpoints.js';
 
-const fast = { ackTimeoutMs: 50, ackRandomFactor: 1.5, maxRetransmit: 2 };
-const endpoints: UdpCoapEndpoint[] = [];
-afterEach(async () => {
-  await Promise.all(endpoints.splice(0).map((ep) => ep.stop()));
-});
-
-async function endpoint(options: ConstructorParameters<typeof UdpCoapEndpoint>[0] = {}): Promise<UdpCoapEndpoint> {
-  const ep = new UdpCoapEndpoint({ bindAddress: '::1', port: 0, transmission: fast, ...options });
-  await ep.start();
-  endpoints.push(ep);
-  return ep;
-}
+stopEndpointsAfterEach();
 
 const links = Array.from({ length: 20 }, (_, i) => `</sensors/s${i}>;rt="temperature";if="sensor"`).join(',');
 

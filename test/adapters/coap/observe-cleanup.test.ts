@@ -1,21 +1,11 @@
 // Client observations must not outlive their relation: a failed Block2 completion, cancel() and stop() each remove
 // the token listener and free the observation slot, and nothing is delivered afterwards.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CoapClientResponse, CoapIncomingRequest } from '../../../adapters/coap/endpoint.js';
-import { UdpCoapEndpoint } from '../../../adapters/coap/transport/udp-endpoint.js';
+import type { UdpCoapEndpoint } from '../../../adapters/coap/transport/udp-endpoint.js';
+import { endpoint, stopEndpointsAfterEach } from './loopback-endpoints.js';
 
-const fast = { ackTimeoutMs: 50, ackRandomFactor: 1.5, maxRetransmit: 2 };
-const endpoints: UdpCoapEndpoint[] = [];
-afterEach(async () => {
-  await Promise.all(endpoints.splice(0).map((ep) => ep.stop()));
-});
-
-async function endpoint(options: ConstructorParameters<typeof UdpCoapEndpoint>[0] = {}): Promise<UdpCoapEndpoint> {
-  const ep = new UdpCoapEndpoint({ bindAddress: '::1', port: 0, transmission: fast, ...options });
-  await ep.start();
-  endpoints.push(ep);
-  return ep;
-}
+stopEndpointsAfterEach();
 
 /** A server whose /obs accepts observations; `body` is what GETs (and Block2 follow-ups) return. */
 async function observable(firstBody: Buffer) {
