@@ -52,6 +52,10 @@ export async function openTtyReader(path: string, on: TtyReaderEvents): Promise<
     closeSync(fd);
     return undefined;
   }
+  // uv_tty_init reopened a pty slave by name, dup2'd it over `fd` and kept the new descriptor: the stream closes
+  // only that one, and `fd` would leak once per open (a held ttyACM0 makes a replugged board come back as ttyACM1).
+  const streamFd = (stream as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (streamFd !== undefined && streamFd >= 0 && streamFd !== fd) closeSync(fd);
   // From here the stream owns the descriptor: destroying it closes the fd.
   let ended = false;
   let reason = 'port closed (EOF)';

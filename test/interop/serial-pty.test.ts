@@ -1,11 +1,12 @@
 // The serial adapter on real pseudo-terminals (socat) against a simulated Zephyr device: mixed traffic,
 // SMP both ways with fragmentation and retries, /set, hot-unplug by killing socat and re-plugging.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { serialAdapterConfigSchema } from '../../adapters/serial/config.js';
 import { SerialAdapter } from '../../adapters/serial/serial-adapter.js';
+import { openTtyReader } from '../../adapters/serial/tty-reader.js';
 import { RecordingContext } from '../adapters/serial/recording-context.js';
 import { type PtyPair, startPtyPair } from '../sim/serial/pty-pair.js';
 import { SIM_IMAGE_HASH, ZephyrDeviceSim } from '../sim/serial/zephyr-device.js';
@@ -172,5 +173,29 @@ describe.each<Reader>(['tty', 'binding'])('serial adapter on a pty, %s reader', 
     expect(outcome === 'written' || /write failed|not open|closed/.test(outcome)).toBe(true);
     await ctx.waitFor('availability', (c) => !c.online);
     expect(adapter!.status().state).toBe('running');
+  });
+});
+
+describe('event-loop tty reader on a pty', () => {
+  /** Descriptors of this process open on a pseudo-terminal. */
+  const ptsDescriptors = (): number =>
+    readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith('/dev/pts/');
+      } catch {
+        return false; // closed between the listing and the readlink
+      }
+    }).length;
+
+  it('leaves no descriptor behind over open and close cycles (libuv reopens a pty slave by name)', async () => {
+    const before = ptsDescriptors();
+    for (let cycle = 0; cycle < 5; cycle++) {
+      const reader = await openTtyReader(pty.gatewayPath, { data: () => {}, end: () => {} });
+      expect(reader).toBeDefined();
+      reader?.close();
+    }
+    // The stream's own descriptor closes a turn of the event loop after destroy(): wait for it, boundedly.
+    for (let turn = 0; turn < 100 && ptsDescriptors() > before; turn++) await new Promise((r) => setImmediate(r));
+    expect(ptsDescriptors()).toBe(before);
   });
 });
