@@ -332,8 +332,11 @@ export class SerialDeviceLink {
         const outcome = this.#smp?.handlePacket(event.packet);
         if (outcome && !outcome.ok) {
           ctx.decodeError('smp_packet', { deviceId: this.id, bytes: event.packet, error: outcome.reason });
-        } else if (outcome?.value === 'unsolicited')
-          ctx.logger.debug({ device: this.id }, 'unsolicited SMP response ignored');
+        } else {
+          this.#alive();
+          if (outcome?.value === 'unsolicited')
+            ctx.logger.debug({ device: this.id }, 'unsolicited SMP response ignored');
+        }
         return;
       }
       case 'telemetry':
@@ -342,6 +345,7 @@ export class SerialDeviceLink {
         return;
       case 'publish':
         ctx.countMessage('in');
+        this.#alive();
         ctx.publish(
           this.id,
           event.topic,
@@ -351,6 +355,7 @@ export class SerialDeviceLink {
         );
         return;
       case 'log':
+        this.#alive();
         if (this.device.log) ctx.publish(this.id, 'log', event.text);
         return;
       case 'error':
@@ -358,6 +363,11 @@ export class SerialDeviceLink {
         ctx.decodeError(event.code, { deviceId: this.id, bytes: Buffer.from(event.bytes), error: event.reason });
         return;
     }
+  }
+
+  /** Anything the device says shows it is there (telemetry does so through the core itself). */
+  #alive(): void {
+    this.#deps.ctx.availability(this.id, true);
   }
 
   /** True when `text` is (the tail of) a line we wrote moments ago, echoed back by the device's shell. */

@@ -118,6 +118,20 @@ describe.each<Reader>(['tty', 'binding'])('serial adapter on a pty, %s reader', 
     expect(JSON.parse(await got)).toEqual({ led: 'on', brightness: 80 });
   });
 
+  it('counts log lines, publish lines and SMP answers as signs of life, not only telemetry', async () => {
+    const ctx = await start();
+    for (const send of [
+      () => sim!.write('[00:00:01.000,000] <inf> main: booted\n'),
+      () => sim!.ndjson({ topic: 'events/tick', payload: 1 }),
+      () => adapter!.request('smp', 'board', { command: 'echo', data: { d: 'hi' } }),
+    ]) {
+      const mark = ctx.calls.length;
+      await send();
+      await ctx.waitFor('availability', (c) => c.online, 5000, mark);
+    }
+    expect(ctx.of('telemetry')).toEqual([]);
+  });
+
   it('goes offline when unplugged, fails pending SMP requests, and reopens when plugged back', async () => {
     const ctx = await start({ smp: { timeout_ms: 5000, retries: 0 } });
     sim!.options.dropSmp = 1;
