@@ -77,8 +77,9 @@ export const serialDeviceSchema = z.object({
   match: serialMatchSchema.optional(),
   baud_rate: z.number().int().positive().default(115_200),
   data_bits: z.union([z.literal(5), z.literal(6), z.literal(7), z.literal(8)]).default(8),
-  parity: z.enum(['none', 'even', 'odd', 'mark', 'space']).default('none'),
-  stop_bits: z.union([z.literal(1), z.literal(1.5), z.literal(2)]).default(1),
+  // mark/space parity and 1.5 stop bits: the Linux serial binding refuses them at open, so they are not offered.
+  parity: z.enum(['none', 'even', 'odd']).default('none'),
+  stop_bits: z.union([z.literal(1), z.literal(2)]).default(1),
   rtscts: z.boolean().default(false).describe('Hardware flow control'),
   framing: z
     .enum(['ndjson', 'kv', 'raw'])

@@ -23,6 +23,13 @@ describe('serial config', () => {
       smp: { enabled: true, version: 1, timeout_ms: 3000, retries: 2 },
     });
   });
+  it('offers only the line settings the Linux binding can open (no mark/space parity, no 1.5 stop bits)', () => {
+    const base = { transport: 'serial', path: '/dev/ttyACM0' };
+    for (const bad of [{ parity: 'mark' }, { parity: 'space' }, { stop_bits: 1.5 }])
+      expect(serialDeviceSchema.safeParse({ ...base, ...bad }).success).toBe(false);
+    expect(serialDeviceSchema.parse({ ...base, parity: 'even', stop_bits: 2 })).toMatchObject({ parity: 'even' });
+  });
+
   it('normalises USB ids and rejects bad values with a message', () => {
     const d = serialDeviceSchema.parse({ transport: 'serial', match: { usb: { vid: '0x2FE3', pid: 256 } } });
     expect(d.match?.usb).toEqual({ vid: '2fe3', pid: '0100' });
