@@ -40,6 +40,11 @@ export async function listSerialPorts(opts: ListOptions = {}): Promise<SerialPor
       ports = undefined; // udevadm missing or failing: use sysfs
     }
   }
+  if (ports?.some((p) => p.vid === undefined)) {
+    // udevadm without a running udev (a container) lists the ports but not their USB ids: sysfs has them.
+    const fromSysfs = new Map((await listFromSysfs(opts.sysRoot ?? '/sys', devRoot)).map((p) => [p.path, p]));
+    ports = ports.map((p) => (p.vid === undefined ? (fromSysfs.get(p.path) ?? p) : p));
+  }
   ports ??= await listFromSysfs(opts.sysRoot ?? '/sys', devRoot);
   const links = await listByIdLinks(devRoot);
   for (const port of ports) {

@@ -48,6 +48,18 @@ beforeAll(() => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('listSerialPorts', () => {
+  it('takes the USB ids from sysfs when udevadm runs without a udev database (ports listed, ids missing)', async () => {
+    const ports = await listSerialPorts({
+      sysRoot: sys,
+      devRoot: dev,
+      bindingList: async () => [{ path: join(dev, 'ttyACM0') }, { path: join(dev, 'ttyAMA0') }],
+    });
+    expect(ports.map((p) => [p.path, p.vid, p.pid])).toEqual([
+      [join(dev, 'ttyACM0'), '2fe3', '0100'],
+      [join(dev, 'ttyAMA0'), undefined, undefined],
+    ]);
+  });
+
   it('falls back to sysfs and /dev/serial/by-id when the udev-based list fails', async () => {
     const ports = await listSerialPorts({
       sysRoot: sys,
