@@ -61,7 +61,13 @@ export class LineDemux {
     if (this.opts.framing !== 'raw') {
       if (content.startsWith('{')) {
         const app = decodeNdjsonLine(content);
-        events.push(app.ok ? app.value : { kind: 'error', code: 'ndjson', reason: app.reason, bytes });
+        if (app.ok) {
+          events.push(app.value);
+          return;
+        }
+        // Counted as an NDJSON error, and still shown as console text (protocols.md §4.4: what does not parse is log).
+        events.push({ kind: 'error', code: 'ndjson', reason: app.reason, bytes });
+        events.push({ kind: 'log', text });
         return;
       }
       if (this.opts.framing === 'kv') {
@@ -78,13 +84,20 @@ export class LineDemux {
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Console text is UTF-8 without control bytes other than tab, CR and ESC (terminal escapes). */
+/**
+ * Console text is UTF-8 without NUL, and control bytes other than tab, CR and ESC are rare in it: a bell, a
+ * backspace or a terminal title (`ESC ] 0 ; title BEL`) is text whose controls are stripped; a line that is a
+ * quarter or more control bytes is binary.
+ */
 function isText(bytes: Uint8Array): boolean {
   let ascii = true;
+  let controls = 0;
   for (const b of bytes) {
-    if (b < 0x20 ? b !== 0x09 && b !== 0x0d && b !== 0x1b : b === 0x7f) return false;
+    if (b === 0) return false;
+    if (b < 0x20 ? b !== 0x09 && b !== 0x0d && b !== 0x1b : b === 0x7f) controls++;
     if (b >= 0x80) ascii = false;
   }
+  if (controls * 4 >= bytes.length && controls > 0) return false;
   if (ascii) return true;
   try {
     strictUtf8.decode(bytes);

@@ -80,7 +80,22 @@ describe('LineDemux', () => {
         reason: expect.stringMatching(/invalid JSON line/),
         bytes: expect.any(Uint8Array),
       },
+      // Counted, and still shown: what does not parse is console text (protocols.md §4.4).
+      { kind: 'log', text: '{"broken":' },
       { kind: 'telemetry', values: { rssi: -60 } },
+    ]);
+  });
+  it('keeps a text line with a stray control byte (bell, terminal title) as text, and calls mostly-control lines binary', () => {
+    const lines = [
+      Buffer.from('\x1b]0;zephyr\x07ding\x07 done\n'),
+      Buffer.from('\x01\x02\x03\n'),
+      Buffer.from('a\x00b\n'),
+    ];
+    const events = demuxAll(Buffer.concat(lines), lines, 'ndjson');
+    expect(events.map((e) => (e.kind === 'log' ? e.text : e.kind === 'error' ? e.code : e.kind))).toEqual([
+      'ding done',
+      'binary_line',
+      'binary_line',
     ]);
   });
   it('treats kv lines as log text unless framing is kv, and everything but SMP as log when raw', () => {
