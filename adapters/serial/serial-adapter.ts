@@ -1,5 +1,6 @@
 // The serial adapter: one SerialDeviceLink per configured device, a scan loop that announces unknown USB
 // ports during permit_join, and routing of /set, /get and bridge/request/device/{smp,console}.
+import { realpath } from 'node:fs/promises';
 import type {
   Adapter,
   AdapterContext,
@@ -12,7 +13,7 @@ import { deviceBaseShape } from '../../gateway/config/device-base.js';
 import { type SerialAdapterConfig, type SerialDevice, serialDeviceSchema } from './config.js';
 import { type SerialBinding, SerialDeviceLink } from './device-link.js';
 import { type ListOptions, listSerialPorts, type SerialPortInfo } from './port-list.js';
-import { suggestedConfig } from './port-match.js';
+import { matchPort, suggestedConfig } from './port-match.js';
 import { runSmpRequest } from './smp-request.js';
 
 const deviceSchema = serialDeviceSchema.extend(deviceBaseShape);
@@ -172,9 +173,14 @@ export class SerialAdapter implements Adapter {
     if (this.#scanning || !this.ctx.permitJoin()) return;
     this.#scanning = true;
     try {
-      const inUse = new Set([...this.#links.values()].map((l) => l.path));
-      for (const port of await this.#listPorts()) {
-        if (!port.vid || inUse.has(port.path)) continue;
+      const ports = await this.#listPorts();
+      const devices = [...this.#links.values()].map((l) => l.device);
+      // Configured devices, open or not (closed while locked or reopening), by match or by a path that may be a
+      // link (/dev/serial/by-id/...) to the port.
+      const known = new Set(devices.flatMap((d) => (d.match ? [matchPort(d.match, ports)?.path] : [])));
+      for (const d of devices) if (d.path) known.add(await realpath(d.path).catch(() => d.path));
+      for (const port of ports) {
+        if (!port.vid || known.has(port.path) || known.has(await realpath(port.path).catch(() => port.path))) continue;
         this.ctx.deviceSeen({
           transport: 'serial',
           address: port.path,

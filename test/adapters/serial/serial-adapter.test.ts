@@ -196,6 +196,25 @@ describe('SerialAdapter (binding-mock)', () => {
     expect(adapter!.link('bad')).toBeUndefined();
   });
 
+  it('does not announce the port of a configured device while that device cannot open it', async () => {
+    MockBinding.createPort('/dev/ttyACM3', { vendorId: '2fe3', productId: '0100' });
+    MockBinding.createPort('/dev/ttyACM4', { vendorId: '2fe3', productId: '0004' });
+    const holder = await MockBinding.open({ path: '/dev/ttyACM3', baudRate: 115_200 }); // another process has it
+    try {
+      const ctx = await startAdapter([{ id: 'board', match: { usb: { vid: '2fe3', pid: '0100' } } }], {
+        reopen_backoff: { initial_ms: 20, max_ms: 40 },
+      });
+      await ctx.waitFor('availability', (c) => c.deviceId === 'board' && !c.online);
+      ctx.joining = true;
+      await ctx.waitFor('deviceSeen', (c) => c.seen.address === '/dev/ttyACM4', 3000);
+      const mark = ctx.calls.length;
+      await ctx.waitFor('deviceSeen', (c) => c.seen.address === '/dev/ttyACM4', 3000, mark); // a later scan
+      expect(ctx.of('deviceSeen').map((c) => c.seen.address)).not.toContain('/dev/ttyACM3');
+    } finally {
+      await holder.close();
+    }
+  });
+
   it('keeps retrying a port that fails to open (locked) and reports the error in its status', async () => {
     MockBinding.createPort('/dev/ttyACM2', {});
     const ctx = await startAdapter(
