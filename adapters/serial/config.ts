@@ -86,6 +86,12 @@ export const serialDeviceSchema = z.object({
     .default('ndjson')
     .describe('ndjson: JSON object lines are telemetry; kv: also `key=value` lines; raw: every text line is log'),
   log: z.boolean().default(true).describe('Publish other text lines (shell, logs) to `<base>/<device>/log`'),
+  shell_echo: z
+    .boolean()
+    .default(true)
+    .describe(
+      'The UART runs a shell that echoes what the gateway writes: a line repeating one written in the last 2 s is that echo, not telemetry. Turn off when a device confirms a /set by sending the same line back',
+    ),
   smp: serialSmpSchema,
 });
 export type SerialDeviceConfig = z.infer<typeof serialDeviceSchema>;

@@ -143,8 +143,10 @@ export class SerialDeviceLink {
   /** Writes one text line (a newline is appended). Rejects when the port is closed or stops taking data. */
   async writeLine(text: string): Promise<void> {
     if (text.includes('\n')) throw new Error('a line must not contain a newline');
-    this.#echoes.push({ text, until: Date.now() + ECHO_WINDOW_MS });
-    if (this.#echoes.length > 8) this.#echoes.shift();
+    if (this.device.shell_echo) {
+      this.#echoes.push({ text, until: Date.now() + ECHO_WINDOW_MS });
+      if (this.#echoes.length > 8) this.#echoes.shift();
+    }
     await this.#write(Buffer.from(`${text}\n`, 'utf8'));
   }
 

@@ -79,6 +79,15 @@ describe('SerialAdapter (binding-mock)', () => {
     expect(ctx.counts.out).toBe(2);
   });
 
+  it('with shell_echo: false takes a device confirming /set with the same line as telemetry', async () => {
+    MockBinding.createPort('/dev/ttyUSB4', { record: true });
+    const ctx = await startAdapter([{ id: 'dev1', path: '/dev/ttyUSB4', shell_echo: false }]);
+    await adapter!.link('dev1')!.opened();
+    await adapter!.command('dev1', { kind: 'set', payload: { led: 'blink' } });
+    opened[0]!.emitData('{"led":"blink"}\n');
+    expect((await ctx.waitFor('telemetry', () => true)).values).toEqual({ led: 'blink' });
+  });
+
   it('answers bridge/request/device/smp with decoded CBOR, named or raw, and reports rc errors', async () => {
     MockBinding.createPort('/dev/ttyACM0', { record: true });
     await startAdapter([{ id: 'dev1', path: '/dev/ttyACM0', smp: { timeout_ms: 2000 } }]);

@@ -20,6 +20,7 @@ describe('serial config', () => {
       rtscts: false,
       framing: 'ndjson',
       log: true,
+      shell_echo: true,
       smp: { enabled: true, version: 1, timeout_ms: 3000, retries: 2 },
     });
   });
