@@ -1,7 +1,9 @@
 // Device payloads <-> state values, by CoAP Content-Format. Pure: bytes in, a state object or a typed error
 // carrying the CoAP code to answer with (4.00 bad payload, 4.15 unsupported format).
+
 import { cborDecode, cborEncode } from '../common/cbor.js';
 import { decodeSenmlCbor, decodeSenmlJson, encodeSenmlCbor, encodeSenmlJson, senmlToState } from '../common/senml.js';
+import { exactNumber } from '../common/text-number.js';
 
 export const ContentFormat = {
   text: 0,
@@ -162,14 +164,7 @@ function decodeText(bytes: Buffer, property: string | undefined): PayloadResult 
 function scalarFromText(text: string): unknown {
   if (text === 'true') return true;
   if (text === 'false') return false;
-  if (text !== '' && /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) {
-    const number = Number(text);
-    // A serial number with leading zeros, more digits than a double holds, or 1e999 stays text: as a number it
-    // would change (0012 -> 12, 12345678901234567890 -> 12345678901234567000, 1e999 -> null).
-    if (Number.isFinite(number) && !/^-?0\d/.test(text) && !(/^-?\d+$/.test(text) && !Number.isSafeInteger(number)))
-      return number;
-  }
-  return text;
+  return exactNumber(text) ?? text;
 }
 
 function decodeJson(bytes: Buffer, property: string | undefined): PayloadResult {

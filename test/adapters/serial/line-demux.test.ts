@@ -149,6 +149,12 @@ describe('NDJSON and key=value lines', () => {
   });
   it('parses numbers, booleans and quoted strings, and leaves mixed text alone', () => {
     expect(decodeKvLine('t=-1.5e2, ok=true; name="a b" n=.5')).toEqual({ t: -150, ok: true, name: 'a b', n: 0.5 });
+    // Numbers that would change as doubles stay text.
+    expect(decodeKvLine('sn=0012345 big=1e999 id=12345678901234567890')).toEqual({
+      sn: '0012345',
+      big: '1e999',
+      id: '12345678901234567890',
+    });
     expect(decodeKvLine('booting, heap=4096 free')).toBeUndefined();
     expect(decodeKvLine('[00:00:01] <inf> main: x=1')).toBeUndefined();
   });
