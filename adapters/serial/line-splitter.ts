@@ -9,7 +9,15 @@ export class LineSplitter {
   #dropping = -1;
   #dropHead: Buffer = Buffer.alloc(0);
 
+  /** `maxLineBytes` of text; one byte more is allowed for the CR of a CRLF ending, which the demux strips. */
   constructor(private readonly maxLineBytes = 4096) {}
+
+  /** Whether the text so far (the partial line, then chunk[start, end)) ends with a CR. */
+  #endsWithCr(chunk: Buffer, start: number, end: number): boolean {
+    if (end > start) return chunk[end - 1] === 0x0d;
+    const last = this.#partial[this.#partial.length - 1];
+    return last !== undefined && last[last.length - 1] === 0x0d;
+  }
 
   push(chunk: Buffer, emit: (event: SplitEvent) => void): void {
     let start = 0;
@@ -18,7 +26,10 @@ export class LineSplitter {
       const end = nl < 0 ? chunk.length : nl;
       if (this.#dropping >= 0) {
         this.#dropping += end - start;
-      } else if (this.#partialLength + end - start > this.maxLineBytes) {
+      } else if (
+        this.#partialLength + end - start >
+        this.maxLineBytes + (this.#endsWithCr(chunk, start, end) ? 1 : 0)
+      ) {
         this.#dropHead = Buffer.concat([...this.#partial, chunk.subarray(start, end)]).subarray(0, 64);
         this.#dropping = this.#partialLength + end - start;
         this.#partial = [];

@@ -54,6 +54,20 @@ describe('LineSplitter', () => {
     expect(events[1]).toMatchObject({ kind: 'line' });
     expect(events[1]!.kind === 'line' && events[1]!.line.toString()).toBe('ok');
   });
+  it('takes a line of exactly the limit ended by CRLF, and drops one byte more', () => {
+    const stream = Buffer.concat([
+      Buffer.alloc(256, 0x41),
+      Buffer.from('\r\n'),
+      Buffer.alloc(257, 0x42),
+      Buffer.from('\n'),
+    ]);
+    expect(split([stream], 256).map((e) => e.kind)).toEqual(['line', 'overlong']);
+    // The CR in one read, its newline in the next.
+    expect(split([stream.subarray(0, 257), stream.subarray(257)], 256).map((e) => e.kind)).toEqual([
+      'line',
+      'overlong',
+    ]);
+  });
   it('keeps memory bounded for an endless line without newlines', () => {
     const s = new LineSplitter(1024);
     let emitted = 0;
