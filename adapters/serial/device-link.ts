@@ -153,7 +153,8 @@ export class SerialDeviceLink {
   #write(bytes: Buffer): Promise<void> {
     const port = this.#port;
     if (!port) return Promise.reject(new Error(`device "${this.id}": serial port is not open`));
-    if (port.writableLength > MAX_PENDING_WRITE) {
+    // Bounded including this write; a port with nothing queued still takes one write larger than the bound.
+    if (port.writableLength > 0 && port.writableLength + bytes.length > MAX_PENDING_WRITE) {
       return Promise.reject(
         new Error(`device "${this.id}": the port is not draining (${port.writableLength} bytes queued)`),
       );
