@@ -56,8 +56,11 @@ export interface AdapterContext {
   permitJoin(): boolean;
   /** New property values for a configured device. Merged into the retained `<base>/<device>` state. */
   telemetry(deviceId: string, values: StateValues): void;
-  /** Liveness from the transport (connection up/down, CON timeout, lifetime expiry, port unplugged). */
-  availability(deviceId: string, online: boolean): void;
+  /** Liveness from the transport (connection up/down, CON timeout, lifetime expiry, port unplugged).
+   * `validForMs` (with `online`): the transport vouches that the device stays online this long even if it sends
+   * nothing, e.g. a valid LwM2M registration of a sleeping client. Until then the core's availability_timeout does
+   * not take it offline; afterwards the timeout counts from last_seen again. availability(id, false) ends it. */
+  availability(deviceId: string, online: boolean, validForMs?: number): void;
   /** Static device information (DIS, /.well-known/core, LwM2M objects...) shown in bridge/devices. */
   deviceInfo(deviceId: string, info: Record<string, unknown>): void;
   /** An unknown device was seen. The core announces it on bridge/event while permit_join is on (deduplicated). */

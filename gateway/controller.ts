@@ -571,7 +571,7 @@ export class Gateway {
       devices: () => this.devices.ofTransport(kind).filter((d) => !d.disabled) as never,
       permitJoin: () => this.permitJoin(),
       telemetry: (id, values) => this.#onTelemetry(id, values),
-      availability: (id, online) => this.#onAvailability(id, online),
+      availability: (id, online, validForMs) => this.#onAvailability(id, online, false, validForMs),
       deviceInfo: (id, info) => {
         if (this.devices.mergeInfo(id, info)) void this.publishDevices();
       },
@@ -684,8 +684,9 @@ export class Gateway {
     );
   }
 
-  #onAvailability(id: string, online: boolean, lastSeenSet = false): void {
+  #onAvailability(id: string, online: boolean, lastSeenSet = false, validForMs?: number): void {
     if (online && !lastSeenSet) this.devices.touch(id, new Date());
+    if (online && validForMs !== undefined) this.devices.vouch(id, Date.now() + validForMs);
     if (!this.devices.setOnline(id, online)) return;
     this.metrics.devicesOnline.set(this.devices.all().filter((d) => d.online).length);
     void this.publishJson(
@@ -725,7 +726,7 @@ export class Gateway {
   #checkAvailability(): void {
     const now = Date.now();
     for (const rec of this.devices.all()) {
-      if (!rec.online || !rec.lastSeen) continue;
+      if (!rec.online || !rec.lastSeen || (rec.onlineUntil !== null && now < rec.onlineUntil)) continue;
       const timeout = this.#timeoutSeconds(rec.config) * 1000;
       if (now - rec.lastSeen.getTime() > timeout) this.#onAvailability(rec.config.id, false);
     }

@@ -66,6 +66,8 @@ export interface CoapObservation {
   readonly first: CoapClientResponse;
   /** Deregister (GET with Observe=1, or RST on the next notification). */
   cancel(): Promise<void>;
+  /** End the relation here without telling the device (it is gone): the next notification, if any, gets RST. */
+  close(): void;
 }
 
 export interface CoapEndpoint {

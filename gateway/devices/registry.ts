@@ -7,6 +7,8 @@ export interface DeviceRecord {
   state: StateValues;
   lastSeen: Date | null;
   online: boolean;
+  /** Until when (ms since the epoch) the transport vouched for `online`; the availability timeout waits for it. */
+  onlineUntil: number | null;
   info: Record<string, unknown>;
 }
 
@@ -32,7 +34,9 @@ export class DeviceRegistry {
       else if (JSON.stringify(existing.config) !== JSON.stringify(config)) changed.push(config.id);
       next.set(
         config.id,
-        inherited ? { ...inherited, config } : { config, state: {}, lastSeen: null, online: false, info: {} },
+        inherited
+          ? { ...inherited, config }
+          : { config, state: {}, lastSeen: null, online: false, onlineUntil: null, info: {} },
       );
     }
     const removed = [...this.#devices.keys()].filter((id) => !next.has(id));
@@ -78,12 +82,20 @@ export class DeviceRegistry {
     rec.lastSeen = lastSeen;
   }
 
-  /** Returns true when the availability actually changed. */
+  /** Returns true when the availability actually changed. Offline ends what the transport vouched for. */
   setOnline(id: string, online: boolean): boolean {
     const rec = this.#devices.get(id);
-    if (!rec || rec.online === online) return false;
+    if (!rec) return false;
+    if (!online) rec.onlineUntil = null;
+    if (rec.online === online) return false;
     rec.online = online;
     return true;
+  }
+
+  /** The transport vouches that the device is online until `until` (ms since the epoch). */
+  vouch(id: string, until: number): void {
+    const rec = this.#devices.get(id);
+    if (rec) rec.onlineUntil = until;
   }
 
   touch(id: string, now: Date): void {

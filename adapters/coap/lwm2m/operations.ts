@@ -3,7 +3,7 @@ import type { CoapClientRequest, CoapClientResponse, CoapEndpoint, CoapObservati
 import { CF, decodePayload, encodePayload } from './codecs/content-format.js';
 import { type LinkEntry, parseLinkFormat } from './link-format.js';
 import type { ObjectModel } from './object-model.js';
-import { formatPath, type Lwm2mPath, pathSegments } from './path.js';
+import { formatPath, type Lwm2mPath, pathSegments, pathWithin } from './path.js';
 import type { Lwm2mRecord } from './values.js';
 
 export interface OperationTarget {
@@ -31,6 +31,9 @@ export class Lwm2mOperationError extends Error {
   }
 }
 
+/** The fixed `reason` label of a client payload the server could not use (the detail goes into `error`). */
+export type UndecodableReason = 'lwm2m_payload' | 'lwm2m_out_of_path';
+
 const CODE_NAMES: Record<string, string> = {
   '4.00': 'Bad Request',
   '4.01': 'Unauthorized',
@@ -46,8 +49,8 @@ export class Lwm2mOperations {
     private readonly endpoint: CoapEndpoint,
     private readonly model: ObjectModel,
     private readonly timeoutMs: number,
-    /** Called with payloads a client sent that could not be decoded. */
-    private readonly onUndecodable: (reason: string, bytes: Uint8Array) => void,
+    /** Called with payloads a client sent that could not be decoded, or not wholly used. */
+    private readonly onUndecodable: (reason: UndecodableReason, error: string, bytes: Uint8Array) => void,
     /** Called for every request sent to a client (metrics). */
     private readonly onRequest: () => void = () => {},
   ) {}
@@ -99,7 +102,7 @@ export class Lwm2mOperations {
     const res = await this.send(target, 'discover', path, { method: 'GET', accept: CF.linkFormat });
     const links = parseLinkFormat(res.payload.toString('utf8'));
     if (!links.ok) {
-      this.onUndecodable(`discover ${formatPath(path)}: ${links.error}`, res.payload);
+      this.onUndecodable('lwm2m_payload', `discover ${formatPath(path)}: ${links.error}`, res.payload);
       throw new Lwm2mOperationError(`discover ${formatPath(path)}: ${links.error}`);
     }
     return links.value;
@@ -121,8 +124,8 @@ export class Lwm2mOperations {
     const observation = await this.endpoint.observe(req, (res) => {
       if (!res.code.startsWith('2.')) return;
       const decoded = decodePayload(res.contentFormat, res.payload, path, this.model.typeOf);
-      if (decoded.ok) onRecords(decoded.value);
-      else this.onUndecodable(`notification ${formatPath(path)}: ${decoded.error}`, res.payload);
+      if (decoded.ok) onRecords(this.within(decoded.value, path, res.payload));
+      else this.onUndecodable('lwm2m_payload', `notification ${formatPath(path)}: ${decoded.error}`, res.payload);
     });
     const first = observation.first;
     if (!first.code.startsWith('2.')) {
@@ -152,9 +155,19 @@ export class Lwm2mOperations {
   private decode(res: CoapClientResponse, path: Lwm2mPath): Lwm2mRecord[] {
     if (res.payload.length === 0) return [];
     const decoded = decodePayload(res.contentFormat, res.payload, path, this.model.typeOf);
-    if (decoded.ok) return decoded.value;
-    this.onUndecodable(`${formatPath(path)}: ${decoded.error}`, res.payload);
+    if (decoded.ok) return this.within(decoded.value, path, res.payload);
+    this.onUndecodable('lwm2m_payload', `${formatPath(path)}: ${decoded.error}`, res.payload);
     throw new Lwm2mOperationError(`${formatPath(path)}: ${decoded.error}`);
+  }
+
+  /** Drops records outside the requested path: they would land in the state as if the server had asked for them. */
+  private within(records: Lwm2mRecord[], path: Lwm2mPath, bytes: Uint8Array): Lwm2mRecord[] {
+    const outside = records.filter((r) => !pathWithin(r.path, path));
+    const [first] = outside;
+    if (!first) return records;
+    const error = `${outside.length} record(s) outside ${formatPath(path)}, e.g. ${formatPath(first.path)}`;
+    this.onUndecodable('lwm2m_out_of_path', error, bytes);
+    return records.filter((r) => pathWithin(r.path, path));
   }
 }
 

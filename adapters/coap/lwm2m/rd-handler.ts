@@ -15,7 +15,8 @@ export interface RdHooks {
   /** Maps the endpoint name to a configured device, or refuses it (4.03). */
   admit(endpoint: string, peer: CoapPeer): Admission;
   registered(reg: Registration, replaced: Registration | undefined): void;
-  updated(reg: Registration, linksChanged: boolean): void;
+  /** `previousLinks` is set when the Update carried a new link payload. */
+  updated(reg: Registration, previousLinks: readonly LinkEntry[] | undefined): void;
   deregistered(reg: Registration): void;
   /** A request that could not be accepted as sent (already answered with a 4.xx). */
   malformed(reason: string, req: CoapIncomingRequest): void;
@@ -91,19 +92,19 @@ export function createRdHandler(hooks: RdHooks): CoapRequestHandler {
     if ('code' in reg) return reg;
     const params = parseUpdateQuery(req.query);
     if (!params.ok) return reject(req, '4.00', params.error);
-    let linksChanged = false;
+    let previousLinks: readonly LinkEntry[] | undefined;
     if (req.payload.length > 0) {
       const links = parseLinks(req);
       if (!links) return reject(req, '4.15', `update payload must be link format (40), got ${req.contentFormat}`);
       if (!links.ok) return reject(req, '4.00', `update payload: ${links.error}`);
+      previousLinks = reg.links;
       reg.links = links.value;
       reg.contentFormat = preferredFormat(links.value);
-      linksChanged = true;
     }
     Object.assign(reg, params.value);
     reg.peer = { ...req.source };
     reg.lastUpdate = hooks.now();
-    hooks.updated(reg, linksChanged);
+    hooks.updated(reg, previousLinks);
     return { code: '2.04' };
   };
 

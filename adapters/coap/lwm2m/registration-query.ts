@@ -33,9 +33,21 @@ function lifetime(raw: string | undefined): Decoded<number | undefined> {
   return ok(Number(raw));
 }
 
+// LwM2M 1.1 transports (U, M, H, T, S, N); Q is 1.0's queue mode (U, UQ, S, SQ, US, UQS), which 1.1 tolerates.
+const TRANSPORTS = 'UMHTSN';
+
 function binding(raw: string | undefined): Decoded<string | undefined> {
   if (raw === undefined) return ok(undefined);
-  if (!/^[UQSNT]{1,5}$/.test(raw)) return fail(`bad binding "b=${raw}"`);
+  const letters = [...raw];
+  const unknown = letters.find((l) => !TRANSPORTS.includes(l) && l !== 'Q');
+  if (unknown !== undefined) return fail(`bad binding "b=${raw}": unknown binding letter "${unknown}"`);
+  const repeated = letters.find((l, i) => letters.indexOf(l) !== i);
+  if (repeated !== undefined) return fail(`bad binding "b=${raw}": "${repeated}" given twice`);
+  if (!letters.some((l) => TRANSPORTS.includes(l)))
+    return fail(`bad binding "b=${raw}": no transport (one of ${[...TRANSPORTS].join(', ')})`);
+  const q = raw.indexOf('Q');
+  if (q >= 0 && !TRANSPORTS.includes(raw[q - 1] ?? '-'))
+    return fail(`bad binding "b=${raw}": Q must follow the transport it applies to (UQ, SQ)`);
   return ok(raw);
 }
 

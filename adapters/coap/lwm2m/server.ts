@@ -35,9 +35,11 @@ export interface Lwm2mServer {
 }
 
 interface Live {
-  /** The cancel function of each observation by path: not the observation, whose first response is not needed. */
-  observations: Map<string, CoapObservation['cancel']>;
+  /** How to end each observation, by path (not the observation, whose first response is not needed). */
+  observations: Map<string, Pick<CoapObservation, 'cancel' | 'close'>>;
   expiry: NodeJS.Timeout | undefined;
+  /** When the registration expires without an Update (`now()` clock, ms). */
+  deadline: number;
 }
 
 export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
@@ -56,7 +58,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     endpoint,
     model,
     config.request_timeout_ms,
-    (reason, bytes) => ctx.decodeError(`lwm2m: ${reason}`, { bytes }),
+    (reason, error, bytes) => ctx.decodeError(reason, { bytes, error }),
     () => ctx.countMessage('out'),
   );
 
@@ -107,24 +109,51 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
   const armExpiry = (reg: Registration): void => {
     const state = live.get(reg.id);
     if (!state) return;
+    state.deadline = now() + (reg.lifetime + config.lifetime_grace_s) * 1000;
+    waitForExpiry(reg, state);
+  };
+
+  // A timer cannot wait longer than MAX_TIMER_MS: a longer lifetime is waited out in steps.
+  const waitForExpiry = (reg: Registration, state: Live): void => {
     if (state.expiry) clearTimeout(state.expiry);
-    const ms = Math.min((reg.lifetime + config.lifetime_grace_s) * 1000, 2 ** 31 - 1);
-    state.expiry = setTimeout(() => expire(reg), ms);
+    state.expiry = setTimeout(
+      () => (now() < state.deadline ? waitForExpiry(reg, state) : expire(reg)),
+      Math.min(state.deadline - now(), MAX_TIMER_MS),
+    );
     state.expiry.unref();
   };
 
-  const forget = (reg: Registration, reason: string, cancelObservations: boolean): void => {
+  /**
+   * `observations`: 'cancel' when the client is still there (registered again from another port: its deregistering
+   * GET is best effort), 'close' when it is gone (expired, de-registered: ended here, a late notification gets RST),
+   * 'keep' on stop, where the transport ends them all itself.
+   */
+  const forget = (reg: Registration, reason: string, observations: 'cancel' | 'close' | 'keep'): void => {
     const state = live.get(reg.id);
     live.delete(reg.id);
     if (state?.expiry) clearTimeout(state.expiry);
-    for (const cancel of state?.observations.values() ?? []) if (cancelObservations) cancel().catch(() => {});
+    for (const observation of observations === 'keep' ? [] : (state?.observations.values() ?? [])) {
+      if (observations === 'close') observation.close();
+      else observation.cancel().catch(() => {});
+    }
     if (!store.byEndpoint(reg.endpoint)) queue.drop(reg.endpoint, reason);
+  };
+
+  /** Ends the observations below instances an Update no longer lists, so that re-adding one observes it again. */
+  const endRemovedObservations = (reg: Registration, previous: readonly LinkEntry[]): void => {
+    const state = live.get(reg.id);
+    for (const [key, observation] of state?.observations ?? []) {
+      const path = parsePath(key);
+      if (!path.ok || !listed(previous, path.value) || listed(reg.links, path.value)) continue;
+      state?.observations.delete(key);
+      observation.cancel().catch(() => {});
+    }
   };
 
   const expire = (reg: Registration): void => {
     if (store.get(reg.id) !== reg) return;
     store.remove(reg.id);
-    forget(reg, `${reg.endpoint}: registration lifetime expired`, false);
+    forget(reg, `${reg.endpoint}: registration lifetime expired`, 'close');
     ctx.logger.info({ endpoint: reg.endpoint }, 'lwm2m registration expired');
     if (reg.deviceId) ctx.availability(reg.deviceId, false);
   };
@@ -156,9 +185,10 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
       return records;
     }
     state.observations
-      .get(key)?.()
+      .get(key)
+      ?.cancel()
       .catch(() => {});
-    state.observations.set(key, observation.cancel);
+    state.observations.set(key, observation);
     emit(reg, records);
     return records;
   };
@@ -174,8 +204,10 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     }
   };
 
+  // Online for as long as the registration is valid, whatever the core's availability timeout (queue mode sleeps).
   const online = (reg: Registration): void => {
-    if (reg.deviceId) ctx.availability(reg.deviceId, true);
+    const state = live.get(reg.id);
+    if (reg.deviceId && state) ctx.availability(reg.deviceId, true, state.deadline - now());
   };
 
   // One deviceInfo per registration: the core republishes the whole bridge/devices list on each change.
@@ -249,8 +281,8 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     maxRegistrations: config.max_registrations,
     registered(reg, replaced) {
       ctx.countMessage('in');
-      if (replaced) forget(replaced, `${reg.endpoint} registered again`, true);
-      live.set(reg.id, { observations: new Map(), expiry: undefined });
+      if (replaced) forget(replaced, `${reg.endpoint} registered again`, 'cancel');
+      live.set(reg.id, { observations: new Map(), expiry: undefined, deadline: 0 });
       armExpiry(reg);
       ctx.logger.info({ endpoint: reg.endpoint, device: reg.deviceId, lt: reg.lifetime }, 'lwm2m registered');
       online(reg);
@@ -261,26 +293,27 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
         void queue.flush(reg.endpoint);
       });
     },
-    updated(reg, linksChanged) {
+    updated(reg, previousLinks) {
       ctx.countMessage('in');
       armExpiry(reg);
+      if (previousLinks) endRemovedObservations(reg, previousLinks);
       const newlyBound = bind(reg);
       online(reg);
       setImmediate(() => {
-        if (newlyBound || linksChanged) observeDefaults(reg);
+        if (newlyBound || previousLinks) observeDefaults(reg);
         if (newlyBound) readDeviceInfo(reg);
-        else if (linksChanged) publishInfo(reg);
+        else if (previousLinks) publishInfo(reg);
         void queue.flush(reg.endpoint);
       });
     },
     deregistered(reg) {
       ctx.countMessage('in');
-      forget(reg, `${reg.endpoint} de-registered`, false);
+      forget(reg, `${reg.endpoint} de-registered`, 'close');
       ctx.logger.info({ endpoint: reg.endpoint }, 'lwm2m de-registered');
       if (reg.deviceId) ctx.availability(reg.deviceId, false);
     },
     malformed(reason, req) {
-      ctx.decodeError(`lwm2m: ${reason}`, { bytes: req.payload });
+      ctx.decodeError('lwm2m_registration', { bytes: req.payload, error: reason });
     },
   });
 
@@ -290,14 +323,19 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     const reg = store.all().find((r) => r.peer.address === req.source.address && r.peer.port === req.source.port);
     if (!reg) return { code: '4.04', payload: 'not registered' };
     if (req.contentFormat !== CF.senmlJson && req.contentFormat !== CF.senmlCbor) {
-      ctx.decodeError(`lwm2m: Send with content format ${req.contentFormat}`, { bytes: req.payload });
+      ctx.decodeError('lwm2m_send', {
+        deviceId: reg.deviceId,
+        bytes: req.payload,
+        error: `Send with content format ${req.contentFormat}`,
+      });
       return { code: '4.15' };
     }
     const decoded = decodePayload(req.contentFormat, req.payload, { obj: 0 }, model.typeOf);
     if (!decoded.ok) {
-      ctx.decodeError(`lwm2m: Send from ${reg.endpoint}: ${decoded.error}`, {
+      ctx.decodeError('lwm2m_send', {
         deviceId: reg.deviceId,
         bytes: req.payload,
+        error: `Send from ${reg.endpoint}: ${decoded.error}`,
       });
       return { code: '4.00', payload: decoded.error };
     }
@@ -412,10 +450,10 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
       }
       case 'cancel_observe': {
         const state = live.get(reg.id);
-        const cancel = state?.observations.get(formatPath(path));
-        if (!cancel) throw new Error(`${formatPath(path)} is not observed`);
+        const observation = state?.observations.get(formatPath(path));
+        if (!observation) throw new Error(`${formatPath(path)} is not observed`);
         state?.observations.delete(formatPath(path));
-        await cancel();
+        await observation.cancel();
         return { path: formatPath(path), observing: false };
       }
     }
@@ -476,7 +514,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
       queue.dropAll('the LwM2M server stopped');
       for (const reg of store.all()) {
         store.remove(reg.id);
-        forget(reg, 'the LwM2M server stopped', false);
+        forget(reg, 'the LwM2M server stopped', 'keep');
       }
     },
     handles: (deviceId) => deviceById(deviceId) !== undefined,
@@ -520,6 +558,14 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
  * does not answer holds its slot until request_timeout_ms; the others go on in the remaining slots.
  */
 const SETUP_IN_FLIGHT = 64;
+
+/** Node fires a timer with a longer delay at once (TimeoutOverflowWarning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** True when the links name the instance of `path` (for an object path: the object). */
+function listed(links: readonly LinkEntry[], path: Lwm2mPath): boolean {
+  return links.some((l) => l.path?.obj === path.obj && (path.inst === undefined || l.path.inst === path.inst));
+}
 
 // The object paths of a registration's links, computed once per (shared) link list.
 const objectLists = new WeakMap<readonly LinkEntry[], readonly string[]>();

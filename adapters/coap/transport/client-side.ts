@@ -222,6 +222,7 @@ export class ClientSide {
     }
     return {
       first,
+      close,
       cancel: async () => {
         const wasLive = live;
         close();

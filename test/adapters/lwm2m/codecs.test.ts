@@ -44,6 +44,18 @@ describe('TLV vectors (protocols.md §6.3)', () => {
     });
   }
 
+  it("decodes Zephyr's bare resource instance entry for a Read of /3/0/7/1, only at a 4-level path", () => {
+    expect(tlvToRecords(hex('42 01 13 88'), { obj: 3, inst: 0, res: 7, ri: 1 }, model.typeOf)).toEqual({
+      ok: true,
+      value: [rec(3, 0, 7, 5000, 1)],
+    });
+    expect(tlvToRecords(hex('88 07 04 42 01 13 88'), { obj: 3, inst: 0, res: 7, ri: 1 }, model.typeOf)).toEqual({
+      ok: true,
+      value: [rec(3, 0, 7, 5000, 1)],
+    });
+    expect(tlvToRecords(hex('42 01 13 88'), { obj: 3, inst: 0, res: 7 }, model.typeOf)).toMatchObject({ ok: false });
+  });
+
   it('accepts 4-byte floats and rejects odd float widths', () => {
     expect(tlvToRecords(hex('E4 16 44 41 CC 00 00'), { obj: 3303, inst: 0 }, model.typeOf)).toEqual({
       ok: true,

@@ -99,6 +99,46 @@ describe('LwM2M through MQTT', () => {
     await s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1/availability', (p) => p.state === 'offline', 5000);
   });
 
+  it('a valid registration keeps a quiet device online past availability_timeout, until De-register or expiry', async () => {
+    const s = await setup({ lifetime_grace_s: 0 }, [
+      { id: 'node1', transport: 'coap', availability_timeout: 1, lwm2m: { endpoint: 'zephyr-node1' } },
+    ]);
+    const states: string[] = [];
+    s.mqtt.on('message', (topic, payload, packet) => {
+      if (topic === 'zephyr2mqtt/node1/availability' && !packet.retain)
+        states.push(JSON.parse(payload.toString()).state);
+    });
+    await s.mqtt.subscribeAsync('zephyr2mqtt/node1/availability');
+    const c = await s.client({ endpoint: 'zephyr-node1', queueMode: true, lifetime: 30 });
+    await c.register();
+    await expect.poll(() => states).toEqual(['online']);
+    // Past the 1 s timeout (checked every 250 ms) with nothing from the client after its registration.
+    await new Promise((r) => setTimeout(r, 1800));
+    expect(states).toEqual(['online']);
+    expect(await c.deregister()).toBe('2.02');
+    await expect.poll(() => states).toEqual(['online', 'offline']);
+    c.opts.lifetime = 2;
+    const registered = Date.now();
+    await c.register();
+    await expect.poll(() => states).toEqual(['online', 'offline', 'online']);
+    await new Promise((r) => setTimeout(r, 1500 - (Date.now() - registered)));
+    expect(states).toEqual(['online', 'offline', 'online']);
+    await expect.poll(() => states, { timeout: 3000 }).toEqual(['online', 'offline', 'online', 'offline']);
+    expect(Date.now() - registered).toBeGreaterThanOrEqual(1900);
+  });
+
+  it('counts bad registrations in one decode-error series, whatever text they carry', async () => {
+    const s = await setup();
+    const c = await s.client({ endpoint: 'x' });
+    for (let i = 0; i < 20; i++) {
+      expect((await c.request('POST', ['rd'], ['ep=x', `lt=z${i}`], '</1/0>', 40)).code).toBe('4.00');
+    }
+    const metrics = await (await fetch(`${s.gw.httpUrl}/metrics`)).text();
+    expect(metrics.split('\n').filter((l) => l.startsWith('zephyr2mqtt_decode_errors_total{'))).toEqual([
+      'zephyr2mqtt_decode_errors_total{adapter="coap",reason="lwm2m_registration"} 20',
+    ]);
+  });
+
   it('queue mode: a /set for a sleeping client is applied after its next Update', async () => {
     const s = await setup({ queue_awake_s: 1 });
     const c = await s.client({ endpoint: 'zephyr-node1', queueMode: true });

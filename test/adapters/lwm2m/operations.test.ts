@@ -156,6 +156,57 @@ describe('LwM2M device management through the server', () => {
     });
   }
 
+  it('reads one resource instance in TLV from Zephyr, which answers with the bare instance entry', async () => {
+    await registered('tlv', '1.0');
+    expect(await h.server.request('node1', { op: 'read', path: '/3/0/7/1' })).toEqual({
+      path: '/3/0/7/1',
+      values: { '/3/0/7/1': 5000 },
+    });
+  });
+
+  it('ignores, and counts, records of a Read answer outside the requested path', async () => {
+    const c = await registered();
+    // A client answering a Read of /3/0/9 with more than was asked for.
+    c.answerOverride = (path) =>
+      path === '/3/0/9' ? '[{"bn":"/3/0/","n":"9","v":80},{"bn":"/3303/0/","n":"5700","v":99}]' : undefined;
+    const mark = h.ctx.facts.length;
+    expect(await h.server.command('node1', { kind: 'get', payload: { battery: '' } })).toEqual({
+      data: { battery: 80 },
+      merge: true,
+    });
+    const after = h.ctx.facts.slice(mark);
+    expect(after).toContainEqual({ type: 'telemetry', deviceId: 'node1', values: { battery: 80 } });
+    const leaked = after.filter(
+      (f) =>
+        (f.type === 'telemetry' && 'temperature' in f.values) ||
+        (f.type === 'publish' && f.subtopic.startsWith('lwm2m/3303')),
+    );
+    expect(leaked).toEqual([]);
+    expect(after).toContainEqual({
+      type: 'decodeError',
+      reason: 'lwm2m_out_of_path',
+      error: '1 record(s) outside /3/0/9, e.g. /3303/0/5700',
+    });
+  });
+
+  it('observes an instance again when an Update lists it again after one that dropped it', async () => {
+    const c = await registered();
+    const links = () => c.request('POST', c.location, [], c.registerPayload(), 40);
+    const removed = [...c.resources].filter(([key]) => key.startsWith('/3303/0/'));
+    for (const [key] of removed) c.resources.delete(key);
+    const observations = h.endpoint.stats().observations ?? 0;
+    expect((await links()).code).toBe('2.04');
+    expect(await h.server.request('node1', { op: 'registration' })).toMatchObject({ observed: ['/3311/0/5850'] });
+    expect(h.endpoint.stats().observations).toBe(observations - 1);
+    for (const [key, record] of removed) c.resources.set(key, record);
+    const observed = once<[string]>(c, 'observe');
+    expect((await links()).code).toBe('2.04');
+    expect((await observed)[0]).toBe('/3303/0/5700');
+    const mark = h.ctx.facts.length;
+    c.setValue('/3303/0/5700', 31.5);
+    await h.ctx.waitFor('telemetry', (f) => f.values.temperature === 31.5, 3000, mark);
+  });
+
   it('takes LwM2M 1.1 Send (POST /dp) as telemetry', async () => {
     const c = await registered();
     c.resources.set('/3303/0/5700', { path: { obj: 3303, inst: 0, res: 5700 }, value: 30.5 });
@@ -165,7 +216,7 @@ describe('LwM2M device management through the server', () => {
     expect(t.values).toEqual({ temperature: 30.5, battery: 95 });
     expect((await c.request('POST', ['dp'], [], '[{"n":', 110)).code).toBe('4.00');
     expect((await c.request('POST', ['dp'], [], 'x', 0)).code).toBe('4.15');
-    await h.ctx.waitFor('decodeError', (f) => f.reason.includes('Send'));
+    await h.ctx.waitFor('decodeError', (f) => f.reason === 'lwm2m_send' && String(f.error).includes('Send'));
   });
 
   it('refuses Send from an address that is not registered', async () => {

@@ -5,11 +5,11 @@ import { silentLogger } from '../../../gateway/logger.js';
 
 export type Fact =
   | { type: 'telemetry'; deviceId: string; values: Record<string, unknown> }
-  | { type: 'availability'; deviceId: string; online: boolean }
+  | { type: 'availability'; deviceId: string; online: boolean; validForMs?: number | undefined }
   | { type: 'deviceInfo'; deviceId: string; info: Record<string, unknown> }
   | { type: 'deviceSeen'; seen: DeviceSeen }
   | { type: 'publish'; deviceId: string; subtopic: string; payload: unknown }
-  | { type: 'decodeError'; reason: string };
+  | { type: 'decodeError'; reason: string; error: unknown };
 
 export class RecordingContext extends EventEmitter implements AdapterContext {
   readonly kind = 'coap';
@@ -29,8 +29,8 @@ export class RecordingContext extends EventEmitter implements AdapterContext {
   telemetry(deviceId: string, values: Record<string, unknown>): void {
     this.#record({ type: 'telemetry', deviceId, values });
   }
-  availability(deviceId: string, online: boolean): void {
-    this.#record({ type: 'availability', deviceId, online });
+  availability(deviceId: string, online: boolean, validForMs?: number): void {
+    this.#record({ type: 'availability', deviceId, online, validForMs });
   }
   deviceInfo(deviceId: string, info: Record<string, unknown>): void {
     this.#record({ type: 'deviceInfo', deviceId, info });
@@ -41,8 +41,8 @@ export class RecordingContext extends EventEmitter implements AdapterContext {
   publish(deviceId: string, subtopic: string, payload: unknown): void {
     this.#record({ type: 'publish', deviceId, subtopic, payload });
   }
-  decodeError(reason: string): void {
-    this.#record({ type: 'decodeError', reason });
+  decodeError(reason: string, detail?: { error?: unknown }): void {
+    this.#record({ type: 'decodeError', reason, error: detail?.error });
   }
   countMessage(direction: 'in' | 'out'): void {
     this.messages[direction]++;

@@ -27,6 +27,35 @@ describe('registration query', () => {
   });
 });
 
+describe('binding', () => {
+  it('accepts LwM2M 1.0 bindings and 1.1 transport letters', () => {
+    for (const b of ['U', 'UQ', 'S', 'SQ', 'US', 'UQS', 'M', 'H', 'T', 'N', 'UMHTSN', 'TQ']) {
+      expect(parseRegisterQuery(['ep=n', `b=${b}`]), b).toMatchObject({ ok: true, value: { binding: b } });
+    }
+    expect(parseRegisterQuery(['ep=n', 'b=U', 'Q'])).toMatchObject({ ok: true, value: { queueMode: true } });
+    expect(parseUpdateQuery(['b=UQ'])).toEqual({ ok: true, value: { binding: 'UQ', queueMode: true } });
+  });
+
+  it('refuses repeated letters, no transport, a stray Q and unknown letters with a clear reason', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['Q', /no transport/],
+      ['', /no transport/],
+      ['QU', /Q must follow the transport/],
+      ['UU', /"U" given twice/],
+      ['UQQ', /"Q" given twice/],
+      ['u', /unknown binding letter "u"/],
+      ['UX', /unknown binding letter "X"/],
+    ];
+    for (const [b, reason] of cases) {
+      const parsed = parseRegisterQuery(['ep=n', `b=${b}`]);
+      expect(parsed.ok, b).toBe(false);
+      if (!parsed.ok) expect(parsed.error).toMatch(reason);
+      expect(parseUpdateQuery([`b=${b}`]).ok, b).toBe(false);
+    }
+    expect(parseRegisterQuery(['ep=n', 'b=Q', 'Q=1']).ok).toBe(false);
+  });
+});
+
 describe('link format', () => {
   it('parses the Zephyr registration payload and picks the announced format', () => {
     const links = parseLinkFormat('</>;ct=110,</1/0>,</3/0>,</3303/0>;ver=1.1');

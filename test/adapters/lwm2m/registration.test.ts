@@ -1,7 +1,11 @@
 import type { ParsedPacket } from 'coap-packet';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { CoapEndpoint, CoapRequestHandler } from '../../../adapters/coap/endpoint.js';
+import { lwm2mServerConfigSchema } from '../../../adapters/coap/lwm2m/config.js';
+import { createLwm2mServer } from '../../../adapters/coap/lwm2m/index.js';
 import { withTimeout } from '../../sim/lwm2m/coap-wire.js';
 import { type Harness, startHarness } from './harness.js';
+import { RecordingContext } from './recording-context.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -79,7 +83,10 @@ describe('LwM2M registration interface', () => {
     expect(await intruder.update(['lt=1'])).toBe('4.03');
     expect(await intruder.deregister()).toBe('4.03');
     expect(await h.server.request('node1', { op: 'registration' })).toMatchObject({ lifetime: 300 });
-    await h.ctx.waitFor('decodeError', (f) => f.reason.includes('another address'));
+    await h.ctx.waitFor(
+      'decodeError',
+      (f) => f.reason === 'lwm2m_registration' && String(f.error).includes('another address'),
+    );
   });
 
   it('answers malformed registrations with 4.00/4.15 and counts them', async () => {
@@ -92,6 +99,10 @@ describe('LwM2M registration interface', () => {
       [['lwm2m=9.9', 'ep=a'], '</1/0>', 40, '4.00'],
       [['ep=a', 'ep=b'], '</1/0>', 40, '4.00'],
       [['ep=a', 'b=XYZ'], '</1/0>', 40, '4.00'],
+      [['ep=a', 'b=Q'], '</1/0>', 40, '4.00'],
+      [['ep=a', 'b=QU'], '</1/0>', 40, '4.00'],
+      [['ep=a', 'b=UU'], '</1/0>', 40, '4.00'],
+      [['ep=a', 'b=Q', 'Q=1'], '</1/0>', 40, '4.00'],
       [['ep=a'], '</1/0', 40, '4.00'],
       [['ep=a'], '<coap://x/1>', 40, '4.00'],
       [['ep=a'], '{"x":1}', 50, '4.15'],
@@ -103,6 +114,20 @@ describe('LwM2M registration interface', () => {
     expect(h.ctx.facts.filter((f) => f.type === 'decodeError')).toHaveLength(cases.length);
     expect((await c.request('POST', ['rd'], ['ep=ok'], '</1/0>', 40)).code).toBe('2.01');
     expect((await c.request('DELETE', ['rd'])).code).toBe('4.05');
+  });
+
+  it('counts malformed registrations under one fixed reason, with what was wrong as the error', async () => {
+    h = await startHarness({ unknown_endpoints: 'accept' });
+    const c = await h.client({ endpoint: 'x' });
+    for (let i = 0; i < 20; i++) {
+      expect((await c.request('POST', ['rd'], ['ep=x', `lt=z${i}`], '</1/0>', 40)).code).toBe('4.00');
+    }
+    expect((await c.request('POST', ['rd'], [`ep=${'\u00e9'.repeat(3)}`], '</1/0>', 40)).code).toBe('4.00');
+    expect((await c.request('POST', ['rd'], ['ep=x'], '</1/0', 40)).code).toBe('4.00');
+    const errors = h.ctx.facts.filter((f) => f.type === 'decodeError');
+    expect(errors).toHaveLength(22);
+    expect(new Set(errors.map((f) => f.reason))).toEqual(new Set(['lwm2m_registration']));
+    expect(errors.map((f) => f.error)).toContain('bad lifetime "lt=z7"');
   });
 
   it('refuses unknown endpoints unless permit_join is on, and announces them either way', async () => {
@@ -135,6 +160,40 @@ describe('LwM2M registration interface', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(await c.update()).toBe('4.04');
     expect(h.server.status()).toMatchObject({ registrations: 0 });
+  });
+
+  it('ends the observations on De-register: the transport count returns to its baseline after each cycle', async () => {
+    h = await startHarness({}, [{ id: 'node1', endpoint: 'zephyr-node1' }]);
+    const baseline = h.endpoint.stats().observations ?? 0;
+    const c = await h.client({ endpoint: 'zephyr-node1' });
+    for (let cycle = 0; cycle < 3; cycle++) {
+      await c.register();
+      await expect.poll(() => h.server.status().observations).toBe(2);
+      expect(h.endpoint.stats().observations).toBe(baseline + 2);
+      expect(await c.deregister()).toBe('2.02');
+      expect(h.server.status()).toMatchObject({ observations: 0 });
+      expect(h.endpoint.stats().observations).toBe(baseline);
+    }
+  });
+
+  it('after the lifetime expired, a notification on the old token is refused and reports nothing', async () => {
+    h = await startHarness({ lifetime_grace_s: 0 }, [{ id: 'node1', endpoint: 'zephyr-node1' }]);
+    const baseline = h.endpoint.stats().observations ?? 0;
+    const c = await h.client({ endpoint: 'zephyr-node1', lifetime: 1 });
+    await c.register();
+    await expect.poll(() => h.server.status().observations).toBe(2);
+    // Out of reach when the registration ends (nothing the server sends arrives), back afterwards.
+    c.sleeping = true;
+    await h.ctx.waitFor('availability', (f) => !f.online, 3000);
+    expect(h.endpoint.stats().observations).toBe(baseline);
+    // Ended here: no deregistering GET is left retransmitting towards a client that is gone.
+    expect(h.endpoint.stats().outstanding_con).toBe(0);
+    c.sleeping = false;
+    const mark = h.ctx.facts.length;
+    c.setValue('/3303/0/5700', 12.5);
+    // The RST drops the client's observer.
+    await expect.poll(() => [...c.observers.values()].some((o) => o.path.obj === 3303)).toBe(false);
+    expect(h.ctx.facts.slice(mark)).toEqual([]);
   });
 
   it('an Update extends the lifetime', async () => {
@@ -236,5 +295,54 @@ describe('LwM2M registration interface', () => {
     expect(codes.size).toBeGreaterThan(1);
     const ok = await h.client({ endpoint: 'after-fuzz' });
     expect(await ok.register()).toMatch(/^[0-9a-f]{24}$/);
+  });
+});
+
+describe('lifetimes longer than a timer can wait', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('lt=2592000 (30 days) stays registered past 2^31 ms and expires at its end', async () => {
+    vi.useFakeTimers();
+    const ctx = new RecordingContext();
+    // No observes and no /3 in the links: the server sends nothing, so the endpoint needs no network.
+    ctx.devicesList = [{ id: 'node1', transport: 'coap', lwm2m: { endpoint: 'zephyr-node1', observe: [] } }];
+    let rd: CoapRequestHandler | undefined;
+    const endpoint: CoapEndpoint = {
+      route: (segment, handler) => {
+        if (segment === 'rd') rd = handler;
+      },
+      request: () => Promise.reject(new Error('no network')),
+      observe: () => Promise.reject(new Error('no network')),
+    };
+    const config = lwm2mServerConfigSchema.parse({ lifetime_grace_s: 0 });
+    const server = createLwm2mServer({ endpoint, ctx, config });
+    await server.start();
+    const answer = await rd?.({
+      method: 'POST',
+      confirmable: true,
+      path: ['rd'],
+      query: ['lwm2m=1.1', 'ep=zephyr-node1', 'lt=2592000', 'Q'],
+      contentFormat: 40,
+      payload: Buffer.from('</3303/0>'),
+      token: Buffer.alloc(8),
+      source: { address: '127.0.0.1', port: 5683 },
+    });
+    expect(answer).toMatchObject({ code: '2.01' });
+    expect(ctx.facts).toContainEqual({
+      type: 'availability',
+      deviceId: 'node1',
+      online: true,
+      validForMs: 2_592_000_000,
+    });
+    await vi.advanceTimersByTimeAsync(2 ** 31);
+    expect(server.status()).toMatchObject({ registrations: 1 });
+    await vi.advanceTimersByTimeAsync(2_592_000_000 - 2 ** 31 - 1000);
+    expect(server.status()).toMatchObject({ registrations: 1 });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(server.status()).toMatchObject({ registrations: 0 });
+    expect(ctx.facts.filter((f) => f.type === 'availability').map((f) => f.online)).toEqual([true, false]);
+    await server.stop();
   });
 });

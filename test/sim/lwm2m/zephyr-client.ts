@@ -4,8 +4,10 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { generate, type NamedOption, type ParsedPacket, parse } from 'coap-packet';
 import { CF, decodePayload, encodePayload } from '../../../adapters/coap/lwm2m/codecs/content-format.js';
+import { decodeTlv, encodeTlv } from '../../../adapters/coap/lwm2m/codecs/tlv.js';
 import { loadObjectModel } from '../../../adapters/coap/lwm2m/object-model.js';
 import { formatPath, type Lwm2mPath, parsePath, pathWithin } from '../../../adapters/coap/lwm2m/path.js';
+import { type Decoded, ok } from '../../../adapters/coap/lwm2m/result.js';
 import type { Lwm2mRecord, Lwm2mValue } from '../../../adapters/coap/lwm2m/values.js';
 import { METHOD_CODES, newToken, options, uintOf, uintOption, withTimeout } from './coap-wire.js';
 
@@ -62,6 +64,15 @@ export function sampleResources(): Lwm2mRecord[] {
   ];
 }
 
+/** Like Zephyr's writers: TLV for one resource instance (path level 4) is the bare entry, without the Multiple
+ * Resource wrapper around it (lwm2m_rw_oma_tlv.c, put_end_ri). */
+function encodeBody(cf: number, records: Lwm2mRecord[], path: Lwm2mPath): Decoded<Buffer> {
+  const body = encodePayload(cf, records, path, model.typeOf);
+  if (!body.ok || cf !== CF.tlv || path.ri === undefined) return body;
+  const tree = decodeTlv(body.value);
+  return tree.ok ? ok(encodeTlv(tree.value.flatMap((e) => e.children ?? [e]))) : tree;
+}
+
 export class SimLwm2mClient extends EventEmitter {
   readonly opts: Required<SimClientOptions>;
   readonly resources = new Map<string, Lwm2mRecord>();
@@ -71,6 +82,8 @@ export class SimLwm2mClient extends EventEmitter {
   location: string[] = [];
   /** While sleeping (queue mode) requests from the server are dropped, as the radio is off. */
   sleeping = false;
+  /** A payload (in the client's format) to answer a Read of this path with instead of the resources. */
+  answerOverride: (path: string) => string | undefined = () => undefined;
   #socket: Socket | undefined;
   #mid = 1;
   readonly #pending = new Map<string, (p: ParsedPacket) => void>();
@@ -283,6 +296,8 @@ export class SimLwm2mClient extends EventEmitter {
       this.emit('discover', formatPath(path));
       return reply('2.05', Buffer.from([...new Set(links)].join(',')), CF.linkFormat);
     }
+    const override = method === 'GET' && observe === undefined ? this.answerOverride(formatPath(path)) : undefined;
+    if (override !== undefined) return reply('2.05', Buffer.from(override), FORMAT_CF[this.opts.format]);
     if (method === 'GET') {
       if (matching.length === 0) return reply('4.04');
       const key = packet.token.toString('hex');
@@ -296,7 +311,7 @@ export class SimLwm2mClient extends EventEmitter {
         this.emit('cancel', formatPath(path));
       }
       const cf = this.#responseFormat(accept, path);
-      const body = encodePayload(cf, matching, path, model.typeOf);
+      const body = encodeBody(cf, matching, path);
       if (!body.ok) return reply('5.00');
       return reply('2.05', body.value, cf, extra);
     }
@@ -350,7 +365,7 @@ export class SimLwm2mClient extends EventEmitter {
   #notify(o: Observer): void {
     const matching = [...this.resources.values()].filter((r) => pathWithin(r.path, o.path));
     const cf = FORMAT_CF[this.opts.format];
-    const body = encodePayload(cf, matching, o.path, model.typeOf);
+    const body = encodeBody(cf, matching, o.path);
     if (!body.ok || !this.#socket) return;
     const mid = this.#nextMid();
     this.#notifyMids.set(mid, o.token.toString('hex'));

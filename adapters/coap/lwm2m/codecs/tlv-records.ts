@@ -9,7 +9,10 @@ export function tlvToRecords(bytes: Uint8Array, base: Lwm2mPath, typeOf: TypeLoo
   const tree = decodeTlv(bytes);
   if (!tree.ok) return tree;
   const out: Lwm2mRecord[] = [];
-  const err = walk(tree.value, { obj: base.obj, inst: base.inst }, typeOf, out);
+  // Zephyr answers a Read of /obj/inst/res/ri with a bare Resource Instance entry, without the Multiple Resource
+  // wrapper: the resource id is then the path's.
+  const res = base.ri === undefined ? undefined : base.res;
+  const err = walk(tree.value, { obj: base.obj, inst: base.inst, res }, typeOf, out);
   return err ? fail(err) : ok(out);
 }
 
