@@ -670,6 +670,8 @@ export class Gateway {
   /** A renamed device's state, property topics and availability, republished under its new id. */
   async #publishCarried(rec: DeviceRecord): Promise<void> {
     const id = rec.config.id;
+    // Home Assistant entities under the new id now, not at the device's next report (a sleepy one may take hours).
+    if (this.#homeAssistant) await this.#homeAssistant.deviceUpdated(this.#discoveryDevice(id));
     if (Object.keys(rec.state).length > 0) {
       await this.publishJson(topics.deviceState(this.base, id), rec.state, { retain: true });
       if (this.config.api.property_topics)

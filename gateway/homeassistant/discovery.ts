@@ -28,7 +28,7 @@ export function discoveryObjectId(opts: DiscoveryOptions, deviceId: string): str
 }
 
 export function discoveryTopic(opts: DiscoveryOptions, component: string, deviceId: string, property: string): string {
-  return `${opts.discoveryPrefix}/${component}/${discoveryObjectId(opts, deviceId)}/${property}/config`;
+  return `${opts.discoveryPrefix}/${component}/${discoveryObjectId(opts, deviceId)}/${topicSafe(property)}/config`;
 }
 
 /** Discovery messages for every property of the device that has a known meaning. */
@@ -68,7 +68,7 @@ function entityConfig(
   const objectId = discoveryObjectId(opts, device.id);
   const config: Record<string, unknown> = {
     name: humanize(property),
-    unique_id: `${objectId}_${property}`,
+    unique_id: `${objectId}_${topicSafe(property)}`,
     default_entity_id: `${meaning.component}.${slug(`${objectId}_${property}`)}`,
     state_topic: stateTopic,
     availability: [
@@ -96,15 +96,15 @@ function entityConfig(
   if (meaning.entity_category) config.entity_category = meaning.entity_category;
   switch (meaning.component) {
     case 'sensor':
-      config.value_template = `{{ value_json.${property} }}`;
+      config.value_template = `{{ ${jsonValue(property)} }}`;
       break;
     case 'binary_sensor':
-      config.value_template = `{{ 'ON' if value_json.${property} == ${jinjaLiteral(meaning.on_value)} else 'OFF' }}`;
+      config.value_template = `{{ 'ON' if ${jsonValue(property)} == ${jinjaLiteral(meaning.on_value)} else 'OFF' }}`;
       config.payload_on = 'ON';
       config.payload_off = 'OFF';
       break;
     case 'switch':
-      config.value_template = `{{ 'ON' if value_json.${property} == ${jinjaLiteral(meaning.on_value)} else 'OFF' }}`;
+      config.value_template = `{{ 'ON' if ${jsonValue(property)} == ${jinjaLiteral(meaning.on_value)} else 'OFF' }}`;
       config.state_on = 'ON';
       config.state_off = 'OFF';
       config.command_topic = `${stateTopic}/set`;
@@ -113,12 +113,25 @@ function entityConfig(
       break;
     case 'event':
       config.event_types = ['single', 'double', 'long', 'press', 'release'];
-      config.value_template = `{ "event_type": "{{ value_json.${property} }}" }`;
+      config.value_template = `{ "event_type": "{{ ${jsonValue(property)} }}" }`;
       delete config.state_topic;
       config.state_topic = stateTopic;
       break;
   }
   return config;
+}
+
+/** Discovery object ids take only `[a-zA-Z0-9_-]` (HA ignores a topic with anything else). */
+function topicSafe(property: string): string {
+  return property.replace(/[^a-zA-Z0-9_-]/g, '_');
+}
+
+/** `value_json.x`, or `value_json["x.y"]` for a name that is not a plain identifier (a '.' or '-' would be an
+ * attribute access or a subtraction in the template). */
+function jsonValue(property: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(property)
+    ? `value_json.${property}`
+    : `value_json[${JSON.stringify(property)}]`;
 }
 
 /** Entity ids are lowercase `[a-z0-9_]` slugs. */

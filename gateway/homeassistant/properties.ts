@@ -66,8 +66,10 @@ export const PROPERTY_MEANINGS: Readonly<Record<string, PropertyMeaning>> = {
 export function meaningOf(property: string): PropertyMeaning | undefined {
   const exact = PROPERTY_MEANINGS[property];
   if (exact) return exact;
-  const cut = property.indexOf('_');
-  for (let i = cut; i > 0; i = property.indexOf('_', i + 1)) {
+  // Numbered instances mean the same (temperature_1, the second LwM2M sensor; temperature_sensor_2, a BLE
+  // characteristic named by its 0x2901 description); battery_low, battery_voltage or voltage_mv do not.
+  if (!/_\d+$/.test(property)) return undefined;
+  for (let i = property.indexOf('_'); i > 0; i = property.indexOf('_', i + 1)) {
     const m = PROPERTY_MEANINGS[property.slice(0, i)];
     if (m && m.component === 'sensor') return m;
   }

@@ -41,4 +41,23 @@ describe('Home Assistant discovery through the gateway', () => {
     expect(res.status).toBe('ok');
     expect(await cleared).toBe('');
   });
+
+  it('announces a renamed device under its new id at once, without waiting for its next report', async () => {
+    const adapter = createTestAdapterModule();
+    gw = await startTestGateway(
+      { homeassistant: { enabled: true }, devices: [{ id: 'dev1', transport: 'test' }] },
+      { adapterModules: [adapter.module] },
+    );
+    const client = await gw.connect();
+    const announced = gw.waitForMessage(client, configTopic);
+    adapter.current().ctx.telemetry('dev1', { temperature: 20.5 });
+    await announced;
+    const renamedTopic = 'homeassistant/sensor/test-gw_hall/temperature/config';
+    const renamed = await gw.expectMessage<Record<string, unknown>>(client, renamedTopic, (p) => p !== '');
+    expect((await gw.request(client, 'device/rename', { from: 'dev1', to: 'hall' })).status).toBe('ok');
+    expect(await renamed.message).toMatchObject({
+      unique_id: 'test-gw_hall_temperature',
+      state_topic: 'zephyr2mqtt/hall',
+    });
+  });
 });

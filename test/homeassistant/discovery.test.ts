@@ -69,6 +69,31 @@ describe('Home Assistant discovery payloads', () => {
     ]);
   });
 
+  it('takes numbered instances for the known sensor, not other words after it, and writes odd names safely', () => {
+    const msgs = discoveryMessages(opts, {
+      id: 'node',
+      transport: 'coap',
+      state: {
+        temperature_1: 20,
+        battery_low: true,
+        battery_voltage: 2.9,
+        voltage_mv: 3000,
+        temperature_unit: 'C',
+        co2_alarm: false,
+        'humidity_x.y_2': 40,
+      },
+      info: {},
+    });
+    expect(msgs.map((m) => m.topic)).toEqual([
+      'homeassistant/sensor/pi-livingroom_node/temperature_1/config',
+      'homeassistant/sensor/pi-livingroom_node/humidity_x_y_2/config',
+    ]);
+    expect(msgs[1]?.payload).toMatchObject({
+      unique_id: 'pi-livingroom_node_humidity_x_y_2',
+      value_template: '{{ value_json["humidity_x.y_2"] }}',
+    });
+  });
+
   it('removal clears exactly the configs of known properties', () => {
     const msgs = removalMessages(opts, 'lamp', ['on_off', 'temperature', 'mystery']);
     expect(msgs.map((m) => [m.topic, m.payload])).toEqual([
