@@ -13,6 +13,7 @@ import {
   type ConfigDiff,
   type DevicesListEntry,
   devicePayload,
+  MOMENTARY_PROPERTIES,
   RESERVED_SUBTOPICS,
   topics,
 } from './api/topics.js';
@@ -657,14 +658,30 @@ export class Gateway {
       return;
     }
     void this.publish(topics.deviceState(this.base, id), text, { retain: true });
-    if (this.#homeAssistant) void this.#homeAssistant.deviceUpdated(this.#discoveryDevice(id));
+    const momentary = Object.keys(values).filter((key) => MOMENTARY_PROPERTIES.has(key));
+    if (momentary.length > 0) this.#endMoment(id, momentary, values);
+    if (this.#homeAssistant) void this.#homeAssistant.deviceUpdated({ ...this.#discoveryDevice(id), state });
     if (this.config.api.property_topics) {
       for (const [key, value] of Object.entries(values)) {
         if (isPropertyTopicName(key))
-          void this.publish(topics.deviceProperty(this.base, id, key), propertyText(value), { retain: true });
+          void this.publish(topics.deviceProperty(this.base, id, key), propertyText(value), {
+            retain: !MOMENTARY_PROPERTIES.has(key),
+          });
       }
     }
     this.#onAvailability(id, true, true);
+  }
+
+  /** A press is published as an event and leaves the merged state, so that later state messages do not repeat it. */
+  #endMoment(id: string, keys: readonly string[], values: StateValues): void {
+    const rec = this.devices.get(id);
+    if (rec) {
+      const rest = { ...rec.state };
+      for (const key of keys) delete rest[key];
+      this.devices.restore(id, rest, rec.lastSeen);
+    }
+    for (const key of keys)
+      void this.publishJson(topics.deviceEvent(this.base, id, key), { event_type: propertyText(values[key]) });
   }
 
   /** A renamed device's state, property topics and availability, republished under its new id. */

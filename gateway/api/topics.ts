@@ -10,6 +10,8 @@ export const topics = {
   deviceGet: (base: string, id: string) => `${base}/${id}/get`,
   deviceCommandError: (base: string, id: string, kind: 'set' | 'get') => `${base}/${id}/${kind}/error`,
   deviceSub: (base: string, id: string, sub: string) => `${base}/${id}/${sub}`,
+  /** Not retained: `{"event_type": "<value>"}` each time a device reports a momentary property. */
+  deviceEvent: (base: string, id: string, property: string) => `${base}/${id}/${property}/event`,
   bridgeState: (base: string) => `${base}/bridge/state`,
   bridgeInfo: (base: string) => `${base}/bridge/info`,
   bridgeDevices: (base: string) => `${base}/bridge/devices`,
@@ -17,6 +19,13 @@ export const topics = {
   bridgeRequest: (base: string, name: string) => `${base}/bridge/request/${name}`,
   bridgeResponse: (base: string, name: string) => `${base}/bridge/response/${name}`,
 } as const;
+
+/**
+ * Properties that report a moment (a button press), not a state: they appear in the state message of the report
+ * that carries them, are not kept in the merged state (or the next message would repeat the press), and each is
+ * also published once, not retained, on `<base>/<device>/<property>/event`.
+ */
+export const MOMENTARY_PROPERTIES = new Set(['action', 'button']);
 
 /** Property names that would collide with the API's own subtopics, so they never get a property topic. */
 export const RESERVED_SUBTOPICS = new Set(['availability', 'set', 'get', 'log', 'bridge', 'response', 'nus', 'lwm2m']);

@@ -112,10 +112,10 @@ function entityConfig(
       config.payload_off = JSON.stringify({ [property]: meaning.on_value === true ? false : !meaning.on_value });
       break;
     case 'event':
+      // The gateway publishes each press once, not retained, as {"event_type": ...} (HA's expected payload): on the
+      // state topic the last press would fire again with every later report.
       config.event_types = ['single', 'double', 'long', 'press', 'release'];
-      config.value_template = `{ "event_type": "{{ ${jsonValue(property)} }}" }`;
-      delete config.state_topic;
-      config.state_topic = stateTopic;
+      config.state_topic = `${stateTopic}/${property}/event`;
       break;
   }
   return config;

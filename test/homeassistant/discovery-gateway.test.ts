@@ -53,11 +53,36 @@ describe('Home Assistant discovery through the gateway', () => {
     adapter.current().ctx.telemetry('dev1', { temperature: 20.5 });
     await announced;
     const renamedTopic = 'homeassistant/sensor/test-gw_hall/temperature/config';
-    const renamed = await gw.expectMessage<Record<string, unknown>>(client, renamedTopic, (p) => p !== '');
+    const renamed = await gw.expectMessage<Record<string, unknown>>(client, renamedTopic, (p) => typeof p === 'object');
     expect((await gw.request(client, 'device/rename', { from: 'dev1', to: 'hall' })).status).toBe('ok');
     expect(await renamed.message).toMatchObject({
       unique_id: 'test-gw_hall_temperature',
       state_topic: 'zephyr2mqtt/hall',
     });
+  });
+
+  it('publishes a button press once as an HA event, and later state messages do not repeat it', async () => {
+    const adapter = createTestAdapterModule();
+    gw = await startTestGateway(
+      { homeassistant: { enabled: true }, devices: [{ id: 'dev1', transport: 'test' }] },
+      { adapterModules: [adapter.module] },
+    );
+    const client = await gw.connect();
+    const eventConfig = 'homeassistant/event/test-gw_dev1/button/config';
+    const discovered = gw.waitForMessage<Record<string, unknown>>(client, eventConfig);
+    const pressed = await gw.expectMessage(client, 'zephyr2mqtt/dev1/button/event');
+    const withPress = await gw.expectMessage<Record<string, unknown>>(client, 'zephyr2mqtt/dev1', (s) => 'button' in s);
+    adapter.current().ctx.telemetry('dev1', { button: 'single', temperature: 20 });
+    expect(await pressed.message).toEqual({ event_type: 'single' });
+    expect(await withPress.message).toMatchObject({ button: 'single', temperature: 20 });
+    expect(await discovered).toMatchObject({ state_topic: 'zephyr2mqtt/dev1/button/event' });
+    expect((await discovered).value_template).toBeUndefined();
+    const next = await gw.expectMessage<Record<string, unknown>>(
+      client,
+      'zephyr2mqtt/dev1',
+      (s) => s.temperature === 21,
+    );
+    adapter.current().ctx.telemetry('dev1', { temperature: 21 });
+    expect(await next.message).not.toHaveProperty('button');
   });
 });

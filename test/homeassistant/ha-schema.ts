@@ -81,7 +81,12 @@ export const haSwitch = z.strictObject({
   state_off: z.string(),
 });
 
-export const haEvent = z.strictObject({ ...common, event_types: z.array(z.string()).min(1) });
+// value_template is optional for an event: the payload is HA's own {"event_type": ...}.
+export const haEvent = z.strictObject({
+  ...common,
+  value_template: template.optional(),
+  event_types: z.array(z.string()).min(1),
+});
 
 export const haSchemaFor = {
   sensor: haSensor,
