@@ -583,8 +583,11 @@ export class Gateway {
       },
       decodeError: (reason, detail) => {
         this.metrics.decodeErrors.inc({ adapter: kind, reason });
+        // Per configured device, so one noisy board does not hide another's problems (ids a device sent are not
+        // keys: they could be endless).
+        const device = detail?.deviceId !== undefined && this.devices.get(detail.deviceId) ? detail.deviceId : '';
         this.#rateLog.warn(
-          `${kind}:${reason}`,
+          `${kind}:${reason}:${device}`,
           {
             adapter: kind,
             reason,

@@ -1,5 +1,6 @@
 // The core through MQTT, driven by a test transport: telemetry merge, availability, /set and /get routing,
 // command errors, property topics, adapter crash and restart.
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { createTestAdapterModule } from '../helpers/test-adapter.js';
@@ -147,6 +148,19 @@ describe('core with the test adapter', () => {
     expect(state).not.toHaveProperty('deep');
     const metrics = await (await fetch(`${gw.httpUrl}/metrics`)).text();
     expect(metrics).toContain('zephyr2mqtt_decode_errors_total{adapter="test",reason="unserializable"} 1');
+  });
+
+  it('rate-limits decode warnings per device: a noisy device does not hide another one', async () => {
+    const lines: Array<{ device?: string; msg?: string }> = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const adapter = createTestAdapterModule();
+    gw = await startTestGateway({ devices }, { adapterModules: [adapter.module], logger });
+    const ctx = adapter.current().ctx;
+    for (let i = 0; i < 50; i++) ctx.decodeError('bad_frame', { deviceId: 'dev1', error: `noise ${i}` });
+    ctx.decodeError('bad_frame', { deviceId: 'dev2', error: 'the one that matters' });
+    const warnings = lines.filter((l) => l.msg === 'could not decode device data');
+    expect(warnings.filter((l) => l.device === 'dev1')).toHaveLength(5);
+    expect(warnings.filter((l) => l.device === 'dev2')).toHaveLength(1);
   });
 
   it('publishes per-property topics when api.property_topics is on, skipping reserved names', async () => {
