@@ -155,3 +155,30 @@ function stringInfo(info: Record<string, unknown>, key: string): string | undefi
   const v = info[key];
   return typeof v === 'string' && v.length > 0 ? v : undefined;
 }
+
+/** The gateway itself as an HA device (what every device's `via_device` names), with its connection state. */
+export function bridgeMessage(opts: DiscoveryOptions): DiscoveryMessage {
+  const objectId = `${opts.gatewayId}_bridge`;
+  return {
+    topic: `${opts.discoveryPrefix}/binary_sensor/${topicSafe(objectId)}/connection_state/config`,
+    payload: {
+      name: 'Connection state',
+      unique_id: `${topicSafe(objectId)}_connection_state`,
+      default_entity_id: `binary_sensor.${slug(`${objectId}_connection_state`)}`,
+      state_topic: `${opts.baseTopic}/bridge/state`,
+      value_template: '{{ value_json.state }}',
+      payload_on: 'online',
+      payload_off: 'offline',
+      device_class: 'connectivity',
+      entity_category: 'diagnostic',
+      device: {
+        identifiers: [`zephyr2mqtt_bridge_${opts.gatewayId}`],
+        name: `zephyr2mqtt ${opts.gatewayId}`,
+        manufacturer: 'zephyr2mqtt',
+        model: 'Gateway',
+        sw_version: VERSION,
+      },
+      origin: { name: 'zephyr2mqtt', sw_version: VERSION, support_url: 'https://github.com/zephyr2mqtt/zephyr2mqtt' },
+    },
+  };
+}

@@ -1,7 +1,13 @@
 // Keeps Home Assistant's view in step with the gateway's devices.
 import type { BrokerMessage } from '../broker/types.js';
 import type { HomeAssistantConfig } from './config.js';
-import { type DiscoveryDevice, type DiscoveryOptions, discoveryMessages, removalMessages } from './discovery.js';
+import {
+  bridgeMessage,
+  type DiscoveryDevice,
+  type DiscoveryOptions,
+  discoveryMessages,
+  removalMessages,
+} from './discovery.js';
 
 export interface HomeAssistantDeps {
   config: HomeAssistantConfig;
@@ -40,6 +46,8 @@ export class HomeAssistantDiscovery {
   }
 
   async publishAll(force: boolean): Promise<void> {
+    const bridge = bridgeMessage(this.#opts);
+    await this.deps.publish(bridge.topic, JSON.stringify(bridge.payload), { retain: true, qos: 1 });
     for (const device of this.deps.devices()) await this.deviceUpdated(device, force);
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { discoveryMessages, removalMessages } from '../../gateway/homeassistant/discovery.js';
+import { bridgeMessage, discoveryMessages, removalMessages } from '../../gateway/homeassistant/discovery.js';
 import { PROPERTY_MEANINGS } from '../../gateway/homeassistant/properties.js';
-import { haSchemaFor } from './ha-schema.js';
+import { haBridgeConnection, haSchemaFor } from './ha-schema.js';
 
 const opts = { gatewayId: 'pi-livingroom', baseTopic: 'zephyr2mqtt', discoveryPrefix: 'homeassistant' };
 
@@ -92,6 +92,16 @@ describe('Home Assistant discovery payloads', () => {
       unique_id: 'pi-livingroom_node_humidity_x_y_2',
       value_template: '{{ value_json["humidity_x.y_2"] }}',
     });
+  });
+
+  it('announces the gateway as the device every via_device names, with its connection state', () => {
+    const bridge = bridgeMessage(opts);
+    expect(bridge.topic).toBe('homeassistant/binary_sensor/pi-livingroom_bridge/connection_state/config');
+    const parsed = haBridgeConnection.safeParse(bridge.payload);
+    expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+    const [sensor] = discoveryMessages(opts, { id: 'x', transport: 'coap', state: { temperature: 1 }, info: {} });
+    const via = (sensor?.payload as { device?: { via_device?: string } } | undefined)?.device?.via_device;
+    expect((bridge.payload as { device: { identifiers: string[] } }).device.identifiers).toEqual([via]);
   });
 
   it('removal clears exactly the configs of known properties', () => {

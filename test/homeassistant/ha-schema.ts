@@ -67,10 +67,13 @@ export const haSensor = z.strictObject({
 
 export const haBinarySensor = z.strictObject({
   ...common,
-  device_class: z.enum(['door', 'occupancy', 'motion', 'window', 'moisture']).optional(),
+  device_class: z.enum(['door', 'occupancy', 'motion', 'window', 'moisture', 'connectivity']).optional(),
   payload_on: z.string(),
   payload_off: z.string(),
 });
+
+/** The gateway's own connection state: its state topic is the availability, so it has none of its own. */
+export const haBridgeConnection = haBinarySensor.omit({ availability: true, availability_mode: true });
 
 export const haSwitch = z.strictObject({
   ...common,
