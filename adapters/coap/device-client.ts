@@ -19,6 +19,9 @@ export interface DeviceClientOptions {
 
 type Device = CoapDeviceConfig & { id: string };
 
+/** Slack after a notification's Max-Age before re-registering: the next one may be on its way. */
+const MAX_AGE_GRACE_S = 2;
+
 export class DeviceClient {
   private stopped = false;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -129,18 +132,21 @@ export class DeviceClient {
       void current?.cancel().catch(() => undefined);
       this.observe(property, resource, 0);
     };
-    const touch = (): void => {
+    /** RFC 7641 §3.3.1: a notification is fresh for its Max-Age; a device that sets one and then falls silent past
+     * it has likely rebooted and forgotten us, so re-register then rather than after observe_freshness. */
+    const touch = (maxAge?: number): void => {
       if (freshness) {
         clearTimeout(freshness);
         this.timers.delete(freshness);
       }
-      freshness = this.later(reRegister, this.options.observeFreshnessMs);
+      const fresh = maxAge === undefined ? Number.POSITIVE_INFINITY : (maxAge + MAX_AGE_GRACE_S) * 1000;
+      freshness = this.later(reRegister, Math.min(this.options.observeFreshnessMs, fresh));
     };
     this.endpoint
       .observe(
         { peer: this.peer, method: 'GET', ...splitTarget(resource.path), timeoutMs: this.options.requestTimeoutMs },
         (res) => {
-          touch();
+          touch(res.maxAge);
           this.publishValues(property, res);
         },
       )
@@ -157,7 +163,7 @@ export class DeviceClient {
           this.later(() => this.observe(property, resource, 0), this.options.observeFreshnessMs);
           return;
         }
-        touch();
+        touch(observation.first.maxAge);
       })
       .catch((error: unknown) => {
         if (error instanceof CoapTimeoutError) this.ctx.availability(this.device.id, false);

@@ -34,6 +34,8 @@ export interface CoapOutgoingResponse {
   locationPath?: string[];
   /** Set on the answer to an Observe=0 GET to accept the registration (RFC 7641); notifications follow. */
   observe?: number;
+  /** Max-Age in seconds (RFC 7252 §5.10.5). */
+  maxAge?: number;
 }
 
 export type CoapRequestHandler = (req: CoapIncomingRequest) => Promise<CoapOutgoingResponse> | CoapOutgoingResponse;
@@ -56,6 +58,8 @@ export interface CoapClientResponse {
   code: string;
   contentFormat?: number | undefined;
   observe?: number | undefined;
+  /** Max-Age in seconds when the response carried it (RFC 7252 §5.10.5; 60 when absent). */
+  maxAge?: number | undefined;
   /** Whole payload (Block2 transfers are fetched completely). */
   payload: Buffer;
   source: CoapPeer;

@@ -382,6 +382,7 @@ function toResponse(message: CoapMessage, peer: CoapPeer): CoapClientResponse {
     code: message.code,
     contentFormat: message.contentFormat,
     observe: message.observe,
+    maxAge: message.maxAge,
     payload: message.payload,
     source: peer,
   };

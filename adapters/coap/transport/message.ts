@@ -22,6 +22,8 @@ export interface CoapMessage {
   size1?: number | undefined;
   size2?: number | undefined;
   noResponse?: number | undefined;
+  /** Max-Age (RFC 7252 §5.10.5): seconds the response stays fresh; absent means 60. */
+  maxAge?: number | undefined;
   /** Critical options (odd numbers, RFC 7252 §5.4.1) this codec does not understand. */
   unknownCritical: number[];
   payload: Buffer;
@@ -162,6 +164,10 @@ function readOption(message: CoapMessage, number: number, bytes: Buffer, at: num
       if (number === 60) message.size1 = readUint(bytes, at, end);
       else message.size2 = readUint(bytes, at, end);
       return true;
+    case 14: // Max-Age, RFC 7252 §5.10.5
+      if (length > 4) return false;
+      message.maxAge = readUint(bytes, at, end);
+      return true;
     case 258: // No-Response, RFC 7967 §2
       if (length > 1) return false;
       message.noResponse = readUint(bytes, at, end);
@@ -186,6 +192,7 @@ export interface OutgoingMessage {
   block2?: BlockOption | undefined;
   size1?: number | undefined;
   size2?: number | undefined;
+  maxAge?: number | undefined;
   payload?: Buffer | undefined;
 }
 
@@ -204,6 +211,7 @@ function encodeBare(message: OutgoingMessage): Buffer | undefined {
     message.block2 !== undefined ||
     message.size1 !== undefined ||
     message.size2 !== undefined ||
+    message.maxAge !== undefined ||
     (message.path?.length ?? 0) > 0 ||
     (message.query?.length ?? 0) > 0 ||
     (message.locationPath?.length ?? 0) > 0
@@ -237,6 +245,7 @@ export function encodeMessage(message: OutgoingMessage): Buffer {
   if (message.block1) options.push({ name: 'Block1', value: encodeBlock(message.block1) });
   if (message.size2 !== undefined) options.push({ name: 'Size2', value: encodeUint(message.size2) });
   if (message.size1 !== undefined) options.push({ name: 'Size1', value: encodeUint(message.size1) });
+  if (message.maxAge !== undefined) options.push({ name: 'Max-Age', value: encodeUint(message.maxAge) });
   return generate(
     {
       code: message.code,

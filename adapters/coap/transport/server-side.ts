@@ -174,6 +174,7 @@ export class ServerSide {
       token,
       observe: sequence & 0xffffff,
       contentFormat: response.contentFormat,
+      maxAge: response.maxAge,
       payload: sliced ? payload.subarray(0, blockSize(szx)) : payload,
       block2: sliced ? { num: 0, more: true, szx } : undefined,
       size2: sliced ? payload.length : undefined,
@@ -285,7 +286,8 @@ export class ServerSide {
       body.length === 0 &&
       response.contentFormat === undefined &&
       response.locationPath === undefined &&
-      response.observe === undefined
+      response.observe === undefined &&
+      response.maxAge === undefined
     ) {
       return reply(message, response.code);
     }
@@ -293,6 +295,7 @@ export class ServerSide {
       contentFormat: response.contentFormat,
       locationPath: response.locationPath,
       observe: response.observe,
+      maxAge: response.maxAge,
       block1: block1 ? { num: block1.num, more: false, szx: block1.szx } : undefined,
     };
     const szx = Math.min(block2?.szx ?? 6, szxForSize(this.limits.blockSize));

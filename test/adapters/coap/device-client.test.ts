@@ -124,4 +124,16 @@ describe('gateway-initiated CoAP (device runs a CoAP server)', () => {
       JSON.stringify(list).includes('"rt":"core1"'),
     );
   });
+
+  it('re-registers once notifications are older than their Max-Age, not only after observe_freshness', async () => {
+    sim = new ZephyrCoapServerSim();
+    sim.maxAge = 1;
+    const port = await sim.start(100);
+    h = await startCoapHarness([{ id: 'node', transport: 'coap', address: '::1', port, observe: ['/obs'] }]);
+    await h.gw.waitForMessage(h.mqtt, 'zephyr2mqtt/node', (m) => typeof (m as { obs?: unknown }).obs === 'string');
+    expect(sim.registrations).toBe(1);
+    sim.reboot(); // forgets the observer silently: notifications stop
+    // observe_freshness is 300 s here; Max-Age 1 s (+ 2 s of slack) brings the re-registration.
+    await expect.poll(() => sim?.registrations, { timeout: 8000, interval: 100 }).toBe(2);
+  });
 });

@@ -22,6 +22,8 @@ export class ZephyrCoapServerSim {
   private counter = 0;
   private observers: { peer: CoapPeer; token: Buffer }[] = [];
   registrations = 0;
+  /** Max-Age (s) on /obs answers and notifications; unset: none (the sample sends none). */
+  maxAge: number | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   async start(notifyEveryMs = 100): Promise<number> {
@@ -32,6 +34,7 @@ export class ZephyrCoapServerSim {
         payload?: string | Buffer;
         contentFormat?: number;
         observe?: number;
+        maxAge?: number;
       }
     > = {
       obs: (req) => {
@@ -45,6 +48,7 @@ export class ZephyrCoapServerSim {
           contentFormat: 0,
           payload: `Counter: ${this.counter}\n`,
           observe: req.observe === 0 ? this.counter : undefined,
+          maxAge: this.maxAge,
         };
       },
       large: () => ({ code: '2.05', contentFormat: 0, payload: Buffer.alloc(2048, 'A') }),
@@ -88,6 +92,7 @@ export class ZephyrCoapServerSim {
         code: '2.05',
         contentFormat: 0,
         payload: `Counter: ${this.counter}\n`,
+        maxAge: this.maxAge,
       });
       if (!ok) this.observers = this.observers.filter((x) => x !== o);
     }
