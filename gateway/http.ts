@@ -1,4 +1,5 @@
-// HTTP endpoints: /healthz (process and broker alive), /readyz (listeners up, adapters settled), /metrics.
+// HTTP endpoints: /healthz (process and broker alive), /readyz (listeners up, adapters settled; the bridge status
+// is shown but does not affect readiness), /metrics.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Gateway } from './controller.js';
 
@@ -54,6 +55,8 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, ex
       status: r.ready ? 'ready' : 'not ready',
       reasons: r.reasons,
       adapters: gw.adapterStatuses(),
+      // Informational: an upstream outage does not make the gateway unready (the queue holds the data).
+      bridge: bridgeReadiness(gw.upstreamStatus()),
     });
     return;
   }
@@ -65,6 +68,12 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, ex
   }
   for (const route of extra) if (await route(req, res)) return;
   json(res, 404, { error: 'not found' });
+}
+
+function bridgeReadiness(status: Record<string, unknown> | undefined) {
+  if (!status) return null;
+  const queue = status.queue as { depth?: number } | null;
+  return { state: status.state, last_error: status.last_error, queue_depth: queue?.depth ?? null };
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

@@ -6,7 +6,7 @@
 // 3.1.1 by remembering what was just sent.
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
 import type { Registry } from 'prom-client';
 import type { BrokerMessage, EmbeddedBroker } from '../broker/types.js';
 import type { Logger } from '../logger.js';
@@ -57,6 +57,12 @@ const WRITE_BUFFER_BYTES = 1024 * 1024;
 const ROUTE_CACHE_MAX = 4096;
 /** Queued messages from which the heap is kept small (see heap-guard.ts). */
 const HEAP_GUARD_BACKLOG = 10_000;
+/** A connection that stays up this long resets the reconnect back-off (a broker that accepts and then drops
+ * the bridge at once must not be hit at reconnect_min forever). */
+const STABLE_MS = 10_000;
+/** MQTT 5 reason codes that refuse a publish for now, not for good (the bridge caused them: too many in flight,
+ * a packet id still in use): the message is sent again on a new connection, never dropped. */
+const TRANSIENT_REASONS = new Set([0x91, 0x97]);
 
 export class UpstreamBridge {
   #config: UpstreamConfig;
@@ -68,6 +74,13 @@ export class UpstreamBridge {
   #attempt = 0;
   #everConnected = false;
   #reconnectTimer: NodeJS.Timeout | undefined;
+  #stableTimer: NodeJS.Timeout | undefined;
+  /** From the upstream's MQTT 5 CONNACK: how many QoS 1/2 publishes it takes unacknowledged, its largest packet. */
+  #receiveMaximum = 65535;
+  #maximumPacketSize = Number.POSITIVE_INFINITY;
+  /** Shared by every connection's client: PUBRELs still owed for QoS 2 messages the upstream acknowledged with
+   * PUBREC stay in it, and mqtt.js sends them again first when the next connection comes up (MQTT §4.4). */
+  readonly #outgoingStore = new BridgeOutgoingStore();
   #lastError: string | undefined;
   #removeInterceptor: (() => void) | undefined;
   #pumpDone: Promise<void> = Promise.resolve();
@@ -82,7 +95,8 @@ export class UpstreamBridge {
   readonly #inbound = new WeakSet<Buffer>();
   readonly #poison = new PoisonGuard();
   readonly #heap = new HeapGuard(() => (this.#queue?.unreadCount() ?? 0) >= HEAP_GUARD_BACKLOG);
-  readonly #recentOut = new Map<string, number>();
+  /** Per topic + payload checksum: when it was last sent and how many sent copies may still come back. */
+  readonly #recentOut = new Map<string, { at: number; copies: number }>();
   /** Each send re-inserts its key and evicts the oldest: O(1) while the map churns (see oldest-key.ts). */
   readonly #oldestOut = new OldestKey(this.#recentOut);
   /** routeOut per local topic (devices publish on the same few topics over and over). */
@@ -196,6 +210,7 @@ export class UpstreamBridge {
   /** Applies a new `bridge:` config. The queue is kept as is; only its limits change. */
   async reconfigure(config: UpstreamConfig): Promise<void> {
     const old = this.#config;
+    const oldMappings = this.#mappings;
     this.#config = config;
     this.#mappings = resolveMappings(config, this.deps.baseTopic, this.deps.gatewayId);
     this.#routes.clear();
@@ -219,6 +234,16 @@ export class UpstreamBridge {
       this.#dropConnection();
       clearTimeout(this.#reconnectTimer);
       void this.#connect();
+    } else if (this.#client && this.#state === 'connected') {
+      // New `in` patterns on the live connection (a new connection subscribes to them anyway).
+      const before = subscriptions(oldMappings);
+      const after = subscriptions(this.#mappings);
+      const gone = [...before.keys()].filter((f) => !after.has(f));
+      if (gone.length > 0) this.#client.unsubscribe(gone);
+      this.#subscribe(
+        this.#client,
+        [...after].filter(([f, qos]) => before.get(f) !== qos),
+      );
     }
   }
 
@@ -300,11 +325,11 @@ export class UpstreamBridge {
       return;
     }
     if (gen !== this.#generation) return;
-    const client = mqtt.connect(url, { ...opts, outgoingStore: new BridgeOutgoingStore(), manualConnect: true });
+    const client = mqtt.connect(url, { ...opts, outgoingStore: this.#outgoingStore, manualConnect: true });
     routePubAcks(client as unknown as { streamBuilder: unknown }, () => this.#takePubAck);
     client.connect();
     this.#client = client;
-    client.on('connect', () => this.#onConnect(client, gen));
+    client.on('connect', (connack) => this.#onConnect(client, gen, connack));
     client.on('error', (err) => {
       if (gen === this.#generation) this.#setError(describeConnectError(err, redactUrl(url)));
     });
@@ -317,11 +342,17 @@ export class UpstreamBridge {
     });
   }
 
-  #onConnect(client: MqttClient, gen: number): void {
+  #onConnect(client: MqttClient, gen: number, connack: IConnackPacket): void {
     if (gen !== this.#generation || this.#state === 'stopped') return;
     const url = redactUrl(this.#config.url);
     this.#state = 'connected';
-    this.#attempt = 0;
+    clearTimeout(this.#stableTimer);
+    this.#stableTimer = setTimeout(() => {
+      if (gen === this.#generation) this.#attempt = 0;
+    }, STABLE_MS);
+    this.#stableTimer.unref();
+    this.#receiveMaximum = connack.properties?.receiveMaximum ?? 65535;
+    this.#maximumPacketSize = connack.properties?.maximumPacketSize ?? Number.POSITIVE_INFINITY;
     this.#lastError = undefined;
     if (this.#everConnected) {
       this.#counts.reconnects++;
@@ -331,19 +362,24 @@ export class UpstreamBridge {
     this.deps.logger.info({ url }, 'connected to upstream');
     this.deps.event('upstream', { event: 'connected', url });
     client.publish(this.#stateTopic(), ONLINE, { qos: 1, retain: true });
-    const v5 = this.#config.protocol_version === '5';
-    for (const m of this.#mappings) {
-      if (m.direction === 'out') continue;
-      client.subscribe(m.remoteFilter, { qos: m.qos, ...(v5 ? { nl: true } : {}) }, (err) => {
-        if (err) this.#setError(`upstream refused the subscription to ${m.remoteFilter}: ${err.message}`);
-      });
-    }
+    this.#subscribe(client, subscriptions(this.#mappings));
     const previous = this.#pumpDone;
     this.#pumpDone = previous.then(() => this.#pump(client, gen));
   }
 
+  #subscribe(client: MqttClient, filters: Iterable<[string, 0 | 1 | 2]>): void {
+    const v5 = this.#config.protocol_version === '5';
+    for (const [filter, qos] of filters) {
+      client.subscribe(filter, { qos, ...(v5 ? { nl: true } : {}) }, (err) => {
+        // A connection that closed before the SUBACK subscribes again on the next one: that is no refusal.
+        if (err && client.connected) this.#setError(`upstream refused the subscription to ${filter}: ${err.message}`);
+      });
+    }
+  }
+
   #onClose(): void {
     const wasConnected = this.#state === 'connected';
+    clearTimeout(this.#stableTimer);
     this.#dropConnection();
     if (wasConnected) {
       const url = redactUrl(this.#config.url);
@@ -420,6 +456,8 @@ export class UpstreamBridge {
     this.#backlogEnd = queue.stats().depth;
     let position = 0;
     this.#draining = this.#backlogEnd > 0;
+    const window = Math.min(this.#config.max_inflight, this.#receiveMaximum);
+    const maxPacket = this.#maximumPacketSize;
     const live = () => gen === this.#generation && this.#state === 'connected';
     const stream = client.stream as unknown as NodeJS.WritableStream & {
       writableLength?: number;
@@ -465,6 +503,12 @@ export class UpstreamBridge {
         // A failure reason code (MQTT 5: not authorized, quota exceeded, payload format...): resending would be
         // refused again and hold the queue's cursor for good, so the message is dropped, counted and reported.
         if (err) {
+          if (TRANSIENT_REASONS.has((err as { code?: number }).code ?? 0)) {
+            this.#poison.answered();
+            this.#setError(`upstream refused a message for now (${err.message}): reconnecting to send it again`);
+            this.#onClose();
+            return;
+          }
           this.#lastRejection = err.message;
           this.#onDropped(1, 'rejected');
         }
@@ -482,10 +526,21 @@ export class UpstreamBridge {
     };
     const qos0: number[] = [];
     let echoes = false;
+    let tooLarge = 0;
     const visit = (view: RecordView, seq: number) => {
+      // The record is larger than the packet it becomes, so most messages skip computing the packet size.
+      if (view.bytes > maxPacket && packetBytes(view, batch.v5) > maxPacket) {
+        queue.ack(seq);
+        tooLarge++;
+        this.#lastRejection = `a message on ${view.buf.toString('utf8', view.topicStart, view.topicEnd)} is ${packetBytes(view, batch.v5)} bytes, the upstream accepts at most ${maxPacket} (its Maximum Packet Size)`;
+        this.#onDropped(1, 'rejected');
+        return;
+      }
       let id = 0;
       if (view.qos > 0) {
-        id = client.messageIdProvider.allocate() ?? 0;
+        // Skip ids still pending (a PUBREL owed from the previous connection, the link state publish).
+        do id = client.messageIdProvider.allocate() ?? 0;
+        while (client.outgoing[id] !== undefined);
         seqOfId[id] = seq;
         client.outgoing[id] = pending;
       } else {
@@ -502,11 +557,11 @@ export class UpstreamBridge {
     };
     try {
       while (live()) {
-        let room = Math.min(this.#config.max_inflight, this.#poison.maxInflight()) - queue.inflightCount();
+        let room = Math.min(window, this.#poison.maxInflight()) - queue.inflightCount();
         // Draining a backlog, wait until a quarter of the window is free: the upstream still has three quarters to
         // work on, and the sender writes (and the upstream reads) in bursts instead of a few messages at a time
         // (drain CPU per message 14.5-18.8 -> 5.9-6.9 us). Live traffic is sent as soon as there is room.
-        const worthWaiting = this.#draining && room < this.#config.max_inflight >> 2 && queue.inflightCount() > 0;
+        const worthWaiting = this.#draining && room < window >> 2 && queue.inflightCount() > 0;
         if (room <= 0 || worthWaiting || (stream.writableLength ?? 0) > WRITE_BUFFER_BYTES) {
           await this.#sleepUntilWoken(); // an acknowledgement or the socket draining wakes us
           continue;
@@ -526,10 +581,12 @@ export class UpstreamBridge {
           }
         }
         echoes = this.#tracksEchoes();
-        const n = await queue.readBatch(room, READ_BATCH_BYTES, visit);
+        tooLarge = 0;
+        const n = (await queue.readBatch(room, READ_BATCH_BYTES, visit)) - tooLarge;
         if (granted > n) this.#limiter.refund(granted - n);
         const parts = batch.take();
         if (!live()) break;
+        if (n === 0 && tooLarge > 0) continue;
         if (n === 0) {
           this.#draining = false;
           const sleep = this.#sleepUntilWoken(); // woken by new data (queue.onData) or an ack
@@ -537,7 +594,7 @@ export class UpstreamBridge {
           await sleep;
           continue;
         }
-        if (this.#draining) position += n;
+        if (this.#draining) position += n + tooLarge;
         this.#counts.sent += n;
         this.#metrics.sent.inc(n);
         if (parts.length > 1) stream.cork?.();
@@ -595,8 +652,14 @@ export class UpstreamBridge {
   /** On MQTT 3.1.1 brokers send our own publishes back to an overlapping subscription: remember them. */
   #rememberOut(topic: string, payload: Buffer): void {
     const key = `${topic}\0${crc32(payload)}`;
+    const now = Date.now();
+    const seen = this.#recentOut.get(key);
     this.#recentOut.delete(key);
-    this.#recentOut.set(key, Date.now());
+    if (seen) {
+      seen.copies = now - seen.at < ECHO_WINDOW_MS ? seen.copies + 1 : 1;
+      seen.at = now;
+    }
+    this.#recentOut.set(key, seen ?? { at: now, copies: 1 });
     if (this.#recentOut.size > ECHO_MAX) {
       const oldest = this.#oldestOut.take();
       if (oldest !== undefined) this.#recentOut.delete(oldest);
@@ -605,10 +668,10 @@ export class UpstreamBridge {
 
   #isEcho(topic: string, payload: Buffer): boolean {
     const key = `${topic}\0${crc32(payload)}`;
-    const at = this.#recentOut.get(key);
-    if (at === undefined) return false;
-    this.#recentOut.delete(key);
-    return Date.now() - at < ECHO_WINDOW_MS;
+    const seen = this.#recentOut.get(key);
+    if (seen === undefined) return false;
+    if (--seen.copies === 0) this.#recentOut.delete(key);
+    return Date.now() - seen.at < ECHO_WINDOW_MS;
   }
 
   // ---- reporting ----
@@ -644,6 +707,21 @@ export class UpstreamBridge {
   #stateTopic(): string {
     return this.#config.state_topic ?? `${defaultRemotePrefix(this.#config, this.deps.gatewayId)}bridge/state`;
   }
+}
+
+/** The upstream filters the `in` and `both` mappings subscribe to, with their QoS. */
+function subscriptions(mappings: ResolvedMapping[]): Map<string, 0 | 1 | 2> {
+  const filters = new Map<string, 0 | 1 | 2>();
+  for (const m of mappings)
+    if (m.direction !== 'out' && !filters.has(m.remoteFilter)) filters.set(m.remoteFilter, m.qos);
+  return filters;
+}
+
+/** The size of the PUBLISH packet PublishBatch encodes for the record. */
+function packetBytes(view: RecordView, v5: boolean): number {
+  const remaining =
+    2 + view.topicEnd - view.topicStart + (view.qos > 0 ? 2 : 0) + (v5 ? 1 : 0) + view.payloadEnd - view.topicEnd;
+  return 1 + (remaining < 0x80 ? 1 : remaining < 0x4000 ? 2 : remaining < 0x200000 ? 3 : 4) + remaining;
 }
 
 /** Everything that needs a new connection when it changes. */

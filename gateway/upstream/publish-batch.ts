@@ -11,7 +11,7 @@ export class PublishBatch {
   #buf: Buffer = Buffer.allocUnsafe(0);
   #len = 0;
 
-  constructor(private readonly v5: boolean) {}
+  constructor(readonly v5: boolean) {}
 
   /** Appends one PUBLISH (`messageId` is ignored for QoS 0). */
   add(view: RecordView, messageId: number): void {
@@ -63,7 +63,9 @@ function varintBytes(n: number): number {
 /**
  * mqtt.js' outgoing store, for publishes the bridge writes itself: they are never put into it (the disk queue
  * is their store), so their acknowledgement must not fail with "missing packet" (nor build an Error per
- * PUBACK). Publishes made through client.publish (the link state) are stored and removed as usual.
+ * PUBACK). Publishes made through client.publish (the link state) and the PUBRELs mqtt.js sends for the
+ * bridge's QoS 2 publishes are stored and removed as usual. One store outlives the clients (mqtt.js closes it
+ * with its client): what is left in it is sent again first on the next connection.
  */
 export class BridgeOutgoingStore extends Store {
   readonly #stored = new Set<number | undefined>();
@@ -79,5 +81,9 @@ export class BridgeOutgoingStore extends Store {
       return this;
     }
     return super.del(packet, cb);
+  }
+
+  override close(cb?: () => void): void {
+    cb?.();
   }
 }

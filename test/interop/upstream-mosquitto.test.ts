@@ -2,12 +2,14 @@
 // refuses, an outage, mutual TLS and wrong credentials.
 import { execFileSync } from 'node:child_process';
 import { rm, writeFile } from 'node:fs/promises';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
+import { upstreamConfigSchema } from '../../gateway/upstream/config.js';
 import { makeBridge, observe, startLocalBroker } from '../upstream/brokers.js';
 import { checkDelivery } from '../upstream/delivery.js';
-import { Mosquitto } from '../upstream/mosquitto.js';
+import { freePort, Mosquitto } from '../upstream/mosquitto.js';
 import { tempDir } from '../upstream/queue-helpers.js';
 import { makeTestPki } from '../upstream/test-pki.js';
 
@@ -33,7 +35,146 @@ async function setup(extra = '', bridgeConfig: Parameters<typeof makeBridge>[2] 
   return { dir, mosquitto, local, ...b };
 }
 
+/** A TCP proxy to `port` that, on its first connection only, swallows the client's first `swallow` PUBREL packets
+ * and then cuts the connection: the broker keeps those QoS 2 messages waiting for a PUBREL in the session. */
+async function pubrelCuttingProxy(port: number, swallow: number) {
+  let first = true;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = createConnection(port, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    upstream.pipe(client);
+    if (!first) {
+      client.pipe(upstream);
+      return;
+    }
+    first = false;
+    let pending = Buffer.alloc(0);
+    let swallowed = 0;
+    client.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      for (;;) {
+        let len = 0;
+        let mul = 1;
+        let i = 1;
+        for (; i < pending.length; i++) {
+          len += (pending[i]! & 0x7f) * mul;
+          mul *= 128;
+          if ((pending[i]! & 0x80) === 0) break;
+        }
+        const end = i + 1 + len;
+        if (i >= pending.length || end > pending.length) return;
+        const packet = pending.subarray(0, end);
+        pending = pending.subarray(end);
+        if ((packet[0]! & 0xf0) === 0x60) {
+          if (++swallowed === swallow) {
+            client.destroy();
+            return;
+          }
+        } else {
+          upstream.write(packet);
+        }
+      }
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
 describe('upstream bridge with Mosquitto', () => {
+  it('MQTT 5: QoS 2 and QoS 1 backlogs larger than the upstream Receive Maximum (20) drain without drops or reconnects', async () => {
+    const dir = await tempDir('z2m-rm-');
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const mosquitto = new Mosquitto(dir, 'max_inflight_messages 20');
+    await mosquitto.start();
+    cleanups.push(() => mosquitto.stop());
+    const local = await startLocalBroker(dir);
+    cleanups.push(() => local.broker.close());
+    const config = {
+      enabled: true,
+      protocol_version: '5' as const,
+      reconnect_min: 0.05,
+      reconnect_max: 0.5,
+      topics: [
+        { pattern: 'q2/#', direction: 'out' as const, qos: 2 as const },
+        { pattern: 'q1/#', direction: 'out' as const, qos: 1 as const },
+      ],
+    };
+    // Nothing listens at first: the backlog builds up in the queue.
+    const b = makeBridge(local.broker, dir, { ...config, url: `mqtt://127.0.0.1:${await freePort()}` });
+    cleanups.push(() => b.bridge.stop());
+    const up = await observe(mosquitto.url, 'gw1/#', { protocolVersion: 5 });
+    cleanups.push(() => up.close());
+    await b.bridge.start();
+    for (let i = 0; i < 100; i++) {
+      await local.broker.publish('zephyr2mqtt/q2/x', `a${i}`, { qos: 1 });
+      await local.broker.publish('zephyr2mqtt/q1/x', `b${i}`, { qos: 1 });
+    }
+    expect((b.bridge.status().queue as { depth: number }).depth).toBe(200);
+    await b.bridge.reconfigure(upstreamConfigSchema.parse({ ...config, url: mosquitto.url }));
+    await up.waitFor((s) => new Set(s.filter((m) => m.topic !== 'gw1/bridge/state').map((m) => m.payload)).size >= 200);
+    for (const [topic, prefix] of [
+      ['gw1/q2/x', 'a'],
+      ['gw1/q1/x', 'b'],
+    ] as const) {
+      const got = up.seen.filter((m) => m.topic === topic).map((m) => m.payload);
+      expect([...new Set(got)]).toEqual(Array.from({ length: 100 }, (_, i) => `${prefix}${i}`));
+    }
+    const status = b.bridge.status() as { dropped: { rejected: number }; messages: { reconnects: number } };
+    expect(status.dropped.rejected).toBe(0);
+    expect(status.messages.reconnects).toBe(0);
+  });
+
+  it('MQTT 5 persistent session: QoS 2 messages that got PUBREC before the link dropped are released (PUBREL) on the next connection', async () => {
+    const dir = await tempDir('z2m-pubrel-');
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const mosquitto = new Mosquitto(dir, 'max_inflight_messages 20');
+    await mosquitto.start();
+    cleanups.push(() => mosquitto.stop());
+    // The first connection loses 20 PUBRELs: without them the broker's whole receive quota stays used up.
+    const proxy = await pubrelCuttingProxy(mosquitto.port, 20);
+    cleanups.push(() => proxy.close());
+    const local = await startLocalBroker(dir);
+    cleanups.push(() => local.broker.close());
+    const up = await observe(mosquitto.url, 'gw1/#', { protocolVersion: 5 });
+    cleanups.push(() => up.close());
+    const b = makeBridge(local.broker, dir, {
+      url: `mqtt://127.0.0.1:${proxy.port}`,
+      protocol_version: '5',
+      topics: [{ pattern: '#', direction: 'out', qos: 2 }],
+    });
+    cleanups.push(() => b.bridge.stop());
+    await b.bridge.start();
+    await b.waitForEvent('connected');
+    for (let i = 0; i < 60; i++) await local.broker.publish('zephyr2mqtt/x', `m${i}`, { qos: 1 });
+    await up.waitFor(
+      (s) => new Set(s.filter((m) => m.topic === 'gw1/x').map((m) => m.payload)).size >= 60,
+      20_000,
+      '60',
+    );
+    const got = up.seen.filter((m) => m.topic === 'gw1/x').map((m) => m.payload);
+    expect([...new Set(got)]).toEqual(Array.from({ length: 60 }, (_, i) => `m${i}`));
+    const status = b.bridge.status() as { dropped: { rejected: number }; messages: { reconnects: number } };
+    expect(status.dropped.rejected).toBe(0);
+    expect(status.messages.reconnects).toBe(1);
+    await expect.poll(() => (b.bridge.status().queue as { depth: number }).depth).toBe(0);
+  });
+
   it('MQTT 5: forwards out, delivers /set in, and No Local keeps our own publishes from coming back', async () => {
     const { mosquitto, local, bridge, waitForEvent } = await setup('', {
       topics: [
@@ -65,6 +206,26 @@ describe('upstream bridge with Mosquitto', () => {
     const state = await observe(mosquitto.url, 'gw1/bridge/state', { protocolVersion: 5 });
     cleanups.push(() => state.close());
     await state.waitFor((s) => s.some((m) => m.retain && m.payload === '{"state":"online"}'));
+  });
+
+  it('MQTT 5: a message larger than the upstream Maximum Packet Size is dropped at once as rejected, saying why', async () => {
+    const { mosquitto, local, bridge, waitForEvent } = await setup('max_packet_size 100000');
+    const up = await observe(mosquitto.url, 'gw1/#', { protocolVersion: 5 });
+    cleanups.push(() => up.close());
+    await bridge.start();
+    await waitForEvent('connected');
+    await local.broker.publish('zephyr2mqtt/big', Buffer.alloc(200_000, 1), { qos: 1 });
+    await local.broker.publish('zephyr2mqtt/small', 'after', { qos: 1 });
+    await up.waitFor((s) => s.some((m) => m.payload === 'after'));
+    expect(await waitForEvent('queue_dropped')).toMatchObject({
+      reason: 'rejected',
+      upstream_error:
+        'a message on gw1/big is 200016 bytes, the upstream accepts at most 100000 (its Maximum Packet Size)',
+    });
+    const status = bridge.status() as { dropped: { rejected: number }; messages: { reconnects: number } };
+    expect(status.dropped.rejected).toBe(1);
+    expect(status.messages.reconnects).toBe(0);
+    expect(up.seen.some((m) => m.topic === 'gw1/big')).toBe(false);
   });
 
   it('MQTT 5: publishes the upstream refuses (PUBACK 0x87) are dropped, counted and reported; the rest flows on', async () => {

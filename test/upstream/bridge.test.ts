@@ -33,6 +33,51 @@ async function setup(config: Parameters<typeof makeBridge>[2] = {}, upstreamOpts
 }
 
 describe('upstream bridge against aedes', () => {
+  it('a reload that changes the topics subscribes new `in` patterns and unsubscribes removed ones, without reconnecting', async () => {
+    const { upstream, local, bridge, waitForEvent } = await setup();
+    const down = await observe(local.url, 'zephyr2mqtt/cmd/#');
+    cleanups.push(() => down.close());
+    const sender = await observe(upstream.url, 'nothing');
+    cleanups.push(() => sender.close());
+    await bridge.start();
+    await waitForEvent('connected');
+    const base = {
+      enabled: true,
+      protocol_version: '3.1.1',
+      reconnect_min: 0.05,
+      reconnect_max: 0.5,
+      url: upstream.url,
+    };
+    const out = { pattern: '#', direction: 'out' as const, qos: 1 as const };
+    await bridge.reconfigure(
+      upstreamConfigSchema.parse({ ...base, topics: [{ pattern: 'cmd/#', direction: 'in' }, out] }),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    await sender.client.publishAsync('gw1/cmd/a', 'in', { qos: 1 });
+    await down.waitFor((s) => s.some((m) => m.payload === 'in'));
+    await bridge.reconfigure(upstreamConfigSchema.parse({ ...base, topics: [out] }));
+    await new Promise((r) => setTimeout(r, 200));
+    await sender.client.publishAsync('gw1/cmd/b', 'after removal', { qos: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(down.seen.map((m) => m.payload)).toEqual(['in']);
+    expect((bridge.status().messages as { reconnects: number }).reconnects).toBe(0);
+  });
+
+  it('an upstream that accepts and then drops the bridge at once is not hit at reconnect_min forever', async () => {
+    const { upstream, bridge, waitForEvent } = await setup();
+    let connections = 0;
+    upstream.aedes.on('clientReady', (client) => {
+      connections++;
+      setImmediate(() => client.close());
+    });
+    await bridge.start();
+    await waitForEvent('connected');
+    await new Promise((r) => setTimeout(r, 1500));
+    // reconnect_min 0.05 s, max 0.5 s: with the back-off reset on every CONNACK this was 30-60 connections.
+    expect(connections).toBeGreaterThan(2);
+    expect(connections).toBeLessThan(12);
+  });
+
   it('forwards <base>/# to <gateway-id>/... with retain, keeps order per topic and reports status', async () => {
     const { upstream, local, bridge, waitForEvent, registry } = await setup();
     const obs = await observe(upstream.url, 'gw1/#');
@@ -175,6 +220,29 @@ describe('upstream bridge against aedes', () => {
       'after',
     ]);
     expect(bridge.status().messages).toMatchObject({ received: 2, echoes: 1 });
+  });
+
+  it('MQTT 3.1.1: each copy of a repeated payload sent upstream suppresses exactly one echo', async () => {
+    const { upstream, local, bridge, waitForEvent } = await setup({
+      topics: [{ pattern: '+/set', direction: 'both', qos: 1 }],
+    });
+    const up = await observe(upstream.url, 'gw1/#');
+    cleanups.push(() => up.close());
+    const down = await observe(local.url, 'zephyr2mqtt/#');
+    cleanups.push(() => down.close());
+    await bridge.start();
+    await waitForEvent('connected');
+    for (let i = 0; i < 3; i++) await local.broker.publish('zephyr2mqtt/lamp/set', 'S', { qos: 1 });
+    await up.waitFor((s) => s.filter((m) => m.payload === 'S').length === 3, 5000, '3 copies upstream');
+    await up.client.publishAsync('gw1/lamp/set', 'after', { qos: 1 });
+    await down.waitFor((s) => s.some((m) => m.payload === 'after'), 5000, 'after');
+    expect(down.seen.filter((m) => m.topic === 'zephyr2mqtt/lamp/set').map((m) => m.payload)).toEqual([
+      'S',
+      'S',
+      'S',
+      'after',
+    ]);
+    expect(bridge.status().messages).toMatchObject({ received: 1, echoes: 3 });
   });
 
   it('forwards over a WebSocket upstream (ws://)', async () => {

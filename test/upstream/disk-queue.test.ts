@@ -55,6 +55,25 @@ async function closeQueue(q: DiskQueue) {
 }
 
 describe('DiskQueue', () => {
+  it('knows the oldest message during an outage (nothing read), after acknowledgements and after draining', async () => {
+    const { queue } = await openQueue(await newDir());
+    const t0 = Date.now() - 5000;
+    expect(queue.stats().oldestTs).toBeUndefined();
+    await queue.append({ ...msg('a', '0'), ts: t0 });
+    await queue.append({ ...msg('a', '1'), ts: t0 + 1000 });
+    expect(queue.stats().oldestTs).toBe(t0);
+    const first = await queue.next();
+    await queue.next();
+    queue.ack(first!.seq);
+    queue.rewind(); // the connection was lost: nothing in flight
+    await expect.poll(() => queue.stats().oldestTs).toBe(t0 + 1000);
+    await queue.next();
+    queue.ack(first!.seq + 1);
+    expect(queue.stats().oldestTs).toBeUndefined();
+    await queue.append({ ...msg('a', '2'), ts: t0 + 2000 });
+    expect(queue.stats().oldestTs).toBe(t0 + 2000);
+  });
+
   it('hands out records in append order and keeps unacknowledged ones across a reopen', async () => {
     const dir = await newDir();
     const { queue } = await openQueue(dir);

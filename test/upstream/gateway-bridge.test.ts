@@ -26,6 +26,11 @@ it('the gateway bridges its topics upstream, reports the link upstream, in its s
   expect(metrics).toMatch(/zephyr2mqtt_upstream_connected 1/);
   expect(metrics).toMatch(/zephyr2mqtt_upstream_messages_acked_total [1-9]/);
   expect(gw.gateway.upstreamStatus()).toMatchObject({ connected: true, url: upstream.url });
+  // /readyz shows the link (informational: readiness does not depend on it).
+  expect(await (await fetch(`${gw.httpUrl}/readyz`)).json()).toMatchObject({
+    status: 'ready',
+    bridge: { state: 'connected', last_error: null, queue_depth: 0 },
+  });
   // bridge/info carries the link's status for apps and the dashboard.
   const info = await gw.waitForMessage<{ upstream?: { connected?: boolean } }>(
     client,

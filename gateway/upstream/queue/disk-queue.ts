@@ -471,6 +471,11 @@ export class DiskQueue {
     this.#tail = data.length <= READ_CHUNK ? { segFirst: seg.firstSeq, start: seg.size, buf: data } : undefined;
     seg.size += data.length;
     seg.mtimeMs = Date.now();
+    // The first message of an empty queue is its oldest (otherwise refreshed only when the cursor is persisted,
+    // which an outage never does).
+    if (this.#oldestTs === undefined || this.#writeSeq === this.#cursor().seq) {
+      this.#oldestTs = peekRecordTime(chunk[0]!.buf);
+    }
     this.#writeSeq += chunk.length;
     this.#unsynced = true;
     written.push(...chunk);
