@@ -9,7 +9,7 @@ import { MulticastDiscovery } from './discovery.js';
 import type { CoapMethod } from './endpoint.js';
 import { IdentityResolver } from './identity.js';
 import { createLwm2mServer, type Lwm2mServer } from './lwm2m/index.js';
-import { createPsHandler } from './ps-resource.js';
+import { createPsAdmit, createPsHandler } from './ps-resource.js';
 import { formatPeer } from './transport/peer.js';
 import { UdpCoapEndpoint } from './transport/udp-endpoint.js';
 
@@ -59,7 +59,8 @@ export class CoapAdapter implements Adapter {
     this.lwm2m = config.lwm2m.enabled
       ? createLwm2mServer({ endpoint: this.endpoint, ctx, config: config.lwm2m })
       : undefined;
-    this.endpoint.route('ps', createPsHandler({ ctx, identity: () => this.identity, observers: this.observers }));
+    const ps = { ctx, identity: () => this.identity, observers: this.observers };
+    this.endpoint.route('ps', createPsHandler(ps), createPsAdmit(ps));
     this.endpoint.route('.well-known', (req) =>
       req.path[1] === 'core' && req.method === 'GET'
         ? { code: '2.05', contentFormat: 40, payload: '</ps>;rt="core.ps";ct="0 42 50 60 110 112"' }

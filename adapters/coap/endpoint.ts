@@ -40,6 +40,9 @@ export interface CoapOutgoingResponse {
 
 export type CoapRequestHandler = (req: CoapIncomingRequest) => Promise<CoapOutgoingResponse> | CoapOutgoingResponse;
 
+/** Asked at the first block of a Block1 upload, before the rest is buffered: a response refuses it at once. */
+export type CoapAdmit = (req: Omit<CoapIncomingRequest, 'payload'>) => CoapOutgoingResponse | undefined;
+
 export interface CoapClientRequest {
   peer: CoapPeer;
   method: CoapMethod;
@@ -76,7 +79,7 @@ export interface CoapObservation {
 
 export interface CoapEndpoint {
   /** Serve incoming requests whose first Uri-Path segment is `firstSegment` (e.g. "rd", "bs", "dp", "ps"). */
-  route(firstSegment: string, handler: CoapRequestHandler): void;
+  route(firstSegment: string, handler: CoapRequestHandler, admit?: CoapAdmit): void;
   /** Send a request and wait for its (possibly separate, possibly block-wise) response. Rejects on timeout. */
   request(req: CoapClientRequest): Promise<CoapClientResponse>;
   /** Register an observation (RFC 7641); `onNotify` gets every later notification, in order. */

@@ -14,38 +14,68 @@ export interface PsResourceDeps {
 
 const text = (code: string, message: string): CoapOutgoingResponse => ({ code, contentFormat: 0, payload: message });
 
+type Gate =
+  | { ok: true; deviceId: string; property: string | undefined; isCommandResource: boolean }
+  | { ok: false; response: CoapOutgoingResponse; unknownId?: string };
+
+/** Path, method and identity: everything about a request that does not need its payload. */
+function gate(deps: PsResourceDeps, req: Omit<CoapIncomingRequest, 'payload'>): Gate {
+  const id = req.path[1];
+  const property = req.path[2];
+  const refuse = (code: string, message: string): Gate => ({ ok: false, response: text(code, message) });
+  if (req.path.length > 3) return refuse('4.04', 'paths are /ps/<device-id>[/<property>]');
+  const isCommandResource = property === 'set';
+  if (req.method === 'GET') {
+    if (!isCommandResource) return refuse('4.05', 'GET is served on /ps/<device-id>/set (commands)');
+  } else if (req.method !== 'PUT' && req.method !== 'POST') {
+    return refuse('4.05', 'use PUT or POST to publish, GET /ps/<id>/set to receive commands');
+  } else if (isCommandResource) {
+    return refuse('4.05', '/ps/<device-id>/set is read-only: GET (Observe) to receive commands');
+  }
+  if (property !== undefined && !isCommandResource && !isValidPropertyName(property)) {
+    return refuse('4.00', `invalid property name "${property.slice(0, 64)}"`);
+  }
+  const who = deps.identity().resolve(id === '' ? undefined : id, req.query, req.source);
+  if (!who.ok) {
+    const unknownId = who.code === '4.04' ? who.unknownId : undefined;
+    return { ok: false, response: text(who.code, who.error), ...(unknownId !== undefined ? { unknownId } : {}) };
+  }
+  return { ok: true, deviceId: who.deviceId, property, isCommandResource };
+}
+
+/**
+ * Run on the first block of a Block1 upload, before the transport buffers the rest: a peer that may not publish
+ * here is refused at once instead of holding up to max_payload of memory per upload until the last block.
+ */
+export function createPsAdmit(
+  deps: PsResourceDeps,
+): (req: Omit<CoapIncomingRequest, 'payload'>) => CoapOutgoingResponse | undefined {
+  return (req) => {
+    const g = gate(deps, req);
+    // An unknown device while permit_join is on is announced by the handler, which needs the request whole.
+    if (g.ok || (g.unknownId !== undefined && deps.ctx.permitJoin())) return undefined;
+    return g.response;
+  };
+}
+
 export function createPsHandler(deps: PsResourceDeps): (req: CoapIncomingRequest) => CoapOutgoingResponse {
   const { ctx, observers } = deps;
   return (req) => {
-    const id = req.path[1];
-    const property = req.path[2];
-    if (req.path.length > 3) return text('4.04', 'paths are /ps/<device-id>[/<property>]');
-    const isCommandResource = property === 'set';
-    if (req.method === 'GET') {
-      if (!isCommandResource) return text('4.05', 'GET is served on /ps/<device-id>/set (commands)');
-    } else if (req.method !== 'PUT' && req.method !== 'POST') {
-      return text('4.05', 'use PUT or POST to publish, GET /ps/<id>/set to receive commands');
-    } else if (isCommandResource) {
-      return text('4.05', '/ps/<device-id>/set is read-only: GET (Observe) to receive commands');
-    }
-    if (property !== undefined && !isCommandResource && !isValidPropertyName(property)) {
-      return text('4.00', `invalid property name "${property.slice(0, 64)}"`);
-    }
-    const who = deps.identity().resolve(id === '' ? undefined : id, req.query, req.source);
-    if (!who.ok) {
-      if (who.code === '4.04' && who.unknownId !== undefined && ctx.permitJoin()) {
+    const g = gate(deps, req);
+    if (!g.ok) {
+      if (g.unknownId !== undefined && ctx.permitJoin()) {
         ctx.deviceSeen({
           transport: 'coap',
           // The IP alone: a client's source port changes between requests, the announcement should not.
           address: req.source.address,
-          name: who.unknownId,
-          suggested_config: { id: who.unknownId, transport: 'coap', address: req.source.address },
+          name: g.unknownId,
+          suggested_config: { id: g.unknownId, transport: 'coap', address: req.source.address },
         });
         return text(req.method === 'POST' ? '2.01' : '2.04', 'announced: onboard the device to keep its data');
       }
-      return text(who.code, who.error);
+      return g.response;
     }
-    const deviceId = who.deviceId;
+    const { deviceId, property, isCommandResource } = g;
     ctx.countMessage('in');
     if (isCommandResource) return serveCommands(deps, deviceId, req);
 

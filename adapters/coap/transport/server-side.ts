@@ -2,6 +2,7 @@
 // peer + method + path + query, never by token: libcoap's client uses a new token per block, RFC 7959 §2.3 allows
 // it), Block2 slicing of large responses, separate responses for slow handlers, and observe notifications.
 import type {
+  CoapAdmit,
   CoapIncomingRequest,
   CoapMethod,
   CoapOutgoingResponse,
@@ -54,6 +55,7 @@ interface Reassembly {
 
 export class ServerSide {
   private readonly routes = new Map<string, CoapRequestHandler>();
+  private readonly admits = new Map<string, CoapAdmit>();
   private readonly dedup: DedupCache;
   private readonly reassembly: BoundedExpiringMap<string, Reassembly>;
   private readonly block2Cache: BoundedExpiringMap<string, CoapOutgoingResponse & { body: Buffer }>;
@@ -67,8 +69,10 @@ export class ServerSide {
     this.block2Cache = new BoundedExpiringMap(limits.reassemblyEntries, limits.reassemblyTtlMs);
   }
 
-  route(firstSegment: string, handler: CoapRequestHandler): void {
+  route(firstSegment: string, handler: CoapRequestHandler, admit?: CoapAdmit): void {
     this.routes.set(firstSegment, handler);
+    if (admit) this.admits.set(firstSegment, admit);
+    else this.admits.delete(firstSegment);
   }
 
   stats(): Record<string, number> {
@@ -212,6 +216,10 @@ export class ServerSide {
     let payload = message.payload;
     const block1 = message.block1;
     if (block1) {
+      if (block1.num === 0) {
+        const refused = this.admits.get(message.path[0] ?? '')?.(requestOf(message, method, peer, EMPTY));
+        if (refused) return this.shape(message, peer, refused, toBuffer(refused.payload));
+      }
       const resourceKey = resourceKeyOf(message, peer);
       const size = blockSize(block1.szx);
       if (message.size1 !== undefined && message.size1 > max) {
@@ -245,18 +253,7 @@ export class ServerSide {
     const block2 = message.block2;
     const cached = block2 && block2.num > 0 ? this.block2Cache.get(resourceKeyOf(message, peer)) : undefined;
     if (cached) return this.shape(message, peer, cached, cached.body);
-    const request: CoapIncomingRequest = {
-      method,
-      confirmable: message.type === 'CON',
-      path: message.path,
-      query: message.query,
-      contentFormat: message.contentFormat,
-      accept: message.accept,
-      observe: message.observe,
-      payload,
-      token: message.token,
-      source: peer,
-    };
+    const request = requestOf(message, method, peer, payload);
     try {
       const result = handler(request);
       if (result instanceof Promise) {
@@ -347,4 +344,21 @@ function isSuppressed(noResponse: number | undefined, code: string): boolean {
     (cls === '4' && (noResponse & 8) !== 0) ||
     (cls === '5' && (noResponse & 16) !== 0)
   );
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function requestOf(message: CoapMessage, method: CoapMethod, peer: CoapPeer, payload: Buffer): CoapIncomingRequest {
+  return {
+    payload,
+    method,
+    confirmable: message.type === 'CON',
+    path: message.path,
+    query: message.query,
+    contentFormat: message.contentFormat,
+    accept: message.accept,
+    observe: message.observe,
+    token: message.token,
+    source: peer,
+  };
 }

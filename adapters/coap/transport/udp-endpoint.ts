@@ -8,6 +8,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv4 } from 'node:net';
 import type {
+  CoapAdmit,
   CoapClientRequest,
   CoapClientResponse,
   CoapEndpoint,
@@ -209,8 +210,8 @@ export class UdpCoapEndpoint implements CoapEndpoint {
     return { ...this.server.stats(), ...this.client.stats(), outstanding_con: this.reliable.size };
   }
 
-  route(firstSegment: string, handler: CoapRequestHandler): void {
-    this.server.route(firstSegment, handler);
+  route(firstSegment: string, handler: CoapRequestHandler, admit?: CoapAdmit): void {
+    this.server.route(firstSegment, handler, admit);
   }
 
   request(req: CoapClientRequest): Promise<CoapClientResponse> {

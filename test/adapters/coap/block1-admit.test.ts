@@ -1,0 +1,50 @@
+// A Block1 upload to /ps from a peer that may not publish there is refused at its first block, before the
+// transport buffers anything; an allowed one is reassembled as before.
+import { afterEach, describe, expect, it } from 'vitest';
+import { type CoapHarness, startCoapHarness } from './harness.js';
+import { frame, RawPeer } from './raw-peer.js';
+
+let h: CoapHarness | undefined;
+let raw: RawPeer | undefined;
+afterEach(async () => {
+  raw?.close();
+  raw = undefined;
+  await h?.stop();
+  h = undefined;
+});
+
+/** Block1 option value for block `num` of 64 bytes (SZX 2). */
+const block1 = (num: number, more: boolean): number[] => [(num << 4) | (more ? 0x08 : 0) | 2];
+
+describe('Block1 uploads to /ps', () => {
+  it('are refused at the first block when the identity does not hold, and nothing is buffered', async () => {
+    h = await startCoapHarness([
+      { id: 'tok', transport: 'coap', token: 's3cret-token' },
+      { id: 'far', transport: 'coap', address: '2001:db8::7' },
+    ]);
+    raw = await RawPeer.open();
+    const first = (path: string, query: string[], mid: number) =>
+      frame({
+        type: 'CON',
+        code: '0.03',
+        mid,
+        token: [mid],
+        options: [
+          [11, 'ps'],
+          [11, path],
+          ...query.map((q): [number, string] => [15, q]),
+          [12, [50]],
+          [27, block1(0, true)],
+        ],
+        payload: Buffer.alloc(64, 0x20),
+      });
+    const noToken = await raw.exchange(first('tok', [], 1), h.port);
+    const wrongAddress = await raw.exchange(first('far', [], 2), h.port);
+    expect([noToken?.code, wrongAddress?.code]).toEqual(['4.01', '4.03']);
+    expect(h.adapter.endpoint.stats().reassembly).toBe(0);
+    // The right token is let through: the first block is acknowledged with 2.31 Continue and buffered.
+    const allowed = await raw.exchange(first('tok', ['token=s3cret-token'], 3), h.port);
+    expect(allowed?.code).toBe('2.31');
+    expect(h.adapter.endpoint.stats().reassembly).toBe(1);
+  });
+});
