@@ -582,7 +582,9 @@ export class Gateway {
         void this.publish(topics.deviceSub(this.base, id, subtopic), body, opts);
       },
       decodeError: (reason, detail) => {
-        this.metrics.decodeErrors.inc({ adapter: kind, reason });
+        // The reason is a metric label: free text (a device's bytes in it) would make a new series each time.
+        const label = /^[a-z][a-z0-9_]{0,47}$/.test(reason) ? reason : 'other';
+        this.metrics.decodeErrors.inc({ adapter: kind, reason: label });
         // Per configured device, so one noisy board does not hide another's problems (ids a device sent are not
         // keys: they could be endless).
         const device = detail?.deviceId !== undefined && this.devices.get(detail.deviceId) ? detail.deviceId : '';
@@ -593,7 +595,7 @@ export class Gateway {
             reason,
             device: detail?.deviceId,
             bytes: detail?.bytes ? Buffer.from(detail.bytes.subarray(0, 64)).toString('hex') : undefined,
-            err: detail?.error,
+            err: detail?.error ?? (label === reason ? undefined : reason),
           },
           'could not decode device data',
         );

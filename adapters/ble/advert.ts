@@ -9,7 +9,8 @@ import type { NobleAdvertisement } from './noble-types.js';
 
 export interface AdvertDecode {
   values: StateValues;
-  errors: { reason: string; bytes?: Uint8Array }[];
+  /** `kind` is a fixed label (a metric's), `reason` the detail. */
+  errors: { kind: 'bthome' | 'manufacturer_data'; reason: string; bytes?: Uint8Array }[];
   bthome?: BthomeFrame;
 }
 
@@ -38,17 +39,22 @@ export function decodeAdvert(
       mac: cachedBuffer(keyCache, mac),
     });
     if (!r.ok) {
-      out.errors.push({ reason: r.error, bytes: sd.data });
+      out.errors.push({ kind: 'bthome', reason: r.error, bytes: sd.data });
       continue;
     }
     if (device.bind_key && !r.value.encrypted) {
       // A device with a key must encrypt: a plain frame from its address is spoofed or misconfigured.
-      out.errors.push({ reason: 'bthome: unencrypted frame from a device with a bind_key ignored', bytes: sd.data });
+      out.errors.push({
+        kind: 'bthome',
+        reason: 'bthome: unencrypted frame from a device with a bind_key ignored',
+        bytes: sd.data,
+      });
       continue;
     }
     out.bthome = r.value;
     Object.assign(out.values, r.value.values);
-    if (r.value.stoppedEarly) out.errors.push({ reason: `bthome: ${r.value.stoppedEarly}`, bytes: sd.data });
+    if (r.value.stoppedEarly)
+      out.errors.push({ kind: 'bthome', reason: `bthome: ${r.value.stoppedEarly}`, bytes: sd.data });
   }
   const md = adv.manufacturerData;
   const spec = device.manufacturer_data;
@@ -62,7 +68,7 @@ function decodeManufacturer(
   out: AdvertDecode,
 ): void {
   if (md.length < 2) {
-    out.errors.push({ reason: 'manufacturer data shorter than its company id', bytes: md });
+    out.errors.push({ kind: 'manufacturer_data', reason: 'manufacturer data shorter than its company id', bytes: md });
     return;
   }
   const company = md.readUInt16LE(0);
@@ -76,12 +82,17 @@ function decodeManufacturer(
   for (const f of spec.fields) {
     const size = f.codec === 'float64le' ? 8 : /32/.test(f.codec) ? 4 : /16/.test(f.codec) ? 2 : 1;
     if (f.offset + size > body.length) {
-      out.errors.push({ reason: `manufacturer data: ${f.property} beyond the end`, bytes: md });
+      out.errors.push({
+        kind: 'manufacturer_data',
+        reason: `manufacturer data: ${f.property} beyond the end`,
+        bytes: md,
+      });
       continue;
     }
     const r = decodeWithCodec(f.codec, body.subarray(f.offset, f.offset + size), f.scale);
     if (r.ok) out.values[f.property] = r.value;
-    else out.errors.push({ reason: `manufacturer data: ${f.property}: ${r.error}`, bytes: md });
+    else
+      out.errors.push({ kind: 'manufacturer_data', reason: `manufacturer data: ${f.property}: ${r.error}`, bytes: md });
   }
 }
 

@@ -162,7 +162,8 @@ export class BleAdapter implements Adapter {
     this.ctx.countMessage('in');
     if (device.connect) this.#connections.offer(device, p, now);
     const decoded = decodeAdvert(adv, p.rssi, address, device, this.#keyCache);
-    for (const e of decoded.errors) this.ctx.decodeError(e.reason, { deviceId: device.id, bytes: e.bytes });
+    for (const e of decoded.errors)
+      this.ctx.decodeError(e.kind, { deviceId: device.id, error: e.reason, ...(e.bytes ? { bytes: e.bytes } : {}) });
     const frame = decoded.bthome;
     if (frame?.counter !== undefined || frame?.packetId !== undefined) {
       const seq = frame.counter ?? frame.packetId;
@@ -207,7 +208,8 @@ export class BleAdapter implements Adapter {
         this.ctx.telemetry(id, values);
       },
       deviceInfo: (info) => this.ctx.deviceInfo(id, info),
-      decodeError: (reason, bytes) => this.ctx.decodeError(reason, { deviceId: id, ...(bytes ? { bytes } : {}) }),
+      decodeError: (kind, reason, bytes) =>
+        this.ctx.decodeError(kind, { deviceId: id, error: reason, ...(bytes ? { bytes } : {}) }),
       nusText: (line) => this.ctx.publish(id, 'nus', line),
     };
   }

@@ -163,6 +163,19 @@ describe('core with the test adapter', () => {
     expect(warnings.filter((l) => l.device === 'dev2')).toHaveLength(1);
   });
 
+  it('keeps decode-error labels to fixed words: free text an adapter passes as a reason is counted as "other"', async () => {
+    const { gw, adapter } = await start();
+    const ctx = adapter.current().ctx;
+    for (let i = 0; i < 20; i++) ctx.decodeError(`bad MIC ${i.toString(16)} from the device`, { deviceId: 'dev1' });
+    ctx.decodeError('bad_frame', { deviceId: 'dev1' });
+    const metrics = await (await fetch(`${gw.httpUrl}/metrics`)).text();
+    const series = metrics.split('\n').filter((l) => l.startsWith('zephyr2mqtt_decode_errors_total{adapter="test"'));
+    expect(series.sort()).toEqual([
+      'zephyr2mqtt_decode_errors_total{adapter="test",reason="bad_frame"} 1',
+      'zephyr2mqtt_decode_errors_total{adapter="test",reason="other"} 20',
+    ]);
+  });
+
   it('publishes per-property topics when api.property_topics is on, skipping reserved names', async () => {
     const { gw, adapter, client } = await start({ api: { property_topics: true } });
     const seen = new Map<string, string>();

@@ -28,7 +28,12 @@ import {
 export interface SessionEvents {
   telemetry(values: StateValues): void;
   deviceInfo(info: Record<string, unknown>): void;
-  decodeError(reason: string, bytes?: Uint8Array): void;
+  /** `kind` is a fixed label (a metric's), `reason` the detail. */
+  decodeError(
+    kind: 'gatt_value' | 'gatt_subscribe' | 'dis_value' | 'nus_line',
+    reason: string,
+    bytes?: Uint8Array,
+  ): void;
   /** A text line from NUS that is not JSON: published raw on `<device>/nus`. */
   nusText(line: string): void;
 }
@@ -103,14 +108,14 @@ export class DeviceSession {
       const bytes = await this.#gatt.read(h.char.valueHandle, `read of ${h.property}`);
       const r = h.decode(bytes);
       if (r.ok) Object.assign(initial, r.value);
-      else this.events.decodeError(`${h.property}: ${r.error}`, bytes);
+      else this.events.decodeError('gatt_value', `${h.property}: ${r.error}`, bytes);
     }
     if (Object.keys(initial).length > 0) this.events.telemetry(initial);
     for (const h of this.#handlers) {
       if (!h.subscribe) continue;
       // A twin characteristic whose descriptor layout differs from its sibling's has no known CCC: read-only then.
       if (!h.char.descriptors.has(CCC_UUID))
-        this.events.decodeError(`${h.property}: no CCC handle known, not subscribed`);
+        this.events.decodeError('gatt_subscribe', `${h.property}: no CCC handle known, not subscribed`);
       else await this.#gatt.subscribe(h.char);
     }
     if (this.#nusTx) await this.#gatt.subscribe(this.#nusTx);
@@ -125,7 +130,7 @@ export class DeviceSession {
       const bytes = await this.#gatt.read(char.valueHandle, `read of Device Information ${char.uuid}`);
       const r = field ? decodeUtf8(bytes) : decodePnpId(bytes);
       if (r.ok) info[field ?? 'pnp_id'] = r.value;
-      else this.events.decodeError(`device information ${char.uuid}: ${r.error}`, bytes);
+      else this.events.decodeError('dis_value', `device information ${char.uuid}: ${r.error}`, bytes);
     }
     return info;
   }
@@ -150,7 +155,7 @@ export class DeviceSession {
       for (const line of this.#ndjson.push(data)) {
         if (line.ok) this.events.telemetry(line.value);
         else if (line.error.startsWith('ndjson: not JSON: ')) this.events.nusText(line.error.slice(18));
-        else this.events.decodeError(line.error, data);
+        else this.events.decodeError('nus_line', line.error, data);
       }
       return;
     }
@@ -161,7 +166,7 @@ export class DeviceSession {
   #emitDecoded(h: CharacteristicHandler, bytes: Buffer): void {
     const r = h.decode(bytes);
     if (r.ok) this.events.telemetry(r.value);
-    else this.events.decodeError(`${h.property}: ${r.error}`, bytes);
+    else this.events.decodeError('gatt_value', `${h.property}: ${r.error}`, bytes);
   }
 
   /** `/set`: mapped writable properties are written to their characteristic; the rest go over NUS as one line. */

@@ -250,6 +250,13 @@ describe('ble adapter: link loss, limits, timeouts, identity and no Bluetooth', 
       0,
     );
     expect(errors).toBeGreaterThan(50);
+    // A few fixed reasons, whatever the bytes said (each text as a label made a new series per advert).
+    const series = [...metrics.matchAll(/^\S*decode_errors_total\{[^}]*adapter="ble"[^}]*reason="([^"]*)"/gm)].map(
+      (m) => m[1],
+    );
+    expect(series.length).toBeLessThanOrEqual(6);
+    for (const reason of series)
+      expect(['bthome', 'manufacturer_data', 'gatt_value', 'nus_line', 'other']).toContain(reason);
   });
 });
 
