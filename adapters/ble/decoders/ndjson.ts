@@ -1,17 +1,20 @@
 // Newline-delimited JSON over a byte stream (NUS has no framing of its own). Bounded: an over-long line is
 // dropped whole and reported, so a device that never sends "\n" cannot grow memory.
+import { StringDecoder } from 'node:string_decoder';
 import { type DecodeResult, fail, ok } from './result.js';
 
 export class NdjsonSplitter {
   #partial = '';
   #discarding = false;
+  /** Notifications cut lines anywhere, inside a UTF-8 character too (20-byte chunks): it carries such a tail over. */
+  #utf8 = new StringDecoder('utf8');
 
   constructor(private readonly maxLineBytes = 4096) {}
 
   /** Feed a chunk; returns one result per complete line (empty lines are skipped). */
   push(chunk: Uint8Array): DecodeResult<Record<string, unknown>>[] {
     const out: DecodeResult<Record<string, unknown>>[] = [];
-    const text = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('utf8');
+    const text = this.#utf8.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     const parts = text.split('\n');
     const last = parts.pop() ?? '';
     for (const part of parts) {
@@ -35,6 +38,7 @@ export class NdjsonSplitter {
   reset(): void {
     this.#partial = '';
     this.#discarding = false;
+    this.#utf8 = new StringDecoder('utf8');
   }
 }
 

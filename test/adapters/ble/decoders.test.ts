@@ -185,6 +185,14 @@ describe('NDJSON over NUS', () => {
     ]);
   });
 
+  it('keeps a UTF-8 character that a notification boundary cuts in two', () => {
+    const s = new NdjsonSplitter(64);
+    const line = Buffer.from('{"unit":"°C","t":1}\n');
+    const cut = line.indexOf(0xb0); // the second byte of "°" (c2 b0)
+    expect(s.push(line.subarray(0, cut))).toEqual([]);
+    expect(s.push(line.subarray(cut))).toEqual([{ ok: true, value: { unit: '°C', t: 1 } }]);
+  });
+
   it('drops an over-long line whole and recovers at the next newline', () => {
     const s = new NdjsonSplitter(16);
     expect(s.push(Buffer.from('x'.repeat(40)))).toEqual([]);
