@@ -20,6 +20,9 @@ import { forgetPeripheral } from './noble-prune.js';
 import type { Noble, NoblePeripheral } from './noble-types.js';
 import { describeUnknown } from './unknown-advertiser.js';
 
+/** How long a connected device is vouched for: until its link drops (which ends it), in practice. */
+const LINK_VOUCH_MS = 365 * 24 * 3600 * 1000;
+
 export class BleAdapter implements Adapter {
   readonly kind = 'ble';
   #noble: Noble | undefined;
@@ -59,7 +62,9 @@ export class BleAdapter implements Adapter {
         reconnectMaxMs: config.reconnect_max_ms,
       },
       {
-        online: (id) => ctx.availability(id, true),
+        // Online for as long as the link is up, however quiet the peripheral (a NUS device between lines, an ESS
+        // value that does not change): the disconnect reports offline.
+        online: (id) => ctx.availability(id, true, LINK_VOUCH_MS),
         offline: (id) => ctx.availability(id, false),
         events: (id) => this.#sessionEvents(id),
         rejected: (address) => this.#rejected.touch(normalizeMac(address), Date.now()),

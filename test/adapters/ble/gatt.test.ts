@@ -127,6 +127,31 @@ describe('ble adapter: GATT devices through the real noble and gateway', () => {
     expect(received.every((c) => c.length <= 20)).toBe(true);
   });
 
+  it('a connected device stays online while quiet, past its availability_timeout (the link vouches for it)', async () => {
+    world.add(peripheralNus());
+    gw = await startBleGateway([
+      { id: 'nus', transport: 'ble', match: { name: 'Zephyr NUS' }, connect: true, availability_timeout: 1 },
+    ]);
+    const client = await gw.connect();
+    const seen: string[] = [];
+    client.on('message', (topic, payload) => {
+      if (topic === 'zephyr2mqtt/nus/availability')
+        seen.push((JSON.parse(payload.toString()) as { state: string }).state);
+    });
+    await client.subscribeAsync('zephyr2mqtt/nus/availability');
+    const online = gw.waitForMessage(
+      client,
+      'zephyr2mqtt/nus/availability',
+      (a) => (a as { state: string }).state === 'online',
+    );
+    world.startAdvertising();
+    await online;
+    const mark = seen.lastIndexOf('online');
+    // Quiet for twice its timeout (the core checks every 250 ms at this timeout): the link vouches for it.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(seen.slice(mark)).toEqual(['online']);
+  });
+
   it('generic mapping: decode with codec and scale, /set writes the encoded value, /get reads it back', async () => {
     const svc = '12345678123456781234567812345678';
     const chr = '12345678123456781234567812345679';
