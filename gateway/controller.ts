@@ -13,7 +13,7 @@ import {
   type ConfigDiff,
   type DevicesListEntry,
   devicePayload,
-  MOMENTARY_PROPERTIES,
+  isMomentary,
   RESERVED_SUBTOPICS,
   topics,
 } from './api/topics.js';
@@ -663,14 +663,14 @@ export class Gateway {
       return;
     }
     void this.publish(topics.deviceState(this.base, id), text, { retain: true });
-    const momentary = Object.keys(values).filter((key) => MOMENTARY_PROPERTIES.has(key));
+    const momentary = Object.keys(values).filter(isMomentary);
     if (momentary.length > 0) this.#endMoment(id, momentary, values);
     if (this.#homeAssistant) void this.#homeAssistant.deviceUpdated({ ...this.#discoveryDevice(id), state });
     if (this.config.api.property_topics) {
       for (const [key, value] of Object.entries(values)) {
         if (isPropertyTopicName(key))
           void this.publish(topics.deviceProperty(this.base, id, key), propertyText(value), {
-            retain: !MOMENTARY_PROPERTIES.has(key),
+            retain: !isMomentary(key),
           });
       }
     }

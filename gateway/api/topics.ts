@@ -25,7 +25,9 @@ export const topics = {
  * that carries them, are not kept in the merged state (or the next message would repeat the press), and each is
  * also published once, not retained, on `<base>/<device>/<property>/event`.
  */
-export const MOMENTARY_PROPERTIES = new Set(['action', 'button']);
+export function isMomentary(property: string): boolean {
+  return /^(?:action|button|dimmer)(?:_\d+)?$/.test(property);
+}
 
 /** Property names that would collide with the API's own subtopics, so they never get a property topic. */
 export const RESERVED_SUBTOPICS = new Set(['availability', 'set', 'get', 'log', 'bridge', 'response', 'nus', 'lwm2m']);

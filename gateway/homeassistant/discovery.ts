@@ -114,12 +114,27 @@ function entityConfig(
     case 'event':
       // The gateway publishes each press once, not retained, as {"event_type": ...} (HA's expected payload): on the
       // state topic the last press would fire again with every later report.
-      config.event_types = ['single', 'double', 'long', 'press', 'release'];
+      // Zephyr samples' and BTHome's names (an event type outside the list is refused by HA).
+      config.event_types = [...EVENT_TYPES];
       config.state_topic = `${stateTopic}/${property}/event`;
       break;
   }
   return config;
 }
+
+const EVENT_TYPES = [
+  'single',
+  'double',
+  'long',
+  'press',
+  'release',
+  'double_press',
+  'triple_press',
+  'long_press',
+  'long_double_press',
+  'long_triple_press',
+  'hold_press',
+] as const;
 
 /** Discovery object ids take only `[a-zA-Z0-9_-]` (HA ignores a topic with anything else). */
 function topicSafe(property: string): string {

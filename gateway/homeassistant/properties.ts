@@ -71,7 +71,7 @@ export function meaningOf(property: string): PropertyMeaning | undefined {
   if (!/_\d+$/.test(property)) return undefined;
   for (let i = property.indexOf('_'); i > 0; i = property.indexOf('_', i + 1)) {
     const m = PROPERTY_MEANINGS[property.slice(0, i)];
-    if (m && m.component === 'sensor') return m;
+    if (m && (m.component === 'sensor' || m.component === 'event')) return m;
   }
   return undefined;
 }

@@ -84,5 +84,14 @@ describe('Home Assistant discovery through the gateway', () => {
     );
     adapter.current().ctx.telemetry('dev1', { temperature: 21 });
     expect(await next.message).not.toHaveProperty('button');
+    // A second button (BTHome numbers them) is momentary too, and an HA event with BTHome's event types.
+    const second = await gw.expectMessage(client, 'zephyr2mqtt/dev1/button_2/event');
+    const secondConfig = gw.waitForMessage<Record<string, unknown>>(
+      client,
+      'homeassistant/event/test-gw_dev1/button_2/config',
+    );
+    adapter.current().ctx.telemetry('dev1', { button_2: 'double_press' });
+    expect(await second.message).toEqual({ event_type: 'double_press' });
+    expect((await secondConfig).event_types).toContain('double_press');
   });
 });

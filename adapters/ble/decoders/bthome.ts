@@ -84,6 +84,8 @@ interface Parsed {
 
 function parseObjects(payload: Uint8Array): Parsed {
   const values: Record<string, number | boolean | string> = {};
+  /** Names given so far, published or not: the third button stays button_3 when the second reported nothing. */
+  const named = new Set<string>();
   const out: Parsed = { values };
   const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   let offset = 0;
@@ -107,7 +109,10 @@ function parseObjects(payload: Uint8Array): Parsed {
       continue;
     }
     let key = def.name;
-    for (let n = 2; key in values; n++) key = `${def.name}_${n}`;
+    for (let n = 2; named.has(key); n++) key = `${def.name}_${n}`;
+    named.add(key);
+    // Button event 0 is "none": multi-button devices send it for every button not pressed (no event).
+    if (def.event === 'button' && value === BUTTON_EVENTS[0]) continue;
     values[key] = value;
   }
   return out;

@@ -97,6 +97,11 @@ describe('BTHome v2', () => {
     });
   });
 
+  it('numbers buttons by position and leaves out those that report "none" (not pressed)', () => {
+    const r = decodeBthome(h('44 3A 01 3A 00 3A 02'));
+    expect(r.ok && r.value.values).toEqual({ button: 'press', button_3: 'double_press' });
+  });
+
   it('stops at an unknown id or a truncated object and keeps what came before', () => {
     expect(decodeBthome(h('40 02 29 09 FE 01'))).toMatchObject({
       ok: true,
