@@ -9,6 +9,8 @@ export interface AdvertiserEntry {
   lastReported: number;
   /** Last BTHome packet id / encryption counter, to drop repeated adverts. */
   lastPacket?: number;
+  /** Highest encryption counter accepted from this advertiser (BTHome). */
+  lastCounter?: number;
 }
 
 export class AdvertiserCache {

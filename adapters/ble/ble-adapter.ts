@@ -173,6 +173,17 @@ export class BleAdapter implements Adapter {
     if (frame?.counter !== undefined || frame?.packetId !== undefined) {
       const seq = frame.counter ?? frame.packetId;
       const entry = this.#advertisers.touch(address, now);
+      // An encrypted frame with a counter below one already accepted is a replay (a recorded advert sent again),
+      // unless the counter restarted low, as after a battery change (bthome-ble's rule).
+      const counter = frame.counter;
+      if (counter !== undefined && entry.lastCounter !== undefined && counter < entry.lastCounter && counter >= 100) {
+        this.ctx.decodeError('bthome', {
+          deviceId: device.id,
+          error: `replayed counter ${counter} < ${entry.lastCounter}`,
+        });
+        return;
+      }
+      if (counter !== undefined) entry.lastCounter = counter;
       // With duplicates allowed the radio hands over the same packet many times: keep only its RSSI.
       if (entry.lastPacket === seq) {
         for (const k of Object.keys(decoded.values)) if (k !== 'rssi' && k !== 'linkquality') delete decoded.values[k];

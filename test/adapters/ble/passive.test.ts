@@ -84,6 +84,15 @@ describe('ble adapter: adverts through the real noble and gateway', () => {
     world.advertise(sensor);
     expect(await next).toMatchObject({ temperature: 21, humidity: 50.55 });
     expect(temperatures).not.toContain(0);
+    // A recorded earlier frame sent again (a replay: lower counter) is refused; a later counter goes through.
+    const mark = temperatures.length;
+    sensor.advertising = bthomeAdvertising('enc', bthomeEncrypt(h('02 CA 09'), key, address, 0x33221100));
+    world.advertise(sensor);
+    const after = gw.waitForMessage<Record<string, unknown>>(client, 'zephyr2mqtt/enc1', (m) => m.temperature === 22);
+    sensor.advertising = bthomeAdvertising('enc', bthomeEncrypt(h('02 98 08'), key, address, 0x33221102));
+    world.advertise(sensor);
+    await after;
+    expect(temperatures.slice(mark)).not.toContain(25.06);
     const metrics = await (await fetch(`${gw.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/decode_errors?[^\n]*ble[^\n]* [1-9]/);
   });
