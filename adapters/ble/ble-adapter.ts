@@ -14,6 +14,7 @@ import { AdvertiserCache } from './advertiser-cache.js';
 import { type BleAdapterConfig, bleDeviceSchema, normalizeMac, wantsConnection } from './config.js';
 import { ConnectionManager } from './connection-manager.js';
 import type { SessionEvents } from './gatt/device-session.js';
+import { GattTimeoutError } from './gatt/operation.js';
 import { type BleDevice, DeviceIndex } from './identity.js';
 import { explainNobleState, loadNoble, NobleUnavailableError } from './noble-loader.js';
 import { forgetPeripheral } from './noble-prune.js';
@@ -237,8 +238,15 @@ export class BleAdapter implements Adapter {
     const session = this.#connections.session(deviceId);
     if (!session) throw new Error(`"${deviceId}" is not connected`);
     this.ctx.countMessage('out');
-    if (cmd.kind === 'set') return { data: await session.set(cmd.payload), merge: true };
-    return { data: await session.get(Object.keys(cmd.payload)), merge: true };
+    try {
+      if (cmd.kind === 'set') return { data: await session.set(cmd.payload), merge: true };
+      return { data: await session.get(Object.keys(cmd.payload)), merge: true };
+    } catch (err) {
+      // ATT allows one outstanding request per link: an unanswered one blocks every later request, so the link is
+      // dropped and the connection manager reconnects with back-off (as during set-up).
+      if (err instanceof GattTimeoutError) session.disconnect();
+      throw err;
+    }
   }
 
   async devicesChanged(): Promise<void> {

@@ -101,6 +101,47 @@ describe('ble adapter: link loss, limits, timeouts, identity and no Bluetooth', 
     expect(after.details?.connections).toMatchObject({ active: 1 });
   });
 
+  it('a /set whose write is never answered fails and drops the link, which is then set up again', async () => {
+    const svc = 'aaaaaaaabbbbccccddddeeeeeeeeeeef';
+    world.add(
+      new SimPeripheral({
+        address: 'c0:00:00:00:00:09',
+        advertising: Buffer.concat([ad.flags(), ad.name('mute')]),
+        services: [
+          {
+            uuid: svc,
+            characteristics: [{ uuid: '2b01', properties: ['read', 'write'], value: h('00'), onWrite: () => false }],
+          },
+        ],
+      }),
+    );
+    gw = await startBleGateway(
+      [
+        {
+          id: 'mute',
+          transport: 'ble',
+          match: { name: 'mute' },
+          connect: true,
+          characteristics: [{ characteristic: '2b01', property: 'level', writable: true }],
+        },
+      ],
+      { gatt_timeout_ms: 100 },
+    );
+    const client = await gw.connect();
+    const online = gw.waitForMessage(
+      client,
+      'zephyr2mqtt/mute/availability',
+      (a) => (a as { state: string }).state === 'online',
+    );
+    world.startAdvertising();
+    await online;
+    const failed = await gw.expectMessage<{ error: string }>(client, 'zephyr2mqtt/mute/set/error');
+    await client.publishAsync('zephyr2mqtt/mute/set', JSON.stringify({ level: 3 }));
+    expect((await failed.message).error).toMatch(/write of level timed out/);
+    // ATT allows one outstanding request: the link is dropped and connected anew.
+    await statusUntil(gw, () => (world.connectAttempts.get('c00000000009') ?? 0) >= 2);
+  });
+
   it('a GATT read that is never answered times out; the gateway keeps running and retries', async () => {
     const svc = 'aaaaaaaabbbbccccddddeeeeeeeeeeee';
     world.add(
