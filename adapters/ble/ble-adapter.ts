@@ -185,9 +185,11 @@ export class BleAdapter implements Adapter {
         return;
       }
       if (counter !== undefined) entry.lastCounter = counter;
-      // With duplicates allowed the radio hands over the same packet many times: keep only its RSSI.
+      // With duplicates allowed the radio hands over the same packet many times a second: it shows the device is
+      // there, and publishing the whole state again for a new RSSI each time would only be noise.
       if (entry.lastPacket === seq) {
-        for (const k of Object.keys(decoded.values)) if (k !== 'rssi' && k !== 'linkquality') delete decoded.values[k];
+        this.ctx.availability(device.id, true);
+        return;
       }
       entry.lastPacket = seq;
     }

@@ -40,6 +40,24 @@ describe('ble adapter: adverts through the real noble and gateway', () => {
     await listed;
   });
 
+  it('publishes a BTHome packet once, however many times the radio reports it, and the next packet again', async () => {
+    const sensor = world.add(bthomeSensor('a4:c1:38:00:00:03', h('00 07 02 29 09')));
+    gw = await startBleGateway([{ id: 'dup', transport: 'ble', match: { address: 'a4:c1:38:00:00:03' } }]);
+    const client = await gw.connect();
+    const states: Array<Record<string, unknown>> = [];
+    client.on('message', (topic, payload) => {
+      if (topic === 'zephyr2mqtt/dup') states.push(JSON.parse(payload.toString()) as Record<string, unknown>);
+    });
+    await client.subscribeAsync('zephyr2mqtt/dup');
+    for (let i = 0; i < 5; i++) world.advertise(sensor);
+    const next = gw.waitForMessage<Record<string, unknown>>(client, 'zephyr2mqtt/dup', (m) => m.temperature === 21);
+    sensor.advertising = bthomeAdvertising('BTHome template', h('40 00 08 02 34 08'));
+    world.advertise(sensor);
+    await next;
+    // Five reports of packet 7 made one state message (each used to republish the whole state for its RSSI).
+    expect(states.filter((m) => m.temperature === 23.45)).toHaveLength(1);
+  });
+
   it('decrypts encrypted BTHome with the bind key, matched by BTHome MAC, and counts a wrong key as a decode error', async () => {
     const key = '231d39c1d7cc1ab1aee224cd096db932';
     const address = '54:48:e6:8f:80:a5';
