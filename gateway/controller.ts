@@ -188,10 +188,10 @@ export class Gateway {
       const id = rec.config.id;
       const state = parseRetainedState(this.broker.retained(topics.deviceState(this.base, id)));
       if (state) {
-        const lastSeen = typeof state.last_seen === 'string' ? new Date(state.last_seen) : null;
-        this.devices.restore(id, state, lastSeen && !Number.isNaN(lastSeen.getTime()) ? lastSeen : null);
+        const seen = typeof state.last_seen === 'string' ? new Date(state.last_seen) : null;
+        this.devices.restore(id, state, seen && !Number.isNaN(seen.getTime()) ? seen : null);
       }
-      const lastSeen = this.devices.get(id)?.lastSeen;
+      const lastSeen = rec.lastSeen; // restore() updates this record
       const online =
         !rec.config.disabled && !!lastSeen && now - lastSeen.getTime() <= this.#timeoutSeconds(rec.config) * 1000;
       this.devices.setOnline(id, online);
@@ -201,6 +201,10 @@ export class Gateway {
         { retain: true, qos: 1 },
       );
     }
+    this.#countOnline();
+  }
+
+  #countOnline(): void {
     this.metrics.devicesOnline.set(this.devices.all().filter((d) => d.online).length);
   }
 
@@ -366,7 +370,7 @@ export class Gateway {
         this.#hosts.delete(module.kind);
       } else if (!host && enabled) await this.#startAdapter(module);
     }
-    this.metrics.devicesOnline.set(this.devices.all().filter((d) => d.online).length);
+    this.#countOnline();
     if (this.#upstream) await this.#upstream.reconfigure(next.bridge);
     else if (next.bridge.enabled) await this.#startUpstream();
     this.#scheduleAvailabilityChecks();
@@ -589,7 +593,7 @@ export class Gateway {
         // keys: they could be endless).
         const device = detail?.deviceId !== undefined && this.devices.get(detail.deviceId) ? detail.deviceId : '';
         this.#rateLog.warn(
-          `${kind}:${reason}:${device}`,
+          `${kind}:${label}:${device}`,
           {
             adapter: kind,
             reason,
@@ -647,7 +651,8 @@ export class Gateway {
 
   #onTelemetry(id: string, values: StateValues): void {
     const before = this.devices.get(id);
-    const [stateBefore, lastSeenBefore] = [before?.state ?? {}, before?.lastSeen ?? null];
+    const stateBefore = before?.state ?? {};
+    const lastSeenBefore = before?.lastSeen ?? null;
     // mergeState also stamps last_seen, so availability below need not touch the record again.
     const state = this.devices.mergeState(id, values, new Date());
     if (!state) return;
@@ -712,7 +717,7 @@ export class Gateway {
     if (online && !lastSeenSet) this.devices.touch(id, new Date());
     if (online && validForMs !== undefined) this.devices.vouch(id, Date.now() + validForMs);
     if (!this.devices.setOnline(id, online)) return;
-    this.metrics.devicesOnline.set(this.devices.all().filter((d) => d.online).length);
+    this.#countOnline();
     void this.publishJson(
       topics.deviceAvailability(this.base, id),
       { state: online ? 'online' : 'offline' },
