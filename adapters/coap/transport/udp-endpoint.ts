@@ -53,6 +53,8 @@ interface BoundSocket {
   socket: Socket;
   /** A udp6 socket: IPv4 peers are written in their mapped form. */
   ipv6: boolean;
+  /** Bound to "::": it reaches IPv4 peers too. */
+  dualStack: boolean;
 }
 
 /** Peers whose socket is remembered when several are bound (the answer must leave by the address asked). */
@@ -148,7 +150,7 @@ export class UdpCoapEndpoint implements CoapEndpoint {
       recvBufferSize: 4 << 20,
       lookup: ipLiteralLookup,
     });
-    const bound: BoundSocket = { socket, ipv6 };
+    const bound: BoundSocket = { socket, ipv6, dualStack: bindAddress === '::' };
     socket.on('message', (bytes, rinfo) => {
       const peer = { address: normalizeAddress(rinfo.address), port: rinfo.port };
       if (this.sockets.length > 1) this.rememberSocket(peer, bound);
@@ -181,7 +183,7 @@ export class UdpCoapEndpoint implements CoapEndpoint {
     const known = this.peerSockets.get(peerKey(peer));
     if (known) return known;
     const v4 = isIPv4(peer.address);
-    return this.sockets.find((s) => (v4 ? !s.ipv6 || s.socket.address().address === '::' : s.ipv6)) ?? this.sockets[0];
+    return this.sockets.find((s) => (v4 ? !s.ipv6 || s.dualStack : s.ipv6)) ?? this.sockets[0];
   }
 
   private async closeSockets(): Promise<void> {
