@@ -4,10 +4,11 @@
 # timer. Idempotent: a second run changes nothing. Run from a checkout or release tarball of zephyr2mqtt.
 #
 # Usage: sudo deploy/install.sh [--image REF] [--channel stable|testing] [--podman4|--podman5]
-#                               [--root DIR] [--no-start]
+#                               [--root DIR] [--no-start] [--read-only-config]
 #   --image REF     image without tag (default ghcr.io/zephyr2mqtt/zephyr2mqtt) or with @sha256:digest to pin
 #   --channel NAME  tag to follow: stable (default) or testing
 #   --root DIR      install under DIR instead of / (for image builds and tests; skips systemctl)
+#   --read-only-config  mount /etc/zephyr2mqtt read-only (onboarding requests then cannot write the config)
 set -euo pipefail
 
 src="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -17,6 +18,9 @@ channel=stable
 root=/
 start=1
 podman_major=''
+read_only_config=0
+# The image's user (Containerfile USER): it owns the config directory so that onboarding requests can write it.
+gateway_uid=10001
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -26,6 +30,7 @@ while [ $# -gt 0 ]; do
     --podman5) podman_major=5; shift ;;
     --root) root="$2"; shift 2 ;;
     --no-start) start=0; shift ;;
+    --read-only-config) read_only_config=1; shift ;;
     -h | --help) sed -n '2,12p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -69,19 +74,37 @@ dialout_gid="${dialout_gid:-20}"
 
 if [ ! -e "$root/etc/zephyr2mqtt/gateway.yaml" ]; then
   sed -E 's#^([[:space:]]*data_dir:)[[:space:]]*[^[:space:]]+#\1 /var/lib/zephyr2mqtt#' \
-    "$repo/config/gateway.example.yaml" | put /etc/zephyr2mqtt/gateway.yaml 0644
+    "$repo/config/gateway.example.yaml" | put /etc/zephyr2mqtt/gateway.yaml 0640
 else
   echo "install.sh: keeping the existing /etc/zephyr2mqtt/gateway.yaml"
 fi
+# Onboarding (bridge/request/device/add, the dashboard) rewrites the config beside itself and renames it into place,
+# so the gateway's uid needs the directory; the file may hold secrets, so nobody else reads it.
+if [ "$read_only_config" = 0 ] && [ "$(id -u)" = 0 ]; then
+  for path in "$root/etc/zephyr2mqtt" "$root/etc/zephyr2mqtt/gateway.yaml"; do
+    if [ "$(stat -c %u "$path")" != "$gateway_uid" ]; then
+      chown "$gateway_uid:$gateway_uid" "$path"
+      echo "install.sh: gave ${path#"$root"} to uid $gateway_uid"
+      changed=1
+    fi
+  done
+  chmod 0750 "$root/etc/zephyr2mqtt"
+elif [ "$read_only_config" = 0 ]; then
+  echo "install.sh: not root, so /etc/zephyr2mqtt stays as it is; onboarding requests need it writable by uid $gateway_uid" >&2
+fi
 
+config_mount=/etc/zephyr2mqtt:/etc/zephyr2mqtt:Z
+[ "$read_only_config" = 0 ] || config_mount=/etc/zephyr2mqtt:/etc/zephyr2mqtt:ro,Z
 if [ "$podman_major" -ge 5 ]; then
-  put /etc/containers/systemd/zephyr2mqtt.container 0644 < "$src/quadlet/zephyr2mqtt.container"
+  sed "s#^Volume=/etc/zephyr2mqtt:.*#Volume=$config_mount#" "$src/quadlet/zephyr2mqtt.container" |
+    put /etc/containers/systemd/zephyr2mqtt.container 0644
   put /etc/containers/systemd/zephyr2mqtt.volume 0644 < "$src/quadlet/zephyr2mqtt.volume"
   printf '# Written by deploy/install.sh: the image to follow and the host dialout group.\n[Container]\nImage=%s\nGroupAdd=%s\n' \
     "$image" "$dialout_gid" | put /etc/containers/systemd/zephyr2mqtt.container.d/10-install.conf 0644
 else
   sed -e "s#^Environment=Z2M_IMAGE=.*#Environment=Z2M_IMAGE=$image#" \
     -e "s#^Environment=Z2M_DIALOUT_GID=.*#Environment=Z2M_DIALOUT_GID=$dialout_gid#" \
+    -e "s# -v /etc/zephyr2mqtt:[^ ]*# -v $config_mount#" \
     "$src/systemd/zephyr2mqtt.service" | put /etc/systemd/system/zephyr2mqtt.service 0644
 fi
 

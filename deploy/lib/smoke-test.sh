@@ -90,14 +90,19 @@ sed -E -e "s/port: 1883/port: $mqtt_port/" -e "s/port: 8080/port: $http_port/" \
 if ! grep -q "port: $mqtt_port" "$work/gateway.yaml" || ! grep -q "port: $http_port" "$work/gateway.yaml"; then
   fail 'config/gateway.example.yaml no longer has the default ports 1883 and 8080 to replace'
 fi
-chmod 0644 "$work/gateway.yaml"
+# The config directory as install.sh lays it out: owned by the image's uid, mounted read-write (onboarding writes it).
+mkdir "$work/etc"
+mv "$work/gateway.yaml" "$work/etc/gateway.yaml"
+chown -R 10001:10001 "$work/etc"
+chmod 0750 "$work/etc"
+chmod 0640 "$work/etc/gateway.yaml"
 
 # Under qemu a Node process starts several times slower than on a device: allow the health probe for that.
 health_timeout=10s
 [ "$expected_arch" = "$(podman info --format '{{.Host.Arch}}')" ] || health_timeout=120s
 
 "${run[@]}" -d --name "$name" --network host --health-timeout "$health_timeout" \
-  -v "$work/gateway.yaml:/etc/zephyr2mqtt/gateway.yaml:ro" \
+  -v "$work/etc:/etc/zephyr2mqtt" \
   -e "ZEPHYR2MQTT_HEALTH_URL=http://127.0.0.1:$http_port" \
   "$image" >/dev/null
 
@@ -119,6 +124,19 @@ state="$(mosquitto_sub -h 127.0.0.1 -p "$mqtt_port" -t 'zephyr2mqtt/bridge/state
   fail "no retained message on zephyr2mqtt/bridge/state from the host on port $mqtt_port"
 echo "$state" | jq -e '.state == "online"' >/dev/null || fail "bridge/state is '$state', expected online"
 echo "smoke[$image]: MQTT from the host sees bridge/state $state"
+
+# Onboarding by request writes the mounted config (atomically, beside it) as the image's user. The retained
+# bridge/state arrives first and shows the subscription is in place before the request goes out.
+mosquitto_sub -h 127.0.0.1 -p "$mqtt_port" -t zephyr2mqtt/bridge/state -t zephyr2mqtt/bridge/response/device/add \
+  -C 2 -W 30 > "$work/add.json" &
+sub_pid=$!
+for _ in $(seq 1 100); do [ -s "$work/add.json" ] && break; sleep 0.1; done
+mosquitto_pub -h 127.0.0.1 -p "$mqtt_port" -t zephyr2mqtt/bridge/request/device/add \
+  -m '{"id":"smoke-added","transport":"coap","transaction":"smoke"}'
+wait "$sub_pid" || fail 'no response to bridge/request/device/add'
+tail -n 1 "$work/add.json" | jq -e '.status == "ok"' >/dev/null || fail "device/add answered $(tail -n 1 "$work/add.json")"
+grep -q 'smoke-added' "$work/etc/gateway.yaml" || fail 'device/add answered ok but the mounted config does not list the device'
+echo "smoke[$image]: device/add wrote the mounted config as uid $(stat -c %u "$work/etc/gateway.yaml")"
 
 podman stop -t 30 "$name" >/dev/null
 code="$(podman inspect --format '{{.State.ExitCode}}' "$name")"

@@ -76,6 +76,28 @@ describe('deploy/install.sh', () => {
     expect(() => statSync(join(root, 'etc/greenboot'))).toThrow(); // no greenboot on this host: no check
   });
 
+  it('gives the config directory to the gateway uid (onboarding writes it), or mounts it read-only on request', () => {
+    const writable = run('bash', [install, '--root', root, '--podman5']);
+    expect(writable.status, writable.stderr).toBe(0);
+    const unit = () => readFileSync(join(root, 'etc/containers/systemd/zephyr2mqtt.container'), 'utf8');
+    expect(unit()).toMatch(/^Volume=\/etc\/zephyr2mqtt:\/etc\/zephyr2mqtt:Z$/m);
+    const dir = statSync(join(root, 'etc/zephyr2mqtt'));
+    const file = statSync(join(root, 'etc/zephyr2mqtt/gateway.yaml'));
+    if (process.getuid?.() === 0) {
+      expect([dir.uid, file.uid, dir.mode & 0o777, file.mode & 0o777]).toEqual([10001, 10001, 0o750, 0o640]);
+    } else {
+      expect(writable.stderr).toContain('onboarding requests need it writable by uid 10001');
+    }
+
+    const locked = run('bash', [install, '--root', root, '--podman5', '--read-only-config']);
+    expect(locked.status, locked.stderr).toBe(0);
+    expect(unit()).toMatch(/^Volume=\/etc\/zephyr2mqtt:\/etc\/zephyr2mqtt:ro,Z$/m);
+    const podman4 = run('bash', [install, '--root', root, '--podman4', '--read-only-config']);
+    expect(podman4.status, podman4.stderr).toBe(0);
+    const service = readFileSync(join(root, 'etc/systemd/system/zephyr2mqtt.service'), 'utf8');
+    expect(service).toContain(' -v /etc/zephyr2mqtt:/etc/zephyr2mqtt:ro,Z ');
+  });
+
   it('rejects an unknown channel with a clear message', () => {
     const r = run('bash', [install, '--root', root, '--podman5', '--channel', 'nightly']);
     expect(r.status).toBe(2);

@@ -56,7 +56,7 @@ describe('Quadlet units (podman 5)', () => {
       '--label io.containers.autoupdate=registry',
       '--health-cmd "zephyr2mqtt health --url http://127.0.0.1:8080"',
       '--health-on-failure kill',
-      '-v /etc/zephyr2mqtt:/etc/zephyr2mqtt:ro,Z',
+      '-v /etc/zephyr2mqtt:/etc/zephyr2mqtt:Z',
       '-v zephyr2mqtt-data:/var/lib/zephyr2mqtt:Z',
       '--group-add 18',
       'registry.example/z2m:testing',
