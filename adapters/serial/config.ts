@@ -75,7 +75,7 @@ export const serialDeviceSchema = z.object({
   transport: z.literal('serial'),
   path: z.string().min(1).optional().describe('Port path, e.g. /dev/ttyACM0 (or a symlink to it)'),
   match: serialMatchSchema.optional(),
-  baud_rate: z.number().int().positive().default(115_200),
+  baud_rate: z.number().int().min(50).default(115_200).describe('Bits per second (50 is the lowest POSIX rate)'),
   data_bits: z.union([z.literal(5), z.literal(6), z.literal(7), z.literal(8)]).default(8),
   // mark/space parity and 1.5 stop bits: the Linux serial binding refuses them at open, so they are not offered.
   parity: z.enum(['none', 'even', 'odd']).default('none'),

@@ -8,6 +8,7 @@ import { Backoff } from './backoff.js';
 import type { SerialAdapterConfig, SerialDevice } from './config.js';
 import { consoleText, type DemuxEvent, LineDemux } from './line-demux.js';
 import { LineSplitter, type SplitEvent } from './line-splitter.js';
+import { isAbsent, openErrorMessage } from './open-error.js';
 import type { SerialPortInfo } from './port-list.js';
 import { matchPort } from './port-match.js';
 import { openTtyReader, type TtyReader } from './tty-reader.js';
@@ -53,6 +54,7 @@ export class SerialDeviceLink {
   #lastError: string | undefined;
   #echoes: { text: string; until: number }[] = [];
   #onOpen: Array<() => void> = [];
+  #smpIdleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly device: SerialDevice,
@@ -102,6 +104,7 @@ export class SerialDeviceLink {
     this.#stopped = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#stopSmpIdleTimer();
     this.#smp?.close('serial adapter stopped');
     const port = this.#port;
     this.#port = undefined;
@@ -190,7 +193,7 @@ export class SerialDeviceLink {
     try {
       await this.#open(path);
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = openErrorMessage(err, path);
       if (isAbsent(err)) {
         this.#absent();
         return;
@@ -251,7 +254,7 @@ export class SerialDeviceLink {
     this.#opens++;
     this.#lastError = undefined;
     this.#splitter.reset();
-    this.#demux.reset();
+    this.#endPartialSmp();
     this.#smp?.reopen();
     // Without the fast reader the stream reads through the binding; with it the stream is only written to
     // (no 'data' listener, so it never starts the binding's reader).
@@ -287,6 +290,7 @@ export class SerialDeviceLink {
     this.#reader = undefined;
     this.#smp?.close(`device "${this.id}": serial port closed`);
     if (this.#stopped) return;
+    this.#endPartialSmp();
     const reason = err?.message ?? this.#readerEnd ?? 'port closed';
     this.#lastError = reason;
     this.#deps.ctx.logger.warn({ device: this.id, path: this.#path, reason }, 'serial port closed; will reopen');
@@ -325,6 +329,34 @@ export class SerialDeviceLink {
     }
     if (this.#echoes.length > 0 && this.#isEcho(consoleText(ev.line))) return;
     for (const event of this.#demux.push(ev.line)) this.#dispatch(event);
+    this.#watchSmpIdle();
+  }
+
+  /** A partial SMP packet whose next frame is overdue is reported even if the device then says nothing more. */
+  #watchSmpIdle(): void {
+    const deadline = this.#demux.smpDeadline;
+    if (deadline === undefined || this.#smpIdleTimer) return;
+    // Armed once per partial packet; when it fires early (more frames came meanwhile) it re-arms itself.
+    this.#smpIdleTimer = setTimeout(
+      () => {
+        this.#smpIdleTimer = undefined;
+        for (const event of this.#demux.expire(Date.now())) this.#dispatch(event);
+        this.#watchSmpIdle();
+      },
+      Math.max(0, deadline - Date.now()),
+    );
+    this.#smpIdleTimer.unref();
+  }
+
+  #stopSmpIdleTimer(): void {
+    clearTimeout(this.#smpIdleTimer);
+    this.#smpIdleTimer = undefined;
+  }
+
+  /** The port closed or reopened: a partial SMP packet can no longer complete, so it counts as truncated. */
+  #endPartialSmp(): void {
+    this.#stopSmpIdleTimer();
+    for (const event of this.#demux.flush()) this.#dispatch(event);
   }
 
   #dispatch(event: DemuxEvent): void {
@@ -385,10 +417,4 @@ export class SerialDeviceLink {
     this.#echoes.splice(i, 1);
     return true;
   }
-}
-
-/** An open failure that means "no such port" rather than "port broken or busy". */
-function isAbsent(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown };
-  return e?.code === 'ENOENT' || /ENOENT|No such file|does not exist/i.test(String(e?.message ?? ''));
 }

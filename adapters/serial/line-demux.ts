@@ -1,7 +1,6 @@
 // One demultiplexer per port: classifies each line as SMP frame, application data (NDJSON / key=value)
 // or console text. Pure apart from the SMP reassembly state; the caller acts on the returned events.
-import type { DecodeResult } from '../common/smp/result.js';
-import { SmpSerialAssembler } from '../common/smp/serial-frame.js';
+import { type FrameResult, SmpSerialAssembler } from '../common/smp/serial-frame.js';
 import type { SerialDeviceConfig } from './config.js';
 import { decodeKvLine } from './kv.js';
 import { type AppMessage, decodeNdjsonLine } from './ndjson.js';
@@ -20,34 +19,48 @@ export interface DemuxOptions {
   smp: boolean;
 }
 
-// CSI/OSC escape sequences (colours, cursor moves) the Zephyr shell and logger emit.
+// ECMA-48 escape sequences: CSI (colours, cursor moves), OSC (terminal title), then every other ESC form
+// (nF charsets, Fp such as the shell's ESC 7 / ESC 8 save and restore cursor, Fe, Fs): ESC [ -/]* [0-~].
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching terminal escapes is the point
-const ANSI = /\x1b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])/g;
+const ANSI = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[ -/]*[0-~])/g;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: strip what is left of control characters
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/g;
-const SHELL_PROMPT = /^[\w-]+:~\$ /;
+// Matched after consoleText() trimmed the line, so a bare prompt has no trailing blank.
+const SHELL_PROMPT = /^[\w-]+:~\$(?:\s|$)/;
+const EMPTY = new Uint8Array(0);
 
 export class LineDemux {
   readonly #smp = new SmpSerialAssembler();
 
   constructor(private readonly opts: DemuxOptions) {}
 
-  /** `line` is one line without its '\n'. */
-  push(line: Uint8Array): DemuxEvent[] {
+  /** `line` is one line without its '\n', received at `now` (ms since the epoch). */
+  push(line: Uint8Array, now?: number): DemuxEvent[] {
     const events: DemuxEvent[] = [];
     const marker = this.opts.smp ? findSmpMarker(line) : -1;
     if (marker >= 0) {
       // Console text may precede a frame on the same line (a prompt, or a log line cut by the frame).
       if (marker > 0) this.#text(line.subarray(0, marker), events);
-      for (const r of this.#smp.push(line.subarray(marker))) events.push(smpEvent(r, line));
+      for (const r of this.#smp.push(line.subarray(marker), now)) events.push(smpEvent(r, line));
       return events;
     }
     this.#text(line, events);
     return events;
   }
 
-  reset(): void {
-    this.#smp.reset();
+  /** When a partial SMP packet times out (ms since the epoch): call `expire` then. Undefined when none. */
+  get smpDeadline(): number | undefined {
+    return this.#smp.deadline;
+  }
+
+  /** Reports a partial SMP packet whose next frame is overdue at `now`. */
+  expire(now: number): DemuxEvent[] {
+    return this.#smp.expire(now).map((r) => smpEvent(r, EMPTY));
+  }
+
+  /** The port closed or reopened: a partial SMP packet is reported as truncated and dropped. */
+  flush(): DemuxEvent[] {
+    return this.#smp.flush().map((r) => smpEvent(r, EMPTY));
   }
 
   #text(bytes: Uint8Array, events: DemuxEvent[]): void {
@@ -55,8 +68,8 @@ export class LineDemux {
       events.push({ kind: 'error', code: 'binary_line', reason: 'binary data on the console (not UTF-8 text)', bytes });
       return;
     }
-    const text = consoleText(bytes);
-    const content = text.replace(SHELL_PROMPT, '').trimStart();
+    const text = consoleText(bytes).replace(SHELL_PROMPT, ''); // indentation after the prompt is kept in the log
+    const content = text.trimStart();
     if (content.length === 0) return;
     if (this.opts.framing !== 'raw') {
       if (content.startsWith('{')) {
@@ -113,8 +126,9 @@ export function consoleText(bytes: Uint8Array): string {
   return raw.replace(ANSI, '').replace(CONTROL, '').trimEnd();
 }
 
-function smpEvent(r: DecodeResult<Uint8Array>, line: Uint8Array): DemuxEvent {
-  return r.ok ? { kind: 'smp', packet: r.value } : { kind: 'error', code: 'smp_frame', reason: r.reason, bytes: line };
+function smpEvent(r: FrameResult, line: Uint8Array): DemuxEvent {
+  if (r.ok) return { kind: 'smp', packet: r.value };
+  return { kind: 'error', code: 'smp_frame', reason: r.reason, bytes: r.frame ?? line };
 }
 
 /** Offset of an SMP frame marker (06 09 or 04 14) in the line, or -1. */

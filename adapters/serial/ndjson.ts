@@ -30,6 +30,8 @@ export function decodeNdjsonLine(text: string): AppDecodeResult {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     return { ok: false, reason: 'JSON line is not an object' };
   }
+  // A number beyond the double range (1e400) parses as Infinity, which would be published as null.
+  if (hasNonFinite(parsed)) return { ok: false, reason: 'JSON line has a number out of range (not finite)' };
   const obj = parsed as Record<string, unknown>;
   if (typeof obj.topic === 'string' && 'payload' in obj) {
     const pub = publishSchema.safeParse(obj);
@@ -39,4 +41,18 @@ export function decodeNdjsonLine(text: string): AppDecodeResult {
   }
   if (Object.keys(obj).length === 0) return { ok: false, reason: 'empty JSON object' };
   return { ok: true, value: { kind: 'telemetry', values: obj } };
+}
+
+/** Iterative: a line may nest deeper than the call stack allows. */
+function hasNonFinite(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return true;
+    } else if (v !== null && typeof v === 'object') {
+      for (const child of Object.values(v)) stack.push(child);
+    }
+  }
+  return false;
 }

@@ -3,8 +3,9 @@
 import { z } from 'zod';
 import { type CborValue, cborToJson } from '../common/smp/cbor.js';
 import type { SmpClient } from '../common/smp/client.js';
-import { type SmpCommandName, smpCommandNames, smpCommands, smpRcName } from '../common/smp/commands.js';
+import { type SmpCommandName, smpCommandNames, smpCommands } from '../common/smp/commands.js';
 import { SmpOp } from '../common/smp/header.js';
+import { smpRcName } from '../common/smp/return-codes.js';
 
 const common = {
   data: z.record(z.string(), z.json()).optional().describe('CBOR map of the request, e.g. {"d": "hi"} for echo'),
@@ -34,6 +35,30 @@ export interface SmpRequestResult {
   data: unknown;
 }
 
+/** What an error response carries in `data`, so that automations need not parse the message. */
+export interface SmpRcErrorData {
+  command?: SmpCommandName;
+  /** The group the rc belongs to: the v2 `err.group`, else the response's group. */
+  group: number;
+  id: number;
+  seq: number;
+  /** SMP version of the response header. */
+  version: 1 | 2;
+  rc: number;
+  rc_name: string;
+  /** True for a v2 `{"err": {group, rc}}` (the group's own codes), false for `{"rc": n}` (MGMT_ERR codes). */
+  group_specific: boolean;
+}
+
+/** A device answered with a non-zero rc. */
+export class SmpRcError extends Error {
+  override readonly name = 'SmpRcError';
+
+  constructor(readonly data: SmpRcErrorData) {
+    super(`SMP group ${data.group} id ${data.id}: rc ${data.rc} (${data.rc_name})`);
+  }
+}
+
 export async function runSmpRequest(client: SmpClient, input: Record<string, unknown>): Promise<SmpRequestResult> {
   const parsed = smpRequestSchema.safeParse(input);
   if (!parsed.success) {
@@ -56,7 +81,16 @@ export async function runSmpRequest(client: SmpClient, input: Record<string, unk
     ...(req.retries !== undefined ? { retries: req.retries } : {}),
   });
   if (res.rc !== 0) {
-    throw new Error(`SMP group ${res.errGroup ?? target.group} id ${target.id}: rc ${res.rc} (${smpRcName(res.rc)})`);
+    throw new SmpRcError({
+      ...('command' in req ? { command: req.command } : {}),
+      group: res.errGroup ?? res.header.group,
+      id: res.header.id,
+      seq: res.header.seq,
+      version: res.header.version,
+      rc: res.rc,
+      rc_name: smpRcName(res.rc, res.errGroup),
+      group_specific: res.errGroup !== undefined,
+    });
   }
   return {
     ...('command' in req ? { command: req.command } : {}),

@@ -7,6 +7,8 @@ export interface DeviceRecord {
   state: StateValues;
   lastSeen: Date | null;
   online: boolean;
+  /** False until availability was first set: a new device's first "offline" is news (nothing was published yet). */
+  availabilityKnown: boolean;
   /** Until when (ms since the epoch) the transport vouched for `online`; the availability timeout waits for it. */
   onlineUntil: number | null;
   info: Record<string, unknown>;
@@ -36,7 +38,7 @@ export class DeviceRegistry {
         config.id,
         inherited
           ? { ...inherited, config }
-          : { config, state: {}, lastSeen: null, online: false, onlineUntil: null, info: {} },
+          : { config, state: {}, lastSeen: null, online: false, availabilityKnown: false, onlineUntil: null, info: {} },
       );
     }
     const removed = [...this.#devices.keys()].filter((id) => !next.has(id));
@@ -82,13 +84,15 @@ export class DeviceRegistry {
     rec.lastSeen = lastSeen;
   }
 
-  /** Returns true when the availability actually changed. Offline ends what the transport vouched for. */
+  /** Returns true when the availability changed, or was set for the first time. Offline ends what the
+   * transport vouched for. */
   setOnline(id: string, online: boolean): boolean {
     const rec = this.#devices.get(id);
     if (!rec) return false;
     if (!online) rec.onlineUntil = null;
-    if (rec.online === online) return false;
+    if (rec.online === online && rec.availabilityKnown) return false;
     rec.online = online;
+    rec.availabilityKnown = true;
     return true;
   }
 

@@ -73,7 +73,7 @@ describe.each<Reader>(['tty', 'binding'])('serial adapter on a pty, %s reader', 
         .of('publish')
         .filter((c) => c.subtopic === 'log')
         .map((c) => c.payload),
-    ).toEqual(['uart:~$', '[00:00:01.234,567] <inf> main: sensor ready']);
+    ).toEqual(['[00:00:01.234,567] <inf> main: sensor ready']);
     expect(ctx.of('decodeError')).toEqual([]);
   });
 

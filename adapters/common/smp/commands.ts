@@ -1,4 +1,4 @@
-// Named SMP commands (group, id, op) and return codes, from Zephyr's os_mgmt.h / img_mgmt.h / mgmt_defines.h.
+// Named SMP commands (group, id, op), from Zephyr's os_mgmt.h / img_mgmt.h / stat_mgmt.h.
 import { SmpOp, type SmpOpCode } from './header.js';
 
 export const SmpGroup = {
@@ -39,24 +39,3 @@ export const smpCommands = {
 
 export type SmpCommandName = keyof typeof smpCommands;
 export const smpCommandNames = Object.keys(smpCommands) as [SmpCommandName, ...SmpCommandName[]];
-
-const RC_NAMES = [
-  'ok',
-  'unknown',
-  'no memory',
-  'invalid value',
-  'timeout',
-  'not found',
-  'bad state',
-  'too large',
-  'not supported',
-  'corrupt',
-  'busy',
-  'access denied',
-  'unsupported too old',
-  'unsupported too new',
-];
-
-export function smpRcName(rc: number): string {
-  return RC_NAMES[rc] ?? (rc >= 256 ? 'group-specific error' : 'unknown error');
-}

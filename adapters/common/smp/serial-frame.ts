@@ -48,10 +48,22 @@ export function encodeSerialFrames(packet: Uint8Array): Uint8Array[] {
 }
 
 /**
+ * Zephyr sends a packet's frames back to back, but log lines may come between them, so a pending packet ends
+ * (truncated) only when its next frame is this late, never at a non-SMP line.
+ */
+export const SMP_FRAME_IDLE_MS = 1000;
+/** Bytes of a packet's first frame kept for the failure that reports the packet truncated. */
+const HEAD_BYTES = 64;
+
+/** A failure carries `frame` when it is about an earlier frame than the one just pushed (a truncated packet's). */
+export type FrameResult = { ok: true; value: Uint8Array } | { ok: false; reason: string; frame?: Uint8Array };
+
+/**
  * Reassembles frames (one line each, marker included, newline stripped) into SMP packets.
- * `push` returns what the frame completed: nothing while more frames are needed, a packet, or failures
- * (a packet abandoned by a new first frame is reported as truncated). After a failure the assembler waits
- * for the next first frame. Memory is bounded by the 16-bit length field.
+ * `push` returns what the frame completed: nothing while more frames are needed, a packet, or failures.
+ * A pending packet is reported truncated when a new first frame starts, when its next frame is overdue
+ * (`expire`, or the next push) and when the caller ends it (`flush`: port closed). After a failure the
+ * assembler waits for the next first frame. Memory is bounded by the 16-bit length field.
  */
 export class SmpSerialAssembler {
   #chunks: Uint8Array[] = [];
@@ -59,34 +71,69 @@ export class SmpSerialAssembler {
   #expected = -1;
   #carry = '';
   #active = false;
+  #head: Uint8Array = new Uint8Array(0);
+  #lastAt = 0;
+
+  constructor(private readonly idleMs = SMP_FRAME_IDLE_MS) {}
 
   get pending(): boolean {
     return this.#active;
   }
 
+  /** When the pending packet's next frame is overdue (ms since the epoch); undefined when none is pending. */
+  get deadline(): number | undefined {
+    return this.#active ? this.#lastAt + this.idleMs : undefined;
+  }
+
+  /** Drops a pending packet without reporting it. */
   reset(): void {
     this.#chunks = [];
     this.#received = 0;
     this.#expected = -1;
     this.#carry = '';
     this.#active = false;
+    this.#head = new Uint8Array(0);
   }
 
-  push(frame: Uint8Array): DecodeResult<Uint8Array>[] {
-    const out: DecodeResult<Uint8Array>[] = [];
-    const first = isFirstFrame(frame);
-    if (first) {
-      if (this.#active) out.push(fail(`SMP packet truncated at ${this.#received} of ${this.#expected + 2} bytes`));
-      this.reset();
+  /** Ends a pending packet (the port closed or reopened): it is reported as truncated. */
+  flush(): FrameResult[] {
+    if (!this.#active) return [];
+    const truncated = this.#truncated();
+    this.reset();
+    return [truncated];
+  }
+
+  /** Reports the pending packet as truncated if its next frame is overdue at `now`. */
+  expire(now: number): FrameResult[] {
+    return this.#active && now >= this.#lastAt + this.idleMs ? this.flush() : [];
+  }
+
+  push(frame: Uint8Array, now = Date.now()): FrameResult[] {
+    const out = this.expire(now);
+    if (isFirstFrame(frame)) {
+      out.push(...this.flush());
       this.#active = true;
+      this.#head = new Uint8Array(frame.subarray(0, HEAD_BYTES)); // a copy: the line may be a reused buffer
     } else if (!isContinuationFrame(frame)) {
-      return [fail('not an SMP frame')];
+      out.push(fail('not an SMP frame'));
+      return out;
     } else if (!this.#active) {
-      return [fail('SMP continuation frame without a first frame')];
+      out.push(fail('SMP continuation frame without a first frame'));
+      return out;
     }
+    this.#lastAt = now;
     const result = this.#append(frame);
     if (result) out.push(result);
     return out;
+  }
+
+  #truncated(): FrameResult {
+    const at =
+      this.#expected < 0
+        ? `at ${this.#received} bytes, before its length field`
+        : `at ${this.#received} of ${this.#expected + 2} bytes`;
+    const quad = this.#carry.length > 0 ? ' (incomplete base64 quad)' : '';
+    return { ok: false, reason: `SMP packet truncated ${at}${quad}`, frame: this.#head };
   }
 
   #append(frame: Uint8Array): DecodeResult<Uint8Array> | undefined {

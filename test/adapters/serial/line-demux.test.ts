@@ -81,7 +81,7 @@ describe('LineDemux', () => {
   it('separates shell text, NDJSON, interleaved SMP frames, publish, kv and bad JSON', () => {
     const events = demuxAll(mixed, [mixed], 'kv');
     expect(events).toEqual([
-      { kind: 'log', text: 'uart:~$' },
+      // The bare prompt line says nothing: not published.
       { kind: 'log', text: '*** Booting Zephyr OS build v4.2.0 ***' },
       { kind: 'telemetry', values: { temperature: 21.5, humidity: 40 } },
       { kind: 'log', text: '[00:00:01.000,000] <inf> main: tick' },
@@ -125,8 +125,76 @@ describe('LineDemux', () => {
   it('finds an SMP frame that follows console text on the same line', () => {
     const d = new LineDemux({ framing: 'ndjson', smp: true });
     const frame = encodeSerialFrames(encodeSmpMessage({ op: 1, version: 1, group: 0, id: 2, seq: 0, body: {} }))[0]!;
-    const events = d.push(Buffer.concat([Buffer.from('uart:~$ '), frame.subarray(0, -1)]));
-    expect(events.map((e) => e.kind)).toEqual(['log', 'smp']);
+    const events = d.push(Buffer.concat([Buffer.from('<inf> main: ti'), frame.subarray(0, -1)]));
+    expect(events).toEqual([{ kind: 'log', text: '<inf> main: ti' }, expect.objectContaining({ kind: 'smp' })]);
+    expect(d.push(Buffer.concat([Buffer.from('uart:~$ '), frame.subarray(0, -1)])).map((e) => e.kind)).toEqual(['smp']);
+  });
+  it('publishes nothing for a bare shell prompt and strips a leading prompt from log text', () => {
+    const lines = [
+      Buffer.from('uart:~$ \r'),
+      Buffer.from('\x1b[1;32muart:~$ \x1b[m'),
+      Buffer.from('uart:~$ kernel threads'),
+      Buffer.from('my-board:~$   indented'),
+      Buffer.from('uart:~$x is not a prompt'),
+    ];
+    const events = demuxAll(
+      Buffer.concat(lines),
+      lines.map((l) => Buffer.concat([l, Buffer.from('\n')])),
+    );
+    expect(events).toEqual([
+      { kind: 'log', text: 'kernel threads' },
+      { kind: 'log', text: '  indented' },
+      { kind: 'log', text: 'uart:~$x is not a prompt' },
+    ]);
+  });
+  it('strips every ECMA-48 escape form: ESC 7 / ESC 8, charset selection, keypad modes, CSI with private params', () => {
+    const lines = [
+      Buffer.from('\x1b7{"esc7":1}\x1b8\r\n'),
+      Buffer.from('\x1b(B\x1b)0\x1b=\x1bc\x1bM\x1b[?25l\x1b[>4;2m\x1b]0;t\x1b\\done\n'),
+    ];
+    expect(demuxAll(Buffer.concat(lines), lines)).toEqual([
+      { kind: 'telemetry', values: { esc7: 1 } },
+      { kind: 'log', text: 'done' },
+    ]);
+  });
+  it('reassembles a multi-frame response with NDJSON and coloured log lines between every frame', () => {
+    const d = new LineDemux({ framing: 'ndjson', smp: true });
+    const frames = encodeSerialFrames(echoResponse).map((f) => f.subarray(0, -1));
+    expect(frames.length).toBeGreaterThan(2);
+    const events = frames.flatMap((f, i) => [
+      ...d.push(f, 100 * i),
+      ...d.push(Buffer.from(`{"inter":${i}}`), 100 * i + 10),
+      ...d.push(Buffer.from(`\x1b[1;32m[00:00:01.000,000] <inf> main: log ${i}\x1b[0m\r`), 100 * i + 20),
+    ]);
+    expect(events.filter((e) => e.kind === 'smp')).toEqual([{ kind: 'smp', packet: echoResponse }]);
+    expect(events.filter((e) => e.kind === 'telemetry')).toHaveLength(frames.length);
+    expect(events.filter((e) => e.kind === 'error')).toEqual([]);
+  });
+  it('reports a partial SMP packet whose next frame is overdue, with its first frame, after interleaved lines', () => {
+    const d = new LineDemux({ framing: 'ndjson', smp: true });
+    const frames = encodeSerialFrames(echoResponse).map((f) => f.subarray(0, -1));
+    expect(d.push(frames[0]!, 1000)).toEqual([]);
+    expect(d.push(Buffer.from('{"inter":0}'), 1500)).toEqual([{ kind: 'telemetry', values: { inter: 0 } }]);
+    expect(d.smpDeadline).toBe(2000);
+    expect(d.expire(1999)).toEqual([]);
+    expect(d.expire(2000)).toEqual([
+      {
+        kind: 'error',
+        code: 'smp_frame',
+        reason: `SMP packet truncated at 93 of ${echoResponse.length + 4} bytes`,
+        bytes: Uint8Array.from(frames[0]!.subarray(0, 64)),
+      },
+    ]);
+    expect(d.smpDeadline).toBeUndefined();
+  });
+  it('reports a partial SMP packet as truncated when the port closes (flush), once', () => {
+    const d = new LineDemux({ framing: 'ndjson', smp: true });
+    const first = encodeSerialFrames(echoResponse)[0]!.subarray(0, -1);
+    d.push(first);
+    expect(d.flush()).toEqual([
+      expect.objectContaining({ code: 'smp_frame', reason: expect.stringMatching(/^SMP packet truncated at 93 of/) }),
+    ]);
+    expect(d.flush()).toEqual([]);
   });
   it('decodes identically whatever the chunking of the stream (random splits)', () => {
     const expected = demuxAll(mixed, [mixed], 'kv');
@@ -160,6 +228,23 @@ describe('NDJSON and key=value lines', () => {
       ok: true,
       value: { kind: 'telemetry', values: { topic: 'x' } },
     });
+  });
+  it('rejects numbers beyond the double range (they parse as Infinity), nested ones too', () => {
+    for (const line of ['{"temp":1e400}', '{"t":-1e999}', '{"a":{"b":[1,2e308]}}', '{"topic":"x","payload":1e400}'])
+      expect(decodeNdjsonLine(line), line).toEqual({
+        ok: false,
+        reason: 'JSON line has a number out of range (not finite)',
+      });
+    expect(decodeNdjsonLine('{"t":1.7e308,"n":-5e-324}')).toMatchObject({ ok: true });
+    const deep = `${'{"a":'.repeat(20_000)}1e400${'}'.repeat(20_000)}`;
+    expect(decodeNdjsonLine(deep)).toMatchObject({ ok: false, reason: /out of range/ });
+  });
+  it('counts a non-finite number as an ndjson decode error and keeps the line as log text', () => {
+    const d = new LineDemux({ framing: 'ndjson', smp: true });
+    expect(d.push(Buffer.from('{"temp":1e400}')).map((e) => (e.kind === 'error' ? e.code : e.kind))).toEqual([
+      'ndjson',
+      'log',
+    ]);
   });
   it('parses numbers, booleans and quoted strings, and leaves mixed text alone', () => {
     expect(decodeKvLine('t=-1.5e2, ok=true; name="a b" n=.5')).toEqual({ t: -150, ok: true, name: 'a b', n: 0.5 });

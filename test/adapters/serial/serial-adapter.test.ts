@@ -49,6 +49,13 @@ async function written(port: MockPortBinding, atLeast: number): Promise<Buffer> 
   return port.recording;
 }
 
+/** Fails the read in progress as an unplugged tty does, so the stream closes with an error. */
+async function unplug(port: MockPortBinding): Promise<void> {
+  const mock = port as unknown as { pendingRead: ((err?: Error) => void) | null };
+  for (let i = 0; i < 200 && !mock.pendingRead; i++) await new Promise((r) => setImmediate(r));
+  mock.pendingRead?.(new Error('EIO: device unplugged'));
+}
+
 describe('SerialAdapter (binding-mock)', () => {
   it('opens a port matched by USB vid/pid, reports it online and decodes NDJSON, log and publish lines', async () => {
     MockBinding.createPort('/dev/ttyACM7', { vendorId: '2FE3', productId: '0100', record: true });
@@ -175,6 +182,39 @@ describe('SerialAdapter (binding-mock)', () => {
     ]);
   });
 
+  it('reports a partial SMP packet whose next frame never comes after 1 s, with its first frame', async () => {
+    MockBinding.createPort('/dev/ttyACM6', {});
+    const ctx = await startAdapter([{ id: 'dev1', path: '/dev/ttyACM6' }]);
+    await adapter!.link('dev1')!.opened();
+    const first = encodeSerialFrames(
+      encodeSmpMessage({ op: 3, version: 1, group: 0, id: 0, seq: 9, body: { r: 'P'.repeat(200) } }),
+    )[0]!;
+    const sent = Date.now();
+    opened[0]!.emitData(Buffer.concat([first, Buffer.from('{"inter":1}\n')]));
+    const error = await ctx.waitFor('decodeError', (c) => c.reason === 'smp_frame', 3000);
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(990);
+    expect(error.error).toBe('SMP packet truncated at 93 of 217 bytes');
+    expect(Buffer.from(error.bytes!).subarray(0, 2).toString('hex')).toBe('0609');
+    expect(ctx.of('telemetry').map((c) => c.values)).toEqual([{ inter: 1 }]);
+  });
+
+  it('counts a partial SMP packet as truncated when the port is unplugged', async () => {
+    MockBinding.createPort('/dev/ttyACM8', {});
+    const ctx = await startAdapter([{ id: 'dev1', path: '/dev/ttyACM8' }], { reopen_backoff: { initial_ms: 5000 } });
+    await adapter!.link('dev1')!.opened();
+    const port = opened[0]!;
+    const first = encodeSerialFrames(
+      encodeSmpMessage({ op: 3, version: 1, group: 0, id: 0, seq: 9, body: { r: 'P'.repeat(200) } }),
+    )[0]!;
+    port.emitData(Buffer.concat([first, Buffer.from('{"before":1}\n')]));
+    await ctx.waitFor('telemetry', (c) => c.values.before === 1);
+    await unplug(port);
+    await ctx.waitFor('availability', (c) => !c.online);
+    expect(ctx.of('decodeError').map((c) => [c.reason, c.error])).toEqual([
+      ['smp_frame', 'SMP packet truncated at 93 of 217 bytes'],
+    ]);
+  });
+
   it('waits for a port that appears later and refuses commands meanwhile with a clear error', async () => {
     const ctx = await startAdapter([{ id: 'late', path: '/dev/ttyACM5' }]);
     await ctx.waitFor('availability', (c) => !c.online);
@@ -238,7 +278,11 @@ describe('SerialAdapter (binding-mock)', () => {
     expect(adapter!.status().details).toMatchObject({
       devices: [
         { id: 'first', open: true },
-        { id: 'second', open: false, last_error: expect.stringMatching(/locked/) },
+        {
+          id: 'second',
+          open: false,
+          last_error: expect.stringMatching(/^another program holds \/dev\/ttyACM2 \(port locked/),
+        },
       ],
     });
     await adapter!.link('first')!.stop();

@@ -31,6 +31,14 @@ describe('serial config', () => {
     expect(serialDeviceSchema.parse({ ...base, parity: 'even', stop_bits: 2 })).toMatchObject({ parity: 'even' });
   });
 
+  it('refuses a baud rate below 50, the lowest POSIX rate', () => {
+    const base = { transport: 'serial', path: '/dev/ttyACM0' };
+    for (const baud_rate of [1, 49, 0, -9600])
+      expect(serialDeviceSchema.safeParse({ ...base, baud_rate }).success, String(baud_rate)).toBe(false);
+    expect(serialDeviceSchema.parse({ ...base, baud_rate: 50 }).baud_rate).toBe(50);
+    expect(serialDeviceSchema.parse({ ...base, baud_rate: 12_345 }).baud_rate).toBe(12_345);
+  });
+
   it('normalises USB ids and rejects bad values with a message', () => {
     const d = serialDeviceSchema.parse({ transport: 'serial', match: { usb: { vid: '0x2FE3', pid: 256 } } });
     expect(d.match?.usb).toEqual({ vid: '2fe3', pid: '0100' });

@@ -101,4 +101,78 @@ describe('SMP serial framing', () => {
       reason: /exceeds/,
     });
   });
+
+  describe('a packet that stops arriving', () => {
+    const long = encodeSerialFrames(
+      encodeSmpMessage({ op: 2, version: 1, group: 0, id: 0, seq: 1, body: { d: 'A'.repeat(150) } }),
+    ).map(stripNewline);
+    const head = Uint8Array.from(long[0]!.subarray(0, 64));
+
+    it('reports a truncated packet with its own first frame, not the frame that ended it', () => {
+      const asm = new SmpSerialAssembler();
+      asm.push(long[0]!, 0);
+      const results = asm.push(stripNewline(echoHelloFrame), 10);
+      expect(results[0]).toEqual({ ok: false, reason: 'SMP packet truncated at 93 of 167 bytes', frame: head });
+      expect(results[1]).toEqual({ ok: true, value: echoHello });
+    });
+
+    it('completes when the continuation comes within the idle time, and times out after it', () => {
+      const asm = new SmpSerialAssembler();
+      expect(asm.push(long[0]!, 0)).toEqual([]);
+      expect(asm.deadline).toBe(1000);
+      expect(asm.expire(999)).toEqual([]);
+      expect(asm.push(long[1]!, 999)).toMatchObject([{ ok: true }]);
+
+      asm.push(long[0]!, 5000);
+      expect(asm.expire(6000)).toEqual([{ ok: false, reason: 'SMP packet truncated at 93 of 167 bytes', frame: head }]);
+      expect(asm.pending).toBe(false);
+      // A continuation after the timeout has lost its packet.
+      expect(asm.push(long[1]!, 6001)).toMatchObject([{ ok: false, reason: /without a first frame/ }]);
+    });
+
+    it('counts an overdue packet at the next frame even when no timer ran', () => {
+      const asm = new SmpSerialAssembler();
+      asm.push(long[0]!, 0);
+      expect(asm.push(long[1]!, 1500)).toMatchObject([
+        { ok: false, reason: /truncated at 93 of 167/, frame: head },
+        { ok: false, reason: /without a first frame/ },
+      ]);
+    });
+
+    it('says "incomplete base64 quad" for a short base64 text, before and after the length field', () => {
+      const asm = new SmpSerialAssembler();
+      asm.push(hex('06 09 41 42'), 0); // "AB": not even the length field
+      expect(asm.flush()).toEqual([
+        {
+          ok: false,
+          reason: 'SMP packet truncated at 0 bytes, before its length field (incomplete base64 quad)',
+          frame: hex('06 09 41 42'),
+        },
+      ]);
+      const short = Buffer.from('\x06\x09ABMCAAAJAAAAAKFhZGVoZWxsbyV', 'latin1'); // the vector less one character
+      asm.push(short, 0);
+      expect(asm.expire(1000)).toMatchObject([
+        { ok: false, reason: 'SMP packet truncated at 18 of 21 bytes (incomplete base64 quad)' },
+      ]);
+    });
+
+    it('reports a length field larger than the data once the packet is overdue or flushed', () => {
+      const over = Buffer.from([0, 60, ...hex('03 00 00 09 00 00 00 00 A1 61 72 65 68 65 6C 6C 6F'), 0, 0]);
+      const frame = Uint8Array.from([6, 9, ...Buffer.from(over.toString('base64'))]);
+      const asm = new SmpSerialAssembler();
+      expect(asm.push(frame, 0)).toEqual([]);
+      expect(asm.flush()).toEqual([
+        { ok: false, reason: 'SMP packet truncated at 21 of 62 bytes', frame: Uint8Array.from(frame) },
+      ]);
+      expect(asm.flush()).toEqual([]);
+    });
+
+    it('keeps its own copy of the first frame (the line may be a buffer the reader reuses)', () => {
+      const asm = new SmpSerialAssembler();
+      const line = Uint8Array.from(long[0]!);
+      asm.push(line, 0);
+      line.fill(0);
+      expect(asm.flush()[0]).toMatchObject({ frame: head });
+    });
+  });
 });

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { isAbsent, openErrorMessage } from '../../../adapters/serial/open-error.js';
+
+describe('port open errors', () => {
+  it("names the path when another program holds the port's lock (bindings-cpp wording)", () => {
+    const err = new Error('Error Resource temporarily unavailable Cannot lock port');
+    expect(openErrorMessage(err, '/dev/ttyACM0')).toBe(
+      'another program holds /dev/ttyACM0 (port locked: Error Resource temporarily unavailable Cannot lock port)',
+    );
+  });
+
+  it('passes other errors through and tells an absent port from a broken one', () => {
+    expect(openErrorMessage(new Error('Error: Permission denied, cannot open /dev/ttyS0'), '/dev/ttyS0')).toBe(
+      'Error: Permission denied, cannot open /dev/ttyS0',
+    );
+    expect(isAbsent(Object.assign(new Error('open'), { code: 'ENOENT' }))).toBe(true);
+    expect(isAbsent(new Error('Error: No such file or directory, cannot open /dev/ttyACM9'))).toBe(true);
+    expect(isAbsent(new Error('Error Resource temporarily unavailable Cannot lock port'))).toBe(false);
+  });
+});
