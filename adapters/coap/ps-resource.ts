@@ -16,13 +16,21 @@ const text = (code: string, message: string): CoapOutgoingResponse => ({ code, c
 
 type Gate =
   | { ok: true; deviceId: string; property: string | undefined; isCommandResource: boolean }
-  | { ok: false; response: CoapOutgoingResponse; unknownId?: string };
+  | { ok: false; response: CoapOutgoingResponse; reason: RefusalReason; deviceId?: string; unknownId?: string };
+
+/** Counted and logged (rate-limited) like decode errors, so that `LOG_LEVELS=coap=debug` is not needed to see why a
+ * device's reports go nowhere. */
+type RefusalReason = 'coap_bad_request' | 'coap_unknown_device' | 'coap_identity';
 
 /** Path, method and identity: everything about a request that does not need its payload. */
 function gate(deps: PsResourceDeps, req: Omit<CoapIncomingRequest, 'payload'>): Gate {
   const id = req.path[1];
   const property = req.path[2];
-  const refuse = (code: string, message: string): Gate => ({ ok: false, response: text(code, message) });
+  const refuse = (code: string, message: string): Gate => ({
+    ok: false,
+    response: text(code, message),
+    reason: 'coap_bad_request',
+  });
   if (req.path.length > 3) return refuse('4.04', 'paths are /ps/<device-id>[/<property>]');
   const isCommandResource = property === 'set';
   if (req.method === 'GET') {
@@ -37,8 +45,12 @@ function gate(deps: PsResourceDeps, req: Omit<CoapIncomingRequest, 'payload'>): 
   }
   const who = deps.identity().resolve(id === '' ? undefined : id, req.query, req.source);
   if (!who.ok) {
-    const unknownId = who.code === '4.04' ? who.unknownId : undefined;
-    return { ok: false, response: text(who.code, who.error), ...(unknownId !== undefined ? { unknownId } : {}) };
+    const response = text(who.code, who.error);
+    if (who.code === '4.04') {
+      const unknownId = who.unknownId;
+      return { ok: false, response, reason: 'coap_unknown_device', ...(unknownId !== undefined ? { unknownId } : {}) };
+    }
+    return { ok: false, response, reason: 'coap_identity', ...(id ? { deviceId: id } : {}) };
   }
   return { ok: true, deviceId: who.deviceId, property, isCommandResource };
 }
@@ -54,8 +66,21 @@ export function createPsAdmit(
     const g = gate(deps, req);
     // An unknown device while permit_join is on is announced by the handler, which needs the request whole.
     if (g.ok || (g.unknownId !== undefined && deps.ctx.permitJoin())) return undefined;
-    return g.response;
+    return countRefusal(deps.ctx, g, req);
   };
+}
+
+function countRefusal(
+  ctx: AdapterContext,
+  g: Extract<Gate, { ok: false }>,
+  req: Omit<CoapIncomingRequest, 'payload'>,
+): CoapOutgoingResponse {
+  const from = req.source.address.includes(':') ? `[${req.source.address}]` : req.source.address;
+  ctx.decodeError(g.reason, {
+    ...(g.deviceId !== undefined && g.reason === 'coap_identity' ? { deviceId: g.deviceId } : {}),
+    error: `${req.method} /${req.path.join('/')} from ${from}:${req.source.port}: ${g.response.code} ${String(g.response.payload)}`,
+  });
+  return g.response;
 }
 
 export function createPsHandler(deps: PsResourceDeps): (req: CoapIncomingRequest) => CoapOutgoingResponse {
@@ -73,7 +98,7 @@ export function createPsHandler(deps: PsResourceDeps): (req: CoapIncomingRequest
         });
         return text(req.method === 'POST' ? '2.01' : '2.04', 'announced: onboard the device to keep its data');
       }
-      return g.response;
+      return countRefusal(ctx, g, req);
     }
     const { deviceId, property, isCommandResource } = g;
     ctx.countMessage('in');
