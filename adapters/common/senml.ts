@@ -1,7 +1,8 @@
 // SenML (RFC 8428) in its JSON (CF 110) and CBOR (CF 112) representations.
 // Pure: bytes in, resolved records or a typed error out. Base fields (bn, bt, bu, bv, bs) carry over to later
 // records until redefined (RFC 8428 §4.1), so each resolved record stands alone.
-import { cborDecode, cborEncode } from './cbor.js';
+import type { Decoder } from 'cbor-x';
+import { cbor, cborEncode } from './cbor.js';
 
 export type SenmlValue = number | string | boolean | Uint8Array;
 
@@ -36,7 +37,13 @@ const CBOR_LABELS: Record<number, string> = {
   7: 'ut',
   8: 'vd',
 };
-const JSON_TO_CBOR_LABEL = Object.fromEntries(Object.entries(CBOR_LABELS).map(([k, v]) => [v, Number(k)]));
+const JSON_TO_CBOR_LABEL = new Map(Object.entries(CBOR_LABELS).map(([k, v]) => [v, Number(k)]));
+
+/** The SenML version this code reads (RFC 8428 §4.4: a pack with a greater `bver` must not be used). */
+export const SENML_VERSION = 10;
+
+/** RFC 8428 §4.5.3: times below 2**28 are relative to now. */
+const RELATIVE_TIME_LIMIT = 2 ** 28;
 
 // RFC 8428 §4.5.1 plus a leading "/": LwM2M names records "/3303/0/5700".
 const NAME_CHARS = /^[A-Za-z0-9/][A-Za-z0-9\-:./_]*$/;
@@ -61,24 +68,51 @@ export function decodeSenmlJson(input: Uint8Array | string | unknown): SenmlResu
 export function decodeSenmlCbor(input: Uint8Array): SenmlResult {
   let parsed: unknown;
   try {
-    parsed = cborDecode(input);
+    parsed = mapDecoder().decode(input);
   } catch (error) {
     return { ok: false, error: `SenML-CBOR is not valid CBOR: ${(error as Error).message}` };
   }
   if (!Array.isArray(parsed)) return { ok: false, error: 'SenML pack must be an array' };
   const records: RawRecord[] = [];
-  for (const item of parsed) {
-    const entries = item instanceof Map ? [...item.entries()] : isPlainObject(item) ? Object.entries(item) : null;
-    if (!entries) return { ok: false, error: 'SenML record must be a map' };
-    const record: RawRecord = {};
-    for (const [key, value] of entries) {
-      const label = CBOR_LABELS[Number(key)];
-      // Unknown labels: RFC 8428 §4.4 says labels ending in "_" must be understood; integer extensions we ignore.
-      if (label !== undefined) record[label] = value;
-    }
+  for (const [index, item] of parsed.entries()) {
+    if (!(item instanceof Map)) return { ok: false, error: 'SenML record must be a map' };
+    const record = cborRecord([...item.entries()], index);
+    if (typeof record === 'string') return { ok: false, error: record };
     records.push(record);
   }
   return resolveRecords(records, 'cbor');
+}
+
+let decoder: Decoder | undefined;
+
+/** A CBOR decoder that gives maps as Map: cbor-x's default makes objects of them, where the label 2 and the text
+ * key "2" become the same key. */
+function mapDecoder(): Decoder {
+  decoder ??= new (cbor().Decoder)({ mapsAsObjects: false, useRecords: false });
+  return decoder;
+}
+
+/**
+ * One CBOR record with its labels named as in JSON. Integer keys are the RFC 8428 §6 labels (others are extensions,
+ * ignored); text keys are extension labels: ignored, unless they end in "_" (must be understood, §4.4) or are a
+ * JSON label name, which means the pack was written with text labels that SenML-CBOR does not use.
+ */
+function cborRecord(entries: Array<[unknown, unknown]>, index: number): RawRecord | string {
+  const record: RawRecord = {};
+  for (const [key, value] of entries) {
+    if (typeof key === 'number') {
+      const label = CBOR_LABELS[key];
+      if (label !== undefined) record[label] = value;
+      continue;
+    }
+    if (typeof key !== 'string') continue;
+    if (key.endsWith('_')) return `record ${index} has must-understand field "${key}"`;
+    const label = JSON_TO_CBOR_LABEL.get(key);
+    if (label !== undefined) {
+      return `record ${index} has the text label "${key}": SenML-CBOR uses integer labels (${label} for "${key}")`;
+    }
+  }
+  return record;
 }
 
 function resolveRecords(pack: unknown, flavour: 'json' | 'cbor'): SenmlResult {
@@ -97,6 +131,9 @@ function resolveRecords(pack: unknown, flavour: 'json' | 'cbor'): SenmlResult {
       if (key.endsWith('_')) return { ok: false, error: `record ${index} has must-understand field "${key}"` };
     }
     if (r.bver !== undefined && !isFiniteNumber(r.bver)) return bad(index, 'bver');
+    if (r.bver !== undefined && r.bver > SENML_VERSION) {
+      return { ok: false, error: `record ${index} has SenML version ${r.bver}, newer than ${SENML_VERSION}` };
+    }
     if (r.bn !== undefined) {
       if (typeof r.bn !== 'string') return bad(index, 'bn');
       bn = r.bn;
@@ -181,7 +218,7 @@ export function encodeSenmlCbor(records: readonly SenmlRecord[]): Buffer {
   const pack = records.map((record) => {
     const map = new Map<number, unknown>();
     for (const [key, value] of Object.entries(toRawRecord(record))) {
-      const label = JSON_TO_CBOR_LABEL[key];
+      const label = JSON_TO_CBOR_LABEL.get(key);
       if (label !== undefined) map.set(label, value);
     }
     return map;
@@ -191,17 +228,29 @@ export function encodeSenmlCbor(records: readonly SenmlRecord[]): Buffer {
 
 /**
  * Flatten records into a state object: `{"<name>": value}`. A common base name prefix shared by every record
- * (e.g. "urn:dev:mac:0024befffe804ff1/" or "/3303/0/") is stripped so properties read naturally.
+ * (e.g. "urn:dev:mac:0024befffe804ff1/" or "/3303/0/") is stripped so properties read naturally; a "/" left in
+ * the name becomes "_" (`room1/temp` -> `room1_temp`). Of several records of one name the newest is kept (equal
+ * times: the later record). `nowSeconds` places relative times.
  */
-export function senmlToState(records: readonly SenmlRecord[]): Record<string, unknown> {
+export function senmlToState(records: readonly SenmlRecord[], nowSeconds = Date.now() / 1000): Record<string, unknown> {
   const prefix = commonBaseName(records.map((r) => r.name));
   const state: Record<string, unknown> = {};
+  const times = new Map<string, number>();
   for (const record of records) {
-    const key = record.name.slice(prefix.length) || record.name;
+    const key = (record.name.slice(prefix.length) || record.name).replaceAll('/', '_');
+    const time = absoluteTime(record.time, nowSeconds);
+    if (time < (times.get(key) ?? Number.NEGATIVE_INFINITY)) continue;
+    times.set(key, time);
     const value = record.value ?? record.sum;
     state[key] = value instanceof Uint8Array ? Buffer.from(value).toString('hex') : value;
   }
   return state;
+}
+
+/** A resolved SenML time (absent: now) as seconds since the epoch, so that relative and absolute times compare. */
+export function absoluteTime(time: number | undefined, nowSeconds: number): number {
+  const t = time ?? 0;
+  return t < RELATIVE_TIME_LIMIT ? nowSeconds + t : t;
 }
 
 function commonBaseName(names: string[]): string {
@@ -232,7 +281,8 @@ function toRawRecord(record: SenmlRecord): Record<string, unknown> & { vd?: Uint
   return raw;
 }
 
-function toBase64Url(bytes: Uint8Array): string {
+/** Base64url without padding: SenML-JSON's "vd" (RFC 8428 §5). */
+export function toBase64Url(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 

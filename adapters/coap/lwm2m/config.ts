@@ -19,7 +19,9 @@ export const lwm2mServerConfigSchema = z
       .number()
       .min(0)
       .default(93)
-      .describe('Queue mode: seconds after a Register/Update during which the client listens (Zephyr default 93)'),
+      .describe(
+        'Queue mode: seconds after the last message from the client (Register, Update, Send or a notification) during which it listens (Zephyr default 93)',
+      ),
     request_timeout_ms: z
       .number()
       .int()

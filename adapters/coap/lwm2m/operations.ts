@@ -20,6 +20,15 @@ export interface WriteAttributes {
   st?: number | undefined;
 }
 
+/** What an observation reports after its first response. */
+export interface NotificationListener {
+  /** Any notification arrived, whatever it carries: the client is awake (queue mode). */
+  heard(): void;
+  records(records: Lwm2mRecord[]): void;
+  /** An error notification (4.04 after the instance was deleted...) ended the relation (RFC 7641 §3.2). */
+  ended(code: string): void;
+}
+
 /** A failed operation: the client's CoAP code, or a payload the server could not decode. */
 export class Lwm2mOperationError extends Error {
   constructor(
@@ -118,13 +127,17 @@ export class Lwm2mOperations {
   async observe(
     target: OperationTarget,
     path: Lwm2mPath,
-    onRecords: (records: Lwm2mRecord[]) => void,
+    listener: NotificationListener,
   ): Promise<{ records: Lwm2mRecord[]; observation: CoapObservation }> {
     const req = this.request(target, path, { method: 'GET', accept: target.contentFormat });
     const observation = await this.endpoint.observe(req, (res) => {
-      if (!res.code.startsWith('2.')) return;
+      listener.heard();
+      if (!res.code.startsWith('2.')) {
+        listener.ended(res.code);
+        return;
+      }
       const decoded = decodePayload(res.contentFormat, res.payload, path, this.model.typeOf);
-      if (decoded.ok) onRecords(this.within(decoded.value, path, res.payload));
+      if (decoded.ok) listener.records(this.within(decoded.value, path, res.payload));
       else this.onUndecodable('lwm2m_payload', `notification ${formatPath(path)}: ${decoded.error}`, res.payload);
     });
     const first = observation.first;

@@ -70,6 +70,7 @@ export function createRdHandler(hooks: RdHooks): CoapRequestHandler {
       contentFormat: preferredFormat(links.value),
       registeredAt: now,
       lastUpdate: now,
+      lastHeard: now,
       deviceId: admission.deviceId,
     };
     const replaced = hooks.store.add(reg);
@@ -104,6 +105,7 @@ export function createRdHandler(hooks: RdHooks): CoapRequestHandler {
     Object.assign(reg, params.value);
     reg.peer = { ...req.source };
     reg.lastUpdate = hooks.now();
+    reg.lastHeard = reg.lastUpdate;
     hooks.updated(reg, previousLinks);
     return { code: '2.04' };
   };

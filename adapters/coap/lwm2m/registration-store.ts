@@ -18,6 +18,8 @@ export interface Registration {
   contentFormat: number;
   registeredAt: number;
   lastUpdate: number;
+  /** Last Register, Update, Send or notification: a queue-mode client listens for a while after any of them. */
+  lastHeard: number;
   /** Manufacturer, model... read from /3/0 after registration. */
   deviceInfo?: Record<string, unknown>;
   /** Configured device id; undefined while the endpoint is not onboarded. */

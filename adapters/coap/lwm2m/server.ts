@@ -10,9 +10,10 @@ import { loadObjectModel, type ObjectModel } from './object-model.js';
 import { Lwm2mOperations, type OperationTarget } from './operations.js';
 import { formatPath, type Lwm2mPath, parsePath } from './path.js';
 import { rawRequestSchema } from './raw-request.js';
+import { RawTopics } from './raw-topics.js';
 import { type Admission, createRdHandler } from './rd-handler.js';
 import { type Registration, RegistrationStore } from './registration-store.js';
-import { coerceValue, recordsToState, resolveKey } from './state-mapping.js';
+import { coerceValue, rawSubtopic, recordsToState, resolveKey } from './state-mapping.js';
 import { type Lwm2mRecord, toJsonValue } from './values.js';
 
 export interface Lwm2mServerOptions {
@@ -40,6 +41,10 @@ interface Live {
   expiry: NodeJS.Timeout | undefined;
   /** When the registration expires without an Update (`now()` clock, ms). */
   deadline: number;
+  /** Raw path topics published for this registration. */
+  topics: RawTopics;
+  /** The client ended an observation (error notification) since the default observations were last set up. */
+  reobserve: boolean;
 }
 
 export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
@@ -89,12 +94,31 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     const deviceId = reg.deviceId;
     if (!deviceId || records.length === 0) return;
     ctx.countMessage('in');
-    const { properties, raw } = recordsToState(model, records);
+    const { properties, raw } = recordsToState(model, records, now() / 1000);
     if (Object.keys(properties).length > 0) ctx.telemetry(deviceId, properties);
-    for (const r of raw) ctx.publish(deviceId, r.subtopic, r.value, { retain: true });
+    const topics = live.get(reg.id)?.topics;
+    for (const r of raw) {
+      ctx.publish(deviceId, r.subtopic, r.value, { retain: true });
+      topics?.note(r.subtopic);
+    }
   };
 
-  const awake = (reg: Registration): boolean => !reg.queueMode || now() - reg.lastUpdate <= config.queue_awake_s * 1000;
+  /** Empties the retained raw topics at or below `path` (an instance deleted, or no longer registered). */
+  const clearRaw = (reg: Registration, path: Lwm2mPath): void => {
+    const topics = live.get(reg.id)?.topics;
+    if (!reg.deviceId || !topics) return;
+    for (const subtopic of topics.takeWithin(rawSubtopic(path)))
+      ctx.publish(reg.deviceId, subtopic, '', { retain: true });
+  };
+
+  // LwM2M 1.1 queue mode: the client listens for a while after anything it sends, not only Register/Update.
+  const awake = (reg: Registration): boolean => !reg.queueMode || now() - reg.lastHeard <= config.queue_awake_s * 1000;
+
+  /** The client sent a Send or a notification: what waited for it goes out, after the answer to what it sent. */
+  const heard = (reg: Registration): void => {
+    reg.lastHeard = now();
+    setImmediate(() => void queue.flush(reg.endpoint));
+  };
 
   /** Runs now when the client listens, else when it next checks in (queue mode). */
   const schedule = <T>(reg: Registration, run: (r: Registration) => Promise<T>): Promise<T> => {
@@ -150,6 +174,11 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     }
   };
 
+  /** An instance an Update no longer lists was deleted on the client: its retained values are stale. */
+  const clearRemovedInstances = (reg: Registration, previous: readonly LinkEntry[]): void => {
+    for (const link of previous) if (link.path && !listed(reg.links, link.path)) clearRaw(reg, link.path);
+  };
+
   const expire = (reg: Registration): void => {
     if (store.get(reg.id) !== reg) return;
     store.remove(reg.id);
@@ -179,23 +208,47 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     const state = live.get(reg.id);
     if (!state) throw new Error(`${reg.endpoint} is not registered`);
     const key = formatPath(path);
-    const { records, observation } = await ops.observe(target(reg), path, (recs) => emit(reg, recs));
+    let observation: CoapObservation | undefined;
+    let endedEarly = false;
+    const first = await ops.observe(target(reg), path, {
+      heard: () => heard(reg),
+      records: (recs) => emit(reg, recs),
+      ended: (code) => {
+        if (observation) lost(reg, key, observation, code);
+        else endedEarly = true;
+      },
+    });
+    observation = first.observation;
     if (live.get(reg.id) !== state) {
       observation.cancel().catch(() => {});
-      return records;
+      return first.records;
     }
-    state.observations
-      .get(key)
-      ?.cancel()
-      .catch(() => {});
-    state.observations.set(key, observation);
-    emit(reg, records);
-    return records;
+    if (endedEarly) state.reobserve = true;
+    else {
+      state.observations
+        .get(key)
+        ?.cancel()
+        .catch(() => {});
+      state.observations.set(key, observation);
+    }
+    emit(reg, first.records);
+    return first.records;
+  };
+
+  /** The client ended an observation with an error notification: unlisted, and observed again at the next Update. */
+  const lost = (reg: Registration, key: string, observation: CoapObservation, code: string): void => {
+    const state = live.get(reg.id);
+    if (state?.observations.get(key) !== observation) return;
+    state.observations.delete(key);
+    state.reobserve = true;
+    observation.close();
+    ctx.logger.info({ endpoint: reg.endpoint, path: key, code }, 'lwm2m observation ended by the client');
   };
 
   const observeDefaults = (reg: Registration): void => {
     const state = live.get(reg.id);
     if (!state || !reg.deviceId) return;
+    state.reobserve = false;
     for (const path of observedPaths(reg)) {
       if (state.observations.has(formatPath(path))) continue;
       schedule(reg, (r) => setup.run(() => observe(r, path))).catch((e: unknown) =>
@@ -282,7 +335,13 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     registered(reg, replaced) {
       ctx.countMessage('in');
       if (replaced) forget(replaced, `${reg.endpoint} registered again`, 'cancel');
-      live.set(reg.id, { observations: new Map(), expiry: undefined, deadline: 0 });
+      live.set(reg.id, {
+        observations: new Map(),
+        expiry: undefined,
+        deadline: 0,
+        topics: new RawTopics(),
+        reobserve: false,
+      });
       armExpiry(reg);
       ctx.logger.info({ endpoint: reg.endpoint, device: reg.deviceId, lt: reg.lifetime }, 'lwm2m registered');
       online(reg);
@@ -296,11 +355,14 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     updated(reg, previousLinks) {
       ctx.countMessage('in');
       armExpiry(reg);
-      if (previousLinks) endRemovedObservations(reg, previousLinks);
+      if (previousLinks) {
+        endRemovedObservations(reg, previousLinks);
+        clearRemovedInstances(reg, previousLinks);
+      }
       const newlyBound = bind(reg);
       online(reg);
       setImmediate(() => {
-        if (newlyBound || previousLinks) observeDefaults(reg);
+        if (newlyBound || previousLinks || live.get(reg.id)?.reobserve) observeDefaults(reg);
         if (newlyBound) readDeviceInfo(reg);
         else if (previousLinks) publishInfo(reg);
         void queue.flush(reg.endpoint);
@@ -322,6 +384,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     if (req.method !== 'POST' || req.path.length !== 1) return { code: '4.05' };
     const reg = store.all().find((r) => r.peer.address === req.source.address && r.peer.port === req.source.port);
     if (!reg) return { code: '4.04', payload: 'not registered' };
+    heard(reg);
     if (req.contentFormat !== CF.senmlJson && req.contentFormat !== CF.senmlCbor) {
       ctx.decodeError('lwm2m_send', {
         deviceId: reg.deviceId,
@@ -436,7 +499,10 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
         return { path: formatPath({ obj: path.obj, inst: req.instance }), created: recordsToData(records, true) };
       }
       case 'delete':
-        await schedule(reg, (r) => ops.delete(target(r), path));
+        await schedule(reg, async (r) => {
+          await ops.delete(target(r), path);
+          clearRaw(r, path);
+        });
         return { path: formatPath(path), deleted: true };
       case 'execute':
         await schedule(reg, (r) => ops.execute(target(r), path, req.args));

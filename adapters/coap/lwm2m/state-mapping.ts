@@ -1,24 +1,47 @@
 // Between LwM2M resources and the device's MQTT view: named properties, raw path topics, typed /set values.
+
+import { absoluteTime } from '../../common/senml.js';
 import type { ObjectModel, ResourcePath } from './object-model.js';
-import { type Lwm2mPath, parsePath } from './path.js';
+import { formatPath, type Lwm2mPath, parsePath, pathSegments } from './path.js';
 import { type Decoded, fail, ok } from './result.js';
 import { type Lwm2mRecord, type Lwm2mValue, type ResourceType, toJsonValue } from './values.js';
 
-/** Records -> `{temperature: 25.5}` for the state, and raw `lwm2m/3303/0/5700` topics. */
+/**
+ * Records -> `{temperature: 25.5}` for the state, and raw `lwm2m/3303/0/5700` topics. Of several records of one
+ * path (a Send with a time series) only the newest is kept; `nowSeconds` places relative SenML times.
+ */
 export function recordsToState(
   model: ObjectModel,
   records: readonly Lwm2mRecord[],
+  nowSeconds: number,
 ): { properties: Record<string, unknown>; raw: Array<{ subtopic: string; value: string }> } {
   const properties: Record<string, unknown> = {};
   const raw: Array<{ subtopic: string; value: string }> = [];
-  for (const r of records) {
+  for (const r of newestPerPath(records, nowSeconds)) {
     const value = toJsonValue(r.value);
     const name = model.propertyOf(r.path);
     if (name) properties[name] = value;
-    const ri = r.path.ri === undefined ? '' : `/${r.path.ri}`;
-    raw.push({ subtopic: `lwm2m/${r.path.obj}/${r.path.inst}/${r.path.res}${ri}`, value: String(value) });
+    raw.push({ subtopic: rawSubtopic(r.path), value: String(value) });
   }
   return { properties, raw };
+}
+
+/** `lwm2m/<obj>/<inst>/<res>[/<ri>]` below the device topic. */
+export function rawSubtopic(path: Lwm2mPath): string {
+  return `lwm2m/${pathSegments(path).join('/')}`;
+}
+
+/** The newest record of each path (equal times: the later one), in the order of their first appearance. */
+function newestPerPath(records: readonly Lwm2mRecord[], nowSeconds: number): readonly Lwm2mRecord[] {
+  if (records.length < 2) return records;
+  const newest = new Map<string, { record: Lwm2mRecord; time: number }>();
+  for (const record of records) {
+    const key = formatPath(record.path);
+    const time = absoluteTime(record.time, nowSeconds);
+    const kept = newest.get(key);
+    if (!kept || time >= kept.time) newest.set(key, { record, time });
+  }
+  return [...newest.values()].map((n) => n.record);
 }
 
 /** A `/set` or `/get` key: a property name (`on_off`, `temperature_1`) or a path (`3311/0/5850`). */

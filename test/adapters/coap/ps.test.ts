@@ -76,6 +76,31 @@ describe('CoAP /ps resource through the gateway', () => {
     expect(errors).toBeGreaterThanOrEqual(4);
   });
 
+  it('SenML: a "/" in a name becomes "_", a later bver or text-labelled CBOR gets 4.00 with the reason', async () => {
+    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const seen = h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/dev1', (m) => m.room1_temp === 21);
+    const rooms = '[{"bn":"urn:dev:mac:01:","n":"room1/temp","v":21},{"n":"room2/temp","v":19}]';
+    expect((await h.send('PUT', '/ps/dev1', rooms, { contentFormat: 110 })).code).toBe('2.04');
+    expect(await seen).toMatchObject({ room1_temp: 21, room2_temp: 19 });
+    const refused = async (payload: string | Buffer, contentFormat: number) => {
+      const res = await h!.send('PUT', '/ps/dev1', payload, { contentFormat });
+      return [res.code, res.payload.toString()];
+    };
+    expect(await refused('[{"bn":"d:","n":"-x","v":1},{"n":"y","v":2}]', 110)).toEqual([
+      '4.00',
+      'invalid property name "-x"',
+    ]);
+    expect(await refused('[{"bver":11,"n":"t","v":1}]', 110)).toEqual([
+      '4.00',
+      'record 0 has SenML version 11, newer than 10',
+    ]);
+    // [{"n": "t", "v": 1}] in CBOR
+    expect(await refused(Buffer.from('81a2616e6174617601', 'hex'), 112)).toEqual([
+      '4.00',
+      'record 0 has the text label "n": SenML-CBOR uses integer labels (0 for "n")',
+    ]);
+  });
+
   it('answers NON requests too (a known failing of older bridges is never answering POST)', async () => {
     h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
     const seen = h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/dev1', (m) => m.t === 1);

@@ -58,6 +58,7 @@ describe('SenML-JSON decode', () => {
     ['bad name', '[{"n":" a","v":1}]', /invalid name/],
     ['must-understand', '[{"n":"a","v":1,"x_":1}]', /must-understand/],
     ['bad vd', '[{"n":"a","vd":"%%"}]', /invalid "vd"/],
+    ['a later SenML version', '[{"bver":11,"n":"a","v":1}]', /SenML version 11, newer than 10/],
   ])('rejects %s with a typed error', (_label, input, message) => {
     const result = decodeSenmlJson(input);
     expect(result.ok).toBe(false);
@@ -92,6 +93,42 @@ describe('SenML-CBOR', () => {
     expect(result).toEqual({ ok: true, records: [{ name: 'dev/t', value: 21.5, time: 101 }] });
   });
 
+  it('refuses a pack whose bver (label -1) is above 10', () => {
+    // [{-1: 11, 0: "t", 2: 1}]
+    expect(decodeSenmlCbor(Buffer.from('81a3200b0061740201', 'hex'))).toEqual({
+      ok: false,
+      error: 'record 0 has SenML version 11, newer than 10',
+    });
+    expect(decodeSenmlCbor(Buffer.from('81a3200a0061740201', 'hex'))).toEqual({
+      ok: true,
+      records: [{ name: 't', value: 1 }],
+    });
+  });
+
+  it('maps integer keys only to RFC labels, ignores text extension keys and refuses must-understand ones', () => {
+    // [{0: "t", "2": 5, 2: 7, "ext": 1}]: the text key "2" is an extension label, not "v".
+    const extension = Buffer.from('81a4' + '006174' + '613205' + '0207' + '6365787401', 'hex');
+    expect(decodeSenmlCbor(extension)).toEqual({ ok: true, records: [{ name: 't', value: 7 }] });
+    // [{0: "t", "2": 5}]: no value once "2" is not taken as "v".
+    expect(decodeSenmlCbor(Buffer.from('81a2006174613205', 'hex'))).toEqual({
+      ok: false,
+      error: 'record 0 ("t") has no value',
+    });
+    // [{0: "t", 2: 1, "x_": 1}]
+    expect(decodeSenmlCbor(Buffer.from('81a3006174020162785f01', 'hex'))).toEqual({
+      ok: false,
+      error: 'record 0 has must-understand field "x_"',
+    });
+  });
+
+  it('tells a pack written with JSON text labels that SenML-CBOR uses integer labels', () => {
+    // [{"n": "t", "v": 1}]
+    expect(decodeSenmlCbor(Buffer.from('81a2616e6174617601', 'hex'))).toEqual({
+      ok: false,
+      error: 'record 0 has the text label "n": SenML-CBOR uses integer labels (0 for "n")',
+    });
+  });
+
   it('rejects non-CBOR and non-array input with typed errors', () => {
     expect(decodeSenmlCbor(Buffer.from([0xff, 0xff])).ok).toBe(false);
     expect(decodeSenmlCbor(Buffer.from([0x01]))).toEqual({ ok: false, error: 'SenML pack must be an array' });
@@ -123,6 +160,44 @@ describe('SenML encode/decode round trip and state flattening', () => {
     expect(senmlToState([{ name: '/3303/0/5700', value: 25.5 }])).toEqual({ '5700': 25.5 });
     expect(senmlToState([{ name: 'temperature', value: 1 }])).toEqual({ temperature: 1 });
     expect(senmlToState([{ name: 'raw', value: new Uint8Array([0xab]) }])).toEqual({ raw: 'ab' });
+  });
+
+  it('keeps the newest record of a name: relative times are before now, equal times let the later one win', () => {
+    const state = (pack: unknown[]) => {
+      const decoded = decodeSenmlJson(JSON.stringify(pack));
+      return decoded.ok ? senmlToState(decoded.records, 1_700_000_100) : decoded.error;
+    };
+    expect(
+      state([
+        { n: 'temp', v: 21 },
+        { n: 'temp', v: 22, t: -60 },
+      ]),
+    ).toEqual({ temp: 21 });
+    expect(
+      state([
+        { bn: 'd:', bt: 1_700_000_000, n: 'temp', v: 1, t: 10 },
+        { n: 'temp', v: 2 },
+        { n: 'hum', v: 40 },
+        { n: 'hum', v: 41 },
+      ]),
+    ).toEqual({ temp: 1, hum: 41 });
+    // Absolute and relative: 1_700_000_050 is 50 s before "now" (1_700_000_100), -10 only 10 s.
+    expect(
+      state([
+        { n: 'temp', v: 3, t: -10 },
+        { n: 'temp', v: 4, t: 1_700_000_050 },
+      ]),
+    ).toEqual({ temp: 3 });
+  });
+
+  it('turns a "/" left in a name into "_" (RFC 8428 §4.5.1 allows "/" in names)', () => {
+    expect(
+      senmlToState([
+        { name: 'urn:dev:mac:01:room1/temp', value: 21 },
+        { name: 'urn:dev:mac:01:room2/temp', value: 19 },
+      ]),
+    ).toEqual({ room1_temp: 21, room2_temp: 19 });
+    expect(senmlToState([{ name: 'a/b/c', value: 1 }])).toEqual({ c: 1 });
   });
 
   it('never throws on random or mutated input (20k cases)', () => {

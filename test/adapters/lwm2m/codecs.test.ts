@@ -56,6 +56,17 @@ describe('TLV vectors (protocols.md §6.3)', () => {
     expect(tlvToRecords(hex('42 01 13 88'), { obj: 3, inst: 0, res: 7 }, model.typeOf)).toMatchObject({ ok: false });
   });
 
+  it('takes an Object Instance entry around the answer to a Read of that instance, not of another one', () => {
+    const wrapped = hex('08 00 0C E8 16 44 08 40 39 80 00 00 00 00 00');
+    expect(tlvToRecords(wrapped, { obj: 3303, inst: 0 }, model.typeOf)).toEqual({
+      ok: true,
+      value: [rec(3303, 0, 5700, 25.5)],
+    });
+    expect(
+      tlvToRecords(hex('08 01 0C E8 16 44 08 40 39 80 00 00 00 00 00'), { obj: 3303, inst: 0 }, model.typeOf),
+    ).toEqual({ ok: false, error: 'TLV object instance 1 inside instance 0' });
+  });
+
   it('accepts 4-byte floats and rejects odd float widths', () => {
     expect(tlvToRecords(hex('E4 16 44 41 CC 00 00'), { obj: 3303, inst: 0 }, model.typeOf)).toEqual({
       ok: true,
@@ -102,10 +113,98 @@ describe('SenML JSON (110)', () => {
     expect(decodeSenmlJson(encodeSenmlJson(records), model.typeOf)).toEqual({ ok: true, value: records });
   });
 
+  it('writes "vd" as base64url without padding (RFC 8428 §5) and reads it and standard base64', () => {
+    const bytes = Uint8Array.from([0xfb, 0xff]);
+    expect(encodeSenmlJson([rec(5, 0, 0, bytes)]).toString()).toBe('[{"bn":"/5/0/","n":"0","vd":"-_8"}]');
+    for (const vd of ['-_8', '+/8=']) {
+      expect(decodeSenmlJson(Buffer.from(`[{"n":"/5/0/0","vd":"${vd}"}]`), model.typeOf)).toEqual({
+        ok: true,
+        value: [rec(5, 0, 0, bytes)],
+      });
+    }
+  });
+
+  it('refuses a pack of a SenML version above 10 (RFC 8428 §4.4)', () => {
+    const pack = (bver: number) => Buffer.from(`[{"bver":${bver},"n":"/3303/0/5700","v":1.75}]`);
+    expect(decodeSenmlJson(pack(10), model.typeOf)).toEqual({ ok: true, value: [rec(3303, 0, 5700, 1.75)] });
+    expect(decodeSenmlJson(pack(99), model.typeOf)).toEqual({
+      ok: false,
+      error: 'SenML record 0: SenML version 99 is not supported (bver > 10)',
+    });
+  });
+
+  it('times later records with the base time, with or without their own "t"', () => {
+    const out = decodeSenmlJson(
+      Buffer.from(
+        '[{"bn":"/3303/0/","bt":1700000000,"n":"5700","v":3},{"n":"5700","v":4,"t":-30},{"n":"5701","vs":"Cel"}]',
+      ),
+      model.typeOf,
+    );
+    expect(out.ok && out.value.map((r) => r.time)).toEqual([1700000000, 1699999970, 1700000000]);
+    const untimed = decodeSenmlJson(Buffer.from('[{"n":"/3303/0/5700","v":3}]'), model.typeOf);
+    expect(untimed).toEqual({ ok: true, value: [rec(3303, 0, 5700, 3)] });
+  });
+
   it('rejects wrong types with a reason', () => {
     expect(decodeSenmlJson(Buffer.from('[{"n":"/3/0/9","v":"x"}]'), model.typeOf).ok).toBe(false);
     expect(decodeSenmlJson(Buffer.from('{"n":1}'), model.typeOf).ok).toBe(false);
     expect(decodeSenmlJson(Buffer.from('[{"n":"/3/0","v":1}]'), model.typeOf).ok).toBe(false);
+  });
+});
+
+describe('SenML values checked against the object model', () => {
+  // No built-in object has an objlnk resource: /10/0/1 gets that type here.
+  const typeOf = (obj: number, res: number) => (obj === 10 && res === 1 ? 'objlnk' : model.typeOf(obj, res));
+  const json = (pack: string) => decodeSenmlJson(Buffer.from(pack), typeOf);
+
+  it('refuses a value in the wrong field for the resource type, naming the path and both fields', () => {
+    const cases: Array<[string, string]> = [
+      ['[{"bn":"/3303/0/","n":"5700","vs":"hot"}]', 'SenML record /3303/0/5700 (float) takes "v", not "vs"'],
+      ['[{"bn":"/3303/0/","n":"5700","vb":true}]', 'SenML record /3303/0/5700 (float) takes "v", not "vb"'],
+      ['[{"n":"/3/0/9","vs":"95"}]', 'SenML record /3/0/9 (integer) takes "v", not "vs"'],
+      ['[{"n":"/3/0/13","vs":"now"}]', 'SenML record /3/0/13 (time) takes "v", not "vs"'],
+      ['[{"bn":"/3311/0/","n":"5850","vs":"yes"}]', 'SenML record /3311/0/5850 (boolean) takes "vb", not "vs"'],
+      ['[{"bn":"/3311/0/","n":"5850","v":2}]', 'SenML record /3311/0/5850 (boolean) takes "vb", not "v"'],
+      ['[{"n":"/3/0/0","v":1}]', 'SenML record /3/0/0 (string) takes "vs", not "v"'],
+      ['[{"n":"/5/0/0","vs":"AQI"}]', 'SenML record /5/0/0 (opaque) takes "vd", not "vs"'],
+      ['[{"n":"/10/0/1","vs":"3:0"}]', 'SenML record /10/0/1 (objlnk) takes "vlo", not "vs"'],
+      [
+        '[{"n":"/10/0/1","vlo":"not-a-link"}]',
+        'SenML record /10/0/1 (objlnk) takes an "obj:inst" link, not "not-a-link"',
+      ],
+    ];
+    for (const [pack, error] of cases) expect(json(pack), pack).toEqual({ ok: false, error });
+  });
+
+  it('takes the matching fields, "v" 0/1 for booleans, and anything for resources the model does not know', () => {
+    expect(
+      json(
+        '[{"n":"/3311/0/5850","v":1},{"n":"/3311/0/5850","v":0},{"n":"/3311/0/5850","vb":true},{"n":"/10/0/1","vlo":"3:0"},{"n":"/3303/0/9999","vs":"x"},{"n":"/4242/0/1","vb":true}]',
+      ),
+    ).toEqual({
+      ok: true,
+      value: [
+        rec(3311, 0, 5850, true),
+        rec(3311, 0, 5850, false),
+        rec(3311, 0, 5850, true),
+        rec(10, 0, 1, { objlnk: '3:0' }),
+        rec(3303, 0, 9999, 'x'),
+        rec(4242, 0, 1, true),
+      ],
+    });
+  });
+
+  it('checks SenML CBOR and LwM2M JSON the same way; LwM2M JSON opaque is base64 in "sv"', () => {
+    // [{-2: "/3303/0/", 0: "5700", 3: "hot"}]
+    const cbor = hex('81 a3 21 68 2f333330332f302f 00 64 35373030 03 63 686f74');
+    expect(decodeSenmlCbor(cbor, typeOf)).toEqual({
+      ok: false,
+      error: 'SenML record /3303/0/5700 (float) takes "v", not "vs"',
+    });
+    expect(decodeLwm2mJson(Buffer.from('{"bn":"/3303/0/","e":[{"n":"5700","sv":"hot"}]}'), typeOf).ok).toBe(false);
+    const opaque = Buffer.from('{"bn":"/5/0/","e":[{"n":"0","sv":"AQL/"}]}');
+    expect(decodeLwm2mJson(opaque, typeOf)).toEqual({ ok: true, value: [rec(5, 0, 0, Uint8Array.from([1, 2, 255]))] });
+    expect(decodeLwm2mJson(Buffer.from('{"bn":"/5/0/","e":[{"n":"0","sv":"%%"}]}'), typeOf).ok).toBe(false);
   });
 });
 
@@ -136,6 +235,35 @@ describe('SenML CBOR (112)', () => {
       rec(3, 0, 7, 3800, 0),
     ];
     expect(decodeSenmlCbor(encodeSenmlCbor(records), model.typeOf)).toEqual({ ok: true, value: records });
+  });
+
+  it('refuses a pack whose bver (label -1) is above 10', () => {
+    // [{-1: 11, 0: "/3303/0/5700", 2: 1}] and the same with bver 10
+    expect(decodeSenmlCbor(hex('81 a3 20 0b 00 6c 2f333330332f302f35373030 02 01'), model.typeOf)).toEqual({
+      ok: false,
+      error: 'SenML record 0: SenML version 11 is not supported (bver > 10)',
+    });
+    expect(decodeSenmlCbor(hex('81 a3 20 0a 00 6c 2f333330332f302f35373030 02 01'), model.typeOf)).toEqual({
+      ok: true,
+      value: [rec(3303, 0, 5700, 1)],
+    });
+  });
+
+  it('refuses must-understand labels (ending in "_") and reads only integer keys as RFC labels', () => {
+    // [{0: "/3303/0/5700", 2: 1, "foo_": 1}]
+    expect(decodeSenmlCbor(hex('81 a3 00 6c 2f333330332f302f35373030 02 01 64 666f6f5f 01'), model.typeOf)).toEqual({
+      ok: false,
+      error: 'SenML record 0: unknown must-understand label "foo_"',
+    });
+    // [{0: "/3303/0/5700", 2: 1, "2": 7}]: the text key "2" is not the label 2
+    expect(decodeSenmlCbor(hex('81 a3 00 6c 2f333330332f302f35373030 02 01 61 32 07'), model.typeOf)).toEqual({
+      ok: true,
+      value: [rec(3303, 0, 5700, 1)],
+    });
+    expect(decodeSenmlJson(Buffer.from('[{"n":"/3303/0/5700","v":1,"foo_":1}]'), model.typeOf)).toEqual({
+      ok: false,
+      error: 'SenML record 0: unknown must-understand label "foo_"',
+    });
   });
 
   it('rejects a non-array and a record with a text value under "v"', () => {

@@ -1,5 +1,7 @@
+import { generate, type NamedOption } from 'coap-packet';
 import { afterEach, describe, expect, it } from 'vitest';
-import { withTimeout } from '../../sim/lwm2m/coap-wire.js';
+import { formatPath } from '../../../adapters/coap/lwm2m/path.js';
+import { uintOption, withTimeout } from '../../sim/lwm2m/coap-wire.js';
 import type { SimFormat, SimLwm2mClient } from '../../sim/lwm2m/zephyr-client.js';
 import { type Harness, startHarness } from './harness.js';
 
@@ -24,6 +26,29 @@ function once<T extends unknown[]>(c: SimLwm2mClient, event: string): Promise<T>
     3000,
     event,
   );
+}
+
+let rawMessageId = 40_000;
+
+/** A notification the simulator would not send by itself: any code and SenML JSON payload, on `path`'s token. */
+function notifyRaw(c: SimLwm2mClient, path: string, code: string, payload = ''): void {
+  const observer = [...c.observers.values()].find((o) => formatPath(o.path) === path);
+  if (!observer) throw new Error(`${path} is not observed`);
+  const options: NamedOption[] = code.startsWith('2.')
+    ? [
+        { name: 'Observe', value: uintOption(observer.seq++) },
+        { name: 'Content-Format', value: uintOption(110) },
+      ]
+    : [];
+  const messageId = rawMessageId++;
+  c.sendRaw(
+    generate({ code, confirmable: false, messageId, token: observer.token, options, payload: Buffer.from(payload) }),
+  );
+}
+
+async function observed(): Promise<string[]> {
+  const reg = (await h.server.request('node1', { op: 'registration' })) as { observed: string[] };
+  return [...reg.observed].sort();
 }
 
 describe('LwM2M device management through the server', () => {
@@ -219,6 +244,84 @@ describe('LwM2M device management through the server', () => {
     await h.ctx.waitFor('decodeError', (f) => f.reason === 'lwm2m_send' && String(f.error).includes('Send'));
   });
 
+  it('refuses, and counts, a Send or notification value in the wrong field for the resource type', async () => {
+    const c = await registered();
+    const mark = h.ctx.facts.length;
+    const hot = '[{"bn":"/3303/0/","n":"5700","vs":"hot"}]';
+    const res = await c.request('POST', ['dp'], [], hot, 110);
+    expect([res.code, res.payload.toString()]).toEqual([
+      '4.00',
+      'SenML record /3303/0/5700 (float) takes "v", not "vs"',
+    ]);
+    await h.ctx.waitFor('decodeError', (f) => f.reason === 'lwm2m_send', 3000, mark);
+    notifyRaw(c, '/3303/0/5700', '2.05', hot);
+    await h.ctx.waitFor(
+      'decodeError',
+      (f) => f.reason === 'lwm2m_payload' && String(f.error).includes('(float) takes "v", not "vs"'),
+      3000,
+      mark,
+    );
+    c.setValue('/3303/0/5700', 26.5);
+    await h.ctx.waitFor('telemetry', (f) => f.values.temperature === 26.5, 3000, mark);
+    // Only the good notification reached the state and the raw view.
+    const stored = h.ctx.facts.slice(mark).flatMap((f) => {
+      if (f.type === 'telemetry' && 'temperature' in f.values) return [f.values.temperature];
+      return f.type === 'publish' && f.subtopic === 'lwm2m/3303/0/5700' ? [f.payload] : [];
+    });
+    expect(stored).toEqual([26.5, '26.5']);
+  });
+
+  it('keeps the newest value of a path a Send carries more than once', async () => {
+    const c = await registered();
+    const mark = h.ctx.facts.length;
+    // 22 was measured 60 s before 21 (no time: now).
+    const pack = '[{"bn":"/3303/0/","n":"5700","v":21},{"n":"5700","v":22,"t":-60}]';
+    expect((await c.request('POST', ['dp'], [], pack, 110)).code).toBe('2.04');
+    const telemetry = await h.ctx.waitFor('telemetry', (f) => 'temperature' in f.values, 3000, mark);
+    expect(telemetry.values).toEqual({ temperature: 21 });
+    const raw = h.ctx.facts.slice(mark).filter((f) => f.type === 'publish' && f.subtopic === 'lwm2m/3303/0/5700');
+    expect(raw.map((f) => f.type === 'publish' && f.payload)).toEqual(['21']);
+  });
+
+  it('unlists an observation the client ends with an error notification and observes it again at the next Update', async () => {
+    const c = await registered();
+    await expect.poll(observed).toEqual(['/3303/0/5700', '/3311/0/5850']);
+    // RFC 7641 §3.2: a notification with an error code ends the relation (the instance was deleted, say).
+    notifyRaw(c, '/3303/0/5700', '4.04');
+    await expect.poll(observed).toEqual(['/3311/0/5850']);
+    const again = once<[string]>(c, 'observe');
+    expect(await c.update()).toBe('2.04');
+    expect((await again)[0]).toBe('/3303/0/5700');
+    await expect.poll(observed).toEqual(['/3303/0/5700', '/3311/0/5850']);
+    const mark = h.ctx.facts.length;
+    c.setValue('/3303/0/5700', 31.5);
+    await h.ctx.waitFor('telemetry', (f) => f.values.temperature === 31.5, 3000, mark);
+  });
+
+  it('clears the retained raw topics of a deleted instance, and of one an Update no longer lists', async () => {
+    const c = await registered();
+    await expect.poll(() => h.server.status().observations).toBe(2);
+    await h.server.request('node1', {
+      op: 'create',
+      path: '/3303',
+      instance: 1,
+      values: { '5700': 12.5, '5701': 'Cel' },
+    });
+    let mark = h.ctx.facts.length;
+    const published = () =>
+      h.ctx.facts.slice(mark).flatMap((f) => (f.type === 'publish' ? [[f.subtopic, f.payload]] : []));
+    await h.server.request('node1', { op: 'delete', path: '/3303/1' });
+    expect(published()).toEqual([
+      ['lwm2m/3303/1/5700', ''],
+      ['lwm2m/3303/1/5701', ''],
+    ]);
+    // The client deleted /3303/0 itself and says so in an Update.
+    for (const key of [...c.resources.keys()]) if (key.startsWith('/3303/0/')) c.resources.delete(key);
+    mark = h.ctx.facts.length;
+    expect((await c.request('POST', c.location, [], c.registerPayload(), 40)).code).toBe('2.04');
+    expect(published()).toEqual([['lwm2m/3303/0/5700', '']]);
+  });
+
   it('refuses Send from an address that is not registered', async () => {
     h = await startHarness({}, [DEVICE]);
     const c = await h.client({ endpoint: 'zephyr-node1' });
@@ -250,6 +353,25 @@ describe('queue mode', () => {
     expect(await withTimeout(pending, 3000, 'the queued write')).toEqual({ data: { on_off: true }, merge: true });
     expect(c.value('/3311/0/5850')).toBe(true);
   });
+
+  for (const wake of ['Send', 'notification'] as const) {
+    it(`a ${wake} from a sleeping client releases the commands queued for it`, async () => {
+      h = await startHarness({ queue_awake_s: 0.3 }, [DEVICE]);
+      const c = await h.client({ endpoint: DEVICE.endpoint, queueMode: true });
+      await c.register();
+      await h.ctx.waitFor('telemetry', (f) => f.values.temperature === 25.5);
+      c.sleeping = true;
+      await new Promise((r) => setTimeout(r, 400));
+      const pending = h.server.command('node1', { kind: 'set', payload: { on_off: true } });
+      await expect.poll(() => h.server.status().queued_commands).toBe(1);
+      // Zephyr listens for CONFIG_LWM2M_QUEUE_MODE_UPTIME after any message it sends.
+      c.sleeping = false;
+      if (wake === 'Send') expect(await c.send(['/3303/0/5700'])).toBe('2.04');
+      else c.setValue('/3303/0/5700', 24);
+      expect(await withTimeout(pending, 3000, 'the queued write')).toEqual({ data: { on_off: true }, merge: true });
+      expect(c.value('/3311/0/5850')).toBe(true);
+    });
+  }
 
   it('fails queued commands when the registration expires', async () => {
     h = await startHarness({ queue_awake_s: 0, lifetime_grace_s: 0 }, [DEVICE]);

@@ -176,6 +176,19 @@ describe('LwM2M registration interface', () => {
     }
   });
 
+  it('De-register sends no deregistering GET: the client has left, the relations end here', async () => {
+    h = await startHarness({}, [{ id: 'node1', endpoint: 'zephyr-node1' }]);
+    const c = await h.client({ endpoint: 'zephyr-node1' });
+    await c.register();
+    await expect.poll(() => h.server.status().observations).toBe(2);
+    const cancelled: string[] = [];
+    c.on('cancel', (path: string) => cancelled.push(path));
+    expect(await c.deregister()).toBe('2.02');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(cancelled).toEqual([]);
+    expect(h.endpoint.stats().outstanding_con).toBe(0);
+  });
+
   it('after the lifetime expired, a notification on the old token is refused and reports nothing', async () => {
     h = await startHarness({ lifetime_grace_s: 0 }, [{ id: 'node1', endpoint: 'zephyr-node1' }]);
     const baseline = h.endpoint.stats().observations ?? 0;

@@ -18,7 +18,7 @@ export function decodeLwm2mJson(bytes: Uint8Array, typeOf: TypeLookup): Decoded<
   if (bt !== undefined && (typeof bt !== 'number' || !Number.isFinite(bt)))
     return fail('LwM2M JSON "bt" must be a number');
   if (!Array.isArray(e)) return fail('LwM2M JSON "e" must be an array');
-  const pack: SenmlRecord[] = [{ bn: bn ?? '', bt: bt ?? 0 }];
+  const pack: SenmlRecord[] = [bt === undefined ? { bn: bn ?? '' } : { bn: bn ?? '', bt }];
   for (const [i, item] of e.entries()) {
     if (typeof item !== 'object' || item === null) return fail(`LwM2M JSON entry ${i} is not an object`);
     const { n, v, bv, sv, ov, t } = item as Record<string, unknown>;
@@ -34,7 +34,7 @@ export function decodeLwm2mJson(bytes: Uint8Array, typeOf: TypeLookup): Decoded<
     else return fail(`LwM2M JSON entry ${i} has no valid value`);
     pack.push(rec);
   }
-  return senmlToRecords(pack, typeOf);
+  return senmlToRecords(pack, typeOf, { opaqueAsBase64Text: true });
 }
 
 export function encodeLwm2mJson(records: readonly Lwm2mRecord[], base: Lwm2mPath): Buffer {

@@ -5,7 +5,8 @@ import { type Decoded, fail } from '../result.js';
 import type { Lwm2mRecord, TypeLookup } from '../values.js';
 import { checkSenmlRecord, recordsToSenml, type SenmlRecord, senmlToRecords } from './senml-records.js';
 
-const LABELS: Record<string, keyof SenmlRecord> = {
+const LABELS: Record<string, keyof SenmlRecord | 'bver'> = {
+  '-1': 'bver',
   '-2': 'bn',
   '-3': 'bt',
   '0': 'n',
@@ -45,7 +46,10 @@ export function decodeSenmlCbor(bytes: Uint8Array, typeOf: TypeLookup): Decoded<
     if (!(item instanceof Map)) return fail(`SenML record ${i} is not a map`);
     const named: Record<string, unknown> = {};
     for (const [k, v] of item) {
-      const label = LABELS[String(k)];
+      // RFC 8428 labels are integers; of the text labels only LwM2M's "vlo" is known, and one ending in "_" must be
+      // understood (§4.4), so the record cannot be used.
+      if (typeof k === 'string' && k.endsWith('_')) return fail(`SenML record ${i}: unknown must-understand label "${k}"`);
+      const label = typeof k === 'number' || k === 'vlo' ? LABELS[String(k)] : undefined;
       if (label) named[label] = v;
     }
     const rec = checkSenmlRecord(named, i);

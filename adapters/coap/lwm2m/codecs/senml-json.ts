@@ -1,4 +1,5 @@
 // SenML JSON (content format 110).
+import { toBase64Url } from '../../../common/senml.js';
 import { type Decoded, fail } from '../result.js';
 import type { Lwm2mRecord, TypeLookup } from '../values.js';
 import { checkSenmlRecord, recordsToSenml, type SenmlRecord, senmlToRecords } from './senml-records.js';
@@ -27,9 +28,8 @@ export function decodeSenmlJson(bytes: Uint8Array, typeOf: TypeLookup): Decoded<
   return senmlToRecords(pack, typeOf);
 }
 
+/** "vd" as base64url without padding (RFC 8428 §5); the decoder takes that and standard base64. */
 export function encodeSenmlJson(records: readonly Lwm2mRecord[]): Buffer {
-  const pack = recordsToSenml(records).map(({ vd, ...rest }) =>
-    vd ? { ...rest, vd: Buffer.from(vd).toString('base64') } : rest,
-  );
+  const pack = recordsToSenml(records).map(({ vd, ...rest }) => (vd ? { ...rest, vd: toBase64Url(vd) } : rest));
   return Buffer.from(JSON.stringify(pack), 'utf8');
 }

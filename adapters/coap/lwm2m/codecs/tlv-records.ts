@@ -12,8 +12,16 @@ export function tlvToRecords(bytes: Uint8Array, base: Lwm2mPath, typeOf: TypeLoo
   // Zephyr answers a Read of /obj/inst/res/ri with a bare Resource Instance entry, without the Multiple Resource
   // wrapper: the resource id is then the path's.
   const res = base.ri === undefined ? undefined : base.res;
-  const err = walk(tree.value, { obj: base.obj, inst: base.inst, res }, typeOf, out);
+  const err = walk(unwrapInstance(tree.value, base), { obj: base.obj, inst: base.inst, res }, typeOf, out);
   return err ? fail(err) : ok(out);
+}
+
+/** Some clients answer a Read of /obj/inst with that instance's Object Instance entry around the resources (Leshan
+ * takes it too): its children are then what a bare answer would hold. */
+function unwrapInstance(entries: TlvEntry[], base: Lwm2mPath): TlvEntry[] {
+  const [only, ...more] = entries;
+  if (!only || more.length > 0 || only.kind !== 'instance' || only.id !== base.inst) return entries;
+  return only.children ?? [];
 }
 
 function walk(entries: TlvEntry[], at: Lwm2mPath, typeOf: TypeLookup, out: Lwm2mRecord[]): string | undefined {
