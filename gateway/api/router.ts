@@ -1,16 +1,34 @@
 // `<base>/bridge/request/<name>` -> `<base>/bridge/response/<name>`, Zigbee2MQTT style:
 // {status: "ok"|"error", data, error?, transaction?}. A thrown error becomes an error response.
+import { suggest } from '../config/issues.js';
 import type { ResponseEnvelope } from './topics.js';
 
 export type RequestHandler<Ctx> = (ctx: Ctx, data: Record<string, unknown>) => Promise<unknown> | unknown;
 
 export class RequestError extends Error {}
 
+/** "unknown request" with the closest known name as a hint. */
+export function unknownRequest(name: string, known: readonly string[]): string {
+  const hint = suggest(name, known);
+  return `unknown request "${name}"${hint ? ` (${hint})` : ''}`;
+}
+
+/** What an error carries for automations besides its message (e.g. an SMP error's rc and group). */
+function errorData(err: unknown): Record<string, unknown> {
+  const data = (err as { data?: unknown } | null)?.data;
+  return data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>) : {};
+}
+
 export class RequestRouter<Ctx> {
   readonly #handlers = new Map<string, RequestHandler<Ctx>>();
 
   constructor(
-    private readonly fallback?: (ctx: Ctx, name: string, data: Record<string, unknown>) => Promise<unknown>,
+    private readonly fallback?: (
+      ctx: Ctx,
+      name: string,
+      data: Record<string, unknown>,
+      known: readonly string[],
+    ) => Promise<unknown>,
   ) {}
 
   register(name: string, handler: RequestHandler<Ctx>): this {
@@ -43,12 +61,12 @@ export class RequestRouter<Ctx> {
       const handler = this.#handlers.get(name);
       let result: unknown;
       if (handler) result = await handler(ctx, data);
-      else if (this.fallback) result = await this.fallback(ctx, name, data);
-      else throw new RequestError(`unknown request "${name}"`);
+      else if (this.fallback) result = await this.fallback(ctx, name, data, this.names());
+      else throw new RequestError(unknownRequest(name, this.names()));
       return withTransaction({ status: 'ok', data: result ?? {} }, transaction);
     } catch (err) {
       return withTransaction(
-        { status: 'error', data: {}, error: err instanceof Error ? err.message : String(err) },
+        { status: 'error', data: errorData(err), error: err instanceof Error ? err.message : String(err) },
         transaction,
       );
     }

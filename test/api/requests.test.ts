@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${...} is the config file syntax under test
 // bridge/request/* through MQTT: transactions, permit_join, health_check, info, config reload and
 // onboarding (device add/remove/rename) that edits the YAML file keeping its comments.
 import { readdir, readFile, writeFile } from 'node:fs/promises';
@@ -50,7 +51,11 @@ describe('bridge requests', () => {
     const { gw, adapter, client } = await start();
     expect(await gw.request(client, 'permit_join', { value: 'yes' })).toMatchObject({
       status: 'error',
-      error: 'expected {"value": true|false|seconds (0..3600)}',
+      error: 'expected {"value": true|false|seconds (0..3600)}, got "yes"',
+    });
+    expect(await gw.request(client, 'permit_join', { value: true, time: 5000 })).toMatchObject({
+      status: 'error',
+      error: '"time" must be whole seconds 0..3600, got 5000',
     });
     expect(await gw.request(client, 'permit_join', { value: -1 })).toMatchObject({ status: 'error' });
 
@@ -99,6 +104,9 @@ describe('bridge requests', () => {
         { value: false, time: 60 },
         { value: false, time: 0 },
       ],
+      // Strings, as shell scripts and Node-RED send them.
+      [{ value: 'true', time: '60' }, { value: true, time: 60 }],
+      [{ value: 'false' }, { value: false, time: 0 }],
     ];
     for (const [request, expected] of cases)
       expect((await gw.request(client, 'permit_join', request)).data).toEqual(expected);
@@ -149,7 +157,7 @@ describe('bridge requests', () => {
     );
     const bad = await gw.request(client, 'config/reload');
     expect(bad.status).toBe('error');
-    expect(bad.error).toMatch(/YAML syntax: Map keys must be unique/);
+    expect(bad.error).toMatch(/http: duplicate key "http" \(first on line \d+\)/);
     const event = await rejected.message;
     expect(event.data).toMatchObject({ source: 'request' });
     expect(String(event.data.error)).toContain(gw.configPath);
@@ -192,18 +200,63 @@ describe('bridge requests', () => {
 
     const dup = await gw.request(client, 'device/add', { id: 'kitchen', transport: 'test' });
     expect(dup).toMatchObject({ status: 'error', error: 'device "kitchen" already exists' });
+    // The entry is checked on its own: its keys are named, not lines of a file that was never written.
     const invalid = await gw.request(client, 'device/add', { id: 'Bad Id', transport: 'test' });
-    expect(invalid.status).toBe('error');
-    expect(invalid.error).toMatch(
-      /^the change would make the config invalid: \S+gateway\.yaml:\d+:\d+ devices\[2\]\.id: expected lowercase.*\(hint: /,
-    );
+    expect(invalid).toMatchObject({
+      status: 'error',
+      error:
+        'the proposed entry is invalid: id: expected lowercase letters, digits, "-" and "_", starting with a letter or digit, got "Bad Id" (hint: did you mean "bad-id"?)',
+    });
     const unknownKey = await gw.request(client, 'device/add', { id: 'x', transport: 'test', adress: 'y' });
-    expect(unknownKey.error).toMatch(/devices\[2\]\.adress: unknown key "adress"/);
+    expect(unknownKey.error).toBe(
+      'the proposed entry is invalid: adress: unknown key "adress" (hint: did you mean "address"?)',
+    );
+    const badRename = await gw.request(client, 'device/rename', { from: 'kitchen', to: 'bridge' });
+    expect(badRename.error).toBe(
+      'the proposed change is invalid: to: "bridge" is reserved for the gateway\'s own topics (<base>/bridge/...) (hint: choose another id, e.g. "bridge-1")',
+    );
     expect(await readFile(gw.configPath, 'utf8')).toBe(after); // rejected changes are not written
     // A file edited by hand into an invalid state (and not reloaded) is named as the problem, not the request.
     await writeFile(gw.configPath, `${after}bogus: 1\n`);
     const broken = await gw.request(client, 'device/add', { id: 'y', transport: 'test' });
     expect(broken.error).toMatch(/^the config file has problems to fix first: \S+:\d+:1 bogus: unknown key "bogus"/);
+  });
+
+  it('device/add and device/rename write ${...} in values literally: a client cannot read files or variables', async () => {
+    const { gw, client } = await start();
+    const sent = '${HOME} ${file:/etc/hostname}';
+    expect((await gw.request(client, 'device/add', { id: 'probe', transport: 'test', name: sent })).status).toBe('ok');
+    const listed = await gw.waitForMessage<Array<{ id: string; name?: string }>>(
+      client,
+      'zephyr2mqtt/bridge/devices',
+      (l) => l.some((d) => d.id === 'probe'),
+    );
+    expect(listed.find((d) => d.id === 'probe')?.name).toBe(sent);
+    expect((await gw.request(client, 'device/rename', { from: 'probe', name: '${PATH}' })).status).toBe('ok');
+    expect(gw.gateway.devices.get('probe')?.config.name).toBe('${PATH}');
+    // And after a reload from the file, still as sent.
+    expect((await gw.request(client, 'config/reload')).status).toBe('ok');
+    expect(gw.gateway.devices.get('probe')?.config.name).toBe('${PATH}');
+  });
+
+  it('an empty config file (an editor still writing it) is refused by reload and by onboarding', async () => {
+    const { gw, client } = await start();
+    await writeFile(gw.configPath, '# being written\n');
+    const rejected = await gw.expectMessage<Event>(
+      client,
+      'zephyr2mqtt/bridge/event',
+      (e) => e.type === 'config_error',
+    );
+    const reload = await gw.request(client, 'config/reload');
+    expect(reload).toMatchObject({ status: 'error', error: expect.stringContaining('the file is empty') });
+    expect((await rejected.message).data.issues).toEqual([expect.objectContaining({ path: '' })]);
+    expect(gw.gateway.devices.get('dev1')).toBeDefined(); // the running config stays
+    const add = await gw.request(client, 'device/add', { id: 'new', transport: 'test' });
+    expect(add).toMatchObject({
+      status: 'error',
+      error: expect.stringMatching(/^the config file has problems to fix first: .*the file is empty/),
+    });
+    expect(await readFile(gw.configPath, 'utf8')).toBe('# being written\n');
   });
 
   it('device/remove and device/rename edit the file and clear retained topics of the old id', async () => {

@@ -19,6 +19,15 @@ describe('gateway smoke', () => {
     expect(typeof res.transaction).toBe('string');
     const bad = await gw.request(client, 'no_such_request', {});
     expect(bad).toMatchObject({ status: 'error', error: 'unknown request "no_such_request"' });
+    expect(await gw.request(client, 'permit_jion', { value: true })).toMatchObject({
+      error: 'unknown request "permit_jion" (did you mean "permit_join"?)',
+    });
+    expect(await gw.request(client, 'device/renmae', { from: 'a', to: 'b' })).toMatchObject({
+      error: 'unknown request "device/renmae" (did you mean "device/rename"?)',
+    });
+    expect(await gw.request(client, 'device/smp', { command: 'echo' })).toMatchObject({
+      error: 'missing "device": "device/smp" is passed to the adapter of the device it names',
+    });
   });
 
   it('reports an error for /set to an unknown device instead of crashing', async () => {

@@ -1,16 +1,28 @@
 // bridge/request/device/<name> for names the core does not handle: forwarded to the adapter of the device
 // named in {"device": "<id>"} (e.g. device/smp, device/lwm2m).
 import type { Gateway } from '../../controller.js';
-import { RequestError } from '../router.js';
+import { suggest } from '../../config/issues.js';
+import { RequestError, unknownRequest } from '../router.js';
 
 export async function deviceTransportRequest(
   gw: Gateway,
   name: string,
   data: Record<string, unknown>,
+  known: readonly string[] = [],
 ): Promise<unknown> {
-  if (!name.startsWith('device/')) throw new RequestError(`unknown request "${name}"`);
+  if (!name.startsWith('device/')) throw new RequestError(unknownRequest(name, known));
   const deviceId = typeof data.device === 'string' ? data.device : typeof data.id === 'string' ? data.id : undefined;
-  if (!deviceId) throw new RequestError('missing "device"');
+  if (!deviceId) {
+    // Most likely a misspelt core request (device/renmae) rather than an adapter's request without its device.
+    const verb = name.slice('device/'.length);
+    const core = known.filter((k) => k.startsWith('device/')).map((k) => k.slice('device/'.length));
+    const hint = suggest(verb, core);
+    throw new RequestError(
+      hint
+        ? `unknown request "${name}" (${hint.replace('"', '"device/')})`
+        : `missing "device": "${name}" is passed to the adapter of the device it names`,
+    );
+  }
   const { host } = gw.adapterFor(deviceId);
   const adapter = host.adapter;
   if (!adapter?.request) throw new RequestError(`the ${host.module.kind} adapter has no "${name}" request`);
