@@ -4,10 +4,13 @@
 import { access, constants, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { DataDirError, errorText } from './datadir-error.js';
+import { LOCK_FILE, lockDataDir, releaseDataDir } from './datadir-lock.js';
 import type { Logger } from './logger.js';
 import { VERSION } from './version.js';
 
 export const FORMAT_FILE = 'FORMAT.json';
+export { DataDirError, LOCK_FILE, releaseDataDir };
 
 /** One step from format `to - 1` to `to`. Must be safe to run again if a previous run stopped half-way. */
 export type DataMigration = (dir: string, logger: Logger) => Promise<void>;
@@ -41,14 +44,11 @@ const formatFileSchema = z.object({
 });
 export type FormatFile = z.infer<typeof formatFileSchema>;
 
-export class DataDirError extends Error {
-  override name = 'DataDirError';
-}
-
 /**
- * Creates or checks the data directory before anything else touches it. Resolves with the format the directory
- * is now in; rejects with a DataDirError (the gateway must then fail its start) when the directory cannot be
- * read, written or migrated, or was written by a newer format this build cannot read.
+ * Creates, locks and checks the data directory before anything else touches it. Resolves with the format the
+ * directory is now in; rejects with a DataDirError (the gateway must then fail its start) when the directory
+ * cannot be read, written or migrated, was written by a newer format this build cannot read, or is in use by
+ * another gateway. The lock is held until releaseDataDir() or the end of the process.
  */
 export async function prepareDataDir(
   dir: string,
@@ -56,9 +56,19 @@ export async function prepareDataDir(
   spec: DataFormatSpec = CURRENT_DATA_FORMAT,
 ): Promise<{ format: number }> {
   await ensureWritableDir(dir);
+  await lockDataDir(dir, logger);
+  try {
+    return await checkFormat(dir, logger, spec);
+  } catch (err) {
+    await releaseDataDir(dir);
+    throw err;
+  }
+}
+
+async function checkFormat(dir: string, logger: Logger, spec: DataFormatSpec): Promise<{ format: number }> {
   const found = await readFormatFile(dir);
   if (found === undefined) {
-    const empty = (await readdir(dir)).length === 0;
+    const empty = (await readdir(dir)).every((name) => name === LOCK_FILE);
     if (empty) {
       await writeFormatFile(dir, spec, spec.format);
       logger.info({ dir, format: spec.format }, 'data dir initialised');
@@ -161,8 +171,4 @@ async function writeFormatFile(dir: string, spec: DataFormatSpec, format: number
   const tmp = `${file}.${process.pid}.tmp`;
   await writeFile(tmp, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o644 });
   await rename(tmp, file);
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -1,24 +1,31 @@
 // Process entry for `zephyr2mqtt run`: load the config, start the gateway, handle signals.
 import { loadConfigFile } from './config/load.js';
 import { Gateway, type GatewayOptions, gatewayConfigSchema } from './controller.js';
+import { releaseDataDir } from './datadir.js';
 import { createRootLogger, type Logger } from './logger.js';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
+export interface RunOptions extends Pick<GatewayOptions, 'adapterModules'> {
+  /** false: SIGTERM, SIGINT and SIGHUP are left to the caller, which stops the gateway itself (the demo, which
+   * has its own things to clean up before the process exits). Default true. */
+  signals?: boolean;
+}
+
 export async function runGateway(
   configPath: string,
   logger: Logger = createRootLogger(),
-  extra: Pick<GatewayOptions, 'adapterModules'> = {},
+  options: RunOptions = {},
 ): Promise<Gateway> {
   const config = await loadConfigFile(configPath, process.env, {
-    schema: gatewayConfigSchema(extra.adapterModules),
+    schema: gatewayConfigSchema(options.adapterModules),
     onNote: (note) => logger.info(note),
   });
   logger.level = process.env.LOG_LEVEL ?? config.gateway.log_level;
-  const gateway = new Gateway(config, { logger, configPath, adapterModules: extra.adapterModules });
+  const gateway = new Gateway(config, { logger, configPath, adapterModules: options.adapterModules });
   installCrashGuards(logger);
   await gateway.start();
-  installSignalHandlers(gateway, logger);
+  if (options.signals !== false) installSignalHandlers(gateway, logger);
   return gateway;
 }
 
@@ -38,13 +45,16 @@ function installSignalHandlers(gateway: Gateway, logger: Logger): void {
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS);
     deadline.unref();
-    gateway.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    gateway
+      .stop()
+      .then(() => releaseDataDir(gateway.dataDir))
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

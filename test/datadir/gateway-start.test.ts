@@ -1,11 +1,13 @@
 // The gateway must fail its start (non-zero exit) when the data dir cannot be used, so that podman auto-update
 // and greenboot see a failed start and roll back instead of running on data it would damage.
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CURRENT_DATA_FORMAT, FORMAT_FILE } from '../../gateway/datadir.js';
+import { CURRENT_DATA_FORMAT, FORMAT_FILE, LOCK_FILE } from '../../gateway/datadir.js';
+import { type ChildGateway, CLI, startChildGateway } from '../helpers/child-gateway.js';
 import { startTestGateway } from '../helpers/gateway.js';
 
 const repo = join(import.meta.dirname, '..', '..');
@@ -35,11 +37,41 @@ function runCli(args: string[], timeoutMs: number): Promise<{ code: number | nul
   });
 }
 
+/** A gateway config on fixed ports, so that a second gateway started on it collides with the first. */
+async function writeConfig(dataDir: string, mqttPort: number, httpPort: number): Promise<string> {
+  const configPath = join(root, 'gateway.yaml');
+  await writeFile(
+    configPath,
+    [
+      `gateway: { data_dir: ${JSON.stringify(dataDir)} }`,
+      `broker: { listeners: [{ type: mqtt, host: 127.0.0.1, port: ${mqttPort} }], allow_anonymous: true }`,
+      `http: { host: 127.0.0.1, port: ${httpPort} }`,
+      'adapters: { coap: { enabled: false }, serial: { enabled: false }, ble: { enabled: false } }',
+      '',
+    ].join('\n'),
+  );
+  return configPath;
+}
+
+async function publishRetained(url: string, topic: string, payload: string): Promise<void> {
+  const client = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+  await client.publishAsync(topic, payload, { qos: 1, retain: true });
+  await client.endAsync();
+}
+
+async function fileState(path: string): Promise<{ ino: number; text: string }> {
+  return { ino: (await stat(path)).ino, text: await readFile(path, 'utf8') };
+}
+
 let root: string;
+let running: ChildGateway | undefined;
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'z2m-datadir-start-'));
 });
 afterEach(async () => {
+  running?.kill();
+  await running?.exited;
+  running = undefined;
   await rm(root, { recursive: true, force: true });
 });
 
@@ -86,4 +118,41 @@ describe('gateway start and the data dir', () => {
       /written by zephyr2mqtt 99\.0\.0.*cannot read.*Fix: run zephyr2mqtt 99\.0\.0 or newer/,
     );
   });
+
+  it('a second gateway on a data dir in use exits 1 naming the holder, and leaves its broker journal alone', async () => {
+    const dataDir = join(root, 'data');
+    const configPath = await writeConfig(dataDir, 0, 0);
+    running = await startChildGateway(configPath, CLI);
+    await publishRetained(running.mqttUrl, 'held/a', 'one');
+    const journal = join(dataDir, 'broker', 'journal.jsonl');
+    // Retained messages reach the journal at the next group commit, not necessarily before the PUBACK.
+    await expect.poll(() => readFile(journal, 'utf8')).toContain('held/a');
+    const before = await fileState(journal);
+
+    const second = await runCli(['run', '--config', configPath], 30_000);
+    expect(await fileState(journal)).toEqual(before);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(
+      `data_dir ${dataDir} is in use by another zephyr2mqtt (pid ${running.child.pid}); ` +
+        'stop it or give this one another gateway.data_dir',
+    );
+    // The first gateway still writes to the journal a restart reads.
+    await publishRetained(running.mqttUrl, 'held/b', 'two');
+    await expect.poll(() => readFile(journal, 'utf8')).toContain('held/b');
+    expect((await stat(journal)).ino).toBe(before.ino);
+  }, 60_000);
+
+  it('a gateway killed with SIGKILL starts again at once, and one stopped with SIGTERM leaves no lock', async () => {
+    const dataDir = join(root, 'data');
+    const configPath = await writeConfig(dataDir, 0, 0);
+    const killed = await startChildGateway(configPath, CLI);
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    expect((await stat(join(dataDir, LOCK_FILE))).isSocket()).toBe(true);
+
+    running = await startChildGateway(configPath, CLI);
+    running.child.kill('SIGTERM');
+    expect(await running.exited).toBe(0);
+    expect(await readdir(dataDir)).not.toContain(LOCK_FILE);
+  }, 60_000);
 });

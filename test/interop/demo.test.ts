@@ -1,8 +1,11 @@
 // `npm run demo` as a newcomer runs it: every simulated transport shows live data on MQTT within seconds,
-// and Ctrl-C stops it cleanly. Runs on free ports so a broker already on 1883 cannot get in the way.
-import { type ChildProcess, spawn } from 'node:child_process';
+// and Ctrl-C stops it cleanly: socat gone, temporary directory removed. Runs on loopback and free ports so a
+// broker already on 1883 cannot get in the way (DEMO_TEST_PORT_BASE=N takes N, N+1 and N+2 instead).
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { dirname } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -17,11 +20,23 @@ function freeTcpPort(): Promise<number> {
 
 function freeUdpPort(): Promise<number> {
   return new Promise((resolve) => {
-    const socket = createSocket('udp6').bind(0, '::', () => {
+    const socket = createSocket('udp4').bind(0, '127.0.0.1', () => {
       const { port } = socket.address();
       socket.close(() => resolve(port));
     });
   });
+}
+
+async function demoPorts(): Promise<{ mqtt: number; http: number; coap: number }> {
+  const base = Number(process.env.DEMO_TEST_PORT_BASE ?? 0);
+  if (base > 0) return { mqtt: base, http: base + 1, coap: base + 2 };
+  return { mqtt: await freeTcpPort(), http: await freeTcpPort(), coap: await freeUdpPort() };
+}
+
+/** Processes whose command line mentions `text` (the demo's socat names its pty links in the work dir). */
+function processesMentioning(text: string): string[] {
+  const ps = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return ps.stdout.split('\n').filter((line) => line.includes(text));
 }
 
 const EXPECTED = ['esp', 'heart', 'thermometer', 'bthome', 'porch-node', 'lwm2m-node', 'uart-sensor'];
@@ -33,7 +48,7 @@ describe('npm run demo', () => {
   });
 
   it('shows live state from BLE, CoAP, LwM2M and serial devices, then stops on SIGINT', async () => {
-    const ports = { mqtt: await freeTcpPort(), http: await freeTcpPort(), coap: await freeUdpPort() };
+    const ports = await demoPorts();
     demo = spawn(process.execPath, ['--import', 'tsx', 'test/sim/demo.ts'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
@@ -42,6 +57,7 @@ describe('npm run demo', () => {
         DEMO_MQTT_PORT: String(ports.mqtt),
         DEMO_HTTP_PORT: String(ports.http),
         DEMO_COAP_PORT: String(ports.coap),
+        DEMO_COAP_BIND: '127.0.0.1',
       },
     });
     let output = '';
@@ -63,6 +79,9 @@ describe('npm run demo', () => {
       demo?.once('exit', (code) => reject(new Error(`demo exited with ${code}:\n${output}`)));
     });
     expect(output).not.toContain('did not start');
+    const work = dirname(/config: (\S+)\)/.exec(output)?.[1] ?? '');
+    expect(work).toMatch(/zephyr2mqtt-demo-/);
+    expect(processesMentioning(work)).not.toEqual([]); // socat
 
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports.mqtt}`, { reconnectPeriod: 0 });
     const seen = new Map<string, Record<string, unknown>>();
@@ -84,5 +103,7 @@ describe('npm run demo', () => {
     const exited = new Promise<number | null>((resolve) => demo?.once('exit', (code) => resolve(code)));
     demo.kill('SIGINT');
     expect(await exited).toBe(0);
+    expect(processesMentioning(work)).toEqual([]);
+    expect(existsSync(work)).toBe(false);
   });
 });

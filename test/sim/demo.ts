@@ -19,20 +19,53 @@ import { ZephyrDeviceSim } from './serial/zephyr-device.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
-// The example config's ports unless overridden (the demo's own test runs it on free ports).
+// The example config's ports unless overridden (the demo's own test runs it on free ports, CoAP on loopback).
 const COAP_PORT = Number(process.env.DEMO_COAP_PORT ?? 5683);
+const COAP_BIND = process.env.DEMO_COAP_BIND;
 const MQTT_PORT = process.env.DEMO_MQTT_PORT ? Number(process.env.DEMO_MQTT_PORT) : undefined;
 const HTTP_PORT = process.env.DEMO_HTTP_PORT ? Number(process.env.DEMO_HTTP_PORT) : undefined;
 
+type Cleanup = () => Promise<unknown> | unknown;
+
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'zephyr2mqtt-demo-'));
+  // Undone last to first on Ctrl-C, or when the start fails half-way.
+  const cleanups: Cleanup[] = [() => rm(work, { recursive: true, force: true })];
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (err) {
+        console.error(`demo: cleaning up failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    process.exit(code);
+  };
+  try {
+    await startDemo(work, cleanups);
+  } catch (err) {
+    console.error(err);
+    await shutdown(1);
+  }
+  const seconds = Number(process.env.DEMO_SECONDS ?? 0);
+  if (seconds > 0) setTimeout(() => void shutdown(0), seconds * 1000);
+  process.once('SIGINT', () => void shutdown(0));
+  process.once('SIGTERM', () => void shutdown(0));
+}
+
+async function startDemo(work: string, cleanups: Cleanup[]): Promise<void> {
   const haveSocat = !spawnSync('socat', ['-V']).error;
   const pty: PtyPair | undefined = haveSocat ? await startPtyPair(work) : undefined;
+  if (pty) cleanups.push(() => pty.unplug());
 
   const configPath = join(work, 'gateway.yaml');
   await writeFile(configPath, await demoConfig(work, pty?.gatewayPath));
-  const gateway = await runGateway(configPath);
-  const stops: Array<() => Promise<void> | void> = [];
+  // The gateway's own signal handlers would exit as soon as it stopped, before the rest is cleaned up.
+  const gateway = await runGateway(configPath, undefined, { signals: false });
+  cleanups.push(() => gateway.stop());
 
   // One simulator failing to start must not take the others down: say so and carry on.
   const sims: Array<[string, () => Promise<() => Promise<void> | void> | (() => void)]> = [
@@ -43,7 +76,7 @@ async function main(): Promise<void> {
   ];
   for (const [name, start] of sims) {
     try {
-      stops.push(await start());
+      cleanups.push(await start());
     } catch (err) {
       console.error(`demo: the ${name} simulator did not start: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -57,17 +90,6 @@ async function main(): Promise<void> {
     dashboard: http://127.0.0.1:${http?.port ?? 8080}/
   Ctrl-C stops it.
 `);
-
-  const shutdown = async () => {
-    for (const stop of stops.reverse()) await stop();
-    await pty?.unplug();
-    await gateway.stop();
-    await rm(work, { recursive: true, force: true });
-    process.exit(0);
-  };
-  const seconds = Number(process.env.DEMO_SECONDS ?? 0);
-  if (seconds > 0) setTimeout(() => void shutdown(), seconds * 1000);
-  process.once('SIGINT', () => void shutdown());
 }
 
 /** The example config with the demo devices onboarded and the simulated BLE binding. */
@@ -76,6 +98,7 @@ async function demoConfig(work: string, serialPath: string | undefined): Promise
   doc.setIn(['gateway', 'data_dir'], join(work, 'data'));
   doc.setIn(['adapters', 'ble', 'binding'], join(here, 'ble/binding.ts'));
   doc.setIn(['adapters', 'coap', 'port'], COAP_PORT);
+  if (COAP_BIND !== undefined) doc.setIn(['adapters', 'coap', 'bind'], COAP_BIND);
   if (MQTT_PORT !== undefined)
     doc.setIn(['broker', 'listeners'], [{ type: 'mqtt', host: '127.0.0.1', port: MQTT_PORT }]);
   if (HTTP_PORT !== undefined) doc.setIn(['http', 'port'], HTTP_PORT);
