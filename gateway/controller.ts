@@ -22,14 +22,20 @@ import type { EmbeddedBroker, PublishOptions } from './broker/types.js';
 import { ConfigEditError, editedText, parseForEdit } from './config/edit.js';
 import { ConfigError, formatIssue } from './config/errors.js';
 import { parseConfigText, readConfigText } from './config/load.js';
-import { buildConfigSchema, configSchema, type DeviceConfig, type GatewayConfig } from './config/schema.js';
+import {
+  buildConfigSchema,
+  configSchema,
+  type DeviceConfig,
+  type GatewayConfig,
+  RESTART_ONLY,
+} from './config/schema.js';
 import { writeFileAtomic } from './config/write-atomic.js';
 import type { Dashboard } from './dashboard/server.js';
 import { prepareDataDir } from './datadir.js';
 import { type DeviceRecord, DeviceRegistry } from './devices/registry.js';
 import type { HomeAssistantDiscovery } from './homeassistant/index.js';
 import { type HttpServer, startHttpServer } from './http.js';
-import { type Logger, moduleLogger, parseModuleLevels } from './logger.js';
+import { type Logger, ModuleLoggers, parseModuleLevels } from './logger.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { RateLimitedLog } from './rate-limited-log.js';
 import type { UpstreamBridgeHandle } from './upstream/index.js';
@@ -49,9 +55,6 @@ export interface ApplyOptions {
   renamed?: { from: string; to: string };
 }
 
-/** Sections that only take effect on a restart: a reload keeps the running values and says so. */
-const RESTART_ONLY = ['broker', 'http', 'gateway.base_topic', 'gateway.data_dir'] as const;
-
 /** Shortest interval between two bridge/devices publications. */
 const DEVICES_MIN_INTERVAL_MS = 200;
 
@@ -68,6 +71,7 @@ export class Gateway {
   readonly #hosts = new Map<string, AdapterHost>();
   #configQueue: Promise<unknown> = Promise.resolve();
   readonly #rateLog: RateLimitedLog;
+  readonly #loggers: ModuleLoggers;
   readonly #unknownSeen = new Map<string, number>();
   #broker: EmbeddedBroker | undefined;
   #upstream: UpstreamBridgeHandle | undefined;
@@ -89,17 +93,21 @@ export class Gateway {
   ) {
     this.modules = [...adapterModules, ...(options.adapterModules ?? [])] as readonly AdapterModule<unknown>[];
     this.configSchema = gatewayConfigSchema(options.adapterModules);
+    this.#loggers = new ModuleLoggers(options.logger, this.#moduleLevels());
     this.#rateLog = new RateLimitedLog(this.moduleLogger('decode'));
     this.router = createRequestRouter();
   }
 
-  /** A child logger for `module` at the level `gateway.log_levels` or `LOG_LEVELS` gives it. */
+  /** The logger of `module`, at the level `gateway.log_levels` or `LOG_LEVELS` gives it (a reload changes it). */
   moduleLogger(module: string): Logger {
-    const levels = {
+    return this.#loggers.get(module);
+  }
+
+  #moduleLevels(): Record<string, string> {
+    return {
       ...this.config.gateway.log_levels,
       ...parseModuleLevels((this.options.env ?? process.env).LOG_LEVELS),
     };
-    return moduleLogger(this.logger, module, levels);
   }
 
   /** Device messages the adapters received since start-up (all of them, also counted per adapter in /metrics). */
@@ -335,14 +343,10 @@ export class Gateway {
       (key) => JSON.stringify(pick(candidate, key)) !== JSON.stringify(pick(this.config, key)),
     );
     if (restart.length > 0) this.logger.warn({ keys: restart }, 'these settings take effect on the next restart');
-    const next: GatewayConfig = {
-      ...candidate,
-      gateway: { ...candidate.gateway, base_topic: this.base, data_dir: this.config.gateway.data_dir },
-      broker: this.config.broker,
-      http: this.config.http,
-    };
+    const next = keepRestartOnly(candidate, this.config);
     if (next.gateway.log_level !== this.config.gateway.log_level) this.logger.level = next.gateway.log_level;
     this.config = next;
+    this.#loggers.setLevels(this.#moduleLevels());
     const propertiesBefore = new Map(this.devices.all().map((r) => [r.config.id, Object.keys(r.state)]));
     const renamed = options.renamed;
     const diff = this.devices.configure(next.devices, renamed ? { [renamed.to]: renamed.from } : {});
@@ -832,6 +836,17 @@ function pick(config: GatewayConfig, key: (typeof RESTART_ONLY)[number]): unknow
   let value: unknown = config;
   for (const part of key.split('.')) value = (value as Record<string, unknown> | undefined)?.[part];
   return value;
+}
+
+/** `candidate` with the running value of every RESTART_ONLY setting (a section, or a key of a section). */
+function keepRestartOnly(candidate: GatewayConfig, running: GatewayConfig): GatewayConfig {
+  const next: Record<string, unknown> = { ...candidate };
+  for (const key of RESTART_ONLY) {
+    const [section, leaf] = key.split('.') as [keyof GatewayConfig, string | undefined];
+    next[section] =
+      leaf === undefined ? running[section] : { ...(next[section] as object), [leaf]: pick(running, key) };
+  }
+  return next as GatewayConfig;
 }
 
 function listIssues(file: string, err: ConfigError): string {

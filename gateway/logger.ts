@@ -51,3 +51,28 @@ export function moduleLogger(root: Logger, module: string, levels: Readonly<Reco
   if (level) child.level = level;
   return child;
 }
+
+/** The module loggers of one root, one per module, kept so that a config reload can change their levels. */
+export class ModuleLoggers {
+  readonly #children = new Map<string, Logger>();
+
+  constructor(
+    private readonly root: Logger,
+    private levels: Readonly<Record<string, string>>,
+  ) {}
+
+  get(module: string): Logger {
+    let child = this.#children.get(module);
+    if (!child) {
+      child = moduleLogger(this.root, module, this.levels);
+      this.#children.set(module, child);
+    }
+    return child;
+  }
+
+  /** New per-module levels; a module without one follows the root's current level. */
+  setLevels(levels: Readonly<Record<string, string>>): void {
+    this.levels = levels;
+    for (const [module, child] of this.#children) child.level = levels[module] ?? this.root.level;
+  }
+}

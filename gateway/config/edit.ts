@@ -1,8 +1,11 @@
 // Onboarding edits of the config file. Each edit splices text at the source ranges the parser reports, so
 // everything outside the edited device entry stays byte for byte as the user wrote it: re-serialising the
 // whole document would re-indent comments, fold long flow mappings and rewrite 0x0001 as 0x1.
+// Values come from MQTT clients: every `${` in them is written as `$${` so that they load back as sent, and a
+// client cannot make the loader read a file or environment variable into bridge/devices.
 import { isDeepStrictEqual } from 'node:util';
 import { type Document, isMap, isScalar, isSeq, type Node, parseDocument, stringify, type YAMLMap } from 'yaml';
+import { escapeReferences } from './substitute.js';
 
 export class ConfigEditError extends Error {}
 
@@ -52,10 +55,19 @@ function commit(doc: Document, text: string, splices: Splice[], devices: unknown
   for (const s of splices.sort((a, b) => b.from - a.from)) next = next.slice(0, s.from) + s.text + next.slice(s.to);
   const check = parseDocument(next);
   const expected = { ...(doc.toJS() as object | null), devices };
-  if (check.errors.length > 0 || !isDeepStrictEqual(check.toJS(), expected))
+  if (check.errors.length > 0 || !isDeepStrictEqual(toJSOrUndefined(check), expected))
     throw new ConfigEditError('could not edit the config file without changing other parts of it; edit it by hand');
   sources.set(doc, next);
   doc.contents = check.contents;
+}
+
+/** Undefined when aliases cannot be resolved, e.g. the entry holding an anchor was removed. */
+function toJSOrUndefined(doc: Document): unknown {
+  try {
+    return doc.toJS();
+  } catch {
+    return undefined;
+  }
 }
 
 const eolOf = (text: string) => (text.includes('\r\n') ? '\r\n' : '\n');
@@ -92,8 +104,9 @@ function scalarText(value: string, inFlow: boolean): string {
   return text.includes('\n') || (inFlow && /[,[\]{}]/.test(text)) ? JSON.stringify(value) : text;
 }
 
-export function addDevice(doc: Document, entry: Record<string, unknown>): void {
-  const id = String(entry.id);
+export function addDevice(doc: Document, proposed: Record<string, unknown>): void {
+  const entry = escapeReferences(proposed) as Record<string, unknown>;
+  const id = String(proposed.id);
   const { text, pair, seq, items } = devicesOf(doc);
   if (indexOf(items, id) >= 0) throw new ConfigEditError(`device "${id}" already exists`);
   const eol = eolOf(text);
@@ -153,7 +166,7 @@ export function renameDevice(doc: Document, id: string, change: { to?: string; n
   const item = items[i] as YAMLMap;
   const splices: Splice[] = [];
   const set = (key: string, value: string) => {
-    const scalar = scalarText(value, item.flow === true);
+    const scalar = scalarText(escapeReferences(value) as string, item.flow === true);
     const range = (item.get(key, true) as Node | undefined)?.range;
     if (range) {
       const [from, to] = range;
@@ -173,8 +186,8 @@ export function renameDevice(doc: Document, id: string, change: { to?: string; n
   const devices = devicesJS(doc) as Record<string, unknown>[];
   devices[i] = {
     ...devices[i],
-    ...(change.to !== undefined ? { id: change.to } : {}),
-    ...(change.name !== undefined ? { name: change.name } : {}),
+    ...(change.to !== undefined ? { id: escapeReferences(change.to) } : {}),
+    ...(change.name !== undefined ? { name: escapeReferences(change.name) } : {}),
   };
   commit(doc, text, splices, devices);
 }

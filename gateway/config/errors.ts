@@ -30,5 +30,11 @@ export function formatIssue(file: string, i: ConfigIssue): string {
 }
 
 export function formatPath(path: readonly (string | number)[]): string {
-  return path.map((p, i) => (typeof p === 'number' || /^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+  return path
+    .map((p, i) => {
+      if (typeof p === 'number' || /^\d+$/.test(p)) return `[${p}]`;
+      const key = p === '' ? '""' : p; // an empty key must still show
+      return i === 0 ? key : `.${key}`;
+    })
+    .join('');
 }

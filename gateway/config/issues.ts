@@ -1,16 +1,23 @@
 // Turns zod issues into config issues a person can act on: what was found, what was expected, a hint.
 import { z } from 'zod';
+import { plainView, showValue, type ValueView } from './value-view.js';
 
 export interface DescribedIssue {
   path: string[];
   message: string;
-  hint: string;
+  /** A fix; left out when there is nothing better to say than the message. */
+  hint?: string | undefined;
 }
 
-export function describeIssues(issue: z.core.$ZodIssue, schema: z.ZodType): DescribedIssue[] {
+export function describeIssues(
+  issue: z.core.$ZodIssue,
+  schema: z.ZodType,
+  view: ValueView = plainView,
+): DescribedIssue[] {
   const path = issue.path.map(String);
   const found = schemasAt(schema, path);
   const fallback = describedAt(found) ?? `see \`${path[0] ?? 'the file'}\` in docs/config.md`;
+  const show = (value: unknown, at: readonly string[] = path) => showValue(view, at, value);
   switch (issue.code) {
     case 'unrecognized_keys': {
       const known = keysAt(schema, path, issue.input);
@@ -27,7 +34,7 @@ export function describeIssues(issue: z.core.$ZodIssue, schema: z.ZodType): Desc
         const hint = `add ${example(path, found, type?.sample)}${described ? ` (${described})` : ''}`;
         return [{ path, message: `missing required key (expected ${issue.expected})`, hint }];
       }
-      const hint = type ? `write ${type.form}, e.g. ${example(path, found, type.sample)}` : fallback;
+      const hint = type ? typeHint(type, path, found, view) : fallback;
       return [{ path, message: `expected ${issue.expected}, got ${show(issue.input)}`, hint }];
     }
     case 'too_small':
@@ -35,7 +42,7 @@ export function describeIssues(issue: z.core.$ZodIssue, schema: z.ZodType): Desc
       return [{ path, message: issue.message, hint: sizeHint(issue, found) }];
     case 'invalid_format': {
       // The schema's message says what the value should look like, e.g. 'a MAC address like AA:BB:CC:DD:EE:FF'.
-      const fixed = typeof issue.input === 'string' ? fixedFormat(issue.input, found) : undefined;
+      const fixed = visibleString(issue.input, path, view) ? fixedFormat(issue.input, found) : undefined;
       const hint = fixed ? `did you mean "${fixed}"?` : defaultText(found) ? `e.g. ${example(path, found)}` : fallback;
       const message = issue.format === 'regex' ? `expected ${issue.message}, got ${show(issue.input)}` : issue.message;
       return [{ path, message, hint }];
@@ -57,54 +64,141 @@ export function describeIssues(issue: z.core.$ZodIssue, schema: z.ZodType): Desc
         const input = issue.input as Record<string, unknown> | undefined;
         const value = input && typeof input === 'object' ? input[disc] : undefined;
         const atDisc = path.at(-1) === disc ? path : [...path, disc];
+        if (value === undefined) return [missingDiscriminator(atDisc.slice(0, -1), disc, options, input)];
         return [
           {
             path: atDisc,
-            message:
-              value === undefined
-                ? `missing "${disc}"`
-                : `unknown ${disc} ${show(value)}: expected one of ${options.join(', ')}`,
+            message: `unknown ${disc} ${show(value, atDisc)}: expected one of ${options.join(', ')}`,
             hint:
               (typeof value === 'string' ? suggest(value, options) : undefined) ??
               `the ${disc} decides which other keys the entry takes (see docs/config.md)`,
           },
         ];
       }
-      return describeUnion(issue, schema, found);
+      return describeUnion(issue, schema, found, view);
     }
     case 'not_multiple_of':
       return [{ path, message: issue.message, hint: `use a multiple of ${issue.divisor}` }];
-    case 'custom': {
-      const hint = (issue.params as { hint?: string } | undefined)?.hint;
-      return [{ path, message: issue.message, hint: hint ?? fallback }];
-    }
+    case 'custom':
+      return [describeCustom(issue, path, found, view)];
+    case 'invalid_key':
+      return [describeKey(issue, path, view)];
     default:
       return [{ path, message: issue.message, hint: fallback }];
   }
 }
 
+interface TypeForm {
+  form: string;
+  sample: string;
+}
+
 /** How to write a value of each type zod expects, and a sample of it. */
-const TYPES: Record<string, { form: string; sample: string }> = {
-  number: { form: 'a number without quotes', sample: '1' },
-  int: { form: 'a whole number without quotes', sample: '1' },
-  boolean: { form: 'true or false without quotes', sample: 'true' },
+const TYPES: Record<string, TypeForm> = {
+  number: { form: 'a number', sample: '1' },
+  int: { form: 'a whole number', sample: '1' },
+  boolean: { form: 'true or false', sample: 'true' },
   string: { form: 'text, quoted if it could be read as a number or true/false', sample: '"..."' },
   array: { form: 'a list: one `- item` line per entry, or [] for none', sample: '[]' },
   object: { form: 'a mapping: indented `name: value` lines', sample: '{}' },
 };
 
+/** A value of the wrong type: how to write it, or what to change about the reference that made it. */
+function typeHint(type: TypeForm, path: string[], found: z.ZodType[], view: ValueView): string {
+  const reference = view.reference(path);
+  const quoted = view.quoted(path);
+  if (reference && type === TYPES.string) return `quote it to keep the value of ${reference} as text: "${reference}"`;
+  if (reference && quoted) return `write ${reference} without quotes so that its value is read as ${type.form}`;
+  if (reference) return `${reference} must give ${type.form}`;
+  return `write ${type.form}${quoted ? ' without quotes' : ''}, e.g. ${example(path, found, type.sample)}`;
+}
+
+/** An entry without its discriminator: most often the key is there but misspelt. */
+function missingDiscriminator(
+  path: string[],
+  disc: string,
+  options: string[],
+  input: Record<string, unknown> | undefined,
+): DescribedIssue {
+  const keys = input && typeof input === 'object' ? Object.keys(input) : [];
+  const misspelt = keys.find((key) => suggest(key, [disc]) !== undefined);
+  if (misspelt)
+    return { path: [...path, misspelt], message: `unknown key "${misspelt}"`, hint: `did you mean "${disc}"?` };
+  return {
+    path: [...path, disc],
+    message: `missing "${disc}"`,
+    hint: `add ${disc}: one of ${options.join(', ')} (it decides which other keys the entry takes)`,
+  };
+}
+
+/** A check written as code (a refinement): its message, the value given, and a fix when there is one. */
+function describeCustom(
+  issue: z.core.$ZodIssueCustom,
+  path: string[],
+  found: z.ZodType[],
+  view: ValueView,
+): DescribedIssue {
+  const given = issue.input;
+  const hint = (issue.params as { hint?: string } | undefined)?.hint;
+  if (given !== null && typeof given === 'object') {
+    return {
+      path: namedKeyPath(path, issue.message, given),
+      message: issue.message,
+      hint: hint ?? ruleHint(issue.message),
+    };
+  }
+  let message = issue.message;
+  if (given !== undefined && !message.includes(JSON.stringify(given))) {
+    const shown = showValue(view, path, given);
+    message = /^an? /.test(message) ? `expected ${message}, got ${shown}` : `${message}, got ${shown}`;
+  }
+  const fixed = visibleString(given, path, view) ? fixedFormat(given, found) : undefined;
+  return { path, message, hint: hint ?? (fixed ? `did you mean "${fixed}"?` : undefined) };
+}
+
+/** A rule about keys of a mapping points at the keys it names that are there ("password or password_file"). */
+function namedKeyPath(path: string[], message: string, given: object): string[] {
+  const named = (message.match(/[A-Za-z_][\w.]*/g) ?? []).map((word) => word.split('.').at(-1) ?? word);
+  const present = named.filter((key) => Object.hasOwn(given, key));
+  return present.length > 0 ? [...path, present.at(-1) as string] : path;
+}
+
+function ruleHint(message: string): string | undefined {
+  if (/\bnot both\b/.test(message)) return 'keep only one of them';
+  if (/\bgo together\b/.test(message)) return 'set both, or neither';
+  return undefined;
+}
+
+/** A mapping key the record does not take, e.g. an empty resource name. */
+function describeKey(issue: z.core.$ZodIssueInvalidKey, path: string[], view: ValueView): DescribedIssue {
+  const key = issue.input;
+  if (key === '') return { path, message: 'the name is empty', hint: 'write a name before the `:`' };
+  const why = issue.issues.map((i) => i.message).join('; ');
+  return { path, message: `invalid name ${showValue(view, path, key)}: ${why}` };
+}
+
+/** A string the message may show (nor secret, nor made by substitution), so a fix may be derived from it. */
+function visibleString(value: unknown, path: readonly string[], view: ValueView): value is string {
+  return typeof value === 'string' && view.hidden(path, value) === undefined;
+}
+
 /** A union not told apart by a key: the branch that got past the type, else what the branches take. */
-function describeUnion(issue: z.core.$ZodIssueInvalidUnion, schema: z.ZodType, found: z.ZodType[]): DescribedIssue[] {
+function describeUnion(
+  issue: z.core.$ZodIssueInvalidUnion,
+  schema: z.ZodType,
+  found: z.ZodType[],
+  view: ValueView,
+): DescribedIssue[] {
   const path = issue.path.map(String);
   const shallow = (i: z.core.$ZodIssue) => i.code === 'invalid_type' || i.code === 'invalid_value';
   const closest = issue.errors.find((branch) => branch.length > 0 && !branch.some(shallow));
-  if (closest) return closest.flatMap((i) => describeIssues({ ...i, path: [...issue.path, ...i.path] }, schema));
+  if (closest) return closest.flatMap((i) => describeIssues({ ...i, path: [...issue.path, ...i.path] }, schema, view));
   const expected: string[] = [];
   for (const [first] of issue.errors) {
     if (first?.code === 'invalid_value') expected.push(...first.values.map((v) => JSON.stringify(v)));
     if (first?.code === 'invalid_type') expected.push(first.expected);
   }
-  const message = `expected one of ${expected.join(', ')}, got ${show(issue.input)}`;
+  const message = `expected one of ${expected.join(', ')}, got ${showValue(view, path, issue.input)}`;
   return [{ path, message, hint: `e.g. ${example(path, found, expected[0])}` }];
 }
 
@@ -180,19 +274,15 @@ function defaultText(found: z.ZodType[]): string | undefined {
   return undefined;
 }
 
-/** A value close to `input` that the schema accepts: "Kitchen Sensor" -> "kitchen-sensor", "obs" -> "/obs". */
+/**
+ * A value close to `input` that the schema accepts: "Kitchen Sensor" -> "kitchen-sensor", "obs" -> "/obs",
+ * "[fe80::1]:5683" -> "fe80::1" (an address with its port where only the address goes).
+ */
 function fixedFormat(input: string, found: z.ZodType[]): string | undefined {
   const dashed = input.trim().replace(/\s+/g, '-');
-  const candidates = [dashed, dashed.toLowerCase(), `/${input}`];
+  const withoutPort = input.replace(/^\[([^\]]+)\](?::\d+)?$/, '$1').replace(/^([\d.]+):\d+$/, '$1');
+  const candidates = [dashed, dashed.toLowerCase(), withoutPort, `/${input}`];
   return candidates.find((c) => c !== input && found.some((s) => s.safeParse(c).success));
-}
-
-function show(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
-  return `${typeof value} ${String(value)}`;
 }
 
 function describedAt(found: z.ZodType[]): string | undefined {

@@ -2,7 +2,8 @@
 // The config reference (docs/config.md) and JSON Schema (docs/config.schema.json), both generated from the
 // zod schema so they cannot drift from what the loader accepts.
 import { z } from 'zod';
-import { configSchema } from './schema.js';
+import { crossKeyRules } from './cross-checks.js';
+import { configSchema, RESTART_ONLY } from './schema.js';
 
 type JsonSchema = {
   type?: string | string[];
@@ -21,6 +22,8 @@ type JsonSchema = {
   maximum?: number;
   $schema?: string;
   title?: string;
+  patternProperties?: Record<string, JsonSchema>;
+  allOf?: JsonSchema[];
 };
 
 export function configJsonSchema(schema: z.ZodType = configSchema): JsonSchema {
@@ -124,21 +127,54 @@ export function renderConfigReference(schema: z.ZodType = configSchema): string 
     '## Values from the environment and from files',
     '',
     'Any string value may contain `${VAR}` (an environment variable; a missing one is an error),',
-    "`${VAR:-default}`, or `${file:/path/to/secret}` (the file's content without its trailing newline; a",
-    'relative path is relative to the config file). Keep secrets such as `password_hash` or upstream',
-    'passwords out of the YAML this way, e.g. with container secrets in `/run/secrets/`.',
+    '`${VAR:-default}` (the default when VAR is unset or empty), `${VAR-default}` (only when unset), or',
+    "`${file:/path/to/secret}` (the file's content without its trailing newline; a relative path is relative",
+    'to the config file). Keep secrets such as `password_hash` or upstream passwords out of the YAML this',
+    'way, e.g. with container secrets in `/run/secrets/`. Error messages show such a value as',
+    '`<value from ${...}>`, never the value itself.',
+    '',
+    'An unquoted value that is one `${VAR}` reference and nothing else is read as YAML once substituted, like',
+    'docker compose does: `port: ${PORT:-1883}` is a number and `enabled: ${ON:-true}` a boolean. A quoted',
+    'one (`"${PORT}"`) stays text, and so does a `${file:...}` (a password of digits stays a password).',
+    '`$${` is a literal `${`: `$${HOME}` is the text `${HOME}`. Values written',
+    'by the MQTT API (`bridge/request/device/add`, `device/rename`) are escaped this way, so they load back as',
+    'sent and never read a file or variable.',
+    '',
+    '## Anchors and merge keys',
+    '',
+    'YAML anchors, aliases and merge keys work (`<<: *serial_defaults`). Top-level keys starting with `x-`',
+    '(as in docker compose) are ignored, so shared values can be defined there:',
+    '',
+    '```yaml',
+    'x-serial: &serial_defaults { transport: serial, baud_rate: 115200 }',
+    'devices:',
+    '  - { <<: *serial_defaults, id: s1, path: /dev/ttyACM0 }',
+    '```',
     '',
     '## Reloading',
     '',
     'SIGHUP or `bridge/request/config/reload` re-reads the file. A valid file is applied without dropping MQTT',
-    'clients (devices added, removed or changed; adapters started, stopped or reconfigured); an invalid one is',
-    'rejected, logged and published on `bridge/event` as `config_error`, and the running config stays.',
-    '`broker`, `http`, `gateway.base_topic` and `gateway.data_dir` take effect on the next restart.',
+    'clients (devices added, removed or changed; adapters started, stopped or reconfigured, log levels changed);',
+    'an invalid or empty one is rejected, logged and published on `bridge/event` as `config_error`, and the',
+    'running config stays. These take effect on the next restart (a reload keeps their running values and lists',
+    `them in \`restart_required\`): ${RESTART_ONLY.map((key) => `\`${key}\``).join(', ')}.`,
     '',
     '## Format version',
     '',
     '`version: 1` is the current format. Older formats are migrated in memory when loaded (notes are logged);',
     'a file written for a newer zephyr2mqtt is refused with a message saying so.',
+    '',
+    '## Rules across keys',
+    '',
+    'Checked when the file is loaded, beside the types below; `docs/config.schema.json` states what JSON',
+    'Schema can (`bridge.password` or `bridge.password_file`, `tls.cert` with `tls.key`, a non-empty BLE',
+    '`match`, MQTT filters) and comes close for IP addresses.',
+    '',
+    ...[
+      'Every `devices[].id` is unique, and none is `bridge`.',
+      'CoAP addresses (`adapters.coap.bind`, `devices[].address`) are IP literals, not host names: no brackets, the port in its own key.',
+      ...crossKeyRules.map((r) => r.rule),
+    ].map((rule) => `- ${rule}`),
   ];
   for (const [name, prop] of Object.entries(root.properties ?? {})) {
     out.push('', `## \`${name}\``, '');

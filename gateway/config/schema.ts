@@ -7,9 +7,27 @@ import { coapAdapterConfigSchema, coapDeviceSchema } from '../../adapters/coap/c
 import { serialAdapterConfigSchema, serialDeviceSchema } from '../../adapters/serial/config.js';
 import { homeAssistantConfigSchema } from '../homeassistant/config.js';
 import { upstreamConfigSchema } from '../upstream/config.js';
+import { checkAcrossKeys } from './cross-checks.js';
 import { deviceBaseShape } from './device-base.js';
+import { jsonRules } from './json-rules.js';
 
 export const CONFIG_FORMAT_VERSION = 1;
+
+/** Settings a reload does not apply: the running value stays until the next restart (and the reload says so). */
+export const RESTART_ONLY = [
+  'broker',
+  'http',
+  'gateway.id',
+  'gateway.base_topic',
+  'gateway.data_dir',
+  'homeassistant.discovery_prefix',
+  'homeassistant.status_topic',
+] as const;
+
+/** Marks a RESTART_ONLY setting in its description (docs/config.md). */
+function restartOnly<T extends z.ZodType>(schema: T, description = schema.description ?? ''): T {
+  return schema.describe(`${description} (needs a restart to change)`);
+}
 
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 const port = z.number().int().min(0).max(65535);
@@ -64,21 +82,25 @@ export const brokerConfigSchema = z
     max_queued: z.number().int().positive().default(1000).describe('Offline messages kept per persistent session'),
     persistence: z.boolean().default(true).describe('Keep retained messages and persistent sessions on disk'),
   })
-  .describe('Embedded MQTT broker');
+  .describe('Embedded MQTT broker (needs a restart to change)');
 
 const gatewaySchema = z
   .strictObject({
-    id: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "-" and "_"')
-      .default('zephyr2mqtt')
-      .describe('Gateway id (upstream topics, HA)'),
-    base_topic: z
-      .string()
-      .regex(/^[^#+]+$/, 'no MQTT wildcards')
-      .default('zephyr2mqtt')
-      .describe('Root of every topic'),
-    data_dir: z.string().default('./data').describe('Broker persistence, upstream queue, adapter state'),
+    id: restartOnly(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "-" and "_"')
+        .default('zephyr2mqtt'),
+      'Gateway id (upstream topics, HA)',
+    ),
+    base_topic: restartOnly(
+      z
+        .string()
+        .regex(/^[^#+]+$/, 'no MQTT wildcards')
+        .default('zephyr2mqtt'),
+      'Root of every topic',
+    ),
+    data_dir: restartOnly(z.string().default('./data'), 'Broker persistence, upstream queue, adapter state'),
     log_level: logLevel.default('info').describe('Level of every module without its own entry in `log_levels`'),
     log_levels: z
       .record(z.string(), logLevel)
@@ -95,7 +117,7 @@ const httpSchema = z
     dashboard: z.boolean().default(true).describe('Serve the web dashboard on this listener'),
   })
   .prefault({})
-  .describe('Health, metrics and dashboard');
+  .describe('Health, metrics and dashboard (needs a restart to change)');
 
 /** The `api` section; `transport_availability_timeouts` takes only the transports there are. */
 function apiSchema(transports: readonly string[]) {
@@ -126,9 +148,31 @@ function strictIfObject<T extends z.ZodType>(schema: T): T {
   return (schema.description ? strict.describe(schema.description) : strict) as unknown as T;
 }
 
-function deviceEntry<S extends z.core.$ZodLooseShape>(schema: z.ZodObject<S>) {
-  return schema.extend(deviceBaseShape).strict();
+/** JSON Schema restatements of code checks (json-rules.ts), for z.toJSONSchema(); validation ignores them. */
+function withJsonRules<T extends z.ZodType>(schema: T, rules: readonly Record<string, unknown>[] | undefined): T {
+  return rules ? schema.meta({ allOf: [...rules] }) : schema;
 }
+
+function deviceEntry<S extends z.core.$ZodLooseShape>(kind: string, schema: z.ZodObject<S>) {
+  return withJsonRules(schema.extend(deviceBaseShape).strict(), jsonRules.devices[kind]);
+}
+
+function adapterSection(kind: string, schema: z.ZodType) {
+  return withJsonRules(strictIfObject(schema).prefault({}), jsonRules.adapters[kind]);
+}
+
+/** `homeassistant:`, strict like every other section, with its restart-only keys marked. */
+const homeAssistantSchema = withJsonRules(
+  homeAssistantConfigSchema
+    .extend({
+      discovery_prefix: restartOnly(homeAssistantConfigSchema.shape.discovery_prefix),
+      status_topic: restartOnly(homeAssistantConfigSchema.shape.status_topic),
+    })
+    .strict()
+    .describe(homeAssistantConfigSchema.description ?? '')
+    .prefault({}),
+  jsonRules.homeassistant,
+);
 
 /** Runs even when some entries are invalid (see `when` below), so a duplicate is never hidden by another error. */
 function uniqueDeviceIds(devices: readonly unknown[], ctx: z.RefinementCtx): void {
@@ -149,40 +193,44 @@ function uniqueDeviceIds(devices: readonly unknown[], ctx: z.RefinementCtx): voi
 }
 
 function rootSchema<A extends z.ZodType, D extends z.ZodType>(adapters: A, device: D, transports: readonly string[]) {
-  return z.strictObject({
-    version: z
-      .number()
-      .int()
-      .pipe(z.literal(CONFIG_FORMAT_VERSION))
-      .default(CONFIG_FORMAT_VERSION)
-      .describe('Config format version (older files are migrated on load)'),
-    gateway: gatewaySchema,
-    broker: brokerConfigSchema.prefault({}),
-    http: httpSchema,
-    api: apiSchema(transports),
-    adapters,
-    bridge: upstreamConfigSchema.prefault({}),
-    homeassistant: homeAssistantConfigSchema.prefault({}),
-    devices: z
-      .array(device)
-      .superRefine(uniqueDeviceIds, { when: (payload) => Array.isArray(payload.value) })
-      .default([])
-      .describe('Configured devices'),
-  });
+  return z
+    .strictObject({
+      version: z
+        .number()
+        .int()
+        .pipe(z.literal(CONFIG_FORMAT_VERSION))
+        .default(CONFIG_FORMAT_VERSION)
+        .describe('Config format version (older files are migrated on load)')
+        .meta({ const: CONFIG_FORMAT_VERSION }),
+      gateway: gatewaySchema,
+      broker: brokerConfigSchema.prefault({}),
+      http: httpSchema,
+      api: apiSchema(transports),
+      adapters,
+      bridge: withJsonRules(upstreamConfigSchema.prefault({}), jsonRules.bridge),
+      homeassistant: homeAssistantSchema,
+      devices: z
+        .array(device)
+        .superRefine(uniqueDeviceIds, { when: (payload) => Array.isArray(payload.value) })
+        .default([])
+        .describe('Configured devices'),
+    })
+    .superRefine(checkAcrossKeys)
+    .meta(jsonRules.root);
 }
 
 export const configSchema = rootSchema(
   z
     .strictObject({
-      coap: strictIfObject(coapAdapterConfigSchema).prefault({}),
-      serial: strictIfObject(serialAdapterConfigSchema).prefault({}),
-      ble: strictIfObject(bleAdapterConfigSchema).prefault({}),
+      coap: adapterSection('coap', coapAdapterConfigSchema),
+      serial: adapterSection('serial', serialAdapterConfigSchema),
+      ble: adapterSection('ble', bleAdapterConfigSchema),
     })
     .prefault({}),
   z.discriminatedUnion('transport', [
-    deviceEntry(coapDeviceSchema),
-    deviceEntry(serialDeviceSchema),
-    deviceEntry(bleDeviceSchema),
+    deviceEntry('coap', coapDeviceSchema),
+    deviceEntry('serial', serialDeviceSchema),
+    deviceEntry('ble', bleDeviceSchema),
   ]),
   ['coap', 'serial', 'ble'],
 );
@@ -190,9 +238,9 @@ export const configSchema = rootSchema(
 /** The schema for a given set of adapter modules (the gateway's, plus any a test or plugin adds). */
 export function buildConfigSchema(modules: readonly AdapterSchemas[]): typeof configSchema {
   const adapters = z
-    .strictObject(Object.fromEntries(modules.map((m) => [m.kind, strictIfObject(m.configSchema).prefault({})])))
+    .strictObject(Object.fromEntries(modules.map((m) => [m.kind, adapterSection(m.kind, m.configSchema)])))
     .prefault({});
-  const entries = modules.map((m) => deviceEntry(m.deviceSchema));
+  const entries = modules.map((m) => deviceEntry(m.kind, m.deviceSchema));
   const device = z.discriminatedUnion('transport', entries as unknown as [z.ZodObject, ...z.ZodObject[]]);
   const transports = modules.map((m) => m.kind);
   return rootSchema(adapters, device, transports) as unknown as typeof configSchema;

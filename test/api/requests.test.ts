@@ -105,7 +105,10 @@ describe('bridge requests', () => {
         { value: false, time: 0 },
       ],
       // Strings, as shell scripts and Node-RED send them.
-      [{ value: 'true', time: '60' }, { value: true, time: 60 }],
+      [
+        { value: 'true', time: '60' },
+        { value: true, time: 60 },
+      ],
       [{ value: 'false' }, { value: false, time: 0 }],
     ];
     for (const [request, expected] of cases)

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${...} is the config file syntax under test
 // Onboarding edits of the config file (bridge/request/device/add|remove|rename): docs/mqtt-api.md promises
 // that comments, key order and formatting outside the edited entry stay as written, byte for byte.
 import { readFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import {
   removeDevice,
   renameDevice,
 } from '../../gateway/config/edit.js';
+import { parseConfigText } from '../../gateway/config/load.js';
 
 const example = readFileSync(new URL('../../config/gateway.example.yaml', import.meta.url), 'utf8');
 
@@ -148,6 +150,16 @@ describe('config edits', () => {
     expect(edit('version: 1\r\ndevices: []\r\n', add({ id: 'a', transport: 'ble' }), remove('a'))).toBe(
       'version: 1\r\ndevices: []\r\n',
     );
+  });
+
+  it('writes ${ in values as $${, so they load back as sent instead of reading files or variables', () => {
+    const sent = '${HOME} ${file:/etc/hostname} $${X}';
+    const added = edit(example, add({ id: 'a', transport: 'ble', name: sent, match: { name: '${USER}' } }));
+    expect(added).toContain('name: $${HOME} $${file:/etc/hostname} $$${X}');
+    const loaded = parseConfigText(added, 'g.yaml', { HOME: '/root', USER: 'root', X: 'x' });
+    expect(loaded.devices[0]).toMatchObject({ name: sent, match: { name: '${USER}' } });
+    const renamed = edit(added, rename('a', { name: '${file:/etc/shadow}' }));
+    expect(parseConfigText(renamed, 'g.yaml', {}).devices[0]?.name).toBe('${file:/etc/shadow}');
   });
 
   it('rejects what it cannot do and never leaves a broken file', () => {

@@ -1,5 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${...} is the config file syntax under test
-// Every class of config error names the file, line and column, the key path, what was expected and a hint.
+// Every class of config error names the file, line and column, the key path, what was expected and a fix.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, type ConfigIssue, parseConfigText } from '../../gateway/config/load.js';
 import { gatewayConfigSchema } from '../../gateway/controller.js';
@@ -37,10 +37,35 @@ describe('config errors', () => {
     expect(issuesOf(long)[0]).toMatchObject({ line: 108, column: 10, message: 'YAML syntax: Missing closing "quote' });
   });
 
-  it('duplicate YAML key', () => {
-    const [issue] = issuesOf('http:\n  port: 1\n  port: 2\n');
-    expect(issue?.message).toMatch(/YAML syntax: Map keys must be unique/);
-    expect(issue?.line).toBe(3);
+  it('duplicate YAML key: the key, its path and the line it was first set on', () => {
+    expect(issuesOf('http:\n  port: 1\n  port: 2\nbroker: {}\nbroker:\n  max_inflight: 5\n')).toEqual([
+      {
+        path: 'http.port',
+        line: 3,
+        column: 3,
+        message: 'duplicate key "port" (first on line 2); YAML allows a key once per mapping',
+        hint: 'remove one of them',
+      },
+      {
+        path: 'broker',
+        line: 5,
+        column: 1,
+        message: 'duplicate key "broker" (first on line 4); YAML allows a key once per mapping',
+        hint: 'merge the two `broker:` blocks into one',
+      },
+    ]);
+  });
+
+  it('several YAML documents in one file', () => {
+    expect(issuesOf('---\ngateway:\n  id: a\n---\ndevices: []\n')).toEqual([
+      {
+        path: '',
+        line: 4,
+        column: 1,
+        message: 'the file has more than one YAML document (a stray `---`?)',
+        hint: 'remove the `---` on line 4: the config is one document',
+      },
+    ]);
   });
 
   it('unknown key with a did-you-mean hint, at the key itself', () => {
@@ -219,14 +244,18 @@ describe('config errors', () => {
   it('hints say how to fix the value', () => {
     const hints = (text: string) => issuesOf(text).map((i) => [i.path, i.hint]);
     expect(hints('http:\n  port: 70000\n')).toEqual([['http.port', 'use a value between 0 and 65535']]);
+    // "without quotes" only where the value was quoted.
     expect(hints('broker:\n  listeners: [{ type: mqtt, port: abc }]\n')).toEqual([
+      ['broker.listeners[0].port', 'write a number, e.g. port: 1883'],
+    ]);
+    expect(hints("broker:\n  listeners: [{ type: mqtt, port: '1883' }]\n")).toEqual([
       ['broker.listeners[0].port', 'write a number without quotes, e.g. port: 1883'],
     ]);
     expect(hints('api:\n  availability_timeout: 0\n')).toEqual([
       ['api.availability_timeout', 'use a value of at least 1'],
     ]);
     expect(hints('broker:\n  max_packet_size: 1.5\n')).toEqual([
-      ['broker.max_packet_size', 'write a whole number without quotes, e.g. max_packet_size: 262144'],
+      ['broker.max_packet_size', 'write a whole number, e.g. max_packet_size: 262144'],
     ]);
     expect(hints('http:\n  enabled: "yes"\n')).toEqual([
       ['http.enabled', 'write true or false without quotes, e.g. enabled: true'],
@@ -294,11 +323,198 @@ describe('config errors', () => {
     expect(message).toContain('/etc/z/gateway.yaml:4:3 gateway.idd: unknown key "idd" (hint: did you mean "id"?)');
   });
 
-  it('accepts an empty file with every default', () => {
-    const config = parseConfigText('', 'empty.yaml', {});
-    expect(config.version).toBe(1);
+  it('refuses an empty or comment-only file (an editor still writing it), accepts `version: 1` alone', () => {
+    for (const text of ['', '\n\n', '# devices come later\n', '~\n']) {
+      expect(issuesOf(text), JSON.stringify(text)).toEqual([
+        {
+          path: '',
+          message: 'the file is empty (an editor still writing it?); a running gateway keeps its config',
+          hint: 'write at least `version: 1` to run with every default',
+        },
+      ]);
+    }
+    const config = parseConfigText('version: 1\n', 'minimal.yaml', {});
     expect(config.gateway.base_topic).toBe('zephyr2mqtt');
     expect(config.devices).toEqual([]);
+  });
+});
+
+describe('YAML features and their problems', () => {
+  it('merge keys, with shared values under a top-level x- key', () => {
+    const text = [
+      'x-defaults: &defaults',
+      '  transport: test',
+      '  availability_timeout: 30',
+      'devices:',
+      '  - <<: *defaults',
+      '    id: a',
+      '  - { <<: *defaults, id: b, availability_timeout: 5 }',
+      '',
+    ].join('\n');
+    const config = parseConfigText(text, 'merge.yaml', {}, { schema });
+    expect(config.devices.map((d) => [d.id, d.transport, d.availability_timeout])).toEqual([
+      ['a', 'test', 30],
+      ['b', 'test', 5],
+    ]);
+  });
+
+  it('a misspelt discriminator is named as the misspelt key', () => {
+    expect(issuesOf('devices:\n  - id: a\n    tranport: test\n')).toEqual([
+      {
+        path: 'devices[0].tranport',
+        line: 3,
+        column: 5,
+        message: 'unknown key "tranport"',
+        hint: 'did you mean "transport"?',
+      },
+    ]);
+    expect(issuesOf('devices:\n  - id: a\n')[0]?.hint).toBe(
+      'add transport: one of coap, serial, ble, test (it decides which other keys the entry takes)',
+    );
+  });
+
+  it('an alias without its anchor is a located config error', () => {
+    const issues = issuesOf('devices:\n  - id: a\n    transport: test\n    name: *label\n    x: &label y\n');
+    expect(issues).toEqual([
+      {
+        path: 'devices[0].name',
+        line: 4,
+        column: 11,
+        message: '*label refers to no anchor &label before it',
+        hint: 'put `&label` on the value to repeat, above its first `*label`',
+      },
+    ]);
+  });
+
+  it('an exponential alias expansion ("billion laughs") is a located config error', () => {
+    const levels = ['a0: &a0 [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 12; i++)
+      levels.push(
+        `a${i}: &a${i} [${Array(9)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
+    const [issue] = issuesOf(`${levels.join('\n')}\n`);
+    expect(issue).toMatchObject({ line: 3, message: expect.stringMatching(/^the aliases expand to too many values/) });
+  });
+
+  it('tags the loader does not know are errors, not silently dropped', () => {
+    expect(issuesOf('bridge:\n  password: !secret mqtt_password\n  username: !env_var MQTT_USER\n')).toEqual([
+      {
+        path: 'bridge.password',
+        line: 2,
+        column: 13,
+        message: 'unsupported YAML tag !secret',
+        hint: 'use ${file:/path} or ${VAR} instead of !secret (the value would be read as plain text)',
+      },
+      {
+        path: 'bridge.username',
+        line: 3,
+        column: 13,
+        message: 'unsupported YAML tag !env_var',
+        hint: 'use ${file:/path} or ${VAR} instead of !env_var (the value would be read as plain text)',
+      },
+    ]);
+  });
+});
+
+describe('checks written as code', () => {
+  const full = gatewayConfigSchema();
+  const problems = (text: string) => {
+    try {
+      parseConfigText(text, '/etc/z/gateway.yaml', {}, { schema: full });
+    } catch (err) {
+      return (err as ConfigError).issues.map((i) => [i.path, i.line, i.message, i.hint]);
+    }
+    return [];
+  };
+
+  it('show the value given and a fix, never the key description as a hint', () => {
+    expect(problems('devices:\n  - { id: bridge, transport: coap }\n')).toEqual([
+      [
+        'devices[0].id',
+        2,
+        '"bridge" is reserved for the gateway\'s own topics (<base>/bridge/...)',
+        'choose another id, e.g. "bridge-1"',
+      ],
+    ]);
+    const [address] = problems('devices:\n  - { id: a, transport: coap, address: "[fe80::1]:5683" }\n');
+    expect(address?.[2]).toMatch(/^expected an IP address such as .*, got "\[fe80::1\]:5683"$/);
+    expect(address?.[3]).toBe('did you mean "fe80::1"?');
+    expect(problems('adapters:\n  coap:\n    bind: localhost\n')).toEqual([
+      ['adapters.coap.bind', 3, 'expected an IP address, got "localhost"', undefined],
+    ]);
+  });
+
+  it('a rule about two keys points at them', () => {
+    const text = 'bridge:\n  password: a\n  password_file: /run/secrets/pw\n  tls:\n    cert: /x.pem\n';
+    expect(problems(text)).toEqual([
+      ['bridge.password_file', 3, 'set password or password_file, not both', 'keep only one of them'],
+      ['bridge.tls.cert', 5, 'tls.cert and tls.key go together', 'set both, or neither'],
+    ]);
+  });
+
+  it('an empty resource name says so', () => {
+    expect(problems('devices:\n  - id: c\n    transport: coap\n    resources:\n      "": { path: /x }\n')).toEqual([
+      ['devices[0].resources.""', 5, 'the name is empty', 'write a name before the `:`'],
+    ]);
+  });
+
+  it('rules across keys', () => {
+    const text = [
+      'broker:',
+      '  listeners: [{ type: mqtt, host: 0.0.0.0, port: 8080 }]',
+      'http: { host: 127.0.0.1, port: 8080 }',
+      'homeassistant: { discovery_prefix: "ha/#" }',
+      'bridge:',
+      '  reconnect_min: 90',
+      '  topics:',
+      '    - { pattern: "a/#/b" }',
+      '    - { pattern: "a/b+" }',
+      '',
+    ].join('\n');
+    expect(problems(text)).toEqual([
+      [
+        'http.port',
+        3,
+        'port 8080 is also the port of broker.listeners[0] (mqtt on 0.0.0.0)',
+        'give the HTTP server or the listener another port',
+      ],
+      [
+        'homeassistant.discovery_prefix',
+        4,
+        '"ha/#" holds an MQTT wildcard (+ or #); the discovery prefix is the start of topics',
+        'write the prefix Home Assistant uses, e.g. discovery_prefix: homeassistant',
+      ],
+      [
+        'bridge.reconnect_min',
+        6,
+        'reconnect_min (90 s) is above reconnect_max (60 s)',
+        'make reconnect_min at most reconnect_max',
+      ],
+      [
+        'bridge.topics[0].pattern',
+        8,
+        '"a/#/b" is not a valid MQTT filter: `#` must be the last level, on its own',
+        'did you mean "a/#"?',
+      ],
+      [
+        'bridge.topics[1].pattern',
+        9,
+        '"a/b+" is not a valid MQTT filter: `+` must be a whole level',
+        'e.g. pattern: "sensors/+/state" or "#"',
+      ],
+    ]);
+    // Different hosts may share a port; port 0 is always free.
+    expect(
+      problems('broker:\n  listeners: [{ type: mqtt, host: 10.0.0.1, port: 8080 }]\nhttp: { host: 127.0.0.1 }\n'),
+    ).toEqual([]);
+  });
+
+  it('homeassistant is strict like every other section', () => {
+    expect(problems('homeassistant:\n  enabld: true\n')).toEqual([
+      ['homeassistant.enabld', 2, 'unknown key "enabld"', 'did you mean "enabled"?'],
+    ]);
   });
 });
 

@@ -64,7 +64,18 @@ describe('zephyr2mqtt CLI', { timeout: 120_000 }, () => {
     expect(all.stderr.match(/devices\[\d+\]\.id: expected lowercase/g)).toHaveLength(25);
     const missing = await runCli(['validate', join(dir, 'absent.yaml')]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('cannot read the file (ENOENT)');
+    expect(missing.stderr).toContain('cannot read the file (ENOENT): there is no such file');
+  });
+
+  it('validate: an alias problem or a directory is an invalid config (exit 2), not a crash', async () => {
+    const alias = join(dir, 'alias.yaml');
+    await writeFile(alias, 'gateway:\n  id: *gw\n');
+    const res = await runCli(['validate', alias]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain(`${alias}:2:7 gateway.id: *gw refers to no anchor &gw before it`);
+    const directory = await runCli(['validate', dir]);
+    expect(directory.code).toBe(2);
+    expect(directory.stderr).toContain('cannot read the file (EISDIR): it is a directory');
   });
 
   it('passwd prints a scrypt hash of the password read from stdin', async () => {

@@ -122,6 +122,6 @@ describe('device continuity', () => {
     const { gw, client } = await start([]);
     const res = await gw.request(client, 'device/add', { id: 'bridge', transport: 'test' });
     expect(res.status).toBe('error');
-    expect(res.error).toMatch(/devices\[0\]\.id: "bridge" is reserved/);
+    expect(res.error).toMatch(/the proposed entry is invalid: id: "bridge" is reserved/);
   });
 });

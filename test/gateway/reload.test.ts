@@ -1,5 +1,6 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${...} is the config file syntax under test
 // Reload details: adapters stopped and started, changed devices, per-transport availability timeouts,
-// restart-only settings kept, per-module log levels.
+// restart-only settings kept, per-module log levels, rejected files.
 import { readFile, writeFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -9,6 +10,10 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { createTestAdapterModule } from '../helpers/test-adapter.js';
 
 type Info = { adapters: Record<string, { state: string }>; config: { adapters_enabled: string[] } };
+type Event = {
+  type: string;
+  data: { error?: string; issues?: Array<{ path: string; line?: number; message: string }> };
+};
 
 describe('config reload', () => {
   let gw: TestGateway | undefined;
@@ -75,6 +80,75 @@ describe('config reload', () => {
   });
 });
 
+describe('reload: restart-only settings and rejected files', () => {
+  let gw: TestGateway | undefined;
+  afterEach(async () => {
+    await gw?.stop();
+    gw = undefined;
+  });
+
+  it('gateway.id and the Home Assistant topics are restart-only: kept, and reported', async () => {
+    const adapter = createTestAdapterModule();
+    gw = await startTestGateway({}, { adapterModules: [adapter.module] });
+    const client = await gw.connect();
+    const original = await readFile(gw.configPath, 'utf8');
+    const edited = original.replace('id: test-gw', 'id: other-gw');
+    await writeFile(gw.configPath, `${edited}homeassistant:\n  discovery_prefix: ha2\n  status_topic: ha2/status\n`);
+    const res = await gw.request(client, 'config/reload');
+    expect(res).toMatchObject({
+      status: 'ok',
+      data: { restart_required: ['gateway.id', 'homeassistant.discovery_prefix', 'homeassistant.status_topic'] },
+    });
+    expect(gw.gateway.config.gateway.id).toBe('test-gw');
+    expect(gw.gateway.config.homeassistant).toMatchObject({
+      discovery_prefix: 'homeassistant',
+      status_topic: 'homeassistant/status',
+    });
+    expect(((await gw.request(client, 'info')).data as { gateway_id: string }).gateway_id).toBe('test-gw');
+  });
+
+  it('config_error shows a substituted value by its reference, never the secret', async () => {
+    gw = await startTestGateway({}, { env: { ...process.env, BRIDGE_PW: 'MyPlainPassw0rd' } });
+    const client = await gw.connect();
+    const original = await readFile(gw.configPath, 'utf8');
+    await writeFile(gw.configPath, `${original}bridge:\n  password: \${BRIDGE_PW}\n  keepalive: \${BRIDGE_PW}\n`);
+    const rejected = await gw.expectMessage<Event>(
+      client,
+      'zephyr2mqtt/bridge/event',
+      (e) => e.type === 'config_error',
+    );
+    const res = await gw.request(client, 'config/reload');
+    const event = await rejected.message;
+    expect(JSON.stringify([res, event])).not.toContain('MyPlainPassw0rd');
+    expect(event.data.issues).toEqual([
+      expect.objectContaining({ path: 'bridge.keepalive', message: 'expected number, got <value from ${BRIDGE_PW}>' }),
+    ]);
+  });
+
+  it('an alias problem is a config_error with its line, not a crash', async () => {
+    gw = await startTestGateway({});
+    const client = await gw.connect();
+    const original = await readFile(gw.configPath, 'utf8');
+    const lines = original.split('\n').length;
+    await writeFile(gw.configPath, `${original}homeassistant:\n  discovery_prefix: *prefix\n`);
+    const rejected = await gw.expectMessage<Event>(
+      client,
+      'zephyr2mqtt/bridge/event',
+      (e) => e.type === 'config_error',
+    );
+    expect((await gw.request(client, 'config/reload')).status).toBe('error');
+    expect((await rejected.message).data.issues).toEqual([
+      {
+        path: 'homeassistant.discovery_prefix',
+        line: lines + 1,
+        column: 21,
+        message: '*prefix refers to no anchor &prefix before it',
+        hint: 'put `&prefix` on the value to repeat, above its first `*prefix`',
+      },
+    ]);
+  });
+});
+
 /** An info-level logger that writes nowhere (levels are what is under test). */
 function quietLogger() {
   return pino({ level: 'info' }, new Writable({ write: (_chunk, _enc, cb) => cb() }));
@@ -99,6 +173,31 @@ describe('per-module log levels', () => {
       expect(adapter.current().ctx.logger.level).toBe('trace');
       expect(gw.gateway.moduleLogger('broker').level).toBe('error');
       expect(gw.gateway.moduleLogger('http').level).toBe('info');
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  it('a reload changes the levels of the module loggers already handed out', async () => {
+    const adapter = createTestAdapterModule();
+    const gw = await startTestGateway(
+      { gateway: { log_levels: { test: 'warn' } } },
+      { adapterModules: [adapter.module], logger: quietLogger() },
+    );
+    try {
+      const adapterLogger = adapter.current().ctx.logger;
+      const broker = gw.gateway.moduleLogger('broker');
+      expect([adapterLogger.level, broker.level]).toEqual(['warn', 'info']);
+      const original = await readFile(gw.configPath, 'utf8');
+      await writeFile(
+        gw.configPath,
+        original.replace(/log_levels:\n\s+test: warn/, 'log_level: error\n  log_levels:\n    test: debug'),
+      );
+      const client = await gw.connect();
+      expect((await gw.request(client, 'config/reload')).status).toBe('ok');
+      expect(adapter.instances).toHaveLength(1); // the same logger object, not a restarted adapter's new one
+      expect(adapterLogger.level).toBe('debug');
+      expect(broker.level).toBe('error'); // no entry of its own: follows gateway.log_level
     } finally {
       await gw.stop();
     }

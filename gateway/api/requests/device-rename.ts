@@ -1,10 +1,16 @@
 // bridge/request/device/rename: {"from": "<id>", "to": "<new id>"} changes the topic id;
 // {"from": "<id>", "name": "..."} changes the display name. Both may be given.
 
+import { z } from 'zod';
+import { deviceBaseShape } from '../../config/device-base.js';
 import { renameDevice } from '../../config/edit.js';
+import { proposedProblems } from '../../config/proposed.js';
 import type { Gateway } from '../../controller.js';
 import { RequestError } from '../router.js';
 import type { ConfigDiff } from '../topics.js';
+
+/** What the request may change, checked like the config file checks a device's id and name. */
+const changeSchema = z.object({ to: deviceBaseShape.id.optional(), name: deviceBaseShape.name });
 
 export async function deviceRename(gw: Gateway, data: Record<string, unknown>): Promise<ConfigDiff> {
   const from = data.from ?? data.id;
@@ -15,6 +21,8 @@ export async function deviceRename(gw: Gateway, data: Record<string, unknown>): 
   if (name !== undefined && typeof name !== 'string') throw new RequestError('"name" must be a string');
   if (to === undefined && name === undefined) throw new RequestError('give "to" (new id) and/or "name"');
   const change = { ...(to !== undefined ? { to } : {}), ...(name !== undefined ? { name } : {}) };
+  const problems = proposedProblems(changeSchema, change);
+  if (problems.length > 0) throw new RequestError(`the proposed change is invalid: ${problems.join('; ')}`);
   const renamed = to !== undefined && to !== from ? { renamed: { from, to } } : {};
   const diff = await gw.editConfig((doc) => renameDevice(doc, from, change), `device ${from} renamed`, renamed);
   if (to !== undefined && to !== from) gw.event('device_renamed', { from, to });

@@ -1,7 +1,8 @@
 // bridge/request/device/<name> for names the core does not handle: forwarded to the adapter of the device
 // named in {"device": "<id>"} (e.g. device/smp, device/lwm2m).
-import type { Gateway } from '../../controller.js';
+
 import { suggest } from '../../config/issues.js';
+import type { Gateway } from '../../controller.js';
 import { RequestError, unknownRequest } from '../router.js';
 
 export async function deviceTransportRequest(

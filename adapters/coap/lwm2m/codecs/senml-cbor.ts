@@ -48,7 +48,8 @@ export function decodeSenmlCbor(bytes: Uint8Array, typeOf: TypeLookup): Decoded<
     for (const [k, v] of item) {
       // RFC 8428 labels are integers; of the text labels only LwM2M's "vlo" is known, and one ending in "_" must be
       // understood (§4.4), so the record cannot be used.
-      if (typeof k === 'string' && k.endsWith('_')) return fail(`SenML record ${i}: unknown must-understand label "${k}"`);
+      if (typeof k === 'string' && k.endsWith('_'))
+        return fail(`SenML record ${i}: unknown must-understand label "${k}"`);
       const label = typeof k === 'number' || k === 'vlo' ? LABELS[String(k)] : undefined;
       if (label) named[label] = v;
     }

@@ -1,0 +1,104 @@
+// Rules between keys, or inside a value, that field types cannot state. The root schema runs them once every
+// key is valid on its own; docs/config.md lists them (`rule`).
+import type { z } from 'zod';
+
+/** An MQTT topic filter: `#` only as the whole last level, `+` only as a whole level. */
+export const MQTT_FILTER = /^(?:(?:[^/#+]*|\+)\/)*(?:[^/#+]*|\+|#)$/;
+
+/** The parts of the parsed config the rules read. */
+export interface CheckedConfig {
+  broker: { listeners: ReadonlyArray<{ type: string; host: string; port: number }> };
+  http: { enabled: boolean; host: string; port: number };
+  homeassistant: { discovery_prefix: string };
+  bridge: { topics: ReadonlyArray<{ pattern: string }>; reconnect_min: number; reconnect_max: number };
+}
+
+export interface CrossKeyRule {
+  /** The rule as docs/config.md states it. */
+  rule: string;
+  check(config: CheckedConfig, ctx: z.RefinementCtx): void;
+}
+
+function fail(ctx: z.RefinementCtx, path: (string | number)[], message: string, hint: string): void {
+  ctx.addIssue({ code: 'custom', path, message, params: { hint } });
+}
+
+const WILDCARD_HOSTS = new Set(['', '0.0.0.0', '::', '[::]']);
+
+/** Two listeners on these hosts would compete for the same port. */
+function sameHost(a: string, b: string): boolean {
+  const local = (h: string) => (h === 'localhost' ? '127.0.0.1' : h);
+  return WILDCARD_HOSTS.has(a) || WILDCARD_HOSTS.has(b) || local(a) === local(b);
+}
+
+const httpPortFree: CrossKeyRule = {
+  rule: '`http.port` differs from the port of every `broker.listeners` entry on the same host (0 picks a free port).',
+  check({ http, broker }, ctx) {
+    if (!http.enabled || http.port === 0) return;
+    broker.listeners.forEach((listener, i) => {
+      if (listener.port !== http.port || !sameHost(listener.host, http.host)) return;
+      fail(
+        ctx,
+        ['http', 'port'],
+        `port ${http.port} is also the port of broker.listeners[${i}] (${listener.type} on ${listener.host})`,
+        'give the HTTP server or the listener another port',
+      );
+    });
+  },
+};
+
+const discoveryPrefixPlain: CrossKeyRule = {
+  rule: '`homeassistant.discovery_prefix` holds no MQTT wildcard (`+`, `#`).',
+  check({ homeassistant }, ctx) {
+    const prefix = homeassistant.discovery_prefix;
+    if (!/[+#]/.test(prefix)) return;
+    fail(
+      ctx,
+      ['homeassistant', 'discovery_prefix'],
+      `${JSON.stringify(prefix)} holds an MQTT wildcard (+ or #); the discovery prefix is the start of topics`,
+      'write the prefix Home Assistant uses, e.g. discovery_prefix: homeassistant',
+    );
+  },
+};
+
+const bridgePatternsValid: CrossKeyRule = {
+  rule: '`bridge.topics[].pattern` is an MQTT filter: `#` only as the whole last level, `+` only as a whole level.',
+  check({ bridge }, ctx) {
+    bridge.topics.forEach(({ pattern }, i) => {
+      if (MQTT_FILTER.test(pattern)) return;
+      const hash = pattern.indexOf('#');
+      const fixed = hash >= 0 ? `${pattern.slice(0, hash).replace(/[^/]$/, '$&/')}#` : undefined;
+      const why = hash >= 0 ? '`#` must be the last level, on its own' : '`+` must be a whole level';
+      fail(
+        ctx,
+        ['bridge', 'topics', i, 'pattern'],
+        `${JSON.stringify(pattern)} is not a valid MQTT filter: ${why}`,
+        fixed && MQTT_FILTER.test(fixed) ? `did you mean "${fixed}"?` : 'e.g. pattern: "sensors/+/state" or "#"',
+      );
+    });
+  },
+};
+
+const reconnectOrdered: CrossKeyRule = {
+  rule: '`bridge.reconnect_min` is at most `bridge.reconnect_max`.',
+  check({ bridge }, ctx) {
+    if (bridge.reconnect_min <= bridge.reconnect_max) return;
+    fail(
+      ctx,
+      ['bridge', 'reconnect_min'],
+      `reconnect_min (${bridge.reconnect_min} s) is above reconnect_max (${bridge.reconnect_max} s)`,
+      'make reconnect_min at most reconnect_max',
+    );
+  },
+};
+
+export const crossKeyRules: readonly CrossKeyRule[] = [
+  httpPortFree,
+  discoveryPrefixPlain,
+  bridgePatternsValid,
+  reconnectOrdered,
+];
+
+export function checkAcrossKeys(config: CheckedConfig, ctx: z.RefinementCtx): void {
+  for (const r of crossKeyRules) r.check(config, ctx);
+}

@@ -1,0 +1,42 @@
+// Checks the loader makes in code (refinements, cross-key rules), restated in JSON Schema so that an editor
+// using docs/config.schema.json flags the same values. schema.ts attaches them with .meta(): zod's validation
+// ignores them, only z.toJSONSchema() writes them out.
+import { MQTT_FILTER } from './cross-checks.js';
+
+type JsonRule = Record<string, unknown>;
+
+/** An IPv4 or IPv6 literal (with a zone), no brackets or port. The loader's check is exact; this comes close. */
+const IP_LITERAL = '^(?:(?:\\d{1,3}\\.){3}\\d{1,3}|[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*(?:%[\\w.-]+)?)$';
+
+/** `allOf` entries of an object schema: each names only the properties it constrains. */
+export const jsonRules = {
+  /** Top-level `x-...` keys are ignored by the loader: a place for YAML anchors. */
+  root: { patternProperties: { '^x-': {} } },
+  deviceId: { not: { const: 'bridge' } },
+  bridge: [
+    { not: { required: ['password', 'password_file'] } },
+    { properties: { tls: { dependentRequired: { cert: ['key'], key: ['cert'] } } } },
+    { properties: { topics: { items: { properties: { pattern: { pattern: MQTT_FILTER.source } } } } } },
+  ],
+  homeassistant: [{ properties: { discovery_prefix: { pattern: '^[^+#]*$' } } }],
+  /** By adapter kind: its `adapters.<kind>` section. */
+  adapters: {
+    coap: [
+      {
+        properties: {
+          bind: {
+            anyOf: [
+              { type: 'string', pattern: IP_LITERAL },
+              { type: 'array', items: { pattern: IP_LITERAL } },
+            ],
+          },
+        },
+      },
+    ],
+  } as Record<string, JsonRule[]>,
+  /** By transport: its device entries. */
+  devices: {
+    coap: [{ properties: { address: { pattern: IP_LITERAL } } }],
+    ble: [{ properties: { match: { minProperties: 1 } } }],
+  } as Record<string, JsonRule[]>,
+};
