@@ -97,6 +97,14 @@ export const coapDeviceSchema = z.object({
     .min(8)
     .optional()
     .describe('Shared secret the device sends as `?token=<value>` on /ps requests (identity by token)'),
+  ps_id: z
+    .string()
+    .min(1)
+    .regex(/^[^/?#]+$/, 'one path segment')
+    .optional()
+    .describe(
+      'The id the device sends in /ps/<id> when it differs from `id`; `device/rename` writes the old id here so the device keeps reporting',
+    ),
   discover: z
     .boolean()
     .default(false)

@@ -10,6 +10,8 @@ import type { CoapPeer } from './endpoint.js';
 
 export interface IdentityDevice {
   id: string;
+  /** The id the device sends in /ps/<id> when it is not `id` (a rename keeps the old one here). */
+  ps_id?: string | undefined;
   address?: string | undefined;
   token?: string | undefined;
   /** An LwM2M client: it reports through its registration, and /ps is not a way in for anybody posing as it. */
@@ -34,6 +36,9 @@ export class IdentityResolver {
       if (device.address) this.byAddress.set(device.id, { device, match: addressMatcher(device.address) });
       if (!this.byId.has(device.id)) this.byId.set(device.id, device);
     }
+    // After the ids: a device's own id wins over another device's old one.
+    for (const device of devices)
+      if (device.ps_id !== undefined && !this.byId.has(device.ps_id)) this.byId.set(device.ps_id, device);
   }
 
   resolve(pathId: string | undefined, query: readonly string[], source: CoapPeer): IdentityResult {

@@ -181,13 +181,18 @@ export function renameDevice(doc: Document, id: string, change: { to?: string; n
       splices.push(insertLines(text, end, `${indent}${key}: ${scalar}${eolOf(text)}`));
     }
   };
-  if (change.to !== undefined && change.to !== id) set('id', change.to);
+  const renamed = change.to !== undefined && change.to !== id;
+  if (renamed) set('id', change.to as string);
   if (change.name !== undefined) set('name', change.name);
+  // A CoAP device names itself in /ps/<id> from its firmware: it keeps doing so after the rename.
+  const keepsPathId = renamed && item.get('transport') === 'coap' && !item.has('ps_id');
+  if (keepsPathId) set('ps_id', id);
   const devices = devicesJS(doc) as Record<string, unknown>[];
   devices[i] = {
     ...devices[i],
     ...(change.to !== undefined ? { id: escapeReferences(change.to) } : {}),
     ...(change.name !== undefined ? { name: escapeReferences(change.name) } : {}),
+    ...(keepsPathId ? { ps_id: escapeReferences(id) } : {}),
   };
   commit(doc, text, splices, devices);
 }

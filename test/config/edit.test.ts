@@ -119,8 +119,12 @@ describe('config edits', () => {
     expect(edit(three, remove('c'))).toBe(flow);
     expect(edit(flow, remove('a'))).toBe('devices: [ { id: b, transport: coap } ] # two\n');
     expect(edit(flow, remove('a'), remove('b'))).toBe('devices: [] # two\n');
+    // A CoAP device keeps the id its firmware sends in /ps/<id>.
     expect(edit(flow, rename('b', { to: 'b2', name: 'x, y' }))).toBe(
-      'devices: [ { id: a, transport: ble }, { id: b2, transport: coap, name: "x, y" } ] # two\n',
+      'devices: [ { id: a, transport: ble }, { id: b2, transport: coap, ps_id: b, name: "x, y" } ] # two\n',
+    );
+    expect(edit(flow, rename('a', { to: 'a2' }))).toBe(
+      'devices: [ { id: a2, transport: ble }, { id: b, transport: coap } ] # two\n',
     );
     // Too long for one flow line in the `yaml` renderer: JSON, which is YAML too.
     const long = { id: 'd', transport: 'ble', name: 'n'.repeat(90) };

@@ -1,5 +1,6 @@
-// Refused /ps requests are counted and logged by reason, so a device whose reports go nowhere shows up in
-// /metrics and the log without turning on debug logging.
+// /ps identity through the gateway: refused requests counted and logged by reason (a device whose reports go
+// nowhere shows up in /metrics and the log without debug logging), and a renamed device keeps its firmware id.
+import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CoapHarness, startCoapHarness } from './harness.js';
 
@@ -31,5 +32,24 @@ describe('CoAP /ps refusals', () => {
     expect((await h.send('DELETE', '/ps/dev1')).code).toBe('4.05');
     expect((await h.send('PUT', '/ps/dev1', '{"a":1}')).code).toBe('2.04');
     expect(await refusals()).toMatchObject({ coap_unknown_device: 2, coap_identity: 1, coap_bad_request: 1 });
+  });
+});
+
+describe('CoAP /ps after a rename', () => {
+  it('a renamed device keeps reporting under the id in its firmware (ps_id), published under the new id', async () => {
+    h = await startCoapHarness([{ id: 'porch', transport: 'coap' }]);
+    expect(await h.gw.request(h.mqtt, 'device/rename', { from: 'porch', to: 'front-porch' })).toMatchObject({
+      status: 'ok',
+    });
+    expect(await readFile(h.gw.configPath, 'utf8')).toMatch(/ps_id: porch/);
+    const seen = h.gw.waitForMessage<Record<string, unknown>>(
+      h.mqtt,
+      'zephyr2mqtt/front-porch',
+      (m) => m.temperature === 19,
+    );
+    expect((await h.send('PUT', '/ps/porch', '{"temperature":19}', { contentFormat: 50 })).code).toBe('2.04');
+    await seen;
+    // The new id works too, for a firmware flashed with it.
+    expect((await h.send('PUT', '/ps/front-porch', '{"temperature":20}', { contentFormat: 50 })).code).toBe('2.04');
   });
 });
