@@ -74,6 +74,9 @@ export interface AdapterContext {
   /** The adapter cannot go on (its socket or port died): the core stops it and starts it again with back-off.
    * Optional so hand-made test contexts need not provide it; the gateway always does. */
   fatal?(error: unknown): void;
+  /** Something status() reports changed (a port opened or closed): the core republishes bridge/info (debounced).
+   * Optional like fatal. */
+  statusChanged?(): void;
 }
 
 /** The device config type an adapter receives; adapters narrow it with their own zod schema. */

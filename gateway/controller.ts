@@ -31,7 +31,7 @@ import {
 } from './config/schema.js';
 import { writeFileAtomic } from './config/write-atomic.js';
 import type { Dashboard } from './dashboard/server.js';
-import { prepareDataDir } from './datadir.js';
+import { prepareDataDir, releaseDataDir } from './datadir.js';
 import { type DeviceRecord, DeviceRegistry } from './devices/registry.js';
 import type { HomeAssistantDiscovery } from './homeassistant/index.js';
 import { type HttpServer, startHttpServer } from './http.js';
@@ -60,6 +60,8 @@ const DEVICES_MIN_INTERVAL_MS = 200;
 
 /** Availability is checked at a quarter of the shortest timeout, within these bounds. */
 const AVAILABILITY_CHECK_MIN_MS = 250;
+/** Adapter status changes (ports opening and closing) gathered into one bridge/info. */
+const INFO_DEBOUNCE_MS = 250;
 const AVAILABILITY_CHECK_MAX_MS = 5_000;
 
 export class Gateway {
@@ -83,6 +85,7 @@ export class Gateway {
   #availabilityTimer: NodeJS.Timeout | undefined;
   #permitJoinUntil = 0;
   #permitJoinTimer: NodeJS.Timeout | undefined;
+  #infoTimer: NodeJS.Timeout | undefined;
   #started = false;
   #messagesReceived = 0;
   #unsubscribes: Array<() => void> = [];
@@ -194,7 +197,7 @@ export class Gateway {
     const now = Date.now();
     for (const rec of this.devices.all()) {
       const id = rec.config.id;
-      const state = parseRetainedState(this.broker.retained(topics.deviceState(this.base, id)));
+      const state = withoutMoments(parseRetainedState(this.broker.retained(topics.deviceState(this.base, id))));
       if (state) {
         const seen = typeof state.last_seen === 'string' ? new Date(state.last_seen) : null;
         this.devices.restore(id, state, seen && !Number.isNaN(seen.getTime()) ? seen : null);
@@ -230,6 +233,7 @@ export class Gateway {
     this.#upstream = undefined;
     await this.#broker?.close().catch(() => {});
     this.metrics.close();
+    await releaseDataDir(this.dataDir);
   }
 
   async stop(): Promise<void> {
@@ -237,6 +241,7 @@ export class Gateway {
     this.#started = false;
     if (this.#availabilityTimer) clearInterval(this.#availabilityTimer);
     if (this.#permitJoinTimer) clearTimeout(this.#permitJoinTimer);
+    if (this.#infoTimer) clearTimeout(this.#infoTimer);
     for (const host of [...this.#hosts.values()].reverse()) await host.stop();
     this.#hosts.clear();
     for (const rec of this.devices.all()) {
@@ -361,7 +366,11 @@ export class Gateway {
             await this.publish(topics.deviceProperty(this.base, id, key), '', { retain: true });
       if (id !== renamed?.from) this.event('device_left', { id });
     }
-    for (const id of diff.added) if (id !== renamed?.to) this.event('device_joined', { id });
+    for (const id of diff.added) {
+      if (id === renamed?.to) continue;
+      this.event('device_joined', { id });
+      this.#onAvailability(id, false); // offline until its adapter or its first message says otherwise
+    }
     const carried = renamed ? this.devices.get(renamed.to) : undefined;
     if (carried) await this.#publishCarried(carried);
     for (const module of this.modules) {
@@ -464,6 +473,16 @@ export class Gateway {
         },
       },
     };
+  }
+
+  /** bridge/info once for a burst of adapter status changes (a port opening, closing, failing to open). */
+  #scheduleInfo(): void {
+    if (this.#infoTimer || !this.#started) return;
+    this.#infoTimer = setTimeout(() => {
+      this.#infoTimer = undefined;
+      if (this.#started) void this.publishInfo();
+    }, INFO_DEBOUNCE_MS);
+    this.#infoTimer.unref();
   }
 
   async publishInfo(): Promise<void> {
@@ -613,6 +632,7 @@ export class Gateway {
         this.metrics.messages.inc({ adapter: kind, direction });
       },
       fatal: (err) => this.#hosts.get(kind)?.fail(err),
+      statusChanged: () => this.#scheduleInfo(),
     };
   }
 
@@ -671,13 +691,16 @@ export class Gateway {
       this.#rateLog.warn(`unserializable:${id}`, { id, err }, 'device values cannot be written as JSON, dropped');
       return;
     }
-    void this.publish(topics.deviceState(this.base, id), text, { retain: true });
     const momentary = Object.keys(values).filter(isMomentary);
-    if (momentary.length > 0) this.#endMoment(id, momentary, values);
-    if (this.#homeAssistant) void this.#homeAssistant.deviceUpdated({ ...this.#discoveryDevice(id), state });
+    if (momentary.length > 0) void this.#publishMoment(id, text, state, momentary, values);
+    else {
+      void this.publish(topics.deviceState(this.base, id), text, { retain: true });
+      if (this.#homeAssistant) void this.#homeAssistant.deviceUpdated({ ...this.#discoveryDevice(id), state });
+    }
     if (this.config.api.property_topics) {
       for (const [key, value] of Object.entries(values)) {
-        if (isPropertyTopicName(key))
+        // last_seen is the gateway's: a device sending one does not get its own topic for it.
+        if (key !== 'last_seen' && isPropertyTopicName(key))
           void this.publish(topics.deviceProperty(this.base, id, key), propertyText(value), {
             retain: !isMomentary(key),
           });
@@ -686,16 +709,27 @@ export class Gateway {
     this.#onAvailability(id, true, true);
   }
 
-  /** A press is published as an event and leaves the merged state, so that later state messages do not repeat it. */
-  #endMoment(id: string, keys: readonly string[], values: StateValues): void {
+  /**
+   * A press (button, action): the state message that carries it is not retained, and the merged state without it
+   * is, so neither a later report nor a new subscriber sees the press again. Home Assistant's event entity is
+   * announced before the press, or HA would miss the first one.
+   */
+  async #publishMoment(
+    id: string,
+    text: string,
+    state: StateValues,
+    keys: readonly string[],
+    values: StateValues,
+  ): Promise<void> {
+    if (this.#homeAssistant) await this.#homeAssistant.deviceUpdated({ ...this.#discoveryDevice(id), state });
     const rec = this.devices.get(id);
-    if (rec) {
-      const rest = { ...rec.state };
-      for (const key of keys) delete rest[key];
-      this.devices.restore(id, rest, rec.lastSeen);
-    }
+    const rest = { ...(rec?.state ?? state) };
+    for (const key of keys) delete rest[key];
+    if (rec) this.devices.restore(id, rest, rec.lastSeen);
+    await this.publish(topics.deviceState(this.base, id), text, { retain: false });
     for (const key of keys)
-      void this.publishJson(topics.deviceEvent(this.base, id, key), { event_type: propertyText(values[key]) });
+      await this.publishJson(topics.deviceEvent(this.base, id, key), { event_type: propertyText(values[key]) });
+    await this.publishJson(topics.deviceState(this.base, id), rest, { retain: true });
   }
 
   /** A renamed device's state, property topics and availability, republished under its new id. */
@@ -774,6 +808,9 @@ export class Gateway {
     this.#unsubscribes.push(
       broker.subscribe(`${base}/+/set`, (msg) => void this.#onDeviceCommand(msg.topic, 'set', msg.payload)),
       broker.subscribe(`${base}/+/get`, (msg) => void this.#onDeviceCommand(msg.topic, 'get', msg.payload)),
+      // Zigbee2MQTT's <device>/set/<property> and /get/<property> with a plain value.
+      broker.subscribe(`${base}/+/set/+`, (msg) => void this.#onPropertyCommand(msg.topic, 'set', msg.payload)),
+      broker.subscribe(`${base}/+/get/+`, (msg) => void this.#onPropertyCommand(msg.topic, 'get', msg.payload)),
       broker.subscribe(`${base}/bridge/request/#`, (msg) => void this.#onRequest(msg.topic, msg.payload)),
     );
   }
@@ -782,6 +819,24 @@ export class Gateway {
     const name = topic.slice(`${this.base}/bridge/request/`.length);
     const response = await this.router.dispatch(this, name, payload);
     await this.publishJson(topics.bridgeResponse(this.base, name), response);
+  }
+
+  /** `<device>/set/<property>` with a plain value (JSON when it parses as JSON, else the text) is
+   * `<device>/set` with `{"<property>": value}`; `/get/<property>` reads that property. */
+  async #onPropertyCommand(topic: string, kind: DeviceCommand['kind'], payload: Buffer): Promise<void> {
+    const [id, , property] = topic.slice(this.base.length + 1).split('/');
+    if (!id || !property || id === 'bridge' || property === 'error') return; // error: our own /set/error replies
+    const text = payload.toString('utf8');
+    let value: unknown = text;
+    if (kind === 'get') value = '';
+    else {
+      try {
+        value = JSON.parse(text);
+      } catch {
+        // plain text such as ON or open
+      }
+    }
+    await this.#runDeviceCommand(id, kind, { [property]: value });
   }
 
   async #onDeviceCommand(topic: string, kind: DeviceCommand['kind'], payload: Buffer): Promise<void> {
@@ -798,6 +853,11 @@ export class Gateway {
       });
       return;
     }
+    await this.#runDeviceCommand(id, kind, body);
+  }
+
+  async #runDeviceCommand(id: string, kind: DeviceCommand['kind'], body: unknown): Promise<void> {
+    const errorTopic = topics.deviceCommandError(this.base, id, kind);
     const parsed = devicePayload.safeParse(body);
     if (!parsed.success) {
       await this.publishJson(errorTopic, { error: 'payload must be a JSON object' });
@@ -863,6 +923,16 @@ function propertyText(value: unknown): string {
 }
 
 /** A retained device state as an object, or undefined when there is none or it is not a JSON object. */
+/** A press left in a state retained before presses were kept out of it would come back after a restart. */
+function withoutMoments(state: StateValues | undefined): StateValues | undefined {
+  if (!state) return state;
+  const keys = Object.keys(state).filter(isMomentary);
+  if (keys.length === 0) return state;
+  const rest = { ...state };
+  for (const key of keys) delete rest[key];
+  return rest;
+}
+
 function parseRetainedState(payload: Buffer | undefined): StateValues | undefined {
   if (!payload) return undefined;
   try {

@@ -198,8 +198,10 @@ export class SerialDeviceLink {
         this.#absent();
         return;
       }
-      if (message !== this.#lastError)
+      if (message !== this.#lastError) {
         this.#deps.ctx.logger.warn({ device: this.id, path, err: message }, 'cannot open serial port');
+        this.#deps.ctx.statusChanged?.();
+      }
       this.#lastError = message;
       this.#setOnline(false);
       this.#schedule(this.#backoff.next());
@@ -208,6 +210,7 @@ export class SerialDeviceLink {
 
   /** The port is not there (yet): look again after the scan interval, without growing the back-off. */
   #absent(): void {
+    if (this.#lastError !== 'port not present') this.#deps.ctx.statusChanged?.();
     this.#lastError = 'port not present';
     this.#setOnline(false);
     this.#schedule(this.#deps.config.scan_interval_ms);
@@ -303,6 +306,7 @@ export class SerialDeviceLink {
     if (this.#online === online) return;
     this.#online = online;
     this.#deps.ctx.availability(this.id, online);
+    this.#deps.ctx.statusChanged?.(); // bridge/info shows each port open or not, and why
   }
 
   #onData(chunk: Buffer): void {

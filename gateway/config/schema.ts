@@ -100,7 +100,10 @@ const gatewaySchema = z
         .default('zephyr2mqtt'),
       'Root of every topic',
     ),
-    data_dir: restartOnly(z.string().default('./data'), 'Broker persistence, upstream queue, adapter state'),
+    data_dir: restartOnly(
+      z.string().default('./data'),
+      'Broker persistence, upstream queue, adapter state; a relative path is relative to the working directory',
+    ),
     log_level: logLevel.default('info').describe('Level of every module without its own entry in `log_levels`'),
     log_levels: z
       .record(z.string(), logLevel)

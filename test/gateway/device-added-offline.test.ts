@@ -22,4 +22,31 @@ describe('availability of a device added at run time', () => {
     const availability = await gw.waitForMessage(retained, 'zephyr2mqtt/late/availability');
     expect(availability).toEqual({ state: 'offline' });
   });
+
+  it('publishes a retained offline for a device added by a reload even when its adapter says nothing', async () => {
+    const adapter = createTestAdapterModule();
+    gw = await startTestGateway({ devices: [{ id: 'dev1', transport: 'test' }] }, { adapterModules: [adapter.module] });
+    const client = await gw.connect();
+    expect(await gw.request(client, 'device/add', { id: 'quiet', transport: 'test' })).toMatchObject({ status: 'ok' });
+    const retained = await gw.connect();
+    expect(await gw.waitForMessage(retained, 'zephyr2mqtt/quiet/availability')).toEqual({ state: 'offline' });
+  });
+
+  it('republishes bridge/info when an adapter reports a status change (a port opened or closed)', async () => {
+    const adapter = createTestAdapterModule();
+    gw = await startTestGateway({ devices: [{ id: 'dev1', transport: 'test' }] }, { adapterModules: [adapter.module] });
+    const client = await gw.connect();
+    let infos = 0;
+    client.on('message', (topic) => {
+      if (topic === 'zephyr2mqtt/bridge/info') infos++;
+    });
+    await gw.waitForMessage(client, 'zephyr2mqtt/bridge/info'); // the retained one
+    const before = infos;
+    const next = gw.waitForMessage(client, 'zephyr2mqtt/bridge/info');
+    // A burst of changes is one bridge/info.
+    for (let i = 0; i < 5; i++) adapter.current().ctx.statusChanged?.();
+    await next;
+    await gw.request(client, 'health_check', {}); // a round trip: any second bridge/info would be here by now
+    expect(infos - before).toBe(1);
+  });
 });
