@@ -33,6 +33,7 @@ import { writeFileAtomic } from './config/write-atomic.js';
 import type { Dashboard } from './dashboard/server.js';
 import { prepareDataDir, releaseDataDir } from './datadir.js';
 import { type DeviceRecord, DeviceRegistry } from './devices/registry.js';
+import type { DiscoveryDevice } from './homeassistant/discovery.js';
 import type { HomeAssistantDiscovery } from './homeassistant/index.js';
 import { type HttpServer, startHttpServer } from './http.js';
 import { type Logger, ModuleLoggers, parseModuleLevels } from './logger.js';
@@ -357,7 +358,8 @@ export class Gateway {
     const diff = this.devices.configure(next.devices, renamed ? { [renamed.to]: renamed.from } : {});
     this.metrics.devicesConfigured.set(next.devices.length);
     for (const id of diff.removed) {
-      await this.#homeAssistant?.deviceRemoved(id, propertiesBefore.get(id) ?? []);
+      if (renamed && id === renamed.from) await this.#homeAssistant?.deviceRenamed(renamed.from, renamed.to);
+      else await this.#homeAssistant?.deviceRemoved(id, propertiesBefore.get(id) ?? []);
       await this.publish(topics.deviceState(this.base, id), '', { retain: true });
       await this.publish(topics.deviceAvailability(this.base, id), '', { retain: true });
       if (this.config.api.property_topics)
@@ -656,13 +658,7 @@ export class Gateway {
     }
   }
 
-  #discoveryDevice(id: string): {
-    id: string;
-    name?: string;
-    transport: string;
-    state: StateValues;
-    info: Record<string, unknown>;
-  } {
+  #discoveryDevice(id: string): DiscoveryDevice {
     const rec = this.devices.get(id);
     return {
       id,
@@ -670,6 +666,8 @@ export class Gateway {
       transport: rec?.config.transport ?? 'unknown',
       state: rec?.state ?? {},
       info: rec?.info ?? {},
+      // Its match keys (address, serial number, endpoint...) keep Home Assistant's unique_ids across a rename.
+      ...(rec ? { config: rec.config as Record<string, unknown> } : {}),
     };
   }
 
@@ -735,8 +733,6 @@ export class Gateway {
   /** A renamed device's state, property topics and availability, republished under its new id. */
   async #publishCarried(rec: DeviceRecord): Promise<void> {
     const id = rec.config.id;
-    // Home Assistant entities under the new id now, not at the device's next report (a sleepy one may take hours).
-    if (this.#homeAssistant) await this.#homeAssistant.deviceUpdated(this.#discoveryDevice(id));
     if (Object.keys(rec.state).length > 0) {
       await this.publishJson(topics.deviceState(this.base, id), rec.state, { retain: true });
       if (this.config.api.property_topics)

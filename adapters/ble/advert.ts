@@ -12,6 +12,9 @@ export interface AdvertDecode {
   /** `kind` is a fixed label (a metric's), `reason` the detail. */
   errors: { kind: 'bthome' | 'manufacturer_data'; reason: string; bytes?: Uint8Array }[];
   bthome?: BthomeFrame;
+  /** BTHome data was there and refused (undecodable, wrong key, plain from a keyed device): the advert says
+   * nothing trustworthy, not even that the device is there. */
+  refused?: boolean;
 }
 
 /** RSSI (dBm) to Zigbee2MQTT-style linkquality 0..255: -100 dBm -> 0, -30 dBm and stronger -> 255. */
@@ -40,6 +43,7 @@ export function decodeAdvert(
     });
     if (!r.ok) {
       out.errors.push({ kind: 'bthome', reason: r.error, bytes: sd.data });
+      out.refused = true;
       continue;
     }
     if (device.bind_key && !r.value.encrypted) {
@@ -49,17 +53,26 @@ export function decodeAdvert(
         reason: 'bthome: unencrypted frame from a device with a bind_key ignored',
         bytes: sd.data,
       });
+      out.refused = true;
       continue;
     }
     out.bthome = r.value;
     Object.assign(out.values, r.value.values);
     if (r.value.stoppedEarly)
       out.errors.push({ kind: 'bthome', reason: `bthome: ${r.value.stoppedEarly}`, bytes: sd.data });
+    for (const reason of r.value.ignored ?? [])
+      out.errors.push({ kind: 'bthome', reason: `bthome: ${reason}`, bytes: sd.data });
   }
   const md = adv.manufacturerData;
   const spec = device.manufacturer_data;
   if (md && spec) decodeManufacturer(md, spec, out);
   return out;
+}
+
+/** The bytes an advert carries for a device (service and manufacturer data), to tell a repeat from news. */
+export function advertContent(adv: NobleAdvertisement): string {
+  const services = (adv.serviceData ?? []).map((sd) => `${sd.uuid}:${hex(sd.data)}`);
+  return `${services.join(',')}|${adv.manufacturerData ? hex(adv.manufacturerData) : ''}`;
 }
 
 function decodeManufacturer(

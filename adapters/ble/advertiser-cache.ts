@@ -7,10 +7,6 @@ export interface AdvertiserEntry {
   lastSeen: number;
   /** When it was last reported as unknown (deviceSeen), for the rate limit. */
   lastReported: number;
-  /** Last BTHome packet id / encryption counter, to drop repeated adverts. */
-  lastPacket?: number;
-  /** Highest encryption counter accepted from this advertiser (BTHome). */
-  lastCounter?: number;
 }
 
 export class AdvertiserCache {

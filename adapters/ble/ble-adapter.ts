@@ -9,7 +9,8 @@ import type {
   DeviceCommand,
   StateValues,
 } from '../../gateway/adapter.js';
-import { decodeAdvert } from './advert.js';
+import { type AdvertDecode, advertContent, decodeAdvert } from './advert.js';
+import { AdvertSequences } from './advert-sequence.js';
 import { AdvertiserCache } from './advertiser-cache.js';
 import { type BleAdapterConfig, bleDeviceSchema, normalizeMac, wantsConnection } from './config.js';
 import { ConnectionManager } from './connection-manager.js';
@@ -19,10 +20,14 @@ import { type BleDevice, DeviceIndex } from './identity.js';
 import { explainNobleState, loadNoble, NobleUnavailableError } from './noble-loader.js';
 import { forgetPeripheral } from './noble-prune.js';
 import type { Noble, NoblePeripheral } from './noble-types.js';
+import { SerialProbe } from './serial-probe.js';
 import { describeUnknown } from './unknown-advertiser.js';
 
 /** How long a connected device is vouched for: until its link drops (which ends it), in practice. */
 const LINK_VOUCH_MS = 365 * 24 * 3600 * 1000;
+/** A trigger-based BTHome device (a door contact) advertises only when something happens: like Home Assistant's
+ * BTHome integration, it never expires once seen. */
+const TRIGGER_VOUCH_MS = LINK_VOUCH_MS;
 
 export class BleAdapter implements Adapter {
   readonly kind = 'ble';
@@ -33,10 +38,11 @@ export class BleAdapter implements Adapter {
   #retryTimer: NodeJS.Timeout | undefined;
   #stopped = true;
   #index: DeviceIndex;
+  /** Unknown advertisers only (announcements); configured devices' adverts are judged in #sequences. */
   readonly #advertisers: AdvertiserCache;
+  readonly #sequences = new AdvertSequences();
   readonly #connections: ConnectionManager;
-  /** Serial-probe results: addresses that turned out to be another device. Bounded like the advertisers. */
-  readonly #rejected: AdvertiserCache;
+  readonly #serials: SerialProbe;
   readonly #keyCache = new Map<string, Buffer>();
   /** noble's peripheral id per tracked unknown address, to prune noble's own maps on eviction. */
   readonly #nobleIds = new Map<string, string>();
@@ -53,7 +59,15 @@ export class BleAdapter implements Adapter {
     this.#retryMs = config.unavailable_retry_min_ms;
     this.#index = new DeviceIndex(this.#loadDevices());
     this.#advertisers = new AdvertiserCache(config.max_advertisers, (address) => this.#forget(address));
-    this.#rejected = new AdvertiserCache(config.max_advertisers);
+    this.#serials = new SerialProbe(
+      {
+        max: config.max_advertisers,
+        retryMs: config.reconnect_min_ms,
+        gattTimeoutMs: config.gatt_timeout_ms,
+        connectTimeoutMs: config.connect_timeout_ms,
+      },
+      ctx.logger,
+    );
     this.#connections = new ConnectionManager(
       {
         maxConnections: config.max_connections,
@@ -68,7 +82,8 @@ export class BleAdapter implements Adapter {
         online: (id) => ctx.availability(id, true, LINK_VOUCH_MS),
         offline: (id) => ctx.availability(id, false),
         events: (id) => this.#sessionEvents(id),
-        rejected: (address) => this.#rejected.touch(normalizeMac(address), Date.now()),
+        mismatch: (address, serial) => this.#serials.remember(normalizeMac(address), serial),
+        linksElsewhere: () => this.#serials.running,
       },
       ctx.logger,
     );
@@ -157,60 +172,87 @@ export class BleAdapter implements Adapter {
   #discover(p: NoblePeripheral): void {
     this.#adverts++;
     const address = normalizeMac(p.address && p.address !== 'unknown' ? p.address : p.id);
-    const adv = p.advertisement ?? {};
-    const name = adv.localName;
-    const device = this.#index.match(address, name);
+    const device = this.#index.match(address, p.advertisement?.localName) ?? this.#bySerial(address);
     const now = Date.now();
     if (!device) {
       this.#unknown(p, address, now);
       return;
     }
     this.ctx.countMessage('in');
-    if (device.connect) this.#connections.offer(device, p, now);
+    if (device.connect && this.#mayBe(device, address)) this.#connections.offer(device, p, now);
+    this.#advert(device, p, address, now);
+  }
+
+  /** False when a connection already read another serial number at this address than the device's match wants
+   * (connecting again would only fail the same way). */
+  #mayBe(device: BleDevice, address: string): boolean {
+    const wanted = device.match.serial_number;
+    const known = wanted === undefined ? undefined : this.#serials.serialAt(address);
+    return known === undefined || known === wanted;
+  }
+
+  /** A serial-only device a probe found at this address. */
+  #bySerial(address: string): BleDevice | undefined {
+    const serial = this.#serials.serialAt(address);
+    return typeof serial === 'string' ? this.#index.bySerial(serial) : undefined;
+  }
+
+  #advert(device: BleDevice, p: NoblePeripheral, address: string, now: number): void {
+    const adv = p.advertisement ?? {};
     const decoded = decodeAdvert(adv, p.rssi, address, device, this.#keyCache);
     for (const e of decoded.errors)
       this.ctx.decodeError(e.kind, { deviceId: device.id, error: e.reason, ...(e.bytes ? { bytes: e.bytes } : {}) });
+    // Refused BTHome data (wrong key, a plain frame for a keyed device) is not the device, or not only: it must
+    // not refresh its state, last_seen or availability.
+    if (decoded.refused) return;
     const frame = decoded.bthome;
-    if (frame?.counter !== undefined || frame?.packetId !== undefined) {
-      const seq = frame.counter ?? frame.packetId;
-      const entry = this.#advertisers.touch(address, now);
-      // An encrypted frame with a counter below one already accepted is a replay (a recorded advert sent again),
-      // unless the counter restarted low, as after a battery change (bthome-ble's rule).
-      const counter = frame.counter;
-      if (counter !== undefined && entry.lastCounter !== undefined && counter < entry.lastCounter && counter >= 100) {
-        this.ctx.decodeError('bthome', {
-          deviceId: device.id,
-          error: `replayed counter ${counter} < ${entry.lastCounter}`,
-        });
-        return;
-      }
-      if (counter !== undefined) entry.lastCounter = counter;
-      // With duplicates allowed the radio hands over the same packet many times a second: it shows the device is
-      // there, and publishing the whole state again for a new RSSI each time would only be noise.
-      if (entry.lastPacket === seq) {
-        this.ctx.availability(device.id, true);
-        return;
-      }
-      entry.lastPacket = seq;
+    const verdict = this.#sequences.judge(
+      device.id,
+      { counter: frame?.counter, packetId: frame?.packetId, content: advertContent(adv) },
+      now,
+    );
+    if (verdict.kind === 'replay') {
+      this.ctx.decodeError('bthome', {
+        deviceId: device.id,
+        error: `replayed counter ${verdict.counter} < ${verdict.last}`,
+      });
+      return;
     }
-    // Advert-only devices: the core marks them online on telemetry and offline after availability_timeout.
-    // A connected device's adverts only carry RSSI: its state comes over GATT, its availability from the link.
+    const vouch = frame?.triggerBased ? TRIGGER_VOUCH_MS : undefined;
+    // With duplicates allowed the radio hands over the same advert many times a second: it shows the device is
+    // there, and publishing the whole state again for a new RSSI each time would only be noise.
+    if (verdict.kind === 'repeat') {
+      this.ctx.availability(device.id, true, vouch);
+      return;
+    }
+    this.#publish(device, decoded);
+    if (vouch !== undefined) this.ctx.availability(device.id, true, vouch);
+  }
+
+  /** Advert-only devices: the core marks them online on telemetry and offline after availability_timeout.
+   * A connected device's adverts only carry RSSI: its state comes over GATT, its availability from the link. */
+  #publish(device: BleDevice, decoded: AdvertDecode): void {
     const keys = Object.keys(decoded.values);
     if (device.connect && keys.every((k) => k === 'rssi' || k === 'linkquality')) return;
     if (keys.length > 0) this.ctx.telemetry(device.id, decoded.values);
   }
 
   #unknown(p: NoblePeripheral, address: string, now: number): void {
-    const serialOnly = this.#index.serialOnly;
-    if (serialOnly.length > 0 && p.connectable && !this.#rejected.has(address)) {
-      for (const d of serialOnly) if (!this.#connections.isConnected(d.id)) this.#connections.offer(d, p, now);
-    }
+    this.#probeSerial(p, address, now);
     const entry = this.#advertisers.touch(address, now);
     this.#nobleIds.set(address, p.id);
     if (!this.ctx.permitJoin()) return;
     if (now - entry.lastReported < this.config.seen_interval_s * 1000) return;
     entry.lastReported = now;
     this.ctx.deviceSeen(describeUnknown(p, address));
+  }
+
+  /** A connectable stranger may be a device configured by serial number only: read its serial once. */
+  #probeSerial(p: NoblePeripheral, address: string, now: number): void {
+    if (!p.connectable || !this.#serials.wants(address, now)) return;
+    if (!this.#index.serialOnly.some((d) => !this.#connections.isConnected(d.id))) return;
+    if (!this.#connections.hasFreeLink() || this.#connections.holds(p.id)) return;
+    void this.#serials.probe(p, address);
   }
 
   /** An unknown advertiser fell out of the cache: drop what noble keeps about it too (it never forgets). */
@@ -253,6 +295,7 @@ export class BleAdapter implements Adapter {
 
   async devicesChanged(): Promise<void> {
     this.#index = new DeviceIndex(this.#loadDevices());
+    this.#sequences.retain(this.#index.devices.map((d) => d.id));
     this.#connections.retain(this.#index.devices.filter((d) => d.connect && !d.disabled));
   }
 
@@ -289,5 +332,7 @@ export class BleAdapter implements Adapter {
     }
     this.#advertisers.clear();
     this.#nobleIds.clear();
+    this.#sequences.clear();
+    this.#serials.clear();
   }
 }

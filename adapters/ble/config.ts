@@ -86,7 +86,9 @@ export const bleAdapterConfigSchema = z
       .int()
       .positive()
       .default(2000)
-      .describe('Unknown advertisers remembered for dedup; the least recently seen are evicted'),
+      .describe(
+        'Unknown advertisers remembered (announcements, serial numbers read for serial_number matches); the least recently seen are evicted',
+      ),
     seen_interval_s: z
       .number()
       .positive()
@@ -111,14 +113,18 @@ export const bleDeviceSchema = z.object({
     .strictObject({
       address: mac.optional().describe('Advertiser address (random static addresses can change on reflash)'),
       name: z.string().min(1).optional().describe('Advertised local name, exact'),
-      bthome_mac: mac.optional().describe('BTHome device MAC (the address its bind key was issued for)'),
+      bthome_mac: mac
+        .optional()
+        .describe(
+          'The MAC the BTHome bind key was issued for, used to decrypt (advert address when omitted); it matches only when neither address nor name is given',
+        ),
       serial_number: z.string().min(1).optional().describe('Device Information serial number (needs a connection)'),
     })
     .refine(
       (m) => Object.values(m).some((v) => v !== undefined),
       'give at least one of address, name, bthome_mac, serial_number',
     )
-    .describe('How the device is recognised; all given keys must match'),
+    .describe('How the device is recognised; all given keys must match (bthome_mac is not a matcher beside them)'),
   profile: z
     .enum(bleProfiles)
     .optional()

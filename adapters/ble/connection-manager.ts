@@ -27,8 +27,10 @@ export interface ConnectionCallbacks {
   online(deviceId: string, address: string): void;
   offline(deviceId: string): void;
   events(deviceId: string): SessionEvents;
-  /** A serial-number probe found another device at this address: do not probe it again. */
-  rejected(address: string, deviceId: string): void;
+  /** The device's identity check read another serial number at this address (null: none). */
+  mismatch(address: string, serial: string | null): void;
+  /** Links held outside the manager (serial probes), which count against maxConnections too. */
+  linksElsewhere(): number;
 }
 
 export class ConnectionManager {
@@ -57,12 +59,24 @@ export class ConnectionManager {
     }
     slot.device = device;
     if (slot.state !== 'idle' || now < slot.notBefore) return;
-    if (this.active >= this.opts.maxConnections) {
+    if (!this.hasFreeLink()) {
       slot.waiting = true;
       return;
     }
     slot.waiting = false;
     void this.#connect(slot, peripheral);
+  }
+
+  /** Whether another link fits under maxConnections. */
+  hasFreeLink(): boolean {
+    return this.active + this.callbacks.linksElsewhere() < this.opts.maxConnections;
+  }
+
+  /** Whether a session is using (or opening) the link to this noble peripheral. */
+  holds(peripheralId: string): boolean {
+    for (const s of this.#slots.values())
+      if (s.state !== 'idle' && s.session?.peripheral.id === peripheralId) return true;
+    return false;
   }
 
   isConnected(deviceId: string): boolean {
@@ -89,7 +103,7 @@ export class ConnectionManager {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (err instanceof IdentityMismatchError) {
-        this.callbacks.rejected(peripheral.address, id);
+        this.callbacks.mismatch(peripheral.address, err.serial ?? null);
         this.#release(slot, 0);
       } else {
         this.logger.warn({ device: id, err: message, retryInMs: slot.backoffMs }, 'ble connection failed');

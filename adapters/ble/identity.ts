@@ -1,5 +1,7 @@
 // Which configured device an advertiser is. A random static address can change on reflash, so devices may be
-// matched by advertised name or BTHome MAC as well; every key a device's `match` gives must agree.
+// matched by advertised name as well; every key a device's `match` gives must agree. `bthome_mac` is the MAC the
+// bind key was issued for (the decryption nonce), not a matcher: a device advertising from another (random)
+// address still decrypts. Only an entry with neither address nor name is found at its bthome_mac.
 import { type BleDeviceConfig, normalizeMac } from './config.js';
 
 export type BleDevice = { id: string; disabled?: boolean } & BleDeviceConfig;
@@ -13,7 +15,7 @@ export class DeviceIndex {
   constructor(readonly devices: readonly BleDevice[]) {
     for (const d of devices) {
       if (d.disabled) continue;
-      const addr = d.match.address ?? d.match.bthome_mac;
+      const addr = d.match.address ?? (d.match.name === undefined ? d.match.bthome_mac : undefined);
       if (addr) push(this.#byAddress, normalizeMac(addr), d);
       else if (d.match.name) push(this.#byName, d.match.name, d);
       else this.serialOnly.push(d);
@@ -22,9 +24,14 @@ export class DeviceIndex {
 
   /** The device an advert from `address` (normalised) with `name` belongs to, if any. */
   match(address: string, name: string | undefined): BleDevice | undefined {
-    for (const d of this.#byAddress.get(address) ?? []) if (agrees(d, address, name)) return d;
-    if (name !== undefined) for (const d of this.#byName.get(name) ?? []) if (agrees(d, address, name)) return d;
+    for (const d of this.#byAddress.get(address) ?? []) if (agrees(d, name)) return d;
+    if (name !== undefined) for (const d of this.#byName.get(name) ?? []) if (agrees(d, name)) return d;
     return undefined;
+  }
+
+  /** The serial-only device with this Device Information serial number, if any. */
+  bySerial(serial: string): BleDevice | undefined {
+    return this.serialOnly.find((d) => d.match.serial_number === serial);
   }
 
   get(id: string): BleDevice | undefined {
@@ -32,12 +39,9 @@ export class DeviceIndex {
   }
 }
 
-function agrees(d: BleDevice, address: string, name: string | undefined): boolean {
-  const m = d.match;
-  if (m.address && normalizeMac(m.address) !== address) return false;
-  if (m.bthome_mac && normalizeMac(m.bthome_mac) !== address) return false;
-  if (m.name !== undefined && m.name !== name) return false;
-  return true;
+/** The address was checked by the index lookup; a name, when given, must be the advertised one. */
+function agrees(d: BleDevice, name: string | undefined): boolean {
+  return d.match.name === undefined || d.match.name === name;
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {

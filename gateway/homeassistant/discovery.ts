@@ -1,7 +1,8 @@
 // Home Assistant MQTT discovery: one retained config message per known property of every device,
 // removed when the device goes, re-sent when Home Assistant announces itself online.
 import { VERSION } from '../version.js';
-import { meaningOf, type PropertyMeaning } from './properties.js';
+import { stableIdentity } from './identity.js';
+import { fitsValue, meaningOf, type PropertyMeaning } from './properties.js';
 
 export interface DiscoveryDevice {
   id: string;
@@ -9,6 +10,8 @@ export interface DiscoveryDevice {
   transport: string;
   state: Record<string, unknown>;
   info: Record<string, unknown>;
+  /** The device's config entry: its match keys give the unique_ids a stable identity (else the id is used). */
+  config?: Record<string, unknown> | undefined;
 }
 
 export interface DiscoveryOptions {
@@ -31,12 +34,19 @@ export function discoveryTopic(opts: DiscoveryOptions, component: string, device
   return `${opts.discoveryPrefix}/${component}/${discoveryObjectId(opts, deviceId)}/${topicSafe(property)}/config`;
 }
 
-/** Discovery messages for every property of the device that has a known meaning. */
-export function discoveryMessages(opts: DiscoveryOptions, device: DiscoveryDevice): DiscoveryMessage[] {
+/**
+ * Discovery messages for every property of the device that has a known meaning and fits its value, and for the
+ * `remembered` ones the state does not hold now (an event leaves the state once it is published).
+ */
+export function discoveryMessages(
+  opts: DiscoveryOptions,
+  device: DiscoveryDevice,
+  remembered: Iterable<string> = [],
+): DiscoveryMessage[] {
   const out: DiscoveryMessage[] = [];
-  for (const property of Object.keys(device.state)) {
+  for (const property of new Set([...Object.keys(device.state), ...remembered])) {
     const meaning = meaningOf(property);
-    if (!meaning) continue;
+    if (!meaning || !fitsValue(meaning, device.state[property])) continue;
     out.push({
       topic: discoveryTopic(opts, meaning.component, device.id, property),
       payload: entityConfig(opts, device, property, meaning),
@@ -66,9 +76,10 @@ function entityConfig(
 ): Record<string, unknown> {
   const stateTopic = `${opts.baseTopic}/${device.id}`;
   const objectId = discoveryObjectId(opts, device.id);
+  const identity = identityId(opts, device);
   const config: Record<string, unknown> = {
     name: humanize(property),
-    unique_id: `${objectId}_${topicSafe(property)}`,
+    unique_id: `${identity}_${topicSafe(property)}`,
     default_entity_id: `${meaning.component}.${slug(`${objectId}_${property}`)}`,
     state_topic: stateTopic,
     availability: [
@@ -77,7 +88,7 @@ function entityConfig(
     ],
     availability_mode: 'all',
     device: {
-      identifiers: [`zephyr2mqtt_${objectId}`],
+      identifiers: [`zephyr2mqtt_${identity}`],
       name: device.name ?? device.id,
       manufacturer: stringInfo(device.info, 'manufacturer') ?? 'Zephyr',
       model: stringInfo(device.info, 'model') ?? `${device.transport} device`,
@@ -135,6 +146,15 @@ const EVENT_TYPES = [
   'long_triple_press',
   'hold_press',
 ] as const;
+
+/** `<gateway>_<stable identity>`, or `<gateway>_<device id>` for a device without one (what every id was before). */
+function identityId(opts: DiscoveryOptions, device: DiscoveryDevice): string {
+  const stable = stableIdentity(device.transport, device.config);
+  if (stable !== undefined) return topicSafe(`${opts.gatewayId}_${stable}`);
+  // A CoAP device renamed keeps its first id as ps_id (the id in /ps/<id>): the ids it had before the rename.
+  const psId = device.config?.ps_id;
+  return discoveryObjectId(opts, typeof psId === 'string' && psId.length > 0 ? psId : device.id);
+}
 
 /** Discovery object ids take only `[a-zA-Z0-9_-]` (HA ignores a topic with anything else). */
 function topicSafe(property: string): string {

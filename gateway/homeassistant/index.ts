@@ -8,6 +8,7 @@ import {
   discoveryMessages,
   removalMessages,
 } from './discovery.js';
+import { EventMemory } from './event-memory.js';
 
 export interface HomeAssistantDeps {
   config: HomeAssistantConfig;
@@ -21,6 +22,8 @@ export interface HomeAssistantDeps {
 export class HomeAssistantDiscovery {
   /** Discovery topics published per device, so a removal clears exactly those. */
   readonly #published = new Map<string, Set<string>>();
+  /** Event properties per device: they leave the state once published, their entities must stay announced. */
+  readonly #events = new EventMemory();
   #unsubscribe: (() => void) | undefined;
 
   constructor(private readonly deps: HomeAssistantDeps) {}
@@ -51,14 +54,19 @@ export class HomeAssistantDiscovery {
     for (const device of this.deps.devices()) await this.deviceUpdated(device, force);
   }
 
-  /** Publish configs for properties not announced yet (or all of them with `force`). */
+  /**
+   * Publish configs for properties not announced yet (or all of them with `force`). Pass the state with the
+   * event properties of the report in it, before the events themselves are published: HA drops an event that
+   * arrives before its entity exists. Event properties are remembered, so later calls need not hold them.
+   */
   async deviceUpdated(device: DiscoveryDevice, force = false): Promise<void> {
     let seen = this.#published.get(device.id);
     if (!seen) {
       seen = new Set();
       this.#published.set(device.id, seen);
     }
-    for (const msg of discoveryMessages(this.#opts, device)) {
+    this.#events.note(device.id, Object.keys(device.state));
+    for (const msg of discoveryMessages(this.#opts, device, this.#events.of(device.id))) {
       if (!force && seen.has(msg.topic)) continue;
       seen.add(msg.topic);
       await this.deps.publish(msg.topic, JSON.stringify(msg.payload), { retain: true, qos: 1 });
@@ -66,9 +74,25 @@ export class HomeAssistantDiscovery {
   }
 
   async deviceRemoved(deviceId: string, properties: Iterable<string>): Promise<void> {
-    const topics = new Set([...removalMessages(this.#opts, deviceId, properties)].map((m) => m.topic));
+    const topics = new Set(
+      [...removalMessages(this.#opts, deviceId, [...properties, ...this.#events.of(deviceId)])].map((m) => m.topic),
+    );
     for (const t of this.#published.get(deviceId) ?? []) topics.add(t);
     this.#published.delete(deviceId);
+    this.#events.forget(deviceId);
     for (const topic of topics) await this.deps.publish(topic, '', { retain: true, qos: 1 });
+  }
+
+  /**
+   * A device renamed `from` -> `to` (the device list already holds `to`, with the state carried over): its old
+   * configs are cleared and the new ones published, its event entities included. Call it instead of
+   * deviceRemoved(from) for a rename.
+   */
+  async deviceRenamed(from: string, to: string): Promise<void> {
+    const events = [...this.#events.of(from)];
+    await this.deviceRemoved(from, []);
+    this.#events.note(to, events);
+    const device = this.deps.devices().find((d) => d.id === to);
+    if (device) await this.deviceUpdated(device, true);
   }
 }

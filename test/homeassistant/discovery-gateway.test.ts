@@ -94,4 +94,26 @@ describe('Home Assistant discovery through the gateway', () => {
     expect(await second.message).toEqual({ event_type: 'double_press' });
     expect((await secondConfig).event_types).toContain('double_press');
   });
+
+  it('announces an event entity again on HA birth, after the press has left the state', async () => {
+    const adapter = createTestAdapterModule();
+    gw = await startTestGateway(
+      { homeassistant: { enabled: true }, devices: [{ id: 'dev1', transport: 'test' }] },
+      { adapterModules: [adapter.module] },
+    );
+    const client = await gw.connect();
+    const eventConfig = 'homeassistant/event/test-gw_dev1/button_2/config';
+    const pressed = await gw.expectMessage(client, 'zephyr2mqtt/dev1/button_2/event');
+    adapter.current().ctx.telemetry('dev1', { button_2: 'press', temperature: 20 });
+    await pressed.message;
+    // Only a fresh publish reaches a live subscriber with retain=0: the retained copy alone cannot pass this.
+    const republished = new Promise<Record<string, unknown>>((resolve) => {
+      client.on('message', (topic, payload, packet) => {
+        if (topic === eventConfig && !packet.retain && payload.length > 0) resolve(JSON.parse(payload.toString()));
+      });
+    });
+    await client.subscribeAsync(eventConfig);
+    await client.publishAsync('homeassistant/status', 'online');
+    expect(await republished).toMatchObject({ state_topic: 'zephyr2mqtt/dev1/button_2/event' });
+  });
 });

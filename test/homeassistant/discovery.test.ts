@@ -70,6 +70,7 @@ describe('Home Assistant discovery payloads', () => {
   });
 
   it('takes numbered instances for the known sensor, not other words after it, and writes odd names safely', () => {
+    // battery_low is BTHome's binary "battery low", not a battery level.
     const msgs = discoveryMessages(opts, {
       id: 'node',
       transport: 'coap',
@@ -86,9 +87,11 @@ describe('Home Assistant discovery payloads', () => {
     });
     expect(msgs.map((m) => m.topic)).toEqual([
       'homeassistant/sensor/pi-livingroom_node/temperature_1/config',
+      'homeassistant/binary_sensor/pi-livingroom_node/battery_low/config',
       'homeassistant/sensor/pi-livingroom_node/humidity_x_y_2/config',
     ]);
-    expect(msgs[1]?.payload).toMatchObject({
+    expect(msgs[1]?.payload).toMatchObject({ device_class: 'battery' });
+    expect(msgs[2]?.payload).toMatchObject({
       unique_id: 'pi-livingroom_node_humidity_x_y_2',
       value_template: '{{ value_json["humidity_x.y_2"] }}',
     });
@@ -110,5 +113,101 @@ describe('Home Assistant discovery payloads', () => {
       ['homeassistant/switch/pi-livingroom_lamp/on_off/config', undefined],
       ['homeassistant/sensor/pi-livingroom_lamp/temperature/config', undefined],
     ]);
+  });
+
+  it('never announces a numeric sensor for a boolean value; BTHome power_on is a binary sensor', () => {
+    const msgs = discoveryMessages(opts, {
+      id: 'plug',
+      transport: 'ble',
+      state: { power: true, temperature_2: false, power_on: true, power_on_2: false, humidity: 40 },
+      info: {},
+    });
+    expect(msgs.map((m) => m.topic.split('/').slice(1, 4).join('/'))).toEqual([
+      'binary_sensor/pi-livingroom_plug/power_on',
+      'binary_sensor/pi-livingroom_plug/power_on_2',
+      'sensor/pi-livingroom_plug/humidity',
+    ]);
+    expect(msgs[0]?.payload).toMatchObject({ device_class: 'power' });
+  });
+
+  it('announces the BTHome objects with the classes and units Home Assistant accepts', () => {
+    const state = {
+      door: true,
+      window: false,
+      opening: true,
+      smoke: false,
+      moisture_detected: true,
+      battery_low: false,
+      gas_detected: false,
+      distance_mm: 120,
+      distance_m: 1.5,
+      speed: 2.5,
+      uv_index: 3.1,
+      volume: 1.5,
+      volume_ml: 200,
+      volume_flow_rate: 0.5,
+      gas: 12.345,
+      water: 100.5,
+      mass_kg: 70.2,
+      rotation: 90,
+      skin_contact: true,
+    };
+    const msgs = discoveryMessages(opts, { id: 'b', transport: 'ble', state, info: {} });
+    const byProperty = new Map(msgs.map((m) => [m.topic.split('/')[3], m]));
+    expect([...byProperty.keys()]).toEqual(Object.keys(state));
+    for (const msg of msgs) {
+      const component = msg.topic.split('/')[1] as keyof typeof haSchemaFor;
+      const result = haSchemaFor[component].safeParse(msg.payload);
+      expect(result.success, `${msg.topic}: ${result.error?.message}`).toBe(true);
+    }
+    const summary = (p: string) => {
+      const m = byProperty.get(p);
+      const payload = m?.payload as { device_class?: string; unit_of_measurement?: string };
+      return [m?.topic.split('/')[1], payload.device_class, payload.unit_of_measurement];
+    };
+    expect(summary('door')).toEqual(['binary_sensor', 'door', undefined]);
+    expect(summary('moisture_detected')).toEqual(['binary_sensor', 'moisture', undefined]);
+    expect(summary('battery_low')).toEqual(['binary_sensor', 'battery', undefined]);
+    expect(summary('distance_m')).toEqual(['sensor', 'distance', 'm']);
+    expect(summary('gas')).toEqual(['sensor', 'gas', 'm³']);
+    expect(summary('mass_kg')).toEqual(['sensor', 'weight', 'kg']);
+    // The heart-rate sensor's skin contact is no door.
+    expect(summary('skin_contact')).toEqual(['binary_sensor', undefined, undefined]);
+  });
+
+  it('bases unique_id and the HA device on the identity the match gives, so a rename keeps them', () => {
+    const entity = (id: string, transport: string, config?: Record<string, unknown>) =>
+      discoveryMessages(opts, { id, transport, state: { temperature: 20 }, info: {}, ...(config ? { config } : {}) })[0]
+        ?.payload as { unique_id: string; state_topic: string; device: { identifiers: string[] } };
+    const ble = { transport: 'ble', match: { address: 'C0:00:00:00:00:07' } };
+    const before = entity('thermostat', 'ble', ble);
+    const renamed = entity('hall-thermostat', 'ble', ble);
+    expect(before.unique_id).toBe('pi-livingroom_ble_c00000000007_temperature');
+    expect(renamed.unique_id).toBe(before.unique_id);
+    expect(renamed.device.identifiers).toEqual(before.device.identifiers);
+    expect(renamed.state_topic).toBe('zephyr2mqtt/hall-thermostat');
+    expect(entity('s', 'ble', { match: { serial_number: 'HR-0001' } }).unique_id).toBe(
+      'pi-livingroom_ble_sn_HR-0001_temperature',
+    );
+    expect(entity('s', 'serial', { match: { usb: { vid: '2fe3', serial: 'E6614103E7' } } }).unique_id).toBe(
+      'pi-livingroom_usb_E6614103E7_temperature',
+    );
+    expect(entity('n', 'coap', { lwm2m: { endpoint: 'node-1' }, address: 'fd00::1' }).unique_id).toBe(
+      'pi-livingroom_lwm2m_node-1_temperature',
+    );
+    expect(entity('n', 'coap', { address: 'fe80::1%lowpan0' }).unique_id).toBe(
+      'pi-livingroom_coap_fe80__1_lowpan0_temperature',
+    );
+    // A token is a secret: the retained config holds a hash of it, never the token.
+    const byToken = entity('n', 'coap', { token: 'sekrit-token-1' });
+    expect(byToken.unique_id).toMatch(/^pi-livingroom_coap_token_[0-9a-f]{16}_temperature$/);
+    expect(JSON.stringify(byToken)).not.toContain('sekrit');
+    // Matched by name only (or no config at all): the id is all there is.
+    expect(entity('porch', 'ble', { match: { name: 'BTHome template' } }).unique_id).toBe(
+      'pi-livingroom_porch_temperature',
+    );
+    expect(entity('porch', 'ble').unique_id).toBe('pi-livingroom_porch_temperature');
+    // A CoAP device known by its path id keeps the ids of its first name after a rename (device/rename writes ps_id).
+    expect(entity('front-porch', 'coap', { ps_id: 'porch' }).unique_id).toBe('pi-livingroom_porch_temperature');
   });
 });

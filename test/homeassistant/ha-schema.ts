@@ -38,36 +38,90 @@ const common = {
   value_template: template,
 };
 
-// https://www.home-assistant.io/integrations/sensor#device-class (subset used)
-const SENSOR_CLASSES = [
-  'temperature',
-  'humidity',
-  'pressure',
-  'illuminance',
-  'battery',
-  'voltage',
-  'current',
-  'power',
-  'energy',
-  'carbon_dioxide',
-  'pm25',
-  'pm10',
-  'volatile_organic_compounds',
-  'moisture',
-  'distance',
-  'signal_strength',
-] as const;
+// https://www.home-assistant.io/integrations/sensor#device-class (subset used), each with the units HA accepts.
+const SENSOR_UNITS = {
+  temperature: ['°C', '°F', 'K'],
+  humidity: ['%'],
+  pressure: ['cbar', 'bar', 'hPa', 'mmHg', 'inHg', 'kPa', 'mbar', 'Pa', 'psi'],
+  illuminance: ['lx'],
+  battery: ['%'],
+  voltage: ['V', 'mV', 'µV', 'kV', 'MV'],
+  current: ['A', 'mA'],
+  power: ['mW', 'W', 'kW', 'MW', 'GW', 'TW'],
+  energy: ['Wh', 'kWh', 'MWh', 'GWh', 'TWh', 'J', 'kJ', 'MJ', 'GJ'],
+  carbon_dioxide: ['ppm'],
+  pm25: ['µg/m³'],
+  pm10: ['µg/m³'],
+  volatile_organic_compounds: ['µg/m³', 'mg/m³'],
+  moisture: ['%'],
+  distance: ['km', 'm', 'cm', 'mm', 'mi', 'nmi', 'yd', 'in', 'ft'],
+  speed: ['ft/s', 'in/d', 'in/h', 'in/s', 'km/h', 'kn', 'm/s', 'mph', 'mm/d', 'mm/s'],
+  weight: ['kg', 'g', 'mg', 'µg', 'oz', 'lb', 'st'],
+  duration: ['d', 'h', 'min', 's', 'ms'],
+  conductivity: ['S/cm', 'mS/cm', 'µS/cm'],
+  precipitation: ['cm', 'in', 'mm'],
+  volume: ['L', 'mL', 'gal', 'fl. oz.', 'm³', 'ft³', 'CCF'],
+  volume_storage: ['L', 'mL', 'gal', 'fl. oz.', 'm³', 'ft³', 'CCF'],
+  volume_flow_rate: ['m³/h', 'm³/s', 'ft³/min', 'L/h', 'L/min', 'L/s', 'gal/min', 'mL/s'],
+  gas: ['m³', 'ft³', 'CCF', 'L'],
+  water: ['L', 'gal', 'm³', 'ft³', 'CCF'],
+  signal_strength: ['dB', 'dBm'],
+} as const satisfies Record<string, readonly string[]>;
 
-export const haSensor = z.strictObject({
-  ...common,
-  device_class: z.enum(SENSOR_CLASSES).optional(),
-  unit_of_measurement: z.string().optional(),
-  state_class: z.enum(['measurement', 'total', 'total_increasing']).optional(),
-});
+/** Device classes HA accepts only as totals (a meter reading, not a measurement). */
+const TOTAL_ONLY = new Set(['energy', 'gas', 'water']);
+
+export const haSensor = z
+  .strictObject({
+    ...common,
+    device_class: z.enum(Object.keys(SENSOR_UNITS) as [keyof typeof SENSOR_UNITS]).optional(),
+    unit_of_measurement: z.string().optional(),
+    state_class: z.enum(['measurement', 'total', 'total_increasing']).optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (!c.device_class) return;
+    const units: readonly string[] = SENSOR_UNITS[c.device_class];
+    if (!units.includes(c.unit_of_measurement ?? ''))
+      ctx.addIssue({ code: 'custom', message: `${c.unit_of_measurement} is not a unit of ${c.device_class}` });
+    if (TOTAL_ONLY.has(c.device_class) && c.state_class === 'measurement')
+      ctx.addIssue({ code: 'custom', message: `${c.device_class} cannot be a measurement` });
+  });
+
+// https://www.home-assistant.io/integrations/binary_sensor#device-class
+const BINARY_CLASSES = [
+  'battery',
+  'battery_charging',
+  'carbon_monoxide',
+  'cold',
+  'connectivity',
+  'door',
+  'garage_door',
+  'gas',
+  'heat',
+  'light',
+  'lock',
+  'moisture',
+  'motion',
+  'moving',
+  'occupancy',
+  'opening',
+  'plug',
+  'power',
+  'presence',
+  'problem',
+  'running',
+  'safety',
+  'smoke',
+  'sound',
+  'tamper',
+  'update',
+  'vibration',
+  'window',
+] as const;
 
 export const haBinarySensor = z.strictObject({
   ...common,
-  device_class: z.enum(['door', 'occupancy', 'motion', 'window', 'moisture', 'connectivity']).optional(),
+  device_class: z.enum(BINARY_CLASSES).optional(),
   payload_on: z.string(),
   payload_off: z.string(),
 });

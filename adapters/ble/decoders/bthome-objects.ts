@@ -11,11 +11,15 @@ export interface ObjectDef {
   binary?: boolean;
   /** Events publish a label, e.g. button "press". */
   event?: 'button' | 'dimmer';
+  /** A version number: its bytes, most significant first, joined by dots (F1 00 01 02 04 -> "4.2.1.0"). */
+  version?: boolean;
 }
 
+// Binary objects are named apart from the numeric ones: 0x10 "power" (on/off) next to 0x0B power in W would make
+// one property a number or a boolean depending on the device.
 const BINARY_NAMES = [
   'generic_boolean', // 0x0F
-  'power', // 0x10
+  'power_on', // 0x10
   'opening', // 0x11
 ];
 const BINARY_NAMES_2 = [
@@ -106,9 +110,12 @@ const table: Record<number, ObjectDef> = {
   95: { name: 'precipitation', type: 'u16', factor: 0.1 },
   96: { name: 'channel', type: 'u8' },
   97: { name: 'rotational_speed', type: 'u16' },
+  98: { name: 'speed', type: 's32', factor: 0.000001 },
+  99: { name: 'acceleration', type: 's32', factor: 0.000001 },
+  100: { name: 'light_level', type: 'u8' },
   240: { name: 'device_type_id', type: 'u16' },
-  241: { name: 'firmware_version', type: 'u32' },
-  242: { name: 'firmware_version', type: 'u24' },
+  241: { name: 'firmware_version', type: 'u32', version: true },
+  242: { name: 'firmware_version', type: 'u24', version: true },
 };
 BINARY_NAMES.forEach((name, i) => {
   table[0x0f + i] = { name, type: 'u8', binary: true };
@@ -121,8 +128,10 @@ export const BTHOME_OBJECTS: ReadonlyMap<number, ObjectDef> = new Map(
   Object.entries(table).map(([id, def]) => [Number(id), def]),
 );
 
+/** Event code 0 of buttons and dimmers: nothing happened (multi-button devices send it for the others). */
+export const NO_EVENT = 0;
+
 export const BUTTON_EVENTS: Record<number, string> = {
-  0: 'none',
   1: 'press',
   2: 'double_press',
   3: 'triple_press',
@@ -130,6 +139,11 @@ export const BUTTON_EVENTS: Record<number, string> = {
   5: 'long_double_press',
   6: 'long_triple_press',
   128: 'hold_press',
+};
+
+export const DIMMER_EVENTS: Record<number, string> = {
+  1: 'rotate_left',
+  2: 'rotate_right',
 };
 
 export const FIXED_SIZES: Record<Exclude<ObjectType, 'text' | 'raw'>, number> = {

@@ -1,6 +1,13 @@
 // BTHome v2 service data (UUID 0xFCD2) as noble delivers it: data[0] is the device-info byte.
 import { createDecipheriv } from 'node:crypto';
-import { BTHOME_OBJECTS, BUTTON_EVENTS, FIXED_SIZES, type ObjectDef } from './bthome-objects.js';
+import {
+  BTHOME_OBJECTS,
+  BUTTON_EVENTS,
+  DIMMER_EVENTS,
+  FIXED_SIZES,
+  NO_EVENT,
+  type ObjectDef,
+} from './bthome-objects.js';
 import { type DecodeResult, fail, hex, ok, scaled } from './result.js';
 
 export const BTHOME_UUID = 'fcd2';
@@ -15,6 +22,8 @@ export interface BthomeFrame {
   counter?: number;
   /** Why parsing stopped before the end (unknown id, truncated object); the values before it are kept. */
   stoppedEarly?: string;
+  /** Objects left out of `values` that are worth a decode error (an event code BTHome does not define). */
+  ignored?: string[];
 }
 
 export interface BthomeKeys {
@@ -49,6 +58,7 @@ export function decodeBthome(data: Uint8Array, keys: BthomeKeys = {}): DecodeRes
   if (parsed.packetId !== undefined) frame.packetId = parsed.packetId;
   if (counter !== undefined) frame.counter = counter;
   if (parsed.stoppedEarly) frame.stoppedEarly = parsed.stoppedEarly;
+  if (parsed.ignored.length > 0) frame.ignored = parsed.ignored;
   return ok(frame);
 }
 
@@ -80,42 +90,64 @@ interface Parsed {
   values: Record<string, number | boolean | string>;
   packetId?: number;
   stoppedEarly?: string;
+  ignored: string[];
 }
 
 function parseObjects(payload: Uint8Array): Parsed {
   const values: Record<string, number | boolean | string> = {};
   /** Names given so far, published or not: the third button stays button_3 when the second reported nothing. */
   const named = new Set<string>();
-  const out: Parsed = { values };
+  const out: Parsed = { values, ignored: [] };
   const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   let offset = 0;
   while (offset < buf.length) {
     const id = buf[offset]!;
     const def = BTHOME_OBJECTS.get(id);
     if (!def) {
-      out.stoppedEarly = `unknown object id 0x${id.toString(16).padStart(2, '0')} at offset ${offset}`;
+      out.stoppedEarly = `unknown object id ${hexId(id)} at offset ${offset}`;
       return out;
     }
     offset += 1;
     const size = def.type === 'text' || def.type === 'raw' ? 1 + (buf[offset] ?? 0) : FIXED_SIZES[def.type];
     if (offset + size > buf.length) {
-      out.stoppedEarly = `object 0x${id.toString(16).padStart(2, '0')} (${def.name}) truncated`;
+      out.stoppedEarly = `object ${hexId(id)} (${def.name}) truncated`;
       return out;
     }
-    const value = readValue(buf, offset, def);
+    const at = offset;
     offset += size;
     if (id === 0x00) {
-      out.packetId = value as number;
+      out.packetId = buf[at]!;
       continue;
     }
     let key = def.name;
     for (let n = 2; named.has(key); n++) key = `${def.name}_${n}`;
     named.add(key);
-    // Button event 0 is "none": multi-button devices send it for every button not pressed (no event).
-    if (def.event === 'button' && value === BUTTON_EVENTS[0]) continue;
-    values[key] = value;
+    if (def.event) {
+      const event = readEvent(buf, at, def.event);
+      if (event.label !== undefined) values[key] = event.label;
+      else if (event.unknownCode !== undefined)
+        out.ignored.push(`${def.event} event code ${hexId(event.unknownCode)} is not defined`);
+      continue;
+    }
+    values[key] = readValue(buf, at, def);
   }
   return out;
+}
+
+function hexId(n: number): string {
+  return `0x${n.toString(16).padStart(2, '0')}`;
+}
+
+/**
+ * An event's label; none for code 0 ("nothing happened": multi-button devices send it for every button not
+ * pressed) and for a code BTHome does not define (Home Assistant refuses event types outside its list).
+ */
+function readEvent(buf: Buffer, offset: number, kind: 'button' | 'dimmer'): { label?: string; unknownCode?: number } {
+  const code = buf[offset]!;
+  if (code === NO_EVENT) return {};
+  const label = kind === 'button' ? BUTTON_EVENTS[code] : DIMMER_EVENTS[code];
+  if (label === undefined) return { unknownCode: code };
+  return { label: kind === 'dimmer' ? `${label}_${buf[offset + 1]}` : label };
 }
 
 function readValue(buf: Buffer, offset: number, def: ObjectDef): number | boolean | string {
@@ -125,14 +157,19 @@ function readValue(buf: Buffer, offset: number, def: ObjectDef): number | boolea
     case 'raw':
       return buf.subarray(offset + 1, offset + 1 + buf[offset]!).toString('hex');
     case 'bytes2':
-      return def.event === 'dimmer' ? dimmer(buf[offset]!, buf[offset + 1]!) : buf.readUInt16LE(offset);
+      return buf.readUInt16LE(offset);
     default: {
+      if (def.version) return versionText(buf.subarray(offset, offset + FIXED_SIZES[def.type]));
       const raw = readInt(buf, offset, def.type);
       if (def.binary) return raw !== 0;
-      if (def.event === 'button') return BUTTON_EVENTS[raw] ?? `event_${raw}`;
       return scaled(raw, def.factor ?? 1);
     }
   }
+}
+
+/** Little-endian version bytes, most significant first: 00 01 02 04 -> "4.2.1.0". */
+function versionText(bytes: Buffer): string {
+  return [...bytes].reverse().join('.');
 }
 
 function readInt(
@@ -158,10 +195,4 @@ function readInt(
     case 's32':
       return buf.readInt32LE(offset);
   }
-}
-
-function dimmer(event: number, steps: number): string {
-  if (event === 1) return `rotate_left_${steps}`;
-  if (event === 2) return `rotate_right_${steps}`;
-  return 'none';
 }

@@ -47,7 +47,8 @@ export function decodeBatteryLevel(bytes: Uint8Array): DecodeResult<number> {
 
 export interface HeartRate {
   heart_rate: number;
-  contact?: boolean;
+  /** Skin contact of the sensor (not a door `contact`). */
+  skin_contact?: boolean;
   energy_expended?: number;
   rr_intervals?: number[];
 }
@@ -62,7 +63,7 @@ export function decodeHeartRate(bytes: Uint8Array): DecodeResult<HeartRate> {
   if (bytes.length < offset + (wide ? 2 : 1)) return fail('heart rate: truncated value');
   const out: HeartRate = { heart_rate: wide ? dv.getUint16(offset, true) : dv.getUint8(offset) };
   offset += wide ? 2 : 1;
-  if (flags & 0x04) out.contact = (flags & 0x02) !== 0;
+  if (flags & 0x04) out.skin_contact = (flags & 0x02) !== 0;
   if (flags & 0x08) {
     if (bytes.length < offset + 2) return fail('heart rate: truncated energy expended');
     out.energy_expended = dv.getUint16(offset, true);

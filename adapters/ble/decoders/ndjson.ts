@@ -1,7 +1,12 @@
 // Newline-delimited JSON over a byte stream (NUS has no framing of its own). Bounded: an over-long line is
 // dropped whole and reported, so a device that never sends "\n" cannot grow memory.
 import { StringDecoder } from 'node:string_decoder';
-import { type DecodeResult, fail, ok } from './result.js';
+
+/** One complete line: a JSON object (telemetry), any other text (the line as sent), or a dropped line. */
+export type NusLine =
+  | { kind: 'object'; value: Record<string, unknown> }
+  | { kind: 'text'; line: string }
+  | { kind: 'dropped'; error: string };
 
 export class NdjsonSplitter {
   #partial = '';
@@ -11,19 +16,19 @@ export class NdjsonSplitter {
 
   constructor(private readonly maxLineBytes = 4096) {}
 
-  /** Feed a chunk; returns one result per complete line (empty lines are skipped). */
-  push(chunk: Uint8Array): DecodeResult<Record<string, unknown>>[] {
-    const out: DecodeResult<Record<string, unknown>>[] = [];
+  /** Feed a chunk; returns one result per complete line (blank lines are skipped). */
+  push(chunk: Uint8Array): NusLine[] {
+    const out: NusLine[] = [];
     const text = this.#utf8.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     const parts = text.split('\n');
     const last = parts.pop() ?? '';
     for (const part of parts) {
-      const line = this.#discarding ? '' : this.#partial + part;
-      if (this.#discarding) out.push(fail(`ndjson: line longer than ${this.maxLineBytes} bytes dropped`));
+      if (this.#discarding)
+        out.push({ kind: 'dropped', error: `ndjson: line longer than ${this.maxLineBytes} bytes dropped` });
+      const line = this.#discarding ? '' : (this.#partial + part).replace(/\r$/, '');
       this.#partial = '';
       this.#discarding = false;
-      const trimmed = line.replace(/\r$/, '').trim();
-      if (trimmed) out.push(parseLine(trimmed));
+      if (line.trim()) out.push(parseLine(line));
     }
     if (!this.#discarding) {
       this.#partial += last;
@@ -42,16 +47,16 @@ export class NdjsonSplitter {
   }
 }
 
-export function parseLine(line: string): DecodeResult<Record<string, unknown>> {
+/** A JSON object is telemetry; anything else (text, an array, a bare number) is the line itself, unchanged. */
+export function parseLine(line: string): NusLine {
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch {
-    return fail(`ndjson: not JSON: ${line.slice(0, 80)}`);
+    return { kind: 'text', line };
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    return fail('ndjson: line is not a JSON object');
-  return ok(value as Record<string, unknown>);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { kind: 'text', line };
+  return { kind: 'object', value: value as Record<string, unknown> };
 }
 
 /** One NDJSON line for the device. */

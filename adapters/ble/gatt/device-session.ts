@@ -14,7 +14,7 @@ import {
   PROP_WRITE,
   PROP_WRITE_NO_RSP,
 } from './gatt-client.js';
-import { gattOperation } from './operation.js';
+import { closeLink, openLink } from './link.js';
 import {
   buildHandlers,
   type CharacteristicHandler,
@@ -34,7 +34,7 @@ export interface SessionEvents {
     reason: string,
     bytes?: Uint8Array,
   ): void;
-  /** A text line from NUS that is not JSON: published raw on `<device>/nus`. */
+  /** A NUS line that is not a JSON object: published as sent on `<device>/nus`. */
   nusText(line: string): void;
 }
 
@@ -63,21 +63,7 @@ export class DeviceSession {
   }
 
   async connect(): Promise<void> {
-    const p = this.peripheral;
-    try {
-      const [error] = await gattOperation<[unknown]>({
-        what: 'connect',
-        emitter: p,
-        event: 'connect',
-        start: () => p.connect(),
-        timeoutMs: this.opts.connectTimeoutMs,
-        link: p,
-      });
-      if (error) throw error instanceof Error ? error : new Error(String(error));
-    } catch (err) {
-      if (p.state === 'connecting') p.cancelConnect();
-      throw err;
-    }
+    await openLink(this.peripheral, this.opts.connectTimeoutMs);
     try {
       await this.#setup();
     } catch (err) {
@@ -153,8 +139,8 @@ export class DeviceSession {
   #notification(handle: number, data: Buffer): void {
     if (this.#nusTx && handle === this.#nusTx.valueHandle) {
       for (const line of this.#ndjson.push(data)) {
-        if (line.ok) this.events.telemetry(line.value);
-        else if (line.error.startsWith('ndjson: not JSON: ')) this.events.nusText(line.error.slice(18));
+        if (line.kind === 'object') this.events.telemetry(line.value);
+        else if (line.kind === 'text') this.events.nusText(line.line);
         else this.events.decodeError('nus_line', line.error, data);
       }
       return;
@@ -233,6 +219,6 @@ export class DeviceSession {
   disconnect(): void {
     this.peripheral.off('handleNotify', this.#onNotify);
     this.#ndjson.reset();
-    if (this.peripheral.state === 'connected' || this.peripheral.state === 'connecting') this.peripheral.disconnect();
+    closeLink(this.peripheral);
   }
 }

@@ -35,10 +35,10 @@ export class GattClient {
     private readonly timeoutMs: number,
   ) {}
 
-  /** Discovers every service, characteristic (with handles) and descriptor layout. */
-  async discover(): Promise<GattCharacteristic[]> {
+  /** Discovers the services (all when none is named), their characteristics (with handles) and descriptors. */
+  async discover(serviceUuids: string[] = []): Promise<GattCharacteristic[]> {
     const [services] = await this.#op<[NobleService[]]>('service discovery', this.peripheral, 'servicesDiscover', () =>
-      this.peripheral.discoverServices([]),
+      this.peripheral.discoverServices(serviceUuids),
     );
     const out: GattCharacteristic[] = [];
     for (const service of services) {

@@ -26,8 +26,8 @@ describe('GATT decoders: protocols.md §6.1 vectors', () => {
     expect(decodeEssPressure(h('a0 8c 0f 00'))).toEqual({ ok: true, value: 1019.04 });
   });
 
-  it('heart rate, including u16 values, contact and RR intervals', () => {
-    expect(decodeHeartRate(h('06 5A'))).toEqual({ ok: true, value: { heart_rate: 90, contact: true } });
+  it('heart rate, including u16 values, skin contact and RR intervals', () => {
+    expect(decodeHeartRate(h('06 5A'))).toEqual({ ok: true, value: { heart_rate: 90, skin_contact: true } });
     expect(decodeHeartRate(h('01 2C 01'))).toEqual({ ok: true, value: { heart_rate: 300 } });
     expect(decodeHeartRate(h('18 50 10 00 00 04'))).toEqual({
       ok: true,
@@ -100,6 +100,36 @@ describe('BTHome v2', () => {
   it('numbers buttons by position and leaves out those that report "none" (not pressed)', () => {
     const r = decodeBthome(h('44 3A 01 3A 00 3A 02'));
     expect(r.ok && r.value.values).toEqual({ button: 'press', button_3: 'double_press' });
+  });
+
+  it('decodes speed, acceleration (sint32 × 10⁻⁶) and light level, and firmware versions as dotted text', () => {
+    // 0x62 -1.5 m/s, 0x63 9.81 m/s², 0x64 level 3, 0xF0 type 1, 0xF1 4.2.1.0, 0xF2 4.1.0.
+    const r = decodeBthome(h('40 62 A0 1C E9 FF 63 50 B0 95 00 64 03 F0 01 00 F1 00 01 02 04 F2 00 01 04'));
+    expect(r.ok && r.value).toMatchObject({
+      values: {
+        speed: -1.5,
+        acceleration: 9.81,
+        light_level: 3,
+        device_type_id: 1,
+        firmware_version: '4.2.1.0',
+        firmware_version_2: '4.1.0',
+      },
+    });
+    expect(r.ok && r.value.stoppedEarly).toBeUndefined();
+  });
+
+  it('names binary objects apart from numeric ones: 0x10 is power_on beside 0x0B power in W', () => {
+    const r = decodeBthome(h('40 0B 10 27 00 10 01 11 00'));
+    expect(r.ok && r.value.values).toEqual({ power: 100, power_on: true, opening: false });
+  });
+
+  it('publishes no event for dimmer code 0 and leaves out (and reports) an event code BTHome does not define', () => {
+    const r = decodeBthome(h('44 3C 00 00 3C 01 03 3A 07 3C 05 01 3A 80'));
+    expect(r.ok && r.value.values).toEqual({ dimmer_2: 'rotate_left_3', button_2: 'hold_press' });
+    expect(r.ok && r.value.ignored).toEqual([
+      'button event code 0x07 is not defined',
+      'dimmer event code 0x05 is not defined',
+    ]);
   });
 
   it('stops at an unknown id or a truncated object and keeps what came before', () => {
@@ -179,14 +209,15 @@ describe('generic codecs', () => {
 });
 
 describe('NDJSON over NUS', () => {
-  it('reassembles lines across chunks and rejects non-objects', () => {
+  it('reassembles lines across chunks; a line that is not a JSON object is text, as sent', () => {
     const s = new NdjsonSplitter(64);
     expect(s.push(Buffer.from('{"temp'))).toEqual([]);
-    expect(s.push(Buffer.from('erature":21.5}\n{"a":1}\r\n[1]\nHello World!\n'))).toEqual([
-      { ok: true, value: { temperature: 21.5 } },
-      { ok: true, value: { a: 1 } },
-      { ok: false, error: 'ndjson: line is not a JSON object' },
-      { ok: false, error: 'ndjson: not JSON: Hello World!' },
+    expect(s.push(Buffer.from('erature":21.5}\n{"a":1}\r\n[1]\n  Hello World!\n \n42\n'))).toEqual([
+      { kind: 'object', value: { temperature: 21.5 } },
+      { kind: 'object', value: { a: 1 } },
+      { kind: 'text', line: '[1]' },
+      { kind: 'text', line: '  Hello World!' },
+      { kind: 'text', line: '42' },
     ]);
   });
 
@@ -195,15 +226,15 @@ describe('NDJSON over NUS', () => {
     const line = Buffer.from('{"unit":"°C","t":1}\n');
     const cut = line.indexOf(0xb0); // the second byte of "°" (c2 b0)
     expect(s.push(line.subarray(0, cut))).toEqual([]);
-    expect(s.push(line.subarray(cut))).toEqual([{ ok: true, value: { unit: '°C', t: 1 } }]);
+    expect(s.push(line.subarray(cut))).toEqual([{ kind: 'object', value: { unit: '°C', t: 1 } }]);
   });
 
   it('drops an over-long line whole and recovers at the next newline', () => {
     const s = new NdjsonSplitter(16);
     expect(s.push(Buffer.from('x'.repeat(40)))).toEqual([]);
     expect(s.push(Buffer.from('yyy\n{"ok":true}\n'))).toEqual([
-      { ok: false, error: 'ndjson: line longer than 16 bytes dropped' },
-      { ok: true, value: { ok: true } },
+      { kind: 'dropped', error: 'ndjson: line longer than 16 bytes dropped' },
+      { kind: 'object', value: { ok: true } },
     ]);
   });
 });

@@ -80,7 +80,12 @@ describe('ble adapter: GATT devices through the real noble and gateway', () => {
     await subscribed;
     const state = gw.waitForMessage<State>(client, 'zephyr2mqtt/hr', (m) => m.heart_rate === 90);
     hr.update('2a37', h('06 5A'));
-    expect(await state).toMatchObject({ heart_rate: 90, contact: true, body_sensor_location: 'chest', battery: 100 });
+    expect(await state).toMatchObject({
+      heart_rate: 90,
+      skin_contact: true,
+      body_sensor_location: 'chest',
+      battery: 100,
+    });
   });
 
   it('peripheral_ht: subscribes with an indication (CCC 02 00) and decodes the IEEE-11073 FLOAT', async () => {
@@ -125,6 +130,26 @@ describe('ble adapter: GATT devices through the real noble and gateway', () => {
     expect(JSON.parse(await line)).toEqual({ led: true, message: 'a fairly long text for chunks' });
     expect(received.length).toBeGreaterThan(1);
     expect(received.every((c) => c.length <= 20)).toBe(true);
+  });
+
+  it('NUS: every line that is not a JSON object is published as sent (long, array, number, indented)', async () => {
+    const nus = world.add(peripheralNus());
+    gw = await startBleGateway([{ id: 'nus', transport: 'ble', match: { name: 'Zephyr NUS' }, connect: true }]);
+    const client = await gw.connect();
+    const texts: string[] = [];
+    client.on('message', (topic, payload) => {
+      if (topic === 'zephyr2mqtt/nus/nus') texts.push(payload.toString());
+    });
+    await client.subscribeAsync('zephyr2mqtt/nus/nus');
+    world.startAdvertising();
+    await nextEvent(nus, 'write', () => nus.cccOf(NUS_TX) === 1);
+    const long = `${'x'.repeat(150)}!`;
+    const stream = Buffer.from(`${long}\n[1,2,3]\n42\n  indented text\n{"after":1}\n`);
+    const after = gw.waitForMessage<State>(client, 'zephyr2mqtt/nus', (m) => m.after === 1);
+    // In 20-byte notifications, as with the default ATT MTU.
+    for (let off = 0; off < stream.length; off += 20) nus.send(NUS_TX, stream.subarray(off, off + 20));
+    await after;
+    expect(texts).toEqual([long, '[1,2,3]', '42', '  indented text']);
   });
 
   it('a connected device stays online while quiet, past its availability_timeout (the link vouches for it)', async () => {

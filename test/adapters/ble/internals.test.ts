@@ -80,13 +80,15 @@ describe('noble pruning', () => {
 });
 
 describe('identity', () => {
-  it('matches by address, BTHome MAC or name, requiring every given key to agree', () => {
+  it('matches by address, BTHome MAC (alone) or name, requiring every given key to agree', () => {
     const index = new DeviceIndex([
       device('by-addr', { match: { address: 'AA:BB:CC:DD:EE:01' } }),
       device('by-mac', { match: { bthome_mac: 'aabbccddee02' } }),
       device('by-name', { match: { name: 'ESP peripheral' } }),
       device('both', { match: { address: 'aa-bb-cc-dd-ee-03', name: 'right' } }),
       device('serial', { match: { serial_number: 'S1' } }),
+      // bthome_mac beside a name is the key's MAC only: the device may advertise from any (random) address.
+      device('shed', { match: { name: 'shed', bthome_mac: 'aabbccddee04' } }),
     ]);
     expect(index.match('aabbccddee01', undefined)?.id).toBe('by-addr');
     expect(index.match('aabbccddee02', 'x')?.id).toBe('by-mac');
@@ -95,6 +97,9 @@ describe('identity', () => {
     expect(index.match('aabbccddee03', 'wrong')).toBeUndefined();
     expect(index.match('ffffffffffff', undefined)).toBeUndefined();
     expect(index.serialOnly.map((d) => d.id)).toEqual(['serial']);
+    expect(index.match('5a1122334455', 'shed')?.id).toBe('shed');
+    expect(index.match('aabbccddee04', 'other')).toBeUndefined();
+    expect(index.bySerial('S1')?.id).toBe('serial');
     expect(formatMac('aabbccddee01')).toBe('AA:BB:CC:DD:EE:01');
   });
 

@@ -6,6 +6,50 @@ import { SimPeripheral } from '../../sim/ble/sim-peripheral.js';
 import { startBleGateway, world } from './helpers.js';
 
 const h = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+type State = Record<string, unknown>;
+
+/** Every state message of `id` published from now on, in order (not the retained copies a subscribe replays). */
+async function collectStates(client: Awaited<ReturnType<TestGateway['connect']>>, id: string) {
+  const states: State[] = [];
+  client.on('message', (topic, payload, packet) => {
+    if (topic === `zephyr2mqtt/${id}` && !packet.retain) states.push(JSON.parse(payload.toString()) as State);
+  });
+  await client.subscribeAsync(`zephyr2mqtt/${id}`);
+  return states;
+}
+
+/** Every availability message of `id` ("online"/"offline"), in order, from now on. */
+async function collectAvailability(client: Awaited<ReturnType<TestGateway['connect']>>, id: string) {
+  const seen: string[] = [];
+  client.on('message', (topic, payload) => {
+    if (topic === `zephyr2mqtt/${id}/availability`)
+      seen.push((JSON.parse(payload.toString()) as { state: string }).state);
+  });
+  await client.subscribeAsync(`zephyr2mqtt/${id}/availability`);
+  return seen;
+}
+
+async function bleDecodeErrors(gw: TestGateway): Promise<number> {
+  const metrics = await (await fetch(`${gw.httpUrl}/metrics`)).text();
+  return [...metrics.matchAll(/^\S*decode_errors\S*\{[^}]*adapter="ble"[^}]*\} (\d+)/gm)].reduce(
+    (n, m) => n + Number(m[1]),
+    0,
+  );
+}
+
+/** An encrypted BTHome sensor at `address` whose key was issued for `mac` (the address, by default). */
+function encryptedSensor(address: string, key: string, objects: Buffer, counter: number, mac = address, name = 'enc') {
+  return world.add(
+    new SimPeripheral({
+      address,
+      connectable: false,
+      addressType: 'public',
+      advertising: bthomeAdvertising(name, bthomeEncrypt(objects, key, mac, counter)),
+    }),
+  );
+}
+
+const KEY = '231d39c1d7cc1ab1aee224cd096db932';
 
 describe('ble adapter: adverts through the real noble and gateway', () => {
   let gw: TestGateway | undefined;
@@ -235,5 +279,123 @@ describe('ble adapter: adverts through the real noble and gateway', () => {
       (m) => m.temperature === 23.45,
     );
     expect(state).toMatchObject({ temperature: 23.45 });
+  });
+
+  it("keeps a configured device's replay protection however many unknown advertisers pass by", async () => {
+    const address = '54:48:e6:8f:80:b1';
+    const frame = (objects: string, counter: number) =>
+      bthomeAdvertising('enc', bthomeEncrypt(h(objects), KEY, address, counter));
+    const sensor = encryptedSensor(address, KEY, h('02 E8 03'), 500);
+    gw = await startBleGateway([{ id: 'enc', transport: 'ble', match: { address }, bind_key: KEY }], {
+      max_advertisers: 5,
+    });
+    const client = await gw.connect();
+    const states = await collectStates(client, 'enc');
+    const recorded = sensor.advertising;
+    const first = gw.waitForMessage<State>(client, 'zephyr2mqtt/enc', (m) => m.temperature === 10);
+    world.advertise(sensor);
+    await first;
+    const second = gw.waitForMessage<State>(client, 'zephyr2mqtt/enc', (m) => m.temperature === 20);
+    sensor.advertising = frame('02 D0 07', 600);
+    world.advertise(sensor);
+    await second;
+    // Passers-by fill the bounded cache of unknown advertisers four times over.
+    for (let i = 0; i < 20; i++)
+      world.advertise(
+        world.add(bthomeSensor(`aa:bb:cc:00:00:${i.toString(16).padStart(2, '0')}`, h('02 29 09'), `p${i}`)),
+      );
+    sensor.advertising = recorded;
+    world.advertise(sensor);
+    const last = gw.waitForMessage<State>(client, 'zephyr2mqtt/enc', (m) => m.temperature === 30);
+    sensor.advertising = frame('02 B8 0B', 700);
+    world.advertise(sensor);
+    await last;
+    expect(states.map((m) => m.temperature)).toEqual([10, 20, 30]);
+  });
+
+  it('keeps a trigger-based BTHome device (a door contact) online long past its availability_timeout', async () => {
+    const door = world.add(bthomeSensor('a4:c1:38:00:00:44', h('00 01 1A 01'), 'door'));
+    door.advertising = bthomeAdvertising('door', h('44 00 01 1A 01')); // device info bit 2: trigger-based
+    gw = await startBleGateway([
+      { id: 'door', transport: 'ble', match: { address: 'a4:c1:38:00:00:44' }, availability_timeout: 1 },
+    ]);
+    const client = await gw.connect();
+    const seen = await collectAvailability(client, 'door');
+    const online = gw.waitForMessage(
+      client,
+      'zephyr2mqtt/door/availability',
+      (a) => (a as { state: string }).state === 'online',
+    );
+    world.advertise(door); // opened once; then it sleeps until the next event
+    await online;
+    const mark = seen.lastIndexOf('online');
+    // Twice its timeout (the core checks every 250 ms at this timeout): still online.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(seen.slice(mark)).toEqual(['online']);
+  });
+
+  it('refreshes nothing from a frame it refuses (wrong key, plain frame for a keyed device): no state, no rssi', async () => {
+    const address = '54:48:e6:8f:80:b2';
+    const sensor = encryptedSensor(address, KEY, h('02 34 08'), 1);
+    gw = await startBleGateway([{ id: 'enc', transport: 'ble', match: { address }, bind_key: KEY }]);
+    const client = await gw.connect();
+    const states = await collectStates(client, 'enc');
+    const first = gw.waitForMessage<State>(client, 'zephyr2mqtt/enc', (m) => m.temperature === 21);
+    world.advertise(sensor);
+    await first;
+    const errorsBefore = await bleDecodeErrors(gw);
+    sensor.rssi = -90;
+    for (let i = 2; i < 5; i++) {
+      sensor.advertising = bthomeAdvertising('enc', bthomeEncrypt(h('02 CA 09'), 'ff'.repeat(16), address, i));
+      world.advertise(sensor);
+    }
+    sensor.advertising = bthomeAdvertising('enc', h('40 02 CA 09'));
+    world.advertise(sensor);
+    const next = gw.waitForMessage<State>(client, 'zephyr2mqtt/enc', (m) => m.temperature === 22);
+    sensor.advertising = bthomeAdvertising('enc', bthomeEncrypt(h('02 98 08'), KEY, address, 5));
+    world.advertise(sensor);
+    await next;
+    // The first state, then the next good frame: none in between for the refused ones (each carried an RSSI).
+    expect(states.map((m) => m.temperature)).toEqual([21, 22]);
+    expect(await bleDecodeErrors(gw)).toBe(errorsBefore + 4);
+  });
+
+  it("publishes identical adverts without a packet id once (Zephyr's bthome template sends none)", async () => {
+    const sensor = world.add(bthomeSensor('a4:c1:38:00:00:08', h('02 29 09 03 BF 13')));
+    gw = await startBleGateway([{ id: 'tmpl', transport: 'ble', match: { address: 'a4:c1:38:00:00:08' } }]);
+    const client = await gw.connect();
+    const states = await collectStates(client, 'tmpl');
+    for (let i = 0; i < 20; i++) world.advertise(sensor);
+    const next = gw.waitForMessage<State>(client, 'zephyr2mqtt/tmpl', (m) => m.temperature === 21);
+    sensor.advertising = bthomeAdvertising('BTHome template', h('40 02 34 08 03 BF 13'));
+    world.advertise(sensor);
+    await next;
+    expect(states.map((m) => m.temperature)).toEqual([23.45, 21]);
+  });
+
+  it("decrypts with bthome_mac from another (random) address: the key's MAC is not a matcher beside a name", async () => {
+    const mac = '54:48:e6:8f:80:a5';
+    const sensor = encryptedSensor('5a:11:22:33:44:55', KEY, h('02 D0 07'), 5, mac, 'shed');
+    gw = await startBleGateway([
+      { id: 'shed', transport: 'ble', match: { name: 'shed', bthome_mac: mac.toUpperCase() }, bind_key: KEY },
+    ]);
+    const client = await gw.connect();
+    const state = gw.waitForMessage<State>(client, 'zephyr2mqtt/shed', (m) => m.temperature === 20);
+    world.advertise(sensor);
+    expect(await state).toMatchObject({ temperature: 20 });
+  });
+
+  it('keeps BTHome binary objects apart from numeric ones and drops an undefined button code (counted)', async () => {
+    // 0x0B power 100 W, 0x10 power on, 0x3A button code 0x07 (undefined).
+    const plug = world.add(bthomeSensor('a4:c1:38:00:00:10', h('00 01 0B 10 27 00 10 01 3A 07'), 'plug'));
+    gw = await startBleGateway([{ id: 'plug', transport: 'ble', match: { address: 'a4:c1:38:00:00:10' } }]);
+    const client = await gw.connect();
+    const state = gw.waitForMessage<State>(client, 'zephyr2mqtt/plug', (m) => m.power === 100);
+    world.advertise(plug);
+    const values = await state;
+    expect(values).toMatchObject({ power: 100, power_on: true });
+    expect(values).not.toHaveProperty('power_2');
+    expect(values).not.toHaveProperty('button');
+    expect(await bleDecodeErrors(gw)).toBe(1);
   });
 });

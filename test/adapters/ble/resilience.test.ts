@@ -208,6 +208,30 @@ describe('ble adapter: link loss, limits, timeouts, identity and no Bluetooth', 
     expect(connection(s, 'belt')).toMatchObject({ state: 'connected' });
   });
 
+  it('connects two devices matched only by serial number, each probed once, to their own peripherals', async () => {
+    const hr = world.add(peripheralHr());
+    const esp = world.add(peripheralEsp());
+    gw = await startBleGateway([
+      { id: 'belt', transport: 'ble', match: { serial_number: 'HR-0001' }, connect: true },
+      { id: 'env', transport: 'ble', match: { serial_number: 'ESP-0001' }, connect: true },
+    ]);
+    const client = await gw.connect();
+    const subscribed = nextEvent(hr, 'write', () => hr.cccOf('2a37') === 1);
+    const env = gw.waitForMessage<State>(client, 'zephyr2mqtt/env', (m) => m.temperature_sensor_2 === 18);
+    world.startAdvertising();
+    await subscribed;
+    expect(await env).toMatchObject({ temperature_sensor_1: 12, humidity: 62.33 });
+    const belt = gw.waitForMessage<State>(client, 'zephyr2mqtt/belt', (m) => m.heart_rate === 91);
+    hr.update('2a37', h('06 5B'));
+    await belt;
+    const s = await bleStatus(gw);
+    expect(connection(s, 'belt')).toMatchObject({ state: 'connected' });
+    expect(connection(s, 'env')).toMatchObject({ state: 'connected' });
+    // One connection read the serial number, the next one is the device's: no address was probed again.
+    for (let i = 0; i < 10; i++) world.advertiseAll();
+    expect([world.connectAttempts.get(hr.id), world.connectAttempts.get(esp.id)]).toEqual([2, 2]);
+  });
+
   it('binding: hci on a kernel without Bluetooth reports unavailable (EAFNOSUPPORT) and keeps retrying', async () => {
     gw = await startTestGatewayWithHci();
     const s = await statusUntil(gw, (st) => st.state === 'unavailable');
