@@ -1,7 +1,11 @@
 // HTTP endpoints: /healthz (process and broker alive), /readyz (listeners up, adapters settled; the bridge status
-// is shown but does not affect readiness), /metrics.
+// is shown but does not affect readiness), /metrics. Requests naming an unknown Host are refused (DNS rebinding).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
+import { hostname } from 'node:os';
+import { checkDashboardPolicy } from './broker/policy.js';
 import type { Gateway } from './controller.js';
+import { RateLimitedLog } from './rate-limited-log.js';
 
 export interface HttpServer {
   address(): { host: string; port: number };
@@ -10,12 +14,23 @@ export interface HttpServer {
 
 export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => Promise<boolean> | boolean;
 
+export interface HttpConfig {
+  host: string;
+  port: number;
+  /** Host names served besides localhost, IP addresses, `host` and the machine's name. */
+  allowed_hosts?: readonly string[];
+}
+
 export async function startHttpServer(
   gw: Gateway,
-  config: { host: string; port: number },
+  config: HttpConfig,
   extraRoutes: HttpRoute[] = [],
 ): Promise<HttpServer> {
+  for (const warning of checkDashboardPolicy(gw.config.http, gw.config.broker))
+    gw.logger.warn({ security: true }, warning);
+  const refusedHost = hostGuard(gw, config);
   const server = createServer((req, res) => {
+    if (refusedHost(req, res)) return;
     void handle(gw, req, res, extraRoutes).catch((err: unknown) => {
       gw.logger.error({ err, url: req.url }, 'http handler failed');
       if (!res.headersSent) res.writeHead(500).end('internal error\n');
@@ -70,6 +85,53 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, ex
   json(res, 404, { error: 'not found' });
 }
 
+/** Answers 421 to a request for a host name this listener does not serve; true when it did. */
+function hostGuard(gw: Gateway, config: HttpConfig): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const knownHost = hostAllowlist(config);
+  const refusals = new RateLimitedLog(gw.logger);
+  return (req, res) => {
+    const host = req.headers.host;
+    if (knownHost(host)) return false;
+    refusals.warn(`host:${host}`, { host }, 'HTTP request for an unknown host name refused');
+    json(res, 421, { error: `unknown host name in "Host: ${host}"; to serve it, add it to http.allowed_hosts` });
+    return true;
+  };
+}
+
+/**
+ * Which `Host` headers to serve. A page of another site whose name was made to resolve to this machine (DNS
+ * rebinding) sends its own name; IP addresses are fine, since a page sends one only when it was loaded from it.
+ * No Host at all (HTTP/1.0) is no browser.
+ */
+function hostAllowlist(config: HttpConfig): (header: string | undefined) => boolean {
+  const names = new Set(['localhost', ...machineNames(), ...(config.allowed_hosts ?? []).map((h) => h.toLowerCase())]);
+  const bound = unbracket(config.host.toLowerCase());
+  if (bound !== '' && isIP(bound) === 0) names.add(bound);
+  return (header) => {
+    if (header === undefined) return true;
+    const host = hostOfHeader(header.toLowerCase());
+    return isIP(host) !== 0 || names.has(host);
+  };
+}
+
+/** The machine's host name, short and with `.local` (mDNS), as LAN users type them. */
+function machineNames(): string[] {
+  const full = hostname().toLowerCase();
+  const short = full.split('.')[0] ?? full;
+  return [full, short, `${short}.local`];
+}
+
+/** The host of a Host header, without the port: `name:8080`, `[::1]:8080`, `[::1]` and a bare `::1`. */
+function hostOfHeader(header: string): string {
+  if (header.startsWith('[')) return unbracket(header.slice(0, header.indexOf(']') + 1));
+  const colon = header.indexOf(':');
+  return colon >= 0 && colon === header.lastIndexOf(':') ? header.slice(0, colon) : header;
+}
+
+function unbracket(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
 function bridgeReadiness(status: Record<string, unknown> | undefined) {
   if (!status) return null;
   const queue = status.queue as { depth?: number } | null;
@@ -77,5 +139,7 @@ function bridgeReadiness(status: Record<string, unknown> | undefined) {
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
+  res
+    .writeHead(status, { 'content-type': 'application/json', 'x-content-type-options': 'nosniff' })
+    .end(`${JSON.stringify(body)}\n`);
 }

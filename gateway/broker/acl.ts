@@ -26,13 +26,19 @@ function substitute(topic: string, username: string | undefined, clientId: strin
   return topic.replaceAll('%u', username ?? '').replaceAll('%c', clientId);
 }
 
-/** Publish decisions remembered per connection; devices publish to a handful of topics over and over. */
-const PUBLISH_CACHE_SIZE = 256;
+/** Decisions remembered per connection; devices publish to a handful of topics over and over. */
+const CACHE_SIZE = 256;
+
+const publishes = (rule: BoundRule, levels: string[]): boolean => rule.publish && levelsMatch(rule.levels, levels);
+const receives = (rule: BoundRule, levels: string[]): boolean => rule.subscribe && levelsMatch(rule.levels, levels);
 
 /** The rules in force for one connection. */
 export class ClientAcl {
   readonly #rules: BoundRule[];
   readonly #publishCache = new Map<string, boolean>();
+  readonly #receiveCache = new Map<string, boolean>();
+  /** A subscribe rule on `#`: every topic but `$`-topics may be received (the default ACL), no lookup needed. */
+  readonly #receivesAll: boolean;
 
   constructor(rules: readonly AclRule[], username: string | undefined, clientId: string) {
     this.#rules = [];
@@ -46,21 +52,26 @@ export class ClientAcl {
         levels: filter.split('/'),
       });
     }
+    this.#receivesAll = this.#rules.some((r) => r.subscribe && r.filter === '#');
   }
 
   canPublish(topic: string): boolean {
-    const cached = this.#publishCache.get(topic);
+    return this.#decide(this.#publishCache, topic, publishes);
+  }
+
+  /** May a message on the topic *name* `topic` be delivered to this connection: does a subscribe rule match it? */
+  canReceive(topic: string): boolean {
+    if (this.#receivesAll && !topic.startsWith('$')) return true;
+    return this.#decide(this.#receiveCache, topic, receives);
+  }
+
+  #decide(cache: Map<string, boolean>, topic: string, allows: typeof publishes): boolean {
+    const cached = cache.get(topic);
     if (cached !== undefined) return cached;
     const levels = topic.split('/');
-    let allowed = false;
-    for (const rule of this.#rules) {
-      if (rule.publish && levelsMatch(rule.levels, levels)) {
-        allowed = true;
-        break;
-      }
-    }
-    if (this.#publishCache.size >= PUBLISH_CACHE_SIZE) this.#publishCache.clear();
-    this.#publishCache.set(topic, allowed);
+    const allowed = this.#rules.some((rule) => allows(rule, levels));
+    if (cache.size >= CACHE_SIZE) cache.clear();
+    cache.set(topic, allowed);
     return allowed;
   }
 

@@ -9,7 +9,7 @@ export type AuthResult =
   | { ok: false; returnCode: 4 | 5; reason: string };
 
 /** Verified against when the user does not exist, so a wrong username costs as long as a wrong password. */
-const DECOY_HASH = parsePasswordHash(
+export const DECOY_HASH = parsePasswordHash(
   'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
 );
 

@@ -16,6 +16,7 @@ import { createMessageQueue } from './message-queue.js';
 import { guardPacketSize } from './packet-size-guard.js';
 import { JournalPersistence } from './persistence.js';
 import { checkBrokerPolicy } from './policy.js';
+import { SessionOwners } from './session-owners.js';
 import type { BrokerMessage, EmbeddedBroker, PublishInterceptor, PublishOptions } from './types.js';
 
 export { BrokerStartError };
@@ -45,9 +46,15 @@ export function ownBuffer(payload: string): Buffer {
   return buf;
 }
 
+/** The remote address of each connection, taken when it was accepted (a WebSocket stream has none of its own). */
+const remotes = new WeakMap<Client, string | undefined>();
+
 function peer(client: Client | null): Record<string, unknown> {
-  const conn = client?.conn as { remoteAddress?: string } | undefined;
-  return { clientId: client?.id, remote: conn?.remoteAddress };
+  return { clientId: client?.id, remote: client ? remotes.get(client) : undefined };
+}
+
+function remoteAddress(stream: Duplex, req: IncomingMessage | undefined): string | undefined {
+  return req?.socket.remoteAddress ?? (stream as Duplex & { remoteAddress?: string }).remoteAddress;
 }
 
 export async function startBroker({ config, logger, dataDir }: BrokerDeps): Promise<EmbeddedBroker> {
@@ -55,6 +62,7 @@ export async function startBroker({ config, logger, dataDir }: BrokerDeps): Prom
   const rateLog = new RateLimitedLog(logger);
   const authenticator = new Authenticator(config);
   const acls = new WeakMap<Client, ClientAcl>();
+  const sessionOwners = new SessionOwners();
   // Packets whose publish the ACL denied: acknowledged to the client (MQTT 3.1.1 has no negative PUBACK,
   // Mosquitto does the same) but never routed, retained or queued.
   const denied = new WeakSet<object>();
@@ -115,7 +123,10 @@ export async function startBroker({ config, logger, dataDir }: BrokerDeps): Prom
         (result) => {
           if (result.ok) {
             acls.set(client, new ClientAcl(result.rules, result.username, client.id));
-            return done(null, true);
+            return takeSession(client, result.username).then(
+              () => done(null, true),
+              (err: unknown) => done(Object.assign(new Error(String(err)), { returnCode: 3 as const }), null),
+            );
           }
           rateLog.warn(
             `auth:${peer(client).remote}`,
@@ -155,8 +166,24 @@ export async function startBroker({ config, logger, dataDir }: BrokerDeps): Prom
       rateLog.warn(`deny-sub:${client.id}`, { ...peer(client), filter: sub.topic }, 'subscribe denied by ACL');
       callback(null, null); // SUBACK return code 0x80
     },
-    authorizeForward: (client, packet: AedesPublishPacket) => forwardPacket(client, packet),
+    // Also the path of queued messages of a resumed session: nothing reaches a client its ACL may not read.
+    authorizeForward: (client, packet: AedesPublishPacket) =>
+      acls.get(client)?.canReceive(packet.topic) ? forwardPacket(client, packet) : null,
   });
+
+  /** A persistent session left by another user is emptied before this one resumes it (it starts clean). */
+  async function takeSession(client: Client, username: string | undefined): Promise<void> {
+    const persistent = !client.clean;
+    if (persistent && sessionOwners.ownedByOther(client.id, username)) {
+      await persistence.forgetSession(client);
+      rateLog.warn(
+        `takeover:${client.id}`,
+        { ...peer(client), username },
+        'persistent session of another user discarded',
+      );
+    }
+    sessionOwners.claim(client.id, username, persistent);
+  }
 
   const publishThrough = aedes.publish.bind(aedes) as AedesPublish;
   (aedes as unknown as { publish: AedesPublish }).publish = (packet, client, done) => {
@@ -167,6 +194,7 @@ export async function startBroker({ config, logger, dataDir }: BrokerDeps): Prom
 
   const handle = (stream: Duplex, req?: IncomingMessage) => {
     const client = aedes.handle(stream, req);
+    remotes.set(client, remoteAddress(stream, req));
     // Order matters: the QoS 0 path must step aside before a delivery is recorded as done.
     exactDedupe(client);
     preferHighestQos(client);
@@ -185,7 +213,15 @@ export async function startBroker({ config, logger, dataDir }: BrokerDeps): Prom
   try {
     for (const listenerConfig of config.listeners) {
       // WebSocket frames carry MQTT bytes; a frame larger than one maximal packet is refused outright.
-      const listener = await openListener(listenerConfig, handle, { maxFrameBytes: config.max_packet_size + 5 });
+      const listener = await openListener(listenerConfig, handle, {
+        maxFrameBytes: config.max_packet_size + 5,
+        onOriginRefused: (origin, remote) =>
+          rateLog.warn(
+            `origin:${origin}`,
+            { origin, remote, port: listenerConfig.port },
+            'WebSocket connection from a web page refused: its origin is not in allowed_origins',
+          ),
+      });
       listeners.push(listener);
       logger.info(listener.address, 'MQTT listener up');
     }

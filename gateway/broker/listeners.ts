@@ -19,6 +19,8 @@ export interface OpenListener {
 export interface ListenerOptions {
   /** WebSocket frames larger than this close the connection before they are buffered. */
   maxFrameBytes: number;
+  /** A browser's WebSocket handshake was refused because its page's origin is not allowed. */
+  onOriginRefused?: (origin: string, remote: string | undefined) => void;
 }
 
 function readPem(file: string, what: string, listener: ListenerConfig): Buffer {
@@ -67,6 +69,21 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
+/** `allowed_origins` as a predicate: exact origins (scheme://host[:port], case-insensitive), or `*` for any. */
+function originAllowlist(origins: readonly string[]): (origin: string) => boolean {
+  if (origins.includes('*')) return () => true;
+  const set = new Set(origins.map(normalizeOrigin));
+  return (origin) => set.has(normalizeOrigin(origin));
+}
+
+function normalizeOrigin(origin: string): string {
+  try {
+    return new URL(origin).origin;
+  } catch {
+    return origin.toLowerCase(); // e.g. "null", sent by sandboxed frames and file: pages
+  }
+}
+
 export async function openListener(
   config: ListenerConfig,
   handle: ConnectionHandler,
@@ -99,7 +116,18 @@ export async function openListener(
       const http = createHttpServer((_req, res) => {
         res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
       });
-      const wss = new WebSocketServer({ server: http, path: config.path, maxPayload: options.maxFrameBytes });
+      const allowed = originAllowlist(config.allowed_origins);
+      const wss = new WebSocketServer({
+        server: http,
+        path: config.path,
+        maxPayload: options.maxFrameBytes,
+        // Browsers send Origin and let any page open a WebSocket to 127.0.0.1; other clients send none.
+        verifyClient: ({ origin, req }, accept) => {
+          if (origin === undefined || allowed(origin)) return accept(true);
+          options.onOriginRefused?.(origin, req.socket.remoteAddress);
+          accept(false, 403, 'Origin not allowed (see allowed_origins)');
+        },
+      });
       wss.on('connection', (ws, req) => {
         const stream = createWebSocketStream(ws);
         stream.on('error', () => stream.destroy());

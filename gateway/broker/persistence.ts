@@ -78,6 +78,7 @@ const journalRecordSchema = z.discriminatedUnion('o', [
   z.object({ o: z.literal('q'), c: z.array(clientId), k: encodedPacketSchema }),
   z.object({ o: z.literal('m'), c: clientId, k: encodedPacketSchema }),
   z.object({ o: z.literal('x'), c: clientId, i: messageId }),
+  z.object({ o: z.literal('Q'), c: clientId }),
   z.object({ o: z.literal('i'), c: clientId, k: encodedPacketSchema }),
   z.object({ o: z.literal('d'), c: clientId, i: messageId }),
   z.object({ o: z.literal('I'), c: clientId }),
@@ -217,6 +218,8 @@ export class JournalPersistence extends MemoryPersistence {
       case 'x':
         await this.outgoingClearMessageId(client(r.c), { cmd: 'publish', messageId: r.i });
         return;
+      case 'Q':
+        return this.outgoingClear(client(r.c));
       case 'i':
         return this.incomingStorePacket(client(r.c), decode(r.k));
       case 'd':
@@ -345,6 +348,12 @@ export class JournalPersistence extends MemoryPersistence {
     return removed;
   }
 
+  /** Drops every queued and unacknowledged message of a session. */
+  async outgoingClear(client: ClientRef): Promise<void> {
+    if (!this.#outgoing.delete(client.id)) return;
+    await this.#log({ o: 'Q', c: client.id });
+  }
+
   outgoingStream(client: ClientRef): Readable {
     return Readable.from([...(this.#outgoing.get(client.id) ?? [])]);
   }
@@ -378,5 +387,14 @@ export class JournalPersistence extends MemoryPersistence {
   async cleanIncoming(client: ClientRef): Promise<void> {
     if (!this.#incoming.delete(client.id)) return;
     await this.#log({ o: 'I', c: client.id });
+  }
+
+  // ---- whole sessions ---------------------------------------------------------------------------
+
+  /** Forgets everything stored for a session: subscriptions, queued messages, inbound QoS 2 state. */
+  async forgetSession(client: ClientRef): Promise<void> {
+    await this.cleanSubscriptions(client);
+    await this.outgoingClear(client);
+    await this.cleanIncoming(client);
   }
 }

@@ -1,5 +1,5 @@
 // Start-up security policy, modelled on Mosquitto 2: nobody gets in unless the config says who may.
-import type { BrokerConfig, ListenerConfig } from '../config/schema.js';
+import type { BrokerConfig, GatewayConfig, ListenerConfig } from '../config/schema.js';
 import { BrokerStartError } from './errors.js';
 import { PasswordHashError, parsePasswordHash } from './password.js';
 
@@ -47,4 +47,17 @@ export function checkBrokerPolicy(config: BrokerConfig): string[] {
     }
   }
   return warnings;
+}
+
+/** Warnings for a dashboard that anyone on the network could use without logging in. */
+export function checkDashboardPolicy(
+  http: Pick<GatewayConfig['http'], 'host' | 'port' | 'dashboard'>,
+  broker: Pick<BrokerConfig, 'allow_anonymous'>,
+): string[] {
+  if (!http.dashboard || !broker.allow_anonymous || isLoopbackHost(http.host)) return [];
+  return [
+    `SECURITY WARNING: allow_anonymous is true and the dashboard on ${http.host}:${http.port} is reachable from ` +
+      'other machines: anyone on the network can use it without logging in (within anonymous_acl). ' +
+      'Set allow_anonymous: false and add users, bind http.host to 127.0.0.1, or set http.dashboard: false.',
+  ];
 }

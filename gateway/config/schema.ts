@@ -51,6 +51,13 @@ const listenerSchema = z.discriminatedUnion('type', [
     host: z.string().default('127.0.0.1'),
     port: port.default(8083),
     path: z.string().default('/mqtt').describe('HTTP path of the WebSocket endpoint'),
+    allowed_origins: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'Web pages (origins such as `https://app.example:8443`) allowed to connect from a browser; `*` allows any. ' +
+          'Handshakes with another `Origin` header are refused (clients other than browsers send none)',
+      ),
   }),
 ]);
 
@@ -117,6 +124,13 @@ const httpSchema = z
     enabled: z.boolean().default(true),
     host: z.string().default('127.0.0.1'),
     port: port.default(8080),
+    allowed_hosts: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'Host names (no port) this listener answers to besides localhost, IP addresses, `host` and the machine name; ' +
+          'requests for other names get 421 (stops DNS rebinding)',
+      ),
     dashboard: z.boolean().default(true).describe('Serve the web dashboard on this listener'),
   })
   .prefault({})

@@ -1,5 +1,6 @@
 // The web dashboard: static assets, a JSON API over the gateway's MQTT API, and server-sent events.
-// Reads need a login when the broker requires credentials; writes are checked against the user's ACL.
+// Reads need a login when the broker requires credentials; what a user sees and may write follows their broker ACL
+// (anonymous users: anonymous_acl).
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -9,15 +10,21 @@ import { z } from 'zod';
 import type { BrokerMessage, EmbeddedBroker } from '../broker/types.js';
 import type { HttpRoute } from '../http.js';
 import type { Logger } from '../logger.js';
+import { RateLimitedLog } from '../rate-limited-log.js';
+import { deviceIdOf, writeTopic } from './api-paths.js';
+import { EventStreams } from './event-streams.js';
 import { logTail } from './log-tail.js';
-import { type DashboardChange, DashboardModel } from './model.js';
-import { Sessions } from './sessions.js';
+import { DashboardModel } from './model.js';
+import { ReadView } from './read-view.js';
+import { type Session, Sessions } from './sessions.js';
 
 export interface DashboardAuth {
   /** True when the broker requires credentials (then so does the dashboard). */
   required: boolean;
   verify(username: string, password: string): Promise<boolean>;
   canPublish(username: string | undefined, topic: string): boolean;
+  /** May the user subscribe to `topic` (a topic name, or a filter every topic of which must be readable)? */
+  canRead(username: string | undefined, topic: string): boolean;
 }
 
 export interface DashboardDeps {
@@ -25,6 +32,8 @@ export interface DashboardDeps {
   baseTopic: string;
   logger: Logger;
   auth: DashboardAuth;
+  /** Login lifetime; 12 h unless a test shortens it. */
+  sessionTtlMs?: number;
 }
 
 const WEB_DIR = fileURLToPath(new URL('./web/', import.meta.url));
@@ -34,21 +43,31 @@ const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
 };
+const PAGE_HEADERS = {
+  'content-security-policy':
+    "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+};
 const MAX_BODY = 64 * 1024;
-const MAX_SSE_CLIENTS = 50;
 
 const loginBody = z.object({ username: z.string().min(1).max(200), password: z.string().max(1000) });
 const jsonObject = z.record(z.string(), z.unknown());
 
 export class Dashboard {
   readonly model: DashboardModel;
-  readonly #sessions = new Sessions();
-  readonly #sse = new Set<ServerResponse>();
+  readonly #warnings: RateLimitedLog;
+  readonly #streams: EventStreams;
+  readonly #sessions: Sessions;
   #unsubscribe: (() => void) | undefined;
 
   constructor(private readonly deps: DashboardDeps) {
     this.model = new DashboardModel(deps.baseTopic);
-    this.model.on('change', (c) => this.#broadcast(c));
+    this.#warnings = new RateLimitedLog(deps.logger);
+    this.#streams = new EventStreams((remote, buffered) =>
+      this.#warnings.warn('slow-events', { remote, buffered }, 'dashboard event stream not read, closed'),
+    );
+    this.#sessions = new Sessions((token) => this.#streams.endSession(token), deps.sessionTtlMs);
+    this.model.on('change', (c) => this.#streams.broadcast(c));
   }
 
   start(): void {
@@ -59,40 +78,35 @@ export class Dashboard {
 
   stop(): void {
     this.#unsubscribe?.();
-    for (const res of this.#sse) res.end();
-    this.#sse.clear();
+    this.#streams.endAll();
+    this.#sessions.clear();
   }
 
   readonly route: HttpRoute = async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://dashboard');
-    const path = url.pathname;
+    const path = new URL(req.url ?? '/', 'http://dashboard').pathname;
     const asset = ASSETS[path];
     if (asset && req.method === 'GET') {
       await this.#serveAsset(res, asset);
       return true;
     }
     if (!path.startsWith('/api/')) return false;
-    const user = this.#sessions.userOf(req);
+    const session = this.#sessions.of(req);
     if (path === '/api/session' && req.method === 'GET') {
-      send(res, 200, { auth_required: this.deps.auth.required, user: user ?? null });
-      return true;
-    }
-    if (path === '/api/login' && req.method === 'POST') {
+      send(res, 200, { auth_required: this.deps.auth.required, user: session?.user ?? null });
+    } else if (path === '/api/login' && req.method === 'POST') {
       await this.#login(req, res);
-      return true;
-    }
-    if (path === '/api/logout' && req.method === 'POST') {
+    } else if (path === '/api/logout' && req.method === 'POST') {
       res.setHeader('set-cookie', this.#sessions.destroy(req));
       send(res, 200, { ok: true });
-      return true;
-    }
-    if (this.deps.auth.required && !user) {
+    } else if (this.deps.auth.required && !session) {
       send(res, 401, { error: 'login required' });
-      return true;
+    } else if (req.method === 'GET') {
+      this.#get(path, req, res, session);
+    } else if (req.method === 'POST') {
+      await this.#post(path, req, res, session?.user);
+    } else {
+      send(res, 405, { error: 'method not allowed' });
     }
-    if (req.method === 'GET') return this.#get(path, res, req);
-    if (req.method === 'POST') return this.#post(path, req, res, user);
-    send(res, 405, { error: 'method not allowed' });
     return true;
   };
 
@@ -102,64 +116,69 @@ export class Dashboard {
       'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
       'cache-control': 'no-cache',
       'x-content-type-options': 'nosniff',
-      ...(file.endsWith('.html')
-        ? { 'content-security-policy': "default-src 'self'; style-src 'self'; script-src 'self'; img-src 'self' data:" }
-        : {}),
+      ...(file.endsWith('.html') ? PAGE_HEADERS : {}),
     });
     res.end(body);
   }
 
   async #login(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // A cross-site form can post text/plain but not application/json: no logging a browser in as someone else.
+    if (!isJson(req)) return send(res, 415, { error: 'send application/json' });
     const body = loginBody.safeParse(await readJson(req));
     if (!body.success) return send(res, 400, { error: 'expected {"username", "password"}' });
-    if (!(await this.deps.auth.verify(body.data.username, body.data.password))) {
-      this.deps.logger.warn({ user: body.data.username }, 'dashboard login failed');
+    const { username, password } = body.data;
+    if (!(await this.deps.auth.verify(username, password))) {
+      const remote = req.socket.remoteAddress;
+      this.#warnings.warn(`login:${remote}`, { user: username, remote }, 'dashboard login failed');
       return send(res, 401, { error: 'bad username or password' });
     }
-    const session = this.#sessions.create(body.data.username);
-    res.setHeader('set-cookie', session.cookie);
-    send(res, 200, { user: body.data.username });
+    res.setHeader('set-cookie', this.#sessions.create(username).cookie);
+    send(res, 200, { user: username });
   }
 
-  #get(path: string, res: ServerResponse, req: IncomingMessage): boolean {
-    if (path === '/api/state') send(res, 200, this.model.snapshot());
-    else if (path === '/api/logs') send(res, 200, { lines: logTail.lines() });
-    else if (path === '/api/events') this.#openSse(req, res);
-    else if (path.startsWith('/api/devices/')) send(res, 200, this.model.device(decodeURIComponent(path.slice(13))));
+  #get(path: string, req: IncomingMessage, res: ServerResponse, session: Session | undefined): void {
+    const view = new ReadView(this.deps.auth, this.deps.baseTopic, session?.user);
+    if (path === '/api/state') send(res, 200, view.snapshot(this.model));
+    else if (path === '/api/logs') this.#getLogs(res, view, session?.user);
+    else if (path === '/api/events') this.#openEvents(req, res, view, session?.token);
+    else if (path.startsWith('/api/devices/')) this.#getDevice(res, view, session?.user, path.slice(13));
     else send(res, 404, { error: 'not found' });
-    return true;
   }
 
-  async #post(path: string, req: IncomingMessage, res: ServerResponse, user: string | undefined): Promise<boolean> {
-    if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
-      send(res, 415, { error: 'send application/json' });
-      return true;
+  #getLogs(res: ServerResponse, view: ReadView, user: string | undefined): void {
+    if (view.gatewayWide) send(res, 200, { lines: logTail.lines() });
+    else send(res, 403, { error: `${who(user)} may not read ${this.deps.baseTopic}/#` });
+  }
+
+  #getDevice(res: ServerResponse, view: ReadView, user: string | undefined, segment: string): void {
+    const id = deviceIdOf(segment);
+    const detail = id.ok ? view.device(this.model, id.value) : undefined;
+    if (!id.ok) send(res, id.status, { error: id.error });
+    else if (!detail) send(res, 403, { error: `${who(user)} may not read ${this.deps.baseTopic}/${id.value}` });
+    else send(res, 200, detail);
+  }
+
+  #openEvents(req: IncomingMessage, res: ServerResponse, view: ReadView, token: string | undefined): void {
+    if (!this.#streams.open(req, res, view, token, view.snapshot(this.model))) {
+      send(res, 503, { error: 'too many dashboard connections' });
     }
+  }
+
+  async #post(path: string, req: IncomingMessage, res: ServerResponse, user: string | undefined): Promise<void> {
+    const topic = writeTopic(this.deps.baseTopic, path);
+    if (!topic.ok) return send(res, topic.status, { error: topic.error });
+    if (!isJson(req)) return send(res, 415, { error: 'send application/json' });
     const body = jsonObject.safeParse(await readJson(req));
-    if (!body.success) {
-      send(res, 400, { error: 'body must be a JSON object' });
-      return true;
+    if (!body.success) return send(res, 400, { error: 'body must be a JSON object' });
+    if (!this.deps.auth.canPublish(user, topic.value)) {
+      return send(res, 403, { error: `${who(user)} may not publish to ${topic.value}` });
     }
-    const base = this.deps.baseTopic;
-    let topic: string;
-    if (path.startsWith('/api/request/')) topic = `${base}/bridge/request/${path.slice('/api/request/'.length)}`;
-    else if (/^\/api\/devices\/[^/]+\/set$/.test(path))
-      topic = `${base}/${decodeURIComponent(path.split('/')[3] ?? '')}/set`;
-    else {
-      send(res, 404, { error: 'not found' });
-      return true;
-    }
-    if (this.deps.auth.required && !this.deps.auth.canPublish(user, topic)) {
-      send(res, 403, { error: `user ${user} may not publish to ${topic}` });
-      return true;
-    }
-    if (topic.endsWith('/set')) {
-      await this.deps.broker.publish(topic, JSON.stringify(body.data), { qos: 1 });
+    if (topic.value.endsWith('/set')) {
+      await this.deps.broker.publish(topic.value, JSON.stringify(body.data), { qos: 1 });
       send(res, 202, { ok: true });
     } else {
-      send(res, 200, await this.#request(topic, body.data));
+      send(res, 200, await this.#request(topic.value, body.data));
     }
-    return true;
   }
 
   /** A bridge request through the broker; resolves with the matching response (or a timeout error). */
@@ -186,27 +205,20 @@ export class Dashboard {
       void this.deps.broker.publish(topic, JSON.stringify({ ...data, transaction }));
     });
   }
+}
 
-  #openSse(req: IncomingMessage, res: ServerResponse): void {
-    if (this.#sse.size >= MAX_SSE_CLIENTS) {
-      send(res, 503, { error: 'too many dashboard connections' });
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-    res.write(`event: snapshot\ndata: ${JSON.stringify(this.model.snapshot())}\n\n`);
-    this.#sse.add(res);
-    req.on('close', () => this.#sse.delete(res));
-  }
+function who(user: string | undefined): string {
+  return user === undefined ? 'anonymous' : `user ${user}`;
+}
 
-  #broadcast(change: DashboardChange): void {
-    if (this.#sse.size === 0) return;
-    const frame = `event: change\ndata: ${JSON.stringify(change)}\n\n`;
-    for (const res of this.#sse) res.write(frame);
-  }
+function isJson(req: IncomingMessage): boolean {
+  return (req.headers['content-type'] ?? '').startsWith('application/json');
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  res
+    .writeHead(status, { 'content-type': 'application/json', 'x-content-type-options': 'nosniff' })
+    .end(JSON.stringify(body));
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {

@@ -1,5 +1,6 @@
 // Dashboard logins: the broker's users and passwords; a random session token in an HttpOnly,
-// SameSite=Strict cookie. Sessions expire and the table is bounded.
+// SameSite=Strict cookie. Sessions expire and the table is bounded; whoever holds on to a session (the dashboard's
+// event streams) is told when it ends, by logout, expiry or eviction.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 
@@ -7,32 +8,53 @@ const COOKIE = 'z2m_session';
 const TTL_MS = 12 * 60 * 60 * 1000;
 const MAX_SESSIONS = 200;
 
+export interface Session {
+  token: string;
+  user: string;
+}
+
 export class Sessions {
-  readonly #sessions = new Map<string, { user: string; expires: number }>();
+  readonly #sessions = new Map<string, { user: string; timer: NodeJS.Timeout }>();
+
+  constructor(
+    private readonly onEnd: (token: string) => void = () => {},
+    private readonly ttlMs = TTL_MS,
+  ) {}
 
   create(user: string): { token: string; cookie: string } {
     const token = randomBytes(32).toString('base64url');
-    if (this.#sessions.size >= MAX_SESSIONS) this.#sessions.delete(this.#sessions.keys().next().value as string);
-    this.#sessions.set(token, { user, expires: Date.now() + TTL_MS });
-    return { token, cookie: `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${TTL_MS / 1000}` };
+    if (this.#sessions.size >= MAX_SESSIONS) this.#end(this.#sessions.keys().next().value as string);
+    const timer = setTimeout(() => this.#end(token), this.ttlMs).unref();
+    this.#sessions.set(token, { user, timer });
+    const maxAge = Math.floor(this.ttlMs / 1000);
+    return { token, cookie: `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAge}` };
   }
 
-  userOf(req: IncomingMessage): string | undefined {
+  /** The live session the request's cookie names, if any. */
+  of(req: IncomingMessage): Session | undefined {
     const token = readCookie(req.headers.cookie ?? '', COOKIE);
-    if (!token) return undefined;
-    const s = this.#sessions.get(token);
-    if (!s) return undefined;
-    if (s.expires < Date.now()) {
-      this.#sessions.delete(token);
-      return undefined;
-    }
-    return s.user;
+    const s = token === undefined ? undefined : this.#sessions.get(token);
+    return s && token !== undefined ? { token, user: s.user } : undefined;
   }
 
+  /** Ends the request's session; returns the cookie header that clears it in the browser. */
   destroy(req: IncomingMessage): string {
     const token = readCookie(req.headers.cookie ?? '', COOKIE);
-    if (token) this.#sessions.delete(token);
+    if (token !== undefined) this.#end(token);
     return `${COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`;
+  }
+
+  /** Ends every session (the dashboard stops). */
+  clear(): void {
+    for (const token of [...this.#sessions.keys()]) this.#end(token);
+  }
+
+  #end(token: string): void {
+    const s = this.#sessions.get(token);
+    if (!s) return;
+    clearTimeout(s.timer);
+    this.#sessions.delete(token);
+    this.onEnd(token);
   }
 }
 

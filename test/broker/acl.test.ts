@@ -58,4 +58,21 @@ describe('ClientAcl', () => {
       }
     }
   });
+
+  it('decides delivery of a topic name by the subscribe rules', () => {
+    const acl = new ClientAcl(
+      [
+        { allow: 'subscribe', topic: 'a/+/c' },
+        { allow: 'publish', topic: 'p/#' },
+      ],
+      'u',
+      'c',
+    );
+    expect(acl.canReceive('a/b/c')).toBe(true);
+    expect(acl.canReceive('a/b/d')).toBe(false);
+    expect(acl.canReceive('p/x')).toBe(false);
+    const all = new ClientAcl([{ allow: 'both', topic: '#' }], 'u', 'c');
+    expect(all.canReceive('any/topic')).toBe(true);
+    expect(all.canReceive('$SYS/broker/uptime')).toBe(false);
+  });
 });

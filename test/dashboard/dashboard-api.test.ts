@@ -2,39 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../gateway/broker/password.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { createTestAdapterModule } from '../helpers/test-adapter.js';
+import { openSse } from './helpers.js';
 
 const devices = [{ id: 'dev1', name: 'Kitchen', transport: 'test', address: 'a1' }];
-
-/** A server-sent-events reader: `next` resolves with the first later event that matches. */
-async function openSse(url: string, timeoutMs = 5000) {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
-  const res = await fetch(url, { signal: controller.signal });
-  const reader = res.body!.getReader();
-  let buffer = '';
-  return {
-    async next(predicate: (event: string, data: unknown) => boolean): Promise<unknown> {
-      for (;;) {
-        let end = buffer.indexOf('\n\n');
-        while (end >= 0) {
-          const frame = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: (.*)$/m.exec(frame)?.[1] ?? 'message';
-          const data = JSON.parse(/^data: (.*)$/m.exec(frame)?.[1] ?? 'null') as unknown;
-          if (predicate(event, data)) return data;
-          end = buffer.indexOf('\n\n');
-        }
-        const { value, done } = await reader.read();
-        if (done) throw new Error('event stream ended');
-        buffer += Buffer.from(value).toString('utf8');
-      }
-    },
-    close() {
-      clearTimeout(timer);
-      controller.abort();
-    },
-  };
-}
 
 describe('dashboard API', () => {
   let gw: TestGateway | undefined;

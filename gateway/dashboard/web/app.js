@@ -112,7 +112,8 @@ function render() {
   const [page, ...rest] = route.split('/');
   for (const a of document.querySelectorAll('nav a')) a.classList.toggle('active', a.getAttribute('data-nav') === page);
   const bs = /** @type {HTMLElement} */ (document.getElementById('bridge-state'));
-  const state = snapshot.bridge_state?.state ?? 'offline';
+  // null: this user's ACL does not cover <base>/bridge/state.
+  const state = snapshot.bridge_state === null ? 'unknown' : (snapshot.bridge_state?.state ?? 'offline');
   bs.textContent = `bridge ${state}`;
   bs.className = `pill ${state}`;
   if (page === 'device' && rest[0]) {
@@ -183,6 +184,7 @@ let liveRefresh = 0;
 async function renderDevice(id) {
   shownDevice = id;
   const detail = await api(`/api/devices/${encodeURIComponent(id)}`);
+  if (detail.error) return view.replaceChildren(h('section', { class: 'card' }, [detail.error]));
   const entry = /** @type {DeviceEntry | null} */ (detail.entry);
   const setBox = /** @type {HTMLTextAreaElement} */ (h('textarea', { id: 'set-payload' }, ['{}']));
   const setResult = h('p', { class: 'muted' });
@@ -409,10 +411,9 @@ function renderStatus() {
 }
 
 async function renderLogs() {
-  const { lines } = await api('/api/logs');
-  view.replaceChildren(
-    h('section', { class: 'card' }, [h('h2', {}, ['Logs']), h('pre', { id: 'logs' }, [lines.slice(-200).join('\n')])]),
-  );
+  const { lines, error } = await api('/api/logs');
+  const text = lines ? lines.slice(-200).join('\n') : error;
+  view.replaceChildren(h('section', { class: 'card' }, [h('h2', {}, ['Logs']), h('pre', { id: 'logs' }, [text])]));
 }
 
 document.getElementById('logout')?.addEventListener('click', async () => {

@@ -1,0 +1,78 @@
+// The open /api/events (server-sent events) streams: each filtered through its user's ReadView, held per session
+// so that logout or expiry closes them, and dropped when the reader stops reading instead of buffering for it.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DashboardChange } from './model.js';
+import type { ReadView } from './read-view.js';
+
+const MAX_STREAMS = 50;
+/** A reader this far behind is not coming back soon: close it rather than hold the data for it. */
+const MAX_BUFFERED_BYTES = 1024 * 1024;
+
+interface Stream {
+  res: ServerResponse;
+  view: ReadView;
+  /** The session it was opened under; undefined for anonymous access. */
+  token: string | undefined;
+}
+
+export class EventStreams {
+  readonly #streams = new Set<Stream>();
+
+  constructor(private readonly onSlowReader: (remote: string | undefined, buffered: number) => void) {}
+
+  /** Opens a stream that starts with `snapshot`; false (nothing written) when there are too many already. */
+  open(
+    req: IncomingMessage,
+    res: ServerResponse,
+    view: ReadView,
+    token: string | undefined,
+    snapshot: unknown,
+  ): boolean {
+    if (this.#streams.size >= MAX_STREAMS) return false;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    const stream: Stream = { res, view, token };
+    this.#streams.add(stream);
+    req.on('close', () => this.#streams.delete(stream));
+    this.#write(stream, frame('snapshot', snapshot));
+    return true;
+  }
+
+  broadcast(change: DashboardChange): void {
+    let unfiltered: string | undefined;
+    for (const stream of this.#streams) {
+      const visible = stream.view.change(change);
+      if (!visible) continue;
+      // Serialised once for every reader who sees the change as it is.
+      if (visible === change) unfiltered ??= frame('change', change);
+      this.#write(stream, visible === change ? (unfiltered as string) : frame('change', visible));
+    }
+  }
+
+  /** Closes the streams opened under a session that ended. */
+  endSession(token: string): void {
+    for (const stream of this.#streams) if (stream.token === token) this.#close(stream);
+  }
+
+  endAll(): void {
+    for (const stream of this.#streams) this.#close(stream);
+  }
+
+  #write(stream: Stream, text: string): void {
+    stream.res.write(text);
+    const buffered = stream.res.writableLength;
+    if (buffered <= MAX_BUFFERED_BYTES) return;
+    this.#streams.delete(stream);
+    const remote = stream.res.req.socket.remoteAddress;
+    stream.res.destroy();
+    this.onSlowReader(remote, buffered);
+  }
+
+  #close(stream: Stream): void {
+    this.#streams.delete(stream);
+    stream.res.end();
+  }
+}
+
+function frame(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}

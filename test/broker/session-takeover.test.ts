@@ -1,0 +1,80 @@
+// A client id reused by another user: the persistent session it finds must not hand over what the previous owner
+// was allowed to read.
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { hashPassword } from '../../gateway/broker/password.js';
+import { type BrokerInput, collect, roundTrip, startTestBroker, type TestBroker } from './helpers.js';
+
+let hash = '';
+beforeAll(async () => {
+  hash = await hashPassword('pw', { N: 1024 });
+});
+
+const SHARED = { clientId: 'shared', clean: false } as const;
+
+describe('persistent session taken over by another user', () => {
+  let tb: TestBroker | undefined;
+  const clients: MqttClient[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.endAsync(true).catch(() => {})));
+    await tb?.dispose();
+    tb = undefined;
+  });
+
+  const input = (): BrokerInput => ({
+    allow_anonymous: false,
+    users: [
+      { username: 'admin', password_hash: hash, acl: [{ allow: 'both', topic: '#' }] },
+      { username: 'viewer', password_hash: hash, acl: [{ allow: 'both', topic: 'zephyr2mqtt/kitchen/#' }] },
+    ],
+  });
+
+  /** Connects with a message collector attached before CONNACK, so queued messages sent with it are not missed. */
+  async function connect(opts: IClientOptions) {
+    const client = mqtt.connect(tb!.url(), { reconnectPeriod: 0, password: 'pw', ...opts });
+    clients.push(client);
+    const seen = collect(client);
+    const connack = await new Promise<{ sessionPresent: boolean }>((resolve, reject) => {
+      client.once('connect', resolve);
+      client.once('error', reject);
+    });
+    return { client, seen, sessionPresent: connack.sessionPresent };
+  }
+
+  /** The admin's persistent session holds QoS 1 messages on a topic the viewer may read and one it may not. */
+  async function queueUnderAdmin(): Promise<void> {
+    const admin = await connect({ ...SHARED, username: 'admin' });
+    await admin.client.subscribeAsync('zephyr2mqtt/#', { qos: 1 });
+    await admin.client.endAsync();
+    const publisher = await connect({ username: 'admin', clientId: 'publisher' });
+    await publisher.client.publishAsync('zephyr2mqtt/secret/note', 'QUEUED-SECRET', { qos: 1 });
+    await publisher.client.publishAsync('zephyr2mqtt/kitchen/note', 'queued-kitchen', { qos: 1 });
+    await publisher.client.endAsync();
+  }
+
+  it('delivers queued messages only within the ACL of the user who resumes the session', async () => {
+    tb = await startTestBroker(input());
+    await queueUnderAdmin();
+    // After a restart the broker no longer knows who owned the session: the delivery check is what stops the leak.
+    await tb.stop();
+    tb = await startTestBroker(input(), tb.dataDir);
+    const viewer = await connect({ ...SHARED, username: 'viewer' });
+    expect(viewer.sessionPresent).toBe(true);
+    await roundTrip(viewer.client, 'zephyr2mqtt/kitchen/sync');
+    expect(viewer.seen.messages.map((m) => m.payload)).toEqual(['queued-kitchen', 'sync']);
+  });
+
+  it("starts another user's persistent session empty, and keeps the new owner's", async () => {
+    tb = await startTestBroker(input());
+    await queueUnderAdmin();
+    const viewer = await connect({ ...SHARED, username: 'viewer' });
+    expect(viewer.sessionPresent).toBe(false);
+    await roundTrip(viewer.client, 'zephyr2mqtt/kitchen/sync');
+    expect(viewer.seen.messages.map((m) => m.payload)).toEqual(['sync']);
+    expect(tb.log.lines.filter((l) => l.msg === 'persistent session of another user discarded')).toHaveLength(1);
+
+    await viewer.client.endAsync();
+    const again = await connect({ ...SHARED, username: 'viewer' });
+    expect(again.sessionPresent).toBe(true);
+  });
+});

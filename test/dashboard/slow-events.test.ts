@@ -1,0 +1,37 @@
+// A /api/events reader that stops reading is disconnected instead of having the gateway buffer for it.
+import { connect } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { captureLogger } from '../broker/helpers.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+describe('dashboard event stream back-pressure', () => {
+  let gw: TestGateway | undefined;
+  afterEach(async () => {
+    await gw?.stop();
+    gw = undefined;
+  });
+
+  it('closes a stalled event stream once about 1 MiB is waiting for it', async () => {
+    const log = captureLogger();
+    gw = await startTestGateway({}, { logger: log.logger });
+    const port = Number(new URL(gw.httpUrl).port);
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => {}); // a reset when the gateway drops the stream is fine
+    socket.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    socket.pause(); // reads nothing: the kernel buffers fill, then the gateway's would
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const state = JSON.stringify({ blob: 'x'.repeat(100_000) });
+    const count = 300;
+    for (let i = 0; i < count; i++) await gw.gateway.broker.publish('zephyr2mqtt/dev1', state);
+    await expect.poll(() => log.lines.some((l) => l.msg === 'dashboard event stream not read, closed')).toBe(true);
+
+    let received = 0;
+    socket.on('data', (d: Buffer) => {
+      received += d.length;
+    });
+    socket.resume();
+    await new Promise((resolve) => socket.once('close', resolve));
+    expect(received).toBeLessThan((count * state.length) / 2);
+  });
+});

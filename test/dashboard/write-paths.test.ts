@@ -1,0 +1,48 @@
+// Names taken from dashboard URLs become MQTT topic levels: wildcards, NUL and broken percent-encoding are refused.
+import type { MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { captureLogger, collect, roundTrip } from '../broker/helpers.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { postJson } from './helpers.js';
+
+describe('dashboard API paths', () => {
+  let gw: TestGateway | undefined;
+  afterEach(async () => {
+    await gw?.stop();
+    gw = undefined;
+  });
+
+  async function watchTopics(): Promise<{ client: MqttClient; topics: () => string[] }> {
+    const client = await gw!.connect();
+    await client.subscribeAsync('zephyr2mqtt/#', { qos: 1 });
+    const seen = collect(client);
+    return { client, topics: () => seen.messages.map((m) => m.topic) };
+  }
+
+  it('answers 400 and publishes nothing for device ids and request names holding +, #, NUL or /', async () => {
+    gw = await startTestGateway();
+    const watch = await watchTopics();
+    const paths = [
+      '/api/devices/%2B/set',
+      '/api/devices/%23/set',
+      '/api/devices/a%00b/set',
+      '/api/devices/a%2Fb/set',
+      '/api/request/device/+',
+      '/api/request/device/a+b',
+    ];
+    for (const path of paths) {
+      const res = await postJson(`${gw.httpUrl}${path}`, { x: 1 });
+      expect([path, res.status]).toEqual([path, 400]);
+    }
+    await roundTrip(watch.client, 'zephyr2mqtt/sync');
+    expect(watch.topics().filter((t) => /[+#\0]|\/a\/b\//.test(t))).toEqual([]);
+  });
+
+  it('answers 400, not 500, for malformed percent-encoding', async () => {
+    const log = captureLogger();
+    gw = await startTestGateway({}, { logger: log.logger });
+    expect((await fetch(`${gw.httpUrl}/api/devices/%E0%A4%A`)).status).toBe(400);
+    expect((await postJson(`${gw.httpUrl}/api/devices/%E0%A4%A/set`, { x: 1 })).status).toBe(400);
+    expect(log.lines.filter((l) => l.level >= 50)).toEqual([]);
+  });
+});
