@@ -15,13 +15,16 @@ import { reconnectDelayMs } from './backoff.js';
 import { buildClientOptions, OFFLINE, ONLINE } from './client-options.js';
 import type { UpstreamConfig } from './config.js';
 import { describeConnectError, redactUrl } from './describe-error.js';
+import { type DropCounts, DropReport } from './drop-report.js';
 import { HeapGuard } from './heap-guard.js';
 import { createUpstreamMetrics, type UpstreamMetrics } from './metrics.js';
+import { OwnReports } from './own-reports.js';
 import { PoisonGuard } from './poison-guard.js';
 import { routePubAcks, type TakePubAck } from './puback-fast-path.js';
 import { BridgeOutgoingStore, PublishBatch } from './publish-batch.js';
-import { DiskQueue, type DropReason, type QueueOptions } from './queue/disk-queue.js';
+import { type AppendResult, DiskQueue, type DropReason, type QueueOptions } from './queue/disk-queue.js';
 import type { RecordView } from './queue/record.js';
+import { freeBytes, maxBytesWarning } from './queue/space.js';
 import { RateLimiter } from './rate-limiter.js';
 import {
   defaultRemotePrefix,
@@ -49,7 +52,6 @@ type LinkState = 'stopped' | 'connecting' | 'connected' | 'waiting';
 
 const ECHO_WINDOW_MS = 30_000;
 const ECHO_MAX = 4096;
-const DROP_REPORT_MS = 1000;
 /** Bytes of records read (and packets encoded) per batch. */
 const READ_BATCH_BYTES = 256 * 1024;
 /** The sender waits while more than this is queued on the socket (a slow upstream), so memory stays bounded. */
@@ -111,11 +113,13 @@ export class UpstreamBridge {
   };
   /** The upstream's words for the last message it refused (MQTT 5 reason code), for the drop report. */
   #lastRejection: string | undefined;
-  #dropReport: { timer: NodeJS.Timeout; counts: Partial<Record<DropReason, number>> } | undefined;
+  readonly #dropReport = new DropReport((counts) => this.#sendDropReport(counts));
+  readonly #own: OwnReports;
 
   constructor(private readonly deps: UpstreamDeps) {
     this.#config = deps.config;
     this.#mappings = resolveMappings(deps.config, deps.baseTopic, deps.gatewayId);
+    this.#own = new OwnReports(deps.baseTopic, this.#mappings);
     this.#limiter = new RateLimiter(deps.config.drain_rate);
     this.#metrics = createUpstreamMetrics(deps.registry, () => ({
       connected: this.#state === 'connected',
@@ -175,6 +179,19 @@ export class UpstreamBridge {
       logger.warn({ bytes: recovery.truncatedBytes }, 'upstream queue: cut off a torn write left by a crash');
     }
     logger.info({ depth: recovery.depth, dir: this.queueDir }, 'upstream queue open');
+    await this.#checkQueueSpace();
+  }
+
+  /** Warns when queue.max_bytes does not fit on the disk: the disk would fill up before the queue's own limit. */
+  async #checkQueueSpace(): Promise<void> {
+    const queue = this.#queue;
+    const free = queue && (await freeBytes(this.queueDir));
+    if (!queue || free === undefined) return;
+    const { max_bytes } = this.#config.queue;
+    const warning = maxBytesWarning(max_bytes, free, queue.stats().bytes, this.queueDir);
+    if (!warning) return;
+    this.deps.logger.warn({ max_bytes, free_bytes: free, dir: this.queueDir }, warning);
+    this.deps.event('upstream', { event: 'queue_space_low', warning, max_bytes, free_bytes: free, dir: this.queueDir });
   }
 
   async stop(): Promise<void> {
@@ -200,7 +217,7 @@ export class UpstreamBridge {
       await client.endAsync(true).catch(() => {});
     }
     await this.#pumpDone;
-    if (this.#dropReport) this.#flushDropReport();
+    this.#dropReport.flush();
     this.#heap.stop();
     await this.#queue?.close();
     this.#queue = undefined;
@@ -213,6 +230,7 @@ export class UpstreamBridge {
     const oldMappings = this.#mappings;
     this.#config = config;
     this.#mappings = resolveMappings(config, this.deps.baseTopic, this.deps.gatewayId);
+    this.#own.remap(this.#mappings);
     this.#routes.clear();
     this.#limiter.setRate(config.drain_rate);
     this.#queue?.reconfigure(config.queue);
@@ -228,6 +246,7 @@ export class UpstreamBridge {
       await this.start();
       return;
     }
+    if (config.queue.max_bytes !== old.queue.max_bytes) await this.#checkQueueSpace();
     if (connectionKey(old) !== connectionKey(config)) {
       this.deps.logger.info('upstream connection settings changed: reconnecting');
       this.#attempt = 0;
@@ -293,7 +312,8 @@ export class UpstreamBridge {
     const queue = this.#queue;
     if (queue) {
       // Whether queued or refused (full, disk full: counted and reported by the queue), the publish goes on.
-      queue.appendThen(route.topic, msg.payload, route.qos, msg.retain, () => done());
+      const appended = this.#own.isOwn(msg.topic) ? this.#ownAppended(done) : () => done();
+      queue.appendThen(route.topic, msg.payload, route.qos, msg.retain, appended);
       return;
     }
     // Publishes that arrive while the queue opens wait for it (and pass if it could not be opened).
@@ -308,6 +328,15 @@ export class UpstreamBridge {
         done(err instanceof Error ? err : new Error(String(err)));
       }
     });
+  }
+
+  /** The queue refuses a message after counting the drop (same tick): for an own report, the drop report learns
+   * it was one. */
+  #ownAppended(done: () => void): (result: AppendResult) => void {
+    return (result) => {
+      if (result === 'dropped') this.#dropReport.markOwn(1);
+      done();
+    };
   }
 
   // ---- connection ----
@@ -325,9 +354,17 @@ export class UpstreamBridge {
       return;
     }
     if (gen !== this.#generation) return;
-    const client = mqtt.connect(url, { ...opts, outgoingStore: this.#outgoingStore, manualConnect: true });
-    routePubAcks(client as unknown as { streamBuilder: unknown }, () => this.#takePubAck);
-    client.connect();
+    let client: MqttClient;
+    try {
+      client = mqtt.connect(url, { ...opts, outgoingStore: this.#outgoingStore, manualConnect: true });
+      routePubAcks(client as unknown as { streamBuilder: unknown }, () => this.#takePubAck);
+      client.connect();
+    } catch (err) {
+      // tls.connect throws here for a client certificate and key it cannot use (not PEM, not a pair). Nothing
+      // was opened, so there is nothing to end; retried with back-off (the files are read again each time).
+      this.#fail(gen, describeConnectError(err, redactUrl(url)));
+      return;
+    }
     this.#client = client;
     client.on('connect', (connack) => this.#onConnect(client, gen, connack));
     client.on('error', (err) => {
@@ -390,7 +427,7 @@ export class UpstreamBridge {
         // Still in flight (the next connection rewinds): acknowledging it moves the queue past it.
         this.#queue.ack(poison.seq);
         this.#lastRejection = `the upstream closed the connection each time this message was sent (${poison.strikes} times, the last time alone)`;
-        this.#onDropped(1, 'rejected');
+        this.#onDropped(1, 'rejected', this.#own.settled(poison.seq));
       }
     }
     this.#scheduleReconnect();
@@ -453,6 +490,7 @@ export class UpstreamBridge {
     }
     queue.rewind();
     this.#poison.connectionStarted();
+    this.#own.connectionStarted();
     this.#backlogEnd = queue.stats().depth;
     let position = 0;
     this.#draining = this.#backlogEnd > 0;
@@ -470,6 +508,7 @@ export class UpstreamBridge {
     let ackedUncounted = 0;
     const acked = (seq: number) => {
       queue.ack(seq);
+      this.#own.settled(seq);
       this.#counts.acked++;
       ackedUncounted++;
     };
@@ -510,7 +549,7 @@ export class UpstreamBridge {
             return;
           }
           this.#lastRejection = err.message;
-          this.#onDropped(1, 'rejected');
+          this.#onDropped(1, 'rejected', this.#own.settled(seqOfId[id]!));
         }
         onAck(id, Boolean(err));
       },
@@ -528,12 +567,14 @@ export class UpstreamBridge {
     let echoes = false;
     let tooLarge = 0;
     const visit = (view: RecordView, seq: number) => {
+      const own = this.#own.sent(view, seq);
       // The record is larger than the packet it becomes, so most messages skip computing the packet size.
       if (view.bytes > maxPacket && packetBytes(view, batch.v5) > maxPacket) {
         queue.ack(seq);
+        this.#own.settled(seq);
         tooLarge++;
         this.#lastRejection = `a message on ${view.buf.toString('utf8', view.topicStart, view.topicEnd)} is ${packetBytes(view, batch.v5)} bytes, the upstream accepts at most ${maxPacket} (its Maximum Packet Size)`;
-        this.#onDropped(1, 'rejected');
+        this.#onDropped(1, 'rejected', own);
         return;
       }
       let id = 0;
@@ -676,24 +717,15 @@ export class UpstreamBridge {
 
   // ---- reporting ----
 
-  #onDropped(count: number, reason: DropReason): void {
+  /** `own`: the gateway's own reports, counted but not reported by themselves (see drop-report.ts). */
+  #onDropped(count: number, reason: DropReason, own = false): void {
     this.#dropped[reason] += count;
     this.#metrics.dropped.inc({ reason }, count);
-    // Drops are reported on bridge/event at most once a second, summed per reason.
-    if (!this.#dropReport) {
-      const timer = setTimeout(() => this.#flushDropReport(), DROP_REPORT_MS);
-      timer.unref();
-      this.#dropReport = { timer, counts: {} };
-    }
-    this.#dropReport.counts[reason] = (this.#dropReport.counts[reason] ?? 0) + count;
+    this.#dropReport.add(count, reason, own);
   }
 
-  #flushDropReport(): void {
-    const report = this.#dropReport;
-    if (!report) return;
-    clearTimeout(report.timer);
-    this.#dropReport = undefined;
-    for (const [reason, count] of Object.entries(report.counts)) {
+  #sendDropReport(counts: DropCounts): void {
+    for (const [reason, count] of Object.entries(counts)) {
       const upstream = reason === 'rejected' ? { upstream_error: this.#lastRejection } : {};
       this.deps.logger.warn({ reason, count, ...upstream }, 'upstream queue dropped messages');
       this.deps.event('queue_dropped', { reason, count, total: this.#dropped[reason as DropReason], ...upstream });

@@ -141,6 +141,33 @@ describe('DiskQueue', () => {
     expect(await reopened.queue.next()).toBeUndefined();
   });
 
+  it('replaces a fully acknowledged active file by an empty one once it holds 1 MiB (a disk smaller than segment_bytes)', async () => {
+    const dir = await newDir();
+    const { queue } = await openQueue(dir); // segment_bytes 16 MiB: without this the file would only grow
+    const body = Buffer.alloc(1000, 0x61);
+    const segFiles = async () => (await readdir(dir)).filter((f) => f.endsWith('.seg'));
+    const sendAll = async (count: number) => {
+      for (let i = 0; i < count; i++) await queue.append(msg('t', body));
+      for (const m of await readAll(queue)) queue.ack(m.seq);
+    };
+    await sendAll(600); // ~600 KB: kept, not worth a new file yet
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await segFiles()).toEqual(['0000000000000000.seg']);
+    expect(queue.stats().bytes).toBeGreaterThan(600_000);
+
+    await sendAll(500); // past 1 MiB
+    await expect.poll(segFiles).toEqual(['0000000000001100.seg']);
+    expect(queue.stats()).toMatchObject({ bytes: 0, depth: 0, segments: 1 });
+    expect(await queue.append(msg('t', 'after'))).toBe('queued');
+    const next = await queue.next();
+    expect(next).toMatchObject({ seq: 1100, payload: Buffer.from('after') });
+    await closeQueue(queue);
+
+    const reopened = await openQueue(dir);
+    expect(reopened.recovery.depth).toBe(1); // 'after' was not acknowledged
+    expect((await reopened.queue.next())?.seq).toBe(1100);
+  });
+
   it('drop_oldest: stays within max_bytes, counts every dropped message and keeps the newest in order', async () => {
     const dir = await newDir();
     const { queue, hooks } = await openQueue(dir, { max_bytes: 1024 * 1024, when_full: 'drop_oldest', fsync: 'never' });

@@ -1,6 +1,5 @@
 // The queue's limits seen from outside: the configured policy, counted on /metrics and reported on bridge/event.
-import { execFileSync } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -12,6 +11,7 @@ import {
   startUpstreamAedes,
 } from './brokers.js';
 import { tempDir } from './queue-helpers.js';
+import { mountSmallDisk } from './small-disk.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -68,16 +68,9 @@ describe('full upstream queue', () => {
   it('full disk: stops queueing, reports it, keeps delivering locally, and recovers when space returns', async () => {
     const dir = await tempDir();
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const mnt = join(dir, 'small-disk');
-    await mkdir(mnt);
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt], { stdio: 'pipe' });
-    } catch (err) {
-      throw new Error(
-        `this test mounts a 1 MiB tmpfs to fill a real disk and needs root (CAP_SYS_ADMIN): ${String(err)}`,
-      );
-    }
-    cleanups.push(async () => execFileSync('umount', [mnt]));
+    const disk = await mountSmallDisk(dir, '1m');
+    cleanups.push(async () => disk.unmount());
+    const mnt = disk.path;
     const local = await startLocalBroker(dir);
     cleanups.push(() => local.broker.close());
     const b = makeBridge(local.broker, mnt, { url: 'mqtt://127.0.0.1:1', queue: { fsync: 'never' } });

@@ -1,7 +1,7 @@
 // A throw-away PKI made with the openssl CLI: a CA, a server certificate for 127.0.0.1/localhost, a client
-// certificate, and an unrelated second CA.
+// certificate, and an unrelated second CA; on request, server certificates that fail verification.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface TestPki {
@@ -59,5 +59,36 @@ export function makeTestPki(dir: string): TestPki {
     serverKey: p('server.key'),
     clientCert: p('client.pem'),
     clientKey: p('client.key'),
+  };
+}
+
+/** Server certificates (for server.key) from the test CA that each fail verification in one way. */
+export interface OddServerCerts {
+  expired: string;
+  notYetValid: string;
+  /** Valid, for DNS:broker.example.com and DNS:localhost only (no IP address). */
+  dnsOnly: string;
+}
+
+/** `dir` holds a PKI from makeTestPki. `openssl ca` because only it sets arbitrary validity dates in OpenSSL 3.0. */
+export function makeOddServerCerts(dir: string): OddServerCerts {
+  mkdirSync(join(dir, 'ca-db'));
+  writeFileSync(join(dir, 'ca-db/index.txt'), '');
+  writeFileSync(join(dir, 'ca-db/serial'), '1000\n');
+  const conf = ['[ca]', 'default_ca = test', '[test]', 'database = ca-db/index.txt', 'new_certs_dir = ca-db']
+    .concat(['serial = ca-db/serial', 'default_md = sha256', 'policy = any', 'unique_subject = no'])
+    .concat(['[any]', 'commonName = supplied']);
+  writeFileSync(join(dir, 'ca.cnf'), `${conf.join('\n')}\n`);
+  const sign = (name: string, san: string, dates: string[]) => {
+    writeFileSync(join(dir, `${name}.ext`), `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`);
+    const ca = ['ca', '-batch', '-config', 'ca.cnf', '-cert', 'test-ca.pem', '-keyfile', 'test-ca.key'];
+    openssl([...ca, '-in', 'server.csr', '-out', `${name}.pem`, '-extfile', `${name}.ext`, ...dates], dir);
+    return join(dir, `${name}.pem`);
+  };
+  const sameNames = 'DNS:localhost,IP:127.0.0.1';
+  return {
+    expired: sign('expired', sameNames, ['-startdate', '20200101000000Z', '-enddate', '20200102000000Z']),
+    notYetValid: sign('not-yet-valid', sameNames, ['-startdate', '20991231000000Z', '-enddate', '21000101000000Z']),
+    dnsOnly: sign('dns-only', 'DNS:broker.example.com,DNS:localhost', ['-days', '2']),
   };
 }

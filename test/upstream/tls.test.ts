@@ -1,7 +1,9 @@
 // Mutual TLS towards an aedes upstream with a CA made by the test.
 import { readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { copyFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { upstreamConfigSchema } from '../../gateway/upstream/config.js';
 import {
   type InProcessUpstream,
   makeBridge,
@@ -85,6 +87,41 @@ describe('upstream TLS', () => {
     const err = await waitForEvent('error');
     expect(err.error).toMatch(/bridge\.tls\.cert/);
     expect(bridge.status().connected).toBe(false);
+  });
+
+  it("a client key that is not the certificate's: reported, retried, and connects once the key file is fixed", async () => {
+    const dir = await tempDir();
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const key = join(dir, 'client.key');
+    await copyFile(pki.serverKey, key);
+    const { bridge, waitForEvent } = await bridgeWith({ ca: pki.ca, cert: pki.clientCert, key });
+    const err = await waitForEvent('error');
+    expect(err.error).toMatch(/^TLS: bridge\.tls\.cert and bridge\.tls\.key do not match/);
+    expect(bridge.status()).toMatchObject({ connected: false, last_error: err.error });
+    // Every attempt reads the files again: the next one after the fix connects.
+    await copyFile(pki.clientKey, key);
+    await waitForEvent('connected');
+    expect(bridge.status()).toMatchObject({ connected: true, last_error: null });
+  });
+
+  it('a client key that is not PEM: reported, and a reload with the right key connects', async () => {
+    const dir = await tempDir();
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const notPem = join(dir, 'key.txt');
+    await writeFile(notPem, 'not a key\n');
+    const { bridge, waitForEvent, events } = await bridgeWith({ ca: pki.ca, cert: pki.clientCert, key: notPem });
+    const err = await waitForEvent('error');
+    expect(err.error).toMatch(/^TLS: bridge\.tls\.cert and bridge\.tls\.key are not PEM \(bridge\.tls\.key cannot/);
+    expect(bridge.status()).toMatchObject({
+      state: expect.stringMatching(/waiting|connecting/),
+      last_error: err.error,
+    });
+    const since = events.length;
+    const tls = { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey };
+    await bridge.reconfigure(
+      upstreamConfigSchema.parse({ enabled: true, protocol_version: '3.1.1', url: upstream.url, tls }),
+    );
+    await waitForEvent('connected', 10_000, since);
   });
 
   it('reports an unreadable TLS file with the config key', async () => {

@@ -3,10 +3,11 @@
 // Writers append (group commit: every append waiting at the same time shares one write and one fdatasync);
 // one reader walks the records in order, hands them out and gets acknowledgements back. The cursor (the
 // lowest unacknowledged record) is persisted often but without fsync: losing it only means re-sending
-// (at-least-once), never losing. Whole segment files below the cursor are deleted. Memory use does not
+// (at-least-once), never losing. Whole segment files below the cursor are deleted, and the active one is replaced
+// by an empty one once everything in it is acknowledged (a disk smaller than a segment). Memory use does not
 // depend on the backlog: only one read chunk and the in-flight window live in memory.
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, readFile, rename, stat, statfs, truncate, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { QueueConfig } from '../config.js';
 import { InflightWindow } from './inflight.js';
@@ -21,6 +22,7 @@ import {
   VIEW_OK,
   VIEW_TRUNCATED,
 } from './record.js';
+import { freeBytes } from './space.js';
 
 /** Why a message left the queue without reaching upstream; `rejected` is the bridge's (the upstream refused it). */
 export type DropReason = 'queue_full' | 'max_age' | 'disk_full' | 'corrupt' | 'rejected';
@@ -78,6 +80,8 @@ const SEGMENT_RE = /^(\d{16})\.seg$/;
 const CURSOR_FILE = 'cursor.json';
 const READ_CHUNK = 1024 * 1024;
 const MIN_FREE_TO_RESUME = 256 * 1024;
+/** A fully acknowledged active file is replaced by an empty one once it holds this much (see #reclaimIfDone). */
+const RECLAIM_BYTES = 1024 * 1024;
 
 const segmentName = (firstSeq: number) => `${String(firstSeq).padStart(16, '0')}.seg`;
 
@@ -363,11 +367,17 @@ export class DiskQueue {
   // ---- writing ----
 
   #kick(): void {
-    if (this.#flushing) return;
-    this.#flushing = this.#flushLoop().finally(() => {
+    if (!this.#flushing) void this.#holdWriter(() => this.#flushLoop());
+  }
+
+  /** Runs `fn` as the only user of the writer: appends wait in #pending meanwhile and are written after it. */
+  #holdWriter(fn: () => Promise<void>): Promise<void> {
+    const run = fn().finally(() => {
       this.#flushing = undefined;
       if (this.#pending.length > 0 && !this.#closed) this.#kick();
     });
+    this.#flushing = run;
+    return run;
   }
 
   async #flushLoop(): Promise<void> {
@@ -436,18 +446,22 @@ export class DiskQueue {
     }
   }
 
-  /** While refusing writes, checks the free space now and then so recovery does not wait for a publish. */
+  /** While refusing writes, frees what is acknowledged and checks the free space now and then, so recovery does
+   * not wait for a publish. */
   #probeSpace(): void {
-    const t = setTimeout(async () => {
-      if (this.#closed || !this.#diskFull) return;
-      const fs = await statfs(this.dir).catch(() => undefined);
-      if (fs && fs.bavail * fs.bsize >= MIN_FREE_TO_RESUME && this.#diskFull) {
-        this.#diskFull = false;
-        this.#diskFullUntil = 0;
-        this.hooks.recovered();
-        return;
-      }
-      this.#probeSpace();
+    const t = setTimeout(() => {
+      this.#housekeeping = this.#housekeeping.then(async () => {
+        if (this.#closed || !this.#diskFull) return;
+        await this.#reclaimIfDone();
+        const free = await freeBytes(this.dir);
+        if (free !== undefined && free >= MIN_FREE_TO_RESUME && this.#diskFull) {
+          this.#diskFull = false;
+          this.#diskFullUntil = 0;
+          this.hooks.recovered();
+          return;
+        }
+        this.#probeSpace();
+      });
     }, this.options.diskFullRetryMs);
     t.unref();
   }
@@ -501,17 +515,28 @@ export class DiskQueue {
 
   async #rotate(): Promise<void> {
     if (this.#config.fsync !== 'never') await this.#writer.datasync();
+    const { seg, fh } = await this.#openSegment();
+    await this.#switchWriter(seg, fh);
+    if (this.#config.fsync === 'always') await this.#syncDir();
+  }
+
+  /** A new, empty file for the records from #writeSeq on. */
+  async #openSegment(): Promise<{ seg: Segment; fh: FileHandle }> {
     const seg: Segment = {
       firstSeq: this.#writeSeq,
       path: join(this.dir, segmentName(this.#writeSeq)),
       size: 0,
       mtimeMs: Date.now(),
     };
-    const fh = await open(seg.path, 'a');
-    await this.#writer.close().catch(() => {});
+    return { seg, fh: await open(seg.path, 'a') };
+  }
+
+  /** Appends go to `seg` from now on (switched before the first await). */
+  async #switchWriter(seg: Segment, fh: FileHandle): Promise<void> {
+    const old = this.#writer;
     this.#writer = fh;
     this.#segments.push(seg);
-    if (this.#config.fsync === 'always') await this.#syncDir();
+    await old.close().catch(() => {});
   }
 
   #dropOldestSegment(reason: DropReason): void {
@@ -601,22 +626,74 @@ export class DiskQueue {
 
   async #persistCursor(): Promise<void> {
     if (!this.#cursorDirty) return;
-    this.#cursorDirty = false;
     const c = this.#cursor();
+    const written = await this.#writeCursor(c);
+    // Files wholly below the cursor are done: deleted once the cursor is written. When it cannot be written (disk
+    // full) they are deleted all the same, to make room for it: a restart whose cursor points into a deleted file
+    // starts at the oldest file left, which is never past the real cursor (re-sends, never loses).
+    await this.#unlinkAcknowledged(c.seq);
+    if (written || (await this.#writeCursor(c))) await this.#refreshOldest(c);
+  }
+
+  /** Writes the cursor (atomically: a new file renamed over the old); false when the disk refused it. */
+  async #writeCursor(c: Position): Promise<boolean> {
+    this.#cursorDirty = false;
     const file = join(this.dir, CURSOR_FILE);
     try {
       await writeFile(`${file}.tmp`, JSON.stringify(c));
       await rename(`${file}.tmp`, file);
+      return true;
     } catch {
       this.#cursorDirty = true; // retried on the next tick; a stale cursor only means re-sending
-      return;
+      await unlink(`${file}.tmp`).catch(() => {}); // a full disk leaves it empty
+      return false;
     }
-    // Segments wholly below the persisted cursor are done.
-    while (this.#segments.length > 1 && this.#segments[1]!.firstSeq <= c.seq) {
-      const old = this.#segments.shift()!;
-      await this.#unlinkSegment(old);
+  }
+
+  async #unlinkAcknowledged(cursorSeq: number): Promise<void> {
+    while (this.#segments.length > 1 && this.#segments[1]!.firstSeq <= cursorSeq) {
+      await this.#unlinkSegment(this.#segments.shift()!);
     }
-    await this.#refreshOldest(c);
+  }
+
+  /**
+   * Only whole files below the cursor are deleted, so the active file (the only one of a queue whose disk has less
+   * room than segment_bytes) would keep acknowledged data until it is full, or fill the disk. Once everything in it
+   * is acknowledged and it holds RECLAIM_BYTES (any amount while the disk is full) the queue goes on in a new, empty
+   * file and deletes the old: at most one file created and one deleted per RECLAIM_BYTES sent, and only when idle.
+   */
+  async #reclaimIfDone(): Promise<void> {
+    const worth = () => this.#active().size >= (this.#diskFull ? 1 : RECLAIM_BYTES) && this.#allAcknowledged();
+    if (!worth()) return;
+    while (this.#flushing) await this.#flushing.catch(() => {});
+    if (this.#closed || !worth()) return;
+    await this.#holdWriter(() => this.#replaceActive());
+  }
+
+  /** Everything written was handed out and acknowledged (or dropped). */
+  #allAcknowledged(): boolean {
+    return this.#inflight.size === 0 && this.#reader.seq >= this.#writeSeq;
+  }
+
+  /** With the writer held and everything acknowledged: a new active file, the cursor at its start, the old deleted. */
+  async #replaceActive(): Promise<void> {
+    let opened: { seg: Segment; fh: FileHandle };
+    try {
+      opened = await this.#openSegment();
+    } catch {
+      return; // no room even for an empty file: the next tick tries again
+    }
+    const done = this.#segments.splice(0);
+    await this.#switchWriter(opened.seg, opened.fh);
+    this.#tail = undefined;
+    this.#readBufSeg = -1;
+    this.#reader = { seq: this.#writeSeq, segFirst: this.#writeSeq, offset: 0 };
+    if (this.#config.fsync === 'always') await this.#syncDir();
+    // Cursor first, then the data; if the disk is too full for the cursor, deleting acknowledged data is still safe
+    // (see #persistCursor) and makes room for it.
+    const written = await this.#writeCursor(this.#reader);
+    for (const seg of done) await this.#unlinkSegment(seg);
+    if (!written) await this.#writeCursor(this.#reader);
   }
 
   async #refreshOldest(c: Position): Promise<void> {
@@ -652,7 +729,11 @@ export class DiskQueue {
       this.#timers.push(t);
     };
     tick(
-      () => (this.#housekeeping = this.#housekeeping.then(() => this.#persistCursor())),
+      () =>
+        (this.#housekeeping = this.#housekeeping.then(async () => {
+          await this.#reclaimIfDone();
+          await this.#persistCursor();
+        })),
       this.options.cursorPersistMs,
     );
     tick(async () => this.#dropExpiredSegments(), this.options.ageCheckMs);
