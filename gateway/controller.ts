@@ -230,6 +230,8 @@ export class Gateway {
     for (const unsub of this.#unsubscribes) unsub();
     this.#unsubscribes = [];
     await this.#http?.close().catch(() => {});
+    // No client publish may be acknowledged once the bridge stopped queueing for the upstream.
+    if (this.#upstream) await this.#broker?.disconnectClients().catch(() => {});
     await this.#upstream?.stop().catch((err: unknown) => this.logger.error({ err }, 'upstream bridge stop failed'));
     this.#upstream = undefined;
     await this.#broker?.close().catch(() => {});

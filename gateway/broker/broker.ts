@@ -233,6 +233,7 @@ export async function startBroker({ config, logger, dataDir }: BrokerDeps): Prom
   }
 
   let closed = false;
+  let listenersClosing: Promise<void> | undefined;
   return {
     publish(topic: string, payload: string | Buffer, opts: PublishOptions = {}): Promise<void> {
       const buf = typeof payload === 'string' ? ownBuffer(payload) : payload;
@@ -272,12 +273,21 @@ export async function startBroker({ config, logger, dataDir }: BrokerDeps): Prom
     retained: (topic) => persistence.retainedPayload(topic),
     clientCount: () => aedes.connectedClients,
     addresses: () => listeners.map((l) => l.address),
+    disconnectClients() {
+      listenersClosing ??= Promise.all(listeners.map((l) => l.close())).then(() => {});
+      // aedes keeps its connected clients in `clients` (not in its typings).
+      const clients = Object.values((aedes as unknown as { clients: Record<string, Client> }).clients);
+      return Promise.all([
+        listenersClosing,
+        ...clients.map((c) => new Promise<void>((resolve) => c.close(() => resolve()))),
+      ]).then(() => {});
+    },
     async close() {
       if (closed) return;
       closed = true;
-      const closing = listeners.map((l) => l.close());
+      listenersClosing ??= Promise.all(listeners.map((l) => l.close())).then(() => {});
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      await Promise.all(closing);
+      await listenersClosing;
       persistence.close();
     },
   };

@@ -38,5 +38,8 @@ export interface EmbeddedBroker {
   retained(topic: string): Buffer | undefined;
   clientCount(): number;
   addresses(): ListenerAddress[];
+  /** Stops taking connections and closes the clients' (their wills go out); in-process publishing goes on. On
+   * shutdown, so that nothing a client publishes is acknowledged after the upstream bridge stopped queueing. */
+  disconnectClients(): Promise<void>;
   close(): Promise<void>;
 }
