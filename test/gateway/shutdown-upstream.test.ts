@@ -48,7 +48,7 @@ describe('stopping with the upstream bridge under traffic', () => {
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
     const config = {
       gateway: { data_dir: dataDir },
-      bridge: { enabled: true, url: upstream.url, protocol_version: '3.1.1', reconnect_min: 0.05, reconnect_max: 0.5 },
+      bridge: { enabled: true, url: upstream.url, protocol_version: '3.1.1' as const, reconnect_min: 0.05, reconnect_max: 0.5 },
     };
     let gw: TestGateway | undefined = await startTestGateway(config);
     const client = await mqtt.connectAsync(gw.mqttUrl, { reconnectPeriod: 0 });
