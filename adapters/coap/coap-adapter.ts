@@ -5,17 +5,15 @@ import { CommandObservers } from './command-observers.js';
 import { type CoapAdapterConfig, type CoapDeviceConfig, coapDeviceSchema, resourcesOf } from './config.js';
 import { encodeCommand } from './content-format.js';
 import { DeviceClient } from './device-client.js';
-import { MulticastDiscovery } from './discovery.js';
-import type { CoapMethod } from './endpoint.js';
+import { discoveryOptions, MulticastDiscovery } from './discovery.js';
 import { IdentityResolver } from './identity.js';
 import { createLwm2mServer, type Lwm2mServer } from './lwm2m/index.js';
 import { createPsAdmit, createPsHandler } from './ps-resource.js';
+import { parseRawRequest } from './raw-request.js';
 import { formatPeer } from './transport/peer.js';
 import { UdpCoapEndpoint } from './transport/udp-endpoint.js';
 
 type Device = CoapDeviceConfig & { id: string };
-
-const METHODS = new Set<CoapMethod>(['GET', 'POST', 'PUT', 'DELETE', 'FETCH', 'PATCH', 'iPATCH']);
 
 export class CoapAdapter implements Adapter {
   readonly kind = 'coap';
@@ -49,13 +47,7 @@ export class CoapAdapter implements Adapter {
     });
     this.observers = new CommandObservers(config.max_observers);
     this.identity = new IdentityResolver([], config.allow_path_identity);
-    this.discovery = new MulticastDiscovery(this.endpoint, ctx, {
-      interfaces: config.interfaces,
-      groups: config.multicast_groups,
-      intervalMs: config.discovery_interval * 1000,
-      windowMs: 2000,
-      port: 5683,
-    });
+    this.discovery = new MulticastDiscovery(this.endpoint, ctx, discoveryOptions(config));
     this.lwm2m = config.lwm2m.enabled
       ? createLwm2mServer({ endpoint: this.endpoint, ctx, config: config.lwm2m })
       : undefined;
@@ -132,12 +124,7 @@ export class CoapAdapter implements Adapter {
     }
     if (name !== 'coap') throw new Error(`the coap adapter has no "${name}" request (try "coap" or "lwm2m")`);
     const client = this.clients.get(deviceId) ?? this.clientFor(deviceId);
-    const method = String(data.method ?? 'GET') as CoapMethod;
-    if (!METHODS.has(method)) throw new Error(`method must be one of ${[...METHODS].join(', ')}`);
-    if (typeof data.path !== 'string' || !data.path.startsWith('/')) throw new Error('"path" must start with "/"');
-    const payload = data.payload === undefined ? undefined : String(data.payload);
-    const contentFormat = typeof data.content_format === 'number' ? data.content_format : undefined;
-    return client.raw(method, data.path, payload, contentFormat);
+    return client.raw(parseRawRequest(data));
   }
 
   private clientFor(deviceId: string): DeviceClient {

@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { lwm2mDeviceSchema, lwm2mServerConfigSchema } from './lwm2m/config.js';
 import { isIpLiteral } from './transport/peer.js';
 
+/** RFC 7959 §2.2: 2^(SZX+4) bytes, SZX 0..6. */
+const blockSizeSchema = z.union([16, 32, 64, 128, 256, 512, 1024].map((n) => z.literal(n)));
+
 /** `adapters.coap` in the config file. */
 export const coapAdapterConfigSchema = z
   .strictObject({
@@ -29,6 +32,14 @@ export const coapAdapterConfigSchema = z
       .positive()
       .default(30)
       .describe('Seconds between multicast discovery rounds while permit_join is on'),
+    discovery_window: z
+      .number()
+      .positive()
+      .max(60)
+      .default(6)
+      .describe(
+        'Seconds a multicast discovery round collects answers: devices wait up to Leisure (RFC 7252 §8.2.1, 5 s by default) before answering a group request',
+      ),
     allow_path_identity: z
       .boolean()
       .default(true)
@@ -42,10 +53,7 @@ export const coapAdapterConfigSchema = z
       .max(1_048_576)
       .default(65_536)
       .describe('Largest request payload in bytes, whole or Block1-reassembled (4.13 beyond)'),
-    block_size: z
-      .union([16, 32, 64, 128, 256, 512, 1024].map((n) => z.literal(n)))
-      .default(1024)
-      .describe('Preferred Block1/Block2 size in bytes'),
+    block_size: blockSizeSchema.default(1024).describe('Preferred Block1/Block2 size in bytes'),
     ack_timeout: z.number().positive().default(2).describe('RFC 7252 ACK_TIMEOUT in seconds'),
     max_retransmit: z.number().int().min(0).max(10).default(4).describe('RFC 7252 MAX_RETRANSMIT'),
     request_timeout: z
@@ -104,6 +112,11 @@ export const coapDeviceSchema = z.object({
     .optional()
     .describe(
       'The id the device sends in /ps/<id> when it differs from `id`; `device/rename` writes the old id here so the device keeps reporting',
+    ),
+  block_size: blockSizeSchema
+    .optional()
+    .describe(
+      "Block1 size in bytes for requests to this device's CoAP server (default: the adapter's `block_size`). Zephyr's coap_server reads whole messages into CONFIG_COAP_SERVER_MESSAGE_SIZE bytes (default 256): use 128 for it",
     ),
   discover: z
     .boolean()

@@ -1,57 +1,57 @@
 // Gateway-initiated CoAP for one onboarded device that runs a CoAP server (Zephyr's coap_server sample):
-// resource discovery, observations with re-registration, polling, and /set /get mapped to PUT/POST/GET.
-// Availability: a CON timeout marks the device offline; any answer marks it online.
+// resource discovery, observations, polling, and /set /get mapped to PUT/POST/GET.
 import type { AdapterContext, CommandResult, DeviceCommand } from '../../gateway/adapter.js';
+import { DeviceAvailability } from './availability.js';
 import type { CoapDeviceConfig, CoapResourceConfig } from './config.js';
 import { decodeStatePayload, encodeValue } from './content-format.js';
-import type { CoapClientResponse, CoapEndpoint, CoapMethod, CoapObservation, CoapPeer } from './endpoint.js';
-import { parseLinkFormat } from './link-format.js';
-import { CoapTimeoutError } from './transport/client-side.js';
+import { DeviceDiscovery } from './device-discovery.js';
+import type { CoapClientResponse, CoapEndpoint, CoapMethod, CoapPeer, CoapReachability } from './endpoint.js';
+import type { RawRequest } from './raw-request.js';
+import { ResourceObserver } from './resource-observer.js';
+import { describeResponse } from './response-view.js';
+import type { RetryPolicy } from './retry.js';
+import { splitTarget } from './target.js';
+import { Timers } from './timers.js';
 import { canonicalAddress } from './transport/peer.js';
 
-export interface DeviceClientOptions {
+export interface DeviceClientOptions extends RetryPolicy {
   requestTimeoutMs: number;
   /** Re-register an observation after this long without a notification (devices restart, relations get lost). */
   observeFreshnessMs: number;
-  retryMinMs: number;
-  retryMaxMs: number;
 }
 
 type Device = CoapDeviceConfig & { id: string };
 
-/** Slack after a notification's Max-Age before re-registering: the next one may be on its way. */
-const MAX_AGE_GRACE_S = 2;
-
 export class DeviceClient {
-  private stopped = false;
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly observations = new Map<string, CoapObservation>();
+  private readonly timers = new Timers();
+  private readonly observers: ResourceObserver[] = [];
   private readonly peer: CoapPeer;
+  private readonly availability: DeviceAvailability;
 
   constructor(
     private readonly device: Device,
-    private readonly endpoint: CoapEndpoint,
+    private readonly endpoint: CoapEndpoint & CoapReachability,
     private readonly ctx: AdapterContext,
     private readonly options: DeviceClientOptions,
   ) {
     this.peer = { address: canonicalAddress(device.address ?? ''), port: device.port };
+    this.availability = new DeviceAvailability(device.id, this.peer, endpoint, ctx, () => this.timers.stopped);
   }
 
   start(): void {
-    if (this.device.discover) void this.discover();
+    if (this.device.discover) {
+      const get = (path: string) => this.send('GET', path);
+      new DeviceDiscovery(this.device.id, get, this.ctx, this.timers, this.options).start();
+    }
     for (const [property, resource] of Object.entries(this.device.resources)) {
-      if (resource.observe) this.observe(property, resource, 0);
+      if (resource.observe) this.observe(property, resource);
       if (resource.poll !== undefined) this.poll(property, resource);
     }
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
-    const relations = [...this.observations.values()];
-    this.observations.clear();
-    await Promise.all(relations.map((o) => o.cancel().catch(() => undefined)));
+    this.timers.stop();
+    await Promise.all(this.observers.splice(0).map((o) => o.stop()));
   }
 
   async command(cmd: DeviceCommand): Promise<CommandResult> {
@@ -81,10 +81,9 @@ export class DeviceClient {
     return { data, merge: true };
   }
 
-  /** bridge/request/device/coap: {"method": "PUT", "path": "/x", "payload": "...", "content_format": 0}. */
-  async raw(method: CoapMethod, path: string, payload?: string, contentFormat?: number): Promise<unknown> {
-    const res = await this.send(method, path, payload === undefined ? undefined : Buffer.from(payload), contentFormat);
-    return describe(res);
+  /** bridge/request/device/coap. */
+  async raw(req: RawRequest): Promise<unknown> {
+    return describeResponse(await this.send(req.method, req.path, req.payload, req.contentFormat));
   }
 
   private async send(method: CoapMethod, path: string, payload?: Buffer, contentFormat?: number) {
@@ -96,80 +95,25 @@ export class DeviceClient {
         payload,
         contentFormat,
         timeoutMs: this.options.requestTimeoutMs,
+        blockSize: this.device.block_size,
       });
       this.ctx.countMessage('out');
-      this.ctx.availability(this.device.id, true);
+      this.availability.answered();
       return res;
     } catch (error) {
-      if (error instanceof CoapTimeoutError) this.ctx.availability(this.device.id, false);
+      this.availability.failed(error);
       throw error;
     }
   }
 
-  private async discover(attempt = 0): Promise<void> {
-    try {
-      const res = await this.send('GET', '/.well-known/core');
-      const parsed = parseLinkFormat(res.payload);
-      if (!parsed.ok) {
-        this.ctx.decodeError('coap_link_format', { deviceId: this.device.id, bytes: res.payload, error: parsed.error });
-        return;
-      }
-      this.ctx.deviceInfo(this.device.id, { coap_resources: parsed.links });
-    } catch (error) {
-      this.ctx.logger.warn({ device: this.device.id, err: error }, 'CoAP resource discovery failed');
-      // A device that was not up yet when the gateway started is usually up moments later: back off from 2 s.
-      const delay = Math.min(this.options.retryMaxMs, this.options.retryMinMs * 2 ** attempt);
-      this.later(() => void this.discover(attempt + 1), delay);
-    }
-  }
-
-  private observe(property: string, resource: CoapResourceConfig, attempt: number): void {
-    if (this.stopped) return;
-    let freshness: NodeJS.Timeout | undefined;
-    const reRegister = (): void => {
-      const current = this.observations.get(property);
-      this.observations.delete(property);
-      void current?.cancel().catch(() => undefined);
-      this.observe(property, resource, 0);
-    };
-    /** RFC 7641 §3.3.1: a notification is fresh for its Max-Age; a device that sets one and then falls silent past
-     * it has likely rebooted and forgotten us, so re-register then rather than after observe_freshness. */
-    const touch = (maxAge?: number): void => {
-      if (freshness) {
-        clearTimeout(freshness);
-        this.timers.delete(freshness);
-      }
-      const fresh = maxAge === undefined ? Number.POSITIVE_INFINITY : (maxAge + MAX_AGE_GRACE_S) * 1000;
-      freshness = this.later(reRegister, Math.min(this.options.observeFreshnessMs, fresh));
-    };
-    this.endpoint
-      .observe(
-        { peer: this.peer, method: 'GET', ...splitTarget(resource.path), timeoutMs: this.options.requestTimeoutMs },
-        (res) => {
-          touch(res.maxAge);
-          this.publishValues(property, res);
-        },
-      )
-      .then((observation) => {
-        if (this.stopped) {
-          void observation.cancel();
-          return;
-        }
-        this.ctx.availability(this.device.id, true);
-        this.observations.set(property, observation);
-        this.publishValues(property, observation.first);
-        if (observation.first.observe === undefined) {
-          // The device answered but does not observe this resource: fall back to polling at the freshness interval.
-          this.later(() => this.observe(property, resource, 0), this.options.observeFreshnessMs);
-          return;
-        }
-        touch(observation.first.maxAge);
-      })
-      .catch((error: unknown) => {
-        if (error instanceof CoapTimeoutError) this.ctx.availability(this.device.id, false);
-        const delay = Math.min(this.options.retryMaxMs, this.options.retryMinMs * 2 ** attempt);
-        this.later(() => this.observe(property, resource, attempt + 1), delay);
-      });
+  private observe(property: string, resource: CoapResourceConfig): void {
+    const observer = new ResourceObserver(this.endpoint, this.peer, resource.path, this.timers, this.options, {
+      onAnswer: () => this.availability.answered(),
+      onResponse: (res) => this.publishValues(property, res),
+      onFailure: (error) => this.availability.failed(error),
+    });
+    this.observers.push(observer);
+    observer.start();
   }
 
   private poll(property: string, resource: CoapResourceConfig): void {
@@ -179,7 +123,7 @@ export class DeviceClient {
       } catch {
         // availability already reported by send(); keep polling
       }
-      this.later(() => void tick(), (resource.poll ?? 60) * 1000);
+      this.timers.later(() => void tick(), (resource.poll ?? 60) * 1000);
     };
     void tick();
   }
@@ -206,43 +150,6 @@ export class DeviceClient {
   }
 
   private publishResponse(method: string, path: string, res: CoapClientResponse): void {
-    this.ctx.publish(this.device.id, 'response', { method, path, ...describe(res) });
+    this.ctx.publish(this.device.id, 'response', { method, path, ...describeResponse(res) });
   }
-
-  private later(fn: () => void, ms: number): NodeJS.Timeout {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      if (!this.stopped) fn();
-    }, ms);
-    this.timers.add(timer);
-    return timer;
-  }
-}
-
-/** "/sensors/temp?unit=C&x" -> Uri-Path ["sensors", "temp"] and Uri-Query ["unit=C", "x"] (RFC 7252 §6.4). */
-export function splitTarget(target: string): { path: string[]; query: string[] } {
-  const mark = target.indexOf('?');
-  const path = mark < 0 ? target : target.slice(0, mark);
-  const query = mark < 0 ? '' : target.slice(mark + 1);
-  return {
-    path: path.split('/').filter((s) => s !== ''),
-    query: query.split('&').filter((s) => s !== ''),
-  };
-}
-
-function describe(res: CoapClientResponse): Record<string, unknown> {
-  const body = res.payload.subarray(0, res.payload.length - trailingNuls(res.payload));
-  const printable = body.every((b) => b === 0x09 || b === 0x0a || b === 0x0d || (b >= 0x20 && b <= 0x7e));
-  return {
-    code: res.code,
-    content_format: res.contentFormat ?? null,
-    payload: printable ? body.toString('utf8') : res.payload.toString('hex'),
-    payload_encoding: printable ? 'utf8' : 'hex',
-  };
-}
-
-function trailingNuls(bytes: Buffer): number {
-  let n = 0;
-  while (n < bytes.length && bytes[bytes.length - 1 - n] === 0) n++;
-  return n;
 }

@@ -1,6 +1,7 @@
 // Multicast discovery: while permit_join is on, GET /.well-known/core to the All-CoAP-Nodes groups (ff02::fd,
 // ff05::fd) on each configured interface and announce responders that are not configured yet.
 import type { AdapterContext } from '../../gateway/adapter.js';
+import type { CoapAdapterConfig } from './config.js';
 import type { CoapClientResponse } from './endpoint.js';
 import { addressMatcher } from './identity.js';
 import { parseLinkFormat } from './link-format.js';
@@ -13,6 +14,19 @@ export interface DiscoveryOptions {
   intervalMs: number;
   windowMs: number;
   port: number;
+}
+
+/** All-CoAP-Nodes are asked on the default CoAP port (RFC 7252 §12.8). */
+const COAP_PORT = 5683;
+
+export function discoveryOptions(config: CoapAdapterConfig): DiscoveryOptions {
+  return {
+    interfaces: config.interfaces,
+    groups: config.multicast_groups,
+    intervalMs: config.discovery_interval * 1000,
+    windowMs: config.discovery_window * 1000,
+    port: COAP_PORT,
+  };
 }
 
 export class MulticastDiscovery {

@@ -55,6 +55,8 @@ export interface CoapClientRequest {
   confirmable?: boolean;
   /** Overall deadline including retransmissions and Block2 follow-ups. */
   timeoutMs?: number;
+  /** Block1 size for this request (16..1024, a power of two) instead of the endpoint's. */
+  blockSize?: number;
 }
 
 export interface CoapClientResponse {
@@ -63,6 +65,10 @@ export interface CoapClientResponse {
   observe?: number | undefined;
   /** Max-Age in seconds when the response carried it (RFC 7252 §5.10.5; 60 when absent). */
   maxAge?: number | undefined;
+  /** Location-Path and Location-Query segments of a 2.01 (RFC 7252 §5.10.7), when present. */
+  locationPath?: string[] | undefined;
+  locationQuery?: string[] | undefined;
+  etag?: Buffer | undefined;
   /** Whole payload (Block2 transfers are fetched completely). */
   payload: Buffer;
   source: CoapPeer;
@@ -75,6 +81,12 @@ export interface CoapObservation {
   cancel(): Promise<void>;
   /** End the relation here without telling the device (it is gone): the next notification, if any, gets RST. */
   close(): void;
+}
+
+/** Whether a peer answers at all, whatever becomes of its requests. */
+export interface CoapReachability {
+  /** CoAP ping (RFC 7252 §4.3): true when the peer answers an empty CON, false after MAX_RETRANSMIT. */
+  ping(peer: CoapPeer): Promise<boolean>;
 }
 
 export interface CoapEndpoint {

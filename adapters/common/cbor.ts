@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 
 type CborX = typeof import('cbor-x');
+type CborEncoder = InstanceType<CborX['Encoder']>;
 
 const require = createRequire(import.meta.url);
 let cborX: CborX | undefined;
@@ -26,6 +27,7 @@ export function cbor(): CborX {
       encode: notEncoded,
       decode: (bytes: Uint8Array) => bignum(bytes, true),
     });
+    addFloat32Extension(cborX);
   }
   return cborX;
 }
@@ -50,6 +52,73 @@ export function cborDecode(bytes: Uint8Array): unknown {
   return cbor().decode(bytes);
 }
 
+let encoder: CborEncoder | undefined;
+
+/**
+ * Preferred serialization (RFC 8949 §4.1), which strict decoders (zcbor in canonical mode) insist on: map headers
+ * as short as the entry count allows (cbor-x writes a 16-bit count by default), floats as float32 when that is
+ * exact, integers beyond 32 bits as integers (cbor-x writes them as float64). cbor-x never writes float16, so a
+ * value that would fit one takes float32.
+ */
 export function cborEncode(value: unknown): Buffer {
-  return cbor().encode(value);
+  const x = cbor();
+  encoder ??= new x.Encoder({ useRecords: false, variableMapSize: true, mapsAsObjects: false, tagUint8Array: false });
+  return encoder.encode(preferred(value));
+}
+
+/** A number for which float32 is exact. */
+class Float32Number {
+  constructor(readonly value: number) {}
+}
+
+/**
+ * cbor-x chooses float32 or float64 per encoder (useFloat32), not per number, and its float32 options round. This
+ * untagged extension switches the encoder to float32 for the one number it wraps; cbor-x calls it with the encoder
+ * as `this`, and reads useFloat32 afresh for every number. The exact-bytes tests in cbor.test.ts hold it to that.
+ */
+function addFloat32Extension(x: CborX): void {
+  x.addExtension({
+    Class: Float32Number,
+    tag: undefined as unknown as number,
+    encode(this: { useFloat32?: number }, float: Float32Number, encode: (n: number) => Uint8Array) {
+      const previous = this.useFloat32;
+      this.useFloat32 = x.FLOAT32_OPTIONS.ALWAYS;
+      try {
+        return encode(float.value);
+      } finally {
+        this.useFloat32 = previous;
+      }
+    },
+    decode: notDecoded,
+  });
+}
+
+function notDecoded(): never {
+  throw new Error('Float32Number is never decoded');
+}
+
+/** The value with its numbers marked for their shortest exact encoding (arrays, maps and plain objects walked). */
+function preferred(value: unknown): unknown {
+  if (typeof value === 'number') return preferredNumber(value);
+  if (Array.isArray(value)) return value.map(preferred);
+  if (value instanceof Map) return new Map([...value].map(([k, v]) => [preferred(k), preferred(v)]));
+  if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, preferred(v)]));
+  return value;
+}
+
+const TWO_32 = 2 ** 32;
+const TWO_64 = 2 ** 64;
+
+function preferredNumber(n: number): unknown {
+  if (Number.isInteger(n)) {
+    // cbor-x writes -2^32..2^32-1 as integers itself; a bigint takes the 64-bit integer forms.
+    return (n >= TWO_32 || n < -TWO_32) && Math.abs(n) < TWO_64 ? BigInt(n) : n;
+  }
+  return Math.fround(n) === n ? new Float32Number(n) : n;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
 }

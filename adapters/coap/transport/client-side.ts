@@ -2,11 +2,12 @@
 // upload, observe relations (RFC 7641) with notification ordering, and multicast requests with many answers.
 import { randomBytes } from 'node:crypto';
 import type { CoapClientRequest, CoapClientResponse, CoapMethod, CoapObservation, CoapPeer } from '../endpoint.js';
-import { BoundedExpiringMap } from './bounded-map.js';
+import { CoapDeadlineError, CoapResetError, CoapUnreachableError } from './errors.js';
 import { type CoapMessage, encodeMessage, type OutgoingMessage } from './message.js';
 import { type BlockOption, blockSize, szxForSize } from './options.js';
 import { peerKey } from './peer.js';
 import type { ConfirmableSender } from './reliability.js';
+import { ResponseReplies } from './response-replies.js';
 
 const METHOD_CODES: Record<CoapMethod, string> = {
   GET: '0.01',
@@ -17,20 +18,6 @@ const METHOD_CODES: Record<CoapMethod, string> = {
   PATCH: '0.06',
   iPATCH: '0.07',
 };
-
-export class CoapTimeoutError extends Error {
-  constructor(peer: CoapPeer, what: string) {
-    super(`CoAP ${what} to ${peer.address}:${peer.port} timed out`);
-    this.name = 'CoapTimeoutError';
-  }
-}
-
-export class CoapResetError extends Error {
-  constructor(peer: CoapPeer) {
-    super(`CoAP request to ${peer.address}:${peer.port} was rejected with RST`);
-    this.name = 'CoapResetError';
-  }
-}
 
 export interface ClientHooks {
   transmit(bytes: Buffer, peer: CoapPeer): void;
@@ -86,11 +73,13 @@ function isFresher(previous: number, next: number, previousAt: number, now: numb
 
 export class ClientSide {
   private readonly listeners = new Map<string, TokenListener>();
-  private readonly seenResponses = new BoundedExpiringMap<string, true>(4096, 60_000);
+  private readonly replies: ResponseReplies;
   /** The close() of every live observation: cancel(), stop() and a failed notification all end one through it. */
   private readonly observations = new Set<() => void>();
 
-  constructor(private readonly hooks: ClientHooks) {}
+  constructor(private readonly hooks: ClientHooks) {
+    this.replies = new ResponseReplies(hooks.transmit);
+  }
 
   stats(): Record<string, number> {
     return { pending_tokens: this.listeners.size, observations: this.observations.size };
@@ -98,36 +87,33 @@ export class ClientSide {
 
   /** A response-coded message (piggy-backed in an ACK, or CON/NON separate/notification) arrived. */
   handleResponse(message: CoapMessage, peer: CoapPeer): void {
-    if (message.type === 'CON' || message.type === 'NON') {
-      const key = `${peerKey(peer)}#${message.messageId}`;
-      const duplicate = this.seenResponses.get(key) !== undefined;
-      this.seenResponses.set(key, true);
-      const listener = this.listeners.get(message.token.toString('hex'));
-      if (message.type === 'CON') {
-        const type = listener ? 'ACK' : 'RST';
-        this.hooks.transmit(encodeMessage({ type, code: '0.00', messageId: message.messageId }), peer);
-      } else if (!listener) {
-        this.hooks.transmit(encodeMessage({ type: 'RST', code: '0.00', messageId: message.messageId }), peer);
-      }
-      if (duplicate || !listener) return;
-      listener(message, peer);
-      return;
-    }
-    this.listeners.get(message.token.toString('hex'))?.(message, peer);
+    const listener = this.listeners.get(message.token.toString('hex'));
+    if (message.type !== 'ACK' && !this.replies.answer(message, peer, listener !== undefined)) return;
+    listener?.(message, peer);
   }
 
   clear(): void {
     for (const close of this.observations) close();
     this.listeners.clear();
+    this.replies.clear();
+  }
+
+  /** CoAP ping (RFC 7252 §4.3): true when the peer answers an empty CON (RST, or ACK), false after MAX_RETRANSMIT. */
+  async ping(peer: CoapPeer): Promise<boolean> {
+    const messageId = this.hooks.nextMessageId();
+    const bytes = encodeMessage({ type: 'CON', code: '0.00', messageId });
+    const outcome = await this.hooks.reliable.send(bytes, peer, messageId);
+    return outcome === 'rst' || outcome === 'ack';
   }
 
   async request(req: CoapClientRequest): Promise<CoapClientResponse> {
     const deadline = Date.now() + (req.timeoutMs ?? this.hooks.defaultTimeoutMs);
     const payload = toBuffer(req.payload);
     const base = this.exchangeFrom(req);
+    const size = req.blockSize ?? this.hooks.blockSize;
     let first: CoapMessage;
-    if (payload.length > this.hooks.blockSize) {
-      first = await this.upload(req.peer, base, payload, deadline);
+    if (payload.length > size) {
+      first = await this.upload(req.peer, base, payload, size, deadline);
     } else {
       first = await this.exchange(req.peer, { ...base, payload }, deadline);
     }
@@ -186,7 +172,8 @@ export class ClientSide {
           if (!closed) onNotify(full);
         })
         .catch(() => {});
-      if (message.observe === undefined) release();
+      // RFC 7641 §3.2: a notification without Observe, or with an error code, ends the relation.
+      if (message.observe === undefined || !message.code.startsWith('2.')) release();
     };
     // `release` frees the token and the slot when the relation ends; `close` also stops delivery (cancel, stop).
     let live = true;
@@ -266,6 +253,8 @@ export class ClientSide {
       await new Promise((resolve) => setTimeout(resolve, windowMs));
     } finally {
       this.listeners.delete(tokenHex);
+      // Answers after the window are late, not unknown: no RST for a device that took its time (RFC 7252 §8.2).
+      this.replies.retire(tokenHex);
     }
     await Promise.all(answers);
   }
@@ -298,12 +287,16 @@ export class ClientSide {
     const bytes = encodeMessage(message);
     return new Promise<CoapMessage>((resolve, reject) => {
       let done = false;
+      let acknowledged = false;
       const finish = (error: Error | undefined, response?: CoapMessage): void => {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        if (ex.confirmable) this.hooks.reliable.cancel(peer, messageId);
         if (keepListening && !error) this.listeners.set(tokenHex, keepListening);
         else if (this.listeners.get(tokenHex) === listener) this.listeners.delete(tokenHex);
+        // A late answer gets an ACK, not a RST; not on an observation's token, whose notifications should end it.
+        if (error && ex.token === undefined) this.replies.retire(tokenHex);
         if (error) reject(error);
         else if (response) resolve(response);
       };
@@ -312,12 +305,16 @@ export class ClientSide {
           finish(undefined, response);
         }
       };
-      const timer = setTimeout(() => finish(new CoapTimeoutError(peer, 'request')), Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(
+        () => finish(new CoapDeadlineError(peer, acknowledged)),
+        Math.max(0, deadline - Date.now()),
+      );
       this.listeners.set(tokenHex, listener);
       if (ex.confirmable) {
         void this.hooks.reliable.send(bytes, peer, messageId).then((outcome) => {
-          if (outcome === 'rst') finish(new CoapResetError(peer));
-          else if (outcome === 'timeout') finish(new CoapTimeoutError(peer, 'request'));
+          if (outcome === 'ack') acknowledged = true;
+          else if (outcome === 'rst') finish(new CoapResetError(peer));
+          else if (outcome === 'timeout') finish(new CoapUnreachableError(peer));
         });
       } else {
         this.hooks.transmit(bytes, peer);
@@ -325,8 +322,14 @@ export class ClientSide {
     });
   }
 
-  private async upload(peer: CoapPeer, base: Exchange, payload: Buffer, deadline: number): Promise<CoapMessage> {
-    let szx = szxForSize(this.hooks.blockSize);
+  private async upload(
+    peer: CoapPeer,
+    base: Exchange,
+    payload: Buffer,
+    preferredSize: number,
+    deadline: number,
+  ): Promise<CoapMessage> {
+    let szx = szxForSize(preferredSize);
     let offset = 0;
     for (let rounds = 0; rounds < 70_000; rounds++) {
       const size = blockSize(szx);
@@ -383,6 +386,9 @@ function toResponse(message: CoapMessage, peer: CoapPeer): CoapClientResponse {
     contentFormat: message.contentFormat,
     observe: message.observe,
     maxAge: message.maxAge,
+    locationPath: message.locationPath.length > 0 ? message.locationPath : undefined,
+    locationQuery: message.locationQuery,
+    etag: message.etag,
     payload: message.payload,
     source: peer,
   };

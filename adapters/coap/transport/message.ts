@@ -14,6 +14,10 @@ export interface CoapMessage {
   path: string[];
   query: string[];
   locationPath: string[];
+  /** Location-Query (RFC 7252 §5.10.7), on responses only: set when present. */
+  locationQuery?: string[] | undefined;
+  /** ETag (RFC 7252 §5.10.6), on responses only: set when present. */
+  etag?: Buffer | undefined;
   contentFormat?: number | undefined;
   accept?: number | undefined;
   observe?: number | undefined;
@@ -137,6 +141,15 @@ function readOption(message: CoapMessage, number: number, bytes: Buffer, at: num
     case 8:
       if (length > 255) return false;
       message.locationPath.push(bytes.toString('utf8', at, end));
+      return true;
+    case 20: // Location-Query
+      if (length > 255) return false;
+      message.locationQuery ??= [];
+      message.locationQuery.push(bytes.toString('utf8', at, end));
+      return true;
+    case 4: // ETag: a response carries one (RFC 7252 §5.10.6.1), so the first is kept
+      if (length < 1 || length > 8) return false;
+      message.etag ??= bytes.subarray(at, end);
       return true;
     case 12:
       if (length > 2) return false;

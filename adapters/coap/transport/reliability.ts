@@ -1,10 +1,10 @@
 // Confirmable message retransmission (RFC 7252 §4.2): resend with exponential back-off until an ACK or RST with
-// the same message id arrives from that peer, or MAX_RETRANSMIT is exhausted.
+// the same message id arrives from that peer, MAX_RETRANSMIT is exhausted, or the sender no longer needs an answer.
 import type { CoapPeer } from '../endpoint.js';
 import { peerKey } from './peer.js';
 import type { TransmissionParameters } from './timing.js';
 
-export type ConfirmableOutcome = 'ack' | 'rst' | 'timeout';
+export type ConfirmableOutcome = 'ack' | 'rst' | 'timeout' | 'cancelled';
 
 interface Outstanding {
   timer: NodeJS.Timeout;
@@ -48,7 +48,19 @@ export class ConfirmableSender {
 
   /** An ACK or RST arrived; true when it matched an outstanding CON. */
   settle(peer: CoapPeer, messageId: number, outcome: 'ack' | 'rst'): boolean {
-    const key = `${peerKey(peer)}#${messageId}`;
+    return this.end(`${peerKey(peer)}#${messageId}`, outcome);
+  }
+
+  /**
+   * Stop retransmitting: the request was answered otherwise (a separate response before the ACK) or given up on.
+   * RFC 7252 §4.2 allows this; a request that keeps going out after its failure was reported would still be
+   * carried out by the device.
+   */
+  cancel(peer: CoapPeer, messageId: number): void {
+    this.end(`${peerKey(peer)}#${messageId}`, 'cancelled');
+  }
+
+  private end(key: string, outcome: ConfirmableOutcome): boolean {
     const entry = this.outstanding.get(key);
     if (!entry) return false;
     clearTimeout(entry.timer);

@@ -16,6 +16,7 @@ import type {
   CoapObservation,
   CoapOutgoingResponse,
   CoapPeer,
+  CoapReachability,
   CoapRequestHandler,
 } from '../endpoint.js';
 import { ClientSide } from './client-side.js';
@@ -60,7 +61,7 @@ interface BoundSocket {
 /** Peers whose socket is remembered when several are bound (the answer must leave by the address asked). */
 const MAX_PEER_SOCKETS = 4096;
 
-export class UdpCoapEndpoint implements CoapEndpoint {
+export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
   /** The first bound socket: the only one usually, and the one for multicast and unknown peers. */
   private socket: Socket | undefined;
   private ipv6 = true;
@@ -222,6 +223,10 @@ export class UdpCoapEndpoint implements CoapEndpoint {
 
   observe(req: CoapClientRequest, onNotify: (res: CoapClientResponse) => void): Promise<CoapObservation> {
     return this.client.observe(req, onNotify);
+  }
+
+  ping(peer: CoapPeer): Promise<boolean> {
+    return this.client.ping(peer);
   }
 
   /** NON request to a group address (`ff02::fd%eth0`); every answer within windowMs goes to onResponse. */

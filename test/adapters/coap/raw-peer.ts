@@ -45,12 +45,14 @@ function nibble(n: number): { nibble: number; extended: number[] } {
 export class RawPeer {
   private readonly queue: CoapMessage[] = [];
   private waiter: ((m: CoapMessage) => void) | undefined;
+  private listener: ((m: CoapMessage, fromPort: number) => void) | undefined;
 
   private constructor(private readonly socket: Socket) {
-    socket.on('message', (bytes) => {
+    socket.on('message', (bytes, rinfo) => {
       const decoded = decodeMessage(bytes);
       if (!decoded.ok) throw new Error(`undecodable answer ${bytes.toString('hex')}: ${decoded.error}`);
-      if (this.waiter) this.waiter(decoded.message);
+      if (this.listener) this.listener(decoded.message, rinfo.port);
+      else if (this.waiter) this.waiter(decoded.message);
       else this.queue.push(decoded.message);
     });
   }
@@ -67,6 +69,11 @@ export class RawPeer {
 
   send(bytes: Buffer, port: number): void {
     this.socket.send(bytes, port, '::1');
+  }
+
+  /** Hand every datagram (and the port it came from) to `listener` as it arrives, instead of queueing it. */
+  listen(listener: (m: CoapMessage, fromPort: number) => void): void {
+    this.listener = listener;
   }
 
   /** The next datagram that arrives within `ms`, undefined when none does. */

@@ -1,0 +1,48 @@
+// A gateway-initiated device's availability from what became of its requests: any answer (an empty ACK or a RST
+// included) shows it online; only a CON that got neither ACK nor RST after MAX_RETRANSMIT (RFC 7252 §4.2) takes it
+// offline. A request whose deadline passed is no such verdict: the device may be slow, or one resource silent.
+import type { AdapterContext } from '../../gateway/adapter.js';
+import type { CoapPeer, CoapReachability } from './endpoint.js';
+import { CoapDeadlineError, CoapResetError, CoapUnreachableError } from './transport/errors.js';
+
+export class DeviceAvailability {
+  private probing = false;
+
+  constructor(
+    private readonly deviceId: string,
+    private readonly peer: CoapPeer,
+    private readonly reachability: CoapReachability,
+    private readonly ctx: AdapterContext,
+    private readonly stopped: () => boolean,
+  ) {}
+
+  answered(): void {
+    this.ctx.availability(this.deviceId, true);
+  }
+
+  /** A request that got no response. */
+  failed(error: unknown): void {
+    if (error instanceof CoapUnreachableError) this.ctx.availability(this.deviceId, false);
+    else if (error instanceof CoapResetError) this.answered();
+    else if (error instanceof CoapDeadlineError) {
+      if (error.acknowledged) this.answered();
+      else void this.probe();
+    }
+  }
+
+  /**
+   * The deadline passed (request_timeout is shorter than MAX_TRANSMIT_WAIT by default) and the request was
+   * cancelled unacknowledged: a CoAP ping, with its own full retransmission, tells a device that is gone from one
+   * whose resource stays silent.
+   */
+  private async probe(): Promise<void> {
+    if (this.probing) return;
+    this.probing = true;
+    try {
+      const alive = await this.reachability.ping(this.peer);
+      if (!this.stopped()) this.ctx.availability(this.deviceId, alive);
+    } finally {
+      this.probing = false;
+    }
+  }
+}

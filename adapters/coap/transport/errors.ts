@@ -1,0 +1,37 @@
+// Why a gateway-initiated request got no usable answer. The device client tells them apart for availability: only
+// an unacknowledged CON says the device is unreachable.
+import type { CoapPeer } from '../endpoint.js';
+
+/** No answer in time: the common base of the two cases below. */
+export class CoapTimeoutError extends Error {
+  constructor(peer: CoapPeer, detail: string) {
+    super(`CoAP request to ${peer.address}:${peer.port} timed out: ${detail}`);
+    this.name = 'CoapTimeoutError';
+  }
+}
+
+/** Neither ACK nor RST after MAX_RETRANSMIT retransmissions (RFC 7252 §4.2): the peer is unreachable. */
+export class CoapUnreachableError extends CoapTimeoutError {
+  constructor(peer: CoapPeer) {
+    super(peer, 'no ACK after MAX_RETRANSMIT');
+    this.name = 'CoapUnreachableError';
+  }
+}
+
+/** The request's deadline passed first. `acknowledged`: the peer had ACKed it, its separate response was late. */
+export class CoapDeadlineError extends CoapTimeoutError {
+  constructor(
+    peer: CoapPeer,
+    readonly acknowledged: boolean,
+  ) {
+    super(peer, acknowledged ? 'acknowledged, but no response before the deadline' : 'no answer before the deadline');
+    this.name = 'CoapDeadlineError';
+  }
+}
+
+export class CoapResetError extends Error {
+  constructor(peer: CoapPeer) {
+    super(`CoAP request to ${peer.address}:${peer.port} was rejected with RST`);
+    this.name = 'CoapResetError';
+  }
+}

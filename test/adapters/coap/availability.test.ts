@@ -1,0 +1,67 @@
+// Availability of a device with a CoAP server: only a CON that got no ACK after MAX_RETRANSMIT takes it offline
+// (RFC 7252 §4.2). A request whose deadline passes first is cancelled and fails, and a CoAP ping (§4.3) decides
+// whether the device is gone or only that resource is silent.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
+import { type CoapHarness, startCoapHarness } from './harness.js';
+import { type Script, ScriptedDevice, sleep } from './scripted-device.js';
+
+let h: CoapHarness | undefined;
+let device: ScriptedDevice | undefined;
+afterEach(async () => {
+  await h?.stop();
+  device?.close();
+  h = undefined;
+  device = undefined;
+});
+
+async function start(script: Script, coap: Record<string, unknown>) {
+  device = await ScriptedDevice.open(script);
+  const resources = { ok: { path: '/ok' }, silent: { path: '/silent' } };
+  h = await startCoapHarness([{ id: 'node', transport: 'coap', address: '::1', port: device.port, resources }], coap);
+  return { device, h };
+}
+
+const isGet = (m: CoapMessage, path: string) => m.type === 'CON' && m.code === '0.01' && m.path[0] === path;
+
+async function get(h: CoapHarness, property: string, outcome: 'response' | 'get/error') {
+  const answer = await h.gw.expectMessage(h.mqtt, `zephyr2mqtt/node/${outcome}`);
+  await h.mqtt.publishAsync('zephyr2mqtt/node/get', JSON.stringify({ [property]: '' }));
+  return answer.message;
+}
+
+const online = () => h?.gw.gateway.devices.get('node')?.online;
+
+describe('CoAP device availability', () => {
+  it('keeps a device online when one resource stays silent but the device answers a ping', async () => {
+    const { device, h } = await start(
+      (m, d) => {
+        if (d.answerPing(m)) return;
+        if (isGet(m, 'ok')) d.ack(m, { code: '2.05', payload: '1' });
+      },
+      // MAX_TRANSMIT_WAIT is 9.3 s here: the 0.5 s deadline passes long before the retransmissions are used up.
+      { ack_timeout: 0.2, max_retransmit: 4, request_timeout: 0.5 },
+    );
+    await get(h, 'ok', 'response');
+    expect(online()).toBe(true);
+    expect(await get(h, 'silent', 'get/error')).toMatchObject({ error: expect.stringMatching(/no answer before/) });
+    await device.waitFor((m) => m.type === 'CON' && m.code === '0.00');
+    await sleep(100);
+    expect(online()).toBe(true);
+  });
+
+  it('takes a device offline when neither the request nor a ping gets an answer', async () => {
+    let alive = true;
+    const { h } = await start(
+      (m, d) => {
+        if (alive && isGet(m, 'ok')) d.ack(m, { code: '2.05', payload: '1' });
+      },
+      { ack_timeout: 0.05, max_retransmit: 2, request_timeout: 0.3 },
+    );
+    await get(h, 'ok', 'response');
+    expect(online()).toBe(true);
+    alive = false;
+    await get(h, 'ok', 'get/error');
+    await expect.poll(online, { timeout: 3000, interval: 50 }).toBe(false);
+  });
+});
