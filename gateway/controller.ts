@@ -154,6 +154,11 @@ export class Gateway {
         config: this.config.broker,
         logger: this.moduleLogger('broker'),
         dataDir: this.dataDir,
+        registry: this.metrics.registry,
+        // Journal writes failing (disk full) and recovering; published once the broker is up to carry them.
+        onPersistenceEvent: (e) => {
+          if (this.#broker) this.event('broker', { ...e });
+        },
       });
       if (upstreamFactory) await this.#startUpstream(upstreamFactory);
       // The dashboard follows the gateway through its MQTT topics: subscribe before anything is published.

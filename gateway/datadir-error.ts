@@ -6,3 +6,13 @@ export class DataDirError extends Error {
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** The user id the gateway runs as (in the container image: 10001), as a chown argument. */
+export function ownUid(): string {
+  return String(process.getuid?.() ?? 'the gateway user');
+}
+
+/** The fix for files in the data dir that the gateway's user cannot read or write. */
+export function chownFix(dataDir: string): string {
+  return `chown -R ${ownUid()} ${dataDir}: a first run with sudo leaves root-owned files`;
+}

@@ -1,10 +1,11 @@
 // Data directory format: <data_dir>/FORMAT.json says which data format wrote the directory, so that an
 // upgrade migrates old data on start and a rollback either runs on newer data (when the newer format says it
-// is readable by older code) or refuses with a message naming the fix, instead of corrupting it.
-import { access, constants, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+// is readable by older code) or refuses with a message naming the fix, instead of corrupting it. Before that,
+// the gateway's own files in it are checked to be usable by the user it runs as.
+import { access, constants, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { DataDirError, errorText } from './datadir-error.js';
+import { chownFix, DataDirError, errorText, ownUid } from './datadir-error.js';
 import { LOCK_FILE, lockDataDir, releaseDataDir } from './datadir-lock.js';
 import type { Logger } from './logger.js';
 import { VERSION } from './version.js';
@@ -58,6 +59,7 @@ export async function prepareDataDir(
   await ensureWritableDir(dir);
   await lockDataDir(dir, logger);
   try {
+    await checkOwnEntries(dir);
     return await checkFormat(dir, logger, spec);
   } catch (err) {
     await releaseDataDir(dir);
@@ -134,6 +136,53 @@ async function ensureWritableDir(dir: string): Promise<void> {
   }
 }
 
+/** Sub-directories whose entries are all the gateway's own (other parts check their own data themselves). */
+const OWN_SUBDIRS = ['broker', 'upstream', join('upstream', 'queue')];
+/** Entries of the data dir that are not ours to check: the lock (taken above), a mount point's lost+found. */
+const NOT_CHECKED = new Set([LOCK_FILE, 'lost+found']);
+
+/**
+ * Everything directly under the data dir and its known sub-directories must be readable and writable by this
+ * user: a first run with sudo leaves root-owned files, which otherwise fail later with a bare EACCES naming no
+ * fix (or, in the upstream queue, only once a segment is written to). One access() per entry.
+ */
+async function checkOwnEntries(dir: string): Promise<void> {
+  for (const sub of ['', ...OWN_SUBDIRS]) {
+    const base = join(dir, sub);
+    const names = await readdir(base).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return [];
+      throw notUsable(dir, base, err);
+    });
+    for (const name of names) {
+      if (sub === '' && NOT_CHECKED.has(name)) continue;
+      await checkUsable(dir, join(base, name));
+    }
+  }
+}
+
+async function checkUsable(dir: string, path: string): Promise<void> {
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(path);
+  } catch {
+    return; // removed meanwhile, or a dangling link: whoever uses it reports that
+  }
+  const mode = info.isDirectory() ? constants.R_OK | constants.W_OK | constants.X_OK : constants.R_OK | constants.W_OK;
+  try {
+    await access(path, mode);
+  } catch (err) {
+    throw notUsable(dir, path, err, info.uid);
+  }
+}
+
+function notUsable(dir: string, path: string, err: unknown, owner?: number): DataDirError {
+  const code = (err as NodeJS.ErrnoException).code ?? errorText(err);
+  const ownedBy = owner === undefined ? '' : `, owned by uid ${owner}`;
+  return new DataDirError(
+    `data dir: ${path} cannot be read and written by uid ${ownUid()} (${code}${ownedBy}). Fix: ${chownFix(dir)}`,
+  );
+}
+
 async function readFormatFile(dir: string): Promise<FormatFile | undefined> {
   const file = join(dir, FORMAT_FILE);
   let text: string;
@@ -142,6 +191,10 @@ async function readFormatFile(dir: string): Promise<FormatFile | undefined> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new DataDirError(`cannot read ${file}: ${errorText(err)}`);
+  }
+  if (text.trim() === '') {
+    // What a crash or a full disk leaves of a marker written without fsync; the data itself is unaffected.
+    throw new DataDirError(`${file} is empty. Fix: delete it (it is re-created)`);
   }
   let parsed: unknown;
   try {
@@ -159,7 +212,10 @@ async function readFormatFile(dir: string): Promise<FormatFile | undefined> {
   return result.data;
 }
 
-/** Written to a temporary file and renamed, so a crash never leaves a half-written marker. */
+/**
+ * Written to a temporary file, fsynced and renamed, and the directory fsynced: a crash or power loss leaves the old
+ * marker or the new one, never an empty or half-written one (a rename can reach the disk before the data).
+ */
 async function writeFormatFile(dir: string, spec: DataFormatSpec, format: number): Promise<void> {
   const body: FormatFile = {
     format,
@@ -169,6 +225,27 @@ async function writeFormatFile(dir: string, spec: DataFormatSpec, format: number
   };
   const file = join(dir, FORMAT_FILE);
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o644 });
-  await rename(tmp, file);
+  try {
+    const handle = await open(tmp, 'w', 0o644);
+    try {
+      await handle.writeFile(`${JSON.stringify(body, null, 2)}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, file);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+  await syncDir(dir);
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }

@@ -78,6 +78,7 @@ export const bridgeEventPayload = z.object({
     'adapter_status',
     'queue_dropped',
     'upstream',
+    'broker',
   ]),
   data: z.record(z.string(), z.unknown()),
 });

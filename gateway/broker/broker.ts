@@ -1,9 +1,9 @@
 // The embedded MQTT broker: aedes behind the EmbeddedBroker interface, with our listeners, authentication,
 // ACLs, packet size limit, on-disk persistence and the MQTT 3.1.1 fixes aedes needs.
 import type { IncomingMessage } from 'node:http';
-import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
+import type { Registry } from 'prom-client';
 import type { BrokerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import { RateLimitedLog } from '../rate-limited-log.js';
@@ -14,17 +14,22 @@ import { exactDedupe, forwardPacket, preferHighestQos } from './forward.js';
 import { type OpenListener, openListener } from './listeners.js';
 import { createMessageQueue } from './message-queue.js';
 import { guardPacketSize } from './packet-size-guard.js';
-import { JournalPersistence } from './persistence.js';
+import type { PersistenceEvent } from './persistence-report.js';
+import { openPersistence } from './persistence-setup.js';
 import { checkBrokerPolicy } from './policy.js';
 import { SessionOwners } from './session-owners.js';
 import type { BrokerMessage, EmbeddedBroker, PublishInterceptor, PublishOptions } from './types.js';
 
-export { BrokerStartError };
+export { BrokerStartError, type PersistenceEvent };
 
 export interface BrokerDeps {
   config: BrokerConfig;
   logger: Logger;
   dataDir: string;
+  /** Gets zephyr2mqtt_broker_persistence_errors_total{reason}. */
+  registry?: Registry;
+  /** The broker journal started failing (disk full) or holds every change again. */
+  onPersistenceEvent?: (event: PersistenceEvent) => void;
 }
 
 type Done = (err?: Error | null) => void;
@@ -57,7 +62,13 @@ function remoteAddress(stream: Duplex, req: IncomingMessage | undefined): string
   return req?.socket.remoteAddress ?? (stream as Duplex & { remoteAddress?: string }).remoteAddress;
 }
 
-export async function startBroker({ config, logger, dataDir }: BrokerDeps): Promise<EmbeddedBroker> {
+export async function startBroker({
+  config,
+  logger,
+  dataDir,
+  registry,
+  onPersistenceEvent,
+}: BrokerDeps): Promise<EmbeddedBroker> {
   for (const warning of checkBrokerPolicy(config)) logger.warn({ security: true }, warning);
   const rateLog = new RateLimitedLog(logger);
   const authenticator = new Authenticator(config);
@@ -87,22 +98,15 @@ export async function startBroker({ config, logger, dataDir }: BrokerDeps): Prom
   const runInterceptorsAsync = (msg: BrokerMessage): Promise<void> =>
     new Promise((resolve, reject) => runInterceptors(msg, (err) => (err ? reject(err) : resolve())));
 
-  const persistence = new JournalPersistence({
-    dir: config.persistence ? join(dataDir, 'broker') : undefined,
+  const persistence = await openPersistence({
+    dataDir,
+    enabled: config.persistence,
     maxQueued: config.max_queued,
-    onQueueFull: (clientId, topic) =>
-      rateLog.warn(`queue:${clientId}`, { clientId, topic, max: config.max_queued }, 'session queue full, dropped'),
-    onError: (err) => logger.error({ err }, 'broker persistence write failed'),
+    logger,
+    rateLog,
+    registry,
+    onEvent: onPersistenceEvent,
   });
-  let replay: Awaited<ReturnType<JournalPersistence['open']>>;
-  try {
-    replay = await persistence.open();
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err));
-    throw new BrokerStartError(`broker persistence: cannot use ${join(dataDir, 'broker')} (${reason})`);
-  }
-  if (config.persistence) logger.info(replay, 'broker persistence loaded');
-  if (replay.skipped > 0) logger.warn({ skipped: replay.skipped }, 'broker journal had unreadable records, skipped');
 
   const aedes = await Aedes.createBroker({
     persistence,

@@ -1,14 +1,18 @@
 // aedes persistence that survives restarts: aedes-persistence's in-memory store (its topic tries for
 // retained messages and subscriptions) plus a JSON-lines journal of every change under <data_dir>/broker/.
-// On start the journal is replayed and compacted. Outgoing queues and incoming QoS 2 packets are kept here
-// (same semantics as aedes-persistence) so snapshots read one consistent, synchronous state and the
-// per-client queue limit can be enforced.
+// On start the journal is replayed and compacted (a damaged one is kept as evidence first; on a full disk it is
+// appended to as it is). Outgoing queues and incoming QoS 2 packets are kept here (same semantics as
+// aedes-persistence) so snapshots read one consistent, synchronous state and the per-client queue limit can be
+// enforced.
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { JournalFile, readJournal } from './journal-file.js';
+import { type DamagedCopy, keepDamagedCopy, removeDamagedCopy } from './journal-damage.js';
+import { JournalFile, type JournalFileOptions } from './journal-file.js';
+import { readJournal } from './journal-read.js';
+import { isDiskFull } from './persistence-errors.js';
 
 interface ClientRef {
   id: string;
@@ -112,9 +116,13 @@ function decode(e: EncodedPacket): StoredPacket {
   return p;
 }
 
-/** A copy the way aedes-packet makes one: a fresh message id is assigned when the packet is sent. */
+/**
+ * A copy the way aedes-packet makes one: a fresh message id is assigned when the packet is sent. RETAIN is cleared:
+ * a queued message is delivered because of a subscription, never as the retained one [MQTT-3.3.1-9]; aedes clears
+ * it on the live path only, and resumed sessions would get the publisher's flag.
+ */
 function copyForQueue(p: StoredPacket): StoredPacket {
-  const copy: StoredPacket = { ...p, payload: p.payload ?? Buffer.alloc(0) };
+  const copy: StoredPacket = { ...p, payload: p.payload ?? Buffer.alloc(0), retain: false };
   if ((copy.qos ?? 0) > 0 || copy.cmd !== 'publish') copy.messageId = undefined;
   return copy;
 }
@@ -125,16 +133,30 @@ export interface PersistenceOptions {
   /** Offline/unacknowledged messages kept per persistent session; further ones are dropped. */
   maxQueued: number;
   onQueueFull: (clientId: string, topic: string) => void;
-  onError: (err: unknown) => void;
+  onError: JournalFileOptions['onError'];
+  onRecovered?: JournalFileOptions['onRecovered'];
   syncIntervalMs?: number;
   compactAfterBytes?: number;
 }
 
 export interface ReplayStats {
+  /** Valid records read. */
   records: number;
+  /** Lines that could not be read, and records whose replay failed. */
   skipped: number;
+  /** Bytes of the lines that could not be read or were refused (a zeroed block is one long line). */
+  discardedBytes: number;
   retained: number;
   sessions: number;
+}
+
+export interface OpenResult extends ReplayStats {
+  /** The journal file (undefined: in memory only). */
+  journal?: string;
+  /** When lines were skipped: where the damaged journal was kept before compaction replaced it. */
+  damagedCopy?: DamagedCopy;
+  /** Set when the start-up compaction found the disk full: the journal is appended to as it is. */
+  notCompacted?: NodeJS.ErrnoException;
 }
 
 export class JournalPersistence extends MemoryPersistence {
@@ -150,25 +172,39 @@ export class JournalPersistence extends MemoryPersistence {
   }
 
   /** Replays the journal from disk and compacts it. Call once, before aedes starts. */
-  async open(): Promise<ReplayStats> {
-    const stats: ReplayStats = { records: 0, skipped: 0, retained: 0, sessions: 0 };
+  async open(): Promise<OpenResult> {
+    const result: OpenResult = { records: 0, skipped: 0, discardedBytes: 0, retained: 0, sessions: 0 };
     const { dir } = this.options;
-    if (dir === undefined) return stats;
+    if (dir === undefined) return result;
     mkdirSync(dir, { recursive: true });
     const path = join(dir, 'journal.jsonl');
-    const { records, skipped } = readJournal(path);
-    stats.records = records.length;
-    stats.skipped = skipped;
+    result.journal = path;
+    await this.#replay(path, result);
+    this.#journal = new JournalFile(path, {
+      syncIntervalMs: this.options.syncIntervalMs ?? 1000,
+      compactAfterBytes: this.options.compactAfterBytes ?? 4 * 1024 * 1024,
+      snapshot: () => this.#snapshot(),
+      onError: this.options.onError,
+      onRecovered: this.options.onRecovered,
+    });
+    // Before the compaction replaces the file: what could not be read is kept for a post-mortem.
+    if (result.skipped > 0) result.damagedCopy = keepDamagedCopy(path);
+    this.#compactAtOpen(this.#journal, result);
+    result.retained = this.#retained.size;
+    result.sessions = new Set([...this.#subs.keys(), ...this.#outgoing.keys()]).size;
+    return result;
+  }
+
+  async #replay(path: string, stats: ReplayStats): Promise<void> {
+    const read = readJournal(path, (value) => journalRecordSchema.safeParse(value).data);
+    stats.records = read.records.length;
+    stats.skipped = read.skipped;
+    stats.discardedBytes = read.skippedBytes;
     this.#replaying = true;
     try {
-      for (const record of records) {
-        const parsed = journalRecordSchema.safeParse(record);
-        if (!parsed.success) {
-          stats.skipped++;
-          continue;
-        }
+      for (const record of read.records) {
         try {
-          await this.#apply(parsed.data);
+          await this.#apply(record);
         } catch {
           // e.g. an update for a packet an earlier skipped record would have created
           stats.skipped++;
@@ -177,16 +213,19 @@ export class JournalPersistence extends MemoryPersistence {
     } finally {
       this.#replaying = false;
     }
-    this.#journal = new JournalFile(path, {
-      syncIntervalMs: this.options.syncIntervalMs ?? 1000,
-      compactAfterBytes: this.options.compactAfterBytes ?? 4 * 1024 * 1024,
-      snapshot: () => this.#snapshot(),
-      onError: this.options.onError,
-    });
-    this.#journal.compact();
-    stats.retained = this.#retained.size;
-    stats.sessions = new Set([...this.#subs.keys(), ...this.#outgoing.keys()]).size;
-    return stats;
+  }
+
+  /** A full disk must not stop the broker from starting: it keeps appending to the journal as it is. */
+  #compactAtOpen(journal: JournalFile, result: OpenResult): void {
+    try {
+      journal.compact();
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      result.notCompacted = err as NodeJS.ErrnoException;
+      // The journal itself still holds the damage, and the next start keeps a copy before it compacts.
+      if (result.damagedCopy?.path) removeDamagedCopy(result.damagedCopy.path);
+      result.damagedCopy = undefined;
+    }
   }
 
   close(): void {
@@ -211,7 +250,8 @@ export class JournalPersistence extends MemoryPersistence {
       case 'S':
         return this.cleanSubscriptions(client(r.c));
       case 'q':
-        for (const id of r.c) this.#queueFor(id).push(decode(r.k));
+        // Journals of older versions queued the publisher's RETAIN flag.
+        for (const id of r.c) this.#queueFor(id).push({ ...decode(r.k), retain: false });
         return;
       case 'm':
         return this.outgoingUpdate(client(r.c), decode(r.k));
@@ -303,16 +343,20 @@ export class JournalPersistence extends MemoryPersistence {
 
   async outgoingEnqueueCombi(subs: Array<{ clientId: string }>, packet: StoredPacket): Promise<void> {
     const accepted: string[] = [];
+    let queued: StoredPacket | undefined;
     for (const { clientId } of subs) {
       const queue = this.#queueFor(clientId);
       if (queue.length >= this.options.maxQueued) {
         this.options.onQueueFull(clientId, packet.topic ?? '');
         continue;
       }
-      queue.push(copyForQueue(packet));
+      // One copy per queue: outgoingUpdate sets each client's message id on its own.
+      queued = copyForQueue(packet);
+      queue.push(queued);
       accepted.push(clientId);
     }
-    if (accepted.length > 0) await this.#log({ o: 'q', c: accepted, k: encode(packet) });
+    // The record replays what was queued (no RETAIN, no publisher's message id), not the publish itself.
+    if (queued) await this.#log({ o: 'q', c: accepted, k: encode(queued) });
   }
 
   /** Same matching as aedes-persistence: by broker id + counter, else a packet with the same message id. */

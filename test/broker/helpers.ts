@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
-import { startBroker } from '../../gateway/broker/broker.js';
+import { type BrokerDeps, startBroker } from '../../gateway/broker/broker.js';
 import type { EmbeddedBroker } from '../../gateway/broker/types.js';
 import { brokerConfigSchema } from '../../gateway/config/schema.js';
 import type { Logger } from '../../gateway/logger.js';
@@ -43,7 +43,11 @@ export interface TestBroker {
 
 const clients = new Set<MqttClient>();
 
-export async function startTestBroker(input: BrokerInput = {}, dataDir?: string): Promise<TestBroker> {
+export async function startTestBroker(
+  input: BrokerInput = {},
+  dataDir?: string,
+  deps: Pick<BrokerDeps, 'registry' | 'onPersistenceEvent'> = {},
+): Promise<TestBroker> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'z2m-broker-')));
   const config = brokerConfigSchema.parse({
     listeners: [{ type: 'mqtt', host: '127.0.0.1', port: 0 }],
@@ -53,7 +57,7 @@ export async function startTestBroker(input: BrokerInput = {}, dataDir?: string)
   const log = captureLogger();
   let broker: EmbeddedBroker;
   try {
-    broker = await startBroker({ config, logger: log.logger, dataDir: dir });
+    broker = await startBroker({ config, logger: log.logger, dataDir: dir, ...deps });
   } catch (err) {
     if (!dataDir) await rm(dir, { recursive: true, force: true });
     throw err;

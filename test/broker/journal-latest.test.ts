@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readJournal } from '../../gateway/broker/journal-file.js';
+import { readJournal } from '../../gateway/broker/journal-read.js';
 import { JournalPersistence } from '../../gateway/broker/persistence.js';
 
 function retained(topic: string, payload: string) {

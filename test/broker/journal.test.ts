@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readJournal } from '../../gateway/broker/journal-file.js';
+import { readJournal } from '../../gateway/broker/journal-read.js';
 import { JournalPersistence } from '../../gateway/broker/persistence.js';
 
 function retained(topic: string, payload: string) {
@@ -145,7 +145,8 @@ describe('broker journal replay of damaged files', () => {
     await writeFile(join(dir, 'journal.jsonl'), `${[good, ...bad].map((r) => JSON.stringify(r)).join('\n')}\n`);
     const p = open(dir);
     const stats = await p.open();
-    expect(stats).toMatchObject({ records: 9, skipped: 8, retained: 1 });
+    // Seven lines are refused when read; the 'm' record is valid but updates a packet that was never queued.
+    expect(stats).toMatchObject({ records: 2, skipped: 8, retained: 1 });
     p.close();
   });
 

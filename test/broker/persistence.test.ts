@@ -141,7 +141,10 @@ describe('broker persistence across restarts', () => {
 
   it('refuses to start with a clear error when the data dir is unusable', async () => {
     await writeFile(join(dir, 'broker'), 'a file where the journal directory should be');
-    await expect(startTestBroker({}, dir)).rejects.toThrow(`broker persistence: cannot use ${join(dir, 'broker')} (`);
+    await expect(startTestBroker({}, dir)).rejects.toThrow(
+      `broker persistence: ${join(dir, 'broker')} is a file, where the broker's directory belongs (EEXIST). ` +
+        `Fix: move the file ${join(dir, 'broker')} away or remove it`,
+    );
   });
 
   it('keeps nothing on disk with persistence off', async () => {
@@ -162,7 +165,9 @@ describe('broker persistence across restarts', () => {
     await appendFile(journal, '{"o":"r","k":{"cmd":"publish","topic":"r/torn","payl');
     tb = await startTestBroker({}, dir);
     expect(tb.log.lines.find((l) => l.msg === 'broker journal had unreadable records, skipped')).toMatchObject({
-      skipped: 1,
+      journal,
+      skippedLines: 1,
+      discardedBytes: '{"o":"r","k":{"cmd":"publish","topic":"r/torn","payl'.length,
     });
     const lines = (await readFile(journal, 'utf8')).trim().split('\n');
     expect(lines).toHaveLength(1);

@@ -35,7 +35,8 @@ describe('presses and property commands', () => {
   function record(client: MqttClient, topic: string): Array<{ state: State; retain: boolean }> {
     const seen: Array<{ state: State; retain: boolean }> = [];
     client.on('message', (t, payload, packet) => {
-      if (t === topic && payload.length > 0) seen.push({ state: JSON.parse(payload.toString()), retain: packet.retain });
+      if (t === topic && payload.length > 0)
+        seen.push({ state: JSON.parse(payload.toString()), retain: packet.retain });
     });
     return seen;
   }
@@ -45,7 +46,11 @@ describe('presses and property commands', () => {
     await client.subscribeAsync('zephyr2mqtt/porch/#');
     const live = record(client, 'zephyr2mqtt/porch');
     const event = gw.waitForMessage<State>(client, 'zephyr2mqtt/porch/action/event');
-    const settled = await gw.expectMessage<State>(client, 'zephyr2mqtt/porch', (s) => s.temperature === 23 && !s.action);
+    const settled = await gw.expectMessage<State>(
+      client,
+      'zephyr2mqtt/porch',
+      (s) => s.temperature === 23 && !s.action,
+    );
     adapter.current().ctx.telemetry('porch', { temperature: 23, action: 'double' });
     expect(await event).toEqual({ event_type: 'double' });
     await settled.message;

@@ -48,7 +48,13 @@ describe('stopping with the upstream bridge under traffic', () => {
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
     const config = {
       gateway: { data_dir: dataDir },
-      bridge: { enabled: true, url: upstream.url, protocol_version: '3.1.1' as const, reconnect_min: 0.05, reconnect_max: 0.5 },
+      bridge: {
+        enabled: true,
+        url: upstream.url,
+        protocol_version: '3.1.1' as const,
+        reconnect_min: 0.05,
+        reconnect_max: 0.5,
+      },
     };
     let gw: TestGateway | undefined = await startTestGateway(config);
     const client = await mqtt.connectAsync(gw.mqttUrl, { reconnectPeriod: 0 });
@@ -60,7 +66,10 @@ describe('stopping with the upstream bridge under traffic', () => {
     const publisher = (async () => {
       for (let seq = 0; publishing && seq < 20_000; seq++) {
         const topic = `load/${seq}`; // zephyr2mqtt/load/<seq> here, test-gw/load/<seq> upstream
-        const done = await Promise.race([client.publishAsync(`zephyr2mqtt/${topic}`, 'x', { qos: 1 }).catch(() => 'failed'), closed]);
+        const done = await Promise.race([
+          client.publishAsync(`zephyr2mqtt/${topic}`, 'x', { qos: 1 }).catch(() => 'failed'),
+          closed,
+        ]);
         if (done === 'closed' || done === 'failed') return; // the gateway went away
         acked.push(topic);
       }

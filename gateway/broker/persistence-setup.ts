@@ -1,0 +1,72 @@
+// Opens the broker's persistence under <data_dir>/broker for startBroker: start errors that name the path and the
+// fix, and what the replay found (damage, a full disk) in the log.
+import { join } from 'node:path';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../logger.js';
+import type { RateLimitedLog } from '../rate-limited-log.js';
+import { BrokerStartError } from './errors.js';
+import { JournalPersistence, type OpenResult } from './persistence.js';
+import { DISK_FULL_FIX, persistenceStartError } from './persistence-errors.js';
+import { type PersistenceEvent, PersistenceReport } from './persistence-report.js';
+
+export interface PersistenceSetup {
+  dataDir: string;
+  /** false: everything in memory only. */
+  enabled: boolean;
+  maxQueued: number;
+  logger: Logger;
+  rateLog: RateLimitedLog;
+  registry?: Registry | undefined;
+  onEvent?: ((event: PersistenceEvent) => void) | undefined;
+}
+
+export async function openPersistence(setup: PersistenceSetup): Promise<JournalPersistence> {
+  const dir = setup.enabled ? join(setup.dataDir, 'broker') : undefined;
+  const report = new PersistenceReport({
+    path: join(setup.dataDir, 'broker', 'journal.jsonl'),
+    logger: setup.logger,
+    rateLog: setup.rateLog,
+    registry: setup.registry,
+    onEvent: setup.onEvent,
+  });
+  const persistence = new JournalPersistence({
+    dir,
+    maxQueued: setup.maxQueued,
+    onQueueFull: (clientId, topic) =>
+      setup.rateLog.warn(`queue:${clientId}`, { clientId, topic, max: setup.maxQueued }, 'session queue full, dropped'),
+    onError: report.failed,
+    onRecovered: report.recovered,
+  });
+  let result: OpenResult;
+  try {
+    result = await persistence.open();
+  } catch (err) {
+    persistence.close();
+    throw new BrokerStartError(persistenceStartError(err, setup.dataDir));
+  }
+  if (setup.enabled) logOpened(setup.logger, result);
+  return persistence;
+}
+
+function logOpened(logger: Logger, result: OpenResult): void {
+  const { records, skipped, discardedBytes, retained, sessions, journal, damagedCopy, notCompacted } = result;
+  logger.info({ records, skipped, retained, sessions }, 'broker persistence loaded');
+  if (skipped > 0) {
+    logger.warn(
+      {
+        journal,
+        skippedLines: skipped,
+        discardedBytes,
+        copy: damagedCopy?.path,
+        copyError: damagedCopy?.error,
+      },
+      'broker journal had unreadable records, skipped',
+    );
+  }
+  if (notCompacted) {
+    logger.warn(
+      { journal, code: notCompacted.code },
+      `broker journal not compacted at start, appending to it as it is: ${DISK_FULL_FIX}`,
+    );
+  }
+}
