@@ -11,6 +11,7 @@ import type { Registry } from 'prom-client';
 import type { BrokerMessage, EmbeddedBroker } from '../broker/types.js';
 import type { Logger } from '../logger.js';
 import { OldestKey } from '../oldest-key.js';
+import { RateLimitedLog } from '../rate-limited-log.js';
 import { reconnectDelayMs } from './backoff.js';
 import { buildClientOptions, OFFLINE, ONLINE } from './client-options.js';
 import type { UpstreamConfig } from './config.js';
@@ -22,10 +23,17 @@ import { OwnReports } from './own-reports.js';
 import { PoisonGuard } from './poison-guard.js';
 import { routePubAcks, type TakePubAck } from './puback-fast-path.js';
 import { BridgeOutgoingStore, PublishBatch } from './publish-batch.js';
-import { type AppendResult, DiskQueue, type DropReason, type QueueOptions } from './queue/disk-queue.js';
+import {
+  type AppendResult,
+  DiskQueue,
+  type DropReason,
+  type QueueOptions,
+  QueueReadError,
+} from './queue/disk-queue.js';
 import type { RecordView } from './queue/record.js';
 import { freeBytes, maxBytesWarning } from './queue/space.js';
 import { RateLimiter } from './rate-limiter.js';
+import { READ_RETRIES, ReadRetry } from './read-retry.js';
 import {
   defaultRemotePrefix,
   type ResolvedMapping,
@@ -84,6 +92,11 @@ export class UpstreamBridge {
    * PUBREC stay in it, and mqtt.js sends them again first when the next connection comes up (MQTT §4.4). */
   readonly #outgoingStore = new BridgeOutgoingStore();
   #lastError: string | undefined;
+  /** Problems of the queue's files (one it could not read, cursor.json that cannot be written): shown as
+   * last_error while the connection has none, and not cleared by a reconnect. */
+  readonly #queueErrors = new Map<'read' | 'cursor', string>();
+  readonly #readRetry = new ReadRetry();
+  readonly #queueLog: RateLimitedLog;
   #removeInterceptor: (() => void) | undefined;
   #pumpDone: Promise<void> = Promise.resolve();
   #queueOpening: Promise<void> = Promise.resolve();
@@ -121,6 +134,7 @@ export class UpstreamBridge {
     this.#mappings = resolveMappings(deps.config, deps.baseTopic, deps.gatewayId);
     this.#own = new OwnReports(deps.baseTopic, this.#mappings);
     this.#limiter = new RateLimiter(deps.config.drain_rate);
+    this.#queueLog = new RateLimitedLog(deps.logger);
     this.#metrics = createUpstreamMetrics(deps.registry, () => ({
       connected: this.#state === 'connected',
       queue: this.#queue?.stats(),
@@ -141,6 +155,7 @@ export class UpstreamBridge {
       opened = resolve;
     });
     this.#removeInterceptor = this.deps.broker.addInterceptor((msg, done) => this.#intercept(msg, done));
+    this.#queueErrors.clear(); // a new queue finds its own
     try {
       if (!this.#queue) await this.#openQueue();
     } catch (err) {
@@ -170,14 +185,13 @@ export class UpstreamBridge {
           logger.warn({ dir: this.queueDir }, 'upstream queue writes again');
           this.deps.event('upstream', { event: 'queue_recovered', dir: this.queueDir });
         },
+        warn: (message, details) => this.#queueLog.warn(String(details.file ?? message), details, message),
+        cursorFailing: (error) => this.#setQueueError('cursor', error),
       },
       this.deps.queueOptions,
     );
     this.#queue = queue;
     queue.onData = () => this.#wake?.();
-    if (recovery.truncatedBytes > 0) {
-      logger.warn({ bytes: recovery.truncatedBytes }, 'upstream queue: cut off a torn write left by a crash');
-    }
     logger.info({ depth: recovery.depth, dir: this.queueDir }, 'upstream queue open');
     await this.#checkQueueSpace();
   }
@@ -204,24 +218,30 @@ export class UpstreamBridge {
     const client = this.#client;
     this.#client = undefined;
     this.#wake?.();
-    if (client) {
-      if (client.connected) {
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, 2000);
-          client.publish(this.#stateTopic(), OFFLINE, { qos: 1, retain: true }, () => {
-            clearTimeout(t);
-            resolve();
-          });
-        });
-      }
-      await client.endAsync(true).catch(() => {});
+    try {
+      if (client) await this.#sayOffline(client);
+      await this.#pumpDone.catch(() => {}); // #pumpSafely reported it
+      this.#dropReport.flush();
+    } finally {
+      // Always: closing the queue writes its cursor.
+      this.#heap.stop();
+      await this.#queue?.close();
+      this.#queue = undefined;
+      this.#metrics.unregister();
     }
-    await this.#pumpDone;
-    this.#dropReport.flush();
-    this.#heap.stop();
-    await this.#queue?.close();
-    this.#queue = undefined;
-    this.#metrics.unregister();
+  }
+
+  async #sayOffline(client: MqttClient): Promise<void> {
+    if (client.connected) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 2000);
+        client.publish(this.#stateTopic(), OFFLINE, { qos: 1, retain: true }, () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    await client.endAsync(true).catch(() => {});
   }
 
   /** Applies a new `bridge:` config. The queue is kept as is; only its limits change. */
@@ -275,7 +295,7 @@ export class UpstreamBridge {
       url: redactUrl(this.#config.url),
       client_id: this.#clientId(),
       protocol_version: this.#config.protocol_version,
-      last_error: this.#lastError ?? null,
+      last_error: this.#lastError ?? [...this.#queueErrors.values()].at(-1) ?? null,
       draining: this.#draining,
       queue: q
         ? {
@@ -401,7 +421,7 @@ export class UpstreamBridge {
     client.publish(this.#stateTopic(), ONLINE, { qos: 1, retain: true });
     this.#subscribe(client, subscriptions(this.#mappings));
     const previous = this.#pumpDone;
-    this.#pumpDone = previous.then(() => this.#pump(client, gen));
+    this.#pumpDone = previous.catch(() => {}).then(() => this.#pumpSafely(client, gen));
   }
 
   #subscribe(client: MqttClient, filters: Iterable<[string, 0 | 1 | 2]>): void {
@@ -473,7 +493,56 @@ export class UpstreamBridge {
     this.#lastError = error;
   }
 
+  /** A problem of the queue's files, or undefined once it is gone: logged and sent on bridge/event when it changes. */
+  #setQueueError(key: 'read' | 'cursor', error: string | undefined): void {
+    const before = this.#queueErrors.get(key);
+    if (error === before) return;
+    this.#queueErrors.delete(key);
+    if (error === undefined) {
+      this.deps.logger.info({ was: before }, 'upstream queue problem solved');
+      return;
+    }
+    this.#queueErrors.set(key, error);
+    this.deps.logger.error({ error }, 'upstream queue error');
+    this.deps.event('upstream', { event: 'error', error });
+  }
+
   // ---- queue -> upstream ----
+
+  /** #pump, whose failure (a bug, not a file it cannot read: see #onUnreadable) is reported and retried on a new
+   * connection with back-off, instead of leaving a connection that sends nothing. */
+  async #pumpSafely(client: MqttClient, gen: number): Promise<void> {
+    try {
+      await this.#pump(client, gen);
+    } catch (err) {
+      this.deps.logger.error({ err }, 'sending the upstream queue failed');
+      this.#fail(gen, `sending the upstream queue failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** A queue file that cannot be read: tried again after a back-off if the error may pass, else skipped. */
+  async #onUnreadable(queue: DiskQueue, err: QueueReadError, live: () => boolean): Promise<void> {
+    const fix = err.fix ? ` Fix: ${err.fix}` : '';
+    const retry = this.#readRetry.next(err);
+    if (retry !== undefined) {
+      const ms = reconnectDelayMs(retry, this.#config.reconnect_min * 1000, this.#config.reconnect_max * 1000);
+      this.#setQueueError(
+        'read',
+        `${err.message}: trying again in ${(ms / 1000).toFixed(1)} s (${retry + 1} of ${READ_RETRIES}), then its ${err.messages} messages are skipped.${fix}`,
+      );
+      await this.#backOff(ms, live);
+      return;
+    }
+    // Said before it happens: the drop report follows.
+    this.#setQueueError('read', `${err.message}: skipped its ${err.messages} messages (dropped, corrupt).${fix}`);
+    queue.skipUnreadable(err);
+  }
+
+  /** Waits `ms` or until the connection ends; new data and acknowledgements do not cut it short. */
+  async #backOff(ms: number, live: () => boolean): Promise<void> {
+    const until = Date.now() + ms;
+    while (live() && Date.now() < until) await this.#sleepUntilWoken(until - Date.now());
+  }
 
   /**
    * Sends queued records in order, at most max_inflight unacknowledged, until the connection changes. Records
@@ -623,7 +692,17 @@ export class UpstreamBridge {
         }
         echoes = this.#tracksEchoes();
         tooLarge = 0;
-        const n = (await queue.readBatch(room, READ_BATCH_BYTES, visit)) - tooLarge;
+        let n: number;
+        try {
+          n = (await queue.readBatch(room, READ_BATCH_BYTES, visit)) - tooLarge;
+        } catch (err) {
+          // Nothing was handed out: the queue reads only before the first record of a batch.
+          if (granted > 0) this.#limiter.refund(granted);
+          if (!(err instanceof QueueReadError)) throw err;
+          if (live()) await this.#onUnreadable(queue, err, live);
+          continue;
+        }
+        if (this.#readRetry.succeeded()) this.#setQueueError('read', undefined);
         if (granted > n) this.#limiter.refund(granted - n);
         const parts = batch.take();
         if (!live()) break;
@@ -656,12 +735,15 @@ export class UpstreamBridge {
     }
   }
 
-  #sleepUntilWoken(): Promise<void> {
+  #sleepUntilWoken(timeoutMs?: number): Promise<void> {
     return new Promise((resolve) => {
-      this.#wake = () => {
-        this.#wake = undefined;
+      const wake = () => {
+        clearTimeout(timer);
+        if (this.#wake === wake) this.#wake = undefined;
         resolve();
       };
+      const timer = timeoutMs === undefined ? undefined : setTimeout(wake, timeoutMs);
+      this.#wake = wake;
     });
   }
 

@@ -13,6 +13,9 @@ export interface HookLog extends QueueHooks {
   drops: Record<DropReason, number>;
   diskFullErrors: Error[];
   recoveries: number;
+  warnings: Array<{ message: string; details: Record<string, unknown> }>;
+  /** What cursorFailing reported, in order (undefined: writes work again). */
+  cursorErrors: Array<string | undefined>;
 }
 
 export function recordHooks(): HookLog {
@@ -20,6 +23,8 @@ export function recordHooks(): HookLog {
     drops: { queue_full: 0, max_age: 0, disk_full: 0, corrupt: 0, rejected: 0 },
     diskFullErrors: [],
     recoveries: 0,
+    warnings: [],
+    cursorErrors: [],
     dropped(count, reason) {
       log.drops[reason] += count;
     },
@@ -28,6 +33,12 @@ export function recordHooks(): HookLog {
     },
     recovered() {
       log.recoveries++;
+    },
+    warn(message, details) {
+      log.warnings.push({ message, details });
+    },
+    cursorFailing(error) {
+      log.cursorErrors.push(error);
     },
   };
   return log;

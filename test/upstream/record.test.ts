@@ -4,6 +4,7 @@ import {
   decodeRecord,
   decodeRecordView,
   encodeRecord,
+  findRecord,
   type QueueMessage,
   type RecordView,
   VIEW_CORRUPT,
@@ -42,6 +43,19 @@ describe('queue record', () => {
     const buf = encodeSample();
     buf[buf.length - 3]! ^= 0x10;
     expect(decodeRecord(buf)).toMatchObject({ ok: false, reason: 'corrupt', detail: 'checksum mismatch' });
+  });
+
+  it('findRecord: the first whole, valid record after garbage, and none in garbage or a cut-off record', () => {
+    const record = encodeSample();
+    for (let i = 0; i < 200; i++) {
+      const garbage = randomBytes(1 + (i % 300));
+      const buf = Buffer.concat([garbage, record, record]);
+      const found = findRecord(buf, 0, buf.length, buf.length);
+      // A valid record inside random bytes would need a CRC-32 match: not in 200 tries.
+      expect(found).toBe(garbage.length);
+      expect(findRecord(buf, 0, garbage.length, garbage.length + record.length - 1)).toBe(-1);
+    }
+    expect(findRecord(randomBytes(64 * 1024), 0, 64 * 1024, 64 * 1024)).toBe(-1);
   });
 
   it('never throws on random or mutated bytes (fuzz)', () => {

@@ -6,15 +6,22 @@
 // (at-least-once), never losing. Whole segment files below the cursor are deleted, and the active one is replaced
 // by an empty one once everything in it is acknowledged (a disk smaller than a segment). Memory use does not
 // depend on the backlog: only one read chunk and the in-flight window live in memory.
+//
+// Damage costs only what it touches: a record that does not decode is skipped as one message (resync.ts), messages
+// missing between two files are counted, and a file that cannot be read is a QueueReadError for the bridge to retry
+// or skip (skipUnreadable). All of it is counted as dropped 'corrupt' and said through hooks.warn.
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, readFile, rename, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, stat, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { QueueConfig } from '../config.js';
+import { CursorFile, type Position } from './cursor-file.js';
 import { InflightWindow } from './inflight.js';
+import { QueueReadError } from './read-error.js';
 import {
   decodeRecord,
   decodeRecordView,
   encodeRecord,
+  MIN_RECORD_BYTES,
   peekRecordTime,
   type QueueMessage,
   RECORD_HEADER_BYTES,
@@ -22,7 +29,11 @@ import {
   VIEW_OK,
   VIEW_TRUNCATED,
 } from './record.js';
+import { findNextRecord } from './resync.js';
+import { type SegmentScan, scanSegment } from './scan.js';
 import { freeBytes } from './space.js';
+
+export { QueueReadError } from './read-error.js';
 
 /** Why a message left the queue without reaching upstream; `rejected` is the bridge's (the upstream refused it). */
 export type DropReason = 'queue_full' | 'max_age' | 'disk_full' | 'corrupt' | 'rejected';
@@ -34,6 +45,11 @@ export interface QueueHooks {
   /** A write failed (ENOSPC, EIO...): the queue stops accepting until a retry succeeds. */
   diskFull(error: Error): void;
   recovered(): void;
+  /** Damage found and got past (a damaged record skipped, a torn tail cut off, missing messages, an unusable
+   * cursor.json): for the log. What it cost is counted through dropped(..., 'corrupt'). */
+  warn(message: string, details: Record<string, unknown>): void;
+  /** cursor.json cannot be written (not for a full disk): the error, or undefined once a write works again. */
+  cursorFailing(error: string | undefined): void;
 }
 
 export interface QueuedMessage extends QueueMessage {
@@ -63,12 +79,6 @@ interface Segment {
   path: string;
   size: number;
   mtimeMs: number;
-}
-
-interface Position {
-  seq: number;
-  segFirst: number;
-  offset: number;
 }
 
 interface PendingAppend {
@@ -124,6 +134,12 @@ export class DiskQueue {
   #timers: NodeJS.Timeout[] = [];
   #closed = false;
   #housekeeping: Promise<void> = Promise.resolve();
+  readonly #cursorFile: CursorFile;
+  /** Messages below this were counted as lost to damage: a rewind that comes across the same damage again does
+   * not count them twice. */
+  #damageCountedTo = 0;
+  /** The segment where the reader last skipped a damaged stretch (see #reportGap). */
+  #damagedSeg = -1;
 
   private constructor(
     readonly dir: string,
@@ -132,6 +148,10 @@ export class DiskQueue {
     private readonly options: Required<QueueOptions>,
   ) {
     this.#config = config;
+    this.#cursorFile = new CursorFile(join(dir, CURSOR_FILE), {
+      warn: (message, details) => hooks.warn(message, details),
+      failing: (error) => hooks.cursorFailing(error),
+    });
   }
 
   /** Opens (or creates) the queue in `dir`, recovering from a torn tail left by a crash or power loss. */
@@ -196,7 +216,12 @@ export class DiskQueue {
       }
       const nextSeg = this.#segments[segIdx + 1];
       if (this.#reader.offset >= seg.size) {
-        if (!nextSeg) return undefined;
+        this.#reportGap(seg, nextSeg);
+        // In the file being written only damage can leave the count (seq) short of #writeSeq here.
+        if (!nextSeg) {
+          this.#reader = { seq: this.#writeSeq, segFirst: seg.firstSeq, offset: seg.size };
+          return undefined;
+        }
         this.#reader = { seq: nextSeg.firstSeq, segFirst: nextSeg.firstSeq, offset: 0 };
         continue;
       }
@@ -204,14 +229,95 @@ export class DiskQueue {
     }
   }
 
-  /** A torn or damaged tail of an older segment (power loss with fsync != always): skip to the next one. */
-  #skipCorrupt(seg: Segment, nextSeg: Segment | undefined): void {
+  /** Every record of a file read, the next file (or the writer) should be at the next message: anything between
+   * is lost. */
+  #reportGap(seg: Segment, nextSeg: Segment | undefined): void {
+    const from = this.#reader.seq;
     const end = nextSeg ? nextSeg.firstSeq : this.#writeSeq;
-    if (end > this.#reader.seq) this.hooks.dropped(end - this.#reader.seq, 'corrupt');
+    const count = this.#dropDamaged(from, end);
+    if (count === 0) return;
+    this.#cursorDirty = true;
+    const range = { file: seg.path, next: nextSeg?.path, from, to: end - 1, count };
+    if (this.#damagedSeg === seg.firstSeq) {
+      this.hooks.warn(`upstream queue: ${count} more messages were lost in the damaged part of ${seg.path}`, range);
+      return;
+    }
+    const missing = nextSeg ? join(this.dir, segmentName(from)) : undefined;
+    const cause = `${missing ? `${missing} was deleted, or ` : ''}${seg.path} was cut short`;
+    this.hooks.warn(`upstream queue: messages ${from} to ${end - 1} are missing: ${cause}`, { ...range, missing });
+  }
+
+  /** Counts messages [from, to) as lost to damage, each once; returns how many were new. */
+  #dropDamaged(from: number, to: number): number {
+    const start = Math.max(from, this.#damageCountedTo);
+    if (to <= start) return 0;
+    this.#damageCountedTo = to;
+    this.hooks.dropped(to - start, 'corrupt');
+    return to - start;
+  }
+
+  /** Moves the reader past the rest of `seg` (damage nothing valid follows, a file that cannot be read): its
+   * messages are counted as lost. Returns how many. */
+  #skipRest(seg: Segment, nextSeg: Segment | undefined): number {
+    const end = nextSeg ? nextSeg.firstSeq : this.#writeSeq;
+    const count = this.#dropDamaged(this.#reader.seq, end);
     this.#reader = nextSeg
       ? { seq: nextSeg.firstSeq, segFirst: nextSeg.firstSeq, offset: 0 }
       : { seq: this.#writeSeq, segFirst: seg.firstSeq, offset: seg.size };
     this.#cursorDirty = true;
+    return count;
+  }
+
+  /** A record at the reader that does not decode: skips it (one message) to the next valid record, or skips the
+   * rest of the file when none follows. */
+  async #recover(seg: Segment, nextSeg: Segment | undefined, offset: number): Promise<void> {
+    let next: number | undefined;
+    try {
+      next = await findNextRecord(await this.#readHandle(seg), offset, seg.size);
+    } catch (err) {
+      if (this.#readerMoved(seg, offset)) return;
+      throw this.#readError(seg, nextSeg, err);
+    }
+    if (this.#readerMoved(seg, offset)) return;
+    this.#damagedSeg = seg.firstSeq;
+    const seq = this.#reader.seq;
+    if (next === undefined) {
+      const count = this.#skipRest(seg, nextSeg);
+      if (count > 0) {
+        this.hooks.warn(`upstream queue: skipped the damaged rest of ${seg.path} from byte ${offset}`, {
+          file: seg.path,
+          offset,
+          count,
+        });
+      }
+      return;
+    }
+    if (this.#dropDamaged(seq, seq + 1) > 0) {
+      this.hooks.warn(`upstream queue: skipped a damaged record in ${seg.path} at byte ${offset}`, {
+        file: seg.path,
+        offset,
+        bytes: next - offset,
+        count: 1,
+      });
+    }
+    this.#reader = { seq: seq + 1, segFirst: seg.firstSeq, offset: next };
+    this.#cursorDirty = true;
+  }
+
+  /** The reader left `offset` of `seg` while an await was pending (the file was dropped, or a rewind). */
+  #readerMoved(seg: Segment, offset: number): boolean {
+    return this.#reader.segFirst !== seg.firstSeq || this.#reader.offset !== offset;
+  }
+
+  #readError(seg: Segment, nextSeg: Segment | undefined, err: unknown): QueueReadError {
+    return new QueueReadError(seg.path, (nextSeg ? nextSeg.firstSeq : this.#writeSeq) - this.#reader.seq, err);
+  }
+
+  /** Moves the reader past the file `err` is about, if it is still there; its messages count as lost (corrupt).
+   * Returns how many. */
+  skipUnreadable(err: QueueReadError): number {
+    const at = this.#readerSegment();
+    return at && at.seg.path === err.path ? this.#skipRest(at.seg, at.nextSeg) : 0;
   }
 
   /**
@@ -235,16 +341,17 @@ export class DiskQueue {
         // At most two reads: a chunk, then (a record larger than the chunk) the whole record.
         let want = Math.max(READ_CHUNK, status === VIEW_TRUNCATED ? view.bytes : 0);
         for (let reads = 0; reads < 2; reads++) {
-          await this.#fill(seg, off, want);
-          if (this.#reader.segFirst !== seg.firstSeq || this.#reader.offset !== off) break; // dropped meanwhile
+          await this.#fillAt(seg, nextSeg, off, want);
+          if (this.#readerMoved(seg, off)) break; // dropped meanwhile
           status = decodeRecordView(this.#readSrc, 0, this.#readBufLen, view);
-          if (status !== VIEW_TRUNCATED || view.bytes <= want) break; // a short segment tail is corrupt below
+          if (status !== VIEW_TRUNCATED || view.bytes <= want) break; // a short segment tail is damage below
           want = view.bytes;
         }
-        if (this.#reader.segFirst !== seg.firstSeq || this.#reader.offset !== off) continue;
+        if (this.#readerMoved(seg, off)) continue;
       }
       if (status !== VIEW_OK) {
-        this.#skipCorrupt(seg, nextSeg);
+        if (count > 0) break; // recovering reads the file: hand out what we have first
+        await this.#recover(seg, nextSeg, off);
         continue;
       }
       // Every whole record already in the buffer, without awaiting.
@@ -279,10 +386,17 @@ export class DiskQueue {
       const at = this.#readerSegment();
       if (!at) return undefined;
       const { seg, nextSeg } = at;
-      const res = await this.#decodeAt(seg, this.#reader.offset);
-      if (this.#reader.segFirst !== seg.firstSeq) continue; // segment dropped while reading
+      const off = this.#reader.offset;
+      let res: ReturnType<typeof decodeRecord>;
+      try {
+        res = await this.#decodeAt(seg, off);
+      } catch (err) {
+        if (this.#readerMoved(seg, off)) continue;
+        throw this.#readError(seg, nextSeg, err);
+      }
+      if (this.#readerMoved(seg, off)) continue; // segment dropped while reading
       if (!res.ok) {
-        this.#skipCorrupt(seg, nextSeg);
+        await this.#recover(seg, nextSeg, off);
         continue;
       }
       const pos = { ...this.#reader };
@@ -600,19 +714,33 @@ export class DiskQueue {
     return true;
   }
 
+  /** #fill for readBatch: a failure is a QueueReadError, unless the reader moved on meanwhile. */
+  async #fillAt(seg: Segment, nextSeg: Segment | undefined, offset: number, want: number): Promise<void> {
+    try {
+      await this.#fill(seg, offset, want);
+    } catch (err) {
+      if (!this.#readerMoved(seg, offset)) throw this.#readError(seg, nextSeg, err);
+    }
+  }
+
   async #fill(seg: Segment, offset: number, want: number): Promise<void> {
+    const fh = await this.#readHandle(seg);
+    const len = Math.max(0, Math.min(want, seg.size - offset));
+    if (len > this.#readBuf.length) this.#readBuf = Buffer.allocUnsafe(len);
+    const { bytesRead } = await fh.read(this.#readBuf, 0, len, offset);
+    this.#readSrc = this.#readBuf;
+    this.#readBufLen = bytesRead;
+    this.#readBufStart = offset;
+    this.#readBufSeg = seg.firstSeq;
+  }
+
+  async #readHandle(seg: Segment): Promise<FileHandle> {
     if (this.#readFh?.segFirst !== seg.firstSeq) {
       await this.#readFh?.fh.close().catch(() => {});
       this.#readFh = undefined;
       this.#readFh = { segFirst: seg.firstSeq, fh: await open(seg.path, 'r') };
     }
-    const len = Math.max(0, Math.min(want, seg.size - offset));
-    if (len > this.#readBuf.length) this.#readBuf = Buffer.allocUnsafe(len);
-    const { bytesRead } = await this.#readFh.fh.read(this.#readBuf, 0, len, offset);
-    this.#readSrc = this.#readBuf;
-    this.#readBufLen = bytesRead;
-    this.#readBufStart = offset;
-    this.#readBufSeg = seg.firstSeq;
+    return this.#readFh.fh;
   }
 
   // ---- cursor, housekeeping ----
@@ -632,22 +760,22 @@ export class DiskQueue {
     // full) they are deleted all the same, to make room for it: a restart whose cursor points into a deleted file
     // starts at the oldest file left, which is never past the real cursor (re-sends, never loses).
     await this.#unlinkAcknowledged(c.seq);
-    if (written || (await this.#writeCursor(c))) await this.#refreshOldest(c);
+    if (written) {
+      await this.#refreshOldest(c);
+      return;
+    }
+    // Acknowledgements that came meanwhile marked the cursor dirty: the retry clears that, so it writes the cursor
+    // as it is now (a stale one would stay on disk until the next acknowledgement).
+    const now = this.#cursor();
+    if (await this.#writeCursor(now)) await this.#refreshOldest(now);
   }
 
-  /** Writes the cursor (atomically: a new file renamed over the old); false when the disk refused it. */
+  /** Writes the cursor; false when the disk refused it (retried on the next tick). */
   async #writeCursor(c: Position): Promise<boolean> {
     this.#cursorDirty = false;
-    const file = join(this.dir, CURSOR_FILE);
-    try {
-      await writeFile(`${file}.tmp`, JSON.stringify(c));
-      await rename(`${file}.tmp`, file);
-      return true;
-    } catch {
-      this.#cursorDirty = true; // retried on the next tick; a stale cursor only means re-sending
-      await unlink(`${file}.tmp`).catch(() => {}); // a full disk leaves it empty
-      return false;
-    }
+    const written = await this.#cursorFile.write(c);
+    if (!written) this.#cursorDirty = true;
+    return written;
   }
 
   async #unlinkAcknowledged(cursorSeq: number): Promise<void> {
@@ -772,18 +900,10 @@ export class DiskQueue {
 
   async #load(): Promise<{ truncatedBytes: number; depth: number }> {
     await mkdir(this.dir, { recursive: true });
-    const cursor = await readCursor(join(this.dir, CURSOR_FILE));
-    const names = (await readdir(this.dir))
-      .map((n) => SEGMENT_RE.exec(n))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => Number(m[1]))
-      .sort((a, b) => a - b);
-    for (const firstSeq of names) {
-      const path = join(this.dir, segmentName(firstSeq));
-      const st = await stat(path);
-      this.#segments.push({ firstSeq, path, size: st.size, mtimeMs: st.mtimeMs });
-    }
+    const cursor = await this.#cursorFile.read();
+    this.#segments = await listSegments(this.dir);
     let truncatedBytes = 0;
+    let scan: SegmentScan = { validBytes: 0, count: 0, countAtCursor: 0 };
     if (this.#segments.length === 0) {
       const firstSeq = cursor?.seq ?? 0;
       const path = join(this.dir, segmentName(firstSeq));
@@ -791,79 +911,68 @@ export class DiskQueue {
       this.#writeSeq = firstSeq;
     } else {
       const last = this.#active();
-      const { validBytes, count } = await scanSegment(last.path);
-      if (validBytes < last.size) {
-        truncatedBytes = last.size - validBytes;
-        await truncate(last.path, validBytes);
-        last.size = validBytes;
-      }
-      this.#writeSeq = last.firstSeq + count;
+      scan = await scanSegment(last.path, cursor?.segFirst === last.firstSeq ? cursor.offset : -1);
+      truncatedBytes = await this.#cutTornTail(last, scan.validBytes);
+      this.#writeSeq = last.firstSeq + scan.count;
     }
     this.#writer = await open(this.#active().path, 'a');
 
     const first = this.#segments[0]!;
-    const seg = cursor && this.#segments.find((s) => s.firstSeq === cursor.segFirst);
-    if (cursor && seg && cursor.offset <= seg.size && cursor.seq >= seg.firstSeq && cursor.seq <= this.#writeSeq) {
-      this.#reader = cursor;
-    } else {
-      this.#reader = { seq: first.firstSeq, segFirst: first.firstSeq, offset: 0 };
-    }
+    this.#reader = this.#placeCursor(cursor, scan) ?? { seq: first.firstSeq, segFirst: first.firstSeq, offset: 0 };
     while (this.#segments.length > 1 && this.#segments[0]!.firstSeq < this.#reader.segFirst) {
       await unlink(this.#segments.shift()!.path).catch(() => {});
     }
     await this.#refreshOldest(this.#reader);
     return { truncatedBytes, depth: this.#writeSeq - this.#reader.seq };
   }
+
+  /** Cuts off what follows the last whole record of the file being written (a torn write, or damage that nothing
+   * valid follows): one message lost. Returns the bytes cut off. */
+  async #cutTornTail(last: Segment, validBytes: number): Promise<number> {
+    const bytes = last.size - validBytes;
+    if (bytes <= 0) return 0;
+    await truncate(last.path, validBytes);
+    last.size = validBytes;
+    this.hooks.dropped(1, 'corrupt');
+    this.hooks.warn(
+      `upstream queue: cut off ${bytes} bytes at the end of ${last.path} from byte ${validBytes} (a write torn by a crash or power loss, or damage): 1 message lost`,
+      { file: last.path, offset: validBytes, bytes, count: 1 },
+    );
+    return bytes;
+  }
+
+  /**
+   * The saved cursor, when it points at a message of a file there is; undefined means starting from the oldest
+   * file (sending again, never losing). In the file being written the scan counted a damaged stretch as one
+   * message: when the cursor lies after one, it knows better how many there were, and the count follows it.
+   */
+  #placeCursor(cursor: Position | undefined, lastScan: SegmentScan): Position | undefined {
+    if (!cursor) return undefined;
+    const idx = this.#segments.findIndex((s) => s.firstSeq === cursor.segFirst);
+    const seg = this.#segments[idx];
+    if (!seg || cursor.offset > seg.size || cursor.seq < seg.firstSeq) return undefined;
+    if ((cursor.seq - seg.firstSeq) * MIN_RECORD_BYTES > cursor.offset) return undefined; // more messages than fit
+    const next = this.#segments[idx + 1];
+    if (next) return cursor.seq <= next.firstSeq ? cursor : undefined;
+    if (lastScan.countAtCursor === undefined) return undefined; // not at a record
+    const uncounted = cursor.seq - (seg.firstSeq + lastScan.countAtCursor);
+    if (uncounted < 0) return undefined;
+    this.#writeSeq += uncounted;
+    return cursor;
+  }
 }
 
-async function readCursor(file: string): Promise<Position | undefined> {
-  try {
-    const raw: unknown = JSON.parse(await readFile(file, 'utf8'));
-    if (raw && typeof raw === 'object') {
-      const { seq, segFirst, offset } = raw as Record<string, unknown>;
-      if ([seq, segFirst, offset].every((v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0)) {
-        return { seq: seq as number, segFirst: segFirst as number, offset: offset as number };
-      }
-    }
-  } catch {
-    // missing or damaged: start from the oldest segment (re-sends, never loses)
+async function listSegments(dir: string): Promise<Segment[]> {
+  const firstSeqs = (await readdir(dir))
+    .map((n) => SEGMENT_RE.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+  const segments: Segment[] = [];
+  for (const firstSeq of firstSeqs) {
+    const path = join(dir, segmentName(firstSeq));
+    const st = await stat(path);
+    segments.push({ firstSeq, path, size: st.size, mtimeMs: st.mtimeMs });
   }
-  return undefined;
-}
-
-/** Whole valid records at the start of a segment file (the rest is a torn write). */
-async function scanSegment(path: string): Promise<{ validBytes: number; count: number }> {
-  const fh = await open(path, 'r');
-  try {
-    let buf = Buffer.allocUnsafe(READ_CHUNK);
-    let pos = 0;
-    let count = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-      if (bytesRead === 0) return { validBytes: pos, count };
-      let off = 0;
-      let needed = 0;
-      const view = buf.subarray(0, bytesRead);
-      while (off < bytesRead) {
-        const res = decodeRecord(view, off);
-        if (res.ok) {
-          off += res.bytes;
-          count++;
-          continue;
-        }
-        if (res.reason === 'corrupt') return { validBytes: pos + off, count };
-        needed = res.needed;
-        break;
-      }
-      if (off === 0) {
-        // One record bigger than the buffer, or a torn tail.
-        if (bytesRead < buf.length) return { validBytes: pos, count };
-        buf = Buffer.allocUnsafe(Math.max(needed, buf.length * 2));
-        continue;
-      }
-      pos += off;
-    }
-  } finally {
-    await fh.close();
-  }
+  return segments;
 }

@@ -6,6 +6,8 @@ import { crc32 } from 'node:zlib';
 
 export const RECORD_HEADER_BYTES = 8;
 const BODY_FIXED_BYTES = 9;
+/** The smallest record: an empty topic and payload. */
+export const MIN_RECORD_BYTES = RECORD_HEADER_BYTES + BODY_FIXED_BYTES;
 /** Upper bound on one record, well above the broker's max packet size; larger lengths mean corruption. */
 export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
 
@@ -129,4 +131,22 @@ export function decodeRecordView(buf: Buffer, offset: number, end: number, view:
   view.ts = buf.readUIntLE(b + 1, 6);
   view.bytes = total;
   return VIEW_OK;
+}
+
+/**
+ * For resynchronising after damage: the first offset in [from, to) where a whole record that passes every check
+ * of decodeRecord lies within buf[0, end), or -1. Cheap header checks first, the checksum only for the rare
+ * offset whose header is plausible.
+ */
+export function findRecord(buf: Buffer, from: number, to: number, end: number): number {
+  const last = Math.min(to, end - RECORD_HEADER_BYTES - BODY_FIXED_BYTES + 1);
+  for (let o = from; o < last; o++) {
+    const bodyLen = buf.readUInt32LE(o);
+    if (bodyLen < BODY_FIXED_BYTES || bodyLen > MAX_RECORD_BYTES || bodyLen > end - o - RECORD_HEADER_BYTES) continue;
+    const b = o + RECORD_HEADER_BYTES;
+    const flags = buf[b]!;
+    if (flags > 0x07 || (flags & 0x03) === 3 || BODY_FIXED_BYTES + buf.readUInt16LE(b + 7) > bodyLen) continue;
+    if (crc32(buf.subarray(b, b + bodyLen)) === buf.readUInt32LE(o + 4)) return o;
+  }
+  return -1;
 }
