@@ -24,27 +24,25 @@ export const smpRequestSchema = z.union([
 ]);
 export type SmpRequestInput = z.input<typeof smpRequestSchema>;
 
-export interface SmpRequestResult {
+/** Which request a response answers, and its return code. */
+interface SmpAnswer {
   command?: SmpCommandName;
-  group: number;
-  id: number;
-  seq: number;
-  version: 1 | 2;
-  rc: number;
-  attempts: number;
-  data: unknown;
-}
-
-/** What an error response carries in `data`, so that automations need not parse the message. */
-export interface SmpRcErrorData {
-  command?: SmpCommandName;
-  /** The group the rc belongs to: the v2 `err.group`, else the response's group. */
+  /** For an error: the group the rc belongs to (the v2 `err.group`, else the response's group). */
   group: number;
   id: number;
   seq: number;
   /** SMP version of the response header. */
   version: 1 | 2;
   rc: number;
+}
+
+export interface SmpRequestResult extends SmpAnswer {
+  attempts: number;
+  data: unknown;
+}
+
+/** What an error response carries in `data`, so that automations need not parse the message. */
+export interface SmpRcErrorData extends SmpAnswer {
   rc_name: string;
   /** True for a v2 `{"err": {group, rc}}` (the group's own codes), false for `{"rc": n}` (MGMT_ERR codes). */
   group_specific: boolean;
