@@ -16,3 +16,9 @@ export function ownUid(): string {
 export function chownFix(dataDir: string): string {
   return `chown -R ${ownUid()} ${dataDir}: a first run with sudo leaves root-owned files`;
 }
+
+/** The errno code of a file system error (`EACCES`, `ENOSPC`...), if it has one. */
+export function errnoCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}

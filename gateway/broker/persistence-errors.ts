@@ -2,17 +2,13 @@
 // error that names the exact path and the fix.
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { chownFix, ownUid } from '../datadir-error.js';
+import { chownFix, errnoCode as codeOf, ownUid } from '../datadir-error.js';
 
 export type PersistenceErrorReason = 'disk_full' | 'permission' | 'io';
 export const PERSISTENCE_ERROR_REASONS: readonly PersistenceErrorReason[] = ['disk_full', 'permission', 'io'];
 
 export const DISK_FULL_FIX =
   "disk full: free space (the upstream queue's bridge.queue.max_bytes may be what filled it)";
-
-function codeOf(err: unknown): string | undefined {
-  return (err as NodeJS.ErrnoException | undefined)?.code;
-}
 
 export function isDiskFull(err: unknown): boolean {
   const code = codeOf(err);

@@ -3,7 +3,8 @@
 // again, never losing. What goes wrong with it is said once: a damaged file at start; a failing write when it
 // starts failing, and again when a write works.
 import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { errorCode, fixFor, shortError } from './fs-advice.js';
+import { errnoCode } from '../../datadir-error.js';
+import { fixFor, shortError } from './fs-advice.js';
 
 export interface Position {
   seq: number;
@@ -31,7 +32,7 @@ export class CursorFile {
     try {
       text = await readFile(this.path, 'utf8');
     } catch (err) {
-      if (errorCode(err) !== 'ENOENT') this.#unusable(shortError(err));
+      if (errnoCode(err) !== 'ENOENT') this.#unusable(shortError(err));
       return undefined;
     }
     const pos = parsePosition(text);
@@ -65,7 +66,7 @@ export class CursorFile {
   }
 
   #failed(err: unknown): void {
-    const code = errorCode(err);
+    const code = errnoCode(err);
     // A full disk is the queue's disk-full state, which deletes acknowledged files to make room for the cursor.
     if (this.#failing || code === 'ENOSPC' || code === 'EDQUOT') return;
     this.#failing = true;

@@ -1,10 +1,6 @@
 // File system errors on the queue's files, in words for the log and last_error: what failed and what to do.
 import { dirname } from 'node:path';
-
-export function errorCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
+import { errnoCode } from '../../datadir-error.js';
 
 /** `EACCES: permission denied` out of a Node file system error (whose message repeats the path). */
 export function shortError(err: unknown): string {
@@ -15,7 +11,7 @@ export function shortError(err: unknown): string {
 /** What the operator can do about `err` on `path`, if anything. */
 export function fixFor(err: unknown, path: string): string | undefined {
   const dir = dirname(path);
-  switch (errorCode(err)) {
+  switch (errnoCode(err)) {
     case 'EACCES':
     case 'EPERM':
       return `give ${dir} and its files back to the user the gateway runs as: chown -R ${owner()} ${dir} (a gateway run with sudo leaves files only root can read)`;

@@ -1,6 +1,7 @@
 // A queue file the reader cannot read (EACCES after a `sudo` run, EIO from a failing SD card...). The queue's
 // reads throw it; the bridge decides whether to try again or skip the file (see read-retry.ts).
-import { errorCode, fixFor, shortError } from './fs-advice.js';
+import { errnoCode } from '../../datadir-error.js';
+import { fixFor, shortError } from './fs-advice.js';
 
 /** Errors the disk or the system may get over by themselves. Anything else (permissions, a directory in the
  * file's place, a deleted file) stays until someone acts. */
@@ -17,7 +18,7 @@ export class QueueReadError extends Error {
   ) {
     super(`cannot read upstream queue file ${path} (${shortError(cause)})`, { cause });
     this.name = 'QueueReadError';
-    this.code = errorCode(cause);
+    this.code = errnoCode(cause);
   }
 
   get transient(): boolean {
