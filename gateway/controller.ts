@@ -61,9 +61,10 @@ const DEVICES_MIN_INTERVAL_MS = 200;
 
 /** Availability is checked at a quarter of the shortest timeout, within these bounds. */
 const AVAILABILITY_CHECK_MIN_MS = 250;
+const AVAILABILITY_CHECK_MAX_MS = 5_000;
+
 /** Adapter status changes (ports opening and closing) gathered into one bridge/info. */
 const INFO_DEBOUNCE_MS = 250;
-const AVAILABILITY_CHECK_MAX_MS = 5_000;
 
 export class Gateway {
   readonly metrics: GatewayMetrics = createMetrics();
