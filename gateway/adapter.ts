@@ -101,6 +101,8 @@ export interface AdapterModule<Config = unknown> {
   readonly configSchema: import('zod').ZodType<Config>;
   /** zod schema of one `devices[]` entry with `transport: <kind>` (without the common keys). */
   readonly deviceSchema: import('zod').ZodObject;
+  /** Rules between the keys of one device entry (runs once every key is valid on its own). */
+  deviceCheck?(device: Record<string, unknown>, ctx: import('zod').RefinementCtx): void;
   /** May load the adapter's code on demand (a dynamic import): a disabled transport then costs no memory. */
   create(config: Config, ctx: AdapterContext): Adapter | Promise<Adapter>;
 }

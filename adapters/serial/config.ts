@@ -70,10 +70,29 @@ export const serialSmpSchema = z
   })
   .prefault({});
 
-/** Transport-specific keys of a `devices[]` entry with `transport: serial`. Exactly one of `path` or `match`. */
+/** The adapter needs exactly one way to find the port: a fixed `path` or a `match` that names usb or by_id. */
+export function checkPortChoice(
+  device: { path?: string | undefined; match?: { usb?: unknown; by_id?: unknown } | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  // The entry itself is the issue's path: the config error then points at the key the message names.
+  const fail = (message: string, hint: string) => ctx.addIssue({ code: 'custom', path: [], message, params: { hint } });
+  if (device.path !== undefined && device.match !== undefined)
+    fail('give either path or match, not both', 'keep path for a fixed port or match to find it by USB ids');
+  else if (device.path === undefined && device.match === undefined)
+    fail('a serial device needs path or match', 'e.g. path: /dev/ttyACM0, or match: { usb: { vid: 2fe3 } }');
+  else if (device.match && device.match.usb === undefined && device.match.by_id === undefined)
+    fail('match names neither usb nor by_id', 'e.g. match: { usb: { vid: 2fe3 } } or match: { by_id: usb-ZEPHYR_... }');
+}
+
+/** Transport-specific keys of a `devices[]` entry with `transport: serial` (`checkPortChoice` runs on the entry). */
 export const serialDeviceSchema = z.object({
   transport: z.literal('serial'),
-  path: z.string().min(1).optional().describe('Port path, e.g. /dev/ttyACM0 (or a symlink to it)'),
+  path: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Port path, e.g. /dev/ttyACM0 (or a symlink to it); give either this or `match`'),
   match: serialMatchSchema.optional(),
   baud_rate: z.number().int().min(50).default(115_200).describe('Bits per second (50 is the lowest POSIX rate)'),
   data_bits: z.union([z.literal(5), z.literal(6), z.literal(7), z.literal(8)]).default(8),

@@ -38,5 +38,9 @@ export const jsonRules = {
   devices: {
     coap: [{ properties: { address: { pattern: IP_LITERAL } } }],
     ble: [{ properties: { match: { minProperties: 1 } } }],
+    serial: [
+      { oneOf: [{ required: ['path'] }, { required: ['match'] }] },
+      { properties: { match: { anyOf: [{ required: ['usb'] }, { required: ['by_id'] }] } } },
+    ],
   } as Record<string, JsonRule[]>,
 };

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { bleAdapterConfigSchema, bleDeviceSchema } from '../../adapters/ble/config.js';
 import { coapAdapterConfigSchema, coapDeviceSchema } from '../../adapters/coap/config.js';
-import { serialAdapterConfigSchema, serialDeviceSchema } from '../../adapters/serial/config.js';
+import { checkPortChoice, serialAdapterConfigSchema, serialDeviceSchema } from '../../adapters/serial/config.js';
 import { homeAssistantConfigSchema } from '../homeassistant/config.js';
 import { upstreamConfigSchema } from '../upstream/config.js';
 import { checkAcrossKeys } from './cross-checks.js';
@@ -157,6 +157,7 @@ export interface AdapterSchemas {
   readonly kind: string;
   readonly configSchema: z.ZodType;
   readonly deviceSchema: z.ZodObject;
+  deviceCheck?(device: Record<string, unknown>, ctx: z.RefinementCtx): void;
 }
 
 function strictIfObject<T extends z.ZodType>(schema: T): T {
@@ -170,8 +171,13 @@ function withJsonRules<T extends z.ZodType>(schema: T, rules: readonly Record<st
   return rules ? schema.meta({ allOf: [...rules] }) : schema;
 }
 
-function deviceEntry<S extends z.core.$ZodLooseShape>(kind: string, schema: z.ZodObject<S>) {
-  return withJsonRules(schema.extend(deviceBaseShape).strict(), jsonRules.devices[kind]);
+function deviceEntry<S extends z.core.$ZodLooseShape>(
+  kind: string,
+  schema: z.ZodObject<S>,
+  check?: AdapterSchemas['deviceCheck'],
+) {
+  const entry = schema.extend(deviceBaseShape).strict();
+  return withJsonRules(check ? entry.superRefine((device, ctx) => check(device, ctx)) : entry, jsonRules.devices[kind]);
 }
 
 function adapterSection(kind: string, schema: z.ZodType) {
@@ -246,7 +252,7 @@ export const configSchema = rootSchema(
     .prefault({}),
   z.discriminatedUnion('transport', [
     deviceEntry('coap', coapDeviceSchema),
-    deviceEntry('serial', serialDeviceSchema),
+    deviceEntry('serial', serialDeviceSchema, checkPortChoice),
     deviceEntry('ble', bleDeviceSchema),
   ]),
   ['coap', 'serial', 'ble'],
@@ -257,7 +263,7 @@ export function buildConfigSchema(modules: readonly AdapterSchemas[]): typeof co
   const adapters = z
     .strictObject(Object.fromEntries(modules.map((m) => [m.kind, adapterSection(m.kind, m.configSchema)])))
     .prefault({});
-  const entries = modules.map((m) => deviceEntry(m.kind, m.deviceSchema));
+  const entries = modules.map((m) => deviceEntry(m.kind, m.deviceSchema, m.deviceCheck?.bind(m)));
   const device = z.discriminatedUnion('transport', entries as unknown as [z.ZodObject, ...z.ZodObject[]]);
   const transports = modules.map((m) => m.kind);
   return rootSchema(adapters, device, transports) as unknown as typeof configSchema;

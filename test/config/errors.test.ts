@@ -454,6 +454,33 @@ describe('checks written as code', () => {
     ]);
   });
 
+  it('a serial device finds its port by path or by match, exactly one of them', () => {
+    const entry = (keys: string) => problems(`devices:\n  - id: s\n    transport: serial\n${keys}`);
+    expect(entry('')).toEqual([
+      [
+        'devices[0]',
+        2,
+        'a serial device needs path or match',
+        'e.g. path: /dev/ttyACM0, or match: { usb: { vid: 2fe3 } }',
+      ],
+    ]);
+    expect(entry('    path: /dev/ttyACM0\n    match: { usb: { vid: 2fe3 } }\n')).toEqual([
+      [
+        'devices[0].match',
+        5,
+        'give either path or match, not both',
+        'keep path for a fixed port or match to find it by USB ids',
+      ],
+    ]);
+    expect(entry('    match: {}\n')[0]?.slice(0, 3)).toEqual([
+      'devices[0].match',
+      4,
+      'match names neither usb nor by_id',
+    ]);
+    expect(entry('    path: /dev/ttyACM0\n')).toEqual([]);
+    expect(entry('    match: { by_id: usb-ZEPHYR_Board_0123-if00 }\n')).toEqual([]);
+  });
+
   it('an empty resource name says so', () => {
     expect(problems('devices:\n  - id: c\n    transport: coap\n    resources:\n      "": { path: /x }\n')).toEqual([
       ['devices[0].resources.""', 5, 'the name is empty', 'write a name before the `:`'],
