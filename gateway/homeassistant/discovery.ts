@@ -120,7 +120,9 @@ function entityConfig(
       config.state_off = 'OFF';
       config.command_topic = `${stateTopic}/set`;
       config.payload_on = JSON.stringify({ [property]: meaning.on_value ?? true });
-      config.payload_off = JSON.stringify({ [property]: meaning.on_value === true ? false : !meaning.on_value });
+      config.payload_off = JSON.stringify({
+        [property]: meaning.off_value ?? (meaning.on_value === true ? false : !meaning.on_value),
+      });
       break;
     case 'event':
       // The gateway publishes each press once, not retained, as {"event_type": ...} (HA's expected payload): on the

@@ -14,6 +14,8 @@ export interface PropertyMeaning {
   entity_category?: 'diagnostic';
   /** For binary_sensor/switch: the state value that means "on". */
   on_value?: boolean | string | number;
+  /** For a switch whose values are words: the value that means "off" (then only these two values are discovered). */
+  off_value?: string;
 }
 
 const measurement = (device_class: string | undefined, unit: string | undefined): PropertyMeaning => ({
@@ -128,6 +130,8 @@ export const PROPERTY_MEANINGS: Readonly<Record<string, PropertyMeaning>> = {
   ...SENSORS,
   ...BTHOME_BINARY,
   on_off: { component: 'switch', on_value: true },
+  // Zigbee2MQTT's convention for anything switchable: "state": "ON" / "OFF".
+  state: { component: 'switch', on_value: 'ON', off_value: 'OFF' },
   // Zigbee2MQTT's convention: contact true = closed.
   contact: { component: 'binary_sensor', device_class: 'door', on_value: false },
   // The Heart Rate sensor touching the skin: no device class fits.
@@ -154,7 +158,9 @@ export function meaningOf(property: string): PropertyMeaning | undefined {
   return undefined;
 }
 
-/** A numeric sensor for a boolean would make Home Assistant refuse every state ("True" is not a number). */
+/** A numeric sensor for a boolean would make Home Assistant refuse every state ("True" is not a number); a word
+ * switch (`state`) is one only with its two words, since `state` is a common name for other things too. */
 export function fitsValue(meaning: PropertyMeaning, value: unknown): boolean {
+  if (meaning.off_value !== undefined) return value === meaning.on_value || value === meaning.off_value;
   return !(meaning.component === 'sensor' && typeof value === 'boolean');
 }

@@ -1,13 +1,14 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { bridgeMessage, discoveryMessages, removalMessages } from '../../gateway/homeassistant/discovery.js';
-import { PROPERTY_MEANINGS } from '../../gateway/homeassistant/properties.js';
+import { meaningOf, PROPERTY_MEANINGS } from '../../gateway/homeassistant/properties.js';
 import { haBridgeConnection, haSchemaFor } from './ha-schema.js';
 
 const opts = { gatewayId: 'pi-livingroom', baseTopic: 'zephyr2mqtt', discoveryPrefix: 'homeassistant' };
 
 describe('Home Assistant discovery payloads', () => {
   it('validates every known property against the documented schema of its platform', () => {
-    const state = Object.fromEntries(Object.keys(PROPERTY_MEANINGS).map((k) => [k, 1]));
+    const state = Object.fromEntries(Object.keys(PROPERTY_MEANINGS).map((k) => [k, k === 'state' ? 'ON' : 1]));
     const msgs = discoveryMessages(opts, { id: 'kitchen-env', transport: 'ble', state, info: { model: 'ESS' } });
     expect(msgs).toHaveLength(Object.keys(PROPERTY_MEANINGS).length);
     for (const msg of msgs) {
@@ -51,6 +52,33 @@ describe('Home Assistant discovery payloads', () => {
       payload_on: '{"on_off":true}',
       payload_off: '{"on_off":false}',
     });
+  });
+
+  it('docs/mqtt-api.md names only properties that get the entity it says', () => {
+    const doc = readFileSync(new URL('../../docs/mqtt-api.md', import.meta.url), 'utf8');
+    const section = doc.slice(doc.indexOf('## Home Assistant discovery'));
+    const rows = [...section.matchAll(/^\| (.+) \| `(\w+)`(?:,| with| \|)/gm)];
+    expect(rows.map((r) => r[2])).toEqual(['sensor', 'binary_sensor', 'switch', 'event']);
+    for (const [, names, component] of rows) {
+      const properties = [...(names as string).matchAll(/`(\w+)`/g)]
+        .map((m) => m[1] as string)
+        .filter((word) => word !== 'true' && word !== 'false');
+      expect(properties.length, component).toBeGreaterThan(1);
+      for (const property of properties) expect(meaningOf(property)?.component, property).toBe(component);
+    }
+  });
+
+  it('makes a Zigbee2MQTT-style state "ON"/"OFF" a switch, and leaves any other state value alone', () => {
+    const msgs = discoveryMessages(opts, { id: 'plug', transport: 'serial', state: { state: 'OFF' }, info: {} });
+    expect(msgs.map((m) => m.topic)).toEqual(['homeassistant/switch/pi-livingroom_plug/state/config']);
+    expect(msgs[0]?.payload).toMatchObject({
+      command_topic: 'zephyr2mqtt/plug/set',
+      value_template: "{{ 'ON' if value_json.state == 'ON' else 'OFF' }}",
+      payload_on: '{"state":"ON"}',
+      payload_off: '{"state":"OFF"}',
+    });
+    for (const state of ['idle', 1, true, 'on'])
+      expect(discoveryMessages(opts, { id: 'x', transport: 'serial', state: { state }, info: {} })).toEqual([]);
   });
 
   it('reads known prefixes (temperature_sensor_1) and keeps rssi and linkquality apart', () => {
