@@ -17,7 +17,6 @@ import { guardPacketSize } from './packet-size-guard.js';
 import type { PersistenceEvent } from './persistence-report.js';
 import { openPersistence } from './persistence-setup.js';
 import { checkBrokerPolicy } from './policy.js';
-import { SessionOwners } from './session-owners.js';
 import type { BrokerMessage, EmbeddedBroker, PublishInterceptor, PublishOptions } from './types.js';
 
 export { BrokerStartError, type PersistenceEvent };
@@ -73,7 +72,6 @@ export async function startBroker({
   const rateLog = new RateLimitedLog(logger);
   const authenticator = new Authenticator(config);
   const acls = new WeakMap<Client, ClientAcl>();
-  const sessionOwners = new SessionOwners();
   // Packets whose publish the ACL denied: acknowledged to the client (MQTT 3.1.1 has no negative PUBACK,
   // Mosquitto does the same) but never routed, retained or queued.
   const denied = new WeakSet<object>();
@@ -107,6 +105,7 @@ export async function startBroker({
     registry,
     onEvent: onPersistenceEvent,
   });
+  const { sessionOwners } = persistence;
 
   const aedes = await Aedes.createBroker({
     persistence,
@@ -186,7 +185,7 @@ export async function startBroker({
         'persistent session of another user discarded',
       );
     }
-    sessionOwners.claim(client.id, username, persistent);
+    await sessionOwners.claim(client.id, username, persistent);
   }
 
   const publishThrough = aedes.publish.bind(aedes) as AedesPublish;

@@ -13,6 +13,7 @@ import { type DamagedCopy, keepDamagedCopy, removeDamagedCopy } from './journal-
 import { JournalFile, type JournalFileOptions } from './journal-file.js';
 import { readJournal } from './journal-read.js';
 import { isDiskFull } from './persistence-errors.js';
+import { SessionOwners } from './session-owners.js';
 
 interface ClientRef {
   id: string;
@@ -86,6 +87,8 @@ const journalRecordSchema = z.discriminatedUnion('o', [
   z.object({ o: z.literal('i'), c: clientId, k: encodedPacketSchema }),
   z.object({ o: z.literal('d'), c: clientId, i: messageId }),
   z.object({ o: z.literal('I'), c: clientId }),
+  z.object({ o: z.literal('w'), c: clientId, u: z.string().nullable() }),
+  z.object({ o: z.literal('W'), c: clientId }),
 ]);
 
 type JournalRecord = z.infer<typeof journalRecordSchema>;
@@ -164,6 +167,8 @@ export class JournalPersistence extends MemoryPersistence {
   readonly #subs = new Map<string, Map<string, StoredSub>>();
   readonly #outgoing = new Map<string, StoredPacket[]>();
   readonly #incoming = new Map<string, Map<number, StoredPacket>>();
+  /** Who owns each persistent session (see session-owners.ts), journaled with the sessions. */
+  readonly sessionOwners = new SessionOwners((record) => this.#log(record));
   #journal: JournalFile | undefined;
   #replaying = false;
 
@@ -266,6 +271,9 @@ export class JournalPersistence extends MemoryPersistence {
         return this.incomingDelPacket(client(r.c), { cmd: 'publish', messageId: r.i });
       case 'I':
         return this.cleanIncoming(client(r.c));
+      case 'w':
+      case 'W':
+        return this.sessionOwners.apply(r);
     }
   }
 
@@ -276,6 +284,7 @@ export class JournalPersistence extends MemoryPersistence {
     for (const [c, queue] of this.#outgoing) for (const packet of queue) yield { o: 'q', c: [c], k: encode(packet) };
     for (const [c, packets] of this.#incoming)
       for (const packet of packets.values()) yield { o: 'i', c, k: encode(packet) };
+    yield* this.sessionOwners.records();
   }
 
   // ---- retained -------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 // A client id reused by another user: the persistent session it finds must not hand over what the previous owner
 // was allowed to read.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../gateway/broker/password.js';
@@ -52,11 +54,36 @@ describe('persistent session taken over by another user', () => {
     await publisher.client.endAsync();
   }
 
+  it('keeps who owns a session across a restart', async () => {
+    tb = await startTestBroker(input());
+    await queueUnderAdmin();
+    // Twice: the first start compacts the journal, so the second reads the owners from its snapshot.
+    for (let restart = 0; restart < 2; restart++) {
+      await tb.stop();
+      tb = await startTestBroker(input(), tb.dataDir);
+    }
+    const viewer = await connect({ ...SHARED, username: 'viewer' });
+    expect(viewer.sessionPresent).toBe(false);
+    await roundTrip(viewer.client, 'zephyr2mqtt/kitchen/sync');
+    expect(viewer.seen.messages.map((m) => m.payload)).toEqual(['sync']);
+    await viewer.client.endAsync();
+    // The new owner is journaled too: the admin now finds its old session gone.
+    await tb.stop();
+    tb = await startTestBroker(input(), tb.dataDir);
+    const admin = await connect({ ...SHARED, username: 'admin' });
+    expect(admin.sessionPresent).toBe(false);
+    expect(tb.log.lines.filter((l) => l.msg === 'persistent session of another user discarded')).toHaveLength(1);
+  });
+
   it('delivers queued messages only within the ACL of the user who resumes the session', async () => {
     tb = await startTestBroker(input());
     await queueUnderAdmin();
-    // After a restart the broker no longer knows who owned the session: the delivery check is what stops the leak.
+    // A journal written before owners were recorded: the delivery check is what stops the leak.
     await tb.stop();
+    const journal = join(tb.dataDir, 'broker', 'journal.jsonl');
+    const lines = readFileSync(journal, 'utf8').split('\n');
+    expect(lines.filter((l) => l.startsWith('{"o":"w"'))).toHaveLength(1); // the admin's (the publisher's was clean)
+    writeFileSync(journal, lines.filter((l) => !l.startsWith('{"o":"w"')).join('\n'));
     tb = await startTestBroker(input(), tb.dataDir);
     const viewer = await connect({ ...SHARED, username: 'viewer' });
     expect(viewer.sessionPresent).toBe(true);
