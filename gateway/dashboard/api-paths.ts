@@ -20,6 +20,7 @@ export function decodeSegment(segment: string): string | undefined {
 export function deviceIdOf(segment: string): PathResult<string> {
   const id = decodeSegment(segment);
   if (id === undefined) return bad('malformed percent-encoding in the device id');
+  if (UNSAFE_DEVICE_ID.test(id)) return bad('a device id must not contain +, #, / or NUL');
   return { ok: true, value: id };
 }
 
@@ -34,7 +35,6 @@ export function writeTopic(base: string, path: string): PathResult<string> {
   if (!set) return { ok: false, status: 404, error: 'not found' };
   const id = deviceIdOf(set[1] ?? '');
   if (!id.ok) return id;
-  if (UNSAFE_DEVICE_ID.test(id.value)) return bad('a device id must not contain +, #, / or NUL');
   return { ok: true, value: `${base}/${id.value}/set` };
 }
 

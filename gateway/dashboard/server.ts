@@ -176,15 +176,21 @@ export class Dashboard {
     if (topic.value.endsWith('/set')) {
       await this.deps.broker.publish(topic.value, JSON.stringify(body.data), { qos: 1 });
       send(res, 202, { ok: true });
-    } else {
-      send(res, 200, await this.#request(topic.value, body.data));
+      return;
     }
+    // As over MQTT: a user who may publish a request but not read its response topic sends it blind.
+    const responseTopic = topic.value.replace('/bridge/request/', '/bridge/response/');
+    if (this.deps.auth.canRead(user, responseTopic)) {
+      send(res, 200, await this.#request(topic.value, responseTopic, body.data));
+      return;
+    }
+    await this.deps.broker.publish(topic.value, JSON.stringify(body.data));
+    send(res, 202, { ok: true, response: `not shown: ${who(user)} may not read ${responseTopic}` });
   }
 
   /** A bridge request through the broker; resolves with the matching response (or a timeout error). */
-  #request(topic: string, data: Record<string, unknown>): Promise<unknown> {
+  #request(topic: string, responseTopic: string, data: Record<string, unknown>): Promise<unknown> {
     const transaction = randomUUID();
-    const responseTopic = topic.replace('/bridge/request/', '/bridge/response/');
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         unsubscribe();

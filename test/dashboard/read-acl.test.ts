@@ -71,6 +71,36 @@ describe('dashboard read permissions', () => {
     expect((await get('/api/devices/kitchen', 'writer')).status).toBe(403);
   });
 
+  it('sends the request of a user who may not read its response, and shows them no response', async () => {
+    const { cookies } = await start();
+    const post = (who: keyof typeof cookies, body: unknown) =>
+      fetch(`${gw!.httpUrl}/api/request/permit_join`, {
+        method: 'POST',
+        headers: { cookie: cookies[who], 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const blind = await post('writer', { value: true });
+    expect(blind.status).toBe(202);
+    const answer = JSON.stringify(await blind.json());
+    expect(answer).toContain('not shown: user writer may not read zephyr2mqtt/bridge/response/permit_join');
+    expect(answer).not.toContain('"time"');
+    const client = await gw!.connect({ username: 'admin', password: 'admin-pw' });
+    try {
+      // The blind request still took effect: bridge/info follows permit_join (the retained copy may predate it).
+      await new Promise<void>((resolve) => {
+        client.on('message', (_t, payload) => {
+          if ((JSON.parse(payload.toString()) as { permit_join?: unknown }).permit_join === true) resolve();
+        });
+        void client.subscribeAsync('zephyr2mqtt/bridge/info');
+      });
+    } finally {
+      await client.endAsync();
+    }
+    const shown = await post('admin', { value: false });
+    expect(shown.status).toBe(200);
+    expect(await shown.json()).toMatchObject({ status: 'ok', data: { value: false } });
+  });
+
   it('shows the log tail only to users who may read the whole base topic', async () => {
     const { get } = await start();
     expect((await get('/api/logs', 'admin')).status).toBe(200);

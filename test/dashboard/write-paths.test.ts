@@ -38,6 +38,15 @@ describe('dashboard API paths', () => {
     expect(watch.topics().filter((t) => /[+#\0]|\/a\/b\//.test(t))).toEqual([]);
   });
 
+  it('answers 400 for such device ids on reads too', async () => {
+    gw = await startTestGateway();
+    for (const id of ['%2B', '%23', 'a%00b', 'a%2Fb']) {
+      const res = await fetch(`${gw.httpUrl}/api/devices/${id}`);
+      expect([id, res.status]).toEqual([id, 400]);
+    }
+    expect((await fetch(`${gw.httpUrl}/api/devices/unknown-device`)).status).not.toBe(400);
+  });
+
   it('answers 400, not 500, for malformed percent-encoding', async () => {
     const log = captureLogger();
     gw = await startTestGateway({}, { logger: log.logger });

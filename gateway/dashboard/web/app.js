@@ -317,7 +317,9 @@ function button(label, onClick, cls = '') {
 /** @param {string} name @param {Record<string, unknown>} data */
 async function request(name, data) {
   const res = await api(`/api/request/${name}`, data);
-  if (res.status !== 'ok') alert(`${name} failed: ${res.error}`);
+  // A user who may not read the response topic: the request was sent, its answer is not theirs to see.
+  if (res.ok === true) alert(`${name} sent; response ${res.response}`);
+  else if (res.status !== 'ok') alert(`${name} failed: ${res.error}`);
   return res;
 }
 
