@@ -64,7 +64,7 @@ export class AdapterHost {
       this.#adapter = adapter;
       await settleWithin(this.#adapter.start(), this.events.startTimeoutMs ?? START_TIMEOUT_MS);
       this.#failure = undefined;
-      this.#startedAt = Date.now();
+      this.#startedAt = performance.now();
       this.events.statusChanged?.(this.status());
     } catch (err) {
       if (generation !== this.#generation) return; // stopped (or restarted) while its code was loading
@@ -81,7 +81,7 @@ export class AdapterHost {
   /** Called when the adapter reports a fatal runtime error: stop and start again with back-off. */
   fail(err: unknown): void {
     if (this.#stopped || !this.#adapter) return; // already stopping or restarting
-    if (Date.now() - this.#startedAt > STABLE_MS) this.#backoffMs = MIN_BACKOFF_MS;
+    if (performance.now() - this.#startedAt > STABLE_MS) this.#backoffMs = MIN_BACKOFF_MS;
     this.#failure = err instanceof Error ? err.message : String(err);
     this.logger.error({ err }, `adapter ${this.module.kind} failed, restarting`);
     const adapter = this.#adapter;

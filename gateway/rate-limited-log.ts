@@ -18,7 +18,7 @@ export class RateLimitedLog {
     private readonly intervalMs = 60_000,
   ) {}
 
-  warn(key: string, obj: Record<string, unknown>, msg: string, now = Date.now()): void {
+  warn(key: string, obj: Record<string, unknown>, msg: string, now = performance.now()): void {
     let w = this.#windows.get(key);
     if (!w || now - w.start >= this.intervalMs) {
       if (w) this.#end(key, w);

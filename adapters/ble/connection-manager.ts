@@ -50,7 +50,7 @@ export class ConnectionManager {
   }
 
   /** The device advertised through `peripheral`: connect now if it is due and a connection slot is free. */
-  offer(device: BleDevice, peripheral: NoblePeripheral, now = Date.now()): void {
+  offer(device: BleDevice, peripheral: NoblePeripheral, now = performance.now()): void {
     if (this.#stopped || !peripheral.connectable) return;
     let slot = this.#slots.get(device.id);
     if (!slot) {
@@ -135,7 +135,7 @@ export class ConnectionManager {
   #release(slot: Slot, delayMs: number): void {
     slot.state = 'idle';
     slot.session = undefined;
-    slot.notBefore = Date.now() + delayMs;
+    slot.notBefore = performance.now() + delayMs;
   }
 
   /**

@@ -55,12 +55,12 @@ export class SerialProbe {
 
   /** Reads the serial number at `address` once. */
   async probe(p: NoblePeripheral, address: string): Promise<void> {
-    if (!this.wants(address, Date.now())) return;
+    if (!this.wants(address, performance.now())) return;
     this.#running.add(address);
     try {
       this.remember(address, await readSerialNumber(p, this.opts));
     } catch (err) {
-      this.#set(address, { failedAt: Date.now() });
+      this.#set(address, { failedAt: performance.now() });
       this.logger.debug({ address, err: err instanceof Error ? err.message : String(err) }, 'ble serial probe failed');
     } finally {
       this.#running.delete(address);

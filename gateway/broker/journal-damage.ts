@@ -46,22 +46,27 @@ export function keepDamagedCopy(journal: string, now = new Date()): DamagedCopy 
   } catch (err) {
     return { path: undefined, error: err instanceof Error ? err.message : String(err) };
   }
-  pruneDamagedCopies(journal);
+  pruneDamagedCopies(journal, path);
   return { path };
 }
 
-/** Removes all but the newest KEPT_DAMAGED_COPIES copies of `journal`. */
-export function pruneDamagedCopies(journal: string): void {
+/**
+ * Removes all but KEPT_DAMAGED_COPIES copies of `journal`: `kept` (the copy just made) and the newest others by name.
+ * `kept` is spared by path, not by its name's time: a gateway without a real-time clock may start in 1970.
+ */
+export function pruneDamagedCopies(journal: string, kept?: string): void {
   const prefix = `${basename(journal)}.corrupt-`;
   const dir = dirname(journal);
+  const keptName = kept === undefined ? undefined : basename(kept);
   let names: string[];
   try {
-    names = readdirSync(dir).filter((name) => name.startsWith(prefix));
+    names = readdirSync(dir).filter((name) => name.startsWith(prefix) && name !== keptName);
   } catch {
     return;
   }
   names.sort();
-  for (const name of names.slice(0, Math.max(0, names.length - KEPT_DAMAGED_COPIES))) {
+  const others = keptName === undefined ? KEPT_DAMAGED_COPIES : KEPT_DAMAGED_COPIES - 1;
+  for (const name of names.slice(0, Math.max(0, names.length - others))) {
     try {
       unlinkSync(join(dir, name));
     } catch {

@@ -251,7 +251,7 @@ export class JournalFile {
 
   #afterWrite(): void {
     if (this.#behind) {
-      this.#catchUp(Date.now());
+      this.#catchUp(performance.now());
       return;
     }
     if (this.#bytesSinceSnapshot <= Math.max(this.options.compactAfterBytes, this.#snapshotBytes)) return;
@@ -285,7 +285,7 @@ export class JournalFile {
   #sync(): void {
     if (this.#closed) return;
     // Also the retry of a journal that is behind when nothing is published.
-    if (this.#behind) this.#catchUp(Date.now());
+    if (this.#behind) this.#catchUp(performance.now());
     if (!this.#dirty) return;
     this.#dirty = false;
     fdatasync(this.#fd, (err) => {
@@ -301,7 +301,7 @@ export class JournalFile {
     this.#flush();
     if (this.#behind) {
       this.#retryAt = 0;
-      this.#catchUp(Date.now());
+      this.#catchUp(performance.now());
     }
     this.#closed = true;
     clearInterval(this.#syncTimer);

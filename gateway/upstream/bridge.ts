@@ -540,8 +540,8 @@ export class UpstreamBridge {
 
   /** Waits `ms` or until the connection ends; new data and acknowledgements do not cut it short. */
   async #backOff(ms: number, live: () => boolean): Promise<void> {
-    const until = Date.now() + ms;
-    while (live() && Date.now() < until) await this.#sleepUntilWoken(until - Date.now());
+    const until = performance.now() + ms;
+    while (live() && performance.now() < until) await this.#sleepUntilWoken(until - performance.now());
   }
 
   /**
@@ -775,7 +775,7 @@ export class UpstreamBridge {
   /** On MQTT 3.1.1 brokers send our own publishes back to an overlapping subscription: remember them. */
   #rememberOut(topic: string, payload: Buffer): void {
     const key = `${topic}\0${crc32(payload)}`;
-    const now = Date.now();
+    const now = performance.now();
     const seen = this.#recentOut.get(key);
     this.#recentOut.delete(key);
     if (seen) {
@@ -794,7 +794,7 @@ export class UpstreamBridge {
     const seen = this.#recentOut.get(key);
     if (seen === undefined) return false;
     if (--seen.copies === 0) this.#recentOut.delete(key);
-    return Date.now() - seen.at < ECHO_WINDOW_MS;
+    return performance.now() - seen.at < ECHO_WINDOW_MS;
   }
 
   // ---- reporting ----

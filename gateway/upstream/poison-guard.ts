@@ -28,7 +28,7 @@ export class PoisonGuard {
   #conn = fresh();
   #suspect: { seq: number; strikes: number } | undefined;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(private readonly now: () => number = () => performance.now()) {}
 
   connectionStarted(): void {
     this.#conn = fresh();

@@ -5,7 +5,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KEPT_DAMAGED_COPIES } from '../../gateway/broker/journal-damage.js';
+import { KEPT_DAMAGED_COPIES, keepDamagedCopy } from '../../gateway/broker/journal-damage.js';
 import { JournalPersistence } from '../../gateway/broker/persistence.js';
 import { startTestBroker } from './helpers.js';
 
@@ -102,6 +102,20 @@ describe('broker journal damage', () => {
     const names = await copies(dir);
     expect(names.map((n) => join(dir, n))).toEqual(kept.slice(-KEPT_DAMAGED_COPIES));
     expect(await readFile(join(dir, names.at(-1) ?? ''), 'utf8')).toBe(`not json, round ${KEPT_DAMAGED_COPIES + 1}\n`);
+  });
+
+  it('keeps the copy it just made when the clock says 1970 (a board without a real-time clock)', async () => {
+    const journal = await seedJournal(dir, 1);
+    for (const day of ['20261201', '20261202', '20261203']) {
+      await writeFile(`${journal}.corrupt-${day}T000000.000Z`, 'older damage\n');
+    }
+    const made = keepDamagedCopy(journal, new Date(0));
+    expect(made.path).toBe(`${journal}.corrupt-19700101T000000.000Z`);
+    expect(await copies(dir)).toEqual([
+      'journal.jsonl.corrupt-19700101T000000.000Z',
+      'journal.jsonl.corrupt-20261202T000000.000Z',
+      'journal.jsonl.corrupt-20261203T000000.000Z',
+    ]);
   });
 
   it('keeps no copy of an undamaged journal', async () => {

@@ -18,6 +18,16 @@ afterEach(() => {
 });
 
 describe('RateLimitedLog', () => {
+  it('opens the next window on time when the wall clock is set back (NTP on a board without a real-time clock)', () => {
+    const { lines, logger } = recordingLogger();
+    const log = new RateLimitedLog(logger, 1, 1000);
+    log.warn('k', {}, 'first');
+    vi.setSystemTime(Date.now() - 2 * 3600_000);
+    vi.advanceTimersByTime(1000);
+    log.warn('k', {}, 'next window');
+    expect(lines.map(([, msg]) => msg)).toEqual(['first', 'next window']);
+  });
+
   it('logs the summary when the window ends although no further warning arrives', () => {
     const { lines, logger } = recordingLogger();
     const log = new RateLimitedLog(logger, 2, 1000);
