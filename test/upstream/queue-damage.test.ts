@@ -1,11 +1,11 @@
 // Damaged queue files (a flipped byte, a zeroed block, a deleted file, a broken cursor.json): the queue loses only
 // what is damaged, counts it (dropped, corrupt) and says where.
 import { rmSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DiskQueue } from '../../gateway/upstream/queue/disk-queue.js';
-import { decodeRecord } from '../../gateway/upstream/queue/record.js';
+import { allBut, overwrite, readIds, recordsOf, segments } from './queue-damage-helpers.js';
 import { msg, queueConfig, recordHooks, tempDir } from './queue-helpers.js';
 
 const dirs: string[] = [];
@@ -38,41 +38,6 @@ async function filledQueue(count: number): Promise<string> {
   await closeQueue(queue);
   return dir;
 }
-
-const segments = async (dir: string) => (await readdir(dir)).filter((f) => f.endsWith('.seg')).sort();
-
-/** The message number of each record of a queue file, with where it starts. */
-async function recordsOf(file: string): Promise<Array<{ id: number; offset: number; bytes: number }>> {
-  const buf = await readFile(file);
-  const out: Array<{ id: number; offset: number; bytes: number }> = [];
-  for (let off = 0; off < buf.length; ) {
-    const res = decodeRecord(buf, off);
-    if (!res.ok) throw new Error(`unexpected damage at ${off}`);
-    out.push({ id: Number(res.message.payload.toString().split(':')[0]), offset: off, bytes: res.bytes });
-    off += res.bytes;
-  }
-  return out;
-}
-
-async function overwrite(file: string, offset: number, bytes: Buffer): Promise<void> {
-  const fh = await open(file, 'r+');
-  await fh.write(bytes, 0, bytes.length, offset);
-  await fh.close();
-}
-
-/** The message numbers the queue hands out, in order. */
-async function readIds(q: DiskQueue): Promise<number[]> {
-  const ids: number[] = [];
-  for (;;) {
-    const n = await q.readBatch(1000, 1 << 20, (v) =>
-      ids.push(Number(v.buf.toString('latin1', v.topicEnd, v.topicEnd + 8).split(':')[0])),
-    );
-    if (n === 0) return ids;
-  }
-}
-
-const allBut = (count: number, lost: number[]) =>
-  Array.from({ length: count }, (_, i) => i).filter((i) => !lost.includes(i));
 
 describe('damaged upstream queue files', () => {
   it('a flipped byte in an older file loses that one record (counted, logged with file and offset), not the rest of the file', async () => {

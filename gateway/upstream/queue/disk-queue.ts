@@ -103,6 +103,8 @@ export class DiskQueue {
   #pending: PendingAppend[] = [];
   #flushing: Promise<void> | undefined;
   #unsynced = false;
+  /** A failed write left part of a record at the end of the file being written, and cutting it off failed too. */
+  #partialRecord = false;
   #reader: Position = { seq: 0, segFirst: 0, offset: 0 };
   #readFh: { segFirst: number; fh: FileHandle } | undefined;
   #readBuf = Buffer.allocUnsafe(READ_CHUNK);
@@ -279,9 +281,8 @@ export class DiskQueue {
       throw this.#readError(seg, nextSeg, err);
     }
     if (this.#readerMoved(seg, offset)) return;
-    this.#damagedSeg = seg.firstSeq;
-    const seq = this.#reader.seq;
     if (next === undefined) {
+      this.#damagedSeg = seg.firstSeq;
       const count = this.#skipRest(seg, nextSeg);
       if (count > 0) {
         this.hooks.warn(`upstream queue: skipped the damaged rest of ${seg.path} from byte ${offset}`, {
@@ -292,6 +293,13 @@ export class DiskQueue {
       }
       return;
     }
+    this.#skipDamagedRecord(seg, offset, next);
+  }
+
+  /** Moves the reader from the damaged record at `offset` (one message) to the valid record at `next`. */
+  #skipDamagedRecord(seg: Segment, offset: number, next: number): void {
+    this.#damagedSeg = seg.firstSeq;
+    const seq = this.#reader.seq;
     if (this.#dropDamaged(seq, seq + 1) > 0) {
       this.hooks.warn(`upstream queue: skipped a damaged record in ${seg.path} at byte ${offset}`, {
         file: seg.path,
@@ -583,6 +591,11 @@ export class DiskQueue {
   async #writeChunk(chunk: PendingAppend[], written: PendingAppend[]): Promise<void> {
     if (chunk.length === 0) return;
     const seg = this.#active();
+    if (this.#partialRecord) {
+      // Written after the partial record, records would not be where seg.size says: cut it now or write nothing.
+      await this.#writer.truncate(seg.size);
+      this.#partialRecord = false;
+    }
     const data = chunk.length === 1 ? chunk[0]!.buf : Buffer.concat(chunk.map((c) => c.buf));
     try {
       // A short write (disk filling up) is continued; the next write then reports the real error (ENOSPC).
@@ -593,7 +606,9 @@ export class DiskQueue {
       }
     } catch (err) {
       // Cut a partial record off so the file stays a sequence of whole records.
-      await this.#writer.truncate(seg.size).catch(() => {});
+      await this.#writer.truncate(seg.size).catch(() => {
+        this.#partialRecord = true;
+      });
       throw err;
     }
     this.#tail = data.length <= READ_CHUNK ? { segFirst: seg.firstSeq, start: seg.size, buf: data } : undefined;
@@ -649,6 +664,7 @@ export class DiskQueue {
   async #switchWriter(seg: Segment, fh: FileHandle): Promise<void> {
     const old = this.#writer;
     this.#writer = fh;
+    this.#partialRecord = false; // left behind in the old file, past the end the reader goes to
     this.#segments.push(seg);
     await old.close().catch(() => {});
   }
@@ -903,7 +919,7 @@ export class DiskQueue {
     const cursor = await this.#cursorFile.read();
     this.#segments = await listSegments(this.dir);
     let truncatedBytes = 0;
-    let scan: SegmentScan = { validBytes: 0, count: 0, countAtCursor: 0 };
+    let scan: SegmentScan = { validBytes: 0, count: 0, countAtCursor: 0, cursorInDamage: undefined };
     if (this.#segments.length === 0) {
       const firstSeq = cursor?.seq ?? 0;
       const path = join(this.dir, segmentName(firstSeq));
@@ -944,7 +960,8 @@ export class DiskQueue {
   /**
    * The saved cursor, when it points at a message of a file there is; undefined means starting from the oldest
    * file (sending again, never losing). In the file being written the scan counted a damaged stretch as one
-   * message: when the cursor lies after one, it knows better how many there were, and the count follows it.
+   * message: when the cursor lies after one, it knows better how many there were, and the count follows it. When
+   * it lies inside one, its message is lost (counted, said) and the reading goes on after the stretch.
    */
   #placeCursor(cursor: Position | undefined, lastScan: SegmentScan): Position | undefined {
     if (!cursor) return undefined;
@@ -954,6 +971,16 @@ export class DiskQueue {
     if ((cursor.seq - seg.firstSeq) * MIN_RECORD_BYTES > cursor.offset) return undefined; // more messages than fit
     const next = this.#segments[idx + 1];
     if (next) return cursor.seq <= next.firstSeq ? cursor : undefined;
+    const damage = lastScan.cursorInDamage;
+    if (damage) {
+      // The message at the cursor is lost; the reader goes on with the record the scan counted after the stretch.
+      const uncounted = cursor.seq - (seg.firstSeq + damage.countBefore);
+      if (uncounted < 0) return undefined;
+      this.#writeSeq += uncounted;
+      this.#reader = cursor;
+      this.#skipDamagedRecord(seg, cursor.offset, damage.resumeAt);
+      return this.#reader;
+    }
     if (lastScan.countAtCursor === undefined) return undefined; // not at a record
     const uncounted = cursor.seq - (seg.firstSeq + lastScan.countAtCursor);
     if (uncounted < 0) return undefined;
