@@ -22,6 +22,7 @@ export class CoapAdapter implements Adapter {
   private devices: Device[] = [];
   private identity: IdentityResolver;
   private readonly observers: CommandObservers;
+  /** One per device with an address: started when it has resources to read, else made for its first raw request. */
   private readonly clients = new Map<string, DeviceClient>();
   private readonly discovery: MulticastDiscovery;
   private readonly lwm2m: Lwm2mServer | undefined;
@@ -127,10 +128,13 @@ export class CoapAdapter implements Adapter {
     return client.raw(parseRawRequest(data));
   }
 
+  /** Kept, not started: later requests share its availability probe, and a reload or stop() stops it. */
   private clientFor(deviceId: string): DeviceClient {
     const device = this.devices.find((d) => d.id === deviceId);
     if (!device?.address) throw new Error(`"${deviceId}" has no address: the gateway cannot reach its CoAP server`);
-    return this.newClient(device);
+    const client = this.newClient(device);
+    this.clients.set(deviceId, client);
+    return client;
   }
 
   private async deliverToObservers(deviceId: string, command: Record<string, unknown>): Promise<CommandResult> {

@@ -35,7 +35,7 @@ export class DeviceClient {
     private readonly options: DeviceClientOptions,
   ) {
     this.peer = { address: canonicalAddress(device.address ?? ''), port: device.port };
-    this.availability = new DeviceAvailability(device.id, this.peer, endpoint, ctx, () => this.timers.stopped);
+    this.availability = new DeviceAvailability(device.id, this.peer, endpoint, ctx, this.timers.signal);
   }
 
   start(): void {
@@ -49,6 +49,7 @@ export class DeviceClient {
     }
   }
 
+  /** Ends its timers, observations and requests in flight (a cancelled /set must not reach the device later). */
   async stop(): Promise<void> {
     this.timers.stop();
     await Promise.all(this.observers.splice(0).map((o) => o.stop()));
@@ -96,6 +97,7 @@ export class DeviceClient {
         contentFormat,
         timeoutMs: this.options.requestTimeoutMs,
         blockSize: this.device.block_size,
+        signal: this.timers.signal,
       });
       this.ctx.countMessage('out');
       this.availability.answered();
@@ -129,6 +131,7 @@ export class DeviceClient {
   }
 
   private publishValues(property: string, res: CoapClientResponse): void {
+    if (this.timers.stopped) return;
     if (!res.code.startsWith('2.')) {
       this.ctx.logger.debug({ device: this.device.id, property, code: res.code }, 'CoAP resource answered an error');
       return;

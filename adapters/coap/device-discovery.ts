@@ -33,6 +33,7 @@ export class DeviceDiscovery {
     try {
       res = await this.get(WELL_KNOWN_CORE);
     } catch (error) {
+      if (this.timers.stopped) return; // cancelled by stop(): nothing went wrong
       this.ctx.logger.warn({ device: this.deviceId, err: error }, 'CoAP resource discovery failed');
       // A device that was not up yet when the gateway started is usually up moments later.
       this.retry();

@@ -57,6 +57,8 @@ export interface CoapClientRequest {
   timeoutMs?: number;
   /** Block1 size for this request (16..1024, a power of two) instead of the endpoint's. */
   blockSize?: number;
+  /** Aborting stops the request's retransmissions and rejects it with CoapCancelledError (its owner stopped). */
+  signal?: AbortSignal;
 }
 
 export interface CoapClientResponse {
@@ -85,8 +87,11 @@ export interface CoapObservation {
 
 /** Whether a peer answers at all, whatever becomes of its requests. */
 export interface CoapReachability {
-  /** CoAP ping (RFC 7252 §4.3): true when the peer answers an empty CON, false after MAX_RETRANSMIT. */
-  ping(peer: CoapPeer): Promise<boolean>;
+  /**
+   * CoAP ping (RFC 7252 §4.3): true when the peer answers an empty CON, false after MAX_RETRANSMIT or when `signal`
+   * aborts it first.
+   */
+  ping(peer: CoapPeer, signal?: AbortSignal): Promise<boolean>;
 }
 
 export interface CoapEndpoint {

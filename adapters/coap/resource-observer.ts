@@ -27,8 +27,10 @@ const MAX_AGE_GRACE_S = 2;
 export class ResourceObserver {
   private observation: CoapObservation | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** Registrations since the last notification: the back-off exponent. */
+  /** Registrations since the device last showed a working relation: the back-off exponent. */
   private attempt = 0;
+  /** When the device last accepted a registration, until the back-off looks at it. */
+  private acceptedAt: number | undefined;
 
   constructor(
     private readonly endpoint: CoapEndpoint,
@@ -53,7 +55,9 @@ export class ResourceObserver {
     if (this.timers.stopped) return;
     const request = { peer: this.peer, method: 'GET' as const, ...splitTarget(this.path) };
     this.endpoint
-      .observe({ ...request, timeoutMs: this.options.requestTimeoutMs }, (res) => this.onNotification(res))
+      .observe({ ...request, timeoutMs: this.options.requestTimeoutMs, signal: this.timers.signal }, (res) =>
+        this.onNotification(res),
+      )
       .then(
         (observation) => this.onRegistered(observation),
         (error: unknown) => this.onRegistrationFailed(error),
@@ -67,6 +71,7 @@ export class ResourceObserver {
     }
     this.observation = observation;
     const first = observation.first;
+    if (first.code.startsWith('2.')) this.acceptedAt = Date.now();
     this.hooks.onAnswer();
     this.hooks.onResponse(first);
     if (!first.code.startsWith('2.')) this.retry(first.maxAge);
@@ -90,8 +95,14 @@ export class ResourceObserver {
     this.retry();
   }
 
-  /** Register again after the back-off, and not before the answer's Max-Age. */
+  /**
+   * Register again after the back-off, and not before the answer's Max-Age. A relation that held for retryMinMs shows
+   * the device works again, so the back-off starts over (it would otherwise keep growing over every outage of a
+   * resource that never notifies); one the device ends at once keeps backing off, so that is no loop.
+   */
   private retry(maxAgeS?: number): void {
+    if (this.acceptedAt !== undefined && Date.now() - this.acceptedAt >= this.options.retryMinMs) this.attempt = 0;
+    this.acceptedAt = undefined;
     this.drop();
     this.schedule(() => this.register(), retryDelay(this.options, this.attempt++, maxAgeS));
   }

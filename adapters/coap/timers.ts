@@ -1,22 +1,28 @@
-// The timers of one device client, all cancelled when it stops; nothing scheduled runs after stop().
+// The timers of one device client, all cancelled when it stops; nothing scheduled runs after stop(), and `signal`
+// cancels the requests it still had in flight.
 /** setTimeout fires at once beyond this (about 24.8 days); a device's Max-Age can ask for longer. */
 const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
 export class Timers {
   private readonly pending = new Set<NodeJS.Timeout>();
-  private halted = false;
+  private readonly lifetime = new AbortController();
 
   get stopped(): boolean {
-    return this.halted;
+    return this.lifetime.signal.aborted;
+  }
+
+  /** Aborted by stop(): requests and pings given it are no longer sent, nor retransmitted. */
+  get signal(): AbortSignal {
+    return this.lifetime.signal;
   }
 
   /** Run fn after ms, unless stopped first (undefined: stopped already). */
   later(fn: () => void, ms: number): NodeJS.Timeout | undefined {
-    if (this.halted) return undefined;
+    if (this.stopped) return undefined;
     const timer = setTimeout(
       () => {
         this.pending.delete(timer);
-        if (!this.halted) fn();
+        if (!this.stopped) fn();
       },
       Math.min(ms, LONGEST_TIMER_MS),
     );
@@ -31,8 +37,8 @@ export class Timers {
   }
 
   stop(): void {
-    this.halted = true;
     for (const timer of this.pending) clearTimeout(timer);
     this.pending.clear();
+    this.lifetime.abort();
   }
 }

@@ -2,7 +2,7 @@
 // upload, observe relations (RFC 7641) with notification ordering, and multicast requests with many answers.
 import { randomBytes } from 'node:crypto';
 import type { CoapClientRequest, CoapClientResponse, CoapMethod, CoapObservation, CoapPeer } from '../endpoint.js';
-import { CoapDeadlineError, CoapResetError, CoapUnreachableError } from './errors.js';
+import { CoapCancelledError, CoapDeadlineError, CoapResetError, CoapUnreachableError } from './errors.js';
 import { type CoapMessage, encodeMessage, type OutgoingMessage } from './message.js';
 import { type BlockOption, blockSize, szxForSize } from './options.js';
 import { peerKey } from './peer.js';
@@ -98,12 +98,22 @@ export class ClientSide {
     this.replies.clear();
   }
 
-  /** CoAP ping (RFC 7252 §4.3): true when the peer answers an empty CON (RST, or ACK), false after MAX_RETRANSMIT. */
-  async ping(peer: CoapPeer): Promise<boolean> {
+  /**
+   * CoAP ping (RFC 7252 §4.3): true when the peer answers an empty CON (RST, or ACK), false after MAX_RETRANSMIT or
+   * once `signal` aborts it.
+   */
+  async ping(peer: CoapPeer, signal?: AbortSignal): Promise<boolean> {
+    if (signal?.aborted) return false;
     const messageId = this.hooks.nextMessageId();
     const bytes = encodeMessage({ type: 'CON', code: '0.00', messageId });
-    const outcome = await this.hooks.reliable.send(bytes, peer, messageId);
-    return outcome === 'rst' || outcome === 'ack';
+    const cancel = (): void => this.hooks.reliable.cancel(peer, messageId);
+    signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      const outcome = await this.hooks.reliable.send(bytes, peer, messageId);
+      return outcome === 'rst' || outcome === 'ack';
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+    }
   }
 
   async request(req: CoapClientRequest): Promise<CoapClientResponse> {
@@ -113,11 +123,11 @@ export class ClientSide {
     const size = req.blockSize ?? this.hooks.blockSize;
     let first: CoapMessage;
     if (payload.length > size) {
-      first = await this.upload(req.peer, base, payload, size, deadline);
+      first = await this.upload(req.peer, base, payload, size, deadline, req.signal);
     } else {
-      first = await this.exchange(req.peer, { ...base, payload }, deadline);
+      first = await this.exchange(req.peer, { ...base, payload }, deadline, req.signal);
     }
-    return this.completeBlock2(req.peer, base, first, deadline);
+    return this.completeBlock2(req.peer, base, first, deadline, req.signal);
   }
 
   async observe(req: CoapClientRequest, onNotify: (res: CoapClientResponse) => void): Promise<CoapObservation> {
@@ -191,7 +201,7 @@ export class ClientSide {
     this.observations.add(close);
     let first: CoapClientResponse;
     try {
-      const firstMessage = await this.exchange(req.peer, base, deadline, notificationListener);
+      const firstMessage = await this.exchange(req.peer, base, deadline, req.signal, notificationListener);
       if (firstMessage.observe !== undefined) {
         lastSequence = firstMessage.observe;
         lastAt = Date.now();
@@ -201,6 +211,7 @@ export class ClientSide {
         { ...base, observe: undefined, token: undefined },
         firstMessage,
         deadline,
+        req.signal,
       );
       if (firstMessage.observe === undefined || !firstMessage.code.startsWith('2.')) release();
     } catch (error) {
@@ -215,7 +226,7 @@ export class ClientSide {
         close();
         if (!wasLive) return;
         // Proactive deregistration (RFC 7641 §3.6): same token, Observe=1.
-        await this.exchange(req.peer, { ...base, observe: 1 }, Date.now() + 5000).catch(() => undefined);
+        await this.exchange(req.peer, { ...base, observe: 1 }, Date.now() + 5000, undefined).catch(() => undefined);
       },
     };
   }
@@ -271,15 +282,18 @@ export class ClientSide {
   }
 
   /**
-   * One request/response exchange. Resolves with the response message (piggy-backed or separate). When
-   * `keepListening` is given, the token stays registered afterwards and later messages go to it (observe).
+   * One request/response exchange. Resolves with the response message (piggy-backed or separate); rejects with
+   * CoapCancelledError, and stops retransmitting, once `signal` aborts. When `keepListening` is given, the token
+   * stays registered afterwards and later messages go to it (observe).
    */
   private exchange(
     peer: CoapPeer,
     ex: Exchange,
     deadline: number,
+    signal: AbortSignal | undefined,
     keepListening?: TokenListener,
   ): Promise<CoapMessage> {
+    if (signal?.aborted) return Promise.reject(new CoapCancelledError(peer));
     const token = ex.token ?? newToken();
     const tokenHex = token.toString('hex');
     const messageId = this.hooks.nextMessageId();
@@ -292,6 +306,7 @@ export class ClientSide {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        signal?.removeEventListener('abort', cancelled);
         if (ex.confirmable) this.hooks.reliable.cancel(peer, messageId);
         if (keepListening && !error) this.listeners.set(tokenHex, keepListening);
         else if (this.listeners.get(tokenHex) === listener) this.listeners.delete(tokenHex);
@@ -309,6 +324,8 @@ export class ClientSide {
         () => finish(new CoapDeadlineError(peer, acknowledged)),
         Math.max(0, deadline - Date.now()),
       );
+      const cancelled = (): void => finish(new CoapCancelledError(peer));
+      signal?.addEventListener('abort', cancelled, { once: true });
       this.listeners.set(tokenHex, listener);
       if (ex.confirmable) {
         void this.hooks.reliable.send(bytes, peer, messageId).then((outcome) => {
@@ -328,6 +345,7 @@ export class ClientSide {
     payload: Buffer,
     preferredSize: number,
     deadline: number,
+    signal: AbortSignal | undefined,
   ): Promise<CoapMessage> {
     let szx = szxForSize(preferredSize);
     let offset = 0;
@@ -340,6 +358,7 @@ export class ClientSide {
         peer,
         { ...base, payload: chunk, block1: { num, more, szx }, size1: num === 0 ? payload.length : undefined },
         deadline,
+        signal,
       );
       if (!more || response.code !== '2.31') return response;
       offset += size;
@@ -354,6 +373,7 @@ export class ClientSide {
     base: Exchange,
     first: CoapMessage,
     deadline: number,
+    signal?: AbortSignal,
   ): Promise<CoapClientResponse> {
     if (!first.block2?.more || first.block2.num !== 0) return toResponse(first, peer);
     const chunks = [first.payload];
@@ -364,6 +384,7 @@ export class ClientSide {
         peer,
         { ...base, code: '0.01', payload: undefined, block1: undefined, block2: { num, more: false, szx } },
         deadline,
+        signal,
       );
       if (!next.code.startsWith('2.')) return toResponse(next, peer);
       chunks.push(next.payload);

@@ -35,3 +35,11 @@ export class CoapResetError extends Error {
     this.name = 'CoapResetError';
   }
 }
+
+/** The caller gave up on the request (its AbortSignal fired): it is no longer sent, and says nothing of the peer. */
+export class CoapCancelledError extends Error {
+  constructor(peer: CoapPeer) {
+    super(`CoAP request to ${peer.address}:${peer.port} was cancelled`);
+    this.name = 'CoapCancelledError';
+  }
+}

@@ -225,8 +225,8 @@ export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
     return this.client.observe(req, onNotify);
   }
 
-  ping(peer: CoapPeer): Promise<boolean> {
-    return this.client.ping(peer);
+  ping(peer: CoapPeer, signal?: AbortSignal): Promise<boolean> {
+    return this.client.ping(peer, signal);
   }
 
   /** NON request to a group address (`ff02::fd%eth0`); every answer within windowMs goes to onResponse. */

@@ -64,4 +64,25 @@ describe('CoAP device availability', () => {
     await get(h, 'ok', 'get/error');
     await expect.poll(online, { timeout: 3000, interval: 50 }).toBe(false);
   });
+
+  it('keeps a device online that answered while a ping probe was still retransmitting', async () => {
+    let back = false;
+    const { device, h } = await start(
+      // Every copy of the ping is lost; once back, the device answers GET /ok.
+      (m, d) => {
+        if (back && isGet(m, 'ok')) d.ack(m, { code: '2.05', payload: '1' });
+      },
+      // The 0.2 s deadline passes first; the probe's ping then goes out 3 times and fails 0.7 to 1.05 s later.
+      { ack_timeout: 0.1, max_retransmit: 2, request_timeout: 0.2 },
+    );
+    await get(h, 'ok', 'get/error');
+    await device.waitFor((m) => m.type === 'CON' && m.code === '0.00');
+    back = true;
+    await get(h, 'ok', 'response');
+    expect(online()).toBe(true);
+    await expect.poll(() => device.withCode('0.00').length, { timeout: 3000, interval: 20 }).toBe(3);
+    // Past the last copy's ACK timeout (at most 0.4 s * 1.5): the ping has failed by then.
+    await sleep(700);
+    expect(online()).toBe(true);
+  });
 });

@@ -64,3 +64,23 @@ describe('bridge/request/device/coap', () => {
     });
   });
 });
+
+describe('bridge/request/device/coap to a device the gateway does not read from', () => {
+  it('shares one availability probe between requests that time out together', async () => {
+    // Silent: requests and pings alike go unanswered.
+    device = await ScriptedDevice.open(() => {});
+    h = await startCoapHarness([{ id: 'node', transport: 'coap', address: '::1', port: device.port }], {
+      ack_timeout: 0.1,
+      max_retransmit: 2,
+      request_timeout: 0.2,
+    });
+    const answers = await Promise.all([ask({ path: '/a' }), ask({ path: '/b' })]);
+    expect(answers).toMatchObject([{ status: 'error' }, { status: 'error' }]);
+    const pings = () => device?.withCode('0.00').map((r) => r.message.messageId) ?? [];
+    // A ping's first retransmission comes 0.1 to 0.15 s after it: a second probe would have started by then.
+    await expect
+      .poll(() => pings().length - new Set(pings()).size, { timeout: 3000, interval: 20 })
+      .toBeGreaterThanOrEqual(1);
+    expect(new Set(pings()).size).toBe(1);
+  });
+});

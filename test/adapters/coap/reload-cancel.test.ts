@@ -1,0 +1,78 @@
+// A config reload replaces every device client: what the old one still had in flight is cancelled, not left to
+// retransmit. A /set the user was told failed must not reach the device later, and the old client's unanswered
+// registration must not take offline a device the new client reaches.
+import { readFile, writeFile } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type CoapHarness, startCoapHarness } from './harness.js';
+import { type Script, ScriptedDevice, sleep } from './scripted-device.js';
+
+let h: CoapHarness | undefined;
+const devices: ScriptedDevice[] = [];
+afterEach(async () => {
+  await h?.stop();
+  for (const d of devices.splice(0)) d.close();
+  h = undefined;
+});
+
+async function open(script: Script = () => {}) {
+  const device = await ScriptedDevice.open(script);
+  devices.push(device);
+  return device;
+}
+
+/** Moves the device from one port to the other in the config file and reloads it. */
+async function moveDevice(h: CoapHarness, from: number, to: number) {
+  const text = await readFile(h.gw.configPath, 'utf8');
+  await writeFile(h.gw.configPath, text.replace(`port: ${from}`, `port: ${to}`));
+  expect(await h.gw.request(h.mqtt, 'config/reload')).toMatchObject({ status: 'ok' });
+}
+
+const online = () => h?.gw.gateway.devices.get('node')?.online;
+
+describe('a config reload', () => {
+  it('cancels a /set in flight: it fails at once and is not retransmitted', async () => {
+    const silent = await open();
+    const live = await open((m, d) => d.answerPing(m));
+    const resources = { led: { path: '/led', method: 'PUT' } };
+    // MAX_TRANSMIT_WAIT is 4.65 s: without the cancel the PUT keeps going out for seconds.
+    h = await startCoapHarness([{ id: 'node', transport: 'coap', address: '::1', port: silent.port, resources }], {
+      ack_timeout: 0.1,
+      max_retransmit: 4,
+      request_timeout: 10,
+    });
+    const failed = await h.gw.expectMessage<{ error?: string }>(h.mqtt, 'zephyr2mqtt/node/set/error');
+    await h.mqtt.publishAsync('zephyr2mqtt/node/set', JSON.stringify({ led: 'on' }));
+    await silent.waitFor((m) => m.code === '0.03');
+    await moveDevice(h, silent.port, live.port);
+    expect(await failed.message).toMatchObject({ error: expect.stringMatching(/cancelled/) });
+    const cancelledAt = Date.now();
+    // Longer than the next two ACK timeouts (0.2 s and 0.4 s, * 1.5 at most).
+    await sleep(900);
+    expect(silent.withCode('0.03').filter((r) => r.at > cancelledAt)).toEqual([]);
+  });
+
+  it("does not let the old client's unanswered registration take the device offline", async () => {
+    const silent = await open();
+    let sequence = 2;
+    const live = await open((m, d) => {
+      if (d.answerPing(m)) return;
+      if (m.type === 'CON' && m.code === '0.01')
+        d.ack(m, { code: '2.05', options: [[6, [sequence++]]], payload: '21' });
+    });
+    const resources = { temp: { path: '/temp', observe: true } };
+    // Left alone, the old registration would be given up 0.7 to 1.05 s after it went out (MAX_RETRANSMIT 2).
+    h = await startCoapHarness([{ id: 'node', transport: 'coap', address: '::1', port: silent.port, resources }], {
+      ack_timeout: 0.1,
+      max_retransmit: 2,
+      request_timeout: 10,
+    });
+    const registered = await silent.waitFor((m) => m.code === '0.01');
+    await moveDevice(h, silent.port, live.port);
+    await live.waitFor((m) => m.code === '0.01');
+    await expect.poll(online, { timeout: 2000, interval: 20 }).toBe(true);
+    const movedAt = Date.now();
+    await sleep(Math.max(0, registered.at + 1150 - movedAt));
+    expect(online()).toBe(true);
+    expect(silent.withCode('0.01').filter((r) => r.at > movedAt)).toEqual([]);
+  });
+});
