@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
+import { type BindSetting, bindErrorMessage } from './broker/listeners.js';
 import { checkDashboardPolicy } from './broker/policy.js';
 import type { Gateway } from './controller.js';
 import { RateLimitedLog } from './rate-limited-log.js';
@@ -11,6 +12,8 @@ export interface HttpServer {
   address(): { host: string; port: number };
   close(): Promise<void>;
 }
+
+const HTTP_SETTING: BindSetting = { portKey: 'http.port', hostKey: 'http.host' };
 
 export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => Promise<boolean> | boolean;
 
@@ -37,7 +40,9 @@ export async function startHttpServer(
     });
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new Error(bindErrorMessage(err, HTTP_SETTING, config.host, config.port))),
+    );
     server.listen(config.port, config.host, () => resolve());
   });
   const bound = server.address();

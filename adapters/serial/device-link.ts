@@ -52,6 +52,7 @@ export class SerialDeviceLink {
   #opens = 0;
   #online: boolean | undefined;
   #lastError: string | undefined;
+  #absentWarned = false;
   #echoes: { text: string; until: number }[] = [];
   #onOpen: Array<() => void> = [];
   #smpIdleTimer: NodeJS.Timeout | undefined;
@@ -211,9 +212,22 @@ export class SerialDeviceLink {
   /** The port is not there (yet): look again after the scan interval, without growing the back-off. */
   #absent(): void {
     if (this.#lastError !== 'port not present') this.#deps.ctx.statusChanged?.();
+    this.#warnAbsentPath();
     this.#lastError = 'port not present';
     this.#setOnline(false);
     this.#schedule(this.#deps.config.scan_interval_ms);
+  }
+
+  /** Once per link: a fixed path that is not there may be mistyped, and nothing else would say so. */
+  #warnAbsentPath(): void {
+    const { path } = this.device;
+    if (!path || this.#absentWarned) return;
+    this.#absentWarned = true;
+    const every = this.#deps.config.scan_interval_ms;
+    this.#deps.ctx.logger.warn(
+      { device: this.id, path, scan_interval_ms: every },
+      `serial port ${path} not present; looking again every ${every} ms (check the device's path, or find the port with match)`,
+    );
   }
 
   async #resolvePath(): Promise<string | undefined> {

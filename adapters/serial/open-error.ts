@@ -11,8 +11,22 @@ export function isAbsent(err: unknown): boolean {
 // binding-mock: "Port is locked cannot open".
 const LOCKED = /Cannot lock port|Port is locked/i;
 
-/** The open error as shown in the log and bridge/info; a failed lock names what holds the port. */
-export function openErrorMessage(err: unknown, path: string): string {
+// bindings-cpp: "Error: Permission denied, cannot open /dev/ttyS0" (EACCES from open(2)).
+const DENIED = /Permission denied|EACCES/i;
+
+/**
+ * The open error as shown in the log and bridge/info: a failed lock names what holds the port, a refused open
+ * says how to grant access.
+ */
+export function openErrorMessage(err: unknown, path: string, uid: number | undefined = process.getuid?.()): string {
   const message = err instanceof Error ? err.message : String(err);
-  return LOCKED.test(message) ? `another program holds ${path} (port locked: ${message})` : message;
+  if (LOCKED.test(message)) return `another program holds ${path} (port locked: ${message})`;
+  if ((err as { code?: unknown })?.code === 'EACCES' || DENIED.test(message)) {
+    const who = uid === undefined ? '' : ` as uid ${uid}`;
+    return (
+      `no permission to open ${path}${who} (EACCES): add the gateway user to the port's group ` +
+      '(dialout; container: GroupAdd, see docs/deploy.md)'
+    );
+  }
+  return message;
 }

@@ -214,9 +214,10 @@ export async function startBroker({
 
   const listeners: OpenListener[] = [];
   try {
-    for (const listenerConfig of config.listeners) {
+    for (const [i, listenerConfig] of config.listeners.entries()) {
       // WebSocket frames carry MQTT bytes; a frame larger than one maximal packet is refused outright.
       const listener = await openListener(listenerConfig, handle, {
+        key: `broker.listeners[${i}]`,
         maxFrameBytes: config.max_packet_size + 5,
         onOriginRefused: (origin, remote) =>
           rateLog.warn(

@@ -21,6 +21,8 @@ export interface ListenerOptions {
   maxFrameBytes: number;
   /** A browser's WebSocket handshake was refused because its page's origin is not allowed. */
   onOriginRefused?: (origin: string, remote: string | undefined) => void;
+  /** The entry's config key, e.g. `broker.listeners[0]`, named by bind errors. */
+  key?: string;
 }
 
 function readPem(file: string, what: string, listener: ListenerConfig): Buffer {
@@ -34,24 +36,38 @@ function readPem(file: string, what: string, listener: ListenerConfig): Buffer {
   }
 }
 
-function bindError(err: NodeJS.ErrnoException, host: string, port: number): BrokerStartError {
+/** Where a listener's settings live in the config, so a bind error names the key to change. */
+export interface BindSetting {
+  /** The key of the port, as the message starts: `http.port`, `broker.listeners[0] (mqtt) port`. */
+  portKey: string;
+  /** The key of the host, named when the address is not on this machine. */
+  hostKey: string;
+}
+
+/** Why a listener could not bind, naming the setting: "http.port 80 on 127.0.0.1: no permission to bind (...)". */
+export function bindErrorMessage(err: NodeJS.ErrnoException, setting: BindSetting, host: string, port: number): string {
+  const where = `${setting.portKey} ${port} on ${host}`;
   switch (err.code) {
     case 'EADDRINUSE':
-      return new BrokerStartError(`port ${port} on ${host} is in use`);
+      return `${where}: in use by another program (stop it or choose another port)`;
     case 'EACCES':
-      return new BrokerStartError(
-        `no permission to bind port ${port} on ${host} (ports below 1024 need root or CAP_NET_BIND_SERVICE)`,
-      );
+      return `${where}: no permission to bind (ports below 1024 need root or CAP_NET_BIND_SERVICE)`;
     case 'EADDRNOTAVAIL':
-      return new BrokerStartError(`address ${host} is not available on this machine (port ${port})`);
+      return `${where}: the address is not on this machine (set ${setting.hostKey} to one of its addresses, or 0.0.0.0)`;
     default:
-      return new BrokerStartError(`cannot listen on ${host} port ${port}: ${err.message}`);
+      return `${where}: cannot listen (${err.message})`;
   }
 }
 
-function listen(server: Server, host: string, port: number): Promise<number> {
+function listenerSetting(config: ListenerConfig, key: string | undefined): BindSetting {
+  if (key === undefined) return { portKey: `broker.listeners (${config.type}) port`, hostKey: 'its host' };
+  return { portKey: `${key} (${config.type}) port`, hostKey: `${key}.host` };
+}
+
+function listen(server: Server, setting: BindSetting, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => reject(bindError(err, host, port));
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(new BrokerStartError(bindErrorMessage(err, setting, host, port)));
     server.once('error', onError);
     server.listen(port, host, () => {
       server.off('error', onError);
@@ -89,10 +105,11 @@ export async function openListener(
   handle: ConnectionHandler,
   options: ListenerOptions,
 ): Promise<OpenListener> {
+  const setting = listenerSetting(config, options.key);
   switch (config.type) {
     case 'mqtt': {
       const server = createTcpServer((socket) => handle(socket));
-      const port = await listen(server, config.host, config.port);
+      const port = await listen(server, setting, config.host, config.port);
       return { address: { type: 'mqtt', host: config.host, port }, close: () => closeServer(server) };
     }
     case 'mqtts': {
@@ -107,7 +124,7 @@ export async function openListener(
       );
       // A failed handshake is the client's problem; it must not surface as an unhandled server error.
       server.on('tlsClientError', () => {});
-      const port = await listen(server, config.host, config.port);
+      const port = await listen(server, setting, config.host, config.port);
       return { address: { type: 'mqtts', host: config.host, port }, close: () => closeServer(server) };
     }
     case 'ws': {
@@ -133,7 +150,7 @@ export async function openListener(
         stream.on('error', () => stream.destroy());
         handle(stream, req);
       });
-      const port = await listen(http, config.host, config.port);
+      const port = await listen(http, setting, config.host, config.port);
       return {
         address: { type: 'ws', host: config.host, port },
         async close() {

@@ -100,7 +100,7 @@ describe('broker listeners', () => {
             { type: 'mqtt', host: '127.0.0.1', port },
           ],
         }),
-      ).rejects.toThrow(`port ${port} on 127.0.0.1 is in use`);
+      ).rejects.toThrow(`(mqtt) port ${port} on 127.0.0.1: in use by another program`);
     } finally {
       await new Promise<void>((resolve) => blocker.close(() => resolve()));
     }

@@ -26,8 +26,8 @@ describe('zephyr2mqtt CLI', { timeout: 120_000 }, () => {
     const version = await runCli(['--version']);
     const runVersion = await runCli(['run', '--version']);
     expect(main.code).toBe(0);
-    expect(main.stdout).toContain('zephyr2mqtt run [--config FILE]');
-    expect(run.stdout).toMatch(/^Usage: zephyr2mqtt run \[--config FILE\]/);
+    expect(main.stdout).toContain('zephyr2mqtt run [FILE]');
+    expect(run.stdout).toMatch(/^Usage: zephyr2mqtt run \[FILE\]/);
     expect(run.stdout).toContain('SIGHUP reloads the config');
     expect(validate.stdout).toMatch(/^Usage: zephyr2mqtt validate/);
     expect(health.stdout).toMatch(/^Usage: zephyr2mqtt health/);
@@ -44,6 +44,30 @@ describe('zephyr2mqtt CLI', { timeout: 120_000 }, () => {
     expect(cmd.stderr).toContain('unknown command "launch"');
     expect(opt.code).toBe(2);
     expect(opt.stderr).toMatch(/Unknown option '--bogus'/);
+  });
+
+  it('takes options before the command, the config file of run as FILE, and refuses what it would ignore', async () => {
+    const before = await runCli(['-c', 'config/gateway.example.yaml', 'validate']);
+    expect(before).toMatchObject({ code: 0, stdout: 'config/gateway.example.yaml: valid\n' });
+    const helpRun = await runCli(['help', 'run']);
+    expect(helpRun.code).toBe(0);
+    expect(helpRun.stdout).toMatch(/^Usage: zephyr2mqtt run \[FILE\]/);
+    // The positional file is the one run reads: its absence is the reported problem, not ./gateway.yaml's.
+    const absent = join(dir, 'g1.yaml');
+    const run = await runCli(['run', absent]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`${absent} (root): cannot read the file (ENOENT)`);
+    const both = await runCli(['run', absent, '--config', 'other.yaml']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain(
+      `give the config file once, either as FILE (${absent}) or with --config (other.yaml)`,
+    );
+    const timeout = await runCli(['health', '--timeout', 'abc']);
+    expect(timeout.code).toBe(2);
+    expect(timeout.stderr).toContain('--timeout takes a whole number of milliseconds above 0, got "abc"');
+    const extra = await runCli(['validate', 'config/gateway.example.yaml', 'b.yaml']);
+    expect(extra.code).toBe(2);
+    expect(extra.stderr).toContain('validate takes one config FILE, got 2 (config/gateway.example.yaml b.yaml)');
   });
 
   it('validate: exit 0 on the example config, exit 2 with located issues otherwise', async () => {

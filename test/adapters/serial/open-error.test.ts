@@ -9,9 +9,21 @@ describe('port open errors', () => {
     );
   });
 
+  it('says how to get access when the port may not be opened (bindings-cpp wording)', () => {
+    const err = new Error('Error: Permission denied, cannot open /dev/ttyS0');
+    expect(openErrorMessage(err, '/dev/ttyS0', 10001)).toBe(
+      "no permission to open /dev/ttyS0 as uid 10001 (EACCES): add the gateway user to the port's group " +
+        '(dialout; container: GroupAdd, see docs/deploy.md)',
+    );
+    const coded = Object.assign(new Error('open failed'), { code: 'EACCES' });
+    expect(openErrorMessage(coded, '/dev/ttyACM0')).toMatch(
+      /^no permission to open \/dev\/ttyACM0 as uid \d+ \(EACCES\)/,
+    );
+  });
+
   it('passes other errors through and tells an absent port from a broken one', () => {
-    expect(openErrorMessage(new Error('Error: Permission denied, cannot open /dev/ttyS0'), '/dev/ttyS0')).toBe(
-      'Error: Permission denied, cannot open /dev/ttyS0',
+    expect(openErrorMessage(new Error('Error: Input/output error, cannot open /dev/ttyS0'), '/dev/ttyS0')).toBe(
+      'Error: Input/output error, cannot open /dev/ttyS0',
     );
     expect(isAbsent(Object.assign(new Error('open'), { code: 'ENOENT' }))).toBe(true);
     expect(isAbsent(new Error('Error: No such file or directory, cannot open /dev/ttyACM9'))).toBe(true);
