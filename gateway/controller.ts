@@ -36,7 +36,7 @@ import { type DeviceRecord, DeviceRegistry } from './devices/registry.js';
 import type { DiscoveryDevice } from './homeassistant/discovery.js';
 import type { HomeAssistantDiscovery } from './homeassistant/index.js';
 import { type HttpServer, startHttpServer } from './http.js';
-import { type Logger, ModuleLoggers, parseModuleLevels } from './logger.js';
+import { type Logger, ModuleLoggers, parseModuleLevels, rootLogLevel } from './logger.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { RateLimitedLog } from './rate-limited-log.js';
 import type { UpstreamBridgeHandle } from './upstream/index.js';
@@ -191,9 +191,28 @@ export class Gateway {
     this.#scheduleAvailabilityChecks();
     await this.publishDevices();
     await this.publishInfo();
+    const http = this.httpAddress;
     this.logger.info(
-      { ms: Date.now() - started, version: VERSION, listeners: this.broker.addresses(), http: this.httpAddress },
+      {
+        ms: Date.now() - started,
+        version: VERSION,
+        listeners: this.broker.addresses(),
+        http,
+        ...(http && this.#dashboard ? { dashboard: dashboardUrl(http) } : {}),
+        adapters: adapterSummary(this.adapterStatuses()),
+      },
       'zephyr2mqtt started',
+    );
+    if (this.config.devices.length === 0) this.logger.info(this.#onboardingHint());
+  }
+
+  /** For a first run: how to get from an empty device list to a device publishing. */
+  #onboardingHint(): string {
+    const permitJoin = `publish {"value":120} to ${this.base}/bridge/request/permit_join`;
+    return (
+      `no devices configured: to add one, ${this.#dashboard ? 'press Permit join in the dashboard or ' : ''}` +
+      `${permitJoin}, then send the suggested_config of a device_seen_unknown event on ${this.base}/bridge/event ` +
+      `to ${this.base}/bridge/request/device/add`
     );
   }
 
@@ -358,7 +377,8 @@ export class Gateway {
     );
     if (restart.length > 0) this.logger.warn({ keys: restart }, 'these settings take effect on the next restart');
     const next = keepRestartOnly(candidate, this.config);
-    if (next.gateway.log_level !== this.config.gateway.log_level) this.logger.level = next.gateway.log_level;
+    if (next.gateway.log_level !== this.config.gateway.log_level)
+      this.logger.level = rootLogLevel(next.gateway.log_level, this.options.env ?? process.env);
     this.config = next;
     this.#loggers.setLevels(this.#moduleLevels());
     const propertiesBefore = new Map(this.devices.all().map((r) => [r.config.id, Object.keys(r.state)]));
@@ -889,6 +909,22 @@ function deviceAddress(device: DeviceConfig): { address?: string; profile?: stri
   else if (typeof d.path === 'string') out.address = d.path;
   if (typeof d.profile === 'string') out.profile = d.profile;
   return out;
+}
+
+/** A URL to open the dashboard from this host: a wildcard bind answers on loopback too. */
+function dashboardUrl(http: { host: string; port: number }): string {
+  const host = http.host === '0.0.0.0' || http.host === '::' || http.host === '' ? '127.0.0.1' : http.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${http.port}/`;
+}
+
+/** Each adapter's state, with the port it listens on when its status names one (CoAP's UDP port). */
+function adapterSummary(statuses: BridgeInfoPayload['adapters']): Record<string, { state: string; port?: number }> {
+  return Object.fromEntries(
+    Object.entries(statuses).map(([kind, status]) => {
+      const port = (status.details as { port?: unknown } | undefined)?.port;
+      return [kind, { state: status.state, ...(typeof port === 'number' ? { port } : {}) }];
+    }),
+  );
 }
 
 /** The config schema of a gateway with the built-in adapters plus `extra` ones. */

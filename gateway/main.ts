@@ -2,7 +2,7 @@
 import { loadConfigFile } from './config/load.js';
 import { Gateway, type GatewayOptions, gatewayConfigSchema } from './controller.js';
 import { releaseDataDir } from './datadir.js';
-import { createRootLogger, type Logger } from './logger.js';
+import { createRootLogger, envLogLevel, type Logger, parseModuleLevels } from './logger.js';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
@@ -17,15 +17,27 @@ export async function runGateway(
   logger: Logger = createRootLogger(),
   options: RunOptions = {},
 ): Promise<Gateway> {
-  const config = await loadConfigFile(configPath, process.env, {
-    schema: gatewayConfigSchema(options.adapterModules),
-    onNote: (note) => logger.info(note),
-  });
-  logger.level = process.env.LOG_LEVEL ?? config.gateway.log_level;
-  const gateway = new Gateway(config, { logger, configPath, adapterModules: options.adapterModules });
-  installCrashGuards(logger);
-  await gateway.start();
-  if (options.signals !== false) installSignalHandlers(gateway, logger);
+  const envLevel = envLogLevel();
+  parseModuleLevels(process.env.LOG_LEVELS, (entry) =>
+    logger.warn({ entry }, 'LOG_LEVELS entry ignored: write module=level, e.g. coap=debug'),
+  );
+  // Before anything slow: a signal during start-up would otherwise end the process without a clean stop.
+  const signals = options.signals === false ? undefined : new SignalHandlers(logger);
+  let gateway: Gateway;
+  try {
+    const config = await loadConfigFile(configPath, process.env, {
+      schema: gatewayConfigSchema(options.adapterModules),
+      onNote: (note) => logger.info(note),
+    });
+    logger.level = envLevel ?? config.gateway.log_level;
+    gateway = new Gateway(config, { logger, configPath, adapterModules: options.adapterModules });
+    installCrashGuards(logger);
+    await gateway.start();
+  } catch (err) {
+    signals?.remove();
+    throw err;
+  }
+  signals?.started(gateway);
   return gateway;
 }
 
@@ -34,30 +46,81 @@ function installCrashGuards(logger: Logger): void {
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled promise rejection'));
 }
 
-function installSignalHandlers(gateway: Gateway, logger: Logger): void {
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const deadline = setTimeout(() => {
-      logger.error('shutdown took too long, exiting');
-      process.exit(1);
-    }, SHUTDOWN_DEADLINE_MS);
-    deadline.unref();
-    gateway
-      .stop()
-      .then(() => releaseDataDir(gateway.dataDir))
-      .then(
-        () => process.exit(0),
-        (err: unknown) => {
-          logger.error({ err }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  // reload() logs and publishes a rejection itself; the running config stays.
-  process.on('SIGHUP', () => void gateway.reload('SIGHUP').catch(() => {}));
+/**
+ * SIGTERM and SIGINT stop the gateway, SIGHUP reloads its config. One that arrives while the gateway starts is
+ * held until start() succeeded: a stop then stops it, a reload then reloads. A second stop signal during
+ * start-up exits at once, for a start that waits on a slow adapter.
+ */
+class SignalHandlers {
+  #gateway: Gateway | undefined;
+  #stopRequested: string | undefined;
+  #reloadRequested = false;
+  #stopping = false;
+  readonly #handlers: ReadonlyArray<[NodeJS.Signals, () => void]> = [
+    ['SIGTERM', () => this.#stop('SIGTERM')],
+    ['SIGINT', () => this.#stop('SIGINT')],
+    ['SIGHUP', () => this.#reload()],
+  ];
+
+  constructor(private readonly logger: Logger) {
+    for (const [signal, handler] of this.#handlers) process.on(signal, handler);
+  }
+
+  started(gateway: Gateway): void {
+    this.#gateway = gateway;
+    if (this.#stopRequested) this.#stop(this.#stopRequested);
+    else if (this.#reloadRequested) this.#reload();
+  }
+
+  /** The start failed and the caller reports it: signals get their default behaviour back. */
+  remove(): void {
+    for (const [signal, handler] of this.#handlers) process.off(signal, handler);
+  }
+
+  #stop(signal: string): void {
+    const gateway = this.#gateway;
+    if (!gateway) {
+      if (this.#stopRequested) {
+        this.logger.warn({ signal }, 'second stop signal during start-up, exiting without a clean stop');
+        process.exit(1);
+      }
+      this.#stopRequested = signal;
+      this.logger.info({ signal }, 'stop requested during start-up; the gateway stops once it has started');
+      return;
+    }
+    if (this.#stopping) return;
+    this.#stopping = true;
+    shutdown(gateway, this.logger, signal);
+  }
+
+  #reload(): void {
+    const gateway = this.#gateway;
+    if (!gateway) {
+      this.#reloadRequested = true;
+      this.logger.info({ signal: 'SIGHUP' }, 'reload requested during start-up; the config is reloaded once started');
+      return;
+    }
+    if (this.#stopping) return;
+    // reload() logs and publishes a rejection itself; the running config stays.
+    void gateway.reload('SIGHUP').catch(() => {});
+  }
+}
+
+function shutdown(gateway: Gateway, logger: Logger, signal: string): void {
+  logger.info({ signal }, 'shutting down');
+  const deadline = setTimeout(() => {
+    logger.error('shutdown took too long, exiting');
+    process.exit(1);
+  }, SHUTDOWN_DEADLINE_MS);
+  deadline.unref();
+  gateway
+    .stop()
+    .then(() => releaseDataDir(gateway.dataDir))
+    .then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
 }

@@ -36,6 +36,8 @@ export class BleAdapter implements Adapter {
   #reason: string | undefined;
   #retryMs: number;
   #retryTimer: NodeJS.Timeout | undefined;
+  /** The first retry notice is logged at info, the rest at debug. */
+  #retryLogged = false;
   #stopped = true;
   #index: DeviceIndex;
   /** Unknown advertisers only (announcements); configured devices' adverts are judged in #sequences. */
@@ -135,7 +137,10 @@ export class BleAdapter implements Adapter {
     if (this.#stopped || this.#retryTimer) return;
     const delay = this.#retryMs;
     this.#retryMs = Math.min(this.#retryMs * 2, this.config.unavailable_retry_max_ms);
-    this.ctx.logger.info({ retryInMs: delay }, 'ble: will retry opening Bluetooth');
+    // Said once at info: on a host without Bluetooth the retries go on for as long as the gateway runs.
+    const level = this.#retryLogged ? 'debug' : 'info';
+    this.#retryLogged = true;
+    this.ctx.logger[level]({ retryInMs: delay }, 'ble: will retry opening Bluetooth');
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       if (!this.#stopped) void this.#tryLoad();
@@ -173,7 +178,7 @@ export class BleAdapter implements Adapter {
     this.#adverts++;
     const address = normalizeMac(p.address && p.address !== 'unknown' ? p.address : p.id);
     const device = this.#index.match(address, p.advertisement?.localName) ?? this.#bySerial(address);
-    const now = Date.now();
+    const now = performance.now(); // monotonic: a clock step must not stall connections or repeat checks
     if (!device) {
       this.#unknown(p, address, now);
       return;
