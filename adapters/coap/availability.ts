@@ -1,14 +1,15 @@
 // A gateway-initiated device's availability from what became of its requests: any answer (an empty ACK or a RST
 // included) shows it online; only a CON that got neither ACK nor RST after MAX_RETRANSMIT (RFC 7252 §4.2) takes it
 // offline. A request whose deadline passed is no such verdict: the device may be slow, or one resource silent.
-// Once its client stopped (a reload replaced it), nothing that still completes speaks for the device.
+// Once its client stopped (a reload replaced it), nothing that still completes speaks for the device. A failure is
+// judged against the answers counted when its request went out: an answer to anything sent since is newer evidence.
 import type { AdapterContext } from '../../gateway/adapter.js';
 import type { CoapPeer, CoapReachability } from './endpoint.js';
 import { CoapDeadlineError, CoapResetError, CoapUnreachableError } from './transport/errors.js';
 
 export class DeviceAvailability {
   private probing = false;
-  /** Answers so far: a probe that failed while one arrived is outdated, not a verdict. */
+  /** Answers so far: a request or probe that failed while one arrived is outdated, not a verdict. */
   private answers = 0;
 
   constructor(
@@ -26,15 +27,22 @@ export class DeviceAvailability {
     this.ctx.availability(this.deviceId, true);
   }
 
-  /** A request that got no response. */
-  failed(error: unknown): void {
+  /** Called as a request goes out; what it returns goes back to failed() if the request gets no response. */
+  sending(): number {
+    return this.answers;
+  }
+
+  /** A request that got no response; `answersWhenSent` is what sending() returned for it. */
+  failed(error: unknown, answersWhenSent: number): void {
     if (this.stopSignal.aborted) return;
-    if (error instanceof CoapUnreachableError) this.ctx.availability(this.deviceId, false);
-    else if (error instanceof CoapResetError) this.answered();
-    else if (error instanceof CoapDeadlineError) {
-      if (error.acknowledged) this.answered();
-      else void this.probe();
+    if (error instanceof CoapResetError || (error instanceof CoapDeadlineError && error.acknowledged)) {
+      this.answered();
+      return;
     }
+    // The device answered something since this request went out: it is there, whatever became of this one.
+    if (this.answers !== answersWhenSent) return;
+    if (error instanceof CoapUnreachableError) this.ctx.availability(this.deviceId, false);
+    else if (error instanceof CoapDeadlineError) void this.probe();
   }
 
   /**

@@ -1,6 +1,7 @@
 // Composition of the CoAP adapter: one UdpCoapEndpoint shared by the /ps pub-sub resource, the gateway-initiated
 // device clients, multicast discovery and (when present) the LwM2M server.
 import type { Adapter, AdapterContext, AdapterStatus, CommandResult, DeviceCommand } from '../../gateway/adapter.js';
+import { type BindSetting, bindErrorMessage } from '../../gateway/broker/listeners.js';
 import { CommandObservers } from './command-observers.js';
 import { type CoapAdapterConfig, type CoapDeviceConfig, coapDeviceSchema, resourcesOf } from './config.js';
 import { encodeCommand } from './content-format.js';
@@ -10,10 +11,13 @@ import { IdentityResolver } from './identity.js';
 import { createLwm2mServer, type Lwm2mServer } from './lwm2m/index.js';
 import { createPsAdmit, createPsHandler } from './ps-resource.js';
 import { parseRawRequest } from './raw-request.js';
+import { UdpBindError } from './transport/bind-error.js';
 import { formatPeer } from './transport/peer.js';
 import { UdpCoapEndpoint } from './transport/udp-endpoint.js';
 
 type Device = CoapDeviceConfig & { id: string };
+
+const COAP_BIND_SETTING: BindSetting = { portKey: 'adapters.coap.port', hostKey: 'adapters.coap.bind' };
 
 export class CoapAdapter implements Adapter {
   readonly kind = 'coap';
@@ -66,11 +70,11 @@ export class CoapAdapter implements Adapter {
     try {
       await this.endpoint.start();
     } catch (error) {
-      this.state = {
-        state: 'failed',
-        reason: `cannot bind UDP ${[this.config.bind].flat().join(', ')} port ${this.config.port}: ${(error as Error).message}`,
-      };
-      throw error;
+      // One line naming the setting, like the broker's and HTTP's listeners: the host logs it on every retry.
+      const bind = error instanceof UdpBindError ? error : undefined;
+      const reason = bind ? bindErrorMessage(bind, COAP_BIND_SETTING, bind.address, bind.port) : String(error);
+      this.state = { state: 'failed', reason };
+      throw bind ? new Error(reason) : error;
     }
     this.loadDevices();
     await this.lwm2m?.start();

@@ -88,6 +88,7 @@ export class DeviceClient {
   }
 
   private async send(method: CoapMethod, path: string, payload?: Buffer, contentFormat?: number) {
+    const answersWhenSent = this.availability.sending();
     try {
       const res = await this.endpoint.request({
         peer: this.peer,
@@ -103,7 +104,7 @@ export class DeviceClient {
       this.availability.answered();
       return res;
     } catch (error) {
-      this.availability.failed(error);
+      this.availability.failed(error, answersWhenSent);
       throw error;
     }
   }
@@ -112,7 +113,8 @@ export class DeviceClient {
     const observer = new ResourceObserver(this.endpoint, this.peer, resource.path, this.timers, this.options, {
       onAnswer: () => this.availability.answered(),
       onResponse: (res) => this.publishValues(property, res),
-      onFailure: (error) => this.availability.failed(error),
+      onRegistering: () => this.availability.sending(),
+      onFailure: (error, answersWhenSent) => this.availability.failed(error, answersWhenSent),
     });
     this.observers.push(observer);
     observer.start();

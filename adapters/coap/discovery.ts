@@ -31,7 +31,8 @@ export function discoveryOptions(config: CoapAdapterConfig): DiscoveryOptions {
 
 export class MulticastDiscovery {
   private ticker: NodeJS.Timeout | undefined;
-  private lastRound = 0;
+  /** performance.now() of the last round: monotonic, so a clock step neither stops rounds nor runs them early. */
+  private lastRound = Number.NEGATIVE_INFINITY;
   private running = false;
 
   constructor(
@@ -44,7 +45,8 @@ export class MulticastDiscovery {
     if (this.options.interfaces.length === 0) return;
     // permit_join has no change event in the adapter context: check it once a second, run a round per interval.
     this.ticker = setInterval(() => {
-      if (!this.ctx.permitJoin() || this.running || Date.now() - this.lastRound < this.options.intervalMs) return;
+      if (!this.ctx.permitJoin() || this.running || performance.now() - this.lastRound < this.options.intervalMs)
+        return;
       void this.round();
     }, 1000);
     this.ticker.unref();
@@ -56,7 +58,7 @@ export class MulticastDiscovery {
 
   async round(): Promise<void> {
     this.running = true;
-    this.lastRound = Date.now();
+    this.lastRound = performance.now();
     try {
       const targets = this.options.interfaces.flatMap((iface) => this.options.groups.map((g) => `${g}%${iface}`));
       await Promise.all(

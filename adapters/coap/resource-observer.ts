@@ -17,8 +17,10 @@ export interface ResourceObserverHooks {
   onAnswer(): void;
   /** The registration's answer and every notification, in order, error codes included. */
   onResponse(res: CoapClientResponse): void;
-  /** A registration that got no answer (timeout, RST). */
-  onFailure(error: unknown): void;
+  /** A registration is going out; what it returns is handed to onFailure if it gets no answer. */
+  onRegistering(): number;
+  /** A registration that got no answer (timeout, RST); `registering` is what onRegistering() returned for it. */
+  onFailure(error: unknown, registering: number): void;
 }
 
 /** Slack after a notification's Max-Age before re-registering: the next one may be on its way. */
@@ -29,7 +31,7 @@ export class ResourceObserver {
   private timer: NodeJS.Timeout | undefined;
   /** Registrations since the device last showed a working relation: the back-off exponent. */
   private attempt = 0;
-  /** When the device last accepted a registration, until the back-off looks at it. */
+  /** When (performance.now()) the device last accepted a registration, until the back-off looks at it. */
   private acceptedAt: number | undefined;
 
   constructor(
@@ -54,13 +56,14 @@ export class ResourceObserver {
   private register(): void {
     if (this.timers.stopped) return;
     const request = { peer: this.peer, method: 'GET' as const, ...splitTarget(this.path) };
+    const registering = this.hooks.onRegistering();
     this.endpoint
       .observe({ ...request, timeoutMs: this.options.requestTimeoutMs, signal: this.timers.signal }, (res) =>
         this.onNotification(res),
       )
       .then(
         (observation) => this.onRegistered(observation),
-        (error: unknown) => this.onRegistrationFailed(error),
+        (error: unknown) => this.onRegistrationFailed(error, registering),
       );
   }
 
@@ -71,7 +74,7 @@ export class ResourceObserver {
     }
     this.observation = observation;
     const first = observation.first;
-    if (first.code.startsWith('2.')) this.acceptedAt = Date.now();
+    if (first.code.startsWith('2.')) this.acceptedAt = performance.now();
     this.hooks.onAnswer();
     this.hooks.onResponse(first);
     if (!first.code.startsWith('2.')) this.retry(first.maxAge);
@@ -90,8 +93,8 @@ export class ResourceObserver {
     this.expectNext(res.maxAge);
   }
 
-  private onRegistrationFailed(error: unknown): void {
-    this.hooks.onFailure(error);
+  private onRegistrationFailed(error: unknown, registering: number): void {
+    this.hooks.onFailure(error, registering);
     this.retry();
   }
 
@@ -101,7 +104,8 @@ export class ResourceObserver {
    * resource that never notifies); one the device ends at once keeps backing off, so that is no loop.
    */
   private retry(maxAgeS?: number): void {
-    if (this.acceptedAt !== undefined && Date.now() - this.acceptedAt >= this.options.retryMinMs) this.attempt = 0;
+    if (this.acceptedAt !== undefined && performance.now() - this.acceptedAt >= this.options.retryMinMs)
+      this.attempt = 0;
     this.acceptedAt = undefined;
     this.drop();
     this.schedule(() => this.register(), retryDelay(this.options, this.attempt++, maxAgeS));

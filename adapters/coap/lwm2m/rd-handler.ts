@@ -20,7 +20,10 @@ export interface RdHooks {
   deregistered(reg: Registration): void;
   /** A request that could not be accepted as sent (already answered with a 4.xx). */
   malformed(reason: string, req: CoapIncomingRequest): void;
+  /** Wall clock, for registeredAt and lastUpdate (shown to users). */
   now(): number;
+  /** Monotonic clock, for lastHeard (the queue-mode wake window). */
+  monotonicNow(): number;
   maxRegistrations: number;
 }
 
@@ -70,7 +73,7 @@ export function createRdHandler(hooks: RdHooks): CoapRequestHandler {
       contentFormat: preferredFormat(links.value),
       registeredAt: now,
       lastUpdate: now,
-      lastHeard: now,
+      lastHeard: hooks.monotonicNow(),
       deviceId: admission.deviceId,
     };
     const replaced = hooks.store.add(reg);
@@ -105,7 +108,7 @@ export function createRdHandler(hooks: RdHooks): CoapRequestHandler {
     Object.assign(reg, params.value);
     reg.peer = { ...req.source };
     reg.lastUpdate = hooks.now();
-    reg.lastHeard = reg.lastUpdate;
+    reg.lastHeard = hooks.monotonicNow();
     hooks.updated(reg, previousLinks);
     return { code: '2.04' };
   };

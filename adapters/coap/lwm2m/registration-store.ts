@@ -16,9 +16,14 @@ export interface Registration {
   links: readonly LinkEntry[];
   /** Content format the client announced with `</>;ct=`, or TLV when it announced none. */
   contentFormat: number;
+  /** Wall clock (Date.now), shown to users. */
   registeredAt: number;
+  /** Wall clock (Date.now), shown to users. */
   lastUpdate: number;
-  /** Last Register, Update, Send or notification: a queue-mode client listens for a while after any of them. */
+  /**
+   * Last Register, Update, Send or notification: a queue-mode client listens for a while after any of them.
+   * Monotonic (performance.now), so that a clock step does not put the client to sleep or wake it.
+   */
   lastHeard: number;
   /** Manufacturer, model... read from /3/0 after registration. */
   deviceInfo?: Record<string, unknown>;

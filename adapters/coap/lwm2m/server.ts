@@ -20,8 +20,13 @@ export interface Lwm2mServerOptions {
   endpoint: CoapEndpoint;
   ctx: AdapterContext;
   config: Lwm2mServerConfig;
-  /** Injected clock for tests of expiry arithmetic; defaults to Date.now. */
+  /** Wall clock, only for times shown to users (registered_at) and SenML relative times; defaults to Date.now. */
   now?: () => number;
+  /**
+   * Monotonic clock for lifetimes and queue-mode wake windows, so an NTP step (a Pi without RTC boots at an old
+   * time) neither keeps nor ends a registration early; defaults to performance.now.
+   */
+  monotonicNow?: () => number;
 }
 
 export interface Lwm2mServer {
@@ -39,7 +44,7 @@ interface Live {
   /** How to end each observation, by path (not the observation, whose first response is not needed). */
   observations: Map<string, Pick<CoapObservation, 'cancel' | 'close'>>;
   expiry: NodeJS.Timeout | undefined;
-  /** When the registration expires without an Update (`now()` clock, ms). */
+  /** When the registration expires without an Update (`monotonicNow()` clock, ms). */
   deadline: number;
   /** Raw path topics published for this registration. */
   topics: RawTopics;
@@ -50,6 +55,7 @@ interface Live {
 export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
   const { endpoint, ctx, config } = opts;
   const now = opts.now ?? Date.now;
+  const monotonicNow = opts.monotonicNow ?? (() => performance.now());
   const model: ObjectModel = loadObjectModel(config.objects_dir);
   const store = new RegistrationStore();
   const live = new Map<string, Live>();
@@ -112,11 +118,12 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
   };
 
   // LwM2M 1.1 queue mode: the client listens for a while after anything it sends, not only Register/Update.
-  const awake = (reg: Registration): boolean => !reg.queueMode || now() - reg.lastHeard <= config.queue_awake_s * 1000;
+  const awake = (reg: Registration): boolean =>
+    !reg.queueMode || monotonicNow() - reg.lastHeard <= config.queue_awake_s * 1000;
 
   /** The client sent a Send or a notification: what waited for it goes out, after the answer to what it sent. */
   const heard = (reg: Registration): void => {
-    reg.lastHeard = now();
+    reg.lastHeard = monotonicNow();
     setImmediate(() => void queue.flush(reg.endpoint));
   };
 
@@ -133,7 +140,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
   const armExpiry = (reg: Registration): void => {
     const state = live.get(reg.id);
     if (!state) return;
-    state.deadline = now() + (reg.lifetime + config.lifetime_grace_s) * 1000;
+    state.deadline = monotonicNow() + (reg.lifetime + config.lifetime_grace_s) * 1000;
     waitForExpiry(reg, state);
   };
 
@@ -141,8 +148,8 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
   const waitForExpiry = (reg: Registration, state: Live): void => {
     if (state.expiry) clearTimeout(state.expiry);
     state.expiry = setTimeout(
-      () => (now() < state.deadline ? waitForExpiry(reg, state) : expire(reg)),
-      Math.min(state.deadline - now(), MAX_TIMER_MS),
+      () => (monotonicNow() < state.deadline ? waitForExpiry(reg, state) : expire(reg)),
+      Math.min(state.deadline - monotonicNow(), MAX_TIMER_MS),
     );
     state.expiry.unref();
   };
@@ -260,7 +267,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
   // Online for as long as the registration is valid, whatever the core's availability timeout (queue mode sleeps).
   const online = (reg: Registration): void => {
     const state = live.get(reg.id);
-    if (reg.deviceId && state) ctx.availability(reg.deviceId, true, state.deadline - now());
+    if (reg.deviceId && state) ctx.availability(reg.deviceId, true, state.deadline - monotonicNow());
   };
 
   // One deviceInfo per registration: the core republishes the whole bridge/devices list on each change.
@@ -331,6 +338,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     store,
     admit,
     now,
+    monotonicNow,
     maxRegistrations: config.max_registrations,
     registered(reg, replaced) {
       ctx.countMessage('in');

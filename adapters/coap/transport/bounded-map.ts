@@ -11,7 +11,8 @@ export class BoundedExpiringMap<K, V> {
   constructor(
     private readonly maxEntries: number,
     private readonly ttlMs: number,
-    private readonly now: () => number = Date.now,
+    // Monotonic: a clock step must neither keep entries past their lifetime nor drop them early.
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   get size(): number {

@@ -63,6 +63,7 @@ interface Exchange {
 }
 
 // RFC 7641 §3.4: a notification is fresh when its sequence number is newer modulo 2^24, or 128 s have passed.
+// Times here, like every deadline in this file, are performance.now(): a wall-clock step must not stretch or cut them.
 function isFresher(previous: number, next: number, previousAt: number, now: number): boolean {
   return (
     (previous < next && next - previous < 2 ** 23) ||
@@ -117,7 +118,7 @@ export class ClientSide {
   }
 
   async request(req: CoapClientRequest): Promise<CoapClientResponse> {
-    const deadline = Date.now() + (req.timeoutMs ?? this.hooks.defaultTimeoutMs);
+    const deadline = performance.now() + (req.timeoutMs ?? this.hooks.defaultTimeoutMs);
     const payload = toBuffer(req.payload);
     const base = this.exchangeFrom(req);
     const size = req.blockSize ?? this.hooks.blockSize;
@@ -134,7 +135,7 @@ export class ClientSide {
     if (this.observations.size >= this.hooks.maxObservations) {
       throw new Error(`too many observations (limit ${this.hooks.maxObservations})`);
     }
-    const deadline = Date.now() + (req.timeoutMs ?? this.hooks.defaultTimeoutMs);
+    const deadline = performance.now() + (req.timeoutMs ?? this.hooks.defaultTimeoutMs);
     const token = newToken();
     // Kept for the observation's life: built field by field, because the spread gave each of these objects its own
     // hidden class (two V8 maps, ~0.3 KiB, per observation in a heap snapshot of 1,000 LwM2M clients).
@@ -154,7 +155,7 @@ export class ClientSide {
     let chain = Promise.resolve();
     const tokenHex = token.toString('hex');
     const notificationListener: TokenListener = (message, peer) => {
-      const now = Date.now();
+      const now = performance.now();
       if (message.observe !== undefined) {
         if (lastSequence >= 0 && !isFresher(lastSequence, message.observe, lastAt, now)) return;
         lastSequence = message.observe;
@@ -170,7 +171,7 @@ export class ClientSide {
               peer,
               { ...base, observe: undefined, token: undefined },
               message,
-              Date.now() + this.hooks.defaultTimeoutMs,
+              performance.now() + this.hooks.defaultTimeoutMs,
             );
           } catch (error) {
             // A notification we cannot complete (too large, follow-up timed out) ends the relation: the next one
@@ -204,7 +205,7 @@ export class ClientSide {
       const firstMessage = await this.exchange(req.peer, base, deadline, req.signal, notificationListener);
       if (firstMessage.observe !== undefined) {
         lastSequence = firstMessage.observe;
-        lastAt = Date.now();
+        lastAt = performance.now();
       }
       first = await this.completeBlock2(
         req.peer,
@@ -226,7 +227,9 @@ export class ClientSide {
         close();
         if (!wasLive) return;
         // Proactive deregistration (RFC 7641 §3.6): same token, Observe=1.
-        await this.exchange(req.peer, { ...base, observe: 1 }, Date.now() + 5000, undefined).catch(() => undefined);
+        await this.exchange(req.peer, { ...base, observe: 1 }, performance.now() + 5000, undefined).catch(
+          () => undefined,
+        );
       },
     };
   }
@@ -243,7 +246,7 @@ export class ClientSide {
     const answers: Promise<void>[] = [];
     this.listeners.set(tokenHex, (message, peer) => {
       // RFC 7959 §2.8: the rest of a Block2 answer to a multicast request is fetched from its responder by unicast.
-      const deadline = Date.now() + (req.timeoutMs ?? this.hooks.defaultTimeoutMs);
+      const deadline = performance.now() + (req.timeoutMs ?? this.hooks.defaultTimeoutMs);
       answers.push(
         this.completeBlock2(peer, base, message, deadline).then(onResponse, (error: unknown) =>
           onResponse(incomplete(error, peer)),
@@ -322,7 +325,7 @@ export class ClientSide {
       };
       const timer = setTimeout(
         () => finish(new CoapDeadlineError(peer, acknowledged)),
-        Math.max(0, deadline - Date.now()),
+        Math.max(0, deadline - performance.now()),
       );
       const cancelled = (): void => finish(new CoapCancelledError(peer));
       signal?.addEventListener('abort', cancelled, { once: true });

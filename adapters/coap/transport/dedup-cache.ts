@@ -38,7 +38,8 @@ export class DedupCache {
   constructor(
     capacity: number,
     private readonly ttlMs: number,
-    private readonly now: () => number = Date.now,
+    // Monotonic: a clock step must neither keep entries past their lifetime nor drop them early.
+    private readonly now: () => number = () => performance.now(),
   ) {
     this.#capacity = Math.max(1, Math.floor(capacity));
     this.#keys = new Float64Array(this.#capacity);

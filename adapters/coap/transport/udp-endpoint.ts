@@ -19,6 +19,7 @@ import type {
   CoapReachability,
   CoapRequestHandler,
 } from '../endpoint.js';
+import { UdpBindError } from './bind-error.js';
 import { ClientSide } from './client-side.js';
 import { type CoapRejectKind, decodeMessage, encodeMessage, isRequestCode } from './message.js';
 import { ipLiteralLookup, normalizeAddress, peerKey, socketAddress } from './peer.js';
@@ -136,7 +137,7 @@ export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
       return await this.bind(address, port);
     } catch (error) {
       // A host (or container) without IPv6 cannot bind "::": serve IPv4 rather than nothing.
-      const code = (error as NodeJS.ErrnoException).code;
+      const code = (error as UdpBindError).code;
       if (address !== '::' || (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL')) throw error;
       this.options.onSocketError?.(new Error(`IPv6 unavailable (${code}): CoAP serves IPv4 only on 0.0.0.0`));
       return this.bind('0.0.0.0', port);
@@ -163,9 +164,9 @@ export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
         socket.off('error', reject);
         resolve();
       });
-    }).catch((error: unknown) => {
+    }).catch((error: NodeJS.ErrnoException) => {
       socket.close();
-      throw error;
+      throw new UdpBindError(error, bindAddress, port);
     });
     socket.on('error', (error) => this.options.onSocketError?.(error));
     return bound;

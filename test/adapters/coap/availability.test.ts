@@ -2,6 +2,10 @@
 // (RFC 7252 §4.2). A request whose deadline passes first is cancelled and fails, and a CoAP ping (§4.3) decides
 // whether the device is gone or only that resource is silent.
 import { afterEach, describe, expect, it } from 'vitest';
+import type { CoapEndpoint } from '../../../adapters/coap/endpoint.js';
+import { ResourceObserver } from '../../../adapters/coap/resource-observer.js';
+import { Timers } from '../../../adapters/coap/timers.js';
+import { CoapUnreachableError } from '../../../adapters/coap/transport/errors.js';
 import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
 import { type CoapHarness, startCoapHarness } from './harness.js';
 import { type Script, ScriptedDevice, sleep } from './scripted-device.js';
@@ -84,5 +88,59 @@ describe('CoAP device availability', () => {
     // Past the last copy's ACK timeout (at most 0.4 s * 1.5): the ping has failed by then.
     await sleep(700);
     expect(online()).toBe(true);
+  });
+
+  it('keeps a device online whose request went unanswered when a request sent after it was answered', async () => {
+    const { device, h } = await start(
+      // Every copy of GET /silent is lost; GET /ok is answered.
+      (m, d) => {
+        if (isGet(m, 'ok')) d.ack(m, { code: '2.05', payload: '1' });
+      },
+      // The deadline is past MAX_TRANSMIT_WAIT (0.525 s): GET /silent ends unacknowledged after MAX_RETRANSMIT.
+      { ack_timeout: 0.05, max_retransmit: 2, request_timeout: 5 },
+    );
+    const silent = h.adapter.request('coap', 'node', { method: 'GET', path: '/silent' });
+    const silentFailed = expect(silent).rejects.toThrow(/no ACK after MAX_RETRANSMIT/);
+    await device.waitFor((m) => isGet(m, 'silent'));
+    await h.adapter.request('coap', 'node', { method: 'GET', path: '/ok' });
+    expect(online()).toBe(true);
+    await silentFailed;
+    expect(online()).toBe(true);
+  });
+});
+
+describe('an observe registration that got no answer', () => {
+  const timers = new Timers();
+  afterEach(() => timers.stop());
+
+  it('hands back what onRegistering returned before it was sent, not what holds when it fails', async () => {
+    const events: string[] = [];
+    let fail: (e: Error) => void = () => {};
+    const endpoint = {
+      observe: () => {
+        events.push('sent');
+        return new Promise((_, reject) => {
+          fail = reject;
+        });
+      },
+    } as unknown as CoapEndpoint;
+    let answers = 0;
+    const failed = new Promise<number>((resolve) => {
+      const hooks = {
+        onAnswer: () => {},
+        onResponse: () => {},
+        onRegistering: () => {
+          events.push('registering');
+          return answers;
+        },
+        onFailure: (_error: unknown, registering: number) => resolve(registering),
+      };
+      const policy = { retryMinMs: 60_000, retryMaxMs: 60_000, requestTimeoutMs: 1000, observeFreshnessMs: 60_000 };
+      new ResourceObserver(endpoint, { address: '::1', port: 5683 }, '/obs', timers, policy, hooks).start();
+    });
+    answers = 3; // another request was answered while the registration went unanswered
+    fail(new CoapUnreachableError({ address: '::1', port: 5683 }));
+    expect(await failed).toBe(0);
+    expect(events).toEqual(['registering', 'sent']);
   });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BoundedExpiringMap } from '../../../adapters/coap/transport/bounded-map.js';
 
 function keys(map: BoundedExpiringMap<string, number>, candidates: Iterable<string>): string[] {
@@ -52,5 +52,27 @@ describe('BoundedExpiringMap', () => {
     expect(map.get('t')).toBe(5);
     now = 3001;
     expect(map.get('t')).toBeUndefined();
+  });
+
+  describe('on its default clock', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    // vi.setSystemTime steps Date alone (NTP setting the clock of a Pi that booted at an old time).
+    it('expires entries after the ttl of elapsed time, whatever the wall clock does', () => {
+      vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+      const map = new BoundedExpiringMap<string, number>(4, 60_000);
+      map.set('back', 1);
+      vi.setSystemTime(Date.now() - 2 * 3_600_000);
+      vi.advanceTimersByTime(59_999);
+      expect(map.get('back')).toBe(1);
+      vi.advanceTimersByTime(1);
+      expect(map.get('back')).toBeUndefined();
+      map.set('forward', 2);
+      vi.setSystemTime(Date.now() + 2 * 3_600_000);
+      map.sweep();
+      expect(map.get('forward')).toBe(2);
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DedupCache, PENDING } from '../../../adapters/coap/transport/dedup-cache.js';
 
 const ack = (mid: number, token = 'a1b2c3d4'): Buffer => {
@@ -67,5 +67,28 @@ describe('DedupCache', () => {
     expect(cache.get('c', 13)).toBeUndefined();
     cache.set('c', 13, PENDING);
     expect(cache.get('c', 13)).toBe(PENDING);
+  });
+
+  describe('on its default clock', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    // vi.setSystemTime steps Date alone (NTP setting the clock of a Pi that booted at an old time).
+    it('expires entries after the ttl of elapsed time, whatever the wall clock does', () => {
+      vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+      const cache = new DedupCache(4, 247_000);
+      cache.set('[::1]|5683', 7, ack(7));
+      vi.setSystemTime(Date.now() - 2 * 3_600_000);
+      vi.advanceTimersByTime(246_999);
+      expect(cache.get('[::1]|5683', 7)).toEqual(ack(7));
+      vi.advanceTimersByTime(30_000); // 4.5 min after the first: the same message id is a new request
+      expect(cache.get('[::1]|5683', 7)).toBeUndefined();
+      cache.set('[::1]|5683', 8, ack(8));
+      vi.setSystemTime(Date.now() + 2 * 3_600_000);
+      expect(cache.get('[::1]|5683', 8)).toEqual(ack(8));
+      cache.sweep();
+      expect(cache.size).toBe(1);
+    });
   });
 });

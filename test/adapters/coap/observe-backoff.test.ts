@@ -25,7 +25,7 @@ async function observe(script: Script) {
   device = await ScriptedDevice.open(script);
   timers = new Timers();
   const gateway = await endpoint();
-  const hooks = { onAnswer: () => {}, onResponse: () => {}, onFailure: () => {} };
+  const hooks = { onAnswer: () => {}, onResponse: () => {}, onRegistering: () => 0, onFailure: () => {} };
   new ResourceObserver(gateway, { address: '::1', port: device.port }, '/obs', timers, policy, hooks).start();
   return device;
 }

@@ -47,6 +47,7 @@ describe('shared registration links', () => {
       deregistered: () => {},
       malformed: () => {},
       now: () => 0,
+      monotonicNow: () => 0,
       maxRegistrations: 10,
     });
     const register = (ep: string, port: number) => {
