@@ -70,7 +70,10 @@ export class AdapterHost {
       if (generation !== this.#generation) return; // stopped (or restarted) while its code was loading
       this.#creating = false;
       this.#failure = err instanceof Error ? err.message : String(err);
-      this.logger.error({ err, retryInMs: this.#backoffMs }, `adapter ${this.module.kind} failed to start`);
+      this.logger.error(
+        { ...failureFields(err), retryInMs: this.#backoffMs },
+        `adapter ${this.module.kind} failed to start`,
+      );
       await settleWithin(this.#adapter?.stop() ?? Promise.resolve(), STOP_TIMEOUT_MS).catch(() => {});
       this.#adapter = undefined;
       this.#scheduleRestart();
@@ -83,7 +86,7 @@ export class AdapterHost {
     if (this.#stopped || !this.#adapter) return; // already stopping or restarting
     if (performance.now() - this.#startedAt > STABLE_MS) this.#backoffMs = MIN_BACKOFF_MS;
     this.#failure = err instanceof Error ? err.message : String(err);
-    this.logger.error({ err }, `adapter ${this.module.kind} failed, restarting`);
+    this.logger.error(failureFields(err), `adapter ${this.module.kind} failed, restarting`);
     const adapter = this.#adapter;
     this.#adapter = undefined;
     void adapter?.stop().catch(() => {});
@@ -152,4 +155,13 @@ async function settleWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * What an adapter failure logs: its message, repeated at every retry (a busy port, a missing Bluetooth adapter), and
+ * the stack only for a programming error, where it is the useful part.
+ */
+function failureFields(err: unknown): Record<string, unknown> {
+  const isBug = err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError;
+  return isBug ? { err } : { reason: err instanceof Error ? err.message : String(err) };
 }

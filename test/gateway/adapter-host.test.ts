@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Adapter, AdapterContext, AdapterModule, AdapterStatus } from '../../gateway/adapter.js';
 import { AdapterHost } from '../../gateway/adapter-host.js';
 import { silentLogger } from '../../gateway/logger.js';
+import { captureLogger } from '../broker/helpers.js';
 
 function moduleWith(create: () => Adapter | Promise<Adapter>): AdapterModule<unknown> {
   return { kind: 'x', configSchema: z.unknown(), deviceSchema: z.object({}), create };
@@ -154,5 +155,26 @@ describe('AdapterHost', () => {
     expect(started).toBe(0);
     expect(host.adapter).toBeUndefined();
     expect(host.status()).toEqual({ state: 'stopped' });
+  });
+
+  it('logs a failed start as one line with its reason, and the stack only for a programming error', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    for (const error of [new Error('adapters.coap.port 5683 on ::: in use'), new TypeError('x is not a function')]) {
+      const log = captureLogger();
+      const host = new AdapterHost(
+        moduleWith(() => adapter({ start: async () => Promise.reject(error) })),
+        {},
+        ctx,
+        log.logger,
+      );
+      await host.start();
+      await host.stop();
+      const line = log.lines.find((l) => l.msg === 'adapter x failed to start');
+      expect(line).toBeDefined();
+      lines.push(line as Record<string, unknown>);
+    }
+    expect(lines[0]).toMatchObject({ level: 50, reason: 'adapters.coap.port 5683 on ::: in use' });
+    expect(JSON.stringify(lines[0])).not.toContain('at ');
+    expect((lines[1]?.err as { stack?: string } | undefined)?.stack).toContain('TypeError: x is not a function');
   });
 });
