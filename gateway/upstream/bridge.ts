@@ -6,7 +6,7 @@
 // 3.1.1 by remembering what was just sent.
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type IConnackPacket, type IDisconnectPacket, type MqttClient } from 'mqtt';
 import type { Registry } from 'prom-client';
 import type { BrokerMessage, EmbeddedBroker } from '../broker/types.js';
 import type { Logger } from '../logger.js';
@@ -18,9 +18,10 @@ import type { UpstreamConfig } from './config.js';
 import { describeConnectError, redactUrl } from './describe-error.js';
 import { type DropCounts, DropReport } from './drop-report.js';
 import { HeapGuard } from './heap-guard.js';
+import { describeReason, type LinkLimits, linkLimits } from './link-limits.js';
 import { createUpstreamMetrics, type UpstreamMetrics } from './metrics.js';
 import { OwnReports } from './own-reports.js';
-import { PoisonGuard } from './poison-guard.js';
+import { ISOLATE_AFTER, PoisonGuard } from './poison-guard.js';
 import { routePubAcks, type TakePubAck } from './puback-fast-path.js';
 import { BridgeOutgoingStore, PublishBatch } from './publish-batch.js';
 import {
@@ -34,6 +35,7 @@ import type { RecordView } from './queue/record.js';
 import { freeBytes, maxBytesWarning } from './queue/space.js';
 import { RateLimiter } from './rate-limiter.js';
 import { READ_RETRIES, ReadRetry } from './read-retry.js';
+import { RefusedTopics } from './refused-topics.js';
 import {
   defaultRemotePrefix,
   type ResolvedMapping,
@@ -58,6 +60,30 @@ export interface UpstreamDeps {
 
 type LinkState = 'stopped' | 'connecting' | 'connected' | 'waiting';
 
+/** What one connection got to before it closed. */
+interface Connection {
+  /** The upstream answered CONNECT with a successful CONNACK. */
+  accepted: boolean;
+  acceptedAt: number;
+  /** An error (or an MQTT 5 DISCONNECT) was reported for it: its close needs no guess of its own. */
+  reported: boolean;
+  /** The MQTT 5 DISCONNECT the upstream sent before closing, described. */
+  disconnect: string | undefined;
+  /** The online state was published and the upstream has not answered it. */
+  statePending: boolean;
+  /** messages.acked when it was accepted. */
+  ackedBefore: number;
+}
+
+const newConnection = (): Connection => ({
+  accepted: false,
+  acceptedAt: 0,
+  reported: false,
+  disconnect: undefined,
+  statePending: false,
+  ackedBefore: 0,
+});
+
 const ECHO_WINDOW_MS = 30_000;
 const ECHO_MAX = 4096;
 /** Bytes of records read (and packets encoded) per batch. */
@@ -73,6 +99,13 @@ const STABLE_MS = 10_000;
 /** MQTT 5 reason codes that refuse a publish for now, not for good (the bridge caused them: too many in flight,
  * a packet id still in use): the message is sent again on a new connection, never dropped. */
 const TRANSIENT_REASONS = new Set([0x91, 0x97]);
+/** CONNACK / DISCONNECT 0x9A Retain not supported. */
+const RETAIN_NOT_SUPPORTED = 0x9a;
+/** Connections closed right after the online state publish (nothing else answered) before the bridge stops
+ * publishing the state: a broker policy refusing the state topic must not keep the queue from being sent. */
+const STATE_STRIKES = 2;
+/** A close this soon after CONNACK, with the state publish unanswered, is blamed on the state publish. */
+const STATE_WINDOW_MS = 10_000;
 
 export class UpstreamBridge {
   #config: UpstreamConfig;
@@ -85,9 +118,17 @@ export class UpstreamBridge {
   #everConnected = false;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #stableTimer: NodeJS.Timeout | undefined;
-  /** From the upstream's MQTT 5 CONNACK: how many QoS 1/2 publishes it takes unacknowledged, its largest packet. */
-  #receiveMaximum = 65535;
-  #maximumPacketSize = Number.POSITIVE_INFINITY;
+  /** From the upstream's MQTT 5 CONNACK and `bridge:`: in-flight window, largest packet, highest QoS, retain. */
+  #limits: LinkLimits;
+  #conn: Connection = newConnection();
+  /** The upstream refused a retained will (CONNACK 0x9A): connect without retain until a reload. */
+  #retainRefused = false;
+  /** Connections in a row the upstream closed right after the online state publish; at STATE_STRIKES the state
+   * is not published any more (until a reload). */
+  #stateStrikes = 0;
+  /** A problem that outlives reconnects (the state publish given up): shown as last_error while nothing else is. */
+  #linkProblem: string | undefined;
+  readonly #refused = new RefusedTopics();
   /** Shared by every connection's client: PUBRELs still owed for QoS 2 messages the upstream acknowledged with
    * PUBREC stay in it, and mqtt.js sends them again first when the next connection comes up (MQTT §4.4). */
   readonly #outgoingStore = new BridgeOutgoingStore();
@@ -131,6 +172,7 @@ export class UpstreamBridge {
 
   constructor(private readonly deps: UpstreamDeps) {
     this.#config = deps.config;
+    this.#limits = linkLimits(deps.config);
     this.#mappings = resolveMappings(deps.config, deps.baseTopic, deps.gatewayId);
     this.#own = new OwnReports(deps.baseTopic, this.#mappings);
     this.#limiter = new RateLimiter(deps.config.drain_rate);
@@ -232,10 +274,10 @@ export class UpstreamBridge {
   }
 
   async #sayOffline(client: MqttClient): Promise<void> {
-    if (client.connected) {
+    if (client.connected && this.#publishesState()) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 2000);
-        client.publish(this.#stateTopic(), OFFLINE, { qos: 1, retain: true }, () => {
+        client.publish(this.#stateTopic(), OFFLINE, this.#stateOptions(), () => {
           clearTimeout(t);
           resolve();
         });
@@ -252,6 +294,7 @@ export class UpstreamBridge {
     this.#mappings = resolveMappings(config, this.deps.baseTopic, this.deps.gatewayId);
     this.#own.remap(this.#mappings);
     this.#routes.clear();
+    this.#refused.clear();
     this.#limiter.setRate(config.drain_rate);
     this.#queue?.reconfigure(config.queue);
     if (!config.enabled) {
@@ -270,6 +313,9 @@ export class UpstreamBridge {
     if (connectionKey(old) !== connectionKey(config)) {
       this.deps.logger.info('upstream connection settings changed: reconnecting');
       this.#attempt = 0;
+      this.#retainRefused = false;
+      this.#stateStrikes = 0;
+      this.#linkProblem = undefined;
       this.#dropConnection();
       clearTimeout(this.#reconnectTimer);
       void this.#connect();
@@ -295,7 +341,7 @@ export class UpstreamBridge {
       url: redactUrl(this.#config.url),
       client_id: this.#clientId(),
       protocol_version: this.#config.protocol_version,
-      last_error: this.#lastError ?? [...this.#queueErrors.values()].at(-1) ?? null,
+      last_error: this.#lastError ?? this.#linkProblem ?? [...this.#queueErrors.values()].at(-1) ?? null,
       draining: this.#draining,
       queue: q
         ? {
@@ -314,7 +360,7 @@ export class UpstreamBridge {
 
   #intercept(msg: BrokerMessage, done: (err?: Error) => void): void {
     // Came from upstream: never send it back.
-    if (this.#inbound.has(msg.payload)) {
+    if (this.#inbound.has(msg.payload) || this.#own.isLinkEvent(msg.topic, msg.payload)) {
       done();
       return;
     }
@@ -322,6 +368,7 @@ export class UpstreamBridge {
     if (route === undefined) {
       route = routeOut(this.#mappings, msg.topic) ?? null;
       if (route?.topic === this.#stateTopic()) route = null; // the LWT topic belongs to the link itself
+      if (!this.#config.bridge_topics && this.#own.isBridgeTopic(msg.topic)) route = null;
       if (this.#routes.size >= ROUTE_CACHE_MAX) this.#routes.clear();
       this.#routes.set(msg.topic, route);
     }
@@ -365,10 +412,14 @@ export class UpstreamBridge {
     if (this.#state === 'stopped') return;
     const gen = ++this.#generation;
     this.#state = 'connecting';
+    const conn = newConnection();
+    this.#conn = conn;
+    this.#outgoingStore.forgetPublishes();
     const url = this.#config.url;
     let opts: IClientOptions;
     try {
-      opts = await buildClientOptions(this.#config, this.#clientId(), this.#stateTopic());
+      const retainWill = this.#config.retain === 'keep' && !this.#retainRefused;
+      opts = await buildClientOptions(this.#config, this.#clientId(), this.#stateTopic(), retainWill);
     } catch (err) {
       this.#fail(gen, err instanceof Error ? err.message : String(err));
       return;
@@ -386,9 +437,27 @@ export class UpstreamBridge {
       return;
     }
     this.#client = client;
-    client.on('connect', (connack) => this.#onConnect(client, gen, connack));
+    // The CONNACK makes the link connected; mqtt.js' 'connect' comes later, once it has sent the PUBRELs still
+    // owed (one at a time, each waiting for its PUBCOMP).
+    client.on('packetreceive', (packet) => {
+      if (packet.cmd === 'connack' && gen === this.#generation && connackSucceeded(packet))
+        this.#onConnack(gen, packet);
+    });
+    client.on('connect', () => this.#onConnect(client, gen));
+    client.on('disconnect', (packet) => {
+      if (gen === this.#generation) this.#onDisconnectPacket(packet);
+    });
     client.on('error', (err) => {
-      if (gen === this.#generation) this.#setError(describeConnectError(err, redactUrl(url)));
+      if (gen !== this.#generation) return;
+      conn.reported = true;
+      if ((err as { code?: unknown }).code === RETAIN_NOT_SUPPORTED && !this.#retainRefused) {
+        this.#retainRefused = true;
+        this.#setError(
+          `upstream ${redactUrl(url)} refused the connection: Retain not supported (0x9A); reconnecting with a non-retained last will and sending without retain (set bridge.retain: strip to configure it so)`,
+        );
+        return;
+      }
+      this.#setError(describeConnectError(err, redactUrl(url), conn.accepted));
     });
     client.on('close', () => {
       if (gen !== this.#generation) return;
@@ -399,29 +468,73 @@ export class UpstreamBridge {
     });
   }
 
-  #onConnect(client: MqttClient, gen: number, connack: IConnackPacket): void {
+  #onConnack(gen: number, connack: IConnackPacket): void {
     if (gen !== this.#generation || this.#state === 'stopped') return;
     const url = redactUrl(this.#config.url);
     this.#state = 'connected';
+    this.#conn.accepted = true;
+    this.#conn.acceptedAt = performance.now();
+    this.#conn.ackedBefore = this.#counts.acked;
     clearTimeout(this.#stableTimer);
     this.#stableTimer = setTimeout(() => {
       if (gen === this.#generation) this.#attempt = 0;
     }, STABLE_MS);
     this.#stableTimer.unref();
-    this.#receiveMaximum = connack.properties?.receiveMaximum ?? 65535;
-    this.#maximumPacketSize = connack.properties?.maximumPacketSize ?? Number.POSITIVE_INFINITY;
+    this.#limits = linkLimits(this.#config, connack);
+    if (this.#retainRefused) this.#limits.retain = false;
     this.#lastError = undefined;
     if (this.#everConnected) {
       this.#counts.reconnects++;
       this.#metrics.reconnects.inc();
     }
     this.#everConnected = true;
-    this.deps.logger.info({ url }, 'connected to upstream');
+    const { maxQos, retain } = this.#limits;
+    this.deps.logger.info({ url, max_qos: maxQos, retain }, 'connected to upstream');
     this.deps.event('upstream', { event: 'connected', url });
-    client.publish(this.#stateTopic(), ONLINE, { qos: 1, retain: true });
+  }
+
+  /** mqtt.js is done with what it had stored: publish the state, subscribe, send the queue. */
+  #onConnect(client: MqttClient, gen: number): void {
+    if (gen !== this.#generation || this.#state !== 'connected') return;
+    this.#publishState(client, gen);
     this.#subscribe(client, subscriptions(this.#mappings));
     const previous = this.#pumpDone;
     this.#pumpDone = previous.catch(() => {}).then(() => this.#pumpSafely(client, gen));
+  }
+
+  #publishesState(): boolean {
+    return this.#config.link_state && this.#stateStrikes < STATE_STRIKES;
+  }
+
+  #stateOptions(): { qos: 0 | 1; retain: boolean } {
+    return { qos: Math.min(1, this.#limits.maxQos) as 0 | 1, retain: this.#limits.retain };
+  }
+
+  #publishState(client: MqttClient, gen: number): void {
+    if (!this.#publishesState()) return;
+    const conn = this.#conn;
+    conn.statePending = true;
+    client.publish(this.#stateTopic(), ONLINE, this.#stateOptions(), (err) => {
+      if (gen !== this.#generation) return;
+      const code = (err as { code?: unknown } | undefined)?.code;
+      if (err && typeof code !== 'number') return; // the connection ended: not an answer
+      conn.statePending = false;
+      if (!err) {
+        this.#stateStrikes = 0;
+        return;
+      }
+      this.#setError(
+        `upstream refused the link state on ${this.#stateTopic()}: ${err.message} (check bridge.state_topic and the broker's policy, or set bridge.link_state: false)`,
+      );
+    });
+  }
+
+  /** MQTT 5: the upstream says why it ends the connection (0x90 Topic Name invalid, 0x9B QoS not supported...). */
+  #onDisconnectPacket(packet: IDisconnectPacket): void {
+    const reason = describeReason(packet.reasonCode ?? 0, packet.properties?.reasonString);
+    this.#conn.disconnect = reason;
+    this.#conn.reported = true;
+    this.#setError(`upstream ${redactUrl(this.#config.url)} disconnected the bridge: ${reason}`);
   }
 
   #subscribe(client: MqttClient, filters: Iterable<[string, 0 | 1 | 2]>): void {
@@ -436,21 +549,72 @@ export class UpstreamBridge {
 
   #onClose(): void {
     const wasConnected = this.#state === 'connected';
+    const conn = this.#conn;
     clearTimeout(this.#stableTimer);
     this.#dropConnection();
-    if (wasConnected) {
-      const url = redactUrl(this.#config.url);
+    const url = redactUrl(this.#config.url);
+    if (!wasConnected) {
+      // Closed without a word before CONNACK: AWS IoT Core and Azure IoT Hub do that for a client id, will topic
+      // or retained will their policy does not allow. Otherwise this would retry forever with nothing reported.
+      if (!conn.reported && this.#state !== 'stopped') {
+        const will = this.#config.link_state ? `, the will topic ${this.#stateTopic()} and retain` : '';
+        this.#setError(
+          `upstream ${url} closed the connection before CONNACK: check the broker's policy for client_id ${this.#clientId()}${will} (bridge.client_id, bridge.state_topic, bridge.retain, bridge.link_state)`,
+        );
+      }
+    } else {
+      // Not the queue's fault when the state publish was.
+      if (this.#closedOnState(conn)) this.#poison.connectionStarted();
+      else this.#givePoisonUp(conn);
       this.deps.logger.warn({ url, error: this.#lastError }, 'upstream connection lost');
       this.deps.event('upstream', { event: 'disconnected', url, error: this.#lastError ?? null });
-      const poison = this.#poison.connectionClosed();
-      if (poison && this.#queue) {
-        // Still in flight (the next connection rewinds): acknowledging it moves the queue past it.
-        this.#queue.ack(poison.seq);
-        this.#lastRejection = `the upstream closed the connection each time this message was sent (${poison.strikes} times, the last time alone)`;
-        this.#onDropped(1, 'rejected', this.#own.settled(poison.seq));
-      }
     }
     this.#scheduleReconnect();
+  }
+
+  /** The upstream closed the connection right after the online state publish, with nothing else answered: a
+   * policy refusing the state topic (or retain) on MQTT 3.1.1. Reported; after STATE_STRIKES the state is not
+   * published any more, so the queue gets sent. */
+  #closedOnState(conn: Connection): boolean {
+    const quick = performance.now() - conn.acceptedAt < STATE_WINDOW_MS;
+    if (!conn.statePending || !quick || this.#counts.acked > conn.ackedBefore) return false;
+    this.#stateStrikes++;
+    const given = this.#stateStrikes >= STATE_STRIKES;
+    const why = conn.disconnect ? ` (${conn.disconnect})` : '';
+    const problem = `upstream ${redactUrl(this.#config.url)} closed the connection right after the link state publish on ${this.#stateTopic()}${why}: check that the broker's policy lets ${this.#clientId()} publish${this.#limits.retain ? ' retained messages' : ''} there (bridge.state_topic, bridge.retain)${given ? '; the link state is not published any more (until a reload; bridge.link_state: false turns it off)' : ''}`;
+    if (given) this.#linkProblem = problem;
+    this.#setError(problem);
+    return true;
+  }
+
+  /** A message the upstream closed the connection on each time: given up, and so is its topic (refused-topics.ts). */
+  #givePoisonUp(conn: Connection): void {
+    const poison = this.#poison.connectionClosed();
+    if (!poison || !this.#queue) {
+      if (!conn.reported) this.#setError(this.#closedWithoutWord());
+      return;
+    }
+    // Still in flight (the next connection rewinds): acknowledging it moves the queue past it.
+    this.#queue.ack(poison.seq);
+    const why = conn.disconnect ? ` (${conn.disconnect})` : '';
+    const { topic, strikes } = poison;
+    this.#lastRejection = `the upstream closed the connection each time this message was sent (${strikes} times, the last time alone)${why}: topic ${topic}; later messages on it are dropped without sending until a reload`;
+    if (topic !== undefined) {
+      this.#refused.add(
+        topic,
+        `the upstream closes the connection on topic ${topic}${why}: dropped without sending (until a reload)`,
+      );
+    }
+    this.#onDropped(1, 'rejected', this.#own.settled(poison.seq));
+  }
+
+  /** The upstream closed an accepted connection without saying why (MQTT 3.1.1 has no way to). */
+  #closedWithoutWord(): string {
+    const closed = `upstream ${redactUrl(this.#config.url)} closed the connection`;
+    const suspect = this.#poison.suspect();
+    if (!suspect?.topic) return closed;
+    const times = suspect.strikes === 1 ? 'once' : `${suspect.strikes} times in a row`;
+    return `${closed} with a message on ${suspect.topic} in flight (${times}): a broker policy refusing that topic? It is given up after ${ISOLATE_AFTER + 1}`;
   }
 
   /** Forgets the current client without scheduling anything. */
@@ -563,8 +727,8 @@ export class UpstreamBridge {
     this.#backlogEnd = queue.stats().depth;
     let position = 0;
     this.#draining = this.#backlogEnd > 0;
-    const window = Math.min(this.#config.max_inflight, this.#receiveMaximum);
-    const maxPacket = this.#maximumPacketSize;
+    const { receiveMaximum, maximumPacketSize: maxPacket, maxQos, retain } = this.#limits;
+    const window = Math.min(this.#config.max_inflight, receiveMaximum);
     const live = () => gen === this.#generation && this.#state === 'connected';
     const stream = client.stream as unknown as NodeJS.WritableStream & {
       writableLength?: number;
@@ -613,6 +777,7 @@ export class UpstreamBridge {
         if (err) {
           if (TRANSIENT_REASONS.has((err as { code?: number }).code ?? 0)) {
             this.#poison.answered();
+            this.#conn.reported = true;
             this.#setError(`upstream refused a message for now (${err.message}): reconnecting to send it again`);
             this.#onClose();
             return;
@@ -634,20 +799,36 @@ export class UpstreamBridge {
     };
     const qos0: number[] = [];
     let echoes = false;
-    let tooLarge = 0;
+    /** Records of the batch given up instead of sent (too large, a refused topic). */
+    let skipped = 0;
+    let visiting: RecordView | undefined;
+    const visitingTopic = () => (visiting ? topicOf(visiting) : '');
+    const giveUp = (seq: number, own: boolean, reason: string) => {
+      queue.ack(seq);
+      this.#own.settled(seq);
+      skipped++;
+      this.#lastRejection = reason;
+      this.#onDropped(1, 'rejected', own);
+    };
     const visit = (view: RecordView, seq: number) => {
       const own = this.#own.sent(view, seq);
       // The record is larger than the packet it becomes, so most messages skip computing the packet size.
       if (view.bytes > maxPacket && packetBytes(view, batch.v5) > maxPacket) {
-        queue.ack(seq);
-        this.#own.settled(seq);
-        tooLarge++;
-        this.#lastRejection = `a message on ${view.buf.toString('utf8', view.topicStart, view.topicEnd)} is ${packetBytes(view, batch.v5)} bytes, the upstream accepts at most ${maxPacket} (its Maximum Packet Size)`;
-        this.#onDropped(1, 'rejected', own);
+        giveUp(
+          seq,
+          own,
+          `a message on ${topicOf(view)} is ${packetBytes(view, batch.v5)} bytes, the upstream accepts at most ${maxPacket} (its Maximum Packet Size)`,
+        );
         return;
       }
+      const refused = this.#refused.size > 0 ? this.#refused.reason(topicOf(view)) : undefined;
+      if (refused !== undefined) {
+        giveUp(seq, own, refused);
+        return;
+      }
+      const qos = Math.min(view.qos, maxQos) as 0 | 1 | 2;
       let id = 0;
-      if (view.qos > 0) {
+      if (qos > 0) {
         // Skip ids still pending (a PUBREL owed from the previous connection, the link state publish).
         do id = client.messageIdProvider.allocate() ?? 0;
         while (client.outgoing[id] !== undefined);
@@ -656,14 +837,13 @@ export class UpstreamBridge {
       } else {
         qos0.push(seq);
       }
-      batch.add(view, id);
-      if (view.qos > 0) this.#poison.sent(seq);
-      if (echoes) {
-        this.#rememberOut(
-          view.buf.toString('utf8', view.topicStart, view.topicEnd),
-          view.buf.subarray(view.topicEnd, view.payloadEnd),
-        );
+      batch.add(view, id, qos, retain && view.retain);
+      if (qos > 0) {
+        visiting = view;
+        this.#poison.sent(seq, visitingTopic);
+        visiting = undefined;
       }
+      if (echoes) this.#rememberOut(topicOf(view), view.buf.subarray(view.topicEnd, view.payloadEnd));
     };
     try {
       while (live()) {
@@ -691,10 +871,10 @@ export class UpstreamBridge {
           }
         }
         echoes = this.#tracksEchoes();
-        tooLarge = 0;
+        skipped = 0;
         let n: number;
         try {
-          n = (await queue.readBatch(room, READ_BATCH_BYTES, visit)) - tooLarge;
+          n = (await queue.readBatch(room, READ_BATCH_BYTES, visit)) - skipped;
         } catch (err) {
           // Nothing was handed out: the queue reads only before the first record of a batch.
           if (granted > 0) this.#limiter.refund(granted);
@@ -706,7 +886,7 @@ export class UpstreamBridge {
         if (granted > n) this.#limiter.refund(granted - n);
         const parts = batch.take();
         if (!live()) break;
-        if (n === 0 && tooLarge > 0) continue;
+        if (n === 0 && skipped > 0) continue;
         if (n === 0) {
           this.#draining = false;
           const sleep = this.#sleepUntilWoken(); // woken by new data (queue.onData) or an ack
@@ -714,7 +894,7 @@ export class UpstreamBridge {
           await sleep;
           continue;
         }
-        if (this.#draining) position += n + tooLarge;
+        if (this.#draining) position += n + skipped;
         this.#counts.sent += n;
         this.#metrics.sent.inc(n);
         if (parts.length > 1) stream.cork?.();
@@ -823,6 +1003,13 @@ export class UpstreamBridge {
   }
 }
 
+const topicOf = (view: RecordView): string => view.buf.toString('utf8', view.topicStart, view.topicEnd);
+
+/** A successful CONNACK (MQTT 3.1.1 return code or MQTT 5 reason code 0). */
+function connackSucceeded(packet: { reasonCode?: number; returnCode?: number }): boolean {
+  return (packet.reasonCode ?? packet.returnCode ?? 0) === 0;
+}
+
 /** The upstream filters the `in` and `both` mappings subscribe to, with their QoS. */
 function subscriptions(mappings: ResolvedMapping[]): Map<string, 0 | 1 | 2> {
   const filters = new Map<string, 0 | 1 | 2>();
@@ -840,6 +1027,6 @@ function packetBytes(view: RecordView, v5: boolean): number {
 
 /** Everything that needs a new connection when it changes. */
 function connectionKey(c: UpstreamConfig): string {
-  const { queue: _q, topics: _t, drain_rate: _d, enabled: _e, ...rest } = c;
+  const { queue: _q, topics: _t, drain_rate: _d, enabled: _e, bridge_topics: _b, ...rest } = c;
   return JSON.stringify(rest);
 }

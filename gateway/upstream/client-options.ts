@@ -23,6 +23,8 @@ export async function buildClientOptions(
   config: UpstreamConfig,
   clientId: string,
   stateTopic: string,
+  /** false after the upstream refused a retained will (MQTT 5 0x9A Retain not supported), or with retain: strip. */
+  retainWill = config.retain === 'keep',
 ): Promise<IClientOptions> {
   const v5 = config.protocol_version === '5';
   const opts: IClientOptions = {
@@ -37,8 +39,11 @@ export async function buildClientOptions(
     // drain's CPU time. mqtt.js' debug logging is off anyway; a no-op logger skips its per-packet checks.
     reschedulePings: false,
     log: () => {},
-    will: { topic: stateTopic, payload: Buffer.from(OFFLINE), qos: 1, retain: true },
   };
+  if (config.link_state) {
+    const qos = Math.min(1, config.max_qos) as 0 | 1;
+    opts.will = { topic: stateTopic, payload: Buffer.from(OFFLINE), qos, retain: retainWill };
+  }
   if (v5 && !config.clean_session) opts.properties = { sessionExpiryInterval: config.session_expiry };
   if (config.username !== undefined) opts.username = config.username;
   if (config.password !== undefined) opts.password = config.password;

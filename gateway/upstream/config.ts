@@ -90,6 +90,30 @@ export const upstreamConfigSchema = z
       .describe(
         'Retained {"state":"online|offline"} (LWT) upstream; default `<remote_prefix><gateway.id>/bridge/state`',
       ),
+    bridge_topics: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Send the gateway's own <base_topic>/bridge/* topics (info, event, devices...) upstream too; false for brokers whose policy does not cover them",
+      ),
+    link_state: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Publish the link state on state_topic (online on connect, offline as last will); false for brokers that refuse it',
+      ),
+    retain: z
+      .enum(['keep', 'strip'])
+      .default('keep')
+      .describe(
+        'keep: retain flags go upstream as published locally; strip: never retain upstream (brokers without retained messages, e.g. Azure IoT Hub). MQTT 5 brokers announcing Retain Available 0 are stripped anyway',
+      ),
+    max_qos: z
+      .union([z.literal(0), z.literal(1), z.literal(2)])
+      .default(2)
+      .describe(
+        'Highest QoS sent upstream (higher mappings are downgraded); MQTT 5: also the Maximum QoS the broker announces. Set 1 for MQTT 3.1.1 brokers without QoS 2 (AWS IoT Core)',
+      ),
     topics: z
       .array(topicMappingSchema)
       .default([{ pattern: '#', direction: 'out', qos: 1 }])

@@ -8,7 +8,8 @@ interface ErrorLike {
   cert?: { subjectaltname?: unknown; subject?: { CN?: unknown } };
 }
 
-export function describeConnectError(err: unknown, url: string): string {
+/** `accepted`: the upstream had answered CONNECT with a CONNACK on this connection (so TLS and the port are fine). */
+export function describeConnectError(err: unknown, url: string, accepted = false): string {
   const e = (err ?? {}) as ErrorLike;
   const message = typeof e.message === 'string' ? e.message : String(err);
   const code = e.code;
@@ -17,7 +18,7 @@ export function describeConnectError(err: unknown, url: string): string {
   return (
     describeClientCredentials(errCode, message) ??
     describeServerCertificate(e, errCode, message, url) ??
-    describeSocketError(errCode, url) ??
+    describeSocketError(errCode, url, accepted) ??
     (/alert|certificate|handshake/i.test(message)
       ? `TLS handshake with upstream ${url} failed: ${message} (check bridge.tls.cert / key / ca)`
       : `upstream ${url}: ${message}`)
@@ -88,11 +89,14 @@ function certificateNames(e: ErrorLike): string | undefined {
   return typeof cn === 'string' ? `CN=${cn}` : undefined;
 }
 
-function describeSocketError(code: string, url: string): string | undefined {
+function describeSocketError(code: string, url: string, accepted: boolean): string | undefined {
   if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ETIMEDOUT') {
     return `cannot reach upstream ${url} (${code})`;
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot resolve the upstream host of ${url} (${code})`;
+  if ((code === 'ECONNRESET' || code === 'EPIPE') && accepted) {
+    return `upstream ${url} closed the connection (${code}) after accepting it`;
+  }
   if (code === 'ECONNRESET' || code === 'EPIPE') {
     // The usual cause when it happens at every attempt: TLS spoken to a plain port or the other way round (both
     // just get reset), or, with TLS, a broker that refuses our client certificate.

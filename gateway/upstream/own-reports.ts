@@ -4,14 +4,21 @@ import { topics } from '../api/topics.js';
 import type { RecordView } from './queue/record.js';
 import { type ResolvedMapping, routeOut } from './topic-map.js';
 
+/** `upstream` events about the link itself: they describe the connection they would be sent over. */
+const LINK_EVENTS = new Set(['connected', 'disconnected']);
+
 export class OwnReports {
   readonly #local: ReadonlySet<string>;
+  readonly #eventTopic: string;
+  readonly #bridgePrefix: string;
   #remote: Buffer[] = [];
   /** Queue sequence numbers of own reports handed out and not yet settled (few: reports are rare). */
   readonly #sent = new Set<number>();
 
   constructor(baseTopic: string, mappings: ResolvedMapping[]) {
-    this.#local = new Set([topics.bridgeEvent(baseTopic), topics.bridgeInfo(baseTopic)]);
+    this.#eventTopic = topics.bridgeEvent(baseTopic);
+    this.#bridgePrefix = `${baseTopic}/bridge/`;
+    this.#local = new Set([this.#eventTopic, topics.bridgeInfo(baseTopic)]);
     this.remap(mappings);
   }
 
@@ -24,8 +31,26 @@ export class OwnReports {
     }
   }
 
+  /** Any of the gateway's own <base>/bridge/* topics (bridge.bridge_topics: false keeps them local). */
+  isBridgeTopic(localTopic: string): boolean {
+    return localTopic.startsWith(this.#bridgePrefix);
+  }
+
   isOwn(localTopic: string): boolean {
     return this.#local.has(localTopic);
+  }
+
+  /** The bridge's own link events (`upstream` connected / disconnected on bridge/event) stay local: each
+   * reconnect would queue two more, which a broker refusing bridge/event turns into a new reconnect. The link
+   * state topic tells the upstream side the same. */
+  isLinkEvent(localTopic: string, payload: Buffer): boolean {
+    if (localTopic !== this.#eventTopic) return false;
+    try {
+      const event = JSON.parse(payload.toString('utf8')) as { type?: unknown; data?: { event?: unknown } };
+      return event.type === 'upstream' && LINK_EVENTS.has(String(event.data?.event));
+    } catch {
+      return false;
+    }
   }
 
   /** A record is handed to the upstream: remembered when it is an own report (cheap for any other topic). */

@@ -13,11 +13,12 @@ export class PublishBatch {
 
   constructor(readonly v5: boolean) {}
 
-  /** Appends one PUBLISH (`messageId` is ignored for QoS 0). */
-  add(view: RecordView, messageId: number): void {
+  /** Appends one PUBLISH (`messageId` is ignored for QoS 0); `qos` and `retain` may be lower than the record's
+   * (what the upstream supports, see link-limits.ts). */
+  add(view: RecordView, messageId: number, qos: 0 | 1 | 2 = view.qos, retain = view.retain): void {
     const topicLen = view.topicEnd - view.topicStart;
     const payloadLen = view.payloadEnd - view.topicEnd;
-    const remaining = 2 + topicLen + (view.qos > 0 ? 2 : 0) + (this.v5 ? 1 : 0) + payloadLen;
+    const remaining = 2 + topicLen + (qos > 0 ? 2 : 0) + (this.v5 ? 1 : 0) + payloadLen;
     const total = 1 + varintBytes(remaining) + remaining;
     if (this.#buf.length - this.#len < total) {
       if (this.#len > 0) this.#parts.push(this.#buf.subarray(0, this.#len));
@@ -26,7 +27,7 @@ export class PublishBatch {
     }
     const b = this.#buf;
     let o = this.#len;
-    b[o++] = 0x30 | (view.qos << 1) | (view.retain ? 1 : 0);
+    b[o++] = 0x30 | (qos << 1) | (retain ? 1 : 0);
     for (let r = remaining; ; ) {
       const byte = r & 0x7f;
       r >>>= 7;
@@ -36,7 +37,7 @@ export class PublishBatch {
     b[o++] = topicLen >> 8;
     b[o++] = topicLen & 0xff;
     o += view.buf.copy(b, o, view.topicStart, view.topicEnd);
-    if (view.qos > 0) {
+    if (qos > 0) {
       b[o++] = messageId >> 8;
       b[o++] = messageId & 0xff;
     }
@@ -68,11 +69,24 @@ function varintBytes(n: number): number {
  * with its client): what is left in it is sent again first on the next connection.
  */
 export class BridgeOutgoingStore extends Store {
-  readonly #stored = new Set<number | undefined>();
+  /** Message id -> the stored packet's command (a QoS 2 publish becomes a pubrel under the same id). */
+  readonly #stored = new Map<number | undefined, string>();
 
   override put(packet: Parameters<Store['put']>[0], cb: Parameters<Store['put']>[1]): this {
-    this.#stored.add(packet.messageId);
+    this.#stored.set(packet.messageId, packet.cmd);
     return super.put(packet, cb);
+  }
+
+  /** Forgets the stored publishes (link state), keeping the PUBRELs owed. mqtt.js sends what is stored one at a
+   * time before it reports the connection up: a state publish the upstream answers by closing the connection
+   * (a policy refusing the topic or retain) would block every later connection, even after a reload changed the
+   * state topic. The next connection publishes the state anew. */
+  forgetPublishes(): void {
+    for (const [messageId, cmd] of this.#stored) {
+      if (cmd !== 'publish') continue;
+      this.#stored.delete(messageId);
+      super.del({ messageId }, () => {});
+    }
   }
 
   override del(packet: Parameters<Store['del']>[0], cb: PacketCallback): this {
