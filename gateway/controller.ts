@@ -32,6 +32,7 @@ import {
 import { writeFileAtomic } from './config/write-atomic.js';
 import type { Dashboard } from './dashboard/server.js';
 import { prepareDataDir, releaseDataDir } from './datadir.js';
+import { heardAtFromLastSeen } from './devices/last-seen.js';
 import { type DeviceRecord, DeviceRegistry } from './devices/registry.js';
 import type { DiscoveryDevice } from './homeassistant/discovery.js';
 import type { HomeAssistantDiscovery } from './homeassistant/index.js';
@@ -81,10 +82,12 @@ export class Gateway {
   #upstream: UpstreamBridgeHandle | undefined;
   #http: HttpServer | undefined;
   #devicesPublish: Promise<void> | undefined;
-  #devicesPublishedAt = 0;
+  /** performance.now() of the last bridge/devices publication. */
+  #devicesPublishedAt = Number.NEGATIVE_INFINITY;
   #dashboard: Dashboard | undefined;
   #homeAssistant: HomeAssistantDiscovery | undefined;
   #availabilityTimer: NodeJS.Timeout | undefined;
+  /** performance.now() at which permit join ends: NTP stepping the wall clock must not end or extend it. */
   #permitJoinUntil = 0;
   #permitJoinTimer: NodeJS.Timeout | undefined;
   #infoTimer: NodeJS.Timeout | undefined;
@@ -143,7 +146,7 @@ export class Gateway {
 
   /** Starts everything, or fails with every part that did start closed again (so the process can exit). */
   async start(): Promise<void> {
-    const started = Date.now();
+    const started = performance.now();
     try {
       await prepareDataDir(this.dataDir, this.moduleLogger('datadir'));
       // Loaded before the broker listens so the bridge's interceptor is in place before any client publishes:
@@ -194,7 +197,7 @@ export class Gateway {
     const http = this.httpAddress;
     this.logger.info(
       {
-        ms: Date.now() - started,
+        ms: Math.round(performance.now() - started),
         version: VERSION,
         listeners: this.broker.addresses(),
         http,
@@ -220,17 +223,19 @@ export class Gateway {
    * availability is published from that last_seen: after a crash the retained "online" would otherwise stay until
    * the device talks again, and the next report would replace the whole state instead of merging into it. */
   async #restoreDevices(): Promise<void> {
-    const now = Date.now();
+    const wallNow = Date.now();
+    const monoNow = performance.now();
     for (const rec of this.devices.all()) {
       const id = rec.config.id;
       const state = withoutMoments(parseRetainedState(this.broker.retained(topics.deviceState(this.base, id))));
       if (state) {
-        const seen = typeof state.last_seen === 'string' ? new Date(state.last_seen) : null;
-        this.devices.restore(id, state, seen && !Number.isNaN(seen.getTime()) ? seen : null);
+        const parsed = typeof state.last_seen === 'string' ? new Date(state.last_seen) : null;
+        const seen = parsed && !Number.isNaN(parsed.getTime()) ? parsed : null;
+        this.devices.restore(id, state, seen, heardAtFromLastSeen(seen, wallNow, monoNow));
       }
-      const lastSeen = rec.lastSeen; // restore() updates this record
+      const heardAt = rec.heardAt; // restore() updates this record
       const online =
-        !rec.config.disabled && !!lastSeen && now - lastSeen.getTime() <= this.#timeoutSeconds(rec.config) * 1000;
+        !rec.config.disabled && heardAt !== null && monoNow - heardAt <= this.#timeoutSeconds(rec.config) * 1000;
       this.devices.setOnline(id, online);
       await this.publishJson(
         topics.deviceAvailability(this.base, id),
@@ -448,11 +453,11 @@ export class Gateway {
    */
   publishDevices(): Promise<void> {
     if (this.#devicesPublish) return this.#devicesPublish;
-    const wait = Math.max(0, this.#devicesPublishedAt + DEVICES_MIN_INTERVAL_MS - Date.now());
+    const wait = Math.max(0, this.#devicesPublishedAt + DEVICES_MIN_INTERVAL_MS - performance.now());
     this.#devicesPublish = new Promise<void>((resolve) => {
       setTimeout(() => {
         this.#devicesPublish = undefined;
-        this.#devicesPublishedAt = Date.now();
+        this.#devicesPublishedAt = performance.now();
         this.#publishDevicesNow().then(resolve, resolve);
       }, wait);
     });
@@ -482,8 +487,7 @@ export class Gateway {
       gateway_id: this.config.gateway.id,
       base_topic: this.base,
       permit_join: this.permitJoin(),
-      permit_join_timeout:
-        this.#permitJoinUntil > Date.now() ? Math.ceil((this.#permitJoinUntil - Date.now()) / 1000) : 0,
+      permit_join_timeout: Math.max(0, Math.ceil((this.#permitJoinUntil - performance.now()) / 1000)),
       devices: this.devices.all().length,
       listeners: this.#broker?.addresses() ?? [],
       adapters: this.adapterStatuses(),
@@ -570,11 +574,11 @@ export class Gateway {
   // ---- permit join ------------------------------------------------------------------------------
 
   permitJoin(): boolean {
-    return this.#permitJoinUntil > Date.now();
+    return this.#permitJoinUntil > performance.now();
   }
 
   setPermitJoin(seconds: number): void {
-    this.#permitJoinUntil = seconds > 0 ? Date.now() + seconds * 1000 : 0;
+    this.#permitJoinUntil = seconds > 0 ? performance.now() + seconds * 1000 : 0;
     this.#unknownSeen.clear();
     if (this.#permitJoinTimer) clearTimeout(this.#permitJoinTimer);
     this.#permitJoinTimer = undefined;
@@ -582,7 +586,7 @@ export class Gateway {
       // bridge/info must say when it turned itself off.
       this.#permitJoinTimer = setTimeout(() => {
         this.#permitJoinTimer = undefined;
-        this.#permitJoinUntil = 0; // a timer may fire a millisecond before Date.now() reaches the deadline
+        this.#permitJoinUntil = 0; // a timer may fire a millisecond before performance.now() reaches the deadline
         if (this.#started) void this.publishInfo();
       }, seconds * 1000);
       this.#permitJoinTimer.unref();
@@ -703,8 +707,9 @@ export class Gateway {
     const before = this.devices.get(id);
     const stateBefore = before?.state ?? {};
     const lastSeenBefore = before?.lastSeen ?? null;
+    const heardAtBefore = before?.heardAt ?? null;
     // mergeState also stamps last_seen, so availability below need not touch the record again.
-    const state = this.devices.mergeState(id, values, new Date());
+    const state = this.devices.mergeState(id, values, new Date(), performance.now());
     if (!state) return;
     let text: string;
     try {
@@ -712,7 +717,7 @@ export class Gateway {
     } catch (err) {
       // Values nested deeper than the stack allows (the adapters limit nesting; this is the last line): keep the
       // state as it was, or every later report of this device would fail the same way.
-      this.devices.restore(id, stateBefore, lastSeenBefore);
+      this.devices.restore(id, stateBefore, lastSeenBefore, heardAtBefore);
       this.metrics.decodeErrors.inc({ adapter: before?.config.transport ?? 'unknown', reason: 'unserializable' });
       this.#rateLog.warn(`unserializable:${id}`, { id, err }, 'device values cannot be written as JSON, dropped');
       return;
@@ -751,7 +756,7 @@ export class Gateway {
     const rec = this.devices.get(id);
     const rest = { ...(rec?.state ?? state) };
     for (const key of keys) delete rest[key];
-    if (rec) this.devices.restore(id, rest, rec.lastSeen);
+    if (rec) this.devices.restore(id, rest, rec.lastSeen, rec.heardAt);
     await this.publish(topics.deviceState(this.base, id), text, { retain: false });
     for (const key of keys)
       await this.publishJson(topics.deviceEvent(this.base, id, key), { event_type: propertyText(values[key]) });
@@ -776,8 +781,8 @@ export class Gateway {
   }
 
   #onAvailability(id: string, online: boolean, lastSeenSet = false, validForMs?: number): void {
-    if (online && !lastSeenSet) this.devices.touch(id, new Date());
-    if (online && validForMs !== undefined) this.devices.vouch(id, Date.now() + validForMs);
+    if (online && !lastSeenSet) this.devices.touch(id, new Date(), performance.now());
+    if (online && validForMs !== undefined) this.devices.vouch(id, performance.now() + validForMs);
     if (!this.devices.setOnline(id, online)) return;
     this.#countOnline();
     void this.publishJson(
@@ -791,10 +796,11 @@ export class Gateway {
   #onDeviceSeen(seen: DeviceSeen): void {
     if (!this.permitJoin()) return;
     const key = `${seen.transport}|${seen.address}`;
+    const now = performance.now();
     const last = this.#unknownSeen.get(key);
-    if (last !== undefined && Date.now() - last < 60_000) return;
+    if (last !== undefined && now - last < 60_000) return;
     if (this.#unknownSeen.size >= 1000) this.#unknownSeen.delete(this.#unknownSeen.keys().next().value as string);
-    this.#unknownSeen.set(key, Date.now());
+    this.#unknownSeen.set(key, now);
     this.event('device_seen_unknown', { ...seen });
   }
 
@@ -815,11 +821,11 @@ export class Gateway {
   }
 
   #checkAvailability(): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const rec of this.devices.all()) {
-      if (!rec.online || !rec.lastSeen || (rec.onlineUntil !== null && now < rec.onlineUntil)) continue;
+      if (!rec.online || rec.heardAt === null || (rec.onlineUntil !== null && now < rec.onlineUntil)) continue;
       const timeout = this.#timeoutSeconds(rec.config) * 1000;
-      if (now - rec.lastSeen.getTime() > timeout) this.#onAvailability(rec.config.id, false);
+      if (now - rec.heardAt > timeout) this.#onAvailability(rec.config.id, false);
     }
     this.metrics.brokerClients.set(this.#broker?.clientCount() ?? 0);
   }

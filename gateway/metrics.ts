@@ -23,12 +23,35 @@ export function lagSeconds(sampleNs: number): number {
   return Math.max(0, sampleNs / 1e9 - LOOP_DELAY_RESOLUTION_MS / 1e3);
 }
 
+const PREFIX = 'zephyr2mqtt_';
+
+/** prom-client's event-loop gauges: they report its sampling interval as lag, so an idle gateway shows it as lag. */
+const DEFAULT_LAG_GAUGES = ['', '_min', '_max', '_mean', '_stddev', '_p50', '_p90', '_p99'].map(
+  (suffix) => `${PREFIX}nodejs_eventloop_lag${suffix}_seconds`,
+);
+
+/** The longest interval a libuv timer takes (about 25 days): prom-client's own sampler then never wakes the loop. */
+const UNUSED_SAMPLER_INTERVAL_MS = 2 ** 31 - 1;
+
 export function createMetrics(): GatewayMetrics {
   const registry = new Registry();
-  // zephyr2mqtt_process_*, zephyr2mqtt_nodejs_*. prom-client samples the event-loop delay for its nodejs_eventloop_lag_*
-  // with a timer of its own, every 10 ms by default: 100 wake-ups a second of an idle gateway, next to the 20 ms one
-  // below. At 100 ms it is 10; zephyr2mqtt_event_loop_lag_seconds keeps the 20 ms resolution.
-  collectDefaultMetrics({ register: registry, prefix: 'zephyr2mqtt_', eventLoopMonitoringPrecision: 100 });
+  // zephyr2mqtt_process_*, zephyr2mqtt_nodejs_*, except the event-loop lag (zephyr2mqtt_event_loop_lag_seconds below
+  // replaces it) and the start time (computed once prom-client is loaded: a board without an RTC would keep its 1970).
+  collectDefaultMetrics({
+    register: registry,
+    prefix: PREFIX,
+    eventLoopMonitoringPrecision: UNUSED_SAMPLER_INTERVAL_MS,
+  });
+  for (const name of [...DEFAULT_LAG_GAUGES, `${PREFIX}process_start_time_seconds`]) registry.removeSingleMetric(name);
+  new Gauge({
+    name: `${PREFIX}process_start_time_seconds`,
+    help: 'Start time of the process since unix epoch in seconds.',
+    registers: [registry],
+    collect() {
+      // At each scrape: NTP setting the clock after start-up moves the start time with it.
+      this.set(Math.round(Date.now() / 1000 - process.uptime()));
+    },
+  });
   const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   loopDelay.enable();
   new Gauge({

@@ -5,11 +5,14 @@ import type { DeviceConfig } from '../config/schema.js';
 export interface DeviceRecord {
   config: DeviceConfig;
   state: StateValues;
+  /** Wall-clock time of the last message, for display (last_seen): NTP may step it, so no timeout counts from it. */
   lastSeen: Date | null;
+  /** performance.now() of the last message: the availability timeout counts from it. */
+  heardAt: number | null;
   online: boolean;
   /** False until availability was first set: a new device's first "offline" is news (nothing was published yet). */
   availabilityKnown: boolean;
-  /** Until when (ms since the epoch) the transport vouched for `online`; the availability timeout waits for it. */
+  /** Until when (performance.now()) the transport vouched for `online`; the availability timeout waits for it. */
   onlineUntil: number | null;
   info: Record<string, unknown>;
 }
@@ -38,7 +41,16 @@ export class DeviceRegistry {
         config.id,
         inherited
           ? { ...inherited, config }
-          : { config, state: {}, lastSeen: null, online: false, availabilityKnown: false, onlineUntil: null, info: {} },
+          : {
+              config,
+              state: {},
+              lastSeen: null,
+              heardAt: null,
+              online: false,
+              availabilityKnown: false,
+              onlineUntil: null,
+              info: {},
+            },
       );
     }
     const removed = [...this.#devices.keys()].filter((id) => !next.has(id));
@@ -61,8 +73,8 @@ export class DeviceRegistry {
       .map((d) => d.config);
   }
 
-  /** Merge new values; returns the whole state after the merge. */
-  mergeState(id: string, values: StateValues, now: Date): StateValues | undefined {
+  /** Merge new values heard at `now` (wall clock) and `heardAt` (performance.now()); returns the merged state. */
+  mergeState(id: string, values: StateValues, now: Date, heardAt: number): StateValues | undefined {
     const rec = this.#devices.get(id);
     if (!rec) return undefined;
     const at = now.getTime();
@@ -73,15 +85,17 @@ export class DeviceRegistry {
     // A new object each time: earlier states may still be referenced (published, shown, being compared).
     rec.state = { ...rec.state, ...values, last_seen: this.#iso };
     rec.lastSeen = now;
+    rec.heardAt = heardAt;
     return rec.state;
   }
 
-  /** Seeds a device's state and last_seen from what it last published (its retained state after a restart). */
-  restore(id: string, state: StateValues, lastSeen: Date | null): void {
+  /** Sets a device's state and when it was last heard (its retained state after a restart, or a merge undone). */
+  restore(id: string, state: StateValues, lastSeen: Date | null, heardAt: number | null): void {
     const rec = this.#devices.get(id);
     if (!rec) return;
     rec.state = state;
     rec.lastSeen = lastSeen;
+    rec.heardAt = heardAt;
   }
 
   /** Returns true when the availability changed, or was set for the first time. Offline ends what the
@@ -96,15 +110,17 @@ export class DeviceRegistry {
     return true;
   }
 
-  /** The transport vouches that the device is online until `until` (ms since the epoch). */
+  /** The transport vouches that the device is online until `until` (performance.now()). */
   vouch(id: string, until: number): void {
     const rec = this.#devices.get(id);
     if (rec) rec.onlineUntil = until;
   }
 
-  touch(id: string, now: Date): void {
+  touch(id: string, now: Date, heardAt: number): void {
     const rec = this.#devices.get(id);
-    if (rec) rec.lastSeen = now;
+    if (!rec) return;
+    rec.lastSeen = now;
+    rec.heardAt = heardAt;
   }
 
   mergeInfo(id: string, info: Record<string, unknown>): boolean {
