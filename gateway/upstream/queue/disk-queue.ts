@@ -10,6 +10,9 @@
 // Damage costs only what it touches: a record that does not decode is skipped as one message (resync.ts), messages
 // missing between two files are counted, and a file that cannot be read is a QueueReadError for the bridge to retry
 // or skip (skipUnreadable). All of it is counted as dropped 'corrupt' and said through hooks.warn.
+//
+// Ages (max_age, the oldest message) are measured through record-ages.ts, so a step of the wall clock (NTP on a
+// board without a real-time clock) neither expires nor immortalises what is queued.
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, stat, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,6 +32,7 @@ import {
   VIEW_OK,
   VIEW_TRUNCATED,
 } from './record.js';
+import { EARLIER_RUN, type QueueClocks, RecordAges, SYSTEM_CLOCKS } from './record-ages.js';
 import { findNextRecord } from './resync.js';
 import { type SegmentScan, scanSegment } from './scan.js';
 import { freeBytes } from './space.js';
@@ -62,7 +66,8 @@ export interface QueueStats {
   /** Bytes of the queue files on disk. */
   bytes: number;
   segments: number;
-  /** Enqueue time (ms) of the oldest unacknowledged message, if any. */
+  /** Enqueue time (ms) of the oldest unacknowledged message on the wall clock as it reads now (moved by the clock
+   * steps seen since it was queued); undefined when there is none, or its age is unknown (record-ages.ts). */
   oldestTs: number | undefined;
   diskFull: boolean;
 }
@@ -72,18 +77,23 @@ export interface QueueOptions {
   diskFullRetryMs?: number;
   cursorPersistMs?: number;
   ageCheckMs?: number;
+  /** The clocks stamps and ages are taken from (tests step them). */
+  clocks?: QueueClocks;
 }
 
 interface Segment {
   firstSeq: number;
   path: string;
   size: number;
-  mtimeMs: number;
+  /** Its last record (seq, stamp) for max_age; a file from an earlier run has its mtime with EARLIER_RUN. */
+  newest: { seq: number; ts: number } | undefined;
 }
 
 interface PendingAppend {
   buf: Buffer;
   done: (r: AppendResult) => void;
+  /** The clock frame its stamp was taken in (RecordAges.frame). */
+  frame: number;
 }
 
 const SEGMENT_RE = /^(\d{16})\.seg$/;
@@ -132,7 +142,10 @@ export class DiskQueue {
   onData: (() => void) | undefined;
   #diskFull = false;
   #diskFullUntil = 0;
-  #oldestTs: number | undefined;
+  /** The record at the cursor while none is handed out (an outage): its seq and stamp. */
+  #oldest: { seq: number; ts: number } | undefined;
+  readonly #clocks: QueueClocks;
+  #ages!: RecordAges;
   #timers: NodeJS.Timeout[] = [];
   #closed = false;
   #housekeeping: Promise<void> = Promise.resolve();
@@ -150,6 +163,7 @@ export class DiskQueue {
     private readonly options: Required<QueueOptions>,
   ) {
     this.#config = config;
+    this.#clocks = options.clocks;
     this.#cursorFile = new CursorFile(join(dir, CURSOR_FILE), {
       warn: (message, details) => hooks.warn(message, details),
       failing: (error) => hooks.cursorFailing(error),
@@ -162,6 +176,7 @@ export class DiskQueue {
       diskFullRetryMs: options.diskFullRetryMs ?? 5000,
       cursorPersistMs: options.cursorPersistMs ?? 100,
       ageCheckMs: options.ageCheckMs ?? 5000,
+      clocks: options.clocks ?? SYSTEM_CLOCKS,
     });
     const recovery = await q.#load();
     q.#startTimers();
@@ -189,18 +204,20 @@ export class DiskQueue {
     qos: 0 | 1 | 2,
     retain: boolean,
     done: (r: AppendResult) => void,
-    ts = Date.now(),
+    ts?: number,
   ): void {
     if (this.#closed) {
       done('dropped');
       return;
     }
-    if (this.#diskFull && Date.now() < this.#diskFullUntil) {
+    const now = this.#ages.now();
+    if (this.#diskFull && this.#clocks.mono() < this.#diskFullUntil) {
       this.hooks.dropped(1, 'disk_full');
       done('dropped');
       return;
     }
-    this.#pending.push({ buf: encodeRecord(topic, payload, qos, retain, ts), done });
+    const buf = encodeRecord(topic, payload, qos, retain, ts ?? now);
+    this.#pending.push({ buf, done, frame: this.#ages.frame });
     this.#kick();
   }
 
@@ -363,7 +380,7 @@ export class DiskQueue {
         continue;
       }
       // Every whole record already in the buffer, without awaiting.
-      const maxAge = Date.now() - this.#config.max_age * 1000;
+      const limit = this.#ageLimit();
       const reader = this.#reader;
       let bufOff = off - this.#readBufStart;
       for (;;) {
@@ -372,7 +389,7 @@ export class DiskQueue {
         reader.seq = seq + 1;
         reader.offset = offset + view.bytes;
         bufOff += view.bytes;
-        if (view.ts < maxAge) {
+        if (this.#ages.before(seq, view.ts, limit)) {
           this.hooks.dropped(1, 'max_age');
           this.#cursorDirty = true;
         } else {
@@ -409,7 +426,7 @@ export class DiskQueue {
       }
       const pos = { ...this.#reader };
       this.#reader = { seq: pos.seq + 1, segFirst: pos.segFirst, offset: pos.offset + res.bytes };
-      if (res.message.ts < Date.now() - this.#config.max_age * 1000) {
+      if (this.#ages.before(pos.seq, res.message.ts, this.#ageLimit())) {
         this.hooks.dropped(1, 'max_age');
         this.#cursorDirty = true;
         continue;
@@ -417,6 +434,11 @@ export class DiskQueue {
       this.#inflight.push(pos.seq, pos.segFirst, pos.offset, res.message.ts);
       return { ...res.message, seq: pos.seq };
     }
+  }
+
+  /** Records stamped before this are older than max_age (reads the clocks). */
+  #ageLimit(): number {
+    return this.#ages.now() - this.#config.max_age * 1000;
   }
 
   /** Resolves when a record is available to next() (or the queue closes). */
@@ -463,11 +485,13 @@ export class DiskQueue {
   stats(): QueueStats {
     const first = this.#inflight.first();
     const depth = Math.max(0, this.#writeSeq - this.#cursor().seq);
+    const oldest = depth === 0 ? undefined : (first ?? this.#oldest);
+    this.#ages.now();
     return {
       depth,
       bytes: this.#totalBytes(),
       segments: this.#segments.length,
-      oldestTs: depth === 0 ? undefined : first ? first.ts : this.#oldestTs,
+      oldestTs: oldest && this.#ages.current(oldest.seq, oldest.ts),
       diskFull: this.#diskFull,
     };
   }
@@ -555,7 +579,7 @@ export class DiskQueue {
         const lost = batch.filter((b) => !done.has(b) && !refused.has(b));
         if (lost.length > 0) this.hooks.dropped(lost.length, 'disk_full');
         for (const b of lost) b.done('dropped');
-        this.#diskFullUntil = Date.now() + this.options.diskFullRetryMs;
+        this.#diskFullUntil = this.#clocks.mono() + this.options.diskFullRetryMs;
         if (!this.#diskFull) {
           this.#diskFull = true;
           this.hooks.diskFull(err instanceof Error ? err : new Error(String(err)));
@@ -613,11 +637,13 @@ export class DiskQueue {
     }
     this.#tail = data.length <= READ_CHUNK ? { segFirst: seg.firstSeq, start: seg.size, buf: data } : undefined;
     seg.size += data.length;
-    seg.mtimeMs = Date.now();
+    for (let i = 0; i < chunk.length; i++) this.#ages.written(this.#writeSeq + i, chunk[i]!.frame);
+    const lastSeq = this.#writeSeq + chunk.length - 1;
+    seg.newest = { seq: lastSeq, ts: peekRecordTime(chunk[chunk.length - 1]!.buf)! };
     // The first message of an empty queue is its oldest (otherwise refreshed only when the cursor is persisted,
     // which an outage never does).
-    if (this.#oldestTs === undefined || this.#writeSeq === this.#cursor().seq) {
-      this.#oldestTs = peekRecordTime(chunk[0]!.buf);
+    if (this.#oldest === undefined || this.#writeSeq === this.#cursor().seq) {
+      this.#oldest = { seq: this.#writeSeq, ts: peekRecordTime(chunk[0]!.buf)! };
     }
     this.#writeSeq += chunk.length;
     this.#unsynced = true;
@@ -655,7 +681,7 @@ export class DiskQueue {
       firstSeq: this.#writeSeq,
       path: join(this.dir, segmentName(this.#writeSeq)),
       size: 0,
-      mtimeMs: Date.now(),
+      newest: undefined,
     };
     return { seg, fh: await open(seg.path, 'a') };
   }
@@ -776,6 +802,7 @@ export class DiskQueue {
     // full) they are deleted all the same, to make room for it: a restart whose cursor points into a deleted file
     // starts at the oldest file left, which is never past the real cursor (re-sends, never loses).
     await this.#unlinkAcknowledged(c.seq);
+    this.#ages.forgetBelow(c.seq);
     if (written) {
       await this.#refreshOldest(c);
       return;
@@ -843,7 +870,7 @@ export class DiskQueue {
   async #refreshOldest(c: Position): Promise<void> {
     const seg = this.#segments.find((s) => s.firstSeq === c.segFirst);
     if (!seg || c.offset >= seg.size) {
-      this.#oldestTs = undefined;
+      this.#oldest = undefined;
       return;
     }
     let fh: FileHandle | undefined;
@@ -851,9 +878,10 @@ export class DiskQueue {
       fh = await open(seg.path, 'r');
       const head = Buffer.alloc(RECORD_HEADER_BYTES + 7);
       const { bytesRead } = await fh.read(head, 0, head.length, c.offset);
-      this.#oldestTs = peekRecordTime(head.subarray(0, bytesRead));
+      const ts = peekRecordTime(head.subarray(0, bytesRead));
+      this.#oldest = ts === undefined ? undefined : { seq: c.seq, ts };
     } catch {
-      this.#oldestTs = undefined;
+      this.#oldest = undefined;
     } finally {
       await fh?.close().catch(() => {});
     }
@@ -890,9 +918,14 @@ export class DiskQueue {
     }
   }
 
+  /** Drops whole files whose last record is older than max_age (one of unknown age stops it: read one by one). */
   #dropExpiredSegments(): void {
-    const limit = Date.now() - this.#config.max_age * 1000;
-    while (this.#segments.length > 1 && this.#segments[0]!.mtimeMs < limit) this.#dropOldestSegment('max_age');
+    const limit = this.#ageLimit();
+    for (;;) {
+      const newest = this.#segments.length > 1 ? this.#segments[0]!.newest : undefined;
+      if (!newest || !this.#ages.before(newest.seq, newest.ts, limit)) return;
+      this.#dropOldestSegment('max_age');
+    }
   }
 
   async #syncDir(): Promise<void> {
@@ -923,7 +956,7 @@ export class DiskQueue {
     if (this.#segments.length === 0) {
       const firstSeq = cursor?.seq ?? 0;
       const path = join(this.dir, segmentName(firstSeq));
-      this.#segments.push({ firstSeq, path, size: 0, mtimeMs: Date.now() });
+      this.#segments.push({ firstSeq, path, size: 0, newest: undefined });
       this.#writeSeq = firstSeq;
     } else {
       const last = this.#active();
@@ -938,6 +971,7 @@ export class DiskQueue {
     while (this.#segments.length > 1 && this.#segments[0]!.firstSeq < this.#reader.segFirst) {
       await unlink(this.#segments.shift()!.path).catch(() => {});
     }
+    this.#ages = new RecordAges(this.#clocks, this.#writeSeq, (message, details) => this.hooks.warn(message, details));
     await this.#refreshOldest(this.#reader);
     return { truncatedBytes, depth: this.#writeSeq - this.#reader.seq };
   }
@@ -999,7 +1033,7 @@ async function listSegments(dir: string): Promise<Segment[]> {
   for (const firstSeq of firstSeqs) {
     const path = join(dir, segmentName(firstSeq));
     const st = await stat(path);
-    segments.push({ firstSeq, path, size: st.size, mtimeMs: st.mtimeMs });
+    segments.push({ firstSeq, path, size: st.size, newest: { seq: EARLIER_RUN, ts: st.mtimeMs } });
   }
   return segments;
 }
