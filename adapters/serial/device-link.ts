@@ -148,7 +148,7 @@ export class SerialDeviceLink {
   async writeLine(text: string): Promise<void> {
     if (text.includes('\n')) throw new Error('a line must not contain a newline');
     if (this.device.shell_echo) {
-      this.#echoes.push({ text, until: Date.now() + ECHO_WINDOW_MS });
+      this.#echoes.push({ text, until: performance.now() + ECHO_WINDOW_MS });
       if (this.#echoes.length > 8) this.#echoes.shift();
     }
     await this.#write(Buffer.from(`${text}\n`, 'utf8'));
@@ -267,7 +267,7 @@ export class SerialDeviceLink {
     this.#reader = reader;
     this.#readerEnd = undefined;
     this.#path = path;
-    this.#openedAt = Date.now();
+    this.#openedAt = performance.now();
     this.#opens++;
     this.#lastError = undefined;
     this.#splitter.reset();
@@ -312,7 +312,7 @@ export class SerialDeviceLink {
     this.#lastError = reason;
     this.#deps.ctx.logger.warn({ device: this.id, path: this.#path, reason }, 'serial port closed; will reopen');
     this.#setOnline(false);
-    if (Date.now() - this.#openedAt >= STABLE_MS) this.#backoff.reset();
+    if (performance.now() - this.#openedAt >= STABLE_MS) this.#backoff.reset();
     this.#schedule(this.#backoff.next());
   }
 
@@ -358,10 +358,10 @@ export class SerialDeviceLink {
     this.#smpIdleTimer = setTimeout(
       () => {
         this.#smpIdleTimer = undefined;
-        for (const event of this.#demux.expire(Date.now())) this.#dispatch(event);
+        for (const event of this.#demux.expire(performance.now())) this.#dispatch(event);
         this.#watchSmpIdle();
       },
-      Math.max(0, deadline - Date.now()),
+      Math.max(0, deadline - performance.now()),
     );
     this.#smpIdleTimer.unref();
   }
@@ -426,7 +426,7 @@ export class SerialDeviceLink {
   /** True when `text` is (the tail of) a line we wrote moments ago, echoed back by the device's shell. */
   #isEcho(text: string): boolean {
     if (this.#echoes.length === 0) return false;
-    const now = Date.now();
+    const now = performance.now();
     this.#echoes = this.#echoes.filter((e) => e.until > now);
     const i = this.#echoes.findIndex(
       (e) => text === e.text || text.endsWith(` ${e.text}`) || text.endsWith(`$ ${e.text}`),

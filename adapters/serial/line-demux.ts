@@ -34,7 +34,7 @@ export class LineDemux {
 
   constructor(private readonly opts: DemuxOptions) {}
 
-  /** `line` is one line without its '\n', received at `now` (ms since the epoch). */
+  /** `line` is one line without its '\n', received at `now` (monotonic ms, performance.now(): clock steps must not expire a packet). */
   push(line: Uint8Array, now?: number): DemuxEvent[] {
     const events: DemuxEvent[] = [];
     const marker = this.opts.smp ? findSmpMarker(line) : -1;

@@ -108,7 +108,7 @@ export class SmpSerialAssembler {
     return this.#active && now >= this.#lastAt + this.idleMs ? this.flush() : [];
   }
 
-  push(frame: Uint8Array, now = Date.now()): FrameResult[] {
+  push(frame: Uint8Array, now = performance.now()): FrameResult[] {
     const out = this.expire(now);
     if (isFirstFrame(frame)) {
       out.push(...this.flush());

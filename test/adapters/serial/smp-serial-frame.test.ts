@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { crc16Xmodem } from '../../../adapters/common/smp/crc16.js';
 import { encodeSmpMessage } from '../../../adapters/common/smp/packet.js';
 import { encodeSerialFrames, SmpSerialAssembler } from '../../../adapters/common/smp/serial-frame.js';
@@ -114,6 +114,21 @@ describe('SMP serial framing', () => {
       const results = asm.push(stripNewline(echoHelloFrame), 10);
       expect(results[0]).toEqual({ ok: false, reason: 'SMP packet truncated at 93 of 167 bytes', frame: head });
       expect(results[1]).toEqual({ ok: true, value: echoHello });
+    });
+
+    it('times a packet by the monotonic clock the reader expires it by, whatever the wall clock does', () => {
+      vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+      try {
+        const asm = new SmpSerialAssembler();
+        asm.push(long[0]!); // stamped by default, as the serial link pushes lines
+        vi.setSystemTime(Date.now() - 2 * 3600_000); // NTP steps the wall clock back
+        vi.advanceTimersByTime(1000);
+        expect(asm.expire(performance.now())).toEqual([
+          { ok: false, reason: 'SMP packet truncated at 93 of 167 bytes', frame: head },
+        ]);
+      } finally {
+        vi.useRealTimers();
+      }
     });
 
     it('completes when the continuation comes within the idle time, and times out after it', () => {
