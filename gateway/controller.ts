@@ -632,7 +632,11 @@ export class Gateway {
       dataDir: AdapterHost.dataDirFor(this.dataDir, kind),
       devices: () => this.devices.ofTransport(kind).filter((d) => !d.disabled) as never,
       permitJoin: () => this.permitJoin(),
-      telemetry: (id, values) => this.#onTelemetry(id, values),
+      telemetry: (id, values) => {
+        // What `log_levels: {<adapter>: debug}` is for: every value a device sent, as it arrived.
+        if (logger.isLevelEnabled('debug')) logger.debug({ device: id, values }, 'device data');
+        this.#onTelemetry(id, values);
+      },
       availability: (id, online, validForMs) => this.#onAvailability(id, online, false, validForMs),
       deviceInfo: (id, info) => {
         if (this.devices.mergeInfo(id, info)) void this.publishDevices();
@@ -894,8 +898,12 @@ export class Gateway {
       return;
     }
     try {
-      const { host } = this.adapterFor(id);
+      const { host, device } = this.adapterFor(id);
+      const logger = this.moduleLogger(device.transport);
+      if (logger.isLevelEnabled('debug')) logger.debug({ device: id, command: kind, payload: parsed.data }, 'command');
       const result = await host.adapter!.command(id, { kind, payload: parsed.data });
+      if (logger.isLevelEnabled('debug'))
+        logger.debug({ device: id, command: kind, result: result.data }, 'command done');
       if (result.data && result.merge !== false) this.#onTelemetry(id, result.data);
     } catch (err) {
       const rec = this.devices.get(id);
