@@ -185,7 +185,7 @@ export async function startBroker({
         'persistent session of another user discarded',
       );
     }
-    await sessionOwners.claim(client.id, username, persistent);
+    sessionOwners.claim(client.id, username, persistent);
   }
 
   const publishThrough = aedes.publish.bind(aedes) as AedesPublish;

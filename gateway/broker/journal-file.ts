@@ -302,6 +302,14 @@ export class JournalFile {
     if (this.#behind) {
       this.#retryAt = 0;
       this.#catchUp(performance.now());
+    } else if (this.#bytesSinceSnapshot > 0) {
+      // A clean stop leaves a snapshot only: its record types are the ones every earlier version reads, so a
+      // rollback does not replay (or drop as damage) change records it does not know.
+      try {
+        this.compact();
+      } catch (err) {
+        this.options.onError(err, 'compact');
+      }
     }
     this.#closed = true;
     clearInterval(this.#syncTimer);

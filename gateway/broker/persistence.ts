@@ -14,6 +14,7 @@ import { JournalFile, type JournalFileOptions } from './journal-file.js';
 import { readJournal } from './journal-read.js';
 import { isDiskFull } from './persistence-errors.js';
 import { SessionOwners } from './session-owners.js';
+import { SessionOwnersFile } from './session-owners-file.js';
 
 interface ClientRef {
   id: string;
@@ -167,8 +168,11 @@ export class JournalPersistence extends MemoryPersistence {
   readonly #subs = new Map<string, Map<string, StoredSub>>();
   readonly #outgoing = new Map<string, StoredPacket[]>();
   readonly #incoming = new Map<string, Map<number, StoredPacket>>();
-  /** Who owns each persistent session (see session-owners.ts), journaled with the sessions. */
-  readonly sessionOwners = new SessionOwners((record) => this.#log(record));
+  #ownersFile: SessionOwnersFile | undefined;
+  /** Who owns each persistent session (see session-owners.ts), kept in a file beside the journal. */
+  readonly sessionOwners: SessionOwners = new SessionOwners(() =>
+    this.#ownersFile?.schedule(() => this.sessionOwners.entries()),
+  );
   #journal: JournalFile | undefined;
   #replaying = false;
 
@@ -184,6 +188,10 @@ export class JournalPersistence extends MemoryPersistence {
     mkdirSync(dir, { recursive: true });
     const path = join(dir, 'journal.jsonl');
     result.journal = path;
+    this.#ownersFile = new SessionOwnersFile(join(dir, 'session-owners.json'), (err) =>
+      this.options.onError(err, 'write'),
+    );
+    this.sessionOwners.restore(this.#ownersFile.load());
     await this.#replay(path, result);
     this.#journal = new JournalFile(path, {
       syncIntervalMs: this.options.syncIntervalMs ?? 1000,
@@ -234,6 +242,7 @@ export class JournalPersistence extends MemoryPersistence {
   }
 
   close(): void {
+    this.#ownersFile?.flush();
     this.#journal?.close();
     this.#journal = undefined;
   }
@@ -273,7 +282,10 @@ export class JournalPersistence extends MemoryPersistence {
         return this.cleanIncoming(client(r.c));
       case 'w':
       case 'W':
-        return this.sessionOwners.apply(r);
+        // A development version journaled owners; they move to the owners file (the compaction drops them here).
+        this.sessionOwners.apply(r);
+        this.#ownersFile?.schedule(() => this.sessionOwners.entries());
+        return;
     }
   }
 
@@ -284,7 +296,6 @@ export class JournalPersistence extends MemoryPersistence {
     for (const [c, queue] of this.#outgoing) for (const packet of queue) yield { o: 'q', c: [c], k: encode(packet) };
     for (const [c, packets] of this.#incoming)
       for (const packet of packets.values()) yield { o: 'i', c, k: encode(packet) };
-    yield* this.sessionOwners.records();
   }
 
   // ---- retained -------------------------------------------------------------------------------

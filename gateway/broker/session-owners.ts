@@ -1,21 +1,22 @@
 // Which user owns each persistent session (clean session 0), so that a client id reused by another user starts
 // from an empty session instead of inheriting the previous owner's subscriptions and queued messages.
-// Journaled with the broker's persistence, so a restart keeps the owners; a journal written before owners were
-// recorded has none, and then the first user to resume a session claims it (deliveries are still checked against
-// that user's ACL, see authorizeForward in broker.ts).
+// Stored beside the journal (session-owners-file.ts), so a restart keeps the owners; a session with no recorded
+// owner (lost in a crash, or from before owners were kept) is claimed by the first user to resume it (deliveries
+// are still checked against that user's ACL, see authorizeForward in broker.ts).
 import { OldestKey } from '../oldest-key.js';
 
 const MAX_OWNERS = 100_000;
 
-/** `u` is the username, null for an anonymous client. */
+/** Journal records of owners, as one development version wrote them: read (never written) for compatibility. */
 export type OwnerRecord = { o: 'w'; c: string; u: string | null } | { o: 'W'; c: string };
 
 export class SessionOwners {
+  /** Client id to username; null for an anonymous client. */
   readonly #owners = new Map<string, string | null>();
   readonly #oldest = new OldestKey(this.#owners);
 
-  /** `journal` receives every change (not replayed ones) and resolves once it is written. */
-  constructor(private readonly journal: (record: OwnerRecord) => Promise<void> = () => Promise.resolve()) {}
+  /** `changed` is told after every change, to store the owners (`entries()`). */
+  constructor(private readonly changed: () => void = () => {}) {}
 
   /** True when a stored session of `clientId` belongs to someone other than `username`. */
   ownedByOther(clientId: string, username: string | undefined): boolean {
@@ -23,23 +24,29 @@ export class SessionOwners {
   }
 
   /** Records who connected with `clientId`; a clean-session connection leaves no session behind to own. */
-  claim(clientId: string, username: string | undefined, persistent: boolean): Promise<void> {
+  claim(clientId: string, username: string | undefined, persistent: boolean): void {
     const owner = username ?? null;
-    if (!persistent) return this.#owners.delete(clientId) ? this.journal({ o: 'W', c: clientId }) : Promise.resolve();
-    if (this.#owners.get(clientId) === owner) return Promise.resolve(); // a reconnect: nothing to journal
+    if (!persistent) {
+      if (this.#owners.delete(clientId)) this.changed();
+      return;
+    }
+    if (this.#owners.get(clientId) === owner) return; // a reconnect: nothing changed
     this.#set(clientId, owner);
-    return this.journal({ o: 'w', c: clientId, u: owner });
+    this.changed();
   }
 
-  /** A record read back from the journal. */
+  /** Owners read back at start (the owners file, then records of an older journal). */
+  restore(entries: Iterable<[string, string | null]>): void {
+    for (const [clientId, owner] of entries) this.#set(clientId, owner);
+  }
+
   apply(record: OwnerRecord): void {
     if (record.o === 'w') this.#set(record.c, record.u);
     else this.#owners.delete(record.c);
   }
 
-  /** The owners as records, for a journal snapshot. */
-  *records(): Iterable<OwnerRecord> {
-    for (const [c, u] of this.#owners) yield { o: 'w', c, u };
+  entries(): Iterable<[string, string | null]> {
+    return this.#owners.entries();
   }
 
   #set(clientId: string, owner: string | null): void {

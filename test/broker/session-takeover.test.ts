@@ -1,6 +1,6 @@
 // A client id reused by another user: the persistent session it finds must not hand over what the previous owner
 // was allowed to read.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -57,7 +57,7 @@ describe('persistent session taken over by another user', () => {
   it('keeps who owns a session across a restart', async () => {
     tb = await startTestBroker(input());
     await queueUnderAdmin();
-    // Twice: the first start compacts the journal, so the second reads the owners from its snapshot.
+    // Twice: the owners file is read at start and written again at stop.
     for (let restart = 0; restart < 2; restart++) {
       await tb.stop();
       tb = await startTestBroker(input(), tb.dataDir);
@@ -67,7 +67,7 @@ describe('persistent session taken over by another user', () => {
     await roundTrip(viewer.client, 'zephyr2mqtt/kitchen/sync');
     expect(viewer.seen.messages.map((m) => m.payload)).toEqual(['sync']);
     await viewer.client.endAsync();
-    // The new owner is journaled too: the admin now finds its old session gone.
+    // The new owner is stored too: the admin now finds its old session gone.
     await tb.stop();
     tb = await startTestBroker(input(), tb.dataDir);
     const admin = await connect({ ...SHARED, username: 'admin' });
@@ -78,17 +78,42 @@ describe('persistent session taken over by another user', () => {
   it('delivers queued messages only within the ACL of the user who resumes the session', async () => {
     tb = await startTestBroker(input());
     await queueUnderAdmin();
-    // A journal written before owners were recorded: the delivery check is what stops the leak.
+    // Data from before owners were recorded: the delivery check is what stops the leak.
     await tb.stop();
-    const journal = join(tb.dataDir, 'broker', 'journal.jsonl');
-    const lines = readFileSync(journal, 'utf8').split('\n');
-    expect(lines.filter((l) => l.startsWith('{"o":"w"'))).toHaveLength(1); // the admin's (the publisher's was clean)
-    writeFileSync(journal, lines.filter((l) => !l.startsWith('{"o":"w"')).join('\n'));
+    const ownersFile = join(tb.dataDir, 'broker', 'session-owners.json');
+    // The admin's session is owned; the publisher's connection was clean and left none.
+    expect(JSON.parse(readFileSync(ownersFile, 'utf8'))).toEqual({ owners: { shared: 'admin' } });
+    rmSync(ownersFile);
     tb = await startTestBroker(input(), tb.dataDir);
     const viewer = await connect({ ...SHARED, username: 'viewer' });
     expect(viewer.sessionPresent).toBe(true);
     await roundTrip(viewer.client, 'zephyr2mqtt/kitchen/sync');
     expect(viewer.seen.messages.map((m) => m.payload)).toEqual(['queued-kitchen', 'sync']);
+  });
+
+  it('leaves a journal an older version reads whole after a clean stop, and reads owners an older journal holds', async () => {
+    tb = await startTestBroker(input());
+    await queueUnderAdmin();
+    const viewer = await connect({ ...SHARED, username: 'viewer' }); // takes the session over: S, Q, I records
+    await viewer.client.endAsync();
+    await tb.stop();
+    const journal = join(tb.dataDir, 'broker', 'journal.jsonl');
+    const kinds = new Set(
+      readFileSync(journal, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { o: string }).o),
+    );
+    // Snapshot records only (retained, subscriptions, queued, inbound QoS 2): what every earlier version reads.
+    expect([...kinds].filter((o) => !['r', 's', 'q', 'i'].includes(o))).toEqual([]);
+
+    // Owner records a development version journaled are read, and move to the owners file.
+    rmSync(join(tb.dataDir, 'broker', 'session-owners.json'));
+    appendFileSync(journal, `${JSON.stringify({ o: 'w', c: 'shared', u: 'admin' })}\n`);
+    tb = await startTestBroker(input(), tb.dataDir);
+    const intruder = await connect({ ...SHARED, username: 'viewer' });
+    expect(intruder.sessionPresent).toBe(false);
+    expect(tb.log.lines.filter((l) => l.msg === 'persistent session of another user discarded')).toHaveLength(1);
   });
 
   it("starts another user's persistent session empty, and keeps the new owner's", async () => {

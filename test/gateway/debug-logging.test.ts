@@ -12,7 +12,7 @@ describe('debug logging per adapter', () => {
     gw = undefined;
   });
 
-  async function run(logLevels: Record<string, string>) {
+  async function run(logLevels: Record<string, 'debug'>) {
     const log = captureLogger();
     log.logger.level = 'info'; // the root level a default config gives (main.ts sets it from gateway.log_level)
     const adapter = createTestAdapterModule();
