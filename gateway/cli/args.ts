@@ -32,6 +32,9 @@ const ACCEPTS: Record<Command, Accepts> = {
   passwd: { options: [], maxArgs: 1, argName: 'one USER' },
 };
 
+/** The largest delay AbortSignal.timeout accepts (an unsigned 32-bit number). */
+const MAX_TIMEOUT_MS = 4_294_967_295;
+
 function isCommand(name: string): name is Command {
   return Object.hasOwn(ACCEPTS, name);
 }
@@ -96,6 +99,8 @@ function misuse(command: Command, options: CommandOptions, args: string[]): stri
     return `give the config file once, either as FILE (${args[0]}) or with --config (${options.config}), not both`;
   if (options.timeout !== undefined && !/^[1-9]\d*$/.test(options.timeout))
     return `--timeout takes a whole number of milliseconds above 0, got "${options.timeout}"`;
+  if (options.timeout !== undefined && Number(options.timeout) > MAX_TIMEOUT_MS)
+    return `--timeout takes at most ${MAX_TIMEOUT_MS} milliseconds (about 49 days), got ${options.timeout}`;
   return undefined;
 }
 

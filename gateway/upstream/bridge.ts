@@ -6,7 +6,13 @@
 // 3.1.1 by remembering what was just sent.
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import mqtt, { type IClientOptions, type IConnackPacket, type IDisconnectPacket, type MqttClient } from 'mqtt';
+import mqtt, {
+  type IClientOptions,
+  type IConnackPacket,
+  type IDisconnectPacket,
+  type MqttClient,
+  type Packet,
+} from 'mqtt';
 import type { Registry } from 'prom-client';
 import type { BrokerMessage, EmbeddedBroker } from '../broker/types.js';
 import type { Logger } from '../logger.js';
@@ -16,6 +22,7 @@ import { reconnectDelayMs } from './backoff.js';
 import { buildClientOptions, OFFLINE, ONLINE } from './client-options.js';
 import type { UpstreamConfig } from './config.js';
 import { describeConnectError, redactUrl } from './describe-error.js';
+import { blamesMessage } from './disconnect-reasons.js';
 import { type DropCounts, DropReport } from './drop-report.js';
 import { HeapGuard } from './heap-guard.js';
 import { describeReason, type LinkLimits, linkLimits } from './link-limits.js';
@@ -56,6 +63,8 @@ export interface UpstreamDeps {
   event: (type: string, data: Record<string, unknown>) => void;
   /** Test hooks for the queue's timers. */
   queueOptions?: QueueOptions;
+  /** Test hook for STATE_RETRY_MS. */
+  stateRetryMs?: number;
 }
 
 type LinkState = 'stopped' | 'connecting' | 'connected' | 'waiting';
@@ -64,24 +73,29 @@ type LinkState = 'stopped' | 'connecting' | 'connected' | 'waiting';
 interface Connection {
   /** The upstream answered CONNECT with a successful CONNACK. */
   accepted: boolean;
-  acceptedAt: number;
   /** An error (or an MQTT 5 DISCONNECT) was reported for it: its close needs no guess of its own. */
   reported: boolean;
-  /** The MQTT 5 DISCONNECT the upstream sent before closing, described. */
+  /** The MQTT 5 DISCONNECT the upstream sent before closing, described, and its reason code. */
   disconnect: string | undefined;
+  disconnectCode: number | undefined;
+  /** Filters subscribed to whose SUBACK has not come. */
+  subscribing: Set<string>;
   /** The online state was published and the upstream has not answered it. */
   statePending: boolean;
-  /** messages.acked when it was accepted. */
-  ackedBefore: number;
+  stateSentAt: number;
+  /** messages.acked when the state was published. */
+  ackedAtState: number;
 }
 
 const newConnection = (): Connection => ({
   accepted: false,
-  acceptedAt: 0,
   reported: false,
   disconnect: undefined,
+  disconnectCode: undefined,
+  subscribing: new Set(),
   statePending: false,
-  ackedBefore: 0,
+  stateSentAt: 0,
+  ackedAtState: 0,
 });
 
 const ECHO_WINDOW_MS = 30_000;
@@ -104,8 +118,13 @@ const RETAIN_NOT_SUPPORTED = 0x9a;
 /** Connections closed right after the online state publish (nothing else answered) before the bridge stops
  * publishing the state: a broker policy refusing the state topic must not keep the queue from being sent. */
 const STATE_STRIKES = 2;
-/** A close this soon after CONNACK, with the state publish unanswered, is blamed on the state publish. */
+/** A close this soon after the state publish, with it unanswered, is blamed on the state publish. */
 const STATE_WINDOW_MS = 10_000;
+/** Once given up, the state is published again on a connection that has stayed up this long, then twice as
+ * long each time it is refused again, up to STATE_RETRY_MAX_MS: a link that dropped twice right after the state
+ * publish may have been flaky, and a retained "offline" from an earlier last will must not stay for good. */
+const STATE_RETRY_MS = 10_000;
+const STATE_RETRY_MAX_MS = 60 * 60_000;
 
 export class UpstreamBridge {
   #config: UpstreamConfig;
@@ -124,14 +143,21 @@ export class UpstreamBridge {
   /** The upstream refused a retained will (CONNACK 0x9A): connect without retain until a reload. */
   #retainRefused = false;
   /** Connections in a row the upstream closed right after the online state publish; at STATE_STRIKES the state
-   * is not published any more (until a reload). */
+   * is given up: published again only after a back-off on a stable connection (STATE_RETRY_MS) or a reload. */
   #stateStrikes = 0;
+  /** Times the given-up state was published again and refused: doubles the wait before the next try. */
+  #stateRetries = 0;
+  #stateRetryTimer: NodeJS.Timeout | undefined;
   /** A problem that outlives reconnects (the state publish given up): shown as last_error while nothing else is. */
   #linkProblem: string | undefined;
   readonly #refused = new RefusedTopics();
   /** Shared by every connection's client: PUBRELs still owed for QoS 2 messages the upstream acknowledged with
    * PUBREC stay in it, and mqtt.js sends them again first when the next connection comes up (MQTT §4.4). */
   readonly #outgoingStore = new BridgeOutgoingStore();
+  /** Queue records of QoS 2 publishes the upstream answered with PUBREC, whose PUBCOMP has not come. The upstream
+   * owns such a message (MQTT 4.3.3): if the connection drops, the next one only owes it the stored PUBREL, as
+   * long as the upstream kept the session (CONNACK Session Present); without the session it is sent again. */
+  readonly #pubrecd = new Set<number>();
   #lastError: string | undefined;
   /** Problems of the queue's files (one it could not read, cursor.json that cannot be written): shown as
    * last_error while the connection has none, and not cleared by a reconnect. */
@@ -255,6 +281,8 @@ export class UpstreamBridge {
     this.#state = 'stopped';
     this.#generation++;
     clearTimeout(this.#reconnectTimer);
+    clearTimeout(this.#stateRetryTimer);
+    this.#pubrecd.clear(); // the queue is opened anew on a start: those messages are sent again (at least once)
     this.#removeInterceptor?.();
     this.#removeInterceptor = undefined;
     const client = this.#client;
@@ -310,12 +338,19 @@ export class UpstreamBridge {
       return;
     }
     if (config.queue.max_bytes !== old.queue.max_bytes) await this.#checkQueueSpace();
-    if (connectionKey(old) !== connectionKey(config)) {
-      this.deps.logger.info('upstream connection settings changed: reconnecting');
+    // What was given up "until a reload" is tried again: the broker's policy may have been fixed. A given-up state
+    // is published on a new connection, which sets the last will again too.
+    const stateGivenUp = this.#stateStrikes >= STATE_STRIKES;
+    this.#retainRefused = false;
+    this.#stateStrikes = 0;
+    this.#stateRetries = 0;
+    this.#linkProblem = undefined;
+    const keyChanged = connectionKey(old) !== connectionKey(config);
+    if (keyChanged || (stateGivenUp && config.link_state)) {
+      this.deps.logger.info(
+        keyChanged ? 'upstream connection settings changed: reconnecting' : 'reconnecting to publish the link state',
+      );
       this.#attempt = 0;
-      this.#retainRefused = false;
-      this.#stateStrikes = 0;
-      this.#linkProblem = undefined;
       this.#dropConnection();
       clearTimeout(this.#reconnectTimer);
       void this.#connect();
@@ -473,8 +508,6 @@ export class UpstreamBridge {
     const url = redactUrl(this.#config.url);
     this.#state = 'connected';
     this.#conn.accepted = true;
-    this.#conn.acceptedAt = performance.now();
-    this.#conn.ackedBefore = this.#counts.acked;
     clearTimeout(this.#stableTimer);
     this.#stableTimer = setTimeout(() => {
       if (gen === this.#generation) this.#attempt = 0;
@@ -482,6 +515,7 @@ export class UpstreamBridge {
     this.#stableTimer.unref();
     this.#limits = linkLimits(this.#config, connack);
     if (this.#retainRefused) this.#limits.retain = false;
+    this.#settlePubrecs(connack.sessionPresent);
     this.#lastError = undefined;
     if (this.#everConnected) {
       this.#counts.reconnects++;
@@ -493,10 +527,27 @@ export class UpstreamBridge {
     this.deps.event('upstream', { event: 'connected', url });
   }
 
+  /** QoS 2 records the last connection got a PUBREC for: done if the upstream kept the session (the PUBREL
+   * mqtt.js resends completes them), else left in the queue to be sent again by the rewind. */
+  #settlePubrecs(sessionPresent: boolean): void {
+    const queue = this.#queue;
+    if (this.#pubrecd.size === 0 || !queue) return;
+    if (sessionPresent) {
+      for (const seq of this.#pubrecd) {
+        queue.ack(seq);
+        this.#own.settled(seq);
+      }
+      this.#counts.acked += this.#pubrecd.size;
+      this.#metrics.acked.inc(this.#pubrecd.size);
+    }
+    this.#pubrecd.clear();
+  }
+
   /** mqtt.js is done with what it had stored: publish the state, subscribe, send the queue. */
   #onConnect(client: MqttClient, gen: number): void {
     if (gen !== this.#generation || this.#state !== 'connected') return;
     this.#publishState(client, gen);
+    this.#retryStateLater(client, gen);
     this.#subscribe(client, subscriptions(this.#mappings));
     const previous = this.#pumpDone;
     this.#pumpDone = previous.catch(() => {}).then(() => this.#pumpSafely(client, gen));
@@ -514,6 +565,8 @@ export class UpstreamBridge {
     if (!this.#publishesState()) return;
     const conn = this.#conn;
     conn.statePending = true;
+    conn.stateSentAt = performance.now();
+    conn.ackedAtState = this.#counts.acked;
     client.publish(this.#stateTopic(), ONLINE, this.#stateOptions(), (err) => {
       if (gen !== this.#generation) return;
       const code = (err as { code?: unknown } | undefined)?.code;
@@ -521,6 +574,8 @@ export class UpstreamBridge {
       conn.statePending = false;
       if (!err) {
         this.#stateStrikes = 0;
+        this.#stateRetries = 0;
+        this.#linkProblem = undefined;
         return;
       }
       this.#setError(
@@ -529,20 +584,41 @@ export class UpstreamBridge {
     });
   }
 
+  /** The state was given up: once this connection has stayed up for the back-off, it is published again (one
+   * more strike gives it up again, with a longer back-off). */
+  #retryStateLater(client: MqttClient, gen: number): void {
+    clearTimeout(this.#stateRetryTimer);
+    if (!this.#config.link_state || this.#publishesState()) return;
+    const first = this.deps.stateRetryMs ?? STATE_RETRY_MS;
+    const wait = Math.min(first * 2 ** this.#stateRetries, STATE_RETRY_MAX_MS);
+    this.#stateRetryTimer = setTimeout(() => {
+      if (gen !== this.#generation || this.#state !== 'connected') return;
+      this.#stateRetries++;
+      this.#stateStrikes = STATE_STRIKES - 1;
+      this.#publishState(client, gen);
+    }, wait);
+    this.#stateRetryTimer.unref();
+  }
+
   /** MQTT 5: the upstream says why it ends the connection (0x90 Topic Name invalid, 0x9B QoS not supported...). */
   #onDisconnectPacket(packet: IDisconnectPacket): void {
     const reason = describeReason(packet.reasonCode ?? 0, packet.properties?.reasonString);
     this.#conn.disconnect = reason;
+    this.#conn.disconnectCode = packet.reasonCode ?? 0;
     this.#conn.reported = true;
     this.#setError(`upstream ${redactUrl(this.#config.url)} disconnected the bridge: ${reason}`);
   }
 
   #subscribe(client: MqttClient, filters: Iterable<[string, 0 | 1 | 2]>): void {
     const v5 = this.#config.protocol_version === '5';
+    const conn = this.#conn;
     for (const [filter, qos] of filters) {
+      conn.subscribing.add(filter);
       client.subscribe(filter, { qos, ...(v5 ? { nl: true } : {}) }, (err) => {
         // A connection that closed before the SUBACK subscribes again on the next one: that is no refusal.
-        if (err && client.connected) this.#setError(`upstream refused the subscription to ${filter}: ${err.message}`);
+        if (err && typeof (err as { code?: unknown }).code !== 'number') return;
+        conn.subscribing.delete(filter);
+        if (err) this.#setError(`upstream refused the subscription to ${filter}: ${err.message}`);
       });
     }
   }
@@ -563,25 +639,44 @@ export class UpstreamBridge {
         );
       }
     } else {
-      // Not the queue's fault when the state publish was.
-      if (this.#closedOnState(conn)) this.#poison.connectionStarted();
-      else this.#givePoisonUp(conn);
+      this.#blameClose(conn);
       this.deps.logger.warn({ url, error: this.#lastError }, 'upstream connection lost');
       this.deps.event('upstream', { event: 'disconnected', url, error: this.#lastError ?? null });
     }
     this.#scheduleReconnect();
   }
 
+  /** Decides what an accepted connection's close counts against: nothing (an MQTT 5 DISCONNECT that names the
+   * server or the connection as the reason, a SUBSCRIBE still unanswered), the link state publish, or the first
+   * message in flight (poison-guard.ts). Whatever it does not count against starts a fresh poison window. */
+  #blameClose(conn: Connection): void {
+    if (conn.disconnectCode !== undefined && !blamesMessage(conn.disconnectCode)) {
+      this.#poison.connectionStarted();
+      return;
+    }
+    const filter = conn.subscribing.values().next().value;
+    if (filter !== undefined) {
+      this.#poison.connectionStarted();
+      const why = conn.disconnect ? ` (${conn.disconnect})` : '';
+      this.#setError(
+        `upstream ${redactUrl(this.#config.url)} closed the connection before answering the subscription to ${filter}${why}: check that the broker's policy allows subscribing to it (the \`in\` and \`both\` mappings of bridge.topics)`,
+      );
+      return;
+    }
+    if (this.#closedOnState(conn)) this.#poison.connectionStarted();
+    else this.#givePoisonUp(conn);
+  }
+
   /** The upstream closed the connection right after the online state publish, with nothing else answered: a
-   * policy refusing the state topic (or retain) on MQTT 3.1.1. Reported; after STATE_STRIKES the state is not
-   * published any more, so the queue gets sent. */
+   * policy refusing the state topic (or retain) on MQTT 3.1.1. Reported; after STATE_STRIKES the state is given
+   * up (retried after a back-off, see STATE_RETRY_MS), so the queue gets sent. */
   #closedOnState(conn: Connection): boolean {
-    const quick = performance.now() - conn.acceptedAt < STATE_WINDOW_MS;
-    if (!conn.statePending || !quick || this.#counts.acked > conn.ackedBefore) return false;
+    const quick = performance.now() - conn.stateSentAt < STATE_WINDOW_MS;
+    if (!conn.statePending || !quick || this.#counts.acked > conn.ackedAtState) return false;
     this.#stateStrikes++;
     const given = this.#stateStrikes >= STATE_STRIKES;
     const why = conn.disconnect ? ` (${conn.disconnect})` : '';
-    const problem = `upstream ${redactUrl(this.#config.url)} closed the connection right after the link state publish on ${this.#stateTopic()}${why}: check that the broker's policy lets ${this.#clientId()} publish${this.#limits.retain ? ' retained messages' : ''} there (bridge.state_topic, bridge.retain)${given ? '; the link state is not published any more (until a reload; bridge.link_state: false turns it off)' : ''}`;
+    const problem = `upstream ${redactUrl(this.#config.url)} closed the connection right after the link state publish on ${this.#stateTopic()}${why}: check that the broker's policy lets ${this.#clientId()} publish${this.#limits.retain ? ' retained messages' : ''} there (bridge.state_topic, bridge.retain)${given ? '; the link state is not published for now (tried again on a connection that stays up, and on a reload; bridge.link_state: false turns it off)' : ''}`;
     if (given) this.#linkProblem = problem;
     this.#setError(problem);
     return true;
@@ -598,11 +693,11 @@ export class UpstreamBridge {
     this.#queue.ack(poison.seq);
     const why = conn.disconnect ? ` (${conn.disconnect})` : '';
     const { topic, strikes } = poison;
-    this.#lastRejection = `the upstream closed the connection each time this message was sent (${strikes} times, the last time alone)${why}: topic ${topic}; later messages on it are dropped without sending until a reload`;
+    this.#lastRejection = `the upstream closed the connection each time this message was sent (${strikes} times, the last time alone)${why}: topic ${topic}; later messages on it are dropped without sending for an hour or until a reload`;
     if (topic !== undefined) {
       this.#refused.add(
         topic,
-        `the upstream closes the connection on topic ${topic}${why}: dropped without sending (until a reload)`,
+        `the upstream closes the connection on topic ${topic}${why}: dropped without sending (for an hour or until a reload)`,
       );
     }
     this.#onDropped(1, 'rejected', this.#own.settled(poison.seq));
@@ -772,6 +867,7 @@ export class UpstreamBridge {
       cb: (err: Error | null | undefined, packet?: { messageId?: number }) => {
         const id = packet?.messageId;
         if (id === undefined || gen !== this.#generation) return;
+        if (this.#pubrecd.size > 0) this.#pubrecd.delete(seqOfId[id]!);
         // A failure reason code (MQTT 5: not authorized, quota exceeded, payload format...): resending would be
         // refused again and hold the queue's cursor for good, so the message is dropped, counted and reported.
         if (err) {
@@ -788,6 +884,14 @@ export class UpstreamBridge {
         onAck(id, Boolean(err));
       },
     };
+    const onPubrec = (packet: Packet) => {
+      if (packet.cmd !== 'pubrec' || gen !== this.#generation) return;
+      const id = packet.messageId ?? 0;
+      // A failure reason code is no PUBREC to complete: the pending callback drops the message.
+      if ((client.outgoing as Record<number, unknown>)[id] !== pending || (packet.reasonCode ?? 0) >= 0x80) return;
+      this.#pubrecd.add(seqOfId[id]!);
+    };
+    client.on('packetreceive', onPubrec);
     // Plain PUBACKs skip mqtt.js; this does what its ack handler does for them.
     this.#takePubAck = (id) => {
       const outgoing = client.outgoing as Record<number, unknown>;
@@ -910,6 +1014,7 @@ export class UpstreamBridge {
       }
     } finally {
       stream.removeListener('drain', onDrain);
+      client.removeListener('packetreceive', onPubrec);
       this.#takePubAck = undefined;
       qos0.length = 0;
     }

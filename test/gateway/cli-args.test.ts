@@ -57,6 +57,14 @@ describe('zephyr2mqtt command line', () => {
         help: COMMAND_HELP.health,
       });
     }
+    for (const tooLong of ['4294967296', '5000000000', '99999999999999999999']) {
+      expect(parseCommandLine(['health', '--timeout', tooLong])).toEqual({
+        kind: 'usage-error',
+        message: `--timeout takes at most 4294967295 milliseconds (about 49 days), got ${tooLong}`,
+        help: COMMAND_HELP.health,
+      });
+    }
+    expect(parseCommandLine(['health', '--timeout', '4294967295'])).toMatchObject({ kind: 'command' });
     expect(parseCommandLine(['health', '--timeout', '2000'])).toMatchObject({
       kind: 'command',
       options: { timeout: '2000' },

@@ -16,7 +16,7 @@ import { startBroker } from '../../gateway/broker/broker.js';
 import type { EmbeddedBroker } from '../../gateway/broker/types.js';
 import { brokerConfigSchema } from '../../gateway/config/schema.js';
 import { silentLogger } from '../../gateway/logger.js';
-import { UpstreamBridge } from '../../gateway/upstream/bridge.js';
+import { UpstreamBridge, type UpstreamDeps } from '../../gateway/upstream/bridge.js';
 import { type UpstreamConfigInput, upstreamConfigSchema } from '../../gateway/upstream/config.js';
 import { startChildGateway } from '../broker/child-gateway.js';
 
@@ -226,6 +226,7 @@ export function makeBridge(
   dataDir: string,
   config: UpstreamConfigInput,
   gatewayId = 'gw1',
+  hooks: Pick<UpstreamDeps, 'stateRetryMs'> = {},
 ): BridgeUnderTest {
   const events: BridgeUnderTest['events'] = [];
   const listeners = new Set<() => void>();
@@ -249,6 +250,7 @@ export function makeBridge(
       for (const l of listeners) l();
     },
     queueOptions: { cursorPersistMs: 20, diskFullRetryMs: 50 },
+    ...hooks,
   });
   return {
     bridge,

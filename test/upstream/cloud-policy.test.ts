@@ -68,7 +68,7 @@ describe('connections the upstream closes', () => {
       ),
     ).toBe(true);
     const status = bridge.status() as { last_error: string; messages: { reconnects: number } };
-    expect(status.last_error).toMatch(/the link state is not published any more/);
+    expect(status.last_error).toMatch(/the link state is not published for now/);
     expect(status.messages.reconnects).toBeGreaterThan(0);
   });
 

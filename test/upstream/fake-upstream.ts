@@ -3,7 +3,7 @@
 // refuses (CONNECT, a topic) instead of answering. Every CONNECT and PUBLISH it receives is recorded.
 import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
-import mqttPacket, { type IConnectPacket, type IPublishPacket, type Packet } from 'mqtt-packet';
+import mqttPacket, { type IConnectPacket, type IPublishPacket, type ISubscribePacket, type Packet } from 'mqtt-packet';
 import { waitUntil } from './brokers.js';
 
 /** What the server does with a packet: accept it, close the socket without a word (FIN, or RST with 'reset'),
@@ -17,6 +17,9 @@ export interface FakeUpstreamOptions {
   onConnect?: (packet: IConnectPacket) => Verdict;
   onPublish?: (packet: IPublishPacket) => Verdict;
   onPubrel?: () => Verdict;
+  onSubscribe?: (packet: ISubscribePacket) => Verdict;
+  /** Answer a reconnect with clean session off with CONNACK Session Present (the QoS 2 state is kept). */
+  keepsSessions?: boolean;
 }
 
 export interface FakeUpstream {
@@ -60,7 +63,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions): Promise<Fake
         const props = opts.version === 5 ? { properties: opts.connackProperties ?? {} } : {};
         send({
           cmd: 'connack',
-          sessionPresent: false,
+          sessionPresent: Boolean(opts.keepsSessions) && !p.clean && connects.length > 1,
           ...(opts.version === 5 ? { reasonCode: 0 } : { returnCode: 0 }),
           ...props,
         });
@@ -73,6 +76,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions): Promise<Fake
       } else if (p.cmd === 'pubrel') {
         if (apply(opts.onPubrel?.() ?? 'accept')) send({ cmd: 'pubcomp', messageId: p.messageId });
       } else if (p.cmd === 'subscribe') {
+        if (!apply(opts.onSubscribe?.(p) ?? 'accept')) return;
         send({ cmd: 'suback', messageId: p.messageId, granted: p.subscriptions.map(() => 1) });
       } else if (p.cmd === 'pingreq') {
         send({ cmd: 'pingresp' });
