@@ -25,6 +25,7 @@ export class AdvertiserCache {
     else {
       entry = { lastSeen: now, lastReported: Number.NEGATIVE_INFINITY };
       if (this.#entries.size >= this.max) this.#evictOldest();
+      else this.#oldest.release();
     }
     entry.lastSeen = now;
     this.#entries.set(address, entry);

@@ -73,9 +73,12 @@ export class SerialProbe {
   }
 
   #set(address: string, probed: Probed): void {
-    if (!this.#probed.delete(address) && this.#probed.size >= this.opts.max) {
-      const oldest = this.#oldest.take();
-      if (oldest !== undefined) this.#probed.delete(oldest);
+    if (!this.#probed.delete(address)) {
+      if (this.#probed.size < this.opts.max) this.#oldest.release();
+      else {
+        const oldest = this.#oldest.take();
+        if (oldest !== undefined) this.#probed.delete(oldest);
+      }
     }
     this.#probed.set(address, probed);
   }

@@ -51,7 +51,8 @@ export class SessionOwners {
 
   #set(clientId: string, owner: string | null): void {
     this.#owners.delete(clientId);
-    if (this.#owners.size >= MAX_OWNERS) {
+    if (this.#owners.size < MAX_OWNERS) this.#oldest.release();
+    else {
       const oldest = this.#oldest.take();
       if (oldest !== undefined) this.#owners.delete(oldest);
     }

@@ -37,6 +37,7 @@ export class BoundedExpiringMap<K, V> {
       if (oldest === undefined) break;
       this.entries.delete(oldest);
     }
+    if (this.entries.size < this.maxEntries) this.oldest.release();
   }
 
   delete(key: K): void {
