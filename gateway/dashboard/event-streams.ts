@@ -5,14 +5,20 @@ import type { DashboardChange } from './model.js';
 import type { ReadView } from './read-view.js';
 
 const MAX_STREAMS = 50;
-/** A reader this far behind is not coming back soon: close it rather than hold the data for it. */
-const MAX_BUFFERED_BYTES = 1024 * 1024;
+/**
+ * A reader this far behind (beyond its opening snapshot) is not coming back soon: close it rather than hold the
+ * data for it. Node keeps each write as its own chunk, so a stream costs about twice this in memory; 50 streams
+ * stay near 25 MB on a small gateway.
+ */
+export const MAX_BUFFERED_BYTES = 256 * 1024;
 
 interface Stream {
   res: ServerResponse;
   view: ReadView;
   /** The session it was opened under; undefined for anonymous access. */
   token: string | undefined;
+  /** Bytes it may have waiting: MAX_BUFFERED_BYTES beyond the snapshot, which a large gateway makes big. */
+  allowance: number;
 }
 
 export class EventStreams {
@@ -30,10 +36,11 @@ export class EventStreams {
   ): boolean {
     if (this.#streams.size >= MAX_STREAMS) return false;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-    const stream: Stream = { res, view, token };
+    const opening = frame('snapshot', snapshot);
+    const stream: Stream = { res, view, token, allowance: MAX_BUFFERED_BYTES + Buffer.byteLength(opening) };
     this.#streams.add(stream);
     req.on('close', () => this.#streams.delete(stream));
-    this.#write(stream, frame('snapshot', snapshot));
+    this.#write(stream, opening);
     return true;
   }
 
@@ -60,7 +67,7 @@ export class EventStreams {
   #write(stream: Stream, text: string): void {
     stream.res.write(text);
     const buffered = stream.res.writableLength;
-    if (buffered <= MAX_BUFFERED_BYTES) return;
+    if (buffered <= stream.allowance) return;
     this.#streams.delete(stream);
     const remote = stream.res.req.socket.remoteAddress;
     stream.res.destroy();

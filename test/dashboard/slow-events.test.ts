@@ -1,6 +1,7 @@
 // A /api/events reader that stops reading is disconnected instead of having the gateway buffer for it.
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_BUFFERED_BYTES } from '../../gateway/dashboard/event-streams.js';
 import { captureLogger } from '../broker/helpers.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -11,7 +12,7 @@ describe('dashboard event stream back-pressure', () => {
     gw = undefined;
   });
 
-  it('closes a stalled event stream once about 1 MiB is waiting for it', async () => {
+  it('closes a stalled event stream once 256 KiB more than its snapshot is waiting for it', async () => {
     const log = captureLogger();
     gw = await startTestGateway({}, { logger: log.logger });
     const port = Number(new URL(gw.httpUrl).port);
@@ -33,5 +34,24 @@ describe('dashboard event stream back-pressure', () => {
     socket.resume();
     await new Promise((resolve) => socket.once('close', resolve));
     expect(received).toBeLessThan((count * state.length) / 2);
+  });
+
+  it('opens a stream whose snapshot alone is larger than that, and keeps it', async () => {
+    const log = captureLogger();
+    gw = await startTestGateway({}, { logger: log.logger });
+    const state = JSON.stringify({ blob: 'x'.repeat(20_000) });
+    for (let i = 0; i < 20; i++) await gw.gateway.broker.publish(`zephyr2mqtt/dev${i}`, state);
+    const res = await fetch(`${gw.httpUrl}/api/events`);
+    const reader = res.body!.getReader();
+    let text = '';
+    while (!text.includes('\n\n')) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      text += Buffer.from(chunk.value).toString('utf8');
+    }
+    await reader.cancel();
+    expect(text.length).toBeGreaterThan(MAX_BUFFERED_BYTES);
+    expect(text).toMatch(/^event: snapshot\n/);
+    expect(log.lines.filter((l) => l.msg === 'dashboard event stream not read, closed')).toEqual([]);
   });
 });
