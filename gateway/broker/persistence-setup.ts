@@ -1,7 +1,7 @@
 // Opens the broker's persistence under <data_dir>/broker for startBroker: start errors that name the path and the
 // fix, and what the replay found (damage, a full disk) in the log.
 import { join } from 'node:path';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 import type { RateLimitedLog } from '../rate-limited-log.js';
 import { BrokerStartError } from './errors.js';
@@ -29,11 +29,14 @@ export async function openPersistence(setup: PersistenceSetup): Promise<JournalP
     registry: setup.registry,
     onEvent: setup.onEvent,
   });
+  const dropped = setup.registry ? queueFullCounter(setup.registry) : undefined;
   const persistence = new JournalPersistence({
     dir,
     maxQueued: setup.maxQueued,
-    onQueueFull: (clientId, topic) =>
-      setup.rateLog.warn(`queue:${clientId}`, { clientId, topic, max: setup.maxQueued }, 'session queue full, dropped'),
+    onQueueFull: (clientId, topic) => {
+      dropped?.inc();
+      setup.rateLog.warn(`queue:${clientId}`, { clientId, topic, max: setup.maxQueued }, 'session queue full, dropped');
+    },
     onError: report.failed,
     onRecovered: report.recovered,
   });
@@ -46,6 +49,18 @@ export async function openPersistence(setup: PersistenceSetup): Promise<JournalP
   }
   if (setup.enabled) logOpened(setup.logger, result);
   return persistence;
+}
+
+export const SESSION_DROPS_METRIC = 'zephyr2mqtt_broker_session_messages_dropped_total';
+
+/** Messages not queued for an offline persistent session that already held broker.max_queued. */
+function queueFullCounter(registry: Registry): Counter {
+  registry.removeSingleMetric(SESSION_DROPS_METRIC); // a restarted broker replaces it instead of failing
+  return new Counter({
+    name: SESSION_DROPS_METRIC,
+    help: 'Messages dropped for a persistent session whose queue was full (broker.max_queued)',
+    registers: [registry],
+  });
 }
 
 function logOpened(logger: Logger, result: OpenResult): void {

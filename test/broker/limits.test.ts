@@ -1,6 +1,8 @@
 import mqtt from 'mqtt';
+import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PacketSizeScanner } from '../../gateway/broker/packet-size-guard.js';
+import { SESSION_DROPS_METRIC } from '../../gateway/broker/persistence-setup.js';
 import {
   collect,
   endClients,
@@ -119,8 +121,9 @@ describe('broker limits', () => {
     expect(over.closed).toBe(true);
   });
 
-  it('keeps at most max_queued messages for an offline persistent session', async () => {
-    tb = await startTestBroker({ max_queued: 3 });
+  it('keeps at most max_queued messages for an offline persistent session, and counts the drops', async () => {
+    const registry = new Registry();
+    tb = await startTestBroker({ max_queued: 3 }, undefined, { registry });
     const opts = { clientId: 'slowpoke', clean: false, reconnectPeriod: 0 } as const;
     const sub = await mqtt.connectAsync(tb.url(), opts);
     await sub.subscribeAsync('q/#', { qos: 1 });
@@ -133,5 +136,6 @@ describe('broker limits', () => {
     await roundTrip(back, 'q/sync');
     expect(seen.messages.map((m) => m.payload)).toEqual(['1', '2', '3', 'sync']);
     expect(tb.log.lines.filter((l) => l.msg === 'session queue full, dropped').length).toBeGreaterThan(0);
+    expect(await registry.getSingleMetricAsString(SESSION_DROPS_METRIC)).toMatch(/ 3$/m);
   });
 });
