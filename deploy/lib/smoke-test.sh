@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Smoke-tests one architecture's image the way a device would run it: the native addons load, `--version` prints
-# the package version, the gateway starts on the example config, its HEALTHCHECK passes, an MQTT client on the host
+# the package version with the image's revision, the gateway starts on the example config, its HEALTHCHECK passes, an MQTT client on the host
 # sees <base>/bridge/state online, SIGTERM stops it cleanly (exit 0), and Node verifies TLS against the image's
 # system CA store (/etc/ssl/certs/ca-certificates.crt, which an mqtts upstream relies on). Foreign architectures
 # run under qemu. The image has no coreutils: checks inside it use node or /bin/sh.
@@ -29,6 +29,9 @@ seen="$("${run[@]}" --rm --no-healthcheck --entrypoint node "$image" -p "require
 [ "$seen" = "${machine[$expected_arch]}" ] || fail "binaries run as $seen, expected ${machine[$expected_arch]}"
 echo "smoke[$image]: architecture $arch, runs as $seen"
 
+# An image built from a commit reports it as build metadata: <version>+<first 7 hex digits of the revision label>.
+revision="$(podman image inspect --format '{{index .Labels "org.opencontainers.image.revision"}}' "$image")"
+if [[ "$revision" =~ ^[0-9a-f]{7,40}$ ]]; then expected_version="$expected_version+${revision:0:7}"; fi
 version="$("${run[@]}" --rm --no-healthcheck "$image" --version)"
 [ "$version" = "$expected_version" ] || fail "--version printed '$version', expected '$expected_version'"
 echo "smoke[$image]: --version ok ($version)"
