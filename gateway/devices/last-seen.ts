@@ -1,7 +1,5 @@
 // Turns a last_seen read back after a restart into a time the availability timeout can count from.
-
-/** Before this, a wall clock has not been set yet: a board without an RTC boots at 1970 or at its build date. */
-export const LAST_SEEN_FLOOR_MS = Date.parse('2024-01-01T00:00:00Z');
+import { UNSET_CLOCK_BEFORE_MS } from '../clock-floor.js';
 
 /**
  * The performance.now() at which a device last seen at `lastSeen` was heard, or null when that last_seen cannot be
@@ -10,6 +8,6 @@ export const LAST_SEEN_FLOOR_MS = Date.parse('2024-01-01T00:00:00Z');
  */
 export function heardAtFromLastSeen(lastSeen: Date | null, wallNow: number, monoNow: number): number | null {
   const seen = lastSeen?.getTime();
-  if (seen === undefined || Number.isNaN(seen) || seen < LAST_SEEN_FLOOR_MS || seen > wallNow) return null;
+  if (seen === undefined || Number.isNaN(seen) || seen < UNSET_CLOCK_BEFORE_MS || seen > wallNow) return null;
   return monoNow - (wallNow - seen);
 }

@@ -11,9 +11,11 @@
 // forward, and the time suspended is not counted.)
 //
 // The offsets of an earlier run are not known: its records are taken at their stored time, except that one before
-// STAMP_FLOOR_MS or in the future (the clock was wrong then, or is now) has an unknown age and is never dropped for
+// UNSET_CLOCK_BEFORE_MS or in the future (the clock was wrong then, or is now) has an unknown age and is never dropped for
 // max_age (said once). A record queued at a wrong time that was still after the floor (an old fake-hwclock time)
 // and read after a restart is aged by that time.
+
+import { UNSET_CLOCK_BEFORE_MS } from '../../clock-floor.js';
 
 export interface QueueClocks {
   /** Wall-clock time, ms since the epoch (steps with the system clock). */
@@ -24,8 +26,6 @@ export interface QueueClocks {
 
 export const SYSTEM_CLOCKS: QueueClocks = { wall: () => Date.now(), mono: () => performance.now() };
 
-/** Stamps before this (2024-01-01) come from a clock that was not set. */
-export const STAMP_FLOOR_MS = Date.UTC(2024, 0, 1);
 /** A change of the wall-minus-monotonic offset above this is a clock step (below it: slewing, jitter). */
 const STEP_MS = 2000;
 /** Frames kept at most; beyond, the two oldest are merged (ages then err by the step between them). */
@@ -84,11 +84,11 @@ export class RecordAges {
   current(seq: number, ts: number): number | undefined {
     // The difference first: without a step it is exactly 0 and the stamp comes back unchanged.
     if (seq >= this.runFirstSeq) return ts + (this.#offset - this.#frameOffset(seq));
-    if (ts >= STAMP_FLOOR_MS && ts <= this.#wall + STEP_MS) return ts;
+    if (ts >= UNSET_CLOCK_BEFORE_MS && ts <= this.#wall + STEP_MS) return ts;
     if (!this.#warned) {
       this.#warned = true;
       this.warn(
-        `upstream queue: messages queued in an earlier run carry a time before ${new Date(STAMP_FLOOR_MS).toISOString()} or in the future (the clock was wrong then, or is now): their age is unknown, they are not dropped for max_age`,
+        `upstream queue: messages queued in an earlier run carry a time before ${new Date(UNSET_CLOCK_BEFORE_MS).toISOString()} or in the future (the clock was wrong then, or is now): their age is unknown, they are not dropped for max_age`,
         { stamp: new Date(ts).toISOString(), now: new Date(this.#wall).toISOString() },
       );
     }
