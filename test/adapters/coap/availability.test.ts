@@ -7,24 +7,11 @@ import { ResourceObserver } from '../../../adapters/coap/resource-observer.js';
 import { Timers } from '../../../adapters/coap/timers.js';
 import { CoapUnreachableError } from '../../../adapters/coap/transport/errors.js';
 import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
-import { type CoapHarness, startCoapHarness } from './harness.js';
-import { type Script, ScriptedDevice, sleep } from './scripted-device.js';
+import type { CoapHarness } from './harness.js';
+import { sleep } from './scripted-device.js';
+import { scriptedNode } from './scripted-node.js';
 
-let h: CoapHarness | undefined;
-let device: ScriptedDevice | undefined;
-afterEach(async () => {
-  await h?.stop();
-  device?.close();
-  h = undefined;
-  device = undefined;
-});
-
-async function start(script: Script, coap: Record<string, unknown>) {
-  device = await ScriptedDevice.open(script);
-  const resources = { ok: { path: '/ok' }, silent: { path: '/silent' } };
-  h = await startCoapHarness([{ id: 'node', transport: 'coap', address: '::1', port: device.port, resources }], coap);
-  return { device, h };
-}
+const { start, harness } = scriptedNode({ ok: { path: '/ok' }, silent: { path: '/silent' } });
 
 const isGet = (m: CoapMessage, path: string) => m.type === 'CON' && m.code === '0.01' && m.path[0] === path;
 
@@ -34,7 +21,7 @@ async function get(h: CoapHarness, property: string, outcome: 'response' | 'get/
   return answer.message;
 }
 
-const online = () => h?.gw.gateway.devices.get('node')?.online;
+const online = () => harness()?.gw.gateway.devices.get('node')?.online;
 
 describe('CoAP device availability', () => {
   it('keeps a device online when one resource stays silent but the device answers a ping', async () => {

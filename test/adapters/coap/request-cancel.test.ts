@@ -1,28 +1,14 @@
 // A request the gateway is done with stops going out (RFC 7252 §4.2 lets a sender give up early): one reported
 // failed on /set/error must not reach the device later through a retransmission, and one answered by a separate
 // response whose ACK was lost needs no more copies.
-import { afterEach, describe, expect, it } from 'vitest';
-import { type CoapHarness, startCoapHarness } from './harness.js';
-import { type Script, ScriptedDevice, sleep } from './scripted-device.js';
-
-let h: CoapHarness | undefined;
-let device: ScriptedDevice | undefined;
-afterEach(async () => {
-  await h?.stop();
-  device?.close();
-  h = undefined;
-  device = undefined;
-});
+import { describe, expect, it } from 'vitest';
+import { sleep } from './scripted-device.js';
+import { scriptedNode } from './scripted-node.js';
 
 /** ACK_TIMEOUT 0.2 s and MAX_RETRANSMIT 4: copies go out for up to 4.5 s, well past the 0.5 s deadline. */
 const slowRetransmission = { ack_timeout: 0.2, max_retransmit: 4, request_timeout: 0.5 };
 
-async function start(script: Script, coap: Record<string, unknown>) {
-  device = await ScriptedDevice.open(script);
-  const resources = { led: { path: '/led', method: 'PUT' } };
-  h = await startCoapHarness([{ id: 'node', transport: 'coap', address: '::1', port: device.port, resources }], coap);
-  return { device, h };
-}
+const { start } = scriptedNode({ led: { path: '/led', method: 'PUT' } });
 
 describe('requests the gateway is done with', () => {
   it('stop being retransmitted once their failure is reported', async () => {

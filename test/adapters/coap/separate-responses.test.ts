@@ -1,26 +1,12 @@
 // What the gateway answers to a device's separate responses (RFC 7252 §5.2.2): a retransmitted copy gets the same
 // ACK as the first (§4.5), and one that arrives after the request's deadline is ACKed too, its content ignored: it
 // comes from a live device, and a RST would only tell it something is wrong.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
-import { type CoapHarness, startCoapHarness } from './harness.js';
-import { type Script, ScriptedDevice, sleep } from './scripted-device.js';
+import { type Script, sleep } from './scripted-device.js';
+import { scriptedNode } from './scripted-node.js';
 
-let h: CoapHarness | undefined;
-let device: ScriptedDevice | undefined;
-afterEach(async () => {
-  await h?.stop();
-  device?.close();
-  h = undefined;
-  device = undefined;
-});
-
-async function start(script: Script, coap: Record<string, unknown> = {}) {
-  device = await ScriptedDevice.open(script);
-  const resources = { led: { path: '/led' } };
-  h = await startCoapHarness([{ id: 'node', transport: 'coap', address: '::1', port: device.port, resources }], coap);
-  return { device, h };
-}
+const { start } = scriptedNode({ led: { path: '/led' } });
 
 /** Acknowledge a GET at once and answer it later with a CON 2.05 of message id `mid`. */
 function answerSeparately(mid: number, afterMs: number): Script {
