@@ -2,6 +2,7 @@
 // The `zephyr2mqtt` command: run | validate | health | passwd | help, each with --help; --version anywhere.
 import { type Command, type CommandOptions, parseCommandLine } from './cli/args.js';
 import { ConfigError } from './config/errors.js';
+import { holdSignals } from './early-signals.js';
 import { tuneRuntime } from './runtime/tuning.js';
 import { VERSION } from './version.js';
 
@@ -9,6 +10,10 @@ import { VERSION } from './version.js';
 
 /** Returned by `run`: the process keeps running until a signal stops it. */
 const KEEP_RUNNING = -1;
+
+/** Test hook (test/gateway/signals-during-import.test.ts): `run` says so on stderr and waits for a line on stdin
+ * before it loads the gateway, so that a test can signal it during the load without racing it. */
+const HOLD_IMPORT_ENV = 'ZEPHYR2MQTT_TEST_HOLD_IMPORT';
 
 function defaultConfig(explicit: string | undefined): string {
   return explicit ?? process.env.ZEPHYR2MQTT_CONFIG ?? './gateway.yaml';
@@ -36,9 +41,17 @@ async function runCommand(command: Command, options: CommandOptions, args: strin
     case 'run': {
       // Before the gateway's modules load: V8 is tuned for them and start-up (gateway/runtime/tuning.ts).
       const runtime = tuneRuntime();
-      const { runGateway } = await import('./main.js');
-      const gateway = await runGateway(defaultConfig(args[0] ?? options.config));
-      runtime.started(() => gateway.messagesReceived);
+      const earlySignals = holdSignals();
+      try {
+        if (process.env[HOLD_IMPORT_ENV] === '1') await holdImportForTest();
+        const { runGateway } = await import('./main.js');
+        const gateway = await runGateway(defaultConfig(args[0] ?? options.config), undefined, { earlySignals });
+        runtime.started(() => gateway.messagesReceived);
+      } catch (err) {
+        // Loading or starting failed: the signals get their default action back (runGateway released them if it could).
+        earlySignals.release();
+        throw err;
+      }
       return KEEP_RUNNING;
     }
     case 'validate': {
@@ -57,6 +70,14 @@ async function runCommand(command: Command, options: CommandOptions, args: strin
       return passwdCommand(args[0]);
     }
   }
+}
+
+async function holdImportForTest(): Promise<void> {
+  process.stderr.write(`zephyr2mqtt: ${HOLD_IMPORT_ENV}: loading held until a line on stdin\n`);
+  const { createInterface } = await import('node:readline');
+  const lines = createInterface({ input: process.stdin });
+  await new Promise((resolve) => lines.once('line', resolve));
+  lines.close();
 }
 
 main(process.argv.slice(2)).then(

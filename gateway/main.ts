@@ -2,6 +2,7 @@
 import { loadConfigFile } from './config/load.js';
 import { Gateway, type GatewayOptions, gatewayConfigSchema } from './controller.js';
 import { releaseDataDir } from './datadir.js';
+import { type EarlySignals, GATEWAY_SIGNALS, type GatewaySignal } from './early-signals.js';
 import { createRootLogger, envLogLevel, type Logger, parseModuleLevels } from './logger.js';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
@@ -10,6 +11,9 @@ export interface RunOptions extends Pick<GatewayOptions, 'adapterModules'> {
   /** false: SIGTERM, SIGINT and SIGHUP are left to the caller, which stops the gateway itself (the demo, which
    * has its own things to clean up before the process exits). Default true. */
   signals?: boolean;
+  /** Signals held while this module loaded (gateway/early-signals.ts): handled as if they arrived during start-up.
+   * Left to the caller with `signals: false`. */
+  earlySignals?: EarlySignals;
 }
 
 export async function runGateway(
@@ -22,7 +26,7 @@ export async function runGateway(
     logger.warn({ entry }, 'LOG_LEVELS entry ignored: write module=level, e.g. coap=debug'),
   );
   // Before anything slow: a signal during start-up would otherwise end the process without a clean stop.
-  const signals = options.signals === false ? undefined : new SignalHandlers(logger);
+  const signals = options.signals === false ? undefined : new SignalHandlers(logger, options.earlySignals);
   let gateway: Gateway;
   try {
     const config = await loadConfigFile(configPath, process.env, {
@@ -49,21 +53,23 @@ function installCrashGuards(logger: Logger): void {
 /**
  * SIGTERM and SIGINT stop the gateway, SIGHUP reloads its config. One that arrives while the gateway starts is
  * held until start() succeeded: a stop then stops it, a reload then reloads. A second stop signal during
- * start-up exits at once, for a start that waits on a slow adapter.
+ * start-up exits at once, for a start that waits on a slow adapter. Signals held while the gateway's modules
+ * loaded are taken over as if they had arrived now.
  */
 class SignalHandlers {
   #gateway: Gateway | undefined;
   #stopRequested: string | undefined;
   #reloadRequested = false;
   #stopping = false;
-  readonly #handlers: ReadonlyArray<[NodeJS.Signals, () => void]> = [
-    ['SIGTERM', () => this.#stop('SIGTERM')],
-    ['SIGINT', () => this.#stop('SIGINT')],
-    ['SIGHUP', () => this.#reload()],
-  ];
+  readonly #handlers = GATEWAY_SIGNALS.map((signal) => [signal, () => this.#handle(signal)] as const);
 
-  constructor(private readonly logger: Logger) {
+  constructor(
+    private readonly logger: Logger,
+    early?: EarlySignals,
+  ) {
     for (const [signal, handler] of this.#handlers) process.on(signal, handler);
+    // Released only now that ours are installed: no signal meets Node's default action in between.
+    for (const signal of early?.release() ?? []) this.#handle(signal);
   }
 
   started(gateway: Gateway): void {
@@ -75,6 +81,11 @@ class SignalHandlers {
   /** The start failed and the caller reports it: signals get their default behaviour back. */
   remove(): void {
     for (const [signal, handler] of this.#handlers) process.off(signal, handler);
+  }
+
+  #handle(signal: GatewaySignal): void {
+    if (signal === 'SIGHUP') this.#reload();
+    else this.#stop(signal);
   }
 
   #stop(signal: string): void {
