@@ -54,8 +54,11 @@ export interface AdapterContext {
   devices(): readonly DeviceConfigOf[];
   /** True while permit_join is on: announce unknown devices, accept registrations from unknown ids. */
   permitJoin(): boolean;
-  /** New property values for a configured device. Merged into the retained `<base>/<device>` state. */
-  telemetry(deviceId: string, values: StateValues): void;
+  /** New property values for a configured device. Merged into the retained `<base>/<device>` state. Returns false
+   * when the gateway refused them (unknown device; over api.max_state_properties or api.max_state_bytes on their
+   * own): a transport that can answer the device (CoAP) says so. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: contexts made for tests and benchmarks return nothing (accepted)
+  telemetry(deviceId: string, values: StateValues): boolean | void;
   /** Liveness from the transport (connection up/down, CON timeout, lifetime expiry, port unplugged).
    * `validForMs` (with `online`): the transport vouches that the device stays online this long even if it sends
    * nothing, e.g. a valid LwM2M registration of a sleeping client. Until then the core's availability_timeout does

@@ -34,6 +34,7 @@ import type { Dashboard } from './dashboard/server.js';
 import { prepareDataDir, releaseDataDir } from './datadir.js';
 import { heardAtFromLastSeen } from './devices/last-seen.js';
 import { type DeviceRecord, DeviceRegistry } from './devices/registry.js';
+import { fitState, type StateLimitSetting, type StateLimits, withinStateLimits } from './devices/state-limits.js';
 import type { DiscoveryDevice } from './homeassistant/discovery.js';
 import type { HomeAssistantDiscovery } from './homeassistant/index.js';
 import { type HttpServer, startHttpServer } from './http.js';
@@ -635,7 +636,7 @@ export class Gateway {
       telemetry: (id, values) => {
         // What `log_levels: {<adapter>: debug}` is for: every value a device sent, as it arrived.
         if (logger.isLevelEnabled('debug')) logger.debug({ device: id, values }, 'device data');
-        this.#onTelemetry(id, values);
+        return this.#onTelemetry(id, values);
       },
       availability: (id, online, validForMs) => this.#onAvailability(id, online, false, validForMs),
       deviceInfo: (id, info) => {
@@ -707,14 +708,16 @@ export class Gateway {
     };
   }
 
-  #onTelemetry(id: string, values: StateValues): void {
+  /** Merges and publishes a device's values; false when they were refused (unknown device, not JSON, too big). */
+  #onTelemetry(id: string, values: StateValues): boolean {
     const before = this.devices.get(id);
     const stateBefore = before?.state ?? {};
     const lastSeenBefore = before?.lastSeen ?? null;
     const heardAtBefore = before?.heardAt ?? null;
+    const transport = before?.config.transport ?? 'unknown';
     // mergeState also stamps last_seen, so availability below need not touch the record again.
-    const state = this.devices.mergeState(id, values, new Date(), performance.now());
-    if (!state) return;
+    let state = this.devices.mergeState(id, values, new Date(), performance.now());
+    if (!state) return false;
     let text: string;
     try {
       text = JSON.stringify(state);
@@ -722,9 +725,21 @@ export class Gateway {
       // Values nested deeper than the stack allows (the adapters limit nesting; this is the last line): keep the
       // state as it was, or every later report of this device would fail the same way.
       this.devices.restore(id, stateBefore, lastSeenBefore, heardAtBefore);
-      this.metrics.decodeErrors.inc({ adapter: before?.config.transport ?? 'unknown', reason: 'unserializable' });
+      this.metrics.decodeErrors.inc({ adapter: transport, reason: 'unserializable' });
       this.#rateLog.warn(`unserializable:${id}`, { id, err }, 'device values cannot be written as JSON, dropped');
-      return;
+      return false;
+    }
+    const limits = this.#stateLimits();
+    if (!withinStateLimits(state, text, limits)) {
+      const fitted = fitState(state, values, text, limits);
+      if (!fitted.ok) {
+        this.devices.restore(id, stateBefore, lastSeenBefore, heardAtBefore);
+        this.#refusedOverLimit(id, transport, values, fitted.setting);
+        return false;
+      }
+      ({ state, text } = fitted);
+      this.devices.replaceState(id, state);
+      this.#evicted(id, transport, fitted.evicted, fitted.setting);
     }
     const momentary = Object.keys(values).filter(isMomentary);
     if (momentary.length > 0) void this.#publishMoment(id, text, state, momentary, values);
@@ -742,6 +757,41 @@ export class Gateway {
       }
     }
     this.#onAvailability(id, true, true);
+    return true;
+  }
+
+  #stateLimits(): StateLimits {
+    return { maxProperties: this.config.api.max_state_properties, maxBytes: this.config.api.max_state_bytes };
+  }
+
+  /** Properties dropped to keep a state within its limits: counted, logged, and their retained topics cleared. */
+  #evicted(id: string, transport: string, keys: readonly string[], setting: StateLimitSetting): void {
+    this.metrics.stateEvictions.inc({ adapter: transport }, keys.length);
+    this.#rateLog.warn(
+      `state_evicted:${id}`,
+      { device: id, dropped: keys.length, setting: `api.${setting}`, limit: this.config.api[setting] },
+      `device "${id}" state reached api.${setting} (${this.config.api[setting]}): dropped ${keys.length} ` +
+        `${keys.length === 1 ? 'property' : 'properties'} reported longest ago (${namesForLog(keys)}); ` +
+        `raise api.${setting} to keep more`,
+    );
+    if (!this.config.api.property_topics) return;
+    for (const key of keys)
+      if (isPropertyTopicName(key)) void this.publish(topics.deviceProperty(this.base, id, key), '', { retain: true });
+  }
+
+  #refusedOverLimit(id: string, transport: string, values: StateValues, setting: StateLimitSetting): void {
+    this.metrics.decodeErrors.inc({ adapter: transport, reason: 'state_limit' });
+    this.#rateLog.warn(
+      `state_limit:${id}`,
+      {
+        device: id,
+        properties: Object.keys(values).length,
+        setting: `api.${setting}`,
+        limit: this.config.api[setting],
+      },
+      `device "${id}" message refused: its values alone exceed api.${setting} (${this.config.api[setting]}); ` +
+        `raise api.${setting} if the device really reports that much`,
+    );
   }
 
   /**
@@ -970,6 +1020,12 @@ function listIssues(file: string, err: ConfigError): string {
 /** A property that may have its own topic: not a reserved subtopic, and no MQTT level or wildcard characters. */
 function isPropertyTopicName(key: string): boolean {
   return !RESERVED_SUBTOPICS.has(key) && !key.includes('/') && !key.includes('+') && !key.includes('#');
+}
+
+/** A few property names, each cut short: names come from devices and may be long. */
+function namesForLog(keys: readonly string[]): string {
+  const names = keys.slice(0, 5).map((k) => (k.length > 40 ? `${k.slice(0, 40)}...` : k));
+  return keys.length > names.length ? `${names.join(', ')}, ...` : names.join(', ');
 }
 
 function propertyText(value: unknown): string {

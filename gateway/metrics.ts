@@ -6,6 +6,8 @@ export interface GatewayMetrics {
   registry: Registry;
   messages: Counter<'adapter' | 'direction'>;
   decodeErrors: Counter<'adapter' | 'reason'>;
+  /** Properties dropped from device states to keep them within api.max_state_properties / max_state_bytes. */
+  stateEvictions: Counter<'adapter'>;
   devicesOnline: Gauge;
   devicesConfigured: Gauge;
   brokerClients: Gauge;
@@ -80,6 +82,12 @@ export function createMetrics(): GatewayMetrics {
       name: 'zephyr2mqtt_decode_errors_total',
       help: 'Device bytes that could not be decoded, per adapter and reason',
       labelNames: ['adapter', 'reason'],
+      registers: [registry],
+    }),
+    stateEvictions: new Counter({
+      name: 'zephyr2mqtt_state_properties_evicted_total',
+      help: 'Properties dropped from device states to keep them within api.max_state_properties and max_state_bytes',
+      labelNames: ['adapter'],
       registers: [registry],
     }),
     devicesOnline: new Gauge({ name: 'zephyr2mqtt_devices_online', help: 'Devices online', registers: [registry] }),

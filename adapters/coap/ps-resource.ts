@@ -12,6 +12,9 @@ export interface PsResourceDeps {
   observers: CommandObservers;
 }
 
+/** The one reason the gateway refuses values of a device the identity check accepted. */
+const STATE_LIMIT_REFUSAL = 'device state over api.max_state_properties or api.max_state_bytes';
+
 const text = (code: string, message: string): CoapOutgoingResponse => ({ code, contentFormat: 0, payload: message });
 
 type Gate =
@@ -113,7 +116,8 @@ export function createPsHandler(deps: PsResourceDeps): (req: CoapIncomingRequest
       });
       return text(decoded.code, decoded.error);
     }
-    ctx.telemetry(deviceId, decoded.values);
+    // Counted and logged by the gateway; the device is told which settings stand in its way.
+    if (ctx.telemetry(deviceId, decoded.values) === false) return text('4.13', STATE_LIMIT_REFUSAL);
     return { code: req.method === 'POST' ? '2.01' : '2.04' };
   };
 

@@ -148,6 +148,30 @@ function apiSchema(transports: readonly string[]) {
         .strictObject(Object.fromEntries(perTransport))
         .default({})
         .describe('Per-transport default seconds to offline, e.g. {ble: 300, coap: 900}; a device key overrides it'),
+      max_state_properties: z
+        .number()
+        .int()
+        .min(8)
+        .max(100_000)
+        .default(512)
+        .describe(
+          'Most properties a device state keeps (`last_seen` not counted). A message that would exceed it keeps its ' +
+            'values and drops the properties first reported longest ago that it does not carry (their property ' +
+            'topics are cleared, `zephyr2mqtt_state_properties_evicted_total` counts them); a message with more ' +
+            'properties than this on its own is refused (CoAP 4.13, a `state_limit` decode error)',
+        ),
+      max_state_bytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(16_777_216)
+        .default(131_072)
+        .describe(
+          'Largest a device state may be as JSON text, in bytes. Beyond it the properties first reported longest ' +
+            'ago that the message does not carry are dropped, as for `max_state_properties`; a message whose values ' +
+            'alone make a larger state is refused (CoAP 4.13, a `state_limit` decode error). Keep it at least ' +
+            '`adapters.coap.max_payload`, or CoAP payloads between the two are refused',
+        ),
     })
     .prefault({});
 }

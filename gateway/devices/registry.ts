@@ -89,6 +89,12 @@ export class DeviceRegistry {
     return rec.state;
   }
 
+  /** Swaps the state of the last merge for a trimmed copy (gateway/devices/state-limits.ts). */
+  replaceState(id: string, state: StateValues): void {
+    const rec = this.#devices.get(id);
+    if (rec) rec.state = state;
+  }
+
   /** Sets a device's state and when it was last heard (its retained state after a restart, or a merge undone). */
   restore(id: string, state: StateValues, lastSeen: Date | null, heardAt: number | null): void {
     const rec = this.#devices.get(id);
