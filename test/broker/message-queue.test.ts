@@ -53,6 +53,35 @@ describe('createMessageQueue', () => {
     expect((mq as unknown as { length: number }).length).toBe(0);
     await new Promise<void>((resolve) => mq.close(resolve));
   });
+  it('works through a backlog of messages whose subscribers finish at once without growing the stack', async () => {
+    // One slow delivery holds the only slot while 50k messages queue behind it; each of them then completes inside
+    // the completion of the one before (mqemitter's release), which overflowed the stack at about a thousand.
+    const mq = createMessageQueue(1);
+    const seen: number[] = [];
+    await new Promise<void>((resolve) =>
+      mq.on(
+        'a/#',
+        (message, done) => {
+          seen.push(message.n as number);
+          if (seen.length === 1) setImmediate(done);
+          else done();
+        },
+        resolve,
+      ),
+    );
+    const total = 50_000;
+    let completed = 0;
+    const finished = new Promise<void>((resolve) => {
+      for (let n = 0; n < total; n++)
+        mq.emit({ topic: n % 2 ? 'a/b' : 'none', n }, () => {
+          if (++completed === total) resolve();
+        });
+    });
+    await finished;
+    expect(seen).toEqual(Array.from({ length: total / 2 }, (_, i) => 2 * i + 1));
+    expect((mq as unknown as { length: number }).length).toBe(0);
+    await new Promise<void>((resolve) => mq.close(resolve));
+  });
 });
 
 describe('broker backlog', () => {
