@@ -1,5 +1,5 @@
 // The serial adapter: one SerialDeviceLink per configured device, a scan loop that announces unknown USB
-// ports during permit_join, and routing of /set, /get and bridge/request/device/{smp,console}.
+// ports during permit_join, and routing of /set, /get and bridge/request/device/{smp,ota_update,console}.
 import { realpath } from 'node:fs/promises';
 import type {
   Adapter,
@@ -12,6 +12,7 @@ import type {
 import { deviceBaseShape } from '../../gateway/config/device-base.js';
 import { type SerialAdapterConfig, type SerialDevice, serialDeviceSchema } from './config.js';
 import { type SerialBinding, SerialDeviceLink } from './device-link.js';
+import { runOtaRequest } from './ota-request.js';
 import { type ListOptions, listSerialPorts, type SerialPortInfo } from './port-list.js';
 import { matchPort, suggestedConfig } from './port-match.js';
 import { runSmpRequest } from './smp-request.js';
@@ -92,6 +93,10 @@ export class SerialAdapter implements Adapter {
   async request(name: string, deviceId: string, data: Record<string, unknown>): Promise<unknown> {
     const link = this.#link(deviceId);
     if (name === 'smp') return runSmpRequest(link.smp, data);
+    // `ota_update/update` is Zigbee2MQTT's name for the same request.
+    if (name === 'ota_update' || name === 'ota_update/update') {
+      return runOtaRequest({ ctx: this.ctx, deviceId, smp: link.smp }, data);
+    }
     if (name === 'console') {
       if (typeof data.line !== 'string' || data.line.length > 1024 || /[\r\n]/.test(data.line)) {
         throw new Error('expected {"line": "<one shell command line, at most 1024 characters>"}');
@@ -99,7 +104,7 @@ export class SerialAdapter implements Adapter {
       await link.writeLine(data.line);
       return { written: data.line };
     }
-    throw new Error(`the serial adapter has no "${name}" request (known: smp, console)`);
+    throw new Error(`the serial adapter has no "${name}" request (known: smp, ota_update, console)`);
   }
 
   async devicesChanged(): Promise<void> {

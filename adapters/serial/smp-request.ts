@@ -3,9 +3,9 @@
 import { z } from 'zod';
 import { type CborValue, cborToJson } from '../common/smp/cbor.js';
 import type { SmpClient } from '../common/smp/client.js';
-import { type SmpCommandName, smpCommandNames, smpCommands } from '../common/smp/commands.js';
+import { smpCommandNames, smpCommands } from '../common/smp/commands.js';
 import { SmpOp } from '../common/smp/header.js';
-import { smpRcName } from '../common/smp/return-codes.js';
+import { type SmpAnswer, SmpRcError } from '../common/smp/rc-error.js';
 
 const common = {
   data: z.record(z.string(), z.json()).optional().describe('CBOR map of the request, e.g. {"d": "hi"} for echo'),
@@ -24,37 +24,11 @@ export const smpRequestSchema = z.union([
 ]);
 export type SmpRequestInput = z.input<typeof smpRequestSchema>;
 
-/** Which request a response answers, and its return code. */
-interface SmpAnswer {
-  command?: SmpCommandName;
-  /** For an error: the group the rc belongs to (the v2 `err.group`, else the response's group). */
-  group: number;
-  id: number;
-  seq: number;
-  /** SMP version of the response header. */
-  version: 1 | 2;
-  rc: number;
-}
+export { SmpRcError, type SmpRcErrorData } from '../common/smp/rc-error.js';
 
 export interface SmpRequestResult extends SmpAnswer {
   attempts: number;
   data: unknown;
-}
-
-/** What an error response carries in `data`, so that automations need not parse the message. */
-export interface SmpRcErrorData extends SmpAnswer {
-  rc_name: string;
-  /** True for a v2 `{"err": {group, rc}}` (the group's own codes), false for `{"rc": n}` (MGMT_ERR codes). */
-  group_specific: boolean;
-}
-
-/** A device answered with a non-zero rc. */
-export class SmpRcError extends Error {
-  override readonly name = 'SmpRcError';
-
-  constructor(readonly data: SmpRcErrorData) {
-    super(`SMP group ${data.group} id ${data.id}: rc ${data.rc} (${data.rc_name})`);
-  }
 }
 
 export async function runSmpRequest(client: SmpClient, input: Record<string, unknown>): Promise<SmpRequestResult> {
@@ -78,18 +52,7 @@ export async function runSmpRequest(client: SmpClient, input: Record<string, unk
     ...(req.timeout_ms !== undefined ? { timeoutMs: req.timeout_ms } : {}),
     ...(req.retries !== undefined ? { retries: req.retries } : {}),
   });
-  if (res.rc !== 0) {
-    throw new SmpRcError({
-      ...('command' in req ? { command: req.command } : {}),
-      group: res.errGroup ?? res.header.group,
-      id: res.header.id,
-      seq: res.header.seq,
-      version: res.header.version,
-      rc: res.rc,
-      rc_name: smpRcName(res.rc, res.errGroup),
-      group_specific: res.errGroup !== undefined,
-    });
-  }
+  if (res.rc !== 0) throw SmpRcError.from(res, 'command' in req ? req.command : undefined);
   return {
     ...('command' in req ? { command: req.command } : {}),
     group: res.header.group,

@@ -1,0 +1,216 @@
+// `bridge/request/device/ota_update`: uploads an MCUboot image from the adapter's firmware directory to a device
+// over SMP, optionally marks it for a test boot and resets the device; `{"cancel": true}` stops a running upload.
+// Progress goes into the device state the Zigbee2MQTT way: {"update": {"state": "updating", "progress", ...}}.
+import { readFile, stat } from 'node:fs/promises';
+import { isAbsolute, join } from 'node:path';
+import { z } from 'zod';
+import type { AdapterContext } from '../../gateway/adapter.js';
+import type { SmpClient } from '../common/smp/client.js';
+import {
+  findImageByHash,
+  type ImageSlot,
+  markImageForTest,
+  readImageState,
+  resetDevice,
+  slotsToJson,
+} from '../common/smp/image-state.js';
+import { ImageUploadError, uploadImage } from '../common/smp/image-upload.js';
+import { type McubootImageInfo, parseMcubootImage } from '../common/smp/mcuboot-image.js';
+import { SmpRcError } from '../common/smp/rc-error.js';
+import { UploadProgressThrottle } from '../common/smp/upload-progress.js';
+
+/** Larger than any MCUboot slot on a microcontroller; keeps a wrong file from being read into memory. */
+const MAX_FIRMWARE_BYTES = 32 * 1024 * 1024;
+
+const target = { device: z.string().optional(), id: z.string().optional() };
+
+export const otaRequestSchema = z.union([
+  z.object({ ...target, cancel: z.literal(true) }).strict(),
+  z
+    .object({
+      ...target,
+      file: z.string().min(1).max(255),
+      test: z.boolean().default(true),
+      reset: z.boolean().default(true),
+      image: z.number().int().min(0).max(255).default(0),
+    })
+    .strict(),
+]);
+
+export interface OtaTarget {
+  ctx: AdapterContext;
+  deviceId: string;
+  smp: SmpClient;
+}
+
+interface RunningUpload {
+  file: string;
+  controller: AbortController;
+  offset: number;
+}
+
+// Keyed by the device's SMP client: one upload per device link, forgotten with the link.
+const running = new WeakMap<SmpClient, RunningUpload>();
+
+/**
+ * Where firmware files go: `firmware/` in the directory the core gives this adapter, i.e.
+ * <gateway.data_dir>/adapters/serial/firmware. Not <data_dir>/firmware: the adapter contract hands an adapter only
+ * its own directory, and deriving the root from it would hard-code the core's layout.
+ */
+export function firmwareDir(ctx: AdapterContext): string {
+  return join(ctx.dataDir, 'firmware');
+}
+
+export async function runOtaRequest(t: OtaTarget, input: Record<string, unknown>): Promise<unknown> {
+  const parsed = otaRequestSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(
+      'invalid ota_update request: expected {"device", "file": "<name in the firmware directory>", "test"?, ' +
+        `"reset"?, "image"?} or {"device", "cancel": true}: ${issue ? `${issue.path.join('.')} ${issue.message}` : ''}`,
+    );
+  }
+  const req = parsed.data;
+  if ('cancel' in req) return cancel(t);
+  const busy = running.get(t.smp);
+  if (busy) {
+    throw new Error(`device "${t.deviceId}" is already receiving "${busy.file}" (at offset ${busy.offset})`);
+  }
+  // Claimed before the first await, so that a second request arriving meanwhile is refused.
+  const upload: RunningUpload = { file: req.file, controller: new AbortController(), offset: 0 };
+  running.set(t.smp, upload);
+  try {
+    const { bytes, info } = await loadFirmware(t.ctx, req.file);
+    if (req.test && !info.imageHash) {
+      throw new Error(`"${req.file}" has no SHA256 TLV: the device could not find it to mark it for test`);
+    }
+    const plan = { file: req.file, bytes, info, test: req.test, reset: req.reset, image: req.image };
+    // Only an update that started shows in the device state; a refused request is answered, nothing more.
+    return await install(t, upload, plan).catch((err: unknown) => {
+      t.ctx.telemetry(t.deviceId, {
+        update: { state: 'failed', error: err instanceof Error ? err.message : String(err) },
+      });
+      throw err;
+    });
+  } finally {
+    running.delete(t.smp);
+  }
+}
+
+interface InstallPlan {
+  file: string;
+  bytes: Buffer;
+  info: McubootImageInfo;
+  test: boolean;
+  reset: boolean;
+  image: number;
+}
+
+async function install(t: OtaTarget, upload: RunningUpload, plan: InstallPlan): Promise<unknown> {
+  const startedAt = performance.now();
+  const throttle = new UploadProgressThrottle();
+  const fail = (message: string, extra: Record<string, unknown> = {}): Error =>
+    Object.assign(new Error(`device "${t.deviceId}": ${message}`), {
+      data: { device: t.deviceId, file: plan.file, bytes: plan.bytes.length, ...extra },
+    });
+  try {
+    await uploadImage(t.smp, plan.bytes, {
+      image: plan.image,
+      signal: upload.controller.signal,
+      onProgress: (done, total) => {
+        upload.offset = done;
+        const progress = throttle.update(done, total);
+        if (progress) t.ctx.telemetry(t.deviceId, { update: { state: 'updating', ...progress } });
+      },
+    });
+  } catch (err) {
+    if (!(err instanceof ImageUploadError)) throw err;
+    throw fail(`firmware ${err.message}`, { offset: err.offset, ...rcData(err.reason) });
+  }
+  const seconds = Math.round(performance.now() - startedAt) / 1000;
+  const slots = await testAndReset(t.smp, plan).catch((err: unknown) => {
+    const why = err instanceof Error ? err.message : String(err);
+    throw fail(`uploaded all ${plan.bytes.length} bytes of "${plan.file}", then the ${why}`, {
+      offset: plan.bytes.length,
+      ...rcData(err instanceof PostUploadError ? err.cause : err),
+    });
+  });
+  const active = slots.find((s) => s.active && (s.image ?? 0) === plan.image);
+  t.ctx.telemetry(t.deviceId, {
+    update: {
+      state: 'idle',
+      ...(active?.version ? { installed_version: active.version } : {}),
+      latest_version: plan.info.version,
+    },
+  });
+  return {
+    device: t.deviceId,
+    file: plan.file,
+    bytes: plan.bytes.length,
+    seconds,
+    version: plan.info.version,
+    hash: plan.info.imageHash?.toString('hex') ?? null,
+    tested: plan.test,
+    reset: plan.reset,
+    slots: slotsToJson(slots),
+  };
+}
+
+/** A step after the upload failed; the message starts with the step's name. */
+class PostUploadError extends Error {
+  override readonly name = 'PostUploadError';
+}
+
+/** Marks the uploaded image for test and resets the device, as asked; the device's slots after the mark. */
+async function testAndReset(smp: SmpClient, plan: InstallPlan): Promise<ImageSlot[]> {
+  let slots: ImageSlot[] = [];
+  const step = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (err) {
+      throw new PostUploadError(`${name} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  };
+  const hash = plan.info.imageHash;
+  if (plan.test && hash) {
+    slots = await step('image state read', () => readImageState(smp));
+    if (!findImageByHash(slots, hash)) {
+      throw new PostUploadError(`image state read failed: the device lists no image with hash ${hash.toString('hex')}`);
+    }
+    slots = await step('image state write', () => markImageForTest(smp, hash));
+  }
+  if (plan.reset) await step('reset', () => resetDevice(smp));
+  return slots;
+}
+
+function cancel(t: OtaTarget): unknown {
+  const upload = running.get(t.smp);
+  if (!upload) throw new Error(`no firmware upload is running on device "${t.deviceId}"`);
+  upload.controller.abort(new Error('cancelled by request'));
+  return { device: t.deviceId, file: upload.file, cancelled: true, offset: upload.offset };
+}
+
+/** Reads and checks a file named in a request: only a plain name inside the firmware directory. */
+async function loadFirmware(ctx: AdapterContext, file: string): Promise<{ bytes: Buffer; info: McubootImageInfo }> {
+  if (/[/\\\0]/.test(file) || file.includes('..') || isAbsolute(file)) {
+    throw new Error(`"file" must be a plain file name inside ${firmwareDir(ctx)}, without "/", "\\" or ".."`);
+  }
+  const path = join(firmwareDir(ctx), file);
+  const found = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') throw new Error(`firmware file "${file}" not found: put it in ${firmwareDir(ctx)}/`);
+    throw new Error(`cannot read firmware file ${path}: ${err.message}`);
+  });
+  if (!found.isFile()) throw new Error(`${path} is not a regular file`);
+  if (found.size > MAX_FIRMWARE_BYTES) throw new Error(`${path} has ${found.size} bytes, more than any image slot`);
+  const bytes = await readFile(path);
+  const info = parseMcubootImage(bytes);
+  if (!info.ok) throw new Error(`${path}: ${info.reason}`);
+  return { bytes, info: info.value };
+}
+
+/** A device error's numbers for the error response (not its SMP `version`, which would read as the firmware's). */
+function rcData(err: unknown): Record<string, unknown> {
+  if (!(err instanceof SmpRcError)) return {};
+  const { group, id, rc, rc_name, group_specific } = err.data;
+  return { group, id, rc, rc_name, group_specific };
+}
