@@ -17,7 +17,9 @@ import { guardPacketSize } from './packet-size-guard.js';
 import type { PersistenceEvent } from './persistence-report.js';
 import { openPersistence } from './persistence-setup.js';
 import { checkBrokerPolicy } from './policy.js';
+import { isSharedSubscription, SHARED_SUBSCRIPTION_REFUSED } from './shared-subscription.js';
 import type { BrokerMessage, EmbeddedBroker, PublishInterceptor, PublishOptions } from './types.js';
+import { guardUtf8Strings } from './utf8-string-guard.js';
 
 export { BrokerStartError, type PersistenceEvent };
 
@@ -164,6 +166,10 @@ export async function startBroker({
       runInterceptors(msg, (err) => callback(err ?? null));
     },
     authorizeSubscribe: (client, sub, callback) => {
+      if (isSharedSubscription(sub.topic)) {
+        rateLog.warn(`shared-sub:${client.id}`, { ...peer(client), filter: sub.topic }, SHARED_SUBSCRIPTION_REFUSED);
+        return callback(null, null); // SUBACK return code 0x80
+      }
       const acl = acls.get(client);
       if (acl?.canSubscribe(sub.topic)) return callback(null, sub);
       rateLog.warn(`deny-sub:${client.id}`, { ...peer(client), filter: sub.topic }, 'subscribe denied by ACL');
@@ -207,6 +213,15 @@ export async function startBroker({
         'oversize',
         { ...peer(client), announced, max: config.max_packet_size },
         announced < 0 ? 'malformed packet length, connection closed' : 'packet over max_packet_size, connection closed',
+      );
+      stream.destroy();
+    });
+    guardUtf8Strings(parser, ({ packet, reason, connectClientId }) => {
+      const clientId = client.id ?? connectClientId;
+      rateLog.warn(
+        `malformed-string:${clientId ?? remotes.get(client)}`,
+        { ...peer(client), clientId, packet, reason },
+        'MQTT string with U+0000 or ill-formed UTF-8 (MQTT-1.5.3), connection closed',
       );
       stream.destroy();
     });

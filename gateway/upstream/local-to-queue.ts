@@ -1,6 +1,8 @@
 // Local -> upstream: local publishes selected by an `out` mapping are appended to the durable queue (the sender
 // takes them from there). Messages the bridge itself published locally from upstream, the link's own events and
-// the link state topic are never queued, so nothing loops back.
+// the link state topic are never queued, so nothing loops back. Nor is a topic the upstream would close the
+// connection on (U+0000, control characters...: topic-validity.ts), whoever published it locally.
+import { upstreamTopicProblem } from '../broker/topic-validity.js';
 import type { BrokerMessage } from '../broker/types.js';
 import type { UpstreamConfig } from './config.js';
 import type { OwnReports } from './own-reports.js';
@@ -8,6 +10,11 @@ import type { AppendResult, DiskQueue } from './queue/disk-queue.js';
 import { type ResolvedMapping, type Route, routeOut } from './topic-map.js';
 
 const ROUTE_CACHE_MAX = 4096;
+
+/** A local topic selected for upstream whose upstream topic the upstream would refuse. */
+interface Refused {
+  refused: string;
+}
 
 export interface LocalToQueueDeps {
   own: OwnReports;
@@ -21,11 +28,13 @@ export interface LocalToQueueDeps {
   queueOpening(): Promise<void>;
   /** Messages the queue refused were the gateway's own reports (drop-report.ts). */
   markOwnDropped(count: number): void;
+  /** A message was not queued because the upstream would refuse its topic (`reason`): count and log it. */
+  refusedTopic?(topic: string, reason: string, own: boolean): void;
 }
 
 export class LocalToQueue {
   /** routeOut per local topic (devices publish on the same few topics over and over). */
-  readonly #routes = new Map<string, Route | null>();
+  readonly #routes = new Map<string, Route | Refused | null>();
 
   constructor(private readonly deps: LocalToQueueDeps) {}
 
@@ -44,13 +53,17 @@ export class LocalToQueue {
     }
     let route = this.#routes.get(msg.topic);
     if (route === undefined) {
-      route = routeOut(deps.mappings(), msg.topic) ?? null;
-      if (route?.topic === deps.stateTopic()) route = null; // the LWT topic belongs to the link itself
-      if (!deps.config().bridge_topics && deps.own.isBridgeTopic(msg.topic)) route = null;
+      route = this.#route(msg.topic);
       if (this.#routes.size >= ROUTE_CACHE_MAX) this.#routes.clear();
       this.#routes.set(msg.topic, route);
     }
     if (!route) {
+      done();
+      return;
+    }
+    if ('refused' in route) {
+      // The local publish goes on: only the upstream copy is refused.
+      deps.refusedTopic?.(msg.topic, route.refused, deps.own.isOwn(msg.topic));
       done();
       return;
     }
@@ -73,6 +86,16 @@ export class LocalToQueue {
         done(err instanceof Error ? err : new Error(String(err)));
       }
     });
+  }
+
+  /** Where a local topic goes upstream: nowhere (null), or nowhere because the upstream would refuse it. */
+  #route(topic: string): Route | Refused | null {
+    const { deps } = this;
+    const route = routeOut(deps.mappings(), topic);
+    if (!route || route.topic === deps.stateTopic()) return null; // the LWT topic belongs to the link itself
+    if (!deps.config().bridge_topics && deps.own.isBridgeTopic(topic)) return null;
+    const problem = upstreamTopicProblem(route.topic);
+    return problem ? { refused: `upstream topic ${JSON.stringify(route.topic)} ${problem}` } : route;
   }
 
   /** The queue refuses a message after counting the drop (same tick): for an own report, the drop report learns
