@@ -39,7 +39,7 @@ import type { DiscoveryDevice } from './homeassistant/discovery.js';
 import type { HomeAssistantDiscovery } from './homeassistant/index.js';
 import { type HttpServer, startHttpServer } from './http.js';
 import { type Logger, ModuleLoggers, parseModuleLevels, rootLogLevel } from './logger.js';
-import { createMetrics, type GatewayMetrics } from './metrics.js';
+import { BRIDGE_REQUEST, createMetrics, type GatewayMetrics, NO_ADAPTER } from './metrics.js';
 import { RateLimitedLog } from './rate-limited-log.js';
 import type { UpstreamBridgeHandle } from './upstream/index.js';
 import { VERSION } from './version.js';
@@ -407,6 +407,9 @@ export class Gateway {
       this.event('device_joined', { id });
       this.#onAvailability(id, false); // offline until its adapter or its first message says otherwise
     }
+    // Offline at once, as after a restart: its adapter no longer serves it, and availability_timeout could take
+    // many minutes to say so.
+    for (const id of diff.changed) if (this.devices.get(id)?.config.disabled) this.#onAvailability(id, false);
     const carried = renamed ? this.devices.get(renamed.to) : undefined;
     if (carried) await this.#publishCarried(carried);
     for (const module of this.modules) {
@@ -605,6 +608,7 @@ export class Gateway {
     const config = this.#adapterConfig(module.kind);
     if ((config as { enabled?: boolean }).enabled === false) return;
     const logger = this.moduleLogger(module.kind);
+    this.metrics.adapterEnabled(module.kind);
     const host = new AdapterHost(module, config, this.#contextFor(module.kind, logger), logger, {
       restarting: () => this.metrics.adapterRestarts.inc({ adapter: module.kind }),
       statusChanged: (status) => {
@@ -902,6 +906,7 @@ export class Gateway {
   async #onRequest(topic: string, payload: Buffer): Promise<void> {
     const name = topic.slice(`${this.base}/bridge/request/`.length);
     const response = await this.router.dispatch(this, name, payload);
+    if (response.status === 'error') this.metrics.commandErrors.inc({ adapter: BRIDGE_REQUEST });
     await this.publishJson(topics.bridgeResponse(this.base, name), response);
   }
 
@@ -931,6 +936,7 @@ export class Gateway {
     try {
       body = JSON.parse(payload.toString('utf8'));
     } catch {
+      this.#commandFailed(id);
       await this.publishJson(errorTopic, {
         error: 'payload is not valid JSON',
         payload: payload.toString('utf8', 0, 256),
@@ -944,6 +950,7 @@ export class Gateway {
     const errorTopic = topics.deviceCommandError(this.base, id, kind);
     const parsed = devicePayload.safeParse(body);
     if (!parsed.success) {
+      this.#commandFailed(id);
       await this.publishJson(errorTopic, { error: 'payload must be a JSON object' });
       return;
     }
@@ -956,13 +963,17 @@ export class Gateway {
         logger.debug({ device: id, command: kind, result: result.data }, 'command done');
       if (result.data && result.merge !== false) this.#onTelemetry(id, result.data);
     } catch (err) {
-      const rec = this.devices.get(id);
-      if (rec) this.metrics.commandErrors.inc({ adapter: rec.config.transport });
+      this.#commandFailed(id);
       await this.publishJson(errorTopic, {
         error: err instanceof Error ? err.message : String(err),
         request: parsed.data,
       });
     }
+  }
+
+  /** Counted against the device's transport, or against no adapter for a device not in the config. */
+  #commandFailed(id: string): void {
+    this.metrics.commandErrors.inc({ adapter: this.devices.get(id)?.config.transport ?? NO_ADAPTER });
   }
 }
 

@@ -1,5 +1,5 @@
 // Prometheus metrics of the gateway (served on /metrics).
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 export interface GatewayMetrics {
@@ -14,9 +14,16 @@ export interface GatewayMetrics {
   commandErrors: Counter<'adapter'>;
   adapterRestarts: Counter<'adapter'>;
   configReloads: Counter<'result'>;
+  /** Creates an enabled adapter's series at 0, so that rate() and increase() see its first event. */
+  adapterEnabled(kind: string): void;
   /** Stops the event-loop delay sampler. */
   close(): void;
 }
+
+/** command_errors_total's adapter for a bridge/request that failed. */
+export const BRIDGE_REQUEST = 'bridge';
+/** command_errors_total's adapter for a command to a device that is not in the config. */
+export const NO_ADAPTER = 'none';
 
 const LOOP_DELAY_RESOLUTION_MS = 20;
 
@@ -35,16 +42,50 @@ const DEFAULT_LAG_GAUGES = ['', '_min', '_max', '_mean', '_stddev', '_p50', '_p9
 /** The longest interval a libuv timer takes (about 25 days): prom-client's own sampler then never wakes the loop. */
 const UNUSED_SAMPLER_INTERVAL_MS = 2 ** 31 - 1;
 
+/** prom-client's gauges named like counters (promtool rejects the _total suffix); the names without it stay. */
+const MISNAMED_DEFAULT_GAUGES = ['handles', 'requests', 'resources'].map(
+  (what) => `${PREFIX}nodejs_active_${what}_total`,
+);
+
+interface LagFigures {
+  p99: number;
+  max: number;
+}
+
+/**
+ * The event-loop delay since the previous scrape, read by two gauges. The histogram is read and reset once per
+ * scrape, whichever gauge is collected first: a gauge collected twice since the last reset starts a new window.
+ */
+function lagWindow(loopDelay: IntervalHistogram): (reader: 'p99' | 'max') => LagFigures {
+  let figures: LagFigures = { p99: 0, max: 0 };
+  let window = 0;
+  const seen = { p99: 0, max: 0 };
+  return (reader) => {
+    if (seen[reader] === window) {
+      window++;
+      // Scrapes closer together than one sample interval keep the previous figures: an empty histogram reports
+      // nonsense (a p99 above its max of 0).
+      if (loopDelay.count > 0) {
+        figures = { p99: lagSeconds(loopDelay.percentile(99)), max: lagSeconds(loopDelay.max) };
+        loopDelay.reset();
+      }
+    }
+    seen[reader] = window;
+    return figures;
+  };
+}
+
 export function createMetrics(): GatewayMetrics {
   const registry = new Registry();
-  // zephyr2mqtt_process_*, zephyr2mqtt_nodejs_*, except the event-loop lag (zephyr2mqtt_event_loop_lag_seconds below
-  // replaces it) and the start time (computed once prom-client is loaded: a board without an RTC would keep its 1970).
+  // zephyr2mqtt_process_*, zephyr2mqtt_nodejs_*, except the event-loop lag (zephyr2mqtt_event_loop_lag_*_seconds
+  // below replace it) and the start time (computed once prom-client is loaded: a board without an RTC would keep its 1970).
   collectDefaultMetrics({
     register: registry,
     prefix: PREFIX,
     eventLoopMonitoringPrecision: UNUSED_SAMPLER_INTERVAL_MS,
   });
-  for (const name of [...DEFAULT_LAG_GAUGES, `${PREFIX}process_start_time_seconds`]) registry.removeSingleMetric(name);
+  for (const name of [...DEFAULT_LAG_GAUGES, ...MISNAMED_DEFAULT_GAUGES, `${PREFIX}process_start_time_seconds`])
+    registry.removeSingleMetric(name);
   new Gauge({
     name: `${PREFIX}process_start_time_seconds`,
     help: 'Start time of the process since unix epoch in seconds.',
@@ -56,40 +97,66 @@ export function createMetrics(): GatewayMetrics {
   });
   const loopDelay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   loopDelay.enable();
+  const lag = lagWindow(loopDelay);
   new Gauge({
-    name: 'zephyr2mqtt_event_loop_lag_seconds',
-    help: 'Event-loop delay since the previous scrape (p99 and max of 20 ms samples)',
-    labelNames: ['quantile'],
+    name: 'zephyr2mqtt_event_loop_lag_p99_seconds',
+    help: 'Event-loop delay since the previous scrape: 99th percentile of 20 ms samples',
     registers: [registry],
     collect() {
-      // Scrapes closer together than one sample interval keep the previous figures: an empty histogram reports
-      // nonsense (a p99 above its max of 0).
-      if (loopDelay.count === 0) return;
-      this.set({ quantile: '0.99' }, lagSeconds(loopDelay.percentile(99)));
-      this.set({ quantile: 'max' }, lagSeconds(loopDelay.max));
-      loopDelay.reset();
+      this.set(lag('p99').p99);
     },
   });
+  new Gauge({
+    name: 'zephyr2mqtt_event_loop_lag_max_seconds',
+    help: 'Event-loop delay since the previous scrape: longest of 20 ms samples',
+    registers: [registry],
+    collect() {
+      this.set(lag('max').max);
+    },
+  });
+  const messages = new Counter({
+    name: 'zephyr2mqtt_messages_total',
+    help: 'Device messages per adapter and direction (in = from a device, once decoded; out = to a device)',
+    labelNames: ['adapter', 'direction'],
+    registers: [registry],
+  });
+  const decodeErrors = new Counter({
+    name: 'zephyr2mqtt_decode_errors_total',
+    help: 'Device bytes that could not be decoded or were refused, per adapter and reason',
+    labelNames: ['adapter', 'reason'],
+    registers: [registry],
+  });
+  const commandErrors = new Counter({
+    name: 'zephyr2mqtt_command_errors_total',
+    help: 'Commands (/set, /get) and bridge requests (adapter="bridge") that failed, per adapter',
+    labelNames: ['adapter'],
+    registers: [registry],
+  });
+  const adapterRestarts = new Counter({
+    name: 'zephyr2mqtt_adapter_restarts_total',
+    help: 'Adapter restarts after a failure',
+    labelNames: ['adapter'],
+    registers: [registry],
+  });
+  const configReloads = new Counter({
+    name: 'zephyr2mqtt_config_reloads_total',
+    help: 'Config reloads (SIGHUP, bridge/request/config/reload, onboarding) by result',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  const stateEvictions = new Counter({
+    name: 'zephyr2mqtt_state_properties_evicted_total',
+    help: 'Properties dropped from device states to keep them within api.max_state_properties and max_state_bytes',
+    labelNames: ['adapter'],
+    registers: [registry],
+  });
+  for (const result of ['ok', 'rejected']) configReloads.inc({ result }, 0);
+  for (const adapter of [BRIDGE_REQUEST, NO_ADAPTER]) commandErrors.inc({ adapter }, 0);
   return {
     registry,
-    messages: new Counter({
-      name: 'zephyr2mqtt_messages_total',
-      help: 'Messages handled per adapter and direction (in = device to gateway)',
-      labelNames: ['adapter', 'direction'],
-      registers: [registry],
-    }),
-    decodeErrors: new Counter({
-      name: 'zephyr2mqtt_decode_errors_total',
-      help: 'Device bytes that could not be decoded, per adapter and reason',
-      labelNames: ['adapter', 'reason'],
-      registers: [registry],
-    }),
-    stateEvictions: new Counter({
-      name: 'zephyr2mqtt_state_properties_evicted_total',
-      help: 'Properties dropped from device states to keep them within api.max_state_properties and max_state_bytes',
-      labelNames: ['adapter'],
-      registers: [registry],
-    }),
+    messages,
+    decodeErrors,
+    stateEvictions,
     devicesOnline: new Gauge({ name: 'zephyr2mqtt_devices_online', help: 'Devices online', registers: [registry] }),
     devicesConfigured: new Gauge({
       name: 'zephyr2mqtt_devices_configured',
@@ -101,24 +168,15 @@ export function createMetrics(): GatewayMetrics {
       help: 'MQTT clients connected to the embedded broker',
       registers: [registry],
     }),
-    commandErrors: new Counter({
-      name: 'zephyr2mqtt_command_errors_total',
-      help: 'Commands (/set, /get, requests) that failed, per adapter',
-      labelNames: ['adapter'],
-      registers: [registry],
-    }),
-    adapterRestarts: new Counter({
-      name: 'zephyr2mqtt_adapter_restarts_total',
-      help: 'Adapter restarts after a failure',
-      labelNames: ['adapter'],
-      registers: [registry],
-    }),
-    configReloads: new Counter({
-      name: 'zephyr2mqtt_config_reloads_total',
-      help: 'Config reloads (SIGHUP, bridge/request/config/reload, onboarding) by result',
-      labelNames: ['result'],
-      registers: [registry],
-    }),
+    commandErrors,
+    adapterRestarts,
+    configReloads,
+    adapterEnabled(adapter) {
+      adapterRestarts.inc({ adapter }, 0);
+      commandErrors.inc({ adapter }, 0);
+      stateEvictions.inc({ adapter }, 0);
+      for (const direction of ['in', 'out']) messages.inc({ adapter, direction }, 0);
+    },
     close: () => loopDelay.disable(),
   };
 }

@@ -183,7 +183,6 @@ export class BleAdapter implements Adapter {
       this.#unknown(p, address, now);
       return;
     }
-    this.ctx.countMessage('in');
     if (device.connect && this.#mayBe(device, address)) this.#connections.offer(device, p, now);
     this.#advert(device, p, address, now);
   }
@@ -223,6 +222,8 @@ export class BleAdapter implements Adapter {
       });
       return;
     }
+    // Only adverts taken as the device's: refused and replayed ones are counted as decode errors instead.
+    this.ctx.countMessage('in');
     const vouch = frame?.triggerBased ? TRIGGER_VOUCH_MS : undefined;
     // With duplicates allowed the radio hands over the same advert many times a second: it shows the device is
     // there, and publishing the whole state again for a new RSSI each time would only be noise.

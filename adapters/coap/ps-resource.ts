@@ -104,8 +104,10 @@ export function createPsHandler(deps: PsResourceDeps): (req: CoapIncomingRequest
       return countRefusal(ctx, g, req);
     }
     const { deviceId, property, isCommandResource } = g;
-    ctx.countMessage('in');
-    if (isCommandResource) return serveCommands(deps, deviceId, req);
+    if (isCommandResource) {
+      ctx.countMessage('in');
+      return serveCommands(deps, deviceId, req);
+    }
 
     const decoded = decodeStatePayload(req.contentFormat, req.payload, property);
     if (!decoded.ok) {
@@ -116,6 +118,8 @@ export function createPsHandler(deps: PsResourceDeps): (req: CoapIncomingRequest
       });
       return text(decoded.code, decoded.error);
     }
+    // Only now: a payload refused as undecodable is a decode error, not a message.
+    ctx.countMessage('in');
     // Counted and logged by the gateway; the device is told which settings stand in its way.
     if (ctx.telemetry(deviceId, decoded.values) === false) return text('4.13', STATE_LIMIT_REFUSAL);
     return { code: req.method === 'POST' ? '2.01' : '2.04' };

@@ -381,11 +381,11 @@ export class SerialDeviceLink {
     const { ctx } = this.#deps;
     switch (event.kind) {
       case 'smp': {
-        ctx.countMessage('in');
         const outcome = this.#smp?.handlePacket(event.packet);
         if (outcome && !outcome.ok) {
           ctx.decodeError('smp_packet', { deviceId: this.id, bytes: event.packet, error: outcome.reason });
         } else {
+          ctx.countMessage('in'); // a packet the SMP client refused is a decode error only
           this.#alive();
           if (outcome?.value === 'unsolicited')
             ctx.logger.debug({ device: this.id }, 'unsolicited SMP response ignored');

@@ -25,7 +25,8 @@ export class BridgeReport {
     corrupt: 0,
     rejected: 0,
   };
-  metrics: UpstreamMetrics;
+  /** Kept across stops and starts of the bridge, like `counts`: Prometheus counters must never go back. */
+  readonly metrics: UpstreamMetrics;
   /** The upstream's words for the last message it refused (MQTT 5 reason code), for the drop report. */
   lastRejection: string | undefined;
   #lastError: string | undefined;
@@ -36,11 +37,6 @@ export class BridgeReport {
 
   constructor(private readonly deps: BridgeReportDeps) {
     this.metrics = createUpstreamMetrics(deps.registry, deps.gauges);
-  }
-
-  /** Registers the metrics again (a bridge started again after a stop). */
-  registerMetrics(): void {
-    this.metrics = createUpstreamMetrics(this.deps.registry, this.deps.gauges);
   }
 
   get lastError(): string | undefined {

@@ -169,6 +169,14 @@ export class UpstreamBridge {
       queue,
       queueOpening: () => this.#queueOpening,
       markOwnDropped: (count) => report.markOwnDropped(count),
+      refusedTopic: (topic, reason, own) => {
+        this.#queueLog.warn(
+          `refused-topic:${topic}`,
+          { topic, reason },
+          'message not sent upstream: the upstream would close the connection on its topic',
+        );
+        report.rejected(reason, own);
+      },
     });
   }
 
@@ -181,6 +189,7 @@ export class UpstreamBridge {
   async start(): Promise<void> {
     if (this.#link.state !== 'stopped') return;
     this.#link.starting();
+    this.#report.metrics.showGauges();
     let opened!: () => void;
     this.#queueOpening = new Promise<void>((resolve) => {
       opened = resolve;
@@ -244,7 +253,7 @@ export class UpstreamBridge {
       this.#heap.stop();
       await this.#queue?.close();
       this.#queue = undefined;
-      this.#report.metrics.unregister();
+      this.#report.metrics.hideGauges();
     }
   }
 
@@ -277,7 +286,6 @@ export class UpstreamBridge {
       return;
     }
     if (this.#link.state === 'stopped') {
-      this.#report.registerMetrics();
       await this.start();
       return;
     }

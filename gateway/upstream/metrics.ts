@@ -9,32 +9,37 @@ export interface UpstreamMetrics {
   received: Counter;
   dropped: Counter<'reason'>;
   reconnects: Counter;
-  unregister(): void;
+  /** The bridge stopped: its gauges leave /metrics, its counters stay (a counter must never go back). */
+  hideGauges(): void;
+  /** The bridge started (again): its gauges are back. */
+  showGauges(): void;
 }
 
 export function createUpstreamMetrics(
   registry: Registry,
   read: () => { connected: boolean; queue: QueueStats | undefined },
 ): UpstreamMetrics {
-  const names: string[] = [];
   const reg = <T>(name: string, make: () => T): T => {
-    registry.removeSingleMetric(name); // a restarted bridge replaces its metrics instead of failing
-    names.push(name);
+    registry.removeSingleMetric(name); // a new bridge on the same registry replaces its metrics instead of failing
     return make();
   };
   const registers = [registry];
+  const gauges = new Map<string, Gauge>();
   const gauge = (name: string, help: string, value: () => number) =>
-    reg(
+    gauges.set(
       name,
-      () =>
-        new Gauge({
-          name,
-          help,
-          registers,
-          collect() {
-            this.set(value());
-          },
-        }),
+      reg(
+        name,
+        () =>
+          new Gauge({
+            name,
+            help,
+            registers,
+            collect() {
+              this.set(value());
+            },
+          }),
+      ),
     );
   const counter = (name: string, help: string) => reg(name, () => new Counter({ name, help, registers }));
 
@@ -70,9 +75,15 @@ export function createUpstreamMetrics(
     resent: counter('zephyr2mqtt_upstream_messages_resent_total', 'Messages sent again after a connection loss'),
     received: counter('zephyr2mqtt_upstream_messages_received_total', 'Messages from upstream delivered locally'),
     dropped,
-    reconnects: counter('zephyr2mqtt_upstream_reconnects_total', 'Connections to upstream after the first one'),
-    unregister() {
-      for (const n of names) registry.removeSingleMetric(n);
+    reconnects: counter(
+      'zephyr2mqtt_upstream_reconnects_total',
+      'Connections to upstream after the first one since the bridge started',
+    ),
+    hideGauges() {
+      for (const name of gauges.keys()) registry.removeSingleMetric(name);
+    },
+    showGauges() {
+      for (const [name, g] of gauges) if (registry.getSingleMetric(name) !== g) registry.registerMetric(g);
     },
   };
 }

@@ -91,9 +91,11 @@ export class UpstreamLink {
     return gen === this.#generation && this.#state === 'connected';
   }
 
-  /** The bridge starts: the first connection follows once the queue is open. */
+  /** The bridge starts: the first connection follows once the queue is open. It is not a reconnect, also when
+   * the bridge ran before (turned off and on by reloads). */
   starting(): void {
     this.#state = 'connecting';
+    this.#everConnected = false;
   }
 
   /** The bridge could not start (its queue did not open). */

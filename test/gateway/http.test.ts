@@ -52,7 +52,7 @@ describe('HTTP health and metrics', () => {
     expect(text).toContain('zephyr2mqtt_devices_configured 1');
     expect(text).toContain('# TYPE zephyr2mqtt_broker_persistence_errors_total counter');
     expect(text).toContain('zephyr2mqtt_broker_clients 1');
-    expect(text).toMatch(/zephyr2mqtt_event_loop_lag_seconds\{quantile="0.99"\} \d/);
+    expect(text).toMatch(/^zephyr2mqtt_event_loop_lag_p99_seconds \d/m);
     expect(text).toContain('zephyr2mqtt_process_resident_memory_bytes');
   });
 });

@@ -23,11 +23,20 @@ describe('default metrics', () => {
     expect(Math.abs((await startTime()) - expected())).toBeLessThanOrEqual(1);
   });
 
-  it('exports no event-loop lag that counts its sampling interval, only zephyr2mqtt_event_loop_lag_seconds', async () => {
+  it('exports no event-loop lag that counts its sampling interval, only zephyr2mqtt_event_loop_lag_*', async () => {
     metrics = createMetrics();
     const text = await metrics.registry.metrics();
-    expect(text).not.toMatch(/eventloop_lag/);
-    expect(text).toMatch(/^# TYPE zephyr2mqtt_event_loop_lag_seconds gauge$/m);
+    expect(text).not.toMatch(/eventloop_lag|event_loop_lag_seconds/);
+    expect(text).toMatch(/^# TYPE zephyr2mqtt_event_loop_lag_p99_seconds gauge$/m);
+    expect(text).toMatch(/^# TYPE zephyr2mqtt_event_loop_lag_max_seconds gauge$/m);
     expect(text).toMatch(/^zephyr2mqtt_nodejs_heap_size_used_bytes /m); // the other defaults stay
+  });
+
+  it('exports the active handles, requests and resources without the _total of a counter (they are gauges)', async () => {
+    metrics = createMetrics();
+    const text = await metrics.registry.metrics();
+    expect(text).not.toMatch(/nodejs_active_\w+_total/);
+    for (const what of ['handles', 'requests', 'resources'])
+      expect(text).toMatch(new RegExp(`^# TYPE zephyr2mqtt_nodejs_active_${what} gauge$`, 'm'));
   });
 });
