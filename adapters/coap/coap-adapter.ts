@@ -14,6 +14,7 @@ import { parseRawRequest } from './raw-request.js';
 import { UdpBindError } from './transport/bind-error.js';
 import { formatPeer } from './transport/peer.js';
 import { UdpCoapEndpoint } from './transport/udp-endpoint.js';
+import { serveWellKnownCore } from './well-known-core.js';
 
 type Device = CoapDeviceConfig & { id: string };
 
@@ -58,11 +59,7 @@ export class CoapAdapter implements Adapter {
       : undefined;
     const ps = { ctx, identity: () => this.identity, observers: this.observers };
     this.endpoint.route('ps', createPsHandler(ps), createPsAdmit(ps));
-    this.endpoint.route('.well-known', (req) =>
-      req.path[1] === 'core' && req.method === 'GET'
-        ? { code: '2.05', contentFormat: 40, payload: '</ps>;rt="core.ps";ct="0 42 50 60 110 112"' }
-        : { code: req.method === 'GET' ? '4.04' : '4.05' },
-    );
+    this.endpoint.route('.well-known', serveWellKnownCore);
   }
 
   async start(): Promise<void> {
@@ -149,10 +146,8 @@ export class CoapAdapter implements Adapter {
     const sequence = this.observers.nextSequence(deviceId);
     const results = await Promise.all(
       relations.map(async (o) => {
-        const delivered = await this.endpoint.notify(o.peer, o.token, sequence, {
-          code: '2.05',
-          ...encodeCommand(o.accept, command),
-        });
+        const response = { code: '2.05', ...encodeCommand(o.accept, command) };
+        const delivered = await this.endpoint.notify(o.peer, o.token, sequence, response, true, o.block2Szx);
         this.ctx.countMessage('out');
         if (!delivered) this.observers.remove(deviceId, o.peer, o.token);
         return delivered;

@@ -8,6 +8,8 @@ export interface CommandObserver {
   peer: CoapPeer;
   token: Buffer;
   accept: number | undefined;
+  /** Block2 SZX the registration asked for: notifications use that block size or smaller (RFC 7959 §2.4). */
+  block2Szx: number | undefined;
 }
 
 const PER_DEVICE = 4;

@@ -20,6 +20,8 @@ export interface CoapIncomingRequest {
   accept?: number | undefined;
   /** Observe option value when present (0 register, 1 deregister). */
   observe?: number | undefined;
+  /** Block2 SZX of the request (early negotiation, RFC 7959 §2.4): answers use that block size or smaller. */
+  block2Szx?: number | undefined;
   /** Whole payload (Block1 transfers are reassembled before a handler sees them). */
   payload: Buffer;
   token: Buffer;

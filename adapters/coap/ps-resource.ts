@@ -130,7 +130,8 @@ export function createPsHandler(deps: PsResourceDeps): (req: CoapIncomingRequest
     const encoded = encodeCommand(req.accept, observers.last(deviceId) ?? {});
     ctx.availability(deviceId, true);
     if (req.observe === 0) {
-      if (!observers.add(deviceId, { peer: req.source, token: req.token, accept: req.accept })) {
+      const observer = { peer: req.source, token: req.token, accept: req.accept, block2Szx: req.block2Szx };
+      if (!observers.add(deviceId, observer)) {
         // Too many relations: answer without Observe, which tells the client it is not registered (RFC 7641 §4.1).
         return { code: '2.05', ...encoded };
       }

@@ -13,7 +13,10 @@ export interface ResourceObserverOptions extends RetryPolicy {
 }
 
 export interface ResourceObserverHooks {
-  /** The device answered a registration. */
+  /**
+   * The device answered a registration or sent a notification: with NSTART = 1 a notification is the only thing
+   * that can show it is there while another request to it (an availability probe) is outstanding.
+   */
   onAnswer(): void;
   /** The registration's answer and every notification, in order, error codes included. */
   onResponse(res: CoapClientResponse): void;
@@ -83,6 +86,7 @@ export class ResourceObserver {
   }
 
   private onNotification(res: CoapClientResponse): void {
+    this.hooks.onAnswer();
     this.hooks.onResponse(res);
     // RFC 7641 §3.2: without Observe, or with an error code, the device has ended the relation.
     if (res.observe === undefined || !res.code.startsWith('2.')) {

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { CoapClientRequest, CoapClientResponse, CoapMethod, CoapObservation, CoapPeer } from '../endpoint.js';
 import { CoapCancelledError, CoapDeadlineError, CoapResetError, CoapUnreachableError } from './errors.js';
 import { type CoapMessage, encodeMessage, type OutgoingMessage } from './message.js';
+import { NstartQueue } from './nstart-queue.js';
 import { type BlockOption, blockSize, szxForSize } from './options.js';
 import { peerKey } from './peer.js';
 import type { ConfirmableSender } from './reliability.js';
@@ -47,6 +48,9 @@ function newToken(): Buffer {
 
 type TokenListener = (message: CoapMessage, peer: CoapPeer) => void;
 
+/** Requests that may wait for their turn with one peer (NSTART = 1); more are refused at once. */
+const MAX_WAITING_PER_PEER = 64;
+
 interface Exchange {
   code: string;
   path: string[];
@@ -77,13 +81,19 @@ export class ClientSide {
   private readonly replies: ResponseReplies;
   /** The close() of every live observation: cancel(), stop() and a failed notification all end one through it. */
   private readonly observations = new Set<() => void>();
+  /** NSTART = 1: every unicast interaction (a request with its block-wise follow-ups, a ping) takes its turn. */
+  private readonly nstart = new NstartQueue(MAX_WAITING_PER_PEER);
 
   constructor(private readonly hooks: ClientHooks) {
     this.replies = new ResponseReplies(hooks.transmit);
   }
 
   stats(): Record<string, number> {
-    return { pending_tokens: this.listeners.size, observations: this.observations.size };
+    return {
+      pending_tokens: this.listeners.size,
+      observations: this.observations.size,
+      nstart_waiting: this.nstart.waiting,
+    };
   }
 
   /** A response-coded message (piggy-backed in an ACK, or CON/NON separate/notification) arrived. */
@@ -95,6 +105,7 @@ export class ClientSide {
 
   clear(): void {
     for (const close of this.observations) close();
+    this.nstart.clear();
     this.listeners.clear();
     this.replies.clear();
   }
@@ -103,7 +114,11 @@ export class ClientSide {
    * CoAP ping (RFC 7252 §4.3): true when the peer answers an empty CON (RST, or ACK), false after MAX_RETRANSMIT or
    * once `signal` aborts it.
    */
-  async ping(peer: CoapPeer, signal?: AbortSignal): Promise<boolean> {
+  ping(peer: CoapPeer, signal?: AbortSignal): Promise<boolean> {
+    return this.turn(peer, () => this.pingNow(peer, signal), signal).catch(() => false);
+  }
+
+  private async pingNow(peer: CoapPeer, signal?: AbortSignal): Promise<boolean> {
     if (signal?.aborted) return false;
     const messageId = this.hooks.nextMessageId();
     const bytes = encodeMessage({ type: 'CON', code: '0.00', messageId });
@@ -117,17 +132,44 @@ export class ClientSide {
     }
   }
 
-  async request(req: CoapClientRequest): Promise<CoapClientResponse> {
+  request(req: CoapClientRequest): Promise<CoapClientResponse> {
     const deadline = performance.now() + (req.timeoutMs ?? this.hooks.defaultTimeoutMs);
+    return this.turn(req.peer, () => this.requestNow(req, deadline), req.signal, deadline);
+  }
+
+  /**
+   * Run `interaction` in `peer`'s turn (NSTART = 1, RFC 7252 §4.7). A request to a group is not held: it is a NON
+   * whose answers come from many servers.
+   */
+  private turn<T>(peer: CoapPeer, interaction: () => Promise<T>, signal?: AbortSignal, deadline?: number): Promise<T> {
+    if (isGroup(peer)) return interaction();
+    return this.nstart.run(peer, interaction, signal, deadline);
+  }
+
+  /** The rest of a Block2 response, fetched in the peer's turn: a response without more blocks needs none. */
+  private completeBlock2InTurn(
+    peer: CoapPeer,
+    base: Exchange,
+    first: CoapMessage,
+    deadline: number,
+  ): Promise<CoapClientResponse> {
+    if (!first.block2?.more || first.block2.num !== 0) return Promise.resolve(toResponse(first, peer));
+    return this.turn(peer, () => this.completeBlock2(peer, base, first, deadline), undefined, deadline);
+  }
+
+  private async requestNow(req: CoapClientRequest, deadline: number): Promise<CoapClientResponse> {
     const payload = toBuffer(req.payload);
     const base = this.exchangeFrom(req);
     const size = req.blockSize ?? this.hooks.blockSize;
-    let first: CoapMessage;
-    if (payload.length > size) {
-      first = await this.upload(req.peer, base, payload, size, deadline, req.signal);
-    } else {
-      first = await this.exchange(req.peer, { ...base, payload }, deadline, req.signal);
-    }
+    const sent = (blockLimit: number): Promise<CoapMessage> =>
+      payload.length > blockLimit
+        ? this.upload(req.peer, base, payload, blockLimit, deadline, req.signal)
+        : this.exchange(req.peer, { ...base, payload }, deadline, req.signal);
+    let first = await sent(size);
+    // RFC 7959 §2.9.3: a 4.13 may name, in Block1, the block size the server can take: send once more in those.
+    const hinted = first.code === '4.13' && first.block1 ? blockSize(first.block1.szx) : undefined;
+    const used = payload.length > size ? blockSize(szxForSize(size)) : payload.length;
+    if (hinted !== undefined && hinted < used) first = await sent(hinted);
     return this.completeBlock2(req.peer, base, first, deadline, req.signal);
   }
 
@@ -167,7 +209,7 @@ export class ClientSide {
           if (closed) return;
           let full: CoapClientResponse;
           try {
-            full = await this.completeBlock2(
+            full = await this.completeBlock2InTurn(
               peer,
               { ...base, observe: undefined, token: undefined },
               message,
@@ -201,13 +243,13 @@ export class ClientSide {
     };
     this.observations.add(close);
     let first: CoapClientResponse;
-    try {
+    const register = async (): Promise<CoapClientResponse> => {
       const firstMessage = await this.exchange(req.peer, base, deadline, req.signal, notificationListener);
       if (firstMessage.observe !== undefined) {
         lastSequence = firstMessage.observe;
         lastAt = performance.now();
       }
-      first = await this.completeBlock2(
+      const response = await this.completeBlock2(
         req.peer,
         { ...base, observe: undefined, token: undefined },
         firstMessage,
@@ -215,6 +257,10 @@ export class ClientSide {
         req.signal,
       );
       if (firstMessage.observe === undefined || !firstMessage.code.startsWith('2.')) release();
+      return response;
+    };
+    try {
+      first = await this.turn(req.peer, register, req.signal, deadline);
     } catch (error) {
       close();
       throw error;
@@ -227,9 +273,13 @@ export class ClientSide {
         close();
         if (!wasLive) return;
         // Proactive deregistration (RFC 7641 §3.6): same token, Observe=1.
-        await this.exchange(req.peer, { ...base, observe: 1 }, performance.now() + 5000, undefined).catch(
-          () => undefined,
-        );
+        const deadline = performance.now() + 5000;
+        await this.turn(
+          req.peer,
+          () => this.exchange(req.peer, { ...base, observe: 1 }, deadline, undefined),
+          undefined,
+          deadline,
+        ).catch(() => undefined);
       },
     };
   }
@@ -248,7 +298,7 @@ export class ClientSide {
       // RFC 7959 §2.8: the rest of a Block2 answer to a multicast request is fetched from its responder by unicast.
       const deadline = performance.now() + (req.timeoutMs ?? this.hooks.defaultTimeoutMs);
       answers.push(
-        this.completeBlock2(peer, base, message, deadline).then(onResponse, (error: unknown) =>
+        this.completeBlock2InTurn(peer, base, message, deadline).then(onResponse, (error: unknown) =>
           onResponse(incomplete(error, peer)),
         ),
       );
@@ -319,7 +369,7 @@ export class ClientSide {
         else if (response) resolve(response);
       };
       const listener: TokenListener = (response, from) => {
-        if (peer.address.startsWith('ff') || peerKey(from) === peerKey(peer) || sameHost(from, peer)) {
+        if (isGroup(peer) || peerKey(from) === peerKey(peer) || sameHost(from, peer)) {
           finish(undefined, response);
         }
       };
@@ -398,6 +448,10 @@ export class ClientSide {
     }
     return { ...toResponse(first, peer), payload: Buffer.concat(chunks, total) };
   }
+}
+
+function isGroup(peer: CoapPeer): boolean {
+  return peer.address.startsWith('ff');
 }
 
 function sameHost(a: CoapPeer, b: CoapPeer): boolean {

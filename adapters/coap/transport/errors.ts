@@ -43,3 +43,11 @@ export class CoapCancelledError extends Error {
     this.name = 'CoapCancelledError';
   }
 }
+
+/** NSTART = 1 keeps one interaction per peer outstanding; this many more already wait for that peer. */
+export class CoapQueueFullError extends Error {
+  constructor(peer: CoapPeer, limit: number) {
+    super(`CoAP request to ${peer.address}:${peer.port} refused: ${limit} requests already wait for this peer`);
+    this.name = 'CoapQueueFullError';
+  }
+}

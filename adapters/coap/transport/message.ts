@@ -30,13 +30,15 @@ export interface CoapMessage {
   maxAge?: number | undefined;
   /** Critical options (odd numbers, RFC 7252 §5.4.1) this codec does not understand. */
   unknownCritical: number[];
+  /** Block2 (23) or Block1 (27) with the reserved SZX 7: understood but invalid, a 4.00 (RFC 7959 §2.2). */
+  reservedBlockSzx?: number | undefined;
   payload: Buffer;
 }
 
 /**
  * Why a datagram was not served normally, as reported to the endpoint's decode-error hook: `packet` (no readable
  * CoAP header), `format` (RFC 7252 §3 framing), `reserved_code` (classes 1, 6, 7), `unknown_method` (4.05),
- * `bad_option` (4.02, or a rejected response), `proxy` (5.05), `too_large` (4.13), `block1_incomplete` (4.08).
+ * `bad_option` (4.02, 4.00 for a Block option with the reserved SZX 7, or a rejected response), `proxy` (5.05), `too_large` (4.13), `block1_incomplete` (4.08).
  */
 export type CoapRejectKind =
   | 'packet'
@@ -167,9 +169,10 @@ function readOption(message: CoapMessage, number: number, bytes: Buffer, at: num
     case 27: {
       if (length > 3) return false;
       const block = blockOf(readUint(bytes, at, end));
-      if (number === 27) message.block1 = block;
+      if (!block) message.reservedBlockSzx = number;
+      else if (number === 27) message.block1 = block;
       else message.block2 = block;
-      return block !== undefined;
+      return true;
     }
     case 28: // Size2 and Size1, RFC 7959 §4
     case 60:

@@ -160,6 +160,8 @@ export class ServerSide {
   /**
    * Send an observe notification for a relation registered through a route handler (RFC 7641 §4.2).
    * Resolves false when the observer rejected it (RST) or never acknowledged a CON: the caller drops the relation.
+   * `block2Szx` is the Block2 SZX the registration asked for: a notification's first block is no larger
+   * (RFC 7959 §2.4 and §2.6), so a device with a small buffer can take it.
    */
   async notify(
     peer: CoapPeer,
@@ -167,9 +169,10 @@ export class ServerSide {
     sequence: number,
     response: CoapOutgoingResponse,
     confirmable = true,
+    block2Szx?: number,
   ): Promise<boolean> {
     const payload = toBuffer(response.payload);
-    const szx = szxForSize(this.limits.blockSize);
+    const szx = Math.min(block2Szx ?? 6, szxForSize(this.limits.blockSize));
     const sliced = payload.length > blockSize(szx);
     const message: OutgoingMessage = {
       type: confirmable ? 'CON' : 'NON',
@@ -202,6 +205,11 @@ export class ServerSide {
       const detail = `unsupported critical option ${critical.join(',')}`;
       this.hooks.onReject('bad_option', detail, peer, bytes);
       return reply(message, '4.02', { payload: Buffer.from(detail) });
+    }
+    if (message.reservedBlockSzx !== undefined) {
+      const detail = `${message.reservedBlockSzx === 27 ? 'Block1' : 'Block2'} with the reserved SZX 7`;
+      this.hooks.onReject('bad_option', detail, peer, bytes);
+      return reply(message, '4.00', { payload: Buffer.from(detail) });
     }
     const method = METHOD_NAMES[message.code];
     // RFC 7252 §5.8: a method code we do not know gets 4.05 like a method the resource does not allow.
@@ -358,6 +366,7 @@ function requestOf(message: CoapMessage, method: CoapMethod, peer: CoapPeer, pay
     contentFormat: message.contentFormat,
     accept: message.accept,
     observe: message.observe,
+    block2Szx: message.block2?.szx,
     token: message.token,
     source: peer,
   };

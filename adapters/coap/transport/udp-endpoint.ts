@@ -235,15 +235,19 @@ export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
     return this.client.multicast(req, windowMs, onResponse);
   }
 
-  /** Observe notification for a relation a route handler accepted (response carried `observe`). */
+  /**
+   * Observe notification for a relation a route handler accepted (response carried `observe`); `block2Szx` is the
+   * Block2 SZX its registration asked for, if any.
+   */
   notify(
     peer: CoapPeer,
     token: Buffer,
     sequence: number,
     res: CoapOutgoingResponse,
     confirmable = true,
+    block2Szx?: number,
   ): Promise<boolean> {
-    return this.server.notify(peer, token, sequence, res, confirmable);
+    return this.server.notify(peer, token, sequence, res, confirmable, block2Szx);
   }
 
   private send(bytes: Buffer, peer: CoapPeer): void {
@@ -328,6 +332,10 @@ export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
     if (message.unknownCritical.length > 0) {
       // RFC 7252 §5.4.1: a response with an unrecognized critical option is rejected, not used without it.
       this.reject('bad_option', `response with critical option ${message.unknownCritical.join(',')}`, peer, bytes);
+      return;
+    }
+    if (message.reservedBlockSzx !== undefined) {
+      this.reject('bad_option', `response with option ${message.reservedBlockSzx} (reserved SZX 7)`, peer, bytes);
       return;
     }
     if (message.type === 'ACK' || message.type === 'RST') {

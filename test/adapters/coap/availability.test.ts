@@ -12,6 +12,7 @@ import { sleep } from './scripted-device.js';
 import { scriptedNode } from './scripted-node.js';
 
 const { start, harness } = scriptedNode({ ok: { path: '/ok' }, silent: { path: '/silent' } });
+const observedNode = scriptedNode({ obs: { path: '/obs', observe: true }, silent: { path: '/silent' } });
 
 const isGet = (m: CoapMessage, path: string) => m.type === 'CON' && m.code === '0.01' && m.path[0] === path;
 
@@ -21,7 +22,7 @@ async function get(h: CoapHarness, property: string, outcome: 'response' | 'get/
   return answer.message;
 }
 
-const online = () => harness()?.gw.gateway.devices.get('node')?.online;
+const online = () => (harness() ?? observedNode.harness())?.gw.gateway.devices.get('node')?.online;
 
 describe('CoAP device availability', () => {
   it('keeps a device online when one resource stays silent but the device answers a ping', async () => {
@@ -57,19 +58,32 @@ describe('CoAP device availability', () => {
   });
 
   it('keeps a device online that answered while a ping probe was still retransmitting', async () => {
-    let back = false;
-    const { device, h } = await start(
-      // Every copy of the ping is lost; once back, the device answers GET /ok.
+    // NSTART = 1: nothing else is sent to the device while the probe's ping is outstanding, so the answer that
+    // arrives meanwhile is a notification of an observation registered earlier.
+    let registration: CoapMessage | undefined;
+    const { device, h } = await observedNode.start(
+      // Every copy of the ping and of GET /silent is lost; the observe registration is answered.
       (m, d) => {
-        if (back && isGet(m, 'ok')) d.ack(m, { code: '2.05', payload: '1' });
+        if (!isGet(m, 'obs') || m.observe !== 0) return;
+        registration = m;
+        d.ack(m, { code: '2.05', options: [[6, [1]]], payload: '1' });
       },
       // The 0.2 s deadline passes first; the probe's ping then goes out 3 times and fails 0.7 to 1.05 s later.
       { ack_timeout: 0.1, max_retransmit: 2, request_timeout: 0.2 },
     );
-    await get(h, 'ok', 'get/error');
+    await h.gw.waitForMessage<Record<string, unknown>>(h.mqtt, 'zephyr2mqtt/node', (m) => m.obs === 1);
+    await get(h, 'silent', 'get/error');
     await device.waitFor((m) => m.type === 'CON' && m.code === '0.00');
-    back = true;
-    await get(h, 'ok', 'response');
+    const notified = h.gw.waitForMessage<Record<string, unknown>>(h.mqtt, 'zephyr2mqtt/node', (m) => m.obs === 2);
+    device.send({
+      type: 'NON',
+      code: '2.05',
+      mid: 500,
+      token: [...(registration?.token ?? [])],
+      options: [[6, [2]]],
+      payload: '2',
+    });
+    await notified;
     expect(online()).toBe(true);
     await expect.poll(() => device.withCode('0.00').length, { timeout: 3000, interval: 20 }).toBe(3);
     // Past the last copy's ACK timeout (at most 0.4 s * 1.5): the ping has failed by then.

@@ -191,7 +191,39 @@ describe('requests the endpoint does not serve', () => {
     expect(kinds).toEqual(['bad_option', 'bad_option']);
   });
 
-  it('rejects a response carrying an unrecognized critical option instead of using it', async () => {
+  it('answers a Block1 or Block2 option with the reserved SZX 7 with 4.00 (RFC 7959 §2.2), counted', async () => {
+    const { ask, kinds, seen } = await setup();
+    const put = await ask({
+      type: 'CON',
+      code: '0.03',
+      mid: 1,
+      options: [
+        [11, 'u'],
+        [27, [0x0f]], // Block1 #0, M=1, SZX 7
+      ],
+      payload: Buffer.alloc(16),
+    });
+    expect(put).toMatchObject({ type: 'ACK', code: '4.00' });
+    expect(put?.payload.toString()).toBe('Block1 with the reserved SZX 7');
+    const get = await ask({
+      type: 'CON',
+      code: '0.01',
+      mid: 2,
+      options: [
+        [11, 'u'],
+        [23, [0x17]], // Block2 #1, SZX 7
+      ],
+    });
+    expect(get).toMatchObject({ type: 'ACK', code: '4.00' });
+    expect(get?.payload.toString()).toBe('Block2 with the reserved SZX 7');
+    expect(seen).toEqual([]);
+    expect(kinds).toEqual(['bad_option', 'bad_option']);
+  });
+
+  it.each([
+    ['a 4-byte Block2 option (at most 3: RFC 7959 §2.2)', [0, 0, 0, 0x0a]],
+    ['a Block2 option with the reserved SZX 7', [0x0f]],
+  ])('rejects a response carrying %s instead of using it', async (_what, block2) => {
     const kinds: CoapRejectKind[] = [];
     const client = new UdpCoapEndpoint({
       bindAddress: '::1',
@@ -213,13 +245,13 @@ describe('requests the endpoint does not serve', () => {
       timeoutMs: 400,
     });
     const req = await device.next();
-    // A separate CON response whose Block2 option is 4 bytes long (at most 3: RFC 7959 §2.2).
+    // A separate CON response with a Block2 option that cannot be used.
     const bad = frame({
       type: 'CON',
       code: '2.05',
       mid: 77,
       token: [...(req?.token ?? [])],
-      options: [[23, [0, 0, 0, 0x0a]]],
+      options: [[23, block2]],
       payload: 'partial',
     });
     expect(await device.exchange(bad, client.port)).toMatchObject({ type: 'RST', messageId: 77 });

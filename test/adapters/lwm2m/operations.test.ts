@@ -17,6 +17,8 @@ async function registered(format: SimFormat = 'senml-json', version: '1.0' | '1.
   const c = await h.client({ endpoint: DEVICE.endpoint, format, version });
   await c.register();
   await h.ctx.waitFor('telemetry', (f) => f.values.temperature === 25.5);
+  // NSTART = 1: the server observes one path after the other, the light's state comes second.
+  await h.ctx.waitFor('telemetry', (f) => f.values.on_off === false);
   return c;
 }
 
