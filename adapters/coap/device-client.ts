@@ -138,9 +138,10 @@ export class DeviceClient {
       this.ctx.logger.debug({ device: this.device.id, property, code: res.code }, 'CoAP resource answered an error');
       return;
     }
-    this.ctx.countMessage('in');
     const values = this.decode(property, res);
-    if (values) this.ctx.telemetry(this.device.id, values);
+    if (!values) return; // a decode error, counted as such
+    this.ctx.countMessage('in');
+    this.ctx.telemetry(this.device.id, values);
   }
 
   private decode(property: string, res: CoapClientResponse): Record<string, unknown> | undefined {
