@@ -14,8 +14,8 @@ export class PublishBatch {
   constructor(readonly v5: boolean) {}
 
   /** Appends one PUBLISH (`messageId` is ignored for QoS 0); `qos` and `retain` may be lower than the record's
-   * (what the upstream supports, see link-limits.ts). */
-  add(view: RecordView, messageId: number, qos: 0 | 1 | 2 = view.qos, retain = view.retain): void {
+   * (what the upstream supports, see link-limits.ts). `dup`: a re-delivery of a QoS 1/2 message (MQTT-3.3.1-1). */
+  add(view: RecordView, messageId: number, qos: 0 | 1 | 2 = view.qos, retain = view.retain, dup = false): void {
     const topicLen = view.topicEnd - view.topicStart;
     const payloadLen = view.payloadEnd - view.topicEnd;
     const remaining = 2 + topicLen + (qos > 0 ? 2 : 0) + (this.v5 ? 1 : 0) + payloadLen;
@@ -27,7 +27,7 @@ export class PublishBatch {
     }
     const b = this.#buf;
     let o = this.#len;
-    b[o++] = 0x30 | (qos << 1) | (retain ? 1 : 0);
+    b[o++] = 0x30 | (dup && qos > 0 ? 0x08 : 0) | (qos << 1) | (retain ? 1 : 0);
     for (let r = remaining; ; ) {
       const byte = r & 0x7f;
       r >>>= 7;

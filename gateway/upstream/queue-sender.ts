@@ -1,7 +1,8 @@
 // The sender: sends the queue to the upstream on each connection, in order, with at most max_inflight messages
 // unacknowledged, at drain_rate while it drains a backlog. It settles what the upstream answers (PUBACK, PUBREC,
 // a refusal) in the queue, and skips what the upstream cannot take (too large, a refused topic) or a queue file it
-// cannot read, so one message never holds the queue for good.
+// cannot read, so one message never holds the queue for good. A new connection starts with the messages the last one
+// left unacknowledged, marked DUP, under their packet ids if the upstream kept the session (queue/inflight.ts).
 import type { MqttClient, Packet } from 'mqtt';
 import type { Logger } from '../logger.js';
 import { reconnectDelayMs } from './backoff.js';
@@ -14,7 +15,7 @@ import { packetBytes, topicOf } from './packet-size.js';
 import type { PoisonGuard } from './poison-guard.js';
 import type { TakePubAck } from './puback-fast-path.js';
 import { PublishBatch } from './publish-batch.js';
-import type { PubrecHandover } from './pubrec-handover.js';
+import { type PubrecHandover, upstreamKeptSession } from './pubrec-handover.js';
 import { type DiskQueue, QueueReadError } from './queue/disk-queue.js';
 import type { RecordView } from './queue/record.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -28,6 +29,8 @@ const WRITE_BUFFER_BYTES = 1024 * 1024;
 /** MQTT 5 reason codes that refuse a publish for now, not for good (the bridge caused them: too many in flight,
  * a packet id still in use): the message is sent again on a new connection, never dropped. */
 const TRANSIENT_REASONS = new Set([0x91, 0x97]);
+/** MQTT 5 Packet Identifier in use: the upstream holds another message under the id. */
+const PACKET_ID_IN_USE = 0x91;
 
 export interface QueueSenderDeps {
   logger: Logger;
@@ -165,6 +168,8 @@ export class QueueSender {
       report.metrics.resent.inc(resend);
     }
     queue.rewind();
+    // The upstream still has the messages of the last connection under their packet ids (MQTT-4.4.0-1).
+    const sameIds = upstreamKeptSession(client);
     poison.connectionStarted();
     ownReports.connectionStarted();
     this.#backlogEnd = queue.stats().depth;
@@ -219,7 +224,10 @@ export class QueueSender {
         // A failure reason code (MQTT 5: not authorized, quota exceeded, payload format...): resending would be
         // refused again and hold the queue's cursor for good, so the message is dropped, counted and reported.
         if (err) {
-          if (TRANSIENT_REASONS.has((err as { code?: number }).code ?? 0)) {
+          const code = (err as { code?: number }).code ?? 0;
+          if (TRANSIENT_REASONS.has(code)) {
+            // Sent again under that id on a kept session, the upstream would take it for the message it holds.
+            if (code === PACKET_ID_IN_USE) queue.sentWith(seqOfId[id]!, 0);
             poison.answered();
             this.deps.reconnectToResend(
               `upstream refused a message for now (${err.message}): reconnecting to send it again`,
@@ -249,6 +257,9 @@ export class QueueSender {
       return true;
     };
     const qos0: number[] = [];
+    /** Records of the batch and their packet ids, told to the queue once written. */
+    const sentSeqs: number[] = [];
+    const sentIds: number[] = [];
     let echoes = false;
     /** Records of the batch given up instead of sent (too large, a refused topic). */
     let skipped = 0;
@@ -260,7 +271,14 @@ export class QueueSender {
       skipped++;
       report.rejected(reason, own);
     };
-    const visit = (view: RecordView, seq: number) => {
+    const freeId = () => {
+      let id: number;
+      // Skip ids still pending (a PUBREL owed from the previous connection, the link state publish).
+      do id = client.messageIdProvider.allocate() ?? 0;
+      while (client.outgoing[id] !== undefined);
+      return id;
+    };
+    const visit = (view: RecordView, seq: number, sentAs: number) => {
       const own = ownReports.sent(view, seq);
       // The record is larger than the packet it becomes, so most messages skip computing the packet size.
       if (view.bytes > maxPacket && packetBytes(view, batch.v5) > maxPacket) {
@@ -279,15 +297,18 @@ export class QueueSender {
       const qos = Math.min(view.qos, maxQos) as 0 | 1 | 2;
       let id = 0;
       if (qos > 0) {
-        // Skip ids still pending (a PUBREL owed from the previous connection, the link state publish).
-        do id = client.messageIdProvider.allocate() ?? 0;
-        while (client.outgoing[id] !== undefined);
+        // The old id, unless something on this connection took it meanwhile (the link state publish).
+        if (sameIds && sentAs > 0 && client.outgoing[sentAs] === undefined && client.messageIdProvider.register(sentAs))
+          id = sentAs;
+        else id = freeId();
         seqOfId[id] = seq;
         client.outgoing[id] = pending;
+        sentSeqs.push(seq);
+        sentIds.push(id);
       } else {
         qos0.push(seq);
       }
-      batch.add(view, id, qos, retain && view.retain);
+      batch.add(view, id, qos, retain && view.retain, sentAs > 0); // sent before: a re-delivery
       if (qos > 0) {
         visiting = view;
         poison.sent(seq, visitingTopic);
@@ -322,6 +343,8 @@ export class QueueSender {
         }
         echoes = this.deps.tracksEchoes();
         skipped = 0;
+        sentSeqs.length = 0;
+        sentIds.length = 0;
         let n: number;
         try {
           n = (await queue.readBatch(room, READ_BATCH_BYTES, visit)) - skipped;
@@ -350,6 +373,7 @@ export class QueueSender {
         if (parts.length > 1) stream.cork?.();
         for (const part of parts) stream.write(part);
         if (parts.length > 1) stream.uncork?.();
+        for (let i = 0; i < sentSeqs.length; i++) queue.sentWith(sentSeqs[i]!, sentIds[i]!);
         // QoS 0 is done once written to the socket (as mqtt.js does for its own QoS 0 publishes).
         for (const seq of qos0) acked(seq);
         qos0.length = 0;

@@ -103,6 +103,39 @@ describe('DiskQueue', () => {
     expect(b.map((m) => m.payload.toString())).toEqual(['m2', 'm3', 'm4']);
   });
 
+  it('rewind passes over records acknowledged out of order and hands out the others with the packet id they were sent with', async () => {
+    const { queue } = await openQueue(await newDir());
+    for (let i = 0; i < 4; i++) await queue.append(msg('t', `m${i}`));
+    const handOut = async () => {
+      const out: Array<[string, number, number]> = [];
+      await queue.readBatch(100, 1 << 20, (v, seq, sentAs) =>
+        out.push([v.buf.toString('utf8', v.topicEnd, v.payloadEnd), seq, sentAs]),
+      );
+      return out;
+    };
+    const first = await handOut();
+    expect(first.map(([payload, , sentAs]) => [payload, sentAs])).toEqual([
+      ['m0', 0],
+      ['m1', 0],
+      ['m2', 0],
+      ['m3', 0],
+    ]);
+    const seq = first.map(([, s]) => s);
+    queue.sentWith(seq[0]!, 11);
+    queue.sentWith(seq[1]!, 12);
+    queue.sentWith(seq[3]!, 14); // m2 was handed out but never written
+    queue.ack(seq[1]!);
+    queue.rewind();
+    expect((await handOut()).map(([payload, , sentAs]) => [payload, sentAs])).toEqual([
+      ['m0', 11],
+      ['m2', 0],
+      ['m3', 14],
+    ]);
+    expect(queue.stats().depth).toBe(4);
+    queue.ack(seq[0]!);
+    expect(queue.stats().depth).toBe(2);
+  });
+
   it('waitForData resolves when a record is appended', async () => {
     const { queue } = await openQueue(await newDir());
     const waiting = queue.waitForData();

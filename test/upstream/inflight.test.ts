@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InflightWindow } from '../../gateway/upstream/queue/inflight.js';
+import { ACKNOWLEDGED, InflightWindow } from '../../gateway/upstream/queue/inflight.js';
 
 describe('InflightWindow', () => {
   it('keeps the oldest unacknowledged record first whatever order the acknowledgements come in', () => {
@@ -51,5 +51,24 @@ describe('InflightWindow', () => {
     expect([w.size, w.first()]).toEqual([0, undefined]);
     w.push(100, 100, 0, 0);
     expect(w.first()?.seq).toBe(100);
+  });
+
+  it('a rewind keeps, for the next pass, which records were acknowledged and the packet id the others were sent with', () => {
+    const w = new InflightWindow();
+    for (let s = 0; s < 5; s++) w.push(s, 0, s, s);
+    for (let s = 0; s < 5; s++) w.sentWith(s, 100 + s);
+    w.delete(1);
+    w.delete(3);
+    w.rewind();
+    expect([w.size, w.first()]).toEqual([0, undefined]);
+    // The next pass reaches 2, then the connection drops again: the second rewind keeps both passes.
+    for (let s = 0; s < 3; s++) w.push(s, 0, s, s, w.lastSent(s));
+    expect(w.size).toBe(2);
+    w.sentWith(2, 7);
+    w.delete(4); // not passed again yet
+    w.rewind();
+    expect([0, 1, 2, 3, 4, 5].map((s) => w.lastSent(s))).toEqual([100, ACKNOWLEDGED, 7, ACKNOWLEDGED, ACKNOWLEDGED, 0]);
+    w.clear();
+    expect(w.lastSent(0)).toBe(0);
   });
 });

@@ -55,6 +55,23 @@ describe('PublishBatch', () => {
       expect(batch.take()).toHaveLength(1);
     });
   }
+
+  it('sets DUP on a re-delivery of a QoS 1/2 message, never on QoS 0', () => {
+    const batch = new PublishBatch(true);
+    for (const qos of [0, 1, 2] as const)
+      batch.add(viewOf('gw1/dev', Buffer.from('x'), qos, false), 7, qos, false, true);
+    const packets: Array<{ qos: number; dup: boolean }> = [];
+    const parser = mqttPacket.parser({ protocolVersion: 5 });
+    parser.on('packet', (p) => {
+      if (p.cmd === 'publish') packets.push({ qos: p.qos, dup: p.dup });
+    });
+    parser.parse(Buffer.concat(batch.take()));
+    expect(packets).toEqual([
+      { qos: 0, dup: false },
+      { qos: 1, dup: true },
+      { qos: 2, dup: true },
+    ]);
+  });
 });
 
 describe('BridgeOutgoingStore', () => {

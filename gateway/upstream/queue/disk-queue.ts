@@ -18,7 +18,7 @@ import { mkdir, open, readdir, stat, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { QueueConfig } from '../config.js';
 import { CursorFile, type Position } from './cursor-file.js';
-import { InflightWindow } from './inflight.js';
+import { ACKNOWLEDGED, InflightWindow } from './inflight.js';
 import { QueueReadError } from './read-error.js';
 import {
   decodeRecord,
@@ -349,8 +349,14 @@ export class DiskQueue {
    * Hands out up to `max` records (and about `maxBytes`) in order, each to `visit` synchronously. The view
    * points into the read buffer and is valid only during the call: copy what you keep. One await per read
    * chunk instead of one per record, and no per-record copies. Returns how many were handed out (0: caught up).
+   * After a rewind, records acknowledged since they were handed out are passed over, and `sentAs` is the packet
+   * id a record was sent with before (0: not sent before with one, see sentWith).
    */
-  async readBatch(max: number, maxBytes: number, visit: (view: RecordView, seq: number) => void): Promise<number> {
+  async readBatch(
+    max: number,
+    maxBytes: number,
+    visit: (view: RecordView, seq: number, sentAs: number) => void,
+  ): Promise<number> {
     const view = this.#view;
     let count = 0;
     let bytes = 0;
@@ -393,10 +399,15 @@ export class DiskQueue {
           this.hooks.dropped(1, 'max_age');
           this.#cursorDirty = true;
         } else {
-          this.#inflight.push(seq, reader.segFirst, offset, view.ts);
-          visit(view, seq);
-          count++;
-          bytes += view.bytes;
+          const sentAs = this.#inflight.lastSent(seq);
+          this.#inflight.push(seq, reader.segFirst, offset, view.ts, sentAs);
+          if (sentAs === ACKNOWLEDGED) {
+            this.#cursorDirty = true;
+          } else {
+            visit(view, seq, sentAs);
+            count++;
+            bytes += view.bytes;
+          }
         }
         if (count >= max || bytes >= maxBytes || reader.seq >= this.#writeSeq || reader.offset >= seg.size) break;
         if (decodeRecordView(this.#readSrc, bufOff, this.#readBufLen, view) !== VIEW_OK) break;
@@ -431,7 +442,12 @@ export class DiskQueue {
         this.#cursorDirty = true;
         continue;
       }
-      this.#inflight.push(pos.seq, pos.segFirst, pos.offset, res.message.ts);
+      const sentAs = this.#inflight.lastSent(pos.seq);
+      this.#inflight.push(pos.seq, pos.segFirst, pos.offset, res.message.ts, sentAs);
+      if (sentAs === ACKNOWLEDGED) {
+        this.#cursorDirty = true;
+        continue;
+      }
       return { ...res.message, seq: pos.seq };
     }
   }
@@ -466,10 +482,16 @@ export class DiskQueue {
     if (this.#inflight.delete(seq)) this.#cursorDirty = true;
   }
 
-  /** Forget what was handed out but not acknowledged (connection lost): next() starts again from there. */
+  /** The record handed out was written to the upstream with `packetId`: a rewind hands it out again with it. */
+  sentWith(seq: number, packetId: number): void {
+    this.#inflight.sentWith(seq, packetId);
+  }
+
+  /** Forget what was handed out but not acknowledged (connection lost): next() starts again from there. Records
+   * acknowledged meanwhile are passed over, the others handed out with the packet id they were sent with. */
   rewind(): void {
     this.#reader = this.#cursor();
-    this.#inflight.clear();
+    this.#inflight.rewind();
   }
 
   /** True while records handed out are waiting for their acknowledgement. */
