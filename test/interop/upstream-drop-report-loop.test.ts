@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterEach, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { Mosquitto } from './mosquitto.js';
-import { tempDir } from './queue-helpers.js';
+import { Mosquitto } from '../upstream/mosquitto.js';
+import { tempDir } from '../upstream/queue-helpers.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
