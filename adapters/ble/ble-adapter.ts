@@ -9,6 +9,8 @@ import type {
   DeviceCommand,
   StateValues,
 } from '../../gateway/adapter.js';
+import { runOtaRequest } from '../common/smp/ota-request.js';
+import { runSmpRequest } from '../common/smp/smp-request.js';
 import { type AdvertDecode, advertContent, decodeAdvert } from './advert.js';
 import { AdvertSequences } from './advert-sequence.js';
 import { AdvertiserCache } from './advertiser-cache.js';
@@ -21,6 +23,7 @@ import { explainNobleState, loadNoble, NobleUnavailableError } from './noble-loa
 import { forgetPeripheral } from './noble-prune.js';
 import type { Noble, NoblePeripheral } from './noble-types.js';
 import { SerialProbe } from './serial-probe.js';
+import { SmpTransports } from './smp-transports.js';
 import { describeUnknown } from './unknown-advertiser.js';
 
 /** How long a connected device is vouched for: until its link drops (which ends it), in practice. */
@@ -48,6 +51,7 @@ export class BleAdapter implements Adapter {
   readonly #keyCache = new Map<string, Buffer>();
   /** noble's peripheral id per tracked unknown address, to prune noble's own maps on eviction. */
   readonly #nobleIds = new Map<string, string>();
+  readonly #smp: SmpTransports;
   #adverts = 0;
 
   readonly #onStateChange = (state: string) => this.#nobleState(state);
@@ -60,6 +64,8 @@ export class BleAdapter implements Adapter {
   ) {
     this.#retryMs = config.unavailable_retry_min_ms;
     this.#index = new DeviceIndex(this.#loadDevices());
+    this.#smp = new SmpTransports(ctx);
+    this.#smp.sync(this.#index.devices);
     this.#advertisers = new AdvertiserCache(config.max_advertisers, (address) => this.#forget(address));
     this.#serials = new SerialProbe(
       {
@@ -86,6 +92,7 @@ export class BleAdapter implements Adapter {
         events: (id) => this.#sessionEvents(id),
         mismatch: (address, serial) => this.#serials.remember(normalizeMac(address), serial),
         linksElsewhere: () => this.#serials.running,
+        smp: (id) => this.#smp.get(id),
       },
       ctx.logger,
     );
@@ -299,8 +306,25 @@ export class BleAdapter implements Adapter {
     }
   }
 
+  /** `device/smp` and `device/ota_update` (Zigbee2MQTT's `ota_update/update` too) over the SMP GATT service. */
+  async request(name: string, deviceId: string, data: Record<string, unknown>): Promise<unknown> {
+    const isOta = name === 'ota_update' || name === 'ota_update/update';
+    if (name !== 'smp' && !isOta) throw new Error(`the ble adapter has no "${name}" request (known: smp, ota_update)`);
+    const device = this.#index.get(deviceId);
+    if (!device) throw new Error(`"${deviceId}" is not a ble device`);
+    if (!device.connect) throw new Error(`"${deviceId}" is advert-only (connect: false): SMP needs a GATT link`);
+    const smp = this.#smp.get(deviceId);
+    if (!smp) throw new Error(`device "${deviceId}" has no SMP: set \`smp: true\` in its config`);
+    // A cancel finds the running upload whatever the link does; anything else needs the link now.
+    if (!smp.connected && !(isOta && data.cancel === true)) throw new Error(smp.unavailableReason);
+    this.ctx.countMessage('out');
+    if (name === 'smp') return runSmpRequest(smp.client, data);
+    return runOtaRequest({ ctx: this.ctx, deviceId, smp: smp.client }, data);
+  }
+
   async devicesChanged(): Promise<void> {
     this.#index = new DeviceIndex(this.#loadDevices());
+    this.#smp.sync(this.#index.devices);
     this.#sequences.retain(this.#index.devices.map((d) => d.id));
     this.#connections.retain(this.#index.devices.filter((d) => d.connect && !d.disabled));
   }

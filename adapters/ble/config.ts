@@ -101,9 +101,43 @@ export type BleAdapterConfig = z.infer<typeof bleAdapterConfigSchema>;
 /** Zephyr sample profiles a device can be declared as. */
 export const bleProfiles = ['ess', 'hrs', 'hts', 'bas', 'dis', 'nus', 'bthome'] as const;
 
-/** Whether a device keeps a GATT connection: as configured, else implied by its profile. */
-export function wantsConnection(device: { connect?: boolean | undefined; profile?: string | undefined }): boolean {
-  return device.connect ?? (device.profile !== undefined && device.profile !== 'bthome');
+/** SMP (mcumgr) over the SMP GATT service; `smp: true` is this object with its defaults. */
+export const bleSmpSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('Subscribe to the SMP characteristic and allow device/smp, ota_update'),
+  version: z
+    .union([z.literal(1), z.literal(2)])
+    .default(1)
+    .describe('SMP protocol version of requests'),
+  timeout_ms: z
+    .number()
+    .int()
+    .min(50)
+    .default(5000)
+    .describe('Wait per attempt (a 20-byte MTU and a flash erase make BLE answers slower than serial ones)'),
+  retries: z.number().int().min(0).max(10).default(2).describe('Resends after a timeout (same sequence number)'),
+});
+export type BleSmpSettings = z.infer<typeof bleSmpSchema>;
+
+/** The device's SMP settings, or undefined when SMP is off (the default). */
+export function smpSettings(device: {
+  smp?: boolean | z.input<typeof bleSmpSchema> | undefined;
+}): BleSmpSettings | undefined {
+  const { smp } = device;
+  if (smp === undefined || smp === false) return undefined;
+  const settings = bleSmpSchema.parse(smp === true ? {} : smp);
+  return settings.enabled ? settings : undefined;
+}
+
+/** Whether a device keeps a GATT connection: as configured, else implied by its profile or by SMP. */
+export function wantsConnection(device: {
+  connect?: boolean | undefined;
+  profile?: string | undefined;
+  smp?: boolean | z.input<typeof bleSmpSchema> | undefined;
+}): boolean {
+  return (
+    device.connect ??
+    ((device.profile !== undefined && device.profile !== 'bthome') || smpSettings(device) !== undefined)
+  );
 }
 
 /** Transport-specific keys of a `devices[]` entry with `transport: ble`. */
@@ -149,5 +183,11 @@ export const bleDeviceSchema = z.object({
     .optional()
     .describe('Decode manufacturer data; without fields it is published raw as hex'),
   nus: z.boolean().default(true).describe('Use the Nordic UART Service for NDJSON when present'),
+  smp: z
+    .union([z.boolean(), bleSmpSchema])
+    .optional()
+    .describe(
+      'SMP (mcumgr) over GATT for bridge/request/device/smp and ota_update: true, or settings; implies `connect: true`. Off by default: only these devices get the SMP characteristic subscribed',
+    ),
 });
 export type BleDeviceConfig = z.infer<typeof bleDeviceSchema>;

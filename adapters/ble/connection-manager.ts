@@ -4,6 +4,7 @@ import type { Logger } from '../../gateway/logger.js';
 import { DeviceSession, IdentityMismatchError, type SessionEvents } from './gatt/device-session.js';
 import type { BleDevice } from './identity.js';
 import type { NoblePeripheral } from './noble-types.js';
+import type { BleSmpTransport } from './smp-transport.js';
 
 export interface ConnectionOptions {
   maxConnections: number;
@@ -31,6 +32,8 @@ export interface ConnectionCallbacks {
   mismatch(address: string, serial: string | null): void;
   /** Links held outside the manager (serial probes), which count against maxConnections too. */
   linksElsewhere(): number;
+  /** The device's SMP transport, when its config enables SMP. */
+  smp?(deviceId: string): BleSmpTransport | undefined;
 }
 
 export class ConnectionManager {
@@ -96,6 +99,7 @@ export class ConnectionManager {
       slot.device,
       { gattTimeoutMs: this.opts.gattTimeoutMs, connectTimeoutMs: this.opts.connectTimeoutMs },
       this.callbacks.events(id),
+      this.callbacks.smp?.(id),
     );
     slot.session = session;
     try {

@@ -10,12 +10,12 @@ import type {
   DeviceCommand,
 } from '../../gateway/adapter.js';
 import { deviceBaseShape } from '../../gateway/config/device-base.js';
+import { runOtaRequest } from '../common/smp/ota-request.js';
+import { runSmpRequest } from '../common/smp/smp-request.js';
 import { type SerialAdapterConfig, type SerialDevice, serialDeviceSchema } from './config.js';
 import { type SerialBinding, SerialDeviceLink } from './device-link.js';
-import { runOtaRequest } from './ota-request.js';
 import { type ListOptions, listSerialPorts, type SerialPortInfo } from './port-list.js';
 import { matchPort, suggestedConfig } from './port-match.js';
-import { runSmpRequest } from './smp-request.js';
 
 const deviceSchema = serialDeviceSchema.extend(deviceBaseShape);
 

@@ -6,6 +6,7 @@ import { encodeWithCodec } from '../decoders/codec.js';
 import { decodePnpId, decodeUtf8 } from '../decoders/gatt-services.js';
 import { encodeLine, NdjsonSplitter } from '../decoders/ndjson.js';
 import type { NoblePeripheral } from '../noble-types.js';
+import type { BleSmpTransport } from '../smp-transport.js';
 import {
   CCC_UUID,
   CUD_UUID,
@@ -24,6 +25,7 @@ import {
   NUS_SERVICE,
   NUS_TX,
 } from './service-handlers.js';
+import { openSmpEndpoint, type SmpEndpoint } from './smp-characteristic.js';
 
 export interface SessionEvents {
   telemetry(values: StateValues): void;
@@ -51,6 +53,7 @@ export class DeviceSession {
   #nusTx: GattCharacteristic | undefined;
   #nusRx: GattCharacteristic | undefined;
   readonly #ndjson = new NdjsonSplitter();
+  #smpEndpoint: SmpEndpoint | undefined;
   #onNotify = (handle: number, data: Buffer) => this.#notification(handle, data);
 
   constructor(
@@ -58,6 +61,8 @@ export class DeviceSession {
     private readonly device: { id: string } & BleDeviceConfig,
     private readonly opts: { gattTimeoutMs: number; connectTimeoutMs: number },
     private readonly events: SessionEvents,
+    /** The device's SMP transport when its config enables SMP. */
+    private readonly smp?: BleSmpTransport,
   ) {
     this.#gatt = new GattClient(peripheral, opts.gattTimeoutMs);
   }
@@ -105,6 +110,13 @@ export class DeviceSession {
       else await this.#gatt.subscribe(h.char);
     }
     if (this.#nusTx) await this.#gatt.subscribe(this.#nusTx);
+    if (this.smp) await this.#openSmp(chars, this.smp);
+  }
+
+  async #openSmp(chars: GattCharacteristic[], smp: BleSmpTransport): Promise<void> {
+    this.#smpEndpoint = await openSmpEndpoint(this.#gatt, chars, this.peripheral, (why) => this.disconnect(why));
+    if (this.#smpEndpoint) smp.attach(this.#smpEndpoint.pipe);
+    else smp.unavailable('connected, but it has no SMP characteristic (firmware without CONFIG_MCUMGR_TRANSPORT_BT)');
   }
 
   async #readDeviceInformation(chars: GattCharacteristic[]): Promise<Record<string, unknown>> {
@@ -137,6 +149,10 @@ export class DeviceSession {
   }
 
   #notification(handle: number, data: Buffer): void {
+    if (this.#smpEndpoint && handle === this.#smpEndpoint.char.valueHandle) {
+      this.smp?.receive(data);
+      return;
+    }
     if (this.#nusTx && handle === this.#nusTx.valueHandle) {
       for (const line of this.#ndjson.push(data)) {
         if (line.kind === 'object') this.events.telemetry(line.value);
@@ -216,9 +232,12 @@ export class DeviceSession {
     };
   }
 
-  disconnect(): void {
+  /** `why` is what a pending SMP request is told (default: "device disconnected"). */
+  disconnect(why?: string): void {
     this.peripheral.off('handleNotify', this.#onNotify);
     this.#ndjson.reset();
+    if (this.#smpEndpoint) this.smp?.detach(this.#smpEndpoint.pipe, why);
+    this.#smpEndpoint = undefined;
     closeLink(this.peripheral);
   }
 }

@@ -4,8 +4,9 @@ import { describe, expect, it } from 'vitest';
 import type { CborValue } from '../../../adapters/common/smp/cbor.js';
 import { SmpClient } from '../../../adapters/common/smp/client.js';
 import { decodeSmpMessage, encodeSmpMessage } from '../../../adapters/common/smp/packet.js';
+import { SmpRcError } from '../../../adapters/common/smp/rc-error.js';
 import { smpRcName } from '../../../adapters/common/smp/return-codes.js';
-import { runSmpRequest, SmpRcError } from '../../../adapters/serial/smp-request.js';
+import { runSmpRequest } from '../../../adapters/common/smp/smp-request.js';
 
 /** A client whose device answers every request with `body`, in SMP `version`. */
 function answering(body: { [key: string]: CborValue }, version: 1 | 2): SmpClient {

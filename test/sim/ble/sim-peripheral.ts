@@ -11,6 +11,8 @@ export interface SimPeripheralOptions {
   advertising: Buffer;
   scanResponse?: Buffer;
   services?: ServiceDef[];
+  /** ATT MTU the link settles on after connecting (noble's `peripheral.mtu`); none: no exchange reported. */
+  mtu?: number;
 }
 
 export class SimPeripheral extends EventEmitter {
@@ -21,6 +23,7 @@ export class SimPeripheral extends EventEmitter {
   advertising: Buffer;
   scanResponse: Buffer | undefined;
   readonly db: GattDb;
+  readonly mtu: number | undefined;
   inRange = true;
   /** When false, connection attempts get no answer at all (the central's own timeout must fire). */
   acceptConnections = true;
@@ -37,6 +40,7 @@ export class SimPeripheral extends EventEmitter {
     this.advertising = opts.advertising;
     this.scanResponse = opts.scanResponse;
     this.db = new GattDb(opts.services ?? []);
+    this.mtu = opts.mtu;
   }
 
   /** noble's peripheral id: the address without colons. */

@@ -138,7 +138,11 @@ export class SimBinding extends EventEmitter {
     p.connected = true;
     p.db.resetSubscriptions();
     this.#connected.add(id);
-    setImmediate(() => this.emit('connect', id, null));
+    setImmediate(() => {
+      this.emit('connect', id, null);
+      // noble's HCI bindings report the exchanged ATT MTU as 'onMtu' once the link is up.
+      if (p.mtu !== undefined) this.emit('onMtu', id, p.mtu);
+    });
   }
 
   cancelConnect(_id: string): void {}

@@ -1,11 +1,12 @@
 // `bridge/request/device/ota_update`: uploads an MCUboot image from the adapter's firmware directory to a device
-// over SMP, optionally marks it for a test boot and resets the device; `{"cancel": true}` stops a running upload.
-// Progress goes into the device state the Zigbee2MQTT way: {"update": {"state": "updating", "progress", ...}}.
+// over SMP (any transport: serial, BLE), optionally marks it for a test boot and resets the device;
+// `{"cancel": true}` stops a running upload. Progress goes into the device state the Zigbee2MQTT way:
+// {"update": {"state": "updating", "progress", ...}}.
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
-import type { AdapterContext } from '../../gateway/adapter.js';
-import type { SmpClient } from '../common/smp/client.js';
+import type { AdapterContext } from '../../../gateway/adapter.js';
+import type { SmpClient } from './client.js';
 import {
   findImageByHash,
   type ImageSlot,
@@ -13,11 +14,11 @@ import {
   readImageState,
   resetDevice,
   slotsToJson,
-} from '../common/smp/image-state.js';
-import { ImageUploadError, uploadImage } from '../common/smp/image-upload.js';
-import { type McubootImageInfo, parseMcubootImage } from '../common/smp/mcuboot-image.js';
-import { SmpRcError } from '../common/smp/rc-error.js';
-import { UploadProgressThrottle } from '../common/smp/upload-progress.js';
+} from './image-state.js';
+import { ImageUploadError, uploadImage } from './image-upload.js';
+import { type McubootImageInfo, parseMcubootImage } from './mcuboot-image.js';
+import { SmpRcError } from './rc-error.js';
+import { UploadProgressThrottle } from './upload-progress.js';
 
 /** Larger than any MCUboot slot on a microcontroller; keeps a wrong file from being read into memory. */
 const MAX_FIRMWARE_BYTES = 32 * 1024 * 1024;
@@ -53,9 +54,9 @@ interface RunningUpload {
 const running = new WeakMap<SmpClient, RunningUpload>();
 
 /**
- * Where firmware files go: `firmware/` in the directory the core gives this adapter, i.e.
- * <gateway.data_dir>/adapters/serial/firmware. Not <data_dir>/firmware: the adapter contract hands an adapter only
- * its own directory, and deriving the root from it would hard-code the core's layout.
+ * Where firmware files go: `firmware/` in the directory the core gives the adapter that runs the request, i.e.
+ * <gateway.data_dir>/adapters/<kind>/firmware (serial, ble). Not <data_dir>/firmware: the adapter contract hands an
+ * adapter only its own directory, and deriving the root from it would hard-code the core's layout.
  */
 export function firmwareDir(ctx: AdapterContext): string {
   return join(ctx.dataDir, 'firmware');

@@ -1,11 +1,11 @@
 // `bridge/request/device/smp`: a named command or a raw {group, id, op}, sent with the device's SMP client;
 // the response's CBOR comes back as JSON (byte strings as hex).
 import { z } from 'zod';
-import { type CborValue, cborToJson } from '../common/smp/cbor.js';
-import type { SmpClient } from '../common/smp/client.js';
-import { smpCommandNames, smpCommands } from '../common/smp/commands.js';
-import { SmpOp } from '../common/smp/header.js';
-import { type SmpAnswer, SmpRcError } from '../common/smp/rc-error.js';
+import { type CborValue, cborToJson } from './cbor.js';
+import type { SmpClient } from './client.js';
+import { smpCommandNames, smpCommands } from './commands.js';
+import { SmpOp } from './header.js';
+import { type SmpAnswer, SmpRcError } from './rc-error.js';
 
 const common = {
   data: z.record(z.string(), z.json()).optional().describe('CBOR map of the request, e.g. {"d": "hi"} for echo'),
@@ -24,7 +24,7 @@ export const smpRequestSchema = z.union([
 ]);
 export type SmpRequestInput = z.input<typeof smpRequestSchema>;
 
-export { SmpRcError, type SmpRcErrorData } from '../common/smp/rc-error.js';
+export { SmpRcError, type SmpRcErrorData } from './rc-error.js';
 
 export interface SmpRequestResult extends SmpAnswer {
   attempts: number;
