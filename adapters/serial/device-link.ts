@@ -3,7 +3,7 @@
 import { SerialPortStream } from '@serialport/stream';
 import type { AdapterContext } from '../../gateway/adapter.js';
 import { SmpClient } from '../common/smp/client.js';
-import { encodeSerialFrames } from '../common/smp/serial-frame.js';
+import { encodeSerialFrames, SERIAL_FRAMING_OVERHEAD } from '../common/smp/serial-frame.js';
 import { Backoff } from './backoff.js';
 import type { SerialAdapterConfig, SerialDevice } from './config.js';
 import { consoleText, type DemuxEvent, LineDemux } from './line-demux.js';
@@ -71,6 +71,7 @@ export class SerialDeviceLink {
         timeoutMs: device.smp.timeout_ms,
         retries: device.smp.retries,
         version: device.smp.version,
+        framingOverhead: SERIAL_FRAMING_OVERHEAD,
       });
       this.#smp.close('serial port is not open');
     }

@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SERIAL_FRAMING_OVERHEAD } from '../../adapters/common/smp/serial-frame.js';
 import { serialAdapterConfigSchema } from '../../adapters/serial/config.js';
 import { SerialAdapter } from '../../adapters/serial/serial-adapter.js';
 import { ImgMgmtDevice, type ImgMgmtFaults, ImgMgmtPtyDevice } from '../adapters/serial/img-mgmt-sim.js';
@@ -13,8 +14,8 @@ import { RecordingContext } from '../adapters/serial/recording-context.js';
 import { type PtyPair, startPtyPair } from '../sim/serial/pty-pair.js';
 
 /** A RecordingContext whose adapter data directory is a real one (RecordingContext's is typed as a constant). */
-function contextWithDataDir(dataDir: string, path: string): RecordingContext {
-  const ctx = new RecordingContext([{ id: 'board', transport: 'serial', path } as never]);
+function contextWithDataDir(dataDir: string, path: string, smp: Record<string, unknown> = {}): RecordingContext {
+  const ctx = new RecordingContext([{ id: 'board', transport: 'serial', path, smp } as never]);
   Object.defineProperty(ctx, 'dataDir', { value: dataDir });
   return ctx;
 }
@@ -48,12 +49,12 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function start(faults: ImgMgmtFaults = {}) {
+async function start(faults: ImgMgmtFaults = {}, smp: Record<string, unknown> = {}) {
   const dataDir = join(dir, 'data', 'adapters', 'serial');
   firmwareDir = join(dataDir, 'firmware');
   mkdirSync(firmwareDir, { recursive: true });
   writeFileSync(join(firmwareDir, FILE), image);
-  const ctx = contextWithDataDir(dataDir, pty.gatewayPath);
+  const ctx = contextWithDataDir(dataDir, pty.gatewayPath, smp);
   adapter = new SerialAdapter(serialAdapterConfigSchema.parse({ scan_interval_ms: 100 }), ctx);
   await adapter.start();
   await adapter.link('board')!.opened();
@@ -85,7 +86,9 @@ describe('device/ota_update on a pty', () => {
     const result = (await ota({ file: FILE })) as Record<string, unknown>;
 
     expect(device.stored().equals(image)).toBe(true);
-    expect(Math.max(...sim!.packetSizes)).toBeLessThanOrEqual(device.bufSize);
+    // Length + packet + CRC must fit the device's buffer, or Zephyr drops the packet without an answer.
+    expect(Math.max(...sim!.packetSizes) + SERIAL_FRAMING_OVERHEAD).toBeLessThanOrEqual(device.bufSize);
+    expect(sim!.droppedPackets).toBe(0);
     expect(device.testHash?.toString('hex')).toBe(imageHash);
     expect(device.resets).toBe(1);
     expect(result).toMatchObject({
@@ -96,6 +99,7 @@ describe('device/ota_update on a pty', () => {
       hash: imageHash,
       tested: true,
       reset: true,
+      reset_confirmed: true,
       slots: [
         { slot: 0, version: '1.0.0', active: true, confirmed: true },
         { slot: 1, version: '1.4.2', hash: imageHash, pending: true },
@@ -128,6 +132,21 @@ describe('device/ota_update on a pty', () => {
     expect(device.resets).toBe(0);
     const offs = device.uploadRequests().map((r) => r.body.off as number);
     expect(offs.some((o, i) => i > 0 && o < offs[i - 1]!)).toBe(true);
+  });
+
+  it('waits for the erase before the first chunk is answered, longer than the per-request timeout', async () => {
+    // Times scaled down: 100 ms per request, no retries, a 500 ms erase.
+    const { device } = await start({ eraseMs: 500 }, { timeout_ms: 100, retries: 0 });
+    await expect(ota({ file: FILE })).resolves.toMatchObject({ bytes: image.length, reset_confirmed: true });
+    expect(device.stored().equals(image)).toBe(true);
+  });
+
+  it('finishes when the answer to the last chunk is lost, without uploading again', async () => {
+    const { device } = await start({ loseLastChunkAnswerOnce: true }, { timeout_ms: 200, retries: 2 });
+    await expect(ota({ file: FILE })).resolves.toMatchObject({ bytes: image.length, tested: true });
+    expect(device.lostAnswers).toBe(1);
+    expect(device.uploadRequests().filter((r) => r.body.off === 0)).toHaveLength(1);
+    expect(device.testHash?.toString('hex')).toBe(imageHash);
   });
 
   it('answers a device error mid-upload with the offset reached and update.state failed', async () => {

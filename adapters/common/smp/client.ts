@@ -12,6 +12,11 @@ export interface SmpClientOptions {
   /** Resends after a timeout, with the same sequence number. */
   retries?: number;
   version?: SmpVersion;
+  /**
+   * Bytes the transport adds around a packet inside the device's receive buffer, which mcumgr_params' buf_size
+   * counts: 4 on serial (length and CRC), 0 on BLE. Upload chunks are sized to leave room for them.
+   */
+  framingOverhead?: number;
 }
 
 export interface SmpRequest {
@@ -59,6 +64,7 @@ export class SmpClient {
   readonly #timeoutMs: number;
   readonly #retries: number;
   readonly #version: SmpVersion;
+  readonly framingOverhead: number;
   #seq = 0;
   #inFlight: InFlight | undefined;
   #queue: Promise<unknown> = Promise.resolve();
@@ -69,6 +75,7 @@ export class SmpClient {
     this.#timeoutMs = opts.timeoutMs ?? 5000;
     this.#retries = opts.retries ?? 2;
     this.#version = opts.version ?? 1;
+    this.framingOverhead = opts.framingOverhead ?? 0;
   }
 
   /** Sends a request and resolves with the matching response (whatever its rc). Requests run one at a time. */

@@ -2,7 +2,7 @@
 // "test" (state write with confirm: false) makes MCUboot boot it once at the next reset; it stays only if the
 // new firmware (or a later `confirm: true`) confirms it, otherwise MCUboot reverts to the previous image.
 import { type CborValue, cborToJson } from './cbor.js';
-import type { SmpClient } from './client.js';
+import { type SmpClient, SmpClosedError, SmpTimeoutError } from './client.js';
 import { SmpGroup } from './commands.js';
 import { SmpOp } from './header.js';
 import { SmpRcError } from './rc-error.js';
@@ -41,13 +41,37 @@ export async function markImageForTest(client: SmpClient, hash: Uint8Array): Pro
   return slotsOf(res.body);
 }
 
-export async function resetDevice(client: SmpClient): Promise<void> {
-  const res = await client.request({ op: SmpOp.write, group: SmpGroup.os, id: RESET_ID });
-  if (res.rc !== 0) throw SmpRcError.from(res, 'reset');
+/**
+ * Resets the device; false when it was sent but not answered. Never resent: a device that reset before its answer
+ * got out would be reset again while it boots the test image, and MCUboot would revert that image.
+ */
+export async function resetDevice(client: SmpClient): Promise<boolean> {
+  try {
+    const res = await client.request({ op: SmpOp.write, group: SmpGroup.os, id: RESET_ID, retries: 0 });
+    if (res.rc !== 0) throw SmpRcError.from(res, 'reset');
+    return true;
+  } catch (err) {
+    // A serial port that closes is the device rebooting (USB CDC ACM goes away with it).
+    if (err instanceof SmpTimeoutError || err instanceof SmpClosedError) return false;
+    throw err;
+  }
 }
 
 export function findImageByHash(slots: readonly ImageSlot[], hash: Uint8Array): ImageSlot | undefined {
   return slots.find((s) => s.hash !== undefined && Buffer.from(s.hash).equals(hash));
+}
+
+/**
+ * Whether a slot other than the running one lists this hash: the whole image arrived (and was checked). A device
+ * that refuses image state reads cannot tell, so the answer is no.
+ */
+export async function holdsUploadedImage(client: SmpClient, hash: Uint8Array): Promise<boolean> {
+  const slots = await readImageState(client).catch((err: unknown) => {
+    if (err instanceof SmpRcError) return [];
+    throw err;
+  });
+  const found = findImageByHash(slots, hash);
+  return found !== undefined && found.active !== true;
 }
 
 /** The slots as JSON (hash as lowercase hex), for responses. */

@@ -1,20 +1,31 @@
 // Uploads a firmware image with img_mgmt's upload command (group 1, id 1, write), chunk by chunk, over any SMP
 // transport. The device says which offset it wants next; this follows it, so a device that still holds part of
 // an earlier upload with the same SHA-256 resumes there, and one that lost a chunk asks for it again.
+// A device that answers the last chunk with an earlier offset may have finished already: Zephyr forgets a
+// finished upload, so when the answer to the last chunk is lost, the resent chunk is answered {off: 0}. The image
+// state then tells whether the image arrived; otherwise the upload starts again from 0.
 import { createHash } from 'node:crypto';
 import type { CborValue } from './cbor.js';
 import { encodeCbor } from './cbor.js';
 import type { SmpClient } from './client.js';
 import { SmpGroup } from './commands.js';
 import { SMP_HEADER_SIZE, SmpOp } from './header.js';
+import { holdsUploadedImage } from './image-state.js';
 import { SmpRcError } from './rc-error.js';
 
 const IMAGE_UPLOAD_ID = 1;
 const MCUMGR_PARAMS_ID = 6;
 /** Data bytes per chunk when the device does not report its buffer size (fits Zephyr's smallest buffers). */
 export const FALLBACK_CHUNK_SIZE = 128;
-/** Answers in a row that do not move past the furthest offset reached before the upload gives up. */
+/** Answers in a row that do not move past the answer before them, after which the upload gives up. */
 const MAX_STALLED_ANSWERS = 8;
+/**
+ * Wait for the answer to the chunk at offset 0: Zephyr erases the slot (and may hash it) before answering, which
+ * takes seconds to dozens of seconds on large slots. smpclient waits 40 s too.
+ */
+export const FIRST_CHUNK_TIMEOUT_MS = 40_000;
+/** MCUboot's image header, which Zephyr wants whole in the first chunk. */
+const IMAGE_HEADER_SIZE = 32;
 
 export interface ImageUploadOptions {
   /** Image number (multi-image MCUboot); 0 is the application. */
@@ -22,6 +33,8 @@ export interface ImageUploadOptions {
   signal?: AbortSignal;
   /** Called after every answer with the offset the device confirmed. */
   onProgress?(done: number, total: number): void;
+  /** The image's hash TLV: lets a finished upload whose last answer was lost be recognised in the image state. */
+  imageHash?: Uint8Array;
 }
 
 export interface ImageUploadResult {
@@ -61,17 +74,28 @@ export async function uploadImage(
   let confirmed = 0;
   try {
     const bufSize = await readBufferSize(client, opts.signal);
-    const chunkSize = bufSize === undefined ? FALLBACK_CHUNK_SIZE : chunkSizeFor(bufSize, total, image);
+    const chunkSize =
+      bufSize === undefined ? FALLBACK_CHUNK_SIZE : chunkSizeFor(bufSize, total, image, client.framingOverhead);
+    // Room for every chunk three times over (resumes, lost chunks, one restart) plus the stalled answers.
+    const maxRequests = 3 * Math.ceil(total / chunkSize) + MAX_STALLED_ANSWERS;
     let off = 0;
+    let previousAnswer = 0;
     let requests = 0;
     let stalled = 0;
     let resumedFrom: number | undefined;
     while (off < total) {
       opts.signal?.throwIfAborted();
+      if (requests >= maxRequests) throw new Error(`no complete upload after ${requests} chunks`);
       const data = file.subarray(off, off + chunkSize);
       const body = off === 0 ? firstChunk(image, total, sha, data) : { off, data };
       const res = await abortable(
-        client.request({ op: SmpOp.write, group: SmpGroup.image, id: IMAGE_UPLOAD_ID, body }),
+        client.request({
+          op: SmpOp.write,
+          group: SmpGroup.image,
+          id: IMAGE_UPLOAD_ID,
+          body,
+          ...(off === 0 ? { timeoutMs: FIRST_CHUNK_TIMEOUT_MS } : {}),
+        }),
         opts.signal,
       );
       requests++;
@@ -81,13 +105,19 @@ export async function uploadImage(
         throw new Error(`device answered the chunk at offset ${off} with off ${String(next)}`);
       }
       if (res.body.match === false) throw new Error('device says the image does not match its SHA-256');
+      const sentLastChunk = off + data.length === total;
+      if (sentLastChunk && next < off && opts.imageHash && (await holdsUploadedImage(client, opts.imageHash))) {
+        confirmed = total;
+        opts.onProgress?.(total, total);
+        break;
+      }
       if (next !== off + data.length) resumedFrom ??= next;
-      if (next > confirmed) {
-        confirmed = next;
-        stalled = 0;
-      } else if (++stalled >= MAX_STALLED_ANSWERS) {
+      if (next > previousAnswer) stalled = 0;
+      else if (++stalled >= MAX_STALLED_ANSWERS) {
         throw new Error(`device asked for offset ${next} ${stalled} times without progress`);
       }
+      previousAnswer = next;
+      confirmed = Math.max(confirmed, next);
       off = next;
       opts.onProgress?.(next, total);
     }
@@ -121,20 +151,25 @@ async function readBufferSize(client: SmpClient, signal: AbortSignal | undefined
 
 /**
  * The most data bytes per chunk such that the whole SMP packet (header + CBOR body of the largest chunk, the
- * first one with len and sha) fits the device's buffer. Measured by encoding rather than by a fixed overhead,
- * so the CBOR integer widths of len/off are exact.
+ * first one with len and sha) plus the transport's framing fits the device's buffer. Measured by encoding rather
+ * than by a fixed overhead, so the CBOR integer widths of len/off are exact.
  */
-export function chunkSizeFor(bufSize: number, total: number, image = 0): number {
+export function chunkSizeFor(bufSize: number, total: number, image = 0, framingOverhead = 0): number {
   const empty = new Uint8Array(0);
   const overhead = Math.max(
     encodeCbor(firstChunk(image, total, Buffer.alloc(32), empty)).length,
     encodeCbor({ off: total, data: empty }).length,
   );
   // An empty byte string's head is 1 byte; a longer one needs 2 (< 256 bytes) or 3 (< 65536).
-  let size = bufSize - SMP_HEADER_SIZE - overhead;
+  let size = bufSize - framingOverhead - SMP_HEADER_SIZE - overhead;
   if (size >= 24) size -= 1;
   if (size >= 256) size -= 1;
-  if (size < 1) throw new Error(`device buffer of ${bufSize} bytes cannot hold an upload chunk`);
+  if (size < IMAGE_HEADER_SIZE) {
+    throw new Error(
+      `device buffer of ${bufSize} bytes cannot hold an upload chunk with the ${IMAGE_HEADER_SIZE}-byte image ` +
+        `header (room for ${Math.max(0, size)} data bytes); raise CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE`,
+    );
+  }
   // The SMP header's length field is 16 bits.
   return Math.min(size, 0xffff - overhead - 2);
 }

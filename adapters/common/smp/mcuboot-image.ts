@@ -1,5 +1,6 @@
-// Reads what an SMP image upload needs from an MCUboot image file (imgtool output): the version and the SHA-256
-// TLV, which is the hash img_mgmt lists in its image state. Layout from mcuboot's bootutil/image.h (little-endian):
+// Reads what an SMP image upload needs from an MCUboot image file (imgtool output): the version and the image
+// hash TLV (SHA-256, or SHA-384 / SHA-512 when MCUboot is built for them), which is the hash img_mgmt lists in
+// its image state. Layout from mcuboot's bootutil/image.h (little-endian):
 //   header  magic u32 0x96f3b83d | load_addr u32 | hdr_size u16 | protect_tlv_size u16 | img_size u32 | flags u32
 //           | version: major u8, minor u8, revision u16, build u32 | pad u32
 //   body    at hdr_size, img_size bytes
@@ -12,10 +13,17 @@ export const MCUBOOT_IMAGE_MAGIC = 0x96f3b83d;
 export const IMAGE_TLV_INFO_MAGIC = 0x6907;
 export const IMAGE_TLV_PROT_INFO_MAGIC = 0x6908;
 export const IMAGE_TLV_SHA256 = 0x10;
+export const IMAGE_TLV_SHA384 = 0x11;
+export const IMAGE_TLV_SHA512 = 0x12;
+/** The hash TLVs in the order MCUboot prefers them, with their lengths. */
+const IMAGE_HASH_TLVS = [
+  { type: IMAGE_TLV_SHA256, name: 'SHA256', length: 32 },
+  { type: IMAGE_TLV_SHA384, name: 'SHA384', length: 48 },
+  { type: IMAGE_TLV_SHA512, name: 'SHA512', length: 64 },
+] as const;
 const IMAGE_HEADER_SIZE = 32;
 const TLV_INFO_SIZE = 4;
 const TLV_ENTRY_HEAD_SIZE = 4;
-const SHA256_LENGTH = 32;
 
 export interface McubootTlv {
   type: number;
@@ -26,7 +34,10 @@ export interface McubootTlv {
 export interface McubootImageInfo {
   /** "major.minor.revision", with ".build" when the build number is not 0 (as img_mgmt reports it). */
   version: string;
-  /** The SHA-256 TLV (hash of header, body and protected TLVs): the hash img_mgmt's image state lists. */
+  /**
+   * The hash TLV (of header, body and protected TLVs; SHA-256, else SHA-384, else SHA-512): the hash img_mgmt's
+   * image state lists.
+   */
   imageHash?: Buffer;
   /** File size in bytes (what is uploaded). */
   size: number;
@@ -67,8 +78,15 @@ export function parseMcubootImage(file: Uint8Array): DecodeResult<McubootImageIn
   if (!area.ok) return area;
   tlvs.push(...area.value.tlvs);
 
-  const sha = tlvs.find((t) => t.type === IMAGE_TLV_SHA256);
-  if (sha && sha.value.length !== SHA256_LENGTH) return fail(`SHA256 TLV has ${sha.value.length} bytes, not 32`);
+  let sha: McubootTlv | undefined;
+  for (const kind of IMAGE_HASH_TLVS) {
+    sha = tlvs.find((t) => t.type === kind.type);
+    if (!sha) continue;
+    if (sha.value.length !== kind.length) {
+      return fail(`${kind.name} TLV has ${sha.value.length} bytes, not ${kind.length}`);
+    }
+    break;
+  }
   const build = view.getUint32(24, true);
   const version = `${file[20]}.${file[21]}.${view.getUint16(22, true)}${build !== 0 ? `.${build}` : ''}`;
   return ok({

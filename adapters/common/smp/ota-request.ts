@@ -18,6 +18,7 @@ import {
 import { ImageUploadError, uploadImage } from './image-upload.js';
 import { type McubootImageInfo, parseMcubootImage } from './mcuboot-image.js';
 import { SmpRcError } from './rc-error.js';
+import { runningSlotWithHash, slotInUseReason } from './slot-check.js';
 import { UploadProgressThrottle } from './upload-progress.js';
 
 /** Larger than any MCUboot slot on a microcontroller; keeps a wrong file from being read into memory. */
@@ -83,9 +84,18 @@ export async function runOtaRequest(t: OtaTarget, input: Record<string, unknown>
   try {
     const { bytes, info } = await loadFirmware(t.ctx, req.file);
     if (req.test && !info.imageHash) {
-      throw new Error(`"${req.file}" has no SHA256 TLV: the device could not find it to mark it for test`);
+      throw new Error(
+        `"${req.file}" has no image hash TLV (SHA-256, SHA-384 or SHA-512): the device could not find it to mark it for test`,
+      );
     }
     const plan = { file: req.file, bytes, info, test: req.test, reset: req.reset, image: req.image };
+    const slots = await slotsBeforeUpload(t);
+    if (slots) {
+      const inUse = slotInUseReason(slots, req.image);
+      if (inUse) throw new Error(`device "${t.deviceId}" cannot take "${req.file}" now: ${inUse}`);
+      if (info.imageHash && runningSlotWithHash(slots, req.image, info.imageHash))
+        return alreadyRunning(t, plan, slots);
+    }
     // Only an update that started shows in the device state; a refused request is answered, nothing more.
     return await install(t, upload, plan).catch((err: unknown) => {
       t.ctx.telemetry(t.deviceId, {
@@ -117,6 +127,7 @@ async function install(t: OtaTarget, upload: RunningUpload, plan: InstallPlan): 
   try {
     await uploadImage(t.smp, plan.bytes, {
       image: plan.image,
+      ...(plan.info.imageHash ? { imageHash: plan.info.imageHash } : {}),
       signal: upload.controller.signal,
       onProgress: (done, total) => {
         upload.offset = done;
@@ -129,7 +140,7 @@ async function install(t: OtaTarget, upload: RunningUpload, plan: InstallPlan): 
     throw fail(`firmware ${err.message}`, { offset: err.offset, ...rcData(err.reason) });
   }
   const seconds = Math.round(performance.now() - startedAt) / 1000;
-  const slots = await testAndReset(t.smp, plan).catch((err: unknown) => {
+  const { slots, resetConfirmed } = await testAndReset(t.smp, plan).catch((err: unknown) => {
     const why = err instanceof Error ? err.message : String(err);
     throw fail(`uploaded all ${plan.bytes.length} bytes of "${plan.file}", then the ${why}`, {
       offset: plan.bytes.length,
@@ -153,6 +164,38 @@ async function install(t: OtaTarget, upload: RunningUpload, plan: InstallPlan): 
     hash: plan.info.imageHash?.toString('hex') ?? null,
     tested: plan.test,
     reset: plan.reset,
+    ...(plan.reset ? { reset_confirmed: resetConfirmed } : {}),
+    slots: slotsToJson(slots),
+  };
+}
+
+/** The device's slots before an upload, or undefined when it does not answer image state reads. */
+async function slotsBeforeUpload(t: OtaTarget): Promise<ImageSlot[] | undefined> {
+  try {
+    return await readImageState(t.smp);
+  } catch (err) {
+    if (err instanceof SmpRcError) return undefined;
+    throw new Error(
+      `device "${t.deviceId}": image state read before the upload failed: ${err instanceof Error ? err.message : String(err)}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
+/** The answer when the file is the firmware the device runs: nothing to upload (its test mark would fail). */
+function alreadyRunning(t: OtaTarget, plan: InstallPlan, slots: ImageSlot[]): unknown {
+  return {
+    device: t.deviceId,
+    file: plan.file,
+    bytes: plan.bytes.length,
+    version: plan.info.version,
+    hash: plan.info.imageHash?.toString('hex') ?? null,
+    already_running: true,
+    uploaded: 0,
+    tested: false,
+    reset: false,
     slots: slotsToJson(slots),
   };
 }
@@ -162,8 +205,14 @@ class PostUploadError extends Error {
   override readonly name = 'PostUploadError';
 }
 
-/** Marks the uploaded image for test and resets the device, as asked; the device's slots after the mark. */
-async function testAndReset(smp: SmpClient, plan: InstallPlan): Promise<ImageSlot[]> {
+/**
+ * Marks the uploaded image for test and resets the device, as asked: the device's slots after the mark, and whether
+ * the device answered the reset (a reset it carried out before answering is not an error).
+ */
+async function testAndReset(
+  smp: SmpClient,
+  plan: InstallPlan,
+): Promise<{ slots: ImageSlot[]; resetConfirmed: boolean }> {
   let slots: ImageSlot[] = [];
   const step = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
     try {
@@ -180,8 +229,8 @@ async function testAndReset(smp: SmpClient, plan: InstallPlan): Promise<ImageSlo
     }
     slots = await step('image state write', () => markImageForTest(smp, hash));
   }
-  if (plan.reset) await step('reset', () => resetDevice(smp));
-  return slots;
+  const resetConfirmed = plan.reset ? await step('reset', () => resetDevice(smp)) : false;
+  return { slots, resetConfirmed };
 }
 
 function cancel(t: OtaTarget): unknown {

@@ -9,6 +9,11 @@ export const CONTINUATION_MARKER = [0x04, 0x14] as const;
 export const MAX_SERIAL_FRAME = 127;
 /** Raw bytes per frame: (127 − marker − newline) / 4 × 3 = 93. */
 export const MAX_RAW_PER_FRAME = Math.floor((MAX_SERIAL_FRAME - 3) / 4) * 3;
+/**
+ * What the framing adds inside the device's receive buffer: Zephyr's serial_util.c decodes the 2-byte length, the
+ * packet and the 2-byte CRC into one net_buf of buf_size bytes, and drops a packet that does not fit.
+ */
+export const SERIAL_FRAMING_OVERHEAD = 4;
 /** Smallest valid length field: an 8-byte header plus the CRC. */
 const MIN_LENGTH_FIELD = 10;
 

@@ -172,6 +172,7 @@ describe('ble adapter: device/ota_update over SMP', () => {
         hash: imageHash,
         tested: true,
         reset: true,
+        reset_confirmed: true,
         slots: [
           { slot: 0, version: '1.0.0', active: true },
           { slot: 1, version: '1.4.2', hash: imageHash, pending: true },
@@ -181,8 +182,12 @@ describe('ble adapter: device/ota_update over SMP', () => {
     expect(server.img.stored().equals(image)).toBe(true);
     expect(server.img.testHash?.toString('hex')).toBe(imageHash);
     expect(server.img.resets).toBe(1);
-    // Chunks sized to the device's 256-byte SMP buffer, each written in 20-byte fragments.
+    // Chunks sized to the device's 256-byte SMP buffer (all of it: BLE adds no framing), each written in 20-byte
+    // fragments.
     expect(server.img.uploadRequests().length).toBeGreaterThan(10);
+    const packetSizes = server.img.uploadRequests().map((r) => 8 + r.header.length);
+    expect(Math.max(...packetSizes)).toBeLessThanOrEqual(256);
+    expect(Math.max(...packetSizes)).toBeGreaterThanOrEqual(254);
     expect(Math.max(...server.writeSizes)).toBe(20);
     expect((await progress).update).toEqual({ state: 'updating', progress: 100, remaining: 0 });
     expect((await done).update).toEqual({ state: 'idle', installed_version: '1.0.0', latest_version: '1.4.2' });

@@ -1,5 +1,6 @@
 // img_mgmt upload over an in-process SMP client against the simulated device: chunk sizing from mcumgr_params,
-// following the device's offsets (resume, a lost chunk), device errors and cancelling.
+// following the device's offsets (resume, a lost chunk, a lost answer to the last chunk), the slow first chunk,
+// device errors and cancelling.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { SmpClient } from '../../../adapters/common/smp/client.js';
@@ -10,12 +11,13 @@ import {
   uploadImage,
 } from '../../../adapters/common/smp/image-upload.js';
 import { decodeSmpMessage } from '../../../adapters/common/smp/packet.js';
+import { SERIAL_FRAMING_OVERHEAD } from '../../../adapters/common/smp/serial-frame.js';
 import { answerPacket, ImgMgmtDevice, type ImgMgmtFaults } from './img-mgmt-sim.js';
-import { buildImage } from './mcuboot-builder.js';
+import { buildImage, imageHashOf } from './mcuboot-builder.js';
 
 const file = buildImage({ body: Uint8Array.from({ length: 3000 }, (_, i) => (i * 13 + 5) & 0xff) });
 
-function connect(faults: ImgMgmtFaults = {}, timeoutMs = 2000) {
+function connect(faults: ImgMgmtFaults = {}, timeoutMs = 2000, link: { retries?: number; framing?: number } = {}) {
   const device = new ImgMgmtDevice(faults);
   const packetSizes: number[] = [];
   const client: SmpClient = new SmpClient({
@@ -23,10 +25,13 @@ function connect(faults: ImgMgmtFaults = {}, timeoutMs = 2000) {
       packetSizes.push(packet.length);
       const msg = decodeSmpMessage(packet);
       if (!msg.ok) throw new Error(msg.reason);
-      void answerPacket(device, msg.value).then((res) => client.handlePacket(res));
+      void answerPacket(device, msg.value).then((res) => {
+        if (res) client.handlePacket(res);
+      });
     },
     timeoutMs,
-    retries: 0,
+    retries: link.retries ?? 0,
+    framingOverhead: link.framing ?? 0,
   });
   return { device, client, packetSizes };
 }
@@ -57,13 +62,59 @@ describe('uploadImage', () => {
     expect(Buffer.from(first!.sha as Uint8Array).equals(sha)).toBe(true);
     for (const body of rest) expect(Object.keys(body).sort()).toEqual(['data', 'off']);
 
-    // mcumgr_params first, then the chunks; each whole packet at most buf_size, the largest within 2 bytes of it.
+    // mcumgr_params first, then the chunks; without framing (BLE) each whole packet at most buf_size, the largest
+    // within 2 bytes of it.
     const chunkPackets = packetSizes.slice(1);
     expect(Math.max(...chunkPackets)).toBeLessThanOrEqual(256);
     expect(Math.max(...chunkPackets)).toBeGreaterThanOrEqual(254);
     expect(device.uploadRequests()).toHaveLength(Math.ceil(file.length / result.chunkSize));
     expect(progress.at(-1)).toBe(1);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
+  });
+
+  it("leaves room for the serial framing (length + CRC) in the device's buffer", async () => {
+    const { device, client, packetSizes } = connect({}, 2000, { framing: SERIAL_FRAMING_OVERHEAD });
+    await uploadImage(client, file);
+    expect(device.stored().equals(file)).toBe(true);
+    // Zephyr decodes length, packet and CRC into one buf_size net_buf and drops what does not fit.
+    const largest = Math.max(...packetSizes.slice(1));
+    expect(largest + SERIAL_FRAMING_OVERHEAD).toBeLessThanOrEqual(device.bufSize);
+    expect(largest + SERIAL_FRAMING_OVERHEAD).toBeGreaterThanOrEqual(device.bufSize - 2);
+  });
+
+  it('waits longer for the first chunk, which the device answers only after erasing the slot', async () => {
+    // Times scaled down: a 40 ms per-request timeout against a 200 ms erase.
+    const { device, client } = connect({ eraseMs: 200 }, 40);
+    const result = await uploadImage(client, file);
+    expect(device.stored().equals(file)).toBe(true);
+    expect(device.uploadRequests()).toHaveLength(Math.ceil(file.length / result.chunkSize));
+  });
+
+  it('recognises a finished upload whose last answer was lost by the image hash in the image state', async () => {
+    const { device, client } = connect({ loseLastChunkAnswerOnce: true }, 50, { retries: 1 });
+    const progress: number[] = [];
+    const result = await uploadImage(client, file, {
+      imageHash: imageHashOf(file),
+      onProgress: (done) => progress.push(done),
+    });
+    expect(device.lostAnswers).toBe(1);
+    expect(device.stored().equals(file)).toBe(true);
+    // The resent last chunk is answered {off: 0}; no second first chunk (which would erase the image).
+    const offs = device.uploadRequests().map((r) => r.body.off as number);
+    expect(offs.filter((o) => o === 0)).toHaveLength(1);
+    expect(offs).toHaveLength(Math.ceil(file.length / result.chunkSize) + 1);
+    expect(progress.at(-1)).toBe(file.length);
+  });
+
+  it('starts again from 0 when the device lost a finished upload it cannot show', async () => {
+    const { device, client } = connect({ loseLastChunkAnswerOnce: true }, 50, { retries: 1 });
+    const result = await uploadImage(client, file);
+    expect(device.stored().equals(file)).toBe(true);
+    const chunks = Math.ceil(file.length / result.chunkSize);
+    const offs = device.uploadRequests().map((r) => r.body.off as number);
+    expect(offs.filter((o) => o === 0)).toHaveLength(2);
+    expect(offs).toHaveLength(2 * chunks + 1);
+    expect(result.resumedFrom).toBe(0);
   });
 
   it(`uses ${FALLBACK_CHUNK_SIZE}-byte chunks when the device does not support mcumgr_params`, async () => {
@@ -142,5 +193,16 @@ describe('chunkSizeFor', () => {
     expect(chunkSizeFor(256, 3000)).toBeLessThan(256 - 8 - 40);
     expect(chunkSizeFor(4096, 0x20000)).toBeLessThan(chunkSizeFor(4096, 200));
     expect(() => chunkSizeFor(40, 3000)).toThrow(/cannot hold an upload chunk/);
+  });
+
+  it('subtracts the framing overhead from the buffer', () => {
+    expect(chunkSizeFor(256, 3000, 0, SERIAL_FRAMING_OVERHEAD)).toBe(chunkSizeFor(256, 3000) - 4);
+  });
+
+  it('refuses a buffer whose first chunk could not hold the 32-byte image header', () => {
+    expect(chunkSizeFor(118, 3000, 0, SERIAL_FRAMING_OVERHEAD)).toBe(32);
+    expect(() => chunkSizeFor(117, 3000, 0, SERIAL_FRAMING_OVERHEAD)).toThrow(
+      'device buffer of 117 bytes cannot hold an upload chunk with the 32-byte image header (room for 31 data bytes)',
+    );
   });
 });

@@ -57,6 +57,28 @@ describe('parseMcubootImage', () => {
     expect(info.size).toBe(image.length);
   });
 
+  it('takes a SHA-384 or SHA-512 TLV as the image hash when there is no SHA-256 one', () => {
+    const sha384 = new Uint8Array(48).fill(0x38);
+    const sha512 = new Uint8Array(64).fill(0x51);
+    const only512 = parsed(buildImage({ body, noSha: true, tlvs: [{ type: 0x12, value: sha512 }] }));
+    expect(only512.imageHash?.equals(sha512)).toBe(true);
+    const both = parsed(
+      buildImage({
+        body,
+        noSha: true,
+        tlvs: [
+          { type: 0x12, value: sha512 },
+          { type: 0x11, value: sha384 },
+        ],
+      }),
+    );
+    expect(both.imageHash?.equals(sha384)).toBe(true);
+    // SHA-256 comes first when present.
+    expect(parsed(buildImage({ body, tlvs: [{ type: 0x12, value: sha512 }] })).imageHash).toHaveLength(32);
+    const short512 = buildImage({ body, noSha: true, tlvs: [{ type: 0x12, value: new Uint8Array(32) }] });
+    expect(rejected(short512)).toBe('SHA512 TLV has 32 bytes, not 64');
+  });
+
   it('names what is wrong with a broken image', () => {
     const good = buildImage({ body, protectedTlvs: [{ type: 0x50, value: Uint8Array.of(1, 0, 0, 0) }] });
     expect(rejected(good.subarray(0, 20))).toMatch(/shorter than the 32-byte header/);

@@ -88,6 +88,7 @@ export class SimSmpServer {
       group === 0 && id === 0
         ? encodeSmpMessage({ ...req.header, op: (req.header.op + 1) as 1 | 3, body: echo(req.body) })
         : await answerPacket(this.img, req);
+    if (!packet) return;
     const size = (this.peripheral.mtu ?? 23) - 3;
     for (let off = 0; off < packet.length; off += size) {
       const fragment = Buffer.from(packet.subarray(off, off + size));

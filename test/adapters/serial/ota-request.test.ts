@@ -1,0 +1,106 @@
+// The ota_update request handler (shared by serial and BLE) over an in-process SMP client against the simulated
+// device: what it checks in the image state before uploading, SHA-512 images, and a reset whose answer is lost.
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SmpClient } from '../../../adapters/common/smp/client.js';
+import { runOtaRequest } from '../../../adapters/common/smp/ota-request.js';
+import { decodeSmpMessage } from '../../../adapters/common/smp/packet.js';
+import { answerPacket, ImgMgmtDevice, type ImgMgmtFaults } from './img-mgmt-sim.js';
+import { buildImage, imageHashOf } from './mcuboot-builder.js';
+import { RecordingContext } from './recording-context.js';
+
+const body = (seed: number) => Uint8Array.from({ length: 2000 }, (_, i) => (i * seed + 1) & 0xff);
+const FILE = 'app.signed.bin';
+const OTHER = 'other.signed.bin';
+const image = buildImage({ body: body(7), version: [1, 4, 2, 0] });
+const other = buildImage({ body: body(11), version: [1, 5, 0, 0] });
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ota-request-'));
+  mkdirSync(join(dir, 'firmware'));
+  writeFileSync(join(dir, 'firmware', FILE), image);
+  writeFileSync(join(dir, 'firmware', OTHER), other);
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function connect(faults: ImgMgmtFaults = {}) {
+  const device = new ImgMgmtDevice(faults);
+  const smp: SmpClient = new SmpClient({
+    send: (packet) => {
+      const msg = decodeSmpMessage(packet);
+      if (!msg.ok) throw new Error(msg.reason);
+      void answerPacket(device, msg.value).then((res) => {
+        if (res) smp.handlePacket(res);
+      });
+    },
+    timeoutMs: 50,
+    retries: 2,
+  });
+  const ctx = new RecordingContext([]);
+  Object.defineProperty(ctx, 'dataDir', { value: dir });
+  const ota = (data: Record<string, unknown>) => runOtaRequest({ ctx, deviceId: 'board', smp }, data);
+  return { device, ctx, ota };
+}
+
+describe('ota_update request', () => {
+  it('refuses an upload while slot 1 holds an image pending test, before sending a chunk', async () => {
+    const { device, ota } = connect();
+    await ota({ file: FILE, reset: false });
+    expect(device.testHash?.toString('hex')).toBe(imageHashOf(image).toString('hex'));
+    const chunks = device.uploadRequests().length;
+    await expect(ota({ file: OTHER })).rejects.toThrow(
+      `device "board" cannot take "${OTHER}" now: slot 1 holds an image pending test (1.4.2): reset the device to ` +
+        'run it, or confirm the running image with device/smp image_state write {"confirm": true}',
+    );
+    expect(device.uploadRequests()).toHaveLength(chunks);
+  });
+
+  it('refuses an upload while the running test image is unconfirmed (slot 1 is needed to revert)', async () => {
+    const { device, ctx, ota } = connect();
+    device.runningConfirmed = false;
+    await expect(ota({ file: FILE })).rejects.toThrow(/not confirmed, so the other slot is needed to revert/);
+    expect(device.uploadRequests()).toEqual([]);
+    expect(ctx.of('telemetry')).toEqual([]);
+  });
+
+  it('answers at once when the file is the firmware already running', async () => {
+    const { device, ota } = connect();
+    device.runningHash = imageHashOf(image);
+    const result = await ota({ file: FILE });
+    expect(result).toMatchObject({
+      file: FILE,
+      already_running: true,
+      uploaded: 0,
+      hash: imageHashOf(image).toString('hex'),
+      slots: [{ slot: 0, active: true }],
+    });
+    expect(device.uploadRequests()).toEqual([]);
+    expect(device.resets).toBe(0);
+  });
+
+  it('marks an image hashed with SHA-512 for test', async () => {
+    const plain = buildImage({ body: body(13), noSha: true });
+    const sha512 = createHash('sha512')
+      .update(plain.subarray(0, 32 + 2000))
+      .digest();
+    writeFileSync(
+      join(dir, 'firmware', 'sha512.bin'),
+      buildImage({ body: body(13), noSha: true, tlvs: [{ type: 0x12, value: sha512 }] }),
+    );
+    const { device, ota } = connect();
+    const result = await ota({ file: 'sha512.bin', reset: false });
+    expect(result).toMatchObject({ hash: sha512.toString('hex'), tested: true });
+    expect(device.testHash?.equals(sha512)).toBe(true);
+  });
+
+  it('sends the reset once and reports a reset whose answer never came as sent, not confirmed', async () => {
+    const { device, ota } = connect({ loseResetAnswer: true });
+    const result = await ota({ file: FILE });
+    expect(result).toMatchObject({ tested: true, reset: true, reset_confirmed: false });
+    expect(device.resets).toBe(1);
+  });
+});
