@@ -39,6 +39,10 @@ export interface DeviceSeen {
   details?: Record<string, unknown>;
 }
 
+/** What became of a device's values: `accepted`, or refused because the device is not (any more) configured, its
+ * values cannot be written as JSON (nested too deep), or they alone exceed api.max_state_properties/max_state_bytes. */
+export type TelemetryVerdict = 'accepted' | 'unknown_device' | 'unserializable' | 'state_limit';
+
 export interface PublishOptions {
   retain?: boolean;
   qos?: 0 | 1 | 2;
@@ -54,11 +58,10 @@ export interface AdapterContext {
   devices(): readonly DeviceConfigOf[];
   /** True while permit_join is on: announce unknown devices, accept registrations from unknown ids. */
   permitJoin(): boolean;
-  /** New property values for a configured device. Merged into the retained `<base>/<device>` state. Returns false
-   * when the gateway refused them (unknown device; over api.max_state_properties or api.max_state_bytes on their
-   * own): a transport that can answer the device (CoAP) says so. */
+  /** New property values for a configured device. Merged into the retained `<base>/<device>` state. Says whether
+   * the gateway took them, or why not, so a transport that can answer the device (CoAP) tells it the real reason. */
   // biome-ignore lint/suspicious/noConfusingVoidType: contexts made for tests and benchmarks return nothing (accepted)
-  telemetry(deviceId: string, values: StateValues): boolean | void;
+  telemetry(deviceId: string, values: StateValues): TelemetryVerdict | void;
   /** Liveness from the transport (connection up/down, CON timeout, lifetime expiry, port unplugged).
    * `validForMs` (with `online`): the transport vouches that the device stays online this long even if it sends
    * nothing, e.g. a valid LwM2M registration of a sleeping client. Until then the core's availability_timeout does

@@ -3,7 +3,14 @@
 import { resolve } from 'node:path';
 import type { Document } from 'yaml';
 import { adapterModules } from '../adapters/registry.js';
-import type { AdapterContext, AdapterModule, DeviceCommand, DeviceSeen, StateValues } from './adapter.js';
+import type {
+  AdapterContext,
+  AdapterModule,
+  DeviceCommand,
+  DeviceSeen,
+  StateValues,
+  TelemetryVerdict,
+} from './adapter.js';
 import { AdapterHost } from './adapter-host.js';
 import { createRequestRouter } from './api/requests/index.js';
 import { RequestError, type RequestRouter } from './api/router.js';
@@ -712,8 +719,8 @@ export class Gateway {
     };
   }
 
-  /** Merges and publishes a device's values; false when they were refused (unknown device, not JSON, too big). */
-  #onTelemetry(id: string, values: StateValues): boolean {
+  /** Merges and publishes a device's values, or says why it refused them. */
+  #onTelemetry(id: string, values: StateValues): TelemetryVerdict {
     const before = this.devices.get(id);
     const stateBefore = before?.state ?? {};
     const lastSeenBefore = before?.lastSeen ?? null;
@@ -721,7 +728,7 @@ export class Gateway {
     const transport = before?.config.transport ?? 'unknown';
     // mergeState also stamps last_seen, so availability below need not touch the record again.
     let state = this.devices.mergeState(id, values, new Date(), performance.now());
-    if (!state) return false;
+    if (!state) return 'unknown_device';
     let text: string;
     try {
       text = JSON.stringify(state);
@@ -731,7 +738,7 @@ export class Gateway {
       this.devices.restore(id, stateBefore, lastSeenBefore, heardAtBefore);
       this.metrics.decodeErrors.inc({ adapter: transport, reason: 'unserializable' });
       this.#rateLog.warn(`unserializable:${id}`, { id, err }, 'device values cannot be written as JSON, dropped');
-      return false;
+      return 'unserializable';
     }
     const limits = this.#stateLimits();
     if (!withinStateLimits(state, text, limits)) {
@@ -739,7 +746,7 @@ export class Gateway {
       if (!fitted.ok) {
         this.devices.restore(id, stateBefore, lastSeenBefore, heardAtBefore);
         this.#refusedOverLimit(id, transport, values, fitted.setting);
-        return false;
+        return 'state_limit';
       }
       ({ state, text } = fitted);
       this.devices.replaceState(id, state);
@@ -761,7 +768,7 @@ export class Gateway {
       }
     }
     this.#onAvailability(id, true, true);
-    return true;
+    return 'accepted';
   }
 
   #stateLimits(): StateLimits {
@@ -775,7 +782,7 @@ export class Gateway {
       `state_evicted:${id}`,
       { device: id, dropped: keys.length, setting: `api.${setting}`, limit: this.config.api[setting] },
       `device "${id}" state reached api.${setting} (${this.config.api[setting]}): dropped ${keys.length} ` +
-        `${keys.length === 1 ? 'property' : 'properties'} reported longest ago (${namesForLog(keys)}); ` +
+        `${keys.length === 1 ? 'property' : 'properties'} first reported longest ago (${namesForLog(keys)}); ` +
         `raise api.${setting} to keep more`,
     );
     if (!this.config.api.property_topics) return;

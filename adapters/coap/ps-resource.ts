@@ -120,9 +120,17 @@ export function createPsHandler(deps: PsResourceDeps): (req: CoapIncomingRequest
     }
     // Only now: a payload refused as undecodable is a decode error, not a message.
     ctx.countMessage('in');
-    // Counted and logged by the gateway; the device is told which settings stand in its way.
-    if (ctx.telemetry(deviceId, decoded.values) === false) return text('4.13', STATE_LIMIT_REFUSAL);
-    return { code: req.method === 'POST' ? '2.01' : '2.04' };
+    // Counted and logged by the gateway; the device is told why.
+    switch (ctx.telemetry(deviceId, decoded.values)) {
+      case 'state_limit':
+        return text('4.13', STATE_LIMIT_REFUSAL);
+      case 'unserializable':
+        return text('4.00', 'values nested too deep to be written as JSON');
+      case 'unknown_device':
+        return text('4.04', 'unknown device (removed from the config?)');
+      default:
+        return { code: req.method === 'POST' ? '2.01' : '2.04' };
+    }
   };
 
   function serveCommands(d: PsResourceDeps, deviceId: string, req: CoapIncomingRequest): CoapOutgoingResponse {

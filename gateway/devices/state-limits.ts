@@ -62,8 +62,8 @@ function withoutKeys(
   keys: readonly string[],
   drop: ReadonlySet<string>,
 ): { state: StateValues; text: string } {
-  const state: StateValues = {};
-  for (const key of keys) if (!drop.has(key)) state[key] = merged[key];
+  // fromEntries defines properties: an assignment to a device's "__proto__" key would set the prototype instead.
+  const state: StateValues = Object.fromEntries(keys.filter((key) => !drop.has(key)).map((key) => [key, merged[key]]));
   return { state, text: JSON.stringify(state) };
 }
 

@@ -74,7 +74,7 @@ describe('device state limits', () => {
     const topics = await followPropertyTopics(client);
     await feed(topics, MESSAGES, (i) => {
       // temperature is the oldest key, but every message carries it: it is never the one dropped.
-      expect(ctx.telemetry('dev1', { temperature: i, [`k${i}`]: i })).toBe(true);
+      expect(ctx.telemetry('dev1', { temperature: i, [`k${i}`]: i })).toBe('accepted');
       const s = state();
       expect(Object.keys(s).length - 1).toBeLessThanOrEqual(limit);
       expect(s[`k${i}`]).toBe(i);
@@ -112,7 +112,7 @@ describe('device state limits', () => {
     const topics = await followPropertyTopics(client);
     const value = 'é'.repeat(100); // 200 bytes in UTF-8, 100 characters
     await feed(topics, MESSAGES, (i) => {
-      expect(ctx.telemetry('dev1', { [`k${i}`]: value })).toBe(true);
+      expect(ctx.telemetry('dev1', { [`k${i}`]: value })).toBe('accepted');
       const s = state();
       expect(Buffer.byteLength(JSON.stringify(s))).toBeLessThanOrEqual(maxBytes);
       expect(s[`k${i}`]).toBe(value);
@@ -137,21 +137,21 @@ describe('device state limits', () => {
     });
     await client.subscribeAsync(['zephyr2mqtt/dev1', 'zephyr2mqtt/dev1/#'], { qos: 1 });
     const first = gw.waitForMessage(client, 'zephyr2mqtt/dev1/a');
-    expect(ctx.telemetry('dev1', { a: 1 })).toBe(true);
+    expect(ctx.telemetry('dev1', { a: 1 })).toBe('accepted');
     await first; // after the state it came with (one publisher, in order)
     const before = state();
     seen.length = 0;
 
     const nine = Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`p${i}`, i]));
-    expect(ctx.telemetry('dev1', nine)).toBe(false);
-    expect(ctx.telemetry('dev1', { big: 'x'.repeat(1024) })).toBe(false);
+    expect(ctx.telemetry('dev1', nine)).toBe('state_limit');
+    expect(ctx.telemetry('dev1', { big: 'x'.repeat(1024) })).toBe('state_limit');
     expect(state()).toBe(before);
     expect(gw.gateway.devices.get('dev1')!.lastSeen?.toISOString()).toBe(before.last_seen);
 
     // Exactly at the limit is accepted, the older `a` dropped for it; this is the first message published since.
     const eight = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`p${i}`, i]));
     const accepted = gw.waitForMessage<State>(client, 'zephyr2mqtt/dev1', (m) => m.p7 === 7);
-    expect(ctx.telemetry('dev1', eight)).toBe(true);
+    expect(ctx.telemetry('dev1', eight)).toBe('accepted');
     const published = await accepted;
     expect(published.a).toBeUndefined();
     // Nothing of the refused messages: the retained topic of `a` cleared, then the accepted state.
@@ -175,6 +175,18 @@ describe('fitState', () => {
     };
   }
   const samples = [1, 'text', 'é€😀'.repeat(20), undefined, { nested: [1, 'ü'] }, null, true, 'x'.repeat(300)];
+
+  it('keeps a "__proto__" property a device sent as a property, not as the trimmed state\'s prototype', () => {
+    // What JSON.parse makes of a serial NDJSON line: an own "__proto__" key, kept as one by the merge's spread.
+    const values = JSON.parse('{"__proto__":{"polluted":1},"a":1}') as Record<string, unknown>;
+    const merged = { k0: 1, k1: 2, ...values, last_seen: 'now' };
+    const result = fitState(merged, values, JSON.stringify(merged), { maxProperties: 2, maxBytes: 1024 });
+    if (!result.ok) throw new Error('refused');
+    expect(result.evicted).toEqual(['k0', 'k1']);
+    expect(Object.hasOwn(result.state, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(result.state)).toBe(Object.prototype);
+    expect(result.text).toContain('"__proto__":{"polluted":1}');
+  });
 
   it('fits both limits or refuses only what is over on its own, dropping the oldest keys the message lacks', () => {
     const rand = rng(7);
