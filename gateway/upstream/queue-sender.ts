@@ -3,7 +3,7 @@
 // a refusal) in the queue, and skips what the upstream cannot take (too large, a refused topic) or a queue file it
 // cannot read, so one message never holds the queue for good. A new connection starts with the messages the last one
 // left unacknowledged, marked DUP, under their packet ids if the upstream kept the session (queue/inflight.ts).
-import type { MqttClient, Packet } from 'mqtt';
+import { DefaultMessageIdProvider, type MqttClient, type Packet } from 'mqtt';
 import type { Logger } from '../logger.js';
 import { reconnectDelayMs } from './backoff.js';
 import type { BridgeReport } from './bridge-report.js';
@@ -31,6 +31,31 @@ const WRITE_BUFFER_BYTES = 1024 * 1024;
 const TRANSIENT_REASONS = new Set([0x91, 0x97]);
 /** MQTT 5 Packet Identifier in use: the upstream holds another message under the id. */
 const PACKET_ID_IN_USE = 0x91;
+
+/**
+ * mqtt.js' packet id counter, skipping the ids reserved for messages the queue resends on a kept session: the link
+ * state publish, the SUBSCRIBEs and new messages must not take an id the upstream still holds (MQTT-2.2.1-3)
+ * before its message is sent again under it. register() (the sender resending a message under its id) ends the
+ * reservation. Each connection's client gets its own.
+ */
+export class ResendIdProvider extends DefaultMessageIdProvider {
+  readonly #reserved = new Set<number>();
+
+  reserve(id: number): void {
+    this.#reserved.add(id);
+  }
+
+  override allocate(): number {
+    let id = super.allocate();
+    for (let n = 1; n < 65535 && this.#reserved.has(id); n++) id = super.allocate();
+    return id;
+  }
+
+  override register(id: number): boolean {
+    this.#reserved.delete(id);
+    return super.register(id);
+  }
+}
 
 export interface QueueSenderDeps {
   logger: Logger;
@@ -95,6 +120,15 @@ export class QueueSender {
   start(client: MqttClient, gen: number): void {
     const previous = this.#done;
     this.#done = previous.catch(() => {}).then(() => this.#pumpSafely(client, gen));
+  }
+
+  /** On a kept session, before anything else is sent on the connection: keeps the packet ids of the messages
+   * the queue sends again from everything else until each is sent again under its id (ResendIdProvider). */
+  reserveResendIds(client: MqttClient): void {
+    const queue = this.deps.queue();
+    const ids = client.messageIdProvider;
+    if (!queue || !upstreamKeptSession(client) || !(ids instanceof ResendIdProvider)) return;
+    queue.forEachResendId((id) => ids.reserve(id));
   }
 
   /** Settles once the last sender has finished (its failure was reported). */
@@ -273,7 +307,8 @@ export class QueueSender {
     };
     const freeId = () => {
       let id: number;
-      // Skip ids still pending (a PUBREL owed from the previous connection, the link state publish).
+      // Skip ids still pending (a PUBREL owed from the previous connection, the link state publish); allocate()
+      // skips those reserved for messages still to be sent again (reserveResendIds).
       do id = client.messageIdProvider.allocate() ?? 0;
       while (client.outgoing[id] !== undefined);
       return id;
@@ -297,7 +332,8 @@ export class QueueSender {
       const qos = Math.min(view.qos, maxQos) as 0 | 1 | 2;
       let id = 0;
       if (qos > 0) {
-        // The old id, unless something on this connection took it meanwhile (the link state publish).
+        // The old id, reserved for it since the connection came up (reserveResendIds; register() ends that),
+        // unless an earlier message sent again had the same old id.
         if (sameIds && sentAs > 0 && client.outgoing[sentAs] === undefined && client.messageIdProvider.register(sentAs))
           id = sentAs;
         else id = freeId();

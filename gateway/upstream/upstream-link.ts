@@ -14,7 +14,7 @@ import { describeReason, type LinkLimits, linkLimits } from './link-limits.js';
 import type { LinkStatePublisher } from './link-state.js';
 import { routePubAcks } from './puback-fast-path.js';
 import { BridgeOutgoingStore } from './publish-batch.js';
-import type { QueueSender } from './queue-sender.js';
+import { type QueueSender, ResendIdProvider } from './queue-sender.js';
 import { subscribe, subscriptions } from './subscriptions.js';
 import type { ResolvedMapping } from './topic-map.js';
 
@@ -146,7 +146,12 @@ export class UpstreamLink {
     if (gen !== this.#generation) return;
     let client: MqttClient;
     try {
-      client = mqtt.connect(url, { ...opts, outgoingStore: this.#outgoingStore, manualConnect: true });
+      client = mqtt.connect(url, {
+        ...opts,
+        outgoingStore: this.#outgoingStore,
+        messageIdProvider: new ResendIdProvider(),
+        manualConnect: true,
+      });
       routePubAcks(client as unknown as { streamBuilder: unknown }, () => this.deps.sender.takePubAck);
       client.connect();
     } catch (err) {
@@ -216,11 +221,13 @@ export class UpstreamLink {
   /** mqtt.js is done with what it had stored: publish the state, subscribe, send the queue. */
   #onConnect(client: MqttClient, gen: number): void {
     if (gen !== this.#generation || this.#state !== 'connected') return;
-    const { linkState } = this.deps;
+    const { linkState, sender } = this.deps;
+    // Before the link state publish and the SUBSCRIBEs take packet ids: not those the queue sends again.
+    sender.reserveResendIds(client);
     linkState.publish(client, gen, this.#conn);
     linkState.retryLater(client, gen, this.#conn);
     this.subscribe(client, subscriptions(this.deps.mappings()));
-    this.deps.sender.start(client, gen);
+    sender.start(client, gen);
   }
 
   subscribe(client: MqttClient, filters: Iterable<[string, 0 | 1 | 2]>): void {

@@ -487,6 +487,11 @@ export class DiskQueue {
     this.#inflight.sentWith(seq, packetId);
   }
 
+  /** Each packet id the next rewind hands a record out again with (InflightWindow.forEachResendId). */
+  forEachResendId(fn: (packetId: number) => void): void {
+    this.#inflight.forEachResendId(fn);
+  }
+
   /** Forget what was handed out but not acknowledged (connection lost): next() starts again from there. Records
    * acknowledged meanwhile are passed over, the others handed out with the packet id they were sent with. */
   rewind(): void {

@@ -111,6 +111,18 @@ export class InflightWindow {
     return sent;
   }
 
+  /** Each packet id a rewind now would hand out again (unacknowledged records sent with one), so that nothing else
+   * takes it before its record is sent again on a kept session (MQTT-2.2.1-3). */
+  forEachResendId(fn: (packetId: number) => void): void {
+    const mask = this.#seq.length - 1;
+    for (let k = 0; k < this.#used; k++) {
+      const i = (this.#head + k) & mask;
+      if (!this.#acked[i] && this.#packetId[i]! > 0) fn(this.#packetId[i]!);
+    }
+    for (let at = this.#replayAt; at < this.#replayId.length; at++)
+      if (this.#replayId[at]! > 0) fn(this.#replayId[at]!);
+  }
+
   /** Marks `seq` acknowledged; false if it is not handed out (a record the reader has still to pass again after
    * a rewind is marked for lastSent). */
   delete(seq: number): boolean {
