@@ -9,7 +9,7 @@ import type {
   DeviceCommand,
   StateValues,
 } from '../../gateway/adapter.js';
-import { runOtaRequest } from '../common/smp/ota-request.js';
+import { isOtaRequestName, runOtaRequest } from '../common/smp/ota-request.js';
 import { runSmpRequest } from '../common/smp/smp-request.js';
 import { type AdvertDecode, advertContent, decodeAdvert } from './advert.js';
 import { AdvertSequences } from './advert-sequence.js';
@@ -308,7 +308,7 @@ export class BleAdapter implements Adapter {
 
   /** `device/smp` and `device/ota_update` (Zigbee2MQTT's `ota_update/update` too) over the SMP GATT service. */
   async request(name: string, deviceId: string, data: Record<string, unknown>): Promise<unknown> {
-    const isOta = name === 'ota_update' || name === 'ota_update/update';
+    const isOta = isOtaRequestName(name);
     if (name !== 'smp' && !isOta) throw new Error(`the ble adapter has no "${name}" request (known: smp, ota_update)`);
     const device = this.#index.get(deviceId);
     if (!device) throw new Error(`"${deviceId}" is not a ble device`);

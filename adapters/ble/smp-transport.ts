@@ -30,7 +30,7 @@ export interface SmpTransportEvents {
   unsolicited(): void;
 }
 
-/** Value bytes per write: MTU - 3, or 20 while the MTU is unknown. */
+/** Value bytes per ATT write (SMP fragments, NUS lines): MTU - 3, or 20 while the MTU is unknown. */
 export function fragmentSize(mtu: number | null | undefined): number {
   return Math.max(DEFAULT_ATT_MTU, mtu ?? DEFAULT_ATT_MTU) - ATT_WRITE_HEADER;
 }
@@ -79,8 +79,11 @@ export class BleSmpTransport {
     this.client.close(this.#why);
   }
 
-  /** That session's link is gone: the request in flight fails with `why`, later ones fail fast. */
-  detach(pipe: SmpGattPipe, why = 'device disconnected'): void {
+  /**
+   * That session's link is gone: the request in flight fails with `why`, later ones fail fast. `pipe` is undefined
+   * for a session that attached none (no usable SMP characteristic); it still ends the reason that session gave.
+   */
+  detach(pipe: SmpGattPipe | undefined, why = 'device disconnected'): void {
     if (pipe !== this.#pipe) return;
     this.#pipe = undefined;
     this.#report(this.#reassembler.flush('link lost'));

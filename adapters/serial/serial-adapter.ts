@@ -10,7 +10,7 @@ import type {
   DeviceCommand,
 } from '../../gateway/adapter.js';
 import { deviceBaseShape } from '../../gateway/config/device-base.js';
-import { runOtaRequest } from '../common/smp/ota-request.js';
+import { isOtaRequestName, runOtaRequest } from '../common/smp/ota-request.js';
 import { runSmpRequest } from '../common/smp/smp-request.js';
 import { type SerialAdapterConfig, type SerialDevice, serialDeviceSchema } from './config.js';
 import { type SerialBinding, SerialDeviceLink } from './device-link.js';
@@ -93,8 +93,7 @@ export class SerialAdapter implements Adapter {
   async request(name: string, deviceId: string, data: Record<string, unknown>): Promise<unknown> {
     const link = this.#link(deviceId);
     if (name === 'smp') return runSmpRequest(link.smp, data);
-    // `ota_update/update` is Zigbee2MQTT's name for the same request.
-    if (name === 'ota_update' || name === 'ota_update/update') {
+    if (isOtaRequestName(name)) {
       return runOtaRequest({ ctx: this.ctx, deviceId, smp: link.smp }, data);
     }
     if (name === 'console') {

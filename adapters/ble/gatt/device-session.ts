@@ -6,7 +6,7 @@ import { encodeWithCodec } from '../decoders/codec.js';
 import { decodePnpId, decodeUtf8 } from '../decoders/gatt-services.js';
 import { encodeLine, NdjsonSplitter } from '../decoders/ndjson.js';
 import type { NoblePeripheral } from '../noble-types.js';
-import type { BleSmpTransport } from '../smp-transport.js';
+import { type BleSmpTransport, fragmentSize } from '../smp-transport.js';
 import {
   CCC_UUID,
   CUD_UUID,
@@ -114,9 +114,13 @@ export class DeviceSession {
   }
 
   async #openSmp(chars: GattCharacteristic[], smp: BleSmpTransport): Promise<void> {
-    this.#smpEndpoint = await openSmpEndpoint(this.#gatt, chars, this.peripheral, (why) => this.disconnect(why));
-    if (this.#smpEndpoint) smp.attach(this.#smpEndpoint.pipe);
-    else smp.unavailable('connected, but it has no SMP characteristic (firmware without CONFIG_MCUMGR_TRANSPORT_BT)');
+    const opened = await openSmpEndpoint(this.#gatt, chars, this.peripheral, (why) => this.disconnect(why));
+    if ('unavailable' in opened) {
+      smp.unavailable(opened.unavailable);
+      return;
+    }
+    this.#smpEndpoint = opened;
+    smp.attach(opened.pipe);
   }
 
   async #readDeviceInformation(chars: GattCharacteristic[]): Promise<Record<string, unknown>> {
@@ -203,7 +207,7 @@ export class DeviceSession {
   /** Splits a line into ATT-sized chunks (MTU - 3) and writes them in order to NUS RX. */
   async #writeNus(line: Buffer): Promise<void> {
     const rx = this.#nusRx!;
-    const chunk = Math.max(20, (this.peripheral.mtu ?? 23) - 3);
+    const chunk = fragmentSize(this.peripheral.mtu);
     const withoutResponse = (rx.properties & PROP_WRITE) === 0;
     for (let off = 0; off < line.length; off += chunk) {
       await this.#gatt.write(rx.valueHandle, line.subarray(off, off + chunk), withoutResponse, 'write to NUS RX');
@@ -236,7 +240,8 @@ export class DeviceSession {
   disconnect(why?: string): void {
     this.peripheral.off('handleNotify', this.#onNotify);
     this.#ndjson.reset();
-    if (this.#smpEndpoint) this.smp?.detach(this.#smpEndpoint.pipe, why);
+    // Also without an endpoint: a reason such as "no SMP characteristic" holds only while the link is up.
+    this.smp?.detach(this.#smpEndpoint?.pipe, why);
     this.#smpEndpoint = undefined;
     closeLink(this.peripheral);
   }

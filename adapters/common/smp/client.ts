@@ -26,6 +26,11 @@ export interface SmpRequest {
   body?: { [key: string]: CborValue };
   timeoutMs?: number;
   retries?: number;
+  /**
+   * Abandons the request: no further attempt goes out, the next request may go at once, and the promise rejects
+   * with the signal's reason. An answer that still comes counts as unsolicited.
+   */
+  signal?: AbortSignal;
 }
 
 export interface SmpResponse {
@@ -55,6 +60,8 @@ interface InFlight {
   resolve(res: SmpResponse): void;
   reject(err: Error): void;
   timer?: NodeJS.Timeout;
+  /** Stops listening to the request's abort signal. */
+  unlisten?(): void;
 }
 
 export type SmpPacketOutcome = 'response' | 'unsolicited';
@@ -117,6 +124,7 @@ export class SmpClient {
 
   async #run(req: SmpRequest): Promise<SmpResponse> {
     if (this.#closed) throw this.#closed;
+    req.signal?.throwIfAborted();
     const seq = this.#seq;
     this.#seq = (this.#seq + 1) & 0xff;
     const packet = encodeSmpMessage({
@@ -132,6 +140,16 @@ export class SmpClient {
     return new Promise<SmpResponse>((resolve, reject) => {
       const inFlight: InFlight = { seq, group: req.group, id: req.id, op: req.op, attempts: 0, resolve, reject };
       this.#inFlight = inFlight;
+      const { signal } = req;
+      if (signal) {
+        const onAbort = (): void => {
+          if (this.#inFlight !== inFlight) return;
+          this.#finish(inFlight);
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        inFlight.unlisten = () => signal.removeEventListener('abort', onAbort);
+      }
       const attempt = (): void => {
         if (this.#inFlight !== inFlight) return;
         if (inFlight.attempts >= maxAttempts) {
@@ -159,6 +177,7 @@ export class SmpClient {
 
   #finish(req: InFlight): void {
     clearTimeout(req.timer);
+    req.unlisten?.();
     if (this.#inFlight === req) this.#inFlight = undefined;
   }
 }

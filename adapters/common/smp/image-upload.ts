@@ -95,6 +95,7 @@ export async function uploadImage(
           id: IMAGE_UPLOAD_ID,
           body,
           ...(off === 0 ? { timeoutMs: FIRST_CHUNK_TIMEOUT_MS } : {}),
+          ...(opts.signal ? { signal: opts.signal } : {}),
         }),
         opts.signal,
       );
@@ -121,6 +122,8 @@ export async function uploadImage(
       off = next;
       opts.onProgress?.(next, total);
     }
+    // A cancel answered while the last answer was being checked (the image state read above) still stops it.
+    opts.signal?.throwIfAborted();
     return {
       bytes: total,
       sha,
@@ -144,7 +147,10 @@ function firstChunk(image: number, len: number, sha: Buffer, data: Uint8Array): 
 
 /** mcumgr_params' buf_size, or undefined when the device does not support the command. */
 async function readBufferSize(client: SmpClient, signal: AbortSignal | undefined): Promise<number | undefined> {
-  const res = await abortable(client.request({ op: SmpOp.read, group: SmpGroup.os, id: MCUMGR_PARAMS_ID }), signal);
+  const res = await abortable(
+    client.request({ op: SmpOp.read, group: SmpGroup.os, id: MCUMGR_PARAMS_ID, ...(signal ? { signal } : {}) }),
+    signal,
+  );
   const size = res.body.buf_size;
   return res.rc === 0 && typeof size === 'number' && Number.isInteger(size) && size > 0 ? size : undefined;
 }
@@ -174,6 +180,10 @@ export function chunkSizeFor(bufSize: number, total: number, image = 0, framingO
   return Math.min(size, 0xffff - overhead - 2);
 }
 
+/**
+ * Stops waiting at the cancel even while the request still queues behind another one (a `device/smp` request);
+ * the client itself drops the request then, so it never goes out.
+ */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
   signal.throwIfAborted();

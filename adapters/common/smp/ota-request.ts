@@ -1,7 +1,7 @@
 // `bridge/request/device/ota_update`: uploads an MCUboot image from the adapter's firmware directory to a device
 // over SMP (any transport: serial, BLE), optionally marks it for a test boot and resets the device;
-// `{"cancel": true}` stops a running upload. Progress goes into the device state the Zigbee2MQTT way:
-// {"update": {"state": "updating", "progress", ...}}.
+// `{"cancel": true}` stops a running upload while chunks still go out (not the test mark and reset after it).
+// Progress goes into the device state the Zigbee2MQTT way: {"update": {"state": "updating", "progress", ...}}.
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
@@ -39,6 +39,11 @@ export const otaRequestSchema = z.union([
     .strict(),
 ]);
 
+/** Whether an adapter's request `name` is this one: `ota_update`, or Zigbee2MQTT's name for it, `ota_update/update`. */
+export function isOtaRequestName(name: string): boolean {
+  return name === 'ota_update' || name === 'ota_update/update';
+}
+
 export interface OtaTarget {
   ctx: AdapterContext;
   deviceId: string;
@@ -49,6 +54,8 @@ interface RunningUpload {
   file: string;
   controller: AbortController;
   offset: number;
+  /** `finishing` once every byte arrived: marking for test and resetting are not cancelled halfway. */
+  phase: 'upload' | 'finishing';
 }
 
 // Keyed by the device's SMP client: one upload per device link, forgotten with the link.
@@ -79,7 +86,7 @@ export async function runOtaRequest(t: OtaTarget, input: Record<string, unknown>
     throw new Error(`device "${t.deviceId}" is already receiving "${busy.file}" (at offset ${busy.offset})`);
   }
   // Claimed before the first await, so that a second request arriving meanwhile is refused.
-  const upload: RunningUpload = { file: req.file, controller: new AbortController(), offset: 0 };
+  const upload: RunningUpload = { file: req.file, controller: new AbortController(), offset: 0, phase: 'upload' };
   running.set(t.smp, upload);
   try {
     const { bytes, info } = await loadFirmware(t.ctx, req.file);
@@ -139,6 +146,7 @@ async function install(t: OtaTarget, upload: RunningUpload, plan: InstallPlan): 
     if (!(err instanceof ImageUploadError)) throw err;
     throw fail(`firmware ${err.message}`, { offset: err.offset, ...rcData(err.reason) });
   }
+  upload.phase = 'finishing';
   const seconds = Math.round(performance.now() - startedAt) / 1000;
   const { slots, resetConfirmed } = await testAndReset(t.smp, plan).catch((err: unknown) => {
     const why = err instanceof Error ? err.message : String(err);
@@ -236,6 +244,11 @@ async function testAndReset(
 function cancel(t: OtaTarget): unknown {
   const upload = running.get(t.smp);
   if (!upload) throw new Error(`no firmware upload is running on device "${t.deviceId}"`);
+  if (upload.phase === 'finishing') {
+    throw new Error(
+      `device "${t.deviceId}": the upload of "${upload.file}" is complete; marking it for test and resetting are under way`,
+    );
+  }
   upload.controller.abort(new Error('cancelled by request'));
   return { device: t.deviceId, file: upload.file, cancelled: true, offset: upload.offset };
 }

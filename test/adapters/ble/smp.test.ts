@@ -4,7 +4,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { TestGateway } from '../../helpers/gateway.js';
 import { SimSmpServer } from '../../sim/ble/smp-server.js';
 import { buildImage, imageHashOf } from '../serial/mcuboot-builder.js';
@@ -31,6 +31,23 @@ async function start(
   world.startAdvertising();
   await online;
   return { gw, client, server };
+}
+
+/**
+ * The error of an echo once SMP set-up has ended: the device is online before its SMP subscription is answered
+ * (or, when refused, times out), and until then requests are told it is not connected.
+ */
+async function smpRefusal(gw: TestGateway, client: MqttClient): Promise<string> {
+  let error = '';
+  await vi.waitFor(
+    async () => {
+      const res = await gw.request(client, 'device/smp', { device: 'board', command: 'echo', data: { d: 'x' } });
+      error = String(res.error);
+      expect(error).not.toMatch(/is not connected/);
+    },
+    { timeout: 4000, interval: 100 },
+  );
+  return error;
 }
 
 describe('ble adapter: device/smp over the SMP GATT service', () => {
@@ -124,6 +141,39 @@ describe('ble adapter: device/smp over the SMP GATT service', () => {
     await online;
     const again = await gw.request(client, 'device/smp', { device: 'board', command: 'echo', data: { d: 'y' } });
     expect(again).toMatchObject({ status: 'ok', data: { data: { r: 'y' } } });
+  });
+
+  it('keeps the session of a device that refuses the SMP subscription: telemetry flows, SMP requests say why', async () => {
+    const battery = {
+      uuid: '180f',
+      characteristics: [{ uuid: '2a19', properties: ['read' as const, 'notify' as const], value: Buffer.from([80]) }],
+    };
+    const server = new SimSmpServer({ refuseSubscribe: true, otherServices: [battery] });
+    const { gw, client } = await start(server);
+    expect(await smpRefusal(gw, client)).toBe(
+      'device "board": SMP characteristic refused the subscription (pairing required? ' +
+        'CONFIG_MCUMGR_TRANSPORT_BT_PERM_RW_AUTHEN): subscribe to da2e7828fbce4e01ae9e261174997c48 timed out after 1000 ms',
+    );
+    // After the refusal, the session is still up.
+    const notified = gw.waitForMessage<Data>(client, 'zephyr2mqtt/board', (m) => m.battery === 55);
+    server.peripheral.update('2a19', Buffer.from([55]));
+    expect(await notified).toMatchObject({ battery: 55 });
+    expect(server.requests).toEqual([]);
+  });
+
+  it('forgets why SMP was unavailable once that device disconnects: requests then say it is not connected', async () => {
+    const { gw, client, server } = await start(new SimSmpServer({ refuseSubscribe: true }));
+    expect(await smpRefusal(gw, client)).toMatch(/refused the subscription/);
+    // Out of range: its adverts would bring it back at once.
+    server.peripheral.inRange = false;
+    const offline = waitForAvailability(gw, client, 'board', 'offline');
+    server.peripheral.loseLink();
+    await offline;
+    const res = await gw.request(client, 'device/smp', { device: 'board', command: 'echo', data: { d: 'y' } });
+    expect(res).toMatchObject({
+      status: 'error',
+      error: 'device "board" is not connected (SMP needs its GATT link; it reconnects when it advertises)',
+    });
   });
 
   it('refuses SMP requests to a BLE device without `smp` in its config', async () => {

@@ -2,8 +2,9 @@
 // following the device's offsets (resume, a lost chunk, a lost answer to the last chunk), the slow first chunk,
 // device errors and cancelling.
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SmpClient } from '../../../adapters/common/smp/client.js';
+import { SmpOp } from '../../../adapters/common/smp/header.js';
 import {
   chunkSizeFor,
   FALLBACK_CHUNK_SIZE,
@@ -35,6 +36,10 @@ function connect(faults: ImgMgmtFaults = {}, timeoutMs = 2000, link: { retries?:
   });
   return { device, client, packetSizes };
 }
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 async function uploadError(promise: Promise<unknown>): Promise<ImageUploadError> {
   const err = await promise.then(
@@ -172,6 +177,32 @@ describe('uploadImage', () => {
     const err = await uploadError(upload);
     expect(err.message).toBe(`upload cancelled at offset 0 of ${file.length}`);
     expect(device.uploadRequests()).toHaveLength(1);
+    device.release();
+  });
+
+  it('drops the chunk in flight at a cancel: no copy is resent and the next request is answered at once', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const timeoutMs = 1000;
+    const { device, client } = connect({}, timeoutMs, { retries: 2 });
+    const controller = new AbortController();
+    const upload = uploadImage(client, file, { signal: controller.signal });
+    await device.uploadChunksHandled(1);
+    device.faults.holdUpload = true;
+    await device.uploadChunksHandled(2);
+    controller.abort(new Error('cancelled by request'));
+    expect((await uploadError(upload)).message).toMatch(/^upload cancelled at offset/);
+
+    let answered = false;
+    const params = client.request({ op: SmpOp.read, group: 0, id: 6 }).then((res) => {
+      answered = true;
+      return res;
+    });
+    await vi.advanceTimersByTimeAsync(timeoutMs - 1);
+    expect(answered).toBe(true);
+    await expect(params).resolves.toMatchObject({ rc: 0, attempts: 1 });
+    // Well past every retry the abandoned chunk had: it went out once.
+    await vi.advanceTimersByTimeAsync(10 * timeoutMs);
+    expect(device.uploadRequests()).toHaveLength(2);
     device.release();
   });
 

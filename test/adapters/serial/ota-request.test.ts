@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SmpClient } from '../../../adapters/common/smp/client.js';
-import { runOtaRequest } from '../../../adapters/common/smp/ota-request.js';
-import { decodeSmpMessage } from '../../../adapters/common/smp/packet.js';
+import { isOtaRequestName, runOtaRequest } from '../../../adapters/common/smp/ota-request.js';
+import { decodeSmpMessage, type SmpMessage } from '../../../adapters/common/smp/packet.js';
 import { answerPacket, ImgMgmtDevice, type ImgMgmtFaults } from './img-mgmt-sim.js';
 import { buildImage, imageHashOf } from './mcuboot-builder.js';
 import { RecordingContext } from './recording-context.js';
@@ -27,12 +27,14 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function connect(faults: ImgMgmtFaults = {}) {
+/** `onSend` sees every request before the device answers it. */
+function connect(faults: ImgMgmtFaults = {}, onSend: (msg: SmpMessage) => void = () => undefined) {
   const device = new ImgMgmtDevice(faults);
   const smp: SmpClient = new SmpClient({
     send: (packet) => {
       const msg = decodeSmpMessage(packet);
       if (!msg.ok) throw new Error(msg.reason);
+      onSend(msg.value);
       void answerPacket(device, msg.value).then((res) => {
         if (res) smp.handlePacket(res);
       });
@@ -102,5 +104,44 @@ describe('ota_update request', () => {
     const result = await ota({ file: FILE });
     expect(result).toMatchObject({ tested: true, reset: true, reset_confirmed: false });
     expect(device.resets).toBe(1);
+  });
+
+  it('refuses a cancel after the last chunk was answered: the image is marked for test and the device reset', async () => {
+    let cancelAnswer: Promise<unknown> | undefined;
+    const isStateRead = (m: SmpMessage) => m.header.group === 1 && m.header.id === 0 && m.header.op === 0;
+    const { device, ctx, ota } = connect({}, (msg) => {
+      // The image state read after the upload: every chunk has been answered.
+      if (isStateRead(msg) && device.uploadRequests().length > 0) cancelAnswer ??= ota({ cancel: true });
+    });
+    const result = await ota({ file: FILE });
+    await expect(cancelAnswer).rejects.toThrow(
+      `device "board": the upload of "${FILE}" is complete; marking it for test and resetting are under way`,
+    );
+    expect(result).toMatchObject({ tested: true, reset: true });
+    expect(device.testHash?.toString('hex')).toBe(imageHashOf(image).toString('hex'));
+    expect(device.resets).toBe(1);
+    expect(ctx.of('telemetry').at(-1)).toMatchObject({ values: { update: { state: 'idle' } } });
+  });
+
+  it('honours a cancel that comes while a lost last answer is checked in the image state', async () => {
+    let cancelAnswer: Promise<unknown> | undefined;
+    const isStateRead = (m: SmpMessage) => m.header.group === 1 && m.header.id === 0 && m.header.op === 0;
+    const { device, ctx, ota } = connect({ loseLastChunkAnswerOnce: true }, (msg) => {
+      if (isStateRead(msg) && device.uploadRequests().length > 0) cancelAnswer ??= ota({ cancel: true });
+    });
+    await expect(ota({ file: FILE })).rejects.toThrow(`device "board": firmware upload cancelled at offset`);
+    await expect(cancelAnswer).resolves.toMatchObject({ cancelled: true });
+    expect(device.testHash).toBeUndefined();
+    expect(device.resets).toBe(0);
+    expect(ctx.of('telemetry').at(-1)).toMatchObject({ values: { update: { state: 'failed' } } });
+  });
+
+  it("is the request adapters route for ota_update and Zigbee2MQTT's ota_update/update", () => {
+    expect(['ota_update', 'ota_update/update', 'smp', 'ota_update/cancel'].map(isOtaRequestName)).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ]);
   });
 });

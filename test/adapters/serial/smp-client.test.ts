@@ -139,4 +139,50 @@ describe('SmpClient', () => {
     });
     await expect(client.request({ op: 0, group: 0, id: 2 })).rejects.toThrow('SMP send failed: EIO');
   });
+
+  it('abandons an aborted request: no resend, the next request goes out at once, a late answer is unsolicited', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const sent: SmpMessage[] = [];
+    const client = new SmpClient({
+      send: (p) => {
+        const msg = decodeSmpMessage(p);
+        if (msg.ok) sent.push(msg.value);
+      },
+      timeoutMs: 1000,
+      retries: 2,
+    });
+    const controller = new AbortController();
+    const abandoned = client.request({ op: 2, group: 1, id: 1, signal: controller.signal });
+    await vi.waitFor(() => expect(sent).toHaveLength(1));
+    controller.abort(new Error('cancelled by request'));
+    await expect(abandoned).rejects.toThrow('cancelled by request');
+
+    const next = client.request({ op: 0, group: 0, id: 2 });
+    await vi.waitFor(() => expect(sent).toHaveLength(2));
+    expect(sent[1]?.header).toMatchObject({ group: 0, id: 2, seq: 1 });
+    const late = encodeSmpMessage({ op: 3, version: 1, group: 1, id: 1, seq: 0, body: { off: 128 } });
+    expect(client.handlePacket(late)).toEqual({ ok: true, value: 'unsolicited' });
+    expect(client.handlePacket(encodeSmpMessage({ op: 1, version: 1, group: 0, id: 2, seq: 1, body: {} }))).toEqual({
+      ok: true,
+      value: 'response',
+    });
+    await expect(next).resolves.toMatchObject({ rc: 0 });
+    // The abandoned request's retry timers are gone: nothing more goes out.
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(sent).toHaveLength(2);
+  });
+
+  it('never sends a request whose signal was aborted while it queued', async () => {
+    const sent: Uint8Array[] = [];
+    const client = new SmpClient({ send: (p) => void sent.push(p), timeoutMs: 10_000 });
+    const first = client.request({ op: 0, group: 0, id: 2 });
+    const controller = new AbortController();
+    const queued = client.request({ op: 0, group: 0, id: 3, signal: controller.signal });
+    await vi.waitFor(() => expect(sent).toHaveLength(1));
+    controller.abort(new Error('cancelled by request'));
+    client.handlePacket(encodeSmpMessage({ op: 1, version: 1, group: 0, id: 2, seq: 0, body: {} }));
+    await expect(first).resolves.toMatchObject({ rc: 0 });
+    await expect(queued).rejects.toThrow('cancelled by request');
+    expect(sent).toHaveLength(1);
+  });
 });

@@ -26,6 +26,11 @@ export interface CharacteristicDef {
   onWrite?: (data: Buffer) => boolean | undefined;
   /** The device never answers reads of this characteristic (tests the GATT timeout). */
   silent?: boolean;
+  /**
+   * Writes to its CCC are refused and never answered: what noble makes of a device that wants an encrypted link
+   * (it tries to encrypt, an unbonded device does not let it, and the write stays unanswered).
+   */
+  refuseSubscribe?: boolean;
 }
 
 export interface ServiceDef {

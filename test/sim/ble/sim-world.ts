@@ -282,8 +282,10 @@ export class SimBinding extends EventEmitter {
     if (!attr) return false;
     p.writes.push([handle, Buffer.from(data)]);
     let accepted = true;
-    if (attr.kind === 'descriptor') attr.value = Buffer.from(data);
-    else {
+    if (attr.kind === 'descriptor') {
+      if (handle === attr.char?.cccHandle && attr.char.def.refuseSubscribe) accepted = false;
+      else attr.value = Buffer.from(data);
+    } else {
       accepted = attr.char?.def.onWrite?.(Buffer.from(data)) ?? true;
       if (accepted) attr.value = Buffer.from(data);
     }

@@ -5,6 +5,7 @@ import type { CborValue } from '../../../adapters/common/smp/cbor.js';
 import { decodeSmpMessage, encodeSmpMessage, type SmpMessage } from '../../../adapters/common/smp/packet.js';
 import { answerPacket, ImgMgmtDevice } from '../../adapters/serial/img-mgmt-sim.js';
 import { ad } from './ad.js';
+import type { ServiceDef } from './gatt-db.js';
 import { SimPeripheral } from './sim-peripheral.js';
 
 export const SMP_SERVICE = '8d53dc1d1db74cd3868b8a527460aa84';
@@ -18,6 +19,10 @@ export interface SmpServerOptions {
   img?: ImgMgmtDevice;
   /** Offer write (with response) only, as some non-Zephyr SMP servers do; default: write without response. */
   writeWithResponse?: boolean;
+  /** Refuse the SMP characteristic's subscription (SMP needs a bonded, encrypted link). */
+  refuseSubscribe?: boolean;
+  /** Services next to SMP (sensors whose telemetry must flow whatever SMP does). */
+  otherServices?: ServiceDef[];
 }
 
 export class SimSmpServer {
@@ -50,6 +55,7 @@ export class SimSmpServer {
             {
               uuid: SMP_CHAR,
               properties: [opts.writeWithResponse ? 'write' : 'writeWithoutResponse', 'notify'],
+              ...(opts.refuseSubscribe ? { refuseSubscribe: true } : {}),
               onWrite: (data) => {
                 if (this.refuseWrites) return false;
                 this.#onWrite(data);
@@ -58,6 +64,7 @@ export class SimSmpServer {
             },
           ],
         },
+        ...(opts.otherServices ?? []),
       ],
     });
   }
