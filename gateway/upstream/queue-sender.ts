@@ -86,6 +86,7 @@ export class QueueSender {
   #wake: (() => void) | undefined;
   /** The running pump's handler for PUBACKs of its publishes (puback-fast-path.ts). */
   #takePubAck: TakePubAck | undefined;
+  /** The queue's write position (seq) when the connection came up: the backlog ends there. */
   #backlogEnd = 0;
   #draining = false;
   readonly #limiter: RateLimiter;
@@ -202,13 +203,17 @@ export class QueueSender {
       report.metrics.resent.inc(resend);
     }
     queue.rewind();
-    // The upstream still has the messages of the last connection under their packet ids (MQTT-4.4.0-1).
+    // The upstream still has the messages of the last connection under their packet ids (MQTT-4.4.0-1). If it did
+    // not keep the session, those ids are forgotten: a message this connection does not get to would otherwise be
+    // sent on a later kept session under an id that session never held.
     const sameIds = upstreamKeptSession(client);
+    if (!sameIds) queue.forgetSentIds();
     poison.connectionStarted();
     ownReports.connectionStarted();
-    this.#backlogEnd = queue.stats().depth;
-    let position = 0;
-    this.#draining = this.#backlogEnd > 0;
+    // Measured by the reader's position, not by the records handed out: it also passes over records acknowledged
+    // before the drop (and expired ones), which a count of those handed out would leave the backlog waiting for.
+    this.#backlogEnd = queue.readSeq() + queue.unreadCount();
+    this.#draining = queue.unreadCount() > 0;
     const { receiveMaximum, maximumPacketSize: maxPacket, maxQos, retain } = this.deps.limits();
     const window = Math.min(this.deps.config().max_inflight, receiveMaximum);
     const live = () => this.deps.isLive(gen);
@@ -344,7 +349,7 @@ export class QueueSender {
       } else {
         qos0.push(seq);
       }
-      batch.add(view, id, qos, retain && view.retain, sentAs > 0); // sent before: a re-delivery
+      batch.add(view, id, qos, retain && view.retain, sentAs !== 0); // sent before (an id, SENT_BEFORE): a re-delivery
       if (qos > 0) {
         visiting = view;
         poison.sent(seq, visitingTopic);
@@ -365,10 +370,11 @@ export class QueueSender {
         }
         let granted = 0;
         if (this.#draining) {
-          if (position >= this.#backlogEnd) {
+          const left = this.#backlogEnd - queue.readSeq();
+          if (left <= 0) {
             this.#draining = false;
           } else if (this.#limiter.limited) {
-            room = Math.min(room, this.#backlogEnd - position);
+            room = Math.min(room, left);
             granted = this.#limiter.takeUpTo(room);
             if (granted === 0) {
               await new Promise((r) => setTimeout(r, this.#limiter.waitMs()));
@@ -403,7 +409,6 @@ export class QueueSender {
           await sleep;
           continue;
         }
-        if (this.#draining) position += n + skipped;
         report.counts.sent += n;
         report.metrics.sent.inc(n);
         if (parts.length > 1) stream.cork?.();

@@ -349,8 +349,9 @@ export class DiskQueue {
    * Hands out up to `max` records (and about `maxBytes`) in order, each to `visit` synchronously. The view
    * points into the read buffer and is valid only during the call: copy what you keep. One await per read
    * chunk instead of one per record, and no per-record copies. Returns how many were handed out (0: caught up).
-   * After a rewind, records acknowledged since they were handed out are passed over, and `sentAs` is the packet
-   * id a record was sent with before (0: not sent before with one, see sentWith).
+   * After a rewind, records acknowledged since they were handed out are passed over (readSeq() tells how far the
+   * reader got), and `sentAs` is the packet id a record was sent with before (0: not sent before with one, see
+   * sentWith; SENT_BEFORE: sent before, its id forgotten, see forgetSentIds).
    */
   async readBatch(
     max: number,
@@ -492,6 +493,12 @@ export class DiskQueue {
     this.#inflight.forEachResendId(fn);
   }
 
+  /** The upstream did not keep the session: the records are sent again under new packet ids, not those of the
+   * session before (InflightWindow.forgetIds). */
+  forgetSentIds(): void {
+    this.#inflight.forgetIds();
+  }
+
   /** Forget what was handed out but not acknowledged (connection lost): next() starts again from there. Records
    * acknowledged meanwhile are passed over, the others handed out with the packet id they were sent with. */
   rewind(): void {
@@ -502,6 +509,12 @@ export class DiskQueue {
   /** True while records handed out are waiting for their acknowledgement. */
   inflightCount(): number {
     return this.#inflight.size;
+  }
+
+  /** The seq of the next record the reader comes to: every record below it was handed out or passed over
+   * (acknowledged before a rewind, expired, damaged). */
+  readSeq(): number {
+    return this.#reader.seq;
   }
 
   /** Records accepted but not yet handed out by next(). */

@@ -5,10 +5,14 @@
 // Each record also keeps the packet id it was last sent with. A rewind (the connection was lost) keeps what the
 // window knew for the reader's second pass: a record acknowledged meanwhile is not sent again, and one still
 // unacknowledged is sent again as a re-delivery, under its old packet id if the upstream kept the session
-// (MQTT-4.4.0-1).
+// (MQTT-4.4.0-1). A connection whose upstream did not keep the session forgets those ids (forgetIds): a later kept
+// session never held them.
 
 /** lastSent(): the record was acknowledged after it was sent: it is not sent again. */
 export const ACKNOWLEDGED = -1;
+/** lastSent(): the record was sent before, but under a packet id of an earlier session (forgetIds): it is sent again
+ * as a re-delivery under a new id, and its old id is not reserved. */
+export const SENT_BEFORE = -2;
 
 export interface InflightEntry {
   seq: number;
@@ -23,13 +27,13 @@ export class InflightWindow {
   #offset = new Float64Array(256);
   #ts = new Float64Array(256);
   #acked = new Uint8Array(256);
-  /** The packet id the record was last sent with; 0: never sent with one. */
-  #packetId = new Uint16Array(256);
+  /** The packet id the record was last sent with; 0: never sent with one; SENT_BEFORE. */
+  #packetId = new Int32Array(256);
   #head = 0;
   /** Slots used from head on, acknowledged ones in the middle included. */
   #used = 0;
   #live = 0;
-  /** What the window knew at the last rewind, by ascending seq: the packet id, or ACKNOWLEDGED. */
+  /** What the window knew at the last rewind, by ascending seq: the packet id, 0, SENT_BEFORE or ACKNOWLEDGED. */
   #replaySeq = new Float64Array(0);
   #replayId = new Int32Array(0);
   /** The next replay entry the reader has not passed yet. */
@@ -99,7 +103,8 @@ export class InflightWindow {
   }
 
   /** For the reader passing `seq` again after a rewind, in ascending seq order: ACKNOWLEDGED, the packet id the
-   * record was last sent with, or 0 (not sent before, or sent without a packet id). */
+   * record was last sent with, SENT_BEFORE (its id was forgotten), or 0 (not sent before, or sent without a packet
+   * id). */
   lastSent(seq: number): number {
     const seqs = this.#replaySeq;
     let at = this.#replayAt;
@@ -121,6 +126,18 @@ export class InflightWindow {
     }
     for (let at = this.#replayAt; at < this.#replayId.length; at++)
       if (this.#replayId[at]! > 0) fn(this.#replayId[at]!);
+  }
+
+  /** The upstream did not keep the session: no record is sent again under the packet id it had there, so a later
+   * kept session neither reuses nor reserves an id it never saw. Each record sent with one is SENT_BEFORE. */
+  forgetIds(): void {
+    const mask = this.#seq.length - 1;
+    for (let k = 0; k < this.#used; k++) {
+      const i = (this.#head + k) & mask;
+      if (this.#packetId[i]! > 0) this.#packetId[i] = SENT_BEFORE;
+    }
+    const ids = this.#replayId;
+    for (let at = this.#replayAt; at < ids.length; at++) if (ids[at]! > 0) ids[at] = SENT_BEFORE;
   }
 
   /** Marks `seq` acknowledged; false if it is not handed out (a record the reader has still to pass again after
@@ -215,7 +232,7 @@ export class InflightWindow {
       return b;
     };
     const acked = new Uint8Array(cap * 2);
-    const packetId = new Uint16Array(cap * 2);
+    const packetId = new Int32Array(cap * 2);
     for (let k = 0; k < this.#used; k++) {
       acked[k] = this.#acked[(this.#head + k) & (cap - 1)]!;
       packetId[k] = this.#packetId[(this.#head + k) & (cap - 1)]!;
