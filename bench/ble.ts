@@ -64,6 +64,7 @@ async function adapterOnly(): Promise<{ rate: number; telemetry: number }> {
     telemetry: () => {
       telemetry++;
     },
+    deviceStatus: () => {},
     availability: () => {},
     deviceInfo: () => {},
     deviceSeen: () => {},

@@ -125,6 +125,7 @@ async function serve(): Promise<void> {
     telemetry: () => {
       telemetry++;
     },
+    deviceStatus: () => {},
     availability: () => {},
     deviceInfo: () => {},
     deviceSeen: () => {},

@@ -62,6 +62,12 @@ export interface AdapterContext {
    * the gateway took them, or why not, so a transport that can answer the device (CoAP) tells it the real reason. */
   // biome-ignore lint/suspicious/noConfusingVoidType: contexts made for tests and benchmarks return nothing (accepted)
   telemetry(deviceId: string, values: StateValues): TelemetryVerdict | void;
+  /** What the gateway itself reports about a device, not what the device sent: today the firmware update progress
+   * of `bridge/request/device/ota_update`, `{"update": {...}}`. Merged into the retained `<base>/<device>` state and
+   * published like telemetry, but not a sign of life: last_seen and availability stay as they are (a device
+   * unplugged mid-upload must not be reported online by its own "failed"). `update` is one of the gateway's keys
+   * (gateway/devices/state-limits.ts): it does not count against api.max_state_properties/max_state_bytes. */
+  deviceStatus(deviceId: string, values: StateValues): void;
   /** Liveness from the transport (connection up/down, CON timeout, lifetime expiry, port unplugged).
    * `validForMs` (with `online`): the transport vouches that the device stays online this long even if it sends
    * nothing, e.g. a valid LwM2M registration of a sleeping client. Until then the core's availability_timeout does

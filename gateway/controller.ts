@@ -41,7 +41,13 @@ import type { Dashboard } from './dashboard/server.js';
 import { prepareDataDir, releaseDataDir } from './datadir.js';
 import { heardAtFromLastSeen } from './devices/last-seen.js';
 import { type DeviceRecord, DeviceRegistry } from './devices/registry.js';
-import { fitState, type StateLimitSetting, type StateLimits, withinStateLimits } from './devices/state-limits.js';
+import {
+  fitState,
+  type StateLimitSetting,
+  type StateLimits,
+  UPDATE_KEY,
+  withinStateLimits,
+} from './devices/state-limits.js';
 import type { DiscoveryDevice } from './homeassistant/discovery.js';
 import type { HomeAssistantDiscovery } from './homeassistant/index.js';
 import { type HttpServer, startHttpServer } from './http.js';
@@ -235,11 +241,13 @@ export class Gateway {
     const monoNow = performance.now();
     for (const rec of this.devices.all()) {
       const id = rec.config.id;
-      const state = withoutMoments(parseRetainedState(this.broker.retained(topics.deviceState(this.base, id))));
+      const retained = withoutMoments(parseRetainedState(this.broker.retained(topics.deviceState(this.base, id))));
+      const state = retained && withoutInterruptedUpdate(retained);
       if (state) {
         const parsed = typeof state.last_seen === 'string' ? new Date(state.last_seen) : null;
         const seen = parsed && !Number.isNaN(parsed.getTime()) ? parsed : null;
         this.devices.restore(id, state, seen, heardAtFromLastSeen(seen, wallNow, monoNow));
+        if (state !== retained) await this.#publishInterruptedUpdate(id, state);
       }
       const heardAt = rec.heardAt; // restore() updates this record
       const online =
@@ -252,6 +260,16 @@ export class Gateway {
       );
     }
     this.#countOnline();
+  }
+
+  /** A firmware upload that a crash (or kill -9) cut short left "updating" behind: published once as failed. */
+  async #publishInterruptedUpdate(id: string, state: StateValues): Promise<void> {
+    this.logger.warn({ device: id }, `device "${id}": its firmware update was interrupted by a gateway restart`);
+    await this.publishJson(topics.deviceState(this.base, id), state, { retain: true });
+    if (this.config.api.property_topics && isPropertyTopicName(UPDATE_KEY))
+      await this.publish(topics.deviceProperty(this.base, id, UPDATE_KEY), propertyText(state[UPDATE_KEY]), {
+        retain: true,
+      });
   }
 
   #countOnline(): void {
@@ -649,6 +667,10 @@ export class Gateway {
         if (logger.isLevelEnabled('debug')) logger.debug({ device: id, values }, 'device data');
         return this.#onTelemetry(id, values);
       },
+      deviceStatus: (id, values) => {
+        if (logger.isLevelEnabled('debug')) logger.debug({ device: id, values }, 'device status');
+        this.#mergeAndPublish(id, values, false);
+      },
       availability: (id, online, validForMs) => this.#onAvailability(id, online, false, validForMs),
       deviceInfo: (id, info) => {
         if (this.devices.mergeInfo(id, info)) void this.publishDevices();
@@ -721,13 +743,32 @@ export class Gateway {
 
   /** Merges and publishes a device's values, or says why it refused them. */
   #onTelemetry(id: string, values: StateValues): TelemetryVerdict {
+    if (Object.hasOwn(values, UPDATE_KEY)) {
+      // The gateway's key, like last_seen: a device's own `update` would pose as firmware update progress (and is
+      // not counted against the state limits).
+      this.#rateLog.warn(
+        `reserved_update:${id}`,
+        { device: id },
+        `device "${id}" sent a property named "update": dropped, the name is the gateway's firmware update status`,
+      );
+      const { [UPDATE_KEY]: _dropped, ...rest } = values;
+      return this.#mergeAndPublish(id, rest, true);
+    }
+    return this.#mergeAndPublish(id, values, true);
+  }
+
+  /** Merges and publishes a device's values (`heard`: it sent them) or what the gateway reports about it
+   * (AdapterContext.deviceStatus: last_seen and availability untouched), or says why it refused them. */
+  #mergeAndPublish(id: string, values: StateValues, heard: boolean): TelemetryVerdict {
     const before = this.devices.get(id);
     const stateBefore = before?.state ?? {};
     const lastSeenBefore = before?.lastSeen ?? null;
     const heardAtBefore = before?.heardAt ?? null;
     const transport = before?.config.transport ?? 'unknown';
-    // mergeState also stamps last_seen, so availability below need not touch the record again.
-    let state = this.devices.mergeState(id, values, new Date(), performance.now());
+    // mergeState also stamps last_seen, so availability below need not touch the record again; mergeStatus does not.
+    let state = heard
+      ? this.devices.mergeState(id, values, new Date(), performance.now())
+      : this.devices.mergeStatus(id, values);
     if (!state) return 'unknown_device';
     let text: string;
     try {
@@ -767,7 +808,7 @@ export class Gateway {
           });
       }
     }
-    this.#onAvailability(id, true, true);
+    if (heard) this.#onAvailability(id, true, true);
     return 'accepted';
   }
 
@@ -913,8 +954,34 @@ export class Gateway {
   async #onRequest(topic: string, payload: Buffer): Promise<void> {
     const name = topic.slice(`${this.base}/bridge/request/`.length);
     const response = await this.router.dispatch(this, name, payload);
-    if (response.status === 'error') this.metrics.commandErrors.inc({ adapter: BRIDGE_REQUEST });
+    // Each failure counts once: a device request its adapter ran is counted under that adapter by
+    // device-transport.ts, every other failed request here as "bridge".
+    if (response.status === 'error' && !this.#ranByAdapter(name, payload))
+      this.metrics.commandErrors.inc({ adapter: BRIDGE_REQUEST });
     await this.publishJson(topics.bridgeResponse(this.base, name), response);
+  }
+
+  /**
+   * Whether a bridge request went on to its device's adapter: a `device/<name>` the core does not handle, naming
+   * (as "device" or "id") a device whose running adapter takes requests. Mirrors api/requests/device-transport.ts.
+   */
+  #ranByAdapter(name: string, payload: Buffer): boolean {
+    if (!name.startsWith('device/') || this.router.names().includes(name)) return false;
+    let data: unknown;
+    try {
+      data = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return false;
+    }
+    if (data === null || typeof data !== 'object') return false;
+    const { device, id } = data as Record<string, unknown>;
+    const deviceId = typeof device === 'string' ? device : typeof id === 'string' ? id : undefined;
+    if (deviceId === undefined) return false;
+    try {
+      return this.adapterFor(deviceId).host.adapter?.request !== undefined;
+    } catch {
+      return false;
+    }
   }
 
   /** `<device>/set/<property>` with a plain value (JSON when it parses as JSON, else the text) is
@@ -1059,6 +1126,14 @@ function withoutMoments(state: StateValues | undefined): StateValues | undefined
   const rest = { ...state };
   for (const key of keys) delete rest[key];
   return rest;
+}
+
+/** No upload survives a restart (they run in the gateway process): a retained `"updating"` became a failure. */
+function withoutInterruptedUpdate(state: StateValues): StateValues {
+  const update = state[UPDATE_KEY];
+  if (typeof update !== 'object' || update === null || (update as Record<string, unknown>).state !== 'updating')
+    return state;
+  return { ...state, [UPDATE_KEY]: { state: 'failed', error: 'interrupted by a gateway restart' } };
 }
 
 function parseRetainedState(payload: Buffer | undefined): StateValues | undefined {

@@ -128,7 +128,7 @@ export function createMetrics(): GatewayMetrics {
   });
   const commandErrors = new Counter({
     name: 'zephyr2mqtt_command_errors_total',
-    help: 'Commands (/set, /get) and bridge requests (adapter="bridge") that failed, per adapter',
+    help: 'Failed commands (/set, /get) and device requests an adapter ran (device/smp, device/ota_update...), per adapter; other failed bridge requests as adapter="bridge"',
     labelNames: ['adapter'],
     registers: [registry],
   });

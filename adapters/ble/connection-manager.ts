@@ -36,6 +36,14 @@ export interface ConnectionCallbacks {
   smp?(deviceId: string): BleSmpTransport | undefined;
 }
 
+/** Keys of a BLE entry that only advert decoding reads: a change needs no new GATT session. */
+const ADVERT_ONLY_KEYS: ReadonlySet<string> = new Set(['bind_key', 'manufacturer_data']);
+
+/** The part of an entry a GATT session depends on (match, profile, characteristics, nus, smp...). */
+function sessionKeys(device: BleDevice): string {
+  return JSON.stringify(Object.entries(device).filter(([key]) => !ADVERT_ONLY_KEYS.has(key)));
+}
+
 export class ConnectionManager {
   readonly #slots = new Map<string, Slot>();
   #stopped = false;
@@ -144,7 +152,9 @@ export class ConnectionManager {
 
   /**
    * Applies a new device list: devices no longer configured are disconnected and forgotten; a connected device
-   * whose entry changed is disconnected so that it reconnects with the new entry.
+   * whose entry changed in a key the session uses is disconnected so that it reconnects with the new entry (which
+   * ends an SMP request or firmware upload in progress). Keys only adverts use apply without a reconnect; the
+   * core's keys (name, availability_timeout) never reach the adapter's entry.
    */
   retain(devices: BleDevice[]): void {
     const byId = new Map(devices.map((d) => [d.id, d]));
@@ -153,10 +163,11 @@ export class ConnectionManager {
       if (!next) {
         slot.session?.disconnect();
         this.#slots.delete(id);
-      } else if (JSON.stringify(next) !== JSON.stringify(slot.device)) {
-        slot.device = next;
-        slot.session?.disconnect();
+        continue;
       }
+      const reconnect = sessionKeys(next) !== sessionKeys(slot.device);
+      slot.device = next;
+      if (reconnect) slot.session?.disconnect();
     }
   }
 

@@ -58,17 +58,27 @@ export const serialMatchSchema = z
   })
   .describe('Find the port by USB ids or /dev/serial/by-id name instead of a fixed path');
 
+const serialSmpSettingsSchema = z.strictObject({
+  enabled: z
+    .boolean()
+    .default(true)
+    .describe('Decode SMP (mcumgr) frames and allow bridge/request/device/smp and ota_update'),
+  version: z
+    .union([z.literal(1), z.literal(2)])
+    .default(1)
+    .describe('SMP protocol version of requests'),
+  timeout_ms: z.number().int().min(50).default(3000).describe('Wait per attempt'),
+  retries: z.number().int().min(0).max(10).default(2).describe('Resends after a timeout (same sequence number)'),
+});
+
+/** SMP (mcumgr) over the UART, on by default; `smp: true` is the defaults and `smp: false` turns it off, as for BLE. */
 export const serialSmpSchema = z
-  .strictObject({
-    enabled: z.boolean().default(true).describe('Decode SMP (mcumgr) frames and allow bridge/request/device/smp'),
-    version: z
-      .union([z.literal(1), z.literal(2)])
-      .default(1)
-      .describe('SMP protocol version of requests'),
-    timeout_ms: z.number().int().min(50).default(3000).describe('Wait per attempt'),
-    retries: z.number().int().min(0).max(10).default(2).describe('Resends after a timeout (same sequence number)'),
-  })
-  .prefault({});
+  .union([z.boolean(), serialSmpSettingsSchema])
+  .prefault({})
+  .transform((smp) => (typeof smp === 'boolean' ? { ...serialSmpSettingsSchema.parse({}), enabled: smp } : smp))
+  .describe(
+    'SMP (mcumgr) frames on this UART, for bridge/request/device/smp and ota_update: true (the defaults), false (off), or settings: enabled (true), version (1 or 2; 1), timeout_ms (wait per attempt, >= 50; 3000), retries (resends after a timeout, 0-10; 2)',
+  );
 
 /** The adapter needs exactly one way to find the port: a fixed `path` or a `match` that names usb or by_id. */
 export function checkPortChoice(

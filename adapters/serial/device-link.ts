@@ -32,6 +32,8 @@ export interface LinkDeps {
 const STABLE_MS = 10_000;
 /** Unwritten bytes tolerated before commands are refused (a device that stopped reading, RTS held). */
 const MAX_PENDING_WRITE = 64 * 1024;
+/** Why an SMP request fails while the port is closed (not plugged in, or between an unplug and the reopen). */
+const NOT_OPEN = 'device is offline (its serial port is not open)';
 /** Lines we wrote come back when the device's shell echoes input; such echoes are not telemetry. */
 const ECHO_WINDOW_MS = 2000;
 
@@ -56,11 +58,10 @@ export class SerialDeviceLink {
   #echoes: { text: string; until: number }[] = [];
   #onOpen: Array<() => void> = [];
   #smpIdleTimer: NodeJS.Timeout | undefined;
+  #device: SerialDevice;
 
-  constructor(
-    readonly device: SerialDevice,
-    deps: LinkDeps,
-  ) {
+  constructor(device: SerialDevice, deps: LinkDeps) {
+    this.#device = device;
     this.#deps = deps;
     this.#splitter = new LineSplitter(deps.config.max_line_bytes);
     this.#demux = new LineDemux({ framing: device.framing, smp: device.smp.enabled });
@@ -73,12 +74,26 @@ export class SerialDeviceLink {
         version: device.smp.version,
         framingOverhead: SERIAL_FRAMING_OVERHEAD,
       });
-      this.#smp.close('serial port is not open');
+      this.#smp.close(NOT_OPEN);
     }
   }
 
   get id(): string {
-    return this.device.id;
+    return this.#device.id;
+  }
+
+  /** The device's config entry as the link applies it. */
+  get device(): SerialDevice {
+    return this.#device;
+  }
+
+  /**
+   * Takes a new entry for the same device whose port, framing and SMP settings are unchanged (see `reopenKeys` in
+   * serial-adapter.ts): the keys read as lines arrive (`log`, `shell_echo`) and the core's keys apply at once,
+   * without closing the port or interrupting a firmware upload.
+   */
+  update(device: SerialDevice): void {
+    this.#device = device;
   }
 
   /** How the open port is read: 'tty' (event loop) or 'binding' (serialport's reader); undefined when closed. */
@@ -102,12 +117,16 @@ export class SerialDeviceLink {
     this.#schedule(0);
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Closes the port for good. `reason` says why (e.g. "device removed or disabled"): a request in flight, such as a firmware
+   * upload, fails with it.
+   */
+  async stop(reason: string): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#stopSmpIdleTimer();
-    this.#smp?.close('serial adapter stopped');
+    this.#smp?.close(reason);
     const port = this.#port;
     this.#port = undefined;
     this.#reader?.close();
@@ -157,7 +176,7 @@ export class SerialDeviceLink {
 
   #write(bytes: Buffer): Promise<void> {
     const port = this.#port;
-    if (!port) return Promise.reject(new Error(`device "${this.id}": serial port is not open`));
+    if (!port) return Promise.reject(new Error(`device "${this.id}" is offline (its serial port is not open)`));
     // Bounded including this write; a port with nothing queued still takes one write larger than the bound.
     if (port.writableLength > 0 && port.writableLength + bytes.length > MAX_PENDING_WRITE) {
       return Promise.reject(

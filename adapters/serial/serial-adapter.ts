@@ -19,6 +19,19 @@ import { matchPort, suggestedConfig } from './port-match.js';
 
 const deviceSchema = serialDeviceSchema.extend(deviceBaseShape);
 
+/**
+ * Keys of a device entry that an open link takes without closing its port (SerialDeviceLink.update): the core's
+ * display name and availability timeout, and `log` / `shell_echo`, which are read per line. Every other key (path,
+ * match, baud and line settings, framing, smp: the SMP client holds its timeout, retries and version) reopens the
+ * port, which ends a firmware upload in progress. A key added later reopens too unless it is listed here.
+ */
+const LIVE_KEYS: ReadonlySet<string> = new Set(['name', 'availability_timeout', 'log', 'shell_echo']);
+
+/** The part of an entry whose change needs a new link (a reopened port). */
+function reopenKeys(device: SerialDevice): string {
+  return JSON.stringify(Object.entries(device).filter(([key]) => !LIVE_KEYS.has(key)));
+}
+
 export interface SerialAdapterDeps {
   /** Defaults to @serialport/bindings-cpp, loaded on start. */
   binding?: SerialBinding;
@@ -69,7 +82,9 @@ export class SerialAdapter implements Adapter {
   async stop(): Promise<void> {
     clearInterval(this.#scanTimer);
     this.#scanTimer = undefined;
-    await Promise.all([...this.#links.values()].map((l) => l.stop()));
+    await Promise.all(
+      [...this.#links.values()].map((l) => l.stop('serial adapter stopping (gateway stop or restart)')),
+    );
     this.#links.clear();
     if (this.#state !== 'failed') this.#state = 'stopped';
   }
@@ -131,7 +146,10 @@ export class SerialAdapter implements Adapter {
     return listSerialPorts(opts);
   }
 
-  /** Starts links for new or changed devices and stops those removed, disabled or changed. */
+  /**
+   * Starts links for new devices, stops those removed, disabled or changed in a key that needs a reopened port,
+   * and hands other changes (a new display name) to the running link.
+   */
   async #syncLinks(): Promise<void> {
     const wanted = new Map<string, SerialDevice>();
     for (const raw of this.ctx.devices()) {
@@ -152,10 +170,13 @@ export class SerialAdapter implements Adapter {
     const stopping: Promise<void>[] = [];
     for (const [id, link] of this.#links) {
       const next = wanted.get(id);
-      if (!next || JSON.stringify(next) !== JSON.stringify(link.device)) {
-        this.#links.delete(id);
-        stopping.push(link.stop());
+      if (next && reopenKeys(next) === reopenKeys(link.device)) {
+        link.update(next);
+        continue;
       }
+      this.#links.delete(id);
+      // The core leaves disabled devices out of ctx.devices(): a removed and a disabled device look the same here.
+      stopping.push(link.stop(next ? 'device entry changed by a config reload' : 'device removed or disabled'));
     }
     // Close replaced ports first: the new link may want the same (exclusively locked) port.
     await Promise.all(stopping);

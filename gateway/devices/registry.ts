@@ -89,6 +89,15 @@ export class DeviceRegistry {
     return rec.state;
   }
 
+  /** Merge values the gateway reports about a device (AdapterContext.deviceStatus): not a sign of life, so neither
+   * last_seen nor heardAt changes. Returns the merged state. */
+  mergeStatus(id: string, values: StateValues): StateValues | undefined {
+    const rec = this.#devices.get(id);
+    if (!rec) return undefined;
+    rec.state = { ...rec.state, ...values };
+    return rec.state;
+  }
+
   /** Swaps the state of the last merge for a trimmed copy (gateway/devices/state-limits.ts). */
   replaceState(id: string, state: StateValues): void {
     const rec = this.#devices.get(id);

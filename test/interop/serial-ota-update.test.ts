@@ -187,6 +187,35 @@ describe('device/ota_update on a pty', () => {
     device.release();
   });
 
+  it('goes on through a new display name for the device (device/rename), without reopening the port', async () => {
+    const { ctx, device } = await start({ holdUpload: true });
+    const link = adapter!.link('board');
+    const upload = ota({ file: FILE });
+    await device.uploadChunksHandled(1);
+    // What bridge/request/device/rename {"from": "board", "name": ...} leaves in the device list.
+    ctx.deviceList = [{ ...ctx.deviceList[0]!, name: 'Board display name' }];
+    await adapter!.devicesChanged();
+    expect(adapter!.link('board')).toBe(link);
+    device.release();
+    await expect(upload).resolves.toMatchObject({ bytes: image.length, reset_confirmed: true });
+    expect(device.stored().equals(image)).toBe(true);
+    expect(link!.status()).toMatchObject({ open: true, opens: 1 });
+  });
+
+  it('ends an upload when a reload changes the SMP settings the open port uses, and says so', async () => {
+    const { ctx, device } = await start({ holdUpload: true });
+    const upload = ota({ file: FILE });
+    await device.uploadChunksHandled(1);
+    const failed = rejection(upload);
+    ctx.deviceList = [{ ...ctx.deviceList[0]!, smp: { timeout_ms: 4000 } }];
+    await adapter!.devicesChanged();
+    const err = await failed;
+    expect(err.message).toBe(
+      `device "board": firmware upload failed at offset 0 of ${image.length}: device entry changed by a config reload`,
+    );
+    device.release();
+  });
+
   it('refuses a second upload to the same device while one runs; other SMP requests still get answers', async () => {
     const { device } = await start({ holdUpload: true });
     const first = ota({ file: FILE });

@@ -1,12 +1,13 @@
 // `bridge/request/device/ota_update`: uploads an MCUboot image from the adapter's firmware directory to a device
 // over SMP (any transport: serial, BLE), optionally marks it for a test boot and resets the device;
 // `{"cancel": true}` stops a running upload while chunks still go out (not the test mark and reset after it).
-// Progress goes into the device state the Zigbee2MQTT way: {"update": {"state": "updating", "progress", ...}}.
+// Progress goes into the device state the Zigbee2MQTT way: {"update": {"state": "updating", "progress", ...}},
+// through ctx.deviceStatus: the gateway's report, not a sign of life of the device.
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import type { AdapterContext } from '../../../gateway/adapter.js';
-import type { SmpClient } from './client.js';
+import { type SmpClient, SmpTimeoutError } from './client.js';
 import {
   findImageByHash,
   type ImageSlot,
@@ -73,10 +74,9 @@ export function firmwareDir(ctx: AdapterContext): string {
 export async function runOtaRequest(t: OtaTarget, input: Record<string, unknown>): Promise<unknown> {
   const parsed = otaRequestSchema.safeParse(input);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
     throw new Error(
       'invalid ota_update request: expected {"device", "file": "<name in the firmware directory>", "test"?, ' +
-        `"reset"?, "image"?} or {"device", "cancel": true}: ${issue ? `${issue.path.join('.')} ${issue.message}` : ''}`,
+        `"reset"?, "image"?} or {"device", "cancel": true}: ${requestProblem(input)}`,
     );
   }
   const req = parsed.data;
@@ -105,7 +105,8 @@ export async function runOtaRequest(t: OtaTarget, input: Record<string, unknown>
     }
     // Only an update that started shows in the device state; a refused request is answered, nothing more.
     return await install(t, upload, plan).catch((err: unknown) => {
-      t.ctx.telemetry(t.deviceId, {
+      logFailure(t, upload, err);
+      t.ctx.deviceStatus(t.deviceId, {
         update: { state: 'failed', error: err instanceof Error ? err.message : String(err) },
       });
       throw err;
@@ -127,6 +128,10 @@ interface InstallPlan {
 async function install(t: OtaTarget, upload: RunningUpload, plan: InstallPlan): Promise<unknown> {
   const startedAt = performance.now();
   const throttle = new UploadProgressThrottle();
+  t.ctx.logger.info(
+    { device: t.deviceId, file: plan.file, version: plan.info.version, bytes: plan.bytes.length },
+    'firmware update started',
+  );
   const fail = (message: string, extra: Record<string, unknown> = {}): Error =>
     Object.assign(new Error(`device "${t.deviceId}": ${message}`), {
       data: { device: t.deviceId, file: plan.file, bytes: plan.bytes.length, ...extra },
@@ -139,7 +144,7 @@ async function install(t: OtaTarget, upload: RunningUpload, plan: InstallPlan): 
       onProgress: (done, total) => {
         upload.offset = done;
         const progress = throttle.update(done, total);
-        if (progress) t.ctx.telemetry(t.deviceId, { update: { state: 'updating', ...progress } });
+        if (progress) t.ctx.deviceStatus(t.deviceId, { update: { state: 'updating', ...progress } });
       },
     });
   } catch (err) {
@@ -155,8 +160,12 @@ async function install(t: OtaTarget, upload: RunningUpload, plan: InstallPlan): 
       ...rcData(err instanceof PostUploadError ? err.cause : err),
     });
   });
+  t.ctx.logger.info(
+    { device: t.deviceId, file: plan.file, version: plan.info.version, seconds, tested: plan.test, reset: plan.reset },
+    'firmware update done',
+  );
   const active = slots.find((s) => s.active && (s.image ?? 0) === plan.image);
-  t.ctx.telemetry(t.deviceId, {
+  t.ctx.deviceStatus(t.deviceId, {
     update: {
       state: 'idle',
       ...(active?.version ? { installed_version: active.version } : {}),
@@ -183,8 +192,13 @@ async function slotsBeforeUpload(t: OtaTarget): Promise<ImageSlot[] | undefined>
     return await readImageState(t.smp);
   } catch (err) {
     if (err instanceof SmpRcError) return undefined;
+    // The first request of an update: a device that never answers it most likely has no SMP server there.
+    const hint =
+      err instanceof SmpTimeoutError
+        ? `; is SMP (mcumgr) enabled in the device's firmware${t.ctx.kind === 'serial' ? ', on this UART' : ''}?`
+        : '';
     throw new Error(
-      `device "${t.deviceId}": image state read before the upload failed: ${err instanceof Error ? err.message : String(err)}`,
+      `device "${t.deviceId}": image state read before the upload failed: ${err instanceof Error ? err.message : String(err)}${hint}`,
       {
         cause: err,
       },
@@ -255,7 +269,7 @@ function cancel(t: OtaTarget): unknown {
 
 /** Reads and checks a file named in a request: only a plain name inside the firmware directory. */
 async function loadFirmware(ctx: AdapterContext, file: string): Promise<{ bytes: Buffer; info: McubootImageInfo }> {
-  if (/[/\\\0]/.test(file) || file.includes('..') || isAbsolute(file)) {
+  if (/[/\\\0]/.test(file) || file === '.' || file.includes('..') || isAbsolute(file)) {
     throw new Error(`"file" must be a plain file name inside ${firmwareDir(ctx)}, without "/", "\\" or ".."`);
   }
   const path = join(firmwareDir(ctx), file);
@@ -269,6 +283,35 @@ async function loadFirmware(ctx: AdapterContext, file: string): Promise<{ bytes:
   const info = parseMcubootImage(bytes);
   if (!info.ok) throw new Error(`${path}: ${info.reason}`);
   return { bytes, info: info.value };
+}
+
+/** The warning for an update that started and then failed or was cancelled: how far it got and why. */
+function logFailure(t: OtaTarget, upload: RunningUpload, err: unknown): void {
+  const cancelled = upload.controller.signal.aborted;
+  // The offset the error reports (where the device stopped taking chunks), else the last one acknowledged.
+  const reported = (err as { data?: { offset?: unknown } } | undefined)?.data?.offset;
+  t.ctx.logger.warn(
+    {
+      device: t.deviceId,
+      file: upload.file,
+      offset: typeof reported === 'number' ? reported : upload.offset,
+      reason: err instanceof Error ? err.message : String(err),
+    },
+    cancelled ? 'firmware update cancelled' : 'firmware update failed',
+  );
+}
+
+/**
+ * What is wrong with a request the schema refused, judged against the form it was meant as (a cancel when it has
+ * `cancel`, else an upload): the union's own message would only say "Invalid input".
+ */
+function requestProblem(input: Record<string, unknown>): string {
+  const form = otaRequestSchema.options['cancel' in input ? 0 : 1];
+  const issue = form.safeParse(input).error?.issues[0];
+  if (!issue) return 'not a valid request';
+  const key = issue.path.join('.');
+  if (issue.code === 'invalid_type' && issue.path.length === 1 && input[key] === undefined) return `missing "${key}"`;
+  return key ? `"${key}": ${issue.message}` : issue.message;
 }
 
 /** A device error's numbers for the error response (not its SMP `version`, which would read as the firmware's). */

@@ -1,10 +1,11 @@
 // SMP (mcumgr) over BLE GATT through the real gateway, the real noble and the simulated binding: a simulated
 // smp_svr with a 23-byte MTU, so that requests go out in 20-byte writes and answers come back in 20-byte
 // notifications.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { sampleValue } from '../../gateway/prom-text.js';
 import type { TestGateway } from '../../helpers/gateway.js';
 import { SimSmpServer } from '../../sim/ble/smp-server.js';
 import { buildImage, imageHashOf } from '../serial/mcuboot-builder.js';
@@ -264,10 +265,44 @@ describe('ble adapter: device/ota_update over SMP', () => {
     expect((await failed).update).toEqual({ state: 'failed', error: res.error });
   });
 
+  it('goes on with an upload through a new display name and a new advert-only key, keeping the link', async () => {
+    const { gw, client, server } = await start(new SimSmpServer(), { timeout_ms: 10_000 });
+    await putFirmware(gw, 'board.signed.bin');
+    server.img.faults.holdUpload = true;
+    const pending = gw.request(client, 'device/ota_update', { device: 'board', file: 'board.signed.bin' });
+    await server.img.uploadChunksHandled(1);
+    const renamed = await gw.request(client, 'device/rename', { from: 'board', name: 'Board display name' });
+    expect(renamed.status).toBe('ok');
+    // A reload that adds manufacturer-data decoding: only adverts use it, so the GATT session stays.
+    const yaml = await readFile(gw.configPath, 'utf8');
+    await writeFile(gw.configPath, yaml.replace('transport: ble', 'transport: ble\n    manufacturer_data: {}'));
+    const reloaded = await gw.request(client, 'config/reload');
+    expect(reloaded).toMatchObject({ status: 'ok' });
+    expect(await readFile(gw.configPath, 'utf8')).toMatch(/manufacturer_data/);
+    server.img.release();
+    const res = await pending;
+    expect(res).toMatchObject({ status: 'ok', data: { bytes: image.length, reset_confirmed: true } });
+    expect(server.img.stored().equals(image)).toBe(true);
+  });
+
   it("routes Zigbee2MQTT's device/ota_update/update with {id} to the same request", async () => {
     const { gw, client } = await start(new SimSmpServer());
     const res = await gw.request(client, 'device/ota_update/update', { id: 'board', cancel: true });
     expect(res).toMatchObject({ status: 'error', error: 'no firmware upload is running on device "board"' });
+  });
+
+  it('counts a failed ota_update once, under the ble adapter; a request for an unknown device as "bridge"', async () => {
+    const { gw, client } = await start(new SimSmpServer());
+    const errors = async (adapter: string) =>
+      sampleValue(await (await fetch(`${gw.httpUrl}/metrics`)).text(), 'zephyr2mqtt_command_errors_total', { adapter });
+    const failed = await gw.request(client, 'device/ota_update', { device: 'board', file: 'missing.bin' });
+    expect(failed.status).toBe('error');
+    expect(await errors('ble')).toBe(1);
+    expect(await errors('bridge')).toBe(0);
+    const unknown = await gw.request(client, 'device/ota_update', { device: 'ghost', file: 'missing.bin' });
+    expect(unknown).toMatchObject({ status: 'error', error: 'unknown device "ghost"' });
+    expect(await errors('ble')).toBe(1);
+    expect(await errors('bridge')).toBe(1);
   });
 
   it('looks for firmware in the BLE adapter data directory', async () => {

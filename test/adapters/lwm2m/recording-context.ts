@@ -5,6 +5,7 @@ import { silentLogger } from '../../../gateway/logger.js';
 
 export type Fact =
   | { type: 'telemetry'; deviceId: string; values: Record<string, unknown> }
+  | { type: 'deviceStatus'; deviceId: string; values: Record<string, unknown> }
   | { type: 'availability'; deviceId: string; online: boolean; validForMs?: number | undefined }
   | { type: 'deviceInfo'; deviceId: string; info: Record<string, unknown> }
   | { type: 'deviceSeen'; seen: DeviceSeen }
@@ -28,6 +29,9 @@ export class RecordingContext extends EventEmitter implements AdapterContext {
   }
   telemetry(deviceId: string, values: Record<string, unknown>): void {
     this.#record({ type: 'telemetry', deviceId, values });
+  }
+  deviceStatus(deviceId: string, values: Record<string, unknown>): void {
+    this.#record({ type: 'deviceStatus', deviceId, values });
   }
   availability(deviceId: string, online: boolean, validForMs?: number): void {
     this.#record({ type: 'availability', deviceId, online, validForMs });

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SmpClient } from '../../../adapters/common/smp/client.js';
 import { isOtaRequestName, runOtaRequest } from '../../../adapters/common/smp/ota-request.js';
@@ -42,11 +43,24 @@ function connect(faults: ImgMgmtFaults = {}, onSend: (msg: SmpMessage) => void =
     timeoutMs: 50,
     retries: 2,
   });
-  const ctx = new RecordingContext([]);
-  Object.defineProperty(ctx, 'dataDir', { value: dir });
+  const { ctx, logs } = loggingContext();
   const ota = (data: Record<string, unknown>) => runOtaRequest({ ctx, deviceId: 'board', smp }, data);
-  return { device, ctx, ota };
+  return { device, ctx, ota, logs };
 }
+
+/** A context in the test's data directory whose log lines (info and up) are kept as parsed JSON. */
+function loggingContext() {
+  const ctx = new RecordingContext([]);
+  const logs: Record<string, unknown>[] = [];
+  Object.defineProperty(ctx, 'dataDir', { value: dir });
+  Object.defineProperty(ctx, 'logger', {
+    value: pino({ level: 'info', base: undefined }, { write: (line: string) => logs.push(JSON.parse(line)) }),
+  });
+  return { ctx, logs };
+}
+
+const INFO = 30;
+const WARN = 40;
 
 describe('ota_update request', () => {
   it('refuses an upload while slot 1 holds an image pending test, before sending a chunk', async () => {
@@ -134,6 +148,89 @@ describe('ota_update request', () => {
     expect(device.testHash).toBeUndefined();
     expect(device.resets).toBe(0);
     expect(ctx.of('telemetry').at(-1)).toMatchObject({ values: { update: { state: 'failed' } } });
+  });
+
+  it('logs when an update starts and ends, with the file, version, size, time and what followed', async () => {
+    const { ota, logs } = connect();
+    await ota({ file: FILE, reset: false });
+    expect(logs).toEqual([
+      expect.objectContaining({
+        level: INFO,
+        msg: 'firmware update started',
+        device: 'board',
+        file: FILE,
+        version: '1.4.2',
+        bytes: image.length,
+      }),
+      expect.objectContaining({
+        level: INFO,
+        msg: 'firmware update done',
+        device: 'board',
+        file: FILE,
+        seconds: expect.any(Number),
+        tested: true,
+        reset: false,
+      }),
+    ]);
+  });
+
+  it('logs a warning with the offset and the reason when an update fails or is cancelled', async () => {
+    const { ota, logs } = connect({ failAt: { offset: 1000, rc: 6 } });
+    const err = await ota({ file: FILE }).then(
+      () => undefined,
+      (e: unknown) => e as Error & { data: { offset: number } },
+    );
+    expect(err?.data.offset).toBeGreaterThan(0);
+    expect(logs.at(-1)).toEqual(
+      expect.objectContaining({
+        level: WARN,
+        msg: 'firmware update failed',
+        device: 'board',
+        file: FILE,
+        offset: err?.data.offset,
+        reason: err?.message,
+      }),
+    );
+
+    let cancelAnswer: Promise<unknown> | undefined;
+    const cancelling = connect({}, (msg) => {
+      if (msg.header.group === 1 && msg.header.id === 1) cancelAnswer ??= cancelling.ota({ cancel: true });
+    });
+    await expect(cancelling.ota({ file: FILE })).rejects.toThrow('firmware upload cancelled at offset 0');
+    await expect(cancelAnswer).resolves.toMatchObject({ cancelled: true });
+    expect(cancelling.logs.at(-1)).toEqual(
+      expect.objectContaining({
+        level: WARN,
+        msg: 'firmware update cancelled',
+        file: FILE,
+        offset: 0,
+        reason: expect.stringContaining('cancelled at offset 0'),
+      }),
+    );
+  });
+
+  it('names a missing "file" and refuses "." as no plain file name', async () => {
+    const { device, ota, logs } = connect();
+    await expect(ota({ device: 'board' })).rejects.toThrow(
+      /^invalid ota_update request: expected .* or \{"device", "cancel": true\}: missing "file"$/,
+    );
+    await expect(ota({ file: FILE, tset: true })).rejects.toThrow(/: Unrecognized key: "tset"$/);
+    await expect(ota({ file: FILE, image: 'x' })).rejects.toThrow(/: "image": Invalid input: expected number/);
+    await expect(ota({ cancel: false })).rejects.toThrow(/: "cancel": Invalid input: expected true$/);
+    await expect(ota({ file: '.' })).rejects.toThrow(
+      `"file" must be a plain file name inside ${join(dir, 'firmware')}, without "/", "\\" or ".."`,
+    );
+    expect(device.requests).toEqual([]);
+    expect(logs).toEqual([]);
+  });
+
+  it('asks whether SMP is on in the firmware, on this UART, when the first request of an update gets no answer', async () => {
+    const smp = new SmpClient({ send: () => undefined, timeoutMs: 20, retries: 1 });
+    const { ctx } = loggingContext();
+    await expect(runOtaRequest({ ctx, deviceId: 'board', smp }, { file: FILE })).rejects.toThrow(
+      'device "board": image state read before the upload failed: SMP group 1 id 0: no response after 2 attempt(s) ' +
+        "of 20 ms; is SMP (mcumgr) enabled in the device's firmware, on this UART?",
+    );
   });
 
   it("is the request adapters route for ota_update and Zigbee2MQTT's ota_update/update", () => {

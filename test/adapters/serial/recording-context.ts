@@ -4,7 +4,9 @@ import type { AdapterContext, DeviceConfigOf, DeviceSeen, StateValues } from '..
 import { silentLogger } from '../../../gateway/logger.js';
 
 export type Call =
-  | { fn: 'telemetry'; deviceId: string; values: StateValues }
+  /** What went into the device state: `status` marks a deviceStatus call (the gateway's report, not a sign of
+   * life), so tests of what the state carries see both and a test of liveness can tell them apart. */
+  | { fn: 'telemetry'; deviceId: string; values: StateValues; status?: true }
   | { fn: 'availability'; deviceId: string; online: boolean }
   | { fn: 'deviceInfo'; deviceId: string; info: Record<string, unknown> }
   | { fn: 'deviceSeen'; seen: DeviceSeen }
@@ -38,6 +40,9 @@ export class RecordingContext implements AdapterContext {
   }
   telemetry(deviceId: string, values: StateValues): void {
     this.#record({ fn: 'telemetry', deviceId, values });
+  }
+  deviceStatus(deviceId: string, values: StateValues): void {
+    this.#record({ fn: 'telemetry', deviceId, values, status: true });
   }
   availability(deviceId: string, online: boolean): void {
     this.#record({ fn: 'availability', deviceId, online });

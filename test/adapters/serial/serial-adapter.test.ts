@@ -219,9 +219,11 @@ describe('SerialAdapter (binding-mock)', () => {
     const ctx = await startAdapter([{ id: 'late', path: '/dev/ttyACM5' }]);
     await ctx.waitFor('availability', (c) => !c.online);
     await expect(adapter!.command('late', { kind: 'set', payload: { a: 1 } })).rejects.toThrow(
-      'serial port is not open',
+      'device "late" is offline (its serial port is not open)',
     );
-    await expect(adapter!.request('smp', 'late', { command: 'echo', data: { d: 'x' } })).rejects.toThrow(/not open/);
+    await expect(adapter!.request('smp', 'late', { command: 'echo', data: { d: 'x' } })).rejects.toThrow(
+      'device is offline (its serial port is not open)',
+    );
     expect(adapter!.status().details).toEqual({
       devices: [{ id: 'late', open: false, path: undefined, opens: 0, last_error: 'port not present' }],
     });
@@ -285,7 +287,7 @@ describe('SerialAdapter (binding-mock)', () => {
         },
       ],
     });
-    await adapter!.link('first')!.stop();
+    await adapter!.link('first')!.stop('test');
     await adapter!.link('second')!.opened(2000);
     await ctx.waitFor('availability', (c) => c.deviceId === 'second' && c.online);
   });
@@ -305,6 +307,62 @@ describe('SerialAdapter (binding-mock)', () => {
     await adapter!.devicesChanged();
     expect(adapter!.link('dev1')).toBeUndefined();
     await expect(adapter!.command('dev1', { kind: 'set', payload: {} })).rejects.toThrow(/not an active serial device/);
+  });
+
+  it('keeps the port open through a new display name, and tells a pending request why a real change closed it', async () => {
+    MockBinding.createPort('/dev/ttyACM3', { record: true });
+    const entry = { id: 'dev1', transport: 'serial', path: '/dev/ttyACM3', smp: { timeout_ms: 10_000, retries: 0 } };
+    const ctx = await startAdapter([entry]);
+    const link = adapter!.link('dev1')!;
+    await link.opened();
+    const pending = adapter!.request('smp', 'dev1', { command: 'echo', data: { d: 'x' } });
+    await written(opened[0]!, 1);
+    ctx.deviceList = [{ ...entry, name: 'Board display name', availability_timeout: 60, log: false } as never];
+    await adapter!.devicesChanged();
+    expect(adapter!.link('dev1')).toBe(link);
+    expect(link.device).toMatchObject({ name: 'Board display name', log: false });
+    expect(link.path).toBe('/dev/ttyACM3');
+    expect(opened).toHaveLength(1);
+    const failed = expect(pending).rejects.toThrow('device entry changed by a config reload');
+    ctx.deviceList = [{ ...entry, baud_rate: 9600 } as never];
+    await adapter!.devicesChanged();
+    await failed;
+    expect(adapter!.link('dev1')).not.toBe(link);
+    await adapter!.link('dev1')!.opened();
+    expect(opened.at(-1)!.openOptions.baudRate).toBe(9600);
+    const next = adapter!.request('smp', 'dev1', { command: 'echo', data: { d: 'y' } });
+    const removed = expect(next).rejects.toThrow('device removed or disabled');
+    await written(opened.at(-1)!, 1);
+    ctx.deviceList = [];
+    await adapter!.devicesChanged();
+    await removed;
+  });
+
+  it('tells a pending request that its device was disabled or removed, or that its adapter stopped', async () => {
+    MockBinding.createPort('/dev/ttyACM3', { record: true });
+    const entry = { id: 'dev1', transport: 'serial', path: '/dev/ttyACM3', smp: { timeout_ms: 10_000, retries: 0 } };
+    const ctx = await startAdapter([entry]);
+    const ended = async (change: () => Promise<void>, reason: string) => {
+      await adapter!.link('dev1')!.opened();
+      const pending = adapter!.request('smp', 'dev1', { command: 'echo', data: { d: 'x' } });
+      const failed = expect(pending).rejects.toThrow(reason);
+      await written(opened.at(-1)!, 1);
+      await change();
+      await failed;
+    };
+    await ended(async () => {
+      ctx.deviceList = [{ ...entry, disabled: true } as never];
+      await adapter!.devicesChanged();
+    }, 'device removed or disabled');
+    ctx.deviceList = [entry as never];
+    await adapter!.devicesChanged();
+    await ended(async () => {
+      ctx.deviceList = [];
+      await adapter!.devicesChanged();
+    }, 'device removed or disabled');
+    ctx.deviceList = [entry as never];
+    await adapter!.devicesChanged();
+    await ended(() => adapter!.stop(), 'serial adapter stopping (gateway stop or restart)');
   });
 
   it('delivers the same facts whatever the chunking, and survives garbage between valid lines', async () => {

@@ -24,6 +24,19 @@ describe('serial config', () => {
       smp: { enabled: true, version: 1, timeout_ms: 3000, retries: 2 },
     });
   });
+  it('takes smp: true as the SMP defaults and smp: false as off, as a BLE entry does', () => {
+    const base = { transport: 'serial', path: '/dev/ttyACM0' };
+    const defaults = { enabled: true, version: 1, timeout_ms: 3000, retries: 2 };
+    expect(serialDeviceSchema.parse({ ...base, smp: true }).smp).toEqual(defaults);
+    expect(serialDeviceSchema.parse({ ...base, smp: false }).smp).toEqual({ ...defaults, enabled: false });
+    expect(serialDeviceSchema.parse({ ...base, smp: { timeout_ms: 500 } }).smp).toEqual({
+      ...defaults,
+      timeout_ms: 500,
+    });
+    expect(serialDeviceSchema.safeParse({ ...base, smp: 'yes' }).success).toBe(false);
+    expect(serialDeviceSchema.safeParse({ ...base, smp: { timeout: 500 } }).success).toBe(false);
+  });
+
   it('offers only the line settings the Linux binding can open (no mark/space parity, no 1.5 stop bits)', () => {
     const base = { transport: 'serial', path: '/dev/ttyACM0' };
     for (const bad of [{ parity: 'mark' }, { parity: 'space' }, { stop_bits: 1.5 }])
