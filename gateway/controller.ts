@@ -13,7 +13,7 @@ import type {
 } from './adapter.js';
 import { AdapterHost } from './adapter-host.js';
 import { createRequestRouter } from './api/requests/index.js';
-import { RequestError, type RequestRouter } from './api/router.js';
+import { AdapterRequestError, RequestError, type RequestRouter } from './api/router.js';
 import {
   type BridgeEventPayload,
   type BridgeInfoPayload,
@@ -953,35 +953,11 @@ export class Gateway {
 
   async #onRequest(topic: string, payload: Buffer): Promise<void> {
     const name = topic.slice(`${this.base}/bridge/request/`.length);
-    const response = await this.router.dispatch(this, name, payload);
-    // Each failure counts once: a device request its adapter ran is counted under that adapter by
-    // device-transport.ts, every other failed request here as "bridge".
-    if (response.status === 'error' && !this.#ranByAdapter(name, payload))
-      this.metrics.commandErrors.inc({ adapter: BRIDGE_REQUEST });
+    // A failure the device's adapter had counts against that adapter, any other against the bridge.
+    const response = await this.router.dispatch(this, name, payload, (err) =>
+      this.metrics.commandErrors.inc({ adapter: err instanceof AdapterRequestError ? err.adapter : BRIDGE_REQUEST }),
+    );
     await this.publishJson(topics.bridgeResponse(this.base, name), response);
-  }
-
-  /**
-   * Whether a bridge request went on to its device's adapter: a `device/<name>` the core does not handle, naming
-   * (as "device" or "id") a device whose running adapter takes requests. Mirrors api/requests/device-transport.ts.
-   */
-  #ranByAdapter(name: string, payload: Buffer): boolean {
-    if (!name.startsWith('device/') || this.router.names().includes(name)) return false;
-    let data: unknown;
-    try {
-      data = JSON.parse(payload.toString('utf8'));
-    } catch {
-      return false;
-    }
-    if (data === null || typeof data !== 'object') return false;
-    const { device, id } = data as Record<string, unknown>;
-    const deviceId = typeof device === 'string' ? device : typeof id === 'string' ? id : undefined;
-    if (deviceId === undefined) return false;
-    try {
-      return this.adapterFor(deviceId).host.adapter?.request !== undefined;
-    } catch {
-      return false;
-    }
   }
 
   /** `<device>/set/<property>` with a plain value (JSON when it parses as JSON, else the text) is

@@ -7,6 +7,19 @@ export type RequestHandler<Ctx> = (ctx: Ctx, data: Record<string, unknown>) => P
 
 export class RequestError extends Error {}
 
+/** A request the adapter of the device it names ran and failed: counted against that adapter, not the bridge. */
+export class AdapterRequestError extends Error {
+  readonly data: unknown;
+
+  constructor(
+    readonly adapter: string,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.data = (cause as { data?: unknown } | null)?.data;
+  }
+}
+
 /** "unknown request" with the closest known name as a hint. */
 export function unknownRequest(name: string, known: readonly string[]): string {
   const hint = suggest(name, known);
@@ -40,7 +53,13 @@ export class RequestRouter<Ctx> {
     return [...this.#handlers.keys()];
   }
 
-  async dispatch(ctx: Ctx, name: string, payload: Buffer): Promise<ResponseEnvelope> {
+  /** The response to a request; `failed` hears of every error answer, with the error behind it. */
+  async dispatch(
+    ctx: Ctx,
+    name: string,
+    payload: Buffer,
+    failed: (err: unknown) => void = () => {},
+  ): Promise<ResponseEnvelope> {
     let data: Record<string, unknown> = {};
     let transaction: string | number | undefined;
     try {
@@ -52,7 +71,8 @@ export class RequestRouter<Ctx> {
         // Z2M accepts a bare value for simple requests (`bridge/request/permit_join` with `true`).
         data = { value: parsed };
       }
-    } catch {
+    } catch (err) {
+      failed(err);
       return { status: 'error', data: {}, error: 'payload is not valid JSON' };
     }
     if (typeof data.transaction === 'string' || typeof data.transaction === 'number') transaction = data.transaction;
@@ -65,6 +85,7 @@ export class RequestRouter<Ctx> {
       else throw new RequestError(unknownRequest(name, this.names()));
       return withTransaction({ status: 'ok', data: result ?? {} }, transaction);
     } catch (err) {
+      failed(err);
       return withTransaction(
         { status: 'error', data: errorData(err), error: err instanceof Error ? err.message : String(err) },
         transaction,

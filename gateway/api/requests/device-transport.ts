@@ -3,7 +3,7 @@
 
 import { suggest } from '../../config/issues.js';
 import type { Gateway } from '../../controller.js';
-import { RequestError, unknownRequest } from '../router.js';
+import { AdapterRequestError, RequestError, unknownRequest } from '../router.js';
 
 export async function deviceTransportRequest(
   gw: Gateway,
@@ -30,7 +30,6 @@ export async function deviceTransportRequest(
   try {
     return await adapter.request(name.slice('device/'.length), deviceId, data);
   } catch (err) {
-    gw.metrics.commandErrors.inc({ adapter: host.module.kind });
-    throw err;
+    throw new AdapterRequestError(host.module.kind, err);
   }
 }
