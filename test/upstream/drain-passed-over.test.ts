@@ -1,11 +1,8 @@
 // The backlog a connection drains at drain_rate ends where the queue ended when it came up, also when the reader
 // passes over records the upstream acknowledged out of order before the last drop (they are not sent again): new
 // messages after it go out at once, and `draining` says so.
-import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeBridge, startLocalBroker } from './brokers.js';
-import { tempDir } from './queue-helpers.js';
-import { publishesOn, type SessionUpstream, startSessionUpstream } from './session-upstream.js';
+import { publishesOn, type SessionUpstream, startSessionBridge, startSessionUpstream } from './session-upstream.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -27,23 +24,17 @@ describe('drain_rate after a drop with messages acknowledged out of order', () =
       onPublish: (p, conn) => (conn === 1 && String(p.payload) === 'm0' ? 'ignore' : 'answer'),
     });
     cleanups.push(() => upstream.close());
-    const dir = await tempDir();
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const local = await startLocalBroker(dir);
-    cleanups.push(() => local.broker.close());
-    const b = makeBridge(local.broker, dir, {
-      url: upstream.url,
-      protocol_version: '5',
-      clean_session: false,
-      link_state: false,
-      reconnect_min: 0.05,
-      reconnect_max: 0.2,
-      // One message a second, one of burst: the backlog's m0 goes at once, the next message a second later.
-      drain_rate: 1,
-      topics: [{ pattern: '#', direction: 'out', qos: 1 }],
-    });
-    cleanups.push(() => b.bridge.stop());
-    await b.bridge.start();
+    const b = await startSessionBridge(
+      upstream.url,
+      {
+        protocol_version: '5',
+        // One message a second, one of burst: the backlog's m0 goes at once, the next message a second later.
+        drain_rate: 1,
+        topics: [{ pattern: '#', direction: 'out', qos: 1 }],
+      },
+      cleanups,
+    );
+    const { local } = b;
     await b.waitForEvent('connected');
     // Sent live (no backlog when connection 1 came up): drain_rate's token is still there for connection 2.
     for (let i = 0; i < 10; i++) await local.broker.publish('zephyr2mqtt/dev', `m${i}`, { qos: 1 });

@@ -1,11 +1,8 @@
 // Packet ids across a session the upstream did not keep: a connection with Session Present 0 forgets the ids the
 // messages in flight had in the session before, so a message it did not get to before it dropped is sent on the
 // next kept session under a new id (still DUP: it was sent before), not under an id that session never held.
-import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { makeBridge, startLocalBroker } from './brokers.js';
-import { tempDir } from './queue-helpers.js';
-import { publishesOn, type SessionUpstream, startSessionUpstream } from './session-upstream.js';
+import { publishesOn, type SessionUpstream, startSessionBridge, startSessionUpstream } from './session-upstream.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -39,22 +36,16 @@ describe('a session the upstream did not keep', () => {
       },
     });
     cleanups.push(() => upstream.close());
-    const dir = await tempDir();
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const local = await startLocalBroker(dir);
-    cleanups.push(() => local.broker.close());
-    const b = makeBridge(local.broker, dir, {
-      url: upstream.url,
-      protocol_version: '5',
-      clean_session: false,
-      link_state: false,
-      reconnect_min: 0.05,
-      reconnect_max: 0.2,
-      drain_rate: 1,
-      topics: [{ pattern: '#', direction: 'out', qos: 1 }],
-    });
-    cleanups.push(() => b.bridge.stop());
-    await b.bridge.start();
+    const b = await startSessionBridge(
+      upstream.url,
+      {
+        protocol_version: '5',
+        drain_rate: 1,
+        topics: [{ pattern: '#', direction: 'out', qos: 1 }],
+      },
+      cleanups,
+    );
+    const { local } = b;
     await b.waitForEvent('connected');
     // Sent live (no backlog when connection 1 came up), so drain_rate's one token is still there for connection 2.
     for (let i = 0; i < 2; i++) await local.broker.publish('zephyr2mqtt/dev', `m${i}`, { qos: 1 });

@@ -1,15 +1,13 @@
 // A reconnect into a kept session (CONNACK Session Present 1) sends the messages still in flight again under their
 // packet ids: nothing sent before them on the new connection (the link state publish, the SUBSCRIBEs, a message that
 // needs a new id) may take one of those ids (MQTT-2.2.1-3), whatever id the new client's counter starts at.
-import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { UpstreamConfigInput } from '../../gateway/upstream/config.js';
-import { makeBridge, startLocalBroker } from './brokers.js';
-import { tempDir } from './queue-helpers.js';
 import {
   publishesOn,
   type SessionUpstream,
   type SessionUpstreamOptions,
+  startSessionBridge,
   startSessionUpstream,
 } from './session-upstream.js';
 
@@ -28,23 +26,9 @@ async function fake(opts: Omit<SessionUpstreamOptions, 'port'>) {
   return upstream;
 }
 
-async function bridgeTo(url: string, config: Partial<UpstreamConfigInput>) {
-  const dir = await tempDir();
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const local = await startLocalBroker(dir);
-  cleanups.push(() => local.broker.close());
-  const b = makeBridge(local.broker, dir, {
-    url,
-    protocol_version: '5',
-    clean_session: false,
-    reconnect_min: 0.05,
-    reconnect_max: 0.2,
-    ...config,
-  });
-  cleanups.push(() => b.bridge.stop());
-  await b.bridge.start();
-  return { local, ...b };
-}
+// The link state stays on: its publish is one of the packets whose ids are checked.
+const bridgeTo = (url: string, config: Partial<UpstreamConfigInput>) =>
+  startSessionBridge(url, { protocol_version: '5', link_state: true, ...config }, cleanups);
 
 const DEV = 'gw1/dev';
 const STATE = 'gw1/bridge/state';

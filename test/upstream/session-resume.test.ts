@@ -1,13 +1,18 @@
 // A reconnect to an upstream that kept the session (CONNACK Session Present): the messages in flight are sent again
 // under their packet ids with DUP set (MQTT-4.4.0-1, MQTT-3.3.1-1), a QoS 2 message the upstream took over gets
 // only its PUBREL, and the `in` subscriptions do not make the upstream send its retained commands again.
-import { rm } from 'node:fs/promises';
 import type { ISubscribePacket } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type UpstreamConfigInput, upstreamConfigSchema } from '../../gateway/upstream/config.js';
-import { makeBridge, observe, startLocalBroker } from './brokers.js';
-import { tempDir } from './queue-helpers.js';
-import { publishesOn, type Received, type SessionUpstreamOptions, startSessionUpstream } from './session-upstream.js';
+import { observe } from './brokers.js';
+import {
+  publishesOn,
+  type Received,
+  type SessionUpstreamOptions,
+  sessionBridgeConfig,
+  startSessionBridge,
+  startSessionUpstream,
+} from './session-upstream.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -23,25 +28,7 @@ async function fake(opts: Omit<SessionUpstreamOptions, 'port'>) {
   return upstream;
 }
 
-const baseConfig = (url: string, config: Partial<UpstreamConfigInput>): UpstreamConfigInput => ({
-  url,
-  clean_session: false,
-  link_state: false,
-  reconnect_min: 0.05,
-  reconnect_max: 0.2,
-  ...config,
-});
-
-async function bridgeTo(url: string, config: Partial<UpstreamConfigInput>) {
-  const dir = await tempDir();
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const local = await startLocalBroker(dir);
-  cleanups.push(() => local.broker.close());
-  const b = makeBridge(local.broker, dir, baseConfig(url, config));
-  cleanups.push(() => b.bridge.stop());
-  await b.bridge.start();
-  return { local, ...b };
-}
+const bridgeTo = (url: string, config: Partial<UpstreamConfigInput>) => startSessionBridge(url, config, cleanups);
 
 const DEV = 'gw1/dev';
 const depth = (status: Record<string, unknown>) => (status.queue as { depth: number }).depth;
@@ -214,7 +201,7 @@ describe('the `in` subscriptions on a reconnect', () => {
       upstreamConfigSchema.parse({
         enabled: true,
         protocol_version: '3.1.1',
-        ...baseConfig(upstream.url, { topics: more.map((t) => ({ ...t })) }),
+        ...sessionBridgeConfig(upstream.url, { topics: more.map((t) => ({ ...t })) }),
       }),
     );
     release();
@@ -242,7 +229,7 @@ describe('the `in` subscriptions on a reconnect', () => {
         upstreamConfigSchema.parse({
           enabled: true,
           protocol_version: '3.1.1',
-          ...baseConfig(upstream.url, { topics: mappings.map((t) => ({ ...t })) }),
+          ...sessionBridgeConfig(upstream.url, { topics: mappings.map((t) => ({ ...t })) }),
         }),
       );
     const marker = () => local.broker.publish('zephyr2mqtt/marker', 'x', { qos: 1 });

@@ -2,9 +2,12 @@
 // has Session Present, which PUBLISH or PUBREL goes unanswered or closes the connection, and which retained
 // messages a SUBSCRIBE gets. Every packet it receives is recorded with the number of its connection (1, 2...).
 import { once } from 'node:events';
+import { rm } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import mqttPacket, { type IConnectPacket, type IPublishPacket, type Packet } from 'mqtt-packet';
-import { waitUntil } from './brokers.js';
+import type { UpstreamConfigInput } from '../../gateway/upstream/config.js';
+import { makeBridge, startLocalBroker, waitUntil } from './brokers.js';
+import { tempDir } from './queue-helpers.js';
 
 /** What the server does with a PUBLISH or PUBREL: answer it, leave it unanswered, close the connection, or
  * answer with a reason code (MQTT 5). */
@@ -131,3 +134,30 @@ export const publishesOn = (received: Received[], conn: number, topic: string): 
   received.flatMap((r) =>
     r.conn === conn && r.packet.cmd === 'publish' && r.packet.topic === topic ? [r.packet] : [],
   );
+
+/** A bridge config to `url` with a persistent session (clean_session false), quick reconnects and no link state,
+ * unless `config` says otherwise. */
+export const sessionBridgeConfig = (url: string, config: Partial<UpstreamConfigInput>): UpstreamConfigInput => ({
+  url,
+  clean_session: false,
+  link_state: false,
+  reconnect_min: 0.05,
+  reconnect_max: 0.2,
+  ...config,
+});
+
+/** A local broker and a started bridge with sessionBridgeConfig; `cleanups` gets what stops and removes them. */
+export async function startSessionBridge(
+  url: string,
+  config: Partial<UpstreamConfigInput>,
+  cleanups: Array<() => Promise<unknown>>,
+) {
+  const dir = await tempDir();
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const local = await startLocalBroker(dir);
+  cleanups.push(() => local.broker.close());
+  const b = makeBridge(local.broker, dir, sessionBridgeConfig(url, config));
+  cleanups.push(() => b.bridge.stop());
+  await b.bridge.start();
+  return { local, ...b };
+}
