@@ -73,7 +73,7 @@ export class CoapAdapter implements Adapter {
       this.state = { state: 'failed', reason };
       throw bind ? new Error(reason) : error;
     }
-    this.loadDevices();
+    this.applyDevices(this.parseDevices());
     await this.lwm2m?.start();
     this.discovery.start();
     this.state = { state: 'running' };
@@ -100,10 +100,15 @@ export class CoapAdapter implements Adapter {
     };
   }
 
+  /** A device whose entry is unchanged keeps its client: a reload does not cancel its requests or observations. */
   async devicesChanged(): Promise<void> {
-    await Promise.all([...this.clients.values()].map((c) => c.stop()));
-    this.clients.clear();
-    this.loadDevices();
+    const previous = new Map(this.devices.map((d) => [d.id, JSON.stringify(d)]));
+    const devices = this.parseDevices();
+    const unchanged = new Set(devices.filter((d) => previous.get(d.id) === JSON.stringify(d)).map((d) => d.id));
+    const stale = [...this.clients].filter(([id]) => !unchanged.has(id));
+    for (const [id] of stale) this.clients.delete(id);
+    await Promise.all(stale.map(([, client]) => client.stop()));
+    this.applyDevices(devices);
     this.lwm2m?.devicesChanged();
   }
 
@@ -160,17 +165,23 @@ export class CoapAdapter implements Adapter {
     return {};
   }
 
-  private loadDevices(): void {
+  private parseDevices(): Device[] {
     const devices: Device[] = [];
     for (const raw of this.ctx.devices()) {
       const parsed = coapDeviceSchema.safeParse(raw);
       if (parsed.success) devices.push({ ...parsed.data, resources: resourcesOf(parsed.data), id: raw.id });
       else this.ctx.logger.warn({ device: raw.id, issues: parsed.error.issues }, 'invalid CoAP device entry');
     }
+    return devices;
+  }
+
+  /** Starts a client for every device with resources to read that has none yet. */
+  private applyDevices(devices: Device[]): void {
     this.devices = devices;
     this.identity = new IdentityResolver(devices, this.config.allow_path_identity);
     this.observers.retain(new Set(devices.map((d) => d.id)));
     for (const device of devices) {
+      if (this.clients.has(device.id)) continue;
       if (device.lwm2m || !device.address || (!device.discover && Object.keys(device.resources).length === 0)) continue;
       const client = this.newClient(device);
       this.clients.set(device.id, client);

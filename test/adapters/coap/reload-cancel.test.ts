@@ -3,6 +3,7 @@
 // registration must not take offline a device the new client reaches.
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
 import { type CoapHarness, startCoapHarness } from './harness.js';
 import { type Script, ScriptedDevice, sleep } from './scripted-device.js';
 
@@ -28,6 +29,13 @@ async function moveDevice(h: CoapHarness, from: number, to: number) {
 }
 
 const online = () => h?.gw.gateway.devices.get('node')?.online;
+
+/** Adds a device that has nothing to do with 'node' and reloads. */
+async function addOtherDevice(h: CoapHarness) {
+  const text = await readFile(h.gw.configPath, 'utf8');
+  await writeFile(h.gw.configPath, text.replace('devices:', 'devices:\n  - id: other\n    transport: coap'));
+  expect(await h.gw.request(h.mqtt, 'config/reload')).toMatchObject({ status: 'ok' });
+}
 
 describe('a config reload', () => {
   it('cancels a /set in flight: it fails at once and is not retransmitted', async () => {
@@ -74,5 +82,30 @@ describe('a config reload', () => {
     await sleep(Math.max(0, registered.at + 1150 - movedAt));
     expect(online()).toBe(true);
     expect(silent.withCode('0.01').filter((r) => r.at > movedAt)).toEqual([]);
+  });
+
+  it('leaves the requests and observations of a device whose entry did not change alone', async () => {
+    let held: CoapMessage | undefined;
+    const device = await open((m, d) => {
+      if (d.answerPing(m)) return;
+      if (m.code === '0.01' && m.path[0] === 'temp') d.ack(m, { code: '2.05', options: [[6, [2]]], payload: '1' });
+      else if (m.code === '0.01' && m.path[0] === 'info') held = m;
+    });
+    const resources = { temp: { path: '/temp', observe: true } };
+    h = await startCoapHarness([{ id: 'node', transport: 'coap', address: '::1', port: device.port, resources }], {
+      ack_timeout: 0.5,
+      max_retransmit: 4,
+      request_timeout: 10,
+    });
+    await device.waitFor((m) => m.code === '0.01');
+    const pending = h.gw.request(h.mqtt, 'device/coap', { device: 'node', method: 'GET', path: '/info' });
+    await expect.poll(() => held, { timeout: 3000, interval: 10 }).toBeDefined();
+    const reloadedAt = Date.now();
+    await addOtherDevice(h);
+    if (!held) throw new Error('unreachable');
+    device.ack(held, { code: '2.05', payload: 'v1' });
+    expect(await pending).toMatchObject({ status: 'ok', data: { code: '2.05', payload: 'v1' } });
+    // The observation was not registered again.
+    expect(device.withCode('0.01').filter((r) => r.at > reloadedAt && r.message.path[0] === 'temp')).toEqual([]);
   });
 });
