@@ -1,9 +1,20 @@
 // Composition of the CoAP adapter: one UdpCoapEndpoint shared by the /ps pub-sub resource, the gateway-initiated
-// device clients, multicast discovery and (when present) the LwM2M server.
+// device clients, multicast discovery and (when present) the LwM2M server; SMP over UDP (device/smp, ota_update) to
+// the devices that have `smp` on.
 import type { Adapter, AdapterContext, AdapterStatus, CommandResult, DeviceCommand } from '../../gateway/adapter.js';
 import { type BindSetting, bindErrorMessage } from '../../gateway/broker/listeners.js';
+import { isOtaRequestName, runOtaRequest } from '../common/smp/ota-request.js';
+import { runSmpRequest } from '../common/smp/smp-request.js';
+import { SmpTransportSet } from '../common/smp/transport-set.js';
 import { CommandObservers } from './command-observers.js';
-import { type CoapAdapterConfig, type CoapDeviceConfig, coapDeviceSchema, resourcesOf } from './config.js';
+import {
+  type CoapAdapterConfig,
+  type CoapDeviceConfig,
+  type CoapSmpSettings,
+  coapDeviceSchema,
+  coapSmpSettings,
+  resourcesOf,
+} from './config.js';
 import { encodeCommand } from './content-format.js';
 import { DeviceClient } from './device-client.js';
 import { discoveryOptions, MulticastDiscovery } from './discovery.js';
@@ -11,12 +22,14 @@ import { IdentityResolver } from './identity.js';
 import { createLwm2mServer, type Lwm2mServer } from './lwm2m/index.js';
 import { createPsAdmit, createPsHandler } from './ps-resource.js';
 import { parseRawRequest } from './raw-request.js';
+import { type SmpUdpEvents, SmpUdpTransport } from './smp-udp-transport.js';
 import { UdpBindError } from './transport/bind-error.js';
 import { formatPeer } from './transport/peer.js';
 import { UdpCoapEndpoint } from './transport/udp-endpoint.js';
 import { serveWellKnownCore } from './well-known-core.js';
 
 type Device = CoapDeviceConfig & { id: string };
+type SmpTarget = { address: string; settings: CoapSmpSettings };
 
 const COAP_BIND_SETTING: BindSetting = { portKey: 'adapters.coap.port', hostKey: 'adapters.coap.bind' };
 
@@ -31,6 +44,7 @@ export class CoapAdapter implements Adapter {
   private readonly clients = new Map<string, DeviceClient>();
   private readonly discovery: MulticastDiscovery;
   private readonly lwm2m: Lwm2mServer | undefined;
+  private readonly smp: SmpTransportSet<SmpTarget, SmpUdpTransport>;
 
   constructor(
     private readonly config: CoapAdapterConfig,
@@ -60,6 +74,10 @@ export class CoapAdapter implements Adapter {
     const ps = { ctx, identity: () => this.identity, observers: this.observers };
     this.endpoint.route('ps', createPsHandler(ps), createPsAdmit(ps));
     this.endpoint.route('.well-known', serveWellKnownCore);
+    this.smp = new SmpTransportSet(
+      (id, { address, settings }) => new SmpUdpTransport(id, address, settings, smpEvents(ctx, id)),
+      (transport) => transport.close('SMP transport closed (device reconfigured or adapter stopped)'),
+    );
   }
 
   async start(): Promise<void> {
@@ -84,6 +102,7 @@ export class CoapAdapter implements Adapter {
     await this.lwm2m?.stop();
     await Promise.all([...this.clients.values()].map((c) => c.stop()));
     this.clients.clear();
+    this.smp.clear();
     await this.endpoint.stop();
     this.state = { state: 'stopped' };
   }
@@ -129,9 +148,22 @@ export class CoapAdapter implements Adapter {
       if (!this.lwm2m?.handles(deviceId)) throw new Error(`"${deviceId}" is not an LwM2M device (no lwm2m: block)`);
       return this.lwm2m.request(deviceId, data);
     }
-    if (name !== 'coap') throw new Error(`the coap adapter has no "${name}" request (try "coap" or "lwm2m")`);
+    if (name === 'smp' || isOtaRequestName(name)) return this.smpRequest(name, deviceId, data);
+    if (name !== 'coap') {
+      throw new Error(`the coap adapter has no "${name}" request (known: coap, lwm2m, smp, ota_update)`);
+    }
     const client = this.clients.get(deviceId) ?? this.clientFor(deviceId);
     return client.raw(parseRawRequest(data));
+  }
+
+  /** `device/smp` and `device/ota_update` (Zigbee2MQTT's `ota_update/update` too) over UDP. */
+  private smpRequest(name: string, deviceId: string, data: Record<string, unknown>): Promise<unknown> {
+    const transport = this.smp.get(deviceId);
+    if (!transport) {
+      throw new Error(`device "${deviceId}" has no SMP: set \`smp: true\` (with its \`address\`) in its config`);
+    }
+    if (name === 'smp') return runSmpRequest(transport.client, data);
+    return runOtaRequest({ ctx: this.ctx, deviceId, smp: transport.client }, data);
   }
 
   /** Kept, not started: later requests share its availability probe, and a reload or stop() stops it. */
@@ -180,6 +212,7 @@ export class CoapAdapter implements Adapter {
     this.devices = devices;
     this.identity = new IdentityResolver(devices, this.config.allow_path_identity);
     this.observers.retain(new Set(devices.map((d) => d.id)));
+    this.smp.sync(smpTargets(devices));
     for (const device of devices) {
       if (this.clients.has(device.id)) continue;
       if (device.lwm2m || !device.address || (!device.discover && Object.keys(device.resources).length === 0)) continue;
@@ -197,4 +230,25 @@ export class CoapAdapter implements Adapter {
       retryMaxMs: 300_000,
     });
   }
+}
+
+function smpTargets(devices: readonly Device[]): Map<string, SmpTarget> {
+  const targets = new Map<string, SmpTarget>();
+  for (const device of devices) {
+    const settings = coapSmpSettings(device);
+    if (settings && device.address) targets.set(device.id, { address: device.address, settings });
+  }
+  return targets;
+}
+
+function smpEvents(ctx: AdapterContext, deviceId: string): SmpUdpEvents {
+  return {
+    packetIn: () => ctx.countMessage('in'),
+    decodeError: (reason, bytes) =>
+      ctx.decodeError('smp_packet', { deviceId, bytes: Buffer.from(bytes), error: reason }),
+    unsolicited: () => ctx.logger.debug({ device: deviceId }, 'unsolicited SMP response ignored'),
+    stray: (from) =>
+      ctx.logger.debug({ device: deviceId, from }, 'datagram on the SMP socket from another peer ignored'),
+    socketError: (err) => ctx.logger.warn({ err, device: deviceId }, 'SMP socket error'),
+  };
 }

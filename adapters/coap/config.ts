@@ -88,6 +88,67 @@ const resourceSchema = z.strictObject({
 });
 export type CoapResourceConfig = z.infer<typeof resourceSchema>;
 
+/** SMP (mcumgr) over UDP to the device (Zephyr's CONFIG_MCUMGR_TRANSPORT_UDP); `smp: true` is this object with its
+ * defaults. */
+export const coapSmpSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('Allow device/smp and ota_update over UDP'),
+  port: z
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .default(1337)
+    .describe("UDP port of the device's SMP server (CONFIG_MCUMGR_TRANSPORT_UDP_PORT)"),
+  version: z
+    .union([z.literal(1), z.literal(2)])
+    .default(1)
+    .describe('SMP protocol version of requests'),
+  timeout_ms: z
+    .number()
+    .int()
+    .min(50)
+    .default(5000)
+    .describe('Wait per attempt (a fragmented datagram over a 6LoWPAN or Thread mesh takes hundreds of milliseconds)'),
+  retries: z
+    .number()
+    .int()
+    .min(0)
+    .max(10)
+    .default(2)
+    .describe('Resends after a timeout (same sequence number): a lost datagram costs one timeout'),
+  max_packet: z
+    .number()
+    .int()
+    .min(256)
+    .max(65_507)
+    .default(1232)
+    .describe(
+      'Largest SMP packet per datagram, in bytes; upload chunks are sized to fit it and the device buffer. 1232 fits the IPv6 minimum MTU (1280) without IP fragmentation, which many 6LoWPAN stacks lack; raise it only where the path takes larger datagrams',
+    ),
+});
+export type CoapSmpSettings = z.infer<typeof coapSmpSchema>;
+
+/** The device's SMP settings, or undefined when SMP is off (the default). */
+export function coapSmpSettings(device: {
+  smp?: boolean | z.input<typeof coapSmpSchema> | undefined;
+}): CoapSmpSettings | undefined {
+  const { smp } = device;
+  if (smp === undefined || smp === false) return undefined;
+  const settings = coapSmpSchema.parse(smp === true ? {} : smp);
+  return settings.enabled ? settings : undefined;
+}
+
+/** SMP needs the device's address: the gateway sends the requests. Runs on the whole device entry. */
+export function checkSmpAddress(device: { smp?: unknown; address?: unknown }, ctx: z.RefinementCtx): void {
+  if (device.smp === undefined || device.smp === false || device.address !== undefined) return;
+  ctx.addIssue({
+    code: 'custom',
+    path: ['smp'],
+    message: 'SMP over UDP needs the device address',
+    params: { hint: 'add `address: <the device IP>` (e.g. "fe80::1%lowpan0"), or remove `smp`' },
+  });
+}
+
 /** Transport-specific keys of a `devices[]` entry with `transport: coap`. */
 export const coapDeviceSchema = z.object({
   transport: z.literal('coap'),
@@ -131,6 +192,12 @@ export const coapDeviceSchema = z.object({
     .default([])
     .describe('Shorthand: resource paths to observe, published as the property named after the last segment'),
   lwm2m: lwm2mDeviceSchema.optional(),
+  smp: z
+    .union([z.boolean(), coapSmpSchema])
+    .optional()
+    .describe(
+      "SMP (mcumgr) over UDP to the device's SMP server, for bridge/request/device/smp and ota_update: true, or settings; needs `address`. Off by default",
+    ),
 });
 
 /** The device's resources with the `observe` shorthand folded in (`/sensors/temp` -> property `temp`). */

@@ -36,7 +36,11 @@ export const jsonRules = {
   } as Record<string, JsonRule[]>,
   /** By transport: its device entries. */
   devices: {
-    coap: [{ properties: { address: { pattern: IP_LITERAL } } }],
+    coap: [
+      { properties: { address: { pattern: IP_LITERAL } } },
+      // smp (other than false) needs address.
+      { anyOf: [{ not: { required: ['smp'] } }, { properties: { smp: { const: false } } }, { required: ['address'] }] },
+    ],
     ble: [{ properties: { match: { minProperties: 1 } } }],
     serial: [
       { oneOf: [{ required: ['path'] }, { required: ['match'] }] },

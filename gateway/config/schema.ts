@@ -3,7 +3,7 @@
 // Objects are strict: a misspelt key is an error, not a silently ignored setting.
 import { z } from 'zod';
 import { bleAdapterConfigSchema, bleDeviceSchema } from '../../adapters/ble/config.js';
-import { coapAdapterConfigSchema, coapDeviceSchema } from '../../adapters/coap/config.js';
+import { checkSmpAddress, coapAdapterConfigSchema, coapDeviceSchema } from '../../adapters/coap/config.js';
 import { checkPortChoice, serialAdapterConfigSchema, serialDeviceSchema } from '../../adapters/serial/config.js';
 import { homeAssistantConfigSchema } from '../homeassistant/config.js';
 import { upstreamConfigSchema } from '../upstream/config.js';
@@ -275,7 +275,7 @@ export const configSchema = rootSchema(
     })
     .prefault({}),
   z.discriminatedUnion('transport', [
-    deviceEntry('coap', coapDeviceSchema),
+    deviceEntry('coap', coapDeviceSchema, checkSmpAddress),
     deviceEntry('serial', serialDeviceSchema, checkPortChoice),
     deviceEntry('ble', bleDeviceSchema),
   ]),

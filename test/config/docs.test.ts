@@ -43,6 +43,9 @@ describe('generated config docs', () => {
     for (const e of entries) expect(e.properties?.id?.not).toEqual({ const: 'bridge' });
     expect(JSON.stringify(entry('ble')?.allOf)).toContain('"match":{"minProperties":1}');
     expect(JSON.stringify(entry('coap')?.allOf)).toContain('"address":{"pattern"');
+    expect(JSON.stringify(entry('coap')?.allOf)).toContain(
+      '{"anyOf":[{"not":{"required":["smp"]}},{"properties":{"smp":{"const":false}}},{"required":["address"]}]}',
+    );
     expect(JSON.stringify(entry('serial')?.allOf)).toContain(
       '{"oneOf":[{"required":["path"]},{"required":["match"]}]}',
     );

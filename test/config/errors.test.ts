@@ -454,6 +454,21 @@ describe('checks written as code', () => {
     ]);
   });
 
+  it('a CoAP device with SMP needs its address, which the gateway sends the requests to', () => {
+    const entry = (keys: string) => problems(`devices:\n  - id: c\n    transport: coap\n${keys}`);
+    expect(entry('    smp: true\n')).toEqual([
+      [
+        'devices[0].smp',
+        4,
+        'SMP over UDP needs the device address',
+        'add `address: <the device IP>` (e.g. "fe80::1%lowpan0"), or remove `smp`',
+      ],
+    ]);
+    expect(entry('    smp: { port: 1337 }\n')[0]?.[0]).toBe('devices[0].smp');
+    expect(entry('    smp: false\n')).toEqual([]);
+    expect(entry('    smp: true\n    address: "fe80::1%lowpan0"\n')).toEqual([]);
+  });
+
   it('a serial device finds its port by path or by match, exactly one of them', () => {
     const entry = (keys: string) => problems(`devices:\n  - id: s\n    transport: serial\n${keys}`);
     expect(entry('')).toEqual([

@@ -17,6 +17,11 @@ export interface SmpClientOptions {
    * counts: 4 on serial (length and CRC), 0 on BLE. Upload chunks are sized to leave room for them.
    */
   framingOverhead?: number;
+  /**
+   * Largest SMP packet the transport carries (a UDP datagram that needs no IP fragmentation); larger requests are
+   * refused before they go out, and upload chunks are sized to fit. No limit when unset.
+   */
+  maxPacketSize?: number;
 }
 
 export interface SmpRequest {
@@ -72,6 +77,7 @@ export class SmpClient {
   readonly #retries: number;
   readonly #version: SmpVersion;
   readonly framingOverhead: number;
+  readonly maxPacketSize: number | undefined;
   #seq = 0;
   #inFlight: InFlight | undefined;
   #queue: Promise<unknown> = Promise.resolve();
@@ -83,6 +89,7 @@ export class SmpClient {
     this.#retries = opts.retries ?? 2;
     this.#version = opts.version ?? 1;
     this.framingOverhead = opts.framingOverhead ?? 0;
+    this.maxPacketSize = opts.maxPacketSize;
   }
 
   /** Sends a request and resolves with the matching response (whatever its rc). Requests run one at a time. */
@@ -135,6 +142,11 @@ export class SmpClient {
       seq,
       body: req.body ?? {},
     });
+    if (this.maxPacketSize !== undefined && packet.length > this.maxPacketSize) {
+      throw new Error(
+        `SMP request of ${packet.length} bytes is larger than the transport's ${this.maxPacketSize}-byte packets`,
+      );
+    }
     const timeoutMs = req.timeoutMs ?? this.#timeoutMs;
     const maxAttempts = 1 + (req.retries ?? this.#retries);
     return new Promise<SmpResponse>((resolve, reject) => {

@@ -75,7 +75,9 @@ export async function uploadImage(
   try {
     const bufSize = await readBufferSize(client, opts.signal);
     const chunkSize =
-      bufSize === undefined ? FALLBACK_CHUNK_SIZE : chunkSizeFor(bufSize, total, image, client.framingOverhead);
+      bufSize === undefined
+        ? FALLBACK_CHUNK_SIZE
+        : chunkSizeFor(packetRoom(bufSize, client), total, image, client.framingOverhead);
     // Room for every chunk three times over (resumes, lost chunks, one restart) plus the stalled answers.
     const maxRequests = 3 * Math.ceil(total / chunkSize) + MAX_STALLED_ANSWERS;
     let off = 0;
@@ -153,6 +155,12 @@ async function readBufferSize(client: SmpClient, signal: AbortSignal | undefined
   );
   const size = res.body.buf_size;
   return res.rc === 0 && typeof size === 'number' && Number.isInteger(size) && size > 0 ? size : undefined;
+}
+
+/** The device's buffer, or less when the transport carries smaller packets (framing counted as in the buffer). */
+function packetRoom(bufSize: number, client: SmpClient): number {
+  const { maxPacketSize } = client;
+  return maxPacketSize === undefined ? bufSize : Math.min(bufSize, maxPacketSize + client.framingOverhead);
 }
 
 /**

@@ -1,5 +1,5 @@
 // `bridge/request/device/ota_update`: uploads an MCUboot image from the adapter's firmware directory to a device
-// over SMP (any transport: serial, BLE), optionally marks it for a test boot and resets the device;
+// over SMP (any transport: serial, BLE, UDP), optionally marks it for a test boot and resets the device;
 // `{"cancel": true}` stops a running upload while chunks still go out (not the test mark and reset after it).
 // Progress goes into the device state the Zigbee2MQTT way: {"update": {"state": "updating", "progress", ...}},
 // through ctx.deviceStatus: the gateway's report, not a sign of life of the device.
@@ -64,7 +64,7 @@ const running = new WeakMap<SmpClient, RunningUpload>();
 
 /**
  * Where firmware files go: `firmware/` in the directory the core gives the adapter that runs the request, i.e.
- * <gateway.data_dir>/adapters/<kind>/firmware (serial, ble). Not <data_dir>/firmware: the adapter contract hands an
+ * <gateway.data_dir>/adapters/<kind>/firmware (serial, ble, coap). Not <data_dir>/firmware: the adapter contract hands an
  * adapter only its own directory, and deriving the root from it would hard-code the core's layout.
  */
 export function firmwareDir(ctx: AdapterContext): string {

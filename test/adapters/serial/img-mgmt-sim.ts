@@ -45,7 +45,8 @@ export interface ImgMgmtFaults {
 type Body = { [key: string]: CborValue };
 
 export class ImgMgmtDevice {
-  readonly bufSize = 256;
+  /** mcumgr_params' buf_size (CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE). */
+  bufSize = 256;
   readonly requests: SmpMessage[] = [];
   readonly slot1 = Buffer.alloc(1 << 20);
   /** Upload state, as img_mgmt keeps it between requests; undefined when no upload is in progress. */
