@@ -1,9 +1,13 @@
 // IPv6 for real: a network namespace joined to the host by a veth pair, link-local addresses only (with zone
 // ids). A libcoap server inside the namespace is observed over unicast and found by multicast discovery
-// (ff02::fd%<veth>); a libcoap client inside it publishes on /ps and is identified by its zoned address.
+// (ff02::fd%<veth>); a libcoap client inside it publishes on /ps and is identified by its zoned address; a
+// simulated Zephyr SMP UDP server inside it gets a firmware image.
 import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type CoapHarness, startCoapHarness } from '../adapters/coap/harness.js';
+import { buildImage, imageHashOf } from '../adapters/serial/mcuboot-builder.js';
 import { COAP_SERVER, LibcoapProcess, requireLibcoap, runCoapClient } from '../sim/coap/libcoap.js';
 
 const id = `${process.pid % 100000}`;
@@ -153,5 +157,41 @@ describe('CoAP over IPv6 link-local across a veth pair', () => {
     expect(data.address).toBe(`[${devAddr}%${hostIf}]:5683`);
     expect(data.suggested_config).toMatchObject({ address: `${devAddr}%${hostIf}`, port: 5683, transport: 'coap' });
     expect(JSON.stringify(data.details)).toContain('/time');
+  });
+
+  it('updates firmware over SMP UDP to the zoned link-local address of a device in the namespace', async () => {
+    const device = new LibcoapProcess([
+      'ip',
+      'netns',
+      'exec',
+      ns,
+      process.execPath,
+      '--import',
+      'tsx',
+      'test/sim/coap/smp-udp-device-main.ts',
+      '::',
+      '1337',
+    ]);
+    processes.push(device);
+    await device.waitForOutput((out) => out.includes('ready'), 20_000);
+    h = await startCoapHarness(
+      [{ id: 'thread', transport: 'coap', address: `${devAddr}%${hostIf}`, smp: { timeout_ms: 2000 } }],
+      { bind: '::' },
+    );
+    const image = buildImage({ body: Buffer.alloc(4000, 0x6b), version: [3, 0, 1, 0] });
+    const dir = join(h.gw.dataDir, 'adapters', 'coap', 'firmware');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'thread.signed.bin'), image);
+    const hash = imageHashOf(image).toString('hex');
+    const res = await h.gw.request(
+      h.mqtt,
+      'device/ota_update',
+      { device: 'thread', file: 'thread.signed.bin' },
+      30_000,
+    );
+    expect(res).toMatchObject({
+      status: 'ok',
+      data: { bytes: image.length, hash, tested: true, slots: [{ slot: 0 }, { slot: 1, hash, pending: true }] },
+    });
   });
 });
