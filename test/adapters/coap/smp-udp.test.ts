@@ -12,6 +12,7 @@ import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { ImgMgmtUdpDevice } from '../../sim/coap/smp-udp-device.js';
 import { ImgMgmtDevice } from '../serial/img-mgmt-sim.js';
 import { buildImage, imageHashOf } from '../serial/mcuboot-builder.js';
+import { randomBytes, rng } from '../serial/random.js';
 
 type Data = Record<string, unknown>;
 
@@ -56,6 +57,14 @@ async function putFirmware(gw: TestGateway): Promise<void> {
 async function decodeErrors(gw: TestGateway): Promise<number | undefined> {
   const text = await (await fetch(`${gw.httpUrl}/metrics`)).text();
   return sampleValue(text, 'zephyr2mqtt_decode_errors_total', { adapter: 'coap', reason: 'smp_packet' });
+}
+
+/** SMP datagrams from the device the gateway accounted for: decoded (messages in) or refused (decode errors). */
+async function datagramsSeen(gw: TestGateway): Promise<number> {
+  const text = await (await fetch(`${gw.httpUrl}/metrics`)).text();
+  const decoded = sampleValue(text, 'zephyr2mqtt_messages_total', { adapter: 'coap', direction: 'in' }) ?? 0;
+  const refused = sampleValue(text, 'zephyr2mqtt_decode_errors_total', { adapter: 'coap', reason: 'smp_packet' }) ?? 0;
+  return decoded + refused;
 }
 
 describe('coap adapter: device/ota_update over SMP UDP', () => {
@@ -134,6 +143,32 @@ describe('coap adapter: SMP UDP datagrams', () => {
 
     const res = await pending;
     expect(res).toMatchObject({ status: 'ok', data: { attempts: 2, data: { buf_size: 256 } } });
+  });
+
+  it('accounts for every random or mutated datagram from the device and still answers afterwards', async () => {
+    const { gw, client, sim } = await start();
+    expect(await gw.request(client, 'device/smp', { device: 'node', command: 'mcumgr_params' })).toMatchObject({
+      status: 'ok',
+    });
+    const valid = encodeSmpMessage({ op: 1, version: 1, group: 0, id: 6, seq: 9, body: { buf_size: 256, rc: 0 } });
+    const next = rng(0x5e7d9);
+    const datagram = (): Uint8Array => {
+      if (next() < 0.3) return randomBytes(next, 1 + Math.floor(next() * 80));
+      const bytes = Uint8Array.from(valid);
+      for (let flips = 1 + Math.floor(next() * 4); flips > 0; flips--) {
+        bytes[Math.floor(next() * bytes.length)] = Math.floor(next() * 256);
+      }
+      return next() < 0.2 ? bytes.subarray(0, Math.floor(next() * bytes.length) + 1) : bytes;
+    };
+    let sent = await datagramsSeen(gw);
+    // In batches, each accounted for before the next goes out, so that no datagram is lost in a full socket buffer.
+    for (let batch = 0; batch < 20; batch++) {
+      for (let i = 0; i < 100; i++) await sim.send(datagram());
+      sent += 100;
+      await expect.poll(() => datagramsSeen(gw), { timeout: 5000, interval: 20 }).toBe(sent);
+    }
+    const res = await gw.request(client, 'device/smp', { device: 'node', command: 'mcumgr_params' });
+    expect(res).toMatchObject({ status: 'ok', data: { attempts: 1, data: { buf_size: 256 } } });
   });
 
   it('fails after its attempts when the device does not answer, naming them', async () => {
