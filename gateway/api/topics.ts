@@ -127,13 +127,20 @@ export const bridgeInfoPayload = z.object({
 });
 export type BridgeInfoPayload = z.infer<typeof bridgeInfoPayload>;
 
-/** What a reload or onboarding edit changed (data of config/reload, device/add|remove|rename). */
+/** What a reload or onboarding edit changed (data of config/reload, device/add|remove|rename|options). */
 export const configDiff = z.object({
   added: z.array(z.string()),
   removed: z.array(z.string()),
   changed: z.array(z.string()),
 });
 export type ConfigDiff = z.infer<typeof configDiff>;
+
+/** device/options: the diff, and the changed keys' running values before and after (null where a key has none). */
+export const deviceOptionsData = configDiff.extend({
+  id: z.string(),
+  from: z.record(z.string(), z.unknown()),
+  to: z.record(z.string(), z.unknown()),
+});
 
 export const healthCheckData = z.object({ healthy: z.boolean(), reasons: z.array(z.string()) });
 export const permitJoinData = z.object({ value: z.boolean(), time: z.number() });
@@ -164,4 +171,5 @@ export interface RequestData {
   'device/add': ConfigDiff;
   'device/remove': ConfigDiff;
   'device/rename': ConfigDiff;
+  'device/options': z.infer<typeof deviceOptionsData>;
 }

@@ -52,7 +52,12 @@ function devicesJS(doc: Document): unknown[] {
 /** Applies the splices, and keeps the result only if it parses to the same config with `devices` replaced. */
 function commit(doc: Document, text: string, splices: Splice[], devices: unknown[]): void {
   let next = text;
-  for (const s of splices.sort((a, b) => b.from - a.from)) next = next.slice(0, s.from) + s.text + next.slice(s.to);
+  // From the end, so that earlier offsets stay valid; of two insertions at one offset, the later one first, so that
+  // the text ends up in the order the splices were made.
+  const order = splices
+    .map((splice, index) => ({ splice, index }))
+    .sort((a, b) => b.splice.from - a.splice.from || b.index - a.index);
+  for (const { splice: s } of order) next = next.slice(0, s.from) + s.text + next.slice(s.to);
   const check = parseDocument(next);
   const expected = { ...(doc.toJS() as object | null), devices };
   if (check.errors.length > 0 || !isDeepStrictEqual(toJSOrUndefined(check), expected))
@@ -156,6 +161,86 @@ export function removeDevice(doc: Document, id: string): void {
   commit(doc, text, splices, devices);
 }
 
+/** The text of a value written in place of another (or as a new key) inside a device entry: one line. */
+function inlineValue(value: unknown, inFlow: boolean): string {
+  return typeof value === 'string' ? scalarText(value, inFlow) : flowEntry(value);
+}
+
+/**
+ * Sets `key` of one device entry to `valueText` (already escaped and inline): replaces the value where the key is,
+ * else adds the key at the end of the entry.
+ */
+function setKey(text: string, item: YAMLMap, key: string, valueText: string, splices: Splice[]): void {
+  const pair = item.items.find((p) => isScalar(p.key) && p.key.value === key);
+  const keyRange = (pair?.key as Node | undefined)?.range;
+  const valueRange = (pair?.value as Node | null | undefined)?.range;
+  if (pair && keyRange) {
+    // From just after the colon to the end of the value, so that a block collection becomes an inline one.
+    const colon = text.indexOf(':', keyRange[1]) + 1;
+    const end = valueRange ? valueRange[1] : colon;
+    const trailing = end > colon && text[end - 1] === '\n' && !item.flow ? eolOf(text) : '';
+    splices.push({ from: colon, to: end, text: ` ${valueText}${trailing}` });
+  } else if (item.flow) {
+    const last = item.items.at(-1)!;
+    const at = ((last.value ?? last.key) as Node).range![1];
+    splices.push({ from: at, to: at, text: `, ${key}: ${valueText}` });
+  } else {
+    const [start, end] = item.range!;
+    const indent = ' '.repeat(start - lineStart(text, start)); // the column of the entry's first key
+    splices.push(insertLines(text, end, `${indent}${key}: ${valueText}${eolOf(text)}`));
+  }
+}
+
+/** Removes `key` (and its value) from one device entry; nothing when it is not there. */
+function deleteKey(text: string, item: YAMLMap, key: string, splices: Splice[]): void {
+  const index = item.items.findIndex((p) => isScalar(p.key) && p.key.value === key);
+  const pair = item.items[index];
+  const keyRange = (pair?.key as Node | undefined)?.range;
+  if (!pair || !keyRange) return;
+  const end = (pair.value as Node | null)?.range?.[1] ?? text.indexOf(':', keyRange[1]) + 1;
+  if (!item.flow) {
+    splices.push({ from: lineStart(text, keyRange[0]), to: nextLine(text, end), text: '' });
+    return;
+  }
+  const next = item.items[index + 1];
+  const previous = item.items[index - 1];
+  // Take a separating comma along: the one after the pair, or for the last one the one before it.
+  if (next) splices.push({ from: keyRange[0], to: (next.key as Node).range![0], text: '' });
+  else if (previous) {
+    const from = ((previous.value ?? previous.key) as Node).range![1];
+    splices.push({ from, to: end, text: '' });
+  } else splices.push({ from: keyRange[0], to: end, text: '' });
+}
+
+/**
+ * Sets or (with `null`) removes keys of a device entry other than its id and transport; comments and formatting
+ * outside the changed keys stay. A collection value is written inline (`resources: { temp: { path: /t } }`).
+ */
+export function setDeviceOptions(doc: Document, id: string, options: Record<string, unknown>): void {
+  const { text, items } = devicesOf(doc);
+  const i = indexOf(items, id);
+  if (i < 0) throw new ConfigEditError(`unknown device "${id}"`);
+  for (const key of ['id', 'transport'])
+    if (key in options) throw new ConfigEditError(`"${key}" cannot be changed here (device/rename changes the id)`);
+  const item = items[i] as YAMLMap;
+  if (!isMap(item)) throw new ConfigEditError(`device "${id}" is not a mapping in the config file`);
+  const escaped = escapeReferences(options) as Record<string, unknown>;
+  const splices: Splice[] = [];
+  const devices = devicesJS(doc) as Record<string, unknown>[];
+  const entry = { ...devices[i] };
+  for (const [key, value] of Object.entries(escaped)) {
+    if (value === null) {
+      deleteKey(text, item, key, splices);
+      delete entry[key];
+    } else {
+      setKey(text, item, key, inlineValue(value, item.flow === true), splices);
+      entry[key] = value;
+    }
+  }
+  devices[i] = entry;
+  commit(doc, text, splices, devices);
+}
+
 /** Changes a device's id (its topic) and/or its display name. */
 export function renameDevice(doc: Document, id: string, change: { to?: string; name?: string }): void {
   const { text, items } = devicesOf(doc);
@@ -165,22 +250,8 @@ export function renameDevice(doc: Document, id: string, change: { to?: string; n
     throw new ConfigEditError(`device "${change.to}" already exists`);
   const item = items[i] as YAMLMap;
   const splices: Splice[] = [];
-  const set = (key: string, value: string) => {
-    const scalar = scalarText(escapeReferences(value) as string, item.flow === true);
-    const range = (item.get(key, true) as Node | undefined)?.range;
-    if (range) {
-      const [from, to] = range;
-      splices.push({ from, to, text: text[from - 1] === ':' ? ` ${scalar}` : scalar }); // `name:` with no value
-    } else if (item.flow) {
-      const last = item.items.at(-1)!;
-      const at = ((last.value ?? last.key) as Node).range![1];
-      splices.push({ from: at, to: at, text: `, ${key}: ${scalar}` });
-    } else {
-      const [start, end] = item.range!;
-      const indent = ' '.repeat(start - lineStart(text, start)); // the column of the entry's first key
-      splices.push(insertLines(text, end, `${indent}${key}: ${scalar}${eolOf(text)}`));
-    }
-  };
+  const set = (key: string, value: string) =>
+    setKey(text, item, key, scalarText(escapeReferences(value) as string, item.flow === true), splices);
   const renamed = change.to !== undefined && change.to !== id;
   if (renamed) set('id', change.to as string);
   if (change.name !== undefined) set('name', change.name);

@@ -262,6 +262,66 @@ describe('bridge requests', () => {
     expect(await readFile(gw.configPath, 'utf8')).toBe('# being written\n');
   });
 
+  it('device/options sets and removes keys of the entry in the file, applies them and answers before/after', async () => {
+    const { gw, client } = await start();
+    const commented = await commentConfig(gw);
+    const res = await gw.request(client, 'device/options', {
+      id: 'dev1',
+      options: { address: 'aa:bb', availability_timeout: 90, name: 'Bench' },
+    });
+    expect(res).toMatchObject({
+      status: 'ok',
+      data: {
+        id: 'dev1',
+        from: { address: null, availability_timeout: null, name: null },
+        to: { address: 'aa:bb', availability_timeout: 90, name: 'Bench' },
+        changed: ['dev1'],
+      },
+    });
+    let text = await readFile(gw.configPath, 'utf8');
+    expect(text.startsWith('# Site: test bench\n')).toBe(true);
+    expect(text).toContain('# end of file');
+    expect(text).toMatch(
+      /- id: dev1\n\s+transport: test\n\s+address: aa:bb\n\s+availability_timeout: 90\n\s+name: Bench\n/,
+    );
+    expect(gw.gateway.devices.get('dev1')?.config).toMatchObject({ address: 'aa:bb', availability_timeout: 90 });
+
+    const removed = await gw.request(client, 'device/options', { id: 'dev1', options: { address: null, name: null } });
+    expect(removed).toMatchObject({
+      status: 'ok',
+      data: { from: { address: 'aa:bb', name: 'Bench' }, to: { address: null, name: null } },
+    });
+    text = await readFile(gw.configPath, 'utf8');
+    expect(text).toBe(commented.replace(/(- id: dev1\n(\s+)transport: test\n)/, '$1$2availability_timeout: 90\n'));
+  });
+
+  it('device/options refuses invalid values, the id and transport, and unknown devices, writing nothing', async () => {
+    const { gw, client } = await start();
+    const before = await readFile(gw.configPath, 'utf8');
+    const bad = await gw.request(client, 'device/options', { id: 'dev1', options: { availability_timeout: -5 } });
+    expect(bad).toMatchObject({
+      status: 'error',
+      error: expect.stringMatching(/^the proposed options are invalid: availability_timeout: /),
+    });
+    expect(await gw.request(client, 'device/options', { id: 'dev1', options: { colour: 'red' } })).toMatchObject({
+      status: 'error',
+      error: expect.stringMatching(/^the proposed options are invalid: .*colour/),
+    });
+    expect(await gw.request(client, 'device/options', { id: 'dev1', options: { transport: 'ble' } })).toMatchObject({
+      status: 'error',
+      error: '"transport" cannot be changed with device/options (device/rename changes the id)',
+    });
+    expect(await gw.request(client, 'device/options', { id: 'ghost', options: { name: 'x' } })).toMatchObject({
+      status: 'error',
+      error: 'unknown device "ghost"',
+    });
+    expect(await gw.request(client, 'device/options', { id: 'dev1' })).toMatchObject({
+      status: 'error',
+      error: expect.stringMatching(/^expected \{"id"/),
+    });
+    expect(await readFile(gw.configPath, 'utf8')).toBe(before);
+  });
+
   it('device/remove and device/rename edit the file and clear retained topics of the old id', async () => {
     const { gw, adapter, client } = await start();
     await commentConfig(gw);

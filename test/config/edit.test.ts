@@ -11,6 +11,7 @@ import {
   parseForEdit,
   removeDevice,
   renameDevice,
+  setDeviceOptions,
 } from '../../gateway/config/edit.js';
 import { parseConfigText } from '../../gateway/config/load.js';
 
@@ -32,6 +33,9 @@ function remove(id: string): Edit {
 }
 function rename(id: string, change: { to?: string; name?: string }): Edit {
   return (doc) => renameDevice(doc, id, change);
+}
+function options(id: string, change: Record<string, unknown>): Edit {
+  return (doc) => setDeviceOptions(doc, id, change);
 }
 
 const listed = `version: 1
@@ -121,7 +125,7 @@ describe('config edits', () => {
     expect(edit(flow, remove('a'), remove('b'))).toBe('devices: [] # two\n');
     // A CoAP device keeps the id its firmware sends in /ps/<id>.
     expect(edit(flow, rename('b', { to: 'b2', name: 'x, y' }))).toBe(
-      'devices: [ { id: a, transport: ble }, { id: b2, transport: coap, ps_id: b, name: "x, y" } ] # two\n',
+      'devices: [ { id: a, transport: ble }, { id: b2, transport: coap, name: "x, y", ps_id: b } ] # two\n',
     );
     expect(edit(flow, rename('a', { to: 'a2' }))).toBe(
       'devices: [ { id: a2, transport: ble }, { id: b, transport: coap } ] # two\n',
@@ -182,5 +186,56 @@ describe('config edits', () => {
     const flowRoot = parseForEdit('{ version: 1 }\n');
     expect(() => addDevice(flowRoot, { id: 'a', transport: 'ble' })).toThrow(ConfigEditError);
     expect(editedText(flowRoot)).toBe('{ version: 1 }\n');
+  });
+
+  it('sets, adds and removes keys of a block entry, leaving every other line as written', () => {
+    const text = `devices:
+  - id: door
+    transport: coap # via the border router
+    address: "fe80::1" # old board
+    resources:
+      temp: { path: /temp, observe: true }
+      # humidity comes later
+      hum:
+        path: /hum
+    discover: true
+  # - id: spare
+`;
+    expect(edit(text, options('door', { address: 'fe80::2%lowpan0' }))).toBe(
+      text.replace('"fe80::1" # old board', 'fe80::2%lowpan0 # old board'),
+    );
+    expect(edit(text, options('door', { smp: { port: 1337 } }))).toBe(
+      text.replace('    discover: true\n', '    discover: true\n    smp: { port: 1337 }\n'),
+    );
+    expect(edit(text, options('door', { discover: null }))).toBe(text.replace('    discover: true\n', ''));
+    const resources = edit(text, options('door', { resources: { led: { path: '/led', method: 'PUT' } } }));
+    expect(resources).toBe(
+      text.replace(/ {4}resources:\n[\s\S]*?path: \/hum\n/, '    resources: { led: { path: /led, method: PUT } }\n'),
+    );
+    expect(edit(text, options('door', { resources: null }))).toBe(
+      text.replace(/ {4}resources:\n[\s\S]*?path: \/hum\n/, ''),
+    );
+  });
+
+  it('sets, adds and removes keys of a flow entry', () => {
+    expect(edit(listed, options('uart-sensor', { framing: 'kv', baud_rate: 9600 }))).toBe(
+      listed.replace('framing: ndjson }', 'framing: kv, baud_rate: 9600 }'),
+    );
+    expect(edit(listed, options('uart-sensor', { framing: null }))).toBe(listed.replace(', framing: ndjson', ''));
+    expect(edit(listed, options('uart-sensor', { match: { usb: { vid: 1 } } }))).toBe(
+      listed.replace('{ usb: { vid: 0x2fe3, pid: 0x0001 } }', '{ usb: { vid: 1 } }'),
+    );
+  });
+
+  it('refuses to change the id or transport, and an unknown device', () => {
+    expect(() => edit(listed, options('door', { id: 'x' }))).toThrow(ConfigEditError);
+    expect(() => edit(listed, options('door', { transport: 'ble' }))).toThrow(/cannot be changed here/);
+    expect(() => edit(listed, options('nope', { name: 'x' }))).toThrow(/unknown device "nope"/);
+  });
+
+  it('writes ${ in a value so that it loads back as sent', () => {
+    const changed = edit(listed, options('door', { name: '${env:HOME}' }));
+    const config = parseConfigText(changed, '/tmp/x.yaml', { HOME: '/root' });
+    expect(config.devices.find((d) => d.id === 'door')?.name).toBe('${env:HOME}');
   });
 });

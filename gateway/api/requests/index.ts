@@ -3,6 +3,7 @@ import type { Gateway } from '../../controller.js';
 import { RequestRouter } from '../router.js';
 import { configReload } from './config-reload.js';
 import { deviceAdd } from './device-add.js';
+import { deviceOptions } from './device-options.js';
 import { deviceRemove } from './device-remove.js';
 import { deviceRename } from './device-rename.js';
 import { deviceTransportRequest } from './device-transport.js';
@@ -18,5 +19,6 @@ export function createRequestRouter(): RequestRouter<Gateway> {
     .register('config/reload', configReload)
     .register('device/add', deviceAdd)
     .register('device/remove', deviceRemove)
-    .register('device/rename', deviceRename);
+    .register('device/rename', deviceRename)
+    .register('device/options', deviceOptions);
 }
