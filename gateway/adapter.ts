@@ -115,6 +115,8 @@ export interface AdapterModule<Config = unknown> {
   readonly deviceSchema: import('zod').ZodObject;
   /** Rules between the keys of one device entry (runs once every key is valid on its own). */
   deviceCheck?(device: Record<string, unknown>, ctx: import('zod').RefinementCtx): void;
+  /** Whether `device/ota_update` can run for this (validated) device entry; without it, for none. */
+  firmwareUpdates?(device: Record<string, unknown>): boolean;
   /** May load the adapter's code on demand (a dynamic import): a disabled transport then costs no memory. */
   create(config: Config, ctx: AdapterContext): Adapter | Promise<Adapter>;
 }

@@ -188,6 +188,7 @@ export class Gateway {
           brokerConfig: this.config.broker,
           baseTopic: this.base,
           logger: this.moduleLogger('dashboard'),
+          firmware: { dataDir: this.dataDir, updatableTransport: (id) => this.#firmwareTransport(id) },
         });
       }
       this.devices.configure(this.config.devices);
@@ -351,6 +352,13 @@ export class Gateway {
   }
 
   /** Edit the config file (comments kept), validate the result, write it atomically, then apply it. */
+  /** The device's transport when its adapter can update its firmware (device/ota_update), else undefined. */
+  #firmwareTransport(id: string): string | undefined {
+    const config = this.devices.get(id)?.config;
+    const module = config && this.modules.find((m) => m.kind === config.transport);
+    return module?.firmwareUpdates?.(config as Record<string, unknown>) ? config?.transport : undefined;
+  }
+
   editConfig(edit: (doc: Document) => void, what: string, options: ApplyOptions = {}): Promise<ConfigDiff> {
     return this.#serialized(async () => {
       const file = this.#requireConfigPath();

@@ -5,7 +5,7 @@ import { verifyPassword } from '../broker/password.js';
 import type { EmbeddedBroker } from '../broker/types.js';
 import type { BrokerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
-import { Dashboard, type DashboardAuth } from './server.js';
+import { Dashboard, type DashboardAuth, type FirmwareSource } from './server.js';
 
 export function dashboardAuth(broker: BrokerConfig): DashboardAuth {
   const users = new Map(broker.users.map((u) => [u.username, u]));
@@ -41,12 +41,14 @@ export function createDashboard(deps: {
   brokerConfig: BrokerConfig;
   baseTopic: string;
   logger: Logger;
+  firmware: FirmwareSource;
 }): Dashboard {
   const dashboard = new Dashboard({
     broker: deps.broker,
     baseTopic: deps.baseTopic,
     logger: deps.logger,
     auth: dashboardAuth(deps.brokerConfig),
+    firmware: deps.firmware,
   });
   dashboard.start();
   return dashboard;

@@ -13,6 +13,7 @@ import type { Logger } from '../logger.js';
 import { RateLimitedLog } from '../rate-limited-log.js';
 import { deviceIdOf, writeTopic } from './api-paths.js';
 import { EventStreams } from './event-streams.js';
+import { firmwareDirOf, isOtaUpload, listFirmware, OTA_RESPONSE_TIMEOUT_MS } from './firmware.js';
 import { logTail } from './log-tail.js';
 import { DashboardModel } from './model.js';
 import { ReadView } from './read-view.js';
@@ -34,6 +35,17 @@ export interface DashboardDeps {
   auth: DashboardAuth;
   /** Login lifetime; 12 h unless a test shortens it. */
   sessionTtlMs?: number;
+  /** For the Firmware section; without it no device offers firmware updates. */
+  firmware?: FirmwareSource;
+  /** How long a request waits for its response: 10 s, and an upload's ota_update 30 min, unless a test shortens them. */
+  responseTimeoutMs?: { request: number; ota: number };
+}
+
+export interface FirmwareSource {
+  /** gateway.data_dir, resolved: adapters read their firmware from `<data_dir>/adapters/<kind>/firmware`. */
+  dataDir: string;
+  /** The device's transport when its adapter can update its firmware; undefined for others and unknown ids. */
+  updatableTransport(id: string): string | undefined;
 }
 
 const WEB_DIR = fileURLToPath(new URL('./web/', import.meta.url));
@@ -49,6 +61,7 @@ const PAGE_HEADERS = {
   'x-frame-options': 'DENY',
 };
 const MAX_BODY = 64 * 1024;
+const FIRMWARE_PATH = /^\/api\/devices\/([^/]+)\/firmware$/;
 
 const loginBody = z.object({ username: z.string().min(1).max(200), password: z.string().max(1000) });
 const jsonObject = z.record(z.string(), z.unknown());
@@ -101,7 +114,7 @@ export class Dashboard {
     } else if (this.deps.auth.required && !session) {
       send(res, 401, { error: 'login required' });
     } else if (req.method === 'GET') {
-      this.#get(path, req, res, session);
+      await this.#get(path, req, res, session);
     } else if (req.method === 'POST') {
       await this.#post(path, req, res, session?.user);
     } else {
@@ -136,11 +149,12 @@ export class Dashboard {
     send(res, 200, { user: username });
   }
 
-  #get(path: string, req: IncomingMessage, res: ServerResponse, session: Session | undefined): void {
+  async #get(path: string, req: IncomingMessage, res: ServerResponse, session: Session | undefined): Promise<void> {
     const view = new ReadView(this.deps.auth, this.deps.baseTopic, session?.user);
     if (path === '/api/state') send(res, 200, view.snapshot(this.model));
     else if (path === '/api/logs') this.#getLogs(res, view, session?.user);
     else if (path === '/api/events') this.#openEvents(req, res, view, session?.token);
+    else if (FIRMWARE_PATH.test(path)) await this.#getFirmware(res, view, session?.user, path);
     else if (path.startsWith('/api/devices/')) this.#getDevice(res, view, session?.user, path.slice(13));
     else send(res, 404, { error: 'not found' });
   }
@@ -155,7 +169,33 @@ export class Dashboard {
     const detail = id.ok ? view.device(this.model, id.value) : undefined;
     if (!id.ok) send(res, id.status, { error: id.error });
     else if (!detail) send(res, 403, { error: `${who(user)} may not read ${this.deps.baseTopic}/${id.value}` });
-    else send(res, 200, detail);
+    else send(res, 200, { ...detail, firmware_update: this.deps.firmware?.updatableTransport(id.value) !== undefined });
+  }
+
+  /**
+   * The files ota_update can read for a device. They are on no MQTT topic: shown to a user who may read the device
+   * and start an update on it (publish `bridge/request/device/ota_update`), the only use of the list.
+   */
+  async #getFirmware(res: ServerResponse, view: ReadView, user: string | undefined, path: string): Promise<void> {
+    const id = deviceIdOf(FIRMWARE_PATH.exec(path)?.[1] ?? '');
+    if (!id.ok) return send(res, id.status, { error: id.error });
+    const otaTopic = `${this.deps.baseTopic}/bridge/request/device/ota_update`;
+    if (!view.canReadDevice(id.value)) {
+      return send(res, 403, { error: `${who(user)} may not read ${this.deps.baseTopic}/${id.value}` });
+    }
+    if (!this.deps.auth.canPublish(user, otaTopic)) {
+      return send(res, 403, { error: `${who(user)} may not publish to ${otaTopic}` });
+    }
+    const transport = this.deps.firmware?.updatableTransport(id.value);
+    if (!transport || !this.deps.firmware) {
+      return send(res, 404, { error: `device "${id.value}" is not configured or its adapter cannot update firmware` });
+    }
+    const dir = firmwareDirOf(this.deps.firmware.dataDir, transport);
+    try {
+      send(res, 200, { device: id.value, ...(await listFirmware(dir)) });
+    } catch (err) {
+      send(res, 500, { error: `cannot list ${dir}: ${err instanceof Error ? err.message : String(err)}` });
+    }
   }
 
   #openEvents(req: IncomingMessage, res: ServerResponse, view: ReadView, token: string | undefined): void {
@@ -181,7 +221,9 @@ export class Dashboard {
     // As over MQTT: a user who may publish a request but not read its response topic sends it blind.
     const responseTopic = topic.value.replace('/bridge/request/', '/bridge/response/');
     if (this.deps.auth.canRead(user, responseTopic)) {
-      send(res, 200, await this.#request(topic.value, responseTopic, body.data));
+      const timeouts = this.deps.responseTimeoutMs ?? { request: 10_000, ota: OTA_RESPONSE_TIMEOUT_MS };
+      const timeoutMs = isOtaUpload(topic.value, body.data) ? timeouts.ota : timeouts.request;
+      send(res, 200, await this.#request(topic.value, responseTopic, body.data, timeoutMs));
       return;
     }
     await this.deps.broker.publish(topic.value, JSON.stringify(body.data));
@@ -189,13 +231,13 @@ export class Dashboard {
   }
 
   /** A bridge request through the broker; resolves with the matching response (or a timeout error). */
-  #request(topic: string, responseTopic: string, data: Record<string, unknown>): Promise<unknown> {
+  #request(topic: string, responseTopic: string, data: Record<string, unknown>, timeoutMs: number): Promise<unknown> {
     const transaction = randomUUID();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         unsubscribe();
-        resolve({ status: 'error', data: {}, error: 'no response within 10 s', transaction });
-      }, 10_000);
+        resolve({ status: 'error', data: {}, error: `no response within ${timeoutMs / 1000} s`, transaction });
+      }, timeoutMs);
       const unsubscribe = this.deps.broker.subscribe(responseTopic, (msg) => {
         let parsed: unknown;
         try {

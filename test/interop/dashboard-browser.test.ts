@@ -1,12 +1,17 @@
 // The dashboard in a real browser (Debian's chromium driven by playwright-core): a simulated CoAP
-// device appears and its value changes live; an unknown device is onboarded with a click.
+// device appears and its value changes live; an unknown device is onboarded with a click; a device's firmware is
+// updated from its page (SMP over UDP to the img_mgmt simulator).
 import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import coapPacket from 'coap-packet';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ImgMgmtDevice } from '../adapters/serial/img-mgmt-sim.js';
+import { buildImage, imageHashOf } from '../adapters/serial/mcuboot-builder.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { ImgMgmtUdpDevice } from '../sim/coap/smp-udp-device.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -112,5 +117,39 @@ describe('dashboard in a browser', () => {
     await page.locator('tr[data-device="porch-node"]').waitFor();
     await page.screenshot({ path: 'test-artifacts/dashboard-devices.png', fullPage: true });
     await page.close();
+  });
+
+  it("updates a device's firmware from its page: file list, Update, progress and the answer", async () => {
+    const sim = await ImgMgmtUdpDevice.start(new ImgMgmtDevice(), '127.0.0.1');
+    const fw = await startTestGateway({
+      adapters: { coap: { enabled: true, bind: '127.0.0.1', port: 0 } },
+      devices: [{ id: 'thread-node', transport: 'coap', address: '127.0.0.1', smp: { port: sim.port } }],
+    });
+    const page = await browser.newPage();
+    try {
+      const image = buildImage({ body: Buffer.alloc(6000, 0x21), version: [1, 2, 3, 0] });
+      const dir = join(fw.dataDir, 'adapters', 'coap', 'firmware');
+      await page.goto(`${fw.httpUrl}/#/device/thread-node`);
+      // No files yet: the page says where to put them.
+      const where = page.locator('#firmware-dir');
+      await expect.poll(() => where.textContent(), { timeout: 5000 }).toContain(dir);
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'node-1.2.3.signed.bin'), image);
+      await page.getByRole('button', { name: 'Refresh list' }).click();
+      await expect.poll(() => page.inputValue('#firmware-file'), { timeout: 5000 }).toBe('node-1.2.3.signed.bin');
+      await page.locator('#firmware-start').click();
+      const answer = page.locator('#firmware-answer');
+      await expect
+        .poll(() => answer.textContent(), { timeout: 20_000 })
+        .toMatch(/^Uploaded node-1\.2\.3\.signed\.bin \(1\.2\.3/);
+      await expect.poll(() => page.locator('[data-update-state]').textContent(), { timeout: 5000 }).toBe('idle');
+      expect(sim.device.stored().equals(image)).toBe(true);
+      expect(sim.device.testHash?.equals(imageHashOf(image))).toBe(true);
+      await page.screenshot({ path: 'test-artifacts/dashboard-firmware.png', fullPage: true });
+    } finally {
+      await page.close();
+      await fw.stop();
+      await sim.close();
+    }
   });
 });

@@ -209,6 +209,7 @@ async function renderDevice(id) {
       ),
       setResult,
     ]),
+    ...(detail.firmware_update ? [firmwareSection(id)] : []),
     h('section', { class: 'card' }, [
       h('h3', {}, ['Manage']),
       h('label', {}, ['Name ', nameInput]),
@@ -222,6 +223,161 @@ async function renderDevice(id) {
     h('section', { class: 'card' }, [h('h3', {}, ['Raw topics']), h('pre', { id: 'device-topics' })]),
   );
   fillDeviceLive(id, detail);
+}
+
+/**
+ * The Firmware section (device/ota_update): the update's progress from the device state, a firmware file from the
+ * adapter's firmware directory, start and cancel, and the request's answer.
+ * @param {string} id
+ */
+function firmwareSection(id) {
+  const file = /** @type {HTMLSelectElement} */ (h('select', { id: 'firmware-file', 'aria-label': 'firmware file' }));
+  const test = checkbox('firmware-test');
+  const reset = checkbox('firmware-reset');
+  const where = h('p', { class: 'muted', id: 'firmware-dir' });
+  const answer = h('p', { id: 'firmware-answer' });
+  const start = button(
+    'Update',
+    () => sendUpdate(id, { file: file.value, test: test.checked, reset: reset.checked }, answer),
+    'primary',
+  );
+  start.id = 'firmware-start';
+  const cancel = button('Cancel', () => sendUpdate(id, { cancel: true }, answer));
+  cancel.id = 'firmware-cancel';
+  void loadFirmwareFiles(id, file, where);
+  return h('section', { class: 'card', id: 'firmware' }, [
+    h('h3', {}, ['Firmware']),
+    h('div', { id: 'firmware-status' }),
+    h('label', {}, ['File ', file]),
+    button('Refresh list', () => loadFirmwareFiles(id, file, where)),
+    where,
+    h('label', {}, [test, ' Test boot (MCUboot goes back to the old image unless the new one is confirmed)']),
+    h('label', {}, [reset, ' Reset the device after the upload']),
+    start,
+    ' ',
+    cancel,
+    answer,
+  ]);
+}
+
+/** @param {string} id */
+function checkbox(id) {
+  const box = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox', id }));
+  box.checked = true;
+  return box;
+}
+
+/** The device page's update state, last shown from the device state. */
+/** @type {string | undefined} */
+let shownUpdateState;
+/** Devices whose ota_update upload request awaits its answer (it comes when the upload is done). */
+/** @type {Set<string>} */
+const uploadsSent = new Set();
+
+/** Update only with a file, and not while an update runs; Cancel only while one does. */
+function syncFirmwareButtons() {
+  const start = /** @type {HTMLButtonElement | null} */ (document.getElementById('firmware-start'));
+  const cancel = document.getElementById('firmware-cancel');
+  const file = /** @type {HTMLSelectElement | null} */ (document.getElementById('firmware-file'));
+  const busy = shownUpdateState === 'updating' || (shownDevice !== undefined && uploadsSent.has(shownDevice));
+  if (start) start.disabled = busy || !file?.value;
+  if (cancel) cancel.hidden = !busy;
+}
+
+/**
+ * Fills the file choice from the device's firmware directory, newest first, and says where to copy files.
+ * @param {string} id @param {HTMLSelectElement} select @param {HTMLElement} where
+ */
+async function loadFirmwareFiles(id, select, where) {
+  /** @type {{dir?: string, files?: {name: string, size: number, mtime: string}[], missing?: boolean, error?: string}} */
+  const listing = await api(`/api/devices/${encodeURIComponent(id)}/firmware`);
+  const files = [...(listing.files ?? [])].sort((a, b) => b.mtime.localeCompare(a.mtime));
+  select.replaceChildren(
+    ...files.map((f) =>
+      h('option', { value: f.name }, [`${f.name} (${Math.ceil(f.size / 1024)} KiB, ${f.mtime.slice(0, 16)})`]),
+    ),
+  );
+  select.disabled = files.length === 0;
+  where.className = listing.error ? 'error' : 'muted';
+  if (listing.error) where.textContent = listing.error;
+  else if (files.length > 0) where.textContent = `Files in ${listing.dir}`;
+  else {
+    const missing = listing.missing ? ' (the directory does not exist yet)' : '';
+    where.textContent = `No firmware files${missing}: copy MCUboot images (zephyr.signed.bin) to ${listing.dir}`;
+  }
+  syncFirmwareButtons();
+}
+
+/**
+ * Sends device/ota_update and shows its answer.
+ * @param {string} id @param {Record<string, unknown>} options @param {HTMLElement} answer
+ */
+async function sendUpdate(id, options, answer) {
+  answer.className = 'muted';
+  answer.textContent = options.cancel ? 'Cancelling…' : `Sending ${options.file}; the answer comes when it is done…`;
+  if (!options.cancel) uploadsSent.add(id);
+  syncFirmwareButtons();
+  try {
+    const res = await api('/api/request/device/ota_update', { device: id, ...options });
+    const failed = res.error !== undefined && res.status !== 'ok';
+    answer.className = failed ? 'error' : '';
+    answer.textContent = failed ? `Failed: ${res.error}` : updateAnswer(res);
+  } catch (e) {
+    answer.className = 'error';
+    answer.textContent = String(e);
+  } finally {
+    if (!options.cancel) uploadsSent.delete(id);
+    syncFirmwareButtons();
+  }
+}
+
+/** @param {any} res a successful ota_update answer, or a blind send's */
+function updateAnswer(res) {
+  if (res.ok === true) return `Sent; response ${res.response}`;
+  const d = res.data ?? {};
+  if (d.cancelled) return `Cancelled the upload of ${d.file} at byte ${d.offset}`;
+  if (d.already_running) return `The device already runs ${d.file} (${d.version}): nothing uploaded`;
+  const tested = d.tested ? ', marked for a test boot' : '';
+  const after = d.reset ? (d.reset_confirmed === false ? ', reset sent' : ', device reset') : '';
+  return `Uploaded ${d.file} (${d.version}, ${d.bytes} bytes) in ${d.seconds} s${tested}${after}`;
+}
+
+/**
+ * Shows the device state's `update` in the Firmware section, if the page has one.
+ * @param {any} update
+ */
+function showUpdate(update) {
+  const status = document.getElementById('firmware-status');
+  if (!status) return;
+  shownUpdateState = typeof update?.state === 'string' ? update.state : undefined;
+  status.replaceChildren(...updateLines(update, shownUpdateState));
+  syncFirmwareButtons();
+}
+
+/** @param {any} update @param {string | undefined} state */
+function updateLines(update, state) {
+  if (!state) return [h('p', { class: 'muted' }, ['No firmware update reported for this device.'])];
+  const lines = [h('p', {}, ['State ', h('b', { 'data-update-state': state }, [state])])];
+  if (state === 'updating' && typeof update.progress === 'number') {
+    const bar = /** @type {HTMLProgressElement} */ (h('progress', { max: '100' }));
+    bar.value = update.progress;
+    const left =
+      update.progress >= 100
+        ? ': uploaded; marking for test and resetting as asked'
+        : typeof update.remaining === 'number'
+          ? `, about ${update.remaining} s left`
+          : '';
+    lines.push(h('p', {}, [bar, ` ${update.progress} %${left}`]));
+  }
+  if (update.installed_version || update.latest_version) {
+    const versions = [
+      `running before: ${update.installed_version ?? '?'}`,
+      `uploaded: ${update.latest_version ?? '?'}`,
+    ];
+    lines.push(h('p', { class: 'muted' }, [versions.join(' · ')]));
+  }
+  if (state === 'failed') lines.push(h('p', { class: 'error' }, [String(update.error ?? 'failed')]));
+  return lines;
 }
 
 /** At most one fetch of the device's history per second while changes stream in; the last change always lands. */
@@ -262,6 +418,7 @@ function fillDeviceLive(id, detail) {
         ? charts.map(([prop, points]) => h('div', { class: 'card' }, [h('h3', {}, [prop]), chart(points)]))
         : [h('p', { class: 'muted' }, ['No numeric history in the last hour.'])]),
     );
+  showUpdate(detail.state.update);
   const info = document.getElementById('device-info');
   if (info) info.textContent = JSON.stringify(entry?.info ?? {}, null, 2);
   const topics = document.getElementById('device-topics');
