@@ -416,6 +416,9 @@ export class Gateway {
     );
     if (restart.length > 0) this.logger.warn({ keys: restart }, 'these settings take effect on the next restart');
     const next = keepRestartOnly(candidate, this.config);
+    const limitsLowered =
+      next.api.max_state_properties < this.config.api.max_state_properties ||
+      next.api.max_state_bytes < this.config.api.max_state_bytes;
     if (next.gateway.log_level !== this.config.gateway.log_level)
       this.logger.level = rootLogLevel(next.gateway.log_level, this.options.env ?? process.env);
     this.config = next;
@@ -445,6 +448,7 @@ export class Gateway {
     for (const id of diff.changed) if (this.devices.get(id)?.config.disabled) this.#onAvailability(id, false);
     const carried = renamed ? this.devices.get(renamed.to) : undefined;
     if (carried) await this.#publishCarried(carried);
+    if (limitsLowered) await this.#trimStates();
     for (const module of this.modules) {
       const host = this.#hosts.get(module.kind);
       const adapterConfig = this.#adapterConfig(module.kind);
@@ -818,6 +822,22 @@ export class Gateway {
     }
     if (heard) this.#onAvailability(id, true, true);
     return 'accepted';
+  }
+
+  /** After a reload lowered api.max_state_*: states over the new limits are trimmed now, not at the next report. */
+  async #trimStates(): Promise<void> {
+    const limits = this.#stateLimits();
+    for (const rec of this.devices.all()) {
+      const text = JSON.stringify(rec.state);
+      if (withinStateLimits(rec.state, text, limits)) continue;
+      // No values of a message to keep: every property but the gateway's own may go, oldest first.
+      const fitted = fitState(rec.state, {}, text, limits);
+      if (!fitted.ok) continue; // the gateway's keys alone: not within reach of the schema's minimums
+      const id = rec.config.id;
+      this.devices.replaceState(id, fitted.state);
+      this.#evicted(id, rec.config.transport, fitted.evicted, fitted.setting);
+      await this.publish(topics.deviceState(this.base, id), fitted.text, { retain: true });
+    }
   }
 
   #stateLimits(): StateLimits {

@@ -1,5 +1,6 @@
 // api.max_state_properties and api.max_state_bytes through the real gateway: a device that sends new property names
 // in every message keeps a bounded state and a bounded retained store; a message too big on its own is refused.
+import { readFile, writeFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../gateway/config/errors.js';
@@ -124,6 +125,28 @@ describe('device state limits', () => {
     await done;
     expect(topics.live().length).toBeLessThanOrEqual(10);
     expect(gw.gateway.broker.retained('zephyr2mqtt/dev1')?.length).toBeLessThanOrEqual(maxBytes);
+  });
+
+  it('trims the states over a limit a reload lowered at once, clearing the dropped property topics', async () => {
+    const { gw, ctx, state, metric, client } = await start({ max_state_properties: 40 });
+    const topics = await followPropertyTopics(client);
+    const last = topics.published('k29');
+    for (let i = 0; i < 30; i++) expect(ctx.telemetry('dev1', { [`k${i}`]: i })).toBe('accepted');
+    await last;
+    expect(Object.keys(state())).toHaveLength(31);
+
+    const trimmed = gw.waitForMessage<State>(client, 'zephyr2mqtt/dev1', (m) => m.k0 === undefined);
+    const cleared = topics.published('k19');
+    const text = await readFile(gw.configPath, 'utf8');
+    await writeFile(gw.configPath, text.replace('max_state_properties: 40', 'max_state_properties: 10'));
+    expect(await gw.request(client, 'config/reload')).toMatchObject({ status: 'ok' });
+    // The newest ten, now, in the retained state and the broker's store; the other property topics cleared.
+    const kept = Array.from({ length: 10 }, (_, j) => `k${20 + j}`);
+    expect(Object.keys(await trimmed).filter((k) => k !== 'last_seen')).toEqual(kept);
+    expect(Object.keys(state()).filter((k) => k !== 'last_seen')).toEqual(kept);
+    await cleared;
+    expect(topics.live().sort()).toEqual(kept.map((k) => `zephyr2mqtt/dev1/${k}`).sort());
+    expect(await metric('zephyr2mqtt_state_properties_evicted_total{adapter="test"}')).toBe(20);
   });
 
   it('refuses a message over a limit on its own: the state stays as it was and nothing is published', async () => {
