@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { optionalSmpSettings } from '../common/smp/optional-settings.js';
 
 // Kept as plain regexes (no transforms) so the config JSON Schema can be generated; normalised in code.
 const uuid = z
@@ -122,10 +123,7 @@ export type BleSmpSettings = z.infer<typeof bleSmpSchema>;
 export function smpSettings(device: {
   smp?: boolean | z.input<typeof bleSmpSchema> | undefined;
 }): BleSmpSettings | undefined {
-  const { smp } = device;
-  if (smp === undefined || smp === false) return undefined;
-  const settings = bleSmpSchema.parse(smp === true ? {} : smp);
-  return settings.enabled ? settings : undefined;
+  return optionalSmpSettings(bleSmpSchema, device.smp);
 }
 
 /** Whether a device keeps a GATT connection: as configured, else implied by its profile or by SMP. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { optionalSmpSettings } from '../common/smp/optional-settings.js';
 import { lwm2mDeviceSchema, lwm2mServerConfigSchema } from './lwm2m/config.js';
 import { isIpLiteral } from './transport/peer.js';
 
@@ -132,10 +133,7 @@ export type CoapSmpSettings = z.infer<typeof coapSmpSchema>;
 export function coapSmpSettings(device: {
   smp?: boolean | z.input<typeof coapSmpSchema> | undefined;
 }): CoapSmpSettings | undefined {
-  const { smp } = device;
-  if (smp === undefined || smp === false) return undefined;
-  const settings = coapSmpSchema.parse(smp === true ? {} : smp);
-  return settings.enabled ? settings : undefined;
+  return optionalSmpSettings(coapSmpSchema, device.smp);
 }
 
 /** SMP needs the device's address: the gateway sends the requests. Runs on the whole device entry. */
