@@ -135,11 +135,13 @@ export const configDiff = z.object({
 });
 export type ConfigDiff = z.infer<typeof configDiff>;
 
-/** device/options: the diff, and the changed keys' running values before and after (null where a key has none). */
+/** device/options: the diff, and the device's entry as it ran before and after (defaults included). Device options
+ * never need a restart: `restart_required` is there for Zigbee2MQTT clients. */
 export const deviceOptionsData = configDiff.extend({
   id: z.string(),
   from: z.record(z.string(), z.unknown()),
   to: z.record(z.string(), z.unknown()),
+  restart_required: z.literal(false),
 });
 
 export const healthCheckData = z.object({ healthy: z.boolean(), reasons: z.array(z.string()) });

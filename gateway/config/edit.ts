@@ -5,6 +5,7 @@
 // client cannot make the loader read a file or environment variable into bridge/devices.
 import { isDeepStrictEqual } from 'node:util';
 import { type Document, isMap, isScalar, isSeq, type Node, parseDocument, stringify, type YAMLMap } from 'yaml';
+import { mergeOptions } from './merge-options.js';
 import { escapeReferences } from './substitute.js';
 
 export class ConfigEditError extends Error {}
@@ -213,8 +214,9 @@ function deleteKey(text: string, item: YAMLMap, key: string, splices: Splice[]):
 }
 
 /**
- * Sets or (with `null`) removes keys of a device entry other than its id and transport; comments and formatting
- * outside the changed keys stay. A collection value is written inline (`resources: { temp: { path: /t } }`).
+ * Merges `options` into a device entry (mergeOptions: objects key by key, null removes) other than its id and
+ * transport; comments and formatting outside the changed keys stay. A changed collection is written inline
+ * (`resources: { temp: { path: /t } }`).
  */
 export function setDeviceOptions(doc: Document, id: string, options: Record<string, unknown>): void {
   const { text, items } = devicesOf(doc);
@@ -224,18 +226,14 @@ export function setDeviceOptions(doc: Document, id: string, options: Record<stri
     if (key in options) throw new ConfigEditError(`"${key}" cannot be changed here (device/rename changes the id)`);
   const item = items[i] as YAMLMap;
   if (!isMap(item)) throw new ConfigEditError(`device "${id}" is not a mapping in the config file`);
-  const escaped = escapeReferences(options) as Record<string, unknown>;
-  const splices: Splice[] = [];
   const devices = devicesJS(doc) as Record<string, unknown>[];
-  const entry = { ...devices[i] };
-  for (const [key, value] of Object.entries(escaped)) {
-    if (value === null) {
-      deleteKey(text, item, key, splices);
-      delete entry[key];
-    } else {
-      setKey(text, item, key, inlineValue(value, item.flow === true), splices);
-      entry[key] = value;
-    }
+  const before = devices[i] ?? {};
+  const entry = mergeOptions(before, escapeReferences(options) as Record<string, unknown>);
+  const splices: Splice[] = [];
+  for (const key of Object.keys(options)) {
+    if (!(key in entry)) deleteKey(text, item, key, splices);
+    else if (!isDeepStrictEqual(entry[key], before[key]))
+      setKey(text, item, key, inlineValue(entry[key], item.flow === true), splices);
   }
   devices[i] = entry;
   commit(doc, text, splices, devices);

@@ -273,11 +273,20 @@ describe('bridge requests', () => {
       status: 'ok',
       data: {
         id: 'dev1',
-        from: { address: null, availability_timeout: null, name: null },
-        to: { address: 'aa:bb', availability_timeout: 90, name: 'Bench' },
+        from: { id: 'dev1', transport: 'test', disabled: false },
+        to: {
+          id: 'dev1',
+          transport: 'test',
+          disabled: false,
+          address: 'aa:bb',
+          availability_timeout: 90,
+          name: 'Bench',
+        },
+        restart_required: false,
         changed: ['dev1'],
       },
     });
+    expect((res.data as { from: Record<string, unknown> }).from).not.toHaveProperty('address');
     let text = await readFile(gw.configPath, 'utf8');
     expect(text.startsWith('# Site: test bench\n')).toBe(true);
     expect(text).toContain('# end of file');
@@ -287,10 +296,9 @@ describe('bridge requests', () => {
     expect(gw.gateway.devices.get('dev1')?.config).toMatchObject({ address: 'aa:bb', availability_timeout: 90 });
 
     const removed = await gw.request(client, 'device/options', { id: 'dev1', options: { address: null, name: null } });
-    expect(removed).toMatchObject({
-      status: 'ok',
-      data: { from: { address: 'aa:bb', name: 'Bench' }, to: { address: null, name: null } },
-    });
+    expect(removed).toMatchObject({ status: 'ok', data: { from: { address: 'aa:bb', name: 'Bench' } } });
+    expect((removed.data as { to: Record<string, unknown> }).to).not.toHaveProperty('address');
+    expect((removed.data as { to: Record<string, unknown> }).to).not.toHaveProperty('name');
     text = await readFile(gw.configPath, 'utf8');
     expect(text).toBe(commented.replace(/(- id: dev1\n(\s+)transport: test\n)/, '$1$2availability_timeout: 90\n'));
   });

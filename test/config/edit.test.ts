@@ -208,7 +208,10 @@ describe('config edits', () => {
       text.replace('    discover: true\n', '    discover: true\n    smp: { port: 1337 }\n'),
     );
     expect(edit(text, options('door', { discover: null }))).toBe(text.replace('    discover: true\n', ''));
-    const resources = edit(text, options('door', { resources: { led: { path: '/led', method: 'PUT' } } }));
+    const resources = edit(
+      text,
+      options('door', { resources: { temp: null, hum: null, led: { path: '/led', method: 'PUT' } } }),
+    );
     expect(resources).toBe(
       text.replace(/ {4}resources:\n[\s\S]*?path: \/hum\n/, '    resources: { led: { path: /led, method: PUT } }\n'),
     );
@@ -217,13 +220,28 @@ describe('config edits', () => {
     );
   });
 
+  it('merges objects key by key at any depth, replaces arrays, and removes what is set to null', () => {
+    const text = `devices:
+  - id: node
+    transport: coap
+    address: "fd00::1"
+    smp: { port: 1337, timeout_ms: 9000, retries: 1 }
+    observe: [/a, /b]
+`;
+    expect(edit(text, options('node', { smp: { retries: 3 } }))).toBe(text.replace('retries: 1 }', 'retries: 3 }'));
+    expect(edit(text, options('node', { smp: { timeout_ms: null } }))).toBe(text.replace(' timeout_ms: 9000,', ''));
+    expect(edit(text, options('node', { observe: ['/c'] }))).toBe(text.replace('[/a, /b]', '[ /c ]'));
+    // Nothing to change: nothing written.
+    expect(edit(text, options('node', { smp: { port: 1337 } }))).toBe(text);
+  });
+
   it('sets, adds and removes keys of a flow entry', () => {
     expect(edit(listed, options('uart-sensor', { framing: 'kv', baud_rate: 9600 }))).toBe(
       listed.replace('framing: ndjson }', 'framing: kv, baud_rate: 9600 }'),
     );
     expect(edit(listed, options('uart-sensor', { framing: null }))).toBe(listed.replace(', framing: ndjson', ''));
     expect(edit(listed, options('uart-sensor', { match: { usb: { vid: 1 } } }))).toBe(
-      listed.replace('{ usb: { vid: 0x2fe3, pid: 0x0001 } }', '{ usb: { vid: 1 } }'),
+      listed.replace('{ usb: { vid: 0x2fe3, pid: 0x0001 } }', '{ usb: { vid: 1, pid: 1 } }'),
     );
   });
 

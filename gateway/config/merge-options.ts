@@ -1,0 +1,21 @@
+// How device/options applies its `options` to a device entry, as Zigbee2MQTT does: objects merge key by key at any
+// depth, anything else (scalars, arrays) replaces, and null removes the key where it stands.
+
+type Options = Record<string, unknown>;
+
+export function isPlainObject(value: unknown): value is Options {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `current` with `patch` merged in; neither is changed. */
+export function mergeOptions(current: Options, patch: Options): Options {
+  const merged: Options = { ...current };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete merged[key];
+    else {
+      const before = merged[key];
+      merged[key] = isPlainObject(value) && isPlainObject(before) ? mergeOptions(before, value) : value;
+    }
+  }
+  return merged;
+}
