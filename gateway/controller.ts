@@ -1012,7 +1012,7 @@ export class Gateway {
     const errorTopic = topics.deviceCommandError(this.base, id, kind);
     let body: unknown;
     try {
-      body = JSON.parse(payload.toString('utf8'));
+      body = stateWordCommand(payload) ?? JSON.parse(payload.toString('utf8'));
     } catch {
       this.#commandFailed(id);
       await this.publishJson(errorTopic, {
@@ -1148,4 +1148,13 @@ function parseRetainedState(payload: Buffer | undefined): StateValues | undefine
   } catch {
     return undefined;
   }
+}
+
+/** Zigbee2MQTT's plain-text commands on `<device>/set`: `ON`, `off`, `toggle`... mean `{"state": "<word>"}`. */
+const STATE_WORDS = new Set(['on', 'off', 'toggle', 'open', 'close', 'stop', 'lock', 'unlock']);
+
+function stateWordCommand(payload: Buffer): { state: string } | undefined {
+  if (payload.length > 8) return undefined;
+  const word = payload.toString('utf8').trim();
+  return STATE_WORDS.has(word.toLowerCase()) ? { state: word } : undefined;
 }

@@ -64,7 +64,7 @@ export class RequestRouter<Ctx> {
     let transaction: string | number | undefined;
     try {
       const text = payload.toString('utf8').trim();
-      const parsed: unknown = text === '' ? {} : JSON.parse(text);
+      const parsed: unknown = text === '' ? {} : parseOrText(text);
       if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
         data = { ...(parsed as Record<string, unknown>) };
       } else {
@@ -96,4 +96,18 @@ export class RequestRouter<Ctx> {
 
 function withTransaction(res: ResponseEnvelope, transaction: string | number | undefined): ResponseEnvelope {
   return transaction === undefined ? res : { ...res, transaction };
+}
+
+/**
+ * JSON, or plain text as the bare value, as Zigbee2MQTT takes it (`device/remove` with `door-node`). Text that
+ * starts like JSON (an object, array or string) but does not parse is still an error: it is a broken request,
+ * not a name.
+ */
+function parseOrText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    if (/^[[{"]/.test(text)) throw err;
+    return text;
+  }
 }

@@ -45,6 +45,10 @@ describe('bridge requests', () => {
     const bad = await gw.expectMessage<ResponsePayload>(client, 'zephyr2mqtt/bridge/response/info');
     await client.publishAsync('zephyr2mqtt/bridge/request/info', '{"transaction": ');
     expect(await bad.message).toEqual({ status: 'error', data: {}, error: 'payload is not valid JSON' });
+    // Plain text is the bare value, as in Zigbee2MQTT (`device/remove` with the id).
+    const plain = await gw.expectMessage<ResponsePayload>(client, 'zephyr2mqtt/bridge/response/device/remove');
+    await client.publishAsync('zephyr2mqtt/bridge/request/device/remove', 'ghost');
+    expect(await plain.message).toEqual({ status: 'error', data: {}, error: 'unknown device "ghost"' });
   });
 
   it('permit_join validates its value, times out, and announces unknown devices only while on', async () => {

@@ -95,6 +95,7 @@ describe('core with the test adapter', () => {
       ['null', 'payload must be a JSON object'],
       ['{"a":', 'payload is not valid JSON'],
       ['', 'payload is not valid JSON'],
+      ['bright', 'payload is not valid JSON'],
       [Buffer.from([0xff, 0xfe, 0x00]), 'payload is not valid JSON'],
     ] as const) {
       const err = await gw.expectMessage<State>(client, 'zephyr2mqtt/dev1/set/error');
@@ -102,6 +103,14 @@ describe('core with the test adapter', () => {
       expect((await err.message).error).toBe(error);
     }
     expect(adapter.current().commands).toHaveLength(2);
+    // Zigbee2MQTT's plain-text state words.
+    const toggled = await gw.expectMessage<State>(client, 'zephyr2mqtt/dev1', (m) => m.state === 'toggle');
+    await client.publishAsync('zephyr2mqtt/dev1/set', 'toggle');
+    await toggled.message;
+    expect(adapter.current().commands.at(-1)).toEqual({
+      deviceId: 'dev1',
+      cmd: { kind: 'set', payload: { state: 'toggle' } },
+    });
     // The gateway is still serving.
     expect((await gw.request(client, 'health_check')).status).toBe('ok');
   });

@@ -89,10 +89,15 @@ describe('topic API with mosquitto clients', () => {
     await pub(port, 'zephyr2mqtt/lamp/set', '{"state":"ON"}');
     const [stateLine] = await state.lines;
     expect(JSON.parse(stateLine?.slice('zephyr2mqtt/lamp '.length) ?? '{}')).toMatchObject({ state: 'ON' });
+    // Zigbee2MQTT's plain-text state word is {"state": ...}; other plain text is refused.
+    const off = await sub(port, 'zephyr2mqtt/lamp', 2);
+    await pub(port, 'zephyr2mqtt/lamp/set', 'OFF');
+    const offLines = await off.lines;
+    expect(JSON.parse(offLines[1]?.slice('zephyr2mqtt/lamp '.length) ?? '{}')).toMatchObject({ state: 'OFF' });
     const errors = await sub(port, 'zephyr2mqtt/lamp/set/error', 1);
-    await pub(port, 'zephyr2mqtt/lamp/set', 'ON');
+    await pub(port, 'zephyr2mqtt/lamp/set', 'BRIGHT');
     expect(await errors.lines).toEqual([
-      'zephyr2mqtt/lamp/set/error {"error":"payload is not valid JSON","payload":"ON"}',
+      'zephyr2mqtt/lamp/set/error {"error":"payload is not valid JSON","payload":"BRIGHT"}',
     ]);
   });
 });
