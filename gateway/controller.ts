@@ -103,6 +103,8 @@ export class Gateway {
   #availabilityTimer: NodeJS.Timeout | undefined;
   /** performance.now() at which permit join ends: NTP stepping the wall clock must not end or extend it. */
   #permitJoinUntil = 0;
+  /** Restart-only settings a reload changed in the file and that still run with their old values. */
+  readonly #restartRequired = new Set<string>();
   #permitJoinTimer: NodeJS.Timeout | undefined;
   #infoTimer: NodeJS.Timeout | undefined;
   #started = false;
@@ -415,6 +417,9 @@ export class Gateway {
       (key) => JSON.stringify(pick(candidate, key)) !== JSON.stringify(pick(this.config, key)),
     );
     if (restart.length > 0) this.logger.warn({ keys: restart }, 'these settings take effect on the next restart');
+    // A later reload that puts a key back as it runs takes it off the list.
+    this.#restartRequired.clear();
+    for (const key of restart) this.#restartRequired.add(key);
     const next = keepRestartOnly(candidate, this.config);
     const limitsLowered =
       next.api.max_state_properties < this.config.api.max_state_properties ||
@@ -529,6 +534,11 @@ export class Gateway {
       base_topic: this.base,
       permit_join: this.permitJoin(),
       permit_join_timeout: Math.max(0, Math.ceil((this.#permitJoinUntil - performance.now()) / 1000)),
+      ...(this.permitJoin()
+        ? { permit_join_end: Math.round(Date.now() + this.#permitJoinUntil - performance.now()) }
+        : {}),
+      restart_required: this.#restartRequired.size > 0,
+      log_level: this.logger.level,
       devices: this.devices.all().length,
       listeners: this.#broker?.addresses() ?? [],
       adapters: this.adapterStatuses(),

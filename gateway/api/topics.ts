@@ -109,6 +109,16 @@ export const bridgeInfoPayload = z.object({
   base_topic: z.string(),
   permit_join: z.boolean(),
   permit_join_timeout: z.number().describe('Seconds left; 0 when off'),
+  permit_join_end: z
+    .number()
+    .optional()
+    .describe("When permit_join goes off, in ms since the epoch (Zigbee2MQTT 2.x's key); absent while off"),
+  restart_required: z
+    .boolean()
+    .describe(
+      'A reload changed settings that take effect only on the next restart (restart_required of config/reload)',
+    ),
+  log_level: z.string().describe('gateway.log_level as running (LOG_LEVEL overrides it)'),
   devices: z.number(),
   listeners: z.array(z.object({ type: z.string(), host: z.string(), port: z.number() })),
   adapters: z.record(z.string(), adapterStatusPayload),

@@ -8,7 +8,13 @@ import { type ResponsePayload, startTestGateway, type TestGateway } from '../hel
 import { createTestAdapterModule } from '../helpers/test-adapter.js';
 
 type Event = { type: string; data: Record<string, unknown> };
-type Info = { permit_join: boolean; permit_join_timeout: number; devices: number; config: Record<string, unknown> };
+type Info = {
+  permit_join: boolean;
+  permit_join_timeout: number;
+  permit_join_end?: number;
+  devices: number;
+  config: Record<string, unknown>;
+};
 
 describe('bridge requests', () => {
   let gw: TestGateway | undefined;
@@ -71,8 +77,13 @@ describe('bridge requests', () => {
     const ctx = adapter.current().ctx;
     ctx.deviceSeen({ transport: 'test', address: 'before' }); // permit_join off: not announced
 
+    const opened = Date.now();
     expect((await gw.request(client, 'permit_join', { value: 1 })).data).toEqual({ value: true, time: 1 });
     expect(ctx.permitJoin()).toBe(true);
+    // Zigbee2MQTT 2.x's end time, in ms since the epoch.
+    const end = gw.gateway.info().permit_join_end ?? 0;
+    expect(end).toBeGreaterThanOrEqual(opened + 1000 - 50);
+    expect(end).toBeLessThanOrEqual(Date.now() + 1000 + 50);
     const seen = await gw.expectMessage<Event>(
       client,
       'zephyr2mqtt/bridge/event',
@@ -87,6 +98,7 @@ describe('bridge requests', () => {
     // bridge/info says when it turned itself off.
     const off = await gw.waitForMessage<Info>(client, 'zephyr2mqtt/bridge/info', (i) => !i.permit_join, 3000);
     expect(off.permit_join_timeout).toBe(0);
+    expect(off).not.toHaveProperty('permit_join_end');
     expect(ctx.permitJoin()).toBe(false);
     expect(events.filter((e) => e.type === 'device_seen_unknown').map((e) => e.data.address)).toEqual(['new-1']);
   });

@@ -62,6 +62,8 @@ describe('config reload', () => {
     });
     expect(gw.gateway.base).toBe('zephyr2mqtt');
     expect(adapter.current().devicesChangedCalls).toBe(1);
+    // bridge/info keeps saying so until a restart, or a reload that puts the running value back.
+    expect(gw.gateway.info().restart_required).toBe(true);
     // dev1 now times out after 1 s (transport default), checked every 250 ms.
     const online = await gw.expectMessage<{ state: string }>(
       client,
@@ -105,6 +107,11 @@ describe('reload: restart-only settings and rejected files', () => {
       status_topic: 'homeassistant/status',
     });
     expect(((await gw.request(client, 'info')).data as { gateway_id: string }).gateway_id).toBe('test-gw');
+    expect(gw.gateway.info().restart_required).toBe(true);
+    // The file as it runs again: nothing waits for a restart any more.
+    await writeFile(gw.configPath, original);
+    expect(await gw.request(client, 'config/reload')).toMatchObject({ status: 'ok' });
+    expect(gw.gateway.info().restart_required).toBe(false);
   });
 
   it('config_error shows a substituted value by its reference, never the secret', async () => {
