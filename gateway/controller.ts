@@ -12,6 +12,7 @@ import type {
   TelemetryVerdict,
 } from './adapter.js';
 import { AdapterHost } from './adapter-host.js';
+import { BridgeLogging } from './api/bridge-logging.js';
 import { createRequestRouter } from './api/requests/index.js';
 import { AdapterRequestError, RequestError, type RequestRouter } from './api/router.js';
 import {
@@ -37,6 +38,7 @@ import {
   RESTART_ONLY,
 } from './config/schema.js';
 import { writeFileAtomic } from './config/write-atomic.js';
+import { logTail } from './dashboard/log-tail.js';
 import type { Dashboard } from './dashboard/server.js';
 import { prepareDataDir, releaseDataDir } from './datadir.js';
 import { heardAtFromLastSeen } from './devices/last-seen.js';
@@ -103,6 +105,7 @@ export class Gateway {
   #availabilityTimer: NodeJS.Timeout | undefined;
   /** performance.now() at which permit join ends: NTP stepping the wall clock must not end or extend it. */
   #permitJoinUntil = 0;
+  #bridgeLogging: BridgeLogging | undefined;
   /** Restart-only settings a reload changed in the file and that still run with their old values. */
   readonly #restartRequired = new Set<string>();
   #permitJoinTimer: NodeJS.Timeout | undefined;
@@ -208,6 +211,11 @@ export class Gateway {
       throw err;
     }
     this.#started = true;
+    this.#bridgeLogging = new BridgeLogging(
+      (message) => void this.publishJson(topics.bridgeLogging(this.base), message),
+      this.config.api.bridge_logging,
+    );
+    this.#bridgeLogging.start(logTail);
     this.#scheduleAvailabilityChecks();
     await this.publishDevices();
     await this.publishInfo();
@@ -280,6 +288,8 @@ export class Gateway {
   }
 
   async #teardown(): Promise<void> {
+    this.#bridgeLogging?.stop();
+    this.#bridgeLogging = undefined;
     this.#homeAssistant?.stop();
     this.#homeAssistant = undefined;
     this.#dashboard?.stop();
@@ -428,6 +438,7 @@ export class Gateway {
       this.logger.level = rootLogLevel(next.gateway.log_level, this.options.env ?? process.env);
     this.config = next;
     this.#loggers.setLevels(this.#moduleLevels());
+    this.#bridgeLogging?.setLevel(next.api.bridge_logging);
     const propertiesBefore = new Map(this.devices.all().map((r) => [r.config.id, Object.keys(r.state)]));
     const renamed = options.renamed;
     const diff = this.devices.configure(next.devices, renamed ? { [renamed.to]: renamed.from } : {});

@@ -1,6 +1,7 @@
 // Every MQTT topic of the public API and the schema of every payload that crosses it.
 // docs/mqtt-api.md documents the same contract for people; `ApiPayloads` maps each topic pattern to its type.
 import { z } from 'zod';
+import type { BridgeLogMessage } from './bridge-logging.js';
 
 export const topics = {
   deviceState: (base: string, id: string) => `${base}/${id}`,
@@ -16,6 +17,7 @@ export const topics = {
   bridgeInfo: (base: string) => `${base}/bridge/info`,
   bridgeDevices: (base: string) => `${base}/bridge/devices`,
   bridgeEvent: (base: string) => `${base}/bridge/event`,
+  bridgeLogging: (base: string) => `${base}/bridge/logging`,
   bridgeRequest: (base: string, name: string) => `${base}/bridge/request/${name}`,
   bridgeResponse: (base: string, name: string) => `${base}/bridge/response/${name}`,
 } as const;
@@ -170,6 +172,7 @@ export interface ApiPayloads {
   'bridge/info': BridgeInfoPayload;
   'bridge/devices': DevicesListEntry[];
   'bridge/event': BridgeEventPayload;
+  'bridge/logging': BridgeLogMessage;
   'bridge/request/<name>': z.infer<typeof requestEnvelope>;
   'bridge/response/<name>': ResponseEnvelope;
 }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { bleAdapterConfigSchema, bleDeviceSchema } from '../../adapters/ble/config.js';
 import { checkSmpAddress, coapAdapterConfigSchema, coapDeviceSchema } from '../../adapters/coap/config.js';
 import { checkPortChoice, serialAdapterConfigSchema, serialDeviceSchema } from '../../adapters/serial/config.js';
+import { BRIDGE_LOGGING_LEVELS } from '../api/bridge-logging.js';
 import { homeAssistantConfigSchema } from '../homeassistant/config.js';
 import { upstreamConfigSchema } from '../upstream/config.js';
 import { checkAcrossKeys } from './cross-checks.js';
@@ -143,6 +144,12 @@ function apiSchema(transports: readonly string[]) {
   return z
     .strictObject({
       property_topics: z.boolean().default(false).describe('Also publish `<base>/<device>/<property>` plain values'),
+      bridge_logging: z
+        .enum(BRIDGE_LOGGING_LEVELS)
+        .default('info')
+        .describe(
+          'Publish log lines at this level and above on `<base>/bridge/logging` as Zigbee2MQTT does (`{"level", "message", "namespace"}`, not retained, at most 50 a second), or `off`. Lines below gateway.log_level are not logged, so not published either',
+        ),
       availability_timeout: seconds.default(600).describe('Default seconds without traffic before a device is offline'),
       transport_availability_timeouts: z
         .strictObject(Object.fromEntries(perTransport))

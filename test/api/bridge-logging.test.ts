@@ -1,0 +1,108 @@
+// <base>/bridge/logging: log lines as Zigbee2MQTT publishes them, filtered by level, bounded per second, and never
+// fed by its own publishing; through the real gateway with a logger that writes to the process's log tail.
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BridgeLogging, type BridgeLogMessage, type LogSource } from '../../gateway/api/bridge-logging.js';
+import { logTail } from '../../gateway/dashboard/log-tail.js';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+/** A log source the test writes lines into. */
+function source(): LogSource & { write(record: Record<string, unknown>): void; writeLine(line: string): void } {
+  const listeners = new Set<(line: string) => void>();
+  return {
+    follow(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    write(record) {
+      for (const l of listeners) l(JSON.stringify(record));
+    },
+    writeLine(line) {
+      for (const l of listeners) l(line);
+    },
+  };
+}
+
+describe('BridgeLogging', () => {
+  it('publishes lines at or above its level with Zigbee2MQTT level names, the module and the error', () => {
+    const sent: BridgeLogMessage[] = [];
+    const logs = source();
+    const logging = new BridgeLogging((m) => sent.push(m), 'info');
+    logging.start(logs);
+    logs.write({ level: 20, msg: 'debug detail' });
+    logs.write({ level: 30, msg: 'config reloaded' });
+    logs.write({ level: 40, msg: 'CoAP socket error', module: 'coap', err: { message: 'EACCES' } });
+    logs.write({ level: 50, msg: 'adapter failed', module: 'ble' });
+    logs.write({ level: 60, msg: 'fatal' });
+    expect(sent).toEqual([
+      { level: 'info', message: 'config reloaded' },
+      { level: 'warning', message: 'CoAP socket error: EACCES', namespace: 'coap' },
+      { level: 'error', message: 'adapter failed', namespace: 'ble' },
+      { level: 'error', message: 'fatal' },
+    ]);
+    logging.setLevel('error');
+    logs.write({ level: 40, msg: 'now below' });
+    logging.setLevel('off');
+    logs.write({ level: 50, msg: 'off' });
+    logging.stop();
+    logging.setLevel('info');
+    logs.write({ level: 50, msg: 'stopped' });
+    expect(sent).toHaveLength(4);
+  });
+
+  it('sends at most 50 lines a second and then says how many it left out', () => {
+    const sent: BridgeLogMessage[] = [];
+    const logs = source();
+    let now = 0;
+    const logging = new BridgeLogging(
+      (m) => sent.push(m),
+      'info',
+      () => now,
+    );
+    logging.start(logs);
+    for (let i = 0; i < 80; i++) logs.write({ level: 30, msg: `line ${i}` });
+    expect(sent).toHaveLength(50);
+    now = 1000;
+    logs.write({ level: 30, msg: 'next second' });
+    expect(sent.slice(50)).toEqual([
+      { level: 'warning', message: '30 log lines not published on bridge/logging (more than 50 a second)' },
+      { level: 'info', message: 'next second' },
+    ]);
+  });
+
+  it('does not publish what is logged while it publishes, nor lines that are not JSON', () => {
+    const logs = source();
+    const sent: BridgeLogMessage[] = [];
+    const logging = new BridgeLogging((m) => {
+      sent.push(m);
+      logs.write({ level: 40, msg: 'logged by the publish itself' });
+    }, 'info');
+    logging.start(logs);
+    logs.write({ level: 30, msg: 'one' });
+    logs.writeLine('not json {');
+    logs.writeLine('42');
+    expect(sent).toEqual([{ level: 'info', message: 'one' }]);
+  });
+});
+
+describe('bridge/logging through the gateway', () => {
+  let gw: TestGateway | undefined;
+  afterEach(async () => {
+    await gw?.stop();
+    gw = undefined;
+  });
+
+  it('publishes the gateway log lines, not retained, at api.bridge_logging and above', async () => {
+    const logger = pino({ level: 'info', base: undefined }, logTail);
+    gw = await startTestGateway({ api: { bridge_logging: 'info' } }, { logger });
+    const client = await gw.connect();
+    const logged = await gw.expectMessage<BridgeLogMessage>(
+      client,
+      'zephyr2mqtt/bridge/logging',
+      (m) => m.message === 'config reloaded',
+    );
+    expect((await gw.request(client, 'config/reload')).status).toBe('ok');
+    expect(await logged.message).toEqual({ level: 'info', message: 'config reloaded' });
+    expect(gw.gateway.broker.retained('zephyr2mqtt/bridge/logging')).toBeUndefined();
+  });
+});
