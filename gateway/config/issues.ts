@@ -198,8 +198,14 @@ function describeUnion(
     if (first?.code === 'invalid_value') expected.push(...first.values.map((v) => JSON.stringify(v)));
     if (first?.code === 'invalid_type') expected.push(first.expected);
   }
+  const sample = TYPES[expected[0] ?? '']?.sample ?? expected[0];
+  if (issue.input === undefined) {
+    const described = describedAt(found);
+    const hint = `add ${example(path, found, sample)}${described ? ` (${described})` : ''}`;
+    return [{ path, message: `missing required key (expected one of ${expected.join(', ')})`, hint }];
+  }
   const message = `expected one of ${expected.join(', ')}, got ${showValue(view, path, issue.input)}`;
-  return [{ path, message, hint: `e.g. ${example(path, found, expected[0])}` }];
+  return [{ path, message, hint: `e.g. ${example(path, found, sample)}` }];
 }
 
 /** A fix for a number out of range, or a string or list of the wrong length. */

@@ -454,6 +454,23 @@ describe('checks written as code', () => {
     ]);
   });
 
+  it('a missing key that takes one of several types says it is missing, not "got undefined"', () => {
+    const entry = (match: string) => problems(`devices:\n  - id: s\n    transport: serial\n    match: ${match}\n`);
+    expect(entry('{ usb: { serial: X } }')).toEqual([
+      [
+        'devices[0].match.usb.vid',
+        4,
+        'missing required key (expected one of string, number)',
+        'add vid: "..." (USB vendor id (Zephyr samples use 2fe3))',
+      ],
+    ]);
+    expect(entry('{ usb: { vid: true } }')[0]?.slice(0, 3)).toEqual([
+      'devices[0].match.usb.vid',
+      4,
+      'expected one of string, number, got boolean true',
+    ]);
+  });
+
   it('a CoAP device with SMP needs its address, which the gateway sends the requests to', () => {
     const entry = (keys: string) => problems(`devices:\n  - id: c\n    transport: coap\n${keys}`);
     expect(entry('    smp: true\n')).toEqual([
