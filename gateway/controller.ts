@@ -51,6 +51,7 @@ import {
   withinStateLimits,
 } from './devices/state-limits.js';
 import type { DiscoveryDevice } from './homeassistant/discovery.js';
+import { stableIdentity } from './homeassistant/identity.js';
 import type { HomeAssistantDiscovery } from './homeassistant/index.js';
 import { type HttpServer, startHttpServer } from './http.js';
 import { type Logger, ModuleLoggers, parseModuleLevels, rootLogLevel } from './logger.js';
@@ -525,12 +526,17 @@ export class Gateway {
     if (!this.#broker) return;
     const list: DevicesListEntry[] = this.devices.all().map((rec) => ({
       id: rec.config.id,
+      friendly_name: rec.config.id,
+      ieee_address: stableIdentity(rec.config.transport, rec.config as Record<string, unknown>) ?? rec.config.id,
       ...(rec.config.name ? { name: rec.config.name } : {}),
+      ...(rec.config.description ? { description: rec.config.description } : {}),
       transport: rec.config.transport,
       ...deviceAddress(rec.config),
       availability: rec.online ? 'online' : 'offline',
       last_seen: rec.lastSeen?.toISOString() ?? null,
       disabled: rec.config.disabled,
+      supported: true,
+      definition: { supports_ota: this.#firmwareTransport(rec.config.id) !== undefined },
       info: rec.info,
     }));
     await this.publishJson(topics.bridgeDevices(this.base), list, { retain: true });

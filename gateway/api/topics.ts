@@ -88,13 +88,23 @@ export type BridgeEventPayload = z.infer<typeof bridgeEventPayload>;
 
 export const devicesListEntry = z.object({
   id: z.string(),
+  /** Zigbee2MQTT's names for the same things, so that its clients find them: the topic name and a stable key. */
+  friendly_name: z.string().describe("The id (the topic name), under Zigbee2MQTT's key"),
+  ieee_address: z
+    .string()
+    .describe(
+      "Zigbee2MQTT's stable device key: the device's own identity (BLE MAC, USB serial, LwM2M endpoint, CoAP address...) as Home Assistant's unique_ids use it, else the id",
+    ),
   name: z.string().optional(),
+  description: z.string().optional(),
   transport: z.string(),
   address: z.string().optional(),
   profile: z.string().optional(),
   availability: z.enum(['online', 'offline']),
   last_seen: z.string().nullable(),
   disabled: z.boolean(),
+  supported: z.literal(true),
+  definition: z.object({ supports_ota: z.boolean().describe('device/ota_update can run for it') }),
   info: z.record(z.string(), z.unknown()),
 });
 export type DevicesListEntry = z.infer<typeof devicesListEntry>;

@@ -13,6 +13,11 @@ export const deviceBaseShape = {
     .describe('Stable device id, used in MQTT topics (`<base>/<id>`)')
     .meta(jsonRules.deviceId),
   name: z.string().min(1).optional().describe('Human-friendly name shown in bridge/devices and the dashboard'),
+  description: z
+    .string()
+    .max(1000)
+    .optional()
+    .describe('Free text about the device (where it is, what it measures), shown in bridge/devices'),
   availability_timeout: z
     .number()
     .int()
