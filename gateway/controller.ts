@@ -67,6 +67,9 @@ export interface GatewayOptions {
   adapterModules?: readonly AdapterModule<unknown>[] | undefined;
   /** Environment for `${VAR}` substitution on reload and `LOG_LEVELS` (default process.env). */
   env?: NodeJS.ProcessEnv | undefined;
+  /** Restarts the gateway (`bridge/request/restart`): stop, read the config file, start. Given by the process that
+   * owns the gateway (`zephyr2mqtt run`); without it the request is refused. */
+  restart?: (() => void) | undefined;
 }
 
 export interface ApplyOptions {
@@ -80,6 +83,9 @@ const DEVICES_MIN_INTERVAL_MS = 200;
 /** Availability is checked at a quarter of the shortest timeout, within these bounds. */
 const AVAILABILITY_CHECK_MIN_MS = 250;
 const AVAILABILITY_CHECK_MAX_MS = 5_000;
+
+/** bridge/request/restart answers first, then restarts (as Zigbee2MQTT does, after 500 ms). */
+const RESTART_DELAY_MS = 500;
 
 /** Adapter status changes (ports opening and closing) gathered into one bridge/info. */
 const INFO_DEBOUNCE_MS = 250;
@@ -365,6 +371,13 @@ export class Gateway {
   }
 
   /** Edit the config file (comments kept), validate the result, write it atomically, then apply it. */
+  /** Asks the owning process to restart the gateway a moment from now, after the request's response went out. */
+  requestRestart(): void {
+    const restart = this.options.restart;
+    if (!restart) throw new RequestError('this gateway cannot restart itself: it does not run under `zephyr2mqtt run`');
+    setTimeout(restart, RESTART_DELAY_MS).unref();
+  }
+
   /** The device's transport when its adapter can update its firmware (device/ota_update), else undefined. */
   #firmwareTransport(id: string): string | undefined {
     const config = this.devices.get(id)?.config;

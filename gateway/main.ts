@@ -1,5 +1,6 @@
 // Process entry for `zephyr2mqtt run`: load the config, start the gateway, handle signals.
 import { loadConfigFile } from './config/load.js';
+import type { GatewayConfig } from './config/schema.js';
 import { Gateway, type GatewayOptions, gatewayConfigSchema } from './controller.js';
 import { releaseDataDir } from './datadir.js';
 import { type EarlySignals, GATEWAY_SIGNALS, type GatewaySignal } from './early-signals.js';
@@ -27,16 +28,31 @@ export async function runGateway(
   );
   // Before anything slow: a signal during start-up would otherwise end the process without a clean stop.
   const signals = options.signals === false ? undefined : new SignalHandlers(logger, options.earlySignals);
-  let gateway: Gateway;
-  try {
-    const config = await loadConfigFile(configPath, process.env, {
+  const load = () =>
+    loadConfigFile(configPath, process.env, {
       schema: gatewayConfigSchema(options.adapterModules),
       onNote: (note) => logger.info(note),
     });
+  const start = async (config: GatewayConfig): Promise<Gateway> => {
     logger.level = envLevel ?? config.gateway.log_level;
-    gateway = new Gateway(config, { logger, configPath, adapterModules: options.adapterModules });
-    installCrashGuards(logger);
+    const restart = signals ? () => void signals.restart((running) => restartWith(running)) : undefined;
+    const gateway = new Gateway(config, { logger, configPath, adapterModules: options.adapterModules, restart });
     await gateway.start();
+    return gateway;
+  };
+  /** The config file as it is now; one that became invalid is logged and the running config starts again. */
+  const restartWith = async (running: GatewayConfig): Promise<Gateway> => {
+    const config = await load().catch((err: unknown) => {
+      logger.error({ err }, 'the config file cannot be used: restarting with the running config');
+      return running;
+    });
+    return start(config);
+  };
+  let gateway: Gateway;
+  try {
+    const config = await load();
+    installCrashGuards(logger);
+    gateway = await start(config);
   } catch (err) {
     signals?.remove();
     throw err;
@@ -61,6 +77,7 @@ class SignalHandlers {
   #stopRequested: string | undefined;
   #reloadRequested = false;
   #stopping = false;
+  #restarting = false;
   readonly #handlers = GATEWAY_SIGNALS.map((signal) => [signal, () => this.#handle(signal)] as const);
 
   constructor(
@@ -81,6 +98,29 @@ class SignalHandlers {
   /** The start failed and the caller reports it: signals get their default behaviour back. */
   remove(): void {
     for (const [signal, handler] of this.#handlers) process.off(signal, handler);
+  }
+
+  /**
+   * bridge/request/restart: stops the gateway, frees its data dir and starts the next one. Signals meanwhile are
+   * held as during start-up. A restart that cannot start the gateway exits with 1, for the service manager.
+   */
+  async restart(startNext: (running: GatewayConfig) => Promise<Gateway>): Promise<void> {
+    const running = this.#gateway;
+    if (!running || this.#stopping || this.#restarting) return;
+    this.#restarting = true;
+    this.#gateway = undefined;
+    this.logger.info('restart requested: stopping');
+    try {
+      await running.stop();
+      await releaseDataDir(running.dataDir);
+      const next = await startNext(running.config);
+      this.logger.info('zephyr2mqtt restarted');
+      this.#restarting = false;
+      this.started(next);
+    } catch (err) {
+      this.logger.error({ err }, 'restart failed, exiting');
+      process.exit(1);
+    }
   }
 
   #handle(signal: GatewaySignal): void {

@@ -10,11 +10,13 @@ import { deviceTransportRequest } from './device-transport.js';
 import { healthCheck } from './health-check.js';
 import { info } from './info.js';
 import { permitJoin } from './permit-join.js';
+import { restart } from './restart.js';
 
 export function createRequestRouter(): RequestRouter<Gateway> {
   return new RequestRouter<Gateway>(deviceTransportRequest)
     .register('permit_join', permitJoin)
     .register('health_check', healthCheck)
+    .register('restart', restart)
     .register('info', info)
     .register('config/reload', configReload)
     .register('device/add', deviceAdd)
