@@ -385,7 +385,11 @@ export class Gateway {
     return module?.firmwareUpdates?.(config as Record<string, unknown>) ? config?.transport : undefined;
   }
 
-  editConfig(edit: (doc: Document) => void, what: string, options: ApplyOptions = {}): Promise<ConfigDiff> {
+  editConfig(
+    edit: (doc: Document) => void,
+    what: string,
+    options: ApplyOptions = {},
+  ): Promise<ConfigDiff & { restart_required?: string[] }> {
     return this.#serialized(async () => {
       const file = this.#requireConfigPath();
       const current = await readConfigText(file);

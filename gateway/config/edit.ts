@@ -5,7 +5,7 @@
 // client cannot make the loader read a file or environment variable into bridge/devices.
 import { isDeepStrictEqual } from 'node:util';
 import { type Document, isMap, isScalar, isSeq, type Node, parseDocument, stringify, type YAMLMap } from 'yaml';
-import { mergeOptions } from './merge-options.js';
+import { isPlainObject, mergeOptions } from './merge-options.js';
 import { escapeReferences } from './substitute.js';
 
 export class ConfigEditError extends Error {}
@@ -52,6 +52,11 @@ function devicesJS(doc: Document): unknown[] {
 
 /** Applies the splices, and keeps the result only if it parses to the same config with `devices` replaced. */
 function commit(doc: Document, text: string, splices: Splice[], devices: unknown[]): void {
+  commitAs(doc, text, splices, { ...(doc.toJS() as object | null), devices });
+}
+
+/** Applies the splices, and keeps the result only if it parses to `expected`: nothing else changed. */
+function commitAs(doc: Document, text: string, splices: Splice[], expected: unknown): void {
   let next = text;
   // From the end, so that earlier offsets stay valid; of two insertions at one offset, the later one first, so that
   // the text ends up in the order the splices were made.
@@ -60,7 +65,6 @@ function commit(doc: Document, text: string, splices: Splice[], devices: unknown
     .sort((a, b) => b.splice.from - a.splice.from || b.index - a.index);
   for (const { splice: s } of order) next = next.slice(0, s.from) + s.text + next.slice(s.to);
   const check = parseDocument(next);
-  const expected = { ...(doc.toJS() as object | null), devices };
   if (check.errors.length > 0 || !isDeepStrictEqual(toJSOrUndefined(check), expected))
     throw new ConfigEditError('could not edit the config file without changing other parts of it; edit it by hand');
   sources.set(doc, next);
@@ -264,4 +268,49 @@ export function renameDevice(doc: Document, id: string, change: { to?: string; n
     ...(keepsPathId ? { ps_id: escapeReferences(id) } : {}),
   };
   commit(doc, text, splices, devices);
+}
+
+/** Top-level keys that other requests own (the device requests) or that only the file's author changes. */
+const NOT_OPTIONS = ['devices', 'version'];
+
+/**
+ * Merges `options` into the config (mergeOptions: objects key by key, null removes), as Zigbee2MQTT's
+ * bridge/request/options: each changed value is written where it stands, a missing section or key is added inline
+ * in the nearest mapping that exists, and everything else in the file stays as written.
+ */
+export function setOptions(doc: Document, options: Record<string, unknown>): void {
+  for (const key of NOT_OPTIONS)
+    if (key in options)
+      throw new ConfigEditError(`"${key}" cannot be changed with options (devices: device/add|remove|rename|options)`);
+  const text = editedText(doc);
+  const root = doc.contents;
+  if (!isMap(root)) throw new ConfigEditError('the config file is not a mapping of sections');
+  const escaped = escapeReferences(options) as Record<string, unknown>;
+  const splices: Splice[] = [];
+  mergeInto(text, root, (doc.toJS() ?? {}) as Record<string, unknown>, escaped, splices);
+  commitAs(doc, text, splices, mergeOptions((doc.toJS() ?? {}) as Record<string, unknown>, escaped));
+}
+
+/** Writes `patch` into the mapping `map` (whose value is `current`), descending into mappings that exist. */
+function mergeInto(
+  text: string,
+  map: YAMLMap,
+  current: Record<string, unknown>,
+  patch: Record<string, unknown>,
+  splices: Splice[],
+): void {
+  for (const [key, value] of Object.entries(patch)) {
+    const before = current[key];
+    if (value === null) {
+      deleteKey(text, map, key, splices);
+      continue;
+    }
+    const node = map.get(key, true);
+    if (isPlainObject(value) && isMap(node) && isPlainObject(before)) {
+      mergeInto(text, node, before, value, splices);
+      continue;
+    }
+    const next = isPlainObject(value) && isPlainObject(before) ? mergeOptions(before, value) : value;
+    if (!isDeepStrictEqual(next, before)) setKey(text, map, key, inlineValue(next, map.flow === true), splices);
+  }
 }

@@ -346,6 +346,43 @@ describe('bridge requests', () => {
     expect(await readFile(gw.configPath, 'utf8')).toBe(before);
   });
 
+  it('options merges settings into the file, applies them and says when a restart is needed', async () => {
+    const { gw, client } = await start();
+    const commented = await commentConfig(gw);
+    const res = await gw.request(client, 'options', { options: { api: { availability_timeout: 300 } } });
+    expect(res).toMatchObject({ status: 'ok', data: { restart_required: false } });
+    expect(res.data).toEqual({ restart_required: false });
+    expect(gw.gateway.config.api.availability_timeout).toBe(300);
+    let text = await readFile(gw.configPath, 'utf8');
+    expect(text).toContain('# Site: test bench');
+    expect(text).toContain('availability_timeout: 300');
+
+    const restart = await gw.request(client, 'options', { options: { gateway: { id: 'renamed-gw' } } });
+    expect(restart).toMatchObject({ status: 'ok' });
+    expect(restart.data).toEqual({ restart_required: true, restart_keys: ['gateway.id'] });
+    expect(gw.gateway.config.gateway.id).toBe('test-gw');
+    expect(gw.gateway.info().restart_required).toBe(true);
+
+    const before = await readFile(gw.configPath, 'utf8');
+    const bad = await gw.request(client, 'options', { options: { api: { availability_timeout: -1 } } });
+    expect(bad).toMatchObject({
+      status: 'error',
+      error: expect.stringMatching(/^the change would make the config invalid: .*availability_timeout/),
+    });
+    expect(await gw.request(client, 'options', { options: { devices: [] } })).toMatchObject({
+      status: 'error',
+      error: expect.stringContaining('"devices" cannot be changed with options'),
+    });
+    expect(await gw.request(client, 'options', {})).toMatchObject({
+      status: 'error',
+      error: expect.stringMatching(/^expected \{"options"/),
+    });
+    text = await readFile(gw.configPath, 'utf8');
+    expect(text).toBe(before);
+    expect(commented).toContain('# end of file');
+    expect(text).toContain('# end of file');
+  });
+
   it('device/remove and device/rename edit the file and clear retained topics of the old id', async () => {
     const { gw, adapter, client } = await start();
     await commentConfig(gw);

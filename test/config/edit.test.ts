@@ -12,6 +12,7 @@ import {
   removeDevice,
   renameDevice,
   setDeviceOptions,
+  setOptions,
 } from '../../gateway/config/edit.js';
 import { parseConfigText } from '../../gateway/config/load.js';
 
@@ -255,5 +256,39 @@ describe('config edits', () => {
     const changed = edit(listed, options('door', { name: '${env:HOME}' }));
     const config = parseConfigText(changed, '/tmp/x.yaml', { HOME: '/root' });
     expect(config.devices.find((d) => d.id === 'door')?.name).toBe('${env:HOME}');
+  });
+});
+
+describe('options edits (bridge/request/options)', () => {
+  const config = `# site config
+gateway:
+  id: pi # the living room
+  log_level: info
+api: { property_topics: false }
+devices: []
+`;
+  function set(text: string, change: Record<string, unknown>): string {
+    const doc = parseForEdit(text);
+    setOptions(doc, change);
+    return editedText(doc);
+  }
+
+  it('writes a value where it stands, adds a key to its section and a missing section at the end', () => {
+    expect(set(config, { gateway: { log_level: 'debug' } })).toBe(
+      config.replace('log_level: info', 'log_level: debug'),
+    );
+    expect(set(config, { api: { max_state_properties: 64 } })).toBe(
+      config.replace('property_topics: false }', 'property_topics: false, max_state_properties: 64 }'),
+    );
+    expect(set(config, { gateway: { log_levels: { coap: 'debug' } } })).toBe(
+      config.replace('  log_level: info\n', '  log_level: info\n  log_levels: { coap: debug }\n'),
+    );
+    expect(set(config, { homeassistant: { enabled: true } })).toBe(`${config}homeassistant: { enabled: true }\n`);
+    expect(set(config, { gateway: { log_level: null } })).toBe(config.replace('  log_level: info\n', ''));
+  });
+
+  it('refuses devices and version', () => {
+    expect(() => set(config, { devices: [] })).toThrow(/"devices" cannot be changed with options/);
+    expect(() => set(config, { version: 1 })).toThrow(ConfigEditError);
   });
 });

@@ -32,5 +32,5 @@ export async function deviceOptions(
   if (problems.length > 0) throw new RequestError(`the proposed options are invalid: ${problems.join('; ')}`);
   const diff = await gw.editConfig((doc) => setDeviceOptions(doc, id, options), `device ${id} options changed`);
   const after = (gw.devices.get(id)?.config ?? {}) as Record<string, unknown>;
-  return { id, from: before, to: after, restart_required: false, ...diff };
+  return { ...diff, id, from: before, to: after, restart_required: false };
 }

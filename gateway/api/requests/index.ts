@@ -9,6 +9,7 @@ import { deviceRename } from './device-rename.js';
 import { deviceTransportRequest } from './device-transport.js';
 import { healthCheck } from './health-check.js';
 import { info } from './info.js';
+import { options } from './options.js';
 import { permitJoin } from './permit-join.js';
 import { restart } from './restart.js';
 
@@ -17,6 +18,7 @@ export function createRequestRouter(): RequestRouter<Gateway> {
     .register('permit_join', permitJoin)
     .register('health_check', healthCheck)
     .register('restart', restart)
+    .register('options', options)
     .register('info', info)
     .register('config/reload', configReload)
     .register('device/add', deviceAdd)
