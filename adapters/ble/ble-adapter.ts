@@ -9,7 +9,7 @@ import type {
   DeviceCommand,
   StateValues,
 } from '../../gateway/adapter.js';
-import { isOtaRequestName, runOtaRequest } from '../common/smp/ota-request.js';
+import { isOtaRequestName, runOta } from '../common/smp/ota-request.js';
 import { runSmpRequest } from '../common/smp/smp-request.js';
 import { type AdvertDecode, advertContent, decodeAdvert } from './advert.js';
 import { AdvertSequences } from './advert-sequence.js';
@@ -306,7 +306,8 @@ export class BleAdapter implements Adapter {
     }
   }
 
-  /** `device/smp` and `device/ota_update` (Zigbee2MQTT's `ota_update/update` too) over the SMP GATT service. */
+  /** `device/smp` and `device/ota_update` (Zigbee2MQTT's `ota_update/update` and `/check` too) over the SMP GATT
+   * service. */
   async request(name: string, deviceId: string, data: Record<string, unknown>): Promise<unknown> {
     const isOta = isOtaRequestName(name);
     if (name !== 'smp' && !isOta) throw new Error(`the ble adapter has no "${name}" request (known: smp, ota_update)`);
@@ -319,7 +320,7 @@ export class BleAdapter implements Adapter {
     if (!smp.connected && !(isOta && data.cancel === true)) throw new Error(smp.unavailableReason);
     this.ctx.countMessage('out');
     if (name === 'smp') return runSmpRequest(smp.client, data);
-    return runOtaRequest({ ctx: this.ctx, deviceId, smp: smp.client }, data);
+    return runOta(name, { ctx: this.ctx, deviceId, smp: smp.client }, data);
   }
 
   async devicesChanged(): Promise<void> {

@@ -3,7 +3,7 @@
 // the devices that have `smp` on.
 import type { Adapter, AdapterContext, AdapterStatus, CommandResult, DeviceCommand } from '../../gateway/adapter.js';
 import { type BindSetting, bindErrorMessage } from '../../gateway/broker/listeners.js';
-import { isOtaRequestName, runOtaRequest } from '../common/smp/ota-request.js';
+import { isOtaRequestName, runOta } from '../common/smp/ota-request.js';
 import { runSmpRequest } from '../common/smp/smp-request.js';
 import { SmpTransportSet } from '../common/smp/transport-set.js';
 import { CommandObservers } from './command-observers.js';
@@ -156,14 +156,14 @@ export class CoapAdapter implements Adapter {
     return client.raw(parseRawRequest(data));
   }
 
-  /** `device/smp` and `device/ota_update` (Zigbee2MQTT's `ota_update/update` too) over UDP. */
+  /** `device/smp` and `device/ota_update` (Zigbee2MQTT's `ota_update/update` and `/check` too) over UDP. */
   private smpRequest(name: string, deviceId: string, data: Record<string, unknown>): Promise<unknown> {
     const transport = this.smp.get(deviceId);
     if (!transport) {
       throw new Error(`device "${deviceId}" has no SMP: set \`smp: true\` (with its \`address\`) in its config`);
     }
     if (name === 'smp') return runSmpRequest(transport.client, data);
-    return runOtaRequest({ ctx: this.ctx, deviceId, smp: transport.client }, data);
+    return runOta(name, { ctx: this.ctx, deviceId, smp: transport.client }, data);
   }
 
   /** Kept, not started: later requests share its availability probe, and a reload or stop() stops it. */

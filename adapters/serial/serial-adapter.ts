@@ -10,7 +10,7 @@ import type {
   DeviceCommand,
 } from '../../gateway/adapter.js';
 import { deviceBaseShape } from '../../gateway/config/device-base.js';
-import { isOtaRequestName, runOtaRequest } from '../common/smp/ota-request.js';
+import { isOtaRequestName, runOta } from '../common/smp/ota-request.js';
 import { runSmpRequest } from '../common/smp/smp-request.js';
 import { type SerialAdapterConfig, type SerialDevice, serialDeviceSchema } from './config.js';
 import { type SerialBinding, SerialDeviceLink } from './device-link.js';
@@ -109,7 +109,7 @@ export class SerialAdapter implements Adapter {
     const link = this.#link(deviceId);
     if (name === 'smp') return runSmpRequest(link.smp, data);
     if (isOtaRequestName(name)) {
-      return runOtaRequest({ ctx: this.ctx, deviceId, smp: link.smp }, data);
+      return runOta(name, { ctx: this.ctx, deviceId, smp: link.smp }, data);
     }
     if (name === 'console') {
       if (typeof data.line !== 'string' || data.line.length > 1024 || /[\r\n]/.test(data.line)) {

@@ -87,8 +87,7 @@ export function parseMcubootImage(file: Uint8Array): DecodeResult<McubootImageIn
     }
     break;
   }
-  const build = view.getUint32(24, true);
-  const version = `${file[20]}.${file[21]}.${view.getUint16(22, true)}${build !== 0 ? `.${build}` : ''}`;
+  const version = headerVersion(file);
   return ok({
     version,
     ...(sha ? { imageHash: Buffer.from(sha.value) } : {}),
@@ -133,4 +132,18 @@ function readTlvArea(
     pos = valueStart + len;
   }
   return ok({ length, tlvs });
+}
+
+/** The version in an MCUboot image header (its first 32 bytes), or undefined when they are not one. */
+export function mcubootHeaderVersion(header: Uint8Array): string | undefined {
+  if (header.length < IMAGE_HEADER_SIZE) return undefined;
+  const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+  return view.getUint32(0, true) === MCUBOOT_IMAGE_MAGIC ? headerVersion(header) : undefined;
+}
+
+/** "major.minor.revision", with ".build" when not 0: as img_mgmt reports a version. */
+function headerVersion(header: Uint8Array): string {
+  const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+  const build = view.getUint32(24, true);
+  return `${header[20]}.${header[21]}.${view.getUint16(22, true)}${build !== 0 ? `.${build}` : ''}`;
 }

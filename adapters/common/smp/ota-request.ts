@@ -1,13 +1,21 @@
-// `bridge/request/device/ota_update`: uploads an MCUboot image from the adapter's firmware directory to a device
-// over SMP (any transport: serial, BLE, UDP), optionally marks it for a test boot and resets the device;
-// `{"cancel": true}` stops a running upload while chunks still go out (not the test mark and reset after it).
+// `bridge/request/device/ota_update`: uploads an MCUboot image from the adapter's firmware directory (a named
+// `file`, else the highest version in the device's own firmware/<id>/) to a device over SMP (any transport:
+// serial, BLE, UDP), optionally marks it for a test boot and resets the device; `{"cancel": true}` stops a running
+// upload while chunks still go out (not the test mark and reset after it). `ota_update/check` (Zigbee2MQTT's)
+// compares that image's version with the one the device runs.
 // Progress goes into the device state the Zigbee2MQTT way: {"update": {"state": "updating", "progress", ...}},
 // through ctx.deviceStatus: the gateway's report, not a sign of life of the device.
-import { readFile, stat } from 'node:fs/promises';
-import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import type { AdapterContext } from '../../../gateway/adapter.js';
 import { type SmpClient, SmpTimeoutError } from './client.js';
+import {
+  compareVersions,
+  deviceFirmwareDir,
+  type FirmwareImage,
+  firmwareDir,
+  loadFirmware,
+  newestDeviceImage,
+} from './firmware-files.js';
 import {
   findImageByHash,
   type ImageSlot,
@@ -17,13 +25,10 @@ import {
   slotsToJson,
 } from './image-state.js';
 import { ImageUploadError, uploadImage } from './image-upload.js';
-import { type McubootImageInfo, parseMcubootImage } from './mcuboot-image.js';
+import type { McubootImageInfo } from './mcuboot-image.js';
 import { SmpRcError } from './rc-error.js';
 import { runningSlotWithHash, slotInUseReason } from './slot-check.js';
 import { UploadProgressThrottle } from './upload-progress.js';
-
-/** Larger than any MCUboot slot on a microcontroller; keeps a wrong file from being read into memory. */
-const MAX_FIRMWARE_BYTES = 32 * 1024 * 1024;
 
 const target = { device: z.string().optional(), id: z.string().optional() };
 
@@ -32,7 +37,7 @@ export const otaRequestSchema = z.union([
   z
     .object({
       ...target,
-      file: z.string().min(1).max(255),
+      file: z.string().min(1).max(255).optional(),
       test: z.boolean().default(true),
       reset: z.boolean().default(true),
       image: z.number().int().min(0).max(255).default(0),
@@ -40,9 +45,23 @@ export const otaRequestSchema = z.union([
     .strict(),
 ]);
 
-/** Whether an adapter's request `name` is this one: `ota_update`, or Zigbee2MQTT's name for it, `ota_update/update`. */
+const checkSchema = z
+  .object({
+    ...target,
+    file: z.string().min(1).max(255).optional(),
+    image: z.number().int().min(0).max(255).default(0),
+  })
+  .strict();
+
+/** Whether an adapter's request `name` is one of these: `ota_update`, and Zigbee2MQTT's `ota_update/update` and
+ * `ota_update/check`. */
 export function isOtaRequestName(name: string): boolean {
-  return name === 'ota_update' || name === 'ota_update/update';
+  return name === 'ota_update' || name === 'ota_update/update' || name === 'ota_update/check';
+}
+
+/** Runs the ota_update request `name` names (see isOtaRequestName). */
+export function runOta(name: string, t: OtaTarget, input: Record<string, unknown>): Promise<unknown> {
+  return name === 'ota_update/check' ? runOtaCheck(t, input) : runOtaRequest(t, input);
 }
 
 export interface OtaTarget {
@@ -62,20 +81,11 @@ interface RunningUpload {
 // Keyed by the device's SMP client: one upload per device link, forgotten with the link.
 const running = new WeakMap<SmpClient, RunningUpload>();
 
-/**
- * Where firmware files go: `firmware/` in the directory the core gives the adapter that runs the request, i.e.
- * <gateway.data_dir>/adapters/<kind>/firmware (serial, ble, coap). Not <data_dir>/firmware: the adapter contract hands an
- * adapter only its own directory, and deriving the root from it would hard-code the core's layout.
- */
-export function firmwareDir(ctx: AdapterContext): string {
-  return join(ctx.dataDir, 'firmware');
-}
-
 export async function runOtaRequest(t: OtaTarget, input: Record<string, unknown>): Promise<unknown> {
   const parsed = otaRequestSchema.safeParse(input);
   if (!parsed.success) {
     throw new Error(
-      'invalid ota_update request: expected {"device", "file": "<name in the firmware directory>", "test"?, ' +
+      'invalid ota_update request: expected {"device", "file"?: "<name in the firmware directory>", "test"?, ' +
         `"reset"?, "image"?} or {"device", "cancel": true}: ${requestProblem(input)}`,
     );
   }
@@ -86,20 +96,26 @@ export async function runOtaRequest(t: OtaTarget, input: Record<string, unknown>
     throw new Error(`device "${t.deviceId}" is already receiving "${busy.file}" (at offset ${busy.offset})`);
   }
   // Claimed before the first await, so that a second request arriving meanwhile is refused.
-  const upload: RunningUpload = { file: req.file, controller: new AbortController(), offset: 0, phase: 'upload' };
+  const upload: RunningUpload = {
+    file: req.file ?? `${t.deviceId}/`,
+    controller: new AbortController(),
+    offset: 0,
+    phase: 'upload',
+  };
   running.set(t.smp, upload);
   try {
-    const { bytes, info } = await loadFirmware(t.ctx, req.file);
+    const { file, bytes, info } = await firmwareFor(t, req.file);
+    upload.file = file;
     if (req.test && !info.imageHash) {
       throw new Error(
-        `"${req.file}" has no image hash TLV (SHA-256, SHA-384 or SHA-512): the device could not find it to mark it for test`,
+        `"${file}" has no image hash TLV (SHA-256, SHA-384 or SHA-512): the device could not find it to mark it for test`,
       );
     }
-    const plan = { file: req.file, bytes, info, test: req.test, reset: req.reset, image: req.image };
+    const plan = { file, bytes, info, test: req.test, reset: req.reset, image: req.image };
     const slots = await slotsBeforeUpload(t);
     if (slots) {
       const inUse = slotInUseReason(slots, req.image);
-      if (inUse) throw new Error(`device "${t.deviceId}" cannot take "${req.file}" now: ${inUse}`);
+      if (inUse) throw new Error(`device "${t.deviceId}" cannot take "${file}" now: ${inUse}`);
       if (info.imageHash && runningSlotWithHash(slots, req.image, info.imageHash))
         return alreadyRunning(t, plan, slots);
     }
@@ -114,6 +130,49 @@ export async function runOtaRequest(t: OtaTarget, input: Record<string, unknown>
   } finally {
     running.delete(t.smp);
   }
+}
+
+/** ota_update/check: the image an update without a file would install, against the version the device runs. */
+async function runOtaCheck(t: OtaTarget, input: Record<string, unknown>): Promise<unknown> {
+  const parsed = checkSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new Error(
+      `invalid ota_update/check request: expected {"device", "file"?, "image"?}: ${parsed.error.issues[0]?.message}`,
+    );
+  }
+  const req = parsed.data;
+  const busy = running.get(t.smp);
+  if (busy) throw new Error(`device "${t.deviceId}" is receiving "${busy.file}": check again when it is done`);
+  const { file, info } = await firmwareFor(t, req.file);
+  const slots = await readImageState(t.smp);
+  const installed = slots.find((s) => s.active && (s.image ?? 0) === req.image)?.version;
+  const available = installed === undefined || compareVersions(info.version, installed) > 0;
+  t.ctx.deviceStatus(t.deviceId, {
+    update: {
+      state: available ? 'available' : 'idle',
+      ...(installed !== undefined ? { installed_version: installed } : {}),
+      latest_version: info.version,
+    },
+  });
+  return {
+    id: t.deviceId,
+    device: t.deviceId,
+    update_available: available,
+    installed_version: installed ?? null,
+    latest_version: info.version,
+    file,
+  };
+}
+
+/** The named file, else the highest version in the device's own directory. */
+async function firmwareFor(t: OtaTarget, file: string | undefined): Promise<FirmwareImage> {
+  if (file !== undefined) return { file, ...(await loadFirmware(t.ctx, file)) };
+  const newest = await newestDeviceImage(t.ctx, t.deviceId);
+  if (newest) return newest;
+  throw new Error(
+    `no "file" given and no MCUboot image for device "${t.deviceId}" in ${deviceFirmwareDir(t.ctx, t.deviceId)}/: ` +
+      `put its images there, or name a file in ${firmwareDir(t.ctx)}`,
+  );
 }
 
 interface InstallPlan {
@@ -265,24 +324,6 @@ function cancel(t: OtaTarget): unknown {
   }
   upload.controller.abort(new Error('cancelled by request'));
   return { device: t.deviceId, file: upload.file, cancelled: true, offset: upload.offset };
-}
-
-/** Reads and checks a file named in a request: only a plain name inside the firmware directory. */
-async function loadFirmware(ctx: AdapterContext, file: string): Promise<{ bytes: Buffer; info: McubootImageInfo }> {
-  if (/[/\\\0]/.test(file) || file === '.' || file.includes('..') || isAbsolute(file)) {
-    throw new Error(`"file" must be a plain file name inside ${firmwareDir(ctx)}, without "/", "\\" or ".."`);
-  }
-  const path = join(firmwareDir(ctx), file);
-  const found = await stat(path).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') throw new Error(`firmware file "${file}" not found: put it in ${firmwareDir(ctx)}/`);
-    throw new Error(`cannot read firmware file ${path}: ${err.message}`);
-  });
-  if (!found.isFile()) throw new Error(`${path} is not a regular file`);
-  if (found.size > MAX_FIRMWARE_BYTES) throw new Error(`${path} has ${found.size} bytes, more than any image slot`);
-  const bytes = await readFile(path);
-  const info = parseMcubootImage(bytes);
-  if (!info.ok) throw new Error(`${path}: ${info.reason}`);
-  return { bytes, info: info.value };
 }
 
 /** The warning for an update that started and then failed or was cancelled: how far it got and why. */

@@ -88,6 +88,31 @@ describe('coap adapter: device/ota_update over SMP UDP', () => {
     expect((await done).update).toEqual({ state: 'idle', installed_version: '1.0.0', latest_version: '2.1.0' });
   });
 
+  it("takes Zigbee2MQTT's check and update with only the id, from the device's own firmware directory", async () => {
+    const { gw, client, sim } = await start();
+    const dir = join(gw.dataDir, 'adapters', 'coap', 'firmware', 'node');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'node-2.1.0.bin'), image);
+    const available = gw.waitForMessage<Data>(
+      client,
+      'zephyr2mqtt/node',
+      (m) => (m.update as Data)?.state === 'available',
+    );
+    const check = await gw.request(client, 'device/ota_update/check', { id: 'node' });
+    expect(check).toMatchObject({
+      status: 'ok',
+      data: { id: 'node', update_available: true, installed_version: '1.0.0', latest_version: '2.1.0' },
+    });
+    expect((await available).update).toEqual({
+      state: 'available',
+      installed_version: '1.0.0',
+      latest_version: '2.1.0',
+    });
+    const update = await gw.request(client, 'device/ota_update/update', { id: 'node' }, 15_000);
+    expect(update).toMatchObject({ status: 'ok', data: { file: 'node/node-2.1.0.bin', version: '2.1.0' } });
+    expect(sim.device.stored().equals(image)).toBe(true);
+  });
+
   it('sizes chunks to max_packet when the device buffer is larger', async () => {
     const device = new ImgMgmtDevice();
     device.bufSize = 4096;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SmpClient } from '../../../adapters/common/smp/client.js';
-import { isOtaRequestName, runOtaRequest } from '../../../adapters/common/smp/ota-request.js';
+import { isOtaRequestName, runOta, runOtaRequest } from '../../../adapters/common/smp/ota-request.js';
 import { decodeSmpMessage, type SmpMessage } from '../../../adapters/common/smp/packet.js';
 import { answerPacket, ImgMgmtDevice, type ImgMgmtFaults } from './img-mgmt-sim.js';
 import { buildImage, imageHashOf } from './mcuboot-builder.js';
@@ -209,10 +209,10 @@ describe('ota_update request', () => {
     );
   });
 
-  it('names a missing "file" and refuses "." as no plain file name', async () => {
+  it('names what is wrong in a request and refuses "." as no plain file name', async () => {
     const { device, ota, logs } = connect();
-    await expect(ota({ device: 'board' })).rejects.toThrow(
-      /^invalid ota_update request: expected .* or \{"device", "cancel": true\}: missing "file"$/,
+    await expect(ota({ file: 3 })).rejects.toThrow(
+      /^invalid ota_update request: expected .* or \{"device", "cancel": true\}: "file": Invalid input: expected string/,
     );
     await expect(ota({ file: FILE, tset: true })).rejects.toThrow(/: Unrecognized key: "tset"$/);
     await expect(ota({ file: FILE, image: 'x' })).rejects.toThrow(/: "image": Invalid input: expected number/);
@@ -233,12 +233,70 @@ describe('ota_update request', () => {
     );
   });
 
-  it("is the request adapters route for ota_update and Zigbee2MQTT's ota_update/update", () => {
-    expect(['ota_update', 'ota_update/update', 'smp', 'ota_update/cancel'].map(isOtaRequestName)).toEqual([
-      true,
-      true,
-      false,
-      false,
-    ]);
+  it("is the request adapters route for ota_update and Zigbee2MQTT's ota_update/update and /check", () => {
+    expect(
+      ['ota_update', 'ota_update/update', 'ota_update/check', 'smp', 'ota_update/cancel'].map(isOtaRequestName),
+    ).toEqual([true, true, true, false, false]);
+  });
+});
+
+describe('ota_update without a file, and ota_update/check', () => {
+  /** Images in the device's own directory, firmware/board/. */
+  function putDeviceImages(files: Record<string, Buffer | string>): void {
+    mkdirSync(join(dir, 'firmware', 'board'), { recursive: true });
+    for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, 'firmware', 'board', name), bytes);
+  }
+  const version = (v: [number, number, number, number], seed: number) => buildImage({ body: body(seed), version: v });
+
+  it('installs the highest version in firmware/<id>/ (compared as numbers), ignoring files that are not images', async () => {
+    const newest = version([1, 10, 0, 0], 5);
+    putDeviceImages({ 'a-1.9.0.bin': version([1, 9, 0, 0], 3), 'b-1.10.0.bin': newest, 'README.txt': 'notes' });
+    const { device, ota } = connect();
+    const result = await ota({ id: 'board' });
+    expect(result).toMatchObject({ file: 'board/b-1.10.0.bin', version: '1.10.0', tested: true });
+    expect(device.stored().equals(newest)).toBe(true);
+  });
+
+  it('says where to put images when there is no file and no image for the device', async () => {
+    const { ota } = connect();
+    await expect(ota({ device: 'board' })).rejects.toThrow(
+      `no "file" given and no MCUboot image for device "board" in ${join(dir, 'firmware', 'board')}/: put its ` +
+        `images there, or name a file in ${join(dir, 'firmware')}`,
+    );
+  });
+
+  it('check compares the image with the running version and reports update.state available or idle', async () => {
+    putDeviceImages({ 'next.bin': version([1, 4, 2, 0], 3) });
+    const { device, ctx } = connect();
+    const smp = new SmpClient({
+      send: (packet) => {
+        const msg = decodeSmpMessage(packet);
+        if (!msg.ok) throw new Error(msg.reason);
+        void answerPacket(device, msg.value).then((res) => res && smp.handlePacket(res));
+      },
+      timeoutMs: 50,
+    });
+    const check = (data: Record<string, unknown>) => runOta('ota_update/check', { ctx, deviceId: 'board', smp }, data);
+    expect(await check({ id: 'board' })).toEqual({
+      id: 'board',
+      device: 'board',
+      update_available: true,
+      installed_version: '1.0.0',
+      latest_version: '1.4.2',
+      file: 'board/next.bin',
+    });
+    expect(ctx.calls.at(-1)).toMatchObject({
+      values: { update: { state: 'available', installed_version: '1.0.0', latest_version: '1.4.2' } },
+      status: true,
+    });
+    // A named file that is not newer than the running one: nothing to install.
+    writeFileSync(join(dir, 'firmware', 'old.bin'), version([0, 9, 0, 0], 3));
+    expect(await check({ id: 'board', file: 'old.bin' })).toMatchObject({
+      update_available: false,
+      latest_version: '0.9.0',
+    });
+    expect(ctx.calls.at(-1)).toMatchObject({ values: { update: { state: 'idle' } } });
+    // Nothing was uploaded.
+    expect(device.uploadRequests()).toEqual([]);
   });
 });
