@@ -124,6 +124,14 @@ function entityConfig(
         [property]: meaning.off_value ?? (meaning.on_value === true ? false : !meaning.on_value),
       });
       break;
+    case 'update':
+      // Installs from the device's own firmware/<id>/ (ota_update without a file), as Zigbee2MQTT's entity does.
+      config.value_template = "{{ value_json['update']['installed_version'] }}";
+      config.latest_version_topic = stateTopic;
+      config.latest_version_template = "{{ value_json['update']['latest_version'] }}";
+      config.command_topic = `${opts.baseTopic}/bridge/request/device/ota_update/update`;
+      config.payload_install = JSON.stringify({ id: device.id });
+      break;
     case 'event':
       // The gateway publishes each press once, not retained, as {"event_type": ...} (HA's expected payload): on the
       // state topic the last press would fire again with every later report.

@@ -3,7 +3,7 @@
 // classes and units are pairs HA's sensor and binary_sensor platforms accept (as HA's own BTHome integration maps
 // the BTHome objects).
 
-export type Component = 'sensor' | 'binary_sensor' | 'switch' | 'event';
+export type Component = 'sensor' | 'binary_sensor' | 'switch' | 'event' | 'update';
 
 export interface PropertyMeaning {
   component: Component;
@@ -11,7 +11,7 @@ export interface PropertyMeaning {
   unit?: string;
   state_class?: 'measurement' | 'total' | 'total_increasing';
   icon?: string;
-  entity_category?: 'diagnostic';
+  entity_category?: 'diagnostic' | 'config';
   /** For binary_sensor/switch: the state value that means "on". */
   on_value?: boolean | string | number;
   /** For a switch whose values are words: the value that means "off" (then only these two values are discovered). */
@@ -138,6 +138,8 @@ export const PROPERTY_MEANINGS: Readonly<Record<string, PropertyMeaning>> = {
   skin_contact: { ...binary(), icon: 'mdi:heart-pulse' },
   button: { component: 'event' },
   action: { component: 'event' },
+  // The gateway's firmware update status (ota_update, ota_update/check), as Zigbee2MQTT's update entity reads it.
+  update: { component: 'update', device_class: 'firmware', entity_category: 'config' },
 };
 
 /**
@@ -162,5 +164,9 @@ export function meaningOf(property: string): PropertyMeaning | undefined {
  * switch (`state`) is one only with its two words, since `state` is a common name for other things too. */
 export function fitsValue(meaning: PropertyMeaning, value: unknown): boolean {
   if (meaning.off_value !== undefined) return value === meaning.on_value || value === meaning.off_value;
+  // An update entity needs a version to compare: a status before any check or upload finished has none.
+  if (meaning.component === 'update') {
+    return typeof (value as { latest_version?: unknown } | null)?.latest_version === 'string';
+  }
   return !(meaning.component === 'sensor' && typeof value === 'boolean');
 }

@@ -8,7 +8,9 @@ const opts = { gatewayId: 'pi-livingroom', baseTopic: 'zephyr2mqtt', discoveryPr
 
 describe('Home Assistant discovery payloads', () => {
   it('validates every known property against the documented schema of its platform', () => {
-    const state = Object.fromEntries(Object.keys(PROPERTY_MEANINGS).map((k) => [k, k === 'state' ? 'ON' : 1]));
+    const value = (k: string) =>
+      k === 'state' ? 'ON' : k === 'update' ? { state: 'idle', latest_version: '1.2.0' } : 1;
+    const state = Object.fromEntries(Object.keys(PROPERTY_MEANINGS).map((k) => [k, value(k)]));
     const msgs = discoveryMessages(opts, { id: 'kitchen-env', transport: 'ble', state, info: { model: 'ESS' } });
     expect(msgs).toHaveLength(Object.keys(PROPERTY_MEANINGS).length);
     for (const msg of msgs) {
@@ -37,6 +39,27 @@ describe('Home Assistant discovery payloads', () => {
       availability: [{ topic: 'zephyr2mqtt/bridge/state' }, { topic: 'zephyr2mqtt/kitchen-env/availability' }],
       device: { name: 'Kitchen sensor', manufacturer: 'Nordic', serial_number: 'SN1' },
     });
+  });
+
+  it("makes the gateway's firmware update status an update entity that installs with ota_update/update", () => {
+    const device = { id: 'thermostat', transport: 'serial', info: {} };
+    const msgs = discoveryMessages(opts, {
+      ...device,
+      state: { update: { state: 'available', installed_version: '1.0.0', latest_version: '1.4.2' } },
+    });
+    expect(msgs.map((m) => m.topic)).toEqual(['homeassistant/update/pi-livingroom_thermostat/update/config']);
+    expect(msgs[0]?.payload).toMatchObject({
+      device_class: 'firmware',
+      entity_category: 'config',
+      state_topic: 'zephyr2mqtt/thermostat',
+      value_template: "{{ value_json['update']['installed_version'] }}",
+      latest_version_topic: 'zephyr2mqtt/thermostat',
+      latest_version_template: "{{ value_json['update']['latest_version'] }}",
+      command_topic: 'zephyr2mqtt/bridge/request/device/ota_update/update',
+      payload_install: '{"id":"thermostat"}',
+    });
+    // No entity before a version is known (an upload in progress, or one that failed before reading the device).
+    expect(discoveryMessages(opts, { ...device, state: { update: { state: 'updating', progress: 3 } } })).toEqual([]);
   });
 
   it('makes on_off a switch commanded through /set and ignores unknown properties', () => {

@@ -145,9 +145,21 @@ export const haEvent = z.strictObject({
   event_types: z.array(z.string()).min(1),
 });
 
+// https://www.home-assistant.io/integrations/update.mqtt: the installed version from state_topic, the latest from
+// latest_version_topic, payload_install sent to command_topic.
+export const haUpdate = z.strictObject({
+  ...common,
+  device_class: z.literal('firmware'),
+  latest_version_topic: topic,
+  latest_version_template: template,
+  command_topic: topic,
+  payload_install: z.string().min(1),
+});
+
 export const haSchemaFor = {
   sensor: haSensor,
   binary_sensor: haBinarySensor,
   switch: haSwitch,
   event: haEvent,
+  update: haUpdate,
 } as const;

@@ -113,7 +113,13 @@ describe('device/ota_update on a pty', () => {
     const states = updates(ctx);
     const progress = states.filter((u) => u.state === 'updating');
     expect(progress.length).toBeGreaterThanOrEqual(1);
-    expect(progress.at(-1)).toEqual({ state: 'updating', progress: 100, remaining: 0 });
+    expect(progress.at(-1)).toEqual({
+      state: 'updating',
+      progress: 100,
+      remaining: 0,
+      installed_version: '1.0.0',
+      latest_version: '1.4.2',
+    });
     expect(states.at(-1)).toEqual({ state: 'idle', installed_version: '1.0.0', latest_version: '1.4.2' });
   });
 
@@ -158,7 +164,12 @@ describe('device/ota_update on a pty', () => {
         'SMP group 1 id 1: rc 6 (bad state)',
     );
     expect(err.data).toMatchObject({ device: 'board', file: FILE, offset: reached, rc: 6, rc_name: 'bad state' });
-    expect(updates(ctx).at(-1)).toEqual({ state: 'failed', error: err.message });
+    expect(updates(ctx).at(-1)).toEqual({
+      state: 'failed',
+      installed_version: '1.0.0',
+      latest_version: '1.4.2',
+      error: err.message,
+    });
     expect(device.resets).toBe(0);
   });
 

@@ -111,8 +111,14 @@ export async function runOtaRequest(t: OtaTarget, input: Record<string, unknown>
         `"${file}" has no image hash TLV (SHA-256, SHA-384 or SHA-512): the device could not find it to mark it for test`,
       );
     }
-    const plan = { file, bytes, info, test: req.test, reset: req.reset, image: req.image };
     const slots = await slotsBeforeUpload(t);
+    const installed = slots?.find((s) => s.active && (s.image ?? 0) === req.image)?.version;
+    // In every update status, as Zigbee2MQTT has them: Home Assistant's update entity reads them.
+    const versions = {
+      ...(installed !== undefined ? { installed_version: installed } : {}),
+      latest_version: info.version,
+    };
+    const plan = { file, bytes, info, test: req.test, reset: req.reset, image: req.image, versions };
     if (slots) {
       const inUse = slotInUseReason(slots, req.image);
       if (inUse) throw new Error(`device "${t.deviceId}" cannot take "${file}" now: ${inUse}`);
@@ -123,7 +129,7 @@ export async function runOtaRequest(t: OtaTarget, input: Record<string, unknown>
     return await install(t, upload, plan).catch((err: unknown) => {
       logFailure(t, upload, err);
       t.ctx.deviceStatus(t.deviceId, {
-        update: { state: 'failed', error: err instanceof Error ? err.message : String(err) },
+        update: { state: 'failed', ...versions, error: err instanceof Error ? err.message : String(err) },
       });
       throw err;
     });
@@ -182,6 +188,7 @@ interface InstallPlan {
   test: boolean;
   reset: boolean;
   image: number;
+  versions: { installed_version?: string; latest_version: string };
 }
 
 async function install(t: OtaTarget, upload: RunningUpload, plan: InstallPlan): Promise<unknown> {
@@ -203,7 +210,7 @@ async function install(t: OtaTarget, upload: RunningUpload, plan: InstallPlan): 
       onProgress: (done, total) => {
         upload.offset = done;
         const progress = throttle.update(done, total);
-        if (progress) t.ctx.deviceStatus(t.deviceId, { update: { state: 'updating', ...progress } });
+        if (progress) t.ctx.deviceStatus(t.deviceId, { update: { state: 'updating', ...progress, ...plan.versions } });
       },
     });
   } catch (err) {

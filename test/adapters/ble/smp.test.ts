@@ -240,7 +240,13 @@ describe('ble adapter: device/ota_update over SMP', () => {
     expect(Math.max(...packetSizes)).toBeLessThanOrEqual(256);
     expect(Math.max(...packetSizes)).toBeGreaterThanOrEqual(254);
     expect(Math.max(...server.writeSizes)).toBe(20);
-    expect((await progress).update).toEqual({ state: 'updating', progress: 100, remaining: 0 });
+    expect((await progress).update).toEqual({
+      state: 'updating',
+      progress: 100,
+      remaining: 0,
+      installed_version: '1.0.0',
+      latest_version: '1.4.2',
+    });
     expect((await done).update).toEqual({ state: 'idle', installed_version: '1.0.0', latest_version: '1.4.2' });
   });
 
@@ -262,7 +268,12 @@ describe('ble adapter: device/ota_update over SMP', () => {
       `device "board": firmware upload failed at offset 0 of ${image.length}: device "board": device disconnected`,
     );
     expect(res.data).toMatchObject({ device: 'board', offset: 0, bytes: image.length });
-    expect((await failed).update).toEqual({ state: 'failed', error: res.error });
+    expect((await failed).update).toEqual({
+      state: 'failed',
+      installed_version: '1.0.0',
+      latest_version: '1.4.2',
+      error: res.error,
+    });
   });
 
   it('goes on with an upload through a new display name and a new advert-only key, keeping the link', async () => {
