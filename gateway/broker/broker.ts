@@ -180,6 +180,8 @@ export async function startBroker({
       acls.get(client)?.canReceive(packet.topic) ? forwardPacket(client, packet) : null,
   });
 
+  aedes.on('subscribe', (_subs, client) => persistence.noteSubscriber(client));
+
   /** A persistent session left by another user is emptied before this one resumes it (it starts clean). */
   async function takeSession(client: Client, username: string | undefined): Promise<void> {
     const persistent = !client.clean;

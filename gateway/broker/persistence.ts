@@ -44,6 +44,7 @@ interface StoredPacket {
 
 interface MemoryApi {
   setup(broker: unknown): Promise<void>;
+  createRetainedStreamCombi(patterns: string[]): Readable;
   storeRetained(packet: StoredPacket): Promise<void>;
   addSubscriptions(client: ClientRef, subs: StoredSub[]): Promise<void>;
   removeSubscriptions(client: ClientRef, topics: string[]): Promise<void>;
@@ -300,6 +301,28 @@ export class JournalPersistence extends MemoryPersistence {
 
   // ---- retained -------------------------------------------------------------------------------
 
+  /**
+   * The client whose SUBSCRIBE aedes handles now: aedes emits 'subscribe' and then, in the same turn, asks for the
+   * retained messages of the granted filters (handlers/subscribe.js). It sends them one by one and goes on after
+   * the client has gone, each one failing with a new Error and an Immediate; a client that subscribes to `#` and
+   * drops left tens of thousands of those behind it (1 KB per retained message), and clients coming and going
+   * faster than they drained grew the heap by gigabytes.
+   */
+  #subscriber: { closed: boolean } | undefined;
+
+  /** Called on aedes' 'subscribe' event: the next retained stream belongs to `client`. */
+  noteSubscriber(client: { closed: boolean }): void {
+    this.#subscriber = client;
+  }
+
+  /** The retained messages for a SUBSCRIBE, ending as soon as its client has closed. */
+  override createRetainedStreamCombi(patterns: string[]): Readable {
+    const subscriber = this.#subscriber;
+    this.#subscriber = undefined;
+    const source = super.createRetainedStreamCombi(patterns);
+    return subscriber ? Readable.from(untilClosed(source, subscriber)) : source;
+  }
+
   retainedPayload(topic: string): Buffer | undefined {
     const payload = this.#retained.get(topic)?.payload;
     return payload && payload.length > 0 ? Buffer.from(payload) : undefined;
@@ -460,5 +483,16 @@ export class JournalPersistence extends MemoryPersistence {
     await this.cleanSubscriptions(client);
     await this.outgoingClear(client);
     await this.cleanIncoming(client);
+  }
+}
+
+async function* untilClosed(source: Readable, client: { closed: boolean }): AsyncGenerator<unknown> {
+  try {
+    for await (const packet of source) {
+      if (client.closed) return;
+      yield packet;
+    }
+  } finally {
+    source.destroy();
   }
 }
