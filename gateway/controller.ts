@@ -898,6 +898,7 @@ export class Gateway {
         `${keys.length === 1 ? 'property' : 'properties'} first reported longest ago (${namesForLog(keys)}); ` +
         `raise api.${setting} to keep more`,
     );
+    void this.#homeAssistant?.propertiesRemoved(id, keys);
     if (!this.config.api.property_topics) return;
     for (const key of keys)
       if (isPropertyTopicName(key)) void this.publish(topics.deviceProperty(this.base, id, key), '', { retain: true });

@@ -73,6 +73,19 @@ export class HomeAssistantDiscovery {
     }
   }
 
+  /**
+   * Properties dropped from a device's state to keep it within api.max_state_*: their entities go too, or a device
+   * inventing property names would grow the retained discovery configs (and this map) without bound.
+   */
+  async propertiesRemoved(deviceId: string, properties: Iterable<string>): Promise<void> {
+    const seen = this.#published.get(deviceId);
+    if (!seen) return;
+    for (const { topic } of removalMessages(this.#opts, deviceId, properties)) {
+      if (!seen.delete(topic)) continue;
+      await this.deps.publish(topic, '', { retain: true, qos: 1 });
+    }
+  }
+
   async deviceRemoved(deviceId: string, properties: Iterable<string>): Promise<void> {
     const topics = new Set(
       [...removalMessages(this.#opts, deviceId, [...properties, ...this.#events.of(deviceId)])].map((m) => m.topic),

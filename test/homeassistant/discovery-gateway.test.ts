@@ -42,6 +42,31 @@ describe('Home Assistant discovery through the gateway', () => {
     expect(await cleared).toBe('');
   });
 
+  it('clears the entities of properties dropped to keep the state within api.max_state_properties', async () => {
+    const adapter = createTestAdapterModule();
+    gw = await startTestGateway(
+      {
+        homeassistant: { enabled: true },
+        api: { max_state_properties: 8 },
+        devices: [{ id: 'dev1', transport: 'test' }],
+      },
+      { adapterModules: [adapter.module] },
+    );
+    const client = await gw.connect();
+    const topicOf = (i: number) => `homeassistant/sensor/test-gw_dev1/temperature_${i}/config`;
+    const configs = new Map<string, string>();
+    client.on('message', (topic, payload) => configs.set(topic, payload.toString()));
+    await client.subscribeAsync('homeassistant/sensor/test-gw_dev1/+/config');
+    // A device that names a new numbered sensor in every report: each is an entity while it is in the state.
+    for (let i = 0; i < 40; i++) adapter.current().ctx.telemetry('dev1', { [`temperature_${i}`]: i });
+    await expect.poll(() => configs.get(topicOf(39))?.length ?? 0).toBeGreaterThan(0);
+    await expect.poll(() => configs.get(topicOf(0))).toBe('');
+    const live = [...configs].filter(([, payload]) => payload !== '').map(([topic]) => topic);
+    expect(live.sort()).toEqual(Array.from({ length: 8 }, (_, j) => topicOf(32 + j)).sort());
+    // And the broker keeps no retained config for the dropped ones.
+    expect(gw.gateway.broker.retained(topicOf(0))).toBeUndefined();
+  });
+
   it('announces a renamed device under its new id at once, without waiting for its next report', async () => {
     const adapter = createTestAdapterModule();
     gw = await startTestGateway(
