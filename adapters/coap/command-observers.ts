@@ -26,20 +26,18 @@ export class CommandObservers {
     return this.total;
   }
 
+  /** False when the total is reached: the device's relations then stay as they were. */
   add(deviceId: string, observer: CommandObserver): boolean {
     const list = this.observers.get(deviceId) ?? [];
     const key = peerKey(observer.peer);
     // One relation per peer: a re-registration (new token after a reboot) replaces the old one.
     const kept = list.filter((o) => peerKey(o.peer) !== key);
-    this.total -= list.length - kept.length;
-    if (kept.length >= PER_DEVICE) {
-      kept.shift();
-      this.total--;
-    }
-    if (this.total >= this.maxTotal) return false;
+    if (kept.length >= PER_DEVICE) kept.shift();
+    const total = this.total - list.length + kept.length;
+    if (total >= this.maxTotal) return false;
     kept.push(observer);
-    this.total++;
     this.observers.set(deviceId, kept);
+    this.total = total + 1;
     return true;
   }
 

@@ -1,0 +1,45 @@
+// The /ps/<id>/set observe relations: one per peer, four per device, a total bound that a refused registration
+// does not wear down.
+import { describe, expect, it } from 'vitest';
+import { CommandObservers } from '../../../adapters/coap/command-observers.js';
+
+const observer = (port: number, token = 1) => ({
+  peer: { address: '::1', port },
+  token: Buffer.from([token]),
+  accept: undefined,
+  block2Szx: undefined,
+});
+
+/** The relations the structure holds, counted one by one (what `size` must agree with). */
+const counted = (o: CommandObservers, ids: string[]) => ids.reduce((n, id) => n + o.of(id).length, 0);
+
+describe('CommandObservers', () => {
+  it('keeps one relation per peer and four per device, the oldest going first', () => {
+    const o = new CommandObservers(100);
+    expect(o.add('a', observer(1, 1))).toBe(true);
+    expect(o.add('a', observer(1, 2))).toBe(true);
+    expect(o.of('a').map((r) => r.token[0])).toEqual([2]);
+    for (let port = 2; port <= 5; port++) o.add('a', observer(port));
+    expect(o.of('a').map((r) => r.peer.port)).toEqual([2, 3, 4, 5]);
+    expect(o.size).toBe(4);
+  });
+
+  it('refuses past the total without changing anything, so that its count stays true', () => {
+    const o = new CommandObservers(3);
+    expect(o.add('a', observer(1))).toBe(true);
+    expect(o.add('b', observer(2))).toBe(true);
+    expect(o.add('c', observer(3))).toBe(true);
+    // Many refused registrations, some of them from a peer that already has one.
+    for (let i = 0; i < 50; i++) expect(o.add(`x${i}`, observer(100 + i))).toBe(false);
+    expect(o.size).toBe(3);
+    expect(counted(o, ['a', 'b', 'c'])).toBe(3);
+    // A re-registration of a peer replaces its relation: still within the total.
+    expect(o.add('a', observer(1, 9))).toBe(true);
+    expect(o.size).toBe(3);
+    o.remove('b', { address: '::1', port: 2 });
+    expect(o.size).toBe(2);
+    expect(o.add('d', observer(4))).toBe(true);
+    expect(o.add('e', observer(5))).toBe(false);
+    expect(o.size).toBe(counted(o, ['a', 'b', 'c', 'd', 'e']));
+  });
+});
