@@ -13,6 +13,9 @@ export interface DashboardChange {
 const MAX_EVENTS = 100;
 const MAX_UNKNOWN = 200;
 const MAX_TOPICS_PER_DEVICE = 50;
+/** Devices the model keeps states, availability and raw topics for: any client may publish below the base topic,
+ * so the names it sees are not only the configured devices'. The oldest seen goes first. */
+const MAX_DEVICES = 5000;
 
 export class DashboardModel extends EventEmitter<{ change: [DashboardChange] }> {
   readonly history = new StateHistory();
@@ -53,12 +56,16 @@ export class DashboardModel extends EventEmitter<{ change: [DashboardChange] }> 
       }
       const json = parseJson(text);
       if (!isObject(json)) return;
+      if (!this.states.has(device) && this.states.size >= MAX_DEVICES) this.#forgetOldestState();
       this.states.set(device, json);
       this.history.record(device, json);
       this.emit('change', { kind: 'state', device, data: json });
     } else if (rest.length === slash + 1 + 'availability'.length && rest.endsWith('/availability')) {
       const json = parseJson(text);
       if (!isObject(json)) return;
+      if (!this.availability.has(device) && this.availability.size >= MAX_DEVICES) {
+        this.availability.delete(this.availability.keys().next().value as string);
+      }
       this.availability.set(device, String(json.state));
       this.emit('change', { kind: 'availability', device, data: json });
     }
@@ -98,10 +105,16 @@ export class DashboardModel extends EventEmitter<{ change: [DashboardChange] }> 
     }
   }
 
+  #forgetOldestState(): void {
+    const oldest = this.states.keys().next().value as string;
+    this.states.delete(oldest);
+    this.history.forget(oldest);
+  }
+
   #rememberRaw(device: string, topic: string, text: string): void {
     let topics = this.rawTopics.get(device);
     if (!topics) {
-      if (this.rawTopics.size > 5000) this.rawTopics.delete(this.rawTopics.keys().next().value as string);
+      if (this.rawTopics.size >= MAX_DEVICES) this.rawTopics.delete(this.rawTopics.keys().next().value as string);
       topics = new Map();
       this.rawTopics.set(device, topics);
     }

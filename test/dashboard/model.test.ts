@@ -39,4 +39,18 @@ describe('dashboard model', () => {
     expect(model.availability.get('dev1')).toBe('online');
     expect(model.bridgeState).toEqual({ state: 'online' });
   });
+
+  it('keeps at most 5000 devices, forgetting the oldest seen: any client may publish below the base topic', () => {
+    const model = new DashboardModel('z2m');
+    for (let i = 0; i < 6000; i++) {
+      model.ingest(msg(`z2m/d${i}`, `{"v":${i}}`));
+      model.ingest(msg(`z2m/d${i}/availability`, '{"state":"online"}'));
+    }
+    expect(model.states.size).toBe(5000);
+    expect(model.availability.size).toBe(5000);
+    expect(model.rawTopics.size).toBe(5000);
+    expect(model.states.has('d999')).toBe(false);
+    expect(model.states.get('d5999')).toEqual({ v: 5999 });
+    expect(model.history.of('d999')).toEqual({});
+  });
 });
