@@ -20,16 +20,19 @@ import { matchPort, suggestedConfig } from './port-match.js';
 const deviceSchema = serialDeviceSchema.extend(deviceBaseShape);
 
 /**
- * Keys of a device entry that an open link takes without closing its port (SerialDeviceLink.update): the core's
- * display name and availability timeout, and `log` / `shell_echo`, which are read per line. Every other key (path,
- * match, baud and line settings, framing, smp: the SMP client holds its timeout, retries and version) reopens the
- * port, which ends a firmware upload in progress. A key added later reopens too unless it is listed here.
+ * Keys of the serial entry that an open link takes without closing its port (SerialDeviceLink.update): `log` and
+ * `shell_echo`, read per line. Every other serial key (path, match, baud and line settings, framing, smp: the SMP
+ * client holds its timeout, retries and version) reopens the port, which ends a firmware upload in progress. The
+ * core's keys (name, description, availability_timeout, disabled...) never do: disabling is a removal to this
+ * adapter, and a key the core adds later is the core's.
  */
-const LIVE_KEYS: ReadonlySet<string> = new Set(['name', 'availability_timeout', 'log', 'shell_echo']);
+const LIVE_KEYS: ReadonlySet<string> = new Set(['log', 'shell_echo']);
+const SERIAL_KEYS: readonly string[] = Object.keys(serialDeviceSchema.shape);
 
 /** The part of an entry whose change needs a new link (a reopened port). */
 function reopenKeys(device: SerialDevice): string {
-  return JSON.stringify(Object.entries(device).filter(([key]) => !LIVE_KEYS.has(key)));
+  const entry = device as Record<string, unknown>;
+  return JSON.stringify(SERIAL_KEYS.filter((key) => !LIVE_KEYS.has(key)).map((key) => [key, entry[key]]));
 }
 
 export interface SerialAdapterDeps {

@@ -309,7 +309,7 @@ describe('SerialAdapter (binding-mock)', () => {
     await expect(adapter!.command('dev1', { kind: 'set', payload: {} })).rejects.toThrow(/not an active serial device/);
   });
 
-  it('keeps the port open through a new display name, and tells a pending request why a real change closed it', async () => {
+  it('keeps the port open through a new display name or description, and tells a pending request why a real change closed it', async () => {
     MockBinding.createPort('/dev/ttyACM3', { record: true });
     const entry = { id: 'dev1', transport: 'serial', path: '/dev/ttyACM3', smp: { timeout_ms: 10_000, retries: 0 } };
     const ctx = await startAdapter([entry]);
@@ -317,10 +317,12 @@ describe('SerialAdapter (binding-mock)', () => {
     await link.opened();
     const pending = adapter!.request('smp', 'dev1', { command: 'echo', data: { d: 'x' } });
     await written(opened[0]!, 1);
-    ctx.deviceList = [{ ...entry, name: 'Board display name', availability_timeout: 60, log: false } as never];
+    ctx.deviceList = [
+      { ...entry, name: 'Board display name', description: 'bench', availability_timeout: 60, log: false } as never,
+    ];
     await adapter!.devicesChanged();
     expect(adapter!.link('dev1')).toBe(link);
-    expect(link.device).toMatchObject({ name: 'Board display name', log: false });
+    expect(link.device).toMatchObject({ name: 'Board display name', description: 'bench', log: false });
     expect(link.path).toBe('/dev/ttyACM3');
     expect(opened).toHaveLength(1);
     const failed = expect(pending).rejects.toThrow('device entry changed by a config reload');
