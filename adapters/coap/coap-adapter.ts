@@ -119,11 +119,14 @@ export class CoapAdapter implements Adapter {
     };
   }
 
-  /** A device whose entry is unchanged keeps its client: a reload does not cancel its requests or observations. */
+  /**
+   * A device whose entry is unchanged but for `smp` (its SMP transport follows that on its own) keeps its client: a
+   * reload does not cancel its requests or observations.
+   */
   async devicesChanged(): Promise<void> {
-    const previous = new Map(this.devices.map((d) => [d.id, JSON.stringify(d)]));
+    const previous = new Map(this.devices.map((d) => [d.id, clientKeys(d)]));
     const devices = this.parseDevices();
-    const unchanged = new Set(devices.filter((d) => previous.get(d.id) === JSON.stringify(d)).map((d) => d.id));
+    const unchanged = new Set(devices.filter((d) => previous.get(d.id) === clientKeys(d)).map((d) => d.id));
     const stale = [...this.clients].filter(([id]) => !unchanged.has(id));
     for (const [id] of stale) this.clients.delete(id);
     await Promise.all(stale.map(([, client]) => client.stop()));
@@ -230,6 +233,12 @@ export class CoapAdapter implements Adapter {
       retryMaxMs: 300_000,
     });
   }
+}
+
+/** The part of an entry the device's CoAP client is made from. */
+function clientKeys(device: Device): string {
+  const { smp: _smp, ...rest } = device;
+  return JSON.stringify(rest);
 }
 
 function smpTargets(devices: readonly Device[]): Map<string, SmpTarget> {
