@@ -113,6 +113,9 @@ export class Gateway {
   /** performance.now() at which permit join ends: NTP stepping the wall clock must not end or extend it. */
   #permitJoinUntil = 0;
   #bridgeLogging: BridgeLogging | undefined;
+  /** What the adapter says of each device entry (a reload makes new entries): bridge/devices asks at every change. */
+  readonly #updatable = new WeakMap<object, boolean>();
+  readonly #identities = new WeakMap<object, string>();
   /** Restart-only settings a reload changed in the file and that still run with their old values. */
   readonly #restartRequired = new Set<string>();
   #permitJoinTimer: NodeJS.Timeout | undefined;
@@ -378,11 +381,27 @@ export class Gateway {
     setTimeout(restart, RESTART_DELAY_MS).unref();
   }
 
+  /** The device's stable identity (Home Assistant's unique_id base), else its id: bridge/devices' ieee_address. */
+  #identity(config: DeviceConfig): string {
+    let identity = this.#identities.get(config);
+    if (identity === undefined) {
+      identity = stableIdentity(config.transport, config as Record<string, unknown>) ?? config.id;
+      this.#identities.set(config, identity);
+    }
+    return identity;
+  }
+
   /** The device's transport when its adapter can update its firmware (device/ota_update), else undefined. */
   #firmwareTransport(id: string): string | undefined {
     const config = this.devices.get(id)?.config;
-    const module = config && this.modules.find((m) => m.kind === config.transport);
-    return module?.firmwareUpdates?.(config as Record<string, unknown>) ? config?.transport : undefined;
+    if (!config || config.disabled) return undefined;
+    let updatable = this.#updatable.get(config);
+    if (updatable === undefined) {
+      const module = this.modules.find((m) => m.kind === config.transport);
+      updatable = module?.firmwareUpdates?.(config as Record<string, unknown>) === true;
+      this.#updatable.set(config, updatable);
+    }
+    return updatable ? config.transport : undefined;
   }
 
   editConfig(
@@ -544,7 +563,7 @@ export class Gateway {
     const list: DevicesListEntry[] = this.devices.all().map((rec) => ({
       id: rec.config.id,
       friendly_name: rec.config.id,
-      ieee_address: stableIdentity(rec.config.transport, rec.config as Record<string, unknown>) ?? rec.config.id,
+      ieee_address: this.#identity(rec.config),
       ...(rec.config.name ? { name: rec.config.name } : {}),
       ...(rec.config.description ? { description: rec.config.description } : {}),
       transport: rec.config.transport,
