@@ -22,6 +22,7 @@ export interface LogSource {
 }
 
 export class BridgeLogging {
+  #source: LogSource | undefined;
   #unfollow: (() => void) | undefined;
   #publishing = false;
   #windowStart = 0;
@@ -37,17 +38,29 @@ export class BridgeLogging {
     this.#minLevel = minLevelOf(level);
   }
 
+  /** Follows `source` while the level is not `off`: every line the logger writes reaches it. */
   start(source: LogSource): void {
-    this.#unfollow ??= source.follow((line) => this.#onLine(line));
+    this.#source = source;
+    this.#follow();
   }
 
   stop(): void {
-    this.#unfollow?.();
-    this.#unfollow = undefined;
+    this.#source = undefined;
+    this.#follow();
   }
 
   setLevel(level: BridgeLoggingLevel): void {
     this.#minLevel = minLevelOf(level);
+    this.#follow();
+  }
+
+  #follow(): void {
+    const wanted = this.#source !== undefined && Number.isFinite(this.#minLevel);
+    if (wanted && !this.#unfollow) this.#unfollow = this.#source?.follow((line) => this.#onLine(line));
+    else if (!wanted && this.#unfollow) {
+      this.#unfollow();
+      this.#unfollow = undefined;
+    }
   }
 
   #onLine(line: string): void {
@@ -89,8 +102,13 @@ function minLevelOf(level: BridgeLoggingLevel): number {
   return level === 'off' ? Number.POSITIVE_INFINITY : LEVELS[level];
 }
 
+/** pino writes the level first: a line below the level is left without parsing it (debug lines can be many). */
+const LEADING_LEVEL = /^\{"level":(\d+)/;
+
 /** The message for one JSON log line at or above `minLevel`; undefined for others and for lines that are not JSON. */
 function toMessage(line: string, minLevel: number): BridgeLogMessage | undefined {
+  const leading = LEADING_LEVEL.exec(line);
+  if (leading && Number(leading[1]) < minLevel) return undefined;
   let record: unknown;
   try {
     record = JSON.parse(line);

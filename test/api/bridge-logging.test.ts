@@ -1,15 +1,20 @@
 // <base>/bridge/logging: log lines as Zigbee2MQTT publishes them, filtered by level, bounded per second, and never
 // fed by its own publishing; through the real gateway with a logger that writes to the process's log tail.
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BridgeLogging, type BridgeLogMessage, type LogSource } from '../../gateway/api/bridge-logging.js';
 import { logTail } from '../../gateway/dashboard/log-tail.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 /** A log source the test writes lines into. */
-function source(): LogSource & { write(record: Record<string, unknown>): void; writeLine(line: string): void } {
+function source(): LogSource & {
+  write(record: Record<string, unknown>): void;
+  writeLine(line: string): void;
+  followers(): number;
+} {
   const listeners = new Set<(line: string) => void>();
   return {
+    followers: () => listeners.size,
     follow(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -48,6 +53,24 @@ describe('BridgeLogging', () => {
     logging.setLevel('info');
     logs.write({ level: 50, msg: 'stopped' });
     expect(sent).toHaveLength(4);
+  });
+
+  it('does not follow the log while off, and reads no line below its level', () => {
+    const logs = source();
+    const logging = new BridgeLogging(() => undefined, 'off');
+    logging.start(logs);
+    expect(logs.followers()).toBe(0);
+    logging.setLevel('warn');
+    expect(logs.followers()).toBe(1);
+    const parse = vi.spyOn(JSON, 'parse');
+    logs.write({ level: 20, msg: 'debug, per device message' });
+    logs.write({ level: 30, msg: 'info' });
+    expect(parse).not.toHaveBeenCalled();
+    logs.write({ level: 40, msg: 'warn' });
+    expect(parse).toHaveBeenCalledTimes(1);
+    parse.mockRestore();
+    logging.stop();
+    expect(logs.followers()).toBe(0);
   });
 
   it('sends at most 50 lines a second and then says how many it left out', () => {
