@@ -2,6 +2,7 @@
 // in-process subscriber), so the dashboard shows exactly what any other MQTT consumer sees.
 import { EventEmitter } from 'node:events';
 import type { BrokerMessage } from '../broker/types.js';
+import { OldestKey } from '../oldest-key.js';
 import { StateHistory } from './history.js';
 
 export interface DashboardChange {
@@ -14,7 +15,7 @@ const MAX_EVENTS = 100;
 const MAX_UNKNOWN = 200;
 const MAX_TOPICS_PER_DEVICE = 50;
 /** Devices the model keeps states, availability and raw topics for: any client may publish below the base topic,
- * so the names it sees are not only the configured devices'. The oldest seen goes first. */
+ * so the names it sees are not only the configured devices'. The one that published longest ago goes first. */
 const MAX_DEVICES = 5000;
 
 export class DashboardModel extends EventEmitter<{ change: [DashboardChange] }> {
@@ -28,6 +29,11 @@ export class DashboardModel extends EventEmitter<{ change: [DashboardChange] }> 
   readonly unknownDevices = new Map<string, Record<string, unknown>>();
   /** Latest raw payload per topic below each device (`<base>/<id>/...`), for the device page. */
   readonly rawTopics = new Map<string, Map<string, string>>();
+  readonly #oldest = {
+    states: new OldestKey(this.states),
+    availability: new OldestKey(this.availability),
+    rawTopics: new OldestKey(this.rawTopics),
+  };
 
   constructor(private readonly base: string) {
     super();
@@ -56,17 +62,13 @@ export class DashboardModel extends EventEmitter<{ change: [DashboardChange] }> 
       }
       const json = parseJson(text);
       if (!isObject(json)) return;
-      if (!this.states.has(device) && this.states.size >= MAX_DEVICES) this.#forgetOldestState();
-      this.states.set(device, json);
+      putRecent(this.states, this.#oldest.states, device, json, (gone) => this.history.forget(gone));
       this.history.record(device, json);
       this.emit('change', { kind: 'state', device, data: json });
     } else if (rest.length === slash + 1 + 'availability'.length && rest.endsWith('/availability')) {
       const json = parseJson(text);
       if (!isObject(json)) return;
-      if (!this.availability.has(device) && this.availability.size >= MAX_DEVICES) {
-        this.availability.delete(this.availability.keys().next().value as string);
-      }
-      this.availability.set(device, String(json.state));
+      putRecent(this.availability, this.#oldest.availability, device, String(json.state));
       this.emit('change', { kind: 'availability', device, data: json });
     }
   }
@@ -105,19 +107,9 @@ export class DashboardModel extends EventEmitter<{ change: [DashboardChange] }> 
     }
   }
 
-  #forgetOldestState(): void {
-    const oldest = this.states.keys().next().value as string;
-    this.states.delete(oldest);
-    this.history.forget(oldest);
-  }
-
   #rememberRaw(device: string, topic: string, text: string): void {
-    let topics = this.rawTopics.get(device);
-    if (!topics) {
-      if (this.rawTopics.size >= MAX_DEVICES) this.rawTopics.delete(this.rawTopics.keys().next().value as string);
-      topics = new Map();
-      this.rawTopics.set(device, topics);
-    }
+    const topics = this.rawTopics.get(device) ?? new Map<string, string>();
+    putRecent(this.rawTopics, this.#oldest.rawTopics, device, topics);
     if (!topics.has(topic) && topics.size >= MAX_TOPICS_PER_DEVICE) topics.delete(topics.keys().next().value as string);
     topics.set(topic, text.length > 2000 ? `${text.slice(0, 2000)}…` : text);
   }
@@ -157,4 +149,25 @@ function parseJson(text: string): unknown {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Sets `key` as the most recent entry of a map bounded at MAX_DEVICES, dropping the least recent when full. */
+function putRecent<V>(
+  map: Map<string, V>,
+  oldest: OldestKey<string>,
+  key: string,
+  value: V,
+  dropped?: (key: string) => void,
+): void {
+  if (!map.delete(key)) {
+    if (map.size < MAX_DEVICES) oldest.release();
+    else {
+      const gone = oldest.take();
+      if (gone !== undefined) {
+        map.delete(gone);
+        dropped?.(gone);
+      }
+    }
+  }
+  map.set(key, value);
 }
