@@ -33,6 +33,10 @@ export async function loadFirmware(
   });
   if (!found.isFile()) throw new Error(`${path} is not a regular file`);
   if (found.size > MAX_FIRMWARE_BYTES) throw new Error(`${path} has ${found.size} bytes, more than any image slot`);
+  return readImage(path);
+}
+
+async function readImage(path: string): Promise<{ bytes: Buffer; info: McubootImageInfo }> {
   const bytes = await readFile(path);
   const info = parseMcubootImage(bytes);
   if (!info.ok) throw new Error(`${path}: ${info.reason}`);
@@ -59,19 +63,20 @@ export async function newestDeviceImage(ctx: AdapterContext, deviceId: string): 
     if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return [] as string[];
     throw new Error(`cannot read ${dir}: ${err.message}`);
   });
+  if (names.length > MAX_DEVICE_FILES) {
+    throw new Error(
+      `${dir} holds ${names.length} files, more than ${MAX_DEVICE_FILES}: keep the device's releases there`,
+    );
+  }
   let best: { name: string; version: string; mtime: number } | undefined;
-  for (const name of names.slice(0, MAX_DEVICE_FILES)) {
+  for (const name of names) {
     const candidate = await headerOf(join(dir, name));
     if (!candidate) continue; // a README or a signature file beside the images
     const order = best ? compareVersions(candidate.version, best.version) : 1;
     if (!best || order > 0 || (order === 0 && candidate.mtime > best.mtime)) best = { name, ...candidate };
   }
   if (!best) return undefined;
-  const path = join(dir, best.name);
-  const bytes = await readFile(path);
-  const info = parseMcubootImage(bytes);
-  if (!info.ok) throw new Error(`${path}: ${info.reason}`);
-  return { file: `${deviceId}/${best.name}`, bytes, info: info.value };
+  return { file: `${deviceId}/${best.name}`, ...(await readImage(join(dir, best.name))) };
 }
 
 /** The version and time of a regular file that starts with an MCUboot header of a size a slot can hold. */

@@ -27,7 +27,7 @@ import {
 import { ImageUploadError, uploadImage } from './image-upload.js';
 import type { McubootImageInfo } from './mcuboot-image.js';
 import { SmpRcError } from './rc-error.js';
-import { runningSlotWithHash, slotInUseReason } from './slot-check.js';
+import { runningSlot, runningSlotWithHash, slotInUseReason } from './slot-check.js';
 import { UploadProgressThrottle } from './upload-progress.js';
 
 const target = { device: z.string().optional(), id: z.string().optional() };
@@ -112,12 +112,8 @@ export async function runOtaRequest(t: OtaTarget, input: Record<string, unknown>
       );
     }
     const slots = await slotsBeforeUpload(t);
-    const installed = slots?.find((s) => s.active && (s.image ?? 0) === req.image)?.version;
     // In every update status, as Zigbee2MQTT has them: Home Assistant's update entity reads them.
-    const versions = {
-      ...(installed !== undefined ? { installed_version: installed } : {}),
-      latest_version: info.version,
-    };
+    const versions = updateVersions(slots && runningSlot(slots, req.image)?.version, info);
     const plan = { file, bytes, info, test: req.test, reset: req.reset, image: req.image, versions };
     if (slots) {
       const inUse = slotInUseReason(slots, req.image);
@@ -150,15 +146,10 @@ async function runOtaCheck(t: OtaTarget, input: Record<string, unknown>): Promis
   const busy = running.get(t.smp);
   if (busy) throw new Error(`device "${t.deviceId}" is receiving "${busy.file}": check again when it is done`);
   const { file, info } = await firmwareFor(t, req.file);
-  const slots = await readImageState(t.smp);
-  const installed = slots.find((s) => s.active && (s.image ?? 0) === req.image)?.version;
+  const installed = runningSlot(await readImageState(t.smp), req.image)?.version;
   const available = installed === undefined || compareVersions(info.version, installed) > 0;
   t.ctx.deviceStatus(t.deviceId, {
-    update: {
-      state: available ? 'available' : 'idle',
-      ...(installed !== undefined ? { installed_version: installed } : {}),
-      latest_version: info.version,
-    },
+    update: { state: available ? 'available' : 'idle', ...updateVersions(installed, info) },
   });
   return {
     id: t.deviceId,
@@ -168,6 +159,13 @@ async function runOtaCheck(t: OtaTarget, input: Record<string, unknown>): Promis
     latest_version: info.version,
     file,
   };
+}
+
+function updateVersions(
+  installed: string | undefined,
+  info: McubootImageInfo,
+): { installed_version?: string; latest_version: string } {
+  return { ...(installed !== undefined ? { installed_version: installed } : {}), latest_version: info.version };
 }
 
 /** The named file, else the highest version in the device's own directory. */
@@ -230,13 +228,9 @@ async function install(t: OtaTarget, upload: RunningUpload, plan: InstallPlan): 
     { device: t.deviceId, file: plan.file, version: plan.info.version, seconds, tested: plan.test, reset: plan.reset },
     'firmware update done',
   );
-  const active = slots.find((s) => s.active && (s.image ?? 0) === plan.image);
+  const active = runningSlot(slots, plan.image);
   t.ctx.deviceStatus(t.deviceId, {
-    update: {
-      state: 'idle',
-      ...(active?.version ? { installed_version: active.version } : {}),
-      latest_version: plan.info.version,
-    },
+    update: { state: 'idle', ...updateVersions(active?.version, plan.info) },
   });
   return {
     device: t.deviceId,

@@ -10,7 +10,7 @@ import type { ImageSlot } from './image-state.js';
 export function slotInUseReason(slots: readonly ImageSlot[], image: number): string | undefined {
   const own = slots.filter((s) => (s.image ?? 0) === image);
   const pending = own.find((s) => s.pending === true && s.active !== true);
-  const running = own.find((s) => s.active === true);
+  const running = runningSlot(slots, image);
   const howToFree =
     'reset the device to run it, or confirm the running image with device/smp image_state write {"confirm": true}';
   if (pending) return `slot ${pending.slot ?? 1} holds an image pending test (${pending.version ?? '?'}): ${howToFree}`;
@@ -20,13 +20,17 @@ export function slotInUseReason(slots: readonly ImageSlot[], image: number): str
   return undefined;
 }
 
+/** The slot that runs this image number. */
+export function runningSlot(slots: readonly ImageSlot[], image: number): ImageSlot | undefined {
+  return slots.find((s) => s.active === true && (s.image ?? 0) === image);
+}
+
 /** The running slot of this image number when it runs the image with this hash. */
 export function runningSlotWithHash(
   slots: readonly ImageSlot[],
   image: number,
   hash: Uint8Array,
 ): ImageSlot | undefined {
-  return slots.find(
-    (s) => s.active === true && (s.image ?? 0) === image && s.hash !== undefined && Buffer.from(s.hash).equals(hash),
-  );
+  const running = runningSlot(slots, image);
+  return running?.hash !== undefined && Buffer.from(running.hash).equals(hash) ? running : undefined;
 }

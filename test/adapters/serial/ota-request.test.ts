@@ -257,6 +257,14 @@ describe('ota_update without a file, and ota_update/check', () => {
     expect(device.stored().equals(newest)).toBe(true);
   });
 
+  it('refuses to choose among more than 64 files rather than skip some', async () => {
+    putDeviceImages(Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`r${i}.bin`, version([1, 0, i, 0], 3)])));
+    const { ota } = connect();
+    await expect(ota({ id: 'board' })).rejects.toThrow(
+      `${join(dir, 'firmware', 'board')} holds 65 files, more than 64: keep the device's releases there`,
+    );
+  });
+
   it('says where to put images when there is no file and no image for the device', async () => {
     const { ota } = connect();
     await expect(ota({ device: 'board' })).rejects.toThrow(
