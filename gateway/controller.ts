@@ -117,7 +117,7 @@ export class Gateway {
   readonly #updatable = new WeakMap<object, boolean>();
   readonly #identities = new WeakMap<object, string>();
   /** Restart-only settings a reload changed in the file and that still run with their old values. */
-  readonly #restartRequired = new Set<string>();
+  #restartRequired: readonly string[] = [];
   #permitJoinTimer: NodeJS.Timeout | undefined;
   #infoTimer: NodeJS.Timeout | undefined;
   #started = false;
@@ -465,8 +465,7 @@ export class Gateway {
     );
     if (restart.length > 0) this.logger.warn({ keys: restart }, 'these settings take effect on the next restart');
     // A later reload that puts a key back as it runs takes it off the list.
-    this.#restartRequired.clear();
-    for (const key of restart) this.#restartRequired.add(key);
+    this.#restartRequired = restart;
     const next = keepRestartOnly(candidate, this.config);
     const limitsLowered =
       next.api.max_state_properties < this.config.api.max_state_properties ||
@@ -590,7 +589,7 @@ export class Gateway {
       ...(this.permitJoin()
         ? { permit_join_end: Math.round(Date.now() + this.#permitJoinUntil - performance.now()) }
         : {}),
-      restart_required: this.#restartRequired.size > 0,
+      restart_required: this.#restartRequired.length > 0,
       log_level: this.logger.level,
       devices: this.devices.all().length,
       listeners: this.#broker?.addresses() ?? [],

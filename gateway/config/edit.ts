@@ -287,8 +287,9 @@ export function setOptions(doc: Document, options: Record<string, unknown>): voi
   if (!isMap(root)) throw new ConfigEditError('the config file is not a mapping of sections');
   const escaped = escapeReferences(options) as Record<string, unknown>;
   const splices: Splice[] = [];
-  mergeInto(text, root, (doc.toJS() ?? {}) as Record<string, unknown>, escaped, splices);
-  commitAs(doc, text, splices, mergeOptions((doc.toJS() ?? {}) as Record<string, unknown>, escaped));
+  const current = (doc.toJS() ?? {}) as Record<string, unknown>;
+  mergeInto(text, root, current, escaped, splices);
+  commitAs(doc, text, splices, mergeOptions(current, escaped));
 }
 
 /** Writes `patch` into the mapping `map` (whose value is `current`), descending into mappings that exist. */
