@@ -4,6 +4,7 @@
 // (detach), which fails the request in flight. Requests made while no link is up fail at once rather than waiting
 // for a reconnect whose time nobody knows (it needs the device to advertise): retry once it is online again.
 import { SmpClient } from '../common/smp/client.js';
+import { feedSmpPacket, type SmpPacketEvents } from '../common/smp/packet-events.js';
 import { type ReassemblyEvent, SmpPacketReassembler } from '../common/smp/packet-reassembler.js';
 import type { BleSmpSettings } from './config.js';
 
@@ -21,15 +22,6 @@ export interface SmpGattPipe {
   mtu(): number | null | undefined;
 }
 
-export interface SmpTransportEvents {
-  /** A received SMP packet, whatever the client made of it. */
-  packetIn(): void;
-  /** Bytes that did not make an SMP packet the client accepts. */
-  decodeError(reason: string, bytes: Uint8Array): void;
-  /** An answer nobody waits for any more (a late one after a retry). */
-  unsolicited(): void;
-}
-
 /** Value bytes per ATT write (SMP fragments, NUS lines): MTU - 3, or 20 while the MTU is unknown. */
 export function fragmentSize(mtu: number | null | undefined): number {
   return Math.max(DEFAULT_ATT_MTU, mtu ?? DEFAULT_ATT_MTU) - ATT_WRITE_HEADER;
@@ -45,7 +37,7 @@ export class BleSmpTransport {
   constructor(
     readonly deviceId: string,
     settings: Pick<BleSmpSettings, 'version' | 'timeout_ms' | 'retries'>,
-    private readonly events: SmpTransportEvents,
+    private readonly events: SmpPacketEvents,
   ) {
     this.client = new SmpClient({
       send: (packet) => this.#send(packet),
@@ -115,12 +107,7 @@ export class BleSmpTransport {
         this.events.decodeError(ev.reason, ev.bytes);
         continue;
       }
-      const outcome = this.client.handlePacket(ev.packet);
-      if (!outcome.ok) this.events.decodeError(outcome.reason, ev.packet);
-      else {
-        this.events.packetIn();
-        if (outcome.value === 'unsolicited') this.events.unsolicited();
-      }
+      feedSmpPacket(this.client, ev.packet, this.events);
     }
   }
 

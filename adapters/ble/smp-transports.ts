@@ -1,6 +1,7 @@
 // The BLE SMP transports of the configured devices. A dropped or replaced transport is detached by its session's
 // disconnect, which the connection manager does for every device whose entry changed.
 import type { AdapterContext } from '../../gateway/adapter.js';
+import { smpPacketEvents } from '../common/smp/packet-events.js';
 import { SmpTransportSet } from '../common/smp/transport-set.js';
 import { type BleSmpSettings, smpSettings } from './config.js';
 import type { BleDevice } from './identity.js';
@@ -10,15 +11,7 @@ export class SmpTransports {
   readonly #set: SmpTransportSet<BleSmpSettings, BleSmpTransport>;
 
   constructor(ctx: Pick<AdapterContext, 'countMessage' | 'decodeError' | 'logger'>) {
-    this.#set = new SmpTransportSet(
-      (id, settings) =>
-        new BleSmpTransport(id, settings, {
-          packetIn: () => ctx.countMessage('in'),
-          decodeError: (reason, bytes) =>
-            ctx.decodeError('smp_packet', { deviceId: id, bytes: Buffer.from(bytes), error: reason }),
-          unsolicited: () => ctx.logger.debug({ device: id }, 'unsolicited SMP response ignored'),
-        }),
-    );
+    this.#set = new SmpTransportSet((id, settings) => new BleSmpTransport(id, settings, smpPacketEvents(ctx, id)));
   }
 
   get(deviceId: string): BleSmpTransport | undefined {

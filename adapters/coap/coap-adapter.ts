@@ -4,6 +4,7 @@
 import type { Adapter, AdapterContext, AdapterStatus, CommandResult, DeviceCommand } from '../../gateway/adapter.js';
 import { type BindSetting, bindErrorMessage } from '../../gateway/broker/listeners.js';
 import { isOtaRequestName, runOta } from '../common/smp/ota-request.js';
+import { smpPacketEvents } from '../common/smp/packet-events.js';
 import { runSmpRequest } from '../common/smp/smp-request.js';
 import { SmpTransportSet } from '../common/smp/transport-set.js';
 import { CommandObservers } from './command-observers.js';
@@ -252,10 +253,7 @@ function smpTargets(devices: readonly Device[]): Map<string, SmpTarget> {
 
 function smpEvents(ctx: AdapterContext, deviceId: string): SmpUdpEvents {
   return {
-    packetIn: () => ctx.countMessage('in'),
-    decodeError: (reason, bytes) =>
-      ctx.decodeError('smp_packet', { deviceId, bytes: Buffer.from(bytes), error: reason }),
-    unsolicited: () => ctx.logger.debug({ device: deviceId }, 'unsolicited SMP response ignored'),
+    ...smpPacketEvents(ctx, deviceId),
     stray: (from) =>
       ctx.logger.debug({ device: deviceId, from }, 'datagram on the SMP socket from another peer ignored'),
     socketError: (err) => ctx.logger.warn({ err, device: deviceId }, 'SMP socket error'),

@@ -5,17 +5,12 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIPv4 } from 'node:net';
 import { SmpClient } from '../common/smp/client.js';
+import { feedSmpPacket, type SmpPacketEvents } from '../common/smp/packet-events.js';
 import type { CoapSmpSettings } from './config.js';
 import { addressMatcher } from './identity.js';
 import { formatPeer, ipLiteralLookup } from './transport/peer.js';
 
-export interface SmpUdpEvents {
-  /** A datagram from the device that the client took as an SMP packet. */
-  packetIn(): void;
-  /** A datagram from the device that is not an SMP packet the client accepts. */
-  decodeError(reason: string, bytes: Uint8Array): void;
-  /** An answer nobody waits for any more (a late one after a retry). */
-  unsolicited(): void;
+export interface SmpUdpEvents extends SmpPacketEvents {
   /** A datagram from another address or port than the device's SMP server: not the device's, ignored. */
   stray(from: string): void;
   socketError(error: Error): void;
@@ -85,13 +80,7 @@ export class SmpUdpTransport {
       this.events.stray(formatPeer(from));
       return;
     }
-    const outcome = this.client.handlePacket(datagram);
-    if (!outcome.ok) {
-      this.events.decodeError(outcome.reason, datagram);
-      return;
-    }
-    this.events.packetIn();
-    if (outcome.value === 'unsolicited') this.events.unsolicited();
+    feedSmpPacket(this.client, datagram, this.events);
   }
 }
 
