@@ -166,6 +166,21 @@ export const deviceOptionsData = configDiff.extend({
   restart_required: z.literal(false),
 });
 
+/** device/remove: the diff, and Zigbee2MQTT's keys for the same answer (no blocklist, nothing forced). */
+export const deviceRemoveData = configDiff.extend({
+  id: z.string(),
+  block: z.literal(false),
+  force: z.literal(false),
+});
+
+/** device/rename: the diff, and Zigbee2MQTT's keys; Home Assistant's entity ids follow the stable identity, so a
+ * rename needs no `homeassistant_rename`. */
+export const deviceRenameData = configDiff.extend({
+  from: z.string(),
+  to: z.string(),
+  homeassistant_rename: z.literal(false),
+});
+
 export const healthCheckData = z.object({ healthy: z.boolean(), reasons: z.array(z.string()) });
 export const permitJoinData = z.object({ value: z.boolean(), time: z.number() });
 
@@ -194,7 +209,7 @@ export interface RequestData {
   info: BridgeInfoPayload;
   'config/reload': ConfigDiff;
   'device/add': ConfigDiff;
-  'device/remove': ConfigDiff;
-  'device/rename': ConfigDiff;
+  'device/remove': z.infer<typeof deviceRemoveData>;
+  'device/rename': z.infer<typeof deviceRenameData>;
   'device/options': z.infer<typeof deviceOptionsData>;
 }

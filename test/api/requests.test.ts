@@ -391,7 +391,11 @@ describe('bridge requests', () => {
     await state.message;
 
     const renamed = await gw.request(client, 'device/rename', { from: 'dev1', to: 'living', name: 'Living room' });
-    expect(renamed).toMatchObject({ status: 'ok', data: { added: ['living'], removed: ['dev1'] } });
+    // Zigbee2MQTT's keys beside the diff.
+    expect(renamed).toMatchObject({
+      status: 'ok',
+      data: { added: ['living'], removed: ['dev1'], from: 'dev1', to: 'living', homeassistant_rename: false },
+    });
     let text = await readFile(gw.configPath, 'utf8');
     expect(text).toMatch(/- id: living\n\s+transport: test\n\s+name: Living room\n/);
     // The state moves to the new id.
@@ -414,7 +418,10 @@ describe('bridge requests', () => {
       error: 'unknown device "ghost"',
     });
     const removed = await gw.request(client, 'device/remove', { id: 'living' });
-    expect(removed).toMatchObject({ status: 'ok', data: { removed: ['living'] } });
+    expect(removed).toMatchObject({
+      status: 'ok',
+      data: { removed: ['living'], id: 'living', block: false, force: false },
+    });
     text = await readFile(gw.configPath, 'utf8');
     expect(text).not.toContain('living');
     expect(text).toContain('# end of file');

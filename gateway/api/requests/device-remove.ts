@@ -4,10 +4,11 @@
 import { removeDevice } from '../../config/edit.js';
 import type { Gateway } from '../../controller.js';
 import { RequestError } from '../router.js';
-import type { ConfigDiff } from '../topics.js';
+import type { RequestData } from '../topics.js';
 
-export async function deviceRemove(gw: Gateway, data: Record<string, unknown>): Promise<ConfigDiff> {
+export async function deviceRemove(gw: Gateway, data: Record<string, unknown>): Promise<RequestData['device/remove']> {
   const id = data.id ?? data.device ?? data.value;
   if (typeof id !== 'string') throw new RequestError('expected {"id": "<device id>"}');
-  return gw.editConfig((doc) => removeDevice(doc, id), `device ${id} removed`);
+  const diff = await gw.editConfig((doc) => removeDevice(doc, id), `device ${id} removed`);
+  return { ...diff, id, block: false, force: false };
 }

@@ -7,12 +7,12 @@ import { renameDevice } from '../../config/edit.js';
 import { proposedProblems } from '../../config/proposed.js';
 import type { Gateway } from '../../controller.js';
 import { RequestError } from '../router.js';
-import type { ConfigDiff } from '../topics.js';
+import type { RequestData } from '../topics.js';
 
 /** What the request may change, checked like the config file checks a device's id and name. */
 const changeSchema = z.object({ to: deviceBaseShape.id.optional(), name: deviceBaseShape.name });
 
-export async function deviceRename(gw: Gateway, data: Record<string, unknown>): Promise<ConfigDiff> {
+export async function deviceRename(gw: Gateway, data: Record<string, unknown>): Promise<RequestData['device/rename']> {
   const from = data.from ?? data.id;
   const to = data.to;
   const name = data.name;
@@ -26,5 +26,5 @@ export async function deviceRename(gw: Gateway, data: Record<string, unknown>): 
   const renamed = to !== undefined && to !== from ? { renamed: { from, to } } : {};
   const diff = await gw.editConfig((doc) => renameDevice(doc, from, change), `device ${from} renamed`, renamed);
   if (to !== undefined && to !== from) gw.event('device_renamed', { from, to });
-  return diff;
+  return { ...diff, from, to: to ?? from, homeassistant_rename: false };
 }
