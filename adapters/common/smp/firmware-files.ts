@@ -18,11 +18,24 @@ export function firmwareDir(ctx: AdapterContext): string {
   return join(ctx.dataDir, 'firmware');
 }
 
-/** Reads and checks a file named in a request: only a plain name inside the firmware directory. */
-export async function loadFirmware(
-  ctx: AdapterContext,
-  file: string,
-): Promise<{ bytes: Buffer; info: McubootImageInfo }> {
+/** A firmware file chosen for a request, before its bytes are read. */
+export interface FirmwareChoice {
+  /** As a request names it: the plain name, or `<device id>/<name>` for one from the device's directory. */
+  file: string;
+  path: string;
+  /** The version in its MCUboot header. */
+  version: string;
+}
+
+/** A file named in a request: only a plain name inside the firmware directory, an MCUboot image a slot can hold. */
+export async function namedFirmware(ctx: AdapterContext, file: string): Promise<FirmwareChoice> {
+  const path = await firmwarePath(ctx, file);
+  const header = await headerOf(path);
+  if (!header) return { file, path, version: (await readImage(path)).info.version }; // its parse error says why
+  return { file, path, version: header.version };
+}
+
+async function firmwarePath(ctx: AdapterContext, file: string): Promise<string> {
   if (/[/\\\0]/.test(file) || file === '.' || file.includes('..') || isAbsolute(file)) {
     throw new Error(`"file" must be a plain file name inside ${firmwareDir(ctx)}, without "/", "\\" or ".."`);
   }
@@ -33,21 +46,14 @@ export async function loadFirmware(
   });
   if (!found.isFile()) throw new Error(`${path} is not a regular file`);
   if (found.size > MAX_FIRMWARE_BYTES) throw new Error(`${path} has ${found.size} bytes, more than any image slot`);
-  return readImage(path);
+  return path;
 }
 
-async function readImage(path: string): Promise<{ bytes: Buffer; info: McubootImageInfo }> {
+export async function readImage(path: string): Promise<{ bytes: Buffer; info: McubootImageInfo }> {
   const bytes = await readFile(path);
   const info = parseMcubootImage(bytes);
   if (!info.ok) throw new Error(`${path}: ${info.reason}`);
   return { bytes, info: info.value };
-}
-
-export interface FirmwareImage {
-  /** As a request names it: the plain name, or `<device id>/<name>` for one from the device's directory. */
-  file: string;
-  bytes: Buffer;
-  info: McubootImageInfo;
 }
 
 /** Most files of a device's directory that are looked at: a directory is for a device's releases, not an archive. */
@@ -55,9 +61,9 @@ const MAX_DEVICE_FILES = 64;
 
 /**
  * The image with the highest version (the newest file among equals) in firmware/<deviceId>/, undefined if it has
- * none. Only the headers are read to choose; then the chosen file, whole.
+ * none. Only the headers are read.
  */
-export async function newestDeviceImage(ctx: AdapterContext, deviceId: string): Promise<FirmwareImage | undefined> {
+export async function newestDeviceFirmware(ctx: AdapterContext, deviceId: string): Promise<FirmwareChoice | undefined> {
   const dir = deviceFirmwareDir(ctx, deviceId);
   const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return [] as string[];
@@ -76,7 +82,7 @@ export async function newestDeviceImage(ctx: AdapterContext, deviceId: string): 
     if (!best || order > 0 || (order === 0 && candidate.mtime > best.mtime)) best = { name, ...candidate };
   }
   if (!best) return undefined;
-  return { file: `${deviceId}/${best.name}`, ...(await readImage(join(dir, best.name))) };
+  return { file: `${deviceId}/${best.name}`, path: join(dir, best.name), version: best.version };
 }
 
 /** The version and time of a regular file that starts with an MCUboot header of a size a slot can hold. */

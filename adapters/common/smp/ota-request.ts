@@ -11,10 +11,11 @@ import { type SmpClient, SmpTimeoutError } from './client.js';
 import {
   compareVersions,
   deviceFirmwareDir,
-  type FirmwareImage,
+  type FirmwareChoice,
   firmwareDir,
-  loadFirmware,
-  newestDeviceImage,
+  namedFirmware,
+  newestDeviceFirmware,
+  readImage,
 } from './firmware-files.js';
 import {
   findImageByHash,
@@ -104,7 +105,8 @@ export async function runOtaRequest(t: OtaTarget, input: Record<string, unknown>
   };
   running.set(t.smp, upload);
   try {
-    const { file, bytes, info } = await firmwareFor(t, req.file);
+    const { file, path } = await firmwareFor(t, req.file);
+    const { bytes, info } = await readImage(path);
     upload.file = file;
     if (req.test && !info.imageHash) {
       throw new Error(
@@ -113,7 +115,7 @@ export async function runOtaRequest(t: OtaTarget, input: Record<string, unknown>
     }
     const slots = await slotsBeforeUpload(t);
     // In every update status, as Zigbee2MQTT has them: Home Assistant's update entity reads them.
-    const versions = updateVersions(slots && runningSlot(slots, req.image)?.version, info);
+    const versions = updateVersions(slots && runningSlot(slots, req.image)?.version, info.version);
     const plan = { file, bytes, info, test: req.test, reset: req.reset, image: req.image, versions };
     if (slots) {
       const inUse = slotInUseReason(slots, req.image);
@@ -145,33 +147,34 @@ async function runOtaCheck(t: OtaTarget, input: Record<string, unknown>): Promis
   const req = parsed.data;
   const busy = running.get(t.smp);
   if (busy) throw new Error(`device "${t.deviceId}" is receiving "${busy.file}": check again when it is done`);
-  const { file, info } = await firmwareFor(t, req.file);
+  // The version in the image's header is all a check needs: the file is not read whole.
+  const { file, version } = await firmwareFor(t, req.file);
   const installed = runningSlot(await readImageState(t.smp), req.image)?.version;
-  const available = installed === undefined || compareVersions(info.version, installed) > 0;
+  const available = installed === undefined || compareVersions(version, installed) > 0;
   t.ctx.deviceStatus(t.deviceId, {
-    update: { state: available ? 'available' : 'idle', ...updateVersions(installed, info) },
+    update: { state: available ? 'available' : 'idle', ...updateVersions(installed, version) },
   });
   return {
     id: t.deviceId,
     device: t.deviceId,
     update_available: available,
     installed_version: installed ?? null,
-    latest_version: info.version,
+    latest_version: version,
     file,
   };
 }
 
 function updateVersions(
   installed: string | undefined,
-  info: McubootImageInfo,
+  latest: string,
 ): { installed_version?: string; latest_version: string } {
-  return { ...(installed !== undefined ? { installed_version: installed } : {}), latest_version: info.version };
+  return { ...(installed !== undefined ? { installed_version: installed } : {}), latest_version: latest };
 }
 
 /** The named file, else the highest version in the device's own directory. */
-async function firmwareFor(t: OtaTarget, file: string | undefined): Promise<FirmwareImage> {
-  if (file !== undefined) return { file, ...(await loadFirmware(t.ctx, file)) };
-  const newest = await newestDeviceImage(t.ctx, t.deviceId);
+async function firmwareFor(t: OtaTarget, file: string | undefined): Promise<FirmwareChoice> {
+  if (file !== undefined) return namedFirmware(t.ctx, file);
+  const newest = await newestDeviceFirmware(t.ctx, t.deviceId);
   if (newest) return newest;
   throw new Error(
     `no "file" given and no MCUboot image for device "${t.deviceId}" in ${deviceFirmwareDir(t.ctx, t.deviceId)}/: ` +
@@ -230,7 +233,7 @@ async function install(t: OtaTarget, upload: RunningUpload, plan: InstallPlan): 
   );
   const active = runningSlot(slots, plan.image);
   t.ctx.deviceStatus(t.deviceId, {
-    update: { state: 'idle', ...updateVersions(active?.version, plan.info) },
+    update: { state: 'idle', ...updateVersions(active?.version, plan.info.version) },
   });
   return {
     device: t.deviceId,
