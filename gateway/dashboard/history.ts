@@ -9,6 +9,12 @@ const WINDOW_MS = 60 * 60 * 1000;
 const MAX_POINTS = 720;
 const MAX_SERIES = 5000;
 const FIRST_CAPACITY = 8;
+/**
+ * A value equal to the last point's adds a point at most this often: the chart draws the same line, and a state
+ * re-published every second for another property no longer fills each static property's 720 points with copies
+ * (in a soak, the whole 5,000-series bound filled within minutes that way).
+ */
+const REPEAT_MS = 60_000;
 
 /**
  * One property's points as two Float64Array columns used as a ring: 16 bytes a point. An array of `{t, v}`
@@ -25,10 +31,12 @@ class Series {
     const cap = this.#t.length;
     if (this.#length > 0) {
       const last = (this.#start + this.#length - 1) % cap;
-      if (this.#t[last] === t) {
+      const lastT = this.#t[last] ?? t;
+      if (lastT === t) {
         this.#v[last] = v;
         return;
       }
+      if (this.#v[last] === v && t - lastT < REPEAT_MS) return;
     }
     if (this.#length === cap && cap < MAX_POINTS) this.#grow(Math.min(MAX_POINTS, Math.ceil(cap * 1.5)));
     const size = this.#t.length;

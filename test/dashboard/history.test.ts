@@ -16,6 +16,22 @@ describe('StateHistory', () => {
     for (let i = 1; i < 720; i++) expect(temperature?.[i]?.t).toBe((temperature?.[i - 1]?.t ?? 0) + 1);
   });
 
+  it('adds a point for an unchanged value at most once a minute', () => {
+    const h = new StateHistory();
+    const t0 = 2_000_000;
+    // The state is re-published every second (another property changes); battery stays at 90 for two minutes.
+    for (let s = 0; s <= 120; s++) h.record('d1', { battery: 90, counter: s }, t0 + s * 1000);
+    h.record('d1', { battery: 89 }, t0 + 121_000);
+    const { battery, counter } = h.of('d1', t0 + 121_000);
+    expect(battery).toEqual([
+      { t: t0, v: 90 },
+      { t: t0 + 60_000, v: 90 },
+      { t: t0 + 120_000, v: 90 },
+      { t: t0 + 121_000, v: 89 },
+    ]);
+    expect(counter).toHaveLength(121);
+  });
+
   it('drops points older than an hour and merges updates in the same millisecond', () => {
     const h = new StateHistory();
     const t0 = 5_000_000;
