@@ -133,14 +133,16 @@ describe.each<Reader>(['tty', 'binding'])('serial adapter on a pty, %s reader', 
   });
 
   it('goes offline when unplugged, fails pending SMP requests, and reopens when plugged back', async () => {
-    const ctx = await start({ smp: { timeout_ms: 5000, retries: 0 } });
+    // Seen in CI under load: the unplug took more than 5 s to reach the binding's reader. The SMP timeout stays
+    // well beyond that wait, so the pending request can only fail because the port closed.
+    const ctx = await start({ smp: { timeout_ms: 60_000, retries: 0 } });
     sim!.options.dropSmp = 1;
     const pending = adapter!.request('smp', 'board', { command: 'echo', data: { d: 'lost' } });
     await new Promise<void>((resolve) => sim!.once('smp', () => resolve()));
     const rejected = expect(pending).rejects.toThrow(/serial port closed/);
     await sim!.close();
     await pty.unplug();
-    await ctx.waitFor('availability', (c) => !c.online);
+    await ctx.waitFor('availability', (c) => !c.online, 30_000);
     await rejected;
     await expect(adapter!.command('board', { kind: 'set', payload: { a: 1 } })).rejects.toThrow(/not open/);
 
