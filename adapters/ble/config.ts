@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { optionalSmpSettings } from '../common/smp/optional-settings.js';
+import { optionalSmpSettings, smpRetriesSchema, smpVersionSchema } from '../common/smp/optional-settings.js';
 
 // Kept as plain regexes (no transforms) so the config JSON Schema can be generated; normalised in code.
 const uuid = z
@@ -105,17 +105,14 @@ export const bleProfiles = ['ess', 'hrs', 'hts', 'bas', 'dis', 'nus', 'bthome'] 
 /** SMP (mcumgr) over the SMP GATT service; `smp: true` is this object with its defaults. */
 export const bleSmpSchema = z.strictObject({
   enabled: z.boolean().default(true).describe('Subscribe to the SMP characteristic and allow device/smp, ota_update'),
-  version: z
-    .union([z.literal(1), z.literal(2)])
-    .default(1)
-    .describe('SMP protocol version of requests'),
+  version: smpVersionSchema,
   timeout_ms: z
     .number()
     .int()
     .min(50)
     .default(5000)
     .describe('Wait per attempt (a 20-byte MTU and a flash erase make BLE answers slower than serial ones)'),
-  retries: z.number().int().min(0).max(10).default(2).describe('Resends after a timeout (same sequence number)'),
+  retries: smpRetriesSchema,
 });
 export type BleSmpSettings = z.infer<typeof bleSmpSchema>;
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { optionalSmpSettings } from '../common/smp/optional-settings.js';
+import { optionalSmpSettings, smpRetriesSchema, smpVersionSchema } from '../common/smp/optional-settings.js';
 import { lwm2mDeviceSchema, lwm2mServerConfigSchema } from './lwm2m/config.js';
 import { isIpLiteral } from './transport/peer.js';
 
@@ -100,23 +100,16 @@ export const coapSmpSchema = z.strictObject({
     .max(65535)
     .default(1337)
     .describe("UDP port of the device's SMP server (CONFIG_MCUMGR_TRANSPORT_UDP_PORT)"),
-  version: z
-    .union([z.literal(1), z.literal(2)])
-    .default(1)
-    .describe('SMP protocol version of requests'),
+  version: smpVersionSchema,
   timeout_ms: z
     .number()
     .int()
     .min(50)
     .default(5000)
     .describe('Wait per attempt (a fragmented datagram over a 6LoWPAN or Thread mesh takes hundreds of milliseconds)'),
-  retries: z
-    .number()
-    .int()
-    .min(0)
-    .max(10)
-    .default(2)
-    .describe('Resends after a timeout (same sequence number): a lost datagram costs one timeout'),
+  retries: smpRetriesSchema.describe(
+    'Resends after a timeout (same sequence number): a lost datagram costs one timeout',
+  ),
   max_packet: z
     .number()
     .int()

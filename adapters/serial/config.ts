@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { smpRetriesSchema, smpVersionSchema } from '../common/smp/optional-settings.js';
 
 /** `adapters.serial` in the config file. */
 export const serialAdapterConfigSchema = z
@@ -63,12 +64,9 @@ const serialSmpSettingsSchema = z.strictObject({
     .boolean()
     .default(true)
     .describe('Decode SMP (mcumgr) frames and allow bridge/request/device/smp and ota_update'),
-  version: z
-    .union([z.literal(1), z.literal(2)])
-    .default(1)
-    .describe('SMP protocol version of requests'),
+  version: smpVersionSchema,
   timeout_ms: z.number().int().min(50).default(3000).describe('Wait per attempt'),
-  retries: z.number().int().min(0).max(10).default(2).describe('Resends after a timeout (same sequence number)'),
+  retries: smpRetriesSchema,
 });
 
 /** SMP (mcumgr) over the UART, on by default; `smp: true` is the defaults and `smp: false` turns it off, as for BLE. */

@@ -1,6 +1,20 @@
-// An `smp` device key that is off by default (BLE, CoAP): absent or false is off, true is the settings' defaults,
-// an object is settings (with `enabled: false` off again).
-import type { z } from 'zod';
+// The settings of an `smp` device key that every transport shares (version, retries), and reading one that is off
+// by default (BLE, CoAP): absent or false is off, true is the settings' defaults, an object is settings (with
+// `enabled: false` off again).
+import { z } from 'zod';
+
+export const smpVersionSchema = z
+  .union([z.literal(1), z.literal(2)])
+  .default(1)
+  .describe('SMP protocol version of requests');
+
+export const smpRetriesSchema = z
+  .number()
+  .int()
+  .min(0)
+  .max(10)
+  .default(2)
+  .describe('Resends after a timeout (same sequence number)');
 
 export function optionalSmpSettings<Settings extends { enabled: boolean }>(
   schema: z.ZodType<Settings, unknown>,
