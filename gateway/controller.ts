@@ -41,8 +41,10 @@ import { writeFileAtomic } from './config/write-atomic.js';
 import { logTail } from './dashboard/log-tail.js';
 import type { Dashboard } from './dashboard/server.js';
 import { prepareDataDir, releaseDataDir } from './datadir.js';
+import { filterAttributes } from './devices/attribute-filter.js';
 import { heardAtFromLastSeen } from './devices/last-seen.js';
 import { type DeviceRecord, DeviceRegistry } from './devices/registry.js';
+import { type Pacing, pacingOf, ReportPacer } from './devices/report-pacer.js';
 import {
   fitState,
   type StateLimitSetting,
@@ -123,6 +125,7 @@ export class Gateway {
   #started = false;
   #messagesReceived = 0;
   #unsubscribes: Array<() => void> = [];
+  readonly #pacer = new ReportPacer((id, keys) => this.#publishHeld(id, keys));
 
   constructor(
     public config: GatewayConfig,
@@ -326,6 +329,7 @@ export class Gateway {
     if (this.#infoTimer) clearTimeout(this.#infoTimer);
     for (const host of [...this.#hosts.values()].reverse()) await host.stop();
     this.#hosts.clear();
+    await this.#pacer.releaseAll(); // the last values of throttled and debounced devices
     for (const rec of this.devices.all()) {
       await this.publishJson(
         topics.deviceAvailability(this.base, rec.config.id),
@@ -477,9 +481,11 @@ export class Gateway {
     this.#bridgeLogging?.setLevel(next.api.bridge_logging);
     const propertiesBefore = new Map(this.devices.all().map((r) => [r.config.id, Object.keys(r.state)]));
     const renamed = options.renamed;
+    await this.#pacer.releaseAll(); // published with the pacing they were held under; the new pacing starts afresh
     const diff = this.devices.configure(next.devices, renamed ? { [renamed.to]: renamed.from } : {});
     this.metrics.devicesConfigured.set(next.devices.length);
     for (const id of diff.removed) {
+      this.#pacer.forget(id);
       if (renamed && id === renamed.from) await this.#homeAssistant?.deviceRenamed(renamed.from, renamed.to);
       else await this.#homeAssistant?.deviceRemoved(id, propertiesBefore.get(id) ?? []);
       await this.publish(topics.deviceState(this.base, id), '', { retain: true });
@@ -826,9 +832,17 @@ export class Gateway {
         `device "${id}" sent a property named "update": dropped, the name is the gateway's firmware update status`,
       );
       const { [UPDATE_KEY]: _dropped, ...rest } = values;
-      return this.#mergeAndPublish(id, rest, true);
+      return this.#onTelemetry(id, rest);
     }
-    return this.#mergeAndPublish(id, values, true);
+    const config = this.devices.get(id)?.config;
+    if (!config) return 'unknown_device';
+    const kept = filterAttributes(values, config.filtered_attributes);
+    if (kept !== values && Object.keys(kept).length === 0) {
+      // Heard, with nothing left to publish: a sign of life only.
+      this.#onAvailability(id, true);
+      return 'accepted';
+    }
+    return this.#mergeAndPublish(id, kept, true);
   }
 
   /** Merges and publishes a device's values (`heard`: it sent them) or what the gateway reports about it
@@ -867,23 +881,51 @@ export class Gateway {
       this.devices.replaceState(id, state);
       this.#evicted(id, transport, fitted.evicted, fitted.setting);
     }
+    const config = before?.config;
+    const qos = config?.qos ?? 0;
     const momentary = Object.keys(values).filter(isMomentary);
-    if (momentary.length > 0) void this.#publishMoment(id, text, state, momentary, values);
-    else {
-      void this.publish(topics.deviceState(this.base, id), text, { retain: true });
-      if (this.#homeAssistant) void this.#homeAssistant.deviceUpdated({ ...this.#discoveryDevice(id), state });
-    }
-    if (this.config.api.property_topics) {
-      for (const [key, value] of Object.entries(values)) {
-        // last_seen is the gateway's: a device sending one does not get its own topic for it.
-        if (key !== 'last_seen' && isPropertyTopicName(key))
-          void this.publish(topics.deviceProperty(this.base, id, key), propertyText(value), {
-            retain: !isMomentary(key),
-          });
+    let held: readonly string[] | undefined;
+    if (momentary.length > 0) {
+      // A press is never held: it carries the state, so whatever was held goes with it.
+      held = this.#pacer.take(id);
+      void this.#publishMoment(id, text, state, momentary, values, qos);
+    } else {
+      const pacing = heard && config ? pacingOf(config) : undefined;
+      held = this.#pacer.admit(id, Object.keys(values), pacing, ignoredChanged(pacing, stateBefore, values));
+      if (held) {
+        void this.publish(topics.deviceState(this.base, id), text, { retain: true, qos });
+        if (this.#homeAssistant) void this.#homeAssistant.deviceUpdated({ ...this.#discoveryDevice(id), state });
       }
+    }
+    if (held && this.config.api.property_topics) {
+      for (const [key, value] of Object.entries(values)) this.#publishProperty(id, key, value, qos);
+      for (const key of held) if (!Object.hasOwn(values, key)) this.#publishProperty(id, key, state[key], qos);
     }
     if (heard) this.#onAvailability(id, true, true);
     return 'accepted';
+  }
+
+  /** A property's own topic (api.property_topics), retained unless it is a press. */
+  #publishProperty(id: string, key: string, value: unknown, qos: 0 | 1 | 2): void {
+    // last_seen is the gateway's: a device sending one does not get its own topic for it. A held key may have
+    // been dropped by the state limits since (undefined).
+    if (key === 'last_seen' || value === undefined || !isPropertyTopicName(key)) return;
+    void this.publish(topics.deviceProperty(this.base, id, key), propertyText(value), {
+      retain: !isMomentary(key),
+      qos,
+    });
+  }
+
+  /** The end of a throttle or debounce hold: the device's latest state and the property topics of the held keys. */
+  async #publishHeld(id: string, keys: readonly string[]): Promise<void> {
+    const rec = this.devices.get(id);
+    if (!rec) return;
+    const state = rec.state;
+    const qos = rec.config.qos ?? 0;
+    const published = this.publishJson(topics.deviceState(this.base, id), state, { retain: true, qos });
+    if (this.#homeAssistant) void this.#homeAssistant.deviceUpdated({ ...this.#discoveryDevice(id), state });
+    if (this.config.api.property_topics) for (const key of keys) this.#publishProperty(id, key, state[key], qos);
+    await published;
   }
 
   /** After a reload lowered api.max_state_*: states over the new limits are trimmed now, not at the next report. */
@@ -948,16 +990,21 @@ export class Gateway {
     state: StateValues,
     keys: readonly string[],
     values: StateValues,
+    qos: 0 | 1 | 2,
   ): Promise<void> {
     if (this.#homeAssistant) await this.#homeAssistant.deviceUpdated({ ...this.#discoveryDevice(id), state });
     const rec = this.devices.get(id);
     const rest = { ...(rec?.state ?? state) };
     for (const key of keys) delete rest[key];
     if (rec) this.devices.restore(id, rest, rec.lastSeen, rec.heardAt);
-    await this.publish(topics.deviceState(this.base, id), text, { retain: false });
+    await this.publish(topics.deviceState(this.base, id), text, { retain: false, qos });
     for (const key of keys)
-      await this.publishJson(topics.deviceEvent(this.base, id, key), { event_type: propertyText(values[key]) });
-    await this.publishJson(topics.deviceState(this.base, id), rest, { retain: true });
+      await this.publishJson(
+        topics.deviceEvent(this.base, id, key),
+        { event_type: propertyText(values[key]) },
+        { qos },
+      );
+    await this.publishJson(topics.deviceState(this.base, id), rest, { retain: true, qos });
   }
 
   /** A renamed device's state, property topics and availability, republished under its new id. */
@@ -1184,7 +1231,6 @@ function propertyText(value: unknown): string {
   return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
 }
 
-/** A retained device state as an object, or undefined when there is none or it is not a JSON object. */
 /** A press left in a state retained before presses were kept out of it would come back after a restart. */
 function withoutMoments(state: StateValues | undefined): StateValues | undefined {
   if (!state) return state;
@@ -1203,6 +1249,7 @@ function withoutInterruptedUpdate(state: StateValues): StateValues {
   return { ...state, [UPDATE_KEY]: { state: 'failed', error: 'interrupted by a gateway restart' } };
 }
 
+/** A retained device state as an object, or undefined when there is none or it is not a JSON object. */
 function parseRetainedState(payload: Buffer | undefined): StateValues | undefined {
   if (!payload) return undefined;
   try {
@@ -1211,6 +1258,14 @@ function parseRetainedState(payload: Buffer | undefined): StateValues | undefine
   } catch {
     return undefined;
   }
+}
+
+/** With debounce_ignore: whether a report gives one of those properties a new value (published at once). */
+function ignoredChanged(pacing: Pacing | undefined, before: StateValues, values: StateValues): boolean {
+  if (!pacing?.debounceIgnore) return false;
+  return pacing.debounceIgnore.some(
+    (key) => Object.hasOwn(values, key) && JSON.stringify(values[key]) !== JSON.stringify(before[key]),
+  );
 }
 
 /** Zigbee2MQTT's plain-text commands on `<device>/set`: `ON`, `off`, `toggle`... mean `{"state": "<word>"}`. */

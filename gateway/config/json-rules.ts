@@ -34,6 +34,11 @@ export const jsonRules = {
       },
     ],
   } as Record<string, JsonRule[]>,
+  /** Every device entry, whatever its transport (device-base.ts, checkDeviceBase). */
+  deviceBase: [
+    { not: { required: ['throttle', 'debounce'] } },
+    { dependentRequired: { debounce_ignore: ['debounce'] } },
+  ] as JsonRule[],
   /** By transport: its device entries. */
   devices: {
     coap: [

@@ -173,6 +173,7 @@ export function renderConfigReference(schema: z.ZodType = configSchema): string 
     ...[
       'Every `devices[].id` is unique, and none is `bridge`.',
       'CoAP addresses (`adapters.coap.bind`, `devices[].address`) are IP literals, not host names: no brackets, the port in its own key.',
+      'A device sets at most one of `throttle` and `debounce`; `debounce_ignore` needs `debounce`.',
       ...crossKeyRules.map((r) => r.rule),
     ].map((rule) => `- ${rule}`),
   ];

@@ -9,7 +9,7 @@ import { BRIDGE_LOGGING_LEVELS } from '../api/bridge-logging.js';
 import { homeAssistantConfigSchema } from '../homeassistant/config.js';
 import { upstreamConfigSchema } from '../upstream/config.js';
 import { checkAcrossKeys } from './cross-checks.js';
-import { deviceBaseShape } from './device-base.js';
+import { checkDeviceBase, deviceBaseShape } from './device-base.js';
 import { jsonRules } from './json-rules.js';
 
 export const CONFIG_FORMAT_VERSION = 1;
@@ -208,7 +208,13 @@ function deviceEntry<S extends z.core.$ZodLooseShape>(
   check?: AdapterSchemas['deviceCheck'],
 ) {
   const entry = schema.extend(deviceBaseShape).strict();
-  return withJsonRules(check ? entry.superRefine((device, ctx) => check(device, ctx)) : entry, jsonRules.devices[kind]);
+  return withJsonRules(
+    entry.superRefine((device, ctx) => {
+      checkDeviceBase(device, ctx);
+      check?.(device, ctx);
+    }),
+    [...(jsonRules.devices[kind] ?? []), ...jsonRules.deviceBase],
+  );
 }
 
 function adapterSection(kind: string, schema: z.ZodType) {

@@ -40,7 +40,11 @@ describe('generated config docs', () => {
     const entry = (t: string) => entries.find((e) => (e.properties?.transport as Node | undefined)?.const === t);
     expect(props.version?.const).toBe(1);
     expect(schema.patternProperties).toEqual({ '^x-': {} });
-    for (const e of entries) expect(e.properties?.id?.not).toEqual({ const: 'bridge' });
+    for (const e of entries) {
+      expect(e.properties?.id?.not).toEqual({ const: 'bridge' });
+      expect(JSON.stringify(e.allOf)).toContain('{"not":{"required":["throttle","debounce"]}}');
+      expect(JSON.stringify(e.allOf)).toContain('{"dependentRequired":{"debounce_ignore":["debounce"]}}');
+    }
     expect(JSON.stringify(entry('ble')?.allOf)).toContain('"match":{"minProperties":1}');
     expect(JSON.stringify(entry('coap')?.allOf)).toContain('"address":{"pattern"');
     expect(JSON.stringify(entry('coap')?.allOf)).toContain(

@@ -293,4 +293,21 @@ describe('ble adapter: GATT devices through the real noble and gateway', () => {
     expect(await gw.request(client, 'config/reload', {})).toMatchObject({ status: 'ok' });
     await renamed;
   });
+
+  it("a change of the core's keys only (name, description, throttle) keeps the GATT session", async () => {
+    const esp = world.add(peripheralEsp());
+    gw = await startBleGateway([{ id: 'esp', transport: 'ble', match: { name: 'ESP peripheral' }, connect: true }]);
+    const client = await gw.connect();
+    const initial = gw.waitForMessage<State>(client, 'zephyr2mqtt/esp', (m) => m.humidity !== undefined);
+    world.startAdvertising();
+    await initial;
+    const options = { name: 'Kitchen', description: 'by the window', throttle: 0.05, filtered_attributes: ['^x$'] };
+    expect(await gw.request(client, 'device/options', { id: 'esp', options })).toMatchObject({ status: 'ok' });
+    // A session ended by the reload would have dropped the link before the answer (the disconnect is synchronous).
+    expect(esp.connected).toBe(true);
+    expect(world.connectAttempts.get(esp.id)).toBe(1);
+    const next = gw.waitForMessage<State>(client, 'zephyr2mqtt/esp', (m) => m.temperature_sensor_1 === 23.45);
+    esp.update('2a6e', h('29 09'), 0);
+    await next;
+  });
 });

@@ -30,14 +30,14 @@ async function moveDevice(h: CoapHarness, from: number, to: number) {
 
 const online = () => h?.gw.gateway.devices.get('node')?.online;
 
-/** Adds a device that has nothing to do with 'node', turns on node's SMP (its own transport) and reloads. */
+/** Adds a device that has nothing to do with 'node', turns on node's SMP (its own transport), changes node's core
+ * keys (name, description, throttle: the gateway's, not its client's) and reloads. */
 async function addOtherDevice(h: CoapHarness) {
   const text = await readFile(h.gw.configPath, 'utf8');
   await writeFile(h.gw.configPath, text.replace('devices:', 'devices:\n  - id: other\n    transport: coap'));
   expect(await h.gw.request(h.mqtt, 'config/reload')).toMatchObject({ status: 'ok' });
-  expect(await h.gw.request(h.mqtt, 'device/options', { id: 'node', options: { smp: true } })).toMatchObject({
-    status: 'ok',
-  });
+  const options = { smp: true, name: 'Node', description: 'on the shelf', throttle: 0.05 };
+  expect(await h.gw.request(h.mqtt, 'device/options', { id: 'node', options })).toMatchObject({ status: 'ok' });
 }
 
 describe('a config reload', () => {
@@ -87,7 +87,7 @@ describe('a config reload', () => {
     expect(silent.withCode('0.01').filter((r) => r.at > movedAt)).toEqual([]);
   });
 
-  it('leaves the requests and observations of a device whose entry did not change, or only its smp, alone', async () => {
+  it('leaves the requests and observations of a device whose entry did not change, or only its smp or core keys, alone', async () => {
     let held: CoapMessage | undefined;
     const device = await open((m, d) => {
       if (d.answerPing(m)) return;
