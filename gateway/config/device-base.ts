@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { homeAssistantDeviceSchema } from '../homeassistant/overrides.js';
 import { jsonRules } from './json-rules.js';
 
 /** A JavaScript regular expression, matched against property names (unanchored, as in Zigbee2MQTT). */
@@ -81,6 +82,7 @@ export const deviceBaseShape = {
     .union([z.literal(0), z.literal(1), z.literal(2)])
     .optional()
     .describe("MQTT QoS of the device's state, property and event messages (default 0)"),
+  homeassistant: homeAssistantDeviceSchema,
 };
 
 /** Rules across the core's keys of one entry (no issue path: the message's first key present is the one named). */

@@ -2,6 +2,7 @@
 // removed when the device goes, re-sent when Home Assistant announces itself online.
 import { VERSION } from '../version.js';
 import { stableIdentity } from './identity.js';
+import { applyOverrides, entityWanted, type HomeAssistantOverrides, overridesOf } from './overrides.js';
 import { fitsValue, meaningOf, type PropertyMeaning } from './properties.js';
 
 export interface DiscoveryDevice {
@@ -44,12 +45,14 @@ export function discoveryMessages(
   remembered: Iterable<string> = [],
 ): DiscoveryMessage[] {
   const out: DiscoveryMessage[] = [];
+  const overrides = overridesOf(device.config);
+  if (overrides === false) return out;
   for (const property of new Set([...Object.keys(device.state), ...remembered])) {
     const meaning = meaningOf(property);
-    if (!meaning || !fitsValue(meaning, device.state[property])) continue;
+    if (!meaning || !fitsValue(meaning, device.state[property]) || !entityWanted(overrides, property)) continue;
     out.push({
       topic: discoveryTopic(opts, meaning.component, device.id, property),
-      payload: entityConfig(opts, device, property, meaning),
+      payload: entityConfig(opts, device, property, meaning, overrides),
     });
   }
   return out;
@@ -73,6 +76,7 @@ function entityConfig(
   device: DiscoveryDevice,
   property: string,
   meaning: PropertyMeaning,
+  overrides: HomeAssistantOverrides,
 ): Record<string, unknown> {
   const stateTopic = `${opts.baseTopic}/${device.id}`;
   const objectId = discoveryObjectId(opts, device.id);
@@ -140,6 +144,7 @@ function entityConfig(
       config.state_topic = `${stateTopic}/${property}/event`;
       break;
   }
+  applyOverrides(config, overrides, property);
   return config;
 }
 

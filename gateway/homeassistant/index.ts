@@ -66,7 +66,18 @@ export class HomeAssistantDiscovery {
       this.#published.set(device.id, seen);
     }
     this.#events.note(device.id, Object.keys(device.state));
-    for (const msg of discoveryMessages(this.#opts, device, this.#events.of(device.id))) {
+    const messages = discoveryMessages(this.#opts, device, this.#events.of(device.id));
+    if (force) {
+      // Every entity the device has now: one announced before and not now (its `homeassistant` option turned it
+      // off) is cleared.
+      const wanted = new Set(messages.map((m) => m.topic));
+      for (const topic of [...seen]) {
+        if (wanted.has(topic)) continue;
+        seen.delete(topic);
+        await this.deps.publish(topic, '', { retain: true, qos: 1 });
+      }
+    }
+    for (const msg of messages) {
       if (!force && seen.has(msg.topic)) continue;
       seen.add(msg.topic);
       await this.deps.publish(msg.topic, JSON.stringify(msg.payload), { retain: true, qos: 1 });

@@ -3,6 +3,8 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { createTestAdapterModule } from '../helpers/test-adapter.js';
 
 const configTopic = 'homeassistant/sensor/test-gw_dev1/temperature/config';
+const batteryTopic = 'homeassistant/sensor/test-gw_dev1/battery/config';
+const humidityTopic = 'homeassistant/sensor/test-gw_dev1/humidity/config';
 
 describe('Home Assistant discovery through the gateway', () => {
   let gw: TestGateway | undefined;
@@ -65,6 +67,54 @@ describe('Home Assistant discovery through the gateway', () => {
     expect(live.sort()).toEqual(Array.from({ length: 8 }, (_, j) => topicOf(32 + j)).sort());
     // And the broker keeps no retained config for the dropped ones.
     expect(gw.gateway.broker.retained(topicOf(0))).toBeUndefined();
+  });
+
+  it("applies a device's homeassistant overrides, and clears its entities when it turns discovery off", async () => {
+    const adapter = createTestAdapterModule();
+    const homeassistant = {
+      entity_category: 'diagnostic',
+      name: 'not for every entity',
+      device: { suggested_area: 'Kitchen' },
+      temperature: { name: 'Outside', icon: 'mdi:sun-thermometer', state_class: null, unique_id: 'mine' },
+      humidity: null,
+    };
+    gw = await startTestGateway(
+      { homeassistant: { enabled: true }, devices: [{ id: 'dev1', transport: 'test', homeassistant }] },
+      { adapterModules: [adapter.module] },
+    );
+    const client = await gw.connect();
+    const configs = new Map<string, string>();
+    client.on('message', (topic, payload) => configs.set(topic, payload.toString()));
+    await client.subscribeAsync('homeassistant/sensor/test-gw_dev1/+/config');
+    const battery = gw.waitForMessage<Record<string, unknown>>(client, batteryTopic);
+    adapter.current().ctx.telemetry('dev1', { temperature: 20.5, humidity: 40, battery: 90 });
+    expect(await battery).toMatchObject({
+      name: 'Battery',
+      entity_category: 'diagnostic',
+      device: { name: 'dev1', suggested_area: 'Kitchen' },
+    });
+    await expect.poll(() => configs.has(configTopic)).toBe(true);
+    const temperature = JSON.parse(configs.get(configTopic) ?? '{}') as Record<string, unknown>;
+    expect(temperature).toMatchObject({
+      name: 'Outside',
+      icon: 'mdi:sun-thermometer',
+      unique_id: 'test-gw_dev1_temperature',
+      entity_category: 'diagnostic',
+    });
+    expect(temperature).not.toHaveProperty('state_class');
+    expect(gw.gateway.broker.retained(humidityTopic)).toBeUndefined();
+
+    const cleared = gw.waitForMessage<string>(client, batteryTopic, (p) => p === '');
+    const off = { id: 'dev1', options: { homeassistant: false } };
+    expect((await gw.request(client, 'device/options', off)).status).toBe('ok');
+    await cleared;
+    await expect.poll(() => configs.get(configTopic)).toBe('');
+    expect(gw.gateway.broker.retained(configTopic)).toBeUndefined();
+    // Later reports announce nothing.
+    const state = gw.waitForMessage(client, 'zephyr2mqtt/dev1', (m: { battery?: number }) => m.battery === 80);
+    adapter.current().ctx.telemetry('dev1', { battery: 80 });
+    await state;
+    expect(gw.gateway.broker.retained(batteryTopic)).toBeUndefined();
   });
 
   it('announces a renamed device under its new id at once, without waiting for its next report', async () => {
