@@ -42,7 +42,7 @@ import { logTail } from './dashboard/log-tail.js';
 import type { Dashboard } from './dashboard/server.js';
 import { prepareDataDir, releaseDataDir } from './datadir.js';
 import { filterAttributes } from './devices/attribute-filter.js';
-import { heardAtFromLastSeen } from './devices/last-seen.js';
+import { heardAtFromLastSeen, parseLastSeen } from './devices/last-seen.js';
 import { type DeviceRecord, DeviceRegistry } from './devices/registry.js';
 import { type Pacing, pacingOf, ReportPacer } from './devices/report-pacer.js';
 import {
@@ -209,6 +209,7 @@ export class Gateway {
           firmware: { dataDir: this.dataDir, updatableTransport: (id) => this.#firmwareTransport(id) },
         });
       }
+      this.devices.lastSeenFormat = this.config.api.last_seen;
       this.devices.configure(this.config.devices);
       this.metrics.devicesConfigured.set(this.config.devices.length);
       this.#subscribeApi();
@@ -268,8 +269,7 @@ export class Gateway {
       const retained = withoutMoments(parseRetainedState(this.broker.retained(topics.deviceState(this.base, id))));
       const state = retained && withoutInterruptedUpdate(retained);
       if (state) {
-        const parsed = typeof state.last_seen === 'string' ? new Date(state.last_seen) : null;
-        const seen = parsed && !Number.isNaN(parsed.getTime()) ? parsed : null;
+        const seen = parseLastSeen(state.last_seen);
         this.devices.restore(id, state, seen, heardAtFromLastSeen(seen, wallNow, monoNow));
         if (state !== retained) await this.#publishInterruptedUpdate(id, state);
       }
@@ -482,6 +482,7 @@ export class Gateway {
     const propertiesBefore = new Map(this.devices.all().map((r) => [r.config.id, Object.keys(r.state)]));
     const renamed = options.renamed;
     await this.#pacer.releaseAll(); // published with the pacing they were held under; the new pacing starts afresh
+    this.devices.lastSeenFormat = next.api.last_seen;
     const diff = this.devices.configure(next.devices, renamed ? { [renamed.to]: renamed.from } : {});
     this.metrics.devicesConfigured.set(next.devices.length);
     for (const id of diff.removed) {

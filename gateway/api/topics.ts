@@ -37,7 +37,10 @@ export const RESERVED_SUBTOPICS = new Set(['availability', 'set', 'get', 'log', 
 /** `<base>/<device>`: merged state (retained). Values are whatever the device reported. */
 export const deviceStatePayload = z.looseObject({
   linkquality: z.number().optional(),
-  last_seen: z.string().optional().describe('ISO 8601 time of the last telemetry'),
+  last_seen: z
+    .union([z.string(), z.number()])
+    .optional()
+    .describe('Time of the last telemetry: ISO 8601 text, or ms since the epoch with api.last_seen: epoch'),
 });
 export type DeviceStatePayload = z.infer<typeof deviceStatePayload>;
 

@@ -6,6 +6,7 @@ import { bleAdapterConfigSchema, bleDeviceSchema } from '../../adapters/ble/conf
 import { checkSmpAddress, coapAdapterConfigSchema, coapDeviceSchema } from '../../adapters/coap/config.js';
 import { checkPortChoice, serialAdapterConfigSchema, serialDeviceSchema } from '../../adapters/serial/config.js';
 import { BRIDGE_LOGGING_LEVELS } from '../api/bridge-logging.js';
+import { LAST_SEEN_FORMATS } from '../devices/last-seen.js';
 import { homeAssistantConfigSchema } from '../homeassistant/config.js';
 import { upstreamConfigSchema } from '../upstream/config.js';
 import { checkAcrossKeys } from './cross-checks.js';
@@ -149,6 +150,15 @@ function apiSchema(transports: readonly string[]) {
         .default('info')
         .describe(
           'Publish log lines at this level and above on `<base>/bridge/logging` as Zigbee2MQTT does (`{"level", "message", "namespace"}`, not retained, at most 50 a second), or `off`. Lines below gateway.log_level are not logged, so not published either',
+        ),
+      last_seen: z
+        .enum(LAST_SEEN_FORMATS)
+        .default('ISO_8601')
+        .describe(
+          'The `last_seen` of device states, as Zigbee2MQTT writes it: `ISO_8601` (UTC, "2026-12-06T21:41:07.512Z"), ' +
+            '`ISO_8601_local` (local time with its offset, "2026-12-06T22:41:07+01:00"), `epoch` (milliseconds, a ' +
+            'number) or `disable` (none; devices then start offline after a restart, until they report). ' +
+            '`bridge/devices` keeps ISO 8601',
         ),
       availability_timeout: seconds.default(600).describe('Default seconds without traffic before a device is offline'),
       transport_availability_timeouts: z

@@ -1,6 +1,7 @@
 // Runtime view of the configured devices: merged state, last seen, availability and static info.
 import type { StateValues } from '../adapter.js';
 import type { DeviceConfig } from '../config/schema.js';
+import { formatLastSeen, type LastSeenFormat } from './last-seen.js';
 
 export interface DeviceRecord {
   config: DeviceConfig;
@@ -19,9 +20,17 @@ export interface DeviceRecord {
 
 export class DeviceRegistry {
   readonly #devices = new Map<string, DeviceRecord>();
-  /** last_seen text of the last merge: a busy gateway merges many messages per millisecond, format once each. */
-  #isoAt = Number.NaN;
-  #iso = '';
+  /** last_seen of the last merge: a busy gateway merges many messages per millisecond, format once each. */
+  #formattedAt = Number.NaN;
+  #formatted: string | number | undefined;
+  #format: LastSeenFormat = 'ISO_8601';
+
+  /** How merges write last_seen (api.last_seen). */
+  set lastSeenFormat(format: LastSeenFormat) {
+    if (format === this.#format) return;
+    this.#format = format;
+    this.#formattedAt = Number.NaN;
+  }
 
   /** Replace the configured device list, keeping runtime state of devices that stay. `carry` maps a new id to
    * the old id whose runtime state it inherits (a rename); the old id still counts as removed. */
@@ -78,12 +87,13 @@ export class DeviceRegistry {
     const rec = this.#devices.get(id);
     if (!rec) return undefined;
     const at = now.getTime();
-    if (at !== this.#isoAt) {
-      this.#isoAt = at;
-      this.#iso = now.toISOString();
+    if (at !== this.#formattedAt) {
+      this.#formattedAt = at;
+      this.#formatted = formatLastSeen(now, this.#format);
     }
     // A new object each time: earlier states may still be referenced (published, shown, being compared).
-    rec.state = { ...rec.state, ...values, last_seen: this.#iso };
+    rec.state = { ...rec.state, ...values, last_seen: this.#formatted };
+    if (this.#formatted === undefined) delete rec.state.last_seen;
     rec.lastSeen = now;
     rec.heardAt = heardAt;
     return rec.state;

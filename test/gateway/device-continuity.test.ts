@@ -60,6 +60,43 @@ describe('device continuity', () => {
     expect(await merged.message).toMatchObject({ v: 2, w: 1 });
   });
 
+  it('api.last_seen: epoch (read back after a restart), ISO_8601_local, disable', async () => {
+    const epoch = await start([{ id: 'hall', transport: 'test' }], { api: { last_seen: 'epoch' } });
+    const before = await epoch.gw.expectMessage<Record<string, unknown>>(epoch.client, 'zephyr2mqtt/hall');
+    const sentAt = Date.now();
+    epoch.adapter.current().ctx.telemetry('hall', { v: 1 });
+    const epochSeen = (await before.message).last_seen;
+    expect(typeof epochSeen).toBe('number');
+    expect(Math.abs((epochSeen as number) - sentAt)).toBeLessThan(2000);
+    await epoch.gw.stop();
+
+    const local = await start([{ id: 'hall', transport: 'test' }], { api: { last_seen: 'ISO_8601_local' } });
+    // The epoch last_seen of the retained state counts as heard moments ago.
+    expect(await entry(local.gw, local.client, 'hall')).toMatchObject({
+      last_seen: new Date(epochSeen as number).toISOString(),
+      availability: 'online',
+    });
+    const localState = await local.gw.expectMessage<Record<string, unknown>>(
+      local.client,
+      'zephyr2mqtt/hall',
+      (m) => m.v === 2,
+    );
+    local.adapter.current().ctx.telemetry('hall', { v: 2 });
+    const localSeen = String((await localState.message).last_seen);
+    expect(localSeen).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$/);
+    expect(Math.abs(new Date(localSeen).getTime() - Date.now())).toBeLessThan(3000);
+    await local.gw.stop();
+
+    const off = await start([{ id: 'hall', transport: 'test' }], { api: { last_seen: 'disable' } });
+    const offState = await off.gw.expectMessage<Record<string, unknown>>(
+      off.client,
+      'zephyr2mqtt/hall',
+      (m) => m.v === 3,
+    );
+    off.adapter.current().ctx.telemetry('hall', { v: 3 });
+    expect(await offState.message).toEqual({ v: 3 });
+  });
+
   it('corrects the "online" a crashed run left retained, from the last_seen of the retained state', async () => {
     // What a crash leaves behind: retained state and availability nobody cleaned up.
     const crashed = await start([]);
