@@ -52,6 +52,7 @@ import {
   UPDATE_KEY,
   withinStateLimits,
 } from './devices/state-limits.js';
+import { FirmwareCheck } from './firmware-check.js';
 import type { DiscoveryDevice } from './homeassistant/discovery.js';
 import { stableIdentity } from './homeassistant/identity.js';
 import type { HomeAssistantDiscovery } from './homeassistant/index.js';
@@ -125,6 +126,8 @@ export class Gateway {
   #started = false;
   #messagesReceived = 0;
   #unsubscribes: Array<() => void> = [];
+  /** Reads the newest image of each device's firmware/<id>/ at start-up and for devices a reload adds or changes. */
+  #firmwareCheck: FirmwareCheck | undefined;
   readonly #pacer = new ReportPacer((id, keys) => this.#publishHeld(id, keys));
 
   constructor(
@@ -246,6 +249,16 @@ export class Gateway {
       'zephyr2mqtt started',
     );
     if (this.config.devices.length === 0) this.logger.info(this.#onboardingHint());
+    this.#firmwareCheck = new FirmwareCheck({
+      dataDir: this.dataDir,
+      logger: this.moduleLogger('firmware'),
+      updatableTransport: (id) => this.#firmwareTransport(id),
+      state: (id) => this.devices.get(id)?.state,
+      publishStatus: (id, values) => {
+        this.#mergeAndPublish(id, values, false);
+      },
+    });
+    void this.#firmwareCheck.check(this.devices.all().map((r) => r.config.id));
   }
 
   /** For a first run: how to get from an empty device list to a device publishing. */
@@ -303,6 +316,8 @@ export class Gateway {
   async #teardown(): Promise<void> {
     this.#bridgeLogging?.stop();
     this.#bridgeLogging = undefined;
+    this.#firmwareCheck?.stop();
+    this.#firmwareCheck = undefined;
     this.#homeAssistant?.stop();
     this.#homeAssistant = undefined;
     this.#dashboard?.stop();
@@ -526,6 +541,7 @@ export class Gateway {
     for (const id of diff.changed) await this.#homeAssistant?.deviceUpdated(this.#discoveryDevice(id), true);
     await this.publishDevices();
     await this.publishInfo();
+    void this.#firmwareCheck?.check([...diff.added, ...diff.changed]);
     return restart.length > 0 ? { ...diff, restart_required: [...restart] } : diff;
   }
 

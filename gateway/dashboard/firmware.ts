@@ -1,9 +1,16 @@
 // The dashboard's Firmware section: the files an ota_update can read for a device, listed read-only from its
-// adapter's firmware directory. Which devices can take one is the adapters' call (AdapterModule.firmwareUpdates),
+// adapter's firmware directory and from the device's own directory in it, firmware/<id>/ (where an update without a
+// file, Home Assistant's Install, and ota_update/check take the newest image). Which devices can take one is the adapters' call (AdapterModule.firmwareUpdates),
 // which the controller hands the dashboard with the data dir: neither is on an MQTT topic.
 import type { Dirent } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import {
+  deviceFirmwareDir,
+  deviceFirmwareFiles,
+  type FirmwareRoot,
+  newestImage,
+} from '../../adapters/common/smp/firmware-files.js';
 import { AdapterHost } from '../adapter-host.js';
 
 export interface FirmwareFile {
@@ -23,12 +30,28 @@ export interface FirmwareListing {
 
 const MAX_FILES = 500;
 
+/** The images of the device's own directory, firmware/<id>/ (at most 64 files are looked at, as by the check). */
+export interface DeviceFirmwareListing {
+  dir: string;
+  /** `name` is `<id>/<file name>`, as ota_update takes it in `file`; `version` from the MCUboot header of an image;
+   * `newest` on the one an update without a file installs. */
+  files: Array<FirmwareFile & { version?: string; newest?: true }>;
+  missing?: true;
+  /** Why nothing is listed: more files than an update looks at, or an unreadable directory. */
+  error?: string;
+}
+
 /** An ota_update answers once the upload is done, which over BLE takes minutes: wait this long for it. */
 export const OTA_RESPONSE_TIMEOUT_MS = 30 * 60 * 1000;
 
 /** Where ota_update reads a device's files: `firmware/` in its adapter's data directory (see ota-request.ts). */
 export function firmwareDirOf(dataDir: string, transport: string): string {
-  return join(AdapterHost.dataDirFor(dataDir, transport), 'firmware');
+  return join(firmwareRoot(dataDir, transport).dataDir, 'firmware');
+}
+
+/** The adapter's data directory, as firmware-files.ts takes it (its firmware directory is `firmware/` in it). */
+function firmwareRoot(dataDir: string, transport: string): FirmwareRoot {
+  return { dataDir: AdapterHost.dataDirFor(dataDir, transport) };
 }
 
 /** Whether the request that starts (not cancels) a firmware upload goes to `topic`. */
@@ -59,6 +82,37 @@ export async function listFirmware(dir: string): Promise<FirmwareListing> {
     const file = await describe(real, entry);
     if (file) files.push(file);
   }
+  return { dir, files };
+}
+
+/**
+ * The files of the device's own directory, firmware/<id>/, that an update can name (`<id>/<name>`): regular files
+ * that resolve inside the firmware directory, sorted by name, with their header versions (only headers are read).
+ */
+export async function listDeviceFirmware(
+  dataDir: string,
+  transport: string,
+  deviceId: string,
+): Promise<DeviceFirmwareListing> {
+  const root = firmwareRoot(dataDir, transport);
+  const dir = deviceFirmwareDir(root, deviceId);
+  let found: Awaited<ReturnType<typeof deviceFirmwareFiles>>;
+  try {
+    found = await deviceFirmwareFiles(root, deviceId);
+  } catch (err) {
+    return { dir, files: [], error: err instanceof Error ? err.message : String(err) };
+  }
+  if (found.missing) return { dir, files: [], missing: true };
+  const newest = newestImage(found.files);
+  const files = found.files
+    .filter((f) => acceptedName(f.name) && `${deviceId}/${f.name}`.length <= 255)
+    .map((f) => ({
+      name: `${deviceId}/${f.name}`,
+      size: f.size,
+      mtime: new Date(f.mtime).toISOString(),
+      ...(f.version !== undefined ? { version: f.version } : {}),
+      ...(f === newest ? { newest: true as const } : {}),
+    }));
   return { dir, files };
 }
 

@@ -13,7 +13,7 @@ import type { Logger } from '../logger.js';
 import { RateLimitedLog } from '../rate-limited-log.js';
 import { deviceIdOf, writeTopic } from './api-paths.js';
 import { EventStreams } from './event-streams.js';
-import { firmwareDirOf, isOtaUpload, listFirmware, OTA_RESPONSE_TIMEOUT_MS } from './firmware.js';
+import { firmwareDirOf, isOtaUpload, listDeviceFirmware, listFirmware, OTA_RESPONSE_TIMEOUT_MS } from './firmware.js';
 import { logTail } from './log-tail.js';
 import { DashboardModel } from './model.js';
 import { ReadView } from './read-view.js';
@@ -192,7 +192,8 @@ export class Dashboard {
     }
     const dir = firmwareDirOf(this.deps.firmware.dataDir, transport);
     try {
-      send(res, 200, { device: id.value, ...(await listFirmware(dir)) });
+      const deviceDir = await listDeviceFirmware(this.deps.firmware.dataDir, transport, id.value);
+      send(res, 200, { device: id.value, ...(await listFirmware(dir)), device_dir: deviceDir });
     } catch (err) {
       send(res, 500, { error: `cannot list ${dir}: ${err instanceof Error ? err.message : String(err)}` });
     }

@@ -1,13 +1,17 @@
 // The dashboard's Firmware section: which devices offer it, the read-only listing of the files ota_update can read
-// for a device (<data_dir>/adapters/<kind>/firmware), who may list them, and paths that try to leave that directory.
+// for a device (<data_dir>/adapters/<kind>/firmware, and the device's own firmware/<id>/ with image versions), who
+// may list them, paths that try to leave that directory, and an update of a device image chosen from the list.
 
 import { mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ImgMgmtDevice } from '../adapters/serial/img-mgmt-sim.js';
+import { buildImage } from '../adapters/serial/mcuboot-builder.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { createTestAdapterModule } from '../helpers/test-adapter.js';
-import { login, user } from './helpers.js';
+import { ImgMgmtUdpDevice } from '../sim/coap/smp-udp-device.js';
+import { login, postJson, user } from './helpers.js';
 
 const devices = [
   { id: 'serial1', transport: 'serial', path: '/dev/ttyACM0' },
@@ -29,6 +33,12 @@ interface Listing {
   files?: Array<{ name: string; size: number; mtime: string }>;
   missing?: boolean;
   error?: string;
+  device_dir?: {
+    dir: string;
+    files: Array<{ name: string; size: number; mtime: string; version?: string; newest?: boolean }>;
+    missing?: boolean;
+    error?: string;
+  };
 }
 
 describe('dashboard firmware files', () => {
@@ -101,6 +111,7 @@ describe('dashboard firmware files', () => {
     expect(body).toEqual({
       device: 'serial1',
       dir,
+      device_dir: { dir: join(dir, 'serial1'), files: [], missing: true },
       files: [
         { name: 'a.bin', size: 2, mtime: mtime.toISOString() },
         { name: 'latest.bin', size: 2, mtime: mtime.toISOString() },
@@ -108,6 +119,64 @@ describe('dashboard firmware files', () => {
       ],
     });
     expect((await listing(g, 'ble-smp')).body.files?.map((f) => f.name)).toEqual(['ble-only.bin']);
+  });
+
+  it("lists the device's own images as <id>/<name> with their versions, the newest marked, no link out", async () => {
+    const g = await start();
+    const dir = dirOf(g, 'serial');
+    const own = join(dir, 'serial1');
+    await mkdir(join(own, 'old'), { recursive: true });
+    await mkdir(join(dir, 'serial-off'), { recursive: true });
+    const v19 = buildImage({ body: Buffer.alloc(100, 1), version: [1, 9, 0, 0] });
+    const v110 = buildImage({ body: Buffer.alloc(100, 2), version: [1, 10, 0, 0] });
+    await writeFile(join(own, 'a-1.9.0.bin'), v19);
+    await writeFile(join(own, 'b-1.10.0.bin'), v110);
+    await writeFile(join(own, 'README.txt'), 'notes');
+    await writeFile(join(own, 'two..dots.bin'), v19); // a name ota_update refuses
+    await writeFile(join(own, 'old', 'c-1.0.0.bin'), v19); // deeper: not the device's directory
+    await writeFile(join(dir, 'shared-1.8.0.bin'), v19);
+    await writeFile(join(dir, 'serial-off', 'other-device.bin'), v110);
+    await writeFile(join(g.dataDir, 'outside.bin'), v110);
+    await symlink('../shared-1.8.0.bin', join(own, 'shared.bin')); // inside firmware/: listed
+    await symlink(join(g.dataDir, 'outside.bin'), join(own, 'escape.bin'));
+    await symlink('../../../..', join(own, 'up'));
+    const mtime = new Date('2026-03-01T10:00:00Z');
+    await utimes(join(own, 'b-1.10.0.bin'), mtime, mtime);
+
+    const { status, body } = await listing(g, 'serial1');
+    expect(status).toBe(200);
+    expect(body.files?.map((f) => f.name)).toEqual(['shared-1.8.0.bin']);
+    expect(body.device_dir).toEqual({
+      dir: own,
+      files: [
+        { name: 'serial1/README.txt', size: 5, mtime: expect.any(String) },
+        { name: 'serial1/a-1.9.0.bin', size: v19.length, mtime: expect.any(String), version: '1.9.0' },
+        {
+          name: 'serial1/b-1.10.0.bin',
+          size: v110.length,
+          mtime: mtime.toISOString(),
+          version: '1.10.0',
+          newest: true,
+        },
+        { name: 'serial1/shared.bin', size: v19.length, mtime: expect.any(String), version: '1.9.0' },
+      ],
+    });
+  });
+
+  it("looks at no more than 64 files of the device's directory, as an update without a file, and says why", async () => {
+    const g = await start();
+    const own = join(dirOf(g, 'serial'), 'serial1');
+    await mkdir(own, { recursive: true });
+    await writeFile(join(dirOf(g, 'serial'), 'top.bin'), 'x');
+    await Promise.all(Array.from({ length: 65 }, (_, i) => writeFile(join(own, `r${i}.bin`), 'x')));
+    const { status, body } = await listing(g, 'serial1');
+    expect(status).toBe(200);
+    expect(body.files?.map((f) => f.name)).toEqual(['top.bin']);
+    expect(body.device_dir).toEqual({
+      dir: own,
+      files: [],
+      error: `${own} holds 65 files, more than 64: keep the device's releases there`,
+    });
   });
 
   it('lists at most 500 files, the first by name, and says so', async () => {
@@ -125,10 +194,21 @@ describe('dashboard firmware files', () => {
     const g = await start();
     expect(await listing(g, 'serial1')).toEqual({
       status: 200,
-      body: { device: 'serial1', dir: dirOf(g, 'serial'), files: [], missing: true },
+      body: {
+        device: 'serial1',
+        dir: dirOf(g, 'serial'),
+        files: [],
+        missing: true,
+        device_dir: { dir: join(dirOf(g, 'serial'), 'serial1'), files: [], missing: true },
+      },
     });
-    await mkdir(dirOf(g, 'ble'), { recursive: true });
-    expect((await listing(g, 'ble-smp')).body).toEqual({ device: 'ble-smp', dir: dirOf(g, 'ble'), files: [] });
+    await mkdir(join(dirOf(g, 'ble'), 'ble-smp'), { recursive: true });
+    expect((await listing(g, 'ble-smp')).body).toEqual({
+      device: 'ble-smp',
+      dir: dirOf(g, 'ble'),
+      files: [],
+      device_dir: { dir: join(dirOf(g, 'ble'), 'ble-smp'), files: [] },
+    });
   });
 
   it('refuses device ids that try to leave the directory, and lists nothing for them', async () => {
@@ -187,6 +267,69 @@ describe('dashboard firmware files', () => {
     const { status, body } = await listing(g, 'serial1');
     expect(status).toBe(403);
     expect(body.error).toBe('anonymous may not publish to zephyr2mqtt/bridge/request/device/ota_update');
+  });
+});
+
+describe("dashboard firmware update from the device's own directory", () => {
+  let gw: TestGateway | undefined;
+  let sim: ImgMgmtUdpDevice | undefined;
+  afterEach(async () => {
+    await gw?.stop();
+    await sim?.close();
+    gw = undefined;
+    sim = undefined;
+  });
+
+  it('installs the <id>/<name> picked from the list, and refuses paths that leave that directory', async () => {
+    sim = await ImgMgmtUdpDevice.start(new ImgMgmtDevice());
+    gw = await startTestGateway({
+      adapters: { coap: { enabled: true, port: 0 } },
+      devices: [{ id: 'node', transport: 'coap', address: '::1', smp: { port: sim.port, timeout_ms: 300 } }],
+    });
+    const dir = join(gw.dataDir, 'adapters', 'coap', 'firmware');
+    const image = buildImage({ body: Buffer.alloc(3000, 0x5a), version: [2, 1, 0, 0] });
+    await mkdir(join(dir, 'node', 'sub'), { recursive: true });
+    await mkdir(join(dir, 'other'), { recursive: true });
+    await writeFile(join(dir, 'node', 'node-2.1.0.bin'), image);
+    for (const file of [
+      join(gw.dataDir, 'outside.bin'),
+      join(dir, 'other', 'x.bin'),
+      join(dir, 'node', 'sub', 'x.bin'),
+    ])
+      await writeFile(file, image);
+    await symlink(join(gw.dataDir, 'outside.bin'), join(dir, 'node', 'escape.bin'));
+    const update = async (file: string) =>
+      (await (await postJson(`${gw!.httpUrl}/api/request/device/ota_update`, { device: 'node', file })).json()) as {
+        status: string;
+        data: Record<string, unknown>;
+        error?: string;
+      };
+
+    const refused = {
+      'node/../outside.bin': /must be a plain file name/,
+      'node/../../../outside.bin': /must be a plain file name/,
+      'node/sub/x.bin': /must be a plain file name/,
+      'other/x.bin': /must be a plain file name/,
+      'node/': /must be a plain file name/,
+      [join(dir, 'node', 'node-2.1.0.bin')]: /must be a plain file name/,
+      'node/escape.bin': /escape\.bin is a link that leads out of .*: only files inside it are read/,
+    };
+    for (const [file, why] of Object.entries(refused)) {
+      const res = await update(file);
+      expect([file, res.status]).toEqual([file, 'error']);
+      expect(res.error, file).toMatch(why);
+    }
+    expect(sim.device.requests).toEqual([]); // refused before a byte went to the device
+
+    const listed = (await (await fetch(`${gw.httpUrl}/api/devices/node/firmware`)).json()) as Listing;
+    const choice = listed.device_dir?.files.find((f) => f.newest)?.name;
+    expect(choice).toBe('node/node-2.1.0.bin');
+    const res = await update(choice!);
+    expect(res).toMatchObject({
+      status: 'ok',
+      data: { device: 'node', file: 'node/node-2.1.0.bin', version: '2.1.0' },
+    });
+    expect(sim.device.stored().equals(image)).toBe(true);
   });
 });
 

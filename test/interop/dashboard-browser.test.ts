@@ -145,6 +145,17 @@ describe('dashboard in a browser', () => {
       await expect.poll(() => page.locator('[data-update-state]').textContent(), { timeout: 5000 }).toBe('idle');
       expect(sim.device.stored().equals(image)).toBe(true);
       expect(sim.device.testHash?.equals(imageHashOf(image))).toBe(true);
+      // The device's own images come first, as <id>/<name> with their versions, the newest marked.
+      await mkdir(join(dir, 'thread-node'), { recursive: true });
+      const next = buildImage({ body: Buffer.alloc(6000, 0x22), version: [1, 3, 0, 0] });
+      await writeFile(join(dir, 'thread-node', 'node-1.3.0.signed.bin'), next);
+      await page.getByRole('button', { name: 'Refresh list' }).click();
+      await expect
+        .poll(() => page.inputValue('#firmware-file'), { timeout: 5000 })
+        .toBe('thread-node/node-1.3.0.signed.bin');
+      expect(await page.locator('#firmware-file option').first().textContent()).toMatch(
+        /\(1\.3\.0, 6 KiB, .*\) · newest$/,
+      );
       await page.screenshot({ path: 'test-artifacts/dashboard-firmware.png', fullPage: true });
     } finally {
       await page.close();

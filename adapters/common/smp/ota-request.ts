@@ -86,8 +86,8 @@ export async function runOtaRequest(t: OtaTarget, input: Record<string, unknown>
   const parsed = otaRequestSchema.safeParse(input);
   if (!parsed.success) {
     throw new Error(
-      'invalid ota_update request: expected {"device", "file"?: "<name in the firmware directory>", "test"?, ' +
-        `"reset"?, "image"?} or {"device", "cancel": true}: ${requestProblem(input)}`,
+      'invalid ota_update request: expected {"device", "file"?: "<name in the firmware directory>" or ' +
+        `"<device id>/<name>", "test"?, "reset"?, "image"?} or {"device", "cancel": true}: ${requestProblem(input)}`,
     );
   }
   const req = parsed.data;
@@ -173,7 +173,7 @@ function updateVersions(
 
 /** The named file, else the highest version in the device's own directory. */
 async function firmwareFor(t: OtaTarget, file: string | undefined): Promise<FirmwareChoice> {
-  if (file !== undefined) return namedFirmware(t.ctx, file);
+  if (file !== undefined) return namedFirmware(t.ctx, file, t.deviceId);
   const newest = await newestDeviceFirmware(t.ctx, t.deviceId);
   if (newest) return newest;
   throw new Error(

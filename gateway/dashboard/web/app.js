@@ -285,27 +285,56 @@ function syncFirmwareButtons() {
 }
 
 /**
- * Fills the file choice from the device's firmware directory, newest first, and says where to copy files.
+ * Fills the file choice: the device's own images (firmware/<id>/, highest version first, the one an update without
+ * a file installs marked), then the adapter's firmware directory, newest first; and says where to copy files.
  * @param {string} id @param {HTMLSelectElement} select @param {HTMLElement} where
  */
 async function loadFirmwareFiles(id, select, where) {
-  /** @type {{dir?: string, files?: {name: string, size: number, mtime: string}[], missing?: boolean, error?: string}} */
+  /** @typedef {{name: string, size: number, mtime: string, version?: string, newest?: boolean}} FirmwareFile */
+  /** @type {{dir?: string, files?: FirmwareFile[], missing?: boolean, error?: string,
+   *   device_dir?: {dir: string, files: FirmwareFile[], missing?: boolean, error?: string}}} */
   const listing = await api(`/api/devices/${encodeURIComponent(id)}/firmware`);
-  const files = [...(listing.files ?? [])].sort((a, b) => b.mtime.localeCompare(a.mtime));
-  select.replaceChildren(
-    ...files.map((f) =>
-      h('option', { value: f.name }, [`${f.name} (${Math.ceil(f.size / 1024)} KiB, ${f.mtime.slice(0, 16)})`]),
-    ),
+  const own = [...(listing.device_dir?.files ?? [])].sort(
+    (a, b) => compareVersions(b.version, a.version) || b.mtime.localeCompare(a.mtime),
   );
-  select.disabled = files.length === 0;
-  where.className = listing.error ? 'error' : 'muted';
-  if (listing.error) where.textContent = listing.error;
-  else if (files.length > 0) where.textContent = `Files in ${listing.dir}`;
+  const files = [...(listing.files ?? [])].sort((a, b) => b.mtime.localeCompare(a.mtime));
+  /** @param {FirmwareFile} f */
+  const option = (f) => {
+    const about = [f.version, `${Math.ceil(f.size / 1024)} KiB`, f.mtime.slice(0, 16)].filter(Boolean).join(', ');
+    return h('option', { value: f.name }, [`${f.name} (${about})${f.newest ? ' · newest' : ''}`]);
+  };
+  select.replaceChildren(
+    ...(own.length > 0 ? [h('optgroup', { label: `Device images (${id}/)` }, own.map(option))] : []),
+    ...(files.length > 0 ? [h('optgroup', { label: 'Firmware directory' }, files.map(option))] : []),
+  );
+  select.disabled = own.length + files.length === 0;
+  const problem = listing.error ?? listing.device_dir?.error;
+  where.className = problem ? 'error' : 'muted';
+  const ownDir = listing.device_dir?.dir ?? `${listing.dir}/${id}`;
+  if (problem) where.textContent = problem;
+  else if (own.length + files.length > 0) where.textContent = `Files in ${listing.dir} and ${ownDir}`;
   else {
     const missing = listing.missing ? ' (the directory does not exist yet)' : '';
-    where.textContent = `No firmware files${missing}: copy MCUboot images (zephyr.signed.bin) to ${listing.dir}`;
+    where.textContent =
+      `No firmware files${missing}: copy MCUboot images (zephyr.signed.bin) to ${listing.dir}, or the device's ` +
+      `releases to ${ownDir} (an update without a file installs the highest version there)`;
   }
   syncFirmwareButtons();
+}
+
+/**
+ * MCUboot versions "major.minor.revision[.build]", compared as numbers: > 0 when `a` is the newer; no version last.
+ * @param {string | undefined} a @param {string | undefined} b
+ */
+function compareVersions(a, b) {
+  if (a === undefined || b === undefined) return a === b ? 0 : a === undefined ? -1 : 1;
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < 4; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
 /**
@@ -370,9 +399,12 @@ function updateLines(update, state) {
     lines.push(h('p', {}, [bar, ` ${update.progress} %${left}`]));
   }
   if (update.installed_version || update.latest_version) {
+    // During and after a failed upload: the version that ran before it and the one sent; else a check's (or the
+    // start-up's) comparison with the newest image of the device's directory.
+    const upload = state === 'updating' || state === 'failed';
     const versions = [
-      `running before: ${update.installed_version ?? '?'}`,
-      `uploaded: ${update.latest_version ?? '?'}`,
+      `${upload ? 'running before' : 'installed'}: ${update.installed_version ?? '?'}`,
+      `${upload ? 'uploaded' : 'latest'}: ${update.latest_version ?? '?'}`,
     ];
     lines.push(h('p', { class: 'muted' }, [versions.join(' · ')]));
   }

@@ -1,7 +1,7 @@
 // The ota_update request handler (shared by serial and BLE) over an in-process SMP client against the simulated
 // device: what it checks in the image state before uploading, SHA-512 images, and a reset whose answer is lost.
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -255,6 +255,19 @@ describe('ota_update without a file, and ota_update/check', () => {
     const result = await ota({ id: 'board' });
     expect(result).toMatchObject({ file: 'board/b-1.10.0.bin', version: '1.10.0', tested: true });
     expect(device.stored().equals(newest)).toBe(true);
+  });
+
+  it('takes no image through a link that leads out of the firmware directory, named or not', async () => {
+    writeFileSync(join(dir, 'outside.bin'), version([9, 0, 0, 0], 3));
+    putDeviceImages({ 'a-1.0.0.bin': version([1, 0, 0, 0], 5) });
+    symlinkSync(join(dir, 'outside.bin'), join(dir, 'firmware', 'board', 'escape.bin'));
+    symlinkSync(`../${FILE}`, join(dir, 'firmware', 'board', 'shared.bin')); // 1.4.2, inside firmware/
+    const { device, ota } = connect();
+    await expect(ota({ id: 'board', file: 'board/escape.bin' })).rejects.toThrow(
+      `${join(dir, 'firmware', 'board', 'escape.bin')} is a link that leads out of ${join(dir, 'firmware')}`,
+    );
+    expect(device.requests).toEqual([]);
+    expect(await ota({ id: 'board', reset: false })).toMatchObject({ file: 'board/shared.bin', version: '1.4.2' });
   });
 
   it('refuses to choose among more than 64 files rather than skip some', async () => {
