@@ -96,7 +96,8 @@ export class StateHistory {
     let series = this.#devices.get(deviceId);
     for (const property in state) {
       const value = state[property];
-      if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+      // last_seen is a number with api.last_seen: epoch, and a time rather than a measurement.
+      if (typeof value !== 'number' || !Number.isFinite(value) || property === 'last_seen') continue;
       let one = series?.get(property);
       if (!one) {
         one = new Series();

@@ -55,7 +55,11 @@ describe('dashboard in a browser', () => {
   beforeAll(async () => {
     if (!existsSync(CHROMIUM))
       throw new Error('chromium is missing: apt-get install chromium (npm run test:interop installs it)');
-    gw = await startTestGateway({ adapters: { coap: { enabled: true, bind: '0.0.0.0', port: 0 } } });
+    // last_seen as epoch milliseconds: the dashboard still shows a time.
+    gw = await startTestGateway({
+      adapters: { coap: { enabled: true, bind: '0.0.0.0', port: 0 } },
+      api: { last_seen: 'epoch' },
+    });
     const status = gw.gateway.adapterStatuses().coap as { details?: { port?: number } };
     coapPort = status.details?.port ?? 0;
     expect(coapPort).toBeGreaterThan(0);
@@ -101,6 +105,8 @@ describe('dashboard in a browser', () => {
     await expect.poll(() => value.textContent(), { timeout: 5000 }).toBe('21.25');
     expect(await putState(coapPort, 'porch-node', { temperature: 22.5 })).toBe('2.04');
     await expect.poll(() => value.textContent(), { timeout: 5000 }).toBe('22.5');
+    const lastSeen = page.locator('tr[data-device="porch-node"] td:nth-child(5)');
+    expect(await lastSeen.textContent()).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
     // The device page: a chart of the values so far, updated live without wiping what the user is typing.
     await page.locator('tr[data-device="porch-node"] a').click();

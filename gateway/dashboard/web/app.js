@@ -17,6 +17,13 @@ let snapshot = {
 /** @type {EventSource | undefined} */
 let events;
 
+// A state's last_seen in any of api.last_seen's forms (epoch milliseconds are a number), as text.
+/** @param {unknown} value */
+function lastSeenText(value) {
+  if (typeof value === 'number') return new Date(value).toISOString();
+  return typeof value === 'string' ? value : '–';
+}
+
 /** @param {string} tag @param {Record<string, string>} [attrs] @param {(Node | string)[]} [children] */
 function h(tag, attrs = {}, children = []) {
   const el = document.createElement(tag);
@@ -155,7 +162,7 @@ function renderDevices() {
       h('td', {}, [d.transport]),
       h('td', {}, [d.address ?? '']),
       h('td', {}, [h('span', { class: `pill ${avail}` }, [avail])]),
-      h('td', {}, [String(state.last_seen ?? d.last_seen ?? '–')]),
+      h('td', {}, [lastSeenText(state.last_seen ?? d.last_seen)]),
       h('td', {}, [state.linkquality === undefined ? '–' : String(state.linkquality)]),
       h('td', {}, [values(state)]),
     ]);
@@ -434,7 +441,7 @@ function refreshDeviceLive(id) {
 /** @param {string} id @param {any} detail */
 function fillDeviceLive(id, detail) {
   const entry = /** @type {DeviceEntry | null} */ (detail.entry);
-  const where = [entry?.transport, entry?.address, `last seen ${detail.state.last_seen ?? '–'}`].filter(Boolean);
+  const where = [entry?.transport, entry?.address, `last seen ${lastSeenText(detail.state.last_seen)}`].filter(Boolean);
   document
     .getElementById('device-live')
     ?.replaceChildren(
