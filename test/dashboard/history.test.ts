@@ -7,7 +7,8 @@ describe('StateHistory', () => {
   it('keeps the newest 720 points per property, whatever the number of updates', () => {
     const h = new StateHistory();
     const t0 = 1_000_000;
-    for (let i = 0; i < 2000; i++) h.record('d1', { temperature: i, label: 'x', last_seen: i % 2 ? 'now' : t0 + i }, t0 + i);
+    for (let i = 0; i < 2000; i++)
+      h.record('d1', { temperature: i, label: 'x', last_seen: i % 2 ? 'now' : t0 + i }, t0 + i);
     const { temperature, ...rest } = h.of('d1', t0 + 2000);
     expect(rest).toEqual({});
     expect(temperature).toHaveLength(720);
