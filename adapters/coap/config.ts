@@ -17,7 +17,7 @@ export const coapAdapterConfigSchema = z
       ])
       .default('::')
       .describe(
-        'Address or list of addresses the CoAP server binds to, on one port; "::" serves IPv6 and IPv4 (dual stack). Answers leave by the address they were asked on',
+        'Address or list of addresses the CoAP server binds to, on one port; "::" serves IPv6 and IPv4 (dual stack). Answers leave by the address they were asked on (a wildcard also binds each host address, docs/adapters/coap.md)',
       ),
     port: z.number().int().min(0).max(65535).default(5683).describe('UDP port (0 = ephemeral, for tests)'),
     interfaces: z

@@ -16,6 +16,10 @@ const hostIf = `zch${id}`;
 const devIf = `zcd${id}`;
 const hostAddr = 'fe80::a:1';
 const devAddr = 'fe80::a:2';
+/** More addresses of the host's end, as a link with link-local + ULA (or a Thread interface) has. */
+const hostAddr2 = 'fe80::a:3';
+const hostUla = 'fd00:a::1';
+const devUla = 'fd00:a::2';
 
 function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: 'pipe' });
@@ -35,9 +39,12 @@ function setUpNetns(): void {
   ip('link', 'set', hostIf, 'addrgenmode', 'none');
   ip('netns', 'exec', ns, 'ip', 'link', 'set', devIf, 'addrgenmode', 'none');
   ip('-6', 'addr', 'add', `${hostAddr}/64`, 'dev', hostIf, 'nodad');
+  ip('-6', 'addr', 'add', `${hostAddr2}/64`, 'dev', hostIf, 'nodad');
+  ip('-6', 'addr', 'add', `${hostUla}/64`, 'dev', hostIf, 'nodad');
   ip('link', 'set', hostIf, 'up');
   ip('netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up');
   ip('netns', 'exec', ns, 'ip', '-6', 'addr', 'add', `${devAddr}/64`, 'dev', devIf, 'nodad');
+  ip('netns', 'exec', ns, 'ip', '-6', 'addr', 'add', `${devUla}/64`, 'dev', devIf, 'nodad');
   ip('netns', 'exec', ns, 'ip', 'link', 'set', devIf, 'up');
 }
 
@@ -136,6 +143,19 @@ describe('CoAP over IPv6 link-local across a veth pair', () => {
     );
     expect(put.stderr).not.toContain('4.0');
     await seen;
+  });
+
+  it('answers from the address each request was sent to, on a link where the host has three (bind "::")', async () => {
+    h = await startCoapHarness([{ id: 'sensor', transport: 'coap' }], { bind: '::' });
+    // libcoap's client drops an answer that comes from another address than it asked (RFC 7252 §5.3.2).
+    for (const target of [`${hostAddr}%${devIf}`, `${hostAddr2}%${devIf}`, hostUla]) {
+      const get = await runCoapClient(
+        ['-B', '5', '-m', 'get', `coap://[${target}]:${h.port}/.well-known/core`],
+        15_000,
+        ['ip', 'netns', 'exec', ns],
+      );
+      expect(get.stdout, `GET to ${target}: ${get.stderr}`).toContain('</ps>');
+    }
   });
 
   it('discovers the device by multicast GET /.well-known/core to ff02::fd%<iface> while permit_join is on', async () => {

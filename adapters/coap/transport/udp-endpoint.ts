@@ -21,6 +21,7 @@ import type {
 } from '../endpoint.js';
 import { UdpBindError } from './bind-error.js';
 import { ClientSide } from './client-side.js';
+import { type AddressFamilies, hostAddresses, isWildcard } from './local-addresses.js';
 import { type CoapRejectKind, decodeMessage, encodeMessage, isRequestCode } from './message.js';
 import { ipLiteralLookup, normalizeAddress, peerKey, socketAddress } from './peer.js';
 import { ConfirmableSender } from './reliability.js';
@@ -49,9 +50,15 @@ export interface UdpCoapEndpointOptions {
   onHandlerError?: (error: unknown, req: CoapIncomingRequest) => void;
   onDatagram?: (direction: 'in' | 'out') => void;
   onSocketError?: (error: Error) => void;
+  /** With a wildcard bind: the host's addresses, each served by a socket of its own (local-addresses.ts). */
+  localAddresses?: (families: AddressFamilies) => string[];
+  /** With a wildcard bind: how often the host's addresses are read again. Default 10 s. */
+  addressRefreshMs?: number;
 }
 
 interface BoundSocket {
+  /** The address it is bound to. */
+  address: string;
   socket: Socket;
   /** A udp6 socket: IPv4 peers are written in their mapped form. */
   ipv6: boolean;
@@ -68,6 +75,14 @@ export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
   private ipv6 = true;
   private sockets: BoundSocket[] = [];
   private readonly peerSockets = new Map<string, BoundSocket>();
+  /** A wildcard was asked for: every host address gets a socket too, on the same port (SO_REUSEADDR). */
+  private perAddress = false;
+  private boundPort = 0;
+  private families: AddressFamilies = { v4: false, v6: false };
+  private addressTimer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+  /** Host addresses that could not be bound for a reason other than not being usable yet (reported once). */
+  private readonly unbindable = new Set<string>();
   private messageId = Math.floor(Math.random() * 0x10000);
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly reliable: ConfirmableSender;
@@ -115,7 +130,11 @@ export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
   async start(): Promise<void> {
     const addresses = [this.options.bindAddress ?? '::'].flat();
     let port = this.options.port ?? 5683;
+    this.perAddress = addresses.some(isWildcard);
     try {
+      // Sockets that share a port with SO_REUSEADDR would also share it with another program that sets it: a plain
+      // bind first makes a port in use fail as before.
+      if (this.perAddress) port = await this.probePort(addresses.find(isWildcard) as string, port);
       for (const address of addresses) {
         this.sockets.push(await this.bindOrFallBack(address, port));
         // Port 0 picks one for the first socket; the others take the same.
@@ -130,29 +149,88 @@ export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
     this.ipv6 = first?.ipv6 ?? true;
     this.sweepTimer = setInterval(() => this.server.sweep(), 10_000);
     this.sweepTimer.unref();
+    if (this.perAddress) {
+      this.boundPort = port;
+      const wild = this.sockets.filter((s) => isWildcard(s.address));
+      this.families = { v4: wild.some((s) => !s.ipv6 || s.dualStack), v6: wild.some((s) => s.ipv6) };
+      await this.refreshAddresses();
+      this.addressTimer = setInterval(() => {
+        this.refreshing ??= this.refreshAddresses().finally(() => {
+          this.refreshing = undefined;
+        });
+      }, this.options.addressRefreshMs ?? 10_000);
+      this.addressTimer.unref();
+    }
   }
 
-  private async bindOrFallBack(address: string, port: number): Promise<BoundSocket> {
+  /** The port a wildcard bind gets (`port`, or an ephemeral one for 0), checked free by a socket without reuse. */
+  private async probePort(address: string, port: number): Promise<number> {
+    const probe = await this.bindOrFallBack(address, port, { reuse: false, quiet: true });
+    const bound = probe.socket.address().port;
+    await new Promise<void>((resolve) => probe.socket.close(() => resolve()));
+    return bound;
+  }
+
+  /** The addresses every socket is bound to, the wildcard's first (for tests and the adapter's status). */
+  boundAddresses(): string[] {
+    return this.sockets.map((s) => s.address);
+  }
+
+  /** Binds the host addresses that have no socket yet and closes those of addresses that went away. */
+  private async refreshAddresses(): Promise<void> {
+    const asked = new Set([this.options.bindAddress ?? '::'].flat());
+    const read = this.options.localAddresses ?? hostAddresses;
+    const wanted = new Set(read(this.families).filter((a) => !asked.has(a)));
+    for (const bound of [...this.sockets]) {
+      if (isWildcard(bound.address) || asked.has(bound.address) || wanted.has(bound.address)) continue;
+      this.sockets = this.sockets.filter((s) => s !== bound);
+      for (const [key, s] of this.peerSockets) if (s === bound) this.peerSockets.delete(key);
+      bound.socket.close();
+    }
+    const have = new Set(this.sockets.map((s) => s.address));
+    for (const address of wanted) {
+      if (have.has(address) || !this.socket) continue;
+      try {
+        this.sockets.push(await this.bind(address, this.boundPort));
+      } catch (error) {
+        // EADDRNOTAVAIL: an IPv6 address still tentative (duplicate address detection), bound at a later refresh.
+        const code = (error as UdpBindError).code;
+        if (code === 'EADDRNOTAVAIL' || this.unbindable.has(address)) continue;
+        this.unbindable.add(address);
+        this.options.onSocketError?.(
+          new Error(`cannot bind ${address} port ${this.boundPort} (${code}): answers to it leave by another address`),
+        );
+      }
+    }
+  }
+
+  private async bindOrFallBack(
+    address: string,
+    port: number,
+    { reuse = this.perAddress, quiet = false } = {},
+  ): Promise<BoundSocket> {
     try {
-      return await this.bind(address, port);
+      return await this.bind(address, port, reuse);
     } catch (error) {
       // A host (or container) without IPv6 cannot bind "::": serve IPv4 rather than nothing.
       const code = (error as UdpBindError).code;
       if (address !== '::' || (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL')) throw error;
-      this.options.onSocketError?.(new Error(`IPv6 unavailable (${code}): CoAP serves IPv4 only on 0.0.0.0`));
-      return this.bind('0.0.0.0', port);
+      if (!quiet)
+        this.options.onSocketError?.(new Error(`IPv6 unavailable (${code}): CoAP serves IPv4 only on 0.0.0.0`));
+      return this.bind('0.0.0.0', port, reuse);
     }
   }
 
-  private async bind(bindAddress: string, port: number): Promise<BoundSocket> {
+  private async bind(bindAddress: string, port: number, reuse = this.perAddress): Promise<BoundSocket> {
     const ipv6 = !isIPv4(bindAddress);
     const socket = createSocket({
       type: ipv6 ? 'udp6' : 'udp4',
       ipv6Only: false,
+      reuseAddr: reuse,
       recvBufferSize: 4 << 20,
       lookup: ipLiteralLookup,
     });
-    const bound: BoundSocket = { socket, ipv6, dualStack: bindAddress === '::' };
+    const bound: BoundSocket = { address: bindAddress, socket, ipv6, dualStack: bindAddress === '::' };
     socket.on('message', (bytes, rinfo) => {
       const peer = { address: normalizeAddress(rinfo.address), port: rinfo.port };
       if (this.sockets.length > 1) this.rememberSocket(peer, bound);
@@ -197,6 +275,8 @@ export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
 
   async stop(): Promise<void> {
     clearInterval(this.sweepTimer);
+    clearInterval(this.addressTimer);
+    await this.refreshing;
     this.flushOutbox();
     this.reliable.cancelAll();
     this.client.clear();
