@@ -1056,7 +1056,8 @@ export class Gateway {
 
   #onDeviceSeen(seen: DeviceSeen): void {
     if (!this.permitJoin()) return;
-    const key = `${seen.transport}|${seen.address}`;
+    // By name too: one address may announce several devices (a CoAP client that publishes for more than one id).
+    const key = `${seen.transport}|${seen.address}|${seen.name ?? ''}`;
     const now = performance.now();
     const last = this.#unknownSeen.get(key);
     if (last !== undefined && now - last < 60_000) return;

@@ -56,6 +56,11 @@ export class IdentityResolver {
     return this.check(device, token, source);
   }
 
+  /** Whether `address` is bound to a configured device (it may then publish only as that device). */
+  isBound(address: string): boolean {
+    return this.boundTo(address).length > 0;
+  }
+
   /** The address-bound devices `address` belongs to. */
   private boundTo(address: string): IdentityDevice[] {
     const bound: IdentityDevice[] = [];

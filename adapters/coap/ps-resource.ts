@@ -5,6 +5,7 @@ import type { CommandObservers } from './command-observers.js';
 import { decodeStatePayload, encodeCommand, isAcceptable, isValidPropertyName } from './content-format.js';
 import type { CoapIncomingRequest, CoapOutgoingResponse } from './endpoint.js';
 import type { IdentityResolver } from './identity.js';
+import { suggestDeviceId } from './suggested-id.js';
 
 export interface PsResourceDeps {
   ctx: AdapterContext;
@@ -73,6 +74,42 @@ export function createPsAdmit(
   };
 }
 
+/**
+ * A device not onboarded publishing while permit_join is on: announced on bridge/event with an entry that
+ * `device/add` takes as it is (a valid id; the device's own id as `ps_id` when that is not one; its address),
+ * once its request was checked as a known device's would be. Undefined when it cannot be announced (the address is
+ * another device's, or the id cannot be a `ps_id`): the caller refuses it as unknown.
+ */
+function announce(deps: PsResourceDeps, req: CoapIncomingRequest, unknownId: string): CoapOutgoingResponse | undefined {
+  const { ctx } = deps;
+  if (/[/?#]/.test(unknownId) || deps.identity().isBound(req.source.address)) return undefined;
+  if (req.method !== 'GET') {
+    const decoded = decodeStatePayload(req.contentFormat, req.payload, req.path[2]);
+    if (!decoded.ok) {
+      ctx.decodeError(decoded.code === '4.15' ? 'coap_content_format' : 'coap_payload', {
+        bytes: req.payload,
+        error: `${decoded.error} (unknown device "${unknownId.slice(0, 64)}")`,
+      });
+      return text(decoded.code, decoded.error);
+    }
+  }
+  const id = suggestDeviceId(unknownId, 'coap-device');
+  ctx.deviceSeen({
+    transport: 'coap',
+    // The IP alone: a client's source port changes between requests, the announcement should not.
+    address: req.source.address,
+    name: unknownId,
+    suggested_config: {
+      id,
+      transport: 'coap',
+      address: req.source.address,
+      ...(id !== unknownId ? { ps_id: unknownId } : {}),
+    },
+  });
+  const code = req.method === 'POST' ? '2.01' : req.method === 'GET' ? '2.05' : '2.04';
+  return text(code, 'announced: onboard the device to keep its data');
+}
+
 function countRefusal(
   ctx: AdapterContext,
   g: Extract<Gate, { ok: false }>,
@@ -91,16 +128,8 @@ export function createPsHandler(deps: PsResourceDeps): (req: CoapIncomingRequest
   return (req) => {
     const g = gate(deps, req);
     if (!g.ok) {
-      if (g.unknownId !== undefined && ctx.permitJoin()) {
-        ctx.deviceSeen({
-          transport: 'coap',
-          // The IP alone: a client's source port changes between requests, the announcement should not.
-          address: req.source.address,
-          name: g.unknownId,
-          suggested_config: { id: g.unknownId, transport: 'coap', address: req.source.address },
-        });
-        return text(req.method === 'POST' ? '2.01' : '2.04', 'announced: onboard the device to keep its data');
-      }
+      if (g.unknownId !== undefined && ctx.permitJoin())
+        return announce(deps, req, g.unknownId) ?? countRefusal(ctx, g, req);
       return countRefusal(ctx, g, req);
     }
     const { deviceId, property, isCommandResource } = g;

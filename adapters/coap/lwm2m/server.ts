@@ -1,6 +1,8 @@
 // The LwM2M server: registrations from /rd and /dp, operations on clients, and their MQTT view.
+
 import type { AdapterContext, CommandResult, DeviceCommand, DeviceConfigOf } from '../../../gateway/adapter.js';
 import type { CoapEndpoint, CoapIncomingRequest, CoapObservation, CoapOutgoingResponse } from '../endpoint.js';
+import { suggestDeviceId } from '../suggested-id.js';
 import { CF, decodePayload, FORMAT_NAMES } from './codecs/content-format.js';
 import { CommandQueue } from './command-queue.js';
 import { type Lwm2mDeviceConfig, type Lwm2mServerConfig, lwm2mDeviceSchema } from './config.js';
@@ -318,7 +320,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
       transport: 'coap',
       address: ep,
       name: ep,
-      suggested_config: { id: suggestId(ep), transport: 'coap', lwm2m: { endpoint: ep } },
+      suggested_config: { id: suggestDeviceId(ep, 'lwm2m-device'), transport: 'coap', lwm2m: { endpoint: ep } },
       details: { lwm2m: true, address: `[${peer.address}]:${peer.port}` },
     });
     const policy = config.unknown_endpoints;
@@ -664,14 +666,4 @@ const DEVICE_INFO_RESOURCES: Record<number, string> = {
 
 function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
-}
-
-/** A config id from an endpoint name: lowercase, [a-z0-9_-], at most 63 characters. */
-function suggestId(ep: string): string {
-  const id = ep
-    .toLowerCase()
-    .replace(/[^a-z0-9_-]+/g, '-')
-    .replace(/^[-_]+/, '')
-    .slice(0, 63);
-  return id === '' ? 'lwm2m-device' : id;
 }

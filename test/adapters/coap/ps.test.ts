@@ -163,6 +163,9 @@ describe('CoAP /ps resource through the gateway', () => {
       'zephyr2mqtt/bridge/event',
       (m) => m.type === 'device_seen_unknown',
     );
+    // Checked as a known device's request would be: a bad payload is refused, not announced.
+    const bad = await h.send('PUT', '/ps/newbie', '{"a":', { contentFormat: 50 });
+    expect(bad.code).toBe('4.00');
     expect((await h.send('PUT', '/ps/newbie', '{"a":1}')).code).toBe('2.04');
     const { data } = await event;
     expect(data).toMatchObject({
@@ -170,6 +173,30 @@ describe('CoAP /ps resource through the gateway', () => {
       name: 'newbie',
       suggested_config: { id: 'newbie', address: '::1' },
     });
+    expect(data.suggested_config).not.toHaveProperty('ps_id');
+
+    // An id the config cannot take: the suggested entry has a valid id and keeps the device's own as ps_id, and
+    // device/add takes it as it is. A second id from the same address is announced too.
+    const other = h.gw.waitForMessage<{ type: string; data: Record<string, unknown> }>(
+      h.mqtt,
+      'zephyr2mqtt/bridge/event',
+      (m) => m.type === 'device_seen_unknown' && m.data.name === 'Kitchen Node',
+    );
+    expect((await h.send('PUT', '/ps/Kitchen Node', '{"t":20}', { contentFormat: 50 })).code).toBe('2.04');
+    const suggested = (await other).data.suggested_config;
+    expect(suggested).toEqual({ id: 'kitchen-node', transport: 'coap', address: '::1', ps_id: 'Kitchen Node' });
+    expect((await h.gw.request(h.mqtt, 'device/add', suggested)).status).toBe('ok');
+    const state = h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/kitchen-node', (m) => m.t === 21);
+    expect((await h.send('PUT', '/ps/Kitchen Node', '{"t":21}', { contentFormat: 50 })).code).toBe('2.04');
+    await state;
+  });
+
+  it('does not announce an unknown id sent from the address of a configured device', async () => {
+    h = await startCoapHarness([{ id: 'owner', transport: 'coap', address: '::1' }]);
+    expect((await h.gw.request(h.mqtt, 'permit_join', { value: true, time: 60 })).status).toBe('ok');
+    const refused = await h.send('PUT', '/ps/stranger', '{"a":1}', { contentFormat: 50 });
+    expect(refused.code).toBe('4.04');
+    expect(refused.payload.toString()).toContain('unknown device "stranger"');
   });
 
   it('accepts Block1 uploads from a device and serves /.well-known/core', async () => {
