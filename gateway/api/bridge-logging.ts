@@ -119,7 +119,8 @@ function toMessage(line: string, minLevel: number): BridgeLogMessage | undefined
   const { level, msg, module, err } = record as { level?: unknown; msg?: unknown; module?: unknown; err?: unknown };
   if (typeof level !== 'number' || level < minLevel) return undefined;
   const text = typeof msg === 'string' ? msg : '';
-  const reason = (err as { message?: unknown } | undefined)?.message;
+  // An Error is serialized as an object; a reason given as text (decode errors, refusals) stays a string.
+  const reason = typeof err === 'string' ? err : (err as { message?: unknown } | undefined)?.message;
   return {
     level: level >= LEVELS.error ? 'error' : level >= LEVELS.warn ? 'warning' : level >= LEVELS.info ? 'info' : 'debug',
     message: typeof reason === 'string' && reason !== '' ? `${text}: ${reason}` : text,

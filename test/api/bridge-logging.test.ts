@@ -39,11 +39,14 @@ describe('BridgeLogging', () => {
     logs.write({ level: 40, msg: 'CoAP socket error', module: 'coap', err: { message: 'EACCES' } });
     logs.write({ level: 50, msg: 'adapter failed', module: 'ble' });
     logs.write({ level: 60, msg: 'fatal' });
+    // A reason logged as text (a refused CoAP request) is there too, not only the fixed message.
+    logs.write({ level: 40, msg: 'could not decode device data', err: 'PUT /ps/x from ::1: 4.01 missing ?token=' });
     expect(sent).toEqual([
       { level: 'info', message: 'config reloaded' },
       { level: 'warning', message: 'CoAP socket error: EACCES', namespace: 'coap' },
       { level: 'error', message: 'adapter failed', namespace: 'ble' },
       { level: 'error', message: 'fatal' },
+      { level: 'warning', message: 'could not decode device data: PUT /ps/x from ::1: 4.01 missing ?token=' },
     ]);
     logging.setLevel('error');
     logs.write({ level: 40, msg: 'now below' });
@@ -52,7 +55,7 @@ describe('BridgeLogging', () => {
     logging.stop();
     logging.setLevel('info');
     logs.write({ level: 50, msg: 'stopped' });
-    expect(sent).toHaveLength(4);
+    expect(sent).toHaveLength(5);
   });
 
   it('does not follow the log while off, and reads no line below its level', () => {
