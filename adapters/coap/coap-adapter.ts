@@ -187,7 +187,8 @@ export class CoapAdapter implements Adapter {
     const sequence = this.observers.nextSequence(deviceId);
     const results = await Promise.all(
       relations.map(async (o) => {
-        const response = { code: '2.05', ...encodeCommand(o.accept, command) };
+        const etag = this.observers.etag(deviceId);
+        const response = { code: '2.05', ...encodeCommand(o.accept, command), ...(etag ? { etag } : {}) };
         const delivered = await this.endpoint.notify(o.peer, o.token, sequence, response, true, o.block2Szx);
         this.ctx.countMessage('out');
         if (!delivered) this.observers.remove(deviceId, o.peer, o.token);

@@ -1,6 +1,7 @@
 // Devices that observe GET /ps/<id>/set receive MQTT /set commands as notifications (sleepy or server-less
 // devices). Relations are bounded per device and in total; a failed CON notification drops the relation.
 // The last command is kept so a device that (re)registers or polls with a plain GET still gets it.
+import { randomBytes } from 'node:crypto';
 import type { CoapPeer } from './endpoint.js';
 import { peerKey } from './transport/peer.js';
 
@@ -18,6 +19,13 @@ export class CommandObservers {
   private readonly observers = new Map<string, CommandObserver[]>();
   private readonly lastCommand = new Map<string, Record<string, unknown>>();
   private readonly sequence = new Map<string, number>();
+  /** Per device, counts the commands stored: the low half of their ETags. */
+  private readonly version = new Map<string, number>();
+  /**
+   * The high half of every ETag: new at each start, so a device that still holds an ETag from before a restart
+   * never takes the first command after it for the one it has.
+   */
+  private readonly run = randomBytes(4);
   private total = 0;
 
   constructor(private readonly maxTotal: number) {}
@@ -67,6 +75,17 @@ export class CommandObservers {
 
   setLastCommand(deviceId: string, command: Record<string, unknown>): void {
     this.lastCommand.set(deviceId, command);
+    this.version.set(deviceId, ((this.version.get(deviceId) ?? 0) + 1) >>> 0);
+  }
+
+  /** The ETag of the device's last command (RFC 7252 §5.10.6): a device that polls tells a new one by it. */
+  etag(deviceId: string): Buffer | undefined {
+    const version = this.version.get(deviceId);
+    if (version === undefined) return undefined;
+    const etag = Buffer.alloc(8);
+    this.run.copy(etag, 0);
+    etag.writeUInt32BE(version, 4);
+    return etag;
   }
 
   last(deviceId: string): Record<string, unknown> | undefined {
@@ -82,5 +101,6 @@ export class CommandObservers {
     }
     for (const id of [...this.lastCommand.keys()]) if (!deviceIds.has(id)) this.lastCommand.delete(id);
     for (const id of [...this.sequence.keys()]) if (!deviceIds.has(id)) this.sequence.delete(id);
+    for (const id of [...this.version.keys()]) if (!deviceIds.has(id)) this.version.delete(id);
   }
 }

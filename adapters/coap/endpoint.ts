@@ -22,6 +22,8 @@ export interface CoapIncomingRequest {
   observe?: number | undefined;
   /** Block2 SZX of the request (early negotiation, RFC 7959 §2.4): answers use that block size or smaller. */
   block2Szx?: number | undefined;
+  /** ETags of the representations the client holds (RFC 7252 §5.10.6.2); a match may be answered 2.03 Valid. */
+  etags?: readonly Buffer[] | undefined;
   /** Whole payload (Block1 transfers are reassembled before a handler sees them). */
   payload: Buffer;
   token: Buffer;
@@ -38,6 +40,8 @@ export interface CoapOutgoingResponse {
   observe?: number;
   /** Max-Age in seconds (RFC 7252 §5.10.5). */
   maxAge?: number;
+  /** ETag of the representation (RFC 7252 §5.10.6), 1-8 bytes. */
+  etag?: Buffer;
 }
 
 export type CoapRequestHandler = (req: CoapIncomingRequest) => Promise<CoapOutgoingResponse> | CoapOutgoingResponse;

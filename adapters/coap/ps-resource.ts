@@ -164,8 +164,11 @@ export function createPsHandler(deps: PsResourceDeps): (req: CoapIncomingRequest
 
   function serveCommands(d: PsResourceDeps, deviceId: string, req: CoapIncomingRequest): CoapOutgoingResponse {
     if (!isAcceptable(req.accept)) return text('4.06', 'commands are sent as JSON (50), CBOR (60) or SenML (110/112)');
-    const encoded = encodeCommand(req.accept, observers.last(deviceId) ?? {});
     ctx.availability(deviceId, true);
+    const etag = observers.etag(deviceId);
+    // A device that polls sends the ETag of the command it has: 2.03 Valid says there is no newer one.
+    if (etag && req.observe === undefined && req.etags?.some((e) => e.equals(etag))) return { code: '2.03', etag };
+    const encoded = { ...encodeCommand(req.accept, observers.last(deviceId) ?? {}), ...(etag ? { etag } : {}) };
     if (req.observe === 0) {
       const observer = { peer: req.source, token: req.token, accept: req.accept, block2Szx: req.block2Szx };
       if (!observers.add(deviceId, observer)) {

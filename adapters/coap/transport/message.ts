@@ -16,8 +16,10 @@ export interface CoapMessage {
   locationPath: string[];
   /** Location-Query (RFC 7252 §5.10.7), on responses only: set when present. */
   locationQuery?: string[] | undefined;
-  /** ETag (RFC 7252 §5.10.6), on responses only: set when present. */
+  /** ETag (RFC 7252 §5.10.6): a response's (the first), or the first of a request's. */
   etag?: Buffer | undefined;
+  /** Every ETag of a request after the first (§5.10.6.2: a GET may list several it holds). */
+  moreEtags?: Buffer[] | undefined;
   contentFormat?: number | undefined;
   accept?: number | undefined;
   observe?: number | undefined;
@@ -149,9 +151,14 @@ function readOption(message: CoapMessage, number: number, bytes: Buffer, at: num
       message.locationQuery ??= [];
       message.locationQuery.push(bytes.toString('utf8', at, end));
       return true;
-    case 4: // ETag: a response carries one (RFC 7252 §5.10.6.1), so the first is kept
+    case 4: // ETag: a response carries one (RFC 7252 §5.10.6.1), a request may list several (§5.10.6.2)
       if (length < 1 || length > 8) return false;
-      message.etag ??= bytes.subarray(at, end);
+      if (message.etag === undefined) {
+        message.etag = bytes.subarray(at, end);
+        return true;
+      }
+      message.moreEtags ??= [];
+      if (message.moreEtags.length < 8) message.moreEtags.push(bytes.subarray(at, end));
       return true;
     case 12:
       if (length > 2) return false;
@@ -209,6 +216,7 @@ export interface OutgoingMessage {
   size1?: number | undefined;
   size2?: number | undefined;
   maxAge?: number | undefined;
+  etag?: Buffer | undefined;
   payload?: Buffer | undefined;
 }
 
@@ -228,6 +236,7 @@ function encodeBare(message: OutgoingMessage): Buffer | undefined {
     message.size1 !== undefined ||
     message.size2 !== undefined ||
     message.maxAge !== undefined ||
+    message.etag !== undefined ||
     (message.path?.length ?? 0) > 0 ||
     (message.query?.length ?? 0) > 0 ||
     (message.locationPath?.length ?? 0) > 0
@@ -248,6 +257,7 @@ export function encodeMessage(message: OutgoingMessage): Buffer {
   const bare = encodeBare(message);
   if (bare) return bare;
   const options: (Option | NamedOption)[] = [];
+  if (message.etag !== undefined) options.push({ name: 'ETag', value: message.etag });
   if (message.observe !== undefined) options.push({ name: 'Observe', value: encodeUint(message.observe) });
   for (const segment of message.locationPath ?? [])
     options.push({ name: 'Location-Path', value: Buffer.from(segment) });

@@ -182,6 +182,7 @@ export class ServerSide {
       observe: sequence & 0xffffff,
       contentFormat: response.contentFormat,
       maxAge: response.maxAge,
+      etag: response.etag,
       payload: sliced ? payload.subarray(0, blockSize(szx)) : payload,
       block2: sliced ? { num: 0, more: true, szx } : undefined,
       size2: sliced ? payload.length : undefined,
@@ -292,7 +293,8 @@ export class ServerSide {
       response.contentFormat === undefined &&
       response.locationPath === undefined &&
       response.observe === undefined &&
-      response.maxAge === undefined
+      response.maxAge === undefined &&
+      response.etag === undefined
     ) {
       return reply(message, response.code);
     }
@@ -301,6 +303,7 @@ export class ServerSide {
       locationPath: response.locationPath,
       observe: response.observe,
       maxAge: response.maxAge,
+      etag: response.etag,
       block1: block1 ? { num: block1.num, more: false, szx: block1.szx } : undefined,
     };
     const szx = Math.min(block2?.szx ?? 6, szxForSize(this.limits.blockSize));
@@ -367,6 +370,7 @@ function requestOf(message: CoapMessage, method: CoapMethod, peer: CoapPeer, pay
     accept: message.accept,
     observe: message.observe,
     block2Szx: message.block2?.szx,
+    etags: message.etag === undefined ? undefined : [message.etag, ...(message.moreEtags ?? [])],
     token: message.token,
     source: peer,
   };
