@@ -66,7 +66,18 @@ export class CoapAdapter implements Adapter {
         ctx.logger.error({ err: error, path: req.path.join('/'), peer: formatPeer(req.source) }, 'CoAP handler failed'),
       onSocketError: (error) => ctx.logger.warn({ err: error }, 'CoAP socket error'),
     });
-    this.observers = new CommandObservers(config.max_observers);
+    this.observers = new CommandObservers(config.max_observers, (deviceId, old) => {
+      ctx.logger.info(
+        { device: deviceId, peer: formatPeer(old.peer) },
+        `/ps/${deviceId}/set: a fifth observer replaced the oldest, which is told so (5.03 without Observe)`,
+      );
+      this.endpoint.endObservation(
+        old.peer,
+        old.token,
+        '5.03',
+        'replaced by a newer observer of this device (4 at most)',
+      );
+    });
     this.identity = new IdentityResolver([], config.allow_path_identity);
     this.discovery = new MulticastDiscovery(this.endpoint, ctx, discoveryOptions(config));
     this.lwm2m = config.lwm2m.enabled

@@ -28,7 +28,11 @@ export class CommandObservers {
   private readonly run = randomBytes(4);
   private total = 0;
 
-  constructor(private readonly maxTotal: number) {}
+  /** `evicted`: a relation dropped for a newer one of the same device (PER_DEVICE), told so by the caller. */
+  constructor(
+    private readonly maxTotal: number,
+    private readonly evicted: (deviceId: string, observer: CommandObserver) => void = () => {},
+  ) {}
 
   get size(): number {
     return this.total;
@@ -40,9 +44,10 @@ export class CommandObservers {
     const key = peerKey(observer.peer);
     // One relation per peer: a re-registration (new token after a reboot) replaces the old one.
     const kept = list.filter((o) => peerKey(o.peer) !== key);
-    if (kept.length >= PER_DEVICE) kept.shift();
+    const oldest = kept.length >= PER_DEVICE ? kept.shift() : undefined;
     const total = this.total - list.length + kept.length;
     if (total >= this.maxTotal) return false;
+    if (oldest) this.evicted(deviceId, oldest);
     kept.push(observer);
     this.observers.set(deviceId, kept);
     this.total = total + 1;

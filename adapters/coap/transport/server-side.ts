@@ -195,6 +195,22 @@ export class ServerSide {
     return (await this.hooks.reliable.send(bytes, peer, message.messageId)) === 'ack';
   }
 
+  /**
+   * Ends a relation registered through a route handler from the server's side: a NON response without Observe
+   * takes the client off the list (RFC 7641 §3.2), so it knows to register again rather than wait for notifications.
+   */
+  endObservation(peer: CoapPeer, token: Buffer, code: string, reason: string): void {
+    const message: OutgoingMessage = {
+      type: 'NON',
+      code,
+      messageId: this.hooks.nextMessageId(),
+      token,
+      contentFormat: 0,
+      payload: Buffer.from(reason),
+    };
+    this.hooks.transmit(encodeMessage(message), peer);
+  }
+
   private process(message: CoapMessage, peer: CoapPeer, bytes: Buffer): OutgoingMessage | Promise<OutgoingMessage> {
     const critical = message.unknownCritical;
     if (critical.length > 0) {

@@ -330,6 +330,11 @@ export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
     return this.server.notify(peer, token, sequence, res, confirmable, block2Szx);
   }
 
+  /** See ServerSide.endObservation. */
+  endObservation(peer: CoapPeer, token: Buffer, code: string, reason: string): void {
+    this.server.endObservation(peer, token, code, reason);
+  }
+
   private send(bytes: Buffer, peer: CoapPeer): void {
     const socket = this.socket;
     if (!socket) return;

@@ -15,13 +15,16 @@ const counted = (o: CommandObservers, ids: string[]) => ids.reduce((n, id) => n 
 
 describe('CommandObservers', () => {
   it('keeps one relation per peer and four per device, the oldest going first', () => {
-    const o = new CommandObservers(100);
+    const evicted: number[] = [];
+    const o = new CommandObservers(100, (id, old) => evicted.push(old.peer.port));
     expect(o.add('a', observer(1, 1))).toBe(true);
     expect(o.add('a', observer(1, 2))).toBe(true);
     expect(o.of('a').map((r) => r.token[0])).toEqual([2]);
     for (let port = 2; port <= 5; port++) o.add('a', observer(port));
     expect(o.of('a').map((r) => r.peer.port)).toEqual([2, 3, 4, 5]);
     expect(o.size).toBe(4);
+    // The relation replaced by a re-registration of its peer is not "evicted"; the one pushed out is.
+    expect(evicted).toEqual([1]);
   });
 
   it('refuses past the total without changing anything, so that its count stays true', () => {

@@ -1,0 +1,48 @@
+// A fifth observer of /ps/<id>/set pushes out the oldest (four per device): the one pushed out is told, with a
+// response without Observe (RFC 7641 §3.2), instead of waiting for notifications that will never come.
+import { afterEach, describe, expect, it } from 'vitest';
+import { type CoapHarness, startCoapHarness } from './harness.js';
+import { frame, RawPeer } from './raw-peer.js';
+
+let h: CoapHarness | undefined;
+const peers: RawPeer[] = [];
+afterEach(async () => {
+  for (const p of peers.splice(0)) p.close();
+  await h?.stop();
+  h = undefined;
+});
+
+const OBSERVE = 6;
+const URI_PATH = 11;
+
+function register(mid: number, token: number): Buffer {
+  return frame({
+    type: 'CON',
+    code: '0.01',
+    mid,
+    token: [token],
+    options: [
+      [OBSERVE, []],
+      [URI_PATH, 'ps'],
+      [URI_PATH, 'dev1'],
+      [URI_PATH, 'set'],
+    ],
+  });
+}
+
+describe('observers of /ps/<id>/set past four per device', () => {
+  it('tell the oldest it was replaced: 5.03 without Observe, with its token', async () => {
+    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    for (let i = 0; i < 5; i++) {
+      const peer = await RawPeer.open();
+      peers.push(peer);
+      const answer = await peer.exchange(register(0x100 + i, 0x10 + i), h.port);
+      expect(answer).toMatchObject({ code: '2.05', observe: expect.any(Number) });
+    }
+    const ended = await peers[0]?.next();
+    expect(ended).toMatchObject({ type: 'NON', code: '5.03' });
+    expect(ended?.observe).toBeUndefined();
+    expect(ended?.token).toEqual(Buffer.from([0x10]));
+    expect(h.adapter.status().details?.command_observers).toBe(4);
+  });
+});
