@@ -1,7 +1,8 @@
 // `zephyr2mqtt validate [FILE]`: every problem of a config file, including files it names that `run` could not
 // read, without starting anything.
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter } from 'yaml';
 import { ConfigError, type ConfigIssue, formatIssue, formatPath } from '../config/errors.js';
+import { parseConfigDocument } from '../config/flow-references.js';
 import { loadConfigFile, readConfigText } from '../config/load.js';
 import { locate } from '../config/locate.js';
 import { fileReferences, type UnreadableFile, unreadableFiles } from './config-files.js';
@@ -27,7 +28,7 @@ export async function validateCommand(file: string): Promise<number> {
 
 async function locatedIssues(file: string, unreadable: UnreadableFile[]): Promise<ConfigIssue[]> {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(await readConfigText(file), { lineCounter, merge: true });
+  const doc = parseConfigDocument(await readConfigText(file), { lineCounter, merge: true });
   return unreadable.map((u) => {
     const pos = locate(doc, lineCounter, u.path);
     return {

@@ -4,7 +4,8 @@
 // Values come from MQTT clients: every `${` in them is written as `$${` so that they load back as sent, and a
 // client cannot make the loader read a file or environment variable into bridge/devices.
 import { isDeepStrictEqual } from 'node:util';
-import { type Document, isMap, isScalar, isSeq, type Node, parseDocument, stringify, type YAMLMap } from 'yaml';
+import { type Document, isMap, isScalar, isSeq, type Node, stringify, type YAMLMap } from 'yaml';
+import { parseConfigDocument } from './flow-references.js';
 import { isPlainObject, mergeOptions } from './merge-options.js';
 import { escapeReferences } from './substitute.js';
 
@@ -16,7 +17,7 @@ type Splice = { from: number; to: number; text: string };
 const sources = new WeakMap<Document, string>();
 
 export function parseForEdit(text: string): Document {
-  const doc = parseDocument(text);
+  const doc = parseConfigDocument(text);
   if (doc.errors.length > 0) throw new ConfigEditError(`the config file has YAML errors: ${doc.errors[0]?.message}`);
   if (doc.contents !== null && !isMap(doc.contents)) throw new ConfigEditError('the config file is not a mapping');
   sources.set(doc, text);
@@ -64,7 +65,7 @@ function commitAs(doc: Document, text: string, splices: Splice[], expected: unkn
     .map((splice, index) => ({ splice, index }))
     .sort((a, b) => b.splice.from - a.splice.from || b.index - a.index);
   for (const { splice: s } of order) next = next.slice(0, s.from) + s.text + next.slice(s.to);
-  const check = parseDocument(next);
+  const check = parseConfigDocument(next);
   if (check.errors.length > 0 || !isDeepStrictEqual(toJSOrUndefined(check), expected))
     throw new ConfigEditError('could not edit the config file without changing other parts of it; edit it by hand');
   sources.set(doc, next);

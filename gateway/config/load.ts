@@ -1,9 +1,10 @@
 // Reading the config file: YAML -> `${ENV}` / `${file:...}` substitution -> format migration -> zod
 // validation, with errors that name the file, line and column, the key path, what was expected and a hint.
 import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter } from 'yaml';
 import { documentToJS } from './aliases.js';
 import { ConfigError, type ConfigIssue, formatPath } from './errors.js';
+import { parseConfigDocument } from './flow-references.js';
 import { describeIssues } from './issues.js';
 import { locate } from './locate.js';
 import { migrateConfig } from './migrate.js';
@@ -62,7 +63,7 @@ export function parseConfigText(
 ): GatewayConfig {
   const schema = options.schema ?? configSchema;
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true, merge: true });
+  const doc = parseConfigDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true, merge: true });
   const yaml = yamlIssues(doc, text, lineCounter);
   if (yaml.length > 0) throw new ConfigError(file, yaml);
   const at = (path: readonly string[]) => locate(doc, lineCounter, path);

@@ -136,6 +136,7 @@ export function renderConfigReference(schema: z.ZodType = configSchema): string 
     'An unquoted value that is one `${VAR}` reference and nothing else is read as YAML once substituted, like',
     'docker compose does: `port: ${PORT:-1883}` is a number and `enabled: ${ON:-true}` a boolean. A quoted',
     'one (`"${PORT}"`) stays text, and so does a `${file:...}` (a password of digits stays a password).',
+    'References work inside `{ }` and `[ ]` as well: `- { type: mqtt, port: ${MQTT_PORT} }` is a number too.',
     '`$${` is a literal `${`: `$${HOME}` is the text `${HOME}`. Values written',
     'by the MQTT API (`bridge/request/device/add`, `device/rename`) are escaped this way, so they load back as',
     'sent and never read a file or variable.',

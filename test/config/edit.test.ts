@@ -292,3 +292,25 @@ devices: []
     expect(() => set(config, { version: 1 })).toThrow(ConfigEditError);
   });
 });
+
+describe('edits of a file with references inside { }', () => {
+  it('keep them as written, unquoted, in the edited entry and elsewhere', () => {
+    const text = [
+      'broker:',
+      '  listeners:',
+      '    - { type: mqtt, host: 127.0.0.1, port: ${MQTT_PORT} }',
+      'devices:',
+      '  - { id: door, transport: coap, address: "::1", port: ${DOOR_PORT:-5683} }',
+      '',
+    ].join('\n');
+    const edited = edit(text, options('door', { description: 'front door' }), add({ id: 'hall', transport: 'coap' }));
+    expect(edited).toContain('    - { type: mqtt, host: 127.0.0.1, port: ${MQTT_PORT} }\n');
+    expect(edited).toContain('port: ${DOOR_PORT:-5683}');
+    const config = parseConfigText(edited, 'g.yaml', { MQTT_PORT: '1999' });
+    expect(config.broker.listeners[0]?.port).toBe(1999);
+    expect(config.devices.map((d) => [d.id, (d as { port?: number }).port, d.description])).toEqual([
+      ['door', 5683, 'front door'],
+      ['hall', 5683, undefined],
+    ]);
+  });
+});

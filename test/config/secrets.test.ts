@@ -86,6 +86,31 @@ describe('config secrets', () => {
     expect(config.gateway.id).toBe('42');
   });
 
+  it('references inside { } and [ ] work as in block style (a flow { would otherwise open a mapping)', () => {
+    const text = [
+      'broker:',
+      '  listeners:',
+      '    - { type: mqtt, host: 127.0.0.1, port: ${MQTT_PORT} } # not ${THIS}',
+      "    - { type: ws, host: \"${WS_HOST:-::1}\", port: ${WS_PORT:-8083}, allowed_origins: ['it''s ${SITE}', $${X}] }",
+      'gateway: { id: "gw-${SITE}" }',
+      '',
+    ].join('\n');
+    const config = parseConfigText(text, join(dir, 'g.yaml'), { MQTT_PORT: '1999', SITE: 'a' });
+    expect(config.broker.listeners.map((l) => [l.host, l.port])).toEqual([
+      ['127.0.0.1', 1999],
+      ['::1', 8083],
+    ]);
+    expect(config.broker.listeners[1]).toMatchObject({ allowed_origins: ["it's a", '${X}'] });
+    expect(config.gateway.id).toBe('gw-a');
+    // Positions stay true: an error after a reference on the same line points at its key.
+    try {
+      parseConfigText('http: { port: ${P}, bogus: 1 }\n', join(dir, 'g.yaml'), { P: '80' });
+      expect.unreachable('accepted');
+    } catch (err) {
+      expect((err as ConfigError).issues).toMatchObject([{ path: 'http.bogus', line: 1, column: 21 }]);
+    }
+  });
+
   it('${file:...} stays text even unquoted: a password of digits is still a password', async () => {
     await writeFile(join(dir, 'pw'), '123456\n');
     const text = 'bridge:\n  url: mqtt://127.0.0.1:1\n  username: gw\n  password: ${file:pw}\n';
