@@ -292,6 +292,9 @@ export async function startBroker({
       return () => interceptors.delete(fn);
     },
     retained: (topic) => persistence.retainedPayload(topic),
+    *retainedMessages() {
+      for (const m of persistence.retainedMessages()) yield { ...m, retain: true };
+    },
     clientCount: () => aedes.connectedClients,
     addresses: () => listeners.map((l) => l.address),
     disconnectClients() {

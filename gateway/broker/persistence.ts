@@ -323,6 +323,14 @@ export class JournalPersistence extends MemoryPersistence {
     return subscriber ? Readable.from(untilClosed(source, subscriber)) : source;
   }
 
+  /** Every retained message now (topic order is insertion order), for a bridge that must bring a broker up to date. */
+  *retainedMessages(): Iterable<{ topic: string; payload: Buffer; qos: 0 | 1 | 2 }> {
+    for (const [topic, packet] of this.#retained) {
+      if (packet.payload && packet.payload.length > 0)
+        yield { topic, payload: Buffer.from(packet.payload), qos: (packet.qos ?? 0) as 0 | 1 | 2 };
+    }
+  }
+
   retainedPayload(topic: string): Buffer | undefined {
     const payload = this.#retained.get(topic)?.payload;
     return payload && payload.length > 0 ? Buffer.from(payload) : undefined;

@@ -36,6 +36,8 @@ export interface EmbeddedBroker {
   addInterceptor(fn: PublishInterceptor): () => void;
   /** The retained message on a topic (from persistence after a restart), or undefined. */
   retained(topic: string): Buffer | undefined;
+  /** Every retained message (after a restart too, from persistence). */
+  retainedMessages(): Iterable<BrokerMessage>;
   clientCount(): number;
   addresses(): ListenerAddress[];
   /** Stops taking connections and closes the clients' (their wills go out); in-process publishing goes on. On

@@ -73,6 +73,8 @@ export class UpstreamBridge {
   readonly #link: UpstreamLink;
   readonly #toQueue: LocalToQueue;
   readonly #toLocal: UpstreamToLocal;
+  /** The upstream (URL and mappings) the local retained messages were last queued for. */
+  #replayedFor: string | undefined;
 
   constructor(private readonly deps: UpstreamDeps) {
     const { logger, event } = deps;
@@ -151,6 +153,7 @@ export class UpstreamBridge {
       mappings,
       settlePubrecs: (sessionPresent) => this.#settlePubrecs(sessionPresent),
       onMessage: (topic, payload, retain, qos) => void this.#toLocal.onMessage(topic, payload, retain, qos),
+      connected: () => this.#replayRetained(),
     });
     this.#toLocal = new UpstreamToLocal({
       broker: deps.broker,
@@ -178,6 +181,25 @@ export class UpstreamBridge {
         report.rejected(reason, own);
       },
     });
+  }
+
+  /**
+   * The first connection to an upstream (its URL and mappings) in this run gets the local retained messages, so a
+   * new or switched broker has every device's state and availability at once, not at each device's next report.
+   */
+  #replayRetained(): void {
+    const target = JSON.stringify([this.#config.url, this.#mappings]);
+    if (target === this.#replayedFor) return;
+    this.#replayedFor = target;
+    const result = this.#toQueue.replayRetained(this.deps.broker.retainedMessages());
+    const url = redactUrl(this.#config.url);
+    if ('skipped' in result)
+      this.deps.logger.warn(
+        { url, retained: result.skipped },
+        'local retained messages not sent to the upstream: the queue is too full (they go up with the next reports)',
+      );
+    else if (result.queued > 0)
+      this.deps.logger.info({ url, retained: result.queued }, 'local retained messages queued for the upstream');
   }
 
   get queueDir(): string {

@@ -7,9 +7,11 @@ import type { BrokerMessage } from '../broker/types.js';
 import type { UpstreamConfig } from './config.js';
 import type { OwnReports } from './own-reports.js';
 import type { AppendResult, DiskQueue } from './queue/disk-queue.js';
-import { type ResolvedMapping, type Route, routeOut } from './topic-map.js';
+import { type ResolvedMapping, type Route, routeIn, routeOut } from './topic-map.js';
 
 const ROUTE_CACHE_MAX = 4096;
+/** Bytes a queue record takes beyond its topic and payload (header, lengths, checksum), rounded up. */
+const REPLAY_RECORD_OVERHEAD = 64;
 
 /** A local topic selected for upstream whose upstream topic the upstream would refuse. */
 interface Refused {
@@ -86,6 +88,31 @@ export class LocalToQueue {
         done(err instanceof Error ? err : new Error(String(err)));
       }
     });
+  }
+
+  /**
+   * Queues the local retained messages an `out` mapping selects, as retained, for an upstream that may not have
+   * them (a new or switched broker, or retained updates dropped while it was away): what a Mosquitto bridge gets by
+   * subscribing on connect. Not the gateway's own reports (they are published again anyway), nor a topic an `in`
+   * mapping takes too (it may have come from upstream: sent back, it would echo). Nothing when they would take the
+   * queue past half its max_bytes: queued messages of devices must never be dropped to make room for copies.
+   */
+  replayRetained(messages: Iterable<BrokerMessage>): { queued: number } | { skipped: number } {
+    const { deps } = this;
+    const queue = deps.queue();
+    if (!queue || deps.config().retain === 'strip') return { queued: 0 };
+    const replay: Array<{ route: Route; payload: Buffer }> = [];
+    let bytes = 0;
+    for (const msg of messages) {
+      if (deps.own.isOwn(msg.topic) || deps.own.isLinkEvent(msg.topic, msg.payload)) continue;
+      const route = this.#route(msg.topic);
+      if (!route || 'refused' in route || routeIn(deps.mappings(), route.topic)) continue;
+      replay.push({ route, payload: msg.payload });
+      bytes += REPLAY_RECORD_OVERHEAD + Buffer.byteLength(route.topic) + msg.payload.length;
+    }
+    if (queue.stats().bytes + bytes > deps.config().queue.max_bytes / 2) return { skipped: replay.length };
+    for (const { route, payload } of replay) queue.appendThen(route.topic, payload, route.qos, true, () => {});
+    return { queued: replay.length };
   }
 
   /** Where a local topic goes upstream: nowhere (null), or nowhere because the upstream would refuse it. */

@@ -41,6 +41,8 @@ export interface UpstreamLinkDeps {
   settlePubrecs(sessionPresent: boolean): void;
   /** A message from upstream. */
   onMessage(topic: string, payload: Buffer, retain: boolean, qos: 0 | 1 | 2): void;
+  /** Connected (before the queue is sent): the bridge may queue what this upstream should have. */
+  connected?(): void;
 }
 
 export class UpstreamLink {
@@ -227,6 +229,7 @@ export class UpstreamLink {
     linkState.publish(client, gen, this.#conn);
     linkState.retryLater(client, gen, this.#conn);
     this.subscribe(client, subscriptions(this.deps.mappings()));
+    this.deps.connected?.();
     sender.start(client, gen);
   }
 

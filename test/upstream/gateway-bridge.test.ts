@@ -39,3 +39,39 @@ it('the gateway bridges its topics upstream, reports the link upstream, in its s
   );
   expect(info.upstream).toMatchObject({ connected: true });
 });
+
+it('a new or switched upstream gets the local retained messages at once, not at each device next report', async () => {
+  const first = await startUpstreamAedes();
+  cleanups.push(() => first.close());
+  const topics = [
+    { pattern: '#', direction: 'out' as const, qos: 1 as const },
+    { pattern: '+/set', direction: 'in' as const, qos: 1 as const },
+  ];
+  const gw: TestGateway = await startTestGateway({
+    bridge: { enabled: true, url: first.url, protocol_version: '3.1.1', reconnect_min: 0.05, topics },
+  });
+  cleanups.push(() => gw.stop());
+  const client = await gw.connect();
+  await client.publishAsync(`${gw.baseTopic}/kitchen`, '{"t":21}', { qos: 1, retain: true });
+  await client.publishAsync(`${gw.baseTopic}/kitchen/availability`, '{"state":"online"}', { qos: 1, retain: true });
+  await client.publishAsync(`${gw.baseTopic}/hall`, '{"t":19}', { qos: 1 });
+  // A retained command (an `in` topic too): going back up, it would echo.
+  await client.publishAsync(`${gw.baseTopic}/kitchen/set`, '{"led":true}', { qos: 1, retain: true });
+
+  const second = await startUpstreamAedes();
+  cleanups.push(() => second.close());
+  const obs = await observe(second.url, 'test-gw/#');
+  cleanups.push(() => obs.close());
+  const options = { options: { bridge: { url: second.url } } };
+  expect((await gw.request(client, 'options', options)).status).toBe('ok');
+  await obs.waitFor((s) => s.some((m) => m.topic === 'test-gw/kitchen/availability'));
+  await obs.waitFor((s) => s.some((m) => m.topic === 'test-gw/bridge/state'));
+  const kitchen = obs.seen.filter((m) => m.topic === 'test-gw/kitchen');
+  expect(kitchen.map((m) => m.payload)).toEqual(['{"t":21}']);
+  // Retained at the new broker: a subscriber that comes later gets it too.
+  const late = await observe(second.url, 'test-gw/kitchen');
+  cleanups.push(() => late.close());
+  await late.waitFor((s) => s.some((m) => m.payload === '{"t":21}' && m.retain));
+  expect(obs.seen.map((m) => m.topic)).not.toContain('test-gw/hall');
+  expect(obs.seen.map((m) => m.topic)).not.toContain('test-gw/kitchen/set');
+});

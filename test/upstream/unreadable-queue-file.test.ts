@@ -45,7 +45,11 @@ afterEach(async () => {
 });
 
 /** The queue is filled beforehand: the bridge only drains it, no local broker needed. */
-const noLocalBroker = { addInterceptor: () => () => {}, publish: async () => {} } as unknown as EmbeddedBroker;
+const noLocalBroker = {
+  addInterceptor: () => () => {},
+  publish: async () => {},
+  retainedMessages: () => [],
+} as unknown as EmbeddedBroker;
 
 const COUNT = 300;
 
