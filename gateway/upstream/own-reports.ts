@@ -1,4 +1,4 @@
-// Recognises the gateway's own reports (<base>/bridge/event, <base>/bridge/info) when they are queued and, by
+// Recognises the gateway's own reports (<base>/bridge/event, <base>/bridge/info, <base>/bridge/logging) when they are queued and, by
 // their upstream topic, when the sender hands them out, so that their drops are not reported (drop-report.ts).
 import { topics } from '../api/topics.js';
 import type { RecordView } from './queue/record.js';
@@ -18,7 +18,8 @@ export class OwnReports {
   constructor(baseTopic: string, mappings: ResolvedMapping[]) {
     this.#eventTopic = topics.bridgeEvent(baseTopic);
     this.#bridgePrefix = `${baseTopic}/bridge/`;
-    this.#local = new Set([this.#eventTopic, topics.bridgeInfo(baseTopic)]);
+    // bridge/logging too: a drop report logs a warning, which bridge/logging publishes and the queue would drop.
+    this.#local = new Set([this.#eventTopic, topics.bridgeInfo(baseTopic), topics.bridgeLogging(baseTopic)]);
     this.remap(mappings);
   }
 
