@@ -156,6 +156,10 @@ export async function startBroker({
         return callback(null);
       }
       if (interceptors.size === 0) return callback(null);
+      // A QoS 2 PUBLISH sent again before PUBREL (DUP, or after a reconnect of a persistent session) is the message
+      // the interceptors already took: aedes routes it once, at PUBREL, and so must they (MQTT-4.3.3).
+      if (client && packet.qos === 2 && persistence.hasIncoming(client.id, packet.messageId ?? 0))
+        return callback(null);
       const msg: BrokerMessage = {
         topic: packet.topic,
         payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),

@@ -466,6 +466,11 @@ export class JournalPersistence extends MemoryPersistence {
     await this.#log({ o: 'i', c: client.id, k: encode(copy) });
   }
 
+  /** A QoS 2 PUBLISH of this client with this packet id awaits its PUBREL: another one is a retransmission. */
+  hasIncoming(clientId: string, messageId: number): boolean {
+    return this.#incoming.get(clientId)?.has(messageId) ?? false;
+  }
+
   async incomingGetPacket(client: ClientRef, packet: StoredPacket): Promise<StoredPacket> {
     const found = this.#incoming.get(client.id)?.get(packet.messageId ?? 0);
     if (!found) throw new Error('no such packet');

@@ -16,7 +16,7 @@ const counted = (o: CommandObservers, ids: string[]) => ids.reduce((n, id) => n 
 describe('CommandObservers', () => {
   it('keeps one relation per peer and four per device, the oldest going first', () => {
     const evicted: number[] = [];
-    const o = new CommandObservers(100, (id, old) => evicted.push(old.peer.port));
+    const o = new CommandObservers(100, (_id, old) => evicted.push(old.peer.port));
     expect(o.add('a', observer(1, 1))).toBe(true);
     expect(o.add('a', observer(1, 2))).toBe(true);
     expect(o.of('a').map((r) => r.token[0])).toEqual([2]);
