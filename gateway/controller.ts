@@ -37,6 +37,7 @@ import {
   type GatewayConfig,
   RESTART_ONLY,
 } from './config/schema.js';
+import { suggestDeviceId } from './config/suggested-id.js';
 import { writeFileAtomic } from './config/write-atomic.js';
 import { logTail } from './dashboard/log-tail.js';
 import type { Dashboard } from './dashboard/server.js';
@@ -1063,7 +1064,17 @@ export class Gateway {
     if (last !== undefined && now - last < 60_000) return;
     if (this.#unknownSeen.size >= 1000) this.#unknownSeen.delete(this.#unknownSeen.keys().next().value as string);
     this.#unknownSeen.set(key, now);
-    this.event('device_seen_unknown', { ...seen });
+    this.event('device_seen_unknown', { ...seen, ...this.#withSuggestedId(seen) });
+  }
+
+  /** A suggested_config without an id (serial, BLE) gets one, so that device/add takes it as it is. */
+  #withSuggestedId(seen: DeviceSeen): Pick<DeviceSeen, 'suggested_config'> {
+    const suggested = seen.suggested_config;
+    if (!suggested || typeof suggested.id === 'string') return {};
+    const base = suggestDeviceId(seen.name ?? `${seen.transport}-${seen.address}`, `${seen.transport}-device`);
+    let id = base;
+    for (let n = 2; this.devices.get(id) && n < 1000; n++) id = `${base.slice(0, 58)}-${n}`;
+    return { suggested_config: { id, ...suggested } };
   }
 
   #timeoutSeconds(device: DeviceConfig): number {

@@ -1,11 +1,11 @@
 // The device-initiated pub-sub resource: PUT/POST /ps/<id>[/<property>] updates state, GET /ps/<id>/set
 // (optionally with Observe) hands out MQTT /set commands. Every method gets an answer.
 import type { AdapterContext } from '../../gateway/adapter.js';
+import { suggestDeviceId } from '../../gateway/config/suggested-id.js';
 import type { CommandObservers } from './command-observers.js';
 import { decodeStatePayload, encodeCommand, isAcceptable, isValidPropertyName } from './content-format.js';
 import type { CoapIncomingRequest, CoapOutgoingResponse } from './endpoint.js';
 import type { IdentityResolver } from './identity.js';
-import { suggestDeviceId } from './suggested-id.js';
 
 export interface PsResourceDeps {
   ctx: AdapterContext;

@@ -10,6 +10,7 @@ import { locate } from './locate.js';
 import { migrateConfig } from './migrate.js';
 import { CONFIG_FORMAT_VERSION, configSchema, type GatewayConfig } from './schema.js';
 import { markPlainReferences, type Substitution, substitute } from './substitute.js';
+import { keepUsbIdsAsWritten } from './usb-ids.js';
 import { documentView } from './value-view.js';
 import { yamlIssues } from './yaml-issues.js';
 
@@ -72,6 +73,7 @@ export function parseConfigText(
     return { path: formatPath(path), line: pos?.line, column: pos?.col, message: issue.message, hint: issue.hint };
   };
   markPlainReferences(doc);
+  keepUsbIdsAsWritten(doc);
   // A failed substitution leaves `${...}` in place: the schema still checks every other key, and what it
   // says about an unresolved value itself is dropped (the substitution problem is the real one).
   const substitution: Substitution = { problems: [], sources: new Map() };

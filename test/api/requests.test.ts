@@ -103,6 +103,23 @@ describe('bridge requests', () => {
     expect(events.filter((e) => e.type === 'device_seen_unknown').map((e) => e.data.address)).toEqual(['new-1']);
   });
 
+  it('a suggested_config without an id (serial, BLE) is announced with one that device/add takes as it is', async () => {
+    const { gw, client, adapter } = await start();
+    expect((await gw.request(client, 'permit_join', { value: true, time: 60 })).status).toBe('ok');
+    const seen = await gw.expectMessage<Event>(
+      client,
+      'zephyr2mqtt/bridge/event',
+      (e) => e.type === 'device_seen_unknown' && e.data.address === 'usb-1',
+    );
+    const suggested_config = { transport: 'test', address: 'usb-1' };
+    adapter.current().ctx.deviceSeen({ transport: 'test', address: 'usb-1', name: 'Dev1', suggested_config });
+    const { data } = await seen.message;
+    // "dev1" is taken: the next free one.
+    expect(data.suggested_config).toEqual({ id: 'dev1-2', transport: 'test', address: 'usb-1' });
+    expect((await gw.request(client, 'device/add', data.suggested_config)).status).toBe('ok');
+    expect(gw.gateway.devices.get('dev1-2')?.config).toMatchObject({ address: 'usb-1' });
+  });
+
   it('permit_join takes the time Z2M-style ({"value": true, "time": 60}), true alone opens for 254 s', async () => {
     const { gw, client } = await start();
     const cases: Array<[Record<string, unknown>, { value: boolean; time: number }]> = [

@@ -1,8 +1,8 @@
 // The LwM2M server: registrations from /rd and /dp, operations on clients, and their MQTT view.
 
 import type { AdapterContext, CommandResult, DeviceCommand, DeviceConfigOf } from '../../../gateway/adapter.js';
+import { suggestDeviceId } from '../../../gateway/config/suggested-id.js';
 import type { CoapEndpoint, CoapIncomingRequest, CoapObservation, CoapOutgoingResponse } from '../endpoint.js';
-import { suggestDeviceId } from '../suggested-id.js';
 import { CF, decodePayload, FORMAT_NAMES } from './codecs/content-format.js';
 import { CommandQueue } from './command-queue.js';
 import { type Lwm2mDeviceConfig, type Lwm2mServerConfig, lwm2mDeviceSchema } from './config.js';
