@@ -11,6 +11,8 @@ export interface CheckedConfig {
   http: { enabled: boolean; host: string; port: number };
   homeassistant: { discovery_prefix: string };
   bridge: { topics: ReadonlyArray<{ pattern: string }>; reconnect_min: number; reconnect_max: number };
+  /** Entries of every transport (their shapes differ): the rules read what they name. */
+  devices: readonly unknown[];
 }
 
 export interface CrossKeyRule {
@@ -92,11 +94,34 @@ const reconnectOrdered: CrossKeyRule = {
   },
 };
 
+const serialPathsDistinct: CrossKeyRule = {
+  rule: 'Two enabled serial devices do not name the same `path`: one port is one device.',
+  check({ devices }, ctx) {
+    const first = new Map<string, number>();
+    const entries = devices as ReadonlyArray<{ id?: unknown; transport?: unknown; path?: unknown; disabled?: unknown }>;
+    entries.forEach((device, i) => {
+      if (device.transport !== 'serial' || device.disabled === true || typeof device.path !== 'string') return;
+      const j = first.get(device.path);
+      if (j === undefined) {
+        first.set(device.path, i);
+        return;
+      }
+      fail(
+        ctx,
+        ['devices', i, 'path'],
+        `${device.path} is already the port of "${String(entries[j]?.id)}" (entry ${j + 1} of the list)`,
+        'give each serial device its own port, or set `disabled: true` on the one not plugged in',
+      );
+    });
+  },
+};
+
 export const crossKeyRules: readonly CrossKeyRule[] = [
   httpPortFree,
   discoveryPrefixPlain,
   bridgePatternsValid,
   reconnectOrdered,
+  serialPathsDistinct,
 ];
 
 export function checkAcrossKeys(config: CheckedConfig, ctx: z.RefinementCtx): void {
