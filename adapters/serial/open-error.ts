@@ -28,5 +28,7 @@ export function openErrorMessage(err: unknown, path: string, uid: number | undef
       '(dialout; container: GroupAdd, see docs/deploy.md)'
     );
   }
+  // bindings-cpp: "Inappropriate ioctl for device setting custom baud rate of 115200" (ENOTTY: a file, /dev/null).
+  if (/Inappropriate ioctl|ENOTTY/i.test(message)) return `${path} is not a serial port (${message})`;
   return message;
 }

@@ -21,6 +21,13 @@ describe('port open errors', () => {
     );
   });
 
+  it('says a path that is no tty is not a serial port (bindings-cpp wording for /dev/null or a file)', () => {
+    const err = new Error('Error: Inappropriate ioctl for device setting custom baud rate of 115200');
+    expect(openErrorMessage(err, '/dev/null')).toBe(
+      '/dev/null is not a serial port (Error: Inappropriate ioctl for device setting custom baud rate of 115200)',
+    );
+  });
+
   it('passes other errors through and tells an absent port from a broken one', () => {
     expect(openErrorMessage(new Error('Error: Input/output error, cannot open /dev/ttyS0'), '/dev/ttyS0')).toBe(
       'Error: Input/output error, cannot open /dev/ttyS0',
