@@ -22,6 +22,9 @@ export interface CloseBlameHost {
   giveUp(seq: number, reason: string): void;
 }
 
+/** A message given up this large is blamed on its size, not its topic (brokers' packet limits: AWS IoT 128 KB). */
+export const LARGE_MESSAGE_BYTES = 32 * 1024;
+
 export class CloseBlame {
   constructor(private readonly host: CloseBlameHost) {}
 
@@ -62,7 +65,16 @@ export class CloseBlame {
       return;
     }
     const why = conn.disconnect ? ` (${conn.disconnect})` : '';
-    const { topic, strikes } = poison;
+    const { topic, strikes, bytes } = poison;
+    if (bytes >= LARGE_MESSAGE_BYTES) {
+      // A packet size limit, most likely (MQTT 3.1.1 cannot say so): this message goes, its topic stays open, or
+      // one large reading would cost the device's next hour of smaller ones.
+      this.host.giveUp(
+        poison.seq,
+        `the upstream closed the connection each time this message of ${bytes} bytes was sent (${strikes} times, the last time alone)${why}: over the broker's largest packet? Topic ${topic}; later messages on it are still sent`,
+      );
+      return;
+    }
     if (topic !== undefined) {
       this.host.refused.add(
         topic,

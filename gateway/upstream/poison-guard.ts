@@ -12,12 +12,20 @@ const WINDOW_MS = 10_000;
 interface ConnectionRecord {
   firstSeq: number;
   firstTopic: string | undefined;
+  firstBytes: number;
   firstSentAt: number;
   sent: number;
   acked: number;
 }
 
-const fresh = (): ConnectionRecord => ({ firstSeq: -1, firstTopic: undefined, firstSentAt: 0, sent: 0, acked: 0 });
+const fresh = (): ConnectionRecord => ({
+  firstSeq: -1,
+  firstTopic: undefined,
+  firstBytes: 0,
+  firstSentAt: 0,
+  sent: 0,
+  acked: 0,
+});
 
 export interface PoisonVerdict {
   /** The queue sequence number to give up on. */
@@ -26,11 +34,13 @@ export interface PoisonVerdict {
   strikes: number;
   /** Its upstream topic (when the sender said). */
   topic: string | undefined;
+  /** Its payload size. */
+  bytes: number;
 }
 
 export class PoisonGuard {
   #conn = fresh();
-  #suspect: { seq: number; strikes: number; topic: string | undefined } | undefined;
+  #suspect: { seq: number; strikes: number; topic: string | undefined; bytes: number } | undefined;
   #lastCloseStruck = false;
 
   constructor(private readonly now: () => number = () => performance.now()) {}
@@ -40,11 +50,12 @@ export class PoisonGuard {
   }
 
   /** `topicOf` is called for the first message of a connection only (the hot path decodes no topic). */
-  sent(seq: number, topicOf?: () => string): void {
+  sent(seq: number, topicOf?: () => string, bytes = 0): void {
     const c = this.#conn;
     if (c.firstSeq < 0) {
       c.firstSeq = seq;
       c.firstTopic = topicOf?.();
+      c.firstBytes = bytes;
       c.firstSentAt = this.now();
     }
     c.sent++;
@@ -77,13 +88,13 @@ export class PoisonGuard {
     if (!this.#lastCloseStruck) return undefined;
     let suspect = this.#suspect;
     if (suspect?.seq !== c.firstSeq) {
-      suspect = { seq: c.firstSeq, strikes: 0, topic: c.firstTopic };
+      suspect = { seq: c.firstSeq, strikes: 0, topic: c.firstTopic, bytes: c.firstBytes };
       this.#suspect = suspect;
     }
     suspect.strikes++;
     if (suspect.strikes > ISOLATE_AFTER && c.sent === 1) {
       this.#suspect = undefined;
-      return { seq: suspect.seq, strikes: suspect.strikes, topic: suspect.topic };
+      return { seq: suspect.seq, strikes: suspect.strikes, topic: suspect.topic, bytes: suspect.bytes };
     }
     return undefined;
   }

@@ -352,7 +352,7 @@ export class QueueSender {
       batch.add(view, id, qos, retain && view.retain, sentAs !== 0); // sent before (an id, SENT_BEFORE): a re-delivery
       if (qos > 0) {
         visiting = view;
-        poison.sent(seq, visitingTopic);
+        poison.sent(seq, visitingTopic, view.payloadEnd - view.topicEnd);
         visiting = undefined;
       }
       if (echoes) echoFilter.rememberOut(topicOf(view), view.buf.subarray(view.topicEnd, view.payloadEnd));

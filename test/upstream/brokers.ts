@@ -42,8 +42,9 @@ export async function startUpstreamAedes(
     tls?: TlsOptions;
     password?: string;
     port?: number;
-    /** Topics whose publishes are refused: aedes (MQTT 3.1.1) then closes the publisher's connection. */
-    deny?: (topic: string) => boolean;
+    /** Publishes refused (by topic, or by payload size as a broker's packet limit does): aedes (MQTT 3.1.1) then
+     * closes the publisher's connection. */
+    deny?: (topic: string, payloadBytes: number) => boolean;
   } = {},
 ): Promise<InProcessUpstream> {
   const aedes = await Aedes.createBroker({
@@ -52,7 +53,8 @@ export async function startUpstreamAedes(
       if (username === 'bridge' && password?.toString() === opts.password) return done(null, true);
       done(Object.assign(new Error('Bad username or password'), { returnCode: 4 as const }), null);
     },
-    authorizePublish: (_client, packet, done) => done(opts.deny?.(packet.topic) ? new Error('denied') : null),
+    authorizePublish: (_client, packet, done) =>
+      done(opts.deny?.(packet.topic, packet.payload.length) ? new Error('denied') : null),
   });
   const sockets = new Set<Socket>();
   const server: Server = opts.tls ? createTlsServer(opts.tls, aedes.handle) : createServer(aedes.handle);

@@ -152,6 +152,24 @@ describe('topics the upstream refuses by closing the connection', () => {
     );
   });
 
+  it('a large message the upstream closes the connection on is given up alone: its topic stays open', async () => {
+    // A broker with a packet size limit (Mosquitto max_packet_size, AWS IoT 128 KB) on MQTT 3.1.1: it closes.
+    const upstream = await startUpstreamAedes({ deny: (_topic, bytes) => bytes > 100_000 });
+    cleanups.push(() => upstream.close());
+    const obs = await observe(upstream.url, 'gw1/dev');
+    cleanups.push(() => obs.close());
+    const { local, bridge, waitForEvent } = await bridgeTo(upstream.url, { link_state: false });
+    await local.broker.publish('zephyr2mqtt/dev', 'small-1', { qos: 1 });
+    await local.broker.publish('zephyr2mqtt/dev', 'x'.repeat(150_000), { qos: 1 });
+    await local.broker.publish('zephyr2mqtt/dev', 'small-2', { qos: 1 });
+    await local.broker.publish('zephyr2mqtt/dev', 'small-3', { qos: 1 });
+    await obs.waitFor((s) => s.some((m) => m.payload === 'small-3'), 20_000, 'the small messages after the large one');
+    expect(obs.seen.map((m) => m.payload)).toEqual(['small-1', 'small-2', 'small-3']);
+    expect((bridge.status() as { dropped: { rejected: number } }).dropped.rejected).toBe(1);
+    const report = await waitForEvent('queue_dropped');
+    expect(String(report.upstream_error)).toMatch(/message of 150000 bytes .*later messages on it are still sent/);
+  });
+
   it("the bridge's own link events (upstream connected / disconnected) are not sent upstream; other events are", async () => {
     const upstream = await startUpstreamAedes();
     cleanups.push(() => upstream.close());

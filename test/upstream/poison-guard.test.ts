@@ -17,7 +17,10 @@ describe('poison guard', () => {
     const guard = new PoisonGuard(() => clock.t);
     for (let i = 0; i < 3; i++)
       expect(connection(guard, clock, [7, 8, 9])).toEqual({ limit: Infinity, verdict: undefined });
-    expect(connection(guard, clock, [7, 8, 9])).toEqual({ limit: 1, verdict: { seq: 7, strikes: 4 } });
+    expect(connection(guard, clock, [7, 8, 9])).toEqual({
+      limit: 1,
+      verdict: { seq: 7, strikes: 4, topic: undefined, bytes: 0 },
+    });
     expect(guard.maxInflight()).toBe(Infinity);
   });
 
