@@ -15,6 +15,15 @@ export interface HttpServer {
 
 const HTTP_SETTING: BindSetting = { portKey: 'http.port', hostKey: 'http.host' };
 
+/**
+ * Open connections at most: the dashboard's users, their event streams and scrapers need a few dozen. Without a
+ * cap one client opening connections (and sending their headers slowly) used up the process's file descriptors,
+ * and with them MQTT clients and serial ports.
+ */
+export const MAX_HTTP_CONNECTIONS = 256;
+/** A request's headers must arrive within this (Node's default, 60 s, lets slow clients hold connections long). */
+const HEADERS_TIMEOUT_MS = 10_000;
+
 export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => Promise<boolean> | boolean;
 
 export interface HttpConfig {
@@ -32,13 +41,19 @@ export async function startHttpServer(
   for (const warning of checkDashboardPolicy(gw.config.http, gw.config.broker))
     gw.logger.warn({ security: true }, warning);
   const refusedHost = hostGuard(gw, config);
-  const server = createServer((req, res) => {
+  const failures = new RateLimitedLog(gw.logger);
+  const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: 30_000 }, (req, res) => {
     if (refusedHost(req, res)) return;
+    if (!parsableUrl(req.url)) {
+      json(res, 400, { error: 'malformed request URL' });
+      return;
+    }
     void handle(gw, req, res, extraRoutes).catch((err: unknown) => {
-      gw.logger.error({ err, url: req.url }, 'http handler failed');
+      failures.error('handler', { err, url: req.url }, 'http handler failed');
       if (!res.headersSent) res.writeHead(500).end('internal error\n');
     });
   });
+  server.maxConnections = MAX_HTTP_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(new Error(bindErrorMessage(err, HTTP_SETTING, config.host, config.port))),
@@ -97,7 +112,8 @@ function hostGuard(gw: Gateway, config: HttpConfig): (req: IncomingMessage, res:
   return (req, res) => {
     const host = req.headers.host;
     if (knownHost(host)) return false;
-    refusals.warn(`host:${host}`, { host }, 'HTTP request for an unknown host name refused');
+    // One key for all: a client sending a new Host each time must not get a log line each time.
+    refusals.warn('host', { host }, 'HTTP request for an unknown host name refused');
     json(res, 421, { error: `unknown host name in "Host: ${host}"; to serve it, add it to http.allowed_hosts` });
     return true;
   };
@@ -135,6 +151,16 @@ function hostOfHeader(header: string): string {
 
 function unbracket(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
+/** Whether the URL parses (`//[` does not): a malformed one is the client's error, not a handler failure. */
+function parsableUrl(url: string | undefined): boolean {
+  try {
+    new URL(url ?? '/', 'http://localhost');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function bridgeReadiness(status: Record<string, unknown> | undefined) {

@@ -19,6 +19,14 @@ export class RateLimitedLog {
   ) {}
 
   warn(key: string, obj: Record<string, unknown>, msg: string, now = performance.now()): void {
+    this.#log('warn', key, obj, msg, now);
+  }
+
+  error(key: string, obj: Record<string, unknown>, msg: string, now = performance.now()): void {
+    this.#log('error', key, obj, msg, now);
+  }
+
+  #log(level: 'warn' | 'error', key: string, obj: Record<string, unknown>, msg: string, now: number): void {
     let w = this.#windows.get(key);
     if (!w || now - w.start >= this.intervalMs) {
       if (w) this.#end(key, w);
@@ -30,7 +38,7 @@ export class RateLimitedLog {
       }
     }
     w.count++;
-    if (w.count <= this.perInterval) this.logger.warn(obj, msg);
+    if (w.count <= this.perInterval) this.logger[level](obj, msg);
     else if (!w.timer) this.#armSummary(key, w, now);
   }
 

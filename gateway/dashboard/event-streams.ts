@@ -5,6 +5,8 @@ import type { DashboardChange } from './model.js';
 import type { ReadView } from './read-view.js';
 
 const MAX_STREAMS = 50;
+/** Streams one login (or, without logins, one address) may hold: no user can take every slot from the others. */
+const MAX_STREAMS_PER_CLIENT = 8;
 /**
  * A reader this far behind (beyond its opening snapshot) is not coming back soon: close it rather than hold the
  * data for it. Node keeps each write as its own chunk, so a stream costs about twice this in memory; 50 streams
@@ -17,6 +19,8 @@ interface Stream {
   view: ReadView;
   /** The session it was opened under; undefined for anonymous access. */
   token: string | undefined;
+  /** The client's address (the per-client limit without logins). */
+  remote: string | undefined;
   /** Bytes it may have waiting: MAX_BUFFERED_BYTES beyond the snapshot, which a large gateway makes big. */
   allowance: number;
 }
@@ -35,9 +39,14 @@ export class EventStreams {
     snapshot: unknown,
   ): boolean {
     if (this.#streams.size >= MAX_STREAMS) return false;
+    const remote = req.socket.remoteAddress;
+    let own = 0;
+    for (const s of this.#streams) if (token !== undefined ? s.token === token : s.remote === remote) own++;
+    if (own >= MAX_STREAMS_PER_CLIENT) return false;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     const opening = frame('snapshot', snapshot);
-    const stream: Stream = { res, view, token, allowance: MAX_BUFFERED_BYTES + Buffer.byteLength(opening) };
+    const allowance = MAX_BUFFERED_BYTES + Buffer.byteLength(opening);
+    const stream: Stream = { res, view, token, remote, allowance };
     this.#streams.add(stream);
     req.on('close', () => this.#streams.delete(stream));
     this.#write(stream, opening);

@@ -15,6 +15,7 @@ import { deviceIdOf, writeTopic } from './api-paths.js';
 import { EventStreams } from './event-streams.js';
 import { firmwareDirOf, isOtaUpload, listDeviceFirmware, listFirmware, OTA_RESPONSE_TIMEOUT_MS } from './firmware.js';
 import { logTail } from './log-tail.js';
+import { LoginThrottle } from './login-throttle.js';
 import { DashboardModel } from './model.js';
 import { ReadView } from './read-view.js';
 import { type Session, Sessions } from './sessions.js';
@@ -71,6 +72,7 @@ export class Dashboard {
   readonly #warnings: RateLimitedLog;
   readonly #streams: EventStreams;
   readonly #sessions: Sessions;
+  readonly #throttle = new LoginThrottle();
   #unsubscribe: (() => void) | undefined;
 
   constructor(private readonly deps: DashboardDeps) {
@@ -140,11 +142,18 @@ export class Dashboard {
     const body = loginBody.safeParse(await readJson(req));
     if (!body.success) return send(res, 400, { error: 'expected {"username", "password"}' });
     const { username, password } = body.data;
+    const remote = req.socket.remoteAddress;
+    const wait = this.#throttle.wait(remote, username);
+    if (wait > 0) {
+      res.setHeader('retry-after', String(Math.ceil(wait / 1000)));
+      return send(res, 429, { error: `too many failed logins: try again in ${Math.ceil(wait / 1000)} s` });
+    }
     if (!(await this.deps.auth.verify(username, password))) {
-      const remote = req.socket.remoteAddress;
+      this.#throttle.failed(remote, username);
       this.#warnings.warn(`login:${remote}`, { user: username, remote }, 'dashboard login failed');
       return send(res, 401, { error: 'bad username or password' });
     }
+    this.#throttle.succeeded(remote);
     res.setHeader('set-cookie', this.#sessions.create(username).cookie);
     send(res, 200, { user: username });
   }

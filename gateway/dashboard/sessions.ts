@@ -7,6 +7,8 @@ import type { IncomingMessage } from 'node:http';
 const COOKIE = 'z2m_session';
 const TTL_MS = 12 * 60 * 60 * 1000;
 const MAX_SESSIONS = 200;
+/** Sessions one user keeps: their oldest goes first, so no user can push everyone else's out of the table. */
+const MAX_SESSIONS_PER_USER = 20;
 
 export interface Session {
   token: string;
@@ -23,7 +25,9 @@ export class Sessions {
 
   create(user: string): { token: string; cookie: string } {
     const token = randomBytes(32).toString('base64url');
-    if (this.#sessions.size >= MAX_SESSIONS) this.#end(this.#sessions.keys().next().value as string);
+    const own = [...this.#sessions].filter(([, s]) => s.user === user).map(([t]) => t);
+    if (own.length >= MAX_SESSIONS_PER_USER) this.#end(own[0] as string);
+    else if (this.#sessions.size >= MAX_SESSIONS) this.#end(this.#sessions.keys().next().value as string);
     const timer = setTimeout(() => this.#end(token), this.ttlMs).unref();
     this.#sessions.set(token, { user, timer });
     const maxAge = Math.floor(this.ttlMs / 1000);

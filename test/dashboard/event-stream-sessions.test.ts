@@ -41,6 +41,31 @@ describe('dashboard event streams and sessions', () => {
     otherStream.close();
   });
 
+  it("one login's many logins and streams do not push out another user's", async () => {
+    const users = [
+      await user('admin', [{ allow: 'subscribe', topic: '#' }]),
+      await user('viewer', [{ allow: 'subscribe', topic: '#' }]),
+    ];
+    gw = await startTestGateway({ broker: { allow_anonymous: false, users } });
+    const admin = await login(gw.httpUrl, 'admin', 'admin-pw');
+    const adminStream = await openSse(`${gw.httpUrl}/api/events`, { cookie: admin });
+    await adminStream.next((event) => event === 'snapshot');
+    // 201 logins of another user: only that user's own oldest sessions go.
+    const viewers: string[] = [];
+    for (let i = 0; i < 201; i++) viewers.push(await login(gw.httpUrl, 'viewer', 'viewer-pw'));
+    expect((await fetch(`${gw.httpUrl}/api/state`, { headers: { cookie: admin } })).status).toBe(200);
+    expect((await fetch(`${gw.httpUrl}/api/state`, { headers: { cookie: viewers[0] as string } })).status).toBe(401);
+    expect((await fetch(`${gw.httpUrl}/api/state`, { headers: { cookie: viewers[200] as string } })).status).toBe(200);
+    // One login holds at most 8 streams; the admin still gets one.
+    const latest = viewers[200] as string;
+    const held = [];
+    for (let i = 0; i < 8; i++) held.push(await openSse(`${gw.httpUrl}/api/events`, { cookie: latest }));
+    await expect(openSse(`${gw.httpUrl}/api/events`, { cookie: latest })).rejects.toThrow(/answered 503/);
+    const another = await openSse(`${gw.httpUrl}/api/events`, { cookie: admin });
+    await another.next((event) => event === 'snapshot');
+    for (const s of [...held, another, adminStream]) s.close();
+  });
+
   it('ends the streams of a session when the session expires', async () => {
     const users = [await user('viewer', [{ allow: 'subscribe', topic: '#' }])];
     tb = await startTestBroker({ allow_anonymous: false, users });

@@ -1,6 +1,7 @@
 // Dashboard logins: no username probing by timing, no cross-site form logins, failures logged without flooding.
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../gateway/broker/password.js';
+import { LoginThrottle } from '../../gateway/dashboard/login-throttle.js';
 import { captureLogger } from '../broker/helpers.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { postJson } from './helpers.js';
@@ -58,5 +59,40 @@ describe('dashboard login', () => {
     const failures = log.lines.filter((l) => l.msg === 'dashboard login failed');
     expect(failures).toHaveLength(5);
     expect(failures[0]).toMatchObject({ user: 'admin', remote: '127.0.0.1' });
+  });
+});
+
+describe('dashboard login throttle', () => {
+  let gw: TestGateway | undefined;
+  afterEach(async () => {
+    await gw?.stop();
+    gw = undefined;
+  });
+
+  it('after ten failures an address waits (429 with Retry-After), even with the right password', async () => {
+    const users = [{ username: 'admin', password_hash: await hashPassword('s3cret', { N: 1024 }) }];
+    gw = await startTestGateway({ broker: { allow_anonymous: false, users } });
+    for (let i = 0; i < 11; i++) await timeLogin(gw.httpUrl, i % 2 ? 'admin' : `nobody${i}`, `guess${i}`);
+    const held = await postJson(`${gw.httpUrl}/api/login`, { username: 'admin', password: 's3cret' });
+    expect(held.status).toBe(429);
+    expect(Number(held.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+
+  it('doubles the wait per further failure, up to five minutes, and forgets after a success', () => {
+    let t = 0;
+    const throttle = new LoginThrottle(() => t);
+    for (let i = 0; i < 10; i++) throttle.failed('10.0.0.1', 'admin');
+    expect(throttle.wait('10.0.0.1', 'admin')).toBe(0);
+    throttle.failed('10.0.0.1', 'admin');
+    expect(throttle.wait('10.0.0.1', 'someone')).toBe(1000);
+    expect(throttle.wait('10.0.0.2', 'admin')).toBe(1000); // the user name too
+    expect(throttle.wait('10.0.0.2', 'other')).toBe(0);
+    throttle.failed('10.0.0.1', 'admin');
+    expect(throttle.wait('10.0.0.1', 'x')).toBe(2000);
+    for (let i = 0; i < 20; i++) throttle.failed('10.0.0.1', 'admin');
+    expect(throttle.wait('10.0.0.1', 'x')).toBe(5 * 60_000);
+    t += 5 * 60_000;
+    throttle.succeeded('10.0.0.1');
+    expect(throttle.wait('10.0.0.1', 'x')).toBe(0);
   });
 });

@@ -20,7 +20,8 @@ let events;
 // A state's last_seen in any of api.last_seen's forms (epoch milliseconds are a number), as text.
 /** @param {unknown} value */
 function lastSeenText(value) {
-  if (typeof value === 'number') return new Date(value).toISOString();
+  // A number out of Date's range (a client can publish {"last_seen": 1e300}) would throw and blank the page.
+  if (typeof value === 'number') return Math.abs(value) <= 8.64e15 ? new Date(value).toISOString() : String(value);
   return typeof value === 'string' ? value : '–';
 }
 
