@@ -213,7 +213,11 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     return out;
   };
 
-  const observe = async (reg: Registration, path: Lwm2mPath): Promise<Lwm2mRecord[]> => {
+  /** Observes `path`: its current values, and whether the client took the relation (its answer carried Observe). */
+  const observe = async (
+    reg: Registration,
+    path: Lwm2mPath,
+  ): Promise<{ records: Lwm2mRecord[]; observing: boolean }> => {
     const state = live.get(reg.id);
     if (!state) throw new Error(`${reg.endpoint} is not registered`);
     const key = formatPath(path);
@@ -230,9 +234,17 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     observation = first.observation;
     if (live.get(reg.id) !== state) {
       observation.cancel().catch(() => {});
-      return first.records;
+      return { records: first.records, observing: false };
     }
-    if (endedEarly) state.reobserve = true;
+    // RFC 7641 §3.1: a 2.xx without Observe means the client did not add us (its observer table may be full):
+    // the value was read once, and the observation is tried again at the next Update.
+    const refused = observation.first.observe === undefined;
+    if (refused)
+      ctx.logger.info(
+        { endpoint: reg.endpoint, path: key },
+        'lwm2m client answered the observe without Observe (not observing): tried again at its next Update',
+      );
+    if (endedEarly || refused) state.reobserve = true;
     else {
       state.observations
         .get(key)
@@ -241,7 +253,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
       state.observations.set(key, observation);
     }
     emit(reg, first.records);
-    return first.records;
+    return { records: first.records, observing: !endedEarly && !refused };
   };
 
   /** The client ended an observation with an error notification: unlisted, and observed again at the next Update. */
@@ -521,8 +533,8 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
         await schedule(reg, (r) => ops.writeAttributes(target(r), path, req.attributes));
         return { path: formatPath(path), attributes: req.attributes };
       case 'observe': {
-        const records = await schedule(reg, (r) => observe(r, path));
-        return { path: formatPath(path), observing: true, values: recordsToData(records, true) };
+        const { records, observing } = await schedule(reg, (r) => observe(r, path));
+        return { path: formatPath(path), observing, values: recordsToData(records, true) };
       }
       case 'cancel_observe': {
         const state = live.get(reg.id);

@@ -90,6 +90,27 @@ describe('LwM2M through MQTT', () => {
     expect(bad).toMatchObject({ status: 'error', error: expect.stringContaining('invalid lwm2m request') });
   });
 
+  it('a client with a full observer table: the refused observation is not listed, and is tried again at its next Update', async () => {
+    const s = await setup();
+    const c = await s.client({ endpoint: 'zephyr-node1', maxObservers: 1 });
+    const ready = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.temperature === 25.5);
+    const refused: string[] = [];
+    c.on('observe_refused', (path: string) => refused.push(path));
+    await c.register();
+    await ready;
+    await expect.poll(() => refused.length, { timeout: 5000 }).toBeGreaterThan(0);
+    const registration = await s.gw.request(s.mqtt, 'device/lwm2m', { device: 'node1', op: 'registration' });
+    const observed = (registration.data as { observed: string[] }).observed;
+    expect(observed).toEqual([...c.observers.values()].map((o) => `/${o.path.obj}/${o.path.inst}/${o.path.res}`));
+    const raw = await s.gw.request(s.mqtt, 'device/lwm2m', { device: 'node1', op: 'observe', path: refused[0] });
+    expect(raw).toMatchObject({ status: 'ok', data: { observing: false } });
+    // The next Update tries the refused ones again (the client now has room for one more).
+    c.opts.maxObservers = 2;
+    const tried = new Promise<string>((resolve) => c.once('observe', resolve));
+    await c.update();
+    expect(refused).toContain(await tried);
+  });
+
   it('reports offline when the lifetime expires', async () => {
     const s = await setup({ lifetime_grace_s: 0 });
     const c = await s.client({ endpoint: 'zephyr-node1', lifetime: 1 });

@@ -27,6 +27,9 @@ export interface SimClientOptions {
   bindAddress?: string;
   /** RFC 7252 ACK_TIMEOUT for this client's CON requests (Zephyr: CONFIG_COAP_INIT_ACK_TIMEOUT_MS, 2 s). */
   ackTimeoutMs?: number;
+  /** Observers it keeps (Zephyr: CONFIG_LWM2M_ENGINE_MAX_OBSERVER); past it an Observe GET is answered without
+   * Observe: a plain read, no relation (RFC 7641 §3.1). */
+  maxObservers?: number;
 }
 
 const MAX_RETRANSMIT = 4;
@@ -99,6 +102,7 @@ export class SimLwm2mClient extends EventEmitter {
       queueMode: false,
       bindAddress: '127.0.0.1',
       ackTimeoutMs: 2000,
+      maxObservers: Number.POSITIVE_INFINITY,
       ...opts,
     };
     for (const r of sampleResources()) this.resources.set(formatPath(r.path), r);
@@ -302,7 +306,9 @@ export class SimLwm2mClient extends EventEmitter {
       if (matching.length === 0) return reply('4.04');
       const key = packet.token.toString('hex');
       const extra: NamedOption[] = [];
-      if (observe === 0) {
+      if (observe === 0 && this.observers.size >= this.opts.maxObservers && !this.observers.has(key)) {
+        this.emit('observe_refused', formatPath(path));
+      } else if (observe === 0) {
         this.observers.set(key, { token: packet.token, path, seq: 2, peer });
         extra.push({ name: 'Observe', value: uintOption(1) });
         this.emit('observe', formatPath(path));
