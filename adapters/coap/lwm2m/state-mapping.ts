@@ -44,7 +44,7 @@ function newestPerPath(records: readonly Lwm2mRecord[], nowSeconds: number): rea
   return [...newest.values()].map((n) => n.record);
 }
 
-/** A `/set` or `/get` key: a property name (`on_off`, `temperature_1`) or a path (`3311/0/5850`). */
+/** A `/set` or `/get` key: a property name (`on_off`, `temperature_1`, `state`) or a path (`3311/0/5850`). */
 export function resolveKey(
   model: ObjectModel,
   key: string,
@@ -54,7 +54,11 @@ export function resolveKey(
     return p.ok ? ok({ path: p.value }) : p;
   }
   const path = model.pathOfProperty(key);
-  return path ? ok({ path, property: key }) : fail(`unknown property "${key}"`);
+  if (path) return ok({ path, property: key });
+  // Zigbee2MQTT's `state` (what a plain ON/OFF on /set means) is the on/off resource (5850) of the first switch,
+  // light or actuator instance.
+  const onOff = key === 'state' ? model.pathOfProperty('on_off') : undefined;
+  return onOff ? ok({ path: onOff, property: 'on_off' }) : fail(`unknown property "${key}"`);
 }
 
 const TRUE = new Set(['ON', 'on', 'true', '1', 'TOGGLE_ON']);

@@ -70,6 +70,11 @@ describe('LwM2M through MQTT', () => {
     expect(await written).toBe('/3311/0/5850');
     await on;
     expect(c.value('/3311/0/5850')).toBe(true);
+    // Zigbee2MQTT's plain OFF on /set ({"state": "OFF"}) switches the light too.
+    const off = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.on_off === false);
+    await s.mqtt.publishAsync('zephyr2mqtt/node1/set', 'OFF');
+    await off;
+    expect(c.value('/3311/0/5850')).toBe(false);
     const executed = withTimeout(new Promise((r) => c.once('execute', r)), 5000, 'the execute');
     await s.mqtt.publishAsync('zephyr2mqtt/node1/set', JSON.stringify({ reboot: '' }));
     expect(await executed).toBe('/3/0/4');
