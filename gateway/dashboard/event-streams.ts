@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DashboardChange } from './model.js';
 import type { ReadView } from './read-view.js';
 
-const MAX_STREAMS = 50;
+const MAX_STREAMS = 32;
 /** Streams one login (or, without logins, one address) may hold: no user can take every slot from the others. */
 const MAX_STREAMS_PER_CLIENT = 8;
 /**

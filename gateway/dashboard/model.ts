@@ -16,7 +16,12 @@ const MAX_UNKNOWN = 200;
 const MAX_TOPICS_PER_DEVICE = 50;
 /** Devices the model keeps states, availability and raw topics for: any client may publish below the base topic,
  * so the names it sees are not only the configured devices'. The one that published longest ago goes first. */
-const MAX_DEVICES = 5000;
+const MAX_DEVICES = 2000;
+/** A state larger than this (as JSON text) is kept as a note of its size: the snapshot every event stream starts
+ * with holds every state, and a client publishing 200 kB states to made-up ids took it to 80 MB. */
+export const MAX_STATE_TEXT = 16 * 1024;
+/** Raw payloads shown on the device page are cut at this many characters. */
+const MAX_RAW_TEXT = 500;
 
 export class DashboardModel extends EventEmitter<{ change: [DashboardChange] }> {
   readonly history = new StateHistory();
@@ -60,8 +65,9 @@ export class DashboardModel extends EventEmitter<{ change: [DashboardChange] }> 
         this.history.forget(device);
         return;
       }
-      const json = parseJson(text);
-      if (!isObject(json)) return;
+      const parsed = parseJson(text);
+      if (!isObject(parsed)) return;
+      const json = text.length > MAX_STATE_TEXT ? { _too_large: `${text.length} characters, not kept` } : parsed;
       putRecent(this.states, this.#oldest.states, device, json, (gone) => this.history.forget(gone));
       this.history.record(device, json);
       this.emit('change', { kind: 'state', device, data: json });
@@ -111,7 +117,7 @@ export class DashboardModel extends EventEmitter<{ change: [DashboardChange] }> 
     const topics = this.rawTopics.get(device) ?? new Map<string, string>();
     putRecent(this.rawTopics, this.#oldest.rawTopics, device, topics);
     if (!topics.has(topic) && topics.size >= MAX_TOPICS_PER_DEVICE) topics.delete(topics.keys().next().value as string);
-    topics.set(topic, text.length > 2000 ? `${text.slice(0, 2000)}…` : text);
+    topics.set(topic, text.length > MAX_RAW_TEXT ? `${text.slice(0, MAX_RAW_TEXT)}…` : text);
   }
 
   snapshot(): Record<string, unknown> {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type DashboardChange, DashboardModel } from '../../gateway/dashboard/model.js';
+import { type DashboardChange, DashboardModel, MAX_STATE_TEXT } from '../../gateway/dashboard/model.js';
 
 const msg = (topic: string, payload: string) => ({
   topic,
@@ -40,20 +40,29 @@ describe('dashboard model', () => {
     expect(model.bridgeState).toEqual({ state: 'online' });
   });
 
-  it('keeps at most 5000 devices, forgetting the one that published longest ago: any client may publish below the base topic', () => {
+  it('keeps at most 2000 devices, forgetting the one that published longest ago: any client may publish below the base topic', () => {
     const model = new DashboardModel('z2m');
-    for (let i = 0; i < 6000; i++) {
+    for (let i = 0; i < 2400; i++) {
       model.ingest(msg(`z2m/d${i}`, `{"v":${i}}`));
       model.ingest(msg(`z2m/d${i}/availability`, '{"state":"online"}'));
       // A device that keeps reporting through the flood stays, although it came first.
-      if (i % 1000 === 0 && i < 5000) model.ingest(msg('z2m/d0', `{"v":${i}}`));
+      if (i % 400 === 0 && i < 2000) model.ingest(msg('z2m/d0', `{"v":${i}}`));
     }
-    expect(model.states.get('d0')).toEqual({ v: 4000 });
-    expect(model.states.size).toBe(5000);
-    expect(model.availability.size).toBe(5000);
-    expect(model.rawTopics.size).toBe(5000);
-    expect(model.states.has('d999')).toBe(false);
-    expect(model.states.get('d5999')).toEqual({ v: 5999 });
-    expect(model.history.of('d999')).toEqual({});
+    expect(model.states.get('d0')).toEqual({ v: 1600 });
+    expect(model.states.size).toBe(2000);
+    expect(model.availability.size).toBe(2000);
+    expect(model.rawTopics.size).toBe(2000);
+    expect(model.states.has('d399')).toBe(false);
+    expect(model.states.get('d2399')).toEqual({ v: 2399 });
+    expect(model.history.of('d399')).toEqual({});
+  });
+
+  it('keeps a state over 16 KiB as a note of its size, and raw payloads cut short', () => {
+    const model = new DashboardModel('z2m');
+    const big = JSON.stringify({ blob: 'x'.repeat(MAX_STATE_TEXT) });
+    model.ingest(msg('z2m/junk', big));
+    expect(model.states.get('junk')).toEqual({ _too_large: `${big.length} characters, not kept` });
+    expect(JSON.stringify(model.snapshot()).length).toBeLessThan(2000);
+    expect(model.rawTopics.get('junk')?.get('junk')?.length).toBe(501);
   });
 });

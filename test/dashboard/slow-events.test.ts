@@ -22,7 +22,7 @@ describe('dashboard event stream back-pressure', () => {
     socket.pause(); // reads nothing: the kernel buffers fill, then the gateway's would
     await new Promise((resolve) => setTimeout(resolve, 200));
 
-    const state = JSON.stringify({ blob: 'x'.repeat(100_000) });
+    const state = JSON.stringify({ blob: 'x'.repeat(15_000) }); // under the model's 16 KiB per state
     const count = 300;
     for (let i = 0; i < count; i++) await gw.gateway.broker.publish('zephyr2mqtt/dev1', state);
     await expect.poll(() => log.lines.some((l) => l.msg === 'dashboard event stream not read, closed')).toBe(true);
@@ -39,8 +39,8 @@ describe('dashboard event stream back-pressure', () => {
   it('opens a stream whose snapshot alone is larger than that, and keeps it', async () => {
     const log = captureLogger();
     gw = await startTestGateway({}, { logger: log.logger });
-    const state = JSON.stringify({ blob: 'x'.repeat(20_000) });
-    for (let i = 0; i < 20; i++) await gw.gateway.broker.publish(`zephyr2mqtt/dev${i}`, state);
+    const state = JSON.stringify({ blob: 'x'.repeat(15_000) }); // under the model's 16 KiB per state
+    for (let i = 0; i < 24; i++) await gw.gateway.broker.publish(`zephyr2mqtt/dev${i}`, state);
     const res = await fetch(`${gw.httpUrl}/api/events`);
     const reader = res.body!.getReader();
     let text = '';
