@@ -154,7 +154,7 @@ export class Dashboard {
       return send(res, 401, { error: 'bad username or password' });
     }
     this.#throttle.succeeded(remote);
-    res.setHeader('set-cookie', this.#sessions.create(username).cookie);
+    res.setHeader('set-cookie', this.#sessions.create(username, behindTls(req)).cookie);
     send(res, 200, { user: username });
   }
 
@@ -279,6 +279,12 @@ function send(res: ServerResponse, status: number, body: unknown): void {
     .end(JSON.stringify(body));
 }
 
+/** The page was loaded over HTTPS through a TLS reverse proxy (docs/security.md): its session cookie is Secure. */
+function behindTls(req: IncomingMessage): boolean {
+  const proto = req.headers['x-forwarded-proto'];
+  return (Array.isArray(proto) ? proto[0] : proto)?.split(',')[0]?.trim().toLowerCase() === 'https';
+}
+
 async function readJson(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -288,8 +294,24 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
     chunks.push(chunk as Buffer);
   }
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    // Deeper than any request needs: JSON.stringify of it (the MQTT request) would overflow the stack.
+    return depthOf(value, MAX_JSON_DEPTH) <= MAX_JSON_DEPTH ? value : undefined;
   } catch {
     return undefined;
   }
+}
+
+const MAX_JSON_DEPTH = 32;
+
+/** The nesting depth of a parsed JSON value, counted no further than `limit + 1`. */
+function depthOf(value: unknown, limit: number): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  if (limit < 0) return 1;
+  let deepest = 0;
+  for (const child of Object.values(value)) {
+    deepest = Math.max(deepest, depthOf(child, limit - 1));
+    if (deepest > limit) break;
+  }
+  return deepest + 1;
 }

@@ -23,7 +23,8 @@ export class Sessions {
     private readonly ttlMs = TTL_MS,
   ) {}
 
-  create(user: string): { token: string; cookie: string } {
+  /** `secure`: the browser reached the dashboard over HTTPS (a TLS proxy), so the cookie never travels in the clear. */
+  create(user: string, secure = false): { token: string; cookie: string } {
     const token = randomBytes(32).toString('base64url');
     const own = [...this.#sessions].filter(([, s]) => s.user === user).map(([t]) => t);
     if (own.length >= MAX_SESSIONS_PER_USER) this.#end(own[0] as string);
@@ -31,7 +32,8 @@ export class Sessions {
     const timer = setTimeout(() => this.#end(token), this.ttlMs).unref();
     this.#sessions.set(token, { user, timer });
     const maxAge = Math.floor(this.ttlMs / 1000);
-    return { token, cookie: `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAge}` };
+    const flags = `HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
+    return { token, cookie: `${COOKIE}=${token}; ${flags}` };
   }
 
   /** The live session the request's cookie names, if any. */

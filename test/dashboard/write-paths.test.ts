@@ -38,6 +38,20 @@ describe('dashboard API paths', () => {
     expect(watch.topics().filter((t) => /[+#\0]|\/a\/b\//.test(t))).toEqual([]);
   });
 
+  it('answers 400 to a body nested deeper than any request needs, and serves the next one', async () => {
+    const log = captureLogger();
+    gw = await startTestGateway({}, { logger: log.logger });
+    const body = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
+    const deep = await fetch(`${gw.httpUrl}/api/request/permit_join`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    expect(deep.status).toBe(400);
+    expect(log.lines.filter((l) => l.msg === 'http handler failed')).toEqual([]);
+    expect((await postJson(`${gw.httpUrl}/api/request/permit_join`, { value: false })).status).toBe(200);
+  });
+
   it('answers 400 for such device ids on reads too', async () => {
     gw = await startTestGateway();
     for (const id of ['%2B', '%23', 'a%00b', 'a%2Fb']) {
