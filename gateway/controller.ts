@@ -94,6 +94,9 @@ const RESTART_DELAY_MS = 500;
 /** Adapter status changes (ports opening and closing) gathered into one bridge/info. */
 const INFO_DEBOUNCE_MS = 250;
 
+/** Unknown devices one address may announce a minute (device_seen_unknown), each name once. */
+const SEEN_NAMES_PER_ADDRESS = 8;
+
 export class Gateway {
   readonly metrics: GatewayMetrics = createMetrics();
   readonly devices = new DeviceRegistry();
@@ -105,6 +108,8 @@ export class Gateway {
   readonly #rateLog: RateLimitedLog;
   readonly #loggers: ModuleLoggers;
   readonly #unknownSeen = new Map<string, number>();
+  /** Per transport and address: how many names it announced in the minute since `since`. */
+  readonly #seenNames = new Map<string, { since: number; count: number }>();
   #broker: EmbeddedBroker | undefined;
   #upstream: UpstreamBridgeHandle | undefined;
   #http: HttpServer | undefined;
@@ -286,6 +291,7 @@ export class Gateway {
         const seen = parseLastSeen(state.last_seen);
         this.devices.restore(id, state, seen, heardAtFromLastSeen(seen, wallNow, monoNow));
         if (state !== retained) await this.#publishInterruptedUpdate(id, state);
+        await this.#dropFiltered(id); // filtered_attributes added while the gateway was down
       }
       const heardAt = rec.heardAt; // restore() updates this record
       const online =
@@ -524,6 +530,7 @@ export class Gateway {
     const carried = renamed ? this.devices.get(renamed.to) : undefined;
     if (carried) await this.#publishCarried(carried);
     if (limitsLowered) await this.#trimStates();
+    for (const id of diff.changed) await this.#dropFiltered(id);
     for (const module of this.modules) {
       const host = this.#hosts.get(module.kind);
       const adapterConfig = this.#adapterConfig(module.kind);
@@ -962,6 +969,23 @@ export class Gateway {
     }
   }
 
+  /** A device's `filtered_attributes`, applied to what it reported before (a reload or device/options set them):
+   * the matching properties leave its state, their property topics and Home Assistant at once. */
+  async #dropFiltered(id: string): Promise<void> {
+    const rec = this.devices.get(id);
+    if (!rec?.config.filtered_attributes) return;
+    const kept = filterAttributes(rec.state, rec.config.filtered_attributes);
+    if (kept === rec.state) return;
+    const dropped = Object.keys(rec.state).filter((key) => !Object.hasOwn(kept, key));
+    this.devices.replaceState(id, kept);
+    await this.publishJson(topics.deviceState(this.base, id), kept, { retain: true, qos: rec.config.qos ?? 0 });
+    await this.#homeAssistant?.propertiesRemoved(id, dropped);
+    if (this.config.api.property_topics)
+      for (const key of dropped)
+        if (isPropertyTopicName(key))
+          await this.publish(topics.deviceProperty(this.base, id, key), '', { retain: true });
+  }
+
   #stateLimits(): StateLimits {
     return { maxProperties: this.config.api.max_state_properties, maxBytes: this.config.api.max_state_bytes };
   }
@@ -1057,11 +1081,19 @@ export class Gateway {
 
   #onDeviceSeen(seen: DeviceSeen): void {
     if (!this.permitJoin()) return;
-    // By name too: one address may announce several devices (a CoAP client that publishes for more than one id).
+    // By name too: one address may announce several devices (a CoAP client that publishes for more than one id),
+    // but at most SEEN_NAMES_PER_ADDRESS a minute, or one address cycling ids would announce without end.
     const key = `${seen.transport}|${seen.address}|${seen.name ?? ''}`;
+    const address = `${seen.transport}|${seen.address}`;
     const now = performance.now();
     const last = this.#unknownSeen.get(key);
     if (last !== undefined && now - last < 60_000) return;
+    const names = this.#seenNames.get(address);
+    const fresh = names === undefined || now - names.since >= 60_000;
+    if (!fresh && names.count >= SEEN_NAMES_PER_ADDRESS) return;
+    this.#seenNames.delete(address);
+    this.#seenNames.set(address, fresh ? { since: now, count: 1 } : { since: names.since, count: names.count + 1 });
+    if (this.#seenNames.size > 1000) this.#seenNames.delete(this.#seenNames.keys().next().value as string);
     if (this.#unknownSeen.size >= 1000) this.#unknownSeen.delete(this.#unknownSeen.keys().next().value as string);
     this.#unknownSeen.set(key, now);
     this.event('device_seen_unknown', { ...seen, ...this.#withSuggestedId(seen) });

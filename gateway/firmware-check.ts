@@ -1,4 +1,4 @@
-// The firmware check the gateway runs by itself: at start-up and for devices a reload adds, the newest image of each
+// The firmware check the gateway runs by itself: at start-up and for devices a reload adds or changes, the newest image of each
 // updatable device's own directory, firmware/<id>/ (the image ota_update/check and an update without a file take),
 // becomes its `update.latest_version`, so Home Assistant's update entity and the dashboard know it before anyone sends
 // ota_update/check. Only image headers are read, one device after the other, after the gateway is up. The device is

@@ -69,7 +69,7 @@ export class CoapAdapter implements Adapter {
     this.observers = new CommandObservers(config.max_observers, (deviceId, old) => {
       ctx.logger.info(
         { device: deviceId, peer: formatPeer(old.peer) },
-        `/ps/${deviceId}/set: a fifth observer replaced the oldest, which is told so (5.03 without Observe)`,
+        `/ps/${deviceId}/set: a new observer replaced the oldest of the most a device keeps, which is told so (5.03 without Observe)`,
       );
       this.endpoint.endObservation(
         old.peer,
@@ -196,9 +196,9 @@ export class CoapAdapter implements Adapter {
     // No relation yet: the command waits for the device's next GET /ps/<id>/set (sleepy devices poll).
     if (relations.length === 0) return {};
     const sequence = this.observers.nextSequence(deviceId);
+    const etag = this.observers.etag(deviceId);
     const results = await Promise.all(
       relations.map(async (o) => {
-        const etag = this.observers.etag(deviceId);
         const response = { code: '2.05', ...encodeCommand(o.accept, command), ...(etag ? { etag } : {}) };
         const delivered = await this.endpoint.notify(o.peer, o.token, sequence, response, true, o.block2Szx);
         this.ctx.countMessage('out');

@@ -19,8 +19,10 @@ export class CommandObservers {
   private readonly observers = new Map<string, CommandObserver[]>();
   private readonly lastCommand = new Map<string, Record<string, unknown>>();
   private readonly sequence = new Map<string, number>();
-  /** Per device, counts the commands stored: the low half of their ETags. */
+  /** Per device, the number (run-wide, so never reused by a device removed and added again) of its last command:
+   * the low half of its ETag. */
   private readonly version = new Map<string, number>();
+  private commands = 0;
   /**
    * The high half of every ETag: new at each start, so a device that still holds an ETag from before a restart
    * never takes the first command after it for the one it has.
@@ -80,7 +82,8 @@ export class CommandObservers {
 
   setLastCommand(deviceId: string, command: Record<string, unknown>): void {
     this.lastCommand.set(deviceId, command);
-    this.version.set(deviceId, ((this.version.get(deviceId) ?? 0) + 1) >>> 0);
+    this.commands = (this.commands + 1) >>> 0;
+    this.version.set(deviceId, this.commands);
   }
 
   /** The ETag of the device's last command (RFC 7252 §5.10.6): a device that polls tells a new one by it. */

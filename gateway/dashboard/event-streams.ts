@@ -3,13 +3,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DashboardChange } from './model.js';
 import type { ReadView } from './read-view.js';
+import type { Session } from './sessions.js';
 
 const MAX_STREAMS = 32;
-/** Streams one login (or, without logins, one address) may hold: no user can take every slot from the others. */
+/** Streams one user (or, without logins, one address) may hold, whatever their sessions: no user can take every
+ * slot from the others. */
 const MAX_STREAMS_PER_CLIENT = 8;
 /**
  * A reader this far behind (beyond its opening snapshot) is not coming back soon: close it rather than hold the
- * data for it. Node keeps each write as its own chunk, so a stream costs about twice this in memory; 50 streams
+ * data for it. Node keeps each write as its own chunk, so a stream costs about twice this in memory; 32 streams
  * stay near 25 MB on a small gateway.
  */
 export const MAX_BUFFERED_BYTES = 256 * 1024;
@@ -19,8 +21,8 @@ interface Stream {
   view: ReadView;
   /** The session it was opened under; undefined for anonymous access. */
   token: string | undefined;
-  /** The client's address (the per-client limit without logins). */
-  remote: string | undefined;
+  /** Who holds it, for the per-client limit: `user:<name>`, or `addr:<address>` without logins. */
+  client: string;
   /** Bytes it may have waiting: MAX_BUFFERED_BYTES beyond the snapshot, which a large gateway makes big. */
   allowance: number;
 }
@@ -35,18 +37,19 @@ export class EventStreams {
     req: IncomingMessage,
     res: ServerResponse,
     view: ReadView,
-    token: string | undefined,
+    session: Session | undefined,
     snapshot: unknown,
   ): boolean {
     if (this.#streams.size >= MAX_STREAMS) return false;
-    const remote = req.socket.remoteAddress;
+    const client = session ? `user:${session.user}` : `addr:${req.socket.remoteAddress}`;
     let own = 0;
-    for (const s of this.#streams) if (token !== undefined ? s.token === token : s.remote === remote) own++;
+    for (const s of this.#streams) if (s.client === client) own++;
     if (own >= MAX_STREAMS_PER_CLIENT) return false;
+    const token = session?.token;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     const opening = frame('snapshot', snapshot);
     const allowance = MAX_BUFFERED_BYTES + Buffer.byteLength(opening);
-    const stream: Stream = { res, view, token, remote, allowance };
+    const stream: Stream = { res, view, token, client, allowance };
     this.#streams.add(stream);
     req.on('close', () => this.#streams.delete(stream));
     this.#write(stream, opening);

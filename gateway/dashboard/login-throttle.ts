@@ -29,8 +29,7 @@ export class LoginThrottle {
     for (const key of [`ip:${remote}`, `user:${user}`]) {
       const f = this.#live(key, t) ?? { count: 0, first: t, until: t };
       f.count++;
-      if (f.count > FREE_FAILURES)
-        f.until = t + Math.min(MAX_WAIT_MS, FIRST_WAIT_MS * 2 ** (f.count - FREE_FAILURES - 1));
+      if (f.count >= FREE_FAILURES) f.until = t + Math.min(MAX_WAIT_MS, FIRST_WAIT_MS * 2 ** (f.count - FREE_FAILURES));
       this.#failures.delete(key);
       this.#failures.set(key, f);
       if (this.#failures.size > MAX_KEYS) this.#failures.delete(this.#failures.keys().next().value as string);

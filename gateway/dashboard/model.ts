@@ -65,9 +65,9 @@ export class DashboardModel extends EventEmitter<{ change: [DashboardChange] }> 
         this.history.forget(device);
         return;
       }
-      const parsed = parseJson(text);
-      if (!isObject(parsed)) return;
-      const json = text.length > MAX_STATE_TEXT ? { _too_large: `${text.length} characters, not kept` } : parsed;
+      // Not parsed when too large: only its size is kept (an object, as a state must be, is all that is checked).
+      const json = text.length > MAX_STATE_TEXT ? tooLarge(text) : parseJson(text);
+      if (!isObject(json)) return;
       putRecent(this.states, this.#oldest.states, device, json, (gone) => this.history.forget(gone));
       this.history.record(device, json);
       this.emit('change', { kind: 'state', device, data: json });
@@ -151,6 +151,10 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+function tooLarge(text: string): Record<string, unknown> | undefined {
+  return text.trimStart().startsWith('{') ? { _too_large: `${text.length} characters, not kept` } : undefined;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

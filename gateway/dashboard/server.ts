@@ -162,7 +162,7 @@ export class Dashboard {
     const view = new ReadView(this.deps.auth, this.deps.baseTopic, session?.user);
     if (path === '/api/state') send(res, 200, view.snapshot(this.model));
     else if (path === '/api/logs') this.#getLogs(res, view, session?.user);
-    else if (path === '/api/events') this.#openEvents(req, res, view, session?.token);
+    else if (path === '/api/events') this.#openEvents(req, res, view, session);
     else if (FIRMWARE_PATH.test(path)) await this.#getFirmware(res, view, session?.user, path);
     else if (path.startsWith('/api/devices/')) this.#getDevice(res, view, session?.user, path.slice(13));
     else send(res, 404, { error: 'not found' });
@@ -208,8 +208,8 @@ export class Dashboard {
     }
   }
 
-  #openEvents(req: IncomingMessage, res: ServerResponse, view: ReadView, token: string | undefined): void {
-    if (!this.#streams.open(req, res, view, token, view.snapshot(this.model))) {
+  #openEvents(req: IncomingMessage, res: ServerResponse, view: ReadView, session: Session | undefined): void {
+    if (!this.#streams.open(req, res, view, session, view.snapshot(this.model))) {
       send(res, 503, { error: 'too many dashboard connections' });
     }
   }

@@ -82,11 +82,6 @@ export class ReportPacer {
     await Promise.all(released);
   }
 
-  /** Devices with a publish held (for tests and metrics). */
-  get heldCount(): number {
-    return this.#held.size;
-  }
-
   #throttle(id: string, keys: readonly string[], intervalMs: number, now: number): readonly string[] | undefined {
     const held = this.#held.get(id);
     if (held) {

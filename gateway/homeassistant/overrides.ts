@@ -1,6 +1,6 @@
 // A device's `homeassistant` option, as Zigbee2MQTT has it: `false` announces none of its entities; in an object,
 // plain values (and arrays) go into every entity's discovery config, `device: {...}` into the HA device block,
-// `<property>: {...}` into that property's entity only and `<property>: null` (or false) leaves it unannounced.
+// `<property>: {...}` into that property's entity only and `<property>: null` leaves it unannounced.
 import { z } from 'zod';
 
 const overrideValue = z.union([
@@ -39,8 +39,7 @@ export function overridesOf(config: Record<string, unknown> | undefined): HomeAs
 export function entityWanted(overrides: HomeAssistantOverrides, property: string): boolean {
   if (overrides === false) return false;
   if (!overrides || !Object.hasOwn(overrides, property)) return true;
-  const own = overrides[property];
-  return own !== null && own !== false;
+  return overrides[property] !== null;
 }
 
 /** The discovery `config` of `property`'s entity with the device's overrides applied (in place). */

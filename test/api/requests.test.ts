@@ -120,6 +120,24 @@ describe('bridge requests', () => {
     expect(gw.gateway.devices.get('dev1-2')?.config).toMatchObject({ address: 'usb-1' });
   });
 
+  it('announces at most 8 names a minute from one address (an address cycling ids is not an endless stream)', async () => {
+    const { gw, client, adapter } = await start();
+    expect((await gw.request(client, 'permit_join', { value: true, time: 60 })).status).toBe('ok');
+    const names: string[] = [];
+    client.on('message', (t, p) => {
+      const event = JSON.parse(p.toString()) as Event;
+      if (t === 'zephyr2mqtt/bridge/event' && event.type === 'device_seen_unknown') names.push(String(event.data.name));
+    });
+    await client.subscribeAsync('zephyr2mqtt/bridge/event', { qos: 1 });
+    const ctx = adapter.current().ctx;
+    for (let i = 0; i < 12; i++) ctx.deviceSeen({ transport: 'test', address: 'one-host', name: `id${i}` });
+    ctx.deviceSeen({ transport: 'test', address: 'other-host', name: 'id0' });
+    await expect.poll(() => names.length).toBeGreaterThanOrEqual(9);
+    // A request answered after them: every event published before it has arrived.
+    expect((await gw.request(client, 'permit_join', { value: true, time: 60 })).status).toBe('ok');
+    expect(names).toEqual([...Array.from({ length: 8 }, (_, i) => `id${i}`), 'id0']);
+  });
+
   it('permit_join takes the time Z2M-style ({"value": true, "time": 60}), true alone opens for 254 s', async () => {
     const { gw, client } = await start();
     const cases: Array<[Record<string, unknown>, { value: boolean; time: number }]> = [

@@ -90,6 +90,22 @@ describe('device report options', () => {
     expect(topics.states().map((s) => s.temperature)).toEqual([21, 22]);
   });
 
+  it('filtered_attributes set later (device/options) drops what the device reported before, at once', async () => {
+    const { gw, ctx, client, topics } = await start({});
+    const first = topics.next(STATE, has('temperature', 20));
+    ctx.telemetry('dev1', { temperature: 20, rssi: -70 });
+    await first;
+    expect(gw.gateway.broker.retained('zephyr2mqtt/dev1/rssi')?.toString()).toBe('-70');
+    const cleared = topics.next('zephyr2mqtt/dev1/rssi', (p) => p === '');
+    const trimmed = topics.next(STATE, (p) => !('rssi' in (JSON.parse(p) as State)));
+    const options = { id: 'dev1', options: { filtered_attributes: ['^rssi$'] } };
+    expect(await gw.request(client, 'device/options', options)).toMatchObject({ status: 'ok' });
+    await Promise.all([cleared, trimmed]);
+    expect(gw.gateway.devices.get('dev1')?.state).toMatchObject({ temperature: 20 });
+    expect(gw.gateway.devices.get('dev1')?.state).not.toHaveProperty('rssi');
+    expect(gw.gateway.broker.retained('zephyr2mqtt/dev1/rssi')).toBeUndefined();
+  });
+
   it('throttle: the first report at once, the rest merged into one publish when the interval ends', async () => {
     const { ctx, topics } = await start({ throttle: 0.4 });
     const first = topics.next(STATE);

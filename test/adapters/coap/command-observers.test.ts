@@ -45,4 +45,18 @@ describe('CommandObservers', () => {
     expect(o.add('e', observer(5))).toBe(false);
     expect(o.size).toBe(counted(o, ['a', 'b', 'c', 'd', 'e']));
   });
+
+  it('gives every stored command its own ETag, also after the device was removed and added again', () => {
+    const o = new CommandObservers(10);
+    expect(o.etag('a')).toBeUndefined();
+    o.setLastCommand('a', { led: true });
+    const first = o.etag('a');
+    o.retain(new Set()); // removed from the config
+    o.setLastCommand('a', { led: true });
+    const again = o.etag('a');
+    expect(first).toHaveLength(8);
+    expect(again?.equals(first as Buffer)).toBe(false);
+    o.setLastCommand('b', { led: true });
+    expect(o.etag('b')?.equals(again as Buffer)).toBe(false);
+  });
 });
