@@ -4,12 +4,9 @@
 // ota_update/check. Only image headers are read, one device after the other, after the gateway is up. The device is
 // not asked which version it runs (its link may not be up yet, and start-up sends nothing to devices):
 // `installed_version` stays as the last check or update read it, and the next ota_update/check refreshes both.
-import {
-  compareVersions,
-  deviceFirmwareDir,
-  deviceFirmwareFiles,
-  newestImage,
-} from '../adapters/common/smp/firmware-files.js';
+
+import { deviceFirmwareDir, deviceFirmwareFiles, newestImage } from '../adapters/common/smp/firmware-files.js';
+import { checkedUpdate } from '../adapters/common/smp/ota-request.js';
 import type { StateValues } from './adapter.js';
 import { AdapterHost } from './adapter-host.js';
 import type { Logger } from './logger.js';
@@ -102,15 +99,7 @@ export class FirmwareCheck {
     // A check, an update or an earlier start said it already (and a failed update's error stays in view).
     if (update?.latest_version === newest.version) return;
     const installed = typeof update?.installed_version === 'string' ? update.installed_version : undefined;
-    // The check's rule: without a known running version the image counts as an update.
-    const available = installed === undefined || compareVersions(newest.version, installed) > 0;
     this.deps.logger.debug({ device: id, file: `${id}/${newest.name}`, version: newest.version }, 'firmware checked');
-    this.deps.publishStatus(id, {
-      update: {
-        state: available ? 'available' : 'idle',
-        ...(installed !== undefined ? { installed_version: installed } : {}),
-        latest_version: newest.version,
-      },
-    });
+    this.deps.publishStatus(id, { update: checkedUpdate(installed, newest.version) });
   }
 }

@@ -150,10 +150,9 @@ async function runOtaCheck(t: OtaTarget, input: Record<string, unknown>): Promis
   // The version in the image's header is all a check needs: the file is not read whole.
   const { file, version } = await firmwareFor(t, req.file);
   const installed = runningSlot(await readImageState(t.smp), req.image)?.version;
-  const available = installed === undefined || compareVersions(version, installed) > 0;
-  t.ctx.deviceStatus(t.deviceId, {
-    update: { state: available ? 'available' : 'idle', ...updateVersions(installed, version) },
-  });
+  const update = checkedUpdate(installed, version);
+  const available = update.state === 'available';
+  t.ctx.deviceStatus(t.deviceId, { update });
   return {
     id: t.deviceId,
     device: t.deviceId,
@@ -162,6 +161,18 @@ async function runOtaCheck(t: OtaTarget, input: Record<string, unknown>): Promis
     latest_version: version,
     file,
   };
+}
+
+/**
+ * The device state's `update` after a check: `available` when `latest` is newer than the running version, or that
+ * version is not known (the image counts as an update); else `idle`. Also the gateway's start-up check's rule.
+ */
+export function checkedUpdate(
+  installed: string | undefined,
+  latest: string,
+): { state: 'available' | 'idle'; installed_version?: string; latest_version: string } {
+  const available = installed === undefined || compareVersions(latest, installed) > 0;
+  return { state: available ? 'available' : 'idle', ...updateVersions(installed, latest) };
 }
 
 function updateVersions(
