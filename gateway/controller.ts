@@ -309,7 +309,7 @@ export class Gateway {
   /** A firmware upload that a crash (or kill -9) cut short left "updating" behind: published once as failed. */
   async #publishInterruptedUpdate(id: string, state: StateValues): Promise<void> {
     this.logger.warn({ device: id }, `device "${id}": its firmware update was interrupted by a gateway restart`);
-    await this.publishJson(topics.deviceState(this.base, id), state, { retain: true });
+    await this.publishJson(topics.deviceState(this.base, id), state, { retain: true, qos: this.#qosOf(id) });
     if (this.config.api.property_topics && isPropertyTopicName(UPDATE_KEY))
       await this.publish(topics.deviceProperty(this.base, id, UPDATE_KEY), propertyText(state[UPDATE_KEY]), {
         retain: true,
@@ -965,7 +965,7 @@ export class Gateway {
       const id = rec.config.id;
       this.devices.replaceState(id, fitted.state);
       this.#evicted(id, rec.config.transport, fitted.evicted, fitted.setting);
-      await this.publish(topics.deviceState(this.base, id), fitted.text, { retain: true });
+      await this.publish(topics.deviceState(this.base, id), fitted.text, { retain: true, qos: this.#qosOf(id) });
     }
   }
 
@@ -984,6 +984,11 @@ export class Gateway {
       for (const key of dropped)
         if (isPropertyTopicName(key))
           await this.publish(topics.deviceProperty(this.base, id, key), '', { retain: true });
+  }
+
+  /** The QoS of a device's state messages (its `qos` key). */
+  #qosOf(id: string): 0 | 1 | 2 {
+    return this.devices.get(id)?.config.qos ?? 0;
   }
 
   #stateLimits(): StateLimits {
@@ -1053,7 +1058,7 @@ export class Gateway {
   async #publishCarried(rec: DeviceRecord): Promise<void> {
     const id = rec.config.id;
     if (Object.keys(rec.state).length > 0) {
-      await this.publishJson(topics.deviceState(this.base, id), rec.state, { retain: true });
+      await this.publishJson(topics.deviceState(this.base, id), rec.state, { retain: true, qos: this.#qosOf(id) });
       if (this.config.api.property_topics)
         for (const [key, value] of Object.entries(rec.state))
           if (key !== 'last_seen' && isPropertyTopicName(key))
