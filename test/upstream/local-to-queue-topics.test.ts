@@ -3,14 +3,11 @@
 import { describe, expect, it } from 'vitest';
 import type { BrokerMessage } from '../../gateway/broker/types.js';
 import { upstreamConfigSchema } from '../../gateway/upstream/config.js';
-import { LocalToQueue } from '../../gateway/upstream/local-to-queue.js';
-import { OwnReports } from '../../gateway/upstream/own-reports.js';
 import type { AppendResult, DiskQueue } from '../../gateway/upstream/queue/disk-queue.js';
-import { resolveMappings } from '../../gateway/upstream/topic-map.js';
+import { localToQueueFor } from './local-to-queue-helpers.js';
 
 function setup() {
   const config = upstreamConfigSchema.parse({ enabled: true, topics: [{ pattern: '#', direction: 'out', qos: 1 }] });
-  const mappings = resolveMappings(config, 'zephyr2mqtt', 'site-12');
   const queued: string[] = [];
   const refused: Array<{ topic: string; reason: string; own: boolean }> = [];
   const queue = {
@@ -19,17 +16,7 @@ function setup() {
       done('queued');
     },
   } as unknown as DiskQueue;
-  const toQueue = new LocalToQueue({
-    own: new OwnReports('zephyr2mqtt', mappings),
-    fromUpstream: () => false,
-    config: () => config,
-    mappings: () => mappings,
-    stateTopic: () => 'site-12/bridge/state',
-    queue: () => queue,
-    queueOpening: () => Promise.resolve(),
-    markOwnDropped: () => {},
-    refusedTopic: (topic, reason, own) => refused.push({ topic, reason, own }),
-  });
+  const toQueue = localToQueueFor(config, queue, (topic, reason, own) => refused.push({ topic, reason, own }));
   const publish = (topic: string): Promise<Error | undefined> => {
     const msg: BrokerMessage = { topic, payload: Buffer.from('x'), qos: 1, retain: false };
     return new Promise((resolve) => toQueue.intercept(msg, resolve));

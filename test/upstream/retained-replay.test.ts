@@ -4,10 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import type { BrokerMessage } from '../../gateway/broker/types.js';
 import { upstreamConfigSchema } from '../../gateway/upstream/config.js';
-import { LocalToQueue } from '../../gateway/upstream/local-to-queue.js';
-import { OwnReports } from '../../gateway/upstream/own-reports.js';
 import type { DiskQueue } from '../../gateway/upstream/queue/disk-queue.js';
-import { resolveMappings } from '../../gateway/upstream/topic-map.js';
+import { localToQueueFor } from './local-to-queue-helpers.js';
 
 const MB = 1024 * 1024;
 
@@ -20,7 +18,6 @@ function setup(queuedBytes: number) {
     ],
     queue: { max_bytes: 2 * MB },
   });
-  const mappings = resolveMappings(config, 'zephyr2mqtt', 'site-12');
   const queued: Array<{ topic: string; retain: boolean }> = [];
   const queue = {
     appendThen(topic: string, _payload: Buffer, _qos: number, retain: boolean) {
@@ -28,17 +25,7 @@ function setup(queuedBytes: number) {
     },
     stats: () => ({ bytes: queuedBytes }),
   } as unknown as DiskQueue;
-  const toQueue = new LocalToQueue({
-    own: new OwnReports('zephyr2mqtt', mappings),
-    fromUpstream: () => false,
-    config: () => config,
-    mappings: () => mappings,
-    stateTopic: () => 'site-12/bridge/state',
-    queue: () => queue,
-    queueOpening: () => Promise.resolve(),
-    markOwnDropped: () => {},
-  });
-  return { toQueue, queued };
+  return { toQueue: localToQueueFor(config, queue), queued };
 }
 
 const retained = (topic: string, bytes = 10): BrokerMessage => ({
