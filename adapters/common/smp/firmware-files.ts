@@ -36,13 +36,17 @@ export interface FirmwareChoice {
  * device's own directory (the requesting device's, no other's), an MCUboot image a slot can hold.
  */
 export async function namedFirmware(ctx: AdapterContext, file: string, deviceId: string): Promise<FirmwareChoice> {
-  const path = await firmwarePath(ctx, file, deviceId);
-  const header = await headerOf(path);
-  if (!header) return { file, path, version: (await readImage(path)).info.version }; // its parse error says why
-  return { file, path, version: header.version };
+  const { path, size } = await firmwareFile(ctx, file, deviceId);
+  const version = await headerVersion(path, size);
+  if (version === undefined) return { file, path, version: (await readImage(path)).info.version }; // its parse error says why
+  return { file, path, version };
 }
 
-async function firmwarePath(ctx: AdapterContext, file: string, deviceId: string): Promise<string> {
+async function firmwareFile(
+  ctx: AdapterContext,
+  file: string,
+  deviceId: string,
+): Promise<{ path: string; size: number }> {
   const own = file.startsWith(`${deviceId}/`);
   const name = own ? file.slice(deviceId.length + 1) : file;
   if (/[/\\\0]/.test(name) || name === '' || name === '.' || name.includes('..') || isAbsolute(name)) {
@@ -64,7 +68,7 @@ async function firmwarePath(ctx: AdapterContext, file: string, deviceId: string)
     throw new Error(`${path} is a link that leads out of ${firmwareDir(ctx)}: only files inside it are read`);
   }
   if (found.size > MAX_FIRMWARE_BYTES) throw new Error(`${path} has ${found.size} bytes, more than any image slot`);
-  return path;
+  return { path, size: found.size };
 }
 
 /** Whether `path` resolves (through any links) to a file inside the firmware directory or one of its directories. */
@@ -125,8 +129,8 @@ export async function deviceFirmwareFiles(
     const path = join(dir, name);
     const found = await stat(path).catch(() => undefined);
     if (!found?.isFile() || !(await insideFirmwareDir(ctx, path))) continue;
-    const header = await headerOf(path);
-    files.push({ name, path, size: found.size, mtime: found.mtimeMs, ...(header ? { version: header.version } : {}) });
+    const version = await headerVersion(path, found.size);
+    files.push({ name, path, size: found.size, mtime: found.mtimeMs, ...(version !== undefined ? { version } : {}) });
   }
   return { files };
 }
@@ -152,17 +156,16 @@ export async function newestDeviceFirmware(ctx: FirmwareRoot, deviceId: string):
   return { file: `${deviceId}/${best.name}`, path: best.path, version: best.version };
 }
 
-/** The version and time of a regular file that starts with an MCUboot header of a size a slot can hold. */
-async function headerOf(path: string): Promise<{ version: string; mtime: number } | undefined> {
-  const found = await stat(path).catch(() => undefined);
-  if (!found?.isFile() || found.size > MAX_FIRMWARE_BYTES) return undefined;
+/** The version in the MCUboot header a regular file of `size` bytes (as stat found it) starts with, if a slot can
+ * hold it. */
+async function headerVersion(path: string, size: number): Promise<string | undefined> {
+  if (size > MAX_FIRMWARE_BYTES) return undefined;
   const handle = await open(path, 'r').catch(() => undefined);
   if (!handle) return undefined;
   try {
     const header = Buffer.alloc(32);
     const { bytesRead } = await handle.read(header, 0, header.length, 0);
-    const version = mcubootHeaderVersion(header.subarray(0, bytesRead));
-    return version === undefined ? undefined : { version, mtime: found.mtimeMs };
+    return mcubootHeaderVersion(header.subarray(0, bytesRead));
   } finally {
     await handle.close();
   }
