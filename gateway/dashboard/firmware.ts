@@ -6,6 +6,8 @@ import type { Dirent } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
+  compareVersions,
+  type DeviceFirmwareFile,
   deviceFirmwareDir,
   deviceFirmwareFiles,
   type FirmwareRoot,
@@ -87,7 +89,8 @@ export async function listFirmware(dir: string): Promise<FirmwareListing> {
 
 /**
  * The files of the device's own directory, firmware/<id>/, that an update can name (`<id>/<name>`): regular files
- * that resolve inside the firmware directory, sorted by name, with their header versions (only headers are read).
+ * that resolve inside the firmware directory, highest version first (the order the page offers them in), with their
+ * header versions (only headers are read).
  */
 export async function listDeviceFirmware(
   dataDir: string,
@@ -104,7 +107,8 @@ export async function listDeviceFirmware(
   }
   if (found.missing) return { dir, files: [], missing: true };
   const newest = newestImage(found.files);
-  const files = found.files
+  const files = [...found.files]
+    .sort(highestVersionFirst)
     .filter((f) => acceptedName(f.name) && `${deviceId}/${f.name}`.length <= 255)
     .map((f) => ({
       name: `${deviceId}/${f.name}`,
@@ -114,6 +118,13 @@ export async function listDeviceFirmware(
       ...(f === newest ? { newest: true as const } : {}),
     }));
   return { dir, files };
+}
+
+/** Highest version first, the newest file among equals first, files without a version last (by name). */
+function highestVersionFirst(a: DeviceFirmwareFile, b: DeviceFirmwareFile): number {
+  if (a.version === undefined || b.version === undefined)
+    return a.version === b.version ? 0 : a.version === undefined ? 1 : -1;
+  return compareVersions(b.version, a.version) || b.mtime - a.mtime;
 }
 
 /** The same rule as ota_update's for `file`: a plain name, no path separators or "..", at most 255 characters. */

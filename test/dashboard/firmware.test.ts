@@ -121,7 +121,7 @@ describe('dashboard firmware files', () => {
     expect((await listing(g, 'ble-smp')).body.files?.map((f) => f.name)).toEqual(['ble-only.bin']);
   });
 
-  it("lists the device's own images as <id>/<name> with their versions, the newest marked, no link out", async () => {
+  it("lists the device's own images as <id>/<name>, highest version first, the newest marked, no link out", async () => {
     const g = await start();
     const dir = dirOf(g, 'serial');
     const own = join(dir, 'serial1');
@@ -142,6 +142,11 @@ describe('dashboard firmware files', () => {
     await symlink('../../../..', join(own, 'up'));
     const mtime = new Date('2026-03-01T10:00:00Z');
     await utimes(join(own, 'b-1.10.0.bin'), mtime, mtime);
+    // Equal versions: the newer file first.
+    const older = new Date('2026-01-01T10:00:00Z');
+    const newer = new Date('2026-02-01T10:00:00Z');
+    await utimes(join(own, 'a-1.9.0.bin'), older, older);
+    await utimes(join(dir, 'shared-1.8.0.bin'), newer, newer);
 
     const { status, body } = await listing(g, 'serial1');
     expect(status).toBe(200);
@@ -149,8 +154,6 @@ describe('dashboard firmware files', () => {
     expect(body.device_dir).toEqual({
       dir: own,
       files: [
-        { name: 'serial1/README.txt', size: 5, mtime: expect.any(String) },
-        { name: 'serial1/a-1.9.0.bin', size: v19.length, mtime: expect.any(String), version: '1.9.0' },
         {
           name: 'serial1/b-1.10.0.bin',
           size: v110.length,
@@ -158,7 +161,9 @@ describe('dashboard firmware files', () => {
           version: '1.10.0',
           newest: true,
         },
-        { name: 'serial1/shared.bin', size: v19.length, mtime: expect.any(String), version: '1.9.0' },
+        { name: 'serial1/shared.bin', size: v19.length, mtime: newer.toISOString(), version: '1.9.0' },
+        { name: 'serial1/a-1.9.0.bin', size: v19.length, mtime: older.toISOString(), version: '1.9.0' },
+        { name: 'serial1/README.txt', size: 5, mtime: expect.any(String) },
       ],
     });
   });

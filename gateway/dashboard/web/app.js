@@ -302,9 +302,7 @@ async function loadFirmwareFiles(id, select, where) {
   /** @type {{dir?: string, files?: FirmwareFile[], missing?: boolean, error?: string,
    *   device_dir?: {dir: string, files: FirmwareFile[], missing?: boolean, error?: string}}} */
   const listing = await api(`/api/devices/${encodeURIComponent(id)}/firmware`);
-  const own = [...(listing.device_dir?.files ?? [])].sort(
-    (a, b) => compareVersions(b.version, a.version) || b.mtime.localeCompare(a.mtime),
-  );
+  const own = listing.device_dir?.files ?? []; // highest version first, as the gateway orders them
   const files = [...(listing.files ?? [])].sort((a, b) => b.mtime.localeCompare(a.mtime));
   /** @param {FirmwareFile} f */
   const option = (f) => {
@@ -328,21 +326,6 @@ async function loadFirmwareFiles(id, select, where) {
       `releases to ${ownDir} (an update without a file installs the highest version there)`;
   }
   syncFirmwareButtons();
-}
-
-/**
- * MCUboot versions "major.minor.revision[.build]", compared as numbers: > 0 when `a` is the newer; no version last.
- * @param {string | undefined} a @param {string | undefined} b
- */
-function compareVersions(a, b) {
-  if (a === undefined || b === undefined) return a === b ? 0 : a === undefined ? -1 : 1;
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < 4; i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
 }
 
 /**
