@@ -24,7 +24,8 @@ export const MAX_HTTP_CONNECTIONS = 256;
 /** A request's headers must arrive within this (Node's default, 60 s, lets slow clients hold connections long). */
 const HEADERS_TIMEOUT_MS = 10_000;
 
-export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => Promise<boolean> | boolean;
+/** A route gets the request's URL parsed once by the listener (a malformed one was answered 400 before). */
+export type HttpRoute = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
 
 export interface HttpConfig {
   host: string;
@@ -44,11 +45,12 @@ export async function startHttpServer(
   const failures = new RateLimitedLog(gw.logger);
   const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: 30_000 }, (req, res) => {
     if (refusedHost(req, res)) return;
-    if (!parsableUrl(req.url)) {
+    const url = parsedUrl(req.url);
+    if (!url) {
       json(res, 400, { error: 'malformed request URL' });
       return;
     }
-    void handle(gw, req, res, extraRoutes).catch((err: unknown) => {
+    void handle(gw, req, res, url, extraRoutes).catch((err: unknown) => {
       failures.error('handler', { err, url: req.url }, 'http handler failed');
       if (!res.headersSent) res.writeHead(500).end('internal error\n');
     });
@@ -73,7 +75,13 @@ export async function startHttpServer(
   };
 }
 
-async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, extra: HttpRoute[]): Promise<void> {
+async function handle(
+  gw: Gateway,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  extra: HttpRoute[],
+): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   if (path === '/healthz') {
     const ok = gw.broker.addresses().length > 0;
@@ -101,7 +109,7 @@ async function handle(gw: Gateway, req: IncomingMessage, res: ServerResponse, ex
     res.writeHead(200, { 'content-type': gw.metrics.registry.contentType }).end(body);
     return;
   }
-  for (const route of extra) if (await route(req, res)) return;
+  for (const route of extra) if (await route(req, res, url)) return;
   json(res, 404, { error: 'not found' });
 }
 
@@ -153,13 +161,13 @@ function unbracket(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
-/** Whether the URL parses (`//[` does not): a malformed one is the client's error, not a handler failure. */
-function parsableUrl(url: string | undefined): boolean {
+/** The request's URL, undefined when it does not parse (`//[`): a malformed one is the client's error, not a
+ * handler failure. */
+function parsedUrl(url: string | undefined): URL | undefined {
   try {
-    new URL(url ?? '/', 'http://localhost');
-    return true;
+    return new URL(url ?? '/', 'http://localhost');
   } catch {
-    return false;
+    return undefined;
   }
 }
 

@@ -97,8 +97,8 @@ export class Dashboard {
     this.#sessions.clear();
   }
 
-  readonly route: HttpRoute = async (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://dashboard').pathname;
+  readonly route: HttpRoute = async (req, res, url) => {
+    const path = url.pathname;
     const asset = ASSETS[path];
     if (asset && req.method === 'GET') {
       await this.#serveAsset(res, asset);

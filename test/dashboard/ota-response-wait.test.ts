@@ -50,7 +50,9 @@ describe('dashboard waiting for ota_update', () => {
     dashboard = dash;
     dash.start();
     server = createServer((req, res) => {
-      void Promise.resolve(dash.route(req, res)).then((handled) => handled || res.writeHead(404).end());
+      void Promise.resolve(dash.route(req, res, new URL(req.url ?? '/', 'http://localhost'))).then(
+        (handled) => handled || res.writeHead(404).end(),
+      );
     });
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', () => resolve()));
     return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
