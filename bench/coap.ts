@@ -2,7 +2,7 @@
 // zephyr2mqtt side by side with Eclipse Ponte 0.0.16 in the same run, plus the gateway's RSS over the run.
 // Both servers run as child processes; this process is the load generator and the MQTT subscriber.
 //   npx tsx bench/coap.ts [--requests 200000] [--ponte-requests <requests>] [--inflight 32] [--window ack|delivery]
-//                         [--floor-requests <requests>]
+//                         [--floor-requests <requests>] [--subscriber mqttjs|raw]
 // Ponte and the floor get as many requests as the gateway by default: the same work (Ponte's memory grows with every
 // request, so a shorter Ponte run flatters it on RSS and understates how it slows down).
 // --window ack (default): a request is in flight until its CoAP ACK, as a device sees it (the gateway ACKs, then
@@ -10,6 +10,8 @@
 // --ponte-requests 0 skips Ponte; --floor-requests 0 skips the floor (bench/_coap-floor.ts: the least a Node process
 // can do per request, the ceiling of any Node gateway with this load generator on this machine); GW_NODE_OPTIONS adds node flags to the gateway process (e.g. "--cpu-prof"), GW_LOG=<file>
 // sends its stdout there (e.g. for --trace-gc);
+// --subscriber raw: the MQTT subscriber is bench/_mqtt-subscriber.ts instead of mqtt.js (less of the client's CPU
+// per message, on the cores the servers share with it);
 // --before <dir> also runs the gateway from another checkout (an earlier commit) in the same run, for A/B.
 // Ponte is installed on demand into bench/peers (its own package.json; never in the root package).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -25,6 +27,7 @@ import mqtt from 'mqtt';
 import { stringify } from 'yaml';
 import { CoapLoad } from './_coap-load.js';
 import { type CompiledTree, compileForBench } from './_compiled.js';
+import { RawSubscriber } from './_mqtt-subscriber.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const peers = join(root, 'bench', 'peers');
@@ -35,11 +38,13 @@ const { values: args } = parseArgs({
     'floor-requests': { type: 'string' },
     inflight: { type: 'string', default: '32' },
     window: { type: 'string', default: 'ack' },
+    subscriber: { type: 'string', default: 'mqttjs' },
     before: { type: 'string' },
   },
 });
 const inflight = Number(args.inflight);
 if (args.window !== 'delivery' && args.window !== 'ack') throw new Error('--window is delivery or ack');
+if (args.subscriber !== 'mqttjs' && args.subscriber !== 'raw') throw new Error('--subscriber is mqttjs or raw');
 const windowUntilDelivery = args.window === 'delivery';
 
 interface Server {
@@ -305,9 +310,19 @@ async function heapSample(server: Server): Promise<HeapSample | undefined> {
   }
 }
 
+/** The benchmark's MQTT subscriber: mqtt.js, or the lean one of bench/_mqtt-subscriber.ts (--subscriber raw). */
+async function subscribe(
+  server: Server,
+  onMessage: (topic: string, payload: Buffer) => void,
+): Promise<{ end(): Promise<void> }> {
+  if (args.subscriber === 'raw') return RawSubscriber.connect(server.mqttPort, server.topic, onMessage);
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${server.mqttPort}`, { reconnectPeriod: 0 });
+  await client.subscribeAsync(server.topic, { qos: 0 });
+  client.on('message', onMessage);
+  return { end: () => client.endAsync() };
+}
+
 async function run(server: Server, requests: number): Promise<Result> {
-  const subscriber = await mqtt.connectAsync(`mqtt://127.0.0.1:${server.mqttPort}`, { reconnectPeriod: 0 });
-  await subscriber.subscribeAsync(server.topic, { qos: 0 });
   /** Send time per request, cleared when its MQTT message arrives (so a repeat delivery is not counted twice). */
   const sentAt = new Float64Array(requests);
   /** Send time per request, kept for the ACK latency (a server may publish before it answers). */
@@ -323,7 +338,7 @@ async function run(server: Server, requests: number): Promise<Result> {
   const done = new Promise<void>((r) => {
     resolveDone = r;
   });
-  subscriber.on('message', (_topic, payload) => {
+  const subscriber = await subscribe(server, (_topic, payload) => {
     const match = /"seq":(\d+)/.exec(payload.toString());
     if (!match) return; // the retained message of an earlier run
     const seq = Number(match[1]);
@@ -401,7 +416,7 @@ async function run(server: Server, requests: number): Promise<Result> {
   const cpu = cpuSeconds(server.child.pid) - cpuBefore;
   const clientCpu = process.cpuUsage(clientCpuBefore);
   await load.stop();
-  await subscriber.endAsync();
+  await subscriber.end();
   latencies.sort((a, b) => a - b);
   ackLatencies.sort((a, b) => a - b);
   afterAck.sort((a, b) => a - b);
