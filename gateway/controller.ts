@@ -407,6 +407,17 @@ export class Gateway {
     setTimeout(restart, RESTART_DELAY_MS).unref();
   }
 
+  /**
+   * The id of the device a request names: its id, or its ieee_address in bridge/devices (Zigbee2MQTT's requests
+   * take either). An id always wins; a name that fits neither (or the identity of two devices) is returned as it
+   * is, for the caller's "unknown device".
+   */
+  deviceId(ref: string): string {
+    if (this.devices.get(ref)) return ref;
+    const named = this.devices.all().filter((rec) => this.#identity(rec.config) === ref);
+    return named.length === 1 && named[0] ? named[0].config.id : ref;
+  }
+
   /** The device's stable identity (Home Assistant's unique_id base), else its id: bridge/devices' ieee_address. */
   #identity(config: DeviceConfig): string {
     let identity = this.#identities.get(config);

@@ -13,10 +13,11 @@ import type { RequestData } from '../topics.js';
 const changeSchema = z.object({ to: deviceBaseShape.id.optional(), name: deviceBaseShape.name });
 
 export async function deviceRename(gw: Gateway, data: Record<string, unknown>): Promise<RequestData['device/rename']> {
-  const from = data.from ?? data.id;
+  const ref = data.from ?? data.id;
   const to = data.to;
   const name = data.name;
-  if (typeof from !== 'string') throw new RequestError('expected {"from": "<device id>", "to": "<new id>"}');
+  if (typeof ref !== 'string') throw new RequestError('expected {"from": "<device id>", "to": "<new id>"}');
+  const from = gw.deviceId(ref);
   if (to !== undefined && typeof to !== 'string') throw new RequestError('"to" must be a string');
   if (name !== undefined && typeof name !== 'string') throw new RequestError('"name" must be a string');
   if (to === undefined && name === undefined) throw new RequestError('give "to" (new id) and/or "name"');

@@ -12,8 +12,8 @@ export async function deviceTransportRequest(
   known: readonly string[] = [],
 ): Promise<unknown> {
   if (!name.startsWith('device/')) throw new RequestError(unknownRequest(name, known));
-  const deviceId = typeof data.device === 'string' ? data.device : typeof data.id === 'string' ? data.id : undefined;
-  if (!deviceId) {
+  const ref = typeof data.device === 'string' ? data.device : typeof data.id === 'string' ? data.id : undefined;
+  if (!ref) {
     // Most likely a misspelt core request (device/renmae) rather than an adapter's request without its device.
     const verb = name.slice('device/'.length);
     const core = known.filter((k) => k.startsWith('device/')).map((k) => k.slice('device/'.length));
@@ -24,6 +24,7 @@ export async function deviceTransportRequest(
         : `missing "device": "${name}" is passed to the adapter of the device it names`,
     );
   }
+  const deviceId = gw.deviceId(ref);
   const { host } = gw.adapterFor(deviceId);
   const adapter = host.adapter;
   if (!adapter?.request) throw new RequestError(`the ${host.module.kind} adapter has no "${name}" request`);
