@@ -1,12 +1,13 @@
 // Zigbee2MQTT's device requests name a device by its friendly_name or its ieee_address ("deviceID can be the
-// ieee_address or friendly_name of the device"): bridge/devices publishes both, so either must work here too.
+// ieee_address or friendly_name of the device"), in {"id": ...} or as the bare payload: bridge/devices publishes
+// both names, so either must work here too, in either form.
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { createTestAdapterModule } from '../helpers/test-adapter.js';
 
 type DevicesList = Array<{ id: string; friendly_name: string; ieee_address: string }>;
 
-describe('device requests by ieee_address', () => {
+describe('how device requests name a device', () => {
   let gw: TestGateway | undefined;
   afterEach(async () => {
     await gw?.stop();
@@ -61,6 +62,27 @@ describe('device requests by ieee_address', () => {
     expect(await gw.request(client, 'device/smp', { device: ieee('door-node'), command: 'echo' })).toMatchObject({
       status: 'error',
       error: 'the coap adapter is not running',
+    });
+  });
+
+  it("a bare device id or ieee_address names the device of an adapter's request (Zigbee2MQTT's ota_update)", async () => {
+    const { gw, client, ieee } = await start();
+    // Plain text and a JSON string, as `mosquitto_pub -m bench` and `-m '"bench"'` send them.
+    for (const payload of ['bench', '"bench"']) {
+      const res = await gw.expectMessage<{ status: string; data: unknown }>(
+        client,
+        'zephyr2mqtt/bridge/response/device/echo',
+      );
+      await client.publishAsync('zephyr2mqtt/bridge/request/device/echo', payload);
+      expect(await res.message).toEqual({ status: 'ok', data: { device: 'bench', data: { id: 'bench' } } });
+    }
+    expect(await gw.request(client, 'device/ota_update/check', ieee('door-node'))).toMatchObject({
+      status: 'error',
+      error: 'the coap adapter is not running',
+    });
+    expect(await gw.request(client, 'device/echo', { device: 'bench', extra: 1 })).toMatchObject({
+      status: 'ok',
+      data: { device: 'bench', data: { device: 'bench', extra: 1 } },
     });
   });
 
