@@ -195,7 +195,8 @@ export async function startBroker({
    */
   async function takeSession(client: Client, username: string | undefined): Promise<void> {
     const persistent = !client.clean;
-    let resumed = persistent && persistence.hasSession(client.id);
+    // MQTT 3.1 has no session present flag: its CONNACK byte is reserved.
+    let resumed = persistent && client.version === 4 && persistence.hasSession(client.id);
     if (persistent && sessionOwners.ownedByOther(client.id, username)) {
       resumed = false;
       await persistence.forgetSession(client);

@@ -45,6 +45,17 @@ describe('CONNACK session present', () => {
     expect([...data]).toEqual([0x20, 0x02, 0x01, 0x00]);
   });
 
+  it('stays 0 for MQTT 3.1, whose CONNACK has no such flag (a reserved byte)', async () => {
+    tb = await startTestBroker();
+    const port = tb.broker.addresses()[0]?.port ?? 0;
+    const connack = (got: Buffer) => got.length >= 4;
+    await rawExchange(port, [rawConnect31('old-client')], 5000, connack);
+    const { data } = await rawExchange(port, [rawConnect31('old-client')], 5000, connack);
+    expect([...data]).toEqual([0x20, 0x02, 0x00, 0x00]);
+    // The same session over 3.1.1 says it is there.
+    expect(await sessionPresent({ clientId: 'old-client', clean: false })).toBe(true);
+  });
+
   it('is 1 over WebSocket too', async () => {
     tb = await startTestBroker({ listeners: [{ type: 'ws', host: '127.0.0.1', port: 0 }] });
     expect(await sessionPresent({ clientId: 'ws-client', clean: false }, 'ws')).toBe(false);
@@ -79,3 +90,14 @@ describe('CONNACK session present', () => {
     expect(await sessionPresent({ clientId: 'v5-client', clean: false })).toBe(false);
   });
 });
+
+/** An MQTT 3.1 CONNECT (protocol name MQIsdp, level 3) with clean session 0. */
+function rawConnect31(clientId: string): Buffer {
+  const id = Buffer.from(clientId, 'utf8');
+  const body = Buffer.concat([
+    Buffer.from([0x00, 0x06, ...Buffer.from('MQIsdp'), 0x03, 0x00, 0x00, 0x3c]),
+    Buffer.from([id.length >> 8, id.length & 0xff]),
+    id,
+  ]);
+  return Buffer.concat([Buffer.from([0x10, body.length]), body]);
+}
