@@ -613,7 +613,12 @@ export class Gateway {
       last_seen: rec.lastSeen?.toISOString() ?? null,
       disabled: rec.config.disabled,
       supported: true,
-      definition: { supports_ota: this.#firmwareTransport(rec.config.id) !== undefined },
+      definition: {
+        supports_ota: this.#firmwareTransport(rec.config.id) !== undefined,
+        // Zigbee2MQTT: "A device definition will always have an exposes and options property".
+        exposes: [],
+        options: [],
+      },
       info: rec.info,
     }));
     await this.publishJson(topics.bridgeDevices(this.base), list, { retain: true });
