@@ -127,6 +127,8 @@ export class Gateway {
   readonly #identities = new WeakMap<object, string>();
   /** Restart-only settings a reload changed in the file and that still run with their old values. */
   #restartRequired: readonly string[] = [];
+  /** The device added last by a reload or device/add (device/rename's `last`), under its current id. */
+  #lastJoined: string | undefined;
   #permitJoinTimer: NodeJS.Timeout | undefined;
   #infoTimer: NodeJS.Timeout | undefined;
   #started = false;
@@ -407,6 +409,11 @@ export class Gateway {
     setTimeout(restart, RESTART_DELAY_MS).unref();
   }
 
+  /** The id of the device a reload or device/add added last, if it is still configured (device/rename's `last`). */
+  lastJoinedDevice(): string | undefined {
+    return this.#lastJoined;
+  }
+
   /**
    * The id of the device a request names: its id, or its ieee_address in bridge/devices (Zigbee2MQTT's requests
    * take either). An id always wins; a name that fits neither (or the identity of two devices) is returned as it
@@ -529,9 +536,11 @@ export class Gateway {
           if (isPropertyTopicName(key))
             await this.publish(topics.deviceProperty(this.base, id, key), '', { retain: true });
       if (id !== renamed?.from) this.event('device_left', { id });
+      if (id === this.#lastJoined) this.#lastJoined = id === renamed?.from ? renamed.to : undefined;
     }
     for (const id of diff.added) {
       if (id === renamed?.to) continue;
+      this.#lastJoined = id;
       this.event('device_joined', { id });
       this.#onAvailability(id, false); // offline until its adapter or its first message says otherwise
     }

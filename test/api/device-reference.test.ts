@@ -86,6 +86,29 @@ describe('how device requests name a device', () => {
     });
   });
 
+  it('device/rename {"last": true} renames the device that joined last, as Zigbee2MQTT does', async () => {
+    const { gw, client } = await start();
+    expect(await gw.request(client, 'device/rename', { last: true, to: 'x' })).toMatchObject({
+      status: 'error',
+      error: 'no device joined since the gateway started (or the last one to join was removed)',
+    });
+    expect((await gw.request(client, 'device/add', { id: 'new-1', transport: 'test' })).status).toBe('ok');
+    expect((await gw.request(client, 'device/add', { id: 'new-2', transport: 'test' })).status).toBe('ok');
+    const renamed = await gw.request(client, 'device/rename', { last: true, to: 'porch' });
+    expect(renamed).toMatchObject({ status: 'ok', data: { from: 'new-2', to: 'porch', added: ['porch'] } });
+    // Still the last one under its new id; once removed, none is left to rename.
+    expect(await gw.request(client, 'device/rename', { last: true, name: 'Porch' })).toMatchObject({
+      status: 'ok',
+      data: { from: 'porch', to: 'porch' },
+    });
+    expect((await gw.request(client, 'device/remove', 'porch')).status).toBe('ok');
+    expect(await gw.request(client, 'device/rename', { last: true, to: 'y' })).toMatchObject({
+      status: 'error',
+      error: 'no device joined since the gateway started (or the last one to join was removed)',
+    });
+    expect(gw.gateway.devices.get('new-1')).toBeDefined();
+  });
+
   it('an id wins over another device whose ieee_address reads the same, and unknown names stay unknown', async () => {
     const { gw, client } = await start();
     expect(await gw.request(client, 'device/remove', { id: 'coap_fe80__9' })).toMatchObject({
