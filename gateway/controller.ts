@@ -127,6 +127,8 @@ export class Gateway {
   readonly #identities = new WeakMap<object, string>();
   /** Restart-only settings a reload changed in the file and that still run with their old values. */
   #restartRequired: readonly string[] = [];
+  /** The device added last by a reload or device/add (device/rename's `last`), under its current id. */
+  #lastJoined: string | undefined;
   #permitJoinTimer: NodeJS.Timeout | undefined;
   #infoTimer: NodeJS.Timeout | undefined;
   #started = false;
@@ -407,6 +409,22 @@ export class Gateway {
     setTimeout(restart, RESTART_DELAY_MS).unref();
   }
 
+  /** The id of the device a reload or device/add added last, if it is still configured (device/rename's `last`). */
+  lastJoinedDevice(): string | undefined {
+    return this.#lastJoined;
+  }
+
+  /**
+   * The id of the device a request names: its id, or its ieee_address in bridge/devices (Zigbee2MQTT's requests
+   * take either). An id always wins; a name that fits neither (or the identity of two devices) is returned as it
+   * is, for the caller's "unknown device".
+   */
+  deviceId(ref: string): string {
+    if (this.devices.get(ref)) return ref;
+    const named = this.devices.all().filter((rec) => this.#identity(rec.config) === ref);
+    return named.length === 1 && named[0] ? named[0].config.id : ref;
+  }
+
   /** The device's stable identity (Home Assistant's unique_id base), else its id: bridge/devices' ieee_address. */
   #identity(config: DeviceConfig): string {
     let identity = this.#identities.get(config);
@@ -518,9 +536,11 @@ export class Gateway {
           if (isPropertyTopicName(key))
             await this.publish(topics.deviceProperty(this.base, id, key), '', { retain: true });
       if (id !== renamed?.from) this.event('device_left', { id });
+      if (id === this.#lastJoined) this.#lastJoined = id === renamed?.from ? renamed.to : undefined;
     }
     for (const id of diff.added) {
       if (id === renamed?.to) continue;
+      this.#lastJoined = id;
       this.event('device_joined', { id });
       this.#onAvailability(id, false); // offline until its adapter or its first message says otherwise
     }
@@ -602,7 +622,12 @@ export class Gateway {
       last_seen: rec.lastSeen?.toISOString() ?? null,
       disabled: rec.config.disabled,
       supported: true,
-      definition: { supports_ota: this.#firmwareTransport(rec.config.id) !== undefined },
+      definition: {
+        supports_ota: this.#firmwareTransport(rec.config.id) !== undefined,
+        // Zigbee2MQTT: "A device definition will always have an exposes and options property".
+        exposes: [],
+        options: [],
+      },
       info: rec.info,
     }));
     await this.publishJson(topics.bridgeDevices(this.base), list, { retain: true });

@@ -107,7 +107,11 @@ export const devicesListEntry = z.object({
   last_seen: z.string().nullable(),
   disabled: z.boolean(),
   supported: z.literal(true),
-  definition: z.object({ supports_ota: z.boolean().describe('device/ota_update can run for it') }),
+  definition: z.object({
+    supports_ota: z.boolean().describe('device/ota_update can run for it'),
+    exposes: z.array(z.never()).describe("Zigbee2MQTT's capability list, always there; empty: none are described"),
+    options: z.array(z.never()).describe("Zigbee2MQTT's device option list, always there; empty"),
+  }),
   info: z.record(z.string(), z.unknown()),
 });
 export type DevicesListEntry = z.infer<typeof devicesListEntry>;

@@ -17,6 +17,7 @@ import { guardPacketSize } from './packet-size-guard.js';
 import type { PersistenceEvent } from './persistence-report.js';
 import { openPersistence } from './persistence-setup.js';
 import { checkBrokerPolicy } from './policy.js';
+import { markSessionPresent } from './session-present.js';
 import { isSharedSubscription, SHARED_SUBSCRIPTION_REFUSED } from './shared-subscription.js';
 import type { BrokerMessage, EmbeddedBroker, PublishInterceptor, PublishOptions } from './types.js';
 import { guardUtf8Strings } from './utf8-string-guard.js';
@@ -54,6 +55,8 @@ export function ownBuffer(payload: string): Buffer {
 
 /** The remote address of each connection, taken when it was accepted (a WebSocket stream has none of its own). */
 const remotes = new WeakMap<Client, string | undefined>();
+/** The connection each client came in on (aedes keeps it untyped, as `conn`). */
+const streams = new WeakMap<Client, Duplex>();
 
 function peer(client: Client | null): Record<string, unknown> {
   return { clientId: client?.id, remote: client ? remotes.get(client) : undefined };
@@ -186,10 +189,16 @@ export async function startBroker({
 
   aedes.on('subscribe', (_subs, client) => persistence.noteSubscriber(client));
 
-  /** A persistent session left by another user is emptied before this one resumes it (it starts clean). */
+  /**
+   * A persistent session left by another user is emptied before this one resumes it (it starts clean). One that
+   * resumes gets Session Present 1 even when it has no subscriptions, which is all aedes looks at [MQTT-3.2.2-2].
+   */
   async function takeSession(client: Client, username: string | undefined): Promise<void> {
     const persistent = !client.clean;
+    // MQTT 3.1 has no session present flag: its CONNACK byte is reserved.
+    let resumed = persistent && client.version === 4 && persistence.hasSession(client.id);
     if (persistent && sessionOwners.ownedByOther(client.id, username)) {
+      resumed = false;
       await persistence.forgetSession(client);
       rateLog.warn(
         `takeover:${client.id}`,
@@ -198,6 +207,8 @@ export async function startBroker({
       );
     }
     sessionOwners.claim(client.id, username, persistent);
+    const stream = streams.get(client);
+    if (resumed && stream) markSessionPresent(stream);
   }
 
   const publishThrough = aedes.publish.bind(aedes) as AedesPublish;
@@ -210,6 +221,7 @@ export async function startBroker({
   const handle = (stream: Duplex, req?: IncomingMessage) => {
     const client = aedes.handle(stream, req);
     remotes.set(client, remoteAddress(stream, req));
+    streams.set(client, stream);
     // Order matters: the QoS 0 path must step aside before a delivery is recorded as done.
     exactDedupe(client);
     preferHighestQos(client);

@@ -491,6 +491,19 @@ export class JournalPersistence extends MemoryPersistence {
 
   // ---- whole sessions ---------------------------------------------------------------------------
 
+  /**
+   * Whether a session is stored for `clientId`: one a persistent connection left (even with nothing in it yet),
+   * or anything it holds (subscriptions, queued messages, QoS 2 packets awaiting PUBREL).
+   */
+  hasSession(clientId: string): boolean {
+    return (
+      this.sessionOwners.has(clientId) ||
+      this.#subs.has(clientId) ||
+      this.#outgoing.has(clientId) ||
+      this.#incoming.has(clientId)
+    );
+  }
+
   /** Forgets everything stored for a session: subscriptions, queued messages, inbound QoS 2 state. */
   async forgetSession(client: ClientRef): Promise<void> {
     await this.cleanSubscriptions(client);

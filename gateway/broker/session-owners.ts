@@ -23,6 +23,11 @@ export class SessionOwners {
     return this.#owners.has(clientId) && this.#owners.get(clientId) !== (username ?? null);
   }
 
+  /** True when a persistent session of `clientId` was recorded (and not ended by a clean-session connection). */
+  has(clientId: string): boolean {
+    return this.#owners.has(clientId);
+  }
+
   /** Records who connected with `clientId`; a clean-session connection leaves no session behind to own. */
   claim(clientId: string, username: string | undefined, persistent: boolean): void {
     const owner = username ?? null;

@@ -186,8 +186,16 @@ export function rawConnect(clientId: string, clean: boolean): Buffer {
   return Buffer.concat([Buffer.from([0x10, body.length]), body]);
 }
 
-/** Opens a TCP connection, writes `bytes`, and resolves with what the broker sent back until it closed or 2 s passed. */
-export function rawExchange(port: number, bytes: Buffer[], ms = 2000): Promise<{ data: Buffer; closed: boolean }> {
+/**
+ * Opens a TCP connection, writes `bytes`, and resolves with what the broker sent back until it closed, `ms` passed,
+ * or `until` holds for what arrived so far (the connection is then closed by the test).
+ */
+export function rawExchange(
+  port: number,
+  bytes: Buffer[],
+  ms = 2000,
+  until?: (data: Buffer) => boolean,
+): Promise<{ data: Buffer; closed: boolean }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const socket = createConnection({ host: '127.0.0.1', port }, () => {
@@ -197,7 +205,15 @@ export function rawExchange(port: number, bytes: Buffer[], ms = 2000): Promise<{
       socket.destroy();
       resolve({ data: Buffer.concat(chunks), closed: false });
     }, ms);
-    socket.on('data', (d) => chunks.push(d));
+    socket.on('data', (d) => {
+      chunks.push(d);
+      const data = Buffer.concat(chunks);
+      if (until?.(data)) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve({ data, closed: false });
+      }
+    });
     socket.on('error', (err) => {
       if ((err as NodeJS.ErrnoException).code !== 'ECONNRESET') reject(err);
     });

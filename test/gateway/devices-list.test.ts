@@ -1,5 +1,6 @@
 // bridge/devices carries Zigbee2MQTT's keys beside ours, so that its clients find them: friendly_name (the id),
-// ieee_address (the device's stable identity, else the id), description, supported and definition.supports_ota.
+// ieee_address (the device's stable identity, else the id), description, supported and definition.supports_ota,
+// with the exposes and options lists Zigbee2MQTT says a definition always has (empty: no exposes are described).
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DevicesListEntry } from '../../gateway/api/topics.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -12,7 +13,7 @@ describe('bridge/devices', () => {
     gw = undefined;
   });
 
-  it("has Zigbee2MQTT's keys: friendly_name, ieee_address, description, supported, definition.supports_ota", async () => {
+  it("has Zigbee2MQTT's keys: friendly_name, ieee_address, description, supported, definition", async () => {
     const adapter = createTestAdapterModule();
     gw = await startTestGateway(
       {
@@ -43,7 +44,7 @@ describe('bridge/devices', () => {
         ieee_address: 'bench',
         description: 'on the bench, left',
         supported: true,
-        definition: { supports_ota: false },
+        definition: { supports_ota: false, exposes: [], options: [] },
       },
       {
         id: 'board',
@@ -51,7 +52,7 @@ describe('bridge/devices', () => {
         ieee_address: 'usb_E6614C311B5A',
         description: undefined,
         supported: true,
-        definition: { supports_ota: true },
+        definition: { supports_ota: true, exposes: [], options: [] },
       },
       {
         id: 'quiet',
@@ -59,7 +60,7 @@ describe('bridge/devices', () => {
         ieee_address: 'quiet',
         description: undefined,
         supported: true,
-        definition: { supports_ota: false },
+        definition: { supports_ota: false, exposes: [], options: [] },
       },
       {
         id: 'parked',
@@ -67,7 +68,7 @@ describe('bridge/devices', () => {
         ieee_address: 'parked',
         description: undefined,
         supported: true,
-        definition: { supports_ota: false },
+        definition: { supports_ota: false, exposes: [], options: [] },
       },
       {
         id: 'tag',
@@ -75,7 +76,7 @@ describe('bridge/devices', () => {
         ieee_address: 'ble_c01122334455',
         description: undefined,
         supported: true,
-        definition: { supports_ota: false },
+        definition: { supports_ota: false, exposes: [], options: [] },
       },
     ]);
   });

@@ -16,10 +16,11 @@ export async function deviceOptions(
   gw: Gateway,
   data: Record<string, unknown>,
 ): Promise<RequestData['device/options']> {
-  const id = data.id ?? data.device;
+  const ref = data.id ?? data.device;
   const options = data.options;
-  if (typeof id !== 'string' || !isPlainObject(options) || Object.keys(options).length === 0)
+  if (typeof ref !== 'string' || !isPlainObject(options) || Object.keys(options).length === 0)
     throw new RequestError(USAGE);
+  const id = gw.deviceId(ref);
   const before = gw.devices.get(id)?.config as Record<string, unknown> | undefined;
   if (!before) throw new RequestError(`unknown device "${id}"`);
   for (const key of ['id', 'transport']) {
