@@ -106,6 +106,8 @@ export class Gateway {
   readonly #hosts = new Map<string, AdapterHost>();
   #configQueue: Promise<unknown> = Promise.resolve();
   readonly #rateLog: RateLimitedLog;
+  /** Failed bridge requests, by request name. */
+  readonly #requestLog: RateLimitedLog;
   readonly #loggers: ModuleLoggers;
   readonly #unknownSeen = new Map<string, number>();
   /** Per transport and address: how many names it announced in the minute since `since`. */
@@ -146,6 +148,7 @@ export class Gateway {
     this.configSchema = gatewayConfigSchema(options.adapterModules);
     this.#loggers = new ModuleLoggers(options.logger, this.#moduleLevels());
     this.#rateLog = new RateLimitedLog(this.moduleLogger('decode'));
+    this.#requestLog = new RateLimitedLog(this.moduleLogger('api'));
     this.router = createRequestRouter();
   }
 
@@ -1182,10 +1185,13 @@ export class Gateway {
 
   async #onRequest(topic: string, payload: Buffer): Promise<void> {
     const name = topic.slice(`${this.base}/bridge/request/`.length);
-    // A failure the device's adapter had counts against that adapter, any other against the bridge.
-    const response = await this.router.dispatch(this, name, payload, (err) =>
-      this.metrics.commandErrors.inc({ adapter: err instanceof AdapterRequestError ? err.adapter : BRIDGE_REQUEST }),
-    );
+    // A failure the device's adapter had counts against that adapter, any other against the bridge; it is logged
+    // (so on bridge/logging too, as Zigbee2MQTT does), rate-limited per request name.
+    const response = await this.router.dispatch(this, name, payload, (err) => {
+      this.metrics.commandErrors.inc({ adapter: err instanceof AdapterRequestError ? err.adapter : BRIDGE_REQUEST });
+      const reason = err instanceof Error ? err.message : String(err);
+      this.#requestLog.warn(name.slice(0, 64), { request: name }, `request "${name}" failed: ${reason}`);
+    });
     await this.publishJson(topics.bridgeResponse(this.base, name), response);
   }
 

@@ -131,4 +131,20 @@ describe('bridge/logging through the gateway', () => {
     expect(await logged.message).toEqual({ level: 'info', message: 'config reloaded' });
     expect(gw.gateway.broker.retained('zephyr2mqtt/bridge/logging')).toBeUndefined();
   });
+
+  it('says why a request failed, as Zigbee2MQTT does', async () => {
+    const logger = pino({ level: 'info', base: undefined }, logTail);
+    gw = await startTestGateway({ api: { bridge_logging: 'warn' } }, { logger });
+    const client = await gw.connect();
+    const logged = await gw.expectMessage<BridgeLogMessage>(client, 'zephyr2mqtt/bridge/logging', (m) =>
+      m.message.startsWith('request "device/remove"'),
+    );
+    const response = await gw.request(client, 'device/remove', { id: 'no-such-device' });
+    expect(response.status).toBe('error');
+    expect(await logged.message).toEqual({
+      level: 'warning',
+      message: `request "device/remove" failed: ${response.error}`,
+      namespace: 'api',
+    });
+  });
 });
