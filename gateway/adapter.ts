@@ -77,6 +77,10 @@ export interface AdapterContext {
   deviceInfo(deviceId: string, info: Record<string, unknown>): void;
   /** An unknown device was seen. The core announces it on bridge/event while permit_join is on (deduplicated). */
   deviceSeen(seen: DeviceSeen): void;
+  /** An id no configured device has (of any transport): `base` itself, else `base-2`, `base-3`... A suggested_config
+   * whose id is made from the device's own name takes it, so that device/add accepts it as it is. Optional like
+   * fatal; the gateway always gives it. */
+  freeDeviceId?(base: string): string;
   /** Publish below the device's topic: `<base>/<device>/<subtopic>` (log lines, raw resource views...). */
   publish(deviceId: string, subtopic: string, payload: string | Buffer | object, opts?: PublishOptions): void;
   /** Count (and log, rate-limited) bytes from a device that could not be decoded. */

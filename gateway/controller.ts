@@ -37,7 +37,7 @@ import {
   type GatewayConfig,
   RESTART_ONLY,
 } from './config/schema.js';
-import { suggestDeviceId } from './config/suggested-id.js';
+import { suggestDeviceId, uniqueDeviceId } from './config/suggested-id.js';
 import { writeFileAtomic } from './config/write-atomic.js';
 import { logTail } from './dashboard/log-tail.js';
 import type { Dashboard } from './dashboard/server.js';
@@ -781,6 +781,7 @@ export class Gateway {
         if (this.devices.mergeInfo(id, info)) void this.publishDevices();
       },
       deviceSeen: (seen) => this.#onDeviceSeen(seen),
+      freeDeviceId: (base) => this.#freeDeviceId(base),
       publish: (id, subtopic, payload, opts) => {
         const body = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload);
         void this.publish(topics.deviceSub(this.base, id, subtopic), body, opts);
@@ -1109,9 +1110,11 @@ export class Gateway {
     const suggested = seen.suggested_config;
     if (!suggested || typeof suggested.id === 'string') return {};
     const base = suggestDeviceId(seen.name ?? `${seen.transport}-${seen.address}`, `${seen.transport}-device`);
-    let id = base;
-    for (let n = 2; this.devices.get(id) && n < 1000; n++) id = `${base.slice(0, 58)}-${n}`;
-    return { suggested_config: { id, ...suggested } };
+    return { suggested_config: { id: this.#freeDeviceId(base), ...suggested } };
+  }
+
+  #freeDeviceId(base: string): string {
+    return uniqueDeviceId(base, (id) => this.devices.get(id) !== undefined);
   }
 
   #timeoutSeconds(device: DeviceConfig): number {

@@ -93,7 +93,9 @@ function announce(deps: PsResourceDeps, req: CoapIncomingRequest, unknownId: str
       return text(decoded.code, decoded.error);
     }
   }
-  const id = suggestDeviceId(unknownId, 'coap-device');
+  // Unique among all configured ids (/ps/Kitchen beside a device "kitchen"): the device keeps its own as ps_id.
+  const suggested = suggestDeviceId(unknownId, 'coap-device');
+  const id = ctx.freeDeviceId?.(suggested) ?? suggested;
   ctx.deviceSeen({
     transport: 'coap',
     // The IP alone: a client's source port changes between requests, the announcement should not.

@@ -328,11 +328,12 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     const known = deviceOfEndpoint(ep);
     if (known) return { accept: true, deviceId: known.device.id };
     unknownSeen++;
+    const suggested = suggestDeviceId(ep, 'lwm2m-device');
     ctx.deviceSeen({
       transport: 'coap',
       address: ep,
       name: ep,
-      suggested_config: { id: suggestDeviceId(ep, 'lwm2m-device'), transport: 'coap', lwm2m: { endpoint: ep } },
+      suggested_config: { id: ctx.freeDeviceId?.(suggested) ?? suggested, transport: 'coap', lwm2m: { endpoint: ep } },
       details: { lwm2m: true, address: `[${peer.address}]:${peer.port}` },
     });
     const policy = config.unknown_endpoints;
