@@ -292,6 +292,7 @@ export class Gateway {
         this.devices.restore(id, state, seen, heardAtFromLastSeen(seen, wallNow, monoNow));
         if (state !== retained) await this.#publishInterruptedUpdate(id, state);
         await this.#dropFiltered(id); // filtered_attributes added while the gateway was down
+        if (!this.#retainOf(id)) await this.#clearRetainedState(id, Object.keys(state)); // retain: false set meanwhile
       }
       const heardAt = rec.heardAt; // restore() updates this record
       const online =
@@ -309,10 +310,10 @@ export class Gateway {
   /** A firmware upload that a crash (or kill -9) cut short left "updating" behind: published once as failed. */
   async #publishInterruptedUpdate(id: string, state: StateValues): Promise<void> {
     this.logger.warn({ device: id }, `device "${id}": its firmware update was interrupted by a gateway restart`);
-    await this.publishJson(topics.deviceState(this.base, id), state, { retain: true, qos: this.#qosOf(id) });
+    await this.publishJson(topics.deviceState(this.base, id), state, this.#stateOptions(id));
     if (this.config.api.property_topics && isPropertyTopicName(UPDATE_KEY))
       await this.publish(topics.deviceProperty(this.base, id, UPDATE_KEY), propertyText(state[UPDATE_KEY]), {
-        retain: true,
+        retain: this.#retainOf(id),
       });
   }
 
@@ -502,6 +503,7 @@ export class Gateway {
     this.#loggers.setLevels(this.#moduleLevels());
     this.#bridgeLogging?.setLevel(next.api.bridge_logging);
     const propertiesBefore = new Map(this.devices.all().map((r) => [r.config.id, Object.keys(r.state)]));
+    const retainedBefore = new Set(this.devices.all().flatMap((r) => (r.config.retain !== false ? [r.config.id] : [])));
     const renamed = options.renamed;
     await this.#pacer.releaseAll(); // published with the pacing they were held under; the new pacing starts afresh
     this.devices.lastSeenFormat = next.api.last_seen;
@@ -511,12 +513,8 @@ export class Gateway {
       this.#pacer.forget(id);
       if (renamed && id === renamed.from) await this.#homeAssistant?.deviceRenamed(renamed.from, renamed.to);
       else await this.#homeAssistant?.deviceRemoved(id, propertiesBefore.get(id) ?? []);
-      await this.publish(topics.deviceState(this.base, id), '', { retain: true });
+      await this.#clearRetainedState(id, propertiesBefore.get(id) ?? []);
       await this.publish(topics.deviceAvailability(this.base, id), '', { retain: true });
-      if (this.config.api.property_topics)
-        for (const key of propertiesBefore.get(id) ?? [])
-          if (isPropertyTopicName(key))
-            await this.publish(topics.deviceProperty(this.base, id, key), '', { retain: true });
       if (id !== renamed?.from) this.event('device_left', { id });
     }
     for (const id of diff.added) {
@@ -531,6 +529,10 @@ export class Gateway {
     if (carried) await this.#publishCarried(carried);
     if (limitsLowered) await this.#trimStates();
     for (const id of diff.changed) await this.#dropFiltered(id);
+    // retain turned off: the last retained state would otherwise be handed to every new subscriber for ever.
+    for (const id of diff.changed)
+      if (retainedBefore.has(id) && !this.#retainOf(id))
+        await this.#clearRetainedState(id, propertiesBefore.get(id) ?? []);
     for (const module of this.modules) {
       const host = this.#hosts.get(module.kind);
       const adapterConfig = this.#adapterConfig(module.kind);
@@ -909,36 +911,38 @@ export class Gateway {
     }
     const config = before?.config;
     const qos = config?.qos ?? 0;
+    const retain = config?.retain !== false;
     const momentary = Object.keys(values).filter(isMomentary);
     let held: readonly string[] | undefined;
     if (momentary.length > 0) {
       // A press is never held: it carries the state, so whatever was held goes with it.
       held = this.#pacer.take(id);
-      void this.#publishMoment(id, text, state, momentary, values, qos);
+      void this.#publishMoment(id, text, state, momentary, values, { retain, qos });
     } else {
       const pacing = heard && config ? pacingOf(config) : undefined;
       held = this.#pacer.admit(id, Object.keys(values), pacing, ignoredChanged(pacing, stateBefore, values));
       if (held) {
-        void this.publish(topics.deviceState(this.base, id), text, { retain: true, qos });
+        void this.publish(topics.deviceState(this.base, id), text, { retain, qos });
         if (this.#homeAssistant) void this.#homeAssistant.deviceUpdated({ ...this.#discoveryDevice(id), state });
       }
     }
     if (held && this.config.api.property_topics) {
-      for (const [key, value] of Object.entries(values)) this.#publishProperty(id, key, value, qos);
-      for (const key of held) if (!Object.hasOwn(values, key)) this.#publishProperty(id, key, state[key], qos);
+      for (const [key, value] of Object.entries(values)) this.#publishProperty(id, key, value, { retain, qos });
+      for (const key of held)
+        if (!Object.hasOwn(values, key)) this.#publishProperty(id, key, state[key], { retain, qos });
     }
     if (heard) this.#onAvailability(id, true, true);
     return 'accepted';
   }
 
-  /** A property's own topic (api.property_topics), retained unless it is a press. */
-  #publishProperty(id: string, key: string, value: unknown, qos: 0 | 1 | 2): void {
+  /** A property's own topic (api.property_topics), retained (unless the device's `retain` is false) but for a press. */
+  #publishProperty(id: string, key: string, value: unknown, opts: { retain: boolean; qos: 0 | 1 | 2 }): void {
     // last_seen is the gateway's: a device sending one does not get its own topic for it. A held key may have
     // been dropped by the state limits since (undefined).
     if (key === 'last_seen' || value === undefined || !isPropertyTopicName(key)) return;
     void this.publish(topics.deviceProperty(this.base, id, key), propertyText(value), {
-      retain: !isMomentary(key),
-      qos,
+      retain: opts.retain && !isMomentary(key),
+      qos: opts.qos,
     });
   }
 
@@ -947,10 +951,10 @@ export class Gateway {
     const rec = this.devices.get(id);
     if (!rec) return;
     const state = rec.state;
-    const qos = rec.config.qos ?? 0;
-    const published = this.publishJson(topics.deviceState(this.base, id), state, { retain: true, qos });
+    const opts = this.#stateOptions(id);
+    const published = this.publishJson(topics.deviceState(this.base, id), state, opts);
     if (this.#homeAssistant) void this.#homeAssistant.deviceUpdated({ ...this.#discoveryDevice(id), state });
-    if (this.config.api.property_topics) for (const key of keys) this.#publishProperty(id, key, state[key], qos);
+    if (this.config.api.property_topics) for (const key of keys) this.#publishProperty(id, key, state[key], opts);
     await published;
   }
 
@@ -966,7 +970,7 @@ export class Gateway {
       const id = rec.config.id;
       this.devices.replaceState(id, fitted.state);
       this.#evicted(id, rec.config.transport, fitted.evicted, fitted.setting);
-      await this.publish(topics.deviceState(this.base, id), fitted.text, { retain: true, qos: this.#qosOf(id) });
+      await this.publish(topics.deviceState(this.base, id), fitted.text, this.#stateOptions(id));
     }
   }
 
@@ -979,7 +983,7 @@ export class Gateway {
     if (kept === rec.state) return;
     const dropped = Object.keys(rec.state).filter((key) => !Object.hasOwn(kept, key));
     this.devices.replaceState(id, kept);
-    await this.publishJson(topics.deviceState(this.base, id), kept, { retain: true, qos: rec.config.qos ?? 0 });
+    await this.publishJson(topics.deviceState(this.base, id), kept, this.#stateOptions(id));
     await this.#homeAssistant?.propertiesRemoved(id, dropped);
     if (this.config.api.property_topics)
       for (const key of dropped)
@@ -987,9 +991,22 @@ export class Gateway {
           await this.publish(topics.deviceProperty(this.base, id, key), '', { retain: true });
   }
 
-  /** The QoS of a device's state messages (its `qos` key). */
-  #qosOf(id: string): 0 | 1 | 2 {
-    return this.devices.get(id)?.config.qos ?? 0;
+  /** Empties the retained state of a device and, with api.property_topics, the topics of these properties. */
+  async #clearRetainedState(id: string, keys: readonly string[]): Promise<void> {
+    await this.publish(topics.deviceState(this.base, id), '', { retain: true });
+    if (!this.config.api.property_topics) return;
+    for (const key of keys)
+      if (key !== 'last_seen' && isPropertyTopicName(key))
+        await this.publish(topics.deviceProperty(this.base, id, key), '', { retain: true });
+  }
+
+  /** How a device's state messages are published: its `qos` key, and retained unless its `retain` key is false. */
+  #stateOptions(id: string): { retain: boolean; qos: 0 | 1 | 2 } {
+    return { retain: this.#retainOf(id), qos: this.devices.get(id)?.config.qos ?? 0 };
+  }
+
+  #retainOf(id: string): boolean {
+    return this.devices.get(id)?.config.retain !== false;
   }
 
   #stateLimits(): StateLimits {
@@ -1038,8 +1055,9 @@ export class Gateway {
     state: StateValues,
     keys: readonly string[],
     values: StateValues,
-    qos: 0 | 1 | 2,
+    opts: { retain: boolean; qos: 0 | 1 | 2 },
   ): Promise<void> {
+    const { qos } = opts;
     if (this.#homeAssistant) await this.#homeAssistant.deviceUpdated({ ...this.#discoveryDevice(id), state });
     const rec = this.devices.get(id);
     const rest = { ...(rec?.state ?? state) };
@@ -1052,18 +1070,22 @@ export class Gateway {
         { event_type: propertyText(values[key]) },
         { qos },
       );
-    await this.publishJson(topics.deviceState(this.base, id), rest, { retain: true, qos });
+    // Retained, the state without the press replaces the one with it; not retained, it would only repeat the state.
+    if (opts.retain) await this.publishJson(topics.deviceState(this.base, id), rest, opts);
   }
 
   /** A renamed device's state, property topics and availability, republished under its new id. */
   async #publishCarried(rec: DeviceRecord): Promise<void> {
     const id = rec.config.id;
     if (Object.keys(rec.state).length > 0) {
-      await this.publishJson(topics.deviceState(this.base, id), rec.state, { retain: true, qos: this.#qosOf(id) });
+      const opts = this.#stateOptions(id);
+      await this.publishJson(topics.deviceState(this.base, id), rec.state, opts);
       if (this.config.api.property_topics)
         for (const [key, value] of Object.entries(rec.state))
           if (key !== 'last_seen' && isPropertyTopicName(key))
-            await this.publish(topics.deviceProperty(this.base, id, key), propertyText(value), { retain: true });
+            await this.publish(topics.deviceProperty(this.base, id, key), propertyText(value), {
+              retain: opts.retain,
+            });
     }
     await this.publishJson(
       topics.deviceAvailability(this.base, id),
