@@ -8,6 +8,7 @@ import type {
   AdapterModule,
   DeviceCommand,
   DeviceSeen,
+  DeviceSeenVerdict,
   StateValues,
   TelemetryVerdict,
 } from './adapter.js';
@@ -43,6 +44,7 @@ import { logTail } from './dashboard/log-tail.js';
 import type { Dashboard } from './dashboard/server.js';
 import { prepareDataDir, releaseDataDir } from './datadir.js';
 import { filterAttributes } from './devices/attribute-filter.js';
+import { blockingEntry } from './devices/blocklist.js';
 import { heardAtFromLastSeen, parseLastSeen } from './devices/last-seen.js';
 import { type DeviceRecord, DeviceRegistry } from './devices/registry.js';
 import { type Pacing, pacingOf, ReportPacer } from './devices/report-pacer.js';
@@ -1107,24 +1109,32 @@ export class Gateway {
     void this.publishDevices();
   }
 
-  #onDeviceSeen(seen: DeviceSeen): void {
-    if (!this.permitJoin()) return;
+  #onDeviceSeen(seen: DeviceSeen): DeviceSeenVerdict {
+    const blocked = blockingEntry(this.config.blocklist, seen);
+    if (blocked) {
+      this.metrics.blocked.inc({ adapter: seen.transport });
+      const logger = this.moduleLogger(seen.transport);
+      if (logger.isLevelEnabled('debug')) logger.debug({ seen: describeSeen(seen), blocked }, 'blocked device');
+      return 'blocked';
+    }
+    if (!this.permitJoin()) return 'noted';
     // By name too: one address may announce several devices (a CoAP client that publishes for more than one id),
     // but at most SEEN_NAMES_PER_ADDRESS a minute, or one address cycling ids would announce without end.
     const key = `${seen.transport}|${seen.address}|${seen.name ?? ''}`;
     const address = `${seen.transport}|${seen.address}`;
     const now = performance.now();
     const last = this.#unknownSeen.get(key);
-    if (last !== undefined && now - last < 60_000) return;
+    if (last !== undefined && now - last < 60_000) return 'noted';
     const names = this.#seenNames.get(address);
     const fresh = names === undefined || now - names.since >= 60_000;
-    if (!fresh && names.count >= SEEN_NAMES_PER_ADDRESS) return;
+    if (!fresh && names.count >= SEEN_NAMES_PER_ADDRESS) return 'noted';
     this.#seenNames.delete(address);
     this.#seenNames.set(address, fresh ? { since: now, count: 1 } : { since: names.since, count: names.count + 1 });
     if (this.#seenNames.size > 1000) this.#seenNames.delete(this.#seenNames.keys().next().value as string);
     if (this.#unknownSeen.size >= 1000) this.#unknownSeen.delete(this.#unknownSeen.keys().next().value as string);
     this.#unknownSeen.set(key, now);
     this.event('device_seen_unknown', { ...seen, ...this.#withSuggestedId(seen) });
+    return 'noted';
   }
 
   /** A suggested_config without an id (serial, BLE) gets one, so that device/add takes it as it is. */
@@ -1254,6 +1264,12 @@ export class Gateway {
   #commandFailed(id: string): void {
     this.metrics.commandErrors.inc({ adapter: this.devices.get(id)?.config.transport ?? NO_ADAPTER });
   }
+}
+
+/** What a debug line says of a device seen: the keys blocklist entries compare, cut short (they come from devices). */
+function describeSeen(seen: DeviceSeen): Record<string, unknown> {
+  const cut = (s: string | undefined) => (s !== undefined && s.length > 80 ? `${s.slice(0, 80)}...` : s);
+  return { transport: seen.transport, address: cut(seen.address), name: cut(seen.name) };
 }
 
 function deviceAddress(device: DeviceConfig): { address?: string; profile?: string } {

@@ -169,11 +169,15 @@ export const deviceOptionsData = configDiff.extend({
   restart_required: z.literal(false),
 });
 
-/** device/remove: the diff, and Zigbee2MQTT's keys for the same answer (no blocklist, nothing forced). */
+/** device/remove: the diff, and Zigbee2MQTT's keys for the same answer; with `block`, the blocklist entries added. */
 export const deviceRemoveData = configDiff.extend({
   id: z.string(),
-  block: z.literal(false),
-  force: z.literal(false),
+  block: z.boolean(),
+  force: z.boolean().describe('Echoed: removing never waits for the device, so there is nothing to force'),
+  blocklist: z
+    .array(z.record(z.string(), z.string()))
+    .optional()
+    .describe('With block: the entries that keep the device out (already there or added to the config)'),
 });
 
 /** device/rename: the diff, and Zigbee2MQTT's keys; Home Assistant's entity ids follow the stable identity, so a

@@ -221,6 +221,32 @@ describe('CoAP /ps resource through the gateway', () => {
     await state;
   });
 
+  it('a device removed with block: true is refused with 4.03 and not announced, while other unknown ids are', async () => {
+    h = await startCoapHarness([
+      { id: 'kitchen', transport: 'coap' },
+      { id: 'hall', transport: 'coap' },
+    ]);
+    expect((await h.send('PUT', '/ps/kitchen', '{"t":1}', { contentFormat: 50 })).code).toBe('2.04');
+    expect(await h.gw.request(h.mqtt, 'device/remove', { id: 'kitchen', block: true })).toMatchObject({
+      status: 'ok',
+      data: { removed: ['kitchen'], block: true, blocklist: [{ transport: 'coap', name: 'kitchen' }] },
+    });
+    expect((await h.gw.request(h.mqtt, 'permit_join', { value: true, time: 60 })).status).toBe('ok');
+    const names: string[] = [];
+    h.mqtt.on('message', (t, p) => {
+      const event = JSON.parse(p.toString()) as { type: string; data: Record<string, unknown> };
+      if (t === 'zephyr2mqtt/bridge/event' && event.type === 'device_seen_unknown') names.push(String(event.data.name));
+    });
+    await h.mqtt.subscribeAsync('zephyr2mqtt/bridge/event', { qos: 1 });
+    const refused = await h.send('PUT', '/ps/kitchen', '{"t":2}', { contentFormat: 50 });
+    expect(refused.code).toBe('4.03');
+    expect(refused.payload.toString()).toContain('blocklist');
+    expect((await h.send('PUT', '/ps/stranger', '{"t":2}', { contentFormat: 50 })).code).toBe('2.04');
+    await expect.poll(() => names).toEqual(['stranger']);
+    const metrics = await (await fetch(`${h.gw.httpUrl}/metrics`)).text();
+    expect(metrics).toContain('zephyr2mqtt_blocked_total{adapter="coap"} 1');
+  });
+
   it('does not announce an unknown id sent from the address of a configured device', async () => {
     h = await startCoapHarness([{ id: 'owner', transport: 'coap', address: '::1' }]);
     expect((await h.gw.request(h.mqtt, 'permit_join', { value: true, time: 60 })).status).toBe('ok');
