@@ -188,6 +188,12 @@ export const deviceRenameData = configDiff.extend({
   homeassistant_rename: z.literal(false),
 });
 
+/** backup: Zigbee2MQTT's `zip` (base64), and the paths inside it. */
+export const backupData = z.object({
+  zip: z.string().describe('A ZIP archive, base64: backup.json, the config file, data/... (see docs/mqtt-api.md)'),
+  files: z.array(z.string()),
+});
+
 export const healthCheckData = z.object({ healthy: z.boolean(), reasons: z.array(z.string()) });
 export const permitJoinData = z.object({ value: z.boolean(), time: z.number() });
 
@@ -215,6 +221,7 @@ export interface RequestData {
   health_check: z.infer<typeof healthCheckData>;
   info: BridgeInfoPayload;
   'config/reload': ConfigDiff;
+  backup: z.infer<typeof backupData>;
   'device/add': ConfigDiff;
   'device/remove': z.infer<typeof deviceRemoveData>;
   'device/rename': z.infer<typeof deviceRenameData>;
