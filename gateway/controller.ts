@@ -784,7 +784,7 @@ export class Gateway {
       deviceInfo: (id, info) => {
         if (this.devices.mergeInfo(id, info)) void this.publishDevices();
       },
-      deviceSeen: (seen) => this.#onDeviceSeen(seen),
+      deviceSeen: (seen) => this.#onDeviceSeen(seen, kind),
       freeDeviceId: (base) => this.#freeDeviceId(base),
       publish: (id, subtopic, payload, opts) => {
         const body = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload);
@@ -1109,11 +1109,12 @@ export class Gateway {
     void this.publishDevices();
   }
 
-  #onDeviceSeen(seen: DeviceSeen): DeviceSeenVerdict {
+  /** `kind`: the adapter that saw it (the metric's label; `seen.transport` is what it says). */
+  #onDeviceSeen(seen: DeviceSeen, kind: string): DeviceSeenVerdict {
     const blocked = blockingEntry(this.config.blocklist, seen);
     if (blocked) {
-      this.metrics.blocked.inc({ adapter: seen.transport });
-      const logger = this.moduleLogger(seen.transport);
+      this.metrics.blocked.inc({ adapter: kind });
+      const logger = this.moduleLogger(kind);
       if (logger.isLevelEnabled('debug')) logger.debug({ seen: describeSeen(seen), blocked }, 'blocked device');
       return 'blocked';
     }
