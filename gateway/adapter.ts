@@ -36,8 +36,18 @@ export interface DeviceSeen {
   name?: string;
   /** What a config entry for this device would look like (used by the "onboard" action). */
   suggested_config?: Record<string, unknown>;
+  /** A serial number the device shows before it is configured (a USB serial port's iSerial): blocklist entries
+   * may name it. */
+  serial_number?: string;
+  /** Other addresses the device is known by (a serial port's /dev/serial/by-id links): blocklist entries may name
+   * them. */
+  aliases?: readonly string[];
   details?: Record<string, unknown>;
 }
+
+/** What the gateway makes of an unknown device: `blocked` when it is on the config's blocklist (counted; the adapter
+ * refuses it where it can answer, as CoAP and LwM2M can), else `noted` (announced while permit_join is on). */
+export type DeviceSeenVerdict = 'noted' | 'blocked';
 
 /** What became of a device's values: `accepted`, or refused because the device is not (any more) configured, its
  * values cannot be written as JSON (nested too deep), or they alone exceed api.max_state_properties/max_state_bytes. */
@@ -75,8 +85,14 @@ export interface AdapterContext {
   availability(deviceId: string, online: boolean, validForMs?: number): void;
   /** Static device information (DIS, /.well-known/core, LwM2M objects...) shown in bridge/devices. */
   deviceInfo(deviceId: string, info: Record<string, unknown>): void;
-  /** An unknown device was seen. The core announces it on bridge/event while permit_join is on (deduplicated). */
-  deviceSeen(seen: DeviceSeen): void;
+  /** An unknown device was seen. The core announces it on bridge/event while permit_join is on (deduplicated),
+   * unless it is on the blocklist. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: contexts made for tests and benchmarks return nothing (noted)
+  deviceSeen(seen: DeviceSeen): DeviceSeenVerdict | void;
+  /** An id no configured device has (of any transport): `base` itself, else `base-2`, `base-3`... A suggested_config
+   * whose id is made from the device's own name takes it, so that device/add accepts it as it is. Optional like
+   * fatal; the gateway always gives it. */
+  freeDeviceId?(base: string): string;
   /** Publish below the device's topic: `<base>/<device>/<subtopic>` (log lines, raw resource views...). */
   publish(deviceId: string, subtopic: string, payload: string | Buffer | object, opts?: PublishOptions): void;
   /** Count (and log, rate-limited) bytes from a device that could not be decoded. */

@@ -8,6 +8,7 @@ import type {
   AdapterModule,
   DeviceCommand,
   DeviceSeen,
+  DeviceSeenVerdict,
   StateValues,
   TelemetryVerdict,
 } from './adapter.js';
@@ -37,12 +38,13 @@ import {
   type GatewayConfig,
   RESTART_ONLY,
 } from './config/schema.js';
-import { suggestDeviceId } from './config/suggested-id.js';
+import { suggestDeviceId, uniqueDeviceId } from './config/suggested-id.js';
 import { writeFileAtomic } from './config/write-atomic.js';
 import { logTail } from './dashboard/log-tail.js';
 import type { Dashboard } from './dashboard/server.js';
 import { prepareDataDir, releaseDataDir } from './datadir.js';
 import { filterAttributes } from './devices/attribute-filter.js';
+import { blockingEntry } from './devices/blocklist.js';
 import { heardAtFromLastSeen, parseLastSeen } from './devices/last-seen.js';
 import { type DeviceRecord, DeviceRegistry } from './devices/registry.js';
 import { type Pacing, pacingOf, ReportPacer } from './devices/report-pacer.js';
@@ -297,6 +299,7 @@ export class Gateway {
         this.devices.restore(id, state, seen, heardAtFromLastSeen(seen, wallNow, monoNow));
         if (state !== retained) await this.#publishInterruptedUpdate(id, state);
         await this.#dropFiltered(id); // filtered_attributes added while the gateway was down
+        if (!this.#retainOf(id)) await this.#clearRetainedState(id, Object.keys(state)); // retain: false set meanwhile
       }
       const heardAt = rec.heardAt; // restore() updates this record
       const online =
@@ -314,10 +317,10 @@ export class Gateway {
   /** A firmware upload that a crash (or kill -9) cut short left "updating" behind: published once as failed. */
   async #publishInterruptedUpdate(id: string, state: StateValues): Promise<void> {
     this.logger.warn({ device: id }, `device "${id}": its firmware update was interrupted by a gateway restart`);
-    await this.publishJson(topics.deviceState(this.base, id), state, { retain: true, qos: this.#qosOf(id) });
+    await this.publishJson(topics.deviceState(this.base, id), state, this.#stateOptions(id));
     if (this.config.api.property_topics && isPropertyTopicName(UPDATE_KEY))
       await this.publish(topics.deviceProperty(this.base, id, UPDATE_KEY), propertyText(state[UPDATE_KEY]), {
-        retain: true,
+        retain: this.#retainOf(id),
       });
   }
 
@@ -523,6 +526,7 @@ export class Gateway {
     this.#loggers.setLevels(this.#moduleLevels());
     this.#bridgeLogging?.setLevel(next.api.bridge_logging);
     const propertiesBefore = new Map(this.devices.all().map((r) => [r.config.id, Object.keys(r.state)]));
+    const retainedBefore = new Set(this.devices.all().flatMap((r) => (r.config.retain !== false ? [r.config.id] : [])));
     const renamed = options.renamed;
     await this.#pacer.releaseAll(); // published with the pacing they were held under; the new pacing starts afresh
     this.devices.lastSeenFormat = next.api.last_seen;
@@ -532,12 +536,8 @@ export class Gateway {
       this.#pacer.forget(id);
       if (renamed && id === renamed.from) await this.#homeAssistant?.deviceRenamed(renamed.from, renamed.to);
       else await this.#homeAssistant?.deviceRemoved(id, propertiesBefore.get(id) ?? []);
-      await this.publish(topics.deviceState(this.base, id), '', { retain: true });
+      await this.#clearRetainedState(id, propertiesBefore.get(id) ?? []);
       await this.publish(topics.deviceAvailability(this.base, id), '', { retain: true });
-      if (this.config.api.property_topics)
-        for (const key of propertiesBefore.get(id) ?? [])
-          if (isPropertyTopicName(key))
-            await this.publish(topics.deviceProperty(this.base, id, key), '', { retain: true });
       if (id !== renamed?.from) this.event('device_left', { id });
       if (id === this.#lastJoined) this.#lastJoined = id === renamed?.from ? renamed.to : undefined;
     }
@@ -554,6 +554,10 @@ export class Gateway {
     if (carried) await this.#publishCarried(carried);
     if (limitsLowered) await this.#trimStates();
     for (const id of diff.changed) await this.#dropFiltered(id);
+    // retain turned off: the last retained state would otherwise be handed to every new subscriber for ever.
+    for (const id of diff.changed)
+      if (retainedBefore.has(id) && !this.#retainOf(id))
+        await this.#clearRetainedState(id, propertiesBefore.get(id) ?? []);
     for (const module of this.modules) {
       const host = this.#hosts.get(module.kind);
       const adapterConfig = this.#adapterConfig(module.kind);
@@ -808,7 +812,8 @@ export class Gateway {
       deviceInfo: (id, info) => {
         if (this.devices.mergeInfo(id, info)) void this.publishDevices();
       },
-      deviceSeen: (seen) => this.#onDeviceSeen(seen),
+      deviceSeen: (seen) => this.#onDeviceSeen(seen, kind),
+      freeDeviceId: (base) => this.#freeDeviceId(base),
       publish: (id, subtopic, payload, opts) => {
         const body = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload);
         void this.publish(topics.deviceSub(this.base, id, subtopic), body, opts);
@@ -936,36 +941,38 @@ export class Gateway {
     }
     const config = before?.config;
     const qos = config?.qos ?? 0;
+    const retain = config?.retain !== false;
     const momentary = Object.keys(values).filter(isMomentary);
     let held: readonly string[] | undefined;
     if (momentary.length > 0) {
       // A press is never held: it carries the state, so whatever was held goes with it.
       held = this.#pacer.take(id);
-      void this.#publishMoment(id, text, state, momentary, values, qos);
+      void this.#publishMoment(id, text, state, momentary, values, { retain, qos });
     } else {
       const pacing = heard && config ? pacingOf(config) : undefined;
       held = this.#pacer.admit(id, Object.keys(values), pacing, ignoredChanged(pacing, stateBefore, values));
       if (held) {
-        void this.publish(topics.deviceState(this.base, id), text, { retain: true, qos });
+        void this.publish(topics.deviceState(this.base, id), text, { retain, qos });
         if (this.#homeAssistant) void this.#homeAssistant.deviceUpdated({ ...this.#discoveryDevice(id), state });
       }
     }
     if (held && this.config.api.property_topics) {
-      for (const [key, value] of Object.entries(values)) this.#publishProperty(id, key, value, qos);
-      for (const key of held) if (!Object.hasOwn(values, key)) this.#publishProperty(id, key, state[key], qos);
+      for (const [key, value] of Object.entries(values)) this.#publishProperty(id, key, value, { retain, qos });
+      for (const key of held)
+        if (!Object.hasOwn(values, key)) this.#publishProperty(id, key, state[key], { retain, qos });
     }
     if (heard) this.#onAvailability(id, true, true);
     return 'accepted';
   }
 
-  /** A property's own topic (api.property_topics), retained unless it is a press. */
-  #publishProperty(id: string, key: string, value: unknown, qos: 0 | 1 | 2): void {
+  /** A property's own topic (api.property_topics), retained (unless the device's `retain` is false) but for a press. */
+  #publishProperty(id: string, key: string, value: unknown, opts: { retain: boolean; qos: 0 | 1 | 2 }): void {
     // last_seen is the gateway's: a device sending one does not get its own topic for it. A held key may have
     // been dropped by the state limits since (undefined).
     if (key === 'last_seen' || value === undefined || !isPropertyTopicName(key)) return;
     void this.publish(topics.deviceProperty(this.base, id, key), propertyText(value), {
-      retain: !isMomentary(key),
-      qos,
+      retain: opts.retain && !isMomentary(key),
+      qos: opts.qos,
     });
   }
 
@@ -974,10 +981,10 @@ export class Gateway {
     const rec = this.devices.get(id);
     if (!rec) return;
     const state = rec.state;
-    const qos = rec.config.qos ?? 0;
-    const published = this.publishJson(topics.deviceState(this.base, id), state, { retain: true, qos });
+    const opts = this.#stateOptions(id);
+    const published = this.publishJson(topics.deviceState(this.base, id), state, opts);
     if (this.#homeAssistant) void this.#homeAssistant.deviceUpdated({ ...this.#discoveryDevice(id), state });
-    if (this.config.api.property_topics) for (const key of keys) this.#publishProperty(id, key, state[key], qos);
+    if (this.config.api.property_topics) for (const key of keys) this.#publishProperty(id, key, state[key], opts);
     await published;
   }
 
@@ -993,7 +1000,7 @@ export class Gateway {
       const id = rec.config.id;
       this.devices.replaceState(id, fitted.state);
       this.#evicted(id, rec.config.transport, fitted.evicted, fitted.setting);
-      await this.publish(topics.deviceState(this.base, id), fitted.text, { retain: true, qos: this.#qosOf(id) });
+      await this.publish(topics.deviceState(this.base, id), fitted.text, this.#stateOptions(id));
     }
   }
 
@@ -1006,7 +1013,7 @@ export class Gateway {
     if (kept === rec.state) return;
     const dropped = Object.keys(rec.state).filter((key) => !Object.hasOwn(kept, key));
     this.devices.replaceState(id, kept);
-    await this.publishJson(topics.deviceState(this.base, id), kept, { retain: true, qos: rec.config.qos ?? 0 });
+    await this.publishJson(topics.deviceState(this.base, id), kept, this.#stateOptions(id));
     await this.#homeAssistant?.propertiesRemoved(id, dropped);
     if (this.config.api.property_topics)
       for (const key of dropped)
@@ -1014,9 +1021,22 @@ export class Gateway {
           await this.publish(topics.deviceProperty(this.base, id, key), '', { retain: true });
   }
 
-  /** The QoS of a device's state messages (its `qos` key). */
-  #qosOf(id: string): 0 | 1 | 2 {
-    return this.devices.get(id)?.config.qos ?? 0;
+  /** Empties the retained state of a device and, with api.property_topics, the topics of these properties. */
+  async #clearRetainedState(id: string, keys: readonly string[]): Promise<void> {
+    await this.publish(topics.deviceState(this.base, id), '', { retain: true });
+    if (!this.config.api.property_topics) return;
+    for (const key of keys)
+      if (key !== 'last_seen' && isPropertyTopicName(key))
+        await this.publish(topics.deviceProperty(this.base, id, key), '', { retain: true });
+  }
+
+  /** How a device's state messages are published: its `qos` key, and retained unless its `retain` key is false. */
+  #stateOptions(id: string): { retain: boolean; qos: 0 | 1 | 2 } {
+    return { retain: this.#retainOf(id), qos: this.devices.get(id)?.config.qos ?? 0 };
+  }
+
+  #retainOf(id: string): boolean {
+    return this.devices.get(id)?.config.retain !== false;
   }
 
   #stateLimits(): StateLimits {
@@ -1065,8 +1085,9 @@ export class Gateway {
     state: StateValues,
     keys: readonly string[],
     values: StateValues,
-    qos: 0 | 1 | 2,
+    opts: { retain: boolean; qos: 0 | 1 | 2 },
   ): Promise<void> {
+    const { qos } = opts;
     if (this.#homeAssistant) await this.#homeAssistant.deviceUpdated({ ...this.#discoveryDevice(id), state });
     const rec = this.devices.get(id);
     const rest = { ...(rec?.state ?? state) };
@@ -1079,18 +1100,22 @@ export class Gateway {
         { event_type: propertyText(values[key]) },
         { qos },
       );
-    await this.publishJson(topics.deviceState(this.base, id), rest, { retain: true, qos });
+    // Retained, the state without the press replaces the one with it; not retained, it would only repeat the state.
+    if (opts.retain) await this.publishJson(topics.deviceState(this.base, id), rest, opts);
   }
 
   /** A renamed device's state, property topics and availability, republished under its new id. */
   async #publishCarried(rec: DeviceRecord): Promise<void> {
     const id = rec.config.id;
     if (Object.keys(rec.state).length > 0) {
-      await this.publishJson(topics.deviceState(this.base, id), rec.state, { retain: true, qos: this.#qosOf(id) });
+      const opts = this.#stateOptions(id);
+      await this.publishJson(topics.deviceState(this.base, id), rec.state, opts);
       if (this.config.api.property_topics)
         for (const [key, value] of Object.entries(rec.state))
           if (key !== 'last_seen' && isPropertyTopicName(key))
-            await this.publish(topics.deviceProperty(this.base, id, key), propertyText(value), { retain: true });
+            await this.publish(topics.deviceProperty(this.base, id, key), propertyText(value), {
+              retain: opts.retain,
+            });
     }
     await this.publishJson(
       topics.deviceAvailability(this.base, id),
@@ -1112,24 +1137,33 @@ export class Gateway {
     void this.publishDevices();
   }
 
-  #onDeviceSeen(seen: DeviceSeen): void {
-    if (!this.permitJoin()) return;
+  /** `kind`: the adapter that saw it (the metric's label; `seen.transport` is what it says). */
+  #onDeviceSeen(seen: DeviceSeen, kind: string): DeviceSeenVerdict {
+    const blocked = blockingEntry(this.config.blocklist, seen);
+    if (blocked) {
+      this.metrics.blocked.inc({ adapter: kind });
+      const logger = this.moduleLogger(kind);
+      if (logger.isLevelEnabled('debug')) logger.debug({ seen: describeSeen(seen), blocked }, 'blocked device');
+      return 'blocked';
+    }
+    if (!this.permitJoin()) return 'noted';
     // By name too: one address may announce several devices (a CoAP client that publishes for more than one id),
     // but at most SEEN_NAMES_PER_ADDRESS a minute, or one address cycling ids would announce without end.
     const key = `${seen.transport}|${seen.address}|${seen.name ?? ''}`;
     const address = `${seen.transport}|${seen.address}`;
     const now = performance.now();
     const last = this.#unknownSeen.get(key);
-    if (last !== undefined && now - last < 60_000) return;
+    if (last !== undefined && now - last < 60_000) return 'noted';
     const names = this.#seenNames.get(address);
     const fresh = names === undefined || now - names.since >= 60_000;
-    if (!fresh && names.count >= SEEN_NAMES_PER_ADDRESS) return;
+    if (!fresh && names.count >= SEEN_NAMES_PER_ADDRESS) return 'noted';
     this.#seenNames.delete(address);
     this.#seenNames.set(address, fresh ? { since: now, count: 1 } : { since: names.since, count: names.count + 1 });
     if (this.#seenNames.size > 1000) this.#seenNames.delete(this.#seenNames.keys().next().value as string);
     if (this.#unknownSeen.size >= 1000) this.#unknownSeen.delete(this.#unknownSeen.keys().next().value as string);
     this.#unknownSeen.set(key, now);
     this.event('device_seen_unknown', { ...seen, ...this.#withSuggestedId(seen) });
+    return 'noted';
   }
 
   /** A suggested_config without an id (serial, BLE) gets one, so that device/add takes it as it is. */
@@ -1137,9 +1171,11 @@ export class Gateway {
     const suggested = seen.suggested_config;
     if (!suggested || typeof suggested.id === 'string') return {};
     const base = suggestDeviceId(seen.name ?? `${seen.transport}-${seen.address}`, `${seen.transport}-device`);
-    let id = base;
-    for (let n = 2; this.devices.get(id) && n < 1000; n++) id = `${base.slice(0, 58)}-${n}`;
-    return { suggested_config: { id, ...suggested } };
+    return { suggested_config: { id: this.#freeDeviceId(base), ...suggested } };
+  }
+
+  #freeDeviceId(base: string): string {
+    return uniqueDeviceId(base, (id) => this.devices.get(id) !== undefined);
   }
 
   #timeoutSeconds(device: DeviceConfig): number {
@@ -1260,6 +1296,12 @@ export class Gateway {
   #commandFailed(id: string): void {
     this.metrics.commandErrors.inc({ adapter: this.devices.get(id)?.config.transport ?? NO_ADAPTER });
   }
+}
+
+/** What a debug line says of a device seen: the keys blocklist entries compare, cut short (they come from devices). */
+function describeSeen(seen: DeviceSeen): Record<string, unknown> {
+  const cut = (s: string | undefined) => (s !== undefined && s.length > 80 ? `${s.slice(0, 80)}...` : s);
+  return { transport: seen.transport, address: cut(seen.address), name: cut(seen.name) };
 }
 
 function deviceAddress(device: DeviceConfig): { address?: string; profile?: string } {

@@ -14,6 +14,8 @@ export interface GatewayMetrics {
   commandErrors: Counter<'adapter'>;
   adapterRestarts: Counter<'adapter'>;
   configReloads: Counter<'result'>;
+  /** Unknown devices on the blocklist: announcements dropped, registrations and /ps requests refused. */
+  blocked: Counter<'adapter'>;
   /** Creates an enabled adapter's series at 0, so that rate() and increase() see its first event. */
   adapterEnabled(kind: string): void;
   /** Stops the event-loop delay sampler. */
@@ -150,6 +152,12 @@ export function createMetrics(): GatewayMetrics {
     labelNames: ['adapter'],
     registers: [registry],
   });
+  const blocked = new Counter({
+    name: 'zephyr2mqtt_blocked_total',
+    help: 'Unknown devices on the blocklist, per adapter: announcements dropped, registrations and /ps requests refused',
+    labelNames: ['adapter'],
+    registers: [registry],
+  });
   for (const result of ['ok', 'rejected']) configReloads.inc({ result }, 0);
   for (const adapter of [BRIDGE_REQUEST, NO_ADAPTER]) commandErrors.inc({ adapter }, 0);
   return {
@@ -171,7 +179,9 @@ export function createMetrics(): GatewayMetrics {
     commandErrors,
     adapterRestarts,
     configReloads,
+    blocked,
     adapterEnabled(adapter) {
+      blocked.inc({ adapter }, 0);
       adapterRestarts.inc({ adapter }, 0);
       commandErrors.inc({ adapter }, 0);
       stateEvictions.inc({ adapter }, 0);

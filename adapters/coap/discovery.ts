@@ -91,11 +91,12 @@ export class MulticastDiscovery {
         .split('%')[0]
         ?.replace(/[^0-9a-f]/gi, '')
         .slice(-8) ?? '';
+    const id = `coap-${suffix.toLowerCase() || 'device'}`;
     this.ctx.deviceSeen({
       transport: 'coap',
       address: formatPeer(res.source),
       suggested_config: {
-        id: `coap-${suffix.toLowerCase() || 'device'}`,
+        id: this.ctx.freeDeviceId?.(id) ?? id,
         transport: 'coap',
         address: res.source.address,
         port: res.source.port,

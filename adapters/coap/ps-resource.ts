@@ -75,7 +75,8 @@ export function createPsAdmit(
 }
 
 /**
- * A device not onboarded publishing while permit_join is on: announced on bridge/event with an entry that
+ * A device not onboarded publishing while permit_join is on: refused with 4.03 when it is on the blocklist, else
+ * announced on bridge/event with an entry that
  * `device/add` takes as it is (a valid id; the device's own id as `ps_id` when that is not one; its address),
  * once its request was checked as a known device's would be. Undefined when it cannot be announced (the address is
  * another device's, or the id cannot be a `ps_id`): the caller refuses it as unknown.
@@ -93,8 +94,10 @@ function announce(deps: PsResourceDeps, req: CoapIncomingRequest, unknownId: str
       return text(decoded.code, decoded.error);
     }
   }
-  const id = suggestDeviceId(unknownId, 'coap-device');
-  ctx.deviceSeen({
+  // Unique among all configured ids (/ps/Kitchen beside a device "kitchen"): the device keeps its own as ps_id.
+  const suggested = suggestDeviceId(unknownId, 'coap-device');
+  const id = ctx.freeDeviceId?.(suggested) ?? suggested;
+  const verdict = ctx.deviceSeen({
     transport: 'coap',
     // The IP alone: a client's source port changes between requests, the announcement should not.
     address: req.source.address,
@@ -106,6 +109,8 @@ function announce(deps: PsResourceDeps, req: CoapIncomingRequest, unknownId: str
       ...(id !== unknownId ? { ps_id: unknownId } : {}),
     },
   });
+  // Counted by the gateway.
+  if (verdict === 'blocked') return text('4.03', "blocked: this device is on the gateway's blocklist");
   const code = req.method === 'POST' ? '2.01' : req.method === 'GET' ? '2.05' : '2.04';
   return text(code, 'announced: onboard the device to keep its data');
 }

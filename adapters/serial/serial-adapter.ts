@@ -213,6 +213,8 @@ export class SerialAdapter implements Adapter {
           transport: 'serial',
           address: port.path,
           ...(port.product ? { name: port.product } : {}),
+          ...(port.serialNumber ? { serial_number: port.serialNumber } : {}),
+          aliases: port.byId.map((name) => `/dev/serial/by-id/${name}`),
           suggested_config: suggestedConfig(port),
           details: {
             vid: port.vid,

@@ -173,11 +173,15 @@ export const deviceOptionsData = configDiff.extend({
   restart_required: z.literal(false),
 });
 
-/** device/remove: the diff, and Zigbee2MQTT's keys for the same answer (no blocklist, nothing forced). */
+/** device/remove: the diff, and Zigbee2MQTT's keys for the same answer; with `block`, the blocklist entries added. */
 export const deviceRemoveData = configDiff.extend({
   id: z.string(),
-  block: z.literal(false),
-  force: z.literal(false),
+  block: z.boolean(),
+  force: z.boolean().describe('Echoed: removing never waits for the device, so there is nothing to force'),
+  blocklist: z
+    .array(z.record(z.string(), z.string()))
+    .optional()
+    .describe('With block: the entries that keep the device out (already there or added to the config)'),
 });
 
 /** device/rename: the diff, and Zigbee2MQTT's keys; Home Assistant's entity ids follow the stable identity, so a
@@ -186,6 +190,12 @@ export const deviceRenameData = configDiff.extend({
   from: z.string(),
   to: z.string(),
   homeassistant_rename: z.literal(false),
+});
+
+/** backup: Zigbee2MQTT's `zip` (base64), and the paths inside it. */
+export const backupData = z.object({
+  zip: z.string().describe('A ZIP archive, base64: backup.json, the config file, data/... (see docs/mqtt-api.md)'),
+  files: z.array(z.string()),
 });
 
 export const healthCheckData = z.object({ healthy: z.boolean(), reasons: z.array(z.string()) });
@@ -215,6 +225,7 @@ export interface RequestData {
   health_check: z.infer<typeof healthCheckData>;
   info: BridgeInfoPayload;
   'config/reload': ConfigDiff;
+  backup: z.infer<typeof backupData>;
   'device/add': ConfigDiff;
   'device/remove': z.infer<typeof deviceRemoveData>;
   'device/rename': z.infer<typeof deviceRenameData>;

@@ -82,6 +82,15 @@ export const deviceBaseShape = {
     .union([z.literal(0), z.literal(1), z.literal(2)])
     .optional()
     .describe("MQTT QoS of the device's state, property and event messages (default 0)"),
+  retain: z
+    .boolean()
+    .optional()
+    .describe(
+      "Publish the device's state and property messages retained (default true, unlike Zigbee2MQTT's false: the " +
+        'gateway restores each state from its retained message after a restart, and a new subscriber gets the last ' +
+        'state at once). false: not retained, and a state retained before is cleared; after a restart the state ' +
+        'starts empty. Availability stays retained',
+    ),
   homeassistant: homeAssistantDeviceSchema,
 };
 

@@ -31,11 +31,15 @@ export function editedText(doc: Document): string {
   return text;
 }
 
-function devicesOf(doc: Document) {
+function listOf(doc: Document, key: string) {
   const text = editedText(doc);
-  const pair = (doc.contents as YAMLMap | null)?.items.find((p) => isScalar(p.key) && p.key.value === 'devices');
+  const pair = (doc.contents as YAMLMap | null)?.items.find((p) => isScalar(p.key) && p.key.value === key);
   const seq = isSeq(pair?.value) ? pair.value : undefined;
   return { text, pair, seq, items: (seq?.items ?? []) as Node[] };
+}
+
+function devicesOf(doc: Document) {
+  return listOf(doc, 'devices');
 }
 
 function indexOf(items: Node[], id: string): number {
@@ -46,9 +50,13 @@ function indexOf(items: Node[], id: string): number {
   });
 }
 
+function listJS(doc: Document, key: string): unknown[] {
+  const list = (doc.toJS() as Record<string, unknown> | null)?.[key];
+  return Array.isArray(list) ? list : [];
+}
+
 function devicesJS(doc: Document): unknown[] {
-  const devices = (doc.toJS() as { devices?: unknown } | null)?.devices;
-  return Array.isArray(devices) ? devices : [];
+  return listJS(doc, 'devices');
 }
 
 /** Applies the splices, and keeps the result only if it parses to the same config with `devices` replaced. */
@@ -118,28 +126,47 @@ function scalarText(value: string, inFlow: boolean): string {
 export function addDevice(doc: Document, proposed: Record<string, unknown>): void {
   const entry = escapeReferences(proposed) as Record<string, unknown>;
   const id = String(proposed.id);
-  const { text, pair, seq, items } = devicesOf(doc);
-  if (indexOf(items, id) >= 0) throw new ConfigEditError(`device "${id}" already exists`);
+  if (indexOf(devicesOf(doc).items, id) >= 0) throw new ConfigEditError(`device "${id}" already exists`);
+  appendEntries(doc, 'devices', [entry]);
+}
+
+/** Adds entries to the top-level `blocklist` (created at the end of the file when missing); those it has stay once. */
+export function addBlocklistEntries(doc: Document, proposed: readonly Record<string, unknown>[]): void {
+  const current = listJS(doc, 'blocklist');
+  const fresh = (escapeReferences(proposed) as Record<string, unknown>[]).filter(
+    (entry) => !current.some((have) => isDeepStrictEqual(have, entry)),
+  );
+  if (fresh.length > 0) appendEntries(doc, 'blocklist', fresh);
+}
+
+/** Appends entries to the top-level list `key`, in the list's own style (block or flow), creating the key if need be. */
+function appendEntries(doc: Document, key: string, entries: readonly Record<string, unknown>[]): void {
+  const { text, pair, seq, items } = listOf(doc, key);
   const eol = eolOf(text);
   const last = items.at(-1);
   const splices: Splice[] = [];
   if (seq && last?.range) {
     const [start, end] = last.range;
-    if (seq.flow) splices.push({ from: end, to: end, text: `, ${flowEntry(entry)}` });
-    else splices.push(insertLines(text, end, blockEntry(entry, indentAt(text, start), eol)));
+    if (seq.flow) splices.push({ from: end, to: end, text: entries.map((e) => `, ${flowEntry(e)}`).join('') });
+    else {
+      const indent = indentAt(text, start);
+      splices.push(insertLines(text, end, entries.map((e) => blockEntry(e, indent, eol)).join('')));
+    }
   } else if (pair && isScalar(pair.key) && pair.key.range) {
     const value = pair.value;
     if (value !== null && !isSeq(value) && !(isScalar(value) && value.value === null))
-      throw new ConfigEditError('"devices" in the config file is not a list');
+      throw new ConfigEditError(`"${key}" in the config file is not a list`);
     const keyEnd = pair.key.range[1];
     const [from, to] = (value as Node | null)?.range ?? [keyEnd, keyEnd];
     // `devices: []` (or `~`) becomes a block list. Comments after it stay where they are.
     if (to > from) splices.push({ from: text.slice(0, from).trimEnd().length, to, text: '' });
-    splices.push(insertLines(text, to, blockEntry(entry, indentAt(text, pair.key.range[0]) + 2, eol)));
+    const indent = indentAt(text, pair.key.range[0]) + 2;
+    splices.push(insertLines(text, to, entries.map((e) => blockEntry(e, indent, eol)).join('')));
   } else {
-    splices.push(insertLines(text, text.length, `devices:${eol}${blockEntry(entry, 2, eol)}`));
+    const lines = entries.map((e) => blockEntry(e, 2, eol)).join('');
+    splices.push(insertLines(text, text.length, `${key}:${eol}${lines}`));
   }
-  commit(doc, text, splices, [...devicesJS(doc), entry]);
+  commitAs(doc, text, splices, { ...(doc.toJS() as object | null), [key]: [...listJS(doc, key), ...entries] });
 }
 
 export function removeDevice(doc: Document, id: string): void {

@@ -9,6 +9,7 @@ import { BRIDGE_LOGGING_LEVELS } from '../api/bridge-logging.js';
 import { LAST_SEEN_FORMATS } from '../devices/last-seen.js';
 import { homeAssistantConfigSchema } from '../homeassistant/config.js';
 import { upstreamConfigSchema } from '../upstream/config.js';
+import { blockEntrySchema } from './blocklist-schema.js';
 import { checkAcrossKeys } from './cross-checks.js';
 import { checkDeviceBase, deviceBaseShape } from './device-base.js';
 import { jsonRules } from './json-rules.js';
@@ -284,6 +285,15 @@ function rootSchema<A extends z.ZodType, D extends z.ZodType>(adapters: A, devic
         .superRefine(uniqueDeviceIds, { when: (payload) => Array.isArray(payload.value) })
         .default([])
         .describe('Configured devices'),
+      blocklist: z
+        .array(blockEntrySchema(transports as [string, ...string[]]))
+        .max(10_000)
+        .default([])
+        .describe(
+          "Devices that are not announced (device_seen_unknown) or accepted while unknown, as Zigbee2MQTT's `blocklist`: " +
+            '`device/remove` with `block: true` adds the removed device. A configured device is served whatever this says. ' +
+            'Remove an entry (here, or with bridge/request/options) to let the device be announced again',
+        ),
     })
     .superRefine(checkAcrossKeys)
     .meta(jsonRules.root);

@@ -10,3 +10,10 @@ export function suggestDeviceId(name: string, fallback: string): string {
   if (id === '') return fallback;
   return id === 'bridge' ? 'bridge-device' : id;
 }
+
+/** `base` when no device has it, else the first free `base-2`, `base-3`... (within the 63 characters of an id). */
+export function uniqueDeviceId(base: string, taken: (id: string) => boolean): string {
+  let id = base;
+  for (let n = 2; taken(id) && n < 1000; n++) id = `${base.slice(0, 58)}-${n}`;
+  return id;
+}

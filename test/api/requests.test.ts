@@ -4,6 +4,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { type ResponsePayload, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { createTestAdapterModule } from '../helpers/test-adapter.js';
 
@@ -461,5 +462,75 @@ describe('bridge requests', () => {
     expect(text).not.toContain('living');
     expect(text).toContain('# end of file');
     expect(gw.gateway.devices.all()).toEqual([]);
+  });
+
+  it('device/remove with block: true puts the device on the blocklist: never announced again, counted; options unblocks', async () => {
+    const adapter = createTestAdapterModule();
+    gw = await startTestGateway(
+      {
+        devices: [
+          { id: 'dev1', transport: 'test', address: 'aa:bb:cc:dd:ee:01' },
+          { id: 'bare', transport: 'test' },
+        ],
+      },
+      { adapterModules: [adapter.module] },
+    );
+    const client = await gw.connect();
+    await commentConfig(gw);
+    const ctx = adapter.current().ctx;
+    // Nothing the adapter sees of it before it is configured: refused, nothing written.
+    const before = await readFile(gw.configPath, 'utf8');
+    expect(await gw.request(client, 'device/remove', { id: 'bare', block: true })).toMatchObject({
+      status: 'error',
+      error: expect.stringMatching(/^device "bare" has nothing to block it by/),
+    });
+    expect(await gw.request(client, 'device/remove', { id: 'dev1', block: 'yes' })).toMatchObject({
+      status: 'error',
+      error: '"block" must be true or false, got "yes"',
+    });
+    expect(await readFile(gw.configPath, 'utf8')).toBe(before);
+
+    const removed = await gw.request(client, 'device/remove', { id: 'dev1', block: true, force: true });
+    expect(removed).toMatchObject({ status: 'ok' });
+    expect(removed.data).toEqual({
+      added: [],
+      removed: ['dev1'],
+      changed: [],
+      id: 'dev1',
+      block: true,
+      force: true,
+      blocklist: [{ transport: 'test', address: 'aa:bb:cc:dd:ee:01' }],
+    });
+    const text = await readFile(gw.configPath, 'utf8');
+    expect(parse(text)).toMatchObject({
+      devices: [{ id: 'bare' }],
+      blocklist: [{ transport: 'test', address: 'aa:bb:cc:dd:ee:01' }],
+    });
+    expect(text).toContain('# end of file');
+
+    // permit_join on: the blocked device (its address in another spelling) is not announced, and counted; others are.
+    expect((await gw.request(client, 'permit_join', { value: true, time: 60 })).status).toBe('ok');
+    const names: string[] = [];
+    client.on('message', (t, p) => {
+      const event = JSON.parse(p.toString()) as Event;
+      if (t === 'zephyr2mqtt/bridge/event' && event.type === 'device_seen_unknown') names.push(String(event.data.name));
+    });
+    await client.subscribeAsync('zephyr2mqtt/bridge/event', { qos: 1 });
+    expect(ctx.deviceSeen({ transport: 'test', address: 'AA-BB-CC-DD-EE-01', name: 'old' })).toBe('blocked');
+    expect(ctx.deviceSeen({ transport: 'test', address: 'aa:bb:cc:dd:ee:02', name: 'new' })).toBe('noted');
+    await expect.poll(() => names).toEqual(['new']);
+    const metrics = await (await fetch(`${gw.httpUrl}/metrics`)).text();
+    expect(metrics).toContain('zephyr2mqtt_blocked_total{adapter="test"} 1');
+    // Blocking the same device again (added by hand meanwhile) keeps one entry.
+    expect(
+      (await gw.request(client, 'device/add', { id: 'dev1', transport: 'test', address: 'aa:bb:cc:dd:ee:01' })).status,
+    ).toBe('ok');
+    expect((await gw.request(client, 'device/remove', { id: 'dev1', block: true })).status).toBe('ok');
+    expect((parse(await readFile(gw.configPath, 'utf8')) as { blocklist: unknown[] }).blocklist).toHaveLength(1);
+
+    // Unblocked with bridge/request/options (or by editing the file and reloading): announced again.
+    expect(await gw.request(client, 'options', { options: { blocklist: [] } })).toMatchObject({ status: 'ok' });
+    expect(ctx.deviceSeen({ transport: 'test', address: 'AA-BB-CC-DD-EE-01', name: 'old' })).toBe('noted');
+    await expect.poll(() => names).toEqual(['new', 'old']);
   });
 });

@@ -83,7 +83,9 @@ describe('config errors', () => {
   it('unknown top-level section lists what is allowed when nothing is close', () => {
     const [issue] = issuesOf('zzzzzz: 1\n');
     expect(issue).toMatchObject({ path: 'zzzzzz', line: 1, column: 1, message: 'unknown key "zzzzzz"' });
-    expect(issue?.hint).toMatch(/^allowed keys: version, gateway, broker, http, api, adapters, bridge, .*devices$/);
+    expect(issue?.hint).toMatch(
+      /^allowed keys: version, gateway, broker, http, api, adapters, bridge, .*devices, blocklist$/,
+    );
   });
 
   it('unknown key in a device entry names only keys of its transport', () => {

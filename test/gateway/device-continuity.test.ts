@@ -60,6 +60,18 @@ describe('device continuity', () => {
     expect(await merged.message).toMatchObject({ v: 2, w: 1 });
   });
 
+  it('retain: false set while the gateway was stopped: the state retained before is cleared at start-up', async () => {
+    const first = await start([{ id: 'hall', transport: 'test' }], { api: { property_topics: true } });
+    const before = await first.gw.expectMessage(first.client, 'zephyr2mqtt/hall/v');
+    first.adapter.current().ctx.telemetry('hall', { v: 2 });
+    await before.message;
+    await first.gw.stop();
+
+    const second = await start([{ id: 'hall', transport: 'test', retain: false }], { api: { property_topics: true } });
+    expect(second.gw.gateway.broker.retained('zephyr2mqtt/hall')).toBeUndefined();
+    expect(second.gw.gateway.broker.retained('zephyr2mqtt/hall/v')).toBeUndefined();
+  });
+
   it('api.last_seen: epoch (read back after a restart), ISO_8601_local, disable', async () => {
     const epoch = await start([{ id: 'hall', transport: 'test' }], { api: { last_seen: 'epoch' } });
     const before = await epoch.gw.expectMessage<Record<string, unknown>>(epoch.client, 'zephyr2mqtt/hall');

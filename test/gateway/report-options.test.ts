@@ -1,4 +1,5 @@
-// A device's report options (Zigbee2MQTT's names): filtered_attributes, throttle, debounce, debounce_ignore, qos.
+// A device's report options (Zigbee2MQTT's names): filtered_attributes, throttle, debounce, debounce_ignore, qos,
+// retain.
 // Through the real gateway and broker, as a subscriber sees the device's topics.
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -201,6 +202,56 @@ describe('device report options', () => {
     plain.ctx.telemetry('dev1', { temperature: 1 });
     expect((await plainState).qos).toBe(0);
   });
+
+  it('retain: state and property topics retained by default, not with retain: false (availability still is)', async () => {
+    const { gw, ctx, topics } = await start({});
+    const retained = topics.next(STATE, has('temperature', 1));
+    ctx.telemetry('dev1', { temperature: 1 });
+    await retained;
+    expect(JSON.parse(gw.gateway.broker.retained(STATE)?.toString() ?? '{}')).toMatchObject({ temperature: 1 });
+    expect(gw.gateway.broker.retained('zephyr2mqtt/dev1/temperature')?.toString()).toBe('1');
+    await gw.stop();
+
+    const plain = await start({ retain: false });
+    const state = plain.topics.next(STATE, has('temperature', 2));
+    const property = plain.topics.next('zephyr2mqtt/dev1/temperature', (p) => p === '2');
+    plain.ctx.telemetry('dev1', { temperature: 2 });
+    await Promise.all([state, property]);
+    // A press: its message and the state after it, none of them retained.
+    const press = plain.topics.next(STATE, has('action', 'single'));
+    plain.ctx.telemetry('dev1', { action: 'single' });
+    await press;
+    // A client that subscribes now gets the availability, and no state.
+    const late = await plain.gw.connect();
+    const got: string[] = [];
+    late.on('message', (topic, payload) => {
+      if (payload.length > 0) got.push(topic);
+    });
+    await late.subscribeAsync(['zephyr2mqtt/dev1', 'zephyr2mqtt/dev1/+', 'zephyr2mqtt/bridge/info']);
+    await plain.gw.waitForMessage(late, 'zephyr2mqtt/bridge/info'); // retained messages arrive in subscribe order
+    expect(got.filter((t) => t.startsWith('zephyr2mqtt/dev1'))).toEqual(['zephyr2mqtt/dev1/availability']);
+  });
+
+  it('retain turned off (device/options) clears the retained state and property topics at once', async () => {
+    const { gw, ctx, client, topics } = await start({});
+    const first = topics.next(STATE, has('temperature', 20));
+    ctx.telemetry('dev1', { temperature: 20 });
+    await first;
+    const clearedState = topics.next(STATE, (p) => p === '');
+    const clearedProperty = topics.next('zephyr2mqtt/dev1/temperature', (p) => p === '');
+    expect(await gw.request(client, 'device/options', { id: 'dev1', options: { retain: false } })).toMatchObject({
+      status: 'ok',
+      data: { changed: ['dev1'], to: { retain: false } },
+    });
+    await Promise.all([clearedState, clearedProperty]);
+    expect(gw.gateway.broker.retained(STATE)).toBeUndefined();
+    expect(gw.gateway.broker.retained('zephyr2mqtt/dev1/temperature')).toBeUndefined();
+    // The state itself is kept: the next report merges into it, not retained.
+    const next = topics.next(STATE, has('humidity', 40));
+    ctx.telemetry('dev1', { humidity: 40 });
+    expect(JSON.parse((await next).payload)).toMatchObject({ temperature: 20, humidity: 40 });
+    expect(gw.gateway.broker.retained(STATE)).toBeUndefined();
+  });
 });
 
 describe('device report options in the config', () => {
@@ -230,6 +281,7 @@ describe('device report options in the config', () => {
       },
     ]);
     expect(issuesOf('    qos: 3\n')[0]?.path).toBe('devices[0].qos');
+    expect(issuesOf('    retain: "no"\n')[0]?.path).toBe('devices[0].retain');
     expect(issuesOf('    throttle: 0\n')[0]?.path).toBe('devices[0].throttle');
   });
 });

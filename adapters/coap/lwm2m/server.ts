@@ -328,13 +328,15 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     const known = deviceOfEndpoint(ep);
     if (known) return { accept: true, deviceId: known.device.id };
     unknownSeen++;
-    ctx.deviceSeen({
+    const suggested = suggestDeviceId(ep, 'lwm2m-device');
+    const verdict = ctx.deviceSeen({
       transport: 'coap',
       address: ep,
       name: ep,
-      suggested_config: { id: suggestDeviceId(ep, 'lwm2m-device'), transport: 'coap', lwm2m: { endpoint: ep } },
+      suggested_config: { id: ctx.freeDeviceId?.(suggested) ?? suggested, transport: 'coap', lwm2m: { endpoint: ep } },
       details: { lwm2m: true, address: `[${peer.address}]:${peer.port}` },
     });
+    if (verdict === 'blocked') return { accept: false }; // 4.03, whatever unknown_endpoints says
     const policy = config.unknown_endpoints;
     return { accept: policy === 'accept' || (policy === 'permit_join' && ctx.permitJoin()) };
   };

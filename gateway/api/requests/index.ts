@@ -1,6 +1,7 @@
 // The table of bridge/request/<name> handlers (one file each).
 import type { Gateway } from '../../controller.js';
 import { RequestRouter } from '../router.js';
+import { backup } from './backup.js';
 import { configReload } from './config-reload.js';
 import { deviceAdd } from './device-add.js';
 import { deviceOptions } from './device-options.js';
@@ -21,6 +22,7 @@ export function createRequestRouter(): RequestRouter<Gateway> {
     .register('options', options)
     .register('info', info)
     .register('config/reload', configReload)
+    .register('backup', backup)
     .register('device/add', deviceAdd)
     .register('device/remove', deviceRemove)
     .register('device/rename', deviceRename)

@@ -191,6 +191,62 @@ describe('CoAP /ps resource through the gateway', () => {
     await state;
   });
 
+  it('suggests an id no configured device has, keeping the id the device sends as ps_id, and onboards it', async () => {
+    // "Kitchen" becomes "kitchen" (taken), "lamp" is a disabled entry's id: neither is what device/add would take.
+    h = await startCoapHarness([
+      { id: 'kitchen', transport: 'coap' },
+      { id: 'lamp', transport: 'coap', disabled: true },
+    ]);
+    expect((await h.gw.request(h.mqtt, 'permit_join', { value: true, time: 60 })).status).toBe('ok');
+    const suggestions: Record<string, unknown>[] = [];
+    for (const sent of ['lamp', 'Kitchen']) {
+      const seen = h.gw.waitForMessage<{ type: string; data: Record<string, unknown> }>(
+        h.mqtt,
+        'zephyr2mqtt/bridge/event',
+        (m) => m.type === 'device_seen_unknown' && m.data.name === sent,
+      );
+      expect((await h.send('PUT', `/ps/${sent}`, '{"t":1}', { contentFormat: 50 })).code).toBe('2.04');
+      suggestions.push((await seen).data.suggested_config as Record<string, unknown>);
+    }
+    expect(suggestions).toEqual([
+      { id: 'lamp-2', transport: 'coap', address: '::1', ps_id: 'lamp' },
+      { id: 'kitchen-2', transport: 'coap', address: '::1', ps_id: 'Kitchen' },
+    ]);
+    expect(await h.gw.request(h.mqtt, 'device/add', suggestions[1])).toMatchObject({
+      status: 'ok',
+      data: { added: ['kitchen-2'] },
+    });
+    const state = h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/kitchen-2', (m) => m.t === 2);
+    expect((await h.send('PUT', '/ps/Kitchen', '{"t":2}', { contentFormat: 50 })).code).toBe('2.04');
+    await state;
+  });
+
+  it('a device removed with block: true is refused with 4.03 and not announced, while other unknown ids are', async () => {
+    h = await startCoapHarness([
+      { id: 'kitchen', transport: 'coap' },
+      { id: 'hall', transport: 'coap' },
+    ]);
+    expect((await h.send('PUT', '/ps/kitchen', '{"t":1}', { contentFormat: 50 })).code).toBe('2.04');
+    expect(await h.gw.request(h.mqtt, 'device/remove', { id: 'kitchen', block: true })).toMatchObject({
+      status: 'ok',
+      data: { removed: ['kitchen'], block: true, blocklist: [{ transport: 'coap', name: 'kitchen' }] },
+    });
+    expect((await h.gw.request(h.mqtt, 'permit_join', { value: true, time: 60 })).status).toBe('ok');
+    const names: string[] = [];
+    h.mqtt.on('message', (t, p) => {
+      const event = JSON.parse(p.toString()) as { type: string; data: Record<string, unknown> };
+      if (t === 'zephyr2mqtt/bridge/event' && event.type === 'device_seen_unknown') names.push(String(event.data.name));
+    });
+    await h.mqtt.subscribeAsync('zephyr2mqtt/bridge/event', { qos: 1 });
+    const refused = await h.send('PUT', '/ps/kitchen', '{"t":2}', { contentFormat: 50 });
+    expect(refused.code).toBe('4.03');
+    expect(refused.payload.toString()).toContain('blocklist');
+    expect((await h.send('PUT', '/ps/stranger', '{"t":2}', { contentFormat: 50 })).code).toBe('2.04');
+    await expect.poll(() => names).toEqual(['stranger']);
+    const metrics = await (await fetch(`${h.gw.httpUrl}/metrics`)).text();
+    expect(metrics).toContain('zephyr2mqtt_blocked_total{adapter="coap"} 1');
+  });
+
   it('does not announce an unknown id sent from the address of a configured device', async () => {
     h = await startCoapHarness([{ id: 'owner', transport: 'coap', address: '::1' }]);
     expect((await h.gw.request(h.mqtt, 'permit_join', { value: true, time: 60 })).status).toBe('ok');

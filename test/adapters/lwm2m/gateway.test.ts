@@ -213,4 +213,37 @@ describe('LwM2M through MQTT', () => {
       suggested_config: { id: 'stranger-7', transport: 'coap', lwm2m: { endpoint: 'stranger-7' } },
     });
   });
+
+  it('an unknown endpoint named like a configured id is suggested with a free id, and onboarding it works', async () => {
+    const s = await setup();
+    const event = s.gw.waitForMessage<{ type: string; data: Record<string, unknown> }>(
+      s.mqtt,
+      'zephyr2mqtt/bridge/event',
+      (p) => p.type === 'device_seen_unknown' && p.data.address === 'node1',
+    );
+    expect((await s.gw.request(s.mqtt, 'permit_join', { value: true })).status).toBe('ok');
+    const c = await s.client({ endpoint: 'node1' });
+    await c.register();
+    const suggested = (await event).data.suggested_config;
+    expect(suggested).toEqual({ id: 'node1-2', transport: 'coap', lwm2m: { endpoint: 'node1' } });
+    expect((await s.gw.request(s.mqtt, 'device/add', suggested)).status).toBe('ok');
+    expect(s.gw.gateway.devices.get('node1-2')?.config).toMatchObject({ lwm2m: { endpoint: 'node1' } });
+  });
+
+  it('an endpoint removed with block: true cannot register again, even with unknown_endpoints: accept', async () => {
+    const s = await setup({ unknown_endpoints: 'accept' }, [
+      { id: 'node1', transport: 'coap', lwm2m: { endpoint: 'zephyr-node1' } },
+      { id: 'node2', transport: 'coap', lwm2m: { endpoint: 'zephyr-node2' } },
+    ]);
+    expect(await s.gw.request(s.mqtt, 'device/remove', { id: 'node2', block: true })).toMatchObject({
+      status: 'ok',
+      data: { blocklist: [{ transport: 'coap', name: 'zephyr-node2' }] },
+    });
+    const blocked = await s.client({ endpoint: 'zephyr-node2' });
+    await expect(blocked.register()).rejects.toThrow(/register answered 4.03/);
+    const other = await s.client({ endpoint: 'zephyr-node3' });
+    await other.register();
+    const metrics = await (await fetch(`${s.gw.httpUrl}/metrics`)).text();
+    expect(metrics).toContain('zephyr2mqtt_blocked_total{adapter="coap"} 1');
+  });
 });

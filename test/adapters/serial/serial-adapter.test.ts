@@ -238,11 +238,17 @@ describe('SerialAdapter (binding-mock)', () => {
     const ctx = await startAdapter([{ id: 'nopath' }, { id: 'bad', path: 3 }]);
     ctx.joining = true;
     const seen = await ctx.waitFor('deviceSeen', () => true, 3000);
+    // serial_number and aliases: what a blocklist entry can name it by.
     expect(seen.seen).toMatchObject({
       transport: 'serial',
       address: '/dev/ttyACM1',
+      aliases: [],
       suggested_config: { transport: 'serial', match: { usb: { vid: '2fe3', pid: '0004' } } },
     });
+    // The mock numbers its ports' serials.
+    const usb = (seen.seen.suggested_config as { match: { usb: { serial: unknown } } }).match.usb;
+    expect(seen.seen.serial_number).toBe(usb.serial);
+    expect(typeof seen.seen.serial_number).toBe('string');
     expect(adapter!.link('nopath')).toBeUndefined();
     expect(adapter!.link('bad')).toBeUndefined();
   });

@@ -1,0 +1,45 @@
+// Whether a device an adapter saw (DeviceSeen) is on the blocklist. Only devices not in the config are ever
+// checked: a configured device is served whatever the blocklist says.
+import { BlockList, isIP } from 'node:net';
+import type { DeviceSeen } from '../adapter.js';
+import type { BlockEntry } from '../config/blocklist-schema.js';
+
+export function blockingEntry(list: readonly BlockEntry[], seen: DeviceSeen): BlockEntry | undefined {
+  return list.find(
+    (entry) =>
+      entry.transport === seen.transport &&
+      (entry.address === undefined ||
+        sameAddress(entry.address, seen.address) ||
+        (seen.aliases ?? []).some((alias) => sameAddress(entry.address as string, alias))) &&
+      (entry.name === undefined || entry.name === seen.name) &&
+      (entry.serial_number === undefined || entry.serial_number === seen.serial_number),
+  );
+}
+
+const MAC = /^[0-9a-f]{2}(?:[:-]?[0-9a-f]{2}){5}$/i;
+
+/** One address in two spellings: a MAC in any case or separator, an IP in any textual form (a `[ip]:port` peer is
+ * its IP; a zone the entry gives must match), anything else as written. */
+function sameAddress(entry: string, seen: string): boolean {
+  if (entry === seen) return true;
+  if (MAC.test(entry) && MAC.test(seen)) return hex(entry) === hex(seen);
+  const [ip = '', zone] = entry.split('%');
+  const [seenIp = '', seenZone] = hostOf(seen).split('%');
+  const family = isIP(ip);
+  if (family === 0 || isIP(seenIp) !== family || (zone !== undefined && zone !== seenZone)) return false;
+  const list = new BlockList();
+  list.addAddress(ip, family === 4 ? 'ipv4' : 'ipv6');
+  return list.check(seenIp, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+function hex(mac: string): string {
+  return mac.replace(/[^0-9a-f]/gi, '').toLowerCase();
+}
+
+/** `[fe80::1%lowpan0]:5683` -> `fe80::1%lowpan0`, `192.0.2.1:5683` -> `192.0.2.1`; other text as it is. */
+function hostOf(address: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(address);
+  if (bracketed?.[1]) return bracketed[1];
+  const v4 = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(address);
+  return v4?.[1] ?? address;
+}
