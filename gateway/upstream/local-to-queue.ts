@@ -121,6 +121,7 @@ export class LocalToQueue {
     const route = routeOut(deps.mappings(), topic);
     if (!route || route.topic === deps.stateTopic()) return null; // the LWT topic belongs to the link itself
     if (!deps.config().bridge_topics && deps.own.isBridgeTopic(topic)) return null;
+    if (deps.own.isLocalOnly(topic)) return null;
     const problem = upstreamTopicProblem(route.topic);
     return problem ? { refused: `upstream topic ${JSON.stringify(route.topic)} ${problem}` } : route;
   }

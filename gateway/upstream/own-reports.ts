@@ -11,6 +11,7 @@ export class OwnReports {
   readonly #local: ReadonlySet<string>;
   readonly #eventTopic: string;
   readonly #bridgePrefix: string;
+  readonly #backupResponse: string;
   #remote: Buffer[] = [];
   /** Queue sequence numbers of own reports handed out and not yet settled (few: reports are rare). */
   readonly #sent = new Set<number>();
@@ -18,6 +19,7 @@ export class OwnReports {
   constructor(baseTopic: string, mappings: ResolvedMapping[]) {
     this.#eventTopic = topics.bridgeEvent(baseTopic);
     this.#bridgePrefix = `${baseTopic}/bridge/`;
+    this.#backupResponse = topics.bridgeResponse(baseTopic, 'backup');
     // bridge/logging too: a drop report logs a warning, which bridge/logging publishes and the queue would drop.
     this.#local = new Set([this.#eventTopic, topics.bridgeInfo(baseTopic), topics.bridgeLogging(baseTopic)]);
     this.remap(mappings);
@@ -35,6 +37,12 @@ export class OwnReports {
   /** Any of the gateway's own <base>/bridge/* topics (bridge.bridge_topics: false keeps them local). */
   isBridgeTopic(localTopic: string): boolean {
     return localTopic.startsWith(this.#bridgePrefix);
+  }
+
+  /** Never sent upstream, whatever the mappings: the answer to bridge/request/backup holds the config file's
+   * secrets (password hashes, bind keys, tokens, the upstream's own credentials) and every retained message. */
+  isLocalOnly(localTopic: string): boolean {
+    return localTopic === this.#backupResponse;
   }
 
   isOwn(localTopic: string): boolean {

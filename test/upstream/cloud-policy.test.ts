@@ -198,6 +198,19 @@ describe('topics the upstream refuses by closing the connection', () => {
     await obs.waitFor((s) => s.some((m) => m.topic === 'gw1/dev'));
     expect(obs.seen.map((m) => m.topic)).toEqual(['gw1/dev']);
   });
+
+  it('never sends the answer to bridge/request/backup upstream (it holds the config file and its secrets)', async () => {
+    const upstream = await startUpstreamAedes();
+    cleanups.push(() => upstream.close());
+    const obs = await observe(upstream.url, 'gw1/#');
+    cleanups.push(() => obs.close());
+    const { local, waitForEvent } = await bridgeTo(upstream.url, { link_state: false });
+    await waitForEvent('connected');
+    await local.broker.publish('zephyr2mqtt/bridge/response/backup', '{"data":{"zip":"c2VjcmV0"}}', { qos: 1 });
+    await local.broker.publish('zephyr2mqtt/bridge/response/health_check', '{"status":"ok"}', { qos: 1 });
+    await obs.waitFor((s) => s.some((m) => m.topic === 'gw1/bridge/response/health_check'));
+    expect(obs.seen.map((m) => m.topic)).toEqual(['gw1/bridge/response/health_check']);
+  });
 });
 
 describe('limits the upstream announces or the config sets', () => {
