@@ -231,15 +231,18 @@ export class BleAdapter implements Adapter {
     }
     // Only adverts taken as the device's: refused and replayed ones are counted as decode errors instead.
     this.ctx.countMessage('in');
+    // A device kept over GATT is online while its link is up, however often it advertises: an advert says it is in
+    // range, not that it can be reached (a refused or failing connection, a reconnect after link loss).
+    const vouches = !device.connect;
     const vouch = frame?.triggerBased ? TRIGGER_VOUCH_MS : undefined;
     // With duplicates allowed the radio hands over the same advert many times a second: it shows the device is
     // there, and publishing the whole state again for a new RSSI each time would only be noise.
     if (verdict.kind === 'repeat') {
-      this.ctx.availability(device.id, true, vouch);
+      if (vouches) this.ctx.availability(device.id, true, vouch);
       return;
     }
     this.#publish(device, decoded);
-    if (vouch !== undefined) this.ctx.availability(device.id, true, vouch);
+    if (vouches && vouch !== undefined) this.ctx.availability(device.id, true, vouch);
   }
 
   /** Advert-only devices: the core marks them online on telemetry and offline after availability_timeout.

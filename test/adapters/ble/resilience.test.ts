@@ -193,6 +193,34 @@ describe('ble adapter: link loss, limits, timeouts, identity and no Bluetooth', 
     expect(connection(s, 'hr')).toMatchObject({ state: 'idle', last_error: 'connect timed out after 100 ms' });
   });
 
+  it('a device kept over GATT is not online from its adverts while no link is up (connection refused)', async () => {
+    const hr = world.add(peripheralHr());
+    hr.acceptConnections = false;
+    const marker = world.add(bthomeSensor('a4:c1:38:00:00:61', h('02 29 09'), 'marker'));
+    gw = await startBleGateway(
+      [
+        { id: 'hr', transport: 'ble', match: { name: 'Zephyr Heartrate Sensor' }, connect: true },
+        { id: 'marker', transport: 'ble', match: { address: 'a4:c1:38:00:00:61' } },
+      ],
+      { connect_timeout_ms: 100 },
+    );
+    const client = await gw.connect();
+    const seen: string[] = [];
+    client.on('message', (topic, payload) => {
+      if (topic === 'zephyr2mqtt/hr/availability')
+        seen.push((JSON.parse(payload.toString()) as { state: string }).state);
+    });
+    await client.subscribeAsync('zephyr2mqtt/hr/availability');
+    // The same advert again and again (what a scan with duplicates reports) while every connection attempt fails.
+    for (let i = 0; i < 5; i++) world.advertise(hr);
+    await statusUntil(gw, (st) => connection(st, 'hr')?.last_error === 'connect timed out after 100 ms');
+    for (let i = 0; i < 5; i++) world.advertise(hr);
+    const markerState = gw.waitForMessage<State>(client, 'zephyr2mqtt/marker', (m) => m.temperature === 23.45);
+    world.advertise(marker);
+    await markerState;
+    expect(seen).not.toContain('online');
+  });
+
   it('identifies a device by its Device Information serial number, skipping others', async () => {
     world.add(peripheralEsp());
     const hr = world.add(peripheralHr());
