@@ -1,3 +1,4 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TestGateway } from '../../helpers/gateway.js';
 import { ad } from '../../sim/ble/ad.js';
@@ -219,6 +220,43 @@ describe('ble adapter: link loss, limits, timeouts, identity and no Bluetooth', 
     world.advertise(marker);
     await markerState;
     expect(seen).not.toContain('online');
+  });
+
+  it('a device entry changed while its connection is still pending connects with the new entry', async () => {
+    const svc = '12345678123456781234567812345670';
+    const chr = '12345678123456781234567812345671';
+    const dev = world.add(
+      new SimPeripheral({
+        address: 'c0:00:00:00:00:0b',
+        advertising: Buffer.concat([ad.flags(), ad.name('late')]),
+        services: [{ uuid: svc, characteristics: [{ uuid: chr, properties: ['read'], value: h('0A 00') }] }],
+      }),
+    );
+    dev.acceptConnections = false; // the controller keeps the connection request pending
+    gw = await startBleGateway(
+      [
+        {
+          id: 'late',
+          transport: 'ble',
+          match: { name: 'late' },
+          connect: true,
+          characteristics: [{ characteristic: chr, property: 'level', codec: 'uint16le' }],
+        },
+      ],
+      { connect_timeout_ms: 10_000 },
+    );
+    const client = await gw.connect();
+    world.advertise(dev);
+    await statusUntil(gw, (st) => connection(st, 'late')?.state === 'connecting');
+    const text = await readFile(gw.configPath, 'utf8');
+    await writeFile(gw.configPath, text.replace('property: level', 'property: volume'));
+    expect(await gw.request(client, 'config/reload', {})).toMatchObject({ status: 'ok' });
+    // The old request was cancelled: once the device takes connections, it is set up with the new mapping (it
+    // used to complete the old request and keep the old mapping for as long as that link lasted).
+    const renamed = gw.waitForMessage<State>(client, 'zephyr2mqtt/late', (m) => m.volume === 10);
+    dev.acceptConnections = true;
+    world.startAdvertising();
+    await renamed;
   });
 
   it('identifies a device by its Device Information serial number, skipping others', async () => {
