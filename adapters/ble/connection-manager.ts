@@ -131,9 +131,12 @@ export class ConnectionManager {
     }
     slot.state = 'connected';
     slot.lastError = undefined;
-    slot.backoffMs = this.opts.reconnectMinMs;
+    const connectedAt = performance.now();
     peripheral.once('disconnect', () => {
       if (slot.session !== session) return;
+      // Only a link that lasted starts the back-off again: one the device drops right after set-up is a failure
+      // too, or such a device would be connected, set up and lost again at the rate it advertises.
+      if (performance.now() - connectedAt >= this.opts.reconnectMaxMs) slot.backoffMs = this.opts.reconnectMinMs;
       this.logger.info({ device: id }, 'ble link lost');
       session.disconnect();
       this.#release(slot, slot.backoffMs);

@@ -69,6 +69,31 @@ describe('ble adapter: link loss, limits, timeouts, identity and no Bluetooth', 
     await t;
   });
 
+  it('a device that drops every link right after set-up is reconnected with a growing delay, not in a loop', async () => {
+    const hr = world.add(peripheralHr());
+    gw = await startBleGateway(
+      [{ id: 'hr', transport: 'ble', match: { name: 'Zephyr Heartrate Sensor' }, connect: true }],
+      { reconnect_min_ms: 20, reconnect_max_ms: 5000 },
+    );
+    const client = await gw.connect();
+    // Each link ends as soon as the device is online (a peer that closes links it does not like, a flaky radio).
+    const onlineAt: number[] = [];
+    const seventh = new Promise<void>((resolve) => {
+      client.on('message', (topic, payload) => {
+        if (topic !== 'zephyr2mqtt/hr/availability' || !payload.toString().includes('"online"')) return;
+        onlineAt.push(performance.now());
+        if (onlineAt.length === 7) resolve();
+        else for (const b of world.bindings) b.dropLink(hr);
+      });
+    });
+    await client.subscribeAsync('zephyr2mqtt/hr/availability');
+    world.startAdvertising();
+    await seventh;
+    // Six links that lasted no time: the delay doubled each time (20 ms × 2⁵ before the seventh), where it used to
+    // start again at reconnect_min_ms after every successful connection (a reconnect loop at the advert rate).
+    expect(onlineAt[6]! - onlineAt[5]!).toBeGreaterThanOrEqual(600);
+  });
+
   it('keeps at most max_connections links; a waiting device connects when a slot frees', async () => {
     const hr = world.add(peripheralHr());
     const esp = world.add(peripheralEsp());
