@@ -19,6 +19,7 @@ import { ConnectionManager } from './connection-manager.js';
 import type { SessionEvents } from './gatt/device-session.js';
 import { GattTimeoutError } from './gatt/operation.js';
 import { type BleDevice, DeviceIndex } from './identity.js';
+import { guardAdvertParsing } from './noble-advert-guard.js';
 import { explainNobleState, loadNoble, NobleUnavailableError } from './noble-loader.js';
 import { forgetPeripheral } from './noble-prune.js';
 import type { Noble, NoblePeripheral } from './noble-types.js';
@@ -133,6 +134,13 @@ export class BleAdapter implements Adapter {
     }
     if (this.#stopped) return;
     const noble = this.#noble;
+    guardAdvertParsing(noble, (address, eir, err) =>
+      this.ctx.decodeError('advertisement', {
+        deviceId: this.#index.match(normalizeMac(address), undefined)?.id,
+        bytes: eir,
+        error: `malformed advertising data from ${address}: ${err instanceof Error ? err.message : String(err)}`,
+      }),
+    );
     noble.on('warning', this.#onWarning);
     noble.on('discover', this.#onDiscover);
     noble.on('stateChange', this.#onStateChange);

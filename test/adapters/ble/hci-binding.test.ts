@@ -1,7 +1,7 @@
 // The adapter on noble's own HCI binding (lib/hci-socket), fed LE Advertising Reports as bytes by a fake controller:
 // what `binding: hci` runs, below the simulated binding the other BLE tests use.
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { ad } from '../../sim/ble/ad.js';
 import { made } from '../../sim/ble/hci-binding.js';
@@ -65,5 +65,31 @@ describe("ble adapter on noble's HCI binding", () => {
     for (const map of ['_addresses', '_addresseTypes', '_connectable', 'scannable'])
       expect(Object.keys(binding[map] ?? {}).length, map).toBeLessThanOrEqual(6);
     expect(binding._addresses?.a4c138000001).toBe('a4:c1:38:00:00:01');
+  });
+
+  it('decodes what parses of malformed advertising data, and counts it instead of a console line per advert', async () => {
+    const warn = vi.spyOn(console, 'warn');
+    const started = await startOnHci([{ id: 'tmpl', transport: 'ble', match: { address: 'a4:c1:38:00:00:02' } }]);
+    gw = started.gw;
+    const { controller } = started;
+    const client = await gw.connect();
+    const state = gw.waitForMessage<Record<string, unknown>>(
+      client,
+      'zephyr2mqtt/tmpl',
+      (m) => m.temperature === 23.45,
+    );
+    // A Tx Power structure without its byte after good BTHome data, and a stranger's Service Data without a UUID:
+    // noble's GAP parser throws on both.
+    const good = bthomeAdvertising('BTHome template', h('40 02 29 09 03 BF 13'));
+    for (let i = 0; i < 20; i++) {
+      controller.advertise('a4:c1:38:00:00:02', Buffer.concat([good, h('01 0A')]));
+      controller.advertise('5a:00:00:00:00:99', Buffer.concat([ad.flags(), h('01 16')]), { random: true });
+    }
+    expect(await state).toMatchObject({ temperature: 23.45, humidity: 50.55 });
+    const metrics = await (await fetch(`${gw.httpUrl}/metrics`)).text();
+    const counted = /decode_errors\S*\{[^}]*adapter="ble"[^}]*reason="advertisement"[^}]*\} (\d+)/.exec(metrics);
+    expect(Number(counted?.[1])).toBe(40);
+    expect(warn).not.toHaveBeenCalled();
+    warn.mockRestore();
   });
 });
