@@ -188,9 +188,11 @@ export class ConnectionManager {
 
   stop(): void {
     this.#stopped = true;
-    for (const slot of this.#slots.values()) {
+    for (const [id, slot] of this.#slots) {
       slot.session?.disconnect();
       slot.session = undefined;
+      // The link vouched for the device (online until it drops): its end here is the one that says offline.
+      if (slot.state === 'connected') this.callbacks.offline(id);
       slot.state = 'idle';
     }
   }

@@ -94,6 +94,27 @@ describe('ble adapter: link loss, limits, timeouts, identity and no Bluetooth', 
     expect(onlineAt[6]! - onlineAt[5]!).toBeGreaterThanOrEqual(600);
   });
 
+  it('a connected device goes offline when an adapter restart closes its link and it does not come back', async () => {
+    const esp = world.add(peripheralEsp());
+    gw = await startBleGateway(
+      [{ id: 'esp', transport: 'ble', match: { name: 'ESP peripheral' }, connect: true, availability_timeout: 1 }],
+      { max_advertisers: 100 },
+    );
+    const client = await gw.connect();
+    const online = waitForAvailability(gw, client, 'esp', 'online');
+    world.startAdvertising();
+    await online;
+    esp.inRange = false; // it will not advertise again
+    // An adapter key changed: the reload restarts the adapter, which closes every link.
+    const text = await readFile(gw.configPath, 'utf8');
+    await writeFile(gw.configPath, text.replace('max_advertisers: 100', 'max_advertisers: 101'));
+    const offline = waitForAvailability(gw, client, 'esp', 'offline');
+    expect(await gw.request(client, 'config/reload', {})).toMatchObject({ status: 'ok' });
+    // It stayed online, vouched for by a link that no longer existed (for a year: past its availability_timeout).
+    await offline;
+    expect(esp.connected).toBe(false);
+  });
+
   it('keeps at most max_connections links; a waiting device connects when a slot frees', async () => {
     const hr = world.add(peripheralHr());
     const esp = world.add(peripheralEsp());
