@@ -313,6 +313,9 @@ export class SimBinding extends EventEmitter {
     if (attr.kind === 'descriptor') {
       if (handle === attr.char?.cccHandle && attr.char.def.refuseSubscribe) accepted = false;
       else attr.value = Buffer.from(data);
+    } else if (attr.char && (attr.char.properties & 0x0c) === 0) {
+      // ATT Write Not Permitted: noble's writeHandle reports no error response, so the write is never answered.
+      accepted = false;
     } else {
       accepted = attr.char?.def.onWrite?.(Buffer.from(data)) ?? true;
       if (accepted) attr.value = Buffer.from(data);
