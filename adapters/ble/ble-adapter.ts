@@ -174,6 +174,7 @@ export class BleAdapter implements Adapter {
     if (this.#stopped || !this.#noble) return;
     if (state !== 'poweredOn') {
       this.#unavailable(explainNobleState(state));
+      this.#connections.dropLinks();
       return;
     }
     if (this.#state === 'running') return;

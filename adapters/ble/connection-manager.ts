@@ -113,6 +113,8 @@ export class ConnectionManager {
     try {
       await session.connect();
     } catch (err) {
+      // Ended from outside (dropLinks, stop): the slot has moved on, perhaps to a newer session.
+      if (slot.session !== session) return;
       const message = err instanceof Error ? err.message : String(err);
       if (err instanceof IdentityMismatchError) {
         this.callbacks.mismatch(peripheral.address, err.serial ?? null);
@@ -171,6 +173,21 @@ export class ConnectionManager {
       const reconnect = sessionKeys(next) !== sessionKeys(slot.device);
       slot.device = next;
       if (reconnect) slot.session?.disconnect();
+    }
+  }
+
+  /**
+   * The controller went away (powered off, unplugged, taken by another process): its links and pending connections
+   * are gone, though noble reports no 'disconnect' for them. Each device connects again at its next advert once the
+   * controller is back.
+   */
+  dropLinks(): void {
+    for (const [id, slot] of this.#slots) {
+      if (slot.state === 'idle') continue;
+      const wasConnected = slot.state === 'connected';
+      slot.session?.disconnect();
+      this.#release(slot, 0);
+      if (wasConnected) this.callbacks.offline(id);
     }
   }
 

@@ -371,6 +371,26 @@ describe('ble adapter: link loss, limits, timeouts, identity and no Bluetooth', 
     await state;
   });
 
+  it('a controller powered off while connected reports its devices offline and reconnects them once back on', async () => {
+    const esp = world.add(peripheralEsp());
+    gw = await startBleGateway([{ id: 'esp', transport: 'ble', match: { name: 'ESP peripheral' }, connect: true }]);
+    const client = await gw.connect();
+    const online = waitForAvailability(gw, client, 'esp', 'online');
+    world.startAdvertising();
+    await online;
+    // rfkill, a USB dongle pulled: the links are gone and noble says no 'disconnect' for them.
+    const offline = waitForAvailability(gw, client, 'esp', 'offline');
+    for (const b of world.bindings) b.setState('poweredOff');
+    await offline;
+    expect(connection(await bleStatus(gw), 'esp')).toMatchObject({ state: 'idle' });
+    // They used to stay 'connected' (and online) for good: never connected again once the controller was back.
+    const back = gw.waitForMessage<State>(client, 'zephyr2mqtt/esp', (m) => m.temperature_sensor_1 === 23.45);
+    for (const b of world.bindings) b.setState('poweredOn');
+    await statusUntil(gw, (st) => connection(st, 'esp')?.state === 'connected');
+    esp.update('2a6e', h('29 09'), 0);
+    await back;
+  });
+
   it('a binding path that cannot be loaded is reported, not fatal', async () => {
     gw = await startBleGateway([], { binding: '/nonexistent/binding.js', unavailable_retry_min_ms: 50 });
     const s = await statusUntil(gw, (st) => st.state === 'unavailable');

@@ -117,8 +117,22 @@ export class SimBinding extends EventEmitter {
     this.#adverts.delete(id);
   }
 
-  /** The controller changes state (powered off by rfkill, taken by bluetoothd, back on). */
+  /**
+   * The controller changes state (powered off by rfkill, taken by bluetoothd, back on). Leaving poweredOn ends its
+   * links and pending connections without a Disconnection Complete: noble over HCI reports no 'disconnect' then.
+   */
   setState(state: string): void {
+    if (state !== 'poweredOn') {
+      for (const id of this.#connected) {
+        const p = this.world.peripherals.get(id);
+        if (!p) continue;
+        p.connected = false;
+        p.db.resetSubscriptions();
+      }
+      this.#connected.clear();
+      this.#pending.clear();
+      this.#scanning = false;
+    }
     this.emit('stateChange', state);
   }
 
