@@ -36,10 +36,12 @@ export function decodeAdvert(
   }
   for (const sd of adv.serviceData ?? []) {
     if (sd.uuid !== BTHOME_UUID) continue;
-    const mac = device.match.bthome_mac ? normalizeMac(device.match.bthome_mac) : address;
+    // Only what the config says is cached: a device matched by name may advertise from ever new (random) addresses.
     const r = decodeBthome(sd.data, {
       bindKey: device.bind_key ? cachedBuffer(keyCache, device.bind_key) : undefined,
-      mac: cachedBuffer(keyCache, mac),
+      mac: device.match.bthome_mac
+        ? cachedBuffer(keyCache, normalizeMac(device.match.bthome_mac))
+        : Buffer.from(address, 'hex'),
     });
     if (!r.ok) {
       out.errors.push({ kind: 'bthome', reason: r.error, bytes: sd.data });

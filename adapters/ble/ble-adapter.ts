@@ -19,6 +19,7 @@ import { ConnectionManager } from './connection-manager.js';
 import type { SessionEvents } from './gatt/device-session.js';
 import { GattTimeoutError } from './gatt/operation.js';
 import { type BleDevice, DeviceIndex } from './identity.js';
+import { guardAdvertParsing } from './noble-advert-guard.js';
 import { explainNobleState, loadNoble, NobleUnavailableError } from './noble-loader.js';
 import { forgetPeripheral } from './noble-prune.js';
 import type { Noble, NoblePeripheral } from './noble-types.js';
@@ -133,6 +134,13 @@ export class BleAdapter implements Adapter {
     }
     if (this.#stopped) return;
     const noble = this.#noble;
+    guardAdvertParsing(noble, (address, eir, err) =>
+      this.ctx.decodeError('advertisement', {
+        deviceId: this.#index.match(normalizeMac(address), undefined)?.id,
+        bytes: eir,
+        error: `malformed advertising data from ${address}: ${err instanceof Error ? err.message : String(err)}`,
+      }),
+    );
     noble.on('warning', this.#onWarning);
     noble.on('discover', this.#onDiscover);
     noble.on('stateChange', this.#onStateChange);
@@ -166,6 +174,7 @@ export class BleAdapter implements Adapter {
     if (this.#stopped || !this.#noble) return;
     if (state !== 'poweredOn') {
       this.#unavailable(explainNobleState(state));
+      this.#connections.dropLinks();
       return;
     }
     if (this.#state === 'running') return;
@@ -231,15 +240,18 @@ export class BleAdapter implements Adapter {
     }
     // Only adverts taken as the device's: refused and replayed ones are counted as decode errors instead.
     this.ctx.countMessage('in');
+    // A device kept over GATT is online while its link is up, however often it advertises: an advert says it is in
+    // range, not that it can be reached (a refused or failing connection, a reconnect after link loss).
+    const vouches = !device.connect;
     const vouch = frame?.triggerBased ? TRIGGER_VOUCH_MS : undefined;
     // With duplicates allowed the radio hands over the same advert many times a second: it shows the device is
     // there, and publishing the whole state again for a new RSSI each time would only be noise.
     if (verdict.kind === 'repeat') {
-      this.ctx.availability(device.id, true, vouch);
+      if (vouches) this.ctx.availability(device.id, true, vouch);
       return;
     }
     this.#publish(device, decoded);
-    if (vouch !== undefined) this.ctx.availability(device.id, true, vouch);
+    if (vouches && vouch !== undefined) this.ctx.availability(device.id, true, vouch);
   }
 
   /** Advert-only devices: the core marks them online on telemetry and offline after availability_timeout.

@@ -79,7 +79,14 @@ export const bleAdapterConfigSchema = z
     gatt_timeout_ms: z.number().int().positive().default(5000).describe('Timeout of each GATT operation'),
     connect_timeout_ms: z.number().int().positive().default(10_000),
     reconnect_min_ms: z.number().int().positive().default(1000).describe('First reconnect delay; doubles'),
-    reconnect_max_ms: z.number().int().positive().default(60_000),
+    reconnect_max_ms: z
+      .number()
+      .int()
+      .positive()
+      .default(60_000)
+      .describe(
+        'Longest reconnect delay; a link that lasted this long starts the delay again at reconnect_min_ms (a shorter one doubles it)',
+      ),
     unavailable_retry_min_ms: z.number().int().positive().default(2000).describe('Retry while no Bluetooth'),
     unavailable_retry_max_ms: z.number().int().positive().default(60_000),
     max_advertisers: z

@@ -113,6 +113,8 @@ export class ConnectionManager {
     try {
       await session.connect();
     } catch (err) {
+      // Ended from outside (dropLinks, stop): the slot has moved on, perhaps to a newer session.
+      if (slot.session !== session) return;
       const message = err instanceof Error ? err.message : String(err);
       if (err instanceof IdentityMismatchError) {
         this.callbacks.mismatch(peripheral.address, err.serial ?? null);
@@ -131,9 +133,12 @@ export class ConnectionManager {
     }
     slot.state = 'connected';
     slot.lastError = undefined;
-    slot.backoffMs = this.opts.reconnectMinMs;
+    const connectedAt = performance.now();
     peripheral.once('disconnect', () => {
       if (slot.session !== session) return;
+      // Only a link that lasted starts the back-off again: one the device drops right after set-up is a failure
+      // too, or such a device would be connected, set up and lost again at the rate it advertises.
+      if (performance.now() - connectedAt >= this.opts.reconnectMaxMs) slot.backoffMs = this.opts.reconnectMinMs;
       this.logger.info({ device: id }, 'ble link lost');
       session.disconnect();
       this.#release(slot, slot.backoffMs);
@@ -171,6 +176,21 @@ export class ConnectionManager {
     }
   }
 
+  /**
+   * The controller went away (powered off, unplugged, taken by another process): its links and pending connections
+   * are gone, though noble reports no 'disconnect' for them. Each device connects again at its next advert once the
+   * controller is back.
+   */
+  dropLinks(): void {
+    for (const [id, slot] of this.#slots) {
+      if (slot.state === 'idle') continue;
+      const wasConnected = slot.state === 'connected';
+      slot.session?.disconnect();
+      this.#release(slot, 0);
+      if (wasConnected) this.callbacks.offline(id);
+    }
+  }
+
   status(): Record<string, unknown> {
     const devices: Record<string, unknown> = {};
     for (const [id, s] of this.#slots) {
@@ -185,9 +205,11 @@ export class ConnectionManager {
 
   stop(): void {
     this.#stopped = true;
-    for (const slot of this.#slots.values()) {
+    for (const [id, slot] of this.#slots) {
       slot.session?.disconnect();
       slot.session = undefined;
+      // The link vouched for the device (online until it drops): its end here is the one that says offline.
+      if (slot.state === 'connected') this.callbacks.offline(id);
       slot.state = 'idle';
     }
   }

@@ -185,9 +185,13 @@ export class DeviceSession {
         rest[key] = value;
         continue;
       }
+      // The device would answer Write Not Permitted, which noble does not report: the write would wait for its
+      // timeout, and the timeout drops the link.
+      if ((h.char.properties & (PROP_WRITE | PROP_WRITE_NO_RSP)) === 0)
+        throw new Error(`${key}: characteristic ${h.char.uuid} is not writable (the device offers no write)`);
       const enc = encodeWithCodec(h.mapping.codec, value, h.mapping.scale);
       if (!enc.ok) throw new Error(`${key}: ${enc.error}`);
-      const withoutResponse = (h.char.properties & PROP_WRITE) === 0 && (h.char.properties & PROP_WRITE_NO_RSP) !== 0;
+      const withoutResponse = (h.char.properties & PROP_WRITE) === 0;
       await this.#gatt.write(h.char.valueHandle, enc.value, withoutResponse, `write of ${key}`);
       written[key] = value;
     }

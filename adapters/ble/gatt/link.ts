@@ -18,18 +18,24 @@ export async function openLink(p: NoblePeripheral, timeoutMs: number): Promise<v
     });
     if (error) throw error instanceof Error ? error : new Error(String(error));
   } catch (err) {
-    if (p.state === 'connecting') p.cancelConnect();
-    else closeLink(p);
+    closeLink(p);
     throw err;
   }
 }
 
 /**
  * Tears the link down in every state but disconnected. noble reports a failed connect as state 'error' even when
- * a link is up ("already connected"): leaving that link open would refuse every later connect.
+ * a link is up ("already connected"): leaving that link open would refuse every later connect. A connection still
+ * pending is cancelled: disconnecting it would only mark it 'disconnecting' (noble's HCI binding has no handle to
+ * disconnect yet), while the controller went on trying, completed it later for nobody, and made every other
+ * connection wait behind it.
  */
 export function closeLink(p: NoblePeripheral): void {
   if (p.state === 'disconnected' || p.state === 'disconnecting') return;
+  if (p.state === 'connecting') {
+    p.cancelConnect();
+    return;
+  }
   try {
     p.disconnect();
   } catch {

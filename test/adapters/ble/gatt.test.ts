@@ -227,6 +227,43 @@ describe('ble adapter: GATT devices through the real noble and gateway', () => {
     await read;
   });
 
+  it('a /set of a property mapped writable on a characteristic the device does not let write fails at once, link kept', async () => {
+    const svc = '12345678123456781234567812345678';
+    const chr = '1234567812345678123456781234567a';
+    const dev = world.add(
+      new SimPeripheral({
+        address: 'c0:00:00:00:00:0c',
+        advertising: Buffer.concat([ad.flags(), ad.name('sensor')]),
+        services: [{ uuid: svc, characteristics: [{ uuid: chr, properties: ['read', 'notify'], value: h('07') }] }],
+      }),
+    );
+    gw = await startBleGateway(
+      [
+        {
+          id: 'sensor',
+          transport: 'ble',
+          match: { name: 'sensor' },
+          connect: true,
+          characteristics: [{ characteristic: chr, property: 'level', writable: true }],
+        },
+      ],
+      { gatt_timeout_ms: 3000 },
+    );
+    const client = await gw.connect();
+    const initial = gw.waitForMessage<State>(client, 'zephyr2mqtt/sensor', (m) => m.level === 7);
+    world.startAdvertising();
+    await initial;
+    const err = gw.waitForMessage<{ error: string }>(client, 'zephyr2mqtt/sensor/set/error');
+    const asked = performance.now();
+    await client.publishAsync('zephyr2mqtt/sensor/set', JSON.stringify({ level: 3 }));
+    // The device answers Write Not Permitted, which noble does not report: the write used to wait for its timeout,
+    // fail as "timed out" and drop the link.
+    expect((await err).error).toMatch(/level: characteristic .* is not writable/);
+    expect(performance.now() - asked).toBeLessThan(3000);
+    expect(dev.connected).toBe(true);
+    expect(world.connectAttempts.get(dev.id)).toBe(1);
+  });
+
   it('twin characteristics with different descriptor layouts: named by position, the shadowed one read-only', async () => {
     const dev = world.add(
       new SimPeripheral({

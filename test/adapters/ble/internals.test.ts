@@ -1,12 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { linkquality } from '../../../adapters/ble/advert.js';
+import { decodeAdvert, linkquality } from '../../../adapters/ble/advert.js';
 import { AdvertiserCache } from '../../../adapters/ble/advertiser-cache.js';
 import { bleDeviceSchema } from '../../../adapters/ble/config.js';
 import { buildHandlers, slug } from '../../../adapters/ble/gatt/service-handlers.js';
 import { DeviceIndex, formatMac } from '../../../adapters/ble/identity.js';
 import { forgetPeripheral } from '../../../adapters/ble/noble-prune.js';
 import type { Noble } from '../../../adapters/ble/noble-types.js';
+import { bthomeEncrypt } from '../../sim/ble/peripherals.js';
 
 const device = (id: string, rest: Record<string, unknown>) => ({
   id,
@@ -149,5 +150,21 @@ describe('characteristic naming', () => {
     expect([linkquality(-120), linkquality(-100), linkquality(-65), linkquality(-30), linkquality(-10)]).toEqual([
       0, 0, 128, 255, 255,
     ]);
+  });
+});
+
+describe('advert decoding', () => {
+  it('decrypts a name-matched device at ever new addresses without remembering each address', () => {
+    const key = '231d39c1d7cc1ab1aee224cd096db932';
+    const entry = device('rpa', { match: { name: 'rpa' }, bind_key: key });
+    const cache = new Map<string, Buffer>();
+    for (let i = 0; i < 300; i++) {
+      const address = `5a0000000${i.toString(16).padStart(3, '0')}`;
+      const data = bthomeEncrypt(Buffer.from('02CA09', 'hex'), key, address, i + 1);
+      const decoded = decodeAdvert({ serviceData: [{ uuid: 'fcd2', data }] }, -60, address, entry, cache);
+      expect(decoded.values.temperature).toBe(25.06);
+    }
+    // The bind key: one entry, however many (resolvable private) addresses the device went through.
+    expect(cache.size).toBe(1);
   });
 });

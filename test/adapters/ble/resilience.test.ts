@@ -1,3 +1,4 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TestGateway } from '../../helpers/gateway.js';
 import { ad } from '../../sim/ble/ad.js';
@@ -66,6 +67,52 @@ describe('ble adapter: link loss, limits, timeouts, identity and no Bluetooth', 
     const t = gw.waitForMessage<State>(client, 'zephyr2mqtt/esp', (m) => m.temperature_sensor_1 === 23.45);
     esp.update('2a6e', h('29 09'), 0);
     await t;
+  });
+
+  it('a device that drops every link right after set-up is reconnected with a growing delay, not in a loop', async () => {
+    const hr = world.add(peripheralHr());
+    gw = await startBleGateway(
+      [{ id: 'hr', transport: 'ble', match: { name: 'Zephyr Heartrate Sensor' }, connect: true }],
+      { reconnect_min_ms: 20, reconnect_max_ms: 5000 },
+    );
+    const client = await gw.connect();
+    // Each link ends as soon as the device is online (a peer that closes links it does not like, a flaky radio).
+    const onlineAt: number[] = [];
+    const seventh = new Promise<void>((resolve) => {
+      client.on('message', (topic, payload) => {
+        if (topic !== 'zephyr2mqtt/hr/availability' || !payload.toString().includes('"online"')) return;
+        onlineAt.push(performance.now());
+        if (onlineAt.length === 7) resolve();
+        else for (const b of world.bindings) b.dropLink(hr);
+      });
+    });
+    await client.subscribeAsync('zephyr2mqtt/hr/availability');
+    world.startAdvertising();
+    await seventh;
+    // Six links that lasted no time: the delay doubled each time (20 ms × 2⁵ before the seventh), where it used to
+    // start again at reconnect_min_ms after every successful connection (a reconnect loop at the advert rate).
+    expect(onlineAt[6]! - onlineAt[5]!).toBeGreaterThanOrEqual(600);
+  });
+
+  it('a connected device goes offline when an adapter restart closes its link and it does not come back', async () => {
+    const esp = world.add(peripheralEsp());
+    gw = await startBleGateway(
+      [{ id: 'esp', transport: 'ble', match: { name: 'ESP peripheral' }, connect: true, availability_timeout: 1 }],
+      { max_advertisers: 100 },
+    );
+    const client = await gw.connect();
+    const online = waitForAvailability(gw, client, 'esp', 'online');
+    world.startAdvertising();
+    await online;
+    esp.inRange = false; // it will not advertise again
+    // An adapter key changed: the reload restarts the adapter, which closes every link.
+    const text = await readFile(gw.configPath, 'utf8');
+    await writeFile(gw.configPath, text.replace('max_advertisers: 100', 'max_advertisers: 101'));
+    const offline = waitForAvailability(gw, client, 'esp', 'offline');
+    expect(await gw.request(client, 'config/reload', {})).toMatchObject({ status: 'ok' });
+    // It stayed online, vouched for by a link that no longer existed (for a year: past its availability_timeout).
+    await offline;
+    expect(esp.connected).toBe(false);
   });
 
   it('keeps at most max_connections links; a waiting device connects when a slot frees', async () => {
@@ -193,6 +240,71 @@ describe('ble adapter: link loss, limits, timeouts, identity and no Bluetooth', 
     expect(connection(s, 'hr')).toMatchObject({ state: 'idle', last_error: 'connect timed out after 100 ms' });
   });
 
+  it('a device kept over GATT is not online from its adverts while no link is up (connection refused)', async () => {
+    const hr = world.add(peripheralHr());
+    hr.acceptConnections = false;
+    const marker = world.add(bthomeSensor('a4:c1:38:00:00:61', h('02 29 09'), 'marker'));
+    gw = await startBleGateway(
+      [
+        { id: 'hr', transport: 'ble', match: { name: 'Zephyr Heartrate Sensor' }, connect: true },
+        { id: 'marker', transport: 'ble', match: { address: 'a4:c1:38:00:00:61' } },
+      ],
+      { connect_timeout_ms: 100 },
+    );
+    const client = await gw.connect();
+    const seen: string[] = [];
+    client.on('message', (topic, payload) => {
+      if (topic === 'zephyr2mqtt/hr/availability')
+        seen.push((JSON.parse(payload.toString()) as { state: string }).state);
+    });
+    await client.subscribeAsync('zephyr2mqtt/hr/availability');
+    // The same advert again and again (what a scan with duplicates reports) while every connection attempt fails.
+    for (let i = 0; i < 5; i++) world.advertise(hr);
+    await statusUntil(gw, (st) => connection(st, 'hr')?.last_error === 'connect timed out after 100 ms');
+    for (let i = 0; i < 5; i++) world.advertise(hr);
+    const markerState = gw.waitForMessage<State>(client, 'zephyr2mqtt/marker', (m) => m.temperature === 23.45);
+    world.advertise(marker);
+    await markerState;
+    expect(seen).not.toContain('online');
+  });
+
+  it('a device entry changed while its connection is still pending connects with the new entry', async () => {
+    const svc = '12345678123456781234567812345670';
+    const chr = '12345678123456781234567812345671';
+    const dev = world.add(
+      new SimPeripheral({
+        address: 'c0:00:00:00:00:0b',
+        advertising: Buffer.concat([ad.flags(), ad.name('late')]),
+        services: [{ uuid: svc, characteristics: [{ uuid: chr, properties: ['read'], value: h('0A 00') }] }],
+      }),
+    );
+    dev.acceptConnections = false; // the controller keeps the connection request pending
+    gw = await startBleGateway(
+      [
+        {
+          id: 'late',
+          transport: 'ble',
+          match: { name: 'late' },
+          connect: true,
+          characteristics: [{ characteristic: chr, property: 'level', codec: 'uint16le' }],
+        },
+      ],
+      { connect_timeout_ms: 10_000 },
+    );
+    const client = await gw.connect();
+    world.advertise(dev);
+    await statusUntil(gw, (st) => connection(st, 'late')?.state === 'connecting');
+    const text = await readFile(gw.configPath, 'utf8');
+    await writeFile(gw.configPath, text.replace('property: level', 'property: volume'));
+    expect(await gw.request(client, 'config/reload', {})).toMatchObject({ status: 'ok' });
+    // The old request was cancelled: once the device takes connections, it is set up with the new mapping (it
+    // used to complete the old request and keep the old mapping for as long as that link lasted).
+    const renamed = gw.waitForMessage<State>(client, 'zephyr2mqtt/late', (m) => m.volume === 10);
+    dev.acceptConnections = true;
+    world.startAdvertising();
+    await renamed;
+  });
+
   it('identifies a device by its Device Information serial number, skipping others', async () => {
     world.add(peripheralEsp());
     const hr = world.add(peripheralHr());
@@ -257,6 +369,26 @@ describe('ble adapter: link loss, limits, timeouts, identity and no Bluetooth', 
     const state = gw.waitForMessage<State>(client, 'zephyr2mqtt/b', (m) => m.temperature === 23.45);
     world.advertiseAll();
     await state;
+  });
+
+  it('a controller powered off while connected reports its devices offline and reconnects them once back on', async () => {
+    const esp = world.add(peripheralEsp());
+    gw = await startBleGateway([{ id: 'esp', transport: 'ble', match: { name: 'ESP peripheral' }, connect: true }]);
+    const client = await gw.connect();
+    const online = waitForAvailability(gw, client, 'esp', 'online');
+    world.startAdvertising();
+    await online;
+    // rfkill, a USB dongle pulled: the links are gone and noble says no 'disconnect' for them.
+    const offline = waitForAvailability(gw, client, 'esp', 'offline');
+    for (const b of world.bindings) b.setState('poweredOff');
+    await offline;
+    expect(connection(await bleStatus(gw), 'esp')).toMatchObject({ state: 'idle' });
+    // They used to stay 'connected' (and online) for good: never connected again once the controller was back.
+    const back = gw.waitForMessage<State>(client, 'zephyr2mqtt/esp', (m) => m.temperature_sensor_1 === 23.45);
+    for (const b of world.bindings) b.setState('poweredOn');
+    await statusUntil(gw, (st) => connection(st, 'esp')?.state === 'connected');
+    esp.update('2a6e', h('29 09'), 0);
+    await back;
   });
 
   it('a binding path that cannot be loaded is reported, not fatal', async () => {

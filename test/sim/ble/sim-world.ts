@@ -53,7 +53,10 @@ export class SimWorld {
   }
 
   advertise(p: SimPeripheral): void {
-    for (const b of this.bindings) b.receiveAdvert(p);
+    for (const b of this.bindings) {
+      b.answerPendingConnect(p);
+      b.receiveAdvert(p);
+    }
   }
 
   startAdvertising(): void {
@@ -78,6 +81,8 @@ export class SimBinding extends EventEmitter {
   /** Parsed advertisement per peripheral id, merged AD + SR like gap.js keeps it. */
   readonly #adverts = new Map<string, ParsedAdvertisement>();
   readonly #connected = new Set<string>();
+  /** Connection requests the controller keeps trying (LE Create Connection has no timeout of its own). */
+  readonly #pending = new Set<string>();
   initialState = 'poweredOn';
 
   constructor(readonly world: SimWorld) {
@@ -112,8 +117,22 @@ export class SimBinding extends EventEmitter {
     this.#adverts.delete(id);
   }
 
-  /** The controller changes state (powered off by rfkill, taken by bluetoothd, back on). */
+  /**
+   * The controller changes state (powered off by rfkill, taken by bluetoothd, back on). Leaving poweredOn ends its
+   * links and pending connections without a Disconnection Complete: noble over HCI reports no 'disconnect' then.
+   */
   setState(state: string): void {
+    if (state !== 'poweredOn') {
+      for (const id of this.#connected) {
+        const p = this.world.peripherals.get(id);
+        if (!p) continue;
+        p.connected = false;
+        p.db.resetSubscriptions();
+      }
+      this.#connected.clear();
+      this.#pending.clear();
+      this.#scanning = false;
+    }
     this.emit('stateChange', state);
   }
 
@@ -130,7 +149,24 @@ export class SimBinding extends EventEmitter {
   connect(id: string): void {
     const p = this.world.peripherals.get(id);
     this.world.connectAttempts.set(id, (this.world.connectAttempts.get(id) ?? 0) + 1);
-    if (!p?.inRange || !p.acceptConnections) return; // no answer: the central times out and cancels
+    if (!p) return;
+    if (!p.inRange || !p.acceptConnections) {
+      // No answer yet: the controller goes on trying until the central cancels, or the peripheral takes it.
+      this.#pending.add(id);
+      return;
+    }
+    this.#establish(p);
+  }
+
+  /** A pending connection request completes at the peripheral's next advert once it accepts connections. */
+  answerPendingConnect(p: SimPeripheral): void {
+    if (!this.#pending.has(p.id) || !p.inRange || !p.acceptConnections) return;
+    this.#pending.delete(p.id);
+    this.#establish(p);
+  }
+
+  #establish(p: SimPeripheral): void {
+    const id = p.id;
     if (p.connected) {
       setImmediate(() => this.emit('connect', id, new Error('already connected')));
       return;
@@ -145,11 +181,17 @@ export class SimBinding extends EventEmitter {
     });
   }
 
-  cancelConnect(_id: string): void {}
+  /** Like HCI: the cancelled request completes with status 0x02. */
+  cancelConnect(id: string): void {
+    if (!this.#pending.delete(id)) return;
+    setImmediate(() => this.emit('connect', id, new Error('Unknown Connection Identifier (0x2)')));
+  }
 
+  /** Like noble's HCI binding, which has no connection handle for a link that is not up (a pending connect too). */
   disconnect(id: string): void {
     const p = this.world.peripherals.get(id);
-    if (p && this.#connected.has(id)) this.dropLink(p, HCI_LOCAL_HOST_TERMINATED);
+    if (!p || !this.#connected.has(id)) throw new TypeError(`no connection handle for ${id}`);
+    this.dropLink(p, HCI_LOCAL_HOST_TERMINATED);
   }
 
   /** The peripheral closed the link (or it was lost). */
@@ -285,6 +327,9 @@ export class SimBinding extends EventEmitter {
     if (attr.kind === 'descriptor') {
       if (handle === attr.char?.cccHandle && attr.char.def.refuseSubscribe) accepted = false;
       else attr.value = Buffer.from(data);
+    } else if (attr.char && (attr.char.properties & 0x0c) === 0) {
+      // ATT Write Not Permitted: noble's writeHandle reports no error response, so the write is never answered.
+      accepted = false;
     } else {
       accepted = attr.char?.def.onWrite?.(Buffer.from(data)) ?? true;
       if (accepted) attr.value = Buffer.from(data);
