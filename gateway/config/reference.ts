@@ -87,11 +87,27 @@ function rows(s: JsonSchema, prefix: string, out: Row[], sections: string[]): vo
       def: defaultOf(prop, required),
       description: cell(prop.description ?? ''),
     });
+    const settings = settingsVariant(prop);
+    const entry = mapEntry(prop);
     if (prop.type === 'object' && prop.properties) rows(prop, `${key}.`, out, sections);
     else if (prop.type === 'array' && prop.items?.type === 'object' && prop.items.properties)
       rows(prop.items, `${key}[].`, out, sections);
     else if (variants) sections.push(variantSection(key, variants));
+    else if (entry) rows(entry, `${key}.<name>.`, out, sections);
+    else if (settings) rows(settings, `${key}.`, out, sections);
   }
+}
+
+/** The entries of a map whose values are objects with known keys (CoAP `resources`), so each key gets a row. */
+function mapEntry(s: JsonSchema): JsonSchema | undefined {
+  const values = s.additionalProperties;
+  return s.type === 'object' && !s.properties && typeof values === 'object' && values.properties ? values : undefined;
+}
+
+/** The object of a `true | {settings}` key (`smp`), so its settings get rows like any nested object. */
+function settingsVariant(s: JsonSchema): JsonSchema | undefined {
+  const objects = (s.anyOf ?? s.oneOf ?? []).filter((v) => v.type === 'object' && v.properties);
+  return objects.length === 1 ? objects[0] : undefined;
 }
 
 function table(list: Row[]): string {
