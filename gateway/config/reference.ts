@@ -20,6 +20,8 @@ type JsonSchema = {
   pattern?: string;
   minimum?: number;
   maximum?: number;
+  minLength?: number;
+  maxLength?: number;
   $schema?: string;
   title?: string;
   patternProperties?: Record<string, JsonSchema>;
@@ -54,6 +56,8 @@ function typeOf(s: JsonSchema): string {
   const range: string[] = [];
   if (s.minimum !== undefined && s.minimum > -SAFE_INTEGER) range.push(`>= ${s.minimum}`);
   if (s.maximum !== undefined && s.maximum < SAFE_INTEGER) range.push(`<= ${s.maximum}`);
+  if (s.minLength !== undefined && s.minLength > 1) range.push(`at least ${s.minLength} characters`);
+  if (s.maxLength !== undefined) range.push(`at most ${s.maxLength} characters`);
   return range.length > 0 ? `${type} (${range.join(', ')})` : type;
 }
 
