@@ -32,7 +32,9 @@ export const deviceBaseShape = {
       message: '"bridge" is reserved for the gateway\'s own topics (<base>/bridge/...)',
       params: { hint: 'choose another id, e.g. "bridge-1"' },
     })
-    .describe('Stable device id, used in MQTT topics (`<base>/<id>`)')
+    .describe(
+      'Stable device id, used in MQTT topics (`<base>/<id>`): 1 to 63 lowercase letters, digits, `-` and `_`, starting with a letter or digit; not `bridge`. Unlike a Zigbee2MQTT friendly_name, no spaces, capitals or `/` (put those in `name`)',
+    )
     .meta(jsonRules.deviceId),
   name: z.string().min(1).optional().describe('Human-friendly name shown in bridge/devices and the dashboard'),
   description: z

@@ -20,6 +20,8 @@ type JsonSchema = {
   pattern?: string;
   minimum?: number;
   maximum?: number;
+  minLength?: number;
+  maxLength?: number;
   $schema?: string;
   title?: string;
   patternProperties?: Record<string, JsonSchema>;
@@ -54,6 +56,8 @@ function typeOf(s: JsonSchema): string {
   const range: string[] = [];
   if (s.minimum !== undefined && s.minimum > -SAFE_INTEGER) range.push(`>= ${s.minimum}`);
   if (s.maximum !== undefined && s.maximum < SAFE_INTEGER) range.push(`<= ${s.maximum}`);
+  if (s.minLength !== undefined && s.minLength > 1) range.push(`at least ${s.minLength} characters`);
+  if (s.maxLength !== undefined) range.push(`at most ${s.maxLength} characters`);
   return range.length > 0 ? `${type} (${range.join(', ')})` : type;
 }
 
@@ -87,11 +91,27 @@ function rows(s: JsonSchema, prefix: string, out: Row[], sections: string[]): vo
       def: defaultOf(prop, required),
       description: cell(prop.description ?? ''),
     });
+    const settings = settingsVariant(prop);
+    const entry = mapEntry(prop);
     if (prop.type === 'object' && prop.properties) rows(prop, `${key}.`, out, sections);
     else if (prop.type === 'array' && prop.items?.type === 'object' && prop.items.properties)
       rows(prop.items, `${key}[].`, out, sections);
     else if (variants) sections.push(variantSection(key, variants));
+    else if (entry) rows(entry, `${key}.<name>.`, out, sections);
+    else if (settings) rows(settings, `${key}.`, out, sections);
   }
+}
+
+/** The entries of a map whose values are objects with known keys (CoAP `resources`), so each key gets a row. */
+function mapEntry(s: JsonSchema): JsonSchema | undefined {
+  const values = s.additionalProperties;
+  return s.type === 'object' && !s.properties && typeof values === 'object' && values.properties ? values : undefined;
+}
+
+/** The object of a `true | {settings}` key (`smp`), so its settings get rows like any nested object. */
+function settingsVariant(s: JsonSchema): JsonSchema | undefined {
+  const objects = (s.anyOf ?? s.oneOf ?? []).filter((v) => v.type === 'object' && v.properties);
+  return objects.length === 1 ? objects[0] : undefined;
 }
 
 function table(list: Row[]): string {

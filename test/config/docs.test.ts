@@ -21,6 +21,15 @@ describe('generated config docs', () => {
     expect(committed('config.md'), STALE).toBe(renderConfigReference());
   });
 
+  it('the reference lists the keys of settings objects and of map entries, not just the key holding them', () => {
+    const md = renderConfigReference();
+    // `smp: true | {settings}` on every transport, and CoAP's `resources: {<property>: {path, ...}}`.
+    for (const key of ['smp.timeout_ms', 'smp.retries', 'smp.port', 'resources.<name>.path', 'resources.<name>.poll'])
+      expect(md).toContain(`| \`${key}\` |`);
+    // Length limits the loader enforces show in the type, e.g. a CoAP token's minimum.
+    expect(md).toMatch(/\| `token` \| string \(at least 8 characters\) \|/);
+  });
+
   it('the JSON Schema rejects unknown keys and knows every transport', () => {
     const schema = configJsonSchema() as {
       additionalProperties?: boolean;
