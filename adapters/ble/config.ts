@@ -103,6 +103,20 @@ export const bleAdapterConfigSchema = z
       .default(60)
       .describe('Report the same unknown advertiser at most once per interval'),
   })
+  .superRefine((c, ctx) => {
+    for (const [min, max] of [
+      ['reconnect_min_ms', 'reconnect_max_ms'],
+      ['unavailable_retry_min_ms', 'unavailable_retry_max_ms'],
+    ] as const) {
+      if (c[min] <= c[max]) continue;
+      // The key last named in the message is the one the error points at (config/issues.ts).
+      ctx.addIssue({
+        code: 'custom',
+        message: `${max} (${c[max]}) is below ${min} (${c[min]})`,
+        params: { hint: `make ${min} at most ${max}` },
+      });
+    }
+  })
   .describe('ble adapter');
 export type BleAdapterConfig = z.infer<typeof bleAdapterConfigSchema>;
 

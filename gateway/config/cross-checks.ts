@@ -116,12 +116,48 @@ const serialPathsDistinct: CrossKeyRule = {
   },
 };
 
+/** A BLE `match` as the adapter compares it: MACs in any case or separator are the same address. */
+function bleMatchKey(match: Record<string, unknown>): string {
+  const mac = (v: unknown) => (typeof v === 'string' ? v.toLowerCase().replace(/[^0-9a-f]/g, '') : v);
+  return JSON.stringify([mac(match.address), match.name, mac(match.bthome_mac), match.serial_number]);
+}
+
+const bleMatchesDistinct: CrossKeyRule = {
+  rule: 'Two enabled BLE devices do not have the same `match`: the first would take every advert of both.',
+  check({ devices }, ctx) {
+    const first = new Map<string, number>();
+    const entries = devices as ReadonlyArray<{
+      id?: unknown;
+      transport?: unknown;
+      match?: unknown;
+      disabled?: unknown;
+    }>;
+    entries.forEach((device, i) => {
+      const match = device.match;
+      if (device.transport !== 'ble' || device.disabled === true || typeof match !== 'object' || match === null) return;
+      const key = bleMatchKey(match as Record<string, unknown>);
+      const j = first.get(key);
+      if (j === undefined) {
+        first.set(key, i);
+        return;
+      }
+      fail(
+        ctx,
+        ['devices', i, 'match'],
+        `the same match as "${String(entries[j]?.id)}" (entry ${j + 1} of the list): only that device would ever be matched`,
+        'tell the devices apart (address, name or serial_number), or set `disabled: true` on one of them',
+      );
+    });
+  },
+};
+
 export const crossKeyRules: readonly CrossKeyRule[] = [
   httpPortFree,
   discoveryPrefixPlain,
   bridgePatternsValid,
   reconnectOrdered,
   serialPathsDistinct,
+  bleMatchesDistinct,
 ];
 
 export function checkAcrossKeys(config: CheckedConfig, ctx: z.RefinementCtx): void {
