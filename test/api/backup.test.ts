@@ -4,6 +4,7 @@ import { mkdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32, inflateRawSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
+import { backup } from '../../gateway/api/requests/backup.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { createTestAdapterModule } from '../helpers/test-adapter.js';
 
@@ -40,6 +41,18 @@ describe('bridge/request/backup', () => {
   afterEach(async () => {
     await gw?.stop();
     gw = undefined;
+  });
+
+  it('makes one archive at a time: a request while one is being made gets the same answer', async () => {
+    gw = await startTestGateway({ devices: [] });
+    const first = backup(gw.gateway);
+    const second = backup(gw.gateway);
+    expect(second).toBe(first);
+    const made = await first;
+    expect(made.files).toContain('gateway.yaml');
+    const next = backup(gw.gateway);
+    expect(next).not.toBe(first);
+    await next;
   });
 
   it('answers a base64 ZIP of the config file and the data dir, without the lock and the upstream queue', async () => {

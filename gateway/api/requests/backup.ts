@@ -6,7 +6,19 @@ import type { Gateway } from '../../controller.js';
 import { RequestError } from '../router.js';
 import type { RequestData } from '../topics.js';
 
-export async function backup(gw: Gateway): Promise<RequestData['backup']> {
+/** The backup being made, per gateway: a request while one runs gets the same answer instead of building a second
+ * archive (each holds up to 64 MiB of files, their ZIP and its base64 in memory at once). */
+const inFlight = new WeakMap<Gateway, Promise<RequestData['backup']>>();
+
+export function backup(gw: Gateway): Promise<RequestData['backup']> {
+  const running = inFlight.get(gw);
+  if (running) return running;
+  const made = makeBackup(gw).finally(() => inFlight.delete(gw));
+  inFlight.set(gw, made);
+  return made;
+}
+
+async function makeBackup(gw: Gateway): Promise<RequestData['backup']> {
   const configPath = gw.options.configPath;
   if (!configPath)
     throw new RequestError('the gateway runs without a config file: there is nothing to restore it from');
