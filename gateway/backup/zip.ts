@@ -35,30 +35,24 @@ export async function zip(files: readonly ZipFile[]): Promise<Buffer> {
     const [method, body] = deflated.length < file.data.length ? [DEFLATED, deflated] : [STORED, file.data];
     const crc = crc32(file.data);
     const { time, date } = dosTime(file.modified);
-    const local = Buffer.alloc(30);
+    // "Version needed" to "file name length": the same 24 bytes in the local header and the central directory.
+    const entry = Buffer.alloc(24);
+    entry.writeUInt16LE(VERSION_NEEDED, 0);
+    entry.writeUInt16LE(UTF8_NAMES, 2);
+    entry.writeUInt16LE(method, 4);
+    entry.writeUInt16LE(time, 6);
+    entry.writeUInt16LE(date, 8);
+    entry.writeUInt32LE(crc, 10);
+    entry.writeUInt32LE(body.length, 14);
+    entry.writeUInt32LE(file.data.length, 18);
+    entry.writeUInt16LE(name.length, 22);
+    const local = Buffer.alloc(30); // extra field length: 0
     local.writeUInt32LE(LOCAL_HEADER, 0);
-    local.writeUInt16LE(VERSION_NEEDED, 4);
-    local.writeUInt16LE(UTF8_NAMES, 6);
-    local.writeUInt16LE(method, 8);
-    local.writeUInt16LE(time, 10);
-    local.writeUInt16LE(date, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(file.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28);
+    entry.copy(local, 4);
     const header = Buffer.alloc(46);
     header.writeUInt32LE(CENTRAL_HEADER, 0);
     header.writeUInt16LE(VERSION_MADE_BY, 4);
-    header.writeUInt16LE(VERSION_NEEDED, 6);
-    header.writeUInt16LE(UTF8_NAMES, 8);
-    header.writeUInt16LE(method, 10);
-    header.writeUInt16LE(time, 12);
-    header.writeUInt16LE(date, 14);
-    header.writeUInt32LE(crc, 16);
-    header.writeUInt32LE(body.length, 20);
-    header.writeUInt32LE(file.data.length, 24);
-    header.writeUInt16LE(name.length, 28);
+    entry.copy(header, 6);
     // extra field, comment, disk number, internal attributes: 0
     header.writeUInt32LE((FILE_MODE << 16) >>> 0, 38);
     header.writeUInt32LE(offset, 42);

@@ -3,12 +3,24 @@
 // onboarding (device add/remove/rename) that edits the YAML file keeping its comments.
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type ResponsePayload, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { createTestAdapterModule } from '../helpers/test-adapter.js';
 
 type Event = { type: string; data: Record<string, unknown> };
+
+/** The names device_seen_unknown announces from now on, as they arrive. */
+async function announcedNames(client: MqttClient): Promise<string[]> {
+  const names: string[] = [];
+  client.on('message', (t, p) => {
+    const event = JSON.parse(p.toString()) as Event;
+    if (t === 'zephyr2mqtt/bridge/event' && event.type === 'device_seen_unknown') names.push(String(event.data.name));
+  });
+  await client.subscribeAsync('zephyr2mqtt/bridge/event', { qos: 1 });
+  return names;
+}
 type Info = {
   permit_join: boolean;
   permit_join_timeout: number;
@@ -124,12 +136,7 @@ describe('bridge requests', () => {
   it('announces at most 8 names a minute from one address (an address cycling ids is not an endless stream)', async () => {
     const { gw, client, adapter } = await start();
     expect((await gw.request(client, 'permit_join', { value: true, time: 60 })).status).toBe('ok');
-    const names: string[] = [];
-    client.on('message', (t, p) => {
-      const event = JSON.parse(p.toString()) as Event;
-      if (t === 'zephyr2mqtt/bridge/event' && event.type === 'device_seen_unknown') names.push(String(event.data.name));
-    });
-    await client.subscribeAsync('zephyr2mqtt/bridge/event', { qos: 1 });
+    const names = await announcedNames(client);
     const ctx = adapter.current().ctx;
     for (let i = 0; i < 12; i++) ctx.deviceSeen({ transport: 'test', address: 'one-host', name: `id${i}` });
     ctx.deviceSeen({ transport: 'test', address: 'other-host', name: 'id0' });
@@ -510,12 +517,7 @@ describe('bridge requests', () => {
 
     // permit_join on: the blocked device (its address in another spelling) is not announced, and counted; others are.
     expect((await gw.request(client, 'permit_join', { value: true, time: 60 })).status).toBe('ok');
-    const names: string[] = [];
-    client.on('message', (t, p) => {
-      const event = JSON.parse(p.toString()) as Event;
-      if (t === 'zephyr2mqtt/bridge/event' && event.type === 'device_seen_unknown') names.push(String(event.data.name));
-    });
-    await client.subscribeAsync('zephyr2mqtt/bridge/event', { qos: 1 });
+    const names = await announcedNames(client);
     expect(ctx.deviceSeen({ transport: 'test', address: 'AA-BB-CC-DD-EE-01', name: 'old' })).toBe('blocked');
     expect(ctx.deviceSeen({ transport: 'test', address: 'aa:bb:cc:dd:ee:02', name: 'new' })).toBe('noted');
     await expect.poll(() => names).toEqual(['new']);

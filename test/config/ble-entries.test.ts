@@ -1,16 +1,7 @@
 // BLE entries and settings in the config: two devices with the same match (the first would take every advert of
 // both, the second silently never matched) and back-off bounds in the wrong order are errors that name the key.
 import { describe, expect, it } from 'vitest';
-import { type ConfigError, parseConfigText } from '../../gateway/config/load.js';
-
-const issuesOf = (text: string) => {
-  try {
-    parseConfigText(text, 'g.yaml', {});
-  } catch (err) {
-    return (err as ConfigError).issues;
-  }
-  return [];
-};
+import { configIssues as issuesOf } from './config-issues.js';
 
 describe('BLE devices in the config', () => {
   it('two enabled devices with the same match (MACs in any spelling) are an error', () => {

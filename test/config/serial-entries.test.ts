@@ -2,7 +2,8 @@
 // as written, not as the decimal numbers YAML makes of them: 0x0556, 0x0064, a device never found, silently), and
 // one path is one device.
 import { describe, expect, it } from 'vitest';
-import { type ConfigError, parseConfigText } from '../../gateway/config/load.js';
+import { parseConfigText } from '../../gateway/config/load.js';
+import { configIssues as issuesOf } from './config-issues.js';
 
 const matchOf = (usb: string) => {
   const text = `devices:\n  - id: board\n    transport: serial\n    match:\n      usb: ${usb}\n`;
@@ -26,15 +27,6 @@ describe('USB ids in the config', () => {
 });
 
 describe('serial ports in the config', () => {
-  const issuesOf = (text: string) => {
-    try {
-      parseConfigText(text, 'g.yaml', {});
-    } catch (err) {
-      return (err as ConfigError).issues;
-    }
-    return [];
-  };
-
   it('one path is one device: a second entry naming it is an error, unless one of them is disabled', () => {
     const two = (extra = '') =>
       `devices:\n  - { id: board, transport: serial, path: /dev/ttyACM0 }\n  - { id: dup, transport: serial, path: /dev/ttyACM0${extra} }\n`;
