@@ -23,6 +23,9 @@ export const MAX_STATE_TEXT = 16 * 1024;
 /** Raw payloads shown on the device page are cut at this many characters. */
 const MAX_RAW_TEXT = 500;
 
+/** The bridge topics the model keeps (#ingestBridge). */
+const BRIDGE_TOPICS_READ = new Set(['devices', 'info', 'state', 'event']);
+
 export class DashboardModel extends EventEmitter<{ change: [DashboardChange] }> {
   readonly history = new StateHistory();
   devices: unknown[] = [];
@@ -46,14 +49,16 @@ export class DashboardModel extends EventEmitter<{ change: [DashboardChange] }> 
 
   ingest(msg: BrokerMessage): void {
     const rest = msg.topic.slice(this.base.length + 1);
-    const text = msg.payload.toString('utf8');
-    // Parse only the payloads the model reads (bridge topics, device state, availability): the others (`/log` lines
-    // at 100s per second per serial device, `/smp/...`, `/set`) are kept as raw text, and a failed JSON.parse throws,
-    // which is what made the dashboard the largest single cost of serial `/log` publishing.
+    // Parse only the payloads the model reads (four bridge topics, device state, availability): the others (`/log`
+    // lines at 100s per second per serial device, `/smp/...`, `/set`, bridge/logging, bridge/response/backup of up
+    // to 85 MB) are not parsed, and a failed JSON.parse throws, which is what made the dashboard the largest single
+    // cost of serial `/log` publishing.
     if (rest.startsWith('bridge/')) {
-      this.#ingestBridge(rest.slice('bridge/'.length), parseJson(text));
+      const name = rest.slice('bridge/'.length);
+      if (BRIDGE_TOPICS_READ.has(name)) this.#ingestBridge(name, parseJson(msg.payload.toString('utf8')));
       return;
     }
+    const text = msg.payload.toString('utf8');
     // indexOf, not split: this runs for every message below the base topic (a `/log` line included).
     const slash = rest.indexOf('/');
     const device = slash < 0 ? rest : rest.slice(0, slash);

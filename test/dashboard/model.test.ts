@@ -23,6 +23,20 @@ describe('dashboard model', () => {
     expect(model.device('dev1').topics).toEqual({ 'dev1/log': '{"looks":"like json"}' });
   });
 
+  it('does not read the bridge topics it does not keep (responses, a backup of up to 85 MB among them; logging)', () => {
+    const model = new DashboardModel('z2m');
+    const decode = vi.spyOn(Buffer.prototype, 'toString');
+    const parse = vi.spyOn(JSON, 'parse');
+    model.ingest(msg('z2m/bridge/response/backup', `{"status":"ok","data":{"zip":"${'QUJD'.repeat(1000)}"}}`));
+    model.ingest(msg('z2m/bridge/logging', '{"level":"info","message":"config reloaded"}'));
+    expect(parse).not.toHaveBeenCalled();
+    expect(decode).not.toHaveBeenCalled();
+    decode.mockRestore();
+    model.ingest(msg('z2m/bridge/info', '{"version":"1"}'));
+    expect(parse).toHaveBeenCalledTimes(1);
+    expect(model.info).toEqual({ version: '1' });
+  });
+
   it('still parses state, availability and bridge payloads', () => {
     const model = new DashboardModel('z2m');
     const changes: DashboardChange[] = [];
