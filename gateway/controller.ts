@@ -1226,7 +1226,11 @@ export class Gateway {
     const response = await this.router.dispatch(this, name, payload, (err) => {
       this.metrics.commandErrors.inc({ adapter: err instanceof AdapterRequestError ? err.adapter : BRIDGE_REQUEST });
       const reason = err instanceof Error ? err.message : String(err);
-      this.#requestLog.warn(name.slice(0, 64), { request: name }, `request "${name}" failed: ${reason}`);
+      // One rate limit for every name the gateway does not know: a client picks the name, so it cannot make a new
+      // key (a new line) per message.
+      const known = this.router.names().includes(name) ? name : 'unknown';
+      const shown = name.length > 64 ? `${name.slice(0, 64)}…` : name;
+      this.#requestLog.warn(known, { request: shown }, `request "${shown}" failed: ${reason}`);
     });
     await this.publishJson(topics.bridgeResponse(this.base, name), response);
   }

@@ -132,6 +132,29 @@ describe('bridge/logging through the gateway', () => {
     expect(gw.gateway.broker.retained('zephyr2mqtt/bridge/logging')).toBeUndefined();
   });
 
+  it('logs requests of names the gateway does not know under one rate limit (a client cannot flood it)', async () => {
+    const logger = pino({ level: 'info', base: undefined }, logTail);
+    gw = await startTestGateway({ api: { bridge_logging: 'warn' } }, { logger });
+    const client = await gw.connect();
+    const lines: string[] = [];
+    await client.subscribeAsync('zephyr2mqtt/bridge/logging');
+    client.on('message', (topic, payload) => {
+      if (topic === 'zephyr2mqtt/bridge/logging')
+        lines.push((JSON.parse(payload.toString()) as BridgeLogMessage).message);
+    });
+    for (let i = 0; i < 7; i++) expect((await gw.request(client, `made-up-${i}`)).status).toBe('error');
+    // A known request's failure, logged under its own name, comes after whatever the made-up ones logged.
+    const barrier = await gw.expectMessage<BridgeLogMessage>(client, 'zephyr2mqtt/bridge/logging', (m) =>
+      m.message.startsWith('request "device/remove"'),
+    );
+    await gw.request(client, 'device/remove', { id: 'no-such-device' });
+    await barrier.message;
+    // Five a minute per key (RateLimitedLog), all seven names sharing one.
+    expect(lines.filter((l) => l.includes('made-up'))).toEqual(
+      [0, 1, 2, 3, 4].map((i) => `request "made-up-${i}" failed: unknown request "made-up-${i}"`),
+    );
+  });
+
   it('says why a request failed, as Zigbee2MQTT does', async () => {
     const logger = pino({ level: 'info', base: undefined }, logTail);
     gw = await startTestGateway({ api: { bridge_logging: 'warn' } }, { logger });
