@@ -334,6 +334,8 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
       address: ep,
       name: ep,
       suggested_config: { id: ctx.freeDeviceId?.(suggested) ?? suggested, transport: 'coap', lwm2m: { endpoint: ep } },
+      // The source IP too: a blocklist entry's `address` is the CoAP source IP (docs/config.md).
+      aliases: [peer.address],
       details: { lwm2m: true, address: `[${peer.address}]:${peer.port}` },
     });
     if (verdict === 'blocked') return { accept: false }; // 4.03, whatever unknown_endpoints says

@@ -246,4 +246,18 @@ describe('LwM2M through MQTT', () => {
     const metrics = await (await fetch(`${s.gw.httpUrl}/metrics`)).text();
     expect(metrics).toContain('zephyr2mqtt_blocked_total{adapter="coap"} 1');
   });
+
+  it('a blocklist entry naming a source IP refuses every new endpoint registering from it', async () => {
+    const s = await setup({ unknown_endpoints: 'accept' }, [
+      { id: 'node1', transport: 'coap', lwm2m: { endpoint: 'zephyr-node1' } },
+    ]);
+    const set = await s.gw.request(s.mqtt, 'options', {
+      options: { blocklist: [{ transport: 'coap', address: '127.0.0.1' }] },
+    });
+    expect(set.status).toBe('ok');
+    const stranger = await s.client({ endpoint: 'stranger' });
+    await expect(stranger.register()).rejects.toThrow(/register answered 4.03/);
+    // A configured device is served whatever the list says.
+    await (await s.client({ endpoint: 'zephyr-node1' })).register();
+  });
 });
