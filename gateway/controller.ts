@@ -294,12 +294,14 @@ export class Gateway {
       const id = rec.config.id;
       const retained = withoutMoments(parseRetainedState(this.broker.retained(topics.deviceState(this.base, id))));
       const state = retained && withoutInterruptedUpdate(retained);
-      if (state) {
+      if (state && !this.#retainOf(id)) {
+        // retain: false set while the gateway was down: the retained state is cleared, and not restored.
+        await this.#clearRetainedState(id, Object.keys(state));
+      } else if (state) {
         const seen = parseLastSeen(state.last_seen);
         this.devices.restore(id, state, seen, heardAtFromLastSeen(seen, wallNow, monoNow));
         if (state !== retained) await this.#publishInterruptedUpdate(id, state);
         await this.#dropFiltered(id); // filtered_attributes added while the gateway was down
-        if (!this.#retainOf(id)) await this.#clearRetainedState(id, Object.keys(state)); // retain: false set meanwhile
       }
       const heardAt = rec.heardAt; // restore() updates this record
       const online =

@@ -70,6 +70,11 @@ describe('device continuity', () => {
     const second = await start([{ id: 'hall', transport: 'test', retain: false }], { api: { property_topics: true } });
     expect(second.gw.gateway.broker.retained('zephyr2mqtt/hall')).toBeUndefined();
     expect(second.gw.gateway.broker.retained('zephyr2mqtt/hall/v')).toBeUndefined();
+    // And the state starts empty, as documented: the next report is not merged into the cleared one.
+    expect(second.gw.gateway.devices.get('hall')?.state).toEqual({});
+    const next = await second.gw.expectMessage<Record<string, unknown>>(second.client, 'zephyr2mqtt/hall');
+    second.adapter.current().ctx.telemetry('hall', { w: 1 });
+    expect(await next.message).not.toHaveProperty('v');
   });
 
   it('api.last_seen: epoch (read back after a restart), ISO_8601_local, disable', async () => {
