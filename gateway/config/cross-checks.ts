@@ -1,6 +1,7 @@
 // Rules between keys, or inside a value, that field types cannot state. The root schema runs them once every
 // key is valid on its own; docs/config.md lists them (`rule`).
 import type { z } from 'zod';
+import { normalizeMac } from '../../adapters/ble/config.js';
 
 /** An MQTT topic filter: `#` only as the whole last level, `+` only as a whole level. */
 export const MQTT_FILTER = /^(?:(?:[^/#+]*|\+)\/)*(?:[^/#+]*|\+|#)$/;
@@ -116,16 +117,20 @@ const serialPathsDistinct: CrossKeyRule = {
   },
 };
 
-/** A BLE `match` as the adapter compares it: MACs in any case or separator are the same address. */
-function bleMatchKey(match: Record<string, unknown>): string {
-  const mac = (v: unknown) => (typeof v === 'string' ? v.toLowerCase().replace(/[^0-9a-f]/g, '') : v);
-  return JSON.stringify([mac(match.address), match.name, mac(match.bthome_mac), match.serial_number]);
+/** How the BLE adapter looks a `match` up (adapters/ble/identity.ts, DeviceIndex): by address (or by `bthome_mac`
+ * when neither address nor name is given), else by name, else by serial number; an address entry's name must agree. */
+function bleLookup(match: Record<string, unknown>): { key: string; name?: string } {
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const address = str(match.address) ?? (match.name === undefined ? str(match.bthome_mac) : undefined);
+  if (address !== undefined) return { key: `address:${normalizeMac(address)}`, name: str(match.name) };
+  if (match.name !== undefined) return { key: `name:${str(match.name)}` };
+  return { key: `serial:${str(match.serial_number)}` };
 }
 
-const bleMatchesDistinct: CrossKeyRule = {
-  rule: 'Two enabled BLE devices do not have the same `match`: the first would take every advert of both.',
+const bleMatchesReachable: CrossKeyRule = {
+  rule: 'An enabled BLE device is not shadowed by one listed before it that takes the same adverts (the same address without a name or with the same name, the same name, the same serial number).',
   check({ devices }, ctx) {
-    const first = new Map<string, number>();
+    const earlier: Array<{ index: number; key: string; name?: string }> = [];
     const entries = devices as ReadonlyArray<{
       id?: unknown;
       transport?: unknown;
@@ -135,17 +140,15 @@ const bleMatchesDistinct: CrossKeyRule = {
     entries.forEach((device, i) => {
       const match = device.match;
       if (device.transport !== 'ble' || device.disabled === true || typeof match !== 'object' || match === null) return;
-      const key = bleMatchKey(match as Record<string, unknown>);
-      const j = first.get(key);
-      if (j === undefined) {
-        first.set(key, i);
-        return;
-      }
+      const lookup = bleLookup(match as Record<string, unknown>);
+      const first = earlier.find((e) => e.key === lookup.key && (e.name === undefined || e.name === lookup.name));
+      earlier.push({ index: i, ...lookup });
+      if (!first) return;
       fail(
         ctx,
         ['devices', i, 'match'],
-        `the same match as "${String(entries[j]?.id)}" (entry ${j + 1} of the list): only that device would ever be matched`,
-        'tell the devices apart (address, name or serial_number), or set `disabled: true` on one of them',
+        `"${String(entries[first.index]?.id)}" (entry ${first.index + 1} of the list) takes every advert this match takes: this device would never be matched`,
+        'tell the devices apart (address, or the same address with different names), list the more specific one first, or set `disabled: true` on one of them',
       );
     });
   },
@@ -157,7 +160,7 @@ export const crossKeyRules: readonly CrossKeyRule[] = [
   bridgePatternsValid,
   reconnectOrdered,
   serialPathsDistinct,
-  bleMatchesDistinct,
+  bleMatchesReachable,
 ];
 
 export function checkAcrossKeys(config: CheckedConfig, ctx: z.RefinementCtx): void {

@@ -4,25 +4,44 @@ import { describe, expect, it } from 'vitest';
 import { configIssues as issuesOf } from './config-issues.js';
 
 describe('BLE devices in the config', () => {
-  it('two enabled devices with the same match (MACs in any spelling) are an error', () => {
-    const two = (second: string, extra = '') =>
+  it('a device shadowed by one listed before it (the adapter would never match it) is an error', () => {
+    const two = (second: string, first = '{ address: "AA:BB:CC:DD:EE:01", name: Door }', extra = '') =>
       [
         'devices:',
-        '  - { id: door, transport: ble, match: { address: "AA:BB:CC:DD:EE:01", name: Door } }',
+        `  - { id: door, transport: ble, match: ${first} }`,
         `  - { id: copy, transport: ble, match: ${second}${extra} }`,
         '',
       ].join('\n');
-    expect(issuesOf(two('{ address: "aa-bb-cc-dd-ee-01", name: Door }'))).toEqual([
+    const shadowed = [
       {
         path: 'devices[1].match',
         line: 3,
         column: 33,
-        message: 'the same match as "door" (entry 1 of the list): only that device would ever be matched',
-        hint: 'tell the devices apart (address, name or serial_number), or set `disabled: true` on one of them',
+        message: '"door" (entry 1 of the list) takes every advert this match takes: this device would never be matched',
+        hint: 'tell the devices apart (address, or the same address with different names), list the more specific one first, or set `disabled: true` on one of them',
       },
-    ]);
-    expect(issuesOf(two('{ address: "aa-bb-cc-dd-ee-01", name: Door }', ', disabled: true'))).toEqual([]);
+    ];
+    // The same address in another spelling and the same name.
+    expect(issuesOf(two('{ address: "aa-bb-cc-dd-ee-01", name: Door }'))).toEqual(shadowed);
+    // An address without a name takes every advert from it, whatever the name.
+    expect(issuesOf(two('{ address: "AA:BB:CC:DD:EE:01", name: Other }', '{ address: "AA:BB:CC:DD:EE:01" }'))).toEqual(
+      shadowed,
+    );
+    // A serial number beside an address is not looked at when adverts are matched.
+    expect(
+      issuesOf(
+        two(
+          '{ address: "AA:BB:CC:DD:EE:01", serial_number: "2" }',
+          '{ address: "AA:BB:CC:DD:EE:01", serial_number: "1" }',
+        ),
+      ),
+    ).toEqual(shadowed);
+    expect(issuesOf(two('{ name: Door }', '{ name: Door }'))).toEqual(shadowed);
+    // Reachable: disabled, another name, the more specific entry first, a name-only entry beside an address one.
+    expect(issuesOf(two('{ address: "aa-bb-cc-dd-ee-01", name: Door }', undefined, ', disabled: true'))).toEqual([]);
     expect(issuesOf(two('{ address: "aa-bb-cc-dd-ee-01", name: Window }'))).toEqual([]);
+    expect(issuesOf(two('{ address: "AA:BB:CC:DD:EE:01" }'))).toEqual([]);
+    expect(issuesOf(two('{ name: Door }'))).toEqual([]);
   });
 
   it('a reconnect or retry minimum above its maximum names the key', () => {
