@@ -255,11 +255,16 @@ export class BleAdapter implements Adapter {
   }
 
   /** Advert-only devices: the core marks them online on telemetry and offline after availability_timeout.
-   * A connected device's adverts only carry RSSI: its state comes over GATT, its availability from the link. */
+   * A device kept over GATT gets its availability from the link: its adverts' values (RSSI alone is not worth a
+   * publish) are published without marking it online while no link is up. */
   #publish(device: BleDevice, decoded: AdvertDecode): void {
     const keys = Object.keys(decoded.values);
-    if (device.connect && keys.every((k) => k === 'rssi' || k === 'linkquality')) return;
-    if (keys.length > 0) this.ctx.telemetry(device.id, decoded.values);
+    if (keys.length === 0) return;
+    if (!device.connect) this.ctx.telemetry(device.id, decoded.values);
+    else if (keys.some((k) => k !== 'rssi' && k !== 'linkquality')) {
+      if (this.#connections.isConnected(device.id)) this.ctx.telemetry(device.id, decoded.values);
+      else this.ctx.deviceStatus(device.id, decoded.values);
+    }
   }
 
   #unknown(p: NoblePeripheral, address: string, now: number): void {

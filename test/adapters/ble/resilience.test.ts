@@ -268,6 +268,34 @@ describe('ble adapter: link loss, limits, timeouts, identity and no Bluetooth', 
     expect(seen).not.toContain('online');
   });
 
+  it('a device kept over GATT publishes the values its adverts carry, without going online while no link is up', async () => {
+    const both = world.add(bthomeSensor('a4:c1:38:00:00:62', h('02 29 09'), 'both'));
+    both.acceptConnections = false;
+    const marker = world.add(bthomeSensor('a4:c1:38:00:00:61', h('02 2a 09'), 'marker'));
+    gw = await startBleGateway(
+      [
+        { id: 'both', transport: 'ble', match: { address: 'a4:c1:38:00:00:62' }, connect: true },
+        { id: 'marker', transport: 'ble', match: { address: 'a4:c1:38:00:00:61' } },
+      ],
+      { connect_timeout_ms: 100 },
+    );
+    const client = await gw.connect();
+    const seen: string[] = [];
+    client.on('message', (topic, payload) => {
+      if (topic === 'zephyr2mqtt/both/availability')
+        seen.push((JSON.parse(payload.toString()) as { state: string }).state);
+    });
+    await client.subscribeAsync('zephyr2mqtt/both/availability');
+    const state = gw.waitForMessage<State>(client, 'zephyr2mqtt/both', (m) => m.temperature === 23.45);
+    world.advertise(both);
+    await state;
+    // Everything the gateway published about "both" before the marker's state has arrived by then.
+    const markerState = gw.waitForMessage<State>(client, 'zephyr2mqtt/marker', (m) => m.temperature === 23.46);
+    world.advertise(marker);
+    await markerState;
+    expect(seen).not.toContain('online');
+  });
+
   it('a device entry changed while its connection is still pending connects with the new entry', async () => {
     const svc = '12345678123456781234567812345670';
     const chr = '12345678123456781234567812345671';
