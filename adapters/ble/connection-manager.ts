@@ -22,6 +22,9 @@ interface Slot {
   notBefore: number;
   lastError?: string;
   waiting: boolean;
+  /** Takes the link's 'disconnect' listener off its peripheral: a link dropped without that event (dropLinks)
+   * would otherwise leave it there, with its session, until the next real disconnect. */
+  unlisten?: () => void;
 }
 
 export interface ConnectionCallbacks {
@@ -134,7 +137,7 @@ export class ConnectionManager {
     slot.state = 'connected';
     slot.lastError = undefined;
     const connectedAt = performance.now();
-    peripheral.once('disconnect', () => {
+    const onDisconnect = (): void => {
       if (slot.session !== session) return;
       // Only a link that lasted starts the back-off again: one the device drops right after set-up is a failure
       // too, or such a device would be connected, set up and lost again at the rate it advertises.
@@ -144,12 +147,16 @@ export class ConnectionManager {
       this.#release(slot, slot.backoffMs);
       slot.backoffMs = Math.min(slot.backoffMs * 2, this.opts.reconnectMaxMs);
       this.callbacks.offline(id);
-    });
+    };
+    peripheral.once('disconnect', onDisconnect);
+    slot.unlisten = () => peripheral.off('disconnect', onDisconnect);
     this.logger.info({ device: id, address: peripheral.address }, 'ble connected');
     this.callbacks.online(id, peripheral.address);
   }
 
   #release(slot: Slot, delayMs: number): void {
+    slot.unlisten?.();
+    slot.unlisten = undefined;
     slot.state = 'idle';
     slot.session = undefined;
     slot.notBefore = performance.now() + delayMs;

@@ -1,5 +1,6 @@
+import { EventEmitter } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { TestGateway } from '../../helpers/gateway.js';
 import { ad } from '../../sim/ble/ad.js';
 import {
@@ -46,6 +47,7 @@ describe('ble adapter: link loss, limits, timeouts, identity and no Bluetooth', 
     await gw?.stop();
     gw = undefined;
     world.reset();
+    vi.restoreAllMocks();
   });
 
   it('reconnects after link loss with back-off and resubscribes', async () => {
@@ -401,11 +403,20 @@ describe('ble adapter: link loss, limits, timeouts, identity and no Bluetooth', 
 
   it('a controller powered off while connected reports its devices offline and reconnects them once back on', async () => {
     const esp = world.add(peripheralEsp());
+    // noble's Peripheral objects, seen where a 'disconnect' listener goes on them.
+    const peripherals = new Set<EventEmitter>();
+    const once = EventEmitter.prototype.once;
+    vi.spyOn(EventEmitter.prototype, 'once').mockImplementation(function (this: EventEmitter, event, listener) {
+      if (event === 'disconnect') peripherals.add(this);
+      return once.call(this, event, listener);
+    });
+    const disconnectListeners = () => [...peripherals].reduce((n, p) => n + p.listenerCount('disconnect'), 0);
     gw = await startBleGateway([{ id: 'esp', transport: 'ble', match: { name: 'ESP peripheral' }, connect: true }]);
     const client = await gw.connect();
     const online = waitForAvailability(gw, client, 'esp', 'online');
     world.startAdvertising();
     await online;
+    const listenersWhileConnected = disconnectListeners();
     // rfkill, a USB dongle pulled: the links are gone and noble says no 'disconnect' for them.
     const offline = waitForAvailability(gw, client, 'esp', 'offline');
     for (const b of world.bindings) b.setState('poweredOff');
@@ -417,6 +428,8 @@ describe('ble adapter: link loss, limits, timeouts, identity and no Bluetooth', 
     await statusUntil(gw, (st) => connection(st, 'esp')?.state === 'connected');
     esp.update('2a6e', h('29 09'), 0);
     await back;
+    // The lost link's listener (and the session it holds) did not stay on the peripheral beside the new one's.
+    expect(disconnectListeners()).toBe(listenersWhileConnected);
   });
 
   it('a binding path that cannot be loaded is reported, not fatal', async () => {
