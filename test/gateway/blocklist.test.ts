@@ -26,6 +26,13 @@ describe('blocklist matching', () => {
     expect(blocked({ transport: 'coap', address: '192.0.2.7' }, { transport: 'coap', address: '192.0.2.7:5683' })).toBe(
       true,
     );
+    // An IPv4-mapped IPv6 entry is the IPv4 address the transport reports.
+    expect(
+      blocked({ transport: 'coap', address: '::ffff:192.0.2.7' }, { transport: 'coap', address: '192.0.2.7' }),
+    ).toBe(true);
+    expect(blocked({ transport: 'coap', address: '192.0.2.7' }, { transport: 'coap', address: '192.0.2.8' })).toBe(
+      false,
+    );
   });
 
   it('names, serial numbers and aliases; every key of an entry must match', () => {
