@@ -20,6 +20,7 @@ import type { SessionEvents } from './gatt/device-session.js';
 import { GattTimeoutError } from './gatt/operation.js';
 import { type BleDevice, DeviceIndex } from './identity.js';
 import { guardAdvertParsing } from './noble-advert-guard.js';
+import { guardCancelConnect } from './noble-cancel-guard.js';
 import { explainNobleState, loadNoble, NobleUnavailableError } from './noble-loader.js';
 import { forgetPeripheral } from './noble-prune.js';
 import type { Noble, NoblePeripheral } from './noble-types.js';
@@ -134,6 +135,7 @@ export class BleAdapter implements Adapter {
     }
     if (this.#stopped) return;
     const noble = this.#noble;
+    guardCancelConnect(noble);
     guardAdvertParsing(noble, (address, eir, err) =>
       this.ctx.decodeError('advertisement', {
         deviceId: this.#index.match(normalizeMac(address), undefined)?.id,

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { ad } from '../../sim/ble/ad.js';
 import { made } from '../../sim/ble/hci-binding.js';
-import { FakeHciSocket } from '../../sim/ble/hci-controller.js';
+import { ADV_IND, FakeHciSocket, SCAN_RSP } from '../../sim/ble/hci-controller.js';
 import { bthomeAdvertising } from '../../sim/ble/peripherals.js';
 
 const HCI_BINDING = fileURLToPath(new URL('../../sim/ble/hci-binding.ts', import.meta.url));
@@ -65,6 +65,44 @@ describe("ble adapter on noble's HCI binding", () => {
     for (const map of ['_addresses', '_addresseTypes', '_connectable', 'scannable'])
       expect(Object.keys(binding[map] ?? {}).length, map).toBeLessThanOrEqual(6);
     expect(binding._addresses?.a4c138000001).toBe('a4:c1:38:00:00:01');
+  });
+
+  it("cancels only its own connection: one still queued in noble's binding does not cancel the pending one", async () => {
+    const LE_CREATE_CONN_CANCEL = 0x200e;
+    const started = await startOnHci(
+      [
+        { id: 'first', transport: 'ble', match: { address: 'c0:00:00:00:00:01' }, connect: true },
+        { id: 'second', transport: 'ble', match: { address: 'c0:00:00:00:00:02' }, connect: true },
+      ],
+      { connect_timeout_ms: 60_000 },
+    );
+    gw = started.gw;
+    const { controller } = started;
+    const binding = started.binding as unknown as {
+      _pendingConnectionUuid: string | null;
+      _connectionQueue: Array<{ id: string }>;
+    };
+    const client = await gw.connect();
+    // The controller never completes a connection: the first stays pending, the second waits in noble's queue.
+    for (const [address, name] of [
+      ['c0:00:00:00:00:01', 'first'],
+      ['c0:00:00:00:00:02', 'second'],
+    ] as const) {
+      // Connectable and scannable: noble reports it once the scan response came too.
+      controller.advertise(address, Buffer.concat([ad.flags(), ad.name(name)]), { type: ADV_IND });
+      controller.advertise(address, Buffer.alloc(0), { type: SCAN_RSP });
+    }
+    await expect.poll(() => binding._connectionQueue.map((c) => c.id), { timeout: 5000 }).toEqual(['c00000000002']);
+    expect(binding._pendingConnectionUuid).toBe('c00000000001');
+
+    expect((await gw.request(client, 'device/remove', { id: 'second' })).status).toBe('ok');
+    await expect.poll(() => binding._connectionQueue.length, { timeout: 5000 }).toBe(0);
+    expect(controller.commands).not.toContain(LE_CREATE_CONN_CANCEL);
+    expect(binding._pendingConnectionUuid).toBe('c00000000001');
+
+    // The pending one's own cancel does go to the controller.
+    expect((await gw.request(client, 'device/remove', { id: 'first' })).status).toBe('ok');
+    await expect.poll(() => controller.commands.includes(LE_CREATE_CONN_CANCEL), { timeout: 5000 }).toBe(true);
   });
 
   it('decodes what parses of malformed advertising data, and counts it instead of a console line per advert', async () => {

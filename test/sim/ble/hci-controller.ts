@@ -1,6 +1,7 @@
 // A Bluetooth controller behind a fake `@abandonware/bluetooth-hci-socket`: the layer below noble's own HCI binding
 // (lib/hci-socket: hci.js, gap.js, bindings.js), so that binding runs unchanged. It answers every HCI command with
-// Command Complete (enough to power on and scan) and sends LE Advertising Reports as bytes, as a radio would.
+// Command Complete (enough to power on and scan; a connection it is asked for stays pending) and sends LE
+// Advertising Reports as bytes, as a radio would.
 import { EventEmitter } from 'node:events';
 
 const HCI_EVENT_PKT = 0x04;
@@ -12,10 +13,13 @@ const READ_LOCAL_VERSION_CMD = 0x0001 | (0x04 << 10);
 /** Advertising report types (Core spec Vol 4 Part E 7.7.65.2). */
 export const ADV_IND = 0x00;
 export const ADV_NONCONN_IND = 0x03;
+export const SCAN_RSP = 0x04;
 
 export class FakeHciSocket extends EventEmitter {
   /** The sockets noble opened, newest last. */
   static readonly opened: FakeHciSocket[] = [];
+  /** The opcodes of the commands the host sent, in order. */
+  readonly commands: number[] = [];
   #up = true;
 
   constructor() {
@@ -47,6 +51,7 @@ export class FakeHciSocket extends EventEmitter {
   write(packet: Buffer): void {
     if (packet[0] !== 0x01) return; // ACL data: no links here
     const opcode = packet.readUInt16LE(1);
+    this.commands.push(opcode);
     const result = Buffer.alloc(16);
     if (opcode === READ_LOCAL_VERSION_CMD) result[0] = 0x09;
     const params = Buffer.concat([Buffer.from([1, opcode & 0xff, opcode >> 8, 0]), result]);
