@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
+import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { TestGateway } from '../../helpers/gateway.js';
 import { ad } from '../../sim/ble/ad.js';
@@ -34,6 +35,25 @@ async function statusUntil(gw: TestGateway, accept: (s: BleStatus) => boolean, t
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`ble status never matched; last: ${JSON.stringify(last)}`);
+}
+
+/** Every availability state published for `id` from now on, as they arrive. */
+async function availabilityStates(client: MqttClient, id: string): Promise<string[]> {
+  const seen: string[] = [];
+  client.on('message', (topic, payload) => {
+    if (topic === `zephyr2mqtt/${id}/availability`)
+      seen.push((JSON.parse(payload.toString()) as { state: string }).state);
+  });
+  await client.subscribeAsync(`zephyr2mqtt/${id}/availability`);
+  return seen;
+}
+
+/** An advert-only marker device advertises and its state (with this temperature) arrives: whatever the gateway
+ * published before it has arrived by then. */
+async function markerHeard(gw: TestGateway, client: MqttClient, marker: SimPeripheral, temperature: number) {
+  const state = gw.waitForMessage<State>(client, 'zephyr2mqtt/marker', (m) => m.temperature === temperature);
+  world.advertise(marker);
+  await state;
 }
 
 function connection(s: BleStatus, id: string): Record<string, unknown> | undefined {
@@ -254,19 +274,12 @@ describe('ble adapter: link loss, limits, timeouts, identity and no Bluetooth', 
       { connect_timeout_ms: 100 },
     );
     const client = await gw.connect();
-    const seen: string[] = [];
-    client.on('message', (topic, payload) => {
-      if (topic === 'zephyr2mqtt/hr/availability')
-        seen.push((JSON.parse(payload.toString()) as { state: string }).state);
-    });
-    await client.subscribeAsync('zephyr2mqtt/hr/availability');
+    const seen = await availabilityStates(client, 'hr');
     // The same advert again and again (what a scan with duplicates reports) while every connection attempt fails.
     for (let i = 0; i < 5; i++) world.advertise(hr);
     await statusUntil(gw, (st) => connection(st, 'hr')?.last_error === 'connect timed out after 100 ms');
     for (let i = 0; i < 5; i++) world.advertise(hr);
-    const markerState = gw.waitForMessage<State>(client, 'zephyr2mqtt/marker', (m) => m.temperature === 23.45);
-    world.advertise(marker);
-    await markerState;
+    await markerHeard(gw, client, marker, 23.45);
     expect(seen).not.toContain('online');
   });
 
@@ -282,19 +295,11 @@ describe('ble adapter: link loss, limits, timeouts, identity and no Bluetooth', 
       { connect_timeout_ms: 100 },
     );
     const client = await gw.connect();
-    const seen: string[] = [];
-    client.on('message', (topic, payload) => {
-      if (topic === 'zephyr2mqtt/both/availability')
-        seen.push((JSON.parse(payload.toString()) as { state: string }).state);
-    });
-    await client.subscribeAsync('zephyr2mqtt/both/availability');
+    const seen = await availabilityStates(client, 'both');
     const state = gw.waitForMessage<State>(client, 'zephyr2mqtt/both', (m) => m.temperature === 23.45);
     world.advertise(both);
     await state;
-    // Everything the gateway published about "both" before the marker's state has arrived by then.
-    const markerState = gw.waitForMessage<State>(client, 'zephyr2mqtt/marker', (m) => m.temperature === 23.46);
-    world.advertise(marker);
-    await markerState;
+    await markerHeard(gw, client, marker, 23.46);
     expect(seen).not.toContain('online');
   });
 
