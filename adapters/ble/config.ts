@@ -10,10 +10,10 @@ const uuid = z
   )
   .describe('UUID as 4 or 32 hex digits (dashes allowed)');
 
-const mac = z
-  .string()
-  .regex(/^[0-9a-fA-F]{2}([:-]?[0-9a-fA-F]{2}){5}$/, 'a MAC address like AA:BB:CC:DD:EE:FF')
-  .describe('MAC address');
+/** A MAC address in any case, with colons, dashes or no separator. */
+export const MAC_PATTERN = /^[0-9a-fA-F]{2}([:-]?[0-9a-fA-F]{2}){5}$/;
+
+const mac = z.string().regex(MAC_PATTERN, 'a MAC address like AA:BB:CC:DD:EE:FF').describe('MAC address');
 
 /** noble's spelling: lowercase hex without dashes. */
 export function normalizeUuid(u: string): string {

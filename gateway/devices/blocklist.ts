@@ -1,7 +1,7 @@
 // Whether a device an adapter saw (DeviceSeen) is on the blocklist. Only devices not in the config are ever
 // checked: a configured device is served whatever the blocklist says.
 import { isIP } from 'node:net';
-import { normalizeMac } from '../../adapters/ble/config.js';
+import { MAC_PATTERN, normalizeMac } from '../../adapters/ble/config.js';
 import { canonicalAddress } from '../../adapters/coap/transport/peer.js';
 import type { DeviceSeen } from '../adapter.js';
 import type { BlockEntry } from '../config/blocklist-schema.js';
@@ -18,14 +18,12 @@ export function blockingEntry(list: readonly BlockEntry[], seen: DeviceSeen): Bl
   );
 }
 
-const MAC = /^[0-9a-f]{2}(?:[:-]?[0-9a-f]{2}){5}$/i;
-
 /** One address in two spellings: a MAC in any case or separator, an IP in any textual form (an IPv4-mapped IPv6
  * one as IPv4, as the CoAP transport reports its peers; a `[ip]:port` peer is its IP; a zone the entry gives must
  * match), anything else as written. */
 function sameAddress(entry: string, seen: string): boolean {
   if (entry === seen) return true;
-  if (MAC.test(entry) && MAC.test(seen)) return normalizeMac(entry) === normalizeMac(seen);
+  if (MAC_PATTERN.test(entry) && MAC_PATTERN.test(seen)) return normalizeMac(entry) === normalizeMac(seen);
   const [ip = '', zone] = canonicalAddress(entry).split('%');
   const [seenIp = '', seenZone] = canonicalAddress(hostOf(seen)).split('%');
   return isIP(ip) !== 0 && ip === seenIp && (zone === undefined || zone === seenZone);
