@@ -61,7 +61,7 @@ export class RequestRouter<Ctx> {
     failed: (err: unknown) => void = () => {},
   ): Promise<ResponseEnvelope> {
     let data: Record<string, unknown> = {};
-    let transaction: string | number | undefined;
+    let transaction: { value: unknown } | undefined;
     try {
       const text = payload.toString('utf8').trim();
       const parsed: unknown = text === '' ? {} : parseOrText(text);
@@ -75,7 +75,8 @@ export class RequestRouter<Ctx> {
       failed(err);
       return { status: 'error', data: {}, error: 'payload is not valid JSON' };
     }
-    if (typeof data.transaction === 'string' || typeof data.transaction === 'number') transaction = data.transaction;
+    // Echoed whatever JSON it is, as Zigbee2MQTT does (apps use strings, numbers and objects alike).
+    if (Object.hasOwn(data, 'transaction')) transaction = { value: data.transaction };
     delete data.transaction;
     try {
       const handler = this.#handlers.get(name);
@@ -94,8 +95,8 @@ export class RequestRouter<Ctx> {
   }
 }
 
-function withTransaction(res: ResponseEnvelope, transaction: string | number | undefined): ResponseEnvelope {
-  return transaction === undefined ? res : { ...res, transaction };
+function withTransaction(res: ResponseEnvelope, transaction: { value: unknown } | undefined): ResponseEnvelope {
+  return transaction === undefined ? res : { ...res, transaction: transaction.value };
 }
 
 /**

@@ -62,13 +62,13 @@ export const commandErrorPayload = z.object({
 export type CommandErrorPayload = z.infer<typeof commandErrorPayload>;
 
 /** `<base>/bridge/request/<name>`: any JSON object; `transaction` is echoed in the response. */
-export const requestEnvelope = z.looseObject({ transaction: z.union([z.string(), z.number()]).optional() });
+export const requestEnvelope = z.looseObject({ transaction: z.unknown().optional() });
 
 export const responseEnvelope = z.object({
   status: z.enum(['ok', 'error']),
   data: z.unknown(),
   error: z.string().optional(),
-  transaction: z.union([z.string(), z.number()]).optional(),
+  transaction: z.unknown().optional(),
 });
 export type ResponseEnvelope = z.infer<typeof responseEnvelope>;
 

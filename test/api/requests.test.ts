@@ -50,13 +50,13 @@ describe('bridge requests', () => {
     return commented;
   }
 
-  it('echoes string and number transactions, and answers bad JSON with an error', async () => {
+  it('echoes any JSON transaction, as Zigbee2MQTT does, and answers bad JSON with an error', async () => {
     const { gw, client } = await start();
-    for (const transaction of ['abc', 42]) {
+    for (const transaction of ['abc', 42, { app: 'ha', n: 1 }, [1, 'x'], false, null]) {
       const res = await gw.expectMessage<ResponsePayload>(
         client,
         'zephyr2mqtt/bridge/response/health_check',
-        (r) => r.transaction === transaction,
+        (r) => JSON.stringify(r.transaction) === JSON.stringify(transaction),
       );
       await client.publishAsync('zephyr2mqtt/bridge/request/health_check', JSON.stringify({ transaction }));
       expect(await res.message).toEqual({ status: 'ok', data: { healthy: true, reasons: [] }, transaction });

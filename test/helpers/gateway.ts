@@ -40,7 +40,7 @@ export interface ResponsePayload {
   status: 'ok' | 'error';
   data: unknown;
   error?: string;
-  transaction?: string | number;
+  transaction?: unknown;
 }
 
 type Overrides = Omit<Partial<GatewayConfigInput>, 'devices'> & {
