@@ -859,6 +859,7 @@ export class Gateway {
         baseTopic: this.base,
         publish: (topic, payload, opts) => this.publish(topic, payload, opts),
         subscribe: (filter, handler) => this.broker.subscribe(filter, handler),
+        retained: () => this.broker.retainedMessages(),
         devices: () => this.devices.all().map((r) => this.#discoveryDevice(r.config.id)),
       });
       await this.#homeAssistant.start();

@@ -4,7 +4,12 @@ import { z } from 'zod';
 export const homeAssistantConfigSchema = z
   .object({
     enabled: z.boolean().default(false).describe('Publish Home Assistant MQTT discovery messages'),
-    discovery_prefix: z.string().default('homeassistant').describe('Home Assistant discovery prefix'),
+    discovery_prefix: z
+      .string()
+      .default('homeassistant')
+      .describe(
+        'Home Assistant discovery prefix; the configs published under an earlier one are not cleared when it changes',
+      ),
     status_topic: z
       .string()
       .default('homeassistant/status')

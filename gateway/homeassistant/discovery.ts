@@ -100,7 +100,7 @@ function entityConfig(
         ? { sw_version: stringInfo(device.info, 'firmware_revision') }
         : {}),
       ...(stringInfo(device.info, 'serial_number') ? { serial_number: stringInfo(device.info, 'serial_number') } : {}),
-      via_device: `zephyr2mqtt_bridge_${opts.gatewayId}`,
+      via_device: bridgeIdentifier(opts),
     },
     origin: { name: 'zephyr2mqtt', sw_version: VERSION, support_url: 'https://github.com/zephyr2mqtt/zephyr2mqtt' },
   };
@@ -172,7 +172,7 @@ function identityId(opts: DiscoveryOptions, device: DiscoveryDevice): string {
 }
 
 /** Discovery object ids take only `[a-zA-Z0-9_-]` (HA ignores a topic with anything else). */
-function topicSafe(property: string): string {
+export function topicSafe(property: string): string {
   return property.replace(/[^a-zA-Z0-9_-]/g, '_');
 }
 
@@ -206,6 +206,11 @@ function stringInfo(info: Record<string, unknown>, key: string): string | undefi
   return typeof v === 'string' && v.length > 0 ? v : undefined;
 }
 
+/** The HA device identifier of the gateway itself: every device's `via_device`. */
+export function bridgeIdentifier(opts: DiscoveryOptions): string {
+  return `zephyr2mqtt_bridge_${opts.gatewayId}`;
+}
+
 /** The gateway itself as an HA device (what every device's `via_device` names), with its connection state. */
 export function bridgeMessage(opts: DiscoveryOptions): DiscoveryMessage {
   const objectId = `${opts.gatewayId}_bridge`;
@@ -222,7 +227,7 @@ export function bridgeMessage(opts: DiscoveryOptions): DiscoveryMessage {
       device_class: 'connectivity',
       entity_category: 'diagnostic',
       device: {
-        identifiers: [`zephyr2mqtt_bridge_${opts.gatewayId}`],
+        identifiers: [bridgeIdentifier(opts)],
         name: `zephyr2mqtt ${opts.gatewayId}`,
         manufacturer: 'zephyr2mqtt',
         model: 'Gateway',

@@ -9,6 +9,7 @@ import {
   removalMessages,
 } from './discovery.js';
 import { EventMemory } from './event-memory.js';
+import { staleConfigs } from './stale-configs.js';
 
 export interface HomeAssistantDeps {
   config: HomeAssistantConfig;
@@ -16,6 +17,8 @@ export interface HomeAssistantDeps {
   baseTopic: string;
   publish(topic: string, payload: string, opts: { retain: boolean; qos: 0 | 1 }): Promise<void>;
   subscribe(filter: string, handler: (msg: BrokerMessage) => void): () => void;
+  /** The broker's retained messages, walked once at start for the configs earlier runs left. */
+  retained(): Iterable<BrokerMessage>;
   devices(): DiscoveryDevice[];
 }
 
@@ -40,7 +43,15 @@ export class HomeAssistantDiscovery {
     this.#unsubscribe = this.deps.subscribe(this.deps.config.status_topic, (msg) => {
       if (msg.payload.toString('utf8').trim() === 'online') void this.publishAll(true);
     });
+    await this.#clearStale();
     await this.publishAll(true);
+  }
+
+  /** Configs of earlier runs that the config, changed meanwhile, no longer wants: `#published` only knows this run's. */
+  async #clearStale(): Promise<void> {
+    // Listed first, cleared after: each clear changes the retained store being walked.
+    const stale = staleConfigs(this.deps.retained(), this.#opts, this.deps.devices(), this.#events);
+    for (const topic of stale) await this.deps.publish(topic, '', { retain: true, qos: 1 });
   }
 
   stop(): void {

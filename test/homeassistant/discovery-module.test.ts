@@ -13,6 +13,7 @@ function discoveryWith(devices: DiscoveryDevice[]) {
       published.push({ topic, payload });
     },
     subscribe: () => () => {},
+    retained: () => [],
     devices: () => devices,
   });
   return { module, published, devices };
