@@ -15,7 +15,7 @@ import { deviceIdOf, writeTopic } from './api-paths.js';
 import { EventStreams } from './event-streams.js';
 import { firmwareDirOf, isOtaUpload, listDeviceFirmware, listFirmware, OTA_RESPONSE_TIMEOUT_MS } from './firmware.js';
 import { logTail } from './log-tail.js';
-import { LoginThrottle } from './login-throttle.js';
+import { LoginGuard } from './login-guard.js';
 import { DashboardModel } from './model.js';
 import { ReadView } from './read-view.js';
 import { type Session, Sessions } from './sessions.js';
@@ -36,6 +36,8 @@ export interface DashboardDeps {
   auth: DashboardAuth;
   /** Login lifetime; 12 h unless a test shortens it. */
   sessionTtlMs?: number;
+  /** The clock of login waits and device cookies (milliseconds, monotonic); a test's own to advance. */
+  now?: () => number;
   /** For the Firmware section; without it no device offers firmware updates. */
   firmware?: FirmwareSource;
   /** How long a request waits for its response: 10 s, and an upload's ota_update 30 min, unless a test shortens them. */
@@ -72,7 +74,7 @@ export class Dashboard {
   readonly #warnings: RateLimitedLog;
   readonly #streams: EventStreams;
   readonly #sessions: Sessions;
-  readonly #throttle = new LoginThrottle();
+  readonly #logins: LoginGuard;
   #unsubscribe: (() => void) | undefined;
 
   constructor(private readonly deps: DashboardDeps) {
@@ -82,6 +84,7 @@ export class Dashboard {
       this.#warnings.warn('slow-events', { remote, buffered }, 'dashboard event stream not read, closed'),
     );
     this.#sessions = new Sessions((token) => this.#streams.endSession(token), deps.sessionTtlMs);
+    this.#logins = new LoginGuard(deps.now);
     this.model.on('change', (c) => this.#streams.broadcast(c));
   }
 
@@ -143,18 +146,21 @@ export class Dashboard {
     if (!body.success) return send(res, 400, { error: 'expected {"username", "password"}' });
     const { username, password } = body.data;
     const remote = req.socket.remoteAddress;
-    const wait = this.#throttle.wait(remote, username);
-    if (wait > 0) {
-      res.setHeader('retry-after', String(Math.ceil(wait / 1000)));
-      return send(res, 429, { error: `too many failed logins: try again in ${Math.ceil(wait / 1000)} s` });
+    const attempt = this.#logins.begin(remote, username, req.headers.cookie);
+    if (attempt.wait > 0) {
+      res.setHeader('retry-after', String(Math.ceil(attempt.wait / 1000)));
+      return send(res, 429, { error: `too many failed logins: try again in ${Math.ceil(attempt.wait / 1000)} s` });
     }
     if (!(await this.deps.auth.verify(username, password))) {
-      this.#throttle.failed(remote, username);
+      this.#logins.failed(attempt);
       this.#warnings.warn(`login:${remote}`, { user: username, remote }, 'dashboard login failed');
       return send(res, 401, { error: 'bad username or password' });
     }
-    this.#throttle.succeeded(remote);
-    res.setHeader('set-cookie', this.#sessions.create(username, behindTls(req)).cookie);
+    const secure = behindTls(req);
+    res.setHeader('set-cookie', [
+      this.#sessions.create(username, secure).cookie,
+      this.#logins.succeeded(attempt, secure),
+    ]);
     send(res, 200, { user: username });
   }
 
