@@ -17,6 +17,7 @@ import { firmwareDirOf, isOtaUpload, listDeviceFirmware, listFirmware, OTA_RESPO
 import { logTail } from './log-tail.js';
 import { LoginGuard } from './login-guard.js';
 import { DashboardModel } from './model.js';
+import { ProxyTrust } from './proxy-trust.js';
 import { ReadView } from './read-view.js';
 import { type Session, Sessions } from './sessions.js';
 
@@ -38,6 +39,8 @@ export interface DashboardDeps {
   sessionTtlMs?: number;
   /** The clock of login waits and device cookies (milliseconds, monotonic); a test's own to advance. */
   now?: () => number;
+  /** http.trusted_proxies: peers whose X-Forwarded-For and X-Forwarded-Proto are believed; none by default. */
+  trustedProxies?: readonly string[];
   /** For the Firmware section; without it no device offers firmware updates. */
   firmware?: FirmwareSource;
   /** How long a request waits for its response: 10 s, and an upload's ota_update 30 min, unless a test shortens them. */
@@ -75,6 +78,7 @@ export class Dashboard {
   readonly #streams: EventStreams;
   readonly #sessions: Sessions;
   readonly #logins: LoginGuard;
+  readonly #proxies: ProxyTrust;
   #unsubscribe: (() => void) | undefined;
 
   constructor(private readonly deps: DashboardDeps) {
@@ -85,6 +89,12 @@ export class Dashboard {
     );
     this.#sessions = new Sessions((token) => this.#streams.endSession(token), deps.sessionTtlMs);
     this.#logins = new LoginGuard(deps.now);
+    this.#proxies = new ProxyTrust(deps.trustedProxies ?? [], (peer) =>
+      deps.logger.warn(
+        { peer },
+        'X-Forwarded-For/X-Forwarded-Proto ignored: the peer is not in http.trusted_proxies (logged once)',
+      ),
+    );
     this.model.on('change', (c) => this.#streams.broadcast(c));
   }
 
@@ -145,7 +155,7 @@ export class Dashboard {
     const body = loginBody.safeParse(await readJson(req));
     if (!body.success) return send(res, 400, { error: 'expected {"username", "password"}' });
     const { username, password } = body.data;
-    const remote = req.socket.remoteAddress;
+    const remote = this.#proxies.clientAddress(req);
     const attempt = this.#logins.begin(remote, username, req.headers.cookie);
     if (attempt.wait > 0) {
       res.setHeader('retry-after', String(Math.ceil(attempt.wait / 1000)));
@@ -156,7 +166,7 @@ export class Dashboard {
       this.#warnings.warn(`login:${remote}`, { user: username, remote }, 'dashboard login failed');
       return send(res, 401, { error: 'bad username or password' });
     }
-    const secure = behindTls(req);
+    const secure = this.#proxies.https(req);
     res.setHeader('set-cookie', [
       this.#sessions.create(username, secure).cookie,
       this.#logins.succeeded(attempt, secure),
@@ -215,7 +225,7 @@ export class Dashboard {
   }
 
   #openEvents(req: IncomingMessage, res: ServerResponse, view: ReadView, session: Session | undefined): void {
-    if (!this.#streams.open(req, res, view, session, view.snapshot(this.model))) {
+    if (!this.#streams.open(req, res, this.#proxies.clientAddress(req), view, session, view.snapshot(this.model))) {
       send(res, 503, { error: 'too many dashboard connections' });
     }
   }
@@ -283,12 +293,6 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res
     .writeHead(status, { 'content-type': 'application/json', 'x-content-type-options': 'nosniff' })
     .end(JSON.stringify(body));
-}
-
-/** The page was loaded over HTTPS through a TLS reverse proxy (docs/security.md): its session cookie is Secure. */
-function behindTls(req: IncomingMessage): boolean {
-  const proto = req.headers['x-forwarded-proto'];
-  return (Array.isArray(proto) ? proto[0] : proto)?.split(',')[0]?.trim().toLowerCase() === 'https';
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
