@@ -223,6 +223,7 @@ export class Gateway {
           baseTopic: this.base,
           logger: this.moduleLogger('dashboard'),
           firmware: { dataDir: this.dataDir, updatableTransport: (id) => this.#firmwareTransport(id) },
+          trustedProxies: this.config.http.trusted_proxies,
         });
       }
       this.devices.lastSeenFormat = this.config.api.last_seen;

@@ -6,6 +6,7 @@ import { bleAdapterConfigSchema, bleDeviceSchema } from '../../adapters/ble/conf
 import { checkSmpAddress, coapAdapterConfigSchema, coapDeviceSchema } from '../../adapters/coap/config.js';
 import { checkPortChoice, serialAdapterConfigSchema, serialDeviceSchema } from '../../adapters/serial/config.js';
 import { BRIDGE_LOGGING_LEVELS } from '../api/bridge-logging.js';
+import { proxyEntryProblem } from '../dashboard/trusted-proxies.js';
 import { LAST_SEEN_FORMATS } from '../devices/last-seen.js';
 import { homeAssistantConfigSchema } from '../homeassistant/config.js';
 import { upstreamConfigSchema } from '../upstream/config.js';
@@ -135,6 +136,21 @@ const httpSchema = z
           'requests for other names get 421 (stops DNS rebinding)',
       ),
     dashboard: z.boolean().default(true).describe('Serve the web dashboard on this listener'),
+    trusted_proxies: z
+      .array(
+        z.string().superRefine((entry, ctx) => {
+          const hint = proxyEntryProblem(entry);
+          if (hint)
+            ctx.addIssue({ code: 'custom', message: 'an IP address or CIDR range', input: entry, params: { hint } });
+        }),
+      )
+      .default([])
+      .describe(
+        'Reverse proxies (IP addresses or CIDR ranges, e.g. ["127.0.0.1", "10.0.0.0/8"]) whose `X-Forwarded-For` ' +
+          'and `X-Forwarded-Proto` the dashboard believes: from these peers the client address (login throttle, ' +
+          'event stream limits, log lines) is the rightmost `X-Forwarded-For` entry that is not one of them, and ' +
+          '`X-Forwarded-Proto: https` makes its cookies `Secure`. Empty: the headers are ignored',
+      ),
   })
   .prefault({})
   .describe('Health, metrics and dashboard (needs a restart to change)');

@@ -23,6 +23,8 @@ interface Stream {
   token: string | undefined;
   /** Who holds it, for the per-client limit: `user:<name>`, or `addr:<address>` without logins. */
   client: string;
+  /** The client's address (behind trusted proxies, the forwarded one). */
+  remote: string | undefined;
   /** Bytes it may have waiting: MAX_BUFFERED_BYTES beyond the snapshot, which a large gateway makes big. */
   allowance: number;
 }
@@ -32,16 +34,20 @@ export class EventStreams {
 
   constructor(private readonly onSlowReader: (remote: string | undefined, buffered: number) => void) {}
 
-  /** Opens a stream that starts with `snapshot`; false (nothing written) when there are too many already. */
+  /**
+   * Opens a stream that starts with `snapshot`; false (nothing written) when there are too many already.
+   * `remote`: the client's address, behind trusted proxies the forwarded one.
+   */
   open(
     req: IncomingMessage,
     res: ServerResponse,
+    remote: string | undefined,
     view: ReadView,
     session: Session | undefined,
     snapshot: unknown,
   ): boolean {
     if (this.#streams.size >= MAX_STREAMS) return false;
-    const client = session ? `user:${session.user}` : `addr:${req.socket.remoteAddress}`;
+    const client = session ? `user:${session.user}` : `addr:${remote}`;
     let own = 0;
     for (const s of this.#streams) if (s.client === client) own++;
     if (own >= MAX_STREAMS_PER_CLIENT) return false;
@@ -49,7 +55,7 @@ export class EventStreams {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     const opening = frame('snapshot', snapshot);
     const allowance = MAX_BUFFERED_BYTES + Buffer.byteLength(opening);
-    const stream: Stream = { res, view, token, client, allowance };
+    const stream: Stream = { res, view, token, client, remote, allowance };
     this.#streams.add(stream);
     req.on('close', () => this.#streams.delete(stream));
     this.#write(stream, opening);
@@ -81,9 +87,8 @@ export class EventStreams {
     const buffered = stream.res.writableLength;
     if (buffered <= stream.allowance) return;
     this.#streams.delete(stream);
-    const remote = stream.res.req.socket.remoteAddress;
     stream.res.destroy();
-    this.onSlowReader(remote, buffered);
+    this.onSlowReader(stream.remote, buffered);
   }
 
   #close(stream: Stream): void {

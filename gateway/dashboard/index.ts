@@ -42,6 +42,7 @@ export function createDashboard(deps: {
   baseTopic: string;
   logger: Logger;
   firmware: FirmwareSource;
+  trustedProxies: readonly string[];
 }): Dashboard {
   const dashboard = new Dashboard({
     broker: deps.broker,
@@ -49,6 +50,7 @@ export function createDashboard(deps: {
     logger: deps.logger,
     auth: dashboardAuth(deps.brokerConfig),
     firmware: deps.firmware,
+    trustedProxies: deps.trustedProxies,
   });
   dashboard.start();
   return dashboard;

@@ -1,6 +1,7 @@
 // Failed dashboard logins slow down password guessing: after FREE_FAILURES failures from one address (or for one
 // user name) within WINDOW_MS, that address or name must wait, doubling per further failure up to MAX_WAIT_MS.
 // A success clears the address's count. Bounded: at most MAX_KEYS addresses and names are remembered.
+// Logins with a device cookie are not held to these waits (login-guard.ts).
 const FREE_FAILURES = 10;
 const WINDOW_MS = 15 * 60_000;
 const FIRST_WAIT_MS = 1000;

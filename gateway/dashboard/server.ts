@@ -15,8 +15,9 @@ import { deviceIdOf, writeTopic } from './api-paths.js';
 import { EventStreams } from './event-streams.js';
 import { firmwareDirOf, isOtaUpload, listDeviceFirmware, listFirmware, OTA_RESPONSE_TIMEOUT_MS } from './firmware.js';
 import { logTail } from './log-tail.js';
-import { LoginThrottle } from './login-throttle.js';
+import { LoginGuard } from './login-guard.js';
 import { DashboardModel } from './model.js';
+import { ProxyTrust } from './proxy-trust.js';
 import { ReadView } from './read-view.js';
 import { type Session, Sessions } from './sessions.js';
 
@@ -36,6 +37,10 @@ export interface DashboardDeps {
   auth: DashboardAuth;
   /** Login lifetime; 12 h unless a test shortens it. */
   sessionTtlMs?: number;
+  /** The clock of login waits and device cookies (milliseconds, monotonic); a test's own to advance. */
+  now?: () => number;
+  /** http.trusted_proxies: peers whose X-Forwarded-For and X-Forwarded-Proto are believed; none by default. */
+  trustedProxies?: readonly string[];
   /** For the Firmware section; without it no device offers firmware updates. */
   firmware?: FirmwareSource;
   /** How long a request waits for its response: 10 s, and an upload's ota_update 30 min, unless a test shortens them. */
@@ -72,7 +77,8 @@ export class Dashboard {
   readonly #warnings: RateLimitedLog;
   readonly #streams: EventStreams;
   readonly #sessions: Sessions;
-  readonly #throttle = new LoginThrottle();
+  readonly #logins: LoginGuard;
+  readonly #proxies: ProxyTrust;
   #unsubscribe: (() => void) | undefined;
 
   constructor(private readonly deps: DashboardDeps) {
@@ -82,6 +88,13 @@ export class Dashboard {
       this.#warnings.warn('slow-events', { remote, buffered }, 'dashboard event stream not read, closed'),
     );
     this.#sessions = new Sessions((token) => this.#streams.endSession(token), deps.sessionTtlMs);
+    this.#logins = new LoginGuard(deps.now);
+    this.#proxies = new ProxyTrust(deps.trustedProxies ?? [], (peer) =>
+      deps.logger.warn(
+        { peer },
+        'X-Forwarded-For/X-Forwarded-Proto ignored: the peer is not in http.trusted_proxies (logged once)',
+      ),
+    );
     this.model.on('change', (c) => this.#streams.broadcast(c));
   }
 
@@ -142,19 +155,22 @@ export class Dashboard {
     const body = loginBody.safeParse(await readJson(req));
     if (!body.success) return send(res, 400, { error: 'expected {"username", "password"}' });
     const { username, password } = body.data;
-    const remote = req.socket.remoteAddress;
-    const wait = this.#throttle.wait(remote, username);
-    if (wait > 0) {
-      res.setHeader('retry-after', String(Math.ceil(wait / 1000)));
-      return send(res, 429, { error: `too many failed logins: try again in ${Math.ceil(wait / 1000)} s` });
+    const remote = this.#proxies.clientAddress(req);
+    const attempt = this.#logins.begin(remote, username, req.headers.cookie);
+    if (attempt.wait > 0) {
+      res.setHeader('retry-after', String(Math.ceil(attempt.wait / 1000)));
+      return send(res, 429, { error: `too many failed logins: try again in ${Math.ceil(attempt.wait / 1000)} s` });
     }
     if (!(await this.deps.auth.verify(username, password))) {
-      this.#throttle.failed(remote, username);
+      this.#logins.failed(attempt);
       this.#warnings.warn(`login:${remote}`, { user: username, remote }, 'dashboard login failed');
       return send(res, 401, { error: 'bad username or password' });
     }
-    this.#throttle.succeeded(remote);
-    res.setHeader('set-cookie', this.#sessions.create(username, behindTls(req)).cookie);
+    const secure = this.#proxies.https(req);
+    res.setHeader('set-cookie', [
+      this.#sessions.create(username, secure).cookie,
+      this.#logins.succeeded(attempt, secure),
+    ]);
     send(res, 200, { user: username });
   }
 
@@ -209,7 +225,7 @@ export class Dashboard {
   }
 
   #openEvents(req: IncomingMessage, res: ServerResponse, view: ReadView, session: Session | undefined): void {
-    if (!this.#streams.open(req, res, view, session, view.snapshot(this.model))) {
+    if (!this.#streams.open(req, res, this.#proxies.clientAddress(req), view, session, view.snapshot(this.model))) {
       send(res, 503, { error: 'too many dashboard connections' });
     }
   }
@@ -277,12 +293,6 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res
     .writeHead(status, { 'content-type': 'application/json', 'x-content-type-options': 'nosniff' })
     .end(JSON.stringify(body));
-}
-
-/** The page was loaded over HTTPS through a TLS reverse proxy (docs/security.md): its session cookie is Secure. */
-function behindTls(req: IncomingMessage): boolean {
-  const proto = req.headers['x-forwarded-proto'];
-  return (Array.isArray(proto) ? proto[0] : proto)?.split(',')[0]?.trim().toLowerCase() === 'https';
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {

@@ -3,6 +3,7 @@
 // event streams) is told when it ends, by logout, expiry or eviction.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { cookieHeader, readCookie } from './cookies.js';
 
 const COOKIE = 'z2m_session';
 const TTL_MS = 12 * 60 * 60 * 1000;
@@ -31,23 +32,21 @@ export class Sessions {
     else if (this.#sessions.size >= MAX_SESSIONS) this.#end(this.#sessions.keys().next().value as string);
     const timer = setTimeout(() => this.#end(token), this.ttlMs).unref();
     this.#sessions.set(token, { user, timer });
-    const maxAge = Math.floor(this.ttlMs / 1000);
-    const flags = `HttpOnly; SameSite=Strict; Path=/; Max-Age=${maxAge}${secure ? '; Secure' : ''}`;
-    return { token, cookie: `${COOKIE}=${token}; ${flags}` };
+    return { token, cookie: cookieHeader(COOKIE, token, '/', Math.floor(this.ttlMs / 1000), secure) };
   }
 
   /** The live session the request's cookie names, if any. */
   of(req: IncomingMessage): Session | undefined {
-    const token = readCookie(req.headers.cookie ?? '', COOKIE);
+    const token = readCookie(req.headers.cookie, COOKIE);
     const s = token === undefined ? undefined : this.#sessions.get(token);
     return s && token !== undefined ? { token, user: s.user } : undefined;
   }
 
   /** Ends the request's session; returns the cookie header that clears it in the browser. */
   destroy(req: IncomingMessage): string {
-    const token = readCookie(req.headers.cookie ?? '', COOKIE);
+    const token = readCookie(req.headers.cookie, COOKIE);
     if (token !== undefined) this.#end(token);
-    return `${COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0`;
+    return cookieHeader(COOKIE, '', '/', 0);
   }
 
   /** Ends every session (the dashboard stops). */
@@ -62,12 +61,4 @@ export class Sessions {
     this.#sessions.delete(token);
     this.onEnd(token);
   }
-}
-
-function readCookie(header: string, name: string): string | undefined {
-  for (const part of header.split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === name) return v.join('=');
-  }
-  return undefined;
 }

@@ -78,14 +78,19 @@ describe('dashboard login throttle', () => {
     expect(Number(held.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
   });
 
-  it('marks the session cookie Secure behind a TLS reverse proxy (X-Forwarded-Proto: https)', async () => {
+  it('marks the session and device cookies Secure behind a trusted TLS reverse proxy (X-Forwarded-Proto: https)', async () => {
     const users = [{ username: 'admin', password_hash: await hashPassword('s3cret', { N: 1024 }) }];
-    gw = await startTestGateway({ broker: { allow_anonymous: false, users } });
+    gw = await startTestGateway({
+      broker: { allow_anonymous: false, users },
+      http: { trusted_proxies: ['127.0.0.1'] },
+    });
     const credentials = { username: 'admin', password: 's3cret' };
     const plain = await postJson(`${gw.httpUrl}/api/login`, credentials);
     expect(plain.headers.get('set-cookie')).not.toMatch(/Secure/);
     const proxied = await postJson(`${gw.httpUrl}/api/login`, credentials, { 'x-forwarded-proto': 'https' });
-    expect(proxied.headers.get('set-cookie')).toMatch(/; HttpOnly; SameSite=Strict; Path=\/; Max-Age=\d+; Secure$/);
+    const [session, device] = proxied.headers.getSetCookie();
+    expect(session).toMatch(/^z2m_session=.*; HttpOnly; SameSite=Strict; Path=\/; Max-Age=\d+; Secure$/);
+    expect(device).toMatch(/^z2m_device=.*; HttpOnly; SameSite=Strict; Path=\/api\/login; Max-Age=\d+; Secure$/);
   });
 
   it('doubles the wait per further failure, up to five minutes, and forgets after a success', () => {

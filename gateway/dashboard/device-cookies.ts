@@ -1,0 +1,66 @@
+// Device cookies (OWASP, "Slow Down Online Guessing Attacks with Device Cookies"): a browser that logged in as a
+// user gets a random token bound to that user, and its later logins as that user are held only to that token's
+// own attempts, not to the user-wide lockout that anyone who reaches the login form can run up.
+// Held in memory like the sessions: after a restart a browser's next login is an untrusted one again.
+import { randomBytes } from 'node:crypto';
+import { cookieHeader, readCookie } from './cookies.js';
+
+const COOKIE = 'z2m_device';
+/** Only logins need it: it travels with no other request. */
+const PATH = '/api/login';
+const TTL_MS = 365 * 24 * 60 * 60 * 1000;
+/** Logins a token may try before it is void: a stolen token buys this many password guesses, no more. */
+export const DEVICE_ATTEMPTS = 10;
+const MAX_TOKENS = 1000;
+/** Tokens one user keeps (their oldest goes first): no user can push everyone else's out of the table. */
+const MAX_TOKENS_PER_USER = 20;
+
+interface Device {
+  user: string;
+  issued: number;
+  attempts: number;
+}
+
+export class DeviceCookies {
+  readonly #devices = new Map<string, Device>();
+
+  constructor(private readonly now: () => number) {}
+
+  /**
+   * The token in `cookies` when it is live and bound to `user`, with this login counted against it before the
+   * password is checked, so that logins sent all at once cannot try more than DEVICE_ATTEMPTS either. Undefined:
+   * no such token (none, forged, another user's, replaced, expired or used up).
+   */
+  claim(cookies: string | undefined, user: string): string | undefined {
+    const token = readCookie(cookies, COOKIE);
+    const device = token === undefined ? undefined : this.#devices.get(token);
+    if (token === undefined || device?.user !== user) return undefined;
+    if (device.attempts >= DEVICE_ATTEMPTS || this.now() - device.issued >= TTL_MS) {
+      this.#devices.delete(token);
+      return undefined;
+    }
+    device.attempts++;
+    return token;
+  }
+
+  /** A login with a claimed token failed: a token with no attempts left is void at once. */
+  failed(token: string): void {
+    const device = this.#devices.get(token);
+    if (device && device.attempts >= DEVICE_ATTEMPTS) this.#devices.delete(token);
+  }
+
+  /**
+   * A new token for `user` after a successful login; the one the browser sent (`cookies`), which the new cookie
+   * replaces in it, is void. Returns the Set-Cookie header.
+   */
+  issue(user: string, cookies: string | undefined, secure: boolean): string {
+    const sent = readCookie(cookies, COOKIE);
+    if (sent !== undefined) this.#devices.delete(sent);
+    const own = [...this.#devices].filter(([, d]) => d.user === user).map(([t]) => t);
+    if (own.length >= MAX_TOKENS_PER_USER) this.#devices.delete(own[0] as string);
+    else if (this.#devices.size >= MAX_TOKENS) this.#devices.delete(this.#devices.keys().next().value as string);
+    const token = randomBytes(32).toString('base64url');
+    this.#devices.set(token, { user, issued: this.now(), attempts: 0 });
+    return cookieHeader(COOKIE, token, PATH, TTL_MS / 1000, secure);
+  }
+}
