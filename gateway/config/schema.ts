@@ -147,9 +147,8 @@ const httpSchema = z
       .default([])
       .describe(
         'Reverse proxies (IP addresses or CIDR ranges, e.g. ["127.0.0.1", "10.0.0.0/8"]) whose `X-Forwarded-For` ' +
-          'and `X-Forwarded-Proto` the dashboard believes: from these peers the client address (login throttle, ' +
-          'event stream limits, log lines) is the rightmost `X-Forwarded-For` entry that is not one of them, and ' +
-          '`X-Forwarded-Proto: https` makes its cookies `Secure`. Empty: the headers are ignored',
+          'the dashboard believes: from these peers the client address (login throttle, event stream limits, log ' +
+          'lines) is the rightmost `X-Forwarded-For` entry that is not one of them. Empty: the header is ignored',
       ),
   })
   .prefault({})

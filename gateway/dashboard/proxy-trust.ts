@@ -26,8 +26,7 @@ export class ProxyTrust {
   clientAddress(req: IncomingMessage): string | undefined {
     const peer = canonicalOrUndefined(req.socket.remoteAddress);
     if (peer === undefined || !this.#trusted(peer)) {
-      const forwarded = req.headers['x-forwarded-for'] !== undefined || req.headers['x-forwarded-proto'] !== undefined;
-      if (peer !== undefined && forwarded) {
+      if (peer !== undefined && req.headers['x-forwarded-for'] !== undefined) {
         this.#onIgnored?.(peer);
         this.#onIgnored = undefined;
       }
@@ -42,11 +41,13 @@ export class ProxyTrust {
     return client;
   }
 
-  /** The browser reached a trusted proxy over HTTPS (its first X-Forwarded-Proto, as express reads it). */
+  /**
+   * The browser reached a proxy over HTTPS (the first X-Forwarded-Proto, as express reads it): the cookies are then
+   * Secure. Believed from any peer, unlike X-Forwarded-For: it can only make a cookie stricter, so a spoofer gains
+   * nothing, and a TLS proxy missing from trusted_proxies still gets Secure cookies.
+   */
   https(req: IncomingMessage): boolean {
-    const peer = canonicalOrUndefined(req.socket.remoteAddress);
-    const proto = headerValues(req.headers['x-forwarded-proto'])[0]?.toLowerCase();
-    return peer !== undefined && this.#trusted(peer) && proto === 'https';
+    return headerValues(req.headers['x-forwarded-proto'])[0]?.toLowerCase() === 'https';
   }
 }
 

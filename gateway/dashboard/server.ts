@@ -90,10 +90,7 @@ export class Dashboard {
     this.#sessions = new Sessions((token) => this.#streams.endSession(token), deps.sessionTtlMs);
     this.#logins = new LoginGuard(deps.now);
     this.#proxies = new ProxyTrust(deps.trustedProxies ?? [], (peer) =>
-      deps.logger.warn(
-        { peer },
-        'X-Forwarded-For/X-Forwarded-Proto ignored: the peer is not in http.trusted_proxies (logged once)',
-      ),
+      deps.logger.warn({ peer }, 'X-Forwarded-For ignored: the peer is not in http.trusted_proxies (logged once)'),
     );
     this.model.on('change', (c) => this.#streams.broadcast(c));
   }
