@@ -64,7 +64,11 @@ export class SerialDeviceLink {
     this.#device = device;
     this.#deps = deps;
     this.#splitter = new LineSplitter(deps.config.max_line_bytes);
-    this.#demux = new LineDemux({ framing: device.framing, smp: device.smp.enabled });
+    this.#demux = new LineDemux({
+      framing: device.framing,
+      smp: device.smp.enabled,
+      maxLineBytes: deps.config.max_line_bytes,
+    });
     this.#backoff = new Backoff(deps.config.reopen_backoff.initial_ms, deps.config.reopen_backoff.max_ms);
     if (device.smp.enabled) {
       this.#smp = new SmpClient({
