@@ -43,8 +43,9 @@ export class LineDemux {
   constructor(private readonly opts: DemuxOptions) {}
 
   /** `line` is one line without its '\n', received at `now` (monotonic ms, performance.now(): clock steps must not expire a packet). */
-  push(line: Uint8Array, now?: number): DemuxEvent[] {
+  push(received: Uint8Array, now?: number): DemuxEvent[] {
     const events: DemuxEvent[] = [];
+    const line = withoutResetGlitch(received);
     const marker = this.opts.smp ? findSmpMarker(line) : -1;
     if (marker >= 0) {
       if (marker > 0) this.#holdCut(line.subarray(0, marker), events);
@@ -122,6 +123,25 @@ export class LineDemux {
     }
     events.push({ kind: 'log', text });
   }
+}
+
+/** Longest run of glitch bytes taken for a reset's line noise; a longer run is binary data. */
+const MAX_GLITCH_BYTES = 4;
+
+/**
+ * A line without the glitch a UART shows when the board resets or powers up (its TX line dips low while the pins
+ * are set up): a NUL or a byte no UTF-8 text starts with (80-C1, F5-FF), in front of the first line the firmware
+ * prints (the boot banner, or the first NDJSON line without one). Only a short run at the start of a line counts;
+ * it is line noise, not the device's data, so it is neither decoded nor counted.
+ */
+function withoutResetGlitch(line: Uint8Array): Uint8Array {
+  let n = 0;
+  while (n <= MAX_GLITCH_BYTES && n < line.length && isGlitchByte(line[n]!)) n++;
+  return n > 0 && n <= MAX_GLITCH_BYTES ? line.subarray(n) : line;
+}
+
+function isGlitchByte(b: number): boolean {
+  return b === 0 || (b >= 0x80 && b <= 0xc1) || b >= 0xf5;
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });

@@ -167,11 +167,31 @@ describe('LineDemux', () => {
     const logs = events.flatMap((e) => (e.kind === 'log' ? [e.text] : []));
     expect(logs).toEqual(['y'.repeat(200), 'y'.repeat(200), 'y'.repeat(200), 'y'.repeat(200)]);
     expect(d.flush()).toEqual([]);
-    expect(d.push(Buffer.concat([Buffer.from([0x00, 0xff]), frame.subarray(0, -1)])).map((e) => e.kind)).toEqual([
+    expect(d.push(Buffer.concat([Buffer.from([0x01, 0x02, 0x03]), frame.subarray(0, -1)])).map((e) => e.kind)).toEqual([
       'error',
       'smp',
     ]);
     expect(d.push(Buffer.from('{"t":1}'))).toEqual([{ kind: 'telemetry', values: { t: 1 } }]);
+  });
+  it('ignores the glitch a UART shows when the board resets (a NUL or a byte like F8 or FF before the first line)', () => {
+    const frame = encodeSerialFrames(encodeSmpMessage({ op: 3, version: 1, group: 0, id: 5, seq: 3, body: {} }))[0]!;
+    const lines = [
+      Buffer.from('\x00*** Booting Zephyr OS build v4.2.0 ***\r\n'),
+      Buffer.from('\xf8\xff{"temperature":21.5}\r\n', 'latin1'),
+      Buffer.concat([Buffer.from([0xfe]), frame]),
+      Buffer.from('\x00\r\n'),
+      // More than a glitch: binary, as before.
+      Buffer.from('\x00\x00\x00\x00\x00not a glitch\r\n'),
+      Buffer.from('\x80\x81\xc0\xc1\xf5\xffstill binary\r\n', 'latin1'),
+    ];
+    const events = demuxAll(Buffer.concat(lines), lines);
+    expect(events.map((e) => (e.kind === 'error' ? e.code : e.kind === 'smp' ? 'smp' : e))).toEqual([
+      { kind: 'log', text: '*** Booting Zephyr OS build v4.2.0 ***' },
+      { kind: 'telemetry', values: { temperature: 21.5 } },
+      'smp',
+      'binary_line',
+      'binary_line',
+    ]);
   });
   it('publishes nothing for a bare shell prompt and strips a leading prompt from log text', () => {
     const lines = [
