@@ -67,6 +67,15 @@ const serialSmpSettingsSchema = z.strictObject({
   version: smpVersionSchema,
   timeout_ms: z.number().int().min(50).default(3000).describe('Wait per attempt'),
   retries: smpRetriesSchema,
+  frame_gap_ms: z
+    .number()
+    .int()
+    .min(0)
+    .max(1000)
+    .default(20)
+    .describe(
+      "Pause after every two frames of a request longer than that: Zephyr's serial SMP transports hold two received frames (CONFIG_UART_MCUMGR_RX_BUF_COUNT, CONFIG_MCUMGR_TRANSPORT_SHELL_RX_BUF_COUNT) and drop the ones that arrive before their mcumgr thread took them; 0 writes a request at once",
+    ),
 });
 
 /** SMP (mcumgr) over the UART, on by default; `smp: true` is the defaults and `smp: false` turns it off, as for BLE. */
@@ -75,7 +84,7 @@ export const serialSmpSchema = z
   .prefault({})
   .transform((smp) => (typeof smp === 'boolean' ? { ...serialSmpSettingsSchema.parse({}), enabled: smp } : smp))
   .describe(
-    'SMP (mcumgr) frames on this UART, for bridge/request/device/smp and ota_update: true (the defaults), false (off), or settings: enabled (true), version (1 or 2; 1), timeout_ms (wait per attempt, >= 50; 3000), retries (resends after a timeout, 0-10; 2)',
+    'SMP (mcumgr) frames on this UART, for bridge/request/device/smp and ota_update: true (the defaults), false (off), or settings: enabled (true), version (1 or 2; 1), timeout_ms (wait per attempt, >= 50; 3000), retries (resends after a timeout, 0-10; 2), frame_gap_ms (pause after every two frames of a longer request, 0-1000; 20)',
   );
 
 /** The adapter needs exactly one way to find the port: a fixed `path` or a `match` that names usb or by_id. */

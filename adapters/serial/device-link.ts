@@ -1,5 +1,6 @@
 // One configured serial device: finds its port, opens it, reopens it with back-off after an unplug, feeds the
 // byte stream through the line splitter and demultiplexer, and writes lines and SMP frames to the device.
+import { setTimeout as delay } from 'node:timers/promises';
 import { SerialPortStream } from '@serialport/stream';
 import type { AdapterContext } from '../../gateway/adapter.js';
 import { SmpClient } from '../common/smp/client.js';
@@ -36,6 +37,13 @@ const MAX_PENDING_WRITE = 64 * 1024;
 const NOT_OPEN = 'device is offline (its serial port is not open)';
 /** Lines we wrote come back when the device's shell echoes input; such echoes are not telemetry. */
 const ECHO_WINDOW_MS = 2000;
+/**
+ * SMP frames written back to back. Zephyr's serial SMP transports (uart_mcumgr.c, smp_shell.c) collect frames in the
+ * UART interrupt into CONFIG_UART_MCUMGR_RX_BUF_COUNT / CONFIG_MCUMGR_TRANSPORT_SHELL_RX_BUF_COUNT line buffers (2 by
+ * default) and drop a frame that finds none free; the mcumgr work queue frees them. Over USB CDC ACM a whole request
+ * arrives in one go, so after two frames the device needs `smp.frame_gap_ms` (mcumgr's CLI pauses 20 ms per frame).
+ */
+const FRAMES_PER_BURST = 2;
 
 export class SerialDeviceLink {
   readonly #deps: LinkDeps;
@@ -58,17 +66,23 @@ export class SerialDeviceLink {
   #echoes: { text: string; until: number }[] = [];
   #onOpen: Array<() => void> = [];
   #smpIdleTimer: NodeJS.Timeout | undefined;
+  /** The SMP packet being written: the next one (a retry too) starts after its last frame. */
+  #smpWrites: Promise<void> = Promise.resolve();
   #device: SerialDevice;
 
   constructor(device: SerialDevice, deps: LinkDeps) {
     this.#device = device;
     this.#deps = deps;
     this.#splitter = new LineSplitter(deps.config.max_line_bytes);
-    this.#demux = new LineDemux({ framing: device.framing, smp: device.smp.enabled });
+    this.#demux = new LineDemux({
+      framing: device.framing,
+      smp: device.smp.enabled,
+      maxLineBytes: deps.config.max_line_bytes,
+    });
     this.#backoff = new Backoff(deps.config.reopen_backoff.initial_ms, deps.config.reopen_backoff.max_ms);
     if (device.smp.enabled) {
       this.#smp = new SmpClient({
-        send: (packet) => this.#write(Buffer.concat(encodeSerialFrames(packet))),
+        send: (packet) => this.#writeFrames(encodeSerialFrames(packet)),
         timeoutMs: device.smp.timeout_ms,
         retries: device.smp.retries,
         version: device.smp.version,
@@ -174,7 +188,25 @@ export class SerialDeviceLink {
     await this.#write(Buffer.from(`${text}\n`, 'utf8'));
   }
 
-  #write(bytes: Buffer): Promise<void> {
+  /** Writes one SMP packet's frames, FRAMES_PER_BURST at a time with `smp.frame_gap_ms` between, after the previous packet's. */
+  #writeFrames(frames: Uint8Array[]): Promise<void> {
+    const run = this.#smpWrites.then(async () => {
+      const port = this.#port;
+      const gap = this.device.smp.frame_gap_ms;
+      const burst = gap > 0 ? FRAMES_PER_BURST : frames.length;
+      for (let i = 0; i < frames.length; i += burst) {
+        if (i > 0) await delay(gap);
+        // The rest of a packet never goes to a port reopened meanwhile (the device lost its start).
+        if (this.#port !== port) throw new Error(`device "${this.id}": serial port closed while writing an SMP packet`);
+        // Counted once per packet, as a line is.
+        await this.#write(Buffer.concat(frames.slice(i, i + burst)), i + burst >= frames.length);
+      }
+    });
+    this.#smpWrites = run.catch(() => undefined);
+    return run;
+  }
+
+  #write(bytes: Buffer, count = true): Promise<void> {
     const port = this.#port;
     if (!port) return Promise.reject(new Error(`device "${this.id}" is offline (its serial port is not open)`));
     // Bounded including this write; a port with nothing queued still takes one write larger than the bound.
@@ -186,7 +218,7 @@ export class SerialDeviceLink {
     return new Promise((resolve, reject) => {
       port.write(bytes, (err) => {
         if (!err) {
-          this.#deps.ctx.countMessage('out');
+          if (count) this.#deps.ctx.countMessage('out');
           resolve();
           return;
         }

@@ -17,6 +17,8 @@ export type DemuxErrorCode = 'binary_line' | 'ndjson' | 'smp_frame';
 export interface DemuxOptions {
   framing: SerialDeviceConfig['framing'];
   smp: boolean;
+  /** Bound on console text held for the rest of a line an SMP frame cut (the line splitter's limit); 4096. */
+  maxLineBytes?: number;
 }
 
 // ECMA-48 escape sequences: CSI (colours, cursor moves), OSC (terminal title), then every other ESC form
@@ -31,21 +33,45 @@ const EMPTY = new Uint8Array(0);
 
 export class LineDemux {
   readonly #smp = new SmpSerialAssembler();
+  /**
+   * Console text that preceded an SMP frame on its line: the start of a line the frame cut (a prompt, a log line or
+   * an NDJSON line), whose rest follows the frame. Zephyr's shell transport writes frames with uart_poll_out from the
+   * mcumgr thread, between the bytes other threads print. Joined with the next line that is not a frame.
+   */
+  #cut: Uint8Array | undefined;
 
   constructor(private readonly opts: DemuxOptions) {}
 
   /** `line` is one line without its '\n', received at `now` (monotonic ms, performance.now(): clock steps must not expire a packet). */
-  push(line: Uint8Array, now?: number): DemuxEvent[] {
+  push(received: Uint8Array, now?: number): DemuxEvent[] {
     const events: DemuxEvent[] = [];
+    const line = withoutResetGlitch(received);
     const marker = this.opts.smp ? findSmpMarker(line) : -1;
     if (marker >= 0) {
-      // Console text may precede a frame on the same line (a prompt, or a log line cut by the frame).
-      if (marker > 0) this.#text(line.subarray(0, marker), events);
+      if (marker > 0) this.#holdCut(line.subarray(0, marker), events);
       for (const r of this.#smp.push(line.subarray(marker), now)) events.push(smpEvent(r, line));
       return events;
     }
-    this.#text(line, events);
+    const cut = this.#cut;
+    this.#cut = undefined;
+    this.#text(cut ? Buffer.concat([cut, line]) : line, events);
     return events;
+  }
+
+  /** Keeps the text before a frame for the next line; line noise before a frame is reported at once. */
+  #holdCut(text: Uint8Array, events: DemuxEvent[]): void {
+    if (!isText(text)) {
+      this.#text(text, events);
+      return;
+    }
+    const held = this.#cut?.length ?? 0;
+    if (held > 0 && held + text.length > (this.opts.maxLineBytes ?? 4096)) {
+      // Bounded like a line: what was held stands alone.
+      this.#text(this.#cut!, events);
+      this.#cut = undefined;
+    }
+    // A copy: the line may be a view of the reader's buffer, which the next read overwrites.
+    this.#cut = this.#cut ? Buffer.concat([this.#cut, text]) : Buffer.from(text);
   }
 
   /** When a partial SMP packet times out (ms since the epoch): call `expire` then. Undefined when none. */
@@ -58,8 +84,12 @@ export class LineDemux {
     return this.#smp.expire(now).map((r) => smpEvent(r, EMPTY));
   }
 
-  /** The port closed or reopened: a partial SMP packet is reported as truncated and dropped. */
+  /**
+   * The port closed or reopened: a partial SMP packet is reported as truncated and dropped, and the start of a line
+   * cut by a frame is forgotten (as the line splitter forgets a partial line).
+   */
   flush(): DemuxEvent[] {
+    this.#cut = undefined;
     return this.#smp.flush().map((r) => smpEvent(r, EMPTY));
   }
 
@@ -93,6 +123,25 @@ export class LineDemux {
     }
     events.push({ kind: 'log', text });
   }
+}
+
+/** Longest run of glitch bytes taken for a reset's line noise; a longer run is binary data. */
+const MAX_GLITCH_BYTES = 4;
+
+/**
+ * A line without the glitch a UART shows when the board resets or powers up (its TX line dips low while the pins
+ * are set up): a NUL or a byte no UTF-8 text starts with (80-C1, F5-FF), in front of the first line the firmware
+ * prints (the boot banner, or the first NDJSON line without one). Only a short run at the start of a line counts;
+ * it is line noise, not the device's data, so it is neither decoded nor counted.
+ */
+function withoutResetGlitch(line: Uint8Array): Uint8Array {
+  let n = 0;
+  while (n <= MAX_GLITCH_BYTES && n < line.length && isGlitchByte(line[n]!)) n++;
+  return n > 0 && n <= MAX_GLITCH_BYTES ? line.subarray(n) : line;
+}
+
+function isGlitchByte(b: number): boolean {
+  return b === 0 || (b >= 0x80 && b <= 0xc1) || b >= 0xf5;
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });

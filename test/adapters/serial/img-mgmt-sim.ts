@@ -5,7 +5,8 @@
 // in a "slot 1"; a new upload is refused (rc 6) while slot 1 is pending test or the running image is unconfirmed.
 // It also answers mcumgr_params, image state read/write and reset, and can inject faults. `ImgMgmtDevice` answers
 // decoded requests (in-process tests); `ImgMgmtPtyDevice` puts it on the far end of a pty with real serial frames
-// and, like Zephyr's serial transport, drops a packet that does not fit its buffer with the framing.
+// and, like Zephyr's serial transport, drops a packet that does not fit its buffer with the framing and a frame that
+// arrives while its two line buffers are taken.
 import { autoDetect } from '@serialport/bindings-cpp';
 import { SerialPortStream } from '@serialport/stream';
 import type { CborValue } from '../../../adapters/common/smp/cbor.js';
@@ -13,10 +14,13 @@ import { MCUBOOT_IMAGE_MAGIC, parseMcubootImage } from '../../../adapters/common
 import { decodeSmpMessage, encodeSmpMessage, type SmpMessage } from '../../../adapters/common/smp/packet.js';
 import {
   encodeSerialFrames,
+  isContinuationFrame,
+  isFirstFrame,
   SERIAL_FRAMING_OVERHEAD,
   SmpSerialAssembler,
 } from '../../../adapters/common/smp/serial-frame.js';
 import { LineSplitter } from '../../../adapters/serial/line-splitter.js';
+import { LineBuffers, ZEPHYR_LINE_BUFFERS } from '../../sim/serial/line-buffers.js';
 
 export const RUNNING_HASH = Buffer.alloc(32, 0xaa);
 /** img_mgmt's v1 return codes (img_mgmt_translate_error_code). */
@@ -235,6 +239,8 @@ export class ImgMgmtPtyDevice {
   droppedPackets = 0;
   readonly #splitter = new LineSplitter(8192);
   readonly #asm = new SmpSerialAssembler();
+  /** Zephyr's two line buffers for frames (test/sim/serial/line-buffers.ts). */
+  readonly #lineBuffers = new LineBuffers(ZEPHYR_LINE_BUFFERS, (frame) => this.#onFrame(frame));
 
   private constructor(
     private readonly port: SerialPortStream,
@@ -250,6 +256,11 @@ export class ImgMgmtPtyDevice {
     return new ImgMgmtPtyDevice(port, device);
   }
 
+  /** SMP frames dropped for want of a free line buffer. */
+  get droppedFrames(): number {
+    return this.#lineBuffers.dropped;
+  }
+
   async close(): Promise<void> {
     if (!this.port.isOpen) return;
     await new Promise<void>((resolve) => this.port.close(() => resolve()));
@@ -257,21 +268,26 @@ export class ImgMgmtPtyDevice {
 
   #onData(chunk: Buffer): void {
     this.#splitter.push(chunk, (ev) => {
-      if (ev.kind !== 'line') return;
-      for (const r of this.#asm.push(ev.line)) {
-        if (!r.ok) continue;
-        this.packetSizes.push(r.value.length);
-        if (r.value.length + SERIAL_FRAMING_OVERHEAD > this.device.bufSize) {
-          this.droppedPackets++;
-          continue;
-        }
-        const msg = decodeSmpMessage(r.value);
-        if (!msg.ok) continue;
-        void answerPacket(this.device, msg.value).then((packet) => {
-          if (!packet) return;
-          for (const frame of encodeSerialFrames(packet)) this.port.write(frame);
-        });
+      if (ev.kind === 'line' && (isFirstFrame(ev.line) || isContinuationFrame(ev.line))) {
+        this.#lineBuffers.frame(ev.line);
       }
     });
+  }
+
+  #onFrame(frame: Uint8Array): void {
+    for (const r of this.#asm.push(frame)) {
+      if (!r.ok) continue;
+      this.packetSizes.push(r.value.length);
+      if (r.value.length + SERIAL_FRAMING_OVERHEAD > this.device.bufSize) {
+        this.droppedPackets++;
+        continue;
+      }
+      const msg = decodeSmpMessage(r.value);
+      if (!msg.ok) continue;
+      void answerPacket(this.device, msg.value).then((packet) => {
+        if (!packet) return;
+        for (const frame of encodeSerialFrames(packet)) this.port.write(frame);
+      });
+    }
   }
 }

@@ -125,9 +125,73 @@ describe('LineDemux', () => {
   it('finds an SMP frame that follows console text on the same line', () => {
     const d = new LineDemux({ framing: 'ndjson', smp: true });
     const frame = encodeSerialFrames(encodeSmpMessage({ op: 1, version: 1, group: 0, id: 2, seq: 0, body: {} }))[0]!;
-    const events = d.push(Buffer.concat([Buffer.from('<inf> main: ti'), frame.subarray(0, -1)]));
-    expect(events).toEqual([{ kind: 'log', text: '<inf> main: ti' }, expect.objectContaining({ kind: 'smp' })]);
-    expect(d.push(Buffer.concat([Buffer.from('uart:~$ '), frame.subarray(0, -1)])).map((e) => e.kind)).toEqual(['smp']);
+    const events = d.push(Buffer.concat([Buffer.from('uart:~$ '), frame.subarray(0, -1)]));
+    expect(events).toEqual([expect.objectContaining({ kind: 'smp' })]);
+    // The prompt before the frame was the start of the next line's text: still stripped there.
+    expect(d.push(Buffer.from('[00:00:02.000,000] <inf> main: tock'))).toEqual([
+      { kind: 'log', text: '[00:00:02.000,000] <inf> main: tock' },
+    ]);
+  });
+  it('joins a line that an SMP frame cut in two (smp_shell writes frames with uart_poll_out, between the bytes of a printk)', () => {
+    const frames = encodeSerialFrames(echoResponse);
+    expect(frames.length).toBeGreaterThan(2);
+    // One NDJSON line cut by two frames, then a log line cut by the rest of the packet.
+    const stream = Buffer.concat([
+      Buffer.from('{"tempera'),
+      frames[0]!,
+      Buffer.from('ture":21.5,"hu'),
+      frames[1]!,
+      Buffer.from('midity":40}\r\n'),
+      Buffer.from('[00:00:01.000,000] <inf> main: ti'),
+      ...frames.slice(2),
+      Buffer.from('ck\r\n'),
+      Buffer.from('{"pressure":1013}\r\n'),
+    ]);
+    const expected: DemuxEvent[] = [
+      { kind: 'telemetry', values: { temperature: 21.5, humidity: 40 } },
+      { kind: 'smp', packet: echoResponse },
+      { kind: 'log', text: '[00:00:01.000,000] <inf> main: tick' },
+      { kind: 'telemetry', values: { pressure: 1013 } },
+    ];
+    expect(demuxAll(stream, [stream])).toEqual(expected);
+    for (let seed = 1; seed <= 50; seed++) {
+      expect(demuxAll(stream, randomSplit(rng(seed), stream)), `seed ${seed}`).toEqual(expected);
+    }
+  });
+  it('holds at most maxLineBytes of text cut by frames, and reports line noise before a frame at once', () => {
+    const d = new LineDemux({ framing: 'ndjson', smp: true, maxLineBytes: 256 });
+    const frame = encodeSerialFrames(encodeSmpMessage({ op: 1, version: 1, group: 0, id: 2, seq: 0, body: {} }))[0]!;
+    const line = Buffer.concat([Buffer.from('y'.repeat(100)), frame.subarray(0, -1)]);
+    const events = Array.from({ length: 10 }, () => d.push(line)).flat();
+    expect(events.filter((e) => e.kind === 'smp')).toHaveLength(10);
+    const logs = events.flatMap((e) => (e.kind === 'log' ? [e.text] : []));
+    expect(logs).toEqual(['y'.repeat(200), 'y'.repeat(200), 'y'.repeat(200), 'y'.repeat(200)]);
+    expect(d.flush()).toEqual([]);
+    expect(d.push(Buffer.concat([Buffer.from([0x01, 0x02, 0x03]), frame.subarray(0, -1)])).map((e) => e.kind)).toEqual([
+      'error',
+      'smp',
+    ]);
+    expect(d.push(Buffer.from('{"t":1}'))).toEqual([{ kind: 'telemetry', values: { t: 1 } }]);
+  });
+  it('ignores the glitch a UART shows when the board resets (a NUL or a byte like F8 or FF before the first line)', () => {
+    const frame = encodeSerialFrames(encodeSmpMessage({ op: 3, version: 1, group: 0, id: 5, seq: 3, body: {} }))[0]!;
+    const lines = [
+      Buffer.from('\x00*** Booting Zephyr OS build v4.2.0 ***\r\n'),
+      Buffer.from('\xf8\xff{"temperature":21.5}\r\n', 'latin1'),
+      Buffer.concat([Buffer.from([0xfe]), frame]),
+      Buffer.from('\x00\r\n'),
+      // More than a glitch: binary, as before.
+      Buffer.from('\x00\x00\x00\x00\x00not a glitch\r\n'),
+      Buffer.from('\x80\x81\xc0\xc1\xf5\xffstill binary\r\n', 'latin1'),
+    ];
+    const events = demuxAll(Buffer.concat(lines), lines);
+    expect(events.map((e) => (e.kind === 'error' ? e.code : e.kind === 'smp' ? 'smp' : e))).toEqual([
+      { kind: 'log', text: '*** Booting Zephyr OS build v4.2.0 ***' },
+      { kind: 'telemetry', values: { temperature: 21.5 } },
+      'smp',
+      'binary_line',
+      'binary_line',
+    ]);
   });
   it('publishes nothing for a bare shell prompt and strips a leading prompt from log text', () => {
     const lines = [

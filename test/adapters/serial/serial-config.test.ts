@@ -21,12 +21,12 @@ describe('serial config', () => {
       framing: 'ndjson',
       log: true,
       shell_echo: true,
-      smp: { enabled: true, version: 1, timeout_ms: 3000, retries: 2 },
+      smp: { enabled: true, version: 1, timeout_ms: 3000, retries: 2, frame_gap_ms: 20 },
     });
   });
   it('takes smp: true as the SMP defaults and smp: false as off, as a BLE entry does', () => {
     const base = { transport: 'serial', path: '/dev/ttyACM0' };
-    const defaults = { enabled: true, version: 1, timeout_ms: 3000, retries: 2 };
+    const defaults = { enabled: true, version: 1, timeout_ms: 3000, retries: 2, frame_gap_ms: 20 };
     expect(serialDeviceSchema.parse({ ...base, smp: true }).smp).toEqual(defaults);
     expect(serialDeviceSchema.parse({ ...base, smp: false }).smp).toEqual({ ...defaults, enabled: false });
     expect(serialDeviceSchema.parse({ ...base, smp: { timeout_ms: 500 } }).smp).toEqual({

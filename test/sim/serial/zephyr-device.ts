@@ -7,6 +7,7 @@ import type { CborValue } from '../../../adapters/common/smp/cbor.js';
 import { decodeSmpMessage, encodeSmpMessage, type SmpMessage } from '../../../adapters/common/smp/packet.js';
 import { encodeSerialFrames, SmpSerialAssembler } from '../../../adapters/common/smp/serial-frame.js';
 import { LineSplitter } from '../../../adapters/serial/line-splitter.js';
+import { LineBuffers, ZEPHYR_LINE_BUFFERS } from './line-buffers.js';
 
 export const SIM_IMAGE_HASH = Uint8Array.from({ length: 32 }, (_, i) => i * 7);
 
@@ -15,6 +16,8 @@ export interface SimOptions {
   dropSmp?: number;
   /** Put a log line between the frames of multi-frame SMP responses, as a busy UART would. */
   interleaveLogs?: boolean;
+  /** Line buffers for received SMP frames (line-buffers.ts); Zephyr's default 2 unless given, null: unlimited. */
+  lineBuffers?: number | null;
 }
 
 export class ZephyrDeviceSim extends EventEmitter<{ line: [string]; smp: [SmpMessage] }> {
@@ -23,12 +26,15 @@ export class ZephyrDeviceSim extends EventEmitter<{ line: [string]; smp: [SmpMes
   resets = 0;
   readonly #splitter = new LineSplitter(8192);
   readonly #asm = new SmpSerialAssembler();
+  readonly #lineBuffers: LineBuffers;
 
   private constructor(
     private readonly port: SerialPortStream,
     public options: SimOptions,
   ) {
     super();
+    const count = options.lineBuffers === undefined ? ZEPHYR_LINE_BUFFERS : (options.lineBuffers ?? undefined);
+    this.#lineBuffers = new LineBuffers(count, (frame) => this.#onFrame(frame));
     port.on('data', (chunk: Buffer) => this.#onData(chunk));
     port.on('error', () => {});
   }
@@ -55,6 +61,11 @@ export class ZephyrDeviceSim extends EventEmitter<{ line: [string]; smp: [SmpMes
     return this.line(`[00:00:01.234,567] \x1b[0m<${level}> ${module}: ${text}\x1b[0m`);
   }
 
+  /** SMP frames dropped for want of a free line buffer. */
+  get droppedFrames(): number {
+    return this.#lineBuffers.dropped;
+  }
+
   async close(): Promise<void> {
     if (!this.port.isOpen) return;
     await new Promise<void>((resolve) => this.port.close(() => resolve()));
@@ -65,17 +76,21 @@ export class ZephyrDeviceSim extends EventEmitter<{ line: [string]; smp: [SmpMes
       if (ev.kind !== 'line') return;
       const line = ev.line;
       if ((line[0] === 6 && line[1] === 9) || (line[0] === 4 && line[1] === 0x14)) {
-        for (const r of this.#asm.push(line)) {
-          if (!r.ok) continue;
-          const msg = decodeSmpMessage(r.value);
-          if (msg.ok) void this.#answer(msg.value);
-        }
+        this.#lineBuffers.frame(line);
         return;
       }
       const text = line.toString('utf8').replace(/\r$/, '');
       this.received.push(text);
       this.emit('line', text);
     });
+  }
+
+  #onFrame(frame: Uint8Array): void {
+    for (const r of this.#asm.push(frame)) {
+      if (!r.ok) continue;
+      const msg = decodeSmpMessage(r.value);
+      if (msg.ok) void this.#answer(msg.value);
+    }
   }
 
   async #answer(req: SmpMessage): Promise<void> {
