@@ -62,11 +62,15 @@ describe('device status', () => {
     expect(JSON.parse(gw.gateway.broker.retained('zephyr2mqtt/dev1/availability')!.toString())).toEqual({
       state: 'offline',
     });
-    // bridge/devices is coalesced (one publish per 200 ms): the retained one may still be from before.
+    // bridge/devices is coalesced (one publish per 200 ms): the retained one may still be from before, even from
+    // before dev1 was heard (offline, last_seen null).
     const devices = await gw.waitForMessage<Array<{ id: string; availability: string; last_seen: string }>>(
       client,
       'zephyr2mqtt/bridge/devices',
-      (list) => list.find((d) => d.id === 'dev1')?.availability === 'offline',
+      (list) => {
+        const dev1 = list.find((d) => d.id === 'dev1');
+        return dev1?.availability === 'offline' && dev1.last_seen !== null;
+      },
     );
     expect(devices.find((d) => d.id === 'dev1')).toMatchObject({ availability: 'offline', last_seen: lastSeen });
   });

@@ -321,13 +321,13 @@ describe('ble adapter: adverts through the real noble and gateway', () => {
     ]);
     const client = await gw.connect();
     const seen = await collectAvailability(client, 'door');
-    const online = gw.waitForMessage(
+    const online = await gw.expectMessage(
       client,
       'zephyr2mqtt/door/availability',
       (a) => (a as { state: string }).state === 'online',
     );
     world.advertise(door); // opened once; then it sleeps until the next event
-    await online;
+    await online.message;
     const mark = seen.lastIndexOf('online');
     // Twice its timeout (the core checks every 250 ms at this timeout): still online.
     await new Promise((r) => setTimeout(r, 2000));
