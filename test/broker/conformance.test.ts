@@ -3,6 +3,7 @@ import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   collect,
+  connectCollecting,
   endClients,
   rawConnect,
   rawExchange,
@@ -168,8 +169,7 @@ describe('MQTT 3.1.1 conformance', () => {
     const pub = await tb.connect();
     for (const n of [1, 2, 3]) await pub.publishAsync('queue/n', String(n), { qos: 1 });
     await pub.publishAsync('queue/n', 'qos0-is-not-queued', { qos: 0 });
-    const back = await tb.connect({ ...opts, manualConnect: false });
-    const seen = collect(back);
+    const { client: back, seen } = await connectCollecting(tb.url(), opts);
     await seen.waitFor(3);
     await roundTrip(back, 'queue/sync');
     expect(seen.messages.map((m) => m.payload)).toEqual(['1', '2', '3', 'sync']);

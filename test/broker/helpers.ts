@@ -97,6 +97,25 @@ export async function endClients(): Promise<void> {
   clients.clear();
 }
 
+/**
+ * Connects with the message collector in place before the CONNACK: a resumed session's queued messages may come in
+ * the same TCP read as the CONNACK, and mqtt.js hands them out before connectAsync's promise lets a caller attach
+ * a handler.
+ */
+export async function connectCollecting(
+  url: string,
+  opts: IClientOptions,
+): Promise<{ client: MqttClient; seen: ReturnType<typeof collect> }> {
+  const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
+  clients.add(client);
+  const seen = collect(client);
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve());
+    client.once('error', reject);
+  });
+  return { client, seen };
+}
+
 export interface Received {
   topic: string;
   payload: string;

@@ -5,6 +5,7 @@ import { PacketSizeScanner } from '../../gateway/broker/packet-size-guard.js';
 import { SESSION_DROPS_METRIC } from '../../gateway/broker/persistence-setup.js';
 import {
   collect,
+  connectCollecting,
   endClients,
   rawConnect,
   rawExchange,
@@ -130,8 +131,7 @@ describe('broker limits', () => {
     await sub.endAsync();
     const pub = await tb.connect();
     for (let i = 1; i <= 6; i++) await pub.publishAsync('q/n', String(i), { qos: 1 });
-    const back = await tb.connect(opts);
-    const seen = collect(back);
+    const { client: back, seen } = await connectCollecting(tb.url(), opts);
     await seen.waitFor(3);
     await roundTrip(back, 'q/sync');
     expect(seen.messages.map((m) => m.payload)).toEqual(['1', '2', '3', 'sync']);

@@ -6,7 +6,15 @@ import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { startChildGateway } from './child-gateway.js';
-import { collect, endClients, rawConnect, roundTrip, startTestBroker, type TestBroker } from './helpers.js';
+import {
+  collect,
+  connectCollecting,
+  endClients,
+  rawConnect,
+  roundTrip,
+  startTestBroker,
+  type TestBroker,
+} from './helpers.js';
 
 /** A TCP client speaking raw MQTT bytes, so a test can withhold acknowledgements. */
 async function rawClient(port: number) {
@@ -76,8 +84,7 @@ describe('broker persistence across restarts', () => {
   }
 
   async function verify(url: string): Promise<void> {
-    const keeper = await mqtt.connectAsync(url, KEEPER);
-    const queued = collect(keeper);
+    const { client: keeper, seen: queued } = await connectCollecting(url, KEEPER);
     expect(await sessionPresent(keeper)).toBe(true);
     await queued.waitFor(3);
     // mqtt.js hands QoS 2 messages to the app only after PUBREL, so compare without order.
@@ -132,8 +139,7 @@ describe('broker persistence across restarts', () => {
     raw.socket.destroy(); // never sends PUBACK
     await tb.stop();
     tb = await startTestBroker({}, dir);
-    const back = await mqtt.connectAsync(tb.url(), { clientId: 'no-acker', clean: false, reconnectPeriod: 0 });
-    const seen = collect(back);
+    const { client: back, seen } = await connectCollecting(tb.url(), { clientId: 'no-acker', clean: false });
     const [msg] = await seen.waitFor(1);
     expect(msg).toMatchObject({ topic: 'inf/x', payload: 'pending', qos: 1 });
     await back.endAsync();

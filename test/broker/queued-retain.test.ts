@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { collect, endClients, roundTrip, startTestBroker, type TestBroker } from './helpers.js';
+import { collect, connectCollecting, endClients, roundTrip, startTestBroker, type TestBroker } from './helpers.js';
 
 const KEEPER = { clientId: 'retain-keeper', clean: false, reconnectPeriod: 0 } as const;
 
@@ -36,8 +36,7 @@ describe('RETAIN on messages delivered to a persistent session', () => {
   }
 
   async function resumeAndCollect(url: string) {
-    const keeper = await mqtt.connectAsync(url, KEEPER);
-    const seen = collect(keeper);
+    const { client: keeper, seen } = await connectCollecting(url, KEEPER);
     const messages = await seen.waitFor(2);
     await keeper.endAsync();
     return messages.map((m) => [m.topic, m.retain]).sort();
