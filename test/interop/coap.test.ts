@@ -143,9 +143,15 @@ describe('gateway -> libcoap server as a device', () => {
     );
     await h.mqtt.publishAsync('zephyr2mqtt/libcoap/set', JSON.stringify({ data: big }));
     expect((await bigResponse).code).toBe('2.04');
-    const readBack = h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/libcoap', (m) => m.data === big, 10_000);
+    // The GET's own response: the state already holds `data` from the PUT (a /set merges what it wrote).
+    const readBack = h.gw.waitForMessage<Record<string, unknown>>(
+      h.mqtt,
+      'zephyr2mqtt/libcoap/response',
+      (m) => m.method === 'GET' && m.path === '/example_data',
+      10_000,
+    );
     await h.mqtt.publishAsync('zephyr2mqtt/libcoap/get', JSON.stringify({ data: '' }));
-    await readBack;
+    expect(await readBack).toMatchObject({ code: '2.05', payload: big });
 
     await server.stop();
     const failed = h.gw.waitForMessage<{ error: string }>(h.mqtt, 'zephyr2mqtt/libcoap/get/error', () => true, 10_000);
