@@ -21,7 +21,6 @@ import { markSessionPresent } from './session-present.js';
 import { isSharedSubscription, SHARED_SUBSCRIPTION_REFUSED } from './shared-subscription.js';
 import type { BrokerMessage, EmbeddedBroker, PublishInterceptor, PublishOptions } from './types.js';
 import { guardUtf8Strings } from './utf8-string-guard.js';
-import { coalesceWrites } from './write-coalescing.js';
 
 export { BrokerStartError, type PersistenceEvent };
 
@@ -220,7 +219,6 @@ export async function startBroker({
   };
 
   const handle = (stream: Duplex, req?: IncomingMessage) => {
-    coalesceWrites(stream);
     const client = aedes.handle(stream, req);
     remotes.set(client, remoteAddress(stream, req));
     streams.set(client, stream);
