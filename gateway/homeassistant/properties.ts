@@ -144,7 +144,7 @@ export const PROPERTY_MEANINGS: Readonly<Record<string, PropertyMeaning>> = {
 
 /**
  * The meaning of a property: its exact name; a numbered instance of a known name (door_2, temperature_1); or a
- * known sensor or event followed by more words and a number (temperature_sensor_1, a BLE characteristic named by
+ * known sensor followed by more words and a number (temperature_sensor_1, a BLE characteristic named by
  * its 0x2901 description). battery_low, battery_voltage or voltage_mv are not batteries or voltages.
  */
 export function meaningOf(property: string): PropertyMeaning | undefined {
@@ -155,7 +155,9 @@ export function meaningOf(property: string): PropertyMeaning | undefined {
   if (instance) return instance;
   for (let i = property.indexOf('_'); i > 0; i = property.indexOf('_', i + 1)) {
     const m = PROPERTY_MEANINGS[property.slice(0, i)];
-    if (m && (m.component === 'sensor' || m.component === 'event')) return m;
+    // Not an event: only the core's momentary names (button, button_2, action...) are published as presses on
+    // <property>/event; `button_left_1` stays in the state, and an event entity for it would never fire.
+    if (m?.component === 'sensor') return m;
   }
   return undefined;
 }

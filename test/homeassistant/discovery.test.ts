@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { isMomentary } from '../../gateway/api/topics.js';
 import { bridgeMessage, discoveryMessages, removalMessages } from '../../gateway/homeassistant/discovery.js';
 import { meaningOf, PROPERTY_MEANINGS } from '../../gateway/homeassistant/properties.js';
 import { haBridgeConnection, haSchemaFor } from './ha-schema.js';
@@ -102,6 +103,18 @@ describe('Home Assistant discovery payloads', () => {
     });
     for (const state of ['idle', 1, true, 'on'])
       expect(discoveryMessages(opts, { id: 'x', transport: 'serial', state: { state }, info: {} })).toEqual([]);
+  });
+
+  it('announces an event entity only for what the core publishes as a press (isMomentary)', () => {
+    for (const property of ['button', 'button_2', 'action', 'action_12'])
+      expect([meaningOf(property)?.component, isMomentary(property)], property).toEqual(['event', true]);
+    // A known event word with more words after it is a state value: its entity's <property>/event never fires.
+    for (const property of ['button_left_1', 'action_mode_2']) {
+      expect([meaningOf(property), isMomentary(property)], property).toEqual([undefined, false]);
+      expect(discoveryMessages(opts, { id: 'x', transport: 'ble', state: { [property]: 'press' }, info: {} })).toEqual(
+        [],
+      );
+    }
   });
 
   it('reads known prefixes (temperature_sensor_1) and keeps rssi and linkquality apart', () => {
