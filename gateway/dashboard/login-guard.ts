@@ -24,19 +24,24 @@ export class LoginGuard {
     this.#devices = new DeviceCookies(now);
   }
 
+  /**
+   * Every login that may go on is counted as failed at once, before its password is checked (scrypt takes a while),
+   * so that logins sent all at once are held to the same limits as logins sent one by one; a success takes it back.
+   */
   begin(remote: string | undefined, user: string, cookies: string | undefined): LoginAttempt {
     const device = this.#devices.claim(cookies, user);
-    return { remote, user, cookies, device, wait: device ? 0 : this.#throttle.wait(remote, user) };
+    const wait = device ? 0 : this.#throttle.wait(remote, user);
+    if (!device && wait === 0) this.#throttle.failed(remote, user);
+    return { remote, user, cookies, device, wait };
   }
 
   failed(attempt: LoginAttempt): void {
     if (attempt.device) this.#devices.failed(attempt.device);
-    else this.#throttle.failed(attempt.remote, attempt.user);
   }
 
   /** Returns the Set-Cookie header of the browser's new device cookie. */
   succeeded(attempt: LoginAttempt, secure: boolean): string {
-    this.#throttle.succeeded(attempt.remote);
+    if (!attempt.device) this.#throttle.succeeded(attempt.remote, attempt.user);
     return this.#devices.issue(attempt.user, attempt.cookies, secure);
   }
 }

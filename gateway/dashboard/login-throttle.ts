@@ -37,8 +37,17 @@ export class LoginThrottle {
     }
   }
 
-  succeeded(remote: string | undefined): void {
+  /**
+   * A login counted as failed before its password was checked (so that logins sent all at once cannot try more than
+   * FREE_FAILURES either) turned out right: the address starts over, and the user's count loses that one failure.
+   */
+  succeeded(remote: string | undefined, user: string): void {
     this.#failures.delete(`ip:${remote}`);
+    const f = this.#live(`user:${user}`, this.now());
+    if (!f) return;
+    f.count--;
+    if (f.count <= 0) this.#failures.delete(`user:${user}`);
+    else if (f.count < FREE_FAILURES) f.until = f.first;
   }
 
   #live(key: string, t: number): Failures | undefined {

@@ -89,6 +89,21 @@ describe('dashboard device cookies', () => {
     expect((await tryLogin(url, 'admin', 'admin-pw', stolen)).status).toBe(429);
   });
 
+  it('holds logins without a device cookie sent all at once to the same ten failures', async () => {
+    const url = await start(() => 0, true);
+    const guesses = await Promise.all(Array.from({ length: 25 }, (_, i) => tryLogin(url, 'admin', `guess${i}`)));
+    const statuses = guesses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(15);
+  });
+
+  it('a successful login takes back its up-front count: ten good logins in a row do not lock the user out', async () => {
+    const url = await start(() => 0);
+    for (let i = 0; i < 12; i++) expect((await tryLogin(url, 'admin', 'admin-pw')).status).toBe(200);
+    for (let i = 0; i < 9; i++) expect((await tryLogin(url, 'admin', `guess${i}`)).status).toBe(401);
+    expect((await tryLogin(url, 'admin', 'admin-pw')).status).toBe(200);
+  });
+
   it('keeps at most 20 device cookies per user and 1000 in all, the oldest going first', () => {
     const devices = new DeviceCookies(() => 0);
     const issue = (username: string) => devices.issue(username, undefined, false).split(';')[0] as string;

@@ -104,7 +104,16 @@ describe('dashboard login throttle', () => {
     for (let i = 0; i < 20; i++) throttle.failed('10.0.0.1', 'admin');
     expect(throttle.wait('10.0.0.1', 'x')).toBe(5 * 60_000);
     t += 5 * 60_000;
-    throttle.succeeded('10.0.0.1');
+    throttle.succeeded('10.0.0.1', 'admin');
     expect(throttle.wait('10.0.0.1', 'x')).toBe(0);
+  });
+
+  it("takes back a success's up-front failure from the user's count, lifting a wait it started", () => {
+    const throttle = new LoginThrottle(() => 0);
+    for (let i = 0; i < 9; i++) throttle.failed(`10.0.0.${i}`, 'admin');
+    throttle.failed('10.0.0.100', 'admin'); // counted before the password was checked: the tenth
+    expect(throttle.wait('10.0.0.200', 'admin')).toBe(1000);
+    throttle.succeeded('10.0.0.100', 'admin');
+    expect(throttle.wait('10.0.0.200', 'admin')).toBe(0);
   });
 });
