@@ -9,18 +9,21 @@ export interface DescribedIssue {
   hint?: string | undefined;
 }
 
+/** `root`: the whole value that was parsed; with it, a union's branches that its literal keys rule out (a `ble`
+ * device's `match` is not a serial one's) are left out of the hints. */
 export function describeIssues(
   issue: z.core.$ZodIssue,
   schema: z.ZodType,
   view: ValueView = plainView,
+  root?: unknown,
 ): DescribedIssue[] {
   const path = issue.path.map(String);
-  const found = schemasAt(schema, path);
+  const found = schemasAt(schema, path, root);
   const fallback = describedAt(found) ?? `see \`${path[0] ?? 'the file'}\` in docs/config.md`;
   const show = (value: unknown, at: readonly string[] = path) => showValue(view, at, value);
   switch (issue.code) {
     case 'unrecognized_keys': {
-      const known = keysAt(schema, path, issue.input);
+      const known = keysAt(found, issue.input);
       return issue.keys.map((key) => ({
         path: [...path, key],
         message: `unknown key "${key}"`,
@@ -75,7 +78,7 @@ export function describeIssues(
           },
         ];
       }
-      return describeUnion(issue, schema, found, view);
+      return describeUnion(issue, schema, found, view, root);
     }
     case 'not_multiple_of':
       return [{ path, message: issue.message, hint: `use a multiple of ${issue.divisor}` }];
@@ -188,11 +191,13 @@ function describeUnion(
   schema: z.ZodType,
   found: z.ZodType[],
   view: ValueView,
+  root: unknown,
 ): DescribedIssue[] {
   const path = issue.path.map(String);
   const shallow = (i: z.core.$ZodIssue) => i.code === 'invalid_type' || i.code === 'invalid_value';
   const closest = issue.errors.find((branch) => branch.length > 0 && !branch.some(shallow));
-  if (closest) return closest.flatMap((i) => describeIssues({ ...i, path: [...issue.path, ...i.path] }, schema, view));
+  if (closest)
+    return closest.flatMap((i) => describeIssues({ ...i, path: [...issue.path, ...i.path] }, schema, view, root));
   const expected: string[] = [];
   for (const [first] of issue.errors) {
     if (first?.code === 'invalid_value') expected.push(...first.values.map((v) => JSON.stringify(v)));
@@ -296,34 +301,42 @@ function describedAt(found: z.ZodType[]): string | undefined {
 }
 
 /** Keys the object at `path` may have; below a union only the options whose literals match the input. */
-function keysAt(schema: z.ZodType, path: readonly string[], input: unknown): string[] {
+function keysAt(found: z.ZodType[], input: unknown): string[] {
   const keys = new Set<string>();
-  const given = input && typeof input === 'object' ? (input as Record<string, unknown>) : {};
-  for (const s of schemasAt(schema, path).flatMap(expandUnion)) {
+  for (const s of found.flatMap(expandUnion)) {
     const obj = unwrap(s);
-    if (!(obj instanceof z.ZodObject)) continue;
-    const shape = obj.shape as Record<string, z.ZodType>;
-    const mismatch = Object.entries(shape).some(
-      ([k, v]) => v instanceof z.ZodLiteral && k in given && !v.values.has(given[k] as never),
-    );
-    if (!mismatch) for (const k of Object.keys(shape)) keys.add(k);
+    if (obj instanceof z.ZodObject && fitsLiterals(obj, input))
+      for (const k of Object.keys(obj.shape as Record<string, z.ZodType>)) keys.add(k);
   }
   return [...keys];
 }
 
-/** The schemas that may describe the value at `path` (several below a union). */
-function schemasAt(schema: z.ZodType, path: readonly string[]): z.ZodType[] {
+/** Whether the object's literal keys (a union's `transport: ble`) agree with `value`, as far as it gives them. */
+function fitsLiterals(obj: z.ZodObject, value: unknown): boolean {
+  const given = value && typeof value === 'object' ? (value as Record<string, unknown>) : {};
+  return !Object.entries(obj.shape as Record<string, z.ZodType>).some(
+    ([k, v]) => v instanceof z.ZodLiteral && k in given && !v.values.has(given[k] as never),
+  );
+}
+
+/**
+ * The schemas that may describe the value at `path` (several below a union). With the parsed `root`, a union's
+ * objects whose literal keys disagree with the value at their level are left out.
+ */
+function schemasAt(schema: z.ZodType, path: readonly string[], root?: unknown): z.ZodType[] {
   let current: z.ZodType[] = [schema];
+  let value = root;
   for (const key of path) {
     const next: z.ZodType[] = [];
     for (const s of current.flatMap(expandUnion)) {
       if (s instanceof z.ZodObject) {
         const child = (s.shape as Record<string, z.ZodType>)[key];
-        if (child) next.push(child);
+        if (child && fitsLiterals(s, value)) next.push(child);
       } else if (s instanceof z.ZodArray && /^\d+$/.test(key)) next.push(s.element as z.ZodType);
       else if (s instanceof z.ZodRecord) next.push(s.valueType as z.ZodType);
     }
     current = next;
+    value = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
   }
   return current;
 }

@@ -95,7 +95,7 @@ export function parseConfigText(
   const result = schema.safeParse(migrated.raw, { reportInput: true });
   const view = documentView(doc, substitution.sources);
   for (const issue of result.error?.issues ?? []) {
-    for (const d of describeIssues(issue, schema, view))
+    for (const d of describeIssues(issue, schema, view, migrated.raw))
       if (issue.code === 'unrecognized_keys' || !unresolved(d.path)) issues.push(located(d.path, d));
   }
   if (issues.length > 0 || !result.success) throw new ConfigError(file, byPosition(issues));

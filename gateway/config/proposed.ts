@@ -12,7 +12,7 @@ export function proposedProblems(schema: z.ZodType, value: unknown, at: readonly
   const result = schema.safeParse(value, { reportInput: true });
   const problems: string[] = [];
   for (const issue of result.error?.issues ?? [])
-    for (const d of describeIssues(issue, schema)) {
+    for (const d of describeIssues(issue, schema, undefined, value)) {
       if (!at.every((key, i) => d.path[i] === key)) continue;
       const path = formatPath(d.path.slice(at.length)) || '(entry)';
       problems.push(formatIssue('', { path, message: d.message, hint: d.hint }).trimStart());

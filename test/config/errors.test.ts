@@ -93,6 +93,20 @@ describe('config errors', () => {
     expect(issue).toMatchObject({ path: 'devices[0].naem', line: 4, column: 5, hint: 'did you mean "name"?' });
   });
 
+  it("unknown key below a device's own keys names only that transport's keys (a BLE match is not a serial one)", () => {
+    const issues = issuesOf(
+      'devices:\n  - id: a\n    transport: ble\n    match:\n      address: "aa:bb:cc:dd:ee:ff"\n      vendor: x\n',
+    );
+    expect(issues).toEqual([
+      expect.objectContaining({
+        path: 'devices[0].match.vendor',
+        line: 6,
+        message: 'unknown key "vendor"',
+        hint: 'allowed keys: address, name, bthome_mac, serial_number',
+      }),
+    ]);
+  });
+
   it('wrong type', () => {
     expect(issuesOf('http:\n  port: "eighty"\n')).toEqual([
       {
