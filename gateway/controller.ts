@@ -28,6 +28,7 @@ import {
 } from './api/topics.js';
 import { startBroker } from './broker/broker.js';
 import type { EmbeddedBroker, PublishOptions } from './broker/types.js';
+import type { BlockEntry } from './config/blocklist-schema.js';
 import { ConfigEditError, editedText, parseForEdit } from './config/edit.js';
 import { ConfigError, formatIssue } from './config/errors.js';
 import { parseConfigText, readConfigText } from './config/load.js';
@@ -44,6 +45,7 @@ import { logTail } from './dashboard/log-tail.js';
 import type { Dashboard } from './dashboard/server.js';
 import { prepareDataDir, releaseDataDir } from './datadir.js';
 import { filterAttributes } from './devices/attribute-filter.js';
+import { blockEntriesFor } from './devices/block-entries.js';
 import { blockingEntry } from './devices/blocklist.js';
 import { heardAtFromLastSeen, parseLastSeen } from './devices/last-seen.js';
 import { type DeviceRecord, DeviceRegistry } from './devices/registry.js';
@@ -114,6 +116,7 @@ export class Gateway {
   readonly #unknownSeen = new Map<string, number>();
   /** Per transport and address: how many names it announced in the minute since `since`. */
   readonly #seenNames = new Map<string, { since: number; count: number }>();
+  readonly #disabledKeysOf = new WeakMap<GatewayConfig, BlockEntry[]>();
   #broker: EmbeddedBroker | undefined;
   #upstream: UpstreamBridgeHandle | undefined;
   #http: HttpServer | undefined;
@@ -1151,6 +1154,8 @@ export class Gateway {
       return 'blocked';
     }
     if (!this.permitJoin()) return 'noted';
+    // A device disabled in the config is known, not new: announcing it would suggest adding it a second time.
+    if (blockingEntry(this.#disabledKeys(), seen)) return 'noted';
     // By name too: one address may announce several devices (a CoAP client that publishes for more than one id),
     // but at most SEEN_NAMES_PER_ADDRESS a minute, or one address cycling ids would announce without end.
     const key = `${seen.transport}|${seen.address}|${seen.name ?? ''}`;
@@ -1168,6 +1173,18 @@ export class Gateway {
     this.#unknownSeen.set(key, now);
     this.event('device_seen_unknown', { ...seen, ...this.#withSuggestedId(seen) });
     return 'noted';
+  }
+
+  /** What the adapters see of the devices disabled in the config (as device/remove would block them), per config. */
+  #disabledKeys(): BlockEntry[] {
+    let keys = this.#disabledKeysOf.get(this.config);
+    if (!keys) {
+      keys = this.config.devices
+        .filter((d) => d.disabled)
+        .flatMap((d) => blockEntriesFor(d as Record<string, unknown>));
+      this.#disabledKeysOf.set(this.config, keys);
+    }
+    return keys;
   }
 
   /** A suggested_config without an id (serial, BLE) gets one, so that device/add takes it as it is. */

@@ -223,6 +223,33 @@ describe('ble adapter: adverts through the real noble and gateway', () => {
     expect(events.filter((e) => e.type === 'device_seen_unknown')).toHaveLength(1);
   });
 
+  it('does not announce a device disabled in the config as unknown', async () => {
+    const off = world.add(bthomeSensor('a4:c1:38:00:00:10', h('02 29 09'), 'resting'));
+    const stranger = world.add(bthomeSensor('a4:c1:38:00:00:11', h('02 29 09'), 'stranger'));
+    gw = await startBleGateway([
+      { id: 'resting', transport: 'ble', match: { address: 'A4-C1-38-00-00-10' }, disabled: true },
+    ]);
+    const client = await gw.connect();
+    const events: Array<{ type: string; data: { address?: string } }> = [];
+    await client.subscribeAsync('zephyr2mqtt/bridge/event');
+    client.on('message', (topic, buf) => {
+      if (topic === 'zephyr2mqtt/bridge/event') events.push(JSON.parse(buf.toString()));
+    });
+    await gw.request(client, 'permit_join', { value: true });
+    const seen = gw.waitForMessage<{ type: string; data: { address: string } }>(
+      client,
+      'zephyr2mqtt/bridge/event',
+      (m) => m.type === 'device_seen_unknown' && m.data.address === 'A4:C1:38:00:00:11',
+    );
+    world.advertise(off);
+    world.advertise(stranger);
+    await seen;
+    await gw.request(client, 'health_check');
+    expect(events.filter((e) => e.type === 'device_seen_unknown').map((e) => e.data.address)).toEqual([
+      'A4:C1:38:00:00:11',
+    ]);
+  });
+
   it('suggests a GATT connection for an unknown Zephyr sample and names the sample', async () => {
     world.add(peripheralHr('c0:00:00:00:00:42'));
     gw = await startBleGateway([]);

@@ -192,14 +192,22 @@ describe('CoAP /ps resource through the gateway', () => {
   });
 
   it('suggests an id no configured device has, keeping the id the device sends as ps_id, and onboards it', async () => {
-    // "Kitchen" becomes "kitchen" (taken), "lamp" is a disabled entry's id: neither is what device/add would take.
+    // "Kitchen" becomes "kitchen" (taken), "Lamp" becomes "lamp", a disabled entry's id: neither is what device/add
+    // would take. The disabled device itself (/ps/lamp) is known, not announced.
     h = await startCoapHarness([
       { id: 'kitchen', transport: 'coap' },
       { id: 'lamp', transport: 'coap', disabled: true },
     ]);
+    const announced: string[] = [];
+    await h.mqtt.subscribeAsync('zephyr2mqtt/bridge/event');
+    h.mqtt.on('message', (topic, buf) => {
+      const event = topic === 'zephyr2mqtt/bridge/event' ? JSON.parse(buf.toString()) : undefined;
+      if (event?.type === 'device_seen_unknown') announced.push(event.data.name);
+    });
     expect((await h.gw.request(h.mqtt, 'permit_join', { value: true, time: 60 })).status).toBe('ok');
+    expect((await h.send('PUT', '/ps/lamp', '{"t":1}', { contentFormat: 50 })).code).toBe('2.04');
     const suggestions: Record<string, unknown>[] = [];
-    for (const sent of ['lamp', 'Kitchen']) {
+    for (const sent of ['Lamp', 'Kitchen']) {
       const seen = h.gw.waitForMessage<{ type: string; data: Record<string, unknown> }>(
         h.mqtt,
         'zephyr2mqtt/bridge/event',
@@ -209,9 +217,10 @@ describe('CoAP /ps resource through the gateway', () => {
       suggestions.push((await seen).data.suggested_config as Record<string, unknown>);
     }
     expect(suggestions).toEqual([
-      { id: 'lamp-2', transport: 'coap', address: '::1', ps_id: 'lamp' },
+      { id: 'lamp-2', transport: 'coap', address: '::1', ps_id: 'Lamp' },
       { id: 'kitchen-2', transport: 'coap', address: '::1', ps_id: 'Kitchen' },
     ]);
+    expect(announced).toEqual(['Lamp', 'Kitchen']);
     expect(await h.gw.request(h.mqtt, 'device/add', suggestions[1])).toMatchObject({
       status: 'ok',
       data: { added: ['kitchen-2'] },
