@@ -47,6 +47,7 @@ import { prepareDataDir, releaseDataDir } from './datadir.js';
 import { filterAttributes } from './devices/attribute-filter.js';
 import { blockEntriesFor } from './devices/block-entries.js';
 import { blockingEntry } from './devices/blocklist.js';
+import { eventPayload } from './devices/event-payload.js';
 import { heardAtFromLastSeen, parseLastSeen } from './devices/last-seen.js';
 import { type DeviceRecord, DeviceRegistry } from './devices/registry.js';
 import { type Pacing, pacingOf, ReportPacer } from './devices/report-pacer.js';
@@ -1102,11 +1103,7 @@ export class Gateway {
     if (rec) this.devices.restore(id, rest, rec.lastSeen, rec.heardAt);
     await this.publish(topics.deviceState(this.base, id), text, { retain: false, qos });
     for (const key of keys)
-      await this.publishJson(
-        topics.deviceEvent(this.base, id, key),
-        { event_type: propertyText(values[key]) },
-        { qos },
-      );
+      await this.publishJson(topics.deviceEvent(this.base, id, key), eventPayload(propertyText(values[key])), { qos });
     // Retained, the state without the press replaces the one with it; not retained, it would only repeat the state.
     if (opts.retain) await this.publishJson(topics.deviceState(this.base, id), rest, opts);
   }

@@ -140,7 +140,7 @@ function entityConfig(
       // The gateway publishes each press once, not retained, as {"event_type": ...} (HA's expected payload): on the
       // state topic the last press would fire again with every later report.
       // Zephyr samples' and BTHome's names (an event type outside the list is refused by HA).
-      config.event_types = [...EVENT_TYPES];
+      config.event_types = [...(meaning.event_types ?? EVENT_TYPES)];
       config.state_topic = `${stateTopic}/${property}/event`;
       break;
   }

@@ -16,6 +16,8 @@ export interface PropertyMeaning {
   on_value?: boolean | string | number;
   /** For a switch whose values are words: the value that means "off" (then only these two values are discovered). */
   off_value?: string;
+  /** For an event: the event types it fires (HA refuses any other); the buttons' list when not given. */
+  event_types?: readonly string[];
 }
 
 const measurement = (device_class: string | undefined, unit: string | undefined): PropertyMeaning => ({
@@ -138,6 +140,8 @@ export const PROPERTY_MEANINGS: Readonly<Record<string, PropertyMeaning>> = {
   skin_contact: { ...binary(), icon: 'mdi:heart-pulse' },
   button: { component: 'event' },
   action: { component: 'event' },
+  // A BTHome dimmer's turn: the event carries the direction, its steps beside it (event-payload.ts).
+  dimmer: { component: 'event', event_types: ['rotate_left', 'rotate_right'] },
   // The gateway's firmware update status (ota_update, ota_update/check), as Zigbee2MQTT's update entity reads it.
   update: { component: 'update', device_class: 'firmware', entity_category: 'config' },
 };

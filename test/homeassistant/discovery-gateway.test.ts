@@ -170,6 +170,26 @@ describe('Home Assistant discovery through the gateway', () => {
     expect((await secondConfig).event_types).toContain('double_press');
   });
 
+  it("publishes a BTHome dimmer's turn as an HA event of its direction, with its steps beside it", async () => {
+    const adapter = createTestAdapterModule();
+    gw = await startTestGateway(
+      { homeassistant: { enabled: true }, devices: [{ id: 'dev1', transport: 'test' }] },
+      { adapterModules: [adapter.module] },
+    );
+    const client = await gw.connect();
+    const config = gw.waitForMessage<Record<string, unknown>>(client, 'homeassistant/event/test-gw_dev1/dimmer/config');
+    const turned = await gw.expectMessage(client, 'zephyr2mqtt/dev1/dimmer/event');
+    const state = await gw.expectMessage<Record<string, unknown>>(client, 'zephyr2mqtt/dev1', (s) => 'dimmer' in s);
+    adapter.current().ctx.telemetry('dev1', { dimmer: 'rotate_left_3' });
+    expect(await turned.message).toEqual({ event_type: 'rotate_left', steps: 3 });
+    // The state keeps the decoder's one word, as before.
+    expect(await state.message).toMatchObject({ dimmer: 'rotate_left_3' });
+    expect(await config).toMatchObject({
+      state_topic: 'zephyr2mqtt/dev1/dimmer/event',
+      event_types: ['rotate_left', 'rotate_right'],
+    });
+  });
+
   it('announces an event entity again on HA birth, after the press has left the state', async () => {
     const adapter = createTestAdapterModule();
     gw = await startTestGateway(
