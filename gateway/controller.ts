@@ -47,6 +47,7 @@ import { prepareDataDir, releaseDataDir } from './datadir.js';
 import { filterAttributes } from './devices/attribute-filter.js';
 import { blockEntriesFor } from './devices/block-entries.js';
 import { blockingEntry } from './devices/blocklist.js';
+import { configuredAndBlocked } from './devices/configured-blocked.js';
 import { eventPayload } from './devices/event-payload.js';
 import { heardAtFromLastSeen, parseLastSeen } from './devices/last-seen.js';
 import { type DeviceRecord, DeviceRegistry } from './devices/registry.js';
@@ -199,6 +200,7 @@ export class Gateway {
   /** Starts everything, or fails with every part that did start closed again (so the process can exit). */
   async start(): Promise<void> {
     const started = performance.now();
+    this.#warnConfiguredBlocked();
     try {
       await prepareDataDir(this.dataDir, this.moduleLogger('datadir'));
       // Loaded before the broker listens so the bridge's interceptor is in place before any client publishes:
@@ -530,6 +532,7 @@ export class Gateway {
     if (next.gateway.log_level !== this.config.gateway.log_level)
       this.logger.level = rootLogLevel(next.gateway.log_level, this.options.env ?? process.env);
     this.config = next;
+    this.#warnConfiguredBlocked();
     this.#loggers.setLevels(this.#moduleLevels());
     this.#bridgeLogging?.setLevel(next.api.bridge_logging);
     const propertiesBefore = new Map(this.devices.all().map((r) => [r.config.id, Object.keys(r.state)]));
@@ -1170,6 +1173,14 @@ export class Gateway {
     this.#unknownSeen.set(key, now);
     this.event('device_seen_unknown', { ...seen, ...this.#withSuggestedId(seen) });
     return 'noted';
+  }
+
+  #warnConfiguredBlocked(): void {
+    for (const { device, entry } of configuredAndBlocked(this.config))
+      this.logger.warn(
+        { device, blocklist_entry: entry },
+        `device "${device}" is configured and on the blocklist: the configured device is served (remove the blocklist entry, or the device)`,
+      );
   }
 
   /** What the adapters see of the devices disabled in the config (as device/remove would block them), per config. */
