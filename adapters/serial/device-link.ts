@@ -7,6 +7,7 @@ import { SmpClient } from '../common/smp/client.js';
 import { encodeSerialFrames, SERIAL_FRAMING_OVERHEAD } from '../common/smp/serial-frame.js';
 import { Backoff } from './backoff.js';
 import type { SerialAdapterConfig, SerialDevice } from './config.js';
+import { endReadsOnHangup } from './hangup-read.js';
 import { consoleText, type DemuxEvent, LineDemux } from './line-demux.js';
 import { LineSplitter, type SplitEvent } from './line-splitter.js';
 import { isAbsent, openErrorMessage } from './open-error.js';
@@ -304,6 +305,8 @@ export class SerialDeviceLink {
       autoOpen: false,
     });
     await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+    // The binding's own read never ends at a hang-up (see hangup-read.ts): an unplug would go unnoticed.
+    endReadsOnHangup(port.port);
     const reader = this.#deps.ttyReader
       ? await openTtyReader(path, {
           data: (chunk) => this.#onData(chunk),
