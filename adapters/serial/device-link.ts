@@ -13,6 +13,7 @@ import { LineSplitter, type SplitEvent } from './line-splitter.js';
 import { isAbsent, openErrorMessage } from './open-error.js';
 import type { SerialPortInfo } from './port-list.js';
 import { matchPort } from './port-match.js';
+import { ShellEchoes } from './shell-echoes.js';
 import { openTtyReader, type TtyReader } from './tty-reader.js';
 
 /** A serialport binding: bindings-cpp for real ports, binding-mock in fast tests. */
@@ -36,8 +37,6 @@ const STABLE_MS = 10_000;
 const MAX_PENDING_WRITE = 64 * 1024;
 /** Why an SMP request fails while the port is closed (not plugged in, or between an unplug and the reopen). */
 const NOT_OPEN = 'device is offline (its serial port is not open)';
-/** Lines we wrote come back when the device's shell echoes input; such echoes are not telemetry. */
-const ECHO_WINDOW_MS = 2000;
 /**
  * SMP frames written back to back. Zephyr's serial SMP transports (uart_mcumgr.c, smp_shell.c) collect frames in the
  * UART interrupt into CONFIG_UART_MCUMGR_RX_BUF_COUNT / CONFIG_MCUMGR_TRANSPORT_SHELL_RX_BUF_COUNT line buffers (2 by
@@ -64,7 +63,7 @@ export class SerialDeviceLink {
   #online: boolean | undefined;
   #lastError: string | undefined;
   #absentWarned = false;
-  #echoes: { text: string; until: number }[] = [];
+  readonly #echoes = new ShellEchoes();
   #onOpen: Array<() => void> = [];
   #smpIdleTimer: NodeJS.Timeout | undefined;
   /** The SMP packet being written: the next one (a retry too) starts after its last frame. */
@@ -182,10 +181,7 @@ export class SerialDeviceLink {
   /** Writes one text line (a newline is appended). Rejects when the port is closed or stops taking data. */
   async writeLine(text: string): Promise<void> {
     if (text.includes('\n')) throw new Error('a line must not contain a newline');
-    if (this.device.shell_echo) {
-      this.#echoes.push({ text, until: performance.now() + ECHO_WINDOW_MS });
-      if (this.#echoes.length > 8) this.#echoes.shift();
-    }
+    if (this.device.shell_echo) this.#echoes.expect(text, performance.now());
     await this.#write(Buffer.from(`${text}\n`, 'utf8'));
   }
 
@@ -400,7 +396,7 @@ export class SerialDeviceLink {
       });
       return;
     }
-    if (this.#echoes.length > 0 && this.#isEcho(consoleText(ev.line))) return;
+    if (this.#echoes.pending && this.#echoes.isEcho(consoleText(ev.line), performance.now())) return;
     for (const event of this.#demux.push(ev.line)) this.#dispatch(event);
     this.#watchSmpIdle();
   }
@@ -476,18 +472,5 @@ export class SerialDeviceLink {
   /** Anything the device says shows it is there (telemetry does so through the core itself). */
   #alive(): void {
     this.#deps.ctx.availability(this.id, true);
-  }
-
-  /** True when `text` is (the tail of) a line we wrote moments ago, echoed back by the device's shell. */
-  #isEcho(text: string): boolean {
-    if (this.#echoes.length === 0) return false;
-    const now = performance.now();
-    this.#echoes = this.#echoes.filter((e) => e.until > now);
-    const i = this.#echoes.findIndex(
-      (e) => text === e.text || text.endsWith(` ${e.text}`) || text.endsWith(`$ ${e.text}`),
-    );
-    if (i < 0) return false;
-    this.#echoes.splice(i, 1);
-    return true;
   }
 }

@@ -86,6 +86,20 @@ describe('SerialAdapter (binding-mock)', () => {
     expect(ctx.counts.out).toBe(2);
   });
 
+  it('ignores the echo of a long /set that the shell wrapped at 80 columns', async () => {
+    MockBinding.createPort('/dev/ttyUSB5', { record: true });
+    const ctx = await startAdapter([{ id: 'dev1', path: '/dev/ttyUSB5' }]);
+    await adapter!.link('dev1')!.opened();
+    const payload = { message: 'm'.repeat(140) };
+    await adapter!.command('dev1', { kind: 'set', payload });
+    const echo = `uart:~$ ${JSON.stringify(payload)}`;
+    const wrappedEcho = (echo.match(/.{1,80}/g) ?? []).join('\n');
+    opened[0]!.emitData(`${wrappedEcho}\n{"confirmed":true}\n`);
+    await ctx.waitFor('telemetry', () => true);
+    expect(ctx.of('telemetry')).toEqual([{ fn: 'telemetry', deviceId: 'dev1', values: { confirmed: true } }]);
+    expect(ctx.of('decodeError')).toEqual([]);
+  });
+
   it('with shell_echo: false takes a device confirming /set with the same line as telemetry', async () => {
     MockBinding.createPort('/dev/ttyUSB4', { record: true });
     const ctx = await startAdapter([{ id: 'dev1', path: '/dev/ttyUSB4', shell_echo: false }]);
