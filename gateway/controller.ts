@@ -28,7 +28,6 @@ import {
 } from './api/topics.js';
 import { startBroker } from './broker/broker.js';
 import type { EmbeddedBroker, PublishOptions } from './broker/types.js';
-import type { BlockEntry } from './config/blocklist-schema.js';
 import { ConfigEditError, editedText, parseForEdit } from './config/edit.js';
 import { ConfigError, formatIssue } from './config/errors.js';
 import { parseConfigText, readConfigText } from './config/load.js';
@@ -45,13 +44,13 @@ import { logTail } from './dashboard/log-tail.js';
 import type { Dashboard } from './dashboard/server.js';
 import { prepareDataDir, releaseDataDir } from './datadir.js';
 import { filterAttributes } from './devices/attribute-filter.js';
-import { blockEntriesFor } from './devices/block-entries.js';
 import { blockingEntry } from './devices/blocklist.js';
 import { configuredAndBlocked } from './devices/configured-blocked.js';
 import { eventPayload } from './devices/event-payload.js';
 import { heardAtFromLastSeen, parseLastSeen } from './devices/last-seen.js';
 import { type DeviceRecord, DeviceRegistry } from './devices/registry.js';
 import { type Pacing, pacingOf, ReportPacer } from './devices/report-pacer.js';
+import { reportedAs, sameDevice } from './devices/reported-as.js';
 import {
   fitState,
   type StateLimitSetting,
@@ -118,7 +117,7 @@ export class Gateway {
   readonly #unknownSeen = new Map<string, number>();
   /** Per transport and address: how many names it announced in the minute since `since`. */
   readonly #seenNames = new Map<string, { since: number; count: number }>();
-  readonly #disabledKeysOf = new WeakMap<GatewayConfig, BlockEntry[]>();
+  readonly #disabledDevicesOf = new WeakMap<GatewayConfig, DeviceSeen[]>();
   #broker: EmbeddedBroker | undefined;
   #upstream: UpstreamBridgeHandle | undefined;
   #http: HttpServer | undefined;
@@ -1155,7 +1154,7 @@ export class Gateway {
     }
     if (!this.permitJoin()) return 'noted';
     // A device disabled in the config is known, not new: announcing it would suggest adding it a second time.
-    if (blockingEntry(this.#disabledKeys(), seen)) return 'noted';
+    if (this.#disabledDevices().some((known) => sameDevice(known, seen))) return 'noted';
     // By name too: one address may announce several devices (a CoAP client that publishes for more than one id),
     // but at most SEEN_NAMES_PER_ADDRESS a minute, or one address cycling ids would announce without end.
     const key = `${seen.transport}|${seen.address}|${seen.name ?? ''}`;
@@ -1183,16 +1182,14 @@ export class Gateway {
       );
   }
 
-  /** What the adapters see of the devices disabled in the config (as device/remove would block them), per config. */
-  #disabledKeys(): BlockEntry[] {
-    let keys = this.#disabledKeysOf.get(this.config);
-    if (!keys) {
-      keys = this.config.devices
-        .filter((d) => d.disabled)
-        .flatMap((d) => blockEntriesFor(d as Record<string, unknown>));
-      this.#disabledKeysOf.set(this.config, keys);
+  /** What the adapters would report of the devices disabled in the config, per config. */
+  #disabledDevices(): DeviceSeen[] {
+    let devices = this.#disabledDevicesOf.get(this.config);
+    if (!devices) {
+      devices = this.config.devices.filter((d) => d.disabled).map((d) => reportedAs(d as Record<string, unknown>));
+      this.#disabledDevicesOf.set(this.config, devices);
     }
-    return keys;
+    return devices;
   }
 
   /** A suggested_config without an id (serial, BLE) gets one, so that device/add takes it as it is. */

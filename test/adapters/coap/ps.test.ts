@@ -193,10 +193,11 @@ describe('CoAP /ps resource through the gateway', () => {
 
   it('suggests an id no configured device has, keeping the id the device sends as ps_id, and onboards it', async () => {
     // "Kitchen" becomes "kitchen" (taken), "Lamp" becomes "lamp", a disabled entry's id: neither is what device/add
-    // would take. The disabled device itself (/ps/lamp) is known, not announced.
+    // would take. The disabled device itself (/ps/lamp) is known, not announced; the other ids its address posts are
+    // other devices.
     h = await startCoapHarness([
       { id: 'kitchen', transport: 'coap' },
-      { id: 'lamp', transport: 'coap', disabled: true },
+      { id: 'lamp', transport: 'coap', address: '::1', disabled: true },
     ]);
     const announced: string[] = [];
     await h.mqtt.subscribeAsync('zephyr2mqtt/bridge/event');
