@@ -1105,7 +1105,9 @@ export class Gateway {
     if (rec) this.devices.restore(id, rest, rec.lastSeen, rec.heardAt);
     await this.publish(topics.deviceState(this.base, id), text, { retain: false, qos });
     for (const key of keys)
-      await this.publishJson(topics.deviceEvent(this.base, id, key), eventPayload(propertyText(values[key])), { qos });
+      await this.publishJson(topics.deviceEvent(this.base, id, key), eventPayload(key, propertyText(values[key])), {
+        qos,
+      });
     // Retained, the state without the press replaces the one with it; not retained, it would only repeat the state.
     if (opts.retain) await this.publishJson(topics.deviceState(this.base, id), rest, opts);
   }

@@ -1,5 +1,6 @@
-// Who sent a request, and over what, behind trusted reverse proxies (http.trusted_proxies). Forwarding headers are
-// believed only from a TCP peer on the list (none by default): anyone else could write any X-Forwarded-For.
+// Who sent a request, and over what, behind reverse proxies. X-Forwarded-For is believed only from a TCP peer on
+// http.trusted_proxies (none by default): anyone else could write any address. X-Forwarded-Proto: https is believed
+// from any peer (https() says why).
 import type { IncomingMessage } from 'node:http';
 import { canonicalAddress, isIpLiteral } from '../../adapters/coap/transport/peer.js';
 import { trustedProxies } from './trusted-proxies.js';

@@ -39,7 +39,7 @@ export interface DashboardDeps {
   sessionTtlMs?: number;
   /** The clock of login waits and device cookies (milliseconds, monotonic); a test's own to advance. */
   now?: () => number;
-  /** http.trusted_proxies: peers whose X-Forwarded-For and X-Forwarded-Proto are believed; none by default. */
+  /** http.trusted_proxies: peers whose X-Forwarded-For is believed; none by default. */
   trustedProxies?: readonly string[];
   /** For the Firmware section; without it no device offers firmware updates. */
   firmware?: FirmwareSource;

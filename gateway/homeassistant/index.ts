@@ -51,7 +51,11 @@ export class HomeAssistantDiscovery {
   async #clearStale(): Promise<void> {
     // Listed first, cleared after: each clear changes the retained store being walked.
     const stale = staleConfigs(this.deps.retained(), this.#opts, this.deps.devices(), this.#events);
-    for (const topic of stale) await this.deps.publish(topic, '', { retain: true, qos: 1 });
+    for (const topic of stale) {
+      // A report while this loop waits may have announced it again since: that one stays.
+      if ([...this.#published.values()].some((topics) => topics.has(topic))) continue;
+      await this.deps.publish(topic, '', { retain: true, qos: 1 });
+    }
   }
 
   stop(): void {

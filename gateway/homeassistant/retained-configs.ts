@@ -2,6 +2,7 @@
 // announced, found by one pass over the retained messages. Only the current discovery prefix is looked at: configs
 // left under an earlier prefix are not recognisable as discovery configs.
 import type { BrokerMessage } from '../broker/types.js';
+import { isPlainObject } from '../config/merge-options.js';
 import { bridgeIdentifier, type DiscoveryOptions, discoveryObjectId, topicSafe } from './discovery.js';
 
 export interface RetainedConfig {
@@ -61,7 +62,5 @@ function parseObject(payload: Buffer): Record<string, unknown> | undefined {
 }
 
 function asObject(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
+  return isPlainObject(value) ? value : undefined;
 }
