@@ -2,7 +2,7 @@
 // cookie's own attempts; every other login to the per-address and per-user waits of LoginThrottle. A stranger who
 // fails on purpose as a user so runs up a wait for untrusted logins only: the user's own browser still gets in.
 import { DeviceCookies } from './device-cookies.js';
-import { LoginThrottle } from './login-throttle.js';
+import { type CountedFailure, LoginThrottle } from './login-throttle.js';
 
 export interface LoginAttempt {
   remote: string | undefined;
@@ -13,6 +13,8 @@ export interface LoginAttempt {
   device: string | undefined;
   /** Milliseconds to wait before trying; 0: check the password now. */
   wait: number;
+  /** The failure counted up front for an untrusted login, taken back if it succeeds. */
+  counted?: CountedFailure;
 }
 
 export class LoginGuard {
@@ -31,8 +33,8 @@ export class LoginGuard {
   begin(remote: string | undefined, user: string, cookies: string | undefined): LoginAttempt {
     const device = this.#devices.claim(cookies, user);
     const wait = device ? 0 : this.#throttle.wait(remote, user);
-    if (!device && wait === 0) this.#throttle.failed(remote, user);
-    return { remote, user, cookies, device, wait };
+    const counted = !device && wait === 0 ? this.#throttle.failed(remote, user) : undefined;
+    return { remote, user, cookies, device, wait, ...(counted ? { counted } : {}) };
   }
 
   failed(attempt: LoginAttempt): void {
@@ -41,7 +43,7 @@ export class LoginGuard {
 
   /** Returns the Set-Cookie header of the browser's new device cookie. */
   succeeded(attempt: LoginAttempt, secure: boolean): string {
-    if (!attempt.device) this.#throttle.succeeded(attempt.remote, attempt.user);
+    if (!attempt.device) this.#throttle.succeeded(attempt.remote, attempt.user, attempt.counted);
     return this.#devices.issue(attempt.user, attempt.cookies, secure);
   }
 }

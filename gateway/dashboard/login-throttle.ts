@@ -14,6 +14,12 @@ interface Failures {
   until: number;
 }
 
+/** The user's wait before and after a failure was counted: what a success that turns out to be takes back. */
+export interface CountedFailure {
+  untilBefore: number | undefined;
+  untilAfter: number;
+}
+
 export class LoginThrottle {
   readonly #failures = new Map<string, Failures>();
 
@@ -25,29 +31,35 @@ export class LoginThrottle {
     return Math.max(0, ...[`ip:${remote}`, `user:${user}`].map((key) => (this.#live(key, t)?.until ?? t) - t));
   }
 
-  failed(remote: string | undefined, user: string): void {
+  failed(remote: string | undefined, user: string): CountedFailure {
     const t = this.now();
+    let counted: CountedFailure = { untilBefore: undefined, untilAfter: t };
     for (const key of [`ip:${remote}`, `user:${user}`]) {
-      const f = this.#live(key, t) ?? { count: 0, first: t, until: t };
+      const known = this.#live(key, t);
+      const f = known ?? { count: 0, first: t, until: t };
+      const untilBefore = known?.until;
       f.count++;
       if (f.count >= FREE_FAILURES) f.until = t + Math.min(MAX_WAIT_MS, FIRST_WAIT_MS * 2 ** (f.count - FREE_FAILURES));
       this.#failures.delete(key);
       this.#failures.set(key, f);
       if (this.#failures.size > MAX_KEYS) this.#failures.delete(this.#failures.keys().next().value as string);
+      counted = { untilBefore, untilAfter: f.until };
     }
+    return counted;
   }
 
   /**
    * A login counted as failed before its password was checked (so that logins sent all at once cannot try more than
-   * FREE_FAILURES either) turned out right: the address starts over, and the user's count loses that one failure.
+   * FREE_FAILURES either) turned out right: the address starts over, and the user's count loses that one failure,
+   * with the wait it started (unless a later failure has set another since).
    */
-  succeeded(remote: string | undefined, user: string): void {
+  succeeded(remote: string | undefined, user: string, counted?: CountedFailure): void {
     this.#failures.delete(`ip:${remote}`);
     const f = this.#live(`user:${user}`, this.now());
     if (!f) return;
     f.count--;
     if (f.count <= 0) this.#failures.delete(`user:${user}`);
-    else if (f.count < FREE_FAILURES) f.until = f.first;
+    else if (counted && f.until === counted.untilAfter) f.until = counted.untilBefore ?? f.first;
   }
 
   #live(key: string, t: number): Failures | undefined {

@@ -108,12 +108,20 @@ describe('dashboard login throttle', () => {
     expect(throttle.wait('10.0.0.1', 'x')).toBe(0);
   });
 
-  it("takes back a success's up-front failure from the user's count, lifting a wait it started", () => {
-    const throttle = new LoginThrottle(() => 0);
+  it("takes back a success's up-front failure from the user's count, with the wait it started", () => {
+    let t = 0;
+    const throttle = new LoginThrottle(() => t);
     for (let i = 0; i < 9; i++) throttle.failed(`10.0.0.${i}`, 'admin');
-    throttle.failed('10.0.0.100', 'admin'); // counted before the password was checked: the tenth
+    const tenth = throttle.failed('10.0.0.100', 'admin'); // counted before the password was checked
     expect(throttle.wait('10.0.0.200', 'admin')).toBe(1000);
-    throttle.succeeded('10.0.0.100', 'admin');
+    throttle.succeeded('10.0.0.100', 'admin', tenth);
+    expect(throttle.wait('10.0.0.200', 'admin')).toBe(0);
+    // Past ten failures: a right login after the wait neither lengthens nor lifts the wait there was.
+    throttle.failed('10.0.0.101', 'admin');
+    t += 1500;
+    const right = throttle.failed('10.0.0.102', 'admin');
+    expect(throttle.wait('10.0.0.200', 'admin')).toBe(2000);
+    throttle.succeeded('10.0.0.102', 'admin', right);
     expect(throttle.wait('10.0.0.200', 'admin')).toBe(0);
   });
 });
