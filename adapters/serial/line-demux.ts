@@ -45,7 +45,8 @@ export class LineDemux {
   /** `line` is one line without its '\n', received at `now` (monotonic ms, performance.now(): clock steps must not expire a packet). */
   push(received: Uint8Array, now?: number): DemuxEvent[] {
     const events: DemuxEvent[] = [];
-    const line = withoutResetGlitch(received);
+    // The rest of a line a frame cut may start inside a UTF-8 character: its bytes are not a reset's line noise.
+    const line = this.#cut ? received : withoutResetGlitch(received);
     const marker = this.opts.smp ? findSmpMarker(line) : -1;
     if (marker >= 0) {
       if (marker > 0) this.#holdCut(line.subarray(0, marker), events);
@@ -58,9 +59,12 @@ export class LineDemux {
     return events;
   }
 
-  /** Keeps the text before a frame for the next line; line noise before a frame is reported at once. */
+  /**
+   * Keeps the text before a frame for the next line; line noise before a frame is reported at once. The frame may
+   * have cut a UTF-8 character: an unfinished one at the end is the start of the rest.
+   */
   #holdCut(text: Uint8Array, events: DemuxEvent[]): void {
-    if (!isText(text)) {
+    if (!isText(text.subarray(0, text.length - unfinishedUtf8(text)))) {
       this.#text(text, events);
       return;
     }
@@ -123,6 +127,19 @@ export class LineDemux {
     }
     events.push({ kind: 'log', text });
   }
+}
+
+/** Bytes at the end of `bytes` that start a UTF-8 character without finishing it (0 when none). */
+function unfinishedUtf8(bytes: Uint8Array): number {
+  for (let back = 1; back <= Math.min(3, bytes.length); back++) {
+    const b = bytes[bytes.length - back] as number;
+    if (b < 0x80) return 0; // ASCII: nothing unfinished
+    if (b >= 0xc0) {
+      const needed = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
+      return needed > back ? back : 0;
+    }
+  }
+  return 0;
 }
 
 /** Longest run of glitch bytes taken for a reset's line noise; a longer run is binary data. */

@@ -158,6 +158,26 @@ describe('LineDemux', () => {
       expect(demuxAll(stream, randomSplit(rng(seed), stream)), `seed ${seed}`).toEqual(expected);
     }
   });
+  it('joins a line whose UTF-8 character a frame cut in two (21.5 °C)', () => {
+    const frames = encodeSerialFrames(echoResponse);
+    const degree = Buffer.from('°', 'utf8');
+    const stream = Buffer.concat([
+      Buffer.from('<inf> main: 21.5'),
+      degree.subarray(0, 1),
+      ...frames,
+      degree.subarray(1),
+      Buffer.from('C\r\n'),
+    ]);
+    const expected: DemuxEvent[] = [
+      { kind: 'smp', packet: echoResponse },
+      { kind: 'log', text: '<inf> main: 21.5°C' },
+    ];
+    expect(demuxAll(stream, [stream])).toEqual(expected);
+    for (let seed = 1; seed <= 20; seed++) {
+      expect(demuxAll(stream, randomSplit(rng(seed), stream)), `seed ${seed}`).toEqual(expected);
+    }
+  });
+
   it('holds at most maxLineBytes of text cut by frames, and reports line noise before a frame at once', () => {
     const d = new LineDemux({ framing: 'ndjson', smp: true, maxLineBytes: 256 });
     const frame = encodeSerialFrames(encodeSmpMessage({ op: 1, version: 1, group: 0, id: 2, seq: 0, body: {} }))[0]!;
