@@ -22,16 +22,26 @@ afterEach(() => {
 /** A stand-in for LinuxPortBinding: its descriptor, and a poller whose 'readable' the test fires. */
 function unixPort(fd: number | null) {
   const waiting: Array<(err?: Error | null) => void> = [];
+  let polled: () => void = () => {};
+  /** Resolves once the read waits on the poller. */
+  const waits = new Promise<void>((resolve) => {
+    polled = resolve;
+  });
   const port = {
     fd,
     get isOpen() {
       return this.fd !== null;
     },
-    poller: { once: (_event: 'readable', cb: (err?: Error | null) => void) => waiting.push(cb) },
+    poller: {
+      once: (_event: 'readable', cb: (err?: Error | null) => void) => {
+        waiting.push(cb);
+        polled();
+      },
+    },
     read: (_buffer: Buffer, _offset: number, _length: number): Promise<{ buffer: Buffer; bytesRead: number }> =>
       Promise.reject(new Error('original read')),
   };
-  return { port, waiting };
+  return { port, waiting, waits };
 }
 
 function opened(path: string, flags: number): number {
@@ -57,11 +67,11 @@ describe('endReadsOnHangup', () => {
     execFileSync('mkfifo', [fifo]);
     const readFd = opened(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     const writeFd = opened(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-    const { port, waiting } = unixPort(readFd);
+    const { port, waiting, waits } = unixPort(readFd);
     endReadsOnHangup(port);
     const buffer = Buffer.alloc(16);
     const read = port.read(buffer, 2, 8);
-    for (let turn = 0; turn < 100 && waiting.length === 0; turn++) await new Promise((r) => setTimeout(r, 5));
+    await waits;
     expect(waiting).toHaveLength(1);
     writeSync(writeFd, 'hello');
     waiting.shift()!(null);
@@ -74,10 +84,10 @@ describe('endReadsOnHangup', () => {
     execFileSync('mkfifo', [fifo]);
     const readFd = opened(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     opened(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-    const { port, waiting } = unixPort(readFd);
+    const { port, waiting, waits } = unixPort(readFd);
     endReadsOnHangup(port);
     const read = port.read(Buffer.alloc(16), 0, 16);
-    for (let turn = 0; turn < 100 && waiting.length === 0; turn++) await new Promise((r) => setTimeout(r, 5));
+    await waits;
     waiting.shift()!(new Error('bad file descriptor'));
     await expect(read).rejects.toThrow('bad file descriptor');
 
