@@ -1,6 +1,7 @@
 // Shared set-up for the BLE black-box tests: the real gateway with the ble adapter on the simulated binding.
 import type { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import type { MqttClient } from 'mqtt';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { world } from '../../sim/ble/binding.js';
 
@@ -66,4 +67,15 @@ export function waitForAvailability(
     (list) => list.some((d) => d.id === id && d.availability === availability),
     timeoutMs,
   );
+}
+
+/** Every availability message of `id` ("online"/"offline"), in order, from now on. */
+export async function collectAvailability(client: MqttClient, id: string): Promise<string[]> {
+  const seen: string[] = [];
+  client.on('message', (topic, payload) => {
+    if (topic === `zephyr2mqtt/${id}/availability`)
+      seen.push((JSON.parse(payload.toString()) as { state: string }).state);
+  });
+  await client.subscribeAsync(`zephyr2mqtt/${id}/availability`);
+  return seen;
 }

@@ -3,7 +3,7 @@ import type { TestGateway } from '../../helpers/gateway.js';
 import { ad } from '../../sim/ble/ad.js';
 import { bthomeAdvertising, bthomeEncrypt, bthomeSensor, peripheralHr } from '../../sim/ble/peripherals.js';
 import { SimPeripheral } from '../../sim/ble/sim-peripheral.js';
-import { startBleGateway, world } from './helpers.js';
+import { collectAvailability, startBleGateway, world } from './helpers.js';
 
 const h = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 type State = Record<string, unknown>;
@@ -16,17 +16,6 @@ async function collectStates(client: Awaited<ReturnType<TestGateway['connect']>>
   });
   await client.subscribeAsync(`zephyr2mqtt/${id}`);
   return states;
-}
-
-/** Every availability message of `id` ("online"/"offline"), in order, from now on. */
-async function collectAvailability(client: Awaited<ReturnType<TestGateway['connect']>>, id: string) {
-  const seen: string[] = [];
-  client.on('message', (topic, payload) => {
-    if (topic === `zephyr2mqtt/${id}/availability`)
-      seen.push((JSON.parse(payload.toString()) as { state: string }).state);
-  });
-  await client.subscribeAsync(`zephyr2mqtt/${id}/availability`);
-  return seen;
 }
 
 async function bleDecodeErrors(gw: TestGateway): Promise<number> {

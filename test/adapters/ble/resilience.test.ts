@@ -13,7 +13,7 @@ import {
   peripheralNus,
 } from '../../sim/ble/peripherals.js';
 import { SimPeripheral } from '../../sim/ble/sim-peripheral.js';
-import { nextEvent, startBleGateway, waitForAvailability, world } from './helpers.js';
+import { collectAvailability, nextEvent, startBleGateway, waitForAvailability, world } from './helpers.js';
 
 const h = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 type State = Record<string, unknown>;
@@ -35,17 +35,6 @@ async function statusUntil(gw: TestGateway, accept: (s: BleStatus) => boolean, t
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`ble status never matched; last: ${JSON.stringify(last)}`);
-}
-
-/** Every availability state published for `id` from now on, as they arrive. */
-async function availabilityStates(client: MqttClient, id: string): Promise<string[]> {
-  const seen: string[] = [];
-  client.on('message', (topic, payload) => {
-    if (topic === `zephyr2mqtt/${id}/availability`)
-      seen.push((JSON.parse(payload.toString()) as { state: string }).state);
-  });
-  await client.subscribeAsync(`zephyr2mqtt/${id}/availability`);
-  return seen;
 }
 
 /** An advert-only marker device advertises and its state (with this temperature) arrives: whatever the gateway
@@ -274,7 +263,7 @@ describe('ble adapter: link loss, limits, timeouts, identity and no Bluetooth', 
       { connect_timeout_ms: 100 },
     );
     const client = await gw.connect();
-    const seen = await availabilityStates(client, 'hr');
+    const seen = await collectAvailability(client, 'hr');
     // The same advert again and again (what a scan with duplicates reports) while every connection attempt fails.
     for (let i = 0; i < 5; i++) world.advertise(hr);
     await statusUntil(gw, (st) => connection(st, 'hr')?.last_error === 'connect timed out after 100 ms');
@@ -295,7 +284,7 @@ describe('ble adapter: link loss, limits, timeouts, identity and no Bluetooth', 
       { connect_timeout_ms: 100 },
     );
     const client = await gw.connect();
-    const seen = await availabilityStates(client, 'both');
+    const seen = await collectAvailability(client, 'both');
     const state = gw.waitForMessage<State>(client, 'zephyr2mqtt/both', (m) => m.temperature === 23.45);
     world.advertise(both);
     await state;
