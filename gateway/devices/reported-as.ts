@@ -4,31 +4,30 @@
 import type { DeviceSeen } from '../adapter.js';
 import type { BlockEntry } from '../config/blocklist-schema.js';
 import { blockingEntry } from './blocklist.js';
-
-type Entry = Record<string, unknown>;
+import { byIdPath, type Entry, entryObject, entryText } from './entry-fields.js';
 
 export function reportedAs(device: Entry): DeviceSeen {
   const transport = String(device.transport);
-  const match = object(device.match);
+  const match = entryObject(device.match);
   switch (transport) {
     case 'ble':
-      return seen(transport, [text(match?.address) ?? text(match?.bthome_mac)], {
-        name: text(match?.name),
-        serial_number: text(match?.serial_number),
+      return seen(transport, [entryText(match?.address) ?? entryText(match?.bthome_mac)], {
+        name: entryText(match?.name),
+        serial_number: entryText(match?.serial_number),
       });
     case 'coap':
       // /ps: the id it sends; LwM2M: its endpoint name; gateway-initiated: its address.
-      return seen(transport, [text(device.address)], {
-        name: text(object(device.lwm2m)?.endpoint) ?? text(device.ps_id) ?? String(device.id),
+      return seen(transport, [entryText(device.address)], {
+        name: entryText(entryObject(device.lwm2m)?.endpoint) ?? entryText(device.ps_id) ?? String(device.id),
       });
     case 'serial': {
-      const byId = text(match?.by_id);
-      return seen(transport, [text(device.path), byId && `/dev/serial/by-id/${byId.replace(/^.*\/by-id\//, '')}`], {
-        serial_number: text(object(match?.usb)?.serial),
+      const byId = entryText(match?.by_id);
+      return seen(transport, [entryText(device.path), byId && byIdPath(byId)], {
+        serial_number: entryText(entryObject(match?.usb)?.serial),
       });
     }
     default:
-      return seen(transport, [text(device.address)], {});
+      return seen(transport, [entryText(device.address)], {});
   }
 }
 
@@ -59,12 +58,4 @@ function seen(
     ...(keys.name !== undefined ? { name: keys.name } : {}),
     ...(keys.serial_number !== undefined ? { serial_number: keys.serial_number } : {}),
   };
-}
-
-function object(v: unknown): Entry | undefined {
-  return typeof v === 'object' && v !== null ? (v as Entry) : undefined;
-}
-
-function text(v: unknown): string | undefined {
-  return typeof v === 'string' && v.length > 0 ? v : undefined;
 }
