@@ -1,7 +1,10 @@
 // Failed dashboard logins slow down password guessing: after FREE_FAILURES failures from one address (or for one
 // user name) within WINDOW_MS, that address or name must wait, doubling per further failure up to MAX_WAIT_MS.
 // A success clears the address's count. Bounded: at most MAX_KEYS addresses and names are remembered.
-// Logins with a device cookie are not held to these waits (login-guard.ts).
+// An IPv6 address counts by its /64 (throttle-address.ts). Logins with a device cookie are not held to these waits
+// (login-guard.ts).
+import { throttleAddress } from './throttle-address.js';
+
 const FREE_FAILURES = 10;
 const WINDOW_MS = 15 * 60_000;
 const FIRST_WAIT_MS = 1000;
@@ -28,13 +31,13 @@ export class LoginThrottle {
   /** Milliseconds this address or user must still wait before a login is tried; 0 when it may try now. */
   wait(remote: string | undefined, user: string): number {
     const t = this.now();
-    return Math.max(0, ...[`ip:${remote}`, `user:${user}`].map((key) => (this.#live(key, t)?.until ?? t) - t));
+    return Math.max(0, ...keysOf(remote, user).map((key) => (this.#live(key, t)?.until ?? t) - t));
   }
 
   failed(remote: string | undefined, user: string): CountedFailure {
     const t = this.now();
     let counted: CountedFailure = { untilBefore: undefined, untilAfter: t };
-    for (const key of [`ip:${remote}`, `user:${user}`]) {
+    for (const key of keysOf(remote, user)) {
       const known = this.#live(key, t);
       const f = known ?? { count: 0, first: t, until: t };
       const untilBefore = known?.until;
@@ -54,7 +57,7 @@ export class LoginThrottle {
    * with the wait it started (unless a later failure has set another since).
    */
   succeeded(remote: string | undefined, user: string, counted?: CountedFailure): void {
-    this.#failures.delete(`ip:${remote}`);
+    this.#failures.delete(addressKey(remote));
     const f = this.#live(`user:${user}`, this.now());
     if (!f) return;
     f.count--;
@@ -70,4 +73,12 @@ export class LoginThrottle {
     }
     return f;
   }
+}
+
+function addressKey(remote: string | undefined): string {
+  return `ip:${remote === undefined ? remote : throttleAddress(remote)}`;
+}
+
+function keysOf(remote: string | undefined, user: string): [string, string] {
+  return [addressKey(remote), `user:${user}`];
 }
