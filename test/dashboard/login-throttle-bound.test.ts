@@ -7,7 +7,7 @@ import { LoginThrottle } from '../../gateway/dashboard/login-throttle.js';
 const MAX_KEYS = 10_000;
 const WINDOW_MS = 15 * 60_000;
 
-/** 192.0.2.0/24 … 198.51.100.0/24 do not hold 5,000 addresses; 10.x.y.z does. */
+/** The i-th of as many distinct IPv4 addresses as a test needs. */
 const address = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 
 /** Locks out `pairs` addresses and as many user names, ten failures each: two locked-out keys per pair. */
