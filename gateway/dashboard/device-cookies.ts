@@ -1,7 +1,9 @@
 // Device cookies (OWASP, "Slow Down Online Guessing Attacks with Device Cookies"): a browser that logged in as a
 // user gets a random token bound to that user, and its later logins as that user are held only to that token's
 // own attempts, not to the user-wide lockout that anyone who reaches the login form can run up.
-// Held in memory like the sessions: after a restart a browser's next login is an untrusted one again.
+// One browser holds the tokens of its last few users in its one cookie (`<newest>.<older>…`), so that operators
+// who share a browser are each spared. Held in memory like the sessions: after a restart a browser's next login is
+// an untrusted one again.
 import { randomBytes } from 'node:crypto';
 import { cookieHeader, readCookie } from './cookies.js';
 
@@ -14,6 +16,9 @@ export const DEVICE_ATTEMPTS = 10;
 const MAX_TOKENS = 1000;
 /** Tokens one user keeps (their oldest goes first): no user can push everyone else's out of the table. */
 const MAX_TOKENS_PER_USER = 20;
+/** Users one browser keeps a token for, its latest first; the cookie stays short (5 × 43 characters). */
+const TOKENS_PER_BROWSER = 5;
+const TOKEN = /^[\w-]{43}$/;
 
 interface Device {
   user: string;
@@ -27,20 +32,22 @@ export class DeviceCookies {
   constructor(private readonly now: () => number) {}
 
   /**
-   * The token in `cookies` when it is live and bound to `user`, with this login counted against it before the
+   * The browser's token (in `cookies`) bound to `user`, when it is live, with this login counted against it before the
    * password is checked, so that logins sent all at once cannot try more than DEVICE_ATTEMPTS either. Undefined:
    * no such token (none, forged, another user's, replaced, expired or used up).
    */
   claim(cookies: string | undefined, user: string): string | undefined {
-    const token = readCookie(cookies, COOKIE);
-    const device = token === undefined ? undefined : this.#devices.get(token);
-    if (token === undefined || device?.user !== user) return undefined;
-    if (device.attempts >= DEVICE_ATTEMPTS || this.now() - device.issued >= TTL_MS) {
-      this.#devices.delete(token);
-      return undefined;
+    for (const token of sentTokens(cookies)) {
+      const device = this.#devices.get(token);
+      if (device?.user !== user) continue;
+      if (!this.#usable(device)) {
+        this.#devices.delete(token);
+        continue;
+      }
+      device.attempts++;
+      return token;
     }
-    device.attempts++;
-    return token;
+    return undefined;
   }
 
   /** A login with a claimed token failed: a token with no attempts left is void at once. */
@@ -50,17 +57,32 @@ export class DeviceCookies {
   }
 
   /**
-   * A new token for `user` after a successful login; the one the browser sent (`cookies`), which the new cookie
-   * replaces in it, is void. Returns the Set-Cookie header.
+   * A new token for `user` after a successful login, put first in the browser's cookie; the user's token the browser
+   * sent (`cookies`) is void, and so is the oldest of the others when the browser would hold more than
+   * TOKENS_PER_BROWSER. Tokens no longer usable are left out. Returns the Set-Cookie header.
    */
   issue(user: string, cookies: string | undefined, secure: boolean): string {
-    const sent = readCookie(cookies, COOKIE);
-    if (sent !== undefined) this.#devices.delete(sent);
+    const others: string[] = [];
+    for (const token of sentTokens(cookies)) {
+      const device = this.#devices.get(token);
+      if (device && device.user !== user && this.#usable(device)) others.push(token);
+      else this.#devices.delete(token);
+    }
+    for (const dropped of others.splice(TOKENS_PER_BROWSER - 1)) this.#devices.delete(dropped);
     const own = [...this.#devices].filter(([, d]) => d.user === user).map(([t]) => t);
     if (own.length >= MAX_TOKENS_PER_USER) this.#devices.delete(own[0] as string);
     else if (this.#devices.size >= MAX_TOKENS) this.#devices.delete(this.#devices.keys().next().value as string);
     const token = randomBytes(32).toString('base64url');
     this.#devices.set(token, { user, issued: this.now(), attempts: 0 });
-    return cookieHeader(COOKIE, token, PATH, TTL_MS / 1000, secure);
+    return cookieHeader(COOKIE, [token, ...others].join('.'), PATH, TTL_MS / 1000, secure);
   }
+
+  #usable(device: Device): boolean {
+    return device.attempts < DEVICE_ATTEMPTS && this.now() - device.issued < TTL_MS;
+  }
+}
+
+/** The well-formed tokens of the browser's cookie, at most TOKENS_PER_BROWSER of them. */
+function sentTokens(cookies: string | undefined): string[] {
+  return (readCookie(cookies, COOKIE) ?? '').split('.', TOKENS_PER_BROWSER).filter((token) => TOKEN.test(token));
 }

@@ -104,6 +104,42 @@ describe('dashboard device cookies', () => {
     expect((await tryLogin(url, 'admin', 'admin-pw')).status).toBe(200);
   });
 
+  it('a browser shared by two users spares each of them', async () => {
+    const url = await start(() => 0);
+    const adminFirst = await tryLogin(url, 'admin', 'admin-pw');
+    const viewerNext = await tryLogin(url, 'viewer', 'viewer-pw', deviceCookie(adminFirst));
+    expect(viewerNext.headers.getSetCookie()[1]).toMatch(
+      /^z2m_device=[\w-]{43}\.[\w-]{43}; HttpOnly; SameSite=Strict;/,
+    );
+    await lockOut(url, 'admin');
+    // The address is locked out now: untrusted logins as any user wait.
+    expect((await tryLogin(url, 'viewer', 'viewer-pw')).status).toBe(429);
+    const admin = await tryLogin(url, 'admin', 'admin-pw', deviceCookie(viewerNext));
+    expect(admin.status).toBe(200);
+    const viewer = await tryLogin(url, 'viewer', 'viewer-pw', deviceCookie(admin));
+    expect(viewer.status).toBe(200);
+    // Each login replaced its own user's token and kept the other's.
+    expect((await tryLogin(url, 'admin', 'admin-pw', deviceCookie(viewer))).status).toBe(200);
+    expect((await tryLogin(url, 'viewer', 'viewer-pw', deviceCookie(viewerNext))).status).toBe(429);
+  });
+
+  it("a browser holds the device cookies of its last five users: the oldest user's goes, and is void", () => {
+    const devices = new DeviceCookies(() => 0);
+    let jar: string | undefined;
+    const jars: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      jar = devices.issue(`user${i}`, jar, false).split(';')[0] as string;
+      jars.push(jar);
+    }
+    expect(devices.claim(jar, 'user0')).toBeUndefined();
+    expect(devices.claim(jars[4], 'user0')).toBeUndefined();
+    for (let i = 1; i < 6; i++) expect([i, devices.claim(jar, `user${i}`)]).toEqual([i, expect.any(String)]);
+    // Another login as one of them puts that user first again; nobody is dropped.
+    jar = devices.issue('user1', jar, false).split(';')[0] as string;
+    for (let i = 1; i < 6; i++) expect([i, devices.claim(jar, `user${i}`)]).toEqual([i, expect.any(String)]);
+    expect(jar.split('.')).toHaveLength(5);
+  });
+
   it('keeps at most 20 device cookies per user and 1000 in all, the oldest going first', () => {
     const devices = new DeviceCookies(() => 0);
     const issue = (username: string) => devices.issue(username, undefined, false).split(';')[0] as string;

@@ -37,6 +37,17 @@ describe('dashboard behind a reverse proxy', () => {
     expect(failures[0]).toMatchObject({ user: 'nobody0', remote: '203.0.113.1' });
   });
 
+  it('counts forwarded IPv6 clients by their /64: fresh addresses from one prefix share its throttle', async () => {
+    const url = await start(['127.0.0.1']);
+    for (let i = 1; i <= 10; i++) {
+      expect((await tryLogin(url, `nobody${i}`, 'guess', from(`2001:db8:1:2::${i.toString(16)}`))).status).toBe(401);
+    }
+    expect((await tryLogin(url, 'admin', 'admin-pw', from('2001:db8:1:2:aaaa:bbbb:cccc:dddd'))).status).toBe(429);
+    expect((await tryLogin(url, 'admin', 'admin-pw', from('2001:db8:1:3::1'))).status).toBe(200);
+    const failures = dash?.log.lines.filter((l) => l.msg === 'dashboard login failed') ?? [];
+    expect(failures[1]).toMatchObject({ remote: '2001:db8:1:2::2' });
+  });
+
   it('takes the rightmost X-Forwarded-For entry that is not a trusted proxy', async () => {
     const url = await start(['::ffff:127.0.0.1', '10.0.0.0/8']);
     const remoteOf = async (headers: Record<string, string>, username: string) => {
