@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DashboardChange } from './model.js';
 import type { ReadView } from './read-view.js';
 import type { Session } from './sessions.js';
+import { throttleAddress } from './throttle-address.js';
 
 const MAX_STREAMS = 32;
 /** Streams one user (or, without logins, one address) may hold, whatever their sessions: no user can take every
@@ -21,7 +22,8 @@ interface Stream {
   view: ReadView;
   /** The session it was opened under; undefined for anonymous access. */
   token: string | undefined;
-  /** Who holds it, for the per-client limit: `user:<name>`, or `addr:<address>` without logins. */
+  /** Who holds it, for the per-client limit: `user:<name>`, or without logins `addr:<address>` (an IPv6 one by its
+   * /64, which one host can send from). */
   client: string;
   /** The client's address (behind trusted proxies, the forwarded one). */
   remote: string | undefined;
@@ -47,7 +49,7 @@ export class EventStreams {
     snapshot: unknown,
   ): boolean {
     if (this.#streams.size >= MAX_STREAMS) return false;
-    const client = session ? `user:${session.user}` : `addr:${remote}`;
+    const client = session ? `user:${session.user}` : `addr:${remote === undefined ? remote : throttleAddress(remote)}`;
     let own = 0;
     for (const s of this.#streams) if (s.client === client) own++;
     if (own >= MAX_STREAMS_PER_CLIENT) return false;

@@ -87,4 +87,15 @@ describe('dashboard behind a reverse proxy', () => {
     await other.next((event) => event === 'snapshot');
     for (const s of [...held, other]) s.close();
   });
+
+  it('counts forwarded IPv6 clients by their /64 for the event stream limit', async () => {
+    gw = await startTestGateway({ http: { trusted_proxies: ['127.0.0.1'] } });
+    const url = `${gw.httpUrl}/api/events`;
+    const held = [];
+    for (let i = 1; i <= 8; i++) held.push(await openSse(url, from(`2001:db8:0:1::${i}`)));
+    await expect(openSse(url, from('2001:db8:0:1:ffff::9'))).rejects.toThrow(/answered 503/);
+    const other = await openSse(url, from('2001:db8:0:2::1'));
+    await other.next((event) => event === 'snapshot');
+    for (const s of [...held, other]) s.close();
+  });
 });
