@@ -29,7 +29,7 @@ export const serialAdapterConfigSchema = z
       .min(256)
       .max(65_536)
       .default(4096)
-      .describe('Longer lines are dropped up to the next newline and counted as decode errors'),
+      .describe('Longer lines are dropped up to the next line ending (LF, CR or CRLF) and counted as decode errors'),
   })
   .describe('serial adapter');
 export type SerialAdapterConfig = z.infer<typeof serialAdapterConfigSchema>;

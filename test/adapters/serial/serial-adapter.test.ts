@@ -73,6 +73,21 @@ describe('SerialAdapter (binding-mock)', () => {
     expect(ctx.counts.in).toBe(2);
   });
 
+  it('decodes a device that ends its lines with a lone CR, and publishes nothing for blank lines or prompt redraws', async () => {
+    MockBinding.createPort('/dev/ttyACM4', {});
+    const ctx = await startAdapter([{ id: 'board', path: '/dev/ttyACM4' }]);
+    await adapter!.link('board')!.opened();
+    opened[0]!.emitData('{"temperature":21.5}\r<inf> main: ready\r\r\n\n\ruart:~$ \r\x1b[K');
+    opened[0]!.emitData('\n{"topic":"events","payload":"boot"}\r');
+    await ctx.waitFor('publish', (c) => c.subtopic === 'events');
+    expect(ctx.of('telemetry')).toEqual([{ fn: 'telemetry', deviceId: 'board', values: { temperature: 21.5 } }]);
+    expect(ctx.of('publish').map((c) => [c.subtopic, c.payload])).toEqual([
+      ['log', '<inf> main: ready'],
+      ['events', 'boot'],
+    ]);
+    expect(ctx.of('decodeError')).toEqual([]);
+  });
+
   it('writes /set as one NDJSON line and /get as {"get": ...}, and ignores the shell echo of them', async () => {
     MockBinding.createPort('/dev/ttyUSB3', { record: true });
     const ctx = await startAdapter([{ id: 'dev1', path: '/dev/ttyUSB3' }]);
