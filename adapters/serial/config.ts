@@ -65,7 +65,14 @@ const serialSmpSettingsSchema = z.strictObject({
     .default(true)
     .describe('Decode SMP (mcumgr) frames and allow bridge/request/device/smp and ota_update'),
   version: smpVersionSchema,
-  timeout_ms: z.number().int().min(50).default(3000).describe('Wait per attempt'),
+  timeout_ms: z
+    .number()
+    .int()
+    .min(50)
+    .default(3000)
+    .describe(
+      "Wait per attempt, on top of the time the request and a maximal answer take on the wire at the port's baud_rate",
+    ),
   retries: smpRetriesSchema,
   frame_gap_ms: z
     .number()
@@ -84,7 +91,7 @@ export const serialSmpSchema = z
   .prefault({})
   .transform((smp) => (typeof smp === 'boolean' ? { ...serialSmpSettingsSchema.parse({}), enabled: smp } : smp))
   .describe(
-    'SMP (mcumgr) frames on this UART, for bridge/request/device/smp and ota_update: true (the defaults), false (off), or settings: enabled (true), version (1 or 2; 1), timeout_ms (wait per attempt, >= 50; 3000), retries (resends after a timeout, 0-10; 2), frame_gap_ms (pause after every two frames of a longer request, 0-1000; 20)',
+    'SMP (mcumgr) frames on this UART, for bridge/request/device/smp and ota_update: true (the defaults), false (off), or settings: enabled (true), version (1 or 2; 1), timeout_ms (wait per attempt on top of the time the request and a maximal answer take on the wire at baud_rate, >= 50; 3000), retries (resends after a timeout, 0-10; 2), frame_gap_ms (pause after every two frames of a longer request, 0-1000; 20)',
   );
 
 /** The adapter needs exactly one way to find the port: a fixed `path` or a `match` that names usb or by_id. */

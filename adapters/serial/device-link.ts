@@ -14,6 +14,7 @@ import { isAbsent, openErrorMessage } from './open-error.js';
 import type { SerialPortInfo } from './port-list.js';
 import { matchPort } from './port-match.js';
 import { ShellEchoes } from './shell-echoes.js';
+import { bitsPerByte, type SmpWireTiming, smpWireTimeMs } from './smp-wire-time.js';
 import { openTtyReader, type TtyReader } from './tty-reader.js';
 
 /** A serialport binding: bindings-cpp for real ports, binding-mock in fast tests. */
@@ -84,6 +85,7 @@ export class SerialDeviceLink {
       this.#smp = new SmpClient({
         send: (packet) => this.#writeFrames(encodeSerialFrames(packet)),
         timeoutMs: device.smp.timeout_ms,
+        wireTimeMs: (packet) => smpWireTimeMs(packet.length, this.#wireTiming()),
         retries: device.smp.retries,
         version: device.smp.version,
         framingOverhead: SERIAL_FRAMING_OVERHEAD,
@@ -183,6 +185,16 @@ export class SerialDeviceLink {
     if (text.includes('\n')) throw new Error('a line must not contain a newline');
     if (this.device.shell_echo) this.#echoes.expect(text, performance.now());
     await this.#write(Buffer.from(`${text}\n`, 'utf8'));
+  }
+
+  #wireTiming(): SmpWireTiming {
+    const d = this.device;
+    return {
+      baudRate: d.baud_rate,
+      bitsPerByte: bitsPerByte(d),
+      framesPerBurst: FRAMES_PER_BURST,
+      frameGapMs: d.smp.frame_gap_ms,
+    };
   }
 
   /** Writes one SMP packet's frames, FRAMES_PER_BURST at a time with `smp.frame_gap_ms` between, after the previous packet's. */

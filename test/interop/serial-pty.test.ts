@@ -20,7 +20,7 @@ import { SerialAdapter } from '../../adapters/serial/serial-adapter.js';
 import { openTtyReader } from '../../adapters/serial/tty-reader.js';
 import { RecordingContext } from '../adapters/serial/recording-context.js';
 import { type PtyPair, startPtyPair } from '../sim/serial/pty-pair.js';
-import { SIM_IMAGE_HASH, ZephyrDeviceSim } from '../sim/serial/zephyr-device.js';
+import { SIM_IMAGE_HASH, type SimOptions, ZephyrDeviceSim } from '../sim/serial/zephyr-device.js';
 
 let dir: string;
 let pty: PtyPair;
@@ -45,7 +45,8 @@ type Reader = 'tty' | 'binding';
 /** Set per describe block below: the event-loop tty reader (the default on Linux) and the binding's own reader. */
 let reader: Reader = 'tty';
 
-async function start(device: Record<string, unknown> = {}, withSim = true) {
+/** `simOptions` false: no simulated device on the other end. */
+async function start(device: Record<string, unknown> = {}, simOptions: SimOptions | false = {}) {
   const ctx = new RecordingContext([{ id: 'board', transport: 'serial', path: pty.gatewayPath, ...device } as never]);
   adapter = new SerialAdapter(
     serialAdapterConfigSchema.parse({ scan_interval_ms: 100, reopen_backoff: { initial_ms: 50, max_ms: 400 } }),
@@ -55,7 +56,7 @@ async function start(device: Record<string, unknown> = {}, withSim = true) {
   await adapter.start();
   await adapter.link('board')!.opened();
   expect(adapter.link('board')!.reader).toBe(reader);
-  if (withSim) sim = await ZephyrDeviceSim.open(pty.devicePath);
+  if (simOptions) sim = await ZephyrDeviceSim.open(pty.devicePath, simOptions);
   return ctx;
 }
 
@@ -120,6 +121,19 @@ describe.each<Reader>(['tty', 'binding'])('serial adapter on a pty, %s reader', 
       attempts: 1,
       data: { r: long },
     });
+    expect(sim!.droppedFrames).toBe(0);
+  });
+
+  it('waits per attempt for the time a request and its answer take on a slow UART, on top of timeout_ms', async () => {
+    // At 19200 baud the request's 7 frames (845 bytes) take 440 ms, the answer as long: more than timeout_ms.
+    await start({ baud_rate: 19_200, smp: { timeout_ms: 300, retries: 0 } }, { baudRate: 19_200 });
+    const long = 'w'.repeat(600);
+    const sent = performance.now();
+    await expect(adapter!.request('smp', 'board', { command: 'echo', data: { d: long } })).resolves.toMatchObject({
+      attempts: 1,
+      data: { r: long },
+    });
+    expect(performance.now() - sent).toBeGreaterThan(800);
     expect(sim!.droppedFrames).toBe(0);
   });
 

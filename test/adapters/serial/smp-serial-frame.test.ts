@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { crc16Xmodem } from '../../../adapters/common/smp/crc16.js';
 import { encodeSmpMessage } from '../../../adapters/common/smp/packet.js';
-import { encodeSerialFrames, SmpSerialAssembler } from '../../../adapters/common/smp/serial-frame.js';
+import { encodeSerialFrames, SmpSerialAssembler, serialFramedSize } from '../../../adapters/common/smp/serial-frame.js';
 import { hex, toHex } from './random.js';
 
 const echoHello = hex('02 00 00 09 00 00 00 00 A1 61 64 65 68 65 6C 6C 6F');
@@ -53,6 +53,10 @@ describe('SMP serial framing', () => {
       const last = frames.at(-1)!;
       expect(Buffer.from(Buffer.from(last.subarray(2, -1)).toString(), 'base64').length).toBeGreaterThanOrEqual(2);
       expect(reassemble(frames)).toEqual([{ ok: true, value: packet }]);
+      expect(serialFramedSize(packet.length)).toEqual({
+        frames: frames.length,
+        bytes: frames.reduce((n, f) => n + f.length, 0),
+      });
     }
   });
 
