@@ -81,7 +81,16 @@ const serialSmpSettingsSchema = z.strictObject({
     .max(1000)
     .default(20)
     .describe(
-      "Pause after every two frames of a request longer than that: Zephyr's serial SMP transports hold two received frames (CONFIG_UART_MCUMGR_RX_BUF_COUNT, CONFIG_MCUMGR_TRANSPORT_SHELL_RX_BUF_COUNT) and drop the ones that arrive before their mcumgr thread took them; 0 writes a request at once",
+      "Pause after every line_buffers frames of a request longer than that: Zephyr's serial SMP transports hold line_buffers received frames and drop the ones that arrive before their mcumgr thread took them; 0 writes a request at once",
+    ),
+  line_buffers: z
+    .number()
+    .int()
+    .min(1)
+    .max(16)
+    .default(2)
+    .describe(
+      "Received frames the device's serial SMP transport holds for its mcumgr thread (CONFIG_UART_MCUMGR_RX_BUF_COUNT, CONFIG_MCUMGR_TRANSPORT_SHELL_RX_BUF_COUNT; 2 unless the firmware sets another count): frames written back to back before a frame_gap_ms pause",
     ),
 });
 
@@ -91,7 +100,7 @@ export const serialSmpSchema = z
   .prefault({})
   .transform((smp) => (typeof smp === 'boolean' ? { ...serialSmpSettingsSchema.parse({}), enabled: smp } : smp))
   .describe(
-    'SMP (mcumgr) frames on this UART, for bridge/request/device/smp and ota_update: true (the defaults), false (off), or settings: enabled (true), version (1 or 2; 1), timeout_ms (wait per attempt on top of the time the request and a maximal answer take on the wire at baud_rate, >= 50; 3000), retries (resends after a timeout, 0-10; 2), frame_gap_ms (pause after every two frames of a longer request, 0-1000; 20)',
+    'SMP (mcumgr) frames on this UART, for bridge/request/device/smp and ota_update: true (the defaults), false (off), or settings: enabled (true), version (1 or 2; 1), timeout_ms (wait per attempt on top of the time the request and a maximal answer take on the wire at baud_rate, >= 50; 3000), retries (resends after a timeout, 0-10; 2), frame_gap_ms (pause after every line_buffers frames of a longer request, 0-1000; 20), line_buffers (received frames the SMP transport of the firmware holds, CONFIG_UART_MCUMGR_RX_BUF_COUNT, 1-16; 2)',
   );
 
 /** The adapter needs exactly one way to find the port: a fixed `path` or a `match` that names usb or by_id. */

@@ -38,13 +38,6 @@ const STABLE_MS = 10_000;
 const MAX_PENDING_WRITE = 64 * 1024;
 /** Why an SMP request fails while the port is closed (not plugged in, or between an unplug and the reopen). */
 const NOT_OPEN = 'device is offline (its serial port is not open)';
-/**
- * SMP frames written back to back. Zephyr's serial SMP transports (uart_mcumgr.c, smp_shell.c) collect frames in the
- * UART interrupt into CONFIG_UART_MCUMGR_RX_BUF_COUNT / CONFIG_MCUMGR_TRANSPORT_SHELL_RX_BUF_COUNT line buffers (2 by
- * default) and drop a frame that finds none free; the mcumgr work queue frees them. Over USB CDC ACM a whole request
- * arrives in one go, so after two frames the device needs `smp.frame_gap_ms` (mcumgr's CLI pauses 20 ms per frame).
- */
-const FRAMES_PER_BURST = 2;
 
 export class SerialDeviceLink {
   readonly #deps: LinkDeps;
@@ -192,17 +185,23 @@ export class SerialDeviceLink {
     return {
       baudRate: d.baud_rate,
       bitsPerByte: bitsPerByte(d),
-      framesPerBurst: FRAMES_PER_BURST,
+      framesPerBurst: d.smp.line_buffers,
       frameGapMs: d.smp.frame_gap_ms,
     };
   }
 
-  /** Writes one SMP packet's frames, FRAMES_PER_BURST at a time with `smp.frame_gap_ms` between, after the previous packet's. */
+  /**
+   * Writes one SMP packet's frames after the previous packet's, `smp.line_buffers` at a time with `smp.frame_gap_ms`
+   * between. Zephyr's serial SMP transports (uart_mcumgr.c, smp_shell.c) collect frames in the UART interrupt into
+   * CONFIG_UART_MCUMGR_RX_BUF_COUNT / CONFIG_MCUMGR_TRANSPORT_SHELL_RX_BUF_COUNT line buffers (2 by default) and drop
+   * a frame that finds none free; the mcumgr work queue frees them. Over USB CDC ACM a whole request arrives in one
+   * go, so after that many frames the device needs the pause (mcumgr's CLI pauses 20 ms per frame).
+   */
   #writeFrames(frames: Uint8Array[]): Promise<void> {
     const run = this.#smpWrites.then(async () => {
       const port = this.#port;
-      const gap = this.device.smp.frame_gap_ms;
-      const burst = gap > 0 ? FRAMES_PER_BURST : frames.length;
+      const { frame_gap_ms: gap, line_buffers: lineBuffers } = this.device.smp;
+      const burst = gap > 0 ? lineBuffers : frames.length;
       for (let i = 0; i < frames.length; i += burst) {
         if (i > 0) await delay(gap);
         // The rest of a packet never goes to a port reopened meanwhile (the device lost its start).

@@ -124,6 +124,16 @@ describe.each<Reader>(['tty', 'binding'])('serial adapter on a pty, %s reader', 
     expect(sim!.droppedFrames).toBe(0);
   });
 
+  it('writes a request smp.line_buffers frames at a time, for firmware built with another buffer count', async () => {
+    await start({ smp: { timeout_ms: 1000, retries: 0, line_buffers: 1 } }, { lineBuffers: 1 });
+    const long = 'r'.repeat(400); // 5 frames, one at a time
+    await expect(adapter!.request('smp', 'board', { command: 'echo', data: { d: long } })).resolves.toMatchObject({
+      attempts: 1,
+      data: { r: long },
+    });
+    expect(sim!.droppedFrames).toBe(0);
+  });
+
   it('waits per attempt for the time a request and its answer take on a slow UART, on top of timeout_ms', async () => {
     // At 19200 baud the request's 7 frames (845 bytes) take 440 ms, the answer as long: more than timeout_ms.
     await start({ baud_rate: 19_200, smp: { timeout_ms: 300, retries: 0 } }, { baudRate: 19_200 });

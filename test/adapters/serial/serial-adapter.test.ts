@@ -195,6 +195,24 @@ describe('SerialAdapter (binding-mock)', () => {
     await expect(adapter!.request('nope', 'dev1', {})).rejects.toThrow(/no "nope" request/);
   });
 
+  it('writes an SMP request smp.line_buffers frames at a time', async () => {
+    MockBinding.createPort('/dev/ttyACM2', {});
+    const smp = { timeout_ms: 50, retries: 0, line_buffers: 3 };
+    await startAdapter([{ id: 'dev1', path: '/dev/ttyACM2', smp }]);
+    await adapter!.link('dev1')!.opened();
+    const port = opened[0]!;
+    const framesPerWrite: number[] = [];
+    const write = port.write.bind(port);
+    port.write = (buffer: Buffer) => {
+      framesPerWrite.push(buffer.filter((b) => b === 0x0a).length);
+      return write(buffer);
+    };
+    // 500 bytes of echo: 6 frames.
+    const echo = adapter!.request('smp', 'dev1', { command: 'echo', data: { d: 'b'.repeat(500) } });
+    await expect(echo).rejects.toThrow(/no response after 1 attempt/);
+    expect(framesPerWrite).toEqual([3, 3]);
+  });
+
   it('counts overlong lines, bad JSON and broken SMP frames as decode errors and keeps going', async () => {
     MockBinding.createPort('/dev/ttyS9', {});
     const ctx = await startAdapter([{ id: 'dev1', path: '/dev/ttyS9' }], { max_line_bytes: 256 });
