@@ -36,6 +36,11 @@ export interface LinkDeps {
 const STABLE_MS = 10_000;
 /** Unwritten bytes tolerated before commands are refused (a device that stopped reading, RTS held). */
 const MAX_PENDING_WRITE = 64 * 1024;
+/**
+ * How late past a partial SMP packet's deadline a free event loop still runs the idle timer that expires it. Later
+ * than that, the loop was blocked and could not read the port: the next frame may have arrived in time.
+ */
+const LOOP_STALL_MS = 100;
 /** Why an SMP request fails while the port is closed (not plugged in, or between an unplug and the reopen). */
 const NOT_OPEN = 'device is offline (its serial port is not open)';
 
@@ -408,6 +413,7 @@ export class SerialDeviceLink {
       return;
     }
     if (this.#echoes.pending && this.#echoes.isEcho(consoleText(ev.line), performance.now())) return;
+    this.#forgiveLoopStall();
     for (const event of this.#demux.push(ev.line)) this.#dispatch(event);
     this.#watchSmpIdle();
   }
@@ -420,12 +426,26 @@ export class SerialDeviceLink {
     this.#smpIdleTimer = setTimeout(
       () => {
         this.#smpIdleTimer = undefined;
+        this.#forgiveLoopStall();
         for (const event of this.#demux.expire(performance.now())) this.#dispatch(event);
         this.#watchSmpIdle();
       },
       Math.max(0, deadline - performance.now()),
     );
     this.#smpIdleTimer.unref();
+  }
+
+  /**
+   * Lateness is judged by when a frame arrived, not when it was processed. After the event loop was blocked past a
+   * partial packet's deadline, the idle timer runs before the loop reads the port (timers come before the poll
+   * phase), and a frame read then may have arrived long before: the packet gets a full idle time from now instead.
+   * A packet whose deadline passed while the loop was free was expired by the timer already.
+   */
+  #forgiveLoopStall(): void {
+    const deadline = this.#demux.smpDeadline;
+    if (deadline === undefined) return;
+    const now = performance.now();
+    if (now - deadline > LOOP_STALL_MS) this.#demux.restartSmpIdle(now);
   }
 
   #stopSmpIdleTimer(): void {

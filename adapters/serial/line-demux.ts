@@ -83,6 +83,11 @@ export class LineDemux {
     return this.#smp.deadline;
   }
 
+  /** A partial SMP packet's next frame gets a full idle time from `now` (the caller could not read until then). */
+  restartSmpIdle(now: number): void {
+    this.#smp.restartIdle(now);
+  }
+
   /** Reports a partial SMP packet whose next frame is overdue at `now`. */
   expire(now: number): DemuxEvent[] {
     return this.#smp.expire(now).map((r) => smpEvent(r, EMPTY));

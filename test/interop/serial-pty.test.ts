@@ -15,6 +15,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { encodeSmpMessage } from '../../adapters/common/smp/packet.js';
+import { encodeSerialFrames } from '../../adapters/common/smp/serial-frame.js';
 import { serialAdapterConfigSchema } from '../../adapters/serial/config.js';
 import { SerialAdapter } from '../../adapters/serial/serial-adapter.js';
 import { openTtyReader } from '../../adapters/serial/tty-reader.js';
@@ -145,6 +147,28 @@ describe.each<Reader>(['tty', 'binding'])('serial adapter on a pty, %s reader', 
     });
     expect(performance.now() - sent).toBeGreaterThan(800);
     expect(sim!.droppedFrames).toBe(0);
+  });
+
+  it('takes the rest of an SMP packet that arrived in time though the event loop was blocked past its deadline', async () => {
+    const ctx = await start({}, false);
+    const frames = encodeSerialFrames(
+      encodeSmpMessage({ op: 3, version: 1, group: 0, id: 0, seq: 4, body: { r: 'S'.repeat(200) } }),
+    );
+    const device = openSync(pty.devicePath, constants.O_WRONLY | constants.O_NOCTTY | constants.O_NONBLOCK);
+    try {
+      writeSync(device, Buffer.concat([frames[0]!, Buffer.from('{"inter":1}\n')]));
+      await ctx.waitFor('telemetry', (c) => c.values.inter === 1);
+      // The rest is in the tty's buffer at once; the loop stays blocked past the packet's deadline (1 s), so its idle
+      // timer runs before the loop reads the port.
+      writeSync(device, Buffer.concat([...frames.slice(1), Buffer.from('{"after":1}\n')]));
+      const stallEnd = performance.now() + 1300;
+      while (performance.now() < stallEnd); // the stall itself: bounded by time
+      await ctx.waitFor('telemetry', (c) => c.values.after === 1);
+    } finally {
+      closeSync(device);
+    }
+    expect(ctx.of('decodeError')).toEqual([]);
+    expect(ctx.counts.in).toBe(3); // two telemetry lines and the (unsolicited) SMP packet
   });
 
   it('retries an SMP request the device missed, with the same sequence number', async () => {

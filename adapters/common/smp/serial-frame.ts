@@ -122,6 +122,14 @@ export class SmpSerialAssembler {
     return [truncated];
   }
 
+  /**
+   * Gives the pending packet's next frame a full idle time from `now`: the caller could not read for a while (its
+   * event loop was blocked), so a frame that arrived in time may still be unread.
+   */
+  restartIdle(now: number): void {
+    if (this.#active) this.#lastAt = now;
+  }
+
   /** Reports the pending packet as truncated if its next frame is overdue at `now`. */
   expire(now: number): FrameResult[] {
     return this.#active && now >= this.#lastAt + this.idleMs ? this.flush() : [];

@@ -245,6 +245,24 @@ describe('SerialAdapter (binding-mock)', () => {
     expect(ctx.of('telemetry').map((c) => c.values)).toEqual([{ inter: 1 }]);
   });
 
+  it('takes the next frame of a partial SMP packet that arrived while the event loop was blocked past its deadline', async () => {
+    MockBinding.createPort('/dev/ttyACM5', {});
+    const ctx = await startAdapter([{ id: 'dev1', path: '/dev/ttyACM5' }]);
+    await adapter!.link('dev1')!.opened();
+    const frames = encodeSerialFrames(
+      encodeSmpMessage({ op: 3, version: 1, group: 0, id: 0, seq: 9, body: { r: 'S'.repeat(200) } }),
+    );
+    opened[0]!.emitData(Buffer.concat([frames[0]!, Buffer.from('{"inter":1}\n')]));
+    await ctx.waitFor('telemetry', (c) => c.values.inter === 1);
+    // The rest arrives in time, then the event loop is blocked past the packet's deadline (1 s) before it reads it.
+    opened[0]!.emitData(Buffer.concat([...frames.slice(1), Buffer.from('{"after":1}\n')]));
+    const stallEnd = performance.now() + 1300;
+    while (performance.now() < stallEnd); // the stall itself: bounded by time
+    await ctx.waitFor('telemetry', (c) => c.values.after === 1);
+    expect(ctx.of('decodeError')).toEqual([]);
+    expect(ctx.counts.in).toBe(3); // two telemetry lines and the (unsolicited) SMP packet
+  });
+
   it('counts a partial SMP packet as truncated when the port is unplugged', async () => {
     MockBinding.createPort('/dev/ttyACM8', {});
     const ctx = await startAdapter([{ id: 'dev1', path: '/dev/ttyACM8' }], { reopen_backoff: { initial_ms: 5000 } });

@@ -158,6 +158,17 @@ describe('SMP serial framing', () => {
       ]);
     });
 
+    it('gives the next frame a full idle time again when the caller could not read (restartIdle)', () => {
+      const asm = new SmpSerialAssembler();
+      asm.restartIdle(5000); // nothing pending: nothing to restart
+      expect(asm.deadline).toBeUndefined();
+      asm.push(long[0]!, 0);
+      asm.restartIdle(1600);
+      expect(asm.deadline).toBe(2600);
+      expect(asm.expire(2599)).toEqual([]);
+      expect(asm.push(long[1]!, 1601)).toMatchObject([{ ok: true }]);
+    });
+
     it('says "incomplete base64 quad" for a short base64 text, before and after the length field', () => {
       const asm = new SmpSerialAssembler();
       asm.push(hex('06 09 41 42'), 0); // "AB": not even the length field
