@@ -29,7 +29,7 @@ export const serialAdapterConfigSchema = z
       .min(256)
       .max(65_536)
       .default(4096)
-      .describe('Longer lines are dropped up to the next newline and counted as decode errors'),
+      .describe('Longer lines are dropped up to the next line ending (LF, CR or CRLF) and counted as decode errors'),
   })
   .describe('serial adapter');
 export type SerialAdapterConfig = z.infer<typeof serialAdapterConfigSchema>;
@@ -65,7 +65,14 @@ const serialSmpSettingsSchema = z.strictObject({
     .default(true)
     .describe('Decode SMP (mcumgr) frames and allow bridge/request/device/smp and ota_update'),
   version: smpVersionSchema,
-  timeout_ms: z.number().int().min(50).default(3000).describe('Wait per attempt'),
+  timeout_ms: z
+    .number()
+    .int()
+    .min(50)
+    .default(3000)
+    .describe(
+      "Wait per attempt, on top of the time the request and a maximal answer take on the wire at the port's baud_rate",
+    ),
   retries: smpRetriesSchema,
   frame_gap_ms: z
     .number()
@@ -74,7 +81,16 @@ const serialSmpSettingsSchema = z.strictObject({
     .max(1000)
     .default(20)
     .describe(
-      "Pause after every two frames of a request longer than that: Zephyr's serial SMP transports hold two received frames (CONFIG_UART_MCUMGR_RX_BUF_COUNT, CONFIG_MCUMGR_TRANSPORT_SHELL_RX_BUF_COUNT) and drop the ones that arrive before their mcumgr thread took them; 0 writes a request at once",
+      "Pause after every line_buffers frames of a request longer than that: Zephyr's serial SMP transports hold line_buffers received frames and drop the ones that arrive before their mcumgr thread took them; 0 writes a request at once",
+    ),
+  line_buffers: z
+    .number()
+    .int()
+    .min(1)
+    .max(16)
+    .default(2)
+    .describe(
+      "Received frames the device's serial SMP transport holds for its mcumgr thread (CONFIG_UART_MCUMGR_RX_BUF_COUNT, CONFIG_MCUMGR_TRANSPORT_SHELL_RX_BUF_COUNT; 2 unless the firmware sets another count): frames written back to back before a frame_gap_ms pause",
     ),
 });
 
@@ -84,7 +100,7 @@ export const serialSmpSchema = z
   .prefault({})
   .transform((smp) => (typeof smp === 'boolean' ? { ...serialSmpSettingsSchema.parse({}), enabled: smp } : smp))
   .describe(
-    'SMP (mcumgr) frames on this UART, for bridge/request/device/smp and ota_update: true (the defaults), false (off), or settings: enabled (true), version (1 or 2; 1), timeout_ms (wait per attempt, >= 50; 3000), retries (resends after a timeout, 0-10; 2), frame_gap_ms (pause after every two frames of a longer request, 0-1000; 20)',
+    'SMP (mcumgr) frames on this UART, for bridge/request/device/smp and ota_update: true (the defaults), false (off), or settings: enabled (true), version (1 or 2; 1), timeout_ms (wait per attempt on top of the time the request and a maximal answer take on the wire at baud_rate, >= 50; 3000), retries (resends after a timeout, 0-10; 2), frame_gap_ms (pause after every line_buffers frames of a longer request, 0-1000; 20), line_buffers (received frames the SMP transport of the firmware holds, CONFIG_UART_MCUMGR_RX_BUF_COUNT, 1-16; 2)',
   );
 
 /** The adapter needs exactly one way to find the port: a fixed `path` or a `match` that names usb or by_id. */

@@ -14,6 +14,7 @@ import { isAbsent, openErrorMessage } from './open-error.js';
 import type { SerialPortInfo } from './port-list.js';
 import { matchPort } from './port-match.js';
 import { ShellEchoes } from './shell-echoes.js';
+import { bitsPerByte, type SmpWireTiming, smpWireTimeMs } from './smp-wire-time.js';
 import { openTtyReader, type TtyReader } from './tty-reader.js';
 
 /** A serialport binding: bindings-cpp for real ports, binding-mock in fast tests. */
@@ -35,15 +36,13 @@ export interface LinkDeps {
 const STABLE_MS = 10_000;
 /** Unwritten bytes tolerated before commands are refused (a device that stopped reading, RTS held). */
 const MAX_PENDING_WRITE = 64 * 1024;
+/**
+ * How late past a partial SMP packet's deadline a free event loop still runs the idle timer that expires it. Later
+ * than that, the loop was blocked and could not read the port: the next frame may have arrived in time.
+ */
+const LOOP_STALL_MS = 100;
 /** Why an SMP request fails while the port is closed (not plugged in, or between an unplug and the reopen). */
 const NOT_OPEN = 'device is offline (its serial port is not open)';
-/**
- * SMP frames written back to back. Zephyr's serial SMP transports (uart_mcumgr.c, smp_shell.c) collect frames in the
- * UART interrupt into CONFIG_UART_MCUMGR_RX_BUF_COUNT / CONFIG_MCUMGR_TRANSPORT_SHELL_RX_BUF_COUNT line buffers (2 by
- * default) and drop a frame that finds none free; the mcumgr work queue frees them. Over USB CDC ACM a whole request
- * arrives in one go, so after two frames the device needs `smp.frame_gap_ms` (mcumgr's CLI pauses 20 ms per frame).
- */
-const FRAMES_PER_BURST = 2;
 
 export class SerialDeviceLink {
   readonly #deps: LinkDeps;
@@ -84,6 +83,7 @@ export class SerialDeviceLink {
       this.#smp = new SmpClient({
         send: (packet) => this.#writeFrames(encodeSerialFrames(packet)),
         timeoutMs: device.smp.timeout_ms,
+        wireTimeMs: (packet) => smpWireTimeMs(packet.length, this.#wireTiming()),
         retries: device.smp.retries,
         version: device.smp.version,
         framingOverhead: SERIAL_FRAMING_OVERHEAD,
@@ -185,12 +185,28 @@ export class SerialDeviceLink {
     await this.#write(Buffer.from(`${text}\n`, 'utf8'));
   }
 
-  /** Writes one SMP packet's frames, FRAMES_PER_BURST at a time with `smp.frame_gap_ms` between, after the previous packet's. */
+  #wireTiming(): SmpWireTiming {
+    const d = this.device;
+    return {
+      baudRate: d.baud_rate,
+      bitsPerByte: bitsPerByte(d),
+      framesPerBurst: d.smp.line_buffers,
+      frameGapMs: d.smp.frame_gap_ms,
+    };
+  }
+
+  /**
+   * Writes one SMP packet's frames after the previous packet's, `smp.line_buffers` at a time with `smp.frame_gap_ms`
+   * between. Zephyr's serial SMP transports (uart_mcumgr.c, smp_shell.c) collect frames in the UART interrupt into
+   * CONFIG_UART_MCUMGR_RX_BUF_COUNT / CONFIG_MCUMGR_TRANSPORT_SHELL_RX_BUF_COUNT line buffers (2 by default) and drop
+   * a frame that finds none free; the mcumgr work queue frees them. Over USB CDC ACM a whole request arrives in one
+   * go, so after that many frames the device needs the pause (mcumgr's CLI pauses 20 ms per frame).
+   */
   #writeFrames(frames: Uint8Array[]): Promise<void> {
     const run = this.#smpWrites.then(async () => {
       const port = this.#port;
-      const gap = this.device.smp.frame_gap_ms;
-      const burst = gap > 0 ? FRAMES_PER_BURST : frames.length;
+      const { frame_gap_ms: gap, line_buffers: lineBuffers } = this.device.smp;
+      const burst = gap > 0 ? lineBuffers : frames.length;
       for (let i = 0; i < frames.length; i += burst) {
         if (i > 0) await delay(gap);
         // The rest of a packet never goes to a port reopened meanwhile (the device lost its start).
@@ -397,6 +413,7 @@ export class SerialDeviceLink {
       return;
     }
     if (this.#echoes.pending && this.#echoes.isEcho(consoleText(ev.line), performance.now())) return;
+    this.#forgiveLoopStall();
     for (const event of this.#demux.push(ev.line)) this.#dispatch(event);
     this.#watchSmpIdle();
   }
@@ -409,12 +426,26 @@ export class SerialDeviceLink {
     this.#smpIdleTimer = setTimeout(
       () => {
         this.#smpIdleTimer = undefined;
+        this.#forgiveLoopStall();
         for (const event of this.#demux.expire(performance.now())) this.#dispatch(event);
         this.#watchSmpIdle();
       },
       Math.max(0, deadline - performance.now()),
     );
     this.#smpIdleTimer.unref();
+  }
+
+  /**
+   * Lateness is judged by when a frame arrived, not when it was processed. After the event loop was blocked past a
+   * partial packet's deadline, the idle timer runs before the loop reads the port (timers come before the poll
+   * phase), and a frame read then may have arrived long before: the packet gets a full idle time from now instead.
+   * A packet whose deadline passed while the loop was free was expired by the timer already.
+   */
+  #forgiveLoopStall(): void {
+    const deadline = this.#demux.smpDeadline;
+    if (deadline === undefined) return;
+    const now = performance.now();
+    if (now - deadline > LOOP_STALL_MS) this.#demux.restartSmpIdle(now);
   }
 
   #stopSmpIdleTimer(): void {

@@ -42,7 +42,7 @@ export class LineDemux {
 
   constructor(private readonly opts: DemuxOptions) {}
 
-  /** `line` is one line without its '\n', received at `now` (monotonic ms, performance.now(): clock steps must not expire a packet). */
+  /** `line` is one line without its ending (line-splitter.ts), received at `now` (monotonic ms, performance.now(): clock steps must not expire a packet). */
   push(received: Uint8Array, now?: number): DemuxEvent[] {
     const events: DemuxEvent[] = [];
     // The rest of a line a frame cut may start inside a UTF-8 character: its bytes are not a reset's line noise.
@@ -81,6 +81,11 @@ export class LineDemux {
   /** When a partial SMP packet times out (ms since the epoch): call `expire` then. Undefined when none. */
   get smpDeadline(): number | undefined {
     return this.#smp.deadline;
+  }
+
+  /** A partial SMP packet's next frame gets a full idle time from `now` (the caller could not read until then). */
+  restartSmpIdle(now: number): void {
+    this.#smp.restartIdle(now);
   }
 
   /** Reports a partial SMP packet whose next frame is overdue at `now`. */

@@ -15,12 +15,14 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { encodeSmpMessage } from '../../adapters/common/smp/packet.js';
+import { encodeSerialFrames } from '../../adapters/common/smp/serial-frame.js';
 import { serialAdapterConfigSchema } from '../../adapters/serial/config.js';
 import { SerialAdapter } from '../../adapters/serial/serial-adapter.js';
 import { openTtyReader } from '../../adapters/serial/tty-reader.js';
 import { RecordingContext } from '../adapters/serial/recording-context.js';
 import { type PtyPair, startPtyPair } from '../sim/serial/pty-pair.js';
-import { SIM_IMAGE_HASH, ZephyrDeviceSim } from '../sim/serial/zephyr-device.js';
+import { SIM_IMAGE_HASH, type SimOptions, ZephyrDeviceSim } from '../sim/serial/zephyr-device.js';
 
 let dir: string;
 let pty: PtyPair;
@@ -45,7 +47,8 @@ type Reader = 'tty' | 'binding';
 /** Set per describe block below: the event-loop tty reader (the default on Linux) and the binding's own reader. */
 let reader: Reader = 'tty';
 
-async function start(device: Record<string, unknown> = {}, withSim = true) {
+/** `simOptions` false: no simulated device on the other end. */
+async function start(device: Record<string, unknown> = {}, simOptions: SimOptions | false = {}) {
   const ctx = new RecordingContext([{ id: 'board', transport: 'serial', path: pty.gatewayPath, ...device } as never]);
   adapter = new SerialAdapter(
     serialAdapterConfigSchema.parse({ scan_interval_ms: 100, reopen_backoff: { initial_ms: 50, max_ms: 400 } }),
@@ -55,7 +58,7 @@ async function start(device: Record<string, unknown> = {}, withSim = true) {
   await adapter.start();
   await adapter.link('board')!.opened();
   expect(adapter.link('board')!.reader).toBe(reader);
-  if (withSim) sim = await ZephyrDeviceSim.open(pty.devicePath);
+  if (simOptions) sim = await ZephyrDeviceSim.open(pty.devicePath, simOptions);
   return ctx;
 }
 
@@ -121,6 +124,51 @@ describe.each<Reader>(['tty', 'binding'])('serial adapter on a pty, %s reader', 
       data: { r: long },
     });
     expect(sim!.droppedFrames).toBe(0);
+  });
+
+  it('writes a request smp.line_buffers frames at a time, for firmware built with another buffer count', async () => {
+    await start({ smp: { timeout_ms: 1000, retries: 0, line_buffers: 1 } }, { lineBuffers: 1 });
+    const long = 'r'.repeat(400); // 5 frames, one at a time
+    await expect(adapter!.request('smp', 'board', { command: 'echo', data: { d: long } })).resolves.toMatchObject({
+      attempts: 1,
+      data: { r: long },
+    });
+    expect(sim!.droppedFrames).toBe(0);
+  });
+
+  it('waits per attempt for the time a request and its answer take on a slow UART, on top of timeout_ms', async () => {
+    // At 19200 baud the request's 7 frames (845 bytes) take 440 ms, the answer as long: more than timeout_ms.
+    await start({ baud_rate: 19_200, smp: { timeout_ms: 300, retries: 0 } }, { baudRate: 19_200 });
+    const long = 'w'.repeat(600);
+    const sent = performance.now();
+    await expect(adapter!.request('smp', 'board', { command: 'echo', data: { d: long } })).resolves.toMatchObject({
+      attempts: 1,
+      data: { r: long },
+    });
+    expect(performance.now() - sent).toBeGreaterThan(800);
+    expect(sim!.droppedFrames).toBe(0);
+  });
+
+  it('takes the rest of an SMP packet that arrived in time though the event loop was blocked past its deadline', async () => {
+    const ctx = await start({}, false);
+    const frames = encodeSerialFrames(
+      encodeSmpMessage({ op: 3, version: 1, group: 0, id: 0, seq: 4, body: { r: 'S'.repeat(200) } }),
+    );
+    const device = openSync(pty.devicePath, constants.O_WRONLY | constants.O_NOCTTY | constants.O_NONBLOCK);
+    try {
+      writeSync(device, Buffer.concat([frames[0]!, Buffer.from('{"inter":1}\n')]));
+      await ctx.waitFor('telemetry', (c) => c.values.inter === 1);
+      // The rest is in the tty's buffer at once; the loop stays blocked past the packet's deadline (1 s), so its idle
+      // timer runs before the loop reads the port.
+      writeSync(device, Buffer.concat([...frames.slice(1), Buffer.from('{"after":1}\n')]));
+      const stallEnd = performance.now() + 1300;
+      while (performance.now() < stallEnd); // the stall itself: bounded by time
+      await ctx.waitFor('telemetry', (c) => c.values.after === 1);
+    } finally {
+      closeSync(device);
+    }
+    expect(ctx.of('decodeError')).toEqual([]);
+    expect(ctx.counts.in).toBe(3); // two telemetry lines and the (unsolicited) SMP packet
   });
 
   it('retries an SMP request the device missed, with the same sequence number', async () => {

@@ -8,7 +8,13 @@ import { type DecodeResult, fail, ok } from './result.js';
 
 export interface SmpClientOptions {
   send(packet: Uint8Array): Promise<void> | void;
+  /** Wait per attempt for the answer, on top of `wireTimeMs`. */
   timeoutMs?: number;
+  /**
+   * Time the transport itself needs to carry this request and the largest answer (a slow UART), added to each
+   * attempt's wait so that it does not count against the device. 0 when unset.
+   */
+  wireTimeMs?(packet: Uint8Array): number;
   /** Resends after a timeout, with the same sequence number. */
   retries?: number;
   version?: SmpVersion;
@@ -73,6 +79,7 @@ export type SmpPacketOutcome = 'response' | 'unsolicited';
 
 export class SmpClient {
   readonly #send: SmpClientOptions['send'];
+  readonly #wireTimeMs: SmpClientOptions['wireTimeMs'];
   readonly #timeoutMs: number;
   readonly #retries: number;
   readonly #version: SmpVersion;
@@ -85,6 +92,7 @@ export class SmpClient {
 
   constructor(opts: SmpClientOptions) {
     this.#send = opts.send;
+    this.#wireTimeMs = opts.wireTimeMs;
     this.#timeoutMs = opts.timeoutMs ?? 5000;
     this.#retries = opts.retries ?? 2;
     this.#version = opts.version ?? 1;
@@ -148,6 +156,8 @@ export class SmpClient {
       );
     }
     const timeoutMs = req.timeoutMs ?? this.#timeoutMs;
+    const wireMs = Math.max(0, Math.ceil(this.#wireTimeMs?.(packet) ?? 0));
+    const waited = wireMs > 0 ? `${timeoutMs} ms (+${wireMs} ms on the wire)` : `${timeoutMs} ms`;
     const maxAttempts = 1 + (req.retries ?? this.#retries);
     return new Promise<SmpResponse>((resolve, reject) => {
       const inFlight: InFlight = { seq, group: req.group, id: req.id, op: req.op, attempts: 0, resolve, reject };
@@ -168,13 +178,13 @@ export class SmpClient {
           this.#finish(inFlight);
           reject(
             new SmpTimeoutError(
-              `SMP group ${req.group} id ${req.id}: no response after ${maxAttempts} attempt(s) of ${timeoutMs} ms`,
+              `SMP group ${req.group} id ${req.id}: no response after ${maxAttempts} attempt(s) of ${waited}`,
             ),
           );
           return;
         }
         inFlight.attempts++;
-        inFlight.timer = setTimeout(attempt, timeoutMs);
+        inFlight.timer = setTimeout(attempt, timeoutMs + wireMs);
         Promise.resolve()
           .then(() => this.#send(packet))
           .catch((err: unknown) => {

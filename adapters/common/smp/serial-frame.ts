@@ -52,6 +52,20 @@ export function encodeSerialFrames(packet: Uint8Array): Uint8Array[] {
   return frames;
 }
 
+/** Frames and bytes (markers and newlines included) `encodeSerialFrames` makes of a packet of `packetLength` bytes. */
+export function serialFramedSize(packetLength: number): { frames: number; bytes: number } {
+  const raw = packetLength + 4;
+  let frames = 0;
+  let bytes = 0;
+  for (let off = 0; off < raw; frames++) {
+    let take = Math.min(MAX_RAW_PER_FRAME, raw - off);
+    if (raw - (off + take) === 1) take -= 1; // as the encoder: the CRC stays in the last frame
+    bytes += 3 + 4 * Math.ceil(take / 3);
+    off += take;
+  }
+  return { frames, bytes };
+}
+
 /**
  * Zephyr sends a packet's frames back to back, but log lines may come between them, so a pending packet ends
  * (truncated) only when its next frame is this late, never at a non-SMP line.
@@ -106,6 +120,14 @@ export class SmpSerialAssembler {
     const truncated = this.#truncated();
     this.reset();
     return [truncated];
+  }
+
+  /**
+   * Gives the pending packet's next frame a full idle time from `now`: the caller could not read for a while (its
+   * event loop was blocked), so a frame that arrived in time may still be unread.
+   */
+  restartIdle(now: number): void {
+    if (this.#active) this.#lastAt = now;
   }
 
   /** Reports the pending packet as truncated if its next frame is overdue at `now`. */

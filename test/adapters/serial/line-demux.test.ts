@@ -43,9 +43,28 @@ const mixed = Buffer.concat([
 ]);
 
 describe('LineSplitter', () => {
-  it('splits on newlines across chunk boundaries and keeps CR for the demux', () => {
-    const events = split([Buffer.from('ab'), Buffer.from('c\r\nde\nf'), Buffer.from('\n')]);
-    expect(events.map((e) => (e.kind === 'line' ? e.line.toString() : e.kind))).toEqual(['abc\r', 'de', 'f']);
+  it('ends a line at LF, CR or CRLF, across chunk boundaries, without the ending', () => {
+    const events = split([Buffer.from('ab'), Buffer.from('c\r\nde\nf'), Buffer.from('\rg\r'), Buffer.from('h\n')]);
+    expect(events.map((e) => (e.kind === 'line' ? e.line.toString() : e.kind))).toEqual(['abc', 'de', 'f', 'g', 'h']);
+  });
+  it('takes CRLF as one ending when the CR ends one read and the LF starts the next (also after an empty read)', () => {
+    const lines = (chunks: string[]) =>
+      split(chunks.map((c) => Buffer.from(c))).map((e) => e.kind === 'line' && e.line.toString());
+    expect(lines(['one\r', '\ntwo\r', '', '\nthree\r\n'])).toEqual(['one', 'two', 'three']);
+    // Only the LF right after the CR: a later one ends a blank line.
+    expect(lines(['a\r', 'b\n'])).toEqual(['a', 'b']);
+    expect(lines(['a\r\n\n'])).toEqual(['a', '']);
+  });
+  it('gives LFCR and blank lines as empty lines, whatever the chunking', () => {
+    const stream = Buffer.from('a\n\rb\r\n\r\nc\r\r\n\n');
+    const expected = ['a', '', 'b', '', 'c', '', ''];
+    for (let seed = 0; seed <= 50; seed++) {
+      const chunks = seed === 0 ? [stream] : randomSplit(rng(seed), stream).map((c) => Buffer.from(c));
+      expect(
+        split(chunks).map((e) => e.kind === 'line' && e.line.toString()),
+        `seed ${seed}`,
+      ).toEqual(expected);
+    }
   });
   it('drops an overlong line up to the next newline, reports it once, then resyncs', () => {
     const events = split([Buffer.alloc(300, 0x41), Buffer.alloc(300, 0x42), Buffer.from('\nok\n')], 256);
@@ -67,6 +86,10 @@ describe('LineSplitter', () => {
       'line',
       'overlong',
     ]);
+  });
+  it('drops an overlong line ended by a lone CR, and the LF of a CRLF after it', () => {
+    const events = split([Buffer.alloc(300, 0x41), Buffer.from('\r'), Buffer.from('\nok\rfine\n')], 256);
+    expect(events.map((e) => (e.kind === 'line' ? e.line.toString() : e.kind))).toEqual(['overlong', 'ok', 'fine']);
   });
   it('keeps memory bounded for an endless line without newlines', () => {
     const s = new LineSplitter(1024);
@@ -178,6 +201,41 @@ describe('LineDemux', () => {
     }
   });
 
+  it('decodes a device that ends lines with a lone CR as one that ends them with CRLF, prompt redraws included', () => {
+    const frames = encodeSerialFrames(echoResponse);
+    const stream = (eol: string) =>
+      Buffer.concat([
+        Buffer.from(`\x1b[1;32muart:~$ \x1b[m${eol}*** Booting Zephyr OS build v4.2.0 ***${eol}`),
+        Buffer.from(`{"temperature":21.5}${eol}`),
+        // The shell erases its prompt to print a log line, then draws it again.
+        Buffer.from(`uart:~$ \r\x1b[K[00:00:01.000,000] <inf> main: tick${eol}uart:~$ `),
+        frames[0]!,
+        Buffer.from(`\r\x1b[K[00:00:01.100,000] <inf> main: tock${eol}`),
+        ...frames.slice(1),
+        // A line that an SMP frame cut, then blank lines and an LFCR pair.
+        Buffer.from('{"tempera'),
+        Buffer.from(encodeSerialFrames(echoResponse)[0]!),
+        Buffer.from(`ture":22}${eol}${eol}\n\r${eol}`),
+        ...frames.slice(1),
+        Buffer.from(`uart:~$ ${eol}uart:~$ `),
+      ]);
+    const expected: DemuxEvent[] = [
+      { kind: 'log', text: '*** Booting Zephyr OS build v4.2.0 ***' },
+      { kind: 'telemetry', values: { temperature: 21.5 } },
+      { kind: 'log', text: '[00:00:01.000,000] <inf> main: tick' },
+      { kind: 'log', text: '[00:00:01.100,000] <inf> main: tock' },
+      { kind: 'smp', packet: echoResponse },
+      { kind: 'telemetry', values: { temperature: 22 } },
+      { kind: 'smp', packet: echoResponse },
+    ];
+    const crlf = stream('\r\n');
+    expect(demuxAll(crlf, [crlf])).toEqual(expected);
+    const cr = stream('\r');
+    expect(demuxAll(cr, [cr])).toEqual(expected);
+    for (let seed = 1; seed <= 50; seed++) {
+      expect(demuxAll(cr, randomSplit(rng(seed), cr)), `seed ${seed}`).toEqual(expected);
+    }
+  });
   it('holds at most maxLineBytes of text cut by frames, and reports line noise before a frame at once', () => {
     const d = new LineDemux({ framing: 'ndjson', smp: true, maxLineBytes: 256 });
     const frame = encodeSerialFrames(encodeSmpMessage({ op: 1, version: 1, group: 0, id: 2, seq: 0, body: {} }))[0]!;

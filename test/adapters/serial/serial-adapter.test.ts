@@ -73,6 +73,21 @@ describe('SerialAdapter (binding-mock)', () => {
     expect(ctx.counts.in).toBe(2);
   });
 
+  it('decodes a device that ends its lines with a lone CR, and publishes nothing for blank lines or prompt redraws', async () => {
+    MockBinding.createPort('/dev/ttyACM4', {});
+    const ctx = await startAdapter([{ id: 'board', path: '/dev/ttyACM4' }]);
+    await adapter!.link('board')!.opened();
+    opened[0]!.emitData('{"temperature":21.5}\r<inf> main: ready\r\r\n\n\ruart:~$ \r\x1b[K');
+    opened[0]!.emitData('\n{"topic":"events","payload":"boot"}\r');
+    await ctx.waitFor('publish', (c) => c.subtopic === 'events');
+    expect(ctx.of('telemetry')).toEqual([{ fn: 'telemetry', deviceId: 'board', values: { temperature: 21.5 } }]);
+    expect(ctx.of('publish').map((c) => [c.subtopic, c.payload])).toEqual([
+      ['log', '<inf> main: ready'],
+      ['events', 'boot'],
+    ]);
+    expect(ctx.of('decodeError')).toEqual([]);
+  });
+
   it('writes /set as one NDJSON line and /get as {"get": ...}, and ignores the shell echo of them', async () => {
     MockBinding.createPort('/dev/ttyUSB3', { record: true });
     const ctx = await startAdapter([{ id: 'dev1', path: '/dev/ttyUSB3' }]);
@@ -180,6 +195,24 @@ describe('SerialAdapter (binding-mock)', () => {
     await expect(adapter!.request('nope', 'dev1', {})).rejects.toThrow(/no "nope" request/);
   });
 
+  it('writes an SMP request smp.line_buffers frames at a time', async () => {
+    MockBinding.createPort('/dev/ttyACM2', {});
+    const smp = { timeout_ms: 50, retries: 0, line_buffers: 3 };
+    await startAdapter([{ id: 'dev1', path: '/dev/ttyACM2', smp }]);
+    await adapter!.link('dev1')!.opened();
+    const port = opened[0]!;
+    const framesPerWrite: number[] = [];
+    const write = port.write.bind(port);
+    port.write = (buffer: Buffer) => {
+      framesPerWrite.push(buffer.filter((b) => b === 0x0a).length);
+      return write(buffer);
+    };
+    // 500 bytes of echo: 6 frames.
+    const echo = adapter!.request('smp', 'dev1', { command: 'echo', data: { d: 'b'.repeat(500) } });
+    await expect(echo).rejects.toThrow(/no response after 1 attempt/);
+    expect(framesPerWrite).toEqual([3, 3]);
+  });
+
   it('counts overlong lines, bad JSON and broken SMP frames as decode errors and keeps going', async () => {
     MockBinding.createPort('/dev/ttyS9', {});
     const ctx = await startAdapter([{ id: 'dev1', path: '/dev/ttyS9' }], { max_line_bytes: 256 });
@@ -210,6 +243,24 @@ describe('SerialAdapter (binding-mock)', () => {
     expect(error.error).toBe('SMP packet truncated at 93 of 217 bytes');
     expect(Buffer.from(error.bytes!).subarray(0, 2).toString('hex')).toBe('0609');
     expect(ctx.of('telemetry').map((c) => c.values)).toEqual([{ inter: 1 }]);
+  });
+
+  it('takes the next frame of a partial SMP packet that arrived while the event loop was blocked past its deadline', async () => {
+    MockBinding.createPort('/dev/ttyACM5', {});
+    const ctx = await startAdapter([{ id: 'dev1', path: '/dev/ttyACM5' }]);
+    await adapter!.link('dev1')!.opened();
+    const frames = encodeSerialFrames(
+      encodeSmpMessage({ op: 3, version: 1, group: 0, id: 0, seq: 9, body: { r: 'S'.repeat(200) } }),
+    );
+    opened[0]!.emitData(Buffer.concat([frames[0]!, Buffer.from('{"inter":1}\n')]));
+    await ctx.waitFor('telemetry', (c) => c.values.inter === 1);
+    // The rest arrives in time, then the event loop is blocked past the packet's deadline (1 s) before it reads it.
+    opened[0]!.emitData(Buffer.concat([...frames.slice(1), Buffer.from('{"after":1}\n')]));
+    const stallEnd = performance.now() + 1300;
+    while (performance.now() < stallEnd); // the stall itself: bounded by time
+    await ctx.waitFor('telemetry', (c) => c.values.after === 1);
+    expect(ctx.of('decodeError')).toEqual([]);
+    expect(ctx.counts.in).toBe(3); // two telemetry lines and the (unsolicited) SMP packet
   });
 
   it('counts a partial SMP packet as truncated when the port is unplugged', async () => {

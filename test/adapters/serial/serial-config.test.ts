@@ -21,18 +21,21 @@ describe('serial config', () => {
       framing: 'ndjson',
       log: true,
       shell_echo: true,
-      smp: { enabled: true, version: 1, timeout_ms: 3000, retries: 2, frame_gap_ms: 20 },
+      smp: { enabled: true, version: 1, timeout_ms: 3000, retries: 2, frame_gap_ms: 20, line_buffers: 2 },
     });
   });
   it('takes smp: true as the SMP defaults and smp: false as off, as a BLE entry does', () => {
     const base = { transport: 'serial', path: '/dev/ttyACM0' };
-    const defaults = { enabled: true, version: 1, timeout_ms: 3000, retries: 2, frame_gap_ms: 20 };
+    const defaults = { enabled: true, version: 1, timeout_ms: 3000, retries: 2, frame_gap_ms: 20, line_buffers: 2 };
     expect(serialDeviceSchema.parse({ ...base, smp: true }).smp).toEqual(defaults);
     expect(serialDeviceSchema.parse({ ...base, smp: false }).smp).toEqual({ ...defaults, enabled: false });
     expect(serialDeviceSchema.parse({ ...base, smp: { timeout_ms: 500 } }).smp).toEqual({
       ...defaults,
       timeout_ms: 500,
     });
+    expect(serialDeviceSchema.parse({ ...base, smp: { line_buffers: 16 } }).smp.line_buffers).toBe(16);
+    for (const line_buffers of [0, 17, 1.5])
+      expect(serialDeviceSchema.safeParse({ ...base, smp: { line_buffers } }).success).toBe(false);
     expect(serialDeviceSchema.safeParse({ ...base, smp: 'yes' }).success).toBe(false);
     expect(serialDeviceSchema.safeParse({ ...base, smp: { timeout: 500 } }).success).toBe(false);
   });

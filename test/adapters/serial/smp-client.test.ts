@@ -104,6 +104,32 @@ describe('SmpClient', () => {
     expect(silent.seen).toHaveLength(2);
   });
 
+  it("adds the transport's wire time for each request to every attempt's wait, and names it in the timeout", async () => {
+    vi.useFakeTimers();
+    const silent = serialServer({ drop: () => true });
+    const lengths: number[] = [];
+    const client = new SmpClient({
+      send: silent.send,
+      timeoutMs: 500,
+      retries: 1,
+      wireTimeMs: (packet) => {
+        lengths.push(packet.length);
+        return 700;
+      },
+    });
+    const p = client.request({ op: 2, group: 0, id: 0, body: { d: 'slow' } });
+    const assertion = expect(p).rejects.toThrow('no response after 2 attempt(s) of 500 ms (+700 ms on the wire)');
+    await vi.advanceTimersByTimeAsync(1199);
+    expect(silent.seen).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(silent.seen).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1200);
+    await assertion;
+    expect(lengths).toEqual([
+      encodeSmpMessage({ op: 2, version: 1, group: 0, id: 0, seq: 0, body: { d: 'slow' } }).length,
+    ]);
+  });
+
   it('ignores unsolicited and stale responses and rejects requests when closed', async () => {
     const sent: Uint8Array[] = [];
     const client = new SmpClient({ send: (p) => void sent.push(p) });

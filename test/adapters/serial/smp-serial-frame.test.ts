@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { crc16Xmodem } from '../../../adapters/common/smp/crc16.js';
 import { encodeSmpMessage } from '../../../adapters/common/smp/packet.js';
-import { encodeSerialFrames, SmpSerialAssembler } from '../../../adapters/common/smp/serial-frame.js';
+import { encodeSerialFrames, SmpSerialAssembler, serialFramedSize } from '../../../adapters/common/smp/serial-frame.js';
 import { hex, toHex } from './random.js';
 
 const echoHello = hex('02 00 00 09 00 00 00 00 A1 61 64 65 68 65 6C 6C 6F');
@@ -53,6 +53,10 @@ describe('SMP serial framing', () => {
       const last = frames.at(-1)!;
       expect(Buffer.from(Buffer.from(last.subarray(2, -1)).toString(), 'base64').length).toBeGreaterThanOrEqual(2);
       expect(reassemble(frames)).toEqual([{ ok: true, value: packet }]);
+      expect(serialFramedSize(packet.length)).toEqual({
+        frames: frames.length,
+        bytes: frames.reduce((n, f) => n + f.length, 0),
+      });
     }
   });
 
@@ -152,6 +156,17 @@ describe('SMP serial framing', () => {
         { ok: false, reason: /truncated at 93 of 167/, frame: head },
         { ok: false, reason: /without a first frame/ },
       ]);
+    });
+
+    it('gives the next frame a full idle time again when the caller could not read (restartIdle)', () => {
+      const asm = new SmpSerialAssembler();
+      asm.restartIdle(5000); // nothing pending: nothing to restart
+      expect(asm.deadline).toBeUndefined();
+      asm.push(long[0]!, 0);
+      asm.restartIdle(1600);
+      expect(asm.deadline).toBe(2600);
+      expect(asm.expire(2599)).toEqual([]);
+      expect(asm.push(long[1]!, 1601)).toMatchObject([{ ok: true }]);
     });
 
     it('says "incomplete base64 quad" for a short base64 text, before and after the length field', () => {

@@ -8,6 +8,7 @@ import { decodeSmpMessage, encodeSmpMessage, type SmpMessage } from '../../../ad
 import { encodeSerialFrames, SmpSerialAssembler } from '../../../adapters/common/smp/serial-frame.js';
 import { LineSplitter } from '../../../adapters/serial/line-splitter.js';
 import { LineBuffers, ZEPHYR_LINE_BUFFERS } from './line-buffers.js';
+import { UartPace } from './uart-pace.js';
 
 export const SIM_IMAGE_HASH = Uint8Array.from({ length: 32 }, (_, i) => i * 7);
 
@@ -18,6 +19,8 @@ export interface SimOptions {
   interleaveLogs?: boolean;
   /** Line buffers for received SMP frames (line-buffers.ts); Zephyr's default 2 unless given, null: unlimited. */
   lineBuffers?: number | null;
+  /** A UART at this rate (10 bits a byte): bytes reach the device, and its answers the gateway, no faster. */
+  baudRate?: number;
 }
 
 export class ZephyrDeviceSim extends EventEmitter<{ line: [string]; smp: [SmpMessage] }> {
@@ -27,6 +30,8 @@ export class ZephyrDeviceSim extends EventEmitter<{ line: [string]; smp: [SmpMes
   readonly #splitter = new LineSplitter(8192);
   readonly #asm = new SmpSerialAssembler();
   readonly #lineBuffers: LineBuffers;
+  readonly #rx: UartPace | undefined;
+  readonly #tx: UartPace | undefined;
 
   private constructor(
     private readonly port: SerialPortStream,
@@ -35,7 +40,17 @@ export class ZephyrDeviceSim extends EventEmitter<{ line: [string]; smp: [SmpMes
     super();
     const count = options.lineBuffers === undefined ? ZEPHYR_LINE_BUFFERS : (options.lineBuffers ?? undefined);
     this.#lineBuffers = new LineBuffers(count, (frame) => this.#onFrame(frame));
-    port.on('data', (chunk: Buffer) => this.#onData(chunk));
+    if (options.baudRate !== undefined) {
+      this.#rx = new UartPace(options.baudRate);
+      this.#tx = new UartPace(options.baudRate);
+    }
+    port.on('data', (chunk: Buffer) => {
+      if (!this.#rx) this.#onData(chunk);
+      else {
+        const copy = Buffer.from(chunk);
+        void this.#rx.carry(copy.length, () => this.#onData(copy));
+      }
+    });
     port.on('error', () => {});
   }
 
@@ -122,7 +137,8 @@ export class ZephyrDeviceSim extends EventEmitter<{ line: [string]; smp: [SmpMes
     const frames = encodeSerialFrames(encodeSmpMessage({ ...req.header, op: (req.header.op + 1) as 1 | 3, body }));
     for (const [i, frame] of frames.entries()) {
       if (i > 0 && this.options.interleaveLogs) await this.log('inf', 'app', `tick ${i}`);
-      await this.write(frame);
+      if (this.#tx) await this.#tx.carry(frame.length, () => this.write(frame));
+      else await this.write(frame);
     }
     if (group === 0 && id === 5) await this.line('*** Booting Zephyr OS build v4.2.0 ***');
   }
