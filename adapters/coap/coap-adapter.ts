@@ -227,7 +227,9 @@ export class CoapAdapter implements Adapter {
   private applyDevices(devices: Device[]): void {
     this.devices = devices;
     this.identity = new IdentityResolver(devices, this.config.allow_path_identity);
-    this.observers.retain(new Set(devices.map((d) => d.id)));
+    const ids = new Set(devices.map((d) => d.id));
+    for (const d of devices) if (d.ps_id !== undefined && !ids.has(d.ps_id)) this.observers.move(d.ps_id, d.id);
+    this.observers.retain(ids);
     this.smp.sync(smpTargets(devices));
     for (const device of devices) {
       if (this.clients.has(device.id)) continue;

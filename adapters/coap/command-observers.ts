@@ -100,6 +100,20 @@ export class CommandObservers {
     return this.lastCommand.get(deviceId);
   }
 
+  /**
+   * A device renamed from `from` to `to` (device/rename keeps the old id as ps_id, which its firmware still observes):
+   * its relations, last command and numbering follow it, unless `to` already has its own.
+   */
+  move(from: string, to: string): void {
+    const maps: Map<string, unknown>[] = [this.observers, this.lastCommand, this.sequence, this.version];
+    if (maps.some((m) => m.has(to))) return;
+    for (const map of maps) {
+      if (!map.has(from)) continue;
+      map.set(to, map.get(from));
+      map.delete(from);
+    }
+  }
+
   /** Forget devices no longer configured. */
   retain(deviceIds: ReadonlySet<string>): void {
     for (const id of [...this.observers.keys()]) {
