@@ -229,7 +229,9 @@ export class CoapAdapter implements Adapter {
     this.identity = new IdentityResolver(devices, this.config.allow_path_identity);
     const ids = new Set(devices.map((d) => d.id));
     for (const d of devices) if (d.ps_id !== undefined && !ids.has(d.ps_id)) this.observers.move(d.ps_id, d.id);
-    this.observers.retain(ids);
+    // RFC 7641 §3.2: a notification with an error code and no Observe ends the relation, so the device stops waiting.
+    for (const gone of this.observers.retain(ids))
+      this.endpoint.endObservation(gone.peer, gone.token, '4.04', 'device removed from the gateway');
     this.smp.sync(smpTargets(devices));
     for (const device of devices) {
       if (this.clients.has(device.id)) continue;

@@ -114,15 +114,18 @@ export class CommandObservers {
     }
   }
 
-  /** Forget devices no longer configured. */
-  retain(deviceIds: ReadonlySet<string>): void {
-    for (const id of [...this.observers.keys()]) {
+  /** Forget devices no longer configured; returns their relations, for the caller to end. */
+  retain(deviceIds: ReadonlySet<string>): CommandObserver[] {
+    const dropped: CommandObserver[] = [];
+    for (const [id, list] of [...this.observers]) {
       if (deviceIds.has(id)) continue;
-      this.total -= this.observers.get(id)?.length ?? 0;
+      this.total -= list.length;
       this.observers.delete(id);
+      dropped.push(...list);
     }
     for (const id of [...this.lastCommand.keys()]) if (!deviceIds.has(id)) this.lastCommand.delete(id);
     for (const id of [...this.sequence.keys()]) if (!deviceIds.has(id)) this.sequence.delete(id);
     for (const id of [...this.version.keys()]) if (!deviceIds.has(id)) this.version.delete(id);
+    return dropped;
   }
 }
