@@ -34,6 +34,9 @@ type SmpTarget = { address: string; settings: CoapSmpSettings };
 
 const COAP_BIND_SETTING: BindSetting = { portKey: 'adapters.coap.port', hostKey: 'adapters.coap.bind' };
 
+/** Max-Age of the 5.03 that ends /ps/<id>/set relations when the adapter stops: a restart takes a few seconds. */
+const REGISTER_AGAIN_AFTER_S = 10;
+
 export class CoapAdapter implements Adapter {
   readonly kind = 'coap';
   readonly endpoint: UdpCoapEndpoint;
@@ -115,6 +118,10 @@ export class CoapAdapter implements Adapter {
     await Promise.all([...this.clients.values()].map((c) => c.stop()));
     this.clients.clear();
     this.smp.clear();
+    // The relations do not outlive the process: told so (RFC 7641 §3.2), a device registers again after Max-Age
+    // instead of waiting for commands that would be kept for a GET it never sends.
+    for (const o of this.observers.clear())
+      this.endpoint.endObservation(o.peer, o.token, '5.03', 'gateway stopping: register again', REGISTER_AGAIN_AFTER_S);
     await this.endpoint.stop();
     this.state = { state: 'stopped' };
   }

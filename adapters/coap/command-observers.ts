@@ -114,6 +114,14 @@ export class CommandObservers {
     }
   }
 
+  /** Forget every relation (the adapter stops); returns them, for the caller to end. */
+  clear(): CommandObserver[] {
+    const all = [...this.observers.values()].flat();
+    this.observers.clear();
+    this.total = 0;
+    return all;
+  }
+
   /** Forget devices no longer configured; returns their relations, for the caller to end. */
   retain(deviceIds: ReadonlySet<string>): CommandObserver[] {
     const dropped: CommandObserver[] = [];

@@ -203,13 +203,14 @@ export class ServerSide {
    * Ends a relation registered through a route handler from the server's side: a NON response without Observe
    * takes the client off the list (RFC 7641 §3.2), so it knows to register again rather than wait for notifications.
    */
-  endObservation(peer: CoapPeer, token: Buffer, code: string, reason: string): void {
+  endObservation(peer: CoapPeer, token: Buffer, code: string, reason: string, maxAge?: number): void {
     const message: OutgoingMessage = {
       type: 'NON',
       code,
       messageId: this.hooks.nextMessageId(),
       token,
       contentFormat: 0,
+      maxAge,
       payload: Buffer.from(reason),
     };
     this.hooks.transmit(encodeMessage(message), peer);
