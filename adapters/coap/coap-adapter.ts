@@ -217,6 +217,8 @@ export class CoapAdapter implements Adapter {
       this.ctx.availability(deviceId, false);
       throw new Error(`no /ps/${deviceId}/set observer acknowledged the command (kept for its next GET)`);
     }
+    // The ACK is a sign of life: a device that only observes (an actuator) publishes nothing else.
+    this.ctx.availability(deviceId, true);
     return {};
   }
 
