@@ -34,6 +34,9 @@ type SmpTarget = { address: string; settings: CoapSmpSettings };
 
 const COAP_BIND_SETTING: BindSetting = { portKey: 'adapters.coap.port', hostKey: 'adapters.coap.bind' };
 
+/** Max-Age of the 5.03 that ends /ps/<id>/set relations when the adapter stops: a restart takes a few seconds. */
+const REGISTER_AGAIN_AFTER_S = 10;
+
 export class CoapAdapter implements Adapter {
   readonly kind = 'coap';
   readonly endpoint: UdpCoapEndpoint;
@@ -115,6 +118,10 @@ export class CoapAdapter implements Adapter {
     await Promise.all([...this.clients.values()].map((c) => c.stop()));
     this.clients.clear();
     this.smp.clear();
+    // The relations do not outlive the process: told so (RFC 7641 §3.2), a device registers again after Max-Age
+    // instead of waiting for commands that would be kept for a GET it never sends.
+    for (const o of this.observers.clear())
+      this.endpoint.endObservation(o.peer, o.token, '5.03', 'gateway stopping: register again', REGISTER_AGAIN_AFTER_S);
     await this.endpoint.stop();
     this.state = { state: 'stopped' };
   }
@@ -210,6 +217,8 @@ export class CoapAdapter implements Adapter {
       this.ctx.availability(deviceId, false);
       throw new Error(`no /ps/${deviceId}/set observer acknowledged the command (kept for its next GET)`);
     }
+    // The ACK is a sign of life: a device that only observes (an actuator) publishes nothing else.
+    this.ctx.availability(deviceId, true);
     return {};
   }
 
@@ -227,7 +236,11 @@ export class CoapAdapter implements Adapter {
   private applyDevices(devices: Device[]): void {
     this.devices = devices;
     this.identity = new IdentityResolver(devices, this.config.allow_path_identity);
-    this.observers.retain(new Set(devices.map((d) => d.id)));
+    const ids = new Set(devices.map((d) => d.id));
+    for (const d of devices) if (d.ps_id !== undefined && !ids.has(d.ps_id)) this.observers.move(d.ps_id, d.id);
+    // RFC 7641 §3.2: a notification with an error code and no Observe ends the relation, so the device stops waiting.
+    for (const gone of this.observers.retain(ids))
+      this.endpoint.endObservation(gone.peer, gone.token, '4.04', 'device removed from the gateway');
     this.smp.sync(smpTargets(devices));
     for (const device of devices) {
       if (this.clients.has(device.id)) continue;

@@ -100,15 +100,40 @@ export class CommandObservers {
     return this.lastCommand.get(deviceId);
   }
 
-  /** Forget devices no longer configured. */
-  retain(deviceIds: ReadonlySet<string>): void {
-    for (const id of [...this.observers.keys()]) {
+  /**
+   * A device renamed from `from` to `to` (device/rename keeps the old id as ps_id, which its firmware still observes):
+   * its relations, last command and numbering follow it, unless `to` already has its own.
+   */
+  move(from: string, to: string): void {
+    const maps: Map<string, unknown>[] = [this.observers, this.lastCommand, this.sequence, this.version];
+    if (maps.some((m) => m.has(to))) return;
+    for (const map of maps) {
+      if (!map.has(from)) continue;
+      map.set(to, map.get(from));
+      map.delete(from);
+    }
+  }
+
+  /** Forget every relation (the adapter stops); returns them, for the caller to end. */
+  clear(): CommandObserver[] {
+    const all = [...this.observers.values()].flat();
+    this.observers.clear();
+    this.total = 0;
+    return all;
+  }
+
+  /** Forget devices no longer configured; returns their relations, for the caller to end. */
+  retain(deviceIds: ReadonlySet<string>): CommandObserver[] {
+    const dropped: CommandObserver[] = [];
+    for (const [id, list] of [...this.observers]) {
       if (deviceIds.has(id)) continue;
-      this.total -= this.observers.get(id)?.length ?? 0;
+      this.total -= list.length;
       this.observers.delete(id);
+      dropped.push(...list);
     }
     for (const id of [...this.lastCommand.keys()]) if (!deviceIds.has(id)) this.lastCommand.delete(id);
     for (const id of [...this.sequence.keys()]) if (!deviceIds.has(id)) this.sequence.delete(id);
     for (const id of [...this.version.keys()]) if (!deviceIds.has(id)) this.version.delete(id);
+    return dropped;
   }
 }

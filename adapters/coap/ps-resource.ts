@@ -18,6 +18,8 @@ const STATE_LIMIT_REFUSAL = 'device state over api.max_state_properties or api.m
 
 const text = (code: string, message: string): CoapOutgoingResponse => ({ code, contentFormat: 0, payload: message });
 
+const NOT_ACCEPTABLE = text('4.06', 'commands are sent as JSON (50), CBOR (60) or SenML (110/112)');
+
 type Gate =
   | { ok: true; deviceId: string; property: string | undefined; isCommandResource: boolean }
   | { ok: false; response: CoapOutgoingResponse; reason: RefusalReason; deviceId?: string; unknownId?: string };
@@ -84,6 +86,7 @@ export function createPsAdmit(
 function announce(deps: PsResourceDeps, req: CoapIncomingRequest, unknownId: string): CoapOutgoingResponse | undefined {
   const { ctx } = deps;
   if (/[/?#]/.test(unknownId) || deps.identity().isBound(req.source.address)) return undefined;
+  if (req.method === 'GET' && !isAcceptable(req.accept)) return NOT_ACCEPTABLE;
   if (req.method !== 'GET') {
     const decoded = decodeStatePayload(req.contentFormat, req.payload, req.path[2]);
     if (!decoded.ok) {
@@ -111,8 +114,10 @@ function announce(deps: PsResourceDeps, req: CoapIncomingRequest, unknownId: str
   });
   // Counted by the gateway.
   if (verdict === 'blocked') return text('4.03', "blocked: this device is on the gateway's blocklist");
-  const code = req.method === 'POST' ? '2.01' : req.method === 'GET' ? '2.05' : '2.04';
-  return text(code, 'announced: onboard the device to keep its data');
+  // GET /ps/<id>/set: no command yet, in the format an onboarded device would get it, and no Observe (not registered).
+  // A text here would reach a device that runs whatever its command resource returns.
+  if (req.method === 'GET') return { code: '2.05', ...encodeCommand(req.accept, {}) };
+  return text(req.method === 'POST' ? '2.01' : '2.04', 'announced: onboard the device to keep its data');
 }
 
 function countRefusal(
@@ -168,7 +173,7 @@ export function createPsHandler(deps: PsResourceDeps): (req: CoapIncomingRequest
   };
 
   function serveCommands(d: PsResourceDeps, deviceId: string, req: CoapIncomingRequest): CoapOutgoingResponse {
-    if (!isAcceptable(req.accept)) return text('4.06', 'commands are sent as JSON (50), CBOR (60) or SenML (110/112)');
+    if (!isAcceptable(req.accept)) return NOT_ACCEPTABLE;
     ctx.availability(deviceId, true);
     const etag = observers.etag(deviceId);
     // A device that polls sends the ETag of the command it has: 2.03 Valid says there is no newer one.

@@ -170,7 +170,10 @@ export class ClientSide {
     const hinted = first.code === '4.13' && first.block1 ? blockSize(first.block1.szx) : undefined;
     const used = payload.length > size ? blockSize(szxForSize(size)) : payload.length;
     if (hinted !== undefined && hinted < used) first = await sent(hinted);
-    return this.completeBlock2(req.peer, base, first, deadline, req.signal);
+    // A FETCH body is the query: it goes with every block of the answer (RFC 8132 §2.3.2) when it fits one datagram.
+    // A POST or PUT body was delivered and acted on: the follow-ups leave it out (RFC 7959 §2.7).
+    const followUp = base.code === METHOD_CODES.FETCH && payload.length <= size ? { ...base, payload } : base;
+    return this.completeBlock2(req.peer, followUp, first, deadline, req.signal);
   }
 
   async observe(req: CoapClientRequest, onNotify: (res: CoapClientResponse) => void): Promise<CoapObservation> {
@@ -433,9 +436,10 @@ export class ClientSide {
     let total = first.payload.length;
     const szx = first.block2.szx;
     for (let num = 1; num < 70_000; num++) {
+      // The request again, with its own method (RFC 7959 §2.4, §2.7: a POST answer is not the GET representation).
       const next = await this.exchange(
         peer,
-        { ...base, code: '0.01', payload: undefined, block1: undefined, block2: { num, more: false, szx } },
+        { ...base, block1: undefined, size1: undefined, block2: { num, more: false, szx } },
         deadline,
         signal,
       );

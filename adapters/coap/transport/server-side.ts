@@ -100,6 +100,10 @@ export class ServerSide {
       if (seen !== PENDING && message.type === 'CON') this.hooks.transmit(seen, peer);
       return;
     }
+    if (message.type === 'NON' && this.rejectsNon(message, peer, bytes)) {
+      this.dedup.set(dedupPeer, message.messageId, PENDING);
+      return;
+    }
     const outcome = this.process(message, peer, bytes);
     // Hot path: a synchronous handler is answered at once, without a timer or a promise per request.
     if (!(outcome instanceof Promise)) {
@@ -199,23 +203,36 @@ export class ServerSide {
    * Ends a relation registered through a route handler from the server's side: a NON response without Observe
    * takes the client off the list (RFC 7641 §3.2), so it knows to register again rather than wait for notifications.
    */
-  endObservation(peer: CoapPeer, token: Buffer, code: string, reason: string): void {
+  endObservation(peer: CoapPeer, token: Buffer, code: string, reason: string, maxAge?: number): void {
     const message: OutgoingMessage = {
       type: 'NON',
       code,
       messageId: this.hooks.nextMessageId(),
       token,
       contentFormat: 0,
+      maxAge,
       payload: Buffer.from(reason),
     };
     this.hooks.transmit(encodeMessage(message), peer);
+  }
+
+  /**
+   * RFC 7252 §5.4.1: a critical option we do not know is answered with 4.02 in a CON request only; a NON carrying one
+   * is rejected (§4.3: RST, as libcoap does), so the client does not take the 4.02 for the answer of a request served.
+   */
+  private rejectsNon(message: CoapMessage, peer: CoapPeer, bytes: Buffer): boolean {
+    const unknown = message.unknownCritical.filter((n) => n !== PROXY_URI && n !== PROXY_SCHEME);
+    if (unknown.length === 0) return false;
+    this.hooks.onReject('bad_option', `unsupported critical option ${unknown.join(',')} (NON, rejected)`, peer, bytes);
+    this.hooks.transmit(encodeMessage({ type: 'RST', code: '0.00', messageId: message.messageId }), peer);
+    return true;
   }
 
   private process(message: CoapMessage, peer: CoapPeer, bytes: Buffer): OutgoingMessage | Promise<OutgoingMessage> {
     const critical = message.unknownCritical;
     if (critical.length > 0) {
       // RFC 7252 §5.10.2: an endpoint that is no forward proxy answers Proxy-Uri / Proxy-Scheme with 5.05.
-      if (critical.includes(35) || critical.includes(39)) {
+      if (critical.includes(PROXY_URI) || critical.includes(PROXY_SCHEME)) {
         this.hooks.onReject('proxy', 'Proxy-Uri or Proxy-Scheme (not a proxy)', peer, bytes);
         return reply(message, '5.05');
       }
@@ -374,6 +391,8 @@ function isSuppressed(noResponse: number | undefined, code: string): boolean {
 }
 
 const EMPTY = Buffer.alloc(0);
+const PROXY_URI = 35;
+const PROXY_SCHEME = 39;
 
 function requestOf(message: CoapMessage, method: CoapMethod, peer: CoapPeer, payload: Buffer): CoapIncomingRequest {
   return {

@@ -331,8 +331,8 @@ export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
   }
 
   /** See ServerSide.endObservation. */
-  endObservation(peer: CoapPeer, token: Buffer, code: string, reason: string): void {
-    this.server.endObservation(peer, token, code, reason);
+  endObservation(peer: CoapPeer, token: Buffer, code: string, reason: string, maxAge?: number): void {
+    this.server.endObservation(peer, token, code, reason, maxAge);
   }
 
   private send(bytes: Buffer, peer: CoapPeer): void {

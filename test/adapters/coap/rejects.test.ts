@@ -114,6 +114,44 @@ describe('requests the endpoint does not serve', () => {
     expect(kinds).toEqual(['bad_option', 'proxy', 'proxy', 'too_large', 'too_large', 'block1_incomplete', 'too_large']);
   });
 
+  it('rejects a NON request with an unknown critical option with RST (RFC 7252 §5.4.1), as libcoap does', async () => {
+    const { ask, kinds, seen } = await setup();
+    // OSCORE (9), If-Match (1) and an unassigned critical number: a NON carrying one is rejected, not served.
+    for (const [mid, option] of [
+      [1, 9],
+      [2, 1],
+      [3, 2049],
+    ] as const) {
+      const reply = await ask({
+        type: 'NON',
+        code: '0.03',
+        mid,
+        token: [mid],
+        options: [
+          [11, 'u'],
+          [option, [1]],
+        ],
+      });
+      expect(reply).toMatchObject({ type: 'RST', code: '0.00', messageId: mid });
+    }
+    // A proxy request is recognised (5.05 for any request), and an elective option is ignored.
+    const proxy = await ask({ type: 'NON', code: '0.01', mid: 4, token: [4], options: [[35, 'coap://[::1]/u']] });
+    expect(proxy).toMatchObject({ type: 'NON', code: '5.05' });
+    const elective = await ask({
+      type: 'NON',
+      code: '0.03',
+      mid: 5,
+      token: [5],
+      options: [
+        [11, 'u'],
+        [2050, [1]],
+      ],
+    });
+    expect(elective).toMatchObject({ type: 'NON', code: '2.04' });
+    expect(seen).toHaveLength(1);
+    expect(kinds).toEqual(['bad_option', 'bad_option', 'bad_option', 'proxy']);
+  });
+
   it('rejects truncated options and a payload marker without payload as format errors', async () => {
     const { raw, server, kinds, seen } = await setup();
     server.route('psp', (req) => {
