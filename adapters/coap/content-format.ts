@@ -54,7 +54,10 @@ export function decodeStatePayload(contentFormat: number | undefined, bytes: Buf
       return decodeCbor(bytes, property);
     case ContentFormat.senmlJson:
     case ContentFormat.senmlCbor: {
-      const senml = contentFormat === ContentFormat.senmlJson ? decodeSenmlJson(bytes) : decodeSenmlCbor(bytes);
+      const senml =
+        contentFormat === ContentFormat.senmlJson
+          ? decodeSenmlJson(withoutTrailingNuls(bytes))
+          : decodeSenmlCbor(bytes);
       if (!senml.ok) return bad(senml.error);
       if (senml.records.length === 0) return bad('SenML pack has no records');
       const state = senmlToState(senml.records);
@@ -170,7 +173,7 @@ function scalarFromText(text: string): unknown {
 function decodeJson(bytes: Buffer, property: string | undefined): PayloadResult {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(utf8.decode(bytes));
+    parsed = JSON.parse(utf8.decode(withoutTrailingNuls(bytes)));
   } catch (error) {
     return bad(`JSON payload does not parse: ${(error as Error).message}`);
   }
@@ -235,6 +238,13 @@ function checkObject(value: unknown): PayloadResult {
   const wrong = keys.find((k) => !isValidPropertyName(k));
   if (wrong !== undefined) return bad(`invalid property name "${wrong.slice(0, 64)}"`);
   return { ok: true, values: value };
+}
+
+/** Zephyr code often sends a C string with `sizeof`, its NUL included; the NUL is not part of the JSON text. */
+function withoutTrailingNuls(bytes: Buffer): Buffer {
+  let end = bytes.length;
+  while (end > 0 && bytes[end - 1] === 0) end--;
+  return bytes.subarray(0, end);
 }
 
 function looksLikeJson(bytes: Buffer): boolean {

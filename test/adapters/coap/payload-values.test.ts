@@ -22,6 +22,21 @@ describe('CoAP payload values', () => {
     expect(decodeStatePayload(50, Buffer.from(nested(30_000)), 'deep')).toMatchObject({ ok: false, code: '4.00' });
   });
 
+  it('takes JSON and SenML-JSON sent as C strings with their trailing NUL (sizeof), and no NUL inside', () => {
+    const json = Buffer.from('{"temperature":21.5}\0');
+    expect(decodeStatePayload(50, json)).toEqual({ ok: true, values: { temperature: 21.5 } });
+    expect(decodeStatePayload(undefined, json)).toEqual({ ok: true, values: { temperature: 21.5 } });
+    expect(decodeStatePayload(50, Buffer.from('21.5\0\0'), 'temperature')).toEqual({
+      ok: true,
+      values: { temperature: 21.5 },
+    });
+    expect(decodeStatePayload(110, Buffer.from('[{"n":"temperature","v":21.5}]\0'))).toEqual({
+      ok: true,
+      values: { temperature: 21.5 },
+    });
+    expect(decodeStatePayload(50, Buffer.from('{"a":\0 1}'))).toMatchObject({ ok: false, code: '4.00' });
+  });
+
   it('keeps text values as text when a number would change them', () => {
     const values = (text: string) => {
       const result = decodeStatePayload(0, Buffer.from(text));
