@@ -246,6 +246,9 @@ export class Gateway {
       await this.#teardown();
       throw err;
     }
+    // Only now: a persistent upstream session delivers the commands kept for us right after the CONNACK, and the
+    // API and the adapters that execute them must be listening by then.
+    this.#upstream?.connect();
     this.#started = true;
     this.#bridgeLogging = new BridgeLogging(
       (message) => void this.publishJson(topics.bridgeLogging(this.base), message),
@@ -730,7 +733,9 @@ export class Gateway {
         if (this.#started) void this.publishInfo();
       },
     });
-    await upstream.start();
+    // At start-up the gateway connects it once everything is up (start()); on a reload everything is up already.
+    if (this.#started) await upstream.start();
+    else await upstream.open();
     this.#upstream = upstream;
   }
 

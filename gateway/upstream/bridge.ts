@@ -206,10 +206,15 @@ export class UpstreamBridge {
     return join(this.deps.dataDir, 'upstream', 'queue');
   }
 
-  /** Registers the broker interceptor synchronously (before the first await), then opens the queue and connects.
-   * Publishes intercepted while the queue opens wait for it. */
+  /** open(), then connect(). */
   async start(): Promise<void> {
-    if (this.#link.state !== 'stopped') return;
+    if (await this.open()) this.connect();
+  }
+
+  /** Registers the broker interceptor synchronously (before the first await), then opens the queue; false when it
+   * was open already. Publishes intercepted while the queue opens wait for it. */
+  async open(): Promise<boolean> {
+    if (this.#link.state !== 'stopped') return false;
     this.#link.starting();
     this.#report.metrics.showGauges();
     let opened!: () => void;
@@ -229,6 +234,12 @@ export class UpstreamBridge {
       opened();
     }
     this.#heap.start();
+    return true;
+  }
+
+  /** Connects to the upstream, once opened. A persistent session's commands arrive right after the CONNACK: the
+   * gateway connects once whatever executes them listens (gateway/controller.ts). */
+  connect(): void {
     void this.#link.connect();
   }
 

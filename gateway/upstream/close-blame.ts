@@ -47,6 +47,10 @@ export class CloseBlame {
     const filter = conn.subscribing.values().next().value;
     if (filter !== undefined) {
       poison.connectionStarted();
+      // The link state publish before it may be what the upstream closed on (its refusal can be lost with the
+      // connection: Mosquitto refuses it with 0x87, then resets the connection when max_queued_messages is 0). It
+      // counts as well: once it is given up, a connection without it tells the two apart.
+      this.host.linkState.closedOnState(conn);
       const why = conn.disconnect ? ` (${conn.disconnect})` : '';
       this.host.setError(
         `upstream ${this.host.url()} closed the connection before answering the subscription to ${filter}${why}: check that the broker's policy allows subscribing to it (the \`in\` and \`both\` mappings of bridge.topics)`,

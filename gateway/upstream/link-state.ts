@@ -1,6 +1,7 @@
 // The link state ("online" on the state topic, whose last will says "offline"): publishing it on each
-// connection, and giving it up when the upstream keeps closing the connection right after it (a broker policy
-// refusing the state topic or retain must not keep the queue from being sent), with retries after a back-off.
+// connection, and giving it up when the upstream refuses it (MQTT 5 reason code) or keeps closing the connection right
+// after it (a broker policy refusing the state topic or retain must not keep the queue from being sent), with retries
+// after a back-off.
 import type { MqttClient } from 'mqtt';
 import { ONLINE } from './client-options.js';
 import type { ConnectionRecord } from './connection-record.js';
@@ -77,9 +78,12 @@ export class LinkStatePublisher {
         this.#problem = undefined;
         return;
       }
-      this.host.setError(
-        `upstream refused the link state on ${this.host.stateTopic()}: ${err.message} (check bridge.state_topic and the broker's policy, or set bridge.link_state: false)`,
-      );
+      // Refused with a reason code (MQTT 5, e.g. 0x87 Not authorized by an ACL): it would be refused on every
+      // connection, and some brokers close the connection after a refusal (Mosquitto with max_queued_messages 0),
+      // which kept the queue from being sent. Given up like a state the upstream closes the connection on.
+      this.#strikes = STATE_STRIKES;
+      this.#problem = `upstream refused the link state on ${this.host.stateTopic()}: ${err.message} (check bridge.state_topic and the broker's policy, or set bridge.link_state: false); the link state is not published for now (tried again on a connection that stays up, and on a reload)`;
+      this.host.setError(this.#problem);
     });
   }
 

@@ -3,15 +3,26 @@
 // 30,000 messages/s that was a quarter of the gateway's CPU time (docs/benchmarks.md, upstream). This sits
 // between the socket and mqtt.js' parser: it frames the byte stream, hands each PUBACK the bridge claims to
 // `take` and passes every other byte through unchanged, in order. PUBACKs with a failure reason code, and
-// every other packet, still go to mqtt.js.
+// every other packet, still go to mqtt.js, except PUBACKs and PUBRECs whose reason code mqtt.js cannot parse (see
+// PARSED_REASONS): those are handed to `take` as refusals.
 import { Writable } from 'node:stream';
 
-/** Returns true when the PUBACK for `messageId` was one of the bridge's own (and is now handled). */
-export type TakePubAck = (messageId: number) => boolean;
+/**
+ * Returns true when the PUBACK for `messageId` was one of the bridge's own (and is now handled). `refusal` is set
+ * for a PUBACK or PUBREC whose failure reason code mqtt.js cannot parse.
+ */
+export type TakePubAck = (messageId: number, refusal?: number) => boolean;
 
 const PUBACK = 0x40;
+const PUBREC = 0x50;
 /** MQTT 5 PUBACK reason codes that mean success: 0x00 Success, 0x10 No matching subscribers. */
 const isSuccess = (reason: number) => reason === 0x00 || reason === 0x10;
+/**
+ * The PUBACK/PUBREC reason codes of MQTT 5 (3.4.2.1), the only ones mqtt-packet parses. Mosquitto also answers
+ * 0x95 Packet too large (a message over its message_size_limit): mqtt-packet drops such a packet with a parse
+ * error, mqtt.js never settles the publish, and the message would hold an in-flight slot for good.
+ */
+const PARSED_REASONS = new Set([0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99]);
 
 /** Makes `client` read through the fast path; call before its first connect (mqtt.js `manualConnect`). */
 export function routePubAcks(client: { streamBuilder: unknown }, take: () => TakePubAck | undefined): void {
@@ -83,12 +94,7 @@ export class PubAckFilter extends Writable {
         this.#partial = buf.subarray(at);
         break;
       }
-      if (
-        take &&
-        buf[at] === PUBACK &&
-        (remaining === 2 || (remaining === 3 && isSuccess(buf[i + 2]!))) &&
-        take((buf[i]! << 8) | buf[i + 1]!)
-      ) {
+      if (take && this.#takes(take, buf, at, i, remaining)) {
         if (at > passFrom) out.push(buf.subarray(passFrom, at));
         passFrom = end;
       }
@@ -98,6 +104,18 @@ export class PubAckFilter extends Writable {
     if (passEnd > passFrom) out.push(buf.subarray(passFrom, passEnd));
     if (this.#partial) this.#partial = Buffer.from(this.#partial); // do not pin the whole read chunk
     this.#forward(out, done);
+  }
+
+  /** Whether `take` handled the packet at `at` (its variable header at `i`). */
+  #takes(take: TakePubAck, buf: Buffer, at: number, i: number, remaining: number): boolean {
+    const type = buf[at];
+    if (type !== PUBACK && type !== PUBREC) return false;
+    if (remaining < 2) return false;
+    const id = (buf[i]! << 8) | buf[i + 1]!;
+    if (remaining === 2) return type === PUBACK && take(id);
+    const reason = buf[i + 2]!;
+    if (!PARSED_REASONS.has(reason)) return take(id, reason);
+    return type === PUBACK && remaining === 3 && isSuccess(reason) && take(id);
   }
 
   #forward(parts: Buffer[], done: (err?: Error | null) => void): void {

@@ -3,7 +3,7 @@
 // a refusal) in the queue, and skips what the upstream cannot take (too large, a refused topic) or a queue file it
 // cannot read, so one message never holds the queue for good. A new connection starts with the messages the last one
 // left unacknowledged, marked DUP, under their packet ids if the upstream kept the session (queue/inflight.ts).
-import { DefaultMessageIdProvider, type MqttClient, type Packet } from 'mqtt';
+import { DefaultMessageIdProvider, type MqttClient, type Packet, ReasonCodes } from 'mqtt';
 import type { Logger } from '../logger.js';
 import { reconnectDelayMs } from './backoff.js';
 import type { BridgeReport } from './bridge-report.js';
@@ -31,6 +31,12 @@ const WRITE_BUFFER_BYTES = 1024 * 1024;
 const TRANSIENT_REASONS = new Set([0x91, 0x97]);
 /** MQTT 5 Packet Identifier in use: the upstream holds another message under the id. */
 const PACKET_ID_IN_USE = 0x91;
+
+/** The error mqtt.js gives a publish refused with `code`, for a refusal it cannot parse itself. */
+function publishRefused(code: number): Error & { code: number } {
+  const name = (ReasonCodes as Record<number, string | undefined>)[code] ?? 'reason code';
+  return Object.assign(new Error(`Publish error: ${name} (0x${code.toString(16).toUpperCase()})`), { code });
+}
 
 /**
  * mqtt.js' packet id counter, skipping the ids reserved for messages the queue resends on a kept session: the link
@@ -286,13 +292,14 @@ export class QueueSender {
       pubrecs.received(seqOfId[id]!);
     };
     client.on('packetreceive', onPubrec);
-    // Plain PUBACKs skip mqtt.js; this does what its ack handler does for them.
-    this.#takePubAck = (id) => {
+    // Plain PUBACKs skip mqtt.js; this does what its ack handler does for them, and for the refusals it cannot parse.
+    this.#takePubAck = (id, refusal) => {
       const outgoing = client.outgoing as Record<number, unknown>;
       if (outgoing[id] !== pending || !this.deps.isCurrent(gen)) return false;
       delete outgoing[id];
       client.messageIdProvider.deallocate(id);
-      onAck(id);
+      if (refusal === undefined) onAck(id);
+      else pending.cb(publishRefused(refusal), { messageId: id });
       return true;
     };
     const qos0: number[] = [];

@@ -11,6 +11,14 @@ import type { ConnectionRecord } from './connection-record.js';
 import { upstreamKeptSession } from './pubrec-handover.js';
 import type { ResolvedMapping } from './topic-map.js';
 
+/**
+ * MQTT 5 subscription options: No Local (our own publishes do not come back), Retain Handling 1 (see above), and
+ * Retain As Published: a broker clears the retain flag of what it forwards live otherwise, so a retained message
+ * the cloud publishes (or clears) while the link is up would not replace the one the local broker retained at
+ * subscription time, and local subscribers would get a stale one (as a Mosquitto bridge does, MQTT 5).
+ */
+const V5_OPTIONS = { nl: true, rh: 1, rap: true } as const;
+
 /** The upstream filters the `in` and `both` mappings subscribe to, with their QoS. */
 export function subscriptions(mappings: ResolvedMapping[]): Map<string, 0 | 1 | 2> {
   const filters = new Map<string, 0 | 1 | 2>();
@@ -75,7 +83,7 @@ export function subscribe(
     conn.subscribing.add(filter);
     const request = {};
     session.asked.set(filter, request);
-    client.subscribe(filter, { qos, ...(v5 ? { nl: true, rh: 1 } : {}) }, (err) => {
+    client.subscribe(filter, { qos, ...(v5 ? V5_OPTIONS : {}) }, (err) => {
       // A connection that closed before the SUBACK subscribes again on the next one: that is no refusal.
       if (err && typeof (err as { code?: unknown }).code !== 'number') return;
       conn.subscribing.delete(filter);

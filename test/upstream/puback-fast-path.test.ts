@@ -31,8 +31,8 @@ interface Case {
   bytes: Buffer;
   /** What mqtt.js must still see, in order. */
   passed: Buffer;
-  /** Message ids the bridge must be handed, in order. */
-  taken: number[];
+  /** Message ids the bridge must be handed, in order (`id:reason` for a refusal mqtt.js cannot parse). */
+  taken: Array<number | string>;
 }
 
 /** A random stream of packets: PUBACKs of ours and of others, v5 ones with reason codes and properties,
@@ -41,14 +41,15 @@ function randomStream(seed: number, ours: Set<number>): Case {
   const r = rng(seed);
   const all: Buffer[] = [];
   const passed: Buffer[] = [];
-  const taken: number[] = [];
+  const taken: Case['taken'] = [];
   for (let n = 0; n < 200; n++) {
     const id = 1 + r(60);
     const hi = id >> 8;
     const lo = id & 0xff;
     let p: Buffer;
     let isTaken = false;
-    switch (r(7)) {
+    let refusal: number | undefined;
+    switch (r(8)) {
       case 0:
       case 1: // 3.1.1 / v5 success without reason code
         p = packet(0x40, [hi, lo]);
@@ -71,11 +72,19 @@ function randomStream(seed: number, ours: Set<number>): Case {
       case 5:
         p = Buffer.from([0xd0, 0x00]); // PINGRESP
         break;
+      case 6: {
+        // Mosquitto's 0x95 Packet too large (message_size_limit), which mqtt.js cannot parse: a refusal of ours
+        const type = [0x40, 0x50][r(2)]!;
+        p = r(2) === 0 ? packet(type, [hi, lo, 0x95]) : packet(type, [hi, lo, 0x95, 4, 0x1f, 0, 1, 0x41]);
+        isTaken = ours.has(id);
+        refusal = 0x95;
+        break;
+      }
       default:
         p = packet(0x50, [hi, lo]); // PUBREC: not a PUBACK
     }
     all.push(p);
-    if (isTaken) taken.push(id);
+    if (isTaken) taken.push(refusal === undefined ? id : `${id}:${refusal}`);
     else passed.push(p);
   }
   return { bytes: Buffer.concat(all), passed: Buffer.concat(passed), taken };
@@ -104,10 +113,10 @@ async function run(bytes: Buffer, seed: number, ours: Set<number>) {
       done();
     },
   });
-  const taken: number[] = [];
-  const filter = new PubAckFilter(dest, () => (id) => {
+  const taken: Case['taken'] = [];
+  const filter = new PubAckFilter(dest, () => (id, refusal) => {
     if (!ours.has(id)) return false;
-    taken.push(id);
+    taken.push(refusal === undefined ? id : `${id}:${refusal}`);
     return true;
   });
   await pipeline(Readable.from(chunks), filter);
@@ -116,7 +125,7 @@ async function run(bytes: Buffer, seed: number, ours: Set<number>) {
 }
 
 describe('PUBACK fast path', () => {
-  it('takes exactly the successful PUBACKs the bridge claims and passes every other byte through in order', async () => {
+  it('takes exactly the successful PUBACKs and unparseable refusals the bridge claims and passes every other byte through in order', async () => {
     const ours = new Set(Array.from({ length: 30 }, (_, i) => 1 + i * 2));
     for (let seed = 1; seed <= 150; seed++) {
       const expected = randomStream(seed, ours);

@@ -247,7 +247,7 @@ describe('the `in` subscriptions on a reconnect', () => {
     expect(subscribes(upstream.received, 2).map((s) => s.topic)).toEqual(['gw1/+/set']);
   });
 
-  it('MQTT 5 subscribes with Retain Handling 1 (retained messages only for a new subscription) and No Local', async () => {
+  it('MQTT 5 subscribes with Retain Handling 1 (retained messages only for a new subscription), No Local and Retain As Published', async () => {
     const upstream = await fake({ version: 5, sessionPresent: (conn) => conn > 1 });
     const { local } = await bridgeTo(upstream.url, { protocol_version: '5', topics: topics.map((t) => ({ ...t })) });
     const marker = () => local.broker.publish('zephyr2mqtt/marker', 'x', { qos: 1 });
@@ -255,8 +255,6 @@ describe('the `in` subscriptions on a reconnect', () => {
     upstream.dropAll();
     await settled(upstream, marker, 2);
     for (const conn of [1, 2])
-      expect(subscribes(upstream.received, conn)).toEqual([
-        { topic: 'gw1/+/set', qos: 1, nl: true, rap: false, rh: 1 },
-      ]);
+      expect(subscribes(upstream.received, conn)).toEqual([{ topic: 'gw1/+/set', qos: 1, nl: true, rap: true, rh: 1 }]);
   });
 });
