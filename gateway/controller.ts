@@ -243,6 +243,8 @@ export class Gateway {
       for (const module of this.modules) await this.#startAdapter(module);
       await this.#syncHomeAssistant();
     } catch (err) {
+      // bridge/state (and restored availability) may already say online: the store outlives this process.
+      if (this.#broker) await this.#publishOffline();
       await this.#teardown();
       throw err;
     }
@@ -368,6 +370,13 @@ export class Gateway {
     for (const host of [...this.#hosts.values()].reverse()) await host.stop();
     this.#hosts.clear();
     await this.#pacer.releaseAll(); // the last values of throttled and debounced devices
+    await this.#publishOffline();
+    await this.#teardown();
+    this.logger.info('zephyr2mqtt stopped');
+  }
+
+  /** Every device and the bridge offline, retained: what clients read until the next start says otherwise. */
+  async #publishOffline(): Promise<void> {
     for (const rec of this.devices.all()) {
       await this.publishJson(
         topics.deviceAvailability(this.base, rec.config.id),
@@ -376,8 +385,6 @@ export class Gateway {
       );
     }
     await this.publishJson(topics.bridgeState(this.base), { state: 'offline' }, { retain: true, qos: 1 });
-    await this.#teardown();
-    this.logger.info('zephyr2mqtt stopped');
   }
 
   // ---- config: reload and onboarding -------------------------------------------------------------
