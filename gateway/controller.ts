@@ -424,9 +424,19 @@ export class Gateway {
 
   /** Edit the config file (comments kept), validate the result, write it atomically, then apply it. */
   /** Asks the owning process to restart the gateway a moment from now, after the request's response went out. */
-  requestRestart(): void {
+  async requestRestart(): Promise<void> {
     const restart = this.options.restart;
     if (!restart) throw new RequestError('this gateway cannot restart itself: it does not run under `zephyr2mqtt run`');
+    // The restart reads the file again: from one with problems it would only start the running config again, and
+    // the changes the restart was asked for would silently not apply.
+    const file = this.#requireConfigPath();
+    try {
+      this.parseConfig(await readConfigText(file), file);
+    } catch (err) {
+      if (err instanceof ConfigError)
+        throw new RequestError(`not restarting: the config file has problems to fix first: ${listIssues(file, err)}`);
+      throw err;
+    }
     setTimeout(restart, RESTART_DELAY_MS).unref();
   }
 
