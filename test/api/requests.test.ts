@@ -376,7 +376,13 @@ describe('bridge requests', () => {
     });
     expect(await gw.request(client, 'device/options', { id: 'dev1', options: { transport: 'ble' } })).toMatchObject({
       status: 'error',
-      error: '"transport" cannot be changed with device/options (device/rename changes the id)',
+      error:
+        '"transport" cannot be changed with device/options: remove the device and add it again with the other ' +
+        'transport (device/remove, device/add)',
+    });
+    expect(await gw.request(client, 'device/options', { id: 'dev1', options: { id: 'dev9' } })).toMatchObject({
+      status: 'error',
+      error: '"id" cannot be changed with device/options: device/rename changes the id',
     });
     expect(await gw.request(client, 'device/options', { id: 'ghost', options: { name: 'x' } })).toMatchObject({
       status: 'error',
