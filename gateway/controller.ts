@@ -43,6 +43,7 @@ import { writeFileAtomic } from './config/write-atomic.js';
 import { logTail } from './dashboard/log-tail.js';
 import type { Dashboard } from './dashboard/server.js';
 import { prepareDataDir, releaseDataDir } from './datadir.js';
+import { deferred } from './deferred.js';
 import { filterAttributes } from './devices/attribute-filter.js';
 import { blockingEntry } from './devices/blocklist.js';
 import { configuredAndBlocked } from './devices/configured-blocked.js';
@@ -200,6 +201,7 @@ export class Gateway {
   async start(): Promise<void> {
     const started = performance.now();
     this.#warnConfiguredBlocked();
+    const admission = deferred();
     try {
       await prepareDataDir(this.dataDir, this.moduleLogger('datadir'));
       // Loaded before the broker listens so the bridge's interceptor is in place before any client publishes:
@@ -216,6 +218,7 @@ export class Gateway {
         onPersistenceEvent: (e) => {
           if (this.#broker) this.event('broker', { ...e });
         },
+        admitClientsWhen: admission.promise,
       });
       if (upstreamFactory) await this.#startUpstream(upstreamFactory);
       // The dashboard follows the gateway through its MQTT topics: subscribe before anything is published.
@@ -237,12 +240,15 @@ export class Gateway {
       this.#subscribeApi();
       await this.publishJson(topics.bridgeState(this.base), { state: 'online' }, { retain: true, qos: 1 });
       await this.#restoreDevices();
+      // From here a client reads this run's bridge/state and availability, and its requests are answered.
+      admission.resolve();
       if (this.config.http.enabled) {
         this.#http = await startHttpServer(this, this.config.http, this.#dashboard ? [this.#dashboard.route] : []);
       }
       for (const module of this.modules) await this.#startAdapter(module);
       await this.#syncHomeAssistant();
     } catch (err) {
+      admission.reject(err);
       // bridge/state (and restored availability) may already say online: the store outlives this process.
       if (this.#broker) await this.#publishOffline();
       await this.#teardown();
