@@ -43,6 +43,7 @@ import { writeFileAtomic } from './config/write-atomic.js';
 import { logTail } from './dashboard/log-tail.js';
 import type { Dashboard } from './dashboard/server.js';
 import { prepareDataDir, releaseDataDir } from './datadir.js';
+import { deferred } from './deferred.js';
 import { filterAttributes } from './devices/attribute-filter.js';
 import { blockingEntry } from './devices/blocklist.js';
 import { configuredAndBlocked } from './devices/configured-blocked.js';
@@ -200,6 +201,7 @@ export class Gateway {
   async start(): Promise<void> {
     const started = performance.now();
     this.#warnConfiguredBlocked();
+    const admission = deferred();
     try {
       await prepareDataDir(this.dataDir, this.moduleLogger('datadir'));
       // Loaded before the broker listens so the bridge's interceptor is in place before any client publishes:
@@ -216,6 +218,7 @@ export class Gateway {
         onPersistenceEvent: (e) => {
           if (this.#broker) this.event('broker', { ...e });
         },
+        admitClientsWhen: admission.promise,
       });
       if (upstreamFactory) await this.#startUpstream(upstreamFactory);
       // The dashboard follows the gateway through its MQTT topics: subscribe before anything is published.
@@ -237,12 +240,17 @@ export class Gateway {
       this.#subscribeApi();
       await this.publishJson(topics.bridgeState(this.base), { state: 'online' }, { retain: true, qos: 1 });
       await this.#restoreDevices();
+      // From here a client reads this run's bridge/state and availability, and its requests are answered.
+      admission.resolve();
       if (this.config.http.enabled) {
         this.#http = await startHttpServer(this, this.config.http, this.#dashboard ? [this.#dashboard.route] : []);
       }
       for (const module of this.modules) await this.#startAdapter(module);
       await this.#syncHomeAssistant();
     } catch (err) {
+      admission.reject(err);
+      // bridge/state (and restored availability) may already say online: the store outlives this process.
+      if (this.#broker) await this.#publishOffline();
       await this.#teardown();
       throw err;
     }
@@ -371,6 +379,13 @@ export class Gateway {
     for (const host of [...this.#hosts.values()].reverse()) await host.stop();
     this.#hosts.clear();
     await this.#pacer.releaseAll(); // the last values of throttled and debounced devices
+    await this.#publishOffline();
+    await this.#teardown();
+    this.logger.info('zephyr2mqtt stopped');
+  }
+
+  /** Every device and the bridge offline, retained: what clients read until the next start says otherwise. */
+  async #publishOffline(): Promise<void> {
     for (const rec of this.devices.all()) {
       await this.publishJson(
         topics.deviceAvailability(this.base, rec.config.id),
@@ -379,8 +394,6 @@ export class Gateway {
       );
     }
     await this.publishJson(topics.bridgeState(this.base), { state: 'offline' }, { retain: true, qos: 1 });
-    await this.#teardown();
-    this.logger.info('zephyr2mqtt stopped');
   }
 
   // ---- config: reload and onboarding -------------------------------------------------------------
@@ -420,9 +433,19 @@ export class Gateway {
 
   /** Edit the config file (comments kept), validate the result, write it atomically, then apply it. */
   /** Asks the owning process to restart the gateway a moment from now, after the request's response went out. */
-  requestRestart(): void {
+  async requestRestart(): Promise<void> {
     const restart = this.options.restart;
     if (!restart) throw new RequestError('this gateway cannot restart itself: it does not run under `zephyr2mqtt run`');
+    // The restart reads the file again: from one with problems it would only start the running config again, and
+    // the changes the restart was asked for would silently not apply.
+    const file = this.#requireConfigPath();
+    try {
+      this.parseConfig(await readConfigText(file), file);
+    } catch (err) {
+      if (err instanceof ConfigError)
+        throw new RequestError(`not restarting: the config file has problems to fix first: ${listIssues(file, err)}`);
+      throw err;
+    }
     setTimeout(restart, RESTART_DELAY_MS).unref();
   }
 

@@ -32,6 +32,12 @@ export interface BrokerDeps {
   registry?: Registry;
   /** The broker journal started failing (disk full) or holds every change again. */
   onPersistenceEvent?: (event: PersistenceEvent) => void;
+  /**
+   * Clients that connect before this settles get their CONNACK only once it resolves (refused when it rejects):
+   * until then the gateway's retained state may be the last run's, and its requests and /set commands would reach
+   * nobody. Clients may send before CONNACK; aedes reads their next packets only once the CONNECT is handled.
+   */
+  admitClientsWhen?: Promise<void>;
 }
 
 type Done = (err?: Error | null) => void;
@@ -72,8 +78,10 @@ export async function startBroker({
   dataDir,
   registry,
   onPersistenceEvent,
+  admitClientsWhen,
 }: BrokerDeps): Promise<EmbeddedBroker> {
   for (const warning of checkBrokerPolicy(config)) logger.warn({ security: true }, warning);
+  admitClientsWhen?.catch(() => {}); // a failed start with no client waiting is not an unhandled rejection
   const rateLog = new RateLimitedLog(logger);
   const authenticator = new Authenticator(config);
   const acls = new WeakMap<Client, ClientAcl>();
@@ -120,7 +128,11 @@ export async function startBroker({
     preConnect: (client, packet, callback) => {
       // aedes would invent an id and keep the session; 3.1.1 demands CONNACK 0x02 [MQTT-3.1.3-8].
       if (!packet.clientId && !packet.clean) idRejected.add(client);
-      callback(null, true);
+      if (!admitClientsWhen) return callback(null, true);
+      admitClientsWhen.then(
+        () => callback(null, true),
+        () => callback(new Error('the gateway did not start'), false),
+      );
     },
     authenticate: (client, username, password, done) => {
       if (idRejected.has(client)) {

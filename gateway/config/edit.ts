@@ -299,7 +299,11 @@ export function renameDevice(doc: Document, id: string, change: { to?: string; n
 }
 
 /** Top-level keys that other requests own (the device requests) or that only the file's author changes. */
-const NOT_OPTIONS = ['devices', 'version'];
+/** Keys bridge/request/options leaves alone, with what changes them instead. */
+const NOT_OPTIONS = {
+  devices: 'device/add, device/remove, device/rename and device/options change the devices',
+  version: 'it says which format the file is written in, not a setting',
+};
 
 /**
  * Merges `options` into the config (mergeOptions: objects key by key, null removes), as Zigbee2MQTT's
@@ -307,9 +311,8 @@ const NOT_OPTIONS = ['devices', 'version'];
  * in the nearest mapping that exists, and everything else in the file stays as written.
  */
 export function setOptions(doc: Document, options: Record<string, unknown>): void {
-  for (const key of NOT_OPTIONS)
-    if (key in options)
-      throw new ConfigEditError(`"${key}" cannot be changed with options (devices: device/add|remove|rename|options)`);
+  for (const [key, instead] of Object.entries(NOT_OPTIONS))
+    if (key in options) throw new ConfigEditError(`"${key}" cannot be changed with options: ${instead}`);
   const text = editedText(doc);
   const root = doc.contents;
   if (!isMap(root)) throw new ConfigEditError('the config file is not a mapping of sections');

@@ -13,8 +13,15 @@ export function mergeOptions(current: Options, patch: Options): Options {
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete merged[key];
     else {
-      const before = merged[key];
-      merged[key] = isPlainObject(value) && isPlainObject(before) ? mergeOptions(before, value) : value;
+      const before = Object.hasOwn(merged, key) ? merged[key] : undefined;
+      // Defined, not assigned: an assignment to a "__proto__" key (JSON.parse makes it an own key) would set the
+      // entry's prototype, and the entry would then seem to hold every key of that object.
+      Object.defineProperty(merged, key, {
+        value: isPlainObject(value) && isPlainObject(before) ? mergeOptions(before, value) : value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
   }
   return merged;

@@ -10,6 +10,7 @@ import { proxyEntryProblem } from '../dashboard/trusted-proxies.js';
 import { LAST_SEEN_FORMATS } from '../devices/last-seen.js';
 import { homeAssistantConfigSchema } from '../homeassistant/config.js';
 import { upstreamConfigSchema } from '../upstream/config.js';
+import { BASE_TOPIC_PATTERN, checkBaseTopic } from './base-topic.js';
 import { blockEntrySchema } from './blocklist-schema.js';
 import { checkAcrossKeys } from './cross-checks.js';
 import { checkDeviceBase, deviceBaseShape } from './device-base.js';
@@ -105,11 +106,8 @@ const gatewaySchema = z
       'Gateway id (upstream topics, HA)',
     ),
     base_topic: restartOnly(
-      z
-        .string()
-        .regex(/^[^#+]+$/, 'no MQTT wildcards')
-        .default('zephyr2mqtt'),
-      'Root of every topic',
+      z.string().superRefine(checkBaseTopic).meta({ pattern: BASE_TOPIC_PATTERN }).default('zephyr2mqtt'),
+      'Root of every topic: no MQTT wildcard, not starting with `$` (reserved for the broker) nor ending with `/`',
     ),
     data_dir: restartOnly(
       z.string().default('./data'),

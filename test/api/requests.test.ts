@@ -376,7 +376,19 @@ describe('bridge requests', () => {
     });
     expect(await gw.request(client, 'device/options', { id: 'dev1', options: { transport: 'ble' } })).toMatchObject({
       status: 'error',
-      error: '"transport" cannot be changed with device/options (device/rename changes the id)',
+      error:
+        '"transport" cannot be changed with device/options: remove the device and add it again with the other ' +
+        'transport (device/remove, device/add)',
+    });
+    // A "__proto__" key is a key like any other (unknown here), not the prototype of the entry checked.
+    const proto = JSON.parse('{"id":"dev1","options":{"__proto__":{"availability_timeout":5}}}') as unknown;
+    expect(await gw.request(client, 'device/options', proto)).toMatchObject({
+      status: 'error',
+      error: expect.stringMatching(/^the proposed options are invalid: __proto__: unknown key "__proto__"/),
+    });
+    expect(await gw.request(client, 'device/options', { id: 'dev1', options: { id: 'dev9' } })).toMatchObject({
+      status: 'error',
+      error: '"id" cannot be changed with device/options: device/rename changes the id',
     });
     expect(await gw.request(client, 'device/options', { id: 'ghost', options: { name: 'x' } })).toMatchObject({
       status: 'error',

@@ -46,7 +46,7 @@ const clients = new Set<MqttClient>();
 export async function startTestBroker(
   input: BrokerInput = {},
   dataDir?: string,
-  deps: Pick<BrokerDeps, 'registry' | 'onPersistenceEvent'> = {},
+  deps: Pick<BrokerDeps, 'registry' | 'onPersistenceEvent' | 'admitClientsWhen'> = {},
 ): Promise<TestBroker> {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'z2m-broker-')));
   const config = brokerConfigSchema.parse({

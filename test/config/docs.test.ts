@@ -96,7 +96,7 @@ describe('generated config docs', () => {
     expect(md).toContain('`${file:/path/to/secret}`');
     expect(md).toContain('`$${` is a literal `${`');
     expect(md).toContain(
-      '| `gateway.base_topic` | string | `"zephyr2mqtt"` | Root of every topic (needs a restart to change) |',
+      '| `gateway.base_topic` | string | `"zephyr2mqtt"` | Root of every topic: no MQTT wildcard, not starting with `$` (reserved for the broker) nor ending with `/` (needs a restart to change) |',
     );
   });
 });

@@ -288,8 +288,13 @@ devices: []
   });
 
   it('refuses devices and version', () => {
-    expect(() => set(config, { devices: [] })).toThrow(/"devices" cannot be changed with options/);
-    expect(() => set(config, { version: 1 })).toThrow(ConfigEditError);
+    expect(() => set(config, { devices: [] })).toThrow(
+      '"devices" cannot be changed with options: device/add, device/remove, device/rename and device/options change ' +
+        'the devices',
+    );
+    expect(() => set(config, { version: 1 })).toThrow(
+      '"version" cannot be changed with options: it says which format the file is written in, not a setting',
+    );
   });
 });
 

@@ -322,6 +322,40 @@ describe('config errors', () => {
     for (const issue of issues) expect(issue.hint, `${issue.path}: ${issue.message}`).toMatch(/\w/);
   });
 
+  it('a base topic that would break the topic API: empty, wildcards, "$" (the broker\'s own), a trailing "/"', () => {
+    const problem = (topic: string) => {
+      const [issue, ...more] = issuesOf(`gateway:\n  base_topic: ${JSON.stringify(topic)}\n`);
+      expect(more).toEqual([]);
+      return [issue?.path, issue?.line, issue?.message, issue?.hint];
+    };
+    expect(problem('')).toEqual([
+      'gateway.base_topic',
+      2,
+      'the base topic "" is empty; every topic starts with it',
+      'e.g. base_topic: zephyr2mqtt',
+    ]);
+    expect(problem('a/+/b')).toEqual([
+      'gateway.base_topic',
+      2,
+      '"a/+/b" holds an MQTT wildcard (+ or #); every topic starts with the base topic',
+      'e.g. base_topic: zephyr2mqtt',
+    ]);
+    expect(problem('$SYS/z')).toEqual([
+      'gateway.base_topic',
+      2,
+      '"$SYS/z" starts with "$": such topics are the broker\'s own, "#" subscriptions do not see them',
+      'drop the "$", e.g. base_topic: zephyr2mqtt',
+    ]);
+    expect(problem('home/z2m/')).toEqual([
+      'gateway.base_topic',
+      2,
+      '"home/z2m/" ends with "/": every topic would have an empty level (home/z2m//bridge/state)',
+      'did you mean "home/z2m"?',
+    ]);
+    // A leading "/" and inner levels are plain MQTT: kept.
+    expect(() => parseConfigText('gateway:\n  base_topic: /site/z2m\n', 'g.yaml', {}, { schema })).not.toThrow();
+  });
+
   it('a config written for a newer format', () => {
     const [issue] = issuesOf('version: 2\n');
     expect(issue?.message).toBe('config format 2 is newer than this zephyr2mqtt understands (1)');

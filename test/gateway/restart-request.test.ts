@@ -69,6 +69,61 @@ describe('bridge/request/restart', () => {
     }
   });
 
+  it('is refused while the config file has problems, naming them; the gateway keeps running', {
+    timeout: 60_000,
+  }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'z2m-restart-bad-'));
+    try {
+      const port = await freePort();
+      const config = join(dir, 'gateway.yaml');
+      await writeFile(
+        config,
+        `gateway: { id: first, data_dir: ${join(dir, 'data')} }\n` +
+          `broker: { listeners: [{ type: mqtt, host: 127.0.0.1, port: ${port} }], allow_anonymous: true }\n` +
+          'http: { enabled: false }\nadapters: { coap: { enabled: false }, serial: { enabled: false }, ble: { enabled: false } }\n' +
+          'api:\n  availability_timeout: 600\n',
+      );
+      child = spawnGateway(['gateway/cli.ts', 'run', '--config', config]);
+      await child.logLine('zephyr2mqtt started');
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
+      await client.subscribeAsync('zephyr2mqtt/bridge/response/restart');
+      const responses: Array<Record<string, unknown>> = [];
+      const answered = (n: number) =>
+        new Promise<void>((resolve) => {
+          const check = () => responses.length >= n && resolve();
+          client.on('message', (_t, p) => {
+            responses.push(JSON.parse(p.toString()) as Record<string, unknown>);
+            check();
+          });
+          check();
+        });
+      // Edited by hand, and badly: the restart the edit was meant for would start the old config again.
+      await writeFile(
+        config,
+        (await readFile(config, 'utf8')).replace('id: first', 'id: second').replace('600', 'ten'),
+      );
+      await client.publishAsync('zephyr2mqtt/bridge/request/restart', '{"transaction": 1}');
+      await answered(1);
+      expect(responses[0]).toEqual({
+        status: 'error',
+        data: {},
+        error:
+          `not restarting: the config file has problems to fix first: ${config}:6:3 api.availability_timeout: ` +
+          'expected number, got "ten" (hint: write a number, e.g. availability_timeout: 600)',
+        transaction: 1,
+      });
+      // Still the same broker connection, still answering: nothing stopped.
+      await client.subscribeAsync('zephyr2mqtt/bridge/response/health_check');
+      await client.publishAsync('zephyr2mqtt/bridge/request/health_check', '{}');
+      await answered(2);
+      expect(responses[1]).toMatchObject({ status: 'ok', data: { healthy: true } });
+      expect(client.connected).toBe(true);
+      await client.endAsync();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('is refused by a gateway that no process can restart', async () => {
     gw = await startTestGateway();
     const client = await gw.connect();

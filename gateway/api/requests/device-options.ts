@@ -10,6 +10,12 @@ import type { Gateway } from '../../controller.js';
 import { RequestError } from '../router.js';
 import type { RequestData } from '../topics.js';
 
+/** Keys device/options leaves alone, with what does change them. */
+const FIXED_KEYS = {
+  id: 'device/rename changes the id',
+  transport: 'remove the device and add it again with the other transport (device/remove, device/add)',
+};
+
 const USAGE = 'expected {"id": "<device id>", "options": {"<key>": <value>, or null to remove the key}}';
 
 export async function deviceOptions(
@@ -23,10 +29,8 @@ export async function deviceOptions(
   const id = gw.deviceId(ref);
   const before = gw.devices.get(id)?.config as Record<string, unknown> | undefined;
   if (!before) throw new RequestError(`unknown device "${id}"`);
-  for (const key of ['id', 'transport']) {
-    if (key in options) {
-      throw new RequestError(`"${key}" cannot be changed with device/options (device/rename changes the id)`);
-    }
+  for (const [key, instead] of Object.entries(FIXED_KEYS)) {
+    if (key in options) throw new RequestError(`"${key}" cannot be changed with device/options: ${instead}`);
   }
   const proposed = mergeOptions(before, options);
   const problems = proposedProblems(gw.configSchema, { devices: [proposed] }, ['devices', '0']);
