@@ -202,6 +202,8 @@ export class Gateway {
     const started = performance.now();
     this.#warnConfiguredBlocked();
     const admission = deferred();
+    // A start that fails with no client waiting (or before the broker exists) is not an unhandled rejection.
+    admission.promise.catch(() => {});
     try {
       await prepareDataDir(this.dataDir, this.moduleLogger('datadir'));
       // Loaded before the broker listens so the bridge's interceptor is in place before any client publishes:

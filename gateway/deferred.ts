@@ -1,4 +1,3 @@
-// A promise and the functions that settle it, for a promise settled by code elsewhere.
 /** A promise and the functions that settle it (Promise.withResolvers, which Node 20 lacks). */
 export function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } {
   let resolve!: () => void;

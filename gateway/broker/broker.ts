@@ -36,6 +36,7 @@ export interface BrokerDeps {
    * Clients that connect before this settles get their CONNACK only once it resolves (refused when it rejects):
    * until then the gateway's retained state may be the last run's, and its requests and /set commands would reach
    * nobody. Clients may send before CONNACK; aedes reads their next packets only once the CONNECT is handled.
+   * aedes gives a held client no timeout of its own: the promise must settle on every path of the start.
    */
   admitClientsWhen?: Promise<void>;
 }
@@ -81,7 +82,6 @@ export async function startBroker({
   admitClientsWhen,
 }: BrokerDeps): Promise<EmbeddedBroker> {
   for (const warning of checkBrokerPolicy(config)) logger.warn({ security: true }, warning);
-  admitClientsWhen?.catch(() => {}); // a failed start with no client waiting is not an unhandled rejection
   const rateLog = new RateLimitedLog(logger);
   const authenticator = new Authenticator(config);
   const acls = new WeakMap<Client, ClientAcl>();

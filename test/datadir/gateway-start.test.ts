@@ -119,6 +119,25 @@ describe('gateway start and the data dir', () => {
     );
   });
 
+  it('a start that fails before the broker is up rejects with its one error, and leaves no rejection unhandled', async () => {
+    const dataDir = join(root, 'data');
+    const newer = CURRENT_DATA_FORMAT.format + 1;
+    await mkdir(dataDir);
+    const format = { format: newer, readable_from: newer, written_by: '99.0.0', updated_at: new Date().toISOString() };
+    await writeFile(join(dataDir, FORMAT_FILE), JSON.stringify(format));
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await expect(startTestGateway({ gateway: { data_dir: dataDir } })).rejects.toThrow(/cannot read/);
+      // Node reports unhandled rejections once the microtasks have run: a macrotask later they would be in.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('a second gateway on a data dir in use exits 1 naming the holder, and leaves its broker journal alone', async () => {
     const dataDir = join(root, 'data');
     const configPath = await writeConfig(dataDir, 0, 0);
