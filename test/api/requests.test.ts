@@ -432,6 +432,14 @@ describe('bridge requests', () => {
       status: 'error',
       error: expect.stringMatching(/^expected \{"options"/),
     });
+    // "__proto__" is an unknown key like any other, at the top and inside a section.
+    for (const options of ['{"__proto__":{"api":{"availability_timeout":5}}}', '{"api":{"__proto__":{"x":1}}}']) {
+      const proto = JSON.parse(`{"options":${options}}`) as unknown;
+      expect(await gw.request(client, 'options', proto)).toMatchObject({
+        status: 'error',
+        error: expect.stringMatching(/^the change would make the config invalid: .*unknown key "__proto__"/),
+      });
+    }
     text = await readFile(gw.configPath, 'utf8');
     expect(text).toBe(before);
     expect(commented).toContain('# end of file');
