@@ -433,8 +433,8 @@ export class Gateway {
     });
   }
 
-  /** Edit the config file (comments kept), validate the result, write it atomically, then apply it. */
-  /** Asks the owning process to restart the gateway a moment from now, after the request's response went out. */
+  /** Asks the owning process to restart the gateway a moment from now, after the request's response went out;
+   * refused while the config file has problems (the restart would only start the running config again). */
   async requestRestart(): Promise<void> {
     const restart = this.options.restart;
     if (!restart) throw new RequestError('this gateway cannot restart itself: it does not run under `zephyr2mqtt run`');
@@ -490,6 +490,7 @@ export class Gateway {
     return updatable ? config.transport : undefined;
   }
 
+  /** Edit the config file (comments kept), validate the result, write it atomically, then apply it. */
   editConfig(
     edit: (doc: Document) => void,
     what: string,

@@ -298,8 +298,7 @@ export function renameDevice(doc: Document, id: string, change: { to?: string; n
   commit(doc, text, splices, devices);
 }
 
-/** Top-level keys that other requests own (the device requests) or that only the file's author changes. */
-/** Keys bridge/request/options leaves alone, with what changes them instead. */
+/** Keys bridge/request/options leaves alone (the device requests own `devices`), with what changes them instead. */
 const NOT_OPTIONS = {
   devices: 'device/add, device/remove, device/rename and device/options change the devices',
   version: 'it says which format the file is written in, not a setting',

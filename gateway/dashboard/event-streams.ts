@@ -49,7 +49,7 @@ export class EventStreams {
     snapshot: unknown,
   ): boolean {
     if (this.#streams.size >= MAX_STREAMS) return false;
-    const client = session ? `user:${session.user}` : `addr:${remote === undefined ? remote : throttleAddress(remote)}`;
+    const client = session ? `user:${session.user}` : `addr:${throttleAddress(remote)}`;
     let own = 0;
     for (const s of this.#streams) if (s.client === client) own++;
     if (own >= MAX_STREAMS_PER_CLIENT) return false;

@@ -74,5 +74,5 @@ export class LoginThrottle {
 }
 
 function keysOf(remote: string | undefined, user: string): [string, string] {
-  return [`ip:${remote === undefined ? remote : throttleAddress(remote)}`, `user:${user}`];
+  return [`ip:${throttleAddress(remote)}`, `user:${user}`];
 }

@@ -3,7 +3,8 @@
 // its zone id (a link-local /64 names one link only). IPv4-mapped IPv6, in any notation, counts as the IPv4 address.
 import { isIPv6 } from 'node:net';
 
-export function throttleAddress(address: string): string {
+export function throttleAddress(address: string | undefined): string {
+  if (address === undefined) return 'unknown';
   const [ip = '', zone] = address.split('%');
   const groups = ipv6Groups(ip);
   if (!groups) return address;

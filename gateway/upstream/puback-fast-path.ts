@@ -5,7 +5,13 @@
 // `take` and passes every other byte through unchanged, in order. PUBACKs with a failure reason code, and
 // every other packet, still go to mqtt.js, except PUBACKs and PUBRECs whose reason code mqtt.js cannot parse (see
 // PARSED_REASONS): those are handed to `take` as refusals.
+import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
+
+// mqtt-packet's own table of the codes its parser accepts (its types do not declare the constants module).
+const mqttPacketConstants = createRequire(import.meta.url)('mqtt-packet/constants.js') as {
+  MQTT5_PUBACK_PUBREC_CODES: Record<string, string>;
+};
 
 /**
  * Returns true when the PUBACK for `messageId` was one of the bridge's own (and is now handled). `refusal` is set
@@ -22,7 +28,7 @@ const isSuccess = (reason: number) => reason === 0x00 || reason === 0x10;
  * 0x95 Packet too large (a message over its message_size_limit): mqtt-packet drops such a packet with a parse
  * error, mqtt.js never settles the publish, and the message would hold an in-flight slot for good.
  */
-const PARSED_REASONS = new Set([0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99]);
+const PARSED_REASONS = new Set(Object.keys(mqttPacketConstants.MQTT5_PUBACK_PUBREC_CODES).map(Number));
 
 /** Makes `client` read through the fast path; call before its first connect (mqtt.js `manualConnect`). */
 export function routePubAcks(client: { streamBuilder: unknown }, take: () => TakePubAck | undefined): void {

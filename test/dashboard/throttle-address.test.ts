@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { throttleAddress } from '../../gateway/dashboard/throttle-address.js';
 
 describe('throttleAddress', () => {
-  it('keeps an IPv4 address whole', () => {
+  it('keeps an IPv4 address whole, and counts the clients whose address Node does not know as one', () => {
     expect(throttleAddress('203.0.113.7')).toBe('203.0.113.7');
+    expect(throttleAddress(undefined)).toBe('unknown');
   });
 
   it('counts an IPv6 address by its /64, however it is written', () => {
