@@ -66,3 +66,16 @@ export async function startCoapHarness(
     },
   };
 }
+
+/** A handler for observe() and the first notification it receives, which must come within 5 s. */
+export function firstNotification(): { onNote: (res: CoapClientResponse) => void; note: Promise<CoapClientResponse> } {
+  let onNote: (res: CoapClientResponse) => void = () => {};
+  const note = new Promise<CoapClientResponse>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no notification within 5 s')), 5000);
+    onNote = (res) => {
+      clearTimeout(timer);
+      resolve(res);
+    };
+  });
+  return { onNote, note };
+}

@@ -2,7 +2,7 @@
 // relation (RFC 7641 §3.2), instead of a silent drop that leaves the device waiting for commands that never come.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CoapClientResponse } from '../../../adapters/coap/endpoint.js';
-import { type CoapHarness, startCoapHarness } from './harness.js';
+import { type CoapHarness, firstNotification, startCoapHarness } from './harness.js';
 
 let h: CoapHarness | undefined;
 afterEach(async () => {
@@ -16,14 +16,7 @@ describe('/ps/<id>/set observers of a removed device', () => {
       { id: 'stays', transport: 'coap' },
       { id: 'goes', transport: 'coap' },
     ]);
-    let ended: (res: CoapClientResponse) => void = () => {};
-    const end = new Promise<CoapClientResponse>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no notification within 5 s')), 5000);
-      ended = (res) => {
-        clearTimeout(timer);
-        resolve(res);
-      };
-    });
+    const { onNote: ended, note: end } = firstNotification();
     const observe = (id: string, onNote: (res: CoapClientResponse) => void) =>
       h!.device.observe(
         { peer: { address: '::1', port: h!.port }, method: 'GET', path: ['ps', id, 'set'], timeoutMs: 3000 },

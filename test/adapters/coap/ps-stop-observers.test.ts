@@ -2,8 +2,7 @@
 // Observe and a Max-Age (RFC 7641 §3.2, RFC 7252 §5.9.3.4): the relations do not survive the restart, and a device
 // told so registers again after Max-Age instead of waiting for commands that would never reach it.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CoapClientResponse } from '../../../adapters/coap/endpoint.js';
-import { type CoapHarness, startCoapHarness } from './harness.js';
+import { type CoapHarness, firstNotification, startCoapHarness } from './harness.js';
 
 let h: CoapHarness | undefined;
 afterEach(async () => {
@@ -14,14 +13,7 @@ afterEach(async () => {
 describe('/ps/<id>/set observers when the adapter stops', () => {
   it('are told with a 5.03 without Observe that carries a Max-Age to register again after', async () => {
     h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
-    let ended: (res: CoapClientResponse) => void = () => {};
-    const end = new Promise<CoapClientResponse>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no notification within 5 s')), 5000);
-      ended = (res) => {
-        clearTimeout(timer);
-        resolve(res);
-      };
-    });
+    const { onNote: ended, note: end } = firstNotification();
     const observation = await h.device.observe(
       { peer: { address: '::1', port: h.port }, method: 'GET', path: ['ps', 'dev1', 'set'], timeoutMs: 3000 },
       (res) => ended(res),

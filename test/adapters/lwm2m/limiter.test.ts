@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Limiter } from '../../../adapters/coap/lwm2m/limiter.js';
-
-function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
-  let resolve!: () => void;
-  let reject!: (e: Error) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+import { deferred } from '../../../gateway/deferred.js';
 
 describe('Limiter', () => {
   it('runs at most max tasks at once, the rest in arrival order, and frees a slot when a task fails', async () => {
