@@ -82,6 +82,7 @@ export async function startBroker({
   admitClientsWhen,
 }: BrokerDeps): Promise<EmbeddedBroker> {
   for (const warning of checkBrokerPolicy(config)) logger.warn({ security: true }, warning);
+  admitClientsWhen?.catch(() => {}); // rejected with no client waiting: the start's failure is reported by its caller
   const rateLog = new RateLimitedLog(logger);
   const authenticator = new Authenticator(config);
   const acls = new WeakMap<Client, ClientAcl>();
