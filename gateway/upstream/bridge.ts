@@ -75,6 +75,8 @@ export class UpstreamBridge {
   readonly #toLocal: UpstreamToLocal;
   /** The upstream (URL and mappings) the local retained messages were last queued for. */
   #replayedFor: string | undefined;
+  /** connect() was called since the last start: until then a reconfigure must not connect on its own. */
+  #connectAllowed = false;
 
   constructor(private readonly deps: UpstreamDeps) {
     const { logger, event } = deps;
@@ -240,6 +242,7 @@ export class UpstreamBridge {
   /** Connects to the upstream, once opened. A persistent session's commands arrive right after the CONNACK: the
    * gateway connects once whatever executes them listens (gateway/controller.ts). */
   connect(): void {
+    this.#connectAllowed = true;
     void this.#link.connect();
   }
 
@@ -270,6 +273,7 @@ export class UpstreamBridge {
   }
 
   async stop(): Promise<void> {
+    this.#connectAllowed = false;
     if (this.#link.state === 'stopped' && !this.#queue) return;
     const client = this.#link.stop();
     this.#linkState.stop();
@@ -327,6 +331,8 @@ export class UpstreamBridge {
     // is published on a new connection, which sets the last will again too.
     const stateGivenUp = this.#linkState.reload();
     this.#link.reload();
+    // Opened but not yet told to connect (the gateway is still starting): connect() will use the new settings.
+    if (!this.#connectAllowed) return;
     const keyChanged = connectionKey(old) !== connectionKey(config);
     const client = this.#link.client;
     if (keyChanged || (stateGivenUp && config.link_state)) {

@@ -316,6 +316,38 @@ describe('upstream bridge against aedes', () => {
     expect(b.bridge.status()).toMatchObject({ connected: true, url: upstream.url });
   });
 
+  it('reconfigure while opened but not yet connected (the gateway still starting) waits for connect()', async () => {
+    const dir = await tempDir();
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const local = await startLocalBroker(dir);
+    cleanups.push(() => local.broker.close());
+    const b = makeBridge(local.broker, dir, { url: 'mqtt://127.0.0.1:1' });
+    cleanups.push(() => b.bridge.stop());
+    const upstream = await startUpstreamAedes();
+    cleanups.push(() => upstream.close());
+    const connections: string[] = [];
+    let phase = 'before connect()';
+    upstream.aedes.on('client', () => connections.push(phase));
+    await b.bridge.open();
+    await b.bridge.reconfigure(
+      upstreamConfigSchema.parse({ enabled: true, protocol_version: '3.1.1', url: upstream.url }),
+    );
+    // Nothing may connect now; a connection on loopback takes a few milliseconds, so a second is ample to see one.
+    const early = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 1000);
+      upstream.aedes.once('client', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    expect(await early).toBe(false);
+    phase = 'after connect()';
+    b.bridge.connect();
+    await b.waitForEvent('connected');
+    expect(connections).toEqual(['after connect()']);
+    expect(b.bridge.status()).toMatchObject({ connected: true, url: upstream.url });
+  });
+
   it('reports wrong credentials clearly and keeps retrying', async () => {
     const { bridge, waitForEvent } = await setup({ username: 'bridge', password: 'wrong' }, { password: 'right' });
     await bridge.start();
