@@ -105,7 +105,7 @@ export class CommandObservers {
    * its relations, last command and numbering follow it, unless `to` already has its own.
    */
   move(from: string, to: string): void {
-    const maps: Map<string, unknown>[] = [this.observers, this.lastCommand, this.sequence, this.version];
+    const maps = this.perDevice();
     if (maps.some((m) => m.has(to))) return;
     for (const map of maps) {
       if (!map.has(from)) continue;
@@ -131,9 +131,12 @@ export class CommandObservers {
       this.observers.delete(id);
       dropped.push(...list);
     }
-    for (const id of [...this.lastCommand.keys()]) if (!deviceIds.has(id)) this.lastCommand.delete(id);
-    for (const id of [...this.sequence.keys()]) if (!deviceIds.has(id)) this.sequence.delete(id);
-    for (const id of [...this.version.keys()]) if (!deviceIds.has(id)) this.version.delete(id);
+    for (const map of this.perDevice()) for (const id of [...map.keys()]) if (!deviceIds.has(id)) map.delete(id);
     return dropped;
+  }
+
+  /** Everything kept per device id. */
+  private perDevice(): Map<string, unknown>[] {
+    return [this.observers, this.lastCommand, this.sequence, this.version];
   }
 }

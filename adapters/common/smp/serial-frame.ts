@@ -38,9 +38,8 @@ export function encodeSerialFrames(packet: Uint8Array): Uint8Array[] {
   raw[raw.length - 1] = crc & 0xff;
 
   const frames: Uint8Array[] = [];
-  for (let off = 0; off < raw.length; ) {
-    let take = Math.min(MAX_RAW_PER_FRAME, raw.length - off);
-    if (raw.length - (off + take) === 1) take -= 1; // keep both CRC bytes together in the last frame
+  let off = 0;
+  for (const take of frameChunks(raw.length)) {
     const text = encodeBase64(raw.subarray(off, off + take));
     const frame = new Uint8Array(text.length + 3);
     frame.set(off === 0 ? FIRST_FRAME_MARKER : CONTINUATION_MARKER, 0);
@@ -54,16 +53,21 @@ export function encodeSerialFrames(packet: Uint8Array): Uint8Array[] {
 
 /** Frames and bytes (markers and newlines included) `encodeSerialFrames` makes of a packet of `packetLength` bytes. */
 export function serialFramedSize(packetLength: number): { frames: number; bytes: number } {
-  const raw = packetLength + 4;
-  let frames = 0;
-  let bytes = 0;
-  for (let off = 0; off < raw; frames++) {
-    let take = Math.min(MAX_RAW_PER_FRAME, raw - off);
-    if (raw - (off + take) === 1) take -= 1; // as the encoder: the CRC stays in the last frame
-    bytes += 3 + 4 * Math.ceil(take / 3);
+  const chunks = frameChunks(packetLength + 4);
+  // Each frame: a 2-byte marker, the chunk in base64 and a newline.
+  return { frames: chunks.length, bytes: chunks.reduce((sum, take) => sum + 3 + 4 * Math.ceil(take / 3), 0) };
+}
+
+/** The raw bytes (length, packet, CRC) each frame carries: as many as fit, but both CRC bytes in the last frame. */
+function frameChunks(rawLength: number): number[] {
+  const chunks: number[] = [];
+  for (let off = 0; off < rawLength; ) {
+    let take = Math.min(MAX_RAW_PER_FRAME, rawLength - off);
+    if (rawLength - (off + take) === 1) take -= 1;
+    chunks.push(take);
     off += take;
   }
-  return { frames, bytes };
+  return chunks;
 }
 
 /**
