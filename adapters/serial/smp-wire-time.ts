@@ -8,6 +8,7 @@ import type { SerialDeviceConfig } from './config.js';
  * buffer: 384 bytes by default, 2475 in nRF Connect's fast-DFU setup, the largest in common use.
  */
 export const MAX_SMP_RESPONSE = 2475;
+const MAX_RESPONSE_ON_THE_LINE = serialFramedSize(MAX_SMP_RESPONSE).bytes;
 
 export interface SmpWireTiming {
   baudRate: number;
@@ -25,8 +26,7 @@ export function bitsPerByte(device: Pick<SerialDeviceConfig, 'data_bits' | 'pari
 /** Milliseconds the request's frames (with the writer's pauses) and a maximal answer's frames take on the line. */
 export function smpWireTimeMs(requestLength: number, timing: SmpWireTiming): number {
   const request = serialFramedSize(requestLength);
-  const response = serialFramedSize(MAX_SMP_RESPONSE);
   const pauses = timing.frameGapMs > 0 ? Math.ceil(request.frames / timing.framesPerBurst) - 1 : 0;
-  const lineMs = ((request.bytes + response.bytes) * timing.bitsPerByte * 1000) / timing.baudRate;
+  const lineMs = ((request.bytes + MAX_RESPONSE_ON_THE_LINE) * timing.bitsPerByte * 1000) / timing.baudRate;
   return Math.ceil(lineMs + pauses * timing.frameGapMs);
 }
