@@ -32,6 +32,19 @@ async function setup(config: Parameters<typeof makeBridge>[2] = {}, upstreamOpts
   return { dir, upstream, local, ...b };
 }
 
+/** A bridge whose URL leads nowhere (nothing listens on port 1), and an upstream a reconfigure can point it to. */
+async function setupPointedElsewhere() {
+  const dir = await tempDir();
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const local = await startLocalBroker(dir);
+  cleanups.push(() => local.broker.close());
+  const b = makeBridge(local.broker, dir, { url: 'mqtt://127.0.0.1:1' });
+  cleanups.push(() => b.bridge.stop());
+  const upstream = await startUpstreamAedes();
+  cleanups.push(() => upstream.close());
+  return { local, upstream, b };
+}
+
 describe('upstream bridge against aedes', () => {
   it('a reload that changes the topics subscribes new `in` patterns and unsubscribes removed ones, without reconnecting', async () => {
     const { upstream, local, bridge, waitForEvent } = await setup();
@@ -291,17 +304,10 @@ describe('upstream bridge against aedes', () => {
   });
 
   it('reconfigure: a new URL reconnects there and the queue is kept', async () => {
-    const dir = await tempDir();
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const local = await startLocalBroker(dir);
-    cleanups.push(() => local.broker.close());
-    const b = makeBridge(local.broker, dir, { url: 'mqtt://127.0.0.1:1' });
-    cleanups.push(() => b.bridge.stop());
+    const { local, upstream, b } = await setupPointedElsewhere();
     await b.bridge.start();
     await publishMany(local.url, [{ topic: 'zephyr2mqtt/k', payload: 'kept' }]);
     expect((b.bridge.status().queue as { depth: number }).depth).toBe(1);
-    const upstream = await startUpstreamAedes();
-    cleanups.push(() => upstream.close());
     const obs = await observe(upstream.url, 'gw1/k');
     cleanups.push(() => obs.close());
     await b.bridge.reconfigure(
@@ -317,14 +323,7 @@ describe('upstream bridge against aedes', () => {
   });
 
   it('reconfigure while opened but not yet connected (the gateway still starting) waits for connect()', async () => {
-    const dir = await tempDir();
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const local = await startLocalBroker(dir);
-    cleanups.push(() => local.broker.close());
-    const b = makeBridge(local.broker, dir, { url: 'mqtt://127.0.0.1:1' });
-    cleanups.push(() => b.bridge.stop());
-    const upstream = await startUpstreamAedes();
-    cleanups.push(() => upstream.close());
+    const { upstream, b } = await setupPointedElsewhere();
     const connections: string[] = [];
     let phase = 'before connect()';
     upstream.aedes.on('client', () => connections.push(phase));
