@@ -30,19 +30,27 @@ describe('bridge/request/restart', () => {
     gw = undefined;
   });
 
+  /** Writes gateway.yaml in `dir` on a free MQTT port (`extra` YAML appended) and runs the CLI on it until started. */
+  async function runOn(dir: string, extra = '') {
+    const port = await freePort();
+    const config = join(dir, 'gateway.yaml');
+    await writeFile(
+      config,
+      `gateway: { id: first, data_dir: ${join(dir, 'data')} }\n` +
+        `broker: { listeners: [{ type: mqtt, host: 127.0.0.1, port: ${port} }], allow_anonymous: true }\n` +
+        'http: { enabled: false }\nadapters: { coap: { enabled: false }, serial: { enabled: false }, ble: { enabled: false } }\n' +
+        extra,
+    );
+    const started = spawnGateway(['gateway/cli.ts', 'run', '--config', config]);
+    child = started;
+    await started.logLine('zephyr2mqtt started');
+    return { config, port, child: started };
+  }
+
   it('answers, restarts in the same process and applies restart-only settings', { timeout: 60_000 }, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'z2m-restart-'));
     try {
-      const port = await freePort();
-      const config = join(dir, 'gateway.yaml');
-      await writeFile(
-        config,
-        `gateway: { id: first, data_dir: ${join(dir, 'data')} }\n` +
-          `broker: { listeners: [{ type: mqtt, host: 127.0.0.1, port: ${port} }], allow_anonymous: true }\n` +
-          'http: { enabled: false }\nadapters: { coap: { enabled: false }, serial: { enabled: false }, ble: { enabled: false } }\n',
-      );
-      child = spawnGateway(['gateway/cli.ts', 'run', '--config', config]);
-      await child.logLine('zephyr2mqtt started');
+      const { config, port, child } = await runOn(dir);
       const pid = child.child.pid;
       const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 100 });
       await client.subscribeAsync('zephyr2mqtt/bridge/response/restart');
@@ -74,17 +82,7 @@ describe('bridge/request/restart', () => {
   }, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'z2m-restart-bad-'));
     try {
-      const port = await freePort();
-      const config = join(dir, 'gateway.yaml');
-      await writeFile(
-        config,
-        `gateway: { id: first, data_dir: ${join(dir, 'data')} }\n` +
-          `broker: { listeners: [{ type: mqtt, host: 127.0.0.1, port: ${port} }], allow_anonymous: true }\n` +
-          'http: { enabled: false }\nadapters: { coap: { enabled: false }, serial: { enabled: false }, ble: { enabled: false } }\n' +
-          'api:\n  availability_timeout: 600\n',
-      );
-      child = spawnGateway(['gateway/cli.ts', 'run', '--config', config]);
-      await child.logLine('zephyr2mqtt started');
+      const { config, port } = await runOn(dir, 'api:\n  availability_timeout: 600\n');
       const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
       await client.subscribeAsync('zephyr2mqtt/bridge/response/restart');
       const responses: Array<Record<string, unknown>> = [];
