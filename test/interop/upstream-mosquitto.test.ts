@@ -10,6 +10,7 @@ import { upstreamConfigSchema } from '../../gateway/upstream/config.js';
 import { makeBridge, observe, startLocalBroker } from '../upstream/brokers.js';
 import { checkDelivery } from '../upstream/delivery.js';
 import { freePort, Mosquitto } from '../upstream/mosquitto.js';
+import { startMosquittoBridge } from '../upstream/mosquitto-bridge.js';
 import { tempDir } from '../upstream/queue-helpers.js';
 import { makeTestPki } from '../upstream/test-pki.js';
 
@@ -18,21 +19,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(extra = '', bridgeConfig: Parameters<typeof makeBridge>[2] = {}, scheme = 'mqtt') {
-  const dir = await tempDir('z2m-interop-');
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const mosquitto = new Mosquitto(dir, extra);
-  await mosquitto.start();
-  cleanups.push(() => mosquitto.stop());
-  const local = await startLocalBroker(dir);
-  cleanups.push(() => local.broker.close());
-  const b = makeBridge(local.broker, dir, {
-    url: `${scheme}://127.0.0.1:${mosquitto.port}`,
-    protocol_version: '5',
-    ...bridgeConfig,
-  });
-  cleanups.push(() => b.bridge.stop());
-  return { dir, mosquitto, local, ...b };
+function setup(extra = '', bridgeConfig: Parameters<typeof makeBridge>[2] = {}, scheme = 'mqtt') {
+  return startMosquittoBridge(cleanups, { extra, bridge: bridgeConfig, scheme });
 }
 
 /** A TCP proxy to `port` that, on its first connection only, swallows the client's first `swallow` PUBREL packets

@@ -1,11 +1,9 @@
 // A retained message the cloud publishes on an `in` topic while the link is up (Mosquitto, MQTT 5): brokers clear the
 // retain flag of what they forward live unless the subscription asks for Retain As Published, and without it the local
 // broker would keep a stale retained message (or none) for the devices that subscribe later.
-import { rm } from 'node:fs/promises';
 import { afterEach, expect, it } from 'vitest';
-import { makeBridge, observe, startLocalBroker } from '../upstream/brokers.js';
-import { Mosquitto } from '../upstream/mosquitto.js';
-import { tempDir } from '../upstream/queue-helpers.js';
+import { observe } from '../upstream/brokers.js';
+import { startMosquittoBridge } from '../upstream/mosquitto-bridge.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -13,19 +11,10 @@ afterEach(async () => {
 });
 
 it('MQTT 5: a retained message published upstream while connected is retained locally, and a newer one replaces it', async () => {
-  const dir = await tempDir('z2m-retained-in-');
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const mosquitto = new Mosquitto(dir);
-  await mosquitto.start();
-  cleanups.push(() => mosquitto.stop());
-  const local = await startLocalBroker(dir);
-  cleanups.push(() => local.broker.close());
-  const { bridge, waitForEvent } = makeBridge(local.broker, dir, {
-    url: mosquitto.url,
-    protocol_version: '5',
-    topics: [{ pattern: 'desired/#', direction: 'in', qos: 1 }],
+  const { mosquitto, local, bridge, waitForEvent } = await startMosquittoBridge(cleanups, {
+    prefix: 'z2m-retained-in-',
+    bridge: { topics: [{ pattern: 'desired/#', direction: 'in', qos: 1 }] },
   });
-  cleanups.push(() => bridge.stop());
   const live = await observe(local.url, 'zephyr2mqtt/desired/#');
   cleanups.push(() => live.close());
   const cloud = await observe(mosquitto.url, 'unused', { protocolVersion: 5 });

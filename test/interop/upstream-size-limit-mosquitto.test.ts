@@ -1,11 +1,9 @@
 // Mosquitto's `message_size_limit` is not announced in the CONNACK (unlike `max_packet_size`): it answers a larger
 // MQTT 5 publish with PUBACK or PUBREC 0x95 Packet too large, a code MQTT 5 does not allow there and mqtt.js cannot
 // parse. Such a message must be dropped as refused, not stay in flight and stop the bridge once the window is full.
-import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { makeBridge, observe, startLocalBroker } from '../upstream/brokers.js';
-import { Mosquitto } from '../upstream/mosquitto.js';
-import { tempDir } from '../upstream/queue-helpers.js';
+import { observe } from '../upstream/brokers.js';
+import { startMosquittoBridge } from '../upstream/mosquitto-bridge.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -15,20 +13,11 @@ afterEach(async () => {
 describe('messages over Mosquitto message_size_limit (MQTT 5)', () => {
   for (const qos of [1, 2] as const) {
     it(`QoS ${qos}: more of them than the in-flight window are dropped as rejected; the rest flows on in order`, async () => {
-      const dir = await tempDir('z2m-size-limit-');
-      cleanups.push(() => rm(dir, { recursive: true, force: true }));
-      const mosquitto = new Mosquitto(dir, 'message_size_limit 1000');
-      await mosquitto.start();
-      cleanups.push(() => mosquitto.stop());
-      const local = await startLocalBroker(dir);
-      cleanups.push(() => local.broker.close());
-      const { bridge, waitForEvent, registry } = makeBridge(local.broker, dir, {
-        url: mosquitto.url,
-        protocol_version: '5',
-        max_inflight: 4,
-        topics: [{ pattern: '#', direction: 'out', qos }],
+      const { mosquitto, local, bridge, waitForEvent, registry } = await startMosquittoBridge(cleanups, {
+        prefix: 'z2m-size-limit-',
+        extra: 'message_size_limit 1000',
+        bridge: { max_inflight: 4, topics: [{ pattern: '#', direction: 'out', qos }] },
       });
-      cleanups.push(() => bridge.stop());
       const up = await observe(mosquitto.url, 'gw1/#', { protocolVersion: 5 });
       cleanups.push(() => up.close());
       await bridge.start();

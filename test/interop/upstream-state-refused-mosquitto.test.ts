@@ -5,8 +5,8 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { makeBridge, observe, startLocalBroker } from '../upstream/brokers.js';
-import { Mosquitto } from '../upstream/mosquitto.js';
+import { observe } from '../upstream/brokers.js';
+import { startMosquittoBridge } from '../upstream/mosquitto-bridge.js';
 import { tempDir } from '../upstream/queue-helpers.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -15,24 +15,20 @@ afterEach(async () => {
 });
 
 it('MQTT 5: a link state the upstream refuses is given up and reported; the queue is sent and commands come in', async () => {
-  const dir = await tempDir('z2m-state-refused-');
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const acl = join(dir, 'acl');
+  const aclDir = await tempDir('z2m-state-refused-acl-');
+  cleanups.push(() => rm(aclDir, { recursive: true, force: true }));
+  const acl = join(aclDir, 'acl');
   await writeFile(acl, 'topic readwrite gw1/#\ntopic deny gw1/bridge/state\n');
-  const mosquitto = new Mosquitto(dir, `acl_file ${acl}`);
-  await mosquitto.start();
-  cleanups.push(() => mosquitto.stop());
-  const local = await startLocalBroker(dir);
-  cleanups.push(() => local.broker.close());
-  const { bridge, waitForEvent } = makeBridge(local.broker, dir, {
-    url: mosquitto.url,
-    protocol_version: '5',
-    topics: [
-      { pattern: '#', direction: 'out', qos: 1 },
-      { pattern: '+/set', direction: 'in', qos: 1 },
-    ],
+  const { mosquitto, local, bridge, waitForEvent } = await startMosquittoBridge(cleanups, {
+    prefix: 'z2m-state-refused-',
+    extra: `acl_file ${acl}`,
+    bridge: {
+      topics: [
+        { pattern: '#', direction: 'out', qos: 1 },
+        { pattern: '+/set', direction: 'in', qos: 1 },
+      ],
+    },
   });
-  cleanups.push(() => bridge.stop());
   const up = await observe(mosquitto.url, 'gw1/#', { protocolVersion: 5 });
   cleanups.push(() => up.close());
   const down = await observe(local.url, 'zephyr2mqtt/+/set');
