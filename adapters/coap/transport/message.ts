@@ -60,6 +60,8 @@ const TYPES: readonly MessageType[] = ['CON', 'NON', 'ACK', 'RST'];
 /** "c.dd" for every code byte, built once: decoding a code allocates nothing. */
 const CODES = Array.from({ length: 256 }, (_, b) => `${b >> 5}.${String(b & 0x1f).padStart(2, '0')}`);
 const EMPTY = Buffer.alloc(0);
+/** The options RFC 7252 (Table 4) lets repeat: If-Match, ETag, Location-Path, Uri-Path, Uri-Query, Location-Query. */
+const REPEATABLE = new Set([1, 4, 8, 11, 15, 20]);
 
 /** Class 0 except the Empty message: every such code is a request (the server side answers 4.05 to unknown ones). */
 export function isRequestCode(code: string): boolean {
@@ -95,6 +97,7 @@ export function decodeMessage(bytes: Buffer): DecodeResult {
   // RFC 7252 §3.1: each option is a (delta, length) nibble pair, 13 and 14 extended by 1 and 2 bytes, 15 reserved
   // (0xFF is the payload marker). Walked here because coap-packet's parser accepts a truncated last option.
   let number = 0;
+  let options = 0;
   while (at < end) {
     const byte = bytes[at++]!;
     if (byte === 0xff) {
@@ -115,8 +118,13 @@ export function decodeMessage(bytes: Buffer): DecodeResult {
     if (number > 0xffff) return formatError('option number above 65535');
     if (at + length > end) return formatError(`option ${number} claims ${length} bytes, ${end - at} left`);
     // RFC 7252 §5.4.1: an unrecognized critical (odd) option is listed for the caller to refuse, an elective one is
-    // ignored; §5.4.3: an option whose length is outside its range counts as unrecognized.
-    if (!readOption(message, number, bytes, at, length) && number % 2 === 1) message.unknownCritical.push(number);
+    // ignored; §5.4.3: an option whose length is outside its range counts as unrecognized; §5.4.5: so does every
+    // occurrence after the first of an option that is not repeatable (options come sorted, so repeats are adjacent).
+    const supernumerary = delta === 0 && options > 0 && !REPEATABLE.has(number);
+    if ((supernumerary || !readOption(message, number, bytes, at, length)) && number % 2 === 1) {
+      message.unknownCritical.push(number);
+    }
+    options++;
     at += length;
   }
   return { ok: true, message };

@@ -109,4 +109,42 @@ describe('decodeMessage', () => {
       unknownCritical: [3, 17, 27, 35],
     });
   });
+
+  it('takes the first of a repeated non-repeatable option; a repeated critical one is listed (RFC 7252 §5.4.5)', () => {
+    const decoded = decodeMessage(
+      frame({
+        type: 'CON',
+        code: '0.01',
+        mid: 1,
+        options: [
+          [4, [1]], // ETag, If-Match, the paths and queries may repeat
+          [4, [2]],
+          [11, 'a'],
+          [11, 'b'],
+          [12, [50]], // Content-Format is elective: the repeat is ignored, the first kept
+          [12, [60]],
+          [15, 'x=1'],
+          [15, 'y=2'],
+          [17, [50]], // Accept, Block2 and Block1 are critical: a repeat makes the message unusable
+          [17, [60]],
+          [23, [0x02]],
+          [23, [0x12]],
+          [27, [0x0a]],
+          [27, [0x1a]],
+        ],
+      }),
+    );
+    if (!decoded.ok) throw new Error(decoded.error);
+    const { etag, moreEtags, path, query, contentFormat, accept, block2, block1, unknownCritical } = decoded.message;
+    expect({ etag, moreEtags, path, query, contentFormat, accept, unknownCritical }).toEqual({
+      etag: Buffer.from([1]),
+      moreEtags: [Buffer.from([2])],
+      path: ['a', 'b'],
+      query: ['x=1', 'y=2'],
+      contentFormat: 50,
+      accept: 50,
+      unknownCritical: [17, 23, 27],
+    });
+    expect([block2?.num, block1?.num]).toEqual([0, 0]);
+  });
 });

@@ -229,6 +229,41 @@ describe('requests the endpoint does not serve', () => {
     expect(kinds).toEqual(['bad_option', 'bad_option']);
   });
 
+  it('answers a repeated critical option that may appear once with 4.02 (RFC 7252 §5.4.5), a NON with RST', async () => {
+    const { ask, kinds, seen } = await setup();
+    const twice = (number: number, value: number[]): Array<[number, number[] | string]> => [
+      [number, value],
+      [number, value],
+    ];
+    // Uri-Host (3), Uri-Port (7), Accept (17), Block2 (23), Block1 (27).
+    const cases = [twice(3, [0x61]), twice(7, [0x16, 0x33]), twice(17, [50]), twice(23, [0x02]), twice(27, [0x02])];
+    let mid = 1;
+    for (const options of cases) {
+      const sorted = [...options, [11, 'u'] as [number, string]].sort((a, b) => a[0] - b[0]);
+      expect(await ask({ type: 'CON', code: '0.03', mid: mid++, options: sorted, payload: '1' })).toMatchObject({
+        type: 'ACK',
+        code: '4.02',
+      });
+    }
+    const non = await ask({ type: 'NON', code: '0.03', mid: mid++, options: [[11, 'u'], ...twice(17, [50])] });
+    expect(non).toMatchObject({ type: 'RST' });
+    // Content-Format (12) twice is elective: served with the first.
+    const served = await ask({
+      type: 'CON',
+      code: '0.03',
+      mid: mid++,
+      options: [
+        [11, 'u'],
+        [12, [50]],
+        [12, [60]],
+      ],
+      payload: '1',
+    });
+    expect(served).toMatchObject({ code: '2.04' });
+    expect(seen.map((r) => r.contentFormat)).toEqual([50]);
+    expect(kinds).toEqual(Array(cases.length + 1).fill('bad_option'));
+  });
+
   it('answers a Block1 or Block2 option with the reserved SZX 7 with 4.00 (RFC 7959 §2.2), counted', async () => {
     const { ask, kinds, seen } = await setup();
     const put = await ask({
