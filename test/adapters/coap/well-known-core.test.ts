@@ -24,4 +24,29 @@ describe('/.well-known/core', () => {
     expect((await h.send('POST', '/.well-known/core')).code).toBe('4.05');
     expect((await h.send('GET', '/.well-known/other')).code).toBe('4.04');
   });
+
+  it('filters by the query as RFC 6690 §4.1 describes: href, attributes, value lists and a trailing *', async () => {
+    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const links = async (query: string) => {
+      const res = await h!.send('GET', `/.well-known/core?${query}`);
+      expect([res.code, res.contentFormat]).toEqual(['2.05', 40]);
+      return res.payload.toString();
+    };
+    const ps = '</ps>;rt="core.ps";ct="0 42 50 60 110 112"';
+    for (const query of [
+      'rt=core.ps',
+      'rt=core*',
+      'href=/ps',
+      'href=/p*',
+      'ct=50',
+      'ct=112',
+      'rt=core.ps&ct=60',
+      'rt',
+    ]) {
+      expect(await links(query), query).toBe(ps);
+    }
+    for (const query of ['rt=core.rd', 'rt=core', 'href=/rd*', 'ct=41', 'if=sensor', 'obs', 'rt=core.ps&ct=41']) {
+      expect(await links(query), query).toBe('');
+    }
+  });
 });
