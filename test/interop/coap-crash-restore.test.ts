@@ -57,7 +57,7 @@ describe('libcoap observer of /ps/<id>/set across a SIGKILL of the gateway', () 
     const second = await startChildGateway(configPath, CLI);
     cleanups.push(() => killed(second));
     expect(second.output()).toMatch(/restored 1 observations/);
-    const client = await mqtt.connectAsync(second.mqttUrl, { reconnectPeriod: 0 });
+    const client = await mqtt.connectAsync(second.mqttUrl, { reconnectPeriod: 0, connectTimeout: 5000 });
     cleanups.push(() => client.endAsync(true));
     await client.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify({ led: 'on' }), { qos: 1 });
     await observer.waitForOutput((out) => out.includes('{"led":"on"}'), 10_000);
