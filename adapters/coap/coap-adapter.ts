@@ -8,6 +8,7 @@ import { smpPacketEvents } from '../common/smp/packet-events.js';
 import { runSmpRequest } from '../common/smp/smp-request.js';
 import { SmpTransportSet } from '../common/smp/transport-set.js';
 import { CommandObservers } from './command-observers.js';
+import { CommandObserversStore } from './command-observers-store.js';
 import {
   type CoapAdapterConfig,
   type CoapDeviceConfig,
@@ -44,6 +45,7 @@ export class CoapAdapter implements Adapter {
   private devices: Device[] = [];
   private identity: IdentityResolver;
   private readonly observers: CommandObservers;
+  private readonly observersStore: CommandObserversStore;
   /** One per device with an address: started when it has resources to read, else made for its first raw request. */
   private readonly clients = new Map<string, DeviceClient>();
   private readonly discovery: MulticastDiscovery;
@@ -69,18 +71,23 @@ export class CoapAdapter implements Adapter {
         ctx.logger.error({ err: error, path: req.path.join('/'), peer: formatPeer(req.source) }, 'CoAP handler failed'),
       onSocketError: (error) => ctx.logger.warn({ err: error }, 'CoAP socket error'),
     });
-    this.observers = new CommandObservers(config.max_observers, (deviceId, old) => {
-      ctx.logger.info(
-        { device: deviceId, peer: formatPeer(old.peer) },
-        `/ps/${deviceId}/set: a new observer replaced the oldest of the most a device keeps, which is told so (5.03 without Observe)`,
-      );
-      this.endpoint.endObservation(
-        old.peer,
-        old.token,
-        '5.03',
-        'replaced by a newer observer of this device (4 at most)',
-      );
-    });
+    this.observers = new CommandObservers(
+      config.max_observers,
+      (deviceId, old) => {
+        ctx.logger.info(
+          { device: deviceId, peer: formatPeer(old.peer) },
+          `/ps/${deviceId}/set: a new observer replaced the oldest of the most a device keeps, which is told so (5.03 without Observe)`,
+        );
+        this.endpoint.endObservation(
+          old.peer,
+          old.token,
+          '5.03',
+          'replaced by a newer observer of this device (4 at most)',
+        );
+      },
+      () => this.observersStore.changed(),
+    );
+    this.observersStore = new CommandObserversStore(ctx.dataDir, () => this.observers, ctx.logger);
     this.identity = new IdentityResolver([], config.allow_path_identity);
     this.discovery = new MulticastDiscovery(this.endpoint, ctx, discoveryOptions(config));
     this.lwm2m = config.lwm2m.enabled
@@ -97,6 +104,9 @@ export class CoapAdapter implements Adapter {
 
   async start(): Promise<void> {
     this.state = { state: 'starting' };
+    // Read before the socket opens, restored with the devices after: no request is served in between, when no device
+    // would be known. A start that fails to bind leaves the file as it is.
+    const saved = await this.observersStore.read();
     try {
       await this.endpoint.start();
     } catch (error) {
@@ -106,7 +116,9 @@ export class CoapAdapter implements Adapter {
       this.state = { state: 'failed', reason };
       throw bind ? new Error(reason) : error;
     }
-    this.applyDevices(this.parseDevices());
+    const devices = this.parseDevices();
+    if (saved) this.observersStore.restore(saved, devices);
+    this.applyDevices(devices);
     await this.lwm2m?.start();
     this.discovery.start();
     this.state = { state: 'running' };
@@ -118,10 +130,13 @@ export class CoapAdapter implements Adapter {
     await Promise.all([...this.clients.values()].map((c) => c.stop()));
     this.clients.clear();
     this.smp.clear();
-    // The relations do not outlive the process: told so (RFC 7641 §3.2), a device registers again after Max-Age
-    // instead of waiting for commands that would be kept for a GET it never sends.
+    // The relations do not outlive a clean stop: told so (RFC 7641 §3.2), a device registers again after Max-Age
+    // instead of waiting for commands that would be kept for a GET it never sends. Saved without them (a crash
+    // leaves them saved, to be restored), so that a device that registers again is not notified twice; the last
+    // commands stay saved for the GET or registration of a device that has not picked it up.
     for (const o of this.observers.clear())
       this.endpoint.endObservation(o.peer, o.token, '5.03', 'gateway stopping: register again', REGISTER_AGAIN_AFTER_S);
+    await this.observersStore.close();
     await this.endpoint.stop();
     this.state = { state: 'stopped' };
   }

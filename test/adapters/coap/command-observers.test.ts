@@ -1,7 +1,7 @@
 // The /ps/<id>/set observe relations: one per peer, four per device, a total bound that a refused registration
 // does not wear down.
 import { describe, expect, it } from 'vitest';
-import { CommandObservers } from '../../../adapters/coap/command-observers.js';
+import { CommandObservers, RESTORED_SEQUENCE_JUMP } from '../../../adapters/coap/command-observers.js';
 
 const observer = (port: number, token = 1) => ({
   peer: { address: '::1', port },
@@ -58,5 +58,45 @@ describe('CommandObservers', () => {
     expect(again?.equals(first as Buffer)).toBe(false);
     o.setLastCommand('b', { led: true });
     expect(o.etag('b')?.equals(again as Buffer)).toBe(false);
+  });
+
+  it('hands back what it restored: the command with its ETag, the relations, a sequence number that only moves on', () => {
+    const before = new CommandObservers(10);
+    before.add('a', observer(1, 7));
+    before.setLastCommand('a', { led: true });
+    const sent = before.nextSequence('a');
+    const saved = before.saved().get('a');
+    if (!saved) throw new Error('nothing saved');
+
+    const after = new CommandObservers(10);
+    expect(after.restore('a', saved)).toBe(1);
+    expect(after.of('a').map((o) => o.token[0])).toEqual([7]);
+    expect(after.last('a')).toEqual({ led: true });
+    expect(after.etag('a')?.equals(before.etag('a') as Buffer)).toBe(true);
+    // Nothing sent since the restore: what it saves is what the device may have seen, not the jump.
+    expect(after.saved().get('a')?.sequence).toBe(sent);
+    expect(after.nextSequence('a')).toBe(sent + RESTORED_SEQUENCE_JUMP + 1);
+    // A new command gets an ETag of this run, never the one the device holds.
+    after.setLastCommand('a', { led: false });
+    expect(after.etag('a')?.equals(before.etag('a') as Buffer)).toBe(false);
+  });
+
+  it('keeps restored sequence numbers newer for the device across the 24-bit wrap and a save that lagged', () => {
+    // RFC 7641 §4.4, within 128 s: whether a client that has seen `v1` takes `v2` as newer.
+    const newer = (v1: number, v2: number) => (v1 < v2 && v2 - v1 < 2 ** 23) || (v1 > v2 && v1 - v2 > 2 ** 23);
+    for (const saved of [1, 0xfffff0, 0xffffff, 0x7fffff]) {
+      const o = new CommandObservers(10);
+      o.restore('a', { observers: [], sequence: saved, command: undefined });
+      const next = o.nextSequence('a');
+      // The device saw `saved`, or up to a thousand numbers more that the last save did not get.
+      for (const seen of [saved, (saved + 1000) & 0xffffff]) expect(newer(seen, next), `${seen} -> ${next}`).toBe(true);
+    }
+  });
+
+  it('restores nothing over what a device already has', () => {
+    const o = new CommandObservers(10);
+    o.add('a', observer(1, 1));
+    expect(o.restore('a', { observers: [observer(2, 2)], sequence: 5, command: undefined })).toBe(0);
+    expect(o.of('a').map((r) => r.peer.port)).toEqual([1]);
   });
 });

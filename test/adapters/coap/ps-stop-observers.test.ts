@@ -1,14 +1,53 @@
 // When the adapter stops (gateway shutdown or restart) its /ps/<id>/set relations end with a NON 5.03 without
 // Observe and a Max-Age (RFC 7641 §3.2, RFC 7252 §5.9.3.4): the relations do not survive the restart, and a device
-// told so registers again after Max-Age instead of waiting for commands that would never reach it.
+// told so registers again after Max-Age instead of waiting for commands that would never reach it. The relations are
+// then not restored at the next start (the device registers again: it would get every command twice), the last
+// command is: a device that had not picked it up gets it on its registration, one that had tells it by its ETag.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CoapHarness, firstNotification, startCoapHarness } from './harness.js';
+import { frame, RawPeer } from './raw-peer.js';
+import { type CoapGateway, savedFile, startCoapGateway } from './restartable-gateway.js';
 
 let h: CoapHarness | undefined;
+let g: CoapGateway | undefined;
+let peer: RawPeer | undefined;
+let dataDir = '';
 afterEach(async () => {
+  peer?.close();
+  peer = undefined;
   await h?.stop();
   h = undefined;
+  await g?.gw.stop();
+  g = undefined;
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  dataDir = '';
 });
+
+const ETAG = 4;
+const OBSERVE = 6;
+const URI_PATH = 11;
+let mid = 0x5000;
+
+/** GET /ps/dev1/set, CON: a registration when `observe`, a poll naming `etag` when given. */
+function get(opts: { observe?: boolean; etag?: Buffer } = {}): Buffer {
+  mid++;
+  return frame({
+    type: 'CON',
+    code: '0.01',
+    mid,
+    token: [mid & 0xff],
+    options: [
+      ...(opts.observe ? [[OBSERVE, []] as [number, number[]]] : []),
+      [URI_PATH, 'ps'],
+      [URI_PATH, 'dev1'],
+      [URI_PATH, 'set'],
+      ...(opts.etag ? [[ETAG, opts.etag] as [number, Buffer]] : []),
+    ],
+  });
+}
 
 describe('/ps/<id>/set observers when the adapter stops', () => {
   it('are told with a 5.03 without Observe that carries a Max-Age to register again after', async () => {
@@ -23,5 +62,37 @@ describe('/ps/<id>/set observers when the adapter stops', () => {
     await h.adapter.stop();
     const res = await end;
     expect([res.code, res.observe, res.maxAge]).toEqual(['5.03', undefined, 10]);
+  });
+
+  it('are not restored at the next start, while the last command is, with its ETag', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'z2m-ps-stop-'));
+    const dev1 = [{ id: 'dev1', transport: 'coap' }];
+    g = await startCoapGateway(dataDir, dev1);
+    const port = g.port;
+    peer = await RawPeer.open();
+    expect((await peer.exchange(get({ observe: true }), port))?.observe).toBeTypeOf('number');
+    await g.mqtt.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify({ led: 'on' }));
+    const note = await peer.next(5000);
+    expect(note?.payload.toString()).toBe('{"led":"on"}');
+    peer.send(frame({ type: 'ACK', code: '0.00', mid: note?.messageId ?? 0 }), port);
+    const etag = note?.etag;
+    if (!etag) throw new Error('the notification has no ETag');
+    await savedFile(dataDir, (s) => s.devices.dev1?.command !== undefined);
+
+    await g.gw.stop();
+    g = undefined;
+    expect((await peer.next(5000))?.code).toBe('5.03');
+    const saved = await savedFile(dataDir, () => true);
+    expect(saved.devices.dev1?.observers).toEqual([]);
+
+    g = await startCoapGateway(dataDir, dev1, { port });
+    expect(g.adapter.status().details?.command_observers).toBe(0);
+    // The device that ran it polls with its ETag: nothing new.
+    expect((await peer.exchange(get({ etag }), port))?.code).toBe('2.03');
+    // A device that registers again gets it, with the ETag that tells it is the one it ran.
+    const again = await peer.exchange(get({ observe: true }), port);
+    expect(again?.payload.toString()).toBe('{"led":"on"}');
+    expect(again?.etag?.equals(etag)).toBe(true);
+    expect(g.adapter.status().details?.command_observers).toBe(1);
   });
 });
