@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { moduleLogger, parseModuleLevels } from '../../gateway/logger.js';
+import { captureLogger } from '../broker/helpers.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { createTestAdapterModule } from '../helpers/test-adapter.js';
 
@@ -24,7 +25,13 @@ describe('config reload', () => {
 
   it('stops a disabled adapter and starts it again when re-enabled, keeping the MQTT session', async () => {
     const adapter = createTestAdapterModule();
-    gw = await startTestGateway({ devices: [{ id: 'dev1', transport: 'test' }] }, { adapterModules: [adapter.module] });
+    const log = captureLogger();
+    gw = await startTestGateway(
+      { devices: [{ id: 'dev1', transport: 'test' }] },
+      { adapterModules: [adapter.module], logger: log.logger },
+    );
+    const stranded = () => log.lines.filter((l) => /adapter is disabled in the config/.test(String(l.msg)));
+    expect(stranded()).toEqual([]);
     const client = await gw.connect();
     const original = await readFile(gw.configPath, 'utf8');
     await writeFile(gw.configPath, `${original}`.replace('adapters:\n', 'adapters:\n  test:\n    enabled: false\n'));
@@ -35,7 +42,18 @@ describe('config reload', () => {
     expect(info.config.adapters_enabled).not.toContain('test');
     const err = await gw.expectMessage<{ error: string }>(client, 'zephyr2mqtt/dev1/set/error');
     await client.publishAsync('zephyr2mqtt/dev1/set', '{"on":true}');
-    expect((await err.message).error).toBe('the test adapter is not running');
+    // The command error and the log name the setting that keeps the device offline.
+    expect((await err.message).error).toBe('the test adapter is disabled in the config (adapters.test.enabled: false)');
+    expect(stranded()).toEqual([
+      expect.objectContaining({
+        level: 40,
+        adapter: 'test',
+        devices: ['dev1'],
+        msg:
+          'the test adapter is disabled in the config (adapters.test.enabled: false), so its devices stay offline ' +
+          'and their commands are refused: dev1 (enable the adapter, or set disabled: true on them)',
+      }),
+    ]);
 
     await writeFile(gw.configPath, original);
     expect((await gw.request(client, 'config/reload')).status).toBe('ok');
