@@ -551,7 +551,8 @@ export class Gateway {
     const restart = RESTART_ONLY.filter(
       (key) => JSON.stringify(pick(candidate, key)) !== JSON.stringify(pick(this.config, key)),
     );
-    if (restart.length > 0) this.logger.warn({ keys: restart }, 'these settings take effect on the next restart');
+    if (restart.length > 0)
+      this.logger.warn({ keys: restart }, `these settings take effect on the next restart: ${restart.join(', ')}`);
     // A later reload that puts a key back as it runs takes it off the list.
     this.#restartRequired = restart;
     const next = keepRestartOnly(candidate, this.config);
