@@ -106,6 +106,29 @@ describe('config errors', () => {
     );
   });
 
+  it('a key indented to the wrong level: the level it belongs to, deeper or higher up', () => {
+    // Level with `coap:` instead of under it.
+    expect(issuesOf('adapters:\n  coap:\n    enabled: true\n  port: 5683\n')).toEqual([
+      {
+        path: 'adapters.port',
+        line: 4,
+        column: 3,
+        message: 'unknown key "port"',
+        hint: '"port" is a key of adapters.coap: indent it under `coap:`',
+      },
+    ]);
+    // The top-level `devices:` indented under the block above it.
+    expect(issuesOf('http:\n  port: 8081\n  devices:\n    - { id: a, transport: test }\n')).toEqual([
+      {
+        path: 'http.devices',
+        line: 3,
+        column: 3,
+        message: 'unknown key "devices"',
+        hint: '"devices" belongs at the top level: indent it less, level with the keys there',
+      },
+    ]);
+  });
+
   it('unknown key in a device entry names only keys of its transport', () => {
     const [issue] = issuesOf('devices:\n  - id: a\n    transport: test\n    naem: Kitchen\n');
     expect(issue).toMatchObject({ path: 'devices[0].naem', line: 4, column: 5, hint: 'did you mean "name"?' });
