@@ -201,6 +201,7 @@ export class Gateway {
   async start(): Promise<void> {
     const started = performance.now();
     this.#warnConfiguredBlocked();
+    this.#warnDevicesOnDisabledAdapters();
     const admission = deferred();
     // A start that fails with no client waiting (or before the broker exists) is not an unhandled rejection.
     admission.promise.catch(() => {});
@@ -550,7 +551,8 @@ export class Gateway {
     const restart = RESTART_ONLY.filter(
       (key) => JSON.stringify(pick(candidate, key)) !== JSON.stringify(pick(this.config, key)),
     );
-    if (restart.length > 0) this.logger.warn({ keys: restart }, 'these settings take effect on the next restart');
+    if (restart.length > 0)
+      this.logger.warn({ keys: restart }, `these settings take effect on the next restart: ${restart.join(', ')}`);
     // A later reload that puts a key back as it runs takes it off the list.
     this.#restartRequired = restart;
     const next = keepRestartOnly(candidate, this.config);
@@ -561,6 +563,7 @@ export class Gateway {
       this.logger.level = rootLogLevel(next.gateway.log_level, this.options.env ?? process.env);
     this.config = next;
     this.#warnConfiguredBlocked();
+    this.#warnDevicesOnDisabledAdapters();
     this.#loggers.setLevels(this.#moduleLevels());
     this.#bridgeLogging?.setLevel(next.api.bridge_logging);
     const propertiesBefore = new Map(this.devices.all().map((r) => [r.config.id, Object.keys(r.state)]));
@@ -806,9 +809,13 @@ export class Gateway {
     return (this.config.adapters as Record<string, unknown>)[kind] ?? {};
   }
 
+  #adapterDisabled(kind: string): boolean {
+    return (this.#adapterConfig(kind) as { enabled?: boolean }).enabled === false;
+  }
+
   async #startAdapter(module: AdapterModule<unknown>): Promise<void> {
+    if (this.#adapterDisabled(module.kind)) return;
     const config = this.#adapterConfig(module.kind);
-    if ((config as { enabled?: boolean }).enabled === false) return;
     const logger = this.moduleLogger(module.kind);
     this.metrics.adapterEnabled(module.kind);
     const host = new AdapterHost(module, config, this.#contextFor(module.kind, logger), logger, {
@@ -827,8 +834,11 @@ export class Gateway {
     const rec = this.devices.get(deviceId);
     if (!rec) throw new RequestError(`unknown device "${deviceId}"`);
     if (rec.config.disabled) throw new RequestError(`device "${deviceId}" is disabled in the config`);
-    const host = this.#hosts.get(rec.config.transport);
-    if (!host?.adapter) throw new RequestError(`the ${rec.config.transport} adapter is not running`);
+    const kind = rec.config.transport;
+    if (this.#adapterDisabled(kind))
+      throw new RequestError(`the ${kind} adapter is disabled in the config (adapters.${kind}.enabled: false)`);
+    const host = this.#hosts.get(kind);
+    if (!host?.adapter) throw new RequestError(`the ${kind} adapter is not running`);
     return { device: rec.config, host };
   }
 
@@ -1212,6 +1222,21 @@ export class Gateway {
       this.logger.warn(
         { device, blocklist_entry: entry },
         `device "${device}" is configured and on the blocklist: the configured device is served (remove the blocklist entry, or the device)`,
+      );
+  }
+
+  /** Devices left on an adapter the config turns off stay offline without a word otherwise: said at start and reload. */
+  #warnDevicesOnDisabledAdapters(): void {
+    const stranded = new Map<string, string[]>();
+    for (const device of this.config.devices) {
+      if (device.disabled || !this.#adapterDisabled(device.transport)) continue;
+      stranded.set(device.transport, [...(stranded.get(device.transport) ?? []), device.id]);
+    }
+    for (const [kind, devices] of stranded)
+      this.logger.warn(
+        { adapter: kind, devices },
+        `the ${kind} adapter is disabled in the config (adapters.${kind}.enabled: false), so its devices stay offline ` +
+          `and their commands are refused: ${devices.join(', ')} (enable the adapter, or set disabled: true on them)`,
       );
   }
 

@@ -72,8 +72,10 @@ export class RequestRouter<Ctx> {
         data = { value: parsed };
       }
     } catch (err) {
-      failed(err);
-      return { status: 'error', data: {}, error: 'payload is not valid JSON' };
+      // The log says what the answer says, and where the parser stopped.
+      const error = 'payload is not valid JSON';
+      failed(new Error(`${error}: ${err instanceof Error ? err.message : String(err)}`));
+      return { status: 'error', data: {}, error };
     }
     // Echoed whatever JSON it is, as Zigbee2MQTT does (apps use strings, numbers and objects alike).
     if (Object.hasOwn(data, 'transaction')) transaction = { value: data.transaction };

@@ -31,9 +31,11 @@ Exit status: 2 invalid config, 1 cannot start (e.g. a listener port in use).`,
   validate: `Usage: zephyr2mqtt validate [FILE]
 
 Checks a config file without starting anything: YAML syntax, unknown keys, types, device entries,
-\${ENV} and \${file:...} references, and that the files run reads at start (TLS cert, key and ca
-of mqtts listeners and of an enabled bridge, bridge.password_file) can be read. Each problem names
-file:line:column, the key path, what was expected and a hint.
+\${ENV} and \${file:...} references, that the files run reads at start (TLS cert, key and ca
+of mqtts listeners and of an enabled bridge, bridge.password_file) can be read, and the broker
+users run refuses to start with (none while allow_anonymous is false, one listed twice, a
+password_hash that is no scrypt hash). Each problem names file:line:column, the key path, what
+was expected and a hint.
   FILE, -c, --config FILE   config file, given one way or the other (default $ZEPHYR2MQTT_CONFIG,
                             else ./gateway.yaml)
 Exit status: 0 valid, 2 invalid.`,

@@ -1,18 +1,27 @@
 // `zephyr2mqtt validate [FILE]`: every problem of a config file, including files it names that `run` could not
-// read, without starting anything.
+// read and broker settings `run` would refuse to start with, without starting anything.
 import { LineCounter } from 'yaml';
+import { brokerStartProblems } from '../broker/policy.js';
 import { ConfigError, type ConfigIssue, formatIssue, formatPath } from '../config/errors.js';
 import { parseConfigDocument } from '../config/flow-references.js';
 import { loadConfigFile, readConfigText } from '../config/load.js';
 import { locate } from '../config/locate.js';
-import { fileReferences, type UnreadableFile, unreadableFiles } from './config-files.js';
+import { fileReferences, unreadableFiles } from './config-files.js';
 
 export async function validateCommand(file: string): Promise<number> {
   let issues: ConfigIssue[];
   try {
     const config = await loadConfigFile(file);
     const unreadable = await unreadableFiles(fileReferences(config));
-    issues = unreadable.length > 0 ? await locatedIssues(file, unreadable) : [];
+    const problems: KeyedProblem[] = [
+      ...brokerStartProblems(config.broker),
+      ...unreadable.map((u) => ({
+        path: u.path,
+        message: `cannot read ${u.file} (${u.code})`,
+        hint: unreadableHint(u.code),
+      })),
+    ];
+    issues = problems.length > 0 ? await locatedIssues(file, problems) : [];
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     issues = err.issues;
@@ -26,19 +35,21 @@ export async function validateCommand(file: string): Promise<number> {
   return 0;
 }
 
-async function locatedIssues(file: string, unreadable: UnreadableFile[]): Promise<ConfigIssue[]> {
+/** A problem the schema cannot see, at the key path of the setting to change. */
+interface KeyedProblem {
+  path: string[];
+  message: string;
+  hint: string;
+}
+
+async function locatedIssues(file: string, problems: KeyedProblem[]): Promise<ConfigIssue[]> {
   const lineCounter = new LineCounter();
   const doc = parseConfigDocument(await readConfigText(file), { lineCounter, merge: true });
-  return unreadable.map((u) => {
-    const pos = locate(doc, lineCounter, u.path);
-    return {
-      path: formatPath(u.path),
-      line: pos?.line,
-      column: pos?.col,
-      message: `cannot read ${u.file} (${u.code})`,
-      hint: unreadableHint(u.code),
-    };
+  const issues = problems.map((p) => {
+    const pos = locate(doc, lineCounter, p.path);
+    return { path: formatPath(p.path), line: pos?.line, column: pos?.col, message: p.message, hint: p.hint };
   });
+  return issues.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0));
 }
 
 function unreadableHint(code: string): string {

@@ -1,5 +1,6 @@
 // Turns zod issues into config issues a person can act on: what was found, what was expected, a hint.
 import { z } from 'zod';
+import { formatPath as formatKeyPath } from './errors.js';
 import { plainView, showValue, type ValueView } from './value-view.js';
 
 export interface DescribedIssue {
@@ -27,7 +28,10 @@ export function describeIssues(
       return issue.keys.map((key) => ({
         path: [...path, key],
         message: `unknown key "${key}"`,
-        hint: suggest(key, known) ?? (known.length > 0 ? `allowed keys: ${known.join(', ')}` : 'remove it'),
+        hint:
+          suggest(key, known) ??
+          indentationHint(key, path, schema, root, issue.input) ??
+          (known.length > 0 ? `allowed keys: ${known.join(', ')}` : 'remove it'),
       }));
     }
     case 'invalid_type': {
@@ -309,6 +313,41 @@ function keysAt(found: z.ZodType[], input: unknown): string[] {
       for (const k of Object.keys(obj.shape as Record<string, z.ZodType>)) keys.add(k);
   }
   return [...keys];
+}
+
+/**
+ * A key unknown where it is written but known one level deeper or higher up: YAML's usual slip, an indentation that
+ * puts a key beside its parent (`port:` level with `coap:` under `adapters:`) or under the block before it.
+ */
+function indentationHint(
+  key: string,
+  path: readonly string[],
+  schema: z.ZodType,
+  root: unknown,
+  input: unknown,
+): string | undefined {
+  const object = input && typeof input === 'object' ? (input as Record<string, unknown>) : {};
+  // One level deeper: the keys written before it, nearest first (the block just above is the likely parent).
+  const written = Object.keys(object);
+  const before = written.slice(0, Math.max(0, written.indexOf(key))).reverse();
+  for (const parent of [...before, ...written.filter((k) => !before.includes(k) && k !== key)]) {
+    if (keysAt(schemasAt(schema, [...path, parent], root), object[parent]).includes(key))
+      return `"${key}" is a key of ${formatKeyPath([...path, parent])}: indent it under \`${parent}:\``;
+  }
+  // Higher up: the nearest enclosing object that takes it.
+  for (let depth = path.length - 1; depth >= 0; depth--) {
+    const prefix = path.slice(0, depth);
+    if (keysAt(schemasAt(schema, prefix, root), valueAt(root, prefix)).includes(key))
+      return `"${key}" belongs ${depth === 0 ? 'at the top level' : `in ${formatKeyPath(prefix)}`}: indent it less, level with the keys there`;
+  }
+  return undefined;
+}
+
+function valueAt(root: unknown, path: readonly string[]): unknown {
+  let value = root;
+  for (const key of path)
+    value = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+  return value;
 }
 
 /** Whether the object's literal keys (a union's `transport: ble`) agree with `value`, as far as it gives them. */

@@ -17,15 +17,45 @@ import { type ConfigIssue, formatPath } from './errors.js';
 import { keyPath } from './locate.js';
 
 export function yamlIssues(doc: Document, text: string, lineCounter: LineCounter): ConfigIssue[] {
-  const issues = doc.errors.map((e) => {
+  const issues = rootErrors(doc.errors).map((e) => {
     if (e.code === 'DUPLICATE_KEY') return duplicateKey(doc, e, lineCounter) ?? syntaxIssue(e, text, lineCounter);
     if (e.code === 'MULTIPLE_DOCS') return severalDocuments(e, lineCounter);
+    if (e.code === 'TAB_AS_INDENT') return tabIssue(e, lineCounter);
     return syntaxIssue(e, text, lineCounter);
   });
   issues.push(...unknownTags(doc, lineCounter));
   if (issues.length > 0) return issues;
   const empty = emptyDocument(doc);
   return empty ? [empty] : complexKeys(doc, lineCounter);
+}
+
+/**
+ * The errors to report: the parser reports a tab used as indentation and then, for it, errors about the mappings
+ * around it ("Nested mappings are not allowed in compact mappings"...) that send the reader looking elsewhere;
+ * and it often reports two errors at one place. So: with a tab, only the tabs (and the errors that are not syntax);
+ * one error per place.
+ */
+function rootErrors(errors: readonly YAMLError[]): YAMLError[] {
+  const independent = new Set(['TAB_AS_INDENT', 'DUPLICATE_KEY', 'MULTIPLE_DOCS']);
+  const tab = errors.some((e) => e.code === 'TAB_AS_INDENT');
+  const places = new Set<number>();
+  return errors.filter((e) => {
+    if (tab && !independent.has(e.code)) return false;
+    if (places.has(e.pos[0])) return false;
+    places.add(e.pos[0]);
+    return true;
+  });
+}
+
+function tabIssue(error: YAMLError, lineCounter: LineCounter): ConfigIssue {
+  const pos = lineCounter.linePos(error.pos[0]);
+  return {
+    path: '',
+    line: pos.line,
+    column: pos.col,
+    message: 'YAML syntax: a tab indents this line; YAML indents with spaces only',
+    hint: `replace the tab at the start of line ${pos.line} with spaces, as many as the lines around it use`,
+  };
 }
 
 function syntaxIssue(error: YAMLError, text: string, lineCounter: LineCounter): ConfigIssue {

@@ -169,5 +169,18 @@ describe('bridge/logging through the gateway', () => {
       message: `request "device/remove" failed: ${response.error}`,
       namespace: 'api',
     });
+    // A payload that is no JSON: the answer's words first, then where the parser stopped.
+    const notJson = await gw.expectMessage<BridgeLogMessage>(client, 'zephyr2mqtt/bridge/logging', (m) =>
+      m.message.startsWith('request "permit_join"'),
+    );
+    const answer = await gw.expectMessage<{ status: string; error: string }>(
+      client,
+      'zephyr2mqtt/bridge/response/permit_join',
+    );
+    await client.publishAsync('zephyr2mqtt/bridge/request/permit_join', '{bad');
+    expect(await answer.message).toEqual({ status: 'error', data: {}, error: 'payload is not valid JSON' });
+    expect((await notJson.message).message).toMatch(
+      /^request "permit_join" failed: payload is not valid JSON: Expected property name or '\}' in JSON at position 1/,
+    );
   });
 });

@@ -61,7 +61,7 @@ describe('how device requests name a device', () => {
     // The coap adapter is off: the answer is about the device found, not an unknown one.
     expect(await gw.request(client, 'device/smp', { device: ieee('door-node'), command: 'echo' })).toMatchObject({
       status: 'error',
-      error: 'the coap adapter is not running',
+      error: 'the coap adapter is disabled in the config (adapters.coap.enabled: false)',
     });
   });
 
@@ -78,7 +78,7 @@ describe('how device requests name a device', () => {
     }
     expect(await gw.request(client, 'device/ota_update/check', ieee('door-node'))).toMatchObject({
       status: 'error',
-      error: 'the coap adapter is not running',
+      error: 'the coap adapter is disabled in the config (adapters.coap.enabled: false)',
     });
     expect(await gw.request(client, 'device/echo', { device: 'bench', extra: 1 })).toMatchObject({
       status: 'ok',

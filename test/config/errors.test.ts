@@ -37,6 +37,24 @@ describe('config errors', () => {
     expect(issuesOf(long)[0]).toMatchObject({ line: 108, column: 10, message: 'YAML syntax: Missing closing "quote' });
   });
 
+  it('a tab used to indent: that line and how to fix it, not the errors about mappings it causes after it', () => {
+    expect(issuesOf('adapters:\n  coap:\n\tenabled: true\n    port: 5683\nhttp: {}\n')).toEqual([
+      {
+        path: '',
+        line: 3,
+        column: 1,
+        message: 'YAML syntax: a tab indents this line; YAML indents with spaces only',
+        hint: 'replace the tab at the start of line 3 with spaces, as many as the lines around it use',
+      },
+    ]);
+  });
+
+  it('YAML syntax: one issue per place, though the parser reports two there', () => {
+    const issues = issuesOf('gateway:\n id: gw\n  data_dir: ./data\n');
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatchObject({ line: 2, column: 6, message: expect.stringMatching(/^YAML syntax: /) });
+  });
+
   it('duplicate YAML key: the key, its path and the line it was first set on', () => {
     expect(issuesOf('http:\n  port: 1\n  port: 2\nbroker: {}\nbroker:\n  max_inflight: 5\n')).toEqual([
       {
@@ -86,6 +104,29 @@ describe('config errors', () => {
     expect(issue?.hint).toMatch(
       /^allowed keys: version, gateway, broker, http, api, adapters, bridge, .*devices, blocklist$/,
     );
+  });
+
+  it('a key indented to the wrong level: the level it belongs to, deeper or higher up', () => {
+    // Level with `coap:` instead of under it.
+    expect(issuesOf('adapters:\n  coap:\n    enabled: true\n  port: 5683\n')).toEqual([
+      {
+        path: 'adapters.port',
+        line: 4,
+        column: 3,
+        message: 'unknown key "port"',
+        hint: '"port" is a key of adapters.coap: indent it under `coap:`',
+      },
+    ]);
+    // The top-level `devices:` indented under the block above it.
+    expect(issuesOf('http:\n  port: 8081\n  devices:\n    - { id: a, transport: test }\n')).toEqual([
+      {
+        path: 'http.devices',
+        line: 3,
+        column: 3,
+        message: 'unknown key "devices"',
+        hint: '"devices" belongs at the top level: indent it less, level with the keys there',
+      },
+    ]);
   });
 
   it('unknown key in a device entry names only keys of its transport', () => {

@@ -94,6 +94,10 @@ describe('systemd unit for podman 4 hosts', () => {
     expect(unit).toMatch(/^ExecStartPost=.*podman healthcheck run zephyr2mqtt/m);
     expect(unit).toContain('--label io.containers.autoupdate=registry');
     expect(unit).toContain('--health-on-failure kill');
+    // The health check follows http.port through an Environment= drop-in, as the image and group id do.
+    expect(unit).toMatch(/^Environment=Z2M_HEALTH_URL=http:\/\/127\.0\.0\.1:8080$/m);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: systemd's ${VAR} substitution under test
+    expect(unit).toContain('--health-cmd "zephyr2mqtt health --url ${Z2M_HEALTH_URL}"');
   });
 
   it('systemd-analyze verify reports a bad key, so the check above can fail', () => {

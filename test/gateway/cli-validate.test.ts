@@ -1,8 +1,10 @@
-// `zephyr2mqtt validate` checks that the files `run` reads at start (TLS certificates, keys, CAs) can be read.
+// `zephyr2mqtt validate` checks that the files `run` reads at start (TLS certificates, keys, CAs) can be read, and
+// the broker settings `run` would refuse to start with.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { hashPassword } from '../../gateway/broker/password.js';
 import { validateCommand } from '../../gateway/cli/validate.js';
 
 let dir = '';
@@ -66,5 +68,44 @@ describe('zephyr2mqtt validate: files the config names', () => {
     expect(res.code).toBe(2);
     expect(res.stderr).toContain(`broker.listeners[0].cert: cannot read ${dir} (EISDIR) (hint: it is a directory`);
     expect(res.stderr).not.toContain('bridge.tls.ca');
+  });
+});
+
+describe('zephyr2mqtt validate: broker settings run would refuse to start with', () => {
+  it('names broker.allow_anonymous when no user could ever connect (the defaults), exit 2', async () => {
+    const res = await validate(['gateway:', '  log_level: info', 'devices: []', ''].join('\n'));
+    expect(res.code).toBe(2);
+    expect(res.stderr.split('\n')).toEqual([
+      `invalid config ${res.file}:`,
+      `  ${res.file}:1:1 broker.allow_anonymous: no users are configured and allow_anonymous is false (the default), so no MQTT client could ever connect (hint: add broker.users (hash a password with \`zephyr2mqtt passwd USER\`), or set broker.allow_anonymous: true with listeners bound to 127.0.0.1 only)`,
+    ]);
+  });
+
+  it('names each user listed twice and each password_hash that is no scrypt hash, with their lines', async () => {
+    const hash = await hashPassword('wonderland', { N: 1024 });
+    const res = await validate(
+      [
+        'broker:',
+        '  users:',
+        `    - { username: alice, password_hash: "${hash}" }`,
+        '    - { username: bob, password_hash: "scrypt$7$8$1$AAAA$AAAAAAAAAAAAAAAAAAAAAA==" }',
+        `    - { username: alice, password_hash: "${hash}" }`,
+        '',
+      ].join('\n'),
+    );
+    expect(res.code).toBe(2);
+    expect(res.stderr.split('\n')).toEqual([
+      `invalid config ${res.file}:`,
+      `  ${res.file}:4:24 broker.users[1].password_hash: scrypt N must be a power of two between 2 and 1048576, got "7" (user bob) (hint: make one with \`zephyr2mqtt passwd USER\` and paste the whole line it prints)`,
+      `  ${res.file}:5:9 broker.users[2].username: username "alice" is listed twice (hint: list each user once, with all of its acl rules)`,
+    ]);
+  });
+
+  it('is valid with a user and anonymous access off', async () => {
+    const hash = await hashPassword('wonderland', { N: 1024 });
+    const res = await validate(
+      ['broker:', '  users:', `    - { username: alice, password_hash: "${hash}" }`, ''].join('\n'),
+    );
+    expect(res).toMatchObject({ code: 0, stdout: `${res.file}: valid`, stderr: '' });
   });
 });

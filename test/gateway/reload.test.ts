@@ -5,7 +5,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { logTail } from '../../gateway/dashboard/log-tail.js';
 import { moduleLogger, parseModuleLevels } from '../../gateway/logger.js';
+import { captureLogger } from '../broker/helpers.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { createTestAdapterModule } from '../helpers/test-adapter.js';
 
@@ -24,7 +26,13 @@ describe('config reload', () => {
 
   it('stops a disabled adapter and starts it again when re-enabled, keeping the MQTT session', async () => {
     const adapter = createTestAdapterModule();
-    gw = await startTestGateway({ devices: [{ id: 'dev1', transport: 'test' }] }, { adapterModules: [adapter.module] });
+    const log = captureLogger();
+    gw = await startTestGateway(
+      { devices: [{ id: 'dev1', transport: 'test' }] },
+      { adapterModules: [adapter.module], logger: log.logger },
+    );
+    const stranded = () => log.lines.filter((l) => /adapter is disabled in the config/.test(String(l.msg)));
+    expect(stranded()).toEqual([]);
     const client = await gw.connect();
     const original = await readFile(gw.configPath, 'utf8');
     await writeFile(gw.configPath, `${original}`.replace('adapters:\n', 'adapters:\n  test:\n    enabled: false\n'));
@@ -35,7 +43,18 @@ describe('config reload', () => {
     expect(info.config.adapters_enabled).not.toContain('test');
     const err = await gw.expectMessage<{ error: string }>(client, 'zephyr2mqtt/dev1/set/error');
     await client.publishAsync('zephyr2mqtt/dev1/set', '{"on":true}');
-    expect((await err.message).error).toBe('the test adapter is not running');
+    // The command error and the log name the setting that keeps the device offline.
+    expect((await err.message).error).toBe('the test adapter is disabled in the config (adapters.test.enabled: false)');
+    expect(stranded()).toEqual([
+      expect.objectContaining({
+        level: 40,
+        adapter: 'test',
+        devices: ['dev1'],
+        msg:
+          'the test adapter is disabled in the config (adapters.test.enabled: false), so its devices stay offline ' +
+          'and their commands are refused: dev1 (enable the adapter, or set disabled: true on them)',
+      }),
+    ]);
 
     await writeFile(gw.configPath, original);
     expect((await gw.request(client, 'config/reload')).status).toBe('ok');
@@ -47,7 +66,10 @@ describe('config reload', () => {
 
   it('reports changed devices, applies transport timeouts and keeps restart-only settings', async () => {
     const adapter = createTestAdapterModule();
-    gw = await startTestGateway({ devices: [{ id: 'dev1', transport: 'test' }] }, { adapterModules: [adapter.module] });
+    gw = await startTestGateway(
+      { devices: [{ id: 'dev1', transport: 'test' }] },
+      { adapterModules: [adapter.module], logger: pino({ level: 'info', base: undefined }, logTail) },
+    );
     const client = await gw.connect();
     const original = await readFile(gw.configPath, 'utf8');
     const edited = original
@@ -55,10 +77,20 @@ describe('config reload', () => {
       .replace(/base_topic: zephyr2mqtt/, 'base_topic: other');
     expect(original).not.toContain('\napi:'); // the helper writes no api section
     await writeFile(gw.configPath, `${edited}api:\n  transport_availability_timeouts: { test: 1 }\n`);
+    // What waits for a restart is named where an MQTT user reads the gateway's log, not only in its JSON fields.
+    const logged = await gw.expectMessage<{ level: string; message: string }>(
+      client,
+      'zephyr2mqtt/bridge/logging',
+      (m) => m.level === 'warning',
+    );
     const res = await gw.request(client, 'config/reload');
     expect(res).toMatchObject({
       status: 'ok',
       data: { added: [], removed: [], changed: ['dev1'], restart_required: ['gateway.base_topic'] },
+    });
+    expect(await logged.message).toEqual({
+      level: 'warning',
+      message: 'these settings take effect on the next restart: gateway.base_topic',
     });
     expect(gw.gateway.base).toBe('zephyr2mqtt');
     expect(adapter.current().devicesChangedCalls).toBe(1);
