@@ -176,18 +176,19 @@ export function createPsHandler(deps: PsResourceDeps): (req: CoapIncomingRequest
     if (!isAcceptable(req.accept)) return NOT_ACCEPTABLE;
     ctx.availability(deviceId, true);
     const etag = observers.etag(deviceId);
-    // A device that polls sends the ETag of the command it has: 2.03 Valid says there is no newer one.
-    if (etag && req.observe === undefined && req.etags?.some((e) => e.equals(etag))) return { code: '2.03', etag };
-    const encoded = { ...encodeCommand(req.accept, observers.last(deviceId) ?? {}), ...(etag ? { etag } : {}) };
+    // A device that polls, or registers again (RFC 7641 §4.3.2), sends the ETag of the command it has: 2.03 Valid
+    // says there is no newer one, so a device that already ran the kept command does not get it again.
+    const answer: CoapOutgoingResponse =
+      etag && req.etags?.some((e) => e.equals(etag))
+        ? { code: '2.03', etag }
+        : { code: '2.05', ...encodeCommand(req.accept, observers.last(deviceId) ?? {}), ...(etag ? { etag } : {}) };
     if (req.observe === 0) {
       const observer = { peer: req.source, token: req.token, accept: req.accept, block2Szx: req.block2Szx };
-      if (!observers.add(deviceId, observer)) {
-        // Too many relations: answer without Observe, which tells the client it is not registered (RFC 7641 §4.1).
-        return { code: '2.05', ...encoded };
-      }
-      return { code: '2.05', ...encoded, observe: observers.currentSequence(deviceId) };
+      // Too many relations: answered without Observe, which tells the client it is not registered (RFC 7641 §4.1).
+      if (!observers.add(deviceId, observer)) return answer;
+      return { ...answer, observe: observers.currentSequence(deviceId) };
     }
     if (req.observe === 1) d.observers.remove(deviceId, req.source, req.token);
-    return { code: '2.05', ...encoded };
+    return answer;
   }
 }

@@ -15,10 +15,11 @@ afterEach(async () => {
 
 const ETAG = 4;
 const URI_PATH = 11;
+const OBSERVE = 6;
 let mid = 0x4000;
 
-/** GET /ps/dev1/set, CON, with these ETags. */
-function poll(etags: Buffer[] = []) {
+/** GET /ps/dev1/set, CON, with these ETags (and Observe 0 when `register`). */
+function poll(etags: Buffer[] = [], register = false) {
   mid++;
   return frame({
     type: 'CON',
@@ -30,6 +31,7 @@ function poll(etags: Buffer[] = []) {
       [URI_PATH, 'dev1'],
       [URI_PATH, 'set'],
       ...etags.map((e): [number, Buffer] => [ETAG, e]),
+      ...(register ? [[OBSERVE, []] as [number, number[]]] : []),
     ],
   });
 }
@@ -82,5 +84,38 @@ describe('polled commands and their ETags', () => {
     await observation.cancel();
     peer = await RawPeer.open();
     expect((await peer.exchange(poll([notified[0] as Buffer]), h.port))?.code).toBe('2.03');
+  });
+
+  it('answers a registration naming the ETag of the command the device has with 2.03 and Observe (RFC 7641 §4.3.2)', async () => {
+    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    peer = await RawPeer.open();
+    const port = h.port;
+    await h.mqtt.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify({ reboot: true }));
+    await expect
+      .poll(async () => (await peer?.exchange(poll(), port))?.payload.toString(), { timeout: 3000, interval: 20 })
+      .toBe('{"reboot":true}');
+    const held = (await peer.exchange(poll(), port))?.etag;
+    if (!held) throw new Error('the kept command has no ETag');
+
+    // A device that ran the command and registers again (after its own reboot) is not given it again.
+    const registered = await peer.exchange(poll([held], true), port);
+    expect(registered).toMatchObject({ code: '2.03' });
+    expect(registered?.observe).toBeTypeOf('number');
+    expect(registered?.etag?.equals(held)).toBe(true);
+    expect(registered?.payload).toHaveLength(0);
+
+    // It is registered: the next command is notified, with its own ETag.
+    await h.mqtt.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify({ led: 'on' }));
+    const notification = await peer.next(3000);
+    expect(notification?.payload.toString()).toBe('{"led":"on"}');
+    expect(notification?.etag?.equals(held)).toBe(false);
+    expect(notification?.token.equals(Buffer.from([mid & 0xff]))).toBe(true);
+    if (notification?.type === 'CON') {
+      peer.send(frame({ type: 'ACK', code: '0.00', mid: notification.messageId }), port);
+    }
+
+    // A registration naming an older ETag gets the command in full.
+    const stale = await peer.exchange(poll([held], true), port);
+    expect([stale?.code, stale?.payload.toString()]).toEqual(['2.05', '{"led":"on"}']);
   });
 });
