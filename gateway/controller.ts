@@ -38,6 +38,7 @@ import {
   type GatewayConfig,
   RESTART_ONLY,
 } from './config/schema.js';
+import { adapterDisabled, devicesOnDisabledAdapters, strandedDevicesIssue } from './config/stranded-devices.js';
 import { suggestDeviceId, uniqueDeviceId } from './config/suggested-id.js';
 import { writeFileAtomic } from './config/write-atomic.js';
 import { logTail } from './dashboard/log-tail.js';
@@ -810,7 +811,7 @@ export class Gateway {
   }
 
   #adapterDisabled(kind: string): boolean {
-    return (this.#adapterConfig(kind) as { enabled?: boolean }).enabled === false;
+    return adapterDisabled(this.config, kind);
   }
 
   async #startAdapter(module: AdapterModule<unknown>): Promise<void> {
@@ -1227,17 +1228,11 @@ export class Gateway {
 
   /** Devices left on an adapter the config turns off stay offline without a word otherwise: said at start and reload. */
   #warnDevicesOnDisabledAdapters(): void {
-    const stranded = new Map<string, string[]>();
-    for (const device of this.config.devices) {
-      if (device.disabled || !this.#adapterDisabled(device.transport)) continue;
-      stranded.set(device.transport, [...(stranded.get(device.transport) ?? []), device.id]);
+    for (const [kind, stranded] of devicesOnDisabledAdapters(this.config)) {
+      const devices = stranded.map((d) => d.id);
+      const { message, hint } = strandedDevicesIssue(kind, devices);
+      this.logger.warn({ adapter: kind, devices }, `${message} (${hint})`);
     }
-    for (const [kind, devices] of stranded)
-      this.logger.warn(
-        { adapter: kind, devices },
-        `the ${kind} adapter is disabled in the config (adapters.${kind}.enabled: false), so its devices stay offline ` +
-          `and their commands are refused: ${devices.join(', ')} (enable the adapter, or set disabled: true on them)`,
-      );
   }
 
   /** What the adapters would report of the devices disabled in the config, per config. */

@@ -35,7 +35,7 @@ Checks a config file without starting anything: YAML syntax, unknown keys, types
 of mqtts listeners and of an enabled bridge, bridge.password_file) can be read, and the broker
 users run refuses to start with (none while allow_anonymous is false, one listed twice, a
 password_hash that is no scrypt hash). Each problem names file:line:column, the key path, what
-was expected and a hint.
+was expected and a hint. Devices left on an adapter the config disables are a warning (exit 0).
   FILE, -c, --config FILE   config file, given one way or the other (default $ZEPHYR2MQTT_CONFIG,
                             else ./gateway.yaml)
 Exit status: 0 valid, 2 invalid.`,

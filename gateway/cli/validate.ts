@@ -6,12 +6,17 @@ import { ConfigError, type ConfigIssue, formatIssue, formatPath } from '../confi
 import { parseConfigDocument } from '../config/flow-references.js';
 import { loadConfigFile, readConfigText } from '../config/load.js';
 import { locate } from '../config/locate.js';
+import type { GatewayConfig } from '../config/schema.js';
+import { devicesOnDisabledAdapters, strandedDevicesIssue } from '../config/stranded-devices.js';
 import { fileReferences, unreadableFiles } from './config-files.js';
 
 export async function validateCommand(file: string): Promise<number> {
   let issues: ConfigIssue[];
+  let warnings: ConfigIssue[] = [];
   try {
     const config = await loadConfigFile(file);
+    const stranded = strandedDeviceProblems(config);
+    if (stranded.length > 0) warnings = await locatedIssues(file, stranded);
     const unreadable = await unreadableFiles(fileReferences(config));
     const problems: KeyedProblem[] = [
       ...brokerStartProblems(config.broker),
@@ -31,8 +36,23 @@ export async function validateCommand(file: string): Promise<number> {
     console.error(`invalid config ${file}:\n${issues.map((i) => `  ${formatIssue(file, i)}`).join('\n')}`);
     return 2;
   }
-  console.log(`${file}: valid`);
+  // Warnings do not fail validation: switching an adapter off for a while is legitimate.
+  for (const w of warnings) console.error(`warning: ${formatIssue(file, w)}`);
+  console.log(
+    `${file}: valid${warnings.length > 0 ? ` (${warnings.length} warning${warnings.length > 1 ? 's' : ''})` : ''}`,
+  );
   return 0;
+}
+
+/** One per adapter that the config disables while devices are left on it, at the first such device's transport. */
+function strandedDeviceProblems(config: GatewayConfig): KeyedProblem[] {
+  return [...devicesOnDisabledAdapters(config)].map(([kind, devices]) => ({
+    path: ['devices', String(devices[0]?.index ?? 0), 'transport'],
+    ...strandedDevicesIssue(
+      kind,
+      devices.map((d) => d.id),
+    ),
+  }));
 }
 
 /** A problem the schema cannot see, at the key path of the setting to change. */

@@ -109,3 +109,27 @@ describe('zephyr2mqtt validate: broker settings run would refuse to start with',
     expect(res).toMatchObject({ code: 0, stdout: `${res.file}: valid`, stderr: '' });
   });
 });
+
+describe('zephyr2mqtt validate: devices left on an adapter the config disables', () => {
+  it('warns per adapter at its first such device, naming them and the fix, and stays valid (exit 0)', async () => {
+    const res = await validate(
+      [
+        'broker:',
+        '  allow_anonymous: true',
+        'adapters:',
+        '  serial: { enabled: false }',
+        'devices:',
+        '  - { id: kitchen, transport: coap }',
+        '  - { id: uart-a, transport: serial, path: /dev/ttyACM0 }',
+        '  - { id: uart-b, transport: serial, path: /dev/ttyACM1 }',
+        '  - { id: uart-c, transport: serial, path: /dev/ttyACM2, disabled: true }',
+        '',
+      ].join('\n'),
+    );
+    expect(res.code).toBe(0);
+    expect(res.stdout).toBe(`${res.file}: valid (1 warning)`);
+    expect(res.stderr.split('\n')).toEqual([
+      `warning: ${res.file}:7:19 devices[1].transport: the serial adapter is disabled in the config (adapters.serial.enabled: false), so its devices stay offline and their commands are refused: uart-a, uart-b (hint: set adapters.serial.enabled: true, or disabled: true on these devices)`,
+    ]);
+  });
+});

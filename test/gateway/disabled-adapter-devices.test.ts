@@ -33,7 +33,7 @@ describe('devices on an adapter disabled in the config', () => {
         devices: ['uart', 'board'],
         msg:
           'the test adapter is disabled in the config (adapters.test.enabled: false), so its devices stay offline ' +
-          'and their commands are refused: uart, board (enable the adapter, or set disabled: true on them)',
+          'and their commands are refused: uart, board (set adapters.test.enabled: true, or disabled: true on these devices)',
       }),
     ]);
     const client = await gw.connect();

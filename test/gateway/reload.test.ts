@@ -52,7 +52,7 @@ describe('config reload', () => {
         devices: ['dev1'],
         msg:
           'the test adapter is disabled in the config (adapters.test.enabled: false), so its devices stay offline ' +
-          'and their commands are refused: dev1 (enable the adapter, or set disabled: true on them)',
+          'and their commands are refused: dev1 (set adapters.test.enabled: true, or disabled: true on these devices)',
       }),
     ]);
 
