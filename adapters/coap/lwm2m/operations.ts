@@ -10,6 +10,8 @@ export interface OperationTarget {
   peer: CoapPeer;
   /** The format to write in and to ask for (Accept). */
   contentFormat: number;
+  /** Called with every answer the client sends, whatever its code (a queue-mode client listens on after it). */
+  answered?: (() => void) | undefined;
 }
 
 export interface WriteAttributes {
@@ -141,6 +143,7 @@ export class Lwm2mOperations {
       else this.onUndecodable('lwm2m_payload', `notification ${formatPath(path)}: ${decoded.error}`, res.payload);
     });
     const first = observation.first;
+    target.answered?.();
     if (!first.code.startsWith('2.')) {
       throw new Lwm2mOperationError(`observe ${formatPath(path)}: ${describe(first.code)}`, first.code);
     }
@@ -159,6 +162,7 @@ export class Lwm2mOperations {
     req: Partial<CoapClientRequest>,
   ): Promise<CoapClientResponse> {
     const res = await this.endpoint.request(this.request(target, path, req));
+    target.answered?.();
     if (!res.code.startsWith('2.')) {
       throw new Lwm2mOperationError(`${op} ${formatPath(path)}: ${describe(res.code)}`, res.code);
     }

@@ -182,6 +182,25 @@ describe('LwM2M through MQTT', () => {
     expect(c.value('/3311/0/5850')).toBe(true);
   });
 
+  it('queue mode: the client listens on after answering the gateway, so a /set then goes out at once', async () => {
+    // Zephyr turns its receiver off CONFIG_LWM2M_QUEUE_MODE_UPTIME after the last message it sent, answers to the
+    // server's requests included (engine_update_tx_time on every transmission).
+    const s = await setup({ queue_awake_s: 3 });
+    const c = await s.client({ endpoint: 'zephyr-node1', queueMode: true });
+    const ready = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.temperature === 25.5);
+    await c.register();
+    await ready;
+    expect(await c.update()).toBe('2.04');
+    await new Promise((r) => setTimeout(r, 1500));
+    const read = await s.gw.request(s.mqtt, 'device/lwm2m', { device: 'node1', op: 'read', path: '/3/0/9' });
+    expect(read).toMatchObject({ status: 'ok', data: { values: { '/3/0/9': 95 } } });
+    // 3.5 s after the Update, 2 s after the client's answer to that Read: it still listens.
+    await new Promise((r) => setTimeout(r, 2000));
+    const written = withTimeout(new Promise((r) => c.once('write', r)), 3000, 'the write');
+    await s.mqtt.publishAsync('zephyr2mqtt/node1/set', JSON.stringify({ on_off: 'ON' }));
+    expect(await written).toBe('/3311/0/5850');
+  });
+
   it('picks the device up again after a client restart (new port, new registration)', async () => {
     const s = await setup();
     const c = await s.client({ endpoint: 'zephyr-node1' });
