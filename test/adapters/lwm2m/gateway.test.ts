@@ -249,6 +249,20 @@ describe('LwM2M through MQTT', () => {
     expect(s.gw.gateway.devices.get('node1-2')?.config).toMatchObject({ lwm2m: { endpoint: 'node1' } });
   });
 
+  it('refuses device/add of a second device with an endpoint another device has: it could never come online', async () => {
+    const s = await setup();
+    const added = await s.gw.request(s.mqtt, 'device/add', {
+      id: 'node2',
+      transport: 'coap',
+      lwm2m: { endpoint: 'zephyr-node1' },
+    });
+    expect(added).toMatchObject({
+      status: 'error',
+      error: expect.stringContaining('"zephyr-node1" is already the LwM2M endpoint of "node1"'),
+    });
+    expect(s.gw.gateway.devices.get('node2')).toBeUndefined();
+  });
+
   it('an endpoint removed with block: true cannot register again, even with unknown_endpoints: accept', async () => {
     const s = await setup({ unknown_endpoints: 'accept' }, [
       { id: 'node1', transport: 'coap', lwm2m: { endpoint: 'zephyr-node1' } },
