@@ -139,7 +139,10 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
 
   /** Runs now when the client listens, else when it next checks in (queue mode). */
   const schedule = <T>(reg: Registration, run: (r: Registration) => Promise<T>): Promise<T> => {
-    if (awake(reg)) return run(reg);
+    // The endpoint's live registration: a command of several steps (a /set of two values) may have started on one
+    // that a Register (reboot, new IP) has replaced since, whose wake window no longer moves.
+    const current = store.byEndpoint(reg.endpoint) ?? reg;
+    if (awake(current)) return run(current);
     return queue.enqueue(reg.endpoint, () => {
       const current = store.byEndpoint(reg.endpoint);
       if (!current) return Promise.reject(new Error(`${reg.endpoint} is no longer registered`));

@@ -182,6 +182,29 @@ describe('LwM2M through MQTT', () => {
     expect(c.value('/3311/0/5850')).toBe(true);
   });
 
+  it('queue mode: a /set of two values held for a sleeping client is applied whole when it registers again', async () => {
+    // An nRF91 waking from PSM with a new IP gets 4.03 for its Update and registers again (a new registration);
+    // a reboot does the same. The second value must not wait for the Update after that.
+    const s = await setup({ queue_awake_s: 1 });
+    const c = await s.client({ endpoint: 'zephyr-node1', queueMode: true });
+    const ready = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.temperature === 25.5);
+    await c.register();
+    await ready;
+    c.sleeping = true;
+    await new Promise((r) => setTimeout(r, 1100));
+    // Neither resource is observed: no notification wakes the queue between the two writes.
+    const both = s.gw.waitForMessage<State>(
+      s.mqtt,
+      'zephyr2mqtt/node1',
+      (p) => p.on_time === 30 && p.brightness === 50,
+    );
+    await s.mqtt.publishAsync('zephyr2mqtt/node1/set', JSON.stringify({ on_time: 30, brightness: 50 }));
+    await c.restart();
+    await c.register();
+    await both;
+    expect([c.value('/3311/0/5852'), c.value('/3311/0/5851')]).toEqual([30, 50]);
+  });
+
   it('queue mode: the client listens on after answering the gateway, so a /set then goes out at once', async () => {
     // Zephyr turns its receiver off CONFIG_LWM2M_QUEUE_MODE_UPTIME after the last message it sent, answers to the
     // server's requests included (engine_update_tx_time on every transmission).
