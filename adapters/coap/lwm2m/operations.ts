@@ -79,7 +79,11 @@ export class Lwm2mOperations {
     mode: 'replace' | 'partial',
   ): Promise<void> {
     const single = path.res !== undefined && records.length === 1 && records[0]?.path.ri === undefined;
-    const format = single && target.contentFormat === CF.tlv ? CF.tlv : target.contentFormat;
+    // One Opaque resource (a firmware package in /5/0/0) goes as application/octet-stream, the format LwM2M gives a
+    // single Opaque value and that every client takes block by block: Zephyr's SenML JSON reader refuses a Block1
+    // transfer outright (5.00), so a package written as SenML never arrived.
+    const opaque = single && path.res !== undefined && this.model.typeOf(path.obj, path.res) === 'opaque';
+    const format = opaque ? CF.opaque : target.contentFormat;
     const payload = encodePayload(format, records, path, this.model.typeOf);
     if (!payload.ok) throw new Lwm2mOperationError(`write ${formatPath(path)}: ${payload.error}`);
     const method = mode === 'partial' && path.res === undefined ? 'POST' : 'PUT';

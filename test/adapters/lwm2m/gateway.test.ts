@@ -95,6 +95,27 @@ describe('LwM2M through MQTT', () => {
     expect(bad).toMatchObject({ status: 'error', error: expect.stringContaining('invalid lwm2m request') });
   });
 
+  it('writes an opaque resource larger than a block (a firmware package) as octet-stream, which Zephyr takes block-wise', async () => {
+    const s = await setup();
+    const c = await s.client({ endpoint: 'zephyr-node1', format: 'senml-json' });
+    const ready = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.temperature === 25.5);
+    await c.register();
+    await ready;
+    const image = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 251));
+    const written = new Promise((r) =>
+      c.once('write', (path: string, _records: unknown, cf: number) => r({ path, cf })),
+    );
+    const res = await s.gw.request(s.mqtt, 'device/lwm2m', {
+      device: 'node1',
+      op: 'write',
+      path: '/5/0/0',
+      value: image.toString('base64'),
+    });
+    expect(res.status, res.error).toBe('ok');
+    expect(await withTimeout(written, 1000, 'the write')).toEqual({ path: '/5/0/0', cf: 42 });
+    expect(Buffer.from(c.value('/5/0/0') as Uint8Array)).toEqual(image);
+  });
+
   it('a client with a full observer table: the refused observation is not listed, and is tried again at its next Update', async () => {
     const s = await setup();
     const c = await s.client({ endpoint: 'zephyr-node1', maxObservers: 1 });
