@@ -117,6 +117,35 @@ const serialPathsDistinct: CrossKeyRule = {
   },
 };
 
+const lwm2mEndpointsDistinct: CrossKeyRule = {
+  rule: 'Two enabled CoAP devices do not name the same `lwm2m.endpoint`: one LwM2M client registers as one device.',
+  check({ devices }, ctx) {
+    const first = new Map<string, number>();
+    const entries = devices as ReadonlyArray<{
+      id?: unknown;
+      transport?: unknown;
+      lwm2m?: unknown;
+      disabled?: unknown;
+    }>;
+    entries.forEach((device, i) => {
+      const endpoint = (device.lwm2m as { endpoint?: unknown } | undefined)?.endpoint;
+      if (device.transport !== 'coap' || device.disabled === true || typeof endpoint !== 'string') return;
+      const j = first.get(endpoint);
+      if (j === undefined) {
+        first.set(endpoint, i);
+        return;
+      }
+      // The LwM2M server maps a registration to the first entry naming its endpoint: this one would never be online.
+      fail(
+        ctx,
+        ['devices', i, 'lwm2m', 'endpoint'],
+        `${JSON.stringify(endpoint)} is already the LwM2M endpoint of "${String(entries[j]?.id)}" (entry ${j + 1} of the list)`,
+        "give each device its client's own endpoint name (the `ep=` it registers with), or set `disabled: true` on one of them",
+      );
+    });
+  },
+};
+
 /** How the BLE adapter looks a `match` up (adapters/ble/identity.ts, DeviceIndex): by address (or by `bthome_mac`
  * when neither address nor name is given), else by name, else by serial number; an address entry's name must agree. */
 function bleLookup(match: Record<string, unknown>): { key: string; name?: string } {
@@ -160,6 +189,7 @@ export const crossKeyRules: readonly CrossKeyRule[] = [
   bridgePatternsValid,
   reconnectOrdered,
   serialPathsDistinct,
+  lwm2mEndpointsDistinct,
   bleMatchesReachable,
 ];
 

@@ -62,12 +62,14 @@ describe('libcoap coap-client -> LwM2M registration interface', () => {
     expect(await coap('post', `/rd/${id}`)).toContain('c:4.04');
   });
 
-  it('answers malformed registrations with 4.00 and keeps serving', async () => {
+  it('answers malformed registrations with 4.00, an unsupported LwM2M version with 4.12, and keeps serving', async () => {
     await start();
     expect(await coap('post', '/rd?lt=60', '</1/0>')).toContain('c:4.00');
     expect(await coap('post', '/rd?ep=libcoap-node&lt=-5', '</1/0>')).toContain('c:4.00');
     expect(await coap('post', '/rd?ep=libcoap-node', '</1/0')).toContain('c:4.00');
     expect(await coap('get', '/rd')).toContain('c:4.05');
+    // LwM2M 1.1 §6.2.1: a version the server does not speak is 4.12 Precondition Failed, not a bad request.
+    expect(await coap('post', '/rd?lwm2m=2.0&ep=libcoap-node&lt=60', '</1/0>')).toContain('c:4.12');
     expect(await coap('post', '/rd?ep=libcoap-node&lt=60', '</1/0>')).toContain('c:2.01');
   });
 });

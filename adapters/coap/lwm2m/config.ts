@@ -20,7 +20,7 @@ export const lwm2mServerConfigSchema = z
       .min(0)
       .default(93)
       .describe(
-        'Queue mode: seconds after the last message from the client (Register, Update, Send or a notification) during which it listens (Zephyr default 93)',
+        'Queue mode: seconds after the last message from the client (Register, Update, Send, a notification or an answer to a request) during which it listens (Zephyr default 93)',
       ),
     request_timeout_ms: z
       .number()

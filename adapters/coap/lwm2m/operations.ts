@@ -10,6 +10,8 @@ export interface OperationTarget {
   peer: CoapPeer;
   /** The format to write in and to ask for (Accept). */
   contentFormat: number;
+  /** Called with every answer the client sends, whatever its code (a queue-mode client listens on after it). */
+  answered?: (() => void) | undefined;
 }
 
 export interface WriteAttributes {
@@ -77,7 +79,11 @@ export class Lwm2mOperations {
     mode: 'replace' | 'partial',
   ): Promise<void> {
     const single = path.res !== undefined && records.length === 1 && records[0]?.path.ri === undefined;
-    const format = single && target.contentFormat === CF.tlv ? CF.tlv : target.contentFormat;
+    // One Opaque resource (a firmware package in /5/0/0) goes as application/octet-stream, the format LwM2M gives a
+    // single Opaque value and that every client takes block by block: Zephyr's SenML JSON reader refuses a Block1
+    // transfer outright (5.00), so a package written as SenML never arrived.
+    const opaque = single && path.res !== undefined && this.model.typeOf(path.obj, path.res) === 'opaque';
+    const format = opaque ? CF.opaque : target.contentFormat;
     const payload = encodePayload(format, records, path, this.model.typeOf);
     if (!payload.ok) throw new Lwm2mOperationError(`write ${formatPath(path)}: ${payload.error}`);
     const method = mode === 'partial' && path.res === undefined ? 'POST' : 'PUT';
@@ -141,6 +147,7 @@ export class Lwm2mOperations {
       else this.onUndecodable('lwm2m_payload', `notification ${formatPath(path)}: ${decoded.error}`, res.payload);
     });
     const first = observation.first;
+    target.answered?.();
     if (!first.code.startsWith('2.')) {
       throw new Lwm2mOperationError(`observe ${formatPath(path)}: ${describe(first.code)}`, first.code);
     }
@@ -159,6 +166,7 @@ export class Lwm2mOperations {
     req: Partial<CoapClientRequest>,
   ): Promise<CoapClientResponse> {
     const res = await this.endpoint.request(this.request(target, path, req));
+    target.answered?.();
     if (!res.code.startsWith('2.')) {
       throw new Lwm2mOperationError(`${op} ${formatPath(path)}: ${describe(res.code)}`, res.code);
     }

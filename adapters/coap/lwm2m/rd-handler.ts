@@ -2,7 +2,7 @@
 import type { CoapIncomingRequest, CoapOutgoingResponse, CoapPeer, CoapRequestHandler } from '../endpoint.js';
 import { CF } from './codecs/content-format.js';
 import { type LinkEntry, SharedLinkParser } from './link-format.js';
-import { parseRegisterQuery, parseUpdateQuery } from './registration-query.js';
+import { parseRegisterQuery, parseUpdateQuery, supportedVersion } from './registration-query.js';
 import { newRegistrationId, type Registration, type RegistrationStore } from './registration-store.js';
 
 export interface Admission {
@@ -55,6 +55,10 @@ export function createRdHandler(hooks: RdHooks): CoapRequestHandler {
     const params = parseRegisterQuery(req.query);
     if (!params.ok) return reject(req, '4.00', params.error);
     if (!links.ok) return reject(req, '4.00', `registration payload: ${links.error}`);
+    // LwM2M 1.1 §6.2.1 (Register): 4.12 when the client's LwM2M version is not one the server supports, so that a
+    // client speaking several versions can register again with an older one; Wakaama's server answers the same.
+    const { version } = params.value;
+    if (!supportedVersion(version)) return reject(req, '4.12', `LwM2M ${version} is not supported (1.0 to 1.2)`);
     if (hooks.store.size >= hooks.maxRegistrations && !hooks.store.byEndpoint(params.value.endpoint)) {
       return { code: '5.03', payload: 'registration limit reached' };
     }

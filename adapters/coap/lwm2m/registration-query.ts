@@ -58,7 +58,8 @@ export function parseRegisterQuery(query: readonly string[]): Decoded<RegisterPa
   if (ep === undefined) return fail('missing endpoint name "ep="');
   if (!ENDPOINT.test(ep)) return fail('endpoint name must be 1-128 printable characters');
   const version = q.value.get('lwm2m') ?? '1.0';
-  if (!/^1\.[0-2]$/.test(version)) return fail(`unsupported LwM2M version "${version}"`);
+  // A well-formed version this server does not speak is the rd handler's 4.12, not a bad request.
+  if (!/^\d{1,3}\.\d{1,3}$/.test(version)) return fail(`bad LwM2M version "lwm2m=${version.slice(0, 16)}"`);
   const lt = lifetime(q.value.get('lt'));
   if (!lt.ok) return lt;
   const b = binding(q.value.get('b'));
@@ -71,6 +72,11 @@ export function parseRegisterQuery(query: readonly string[]): Decoded<RegisterPa
     binding: bindingValue,
     queueMode: q.value.has('Q') || bindingValue.includes('Q'),
   });
+}
+
+/** The LwM2M versions this server speaks (LwM2M 1.1 §6.2.1: another one gets 4.12 Precondition Failed). */
+export function supportedVersion(version: string): boolean {
+  return /^1\.[0-2]$/.test(version);
 }
 
 export function parseUpdateQuery(query: readonly string[]): Decoded<UpdateParams> {

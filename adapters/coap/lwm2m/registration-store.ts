@@ -21,7 +21,8 @@ export interface Registration {
   /** Wall clock (Date.now), shown to users. */
   lastUpdate: number;
   /**
-   * Last Register, Update, Send or notification: a queue-mode client listens for a while after any of them.
+   * Last Register, Update, Send, notification or answer to a request of ours: a queue-mode client listens for a
+   * while after any of them.
    * Monotonic (performance.now), so that a clock step does not put the client to sleep or wake it.
    */
   lastHeard: number;

@@ -95,7 +95,14 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
 
   const target = (reg: Registration): OperationTarget => {
     const override = reg.deviceId ? deviceById(reg.deviceId)?.lwm2m.content_format : undefined;
-    return { peer: reg.peer, contentFormat: override ? (FORMAT_NAMES[override] ?? CF.tlv) : reg.contentFormat };
+    return {
+      peer: reg.peer,
+      contentFormat: override ? (FORMAT_NAMES[override] ?? CF.tlv) : reg.contentFormat,
+      // Its answers count like anything else it sends: Zephyr listens on after every message (see `awake`).
+      answered: () => {
+        reg.lastHeard = monotonicNow();
+      },
+    };
   };
 
   const emit = (reg: Registration, records: readonly Lwm2mRecord[]): void => {
@@ -119,7 +126,8 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
       ctx.publish(reg.deviceId, subtopic, '', { retain: true });
   };
 
-  // LwM2M 1.1 queue mode: the client listens for a while after anything it sends, not only Register/Update.
+  // LwM2M 1.1 queue mode: the client listens for a while after anything it sends, not only Register/Update: its
+  // answers to our requests too (Zephyr's RX-off timer restarts at every transmission, engine_update_tx_time).
   const awake = (reg: Registration): boolean =>
     !reg.queueMode || monotonicNow() - reg.lastHeard <= config.queue_awake_s * 1000;
 
@@ -131,7 +139,10 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
 
   /** Runs now when the client listens, else when it next checks in (queue mode). */
   const schedule = <T>(reg: Registration, run: (r: Registration) => Promise<T>): Promise<T> => {
-    if (awake(reg)) return run(reg);
+    // The endpoint's live registration: a command of several steps (a /set of two values) may have started on one
+    // that a Register (reboot, new IP) has replaced since, whose wake window no longer moves.
+    const current = store.byEndpoint(reg.endpoint) ?? reg;
+    if (awake(current)) return run(current);
     return queue.enqueue(reg.endpoint, () => {
       const current = store.byEndpoint(reg.endpoint);
       if (!current) return Promise.reject(new Error(`${reg.endpoint} is no longer registered`));

@@ -95,6 +95,27 @@ describe('LwM2M through MQTT', () => {
     expect(bad).toMatchObject({ status: 'error', error: expect.stringContaining('invalid lwm2m request') });
   });
 
+  it('writes an opaque resource larger than a block (a firmware package) as octet-stream, which Zephyr takes block-wise', async () => {
+    const s = await setup();
+    const c = await s.client({ endpoint: 'zephyr-node1', format: 'senml-json' });
+    const ready = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.temperature === 25.5);
+    await c.register();
+    await ready;
+    const image = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 251));
+    const written = new Promise((r) =>
+      c.once('write', (path: string, _records: unknown, cf: number) => r({ path, cf })),
+    );
+    const res = await s.gw.request(s.mqtt, 'device/lwm2m', {
+      device: 'node1',
+      op: 'write',
+      path: '/5/0/0',
+      value: image.toString('base64'),
+    });
+    expect(res.status, res.error).toBe('ok');
+    expect(await withTimeout(written, 1000, 'the write')).toEqual({ path: '/5/0/0', cf: 42 });
+    expect(Buffer.from(c.value('/5/0/0') as Uint8Array)).toEqual(image);
+  });
+
   it('a client with a full observer table: the refused observation is not listed, and is tried again at its next Update', async () => {
     const s = await setup();
     const c = await s.client({ endpoint: 'zephyr-node1', maxObservers: 1 });
@@ -182,6 +203,48 @@ describe('LwM2M through MQTT', () => {
     expect(c.value('/3311/0/5850')).toBe(true);
   });
 
+  it('queue mode: a /set of two values held for a sleeping client is applied whole when it registers again', async () => {
+    // An nRF91 waking from PSM with a new IP gets 4.03 for its Update and registers again (a new registration);
+    // a reboot does the same. The second value must not wait for the Update after that.
+    const s = await setup({ queue_awake_s: 1 });
+    const c = await s.client({ endpoint: 'zephyr-node1', queueMode: true });
+    const ready = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.temperature === 25.5);
+    await c.register();
+    await ready;
+    c.sleeping = true;
+    await new Promise((r) => setTimeout(r, 1100));
+    // Neither resource is observed: no notification wakes the queue between the two writes.
+    const both = s.gw.waitForMessage<State>(
+      s.mqtt,
+      'zephyr2mqtt/node1',
+      (p) => p.on_time === 30 && p.brightness === 50,
+    );
+    await s.mqtt.publishAsync('zephyr2mqtt/node1/set', JSON.stringify({ on_time: 30, brightness: 50 }));
+    await c.restart();
+    await c.register();
+    await both;
+    expect([c.value('/3311/0/5852'), c.value('/3311/0/5851')]).toEqual([30, 50]);
+  });
+
+  it('queue mode: the client listens on after answering the gateway, so a /set then goes out at once', async () => {
+    // Zephyr turns its receiver off CONFIG_LWM2M_QUEUE_MODE_UPTIME after the last message it sent, answers to the
+    // server's requests included (engine_update_tx_time on every transmission).
+    const s = await setup({ queue_awake_s: 3 });
+    const c = await s.client({ endpoint: 'zephyr-node1', queueMode: true });
+    const ready = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.temperature === 25.5);
+    await c.register();
+    await ready;
+    expect(await c.update()).toBe('2.04');
+    await new Promise((r) => setTimeout(r, 1500));
+    const read = await s.gw.request(s.mqtt, 'device/lwm2m', { device: 'node1', op: 'read', path: '/3/0/9' });
+    expect(read).toMatchObject({ status: 'ok', data: { values: { '/3/0/9': 95 } } });
+    // 3.5 s after the Update, 2 s after the client's answer to that Read: it still listens.
+    await new Promise((r) => setTimeout(r, 2000));
+    const written = withTimeout(new Promise((r) => c.once('write', r)), 3000, 'the write');
+    await s.mqtt.publishAsync('zephyr2mqtt/node1/set', JSON.stringify({ on_off: 'ON' }));
+    expect(await written).toBe('/3311/0/5850');
+  });
+
   it('picks the device up again after a client restart (new port, new registration)', async () => {
     const s = await setup();
     const c = await s.client({ endpoint: 'zephyr-node1' });
@@ -228,6 +291,20 @@ describe('LwM2M through MQTT', () => {
     expect(suggested).toEqual({ id: 'node1-2', transport: 'coap', lwm2m: { endpoint: 'node1' } });
     expect((await s.gw.request(s.mqtt, 'device/add', suggested)).status).toBe('ok');
     expect(s.gw.gateway.devices.get('node1-2')?.config).toMatchObject({ lwm2m: { endpoint: 'node1' } });
+  });
+
+  it('refuses device/add of a second device with an endpoint another device has: it could never come online', async () => {
+    const s = await setup();
+    const added = await s.gw.request(s.mqtt, 'device/add', {
+      id: 'node2',
+      transport: 'coap',
+      lwm2m: { endpoint: 'zephyr-node1' },
+    });
+    expect(added).toMatchObject({
+      status: 'error',
+      error: expect.stringContaining('"zephyr-node1" is already the LwM2M endpoint of "node1"'),
+    });
+    expect(s.gw.gateway.devices.get('node2')).toBeUndefined();
   });
 
   it('an endpoint removed with block: true cannot register again, even with unknown_endpoints: accept', async () => {

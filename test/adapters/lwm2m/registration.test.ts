@@ -89,14 +89,17 @@ describe('LwM2M registration interface', () => {
     );
   });
 
-  it('answers malformed registrations with 4.00/4.15 and counts them', async () => {
+  it('answers malformed registrations with 4.00/4.15 and a version it does not speak with 4.12, and counts them', async () => {
     h = await startHarness({ unknown_endpoints: 'accept' });
     const c = await h.client({ endpoint: 'x' });
     const cases: Array<[string[], string, number | undefined, string]> = [
       [['lwm2m=1.1', 'lt=300'], '</1/0>', 40, '4.00'],
       [['lwm2m=1.1', 'ep=a', 'lt=abc'], '</1/0>', 40, '4.00'],
       [['lwm2m=1.1', 'ep=a', 'lt=0'], '</1/0>', 40, '4.00'],
-      [['lwm2m=9.9', 'ep=a'], '</1/0>', 40, '4.00'],
+      [['lwm2m=9.9', 'ep=a'], '</1/0>', 40, '4.12'],
+      [['lwm2m=2.0', 'ep=a'], '</1/0>', 40, '4.12'],
+      [['lwm2m=1', 'ep=a'], '</1/0>', 40, '4.00'],
+      [['lwm2m=', 'ep=a'], '</1/0>', 40, '4.00'],
       [['ep=a', 'ep=b'], '</1/0>', 40, '4.00'],
       [['ep=a', 'b=XYZ'], '</1/0>', 40, '4.00'],
       [['ep=a', 'b=Q'], '</1/0>', 40, '4.00'],
