@@ -64,9 +64,9 @@ describe('libcoap LwM2M registration across a SIGKILL of the gateway', () => {
     expect(created).toContain('c:2.01');
     const id = /Location-Path:rd, Location-Path:([0-9a-f]{24})/.exec(created)?.[1];
     expect(id, created).toBeDefined();
-    await savedJson<{ registrations: Record<string, { id: string }> }>(
+    await savedJson<{ registrations: { endpoint: string; id: string }[] }>(
       registrationsFile(dataDir),
-      (s) => s.registrations['libcoap-node']?.id === id,
+      (s) => s.registrations.some((r) => r.endpoint === 'libcoap-node' && r.id === id),
       10_000,
     );
 

@@ -17,6 +17,7 @@ const FORMAT = 1;
 export type SavedRegistration = Omit<Registration, 'lastHeard' | 'deviceId'>;
 
 const entrySchema = z.strictObject({
+  endpoint: z.string().min(1).max(128),
   id: z.string().regex(/^[0-9a-f]{24}$/, 'a registration id (24 hex digits)'),
   version: z.string().min(1).max(8),
   lifetime: z.number().int().min(1).max(0xffffffff),
@@ -32,11 +33,14 @@ const entrySchema = z.strictObject({
   device_info: z.record(z.string(), z.unknown()).optional(),
 });
 
-/** The envelope is checked on its own: one bad entry costs that registration only. */
+/**
+ * The envelope is checked on its own: one bad entry costs that registration only. A list, not an object keyed by
+ * endpoint name: any printable name is a valid endpoint, `__proto__` included.
+ */
 const fileSchema = z.object({
   format: z.literal(FORMAT),
   saved_at: z.string(),
-  registrations: z.record(z.string().min(1).max(128), z.unknown()),
+  registrations: z.array(z.unknown()),
 });
 
 export type SavedRegistrationsFile =
@@ -45,9 +49,10 @@ export type SavedRegistrationsFile =
   | { state: 'read'; registrations: SavedRegistration[]; invalid: string[] };
 
 export function serializeRegistrations(registrations: readonly Registration[]): string {
-  const out: Record<string, z.input<typeof entrySchema>> = {};
+  const out: z.input<typeof entrySchema>[] = [];
   for (const reg of registrations) {
-    out[reg.endpoint] = {
+    out.push({
+      endpoint: reg.endpoint,
       id: reg.id,
       version: reg.version,
       lifetime: reg.lifetime,
@@ -60,7 +65,7 @@ export function serializeRegistrations(registrations: readonly Registration[]): 
       registered_at: reg.registeredAt,
       last_update: reg.lastUpdate,
       ...(reg.deviceInfo ? { device_info: reg.deviceInfo } : {}),
-    };
+    });
   }
   return `${JSON.stringify({ format: FORMAT, saved_at: new Date().toISOString(), registrations: out })}\n`;
 }
@@ -85,18 +90,16 @@ export async function readRegistrationsFile(file: string): Promise<SavedRegistra
   }
   const registrations: SavedRegistration[] = [];
   const invalid: string[] = [];
-  for (const [endpoint, raw] of Object.entries(envelope.registrations)) {
+  for (const [i, raw] of envelope.registrations.entries()) {
     const parsed = entrySchema.safeParse(raw);
     const links = parsed.success ? parseLinkFormat(parsed.data.links) : undefined;
-    if (parsed.success && links?.ok) registrations.push(fromFile(endpoint, parsed.data, links.value));
-    else invalid.push(endpoint);
+    if (parsed.success && links?.ok) registrations.push(fromFile(parsed.data, links.value));
+    else invalid.push(endpointOf(raw) ?? `#${i}`);
   }
   return { state: 'read', registrations, invalid };
 }
 
-function parseEnvelope(
-  text: string,
-): { ok: true; registrations: Record<string, unknown> } | { ok: false; reason: string } {
+function parseEnvelope(text: string): { ok: true; registrations: unknown[] } | { ok: false; reason: string } {
   if (text.trim() === '') return { ok: false, reason: 'it is empty' };
   let json: unknown;
   try {
@@ -112,10 +115,16 @@ function parseEnvelope(
   return { ok: true, registrations: parsed.data.registrations };
 }
 
-function fromFile(endpoint: string, entry: z.infer<typeof entrySchema>, links: LinkEntry[]): SavedRegistration {
+/** The endpoint name of an entry that did not pass, to say which was dropped (and take its device offline). */
+function endpointOf(raw: unknown): string | undefined {
+  const endpoint = typeof raw === 'object' && raw !== null ? (raw as { endpoint?: unknown }).endpoint : undefined;
+  return typeof endpoint === 'string' ? endpoint : undefined;
+}
+
+function fromFile(entry: z.infer<typeof entrySchema>, links: LinkEntry[]): SavedRegistration {
   return {
     id: entry.id,
-    endpoint,
+    endpoint: entry.endpoint,
     version: entry.version,
     lifetime: entry.lifetime,
     binding: entry.binding,

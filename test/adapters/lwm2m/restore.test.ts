@@ -19,8 +19,9 @@ import {
 } from '../coap/restartable-gateway.js';
 
 interface SavedRegistrations {
-  registrations: Record<string, { id: string; last_update: number; lifetime: number; queue_mode: boolean }>;
+  registrations: { endpoint: string; id: string; last_update: number }[];
 }
+const savedOf = (s: SavedRegistrations, endpoint: string) => s.registrations.find((r) => r.endpoint === endpoint);
 type State = Record<string, unknown>;
 
 const node1 = [{ id: 'node1', transport: 'coap', lwm2m: { endpoint: 'zephyr-node1' } }];
@@ -56,7 +57,7 @@ async function registered(gw: CoapGateway, c: SimLwm2mClient): Promise<string> {
   const state = gw.gw.waitForMessage<State>(gw.mqtt, 'zephyr2mqtt/node1', (p) => p.temperature === 25.5);
   const id = await c.register();
   await Promise.all([observed, state]);
-  await savedJson<SavedRegistrations>(registrationsFile(dataDir), (s) => s.registrations['zephyr-node1']?.id === id);
+  await savedJson<SavedRegistrations>(registrationsFile(dataDir), (s) => savedOf(s, 'zephyr-node1')?.id === id);
   return id;
 }
 
@@ -199,10 +200,10 @@ describe('LwM2M registrations across restarts', () => {
     // of an endpoint removed from the config since.
     const file = registrationsFile(dataDir);
     const saved = JSON.parse(await readFile(file, 'utf8')) as SavedRegistrations;
-    const entry = saved.registrations['zephyr-node1'];
+    const entry = savedOf(saved, 'zephyr-node1');
     if (!entry) throw new Error('not saved');
     entry.last_update = Date.now() - 316_000;
-    saved.registrations['zephyr-gone'] = { ...entry, id: 'ab'.repeat(12), last_update: Date.now() };
+    saved.registrations.push({ ...entry, endpoint: 'zephyr-gone', id: 'ab'.repeat(12), last_update: Date.now() });
     await writeFile(file, JSON.stringify(saved));
 
     const lines: Record<string, unknown>[] = [];
@@ -219,7 +220,7 @@ describe('LwM2M registrations across restarts', () => {
     // The client's Update to its old location: 4.04, and it registers again.
     c.location = ['rd', id];
     expect(await c.update()).toBe('4.04');
-    await savedJson<SavedRegistrations>(file, (s) => Object.keys(s.registrations).length === 0);
+    await savedJson<SavedRegistrations>(file, (s) => s.registrations.length === 0);
   });
 
   it('a damaged file is moved aside with a warning and the start goes on', async () => {
