@@ -113,6 +113,37 @@ describe('LwM2M registrations across restarts', () => {
     expect(first.gw.gateway.devices.get('node1')?.online).toBe(true);
   });
 
+  it('a reload disabling the coap adapter takes the device offline at once; enabling it again serves it again', async () => {
+    const first = await start();
+    const port = first.port;
+    const c = await client(first);
+    await registered(first, c);
+    const reload = async (coap: Record<string, unknown>) => {
+      const config = parse(await readFile(first.gw.configPath, 'utf8'));
+      Object.assign(config.adapters.coap, coap);
+      await writeFile(first.gw.configPath, stringify(config));
+      expect(await first.gw.request(first.mqtt, 'config/reload')).toMatchObject({ status: 'ok' });
+    };
+    const offline = first.gw.waitForMessage<State>(
+      first.mqtt,
+      'zephyr2mqtt/node1/availability',
+      (p) => p.state === 'offline',
+    );
+    await reload({ enabled: false });
+    await offline;
+    expect(first.gw.gateway.devices.get('node1')?.online).toBe(false);
+
+    const reobserved = nextObserve(c, '/3303/0/5700');
+    const online = first.gw.waitForMessage<State>(
+      first.mqtt,
+      'zephyr2mqtt/node1/availability',
+      (p) => p.state === 'online',
+    );
+    await reload({ enabled: true, port });
+    await Promise.all([reobserved, online]);
+    await stillServed(first, c, 22.5);
+  });
+
   it('a gateway stop and start on the same data dir: the client is observed again and served', async () => {
     const first = await start();
     const port = first.port;
