@@ -608,6 +608,10 @@ export class Gateway {
       else if (host && !enabled) {
         await host.stop();
         this.#hosts.delete(module.kind);
+        // Offline at once: nothing serves its devices now, and an adapter's stop does not say so (a restart that
+        // serves them again must not flap them), while a transport's vouch (an LwM2M lifetime) could last hours.
+        for (const rec of this.devices.all())
+          if (rec.config.transport === module.kind) this.#onAvailability(rec.config.id, false);
       } else if (!host && enabled) await this.#startAdapter(module);
     }
     this.#countOnline();

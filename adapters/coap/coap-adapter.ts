@@ -91,7 +91,7 @@ export class CoapAdapter implements Adapter {
     this.identity = new IdentityResolver([], config.allow_path_identity);
     this.discovery = new MulticastDiscovery(this.endpoint, ctx, discoveryOptions(config));
     this.lwm2m = config.lwm2m.enabled
-      ? createLwm2mServer({ endpoint: this.endpoint, ctx, config: config.lwm2m })
+      ? createLwm2mServer({ endpoint: this.endpoint, ctx, config: config.lwm2m, dataDir: ctx.dataDir })
       : undefined;
     const ps = { ctx, identity: () => this.identity, observers: this.observers };
     this.endpoint.route('ps', createPsHandler(ps), createPsAdmit(ps));
@@ -107,9 +107,12 @@ export class CoapAdapter implements Adapter {
     // Read before the socket opens, restored with the devices after: no request is served in between, when no device
     // would be known. A start that fails to bind leaves the file as it is.
     const saved = await this.observersStore.read();
+    await this.lwm2m?.load();
     try {
       await this.endpoint.start();
     } catch (error) {
+      // Nothing reaches the LwM2M clients now (their saved registrations stay for the start that works).
+      this.lwm2m?.unreachable();
       // One line naming the setting, like the broker's and HTTP's listeners: the host logs it on every retry.
       const bind = error instanceof UdpBindError ? error : undefined;
       const reason = bind ? bindErrorMessage(bind, COAP_BIND_SETTING, bind.address, bind.port) : String(error);

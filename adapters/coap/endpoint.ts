@@ -107,4 +107,6 @@ export interface CoapEndpoint {
   request(req: CoapClientRequest): Promise<CoapClientResponse>;
   /** Register an observation (RFC 7641); `onNotify` gets every later notification, in order. */
   observe(req: CoapClientRequest, onNotify: (res: CoapClientResponse) => void): Promise<CoapObservation>;
+  /** Told of every response on a token nobody waits for, such as a notification of a relation from before a restart. */
+  onStrayResponse?(listener: (peer: CoapPeer) => void): void;
 }

@@ -2,7 +2,13 @@
 
 import type { AdapterContext, CommandResult, DeviceCommand, DeviceConfigOf } from '../../../gateway/adapter.js';
 import { suggestDeviceId } from '../../../gateway/config/suggested-id.js';
-import type { CoapEndpoint, CoapIncomingRequest, CoapObservation, CoapOutgoingResponse } from '../endpoint.js';
+import type {
+  CoapEndpoint,
+  CoapIncomingRequest,
+  CoapObservation,
+  CoapOutgoingResponse,
+  CoapPeer,
+} from '../endpoint.js';
 import { CF, decodePayload, FORMAT_NAMES } from './codecs/content-format.js';
 import { CommandQueue } from './command-queue.js';
 import { type Lwm2mDeviceConfig, type Lwm2mServerConfig, lwm2mDeviceSchema } from './config.js';
@@ -15,6 +21,8 @@ import { rawRequestSchema } from './raw-request.js';
 import { RawTopics } from './raw-topics.js';
 import { type Admission, createRdHandler } from './rd-handler.js';
 import { type Registration, RegistrationStore } from './registration-store.js';
+import type { SavedRegistration } from './registrations-file.js';
+import { SavedRegistrations } from './saved-registrations.js';
 import { coerceValue, rawSubtopic, recordsToState, resolveKey } from './state-mapping.js';
 import { type Lwm2mRecord, toJsonValue } from './values.js';
 
@@ -29,10 +37,19 @@ export interface Lwm2mServerOptions {
    * time) neither keeps nor ends a registration early; defaults to performance.now.
    */
   monotonicNow?: () => number;
+  /**
+   * Where the registrations are saved (lwm2m-registrations.json), to be served again after a restart; without it
+   * they live in memory only.
+   */
+  dataDir?: string;
 }
 
 export interface Lwm2mServer {
+  /** Reads the saved registrations, before the socket opens; start() restores them (and reads them if not yet). */
+  load(): Promise<void>;
   start(): Promise<void>;
+  /** The socket could not be opened: no configured client can be reached (their saved registrations stay saved). */
+  unreachable(): void;
   stop(): Promise<void>;
   handles(deviceId: string): boolean;
   command(deviceId: string, cmd: DeviceCommand): Promise<CommandResult>;
@@ -52,6 +69,11 @@ interface Live {
   topics: RawTopics;
   /** The client ended an observation (error notification) since the default observations were last set up. */
   reobserve: boolean;
+  /**
+   * Restored from the saved file for a sleeping queue-mode client: its observations are set up again (new tokens)
+   * once it is heard from (Update, Send, a notification on an old token), as requests for it wait today.
+   */
+  setupHeld: boolean;
 }
 
 export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
@@ -67,6 +89,8 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
   const setup = new Limiter(SETUP_IN_FLIGHT);
   let running = false;
   let unknownSeen = 0;
+  const saved = opts.dataDir ? new SavedRegistrations(opts.dataDir, () => store.all(), ctx.logger) : undefined;
+  let loaded: Awaited<ReturnType<SavedRegistrations['read']>> | undefined;
   const ops = new Lwm2mOperations(
     endpoint,
     model,
@@ -134,7 +158,10 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
   /** The client sent a Send or a notification: what waited for it goes out, after the answer to what it sent. */
   const heard = (reg: Registration): void => {
     reg.lastHeard = monotonicNow();
-    setImmediate(() => void queue.flush(reg.endpoint));
+    setImmediate(() => {
+      if (live.get(reg.id)?.setupHeld) observeDefaults(reg);
+      void queue.flush(reg.endpoint);
+    });
   };
 
   /** Runs now when the client listens, else when it next checks in (queue mode). */
@@ -150,10 +177,11 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     });
   };
 
-  const armExpiry = (reg: Registration): void => {
+  /** `validMs`: what is left of a restored registration's lifetime (grace included). */
+  const armExpiry = (reg: Registration, validMs = (reg.lifetime + config.lifetime_grace_s) * 1000): void => {
     const state = live.get(reg.id);
     if (!state) return;
-    state.deadline = monotonicNow() + (reg.lifetime + config.lifetime_grace_s) * 1000;
+    state.deadline = monotonicNow() + validMs;
     waitForExpiry(reg, state);
   };
 
@@ -202,6 +230,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
   const expire = (reg: Registration): void => {
     if (store.get(reg.id) !== reg) return;
     store.remove(reg.id);
+    saved?.changed();
     forget(reg, `${reg.endpoint}: registration lifetime expired`, 'close');
     ctx.logger.info({ endpoint: reg.endpoint }, 'lwm2m registration expired');
     if (reg.deviceId) ctx.availability(reg.deviceId, false);
@@ -281,6 +310,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     const state = live.get(reg.id);
     if (!state || !reg.deviceId) return;
     state.reobserve = false;
+    state.setupHeld = false;
     for (const path of observedPaths(reg)) {
       if (state.observations.has(formatPath(path))) continue;
       schedule(reg, (r) => setup.run(() => observe(r, path))).catch((e: unknown) =>
@@ -328,6 +358,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
           if (key && rec.path.ri === undefined) info[key] = toJsonValue(rec.value);
         }
         reg.deviceInfo = info;
+        saved?.changed();
       })
       .catch((e: unknown) =>
         ctx.logger.debug({ endpoint: reg.endpoint, err: String(e) }, 'lwm2m device info read failed'),
@@ -363,6 +394,78 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     return true;
   };
 
+  const newLive = (): Live => ({
+    observations: new Map(),
+    expiry: undefined,
+    deadline: 0,
+    topics: new RawTopics(),
+    reobserve: false,
+    setupHeld: false,
+  });
+
+  /**
+   * Serves again the registrations saved before a restart whose lifetime (judged by the wall clock of their last
+   * Register or Update, grace included) has not run out, for endpoints the config still admits; their observations
+   * are set up again with new tokens (Zephyr replaces the token of an observer of the same path and server), at once
+   * or, for a sleeping queue-mode client, once it is heard from. A configured client whose saved registration is
+   * dropped (or was in a file that cannot be used) is offline: nothing can reach it until it registers again.
+   */
+  const restore = (entries: readonly SavedRegistration[], unusable: readonly string[] | true): void => {
+    const wallNow = now();
+    const restored: Registration[] = [];
+    const expired: string[] = [];
+    const refused: string[] = [];
+    for (const entry of entries) {
+      const validMs = (entry.lifetime + config.lifetime_grace_s) * 1000;
+      // A wall clock set back since (a Pi without RTC before NTP) must not lengthen it past one lifetime.
+      const leftMs = Math.min(entry.lastUpdate + validMs - wallNow, validMs);
+      if (leftMs <= 0) {
+        expired.push(entry.endpoint);
+        continue;
+      }
+      const admission =
+        store.size < config.max_registrations && !store.byEndpoint(entry.endpoint)
+          ? admit(entry.endpoint, entry.peer)
+          : { accept: false };
+      if (!admission.accept) {
+        refused.push(entry.endpoint);
+        continue;
+      }
+      // Not heard since the restart: a queue-mode client counts as asleep until it is.
+      const reg: Registration = { ...entry, lastHeard: Number.NEGATIVE_INFINITY, deviceId: admission.deviceId };
+      store.add(reg);
+      live.set(reg.id, newLive());
+      armExpiry(reg, leftMs);
+      restored.push(reg);
+    }
+    const lost = unusable === true ? undefined : new Set([...unusable, ...expired, ...refused]);
+    for (const { device, lwm2m } of deviceConfigs())
+      if (!store.byEndpoint(lwm2m.endpoint) && (lost?.has(lwm2m.endpoint) ?? true)) ctx.availability(device.id, false);
+    for (const reg of restored) {
+      online(reg);
+      publishInfo(reg);
+      const state = live.get(reg.id);
+      if (state && reg.deviceId && !awake(reg)) state.setupHeld = true;
+      else observeDefaults(reg);
+    }
+    if (expired.length > 0 || refused.length > 0) saved?.changed();
+    if (entries.length === 0) return;
+    const held = restored.filter((r) => live.get(r.id)?.setupHeld).length;
+    ctx.logger.info(
+      {
+        restored: restored.length,
+        ...(expired.length > 0 ? { expired } : {}),
+        ...(refused.length > 0 ? { not_admitted: refused } : {}),
+      },
+      `lwm2m: restored ${restored.length} registrations from before the restart` +
+        (held > 0 ? ` (${held} queue-mode clients observed again once they are heard from)` : '') +
+        (expired.length > 0 ? `; dropped ${expired.length} whose lifetime ran out` : '') +
+        (refused.length > 0
+          ? `; dropped ${refused.length} of endpoints the config no longer admits (not configured, disabled, blocked or unknown_endpoints), or past max_registrations`
+          : ''),
+    );
+  };
+
   const rdHandler = createRdHandler({
     store,
     admit,
@@ -372,14 +475,9 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     registered(reg, replaced) {
       ctx.countMessage('in');
       if (replaced) forget(replaced, `${reg.endpoint} registered again`, 'cancel');
-      live.set(reg.id, {
-        observations: new Map(),
-        expiry: undefined,
-        deadline: 0,
-        topics: new RawTopics(),
-        reobserve: false,
-      });
+      live.set(reg.id, newLive());
       armExpiry(reg);
+      saved?.changed();
       ctx.logger.info({ endpoint: reg.endpoint, device: reg.deviceId, lt: reg.lifetime }, 'lwm2m registered');
       online(reg);
       // After the 2.01 is on the wire: the client may not serve requests before it sees it.
@@ -392,6 +490,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     updated(reg, previousLinks) {
       ctx.countMessage('in');
       armExpiry(reg);
+      saved?.changed();
       if (previousLinks) {
         endRemovedObservations(reg, previousLinks);
         clearRemovedInstances(reg, previousLinks);
@@ -399,7 +498,8 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
       const newlyBound = bind(reg);
       online(reg);
       setImmediate(() => {
-        if (newlyBound || previousLinks || live.get(reg.id)?.reobserve) observeDefaults(reg);
+        const state = live.get(reg.id);
+        if (newlyBound || previousLinks || state?.reobserve || state?.setupHeld) observeDefaults(reg);
         if (newlyBound) readDeviceInfo(reg);
         else if (previousLinks) publishInfo(reg);
         void queue.flush(reg.endpoint);
@@ -407,6 +507,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     },
     deregistered(reg) {
       ctx.countMessage('in');
+      saved?.changed();
       forget(reg, `${reg.endpoint} de-registered`, 'close');
       ctx.logger.info({ endpoint: reg.endpoint }, 'lwm2m de-registered');
       if (reg.deviceId) ctx.availability(reg.deviceId, false);
@@ -441,6 +542,14 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     }
     emit(reg, decoded.value);
     return { code: '2.04' };
+  };
+
+  // A notification on a token of the process before the restart (answered RST, which ends it on the client): a
+  // restored queue-mode client is awake now, so its observations are set up again while it listens.
+  const strayResponse = (peer: CoapPeer): void => {
+    if (!running) return;
+    const reg = store.all().find((r) => r.peer.address === peer.address && r.peer.port === peer.port);
+    if (reg && live.get(reg.id)?.setupHeld) heard(reg);
   };
 
   const registrationOf = (deviceId: string): Registration => {
@@ -606,14 +715,27 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
   });
 
   return {
+    async load() {
+      loaded = await saved?.read();
+    },
     async start() {
       if (running) return;
       running = true;
+      if (!loaded) loaded = await saved?.read();
+      restore(loaded?.registrations ?? [], loaded?.unusable ?? []);
+      loaded = undefined;
+      endpoint.onStrayResponse?.(strayResponse);
       endpoint.route('rd', rdHandler);
       endpoint.route('dp', sendHandler);
     },
+    unreachable() {
+      for (const { device } of deviceConfigs()) ctx.availability(device.id, false);
+    },
     async stop() {
       running = false;
+      // Saved as they are, before they are forgotten here: the next start serves them again. A device keeps its
+      // availability: a restart that restores its registration would otherwise flap it offline and online.
+      await saved?.close();
       queue.dropAll('the LwM2M server stopped');
       for (const reg of store.all()) {
         store.remove(reg.id);

@@ -30,6 +30,8 @@ export interface ClientHooks {
   maxPayloadBytes: number;
   defaultTimeoutMs: number;
   maxObservations: number;
+  /** A response (not an ACK) on a token nobody waits for: a notification of a relation this process does not know. */
+  strayResponse?(peer: CoapPeer): void;
 }
 
 // Tokens stay random (RFC 7252 §5.3.1, off-path spoofing) but are cut from a pooled buffer: one
@@ -99,6 +101,7 @@ export class ClientSide {
   /** A response-coded message (piggy-backed in an ACK, or CON/NON separate/notification) arrived. */
   handleResponse(message: CoapMessage, peer: CoapPeer): void {
     const listener = this.listeners.get(message.token.toString('hex'));
+    if (listener === undefined && message.type !== 'ACK') this.hooks.strayResponse?.(peer);
     if (message.type !== 'ACK' && !this.replies.answer(message, peer, listener !== undefined)) return;
     listener?.(message, peer);
   }

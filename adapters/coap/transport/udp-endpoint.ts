@@ -88,6 +88,7 @@ export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
   private readonly reliable: ConfirmableSender;
   private readonly server: ServerSide;
   private readonly client: ClientSide;
+  private readonly strayListeners: Array<(peer: CoapPeer) => void> = [];
   private readonly transmit = (bytes: Buffer, peer: CoapPeer): void => this.send(bytes, peer);
   private readonly nextMessageId = (): number => {
     this.messageId = (this.messageId + 1) & 0xffff;
@@ -124,6 +125,9 @@ export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
       maxPayloadBytes: options.maxPayloadBytes ?? 65_536,
       defaultTimeoutMs: options.requestTimeoutMs ?? maxTransmitWait(transmission),
       maxObservations: options.maxObservations ?? 1024,
+      strayResponse: (peer) => {
+        for (const listener of this.strayListeners) listener(peer);
+      },
     });
   }
 
@@ -328,6 +332,11 @@ export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
     block2Szx?: number,
   ): Promise<boolean> {
     return this.server.notify(peer, token, sequence, res, confirmable, block2Szx);
+  }
+
+  /** Told of every response on a token nobody waits for (it is still answered RST): who sent it is there. */
+  onStrayResponse(listener: (peer: CoapPeer) => void): void {
+    this.strayListeners.push(listener);
   }
 
   /** See ServerSide.endObservation. */

@@ -1,7 +1,7 @@
 // The real gateway with the CoAP adapter on a data dir and port the test keeps, so that it can be stopped (cleanly,
 // or the way a crash leaves it) and started again where a device still waits for its commands.
 import { watch } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import type { CoapAdapter } from '../../../adapters/coap/coap-adapter.js';
@@ -28,11 +28,13 @@ export interface SavedJson {
 }
 
 export const observersFile = (dataDir: string) => join(dataDir, 'adapters', 'coap', 'command-observers.json');
+export const registrationsFile = (dataDir: string) => join(dataDir, 'adapters', 'coap', 'lwm2m-registrations.json');
 
 export async function startCoapGateway(
   dataDir: string,
   devices: Record<string, unknown>[],
-  opts: { port?: number; logger?: Logger } = {},
+  /** `coap`: settings of adapters.coap over the defaults here (the LwM2M simulator needs `bind: 127.0.0.1`). */
+  opts: { port?: number; logger?: Logger; coap?: Record<string, unknown> } = {},
 ): Promise<CoapGateway> {
   // Made here (the adapter makes it on its first save) so that savedFile() can watch it from the start.
   await mkdir(dirname(observersFile(dataDir)), { recursive: true });
@@ -40,7 +42,9 @@ export async function startCoapGateway(
     {
       gateway: { data_dir: dataDir },
       devices,
-      adapters: { coap: { enabled: true, bind: '::1', port: opts.port ?? 0, ack_timeout: 0.2, max_retransmit: 2 } },
+      adapters: {
+        coap: { enabled: true, bind: '::1', port: opts.port ?? 0, ack_timeout: 0.2, max_retransmit: 2, ...opts.coap },
+      },
     } as never,
     opts.logger ? { logger: opts.logger } : {},
   );
@@ -50,15 +54,16 @@ export async function startCoapGateway(
 
 /**
  * What a crash or power cut leaves: the devices hear nothing more (no 5.03), and the data dir holds what was saved
- * while the gateway ran. The gateway is then stopped to free its port and data dir, and the file its stop() saved
- * is replaced by the one it had saved before.
+ * while the gateway ran. The gateway is then stopped to free its port and data dir, and the files its stop() saved
+ * in the adapter's directory are replaced by those it had saved before.
  */
 export async function crash(g: CoapGateway): Promise<void> {
   await g.adapter.endpoint.stop();
-  const file = observersFile(g.gw.dataDir);
-  const saved = await readFile(file, 'utf8');
+  const dir = dirname(observersFile(g.gw.dataDir));
+  const names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+  const saved = await Promise.all(names.map(async (name) => [name, await readFile(join(dir, name))] as const));
   await g.gw.stop();
-  await writeFile(file, saved);
+  for (const [name, content] of saved) await writeFile(join(dir, name), content);
 }
 
 /** A file as an earlier run would have left it. */
@@ -73,7 +78,11 @@ export function savedFile(
   accept: (saved: SavedJson) => boolean,
   timeoutMs = 5000,
 ): Promise<SavedJson> {
-  const file = observersFile(dataDir);
+  return savedJson(observersFile(dataDir), accept, timeoutMs);
+}
+
+/** The JSON in `file` once `accept` holds for it, waited for up to `timeoutMs` (the directory must exist). */
+export function savedJson<T>(file: string, accept: (saved: T) => boolean, timeoutMs = 5000): Promise<T> {
   return new Promise((resolve, reject) => {
     let last = '';
     const watcher = watch(dirname(file));
@@ -83,9 +92,9 @@ export function savedFile(
     }, timeoutMs);
     const check = async () => {
       last = await readFile(file, 'utf8').catch(() => '');
-      let saved: SavedJson;
+      let saved: T;
       try {
-        saved = JSON.parse(last) as SavedJson;
+        saved = JSON.parse(last) as T;
       } catch {
         return; // not there yet
       }

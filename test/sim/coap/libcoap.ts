@@ -1,6 +1,7 @@
 // Drives Debian's libcoap3-bin tools (coap-client-notls, coap-server-notls) as real third-party CoAP peers.
 import { type ChildProcessWithoutNullStreams, execFile, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { isIPv4 } from 'node:net';
 
 export const COAP_CLIENT = 'coap-client-notls';
 export const COAP_SERVER = 'coap-server-notls';
@@ -84,7 +85,7 @@ export class LibcoapProcess {
 
 /** A UDP port that was free a moment ago (libcoap's server cannot report an ephemeral port back to us). */
 export async function freeUdpPort(address = '::1'): Promise<number> {
-  const socket = createSocket('udp6');
+  const socket = createSocket(isIPv4(address) ? 'udp4' : 'udp6');
   await new Promise<void>((resolve) => socket.bind(0, address, () => resolve()));
   const { port } = socket.address();
   await new Promise<void>((resolve) => socket.close(() => resolve()));

@@ -308,10 +308,17 @@ export class SimLwm2mClient extends EventEmitter {
       if (matching.length === 0) return reply('4.04');
       const key = packet.token.toString('hex');
       const extra: NamedOption[] = [];
-      if (observe === 0 && this.observers.size >= this.opts.maxObservers && !this.observers.has(key)) {
+      // Zephyr (lwm2m_observation.c, engine_add_observer): the same server observing the same path again replaces the
+      // observer's token, as the gateway does after a restart that lost the old one.
+      const again = [...this.observers].find(
+        ([, o]) =>
+          formatPath(o.path) === formatPath(path) && o.peer.address === peer.address && o.peer.port === peer.port,
+      );
+      if (observe === 0 && this.observers.size >= this.opts.maxObservers && !this.observers.has(key) && !again) {
         this.emit('observe_refused', formatPath(path));
       } else if (observe === 0) {
-        this.observers.set(key, { token: packet.token, path, seq: 2, peer });
+        if (again) this.observers.delete(again[0]);
+        this.observers.set(key, { token: packet.token, path, seq: again?.[1].seq ?? 2, peer });
         extra.push({ name: 'Observe', value: uintOption(1) });
         this.emit('observe', formatPath(path));
       } else if (observe === 1) {
