@@ -3,9 +3,9 @@
 // (a device that observes does nothing to find out the gateway restarted). A clean stop ends the relations (5.03)
 // and saves the commands alone. Read once at start and checked with zod: a device entry that does not pass is dropped,
 // a file that is not one of ours is moved aside and ignored; neither stops the adapter from starting.
-import { readFile, rename } from 'node:fs/promises';
 import { z } from 'zod';
 import type { SavedDevice } from './command-observers.js';
+import { readSavedState, type SavedStateRead, savedStateText } from './saved-state-file.js';
 import { isIpLiteral } from './transport/peer.js';
 
 export const OBSERVERS_FILE = 'command-observers.json';
@@ -41,8 +41,7 @@ const fileSchema = z.object({
 });
 
 export type SavedFile =
-  | { state: 'none' }
-  | { state: 'unusable'; reason: string; movedTo: string | undefined }
+  | Exclude<SavedStateRead<unknown>, { state: 'read' }>
   | { state: 'read'; devices: Map<string, SavedDevice>; invalid: string[] };
 
 export function serializeObservers(devices: ReadonlyMap<string, SavedDevice>): string {
@@ -62,51 +61,20 @@ export function serializeObservers(devices: ReadonlyMap<string, SavedDevice>): s
         : {}),
     };
   }
-  return `${JSON.stringify({ format: FORMAT, saved_at: new Date().toISOString(), devices: out })}\n`;
+  return savedStateText(FORMAT, { devices: out });
 }
 
-/** An unusable file is renamed to `<file>.corrupt` (the newest one kept) so that the next save does not destroy it. */
 export async function readObserversFile(file: string): Promise<SavedFile> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'none' };
-    return { state: 'unusable', reason: String(err), movedTo: undefined };
-  }
-  const envelope = parseEnvelope(text);
-  if (!envelope.ok) {
-    const movedTo = `${file}.corrupt`;
-    const moved = await rename(file, movedTo).then(
-      () => true,
-      () => false,
-    );
-    return { state: 'unusable', reason: envelope.reason, movedTo: moved ? movedTo : undefined };
-  }
+  const read = await readSavedState(file, fileSchema, `format ${FORMAT} command-observers file`);
+  if (read.state !== 'read') return read;
   const devices = new Map<string, SavedDevice>();
   const invalid: string[] = [];
-  for (const [id, raw] of Object.entries(envelope.devices)) {
+  for (const [id, raw] of Object.entries(read.envelope.devices)) {
     const parsed = deviceSchema.safeParse(raw);
     if (parsed.success) devices.set(id, fromFile(parsed.data));
     else invalid.push(id);
   }
   return { state: 'read', devices, invalid };
-}
-
-function parseEnvelope(text: string): { ok: true; devices: Record<string, unknown> } | { ok: false; reason: string } {
-  if (text.trim() === '') return { ok: false, reason: 'it is empty' };
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, reason: `it is not JSON (${(err as Error).message})` };
-  }
-  const parsed = fileSchema.safeParse(json);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ');
-    return { ok: false, reason: `it is not a format ${FORMAT} command-observers file (${issues})` };
-  }
-  return { ok: true, devices: parsed.data.devices };
 }
 
 function fromFile(entry: z.infer<typeof deviceSchema>): SavedDevice {

@@ -2,8 +2,8 @@
 // gateway restart (a reload changing adapters.coap, an upgrade, a crash or power cut) does not forget clients that
 // will not Register again before their next Update, hours later. Read once at start and checked with zod: an entry
 // that does not pass is dropped, a file that is not one of ours is moved aside and ignored; neither stops the start.
-import { readFile, rename } from 'node:fs/promises';
 import { z } from 'zod';
+import { readSavedState, type SavedStateRead, savedStateText } from '../saved-state-file.js';
 import { isIpLiteral } from '../transport/peer.js';
 import { type LinkEntry, parseLinkFormat } from './link-format.js';
 import { formatPath } from './path.js';
@@ -44,8 +44,7 @@ const fileSchema = z.object({
 });
 
 export type SavedRegistrationsFile =
-  | { state: 'none' }
-  | { state: 'unusable'; reason: string; movedTo: string | undefined }
+  | Exclude<SavedStateRead<unknown>, { state: 'read' }>
   | { state: 'read'; registrations: SavedRegistration[]; invalid: string[] };
 
 export function serializeRegistrations(registrations: readonly Registration[]): string {
@@ -67,52 +66,21 @@ export function serializeRegistrations(registrations: readonly Registration[]): 
       ...(reg.deviceInfo ? { device_info: reg.deviceInfo } : {}),
     });
   }
-  return `${JSON.stringify({ format: FORMAT, saved_at: new Date().toISOString(), registrations: out })}\n`;
+  return savedStateText(FORMAT, { registrations: out });
 }
 
-/** An unusable file is renamed to `<file>.corrupt` (the newest one kept) so that the next save does not destroy it. */
 export async function readRegistrationsFile(file: string): Promise<SavedRegistrationsFile> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'none' };
-    return { state: 'unusable', reason: String(err), movedTo: undefined };
-  }
-  const envelope = parseEnvelope(text);
-  if (!envelope.ok) {
-    const movedTo = `${file}.corrupt`;
-    const moved = await rename(file, movedTo).then(
-      () => true,
-      () => false,
-    );
-    return { state: 'unusable', reason: envelope.reason, movedTo: moved ? movedTo : undefined };
-  }
+  const read = await readSavedState(file, fileSchema, `format ${FORMAT} LwM2M registrations file`);
+  if (read.state !== 'read') return read;
   const registrations: SavedRegistration[] = [];
   const invalid: string[] = [];
-  for (const [i, raw] of envelope.registrations.entries()) {
+  for (const [i, raw] of read.envelope.registrations.entries()) {
     const parsed = entrySchema.safeParse(raw);
     const links = parsed.success ? parseLinkFormat(parsed.data.links) : undefined;
     if (parsed.success && links?.ok) registrations.push(fromFile(parsed.data, links.value));
     else invalid.push(endpointOf(raw) ?? `#${i}`);
   }
   return { state: 'read', registrations, invalid };
-}
-
-function parseEnvelope(text: string): { ok: true; registrations: unknown[] } | { ok: false; reason: string } {
-  if (text.trim() === '') return { ok: false, reason: 'it is empty' };
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, reason: `it is not JSON (${(err as Error).message})` };
-  }
-  const parsed = fileSchema.safeParse(json);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ');
-    return { ok: false, reason: `it is not a format ${FORMAT} LwM2M registrations file (${issues})` };
-  }
-  return { ok: true, registrations: parsed.data.registrations };
 }
 
 /** The endpoint name of an entry that did not pass, to say which was dropped (and take its device offline). */
