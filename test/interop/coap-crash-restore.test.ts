@@ -1,14 +1,12 @@
 // A real libcoap client observing /ps/<id>/set keeps getting commands when the gateway process is killed with SIGKILL
 // (a crash or power cut: no 5.03 tells the client) and started again on the same data dir: the relation is restored
 // from the data dir, and a command published over MQTT after the restart reaches the same coap-client process.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { observersFile, savedFile } from '../adapters/coap/restartable-gateway.js';
-import { type ChildGateway, CLI, startChildGateway } from '../helpers/child-gateway.js';
-import { COAP_CLIENT, freeUdpPort, LibcoapProcess, requireLibcoap } from '../sim/coap/libcoap.js';
+import { CLI, startChildGateway } from '../helpers/child-gateway.js';
+import { COAP_CLIENT, LibcoapProcess, requireLibcoap } from '../sim/coap/libcoap.js';
+import { crashGatewayConfig, killed } from './crash-gateway.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 beforeAll(() => requireLibcoap());
@@ -16,33 +14,14 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function killed(gateway: ChildGateway): Promise<void> {
-  gateway.kill();
-  await gateway.exited;
-}
-
 describe('libcoap observer of /ps/<id>/set across a SIGKILL of the gateway', () => {
   it('gets the first command published after the restart, on the same observation', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'z2m-coap-crash-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const dataDir = join(dir, 'data');
-    // Watched for the save below before the gateway makes it.
-    await mkdir(dirname(observersFile(dataDir)), { recursive: true });
-    // The device observes this address: the gateway must come back on it.
-    const coapPort = await freeUdpPort('::1');
-    const configPath = join(dir, 'gateway.yaml');
-    const config = {
-      gateway: { id: 'gw1', base_topic: 'zephyr2mqtt', data_dir: dataDir },
-      broker: { listeners: [{ type: 'mqtt', host: '127.0.0.1', port: 0 }], allow_anonymous: true },
-      http: { host: '127.0.0.1', port: 0 },
-      adapters: {
-        coap: { enabled: true, bind: '::1', port: coapPort },
-        serial: { enabled: false },
-        ble: { enabled: false },
-      },
+    const { dataDir, coapPort, configPath } = await crashGatewayConfig(cleanups, {
+      // The device observes this address: the gateway must come back on it.
+      bind: '::1',
       devices: [{ id: 'dev1', transport: 'coap' }],
-    };
-    await writeFile(configPath, JSON.stringify(config)); // JSON is YAML
+      savedFile: observersFile,
+    });
 
     const first = await startChildGateway(configPath, CLI);
     cleanups.push(() => killed(first));

@@ -4,7 +4,7 @@ import type { MqttClient } from 'mqtt';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CoapAdapter } from '../../adapters/coap/coap-adapter.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { requireLibcoap, runCoapClient } from '../sim/coap/libcoap.js';
+import { coapResponseLine, requireLibcoap } from '../sim/coap/libcoap.js';
 
 let gw: TestGateway | undefined;
 let mqtt: MqttClient;
@@ -25,14 +25,8 @@ async function start(): Promise<void> {
   mqtt = await gw.connect();
 }
 
-/** Runs coap-client at verbosity 7 and returns the response line it logs (`v:1 t:ACK c:2.01 ... [ options ]`). */
-async function coap(method: string, path: string, payload?: string): Promise<string> {
-  const args = ['-v', '7', '-B', '5', '-m', method];
-  if (payload !== undefined) args.push('-t', '40', '-e', payload);
-  const run = await runCoapClient([...args, `coap://127.0.0.1:${port}${path}`]);
-  const line = `${run.stdout}\n${run.stderr}`.split('\n').find((l) => /t:(ACK|CON|NON) c:[2-5]\.\d\d/.test(l));
-  if (!line) throw new Error(`no CoAP response from the gateway:\n${run.stdout}\n${run.stderr}`);
-  return line;
+function coap(method: string, path: string, payload?: string): Promise<string> {
+  return coapResponseLine(port, method, path, payload);
 }
 
 describe('libcoap coap-client -> LwM2M registration interface', () => {

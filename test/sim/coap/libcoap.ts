@@ -91,3 +91,13 @@ export async function freeUdpPort(address = '::1'): Promise<number> {
   await new Promise<void>((resolve) => socket.close(() => resolve()));
   return port;
 }
+
+/** Runs coap-client at verbosity 7 and returns the response line it logs (`v:1 t:ACK c:2.01 ... [ options ]`). */
+export async function coapResponseLine(port: number, method: string, path: string, payload?: string): Promise<string> {
+  const args = ['-v', '7', '-B', '5', '-m', method];
+  if (payload !== undefined) args.push('-t', '40', '-e', payload);
+  const run = await runCoapClient([...args, `coap://127.0.0.1:${port}${path}`]);
+  const line = `${run.stdout}\n${run.stderr}`.split('\n').find((l) => /t:(ACK|CON|NON) c:[2-5]\.\d\d/.test(l));
+  if (!line) throw new Error(`no CoAP response from the gateway:\n${run.stdout}\n${run.stderr}`);
+  return line;
+}
