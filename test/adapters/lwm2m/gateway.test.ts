@@ -44,6 +44,15 @@ async function setup(lwm2m: Record<string, unknown> = {}, devices?: Record<strin
 
 type State = Record<string, unknown>;
 
+/** A queue-mode client, registered and reporting (its first temperature reached MQTT). */
+async function registeredQueueClient(s: Setup) {
+  const c = await s.client({ endpoint: 'zephyr-node1', queueMode: true });
+  const ready = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.temperature === 25.5);
+  await c.register();
+  await ready;
+  return c;
+}
+
 describe('LwM2M through MQTT', () => {
   it('registers, goes online and publishes the observed temperature as state and raw path', async () => {
     const s = await setup();
@@ -188,10 +197,7 @@ describe('LwM2M through MQTT', () => {
 
   it('queue mode: a /set for a sleeping client is applied after its next Update', async () => {
     const s = await setup({ queue_awake_s: 1 });
-    const c = await s.client({ endpoint: 'zephyr-node1', queueMode: true });
-    const ready = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.temperature === 25.5);
-    await c.register();
-    await ready;
+    const c = await registeredQueueClient(s);
     c.sleeping = true;
     await new Promise((r) => setTimeout(r, 1100));
     const on = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.on_off === true, 8000);
@@ -207,10 +213,7 @@ describe('LwM2M through MQTT', () => {
     // An nRF91 waking from PSM with a new IP gets 4.03 for its Update and registers again (a new registration);
     // a reboot does the same. The second value must not wait for the Update after that.
     const s = await setup({ queue_awake_s: 1 });
-    const c = await s.client({ endpoint: 'zephyr-node1', queueMode: true });
-    const ready = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.temperature === 25.5);
-    await c.register();
-    await ready;
+    const c = await registeredQueueClient(s);
     c.sleeping = true;
     await new Promise((r) => setTimeout(r, 1100));
     // Neither resource is observed: no notification wakes the queue between the two writes.
@@ -230,10 +233,7 @@ describe('LwM2M through MQTT', () => {
     // Zephyr turns its receiver off CONFIG_LWM2M_QUEUE_MODE_UPTIME after the last message it sent, answers to the
     // server's requests included (engine_update_tx_time on every transmission).
     const s = await setup({ queue_awake_s: 3 });
-    const c = await s.client({ endpoint: 'zephyr-node1', queueMode: true });
-    const ready = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.temperature === 25.5);
-    await c.register();
-    await ready;
+    const c = await registeredQueueClient(s);
     expect(await c.update()).toBe('2.04');
     await new Promise((r) => setTimeout(r, 1500));
     const read = await s.gw.request(s.mqtt, 'device/lwm2m', { device: 'node1', op: 'read', path: '/3/0/9' });
