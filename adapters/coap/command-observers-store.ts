@@ -1,22 +1,12 @@
 // Keeps the /ps/<id>/set relations and last commands in command-observers.json (command-observers-file.ts): saved
 // after every change, coalesced, off the request path; read back when the adapter starts, for the devices still
 // configured.
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../gateway/logger.js';
-import { replaceFile } from '../../gateway/replace-file.js';
-import { CoalescedWrites } from './coalesced-writes.js';
 import type { CommandObservers, SavedDevice } from './command-observers.js';
 import { OBSERVERS_FILE, readObserversFile, serializeObservers } from './command-observers-file.js';
 import { addressMatcher } from './identity.js';
-
-/**
- * One save a second at most: a burst of registrations is one write, and a crash loses at most the last second's
- * changes (a relation registered in it; the sequence numbers it used are covered by RESTORED_SEQUENCE_JUMP).
- */
-const SAVE_DELAY_MS = 1000;
-/** After a failed save (full disk, permissions): said once, tried again this much later. */
-const RETRY_MS = 30_000;
+import { StateFileWriter } from './state-file-writer.js';
 
 /** What restoring needs of a device entry. */
 export interface RestoreDevice {
@@ -28,24 +18,26 @@ export interface RestoreDevice {
 
 export class CommandObserversStore {
   readonly file: string;
-  private readonly writes: CoalescedWrites;
+  private readonly writer: StateFileWriter;
 
   constructor(
-    private readonly dir: string,
+    dir: string,
     private readonly observers: () => CommandObservers,
     private readonly logger: Logger,
   ) {
     this.file = join(dir, OBSERVERS_FILE);
-    this.writes = new CoalescedWrites(
-      () => this.save(),
-      SAVE_DELAY_MS,
-      RETRY_MS,
-      (err) => this.failed(err),
+    // A relation registered in the last second before a crash can be lost; the sequence numbers it used are covered
+    // by RESTORED_SEQUENCE_JUMP.
+    this.writer = new StateFileWriter(
+      this.file,
+      () => serializeObservers(this.observers().saved()),
+      logger,
+      '/ps/<id>/set observations and kept commands would not survive a crash',
     );
   }
 
   changed(): void {
-    this.writes.changed();
+    this.writer.changed();
   }
 
   /** What the file holds, checked; undefined when there is none or it cannot be used (said so). */
@@ -99,21 +91,7 @@ export class CommandObserversStore {
 
   /** Saves what changed and stops saving (the adapter stops). */
   close(): Promise<void> {
-    return this.writes.close();
-  }
-
-  private async save(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    await replaceFile(this.file, serializeObservers(this.observers().saved()));
-  }
-
-  private failed(err: unknown): void {
-    if (err === undefined) this.logger.info({ file: this.file }, `${this.file} is saved again`);
-    else
-      this.logger.warn(
-        { err, file: this.file },
-        `cannot save ${this.file}: /ps/<id>/set observations and kept commands would not survive a crash (retried every ${RETRY_MS / 1000} s)`,
-      );
+    return this.writer.close();
   }
 }
 

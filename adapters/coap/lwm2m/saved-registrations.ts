@@ -1,10 +1,8 @@
 // Keeps the LwM2M registrations in lwm2m-registrations.json (registrations-file.ts): saved after every Register,
 // Update, De-register and expiry, coalesced, off the request path; read back when the adapter starts.
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../../gateway/logger.js';
-import { replaceFile } from '../../../gateway/replace-file.js';
-import { CoalescedWrites } from '../coalesced-writes.js';
+import { StateFileWriter } from '../state-file-writer.js';
 import type { Registration } from './registration-store.js';
 import {
   REGISTRATIONS_FILE,
@@ -13,34 +11,28 @@ import {
   serializeRegistrations,
 } from './registrations-file.js';
 
-/**
- * One save a second at most: 1,000 clients registering after a power cut cost one write a second, and a crash loses
- * at most the last second's changes (a client registered in it gets 4.04 at its next Update and registers again).
- */
-const SAVE_DELAY_MS = 1000;
-/** After a failed save (full disk, permissions): said once, tried again this much later. */
-const RETRY_MS = 30_000;
-
 export class SavedRegistrations {
   readonly file: string;
-  private readonly writes: CoalescedWrites;
+  private readonly writer: StateFileWriter;
 
   constructor(
-    private readonly dir: string,
+    dir: string,
     private readonly registrations: () => readonly Registration[],
     private readonly logger: Logger,
   ) {
     this.file = join(dir, REGISTRATIONS_FILE);
-    this.writes = new CoalescedWrites(
-      () => this.save(),
-      SAVE_DELAY_MS,
-      RETRY_MS,
-      (err) => this.failed(err),
+    // A client registered in the last second before a crash can be lost: it gets 4.04 at its next Update and
+    // registers again.
+    this.writer = new StateFileWriter(
+      this.file,
+      () => serializeRegistrations(this.registrations()),
+      logger,
+      'LwM2M registrations would not survive a restart',
     );
   }
 
   changed(): void {
-    this.writes.changed();
+    this.writer.changed();
   }
 
   /**
@@ -69,20 +61,6 @@ export class SavedRegistrations {
 
   /** Saves what changed and stops saving (the server stops). */
   close(): Promise<void> {
-    return this.writes.close();
-  }
-
-  private async save(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    await replaceFile(this.file, serializeRegistrations(this.registrations()));
-  }
-
-  private failed(err: unknown): void {
-    if (err === undefined) this.logger.info({ file: this.file }, `${this.file} is saved again`);
-    else
-      this.logger.warn(
-        { err, file: this.file },
-        `cannot save ${this.file}: LwM2M registrations would not survive a restart (retried every ${RETRY_MS / 1000} s)`,
-      );
+    return this.writer.close();
   }
 }
