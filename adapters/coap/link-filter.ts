@@ -18,16 +18,21 @@ export function formatLinks(links: readonly CoreLink[]): string {
 
 function parseFilter(item: string): (link: CoreLink) => boolean {
   const at = item.indexOf('=');
-  if (at < 0) return (link) => link.attributes[item] !== undefined;
+  if (at < 0) return (link) => attribute(link, item) !== undefined;
   const name = item.slice(0, at);
   const matches = valueMatcher(item.slice(at + 1));
   if (name === 'href') return (link) => matches(link.path);
   return (link) => {
-    const value = link.attributes[name];
+    const value = attribute(link, name);
     if (value === undefined) return false;
     if (value === true) return matches('');
     return matches(value) || value.split(' ').some(matches);
   };
+}
+
+/** The link's own attribute: a query naming `toString` or `constructor` must not find Object.prototype's. */
+function attribute(link: CoreLink, name: string): string | true | undefined {
+  return Object.hasOwn(link.attributes, name) ? link.attributes[name] : undefined;
 }
 
 function valueMatcher(wanted: string): (value: string) => boolean {

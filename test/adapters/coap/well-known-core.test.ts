@@ -45,7 +45,18 @@ describe('/.well-known/core', () => {
     ]) {
       expect(await links(query), query).toBe(ps);
     }
-    for (const query of ['rt=core.rd', 'rt=core', 'href=/rd*', 'ct=41', 'if=sensor', 'obs', 'rt=core.ps&ct=41']) {
+    for (const query of [
+      'rt=core.rd',
+      'rt=core',
+      'href=/rd*',
+      'ct=41',
+      'if=sensor',
+      'obs',
+      'rt=core.ps&ct=41',
+      'toString=x',
+      'hasOwnProperty=a*',
+      'constructor',
+    ]) {
       expect(await links(query), query).toBe('');
     }
   });
