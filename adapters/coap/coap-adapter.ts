@@ -139,8 +139,9 @@ export class CoapAdapter implements Adapter {
     // commands stay saved for the GET or registration of a device that has not picked it up.
     for (const o of this.observers.clear())
       this.endpoint.endObservation(o.peer, o.token, '5.03', 'gateway stopping: register again', REGISTER_AGAIN_AFTER_S);
-    await this.observersStore.close();
+    // The socket first: a registration arriving while the file is written would be neither saved nor told to go.
     await this.endpoint.stop();
+    await this.observersStore.close();
     this.state = { state: 'stopped' };
   }
 

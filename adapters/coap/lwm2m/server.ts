@@ -88,6 +88,8 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
   // otherwise put 3,000 requests (their exchanges, timers and promises) in flight at once.
   const setup = new Limiter(SETUP_IN_FLIGHT);
   let running = false;
+  /** Set when a restore held the setup of a queue-mode client until it is heard from (see strayResponse). */
+  let mayHoldSetups = false;
   let unknownSeen = 0;
   const saved = opts.dataDir ? new SavedRegistrations(opts.dataDir, () => store.all(), ctx.logger) : undefined;
   let loaded: Awaited<ReturnType<SavedRegistrations['read']>> | undefined;
@@ -424,7 +426,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
         continue;
       }
       const admission =
-        store.size < config.max_registrations && !store.byEndpoint(entry.endpoint)
+        store.size < config.max_registrations && !store.byEndpoint(entry.endpoint) && !store.get(entry.id)
           ? admit(entry.endpoint, entry.peer)
           : { accept: false };
       if (!admission.accept) {
@@ -445,8 +447,10 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
       online(reg);
       publishInfo(reg);
       const state = live.get(reg.id);
-      if (state && reg.deviceId && !awake(reg)) state.setupHeld = true;
-      else observeDefaults(reg);
+      if (state && reg.deviceId && !awake(reg)) {
+        state.setupHeld = true;
+        mayHoldSetups = true;
+      } else observeDefaults(reg);
     }
     if (expired.length > 0 || refused.length > 0) saved?.changed();
     if (entries.length === 0) return;
@@ -547,7 +551,8 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
   // A notification on a token of the process before the restart (answered RST, which ends it on the client): a
   // restored queue-mode client is awake now, so its observations are set up again while it listens.
   const strayResponse = (peer: CoapPeer): void => {
-    if (!running) return;
+    // Any peer can send such packets: the registrations are searched only while a restore holds some setup.
+    if (!running || !mayHoldSetups) return;
     const reg = store.all().find((r) => r.peer.address === peer.address && r.peer.port === peer.port);
     if (reg && live.get(reg.id)?.setupHeld) heard(reg);
   };
@@ -725,14 +730,16 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
       restore(loaded?.registrations ?? [], loaded?.unusable ?? []);
       loaded = undefined;
       endpoint.onStrayResponse?.(strayResponse);
-      endpoint.route('rd', rdHandler);
-      endpoint.route('dp', sendHandler);
+      // While stopping (the file saved, the clients forgotten) a Register would be answered 2.01 and then lost.
+      endpoint.route('rd', (req) => (running ? rdHandler(req) : STOPPING));
+      endpoint.route('dp', (req) => (running ? sendHandler(req) : STOPPING));
     },
     unreachable() {
       for (const { device } of deviceConfigs()) ctx.availability(device.id, false);
     },
     async stop() {
       running = false;
+      mayHoldSetups = false;
       // Saved as they are, before they are forgotten here: the next start serves them again. A device keeps its
       // availability: a restart that restores its registration would otherwise flap it offline and online.
       await saved?.close();
@@ -778,6 +785,8 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
   };
 }
 
+/** What a Register or Send gets while the server stops: try again shortly (its successor serves it). */
+const STOPPING: CoapOutgoingResponse = { code: '5.03', maxAge: 5, payload: 'the LwM2M server is stopping' };
 /**
  * Post-registration requests (observes, Device object read) in flight at once, over all clients. A client that
  * does not answer holds its slot until request_timeout_ms; the others go on in the remaining slots.

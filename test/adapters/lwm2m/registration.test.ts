@@ -64,6 +64,17 @@ describe('LwM2M registration interface', () => {
     expect(await c.update()).toBe('4.04');
   });
 
+  it('answers a Register or Send that comes while the server stops with 5.03, not a 2.01 that would be lost', async () => {
+    h = await startHarness({}, [{ id: 'node1', endpoint: 'zephyr-node1' }]);
+    const c = await h.client({ endpoint: 'zephyr-node1' });
+    await c.register();
+    // The server stops (its file is saved, its clients forgotten) while the socket, the CoAP adapter's, still runs.
+    await h.server.stop();
+    await expect(c.register()).rejects.toThrow(/register answered 5\.03/);
+    expect(await c.send(['/3303/0/5700'])).toBe('5.03');
+    expect(h.server.status()).toMatchObject({ registrations: 0 });
+  });
+
   it('gives every registration a different unguessable id', async () => {
     h = await startHarness({ unknown_endpoints: 'accept' });
     const ids = new Set<string>();

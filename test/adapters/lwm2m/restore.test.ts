@@ -254,6 +254,29 @@ describe('LwM2M registrations across restarts', () => {
     await savedJson<SavedRegistrations>(file, (s) => s.registrations.length === 0);
   });
 
+  it('an entry whose location id another entry already has is not restored (a hand-edited or damaged file)', async () => {
+    const first = await start();
+    const port = first.port;
+    const c = await client(first);
+    const id = await registered(first, c);
+    await first.gw.stop();
+    g = undefined;
+    const file = registrationsFile(dataDir);
+    const saved = JSON.parse(await readFile(file, 'utf8')) as SavedRegistrations;
+    const entry = savedOf(saved, 'zephyr-node1');
+    if (!entry) throw new Error('not saved');
+    saved.registrations.push({ ...entry, endpoint: 'zephyr-node2' });
+    await writeFile(file, JSON.stringify(saved));
+
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const node2 = { id: 'node2', transport: 'coap', lwm2m: { endpoint: 'zephyr-node2' } };
+    g = await startCoapGateway(dataDir, [...node1, node2], { port, logger, coap: COAP });
+    expect(lines.find((l) => l.restored !== undefined)).toMatchObject({ restored: 1, not_admitted: ['zephyr-node2'] });
+    c.location = ['rd', id];
+    await stillServed(g, c, 31);
+  });
+
   it('a damaged file is moved aside with a warning and the start goes on', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'z2m-lwm2m-restore-'));
     const file = registrationsFile(dataDir);
