@@ -603,7 +603,7 @@ export class Gateway {
     for (const module of this.modules) {
       const host = this.#hosts.get(module.kind);
       const adapterConfig = this.#adapterConfig(module.kind);
-      const enabled = (adapterConfig as { enabled?: boolean }).enabled !== false;
+      const enabled = !this.#adapterDisabled(module.kind);
       if (host && enabled) await host.reconfigure(adapterConfig);
       else if (host && !enabled) {
         await host.stop();
@@ -707,9 +707,7 @@ export class Gateway {
       config: {
         version: this.config.version,
         devices_per_transport: perTransport,
-        adapters_enabled: this.modules
-          .map((m) => m.kind)
-          .filter((k) => (this.#adapterConfig(k) as { enabled?: boolean }).enabled !== false),
+        adapters_enabled: this.modules.map((m) => m.kind).filter((k) => !this.#adapterDisabled(k)),
         property_topics: this.config.api.property_topics,
         bridge_enabled: (this.config.bridge as { enabled?: boolean }).enabled === true,
         http: {
