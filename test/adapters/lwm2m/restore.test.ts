@@ -61,6 +61,21 @@ async function registered(gw: CoapGateway, c: SimLwm2mClient): Promise<string> {
   return id;
 }
 
+/** A client registered with a gateway that then stopped cleanly, and its entry as the file holds it. */
+async function registeredThenStopped() {
+  const first = await start();
+  const port = first.port;
+  const c = await client(first);
+  const id = await registered(first, c);
+  await first.gw.stop();
+  g = undefined;
+  const file = registrationsFile(dataDir);
+  const saved = JSON.parse(await readFile(file, 'utf8')) as SavedRegistrations;
+  const entry = savedOf(saved, 'zephyr-node1');
+  if (!entry) throw new Error('not saved');
+  return { port, c, id, file, saved, entry };
+}
+
 function nextObserve(c: SimLwm2mClient, path: string, timeoutMs = 5000): Promise<void> {
   return withTimeout(
     new Promise<void>((resolve) => {
@@ -221,18 +236,9 @@ describe('LwM2M registrations across restarts', () => {
   });
 
   it('drops expired registrations and those of endpoints no longer admitted: the device goes offline, the log says why', async () => {
-    const first = await start();
-    const port = first.port;
-    const c = await client(first);
-    const id = await registered(first, c);
-    await first.gw.stop();
-    g = undefined;
+    const { port, c, id, file, saved, entry } = await registeredThenStopped();
     // As if the gateway had stayed down longer than the lifetime (300 s) and grace (15 s), and with a registration
     // of an endpoint removed from the config since.
-    const file = registrationsFile(dataDir);
-    const saved = JSON.parse(await readFile(file, 'utf8')) as SavedRegistrations;
-    const entry = savedOf(saved, 'zephyr-node1');
-    if (!entry) throw new Error('not saved');
     entry.last_update = Date.now() - 316_000;
     saved.registrations.push({ ...entry, endpoint: 'zephyr-gone', id: 'ab'.repeat(12), last_update: Date.now() });
     await writeFile(file, JSON.stringify(saved));
@@ -255,16 +261,7 @@ describe('LwM2M registrations across restarts', () => {
   });
 
   it('an entry whose location id another entry already has is not restored (a hand-edited or damaged file)', async () => {
-    const first = await start();
-    const port = first.port;
-    const c = await client(first);
-    const id = await registered(first, c);
-    await first.gw.stop();
-    g = undefined;
-    const file = registrationsFile(dataDir);
-    const saved = JSON.parse(await readFile(file, 'utf8')) as SavedRegistrations;
-    const entry = savedOf(saved, 'zephyr-node1');
-    if (!entry) throw new Error('not saved');
+    const { port, c, id, file, saved, entry } = await registeredThenStopped();
     saved.registrations.push({ ...entry, endpoint: 'zephyr-node2' });
     await writeFile(file, JSON.stringify(saved));
 
