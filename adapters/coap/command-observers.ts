@@ -29,18 +29,22 @@ export interface SavedDevice {
   /** The last observe sequence number sent (on a registration answer or a notification). */
   sequence: number | undefined;
   /** With its ETag: a device that has it polls with that ETag and must get 2.03, not the command again. */
-  command: { payload: Record<string, unknown>; etag: Buffer } | undefined;
+  command: KeptCommand | undefined;
+}
+
+export interface KeptCommand {
+  payload: Record<string, unknown>;
+  etag: Buffer;
 }
 
 export class CommandObservers {
   private readonly observers = new Map<string, CommandObserver[]>();
-  private readonly lastCommand = new Map<string, Record<string, unknown>>();
+  /** Each device's last command with its ETag: the run and the command's number in it (run-wide, so never reused
+   * by a device removed and added again). A restored command keeps the ETag it had. */
+  private readonly lastCommand = new Map<string, KeptCommand>();
   private readonly sequence = new Map<string, number>();
   /** Restored sequence numbers not yet used: they jump ahead only once one is sent (see sequenceOf). */
   private readonly savedSequence = new Map<string, number>();
-  /** The ETag of each device's last command: the run and the command's number in it (run-wide, so never reused by
-   * a device removed and added again). A restored command keeps the ETag it had. */
-  private readonly etags = new Map<string, Buffer>();
   private commands = 0;
   /**
    * The high half of every ETag: new at each start, so a command after a restart never gets the ETag of one from
@@ -110,22 +114,21 @@ export class CommandObservers {
   }
 
   setLastCommand(deviceId: string, command: Record<string, unknown>): void {
-    this.lastCommand.set(deviceId, command);
     this.commands = (this.commands + 1) >>> 0;
     const etag = Buffer.alloc(8);
     this.run.copy(etag, 0);
     etag.writeUInt32BE(this.commands, 4);
-    this.etags.set(deviceId, etag);
+    this.lastCommand.set(deviceId, { payload: command, etag });
     this.changed();
   }
 
   /** The ETag of the device's last command (RFC 7252 §5.10.6): a device that polls tells a new one by it. */
   etag(deviceId: string): Buffer | undefined {
-    return this.etags.get(deviceId);
+    return this.lastCommand.get(deviceId)?.etag;
   }
 
   last(deviceId: string): Record<string, unknown> | undefined {
-    return this.lastCommand.get(deviceId);
+    return this.lastCommand.get(deviceId)?.payload;
   }
 
   /**
@@ -180,12 +183,10 @@ export class CommandObservers {
     for (const map of this.perDevice()) {
       for (const id of map.keys()) {
         if (out.has(id)) continue;
-        const payload = this.lastCommand.get(id);
-        const etag = this.etags.get(id);
         out.set(id, {
           observers: [...this.of(id)],
           sequence: this.sequence.get(id) ?? this.savedSequence.get(id),
-          command: payload && etag ? { payload, etag } : undefined,
+          command: this.lastCommand.get(id),
         });
       }
     }
@@ -198,10 +199,7 @@ export class CommandObservers {
    */
   restore(deviceId: string, saved: SavedDevice): number {
     if (this.perDevice().some((m) => m.has(deviceId))) return 0;
-    if (saved.command) {
-      this.lastCommand.set(deviceId, saved.command.payload);
-      this.etags.set(deviceId, saved.command.etag);
-    }
+    if (saved.command) this.lastCommand.set(deviceId, saved.command);
     if (saved.sequence !== undefined) this.savedSequence.set(deviceId, saved.sequence);
     let restored = 0;
     for (const observer of saved.observers.slice(-PER_DEVICE)) if (this.add(deviceId, observer)) restored++;
@@ -225,6 +223,6 @@ export class CommandObservers {
 
   /** Everything kept per device id. */
   private perDevice(): Map<string, unknown>[] {
-    return [this.observers, this.lastCommand, this.sequence, this.savedSequence, this.etags];
+    return [this.observers, this.lastCommand, this.sequence, this.savedSequence];
   }
 }
