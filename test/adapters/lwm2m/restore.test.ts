@@ -76,6 +76,17 @@ async function registeredThenStopped() {
   return { port, c, id, file, saved, entry };
 }
 
+/** A queue-mode client registered with a gateway that then crashed (nothing told it). */
+async function queueClientAfterCrash() {
+  const first = await start();
+  const port = first.port;
+  const c = await client(first, { queueMode: true });
+  await registered(first, c);
+  await crash(first);
+  g = undefined;
+  return { port, c };
+}
+
 function nextObserve(c: SimLwm2mClient, path: string, timeoutMs = 5000): Promise<void> {
   return withTimeout(
     new Promise<void>((resolve) => {
@@ -191,12 +202,7 @@ describe('LwM2M registrations across restarts', () => {
   });
 
   it('a crash with a queue-mode client: its observations and a /set wait until it is heard from (its Update)', async () => {
-    const first = await start();
-    const port = first.port;
-    const c = await client(first, { queueMode: true });
-    await registered(first, c);
-    await crash(first);
-    g = undefined;
+    const { port, c } = await queueClientAfterCrash();
     const observes: string[] = [];
     c.on('observe', (p: string) => observes.push(p));
 
@@ -217,12 +223,7 @@ describe('LwM2M registrations across restarts', () => {
   });
 
   it('a queue-mode client heard first by a notification on its old token is observed again at once', async () => {
-    const first = await start();
-    const port = first.port;
-    const c = await client(first, { queueMode: true });
-    await registered(first, c);
-    await crash(first);
-    g = undefined;
+    const { port, c } = await queueClientAfterCrash();
 
     const second = await start({ port });
     const reobserved = nextObserve(c, '/3303/0/5700');
