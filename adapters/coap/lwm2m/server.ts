@@ -180,7 +180,9 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
   };
 
   /** `validMs`: what is left of a restored registration's lifetime (grace included). */
-  const armExpiry = (reg: Registration, validMs = (reg.lifetime + config.lifetime_grace_s) * 1000): void => {
+  /** How long a registration is served after its Register or Update: its lifetime and the grace. */
+  const validForMs = (lifetime: number): number => (lifetime + config.lifetime_grace_s) * 1000;
+  const armExpiry = (reg: Registration, validMs = validForMs(reg.lifetime)): void => {
     const state = live.get(reg.id);
     if (!state) return;
     state.deadline = monotonicNow() + validMs;
@@ -418,7 +420,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     const expired: string[] = [];
     const refused: string[] = [];
     for (const entry of entries) {
-      const validMs = (entry.lifetime + config.lifetime_grace_s) * 1000;
+      const validMs = validForMs(entry.lifetime);
       // A wall clock set back since (a Pi without RTC before NTP) must not lengthen it past one lifetime.
       const leftMs = Math.min(entry.lastUpdate + validMs - wallNow, validMs);
       if (leftMs <= 0) {
@@ -521,10 +523,14 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     },
   });
 
+  /** The registration of the client at this transport address, if any. */
+  const registrationAt = (peer: CoapPeer): Registration | undefined =>
+    store.all().find((r) => r.peer.address === peer.address && r.peer.port === peer.port);
+
   // LwM2M 1.1 Send: the client is identified by its transport address.
   const sendHandler = (req: CoapIncomingRequest): CoapOutgoingResponse => {
     if (req.method !== 'POST' || req.path.length !== 1) return { code: '4.05' };
-    const reg = store.all().find((r) => r.peer.address === req.source.address && r.peer.port === req.source.port);
+    const reg = registrationAt(req.source);
     if (!reg) return { code: '4.04', payload: 'not registered' };
     heard(reg);
     if (req.contentFormat !== CF.senmlJson && req.contentFormat !== CF.senmlCbor) {
@@ -553,7 +559,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
   const strayResponse = (peer: CoapPeer): void => {
     // Any peer can send such packets: the registrations are searched only while a restore holds some setup.
     if (!running || !mayHoldSetups) return;
-    const reg = store.all().find((r) => r.peer.address === peer.address && r.peer.port === peer.port);
+    const reg = registrationAt(peer);
     if (reg && live.get(reg.id)?.setupHeld) heard(reg);
   };
 
