@@ -20,6 +20,7 @@ import { formatPath, type Lwm2mPath, parsePath } from './path.js';
 import { rawRequestSchema } from './raw-request.js';
 import { RawTopics } from './raw-topics.js';
 import { type Admission, createRdHandler } from './rd-handler.js';
+import { objectsOf, type RegistrationInfo, registrationInfo, sameRegistrationInfo } from './registration-info.js';
 import { type Registration, RegistrationStore } from './registration-store.js';
 import type { SavedRegistration } from './registrations-file.js';
 import { SavedRegistrations } from './saved-registrations.js';
@@ -67,6 +68,8 @@ interface Live {
   deadline: number;
   /** Raw path topics published for this registration. */
   topics: RawTopics;
+  /** Its `info.lwm2m` as last published to bridge/devices: an Update republishes only what changed it. */
+  shown: RegistrationInfo | undefined;
   /** The client ended an observation (error notification) since the default observations were last set up. */
   reobserve: boolean;
   /**
@@ -331,20 +334,16 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
 
   // One deviceInfo per registration: the core republishes the whole bridge/devices list on each change.
   const publishInfo = (reg: Registration): void => {
-    if (!reg.deviceId || store.get(reg.id) !== reg) return;
-    ctx.deviceInfo(reg.deviceId, {
-      lwm2m: {
-        endpoint: reg.endpoint,
-        version: reg.version,
-        binding: reg.binding,
-        queue_mode: reg.queueMode,
-        lifetime: reg.lifetime,
-        content_format: reg.contentFormat,
-        address: `[${reg.peer.address}]:${reg.peer.port}`,
-        objects: objectsOf(reg.links),
-      },
-      ...reg.deviceInfo,
-    });
+    const state = live.get(reg.id);
+    if (!reg.deviceId || store.get(reg.id) !== reg || !state) return;
+    state.shown = registrationInfo(reg);
+    ctx.deviceInfo(reg.deviceId, { lwm2m: state.shown, ...reg.deviceInfo });
+  };
+
+  /** Republishes the info after an Update that changed what it shows (lifetime, binding, port, objects...). */
+  const publishInfoIfChanged = (reg: Registration): void => {
+    const shown = live.get(reg.id)?.shown;
+    if (!shown || !sameRegistrationInfo(shown, registrationInfo(reg))) publishInfo(reg);
   };
 
   // Manufacturer, model and versions from the Device object, for bridge/devices (not the state).
@@ -403,6 +402,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     expiry: undefined,
     deadline: 0,
     topics: new RawTopics(),
+    shown: undefined,
     reobserve: false,
     setupHeld: false,
   });
@@ -507,7 +507,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
         const state = live.get(reg.id);
         if (newlyBound || previousLinks || state?.reobserve || state?.setupHeld) observeDefaults(reg);
         if (newlyBound) readDeviceInfo(reg);
-        else if (previousLinks) publishInfo(reg);
+        else publishInfoIfChanged(reg);
         void queue.flush(reg.endpoint);
       });
     },
@@ -805,17 +805,6 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** True when the links name the instance of `path` (for an object path: the object). */
 function listed(links: readonly LinkEntry[], path: Lwm2mPath): boolean {
   return links.some((l) => l.path?.obj === path.obj && (path.inst === undefined || l.path.inst === path.inst));
-}
-
-// The object paths of a registration's links, computed once per (shared) link list.
-const objectLists = new WeakMap<readonly LinkEntry[], readonly string[]>();
-function objectsOf(links: readonly LinkEntry[]): readonly string[] {
-  let objects = objectLists.get(links);
-  if (!objects) {
-    objects = Object.freeze(links.flatMap((l) => (l.path ? [formatPath(l.path)] : [])));
-    objectLists.set(links, objects);
-  }
-  return objects;
 }
 
 const DEVICE_INFO_RESOURCES: Record<number, string> = {

@@ -67,6 +67,40 @@ describe('LwM2M through MQTT', () => {
     expect(await next).toMatchObject({ temperature: 21.75, on_off: false });
   });
 
+  it('bridge/devices shows the lifetime, binding, address and objects of the latest Update', async () => {
+    const s = await setup();
+    type Entry = { id: string; info: { lwm2m?: Record<string, unknown>; manufacturer?: string } };
+    const lwm2mOf = (list: Entry[]) => list.find((d) => d.id === 'node1')?.info.lwm2m;
+    const devices = (match: (lwm2m: Record<string, unknown>) => boolean) =>
+      s.gw.waitForMessage<Entry[]>(s.mqtt, 'zephyr2mqtt/bridge/devices', (list) => {
+        const lwm2m = lwm2mOf(list);
+        return lwm2m !== undefined && match(lwm2m);
+      });
+    const c = await s.client({ endpoint: 'zephyr-node1' });
+    const registered = devices((l) => l.lifetime === 300);
+    await c.register();
+    const before = lwm2mOf(await registered);
+    const updated = devices((l) => l.lifetime === 600);
+    expect(await c.update(['lt=600', 'b=UQ'])).toBe('2.04');
+    expect(lwm2mOf(await updated)).toEqual({ ...before, lifetime: 600, binding: 'UQ', queue_mode: true });
+    // From a new port (NAT rebinding), with a new object list.
+    const location = c.location;
+    await c.restart();
+    c.location = location;
+    const moved = devices((l) => l.address === `[127.0.0.1]:${c.port}`);
+    expect((await c.request('POST', location, [], '</>;ct=110,</1/0>,</3/0>', 40)).code).toBe('2.04');
+    const list = await moved;
+    expect(lwm2mOf(list)).toEqual({
+      ...before,
+      lifetime: 600,
+      binding: 'UQ',
+      queue_mode: true,
+      address: `[127.0.0.1]:${c.port}`,
+      objects: ['/1/0', '/3/0'],
+    });
+    expect(list.find((d) => d.id === 'node1')?.info.manufacturer).toBe('Zephyr');
+  });
+
   it('writes the light on/off and executes reboot from <base>/<device>/set', async () => {
     const s = await setup();
     const c = await s.client({ endpoint: 'zephyr-node1', format: 'tlv', version: '1.0' });
