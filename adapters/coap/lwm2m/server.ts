@@ -31,7 +31,10 @@ export interface Lwm2mServerOptions {
   endpoint: CoapEndpoint;
   ctx: AdapterContext;
   config: Lwm2mServerConfig;
-  /** Wall clock, only for times shown to users (registered_at) and SenML relative times; defaults to Date.now. */
+  /**
+   * Wall clock, only for times shown to users (registered_at, when a client was last heard) and SenML relative times;
+   * defaults to Date.now.
+   */
   now?: () => number;
   /**
    * Monotonic clock for lifetimes and queue-mode wake windows, so an NTP step (a Pi without RTC boots at an old
@@ -128,9 +131,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
       peer: reg.peer,
       contentFormat: override ? (FORMAT_NAMES[override] ?? CF.tlv) : reg.contentFormat,
       // Its answers count like anything else it sends: Zephyr listens on after every message (see `awake`).
-      answered: () => {
-        reg.lastHeard = monotonicNow();
-      },
+      answered: () => markHeard(reg),
     };
   };
 
@@ -160,9 +161,14 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
   const awake = (reg: Registration): boolean =>
     !reg.queueMode || monotonicNow() - reg.lastHeard <= config.queue_awake_s * 1000;
 
+  const markHeard = (reg: Registration): void => {
+    reg.lastHeard = monotonicNow();
+    reg.lastHeardAt = now();
+  };
+
   /** The client sent a Send or a notification: what waited for it goes out, after the answer to what it sent. */
   const heard = (reg: Registration): void => {
-    reg.lastHeard = monotonicNow();
+    markHeard(reg);
     setImmediate(() => {
       if (live.get(reg.id)?.setupHeld) observeDefaults(reg);
       void queue.flush(reg.endpoint);
@@ -326,10 +332,17 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     }
   };
 
-  // Online for as long as the registration is valid, whatever the core's availability timeout (queue mode sleeps).
-  const online = (reg: Registration): void => {
+  /**
+   * Online for as long as the registration is valid, whatever the core's availability timeout (queue mode sleeps).
+   * `heardNow` false: reported without a message from the client (restored after a restart, onboarded after it
+   * registered), so last_seen stays when it was last heard.
+   */
+  const online = (reg: Registration, heardNow = true): void => {
     const state = live.get(reg.id);
-    if (reg.deviceId && state) ctx.availability(reg.deviceId, true, state.deadline - monotonicNow());
+    if (!reg.deviceId || !state) return;
+    const validMs = state.deadline - monotonicNow();
+    if (heardNow) ctx.availability(reg.deviceId, true, validMs);
+    else ctx.availability(reg.deviceId, true, validMs, new Date(reg.lastHeardAt));
   };
 
   // One deviceInfo per registration: the core republishes the whole bridge/devices list on each change.
@@ -446,7 +459,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     for (const { device, lwm2m } of deviceConfigs())
       if (!store.byEndpoint(lwm2m.endpoint) && (lost?.has(lwm2m.endpoint) ?? true)) ctx.availability(device.id, false);
     for (const reg of restored) {
-      online(reg);
+      online(reg, false);
       publishInfo(reg);
       const state = live.get(reg.id);
       if (state && reg.deviceId && !awake(reg)) {
@@ -776,7 +789,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
         // A device removed from the config keeps its registration but loses its MQTT view.
         if (reg.deviceId && deviceById(reg.deviceId)?.lwm2m.endpoint !== reg.endpoint) reg.deviceId = undefined;
         if (!bind(reg)) continue;
-        online(reg);
+        online(reg, false);
         observeDefaults(reg);
         readDeviceInfo(reg);
       }
