@@ -81,8 +81,10 @@ export interface AdapterContext {
   /** Liveness from the transport (connection up/down, CON timeout, lifetime expiry, port unplugged).
    * `validForMs` (with `online`): the transport vouches that the device stays online this long even if it sends
    * nothing, e.g. a valid LwM2M registration of a sleeping client. Until then the core's availability_timeout does
-   * not take it offline; afterwards the timeout counts from last_seen again. availability(id, false) ends it. */
-  availability(deviceId: string, online: boolean, validForMs?: number): void;
+   * not take it offline; afterwards the timeout counts from last_seen again. availability(id, false) ends it.
+   * `lastHeard` (with `online`): reported without hearing from the device now (a registration restored after a
+   * restart): last_seen becomes that time rather than now, unless the gateway heard the device later. */
+  availability(deviceId: string, online: boolean, validForMs?: number, lastHeard?: Date): void;
   /** Static device information (DIS, /.well-known/core, LwM2M objects...) shown in bridge/devices. */
   deviceInfo(deviceId: string, info: Record<string, unknown>): void;
   /** An unknown device was seen. The core announces it on bridge/event while permit_join is on (deduplicated),

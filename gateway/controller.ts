@@ -861,7 +861,8 @@ export class Gateway {
         if (logger.isLevelEnabled('debug')) logger.debug({ device: id, values }, 'device status');
         this.#mergeAndPublish(id, values, false);
       },
-      availability: (id, online, validForMs) => this.#onAvailability(id, online, false, validForMs),
+      availability: (id, online, validForMs, lastHeard) =>
+        this.#onAvailability(id, online, false, validForMs, lastHeard),
       deviceInfo: (id, info) => {
         if (this.devices.mergeInfo(id, info)) void this.publishDevices();
       },
@@ -1176,8 +1177,10 @@ export class Gateway {
     );
   }
 
-  #onAvailability(id: string, online: boolean, lastSeenSet = false, validForMs?: number): void {
-    if (online && !lastSeenSet) this.devices.touch(id, new Date(), performance.now());
+  #onAvailability(id: string, online: boolean, lastSeenSet = false, validForMs?: number, lastHeard?: Date): void {
+    if (online && lastHeard)
+      this.devices.heardEarlier(id, lastHeard, heardAtFromLastSeen(lastHeard, Date.now(), performance.now()));
+    else if (online && !lastSeenSet) this.devices.touch(id, new Date(), performance.now());
     if (online && validForMs !== undefined) this.devices.vouch(id, performance.now() + validForMs);
     if (!this.devices.setOnline(id, online)) return;
     this.#countOnline();

@@ -148,6 +148,15 @@ export class DeviceRegistry {
     rec.heardAt = heardAt;
   }
 
+  /** The device was last heard at `lastSeen`, as a transport says later (its state restored after a restart): taken
+   * unless it was heard since. `heardAt` null: that time cannot be placed on this run's monotonic clock. */
+  heardEarlier(id: string, lastSeen: Date, heardAt: number | null): void {
+    const rec = this.#devices.get(id);
+    if (!rec || (rec.lastSeen !== null && rec.lastSeen.getTime() >= lastSeen.getTime())) return;
+    rec.lastSeen = lastSeen;
+    if (heardAt !== null) rec.heardAt = heardAt;
+  }
+
   mergeInfo(id: string, info: Record<string, unknown>): boolean {
     const rec = this.#devices.get(id);
     if (!rec) return false;

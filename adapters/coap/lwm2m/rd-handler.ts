@@ -22,7 +22,7 @@ export interface RdHooks {
   malformed(reason: string, req: CoapIncomingRequest): void;
   /** Wall clock, for registeredAt and lastUpdate (shown to users). */
   now(): number;
-  /** Monotonic clock, for lastHeard (the queue-mode wake window). */
+  /** Monotonic clock, for lastHeard (the queue-mode wake window); lastHeardAt is the wall clock's now(). */
   monotonicNow(): number;
   maxRegistrations: number;
 }
@@ -78,6 +78,7 @@ export function createRdHandler(hooks: RdHooks): CoapRequestHandler {
       registeredAt: now,
       lastUpdate: now,
       lastHeard: hooks.monotonicNow(),
+      lastHeardAt: now,
       deviceId: admission.deviceId,
     };
     const replaced = hooks.store.add(reg);
@@ -113,6 +114,7 @@ export function createRdHandler(hooks: RdHooks): CoapRequestHandler {
     reg.peer = { ...req.source };
     reg.lastUpdate = hooks.now();
     reg.lastHeard = hooks.monotonicNow();
+    reg.lastHeardAt = reg.lastUpdate;
     hooks.updated(reg, previousLinks);
     return { code: '2.04' };
   };

@@ -26,6 +26,11 @@ export interface Registration {
    * Monotonic (performance.now), so that a clock step does not put the client to sleep or wake it.
    */
   lastHeard: number;
+  /**
+   * The same moment on the wall clock (Date.now): saved, so that after a restart the device's last_seen is when its
+   * client was last heard, not when the registration was restored.
+   */
+  lastHeardAt: number;
   /** Manufacturer, model... read from /3/0 after registration. */
   deviceInfo?: Record<string, unknown>;
   /** Configured device id; undefined while the endpoint is not onboarded. */

@@ -13,7 +13,7 @@ export const REGISTRATIONS_FILE = 'lwm2m-registrations.json';
 
 const FORMAT = 1;
 
-/** What a registration needs to be served again; lastHeard (monotonic, of the old process) is not kept. */
+/** What a registration needs to be served again; lastHeard (monotonic, of the old process) is not kept, lastHeardAt is. */
 export type SavedRegistration = Omit<Registration, 'lastHeard' | 'deviceId'>;
 
 const entrySchema = z.strictObject({
@@ -30,6 +30,8 @@ const entrySchema = z.strictObject({
   content_format: z.number().int().min(0).max(65535),
   registered_at: z.number().int().min(0),
   last_update: z.number().int().min(0),
+  /** When the client was last heard (wall clock); absent in files of earlier versions, where last_update stands for it. */
+  last_heard: z.number().int().min(0).optional(),
   device_info: z.record(z.string(), z.unknown()).optional(),
 });
 
@@ -63,6 +65,7 @@ export function serializeRegistrations(registrations: readonly Registration[]): 
       content_format: reg.contentFormat,
       registered_at: reg.registeredAt,
       last_update: reg.lastUpdate,
+      last_heard: reg.lastHeardAt,
       ...(reg.deviceInfo ? { device_info: reg.deviceInfo } : {}),
     });
   }
@@ -102,6 +105,7 @@ function fromFile(entry: z.infer<typeof entrySchema>, links: LinkEntry[]): Saved
     contentFormat: entry.content_format,
     registeredAt: entry.registered_at,
     lastUpdate: entry.last_update,
+    lastHeardAt: entry.last_heard ?? entry.last_update,
     ...(entry.device_info ? { deviceInfo: entry.device_info } : {}),
   };
 }

@@ -20,6 +20,7 @@ import { formatPath, type Lwm2mPath, parsePath } from './path.js';
 import { rawRequestSchema } from './raw-request.js';
 import { RawTopics } from './raw-topics.js';
 import { type Admission, createRdHandler } from './rd-handler.js';
+import { objectsOf, type RegistrationInfo, registrationInfo, sameRegistrationInfo } from './registration-info.js';
 import { type Registration, RegistrationStore } from './registration-store.js';
 import type { SavedRegistration } from './registrations-file.js';
 import { SavedRegistrations } from './saved-registrations.js';
@@ -30,7 +31,10 @@ export interface Lwm2mServerOptions {
   endpoint: CoapEndpoint;
   ctx: AdapterContext;
   config: Lwm2mServerConfig;
-  /** Wall clock, only for times shown to users (registered_at) and SenML relative times; defaults to Date.now. */
+  /**
+   * Wall clock, only for times shown to users (registered_at, when a client was last heard) and SenML relative times;
+   * defaults to Date.now.
+   */
   now?: () => number;
   /**
    * Monotonic clock for lifetimes and queue-mode wake windows, so an NTP step (a Pi without RTC boots at an old
@@ -67,6 +71,8 @@ interface Live {
   deadline: number;
   /** Raw path topics published for this registration. */
   topics: RawTopics;
+  /** Its `info.lwm2m` as last published to bridge/devices: an Update republishes only what changed it. */
+  shown: RegistrationInfo | undefined;
   /** The client ended an observation (error notification) since the default observations were last set up. */
   reobserve: boolean;
   /**
@@ -125,9 +131,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
       peer: reg.peer,
       contentFormat: override ? (FORMAT_NAMES[override] ?? CF.tlv) : reg.contentFormat,
       // Its answers count like anything else it sends: Zephyr listens on after every message (see `awake`).
-      answered: () => {
-        reg.lastHeard = monotonicNow();
-      },
+      answered: () => markHeard(reg),
     };
   };
 
@@ -157,9 +161,14 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
   const awake = (reg: Registration): boolean =>
     !reg.queueMode || monotonicNow() - reg.lastHeard <= config.queue_awake_s * 1000;
 
+  const markHeard = (reg: Registration): void => {
+    reg.lastHeard = monotonicNow();
+    reg.lastHeardAt = now();
+  };
+
   /** The client sent a Send or a notification: what waited for it goes out, after the answer to what it sent. */
   const heard = (reg: Registration): void => {
-    reg.lastHeard = monotonicNow();
+    markHeard(reg);
     setImmediate(() => {
       if (live.get(reg.id)?.setupHeld) observeDefaults(reg);
       void queue.flush(reg.endpoint);
@@ -323,28 +332,31 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     }
   };
 
-  // Online for as long as the registration is valid, whatever the core's availability timeout (queue mode sleeps).
-  const online = (reg: Registration): void => {
+  /**
+   * Online for as long as the registration is valid, whatever the core's availability timeout (queue mode sleeps).
+   * `heardNow` false: reported without a message from the client (restored after a restart, onboarded after it
+   * registered), so last_seen stays when it was last heard.
+   */
+  const online = (reg: Registration, heardNow = true): void => {
     const state = live.get(reg.id);
-    if (reg.deviceId && state) ctx.availability(reg.deviceId, true, state.deadline - monotonicNow());
+    if (!reg.deviceId || !state) return;
+    const validMs = state.deadline - monotonicNow();
+    if (heardNow) ctx.availability(reg.deviceId, true, validMs);
+    else ctx.availability(reg.deviceId, true, validMs, new Date(reg.lastHeardAt));
   };
 
   // One deviceInfo per registration: the core republishes the whole bridge/devices list on each change.
   const publishInfo = (reg: Registration): void => {
-    if (!reg.deviceId || store.get(reg.id) !== reg) return;
-    ctx.deviceInfo(reg.deviceId, {
-      lwm2m: {
-        endpoint: reg.endpoint,
-        version: reg.version,
-        binding: reg.binding,
-        queue_mode: reg.queueMode,
-        lifetime: reg.lifetime,
-        content_format: reg.contentFormat,
-        address: `[${reg.peer.address}]:${reg.peer.port}`,
-        objects: objectsOf(reg.links),
-      },
-      ...reg.deviceInfo,
-    });
+    const state = live.get(reg.id);
+    if (!reg.deviceId || store.get(reg.id) !== reg || !state) return;
+    state.shown = registrationInfo(reg);
+    ctx.deviceInfo(reg.deviceId, { lwm2m: state.shown, ...reg.deviceInfo });
+  };
+
+  /** Republishes the info after an Update that changed what it shows (lifetime, binding, port, objects...). */
+  const publishInfoIfChanged = (reg: Registration): void => {
+    const shown = live.get(reg.id)?.shown;
+    if (!shown || !sameRegistrationInfo(shown, registrationInfo(reg))) publishInfo(reg);
   };
 
   // Manufacturer, model and versions from the Device object, for bridge/devices (not the state).
@@ -403,6 +415,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     expiry: undefined,
     deadline: 0,
     topics: new RawTopics(),
+    shown: undefined,
     reobserve: false,
     setupHeld: false,
   });
@@ -446,7 +459,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     for (const { device, lwm2m } of deviceConfigs())
       if (!store.byEndpoint(lwm2m.endpoint) && (lost?.has(lwm2m.endpoint) ?? true)) ctx.availability(device.id, false);
     for (const reg of restored) {
-      online(reg);
+      online(reg, false);
       publishInfo(reg);
       const state = live.get(reg.id);
       if (state && reg.deviceId && !awake(reg)) {
@@ -507,7 +520,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
         const state = live.get(reg.id);
         if (newlyBound || previousLinks || state?.reobserve || state?.setupHeld) observeDefaults(reg);
         if (newlyBound) readDeviceInfo(reg);
-        else if (previousLinks) publishInfo(reg);
+        else publishInfoIfChanged(reg);
         void queue.flush(reg.endpoint);
       });
     },
@@ -776,7 +789,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
         // A device removed from the config keeps its registration but loses its MQTT view.
         if (reg.deviceId && deviceById(reg.deviceId)?.lwm2m.endpoint !== reg.endpoint) reg.deviceId = undefined;
         if (!bind(reg)) continue;
-        online(reg);
+        online(reg, false);
         observeDefaults(reg);
         readDeviceInfo(reg);
       }
@@ -805,17 +818,6 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** True when the links name the instance of `path` (for an object path: the object). */
 function listed(links: readonly LinkEntry[], path: Lwm2mPath): boolean {
   return links.some((l) => l.path?.obj === path.obj && (path.inst === undefined || l.path.inst === path.inst));
-}
-
-// The object paths of a registration's links, computed once per (shared) link list.
-const objectLists = new WeakMap<readonly LinkEntry[], readonly string[]>();
-function objectsOf(links: readonly LinkEntry[]): readonly string[] {
-  let objects = objectLists.get(links);
-  if (!objects) {
-    objects = Object.freeze(links.flatMap((l) => (l.path ? [formatPath(l.path)] : [])));
-    objectLists.set(links, objects);
-  }
-  return objects;
 }
 
 const DEVICE_INFO_RESOURCES: Record<number, string> = {

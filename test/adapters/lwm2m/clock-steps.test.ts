@@ -77,12 +77,20 @@ describe('LwM2M registrations across wall-clock steps', () => {
     fakeClocks();
     const s = await setup([]);
     server = s.server;
+    const registeredAt = new Date(Date.now());
     await s.register(['lt=300']);
     vi.setSystemTime(Date.now() + 2 * HOUR);
     await vi.advanceTimersByTimeAsync(10_000);
     s.ctx.devicesList = [node1];
     s.server.devicesChanged();
-    expect(s.ctx.facts).toContainEqual({ type: 'availability', deviceId: 'node1', online: true, validForMs: 290_000 });
+    // Not heard at onboarding: its last_seen stays the time of its Register.
+    expect(s.ctx.facts).toContainEqual({
+      type: 'availability',
+      deviceId: 'node1',
+      online: true,
+      validForMs: 290_000,
+      lastHeard: registeredAt,
+    });
     expect(s.server.status()).toMatchObject({ registrations: 1, onboarded: 1 });
   });
 

@@ -1,7 +1,7 @@
 // Black-box: the real gateway (CoAP adapter + LwM2M server, aedes, core) driven through MQTT topics, with simulated
 // Zephyr LwM2M clients on real UDP sockets.
 import type { MqttClient } from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CoapAdapter } from '../../../adapters/coap/coap-adapter.js';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 import { withTimeout } from '../../sim/lwm2m/coap-wire.js';
@@ -20,7 +20,18 @@ afterEach(async () => {
   for (const c of clients.splice(0)) await c.stop();
   await gw?.stop();
   gw = undefined;
+  vi.useRealTimers();
 });
+
+/**
+ * For the queue-mode wake window, which the LwM2M server measures on performance.now(): faked from before the gateway
+ * starts, it runs with real time and vi.advanceTimersByTime steps it forward, as if that much time had passed at
+ * once. Timers and sockets stay real.
+ */
+const steppedMonotonicClock = () => vi.useFakeTimers({ toFake: ['performance'], shouldAdvanceTime: true });
+
+const lwm2mStatus = (s: Setup) =>
+  (s.gw.gateway.adapterFor('node1').host.adapter as unknown as CoapAdapter).status().details?.lwm2m;
 
 async function setup(lwm2m: Record<string, unknown> = {}, devices?: Record<string, unknown>[]): Promise<Setup> {
   gw = await startTestGateway({
@@ -65,6 +76,40 @@ describe('LwM2M through MQTT', () => {
     const next = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.temperature === 21.75);
     c.setValue('/3303/0/5700', 21.75);
     expect(await next).toMatchObject({ temperature: 21.75, on_off: false });
+  });
+
+  it('bridge/devices shows the lifetime, binding, address and objects of the latest Update', async () => {
+    const s = await setup();
+    type Entry = { id: string; info: { lwm2m?: Record<string, unknown>; manufacturer?: string } };
+    const lwm2mOf = (list: Entry[]) => list.find((d) => d.id === 'node1')?.info.lwm2m;
+    const devices = (match: (lwm2m: Record<string, unknown>) => boolean) =>
+      s.gw.waitForMessage<Entry[]>(s.mqtt, 'zephyr2mqtt/bridge/devices', (list) => {
+        const lwm2m = lwm2mOf(list);
+        return lwm2m !== undefined && match(lwm2m);
+      });
+    const c = await s.client({ endpoint: 'zephyr-node1' });
+    const registered = devices((l) => l.lifetime === 300);
+    await c.register();
+    const before = lwm2mOf(await registered);
+    const updated = devices((l) => l.lifetime === 600);
+    expect(await c.update(['lt=600', 'b=UQ'])).toBe('2.04');
+    expect(lwm2mOf(await updated)).toEqual({ ...before, lifetime: 600, binding: 'UQ', queue_mode: true });
+    // From a new port (NAT rebinding), with a new object list.
+    const location = c.location;
+    await c.restart();
+    c.location = location;
+    const moved = devices((l) => l.address === `[127.0.0.1]:${c.port}`);
+    expect((await c.request('POST', location, [], '</>;ct=110,</1/0>,</3/0>', 40)).code).toBe('2.04');
+    const list = await moved;
+    expect(lwm2mOf(list)).toEqual({
+      ...before,
+      lifetime: 600,
+      binding: 'UQ',
+      queue_mode: true,
+      address: `[127.0.0.1]:${c.port}`,
+      objects: ['/1/0', '/3/0'],
+    });
+    expect(list.find((d) => d.id === 'node1')?.info.manufacturer).toBe('Zephyr');
   });
 
   it('writes the light on/off and executes reboot from <base>/<device>/set', async () => {
@@ -196,13 +241,15 @@ describe('LwM2M through MQTT', () => {
   });
 
   it('queue mode: a /set for a sleeping client is applied after its next Update', async () => {
+    steppedMonotonicClock();
     const s = await setup({ queue_awake_s: 1 });
     const c = await registeredQueueClient(s);
     c.sleeping = true;
-    await new Promise((r) => setTimeout(r, 1100));
+    vi.advanceTimersByTime(1100);
     const on = s.gw.waitForMessage<State>(s.mqtt, 'zephyr2mqtt/node1', (p) => p.on_off === true, 8000);
     await s.mqtt.publishAsync('zephyr2mqtt/node1/set', JSON.stringify({ on_off: true }));
-    await new Promise((r) => setTimeout(r, 200));
+    // Routed to the server, which holds it for the sleeping client.
+    await expect.poll(() => lwm2mStatus(s)).toMatchObject({ queued_commands: 1 });
     expect(c.value('/3311/0/5850')).toBe(false);
     expect(await c.update()).toBe('2.04');
     await on;
@@ -212,10 +259,11 @@ describe('LwM2M through MQTT', () => {
   it('queue mode: a /set of two values held for a sleeping client is applied whole when it registers again', async () => {
     // An nRF91 waking from PSM with a new IP gets 4.03 for its Update and registers again (a new registration);
     // a reboot does the same. The second value must not wait for the Update after that.
+    steppedMonotonicClock();
     const s = await setup({ queue_awake_s: 1 });
     const c = await registeredQueueClient(s);
     c.sleeping = true;
-    await new Promise((r) => setTimeout(r, 1100));
+    vi.advanceTimersByTime(1100);
     // Neither resource is observed: no notification wakes the queue between the two writes.
     const both = s.gw.waitForMessage<State>(
       s.mqtt,
@@ -232,14 +280,15 @@ describe('LwM2M through MQTT', () => {
   it('queue mode: the client listens on after answering the gateway, so a /set then goes out at once', async () => {
     // Zephyr turns its receiver off CONFIG_LWM2M_QUEUE_MODE_UPTIME after the last message it sent, answers to the
     // server's requests included (engine_update_tx_time on every transmission).
+    steppedMonotonicClock();
     const s = await setup({ queue_awake_s: 3 });
     const c = await registeredQueueClient(s);
     expect(await c.update()).toBe('2.04');
-    await new Promise((r) => setTimeout(r, 1500));
+    vi.advanceTimersByTime(1500);
     const read = await s.gw.request(s.mqtt, 'device/lwm2m', { device: 'node1', op: 'read', path: '/3/0/9' });
     expect(read).toMatchObject({ status: 'ok', data: { values: { '/3/0/9': 95 } } });
     // 3.5 s after the Update, 2 s after the client's answer to that Read: it still listens.
-    await new Promise((r) => setTimeout(r, 2000));
+    vi.advanceTimersByTime(2000);
     const written = withTimeout(new Promise((r) => c.once('write', r)), 3000, 'the write');
     await s.mqtt.publishAsync('zephyr2mqtt/node1/set', JSON.stringify({ on_off: 'ON' }));
     expect(await written).toBe('/3311/0/5850');

@@ -5,8 +5,21 @@ import { UdpCoapEndpoint } from '../../../adapters/coap/transport/udp-endpoint.j
 import { type SimClientOptions, SimLwm2mClient } from '../../sim/lwm2m/zephyr-client.js';
 import { RecordingContext } from './recording-context.js';
 
+/**
+ * The server's monotonic clock: performance.now(), which `advance` steps forward as if that much time had passed,
+ * so that a test waits out a queue-mode wake window at once. Timers (lifetimes) still run in real time.
+ */
+export class SteppedClock {
+  #offset = 0;
+  readonly now = (): number => performance.now() + this.#offset;
+  advance(ms: number): void {
+    this.#offset += ms;
+  }
+}
+
 export interface Harness {
   ctx: RecordingContext;
+  clock: SteppedClock;
   server: Lwm2mServer;
   endpoint: UdpCoapEndpoint;
   address: { address: string; port: number };
@@ -28,15 +41,18 @@ export async function startHarness(
   const endpoint = new UdpCoapEndpoint({ bindAddress: '127.0.0.1', port: 0, requestTimeoutMs: 2000 });
   await endpoint.start();
   const address = { address: '127.0.0.1', port: endpoint.port };
+  const clock = new SteppedClock();
   const server = createLwm2mServer({
     endpoint,
     ctx,
     config: lwm2mServerConfigSchema.parse({ request_timeout_ms: 2000, ...config }),
+    monotonicNow: clock.now,
   });
   await server.start();
   const clients: SimLwm2mClient[] = [];
   return {
     ctx,
+    clock,
     server,
     endpoint,
     address,

@@ -340,14 +340,14 @@ describe('queue mode', () => {
     expect(await h.server.request('node1', { op: 'registration' })).toMatchObject({ queue_mode: true, awake: true });
     // The client goes to sleep after its awake window.
     c.sleeping = true;
-    await new Promise((r) => setTimeout(r, 1100));
+    h.clock.advance(1100);
     expect(await h.server.request('node1', { op: 'registration' })).toMatchObject({ awake: false });
     let done = false;
     const pending = h.server.command('node1', { kind: 'set', payload: { on_off: true } }).then((r) => {
       done = true;
       return r;
     });
-    await new Promise((r) => setTimeout(r, 100));
+    await expect.poll(() => h.server.status().queued_commands).toBe(1);
     expect(done).toBe(false);
     expect(h.server.status()).toMatchObject({ queued_commands: 1 });
     expect(c.value('/3311/0/5850')).toBe(false);
@@ -363,7 +363,7 @@ describe('queue mode', () => {
       await c.register();
       await h.ctx.waitFor('telemetry', (f) => f.values.temperature === 25.5);
       c.sleeping = true;
-      await new Promise((r) => setTimeout(r, 400));
+      h.clock.advance(400);
       const pending = h.server.command('node1', { kind: 'set', payload: { on_off: true } });
       await expect.poll(() => h.server.status().queued_commands).toBe(1);
       // Zephyr listens for CONFIG_LWM2M_QUEUE_MODE_UPTIME after any message it sends.
@@ -380,7 +380,7 @@ describe('queue mode', () => {
     const c = await h.client({ endpoint: DEVICE.endpoint, queueMode: true, lifetime: 1, version: '1.0' });
     await c.register();
     expect(await h.server.request('node1', { op: 'registration' })).toMatchObject({ binding: 'UQ', queue_mode: true });
-    await new Promise((r) => setTimeout(r, 20));
+    h.clock.advance(20); // past its wake window of 0 s
     const pending = h.server.command('node1', { kind: 'set', payload: { on_off: true } });
     await expect(withTimeout(pending, 3000, 'the failure')).rejects.toThrow(/lifetime expired/);
   });

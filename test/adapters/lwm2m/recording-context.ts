@@ -6,7 +6,13 @@ import { silentLogger } from '../../../gateway/logger.js';
 export type Fact =
   | { type: 'telemetry'; deviceId: string; values: Record<string, unknown> }
   | { type: 'deviceStatus'; deviceId: string; values: Record<string, unknown> }
-  | { type: 'availability'; deviceId: string; online: boolean; validForMs?: number | undefined }
+  | {
+      type: 'availability';
+      deviceId: string;
+      online: boolean;
+      validForMs?: number | undefined;
+      lastHeard?: Date | undefined;
+    }
   | { type: 'deviceInfo'; deviceId: string; info: Record<string, unknown> }
   | { type: 'deviceSeen'; seen: DeviceSeen }
   | { type: 'publish'; deviceId: string; subtopic: string; payload: unknown }
@@ -33,8 +39,8 @@ export class RecordingContext extends EventEmitter implements AdapterContext {
   deviceStatus(deviceId: string, values: Record<string, unknown>): void {
     this.#record({ type: 'deviceStatus', deviceId, values });
   }
-  availability(deviceId: string, online: boolean, validForMs?: number): void {
-    this.#record({ type: 'availability', deviceId, online, validForMs });
+  availability(deviceId: string, online: boolean, validForMs?: number, lastHeard?: Date): void {
+    this.#record({ type: 'availability', deviceId, online, validForMs, lastHeard });
   }
   deviceInfo(deviceId: string, info: Record<string, unknown>): void {
     this.#record({ type: 'deviceInfo', deviceId, info });

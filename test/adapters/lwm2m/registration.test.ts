@@ -64,6 +64,41 @@ describe('LwM2M registration interface', () => {
     expect(await c.update()).toBe('4.04');
   });
 
+  it('republishes the device info once after an Update that changes what it shows, never after one that changes nothing', async () => {
+    h = await startHarness({}, [{ id: 'node1', endpoint: 'zephyr-node1' }]);
+    const c = await h.client({ endpoint: 'zephyr-node1' });
+    await c.register();
+    const registered = (await h.ctx.waitFor('deviceInfo', (f) => f.info.manufacturer !== undefined)).info;
+    const mark = h.ctx.facts.length;
+    const shown = () =>
+      h.ctx.facts
+        .slice(mark)
+        .flatMap((f) => (f.type === 'deviceInfo' ? [f.info.lwm2m as Record<string, unknown>] : []));
+    // Each step's republish (if any) runs right after its 2.04, before the client sends the next request.
+    expect(await c.update()).toBe('2.04'); // Zephyr's periodic Update: nothing changed
+    expect(shown()).toEqual([]);
+    expect(await c.update(['lt=600'])).toBe('2.04');
+    expect(await c.update(['lt=600'])).toBe('2.04'); // the same lifetime again
+    expect(await c.update(['b=UQ'])).toBe('2.04');
+    const location = c.location;
+    await c.restart(); // NAT rebinding: same address, new port
+    c.location = location;
+    expect(await c.update()).toBe('2.04');
+    expect((await c.request('POST', location, [], '</>;ct=110,</1/0>,</3/0>', 40)).code).toBe('2.04');
+    expect(await c.update()).toBe('2.04');
+    const before = registered.lwm2m as Record<string, unknown>;
+    const address = `[127.0.0.1]:${c.port}`;
+    expect(shown()).toEqual([
+      { ...before, lifetime: 600 },
+      { ...before, lifetime: 600, binding: 'UQ', queue_mode: true },
+      { ...before, lifetime: 600, binding: 'UQ', queue_mode: true, address },
+      { ...before, lifetime: 600, binding: 'UQ', queue_mode: true, address, objects: ['/1/0', '/3/0'] },
+    ]);
+    // The same shape as after the Register: the Device object info is still there.
+    for (const f of h.ctx.facts.slice(mark))
+      if (f.type === 'deviceInfo') expect(f.info).toEqual({ ...registered, lwm2m: f.info.lwm2m });
+  });
+
   it('answers a Register or Send that comes while the server stops with 5.03, not a 2.01 that would be lost', async () => {
     h = await startHarness({}, [{ id: 'node1', endpoint: 'zephyr-node1' }]);
     const c = await h.client({ endpoint: 'zephyr-node1' });

@@ -29,6 +29,7 @@ function registration(endpoint: string, links: string): Registration {
     registeredAt: 1_700_000_000_000,
     lastUpdate: 1_700_000_100_000,
     lastHeard: 123,
+    lastHeardAt: 1_700_000_200_000,
     deviceInfo: { manufacturer: 'Zephyr', model: 'nRF52840' },
     deviceId: 'node1',
   };
@@ -52,6 +53,18 @@ describe('lwm2m-registrations.json', () => {
     expect(read.registrations[0]).toEqual({ ...saved, links: JSON.parse(JSON.stringify(saved.links)) });
     expect(read.registrations.map((r) => r.endpoint)).toEqual(['zephyr-node1', '__proto__']);
     expect(read.invalid).toEqual(['broken']);
+  });
+
+  it('reads a file of an earlier version, without last_heard: last_update stands for when the client was last heard', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'z2m-lwm2m-file-'));
+    const file = join(dir, 'lwm2m-registrations.json');
+    const json = JSON.parse(serializeRegistrations([registration('zephyr-node1', '</3/0>')]));
+    delete json.registrations[0].last_heard;
+    await writeFile(file, JSON.stringify(json));
+    const read = await readRegistrationsFile(file);
+    expect(read).toMatchObject({ state: 'read', invalid: [] });
+    if (read.state !== 'read') return;
+    expect(read.registrations[0]).toMatchObject({ lastUpdate: 1_700_000_100_000, lastHeardAt: 1_700_000_100_000 });
   });
 
   it('moves a file that is not one of ours aside', async () => {

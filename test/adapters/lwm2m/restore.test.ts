@@ -19,7 +19,7 @@ import {
 } from '../coap/restartable-gateway.js';
 
 interface SavedRegistrations {
-  registrations: { endpoint: string; id: string; last_update: number }[];
+  registrations: { endpoint: string; id: string; last_update: number; last_heard?: number }[];
 }
 const savedOf = (s: SavedRegistrations, endpoint: string) => s.registrations.find((r) => r.endpoint === endpoint);
 type State = Record<string, unknown>;
@@ -62,10 +62,10 @@ async function registered(gw: CoapGateway, c: SimLwm2mClient): Promise<string> {
 }
 
 /** A client registered with a gateway that then stopped cleanly, and its entry as the file holds it. */
-async function registeredThenStopped() {
+async function registeredThenStopped(opts: { queueMode?: boolean } = {}) {
   const first = await start();
   const port = first.port;
-  const c = await client(first);
+  const c = await client(first, opts);
   const id = await registered(first, c);
   await first.gw.stop();
   g = undefined;
@@ -274,6 +274,34 @@ describe('LwM2M registrations across restarts', () => {
     c.location = ['rd', id];
     await stillServed(g, c, 31);
   });
+
+  // A queue-mode client: restored asleep, nothing is heard from it after the restart (a client that is not in queue
+  // mode answers the observes at once, which is hearing from it).
+  for (const saved of ['last_heard', 'last_update, in a file without last_heard (an earlier version)'] as const) {
+    it(`a restored device's last_seen is when its client was last heard (the saved ${saved}), not the restart`, async () => {
+      const registeredAt = Date.now();
+      const { port, file, saved: content, entry } = await registeredThenStopped({ queueMode: true });
+      const stoppedAt = Date.now();
+      expect(entry.last_heard).toBeGreaterThanOrEqual(Math.max(registeredAt, entry.last_update));
+      expect(entry.last_heard).toBeLessThanOrEqual(stoppedAt);
+      // A time after everything the client sent (which the retained state's last_seen has), before the restart.
+      if (saved === 'last_heard') entry.last_heard = stoppedAt;
+      else {
+        delete entry.last_heard;
+        entry.last_update = stoppedAt;
+      }
+      await writeFile(file, JSON.stringify(content));
+
+      const second = await start({ port });
+      const expected = new Date(stoppedAt).toISOString();
+      await expect.poll(() => second.gw.gateway.devices.get('node1')?.lastSeen?.toISOString()).toBe(expected);
+      await second.gw.waitForMessage<{ id: string; last_seen: string | null; availability: string }[]>(
+        second.mqtt,
+        'zephyr2mqtt/bridge/devices',
+        (list) => list.some((d) => d.id === 'node1' && d.last_seen === expected && d.availability === 'online'),
+      );
+    });
+  }
 
   it('a damaged file is moved aside with a warning and the start goes on', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'z2m-lwm2m-restore-'));
