@@ -243,13 +243,14 @@ export class Gateway {
       this.metrics.devicesConfigured.set(this.config.devices.length);
       this.#subscribeApi();
       await this.publishJson(topics.bridgeState(this.base), { state: 'online' }, { retain: true, qos: 1 });
-      await this.#restoreDevices();
+      const quiet = await this.#restoreDevices();
       // From here a client reads this run's bridge/state and availability, and its requests are answered.
       admission.resolve();
       if (this.config.http.enabled) {
         this.#http = await startHttpServer(this, this.config.http, this.#dashboard ? [this.#dashboard.route] : []);
       }
       for (const module of this.modules) await this.#startAdapter(module);
+      await this.#publishStillOffline(quiet);
       await this.#syncHomeAssistant();
     } catch (err) {
       admission.reject(err);
@@ -306,9 +307,11 @@ export class Gateway {
   }
 
   /** Each device starts from the state it last published (retained, so kept by the broker's persistence) and its
-   * availability is published from that last_seen: after a crash the retained "online" would otherwise stay until
-   * the device talks again, and the next report would replace the whole state instead of merging into it. */
-  async #restoreDevices(): Promise<void> {
+   * availability is decided from that last_seen: after a crash the retained "online" would otherwise stay until
+   * the device talks again, and the next report would replace the whole state instead of merging into it.
+   * Returns the devices found offline: theirs is published once the adapters have started (#publishStillOffline). */
+  async #restoreDevices(): Promise<string[]> {
+    const quiet: string[] = [];
     const wallNow = Date.now();
     const monoNow = performance.now();
     for (const rec of this.devices.all()) {
@@ -328,13 +331,25 @@ export class Gateway {
       const online =
         !rec.config.disabled && heardAt !== null && monoNow - heardAt <= this.#timeoutSeconds(rec.config) * 1000;
       this.devices.setOnline(id, online);
-      await this.publishJson(
-        topics.deviceAvailability(this.base, id),
-        { state: online ? 'online' : 'offline' },
-        { retain: true, qos: 1 },
-      );
+      if (online)
+        await this.publishJson(topics.deviceAvailability(this.base, id), { state: 'online' }, { retain: true, qos: 1 });
+      else quiet.push(id);
     }
     this.#countOnline();
+    return quiet;
+  }
+
+  /**
+   * The offline found at restore, published only now: an adapter may vouch for a device as it starts (a valid LwM2M
+   * registration restored from disk), and an "offline" published before it would flap the device's availability
+   * (offline, then online a moment later) for every subscriber and the upstream broker on each restart.
+   */
+  async #publishStillOffline(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      const rec = this.devices.get(id);
+      if (!rec || rec.online) continue;
+      await this.publishJson(topics.deviceAvailability(this.base, id), { state: 'offline' }, { retain: true, qos: 1 });
+    }
   }
 
   /** A firmware upload that a crash (or kill -9) cut short left "updating" behind: published once as failed. */

@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MqttClient } from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { createTestAdapterModule } from '../helpers/test-adapter.js';
@@ -129,6 +129,37 @@ describe('device continuity', () => {
       availability: 'offline',
     });
     expect(await next.gw.waitForMessage(next.client, 'zephyr2mqtt/hall')).toEqual(stale);
+  });
+
+  it('a device its adapter vouches for as it starts does not flap offline after a crash', async () => {
+    // A crashed run left the device "online", last heard long ago; an app kept a persistent session on its availability.
+    const crashed = await start([]);
+    await crashed.client.publishAsync('zephyr2mqtt/hall/availability', '{"state":"online"}', { retain: true, qos: 1 });
+    const stale = { t: 1, last_seen: '2026-01-01T00:00:00.000Z' };
+    await crashed.client.publishAsync('zephyr2mqtt/hall', JSON.stringify(stale), { retain: true, qos: 1 });
+    const app = await crashed.gw.connect({ clientId: 'app', clean: false });
+    await app.subscribeAsync('zephyr2mqtt/hall/availability', { qos: 1 });
+    await app.endAsync();
+    await crashed.gw.stop();
+
+    // The adapter reports the device online as it starts (as the LwM2M server does for a registration it restores).
+    const next = await start([{ id: 'hall', transport: 'test', availability_timeout: 60 }], {
+      adapters: { test: { online_on_start: true } },
+    });
+    const back = mqtt.connect(next.gw.mqttUrl, { clientId: 'app', clean: false, reconnectPeriod: 0 });
+    const queued: string[] = [];
+    const online = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "online" queued (got ${queued.join(', ')})`)), 5000);
+      back.on('message', (_topic, payload) => {
+        queued.push(JSON.parse(payload.toString()).state);
+        if (queued.at(-1) !== 'online') return;
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await online;
+    await back.endAsync();
+    expect(queued).toEqual(['online']);
   });
 
   it('a rename keeps offline availability and property topics, as one event; removal clears them', async () => {
