@@ -78,7 +78,7 @@ export class CoapAdapter implements Adapter {
           { device: deviceId, peer: formatPeer(old.peer) },
           `/ps/${deviceId}/set: a new observer replaced the oldest of the most a device keeps, which is told so (5.03 without Observe)`,
         );
-        this.endpoint.endObservation(
+        void this.endpoint.endObservation(
           old.peer,
           old.token,
           '5.03',
@@ -133,16 +133,41 @@ export class CoapAdapter implements Adapter {
     await Promise.all([...this.clients.values()].map((c) => c.stop()));
     this.clients.clear();
     this.smp.clear();
-    // The relations do not outlive a clean stop: told so (RFC 7641 §3.2), a device registers again after Max-Age
-    // instead of waiting for commands that would be kept for a GET it never sends. Saved without them (a crash
-    // leaves them saved, to be restored), so that a device that registers again is not notified twice; the last
-    // commands stay saved for the GET or registration of a device that has not picked it up.
-    for (const o of this.observers.clear())
-      this.endpoint.endObservation(o.peer, o.token, '5.03', 'gateway stopping: register again', REGISTER_AGAIN_AFTER_S);
+    await this.endRelations();
     // The socket first: a registration arriving while the file is written would be neither saved nor told to go.
     await this.endpoint.stop();
     await this.observersStore.close();
     this.state = { state: 'stopped' };
+  }
+
+  /**
+   * The relations do not outlive a clean stop: told so (RFC 7641 §3.2), a device registers again after Max-Age
+   * instead of waiting for commands that would be kept for a GET it never sends. Those told are saved no more, so
+   * that a device that registers again is not notified twice; the last commands stay saved for the GET or
+   * registration of a device that has not picked it up. A relation whose 5.03 could not be sent (the socket is gone
+   * or refuses it) is still running on the device: it stays saved, to be restored at the next start as after a crash.
+   */
+  private async endRelations(): Promise<void> {
+    const relations = this.observers.relations();
+    const told = await Promise.all(
+      relations.map(({ observer: o }) =>
+        this.endpoint.endObservation(
+          o.peer,
+          o.token,
+          '5.03',
+          'gateway stopping: register again',
+          REGISTER_AGAIN_AFTER_S,
+        ),
+      ),
+    );
+    for (const [i, { deviceId, observer }] of relations.entries())
+      if (told[i]) this.observers.remove(deviceId, observer.peer, observer.token);
+    const untold = told.filter((sent) => !sent).length;
+    if (untold > 0)
+      this.ctx.logger.warn(
+        { file: this.observersStore.file, relations: untold },
+        `/ps/<id>/set: ${untold} observers could not be told that the gateway stops (socket closed or send refused): kept saved, to be restored at the next start`,
+      );
   }
 
   status(): AdapterStatus {
@@ -259,7 +284,7 @@ export class CoapAdapter implements Adapter {
     for (const d of devices) if (d.ps_id !== undefined && !ids.has(d.ps_id)) this.observers.move(d.ps_id, d.id);
     // RFC 7641 §3.2: a notification with an error code and no Observe ends the relation, so the device stops waiting.
     for (const gone of this.observers.retain(ids))
-      this.endpoint.endObservation(gone.peer, gone.token, '4.04', 'device removed from the gateway');
+      void this.endpoint.endObservation(gone.peer, gone.token, '4.04', 'device removed from the gateway');
     this.smp.sync(smpTargets(devices));
     for (const device of devices) {
       if (this.clients.has(device.id)) continue;

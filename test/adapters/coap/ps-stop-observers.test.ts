@@ -3,13 +3,16 @@
 // told so registers again after Max-Age instead of waiting for commands that would never reach it. The relations are
 // then not restored at the next start (the device registers again: it would get every command twice), the last
 // command is: a device that had not picked it up gets it on its registration, one that had tells it by its ETag.
+// A relation whose 5.03 could not leave (the socket closed under the adapter, or refused the datagram) still runs on
+// the device: it stays saved and is restored, as after a crash.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CoapHarness, firstNotification, startCoapHarness } from './harness.js';
 import { frame, RawPeer } from './raw-peer.js';
-import { type CoapGateway, savedFile, startCoapGateway } from './restartable-gateway.js';
+import { type CoapGateway, savedFile, startCoapGateway, writeSavedFile } from './restartable-gateway.js';
 
 let h: CoapHarness | undefined;
 let g: CoapGateway | undefined;
@@ -94,5 +97,50 @@ describe('/ps/<id>/set observers when the adapter stops', () => {
     expect(again?.payload.toString()).toBe('{"led":"on"}');
     expect(again?.etag?.equals(etag)).toBe(true);
     expect(g.adapter.status().details?.command_observers).toBe(1);
+  });
+
+  it('stay saved when the socket closed under the adapter (no 5.03 left), and are restored as after a crash', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'z2m-ps-stop-'));
+    const dev1 = [{ id: 'dev1', transport: 'coap' }];
+    g = await startCoapGateway(dataDir, dev1);
+    const port = g.port;
+    peer = await RawPeer.open();
+    expect((await peer.exchange(get({ observe: true }), port))?.observe).toBeTypeOf('number');
+    const token = Buffer.from([mid & 0xff]);
+    await savedFile(dataDir, (s) => s.devices.dev1?.observers.length === 1);
+
+    await g.adapter.endpoint.stop();
+    await g.gw.stop();
+    g = undefined;
+    const saved = await savedFile(dataDir, () => true);
+    expect(saved.devices.dev1?.observers.map((o) => o.token)).toEqual([token.toString('hex')]);
+
+    // The device heard no 5.03 and waits on its token: the first thing it gets is the next command.
+    g = await startCoapGateway(dataDir, dev1, { port });
+    expect(g.adapter.status().details?.command_observers).toBe(1);
+    await g.mqtt.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify({ led: 'off' }));
+    const note = await peer.next(5000);
+    expect([note?.code, note?.token.equals(token), note?.payload.toString()]).toEqual(['2.05', true, '{"led":"off"}']);
+    peer.send(frame({ type: 'ACK', code: '0.00', mid: note?.messageId ?? 0 }), port);
+  });
+
+  it('stay saved when the socket refuses the 5.03 (no route to the device from the address it is bound to)', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'z2m-ps-stop-'));
+    // An IPv4 observer, which a socket bound to ::1 cannot reach (ENETUNREACH).
+    const observer = { address: '127.0.0.1', port: 5683, token: 'e1' };
+    await writeSavedFile(
+      dataDir,
+      JSON.stringify({ format: 1, saved_at: new Date().toISOString(), devices: { dev1: { observers: [observer] } } }),
+    );
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    g = await startCoapGateway(dataDir, [{ id: 'dev1', transport: 'coap' }], { logger });
+    expect(g.adapter.status().details?.command_observers).toBe(1);
+
+    await g.gw.stop();
+    g = undefined;
+    const saved = await savedFile(dataDir, () => true);
+    expect(saved.devices.dev1?.observers).toEqual([observer]);
+    expect(lines.find((l) => String(l.msg).includes('could not be told'))).toMatchObject({ relations: 1 });
   });
 });
