@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CoapHarness, firstNotification, startCoapHarness } from './harness.js';
+import { psSetRequests } from './ps-set-requests.js';
 import { frame, RawPeer } from './raw-peer.js';
 import { type CoapGateway, savedFile, startCoapGateway, writeSavedFile } from './restartable-gateway.js';
 
@@ -29,28 +30,8 @@ afterEach(async () => {
   dataDir = '';
 });
 
-const ETAG = 4;
-const OBSERVE = 6;
-const URI_PATH = 11;
-let mid = 0x5000;
-
-/** GET /ps/dev1/set, CON: a registration when `observe`, a poll naming `etag` when given. */
-function get(opts: { observe?: boolean; etag?: Buffer } = {}): Buffer {
-  mid++;
-  return frame({
-    type: 'CON',
-    code: '0.01',
-    mid,
-    token: [mid & 0xff],
-    options: [
-      ...(opts.observe ? [[OBSERVE, []] as [number, number[]]] : []),
-      [URI_PATH, 'ps'],
-      [URI_PATH, 'dev1'],
-      [URI_PATH, 'set'],
-      ...(opts.etag ? [[ETAG, opts.etag] as [number, Buffer]] : []),
-    ],
-  });
-}
+/** GET /ps/dev1/set, CON: a poll, or a registration with `observe`, naming `etags`. */
+const { next: get, lastToken } = psSetRequests('dev1');
 
 describe('/ps/<id>/set observers when the adapter stops', () => {
   it('are told with a 5.03 without Observe that carries a Max-Age to register again after', async () => {
@@ -91,7 +72,7 @@ describe('/ps/<id>/set observers when the adapter stops', () => {
     g = await startCoapGateway(dataDir, dev1, { port });
     expect(g.adapter.status().details?.command_observers).toBe(0);
     // The device that ran it polls with its ETag: nothing new.
-    expect((await peer.exchange(get({ etag }), port))?.code).toBe('2.03');
+    expect((await peer.exchange(get({ etags: [etag] }), port))?.code).toBe('2.03');
     // A device that registers again gets it, with the ETag that tells it is the one it ran.
     const again = await peer.exchange(get({ observe: true }), port);
     expect(again?.payload.toString()).toBe('{"led":"on"}');
@@ -106,7 +87,7 @@ describe('/ps/<id>/set observers when the adapter stops', () => {
     const port = g.port;
     peer = await RawPeer.open();
     expect((await peer.exchange(get({ observe: true }), port))?.observe).toBeTypeOf('number');
-    const token = Buffer.from([mid & 0xff]);
+    const token = lastToken();
     await savedFile(dataDir, (s) => s.devices.dev1?.observers.length === 1);
 
     await g.adapter.endpoint.stop();
