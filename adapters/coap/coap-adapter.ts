@@ -51,6 +51,8 @@ export class CoapAdapter implements Adapter {
   private readonly discovery: MulticastDiscovery;
   private readonly lwm2m: Lwm2mServer | undefined;
   private readonly smp: SmpTransportSet<SmpTarget, SmpUdpTransport>;
+  /** From stop() on: a notification left unacknowledged then was cut short by the stop, not failed by the device. */
+  private stopping = false;
 
   constructor(
     private readonly config: CoapAdapterConfig,
@@ -104,6 +106,7 @@ export class CoapAdapter implements Adapter {
 
   async start(): Promise<void> {
     this.state = { state: 'starting' };
+    this.stopping = false;
     // Read before the socket opens, restored with the devices after: no request is served in between, when no device
     // would be known. A start that fails to bind leaves the file as it is.
     const saved = await this.observersStore.read();
@@ -128,6 +131,7 @@ export class CoapAdapter implements Adapter {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     this.discovery.stop();
     await this.lwm2m?.stop();
     await Promise.all([...this.clients.values()].map((c) => c.stop()));
@@ -253,7 +257,9 @@ export class CoapAdapter implements Adapter {
         const response = { code: '2.05', ...encodeCommand(o.accept, command), ...(etag ? { etag } : {}) };
         const delivered = await this.endpoint.notify(o.peer, o.token, sequence, response, true, o.block2Szx);
         this.ctx.countMessage('out');
-        if (!delivered) this.observers.remove(deviceId, o.peer, o.token);
+        // The endpoint's stop cancels what is still retransmitted: the relation stays for stop() to end, or to save
+        // when its 5.03 cannot be sent either.
+        if (!delivered && !this.stopping) this.observers.remove(deviceId, o.peer, o.token);
         return delivered;
       }),
     );

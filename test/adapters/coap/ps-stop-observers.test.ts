@@ -105,6 +105,24 @@ describe('/ps/<id>/set observers when the adapter stops', () => {
     peer.send(frame({ type: 'ACK', code: '0.00', mid: note?.messageId ?? 0 }), port);
   });
 
+  it('stay saved when a notification was still unacknowledged as the socket closed under the adapter', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'z2m-ps-stop-'));
+    const dev1 = [{ id: 'dev1', transport: 'coap' }];
+    // Retransmitted for at least 14 s: still unacknowledged when the adapter stops.
+    g = await startCoapGateway(dataDir, dev1, { coap: { ack_timeout: 2 } });
+    peer = await RawPeer.open();
+    expect((await peer.exchange(get({ observe: true }), g.port))?.observe).toBeTypeOf('number');
+    await savedFile(dataDir, (s) => s.devices.dev1?.observers.length === 1);
+
+    await g.adapter.endpoint.stop();
+    await g.mqtt.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify({ led: 'on' }));
+    await savedFile(dataDir, (s) => s.devices.dev1?.command !== undefined);
+    await g.gw.stop();
+    g = undefined;
+    const saved = await savedFile(dataDir, () => true);
+    expect(saved.devices.dev1?.observers.map((o) => o.token)).toEqual([lastToken().toString('hex')]);
+  });
+
   it('stay saved when the socket refuses the 5.03 (no route to the device from the address it is bound to)', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'z2m-ps-stop-'));
     // An IPv4 observer, which a socket bound to ::1 cannot reach (ENETUNREACH).
