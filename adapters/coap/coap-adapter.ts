@@ -134,7 +134,7 @@ export class CoapAdapter implements Adapter {
     this.stopping = true;
     this.discovery.stop();
     await this.lwm2m?.stop();
-    await Promise.all([...this.clients.values()].map((c) => c.stop()));
+    for (const client of this.clients.values()) client.stop();
     this.clients.clear();
     this.smp.clear();
     await this.endRelations();
@@ -195,8 +195,10 @@ export class CoapAdapter implements Adapter {
     const devices = this.parseDevices();
     const unchanged = new Set(devices.filter((d) => previous.get(d.id) === clientKeys(d)).map((d) => d.id));
     const stale = [...this.clients].filter(([id]) => !unchanged.has(id));
-    for (const [id] of stale) this.clients.delete(id);
-    await Promise.all(stale.map(([, client]) => client.stop()));
+    for (const [id, client] of stale) {
+      this.clients.delete(id);
+      client.stop();
+    }
     this.applyDevices(devices);
     this.lwm2m?.devicesChanged();
   }

@@ -6,12 +6,15 @@ import { frame } from './raw-peer.js';
 const ETAG = 4;
 const OBSERVE = 6;
 const URI_PATH = 11;
+const URI_QUERY = 15;
 
 export interface PsSetRequest {
   /** Observe 0: a registration. */
   observe?: boolean;
   /** ETags of the commands the device holds (RFC 7252 §5.10.6.2). */
   etags?: readonly Buffer[];
+  /** Uri-Query options (`token=<secret>` for a device configured with a token). */
+  query?: readonly string[];
 }
 
 export function psSetRequests(deviceId: string): {
@@ -20,7 +23,7 @@ export function psSetRequests(deviceId: string): {
   lastToken: () => Buffer;
 } {
   let mid = 0x4000;
-  const next = ({ observe = false, etags = [] }: PsSetRequest = {}): Buffer => {
+  const next = ({ observe = false, etags = [], query = [] }: PsSetRequest = {}): Buffer => {
     mid++;
     return frame({
       type: 'CON',
@@ -33,6 +36,7 @@ export function psSetRequests(deviceId: string): {
         [URI_PATH, deviceId],
         [URI_PATH, 'set'],
         ...etags.map((e): [number, Buffer] => [ETAG, e]),
+        ...query.map((q): [number, string] => [URI_QUERY, q]),
       ],
     });
   };

@@ -5,7 +5,7 @@
 // command is: a device that had not picked it up gets it on its registration, one that had tells it by its ETag.
 // A relation whose 5.03 could not leave (the socket closed under the adapter, or refused the datagram) still runs on
 // the device: it stays saved and is restored, as after a crash.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -13,15 +13,19 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type CoapHarness, firstNotification, startCoapHarness } from './harness.js';
 import { psSetRequests } from './ps-set-requests.js';
 import { frame, RawPeer } from './raw-peer.js';
-import { type CoapGateway, savedFile, startCoapGateway, writeSavedFile } from './restartable-gateway.js';
+import { type CoapGateway, observersFile, savedFile, startCoapGateway, writeSavedFile } from './restartable-gateway.js';
+import { ScriptedDevice } from './scripted-device.js';
 
 let h: CoapHarness | undefined;
 let g: CoapGateway | undefined;
 let peer: RawPeer | undefined;
+let node: ScriptedDevice | undefined;
 let dataDir = '';
 afterEach(async () => {
   peer?.close();
   peer = undefined;
+  node?.close();
+  node = undefined;
   await h?.stop();
   h = undefined;
   await g?.gw.stop();
@@ -30,6 +34,8 @@ afterEach(async () => {
   dataDir = '';
 });
 
+const OBSERVE = 6;
+const PS_TOKEN = 'dev1-secret-0123';
 /** GET /ps/dev1/set, CON: a poll, or a registration with `observe`, naming `etags`. */
 const { next: get, lastToken } = psSetRequests('dev1');
 
@@ -121,6 +127,42 @@ describe('/ps/<id>/set observers when the adapter stops', () => {
     g = undefined;
     const saved = await savedFile(dataDir, () => true);
     expect(saved.devices.dev1?.observers.map((o) => o.token)).toEqual([lastToken().toString('hex')]);
+  });
+
+  it('are told and saved within the time the gateway gives the adapter to stop, though a device it observes is silent', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'z2m-ps-stop-'));
+    // A device whose resource the gateway observes answers the registration, then nothing more: its deregistration
+    // at the stop gets no answer (retransmitted up to the exchange's 5 s with these timings).
+    let answering = true;
+    node = await ScriptedDevice.open((m, d) => {
+      if (answering && m.type === 'CON' && m.code === '0.01') d.ack(m, { code: '2.05', options: [[OBSERVE, [1]]] });
+    });
+    const devices = [
+      // Identified by its token: the address it sends from (::1) is the observed device's.
+      { id: 'dev1', transport: 'coap', token: PS_TOKEN },
+      {
+        id: 'node',
+        transport: 'coap',
+        address: '::1',
+        port: node.port,
+        resources: { t: { path: '/t', observe: true } },
+      },
+    ];
+    g = await startCoapGateway(dataDir, devices, { coap: { ack_timeout: 1 } });
+    await node.waitFor((m) => m.code === '0.01');
+    answering = false;
+    peer = await RawPeer.open();
+    const registration = get({ observe: true, query: [`token=${PS_TOKEN}`] });
+    expect((await peer.exchange(registration, g.port))?.observe).toBeTypeOf('number');
+    await savedFile(dataDir, (s) => s.devices.dev1?.observers.length === 1);
+
+    await g.gw.stop();
+    g = undefined;
+    // The gateway gives an adapter 3 s to stop, then goes on (and exits, on a shutdown): all of it is done by then.
+    expect(JSON.parse(await readFile(observersFile(dataDir), 'utf8')).devices).toEqual({});
+    expect((await peer.next(1000))?.code).toBe('5.03');
+    // The deregistration (RFC 7641 §3.6) still went out, once: the socket closed before its first retransmission.
+    expect(node.received.filter((r) => r.message.code === '0.01' && r.message.observe === 1)).toHaveLength(1);
   });
 
   it('stay saved when the socket refuses the 5.03 (no route to the device from the address it is bound to)', async () => {
