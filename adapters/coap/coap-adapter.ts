@@ -53,6 +53,8 @@ export class CoapAdapter implements Adapter {
   private readonly smp: SmpTransportSet<SmpTarget, SmpUdpTransport>;
   /** From stop() on: a notification left unacknowledged then was cut short by the stop, not failed by the device. */
   private stopping = false;
+  /** stop() waits for it: a start still reading the saved files would bind the socket after stop() closed it. */
+  private starting: Promise<void> | undefined;
 
   constructor(
     private readonly config: CoapAdapterConfig,
@@ -104,7 +106,12 @@ export class CoapAdapter implements Adapter {
     );
   }
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.starting = this.startNow();
+    return this.starting;
+  }
+
+  private async startNow(): Promise<void> {
     this.state = { state: 'starting' };
     this.stopping = false;
     // Read before the socket opens, restored with the devices after: no request is served in between, when no device
@@ -131,6 +138,7 @@ export class CoapAdapter implements Adapter {
   }
 
   async stop(): Promise<void> {
+    await this.starting?.catch(() => undefined);
     this.stopping = true;
     this.discovery.stop();
     await this.lwm2m?.stop();
