@@ -51,6 +51,10 @@ export class CoapAdapter implements Adapter {
   private readonly discovery: MulticastDiscovery;
   private readonly lwm2m: Lwm2mServer | undefined;
   private readonly smp: SmpTransportSet<SmpTarget, SmpUdpTransport>;
+  /** From stop() on: a notification left unacknowledged then was cut short by the stop, not failed by the device. */
+  private stopping = false;
+  /** stop() waits for it: a start still reading the saved files would bind the socket after stop() closed it. */
+  private starting: Promise<void> | undefined;
 
   constructor(
     private readonly config: CoapAdapterConfig,
@@ -78,7 +82,7 @@ export class CoapAdapter implements Adapter {
           { device: deviceId, peer: formatPeer(old.peer) },
           `/ps/${deviceId}/set: a new observer replaced the oldest of the most a device keeps, which is told so (5.03 without Observe)`,
         );
-        this.endpoint.endObservation(
+        void this.endpoint.endObservation(
           old.peer,
           old.token,
           '5.03',
@@ -102,8 +106,14 @@ export class CoapAdapter implements Adapter {
     );
   }
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.starting = this.startNow();
+    return this.starting;
+  }
+
+  private async startNow(): Promise<void> {
     this.state = { state: 'starting' };
+    this.stopping = false;
     // Read before the socket opens, restored with the devices after: no request is served in between, when no device
     // would be known. A start that fails to bind leaves the file as it is.
     const saved = await this.observersStore.read();
@@ -128,21 +138,48 @@ export class CoapAdapter implements Adapter {
   }
 
   async stop(): Promise<void> {
+    await this.starting?.catch(() => undefined);
+    this.stopping = true;
     this.discovery.stop();
     await this.lwm2m?.stop();
-    await Promise.all([...this.clients.values()].map((c) => c.stop()));
+    for (const client of this.clients.values()) client.stop();
     this.clients.clear();
     this.smp.clear();
-    // The relations do not outlive a clean stop: told so (RFC 7641 §3.2), a device registers again after Max-Age
-    // instead of waiting for commands that would be kept for a GET it never sends. Saved without them (a crash
-    // leaves them saved, to be restored), so that a device that registers again is not notified twice; the last
-    // commands stay saved for the GET or registration of a device that has not picked it up.
-    for (const o of this.observers.clear())
-      this.endpoint.endObservation(o.peer, o.token, '5.03', 'gateway stopping: register again', REGISTER_AGAIN_AFTER_S);
+    await this.endRelations();
     // The socket first: a registration arriving while the file is written would be neither saved nor told to go.
     await this.endpoint.stop();
     await this.observersStore.close();
     this.state = { state: 'stopped' };
+  }
+
+  /**
+   * The relations do not outlive a clean stop: told so (RFC 7641 §3.2), a device registers again after Max-Age
+   * instead of waiting for commands that would be kept for a GET it never sends. Those told are saved no more, so
+   * that a device that registers again is not notified twice; the last commands stay saved for the GET or
+   * registration of a device that has not picked it up. A relation whose 5.03 could not be sent (the socket is gone
+   * or refuses it) is still running on the device: it stays saved, to be restored at the next start as after a crash.
+   */
+  private async endRelations(): Promise<void> {
+    const relations = this.observers.relations();
+    const told = await Promise.all(
+      relations.map(({ observer: o }) =>
+        this.endpoint.endObservation(
+          o.peer,
+          o.token,
+          '5.03',
+          'gateway stopping: register again',
+          REGISTER_AGAIN_AFTER_S,
+        ),
+      ),
+    );
+    for (const [i, { deviceId, observer }] of relations.entries())
+      if (told[i]) this.observers.remove(deviceId, observer.peer, observer.token);
+    const untold = told.filter((sent) => !sent).length;
+    if (untold > 0)
+      this.ctx.logger.warn(
+        { file: this.observersStore.file, relations: untold },
+        `/ps/<id>/set: ${untold} observers could not be told that the gateway stops (socket closed or send refused): kept saved, to be restored at the next start`,
+      );
   }
 
   status(): AdapterStatus {
@@ -166,8 +203,10 @@ export class CoapAdapter implements Adapter {
     const devices = this.parseDevices();
     const unchanged = new Set(devices.filter((d) => previous.get(d.id) === clientKeys(d)).map((d) => d.id));
     const stale = [...this.clients].filter(([id]) => !unchanged.has(id));
-    for (const [id] of stale) this.clients.delete(id);
-    await Promise.all(stale.map(([, client]) => client.stop()));
+    for (const [id, client] of stale) {
+      this.clients.delete(id);
+      client.stop();
+    }
     this.applyDevices(devices);
     this.lwm2m?.devicesChanged();
   }
@@ -228,7 +267,9 @@ export class CoapAdapter implements Adapter {
         const response = { code: '2.05', ...encodeCommand(o.accept, command), ...(etag ? { etag } : {}) };
         const delivered = await this.endpoint.notify(o.peer, o.token, sequence, response, true, o.block2Szx);
         this.ctx.countMessage('out');
-        if (!delivered) this.observers.remove(deviceId, o.peer, o.token);
+        // The endpoint's stop cancels what is still retransmitted: the relation stays for stop() to end, or to save
+        // when its 5.03 cannot be sent either.
+        if (!delivered && !this.stopping) this.observers.remove(deviceId, o.peer, o.token);
         return delivered;
       }),
     );
@@ -259,7 +300,7 @@ export class CoapAdapter implements Adapter {
     for (const d of devices) if (d.ps_id !== undefined && !ids.has(d.ps_id)) this.observers.move(d.ps_id, d.id);
     // RFC 7641 §3.2: a notification with an error code and no Observe ends the relation, so the device stops waiting.
     for (const gone of this.observers.retain(ids))
-      this.endpoint.endObservation(gone.peer, gone.token, '4.04', 'device removed from the gateway');
+      void this.endpoint.endObservation(gone.peer, gone.token, '4.04', 'device removed from the gateway');
     this.smp.sync(smpTargets(devices));
     for (const device of devices) {
       if (this.clients.has(device.id)) continue;

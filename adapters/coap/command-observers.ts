@@ -147,13 +147,9 @@ export class CommandObservers {
     this.changed();
   }
 
-  /** Forget every relation (the adapter stops); returns them, for the caller to end. Commands stay. */
-  clear(): CommandObserver[] {
-    const all = [...this.observers.values()].flat();
-    this.observers.clear();
-    this.total = 0;
-    if (all.length > 0) this.changed();
-    return all;
+  /** Every relation with its device (the adapter stops: it ends them, and forgets those it could tell). */
+  relations(): { deviceId: string; observer: CommandObserver }[] {
+    return [...this.observers].flatMap(([deviceId, list]) => list.map((observer) => ({ deviceId, observer })));
   }
 
   /** Forget devices no longer configured; returns their relations, for the caller to end. */

@@ -50,9 +50,9 @@ export class DeviceClient {
   }
 
   /** Ends its timers, observations and requests in flight (a cancelled /set must not reach the device later). */
-  async stop(): Promise<void> {
+  stop(): void {
     this.timers.stop();
-    await Promise.all(this.observers.splice(0).map((o) => o.stop()));
+    for (const observer of this.observers.splice(0)) observer.stop();
   }
 
   async command(cmd: DeviceCommand): Promise<CommandResult> {

@@ -50,10 +50,13 @@ export class ResourceObserver {
     this.register();
   }
 
-  async stop(): Promise<void> {
-    const current = this.observation;
-    this.observation = undefined;
-    await current?.cancel().catch(() => undefined);
+  /**
+   * The deregistration goes out without being waited for: a device that does not answer it would hold its caller
+   * up to the exchange's 5 s, more than the gateway gives the adapter to stop (3 s). One that never gets it ends the
+   * relation at its next notification, which the gateway answers with RST, or not at all once its socket is closed.
+   */
+  stop(): void {
+    this.drop();
   }
 
   private register(): void {

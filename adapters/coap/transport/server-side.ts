@@ -41,6 +41,8 @@ export interface ServerLimits {
 
 export interface ServerHooks {
   transmit(bytes: Buffer, peer: CoapPeer): void;
+  /** Sends at once and tells whether the datagram left (false: no socket, or the socket refused it). */
+  transmitReported(bytes: Buffer, peer: CoapPeer): Promise<boolean>;
   nextMessageId(): number;
   reliable: ConfirmableSender;
   onHandlerError(error: unknown, req: CoapIncomingRequest): void;
@@ -202,8 +204,9 @@ export class ServerSide {
   /**
    * Ends a relation registered through a route handler from the server's side: a NON response without Observe
    * takes the client off the list (RFC 7641 §3.2), so it knows to register again rather than wait for notifications.
+   * Resolves to whether the message left: when it did not, the client still takes the relation for running.
    */
-  endObservation(peer: CoapPeer, token: Buffer, code: string, reason: string, maxAge?: number): void {
+  endObservation(peer: CoapPeer, token: Buffer, code: string, reason: string, maxAge?: number): Promise<boolean> {
     const message: OutgoingMessage = {
       type: 'NON',
       code,
@@ -213,7 +216,7 @@ export class ServerSide {
       maxAge,
       payload: Buffer.from(reason),
     };
-    this.hooks.transmit(encodeMessage(message), peer);
+    return this.hooks.transmitReported(encodeMessage(message), peer);
   }
 
   /**

@@ -110,6 +110,7 @@ export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
       },
       {
         transmit: this.transmit,
+        transmitReported: (bytes, peer) => this.sendReported(bytes, peer),
         nextMessageId: this.nextMessageId,
         reliable: this.reliable,
         onHandlerError: (error, req) => options.onHandlerError?.(error, req),
@@ -340,8 +341,8 @@ export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
   }
 
   /** See ServerSide.endObservation. */
-  endObservation(peer: CoapPeer, token: Buffer, code: string, reason: string, maxAge?: number): void {
-    this.server.endObservation(peer, token, code, reason, maxAge);
+  endObservation(peer: CoapPeer, token: Buffer, code: string, reason: string, maxAge?: number): Promise<boolean> {
+    return this.server.endObservation(peer, token, code, reason, maxAge);
   }
 
   private send(bytes: Buffer, peer: CoapPeer): void {
@@ -350,6 +351,25 @@ export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
     this.options.onDatagram?.('out');
     this.outbox.push(bytes, peer);
     if (this.outbox.length === 2) setImmediate(this.flushOutbox);
+  }
+
+  /**
+   * Sends at once, after what send() queued before it, and resolves to whether the datagram left (the kernel took
+   * it): false when the endpoint has no socket (stopped) or the socket refused it (no route from the address it is
+   * bound to, say). One request object per datagram: for the few messages whose fate the caller acts on.
+   */
+  private sendReported(bytes: Buffer, peer: CoapPeer): Promise<boolean> {
+    this.flushOutbox();
+    const bound = this.socketFor(peer);
+    if (!this.socket || !bound) return Promise.resolve(false);
+    this.options.onDatagram?.('out');
+    return new Promise((resolve) => {
+      try {
+        bound.socket.send(bytes, peer.port, socketAddress(peer.address, bound.ipv6), (error) => resolve(!error));
+      } catch {
+        resolve(false); // a socket closed meanwhile throws rather than calling back
+      }
+    });
   }
 
   /**
@@ -402,8 +422,8 @@ export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
     const several = this.sockets.length > 1;
     for (let i = 0; i < out.length; i += 2) {
       const peer = out[i + 1] as CoapPeer;
-      // No per-send callback (it costs a request object per datagram): send errors arrive as the socket's
-      // 'error' event, which is logged and never closes the socket.
+      // No per-send callback (it costs a request object per datagram): without one Node reports a failed send
+      // nowhere (no 'error' event either), and the datagram is lost as UDP may lose any.
       if (several) {
         const bound = this.socketFor(peer);
         bound?.socket.send(out[i] as Buffer, peer.port, socketAddress(peer.address, bound.ipv6));

@@ -2,6 +2,7 @@
 // each stored command gets its own, a GET naming it gets 2.03 Valid without the payload, and notifications carry it.
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CoapHarness, startCoapHarness } from './harness.js';
+import { psSetRequests } from './ps-set-requests.js';
 import { frame, RawPeer } from './raw-peer.js';
 
 let h: CoapHarness | undefined;
@@ -13,28 +14,8 @@ afterEach(async () => {
   h = undefined;
 });
 
-const ETAG = 4;
-const URI_PATH = 11;
-const OBSERVE = 6;
-let mid = 0x4000;
-
-/** GET /ps/dev1/set, CON, with these ETags (and Observe 0 when `register`). */
-function poll(etags: Buffer[] = [], register = false) {
-  mid++;
-  return frame({
-    type: 'CON',
-    code: '0.01',
-    mid,
-    token: [mid & 0xff],
-    options: [
-      [URI_PATH, 'ps'],
-      [URI_PATH, 'dev1'],
-      [URI_PATH, 'set'],
-      ...etags.map((e): [number, Buffer] => [ETAG, e]),
-      ...(register ? [[OBSERVE, []] as [number, number[]]] : []),
-    ],
-  });
-}
+/** GET /ps/dev1/set, CON: a poll, or a registration with `observe`, naming `etags`. */
+const { next: poll, lastToken } = psSetRequests('dev1');
 
 describe('polled commands and their ETags', () => {
   it('answers 2.03 Valid to the ETag of the command the device has, 2.05 with a new ETag for a new command', async () => {
@@ -55,7 +36,7 @@ describe('polled commands and their ETags', () => {
     expect(etag).toHaveLength(8);
     if (!etag) throw new Error('unreachable');
 
-    const valid = await peer.exchange(poll([Buffer.from('00', 'hex'), etag]), port);
+    const valid = await peer.exchange(poll({ etags: [Buffer.from('00', 'hex'), etag] }), port);
     expect(valid?.code).toBe('2.03');
     expect(valid?.etag?.equals(etag)).toBe(true);
     expect(valid?.payload).toHaveLength(0);
@@ -63,7 +44,7 @@ describe('polled commands and their ETags', () => {
     // The same payload again is still a new command: the device must run it again.
     await h.mqtt.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify({ led: true }));
     await expect
-      .poll(async () => (await peer?.exchange(poll([etag]), port))?.code, { timeout: 3000, interval: 20 })
+      .poll(async () => (await peer?.exchange(poll({ etags: [etag] }), port))?.code, { timeout: 3000, interval: 20 })
       .toBe('2.05');
     const second = await peer.exchange(poll(), port);
     expect(second?.etag?.equals(etag)).toBe(false);
@@ -83,7 +64,7 @@ describe('polled commands and their ETags', () => {
     await expect.poll(() => notified.length, { timeout: 3000, interval: 20 }).toBe(1);
     await observation.cancel();
     peer = await RawPeer.open();
-    expect((await peer.exchange(poll([notified[0] as Buffer]), h.port))?.code).toBe('2.03');
+    expect((await peer.exchange(poll({ etags: [notified[0] as Buffer] }), h.port))?.code).toBe('2.03');
   });
 
   it('answers a registration naming the ETag of the command the device has with 2.03 and Observe (RFC 7641 §4.3.2)', async () => {
@@ -98,7 +79,7 @@ describe('polled commands and their ETags', () => {
     if (!held) throw new Error('the kept command has no ETag');
 
     // A device that ran the command and registers again (after its own reboot) is not given it again.
-    const registered = await peer.exchange(poll([held], true), port);
+    const registered = await peer.exchange(poll({ etags: [held], observe: true }), port);
     expect(registered).toMatchObject({ code: '2.03' });
     expect(registered?.observe).toBeTypeOf('number');
     expect(registered?.etag?.equals(held)).toBe(true);
@@ -109,13 +90,13 @@ describe('polled commands and their ETags', () => {
     const notification = await peer.next(3000);
     expect(notification?.payload.toString()).toBe('{"led":"on"}');
     expect(notification?.etag?.equals(held)).toBe(false);
-    expect(notification?.token.equals(Buffer.from([mid & 0xff]))).toBe(true);
+    expect(notification?.token.equals(lastToken())).toBe(true);
     if (notification?.type === 'CON') {
       peer.send(frame({ type: 'ACK', code: '0.00', mid: notification.messageId }), port);
     }
 
     // A registration naming an older ETag gets the command in full.
-    const stale = await peer.exchange(poll([held], true), port);
+    const stale = await peer.exchange(poll({ etags: [held], observe: true }), port);
     expect([stale?.code, stale?.payload.toString()]).toEqual(['2.05', '{"led":"on"}']);
   });
 });

@@ -3,21 +3,29 @@
 // told so registers again after Max-Age instead of waiting for commands that would never reach it. The relations are
 // then not restored at the next start (the device registers again: it would get every command twice), the last
 // command is: a device that had not picked it up gets it on its registration, one that had tells it by its ETag.
-import { mkdtemp, rm } from 'node:fs/promises';
+// A relation whose 5.03 could not leave (the socket closed under the adapter, or refused the datagram) still runs on
+// the device: it stays saved and is restored, as after a crash.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CoapHarness, firstNotification, startCoapHarness } from './harness.js';
+import { psSetRequests } from './ps-set-requests.js';
 import { frame, RawPeer } from './raw-peer.js';
-import { type CoapGateway, savedFile, startCoapGateway } from './restartable-gateway.js';
+import { type CoapGateway, observersFile, savedFile, startCoapGateway, writeSavedFile } from './restartable-gateway.js';
+import { ScriptedDevice } from './scripted-device.js';
 
 let h: CoapHarness | undefined;
 let g: CoapGateway | undefined;
 let peer: RawPeer | undefined;
+let node: ScriptedDevice | undefined;
 let dataDir = '';
 afterEach(async () => {
   peer?.close();
   peer = undefined;
+  node?.close();
+  node = undefined;
   await h?.stop();
   h = undefined;
   await g?.gw.stop();
@@ -26,28 +34,10 @@ afterEach(async () => {
   dataDir = '';
 });
 
-const ETAG = 4;
 const OBSERVE = 6;
-const URI_PATH = 11;
-let mid = 0x5000;
-
-/** GET /ps/dev1/set, CON: a registration when `observe`, a poll naming `etag` when given. */
-function get(opts: { observe?: boolean; etag?: Buffer } = {}): Buffer {
-  mid++;
-  return frame({
-    type: 'CON',
-    code: '0.01',
-    mid,
-    token: [mid & 0xff],
-    options: [
-      ...(opts.observe ? [[OBSERVE, []] as [number, number[]]] : []),
-      [URI_PATH, 'ps'],
-      [URI_PATH, 'dev1'],
-      [URI_PATH, 'set'],
-      ...(opts.etag ? [[ETAG, opts.etag] as [number, Buffer]] : []),
-    ],
-  });
-}
+const PS_TOKEN = 'dev1-secret-0123';
+/** GET /ps/dev1/set, CON: a poll, or a registration with `observe`, naming `etags`. */
+const { next: get, lastToken } = psSetRequests('dev1');
 
 describe('/ps/<id>/set observers when the adapter stops', () => {
   it('are told with a 5.03 without Observe that carries a Max-Age to register again after', async () => {
@@ -88,11 +78,110 @@ describe('/ps/<id>/set observers when the adapter stops', () => {
     g = await startCoapGateway(dataDir, dev1, { port });
     expect(g.adapter.status().details?.command_observers).toBe(0);
     // The device that ran it polls with its ETag: nothing new.
-    expect((await peer.exchange(get({ etag }), port))?.code).toBe('2.03');
+    expect((await peer.exchange(get({ etags: [etag] }), port))?.code).toBe('2.03');
     // A device that registers again gets it, with the ETag that tells it is the one it ran.
     const again = await peer.exchange(get({ observe: true }), port);
     expect(again?.payload.toString()).toBe('{"led":"on"}');
     expect(again?.etag?.equals(etag)).toBe(true);
     expect(g.adapter.status().details?.command_observers).toBe(1);
+  });
+
+  it('stay saved when the socket closed under the adapter (no 5.03 left), and are restored as after a crash', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'z2m-ps-stop-'));
+    const dev1 = [{ id: 'dev1', transport: 'coap' }];
+    g = await startCoapGateway(dataDir, dev1);
+    const port = g.port;
+    peer = await RawPeer.open();
+    expect((await peer.exchange(get({ observe: true }), port))?.observe).toBeTypeOf('number');
+    const token = lastToken();
+    await savedFile(dataDir, (s) => s.devices.dev1?.observers.length === 1);
+
+    await g.adapter.endpoint.stop();
+    await g.gw.stop();
+    g = undefined;
+    const saved = await savedFile(dataDir, () => true);
+    expect(saved.devices.dev1?.observers.map((o) => o.token)).toEqual([token.toString('hex')]);
+
+    // The device heard no 5.03 and waits on its token: the first thing it gets is the next command.
+    g = await startCoapGateway(dataDir, dev1, { port });
+    expect(g.adapter.status().details?.command_observers).toBe(1);
+    await g.mqtt.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify({ led: 'off' }));
+    const note = await peer.next(5000);
+    expect([note?.code, note?.token.equals(token), note?.payload.toString()]).toEqual(['2.05', true, '{"led":"off"}']);
+    peer.send(frame({ type: 'ACK', code: '0.00', mid: note?.messageId ?? 0 }), port);
+  });
+
+  it('stay saved when a notification was still unacknowledged as the socket closed under the adapter', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'z2m-ps-stop-'));
+    const dev1 = [{ id: 'dev1', transport: 'coap' }];
+    // Retransmitted for at least 14 s: still unacknowledged when the adapter stops.
+    g = await startCoapGateway(dataDir, dev1, { coap: { ack_timeout: 2 } });
+    peer = await RawPeer.open();
+    expect((await peer.exchange(get({ observe: true }), g.port))?.observe).toBeTypeOf('number');
+    await savedFile(dataDir, (s) => s.devices.dev1?.observers.length === 1);
+
+    await g.adapter.endpoint.stop();
+    await g.mqtt.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify({ led: 'on' }));
+    await savedFile(dataDir, (s) => s.devices.dev1?.command !== undefined);
+    await g.gw.stop();
+    g = undefined;
+    const saved = await savedFile(dataDir, () => true);
+    expect(saved.devices.dev1?.observers.map((o) => o.token)).toEqual([lastToken().toString('hex')]);
+  });
+
+  it('are told and saved within the time the gateway gives the adapter to stop, though a device it observes is silent', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'z2m-ps-stop-'));
+    // A device whose resource the gateway observes answers the registration, then nothing more: its deregistration
+    // at the stop gets no answer (retransmitted up to the exchange's 5 s with these timings).
+    let answering = true;
+    node = await ScriptedDevice.open((m, d) => {
+      if (answering && m.type === 'CON' && m.code === '0.01') d.ack(m, { code: '2.05', options: [[OBSERVE, [1]]] });
+    });
+    const devices = [
+      // Identified by its token: the address it sends from (::1) is the observed device's.
+      { id: 'dev1', transport: 'coap', token: PS_TOKEN },
+      {
+        id: 'node',
+        transport: 'coap',
+        address: '::1',
+        port: node.port,
+        resources: { t: { path: '/t', observe: true } },
+      },
+    ];
+    g = await startCoapGateway(dataDir, devices, { coap: { ack_timeout: 1 } });
+    await node.waitFor((m) => m.code === '0.01');
+    answering = false;
+    peer = await RawPeer.open();
+    const registration = get({ observe: true, query: [`token=${PS_TOKEN}`] });
+    expect((await peer.exchange(registration, g.port))?.observe).toBeTypeOf('number');
+    await savedFile(dataDir, (s) => s.devices.dev1?.observers.length === 1);
+
+    await g.gw.stop();
+    g = undefined;
+    // The gateway gives an adapter 3 s to stop, then goes on (and exits, on a shutdown): all of it is done by then.
+    expect(JSON.parse(await readFile(observersFile(dataDir), 'utf8')).devices).toEqual({});
+    expect((await peer.next(1000))?.code).toBe('5.03');
+    // The deregistration (RFC 7641 §3.6) still went out, once: the socket closed before its first retransmission.
+    expect(node.received.filter((r) => r.message.code === '0.01' && r.message.observe === 1)).toHaveLength(1);
+  });
+
+  it('stay saved when the socket refuses the 5.03 (no route to the device from the address it is bound to)', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'z2m-ps-stop-'));
+    // An IPv4 observer, which a socket bound to ::1 cannot reach (ENETUNREACH).
+    const observer = { address: '127.0.0.1', port: 5683, token: 'e1' };
+    await writeSavedFile(
+      dataDir,
+      JSON.stringify({ format: 1, saved_at: new Date().toISOString(), devices: { dev1: { observers: [observer] } } }),
+    );
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    g = await startCoapGateway(dataDir, [{ id: 'dev1', transport: 'coap' }], { logger });
+    expect(g.adapter.status().details?.command_observers).toBe(1);
+
+    await g.gw.stop();
+    g = undefined;
+    const saved = await savedFile(dataDir, () => true);
+    expect(saved.devices.dev1?.observers).toEqual([observer]);
+    expect(lines.find((l) => String(l.msg).includes('could not be told'))).toMatchObject({ relations: 1 });
   });
 });

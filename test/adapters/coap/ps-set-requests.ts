@@ -1,0 +1,44 @@
+// GET /ps/<id>/set as a device sends it for its commands, framed by hand (raw-peer.ts): a poll, or a registration
+// (Observe 0), naming the ETags of the commands it holds. Each request takes the next message id and a one-byte token
+// made from it; lastToken() gives the last one's, to match the notifications sent on it.
+import { frame } from './raw-peer.js';
+
+const ETAG = 4;
+const OBSERVE = 6;
+const URI_PATH = 11;
+const URI_QUERY = 15;
+
+export interface PsSetRequest {
+  /** Observe 0: a registration. */
+  observe?: boolean;
+  /** ETags of the commands the device holds (RFC 7252 §5.10.6.2). */
+  etags?: readonly Buffer[];
+  /** Uri-Query options (`token=<secret>` for a device configured with a token). */
+  query?: readonly string[];
+}
+
+export function psSetRequests(deviceId: string): {
+  /** The next GET /ps/<deviceId>/set, CON. */
+  next: (request?: PsSetRequest) => Buffer;
+  lastToken: () => Buffer;
+} {
+  let mid = 0x4000;
+  const next = ({ observe = false, etags = [], query = [] }: PsSetRequest = {}): Buffer => {
+    mid++;
+    return frame({
+      type: 'CON',
+      code: '0.01',
+      mid,
+      token: [mid & 0xff],
+      options: [
+        ...(observe ? [[OBSERVE, []] as [number, number[]]] : []),
+        [URI_PATH, 'ps'],
+        [URI_PATH, deviceId],
+        [URI_PATH, 'set'],
+        ...etags.map((e): [number, Buffer] => [ETAG, e]),
+        ...query.map((q): [number, string] => [URI_QUERY, q]),
+      ],
+    });
+  };
+  return { next, lastToken: () => Buffer.from([mid & 0xff]) };
+}
