@@ -1,8 +1,9 @@
 // command-observers.json in the adapter's data directory: the /ps/<id>/set relations that were not ended and each
 // device's last command, so that after a crash or power cut the gateway notifies its observers on their old tokens
 // (a device that observes does nothing to find out the gateway restarted). A clean stop ends the relations (5.03)
-// and saves the commands, and only the relations whose 5.03 could not be sent. Read once at start and checked with zod: a device entry that does not pass is dropped,
-// a file that is not one of ours is moved aside and ignored; neither stops the adapter from starting.
+// and saves the commands, and only the relations whose 5.03 could not be sent. Read once at start and checked with
+// zod: a device entry that does not pass is dropped, a file that is not one of ours is moved aside and ignored;
+// neither stops the adapter from starting.
 import { z } from 'zod';
 import type { SavedDevice } from './command-observers.js';
 import { readSavedState, type SavedStateRead, savedStateText } from './saved-state-file.js';
