@@ -293,7 +293,13 @@ export class ServerSide {
     }
 
     const block2 = message.block2;
-    const cached = block2 && block2.num > 0 ? this.block2Cache.get(resourceKeyOf(message, peer)) : undefined;
+    // A later block's GET that carries Observe registers (or deregisters) like any other (RFC 7641 §4.1): it goes to
+    // the handler. Zephyr's coap_client completes a Block2 notification with GETs that repeat Observe 0, each on a new
+    // token, and then matches notifications only to the last one.
+    const cached =
+      block2 && block2.num > 0 && message.observe === undefined
+        ? this.block2Cache.get(resourceKeyOf(message, peer))
+        : undefined;
     if (cached) return this.shape(message, peer, cached, cached.body);
     const request = requestOf(message, method, peer, payload);
     try {
