@@ -169,8 +169,8 @@ export class ClientSide {
         ? this.upload(req.peer, base, payload, blockLimit, deadline, req.signal)
         : this.exchange(req.peer, { ...base, payload }, deadline, req.signal);
     let first = await sent(size);
-    // RFC 7959 §2.9.3: a 4.13 may name, in Block1, the block size the server can take: send once more in those.
-    const hinted = first.code === '4.13' && first.block1 ? blockSize(first.block1.szx) : undefined;
+    // RFC 7959 §2.9.3: a 4.13 may name the block size the server can take: send once more in those.
+    const hinted = first.code === '4.13' ? blockSizeHint(first) : undefined;
     const used = payload.length > size ? blockSize(szxForSize(size)) : payload.length;
     if (hinted !== undefined && hinted < used) first = await sent(hinted);
     // A FETCH body is the query: it goes with every block of the answer (RFC 8132 §2.3.2) when it fits one datagram.
@@ -455,6 +455,16 @@ export class ClientSide {
     }
     return { ...toResponse(first, peer), payload: Buffer.concat(chunks, total) };
   }
+}
+
+/**
+ * The block size a 4.13 asks for: its Block1's, else one that fits its Size1. Zephyr's coap_server answers a datagram
+ * larger than its receive buffer (CONFIG_COAP_SERVER_MESSAGE_SIZE, 256 by default) with 4.13 and that buffer's size
+ * as Size1, header and options included, where RFC 7959 §4 means the body: blocks of half of it leave the room.
+ */
+function blockSizeHint(response: CoapMessage): number | undefined {
+  if (response.block1) return blockSize(response.block1.szx);
+  return response.size1 === undefined ? undefined : blockSize(szxForSize(response.size1 / 2));
 }
 
 function isGroup(peer: CoapPeer): boolean {
