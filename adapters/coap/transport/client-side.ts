@@ -66,6 +66,7 @@ interface Exchange {
   payload?: Buffer | undefined;
   confirmable: boolean;
   token?: Buffer | undefined;
+  echo?: Buffer | undefined;
 }
 
 // RFC 7641 §3.4: a notification is fresh when its sequence number is newer modulo 2^24, or 128 s have passed.
@@ -341,11 +342,28 @@ export class ClientSide {
   }
 
   /**
+   * One request and its response, sent once more with the server's Echo when it answers 4.01 with one (RFC 9175
+   * §2.3): Zephyr's coap_server built with CONFIG_COAP_SERVER_ECHO challenges a GET of /.well-known/core (and, with
+   * CONFIG_COAP_SERVER_ECHO_REQUIRE_FOR_UNSAFE, every PUT, POST and DELETE) that way and never answers otherwise.
+   */
+  private async exchange(
+    peer: CoapPeer,
+    ex: Exchange,
+    deadline: number,
+    signal: AbortSignal | undefined,
+    keepListening?: TokenListener,
+  ): Promise<CoapMessage> {
+    const response = await this.exchangeOnce(peer, ex, deadline, signal, keepListening);
+    if (response.code !== '4.01' || response.echo === undefined || ex.echo !== undefined) return response;
+    return this.exchangeOnce(peer, { ...ex, echo: response.echo }, deadline, signal, keepListening);
+  }
+
+  /**
    * One request/response exchange. Resolves with the response message (piggy-backed or separate); rejects with
    * CoapCancelledError, and stops retransmitting, once `signal` aborts. When `keepListening` is given, the token
    * stays registered afterwards and later messages go to it (observe).
    */
-  private exchange(
+  private exchangeOnce(
     peer: CoapPeer,
     ex: Exchange,
     deadline: number,
