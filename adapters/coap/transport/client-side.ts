@@ -448,10 +448,11 @@ export class ClientSide {
   private async completeBlock2(
     peer: CoapPeer,
     base: Exchange,
-    first: CoapMessage,
+    answer: CoapMessage,
     deadline: number,
     signal?: AbortSignal,
   ): Promise<CoapClientResponse> {
+    const first = await this.fromBlockZero(peer, base, answer, deadline, signal);
     if (!first.block2?.more || first.block2.num !== 0) return toResponse(first, peer);
     const chunks = [first.payload];
     let total = first.payload.length;
@@ -472,6 +473,25 @@ export class ClientSide {
       if (!next.block2?.more) break;
     }
     return { ...toResponse(first, peer), payload: Buffer.concat(chunks, total) };
+  }
+
+  /**
+   * A GET or FETCH that named no block but was answered with a later one than the first asks for block 0, once.
+   * Zephyr's coap_server sample answers /large from where a transfer the client gave up on stopped (large_get() moves
+   * its per-client block context only for a Block2 option), and /.well-known/core does the same with
+   * CONFIG_COAP_WELL_KNOWN_BLOCK_WISE (one static context): taken as it is, that block would be the value.
+   */
+  private fromBlockZero(
+    peer: CoapPeer,
+    base: Exchange,
+    answer: CoapMessage,
+    deadline: number,
+    signal?: AbortSignal,
+  ): Promise<CoapMessage> {
+    const safe = base.code === METHOD_CODES.GET || base.code === METHOD_CODES.FETCH;
+    if (!answer.block2 || answer.block2.num === 0 || !safe) return Promise.resolve(answer);
+    const block2 = { num: 0, more: false, szx: answer.block2.szx };
+    return this.exchange(peer, { ...base, block1: undefined, size1: undefined, block2 }, deadline, signal);
   }
 }
 
