@@ -30,6 +30,8 @@ export interface CoapMessage {
   noResponse?: number | undefined;
   /** Echo (RFC 9175 §2.2): a server's freshness challenge, 1 to 40 opaque bytes. */
   echo?: Buffer | undefined;
+  /** Request-Tag (RFC 9175 §3.2), the first: block-wise requests with different ones are different operations. */
+  requestTag?: Buffer | undefined;
   /** Max-Age (RFC 7252 §5.10.5): seconds the response stays fresh; absent means 60. */
   maxAge?: number | undefined;
   /** Critical options (odd numbers, RFC 7252 §5.4.1) this codec does not understand. */
@@ -208,6 +210,10 @@ function readOption(message: CoapMessage, number: number, bytes: Buffer, at: num
     case 252: // Echo, RFC 9175 §2.2.1
       if (length < 1 || length > 40) return false;
       message.echo = bytes.subarray(at, end);
+      return true;
+    case 292: // Request-Tag, RFC 9175 §3.2.1
+      if (length > 8) return false;
+      message.requestTag = bytes.subarray(at, end);
       return true;
     default:
       return false;

@@ -262,7 +262,7 @@ export class ServerSide {
         const refused = this.admits.get(message.path[0] ?? '')?.(requestOf(message, method, peer, EMPTY));
         if (refused) return this.shape(message, peer, refused, toBuffer(refused.payload));
       }
-      const resourceKey = resourceKeyOf(message, peer);
+      const resourceKey = uploadKeyOf(message, peer);
       const size = blockSize(block1.szx);
       if (message.size1 !== undefined && message.size1 > max) {
         this.hooks.onReject('too_large', `Block1 upload announced as ${message.size1} bytes (max ${max})`, peer, bytes);
@@ -374,6 +374,15 @@ function reply(message: CoapMessage, code: string, extra?: Partial<OutgoingMessa
 /** Block-wise state is kept per peer + method + resource (never per token: RFC 7959 §2.3). */
 function resourceKeyOf(message: CoapMessage, peer: CoapPeer): string {
   return `${peerKey(peer)}|${message.code}|${message.path.join('/')}?${message.query.join('&')}`;
+}
+
+/**
+ * A Block1 upload's, and per Request-Tag too (RFC 9175 §3.3: blocks with different tags, an absent one included, are
+ * different bodies). Zephyr's coap_client tags every upload and can run two at once (CONFIG_COAP_CLIENT_MAX_REQUESTS).
+ */
+function uploadKeyOf(message: CoapMessage, peer: CoapPeer): string {
+  const tag = message.requestTag;
+  return `${resourceKeyOf(message, peer)}${tag === undefined ? '' : `#${tag.toString('hex')}`}`;
 }
 
 function toBuffer(payload: Buffer | string | undefined): Buffer {

@@ -159,4 +159,14 @@ describe('decodeMessage', () => {
     const tooLong = decodeMessage(frame({ type: 'ACK', code: '4.01', mid: 7, options: [[252, Buffer.alloc(41)]] }));
     expect(tooLong.ok && [tooLong.message.echo, tooLong.message.unknownCritical]).toEqual([undefined, []]);
   });
+
+  it('reads Request-Tag (RFC 9175, option 292, 0 to 8 bytes) and drops one out of range as elective', () => {
+    const tag = Buffer.from('a1a2a3a4a5a6a7a8', 'hex');
+    const tagged = decodeMessage(frame({ type: 'CON', code: '0.03', mid: 1, options: [[292, tag]] }));
+    expect(tagged.ok && tagged.message.requestTag).toEqual(tag);
+    const empty = decodeMessage(frame({ type: 'CON', code: '0.03', mid: 1, options: [[292, []]] }));
+    expect(empty.ok && empty.message.requestTag).toEqual(Buffer.alloc(0));
+    const tooLong = decodeMessage(frame({ type: 'CON', code: '0.03', mid: 1, options: [[292, Buffer.alloc(9)]] }));
+    expect(tooLong.ok && [tooLong.message.requestTag, tooLong.message.unknownCritical]).toEqual([undefined, []]);
+  });
 });

@@ -66,6 +66,42 @@ describe("Zephyr's coap_client as a /ps device", () => {
     await published;
   });
 
+  it('keeps two uploads apart by their Request-Tag when their blocks interleave', async () => {
+    // CONFIG_COAP_CLIENT_MAX_REQUESTS (2): a second report can start before the first one's last block.
+    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    zephyr = await RawPeer.open();
+    const first = Buffer.from(JSON.stringify({ a: 'a'.repeat(300) }));
+    const second = Buffer.from(JSON.stringify({ b: 'b'.repeat(300) }));
+    const tags = [randomBytes(8), randomBytes(8)];
+    const block = (body: Buffer, tag: Buffer, num: number): Buffer =>
+      frame({
+        type: 'CON',
+        code: '0.03',
+        mid: ++mid,
+        token: token(),
+        options: [
+          [URI_PATH, 'ps'],
+          [URI_PATH, 'dev1'],
+          [CONTENT_FORMAT, [JSON_CF]],
+          [BLOCK1, [(num << 4) | ((num + 1) * 256 < body.length ? 0x08 : 0) | 4]],
+          [REQUEST_TAG, tag],
+        ],
+        payload: body.subarray(num * 256, (num + 1) * 256),
+      });
+    const both = h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/dev1', (m) => m.a !== undefined && m.b !== undefined);
+    const codes: Array<string | undefined> = [];
+    for (const [body, tag, num] of [
+      [first, tags[0], 0],
+      [second, tags[1], 0],
+      [first, tags[0], 1],
+      [second, tags[1], 1],
+    ] as const) {
+      codes.push((await zephyr.exchange(block(body, tag as Buffer, num), h.port))?.code);
+    }
+    expect(codes).toEqual(['2.31', '2.31', '2.04', '2.04']);
+    expect(await both).toMatchObject({ a: 'a'.repeat(300), b: 'b'.repeat(300) });
+  });
+
   it('completes a Block2 notification with GETs that re-register on new tokens, and gets the next command', async () => {
     h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }], { block_size: 64 });
     zephyr = await RawPeer.open();
