@@ -82,6 +82,9 @@ describe('libcoap client -> gateway /ps', () => {
     await observer.waitForOutput((out) => out.includes(text));
     const get = await runCoapClient(['-m', 'get', '-b', '64', url('/ps/dev1/set')]);
     expect(get.stdout).toContain(JSON.stringify({ text }));
+    // The relation outlives the Block2 notification: the next command still reaches the client.
+    await h.mqtt.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify({ led: 'blink' }));
+    await observer.waitForOutput((out) => out.includes('{"led":"blink"}'));
   });
 });
 

@@ -66,6 +66,7 @@ interface Exchange {
   payload?: Buffer | undefined;
   confirmable: boolean;
   token?: Buffer | undefined;
+  echo?: Buffer | undefined;
 }
 
 // RFC 7641 §3.4: a notification is fresh when its sequence number is newer modulo 2^24, or 128 s have passed.
@@ -169,8 +170,8 @@ export class ClientSide {
         ? this.upload(req.peer, base, payload, blockLimit, deadline, req.signal)
         : this.exchange(req.peer, { ...base, payload }, deadline, req.signal);
     let first = await sent(size);
-    // RFC 7959 §2.9.3: a 4.13 may name, in Block1, the block size the server can take: send once more in those.
-    const hinted = first.code === '4.13' && first.block1 ? blockSize(first.block1.szx) : undefined;
+    // RFC 7959 §2.9.3: a 4.13 may name the block size the server can take: send once more in those.
+    const hinted = first.code === '4.13' ? blockSizeHint(first) : undefined;
     const used = payload.length > size ? blockSize(szxForSize(size)) : payload.length;
     if (hinted !== undefined && hinted < used) first = await sent(hinted);
     // A FETCH body is the query: it goes with every block of the answer (RFC 8132 §2.3.2) when it fits one datagram.
@@ -341,11 +342,28 @@ export class ClientSide {
   }
 
   /**
+   * One request and its response, sent once more with the server's Echo when it answers 4.01 with one (RFC 9175
+   * §2.3): Zephyr's coap_server built with CONFIG_COAP_SERVER_ECHO challenges a GET of /.well-known/core (and, with
+   * CONFIG_COAP_SERVER_ECHO_REQUIRE_FOR_UNSAFE, every PUT, POST and DELETE) that way and never answers otherwise.
+   */
+  private async exchange(
+    peer: CoapPeer,
+    ex: Exchange,
+    deadline: number,
+    signal: AbortSignal | undefined,
+    keepListening?: TokenListener,
+  ): Promise<CoapMessage> {
+    const response = await this.exchangeOnce(peer, ex, deadline, signal, keepListening);
+    if (response.code !== '4.01' || response.echo === undefined || ex.echo !== undefined) return response;
+    return this.exchangeOnce(peer, { ...ex, echo: response.echo }, deadline, signal, keepListening);
+  }
+
+  /**
    * One request/response exchange. Resolves with the response message (piggy-backed or separate); rejects with
    * CoapCancelledError, and stops retransmitting, once `signal` aborts. When `keepListening` is given, the token
    * stays registered afterwards and later messages go to it (observe).
    */
-  private exchange(
+  private exchangeOnce(
     peer: CoapPeer,
     ex: Exchange,
     deadline: number,
@@ -430,10 +448,11 @@ export class ClientSide {
   private async completeBlock2(
     peer: CoapPeer,
     base: Exchange,
-    first: CoapMessage,
+    answer: CoapMessage,
     deadline: number,
     signal?: AbortSignal,
   ): Promise<CoapClientResponse> {
+    const first = await this.fromBlockZero(peer, base, answer, deadline, signal);
     if (!first.block2?.more || first.block2.num !== 0) return toResponse(first, peer);
     const chunks = [first.payload];
     let total = first.payload.length;
@@ -455,6 +474,35 @@ export class ClientSide {
     }
     return { ...toResponse(first, peer), payload: Buffer.concat(chunks, total) };
   }
+
+  /**
+   * A GET or FETCH that named no block but was answered with a later one than the first asks for block 0, once.
+   * Zephyr's coap_server sample answers /large from where a transfer the client gave up on stopped (large_get() moves
+   * its per-client block context only for a Block2 option), and /.well-known/core does the same with
+   * CONFIG_COAP_WELL_KNOWN_BLOCK_WISE (one static context): taken as it is, that block would be the value.
+   */
+  private fromBlockZero(
+    peer: CoapPeer,
+    base: Exchange,
+    answer: CoapMessage,
+    deadline: number,
+    signal?: AbortSignal,
+  ): Promise<CoapMessage> {
+    const safe = base.code === METHOD_CODES.GET || base.code === METHOD_CODES.FETCH;
+    if (!answer.block2 || answer.block2.num === 0 || !safe) return Promise.resolve(answer);
+    const block2 = { num: 0, more: false, szx: answer.block2.szx };
+    return this.exchange(peer, { ...base, block1: undefined, size1: undefined, block2 }, deadline, signal);
+  }
+}
+
+/**
+ * The block size a 4.13 asks for: its Block1's, else one that fits its Size1. Zephyr's coap_server answers a datagram
+ * larger than its receive buffer (CONFIG_COAP_SERVER_MESSAGE_SIZE, 256 by default) with 4.13 and that buffer's size
+ * as Size1, header and options included, where RFC 7959 §4 means the body: blocks of half of it leave the room.
+ */
+function blockSizeHint(response: CoapMessage): number | undefined {
+  if (response.block1) return blockSize(response.block1.szx);
+  return response.size1 === undefined ? undefined : blockSize(szxForSize(response.size1 / 2));
 }
 
 function isGroup(peer: CoapPeer): boolean {

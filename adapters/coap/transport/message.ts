@@ -28,6 +28,10 @@ export interface CoapMessage {
   size1?: number | undefined;
   size2?: number | undefined;
   noResponse?: number | undefined;
+  /** Echo (RFC 9175 §2.2): a server's freshness challenge, 1 to 40 opaque bytes. */
+  echo?: Buffer | undefined;
+  /** Request-Tag (RFC 9175 §3.2), the first: block-wise requests with different ones are different operations. */
+  requestTag?: Buffer | undefined;
   /** Max-Age (RFC 7252 §5.10.5): seconds the response stays fresh; absent means 60. */
   maxAge?: number | undefined;
   /** Critical options (odd numbers, RFC 7252 §5.4.1) this codec does not understand. */
@@ -203,6 +207,14 @@ function readOption(message: CoapMessage, number: number, bytes: Buffer, at: num
       if (length > 1) return false;
       message.noResponse = readUint(bytes, at, end);
       return true;
+    case 252: // Echo, RFC 9175 §2.2.1
+      if (length < 1 || length > 40) return false;
+      message.echo = bytes.subarray(at, end);
+      return true;
+    case 292: // Request-Tag, RFC 9175 §3.2.1
+      if (length > 8) return false;
+      message.requestTag = bytes.subarray(at, end);
+      return true;
     default:
       return false;
   }
@@ -225,8 +237,11 @@ export interface OutgoingMessage {
   size2?: number | undefined;
   maxAge?: number | undefined;
   etag?: Buffer | undefined;
+  echo?: Buffer | undefined;
   payload?: Buffer | undefined;
 }
+
+const ECHO = 252;
 
 const TYPE_BITS: Record<MessageType, number> = { CON: 0, NON: 1, ACK: 2, RST: 3 };
 
@@ -245,6 +260,7 @@ function encodeBare(message: OutgoingMessage): Buffer | undefined {
     message.size2 !== undefined ||
     message.maxAge !== undefined ||
     message.etag !== undefined ||
+    message.echo !== undefined ||
     (message.path?.length ?? 0) > 0 ||
     (message.query?.length ?? 0) > 0 ||
     (message.locationPath?.length ?? 0) > 0
@@ -280,6 +296,7 @@ export function encodeMessage(message: OutgoingMessage): Buffer {
   if (message.size2 !== undefined) options.push({ name: 'Size2', value: encodeUint(message.size2) });
   if (message.size1 !== undefined) options.push({ name: 'Size1', value: encodeUint(message.size1) });
   if (message.maxAge !== undefined) options.push({ name: 'Max-Age', value: encodeUint(message.maxAge) });
+  if (message.echo !== undefined) options.push({ name: ECHO, value: message.echo });
   return generate(
     {
       code: message.code,

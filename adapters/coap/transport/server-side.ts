@@ -265,7 +265,7 @@ export class ServerSide {
         const refused = this.admits.get(message.path[0] ?? '')?.(requestOf(message, method, peer, EMPTY));
         if (refused) return this.shape(message, peer, refused, toBuffer(refused.payload));
       }
-      const resourceKey = resourceKeyOf(message, peer);
+      const resourceKey = uploadKeyOf(message, peer);
       const size = blockSize(block1.szx);
       if (message.size1 !== undefined && message.size1 > max) {
         this.hooks.onReject('too_large', `Block1 upload announced as ${message.size1} bytes (max ${max})`, peer, bytes);
@@ -296,7 +296,13 @@ export class ServerSide {
     }
 
     const block2 = message.block2;
-    const cached = block2 && block2.num > 0 ? this.block2Cache.get(resourceKeyOf(message, peer)) : undefined;
+    // A later block's GET that carries Observe registers (or deregisters) like any other (RFC 7641 §4.1): it goes to
+    // the handler. Zephyr's coap_client completes a Block2 notification with GETs that repeat Observe 0, each on a new
+    // token, and then matches notifications only to the last one.
+    const cached =
+      block2 && block2.num > 0 && message.observe === undefined
+        ? this.block2Cache.get(resourceKeyOf(message, peer))
+        : undefined;
     if (cached) return this.shape(message, peer, cached, cached.body);
     const request = requestOf(message, method, peer, payload);
     try {
@@ -371,6 +377,15 @@ function reply(message: CoapMessage, code: string, extra?: Partial<OutgoingMessa
 /** Block-wise state is kept per peer + method + resource (never per token: RFC 7959 §2.3). */
 function resourceKeyOf(message: CoapMessage, peer: CoapPeer): string {
   return `${peerKey(peer)}|${message.code}|${message.path.join('/')}?${message.query.join('&')}`;
+}
+
+/**
+ * A Block1 upload's, and per Request-Tag too (RFC 9175 §3.3: blocks with different tags, an absent one included, are
+ * different bodies). Zephyr's coap_client tags every upload and can run two at once (CONFIG_COAP_CLIENT_MAX_REQUESTS).
+ */
+function uploadKeyOf(message: CoapMessage, peer: CoapPeer): string {
+  const tag = message.requestTag;
+  return `${resourceKeyOf(message, peer)}${tag === undefined ? '' : `#${tag.toString('hex')}`}`;
 }
 
 function toBuffer(payload: Buffer | string | undefined): Buffer {

@@ -147,4 +147,26 @@ describe('decodeMessage', () => {
     });
     expect([block2?.num, block1?.num]).toEqual([0, 0]);
   });
+
+  it('reads and writes Echo (RFC 9175, option 252, 1 to 40 bytes) and drops one out of range as elective', () => {
+    const echo = Buffer.from('0102030405060708', 'hex');
+    const bytes = encodeMessage({ type: 'CON', code: '0.01', messageId: 7, token: Buffer.from([9]), echo });
+    // Header 41 01 0007 (CON GET, MID 7, one token byte), token 09, option 252 after none: d8 ef (delta 13 + 239,
+    // length 8), then its value.
+    expect(bytes.toString('hex')).toBe(`4101000709d8ef${echo.toString('hex')}`);
+    const decoded = decodeMessage(bytes);
+    expect(decoded.ok && decoded.message.echo).toEqual(echo);
+    const tooLong = decodeMessage(frame({ type: 'ACK', code: '4.01', mid: 7, options: [[252, Buffer.alloc(41)]] }));
+    expect(tooLong.ok && [tooLong.message.echo, tooLong.message.unknownCritical]).toEqual([undefined, []]);
+  });
+
+  it('reads Request-Tag (RFC 9175, option 292, 0 to 8 bytes) and drops one out of range as elective', () => {
+    const tag = Buffer.from('a1a2a3a4a5a6a7a8', 'hex');
+    const tagged = decodeMessage(frame({ type: 'CON', code: '0.03', mid: 1, options: [[292, tag]] }));
+    expect(tagged.ok && tagged.message.requestTag).toEqual(tag);
+    const empty = decodeMessage(frame({ type: 'CON', code: '0.03', mid: 1, options: [[292, []]] }));
+    expect(empty.ok && empty.message.requestTag).toEqual(Buffer.alloc(0));
+    const tooLong = decodeMessage(frame({ type: 'CON', code: '0.03', mid: 1, options: [[292, Buffer.alloc(9)]] }));
+    expect(tooLong.ok && [tooLong.message.requestTag, tooLong.message.unknownCritical]).toEqual([undefined, []]);
+  });
 });

@@ -57,10 +57,10 @@ describe('the observe registration back-off', () => {
   });
 
   it('keeps backing off from a device that ends every relation as soon as it accepted it', async () => {
-    const d = await observe((m, d) => {
+    const d = await observe((m, d, size) => {
       if (!isRegistration(m)) return;
       d.ack(m, { code: '2.05', options: [[6, [1]]], payload: 'v' });
-      endRelation(d, { message: m, at: Date.now() }, m.messageId);
+      endRelation(d, { message: m, at: Date.now(), size }, m.messageId);
     });
     await expect.poll(() => registrations(d).length, { timeout: 5000, interval: 20 }).toBe(5);
     const at = registrations(d).map((r) => r.at);

@@ -45,13 +45,13 @@ function nibble(n: number): { nibble: number; extended: number[] } {
 export class RawPeer {
   private readonly queue: CoapMessage[] = [];
   private waiter: ((m: CoapMessage) => void) | undefined;
-  private listener: ((m: CoapMessage, fromPort: number) => void) | undefined;
+  private listener: ((m: CoapMessage, fromPort: number, size: number) => void) | undefined;
 
   private constructor(private readonly socket: Socket) {
     socket.on('message', (bytes, rinfo) => {
       const decoded = decodeMessage(bytes);
       if (!decoded.ok) throw new Error(`undecodable answer ${bytes.toString('hex')}: ${decoded.error}`);
-      if (this.listener) this.listener(decoded.message, rinfo.port);
+      if (this.listener) this.listener(decoded.message, rinfo.port, bytes.length);
       else if (this.waiter) this.waiter(decoded.message);
       else this.queue.push(decoded.message);
     });
@@ -71,8 +71,8 @@ export class RawPeer {
     this.socket.send(bytes, port, '::1');
   }
 
-  /** Hand every datagram (and the port it came from) to `listener` as it arrives, instead of queueing it. */
-  listen(listener: (m: CoapMessage, fromPort: number) => void): void {
+  /** Hand every datagram (with the port it came from and its size) to `listener` as it arrives, not to the queue. */
+  listen(listener: (m: CoapMessage, fromPort: number, size: number) => void): void {
     this.listener = listener;
   }
 

@@ -6,9 +6,11 @@ import { type Frame, frame, RawPeer } from './raw-peer.js';
 export interface Received {
   message: CoapMessage;
   at: number;
+  /** The datagram's length in bytes. */
+  size: number;
 }
 
-export type Script = (message: CoapMessage, device: ScriptedDevice) => void;
+export type Script = (message: CoapMessage, device: ScriptedDevice, size: number) => void;
 
 export class ScriptedDevice {
   readonly received: Received[] = [];
@@ -19,10 +21,10 @@ export class ScriptedDevice {
     private readonly raw: RawPeer,
     private readonly script: Script,
   ) {
-    raw.listen((message, fromPort) => {
+    raw.listen((message, fromPort, size) => {
       this.gatewayPort = fromPort;
-      this.received.push({ message, at: Date.now() });
-      this.script(message, this);
+      this.received.push({ message, at: Date.now(), size });
+      this.script(message, this, size);
     });
   }
 
