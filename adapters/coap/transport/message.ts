@@ -83,8 +83,15 @@ export function decodeMessage(bytes: Buffer): DecodeResult {
   const codeClass = bytes[1]! >> 5;
   // RFC 7252 §12.1: classes 1, 6 and 7 are reserved.
   if (codeClass === 1 || codeClass >= 6) return { ok: false, kind: 'reserved_code', error: `reserved code ${code}` };
-  // RFC 7252 §4.1: an Empty message is the header alone.
-  if (code === '0.00' && end > 4) return formatError('empty message (0.00) with a token, options or a payload');
+  // RFC 7252 §4.1: an Empty message is the header alone. An ACK or RST is matched by its message id alone, so one
+  // with more (the Zephyr 2.x coap_client sample acknowledges notifications with its token and cancels them with a
+  // RST carrying a token and options) is taken as the Empty message it stands for rather than dropped: dropping it
+  // would fail every command to such a device after MAX_RETRANSMIT. A CON or NON 0.00 with more stays an error.
+  if (code === '0.00' && end > 4) {
+    const type = TYPES[(first >> 4) & 3]!;
+    if (type === 'CON' || type === 'NON') return formatError('empty message (0.00) with a token, options or a payload');
+    return { ok: true, message: emptyMessage(type, bytes.readUInt16BE(2)) };
+  }
   let at = 4 + tokenLength;
   if (at > end) return formatError('token runs past the end of the datagram');
   const message: CoapMessage = {
@@ -132,6 +139,20 @@ export function decodeMessage(bytes: Buffer): DecodeResult {
     at += length;
   }
   return { ok: true, message };
+}
+
+function emptyMessage(type: MessageType, messageId: number): CoapMessage {
+  return {
+    type,
+    code: '0.00',
+    messageId,
+    token: EMPTY,
+    path: [],
+    query: [],
+    locationPath: [],
+    unknownCritical: [],
+    payload: EMPTY,
+  };
 }
 
 function formatError(error: string): DecodeResult {

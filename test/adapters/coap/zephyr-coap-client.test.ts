@@ -157,4 +157,50 @@ describe("Zephyr's coap_client as a /ps device", () => {
     expect(second?.payload.toString()).toBe('{"led":"on"}');
     zephyr.send(frame({ type: 'ACK', code: '0.00', mid: second?.messageId ?? 0 }), h.port);
   });
+  it("takes the Zephyr 2.x sample's ACK that carries its token, and its RST that carries a token and options", async () => {
+    // samples/net/sockets/coap_client @0183d022 (protocols.md §2.2): send_obs_reply_ack() builds the ACK with
+    // coap_packet_init(ACK, its token, code 0), and after five notifications it sends a RST with a new token, Observe
+    // and Uri-Path. RFC 7252 §4.1 calls both format errors; matched by message id they are what they stand for.
+    h = await startCoapHarness([{ id: 'act', transport: 'coap', availability_timeout: 1 }]);
+    zephyr = await RawPeer.open();
+    const path: Array<[number, string]> = [
+      [URI_PATH, 'ps'],
+      [URI_PATH, 'act'],
+      [URI_PATH, 'set'],
+    ];
+    const registration = token();
+    const registered = await zephyr.exchange(
+      frame({ type: 'CON', code: '0.01', mid: ++mid, token: registration, options: [[OBSERVE, []], ...path] }),
+      h.port,
+    );
+    expect(registered).toMatchObject({ type: 'ACK', code: '2.05' });
+    const availability = 'zephyr2mqtt/act/availability';
+    await h.gw.waitForMessage<{ state: string }>(h.mqtt, availability, (m) => m.state === 'offline', 5000);
+
+    // The ACK with the token: the command is delivered, which brings the quiet device back online.
+    const back = await h.gw.expectMessage<{ state: string }>(h.mqtt, availability, (m) => m.state === 'online');
+    await h.mqtt.publishAsync('zephyr2mqtt/act/set', '{"led":"on"}');
+    const note = await zephyr.next(5000);
+    expect(note).toMatchObject({ type: 'CON', code: '2.05', token: Buffer.from(registration) });
+    zephyr.send(frame({ type: 'ACK', code: '0.00', mid: note?.messageId ?? 0, token: registration }), h.port);
+    await back.message;
+
+    // The RST with a token and options ends the relation at once: the command fails without a retransmission.
+    const failed = await h.gw.expectMessage<{ error: string }>(h.mqtt, 'zephyr2mqtt/act/set/error');
+    await h.mqtt.publishAsync('zephyr2mqtt/act/set', '{"led":"off"}');
+    const second = await zephyr.next(5000);
+    expect(second).toMatchObject({ type: 'CON', code: '2.05', token: Buffer.from(registration) });
+    zephyr.send(
+      frame({
+        type: 'RST',
+        code: '0.00',
+        mid: second?.messageId ?? 0,
+        token: token(),
+        options: [[OBSERVE, [1]], ...path],
+      }),
+      h.port,
+    );
+    expect((await failed.message).error).toContain('no /ps/act/set observer acknowledged');
+    expect(await zephyr.next(0)).toBeUndefined();
+  });
 });
