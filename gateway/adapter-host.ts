@@ -21,14 +21,31 @@ const MAX_BACKOFF_MS = 60_000;
 /** An adapter that ran this long before failing starts again from the shortest back-off. */
 const STABLE_MS = 60_000;
 
+/** An adapter instance and its start(). */
+class Instance {
+  /** Settles, never rejects, once the start() did. */
+  readonly started: Promise<void>;
+  settled = false;
+
+  constructor(
+    readonly adapter: Adapter,
+    start: Promise<void>,
+  ) {
+    const settle = (): void => {
+      this.settled = true;
+    };
+    this.started = start.then(settle, settle);
+  }
+}
+
 export class AdapterHost {
-  #adapter: Adapter | undefined;
+  #instance: Instance | undefined;
   #failure: string | undefined;
   #backoffMs = MIN_BACKOFF_MS;
   #retryTimer: NodeJS.Timeout | undefined;
   #stopped = false;
   #startedAt = 0;
-  /** Bumped by every start() and stop(): a create() that settles after a newer one is dropped. */
+  /** Bumped by every start(), stop() and fail(): a create() or start() that settles after a newer one is dropped. */
   #generation = 0;
   /** Between start() and create() settling: status() says starting. */
   #creating = false;
@@ -42,7 +59,7 @@ export class AdapterHost {
   ) {}
 
   get adapter(): Adapter | undefined {
-    return this.#adapter;
+    return this.#instance?.adapter;
   }
 
   static dataDirFor(root: string, kind: string): string {
@@ -53,29 +70,42 @@ export class AdapterHost {
     this.#stopped = false;
     const generation = ++this.#generation;
     this.#creating = true;
+    const previous = this.#instance; // start() without stop(): this one replaces it
+    this.#instance = undefined;
+    if (previous) void this.#stopWhenStarted(previous);
+    const startTimeoutMs = this.events.startTimeoutMs ?? START_TIMEOUT_MS;
     try {
       // create() may import the adapter's code first; a stop() meanwhile must not be followed by a start.
       const adapter = await settleWithin(
         Promise.resolve().then(() => this.module.create(this.config, this.ctx)),
-        this.events.startTimeoutMs ?? START_TIMEOUT_MS,
+        startTimeoutMs,
       );
       if (this.#stopped || generation !== this.#generation) return;
       this.#creating = false;
-      this.#adapter = adapter;
-      await settleWithin(this.#adapter.start(), this.events.startTimeoutMs ?? START_TIMEOUT_MS);
+      const starting = (async () => adapter.start())(); // a start() that throws at once rejects it
+      this.#instance = new Instance(adapter, starting);
+      await settleWithin(starting, startTimeoutMs);
+      // Stopped, restarted or failed meanwhile: whoever did that stops this instance (#stopWhenStarted), and it
+      // never ran as far as the host is concerned.
+      if (generation !== this.#generation) return;
       this.#failure = undefined;
       this.#startedAt = performance.now();
       this.events.statusChanged?.(this.status());
     } catch (err) {
-      if (generation !== this.#generation) return; // stopped (or restarted) while its code was loading
+      if (generation !== this.#generation) return; // stopped (or restarted) meanwhile
       this.#creating = false;
       this.#failure = err instanceof Error ? err.message : String(err);
       this.logger.error(
         { ...failureFields(err), retryInMs: this.#backoffMs },
         `adapter ${this.module.kind} failed to start`,
       );
-      await settleWithin(this.#adapter?.stop() ?? Promise.resolve(), STOP_TIMEOUT_MS).catch(() => {});
-      this.#adapter = undefined;
+      const failed = this.#instance;
+      this.#instance = undefined;
+      if (failed) {
+        const stopped = this.#stopWhenStarted(failed);
+        // A start that timed out may still be running: it is stopped whenever it ends, without holding up the retry.
+        if (failed.settled) await settleWithin(stopped, STOP_TIMEOUT_MS).catch(() => {});
+      }
       this.#scheduleRestart();
       this.events.statusChanged?.(this.status());
     }
@@ -83,13 +113,14 @@ export class AdapterHost {
 
   /** Called when the adapter reports a fatal runtime error: stop and start again with back-off. */
   fail(err: unknown): void {
-    if (this.#stopped || !this.#adapter) return; // already stopping or restarting
+    const instance = this.#instance;
+    if (this.#stopped || !instance) return; // already stopping or restarting
     if (performance.now() - this.#startedAt > STABLE_MS) this.#backoffMs = MIN_BACKOFF_MS;
     this.#failure = err instanceof Error ? err.message : String(err);
     this.logger.error(failureFields(err), `adapter ${this.module.kind} failed, restarting`);
-    const adapter = this.#adapter;
-    this.#adapter = undefined;
-    void adapter?.stop().catch(() => {});
+    this.#generation++; // a start() still running must not report it running once it ends
+    this.#instance = undefined;
+    void this.#stopWhenStarted(instance);
     this.#scheduleRestart();
     this.events.statusChanged?.(this.status());
   }
@@ -109,7 +140,7 @@ export class AdapterHost {
 
   async reconfigure(config: unknown): Promise<void> {
     if (JSON.stringify(config) === JSON.stringify(this.config)) {
-      await this.#adapter?.devicesChanged?.().catch((err: unknown) => this.fail(err));
+      await this.#instance?.adapter.devicesChanged?.().catch((err: unknown) => this.fail(err));
       return;
     }
     this.config = config;
@@ -123,21 +154,41 @@ export class AdapterHost {
     this.#creating = false;
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
-    const adapter = this.#adapter;
-    this.#adapter = undefined;
+    const instance = this.#instance;
+    this.#instance = undefined;
+    if (!instance) return;
+    const stopped = this.#stopWhenStarted(instance);
+    if (!instance.settled)
+      this.logger.info(`adapter ${this.module.kind} is still starting: it is stopped once its start has ended`);
     try {
-      await settleWithin(adapter?.stop() ?? Promise.resolve(), STOP_TIMEOUT_MS);
-    } catch (err) {
-      this.logger.warn({ err }, `adapter ${this.module.kind} did not stop cleanly`);
+      await settleWithin(stopped, STOP_TIMEOUT_MS);
+    } catch {
+      const still = instance.settled ? 'stopping' : 'starting; it is stopped once its start ends';
+      this.logger.warn(`adapter ${this.module.kind} did not stop within ${STOP_TIMEOUT_MS / 1000} s: still ${still}`);
     }
+  }
+
+  /**
+   * Stops an instance once its start() has settled, never alongside it: a stop() while a start() is still running
+   * (a retry fired by the back-off, then a reload or a shutdown) would leave running whatever the start sets up
+   * after it, a bound socket or an open port that nothing would stop any more. The callers bound how long they wait
+   * (stop() gives start and stop together STOP_TIMEOUT_MS, not the 30 s a start may take, so that a hung start does
+   * not hold up a shutdown); the stop still comes whenever the start ends. Each instance is stopped once. Never
+   * rejects: a failing stop is logged.
+   */
+  #stopWhenStarted(instance: Instance): Promise<void> {
+    return instance.started
+      .then(() => instance.adapter.stop())
+      .catch((err: unknown) => this.logger.warn({ err }, `adapter ${this.module.kind} did not stop cleanly`));
   }
 
   status(): AdapterStatus {
     if (this.#creating) return { state: 'starting' };
-    if (this.#failure && !this.#adapter) return { state: 'failed', reason: this.#failure };
-    if (!this.#adapter) return { state: 'stopped' };
+    const adapter = this.#instance?.adapter;
+    if (this.#failure && !adapter) return { state: 'failed', reason: this.#failure };
+    if (!adapter) return { state: 'stopped' };
     try {
-      return this.#adapter.status();
+      return adapter.status();
     } catch (err) {
       return { state: 'failed', reason: String(err) };
     }

@@ -115,6 +115,8 @@ export type DeviceConfigOf = { id: string; name?: string | undefined; transport:
 export interface Adapter {
   readonly kind: string;
   start(): Promise<void>;
+  /** The host calls it once per instance, and only after start() has settled (failed or not): a stop that comes
+   * while the start is still running waits for it. */
   stop(): Promise<void>;
   status(): AdapterStatus;
   /** `<base>/<device>/set` and `/get`. Throw an Error with a clear message to report a failure. */

@@ -125,16 +125,18 @@ export class BleAdapter implements Adapter {
 
   /** Never throws: a missing Bluetooth stack makes the adapter `unavailable` and schedules a retry. */
   async #tryLoad(): Promise<void> {
+    let noble: Noble;
     try {
-      this.#noble = await loadNoble(this.config.binding);
+      noble = await loadNoble(this.config.binding);
     } catch (err) {
+      if (this.#stopped) return; // stopped while it loaded: stopped it stays
       const reason = err instanceof NobleUnavailableError ? err.message : `noble failed to load: ${String(err)}`;
       this.#unavailable(reason);
       this.#scheduleRetry();
       return;
     }
     if (this.#stopped) return;
-    const noble = this.#noble;
+    this.#noble = noble;
     guardCancelConnect(noble);
     guardAdvertParsing(noble, (address, eir, err) =>
       this.ctx.decodeError('advertisement', {
@@ -181,6 +183,7 @@ export class BleAdapter implements Adapter {
     }
     if (this.#state === 'running') return;
     this.#noble.startScanning([], true, (err) => {
+      if (this.#stopped) return; // the scan started as the adapter stopped: stop() ended it, running it is not
       if (err) {
         this.#unavailable(`cannot start scanning: ${err.message}`);
         return;

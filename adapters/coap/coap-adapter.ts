@@ -51,7 +51,8 @@ export class CoapAdapter implements Adapter {
   private readonly discovery: MulticastDiscovery;
   private readonly lwm2m: Lwm2mServer | undefined;
   private readonly smp: SmpTransportSet<SmpTarget, SmpUdpTransport>;
-  /** From stop() on: a notification left unacknowledged then was cut short by the stop, not failed by the device. */
+  /** From stop() on: a notification left unacknowledged then was cut short by the stop, not failed by the device
+   * (its relation stays for stop() to end or save, its command fails without taking the device offline). */
   private stopping = false;
   /** stop() waits for it: a start still reading the saved files would bind the socket after stop() closed it. */
   private starting: Promise<void> | undefined;
@@ -274,6 +275,11 @@ export class CoapAdapter implements Adapter {
       }),
     );
     if (!results.some(Boolean)) {
+      // Cut short by our own stop (a reload that restarts the adapter, a shutdown): no verdict on the device.
+      if (this.stopping)
+        throw new Error(
+          `the CoAP adapter stopped before a /ps/${deviceId}/set observer acknowledged the command (kept for its next GET)`,
+        );
       this.ctx.availability(deviceId, false);
       throw new Error(`no /ps/${deviceId}/set observer acknowledged the command (kept for its next GET)`);
     }

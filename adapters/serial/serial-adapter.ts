@@ -55,6 +55,8 @@ export class SerialAdapter implements Adapter {
   #reason: string | undefined;
   #scanTimer: NodeJS.Timeout | undefined;
   #scanning = false;
+  /** From stop() on: a start() or reload still running opens no port (nothing would close it). */
+  #stopped = false;
 
   constructor(
     private readonly config: SerialAdapterConfig,
@@ -69,6 +71,7 @@ export class SerialAdapter implements Adapter {
       return;
     }
     this.#state = 'starting';
+    this.#stopped = false;
     try {
       this.#binding = this.deps.binding ?? (await import('@serialport/bindings-cpp')).autoDetect();
     } catch (err) {
@@ -78,11 +81,13 @@ export class SerialAdapter implements Adapter {
       return;
     }
     await this.#syncLinks();
+    if (this.#stopped) return;
     this.#scanTimer = setInterval(() => void this.#announceUnknown(), this.config.scan_interval_ms);
     this.#state = 'running';
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     clearInterval(this.#scanTimer);
     this.#scanTimer = undefined;
     await Promise.all(
@@ -183,6 +188,7 @@ export class SerialAdapter implements Adapter {
     }
     // Close replaced ports first: the new link may want the same (exclusively locked) port.
     await Promise.all(stopping);
+    if (this.#stopped) return;
     for (const [id, device] of wanted) {
       if (this.#links.has(id)) continue;
       const link = new SerialDeviceLink(device, {

@@ -6,6 +6,8 @@ import type { Adapter, AdapterContext, AdapterModule, AdapterStatus } from '../.
 import { AdapterHost } from '../../gateway/adapter-host.js';
 import { silentLogger } from '../../gateway/logger.js';
 import { captureLogger } from '../broker/helpers.js';
+import { gateStarts } from '../helpers/start-gates.js';
+import { createTestAdapterModule, testAdapterConfigSchema } from '../helpers/test-adapter.js';
 
 function moduleWith(create: () => Adapter | Promise<Adapter>): AdapterModule<unknown> {
   return { kind: 'x', configSchema: z.unknown(), deviceSchema: z.object({}), create };
@@ -176,5 +178,95 @@ describe('AdapterHost', () => {
     expect(lines[0]).toMatchObject({ level: 50, reason: 'adapters.coap.port 5683 on ::: in use' });
     expect(JSON.stringify(lines[0])).not.toContain('at ');
     expect((lines[1]?.err as { stack?: string } | undefined)?.stack).toContain('TypeError: x is not a function');
+  });
+});
+
+describe('AdapterHost stopping an adapter whose start() is still running', () => {
+  /** The test adapter behind a gate, on a host that records what it reports. */
+  function gatedHost(options: { startTimeoutMs?: number } = {}) {
+    const gates = gateStarts(createTestAdapterModule().module);
+    const statuses: AdapterStatus[] = [];
+    const context = { devices: () => [] } as unknown as AdapterContext;
+    const host = new AdapterHost(gates.module, testAdapterConfigSchema.parse({}), context, silentLogger(), {
+      ...options,
+      statusChanged: (s) => statuses.push(s),
+    });
+    return { gates, host, statuses };
+  }
+
+  it('stops it once its start has ended, not alongside it, and reports nothing for it', async () => {
+    const { gates, host, statuses } = gatedHost();
+    const held = gates.holdNext();
+    const starting = host.start();
+    await held.reached;
+    const stopping = host.stop();
+    expect(host.adapter).toBeUndefined(); // no command reaches it meanwhile
+    expect(host.status()).toEqual({ state: 'stopped' });
+    await held.release();
+    await stopping;
+    await starting;
+    const [instance] = gates.instances;
+    expect(instance?.adapter.status().state).toBe('stopped');
+    expect(instance?.stops).toEqual([true]);
+    expect(statuses).toEqual([]);
+    expect(host.status()).toEqual({ state: 'stopped' });
+  });
+
+  it('waits at most 3 s for a start that hangs, and stops the adapter whenever that start ends', async () => {
+    const { gates, host } = gatedHost();
+    const held = gates.holdNext();
+    vi.useFakeTimers();
+    try {
+      const starting = host.start();
+      await held.reached;
+      let stopReturned = false;
+      const stopping = host.stop().then(() => {
+        stopReturned = true;
+      });
+      await vi.advanceTimersByTimeAsync(2999);
+      expect(stopReturned).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      await stopping;
+      const [instance] = gates.instances;
+      expect(instance?.stops).toEqual([]);
+      await held.release();
+      await instance?.stopped;
+      await starting;
+      expect(instance?.stops).toEqual([true]);
+      expect(instance?.adapter.status().state).toBe('stopped');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('stops a start that timed out once it ends, not alongside it', async () => {
+    const { gates, host, statuses } = gatedHost({ startTimeoutMs: 100 });
+    const held = gates.holdNext();
+    await host.start();
+    expect(statuses).toEqual([{ state: 'failed', reason: 'did not finish within 0.1 s' }]);
+    const [instance] = gates.instances;
+    expect(instance?.stops).toEqual([]);
+    await held.release();
+    await instance?.stopped;
+    expect(instance?.stops).toEqual([true]);
+    expect(instance?.adapter.status().state).toBe('stopped');
+    await host.stop(); // the retry
+  });
+
+  it('after a fatal error during the start: failed and restarting, the instance stopped once its start ends', async () => {
+    const { gates, host, statuses } = gatedHost();
+    const held = gates.holdNext();
+    const starting = host.start();
+    await held.reached;
+    host.fail(new Error('socket died'));
+    await held.release();
+    await starting;
+    const [instance] = gates.instances;
+    await instance?.stopped;
+    expect(instance?.stops).toEqual([true]);
+    expect(instance?.adapter.status().state).toBe('stopped');
+    expect(statuses).toEqual([{ state: 'failed', reason: 'socket died' }]);
+    expect(host.status()).toEqual({ state: 'failed', reason: 'socket died' });
+    await host.stop(); // the restart
   });
 });
