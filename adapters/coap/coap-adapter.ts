@@ -263,23 +263,31 @@ export class CoapAdapter implements Adapter {
     if (relations.length === 0) return {};
     const sequence = this.observers.nextSequence(deviceId);
     const etag = this.observers.etag(deviceId);
-    const results = await Promise.all(
+    const outcomes = await Promise.all(
       relations.map(async (o) => {
         const response = { code: '2.05', ...encodeCommand(o.accept, command), ...(etag ? { etag } : {}) };
-        const delivered = await this.endpoint.notify(o.peer, o.token, sequence, response, true, o.block2Szx);
+        const outcome = await this.endpoint.notify(o.peer, o.token, sequence, response, true, o.block2Szx);
         this.ctx.countMessage('out');
         // The endpoint's stop cancels what is still retransmitted: the relation stays for stop() to end, or to save
         // when its 5.03 cannot be sent either.
-        if (!delivered && !this.stopping) this.observers.remove(deviceId, o.peer, o.token);
-        return delivered;
+        if (outcome !== 'ack' && !this.stopping) this.observers.remove(deviceId, o.peer, o.token);
+        return outcome;
       }),
     );
-    if (!results.some(Boolean)) {
+    if (!outcomes.includes('ack')) {
       // Cut short by our own stop (a reload that restarts the adapter, a shutdown): no verdict on the device.
       if (this.stopping)
         throw new Error(
           `the CoAP adapter stopped before a /ps/${deviceId}/set observer acknowledged the command (kept for its next GET)`,
         );
+      // A RST is an answer (RFC 7641 §3.6: the device no longer observes, e.g. it rebooted): a sign of life, not a
+      // reason to take it offline; only a notification nobody answered is.
+      if (outcomes.includes('rst')) {
+        this.ctx.availability(deviceId, true);
+        throw new Error(
+          `the /ps/${deviceId}/set observer rejected the command with RST: it no longer observes (kept for its next GET)`,
+        );
+      }
       this.ctx.availability(deviceId, false);
       throw new Error(`no /ps/${deviceId}/set observer acknowledged the command (kept for its next GET)`);
     }

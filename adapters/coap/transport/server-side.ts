@@ -14,7 +14,7 @@ import { DedupCache, PENDING } from './dedup-cache.js';
 import { type CoapMessage, type CoapRejectKind, encodeMessage, type OutgoingMessage } from './message.js';
 import { blockSize, szxForSize } from './options.js';
 import { peerKey } from './peer.js';
-import type { ConfirmableSender } from './reliability.js';
+import type { ConfirmableOutcome, ConfirmableSender } from './reliability.js';
 
 const METHOD_NAMES: Record<string, CoapMethod> = {
   '0.01': 'GET',
@@ -38,6 +38,9 @@ export interface ServerLimits {
   /** A CON request whose handler is slower than this gets an empty ACK and a separate CON response. */
   separateResponseAfterMs: number;
 }
+
+/** How a notification ended: acknowledged (CON) or sent (NON), rejected with RST, unacknowledged, or cut short. */
+export type NotifyOutcome = ConfirmableOutcome | 'sent';
 
 export interface ServerHooks {
   transmit(bytes: Buffer, peer: CoapPeer): void;
@@ -165,7 +168,8 @@ export class ServerSide {
 
   /**
    * Send an observe notification for a relation registered through a route handler (RFC 7641 §4.2).
-   * Resolves false when the observer rejected it (RST) or never acknowledged a CON: the caller drops the relation.
+   * Resolves 'ack' (or 'sent' for a NON); 'rst' when the observer rejected it, 'timeout' when it never acknowledged
+   * the CON (the caller drops the relation), 'cancelled' when the endpoint stopped first.
    * `block2Szx` is the Block2 SZX the registration asked for: a notification's first block is no larger
    * (RFC 7959 §2.4 and §2.6), so a device with a small buffer can take it.
    */
@@ -176,7 +180,7 @@ export class ServerSide {
     response: CoapOutgoingResponse,
     confirmable = true,
     block2Szx?: number,
-  ): Promise<boolean> {
+  ): Promise<NotifyOutcome> {
     const payload = toBuffer(response.payload);
     const szx = Math.min(block2Szx ?? 6, szxForSize(this.limits.blockSize));
     const sliced = payload.length > blockSize(szx);
@@ -196,9 +200,9 @@ export class ServerSide {
     const bytes = encodeMessage(message);
     if (!confirmable) {
       this.hooks.transmit(bytes, peer);
-      return true;
+      return 'sent';
     }
-    return (await this.hooks.reliable.send(bytes, peer, message.messageId)) === 'ack';
+    return this.hooks.reliable.send(bytes, peer, message.messageId);
   }
 
   /**

@@ -25,7 +25,7 @@ import { type AddressFamilies, hostAddresses, isWildcard } from './local-address
 import { type CoapRejectKind, decodeMessage, encodeMessage, isRequestCode } from './message.js';
 import { ipLiteralLookup, normalizeAddress, peerKey, socketAddress } from './peer.js';
 import { ConfirmableSender } from './reliability.js';
-import { ServerSide } from './server-side.js';
+import { type NotifyOutcome, ServerSide } from './server-side.js';
 import { DEFAULT_TRANSMISSION, exchangeLifetime, maxTransmitWait, type TransmissionParameters } from './timing.js';
 
 export interface UdpCoapEndpointOptions {
@@ -331,7 +331,7 @@ export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
     res: CoapOutgoingResponse,
     confirmable = true,
     block2Szx?: number,
-  ): Promise<boolean> {
+  ): Promise<NotifyOutcome> {
     return this.server.notify(peer, token, sequence, res, confirmable, block2Szx);
   }
 

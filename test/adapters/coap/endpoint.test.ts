@@ -186,16 +186,16 @@ describe('UdpCoapEndpoint over loopback', () => {
     );
     expect(observation.first.payload.toString()).toBe('v0');
     const o = observer as CoapIncomingRequest;
-    expect(await server.notify(o.source, o.token, 2, { code: '2.05', payload: 'v1' })).toBe(true);
+    expect(await server.notify(o.source, o.token, 2, { code: '2.05', payload: 'v1' })).toBe('ack');
     // A stale sequence number is dropped by the client.
     await server.notify(o.source, o.token, 1, { code: '2.05', payload: 'stale' }, false);
-    expect(await server.notify(o.source, o.token, 3, { code: '2.05', payload: 'v2' })).toBe(true);
+    expect(await server.notify(o.source, o.token, 3, { code: '2.05', payload: 'v2' })).toBe('ack');
     await waitFor<void>((resolve) => void two.then(resolve));
     expect(notes).toEqual(['v1', 'v2']);
     await observation.cancel();
     await deregistered;
     // After cancel the client rejects notifications with RST, so the server learns the relation is gone.
-    expect(await server.notify(o.source, o.token, 4, { code: '2.05', payload: 'v3' })).toBe(false);
+    expect(await server.notify(o.source, o.token, 4, { code: '2.05', payload: 'v3' })).toBe('rst');
   });
 
   it('rejects on CON timeout when nobody answers', async () => {

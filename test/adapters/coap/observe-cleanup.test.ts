@@ -67,13 +67,13 @@ describe('client observation cleanup', () => {
       noted = resolve;
     });
     // notify() sends the first 64-byte block; the client fetches the rest until it passes its 200-byte limit.
-    expect(await server.notify(o.source, o.token, 2, { code: '2.05', payload: Buffer.alloc(1000, 'y') })).toBe(true);
+    expect(await server.notify(o.source, o.token, 2, { code: '2.05', payload: Buffer.alloc(1000, 'y') })).toBe('ack');
     await reported;
     expect(notes.map((n) => n.code)).toEqual(['5.02']);
     expect(notes[0]?.payload.toString()).toMatch(/exceeds 200 bytes/);
     expect(observationStats(client)).toEqual(idle);
     // The relation is gone on the client, so the server's next notification is rejected (RFC 7641 §3.6).
-    expect(await server.notify(o.source, o.token, 3, { code: '2.05', payload: 'again' })).toBe(false);
+    expect(await server.notify(o.source, o.token, 3, { code: '2.05', payload: 'again' })).toBe('rst');
     expect(notes).toHaveLength(1);
     await observation.cancel();
     expect(observationStats(client)).toEqual(idle);

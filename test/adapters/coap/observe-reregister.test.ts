@@ -45,7 +45,7 @@ describe('observations the device refuses or ends', () => {
     const { device, registrations, h } = await observable();
     await registered(registrations, 1);
     const o = registrations[0] as CoapIncomingRequest;
-    expect(await device.notify(o.source, o.token, 2, { code: '2.05', contentFormat: 0, payload: 'n2' })).toBe(true);
+    expect(await device.notify(o.source, o.token, 2, { code: '2.05', contentFormat: 0, payload: 'n2' })).toBe('ack');
     await h.gw.waitForMessage<{ obs?: string }>(h.mqtt, 'zephyr2mqtt/node', (m) => m.obs === 'n2');
     // libcoap's answer to its observers when it shuts down.
     await device.notify(o.source, o.token, 3, { code: '4.04' });

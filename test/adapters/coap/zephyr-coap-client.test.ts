@@ -185,7 +185,8 @@ describe("Zephyr's coap_client as a /ps device", () => {
     zephyr.send(frame({ type: 'ACK', code: '0.00', mid: note?.messageId ?? 0, token: registration }), h.port);
     await back.message;
 
-    // The RST with a token and options ends the relation at once: the command fails without a retransmission.
+    // The RST with a token and options ends the relation at once: the command fails without a retransmission, and
+    // the device, which answered, stays online.
     const failed = await h.gw.expectMessage<{ error: string }>(h.mqtt, 'zephyr2mqtt/act/set/error');
     await h.mqtt.publishAsync('zephyr2mqtt/act/set', '{"led":"off"}');
     const second = await zephyr.next(5000);
@@ -200,7 +201,8 @@ describe("Zephyr's coap_client as a /ps device", () => {
       }),
       h.port,
     );
-    expect((await failed.message).error).toContain('no /ps/act/set observer acknowledged');
+    expect((await failed.message).error).toContain('rejected the command with RST');
     expect(await zephyr.next(0)).toBeUndefined();
+    expect(h.gw.gateway.devices.get('act')?.online).toBe(true);
   });
 });
