@@ -32,6 +32,24 @@ let mid = 0x2000;
 
 type State = Record<string, unknown>;
 
+const setPath = (id: string): Array<[number, string]> => [
+  [URI_PATH, 'ps'],
+  [URI_PATH, id],
+  [URI_PATH, 'set'],
+];
+
+/** The application's registration: GET /ps/<id>/set with Observe 0 on a new token, no Block2; returns the token. */
+async function register(peer: RawPeer, port: number, id: string): Promise<number[]> {
+  const registration = token();
+  const registered = await peer.exchange(
+    frame({ type: 'CON', code: '0.01', mid: ++mid, token: registration, options: [[OBSERVE, []], ...setPath(id)] }),
+    port,
+  );
+  expect(registered).toMatchObject({ type: 'ACK', code: '2.05' });
+  expect(registered?.observe).toBeTypeOf('number');
+  return registration;
+}
+
 describe("Zephyr's coap_client as a /ps device", () => {
   it('uploads in 256-byte Block1 blocks, each with its own token, tagged with Request-Tag and without Size1', async () => {
     h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
@@ -105,19 +123,9 @@ describe("Zephyr's coap_client as a /ps device", () => {
   it('completes a Block2 notification with GETs that re-register on new tokens, and gets the next command', async () => {
     h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }], { block_size: 64 });
     zephyr = await RawPeer.open();
-    const path: Array<[number, string]> = [
-      [URI_PATH, 'ps'],
-      [URI_PATH, 'dev1'],
-      [URI_PATH, 'set'],
-    ];
-    // The registration: the application's Observe 0, no Block2 (coap_client_option_initial_block2() not added).
-    let current = token();
-    const registered = await zephyr.exchange(
-      frame({ type: 'CON', code: '0.01', mid: ++mid, token: current, options: [[OBSERVE, []], ...path] }),
-      h.port,
-    );
-    expect(registered).toMatchObject({ type: 'ACK', code: '2.05' });
-    expect(registered?.observe).toBeTypeOf('number');
+    const path = setPath('dev1');
+    // No Block2 in the registration (coap_client_option_initial_block2() not added).
+    let current = await register(zephyr, h.port, 'dev1');
 
     const command = { text: 'c'.repeat(200) };
     await h.mqtt.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify(command));
@@ -163,17 +171,7 @@ describe("Zephyr's coap_client as a /ps device", () => {
     // and Uri-Path. RFC 7252 §4.1 calls both format errors; matched by message id they are what they stand for.
     h = await startCoapHarness([{ id: 'act', transport: 'coap', availability_timeout: 1 }]);
     zephyr = await RawPeer.open();
-    const path: Array<[number, string]> = [
-      [URI_PATH, 'ps'],
-      [URI_PATH, 'act'],
-      [URI_PATH, 'set'],
-    ];
-    const registration = token();
-    const registered = await zephyr.exchange(
-      frame({ type: 'CON', code: '0.01', mid: ++mid, token: registration, options: [[OBSERVE, []], ...path] }),
-      h.port,
-    );
-    expect(registered).toMatchObject({ type: 'ACK', code: '2.05' });
+    const registration = await register(zephyr, h.port, 'act');
     const availability = 'zephyr2mqtt/act/availability';
     await h.gw.waitForMessage<{ state: string }>(h.mqtt, availability, (m) => m.state === 'offline', 5000);
 
@@ -197,7 +195,7 @@ describe("Zephyr's coap_client as a /ps device", () => {
         code: '0.00',
         mid: second?.messageId ?? 0,
         token: token(),
-        options: [[OBSERVE, [1]], ...path],
+        options: [[OBSERVE, [1]], ...setPath('act')],
       }),
       h.port,
     );
