@@ -105,6 +105,8 @@ export class AdapterHost {
         const stopped = this.#stopWhenStarted(failed);
         // A start that timed out may still be running: it is stopped whenever it ends, without holding up the retry.
         if (failed.settled) await settleWithin(stopped, STOP_TIMEOUT_MS).catch(() => {});
+        // Stopped (and maybe started again by a reload) while it stopped: no restart or status is this start's now.
+        if (generation !== this.#generation) return;
       }
       this.#scheduleRestart();
       this.events.statusChanged?.(this.status());

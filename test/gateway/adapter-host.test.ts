@@ -4,6 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import type { Adapter, AdapterContext, AdapterModule, AdapterStatus } from '../../gateway/adapter.js';
 import { AdapterHost } from '../../gateway/adapter-host.js';
+import { deferred } from '../../gateway/deferred.js';
 import { silentLogger } from '../../gateway/logger.js';
 import { captureLogger } from '../broker/helpers.js';
 import { gateStarts } from '../helpers/start-gates.js';
@@ -268,5 +269,59 @@ describe('AdapterHost stopping an adapter whose start() is still running', () =>
     expect(statuses).toEqual([{ state: 'failed', reason: 'socket died' }]);
     expect(host.status()).toEqual({ state: 'failed', reason: 'socket died' });
     await host.stop(); // the restart
+  });
+});
+
+describe('AdapterHost after a failed start', () => {
+  it('a reload that stops and starts the adapter while the failed instance stops is not undone by that failed start', async () => {
+    // The first instance fails to start (its port is taken) and takes its time to stop; a reload that changes the
+    // adapter's config stops and starts it meanwhile, and the new instance runs.
+    const failedStopping = deferred();
+    const failedStopped = deferred();
+    const instances: Adapter[] = [];
+    let restarts = 0;
+    const statuses: AdapterStatus[] = [];
+    const host = new AdapterHost(
+      moduleWith(() => {
+        const first = instances.length === 0;
+        const made = adapter(
+          first
+            ? {
+                start: async () => Promise.reject(new Error('port in use')),
+                stop: async () => {
+                  failedStopping.resolve();
+                  await failedStopped.promise;
+                },
+              }
+            : {},
+        );
+        instances.push(made);
+        return made;
+      }),
+      {},
+      ctx,
+      silentLogger(),
+      { restarting: () => restarts++, statusChanged: (s) => statuses.push(s) },
+    );
+    vi.useFakeTimers();
+    try {
+      const failing = host.start();
+      await failedStopping.promise;
+      await host.stop();
+      await host.start();
+      expect(host.status()).toEqual({ state: 'running' });
+      failedStopped.resolve();
+      await failing;
+
+      expect(host.status()).toEqual({ state: 'running' });
+      expect(host.adapter).toBe(instances[1]);
+      await vi.advanceTimersByTimeAsync(120_000); // no restart was scheduled for the instance that failed
+      expect(restarts).toBe(0);
+      expect(instances).toHaveLength(2);
+      expect(statuses).toEqual([{ state: 'running' }]);
+      await host.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -39,7 +39,7 @@ export interface ServerLimits {
   separateResponseAfterMs: number;
 }
 
-/** How a notification ended: acknowledged (CON) or sent (NON), rejected with RST, unacknowledged, or cut short. */
+/** How a notification ended: acknowledged (CON) or sent (NON), rejected with RST, or unacknowledged (or cut short). */
 export type NotifyOutcome = ConfirmableOutcome | 'sent';
 
 export interface ServerHooks {
@@ -169,7 +169,7 @@ export class ServerSide {
   /**
    * Send an observe notification for a relation registered through a route handler (RFC 7641 §4.2).
    * Resolves 'ack' (or 'sent' for a NON); 'rst' when the observer rejected it, 'timeout' when it never acknowledged
-   * the CON (the caller drops the relation), 'cancelled' when the endpoint stopped first.
+   * the CON (the caller drops the relation) and also when the endpoint stopped first (its stop ends every CON so).
    * `block2Szx` is the Block2 SZX the registration asked for: a notification's first block is no larger
    * (RFC 7959 §2.4 and §2.6), so a device with a small buffer can take it.
    */
