@@ -249,8 +249,11 @@ export class Gateway {
       if (this.config.http.enabled) {
         this.#http = await startHttpServer(this, this.config.http, this.#dashboard ? [this.#dashboard.route] : []);
       }
-      for (const module of this.modules) await this.#startAdapter(module);
-      await this.#publishStillOffline(quiet);
+      for (const module of this.modules) {
+        await this.#startAdapter(module);
+        await this.#publishStillOffline(quiet, module.kind);
+      }
+      await this.#publishStillOffline(quiet); // devices of a transport no module serves
       await this.#syncHomeAssistant();
     } catch (err) {
       admission.reject(err);
@@ -310,8 +313,8 @@ export class Gateway {
    * availability is decided from that last_seen: after a crash the retained "online" would otherwise stay until
    * the device talks again, and the next report would replace the whole state instead of merging into it.
    * Returns the devices found offline: theirs is published once the adapters have started (#publishStillOffline). */
-  async #restoreDevices(): Promise<string[]> {
-    const quiet: string[] = [];
+  async #restoreDevices(): Promise<Set<string>> {
+    const quiet = new Set<string>();
     const wallNow = Date.now();
     const monoNow = performance.now();
     for (const rec of this.devices.all()) {
@@ -333,20 +336,23 @@ export class Gateway {
       this.devices.setOnline(id, online);
       if (online)
         await this.publishJson(topics.deviceAvailability(this.base, id), { state: 'online' }, { retain: true, qos: 1 });
-      else quiet.push(id);
+      else quiet.add(id);
     }
     this.#countOnline();
     return quiet;
   }
 
   /**
-   * The offline found at restore, published only now: an adapter may vouch for a device as it starts (a valid LwM2M
-   * registration restored from disk), and an "offline" published before it would flap the device's availability
-   * (offline, then online a moment later) for every subscriber and the upstream broker on each restart.
+   * The offline found at restore, published once the device's adapter has started (`transport`; all that are left
+   * without one): an adapter may vouch for a device as it starts (a valid LwM2M registration restored from disk), and
+   * an "offline" published before it would flap the device's availability (offline, then online a moment later) for
+   * every subscriber and the upstream broker on each restart. Those handled are taken out of `quiet`.
    */
-  async #publishStillOffline(ids: readonly string[]): Promise<void> {
-    for (const id of ids) {
+  async #publishStillOffline(quiet: Set<string>, transport?: string): Promise<void> {
+    for (const id of [...quiet]) {
       const rec = this.devices.get(id);
+      if (rec && transport !== undefined && rec.config.transport !== transport) continue;
+      quiet.delete(id);
       if (!rec || rec.online) continue;
       await this.publishJson(topics.deviceAvailability(this.base, id), { state: 'offline' }, { retain: true, qos: 1 });
     }

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { gateStarts } from '../helpers/start-gates.js';
 import { createTestAdapterModule } from '../helpers/test-adapter.js';
+import { freePort } from '../upstream/mosquitto.js';
 
 type DeviceEntry = { id: string; last_seen: string | null; availability: string };
 
@@ -160,6 +162,45 @@ describe('device continuity', () => {
     await online;
     await back.endAsync();
     expect(queued).toEqual(['online']);
+  });
+
+  it("publishes a quiet device's offline once its own adapter has started, not after the slowest adapter", async () => {
+    const slow = gateStarts(createTestAdapterModule('slow').module);
+    const held = slow.holdNext();
+    const port = await freePort();
+    const starting = startTestGateway(
+      {
+        gateway: { data_dir: dataDir },
+        broker: { listeners: [{ type: 'mqtt', host: '127.0.0.1', port }] },
+        devices: [
+          { id: 'hall', transport: 'test' },
+          { id: 'yard', transport: 'slow' },
+        ],
+      },
+      { adapterModules: [createTestAdapterModule().module, slow.module] },
+    );
+    await held.reached;
+    // Clients are let in before the adapters start: the test adapter has started, the slow one is still starting.
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
+    try {
+      const hall = new Promise<unknown>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no hall/availability while the slow adapter starts')), 5000);
+        client.on('message', (topic, payload) => {
+          if (topic !== 'zephyr2mqtt/hall/availability') return;
+          clearTimeout(timer);
+          resolve(JSON.parse(payload.toString()));
+        });
+      });
+      await client.subscribeAsync('zephyr2mqtt/hall/availability', { qos: 1 });
+      expect(await hall).toEqual({ state: 'offline' });
+      expect(slow.instances[0]?.startEnded).toBe(false);
+    } finally {
+      await client.endAsync();
+      await held.release();
+      gw = await starting;
+    }
+    const observer = await gw.connect();
+    expect(await gw.waitForMessage(observer, 'zephyr2mqtt/yard/availability')).toEqual({ state: 'offline' });
   });
 
   it('a rename keeps offline availability and property topics, as one event; removal clears them', async () => {
