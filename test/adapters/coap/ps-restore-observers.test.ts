@@ -88,7 +88,7 @@ describe('/ps/<id>/set relations across a crash of the gateway', () => {
     const failed = g.gw.waitForMessage<{ error: string }>(g.mqtt, 'zephyr2mqtt/dev1/set/error');
     await g.mqtt.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify({ led: 'off' }));
     expect((await notification(device, port, 'RST')).payload.toString()).toBe('{"led":"off"}');
-    expect((await failed).error).toMatch(/no \/ps\/dev1\/set observer acknowledged/);
+    expect((await failed).error).toMatch(/\/ps\/dev1\/set observer rejected the command with RST/);
     expect(observers(g)).toBe(0);
     await savedFile(dataDir, (s) => s.devices.dev1?.observers.length === 0);
   });
