@@ -32,6 +32,24 @@ let mid = 0x2000;
 
 type State = Record<string, unknown>;
 
+/** Block `num` (256 bytes, SZX 4) of an upload of `body` to /ps/dev1, on a new token, tagged with `tag`. */
+function uploadBlock(body: Buffer, tag: Buffer, num: number): Buffer {
+  return frame({
+    type: 'CON',
+    code: '0.03',
+    mid: ++mid,
+    token: token(),
+    options: [
+      [URI_PATH, 'ps'],
+      [URI_PATH, 'dev1'],
+      [CONTENT_FORMAT, [JSON_CF]],
+      [BLOCK1, [(num << 4) | ((num + 1) * 256 < body.length ? 0x08 : 0) | 4]],
+      [REQUEST_TAG, tag],
+    ],
+    payload: body.subarray(num * 256, (num + 1) * 256),
+  });
+}
+
 const setPath = (id: string): Array<[number, string]> => [
   [URI_PATH, 'ps'],
   [URI_PATH, id],
@@ -58,24 +76,8 @@ describe("Zephyr's coap_client as a /ps device", () => {
     const tag = randomBytes(8);
     const published = h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/dev1', (m) => m.note === 'z'.repeat(600));
     const answers: Array<CoapMessage | undefined> = [];
-    for (let num = 0; num * 256 < body.length; num++) {
-      const more = (num + 1) * 256 < body.length;
-      const block = frame({
-        type: 'CON',
-        code: '0.03',
-        mid: ++mid,
-        token: token(),
-        options: [
-          [URI_PATH, 'ps'],
-          [URI_PATH, 'dev1'],
-          [CONTENT_FORMAT, [JSON_CF]],
-          [BLOCK1, [(num << 4) | (more ? 0x08 : 0) | 4]],
-          [REQUEST_TAG, tag],
-        ],
-        payload: body.subarray(num * 256, (num + 1) * 256),
-      });
-      answers.push(await zephyr.exchange(block, h.port));
-    }
+    for (let num = 0; num * 256 < body.length; num++)
+      answers.push(await zephyr.exchange(uploadBlock(body, tag, num), h.port));
     expect(answers.map((a) => [a?.type, a?.code, a?.block1?.num, a?.block1?.szx])).toEqual([
       ['ACK', '2.31', 0, 4],
       ['ACK', '2.31', 1, 4],
@@ -91,21 +93,6 @@ describe("Zephyr's coap_client as a /ps device", () => {
     const first = Buffer.from(JSON.stringify({ a: 'a'.repeat(300) }));
     const second = Buffer.from(JSON.stringify({ b: 'b'.repeat(300) }));
     const tags = [randomBytes(8), randomBytes(8)];
-    const block = (body: Buffer, tag: Buffer, num: number): Buffer =>
-      frame({
-        type: 'CON',
-        code: '0.03',
-        mid: ++mid,
-        token: token(),
-        options: [
-          [URI_PATH, 'ps'],
-          [URI_PATH, 'dev1'],
-          [CONTENT_FORMAT, [JSON_CF]],
-          [BLOCK1, [(num << 4) | ((num + 1) * 256 < body.length ? 0x08 : 0) | 4]],
-          [REQUEST_TAG, tag],
-        ],
-        payload: body.subarray(num * 256, (num + 1) * 256),
-      });
     const both = h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/dev1', (m) => m.a !== undefined && m.b !== undefined);
     const codes: Array<string | undefined> = [];
     for (const [body, tag, num] of [
@@ -114,7 +101,7 @@ describe("Zephyr's coap_client as a /ps device", () => {
       [first, tags[0], 1],
       [second, tags[1], 1],
     ] as const) {
-      codes.push((await zephyr.exchange(block(body, tag as Buffer, num), h.port))?.code);
+      codes.push((await zephyr.exchange(uploadBlock(body, tag as Buffer, num), h.port))?.code);
     }
     expect(codes).toEqual(['2.31', '2.31', '2.04', '2.04']);
     expect(await both).toMatchObject({ a: 'a'.repeat(300), b: 'b'.repeat(300) });
