@@ -188,9 +188,9 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     });
   };
 
-  /** `validMs`: what is left of a restored registration's lifetime (grace included). */
   /** How long a registration is served after its Register or Update: its lifetime and the grace. */
   const validForMs = (lifetime: number): number => (lifetime + config.lifetime_grace_s) * 1000;
+  /** `validMs`: what is left of a restored registration's lifetime (grace included). */
   const armExpiry = (reg: Registration, validMs = validForMs(reg.lifetime)): void => {
     const state = live.get(reg.id);
     if (!state) return;
