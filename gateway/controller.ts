@@ -334,8 +334,7 @@ export class Gateway {
       const online =
         !rec.config.disabled && heardAt !== null && monoNow - heardAt <= this.#timeoutSeconds(rec.config) * 1000;
       this.devices.setOnline(id, online);
-      if (online)
-        await this.publishJson(topics.deviceAvailability(this.base, id), { state: 'online' }, { retain: true, qos: 1 });
+      if (online) await this.#publishAvailability(id, true);
       else quiet.add(id);
     }
     this.#countOnline();
@@ -354,7 +353,7 @@ export class Gateway {
       if (rec && transport !== undefined && rec.config.transport !== transport) continue;
       quiet.delete(id);
       if (!rec || rec.online) continue;
-      await this.publishJson(topics.deviceAvailability(this.base, id), { state: 'offline' }, { retain: true, qos: 1 });
+      await this.#publishAvailability(id, false);
     }
   }
 
@@ -411,13 +410,7 @@ export class Gateway {
 
   /** Every device and the bridge offline, retained: what clients read until the next start says otherwise. */
   async #publishOffline(): Promise<void> {
-    for (const rec of this.devices.all()) {
-      await this.publishJson(
-        topics.deviceAvailability(this.base, rec.config.id),
-        { state: 'offline' },
-        { retain: true, qos: 1 },
-      );
-    }
+    for (const rec of this.devices.all()) await this.#publishAvailability(rec.config.id, false);
     await this.publishJson(topics.bridgeState(this.base), { state: 'offline' }, { retain: true, qos: 1 });
   }
 
@@ -1191,11 +1184,7 @@ export class Gateway {
               retain: opts.retain,
             });
     }
-    await this.publishJson(
-      topics.deviceAvailability(this.base, id),
-      { state: rec.online ? 'online' : 'offline' },
-      { retain: true, qos: 1 },
-    );
+    await this.#publishAvailability(id, rec.online);
   }
 
   #onAvailability(id: string, online: boolean, lastSeenSet = false, validForMs?: number, lastHeard?: Date): void {
@@ -1205,12 +1194,17 @@ export class Gateway {
     if (online && validForMs !== undefined) this.devices.vouch(id, performance.now() + validForMs);
     if (!this.devices.setOnline(id, online)) return;
     this.#countOnline();
-    void this.publishJson(
+    void this.#publishAvailability(id, online);
+    void this.publishDevices();
+  }
+
+  /** A device's availability topic: retained, QoS 1, `{"state":"online"|"offline"}`. */
+  #publishAvailability(id: string, online: boolean): Promise<void> {
+    return this.publishJson(
       topics.deviceAvailability(this.base, id),
       { state: online ? 'online' : 'offline' },
       { retain: true, qos: 1 },
     );
-    void this.publishDevices();
   }
 
   /** `kind`: the adapter that saw it (the metric's label; `seen.transport` is what it says). */
