@@ -87,24 +87,14 @@ export function decodeMessage(bytes: Buffer): DecodeResult {
   // with more (the Zephyr 2.x coap_client sample acknowledges notifications with its token and cancels them with a
   // RST carrying a token and options) is taken as the Empty message it stands for rather than dropped: dropping it
   // would fail every command to such a device after MAX_RETRANSMIT. A CON or NON 0.00 with more stays an error.
+  const type = TYPES[(first >> 4) & 3]!;
   if (code === '0.00' && end > 4) {
-    const type = TYPES[(first >> 4) & 3]!;
     if (type === 'CON' || type === 'NON') return formatError('empty message (0.00) with a token, options or a payload');
-    return { ok: true, message: emptyMessage(type, bytes.readUInt16BE(2)) };
+    return { ok: true, message: headerOnly(type, code, bytes.readUInt16BE(2), EMPTY) };
   }
   let at = 4 + tokenLength;
   if (at > end) return formatError('token runs past the end of the datagram');
-  const message: CoapMessage = {
-    type: TYPES[(first >> 4) & 3]!,
-    code,
-    messageId: bytes.readUInt16BE(2),
-    token: bytes.subarray(4, at),
-    path: [],
-    query: [],
-    locationPath: [],
-    unknownCritical: [],
-    payload: EMPTY,
-  };
+  const message = headerOnly(type, code, bytes.readUInt16BE(2), bytes.subarray(4, at));
   // RFC 7252 §3.1: each option is a (delta, length) nibble pair, 13 and 14 extended by 1 and 2 bytes, 15 reserved
   // (0xFF is the payload marker). Walked here because coap-packet's parser accepts a truncated last option.
   let number = 0;
@@ -141,18 +131,9 @@ export function decodeMessage(bytes: Buffer): DecodeResult {
   return { ok: true, message };
 }
 
-function emptyMessage(type: MessageType, messageId: number): CoapMessage {
-  return {
-    type,
-    code: '0.00',
-    messageId,
-    token: EMPTY,
-    path: [],
-    query: [],
-    locationPath: [],
-    unknownCritical: [],
-    payload: EMPTY,
-  };
+/** The message its header and token make, before any option or payload is read. */
+function headerOnly(type: MessageType, code: string, messageId: number, token: Buffer): CoapMessage {
+  return { type, code, messageId, token, path: [], query: [], locationPath: [], unknownCritical: [], payload: EMPTY };
 }
 
 function formatError(error: string): DecodeResult {
