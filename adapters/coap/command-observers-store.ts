@@ -6,6 +6,7 @@ import type { Logger } from '../../gateway/logger.js';
 import type { CommandObservers, SavedDevice } from './command-observers.js';
 import { OBSERVERS_FILE, readObserversFile, serializeObservers } from './command-observers-file.js';
 import { addressMatcher } from './identity.js';
+import { warnUnusable } from './saved-state-file.js';
 import { StateFileWriter } from './state-file-writer.js';
 
 /** What restoring needs of a device entry. */
@@ -45,10 +46,11 @@ export class CommandObserversStore {
     const saved = await readObserversFile(this.file);
     if (saved.state === 'none') return undefined;
     if (saved.state === 'unusable') {
-      const where = saved.movedTo ? `moved to ${saved.movedTo}` : 'left as it is';
-      this.logger.warn(
-        { file: this.file, reason: saved.reason },
-        `${this.file} cannot be used (${saved.reason}): ignored and ${where}; devices that observed /ps/<id>/set before the restart get commands again once they register again, and commands kept for sleeping devices are lost`,
+      warnUnusable(
+        this.logger,
+        this.file,
+        saved,
+        'devices that observed /ps/<id>/set before the restart get commands again once they register again, and commands kept for sleeping devices are lost',
       );
       return undefined;
     }

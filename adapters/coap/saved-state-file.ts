@@ -3,6 +3,7 @@
 // so one bad entry costs that entry only; a file that is not one of ours is moved aside and ignored.
 import { readFile, rename } from 'node:fs/promises';
 import type { z } from 'zod';
+import type { Logger } from '../../gateway/logger.js';
 
 export type SavedStateRead<T> =
   | { state: 'none' }
@@ -57,4 +58,18 @@ function parseEnvelope<S extends z.ZodType>(
     return { ok: false, reason: `it is not a ${what} (${issues})` };
   }
   return { ok: true, value: parsed.data };
+}
+
+/** Says that `file` could not be used, where it is now, and what that costs (`lost`). */
+export function warnUnusable(
+  logger: Logger,
+  file: string,
+  unusable: Extract<SavedStateRead<unknown>, { state: 'unusable' }>,
+  lost: string,
+): void {
+  const where = unusable.movedTo ? `moved to ${unusable.movedTo}` : 'left as it is';
+  logger.warn(
+    { file, reason: unusable.reason },
+    `${file} cannot be used (${unusable.reason}): ignored and ${where}; ${lost}`,
+  );
 }

@@ -2,6 +2,7 @@
 // Update, De-register and expiry, coalesced, off the request path; read back when the adapter starts.
 import { join } from 'node:path';
 import type { Logger } from '../../../gateway/logger.js';
+import { warnUnusable } from '../saved-state-file.js';
 import { StateFileWriter } from '../state-file-writer.js';
 import type { Registration } from './registration-store.js';
 import {
@@ -43,10 +44,11 @@ export class SavedRegistrations {
     const saved = await readRegistrationsFile(this.file);
     if (saved.state === 'none') return { registrations: [], unusable: [] };
     if (saved.state === 'unusable') {
-      const where = saved.movedTo ? `moved to ${saved.movedTo}` : 'left as it is';
-      this.logger.warn(
-        { file: this.file, reason: saved.reason },
-        `${this.file} cannot be used (${saved.reason}): ignored and ${where}; LwM2M clients registered before the restart are offline until they register again (their next Update gets 4.04)`,
+      warnUnusable(
+        this.logger,
+        this.file,
+        saved,
+        'LwM2M clients registered before the restart are offline until they register again (their next Update gets 4.04)',
       );
       return { registrations: [], unusable: true };
     }
