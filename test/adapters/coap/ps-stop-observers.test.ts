@@ -39,6 +39,21 @@ const PS_TOKEN = 'dev1-secret-0123';
 /** GET /ps/dev1/set, CON: a poll, or a registration with `observe`, naming `etags`. */
 const { next: get, lastToken } = psSetRequests('dev1');
 
+const DEV1 = [{ id: 'dev1', transport: 'coap' }];
+
+/** A gateway on a data dir of its own (`coap`: adapter settings) whose dev1 a raw peer observes (GET, Observe 0). */
+async function observedByPeer(
+  coap: Record<string, unknown> = {},
+): Promise<{ gateway: CoapGateway; observer: RawPeer; port: number }> {
+  dataDir = await mkdtemp(join(tmpdir(), 'z2m-ps-stop-'));
+  const gateway = await startCoapGateway(dataDir, DEV1, { coap });
+  g = gateway;
+  const observer = await RawPeer.open();
+  peer = observer;
+  expect((await observer.exchange(get({ observe: true }), gateway.port))?.observe).toBeTypeOf('number');
+  return { gateway, observer, port: gateway.port };
+}
+
 describe('/ps/<id>/set observers when the adapter stops', () => {
   it('are told with a 5.03 without Observe that carries a Max-Age to register again after', async () => {
     h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
@@ -55,75 +70,61 @@ describe('/ps/<id>/set observers when the adapter stops', () => {
   });
 
   it('are not restored at the next start, while the last command is, with its ETag', async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'z2m-ps-stop-'));
-    const dev1 = [{ id: 'dev1', transport: 'coap' }];
-    g = await startCoapGateway(dataDir, dev1);
-    const port = g.port;
-    peer = await RawPeer.open();
-    expect((await peer.exchange(get({ observe: true }), port))?.observe).toBeTypeOf('number');
-    await g.mqtt.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify({ led: 'on' }));
-    const note = await peer.next(5000);
+    const { gateway, observer, port } = await observedByPeer();
+    await gateway.mqtt.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify({ led: 'on' }));
+    const note = await observer.next(5000);
     expect(note?.payload.toString()).toBe('{"led":"on"}');
-    peer.send(frame({ type: 'ACK', code: '0.00', mid: note?.messageId ?? 0 }), port);
+    observer.send(frame({ type: 'ACK', code: '0.00', mid: note?.messageId ?? 0 }), port);
     const etag = note?.etag;
     if (!etag) throw new Error('the notification has no ETag');
     await savedFile(dataDir, (s) => s.devices.dev1?.command !== undefined);
 
-    await g.gw.stop();
+    await gateway.gw.stop();
     g = undefined;
-    expect((await peer.next(5000))?.code).toBe('5.03');
+    expect((await observer.next(5000))?.code).toBe('5.03');
     const saved = await savedFile(dataDir, () => true);
     expect(saved.devices.dev1?.observers).toEqual([]);
 
-    g = await startCoapGateway(dataDir, dev1, { port });
+    g = await startCoapGateway(dataDir, DEV1, { port });
     expect(g.adapter.status().details?.command_observers).toBe(0);
     // The device that ran it polls with its ETag: nothing new.
-    expect((await peer.exchange(get({ etags: [etag] }), port))?.code).toBe('2.03');
+    expect((await observer.exchange(get({ etags: [etag] }), port))?.code).toBe('2.03');
     // A device that registers again gets it, with the ETag that tells it is the one it ran.
-    const again = await peer.exchange(get({ observe: true }), port);
+    const again = await observer.exchange(get({ observe: true }), port);
     expect(again?.payload.toString()).toBe('{"led":"on"}');
     expect(again?.etag?.equals(etag)).toBe(true);
     expect(g.adapter.status().details?.command_observers).toBe(1);
   });
 
   it('stay saved when the socket closed under the adapter (no 5.03 left), and are restored as after a crash', async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'z2m-ps-stop-'));
-    const dev1 = [{ id: 'dev1', transport: 'coap' }];
-    g = await startCoapGateway(dataDir, dev1);
-    const port = g.port;
-    peer = await RawPeer.open();
-    expect((await peer.exchange(get({ observe: true }), port))?.observe).toBeTypeOf('number');
+    const { gateway, observer, port } = await observedByPeer();
     const token = lastToken();
     await savedFile(dataDir, (s) => s.devices.dev1?.observers.length === 1);
 
-    await g.adapter.endpoint.stop();
-    await g.gw.stop();
+    await gateway.adapter.endpoint.stop();
+    await gateway.gw.stop();
     g = undefined;
     const saved = await savedFile(dataDir, () => true);
     expect(saved.devices.dev1?.observers.map((o) => o.token)).toEqual([token.toString('hex')]);
 
     // The device heard no 5.03 and waits on its token: the first thing it gets is the next command.
-    g = await startCoapGateway(dataDir, dev1, { port });
+    g = await startCoapGateway(dataDir, DEV1, { port });
     expect(g.adapter.status().details?.command_observers).toBe(1);
     await g.mqtt.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify({ led: 'off' }));
-    const note = await peer.next(5000);
+    const note = await observer.next(5000);
     expect([note?.code, note?.token.equals(token), note?.payload.toString()]).toEqual(['2.05', true, '{"led":"off"}']);
-    peer.send(frame({ type: 'ACK', code: '0.00', mid: note?.messageId ?? 0 }), port);
+    observer.send(frame({ type: 'ACK', code: '0.00', mid: note?.messageId ?? 0 }), port);
   });
 
   it('stay saved when a notification was still unacknowledged as the socket closed under the adapter', async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'z2m-ps-stop-'));
-    const dev1 = [{ id: 'dev1', transport: 'coap' }];
     // Retransmitted for at least 14 s: still unacknowledged when the adapter stops.
-    g = await startCoapGateway(dataDir, dev1, { coap: { ack_timeout: 2 } });
-    peer = await RawPeer.open();
-    expect((await peer.exchange(get({ observe: true }), g.port))?.observe).toBeTypeOf('number');
+    const { gateway } = await observedByPeer({ ack_timeout: 2 });
     await savedFile(dataDir, (s) => s.devices.dev1?.observers.length === 1);
 
-    await g.adapter.endpoint.stop();
-    await g.mqtt.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify({ led: 'on' }));
+    await gateway.adapter.endpoint.stop();
+    await gateway.mqtt.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify({ led: 'on' }));
     await savedFile(dataDir, (s) => s.devices.dev1?.command !== undefined);
-    await g.gw.stop();
+    await gateway.gw.stop();
     g = undefined;
     const saved = await savedFile(dataDir, () => true);
     expect(saved.devices.dev1?.observers.map((o) => o.token)).toEqual([lastToken().toString('hex')]);
