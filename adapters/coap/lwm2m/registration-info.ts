@@ -28,18 +28,15 @@ export function registrationInfo(reg: Registration): RegistrationInfo {
   };
 }
 
+/** Field by field, so that a field added to RegistrationInfo is compared without being listed here too. */
 export function sameRegistrationInfo(a: RegistrationInfo, b: RegistrationInfo): boolean {
-  return (
-    a.endpoint === b.endpoint &&
-    a.version === b.version &&
-    a.binding === b.binding &&
-    a.queue_mode === b.queue_mode &&
-    a.lifetime === b.lifetime &&
-    a.content_format === b.content_format &&
-    a.address === b.address &&
-    (a.objects === b.objects ||
-      (a.objects.length === b.objects.length && a.objects.every((o, i) => o === b.objects[i])))
+  return (Object.keys(a) as (keyof RegistrationInfo)[]).every((key) =>
+    key === 'objects' ? sameList(a.objects, b.objects) : a[key] === b[key],
   );
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a === b || (a.length === b.length && a.every((item, i) => item === b[i]));
 }
 
 // The object paths of a registration's links, computed once per (shared) link list.
