@@ -2,6 +2,7 @@
 // when it fails. A failing adapter never takes the others (or the gateway) down.
 import { join } from 'node:path';
 import type { Adapter, AdapterContext, AdapterModule, AdapterStatus } from './adapter.js';
+import { InstanceContext } from './instance-context.js';
 import type { Logger } from './logger.js';
 
 export interface AdapterHostOptions {
@@ -21,7 +22,7 @@ const MAX_BACKOFF_MS = 60_000;
 /** An adapter that ran this long before failing starts again from the shortest back-off. */
 const STABLE_MS = 60_000;
 
-/** An adapter instance and its start(). */
+/** An adapter instance, its start() and the context it reports through. */
 class Instance {
   /** Settles, never rejects, once the start() did. */
   readonly started: Promise<void>;
@@ -30,6 +31,7 @@ class Instance {
   constructor(
     readonly adapter: Adapter,
     start: Promise<void>,
+    readonly context: InstanceContext,
   ) {
     const settle = (): void => {
       this.settled = true;
@@ -49,6 +51,8 @@ export class AdapterHost {
   #generation = 0;
   /** Between start() and create() settling: status() says starting. */
   #creating = false;
+  /** The context of the latest start(): a newer start retires it. */
+  #context: InstanceContext | undefined;
 
   constructor(
     readonly module: AdapterModule<unknown>,
@@ -72,18 +76,22 @@ export class AdapterHost {
     this.#creating = true;
     const previous = this.#instance; // start() without stop(): this one replaces it
     this.#instance = undefined;
-    if (previous) void this.#stopWhenStarted(previous);
+    if (previous) void this.#letGo(previous);
+    const context = this.#newContext(generation);
     const startTimeoutMs = this.events.startTimeoutMs ?? START_TIMEOUT_MS;
     try {
       // create() may import the adapter's code first; a stop() meanwhile must not be followed by a start.
       const adapter = await settleWithin(
-        Promise.resolve().then(() => this.module.create(this.config, this.ctx)),
+        Promise.resolve().then(() => this.module.create(this.config, context.ctx)),
         startTimeoutMs,
       );
-      if (this.#stopped || generation !== this.#generation) return;
+      if (this.#stopped || generation !== this.#generation) {
+        context.retire(); // made, never started nor stopped: nothing it says counts
+        return;
+      }
       this.#creating = false;
       const starting = (async () => adapter.start())(); // a start() that throws at once rejects it
-      this.#instance = new Instance(adapter, starting);
+      this.#instance = new Instance(adapter, starting, context);
       await settleWithin(starting, startTimeoutMs);
       // Stopped, restarted or failed meanwhile: whoever did that stops this instance (#stopWhenStarted), and it
       // never ran as far as the host is concerned.
@@ -102,9 +110,11 @@ export class AdapterHost {
       const failed = this.#instance;
       this.#instance = undefined;
       if (failed) {
-        const stopped = this.#stopWhenStarted(failed);
-        // A start that timed out may still be running: it is stopped whenever it ends, without holding up the retry.
-        if (failed.settled) await settleWithin(stopped, STOP_TIMEOUT_MS).catch(() => {});
+        const stopping = this.#letGo(failed);
+        // A start that timed out may still be running: it is stopped whenever it ends, without holding up the retry,
+        // and has nothing more to report.
+        if (failed.settled) await stopping;
+        else failed.context.retire();
         // Stopped (and maybe started again by a reload) while it stopped: no restart or status is this start's now.
         if (generation !== this.#generation) return;
       }
@@ -122,7 +132,7 @@ export class AdapterHost {
     this.logger.error(failureFields(err), `adapter ${this.module.kind} failed, restarting`);
     this.#generation++; // a start() still running must not report it running once it ends
     this.#instance = undefined;
-    void this.#stopWhenStarted(instance);
+    void this.#letGo(instance);
     this.#scheduleRestart();
     this.events.statusChanged?.(this.status());
   }
@@ -159,23 +169,52 @@ export class AdapterHost {
     const instance = this.#instance;
     this.#instance = undefined;
     if (!instance) return;
-    const stopped = this.#stopWhenStarted(instance);
+    const stopping = this.#letGo(instance);
     if (!instance.settled)
       this.logger.info(`adapter ${this.module.kind} is still starting: it is stopped once its start has ended`);
+    if (await stopping) return;
+    const still = instance.settled ? 'stopping' : 'starting; it is stopped once its start ends';
+    this.logger.warn(
+      `adapter ${this.module.kind} did not stop within ${STOP_TIMEOUT_MS / 1000} s: still ${still}, ` +
+        'and what it reports is ignored',
+    );
+  }
+
+  /** The context for the start() of `generation`; whatever an earlier instance still reports would publish over
+   * this one's, so the previous context is retired. */
+  #newContext(generation: number): InstanceContext {
+    this.#context?.retire();
+    this.#context = new InstanceContext(this.ctx, {
+      kind: this.module.kind,
+      logger: this.logger,
+      current: () => generation === this.#generation,
+      fail: (err) => this.fail(err),
+    });
+    return this.#context;
+  }
+
+  /**
+   * Stops an instance the host no longer runs (#stopWhenStarted) and resolves with whether that stop ended within
+   * STOP_TIMEOUT_MS. Until then the instance is still heard (a stop may report an upload cut short); after that
+   * nothing it reports counts.
+   */
+  async #letGo(instance: Instance): Promise<boolean> {
     try {
-      await settleWithin(stopped, STOP_TIMEOUT_MS);
+      await settleWithin(this.#stopWhenStarted(instance), STOP_TIMEOUT_MS);
+      return true;
     } catch {
-      const still = instance.settled ? 'stopping' : 'starting; it is stopped once its start ends';
-      this.logger.warn(`adapter ${this.module.kind} did not stop within ${STOP_TIMEOUT_MS / 1000} s: still ${still}`);
+      return false;
+    } finally {
+      instance.context.retire();
     }
   }
 
   /**
    * Stops an instance once its start() has settled, never alongside it: a stop() while a start() is still running
    * (a retry fired by the back-off, then a reload or a shutdown) would leave running whatever the start sets up
-   * after it, a bound socket or an open port that nothing would stop any more. The callers bound how long they wait
-   * (stop() gives start and stop together STOP_TIMEOUT_MS, not the 30 s a start may take, so that a hung start does
-   * not hold up a shutdown); the stop still comes whenever the start ends. Each instance is stopped once. Never
+   * after it, a bound socket or an open port that nothing would stop any more. #letGo bounds how long it is waited
+   * for (start and stop together get STOP_TIMEOUT_MS, not the 30 s a start may take, so that a hung start does not
+   * hold up a shutdown); the stop still comes whenever the start ends. Each instance is stopped once. Never
    * rejects: a failing stop is logged.
    */
   #stopWhenStarted(instance: Instance): Promise<void> {

@@ -58,7 +58,9 @@ export interface PublishOptions {
   qos?: 0 | 1 | 2;
 }
 
-/** What the core gives each adapter instance. All methods are safe to call at any time and never throw. */
+/** What the core gives each adapter instance. All methods are safe to call at any time and never throw. What an
+ * instance reports once the host is done with it (its stop ended, or outlasted the 3 s a stop gets, or a restart or
+ * a reload replaced it) is ignored. */
 export interface AdapterContext {
   readonly kind: string;
   readonly logger: Logger;
@@ -101,8 +103,9 @@ export interface AdapterContext {
   decodeError(reason: string, detail?: { deviceId?: string; bytes?: Uint8Array; error?: unknown }): void;
   /** Count a message handled by the adapter, for /metrics (`in` = device -> gateway). */
   countMessage(direction: 'in' | 'out'): void;
-  /** The adapter cannot go on (its socket or port died): the core stops it and starts it again with back-off.
-   * Optional so hand-made test contexts need not provide it; the gateway always does. */
+  /** The adapter cannot go on (its socket or port died): the core stops it and starts it again with back-off, if
+   * this instance is still the one running. Optional so hand-made test contexts need not provide it; the gateway
+   * always does. */
   fatal?(error: unknown): void;
   /** Something status() reports changed (a port opened or closed): the core republishes bridge/info (debounced).
    * Optional like fatal. */

@@ -859,6 +859,8 @@ export class Gateway {
     return { device: rec.config, host };
   }
 
+  /** What the adapter's instances report through; its host gives each instance its own view of it, and takes their
+   * fatal errors itself. */
   #contextFor(kind: string, logger: Logger): AdapterContext {
     return {
       kind,
@@ -909,7 +911,6 @@ export class Gateway {
         if (direction === 'in') this.#messagesReceived++;
         this.metrics.messages.inc({ adapter: kind, direction });
       },
-      fatal: (err) => this.#hosts.get(kind)?.fail(err),
       statusChanged: () => this.#scheduleInfo(),
     };
   }

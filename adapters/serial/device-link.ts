@@ -259,6 +259,8 @@ export class SerialDeviceLink {
     try {
       await this.#open(path);
     } catch (err) {
+      // Stopped while it opened (its device removed, its adapter stopping): what that open met is no longer news.
+      if (this.#stopped) return;
       const message = openErrorMessage(err, path);
       if (isAbsent(err)) {
         this.#absent();

@@ -1,16 +1,21 @@
 // A serial adapter stopped while its start() is still running opens no port afterwards: through the host (a reload
 // or shutdown while a retried start runs), on a real pseudo-terminal, and on its own (a stop() called alongside).
-import { mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
+// A device link stopped while its port is still opening reports nothing of that open once it ends.
+import { mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { autoDetect } from '@serialport/bindings-cpp';
 import { SerialPortMock } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serialAdapterConfigSchema } from '../../../adapters/serial/config.js';
+import type { SerialBinding } from '../../../adapters/serial/device-link.js';
 import { serialAdapterModule } from '../../../adapters/serial/index.js';
 import { SerialAdapter } from '../../../adapters/serial/serial-adapter.js';
 import type { AdapterStatus } from '../../../gateway/adapter.js';
 import { AdapterHost } from '../../../gateway/adapter-host.js';
+import { deferred } from '../../../gateway/deferred.js';
 import { silentLogger } from '../../../gateway/logger.js';
+import { captureLogger } from '../../broker/helpers.js';
 import { gateStarts } from '../../helpers/start-gates.js';
 import { type PtyPair, startPtyPair } from '../../sim/serial/pty-pair.js';
 import { RecordingContext } from './recording-context.js';
@@ -82,5 +87,93 @@ describe('a serial adapter stopped while its start is still running', () => {
     await starting;
     expect(adapter.status()).toMatchObject({ state: 'stopped', details: { devices: [] } });
     expect(adapter.link('board')).toBeUndefined();
+  });
+});
+
+/** A context that also counts statusChanged calls and keeps the log. */
+class WatchingContext extends RecordingContext {
+  readonly log = captureLogger();
+  override readonly logger = this.log.logger;
+  statusChanges = 0;
+  statusChanged(): void {
+    this.statusChanges++;
+  }
+}
+
+/** The real binding, whose next open waits until released; it says when that open has ended, and when the port
+ * it opened is closed. */
+function gatedOpen() {
+  const real: SerialBinding = autoDetect();
+  const reached = deferred();
+  const go = deferred();
+  const ended = deferred();
+  const closed = deferred();
+  const binding: SerialBinding = {
+    list: () => real.list(),
+    async open(options) {
+      reached.resolve();
+      await go.promise;
+      try {
+        const port = await real.open(options);
+        const close = port.close.bind(port);
+        port.close = async () => {
+          await close();
+          closed.resolve();
+        };
+        return port;
+      } finally {
+        ended.resolve();
+      }
+    },
+  };
+  return { binding, reached: reached.promise, ended: ended.promise, closed: closed.promise, release: go.resolve };
+}
+
+function adapterFor(ctx: RecordingContext, binding: SerialBinding): SerialAdapter {
+  return new SerialAdapter(serialAdapterConfigSchema.parse({}), ctx, {
+    binding,
+    sysRoot: '/nonexistent',
+    devRoot: '/nonexistent',
+  });
+}
+
+describe('a serial device link stopped while its port is still opening', () => {
+  it('removed by a reload: an open that then fails reports nothing (no offline, no status change, no warning)', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'serial-stop-opening-'));
+    const notATty = join(dir, 'not-a-tty'); // there, but no serial port: the open fails (ENOTTY)
+    writeFileSync(notATty, '');
+    const open = gatedOpen();
+    const ctx = new WatchingContext([{ id: 'board', transport: 'serial', path: notATty }]);
+    adapter = adapterFor(ctx, open.binding);
+    await adapter.start();
+    await open.reached;
+    ctx.deviceList = [];
+    await adapter.devicesChanged();
+    open.release();
+    await open.ended;
+    await new Promise(setImmediate); // the link's handling of the failed open
+
+    expect(adapter.link('board')).toBeUndefined();
+    expect(ctx.of('availability')).toEqual([]);
+    expect(ctx.statusChanges).toBe(0);
+    expect(ctx.log.lines.filter((l) => l.msg === 'cannot open serial port')).toEqual([]);
+  });
+
+  it('its adapter stopping: an open that then succeeds closes the port again and reports nothing', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'serial-stop-opening-'));
+    pty = await startPtyPair(dir);
+    const open = gatedOpen();
+    const ctx = new WatchingContext([{ id: 'board', transport: 'serial', path: pty.gatewayPath }]);
+    adapter = adapterFor(ctx, open.binding);
+    await adapter.start();
+    await open.reached;
+    await adapter.stop();
+    open.release();
+    // The port closed again, or (what must not happen) the device reported online through it.
+    await Promise.race([open.closed, ctx.waitFor('availability', () => true)]);
+
+    expect(descriptorsOn(realpathSync(pty.gatewayPath))).toEqual([]);
+    expect(ctx.calls).toEqual([]);
+    expect(ctx.statusChanges).toBe(0);
   });
 });
