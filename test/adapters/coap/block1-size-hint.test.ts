@@ -1,17 +1,13 @@
 // A device that answers an upload with 4.13 and a smaller Block1 size (RFC 7959 §2.9.3) gets it again, once, in
 // blocks of that size; one that names only Size1 (Zephyr's coap_server, whose Size1 is its whole receive buffer,
 // header and options included) gets it again in blocks of at most half of that.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
 import { endpoint, stopEndpointsAfterEach } from './loopback-endpoints.js';
-import { ScriptedDevice } from './scripted-device.js';
+import { closeDevicesAfterEach, type ScriptedDevice, scriptedDevice } from './scripted-device.js';
 
 stopEndpointsAfterEach();
-let device: ScriptedDevice | undefined;
-afterEach(() => {
-  device?.close();
-  device = undefined;
-});
+closeDevicesAfterEach();
 
 const BLOCK1 = 27;
 const SIZE1 = 60;
@@ -36,7 +32,7 @@ function smallBuffer(accepted: Buffer[]) {
 describe('a 4.13 with a Block1 size hint', () => {
   it('is followed by the same upload in blocks of the hinted size', async () => {
     const accepted: Buffer[] = [];
-    device = await ScriptedDevice.open(smallBuffer(accepted));
+    const device = await scriptedDevice(smallBuffer(accepted));
     const ep = await endpoint({ blockSize: 1024 });
     const payload = Buffer.alloc(300, 'p');
     const res = await ep.request({ peer: { address: '::1', port: device.port }, method: 'PUT', path: ['f'], payload });
@@ -48,7 +44,7 @@ describe('a 4.13 with a Block1 size hint', () => {
   });
 
   it('is followed once only: a second 4.13 is the answer', async () => {
-    device = await ScriptedDevice.open((m, d) => {
+    const device = await scriptedDevice((m, d) => {
       if (m.type === 'CON' && m.code === '0.03') d.ack(m, { code: '4.13', options: [HINT_64] });
     });
     const ep = await endpoint({ blockSize: 256 });
@@ -62,7 +58,7 @@ describe('a 4.13 with a Block1 size hint', () => {
     // coap_server.c with CONFIG_COAP_SERVER_MESSAGE_SIZE 256: a datagram that does not fit gets 4.13 with Size1 256
     // (coap_server_process); the sample's /large-update takes Block1 and asks for 64-byte blocks (large_update_put).
     const received = Buffer.alloc(300);
-    device = await ScriptedDevice.open((m, d, size) => {
+    const device = await scriptedDevice((m, d, size) => {
       if (m.type !== 'CON' || m.code !== '0.03') return;
       if (size > 256) {
         d.ack(m, { code: '4.13', options: [[SIZE1, [0x01, 0x00]]] });

@@ -2,26 +2,19 @@
 // to a resource that only takes POST (an action that answers with a report) a GET is 4.05, or another resource's
 // representation. A FETCH sends its body (the query) with every block (RFC 8132 §2.3.2); a POST does not repeat its
 // body, which the device has already acted on.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
-import { type CoapHarness, startCoapHarness } from './harness.js';
-import { ScriptedDevice } from './scripted-device.js';
+import type { ScriptedDevice } from './scripted-device.js';
+import { scriptedNode } from './scripted-node.js';
 
 const REPORT = 'report: 0123456789abcdefghijklmnopqrstuvwxyz';
 const BLOCK = 16;
 
-let h: CoapHarness | undefined;
-let device: ScriptedDevice | undefined;
-afterEach(async () => {
-  await h?.stop();
-  device?.close();
-  h = undefined;
-  device = undefined;
-});
+const node = scriptedNode();
 
 /** A device whose /report takes only `method` and answers with REPORT in 16-byte blocks (SZX 0). */
-async function start(method: string) {
-  device = await ScriptedDevice.open((m, d) => {
+function start(method: string) {
+  return node.start((m, d) => {
     if (d.answerPing(m) || m.type !== 'CON') return;
     if (m.code !== method) {
       d.ack(m, { code: '4.05' });
@@ -35,8 +28,6 @@ async function start(method: string) {
       payload: REPORT.slice(num * BLOCK, (num + 1) * BLOCK),
     });
   });
-  h = await startCoapHarness([{ id: 'node', transport: 'coap', address: '::1', port: device.port }]);
-  return { device, h };
 }
 
 const requests = (d: ScriptedDevice): CoapMessage[] =>

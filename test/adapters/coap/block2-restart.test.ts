@@ -3,18 +3,14 @@
 // the client gave up on: large_get() keeps each client's block context and a request without Block2 leaves it where
 // the last one stopped (coap_update_from_block() only moves it for a Block2 option); its /.well-known/core does the
 // same with CONFIG_COAP_WELL_KNOWN_BLOCK_WISE (one static context).
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CoapCancelledError } from '../../../adapters/coap/transport/errors.js';
 import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
 import { endpoint, stopEndpointsAfterEach } from './loopback-endpoints.js';
-import { ScriptedDevice } from './scripted-device.js';
+import { closeDevicesAfterEach, type ScriptedDevice, scriptedDevice } from './scripted-device.js';
 
 stopEndpointsAfterEach();
-let device: ScriptedDevice | undefined;
-afterEach(() => {
-  device?.close();
-  device = undefined;
-});
+closeDevicesAfterEach();
 
 const CONTENT_FORMAT = 12;
 const BLOCK2 = 23;
@@ -47,7 +43,7 @@ const whole = Buffer.concat(Array.from({ length: TOTAL / BLOCK }, (_, num) => Bu
 describe('a GET whose first answer is a later block', () => {
   it('asks for block 0 and reads the whole representation', async () => {
     const giveUp = new AbortController();
-    device = await ScriptedDevice.open(
+    const device = await scriptedDevice(
       sampleLarge((num) => {
         // The gateway gives up on the first transfer (its deadline) while block 3 is on its way.
         if (num === 3) giveUp.abort();

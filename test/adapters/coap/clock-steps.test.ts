@@ -9,7 +9,7 @@ import { Timers } from '../../../adapters/coap/timers.js';
 import type { UdpCoapEndpoint } from '../../../adapters/coap/transport/udp-endpoint.js';
 import { RecordingContext } from '../lwm2m/recording-context.js';
 import { endpoint, stopEndpointsAfterEach } from './loopback-endpoints.js';
-import { ScriptedDevice } from './scripted-device.js';
+import { closeDevicesAfterEach, scriptedDevice } from './scripted-device.js';
 
 stopEndpointsAfterEach();
 const HOUR = 3_600_000;
@@ -18,6 +18,8 @@ afterEach(() => {
   for (const fn of cleanup.splice(0)) fn();
   vi.useRealTimers();
 });
+// Registered after the hook above, so that it runs first: devices close before the cleanups.
+closeDevicesAfterEach();
 
 /** Fakes the clocks only: sockets and their real timers keep working. */
 const fakeClocks = () => vi.useFakeTimers({ toFake: ['Date', 'performance'] });
@@ -56,10 +58,9 @@ describe('the CoAP transport across wall-clock steps', () => {
 
   it('takes an older Observe sequence number as fresh once 128 s have passed, though the clock went back 2 h', async () => {
     fakeClocks();
-    const device = await ScriptedDevice.open((m, d) => {
+    const device = await scriptedDevice((m, d) => {
       if (m.type === 'CON' && m.observe === 0) d.ack(m, { code: '2.05', options: [[6, [100]]], payload: 'a' });
     });
-    cleanup.push(() => device.close());
     const client = await endpoint();
     let onNote: (res: CoapClientResponse) => void = () => {};
     const observation = await client.observe(

@@ -3,20 +3,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeBlock } from '../../../adapters/coap/transport/options.js';
 import { type CoapHarness, startCoapHarness } from './harness.js';
-import { ScriptedDevice } from './scripted-device.js';
+import { closeDevicesAfterEach, scriptedDevice } from './scripted-device.js';
 
+closeDevicesAfterEach();
 let h: CoapHarness | undefined;
-let device: ScriptedDevice | undefined;
 afterEach(async () => {
   await h?.stop();
-  device?.close();
   h = undefined;
-  device = undefined;
 });
 
 /** Takes Block1 PUTs as they come: 2.31 Continue for each block, 2.04 for the last. */
 async function uploadTarget() {
-  return ScriptedDevice.open((m, d) => {
+  return scriptedDevice((m, d) => {
     if (m.type !== 'CON' || m.code !== '0.03') return;
     const block = m.block1;
     const options: Array<[number, number[]]> = block ? [[27, [...encodeBlock(block)]]] : [];
@@ -26,7 +24,7 @@ async function uploadTarget() {
 
 describe('per-device block_size', () => {
   it('sends writes to the device in blocks of its size, not the adapter default', async () => {
-    device = await uploadTarget();
+    const device = await uploadTarget();
     const resources = { upload: { path: '/big', method: 'PUT', format: 'text' } };
     h = await startCoapHarness(
       [{ id: 'node', transport: 'coap', address: '::1', port: device.port, block_size: 128, resources }],

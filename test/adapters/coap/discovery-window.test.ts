@@ -7,15 +7,16 @@ import type { CoapClientResponse } from '../../../adapters/coap/endpoint.js';
 import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
 import { RecordingContext } from '../lwm2m/recording-context.js';
 import { endpoint, stopEndpointsAfterEach } from './loopback-endpoints.js';
-import { ScriptedDevice, sleep } from './scripted-device.js';
+import { closeDevicesAfterEach, scriptedDevice, sleep } from './scripted-device.js';
 
 stopEndpointsAfterEach();
+closeDevicesAfterEach();
 
 const isDiscovery = (m: CoapMessage) => m.type === 'NON' && m.path.join('/') === '.well-known/core';
 
 /** A device that answers a discovery request with a NON 2.05 after `leisureMs`. */
 function leisurely(leisureMs: number) {
-  return ScriptedDevice.open((m, d) => {
+  return scriptedDevice((m, d) => {
     if (!isDiscovery(m)) return;
     const token = [...m.token];
     setTimeout(
@@ -28,40 +29,32 @@ function leisurely(leisureMs: number) {
 describe('multicast discovery window', () => {
   it('collects an answer sent 3 s late with the default window', async () => {
     const device = await leisurely(3000);
-    try {
-      const config = coapAdapterConfigSchema.parse({ interfaces: ['lo'], multicast_groups: ['::1'] });
-      expect(discoveryOptions(config).windowMs).toBe(6000);
-      expect(discoveryOptions({ ...config, discovery_window: 10 }).windowMs).toBe(10_000);
-      const ctx = new RecordingContext();
-      ctx.permit = true;
-      const discovery = new MulticastDiscovery(await endpoint(), ctx, {
-        ...discoveryOptions(config),
-        port: device.port,
-      });
-      await discovery.round();
-      expect(ctx.facts.filter((f) => f.type === 'deviceSeen')).toHaveLength(1);
-    } finally {
-      device.close();
-    }
+    const config = coapAdapterConfigSchema.parse({ interfaces: ['lo'], multicast_groups: ['::1'] });
+    expect(discoveryOptions(config).windowMs).toBe(6000);
+    expect(discoveryOptions({ ...config, discovery_window: 10 }).windowMs).toBe(10_000);
+    const ctx = new RecordingContext();
+    ctx.permit = true;
+    const discovery = new MulticastDiscovery(await endpoint(), ctx, {
+      ...discoveryOptions(config),
+      port: device.port,
+    });
+    await discovery.round();
+    expect(ctx.facts.filter((f) => f.type === 'deviceSeen')).toHaveLength(1);
   }, 15_000);
 
   it('drops an answer that comes after the window without a RST', async () => {
     const device = await leisurely(300);
-    try {
-      const client = await endpoint();
-      const answers: CoapClientResponse[] = [];
-      const request = {
-        peer: { address: '::1', port: device.port },
-        method: 'GET' as const,
-        path: ['.well-known', 'core'],
-      };
-      await client.multicast(request, 100, (res) => answers.push(res));
-      await device.waitFor((m) => m.type === 'NON');
-      await sleep(600);
-      expect(answers).toEqual([]);
-      expect(device.received.map((r) => r.message.type)).toEqual(['NON']);
-    } finally {
-      device.close();
-    }
+    const client = await endpoint();
+    const answers: CoapClientResponse[] = [];
+    const request = {
+      peer: { address: '::1', port: device.port },
+      method: 'GET' as const,
+      path: ['.well-known', 'core'],
+    };
+    await client.multicast(request, 100, (res) => answers.push(res));
+    await device.waitFor((m) => m.type === 'NON');
+    await sleep(600);
+    expect(answers).toEqual([]);
+    expect(device.received.map((r) => r.message.type)).toEqual(['NON']);
   });
 });

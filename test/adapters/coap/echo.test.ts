@@ -3,17 +3,13 @@
 // address not yet verified is challenged for amplification mitigation, and with CONFIG_COAP_SERVER_ECHO_REQUIRE_FOR_UNSAFE
 // every PUT without a valid Echo is; each challenge is a piggy-backed 4.01 with 8 new random bytes of Echo.
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
 import { endpoint, stopEndpointsAfterEach } from './loopback-endpoints.js';
-import { ScriptedDevice } from './scripted-device.js';
+import { closeDevicesAfterEach, type ScriptedDevice, scriptedDevice } from './scripted-device.js';
 
 stopEndpointsAfterEach();
-let device: ScriptedDevice | undefined;
-afterEach(() => {
-  device?.close();
-  device = undefined;
-});
+closeDevicesAfterEach();
 
 const CONTENT_FORMAT = 12;
 const BLOCK1 = 27;
@@ -36,7 +32,7 @@ function echoServer(answer: (m: CoapMessage, d: ScriptedDevice) => void) {
 
 describe('a 4.01 with Echo', () => {
   it('is followed by the same GET with that Echo, whose answer is the response', async () => {
-    device = await ScriptedDevice.open(
+    const device = await scriptedDevice(
       echoServer((m, d) => d.ack(m, { code: '2.05', options: [[CONTENT_FORMAT, [40]]], payload: LINKS })),
     );
     const ep = await endpoint();
@@ -55,7 +51,7 @@ describe('a 4.01 with Echo', () => {
 
   it('is answered for each block of an upload whose every request must carry a fresh Echo', async () => {
     const received: Buffer[] = [];
-    device = await ScriptedDevice.open(
+    const device = await scriptedDevice(
       echoServer((m, d) => {
         received.push(m.payload);
         const block = m.block1;
@@ -86,7 +82,7 @@ describe('a 4.01 with Echo', () => {
   });
 
   it('is the answer when the request already carried an Echo', async () => {
-    device = await ScriptedDevice.open((m, d) => {
+    const device = await scriptedDevice((m, d) => {
       if (m.type === 'CON' && m.code === '0.01') d.ack(m, { code: '4.01', options: [[ECHO, randomBytes(8)]] });
     });
     const ep = await endpoint();

@@ -1,17 +1,14 @@
 // NSTART = 1 (RFC 7252 §4.7): the gateway keeps at most one interaction outstanding with each device; the others
 // wait their turn in order, a cancelled one is never sent, and different devices never wait for each other.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CoapClientResponse } from '../../../adapters/coap/endpoint.js';
 import { CoapCancelledError, CoapDeadlineError, CoapQueueFullError } from '../../../adapters/coap/transport/errors.js';
 import { endpoint, stopEndpointsAfterEach } from './loopback-endpoints.js';
-import { type Script, ScriptedDevice } from './scripted-device.js';
+import { closeDevicesAfterEach, type Script, type ScriptedDevice, scriptedDevice } from './scripted-device.js';
 import { scriptedNode } from './scripted-node.js';
 
 stopEndpointsAfterEach();
-const devices: ScriptedDevice[] = [];
-afterEach(() => {
-  for (const d of devices.splice(0)) d.close();
-});
+closeDevicesAfterEach();
 
 /** A device that answers every GET with its path, `delayMs` later, and notes when it answered. */
 function lateAnswers(delayMs: number, answeredAt: Map<string, number>): Script {
@@ -24,12 +21,6 @@ function lateAnswers(delayMs: number, answeredAt: Map<string, number>): Script {
   };
 }
 
-async function device(script: Script): Promise<ScriptedDevice> {
-  const d = await ScriptedDevice.open(script);
-  devices.push(d);
-  return d;
-}
-
 const paths = (d: ScriptedDevice) => d.received.map((r) => r.message.path.join('/'));
 /** No retransmission within a test: each request reaches the device once. */
 const unhurried = { transmission: { ackTimeoutMs: 2000, ackRandomFactor: 1, maxRetransmit: 1 } };
@@ -37,7 +28,7 @@ const unhurried = { transmission: { ackTimeoutMs: 2000, ackRandomFactor: 1, maxR
 describe('NSTART = 1 in the client side of the transport', () => {
   it('sends the next request to a device only after the previous one was answered, in order', async () => {
     const answeredAt = new Map<string, number>();
-    const d = await device(lateAnswers(60, answeredAt));
+    const d = await scriptedDevice(lateAnswers(60, answeredAt));
     const ep = await endpoint(unhurried);
     const get = (path: string) =>
       ep.request({ peer: { address: '::1', port: d.port }, method: 'GET', path: [path], timeoutMs: 3000 });
@@ -50,7 +41,7 @@ describe('NSTART = 1 in the client side of the transport', () => {
   });
 
   it('never sends a queued request that was cancelled, and sends the one behind it', async () => {
-    const d = await device(() => {});
+    const d = await scriptedDevice(() => {});
     const ep = await endpoint(unhurried);
     const peer = { address: '::1', port: d.port };
     const first = ep.request({ peer, method: 'GET', path: ['a'], timeoutMs: 3000 });
@@ -71,7 +62,7 @@ describe('NSTART = 1 in the client side of the transport', () => {
   });
 
   it('fails a request whose deadline passes while it waits, without sending it', async () => {
-    const d = await device(() => {});
+    const d = await scriptedDevice(() => {});
     const ep = await endpoint(unhurried);
     const peer = { address: '::1', port: d.port };
     const first = ep.request({ peer, method: 'GET', path: ['a'], timeoutMs: 3000 });
@@ -83,8 +74,8 @@ describe('NSTART = 1 in the client side of the transport', () => {
   });
 
   it('does not make different devices wait for each other', async () => {
-    const silent = await device(() => {});
-    const answering = await device(lateAnswers(0, new Map()));
+    const silent = await scriptedDevice(() => {});
+    const answering = await scriptedDevice(lateAnswers(0, new Map()));
     const ep = await endpoint(unhurried);
     const stuck = ep.request({
       peer: { address: '::1', port: silent.port },
@@ -104,7 +95,7 @@ describe('NSTART = 1 in the client side of the transport', () => {
   });
 
   it('refuses a request beyond 64 waiting for one device at once, with a clear error', async () => {
-    const d = await device(() => {});
+    const d = await scriptedDevice(() => {});
     const ep = await endpoint();
     const get = () =>
       ep.request({ peer: { address: '::1', port: d.port }, method: 'GET', path: ['x'], timeoutMs: 3000 });

@@ -6,15 +6,20 @@ import { ResourceObserver } from '../../../adapters/coap/resource-observer.js';
 import { Timers } from '../../../adapters/coap/timers.js';
 import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
 import { endpoint, stopEndpointsAfterEach } from './loopback-endpoints.js';
-import { type Received, type Script, ScriptedDevice, sleep } from './scripted-device.js';
+import {
+  closeDevicesAfterEach,
+  type Received,
+  type Script,
+  type ScriptedDevice,
+  scriptedDevice,
+  sleep,
+} from './scripted-device.js';
 
 stopEndpointsAfterEach();
-let device: ScriptedDevice | undefined;
+closeDevicesAfterEach();
 let timers: Timers | undefined;
 afterEach(() => {
   timers?.stop();
-  device?.close();
-  device = undefined;
   timers = undefined;
 });
 
@@ -22,7 +27,7 @@ const policy = { retryMinMs: 50, retryMaxMs: 5000, requestTimeoutMs: 1000, obser
 const isRegistration = (m: CoapMessage) => m.type === 'CON' && m.code === '0.01' && m.observe === 0;
 
 async function observe(script: Script) {
-  device = await ScriptedDevice.open(script);
+  const device = await scriptedDevice(script);
   timers = new Timers();
   const gateway = await endpoint();
   const hooks = { onAnswer: () => {}, onResponse: () => {}, onRegistering: () => 0, onFailure: () => {} };

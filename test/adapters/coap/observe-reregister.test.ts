@@ -5,16 +5,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CoapIncomingRequest } from '../../../adapters/coap/endpoint.js';
 import { type CoapHarness, startCoapHarness } from './harness.js';
 import { endpoint, stopEndpointsAfterEach } from './loopback-endpoints.js';
-import { ScriptedDevice } from './scripted-device.js';
+import { closeDevicesAfterEach, scriptedDevice } from './scripted-device.js';
 
 stopEndpointsAfterEach();
+closeDevicesAfterEach();
 let h: CoapHarness | undefined;
-let scripted: ScriptedDevice | undefined;
 afterEach(async () => {
   await h?.stop();
-  scripted?.close();
   h = undefined;
-  scripted = undefined;
 });
 
 /** A device whose /obs refuses the first `refusals` registrations with 5.03 and Max-Age 1, then accepts them. */
@@ -54,7 +52,7 @@ describe('observations the device refuses or ends', () => {
 
   it('registers again soon after a final notification without Observe', async () => {
     let registrations = 0;
-    scripted = await ScriptedDevice.open((m, d) => {
+    const scripted = await scriptedDevice((m, d) => {
       if (m.type !== 'CON' || m.code !== '0.01' || m.observe !== 0) return;
       registrations++;
       d.ack(m, { code: '2.05', options: [[6, [registrations]]], payload: 'a' });

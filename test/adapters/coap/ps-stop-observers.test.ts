@@ -14,18 +14,15 @@ import { type CoapHarness, firstNotification, startCoapHarness } from './harness
 import { psSetRequests } from './ps-set-requests.js';
 import { frame, RawPeer } from './raw-peer.js';
 import { type CoapGateway, observersFile, savedFile, startCoapGateway, writeSavedFile } from './restartable-gateway.js';
-import { ScriptedDevice } from './scripted-device.js';
+import { closeDevicesAfterEach, scriptedDevice } from './scripted-device.js';
 
 let h: CoapHarness | undefined;
 let g: CoapGateway | undefined;
 let peer: RawPeer | undefined;
-let node: ScriptedDevice | undefined;
 let dataDir = '';
 afterEach(async () => {
   peer?.close();
   peer = undefined;
-  node?.close();
-  node = undefined;
   await h?.stop();
   h = undefined;
   await g?.gw.stop();
@@ -33,6 +30,8 @@ afterEach(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
   dataDir = '';
 });
+// Registered after the hook above, so that it runs first: devices close before the gateway stops.
+closeDevicesAfterEach();
 
 const OBSERVE = 6;
 const PS_TOKEN = 'dev1-secret-0123';
@@ -135,7 +134,7 @@ describe('/ps/<id>/set observers when the adapter stops', () => {
     // A device whose resource the gateway observes answers the registration, then nothing more: its deregistration
     // at the stop gets no answer (retransmitted up to the exchange's 5 s with these timings).
     let answering = true;
-    node = await ScriptedDevice.open((m, d) => {
+    const node = await scriptedDevice((m, d) => {
       if (answering && m.type === 'CON' && m.code === '0.01') d.ack(m, { code: '2.05', options: [[OBSERVE, [1]]] });
     });
     const devices = [

@@ -1,21 +1,13 @@
 // bridge/request/device/coap: a JSON object or array payload goes out as JSON (Content-Format 50 unless one is
 // given), a string as it is; the answer carries the response's Location-Path/-Query, Max-Age and ETag.
-import { afterEach, describe, expect, it } from 'vitest';
-import { type CoapHarness, startCoapHarness } from './harness.js';
-import { ScriptedDevice } from './scripted-device.js';
+import { describe, expect, it } from 'vitest';
+import { scriptedNode } from './scripted-node.js';
 
-let h: CoapHarness | undefined;
-let device: ScriptedDevice | undefined;
-afterEach(async () => {
-  await h?.stop();
-  device?.close();
-  h = undefined;
-  device = undefined;
-});
+const node = scriptedNode();
 
 /** A device that answers every request with 2.01 Created and the options of a resource it made. */
-async function start() {
-  device = await ScriptedDevice.open((m, d) => {
+function start() {
+  return node.start((m, d) => {
     if (m.type !== 'CON' || m.code === '0.00') return;
     d.ack(m, {
       code: '2.01',
@@ -28,11 +20,12 @@ async function start() {
       ],
     });
   });
-  h = await startCoapHarness([{ id: 'node', transport: 'coap', address: '::1', port: device.port }]);
-  return { device, h };
 }
 
-const ask = (data: Record<string, unknown>) => h?.gw.request(h.mqtt, 'device/coap', { device: 'node', ...data });
+const ask = (data: Record<string, unknown>) => {
+  const h = node.harness();
+  return h?.gw.request(h.mqtt, 'device/coap', { device: 'node', ...data });
+};
 
 describe('bridge/request/device/coap', () => {
   it('sends objects and arrays as JSON, strings as they are', async () => {
@@ -68,15 +61,10 @@ describe('bridge/request/device/coap', () => {
 describe('bridge/request/device/coap to a device the gateway does not read from', () => {
   it('shares one availability probe between requests that time out together', async () => {
     // Silent: requests and pings alike go unanswered.
-    device = await ScriptedDevice.open(() => {});
-    h = await startCoapHarness([{ id: 'node', transport: 'coap', address: '::1', port: device.port }], {
-      ack_timeout: 0.1,
-      max_retransmit: 2,
-      request_timeout: 0.2,
-    });
+    const { device } = await node.start(() => {}, { ack_timeout: 0.1, max_retransmit: 2, request_timeout: 0.2 });
     const answers = await Promise.all([ask({ path: '/a' }), ask({ path: '/b' })]);
     expect(answers).toMatchObject([{ status: 'error' }, { status: 'error' }]);
-    const pings = () => device?.withCode('0.00').map((r) => r.message.messageId) ?? [];
+    const pings = () => device.withCode('0.00').map((r) => r.message.messageId);
     // A ping's first retransmission comes 0.1 to 0.15 s after it: a second probe would have started by then.
     await expect
       .poll(() => pings().length - new Set(pings()).size, { timeout: 3000, interval: 20 })

@@ -5,21 +5,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
 import { type CoapHarness, startCoapHarness } from './harness.js';
-import { type Script, ScriptedDevice, sleep } from './scripted-device.js';
+import { closeDevicesAfterEach, scriptedDevice, sleep } from './scripted-device.js';
 
+closeDevicesAfterEach();
 let h: CoapHarness | undefined;
-const devices: ScriptedDevice[] = [];
 afterEach(async () => {
   await h?.stop();
-  for (const d of devices.splice(0)) d.close();
   h = undefined;
 });
-
-async function open(script: Script = () => {}) {
-  const device = await ScriptedDevice.open(script);
-  devices.push(device);
-  return device;
-}
 
 /** Moves the device from one port to the other in the config file and reloads it. */
 async function moveDevice(h: CoapHarness, from: number, to: number) {
@@ -42,8 +35,8 @@ async function addOtherDevice(h: CoapHarness) {
 
 describe('a config reload', () => {
   it('cancels a /set in flight: it fails at once and is not retransmitted', async () => {
-    const silent = await open();
-    const live = await open((m, d) => d.answerPing(m));
+    const silent = await scriptedDevice();
+    const live = await scriptedDevice((m, d) => d.answerPing(m));
     const resources = { led: { path: '/led', method: 'PUT' } };
     // MAX_TRANSMIT_WAIT is 4.65 s: without the cancel the PUT keeps going out for seconds.
     h = await startCoapHarness([{ id: 'node', transport: 'coap', address: '::1', port: silent.port, resources }], {
@@ -63,9 +56,9 @@ describe('a config reload', () => {
   });
 
   it("does not let the old client's unanswered registration take the device offline", async () => {
-    const silent = await open();
+    const silent = await scriptedDevice();
     let sequence = 2;
-    const live = await open((m, d) => {
+    const live = await scriptedDevice((m, d) => {
       if (d.answerPing(m)) return;
       if (m.type === 'CON' && m.code === '0.01')
         d.ack(m, { code: '2.05', options: [[6, [sequence++]]], payload: '21' });
@@ -89,7 +82,7 @@ describe('a config reload', () => {
 
   it('leaves the requests and observations of a device whose entry did not change, or only its smp or core keys, alone', async () => {
     let held: CoapMessage | undefined;
-    const device = await open((m, d) => {
+    const device = await scriptedDevice((m, d) => {
       if (d.answerPing(m)) return;
       if (m.code === '0.01' && m.path[0] === 'temp') d.ack(m, { code: '2.05', options: [[6, [2]]], payload: '1' });
       else if (m.code === '0.01' && m.path[0] === 'info') held = m;

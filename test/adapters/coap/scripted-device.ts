@@ -1,5 +1,6 @@
 // A device played datagram by datagram on a RawPeer, for tests of the gateway-initiated side: a script decides what
 // (if anything) it answers, and every datagram the gateway sent is kept with its arrival time.
+import { afterEach } from 'vitest';
 import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
 import { type Frame, frame, RawPeer } from './raw-peer.js';
 
@@ -72,6 +73,26 @@ export class ScriptedDevice {
   close(): void {
     this.raw.close();
   }
+}
+
+const opened: ScriptedDevice[] = [];
+
+/**
+ * Call once at the top of a test file: every device opened by `scriptedDevice()` is closed after each test. afterEach
+ * hooks run in reverse order of registration: call it before the file's own afterEach to close the devices after
+ * that hook has run, after it to close them first.
+ */
+export function closeDevicesAfterEach(): void {
+  afterEach(() => {
+    for (const device of opened.splice(0)) device.close();
+  });
+}
+
+/** A ScriptedDevice (silent unless given a script) that `closeDevicesAfterEach()` closes after the test. */
+export async function scriptedDevice(script: Script = () => {}): Promise<ScriptedDevice> {
+  const device = await ScriptedDevice.open(script);
+  opened.push(device);
+  return device;
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,10 +1,10 @@
-// One device, `node`, played by a ScriptedDevice on ::1 and onboarded with the given resources into a gateway
-// harness; both are stopped after each test of the file that calls scriptedNode().
+// One device, `node`, played by a ScriptedDevice on ::1 and onboarded (with the given resources, if any) into a
+// gateway harness; both are stopped after each test of the file that calls scriptedNode().
 import { afterEach } from 'vitest';
 import { type CoapHarness, startCoapHarness } from './harness.js';
 import { type Script, ScriptedDevice } from './scripted-device.js';
 
-export function scriptedNode(resources: Record<string, unknown>) {
+export function scriptedNode(resources?: Record<string, unknown>) {
   let device: ScriptedDevice | undefined;
   let h: CoapHarness | undefined;
   afterEach(async () => {
@@ -16,10 +16,8 @@ export function scriptedNode(resources: Record<string, unknown>) {
   return {
     async start(script: Script, coap: Record<string, unknown> = {}) {
       device = await ScriptedDevice.open(script);
-      h = await startCoapHarness(
-        [{ id: 'node', transport: 'coap', address: '::1', port: device.port, resources }],
-        coap,
-      );
+      const node = { id: 'node', transport: 'coap', address: '::1', port: device.port };
+      h = await startCoapHarness([resources ? { ...node, resources } : node], coap);
       return { device, h };
     },
     /** The harness of the running test, if it started one. */

@@ -9,22 +9,21 @@ import { parseDocument } from 'yaml';
 import { psSetRequests } from './ps-set-requests.js';
 import { RawPeer } from './raw-peer.js';
 import { type CoapGateway, startCoapGateway } from './restartable-gateway.js';
-import { ScriptedDevice } from './scripted-device.js';
+import { closeDevicesAfterEach, scriptedDevice } from './scripted-device.js';
 
 let g: CoapGateway | undefined;
 let peer: RawPeer | undefined;
-let device: ScriptedDevice | undefined;
 let dataDir = '';
 afterEach(async () => {
   peer?.close();
   peer = undefined;
-  device?.close();
-  device = undefined;
   await g?.gw.stop();
   g = undefined;
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
   dataDir = '';
 });
+// Registered after the hook above, so that it runs first: devices close before the gateway stops.
+closeDevicesAfterEach();
 
 type SetError = { error?: string };
 
@@ -70,7 +69,7 @@ describe('a command cut short by a reload that restarts the CoAP adapter', () =>
   it('to a device the gateway sends requests to: fails, and the device stays online', async () => {
     let answered = false;
     // Answers the first request (its resource's first read), then nothing: the /set is retransmitted.
-    device = await ScriptedDevice.open((m, d) => {
+    const device = await scriptedDevice((m, d) => {
       if (m.type !== 'CON' || answered) return;
       answered = true;
       d.ack(m, { code: '2.05', payload: '1' });
