@@ -321,14 +321,21 @@ export class ServerSide {
       const result = handler(request);
       if (result instanceof Promise) {
         return result.then(
-          (r) => this.shape(message, peer, r, toBuffer(r.payload)),
+          (r) => this.answer(message, peer, r),
           (error: unknown) => this.failed(message, request, error),
         );
       }
-      return this.shape(message, peer, result, toBuffer(result.payload));
+      return this.answer(message, peer, result);
     } catch (error) {
       return this.failed(message, request, error);
     }
+  }
+
+  /** A handler's response as sent, and the registration it carries settled by what became of it. */
+  private answer(message: CoapMessage, peer: CoapPeer, response: CoapOutgoingResponse): OutgoingMessage {
+    const out = this.shape(message, peer, response, toBuffer(response.payload));
+    response.settleObservation?.(out.code.startsWith('2.'));
+    return out;
   }
 
   private failed(message: CoapMessage, request: CoapIncomingRequest, error: unknown): OutgoingMessage {
