@@ -67,12 +67,15 @@ export class CommandObservers {
     return this.total;
   }
 
+  /** Whether add() would take a relation of `peer` now: false when the total is reached. */
+  admits(deviceId: string, peer: CoapPeer): boolean {
+    const { list, kept } = this.othersThan(deviceId, peer);
+    return this.total - list.length + Math.min(kept.length, PER_DEVICE - 1) < this.maxTotal;
+  }
+
   /** False when the total is reached: the device's relations then stay as they were. */
   add(deviceId: string, observer: CommandObserver): boolean {
-    const list = this.observers.get(deviceId) ?? [];
-    const key = peerKey(observer.peer);
-    // One relation per peer: a re-registration (new token after a reboot) replaces the old one.
-    const kept = list.filter((o) => peerKey(o.peer) !== key);
+    const { list, kept } = this.othersThan(deviceId, observer.peer);
     const oldest = kept.length >= PER_DEVICE ? kept.shift() : undefined;
     const total = this.total - list.length + kept.length;
     if (total >= this.maxTotal) return false;
@@ -200,6 +203,14 @@ export class CommandObservers {
     let restored = 0;
     for (const observer of saved.observers.slice(-PER_DEVICE)) if (this.add(deviceId, observer)) restored++;
     return restored;
+  }
+
+  /** The device's relations, and those of other peers than `peer` (one relation per peer: a re-registration, with a
+   * new token after a reboot, replaces the old one). */
+  private othersThan(deviceId: string, peer: CoapPeer): { list: CommandObserver[]; kept: CommandObserver[] } {
+    const list = this.observers.get(deviceId) ?? [];
+    const key = peerKey(peer);
+    return { list, kept: list.filter((o) => peerKey(o.peer) !== key) };
   }
 
   /**

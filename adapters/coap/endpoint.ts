@@ -38,6 +38,12 @@ export interface CoapOutgoingResponse {
   locationPath?: string[];
   /** Set on the answer to an Observe=0 GET to accept the registration (RFC 7641); notifications follow. */
   observe?: number;
+  /**
+   * With `observe`: told, once the answer is made, whether it still is a 2.xx (false: the transport made an error of
+   * it, such as 4.02 for a Block2 past the end). Only a 2.xx answer leaves the client observing (RFC 7641 §4.1): the
+   * handler registers the relation here, not before it answers.
+   */
+  settleObservation?: (observing: boolean) => void;
   /** Max-Age in seconds (RFC 7252 §5.10.5). */
   maxAge?: number;
   /** ETag of the representation (RFC 7252 §5.10.6), 1-8 bytes. */

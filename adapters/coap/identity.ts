@@ -56,6 +56,11 @@ export class IdentityResolver {
     return this.check(device, token, source);
   }
 
+  /** The configured device a path id names (its id, or its `ps_id`), whoever asks. */
+  deviceNamed(pathId: string): string | undefined {
+    return this.byId.get(pathId)?.id;
+  }
+
   /** Whether `address` is bound to a configured device (it may then publish only as that device). */
   isBound(address: string): boolean {
     return this.boundTo(address).length > 0;

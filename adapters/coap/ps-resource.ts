@@ -133,9 +133,26 @@ function countRefusal(
   return g.response;
 }
 
+/**
+ * A GET /ps/<id>/set with Observe answered with an error leaves no relation on its token (RFC 7641 §3.2, §4.1): the
+ * device takes it so, and a relation kept there would send it the next command on a token it dropped (RST).
+ */
+function endRelation(deps: PsResourceDeps, req: CoapIncomingRequest): void {
+  const [, id, property] = req.path;
+  if (req.method !== 'GET' || req.path.length !== 3 || property !== 'set' || id === undefined) return;
+  const deviceId = deps.identity().deviceNamed(id);
+  if (deviceId !== undefined) deps.observers.remove(deviceId, req.source, req.token);
+}
+
 export function createPsHandler(deps: PsResourceDeps): (req: CoapIncomingRequest) => CoapOutgoingResponse {
   const { ctx, observers } = deps;
   return (req) => {
+    const response = serve(req);
+    if (req.observe !== undefined && !response.code.startsWith('2.')) endRelation(deps, req);
+    return response;
+  };
+
+  function serve(req: CoapIncomingRequest): CoapOutgoingResponse {
     const g = gate(deps, req);
     if (!g.ok) {
       if (g.unknownId !== undefined && ctx.permitJoin())
@@ -170,7 +187,7 @@ export function createPsHandler(deps: PsResourceDeps): (req: CoapIncomingRequest
       default:
         return { code: req.method === 'POST' ? '2.01' : '2.04' };
     }
-  };
+  }
 
   function serveCommands(d: PsResourceDeps, deviceId: string, req: CoapIncomingRequest): CoapOutgoingResponse {
     if (!isAcceptable(req.accept)) return NOT_ACCEPTABLE;
@@ -183,10 +200,15 @@ export function createPsHandler(deps: PsResourceDeps): (req: CoapIncomingRequest
         ? { code: '2.03', etag }
         : { code: '2.05', ...encodeCommand(req.accept, observers.last(deviceId) ?? {}), ...(etag ? { etag } : {}) };
     if (req.observe === 0) {
-      const observer = { peer: req.source, token: req.token, accept: req.accept, block2Szx: req.block2Szx };
       // Too many relations: answered without Observe, which tells the client it is not registered (RFC 7641 §4.1).
-      if (!observers.add(deviceId, observer)) return answer;
-      return { ...answer, observe: observers.currentSequence(deviceId) };
+      if (!observers.admits(deviceId, req.source)) return answer;
+      const observer = { peer: req.source, token: req.token, accept: req.accept, block2Szx: req.block2Szx };
+      // Registered once the answer is sure to be a 2.xx (a Block2 past the end of the command is a 4.02).
+      const settleObservation = (observing: boolean): void => {
+        if (observing) observers.add(deviceId, observer);
+        else observers.remove(deviceId, observer.peer, observer.token);
+      };
+      return { ...answer, observe: observers.currentSequence(deviceId), settleObservation };
     }
     if (req.observe === 1) d.observers.remove(deviceId, req.source, req.token);
     return answer;

@@ -13,6 +13,8 @@ export class BoundedExpiringMap<K, V> {
     private readonly ttlMs: number,
     // Monotonic: a clock step must neither keep entries past their lifetime nor drop them early.
     private readonly now: () => number = () => performance.now(),
+    /** Told of each entry the map drops on its own (evicted by the bound, or expired); not of delete() or clear(). */
+    private readonly dropped?: (key: K, value: V) => void,
   ) {}
 
   get size(): number {
@@ -24,6 +26,7 @@ export class BoundedExpiringMap<K, V> {
     if (!entry) return undefined;
     if (entry.expires <= this.now()) {
       this.entries.delete(key);
+      this.dropped?.(key, entry.value);
       return undefined;
     }
     return entry.value;
@@ -35,7 +38,9 @@ export class BoundedExpiringMap<K, V> {
     while (this.entries.size > this.maxEntries) {
       const oldest = this.oldest.take();
       if (oldest === undefined) break;
+      const evicted = this.dropped && this.entries.get(oldest);
       this.entries.delete(oldest);
+      if (evicted) this.dropped?.(oldest, evicted.value);
     }
     if (this.entries.size < this.maxEntries) this.oldest.release();
   }
@@ -52,6 +57,10 @@ export class BoundedExpiringMap<K, V> {
   /** Drop expired entries; call periodically so idle peers do not pin memory until eviction. */
   sweep(): void {
     const now = this.now();
-    for (const [key, entry] of this.entries) if (entry.expires <= now) this.entries.delete(key);
+    for (const [key, entry] of this.entries) {
+      if (entry.expires > now) continue;
+      this.entries.delete(key);
+      this.dropped?.(key, entry.value);
+    }
   }
 }

@@ -9,11 +9,11 @@ import type {
   CoapPeer,
   CoapRequestHandler,
 } from '../endpoint.js';
-import { BoundedExpiringMap } from './bounded-map.js';
 import { DedupCache, PENDING } from './dedup-cache.js';
 import { type CoapMessage, type CoapRejectKind, encodeMessage, type OutgoingMessage } from './message.js';
 import { blockSize, szxForSize } from './options.js';
 import { peerKey } from './peer.js';
+import { type PeerOwned, PerPeerBoundedMap } from './per-peer-map.js';
 import type { ConfirmableOutcome, ConfirmableSender } from './reliability.js';
 
 const METHOD_NAMES: Record<string, CoapMethod> = {
@@ -33,7 +33,10 @@ export interface ServerLimits {
   blockSize: number;
   dedupEntries: number;
   dedupTtlMs: number;
+  /** Block1 uploads in progress, and Block2 bodies being read, each kept at most this many for all peers... */
   reassemblyEntries: number;
+  /** ...and this many per peer: a peer's next one pushes out its own oldest, never another peer's. */
+  reassemblyEntriesPerPeer: number;
   reassemblyTtlMs: number;
   /** A CON request whose handler is slower than this gets an empty ACK and a separate CON response. */
   separateResponseAfterMs: number;
@@ -53,25 +56,28 @@ export interface ServerHooks {
   onReject(kind: CoapRejectKind, detail: string, peer: CoapPeer, bytes: Buffer): void;
 }
 
-interface Reassembly {
+interface Reassembly extends PeerOwned {
   chunks: Buffer[];
   received: number;
 }
+
+type CachedBody = CoapOutgoingResponse & PeerOwned & { body: Buffer };
 
 export class ServerSide {
   private readonly routes = new Map<string, CoapRequestHandler>();
   private readonly admits = new Map<string, CoapAdmit>();
   private readonly dedup: DedupCache;
-  private readonly reassembly: BoundedExpiringMap<string, Reassembly>;
-  private readonly block2Cache: BoundedExpiringMap<string, CoapOutgoingResponse & { body: Buffer }>;
+  private readonly reassembly: PerPeerBoundedMap<Reassembly>;
+  private readonly block2Cache: PerPeerBoundedMap<CachedBody>;
 
   constructor(
     private readonly limits: ServerLimits,
     private readonly hooks: ServerHooks,
   ) {
     this.dedup = new DedupCache(limits.dedupEntries, limits.dedupTtlMs);
-    this.reassembly = new BoundedExpiringMap(limits.reassemblyEntries, limits.reassemblyTtlMs);
-    this.block2Cache = new BoundedExpiringMap(limits.reassemblyEntries, limits.reassemblyTtlMs);
+    const { reassemblyEntries: total, reassemblyEntriesPerPeer: perPeer, reassemblyTtlMs: ttl } = limits;
+    this.reassembly = new PerPeerBoundedMap(total, perPeer, ttl);
+    this.block2Cache = new PerPeerBoundedMap(total, perPeer, ttl);
   }
 
   route(firstSegment: string, handler: CoapRequestHandler, admit?: CoapAdmit): void {
@@ -269,16 +275,18 @@ export class ServerSide {
         const refused = this.admits.get(message.path[0] ?? '')?.(requestOf(message, method, peer, EMPTY));
         if (refused) return this.shape(message, peer, refused, toBuffer(refused.payload));
       }
-      const resourceKey = uploadKeyOf(message, peer);
+      const owner = peerKey(peer);
+      const resourceKey = uploadKeyOf(message, owner);
       const size = blockSize(block1.szx);
       if (message.size1 !== undefined && message.size1 > max) {
         this.hooks.onReject('too_large', `Block1 upload announced as ${message.size1} bytes (max ${max})`, peer, bytes);
         return reply(message, '4.13', { size1: max });
       }
-      const state = block1.num === 0 ? { chunks: [], received: 0 } : this.reassembly.get(resourceKey);
+      const state = block1.num === 0 ? { owner, chunks: [], received: 0 } : this.reassembly.get(resourceKey);
       if (!state || state.received !== block1.num * size || (block1.more && payload.length !== size)) {
         this.reassembly.delete(resourceKey);
-        this.hooks.onReject('block1_incomplete', `Block1 #${block1.num} out of sequence`, peer, bytes);
+        const detail = state ? 'out of sequence' : 'of no upload in progress (never started, expired, or dropped)';
+        this.hooks.onReject('block1_incomplete', `Block1 #${block1.num} ${detail}`, peer, bytes);
         return reply(message, '4.08', { payload: Buffer.from('Block1 out of sequence') });
       }
       state.chunks.push(payload);
@@ -305,7 +313,7 @@ export class ServerSide {
     // token, and then matches notifications only to the last one.
     const cached =
       block2 && block2.num > 0 && message.observe === undefined
-        ? this.block2Cache.get(resourceKeyOf(message, peer))
+        ? this.block2Cache.get(resourceKeyOf(message, peerKey(peer)))
         : undefined;
     if (cached) return this.shape(message, peer, cached, cached.body);
     const request = requestOf(message, method, peer, payload);
@@ -313,14 +321,21 @@ export class ServerSide {
       const result = handler(request);
       if (result instanceof Promise) {
         return result.then(
-          (r) => this.shape(message, peer, r, toBuffer(r.payload)),
+          (r) => this.answer(message, peer, r),
           (error: unknown) => this.failed(message, request, error),
         );
       }
-      return this.shape(message, peer, result, toBuffer(result.payload));
+      return this.answer(message, peer, result);
     } catch (error) {
       return this.failed(message, request, error);
     }
+  }
+
+  /** A handler's response as sent, and the registration it carries settled by what became of it. */
+  private answer(message: CoapMessage, peer: CoapPeer, response: CoapOutgoingResponse): OutgoingMessage {
+    const out = this.shape(message, peer, response, toBuffer(response.payload));
+    response.settleObservation?.(out.code.startsWith('2.'));
+    return out;
   }
 
   private failed(message: CoapMessage, request: CoapIncomingRequest, error: unknown): OutgoingMessage {
@@ -359,8 +374,9 @@ export class ServerSide {
     const start = num * size;
     if (start >= body.length && num > 0) return reply(message, '4.02', { payload: Buffer.from('Block2 out of range') });
     const more = start + size < body.length;
-    const resourceKey = resourceKeyOf(message, peer);
-    if (more) this.block2Cache.set(resourceKey, { ...response, body });
+    const owner = peerKey(peer);
+    const resourceKey = resourceKeyOf(message, owner);
+    if (more) this.block2Cache.set(resourceKey, { ...response, owner, body });
     else this.block2Cache.delete(resourceKey);
     return reply(message, response.code, {
       ...extra,
@@ -379,17 +395,17 @@ function reply(message: CoapMessage, code: string, extra?: Partial<OutgoingMessa
 }
 
 /** Block-wise state is kept per peer + method + resource (never per token: RFC 7959 §2.3). */
-function resourceKeyOf(message: CoapMessage, peer: CoapPeer): string {
-  return `${peerKey(peer)}|${message.code}|${message.path.join('/')}?${message.query.join('&')}`;
+function resourceKeyOf(message: CoapMessage, owner: string): string {
+  return `${owner}|${message.code}|${message.path.join('/')}?${message.query.join('&')}`;
 }
 
 /**
  * A Block1 upload's, and per Request-Tag too (RFC 9175 §3.3: blocks with different tags, an absent one included, are
  * different bodies). Zephyr's coap_client tags every upload and can run two at once (CONFIG_COAP_CLIENT_MAX_REQUESTS).
  */
-function uploadKeyOf(message: CoapMessage, peer: CoapPeer): string {
+function uploadKeyOf(message: CoapMessage, owner: string): string {
   const tag = message.requestTag;
-  return `${resourceKeyOf(message, peer)}${tag === undefined ? '' : `#${tag.toString('hex')}`}`;
+  return `${resourceKeyOf(message, owner)}${tag === undefined ? '' : `#${tag.toString('hex')}`}`;
 }
 
 function toBuffer(payload: Buffer | string | undefined): Buffer {

@@ -37,7 +37,10 @@ export interface UdpCoapEndpointOptions {
   maxPayloadBytes?: number;
   blockSize?: number;
   dedupEntries?: number;
+  /** Block1 uploads in progress (and Block2 bodies being read) kept for all peers; default 256. */
   reassemblyEntries?: number;
+  /** The same per peer, within the total; default 8. */
+  reassemblyEntriesPerPeer?: number;
   maxObservations?: number;
   separateResponseAfterMs?: number;
   /** Default request deadline for request()/observe() without timeoutMs. */
@@ -105,6 +108,7 @@ export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
         dedupEntries: options.dedupEntries ?? 20_000,
         dedupTtlMs: exchangeLifetime(transmission),
         reassemblyEntries: options.reassemblyEntries ?? 256,
+        reassemblyEntriesPerPeer: options.reassemblyEntriesPerPeer ?? 8,
         reassemblyTtlMs: 60_000,
         separateResponseAfterMs: options.separateResponseAfterMs ?? 1000,
       },

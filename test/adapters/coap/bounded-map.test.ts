@@ -54,6 +54,31 @@ describe('BoundedExpiringMap', () => {
     expect(map.get('t')).toBeUndefined();
   });
 
+  it('tells of the entries it drops on its own (evicted or expired), not of those deleted or cleared', () => {
+    let now = 0;
+    const dropped: string[] = [];
+    const map = new BoundedExpiringMap<string, number>(
+      2,
+      1000,
+      () => now,
+      (key, value) => dropped.push(`${key}=${value}`),
+    );
+    map.set('a', 1);
+    map.set('b', 2);
+    map.set('a', 3); // replaced, not dropped
+    map.set('c', 4); // evicts b
+    map.delete('c');
+    now = 1500;
+    map.set('d', 5);
+    expect(map.get('a')).toBeUndefined(); // expired
+    map.set('e', 6);
+    now = 3000;
+    map.sweep(); // d and e
+    map.set('f', 7);
+    map.clear();
+    expect(dropped).toEqual(['b=2', 'a=3', 'd=5', 'e=6']);
+  });
+
   describe('on its default clock', () => {
     afterEach(() => {
       vi.useRealTimers();

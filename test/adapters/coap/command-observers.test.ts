@@ -46,6 +46,22 @@ describe('CommandObservers', () => {
     expect(o.size).toBe(counted(o, ['a', 'b', 'c', 'd', 'e']));
   });
 
+  it('admits() tells what add() would do, changing nothing', () => {
+    const o = new CommandObservers(5);
+    for (let port = 1; port <= 4; port++) o.add('a', observer(port));
+    expect(o.add('b', observer(10))).toBe(true);
+    const asked: Array<[string, number]> = [
+      ['c', 11], // a new relation past the total
+      ['a', 1], // a re-registration of a peer
+      ['a', 12], // a fifth peer of a device: its oldest goes, the total stays
+      ['b', 13], // a second peer of a device: the total grows
+    ];
+    const admitted = asked.map(([id, port]) => o.admits(id, { address: '::1', port }));
+    expect(admitted).toEqual([false, true, true, false]);
+    expect(o.size).toBe(5);
+    expect(asked.map(([id, port]) => o.add(id, observer(port, 2)))).toEqual(admitted);
+  });
+
   it('gives every stored command its own ETag, also after the device was removed and added again', () => {
     const o = new CommandObservers(10);
     expect(o.etag('a')).toBeUndefined();

@@ -1,6 +1,6 @@
 // GET /ps/<id>/set as a device sends it for its commands, framed by hand (raw-peer.ts): a poll, or a registration
 // (Observe 0), naming the ETags of the commands it holds. Each request takes the next message id and a one-byte token
-// made from it; lastToken() gives the last one's, to match the notifications sent on it.
+// made from it (or the token it is given); lastToken() gives the last one's, to match the notifications sent on it.
 import { frame } from './raw-peer.js';
 
 const ETAG = 4;
@@ -15,6 +15,10 @@ export interface PsSetRequest {
   etags?: readonly Buffer[];
   /** Uri-Query options (`token=<secret>` for a device configured with a token). */
   query?: readonly string[];
+  /** The token of an earlier request (a registration repeated on its token) instead of a new one. */
+  token?: Buffer;
+  /** Further options, such as Accept (17) or Block2 (23). */
+  options?: ReadonlyArray<[number, number[]]>;
 }
 
 export function psSetRequests(deviceId: string): {
@@ -23,13 +27,15 @@ export function psSetRequests(deviceId: string): {
   lastToken: () => Buffer;
 } {
   let mid = 0x4000;
-  const next = ({ observe = false, etags = [], query = [] }: PsSetRequest = {}): Buffer => {
+  let token: Buffer = Buffer.alloc(0);
+  const next = ({ observe = false, etags = [], query = [], ...more }: PsSetRequest = {}): Buffer => {
     mid++;
+    token = more.token ?? Buffer.from([mid & 0xff]);
     return frame({
       type: 'CON',
       code: '0.01',
       mid,
-      token: [mid & 0xff],
+      token: [...token],
       options: [
         ...(observe ? [[OBSERVE, []] as [number, number[]]] : []),
         [URI_PATH, 'ps'],
@@ -37,8 +43,9 @@ export function psSetRequests(deviceId: string): {
         [URI_PATH, 'set'],
         ...etags.map((e): [number, Buffer] => [ETAG, e]),
         ...query.map((q): [number, string] => [URI_QUERY, q]),
+        ...(more.options ?? []),
       ],
     });
   };
-  return { next, lastToken: () => Buffer.from([mid & 0xff]) };
+  return { next, lastToken: () => token };
 }

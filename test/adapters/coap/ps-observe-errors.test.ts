@@ -1,0 +1,89 @@
+// A GET /ps/<id>/set with Observe that is answered with an error leaves no relation on its token (RFC 7641 §3.2, §4.1):
+// a new registration is not taken, and one the device had on that token ends. Else the next command would go out as a
+// notification on a token the device dropped, which it rejects with RST. The errors come from the transport (4.02 for
+// a Block2 past the end of the command, after the handler answered) and from the handler (4.06, 4.01).
+import { afterEach, describe, expect, it } from 'vitest';
+import { type CoapHarness, startCoapHarness } from './harness.js';
+import { type PsSetRequest, psSetRequests } from './ps-set-requests.js';
+import { frame, RawPeer } from './raw-peer.js';
+
+let h: CoapHarness | undefined;
+let peer: RawPeer | undefined;
+afterEach(async () => {
+  peer?.close();
+  peer = undefined;
+  await h?.stop();
+  h = undefined;
+});
+
+const ACCEPT = 17;
+const BLOCK2 = 23;
+const PS_TOKEN = 'dev1-secret-0123';
+const query = [`token=${PS_TOKEN}`];
+/** Block2 NUM 1 of 16 bytes: past the end of a command as short as `{}` (or of a 2.03's empty body). */
+const pastTheEnd: [number, number[]] = [BLOCK2, [0x10]];
+const { next: get, lastToken } = psSetRequests('dev1');
+
+async function start(): Promise<{ gateway: CoapHarness; device: RawPeer }> {
+  h = await startCoapHarness([{ id: 'dev1', transport: 'coap', token: PS_TOKEN }]);
+  peer = await RawPeer.open();
+  return { gateway: h, device: peer };
+}
+
+const relations = (gateway: CoapHarness) => gateway.adapter.status().details?.command_observers;
+
+/** Publishes a command; resolves to the datagram the device gets within a second (a notification), if any. */
+async function command(gateway: CoapHarness, device: RawPeer, led: string) {
+  await gateway.mqtt.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify({ led }));
+  const note = await device.next(1000);
+  if (note) device.send(frame({ type: 'ACK', code: '0.00', mid: note.messageId }), gateway.port);
+  return note;
+}
+
+describe('an Observe GET of /ps/<id>/set answered with an error', () => {
+  it('registers nothing: the next command is kept for a poll, not notified', async () => {
+    const { gateway, device } = await start();
+    const answer = await device.exchange(get({ observe: true, query, options: [pastTheEnd] }), gateway.port);
+    expect([answer?.code, answer?.observe]).toEqual(['4.02', undefined]);
+    expect(relations(gateway)).toBe(0);
+
+    expect(await command(gateway, device, 'on')).toBeUndefined();
+    expect((await device.exchange(get({ query }), gateway.port))?.payload.toString()).toBe('{"led":"on"}');
+  });
+
+  const failing: Array<[string, string, PsSetRequest]> = [
+    ['a Block2 past the end of the command (the transport)', '4.02', { query, options: [pastTheEnd] }],
+    ['an Accept the gateway does not serve (the handler)', '4.06', { query, options: [[ACCEPT, [41]]] }],
+    ['a wrong ?token= (the identity check)', '4.01', { query: ['token=wrong'] }],
+  ];
+  it.each(failing)('ends the relation on its token: %s', async (_case, code, request) => {
+    const { gateway, device } = await start();
+    const registered = await device.exchange(get({ observe: true, query }), gateway.port);
+    expect(registered?.observe).toBeTypeOf('number');
+    const token = lastToken();
+    expect(relations(gateway)).toBe(1);
+
+    const answer = await device.exchange(get({ observe: true, token, ...request }), gateway.port);
+    expect([answer?.code, answer?.observe]).toEqual([code, undefined]);
+    expect(relations(gateway)).toBe(0);
+    expect(await command(gateway, device, 'off')).toBeUndefined();
+  });
+
+  it("on a new token leaves the peer's relation on its old token as it was", async () => {
+    const { gateway, device } = await start();
+    expect((await device.exchange(get({ observe: true, query }), gateway.port))?.observe).toBeTypeOf('number');
+    const token = lastToken();
+    const answer = await device.exchange(get({ observe: true, query, options: [pastTheEnd] }), gateway.port);
+    expect(answer?.code).toBe('4.02');
+    expect(lastToken().equals(token)).toBe(false);
+
+    const note = await command(gateway, device, 'on');
+    expect([note?.type, note?.code, note?.token, note?.payload.toString()]).toEqual([
+      'CON',
+      '2.05',
+      token,
+      '{"led":"on"}',
+    ]);
+    expect(relations(gateway)).toBe(1);
+  });
+});
