@@ -46,6 +46,7 @@ export class RawPeer {
   private readonly queue: CoapMessage[] = [];
   private waiter: ((m: CoapMessage) => void) | undefined;
   private listener: ((m: CoapMessage, fromPort: number, size: number) => void) | undefined;
+  private closed = false;
 
   private constructor(private readonly socket: Socket) {
     socket.on('message', (bytes, rinfo) => {
@@ -67,7 +68,10 @@ export class RawPeer {
     return this.socket.address().port;
   }
 
+  /** Nothing once closed: a reply a test scheduled for later is lost like a switched-off device's (a send on the
+   * closed socket would throw after the test, failing the run as an unhandled error). */
   send(bytes: Buffer, port: number): void {
+    if (this.closed) return;
     this.socket.send(bytes, port, '::1');
   }
 
@@ -100,6 +104,8 @@ export class RawPeer {
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.socket.close();
   }
 }

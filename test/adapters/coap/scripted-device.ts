@@ -17,7 +17,6 @@ export class ScriptedDevice {
   readonly received: Received[] = [];
   /** Where replies go: the port the gateway's datagrams come from. */
   private gatewayPort = 0;
-  private closed = false;
 
   private constructor(
     private readonly raw: RawPeer,
@@ -38,9 +37,7 @@ export class ScriptedDevice {
     return this.raw.port;
   }
 
-  /** Nothing once closed: a reply a script scheduled for later is lost like a switched-off device's. */
   send(f: Frame): void {
-    if (this.closed) return;
     this.raw.send(frame(f), this.gatewayPort);
   }
 
@@ -74,7 +71,6 @@ export class ScriptedDevice {
   }
 
   close(): void {
-    this.closed = true;
     this.raw.close();
   }
 }
