@@ -25,7 +25,9 @@ export interface AdapterStatus {
   state: AdapterState;
   /** Why the adapter is unavailable/failed (e.g. "EAFNOSUPPORT: no Bluetooth in this kernel"). */
   reason?: string;
-  /** Free-form, JSON-serialisable details for bridge/info (ports open, connections, listeners...). */
+  /** Free-form, JSON-serialisable details for bridge/info (ports open, connections, listeners...). Its numbers, at
+   * the top and one object down, are also /metrics figures under their snake_case keys (gateway/status-figures.ts);
+   * `port` is read as where the adapter listens. */
   details?: Record<string, unknown>;
 }
 

@@ -6,12 +6,14 @@ import { adapterModules } from '../adapters/registry.js';
 import type {
   AdapterContext,
   AdapterModule,
+  AdapterStatus,
   DeviceCommand,
   DeviceSeen,
   DeviceSeenVerdict,
   StateValues,
   TelemetryVerdict,
 } from './adapter.js';
+import { registerAdapterGauges } from './adapter-gauges.js';
 import { AdapterHost } from './adapter-host.js';
 import { BridgeLogging } from './api/bridge-logging.js';
 import { createRequestRouter } from './api/requests/index.js';
@@ -158,6 +160,7 @@ export class Gateway {
     this.#rateLog = new RateLimitedLog(this.moduleLogger('decode'));
     this.#requestLog = new RateLimitedLog(this.moduleLogger('api'));
     this.router = createRequestRouter();
+    registerAdapterGauges(this.metrics.registry, () => this.#enabledAdapterStatuses());
   }
 
   /** The logger of `module`, at the level `gateway.log_levels` or `LOG_LEVELS` gives it (a reload changes it). */
@@ -755,6 +758,11 @@ export class Gateway {
         this.#hosts.get(module.kind)?.status() ?? { state: 'stopped' as const, reason: 'disabled in the config' },
       ]),
     );
+  }
+
+  /** The status of each adapter the gateway runs (a disabled one has none), for /metrics. */
+  #enabledAdapterStatuses(): Map<string, AdapterStatus> {
+    return new Map([...this.#hosts].map(([kind, host]) => [kind, host.status()]));
   }
 
   /** The upstream bridge's status (for bridge/info, /readyz and the dashboard), or undefined when off. */
