@@ -168,10 +168,14 @@ export class SerialDeviceLink {
     });
   }
 
+  get isOpen(): boolean {
+    return this.#port !== undefined;
+  }
+
   status(): Record<string, unknown> {
     return {
       id: this.id,
-      open: Boolean(this.#port),
+      open: this.isOpen,
       path: this.#path,
       opens: this.#opens,
       ...(this.#lastError ? { last_error: this.#lastError } : {}),

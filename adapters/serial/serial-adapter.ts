@@ -100,10 +100,17 @@ export class SerialAdapter implements Adapter {
   status(): AdapterStatus {
     const status: AdapterStatus = {
       state: this.#state,
-      details: { devices: [...this.#links.values()].map((l) => l.status()) },
+      details: { ports_open: this.#portsOpen(), devices: [...this.#links.values()].map((l) => l.status()) },
     };
     if (this.#reason) status.reason = this.#reason;
     return status;
+  }
+
+  /** Configured devices whose port is open now (a figure in /metrics; the list beside it is per device). */
+  #portsOpen(): number {
+    let open = 0;
+    for (const link of this.#links.values()) if (link.isOpen) open++;
+    return open;
   }
 
   async command(deviceId: string, cmd: DeviceCommand): Promise<CommandResult> {

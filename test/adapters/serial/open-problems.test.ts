@@ -64,6 +64,7 @@ describe('serial port open problems in the log', () => {
     const ctx = await start({ id: 'typo', path: '/dev/ttyNOPE0' }, counting);
     await looked;
     expect(adapter!.status().details).toEqual({
+      ports_open: 0,
       devices: [expect.objectContaining({ id: 'typo', last_error: 'port not present' })],
     });
     expect(ctx.lines.filter((l) => l.level === 40)).toEqual([

@@ -290,10 +290,12 @@ describe('SerialAdapter (binding-mock)', () => {
       'device is offline (its serial port is not open)',
     );
     expect(adapter!.status().details).toEqual({
+      ports_open: 0,
       devices: [{ id: 'late', open: false, path: undefined, opens: 0, last_error: 'port not present' }],
     });
     MockBinding.createPort('/dev/ttyACM5', {});
     await adapter!.link('late')!.opened();
+    expect(adapter!.status().details).toMatchObject({ ports_open: 1, devices: [{ id: 'late', open: true }] });
     expect(ctx.of('availability').map((c) => c.online)).toEqual([false, true]);
     expect(adapter!.status().state).toBe('running');
   });
