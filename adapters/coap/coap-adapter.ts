@@ -22,7 +22,7 @@ import { DeviceClient } from './device-client.js';
 import { discoveryOptions, MulticastDiscovery } from './discovery.js';
 import { IdentityResolver } from './identity.js';
 import { createLwm2mServer, type Lwm2mServer } from './lwm2m/index.js';
-import { createPsAdmit, createPsHandler } from './ps-resource.js';
+import { createPsAdmit, createPsHandler, createPsObserveRefused } from './ps-resource.js';
 import { parseRawRequest } from './raw-request.js';
 import { type SmpUdpEvents, SmpUdpTransport } from './smp-udp-transport.js';
 import { UdpBindError } from './transport/bind-error.js';
@@ -99,7 +99,10 @@ export class CoapAdapter implements Adapter {
       ? createLwm2mServer({ endpoint: this.endpoint, ctx, config: config.lwm2m, dataDir: ctx.dataDir })
       : undefined;
     const ps = { ctx, identity: () => this.identity, observers: this.observers };
-    this.endpoint.route('ps', createPsHandler(ps), createPsAdmit(ps));
+    this.endpoint.route('ps', createPsHandler(ps), {
+      admit: createPsAdmit(ps),
+      observeRefused: createPsObserveRefused(ps),
+    });
     this.endpoint.route('.well-known', serveWellKnownCore);
     this.smp = new SmpTransportSet(
       (id, { address, settings }) => new SmpUdpTransport(id, address, settings, smpEvents(ctx, id)),

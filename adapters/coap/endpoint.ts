@@ -55,6 +55,18 @@ export type CoapRequestHandler = (req: CoapIncomingRequest) => Promise<CoapOutgo
 /** Asked at the first block of a Block1 upload, before the rest is buffered: a response refuses it at once. */
 export type CoapAdmit = (req: Omit<CoapIncomingRequest, 'payload'>) => CoapOutgoingResponse | undefined;
 
+/**
+ * Told of a request with Observe that was answered with an error (or rejected with RST), whoever made the answer: the
+ * handler, the transport before the handler ran (4.02, 4.00, 4.08, 4.13, 5.05), after it (4.02 for a Block2 past the
+ * end), or for a handler that threw (5.00). Its client observes nothing on that token now (RFC 7641 §4.1).
+ */
+export type CoapObserveRefused = (req: Omit<CoapIncomingRequest, 'payload'>) => void;
+
+export interface CoapRouteOptions {
+  admit?: CoapAdmit;
+  observeRefused?: CoapObserveRefused;
+}
+
 export interface CoapClientRequest {
   peer: CoapPeer;
   method: CoapMethod;
@@ -108,7 +120,7 @@ export interface CoapReachability {
 
 export interface CoapEndpoint {
   /** Serve incoming requests whose first Uri-Path segment is `firstSegment` (e.g. "rd", "bs", "dp", "ps"). */
-  route(firstSegment: string, handler: CoapRequestHandler, admit?: CoapAdmit): void;
+  route(firstSegment: string, handler: CoapRequestHandler, options?: CoapRouteOptions): void;
   /** Send a request and wait for its (possibly separate, possibly block-wise) response. Rejects on timeout. */
   request(req: CoapClientRequest): Promise<CoapClientResponse>;
   /** Register an observation (RFC 7641); `onNotify` gets every later notification, in order. */

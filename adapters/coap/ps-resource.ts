@@ -4,7 +4,7 @@ import type { AdapterContext } from '../../gateway/adapter.js';
 import { suggestDeviceId } from '../../gateway/config/suggested-id.js';
 import type { CommandObservers } from './command-observers.js';
 import { decodeStatePayload, encodeCommand, isAcceptable, isValidPropertyName } from './content-format.js';
-import type { CoapIncomingRequest, CoapOutgoingResponse } from './endpoint.js';
+import type { CoapIncomingRequest, CoapObserveRefused, CoapOutgoingResponse } from './endpoint.js';
 import type { IdentityResolver } from './identity.js';
 
 export interface PsResourceDeps {
@@ -134,23 +134,22 @@ function countRefusal(
 }
 
 /**
- * A GET /ps/<id>/set with Observe answered with an error leaves no relation on its token (RFC 7641 §3.2, §4.1): the
- * device takes it so, and a relation kept there would send it the next command on a token it dropped (RST).
+ * A GET /ps/<id>/set with Observe answered with an error, by the handler or by the transport, leaves no relation on its
+ * token (RFC 7641 §3.2, §4.1): the device takes it so, and a relation kept there would send it the next command on a
+ * token it dropped (RST).
  */
-function endRelation(deps: PsResourceDeps, req: CoapIncomingRequest): void {
-  const [, id, property] = req.path;
-  if (req.method !== 'GET' || req.path.length !== 3 || property !== 'set' || id === undefined) return;
-  const deviceId = deps.identity().deviceNamed(id);
-  if (deviceId !== undefined) deps.observers.remove(deviceId, req.source, req.token);
+export function createPsObserveRefused(deps: PsResourceDeps): CoapObserveRefused {
+  return (req) => {
+    const [, id, property] = req.path;
+    if (req.method !== 'GET' || req.path.length !== 3 || property !== 'set' || id === undefined) return;
+    const deviceId = deps.identity().deviceNamed(id);
+    if (deviceId !== undefined) deps.observers.remove(deviceId, req.source, req.token);
+  };
 }
 
 export function createPsHandler(deps: PsResourceDeps): (req: CoapIncomingRequest) => CoapOutgoingResponse {
   const { ctx, observers } = deps;
-  return (req) => {
-    const response = serve(req);
-    if (req.observe !== undefined && !response.code.startsWith('2.')) endRelation(deps, req);
-    return response;
-  };
+  return serve;
 
   function serve(req: CoapIncomingRequest): CoapOutgoingResponse {
     const g = gate(deps, req);
@@ -203,10 +202,10 @@ export function createPsHandler(deps: PsResourceDeps): (req: CoapIncomingRequest
       // Too many relations: answered without Observe, which tells the client it is not registered (RFC 7641 §4.1).
       if (!observers.admits(deviceId, req.source)) return answer;
       const observer = { peer: req.source, token: req.token, accept: req.accept, block2Szx: req.block2Szx };
-      // Registered once the answer is sure to be a 2.xx (a Block2 past the end of the command is a 4.02).
+      // Registered once the answer is sure to be a 2.xx (a Block2 past the end of the command is a 4.02, which ends
+      // a relation on this token through createPsObserveRefused).
       const settleObservation = (observing: boolean): void => {
         if (observing) observers.add(deviceId, observer);
-        else observers.remove(deviceId, observer.peer, observer.token);
       };
       return { ...answer, observe: observers.currentSequence(deviceId), settleObservation };
     }

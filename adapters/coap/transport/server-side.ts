@@ -2,12 +2,12 @@
 // peer + method + path + query, never by token: libcoap's client uses a new token per block, RFC 7959 §2.3 allows
 // it), Block2 slicing of large responses, separate responses for slow handlers, and observe notifications.
 import type {
-  CoapAdmit,
   CoapIncomingRequest,
   CoapMethod,
   CoapOutgoingResponse,
   CoapPeer,
   CoapRequestHandler,
+  CoapRouteOptions,
 } from '../endpoint.js';
 import { DedupCache, PENDING } from './dedup-cache.js';
 import { type CoapMessage, type CoapRejectKind, encodeMessage, type OutgoingMessage } from './message.js';
@@ -63,9 +63,10 @@ interface Reassembly extends PeerOwned {
 
 type CachedBody = CoapOutgoingResponse & PeerOwned & { body: Buffer };
 
+type Route = CoapRouteOptions & { handler: CoapRequestHandler };
+
 export class ServerSide {
-  private readonly routes = new Map<string, CoapRequestHandler>();
-  private readonly admits = new Map<string, CoapAdmit>();
+  private readonly routes = new Map<string, Route>();
   private readonly dedup: DedupCache;
   private readonly reassembly: PerPeerBoundedMap<Reassembly>;
   private readonly block2Cache: PerPeerBoundedMap<CachedBody>;
@@ -80,10 +81,8 @@ export class ServerSide {
     this.block2Cache = new PerPeerBoundedMap(total, perPeer, ttl);
   }
 
-  route(firstSegment: string, handler: CoapRequestHandler, admit?: CoapAdmit): void {
-    this.routes.set(firstSegment, handler);
-    if (admit) this.admits.set(firstSegment, admit);
-    else this.admits.delete(firstSegment);
+  route(firstSegment: string, handler: CoapRequestHandler, options?: CoapRouteOptions): void {
+    this.routes.set(firstSegment, { ...options, handler });
   }
 
   stats(): Record<string, number> {
@@ -145,6 +144,7 @@ export class ServerSide {
     response: OutgoingMessage,
     separate: boolean,
   ): void {
+    if (message.observe !== undefined && !response.code.startsWith('2.')) this.observeRefused(message, peer);
     const suppressed = isSuppressed(message.noResponse, response.code);
     if (separate) {
       if (suppressed) return;
@@ -238,7 +238,15 @@ export class ServerSide {
     if (unknown.length === 0) return false;
     this.hooks.onReject('bad_option', `unsupported critical option ${unknown.join(',')} (NON, rejected)`, peer, bytes);
     this.hooks.transmit(encodeMessage({ type: 'RST', code: '0.00', messageId: message.messageId }), peer);
+    if (message.observe !== undefined) this.observeRefused(message, peer);
     return true;
+  }
+
+  /** Tells the route (see CoapObserveRefused), unless the method code is unknown: no GET or FETCH, it observes nothing. */
+  private observeRefused(message: CoapMessage, peer: CoapPeer): void {
+    const method = METHOD_NAMES[message.code];
+    const refused = this.routes.get(message.path[0] ?? '')?.observeRefused;
+    if (method && refused) refused(requestOf(message, method, peer, EMPTY));
   }
 
   private process(message: CoapMessage, peer: CoapPeer, bytes: Buffer): OutgoingMessage | Promise<OutgoingMessage> {
@@ -264,15 +272,15 @@ export class ServerSide {
       this.hooks.onReject('unknown_method', `unknown method code ${message.code}`, peer, bytes);
       return reply(message, '4.05');
     }
-    const handler = this.routes.get(message.path[0] ?? '');
-    if (!handler) return reply(message, '4.04');
+    const route = this.routes.get(message.path[0] ?? '');
+    if (!route) return reply(message, '4.04');
 
     const max = this.limits.maxPayloadBytes;
     let payload = message.payload;
     const block1 = message.block1;
     if (block1) {
       if (block1.num === 0) {
-        const refused = this.admits.get(message.path[0] ?? '')?.(requestOf(message, method, peer, EMPTY));
+        const refused = route.admit?.(requestOf(message, method, peer, EMPTY));
         if (refused) return this.shape(message, peer, refused, toBuffer(refused.payload));
       }
       const owner = peerKey(peer);
@@ -318,7 +326,7 @@ export class ServerSide {
     if (cached) return this.shape(message, peer, cached, cached.body);
     const request = requestOf(message, method, peer, payload);
     try {
-      const result = handler(request);
+      const result = route.handler(request);
       if (result instanceof Promise) {
         return result.then(
           (r) => this.answer(message, peer, r),

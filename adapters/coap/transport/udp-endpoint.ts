@@ -8,7 +8,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv4 } from 'node:net';
 import type {
-  CoapAdmit,
   CoapClientRequest,
   CoapClientResponse,
   CoapEndpoint,
@@ -18,6 +17,7 @@ import type {
   CoapPeer,
   CoapReachability,
   CoapRequestHandler,
+  CoapRouteOptions,
 } from '../endpoint.js';
 import { UdpBindError } from './bind-error.js';
 import { ClientSide } from './client-side.js';
@@ -303,8 +303,8 @@ export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
     return { ...this.server.stats(), ...this.client.stats(), outstanding_con: this.reliable.size };
   }
 
-  route(firstSegment: string, handler: CoapRequestHandler, admit?: CoapAdmit): void {
-    this.server.route(firstSegment, handler, admit);
+  route(firstSegment: string, handler: CoapRequestHandler, options?: CoapRouteOptions): void {
+    this.server.route(firstSegment, handler, options);
   }
 
   request(req: CoapClientRequest): Promise<CoapClientResponse> {

@@ -1,7 +1,8 @@
 // A GET /ps/<id>/set with Observe that is answered with an error leaves no relation on its token (RFC 7641 §3.2, §4.1):
 // a new registration is not taken, and one the device had on that token ends. Else the next command would go out as a
-// notification on a token the device dropped, which it rejects with RST. The errors come from the transport (4.02 for
-// a Block2 past the end of the command, after the handler answered) and from the handler (4.06, 4.01).
+// notification on a token the device dropped, which it rejects with RST. The errors come from the transport, before
+// the handler runs (4.02 for an unknown critical option, 4.00, 4.08, 5.05, and RST for a NON it cannot serve) or after
+// it answered (4.02 for a Block2 past the end of the command), and from the handler (4.06, 4.01).
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CoapHarness, startCoapHarness } from './harness.js';
 import { type PsSetRequest, psSetRequests } from './ps-set-requests.js';
@@ -18,6 +19,10 @@ afterEach(async () => {
 
 const ACCEPT = 17;
 const BLOCK2 = 23;
+const BLOCK1 = 27;
+const PROXY_URI = 35;
+/** Odd, so critical (RFC 7252 §5.4.6), and in the experimental range: no endpoint knows it. */
+const UNKNOWN_CRITICAL = 65001;
 const PS_TOKEN = 'dev1-secret-0123';
 const query = [`token=${PS_TOKEN}`];
 /** Block2 NUM 1 of 16 bytes: past the end of a command as short as `{}` (or of a 2.03's empty body). */
@@ -55,6 +60,10 @@ describe('an Observe GET of /ps/<id>/set answered with an error', () => {
     ['a Block2 past the end of the command (the transport)', '4.02', { query, options: [pastTheEnd] }],
     ['an Accept the gateway does not serve (the handler)', '4.06', { query, options: [[ACCEPT, [41]]] }],
     ['a wrong ?token= (the identity check)', '4.01', { query: ['token=wrong'] }],
+    ['an unknown critical option (the transport)', '4.02', { query, options: [[UNKNOWN_CRITICAL, []]] }],
+    ['a Block2 with the reserved SZX 7 (the transport)', '4.00', { query, options: [[BLOCK2, [0x07]]] }],
+    ['a Block1 of no upload in progress (the transport)', '4.08', { query, options: [[BLOCK1, [0x10]]] }],
+    ['Proxy-Uri (the transport: no proxy)', '5.05', { query, options: [[PROXY_URI, 'coap://[::1]/x']] }],
   ];
   it.each(failing)('ends the relation on its token: %s', async (_case, code, request) => {
     const { gateway, device } = await start();
@@ -65,6 +74,23 @@ describe('an Observe GET of /ps/<id>/set answered with an error', () => {
 
     const answer = await device.exchange(get({ observe: true, token, ...request }), gateway.port);
     expect([answer?.code, answer?.observe]).toEqual([code, undefined]);
+    expect(relations(gateway)).toBe(0);
+    expect(await command(gateway, device, 'off')).toBeUndefined();
+  });
+
+  it('ends the relation on its token when it is a NON the transport rejects with RST (unknown critical option)', async () => {
+    const { gateway, device } = await start();
+    expect((await device.exchange(get({ observe: true, query }), gateway.port))?.observe).toBeTypeOf('number');
+    const token = lastToken();
+
+    const request: PsSetRequest = {
+      observe: true,
+      token,
+      query,
+      confirmable: false,
+      options: [[UNKNOWN_CRITICAL, []]],
+    };
+    expect((await device.exchange(get(request), gateway.port))?.type).toBe('RST');
     expect(relations(gateway)).toBe(0);
     expect(await command(gateway, device, 'off')).toBeUndefined();
   });

@@ -17,22 +17,30 @@ export interface PsSetRequest {
   query?: readonly string[];
   /** The token of an earlier request (a registration repeated on its token) instead of a new one. */
   token?: Buffer;
-  /** Further options, such as Accept (17) or Block2 (23). */
-  options?: ReadonlyArray<[number, number[]]>;
+  /** Further options, such as Accept (17), Block2 (23) or Proxy-Uri (35). */
+  options?: ReadonlyArray<[number, number[] | string]>;
+  /** False: a NON request. */
+  confirmable?: boolean;
 }
 
 export function psSetRequests(deviceId: string): {
-  /** The next GET /ps/<deviceId>/set, CON. */
+  /** The next GET /ps/<deviceId>/set, CON unless told otherwise. */
   next: (request?: PsSetRequest) => Buffer;
   lastToken: () => Buffer;
 } {
   let mid = 0x4000;
   let token: Buffer = Buffer.alloc(0);
-  const next = ({ observe = false, etags = [], query = [], ...more }: PsSetRequest = {}): Buffer => {
+  const next = ({
+    observe = false,
+    etags = [],
+    query = [],
+    confirmable = true,
+    ...more
+  }: PsSetRequest = {}): Buffer => {
     mid++;
     token = more.token ?? Buffer.from([mid & 0xff]);
     return frame({
-      type: 'CON',
+      type: confirmable ? 'CON' : 'NON',
       code: '0.01',
       mid,
       token: [...token],
