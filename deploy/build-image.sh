@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
     --out) out="$2"; shift 2 ;;
     --channel) channel="$2"; shift 2 ;;
     --no-smoke) smoke=0; shift ;;
-    -h | --help) sed -n '2,13p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h | --help) sed -n '2,11p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "build-image.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done

@@ -31,7 +31,7 @@ while [ $# -gt 0 ]; do
     --root) root="$2"; shift 2 ;;
     --no-start) start=0; shift ;;
     --read-only-config) read_only_config=1; shift ;;
-    -h | --help) sed -n '2,12p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h | --help) sed -n '2,11p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done

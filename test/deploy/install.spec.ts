@@ -105,6 +105,20 @@ describe('deploy/install.sh', () => {
   });
 });
 
+describe('--help', () => {
+  // Both print their header comment: the usage, down to the last option, and none of the script after it.
+  it.each([
+    [install, '--read-only-config'],
+    [join(repo, 'deploy', 'build-image.sh'), '--channel NAME'],
+  ])('%s prints its usage and no code', (script, lastOption) => {
+    const r = run('bash', [script, '--help']);
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines.filter((line) => !line.startsWith('#'))).toEqual([]);
+    expect(lines.at(-1)).toContain(lastOption);
+  });
+});
+
 describe('greenboot required check', () => {
   // Scripted stand-ins for the host's systemctl and podman: healthy after N health probes, or never.
   function fakeHost(healthyAfter: number | 'never'): Record<string, string> {
