@@ -1,28 +1,22 @@
 // A Block1 upload to /ps from a peer that may not publish there is refused at its first block, before the
 // transport buffers anything; an allowed one is reassembled as before.
-import { afterEach, describe, expect, it } from 'vitest';
-import { type CoapHarness, startCoapHarness } from './harness.js';
-import { frame, RawPeer } from './raw-peer.js';
+import { describe, expect, it } from 'vitest';
+import { coapHarness, stopHarnessesAfterEach } from './harness.js';
+import { closePeersAfterEach, frame, rawPeer } from './raw-peer.js';
 
-let h: CoapHarness | undefined;
-let raw: RawPeer | undefined;
-afterEach(async () => {
-  raw?.close();
-  raw = undefined;
-  await h?.stop();
-  h = undefined;
-});
+stopHarnessesAfterEach();
+closePeersAfterEach();
 
 /** Block1 option value for block `num` of 64 bytes (SZX 2). */
 const block1 = (num: number, more: boolean): number[] => [(num << 4) | (more ? 0x08 : 0) | 2];
 
 describe('Block1 uploads to /ps', () => {
   it('are refused at the first block when the identity does not hold, and nothing is buffered', async () => {
-    h = await startCoapHarness([
+    const h = await coapHarness([
       { id: 'tok', transport: 'coap', token: 's3cret-token' },
       { id: 'far', transport: 'coap', address: '2001:db8::7' },
     ]);
-    raw = await RawPeer.open();
+    const raw = await rawPeer();
     const first = (path: string, query: string[], mid: number) =>
       frame({
         type: 'CON',

@@ -1,16 +1,13 @@
 // Block-wise state is bounded per peer as well as in total: a peer that opens more transfers than its share (8) loses
 // its own oldest, and another peer's upload in progress or Block2 read goes on, even when the first peer opens more
 // transfers than the total bound (16 here).
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CoapRejectKind } from '../../../adapters/coap/transport/message.js';
 import { endpoint, stopEndpointsAfterEach } from './loopback-endpoints.js';
-import { frame, RawPeer } from './raw-peer.js';
+import { closePeersAfterEach, frame, type RawPeer, rawPeer } from './raw-peer.js';
 
 stopEndpointsAfterEach();
-const peers: RawPeer[] = [];
-afterEach(() => {
-  for (const peer of peers.splice(0)) peer.close();
-});
+closePeersAfterEach();
 
 const URI_PATH = 11;
 const URI_QUERY = 15;
@@ -29,9 +26,8 @@ async function setup() {
     blockSize: 64,
     onDecodeError: (_reason, _peer, _bytes, kind) => kinds.push(kind),
   });
-  const a = await RawPeer.open();
-  const b = await RawPeer.open();
-  peers.push(a, b);
+  const a = await rawPeer();
+  const b = await rawPeer();
   let mid = 0;
   const ask = (peer: RawPeer, options: Array<[number, Buffer | string | number[]]>, code: string, payload?: Buffer) => {
     mid++;

@@ -1,26 +1,20 @@
 // A device that polls GET /ps/<id>/set tells a new command from the one it has by the ETag (RFC 7252 §5.10.6):
 // each stored command gets its own, a GET naming it gets 2.03 Valid without the payload, and notifications carry it.
-import { afterEach, describe, expect, it } from 'vitest';
-import { type CoapHarness, startCoapHarness } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { coapHarness, stopHarnessesAfterEach } from './harness.js';
 import { psSetRequests } from './ps-set-requests.js';
-import { frame, RawPeer } from './raw-peer.js';
+import { closePeersAfterEach, frame, rawPeer } from './raw-peer.js';
 
-let h: CoapHarness | undefined;
-let peer: RawPeer | undefined;
-afterEach(async () => {
-  peer?.close();
-  peer = undefined;
-  await h?.stop();
-  h = undefined;
-});
+stopHarnessesAfterEach();
+closePeersAfterEach();
 
 /** GET /ps/dev1/set, CON: a poll, or a registration with `observe`, naming `etags`. */
 const { next: poll, lastToken } = psSetRequests('dev1');
 
 describe('polled commands and their ETags', () => {
   it('answers 2.03 Valid to the ETag of the command the device has, 2.05 with a new ETag for a new command', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
-    peer = await RawPeer.open();
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const peer = await rawPeer();
     const port = h.port;
     // No command yet: {} without an ETag.
     const none = await peer.exchange(poll(), port);
@@ -29,7 +23,7 @@ describe('polled commands and their ETags', () => {
 
     await h.mqtt.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify({ led: true }));
     await expect
-      .poll(async () => (await peer?.exchange(poll(), port))?.payload.toString(), { timeout: 3000, interval: 20 })
+      .poll(async () => (await peer.exchange(poll(), port))?.payload.toString(), { timeout: 3000, interval: 20 })
       .toBe('{"led":true}');
     const first = await peer.exchange(poll(), port);
     const etag = first?.etag;
@@ -44,7 +38,7 @@ describe('polled commands and their ETags', () => {
     // The same payload again is still a new command: the device must run it again.
     await h.mqtt.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify({ led: true }));
     await expect
-      .poll(async () => (await peer?.exchange(poll({ etags: [etag] }), port))?.code, { timeout: 3000, interval: 20 })
+      .poll(async () => (await peer.exchange(poll({ etags: [etag] }), port))?.code, { timeout: 3000, interval: 20 })
       .toBe('2.05');
     const second = await peer.exchange(poll(), port);
     expect(second?.etag?.equals(etag)).toBe(false);
@@ -52,7 +46,7 @@ describe('polled commands and their ETags', () => {
   });
 
   it('notifications carry the ETag a later poll is answered 2.03 for', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }]);
     const notified: Buffer[] = [];
     const observation = await h.device.observe(
       { peer: { address: '::1', port: h.port }, method: 'GET', path: ['ps', 'dev1', 'set'] },
@@ -63,17 +57,17 @@ describe('polled commands and their ETags', () => {
     await h.mqtt.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify({ led: false }));
     await expect.poll(() => notified.length, { timeout: 3000, interval: 20 }).toBe(1);
     await observation.cancel();
-    peer = await RawPeer.open();
+    const peer = await rawPeer();
     expect((await peer.exchange(poll({ etags: [notified[0] as Buffer] }), h.port))?.code).toBe('2.03');
   });
 
   it('answers a registration naming the ETag of the command the device has with 2.03 and Observe (RFC 7641 §4.3.2)', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
-    peer = await RawPeer.open();
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const peer = await rawPeer();
     const port = h.port;
     await h.mqtt.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify({ reboot: true }));
     await expect
-      .poll(async () => (await peer?.exchange(poll(), port))?.payload.toString(), { timeout: 3000, interval: 20 })
+      .poll(async () => (await peer.exchange(poll(), port))?.payload.toString(), { timeout: 3000, interval: 20 })
       .toBe('{"reboot":true}');
     const held = (await peer.exchange(poll(), port))?.etag;
     if (!held) throw new Error('the kept command has no ETag');

@@ -1,16 +1,12 @@
 // A device's own block_size bounds the Block1 blocks of writes to it (RFC 7959 §2.3): Zephyr's coap_server reads
 // whole messages into CONFIG_COAP_SERVER_MESSAGE_SIZE (256) bytes, so 1024-byte blocks never reach it.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeBlock } from '../../../adapters/coap/transport/options.js';
-import { type CoapHarness, startCoapHarness } from './harness.js';
+import { coapHarness, stopHarnessesAfterEach } from './harness.js';
 import { closeDevicesAfterEach, scriptedDevice } from './scripted-device.js';
 
 closeDevicesAfterEach();
-let h: CoapHarness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
+stopHarnessesAfterEach();
 
 /** Takes Block1 PUTs as they come: 2.31 Continue for each block, 2.04 for the last. */
 async function uploadTarget() {
@@ -26,7 +22,7 @@ describe('per-device block_size', () => {
   it('sends writes to the device in blocks of its size, not the adapter default', async () => {
     const device = await uploadTarget();
     const resources = { upload: { path: '/big', method: 'PUT', format: 'text' } };
-    h = await startCoapHarness(
+    const h = await coapHarness(
       [{ id: 'node', transport: 'coap', address: '::1', port: device.port, block_size: 128, resources }],
       { block_size: 1024 },
     );

@@ -3,16 +3,14 @@
 import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ZephyrCoapServerSim } from '../../sim/coap/zephyr-server.js';
-import { type CoapHarness, startCoapHarness } from './harness.js';
+import { coapHarness, stopHarnessesAfterEach } from './harness.js';
 
-let h: CoapHarness | undefined;
 let sim: ZephyrCoapServerSim | undefined;
 afterEach(async () => {
-  await h?.stop();
   await sim?.stop();
-  h = undefined;
   sim = undefined;
 });
+stopHarnessesAfterEach();
 
 type State = Record<string, unknown>;
 
@@ -20,7 +18,7 @@ describe('gateway-initiated CoAP (device runs a CoAP server)', () => {
   it('discovers, observes, re-registers after a reboot, reads /large and writes /led and /large-update', async () => {
     sim = new ZephyrCoapServerSim();
     const port = await sim.start(100);
-    h = await startCoapHarness(
+    const h = await coapHarness(
       [
         {
           id: 'node1',
@@ -97,7 +95,7 @@ describe('gateway-initiated CoAP (device runs a CoAP server)', () => {
     const port = await sim.start(100);
     // The address written out in full: answers come from "::1" and must still match.
     const address = '0:0:0:0:0:0:0:1';
-    h = await startCoapHarness([{ id: 'door-node', transport: 'coap', address, port, observe: ['/obs'] }]);
+    const h = await coapHarness([{ id: 'door-node', transport: 'coap', address, port, observe: ['/obs'] }]);
     const first = await h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/door-node', (m) =>
       /^Counter: \d+$/.test(String(m.obs)),
     );
@@ -115,7 +113,7 @@ describe('gateway-initiated CoAP (device runs a CoAP server)', () => {
         if (++count === 3) resolve();
       });
     });
-    h = await startCoapHarness([{ id: 'late', transport: 'coap', address: '::1', port, discover: true }]);
+    const h = await coapHarness([{ id: 'late', transport: 'coap', address: '::1', port, discover: true }]);
     await swallowed;
     await new Promise<void>((resolve) => silent.close(() => resolve()));
     sim = new ZephyrCoapServerSim(port);
@@ -129,7 +127,7 @@ describe('gateway-initiated CoAP (device runs a CoAP server)', () => {
     sim = new ZephyrCoapServerSim();
     sim.maxAge = 1;
     const port = await sim.start(100);
-    h = await startCoapHarness([{ id: 'node', transport: 'coap', address: '::1', port, observe: ['/obs'] }]);
+    const h = await coapHarness([{ id: 'node', transport: 'coap', address: '::1', port, observe: ['/obs'] }]);
     await h.gw.waitForMessage(h.mqtt, 'zephyr2mqtt/node', (m) => typeof (m as { obs?: unknown }).obs === 'string');
     expect(sim.registrations).toBe(1);
     sim.reboot(); // forgets the observer silently: notifications stop

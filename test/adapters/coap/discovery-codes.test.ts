@@ -1,17 +1,13 @@
 // Resource discovery (GET /.well-known/core) reads the response code: a refusal such as a booting device's 5.03 is
 // retried after its Max-Age, and a device without the resource (4.04) is recorded as such, not as an empty list.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CoapOutgoingResponse } from '../../../adapters/coap/endpoint.js';
-import { type CoapHarness, startCoapHarness } from './harness.js';
+import { coapHarness, stopHarnessesAfterEach } from './harness.js';
 import { endpoint, stopEndpointsAfterEach } from './loopback-endpoints.js';
 import { sleep } from './scripted-device.js';
 
 stopEndpointsAfterEach();
-let h: CoapHarness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
+stopHarnessesAfterEach();
 
 const LINKS = '</obs>;obs,</led>';
 
@@ -20,15 +16,13 @@ async function discovering(...answers: CoapOutgoingResponse[]) {
   const device = await endpoint();
   let asked = 0;
   device.route('.well-known', () => answers[Math.min(asked++, answers.length - 1)] as CoapOutgoingResponse);
-  h = await startCoapHarness([{ id: 'node', transport: 'coap', address: '::1', port: device.port, discover: true }]);
-  return { h, asked: () => asked };
+  const h = await coapHarness([{ id: 'node', transport: 'coap', address: '::1', port: device.port, discover: true }]);
+  return { h, asked: () => asked, info: () => h.gw.gateway.devices.get('node')?.info ?? {} };
 }
-
-const info = () => h?.gw.gateway.devices.get('node')?.info ?? {};
 
 describe('resource discovery answers', () => {
   it('retries a 5.03 refusal after its Max-Age and then publishes the links', async () => {
-    const { asked } = await discovering(
+    const { asked, info } = await discovering(
       { code: '5.03', maxAge: 1, payload: 'booting' },
       { code: '2.05', contentFormat: 40, payload: LINKS },
     );
@@ -42,7 +36,7 @@ describe('resource discovery answers', () => {
   });
 
   it('records a device without /.well-known/core and does not ask again', async () => {
-    const { asked } = await discovering({ code: '4.04' });
+    const { asked, info } = await discovering({ code: '4.04' });
     await expect.poll(() => info().coap_discovery, { timeout: 3000, interval: 50 }).toMatch(/^4\.04/);
     expect(info()).not.toHaveProperty('coap_resources');
     // Past the 2 s back-off a retry would have taken.

@@ -2,21 +2,15 @@
 // scrape: a /ps/<id>/set relation while a device observes, none once it deregistered. An adapter that is disabled,
 // from the start or by a reload, has no series.
 import { readFile, writeFile } from 'node:fs/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { parseExposition, sampleValue } from '../../gateway/prom-text.js';
-import { type CoapHarness, startCoapHarness } from './harness.js';
+import { type CoapHarness, coapHarness, stopHarnessesAfterEach } from './harness.js';
 import { psSetRequests } from './ps-set-requests.js';
-import { frame, RawPeer } from './raw-peer.js';
+import { closePeersAfterEach, frame, type RawPeer, rawPeer } from './raw-peer.js';
 
-let h: CoapHarness | undefined;
-let peer: RawPeer | undefined;
-afterEach(async () => {
-  peer?.close();
-  peer = undefined;
-  await h?.stop();
-  h = undefined;
-});
+stopHarnessesAfterEach();
+closePeersAfterEach();
 
 const OBSERVE = 6;
 const FIGURE = 'zephyr2mqtt_adapter_figure';
@@ -30,11 +24,9 @@ const adaptersIn = (text: string, metric: string) =>
 
 /** A gateway with the CoAP adapter (serial and BLE disabled) and dev1 observing /ps/dev1/set from a raw socket. */
 async function observed(): Promise<{ gateway: CoapHarness; device: RawPeer; deregister: () => Promise<void> }> {
-  h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
-  peer = await RawPeer.open();
+  const gateway = await coapHarness([{ id: 'dev1', transport: 'coap' }]);
+  const device = await rawPeer();
   const { next: get, lastToken } = psSetRequests('dev1');
-  const gateway = h;
-  const device = peer;
   expect(figure(await scrape(gateway), 'command_observers')).toBe(0);
   expect((await device.exchange(get({ observe: true }), gateway.port))?.observe).toBeTypeOf('number');
   const deregister = async () => {

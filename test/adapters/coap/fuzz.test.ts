@@ -6,12 +6,12 @@ import { createSocket } from 'node:dgram';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { encode as cborEncode } from 'cbor-x';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeStatePayload } from '../../../adapters/coap/content-format.js';
 import { parseLinkFormat } from '../../../adapters/coap/link-format.js';
 import { decodeMessage, encodeMessage } from '../../../adapters/coap/transport/message.js';
 import { encodeSenmlCbor } from '../../../adapters/common/senml.js';
-import { type CoapHarness, startCoapHarness } from './harness.js';
+import { coapHarness, stopHarnessesAfterEach } from './harness.js';
 
 setFlagsFromString('--expose_gc');
 const gc = runInNewContext('gc') as () => void;
@@ -101,11 +101,7 @@ function datagram(i: number, all: Buffer[]): Buffer {
   return i % 2 === 0 ? randomBytes(i % 80) : mutate(all[i % all.length] as Buffer, i);
 }
 
-let h: CoapHarness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
+stopHarnessesAfterEach();
 
 describe('CoAP fuzzing', () => {
   it('decoders return typed results for 100k random and mutated inputs', () => {
@@ -129,7 +125,7 @@ describe('CoAP fuzzing', () => {
   }, 120_000);
 
   it('keeps serving and keeps memory flat under 100k hostile datagrams', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }]);
     const raw = createSocket('udp6');
     await new Promise<void>((resolve) => raw.bind(0, '::1', () => resolve()));
     raw.on('message', () => {}); // drain answers and RSTs

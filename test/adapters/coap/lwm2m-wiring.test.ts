@@ -1,17 +1,13 @@
 // The LwM2M server shares the CoAP adapter's socket: a registration on /rd reaches it, and the adapter routes
 // commands and bridge/request/device/lwm2m for LwM2M devices to it.
-import { afterEach, describe, expect, it } from 'vitest';
-import { type CoapHarness, startCoapHarness } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { coapHarness, stopHarnessesAfterEach } from './harness.js';
 
-let h: CoapHarness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
+stopHarnessesAfterEach();
 
 describe('CoAP adapter with the LwM2M server', () => {
   it('serves /rd on the same port and reports the LwM2M status', async () => {
-    h = await startCoapHarness([{ id: 'node1', transport: 'coap', lwm2m: { endpoint: 'zephyr-node1' } }]);
+    const h = await coapHarness([{ id: 'node1', transport: 'coap', lwm2m: { endpoint: 'zephyr-node1' } }]);
     const res = await h.send('POST', '/rd?lwm2m=1.1&ep=zephyr-node1&lt=300', '</1/0>,</3/0>', { contentFormat: 40 });
     expect(res.code).toBe('2.01');
     expect(h.adapter.status().details?.lwm2m).toBeTypeOf('object');
@@ -24,7 +20,7 @@ describe('CoAP adapter with the LwM2M server', () => {
   });
 
   it('leaves /rd unrouted when lwm2m is disabled', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }], { lwm2m: { enabled: false } });
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }], { lwm2m: { enabled: false } });
     const res = await h.send('POST', '/rd?ep=x&lt=300', '</3/0>', { contentFormat: 40 });
     expect(res.code).toBe('4.04');
     expect(h.adapter.status().details?.lwm2m).toBeUndefined();

@@ -1,18 +1,14 @@
 // zephyr2mqtt_messages_total{direction="in"} counts what a device sent once it decoded: a payload refused as
 // undecodable is a decode error only.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sampleValue } from '../../gateway/prom-text.js';
-import { type CoapHarness, startCoapHarness } from './harness.js';
+import { coapHarness, stopHarnessesAfterEach } from './harness.js';
 
-let h: CoapHarness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
+stopHarnessesAfterEach();
 
 describe('CoAP /ps messages and decode errors', () => {
   it('counts a refused payload in decode_errors_total only, a decoded one in messages_total', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }]);
     expect((await h.send('PUT', '/ps/dev1', '{"led":', { contentFormat: 50 })).code).toBe('4.00');
     expect((await h.send('PUT', '/ps/dev1', 'x', { contentFormat: 11542 })).code).toBe('4.15');
     expect((await h.send('PUT', '/ps/dev1', '{"t":1}', { contentFormat: 50 })).code).toBe('2.04');

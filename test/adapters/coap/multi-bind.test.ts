@@ -1,15 +1,11 @@
 // Several bind addresses: one socket each on the same port, and every answer leaves by the address it was asked on
 // (a client accepts an answer only from the address and port it sent to).
-import { afterEach, describe, expect, it } from 'vitest';
-import { type CoapHarness, startCoapHarness } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { coapHarness, stopHarnessesAfterEach } from './harness.js';
 import { endpoint, stopEndpointsAfterEach } from './loopback-endpoints.js';
 
-let h: CoapHarness | undefined;
 stopEndpointsAfterEach();
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
+stopHarnessesAfterEach();
 
 const client = (bindAddress: string) => endpoint({ bindAddress });
 
@@ -32,7 +28,7 @@ describe('CoAP on several bind addresses', () => {
   });
 
   it('takes a list in the adapter config: devices reach the gateway on each address', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }], { bind: ['::1', '127.0.0.1'] });
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }], { bind: ['::1', '127.0.0.1'] });
     expect((await h.send('PUT', '/ps/dev1', '{"v6":1}', { contentFormat: 50 })).code).toBe('2.04');
     const v4 = await client('127.0.0.1');
     const res = await v4.request({

@@ -1,18 +1,12 @@
 // A device that registers on /ps/<id>/set with a small Block2 size gets notifications in blocks of that size
 // (RFC 7959 §2.4 early negotiation, §2.6 block-wise notifications): a Zephyr client with a 64-byte buffer cannot
 // take a 1 kB datagram.
-import { afterEach, describe, expect, it } from 'vitest';
-import { type CoapHarness, startCoapHarness } from './harness.js';
-import { frame, RawPeer } from './raw-peer.js';
+import { describe, expect, it } from 'vitest';
+import { coapHarness, stopHarnessesAfterEach } from './harness.js';
+import { closePeersAfterEach, frame, rawPeer } from './raw-peer.js';
 
-let h: CoapHarness | undefined;
-let raw: RawPeer | undefined;
-afterEach(async () => {
-  raw?.close();
-  await h?.stop();
-  h = undefined;
-  raw = undefined;
-});
+stopHarnessesAfterEach();
+closePeersAfterEach();
 
 const OBSERVE = 6;
 const BLOCK2 = 23;
@@ -21,8 +15,8 @@ const BLOCK2_64 = [0x02];
 
 describe('/ps/<id>/set notifications', () => {
   it('use the Block2 size the registration asked for', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
-    raw = await RawPeer.open();
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const raw = await rawPeer();
     const token = [7, 7, 7];
     const registered = await raw.exchange(
       frame({

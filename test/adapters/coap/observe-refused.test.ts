@@ -1,16 +1,13 @@
 // A route's observeRefused hears of each request with Observe answered with an error, here the 5.00 of a handler
 // that threw or rejected (no request we found makes the /ps handler throw, so not through it; ps-observe-errors.test.ts
 // covers the other errors through the gateway), and of no other request.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CoapIncomingRequest, CoapRequestHandler } from '../../../adapters/coap/endpoint.js';
 import { endpoint, stopEndpointsAfterEach } from './loopback-endpoints.js';
-import { frame, RawPeer } from './raw-peer.js';
+import { closePeersAfterEach, frame, rawPeer } from './raw-peer.js';
 
 stopEndpointsAfterEach();
-const peers: RawPeer[] = [];
-afterEach(() => {
-  for (const peer of peers.splice(0)) peer.close();
-});
+closePeersAfterEach();
 
 const OBSERVE = 6;
 const URI_PATH = 11;
@@ -20,8 +17,7 @@ async function serving(handler: CoapRequestHandler) {
   const server = await endpoint();
   const refused: Array<Omit<CoapIncomingRequest, 'payload'>> = [];
   server.route('r', handler, { observeRefused: (req) => refused.push(req) });
-  const device = await RawPeer.open();
-  peers.push(device);
+  const device = await rawPeer();
   const get = (mid: number, observe: boolean) =>
     device.exchange(
       frame({

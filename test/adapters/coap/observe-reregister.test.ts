@@ -1,19 +1,15 @@
 // Observations a device refuses or ends (RFC 7641 §3.2, §4.2) are registered again after their Max-Age or the 2 s
 // back-off, not after observe_freshness (300 s here): a booting device answers 5.03 with Max-Age, libcoap ends its
 // relations with 4.04 when it shuts down, a final notification comes without Observe.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CoapIncomingRequest } from '../../../adapters/coap/endpoint.js';
-import { type CoapHarness, startCoapHarness } from './harness.js';
+import { coapHarness, stopHarnessesAfterEach } from './harness.js';
 import { endpoint, stopEndpointsAfterEach } from './loopback-endpoints.js';
 import { closeDevicesAfterEach, scriptedDevice } from './scripted-device.js';
 
 stopEndpointsAfterEach();
 closeDevicesAfterEach();
-let h: CoapHarness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
+stopHarnessesAfterEach();
 
 /** A device whose /obs refuses the first `refusals` registrations with 5.03 and Max-Age 1, then accepts them. */
 async function observable(refusals = 0) {
@@ -25,7 +21,9 @@ async function observable(refusals = 0) {
     if (registrations.length <= refusals) return { code: '5.03', maxAge: 1, payload: 'booting' };
     return { code: '2.05', contentFormat: 0, payload: `v${registrations.length}`, observe: 1 };
   });
-  h = await startCoapHarness([{ id: 'node', transport: 'coap', address: '::1', port: device.port, observe: ['/obs'] }]);
+  const h = await coapHarness([
+    { id: 'node', transport: 'coap', address: '::1', port: device.port, observe: ['/obs'] },
+  ]);
   return { device, registrations, h };
 }
 
@@ -60,7 +58,7 @@ describe('observations the device refuses or ends', () => {
         setTimeout(() => d.send({ type: 'CON', code: '2.05', mid: 700, token: [...m.token], payload: 'last' }), 100);
       }
     });
-    h = await startCoapHarness([
+    const h = await coapHarness([
       { id: 'node', transport: 'coap', address: '::1', port: scripted.port, observe: ['/obs'] },
     ]);
     await h.gw.waitForMessage<{ obs?: string }>(h.mqtt, 'zephyr2mqtt/node', (m) => m.obs === 'last');

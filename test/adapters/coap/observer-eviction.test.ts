@@ -1,16 +1,11 @@
 // A fifth observer of /ps/<id>/set pushes out the oldest (four per device): the one pushed out is told, with a
 // response without Observe (RFC 7641 §3.2), instead of waiting for notifications that will never come.
-import { afterEach, describe, expect, it } from 'vitest';
-import { type CoapHarness, startCoapHarness } from './harness.js';
-import { frame, RawPeer } from './raw-peer.js';
+import { describe, expect, it } from 'vitest';
+import { coapHarness, stopHarnessesAfterEach } from './harness.js';
+import { closePeersAfterEach, frame, type RawPeer, rawPeer } from './raw-peer.js';
 
-let h: CoapHarness | undefined;
-const peers: RawPeer[] = [];
-afterEach(async () => {
-  for (const p of peers.splice(0)) p.close();
-  await h?.stop();
-  h = undefined;
-});
+stopHarnessesAfterEach();
+closePeersAfterEach();
 
 const OBSERVE = 6;
 const URI_PATH = 11;
@@ -32,9 +27,10 @@ function register(mid: number, token: number): Buffer {
 
 describe('observers of /ps/<id>/set past four per device', () => {
   it('tell the oldest it was replaced: 5.03 without Observe, with its token', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const peers: RawPeer[] = [];
     for (let i = 0; i < 5; i++) {
-      const peer = await RawPeer.open();
+      const peer = await rawPeer();
       peers.push(peer);
       const answer = await peer.exchange(register(0x100 + i, 0x10 + i), h.port);
       expect(answer).toMatchObject({ code: '2.05', observe: expect.any(Number) });

@@ -1,14 +1,10 @@
 // What a device's payload turns into: nesting limits that keep its state writable, and text values that would
 // change as numbers stay text.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeStatePayload } from '../../../adapters/coap/content-format.js';
-import { type CoapHarness, startCoapHarness } from './harness.js';
+import { coapHarness, stopHarnessesAfterEach } from './harness.js';
 
-let h: CoapHarness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
+stopHarnessesAfterEach();
 
 const nested = (levels: number): string => `${'['.repeat(levels)}1${']'.repeat(levels)}`;
 
@@ -74,7 +70,7 @@ describe('CoAP payload values', () => {
   });
 
   it('answers 4.00 to a too deeply nested state, and the device goes on reporting', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }]);
     const deep = await h.send('PUT', '/ps/dev1', `{"a":${nested(40)}}`, { contentFormat: 50 });
     expect(deep.code).toBe('4.00');
     const state = h.gw.waitForMessage<Record<string, unknown>>(h.mqtt, 'zephyr2mqtt/dev1', (m) => m.after === 1);

@@ -3,19 +3,13 @@
 // notification on a token the device dropped, which it rejects with RST. The errors come from the transport, before
 // the handler runs (4.02 for an unknown critical option, 4.00, 4.08, 5.05, and RST for a NON it cannot serve) or after
 // it answered (4.02 for a Block2 past the end of the command), and from the handler (4.06, 4.01).
-import { afterEach, describe, expect, it } from 'vitest';
-import { type CoapHarness, startCoapHarness } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { type CoapHarness, coapHarness, stopHarnessesAfterEach } from './harness.js';
 import { type PsSetRequest, psSetRequests } from './ps-set-requests.js';
-import { frame, RawPeer } from './raw-peer.js';
+import { closePeersAfterEach, frame, type RawPeer, rawPeer } from './raw-peer.js';
 
-let h: CoapHarness | undefined;
-let peer: RawPeer | undefined;
-afterEach(async () => {
-  peer?.close();
-  peer = undefined;
-  await h?.stop();
-  h = undefined;
-});
+stopHarnessesAfterEach();
+closePeersAfterEach();
 
 const ACCEPT = 17;
 const BLOCK2 = 23;
@@ -30,9 +24,9 @@ const pastTheEnd: [number, number[]] = [BLOCK2, [0x10]];
 const { next: get, lastToken } = psSetRequests('dev1');
 
 async function start(): Promise<{ gateway: CoapHarness; device: RawPeer }> {
-  h = await startCoapHarness([{ id: 'dev1', transport: 'coap', token: PS_TOKEN }]);
-  peer = await RawPeer.open();
-  return { gateway: h, device: peer };
+  const gateway = await coapHarness([{ id: 'dev1', transport: 'coap', token: PS_TOKEN }]);
+  const device = await rawPeer();
+  return { gateway, device };
 }
 
 const relations = (gateway: CoapHarness) => gateway.adapter.status().details?.command_observers;

@@ -1,20 +1,16 @@
 // A device that only observes /ps/<id>/set (an actuator that never publishes) goes offline after its
 // availability_timeout like any quiet device; the ACK of a command's notification is a sign of life that brings it
 // back online. Before, it stayed offline while it carried out every command.
-import { afterEach, describe, expect, it } from 'vitest';
-import { type CoapHarness, startCoapHarness } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { coapHarness, stopHarnessesAfterEach } from './harness.js';
 
-let h: CoapHarness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
+stopHarnessesAfterEach();
 
 type Availability = { state: string };
 
 describe('availability of a device that only observes /ps/<id>/set', () => {
   it('is online again once it acknowledges a command', async () => {
-    h = await startCoapHarness([{ id: 'act', transport: 'coap', availability_timeout: 1 }]);
+    const h = await coapHarness([{ id: 'act', transport: 'coap', availability_timeout: 1 }]);
     const topic = 'zephyr2mqtt/act/availability';
     const online = await h.gw.expectMessage<Availability>(h.mqtt, topic, (m) => m.state === 'online');
     const notes: unknown[] = [];

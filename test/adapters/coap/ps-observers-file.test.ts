@@ -6,20 +6,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { frame, RawPeer } from './raw-peer.js';
+import { closePeersAfterEach, frame, rawPeer } from './raw-peer.js';
 import { type CoapGateway, observersFile, savedFile, startCoapGateway, writeSavedFile } from './restartable-gateway.js';
 
 let dataDir = '';
 let g: CoapGateway | undefined;
-let peer: RawPeer | undefined;
 afterEach(async () => {
-  peer?.close();
-  peer = undefined;
   await g?.gw.stop();
   g = undefined;
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
   dataDir = '';
 });
+closePeersAfterEach();
 
 const dev1 = [{ id: 'dev1', transport: 'coap' }];
 
@@ -43,7 +41,7 @@ describe('the saved /ps/<id>/set relations file', () => {
     );
     expect(await readFile(`${observersFile(dataDir)}.corrupt`, 'utf8')).toBe(damaged);
 
-    peer = await RawPeer.open();
+    const peer = await rawPeer();
     const answer = await peer.exchange(
       frame({
         type: 'CON',

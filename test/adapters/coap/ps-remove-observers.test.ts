@@ -1,25 +1,21 @@
 // A device removed from the gateway while it observes /ps/<id>/set is told so: a 4.04 without Observe ends the
 // relation (RFC 7641 §3.2), instead of a silent drop that leaves the device waiting for commands that never come.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CoapClientResponse } from '../../../adapters/coap/endpoint.js';
-import { type CoapHarness, firstNotification, startCoapHarness } from './harness.js';
+import { coapHarness, firstNotification, stopHarnessesAfterEach } from './harness.js';
 
-let h: CoapHarness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
+stopHarnessesAfterEach();
 
 describe('/ps/<id>/set observers of a removed device', () => {
   it('end with a 4.04 notification without Observe; the other devices keep theirs', async () => {
-    h = await startCoapHarness([
+    const h = await coapHarness([
       { id: 'stays', transport: 'coap' },
       { id: 'goes', transport: 'coap' },
     ]);
     const { onNote: ended, note: end } = firstNotification();
     const observe = (id: string, onNote: (res: CoapClientResponse) => void) =>
-      h!.device.observe(
-        { peer: { address: '::1', port: h!.port }, method: 'GET', path: ['ps', id, 'set'], timeoutMs: 3000 },
+      h.device.observe(
+        { peer: { address: '::1', port: h.port }, method: 'GET', path: ['ps', id, 'set'], timeoutMs: 3000 },
         onNote,
       );
     const stays = await observe('stays', () => {});

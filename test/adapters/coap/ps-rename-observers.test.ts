@@ -1,18 +1,14 @@
 // A device observing /ps/<id>/set keeps receiving its commands after device/rename: the firmware still observes the
 // old id (kept as ps_id), the commands come on the new id's /set. Before, the relation was dropped with the old id
 // and each command was reported done while it waited for a GET that an observing device never sends.
-import { afterEach, describe, expect, it } from 'vitest';
-import { type CoapHarness, startCoapHarness } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { coapHarness, stopHarnessesAfterEach } from './harness.js';
 
-let h: CoapHarness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
+stopHarnessesAfterEach();
 
 describe('/ps/<id>/set observers across device/rename', () => {
   it('notifies the observer of the old id of commands sent to the new id, in order', async () => {
-    h = await startCoapHarness([{ id: 'porch', transport: 'coap' }]);
+    const h = await coapHarness([{ id: 'porch', transport: 'coap' }]);
     const notes: unknown[] = [];
     let onNote: () => void = () => {};
     const observation = await h.device.observe(

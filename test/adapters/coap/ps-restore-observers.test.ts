@@ -8,7 +8,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RESTORED_SEQUENCE_JUMP } from '../../../adapters/coap/command-observers.js';
 import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
-import { frame, RawPeer } from './raw-peer.js';
+import { closePeersAfterEach, frame, type RawPeer, rawPeer } from './raw-peer.js';
 import { type CoapGateway, crash, savedFile, startCoapGateway, writeSavedFile } from './restartable-gateway.js';
 
 const OBSERVE = 6;
@@ -16,20 +16,13 @@ const URI_PATH = 11;
 
 let dataDir = '';
 let g: CoapGateway | undefined;
-const peers: RawPeer[] = [];
 afterEach(async () => {
-  for (const p of peers.splice(0)) p.close();
   await g?.gw.stop();
   g = undefined;
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
   dataDir = '';
 });
-
-async function openPeer(): Promise<RawPeer> {
-  const peer = await RawPeer.open();
-  peers.push(peer);
-  return peer;
-}
+closePeersAfterEach();
 
 /** GET /ps/<id>/set with Observe 0 on `token`: the registration's answer. */
 async function register(peer: RawPeer, port: number, id: string, token: number[]): Promise<CoapMessage> {
@@ -71,7 +64,7 @@ describe('/ps/<id>/set relations across a crash of the gateway', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'z2m-ps-restore-'));
     g = await startCoapGateway(dataDir, dev1);
     const port = g.port;
-    const device = await openPeer();
+    const device = await rawPeer();
     await register(device, port, 'dev1', [0xa1, 2, 3, 4]);
     await savedFile(dataDir, (s) => s.devices.dev1?.observers.length === 1);
     await crash(g);
@@ -97,7 +90,7 @@ describe('/ps/<id>/set relations across a crash of the gateway', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'z2m-ps-restore-'));
     g = await startCoapGateway(dataDir, dev1);
     const port = g.port;
-    const device = await openPeer();
+    const device = await rawPeer();
     const registered = await register(device, port, 'dev1', [0xb1]);
     await g.mqtt.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify({ n: 1 }));
     const before = (await notification(device, port)).observe as number;
@@ -120,7 +113,7 @@ describe('/ps/<id>/set relations across a crash of the gateway', () => {
 
   it('restores only relations of devices still configured, and from the address a device is bound to', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'z2m-ps-restore-'));
-    const [device, ghost, impostor] = [await openPeer(), await openPeer(), await openPeer()];
+    const [device, ghost, impostor] = [await rawPeer(), await rawPeer(), await rawPeer()];
     const observer = (peer: RawPeer, token: string) => ({ address: '::1', port: peer.port, token });
     await writeSavedFile(
       dataDir,
@@ -157,7 +150,7 @@ describe('/ps/<id>/set relations across a crash of the gateway', () => {
 
   it('follows a rename made while the gateway was down: the device observes its old id, kept as ps_id', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'z2m-ps-restore-'));
-    const device = await openPeer();
+    const device = await rawPeer();
     await writeSavedFile(
       dataDir,
       JSON.stringify({

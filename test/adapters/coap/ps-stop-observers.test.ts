@@ -10,27 +10,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CoapHarness, firstNotification, startCoapHarness } from './harness.js';
+import { coapHarness, firstNotification, stopHarnessesAfterEach } from './harness.js';
 import { psSetRequests } from './ps-set-requests.js';
-import { frame, RawPeer } from './raw-peer.js';
+import { closePeersAfterEach, frame, type RawPeer, rawPeer } from './raw-peer.js';
 import { type CoapGateway, observersFile, savedFile, startCoapGateway, writeSavedFile } from './restartable-gateway.js';
 import { closeDevicesAfterEach, scriptedDevice } from './scripted-device.js';
 
-let h: CoapHarness | undefined;
 let g: CoapGateway | undefined;
-let peer: RawPeer | undefined;
 let dataDir = '';
 afterEach(async () => {
-  peer?.close();
-  peer = undefined;
-  await h?.stop();
-  h = undefined;
   await g?.gw.stop();
   g = undefined;
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
   dataDir = '';
 });
-// Registered after the hook above, so that it runs first: devices close before the gateway stops.
+// Registered after the hook above, so that they run first: devices close, then peers, then the harness stops, and
+// then the gateway.
+stopHarnessesAfterEach();
+closePeersAfterEach();
 closeDevicesAfterEach();
 
 const OBSERVE = 6;
@@ -47,15 +44,14 @@ async function observedByPeer(
   dataDir = await mkdtemp(join(tmpdir(), 'z2m-ps-stop-'));
   const gateway = await startCoapGateway(dataDir, DEV1, { coap });
   g = gateway;
-  const observer = await RawPeer.open();
-  peer = observer;
+  const observer = await rawPeer();
   expect((await observer.exchange(get({ observe: true }), gateway.port))?.observe).toBeTypeOf('number');
   return { gateway, observer, port: gateway.port };
 }
 
 describe('/ps/<id>/set observers when the adapter stops', () => {
   it('are told with a 5.03 without Observe that carries a Max-Age to register again after', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }]);
     const { onNote: ended, note: end } = firstNotification();
     const observation = await h.device.observe(
       { peer: { address: '::1', port: h.port }, method: 'GET', path: ['ps', 'dev1', 'set'], timeoutMs: 3000 },
@@ -151,7 +147,7 @@ describe('/ps/<id>/set observers when the adapter stops', () => {
     g = await startCoapGateway(dataDir, devices, { coap: { ack_timeout: 1 } });
     await node.waitFor((m) => m.code === '0.01');
     answering = false;
-    peer = await RawPeer.open();
+    const peer = await rawPeer();
     const registration = get({ observe: true, query: [`token=${PS_TOKEN}`] });
     expect((await peer.exchange(registration, g.port))?.observe).toBeTypeOf('number');
     await savedFile(dataDir, (s) => s.devices.dev1?.observers.length === 1);

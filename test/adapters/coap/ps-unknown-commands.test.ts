@@ -2,18 +2,14 @@
 // is what an onboarded device without commands gets (no command, in the format it accepts), not a text that a
 // device parsing its commands would take for one.
 import { decode as cborDecode } from 'cbor-x';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type CoapHarness, startCoapHarness } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { coapHarness, stopHarnessesAfterEach } from './harness.js';
 
-let h: CoapHarness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
+stopHarnessesAfterEach();
 
 describe('GET /ps/<unknown id>/set while permit_join is on', () => {
   it('announces the device and answers "no command" in the accepted format, without registering it', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }]);
     expect((await h.gw.request(h.mqtt, 'permit_join', { value: true, time: 60 })).status).toBe('ok');
     const event = h.gw.waitForMessage<{ type: string; data: Record<string, unknown> }>(
       h.mqtt,

@@ -1,22 +1,18 @@
 // Device-initiated CoAP through the real gateway: /ps PUT/POST in every content format, response codes,
 // identity, and commands delivered to /ps/<id>/set observers, all checked on MQTT topics.
 import { encode as cborEncode } from 'cbor-x';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeSenmlCbor } from '../../../adapters/common/senml.js';
-import { type CoapHarness, startCoapHarness } from './harness.js';
+import { coapHarness, stopHarnessesAfterEach } from './harness.js';
 
-let h: CoapHarness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
+stopHarnessesAfterEach();
 
 type State = Record<string, unknown>;
 
 describe('CoAP /ps resource through the gateway', () => {
   it('PUT and POST in JSON, CBOR, SenML-JSON, SenML-CBOR, text and octet-stream update the MQTT state', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
-    const state = (pred: (m: State) => boolean) => h!.gw.waitForMessage<State>(h!.mqtt, 'zephyr2mqtt/dev1', pred);
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const state = (pred: (m: State) => boolean) => h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/dev1', pred);
 
     let seen = state((m) => m.temperature === 21.5);
     expect((await h.send('PUT', '/ps/dev1', '{"temperature":21.5}', { contentFormat: 50 })).code).toBe('2.04');
@@ -53,7 +49,7 @@ describe('CoAP /ps resource through the gateway', () => {
   });
 
   it('answers every failure with the right code and counts decode errors in /metrics', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }], { max_payload: 256 });
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }], { max_payload: 256 });
     expect((await h.send('PUT', '/ps/dev1', '{"a":', { contentFormat: 50 })).code).toBe('4.00');
     expect((await h.send('PUT', '/ps/dev1', '[1,2]', { contentFormat: 50 })).code).toBe('4.00');
     expect((await h.send('PUT', '/ps/dev1', 'x', { contentFormat: 11542 })).code).toBe('4.15');
@@ -77,13 +73,13 @@ describe('CoAP /ps resource through the gateway', () => {
   });
 
   it('SenML: a "/" in a name becomes "_", a later bver or text-labelled CBOR gets 4.00 with the reason', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }]);
     const seen = h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/dev1', (m) => m.room1_temp === 21);
     const rooms = '[{"bn":"urn:dev:mac:01:","n":"room1/temp","v":21},{"n":"room2/temp","v":19}]';
     expect((await h.send('PUT', '/ps/dev1', rooms, { contentFormat: 110 })).code).toBe('2.04');
     expect(await seen).toMatchObject({ room1_temp: 21, room2_temp: 19 });
     const refused = async (payload: string | Buffer, contentFormat: number) => {
-      const res = await h!.send('PUT', '/ps/dev1', payload, { contentFormat });
+      const res = await h.send('PUT', '/ps/dev1', payload, { contentFormat });
       return [res.code, res.payload.toString()];
     };
     expect(await refused('[{"bn":"d:","n":"-x","v":1},{"n":"y","v":2}]', 110)).toEqual([
@@ -102,7 +98,7 @@ describe('CoAP /ps resource through the gateway', () => {
   });
 
   it('answers NON requests too (a known failing of older bridges is never answering POST)', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }]);
     const seen = h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/dev1', (m) => m.t === 1);
     const res = await h.send('POST', '/ps/dev1', '{"t":1}', { confirmable: false });
     expect(res.code).toBe('2.01');
@@ -110,7 +106,7 @@ describe('CoAP /ps resource through the gateway', () => {
   });
 
   it('enforces token and address identity so one device cannot publish as another', async () => {
-    h = await startCoapHarness([
+    const h = await coapHarness([
       { id: 'tok', transport: 'coap', token: 's3cret-token' },
       { id: 'local', transport: 'coap', address: '::1' },
       { id: 'remote', transport: 'coap', address: '2001:db8::7' },
@@ -129,7 +125,7 @@ describe('CoAP /ps resource through the gateway', () => {
   });
 
   it('delivers MQTT /set commands to a device observing /ps/<id>/set, and to a later plain GET', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }]);
     const notes: Record<string, unknown>[] = [];
     let notified: () => void = () => {};
     const gotNote = new Promise<void>((r) => {
@@ -155,7 +151,7 @@ describe('CoAP /ps resource through the gateway', () => {
   });
 
   it('announces an unknown device on bridge/event while permit_join is on', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }]);
     const ok = await h.gw.request(h.mqtt, 'permit_join', { value: true, time: 60 });
     expect(ok.status).toBe('ok');
     const event = h.gw.waitForMessage<{ type: string; data: Record<string, unknown> }>(
@@ -195,7 +191,7 @@ describe('CoAP /ps resource through the gateway', () => {
     // "Kitchen" becomes "kitchen" (taken), "Lamp" becomes "lamp", a disabled entry's id: neither is what device/add
     // would take. The disabled device itself (/ps/lamp) is known, not announced; the other ids its address posts are
     // other devices.
-    h = await startCoapHarness([
+    const h = await coapHarness([
       { id: 'kitchen', transport: 'coap' },
       { id: 'lamp', transport: 'coap', address: '::1', disabled: true },
     ]);
@@ -232,7 +228,7 @@ describe('CoAP /ps resource through the gateway', () => {
   });
 
   it('a device removed with block: true is refused with 4.03 and not announced, while other unknown ids are', async () => {
-    h = await startCoapHarness([
+    const h = await coapHarness([
       { id: 'kitchen', transport: 'coap' },
       { id: 'hall', transport: 'coap' },
     ]);
@@ -258,7 +254,7 @@ describe('CoAP /ps resource through the gateway', () => {
   });
 
   it('does not announce an unknown id sent from the address of a configured device', async () => {
-    h = await startCoapHarness([{ id: 'owner', transport: 'coap', address: '::1' }]);
+    const h = await coapHarness([{ id: 'owner', transport: 'coap', address: '::1' }]);
     expect((await h.gw.request(h.mqtt, 'permit_join', { value: true, time: 60 })).status).toBe('ok');
     const refused = await h.send('PUT', '/ps/stranger', '{"a":1}', { contentFormat: 50 });
     expect(refused.code).toBe('4.04');
@@ -266,7 +262,7 @@ describe('CoAP /ps resource through the gateway', () => {
   });
 
   it('accepts Block1 uploads from a device and serves /.well-known/core', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }]);
     const long = 'y'.repeat(500);
     const seen = h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/dev1', (m) => m.note === long);
     expect((await h.send('PUT', '/ps/dev1', JSON.stringify({ note: long }), { contentFormat: 50 })).code).toBe('2.04');

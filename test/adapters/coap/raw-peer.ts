@@ -1,6 +1,7 @@
 // A plain UDP socket on ::1 that sends hand-built CoAP datagrams (any code, any option, broken framing) and reads
 // the answers back, for tests of what the endpoint does with messages our own encoder would never produce.
 import { createSocket, type Socket } from 'node:dgram';
+import { afterEach } from 'vitest';
 import { type CoapMessage, decodeMessage } from '../../../adapters/coap/transport/message.js';
 
 const TYPES = { CON: 0, NON: 1, ACK: 2, RST: 3 } as const;
@@ -108,4 +109,25 @@ export class RawPeer {
     this.closed = true;
     this.socket.close();
   }
+}
+
+const opened: RawPeer[] = [];
+
+/**
+ * Call once at the top of a test file: every peer opened by `rawPeer()` is closed after each test. afterEach hooks run
+ * in reverse order of registration: call it after `stopHarnessesAfterEach()` (or after the file's own afterEach that
+ * stops its gateway) so that the peers close first, before the gateway stops, and before `closeDevicesAfterEach()` to
+ * close them after the devices.
+ */
+export function closePeersAfterEach(): void {
+  afterEach(() => {
+    for (const peer of opened.splice(0)) peer.close();
+  });
+}
+
+/** A RawPeer that `closePeersAfterEach()` closes after the test. */
+export async function rawPeer(): Promise<RawPeer> {
+  const peer = await RawPeer.open();
+  opened.push(peer);
+  return peer;
 }

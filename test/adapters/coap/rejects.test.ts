@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CoapIncomingRequest } from '../../../adapters/coap/endpoint.js';
 import type { CoapRejectKind } from '../../../adapters/coap/transport/message.js';
 import { UdpCoapEndpoint } from '../../../adapters/coap/transport/udp-endpoint.js';
-import { type CoapHarness, startCoapHarness } from './harness.js';
+import { coapHarness, stopHarnessesAfterEach } from './harness.js';
 import { frame, RawPeer } from './raw-peer.js';
 
 const fast = { ackTimeoutMs: 50, ackRandomFactor: 1.5, maxRetransmit: 2 };
@@ -334,18 +334,14 @@ describe('requests the endpoint does not serve', () => {
 });
 
 describe('through the gateway', () => {
-  let h: CoapHarness | undefined;
-  afterEach(async () => {
-    await h?.stop();
-    h = undefined;
-  });
+  stopHarnessesAfterEach();
 
   it('counts every rejected request in zephyr2mqtt_decode_errors_total', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }], { max_payload: 100 });
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }], { max_payload: 100 });
     const raw = await RawPeer.open();
     cleanup.push(() => raw.close());
     const coapErrors = async () =>
-      (await (await fetch(`${h?.gw.httpUrl}/metrics`)).text())
+      (await (await fetch(`${h.gw.httpUrl}/metrics`)).text())
         .split('\n')
         .filter((l) => l.startsWith('zephyr2mqtt_decode_errors_total{') && l.includes('adapter="coap"'))
         .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);

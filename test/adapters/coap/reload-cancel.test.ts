@@ -2,17 +2,13 @@
 // retransmit. A /set the user was told failed must not reach the device later, and the old client's unanswered
 // registration must not take offline a device the new client reaches.
 import { readFile, writeFile } from 'node:fs/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
-import { type CoapHarness, startCoapHarness } from './harness.js';
+import { type CoapHarness, coapHarness, stopHarnessesAfterEach } from './harness.js';
 import { closeDevicesAfterEach, scriptedDevice, sleep } from './scripted-device.js';
 
 closeDevicesAfterEach();
-let h: CoapHarness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
+stopHarnessesAfterEach();
 
 /** Moves the device from one port to the other in the config file and reloads it. */
 async function moveDevice(h: CoapHarness, from: number, to: number) {
@@ -20,8 +16,6 @@ async function moveDevice(h: CoapHarness, from: number, to: number) {
   await writeFile(h.gw.configPath, text.replace(`port: ${from}`, `port: ${to}`));
   expect(await h.gw.request(h.mqtt, 'config/reload')).toMatchObject({ status: 'ok' });
 }
-
-const online = () => h?.gw.gateway.devices.get('node')?.online;
 
 /** Adds a device that has nothing to do with 'node', turns on node's SMP (its own transport), changes node's core
  * keys (name, description, throttle: the gateway's, not its client's) and reloads. */
@@ -39,7 +33,7 @@ describe('a config reload', () => {
     const live = await scriptedDevice((m, d) => d.answerPing(m));
     const resources = { led: { path: '/led', method: 'PUT' } };
     // MAX_TRANSMIT_WAIT is 4.65 s: without the cancel the PUT keeps going out for seconds.
-    h = await startCoapHarness([{ id: 'node', transport: 'coap', address: '::1', port: silent.port, resources }], {
+    const h = await coapHarness([{ id: 'node', transport: 'coap', address: '::1', port: silent.port, resources }], {
       ack_timeout: 0.1,
       max_retransmit: 4,
       request_timeout: 10,
@@ -65,11 +59,12 @@ describe('a config reload', () => {
     });
     const resources = { temp: { path: '/temp', observe: true } };
     // Left alone, the old registration would be given up 0.7 to 1.05 s after it went out (MAX_RETRANSMIT 2).
-    h = await startCoapHarness([{ id: 'node', transport: 'coap', address: '::1', port: silent.port, resources }], {
+    const h = await coapHarness([{ id: 'node', transport: 'coap', address: '::1', port: silent.port, resources }], {
       ack_timeout: 0.1,
       max_retransmit: 2,
       request_timeout: 10,
     });
+    const online = () => h.gw.gateway.devices.get('node')?.online;
     const registered = await silent.waitFor((m) => m.code === '0.01');
     await moveDevice(h, silent.port, live.port);
     await live.waitFor((m) => m.code === '0.01');
@@ -88,7 +83,7 @@ describe('a config reload', () => {
       else if (m.code === '0.01' && m.path[0] === 'info') held = m;
     });
     const resources = { temp: { path: '/temp', observe: true } };
-    h = await startCoapHarness([{ id: 'node', transport: 'coap', address: '::1', port: device.port, resources }], {
+    const h = await coapHarness([{ id: 'node', transport: 'coap', address: '::1', port: device.port, resources }], {
       ack_timeout: 0.5,
       max_retransmit: 4,
       request_timeout: 10,

@@ -1,19 +1,15 @@
 // A real CoAP PUT /ps/<id> whose values alone are over api.max_state_properties or api.max_state_bytes: the device
 // is told (4.13 naming the settings) instead of getting a 2.04 for data the gateway dropped.
-import { afterEach, describe, expect, it } from 'vitest';
-import { type CoapHarness, startCoapHarness } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { coapHarness, stopHarnessesAfterEach } from './harness.js';
 
-let h: CoapHarness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
+stopHarnessesAfterEach();
 
 const properties = (n: number) => JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [`p${i}`, i])));
 
 describe('CoAP /ps over the device state limits', () => {
   it('answers 4.13 naming the settings, keeps the state, and accepts a payload within them', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }]);
     const gateway = h.gw.gateway;
     await gateway.applyConfig({ ...gateway.config, api: { ...gateway.config.api, max_state_properties: 8 } });
     const state = () => gateway.devices.get('dev1')?.state;

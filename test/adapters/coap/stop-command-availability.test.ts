@@ -7,22 +7,20 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { psSetRequests } from './ps-set-requests.js';
-import { RawPeer } from './raw-peer.js';
+import { closePeersAfterEach, rawPeer } from './raw-peer.js';
 import { type CoapGateway, startCoapGateway } from './restartable-gateway.js';
 import { closeDevicesAfterEach, scriptedDevice } from './scripted-device.js';
 
 let g: CoapGateway | undefined;
-let peer: RawPeer | undefined;
 let dataDir = '';
 afterEach(async () => {
-  peer?.close();
-  peer = undefined;
   await g?.gw.stop();
   g = undefined;
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
   dataDir = '';
 });
-// Registered after the hook above, so that it runs first: devices close before the gateway stops.
+// Registered after the hook above, so that they run first: devices close, then peers, then the gateway stops.
+closePeersAfterEach();
 closeDevicesAfterEach();
 
 type SetError = { error?: string };
@@ -51,7 +49,7 @@ describe('a command cut short by a reload that restarts the CoAP adapter', () =>
     dataDir = await mkdtemp(join(tmpdir(), 'z2m-coap-stop-command-'));
     // The notification is retransmitted for seconds: still unacknowledged when the adapter stops.
     g = await startCoapGateway(dataDir, [{ id: 'dev1', transport: 'coap' }], { coap: { ack_timeout: 2 } });
-    peer = await RawPeer.open();
+    const peer = await rawPeer();
     const { next: get } = psSetRequests('dev1');
     expect((await peer.exchange(get({ observe: true }), g.port))?.observe).toBeTypeOf('number');
     expect(g.gw.gateway.devices.get('dev1')?.online).toBe(true);

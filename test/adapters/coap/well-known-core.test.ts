@@ -1,16 +1,12 @@
 // GET /.well-known/core honours Accept (RFC 7252 §5.10.4): link-format (40) or nothing, 4.06 for anything else.
-import { afterEach, describe, expect, it } from 'vitest';
-import { type CoapHarness, startCoapHarness } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { coapHarness, stopHarnessesAfterEach } from './harness.js';
 
-let h: CoapHarness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
+stopHarnessesAfterEach();
 
 describe('/.well-known/core', () => {
   it('answers 2.05 in link-format without Accept or with Accept 40, 4.06 for another format', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }]);
     for (const accept of [undefined, 40]) {
       const res = await h.send('GET', '/.well-known/core', undefined, accept === undefined ? {} : { accept });
       expect([res.code, res.contentFormat]).toEqual(['2.05', 40]);
@@ -26,9 +22,9 @@ describe('/.well-known/core', () => {
   });
 
   it('filters by the query as RFC 6690 §4.1 describes: href, attributes, value lists and a trailing *', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }]);
     const links = async (query: string) => {
-      const res = await h!.send('GET', `/.well-known/core?${query}`);
+      const res = await h.send('GET', `/.well-known/core?${query}`);
       expect([res.code, res.contentFormat]).toEqual(['2.05', 40]);
       return res.payload.toString();
     };

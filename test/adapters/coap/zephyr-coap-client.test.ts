@@ -4,19 +4,13 @@
 // - a Block2 notification is completed by GETs that repeat the registration's options (Observe 0 included) with a new
 //   token each, Block2 NUM n and the smaller of its own and our SZX; the relation then lives on the last token.
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
-import { type CoapHarness, startCoapHarness } from './harness.js';
-import { frame, RawPeer } from './raw-peer.js';
+import { coapHarness, stopHarnessesAfterEach } from './harness.js';
+import { closePeersAfterEach, frame, type RawPeer, rawPeer } from './raw-peer.js';
 
-let h: CoapHarness | undefined;
-let zephyr: RawPeer | undefined;
-afterEach(async () => {
-  zephyr?.close();
-  zephyr = undefined;
-  await h?.stop();
-  h = undefined;
-});
+stopHarnessesAfterEach();
+closePeersAfterEach();
 
 const OBSERVE = 6;
 const URI_PATH = 11;
@@ -70,8 +64,8 @@ async function register(peer: RawPeer, port: number, id: string): Promise<number
 
 describe("Zephyr's coap_client as a /ps device", () => {
   it('uploads in 256-byte Block1 blocks, each with its own token, tagged with Request-Tag and without Size1', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
-    zephyr = await RawPeer.open();
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const zephyr = await rawPeer();
     const body = Buffer.from(JSON.stringify({ note: 'z'.repeat(600) }));
     const tag = randomBytes(8);
     const published = h.gw.waitForMessage<State>(h.mqtt, 'zephyr2mqtt/dev1', (m) => m.note === 'z'.repeat(600));
@@ -88,8 +82,8 @@ describe("Zephyr's coap_client as a /ps device", () => {
 
   it('keeps two uploads apart by their Request-Tag when their blocks interleave', async () => {
     // CONFIG_COAP_CLIENT_MAX_REQUESTS (2): a second report can start before the first one's last block.
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }]);
-    zephyr = await RawPeer.open();
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }]);
+    const zephyr = await rawPeer();
     const first = Buffer.from(JSON.stringify({ a: 'a'.repeat(300) }));
     const second = Buffer.from(JSON.stringify({ b: 'b'.repeat(300) }));
     const tags = [randomBytes(8), randomBytes(8)];
@@ -108,8 +102,8 @@ describe("Zephyr's coap_client as a /ps device", () => {
   });
 
   it('completes a Block2 notification with GETs that re-register on new tokens, and gets the next command', async () => {
-    h = await startCoapHarness([{ id: 'dev1', transport: 'coap' }], { block_size: 64 });
-    zephyr = await RawPeer.open();
+    const h = await coapHarness([{ id: 'dev1', transport: 'coap' }], { block_size: 64 });
+    const zephyr = await rawPeer();
     const path = setPath('dev1');
     // No Block2 in the registration (coap_client_option_initial_block2() not added).
     let current = await register(zephyr, h.port, 'dev1');
@@ -156,8 +150,8 @@ describe("Zephyr's coap_client as a /ps device", () => {
     // samples/net/sockets/coap_client @0183d022 (protocols.md §2.2): send_obs_reply_ack() builds the ACK with
     // coap_packet_init(ACK, its token, code 0), and after five notifications it sends a RST with a new token, Observe
     // and Uri-Path. RFC 7252 §4.1 calls both format errors; matched by message id they are what they stand for.
-    h = await startCoapHarness([{ id: 'act', transport: 'coap', availability_timeout: 1 }]);
-    zephyr = await RawPeer.open();
+    const h = await coapHarness([{ id: 'act', transport: 'coap', availability_timeout: 1 }]);
+    const zephyr = await rawPeer();
     const registration = await register(zephyr, h.port, 'act');
     const availability = 'zephyr2mqtt/act/availability';
     await h.gw.waitForMessage<{ state: string }>(h.mqtt, availability, (m) => m.state === 'offline', 5000);
