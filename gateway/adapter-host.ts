@@ -1,6 +1,7 @@
 // Runs one adapter instance in isolation: builds its context, starts it, and restarts it with back-off
 // when it fails. A failing adapter never takes the others (or the gateway) down.
 import { join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Adapter, AdapterContext, AdapterModule, AdapterStatus } from './adapter.js';
 import { InstanceContext } from './instance-context.js';
 import type { Logger } from './logger.js';
@@ -200,7 +201,7 @@ export class AdapterHost {
    */
   async #letGo(instance: Instance): Promise<boolean> {
     try {
-      await settleWithin(this.#stopWhenStarted(instance), STOP_TIMEOUT_MS);
+      await settleWithin(this.#stopWhenStarted(instance).then(reportsSetInMotion), STOP_TIMEOUT_MS);
       return true;
     } catch {
       return false;
@@ -237,6 +238,16 @@ export class AdapterHost {
 }
 
 /** Settles like `promise`, or rejects once `ms` passed: a hung adapter must not block the gateway. */
+/**
+ * Resolves once what a stop set in motion has reported: an upload the stop cut short fails a few promise steps after
+ * stop() resolved (BLE's SMP client rejects at once, and the failure climbs through the upload's awaits before it
+ * reports `update: failed`). Promise continuations all run before the next turn of the event loop (taken from
+ * node:timers/promises, which tests' fake timers leave running).
+ */
+function reportsSetInMotion(): Promise<void> {
+  return nextTurn();
+}
+
 async function settleWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {

@@ -97,6 +97,26 @@ describe('reports of an adapter instance its host let go of', () => {
     expect(dropped()).toEqual([]);
   });
 
+  it('set in motion by a stop that ended within the budget, a few promise steps later: still heard', async () => {
+    const { test, host, reports, dropped } = recordingHost();
+    await host.start();
+    const instance = test.current();
+    const stop = instance.stop.bind(instance);
+    instance.stop = async () => {
+      // Like an upload the stop cut short: its failure climbs through awaits before it is reported.
+      void (async () => {
+        for (let step = 0; step < 20; step++) await Promise.resolve();
+        instance.ctx.deviceStatus('dev1', { update: { state: 'failed' } });
+      })();
+      await stop();
+    };
+    reports.length = 0;
+    await host.stop();
+
+    expect(reports).toEqual(['deviceStatus dev1']);
+    expect(dropped()).toEqual([]);
+  });
+
   it('replaced by the restart after its fatal error while its stop still runs: ignored, its fatal restarts nothing', async () => {
     const { test, host, reports, dropped } = recordingHost();
     vi.useFakeTimers();
