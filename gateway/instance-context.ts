@@ -47,7 +47,7 @@ export class InstanceContext {
   }
 
   #wrap(base: AdapterContext): AdapterContext {
-    const heard = <R>(report: string, call: () => R): R | undefined => (this.#heard(report) ? call() : undefined);
+    // Checked inline, not through a callback: telemetry and countMessage run for every message a device sends.
     return {
       kind: base.kind,
       logger: base.logger,
@@ -55,18 +55,19 @@ export class InstanceContext {
       devices: () => base.devices(),
       permitJoin: () => base.permitJoin(),
       freeDeviceId: base.freeDeviceId?.bind(base),
-      telemetry: (id, values) => heard('telemetry', () => base.telemetry(id, values)),
-      deviceStatus: (id, values) => heard('deviceStatus', () => base.deviceStatus(id, values)),
+      telemetry: (id, values) => (this.#heard('telemetry') ? base.telemetry(id, values) : undefined),
+      deviceStatus: (id, values) => (this.#heard('deviceStatus') ? base.deviceStatus(id, values) : undefined),
       availability: (id, online, validForMs, lastHeard) =>
-        heard('availability', () => base.availability(id, online, validForMs, lastHeard)),
-      deviceInfo: (id, info) => heard('deviceInfo', () => base.deviceInfo(id, info)),
-      deviceSeen: (seen) => heard('deviceSeen', () => base.deviceSeen(seen)),
-      publish: (id, subtopic, payload, opts) => heard('publish', () => base.publish(id, subtopic, payload, opts)),
-      decodeError: (reason, detail) => heard('decodeError', () => base.decodeError(reason, detail)),
-      countMessage: (direction) => heard('countMessage', () => base.countMessage(direction)),
+        this.#heard('availability') ? base.availability(id, online, validForMs, lastHeard) : undefined,
+      deviceInfo: (id, info) => (this.#heard('deviceInfo') ? base.deviceInfo(id, info) : undefined),
+      deviceSeen: (seen) => (this.#heard('deviceSeen') ? base.deviceSeen(seen) : undefined),
+      publish: (id, subtopic, payload, opts) =>
+        this.#heard('publish') ? base.publish(id, subtopic, payload, opts) : undefined,
+      decodeError: (reason, detail) => (this.#heard('decodeError') ? base.decodeError(reason, detail) : undefined),
+      countMessage: (direction) => (this.#heard('countMessage') ? base.countMessage(direction) : undefined),
       // Only the current instance's: one the host has let go of would otherwise restart its successor.
       fatal: (error) => (this.owner.current() ? this.owner.fail(error) : this.#dropped('fatal')),
-      statusChanged: () => heard('statusChanged', () => base.statusChanged?.()),
+      statusChanged: () => (this.#heard('statusChanged') ? base.statusChanged?.() : undefined),
     };
   }
 }
