@@ -7,10 +7,12 @@ import { statusFigures } from './status-figures.js';
 const STATES = adapterStatusPayload.shape.state.options;
 
 /**
- * `statuses` gives the adapters the gateway runs, by kind. Each collect starts from no series, so an adapter that is
- * disabled (or a figure it no longer reports) leaves none behind.
+ * `read` gives the statuses of the adapters the gateway runs, by kind; it is called once per scrape, for both gauges.
+ * Each collect starts from no series, so an adapter that is disabled (or a figure it no longer reports) leaves none
+ * behind.
  */
-export function registerAdapterGauges(registry: Registry, statuses: () => ReadonlyMap<string, AdapterStatus>): void {
+export function registerAdapterGauges(registry: Registry, read: () => ReadonlyMap<string, AdapterStatus>): void {
+  const statuses = oncePerScrape(read);
   new Gauge({
     name: 'zephyr2mqtt_adapter_state',
     help: 'State of each enabled adapter: 1 for the one it is in (starting, running, unavailable, stopped, failed), 0 for the others',
@@ -33,4 +35,23 @@ export function registerAdapterGauges(registry: Registry, statuses: () => Readon
         for (const [figure, value] of statusFigures(status.details)) this.set({ adapter, figure }, value);
     },
   });
+}
+
+/**
+ * `read`, called by the first collect of a scrape and its answer reused by the others, so that each adapter's status()
+ * (LwM2M's walks all its registrations) runs once per scrape and the two gauges tell of the same statuses. A scrape
+ * (registry.metrics(), getMetricsAsJSON()) calls every metric's collect() in one synchronous run, before it awaits
+ * anything, so the answer is dropped at the next microtask: the next scrape reads afresh.
+ */
+function oncePerScrape<T>(read: () => T): () => T {
+  let kept: { value: T } | undefined;
+  return () => {
+    if (kept) return kept.value;
+    const value = read();
+    kept = { value };
+    queueMicrotask(() => {
+      kept = undefined;
+    });
+    return value;
+  };
 }

@@ -1,8 +1,9 @@
 // The numbers an adapter reports in its status details (CoAP's dedup, lwm2m.registrations...), as named figures for
 // /metrics: what /readyz and bridge/info show, without knowing any adapter.
 
-/** A details key that names a figure: snake_case, like every key an adapter reports; another key (a device id used
- * as a key) names none. */
+/** A details key that names a figure: snake_case, like every key an adapter reports; another (`dev-1`, `AA:BB`) names
+ * none. It does not keep device ids out (`kitchen` and `dev1` are snake_case): the depth statusFigures() reads does,
+ * as the entries per device sit in arrays or two objects down. */
 const FIGURE_KEY = /^[a-z][a-z0-9_]*$/;
 
 /** Where the adapter listens (the core reads it so for its start-up summary): an address, not a figure. */

@@ -1,8 +1,12 @@
 // zephyr2mqtt_adapter_state and zephyr2mqtt_adapter_figure follow an adapter's status() at each scrape: its state as
-// it fails and restarts, its figures as they change; none for an adapter before it is enabled.
+// it fails and restarts, its figures as they change; none for an adapter before it is enabled. One scrape reads the
+// statuses once, for both gauges.
 import { readFile, writeFile } from 'node:fs/promises';
+import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
+import type { AdapterStatus } from '../../gateway/adapter.js';
+import { registerAdapterGauges } from '../../gateway/adapter-gauges.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { createTestAdapterModule } from '../helpers/test-adapter.js';
 import { sampleValue } from './prom-text.js';
@@ -56,5 +60,28 @@ describe('adapter gauges', () => {
     await writeFile(gw.configPath, config.toString());
     await gw.gateway.reload('test');
     expect(devices(await scrape(gw))).toBe(2);
+  });
+});
+
+describe('registerAdapterGauges()', () => {
+  it('reads the statuses once per scrape, for both gauges, and afresh at the next', async () => {
+    const registry = new Registry();
+    let reads = 0;
+    registerAdapterGauges(registry, () => {
+      reads++;
+      // Each read tells something else, so that gauges fed by two reads would disagree.
+      const status: AdapterStatus = { state: reads === 1 ? 'running' : 'failed', details: { devices: reads } };
+      return new Map([['test', status]]);
+    });
+
+    const first = await registry.metrics();
+    expect(reads).toBe(1);
+    expect(sampleValue(first, 'zephyr2mqtt_adapter_state', { adapter: 'test', state: 'running' })).toBe(1);
+    expect(sampleValue(first, 'zephyr2mqtt_adapter_figure', { adapter: 'test', figure: 'devices' })).toBe(1);
+
+    const second = await registry.metrics();
+    expect(reads).toBe(2);
+    expect(sampleValue(second, 'zephyr2mqtt_adapter_state', { adapter: 'test', state: 'failed' })).toBe(1);
+    expect(sampleValue(second, 'zephyr2mqtt_adapter_figure', { adapter: 'test', figure: 'devices' })).toBe(2);
   });
 });

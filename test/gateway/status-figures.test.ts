@@ -33,7 +33,7 @@ describe('statusFigures', () => {
     expect(figures({ devices: [{ id: 'dev1', opens: 2 }] })).toEqual({});
   });
 
-  it('leaves out keys that are not snake_case (a device id used as a key), at either level', () => {
+  it('leaves out keys that are not snake_case (`dev-1`, `AA:BB`...), at either level', () => {
     expect(figures({ 'dev-1': 1, Dev2: 2, '3x': 3, per: { 'AA:BB': 4, ok_1: 5 } })).toEqual({ per_ok_1: 5 });
   });
 

@@ -1,10 +1,10 @@
 // Starts the real gateway with the CoAP adapter on an ephemeral UDP port and a CoAP peer (our transport on its own
 // socket) that plays the device.
 import type { MqttClient } from 'mqtt';
-import { afterEach } from 'vitest';
 import type { CoapAdapter } from '../../../adapters/coap/coap-adapter.js';
 import type { CoapClientRequest, CoapClientResponse, CoapMethod } from '../../../adapters/coap/endpoint.js';
 import { UdpCoapEndpoint } from '../../../adapters/coap/transport/udp-endpoint.js';
+import { closedAfterEach } from '../../helpers/closed-after-each.js';
 import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
 
 export interface CoapHarness {
@@ -68,23 +68,20 @@ export async function startCoapHarness(
   };
 }
 
-const started: CoapHarness[] = [];
+/** Stopped one after the other, in the order they were started. */
+const started = closedAfterEach((h: CoapHarness) => h.stop());
 
 /**
  * Call once at the top of a test file (or of a describe): every harness started by `coapHarness()` is stopped after
  * each test. A file that also opens raw peers calls it before `closePeersAfterEach()`, which says why.
  */
 export function stopHarnessesAfterEach(): void {
-  afterEach(async () => {
-    for (const h of started.splice(0)) await h.stop();
-  });
+  started.afterEach();
 }
 
 /** startCoapHarness(), stopped after the test by `stopHarnessesAfterEach()`. */
 export async function coapHarness(...args: Parameters<typeof startCoapHarness>): Promise<CoapHarness> {
-  const h = await startCoapHarness(...args);
-  started.push(h);
-  return h;
+  return started.add(await startCoapHarness(...args));
 }
 
 /** A handler for observe() and the first notification it receives, which must come within 5 s. */

@@ -1,8 +1,8 @@
 // A plain UDP socket on ::1 that sends hand-built CoAP datagrams (any code, any option, broken framing) and reads
 // the answers back, for tests of what the endpoint does with messages our own encoder would never produce.
 import { createSocket, type Socket } from 'node:dgram';
-import { afterEach } from 'vitest';
 import { type CoapMessage, decodeMessage } from '../../../adapters/coap/transport/message.js';
+import { closedAfterEach } from '../../helpers/closed-after-each.js';
 
 const TYPES = { CON: 0, NON: 1, ACK: 2, RST: 3 } as const;
 
@@ -111,7 +111,7 @@ export class RawPeer {
   }
 }
 
-const opened: RawPeer[] = [];
+const opened = closedAfterEach((peer: RawPeer) => peer.close());
 
 /**
  * Call once at the top of a test file: every peer opened by `rawPeer()` is closed after each test. afterEach hooks run
@@ -120,14 +120,10 @@ const opened: RawPeer[] = [];
  * close them after the devices.
  */
 export function closePeersAfterEach(): void {
-  afterEach(() => {
-    for (const peer of opened.splice(0)) peer.close();
-  });
+  opened.afterEach();
 }
 
 /** A RawPeer that `closePeersAfterEach()` closes after the test. */
 export async function rawPeer(): Promise<RawPeer> {
-  const peer = await RawPeer.open();
-  opened.push(peer);
-  return peer;
+  return opened.add(await RawPeer.open());
 }

@@ -1,7 +1,7 @@
 // A device played datagram by datagram on a RawPeer, for tests of the gateway-initiated side: a script decides what
 // (if anything) it answers, and every datagram the gateway sent is kept with its arrival time.
-import { afterEach } from 'vitest';
 import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
+import { closedAfterEach } from '../../helpers/closed-after-each.js';
 import { type Frame, frame, RawPeer } from './raw-peer.js';
 
 export interface Received {
@@ -75,7 +75,7 @@ export class ScriptedDevice {
   }
 }
 
-const opened: ScriptedDevice[] = [];
+const opened = closedAfterEach((device: ScriptedDevice) => device.close());
 
 /**
  * Call once at the top of a test file: every device opened by `scriptedDevice()` is closed after each test. afterEach
@@ -83,16 +83,12 @@ const opened: ScriptedDevice[] = [];
  * that hook has run, after it to close them first.
  */
 export function closeDevicesAfterEach(): void {
-  afterEach(() => {
-    for (const device of opened.splice(0)) device.close();
-  });
+  opened.afterEach();
 }
 
 /** A ScriptedDevice (silent unless given a script) that `closeDevicesAfterEach()` closes after the test. */
 export async function scriptedDevice(script: Script = () => {}): Promise<ScriptedDevice> {
-  const device = await ScriptedDevice.open(script);
-  opened.push(device);
-  return device;
+  return opened.add(await ScriptedDevice.open(script));
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
