@@ -25,8 +25,10 @@ const query = [`token=${PS_TOKEN}`];
 const pastTheEnd: [number, number[]] = [BLOCK2, [0x10]];
 const { next: get, lastToken } = psSetRequests('dev1');
 
-async function start(): Promise<{ gateway: CoapHarness; device: RawPeer }> {
-  const gateway = await coapHarness([{ id: 'dev1', transport: 'coap', token: PS_TOKEN }]);
+async function start(
+  binding: Record<string, string> = { token: PS_TOKEN },
+): Promise<{ gateway: CoapHarness; device: RawPeer }> {
+  const gateway = await coapHarness([{ id: 'dev1', transport: 'coap', ...binding }]);
   const device = await rawPeer();
   return { gateway, device };
 }
@@ -111,6 +113,26 @@ describe('an Observe GET of /ps/<id>/set answered with an error', () => {
     expect(relations(gateway)).toBe(0);
     expect(await command(gateway, device, 'off')).toBeUndefined();
   });
+
+  // No id in the path: the device is the one the token names, or the one bound to the address it comes from.
+  it.each([
+    ['?token=', { token: PS_TOKEN }, query],
+    ['address', { address: '::1' }, []],
+  ])(
+    'ends the relation on its token when it was registered on /ps//set (the device found by its %s)',
+    async (_, binding, named) => {
+      const { gateway, device } = await start(binding);
+      const registered = await device.exchange(get({ id: '', observe: true, query: named }), gateway.port);
+      expect([registered?.code, registered?.observe]).toEqual(['2.05', expect.any(Number)]);
+      const token = lastToken();
+      expect(relations(gateway)).toBe(1);
+
+      const request: PsSetRequest = { id: '', observe: true, token, query: named, options: [[UNKNOWN_CRITICAL, []]] };
+      expect((await device.exchange(get(request), gateway.port))?.code).toBe('4.02');
+      expect(relations(gateway)).toBe(0);
+      expect(await command(gateway, device, 'off')).toBeUndefined();
+    },
+  );
 
   it("on a new token leaves the peer's relation on its old token as it was", async () => {
     const { gateway, device } = await start();
