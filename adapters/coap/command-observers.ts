@@ -69,20 +69,17 @@ export class CommandObservers {
 
   /** Whether add() would take a relation of `peer` now: false when the total is reached. */
   admits(deviceId: string, peer: CoapPeer): boolean {
-    const { list, kept } = this.othersThan(deviceId, peer);
-    return this.total - list.length + Math.min(kept.length, PER_DEVICE - 1) < this.maxTotal;
+    return this.placing(deviceId, peer).fits;
   }
 
   /** False when the total is reached: the device's relations then stay as they were. */
   add(deviceId: string, observer: CommandObserver): boolean {
-    const { list, kept } = this.othersThan(deviceId, observer.peer);
-    const oldest = kept.length >= PER_DEVICE ? kept.shift() : undefined;
-    const total = this.total - list.length + kept.length;
-    if (total >= this.maxTotal) return false;
+    const { kept, oldest, total, fits } = this.placing(deviceId, observer.peer);
+    if (!fits) return false;
     if (oldest) this.evicted(deviceId, oldest);
     kept.push(observer);
     this.observers.set(deviceId, kept);
-    this.total = total + 1;
+    this.total = total;
     this.changed();
     return true;
   }
@@ -205,12 +202,22 @@ export class CommandObservers {
     return restored;
   }
 
-  /** The device's relations, and those of other peers than `peer` (one relation per peer: a re-registration, with a
-   * new token after a reboot, replaces the old one). */
-  private othersThan(deviceId: string, peer: CoapPeer): { list: CommandObserver[]; kept: CommandObserver[] } {
+  /**
+   * What add() of a relation of `peer` does, worked out without changing anything (admits() asks the same): the
+   * device's relations it keeps beside the new one (a new list: none of `peer`, whose re-registration, with a new
+   * token after a reboot, replaces its old one; and not the oldest, pushed out past PER_DEVICE), that oldest, the total
+   * with the new one in, and whether that total fits.
+   */
+  private placing(
+    deviceId: string,
+    peer: CoapPeer,
+  ): { kept: CommandObserver[]; oldest: CommandObserver | undefined; total: number; fits: boolean } {
     const list = this.observers.get(deviceId) ?? [];
     const key = peerKey(peer);
-    return { list, kept: list.filter((o) => peerKey(o.peer) !== key) };
+    const kept = list.filter((o) => peerKey(o.peer) !== key);
+    const oldest = kept.length >= PER_DEVICE ? kept.shift() : undefined;
+    const total = this.total - list.length + kept.length + 1;
+    return { kept, oldest, total, fits: total <= this.maxTotal };
   }
 
   /**

@@ -41,7 +41,8 @@ export interface CoapOutgoingResponse {
   /**
    * With `observe`: told, once the answer is made, whether it still is a 2.xx (false: the transport made an error of
    * it, such as 4.02 for a Block2 past the end). Only a 2.xx answer leaves the client observing (RFC 7641 §4.1): the
-   * handler registers the relation here, not before it answers.
+   * handler registers the relation here, not before it answers. A throw here is reported as the handler's error
+   * (onHandlerError), and the answer goes out as made.
    */
   settleObservation?: (observing: boolean) => void;
   /** Max-Age in seconds (RFC 7252 §5.10.5). */

@@ -44,10 +44,7 @@ export class IdentityResolver {
   resolve(pathId: string | undefined, query: readonly string[], source: CoapPeer): IdentityResult {
     const token = query.length > 0 ? tokenFrom(query) : undefined;
     if (pathId === undefined) {
-      const candidates = token
-        ? this.devices.filter((d) => d.token && sameSecret(d.token, token))
-        : this.boundTo(source.address);
-      const device = candidates.length === 1 ? candidates[0] : undefined;
+      const device = this.unnamed(token, source.address);
       if (!device) return { ok: false, code: '4.04', error: 'no device is bound to this address or token' };
       return this.check(device, token, source);
     }
@@ -56,14 +53,26 @@ export class IdentityResolver {
     return this.check(device, token, source);
   }
 
-  /** The configured device a path id names (its id, or its `ps_id`), whoever asks. */
-  deviceNamed(pathId: string): string | undefined {
-    return this.byId.get(pathId)?.id;
+  /**
+   * The configured device a request names, whoever asks (unchecked): by its path id (its id, or its `ps_id`), or
+   * without one (`/ps//set`) as resolve() finds it, by its `?token=`, else by the address it comes from.
+   */
+  deviceNamed(pathId: string | undefined, query: readonly string[], source: CoapPeer): string | undefined {
+    if (pathId !== undefined) return this.byId.get(pathId)?.id;
+    return this.unnamed(query.length > 0 ? tokenFrom(query) : undefined, source.address)?.id;
   }
 
   /** Whether `address` is bound to a configured device (it may then publish only as that device). */
   isBound(address: string): boolean {
     return this.boundTo(address).length > 0;
+  }
+
+  /** The device a request without an id is from: the one with its `?token=`, or without one the one bound to `address`. */
+  private unnamed(token: string | undefined, address: string): IdentityDevice | undefined {
+    const candidates = token
+      ? this.devices.filter((d) => d.token && sameSecret(d.token, token))
+      : this.boundTo(address);
+    return candidates.length === 1 ? candidates[0] : undefined;
   }
 
   /** The address-bound devices `address` belongs to. */

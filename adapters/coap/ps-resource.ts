@@ -142,7 +142,8 @@ export function createPsObserveRefused(deps: PsResourceDeps): CoapObserveRefused
   return (req) => {
     const [, id, property] = req.path;
     if (req.method !== 'GET' || req.path.length !== 3 || property !== 'set' || id === undefined) return;
-    const deviceId = deps.identity().deviceNamed(id);
+    // An empty id (`/ps//set`) is resolved as gate() resolves it: by ?token=, else by address.
+    const deviceId = deps.identity().deviceNamed(id === '' ? undefined : id, req.query, req.source);
     if (deviceId !== undefined) deps.observers.remove(deviceId, req.source, req.token);
   };
 }

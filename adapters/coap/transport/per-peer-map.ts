@@ -24,6 +24,11 @@ export class PerPeerBoundedMap<V extends PeerOwned> {
     return this.entries.size;
   }
 
+  /** How many peers have entries kept for them: a peer whose last entry went (expired, deleted, evicted) is not one. */
+  get peers(): number {
+    return this.byPeer.size;
+  }
+
   get(key: string): V | undefined {
     return this.entries.get(key);
   }

@@ -329,20 +329,28 @@ export class ServerSide {
       const result = route.handler(request);
       if (result instanceof Promise) {
         return result.then(
-          (r) => this.answer(message, peer, r),
+          (r) => this.answer(message, request, r),
           (error: unknown) => this.failed(message, request, error),
         );
       }
-      return this.answer(message, peer, result);
+      return this.answer(message, request, result);
     } catch (error) {
       return this.failed(message, request, error);
     }
   }
 
-  /** A handler's response as sent, and the registration it carries settled by what became of it. */
-  private answer(message: CoapMessage, peer: CoapPeer, response: CoapOutgoingResponse): OutgoingMessage {
-    const out = this.shape(message, peer, response, toBuffer(response.payload));
-    response.settleObservation?.(out.code.startsWith('2.'));
+  /**
+   * A handler's response as sent, and the registration it carries settled by what became of it. A settleObservation
+   * that throws is the handler's error, and the answer still goes out (after an async handler, the throw would reject
+   * a promise handle() does not wait on: an unhandled rejection, and no answer).
+   */
+  private answer(message: CoapMessage, request: CoapIncomingRequest, response: CoapOutgoingResponse): OutgoingMessage {
+    const out = this.shape(message, request.source, response, toBuffer(response.payload));
+    try {
+      response.settleObservation?.(out.code.startsWith('2.'));
+    } catch (error) {
+      this.hooks.onHandlerError(error, request);
+    }
     return out;
   }
 

@@ -21,7 +21,7 @@ describe('PerPeerBoundedMap', () => {
     expect(live(map, ['a1', 'b1', 'b5', 'b6'])).toEqual(['a1', 'b1', 'b5', 'b6']);
   });
 
-  it('keeps the total bound, dropping the oldest entry of any peer, and forgets what it drops', () => {
+  it('keeps the total bound, dropping the oldest entry of any peer', () => {
     let now = 0;
     const map = new PerPeerBoundedMap<Entry>(4, 3, 1000, () => now);
     map.set('a1', { owner: 'a', n: 1 });
@@ -41,5 +41,42 @@ describe('PerPeerBoundedMap', () => {
     expect(map.size).toBe(0);
     for (const k of ['a7', 'a8', 'a9']) map.set(k, { owner: 'a', n: 0 });
     expect(live(map, ['a7', 'a8', 'a9'])).toEqual(['a7', 'a8', 'a9']);
+  });
+
+  // What it keeps per peer goes with the peer's last entry, however that goes: else a peer that came once would be
+  // kept for good.
+  it('keeps no peer whose last entry expired', () => {
+    let now = 0;
+    const map = new PerPeerBoundedMap<Entry>(10, 3, 1000, () => now);
+    map.set('a1', { owner: 'a', n: 1 });
+    map.set('a2', { owner: 'a', n: 2 });
+    map.set('b1', { owner: 'b', n: 1 });
+    expect(map.peers).toBe(2);
+    now = 1500;
+    map.sweep();
+    expect([map.size, map.peers]).toEqual([0, 0]);
+  });
+
+  it('keeps no peer whose last entry was deleted', () => {
+    const map = new PerPeerBoundedMap<Entry>(10, 3, 60_000);
+    map.set('a1', { owner: 'a', n: 1 });
+    map.set('a2', { owner: 'a', n: 2 });
+    map.delete('a1');
+    expect(map.peers).toBe(1);
+    map.delete('a2');
+    expect([map.size, map.peers]).toEqual([0, 0]);
+  });
+
+  it('keeps no peer whose only entry the total bound evicted', () => {
+    const map = new PerPeerBoundedMap<Entry>(2, 2, 60_000);
+    map.set('a1', { owner: 'a', n: 1 });
+    map.set('b1', { owner: 'b', n: 1 });
+    expect(map.peers).toBe(2);
+    map.set('b2', { owner: 'b', n: 2 }); // the total: evicts a1, a's only entry
+    expect(live(map, ['a1', 'b1', 'b2'])).toEqual(['b1', 'b2']);
+    expect(map.peers).toBe(1);
+    map.delete('b1');
+    map.delete('b2');
+    expect(map.peers).toBe(0);
   });
 });

@@ -3,7 +3,9 @@
 // notification on a token the device dropped, which it rejects with RST. The errors come from the transport, before
 // the handler runs (4.02 for an unknown critical option, 4.00, 4.08, 5.05, and RST for a NON it cannot serve) or after
 // it answered (4.02 for a Block2 past the end of the command), and from the handler (4.06, 4.01).
+import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
 import { type CoapHarness, coapHarness, stopHarnessesAfterEach } from './harness.js';
 import { type PsSetRequest, psSetRequests } from './ps-set-requests.js';
 import { closePeersAfterEach, frame, type RawPeer, rawPeer } from './raw-peer.js';
@@ -23,20 +25,43 @@ const query = [`token=${PS_TOKEN}`];
 const pastTheEnd: [number, number[]] = [BLOCK2, [0x10]];
 const { next: get, lastToken } = psSetRequests('dev1');
 
-async function start(): Promise<{ gateway: CoapHarness; device: RawPeer }> {
-  const gateway = await coapHarness([{ id: 'dev1', transport: 'coap', token: PS_TOKEN }]);
+async function start(
+  binding: Record<string, string> = { token: PS_TOKEN },
+): Promise<{ gateway: CoapHarness; device: RawPeer }> {
+  const gateway = await coapHarness([{ id: 'dev1', transport: 'coap', ...binding }]);
   const device = await rawPeer();
   return { gateway, device };
 }
 
 const relations = (gateway: CoapHarness) => gateway.adapter.status().details?.command_observers;
 
-/** Publishes a command; resolves to the datagram the device gets within a second (a notification), if any. */
-async function command(gateway: CoapHarness, device: RawPeer, led: string) {
-  await gateway.mqtt.publishAsync('zephyr2mqtt/dev1/set', JSON.stringify({ led }));
-  const note = await device.next(1000);
-  if (note) device.send(frame({ type: 'ACK', code: '0.00', mid: note.messageId }), gateway.port);
-  return note;
+/**
+ * Publishes a command and polls for it (GET /ps/dev1/set from the device's socket) until the gateway answers with it;
+ * resolves to what came before that answer (a notification, acknowledged), if anything. A notification of the command
+ * cannot come after it: the gateway sends its notifications in the turn it takes the command, before any poll can be
+ * handed the command, and its datagrams leave in the order it sends them.
+ */
+async function command(gateway: CoapHarness, device: RawPeer, led: string): Promise<CoapMessage | undefined> {
+  const payload = JSON.stringify({ led });
+  await gateway.mqtt.publishAsync('zephyr2mqtt/dev1/set', payload);
+  let note: CoapMessage | undefined;
+  for (let polls = 0; polls < 200; polls++) {
+    const poll = get({ query });
+    device.send(poll, gateway.port);
+    for (;;) {
+      const m = await device.next();
+      if (m === undefined) throw new Error('a poll of /ps/dev1/set got no answer');
+      if (m.type === 'ACK' && m.messageId === poll.readUInt16BE(2)) {
+        if (m.payload.toString() === payload) return note;
+        break;
+      }
+      if (note) throw new Error(`a second datagram before the poll's answer: ${m.type} ${m.code}`);
+      note = m;
+      if (m.type === 'CON') device.send(frame({ type: 'ACK', code: '0.00', mid: m.messageId }), gateway.port);
+    }
+    await delay(5);
+  }
+  throw new Error(`the gateway did not take the command ${payload}`);
 }
 
 describe('an Observe GET of /ps/<id>/set answered with an error', () => {
@@ -88,6 +113,26 @@ describe('an Observe GET of /ps/<id>/set answered with an error', () => {
     expect(relations(gateway)).toBe(0);
     expect(await command(gateway, device, 'off')).toBeUndefined();
   });
+
+  // No id in the path: the device is the one the token names, or the one bound to the address it comes from.
+  it.each([
+    ['?token=', { token: PS_TOKEN }, query],
+    ['address', { address: '::1' }, []],
+  ])(
+    'ends the relation on its token when it was registered on /ps//set (the device found by its %s)',
+    async (_, binding, named) => {
+      const { gateway, device } = await start(binding);
+      const registered = await device.exchange(get({ id: '', observe: true, query: named }), gateway.port);
+      expect([registered?.code, registered?.observe]).toEqual(['2.05', expect.any(Number)]);
+      const token = lastToken();
+      expect(relations(gateway)).toBe(1);
+
+      const request: PsSetRequest = { id: '', observe: true, token, query: named, options: [[UNKNOWN_CRITICAL, []]] };
+      expect((await device.exchange(get(request), gateway.port))?.code).toBe('4.02');
+      expect(relations(gateway)).toBe(0);
+      expect(await command(gateway, device, 'off')).toBeUndefined();
+    },
+  );
 
   it("on a new token leaves the peer's relation on its old token as it was", async () => {
     const { gateway, device } = await start();

@@ -17,6 +17,8 @@ export interface PsSetRequest {
   query?: readonly string[];
   /** The token of an earlier request (a registration repeated on its token) instead of a new one. */
   token?: Buffer;
+  /** The id in the path instead of the device's: `''` asks /ps//set, which names the device by its token or address. */
+  id?: string;
   /** Further options, such as Accept (17), Block2 (23) or Proxy-Uri (35). */
   options?: ReadonlyArray<[number, number[] | string]>;
   /** False: a NON request. */
@@ -47,7 +49,7 @@ export function psSetRequests(deviceId: string): {
       options: [
         ...(observe ? [[OBSERVE, []] as [number, number[]]] : []),
         [URI_PATH, 'ps'],
-        [URI_PATH, deviceId],
+        [URI_PATH, more.id ?? deviceId],
         [URI_PATH, 'set'],
         ...etags.map((e): [number, Buffer] => [ETAG, e]),
         ...query.map((q): [number, string] => [URI_QUERY, q]),
