@@ -4,13 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
 import { endpoint, stopEndpointsAfterEach } from './loopback-endpoints.js';
+import { BLOCK1, SIZE1 } from './option-numbers.js';
 import { closeDevicesAfterEach, type ScriptedDevice, scriptedDevice } from './scripted-device.js';
 
 stopEndpointsAfterEach();
 closeDevicesAfterEach();
 
-const BLOCK1 = 27;
-const SIZE1 = 60;
 /** Block1 NUM 0, SZX 2: "64-byte blocks, please". */
 const HINT_64: [number, number[]] = [BLOCK1, [0x02]];
 

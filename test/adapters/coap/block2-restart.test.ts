@@ -7,13 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { CoapCancelledError } from '../../../adapters/coap/transport/errors.js';
 import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
 import { endpoint, stopEndpointsAfterEach } from './loopback-endpoints.js';
+import { BLOCK2, CONTENT_FORMAT } from './option-numbers.js';
 import { closeDevicesAfterEach, type ScriptedDevice, scriptedDevice } from './scripted-device.js';
 
 stopEndpointsAfterEach();
 closeDevicesAfterEach();
 
-const CONTENT_FORMAT = 12;
-const BLOCK2 = 23;
 const TOTAL = 2048;
 const BLOCK = 64;
 

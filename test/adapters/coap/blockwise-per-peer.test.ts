@@ -4,16 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import type { CoapRejectKind } from '../../../adapters/coap/transport/message.js';
 import { endpoint, stopEndpointsAfterEach } from './loopback-endpoints.js';
+import { BLOCK1, BLOCK2, REQUEST_TAG, URI_PATH, URI_QUERY } from './option-numbers.js';
 import { closePeersAfterEach, frame, type RawPeer, rawPeer } from './raw-peer.js';
 
 stopEndpointsAfterEach();
 closePeersAfterEach();
 
-const URI_PATH = 11;
-const URI_QUERY = 15;
-const BLOCK2 = 23;
-const BLOCK1 = 27;
-const REQUEST_TAG = 292;
 /** SZX 2: 64-byte blocks. */
 const SZX = 2;
 const TOTAL = 16;

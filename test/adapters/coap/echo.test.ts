@@ -6,14 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
 import { endpoint, stopEndpointsAfterEach } from './loopback-endpoints.js';
+import { BLOCK1, CONTENT_FORMAT, ECHO } from './option-numbers.js';
 import { closeDevicesAfterEach, type ScriptedDevice, scriptedDevice } from './scripted-device.js';
 
 stopEndpointsAfterEach();
 closeDevicesAfterEach();
 
-const CONTENT_FORMAT = 12;
-const BLOCK1 = 27;
-const ECHO = 252;
 const LINKS = '</obs>;obs,</core1>;title="Core 1";rt=core1';
 
 /** Answers only requests that carry the Echo it handed out last; challenges every other one. */

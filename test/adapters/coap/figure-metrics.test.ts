@@ -6,13 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { parseExposition, sampleValue } from '../../gateway/prom-text.js';
 import { type CoapHarness, coapHarness, stopHarnessesAfterEach } from './harness.js';
+import { OBSERVE } from './option-numbers.js';
 import { psSetRequests } from './ps-set-requests.js';
 import { closePeersAfterEach, frame, type RawPeer, rawPeer } from './raw-peer.js';
 
 stopHarnessesAfterEach();
 closePeersAfterEach();
 
-const OBSERVE = 6;
 const FIGURE = 'zephyr2mqtt_adapter_figure';
 const STATE = 'zephyr2mqtt_adapter_state';
 

@@ -3,13 +3,12 @@
 // take a 1 kB datagram.
 import { describe, expect, it } from 'vitest';
 import { coapHarness, stopHarnessesAfterEach } from './harness.js';
+import { BLOCK2, OBSERVE } from './option-numbers.js';
 import { closePeersAfterEach, frame, rawPeer } from './raw-peer.js';
 
 stopHarnessesAfterEach();
 closePeersAfterEach();
 
-const OBSERVE = 6;
-const BLOCK2 = 23;
 /** Block2 value: NUM 0, M 0, SZX 2 (64 bytes). */
 const BLOCK2_64 = [0x02];
 

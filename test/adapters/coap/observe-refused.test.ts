@@ -4,13 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import type { CoapIncomingRequest, CoapRequestHandler } from '../../../adapters/coap/endpoint.js';
 import { endpoint, stopEndpointsAfterEach } from './loopback-endpoints.js';
+import { OBSERVE, URI_PATH } from './option-numbers.js';
 import { closePeersAfterEach, frame, rawPeer } from './raw-peer.js';
 
 stopEndpointsAfterEach();
 closePeersAfterEach();
-
-const OBSERVE = 6;
-const URI_PATH = 11;
 
 /** An endpoint serving /r with `handler`, and what its observeRefused was told. */
 async function serving(handler: CoapRequestHandler) {

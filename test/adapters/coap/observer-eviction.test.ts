@@ -2,13 +2,11 @@
 // response without Observe (RFC 7641 §3.2), instead of waiting for notifications that will never come.
 import { describe, expect, it } from 'vitest';
 import { coapHarness, stopHarnessesAfterEach } from './harness.js';
+import { OBSERVE, URI_PATH } from './option-numbers.js';
 import { closePeersAfterEach, frame, type RawPeer, rawPeer } from './raw-peer.js';
 
 stopHarnessesAfterEach();
 closePeersAfterEach();
-
-const OBSERVE = 6;
-const URI_PATH = 11;
 
 function register(mid: number, token: number): Buffer {
   return frame({

@@ -7,16 +7,13 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
 import { type CoapHarness, coapHarness, stopHarnessesAfterEach } from './harness.js';
+import { ACCEPT, BLOCK1, BLOCK2, PROXY_URI } from './option-numbers.js';
 import { type PsSetRequest, psSetRequests } from './ps-set-requests.js';
 import { closePeersAfterEach, frame, type RawPeer, rawPeer } from './raw-peer.js';
 
 stopHarnessesAfterEach();
 closePeersAfterEach();
 
-const ACCEPT = 17;
-const BLOCK2 = 23;
-const BLOCK1 = 27;
-const PROXY_URI = 35;
 /** Odd, so critical (RFC 7252 §5.4.6), and in the experimental range: no endpoint knows it. */
 const UNKNOWN_CRITICAL = 65001;
 const PS_TOKEN = 'dev1-secret-0123';

@@ -8,11 +8,9 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RESTORED_SEQUENCE_JUMP } from '../../../adapters/coap/command-observers.js';
 import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
+import { OBSERVE, URI_PATH } from './option-numbers.js';
 import { closePeersAfterEach, frame, type RawPeer, rawPeer } from './raw-peer.js';
 import { type CoapGateway, crash, savedFile, startCoapGateway, writeSavedFile } from './restartable-gateway.js';
-
-const OBSERVE = 6;
-const URI_PATH = 11;
 
 let dataDir = '';
 let g: CoapGateway | undefined;

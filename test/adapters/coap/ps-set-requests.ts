@@ -1,12 +1,8 @@
 // GET /ps/<id>/set as a device sends it for its commands, framed by hand (raw-peer.ts): a poll, or a registration
 // (Observe 0), naming the ETags of the commands it holds. Each request takes the next message id and a one-byte token
 // made from it (or the token it is given); lastToken() gives the last one's, to match the notifications sent on it.
+import { ETAG, OBSERVE, URI_PATH, URI_QUERY } from './option-numbers.js';
 import { frame } from './raw-peer.js';
-
-const ETAG = 4;
-const OBSERVE = 6;
-const URI_PATH = 11;
-const URI_QUERY = 15;
 
 export interface PsSetRequest {
   /** Observe 0: a registration. */

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { coapHarness, firstNotification, stopHarnessesAfterEach } from './harness.js';
+import { OBSERVE } from './option-numbers.js';
 import { psSetRequests } from './ps-set-requests.js';
 import { closePeersAfterEach, frame, type RawPeer, rawPeer } from './raw-peer.js';
 import { type CoapGateway, observersFile, savedFile, startCoapGateway, writeSavedFile } from './restartable-gateway.js';
@@ -30,7 +31,6 @@ stopHarnessesAfterEach();
 closePeersAfterEach();
 closeDevicesAfterEach();
 
-const OBSERVE = 6;
 const PS_TOKEN = 'dev1-secret-0123';
 /** GET /ps/dev1/set, CON: a poll, or a registration with `observe`, naming `etags`. */
 const { next: get, lastToken } = psSetRequests('dev1');

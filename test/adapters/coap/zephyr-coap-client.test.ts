@@ -7,17 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
 import { coapHarness, stopHarnessesAfterEach } from './harness.js';
+import { BLOCK1, BLOCK2, CONTENT_FORMAT, OBSERVE, REQUEST_TAG, URI_PATH } from './option-numbers.js';
 import { closePeersAfterEach, frame, type RawPeer, rawPeer } from './raw-peer.js';
 
 stopHarnessesAfterEach();
 closePeersAfterEach();
 
-const OBSERVE = 6;
-const URI_PATH = 11;
-const CONTENT_FORMAT = 12;
-const BLOCK2 = 23;
-const BLOCK1 = 27;
-const REQUEST_TAG = 292;
 const JSON_CF = 50;
 
 /** coap_next_token(): 8 random bytes for every request. */
