@@ -237,7 +237,6 @@ export class AdapterHost {
   }
 }
 
-/** Settles like `promise`, or rejects once `ms` passed: a hung adapter must not block the gateway. */
 /**
  * Resolves once what a stop set in motion has reported: an upload the stop cut short fails a few promise steps after
  * stop() resolved (BLE's SMP client rejects at once, and the failure climbs through the upload's awaits before it
@@ -248,6 +247,7 @@ function reportsSetInMotion(): Promise<void> {
   return nextTurn();
 }
 
+/** Settles like `promise`, or rejects once `ms` passed: a hung adapter must not block the gateway. */
 async function settleWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
