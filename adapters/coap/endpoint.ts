@@ -39,12 +39,12 @@ export interface CoapOutgoingResponse {
   /** Set on the answer to an Observe=0 GET to accept the registration (RFC 7641); notifications follow. */
   observe?: number;
   /**
-   * With `observe`: told, once the answer is made, whether it still is a 2.xx (false: the transport made an error of
-   * it, such as 4.02 for a Block2 past the end). Only a 2.xx answer leaves the client observing (RFC 7641 §4.1): the
-   * handler registers the relation here, not before it answers. A throw here is reported as the handler's error
-   * (onHandlerError), and the answer goes out as made.
+   * With `observe`: called once the answer is made, if it still is a 2.xx (the transport may make an error of it,
+   * such as 4.02 for a Block2 past the end; an error goes to the route's observeRefused instead). Only a 2.xx answer
+   * leaves the client observing (RFC 7641 §4.1): the handler registers the relation here, not before it answers. A
+   * throw here is reported as the handler's error (onHandlerError), and the answer goes out as made.
    */
-  settleObservation?: (observing: boolean) => void;
+  onObserving?: () => void;
   /** Max-Age in seconds (RFC 7252 §5.10.5). */
   maxAge?: number;
   /** ETag of the representation (RFC 7252 §5.10.6), 1-8 bytes. */

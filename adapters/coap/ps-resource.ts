@@ -205,10 +205,10 @@ export function createPsHandler(deps: PsResourceDeps): (req: CoapIncomingRequest
       const observer = { peer: req.source, token: req.token, accept: req.accept, block2Szx: req.block2Szx };
       // Registered once the answer is sure to be a 2.xx (a Block2 past the end of the command is a 4.02, which ends
       // a relation on this token through createPsObserveRefused).
-      const settleObservation = (observing: boolean): void => {
-        if (observing) observers.add(deviceId, observer);
+      const onObserving = (): void => {
+        observers.add(deviceId, observer);
       };
-      return { ...answer, observe: observers.currentSequence(deviceId), settleObservation };
+      return { ...answer, observe: observers.currentSequence(deviceId), onObserving };
     }
     if (req.observe === 1) d.observers.remove(deviceId, req.source, req.token);
     return answer;

@@ -340,14 +340,14 @@ export class ServerSide {
   }
 
   /**
-   * A handler's response as sent, and the registration it carries settled by what became of it. A settleObservation
-   * that throws is the handler's error, and the answer still goes out (after an async handler, the throw would reject
-   * a promise handle() does not wait on: an unhandled rejection, and no answer).
+   * A handler's response as sent, and the registration it carries taken if that is a 2.xx. An onObserving that
+   * throws is the handler's error, and the answer still goes out (after an async handler, the throw would reject a
+   * promise handle() does not wait on: an unhandled rejection, and no answer).
    */
   private answer(message: CoapMessage, request: CoapIncomingRequest, response: CoapOutgoingResponse): OutgoingMessage {
     const out = this.shape(message, request.source, response, toBuffer(response.payload));
     try {
-      response.settleObservation?.(out.code.startsWith('2.'));
+      if (response.onObserving && out.code.startsWith('2.')) response.onObserving();
     } catch (error) {
       this.hooks.onHandlerError(error, request);
     }

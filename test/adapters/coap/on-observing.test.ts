@@ -1,5 +1,5 @@
-// A response's settleObservation that throws is reported as the handler's error, and the answer it settles still goes
-// out: for an async handler too, where the throw would otherwise reject a promise nobody waits on.
+// A response's onObserving that throws is reported as the handler's error, and the answer that registered it still
+// goes out: for an async handler too, where the throw would otherwise reject a promise nobody waits on.
 import { describe, expect, it } from 'vitest';
 import type { CoapIncomingRequest, CoapRequestHandler } from '../../../adapters/coap/endpoint.js';
 import { endpoint, stopEndpointsAfterEach } from './loopback-endpoints.js';
@@ -13,12 +13,12 @@ const response = () => ({
   code: '2.05',
   observe: 3,
   payload: 'on',
-  settleObservation: () => {
+  onObserving: () => {
     throw new Error('boom');
   },
 });
 
-describe('a settleObservation that throws', () => {
+describe('a onObserving that throws', () => {
   it.each<[string, CoapRequestHandler]>([
     ['a handler', response],
     ['an async handler', async () => response()],
