@@ -121,7 +121,9 @@ export interface Adapter {
   readonly kind: string;
   start(): Promise<void>;
   /** The host calls it once per instance, and only after start() has settled (failed or not): a stop that comes
-   * while the start is still running waits for it. */
+   * while the start is still running waits for it. An instance whose create() ended after the host stopped waiting
+   * for it (past the start timeout, or after a stop or a restart) is stopped without ever being started: stop() then
+   * releases whatever making it set up. */
   stop(): Promise<void>;
   status(): AdapterStatus;
   /** `<base>/<device>/set` and `/get`. Throw an Error with a clear message to report a failure. */
