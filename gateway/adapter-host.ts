@@ -41,6 +41,12 @@ class Instance {
   }
 }
 
+/** A create() in flight and the context the instance it makes reports through. */
+interface Creation {
+  readonly created: Promise<Adapter>;
+  readonly context: InstanceContext;
+}
+
 export class AdapterHost {
   #instance: Instance | undefined;
   #failure: string | undefined;
@@ -51,7 +57,7 @@ export class AdapterHost {
   /** Bumped by every start(), stop() and fail(): a create() or start() that settles after a newer one is dropped. */
   #generation = 0;
   /** Between start() and create() settling: status() says starting. */
-  #creating = false;
+  #creation: Creation | undefined;
   /** The context of the latest start(): a newer start retires it. */
   #context: InstanceContext | undefined;
 
@@ -74,23 +80,20 @@ export class AdapterHost {
   async start(): Promise<void> {
     this.#stopped = false;
     const generation = ++this.#generation;
-    this.#creating = true;
     const previous = this.#instance; // start() without stop(): this one replaces it
     this.#instance = undefined;
     if (previous) void this.#letGo(previous);
+    this.#dropCreation();
     const context = this.#newContext(generation);
     const startTimeoutMs = this.events.startTimeoutMs ?? START_TIMEOUT_MS;
+    // create() may import the adapter's code first; a stop() meanwhile must not be followed by a start.
+    const created = Promise.resolve().then(() => this.module.create(this.config, context.ctx));
+    this.#creation = { created, context };
     try {
-      // create() may import the adapter's code first; a stop() meanwhile must not be followed by a start.
-      const adapter = await settleWithin(
-        Promise.resolve().then(() => this.module.create(this.config, context.ctx)),
-        startTimeoutMs,
-      );
-      if (this.#stopped || generation !== this.#generation) {
-        context.retire(); // made, never started nor stopped: nothing it says counts
-        return;
-      }
-      this.#creating = false;
+      const adapter = await settleWithin(created, startTimeoutMs);
+      // Stopped or restarted meanwhile: whoever did that took the creation over, and stops what it made.
+      if (generation !== this.#generation) return;
+      this.#creation = undefined;
       const starting = (async () => adapter.start())(); // a start() that throws at once rejects it
       this.#instance = new Instance(adapter, starting, context);
       await settleWithin(starting, startTimeoutMs);
@@ -102,7 +105,7 @@ export class AdapterHost {
       this.events.statusChanged?.(this.status());
     } catch (err) {
       if (generation !== this.#generation) return; // stopped (or restarted) meanwhile
-      this.#creating = false;
+      this.#dropCreation(); // create() failed, or outlived the timeout: what it makes later is stopped, never started
       this.#failure = err instanceof Error ? err.message : String(err);
       this.logger.error(
         { ...failureFields(err), retryInMs: this.#backoffMs },
@@ -164,17 +167,19 @@ export class AdapterHost {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#generation++;
-    this.#creating = false;
     if (this.#retryTimer) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     const instance = this.#instance;
     this.#instance = undefined;
-    if (!instance) return;
-    const stopping = this.#letGo(instance);
-    if (!instance.settled)
+    const creation = this.#creation;
+    this.#creation = undefined;
+    const stopping = instance ? this.#letGo(instance) : creation ? this.#letGoOfCreation(creation) : undefined;
+    if (!stopping) return;
+    const running = instance?.settled === true;
+    if (!running)
       this.logger.info(`adapter ${this.module.kind} is still starting: it is stopped once its start has ended`);
     if (await stopping) return;
-    const still = instance.settled ? 'stopping' : 'starting; it is stopped once its start ends';
+    const still = running ? 'stopping' : 'starting; it is stopped once its start ends';
     this.logger.warn(
       `adapter ${this.module.kind} did not stop within ${STOP_TIMEOUT_MS / 1000} s: still ${still}, ` +
         'and what it reports is ignored',
@@ -201,13 +206,28 @@ export class AdapterHost {
    */
   async #letGo(instance: Instance): Promise<boolean> {
     try {
-      await settleWithin(this.#stopWhenStarted(instance).then(reportsSetInMotion), STOP_TIMEOUT_MS);
-      return true;
-    } catch {
-      return false;
+      return await endsWithinStopBudget(this.#stopWhenStarted(instance).then(reportsSetInMotion));
     } finally {
       instance.context.retire();
     }
+  }
+
+  /** Lets go of the create() in flight, if any, without waiting for it. */
+  #dropCreation(): void {
+    const creation = this.#creation;
+    this.#creation = undefined;
+    if (creation) void this.#letGoOfCreation(creation);
+  }
+
+  /**
+   * Lets go of a create() the host no longer waits for (it failed or outlived the start timeout, or a stop or a
+   * newer start came meanwhile): the instance it makes is never started and nothing it reports counts, but it is
+   * stopped, since making it may have set up a socket or a timer. Resolves like #letGo.
+   */
+  #letGoOfCreation({ created, context }: Creation): Promise<boolean> {
+    context.retire();
+    // A create() that fails has nothing to stop; its error is the start's to report, or nobody's once it came late.
+    return endsWithinStopBudget(created.then((adapter) => this.#stopAdapter(adapter), ignore));
   }
 
   /**
@@ -219,13 +239,18 @@ export class AdapterHost {
    * rejects: a failing stop is logged.
    */
   #stopWhenStarted(instance: Instance): Promise<void> {
-    return instance.started
-      .then(() => instance.adapter.stop())
-      .catch((err: unknown) => this.logger.warn({ err }, `adapter ${this.module.kind} did not stop cleanly`));
+    return instance.started.then(() => this.#stopAdapter(instance.adapter));
+  }
+
+  /** Never rejects: a failing stop is logged. */
+  #stopAdapter(adapter: Adapter): Promise<void> {
+    return (async () => adapter.stop())().catch((err: unknown) =>
+      this.logger.warn({ err }, `adapter ${this.module.kind} did not stop cleanly`),
+    );
   }
 
   status(): AdapterStatus {
-    if (this.#creating) return { state: 'starting' };
+    if (this.#creation) return { state: 'starting' };
     const adapter = this.#instance?.adapter;
     if (this.#failure && !adapter) return { state: 'failed', reason: this.#failure };
     if (!adapter) return { state: 'stopped' };
@@ -246,6 +271,16 @@ export class AdapterHost {
 function reportsSetInMotion(): Promise<void> {
   return nextTurn();
 }
+
+/** Whether `stopping` ended within the STOP_TIMEOUT_MS a stop gets. */
+function endsWithinStopBudget(stopping: Promise<void>): Promise<boolean> {
+  return settleWithin(stopping, STOP_TIMEOUT_MS).then(
+    () => true,
+    () => false,
+  );
+}
+
+function ignore(): void {}
 
 /** Settles like `promise`, or rejects once `ms` passed: a hung adapter must not block the gateway. */
 async function settleWithin<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -52,8 +52,10 @@ export interface DeviceSeen {
 export type DeviceSeenVerdict = 'noted' | 'blocked';
 
 /** What became of a device's values: `accepted`, or refused because the device is not (any more) configured, its
- * values cannot be written as JSON (nested too deep), or they alone exceed api.max_state_properties/max_state_bytes. */
-export type TelemetryVerdict = 'accepted' | 'unknown_device' | 'unserializable' | 'state_limit';
+ * values cannot be written as JSON (nested too deep), or they alone exceed api.max_state_properties/max_state_bytes;
+ * `stopped`: the adapter instance that reported them is no longer the one the gateway runs (stopped, restarted or
+ * replaced), so nothing was taken, and the same values sent again later may be. */
+export type TelemetryVerdict = 'accepted' | 'unknown_device' | 'unserializable' | 'state_limit' | 'stopped';
 
 export interface PublishOptions {
   retain?: boolean;
@@ -62,7 +64,7 @@ export interface PublishOptions {
 
 /** What the core gives each adapter instance. All methods are safe to call at any time and never throw. What an
  * instance reports once the host is done with it (its stop ended, or outlasted the 3 s a stop gets, or a restart or
- * a reload replaced it) is ignored. */
+ * a reload replaced it) is ignored; telemetry() then says `stopped`. */
 export interface AdapterContext {
   readonly kind: string;
   readonly logger: Logger;
@@ -121,7 +123,9 @@ export interface Adapter {
   readonly kind: string;
   start(): Promise<void>;
   /** The host calls it once per instance, and only after start() has settled (failed or not): a stop that comes
-   * while the start is still running waits for it. */
+   * while the start is still running waits for it. An instance whose create() ended after the host stopped waiting
+   * for it (past the start timeout, or after a stop or a restart) is stopped without ever being started: stop() then
+   * releases whatever making it set up. */
   stop(): Promise<void>;
   status(): AdapterStatus;
   /** `<base>/<device>/set` and `/get`. Throw an Error with a clear message to report a failure. */

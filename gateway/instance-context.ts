@@ -1,6 +1,7 @@
 // The context one adapter instance reports through. Once the host has let go of the instance (stopped, restarted or
 // replaced it), what the instance still reports, from a start that outlived the stop budget or a stop still running
-// beside its successor, would publish over that successor: it is dropped.
+// beside its successor, would publish over that successor: it is dropped, and telemetry() says `stopped` so that a
+// transport that answers the device (CoAP) does not tell it the values were taken.
 import type { AdapterContext } from './adapter.js';
 import type { Logger } from './logger.js';
 
@@ -55,7 +56,7 @@ export class InstanceContext {
       devices: () => base.devices(),
       permitJoin: () => base.permitJoin(),
       freeDeviceId: base.freeDeviceId?.bind(base),
-      telemetry: (id, values) => (this.#heard('telemetry') ? base.telemetry(id, values) : undefined),
+      telemetry: (id, values) => (this.#heard('telemetry') ? base.telemetry(id, values) : 'stopped'),
       deviceStatus: (id, values) => (this.#heard('deviceStatus') ? base.deviceStatus(id, values) : undefined),
       availability: (id, online, validForMs, lastHeard) =>
         this.#heard('availability') ? base.availability(id, online, validForMs, lastHeard) : undefined,

@@ -20,6 +20,10 @@ const text = (code: string, message: string): CoapOutgoingResponse => ({ code, c
 
 const NOT_ACCEPTABLE = text('4.06', 'commands are sent as JSON (50), CBOR (60) or SenML (110/112)');
 
+/** Values the gateway did not take because this adapter instance is stopping or replaced: the device sends them again
+ * after Max-Age (RFC 7252 §5.9.3.4), by when the instance that follows serves it. */
+const STOPPED: CoapOutgoingResponse = { ...text('5.03', 'gateway restarting the CoAP adapter: send again'), maxAge: 5 };
+
 type Gate =
   | { ok: true; deviceId: string; property: string | undefined; isCommandResource: boolean }
   | { ok: false; response: CoapOutgoingResponse; reason: RefusalReason; deviceId?: string; unknownId?: string };
@@ -184,6 +188,8 @@ export function createPsHandler(deps: PsResourceDeps): (req: CoapIncomingRequest
         return text('4.00', 'values nested too deep to be written as JSON');
       case 'unknown_device':
         return text('4.04', 'unknown device (removed from the config?)');
+      case 'stopped':
+        return STOPPED;
       default:
         return { code: req.method === 'POST' ? '2.01' : '2.04' };
     }

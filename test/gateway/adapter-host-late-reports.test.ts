@@ -59,11 +59,12 @@ describe('reports of an adapter instance its host let go of', () => {
     await held.release(); // its start goes on, and reports dev1 online
     await starting;
     const [instance] = test.instances;
-    instance?.ctx.telemetry('dev1', { late: true });
+    const verdict = instance?.ctx.telemetry('dev1', { late: true });
     instance?.ctx.statusChanged?.();
 
     expect(gates.instances[0]?.stops).toEqual([true]);
     expect(reports).toEqual([]);
+    expect(verdict).toBe('stopped'); // not accepted: a transport that answers the device says so
     expect(dropped()).toHaveLength(1);
   });
 

@@ -147,15 +147,18 @@ describe('AdapterHost', () => {
     await host.stop();
   });
 
-  it('a stop() while create() is still loading the code never starts the adapter', async () => {
+  it('a stop() while create() is still loading the code never starts the adapter, and stops it once made', async () => {
     let started = 0;
+    let stopped = 0;
     const { host, release } = hostWhoseCodeIsLoading();
     const starting = host.start();
     await Promise.resolve();
-    await host.stop();
-    release(adapter({ start: async () => void started++ }));
+    const stopping = host.stop();
+    release(adapter({ start: async () => void started++, stop: async () => void stopped++ }));
+    await stopping;
     await starting;
     expect(started).toBe(0);
+    expect(stopped).toBe(1);
     expect(host.adapter).toBeUndefined();
     expect(host.status()).toEqual({ state: 'stopped' });
   });

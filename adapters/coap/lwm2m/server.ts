@@ -135,17 +135,19 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
     };
   };
 
-  const emit = (reg: Registration, records: readonly Lwm2mRecord[]): void => {
+  /** False when the gateway took none of the values: this adapter instance is no longer the one it runs. */
+  const emit = (reg: Registration, records: readonly Lwm2mRecord[]): boolean => {
     const deviceId = reg.deviceId;
-    if (!deviceId || records.length === 0) return;
+    if (!deviceId || records.length === 0) return true;
     ctx.countMessage('in');
     const { properties, raw } = recordsToState(model, records, now() / 1000);
-    if (Object.keys(properties).length > 0) ctx.telemetry(deviceId, properties);
+    const stopped = Object.keys(properties).length > 0 && ctx.telemetry(deviceId, properties) === 'stopped';
     const topics = live.get(reg.id)?.topics;
     for (const r of raw) {
       ctx.publish(deviceId, r.subtopic, r.value, { retain: true });
       topics?.note(r.subtopic);
     }
+    return !stopped;
   };
 
   /** Empties the retained raw topics at or below `path` (an instance deleted, or no longer registered). */
@@ -563,8 +565,7 @@ export function createLwm2mServer(opts: Lwm2mServerOptions): Lwm2mServer {
       });
       return { code: '4.00', payload: decoded.error };
     }
-    emit(reg, decoded.value);
-    return { code: '2.04' };
+    return emit(reg, decoded.value) ? { code: '2.04' } : STOPPING;
   };
 
   // A notification on a token of the process before the restart (answered RST, which ends it on the client): a

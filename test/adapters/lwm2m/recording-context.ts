@@ -1,6 +1,6 @@
 // An AdapterContext that records every fact the LwM2M server reports, with awaitable events (unit tests only).
 import { EventEmitter } from 'node:events';
-import type { AdapterContext, DeviceConfigOf, DeviceSeen } from '../../../gateway/adapter.js';
+import type { AdapterContext, DeviceConfigOf, DeviceSeen, TelemetryVerdict } from '../../../gateway/adapter.js';
 import { silentLogger } from '../../../gateway/logger.js';
 
 export type Fact =
@@ -26,6 +26,8 @@ export class RecordingContext extends EventEmitter implements AdapterContext {
   devicesList: DeviceConfigOf[] = [];
   permit = false;
   messages = { in: 0, out: 0 };
+  /** What telemetry() answers. */
+  telemetryVerdict: TelemetryVerdict = 'accepted';
 
   devices(): readonly DeviceConfigOf[] {
     return this.devicesList;
@@ -33,8 +35,9 @@ export class RecordingContext extends EventEmitter implements AdapterContext {
   permitJoin(): boolean {
     return this.permit;
   }
-  telemetry(deviceId: string, values: Record<string, unknown>): void {
+  telemetry(deviceId: string, values: Record<string, unknown>): TelemetryVerdict {
     this.#record({ type: 'telemetry', deviceId, values });
+    return this.telemetryVerdict;
   }
   deviceStatus(deviceId: string, values: Record<string, unknown>): void {
     this.#record({ type: 'deviceStatus', deviceId, values });

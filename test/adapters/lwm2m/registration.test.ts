@@ -110,6 +110,15 @@ describe('LwM2M registration interface', () => {
     expect(h.server.status()).toMatchObject({ registrations: 0 });
   });
 
+  it('answers a Send with 5.03 when the gateway took none of it (the adapter instance was let go of)', async () => {
+    h = await startHarness({}, [{ id: 'node1', endpoint: 'zephyr-node1' }]);
+    const c = await h.client({ endpoint: 'zephyr-node1' });
+    await c.register();
+    expect(await c.send(['/3303/0/5700'])).toBe('2.04');
+    h.ctx.telemetryVerdict = 'stopped';
+    expect(await c.send(['/3303/0/5700'])).toBe('5.03');
+  });
+
   it('gives every registration a different unguessable id', async () => {
     h = await startHarness({ unknown_endpoints: 'accept' });
     const ids = new Set<string>();
