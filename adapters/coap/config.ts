@@ -53,7 +53,9 @@ export const coapAdapterConfigSchema = z
       .min(64)
       .max(1_048_576)
       .default(65_536)
-      .describe('Largest request payload in bytes, whole or Block1-reassembled (4.13 beyond)'),
+      .describe(
+        'Largest payload in bytes a device may send: a request, whole or Block1-reassembled (4.13 beyond), and an answer or notification the gateway reassembles from Block2 (a larger one fails the /get or /set, or ends the observation)',
+      ),
     block_size: blockSizeSchema.default(1024).describe('Preferred Block1/Block2 size in bytes'),
     ack_timeout: z.number().positive().default(2).describe('RFC 7252 ACK_TIMEOUT in seconds'),
     max_retransmit: z.number().int().min(0).max(10).default(4).describe('RFC 7252 MAX_RETRANSMIT'),

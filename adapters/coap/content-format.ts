@@ -37,6 +37,22 @@ export function isValidPropertyName(name: string): boolean {
   return PROPERTY_NAME.test(name);
 }
 
+const READABLE: ReadonlySet<number> = new Set([
+  ContentFormat.text,
+  ContentFormat.json,
+  ContentFormat.cbor,
+  ContentFormat.senmlJson,
+  ContentFormat.senmlCbor,
+  ContentFormat.octetStream,
+]);
+
+/** The 4.15 that decodeStatePayload() answers for a payload in this format, known before the payload arrives. */
+export function unreadableContentFormat(contentFormat: number | undefined): string | undefined {
+  return contentFormat === undefined || READABLE.has(contentFormat)
+    ? undefined
+    : `unsupported Content-Format ${contentFormat}`;
+}
+
 /**
  * Decode a /ps payload into state values. With `property` the whole payload is that property's value; without
  * it the payload must describe an object (JSON/CBOR map, SenML pack, `key=value` text pairs).
@@ -70,7 +86,7 @@ export function decodeStatePayload(contentFormat: number | undefined, bytes: Buf
     case ContentFormat.octetStream:
       return { ok: true, values: { [property ?? 'data']: bytes.toString('hex') } };
     default:
-      return { ok: false, code: '4.15', error: `unsupported Content-Format ${contentFormat}` };
+      return { ok: false, code: '4.15', error: unreadableContentFormat(contentFormat) ?? 'unsupported Content-Format' };
   }
 }
 

@@ -3,7 +3,13 @@
 import type { AdapterContext } from '../../gateway/adapter.js';
 import { suggestDeviceId } from '../../gateway/config/suggested-id.js';
 import type { CommandObservers } from './command-observers.js';
-import { decodeStatePayload, encodeCommand, isAcceptable, isValidPropertyName } from './content-format.js';
+import {
+  decodeStatePayload,
+  encodeCommand,
+  isAcceptable,
+  isValidPropertyName,
+  unreadableContentFormat,
+} from './content-format.js';
 import type { CoapIncomingRequest, CoapObserveRefused, CoapOutgoingResponse } from './endpoint.js';
 import type { IdentityResolver } from './identity.js';
 
@@ -67,7 +73,8 @@ function gate(deps: PsResourceDeps, req: Omit<CoapIncomingRequest, 'payload'>): 
 
 /**
  * Run on the first block of a Block1 upload, before the transport buffers the rest: a peer that may not publish
- * here is refused at once instead of holding up to max_payload of memory per upload until the last block.
+ * here, or an upload in a Content-Format that gets 4.15 whatever its bytes, is refused at once instead of holding up
+ * to max_payload of memory per upload until the last block.
  */
 export function createPsAdmit(
   deps: PsResourceDeps,
@@ -75,8 +82,14 @@ export function createPsAdmit(
   return (req) => {
     const g = gate(deps, req);
     // An unknown device while permit_join is on is announced by the handler, which needs the request whole.
-    if (g.ok || (g.unknownId !== undefined && deps.ctx.permitJoin())) return undefined;
-    return countRefusal(deps.ctx, g, req);
+    if (!g.ok && !(g.unknownId !== undefined && deps.ctx.permitJoin())) return countRefusal(deps.ctx, g, req);
+    const unreadable = unreadableContentFormat(req.contentFormat);
+    if (unreadable === undefined) return undefined;
+    deps.ctx.decodeError('coap_content_format', {
+      ...(g.ok ? { deviceId: g.deviceId } : {}),
+      error: `${unreadable} (Block1 upload refused at its first block)`,
+    });
+    return text('4.15', unreadable);
   };
 }
 

@@ -469,7 +469,7 @@ export class ClientSide {
       chunks.push(next.payload);
       total += next.payload.length;
       if (total > this.hooks.maxPayloadBytes)
-        throw new Error(`Block2 response exceeds ${this.hooks.maxPayloadBytes} bytes`);
+        throw new Error(`Block2 response exceeds ${this.hooks.maxPayloadBytes} bytes (max_payload)`);
       if (!next.block2?.more) break;
     }
     return { ...toResponse(first, peer), payload: Buffer.concat(chunks, total) };

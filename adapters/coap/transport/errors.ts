@@ -1,11 +1,12 @@
 // Why a gateway-initiated request got no usable answer. The device client tells them apart for availability: only
 // an unacknowledged CON says the device is unreachable.
 import type { CoapPeer } from '../endpoint.js';
+import { formatPeer } from './peer.js';
 
 /** No answer in time: the common base of the two cases below. */
 export class CoapTimeoutError extends Error {
   constructor(peer: CoapPeer, detail: string) {
-    super(`CoAP request to ${peer.address}:${peer.port} timed out: ${detail}`);
+    super(`CoAP request to ${formatPeer(peer)} timed out: ${detail}`);
     this.name = 'CoapTimeoutError';
   }
 }
@@ -31,7 +32,7 @@ export class CoapDeadlineError extends CoapTimeoutError {
 
 export class CoapResetError extends Error {
   constructor(peer: CoapPeer) {
-    super(`CoAP request to ${peer.address}:${peer.port} was rejected with RST`);
+    super(`CoAP request to ${formatPeer(peer)} was rejected with RST`);
     this.name = 'CoapResetError';
   }
 }
@@ -39,7 +40,7 @@ export class CoapResetError extends Error {
 /** The caller gave up on the request (its AbortSignal fired): it is no longer sent, and says nothing of the peer. */
 export class CoapCancelledError extends Error {
   constructor(peer: CoapPeer) {
-    super(`CoAP request to ${peer.address}:${peer.port} was cancelled`);
+    super(`CoAP request to ${formatPeer(peer)} was cancelled`);
     this.name = 'CoapCancelledError';
   }
 }
@@ -47,7 +48,7 @@ export class CoapCancelledError extends Error {
 /** NSTART = 1 keeps one interaction per peer outstanding; this many more already wait for that peer. */
 export class CoapQueueFullError extends Error {
   constructor(peer: CoapPeer, limit: number) {
-    super(`CoAP request to ${peer.address}:${peer.port} refused: ${limit} requests already wait for this peer`);
+    super(`CoAP request to ${formatPeer(peer)} refused: ${limit} requests already wait for this peer`);
     this.name = 'CoapQueueFullError';
   }
 }

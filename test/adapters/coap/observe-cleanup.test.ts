@@ -42,7 +42,7 @@ describe('client observation cleanup', () => {
         client.observe({ peer: { address: '::1', port: server.port }, method: 'GET', path: ['obs'] }, (r) =>
           notes.push(r),
         ),
-      ).rejects.toThrow(/exceeds 200 bytes/);
+      ).rejects.toThrow(/exceeds 200 bytes \(max_payload\)/);
       expect(observationStats(client)).toEqual(idle);
     }
     expect(notes).toEqual([]);
