@@ -90,6 +90,18 @@ export interface ApplyOptions {
   renamed?: { from: string; to: string };
 }
 
+/** A device's availability as a transport, the config or the timeout decides it. */
+interface AvailabilityChange {
+  /** Said in the log line when the availability changes. */
+  why: string;
+  /** The caller has stamped last_seen already. */
+  lastSeenSet?: boolean;
+  /** Online at least this long (an LwM2M lifetime), whatever availability_timeout says. */
+  validForMs?: number | undefined;
+  /** When the device was last heard, if earlier than now. */
+  lastHeard?: Date | undefined;
+}
+
 /** Shortest interval between two bridge/devices publications. */
 const DEVICES_MIN_INTERVAL_MS = 200;
 
@@ -604,11 +616,13 @@ export class Gateway {
       if (id === renamed?.to) continue;
       this.#lastJoined = id;
       this.event('device_joined', { id });
-      this.#onAvailability(id, false); // offline until its adapter or its first message says otherwise
+      // Offline until its adapter or its first message says otherwise.
+      this.#onAvailability(id, false, { why: 'just added: until it is heard from' });
     }
     // Offline at once, as after a restart: its adapter no longer serves it, and availability_timeout could take
     // many minutes to say so.
-    for (const id of diff.changed) if (this.devices.get(id)?.config.disabled) this.#onAvailability(id, false);
+    for (const id of diff.changed)
+      if (this.devices.get(id)?.config.disabled) this.#onAvailability(id, false, { why: 'disabled in the config' });
     const carried = renamed ? this.devices.get(renamed.to) : undefined;
     if (carried) await this.#publishCarried(carried);
     if (limitsLowered) await this.#trimStates();
@@ -628,7 +642,8 @@ export class Gateway {
         // Offline at once: nothing serves its devices now, and an adapter's stop does not say so (a restart that
         // serves them again must not flap them), while a transport's vouch (an LwM2M lifetime) could last hours.
         for (const rec of this.devices.all())
-          if (rec.config.transport === module.kind) this.#onAvailability(rec.config.id, false);
+          if (rec.config.transport === module.kind)
+            this.#onAvailability(rec.config.id, false, { why: `adapter ${module.kind} disabled` });
       } else if (!host && enabled) await this.#startAdapter(module);
     }
     this.#countOnline();
@@ -886,7 +901,7 @@ export class Gateway {
         this.#mergeAndPublish(id, values, false);
       },
       availability: (id, online, validForMs, lastHeard) =>
-        this.#onAvailability(id, online, false, validForMs, lastHeard),
+        this.#onAvailability(id, online, { validForMs, lastHeard, why: `adapter ${kind} says so` }),
       deviceInfo: (id, info) => {
         if (this.devices.mergeInfo(id, info)) void this.publishDevices();
       },
@@ -975,7 +990,7 @@ export class Gateway {
     const kept = filterAttributes(values, config.filtered_attributes);
     if (kept !== values && Object.keys(kept).length === 0) {
       // Heard, with nothing left to publish: a sign of life only.
-      this.#onAvailability(id, true);
+      this.#onAvailability(id, true, { why: 'heard from it' });
       return 'accepted';
     }
     return this.#mergeAndPublish(id, kept, true);
@@ -1039,7 +1054,7 @@ export class Gateway {
       for (const key of held)
         if (!Object.hasOwn(values, key)) this.#publishProperty(id, key, state[key], { retain, qos });
     }
-    if (heard) this.#onAvailability(id, true, true);
+    if (heard) this.#onAvailability(id, true, { lastSeenSet: true, why: 'heard from it' });
     return 'accepted';
   }
 
@@ -1196,12 +1211,17 @@ export class Gateway {
     await this.#publishAvailability(id, rec.online);
   }
 
-  #onAvailability(id: string, online: boolean, lastSeenSet = false, validForMs?: number, lastHeard?: Date): void {
+  #onAvailability(id: string, online: boolean, change: AvailabilityChange): void {
+    const { lastSeenSet = false, validForMs, lastHeard } = change;
     if (online && lastHeard)
       this.devices.heardEarlier(id, lastHeard, heardAtFromLastSeen(lastHeard, Date.now(), performance.now()));
     else if (online && !lastSeenSet) this.devices.touch(id, new Date(), performance.now());
     if (online && validForMs !== undefined) this.devices.vouch(id, performance.now() + validForMs);
     if (!this.devices.setOnline(id, online)) return;
+    this.logger.info(
+      { device: id, availability: online ? 'online' : 'offline', why: change.why },
+      `device "${id}" is ${online ? 'online' : 'offline'}: ${change.why}`,
+    );
     this.#countOnline();
     void this.#publishAvailability(id, online);
     void this.publishDevices();
@@ -1307,7 +1327,10 @@ export class Gateway {
     for (const rec of this.devices.all()) {
       if (!rec.online || rec.heardAt === null || (rec.onlineUntil !== null && now < rec.onlineUntil)) continue;
       const timeout = this.#timeoutSeconds(rec.config) * 1000;
-      if (now - rec.heardAt > timeout) this.#onAvailability(rec.config.id, false);
+      if (now - rec.heardAt > timeout)
+        this.#onAvailability(rec.config.id, false, {
+          why: `nothing heard for ${timeout / 1000} s (availability_timeout)`,
+        });
     }
     this.metrics.brokerClients.set(this.#broker?.clientCount() ?? 0);
   }
