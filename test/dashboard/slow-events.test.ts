@@ -18,19 +18,20 @@ describe('dashboard event stream back-pressure', () => {
     const port = Number(new URL(gw.httpUrl).port);
     const socket = connect(port, '127.0.0.1');
     socket.on('error', () => {}); // a reset when the gateway drops the stream is fine
+    let received = 0;
+    socket.on('data', (d: Buffer) => {
+      received += d.length;
+    });
     socket.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
-    socket.pause(); // reads nothing: the kernel buffers fill, then the gateway's would
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The response head and snapshot: the gateway has opened the stream.
+    await new Promise((resolve) => socket.once('data', resolve));
+    socket.pause(); // reads nothing more: the kernel buffers fill, then the gateway's would
 
     const state = JSON.stringify({ blob: 'x'.repeat(15_000) }); // under the model's 16 KiB per state
     const count = 300;
     for (let i = 0; i < count; i++) await gw.gateway.broker.publish('zephyr2mqtt/dev1', state);
     await expect.poll(() => log.lines.some((l) => l.msg === 'dashboard event stream not read, closed')).toBe(true);
 
-    let received = 0;
-    socket.on('data', (d: Buffer) => {
-      received += d.length;
-    });
     socket.resume();
     await new Promise((resolve) => socket.once('close', resolve));
     expect(received).toBeLessThan((count * state.length) / 2);

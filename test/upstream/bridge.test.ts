@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EmbeddedBroker } from '../../gateway/broker/types.js';
@@ -32,6 +33,24 @@ async function setup(config: Parameters<typeof makeBridge>[2] = {}, upstreamOpts
   return { dir, upstream, local, ...b };
 }
 
+/** Resolves once the upstream handled the bridge's SUBSCRIBE (or UNSUBSCRIBE) of `filter`. */
+function upstreamSubscription(upstream: InProcessUpstream, event: 'subscribe' | 'unsubscribe', filter: string) {
+  const broker: EventEmitter = upstream.aedes; // its typings list no union of event names
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      broker.off(event, on);
+      reject(new Error(`the upstream got no ${event} of ${filter} within 5 s`));
+    }, 5000);
+    const on = (filters: Array<string | { topic: string }>) => {
+      if (!filters.some((f) => (typeof f === 'string' ? f : f.topic) === filter)) return;
+      clearTimeout(timer);
+      broker.off(event, on);
+      resolve();
+    };
+    broker.on(event, on);
+  });
+}
+
 /** A bridge whose URL leads nowhere (nothing listens on port 1), and an upstream a reconfigure can point it to. */
 async function setupPointedElsewhere() {
   const dir = await tempDir();
@@ -62,16 +81,23 @@ describe('upstream bridge against aedes', () => {
       url: upstream.url,
     };
     const out = { pattern: '#', direction: 'out' as const, qos: 1 as const };
+    // An `in` mapping both configs keep: its marker, sent after a message, arrives after anything that message made.
+    const marker = { pattern: 'marker', direction: 'in' as const };
+    const markers = await observe(local.url, 'zephyr2mqtt/marker');
+    cleanups.push(() => markers.close());
+    const subscribed = upstreamSubscription(upstream, 'subscribe', 'gw1/cmd/#');
     await bridge.reconfigure(
-      upstreamConfigSchema.parse({ ...base, topics: [{ pattern: 'cmd/#', direction: 'in' }, out] }),
+      upstreamConfigSchema.parse({ ...base, topics: [{ pattern: 'cmd/#', direction: 'in' }, marker, out] }),
     );
-    await new Promise((r) => setTimeout(r, 200));
+    await subscribed;
     await sender.client.publishAsync('gw1/cmd/a', 'in', { qos: 1 });
     await down.waitFor((s) => s.some((m) => m.payload === 'in'));
-    await bridge.reconfigure(upstreamConfigSchema.parse({ ...base, topics: [out] }));
-    await new Promise((r) => setTimeout(r, 200));
+    const unsubscribed = upstreamSubscription(upstream, 'unsubscribe', 'gw1/cmd/#');
+    await bridge.reconfigure(upstreamConfigSchema.parse({ ...base, topics: [marker, out] }));
+    await unsubscribed;
     await sender.client.publishAsync('gw1/cmd/b', 'after removal', { qos: 1 });
-    await new Promise((r) => setTimeout(r, 300));
+    await sender.client.publishAsync('gw1/marker', 'after it', { qos: 1 });
+    await markers.waitFor((s) => s.some((m) => m.payload === 'after it'), 5000, 'the marker');
     expect(down.seen.map((m) => m.payload)).toEqual(['in']);
     expect((bridge.status().messages as { reconnects: number }).reconnects).toBe(0);
   });
@@ -85,6 +111,8 @@ describe('upstream bridge against aedes', () => {
     });
     await bridge.start();
     await waitForEvent('connected');
+    // The window is the behaviour: how often the reconnect back-off (reconnect_min 0.05 s doubling to 0.5 s) lets
+    // the bridge connect in 1.5 s; no event marks "enough connections".
     await new Promise((r) => setTimeout(r, 1500));
     // reconnect_min 0.05 s, max 0.5 s: with the back-off reset on every CONNACK this was 30-60 connections.
     expect(connections).toBeGreaterThan(2);

@@ -51,6 +51,8 @@ it('a full disk: once device traffic stops, so do the drop reports', async () =>
   expect((gw.gateway.upstreamStatus() as { dropped: { disk_full: number } }).dropped.disk_full).toBeGreaterThan(0);
 
   // The device drops have been reported (at most once a second): from now on only the reports' own messages are.
+  // Both waits are DropReport's 1 s window (not configurable through the gateway): the last device drops' report
+  // comes within it, and a report of the reports' own drops would come every second of the 3.5 s after.
   await sleep(1500);
   const from = reports.length;
   await sleep(3500);

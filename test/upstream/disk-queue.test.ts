@@ -184,6 +184,7 @@ describe('DiskQueue', () => {
       for (const m of await readAll(queue)) queue.ack(m.seq);
     };
     await sendAll(600); // ~600 KB: kept, not worth a new file yet
+    // Nothing happens here to wait for: five housekeeping ticks (cursorPersistMs 20) leave the file alone.
     await new Promise((r) => setTimeout(r, 100));
     expect(await segFiles()).toEqual(['0000000000000000.seg']);
     expect(queue.stats().bytes).toBeGreaterThan(600_000);

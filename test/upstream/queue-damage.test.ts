@@ -184,7 +184,7 @@ describe('a damaged upstream queue cursor.json', () => {
     const { queue, hooks } = await openQueue(dir);
     await readIds(queue);
     queue.ack(0);
-    await new Promise((r) => setTimeout(r, 200)); // ten persist ticks
+    await new Promise((r) => setTimeout(r, 200)); // ten persist ticks (cursorPersistMs 20), each a failed write
     expect(hooks.cursorErrors).toHaveLength(1);
     expect(hooks.cursorErrors[0]).toMatch(new RegExp(`cannot save its read position in ${file} \\(EISDIR`));
     expect(hooks.cursorErrors[0]).toContain(`Fix: ${file} is a directory where the queue keeps a file: remove it`);

@@ -2,7 +2,15 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TestGateway } from '../../helpers/gateway.js';
 import { ad } from '../../sim/ble/ad.js';
-import { NUS_RX, NUS_TX, peripheralEsp, peripheralHr, peripheralHt, peripheralNus } from '../../sim/ble/peripherals.js';
+import {
+  bthomeSensor,
+  NUS_RX,
+  NUS_TX,
+  peripheralEsp,
+  peripheralHr,
+  peripheralHt,
+  peripheralNus,
+} from '../../sim/ble/peripherals.js';
 import { SimPeripheral } from '../../sim/ble/sim-peripheral.js';
 import { nextEvent, startBleGateway, world } from './helpers.js';
 
@@ -154,8 +162,13 @@ describe('ble adapter: GATT devices through the real noble and gateway', () => {
 
   it('a connected device stays online while quiet, past its availability_timeout (the link vouches for it)', async () => {
     world.add(peripheralNus());
+    // A passive sensor with the same timeout, heard once after the link is up (out of range for the periodic adverts):
+    // it goes offline in the first availability check past that timeout, which judged nus (listed first) too.
+    const control = world.add(bthomeSensor('a4:c1:38:00:00:45', Buffer.from('022909', 'hex'), 'control'));
+    control.inRange = false;
     gw = await startBleGateway([
       { id: 'nus', transport: 'ble', match: { name: 'Zephyr NUS' }, connect: true, availability_timeout: 1 },
+      { id: 'control', transport: 'ble', match: { address: 'a4:c1:38:00:00:45' }, availability_timeout: 1 },
     ]);
     const client = await gw.connect();
     const seen: string[] = [];
@@ -172,8 +185,20 @@ describe('ble adapter: GATT devices through the real noble and gateway', () => {
     world.startAdvertising();
     await online;
     const mark = seen.lastIndexOf('online');
-    // Quiet for twice its timeout (the core checks every 250 ms at this timeout): the link vouches for it.
-    await new Promise((r) => setTimeout(r, 2000));
+    // Quiet past its timeout (the core checks every 250 ms at this timeout): the link vouches for it.
+    const controlOnline = await gw.expectMessage(
+      client,
+      'zephyr2mqtt/control/availability',
+      (a) => (a as { state: string }).state === 'online',
+    );
+    world.advertise(control);
+    await controlOnline.message;
+    await gw.waitForMessage(
+      client,
+      'zephyr2mqtt/control/availability',
+      (a) => (a as { state: string }).state === 'offline',
+    );
+    expect(gw.gateway.devices.get('nus')?.online).toBe(true);
     expect(seen.slice(mark)).toEqual(['online']);
   });
 

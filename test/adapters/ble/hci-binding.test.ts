@@ -18,14 +18,16 @@ async function startOnHci(devices: Record<string, unknown>[], ble: Record<string
     adapters: { ble: { enabled: true, binding: HCI_BINDING, ...ble } },
     devices,
   } as Parameters<typeof startTestGateway>[0]);
-  // Scanning starts once the controller answered noble's start-up commands.
-  for (let i = 0; i < 250; i++) {
+  // Scanning starts once the controller answered noble's start-up commands: polled (an HTTP round trip a try).
+  let state: string | undefined;
+  for (let i = 0; i < 250 && state !== 'running'; i++) {
+    if (i > 0) await new Promise((r) => setTimeout(r, 20));
     const body = (await (await fetch(`${gw.httpUrl}/readyz`)).json()) as {
       adapters: Record<string, { state: string }>;
     };
-    if (body.adapters.ble?.state === 'running') break;
-    await new Promise((r) => setTimeout(r, 20));
+    state = body.adapters.ble?.state;
   }
+  if (state !== 'running') throw new Error(`the ble adapter was not running after 250 tries; last state: ${state}`);
   return { gw, controller: FakeHciSocket.opened.at(-1)!, binding: made.at(-1) as Maps & { _gap: Maps } };
 }
 

@@ -2,7 +2,7 @@
 import type { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { MqttClient } from 'mqtt';
-import { startTestGateway, type TestGateway } from '../../helpers/gateway.js';
+import { startTestGateway, type TestGateway, type TestGatewayOptions } from '../../helpers/gateway.js';
 import { world } from '../../sim/ble/binding.js';
 
 export const SIM_BINDING = fileURLToPath(new URL('../../sim/ble/binding.ts', import.meta.url));
@@ -10,21 +10,25 @@ export const SIM_BINDING = fileURLToPath(new URL('../../sim/ble/binding.ts', imp
 export async function startBleGateway(
   devices: Record<string, unknown>[],
   ble: Record<string, unknown> = {},
+  options: TestGatewayOptions = {},
 ): Promise<TestGateway> {
-  return startTestGateway({
-    adapters: {
-      ble: {
-        enabled: true,
-        binding: SIM_BINDING,
-        gatt_timeout_ms: 1000,
-        connect_timeout_ms: 1000,
-        reconnect_min_ms: 50,
-        reconnect_max_ms: 200,
-        ...ble,
+  return startTestGateway(
+    {
+      adapters: {
+        ble: {
+          enabled: true,
+          binding: SIM_BINDING,
+          gatt_timeout_ms: 1000,
+          connect_timeout_ms: 1000,
+          reconnect_min_ms: 50,
+          reconnect_max_ms: 200,
+          ...ble,
+        },
       },
-    },
-    devices,
-  } as Parameters<typeof startTestGateway>[0]);
+      devices,
+    } as Parameters<typeof startTestGateway>[0],
+    options,
+  );
 }
 
 export { world };

@@ -332,8 +332,12 @@ describe('ble adapter: adverts through the real noble and gateway', () => {
   it('keeps a trigger-based BTHome device (a door contact) online long past its availability_timeout', async () => {
     const door = world.add(bthomeSensor('a4:c1:38:00:00:44', h('00 01 1A 01'), 'door'));
     door.advertising = bthomeAdvertising('door', h('44 00 01 1A 01')); // device info bit 2: trigger-based
+    // A plain sensor with the same timeout, heard once after the door: it goes offline in the first availability check
+    // past that timeout, and the door (listed first, checked first) has been judged in that check too.
+    const control = world.add(bthomeSensor('a4:c1:38:00:00:45', h('02 29 09'), 'control'));
     gw = await startBleGateway([
       { id: 'door', transport: 'ble', match: { address: 'a4:c1:38:00:00:44' }, availability_timeout: 1 },
+      { id: 'control', transport: 'ble', match: { address: 'a4:c1:38:00:00:45' }, availability_timeout: 1 },
     ]);
     const client = await gw.connect();
     const seen = await collectAvailability(client, 'door');
@@ -345,8 +349,19 @@ describe('ble adapter: adverts through the real noble and gateway', () => {
     world.advertise(door); // opened once; then it sleeps until the next event
     await online.message;
     const mark = seen.lastIndexOf('online');
-    // Twice its timeout (the core checks every 250 ms at this timeout): still online.
-    await new Promise((r) => setTimeout(r, 2000));
+    const controlOnline = await gw.expectMessage(
+      client,
+      'zephyr2mqtt/control/availability',
+      (a) => (a as { state: string }).state === 'online',
+    );
+    world.advertise(control);
+    await controlOnline.message;
+    await gw.waitForMessage(
+      client,
+      'zephyr2mqtt/control/availability',
+      (a) => (a as { state: string }).state === 'offline',
+    );
+    expect(gw.gateway.devices.get('door')?.online).toBe(true);
     expect(seen.slice(mark)).toEqual(['online']);
   });
 

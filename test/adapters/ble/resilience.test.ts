@@ -2,6 +2,8 @@ import { EventEmitter } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Logger } from '../../../gateway/logger.js';
+import { captureLogger } from '../../broker/helpers.js';
 import type { TestGateway } from '../../helpers/gateway.js';
 import { ad } from '../../sim/ble/ad.js';
 import {
@@ -369,15 +371,24 @@ describe('ble adapter: link loss, limits, timeouts, identity and no Bluetooth', 
   });
 
   it('binding: hci on a kernel without Bluetooth reports unavailable (EAFNOSUPPORT) and keeps retrying', async () => {
-    gw = await startTestGatewayWithHci();
+    const log = captureLogger();
+    gw = await startTestGatewayWithHci(log.logger);
+    const retries = () => log.lines.filter((l) => l.msg === 'ble: will retry opening Bluetooth').length;
     const s = await statusUntil(gw, (st) => st.state === 'unavailable');
     expect(s.reason).toMatch(/^EAFNOSUPPORT: /);
     const client = await gw.connect();
     expect(await gw.waitForMessage<{ state: string }>(client, 'zephyr2mqtt/bridge/state')).toEqual({ state: 'online' });
     const info = await gw.waitForMessage<{ adapters: Record<string, BleStatus> }>(client, 'zephyr2mqtt/bridge/info');
     expect(info.adapters.ble).toMatchObject({ state: 'unavailable' });
-    // Still unavailable after several retries, and the process is still serving.
-    await new Promise((r) => setTimeout(r, 300));
+    // Still unavailable after several more retries, and the process is still serving.
+    const before = retries();
+    await vi.waitFor(
+      () => expect(retries(), 'three more retries to open Bluetooth').toBeGreaterThanOrEqual(before + 3),
+      {
+        timeout: 5000,
+        interval: 20,
+      },
+    );
     expect((await bleStatus(gw)).state).toBe('unavailable');
   });
 
@@ -492,6 +503,10 @@ describe('ble adapter: link loss, limits, timeouts, identity and no Bluetooth', 
   });
 });
 
-function startTestGatewayWithHci(): Promise<TestGateway> {
-  return startBleGateway([], { binding: 'hci', unavailable_retry_min_ms: 50, unavailable_retry_max_ms: 100 });
+function startTestGatewayWithHci(logger?: Logger): Promise<TestGateway> {
+  return startBleGateway(
+    [],
+    { binding: 'hci', unavailable_retry_min_ms: 50, unavailable_retry_max_ms: 100 },
+    { logger },
+  );
 }

@@ -8,7 +8,7 @@ import { Timers } from '../../../adapters/coap/timers.js';
 import { CoapUnreachableError } from '../../../adapters/coap/transport/errors.js';
 import type { CoapMessage } from '../../../adapters/coap/transport/message.js';
 import type { CoapHarness } from './harness.js';
-import { sleep } from './scripted-device.js';
+import { type ScriptedDevice, sleep } from './scripted-device.js';
 import { scriptedNode } from './scripted-node.js';
 
 const { start, harness } = scriptedNode({ ok: { path: '/ok' }, silent: { path: '/silent' } });
@@ -24,6 +24,17 @@ async function get(h: CoapHarness, property: string, outcome: 'response' | 'get/
 
 const online = () => (harness() ?? observedNode.harness())?.gw.gateway.devices.get('node')?.online;
 
+/**
+ * Asks for `property` and waits until its GET reaches the device. NSTART = 1: it leaves only once the device's
+ * outstanding ping has ended, so by then the gateway has judged the ping's outcome. The GET must be one the device
+ * does not answer (an answer would set the device online whatever the ping did).
+ */
+async function pingSettled(h: CoapHarness, device: ScriptedDevice, property: string) {
+  const from = device.received.length;
+  await h.mqtt.publishAsync('zephyr2mqtt/node/get', JSON.stringify({ [property]: '' }));
+  await device.waitFor((m) => isGet(m, property), 5000, from);
+}
+
 describe('CoAP device availability', () => {
   it('keeps a device online when one resource stays silent but the device answers a ping', async () => {
     const { device, h } = await start(
@@ -38,7 +49,7 @@ describe('CoAP device availability', () => {
     expect(online()).toBe(true);
     expect(await get(h, 'silent', 'get/error')).toMatchObject({ error: expect.stringMatching(/no answer before/) });
     await device.waitFor((m) => m.type === 'CON' && m.code === '0.00');
-    await sleep(100);
+    await pingSettled(h, device, 'silent');
     expect(online()).toBe(true);
   });
 
@@ -86,7 +97,9 @@ describe('CoAP device availability', () => {
     await notified;
     expect(online()).toBe(true);
     await expect.poll(() => device.withCode('0.00').length, { timeout: 3000, interval: 20 }).toBe(3);
-    // Past the last copy's ACK timeout (at most 0.4 s * 1.5): the ping has failed by then.
+    // Past the last copy's ACK timeout (at most 0.4 s * 1.5): the ping has failed by then. The retransmission timer
+    // itself, with no marker to wait for instead: a GET queued behind the ping (NSTART = 1) passes its 0.2 s deadline
+    // in the queue and is never sent, and the failed ping publishes nothing.
     await sleep(700);
     expect(online()).toBe(true);
   });

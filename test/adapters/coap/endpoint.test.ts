@@ -153,6 +153,7 @@ describe('UdpCoapEndpoint over loopback', () => {
   it('sends a separate response when the handler is slow', async () => {
     const server = await endpoint({ separateResponseAfterMs: 20 });
     server.route('slow', async () => {
+      // Slower than separateResponseAfterMs (20 ms): the endpoint's own timer sends the empty ACK first.
       await new Promise((r) => setTimeout(r, 150));
       return { code: '2.05', payload: 'late' };
     });

@@ -93,6 +93,8 @@ describe('client observation cleanup', () => {
     expect(observationStats(client)).toEqual(idle);
     const o = observers[1] as CoapIncomingRequest;
     await server.notify(o.source, o.token, 5, { code: '2.05', payload: 'late' }, false);
+    // A window, not an event: the client is stopped, so nothing it could answer can mark the end; a datagram on
+    // loopback takes well under 100 ms.
     await new Promise((r) => setTimeout(r, 100));
     expect(notes).toEqual([]);
   });
