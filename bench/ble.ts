@@ -8,14 +8,14 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BleAdapter } from '../adapters/ble/ble-adapter.js';
 import { bleAdapterConfigSchema } from '../adapters/ble/config.js';
-import type { AdapterContext, DeviceConfigOf } from '../gateway/adapter.js';
-import { silentLogger } from '../gateway/logger.js';
+import type { DeviceConfigOf } from '../gateway/adapter.js';
 import { startTestGateway } from '../test/helpers/gateway.js';
 import { world } from '../test/sim/ble/binding.js';
 import { bthomeAdvertising } from '../test/sim/ble/peripherals.js';
 import { SimPeripheral } from '../test/sim/ble/sim-peripheral.js';
 import { advertiserAddress, bthomeFrame } from './_ble-adverts.js';
 import { compileForBench } from './_compiled.js';
+import { countingContext } from './_counting-context.js';
 
 const ADVERTS = Number(process.argv[2] ?? 60_000);
 const ADVERTISERS = Number(process.argv[3] ?? 1000);
@@ -54,30 +54,13 @@ async function drive(ps: SimPeripheral[], count: number, batch = 500): Promise<n
 async function adapterOnly(): Promise<{ rate: number; telemetry: number }> {
   world.reset();
   const ps = sensors(CONFIGURED, 's');
-  let telemetry = 0;
-  const ctx: AdapterContext = {
-    kind: 'ble',
-    logger: silentLogger(),
-    dataDir: '/tmp',
-    devices: () => devices(CONFIGURED) as DeviceConfigOf[],
-    permitJoin: () => false,
-    telemetry: () => {
-      telemetry++;
-    },
-    deviceStatus: () => {},
-    availability: () => {},
-    deviceInfo: () => {},
-    deviceSeen: () => {},
-    publish: () => {},
-    decodeError: () => {},
-    countMessage: () => {},
-  };
+  const { ctx, counts } = countingContext('ble', '/tmp', () => devices(CONFIGURED) as DeviceConfigOf[]);
   const adapter = new BleAdapter(bleAdapterConfigSchema.parse({ binding }), ctx);
   await adapter.start();
   await waitRunning(() => adapter.status().state);
   const secs = await drive(ps, ADVERTS);
   await adapter.stop();
-  return { rate: ADVERTS / secs, telemetry };
+  return { rate: ADVERTS / secs, telemetry: counts.telemetry };
 }
 
 async function waitRunning(state: () => string): Promise<void> {

@@ -104,8 +104,7 @@ async function serve(): Promise<void> {
   const { lwm2mServerConfigSchema } = await import('../adapters/coap/lwm2m/config.js');
   const { createLwm2mServer } = await import('../adapters/coap/lwm2m/index.js');
   const { UdpCoapEndpoint } = await import('../adapters/coap/transport/udp-endpoint.js');
-  const { silentLogger } = await import('../gateway/logger.js');
-  type AdapterContext = import('../gateway/adapter.js').AdapterContext;
+  const { countingContext } = await import('./_counting-context.js');
   type DeviceConfigOf = import('../gateway/adapter.js').DeviceConfigOf;
   installProbe();
   const n = arg('clients', 1000);
@@ -114,27 +113,7 @@ async function serve(): Promise<void> {
     transport: 'coap',
     lwm2m: { endpoint: `bench-${i}` },
   }));
-  let telemetry = 0;
-  let decodeErrors = 0;
-  const ctx: AdapterContext = {
-    kind: 'coap',
-    logger: silentLogger(),
-    dataDir: '/nonexistent',
-    devices: () => devices,
-    permitJoin: () => false,
-    telemetry: () => {
-      telemetry++;
-    },
-    deviceStatus: () => {},
-    availability: () => {},
-    deviceInfo: () => {},
-    deviceSeen: () => {},
-    publish: () => {},
-    decodeError: () => {
-      decodeErrors++;
-    },
-    countMessage: () => {},
-  };
+  const { ctx, counts } = countingContext('coap', '/nonexistent', () => devices);
   // As the CoAP adapter sizes it from lwm2m.max_registrations.
   const endpoint = new UdpCoapEndpoint({ bindAddress: '127.0.0.1', port: 0, maxObservations: 4 * n });
   await endpoint.start();
@@ -142,7 +121,7 @@ async function serve(): Promise<void> {
   await server.start();
   process.on('message', async (m: { type?: string }) => {
     if (m.type === 'status') {
-      process.send?.({ type: 'status', lwm2m: server.status(), telemetry, decodeErrors } satisfies ServeStatus);
+      process.send?.({ type: 'status', lwm2m: server.status(), ...counts } satisfies ServeStatus);
     } else if (m.type === 'stop') {
       await server.stop();
       await endpoint.stop();
@@ -479,6 +458,7 @@ async function main(): Promise<void> {
     'bench/lwm2m.ts',
     'bench/_lwm2m-*.ts',
     'bench/_gateway-config.ts',
+    'bench/_counting-context.ts',
     'test/sim/lwm2m',
   ]);
   const build = compiled.out;

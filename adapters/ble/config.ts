@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { optionalSmpSettings, smpRetriesSchema, smpVersionSchema } from '../common/smp/optional-settings.js';
+import {
+  optionalSmpSettings,
+  smpRetriesSchema,
+  smpTimeoutSchema,
+  smpVersionSchema,
+} from '../common/smp/optional-settings.js';
 
 // Kept as plain regexes (no transforms) so the config JSON Schema can be generated; normalised in code.
 const uuid = z
@@ -127,12 +132,10 @@ export const bleProfiles = ['ess', 'hrs', 'hts', 'bas', 'dis', 'nus', 'bthome'] 
 export const bleSmpSchema = z.strictObject({
   enabled: z.boolean().default(true).describe('Subscribe to the SMP characteristic and allow device/smp, ota_update'),
   version: smpVersionSchema,
-  timeout_ms: z
-    .number()
-    .int()
-    .min(50)
-    .default(5000)
-    .describe('Wait per attempt (a 20-byte MTU and a flash erase make BLE answers slower than serial ones)'),
+  timeout_ms: smpTimeoutSchema(
+    5000,
+    'Wait per attempt (a 20-byte MTU and a flash erase make BLE answers slower than serial ones)',
+  ),
   retries: smpRetriesSchema,
 });
 export type BleSmpSettings = z.infer<typeof bleSmpSchema>;

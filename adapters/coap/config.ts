@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { optionalSmpSettings, smpRetriesSchema, smpVersionSchema } from '../common/smp/optional-settings.js';
+import {
+  optionalSmpSettings,
+  smpRetriesSchema,
+  smpTimeoutSchema,
+  smpVersionSchema,
+} from '../common/smp/optional-settings.js';
 import { lwm2mDeviceSchema, lwm2mServerConfigSchema } from './lwm2m/config.js';
 import { isIpLiteral } from './transport/peer.js';
 
@@ -103,12 +108,10 @@ export const coapSmpSchema = z.strictObject({
     .default(1337)
     .describe("UDP port of the device's SMP server (CONFIG_MCUMGR_TRANSPORT_UDP_PORT)"),
   version: smpVersionSchema,
-  timeout_ms: z
-    .number()
-    .int()
-    .min(50)
-    .default(5000)
-    .describe('Wait per attempt (a fragmented datagram over a 6LoWPAN or Thread mesh takes hundreds of milliseconds)'),
+  timeout_ms: smpTimeoutSchema(
+    5000,
+    'Wait per attempt (a fragmented datagram over a 6LoWPAN or Thread mesh takes hundreds of milliseconds)',
+  ),
   retries: smpRetriesSchema.describe(
     'Resends after a timeout (same sequence number): a lost datagram costs one timeout',
   ),

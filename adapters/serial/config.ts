@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { smpRetriesSchema, smpVersionSchema } from '../common/smp/optional-settings.js';
+import { smpRetriesSchema, smpTimeoutSchema, smpVersionSchema } from '../common/smp/optional-settings.js';
 
 /** `adapters.serial` in the config file. */
 export const serialAdapterConfigSchema = z
@@ -65,14 +65,10 @@ const serialSmpSettingsSchema = z.strictObject({
     .default(true)
     .describe('Decode SMP (mcumgr) frames and allow bridge/request/device/smp and ota_update'),
   version: smpVersionSchema,
-  timeout_ms: z
-    .number()
-    .int()
-    .min(50)
-    .default(3000)
-    .describe(
-      "Wait per attempt, on top of the time the request and a maximal answer take on the wire at the port's baud_rate",
-    ),
+  timeout_ms: smpTimeoutSchema(
+    3000,
+    "Wait per attempt, on top of the time the request and a maximal answer take on the wire at the port's baud_rate",
+  ),
   retries: smpRetriesSchema,
   frame_gap_ms: z
     .number()

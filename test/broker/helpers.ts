@@ -18,7 +18,8 @@ export interface CapturedLog {
   lines: Array<{ level: number; msg: string; [k: string]: unknown }>;
 }
 
-export function captureLogger(): CapturedLog {
+/** A logger at `level` that keeps every line it writes, parsed, in `lines`. */
+export function captureLogger(level: 'debug' | 'info' = 'debug'): CapturedLog {
   const lines: CapturedLog['lines'] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -26,7 +27,7 @@ export function captureLogger(): CapturedLog {
       cb();
     },
   });
-  return { logger: pino({ level: 'debug' }, sink), lines };
+  return { logger: pino({ level }, sink), lines };
 }
 
 export interface TestBroker {

@@ -6,34 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KEPT_DAMAGED_COPIES, keepDamagedCopy } from '../../gateway/broker/journal-damage.js';
-import { JournalPersistence } from '../../gateway/broker/persistence.js';
 import { startTestBroker } from './helpers.js';
-
-function open(dir: string) {
-  return new JournalPersistence({
-    dir,
-    maxQueued: 10,
-    onQueueFull: () => {},
-    onError: (err) => {
-      throw err;
-    },
-  });
-}
+import { retainedPacket, strictJournal } from './journal-fixtures.js';
 
 /** A journal of `n` retained messages of about 100 bytes each. */
 async function seedJournal(dir: string, n: number): Promise<string> {
-  const p = open(dir);
+  const p = strictJournal(dir);
   await p.open();
   for (let i = 0; i < n; i++) {
-    await p.storeRetained({
-      cmd: 'publish',
-      brokerId: 'b',
-      brokerCounter: i,
-      topic: `sensor/${i}`,
-      payload: Buffer.from(`{"t":${i}}`),
-      qos: 1,
-      retain: true,
-    });
+    await p.storeRetained({ ...retainedPacket(`sensor/${i}`, `{"t":${i}}`), brokerCounter: i });
   }
   p.close();
   return join(dir, 'journal.jsonl');
@@ -79,7 +60,7 @@ describe('broker journal damage', () => {
     await seedJournal(dir, 3);
     const garbage = randomBytes(8192);
     await writeFile(join(dir, 'journal.jsonl'), garbage);
-    const p = open(dir);
+    const p = strictJournal(dir);
     const result = await p.open();
     p.close();
     // Every byte is discarded but the newlines of empty lines, which held nothing.
@@ -95,7 +76,7 @@ describe('broker journal damage', () => {
     const kept: string[] = [];
     for (let round = 0; round < KEPT_DAMAGED_COPIES + 2; round++) {
       await writeFile(join(dir, 'journal.jsonl'), `not json, round ${round}\n`);
-      const p = open(dir);
+      const p = strictJournal(dir);
       kept.push((await p.open()).damagedCopy?.path ?? '');
       p.close();
     }
@@ -120,7 +101,7 @@ describe('broker journal damage', () => {
 
   it('keeps no copy of an undamaged journal', async () => {
     await seedJournal(dir, 5);
-    const p = open(dir);
+    const p = strictJournal(dir);
     expect((await p.open()).damagedCopy).toBeUndefined();
     p.close();
     expect(await copies(dir)).toEqual([]);

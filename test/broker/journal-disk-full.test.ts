@@ -10,24 +10,13 @@ import { readJournal } from '../../gateway/broker/journal-read.js';
 import { JournalPersistence } from '../../gateway/broker/persistence.js';
 import { fsFaults } from './fs-faults.js';
 import { collect, endClients, startTestBroker, type TestBroker } from './helpers.js';
+import { retainedPacket } from './journal-fixtures.js';
 
 vi.mock('node:fs', async (importOriginal) =>
   (await import('./fs-faults.js')).withFaults(await importOriginal<typeof import('node:fs')>()),
 );
 
 const DISK_FULL = "disk full: free space (the upstream queue's bridge.queue.max_bytes may be what filled it)";
-
-function retained(topic: string, payload: string) {
-  return {
-    cmd: 'publish',
-    brokerId: 'b',
-    brokerCounter: 1,
-    topic,
-    payload: Buffer.from(payload),
-    qos: 1,
-    retain: true,
-  };
-}
 
 type Rec = { o: string; k?: { topic?: string; payload?: string } };
 
@@ -66,17 +55,17 @@ describe('broker journal writes on a full disk', () => {
     const recovered: string[] = [];
     const p = open(errors, recovered);
     await p.open();
-    await p.storeRetained(retained('a/1', 'one'));
+    await p.storeRetained(retainedPacket('a/1', 'one'));
     const before = await readFile(journal);
 
     // The kernel takes 10 bytes of the record, then reports the disk full.
     fsFaults.failWrites((path) => path === journal, 'ENOSPC', 10);
-    await p.storeRetained(retained('a/2', 'two'));
+    await p.storeRetained(retainedPacket('a/2', 'two'));
     expect(errors).toEqual([['write', 'ENOSPC']]);
     expect(await readFile(journal)).toEqual(before);
 
     fsFaults.clear();
-    await p.storeRetained(retained('a/3', 'three'));
+    await p.storeRetained(retainedPacket('a/3', 'three'));
     expect(recovered).toEqual(['recovered']);
     expect(readJournal(journal).skipped).toBe(0);
     expect(retainedTopics(journal)).toEqual(['a/1', 'a/2', 'a/3']);
@@ -91,15 +80,15 @@ describe('broker journal writes on a full disk', () => {
     const errors: Array<[string, string]> = [];
     const p = open(errors, []);
     await p.open();
-    await p.storeRetained(retained('a/1', 'one'));
+    await p.storeRetained(retainedPacket('a/1', 'one'));
     fsFaults.failWrites((path) => path === journal, 'ENOSPC', 10);
     fsFaults.failTruncate();
     // The catch-up compaction keeps failing too, so the appended record is what a restart reads.
     fsFaults.failWrites((path) => path.endsWith('.tmp'));
-    await p.storeRetained(retained('a/2', 'two'));
+    await p.storeRetained(retainedPacket('a/2', 'two'));
     fsFaults.clear();
     fsFaults.failWrites((path) => path.endsWith('.tmp'));
-    await p.storeRetained(retained('a/3', 'three'));
+    await p.storeRetained(retainedPacket('a/3', 'three'));
     expect(errors.map(([op]) => op)).toEqual(['write', 'compact']);
 
     const read = readJournal(journal);

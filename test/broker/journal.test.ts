@@ -4,30 +4,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readJournal } from '../../gateway/broker/journal-read.js';
 import { JournalPersistence } from '../../gateway/broker/persistence.js';
+import { retainedPacket, strictJournal } from './journal-fixtures.js';
 
-function retained(topic: string, payload: string) {
-  return {
-    cmd: 'publish',
-    brokerId: 'b',
-    brokerCounter: 1,
-    topic,
-    payload: Buffer.from(payload),
-    qos: 1,
-    retain: true,
-  };
-}
-
-function open(dir: string, compactAfterBytes = 2048) {
-  return new JournalPersistence({
-    dir,
-    maxQueued: 10,
-    onQueueFull: () => {},
-    onError: (err) => {
-      throw err;
-    },
-    compactAfterBytes,
-  });
-}
+/** Compacts after 2 KiB, so that a test writes enough to see it compact while running. */
+const open = (dir: string) => strictJournal(dir, { compactAfterBytes: 2048 });
 
 describe('broker journal', () => {
   let dir: string;
@@ -41,7 +21,7 @@ describe('broker journal', () => {
   it('compacts while running so the file stays bounded by the live state', async () => {
     const p = open(dir);
     await p.open();
-    for (let i = 0; i < 500; i++) await p.storeRetained(retained(`t/${i % 3}`, `value-${i}`));
+    for (let i = 0; i < 500; i++) await p.storeRetained(retainedPacket(`t/${i % 3}`, `value-${i}`));
     const size = (await stat(join(dir, 'journal.jsonl'))).size;
     expect(size).toBeLessThan(4 * 2048);
     p.close();
@@ -58,7 +38,7 @@ describe('broker journal', () => {
     const p = open(dir);
     await p.open();
     const client = { id: 'c1' };
-    const packet = (n: number) => ({ ...retained('q/x', String(n)), retain: false, brokerCounter: n });
+    const packet = (n: number) => ({ ...retainedPacket('q/x', String(n)), retain: false, brokerCounter: n });
     for (const n of [1, 2, 3]) await p.outgoingEnqueueCombi([{ clientId: 'c1' }], packet(n));
     await p.outgoingUpdate(client, { ...packet(1), messageId: 11 });
     await p.outgoingUpdate(client, { ...packet(2), messageId: 12 });
@@ -115,7 +95,7 @@ describe('broker journal', () => {
     });
     await limited.open();
     for (let n = 1; n <= 4; n++) {
-      await limited.outgoingEnqueueCombi([{ clientId: 'a' }, { clientId: 'b' }], retained('x', String(n)));
+      await limited.outgoingEnqueueCombi([{ clientId: 'a' }, { clientId: 'b' }], retainedPacket('x', String(n)));
     }
     expect(dropped).toEqual(['a', 'b', 'a', 'b']);
   });
@@ -155,8 +135,11 @@ describe('broker journal replay of damaged files', () => {
     await seedStore.open();
     await seedStore.addSubscriptions({ id: 'c' }, [{ topic: 'a/#', qos: 1 }]);
     for (let n = 1; n <= 5; n++) {
-      await seedStore.storeRetained(retained(`r/${n}`, `v${n}`));
-      await seedStore.outgoingEnqueueCombi([{ clientId: 'c' }], { ...retained('a/b', String(n)), brokerCounter: n });
+      await seedStore.storeRetained(retainedPacket(`r/${n}`, `v${n}`));
+      await seedStore.outgoingEnqueueCombi([{ clientId: 'c' }], {
+        ...retainedPacket('a/b', String(n)),
+        brokerCounter: n,
+      });
     }
     seedStore.close();
     const original = await readFile(join(dir, 'journal.jsonl'));
@@ -172,7 +155,7 @@ describe('broker journal replay of damaged files', () => {
       expect(stats.records).toBeLessThanOrEqual(mutated.toString('utf8').split('\n').length);
       expect(stats.retained).toBeLessThanOrEqual(5);
       // Whatever survived, the store keeps working.
-      await p.storeRetained(retained('after/fuzz', 'x'));
+      await p.storeRetained(retainedPacket('after/fuzz', 'x'));
       const queue = [];
       for await (const item of p.outgoingStream({ id: 'c' })) queue.push(item);
       expect(queue.length).toBeLessThanOrEqual(5);

@@ -1,41 +1,13 @@
 // The gateway must fail its start (non-zero exit) when the data dir cannot be used, so that podman auto-update
 // and greenboot see a failed start and roll back instead of running on data it would damage.
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CURRENT_DATA_FORMAT, FORMAT_FILE, LOCK_FILE } from '../../gateway/datadir.js';
-import { type ChildGateway, CLI, startChildGateway } from '../helpers/child-gateway.js';
+import { type ChildGateway, CLI, runCli, startChildGateway } from '../helpers/child-gateway.js';
 import { startTestGateway } from '../helpers/gateway.js';
-
-const repo = join(import.meta.dirname, '..', '..');
-
-function runCli(args: string[], timeoutMs: number): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repo, 'gateway', 'cli.ts'), ...args], {
-      cwd: repo,
-      env: { ...process.env, LOG_FORMAT: 'json' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`zephyr2mqtt ${args.join(' ')} did not exit within ${timeoutMs} ms\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** A gateway config on fixed ports, so that a second gateway started on it collides with the first. */
 async function writeConfig(dataDir: string, mqttPort: number, httpPort: number): Promise<string> {
@@ -111,7 +83,7 @@ describe('gateway start and the data dir', () => {
         '',
       ].join('\n'),
     );
-    const result = await runCli(['run', '--config', configPath], 30_000);
+    const result = await runCli(['run', '--config', configPath], { timeoutMs: 30_000 });
     expect(result.code).not.toBe(0);
     expect(result.code).not.toBeNull();
     expect(result.stderr).toMatch(
@@ -148,7 +120,7 @@ describe('gateway start and the data dir', () => {
     await expect.poll(() => readFile(journal, 'utf8')).toContain('held/a');
     const before = await fileState(journal);
 
-    const second = await runCli(['run', '--config', configPath], 30_000);
+    const second = await runCli(['run', '--config', configPath], { timeoutMs: 30_000 });
     expect(await fileState(journal)).toEqual(before);
     expect(second.code).toBe(1);
     expect(second.stderr).toContain(

@@ -6,22 +6,9 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DataDirError, FORMAT_FILE, LOCK_FILE, prepareDataDir, releaseDataDir } from '../../gateway/datadir.js';
-import type { Logger } from '../../gateway/logger.js';
-
-function recordingLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, sink), lines };
-}
+import { captureLogger } from '../broker/helpers.js';
 
 /** What the process listening on a lock socket says about itself. */
 async function askHolder(path: string): Promise<unknown> {
@@ -69,13 +56,13 @@ afterEach(async () => {
 
 describe('data dir lock', () => {
   it('is held while the dir is in use and answers with the holder pid', async () => {
-    await prepareDataDir(dir, recordingLogger().logger);
+    await prepareDataDir(dir, captureLogger('info').logger);
     expect((await stat(join(dir, LOCK_FILE))).isSocket()).toBe(true);
     expect(await askHolder(join(dir, LOCK_FILE))).toMatchObject({ pid: process.pid });
   });
 
   it('does not count as data: a new dir with only the lock in it is initialised, not migrated', async () => {
-    const { logger, lines } = recordingLogger();
+    const { logger, lines } = captureLogger('info');
     await prepareDataDir(dir, logger);
     expect(lines.some((l) => l.msg === 'data dir initialised')).toBe(true);
     expect(lines.some((l) => l.msg === 'migrating data dir')).toBe(false);
@@ -85,7 +72,7 @@ describe('data dir lock', () => {
     await mkdir(dir);
     await writeFile(join(dir, FORMAT_FILE), '{not json'); // would fail the format check if it were read
     servers.push(await foreignHolder(join(dir, LOCK_FILE), '{"pid":4242,"version":"9.9.9"}\n'));
-    const attempt = prepareDataDir(dir, recordingLogger().logger);
+    const attempt = prepareDataDir(dir, captureLogger('info').logger);
     await expect(attempt).rejects.toBeInstanceOf(DataDirError);
     await expect(attempt).rejects.toThrow(
       `data_dir ${dir} is in use by another zephyr2mqtt (pid 4242); stop it or give this one another gateway.data_dir`,
@@ -94,36 +81,36 @@ describe('data dir lock', () => {
 
   it('refuses a dir whose lock accepts connections but never answers', async () => {
     servers.push(await foreignHolder(join(root, LOCK_FILE), undefined));
-    await expect(prepareDataDir(root, recordingLogger().logger)).rejects.toThrow(/in use by .*\(pid unknown\)/);
+    await expect(prepareDataDir(root, captureLogger('info').logger)).rejects.toThrow(/in use by .*\(pid unknown\)/);
   });
 
   it('takes over the socket file of a killed gateway', async () => {
     await mkdir(dir);
     await staleSocket(join(dir, LOCK_FILE));
-    const { logger, lines } = recordingLogger();
+    const { logger, lines } = captureLogger('info');
     await prepareDataDir(dir, logger);
     expect(await askHolder(join(dir, LOCK_FILE))).toMatchObject({ pid: process.pid });
     expect(lines.some((l) => l.level === 30 && String(l.msg).includes('did not stop cleanly'))).toBe(true);
   });
 
   it('is released: the socket file goes and another process can take the dir', async () => {
-    await prepareDataDir(dir, recordingLogger().logger);
+    await prepareDataDir(dir, captureLogger('info').logger);
     await releaseDataDir(dir);
     expect(await readdir(dir)).not.toContain(LOCK_FILE);
     servers.push(await foreignHolder(join(dir, LOCK_FILE), '{"pid":4242}\n'));
-    await expect(prepareDataDir(dir, recordingLogger().logger)).rejects.toThrow(/\(pid 4242\)/);
+    await expect(prepareDataDir(dir, captureLogger('info').logger)).rejects.toThrow(/\(pid 4242\)/);
   });
 
   it('is released when the format check fails', async () => {
     await mkdir(dir);
     await writeFile(join(dir, FORMAT_FILE), '{not json');
-    await expect(prepareDataDir(dir, recordingLogger().logger)).rejects.toThrow(/not valid JSON/);
+    await expect(prepareDataDir(dir, captureLogger('info').logger)).rejects.toThrow(/not valid JSON/);
     expect(await readdir(dir)).not.toContain(LOCK_FILE);
   });
 
   it('runs unlocked with a warning where no socket can be bound (a path too long for one)', async () => {
     const long = join(root, 'd'.repeat(120));
-    const { logger, lines } = recordingLogger();
+    const { logger, lines } = captureLogger('info');
     await expect(prepareDataDir(long, logger)).resolves.toMatchObject({ format: expect.any(Number) });
     expect(await readdir(long)).not.toContain(LOCK_FILE);
     // Node would have truncated the path and bound a socket beside the dir.

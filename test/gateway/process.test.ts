@@ -68,6 +68,22 @@ describe('gateway process lifecycle', { timeout: 60_000 }, () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  /** Runs the CLI gateway, no devices and no test adapter, on a config whose `which` port another listener holds. */
+  async function runWithPortTaken(which: 'mqttPort' | 'httpPort') {
+    const blocker = createServer();
+    servers.push(blocker);
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as { port: number }).port;
+    const config = join(dir, 'gateway.yaml');
+    await writeFile(
+      config,
+      configText(dir, { [which]: port })
+        .replace('  test: { online_on_start: true }\n', '')
+        .replace(/devices:\n.*\n/, 'devices: []\n'),
+    );
+    return { port, result: await runCli(['run', '--config', config]) };
+  }
+
   it('SIGTERM publishes offline states, closes listeners and exits 0 within 10 s', async () => {
     const config = join(dir, 'gateway.yaml');
     await writeFile(config, configText(dir));
@@ -132,18 +148,7 @@ describe('gateway process lifecycle', { timeout: 60_000 }, () => {
   });
 
   it('fails to start with exit 1 and a clear message when the MQTT port is taken', async () => {
-    const blocker = createServer();
-    servers.push(blocker);
-    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
-    const port = (blocker.address() as { port: number }).port;
-    const config = join(dir, 'gateway.yaml');
-    await writeFile(
-      config,
-      configText(dir, { mqttPort: port })
-        .replace('  test: { online_on_start: true }\n', '')
-        .replace(/devices:\n.*\n/, 'devices: []\n'),
-    );
-    const result = await runCli(['run', '--config', config]);
+    const { port, result } = await runWithPortTaken('mqttPort');
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('zephyr2mqtt: cannot start:');
     expect(result.stderr).toMatch(
@@ -152,18 +157,7 @@ describe('gateway process lifecycle', { timeout: 60_000 }, () => {
   });
 
   it('fails to start with exit 1 when the HTTP port is taken, leaving nothing bound', async () => {
-    const blocker = createServer();
-    servers.push(blocker);
-    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
-    const port = (blocker.address() as { port: number }).port;
-    const config = join(dir, 'gateway.yaml');
-    await writeFile(
-      config,
-      configText(dir, { httpPort: port })
-        .replace('  test: { online_on_start: true }\n', '')
-        .replace(/devices:\n.*\n/, 'devices: []\n'),
-    );
-    const result = await runCli(['run', '--config', config]);
+    const { port, result } = await runWithPortTaken('httpPort');
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(
       `zephyr2mqtt: cannot start: http.port ${port} on 127.0.0.1: in use by another program (stop it or choose another port)\n`,

@@ -1,13 +1,13 @@
 // The drop report is published on <base>/bridge/event and bridge/info, which go upstream too (default `#`
 // mapping). When those are dropped as well, that must not make the next report: a report and two drops every
 // second, forever, with no device traffic. Black-box through the real gateway, which publishes the reports.
-import { rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterEach, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { tempDataDir } from '../upstream/local-bridge.js';
 import { Mosquitto } from '../upstream/mosquitto.js';
-import { tempDir } from '../upstream/queue-helpers.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -35,8 +35,7 @@ async function watchReports(gw: TestGateway, client: MqttClient) {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 it('an upstream whose ACL refuses the gateway reports (MQTT 5, 0x87): counted, but at most one report, not one a second', async () => {
-  const dir = await tempDir('z2m-acl-');
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const dir = await tempDataDir(cleanups, 'z2m-acl-');
   // Anonymous clients may publish the link state only: everything else is refused with 0x87 Not authorized.
   await writeFile(join(dir, 'acl'), 'topic write test-gw/bridge/state\n');
   // Mosquitto 2.0.11 disconnects a client after refusing its publish when it has max_queued_messages packets or

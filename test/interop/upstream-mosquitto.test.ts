@@ -1,98 +1,34 @@
 // The upstream bridge against Mosquitto from Debian: MQTT 5 (No Local loop prevention), publishes the upstream
 // refuses, an outage, mutual TLS and wrong credentials.
 import { execFileSync } from 'node:child_process';
-import { rm, writeFile } from 'node:fs/promises';
-import { createConnection, createServer, type Socket } from 'node:net';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { upstreamConfigSchema } from '../../gateway/upstream/config.js';
-import { makeBridge, observe, startLocalBroker } from '../upstream/brokers.js';
+import { type UpstreamConfigInput, upstreamConfigSchema } from '../../gateway/upstream/config.js';
+import { observe } from '../upstream/brokers.js';
 import { checkDelivery } from '../upstream/delivery.js';
+import { startLocalBridge, tempDataDir } from '../upstream/local-bridge.js';
 import { freePort, Mosquitto } from '../upstream/mosquitto.js';
 import { startMosquittoBridge } from '../upstream/mosquitto-bridge.js';
-import { tempDir } from '../upstream/queue-helpers.js';
 import { makeTestPki } from '../upstream/test-pki.js';
+import { packetCuttingProxy } from './packet-cutting-proxy.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function setup(extra = '', bridgeConfig: Parameters<typeof makeBridge>[2] = {}, scheme = 'mqtt') {
+function setup(extra = '', bridgeConfig: UpstreamConfigInput = {}, scheme = 'mqtt') {
   return startMosquittoBridge(cleanups, { extra, bridge: bridgeConfig, scheme });
-}
-
-/** A TCP proxy to `port` that, on its first connection only, swallows the client's first `swallow` PUBREL packets
- * and then cuts the connection: the broker keeps those QoS 2 messages waiting for a PUBREL in the session. */
-async function pubrelCuttingProxy(port: number, swallow: number) {
-  let first = true;
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = createConnection(port, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    upstream.pipe(client);
-    if (!first) {
-      client.pipe(upstream);
-      return;
-    }
-    first = false;
-    let pending = Buffer.alloc(0);
-    let swallowed = 0;
-    client.on('data', (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk]);
-      for (;;) {
-        let len = 0;
-        let mul = 1;
-        let i = 1;
-        for (; i < pending.length; i++) {
-          len += (pending[i]! & 0x7f) * mul;
-          mul *= 128;
-          if ((pending[i]! & 0x80) === 0) break;
-        }
-        const end = i + 1 + len;
-        if (i >= pending.length || end > pending.length) return;
-        const packet = pending.subarray(0, end);
-        pending = pending.subarray(end);
-        if ((packet[0]! & 0xf0) === 0x60) {
-          if (++swallowed === swallow) {
-            client.destroy();
-            return;
-          }
-        } else {
-          upstream.write(packet);
-        }
-      }
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  return {
-    port: (server.address() as { port: number }).port,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
 }
 
 describe('upstream bridge with Mosquitto', () => {
   it('MQTT 5: QoS 2 and QoS 1 backlogs larger than the upstream Receive Maximum (20) drain without drops or reconnects', async () => {
-    const dir = await tempDir('z2m-rm-');
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const dir = await tempDataDir(cleanups, 'z2m-rm-');
     const mosquitto = new Mosquitto(dir, 'max_inflight_messages 20');
     await mosquitto.start();
     cleanups.push(() => mosquitto.stop());
-    const local = await startLocalBroker(dir);
-    cleanups.push(() => local.broker.close());
     const config = {
       enabled: true,
       protocol_version: '5' as const,
@@ -104,8 +40,10 @@ describe('upstream bridge with Mosquitto', () => {
       ],
     };
     // Nothing listens at first: the backlog builds up in the queue.
-    const b = makeBridge(local.broker, dir, { ...config, url: `mqtt://127.0.0.1:${await freePort()}` });
-    cleanups.push(() => b.bridge.stop());
+    const { local, ...b } = await startLocalBridge(cleanups, dir, {
+      ...config,
+      url: `mqtt://127.0.0.1:${await freePort()}`,
+    });
     const up = await observe(mosquitto.url, 'gw1/#', { protocolVersion: 5 });
     cleanups.push(() => up.close());
     await b.bridge.start();
@@ -129,24 +67,20 @@ describe('upstream bridge with Mosquitto', () => {
   });
 
   it('MQTT 5 persistent session: QoS 2 messages that got PUBREC before the link dropped are released (PUBREL) on the next connection', async () => {
-    const dir = await tempDir('z2m-pubrel-');
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const dir = await tempDataDir(cleanups, 'z2m-pubrel-');
     const mosquitto = new Mosquitto(dir, 'max_inflight_messages 20');
     await mosquitto.start();
     cleanups.push(() => mosquitto.stop());
     // The first connection loses 20 PUBRELs: without them the broker's whole receive quota stays used up.
-    const proxy = await pubrelCuttingProxy(mosquitto.port, 20);
+    const proxy = await packetCuttingProxy({ target: mosquitto.port, from: 'client', packetType: 6, swallow: 20 });
     cleanups.push(() => proxy.close());
-    const local = await startLocalBroker(dir);
-    cleanups.push(() => local.broker.close());
     const up = await observe(mosquitto.url, 'gw1/#', { protocolVersion: 5 });
     cleanups.push(() => up.close());
-    const b = makeBridge(local.broker, dir, {
+    const { local, ...b } = await startLocalBridge(cleanups, dir, {
       url: `mqtt://127.0.0.1:${proxy.port}`,
       protocol_version: '5',
       topics: [{ pattern: '#', direction: 'out', qos: 2 }],
     });
-    cleanups.push(() => b.bridge.stop());
     await b.bridge.start();
     await b.waitForEvent('connected');
     for (let i = 0; i < 60; i++) await local.broker.publish('zephyr2mqtt/x', `m${i}`, { qos: 1 });
@@ -217,8 +151,7 @@ describe('upstream bridge with Mosquitto', () => {
   });
 
   it('MQTT 5: publishes the upstream refuses (PUBACK 0x87) are dropped, counted and reported; the rest flows on', async () => {
-    const dir = await tempDir('z2m-acl-');
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const dir = await tempDataDir(cleanups, 'z2m-acl-');
     const acl = join(dir, 'acl');
     await writeFile(acl, 'topic readwrite gw1/ok/#\ntopic readwrite gw1/bridge/state\ntopic read gw1/secret/#\n');
     const { mosquitto, local, bridge, events, waitForEvent, registry } = await setup(`acl_file ${acl}`, {
@@ -304,8 +237,7 @@ describe('upstream bridge with Mosquitto', () => {
   });
 
   it('mutual TLS with a test CA; a server signed by another CA is refused and the error says why', async () => {
-    const pkiDir = await tempDir('z2m-pki-');
-    cleanups.push(() => rm(pkiDir, { recursive: true, force: true }));
+    const pkiDir = await tempDataDir(cleanups, 'z2m-pki-');
     const pki = makeTestPki(pkiDir);
     const tlsListener = [
       `cafile ${pki.ca}`,
@@ -328,8 +260,7 @@ describe('upstream bridge with Mosquitto', () => {
   });
 
   it('wrong credentials are reported clearly (MQTT 5 reason code)', async () => {
-    const dir = await tempDir('z2m-pw-');
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const dir = await tempDataDir(cleanups, 'z2m-pw-');
     const pwfile = join(dir, 'passwd');
     execFileSync('mosquitto_passwd', ['-b', '-c', pwfile, 'bridge', 'right']);
     const { bridge, waitForEvent } = await setup(`allow_anonymous false\npassword_file ${pwfile}`, {

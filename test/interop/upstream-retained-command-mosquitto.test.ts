@@ -1,13 +1,12 @@
 // A retained command on an upstream `in` topic, with Mosquitto and a persistent session: the gateway gets it on
 // the first connection only, not again on each reconnect (MQTT 5: Retain Handling 1; MQTT 3.1.1: the kept session's
 // subscriptions are not sent again).
-import { rm } from 'node:fs/promises';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type UpstreamConfigInput, upstreamConfigSchema } from '../../gateway/upstream/config.js';
-import { makeBridge, observe, startLocalBroker } from '../upstream/brokers.js';
+import { observe } from '../upstream/brokers.js';
+import { startLocalBridge, tempDataDir } from '../upstream/local-bridge.js';
 import { Mosquitto } from '../upstream/mosquitto.js';
-import { tempDir } from '../upstream/queue-helpers.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -20,8 +19,7 @@ let nextPort = 21820;
 describe('a retained command on an upstream `in` topic (Mosquitto, persistent session)', () => {
   for (const version of ['5', '3.1.1'] as const) {
     it(`MQTT ${version}: is executed once over two reconnects`, async () => {
-      const dir = await tempDir('z2m-retained-');
-      cleanups.push(() => rm(dir, { recursive: true, force: true }));
+      const dir = await tempDataDir(cleanups, 'z2m-retained-');
       const mosquitto = new Mosquitto(dir);
       await mosquitto.start(nextPort++);
       cleanups.push(() => mosquitto.stop());
@@ -29,8 +27,6 @@ describe('a retained command on an upstream `in` topic (Mosquitto, persistent se
       await commander.publishAsync('gw1/lamp/set', '{"state":"TOGGLE"}', { qos: 1, retain: true });
       await commander.endAsync();
 
-      const local = await startLocalBroker(dir);
-      cleanups.push(() => local.broker.close());
       const config = (keepalive: number): UpstreamConfigInput => ({
         url: mosquitto.url,
         protocol_version: version,
@@ -41,8 +37,7 @@ describe('a retained command on an upstream `in` topic (Mosquitto, persistent se
           { pattern: 'ping', direction: 'out', qos: 1 },
         ],
       });
-      const { bridge, events, waitForEvent } = makeBridge(local.broker, dir, config(30));
-      cleanups.push(() => bridge.stop());
+      const { local, bridge, events, waitForEvent } = await startLocalBridge(cleanups, dir, config(30));
       const down = await observe(local.url, 'zephyr2mqtt/+/set');
       cleanups.push(() => down.close());
       const up = await observe(mosquitto.url, 'gw1/ping', { protocolVersion: 5 });

@@ -1,13 +1,12 @@
 // Commands the cloud sends while the gateway is down wait in its persistent session on the upstream (Mosquitto), which
 // delivers them right after the CONNACK. Black-box through the real gateway: they must reach the device, not arrive
 // while its adapter is still starting (a serial port opening) and fail.
-import { rm } from 'node:fs/promises';
 import { afterEach, expect, it } from 'vitest';
 import { startTestGateway } from '../helpers/gateway.js';
 import { createTestAdapterModule, type TestAdapterInstance } from '../helpers/test-adapter.js';
 import { observe } from '../upstream/brokers.js';
+import { tempDataDir } from '../upstream/local-bridge.js';
 import { Mosquitto } from '../upstream/mosquitto.js';
-import { tempDir } from '../upstream/queue-helpers.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -49,8 +48,7 @@ function slowStartingAdapter() {
 
 for (const version of ['5', '3.1.1'] as const) {
   it(`MQTT ${version}: a command kept in the persistent session while the gateway was down is handled at start-up`, async () => {
-    const dir = await tempDir('z2m-session-commands-');
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const dir = await tempDataDir(cleanups, 'z2m-session-commands-');
     const mosquitto = new Mosquitto(dir);
     await mosquitto.start();
     cleanups.push(() => mosquitto.stop());

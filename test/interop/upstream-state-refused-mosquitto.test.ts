@@ -2,12 +2,12 @@
 // `max_queued_messages 0` (as in test/upstream/mosquitto.ts) also closes the connection after each refused publish;
 // with an `in` mapping's SUBSCRIBE still unanswered then, the close looked like a refused subscription, and the
 // bridge published the state, was closed on and reconnected for good, never sending its queue.
-import { rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { observe } from '../upstream/brokers.js';
+import { tempDataDir } from '../upstream/local-bridge.js';
 import { startMosquittoBridge } from '../upstream/mosquitto-bridge.js';
-import { tempDir } from '../upstream/queue-helpers.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -15,8 +15,7 @@ afterEach(async () => {
 });
 
 it('MQTT 5: a link state the upstream refuses is given up and reported; the queue is sent and commands come in', async () => {
-  const aclDir = await tempDir('z2m-state-refused-acl-');
-  cleanups.push(() => rm(aclDir, { recursive: true, force: true }));
+  const aclDir = await tempDataDir(cleanups, 'z2m-state-refused-acl-');
   const acl = join(aclDir, 'acl');
   await writeFile(acl, 'topic readwrite gw1/#\ntopic deny gw1/bridge/state\n');
   const { mosquitto, local, bridge, waitForEvent } = await startMosquittoBridge(cleanups, {

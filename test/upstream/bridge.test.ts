@@ -1,10 +1,7 @@
 import type { EventEmitter } from 'node:events';
-import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EmbeddedBroker } from '../../gateway/broker/types.js';
-import { upstreamConfigSchema } from '../../gateway/upstream/config.js';
+import { type UpstreamConfigInput, upstreamConfigSchema } from '../../gateway/upstream/config.js';
 import {
-  type BridgeUnderTest,
   type InProcessUpstream,
   makeBridge,
   observe,
@@ -14,23 +11,30 @@ import {
   startUpstreamAedes,
   startUpstreamAedesWs,
 } from './brokers.js';
-import { tempDir } from './queue-helpers.js';
+import { startLocalBridge, tempDataDir } from './local-bridge.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(config: Parameters<typeof makeBridge>[2] = {}, upstreamOpts = {}) {
-  const dir = await tempDir();
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+async function setup(config: UpstreamConfigInput = {}, upstreamOpts = {}) {
+  const dir = await tempDataDir(cleanups);
   const upstream: InProcessUpstream = await startUpstreamAedes(upstreamOpts);
   cleanups.push(() => upstream.close());
-  const local: { broker: EmbeddedBroker; url: string } = await startLocalBroker(dir);
-  cleanups.push(() => local.broker.close());
-  const b: BridgeUnderTest = makeBridge(local.broker, dir, { url: upstream.url, ...config });
-  cleanups.push(() => b.bridge.stop());
-  return { dir, upstream, local, ...b };
+  return { dir, upstream, ...(await startLocalBridge(cleanups, dir, { url: upstream.url, ...config })) };
+}
+
+/** A connected bridge of `pattern` both ways, with observers of everything on the upstream (`up`) and locally (`down`). */
+async function connectedBothWays(pattern: string) {
+  const s = await setup({ topics: [{ pattern, direction: 'both', qos: 1 }] });
+  const up = await observe(s.upstream.url, 'gw1/#');
+  cleanups.push(() => up.close());
+  const down = await observe(s.local.url, 'zephyr2mqtt/#');
+  cleanups.push(() => down.close());
+  await s.bridge.start();
+  await s.waitForEvent('connected');
+  return { ...s, up, down };
 }
 
 /** Resolves once the upstream handled the bridge's SUBSCRIBE (or UNSUBSCRIBE) of `filter`. */
@@ -53,12 +57,8 @@ function upstreamSubscription(upstream: InProcessUpstream, event: 'subscribe' | 
 
 /** A bridge whose URL leads nowhere (nothing listens on port 1), and an upstream a reconfigure can point it to. */
 async function setupPointedElsewhere() {
-  const dir = await tempDir();
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const local = await startLocalBroker(dir);
-  cleanups.push(() => local.broker.close());
-  const b = makeBridge(local.broker, dir, { url: 'mqtt://127.0.0.1:1' });
-  cleanups.push(() => b.bridge.stop());
+  const dir = await tempDataDir(cleanups);
+  const { local, ...b } = await startLocalBridge(cleanups, dir, { url: 'mqtt://127.0.0.1:1' });
   const upstream = await startUpstreamAedes();
   cleanups.push(() => upstream.close());
   return { local, upstream, b };
@@ -204,14 +204,10 @@ describe('upstream bridge against aedes', () => {
   });
 
   it('queues while upstream is unreachable and drains in order once it comes up', async () => {
-    const dir = await tempDir();
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const local = await startLocalBroker(dir);
-    cleanups.push(() => local.broker.close());
+    const dir = await tempDataDir(cleanups);
     // Reserve a port, then start the upstream on it only after the backlog built up.
     const port = await reservedUpstreamPort();
-    const b = makeBridge(local.broker, dir, { url: `mqtt://127.0.0.1:${port}` });
-    cleanups.push(() => b.bridge.stop());
+    const { local, ...b } = await startLocalBridge(cleanups, dir, { url: `mqtt://127.0.0.1:${port}` });
     await b.bridge.start();
     const messages = Array.from({ length: 500 }, (_, i) => ({ topic: `zephyr2mqtt/s${i % 3}`, payload: `${i}` }));
     await publishMany(local.url, messages);
@@ -231,15 +227,7 @@ describe('upstream bridge against aedes', () => {
 
   it('in: the cloud sends <base>/<device>/set locally; nothing bridged in goes back out (loop prevention)', async () => {
     // MQTT 3.1.1 (aedes) has no No Local: the bridge must recognise its own publishes coming back.
-    const { upstream, local, bridge, waitForEvent } = await setup({
-      topics: [{ pattern: '#', direction: 'both', qos: 1 }],
-    });
-    const up = await observe(upstream.url, 'gw1/#');
-    cleanups.push(() => up.close());
-    const down = await observe(local.url, 'zephyr2mqtt/#');
-    cleanups.push(() => down.close());
-    await bridge.start();
-    await waitForEvent('connected');
+    const { local, bridge, up, down } = await connectedBothWays('#');
     await up.client.publishAsync('gw1/lamp/set', '{"state":"ON"}', { qos: 1 });
     await down.waitFor((s) => s.some((m) => m.topic === 'zephyr2mqtt/lamp/set'), 5000, 'set');
     // A marker published locally afterwards on the same topic travels the same ordered queue: once it is
@@ -264,15 +252,7 @@ describe('upstream bridge against aedes', () => {
   });
 
   it('MQTT 3.1.1: each copy of a repeated payload sent upstream suppresses exactly one echo', async () => {
-    const { upstream, local, bridge, waitForEvent } = await setup({
-      topics: [{ pattern: '+/set', direction: 'both', qos: 1 }],
-    });
-    const up = await observe(upstream.url, 'gw1/#');
-    cleanups.push(() => up.close());
-    const down = await observe(local.url, 'zephyr2mqtt/#');
-    cleanups.push(() => down.close());
-    await bridge.start();
-    await waitForEvent('connected');
+    const { local, bridge, up, down } = await connectedBothWays('+/set');
     for (let i = 0; i < 3; i++) await local.broker.publish('zephyr2mqtt/lamp/set', 'S', { qos: 1 });
     await up.waitFor((s) => s.filter((m) => m.payload === 'S').length === 3, 5000, '3 copies upstream');
     await up.client.publishAsync('gw1/lamp/set', 'after', { qos: 1 });
@@ -287,14 +267,10 @@ describe('upstream bridge against aedes', () => {
   });
 
   it('forwards over a WebSocket upstream (ws://)', async () => {
-    const dir = await tempDir();
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const dir = await tempDataDir(cleanups);
     const upstream = await startUpstreamAedesWs();
     cleanups.push(() => upstream.close());
-    const local = await startLocalBroker(dir);
-    cleanups.push(() => local.broker.close());
-    const b = makeBridge(local.broker, dir, { url: upstream.url });
-    cleanups.push(() => b.bridge.stop());
+    const { local, ...b } = await startLocalBridge(cleanups, dir, { url: upstream.url });
     const obs = await observe(upstream.url, 'gw1/ws');
     cleanups.push(() => obs.close());
     await b.bridge.start();
@@ -305,13 +281,9 @@ describe('upstream bridge against aedes', () => {
   });
 
   it('drain_rate limits the backlog after a reconnect, in order', async () => {
-    const dir = await tempDir();
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const local = await startLocalBroker(dir);
-    cleanups.push(() => local.broker.close());
+    const dir = await tempDataDir(cleanups);
     const port = await reservedUpstreamPort();
-    const b = makeBridge(local.broker, dir, { url: `mqtt://127.0.0.1:${port}`, drain_rate: 100 });
-    cleanups.push(() => b.bridge.stop());
+    const { local, ...b } = await startLocalBridge(cleanups, dir, { url: `mqtt://127.0.0.1:${port}`, drain_rate: 100 });
     await b.bridge.start();
     await publishMany(
       local.url,
@@ -385,8 +357,7 @@ describe('upstream bridge against aedes', () => {
   });
 
   it('reads the password from password_file', async () => {
-    const dir = await tempDir();
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const dir = await tempDataDir(cleanups);
     const file = `${dir}/pw`;
     await import('node:fs/promises').then((fs) => fs.writeFile(file, 'right\n'));
     const { bridge, waitForEvent } = await setup({ username: 'bridge', password_file: file }, { password: 'right' });
@@ -396,8 +367,7 @@ describe('upstream bridge against aedes', () => {
   });
 
   it('survives a restart of the bridge with a backlog: the queue is reopened, not wiped', async () => {
-    const dir = await tempDir();
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const dir = await tempDataDir(cleanups);
     const local = await startLocalBroker(dir);
     cleanups.push(() => local.broker.close());
     const first = makeBridge(local.broker, dir, { url: 'mqtt://127.0.0.1:1' });

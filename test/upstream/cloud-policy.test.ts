@@ -1,33 +1,22 @@
 // Cloud brokers (AWS IoT Core, Azure IoT Hub, Mosquitto with an ACL or limits) refuse by closing the connection,
 // by MQTT 5 DISCONNECT reason codes, or announce limits in CONNACK (Maximum QoS, Retain Available). The bridge must
 // report each of these and keep device data flowing.
-import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EmbeddedBroker } from '../../gateway/broker/types.js';
 import type { UpstreamConfigInput } from '../../gateway/upstream/config.js';
-import { makeBridge, observe, startLocalBroker, startUpstreamAedes } from './brokers.js';
+import { observe, startUpstreamAedes } from './brokers.js';
 import { type FakeUpstreamOptions, startFakeUpstream } from './fake-upstream.js';
-import { tempDir } from './queue-helpers.js';
+import { startLocalBridge, tempDataDir } from './local-bridge.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function localSide() {
-  const dir = await tempDir();
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const local: { broker: EmbeddedBroker; url: string } = await startLocalBroker(dir);
-  cleanups.push(() => local.broker.close());
-  return { dir, local };
-}
-
 async function bridgeTo(url: string, config: Partial<UpstreamConfigInput> = {}) {
-  const { dir, local } = await localSide();
-  const b = makeBridge(local.broker, dir, { url, ...config });
-  cleanups.push(() => b.bridge.stop());
+  const dir = await tempDataDir(cleanups);
+  const b = await startLocalBridge(cleanups, dir, { url, ...config });
   await b.bridge.start();
-  return { local, ...b };
+  return b;
 }
 
 async function fake(opts: FakeUpstreamOptions) {

@@ -1,10 +1,9 @@
 // Crash: SIGKILL the gateway process mid-stream with a backlog, restart it: nothing acknowledged is lost.
-import { rm } from 'node:fs/promises';
 import mqtt from 'mqtt';
 import { afterEach, expect, it } from 'vitest';
 import { ChildGateway, ChildUpstream, CliGateway } from './brokers.js';
 import { checkDelivery } from './delivery.js';
-import { tempDir } from './queue-helpers.js';
+import { tempDataDir } from './local-bridge.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -26,8 +25,7 @@ const variants: Array<[string, (dir: string, upstreamUrl: string) => GatewayProc
 it.each(variants)(
   'keeps every acknowledged message across SIGKILL (%s), before and during the drain',
   async (_name, make) => {
-    const dir = await tempDir();
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const dir = await tempDataDir(cleanups);
     const upstream = new ChildUpstream();
     await upstream.start(0);
     const upstreamPort = upstream.port;

@@ -1,18 +1,12 @@
 // A data dir on a disk smaller than the queue's budget (queue.max_bytes): it fills up during an outage. Once the
 // backlog is acknowledged the queue must give the space back by itself, write its cursor, and queue again.
-import { open, readdir, readFile, rm, stat, statfs } from 'node:fs/promises';
+import { open, readdir, readFile, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DiskQueue, type QueuedMessage } from '../../gateway/upstream/queue/disk-queue.js';
-import {
-  makeBridge,
-  observe,
-  publishMany,
-  reservedUpstreamPort,
-  startLocalBroker,
-  startUpstreamAedes,
-} from './brokers.js';
-import { msg, queueConfig, recordHooks, tempDir } from './queue-helpers.js';
+import { makeBridge, observe, publishMany, reservedUpstreamPort, startUpstreamAedes } from './brokers.js';
+import { startLocalBridge, tempDataDir } from './local-bridge.js';
+import { msg, queueConfig, recordHooks } from './queue-helpers.js';
 import { mountSmallDisk } from './small-disk.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -21,8 +15,7 @@ afterEach(async () => {
 });
 
 async function smallDisk(size: string): Promise<string> {
-  const dir = await tempDir();
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const dir = await tempDataDir(cleanups);
   const disk = await mountSmallDisk(dir, size);
   cleanups.push(async () => disk.unmount());
   return disk.path;
@@ -81,14 +74,10 @@ describe('upstream queue on a full disk', () => {
 
   it('a disk smaller than queue.max_bytes: warned at start; after a disk-full outage the acknowledged data is deleted, and new messages are queued and delivered', async () => {
     const disk = await smallDisk('2m');
-    const dir = await tempDir();
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const local = await startLocalBroker(dir);
-    cleanups.push(() => local.broker.close());
+    const dir = await tempDataDir(cleanups);
     const port = await reservedUpstreamPort();
     const config = { url: `mqtt://127.0.0.1:${port}` }; // queue.max_bytes: the default 512 MiB
-    const b = makeBridge(local.broker, disk, config);
-    cleanups.push(() => b.bridge.stop());
+    const { local, ...b } = await startLocalBridge(cleanups, dir, config, { bridgeDir: disk });
     await b.bridge.start();
     const queueDir = b.bridge.queueDir;
     const warning = await b.waitForEvent('queue_space_low');

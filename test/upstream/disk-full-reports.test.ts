@@ -1,12 +1,11 @@
 // The upstream queue's disk is full and no device publishes: the drop report (bridge/event, bridge/info) and the log
 // line it makes (on bridge/logging) go upstream too and are dropped in turn; that must not make the next report,
 // every second, forever. Black-box through the real gateway with its data dir on a real full filesystem (tmpfs).
-import { rm } from 'node:fs/promises';
 import { pino } from 'pino';
 import { afterEach, expect, it } from 'vitest';
 import { logTail } from '../../gateway/dashboard/log-tail.js';
 import { startTestGateway } from '../helpers/gateway.js';
-import { tempDir } from './queue-helpers.js';
+import { tempDataDir } from './local-bridge.js';
 import { mountSmallDisk } from './small-disk.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -17,8 +16,7 @@ afterEach(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 it('a full disk: once device traffic stops, so do the drop reports', async () => {
-  const dir = await tempDir();
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const dir = await tempDataDir(cleanups);
   const disk = await mountSmallDisk(dir, '4m');
   cleanups.push(async () => disk.unmount());
   const gw = await startTestGateway(

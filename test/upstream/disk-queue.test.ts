@@ -1,27 +1,13 @@
-import { appendFile, open, readdir, rm } from 'node:fs/promises';
+import { appendFile, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { DiskQueue, type QueuedMessage } from '../../gateway/upstream/queue/disk-queue.js';
-import { msg, queueConfig, recordHooks, tempDir } from './queue-helpers.js';
+import { describe, expect, it } from 'vitest';
+import type { DiskQueue, QueuedMessage } from '../../gateway/upstream/queue/disk-queue.js';
+import { msg, queueConfig, recordHooks } from './queue-helpers.js';
+import { closeQueue, closeQueuesAfterEach, newQueueDir, openTestQueue } from './queues-under-test.js';
 
-const dirs: string[] = [];
-const queues: DiskQueue[] = [];
-afterEach(async () => {
-  await Promise.all(queues.splice(0).map((q) => q.close()));
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
+closeQueuesAfterEach();
 
-async function openQueue(dir: string, over = {}, hooks = recordHooks()) {
-  const opened = await DiskQueue.open(dir, queueConfig(over), hooks, { cursorPersistMs: 20, ageCheckMs: 20 });
-  queues.push(opened.queue);
-  return { ...opened, hooks };
-}
-
-async function newDir() {
-  const d = await tempDir();
-  dirs.push(d);
-  return join(d, 'queue');
-}
+const openQueue = (dir: string, over = {}, hooks = recordHooks()) => openTestQueue(dir, queueConfig(over), hooks);
 
 async function readAll(q: DiskQueue, limit = 1_000_000): Promise<QueuedMessage[]> {
   const out: QueuedMessage[] = [];
@@ -49,14 +35,9 @@ async function readAllBatched(q: DiskQueue, max: number, maxBytes: number) {
   return { out, sizes };
 }
 
-async function closeQueue(q: DiskQueue) {
-  await q.close();
-  queues.splice(queues.indexOf(q), 1);
-}
-
 describe('DiskQueue', () => {
   it('knows the oldest message during an outage (nothing read), after acknowledgements and after draining', async () => {
-    const { queue } = await openQueue(await newDir());
+    const { queue } = await openQueue(await newQueueDir());
     const t0 = Date.now() - 5000;
     expect(queue.stats().oldestTs).toBeUndefined();
     await queue.append({ ...msg('a', '0'), ts: t0 });
@@ -75,7 +56,7 @@ describe('DiskQueue', () => {
   });
 
   it('hands out records in append order and keeps unacknowledged ones across a reopen', async () => {
-    const dir = await newDir();
+    const dir = await newQueueDir();
     const { queue } = await openQueue(dir);
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => queue.append(msg(`t/${i % 3}`, `m${i}`))));
     expect(results.every((r) => r === 'queued')).toBe(true);
@@ -93,7 +74,7 @@ describe('DiskQueue', () => {
   });
 
   it('rewind re-delivers what was handed out but not acknowledged', async () => {
-    const { queue } = await openQueue(await newDir());
+    const { queue } = await openQueue(await newQueueDir());
     for (let i = 0; i < 5; i++) await queue.append(msg('t', `m${i}`));
     const a = await readAll(queue);
     queue.ack(a[0]!.seq);
@@ -104,7 +85,7 @@ describe('DiskQueue', () => {
   });
 
   it('rewind passes over records acknowledged out of order and hands out the others with the packet id they were sent with', async () => {
-    const { queue } = await openQueue(await newDir());
+    const { queue } = await openQueue(await newQueueDir());
     for (let i = 0; i < 4; i++) await queue.append(msg('t', `m${i}`));
     const handOut = async () => {
       const out: Array<[string, number, number]> = [];
@@ -137,7 +118,7 @@ describe('DiskQueue', () => {
   });
 
   it('waitForData resolves when a record is appended', async () => {
-    const { queue } = await openQueue(await newDir());
+    const { queue } = await openQueue(await newQueueDir());
     const waiting = queue.waitForData();
     await queue.append(msg('t', 'x'));
     await waiting;
@@ -145,7 +126,7 @@ describe('DiskQueue', () => {
   });
 
   it('cuts off a torn tail left by a crash and keeps the whole records before it', async () => {
-    const dir = await newDir();
+    const dir = await newQueueDir();
     const { queue } = await openQueue(dir);
     for (let i = 0; i < 10; i++) await queue.append(msg('t', `m${i}`));
     await closeQueue(queue);
@@ -160,7 +141,7 @@ describe('DiskQueue', () => {
   });
 
   it('rotates segment files and deletes the ones fully acknowledged', async () => {
-    const dir = await newDir();
+    const dir = await newQueueDir();
     const { queue } = await openQueue(dir, { segment_bytes: 64 * 1024 });
     const body = Buffer.alloc(1000, 0x61);
     for (let i = 0; i < 300; i++) await queue.append(msg('t', body));
@@ -175,7 +156,7 @@ describe('DiskQueue', () => {
   });
 
   it('replaces a fully acknowledged active file by an empty one once it holds 1 MiB (a disk smaller than segment_bytes)', async () => {
-    const dir = await newDir();
+    const dir = await newQueueDir();
     const { queue } = await openQueue(dir); // segment_bytes 16 MiB: without this the file would only grow
     const body = Buffer.alloc(1000, 0x61);
     const segFiles = async () => (await readdir(dir)).filter((f) => f.endsWith('.seg'));
@@ -203,7 +184,7 @@ describe('DiskQueue', () => {
   });
 
   it('drop_oldest: stays within max_bytes, counts every dropped message and keeps the newest in order', async () => {
-    const dir = await newDir();
+    const dir = await newQueueDir();
     const { queue, hooks } = await openQueue(dir, { max_bytes: 1024 * 1024, when_full: 'drop_oldest', fsync: 'never' });
     const body = Buffer.alloc(1000, 0x62);
     const total = 3000;
@@ -220,7 +201,7 @@ describe('DiskQueue', () => {
   });
 
   it('drop_newest: refuses new messages when full and keeps the old ones', async () => {
-    const { queue, hooks } = await openQueue(await newDir(), {
+    const { queue, hooks } = await openQueue(await newQueueDir(), {
       max_bytes: 1024 * 1024,
       when_full: 'drop_newest',
       fsync: 'never',
@@ -236,7 +217,7 @@ describe('DiskQueue', () => {
   });
 
   it('readBatch hands out the same records as next(): across segments, bounded per call, huge records too', async () => {
-    const dir = await newDir();
+    const dir = await newQueueDir();
     const { queue } = await openQueue(dir, { segment_bytes: 64 * 1024 });
     const huge = 'h'.repeat(1_500_000); // larger than the 1 MiB read chunk
     const payloads = Array.from({ length: 400 }, (_, i) => (i === 250 ? huge : `${i}:${'x'.repeat(i % 300)}`));
@@ -258,7 +239,7 @@ describe('DiskQueue', () => {
   });
 
   it('readBatch keeps up with appends (served from the last write) and agrees with the file after a rewind', async () => {
-    const { queue } = await openQueue(await newDir(), { segment_bytes: 64 * 1024 });
+    const { queue } = await openQueue(await newQueueDir(), { segment_bytes: 64 * 1024 });
     const expected: string[] = [];
     const got: string[] = [];
     for (let round = 0; round < 60; round++) {
@@ -277,7 +258,7 @@ describe('DiskQueue', () => {
   });
 
   it('readBatch skips a damaged record in an older segment (counted) and drops expired ones', async () => {
-    const dir = await newDir();
+    const dir = await newQueueDir();
     const { queue, hooks } = await openQueue(dir, { segment_bytes: 64 * 1024, fsync: 'never', max_age: 60 });
     await queue.append({ ...msg('t', 'expired'), ts: Date.now() - 120_000 });
     const body = 'a'.repeat(1000);
@@ -302,7 +283,7 @@ describe('DiskQueue', () => {
   });
 
   it('drops messages older than max_age when reading them, counted', async () => {
-    const { queue, hooks } = await openQueue(await newDir(), { max_age: 60 });
+    const { queue, hooks } = await openQueue(await newQueueDir(), { max_age: 60 });
     await queue.append({ ...msg('t', 'old'), ts: Date.now() - 120_000 });
     await queue.append(msg('t', 'new'));
     const all = await readAll(queue);
@@ -311,7 +292,7 @@ describe('DiskQueue', () => {
   });
 
   it('group commit: many concurrent appends with fsync always all complete in order', async () => {
-    const { queue } = await openQueue(await newDir(), { fsync: 'always' });
+    const { queue } = await openQueue(await newQueueDir(), { fsync: 'always' });
     const n = 5000;
     const res = await Promise.all(Array.from({ length: n }, (_, i) => queue.append(msg(`t/${i % 7}`, String(i)))));
     expect(res.filter((r) => r === 'queued')).toHaveLength(n);
@@ -320,7 +301,7 @@ describe('DiskQueue', () => {
   });
 
   it('reports the age of the oldest unacknowledged message', async () => {
-    const { queue } = await openQueue(await newDir());
+    const { queue } = await openQueue(await newQueueDir());
     const ts = Date.now() - 5000;
     await queue.append({ ...msg('t', 'a'), ts });
     const m = await queue.next();

@@ -2,15 +2,8 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  makeBridge,
-  observe,
-  publishMany,
-  reservedUpstreamPort,
-  startLocalBroker,
-  startUpstreamAedes,
-} from './brokers.js';
-import { tempDir } from './queue-helpers.js';
+import { type makeBridge, observe, publishMany, reservedUpstreamPort, startUpstreamAedes } from './brokers.js';
+import { startLocalBridge, tempDataDir } from './local-bridge.js';
 import { mountSmallDisk } from './small-disk.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -28,16 +21,12 @@ async function publishAndCheckQueued(url: string, b: ReturnType<typeof makeBridg
 
 describe('full upstream queue', () => {
   it('drop_oldest: drops the oldest, counts and reports them, then delivers the newest in order', async () => {
-    const dir = await tempDir();
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const local = await startLocalBroker(dir);
-    cleanups.push(() => local.broker.close());
+    const dir = await tempDataDir(cleanups);
     const port = await reservedUpstreamPort();
-    const b = makeBridge(local.broker, dir, {
+    const { local, ...b } = await startLocalBridge(cleanups, dir, {
       url: `mqtt://127.0.0.1:${port}`,
       queue: { max_bytes: 1024 * 1024, when_full: 'drop_oldest', fsync: 'never' },
     });
-    cleanups.push(() => b.bridge.stop());
     await b.bridge.start();
     const total = 3000;
     await publishMany(
@@ -66,15 +55,16 @@ describe('full upstream queue', () => {
   });
 
   it('full disk: stops queueing, reports it, keeps delivering locally, and recovers when space returns', async () => {
-    const dir = await tempDir();
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const dir = await tempDataDir(cleanups);
     const disk = await mountSmallDisk(dir, '1m');
     cleanups.push(async () => disk.unmount());
     const mnt = disk.path;
-    const local = await startLocalBroker(dir);
-    cleanups.push(() => local.broker.close());
-    const b = makeBridge(local.broker, mnt, { url: 'mqtt://127.0.0.1:1', queue: { fsync: 'never' } });
-    cleanups.push(() => b.bridge.stop());
+    const { local, ...b } = await startLocalBridge(
+      cleanups,
+      dir,
+      { url: 'mqtt://127.0.0.1:1', queue: { fsync: 'never' } },
+      { bridgeDir: mnt },
+    );
     await b.bridge.start();
     const localObs = await observe(local.url, 'zephyr2mqtt/fill');
     cleanups.push(() => localObs.close());

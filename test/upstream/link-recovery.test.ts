@@ -1,12 +1,10 @@
 // What the bridge gives up on, and how it comes back: a broker that is only busy for a while must not get a topic
 // refused, a refused SUBSCRIBE is not blamed on a message, a given-up link state is tried again, and a QoS 2
 // message the upstream took over (PUBREC) is not published twice.
-import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type UpstreamConfigInput, upstreamConfigSchema } from '../../gateway/upstream/config.js';
-import { makeBridge, startLocalBroker } from './brokers.js';
 import { type FakeUpstreamOptions, startFakeUpstream } from './fake-upstream.js';
-import { tempDir } from './queue-helpers.js';
+import { startLocalBridge, tempDataDir } from './local-bridge.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -20,14 +18,10 @@ async function fake(opts: FakeUpstreamOptions) {
 }
 
 async function bridgeTo(url: string, config: Partial<UpstreamConfigInput> = {}, stateRetryMs?: number) {
-  const dir = await tempDir();
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const local = await startLocalBroker(dir);
-  cleanups.push(() => local.broker.close());
-  const b = makeBridge(local.broker, dir, { url, ...config }, 'gw1', stateRetryMs ? { stateRetryMs } : {});
-  cleanups.push(() => b.bridge.stop());
+  const dir = await tempDataDir(cleanups);
+  const b = await startLocalBridge(cleanups, dir, { url, ...config }, stateRetryMs ? { hooks: { stateRetryMs } } : {});
   await b.bridge.start();
-  return { local, ...b };
+  return b;
 }
 
 const reload = (url: string, config: Partial<UpstreamConfigInput> = {}) =>

@@ -1,9 +1,8 @@
 // The set-up of the interop tests that bridge to Mosquitto: Mosquitto (with extra config lines), the local broker
 // and a bridge to Mosquitto (MQTT 5 unless the config says otherwise), in a fresh directory.
-import { rm } from 'node:fs/promises';
-import { makeBridge, startLocalBroker } from './brokers.js';
+import type { makeBridge } from './brokers.js';
+import { startLocalBridge, tempDataDir } from './local-bridge.js';
 import { Mosquitto } from './mosquitto.js';
-import { tempDir } from './queue-helpers.js';
 
 export interface MosquittoBridgeOptions {
   /** Temp directory name prefix. */
@@ -17,18 +16,14 @@ export interface MosquittoBridgeOptions {
 
 /** Everything started is stopped by `cleanups`, in reverse order. */
 export async function startMosquittoBridge(cleanups: Array<() => Promise<unknown>>, opts: MosquittoBridgeOptions = {}) {
-  const dir = await tempDir(opts.prefix ?? 'z2m-interop-');
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const dir = await tempDataDir(cleanups, opts.prefix ?? 'z2m-interop-');
   const mosquitto = new Mosquitto(dir, opts.extra ?? '');
   await mosquitto.start();
   cleanups.push(() => mosquitto.stop());
-  const local = await startLocalBroker(dir);
-  cleanups.push(() => local.broker.close());
-  const b = makeBridge(local.broker, dir, {
+  const b = await startLocalBridge(cleanups, dir, {
     url: `${opts.scheme ?? 'mqtt'}://127.0.0.1:${mosquitto.port}`,
     protocol_version: '5',
     ...opts.bridge,
   });
-  cleanups.push(() => b.bridge.stop());
-  return { dir, mosquitto, local, ...b };
+  return { dir, mosquitto, ...b };
 }

@@ -1,10 +1,9 @@
 // Outage: stream QoS 1 from a device, SIGKILL the upstream broker mid-stream, keep publishing, restart it.
-import { rm } from 'node:fs/promises';
 import mqtt from 'mqtt';
 import { afterEach, expect, it } from 'vitest';
-import { ChildUpstream, makeBridge, startLocalBroker } from './brokers.js';
+import { ChildUpstream } from './brokers.js';
 import { checkDelivery } from './delivery.js';
-import { tempDir } from './queue-helpers.js';
+import { startLocalBridge, tempDataDir } from './local-bridge.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -12,15 +11,11 @@ afterEach(async () => {
 });
 
 it('every message arrives in order per topic across a SIGKILL of the upstream broker', async () => {
-  const dir = await tempDir();
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const dir = await tempDataDir(cleanups);
   const upstream = new ChildUpstream();
   await upstream.start(0);
   cleanups.push(() => upstream.kill());
-  const local = await startLocalBroker(dir);
-  cleanups.push(() => local.broker.close());
-  const b = makeBridge(local.broker, dir, { url: upstream.url });
-  cleanups.push(() => b.bridge.stop());
+  const { local, ...b } = await startLocalBridge(cleanups, dir, { url: upstream.url });
   await b.bridge.start();
   await b.waitForEvent('connected');
 

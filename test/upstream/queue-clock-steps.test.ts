@@ -1,12 +1,11 @@
 // max_age and the oldest-message age across wall-clock steps: a board without a real-time clock starts at 1970 (or
 // an old fake-hwclock time) and NTP steps the clock later. The queue gets its clocks injected and the tests step them.
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { QueueConfig } from '../../gateway/upstream/config.js';
-import { DiskQueue } from '../../gateway/upstream/queue/disk-queue.js';
+import type { DiskQueue } from '../../gateway/upstream/queue/disk-queue.js';
 import type { QueueClocks } from '../../gateway/upstream/queue/record-ages.js';
-import { msg, queueConfig, recordHooks, tempDir } from './queue-helpers.js';
+import { msg, queueConfig, recordHooks } from './queue-helpers.js';
+import { closeQueue, closeQueuesAfterEach, newQueueDir, openTestQueue } from './queues-under-test.js';
 
 const NOW = Date.UTC(2026, 11, 6, 12);
 const MAX_AGE_S = 60;
@@ -42,24 +41,11 @@ class SteppingClocks implements QueueClocks {
   }
 }
 
-const dirs: string[] = [];
-const queues: DiskQueue[] = [];
-afterEach(async () => {
-  await Promise.all(queues.splice(0).map((q) => q.close()));
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
-
-async function newDir() {
-  const d = await tempDir();
-  dirs.push(d);
-  return join(d, 'queue');
-}
+closeQueuesAfterEach();
 
 async function openQueue(dir: string, clocks: QueueClocks, over: Partial<QueueConfig> = {}) {
-  const hooks = recordHooks();
   const config = queueConfig({ max_age: MAX_AGE_S, segment_bytes: 64 * 1024, fsync: 'never', ...over });
-  const { queue } = await DiskQueue.open(dir, config, hooks, { cursorPersistMs: 20, ageCheckMs: 20, clocks });
-  queues.push(queue);
+  const { queue, hooks } = await openTestQueue(dir, config, recordHooks(), clocks);
   return { queue, hooks };
 }
 
@@ -93,7 +79,7 @@ const ids = (prefix: string, count = COUNT) => Array.from({ length: count }, (_,
 describe('DiskQueue ages across clock steps', () => {
   it('messages queued at a 1970 clock survive NTP stepping it to now, are delivered, and then expire on time', async () => {
     const clocks = new SteppingClocks(10_000); // 1970-01-01T00:00:10Z
-    const { queue, hooks } = await openQueue(await newDir(), clocks);
+    const { queue, hooks } = await openQueue(await newQueueDir(), clocks);
     await appendMany(queue, 'a');
     expect(queue.stats().segments).toBeGreaterThan(1);
     clocks.advance(5_000);
@@ -119,7 +105,7 @@ describe('DiskQueue ages across clock steps', () => {
 
   it('a backward step does not make messages queued before it immortal, nor their age 0', async () => {
     const clocks = new SteppingClocks(NOW + 2 * 3600_000);
-    const { queue, hooks } = await openQueue(await newDir(), clocks);
+    const { queue, hooks } = await openQueue(await newQueueDir(), clocks);
     await appendMany(queue, 'before');
     clocks.advance(1_000);
     clocks.setWall(NOW);
@@ -134,7 +120,7 @@ describe('DiskQueue ages across clock steps', () => {
 
   it('without a step, max_age expires messages (whole files and single records) and keeps younger ones', async () => {
     const clocks = new SteppingClocks(NOW);
-    const { queue, hooks } = await openQueue(await newDir(), clocks);
+    const { queue, hooks } = await openQueue(await newQueueDir(), clocks);
     await appendMany(queue, 'old');
     clocks.advance(30_000);
     await appendMany(queue, 'young', 3);
@@ -148,14 +134,13 @@ describe('DiskQueue ages across clock steps', () => {
   });
 
   it('after a restart: stamps of an unset clock have an unknown age (kept, said once); sane ones are aged by them', async () => {
-    const dir = await newDir();
+    const dir = await newQueueDir();
     const first = new SteppingClocks(10_000);
     const run1 = await openQueue(dir, first, { segment_bytes: 16 * 1024 * 1024 });
     await appendMany(run1.queue, 'unset', 3);
     await run1.queue.append({ ...msg('t', `old:${BODY}`), ts: NOW - 2 * MAX_AGE_S * 1000 });
     await run1.queue.append({ ...msg('t', `fresh:${BODY}`), ts: NOW - 1_000 });
-    await run1.queue.close();
-    queues.splice(queues.indexOf(run1.queue), 1);
+    await closeQueue(run1.queue);
 
     const { queue, hooks } = await openQueue(dir, new SteppingClocks(NOW), { segment_bytes: 16 * 1024 * 1024 });
     expect(queue.stats()).toMatchObject({ depth: 5, oldestTs: undefined });

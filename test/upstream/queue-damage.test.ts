@@ -3,36 +3,21 @@
 import { rmSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { DiskQueue } from '../../gateway/upstream/queue/disk-queue.js';
+import { describe, expect, it } from 'vitest';
+import type { DiskQueue } from '../../gateway/upstream/queue/disk-queue.js';
 import { allBut, overwrite, readIds, recordsOf, segments } from './queue-damage-helpers.js';
-import { msg, queueConfig, recordHooks, tempDir } from './queue-helpers.js';
+import { msg, queueConfig, recordHooks } from './queue-helpers.js';
+import { closeQueue, closeQueuesAfterEach, newQueueDir, openTestQueue } from './queues-under-test.js';
 
-const dirs: string[] = [];
-const queues: DiskQueue[] = [];
-afterEach(async () => {
-  await Promise.all(queues.splice(0).map((q) => q.close()));
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
+closeQueuesAfterEach();
 
 const config = { segment_bytes: 64 * 1024, fsync: 'never' as const };
 
-async function openQueue(dir: string, hooks = recordHooks()) {
-  const opened = await DiskQueue.open(dir, queueConfig(config), hooks, { cursorPersistMs: 20, ageCheckMs: 20 });
-  queues.push(opened.queue);
-  return { ...opened, hooks };
-}
-
-async function closeQueue(q: DiskQueue) {
-  await q.close();
-  queues.splice(queues.indexOf(q), 1);
-}
+const openQueue = (dir: string, hooks = recordHooks()) => openTestQueue(dir, queueConfig(config), hooks);
 
 /** A closed queue holding messages `0:xxx...` to `${count - 1}:xxx...` (1000 bytes of x each). */
 async function filledQueue(count: number): Promise<string> {
-  const d = await tempDir();
-  dirs.push(d);
-  const dir = join(d, 'queue');
+  const dir = await newQueueDir();
   const { queue } = await openQueue(dir);
   for (let i = 0; i < count; i++) await queue.append(msg('t', `${i}:${'x'.repeat(1000)}`));
   await closeQueue(queue);

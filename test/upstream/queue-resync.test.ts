@@ -1,41 +1,24 @@
 // Finding the records again after damage: a damaged length field must not take intact records with it, nor may
 // a record inside a damaged record's payload be taken for a real one; a saved cursor inside damage keeps its
 // place; a long damaged stretch in the file being written does not cut off the valid records after it.
-import { readFile, rm, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { QueueConfig } from '../../gateway/upstream/config.js';
-import { DiskQueue } from '../../gateway/upstream/queue/disk-queue.js';
 import { encodeRecord } from '../../gateway/upstream/queue/record.js';
 import { allBut, overwrite, readIds, recordsOf, segments } from './queue-damage-helpers.js';
-import { msg, queueConfig, recordHooks, tempDir } from './queue-helpers.js';
+import { msg, queueConfig } from './queue-helpers.js';
+import { closeQueue, closeQueuesAfterEach, newQueueDir, openTestQueue } from './queues-under-test.js';
 
-const dirs: string[] = [];
-const queues: DiskQueue[] = [];
-afterEach(async () => {
-  await Promise.all(queues.splice(0).map((q) => q.close()));
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
+closeQueuesAfterEach();
 
 const small: Partial<QueueConfig> = { segment_bytes: 64 * 1024, fsync: 'never' };
 
-async function openQueue(dir: string, config = small) {
-  const hooks = recordHooks();
-  const opened = await DiskQueue.open(dir, queueConfig(config), hooks, { cursorPersistMs: 20, ageCheckMs: 20 });
-  queues.push(opened.queue);
-  return { ...opened, hooks };
-}
-
-async function closeQueue(q: DiskQueue) {
-  await q.close();
-  queues.splice(queues.indexOf(q), 1);
-}
+const openQueue = (dir: string, config = small) => openTestQueue(dir, queueConfig(config));
 
 /** A closed queue holding the payloads `payloadOf(0)` to `payloadOf(count - 1)`. */
 async function filledQueue(count: number, payloadOf: (i: number) => string | Buffer, config = small) {
-  const d = await tempDir();
-  dirs.push(d);
-  const dir = join(d, 'queue');
+  const dir = await newQueueDir();
   const { queue } = await openQueue(dir, config);
   for (let i = 0; i < count; i++) await queue.append(msg('t', payloadOf(i)));
   await closeQueue(queue);

@@ -3,6 +3,7 @@
 // only its PUBREL, and the `in` subscriptions do not make the upstream send its retained commands again.
 import type { ISubscribePacket } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
+import { deferred } from '../../gateway/deferred.js';
 import { type UpstreamConfigInput, upstreamConfigSchema } from '../../gateway/upstream/config.js';
 import { observe } from './brokers.js';
 import {
@@ -151,6 +152,34 @@ describe('the `in` subscriptions on a reconnect', () => {
     await upstream.waitFor(() => publishesOn(upstream.received, conn, 'gw1/marker').length > 0, `marker ${conn}`);
   }
 
+  /**
+   * An MQTT 3.1.1 upstream that keeps the session from connection 2 on and answers that connection's CONNECT only
+   * once `release()` is called, and a bridge of `topics` to it: `marker()` publishes locally on gw1/marker, and
+   * `reload(mappings)` reconfigures the bridge to other topics.
+   */
+  async function secondConnackHeld() {
+    const held = deferred();
+    const upstream = await fake({
+      version: 4,
+      sessionPresent: (conn) => conn > 1,
+      beforeConnack: (conn) => (conn === 2 ? held.promise : Promise.resolve()),
+    });
+    const { local, bridge } = await bridgeTo(upstream.url, {
+      protocol_version: '3.1.1',
+      topics: topics.map((t) => ({ ...t })),
+    });
+    const marker = () => local.broker.publish('zephyr2mqtt/marker', 'x', { qos: 1 });
+    const reload = (mappings: ReadonlyArray<{ pattern: string; direction: 'in' | 'out'; qos: 1 }>) =>
+      bridge.reconfigure(
+        upstreamConfigSchema.parse({
+          enabled: true,
+          protocol_version: '3.1.1',
+          ...sessionBridgeConfig(upstream.url, { topics: mappings.map((t) => ({ ...t })) }),
+        }),
+      );
+    return { upstream, marker, reload, release: held.resolve };
+  }
+
   it('MQTT 3.1.1, Session Present 1: nothing is subscribed again and a retained command arrives once; Session Present 0: everything is', async () => {
     const upstream = await fake({ version: 4, sessionPresent: (conn) => conn === 2 || conn === 3, retained });
     const { local } = await bridgeTo(upstream.url, {
@@ -179,31 +208,11 @@ describe('the `in` subscriptions on a reconnect', () => {
   });
 
   it('MQTT 3.1.1, Session Present 1: a filter added by a reload while the link was down is subscribed, the others not', async () => {
-    let release!: () => void;
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
-    const upstream = await fake({
-      version: 4,
-      sessionPresent: (conn) => conn > 1,
-      beforeConnack: (conn) => (conn === 2 ? held : Promise.resolve()),
-    });
-    const { local, bridge } = await bridgeTo(upstream.url, {
-      protocol_version: '3.1.1',
-      topics: topics.map((t) => ({ ...t })),
-    });
-    const marker = () => local.broker.publish('zephyr2mqtt/marker', 'x', { qos: 1 });
+    const { upstream, marker, reload, release } = await secondConnackHeld();
     await settled(upstream, marker, 1);
     upstream.dropAll();
     await upstream.waitFor(() => upstream.connections >= 2, 'connection 2');
-    const more = [...topics, { pattern: 'alerts/#', direction: 'in', qos: 1 }] as const;
-    await bridge.reconfigure(
-      upstreamConfigSchema.parse({
-        enabled: true,
-        protocol_version: '3.1.1',
-        ...sessionBridgeConfig(upstream.url, { topics: more.map((t) => ({ ...t })) }),
-      }),
-    );
+    await reload([...topics, { pattern: 'alerts/#', direction: 'in', qos: 1 }]);
     release();
     await settled(upstream, marker, 2);
     expect(subscribes(upstream.received, 1).map((s) => s.topic)).toEqual(['gw1/+/set']);
@@ -211,28 +220,7 @@ describe('the `in` subscriptions on a reconnect', () => {
   });
 
   it('MQTT 3.1.1, Session Present 1: a filter unsubscribed by a reload, then added back while the link was down, is subscribed', async () => {
-    let release!: () => void;
-    const held = new Promise<void>((r) => {
-      release = r;
-    });
-    const upstream = await fake({
-      version: 4,
-      sessionPresent: (conn) => conn > 1,
-      beforeConnack: (conn) => (conn === 2 ? held : Promise.resolve()),
-    });
-    const { local, bridge } = await bridgeTo(upstream.url, {
-      protocol_version: '3.1.1',
-      topics: topics.map((t) => ({ ...t })),
-    });
-    const reload = (mappings: ReadonlyArray<(typeof topics)[number]>) =>
-      bridge.reconfigure(
-        upstreamConfigSchema.parse({
-          enabled: true,
-          protocol_version: '3.1.1',
-          ...sessionBridgeConfig(upstream.url, { topics: mappings.map((t) => ({ ...t })) }),
-        }),
-      );
-    const marker = () => local.broker.publish('zephyr2mqtt/marker', 'x', { qos: 1 });
+    const { upstream, marker, reload, release } = await secondConnackHeld();
     await settled(upstream, marker, 1);
     await reload(topics.filter((t) => t.direction === 'out'));
     await upstream.waitFor(

@@ -2,12 +2,11 @@
 // has Session Present, which PUBLISH or PUBREL goes unanswered or closes the connection, and which retained
 // messages a SUBSCRIBE gets. Every packet it receives is recorded with the number of its connection (1, 2...).
 import { once } from 'node:events';
-import { rm } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import mqttPacket, { type IConnectPacket, type IPublishPacket, type Packet } from 'mqtt-packet';
 import type { UpstreamConfigInput } from '../../gateway/upstream/config.js';
-import { makeBridge, startLocalBroker, waitUntil } from './brokers.js';
-import { tempDir } from './queue-helpers.js';
+import { waitUntil } from './brokers.js';
+import { startLocalBridge, tempDataDir } from './local-bridge.js';
 
 /** What the server does with a PUBLISH or PUBREL: answer it, leave it unanswered, close the connection, or
  * answer with a reason code (MQTT 5). */
@@ -152,12 +151,8 @@ export async function startSessionBridge(
   config: Partial<UpstreamConfigInput>,
   cleanups: Array<() => Promise<unknown>>,
 ) {
-  const dir = await tempDir();
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const local = await startLocalBroker(dir);
-  cleanups.push(() => local.broker.close());
-  const b = makeBridge(local.broker, dir, sessionBridgeConfig(url, config));
-  cleanups.push(() => b.bridge.stop());
+  const dir = await tempDataDir(cleanups);
+  const b = await startLocalBridge(cleanups, dir, sessionBridgeConfig(url, config));
   await b.bridge.start();
-  return { local, ...b };
+  return b;
 }

@@ -4,14 +4,8 @@ import { copyFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { upstreamConfigSchema } from '../../gateway/upstream/config.js';
-import {
-  type InProcessUpstream,
-  makeBridge,
-  observe,
-  startLocalBroker,
-  startUpstreamAedes,
-  startUpstreamAedesWs,
-} from './brokers.js';
+import { type InProcessUpstream, observe, startUpstreamAedes, startUpstreamAedesWs } from './brokers.js';
+import { startLocalBridge, tempDataDir } from './local-bridge.js';
 import { tempDir } from './queue-helpers.js';
 import { makeTestPki, type TestPki } from './test-pki.js';
 
@@ -46,14 +40,10 @@ afterEach(async () => {
 });
 
 async function bridgeWith(tls: Record<string, unknown>, url = upstream.url) {
-  const dir = await tempDir();
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const local = await startLocalBroker(dir);
-  cleanups.push(() => local.broker.close());
-  const b = makeBridge(local.broker, dir, { url, tls });
-  cleanups.push(() => b.bridge.stop());
+  const dir = await tempDataDir(cleanups);
+  const b = await startLocalBridge(cleanups, dir, { url, tls });
   await b.bridge.start();
-  return { ...b, local };
+  return b;
 }
 
 describe('upstream TLS', () => {
@@ -90,8 +80,7 @@ describe('upstream TLS', () => {
   });
 
   it("a client key that is not the certificate's: reported, retried, and connects once the key file is fixed", async () => {
-    const dir = await tempDir();
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const dir = await tempDataDir(cleanups);
     const key = join(dir, 'client.key');
     await copyFile(pki.serverKey, key);
     const { bridge, waitForEvent } = await bridgeWith({ ca: pki.ca, cert: pki.clientCert, key });
@@ -105,8 +94,7 @@ describe('upstream TLS', () => {
   });
 
   it('a client key that is not PEM: reported, and a reload with the right key connects', async () => {
-    const dir = await tempDir();
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const dir = await tempDataDir(cleanups);
     const notPem = join(dir, 'key.txt');
     await writeFile(notPem, 'not a key\n');
     const { bridge, waitForEvent, events } = await bridgeWith({ ca: pki.ca, cert: pki.clientCert, key: notPem });

@@ -1,6 +1,6 @@
-// The settings of an `smp` device key that every transport shares (version, retries), and reading one that is off
-// by default (BLE, CoAP): absent or false is off, true is the settings' defaults, an object is settings (with
-// `enabled: false` off again).
+// The settings of an `smp` device key that every transport shares (version, retries, the bounds of a timeout), and
+// reading one that is off by default (BLE, CoAP): absent or false is off, true is the settings' defaults, an object
+// is settings (with `enabled: false` off again).
 import { z } from 'zod';
 
 export const smpVersionSchema = z
@@ -15,6 +15,10 @@ export const smpRetriesSchema = z
   .max(10)
   .default(2)
   .describe('Resends after a timeout (same sequence number)');
+
+/** Wait per attempt in ms, at least 50: each transport says what its default allows for. */
+export const smpTimeoutSchema = (defaultMs: number, description: string) =>
+  z.number().int().min(50).default(defaultMs).describe(description);
 
 export function optionalSmpSettings<Settings extends { enabled: boolean }>(
   schema: z.ZodType<Settings, unknown>,

@@ -4,8 +4,8 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { captureLogger } from '../../broker/helpers.js';
 import { closePeersAfterEach, frame, rawPeer } from './raw-peer.js';
 import { type CoapGateway, observersFile, savedFile, startCoapGateway, writeSavedFile } from './restartable-gateway.js';
 
@@ -21,17 +21,12 @@ closePeersAfterEach();
 
 const dev1 = [{ id: 'dev1', transport: 'coap' }];
 
-function capture() {
-  const lines: Record<string, unknown>[] = [];
-  return { lines, logger: pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) }) };
-}
-
 describe('the saved /ps/<id>/set relations file', () => {
   it('is set aside with a warning when it is not one, and the adapter starts and saves anew', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'z2m-ps-file-'));
     const damaged = '{"format":1,"saved_at":"x","devices":{"dev1":{"observ';
     await writeSavedFile(dataDir, damaged);
-    const { lines, logger } = capture();
+    const { lines, logger } = captureLogger('info');
     g = await startCoapGateway(dataDir, dev1, { logger });
 
     expect(g.adapter.status().state).toBe('running');
@@ -78,7 +73,7 @@ describe('the saved /ps/<id>/set relations file', () => {
         },
       }),
     );
-    const { lines, logger } = capture();
+    const { lines, logger } = captureLogger('info');
     g = await startCoapGateway(
       dataDir,
       ['dev1', 'dev2', 'dev3'].map((id) => ({ id, transport: 'coap' })),

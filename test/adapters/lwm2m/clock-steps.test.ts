@@ -2,50 +2,14 @@
 // queue-mode wake window run on the monotonic clock, only registered_at and last_update follow the wall clock.
 // vi.setSystemTime steps Date alone; advancing the fake timers moves Date and performance.now together.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { CoapEndpoint, CoapRequestHandler } from '../../../adapters/coap/endpoint.js';
-import { lwm2mServerConfigSchema } from '../../../adapters/coap/lwm2m/config.js';
-import { createLwm2mServer, type Lwm2mServer } from '../../../adapters/coap/lwm2m/index.js';
-import { RecordingContext } from './recording-context.js';
+import type { Lwm2mServer } from '../../../adapters/coap/lwm2m/index.js';
+import { startOfflineServer } from './offline-server.js';
+import type { RecordingContext } from './recording-context.js';
 
 const HOUR = 3_600_000;
 
-interface Setup {
-  ctx: RecordingContext;
-  server: Lwm2mServer;
-  register(query: string[]): Promise<string>;
-}
-
-// No observes and no /3 in the links: the server sends nothing, so the endpoint needs no network.
-async function setup(devices: RecordingContext['devicesList']): Promise<Setup> {
-  const ctx = new RecordingContext();
-  ctx.devicesList = devices;
-  let rd: CoapRequestHandler | undefined;
-  const endpoint: CoapEndpoint = {
-    route: (segment, handler) => {
-      if (segment === 'rd') rd = handler;
-    },
-    request: () => Promise.reject(new Error('no network')),
-    observe: () => Promise.reject(new Error('no network')),
-  };
-  const config = lwm2mServerConfigSchema.parse({ lifetime_grace_s: 0, unknown_endpoints: 'accept' });
-  const server = createLwm2mServer({ endpoint, ctx, config });
-  await server.start();
-  const register = async (query: string[]): Promise<string> => {
-    const answer = await rd?.({
-      method: 'POST',
-      confirmable: true,
-      path: ['rd'],
-      query: ['lwm2m=1.1', 'ep=zephyr-node1', ...query],
-      contentFormat: 40,
-      payload: Buffer.from('</3303/0>'),
-      token: Buffer.alloc(8),
-      source: { address: '127.0.0.1', port: 5683 },
-    });
-    expect(answer).toMatchObject({ code: '2.01' });
-    return String(answer?.locationPath?.[1]);
-  };
-  return { ctx, server, register };
-}
+const setup = (devices: RecordingContext['devicesList']) =>
+  startOfflineServer(devices, { lifetime_grace_s: 0, unknown_endpoints: 'accept' });
 
 const node1 = { id: 'node1', transport: 'coap', lwm2m: { endpoint: 'zephyr-node1', observe: [] } };
 

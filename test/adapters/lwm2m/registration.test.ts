@@ -1,11 +1,8 @@
 import type { ParsedPacket } from 'coap-packet';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { CoapEndpoint, CoapRequestHandler } from '../../../adapters/coap/endpoint.js';
-import { lwm2mServerConfigSchema } from '../../../adapters/coap/lwm2m/config.js';
-import { createLwm2mServer } from '../../../adapters/coap/lwm2m/index.js';
 import { withTimeout } from '../../sim/lwm2m/coap-wire.js';
 import { type Harness, startHarness } from './harness.js';
-import { RecordingContext } from './recording-context.js';
+import { startOfflineServer } from './offline-server.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -379,31 +376,11 @@ describe('lifetimes longer than a timer can wait', () => {
 
   it('lt=2592000 (30 days) stays registered past 2^31 ms and expires at its end', async () => {
     vi.useFakeTimers();
-    const ctx = new RecordingContext();
-    // No observes and no /3 in the links: the server sends nothing, so the endpoint needs no network.
-    ctx.devicesList = [{ id: 'node1', transport: 'coap', lwm2m: { endpoint: 'zephyr-node1', observe: [] } }];
-    let rd: CoapRequestHandler | undefined;
-    const endpoint: CoapEndpoint = {
-      route: (segment, handler) => {
-        if (segment === 'rd') rd = handler;
-      },
-      request: () => Promise.reject(new Error('no network')),
-      observe: () => Promise.reject(new Error('no network')),
-    };
-    const config = lwm2mServerConfigSchema.parse({ lifetime_grace_s: 0 });
-    const server = createLwm2mServer({ endpoint, ctx, config });
-    await server.start();
-    const answer = await rd?.({
-      method: 'POST',
-      confirmable: true,
-      path: ['rd'],
-      query: ['lwm2m=1.1', 'ep=zephyr-node1', 'lt=2592000', 'Q'],
-      contentFormat: 40,
-      payload: Buffer.from('</3303/0>'),
-      token: Buffer.alloc(8),
-      source: { address: '127.0.0.1', port: 5683 },
-    });
-    expect(answer).toMatchObject({ code: '2.01' });
+    const { ctx, server, register } = await startOfflineServer(
+      [{ id: 'node1', transport: 'coap', lwm2m: { endpoint: 'zephyr-node1', observe: [] } }],
+      { lifetime_grace_s: 0 },
+    );
+    await register(['lt=2592000', 'Q']);
     expect(ctx.facts).toContainEqual({
       type: 'availability',
       deviceId: 'node1',

@@ -1,13 +1,10 @@
 // What the log says when a configured port cannot be used: a path that is not there, a port that may not be opened.
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { SerialPortMock } from 'serialport';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { serialAdapterConfigSchema } from '../../../adapters/serial/config.js';
-import { SerialAdapter } from '../../../adapters/serial/serial-adapter.js';
+import { describe, expect, it } from 'vitest';
+import type { SerialAdapter } from '../../../adapters/serial/serial-adapter.js';
+import { MockBinding, mockSerialPorts } from './mock-ports.js';
 import { RecordingContext } from './recording-context.js';
-
-const MockBinding = SerialPortMock.binding;
 
 interface LogLine {
   level: number;
@@ -28,21 +25,12 @@ class LoggingContext extends RecordingContext {
   );
 }
 
+const serial = mockSerialPorts();
 let adapter: SerialAdapter | undefined;
-beforeEach(() => MockBinding.reset());
-afterEach(async () => {
-  await adapter?.stop();
-  adapter = undefined;
-});
 
-async function start(device: Record<string, unknown>, binding: typeof MockBinding = MockBinding) {
+async function start(device: Record<string, unknown>, binding: typeof MockBinding) {
   const ctx = new LoggingContext([{ transport: 'serial', ...device } as never]);
-  adapter = new SerialAdapter(serialAdapterConfigSchema.parse({ scan_interval_ms: 100 }), ctx, {
-    binding,
-    sysRoot: '/nonexistent',
-    devRoot: '/nonexistent',
-  });
-  await adapter.start();
+  adapter = await serial.start(ctx, {}, binding);
   return ctx;
 }
 

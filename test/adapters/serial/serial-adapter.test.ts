@@ -1,45 +1,18 @@
 // The serial adapter on @serialport/binding-mock: port matching, demux into the context, /set, SMP, bad input.
-import { SerialPortMock } from 'serialport';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeSmpMessage, encodeSmpMessage } from '../../../adapters/common/smp/packet.js';
 import { encodeSerialFrames, SmpSerialAssembler } from '../../../adapters/common/smp/serial-frame.js';
-import { serialAdapterConfigSchema } from '../../../adapters/serial/config.js';
-import { SerialAdapter } from '../../../adapters/serial/serial-adapter.js';
+import type { SerialAdapter } from '../../../adapters/serial/serial-adapter.js';
+import { MockBinding, type MockPortBinding, mockSerialPorts } from './mock-ports.js';
 import { randomBytes, randomSplit, rng } from './random.js';
 import { RecordingContext } from './recording-context.js';
 
-const MockBinding = SerialPortMock.binding;
-type MockPortBinding = Awaited<ReturnType<typeof MockBinding.open>>;
-const opened: MockPortBinding[] = [];
-const binding: typeof MockBinding = {
-  ...MockBinding,
-  list: () => MockBinding.list(),
-  open: async (opts) => {
-    const port = await MockBinding.open(opts);
-    opened.push(port);
-    return port;
-  },
-};
-
+const { opened, start } = mockSerialPorts();
 let adapter: SerialAdapter | undefined;
-
-beforeEach(() => {
-  MockBinding.reset();
-  opened.length = 0;
-});
-afterEach(async () => {
-  await adapter?.stop();
-  adapter = undefined;
-});
 
 async function startAdapter(devices: Record<string, unknown>[], config: Record<string, unknown> = {}) {
   const ctx = new RecordingContext(devices.map((d) => ({ transport: 'serial', ...d }) as never));
-  adapter = new SerialAdapter(serialAdapterConfigSchema.parse({ scan_interval_ms: 100, ...config }), ctx, {
-    binding,
-    sysRoot: '/nonexistent',
-    devRoot: '/nonexistent',
-  });
-  await adapter.start();
+  adapter = await start(ctx, config);
   return ctx;
 }
 
