@@ -19,6 +19,7 @@ import { openPersistence } from './persistence-setup.js';
 import { checkBrokerPolicy } from './policy.js';
 import { markSessionPresent } from './session-present.js';
 import { isSharedSubscription, SHARED_SUBSCRIPTION_REFUSED } from './shared-subscription.js';
+import { writeOncePerTurn } from './turn-writes.js';
 import type { BrokerMessage, EmbeddedBroker, PublishInterceptor, PublishOptions } from './types.js';
 import { guardUtf8Strings } from './utf8-string-guard.js';
 
@@ -238,6 +239,7 @@ export async function startBroker({
     // Order matters: the QoS 0 path must step aside before a delivery is recorded as done.
     exactDedupe(client);
     preferHighestQos(client);
+    writeOncePerTurn(client);
     const parser = (client as unknown as { _parser: { parse(buf: Buffer): unknown } })._parser;
     guardPacketSize(parser, config.max_packet_size, (announced) => {
       rateLog.warn(
