@@ -89,6 +89,7 @@ udp.bind(coapPort, '127.0.0.1');
 
 /** Just enough of an MQTT server for one subscriber: CONNACK, SUBACK (granting QoS 0), PINGRESP. */
 const mqtt = createServer((socket) => {
+  socket.setNoDelay(true); // as the gateway's broker: a turn's batch must not wait for the subscriber's delayed ACK
   let buffered = Buffer.alloc(0);
   socket.on('data', (chunk) => {
     buffered = Buffer.concat([buffered, chunk]);

@@ -100,6 +100,15 @@ function normalizeOrigin(origin: string): string {
   }
 }
 
+/**
+ * The broker writes each client's packets of an event-loop turn in one go (turn-writes.ts): Nagle's algorithm would
+ * hold the tail of such a write until the client's delayed ACK, tens of milliseconds. (ws sets this itself.)
+ */
+function withoutNagle<T extends { setNoDelay(noDelay?: boolean): unknown }>(socket: T): T {
+  socket.setNoDelay(true);
+  return socket;
+}
+
 export async function openListener(
   config: ListenerConfig,
   handle: ConnectionHandler,
@@ -108,7 +117,7 @@ export async function openListener(
   const setting = listenerSetting(config, options.key);
   switch (config.type) {
     case 'mqtt': {
-      const server = createTcpServer((socket) => handle(socket));
+      const server = createTcpServer((socket) => handle(withoutNagle(socket)));
       const port = await listen(server, setting, config.host, config.port);
       return { address: { type: 'mqtt', host: config.host, port }, close: () => closeServer(server) };
     }
@@ -120,7 +129,7 @@ export async function openListener(
           key: readPem(config.key, 'private key', config),
           ...(ca ? { ca, requestCert: true, rejectUnauthorized: true } : {}),
         },
-        (socket) => handle(socket),
+        (socket) => handle(withoutNagle(socket)),
       );
       // A failed handshake is the client's problem; it must not surface as an unhandled server error.
       server.on('tlsClientError', () => {});
