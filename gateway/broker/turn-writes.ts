@@ -2,15 +2,16 @@
 //
 // aedes queues every delivery to a client in its own setImmediate, and mqtt-packet uncorks the socket on the next
 // tick after each packet, so a client subscribed to busy topics cost one writev system call per message (10-20 % of
-// the gateway's CPU under CoAP load, on loopback). Here the socket is corked from the first write of a check phase
-// until an immediate queued behind the last delivery whose write runs in that phase, so the phase's packets leave in
-// one writev, in the same turn as before: no message waits longer than it did.
+// the gateway's CPU under CoAP load, on loopback). Here the socket is corked at the first write after a delivery and
+// uncorked by an immediate queued behind the latest delivery, so the packets written in one check phase leave in one
+// writev.
 //
-// The subtle part is which immediate uncorks. Immediates queued while the check phase runs go to the next turn. So a
-// delivery made before the phase (in the poll phase, where CoAP requests are handled) moves the pending uncork behind
-// its own write; one made during the phase, once that phase's writes have begun, must leave the phase's uncork where
-// it is (moving it would hold the phase's packets a whole turn, and turn after turn under steady load) and queues
-// the next turn's. Holding the cork into the next turn was measured: it multiplied the median latency.
+// Which immediate uncorks is the subtle part: immediates queued while the check phase runs go to the next turn. A
+// delivery moves the pending uncork behind its own write, except the uncork the socket was corked for: moving that
+// one would hold the packets already written, and under steady load turn after turn (the cork is released at last
+// when half the high-water mark is held). So a packet waits at most one turn longer than it would uncorked: when a
+// delivery made early in a check phase, before that phase's first write, moved the phase's uncork to the next turn.
+// Holding the cork into the next turn every time was measured: it multiplied the median latency.
 import type { Client } from 'aedes';
 
 type Deliver = (packet: unknown, cb: () => void) => void;
@@ -19,50 +20,45 @@ interface CorkableStream {
   cork(): void;
   uncork(): void;
   write: (...args: never[]) => boolean;
+  _writev(...args: never[]): void;
   readonly writableLength: number;
   readonly writableHighWaterMark: number;
-}
-
-interface Uncork {
-  readonly immediate: NodeJS.Immediate;
-  /** Queued after this turn's writes had begun: it runs in the next turn. */
-  readonly nextTurn: boolean;
 }
 
 export function writeOncePerTurn(client: Client): void {
   const target = client as unknown as { deliver0: Deliver; deliverQoS: Deliver; conn: Partial<CorkableStream> };
   const conn = target.conn;
-  if (typeof conn.cork !== 'function' || typeof conn.uncork !== 'function' || typeof conn.write !== 'function') return;
+  // Only a stream that sends its buffered chunks in one call gains from holding them (net and TLS sockets); a
+  // WebSocket stream would still send them one frame each, only later.
+  if (typeof conn.cork !== 'function' || typeof conn.uncork !== 'function' || typeof conn._writev !== 'function')
+    return;
   const stream = conn as CorkableStream;
-  /** The socket is corked by us: written to since the last uncork ran. */
-  let held = false;
-  /** The latest uncork queued; it can still be moved behind newer deliveries while its turn's writes have not begun. */
-  let latest: Uncork | undefined;
+  /** The latest uncork queued: it runs after every write queued before it. */
+  let latest: NodeJS.Immediate | undefined;
+  /** The uncork the socket is corked for, while it is corked by us: never moved. */
+  let owner: NodeJS.Immediate | undefined;
 
-  const queueUncork = (nextTurn: boolean): Uncork => {
-    const uncork: Uncork = {
-      nextTurn,
-      immediate: setImmediate(() => {
-        if (latest === uncork) latest = undefined;
-        if (!held) return;
-        held = false;
-        stream.uncork();
-      }),
-    };
-    return uncork;
+  const queueUncork = (): NodeJS.Immediate => {
+    const immediate = setImmediate(() => {
+      if (latest === immediate) latest = undefined;
+      if (owner !== immediate) return;
+      owner = undefined;
+      stream.uncork();
+    });
+    return immediate;
   };
 
   const write = stream.write;
   stream.write = function corkFirst(this: CorkableStream, ...args: never[]) {
-    if (!held && latest !== undefined) {
-      held = true;
+    if (owner === undefined && latest !== undefined) {
+      owner = latest;
       stream.cork();
     }
     const written = write.apply(this, args);
     // Corked bytes count against the high-water mark: past it write() says false and aedes waits for 'drain' before
     // it calls the delivery back, which throttles routing. Send what is held before it gets there.
-    if (held && stream.writableLength >= stream.writableHighWaterMark / 2) {
-      held = false;
+    if (owner !== undefined && stream.writableLength >= stream.writableHighWaterMark / 2) {
+      owner = undefined;
       stream.uncork();
     }
     return written;
@@ -72,9 +68,8 @@ export function writeOncePerTurn(client: Client): void {
     (deliver: Deliver): Deliver =>
     (packet, cb) => {
       deliver(packet, cb); // aedes queues the write now
-      // `held` here means this turn's writes have begun: an uncork queued before them runs in this turn, after them.
-      if (latest !== undefined && !(held && !latest.nextTurn)) clearImmediate(latest.immediate);
-      latest = queueUncork(held);
+      if (latest !== undefined && latest !== owner) clearImmediate(latest);
+      latest = queueUncork();
     };
   target.deliver0 = corkAround(target.deliver0);
   target.deliverQoS = corkAround(target.deliverQoS);
