@@ -128,12 +128,23 @@ describe('upstream queue on a full disk', () => {
     await restarted.waitForEvent('connected');
     expect((restarted.bridge.status().queue as { depth: number }).depth).toBe(0);
     // A message queued now goes out after anything the queue would send again: what came before it is all there is.
+    const cursorSeq = async () =>
+      (JSON.parse(await readFile(join(restarted.bridge.queueDir, 'cursor.json'), 'utf8')) as { seq: number }).seq;
+    const seqBeforeMarker = await cursorSeq();
     await local.broker.publish('zephyr2mqtt/marker', 'm', { qos: 1 });
     await obs.waitFor((s) => s.some((m) => m.topic === 'gw1/marker'), 10_000, 'the marker');
-    const resent = obs.seen.slice(
-      delivered,
-      obs.seen.findIndex((m) => m.topic === 'gw1/marker'),
-    );
+    const at = (topic: string) => obs.seen.findIndex((m) => m.topic === topic);
+    const resent = obs.seen.slice(delivered, at('gw1/marker'));
     expect(resent.filter((m) => m.topic !== 'gw1/bridge/state')).toEqual([]);
+    // Nor later, from the queue's housekeeping tick (cursorPersistMs): while the bridge runs, only that tick writes
+    // cursor.json, and it moves past the marker only once the marker is acknowledged, so a tick has run after it.
+    // A second marker queued then goes out after anything that tick made the queue send again.
+    await expect.poll(cursorSeq, { timeout: 5000 }).toBeGreaterThan(seqBeforeMarker);
+    await local.broker.publish('zephyr2mqtt/marker2', 'm2', { qos: 1 });
+    await obs.waitFor((s) => s.some((m) => m.topic === 'gw1/marker2'), 10_000, 'the second marker');
+    const afterMarker = obs.seen.slice(at('gw1/marker'), at('gw1/marker2'));
+    expect(afterMarker.filter((m) => m.topic !== 'gw1/bridge/state')).toEqual([
+      expect.objectContaining({ topic: 'gw1/marker', payload: 'm' }),
+    ]);
   });
 });

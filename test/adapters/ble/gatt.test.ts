@@ -12,7 +12,7 @@ import {
   peripheralNus,
 } from '../../sim/ble/peripherals.js';
 import { SimPeripheral } from '../../sim/ble/sim-peripheral.js';
-import { nextEvent, startBleGateway, world } from './helpers.js';
+import { availabilityCheckPastTimeout, nextEvent, startBleGateway, world } from './helpers.js';
 
 const h = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 type State = Record<string, unknown>;
@@ -186,18 +186,7 @@ describe('ble adapter: GATT devices through the real noble and gateway', () => {
     await online;
     const mark = seen.lastIndexOf('online');
     // Quiet past its timeout (the core checks every 250 ms at this timeout): the link vouches for it.
-    const controlOnline = await gw.expectMessage(
-      client,
-      'zephyr2mqtt/control/availability',
-      (a) => (a as { state: string }).state === 'online',
-    );
-    world.advertise(control);
-    await controlOnline.message;
-    await gw.waitForMessage(
-      client,
-      'zephyr2mqtt/control/availability',
-      (a) => (a as { state: string }).state === 'offline',
-    );
+    await availabilityCheckPastTimeout(gw, client, control);
     expect(gw.gateway.devices.get('nus')?.online).toBe(true);
     expect(seen.slice(mark)).toEqual(['online']);
   });

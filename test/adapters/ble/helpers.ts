@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { MqttClient } from 'mqtt';
 import { startTestGateway, type TestGateway, type TestGatewayOptions } from '../../helpers/gateway.js';
 import { world } from '../../sim/ble/binding.js';
+import type { SimPeripheral } from '../../sim/ble/sim-peripheral.js';
 
 export const SIM_BINDING = fileURLToPath(new URL('../../sim/ble/binding.ts', import.meta.url));
 
@@ -82,4 +83,28 @@ export async function collectAvailability(client: MqttClient, id: string): Promi
   });
   await client.subscribeAsync(`zephyr2mqtt/${id}/availability`);
   return seen;
+}
+
+/**
+ * Advertises `control` (a device with id "control" and availability_timeout 1, out of range otherwise) once, waits for
+ * it to come online and then to go offline: resolves once an availability check past that timeout has run. The core
+ * checks the devices in the order they are configured, so a device listed before "control" has been judged too.
+ */
+export async function availabilityCheckPastTimeout(
+  gw: TestGateway,
+  client: MqttClient,
+  control: SimPeripheral,
+): Promise<void> {
+  const controlOnline = await gw.expectMessage(
+    client,
+    'zephyr2mqtt/control/availability',
+    (a) => (a as { state: string }).state === 'online',
+  );
+  world.advertise(control);
+  await controlOnline.message;
+  await gw.waitForMessage(
+    client,
+    'zephyr2mqtt/control/availability',
+    (a) => (a as { state: string }).state === 'offline',
+  );
 }

@@ -3,7 +3,7 @@ import type { TestGateway } from '../../helpers/gateway.js';
 import { ad } from '../../sim/ble/ad.js';
 import { bthomeAdvertising, bthomeEncrypt, bthomeSensor, peripheralHr } from '../../sim/ble/peripherals.js';
 import { SimPeripheral } from '../../sim/ble/sim-peripheral.js';
-import { collectAvailability, startBleGateway, world } from './helpers.js';
+import { availabilityCheckPastTimeout, collectAvailability, startBleGateway, world } from './helpers.js';
 
 const h = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 type State = Record<string, unknown>;
@@ -349,18 +349,7 @@ describe('ble adapter: adverts through the real noble and gateway', () => {
     world.advertise(door); // opened once; then it sleeps until the next event
     await online.message;
     const mark = seen.lastIndexOf('online');
-    const controlOnline = await gw.expectMessage(
-      client,
-      'zephyr2mqtt/control/availability',
-      (a) => (a as { state: string }).state === 'online',
-    );
-    world.advertise(control);
-    await controlOnline.message;
-    await gw.waitForMessage(
-      client,
-      'zephyr2mqtt/control/availability',
-      (a) => (a as { state: string }).state === 'offline',
-    );
+    await availabilityCheckPastTimeout(gw, client, control);
     expect(gw.gateway.devices.get('door')?.online).toBe(true);
     expect(seen.slice(mark)).toEqual(['online']);
   });
