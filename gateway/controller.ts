@@ -93,14 +93,18 @@ export interface ApplyOptions {
 /** A device's availability as a transport, the config or the timeout decides it. */
 interface AvailabilityChange {
   /** Said in the log line when the availability changes. */
-  why: string;
+  readonly why: string;
   /** The caller has stamped last_seen already. */
-  lastSeenSet?: boolean;
+  readonly lastSeenSet?: boolean;
   /** Online at least this long (an LwM2M lifetime), whatever availability_timeout says. */
-  validForMs?: number | undefined;
+  readonly validForMs?: number | undefined;
   /** When the device was last heard, if earlier than now. */
-  lastHeard?: Date | undefined;
+  readonly lastHeard?: Date | undefined;
 }
+
+/** Every message a device sends says it is online: one object for all, not one per message. */
+const HEARD: AvailabilityChange = { why: 'heard from it' };
+const HEARD_STAMPED: AvailabilityChange = { ...HEARD, lastSeenSet: true };
 
 /** Shortest interval between two bridge/devices publications. */
 const DEVICES_MIN_INTERVAL_MS = 200;
@@ -885,6 +889,7 @@ export class Gateway {
   /** What the adapter's instances report through; its host gives each instance its own view of it, and takes their
    * fatal errors itself. */
   #contextFor(kind: string, logger: Logger): AdapterContext {
+    const saysSo = `adapter ${kind} says so`;
     return {
       kind,
       logger,
@@ -901,7 +906,7 @@ export class Gateway {
         this.#mergeAndPublish(id, values, false);
       },
       availability: (id, online, validForMs, lastHeard) =>
-        this.#onAvailability(id, online, { validForMs, lastHeard, why: `adapter ${kind} says so` }),
+        this.#onAvailability(id, online, { validForMs, lastHeard, why: saysSo }),
       deviceInfo: (id, info) => {
         if (this.devices.mergeInfo(id, info)) void this.publishDevices();
       },
@@ -990,7 +995,7 @@ export class Gateway {
     const kept = filterAttributes(values, config.filtered_attributes);
     if (kept !== values && Object.keys(kept).length === 0) {
       // Heard, with nothing left to publish: a sign of life only.
-      this.#onAvailability(id, true, { why: 'heard from it' });
+      this.#onAvailability(id, true, HEARD);
       return 'accepted';
     }
     return this.#mergeAndPublish(id, kept, true);
@@ -1054,7 +1059,7 @@ export class Gateway {
       for (const key of held)
         if (!Object.hasOwn(values, key)) this.#publishProperty(id, key, state[key], { retain, qos });
     }
-    if (heard) this.#onAvailability(id, true, { lastSeenSet: true, why: 'heard from it' });
+    if (heard) this.#onAvailability(id, true, HEARD_STAMPED);
     return 'accepted';
   }
 
