@@ -71,6 +71,9 @@ export function writeOncePerTurn(client: Client): void {
       if (latest !== undefined && latest !== owner) clearImmediate(latest);
       latest = queueUncork();
     };
+  const deliverQoS = corkAround(target.deliverQoS);
   target.deliver0 = corkAround(target.deliver0);
-  target.deliverQoS = corkAround(target.deliverQoS);
+  // aedes hands a QoS 0 packet on to deliver0 (wrapped above), which queues its uncork: one is enough.
+  target.deliverQoS = (packet, cb) =>
+    (packet as { qos?: number }).qos === 0 ? target.deliver0(packet, cb) : deliverQoS(packet, cb);
 }
