@@ -13,6 +13,7 @@ import { BrokerStartError } from './errors.js';
 import { exactDedupe, forwardPacket, preferHighestQos } from './forward.js';
 import { type OpenListener, openListener } from './listeners.js';
 import { createMessageQueue } from './message-queue.js';
+import { holdUntilConnected, noteResending } from './ordered-resume.js';
 import { guardPacketSize } from './packet-size-guard.js';
 import type { PersistenceEvent } from './persistence-report.js';
 import { openPersistence } from './persistence-setup.js';
@@ -119,6 +120,7 @@ export async function startBroker({
     rateLog,
     registry,
     onEvent: onPersistenceEvent,
+    onResume: noteResending,
   });
   const { sessionOwners } = persistence;
 
@@ -236,10 +238,18 @@ export async function startBroker({
     const client = aedes.handle(stream, req);
     remotes.set(client, remoteAddress(stream, req));
     streams.set(client, stream);
-    // Order matters: the QoS 0 path must step aside before a delivery is recorded as done.
+    // Order matters: the QoS 0 path must step aside before a delivery is recorded as done, and a held delivery is
+    // let go through all the others.
     exactDedupe(client);
     preferHighestQos(client);
     writeOncePerTurn(client);
+    holdUntilConnected(client, config.max_queued, (packet) =>
+      rateLog.warn(
+        `resume-drop:${client.id}`,
+        { ...peer(client), topic: packet.topic, max: config.max_queued },
+        'QoS 0 message dropped: more than broker.max_queued arrived while a resumed session was sent its queue',
+      ),
+    );
     const parser = (client as unknown as { _parser: { parse(buf: Buffer): unknown } })._parser;
     guardPacketSize(parser, config.max_packet_size, (announced) => {
       rateLog.warn(

@@ -5,7 +5,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
 import type { RateLimitedLog } from '../rate-limited-log.js';
 import { BrokerStartError } from './errors.js';
-import { JournalPersistence, type OpenResult } from './persistence.js';
+import { JournalPersistence, type OpenResult, type PersistenceOptions } from './persistence.js';
 import { DISK_FULL_FIX, persistenceStartError } from './persistence-errors.js';
 import { type PersistenceEvent, PersistenceReport } from './persistence-report.js';
 
@@ -18,6 +18,8 @@ export interface PersistenceSetup {
   rateLog: RateLimitedLog;
   registry?: Registry | undefined;
   onEvent?: ((event: PersistenceEvent) => void) | undefined;
+  /** Called with a session's queue just before it is streamed to a resuming connection. */
+  onResume?: PersistenceOptions['onResume'];
 }
 
 export async function openPersistence(setup: PersistenceSetup): Promise<JournalPersistence> {
@@ -37,6 +39,7 @@ export async function openPersistence(setup: PersistenceSetup): Promise<JournalP
       dropped?.inc();
       setup.rateLog.warn(`queue:${clientId}`, { clientId, topic, max: setup.maxQueued }, 'session queue full, dropped');
     },
+    onResume: setup.onResume,
     onError: report.failed,
     onRecovered: report.recovered,
   });

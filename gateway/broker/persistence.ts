@@ -132,12 +132,22 @@ function copyForQueue(p: StoredPacket): StoredPacket {
   return copy;
 }
 
+/**
+ * A queued PUBLISH that has a message id was written to an earlier connection, which did not acknowledge it: it goes
+ * again with DUP set [MQTT-3.3.1-1] and the same message id [MQTT-4.4.0-1]. The stored packet is left as it is.
+ */
+function asResent(p: StoredPacket): StoredPacket {
+  return p.cmd === 'publish' && p.messageId !== undefined && (p.qos ?? 0) > 0 ? { ...p, dup: true } : p;
+}
+
 export interface PersistenceOptions {
   /** Directory for the journal; undefined keeps everything in memory only. */
   dir: string | undefined;
   /** Offline/unacknowledged messages kept per persistent session; further ones are dropped. */
   maxQueued: number;
   onQueueFull: (clientId: string, topic: string) => void;
+  /** Called with a session's queue just before it is streamed to a resuming connection. */
+  onResume?: ((client: ClientRef, queued: readonly StoredPacket[]) => void) | undefined;
   onError: JournalFileOptions['onError'];
   onRecovered?: JournalFileOptions['onRecovered'];
   syncIntervalMs?: number;
@@ -449,8 +459,11 @@ export class JournalPersistence extends MemoryPersistence {
     await this.#log({ o: 'Q', c: client.id });
   }
 
+  /** What a resuming connection is sent first: the session's queue as it is now, in order. */
   outgoingStream(client: ClientRef): Readable {
-    return Readable.from([...(this.#outgoing.get(client.id) ?? [])]);
+    const queued = [...(this.#outgoing.get(client.id) ?? [])];
+    this.options.onResume?.(client, queued);
+    return Readable.from(queued.map(asResent));
   }
 
   // ---- incoming QoS 2 awaiting PUBREL -----------------------------------------------------------

@@ -1,0 +1,96 @@
+// A resumed persistent session gets its stored messages first, then those published while they went out
+// [MQTT-4.6.0-6].
+//
+// aedes restores a session's subscriptions before it streams the stored queue (restoreSubs, then emptyQueue, in
+// lib/handlers/connect.js), so a message published meanwhile was written between the stored ones on the same topic:
+// `59 120 121 … 136 60 61 137`. Here deliveries to a connection are held, in order, until aedes says it is
+// connected (after the stored queue went out), then handed on; one the stored queue already carried (it was queued
+// before the stream was read) is not sent twice.
+//
+// Holding loses nothing: aedes queues a QoS 1/2 message for a persistent session before it delivers it, so if the
+// connection drops first, the next resume sends it. The held deliveries are bounded: at most `limit` (broker.max_queued)
+// QoS 1/2 ones, since more could not have been queued (aedes drops those with the queue-full warning), and as many
+// QoS 0 ones, past which the newest QoS 0 messages are dropped (at most once) and reported.
+import type { AedesPublishPacket, Client } from 'aedes';
+
+type Deliver = (packet: AedesPublishPacket, cb: () => void) => void;
+
+interface Identified {
+  brokerId?: string;
+  brokerCounter?: number;
+}
+
+interface Held {
+  deliver: Deliver;
+  packet: AedesPublishPacket;
+}
+
+/** The stored queue being sent to each connection that is still held, set when aedes reads it. */
+const resending = new WeakMap<object, readonly Identified[]>();
+const holding = new WeakSet<object>();
+
+/** Called with the stored queue aedes is about to send to a resuming connection (before it sends any of it). */
+export function noteResending(client: object, queued: readonly Identified[]): void {
+  if (holding.has(client)) resending.set(client, queued);
+}
+
+function keyOf(packet: Identified): string | undefined {
+  return packet.brokerId === undefined || packet.brokerCounter === undefined
+    ? undefined
+    : `${packet.brokerId}:${packet.brokerCounter}`;
+}
+
+/**
+ * Holds `client`'s deliveries until it is connected. Must wrap the delivery functions before the client subscribes
+ * (aedes captures them when it restores the session's subscriptions), and outside the other wrappers, so a held
+ * delivery goes through them when it is let go.
+ */
+export function holdUntilConnected(
+  client: Client,
+  limit: number,
+  onDropped: (packet: AedesPublishPacket) => void,
+): void {
+  const target = client as unknown as { deliver0: Deliver; deliverQoS: Deliver };
+  const held: Held[] = [];
+  let heldQueued = 0;
+  let heldQos0 = 0;
+  let released = false;
+  holding.add(client);
+
+  const hold =
+    (deliver: Deliver, queued: boolean): Deliver =>
+    (packet, cb) => {
+      if (released) return deliver(packet, cb);
+      const isQueued = queued && packet.qos > 0;
+      if (isQueued ? heldQueued < limit : heldQos0 < limit) {
+        held.push({ deliver, packet });
+        if (isQueued) heldQueued++;
+        else heldQos0++;
+      } else if (!isQueued) {
+        onDropped(packet);
+      }
+      setImmediate(cb);
+    };
+  const deliver0 = target.deliver0;
+  const deliverQoS = target.deliverQoS;
+  target.deliver0 = hold(deliver0, false);
+  target.deliverQoS = hold(deliverQoS, true);
+
+  client.once('connected', () => {
+    released = true;
+    holding.delete(client);
+    const sent = resending.get(client);
+    resending.delete(client);
+    if (held.length === 0) return;
+    const resent = new Set<string>();
+    for (const packet of sent ?? []) {
+      const key = keyOf(packet);
+      if (key !== undefined) resent.add(key);
+    }
+    for (const { deliver, packet } of held.splice(0)) {
+      const key = keyOf(packet as Identified);
+      if (key !== undefined && resent.has(key)) continue;
+      deliver(packet, () => {});
+    }
+  });
+}
