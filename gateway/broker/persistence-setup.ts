@@ -37,7 +37,11 @@ export async function openPersistence(setup: PersistenceSetup): Promise<JournalP
     maxQueued: setup.maxQueued,
     onQueueFull: (clientId, topic) => {
       dropped?.inc();
-      setup.rateLog.warn(`queue:${clientId}`, { clientId, topic, max: setup.maxQueued }, 'session queue full, dropped');
+      setup.rateLog.warn(
+        `queue:${clientId}`,
+        { clientId, topic, max: setup.maxQueued },
+        'session queue full: message not kept (an offline session misses it, a connected one gets it once)',
+      );
     },
     onResume: setup.onResume,
     onError: report.failed,
@@ -56,12 +60,12 @@ export async function openPersistence(setup: PersistenceSetup): Promise<JournalP
 
 export const SESSION_DROPS_METRIC = 'zephyr2mqtt_broker_session_messages_dropped_total';
 
-/** Messages not queued for an offline persistent session that already held broker.max_queued. */
+/** Messages not queued for a persistent session that already held broker.max_queued. */
 function queueFullCounter(registry: Registry): Counter {
   registry.removeSingleMetric(SESSION_DROPS_METRIC); // a restarted broker replaces it instead of failing
   return new Counter({
     name: SESSION_DROPS_METRIC,
-    help: 'Messages dropped for a persistent session whose queue was full (broker.max_queued)',
+    help: 'Messages not kept for a persistent session whose queue was full (broker.max_queued): missed if offline, sent once if connected',
     registers: [registry],
   });
 }

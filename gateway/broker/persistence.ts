@@ -279,7 +279,9 @@ export class JournalPersistence extends MemoryPersistence {
         for (const id of r.c) this.#queueFor(id).push({ ...decode(r.k), retain: false });
         return;
       case 'm':
-        return this.outgoingUpdate(client(r.c), decode(r.k));
+        // An update of a packet never queued is damage here, not a message sent past a full queue.
+        if (!this.#updateQueued(r.c, decode(r.k))) throw new Error('no such packet');
+        return;
       case 'x':
         await this.outgoingClearMessageId(client(r.c), { cmd: 'publish', messageId: r.i });
         return;
@@ -420,26 +422,37 @@ export class JournalPersistence extends MemoryPersistence {
     if (queued) await this.#log({ o: 'q', c: accepted, k: encode(queued) });
   }
 
-  /** Same matching as aedes-persistence: by broker id + counter, else a packet with the same message id. */
   async outgoingUpdate(client: ClientRef, packet: StoredPacket): Promise<void> {
-    const queue = this.#queueFor(client.id);
-    let found = false;
+    if (!this.#updateQueued(client.id, packet)) {
+      // aedes ends the connection when this rejects, so a connected client whose queue was full (max_queued messages
+      // unacknowledged, onQueueFull) was cut off at its next message, and a resumed one at a stored message the
+      // connection it took over had acknowledged meanwhile. The message is sent unstored instead: it is not sent
+      // again if the connection drops before it is acknowledged.
+      if (packet.cmd === 'publish' && packet.brokerId !== undefined) return;
+      throw new Error('no such packet');
+    }
+    await this.#log({ o: 'm', c: client.id, k: encode(packet) });
+  }
+
+  /**
+   * Gives the queued copy of `packet` its message id, or puts `packet` (a PUBREL) in place of the queued one with its
+   * message id: the same matching as aedes-persistence. False when there is none.
+   */
+  #updateQueued(clientId: string, packet: StoredPacket): boolean {
+    const queue = this.#outgoing.get(clientId) ?? [];
     for (let i = 0; i < queue.length; i++) {
       const item = queue[i] as StoredPacket;
       if (item.brokerId === packet.brokerId) {
         if (item.brokerCounter === packet.brokerCounter) {
           item.messageId = packet.messageId;
-          found = true;
-          break;
+          return true;
         }
       } else if (item.messageId === packet.messageId) {
         queue[i] = { ...packet };
-        found = true;
-        break;
+        return true;
       }
     }
-    if (!found) throw new Error('no such packet');
-    await this.#log({ o: 'm', c: client.id, k: encode(packet) });
+    return false;
   }
 
   async outgoingClearMessageId(client: ClientRef, packet: StoredPacket): Promise<StoredPacket | undefined> {

@@ -91,7 +91,7 @@ export const brokerConfigSchema = z
     users: z.array(userSchema).default([]),
     max_packet_size: z.number().int().positive().default(262_144).describe('Bytes; larger packets close the client'),
     max_inflight: z.number().int().positive().default(100),
-    max_queued: z.number().int().positive().default(1000).describe('Offline messages kept per persistent session'),
+    max_queued: z.number().int().positive().default(1000).describe('Messages kept per persistent session'),
     persistence: z.boolean().default(true).describe('Keep retained messages and persistent sessions on disk'),
   })
   .describe('Embedded MQTT broker (needs a restart to change)');

@@ -13,6 +13,7 @@ import {
   startTestBroker,
   type TestBroker,
 } from './helpers.js';
+import { RawSession } from './raw-session.js';
 
 /** A PUBLISH (QoS 0) frame with the given topic and payload size. */
 function publishFrame(topic: string, payloadBytes: number): Buffer {
@@ -135,7 +136,28 @@ describe('broker limits', () => {
     await seen.waitFor(3);
     await roundTrip(back, 'q/sync');
     expect(seen.messages.map((m) => m.payload)).toEqual(['1', '2', '3', 'sync']);
-    expect(tb.log.lines.filter((l) => l.msg === 'session queue full, dropped').length).toBeGreaterThan(0);
+    expect(tb.log.lines.filter((l) => l.msg.startsWith('session queue full: message not kept')).length).toBe(3);
     expect(await registry.getSingleMetricAsString(SESSION_DROPS_METRIC)).toMatch(/ 3$/m);
+  });
+
+  it('keeps a connected persistent client whose queue is full, and sends it the messages not kept', async () => {
+    const registry = new Registry();
+    tb = await startTestBroker({ max_queued: 3 }, undefined, { registry });
+    const raw = await RawSession.connect(Number(new URL(tb.url()).port), 'unhurried');
+    await raw.subscribe([{ topic: 'f/#', qos: 1 }]);
+    const pub = await tb.connect();
+    // None acknowledged yet: the queue holds three unacknowledged messages, the next three are not kept.
+    for (let i = 1; i <= 6; i++) await pub.publishAsync('f/n', String(i), { qos: 1 });
+    await raw.until('6 messages', () => raw.publishes.length >= 6);
+    expect(raw.publishes.map((p) => Buffer.from(p.payload).toString())).toEqual(['1', '2', '3', '4', '5', '6']);
+    await raw.acknowledge(raw.publishes);
+    expect(raw.closed).toBe(false);
+    expect(await registry.getSingleMetricAsString(SESSION_DROPS_METRIC)).toMatch(/ 3$/m);
+    expect(tb.log.lines.filter((l) => l.level >= 50)).toEqual([]);
+    // Acknowledged, the queue has room again: the next message is kept and sent.
+    await pub.publishAsync('f/n', '7', { qos: 1 });
+    await raw.until('the 7th message', () => raw.publishes.length >= 7);
+    expect(await registry.getSingleMetricAsString(SESSION_DROPS_METRIC)).toMatch(/ 3$/m);
+    raw.close();
   });
 });

@@ -1,96 +1,23 @@
 // A resumed persistent session, through the real embedded broker, seen at the packet level: its stored messages come
 // first and in order, then those published while they were sent [MQTT-4.6.0-6]; one sent before and not acknowledged
 // comes again with DUP and its packet id [MQTT-3.3.1-1, MQTT-4.4.0-1]; QoS 0 messages held meanwhile are bounded.
-import { createConnection, type Socket } from 'node:net';
 import type { MqttClient } from 'mqtt';
-import { generate, type IPublishPacket, type Packet, parser } from 'mqtt-packet';
+import { generate, type IPublishPacket } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { collect, endClients, startTestBroker, type TestBroker } from './helpers.js';
+import { RawSession } from './raw-session.js';
 
 /** Over a loopback connection's kernel buffers when a few are queued: the broker's writes stall on a paused reader. */
 const LARGE = 3 * 1024 * 1024;
 
-/** A persistent-session subscriber at the packet level: it acknowledges only what it is told to. */
-class RawSession {
-  readonly publishes: IPublishPacket[] = [];
-  #connack: Packet | undefined;
-  /** SUBACKs and PINGRESPs received. */
-  #answers = 0;
-  readonly #waiters = new Set<() => void>();
-  readonly #parser = parser({ protocolVersion: 4 });
-
-  private constructor(
-    readonly socket: Socket,
-    readonly clientId: string,
-  ) {
-    this.#parser.on('packet', (packet: Packet) => {
-      if (packet.cmd === 'connack') this.#connack = packet;
-      if (packet.cmd === 'publish') this.publishes.push(packet);
-      if (packet.cmd === 'pingresp' || packet.cmd === 'suback') this.#answers++;
-      for (const w of this.#waiters) w();
-    });
-    socket.on('data', (d) => this.#parser.parse(d));
-  }
-
-  /** Connects with clean session 0 and resolves at the CONNACK; `pauseAtConnack` then stops reading the socket. */
-  static async connect(port: number, clientId: string, pauseAtConnack = false): Promise<RawSession> {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    const session = new RawSession(socket, clientId);
-    socket.once('connect', () =>
-      socket.write(
-        generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId, clean: false, keepalive: 60 }),
-      ),
-    );
-    await session.until('CONNACK', () => session.#connack !== undefined);
-    if (pauseAtConnack) socket.pause();
-    return session;
-  }
-
-  until(what: string, done: () => boolean, ms = 15_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (!done()) return;
-        this.#waiters.delete(check);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(check);
-        reject(new Error(`${this.clientId}: no ${what} within ${ms} ms (${this.publishes.length} PUBLISH received)`));
-      }, ms);
-      this.#waiters.add(check);
-      check();
-    });
-  }
-
-  async subscribe(subscriptions: Array<{ topic: string; qos: 0 | 1 }>): Promise<void> {
-    const before = this.#answers;
-    this.socket.write(generate({ cmd: 'subscribe', messageId: 1, subscriptions }));
-    await this.until('SUBACK', () => this.#answers > before);
-  }
-
-  /** PUBACKs the given packets (the QoS 1 ones), then waits for a PINGRESP: the broker has read the acknowledgements. */
-  async acknowledge(packets: IPublishPacket[]): Promise<void> {
-    const before = this.#answers;
-    for (const p of packets.filter((q) => q.qos === 1))
-      this.socket.write(generate({ cmd: 'puback', messageId: p.messageId as number }));
-    this.socket.write(generate({ cmd: 'pingreq' }));
-    await this.until('PINGRESP', () => this.#answers > before);
-  }
-
-  received(topic: string): Array<{ seq: number; dup: boolean; messageId: number | undefined }> {
-    return this.publishes
-      .filter((p) => p.topic === topic)
-      .map((p) => ({ seq: seqOf(p), dup: p.dup, messageId: p.messageId }));
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
-
 function seqOf(p: IPublishPacket): number {
   return Number(Buffer.from(p.payload).subarray(0, 12).toString('latin1').split('#')[0]);
+}
+
+function received(raw: RawSession, topic: string): Array<{ seq: number; dup: boolean; messageId: number | undefined }> {
+  return raw.publishes
+    .filter((p) => p.topic === topic)
+    .map((p) => ({ seq: seqOf(p), dup: p.dup, messageId: p.messageId }));
 }
 
 function payload(seq: number, size = 0): Buffer {
@@ -140,12 +67,12 @@ describe('resumed persistent session', () => {
     await publishAll(pub, 'o/t', range(5, 25), 1);
     raw.socket.resume();
     await raw.until('25 messages', () => raw.publishes.length >= 25);
-    expect(raw.received('o/t').map((m) => m.seq)).toEqual(range(0, 25));
+    expect(received(raw, 'o/t').map((m) => m.seq)).toEqual(range(0, 25));
     // Acknowledged, nothing more is owed: a new message comes next.
     await raw.acknowledge(raw.publishes);
     await publishAll(pub, 'o/t', [25], 1);
     await raw.until('the 26th message', () => raw.publishes.length >= 26);
-    expect(raw.received('o/t').map((m) => m.seq)).toEqual(range(0, 26));
+    expect(received(raw, 'o/t').map((m) => m.seq)).toEqual(range(0, 26));
   });
 
   it('sends an unacknowledged message again with DUP and its packet id, then the new ones without DUP', async () => {
@@ -154,7 +81,7 @@ describe('resumed persistent session', () => {
     const pub = await tb.connect();
     await publishAll(pub, 'd/t', range(0, 5), 1);
     await first.until('5 messages', () => first.publishes.length >= 5);
-    const sentFirst = first.received('d/t');
+    const sentFirst = received(first, 'd/t');
     expect(sentFirst.map((m) => [m.seq, m.dup])).toEqual(range(0, 5).map((seq) => [seq, false]));
     // The first two are acknowledged; the connection drops before the other three are.
     await first.acknowledge(first.publishes.slice(0, 2));
@@ -163,7 +90,7 @@ describe('resumed persistent session', () => {
 
     const again = await session('resume-dup', []);
     await again.until('6 messages', () => again.publishes.length >= 6);
-    expect(again.received('d/t')).toEqual([
+    expect(received(again, 'd/t')).toEqual([
       ...sentFirst.slice(2).map((m) => ({ ...m, dup: true })),
       ...range(5, 8).map((seq) => ({ seq, dup: false, messageId: expect.any(Number) })),
     ]);
