@@ -18,6 +18,7 @@ import { guardPacketSize } from './packet-size-guard.js';
 import type { PersistenceEvent } from './persistence-report.js';
 import { openPersistence } from './persistence-setup.js';
 import { checkBrokerPolicy } from './policy.js';
+import { startSessionExpiry } from './session-expiry.js';
 import { markSessionPresent } from './session-present.js';
 import { isSharedSubscription, SHARED_SUBSCRIPTION_REFUSED } from './shared-subscription.js';
 import { writeOncePerTurn } from './turn-writes.js';
@@ -205,11 +206,35 @@ export async function startBroker({
 
   aedes.on('subscribe', (_subs, client) => persistence.noteSubscriber(client));
 
+  const connectedClients = (aedes as unknown as { clients: Record<string, Client> }).clients;
+  const expiry =
+    config.session_expiry > 0
+      ? startSessionExpiry({
+          expirySeconds: config.session_expiry,
+          stored: persistence.sessionIds(),
+          isConnected: (clientId) => clientId in connectedClients,
+          forget: async (clientId) => {
+            await persistence.forgetSession({ id: clientId });
+            sessionOwners.claim(clientId, undefined, false);
+          },
+          onExpired: (clientId, awaySeconds) =>
+            logger.info(
+              { clientId, away_s: awaySeconds, session_expiry: config.session_expiry },
+              'persistent session expired: its client was away longer than broker.session_expiry',
+            ),
+        })
+      : undefined;
+  if (expiry) {
+    aedes.on('client', expiry.connected);
+    aedes.on('clientDisconnect', expiry.disconnected);
+  }
+
   /**
    * A persistent session left by another user is emptied before this one resumes it (it starts clean). One that
    * resumes gets Session Present 1 even when it has no subscriptions, which is all aedes looks at [MQTT-3.2.2-2].
    */
   async function takeSession(client: Client, username: string | undefined): Promise<void> {
+    await expiry?.settled(client.id);
     const persistent = !client.clean;
     // MQTT 3.1 has no session present flag: its CONNACK byte is reserved.
     let resumed = persistent && client.version === 4 && persistence.hasSession(client.id);
@@ -288,6 +313,7 @@ export async function startBroker({
       logger.info(listener.address, 'MQTT listener up');
     }
   } catch (err) {
+    expiry?.stop();
     await Promise.all(listeners.map((l) => l.close()));
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     persistence.close();
@@ -341,7 +367,7 @@ export async function startBroker({
     disconnectClients() {
       listenersClosing ??= Promise.all(listeners.map((l) => l.close())).then(() => {});
       // aedes keeps its connected clients in `clients` (not in its typings).
-      const clients = Object.values((aedes as unknown as { clients: Record<string, Client> }).clients);
+      const clients = Object.values(connectedClients);
       return Promise.all([
         listenersClosing,
         ...clients.map((c) => new Promise<void>((resolve) => c.close(() => resolve()))),
@@ -350,6 +376,7 @@ export async function startBroker({
     async close() {
       if (closed) return;
       closed = true;
+      expiry?.stop();
       listenersClosing ??= Promise.all(listeners.map((l) => l.close())).then(() => {});
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await listenersClosing;

@@ -530,6 +530,16 @@ export class JournalPersistence extends MemoryPersistence {
     );
   }
 
+  /** The client ids of every session stored (see hasSession). */
+  sessionIds(): Set<string> {
+    return new Set([
+      ...[...this.sessionOwners.entries()].map(([id]) => id),
+      ...this.#subs.keys(),
+      ...this.#outgoing.keys(),
+      ...this.#incoming.keys(),
+    ]);
+  }
+
   /** Forgets everything stored for a session: subscriptions, queued messages, inbound QoS 2 state. */
   async forgetSession(client: ClientRef): Promise<void> {
     await this.cleanSubscriptions(client);

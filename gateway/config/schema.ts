@@ -92,6 +92,12 @@ export const brokerConfigSchema = z
     max_packet_size: z.number().int().positive().default(262_144).describe('Bytes; larger packets close the client'),
     max_inflight: z.number().int().positive().default(100),
     max_queued: z.number().int().positive().default(1000).describe('Messages kept per persistent session'),
+    session_expiry: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(2_592_000)
+      .describe('Seconds a persistent session is kept while its client is away (default 30 days; 0: for ever)'),
     persistence: z.boolean().default(true).describe('Keep retained messages and persistent sessions on disk'),
   })
   .describe('Embedded MQTT broker (needs a restart to change)');
