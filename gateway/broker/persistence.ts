@@ -429,21 +429,29 @@ export class JournalPersistence extends MemoryPersistence {
       // connection it took over had acknowledged meanwhile. The message is sent unstored instead: it is not sent
       // again if the connection drops before it is acknowledged.
       if (packet.cmd === 'publish' && packet.brokerId !== undefined) return;
+      // The PUBREL of such a message: it is still owed [MQTT-4.3.3-1], and nothing needs storing.
+      if (packet.cmd === 'pubrel') return;
       throw new Error('no such packet');
     }
     await this.#log({ o: 'm', c: client.id, k: encode(packet) });
   }
 
   /**
-   * Gives the queued copy of `packet` its message id, or puts `packet` (a PUBREL) in place of the queued one with its
-   * message id: the same matching as aedes-persistence. False when there is none.
+   * Gives the queued copy of a PUBLISH (by broker id and counter) its message id, or puts a PUBREL in place of the
+   * queued packet with its message id. False when there is none.
+   *
+   * aedes-persistence matches a PUBREL (which has no broker id) by broker id and counter too when the queued packet
+   * has none, that is when it is a PUBREL itself: undefined equals undefined, so with two QoS 2 messages awaiting
+   * PUBCOMP the second PUBREL renumbered the first one and left its own PUBLISH queued, to be sent again on resume
+   * after the exchange had completed (a duplicate of an exactly-once message).
    */
   #updateQueued(clientId: string, packet: StoredPacket): boolean {
     const queue = this.#outgoing.get(clientId) ?? [];
+    const byBrokerCounter = packet.brokerId !== undefined;
     for (let i = 0; i < queue.length; i++) {
       const item = queue[i] as StoredPacket;
-      if (item.brokerId === packet.brokerId) {
-        if (item.brokerCounter === packet.brokerCounter) {
+      if (byBrokerCounter) {
+        if (item.brokerId === packet.brokerId && item.brokerCounter === packet.brokerCounter) {
           item.messageId = packet.messageId;
           return true;
         }

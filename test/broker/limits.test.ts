@@ -140,24 +140,27 @@ describe('broker limits', () => {
     expect(await registry.getSingleMetricAsString(SESSION_DROPS_METRIC)).toMatch(/ 3$/m);
   });
 
-  it('keeps a connected persistent client whose queue is full, and sends it the messages not kept', async () => {
-    const registry = new Registry();
-    tb = await startTestBroker({ max_queued: 3 }, undefined, { registry });
-    const raw = await RawSession.connect(Number(new URL(tb.url()).port), 'unhurried');
-    await raw.subscribe([{ topic: 'f/#', qos: 1 }]);
-    const pub = await tb.connect();
-    // None acknowledged yet: the queue holds three unacknowledged messages, the next three are not kept.
-    for (let i = 1; i <= 6; i++) await pub.publishAsync('f/n', String(i), { qos: 1 });
-    await raw.until('6 messages', () => raw.publishes.length >= 6);
-    expect(raw.publishes.map((p) => Buffer.from(p.payload).toString())).toEqual(['1', '2', '3', '4', '5', '6']);
-    await raw.acknowledge(raw.publishes);
-    expect(raw.closed).toBe(false);
-    expect(await registry.getSingleMetricAsString(SESSION_DROPS_METRIC)).toMatch(/ 3$/m);
-    expect(tb.log.lines.filter((l) => l.level >= 50)).toEqual([]);
-    // Acknowledged, the queue has room again: the next message is kept and sent.
-    await pub.publishAsync('f/n', '7', { qos: 1 });
-    await raw.until('the 7th message', () => raw.publishes.length >= 7);
-    expect(await registry.getSingleMetricAsString(SESSION_DROPS_METRIC)).toMatch(/ 3$/m);
-    raw.close();
-  });
+  it.each([1, 2] as const)(
+    'keeps a connected persistent client whose queue is full, and sends it the messages not kept (QoS %i)',
+    async (qos) => {
+      const registry = new Registry();
+      tb = await startTestBroker({ max_queued: 3 }, undefined, { registry });
+      const raw = await RawSession.connect(Number(new URL(tb.url()).port), 'unhurried');
+      await raw.subscribe([{ topic: 'f/#', qos }]);
+      const pub = await tb.connect();
+      // None acknowledged yet: the queue holds three unacknowledged messages, the next three are not kept.
+      for (let i = 1; i <= 6; i++) await pub.publishAsync('f/n', String(i), { qos });
+      await raw.until('6 messages', () => raw.publishes.length >= 6);
+      expect(raw.publishes.map((p) => Buffer.from(p.payload).toString())).toEqual(['1', '2', '3', '4', '5', '6']);
+      await raw.acknowledge(raw.publishes);
+      expect(raw.closed).toBe(false);
+      expect(await registry.getSingleMetricAsString(SESSION_DROPS_METRIC)).toMatch(/ 3$/m);
+      expect(tb.log.lines.filter((l) => l.level >= 50)).toEqual([]);
+      // Acknowledged, the queue has room again: the next message is kept and sent.
+      await pub.publishAsync('f/n', '7', { qos });
+      await raw.until('the 7th message', () => raw.publishes.length >= 7);
+      expect(await registry.getSingleMetricAsString(SESSION_DROPS_METRIC)).toMatch(/ 3$/m);
+      raw.close();
+    },
+  );
 });

@@ -39,7 +39,7 @@ describe('resumed persistent session', () => {
 
   const port = () => Number(new URL((tb as TestBroker).url()).port);
 
-  async function session(clientId: string, subs: Array<{ topic: string; qos: 0 | 1 }>, pause = false) {
+  async function session(clientId: string, subs: Array<{ topic: string; qos: 0 | 1 | 2 }>, pause = false) {
     const raw = await RawSession.connect(port(), clientId, pause);
     raws.push(raw);
     if (subs.length > 0) await raw.subscribe(subs);
@@ -53,7 +53,7 @@ describe('resumed persistent session', () => {
     await new Promise<void>((resolve) => raw.socket.once('close', () => resolve()));
   }
 
-  async function publishAll(pub: MqttClient, topic: string, seqs: number[], qos: 0 | 1, size = 0): Promise<void> {
+  async function publishAll(pub: MqttClient, topic: string, seqs: number[], qos: 0 | 1 | 2, size = 0): Promise<void> {
     await Promise.all(seqs.map((seq) => pub.publishAsync(topic, payload(seq, size), { qos })));
   }
 
@@ -94,6 +94,30 @@ describe('resumed persistent session', () => {
       ...sentFirst.slice(2).map((m) => ({ ...m, dup: true })),
       ...range(5, 8).map((seq) => ({ seq, dup: false, messageId: expect.any(Number) })),
     ]);
+  });
+
+  it('sends each PUBREL again, and no PUBLISH, for QoS 2 messages whose PUBCOMP was not sent', async () => {
+    tb = await startTestBroker();
+    const first = await session('resume-qos2', [{ topic: 'e/#', qos: 2 }]);
+    const pub = await tb.connect();
+    await publishAll(pub, 'e/t', range(0, 3), 2);
+    await first.until('3 messages', () => first.publishes.length >= 3);
+    // All three get PUBREC and their PUBREL; the connection drops before any PUBCOMP [MQTT-4.3.3].
+    await first.pubrec(first.publishes);
+    const ids = first.publishes.map((p) => p.messageId);
+    first.close();
+
+    const again = await session('resume-qos2', []);
+    await again.until('3 packets', () => again.pubrels.length + again.publishes.length >= 3);
+    expect(again.pubrels).toEqual(ids);
+    expect(again.publishes).toEqual([]);
+    // Completed now: a new message is the only PUBLISH this connection gets.
+    for (const messageId of again.pubrels) again.socket.write(generate({ cmd: 'pubcomp', messageId }));
+    await publishAll(pub, 'e/t', [3], 2);
+    await again.until('the new message', () => again.publishes.length >= 1);
+    await again.acknowledge(again.publishes);
+    expect(again.publishes.map(seqOf)).toEqual([3]);
+    expect(again.pubrels).toEqual([...ids, again.publishes[0]?.messageId]);
   });
 
   it('holds QoS 0 messages published while the stored ones go out, up to max_queued, then drops and says so', async () => {

@@ -6,6 +6,8 @@ import { generate, type IPublishPacket, type Packet, parser } from 'mqtt-packet'
 /** A persistent-session subscriber at the packet level: it acknowledges only what it is told to. */
 export class RawSession {
   readonly publishes: IPublishPacket[] = [];
+  /** Message ids of the PUBRELs received. */
+  readonly pubrels: number[] = [];
   /** The broker closed the connection (or the test did). */
   closed = false;
   #connack: Packet | undefined;
@@ -21,6 +23,7 @@ export class RawSession {
     this.#parser.on('packet', (packet: Packet) => {
       if (packet.cmd === 'connack') this.#connack = packet;
       if (packet.cmd === 'publish') this.publishes.push(packet);
+      if (packet.cmd === 'pubrel') this.pubrels.push(packet.messageId ?? -1);
       if (packet.cmd === 'pingresp' || packet.cmd === 'suback') this.#answers++;
       for (const w of this.#waiters) w();
     });
@@ -68,19 +71,32 @@ export class RawSession {
     });
   }
 
-  async subscribe(subscriptions: Array<{ topic: string; qos: 0 | 1 }>): Promise<void> {
+  async subscribe(subscriptions: Array<{ topic: string; qos: 0 | 1 | 2 }>): Promise<void> {
     const before = this.#answers;
     this.socket.write(generate({ cmd: 'subscribe', messageId: 1, subscriptions }));
     await this.until('SUBACK', () => this.#answers > before);
   }
 
-  /** PUBACKs the given packets (the QoS 1 ones), then waits for a PINGRESP: the broker has read the acknowledgements. */
+  /**
+   * Acknowledges the given packets: PUBACK for QoS 1; PUBREC for QoS 2, then PUBCOMP once its PUBREL came. Then waits
+   * for a PINGRESP: the broker has read the acknowledgements.
+   */
   async acknowledge(packets: IPublishPacket[]): Promise<void> {
     const before = this.#answers;
     for (const p of packets.filter((q) => q.qos === 1))
       this.socket.write(generate({ cmd: 'puback', messageId: p.messageId as number }));
+    const exactlyOnce = packets.filter((q) => q.qos === 2);
+    await this.pubrec(exactlyOnce);
+    for (const p of exactlyOnce) this.socket.write(generate({ cmd: 'pubcomp', messageId: p.messageId as number }));
     this.socket.write(generate({ cmd: 'pingreq' }));
     await this.until('PINGRESP', () => this.#answers > before);
+  }
+
+  /** Sends PUBREC for the given QoS 2 packets and waits for their PUBRELs, leaving the PUBCOMPs unsent. */
+  async pubrec(packets: IPublishPacket[]): Promise<void> {
+    const ids = packets.map((p) => p.messageId as number);
+    for (const messageId of ids) this.socket.write(generate({ cmd: 'pubrec', messageId }));
+    await this.until('PUBRELs', () => ids.every((id) => this.pubrels.includes(id)));
   }
 
   close(): void {
