@@ -5,12 +5,13 @@
 // lib/handlers/connect.js), so a message published meanwhile was written between the stored ones on the same topic:
 // `59 120 121 … 136 60 61 137`. Here deliveries to a connection are held, in order, until aedes says it is
 // connected (after the stored queue went out), then handed on; one the stored queue already carried (it was queued
-// before the stream was read) is not sent twice.
+// before the stream was read) is not sent twice, also when its delivery comes after the release.
 //
 // Holding loses nothing: aedes queues a QoS 1/2 message for a persistent session before it delivers it, so if the
 // connection drops first, the next resume sends it. The held deliveries are bounded: at most `limit` (broker.max_queued)
-// QoS 1/2 ones, since more could not have been queued (aedes drops those with the queue-full warning), and as many
-// QoS 0 ones, past which the newest QoS 0 messages are dropped (at most once) and reported.
+// QoS 1/2 ones, since more could not have been queued (the queue was full: they are not kept, and the session misses
+// them as an offline one would), and as many QoS 0 ones, past which the newest QoS 0 messages are dropped (at most
+// once) and reported.
 import type { AedesPublishPacket, Client } from 'aedes';
 
 type Deliver = (packet: AedesPublishPacket, cb: () => void) => void;
@@ -24,6 +25,9 @@ interface Held {
   deliver: Deliver;
   packet: AedesPublishPacket;
 }
+
+/** How long after a resume a live delivery of a message the stored queue carried is still recognised as one. */
+const RESENT_LINGER_MS = 30_000;
 
 /** The stored queue being sent to each connection that is still held, set when aedes reads it. */
 const resending = new WeakMap<object, readonly Identified[]>();
@@ -49,18 +53,29 @@ export function holdUntilConnected(
   client: Client,
   limit: number,
   onDropped: (packet: AedesPublishPacket) => void,
+  lingerMs = RESENT_LINGER_MS,
 ): void {
   const target = client as unknown as { deliver0: Deliver; deliverQoS: Deliver };
   const held: Held[] = [];
   let heldQueued = 0;
   let heldQos0 = 0;
   let released = false;
+  /** After the release: the stored messages just sent, which a late live delivery must not send again. */
+  let resent: Set<string> | undefined;
   holding.add(client);
 
+  const alreadySent = (packet: AedesPublishPacket): boolean => {
+    const key = resent && keyOf(packet as Identified);
+    return key !== undefined && (resent?.has(key) ?? false);
+  };
   const hold =
     (deliver: Deliver, queued: boolean): Deliver =>
     (packet, cb) => {
-      if (released) return deliver(packet, cb);
+      if (released) {
+        if (resent === undefined || !alreadySent(packet)) return deliver(packet, cb);
+        setImmediate(cb);
+        return;
+      }
       const isQueued = queued && packet.qos > 0;
       if (isQueued ? heldQueued < limit : heldQos0 < limit) {
         held.push({ deliver, packet });
@@ -81,16 +96,20 @@ export function holdUntilConnected(
     holding.delete(client);
     const sent = resending.get(client);
     resending.delete(client);
-    if (held.length === 0) return;
-    const resent = new Set<string>();
-    for (const packet of sent ?? []) {
+    if (sent === undefined || sent.length === 0) {
+      for (const { deliver, packet } of held.splice(0)) deliver(packet, () => {});
+      return;
+    }
+    resent = new Set();
+    for (const packet of sent) {
       const key = keyOf(packet);
       if (key !== undefined) resent.add(key);
     }
-    for (const { deliver, packet } of held.splice(0)) {
-      const key = keyOf(packet as Identified);
-      if (key !== undefined && resent.has(key)) continue;
-      deliver(packet, () => {});
-    }
+    for (const { deliver, packet } of held.splice(0)) if (!alreadySent(packet)) deliver(packet, () => {});
+    // A message queued before the stored queue was read may reach this client's delivery only now, when the
+    // broker's routing queue is behind: sent again with a new packet id, a QoS 2 one would be delivered twice.
+    setTimeout(() => {
+      resent = undefined;
+    }, lingerMs).unref();
   });
 }

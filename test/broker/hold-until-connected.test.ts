@@ -1,7 +1,7 @@
 // holdUntilConnected on its own: what it hands on when aedes says the client is connected, and what it drops.
 import { EventEmitter } from 'node:events';
 import type { AedesPublishPacket, Client } from 'aedes';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { holdUntilConnected, noteResending } from '../../gateway/broker/ordered-resume.js';
 
 type Deliver = (packet: AedesPublishPacket, cb: () => void) => void;
@@ -20,7 +20,7 @@ function packet(counter: number, qos: 0 | 1): AedesPublishPacket {
 }
 
 /** A client with the two delivery functions aedes gives it, recording what reaches them. */
-function clientUnderTest(limit = 10) {
+function clientUnderTest(limit = 10, lingerMs?: number) {
   const reached: Array<[string, number]> = [];
   const dropped: number[] = [];
   const record =
@@ -30,8 +30,11 @@ function clientUnderTest(limit = 10) {
       cb();
     };
   const client = Object.assign(new EventEmitter(), { deliver0: record('deliver0'), deliverQoS: record('deliverQoS') });
-  holdUntilConnected(client as unknown as Client, limit, (p) =>
-    dropped.push((p as unknown as { brokerCounter: number }).brokerCounter),
+  holdUntilConnected(
+    client as unknown as Client,
+    limit,
+    (p) => dropped.push((p as unknown as { brokerCounter: number }).brokerCounter),
+    lingerMs,
   );
   const deliver = (via: 'deliver0' | 'deliverQoS', p: AedesPublishPacket) =>
     new Promise<void>((resolve) => (client[via] as Deliver)(p, resolve));
@@ -54,8 +57,8 @@ describe('holdUntilConnected', () => {
       ['deliverQoS', 4],
     ]);
     // From now on deliveries go straight through.
-    await deliver('deliverQoS', packet(1, 1));
-    expect(reached.at(-1)).toEqual(['deliverQoS', 1]);
+    await deliver('deliverQoS', packet(5, 1));
+    expect(reached.at(-1)).toEqual(['deliverQoS', 5]);
   });
 
   it('holds as many QoS 1 and QoS 0 deliveries as the limit each, and reports the QoS 0 ones past it', async () => {
@@ -75,5 +78,29 @@ describe('holdUntilConnected', () => {
     noteResending({}, [packet(1, 1)]);
     client.emit('connected');
     expect(reached).toEqual([['deliverQoS', 1]]);
+  });
+
+  it('skips a late delivery of a message the stored queue carried, for the linger time after the release', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    try {
+      const { client, reached, deliver } = clientUnderTest(10, 30_000);
+      noteResending(client, [packet(1, 1), packet(2, 1)]);
+      client.emit('connected');
+      // The broker's routing queue was behind: the deliveries of 2 and 3 come after the release.
+      await deliver('deliverQoS', packet(2, 1));
+      await deliver('deliverQoS', packet(3, 1));
+      expect(reached).toEqual([['deliverQoS', 3]]);
+      vi.advanceTimersByTime(29_999);
+      await deliver('deliverQoS', packet(1, 1));
+      expect(reached).toEqual([['deliverQoS', 3]]);
+      vi.advanceTimersByTime(1);
+      await deliver('deliverQoS', packet(1, 1));
+      expect(reached).toEqual([
+        ['deliverQoS', 3],
+        ['deliverQoS', 1],
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
