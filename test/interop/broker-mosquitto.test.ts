@@ -27,6 +27,21 @@ function run(cmd: string, args: string[], timeoutMs = 15_000): Promise<RunResult
   });
 }
 
+/** Runs `cmd` with `input` on its standard input (mosquitto_pub -l publishes one message per line). */
+function runWithInput(cmd: string, args: string[], input: string, timeoutMs = 15_000): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(cmd, args, { timeout: timeoutMs }, (err, stdout, stderr) => {
+      if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+        reject(new Error(`${cmd} is missing: apt-get install mosquitto-clients (or run test/interop/run.sh)`));
+        return;
+      }
+      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+    });
+    child.stdin?.end(input);
+  });
+}
+
 /** Starts mosquitto_sub with -d and resolves once its SUBACK arrived, so a following publish cannot be missed. */
 function subscribeLive(args: string[]): Promise<{ proc: ChildProcess; done: Promise<RunResult> }> {
   return new Promise((resolve, reject) => {
@@ -174,6 +189,22 @@ describe('mosquitto clients against the embedded broker', () => {
     const own = await subscribeLive([...sensor, '-i', 'node-1', '-t', 'cmd/node-1', '-C', '1', '-v']);
     await tb.broker.publish('cmd/node-1', 'reboot', { qos: 1 });
     expect((await own.done).stdout).toContain('cmd/node-1 reboot');
+  });
+
+  it('keeps a persistent session for mosquitto_sub -c: QoS 2 messages queued while away come in order, once', async () => {
+    const durable = [...alice, '-p', tcp, '-c', '-i', 'interop-durable', '-q', '2', '-t', 'interop/durable/#'];
+    // -E: subscribe and leave; the session stays.
+    expect((await run('mosquitto_sub', [...durable, '-E'])).code).toBe(0);
+    const lines = Array.from({ length: 30 }, (_, i) => `m${i}`);
+    const pub = ['-p', tcp, '-q', '2', '-t', 'interop/durable/a'];
+    expect((await runWithInput('mosquitto_pub', [...alice, ...pub, '-l'], `${lines.join('\n')}\n`)).code).toBe(0);
+    // Back: the 30 come in order, with up to 20 QoS 2 exchanges in flight at once (mosquitto_sub's default).
+    const back = await run('mosquitto_sub', [...durable, '-C', '30', '-W', '10']);
+    expect(back.stdout.trim().split('\n')).toEqual(lines);
+    // Every exchange completed: on the next return only a new message comes, nothing of the 30 again.
+    expect((await run('mosquitto_pub', [...alice, ...pub, '-m', 'after'])).code).toBe(0);
+    const again = await run('mosquitto_sub', [...durable, '-C', '1', '-W', '10']);
+    expect(again.stdout.trim()).toBe('after');
   });
 
   it('works over TLS, and refuses a server it cannot verify', async () => {
