@@ -1,7 +1,9 @@
 // Interop: Debian's mosquitto_pub / mosquitto_sub (package mosquitto-clients) against the embedded broker,
 // over TCP and TLS, with authentication and ACLs.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../gateway/broker/password.js';
 import type { BrokerMessage } from '../../gateway/broker/types.js';
@@ -238,5 +240,74 @@ describe('mosquitto clients against the embedded broker', () => {
     const foreign = await run('mosquitto_pub', [...base, '--cert', pki.otherClientCert, '--key', pki.otherClientKey]);
     expect(foreign.code).not.toBe(0);
     expect(routed.map((m) => m.topic)).toEqual(['interop/mtls']);
+  });
+});
+
+describe('mosquitto_sub -c across a broker restart', () => {
+  it('gets the QoS 1 and 2 messages queued before the restart, in order, once', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'z2m-interop-restart-'));
+    let tb: TestBroker | undefined;
+    try {
+      tb = await startTestBroker({ allow_anonymous: true }, dataDir);
+      let port = String(tb.broker.addresses()[0]?.port);
+      const durable = (qos: string) => ['-h', '127.0.0.1', '-V', 'mqttv311', '-c', '-i', `restart-q${qos}`, '-q', qos];
+      for (const qos of ['1', '2'])
+        expect((await run('mosquitto_sub', [...durable(qos), '-p', port, '-t', `restart/q${qos}/#`, '-E'])).code).toBe(
+          0,
+        );
+      const lines = Array.from({ length: 25 }, (_, i) => `r${i}`);
+      for (const qos of ['1', '2']) {
+        const pub = ['-h', '127.0.0.1', '-p', port, '-q', qos, '-t', `restart/q${qos}/t`, '-l'];
+        expect((await runWithInput('mosquitto_pub', pub, `${lines.join('\n')}\n`)).code).toBe(0);
+      }
+      await tb.stop();
+      tb = await startTestBroker({ allow_anonymous: true }, dataDir);
+      port = String(tb.broker.addresses()[0]?.port);
+      for (const qos of ['1', '2']) {
+        const back = await run('mosquitto_sub', [
+          ...durable(qos),
+          '-p',
+          port,
+          '-t',
+          `restart/q${qos}/#`,
+          '-C',
+          '25',
+          '-W',
+          '10',
+        ]);
+        expect(back.stdout.trim().split('\n'), `QoS ${qos}`).toEqual(lines);
+        expect(
+          (
+            await run('mosquitto_pub', [
+              '-h',
+              '127.0.0.1',
+              '-p',
+              port,
+              '-q',
+              qos,
+              '-t',
+              `restart/q${qos}/t`,
+              '-m',
+              'after',
+            ])
+          ).code,
+        ).toBe(0);
+        const again = await run('mosquitto_sub', [
+          ...durable(qos),
+          '-p',
+          port,
+          '-t',
+          `restart/q${qos}/#`,
+          '-C',
+          '1',
+          '-W',
+          '10',
+        ]);
+        expect(again.stdout.trim(), `QoS ${qos}`).toBe('after');
+      }
+    } finally {
+      await tb?.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
