@@ -10,7 +10,7 @@ import { RateLimitedLog } from '../rate-limited-log.js';
 import { ClientAcl } from './acl.js';
 import { Authenticator } from './auth.js';
 import { BrokerStartError } from './errors.js';
-import { exactDedupe, forwardPacket, preferHighestQos } from './forward.js';
+import { exactDedupe, forwardPacket, preferHighestQos, withGrantedQos } from './forward.js';
 import { type OpenListener, openListener } from './listeners.js';
 import { createMessageQueue } from './message-queue.js';
 import { holdUntilConnected, noteResending } from './ordered-resume.js';
@@ -121,7 +121,10 @@ export async function startBroker({
     rateLog,
     registry,
     onEvent: onPersistenceEvent,
-    onResume: noteResending,
+    prepareResend: (client, queued) => {
+      noteResending(client, queued);
+      return queued.map((packet) => withGrantedQos(client as Client, packet));
+    },
   });
   const { sessionOwners } = persistence;
 

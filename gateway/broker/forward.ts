@@ -33,6 +33,18 @@ export function forwardPacket(client: Client, packet: AedesPublishPacket): Aedes
   return Object.assign(Object.create(Object.getPrototypeOf(packet)), packet, { qos }) as AedesPublishPacket;
 }
 
+/**
+ * A stored message as a resumed session is owed it: at most the QoS granted now [MQTT-3.8.4-6]. aedes sends a
+ * session's queue without the downgrade its live path makes, so a QoS 1 subscriber got what was published at QoS 2
+ * while it was away at QoS 2. Never below QoS 1: a queued message stays queued until it is acknowledged.
+ */
+export function withGrantedQos<P extends { cmd: string; qos?: number; topic?: string }>(client: Client, packet: P): P {
+  const qos = packet.qos ?? 0;
+  if (packet.cmd !== 'publish' || qos < 2) return packet;
+  const granted = Math.max(1, grantedQos(client, packet as unknown as AedesPublishPacket));
+  return granted < qos ? { ...packet, qos: granted } : packet;
+}
+
 type Deliver = (packet: AedesPublishPacket, cb: () => void) => void;
 
 /**

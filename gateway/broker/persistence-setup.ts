@@ -18,8 +18,8 @@ export interface PersistenceSetup {
   rateLog: RateLimitedLog;
   registry?: Registry | undefined;
   onEvent?: ((event: PersistenceEvent) => void) | undefined;
-  /** Called with a session's queue just before it is streamed to a resuming connection. */
-  onResume?: PersistenceOptions['onResume'];
+  /** What a resuming connection is sent of its session's queue. */
+  prepareResend?: PersistenceOptions['prepareResend'];
 }
 
 export async function openPersistence(setup: PersistenceSetup): Promise<JournalPersistence> {
@@ -43,7 +43,7 @@ export async function openPersistence(setup: PersistenceSetup): Promise<JournalP
         'session queue full: message not kept (an offline session misses it, a connected one gets it once)',
       );
     },
-    onResume: setup.onResume,
+    prepareResend: setup.prepareResend,
     onError: report.failed,
     onRecovered: report.recovered,
   });

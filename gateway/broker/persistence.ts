@@ -146,8 +146,8 @@ export interface PersistenceOptions {
   /** Offline/unacknowledged messages kept per persistent session; further ones are dropped. */
   maxQueued: number;
   onQueueFull: (clientId: string, topic: string) => void;
-  /** Called with a session's queue just before it is streamed to a resuming connection. */
-  onResume?: ((client: ClientRef, queued: readonly StoredPacket[]) => void) | undefined;
+  /** What a resuming connection is sent of its session's queue (by default the queue as it is, in order). */
+  prepareResend?: ((client: ClientRef, queued: StoredPacket[]) => StoredPacket[]) | undefined;
   onError: JournalFileOptions['onError'];
   onRecovered?: JournalFileOptions['onRecovered'];
   syncIntervalMs?: number;
@@ -483,8 +483,8 @@ export class JournalPersistence extends MemoryPersistence {
   /** What a resuming connection is sent first: the session's queue as it is now, in order. */
   outgoingStream(client: ClientRef): Readable {
     const queued = [...(this.#outgoing.get(client.id) ?? [])];
-    this.options.onResume?.(client, queued);
-    return Readable.from(queued.map(asResent));
+    const resend = this.options.prepareResend?.(client, queued) ?? queued;
+    return Readable.from(resend.map(asResent));
   }
 
   // ---- incoming QoS 2 awaiting PUBREL -----------------------------------------------------------

@@ -120,6 +120,24 @@ describe('resumed persistent session', () => {
     expect(again.pubrels).toEqual([...ids, again.publishes[0]?.messageId]);
   });
 
+  it('sends a message queued at QoS 2 at the QoS 1 the subscription was granted, and forgets it at its PUBACK', async () => {
+    tb = await startTestBroker();
+    await storedSession('resume-grant', [{ topic: 'g/#', qos: 1 }]);
+    const pub = await tb.connect();
+    await publishAll(pub, 'g/t', [0], 2);
+    const back = await session('resume-grant', []);
+    await back.until('the message', () => back.publishes.length >= 1);
+    expect(back.publishes.map((p) => [seqOf(p), p.qos])).toEqual([[0, 1]]);
+    await back.acknowledge(back.publishes);
+    back.close();
+    // Acknowledged at QoS 1, it is gone from the session: the next return gets only a new message.
+    await publishAll(pub, 'g/t', [1], 1);
+    const again = await session('resume-grant', []);
+    await again.until('a message', () => again.publishes.length >= 1);
+    await again.acknowledge(again.publishes);
+    expect(again.publishes.map((p) => [seqOf(p), p.qos])).toEqual([[1, 1]]);
+  });
+
   it('holds QoS 0 messages published while the stored ones go out, up to max_queued, then drops and says so', async () => {
     tb = await startTestBroker({ max_packet_size: 4 * 1024 * 1024, max_queued: 3 });
     await storedSession('resume-qos0', [
