@@ -247,63 +247,49 @@ describe('mosquitto_sub -c across a broker restart', () => {
   it('gets the QoS 1 and 2 messages queued before the restart, in order, once', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'z2m-interop-restart-'));
     let tb: TestBroker | undefined;
+    const port = () => String(tb?.broker.addresses()[0]?.port);
+    /** mosquitto_sub on the persistent session of `qos`, then `extra`. */
+    const resume = (qos: string, ...extra: string[]) =>
+      run('mosquitto_sub', [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        port(),
+        '-V',
+        'mqttv311',
+        '-c',
+        '-i',
+        `restart-q${qos}`,
+        '-q',
+        qos,
+        '-t',
+        `restart/q${qos}/#`,
+        ...extra,
+      ]);
+    const publishArgs = (qos: string, ...extra: string[]) => [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      port(),
+      '-q',
+      qos,
+      '-t',
+      `restart/q${qos}/t`,
+      ...extra,
+    ];
     try {
       tb = await startTestBroker({ allow_anonymous: true }, dataDir);
-      let port = String(tb.broker.addresses()[0]?.port);
-      const durable = (qos: string) => ['-h', '127.0.0.1', '-V', 'mqttv311', '-c', '-i', `restart-q${qos}`, '-q', qos];
-      for (const qos of ['1', '2'])
-        expect((await run('mosquitto_sub', [...durable(qos), '-p', port, '-t', `restart/q${qos}/#`, '-E'])).code).toBe(
-          0,
-        );
       const lines = Array.from({ length: 25 }, (_, i) => `r${i}`);
       for (const qos of ['1', '2']) {
-        const pub = ['-h', '127.0.0.1', '-p', port, '-q', qos, '-t', `restart/q${qos}/t`, '-l'];
-        expect((await runWithInput('mosquitto_pub', pub, `${lines.join('\n')}\n`)).code).toBe(0);
+        expect((await resume(qos, '-E')).code).toBe(0);
+        expect((await runWithInput('mosquitto_pub', publishArgs(qos, '-l'), `${lines.join('\n')}\n`)).code).toBe(0);
       }
       await tb.stop();
       tb = await startTestBroker({ allow_anonymous: true }, dataDir);
-      port = String(tb.broker.addresses()[0]?.port);
       for (const qos of ['1', '2']) {
-        const back = await run('mosquitto_sub', [
-          ...durable(qos),
-          '-p',
-          port,
-          '-t',
-          `restart/q${qos}/#`,
-          '-C',
-          '25',
-          '-W',
-          '10',
-        ]);
-        expect(back.stdout.trim().split('\n'), `QoS ${qos}`).toEqual(lines);
-        expect(
-          (
-            await run('mosquitto_pub', [
-              '-h',
-              '127.0.0.1',
-              '-p',
-              port,
-              '-q',
-              qos,
-              '-t',
-              `restart/q${qos}/t`,
-              '-m',
-              'after',
-            ])
-          ).code,
-        ).toBe(0);
-        const again = await run('mosquitto_sub', [
-          ...durable(qos),
-          '-p',
-          port,
-          '-t',
-          `restart/q${qos}/#`,
-          '-C',
-          '1',
-          '-W',
-          '10',
-        ]);
-        expect(again.stdout.trim(), `QoS ${qos}`).toBe('after');
+        expect((await resume(qos, '-C', '25', '-W', '10')).stdout.trim().split('\n'), `QoS ${qos}`).toEqual(lines);
+        expect((await run('mosquitto_pub', publishArgs(qos, '-m', 'after'))).code).toBe(0);
+        expect((await resume(qos, '-C', '1', '-W', '10')).stdout.trim(), `QoS ${qos}`).toBe('after');
       }
     } finally {
       await tb?.stop();
