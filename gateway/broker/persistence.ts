@@ -15,6 +15,7 @@ import { readJournal } from './journal-read.js';
 import { isDiskFull } from './persistence-errors.js';
 import { SessionOwners } from './session-owners.js';
 import { SessionOwnersFile } from './session-owners-file.js';
+import { levelsMatch } from './topic-filter.js';
 
 interface ClientRef {
   id: string;
@@ -45,6 +46,7 @@ interface StoredPacket {
 interface MemoryApi {
   setup(broker: unknown): Promise<void>;
   createRetainedStreamCombi(patterns: string[]): Readable;
+  createRetainedStream(pattern: string): Readable;
   storeRetained(packet: StoredPacket): Promise<void>;
   addSubscriptions(client: ClientRef, subs: StoredSub[]): Promise<void>;
   removeSubscriptions(client: ClientRef, topics: string[]): Promise<void>;
@@ -331,8 +333,24 @@ export class JournalPersistence extends MemoryPersistence {
   override createRetainedStreamCombi(patterns: string[]): Readable {
     const subscriber = this.#subscriber;
     this.#subscriber = undefined;
-    const source = super.createRetainedStreamCombi(patterns);
+    const source = Readable.from(this.#retainedMatching(patterns));
     return subscriber ? Readable.from(untilClosed(source, subscriber)) : source;
+  }
+
+  override createRetainedStream(pattern: string): Readable {
+    return Readable.from(this.#retainedMatching([pattern]));
+  }
+
+  /**
+   * The retained messages each pattern matches, pattern by pattern, as aedes-persistence yields them, but from the one
+   * copy kept here (aedes-persistence kept its own, a second object and Map update per retained publish), and with a
+   * wildcard first level not matching `$`-topics [MQTT-4.7.2-1], which its matcher did.
+   */
+  *#retainedMatching(patterns: string[]): Iterable<StoredPacket> {
+    for (const pattern of patterns) {
+      const filter = pattern.split('/');
+      for (const [topic, packet] of this.#retained) if (levelsMatch(filter, topic.split('/'))) yield packet;
+    }
   }
 
   /** Every retained message now (topic order is insertion order), for a bridge that must bring a broker up to date. */
@@ -349,7 +367,6 @@ export class JournalPersistence extends MemoryPersistence {
   }
 
   override async storeRetained(packet: StoredPacket): Promise<void> {
-    await super.storeRetained(packet);
     const topic = packet.topic ?? '';
     const stored = { ...packet };
     if (!packet.payload || packet.payload.length === 0) this.#retained.delete(topic);

@@ -120,6 +120,22 @@ describe('MQTT 3.1.1 conformance', () => {
     expect(dollarSeen.messages[0]?.topic).toBe('$app/status');
   });
 
+  it('never sends a retained $-topic to a subscription with a leading wildcard [MQTT-4.7.2-1]', async () => {
+    await tb.broker.publish('$app/state', 'kept', { qos: 1, retain: true });
+    await tb.broker.publish('app/state', 'kept', { qos: 1, retain: true });
+    const { client: wild, seen: wildSeen } = await connectCollecting(tb.url(), {});
+    await wild.subscribeAsync({ '#': { qos: 1 }, '+/state': { qos: 1 } });
+    await roundTrip(wild, 'sync/retained');
+    // Each new subscription gets the retained messages it matches [MQTT-3.3.1-6]: app/state once per filter.
+    expect(new Set(wildSeen.messages.map((m) => `${m.topic} ${m.retain}`))).toEqual(
+      new Set(['app/state true', 'sync/retained false']),
+    );
+    const { client: dollar, seen: dollarSeen } = await connectCollecting(tb.url(), {});
+    await dollar.subscribeAsync('$app/#', { qos: 1 });
+    await dollarSeen.waitFor(1);
+    expect(dollarSeen.messages.map((m) => [m.topic, m.payload, m.retain])).toEqual([['$app/state', 'kept', true]]);
+  });
+
   it('publishes the will on an abnormal disconnect only [MQTT-3.1.2-8/10]', async () => {
     const watcher = await tb.connect();
     await watcher.subscribeAsync('will/#', { qos: 1 });
