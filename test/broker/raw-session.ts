@@ -99,6 +99,13 @@ export class RawSession {
     await this.until('PUBRELs', () => ids.every((id) => this.pubrels.includes(id)));
   }
 
+  /** Sends DISCONNECT and resolves once the broker closed the connection: it has let go of the session's client. */
+  async leave(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.socket.once('close', () => resolve()));
+    this.socket.end(generate({ cmd: 'disconnect' }));
+    await closed;
+  }
+
   close(): void {
     this.socket.destroy();
   }
