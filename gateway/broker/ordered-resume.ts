@@ -8,10 +8,11 @@
 // before the stream was read) is not sent twice, also when its delivery comes after the release.
 //
 // Holding loses nothing: aedes queues a QoS 1/2 message for a persistent session before it delivers it, so if the
-// connection drops first, the next resume sends it. The held deliveries are bounded: at most `limit` (broker.max_queued)
-// QoS 1/2 ones, since more could not have been queued (the queue was full: they are not kept, and the session misses
-// them as an offline one would), and as many QoS 0 ones, past which the newest QoS 0 messages are dropped (at most
-// once) and reported.
+// connection drops first, the next resume sends it. The held deliveries are bounded. QoS 1/2: at most twice `limit`
+// (broker.max_queued). The queue holds at most `limit`, and it can free at most `limit` more places while it is sent
+// (the stored messages acknowledged meanwhile), so more could not have been queued: those are not kept, and the session
+// misses them as an offline one would. QoS 0: at most `limit`, past which the newest are dropped (at most once) and
+// reported.
 import type { AedesPublishPacket, Client } from 'aedes';
 
 type Deliver = (packet: AedesPublishPacket, cb: () => void) => void;
@@ -77,7 +78,7 @@ export function holdUntilConnected(
         return;
       }
       const isQueued = queued && packet.qos > 0;
-      if (isQueued ? heldQueued < limit : heldQos0 < limit) {
+      if (isQueued ? heldQueued < 2 * limit : heldQos0 < limit) {
         held.push({ deliver, packet });
         if (isQueued) heldQueued++;
         else heldQos0++;

@@ -61,15 +61,15 @@ describe('holdUntilConnected', () => {
     expect(reached.at(-1)).toEqual(['deliverQoS', 5]);
   });
 
-  it('holds as many QoS 1 and QoS 0 deliveries as the limit each, and reports the QoS 0 ones past it', async () => {
+  it('holds twice the limit of QoS 1 deliveries and the limit of QoS 0 ones, and reports the QoS 0 ones past it', async () => {
     const { client, reached, dropped, deliver } = clientUnderTest(2);
-    for (const n of [1, 2, 3]) await deliver('deliverQoS', packet(n, 1));
-    for (const n of [4, 5, 6, 7]) await deliver('deliver0', packet(n, 0));
+    for (const n of [1, 2, 3, 4, 5]) await deliver('deliverQoS', packet(n, 1));
+    for (const n of [6, 7, 8, 9]) await deliver('deliver0', packet(n, 0));
     // A QoS 1 message subscribed at QoS 0 comes through deliver0: it counts, and is reported, as QoS 0.
-    await deliver('deliver0', packet(8, 1));
-    expect(dropped).toEqual([6, 7, 8]);
+    await deliver('deliver0', packet(10, 1));
+    expect(dropped).toEqual([8, 9, 10]);
     client.emit('connected');
-    expect(reached.map(([, n]) => n)).toEqual([1, 2, 4, 5]);
+    expect(reached.map(([, n]) => n)).toEqual([1, 2, 3, 4, 6, 7]);
   });
 
   it("keeps its held deliveries when the stored queue read is another connection's", async () => {
