@@ -32,11 +32,10 @@ const RESENT_LINGER_MS = 30_000;
 
 /** The stored queue being sent to each connection that is still held, set when aedes reads it. */
 const resending = new WeakMap<object, readonly Identified[]>();
-const holding = new WeakSet<object>();
 
 /** Called with the stored queue aedes is about to send to a resuming connection (before it sends any of it). */
 export function noteResending(client: object, queued: readonly Identified[]): void {
-  if (holding.has(client)) resending.set(client, queued);
+  resending.set(client, queued);
 }
 
 function keyOf(packet: Identified): string | undefined {
@@ -63,7 +62,6 @@ export function holdUntilConnected(
   let released = false;
   /** After the release: the stored messages just sent, which a late live delivery must not send again. */
   let resent: Set<string> | undefined;
-  holding.add(client);
 
   const alreadySent = (packet: AedesPublishPacket): boolean => {
     const key = resent && keyOf(packet as Identified);
@@ -94,23 +92,20 @@ export function holdUntilConnected(
 
   client.once('connected', () => {
     released = true;
-    holding.delete(client);
     const sent = resending.get(client);
     resending.delete(client);
-    if (sent === undefined || sent.length === 0) {
-      for (const { deliver, packet } of held.splice(0)) deliver(packet, () => {});
-      return;
-    }
-    resent = new Set();
-    for (const packet of sent) {
-      const key = keyOf(packet);
-      if (key !== undefined) resent.add(key);
+    if (sent !== undefined && sent.length > 0) {
+      resent = new Set();
+      for (const packet of sent) {
+        const key = keyOf(packet);
+        if (key !== undefined) resent.add(key);
+      }
+      // A message queued before the stored queue was read may reach this client's delivery only now, when the
+      // broker's routing queue is behind: sent again with a new packet id, a QoS 2 one would be delivered twice.
+      setTimeout(() => {
+        resent = undefined;
+      }, lingerMs).unref();
     }
     for (const { deliver, packet } of held.splice(0)) if (!alreadySent(packet)) deliver(packet, () => {});
-    // A message queued before the stored queue was read may reach this client's delivery only now, when the
-    // broker's routing queue is behind: sent again with a new packet id, a QoS 2 one would be delivered twice.
-    setTimeout(() => {
-      resent = undefined;
-    }, lingerMs).unref();
   });
 }
