@@ -1,5 +1,8 @@
 // Request deduplication (RFC 7252 §4.5): what we answered to (peer, message id), kept for EXCHANGE_LIFETIME or
-// until `capacity` newer requests pushed it out, oldest first.
+// until `capacity` newer requests pushed it out, oldest first: once full, among the peers holding their fair share
+// (capacity / peers) or more. A peer below its share keeps its entries, so one device flooding the gateway (a firmware
+// loop, or a spoofed source) shortens its own window and not every other device's: their retransmissions are still
+// recognised and a POST is not carried out twice.
 //
 // Why not a Map of objects: every request adds an entry and, once full, evicts one, and each entry lives long
 // enough (seconds) to be promoted to V8's old space before it dies. As a Map<string, {value, expires}> with a
@@ -79,7 +82,7 @@ export class DedupCache {
       this.#store(existing, value);
       return;
     }
-    if (this.#used === this.#capacity) this.#evictOldest();
+    if (this.#used === this.#capacity) this.#makeRoom();
     // Looked up again: the eviction may have released this peer's id (its last entry).
     const id = this.#peerIds.get(peer) ?? this.#peerIdFor(peer);
     const slot = (this.#head + this.#used) % this.#capacity;
@@ -129,10 +132,28 @@ export class DedupCache {
     }
   }
 
-  #evictOldest(): void {
-    const slot = this.#head;
-    if (this.#lengths[slot] !== DEAD) this.#remove(slot);
-    else this.#popHead();
+  /**
+   * Frees the oldest slot whose entry is dead, expired or held by a peer with at least its fair share. An entry of a
+   * peer below its share goes to the new end instead: with the ring full, that is moving the head past it. The loop
+   * ends within one turn of the ring: a full ring where every peer is below capacity / peers cannot be.
+   */
+  #makeRoom(): void {
+    const share = Math.floor(this.#capacity / this.#peerIds.size);
+    const now = this.now();
+    for (let step = 0; step < this.#capacity; step++) {
+      const slot = this.#head;
+      if (this.#lengths[slot] === DEAD) {
+        this.#popHead();
+        return;
+      }
+      const peer = Math.floor(this.#keys[slot]! / 65_536);
+      if (this.#expires[slot]! <= now || this.#peerRefs[peer]! >= share) {
+        this.#remove(slot);
+        return;
+      }
+      this.#head = (this.#head + 1) % this.#capacity;
+    }
+    this.#remove(this.#head);
   }
 
   /** Mark a slot dead and release its index entry and peer id; dead slots at the old end are reclaimed at once. */

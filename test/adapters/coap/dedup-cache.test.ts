@@ -46,6 +46,36 @@ describe('DedupCache', () => {
     }
   });
 
+  it('keeps the entries of a peer below its fair share while another peer floods the full cache', () => {
+    const cache = new DedupCache(100, 60_000);
+    for (let mid = 0; mid < 5; mid++) cache.set('quiet|5683', mid, ack(mid));
+    for (let i = 0; i < 10_000; i++) cache.set('flood|5683', i & 0xffff, ack(i & 0xffff));
+    expect(cache.size).toBe(100);
+    for (let mid = 0; mid < 5; mid++) expect(cache.get('quiet|5683', mid)).toEqual(ack(mid));
+    // The flooding peer keeps its newest, oldest first out.
+    for (let i = 9_905; i < 10_000; i++) expect(cache.get('flood|5683', i)).toEqual(ack(i));
+    expect(cache.get('flood|5683', 9_904)).toBeUndefined();
+    // A third peer arrives: the quiet one is still below its share (33) and keeps its entries.
+    for (let mid = 0; mid < 40; mid++) cache.set('late|5683', mid, ack(mid));
+    for (let mid = 0; mid < 5; mid++) expect(cache.get('quiet|5683', mid)).toEqual(ack(mid));
+    for (let mid = 0; mid < 40; mid++) expect(cache.get('late|5683', mid)).toEqual(ack(mid));
+    expect(cache.size).toBe(100);
+  });
+
+  it('lets the entries of a peer below its share go when they expire', () => {
+    let now = 0;
+    const cache = new DedupCache(10, 1000, () => now);
+    cache.set('quiet', 1, ack(1));
+    now = 500;
+    for (let i = 0; i < 20; i++) cache.set('flood', i, ack(i));
+    expect(cache.get('quiet', 1)).toEqual(ack(1));
+    now = 1000;
+    for (let i = 20; i < 40; i++) cache.set('flood', i, ack(i));
+    expect(cache.get('quiet', 1)).toBeUndefined();
+    for (let i = 30; i < 40; i++) expect(cache.get('flood', i)).toEqual(ack(i));
+    expect(cache.size).toBe(10);
+  });
+
   it('expires entries after the ttl, on lookup and by sweep, and then takes new ones', () => {
     let now = 0;
     const cache = new DedupCache(4, 1000, () => now);
@@ -60,7 +90,9 @@ describe('DedupCache', () => {
     expect(cache.get('b', 1)).toEqual(ack(3));
     for (let i = 10; i < 14; i++) cache.set('c', i, ack(i));
     expect(cache.size).toBe(4);
-    expect(cache.get('b', 1)).toBeUndefined(); // evicted as the oldest
+    // b is below its share (2 of 4): c's fourth entry pushes out c's own oldest.
+    expect(cache.get('b', 1)).toEqual(ack(3));
+    expect(cache.get('c', 10)).toBeUndefined();
     expect(cache.get('c', 13)).toEqual(ack(13));
     cache.clear();
     expect(cache.size).toBe(0);
