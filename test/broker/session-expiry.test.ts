@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { JournalPersistence } from '../../gateway/broker/persistence.js';
 import { SessionExpiry, startSessionExpiry, sweepIntervalMs } from '../../gateway/broker/session-expiry.js';
 import { collect, endClients, startTestBroker, type TestBroker } from './helpers.js';
 
@@ -131,6 +132,47 @@ describe('broker.session_expiry', () => {
     const again = await connack(stays);
     expect(again.sessionPresent).toBe(true);
     expect(expiredLines()).toHaveLength(1);
+  });
+
+  it('holds the CONNACK of a client whose session is being forgotten until it is gone', async () => {
+    tb = await startTestBroker({ session_expiry: 1 });
+    const opts: IClientOptions = { clientId: 'late', clean: false };
+    const first = await connack(opts);
+    await first.client.subscribeAsync('exp/#', { qos: 1 });
+    await first.client.endAsync();
+    // The expiry's forgetting stalls at its start; the client connects meanwhile.
+    const original = JournalPersistence.prototype.forgetSession;
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const stalled = vi.spyOn(JournalPersistence.prototype, 'forgetSession').mockImplementation(async function (
+      this: JournalPersistence,
+      client,
+    ) {
+      await gate;
+      return original.call(this, client);
+    });
+    const returning = vi.spyOn(SessionExpiry.prototype, 'returning');
+    try {
+      await vi.waitFor(() => expect(stalled).toHaveBeenCalledTimes(1), { timeout: 5000, interval: 50 });
+      let connected = false;
+      const back = connack(opts).then((result) => {
+        connected = true;
+        return result;
+      });
+      // The broker has taken the CONNECT in once the connection asks for its session (or, wrongly, answered it).
+      await vi.waitFor(() => expect(returning.mock.calls.length > 0 || connected).toBe(true), {
+        timeout: 5000,
+        interval: 20,
+      });
+      expect(connected).toBe(false);
+      release();
+      expect((await back).sessionPresent).toBe(false);
+    } finally {
+      stalled.mockRestore();
+      returning.mockRestore();
+    }
   });
 
   it('counts a session an earlier run left from the start of this one', async () => {
