@@ -5,7 +5,7 @@
 // judged against the answers counted when its request went out: an answer to anything sent since is newer evidence.
 import type { AdapterContext } from '../../gateway/adapter.js';
 import type { CoapPeer, CoapReachability } from './endpoint.js';
-import { CoapDeadlineError, CoapResetError, CoapUnreachableError } from './transport/errors.js';
+import { CoapDeadlineError, CoapResetError, CoapUnreachableError, CoapZoneError } from './transport/errors.js';
 
 export class DeviceAvailability {
   private probing = false;
@@ -41,7 +41,8 @@ export class DeviceAvailability {
     }
     // The device answered something since this request went out: it is there, whatever became of this one.
     if (this.answers !== answersWhenSent) return;
-    if (error instanceof CoapUnreachableError) this.ctx.availability(this.deviceId, false);
+    if (error instanceof CoapUnreachableError || error instanceof CoapZoneError)
+      this.ctx.availability(this.deviceId, false);
     else if (error instanceof CoapDeadlineError) void this.probe();
   }
 

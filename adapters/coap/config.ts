@@ -6,7 +6,21 @@ import {
   smpVersionSchema,
 } from '../common/smp/optional-settings.js';
 import { lwm2mDeviceSchema, lwm2mServerConfigSchema } from './lwm2m/config.js';
-import { isIpLiteral } from './transport/peer.js';
+import { isIpLiteral, isLinkLocalWithoutZone, numericZone } from './transport/peer.js';
+
+/** A zone, when an address has one, must be an interface name. */
+const namedZone = [
+  (address: string) => !numericZone(address),
+  {
+    message: 'the zone is an interface index: Node takes interface names only, and reads an index as no zone',
+    params: { hint: 'write the interface name, e.g. "fe80::1%lowpan0" (`ip -6 addr` lists them)' },
+  },
+] as const;
+
+const ipLiteralSchema = z
+  .string()
+  .refine(isIpLiteral, 'an IP address')
+  .refine(...namedZone);
 
 /** RFC 7959 §2.2: 2^(SZX+4) bytes, SZX 0..6. */
 const blockSizeSchema = z.union([16, 32, 64, 128, 256, 512, 1024].map((n) => z.literal(n)));
@@ -16,10 +30,7 @@ export const coapAdapterConfigSchema = z
   .strictObject({
     enabled: z.boolean().default(true).describe('Start the coap adapter'),
     bind: z
-      .union([
-        z.string().refine(isIpLiteral, 'an IP address'),
-        z.array(z.string().refine(isIpLiteral, 'an IP address')).min(1),
-      ])
+      .union([ipLiteralSchema, z.array(ipLiteralSchema).min(1)])
       .default('::')
       .describe(
         'Address or list of addresses the CoAP server binds to, on one port; "::" serves IPv6 and IPv4 (dual stack). Answers leave by the address they were asked on (a wildcard also binds each host address, docs/adapters/coap.md)',
@@ -145,6 +156,37 @@ export function checkSmpAddress(device: { smp?: unknown; address?: unknown }, ct
   });
 }
 
+/**
+ * A device the gateway sends requests to (discovery, resources, SMP) at a link-local address needs its zone: without
+ * one the requests leave by whichever interface the kernel's routes prefer. A device that only publishes may leave
+ * it out: its address then matches on any interface.
+ */
+export function checkLinkLocalZone(
+  device: { address?: unknown; discover?: unknown; resources?: unknown; observe?: unknown; smp?: unknown },
+  ctx: z.RefinementCtx,
+): void {
+  if (typeof device.address !== 'string' || !isLinkLocalWithoutZone(device.address)) return;
+  const sends =
+    device.discover === true ||
+    (typeof device.resources === 'object' && device.resources !== null && Object.keys(device.resources).length > 0) ||
+    (Array.isArray(device.observe) && device.observe.length > 0) ||
+    (device.smp !== undefined && device.smp !== false);
+  if (!sends) return;
+  ctx.addIssue({
+    code: 'custom',
+    path: ['address'],
+    input: device.address,
+    message: 'link-local address without a zone: the gateway sends to this device, and needs the interface to use',
+    params: { hint: `add it after a %, e.g. "${device.address}%lowpan0" (\`ip -6 addr\` lists the interfaces)` },
+  });
+}
+
+/** The checks that need the whole `transport: coap` device entry. */
+export function checkCoapDevice(device: Parameters<typeof checkLinkLocalZone>[0], ctx: z.RefinementCtx): void {
+  checkSmpAddress(device, ctx);
+  checkLinkLocalZone(device, ctx);
+}
+
 /** Transport-specific keys of a `devices[]` entry with `transport: coap`. */
 export const coapDeviceSchema = z.object({
   transport: z.literal('coap'),
@@ -154,6 +196,7 @@ export const coapDeviceSchema = z.object({
       isIpLiteral,
       'an IP address such as "fd00::212:4b00:615:a4ad", "fe80::1%lowpan0" or "192.168.1.20" (no brackets; the port goes in `port`)',
     )
+    .refine(...namedZone)
     .optional()
     .describe('Device IP address (link-local with zone: "fe80::1%lowpan0"); binds its identity to that address'),
   port: z.number().int().min(1).max(65535).default(5683).describe("UDP port of the device's own CoAP server"),

@@ -2,7 +2,7 @@ import type { AdapterModule } from '../../gateway/adapter.js';
 import {
   type CoapAdapterConfig,
   type CoapDeviceConfig,
-  checkSmpAddress,
+  checkCoapDevice,
   coapAdapterConfigSchema,
   coapDeviceSchema,
   coapSmpSettings,
@@ -12,7 +12,7 @@ export const coapAdapterModule: AdapterModule<CoapAdapterConfig> = {
   kind: 'coap',
   configSchema: coapAdapterConfigSchema,
   deviceSchema: coapDeviceSchema,
-  deviceCheck: checkSmpAddress,
+  deviceCheck: checkCoapDevice,
   firmwareUpdates: (device) =>
     coapSmpSettings(device as CoapDeviceConfig) !== undefined && (device as CoapDeviceConfig).address !== undefined,
   // The transport, LwM2M server and codecs load only when the adapter is enabled.

@@ -8,6 +8,7 @@ import { SmpClient } from '../common/smp/client.js';
 import { feedSmpPacket, type SmpPacketEvents } from '../common/smp/packet-events.js';
 import type { CoapSmpSettings } from './config.js';
 import { addressMatcher } from './identity.js';
+import { InterfaceZones } from './transport/interface-zones.js';
 import { formatPeer, ipLiteralLookup } from './transport/peer.js';
 
 export interface SmpUdpEvents extends SmpPacketEvents {
@@ -19,6 +20,7 @@ export interface SmpUdpEvents extends SmpPacketEvents {
 export class SmpUdpTransport {
   readonly client: SmpClient;
   readonly #fromDevice: (address: string) => boolean;
+  readonly #zones = new InterfaceZones();
   #socket: Promise<Socket> | undefined;
   #closed = false;
 
@@ -48,6 +50,12 @@ export class SmpUdpTransport {
   }
 
   async #send(packet: Uint8Array): Promise<void> {
+    const problem = this.#zones.problem(this.address);
+    if (problem !== undefined) {
+      throw new Error(
+        `SMP request to ${formatPeer({ address: this.address, port: this.settings.port })} not sent: ${problem}`,
+      );
+    }
     const socket = await this.#open();
     await new Promise<void>((resolve, reject) => {
       socket.send(packet, this.settings.port, this.address, (err) => (err ? reject(err) : resolve()));

@@ -3,7 +3,7 @@
 // Objects are strict: a misspelt key is an error, not a silently ignored setting.
 import { z } from 'zod';
 import { bleAdapterConfigSchema, bleDeviceSchema } from '../../adapters/ble/config.js';
-import { checkSmpAddress, coapAdapterConfigSchema, coapDeviceSchema } from '../../adapters/coap/config.js';
+import { checkCoapDevice, coapAdapterConfigSchema, coapDeviceSchema } from '../../adapters/coap/config.js';
 import { checkPortChoice, serialAdapterConfigSchema, serialDeviceSchema } from '../../adapters/serial/config.js';
 import { BRIDGE_LOGGING_LEVELS } from '../api/bridge-logging.js';
 import { proxyEntryProblem } from '../dashboard/trusted-proxies.js';
@@ -327,7 +327,7 @@ export const configSchema = rootSchema(
     })
     .prefault({}),
   z.discriminatedUnion('transport', [
-    deviceEntry('coap', coapDeviceSchema, checkSmpAddress),
+    deviceEntry('coap', coapDeviceSchema, checkCoapDevice),
     deviceEntry('serial', serialDeviceSchema, checkPortChoice),
     deviceEntry('ble', bleDeviceSchema),
   ]),

@@ -577,6 +577,38 @@ describe('checks written as code', () => {
     expect(entry('    smp: true\n    address: "fe80::1%lowpan0"\n')).toEqual([]);
   });
 
+  it('a CoAP address names its zone by interface, and one the gateway sends to at link-local scope has one', () => {
+    const entry = (keys: string) => problems(`devices:\n  - id: c\n    transport: coap\n${keys}`);
+    expect(entry('    address: "fe80::1%2"\n')).toEqual([
+      [
+        'devices[0].address',
+        4,
+        'the zone is an interface index: Node takes interface names only, and reads an index as no zone, got "fe80::1%2"',
+        'write the interface name, e.g. "fe80::1%lowpan0" (`ip -6 addr` lists them)',
+      ],
+    ]);
+    const unzoned = [
+      'devices[0].address',
+      4,
+      'link-local address without a zone: the gateway sends to this device, and needs the interface to use, got "fe80::1"',
+      'add it after a %, e.g. "fe80::1%lowpan0" (`ip -6 addr` lists the interfaces)',
+    ];
+    expect(entry('    address: "fe80::1"\n    discover: true\n')).toEqual([unzoned]);
+    expect(entry('    address: "fe80::1"\n    observe: [/obs]\n')).toEqual([unzoned]);
+    expect(entry('    address: "fe80::1"\n    resources: { t: { path: /t, poll: 60 } }\n')).toEqual([unzoned]);
+    expect(entry('    address: "FE80::1"\n    smp: true\n')[0]?.[0]).toBe('devices[0].address');
+    // A device that only publishes: its address matches on any interface.
+    expect(entry('    address: "fe80::1"\n')).toEqual([]);
+    expect(entry('    address: "fe80::1%lowpan0"\n    discover: true\n')).toEqual([]);
+    expect(entry('    address: "fd00::1"\n    discover: true\n')).toEqual([]);
+    expect(entry('    address: "192.168.1.2"\n    discover: true\n')).toEqual([]);
+    expect(problems('adapters:\n  coap:\n    bind: ["fe80::1%3"]\n')[0]?.slice(0, 3)).toEqual([
+      'adapters.coap.bind[0]',
+      3,
+      'the zone is an interface index: Node takes interface names only, and reads an index as no zone, got "fe80::1%3"',
+    ]);
+  });
+
   it('a serial device finds its port by path or by match, exactly one of them', () => {
     const entry = (keys: string) => problems(`devices:\n  - id: s\n    transport: serial\n${keys}`);
     expect(entry('')).toEqual([

@@ -30,6 +30,14 @@ export class CoapDeadlineError extends CoapTimeoutError {
   }
 }
 
+/** Not sent: the zone of the peer's address names no interface of this host (transport/interface-zones.ts). */
+export class CoapZoneError extends Error {
+  constructor(peer: CoapPeer, problem: string) {
+    super(`CoAP request to ${formatPeer(peer)} not sent: ${problem}`);
+    this.name = 'CoapZoneError';
+  }
+}
+
 export class CoapResetError extends Error {
   constructor(peer: CoapPeer) {
     super(`CoAP request to ${formatPeer(peer)} was rejected with RST`);

@@ -32,6 +32,21 @@ export function isIpLiteral(address: string): boolean {
   return zone === undefined ? isIP(ip) !== 0 : isIPv6(ip);
 }
 
+/**
+ * A zone written as an interface index (`fe80::1%2`). Node (libuv) resolves a zone by interface name only, so an index
+ * becomes no zone at all, and a source address as Node reports it (`fe80::1%lowpan0`) never matches it either.
+ */
+export function numericZone(address: string): boolean {
+  const zone = address.split('%')[1];
+  return zone !== undefined && /^\d+$/.test(zone);
+}
+
+/** fe80::/10: an address only meaningful on one link, so a request to it needs the zone naming that link. */
+export function isLinkLocalWithoutZone(address: string): boolean {
+  if (address.includes('%') || !isIPv6(address)) return false;
+  return /^fe[89ab]/i.test(canonicalAddress(address));
+}
+
 export function socketAddress(address: string, socketIsIpv6: boolean): string {
   return socketIsIpv6 && isIPv4(address) ? MAPPED_PREFIX + address : address;
 }

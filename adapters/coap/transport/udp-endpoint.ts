@@ -21,6 +21,8 @@ import type {
 } from '../endpoint.js';
 import { UdpBindError } from './bind-error.js';
 import { ClientSide } from './client-side.js';
+import { CoapZoneError } from './errors.js';
+import { InterfaceZones } from './interface-zones.js';
 import { type AddressFamilies, hostAddresses, isWildcard } from './local-addresses.js';
 import { type CoapRejectKind, decodeMessage, encodeMessage, isRequestCode } from './message.js';
 import { ipLiteralLookup, normalizeAddress, peerKey, socketAddress } from './peer.js';
@@ -89,6 +91,7 @@ export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
   private messageId = Math.floor(Math.random() * 0x10000);
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly reliable: ConfirmableSender;
+  private readonly zones = new InterfaceZones();
   private readonly server: ServerSide;
   private readonly client: ClientSide;
   private readonly strayListeners: Array<(peer: CoapPeer) => void> = [];
@@ -308,15 +311,23 @@ export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
   }
 
   request(req: CoapClientRequest): Promise<CoapClientResponse> {
-    return this.client.request(req);
+    const refused = this.zoneRefusal(req.peer);
+    return refused ? Promise.reject(refused) : this.client.request(req);
   }
 
   observe(req: CoapClientRequest, onNotify: (res: CoapClientResponse) => void): Promise<CoapObservation> {
-    return this.client.observe(req, onNotify);
+    const refused = this.zoneRefusal(req.peer);
+    return refused ? Promise.reject(refused) : this.client.observe(req, onNotify);
   }
 
   ping(peer: CoapPeer, signal?: AbortSignal): Promise<boolean> {
-    return this.client.ping(peer, signal);
+    return this.zoneRefusal(peer) ? Promise.resolve(false) : this.client.ping(peer, signal);
+  }
+
+  /** A request to a link-local peer whose zone names no interface here would leave by another link: not sent. */
+  private zoneRefusal(peer: CoapPeer): CoapZoneError | undefined {
+    const problem = this.zones.problem(peer.address);
+    return problem === undefined ? undefined : new CoapZoneError(peer, problem);
   }
 
   /** NON request to a group address (`ff02::fd%eth0`); every answer within windowMs goes to onResponse. */

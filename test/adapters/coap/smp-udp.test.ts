@@ -204,6 +204,17 @@ describe('coap adapter: SMP UDP datagrams', () => {
     expect(res.error).toMatch(/no response after 2 attempt\(s\) of 300 ms/);
   });
 
+  it('does not send to a zone no interface of this host has, and says so', async () => {
+    gw = await startTestGateway({
+      adapters: { coap: { enabled: true, port: 0 } },
+      devices: [{ id: 'far', transport: 'coap', address: 'fe80::1%nosuchif0', smp: { timeout_ms: 300, retries: 2 } }],
+    });
+    const client = await gw.connect();
+    const res = await gw.request(client, 'device/smp', { device: 'far', command: 'mcumgr_params' });
+    expect(res.status).toBe('error');
+    expect(res.error).toContain('SMP request to [fe80::1%nosuchif0]:1337 not sent: interface "nosuchif0" is not on');
+  });
+
   it('says how to turn SMP on for a CoAP device without it', async () => {
     gw = await startTestGateway({
       adapters: { coap: { enabled: true, port: 0 } },
