@@ -332,7 +332,9 @@ export class UdpCoapEndpoint implements CoapEndpoint, CoapReachability {
 
   /** NON request to a group address (`ff02::fd%eth0`); every answer within windowMs goes to onResponse. */
   multicast(req: CoapClientRequest, windowMs: number, onResponse: (res: CoapClientResponse) => void): Promise<void> {
-    return this.client.multicast(req, windowMs, onResponse);
+    // setMulticastInterface would read the unknown name as "the default interface", with no error.
+    const refused = this.zoneRefusal(req.peer);
+    return refused ? Promise.reject(refused) : this.client.multicast(req, windowMs, onResponse);
   }
 
   /**

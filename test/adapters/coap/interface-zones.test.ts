@@ -52,7 +52,7 @@ describe('InterfaceZones', () => {
 describe('a request to a zone no interface has', () => {
   stopEndpointsAfterEach();
 
-  it('is refused at once, not sent out of another link to time out', async () => {
+  it('is refused at once, not sent out of another link to time out, a multicast one too', async () => {
     const client = await endpoint();
     const peer = { address: 'fe80::1%nosuchif0', port: 5683 };
     const request = client.request({ peer, method: 'GET', path: ['t'], timeoutMs: 2000 });
@@ -64,6 +64,11 @@ describe('a request to a zone no interface has', () => {
       CoapZoneError,
     );
     expect(await client.ping(peer)).toBe(false);
+    // A group on that interface (a typo in `interfaces`): not sent out of the default multicast interface.
+    const group = { address: 'ff02::fd%nosuchif0', port: 5683 };
+    await expect(
+      client.multicast({ peer: group, method: 'GET', path: ['.well-known', 'core'] }, 500, () => {}),
+    ).rejects.toThrow('CoAP request to [ff02::fd%nosuchif0]:5683 not sent: interface "nosuchif0"');
   });
 });
 
