@@ -25,7 +25,7 @@ import { createLwm2mServer, type Lwm2mServer } from './lwm2m/index.js';
 import { createPsAdmit, createPsHandler, createPsObserveRefused } from './ps-resource.js';
 import { parseRawRequest } from './raw-request.js';
 import { type SmpUdpEvents, SmpUdpTransport } from './smp-udp-transport.js';
-import { UdpBindError } from './transport/bind-error.js';
+import { UdpBindError, zoneBindProblem } from './transport/bind-error.js';
 import { formatPeer } from './transport/peer.js';
 import { UdpCoapEndpoint } from './transport/udp-endpoint.js';
 import { serveWellKnownCore } from './well-known-core.js';
@@ -129,7 +129,12 @@ export class CoapAdapter implements Adapter {
       this.lwm2m?.unreachable();
       // One line naming the setting, like the broker's and HTTP's listeners: the host logs it on every retry.
       const bind = error instanceof UdpBindError ? error : undefined;
-      const reason = bind ? bindErrorMessage(bind, COAP_BIND_SETTING, bind.address, bind.port) : String(error);
+      const zone = bind && zoneBindProblem(bind);
+      const reason = !bind
+        ? String(error)
+        : zone
+          ? `${COAP_BIND_SETTING.portKey} ${bind.port} on ${bind.address}: ${zone}`
+          : bindErrorMessage(bind, COAP_BIND_SETTING, bind.address, bind.port);
       this.state = { state: 'failed', reason };
       throw bind ? new Error(reason) : error;
     }

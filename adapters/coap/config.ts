@@ -17,10 +17,14 @@ const namedZone = [
   },
 ] as const;
 
-const ipLiteralSchema = z
+const bindAddressSchema = z
   .string()
   .refine(isIpLiteral, 'an IP address')
-  .refine(...namedZone);
+  .refine(...namedZone)
+  .refine((address) => !isLinkLocalWithoutZone(address), {
+    message: 'link-local address without a zone: a bind address needs the interface it is on',
+    params: { hint: 'add it after a %, e.g. "fe80::1%lowpan0" (`ip -6 addr` lists the interfaces)' },
+  });
 
 /** RFC 7959 §2.2: 2^(SZX+4) bytes, SZX 0..6. */
 const blockSizeSchema = z.union([16, 32, 64, 128, 256, 512, 1024].map((n) => z.literal(n)));
@@ -30,7 +34,7 @@ export const coapAdapterConfigSchema = z
   .strictObject({
     enabled: z.boolean().default(true).describe('Start the coap adapter'),
     bind: z
-      .union([ipLiteralSchema, z.array(ipLiteralSchema).min(1)])
+      .union([bindAddressSchema, z.array(bindAddressSchema).min(1)])
       .default('::')
       .describe(
         'Address or list of addresses the CoAP server binds to, on one port; "::" serves IPv6 and IPv4 (dual stack). Answers leave by the address they were asked on (a wildcard also binds each host address, docs/adapters/coap.md)',

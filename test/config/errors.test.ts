@@ -607,6 +607,14 @@ describe('checks written as code', () => {
       3,
       'the zone is an interface index: Node takes interface names only, and reads an index as no zone, got "fe80::1%3"',
     ]);
+    expect(problems('adapters:\n  coap:\n    bind: fe80::1\n')).toEqual([
+      [
+        'adapters.coap.bind',
+        3,
+        'link-local address without a zone: a bind address needs the interface it is on, got "fe80::1"',
+        'add it after a %, e.g. "fe80::1%lowpan0" (`ip -6 addr` lists the interfaces)',
+      ],
+    ]);
   });
 
   it('a serial device finds its port by path or by match, exactly one of them', () => {

@@ -78,4 +78,17 @@ describe('a CoAP port that cannot be bound', () => {
         '(set adapters.coap.bind to one of its addresses, or 0.0.0.0)',
     });
   });
+
+  it('names the interface when a link-local bind address has a zone no interface has', async () => {
+    const h = coapHost({ bind: 'fe80::1%nosuchif0', port: 0 });
+    host = h.host;
+    const failed = h.next();
+    await h.host.start();
+    expect(await failed).toEqual({
+      state: 'failed',
+      reason:
+        'adapters.coap.port 0 on fe80::1%nosuchif0: interface "nosuchif0" is not on this host, or has no IPv6 ' +
+        'address yet (the adapter tries again, and starts once it is up)',
+    });
+  });
 });
