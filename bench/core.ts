@@ -160,7 +160,7 @@ function median(values: number[]): number {
 }
 
 async function main(): Promise<void> {
-  // The same build as `npm run build` (dist/ beside adapters/, whose data files the adapters read).
+  // The same build as `npm run build`: tsc, the assets, zod's bundle and the app's (scripts/bundle-app.mjs).
   const dist = join(ROOT, 'dist');
   {
     // Compile what `npm start` runs, as `npm run build` does; tsc emits even if a file elsewhere has a type error.
@@ -173,7 +173,8 @@ async function main(): Promise<void> {
     } catch {
       // type errors are reported by `npm run typecheck`; the emitted JavaScript is what we measure
     }
-    execFileSync(process.execPath, [join(ROOT, 'scripts/bundle-zod.mjs'), dist], { stdio: 'inherit' });
+    for (const script of ['copy-assets.mjs', 'bundle-zod.mjs', 'bundle-app.mjs'])
+      execFileSync(process.execPath, [join(ROOT, 'scripts', script), dist], { cwd: ROOT, stdio: 'inherit' });
     const gateway: Sample[] = [];
     const defaults: Sample[] = [];
     const bare: Sample[] = [];

@@ -1,8 +1,10 @@
 // Part of `npm run build`: copies the non-TypeScript files the compiled gateway reads at run time into dist/.
+//   node scripts/copy-assets.mjs [compiled output dir, default dist]
 import { cpSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const assets = [
-  ['gateway/dashboard/web', 'dist/gateway/dashboard/web'],
-  ['adapters/coap/lwm2m/objects', 'dist/adapters/coap/lwm2m/objects'],
-];
-for (const [from, to] of assets) cpSync(from, to, { recursive: true });
+const root = fileURLToPath(new URL('..', import.meta.url));
+const DIST = resolve(process.argv[2] ?? 'dist');
+const assets = ['gateway/dashboard/web', 'adapters/coap/lwm2m/objects'];
+for (const path of assets) cpSync(join(root, path), join(DIST, path), { recursive: true });

@@ -2,6 +2,7 @@
 // Reads need a login when the broker requires credentials; what a user sees and may write follows their broker ACL
 // (anonymous users: anonymous_acl).
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
@@ -54,7 +55,10 @@ export interface FirmwareSource {
   updatableTransport(id: string): string | undefined;
 }
 
-const WEB_DIR = fileURLToPath(new URL('./web/', import.meta.url));
+/** Beside this module in the sources; under dashboard/ beside the bundle in dist/gateway (scripts/bundle-app.mjs). */
+const WEB_DIR = [new URL('./web/', import.meta.url), new URL('./dashboard/web/', import.meta.url)]
+  .map((url) => fileURLToPath(url))
+  .find((dir) => existsSync(dir)) as string;
 const ASSETS: Record<string, string> = { '/': 'index.html', '/app.js': 'app.js', '/style.css': 'style.css' };
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

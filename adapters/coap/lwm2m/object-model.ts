@@ -89,11 +89,12 @@ export class ObjectModel {
   }
 }
 
-/** The built-in data files; in a build they are read from the package's adapters/ tree (tsc does not copy JSON). */
+/** The built-in data files: beside this module in the sources; in a build, where scripts/copy-assets.mjs puts them
+ * (dist/adapters/coap/lwm2m/objects), seen from the bundle in dist/gateway (scripts/bundle-app.mjs). */
 export function builtinObjectsDir(): string {
   const here = fileURLToPath(new URL('./objects/', import.meta.url));
   if (existsSync(here)) return here;
-  return fileURLToPath(new URL('../../../../adapters/coap/lwm2m/objects/', import.meta.url));
+  return fileURLToPath(new URL('../adapters/coap/lwm2m/objects/', import.meta.url));
 }
 
 /** Reads every `*.json` definition in `dir`; a broken file is an error naming the file. */
