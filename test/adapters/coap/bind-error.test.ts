@@ -66,12 +66,17 @@ describe('a CoAP port that cannot be bound', () => {
     expect(await retried).toMatchObject({ state: 'running' });
   });
 
-  it('names adapters.coap.bind when the address is not on this machine', async () => {
-    const h = coapHost({ bind: '2001:db8::1', port: 0 });
+  /** The status the adapter reports first when started bound to `bind`. */
+  async function firstStatus(bind: string) {
+    const h = coapHost({ bind, port: 0 });
     host = h.host;
     const failed = h.next();
     await h.host.start();
-    expect(await failed).toEqual({
+    return failed;
+  }
+
+  it('names adapters.coap.bind when the address is not on this machine', async () => {
+    expect(await firstStatus('2001:db8::1')).toEqual({
       state: 'failed',
       reason:
         'adapters.coap.port 0 on 2001:db8::1: the address is not on this machine ' +
@@ -80,11 +85,7 @@ describe('a CoAP port that cannot be bound', () => {
   });
 
   it('names the interface when a link-local bind address has a zone no interface has', async () => {
-    const h = coapHost({ bind: 'fe80::1%nosuchif0', port: 0 });
-    host = h.host;
-    const failed = h.next();
-    await h.host.start();
-    expect(await failed).toEqual({
+    expect(await firstStatus('fe80::1%nosuchif0')).toEqual({
       state: 'failed',
       reason:
         'adapters.coap.port 0 on fe80::1%nosuchif0: interface "nosuchif0" is not on this host, or has no IPv6 ' +
