@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   optionalSmpSettings,
+  smpNamed,
   smpRetriesSchema,
   smpTimeoutSchema,
   smpVersionSchema,
@@ -151,7 +152,7 @@ export function coapSmpSettings(device: {
 
 /** SMP needs the device's address: the gateway sends the requests. Runs on the whole device entry. */
 export function checkSmpAddress(device: { smp?: unknown; address?: unknown }, ctx: z.RefinementCtx): void {
-  if (device.smp === undefined || device.smp === false || device.address !== undefined) return;
+  if (!smpNamed(device.smp) || device.address !== undefined) return;
   ctx.addIssue({
     code: 'custom',
     path: ['smp'],
@@ -174,7 +175,7 @@ export function checkLinkLocalZone(
     device.discover === true ||
     (typeof device.resources === 'object' && device.resources !== null && Object.keys(device.resources).length > 0) ||
     (Array.isArray(device.observe) && device.observe.length > 0) ||
-    (device.smp !== undefined && device.smp !== false);
+    smpNamed(device.smp);
   if (!sends) return;
   ctx.addIssue({
     code: 'custom',

@@ -20,11 +20,16 @@ export const smpRetriesSchema = z
 export const smpTimeoutSchema = (defaultMs: number, description: string) =>
   z.number().int().min(50).default(defaultMs).describe(description);
 
+/** The `smp` key is there and not `false` (settings, maybe with `enabled: false`, count as named). */
+export function smpNamed(smp: unknown): boolean {
+  return smp !== undefined && smp !== false;
+}
+
 export function optionalSmpSettings<Settings extends { enabled: boolean }>(
   schema: z.ZodType<Settings, unknown>,
   smp: unknown,
 ): Settings | undefined {
-  if (smp === undefined || smp === false) return undefined;
+  if (!smpNamed(smp)) return undefined;
   const settings = schema.parse(smp === true ? {} : smp);
   return settings.enabled ? settings : undefined;
 }
