@@ -56,9 +56,10 @@ export interface FirmwareSource {
 }
 
 /** Beside this module in the sources; under dashboard/ beside the bundle in dist/gateway (scripts/bundle-app.mjs). */
-const WEB_DIR = [new URL('./web/', import.meta.url), new URL('./dashboard/web/', import.meta.url)]
-  .map((url) => fileURLToPath(url))
-  .find((dir) => existsSync(dir)) as string;
+const WEB_DIRS = [new URL('./web/', import.meta.url), new URL('./dashboard/web/', import.meta.url)].map((url) =>
+  fileURLToPath(url),
+);
+const WEB_DIR = WEB_DIRS.find((dir) => existsSync(dir)) ?? (WEB_DIRS[0] as string);
 const ASSETS: Record<string, string> = { '/': 'index.html', '/app.js': 'app.js', '/style.css': 'style.css' };
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
