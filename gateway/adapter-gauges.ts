@@ -1,7 +1,8 @@
 // The state and status figures of each adapter the gateway runs, as gauges read from its status() at scrape time.
-import { Gauge, type Registry } from 'prom-client';
+
 import type { AdapterStatus } from './adapter.js';
 import { adapterStatusPayload } from './api/topics.js';
+import { Gauge, type Registry } from './prometheus.js';
 import { statusFigures } from './status-figures.js';
 
 const STATES = adapterStatusPayload.shape.state.options;

@@ -1,6 +1,7 @@
 // Prometheus metrics of the gateway (served on /metrics).
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { registerProcessMetrics } from './process-metrics.js';
+import { Counter, Gauge, Registry } from './prometheus.js';
 
 export interface GatewayMetrics {
   registry: Registry;
@@ -35,14 +36,6 @@ export function lagSeconds(sampleNs: number): number {
 }
 
 const PREFIX = 'zephyr2mqtt_';
-
-/** prom-client's event-loop gauges: they report its sampling interval as lag, so an idle gateway shows it as lag. */
-const DEFAULT_LAG_GAUGES = ['', '_min', '_max', '_mean', '_stddev', '_p50', '_p90', '_p99'].map(
-  (suffix) => `${PREFIX}nodejs_eventloop_lag${suffix}_seconds`,
-);
-
-/** The longest interval a libuv timer takes (about 25 days): prom-client's own sampler then never wakes the loop. */
-const UNUSED_SAMPLER_INTERVAL_MS = 2 ** 31 - 1;
 
 /** prom-client's gauges named like counters (promtool rejects the _total suffix); the names without it stay. */
 const MISNAMED_DEFAULT_GAUGES = ['handles', 'requests', 'resources'].map(
@@ -79,15 +72,11 @@ function lagWindow(loopDelay: IntervalHistogram): (reader: 'p99' | 'max') => Lag
 
 export function createMetrics(): GatewayMetrics {
   const registry = new Registry();
-  // zephyr2mqtt_process_*, zephyr2mqtt_nodejs_*, except the event-loop lag (zephyr2mqtt_event_loop_lag_*_seconds
-  // below replace it) and the start time (computed once prom-client is loaded: a board without an RTC would keep its 1970).
-  collectDefaultMetrics({
-    register: registry,
-    prefix: PREFIX,
-    eventLoopMonitoringPrecision: UNUSED_SAMPLER_INTERVAL_MS,
-  });
-  for (const name of [...DEFAULT_LAG_GAUGES, ...MISNAMED_DEFAULT_GAUGES, `${PREFIX}process_start_time_seconds`])
-    registry.removeSingleMetric(name);
+  // zephyr2mqtt_process_*, zephyr2mqtt_nodejs_*, but for the event-loop lag (zephyr2mqtt_event_loop_lag_*_seconds
+  // below replace prom-client's, which report its sampling interval as lag) and the start time (computed at each
+  // scrape: a board without an RTC would keep its 1970).
+  registerProcessMetrics(registry, PREFIX);
+  for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(name);
   new Gauge({
     name: `${PREFIX}process_start_time_seconds`,
     help: 'Start time of the process since unix epoch in seconds.',

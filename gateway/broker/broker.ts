@@ -3,9 +3,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
-import type { Registry } from 'prom-client';
 import type { BrokerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
+import type { Registry } from '../prometheus.js';
 import { RateLimitedLog } from '../rate-limited-log.js';
 import { ClientAcl } from './acl.js';
 import { Authenticator } from './auth.js';

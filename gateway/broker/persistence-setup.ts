@@ -1,8 +1,8 @@
 // Opens the broker's persistence under <data_dir>/broker for startBroker: start errors that name the path and the
 // fix, and what the replay found (damage, a full disk) in the log.
 import { join } from 'node:path';
-import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
+import { Counter, type Registry } from '../prometheus.js';
 import type { RateLimitedLog } from '../rate-limited-log.js';
 import { BrokerStartError } from './errors.js';
 import { JournalPersistence, type OpenResult, type PersistenceOptions } from './persistence.js';

@@ -11,9 +11,9 @@
 // counts, metrics).
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
-import type { Registry } from 'prom-client';
 import type { EmbeddedBroker } from '../broker/types.js';
 import type { Logger } from '../logger.js';
+import type { Registry } from '../prometheus.js';
 import { RateLimitedLog } from '../rate-limited-log.js';
 import { BridgeReport } from './bridge-report.js';
 import { OFFLINE } from './client-options.js';

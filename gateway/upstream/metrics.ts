@@ -1,5 +1,5 @@
 // Prometheus metrics of the upstream bridge, registered on the gateway's registry.
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from '../prometheus.js';
 import type { DropReason, QueueStats } from './queue/disk-queue.js';
 
 export interface UpstreamMetrics {
