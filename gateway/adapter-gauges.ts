@@ -1,5 +1,4 @@
 // The state and status figures of each adapter the gateway runs, as gauges read from its status() at scrape time.
-
 import type { AdapterStatus } from './adapter.js';
 import { adapterStatusPayload } from './api/topics.js';
 import { Gauge, type Registry } from './prometheus.js';

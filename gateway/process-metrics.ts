@@ -6,7 +6,7 @@ import { Counter, defaultMetric, type Registry } from './prometheus.js';
 
 /** prom-client's default metrics, by the file that registers them, in its order; `processResources` needs Node's
  * process.getActiveResourcesInfo (Node >= 17). */
-export const PROM_CLIENT_DEFAULT_METRICS = [
+const PROM_CLIENT_DEFAULT_METRICS = [
   'osMemoryHeap',
   'processOpenFileDescriptors',
   'processMaxFileDescriptors',

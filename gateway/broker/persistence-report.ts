@@ -1,7 +1,6 @@
 // Makes failed journal writes visible without flooding the log: every failure is counted in
 // zephyr2mqtt_broker_persistence_errors_total{reason}, logged rate-limited (no stack: the errno says it all),
 // and the start and end of a failure streak are reported as events (for <base>/bridge/event).
-
 import type { Logger } from '../logger.js';
 import { Counter, type Registry } from '../prometheus.js';
 import type { RateLimitedLog } from '../rate-limited-log.js';

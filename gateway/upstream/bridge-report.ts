@@ -1,6 +1,5 @@
 // What the upstream bridge tells about itself: its errors (log, bridge/event, last_error), message counts and
 // drops (status, drop report) and Prometheus metrics. The other parts of the bridge report through it.
-
 import type { Logger } from '../logger.js';
 import type { Registry } from '../prometheus.js';
 import { type DropCounts, DropReport } from './drop-report.js';

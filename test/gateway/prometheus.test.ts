@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMetrics, type GatewayMetrics } from '../../gateway/metrics.js';
+import { sampleValue } from './prom-text.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PREFIX = 'zephyr2mqtt_';
@@ -18,8 +19,6 @@ function descriptions(text: string): string[] {
     .filter((line) => new RegExp(`^# (HELP|TYPE) ${PREFIX}(process|nodejs)_`).test(line))
     .sort();
 }
-
-const value = (text: string, name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
 
 describe('process metrics', () => {
   let metrics: GatewayMetrics | undefined;
@@ -43,7 +42,7 @@ describe('process metrics', () => {
     metrics = createMetrics();
     const read = async () => {
       const text = await (metrics as GatewayMetrics).registry.metrics();
-      return ['user_', 'system_', ''].map((kind) => value(text, `${PREFIX}process_cpu_${kind}seconds_total`));
+      return ['user_', 'system_', ''].map((kind) => sampleValue(text, `${PREFIX}process_cpu_${kind}seconds_total`));
     };
     const [user0 = 0] = await read();
     const before = process.cpuUsage();
